@@ -1,0 +1,30 @@
+# Two commands for a fresh machine:  make demo   and   make test
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow install bench
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,spark]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Generate the demo county (Pingwu-like) and run the year on it.
+demo: $(STAMP)
+	$(VENV)/bin/yigongti demo --out demo-county
+
+## Set up the machine (Java for Spark, PostgreSQL) and run the whole test suite.
+test: $(STAMP)
+	@bash scripts/services.sh
+	$(PY) -m pytest -m 'not slow'
+
+test-slow: $(STAMP)
+	@bash scripts/services.sh
+	$(PY) -m pytest -m slow
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py

@@ -1,0 +1,49 @@
+"""The Typer application shared by the command modules."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from yigongti.domain.policy import PolicyError
+from yigongti.domain.problems import InvalidInput
+
+__all__ = ["app", "console", "err_console", "exits_on_invalid_input", "EXIT_INVALID"]
+
+EXIT_INVALID = 2
+app = typer.Typer(
+    name="yigongti",
+    help="紧密型县域医共体平台 yigongti: designated care, benefits, capitation budget and settlement.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def exits_on_invalid_input(fn: Callable[P, R]) -> Callable[P, R]:
+    """Print every problem of invalid input (file:row:column: message) and exit 2."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except InvalidInput as exc:
+            for p in exc.problems:
+                print(str(p), file=sys.stderr)
+            err_console.print(f"[red]{len(exc.problems)} problem(s) / 共 {len(exc.problems)} 处错误[/red]")
+            raise typer.Exit(EXIT_INVALID) from None
+        except PolicyError as exc:
+            print(str(exc), file=sys.stderr)
+            raise typer.Exit(EXIT_INVALID) from None
+
+    return wrapper

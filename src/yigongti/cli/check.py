@@ -1,0 +1,26 @@
+"""``yigongti check DIR``: validate a data folder (数据校验)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from yigongti.cli._app import EXIT_INVALID, app, console
+from yigongti.service.check import check_data_folder
+
+
+@app.command("check")
+def check(folder: Annotated[Path, typer.Argument(help="data folder / 数据目录")]) -> None:
+    """校验数据目录，逐条列出 file:row:column: message / Validate a data folder and list every problem."""
+    report = check_data_folder(folder)
+    for p in report.problems:
+        print(str(p), file=sys.stderr)
+    if report.problems:
+        console.print(f"[red]{len(report.problems)} problem(s) / 共 {len(report.problems)} 处错误[/red]")
+        raise typer.Exit(EXIT_INVALID)
+    for name, rows in report.rows.items():
+        console.print(f"{name}: {rows} rows / 行")
+    console.print("[green]OK / 校验通过[/green]")

@@ -1,0 +1,54 @@
+"""Engine backends (计算引擎): one Ibis expression runs on embedded DuckDB (default) or Apache Spark (province scale).
+
+Money columns are int64 fen throughout; see ENGINE-NOTES.md for what keeps results identical on both backends.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import ibis
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+__all__ = ["connect", "register_arrow", "to_arrow", "Backend"]
+
+Backend = BaseBackend
+_counter = itertools.count()
+
+
+def connect(kind: str = "duckdb", **options: Any) -> BaseBackend:
+    """An Ibis connection: ``duckdb`` (in memory unless ``database=`` is given) or ``spark`` (local mode)."""
+    if kind == "duckdb":
+        return ibis.duckdb.connect(**options)
+    if kind == "spark":
+        from pyspark.sql import SparkSession
+
+        session = (
+            SparkSession.builder.master(options.pop("master", "local[2]"))
+            .appName("yigongti")
+            .config("spark.sql.session.timeZone", "Asia/Shanghai")
+            .config("spark.sql.shuffle.partitions", str(options.pop("shuffle_partitions", 4)))
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.memory", options.pop("driver_memory", "4g"))
+            .getOrCreate()
+        )
+        return ibis.pyspark.connect(session)
+    raise ValueError(f"unknown engine backend {kind!r} (duckdb or spark)")
+
+
+def register_arrow(con: BaseBackend, table: pa.Table, name: str | None = None) -> ibis.Table:
+    """Make an Arrow table available to ``con`` as an Ibis table (a temp view on Spark, a registered table on DuckDB)."""
+    name = name or f"t_{next(_counter)}"
+    if con.name == "pyspark":
+        session = con._session  # noqa: SLF001 - the Ibis PySpark backend keeps its session here
+        df = session.createDataFrame(table.to_pandas(types_mapper=None))
+        df.createOrReplaceTempView(name)
+        return con.table(name)
+    return con.create_table(name, table, temp=True, overwrite=True)
+
+
+def to_arrow(expr: ibis.Table) -> pa.Table:
+    """Execute an expression and return Arrow."""
+    return expr.to_pyarrow()

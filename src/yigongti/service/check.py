@@ -1,0 +1,24 @@
+"""Use case: validate a data folder (数据校验)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from yigongti.domain.problems import Problem
+from yigongti.service.policy import policy_problems
+from yigongti.store.datafolder import check_folder
+
+__all__ = ["CheckReport", "check_data_folder"]
+
+
+@dataclass
+class CheckReport:
+    problems: list[Problem] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def check_data_folder(folder: Path) -> CheckReport:
+    data, problems = check_folder(folder)
+    problems = problems + policy_problems(Path(folder) / "policy.toml")
+    return CheckReport(sorted(problems), {k: v.num_rows for k, v in data.tables.items()})

@@ -1,0 +1,1 @@
+"""yigongti.web layer."""

@@ -1,0 +1,116 @@
+"""Reading and validating data folders from real files (CSV with and without BOM, Excel, Parquet)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from yigongti.cli import app
+from yigongti.store.datafolder import check_folder, read_folder, read_raw_table
+
+
+@pytest.fixture
+def folder(tmp_path: Path, example_input: Path) -> Path:
+    dst = tmp_path / "data"
+    shutil.copytree(example_input, dst)
+    return dst
+
+
+def test_example_county_is_valid_and_typed(example_input: Path) -> None:
+    data = read_folder(example_input)
+    claims = data["claims"]
+    assert str(claims.schema.field("total_cost").type) == "int64"
+    assert claims.column("total_cost")[0].as_py() == 3730  # 37.30 yuan
+    assert str(claims.schema.field("admit_date").type) == "date32[day]"
+
+
+def test_every_problem_is_reported_with_file_row_column(folder: Path) -> None:
+    p = folder / "persons.csv"
+    lines = p.read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(",")
+    cells[3] = "1990-02-30"  # birth_date: not a calendar date
+    lines[1] = ",".join(cells)
+    cells = lines[2].split(",")
+    cells[1] = cells[1][:-1] + ("0" if cells[1][-1] != "0" else "1")  # id_number: wrong check digit
+    cells[5] = "retired"  # insurance: not an allowed value
+    lines[2] = ",".join(cells)
+    lines.append(lines[3])  # duplicate person_id
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    c = folder / "claims.csv"
+    cl = c.read_text(encoding="utf-8").splitlines()
+    cells = cl[1].split(",")
+    cells[7] = "12.345"
+    cl[1] = ",".join(cells)
+    c.write_text("\n".join(cl) + "\n", encoding="utf-8")
+
+    _, problems = check_folder(folder)
+    where = {(x.file, x.row, x.column) for x in problems}
+    assert ("persons.csv", 2, "birth_date") in where
+    assert ("persons.csv", 3, "insurance") in where
+    assert ("claims.csv", 2, "total_cost") in where
+    assert any(x.file == "persons.csv" and x.row == len(lines) and "duplicate" in x.message for x in problems)
+
+    result = CliRunner().invoke(app, ["check", str(folder)])
+    assert result.exit_code == 2
+    assert "persons.csv:2:birth_date:" in result.stderr
+
+
+def test_id_number_check_digit(folder: Path) -> None:
+    p = folder / "persons.csv"
+    lines = p.read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(",")
+    last = cells[1][-1]
+    cells[1] = cells[1][:-1] + ("1" if last != "1" else "2")
+    lines[1] = ",".join(cells)
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, problems = check_folder(folder)
+    assert [(x.row, x.column) for x in problems] == [(2, "id_number")]
+
+
+def test_bom_excel_and_parquet_load_the_same(folder: Path, tmp_path: Path) -> None:
+    base = read_raw_table(folder / "institutions.csv")
+    bom = folder / "institutions.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + bom.read_bytes())
+    assert read_raw_table(bom).equals(base)
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    rows = read_raw_table(folder / "consortia.csv").to_pylist()
+    ws.append(list(rows[0]))
+    for r in rows:
+        ws.append(list(r.values()))
+    wb.save(folder / "consortia.xlsx")
+    (folder / "consortia.csv").unlink()
+
+    persons = read_folder(folder)["persons"]
+    (folder / "persons.csv").unlink()
+    pdir = folder / "persons"
+    pdir.mkdir()
+    pq.write_table(persons.slice(0, 100), pdir / "part-0.parquet")
+    pq.write_table(persons.slice(100), pdir / "part-1.parquet")
+    again = read_folder(folder)
+    assert again["persons"].num_rows == persons.num_rows
+    assert again["consortia"].column("lead_inst_id").to_pylist() == [r["lead_inst_id"] for r in rows]
+
+
+def test_registry_rule_is_enforced_on_load(folder: Path) -> None:
+    c = folder / "consortia.csv"
+    lines = c.read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(",")
+    cells[3] = "G1-T1"  # a township centre cannot lead
+    lines[1] = ",".join(cells)
+    c.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, problems = check_folder(folder)
+    assert problems and all(x.file == "consortia.csv" and x.column == "lead_inst_id" for x in problems)
+
+
+def test_missing_required_table(folder: Path) -> None:
+    (folder / "persons.csv").unlink()
+    _, problems = check_folder(folder)
+    assert [str(x) for x in problems] == ["persons.csv:0:: required table is missing / 缺少必需的表"]
