@@ -1,0 +1,115 @@
+"""Database connections (数据库连接): an engine and a session factory from a URL.
+
+SQLite file by default (``yigongti.sqlite`` in the current folder, or the URL in the environment variable
+``YIGONGTI_DB``); PostgreSQL when a URL such as ``postgresql+psycopg://user@host:5432/db`` is given.
+
+- SQLite: foreign keys on, WAL journal, a busy timeout, and every transaction opened with ``BEGIN IMMEDIATE`` so that
+  writers are serialised (two choices for one person cannot interleave).
+- PostgreSQL: an optional ``schema`` puts every table (and Alembic's version table) in that schema via the
+  connection's ``search_path`` (tests use a fresh schema per module).
+- Statement parameters are never shown in error messages (``hide_parameters``): they may hold ID numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = [
+    "DB_ENV",
+    "DEFAULT_SQLITE_FILE",
+    "default_url",
+    "resolve_url",
+    "make_engine",
+    "make_session_factory",
+    "is_postgres",
+    "is_sqlite",
+    "masked_url",
+]
+
+DB_ENV = "YIGONGTI_DB"
+DEFAULT_SQLITE_FILE = "yigongti.sqlite"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def default_url() -> str:
+    """``$YIGONGTI_DB`` when set, else the SQLite file ``yigongti.sqlite`` in the current folder."""
+    return os.environ.get(DB_ENV) or f"sqlite:///{Path(DEFAULT_SQLITE_FILE).resolve()}"
+
+
+def resolve_url(url: str | URL | None) -> URL:
+    """A URL object for ``url`` (None: :func:`default_url`); a bare file path means a SQLite file."""
+    if url is None:
+        url = default_url()
+    if isinstance(url, str) and "://" not in url:
+        url = f"sqlite:///{Path(url).resolve()}"
+    return make_url(url)
+
+
+def is_postgres(url_or_engine: str | URL | Engine) -> bool:
+    return _url(url_or_engine).get_backend_name() == "postgresql"
+
+
+def is_sqlite(url_or_engine: str | URL | Engine) -> bool:
+    return _url(url_or_engine).get_backend_name() == "sqlite"
+
+
+def masked_url(url: str | URL | None) -> str:
+    """The URL with any password hidden, for messages."""
+    return resolve_url(url).render_as_string(hide_password=True)
+
+
+def _url(x: str | URL | Engine) -> URL:
+    return x.url if isinstance(x, Engine) else resolve_url(x)
+
+
+def make_engine(url: str | URL | None = None, *, schema: str | None = None, echo: bool = False,
+                pool_size: int = 5) -> Engine:
+    """An engine for ``url`` (default: :func:`default_url`). ``schema`` (PostgreSQL only) sets the search_path."""
+    u = resolve_url(url)
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True, "future": True}
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        engine = create_engine(u, **kwargs)
+        _sqlite_setup(engine)
+        return engine
+    if u.get_backend_name() == "postgresql":
+        if schema:
+            if not schema.replace("_", "").isalnum():
+                raise ValueError(f"schema name must be letters, digits and _: {schema!r}")
+            kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
+        kwargs["pool_size"] = pool_size
+        kwargs["pool_pre_ping"] = True
+        return create_engine(u, **kwargs)
+    return create_engine(u, **kwargs)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when a transaction begins (see the SQLAlchemy docs,
+        # "Serializable isolation / Savepoints / Transactional DDL").
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if engine.url.database and engine.url.database != ":memory:":
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that do not expire objects on commit (results stay readable after the unit of work ends)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)

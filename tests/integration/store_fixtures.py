@@ -1,0 +1,75 @@
+"""Database fixtures for the store and choice tests: each test gets a fresh database, SQLite file AND PostgreSQL.
+
+PostgreSQL is the local server (database ``test`` on 127.0.0.1:5432, user postgres, trust auth; override with
+``YIGONGTI_TEST_PG``). Each test gets its own schema, migrated to head and dropped afterwards, so tests are isolated
+from each other and from other suites using the same database, and can be re-run. Without a reachable server the
+PostgreSQL variants are skipped with the reason.
+
+Import the fixtures into a test module: ``from store_fixtures import db  # noqa: F401``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from yigongti.store.db import make_engine
+from yigongti.store.migrations import upgrade
+
+PG_URL = os.environ.get("YIGONGTI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+__all__ = ["TestDb", "db", "PG_URL", "pg_unreachable"]
+
+
+def pg_unreachable() -> str | None:
+    """Why PostgreSQL cannot be used (None when it can)."""
+    try:
+        engine = make_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: skip
+        return f"PostgreSQL at {PG_URL} is unreachable: {type(exc).__name__}: {exc}".splitlines()[0]
+    return None
+
+
+@dataclass
+class TestDb:
+    """A migrated, empty database: ``url`` and ``schema`` (PostgreSQL) to pass to the store functions."""
+
+    __test__ = False
+    kind: str
+    url: str
+    schema: str | None
+
+    def engine(self, **options: object) -> Engine:
+        return make_engine(self.url, schema=self.schema, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDb]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'yigongti.sqlite'}"
+        upgrade(url)
+        yield TestDb("sqlite", url, None)
+        return
+    reason = pg_unreachable()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        upgrade(PG_URL, schema=schema)
+        yield TestDb("postgresql", PG_URL, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
