@@ -237,9 +237,15 @@ class SettlementPolicy(_Model):
     public_health_share: Rate = 0
     public_health_kinds: tuple[str, ...] = ("cdc", "mch")
     missing_institution_score: Decimal = Decimal(100)
+    scores: dict[str, Weight] = Field(
+        default_factory=dict,
+        description="appraisal score (0-100) by unit id (consortium or institution); a `scores` table overrides it")
 
     @model_validator(mode="after")
     def _check(self) -> SettlementPolicy:
+        bad = sorted(k for k, v in self.scores.items() if not Decimal(0) <= v <= Decimal(100))
+        if bad:
+            raise ValueError(f"scores must be between 0 and 100: {', '.join(bad)}")
         if sum(self.tier_shares.values()) != BP:
             raise ValueError(f"tier_shares must sum to 100%, sum to {_bp_text(sum(self.tier_shares.values()))}")
         mins = [g.min_score for g in self.grades]
