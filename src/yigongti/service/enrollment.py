@@ -1,0 +1,62 @@
+"""Use case: designations for a year from a data folder (批量定点), RULES.md A.
+
+``enroll_data`` is what ``yigongti enroll`` runs, and what adjudication and settlement call when a folder has no
+designations for the year yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from yigongti.domain.enrollment import PRECEDENCE
+from yigongti.domain.policy import Policy
+from yigongti.engine.backend import connect
+from yigongti.engine.enrollment import enroll_tables
+from yigongti.store.datafolder import DataFolder
+
+__all__ = ["EnrollmentResult", "enroll_data"]
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    """Designations for ``year`` and what was refused or could not be designated.
+
+    ``designations``: CONTRACT columns (person_id, year, consortium_id, township_id, village_id, source), one row per
+    designated person, sorted by person_id. ``refused``: CONTRACT columns (person_id, year, chosen_at, reason) where
+    ``reason`` is the stable refusal code, plus ``message`` (中文 / English), ``fields`` and the choice's ids.
+    ``unassigned``: persons whose insured county has no consortium (no designation possible).
+    ``stale_carried``: designations of year-1 no longer valid under the registry (not carried over).
+    """
+
+    year: int
+    window: tuple[date, date]
+    designations: pa.Table
+    refused: pa.Table
+    unassigned: pa.Table
+    stale_carried: pa.Table
+    by_source: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def persons(self) -> int:
+        """Designated persons."""
+        return self.designations.num_rows
+
+
+def enroll_data(data: DataFolder, year: int, policy: Policy, *, backend: str = "duckdb") -> EnrollmentResult:
+    """Designate every insured person of ``data`` for ``year`` (a validated folder from ``read_folder``)."""
+    window = policy.enrollment.window(year)
+    con = connect(backend)
+    try:
+        t = enroll_tables(con, persons=data["persons"], institutions=data["institutions"],
+                          consortia=data["consortia"], choices=data.get("choices"),
+                          designations=data.get("designations"), year=year, window=window)
+    finally:
+        con.disconnect()
+    counts = pc.value_counts(t.designations.column("source")).to_pylist() if t.designations.num_rows else []
+    found = {c["values"]: int(c["counts"]) for c in counts}
+    by_source = {s.value: found.get(s.value, 0) for s in PRECEDENCE}
+    return EnrollmentResult(year, window, t.designations, t.refused, t.unassigned, t.stale_carried, by_source)

@@ -1,0 +1,39 @@
+"""The worked example county: enroll for 2026 agrees with expected/designations.csv row for row."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from yigongti.domain.policy import Policy
+from yigongti.service.enrollment import enroll_data
+from yigongti.store.datafolder import read_folder
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_example_designations_match_expected_row_for_row(example_input: Path, example_expected: Path) -> None:
+    result = enroll_data(read_folder(example_input), 2026, Policy())
+    got = [{k: str(v) for k, v in r.items()} for r in result.designations.to_pylist()]
+    expected = _rows(example_expected / "designations.csv")
+    assert len(got) == len(expected) == 225
+    for g, e in zip(got, expected, strict=True):
+        assert g == e
+    assert result.by_source == {"choice": 68, "carried": 27, "household": 48, "nearest": 82}
+    assert result.unassigned.num_rows == 0 and result.stale_carried.num_rows == 0
+
+
+def test_example_refusals_have_codes_and_messages(example_input: Path) -> None:
+    result = enroll_data(read_folder(example_input), 2026, Policy())
+    refused = {r["person_id"]: r for r in result.refused.to_pylist()}
+    assert refused["R0011"]["reason"] == "outside_window"
+    assert "2025-10-01" in refused["R0011"]["message"]
+    assert refused["R0104"]["reason"] == "village_not_under_township"
+    assert refused["R0104"]["message"].endswith(
+        "the village clinic G2-T3-V3 belongs to township centre G2-T3, not G2-T1")
+    assert refused["R0022"]["reason"] == "township_not_member"
+    # R0037 chose on Oct 1, the first day of the window: accepted
+    assert "R0037" not in refused
