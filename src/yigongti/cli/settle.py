@@ -1,0 +1,38 @@
+"""``yigongti settle``: capitation budget and year-end settlement (总额预算与年终清算)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from yigongti.cli._app import app, console, exits_on_invalid_input
+from yigongti.domain.money import format_yuan
+from yigongti.service.policy import folder_policy, load_policy
+from yigongti.service.settlement import settle_data, write_settlement
+
+
+@app.command("settle")
+@exits_on_invalid_input
+def settle(
+    data: Annotated[Path, typer.Option("--data", help="data folder / 数据目录")],
+    year: Annotated[int, typer.Option("--year", help="settlement year / 清算年度")],
+    out: Annotated[Path, typer.Option("--out", help="output folder / 输出目录")],
+    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb or spark")] = "duckdb",
+    reports: Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel per consortium")] = True,
+) -> None:
+    """按人头总额预算并年终清算，输出 settlement/allocation/ledger 与各医共体报告 / Budget and settle a year:
+    writes settlement.csv, allocation.csv, ledger.csv and a report per consortium (runs enroll and adjudicate first
+    when their outputs are not in DIR)."""
+    pol = load_policy(policy) if policy is not None else folder_policy(data)
+    result = settle_data(data, year, pol, backend=engine)
+    write_settlement(result, out, reports=reports)
+    for s in result.consortia:
+        console.print(
+            f"{s.consortium_id}: 预算 / budget {format_yuan(s.budget.prospective)}, "
+            f"支出 / spent {format_yuan(s.in_network_spend + s.out_of_network_deductions)}, "
+            f"结余 / balance {format_yuan(s.balance)}, 等级 / grade {s.grade}, "
+            f"待分配 / to share {format_yuan(s.amount_to_share)}")
+    console.print(f"[green]OK[/green] {out} (inputs hash / 输入指纹 {result.inputs_hash[:16]}...)")

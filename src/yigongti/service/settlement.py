@@ -1,0 +1,358 @@
+"""Use case: the capitation budget and year-end settlement of a county-year (总额付费、年终清算).
+
+``settle_data`` reads what it needs from a data folder (running enrollment and adjudication first when their outputs
+are not there), aggregates claims with the engine (DuckDB or Spark), applies the pure rules of
+``domain.capitation`` and ``domain.settlement`` and returns the contract tables; ``write_settlement`` writes them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from yigongti.domain.capitation import Budget, HeadCount, county_budgets
+from yigongti.domain.policy import Policy, policy_to_toml
+from yigongti.domain.problems import InvalidInput, Problem
+from yigongti.domain.schema import ColType, Column, TableSpec
+from yigongti.domain.settlement import (
+    Allocation,
+    ConsortiumSettlement,
+    LedgerEntry,
+    Member,
+    Spending,
+    consortium_ledger,
+    inputs_hash,
+    internal_split,
+    number_ledger,
+    settle_consortium,
+)
+from yigongti.engine import settlement as q
+from yigongti.engine.backend import Backend, connect, register_arrow, to_arrow
+from yigongti.service.policy import folder_policy
+from yigongti.store.datafolder import (
+    DataFolder,
+    find_table_file,
+    parse_table,
+    read_folder,
+    read_raw_table,
+    write_table,
+)
+
+__all__ = ["SettlementResult", "format_heads", "load_adjudicated", "settle_data", "write_settlement"]
+
+# What settle needs of an ``adjudicated`` table handed in (the contract's output has more columns).
+_ADJUDICATED_IN = TableSpec("adjudicated", (
+    Column("claim_id", ColType.ID), Column("person_id", ColType.ID), Column("inst_id", ColType.ID),
+    Column("fund_paid", ColType.MONEY), Column("rule", ColType.STR),
+    Column("admit_date", ColType.DATE, required=False), Column("diagnosis", ColType.STR, required=False),
+    Column("unreasonable", ColType.BOOL, required=False, default="false"),
+), key=("claim_id",))
+_ADJ_COLUMNS = ["claim_id", "person_id", "inst_id", "admit_date", "fund_paid", "rule", "diagnosis", "unreasonable"]
+
+
+@dataclass
+class SettlementResult:
+    """Everything a settlement produced: contract tables (Arrow, money int64 fen) and the figures of the reports."""
+
+    year: int
+    settlement: pa.Table
+    allocation: pa.Table
+    ledger: pa.Table
+    inputs_hash: str
+    consortia: list[ConsortiumSettlement]
+    allocations: list[Allocation]
+    by_month: pa.Table
+    by_tier: pa.Table
+    top_diagnoses: pa.Table
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def format_heads(h: Decimal) -> str:
+    """Standard heads as exact text with at least 2 decimals (57.15, 12.345)."""
+    q2 = h.quantize(Decimal("0.01"))
+    return f"{q2:f}" if q2 == h else f"{h.normalize():f}"
+
+
+def _score_text(s: Decimal | None) -> str | None:
+    return None if s is None else f"{s.normalize():f}"
+
+
+# --------------------------------------------------------------------------------------------- inputs
+
+def load_adjudicated(folder: Path, claims: pa.Table | None) -> pa.Table | None:
+    """The ``adjudicated`` table of ``folder`` (CSV/Parquet/Excel) typed, or None when absent. Columns it lacks
+    (admit_date, diagnosis, unreasonable) are taken from ``claims`` by claim_id."""
+    path = find_table_file(folder, "adjudicated")
+    if path is None:
+        return None
+    raw = read_raw_table(path)
+    typed, problems = parse_table(_ADJUDICATED_IN, raw, file=path.name)
+    if problems:
+        raise InvalidInput(problems)
+    typed = typed.select([c for c in _ADJ_COLUMNS])
+    missing = [c for c in ("admit_date", "diagnosis", "unreasonable") if c not in raw.column_names]
+    if missing:
+        if claims is None:
+            raise InvalidInput([Problem(path.name, 0, ",".join(missing),
+                                        "needs these columns or a claims table / 缺少列且无结算清单")])
+        extra = claims.select(["claim_id", *missing])
+        typed = typed.drop_columns(missing).join(extra, "claim_id", join_type="left outer")
+        lost = pc.sum(pc.is_null(typed.column("admit_date"))).as_py() if "admit_date" in missing else 0
+        if lost:
+            raise InvalidInput([Problem(path.name, 0, "claim_id",
+                                        f"{lost} claim(s) not in claims / 结算清单中无此单据")])
+        typed = typed.select(_ADJ_COLUMNS)
+    return typed
+
+
+def _designations_for(data: DataFolder, year: int, policy: Policy) -> pa.Table:
+    d = data.get("designations")
+    if d is not None:
+        mine = d.filter(pc.equal(d.column("year"), year))
+        if mine.num_rows:
+            return mine
+    from yigongti.service import enrollment  # type: ignore[attr-defined,unused-ignore]
+
+    result: Any = enrollment.enroll_data(data, year, policy)
+    return getattr(result, "designations", result)
+
+
+def _adjudicated_for(data: DataFolder, year: int, policy: Policy, designations: pa.Table) -> pa.Table:
+    a = load_adjudicated(data.path, data.get("claims"))
+    if a is not None:
+        return a
+    from yigongti.service import adjudication  # type: ignore[attr-defined,unused-ignore]
+
+    result: Any = adjudication.adjudicate_data(data, year, policy, designations)
+    table: pa.Table = getattr(result, "adjudicated", result)
+    return table.select(_ADJ_COLUMNS)
+
+
+def _canonical(table: pa.Table, columns: list[str], key: list[str]) -> bytes:
+    t = table.select(columns)
+    t = t.take(pc.sort_indices(t, sort_keys=[(k, "ascending") for k in key]))
+    buf = io.BytesIO()
+    pacsv.write_csv(t, buf, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    return buf.getvalue()
+
+
+def _hash_inputs(*, tables: dict[str, tuple[pa.Table, list[str], list[str]]], policy: Policy, year: int) -> str:
+    parts = {name: _canonical(t, cols, key) for name, (t, cols, key) in tables.items()}
+    parts["policy.toml"] = policy_to_toml(policy).encode("utf-8")
+    parts["year"] = str(year).encode("ascii")
+    return inputs_hash(parts)
+
+
+# --------------------------------------------------------------------------------------------- the use case
+
+def settle_data(data: DataFolder | Path | str, year: int, policy: Policy | None = None, *,
+                backend: str = "duckdb", con: Backend | None = None, designations: pa.Table | None = None,
+                adjudicated: pa.Table | None = None, top_diagnoses: int = 10) -> SettlementResult:
+    """Settle ``year`` for every consortium of the data folder. Raises InvalidInput on bad input."""
+    if not isinstance(data, DataFolder):
+        data = read_folder(Path(data))
+    policy = policy or folder_policy(data.path)
+    if designations is None:
+        designations = _designations_for(data, year, policy)
+    if adjudicated is None:
+        adjudicated = _adjudicated_for(data, year, policy, designations)
+    own_con = con is None
+    con = con or connect(backend)
+    try:
+        return _settle(data, year, policy, con, designations, adjudicated, top_diagnoses)
+    finally:
+        if own_con and con.name != "pyspark":
+            con.disconnect()
+
+
+def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designations: pa.Table,
+            adjudicated: pa.Table, top_diagnoses: int) -> SettlementResult:
+    institutions = data["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
+    persons = data["persons"].select(["person_id", "birth_date"])
+    des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
+    des = des.filter(pc.equal(des.column("year"), year))
+    adj = adjudicated.select(_ADJ_COLUMNS)
+
+    t_des = register_arrow(con, des)
+    t_per = register_arrow(con, persons)
+    t_inst = register_arrow(con, institutions)
+    t_adj = register_arrow(con, adj)
+
+    cap = policy.capitation
+    risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
+    risk = None
+    claims = data.get("claims")
+    if risk_classes and claims is not None:
+        t_claims = register_arrow(con, claims.select(["person_id", "admit_date", "diagnosis"]))
+        risk = q.risk_flags(t_claims, risk_classes, year=year - 1)
+    counts_t = to_arrow(q.head_counts(t_des, t_per, year=year, policy=cap, risk=risk)).to_pylist()
+    charged = q.charged_claims(t_adj, t_des, t_inst, year=year)
+    by_month = to_arrow(q.spending_by_month(charged))
+    by_tier = to_arrow(q.spending_by_tier(charged))
+    top = to_arrow(q.top_out_of_network_diagnoses(charged, top=top_diagnoses))
+    inst_heads = {r["inst_id"]: int(r["heads"]) for r in to_arrow(q.institution_heads(t_des, year=year)).to_pylist()}
+
+    consortia_t = data["consortia"]
+    cons_ids = sorted(consortia_t.column("consortium_id").to_pylist())
+    names = dict(zip(consortia_t.column("consortium_id").to_pylist(), consortia_t.column("name").to_pylist(),
+                     strict=True))
+    counts: dict[str, list[HeadCount]] = {c: [] for c in cons_ids}
+    class_names = sorted(risk_classes)
+    for r in counts_t:
+        risk_set = tuple(n for i, n in enumerate(class_names) if r.get(f"risk_{i}"))
+        counts.setdefault(r["consortium_id"], []).append(HeadCount(int(r["band"]), int(r["persons"]), risk_set))
+    budgets = county_budgets(cap, counts)
+
+    spend_in: dict[str, dict[int, int]] = defaultdict(dict)
+    spend_out: dict[str, dict[int, int]] = defaultdict(dict)
+    for r in by_month.to_pylist():
+        if r["in_network"]:
+            spend_in[r["consortium_id"]][int(r["month"])] = int(r["in_network"])
+        if r["out_of_network"]:
+            spend_out[r["consortium_id"]][int(r["month"])] = int(r["out_of_network"])
+
+    scores = _scores(data, year, policy)
+    members: dict[str, list[Member]] = defaultdict(list)
+    for r in institutions.to_pylist():
+        c, tier = r["consortium_id"], r["tier"]
+        if c and tier in policy.settlement.tier_shares:
+            heads = inst_heads.get(c if tier == "county" else r["inst_id"], 0)
+            members[c].append(Member(r["inst_id"], tier, r["kind"], heads, scores.get(r["inst_id"])))
+
+    settled: list[ConsortiumSettlement] = []
+    allocations: list[Allocation] = []
+    entries: list[LedgerEntry] = []
+    for c, b in budgets.items():
+        spending = Spending(spend_in.get(c, {}), spend_out.get(c, {}))
+        enrolled = sum(h.persons for h in counts.get(c, []))
+        s = settle_consortium(policy.settlement, consortium_id=c, enrollees=enrolled, budget=b, spending=spending,
+                              score=scores.get(c))
+        alloc = internal_split(policy.settlement, consortium_id=c, amount=s.amount_to_share, members=members[c])
+        settled.append(s)
+        allocations.extend(alloc)
+        entries.extend(consortium_ledger(s, year=year, spending=spending, allocations=alloc))
+
+    digest = _hash_inputs(policy=policy, year=year, tables={
+        "persons": (persons, ["person_id", "birth_date"], ["person_id"]),
+        "institutions": (institutions, ["inst_id", "tier", "kind", "consortium_id"], ["inst_id"]),
+        "consortia": (consortia_t, ["consortium_id"], ["consortium_id"]),
+        "designations": (des, ["person_id", "consortium_id", "township_id", "village_id"], ["person_id"]),
+        "adjudicated": (adj, _ADJ_COLUMNS, ["claim_id"]),
+        "scores": (_scores_table(data), ["unit_id", "year", "score"], ["unit_id", "year"]),
+    })
+    return SettlementResult(
+        year=year, settlement=_settlement_table(settled), allocation=_allocation_table(allocations),
+        ledger=_ledger_table(number_ledger(entries), digest), inputs_hash=digest, consortia=settled,
+        allocations=allocations, by_month=by_month, by_tier=by_tier, top_diagnoses=top, names=names)
+
+
+def _scores_table(data: DataFolder) -> pa.Table:
+    s = data.get("scores")
+    if s is None:
+        return pa.table({"unit_id": pa.array([], pa.string()), "year": pa.array([], pa.int64()),
+                         "score": pa.array([], pa.string())})
+    return s.select(["unit_id", "year", "score"])
+
+
+def _scores(data: DataFolder, year: int, policy: Policy) -> dict[str, Decimal]:
+    """Scores by unit id: the policy's, overridden by the scores table's rows for ``year``."""
+    out = dict(policy.settlement.scores)
+    for r in _scores_table(data).to_pylist():
+        if r["year"] == year and r["score"] not in (None, ""):
+            out[r["unit_id"]] = Decimal(r["score"])
+    return out
+
+
+def _settlement_table(rows: list[ConsortiumSettlement]) -> pa.Table:
+    money = pa.int64()
+    cols: dict[str, tuple[pa.DataType, Any]] = {
+        "consortium_id": (pa.string(), lambda s: s.consortium_id),
+        "enrollees": (pa.int64(), lambda s: s.enrollees),
+        "standard_heads": (pa.string(), lambda s: format_heads(s.budget.standard_heads)),
+        "rate": (money, lambda s: s.budget.rate),
+        "gross_budget": (money, lambda s: s.budget.gross),
+        "p4p_reserve": (money, lambda s: s.budget.reserve),
+        "prospective_budget": (money, lambda s: s.budget.prospective),
+        "in_network_spend": (money, lambda s: s.in_network_spend),
+        "out_of_network_deductions": (money, lambda s: s.out_of_network_deductions),
+        "balance": (money, lambda s: s.balance),
+        "retained_surplus": (money, lambda s: s.retained_surplus),
+        "fund_overspend_share": (money, lambda s: s.fund_overspend_share),
+        "consortium_overspend": (money, lambda s: s.consortium_overspend),
+        "score": (pa.string(), lambda s: _score_text(s.score)),
+        "grade": (pa.string(), lambda s: s.grade),
+        "p4p_paid": (money, lambda s: s.p4p_paid),
+        "amount_to_share": (money, lambda s: s.amount_to_share),
+    }
+    return pa.table({n: pa.array([f(s) for s in rows], t) for n, (t, f) in cols.items()})
+
+
+def _allocation_table(rows: list[Allocation]) -> pa.Table:
+    return pa.table({
+        "consortium_id": pa.array([a.consortium_id for a in rows], pa.string()),
+        "inst_id": pa.array([a.inst_id for a in rows], pa.string()),
+        "tier": pa.array([a.tier for a in rows], pa.string()),
+        "amount": pa.array([a.amount for a in rows], pa.int64()),
+    })
+
+
+def _ledger_table(rows: list[LedgerEntry], digest: str) -> pa.Table:
+    return pa.table({
+        "entry_id": pa.array([e.entry_id for e in rows], pa.int64()),
+        "consortium_id": pa.array([e.consortium_id for e in rows], pa.string()),
+        "inst_id": pa.array([e.inst_id for e in rows], pa.string()),
+        "kind": pa.array([e.kind for e in rows], pa.string()),
+        "amount": pa.array([e.amount for e in rows], pa.int64()),
+        "month": pa.array([e.month for e in rows], pa.string()),
+        "inputs_hash": pa.array([digest] * len(rows), pa.string()),
+        "account": pa.array([e.account for e in rows], pa.string()),
+    })
+
+
+# --------------------------------------------------------------------------------------------- output
+
+def write_settlement(result: SettlementResult, out: Path | str, *, reports: bool = True) -> list[Path]:
+    """Write settlement.csv, allocation.csv, ledger.csv (and the per-consortium reports) into ``out``.
+
+    Everything is first written to a temporary folder inside ``out``, then moved into place file by file, so a
+    failure leaves no half-written output. Same result -> byte-identical files."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".settle-", dir=out))
+    try:
+        write_table(result.settlement.drop_columns(["amount_to_share"]), tmp, "settlement")
+        write_table(result.allocation, tmp, "allocation")
+        write_table(result.ledger, tmp, "ledger")
+        if reports:
+            from yigongti.service.report import write_reports
+
+            write_reports(result, tmp / "reports")
+        written: list[Path] = []
+        for path in sorted(tmp.rglob("*")):
+            if path.is_file():
+                target = out / path.relative_to(tmp)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+                written.append(target)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def budgets_of(result: SettlementResult) -> dict[str, Budget]:
+    """The budget of each consortium settled."""
+    return {s.consortium_id: s.budget for s in result.consortia}
+
+
+__all__ += ["budgets_of"]

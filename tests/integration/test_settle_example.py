@@ -1,0 +1,146 @@
+"""The worked example county settles exactly as expected/settlement.csv, through the service and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from yigongti.cli import app
+from yigongti.domain.money import parse_yuan
+from yigongti.service.settlement import settle_data, write_settlement
+
+
+def example_folder(example_input: Path, example_expected: Path, target: Path) -> Path:
+    """The example input plus expected designations (for 2026) and adjudicated claims, as `settle` accepts them."""
+    target.mkdir(parents=True, exist_ok=True)
+    for f in example_input.iterdir():
+        shutil.copyfile(f, target / f.name)
+    earlier = (example_input / "designations.csv").read_text(encoding="utf-8")
+    y2026 = (example_expected / "designations.csv").read_text(encoding="utf-8").split("\n", 1)[1]
+    (target / "designations.csv").write_text(earlier.rstrip("\n") + "\n" + y2026, encoding="utf-8")
+    shutil.copyfile(example_expected / "adjudicated.csv", target / "adjudicated.csv")
+    return target
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def folder(example_input: Path, example_expected: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return example_folder(example_input, example_expected, tmp_path_factory.mktemp("county"))
+
+
+@pytest.fixture(scope="module")
+def out(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("out")
+    result = CliRunner().invoke(app, ["settle", "--data", str(folder), "--year", "2026", "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    return target
+
+
+def test_settlement_matches_expected_every_column(out: Path, example_expected: Path) -> None:
+    expected = read_csv(example_expected / "settlement.csv")
+    got = read_csv(out / "settlement.csv")
+    assert [r["consortium_id"] for r in got] == [r["consortium_id"] for r in expected]
+    for e, g in zip(expected, got, strict=True):
+        for column, value in e.items():
+            assert g[column] == value, (e["consortium_id"], column)
+
+
+def test_allocation_sums_to_the_amount_to_share(out: Path) -> None:
+    settlement = {r["consortium_id"]: r for r in read_csv(out / "settlement.csv")}
+    sums: dict[str, int] = {}
+    for r in read_csv(out / "allocation.csv"):
+        sums[r["consortium_id"]] = sums.get(r["consortium_id"], 0) + parse_yuan(r["amount"])
+    for c, s in settlement.items():
+        to_share = parse_yuan(s["retained_surplus"]) + parse_yuan(s["p4p_paid"]) - parse_yuan(s["consortium_overspend"])
+        assert sums[c] == to_share
+    assert sums["G2"] < 0  # overspent: the members share a charge
+
+
+def test_ledger_closes_and_records_the_inputs_hash(out: Path) -> None:
+    ledger = read_csv(out / "ledger.csv")
+    assert [int(r["entry_id"]) for r in ledger] == list(range(1, len(ledger) + 1))
+    assert len({r["inputs_hash"] for r in ledger}) == 1 and len(ledger[0]["inputs_hash"]) == 64
+    for c in ("G1", "G2", "G3"):
+        for account in ("budget", "pool"):
+            assert sum(parse_yuan(r["amount"]) for r in ledger if r["consortium_id"] == c
+                       and r["account"] == account) == 0
+    settlement = {r["consortium_id"]: r for r in read_csv(out / "settlement.csv")}
+    for c, s in settlement.items():
+        prepaid = sum(parse_yuan(r["amount"]) for r in ledger if r["consortium_id"] == c and r["kind"] == "prepayment")
+        assert prepaid == parse_yuan(s["prospective_budget"])
+        deducted = -sum(parse_yuan(r["amount"]) for r in ledger
+                        if r["consortium_id"] == c and r["kind"] == "out_of_network_deduction")
+        assert deducted == parse_yuan(s["out_of_network_deductions"])
+
+
+def test_reports_are_self_contained(out: Path) -> None:
+    page = (out / "reports" / "settlement-G2.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 4
+    assert "http://" not in page and "https://" not in page
+    assert "年终清算" in page and "-22661.97" in page
+    from openpyxl import load_workbook
+
+    wb = load_workbook(out / "reports" / "settlement-G2.xlsx")
+    assert wb.sheetnames[0] == "summary 清算"
+    assert wb["split 分配"].max_row == 1 + 13
+
+
+def test_same_inputs_give_byte_identical_outputs(folder: Path, out: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    result = CliRunner().invoke(app, ["settle", "--data", str(folder), "--year", "2026", "--out", str(again)])
+    assert result.exit_code == 0, result.output
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    for f in files:
+        assert (out / f).read_bytes() == (again / f).read_bytes(), f
+
+
+def test_changed_input_changes_the_hash(folder: Path, tmp_path: Path) -> None:
+    changed = tmp_path / "changed"
+    shutil.copytree(folder, changed)
+    (changed / "scores.csv").write_text("unit_id,year,score\nG1,2026,95\nG2,2026,90\nG3,2026,41\n", encoding="utf-8")
+    a = settle_data(folder, 2026)
+    b = settle_data(changed, 2026)
+    assert a.inputs_hash != b.inputs_hash
+    assert {s.consortium_id: s.grade for s in b.consortia}["G2"] == "excellent"
+
+
+def test_without_scores_the_p4p_is_pending(folder: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    shutil.copytree(folder, bare)
+    (bare / "scores.csv").unlink()
+    result = settle_data(bare, 2026)
+    assert {s.grade for s in result.consortia} == {"pending"}
+    assert all(s.p4p_paid == 0 and s.p4p_returned == s.budget.reserve for s in result.consortia)
+    assert result.settlement.column("score").to_pylist() == [None, None, None]
+    write_settlement(result, tmp_path / "o", reports=False)
+    assert read_csv(tmp_path / "o" / "settlement.csv")[0]["grade"] == "pending"
+
+
+def test_bad_adjudicated_is_reported_with_file_and_row(folder: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    shutil.copytree(folder, bad)
+    text = (bad / "adjudicated.csv").read_text(encoding="utf-8").splitlines()
+    parts = text[3].split(",")
+    parts[4] = "12.345"  # fund_paid with 3 decimals
+    text[3] = ",".join(parts)
+    (bad / "adjudicated.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["settle", "--data", str(bad), "--year", "2026", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "adjudicated.csv:4:fund_paid" in result.output
+    assert not (tmp_path / "o" / "settlement.csv").exists()
+
+
+def test_standard_heads_are_exact_decimals(folder: Path) -> None:
+    result = settle_data(folder, 2026)
+    assert [s.budget.standard_heads for s in result.consortia] == [Decimal("57.15"), Decimal("130.95"),
+                                                                  Decimal("96.30")]
