@@ -1,0 +1,39 @@
+"""``yigongti enroll --data DIR --year Y --out OUT``: designations for a year (定点诊疗)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from yigongti.cli._app import app, console, exits_on_invalid_input
+from yigongti.service.enrollment import enroll_data
+from yigongti.service.enrollment_report import enrollment_outputs, write_enrollment
+from yigongti.service.policy import folder_policy, load_policy
+from yigongti.store.datafolder import read_folder
+
+
+@app.command("enroll")
+@exits_on_invalid_input
+def enroll(
+    data: Annotated[Path, typer.Option("--data", help="data folder / 数据目录")],
+    year: Annotated[int, typer.Option("--year", help="year of the designations / 定点年度")],
+    out: Annotated[Path, typer.Option("--out", help="output folder / 输出目录")],
+    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
+) -> None:
+    """确定年度定点并统计人头数 / Designate every insured person for a year; head counts and movement.
+
+    Writes designations.csv, refused_choices.csv, unassigned.csv, stale_carried.csv, headcounts.csv, movements.csv,
+    movement_summary.csv and enrollment_report.html into OUT.
+    """
+    pol = load_policy(policy) if policy is not None else folder_policy(data)
+    folder = read_folder(data, tables=["institutions", "consortia", "persons", "choices", "designations"])
+    result = enroll_data(folder, year, pol)
+    outputs = enrollment_outputs(folder, result, pol)
+    write_enrollment(outputs, out)
+    src = ", ".join(f"{k} {v}" for k, v in result.by_source.items())
+    console.print(f"{year}: {result.persons} persons designated / 人已定点 ({src})")
+    console.print(f"refused choices / 被拒绝的选择: {result.refused.num_rows}; "
+                  f"not designated / 无法定点: {result.unassigned.num_rows}")
+    console.print(f"[green]written to / 已写入 {out}[/green]")
