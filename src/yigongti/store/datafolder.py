@@ -147,7 +147,8 @@ def _as_text(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     elif pa.types.is_boolean(t):
         out = pc.if_else(arr, "true", "false")
     elif pa.types.is_timestamp(t):
-        out = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S")
+        # Parquet stores seconds as ms or us; %S would print the fraction ("00.000"), so cut to whole seconds
+        out = pc.strftime(pc.cast(arr, pa.timestamp("s", tz=t.tz), safe=False), format="%Y-%m-%dT%H:%M:%S")
     elif pa.types.is_date(t):
         out = pc.strftime(arr, format="%Y-%m-%d")
     elif pa.types.is_floating(t):
