@@ -1,0 +1,175 @@
+"""Submitting a choice (提交定点选择): the use case the web platform and the command line share.
+
+``submit_choice(cmd, uow)`` checks the choice with the domain rule (``domain.enrollment.validate_choice``: window,
+nesting, county), appends it (a refused choice is kept too, with its refusal code), and, when valid, sets the
+designation for the year of every household member the chooser may choose for (``domain.household``,
+``policy.enrollment.household_mode``). Each member the choice counts for gets their own choice row (``chooser_id`` says
+who made it), so the designations stay derivable from the choices: the last valid choice (by ``chosen_at``) wins.
+
+Concurrency: the household's person rows are locked first (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
+serialises writers with ``BEGIN IMMEDIATE``), ``designations(person_id, year)`` is unique, and a serialization or
+unique-key conflict makes the whole use case run again (up to ``attempts`` times) in a fresh transaction. Two choices
+for one person at the same time thus leave one designation and two choice rows.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import DBAPIError
+
+from yigongti.domain.enrollment import Choice, Designation, Refusal, Source, validate_choice
+from yigongti.domain.household import covered_members
+from yigongti.domain.policy import Policy
+from yigongti.store.models import ChoiceRow, DesignationRow
+from yigongti.store.uow import SqlAlchemyUnitOfWork, is_retryable
+
+__all__ = ["SubmitChoice", "ChoiceResult", "UnknownPerson", "submit_choice", "china_now", "DEFAULT_ATTEMPTS"]
+
+DEFAULT_ATTEMPTS = 8
+
+
+def china_now() -> datetime:
+    """The current time in China (UTC+8), without a zone, to the second."""
+    from datetime import UTC, timedelta
+
+    return (datetime.now(UTC) + timedelta(hours=8)).replace(tzinfo=None, microsecond=0)
+
+
+class UnknownPerson(LookupError):
+    """The person of a choice is not in the database."""
+
+    def __init__(self, person_id: str) -> None:
+        self.person_id = person_id
+        super().__init__(f"参保人 {person_id} 不存在 / person {person_id} does not exist")
+
+
+@dataclass(frozen=True)
+class SubmitChoice:
+    """A person's choice of designated institutions for ``year``, made at ``chosen_at`` (China time).
+
+    ``for_household``: the choice also counts for the household members the person may choose for.
+    ``actor``: who submitted it (a user name; the audit log's "who"), by default the person.
+    """
+
+    person_id: str
+    year: int
+    consortium_id: str | None
+    township_id: str | None
+    village_id: str | None
+    chosen_at: datetime
+    for_household: bool = True
+    actor: str | None = None
+    channel: str = "web"
+
+    @property
+    def choice(self) -> Choice:
+        """The domain value of this choice (empty ids as None)."""
+        return Choice(self.person_id, self.year, self.consortium_id or None, self.township_id or None,
+                      self.village_id or None, self.chosen_at)
+
+
+@dataclass(frozen=True)
+class ChoiceResult:
+    """What became of a choice: accepted or refused (with the refusal), and the designations it set."""
+
+    choice_id: int
+    accepted: bool
+    refusal: Refusal | None = None
+    applied_to: tuple[str, ...] = ()
+    designations: tuple[Designation, ...] = field(default_factory=tuple)
+    attempts: int = 1
+
+    @property
+    def message(self) -> str:
+        if self.refusal is not None:
+            return self.refusal.message
+        return f"已受理，适用于 {len(self.applied_to)} 人 / accepted for {len(self.applied_to)} person(s)"
+
+
+def submit_choice(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy | None = None,
+                  now: datetime | None = None, attempts: int = DEFAULT_ATTEMPTS) -> ChoiceResult:
+    """Check, record and apply one choice in one transaction; retry on a conflict with a concurrent choice.
+
+    ``now`` is when the choice is recorded (default: the current China time). Raises :class:`UnknownPerson`.
+    """
+    policy = policy or Policy()
+    for attempt in range(1, attempts + 1):
+        try:
+            result = _submit_once(cmd, uow, policy=policy, now=now or china_now())
+        except DBAPIError as exc:
+            if attempt == attempts or not is_retryable(exc):
+                raise
+            time.sleep(min(0.5, 0.01 * 2 ** attempt))
+            continue
+        return ChoiceResult(result.choice_id, result.accepted, result.refusal, result.applied_to,
+                            result.designations, attempt)
+    raise AssertionError("unreachable")
+
+
+def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy, now: datetime) -> ChoiceResult:
+    with uow:
+        person = uow.persons.get(cmd.person_id)
+        if person is None:
+            raise UnknownPerson(cmd.person_id)
+        household = uow.persons.household(person.household_id, lock=True)
+        choice = cmd.choice
+        registry = uow.registry.subset(consortium_ids=[choice.consortium_id or ""],
+                                       inst_ids=[choice.township_id or "", choice.village_id or ""])
+        refused = validate_choice(choice, registry=registry, person_county=person.county_code,
+                                  window=policy.enrollment.window(cmd.year))
+        actor = cmd.actor or cmd.person_id
+        if refused is not None:
+            row = uow.choices.add(_choice_row(cmd, cmd.person_id, now=now, refusal=refused))
+            uow.audit.add(actor=actor, action="choice.refused", at=now, person_id=cmd.person_id,
+                          detail={"choice_id": row.choice_id, "year": cmd.year, "code": refused.code.value})
+            uow.commit()
+            return ChoiceResult(row.choice_id, False, refused)
+        if cmd.for_household:
+            members = uow.persons.members(household)
+            applied = covered_members(cmd.person_id, members, mode=policy.enrollment.household_mode,
+                                      adult_age=policy.enrollment.adult_age, on=cmd.chosen_at.date())
+        else:
+            applied = (cmd.person_id,)
+        # the chooser's own row first, so that its choice_id is the one reported
+        order = (cmd.person_id, *(p for p in applied if p != cmd.person_id))
+        first_id = 0
+        designations: list[Designation] = []
+        for person_id in order:
+            row = uow.choices.add(_choice_row(cmd, person_id, now=now, refusal=None))
+            first_id = first_id or row.choice_id
+            current = uow.designations.get(person_id, cmd.year)
+            if _newer(row, current):
+                target = Designation(person_id, cmd.year, cmd.consortium_id or "", cmd.township_id or "",
+                                     cmd.village_id or "", Source.CHOICE)
+                current = uow.designations.put(target, now=now, choice_id=row.choice_id, chosen_at=row.chosen_at)
+            assert current is not None
+            designations.append(uow.designations.as_domain(current))
+            uow.audit.add(actor=actor, action="choice.accepted", at=now, person_id=person_id,
+                          detail={"choice_id": row.choice_id, "year": cmd.year, "chooser_id": cmd.person_id,
+                                  "consortium_id": cmd.consortium_id, "township_id": cmd.township_id,
+                                  "village_id": cmd.village_id})
+        uow.commit()
+        return ChoiceResult(first_id, True, None, tuple(sorted(applied)),
+                            tuple(sorted(designations, key=lambda d: d.person_id)))
+
+
+def _newer(row: ChoiceRow, current: DesignationRow | None) -> bool:
+    """Does the valid choice ``row`` replace the ``current`` designation? A choice beats carry-over, household and
+    nearest; between choices the later ``chosen_at`` wins, equal times the later recorded."""
+    if current is None or current.source != Source.CHOICE.value or current.chosen_at is None:
+        return True
+    return (row.chosen_at, row.choice_id) >= (current.chosen_at, current.choice_id or 0)
+
+
+def _choice_row(cmd: SubmitChoice, person_id: str, *, now: datetime, refusal: Refusal | None) -> ChoiceRow:
+    return ChoiceRow(
+        choice_key=f"{cmd.channel}:{uuid.uuid4().hex}", person_id=person_id, chooser_id=cmd.person_id, year=cmd.year,
+        consortium_id=cmd.consortium_id or None, township_id=cmd.township_id or None,
+        village_id=cmd.village_id or None, chosen_at=cmd.chosen_at,
+        status="refused" if refusal else "valid", refusal_code=refusal.code.value if refusal else None,
+        refusal_message=refusal.message if refusal else None, channel=cmd.channel, recorded_at=now,
+    )

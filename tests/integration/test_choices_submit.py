@@ -1,0 +1,156 @@
+"""submit_choice on a real database (SQLite and PostgreSQL) loaded with the example county."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from store_fixtures import TestDb, db  # noqa: F401
+from yigongti.domain.enrollment import RefusalCode, Source
+from yigongti.domain.policy import EnrollmentPolicy, HouseholdMode, Policy
+from yigongti.service.choices import SubmitChoice, UnknownPerson, submit_choice
+from yigongti.service.loading import load_folder
+from yigongti.store.models import AuditRow, ChoiceRow, DesignationRow
+from yigongti.store.uow import SqlAlchemyUnitOfWork
+
+IN_WINDOW = datetime(2025, 11, 3, 9, 30)
+NOW = datetime(2025, 11, 3, 9, 31)
+# HH001: R0003 (born 1944, the oldest: head), R0004 (1955), R0005 (2015, a child), R0006 (1984), R0007 (1989)
+HH001 = ("R0003", "R0004", "R0005", "R0006", "R0007")
+
+
+@pytest.fixture
+def uow(db: TestDb, example_input: Path) -> Iterator[SqlAlchemyUnitOfWork]:  # noqa: F811
+    unit = SqlAlchemyUnitOfWork(db.url, schema=db.schema)
+    load_folder(example_input, unit, now=NOW)
+    yield unit
+    unit.dispose()
+
+
+def choose(person_id: str, village: str = "G1-T2-V1", *, at: datetime = IN_WINDOW, year: int = 2026,
+           township: str | None = None, consortium: str | None = None, **options: object) -> SubmitChoice:
+    township = township or village.rsplit("-", 1)[0]
+    consortium = consortium or township.split("-")[0]
+    return SubmitChoice(person_id, year, consortium, township, village, at, **options)  # type: ignore[arg-type]
+
+
+def designation(uow: SqlAlchemyUnitOfWork, person_id: str, year: int = 2026) -> DesignationRow | None:
+    with uow:
+        return uow.designations.get(person_id, year)
+
+
+def choice_rows(uow: SqlAlchemyUnitOfWork, person_id: str, channel: str = "web") -> list[ChoiceRow]:
+    with uow:
+        return [r for r in uow.choices.for_person(person_id) if r.channel == channel]
+
+
+def test_valid_choice_sets_the_designation_and_is_kept(uow: SqlAlchemyUnitOfWork) -> None:
+    result = submit_choice(choose("R0013", for_household=False, actor="resident:R0013"), uow, now=NOW)
+    assert result.accepted and result.refusal is None and result.applied_to == ("R0013",)
+    d = designation(uow, "R0013")
+    assert d is not None
+    assert (d.consortium_id, d.township_id, d.village_id, d.source) == ("G1", "G1-T2", "G1-T2-V1", "choice")
+    assert d.choice_id == result.choice_id and d.chosen_at == IN_WINDOW
+    rows = choice_rows(uow, "R0013")
+    assert [(r.status, r.chooser_id, r.refusal_code) for r in rows] == [("valid", "R0013", None)]
+    with uow:
+        audit = uow.audit.for_person("R0013")
+    assert [(a.actor, a.action) for a in audit] == [("resident:R0013", "choice.accepted")]
+
+
+def test_choice_after_window_is_refused_with_the_window_dates(uow: SqlAlchemyUnitOfWork) -> None:
+    result = submit_choice(choose("R0013", at=datetime(2026, 1, 1, 0, 0)), uow, now=NOW)
+    assert not result.accepted
+    assert result.refusal is not None and result.refusal.code is RefusalCode.OUTSIDE_WINDOW
+    assert "2025-10-01" in result.refusal.message and "2025-12-31" in result.refusal.message
+    assert designation(uow, "R0013") is None
+    [row] = choice_rows(uow, "R0013")
+    assert (row.status, row.refusal_code) == ("refused", "outside_window")
+    assert "2025-12-31" in (row.refusal_message or "")
+
+
+@pytest.mark.parametrize("at", [datetime(2025, 10, 1, 0, 0), datetime(2025, 12, 31, 23, 59, 59)])
+def test_window_edges_are_included(uow: SqlAlchemyUnitOfWork, at: datetime) -> None:
+    assert submit_choice(choose("R0013", at=at, for_household=False), uow, now=NOW).accepted
+
+
+def test_village_of_another_township_is_refused_and_changes_nothing(uow: SqlAlchemyUnitOfWork) -> None:
+    submit_choice(choose("R0013", "G1-T1-V1", for_household=False), uow, now=NOW)
+    result = submit_choice(choose("R0013", "G1-T1-V2", township="G1-T2"), uow, now=NOW)
+    assert result.refusal is not None and result.refusal.code is RefusalCode.VILLAGE_NOT_UNDER_TOWNSHIP
+    assert "G1-T1" in result.refusal.message_en
+    d = designation(uow, "R0013")
+    assert d is not None and d.village_id == "G1-T1-V1"
+    assert [r.status for r in choice_rows(uow, "R0013")] == ["valid", "refused"]
+
+
+def test_last_valid_choice_by_time_wins_whatever_the_order_of_arrival(uow: SqlAlchemyUnitOfWork) -> None:
+    later = choose("R0013", "G1-T2-V2", at=datetime(2025, 12, 1, 8, 0), for_household=False)
+    earlier = choose("R0013", "G1-T1-V1", at=datetime(2025, 11, 1, 8, 0), for_household=False)
+    submit_choice(later, uow, now=NOW)
+    submit_choice(earlier, uow, now=NOW)
+    d = designation(uow, "R0013")
+    assert d is not None and d.village_id == "G1-T2-V2"
+    assert len(choice_rows(uow, "R0013")) == 2
+    submit_choice(choose("R0013", "G2-T3-V3", at=datetime(2025, 12, 2, 8, 0), for_household=False), uow, now=NOW)
+    d = designation(uow, "R0013")
+    assert d is not None and (d.consortium_id, d.village_id) == ("G2", "G2-T3-V3")
+
+
+def test_a_choice_replaces_a_carried_designation(uow: SqlAlchemyUnitOfWork, example_input: Path) -> None:
+    load_folder(example_input, uow, year=2026, now=NOW)  # R0008 is carried over from 2025
+    before = designation(uow, "R0008")
+    assert before is not None and before.source == Source.CARRIED.value
+    submit_choice(choose("R0008", "G2-T3-V1", for_household=False), uow, now=NOW)
+    after = designation(uow, "R0008")
+    assert after is not None and (after.village_id, after.source) == ("G2-T3-V1", "choice")
+    load_folder(example_input, uow, year=2026, now=NOW)  # a reload never undoes an online choice
+    again = designation(uow, "R0008")
+    assert again is not None and again.village_id == "G2-T3-V1"
+
+
+def test_each_adult_chooses_for_themself_and_the_children(uow: SqlAlchemyUnitOfWork) -> None:
+    result = submit_choice(choose("R0006"), uow, now=NOW)
+    assert result.applied_to == ("R0005", "R0006")
+    assert {d.person_id for d in result.designations} == {"R0005", "R0006"}
+    child = choice_rows(uow, "R0005")
+    assert [(r.chooser_id, r.status) for r in child] == [("R0006", "valid")]
+    for other in ("R0003", "R0004", "R0007"):
+        assert designation(uow, other) is None
+
+
+def test_the_head_chooses_for_all_adults(uow: SqlAlchemyUnitOfWork) -> None:
+    policy = Policy(enrollment=EnrollmentPolicy(household_mode=HouseholdMode.HEAD_FOR_ALL))
+    result = submit_choice(choose("R0003", "G2-T3-V2"), uow, policy=policy, now=NOW)
+    assert result.applied_to == HH001
+    for pid in HH001:
+        d = designation(uow, pid)
+        assert d is not None and d.village_id == "G2-T3-V2"
+    # another adult then chooses for themself only
+    later = choose("R0004", "G1-T1-V3", at=datetime(2025, 11, 4, 8, 0))
+    assert submit_choice(later, uow, policy=policy, now=NOW).applied_to == ("R0004",)
+    d = designation(uow, "R0006")
+    assert d is not None and d.village_id == "G2-T3-V2"
+
+
+def test_unknown_person_raises_and_leaves_nothing(uow: SqlAlchemyUnitOfWork) -> None:
+    with pytest.raises(UnknownPerson, match="NOBODY"):
+        submit_choice(choose("NOBODY"), uow, now=NOW)
+    with uow:
+        assert uow.choices.count(channel="web") == 0
+
+
+def test_choices_cannot_be_changed_or_deleted(uow: SqlAlchemyUnitOfWork) -> None:
+    submit_choice(choose("R0013"), uow, now=NOW)
+    for statement in ("UPDATE choices SET village_id = 'G1-T1-V1'", "DELETE FROM choices"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with uow:
+                uow.session.execute(text(statement))
+                uow.commit()
+    with uow:
+        assert uow.session.scalar(select(AuditRow.action).where(AuditRow.person_id == "R0013")) == "choice.accepted"

@@ -1,0 +1,149 @@
+"""Loading a data folder into the database: counts, idempotency, all-or-nothing, statuses, designations."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
+
+from store_fixtures import TestDb, db  # noqa: F401
+from yigongti.domain.problems import InvalidInput
+from yigongti.service.loading import load_folder
+from yigongti.store.models import ChoiceRow, ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
+from yigongti.store.uow import SqlAlchemyUnitOfWork
+
+NOW = datetime(2026, 1, 5, 8, 0)
+TABLES = (ConsortiumRow, InstitutionRow, PersonRow, ChoiceRow, DesignationRow)
+
+
+@pytest.fixture
+def engine(db: TestDb) -> Iterator[Engine]:  # noqa: F811
+    eng = db.engine()
+    yield eng
+    eng.dispose()
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, in key order."""
+    out = {}
+    with engine.connect() as conn:
+        for model in TABLES:
+            table = model.__table__
+            out[table.name] = [tuple(r) for r in conn.execute(select(table).order_by(*table.primary_key.columns))]
+    return out
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_loading_the_example_twice_gives_the_same_rows(engine: Engine, example_input: Path) -> None:
+    report = load_folder(example_input, SqlAlchemyUnitOfWork(engine), now=NOW)
+    assert report.rows == {"institutions": 42, "consortia": 3, "persons": 225, "choices": 101, "designations": 27}
+    assert report.database == {"consortia": 3, "institutions": 42, "persons": 225, "choices": 101,
+                               "designations": 27}
+    first = snapshot(engine)
+    again = load_folder(example_input, SqlAlchemyUnitOfWork(engine), now=datetime(2026, 2, 1, 8, 0))
+    assert again.database == report.database
+    assert snapshot(engine) == first  # not even a timestamp changed
+
+
+def test_persons_keep_id_numbers_and_households(engine: Engine, example_input: Path) -> None:
+    load_folder(example_input, SqlAlchemyUnitOfWork(engine), now=NOW)
+    with engine.connect() as conn:
+        row = conn.execute(select(PersonRow).where(PersonRow.person_id == "R0005")).one()
+    assert (row.id_number, row.household_id, row.birth_date.isoformat(), row.household_head) == (
+        "51343320150516010X", "HH001", "2015-05-16", False)
+
+
+def test_choice_statuses_match_the_batch_refusals(engine: Engine, example_input: Path, tmp_path: Path) -> None:
+    report = load_folder(example_input, SqlAlchemyUnitOfWork(engine), year=2026, now=NOW)
+    with engine.connect() as conn:
+        refused = conn.execute(select(ChoiceRow.person_id, ChoiceRow.chosen_at, ChoiceRow.refusal_code)
+                               .where(ChoiceRow.status == "refused")).all()
+        valid = conn.scalar(select(text("count(*)")).select_from(ChoiceRow).where(ChoiceRow.status == "valid"))
+    assert len(refused) == report.refused_choices == 33
+    assert valid == 68
+    codes = {code for _, _, code in refused}
+    assert codes == {"outside_window", "township_not_member", "village_not_under_township"}
+
+
+def test_designations_for_the_year_match_the_worked_example(engine: Engine, example_input: Path,
+                                                            example_expected: Path) -> None:
+    report = load_folder(example_input, SqlAlchemyUnitOfWork(engine), year=2026, now=NOW)
+    assert report.designated == 225
+    with engine.connect() as conn:
+        got = [tuple(r) for r in conn.execute(
+            select(DesignationRow.person_id, DesignationRow.year, DesignationRow.consortium_id,
+                   DesignationRow.township_id, DesignationRow.village_id, DesignationRow.source)
+            .where(DesignationRow.year == 2026).order_by(DesignationRow.person_id))]
+    expected = [(r["person_id"], int(r["year"]), r["consortium_id"], r["township_id"], r["village_id"], r["source"])
+                for r in read_csv(example_expected / "designations.csv")]
+    assert got == sorted(expected)
+
+
+def test_a_folder_with_problems_loads_nothing(engine: Engine, example_input: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "bad"
+    shutil.copytree(example_input, folder)
+    lines = (folder / "persons.csv").read_text(encoding="utf-8").splitlines()
+    lines[5] = lines[5].replace(",F,", ",X,", 1)
+    (folder / "persons.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as info:
+        load_folder(folder, SqlAlchemyUnitOfWork(engine), now=NOW)
+    assert any(p.file == "persons.csv" and p.row == 6 and p.column == "sex" for p in info.value.problems)
+    assert all(rows == [] for rows in snapshot(engine).values())
+
+
+def test_a_failure_half_way_rolls_everything_back(engine: Engine, db: TestDb,  # noqa: F811
+                                                   example_input: Path) -> None:
+    # the database itself refuses the designations (last step of the load): nothing before it may remain
+    with engine.begin() as conn:
+        if db.kind == "sqlite":
+            conn.exec_driver_sql("CREATE TRIGGER no_designations BEFORE INSERT ON designations "
+                                 "BEGIN SELECT RAISE(ABORT, 'refused by test'); END")
+        else:
+            conn.exec_driver_sql("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                                 "RAISE EXCEPTION 'refused by test'; END $$")
+            conn.exec_driver_sql("CREATE TRIGGER no_designations BEFORE INSERT ON designations "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse()")
+    with pytest.raises(DBAPIError, match="refused by test"):
+        load_folder(example_input, SqlAlchemyUnitOfWork(engine), now=NOW)
+    assert all(rows == [] for rows in snapshot(engine).values())
+
+
+def test_a_changed_folder_updates_rows_and_adds_new_choices(engine: Engine, example_input: Path,
+                                                            tmp_path: Path) -> None:
+    load_folder(example_input, SqlAlchemyUnitOfWork(engine), now=NOW)
+    folder = tmp_path / "next"
+    shutil.copytree(example_input, folder)
+    persons = (folder / "persons.csv").read_text(encoding="utf-8")
+    (folder / "persons.csv").write_text(persons.replace("R0013,513433194811170274,M,1948-11-17,HH004,resident",
+                                                        "R0013,513433194811170274,M,1948-11-17,HH004,employee"),
+                                        encoding="utf-8")
+    with (folder / "choices.csv").open("a", encoding="utf-8") as f:
+        f.write("R0013,2026,G1,G1-T1,G1-T1-V1,2025-12-01T10:00:00\n")
+        f.write("R0013,2026,G1,G1-T1,G1-T1-V1,2025-12-01T10:00:00\n")  # an identical second row is a second choice
+    report = load_folder(folder, SqlAlchemyUnitOfWork(engine), now=NOW)
+    assert report.database["choices"] == 103 and report.database["persons"] == 225
+    with engine.connect() as conn:
+        assert conn.scalar(select(PersonRow.insurance).where(PersonRow.person_id == "R0013")) == "employee"
+    assert load_folder(folder, SqlAlchemyUnitOfWork(engine), now=NOW).database["choices"] == 103
+
+
+def test_household_head_column_is_read_when_present(engine: Engine, example_input: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "heads"
+    shutil.copytree(example_input, folder)
+    lines = (folder / "persons.csv").read_text(encoding="utf-8").splitlines()
+    out = [lines[0] + ",household_head"] + [ln + (",是" if ln.startswith("R0006,") else ",") for ln in lines[1:]]
+    (folder / "persons.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
+    load_folder(folder, SqlAlchemyUnitOfWork(engine), now=NOW)
+    with engine.connect() as conn:
+        heads = conn.scalars(select(PersonRow.person_id).where(PersonRow.household_head.is_(True))).all()
+    assert heads == ["R0006"]
