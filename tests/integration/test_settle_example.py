@@ -144,3 +144,21 @@ def test_standard_heads_are_exact_decimals(folder: Path) -> None:
     result = settle_data(folder, 2026)
     assert [s.budget.standard_heads for s in result.consortia] == [Decimal("57.15"), Decimal("130.95"),
                                                                   Decimal("96.30")]
+
+
+def test_calibrate_writes_a_policy_fragment_and_a_chart(folder: Path, tmp_path: Path) -> None:
+    from yigongti.domain.policy import policy_from_toml
+
+    target = tmp_path / "cal" / "fragment.toml"
+    result = CliRunner().invoke(app, ["calibrate", "--data", str(folder), "--year", "2026", "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    policy = policy_from_toml(target.read_text(encoding="utf-8"))
+    weights = [b.weight for b in policy.capitation.age_bands]
+    assert len(weights) == 7 and all(w >= 0 for w in weights)
+    assert "# age 0+: 6 persons" in target.read_text(encoding="utf-8")
+    assert (tmp_path / "cal" / "fragment-cost-by-age.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the population mean of the derived weights is 1 (to rounding)
+    counts = [int(line.split()[3]) for line in target.read_text(encoding="utf-8").splitlines()
+              if line.startswith("# age ")]
+    mean = sum(w * n for w, n in zip(weights, counts, strict=True)) / sum(counts)
+    assert abs(mean - 1) < Decimal("0.01")

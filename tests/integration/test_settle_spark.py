@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_settle_example import example_folder
 
 from yigongti.engine.backend import Backend, connect
 from yigongti.service.settlement import settle_data
 from yigongti.store.datafolder import read_folder
-
-from test_settle_example import example_folder
 
 pytestmark = pytest.mark.spark
 

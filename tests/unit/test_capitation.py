@@ -83,3 +83,29 @@ def test_prepayments_sum_to_the_budget(b: int, n: int) -> None:
     parts = prepayments(b, n)
     assert sum(parts) == b and len(parts) == n
     assert max(parts) - min(parts) <= 1 and list(parts) == sorted(parts, reverse=True)
+
+
+def test_calibrated_weights_are_band_mean_over_overall_mean() -> None:
+    from yigongti.domain.capitation import calibrate_risk, calibrate_weights
+
+    cap = CapitationPolicy()
+    # (age, persons, fund fen): band 0-4 2 persons 300.00; 15-44 4 persons 200.00; 80+ 2 persons 500.00
+    bands = calibrate_weights(cap, [(1, 1, 10_000), (3, 1, 20_000), (30, 4, 20_000), (85, 2, 50_000)])
+    # overall mean = 1000.00 / 8 = 125.00; 0-4: 150.00 -> 1.20; 15-44: 50.00 -> 0.40; 80+: 250.00 -> 2.00
+    w = {b.min_age: b.weight for b in bands}
+    assert (w[0], w[15], w[80]) == (Decimal("1.20"), Decimal("0.40"), Decimal("2.00"))
+    assert w[5] == Decimal("0.45")  # nobody in 5-14: keeps its weight
+    assert sum(b.persons for b in bands) == 8
+    cap_r = CapitationPolicy(risk_diagnoses={"dm": ("E11",)})
+    # the 80+ pair are diabetic: predicted 2 x 2.00 x 125.00 = 500.00, actual 500.00 -> 1.00
+    r = calibrate_risk(cap_r, bands, [(85, ("dm",), 2, 50_000), (30, (), 4, 20_000)])
+    assert r == {"dm": Decimal("1.00")}
+
+
+def test_calibration_needs_payments() -> None:
+    import pytest
+
+    from yigongti.domain.capitation import calibrate_weights
+
+    with pytest.raises(ValueError):
+        calibrate_weights(CapitationPolicy(), [(30, 5, 0)])

@@ -5,7 +5,7 @@ Pure arithmetic over int fen and :class:`~decimal.Decimal` standard heads; the h
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
@@ -111,4 +111,61 @@ def county_budgets(policy: CapitationPolicy, counts: Mapping[str, Iterable[HeadC
     return {c: budget(policy, h, rate) for c, h in sorted(heads.items())}
 
 
-__all__ += ["county_budgets"]
+@dataclass(frozen=True)
+class BandCost:
+    """Calibration figures of one age band: persons, fund payments (fen), the derived weight."""
+
+    min_age: int
+    persons: int
+    fund_paid: int
+    weight: Decimal
+
+
+def calibrate_weights(policy: CapitationPolicy, cost_by_age: Iterable[tuple[int, int, int]], *,
+                      places: int = 2) -> list[BandCost]:
+    """Age weights from a year of claims (RULES.md C1): mean fund payment per person in the band / overall mean,
+    rounded half-up to ``places`` decimals. ``cost_by_age``: (age, persons, fund paid in fen). A band with nobody
+    in it keeps its current weight. Raises ValueError when nobody or nothing was paid."""
+    persons = [0] * len(policy.age_bands)
+    paid = [0] * len(policy.age_bands)
+    for age, n, fen in cost_by_age:
+        i = band_index(policy, age)
+        persons[i] += n
+        paid[i] += fen
+    total_n, total_paid = sum(persons), sum(paid)
+    if total_n == 0 or total_paid == 0:
+        raise ValueError("no persons or no fund payments to calibrate from / 无可用于测算的数据")
+    q = Decimal(1).scaleb(-places)
+    overall = Decimal(total_paid) / total_n
+    out = []
+    for b, n, fen in zip(policy.age_bands, persons, paid, strict=True):
+        w = (Decimal(fen) / n / overall).quantize(q, rounding=ROUND_HALF_UP) if n else b.weight
+        out.append(BandCost(b.min_age, n, fen, w))
+    return out
+
+
+def calibrate_risk(policy: CapitationPolicy, weights: Sequence[BandCost],
+                   rows: Iterable[tuple[int, tuple[str, ...], int, int]], *, places: int = 2) -> dict[str, Decimal]:
+    """Risk multipliers by indirect standardisation: for each class, the fund payments of its members / what
+    the (new) age weights predict for them (overall mean x sum of their weights). ``rows``: (age, risk classes,
+    persons, fund paid in fen). A class without members keeps its current multiplier (or 1)."""
+    by_age = [(b.min_age, b.weight) for b in weights]
+    total_n = sum(b.persons for b in weights)
+    overall = Decimal(sum(b.fund_paid for b in weights)) / total_n if total_n else Decimal(0)
+    expected: dict[str, Decimal] = {}
+    actual: dict[str, int] = {}
+    for age, classes, n, fen in rows:
+        w = next(wt for a, wt in reversed(by_age) if age >= a)
+        for c in classes:
+            expected[c] = expected.get(c, Decimal(0)) + w * n * overall
+            actual[c] = actual.get(c, 0) + fen
+    q = Decimal(1).scaleb(-places)
+    out = {}
+    for c in sorted(policy.risk_diagnoses):
+        e = expected.get(c, Decimal(0))
+        out[c] = (Decimal(actual[c]) / e).quantize(q, rounding=ROUND_HALF_UP) if e > 0 else \
+            policy.risk_weights.get(c, Decimal(1))
+    return out
+
+
+__all__ += ["BandCost", "calibrate_risk", "calibrate_weights", "county_budgets"]

@@ -77,6 +77,15 @@ def risk_flags(claims: ir.Table, classes: Mapping[str, Sequence[str]], *, year: 
     return c.mutate(diag=diag).group_by("person_id").aggregate(**aggs) if aggs else c.select("person_id").distinct()
 
 
+def _with_risk(j: ir.Table, risk: ir.Table | None) -> tuple[ir.Table, list[str]]:
+    """``j`` (with person_id) plus the risk flag columns of ``risk`` (0 for persons without claims)."""
+    if risk is None:
+        return j, []
+    flags = [c for c in risk.columns if c.startswith("risk_")]
+    j = j.join(risk, "person_id", how="left")
+    return j.mutate(**{f: j[f].fill_null(0) for f in flags}), flags
+
+
 def head_counts(designations: ir.Table, persons: ir.Table, *, year: int, policy: CapitationPolicy,
                 risk: ir.Table | None = None) -> ir.Table:
     """Enrollees per (consortium_id, band[, risk_0 ...]) as ``persons``: the input of standard heads."""
@@ -84,12 +93,8 @@ def head_counts(designations: ir.Table, persons: ir.Table, *, year: int, policy:
     p = persons.select("person_id", "birth_date")
     j = e.join(p, "person_id", how="left")
     j = j.mutate(band=_band_expr(policy, age_expr(j.birth_date, year)))
-    keys = ["consortium_id", "band"]
-    if risk is not None:
-        flags = [c for c in risk.columns if c.startswith("risk_")]
-        j = j.join(risk, "person_id", how="left")
-        j = j.mutate(**{f: j[f].fill_null(0) for f in flags})
-        keys += flags
+    j, flags = _with_risk(j, risk)
+    keys = ["consortium_id", "band", *flags]
     return j.group_by(keys).aggregate(persons=j.person_id.count()).order_by(keys)
 
 
@@ -159,13 +164,16 @@ def top_out_of_network_diagnoses(charged: ir.Table, *, top: int = 10) -> ir.Tabl
             .order_by(["consortium_id", "rank"]))
 
 
-def cost_by_age(adjudicated: ir.Table, persons: ir.Table, *, year: int) -> ir.Table:
-    """(age, persons, fund_paid): every insured person by completed years on Jan 1 of ``year`` with the fund's
-    payments for their claims of that year (unreasonable claims excluded); input of ``calibrate``."""
+def cost_by_age(adjudicated: ir.Table, persons: ir.Table, *, year: int, risk: ir.Table | None = None) -> ir.Table:
+    """(age[, risk_0 ...], persons, fund_paid): every insured person by completed years on Jan 1 of ``year`` (and
+    risk flags from :func:`risk_flags`) with the fund's payments for their claims of that year (unreasonable claims
+    excluded); the input of ``calibrate``."""
     a = adjudicated.filter((adjudicated.admit_date.year() == year) & (adjudicated.rule != "unreasonable"))
     per_person = a.group_by("person_id").aggregate(paid=a.fund_paid.sum().cast("int64"))
     p = persons.select("person_id", "birth_date")
     j = p.join(per_person, "person_id", how="left")
     j = j.mutate(age=age_expr(j.birth_date, year), paid=j.paid.fill_null(0))
-    return (j.group_by("age").aggregate(persons=j.person_id.count(), fund_paid=j.paid.sum().cast("int64"))
-            .order_by("age"))
+    j, flags = _with_risk(j, risk)
+    keys = ["age", *flags]
+    return (j.group_by(keys).aggregate(persons=j.person_id.count(), fund_paid=j.paid.sum().cast("int64"))
+            .order_by(keys))

@@ -49,7 +49,9 @@ from yigongti.store.datafolder import (
     write_table,
 )
 
-__all__ = ["SettlementResult", "format_heads", "load_adjudicated", "settle_data", "write_settlement"]
+__all__ = [
+    "SettlementResult", "format_heads", "load_adjudicated", "settle_data", "settlement_inputs", "write_settlement",
+]
 
 # What settle needs of an ``adjudicated`` table handed in (the contract's output has more columns).
 _ADJUDICATED_IN = TableSpec("adjudicated", (
@@ -114,6 +116,13 @@ def load_adjudicated(folder: Path, claims: pa.Table | None) -> pa.Table | None:
                                         f"{lost} claim(s) not in claims / 结算清单中无此单据")])
         typed = typed.select(_ADJ_COLUMNS)
     return typed
+
+
+def settlement_inputs(data: DataFolder, year: int, policy: Policy) -> tuple[pa.Table, pa.Table]:
+    """(designations of ``year``, adjudicated claims) of a folder: read when they are there, else computed by
+    ``enroll`` and ``adjudicate``."""
+    designations = _designations_for(data, year, policy)
+    return designations, _adjudicated_for(data, year, policy, designations)
 
 
 def _designations_for(data: DataFolder, year: int, policy: Policy) -> pa.Table:
