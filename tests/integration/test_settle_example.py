@@ -162,3 +162,17 @@ def test_calibrate_writes_a_policy_fragment_and_a_chart(folder: Path, tmp_path: 
               if line.startswith("# age ")]
     mean = sum(w * n for w, n in zip(weights, counts, strict=True)) / sum(counts)
     assert abs(mean - 1) < Decimal("0.01")
+
+
+def test_settle_runs_enroll_and_adjudicate_when_their_outputs_are_missing(
+        example_input: Path, example_expected: Path, folder: Path, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(example_input, raw)
+    result = CliRunner().invoke(app, ["settle", "--data", str(raw), "--year", "2026", "--out", str(tmp_path / "o"),
+                                      "--no-reports"])
+    assert result.exit_code == 0, result.output
+    expected = read_csv(example_expected / "settlement.csv")
+    got = read_csv(tmp_path / "o" / "settlement.csv")
+    assert [{k: g[k] for k in e} for e, g in zip(expected, got, strict=True)] == expected
+    # the computed designations and adjudication are the expected ones: same inputs hash
+    assert read_csv(tmp_path / "o" / "ledger.csv")[0]["inputs_hash"] == settle_data(folder, 2026).inputs_hash
