@@ -1,0 +1,240 @@
+"""A year of demo claims (示例结算清单), drawn column-wise for one chunk of persons.
+
+Volumes rise with age (gamma frailty per person for overdispersion); the tier of care is drawn by age group and
+setting, the institution mostly from the person's designation, sometimes another member of the consortium, the
+other consortium, or a city hospital outside every consortium; costs are lognormal by tier; inpatient stays have a
+length by tier; some admissions are followed by a referred admission upward (referral_from, 0-15 days after the
+discharge). Claims start a few weeks before the year (``lead_in_days``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+
+from yigongti.service.demo.calibration import Calibration, DiagnosisTable
+from yigongti.service.demo.choices import Enrollment
+from yigongti.service.demo.geography import CountyRegistry
+from yigongti.service.demo.identifiers import sequential_ids
+from yigongti.service.demo.population import BAND_YEARS, Population, age_group
+
+__all__ = ["ClaimStats", "make_claims"]
+
+VILLAGE, TOWNSHIP, COUNTY, OUTSIDE = range(4)
+
+
+@dataclass
+class ClaimStats:
+    """Counts over the claims of the year (not the lead-in weeks), to check the calibration."""
+
+    claims: int = 0
+    visits: int = 0
+    primary_visits: int = 0
+    admissions: int = 0
+    county_admissions: int = 0
+    covered: int = 0  # fen
+    outside_covered: int = 0
+
+    def add(self, other: ClaimStats) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _rate(cal_rel: tuple[float, ...], mean: float, cal: Calibration) -> NDArray[np.float64]:
+    shares = np.asarray(cal.age_shares) / np.sum(cal.age_shares)
+    rel = np.asarray(cal_rel, dtype=np.float64)
+    return rel * (mean / float(np.dot(shares, rel)))
+
+
+def _draw_tier(rng: np.random.Generator, group: NDArray[np.int64], table: tuple[tuple[float, ...], ...]
+               ) -> NDArray[np.int64]:
+    cum = np.cumsum(np.asarray(table, dtype=np.float64), axis=1)
+    cum = cum / cum[:, -1:]
+    drawn = (rng.random(len(group))[:, None] >= cum[group]).sum(axis=1)
+    return np.asarray(np.minimum(drawn, 3), dtype=np.int64)
+
+
+def _pick(rng: np.random.Generator, members: NDArray[np.int64], n: int) -> NDArray[np.int64]:
+    at = np.minimum((rng.random(n) * len(members)).astype(np.int64), len(members) - 1)
+    return np.asarray(members[at], dtype=np.int64)
+
+
+def _weighted(rng: np.random.Generator, items: NDArray[np.int64], weights: NDArray[np.float64], n: int
+              ) -> NDArray[np.int64]:
+    cum = np.cumsum(weights)
+    at = np.minimum(np.searchsorted(cum, rng.random(n) * cum[-1], side="right"), len(items) - 1)
+    return np.asarray(items[at], dtype=np.int64)
+
+
+def _diagnoses(rng: np.random.Generator, tables: tuple[DiagnosisTable, ...], group: NDArray[np.int64]
+               ) -> NDArray[np.str_]:
+    out = np.empty(len(group), dtype="U8")
+    for g, table in enumerate(tables):
+        mask = group == g
+        codes = np.array([c for c, _ in table])
+        weights = np.array([w for _, w in table], dtype=np.float64)
+        out[mask] = codes[_weighted(rng, np.arange(len(codes)), weights, int(mask.sum()))]
+    return out
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Institution indices: the county's members first, then the outside hospitals."""
+
+    ids: NDArray[np.str_]
+    outside: NDArray[np.int64]
+    outside_level: NDArray[np.int64]
+
+
+def _places(reg: CountyRegistry, outside_ids: NDArray[np.str_], outside_levels: NDArray[np.int64]) -> _Places:
+    n = len(reg.inst_id)
+    return _Places(np.concatenate((reg.inst_id, outside_ids)), n + np.arange(len(outside_ids)), outside_levels)
+
+
+def _institutions(rng: np.random.Generator, reg: CountyRegistry, places: _Places, enr: Enrollment,
+                  person: NDArray[np.int64], inpatient: NDArray[np.bool_], tier: NDArray[np.int64],
+                  cal: Calibration) -> NDArray[np.int64]:
+    n = len(person)
+    inst = np.full(n, -1, dtype=np.int64)
+    own = enr.consortium[person]
+    other = 1 - own if reg.n_consortia == 2 else own
+    u = rng.random(n)
+    for t, designated in ((VILLAGE, enr.village), (TOWNSHIP, enr.township)):
+        name = "village" if t == VILLAGE else "township"
+        at = tier == t
+        inst[at & (u < cal.at_designated)] = designated[person[at & (u < cal.at_designated)]]
+        elsewhere = at & (u >= cal.at_designated)
+        cons = np.where(u < cal.at_designated + cal.in_consortium, own, other)
+        for c in range(reg.n_consortia):
+            m = elsewhere & (cons == c)
+            inst[m] = _pick(rng, reg.members(c, name), int(m.sum()))
+    at = tier == COUNTY
+    cons = np.where(rng.random(n) < cal.county_own_consortium, own, other)
+    kinds = {k: (wo, wi) for k, wo, wi in cal.county_weights}
+    for c in range(reg.n_consortia):
+        units = reg.members(c, "county")
+        for setting, col in ((False, 0), (True, 1)):
+            w = np.array([kinds["lead" if i == reg.lead[c] else str(reg.kind[i])][col] for i in units])
+            m = at & (cons == c) & (inpatient == setting)
+            inst[m] = _weighted(rng, units, w, int(m.sum()))
+    at = tier == OUTSIDE
+    by_level = {lv: (wo, wi) for lv, wo, wi in cal.outside_weights}
+    for setting, col in ((False, 0), (True, 1)):
+        counts = np.array([np.sum(places.outside_level == lv) for lv in places.outside_level])
+        w = np.array([by_level[int(lv)][col] for lv in places.outside_level]) / counts
+        m = at & (inpatient == setting)
+        inst[m] = _weighted(rng, places.outside, w, int(m.sum()))
+    return inst
+
+
+def _cost_keys(tier: NDArray[np.int64], level: NDArray[np.int64]) -> NDArray[np.str_]:
+    names = np.array(["village", "township", "county", "outside"])[tier]
+    return np.where(tier == OUTSIDE, np.where(level >= 3, "outside3", "outside2"), names)
+
+
+def _lookup(table: tuple[tuple[str, float, float], ...] | tuple[tuple[str, float], ...], keys: NDArray[np.str_],
+            col: int) -> NDArray[np.float64]:
+    out = np.zeros(len(keys))
+    for row in table:
+        out[keys == row[0]] = float(row[col])
+    return out
+
+
+def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: np.random.Generator, year: int,
+                first_claim: int, outside_ids: NDArray[np.str_], outside_levels: NDArray[np.int64],
+                cal: Calibration) -> tuple[pa.Table, ClaimStats]:
+    """The claims of one chunk of persons, numbered from ``first_claim``; and their calibration counts."""
+    places = _places(reg, outside_ids, outside_levels)
+    jan1 = np.datetime64(f"{year}-01-01", "D")
+    dec31 = np.datetime64(f"{year}-12-31", "D")
+    span = int((dec31 - jan1).astype(np.int64)) + 1 + cal.lead_in_days
+    frailty = rng.gamma(cal.frailty_shape, 1.0 / cal.frailty_shape, size=pop.n_persons)
+    band = np.minimum(pop.age // BAND_YEARS, len(cal.age_shares) - 1)
+    stretch = span / (span - cal.lead_in_days)
+    n_out = rng.poisson(_rate(cal.visit_by_age, cal.visits_per_year, cal)[band] * frailty * stretch)
+    n_in = rng.poisson(_rate(cal.admission_by_age, cal.admissions_per_year, cal)[band] * frailty * stretch)
+    person = np.concatenate((np.repeat(np.arange(pop.n_persons), n_out), np.repeat(np.arange(pop.n_persons), n_in)))
+    inpatient = np.concatenate((np.zeros(int(n_out.sum()), bool), np.ones(int(n_in.sum()), bool)))
+    group = age_group(pop.age[person])
+    tier = np.where(inpatient, _draw_tier(rng, group, cal.inpatient_tiers), _draw_tier(rng, group, cal.outpatient_tiers))
+    inst = _institutions(rng, reg, places, enr, person, inpatient, tier, cal)
+    admit = jan1 - cal.lead_in_days + rng.integers(0, span, size=len(person)).astype("timedelta64[D]")
+    diagnosis = np.where(inpatient, _diagnoses(rng, cal.inpatient_diagnoses, group),
+                         _diagnoses(rng, cal.outpatient_diagnoses, group))
+
+    # referred admissions: upward from a township or county admission, 0-15 days after its discharge
+    level = np.concatenate((reg.level, places.outside_level))
+    n = len(person)
+    keys = _cost_keys(tier, level[inst])
+    stay = 1 + rng.poisson(np.maximum(_lookup(cal.length_of_stay, keys, 1) - 1.0, 0.0))
+    discharge = admit + np.where(inpatient, stay, 0).astype("timedelta64[D]")
+    src = np.flatnonzero(inpatient & (tier != OUTSIDE) & (rng.random(n) < cal.referral_rate))
+    ref_admit = discharge[src] + rng.integers(0, 16, size=len(src)).astype("timedelta64[D]")
+    keep = ref_admit <= dec31
+    src, ref_admit = src[keep], ref_admit[keep]
+    up_tier = np.where(tier[src] == TOWNSHIP, COUNTY, OUTSIDE)
+    level3 = places.outside[places.outside_level >= 3]
+    up_inst = np.where(up_tier == COUNTY, reg.lead[enr.consortium[person[src]]], _pick(rng, level3, len(src)))
+    up_keys = _cost_keys(up_tier, level[up_inst])
+    up_stay = 1 + rng.poisson(np.maximum(_lookup(cal.length_of_stay, up_keys, 1) - 1.0, 0.0))
+    person = np.concatenate((person, person[src]))
+    inpatient = np.concatenate((inpatient, np.ones(len(src), bool)))
+    tier = np.concatenate((tier, up_tier))
+    inst = np.concatenate((inst, up_inst))
+    keys = np.concatenate((keys, up_keys))
+    admit = np.concatenate((admit, ref_admit))
+    discharge = np.concatenate((discharge, ref_admit + up_stay.astype("timedelta64[D]")))
+    diagnosis = np.concatenate((diagnosis, diagnosis[src]))
+    referral = np.concatenate((np.full(n, -1, dtype=np.int64), src))
+    n = len(person)
+
+    # diagnoses that do not fit the person
+    age = pop.age[person]
+    male = pop.male[person]
+    diagnosis = np.where((diagnosis == "O80") & (male | (age < 16) | (age > 45)), "K35.8", diagnosis)
+    diagnosis = np.where((diagnosis == "N40") & ~male, "N39.0", diagnosis)
+    diagnosis = np.where((diagnosis == "P59.9") & (age > 0), "J18.9", diagnosis)
+
+    emergency = np.where(inpatient, rng.random(n) < cal.emergency_inpatient,
+                         (tier >= COUNTY) & (rng.random(n) < cal.emergency_outpatient)) & (referral < 0)
+    median = np.where(inpatient, _lookup(cal.inpatient_cost, keys, 1), _lookup(cal.outpatient_cost, keys, 1))
+    sigma = np.where(inpatient, _lookup(cal.inpatient_cost, keys, 2), _lookup(cal.outpatient_cost, keys, 2))
+    total = np.maximum(np.rint(median * np.exp(sigma * rng.standard_normal(n)) * 100.0), 500).astype(np.int64)
+    lo, hi = cal.covered_share
+    covered = np.rint(total * rng.uniform(lo, hi, size=n)).astype(np.int64)
+    unreasonable = (rng.random(n) < cal.unreasonable_rate) | (
+        inpatient & (tier == OUTSIDE) & (rng.random(n) < cal.unreasonable_outside_inpatient))
+
+    order = np.lexsort((np.arange(n), admit, person))
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    claim_ids = sequential_ids(f"C{reg.county.code}-", first_claim + 1 + np.arange(n, dtype=np.int64), width=9)
+    ref_sorted = referral[order]
+    has_ref = ref_sorted >= 0
+    referral_from = claim_ids.take(pa.array(np.where(has_ref, position[np.maximum(ref_sorted, 0)], 0)))
+    o = order
+    table = pa.table({
+        "claim_id": claim_ids,
+        "person_id": pop.person_id.take(pa.array(person[o])),
+        "inst_id": pa.array(places.ids[inst[o]], pa.string()),
+        "setting": pa.array(np.where(inpatient[o], "inpatient", "outpatient"), pa.string()),
+        "emergency": pa.array(emergency[o]),
+        "admit_date": pa.array(admit[o], pa.date32()),
+        "discharge_date": pa.array(discharge[o], pa.date32(), mask=~inpatient[o]),
+        "total_cost": pa.array(total[o], pa.int64()),
+        "covered_cost": pa.array(covered[o], pa.int64()),
+        "diagnosis": pa.array(diagnosis[o], pa.string()),
+        "referral_from": pa.array(referral_from.to_numpy(zero_copy_only=False), pa.string(), mask=~has_ref),
+        "unreasonable": pa.array(unreasonable[o]),
+    })
+    in_year = admit >= jan1
+    out_year = in_year & ~inpatient
+    in_year_in = in_year & inpatient
+    stats = ClaimStats(
+        claims=n, visits=int(out_year.sum()), primary_visits=int((out_year & (tier <= TOWNSHIP)).sum()),
+        admissions=int(in_year_in.sum()), county_admissions=int((in_year_in & (tier != OUTSIDE)).sum()),
+        covered=int(covered[in_year].sum()), outside_covered=int(covered[in_year & (tier == OUTSIDE)].sum()))
+    return table, stats
