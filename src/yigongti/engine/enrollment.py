@@ -262,20 +262,25 @@ def nearest_designations(persons: pa.Table, institutions: pa.Table, *, year: int
     vil = inst.filter(pc.equal(inst.column("tier"), "village")).sort_by("inst_id")
     vil = vil.append_column("parent_consortium", pa.array(  # one lookup per institution, not per person
         [parent_cons.get(x) for x in vil.column("parent_id").to_pylist()], pa.string()))
-    vil_county = vil.column("county_code").to_numpy(zero_copy_only=False).astype(str)
     vil_lon, vil_lat = vil.column("lon").to_numpy(), vil.column("lat").to_numpy()
 
-    persons = persons.sort_by("person_id")
-    counties = persons.column("county_code").to_numpy(zero_copy_only=False).astype(str)
+    # group persons and targets by county with dictionary codes (no string comparisons per person)
+    enc = pc.dictionary_encode(persons.column("county_code")).combine_chunks()
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    vil_code = pc.fill_null(pc.index_in(vil.column("county_code"), value_set=enc.dictionary), -1)
+    vil_code = vil_code.to_numpy(zero_copy_only=False).astype(np.int64)
     lon = persons.column("lon").to_numpy()
     lat = persons.column("lat").to_numpy()
     pick = np.full(persons.num_rows, -1, dtype=np.int64)
-    for code in np.unique(counties):
-        rows = np.flatnonzero(counties == code)
-        targets = np.flatnonzero(vil_county == code)
-        if len(targets) == 0:
-            continue
-        pick[rows] = targets[nearest(lon[rows], lat[rows], vil_lon[targets], vil_lat[targets])]
+    p_order = np.argsort(codes, kind="stable")
+    p_bounds = np.searchsorted(codes[p_order], np.arange(len(enc.dictionary) + 1))
+    t_order = np.argsort(vil_code, kind="stable")  # stable: inst_id order kept inside a county
+    t_bounds = np.searchsorted(vil_code[t_order], np.arange(len(enc.dictionary) + 1))
+    for c in range(len(enc.dictionary)):
+        rows = p_order[p_bounds[c]:p_bounds[c + 1]]
+        targets = t_order[t_bounds[c]:t_bounds[c + 1]]
+        if len(rows) and len(targets):
+            pick[rows] = targets[nearest(lon[rows], lat[rows], vil_lon[targets], vil_lat[targets])]
     has = pick >= 0
     chosen = pa.array(pick[has])
     n = len(chosen)
@@ -287,7 +292,7 @@ def nearest_designations(persons: pa.Table, institutions: pa.Table, *, year: int
         "village_id": vil.column("inst_id").take(chosen),
         "source": pa.repeat(pa.scalar(Source.NEAREST.value, pa.string()), n),
     }, schema=DESIGNATION_SCHEMA)
-    missing = persons.filter(pa.array(~has))
+    missing = persons.filter(pa.array(~has)).sort_by("person_id")
     unassigned = pa.table({
         "person_id": missing.column("person_id"),
         "county_code": missing.column("county_code"),

@@ -29,27 +29,56 @@ def great_circle_km(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: Arr
     return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))))
 
 
+def _locality_order(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.intp]:
+    """Points ordered by 0.1-degree grid cell (rows of latitude, then longitude): neighbouring queries then walk
+    the same branches of the tree, which about halves the query time on millions of points."""
+    key = np.floor(lat * 10).astype(np.int64) * (1 << 20) + np.floor(lon * 10).astype(np.int64)
+    return np.argsort(key)
+
+
 def nearest(point_lon: ArrayLike, point_lat: ArrayLike, target_lon: ArrayLike, target_lat: ArrayLike,
             *, k_ties: int = 4, workers: int = -1) -> NDArray[np.int64]:
     """Index of the nearest target for every point; ties go to the lowest target index.
 
     Sort targets by id beforehand and "lowest index" is "lowest id" (RULES.md A4: ties break by institution id).
+    Distances equal to floating precision (relative 1e-12) count as ties. The tree answers the two nearest for
+    every point; only points whose two nearest tie are asked again for ``k_ties`` (doubled while all of them tie).
     """
+    plon = np.asarray(point_lon, dtype=np.float64)
+    plat = np.asarray(point_lat, dtype=np.float64)
     targets = unit_vectors(target_lon, target_lat)
-    points = unit_vectors(point_lon, point_lat)
     n = len(targets)
     if n == 0:
         raise ValueError("no targets to choose from")
-    if len(points) == 0:
+    if plon.size == 0:
         return np.empty(0, dtype=np.int64)
     tree = cKDTree(targets)
-    k = min(k_ties, n)
-    dist, idx = tree.query(points, k=k, workers=workers)
-    if k == 1:
-        return np.asarray(idx, dtype=np.int64)
-    dist = np.asarray(dist)
-    idx = np.asarray(idx, dtype=np.int64)
-    # equal distances (to floating precision) -> lowest index among them
-    tied = dist <= dist[:, :1] * (1 + 1e-12) + 1e-15
-    cand = np.where(tied, idx, np.iinfo(np.int64).max)
-    return cand.min(axis=1)
+    order = _locality_order(plon, plat) if plon.size >= _SORT_FROM else None
+    points = unit_vectors(plon, plat) if order is None else unit_vectors(plon[order], plat[order])
+    if n == 1:
+        return np.zeros(len(points), dtype=np.int64)
+    dist, idx = tree.query(points, k=2, workers=workers)
+    best = np.asarray(idx[:, 0], dtype=np.int64)
+    again = np.flatnonzero(_ties(dist)[:, 1])
+    k = min(max(k_ties, 3), n)
+    while len(again):
+        d, i = tree.query(points[again], k=k, workers=workers)
+        tied = _ties(d)
+        best[again] = np.where(tied, i, np.iinfo(np.int64).max).min(axis=1)
+        if k == n:
+            break
+        again = again[tied[:, -1]]  # every one of the k tied: there may be more
+        k = min(2 * k, n)
+    if order is None:
+        return best
+    out = np.empty_like(best)
+    out[order] = best
+    return out
+
+
+_SORT_FROM = 50_000
+
+
+def _ties(dist: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Which of the k distances of each row equal the first one (to floating precision)."""
+    return np.asarray(dist <= dist[:, :1] * (1 + 1e-12) + 1e-15)
