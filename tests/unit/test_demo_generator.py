@@ -159,3 +159,13 @@ def test_choices_are_mostly_in_the_window_with_a_few_to_refuse() -> None:
     t = enr.choices
     village_parent = pc.utf8_slice_codeunits(t.column("village_id"), 0, 10)
     assert pc.sum(pc.not_equal(village_parent, t.column("township_id")).cast("int8")).as_py() > 0
+
+
+def test_format_rule_is_csv_below_a_million_persons_and_parquet_from_there() -> None:
+    from yigongti.service.demo import resolve_format
+
+    assert resolve_format("auto", 999_999) == "csv"
+    assert resolve_format("auto", 1_000_000) == "parquet"
+    assert resolve_format("parquet", 10) == "parquet"
+    with pytest.raises(ValueError):
+        resolve_format("xlsx", 10)
