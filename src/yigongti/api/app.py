@@ -1,0 +1,57 @@
+"""The application factory (应用工厂): ``create_app(settings)`` -> a FastAPI app with the API and the pages.
+
+Start-up (``startup.prepare``) applies the migrations, loads the data folder (default: the demo county) into an
+empty database and creates the demo accounts. The OpenAPI spec is at ``/api/openapi.json``; no interactive docs page
+is served, because it would need assets from a CDN, and every asset here is served by the app.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from itsdangerous import URLSafeTimedSerializer
+
+from yigongti.api import startup
+from yigongti.api.context import AppContext
+from yigongti.api.ratelimit import TokenBucket
+from yigongti.api.routes import ROUTERS
+from yigongti.api.security import SecurityHeaders
+from yigongti.api.settings import Settings
+from yigongti.store.db import make_engine, make_session_factory
+from yigongti.web import mount_web
+
+__all__ = ["create_app", "OPENAPI_URL"]
+
+OPENAPI_URL = "/api/openapi.json"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app; the database is migrated and filled before this returns."""
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    clock = settings.clock()
+    prepared = startup.prepare(settings, engine=engine, sessions=sessions, clock=clock)
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        policy=prepared.policy,
+        clock=clock,
+        limiter=TokenBucket(burst=settings.login_burst, refill_seconds=settings.login_refill_seconds),
+        signer=URLSafeTimedSerializer(settings.secret_key()),
+        demo_accounts=prepared.demo_accounts,
+    )
+    app = FastAPI(
+        title="yigongti 紧密型县域医共体平台",
+        version="0.1.0",
+        description="Designated care, benefits, budgets and indicators of a county medical community. "
+                    "定点诊疗、待遇、总额预算与监测指标。Authenticate with a bearer token from `POST /api/token`.",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(SecurityHeaders)
+    for router in ROUTERS:
+        app.include_router(router)
+    mount_web(app)
+    return app

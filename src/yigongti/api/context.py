@@ -1,0 +1,27 @@
+"""What every request of one app shares (应用上下文): settings, database, clock, policy, rate limiter, signer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from yigongti.api.ratelimit import TokenBucket
+from yigongti.api.settings import Clock, Settings
+from yigongti.domain.policy import Policy
+
+__all__ = ["AppContext"]
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    policy: Policy
+    clock: Clock
+    limiter: TokenBucket
+    signer: URLSafeTimedSerializer
+    demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, password)

@@ -1,0 +1,130 @@
+"""Dependencies (依赖) as ``Annotated`` aliases: the database session, who is asking, and THE scope check.
+
+Every route that touches one person's data takes :data:`ScopedPerson`: it loads the person, refuses (404, so that
+existence is not disclosed) when the person is outside the caller's scope, and writes the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from itsdangerous import BadSignature
+from sqlalchemy.orm import Session
+
+from yigongti.api import audit, scope
+from yigongti.api.context import AppContext
+from yigongti.service.accounts import Principal, Role, principal_for_token, user_for_id
+from yigongti.store.models import PersonRow
+
+__all__ = [
+    "SESSION_COOKIE",
+    "get_context",
+    "ContextDep",
+    "DbSession",
+    "CurrentPrincipal",
+    "OptionalPrincipal",
+    "ScopedPerson",
+    "Official",
+    "require_roles",
+    "session_payload",
+]
+
+SESSION_COOKIE = "ygt_session"
+_bearer = HTTPBearer(auto_error=False, description="API token from POST /api/token")
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_db(ctx: ContextDep) -> Iterator[Session]:
+    """One session per request, committed when the handler returns (before the response is sent), rolled back when
+    it raises. A handler may ``commit()`` early, e.g. before a use case runs its own transaction."""
+    session = ctx.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def session_payload(request: Request, ctx: AppContext) -> dict[str, Any] | None:
+    """The signed page-session cookie's content ({"uid", "csrf"}), or None when absent, forged or expired."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = ctx.signer.loads(raw, max_age=ctx.settings.session_hours * 3600, salt="session")
+    except BadSignature:
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("uid"), int) else None
+
+
+def get_optional_principal(request: Request, ctx: ContextDep, db: DbSession,
+                           creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                           ) -> Principal | None:
+    """A bearer token (API) or the session cookie (pages)."""
+    if creds is not None:
+        return principal_for_token(db, creds.credentials, now=ctx.clock.now())
+    payload = session_payload(request, ctx)
+    if payload is None:
+        return None
+    return user_for_id(db, payload["uid"])
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
+def get_principal(principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in / 未登录",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role) -> Any:
+    """A dependency that lets only ``roles`` through (403 otherwise)."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role / 当前角色无权访问")
+        return principal
+
+    return Depends(check)
+
+
+Official = Annotated[Principal, require_roles(
+    Role.CLINICIAN, Role.INSTITUTION_ADMIN, Role.CONSORTIUM_ADMIN, Role.INSURANCE_BUREAU,
+    Role.HEALTH_COMMISSION, Role.SYSTEM_ADMIN)]
+
+
+def get_scoped_person(request: Request, ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                      person_id: Annotated[str, Path(min_length=1, max_length=64)]) -> PersonRow:
+    """THE scope check (权限范围): the person if the caller may see them (audited), else 404."""
+    person = db.get(PersonRow, person_id)
+    year = ctx.clock.today().year
+    if person is None or not scope.can_see_person(db, principal, person, year=year):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such person in your scope / 无此人员或无权查看")
+    audit.record(db, principal, action=f"{request.method} {request.scope.get('route').path}"  # type: ignore[union-attr]
+                 if request.scope.get("route") else request.method, person_ids=[person.person_id],
+                 at=ctx.clock.now())
+    return person
+
+
+ScopedPerson = Annotated[PersonRow, Depends(get_scoped_person)]

@@ -1,0 +1,11 @@
+"""API routers, one per resource (``/api/...``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from yigongti.api.routes import auth, choices, persons, registry
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, registry.router)

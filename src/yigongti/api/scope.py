@@ -1,0 +1,74 @@
+"""Scope (权限范围): which persons a principal may see, as ONE SQL condition used by every list and every lookup.
+
+- resident 参保人: their own household;
+- clinician 医生: persons designated to their institution (a county-tier unit: to its consortium) in this or next
+  year, and persons referred to it (a claim there that names a referring admission);
+- institution admin 机构管理员: persons designated to their institution;
+- consortium admin 医共体管理中心: persons designated to their consortium;
+- insurance bureau 医保局 and health commission 卫健局: persons insured in their county;
+- system admin 系统管理员: accounts and the registry only, no personal data.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from yigongti.service.accounts import Principal, Role
+from yigongti.store.models import DesignationRow, InstitutionRow, PersonRow
+
+__all__ = ["person_condition", "can_see_person", "referred_person_ids"]
+
+
+def referred_person_ids(inst_id: str) -> object:
+    """Persons with a referred claim at ``inst_id`` (a subquery), when claims are in the database; else none."""
+    try:
+        from yigongti.store.models import ClaimRow  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return select(ClaimRow.person_id).where(ClaimRow.inst_id == inst_id, ClaimRow.referral_from.is_not(None))
+
+
+def _designated_to_institution(db: Session, inst_id: str, years: tuple[int, ...]) -> ColumnElement[bool]:
+    inst = db.get(InstitutionRow, inst_id)
+    if inst is None:
+        return false()
+    if inst.tier == "county" and inst.consortium_id:
+        at = DesignationRow.consortium_id == inst.consortium_id
+    elif inst.tier == "township":
+        at = DesignationRow.township_id == inst_id
+    elif inst.tier == "village":
+        at = DesignationRow.village_id == inst_id
+    else:
+        return false()
+    return PersonRow.person_id.in_(select(DesignationRow.person_id).where(at, DesignationRow.year.in_(years)))
+
+
+def person_condition(db: Session, principal: Principal, *, year: int) -> ColumnElement[bool]:
+    """The WHERE condition on ``persons`` that selects exactly what ``principal`` may see in ``year``."""
+    years = (year, year + 1)
+    role = principal.role
+    if role is Role.RESIDENT:
+        return PersonRow.household_id == principal.household_id if principal.household_id else false()
+    if role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
+        if not principal.inst_id:
+            return false()
+        cond = _designated_to_institution(db, principal.inst_id, years)
+        referred = referred_person_ids(principal.inst_id) if role is Role.CLINICIAN else None
+        return or_(cond, PersonRow.person_id.in_(referred)) if referred is not None else cond  # type: ignore[arg-type]
+    if role is Role.CONSORTIUM_ADMIN:
+        if not principal.consortium_id:
+            return false()
+        return PersonRow.person_id.in_(select(DesignationRow.person_id).where(
+            DesignationRow.consortium_id == principal.consortium_id, DesignationRow.year.in_(years)))
+    if role in (Role.INSURANCE_BUREAU, Role.HEALTH_COMMISSION):
+        return PersonRow.county_code == principal.county_code if principal.county_code else false()
+    return false()
+
+
+def can_see_person(db: Session, principal: Principal, person: PersonRow, *, year: int) -> bool:
+    cond = person_condition(db, principal, year=year)
+    if cond is true():
+        return True
+    found = db.scalar(select(PersonRow.person_id).where(PersonRow.person_id == person.person_id, cond))
+    return found is not None

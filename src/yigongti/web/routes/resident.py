@@ -1,0 +1,97 @@
+"""The resident's pages (参保人页面): the household's designations, choosing, own visits and benefits.
+
+Every page about one person takes ``ScopedPerson`` (the one scope check, which also writes the audit log).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, Response
+
+from yigongti.api import audit
+from yigongti.api.deps import ContextDep, DbSession, ScopedPerson
+from yigongti.domain.idnumber import mask_id_number
+from yigongti.service.accounts import Principal, Role
+from yigongti.service.choices import SubmitChoice, submit_choice
+from yigongti.service.portal import age_on, choice_options, household_designations, switch_window
+from yigongti.store.models import ConsortiumRow, InstitutionRow
+from yigongti.store.uow import SqlAlchemyUnitOfWork
+from yigongti.web.i18n import lang_of, translator
+from yigongti.web.pages import CheckedCsrf, PagePrincipal, render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+SOURCES = {
+    "choice": ("本人或家人的选择", "a choice made by the person or for them"),
+    "carried": ("上年定点延续", "last year's designation, carried over"),
+    "household": ("随家庭成员的选择", "a household member's choice"),
+    "nearest": ("按住址就近默认", "the default nearest to home"),
+}
+
+
+def _resident(principal: Principal) -> Principal:
+    if principal.role is not Role.RESIDENT or not principal.household_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅参保人可用 / for residents only")
+    return principal
+
+
+@router.get("/household", response_class=HTMLResponse)
+def household(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal) -> Response:
+    me = _resident(principal)
+    today = ctx.clock.today()
+    window = switch_window(ctx.policy.enrollment, today)
+    years = sorted({today.year, window.year})
+    by_person: dict[str, dict[str, Any]] = {}
+    for year in years:
+        for m in household_designations(db, me.household_id or "", year=year):
+            entry = by_person.setdefault(m.person_id, {
+                "person_id": m.person_id, "sex": m.sex, "age": age_on(m.birth_date, today),
+                "id_shown": (m.id_number or "") if me.sees_id_numbers else mask_id_number(m.id_number),
+                "years": []})
+            entry["years"].append(m)
+    audit.record(db, me, action="GET /household", person_ids=list(by_person), at=ctx.clock.now())
+    t = translator(lang_of(request))
+    return render(request, ctx, "household.html", me, members=list(by_person.values()), window=window,
+                  source_text=lambda s: t(*SOURCES.get(s, (s, s))))
+
+
+@router.get("/persons/{person_id}/choose", response_class=HTMLResponse)
+def choose_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal, person: ScopedPerson,
+                consortium: Annotated[str | None, Query(max_length=64)] = None,
+                township: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """Three steps without any script: consortium, then township centre, then village clinic and submit."""
+    _resident(principal)
+    window = switch_window(ctx.policy.enrollment, ctx.clock.today())
+    options = choice_options(db, person, year=ctx.clock.today().year)
+    picked = next((c for c in options if c.consortium_id == consortium), None)
+    town = next((o for o in picked.townships if o.inst_id == township), None) if picked else None
+    villages = [v for v in picked.villages if v.parent_id == town.inst_id] if picked and town else []
+    return render(request, ctx, "choose.html", principal, person=person, window=window, options=options,
+                  consortium=picked, township=town, villages=villages,
+                  is_self=person.person_id == principal.person_id)
+
+
+@router.post("/persons/{person_id}/choose", response_class=HTMLResponse)
+def choose(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal, person: ScopedPerson,
+           _csrf: CheckedCsrf, consortium_id: Annotated[str, Form(max_length=64)],
+           township_id: Annotated[str, Form(max_length=64)], village_id: Annotated[str, Form(max_length=64)],
+           for_household: Annotated[str, Form(max_length=8)] = "") -> Response:
+    _resident(principal)
+    db.commit()  # the use case runs its own transaction (SQLite serialises writers)
+    now = ctx.clock.now()
+    window = switch_window(ctx.policy.enrollment, ctx.clock.today())
+    cmd = SubmitChoice(person_id=person.person_id, year=window.year, consortium_id=consortium_id,
+                       township_id=township_id, village_id=village_id, chosen_at=now,
+                       for_household=bool(for_household) and person.person_id == principal.person_id,
+                       actor=audit.actor_of(principal), channel="web")
+    result = submit_choice(cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy, now=now)
+    names = {r.inst_id: r.name for r in db.query(InstitutionRow).filter(
+        InstitutionRow.inst_id.in_([township_id, village_id]))}
+    names.update({r.consortium_id: r.name for r in db.query(ConsortiumRow).filter(
+        ConsortiumRow.consortium_id == consortium_id)})
+    return render(request, ctx, "choice_result.html", principal, result=result, year=window.year, names=names,
+                  status_code=200 if result.accepted else 409)

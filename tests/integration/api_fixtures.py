@@ -1,0 +1,58 @@
+"""A running app on the worked example county for the API tests (SQLite file, "today" pinned inside the window).
+
+``api_app`` is built once per test module; ``make_user`` adds a user with a known password; ``login`` returns the
+Authorization header of a bearer token.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from yigongti.api.app import create_app
+from yigongti.api.settings import Settings
+from yigongti.service.accounts import create_user
+
+__all__ = ["INSIDE_WINDOW", "PASSWORD", "api_app", "client", "make_user", "login", "read_csv"]
+
+INSIDE_WINDOW = date(2025, 11, 15)  # the 2026 switch window is 2025-10-01 .. 2025-12-31
+PASSWORD = "test-password-1"
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def api_app(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[FastAPI]:
+    data_dir = tmp_path_factory.mktemp("serve")
+    app = create_app(Settings(data_dir=data_dir, data_folder=example_input, today=INSIDE_WINDOW,
+                              demo_accounts=False, login_burst=3, login_refill_seconds=3600))
+    yield app
+    app.state.ctx.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(api_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(api_app) as c:
+        yield c
+
+
+def make_user(app: FastAPI, username: str, role: str, **anchor: str) -> str:
+    ctx = app.state.ctx
+    with ctx.sessions.begin() as s:
+        create_user(s, username=username, password=PASSWORD, role=role, now=ctx.clock.now(), **anchor)
+    return username
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    r = client.post("/api/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
