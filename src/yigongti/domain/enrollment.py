@@ -22,24 +22,24 @@ from enum import StrEnum
 from yigongti.domain.registry import Registry, Tier
 
 __all__ = [
+    "CHOICE_FIELDS",
+    "MESSAGES",
+    "PRECEDENCE",
     "Choice",
     "Designation",
-    "RefusalCode",
     "Refusal",
+    "RefusalCode",
     "Source",
-    "PRECEDENCE",
-    "MESSAGES",
-    "CHOICE_FIELDS",
+    "format_datetime",
+    "household_choice",
+    "in_window",
+    "last_valid_choice",
+    "nesting_refusal",
+    "pick_designation",
     "refusal",
     "render",
     "template_fields",
     "validate_choice",
-    "nesting_refusal",
-    "in_window",
-    "last_valid_choice",
-    "household_choice",
-    "pick_designation",
-    "format_datetime",
 ]
 
 
@@ -76,8 +76,8 @@ CHOICE_FIELDS = ("consortium_id", "township_id", "village_id")
 MESSAGES: Mapping[RefusalCode, tuple[str, str, tuple[str, ...]]] = {
     RefusalCode.OUTSIDE_WINDOW: (
         "选择时间 {chosen_at} 不在 {year} 年度定点选择窗口（{window_start} 至 {window_end}，含首尾两日）内",
-        "chosen at {chosen_at}, outside the switch window for {year} ({window_start} to {window_end}, both days "
-        "included)",
+        ("chosen at {chosen_at}, outside the switch window for {year} ({window_start} to {window_end}, both days "
+        "included)"),
         ("chosen_at", "year")),
     RefusalCode.MISSING_FIELD: (
         "未填写 {field}：定点选择须同时选定医共体、乡镇级机构和村级机构",
@@ -89,8 +89,8 @@ MESSAGES: Mapping[RefusalCode, tuple[str, str, tuple[str, ...]]] = {
         ("consortium_id",)),
     RefusalCode.CONSORTIUM_NOT_IN_COUNTY: (
         "医共体 {consortium_id} 属于区县 {consortium_county}，不属于参保人的参保区县 {person_county}",
-        "consortium {consortium_id} belongs to county {consortium_county}, not to the person's insured county "
-        "{person_county}",
+        ("consortium {consortium_id} belongs to county {consortium_county}, not to the person's insured county "
+        "{person_county}"),
         ("consortium_id",)),
     RefusalCode.UNKNOWN_INSTITUTION: (
         "机构 {inst_id}（{field}）不存在",

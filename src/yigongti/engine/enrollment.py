@@ -32,16 +32,16 @@ from yigongti.engine.backend import register_arrow
 from yigongti.engine.geo import nearest
 
 __all__ = [
-    "EnrollmentTables",
-    "UNASSIGNED_CODE",
-    "UNASSIGNED_MESSAGE",
-    "enroll_tables",
-    "refusal_columns",
-    "nearest_designations",
     "DESIGNATION_SCHEMA",
     "REFUSED_SCHEMA",
-    "UNASSIGNED_SCHEMA",
     "STALE_SCHEMA",
+    "UNASSIGNED_CODE",
+    "UNASSIGNED_MESSAGE",
+    "UNASSIGNED_SCHEMA",
+    "EnrollmentTables",
+    "enroll_tables",
+    "nearest_designations",
+    "refusal_columns",
 ]
 
 UNASSIGNED_CODE = "no_consortium_in_county"
@@ -107,7 +107,7 @@ def refusal_columns(t: ir.Table, *, consortia: ir.Table, institutions: ir.Table,
          .left_join(vil, t.village_id == vil._vil_id))
     j = j.drop("_cons_id", "_town_id", "_vil_id")
     C = RefusalCode
-    cases: list[tuple[ir.BooleanValue, str]] = []
+    cases: list[tuple[ir.BooleanValue, RefusalCode]] = []
     if window is not None:
         d = j.chosen_at.date()
         cases.append(((d < ibis.date(window[0])) | (d > ibis.date(window[1])), C.OUTSIDE_WINDOW))

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 
-__all__ = ["unit_vectors", "nearest", "great_circle_km", "EARTH_RADIUS_KM"]
+__all__ = ["EARTH_RADIUS_KM", "great_circle_km", "nearest", "unit_vectors"]
 
 EARTH_RADIUS_KM = 6371.0088
 

@@ -13,14 +13,24 @@ longer insured included).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["LEVELS", "band_labels", "ages_on_jan_1", "head_counts", "movements", "movement_summary",
-           "HEADCOUNT_SCHEMA", "MOVEMENT_SCHEMA", "SUMMARY_SCHEMA"]
+__all__ = [
+    "HEADCOUNT_SCHEMA",
+    "LEVELS",
+    "MOVEMENT_SCHEMA",
+    "SUMMARY_SCHEMA",
+    "ages_on_jan_1",
+    "band_labels",
+    "head_counts",
+    "movement_summary",
+    "movements",
+]
 
 LEVELS = (("consortium", "consortium_id"), ("township", "township_id"), ("village", "village_id"))
 _LEVEL_ORDER = {name: n for n, (name, _) in enumerate(LEVELS)}
@@ -39,7 +49,7 @@ _TRIPLE = ["consortium_id", "township_id", "village_id"]
 
 def band_labels(min_ages: Sequence[int]) -> list[str]:
     """'0-4', '5-14', ..., '80+' for band lower bounds 0, 5, 15, ..., 80."""
-    out = [f"{a}-{b - 1}" for a, b in zip(min_ages, min_ages[1:], strict=False)]
+    out = [f"{a}-{b - 1}" for a, b in itertools.pairwise(min_ages)]
     return out + [f"{min_ages[-1]}+"]
 
 
@@ -47,7 +57,7 @@ def ages_on_jan_1(birth_date: pa.ChunkedArray | pa.Array, year: int) -> np.ndarr
     """Completed years on Jan 1 of ``year`` (negative for persons born after that day)."""
     y = pc.year(birth_date).to_numpy(zero_copy_only=False).astype(np.int64)
     jan1 = pc.and_(pc.equal(pc.month(birth_date), 1), pc.equal(pc.day(birth_date), 1))
-    return year - 1 - y + np.asarray(jan1.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.asarray(year - 1 - y + np.asarray(jan1.to_numpy(zero_copy_only=False), dtype=np.int64), dtype=np.int64)
 
 
 def head_counts(designations: pa.Table, persons: pa.Table, *, year: int, min_ages: Sequence[int]) -> pa.Table:

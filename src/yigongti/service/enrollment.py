@@ -43,7 +43,7 @@ class EnrollmentResult:
     @property
     def persons(self) -> int:
         """Designated persons."""
-        return self.designations.num_rows
+        return int(self.designations.num_rows)
 
 
 def enroll_data(data: DataFolder, year: int, policy: Policy, *, backend: str = "duckdb") -> EnrollmentResult:

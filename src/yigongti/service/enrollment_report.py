@@ -27,7 +27,7 @@ from yigongti.engine.headcount import band_labels, head_counts, movement_summary
 from yigongti.service.enrollment import EnrollmentResult
 from yigongti.store.datafolder import DataFolder, write_table
 
-__all__ = ["EnrollmentOutputs", "enrollment_outputs", "write_enrollment", "OUTPUT_FILES", "report_html"]
+__all__ = ["OUTPUT_FILES", "EnrollmentOutputs", "enrollment_outputs", "report_html", "write_enrollment"]
 
 OUTPUT_FILES = ("designations.csv", "refused_choices.csv", "unassigned.csv", "stale_carried.csv", "headcounts.csv",
                 "movements.csv", "movement_summary.csv", "enrollment_report.html")
@@ -157,11 +157,11 @@ def report_html(outputs: EnrollmentOutputs) -> str:
     """The enrollment report (定点诊疗报告) as one HTML page."""
     r = outputs.result
     names = outputs.names
-    parts = [f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>定点诊疗 {r.year} / Designated care "
-             f"{r.year}</title><style>{_CSS}</style></head><body>",
+    parts = [(f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>定点诊疗 {r.year} / Designated care "
+             f"{r.year}</title><style>{_CSS}</style></head><body>"),
              f"<h1>{r.year} 年度定点诊疗 / Designated care for {r.year}</h1>",
-             f"<p>选择窗口 / switch window: {r.window[0].isoformat()} – {r.window[1].isoformat()}"
-             f"（含首尾 / both days included）</p>",
+             (f"<p>选择窗口 / switch window: {r.window[0].isoformat()} – {r.window[1].isoformat()}"
+             f"（含首尾 / both days included）</p>"),
              "<h2>定点来源 / Where designations come from</h2>",
              _table(["来源 / source", "人数 / persons"], [[k, v] for k, v in r.by_source.items()]
                     + [["合计 / total", r.persons]])]
