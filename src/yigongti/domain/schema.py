@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["ColType", "Column", "TableSpec", "INPUT_TABLES", "OUTPUT_TABLES", "TABLES"]
+__all__ = ["ColType", "Column", "TableSpec", "INPUT_TABLES", "OUTPUT_TABLES", "TABLES", "APPRAISAL_TABLES"]
 
 
 class ColType(StrEnum):
@@ -111,6 +111,45 @@ SCORES = TableSpec("scores", (
     Column("score", T.DECIMAL, min_value=0, max_value=100),
 ), key=("unit_id", "year"), optional=True, doc="考核得分 / appraisal scores (override)")
 
+# Optional inputs of the performance appraisal (绩效考核); see docs/en/appraisal.md.
+TITLES = ("junior", "intermediate", "associate_senior", "senior")
+CHECKLIST = TableSpec("checklist", (
+    Column("unit_id", T.ID), Column("year", T.INT, min_value=1900, max_value=2200), Column("item", T.ID),
+    Column("passed", T.BOOL), Column("note", T.STR, required=False),
+), key=("unit_id", "year", "item"), optional=True, doc="紧密型评判清单 / judged checklist (appraisal)")
+POSTINGS = TableSpec("postings", (
+    Column("staff_id", T.ID), Column("from_inst_id", T.ID), Column("to_inst_id", T.ID),
+    Column("title", T.ENUM, values=TITLES), Column("start_date", T.DATE), Column("end_date", T.DATE, required=False),
+), optional=True, doc="派驻人员 / staff stationed at other institutions (appraisal)")
+REMOTE_DIAGNOSES = TableSpec("remote_diagnoses", (
+    Column("request_id", T.ID), Column("from_inst_id", T.ID), Column("to_inst_id", T.ID), Column("date", T.DATE),
+    Column("kind", T.ENUM, values=("imaging", "ecg", "ultrasound", "pathology", "consultation")),
+), key=("request_id",), optional=True, doc="远程诊断 / remote diagnoses (appraisal)")
+EQUIPMENT = TableSpec("equipment", (
+    Column("inst_id", T.ID), Column("year", T.INT, min_value=1900, max_value=2200), Column("item", T.ID),
+    Column("quantity", T.INT, min_value=0),
+), key=("inst_id", "year", "item"), optional=True, doc="设备 / equipment (appraisal)")
+STAFF_INCOME = TableSpec("staff_income", (
+    Column("inst_id", T.ID), Column("year", T.INT, min_value=1900, max_value=2200), Column("staff", T.INT, min_value=0),
+    Column("income", T.MONEY, min_value=0),
+), key=("inst_id", "year"), optional=True, doc="人员收入 / staff head count and total income (appraisal)")
+FOLLOWUPS = TableSpec("followups", (
+    Column("person_id", T.ID), Column("inst_id", T.ID), Column("date", T.DATE),
+    Column("disease", T.ENUM, values=("hypertension", "diabetes")), Column("controlled", T.BOOL),
+), optional=True, doc="慢病随访 / chronic-disease follow-ups (appraisal)")
+DEATHS = TableSpec("deaths", (
+    Column("person_id", T.ID), Column("death_date", T.DATE), Column("cause", T.STR, required=False),
+), key=("person_id",), optional=True, doc="死亡登记 / deaths with ICD-10 cause (appraisal)")
+SURVEYS = TableSpec("surveys", (
+    Column("response_id", T.ID), Column("inst_id", T.ID), Column("date", T.DATE), Column("satisfied", T.BOOL),
+), key=("response_id",), optional=True, doc="满意度调查 / satisfaction survey responses (appraisal)")
+CONTRACTS = TableSpec("contracts", (
+    Column("person_id", T.ID), Column("inst_id", T.ID), Column("start_date", T.DATE),
+    Column("end_date", T.DATE, required=False),
+), optional=True, doc="家庭医生签约 / family-doctor contracts (appraisal)")
+APPRAISAL_TABLES = (CHECKLIST, POSTINGS, REMOTE_DIAGNOSES, EQUIPMENT, STAFF_INCOME, FOLLOWUPS, DEATHS, SURVEYS,
+                    CONTRACTS)
+
 REFUSED_CHOICES = TableSpec("refused_choices", (
     Column("person_id", T.ID), Column("year", T.INT), Column("chosen_at", T.DATETIME), Column("reason", T.STR),
 ), doc="被拒绝的选择 / refused choices")
@@ -146,7 +185,7 @@ INDICATORS = TableSpec("indicators", (
 ), doc="监测指标 / indicators")
 
 INPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
-    INSTITUTIONS, CONSORTIA, PERSONS, CHOICES, CLAIMS, DESIGNATIONS, SCORES)}
+    INSTITUTIONS, CONSORTIA, PERSONS, CHOICES, CLAIMS, DESIGNATIONS, SCORES, *APPRAISAL_TABLES)}
 OUTPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
     DESIGNATIONS, REFUSED_CHOICES, ADJUDICATED, SETTLEMENT, ALLOCATION, LEDGER, INDICATORS)}
 TABLES: dict[str, TableSpec] = {**INPUT_TABLES, **OUTPUT_TABLES}
