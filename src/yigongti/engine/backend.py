@@ -43,7 +43,8 @@ def register_arrow(con: BaseBackend, table: pa.Table, name: str | None = None) -
     name = name or f"t_{next(_counter)}"
     if con.name == "pyspark":
         session = con._session  # noqa: SLF001 - the Ibis PySpark backend keeps its session here
-        df = session.createDataFrame(table.to_pandas(types_mapper=None))
+        # straight from Arrow: through pandas a null string would become the text 'NaN'
+        df = session.createDataFrame(table)
         df.createOrReplaceTempView(name)
         return con.table(name)
     return con.create_table(name, table, temp=True, overwrite=True)
