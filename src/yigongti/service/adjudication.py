@@ -1,0 +1,220 @@
+"""Use case: adjudicate a year of claims (待遇结算) from a data folder.
+
+``adjudicate_data`` takes a validated folder (``read_folder``) and returns the ``adjudicated`` table of CONTRACT.md
+(every claims column + network_status, deductible, fund_paid, patient_paid, rule; money int64 fen). For a province's
+claims handed in as Parquet (``claims.parquet`` or a folder ``claims/`` of Parquet files), ``adjudicate_folder``
+reads the claims with the engine directly, never as Python rows, and writes the output from the engine.
+
+Designations for the year come from the folder's ``designations`` table when it has a row for the year for every
+insured person; otherwise enrollment (``enroll_data``) designates everyone first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from yigongti.domain.policy import BenefitPolicy, Policy
+from yigongti.domain.schema import ADJUDICATED, CLAIMS, ColType
+from yigongti.engine.adjudication import OUTPUT_COLUMNS, adjudicate
+from yigongti.engine.backend import Backend, connect, register_arrow
+from yigongti.store.datafolder import DataFolder, find_table_file, read_folder, write_table
+
+__all__ = ["LARGE_INPUT_TABLES", "AdjudicationSummary", "adjudicate_data", "adjudicate_folder", "designations_for",
+           "summarize", "write_adjudicated"]
+
+LARGE_INPUT_TABLES = ["institutions", "consortia", "persons", "choices", "designations"]
+_MONEY = [c.name for c in ADJUDICATED.columns if c.type is ColType.MONEY]
+_TRUE_TEXT = ["true", "1", "是", "t", "yes", "y"]
+
+
+@dataclass(frozen=True)
+class AdjudicationSummary:
+    """What a run adjudicated: claims, fund and patient payments (fen), and claims / fund by network status."""
+
+    year: int
+    claims: int
+    fund_paid: int
+    patient_paid: int
+    by_status: dict[str, tuple[int, int]] = field(default_factory=dict)  # status -> (claims, fund fen)
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+
+def _benefits(policy: Policy | BenefitPolicy) -> BenefitPolicy:
+    return policy.benefits if isinstance(policy, Policy) else policy
+
+
+def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy) -> pa.Table:
+    """All designations the engine may use: the folder's (every year) with the year's rows from enrollment when the
+    folder does not designate every insured person for the year."""
+    have = data.get("designations")
+    persons = data["persons"].column("person_id")
+    if have is not None:
+        mine = have.filter(pc.equal(have.column("year"), year))
+        if pc.all(pc.is_in(persons, value_set=mine.column("person_id").combine_chunks())).as_py() is not False:
+            return have.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
+    from yigongti.service.enrollment import enroll_data
+
+    full = policy if isinstance(policy, Policy) else Policy(benefits=policy)
+    enrolled = enroll_data(data, year, full).designations
+    cols = ["person_id", "year", "consortium_id", "township_id", "village_id"]
+    parts = [enrolled.select(cols).cast(pa.schema([(c, pa.int64() if c == "year" else pa.string()) for c in cols]))]
+    if have is not None:
+        others = have.filter(pc.not_equal(have.column("year"), year)).select(cols)
+        parts.insert(0, others.cast(parts[-1].schema))
+    return pa.concat_tables(parts)
+
+
+def _registered(con: Backend, data: DataFolder, designations: pa.Table) -> dict[str, ir.Table]:
+    return {
+        "persons": register_arrow(con, data["persons"].select(["person_id", "insurance"]), "adj_persons"),
+        "institutions": register_arrow(con, data["institutions"].select(["inst_id", "tier", "level", "consortium_id"]),
+                                       "adj_institutions"),
+        "designations": register_arrow(con, designations.select(
+            ["person_id", "year", "consortium_id", "township_id", "village_id"]), "adj_designations"),
+    }
+
+
+def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy, designations: pa.Table | None = None,
+                    *, backend: str = "duckdb", con: Backend | None = None) -> pa.Table:
+    """The ``adjudicated`` table for ``year`` (claims by admit_date in the year), ordered by claim_id."""
+    benefits = _benefits(policy)
+    des = designations if designations is not None else designations_for(data, year, policy)
+    claims = data.get("claims")
+    if claims is None:
+        claims = pa.table({c.name: pa.array([], _arrow_type(c.type)) for c in CLAIMS.columns})
+    own = con is None
+    con = con or connect(backend)
+    try:
+        t = _registered(con, data, des)
+        expr = adjudicate(register_arrow(con, claims, "adj_claims"), t["persons"], t["institutions"],
+                          t["designations"], benefits, year)
+        out = expr.to_pyarrow()
+    finally:
+        if own and con.name != "pyspark":
+            con.disconnect()
+    return _typed(out)
+
+
+def _arrow_type(t: ColType) -> pa.DataType:
+    return {ColType.MONEY: pa.int64(), ColType.DATE: pa.date32(), ColType.BOOL: pa.bool_()}.get(t, pa.string())
+
+
+def _typed(out: pa.Table) -> pa.Table:
+    """Money int64, dates date32 (Spark hands back timestamps or objects for some columns)."""
+    cols = {}
+    for name in out.column_names:
+        col = out.column(name)
+        if name in _MONEY:
+            col = pc.cast(col, pa.int64())
+        elif name in ("admit_date", "discharge_date") and not pa.types.is_date32(col.type):
+            col = pc.cast(col, pa.date32())
+        cols[name] = col
+    return pa.table(cols)
+
+
+def summarize(adjudicated: pa.Table, year: int) -> AdjudicationSummary:
+    """Counts and sums of an adjudicated table (Arrow compute, no Python loop over claims)."""
+    fund = adjudicated.column("fund_paid")
+    by_status: dict[str, tuple[int, int]] = {}
+    if adjudicated.num_rows:
+        g = adjudicated.group_by("network_status").aggregate([("fund_paid", "sum"), ("fund_paid", "count")])
+        for r in g.to_pylist():
+            by_status[r["network_status"]] = (int(r["fund_paid_count"]), int(r["fund_paid_sum"] or 0))
+    rules = pc.value_counts(adjudicated.column("rule")).to_pylist() if adjudicated.num_rows else []
+    return AdjudicationSummary(year, adjudicated.num_rows, int(pc.sum(fund).as_py() or 0),
+                               int(pc.sum(adjudicated.column("patient_paid")).as_py() or 0),
+                               dict(sorted(by_status.items())),
+                               dict(sorted((r["values"], int(r["counts"])) for r in rules)))
+
+
+# --------------------------------------------------------------------------------------------- large Parquet claims
+
+def _parquet_claims(con: Backend, path: Path) -> ir.Table:
+    """Claims from Parquet read by the engine, typed like the contract: money as int64 fen (integer columns are fen,
+    as ``write_table(fmt="parquet")`` writes them; decimal, float or text columns are yuan), dates, booleans."""
+    source = str(path / "*.parquet") if path.is_dir() else str(path)
+    t = con.read_parquet(source)
+    schema = t.schema()
+    fixes: dict[str, Any] = {}
+    for col in CLAIMS.columns:
+        name = col.name
+        if name not in schema:
+            fixes[name] = (ibis.literal(False) if col.type is ColType.BOOL else ibis.null(
+                "date" if col.type is ColType.DATE else "string"))
+            continue
+        dtype = schema[name]
+        v = t[name]
+        if col.type is ColType.MONEY and not dtype.is_integer():
+            if dtype.is_string():
+                v = v.nullif("").cast("decimal(18, 2)")
+            fixes[name] = (v * 100).round().cast("int64")
+        elif col.type is ColType.DATE and dtype.is_string():
+            fixes[name] = v.nullif("").cast("date")
+        elif col.type is ColType.DATE and dtype.is_timestamp():
+            fixes[name] = v.date()
+        elif col.type is ColType.BOOL and dtype.is_string():
+            fixes[name] = v.lower().strip().isin(_TRUE_TEXT)
+        elif col.type is ColType.BOOL:
+            fixes[name] = v.fill_null(False)
+    return t.mutate(**fixes) if fixes else t
+
+
+def _yuan_text(v: ir.IntegerValue) -> ir.StringValue:
+    """int fen (>= 0) -> yuan with 2 decimals, in the engine."""
+    return (v // 100).cast("int64").cast("string") + "." + (v % 100).cast("int64").cast("string").lpad(2, "0")
+
+
+def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",
+                      backend: str = "duckdb", designations: pa.Table | None = None) -> AdjudicationSummary:
+    """Adjudicate a folder whose claims are Parquet, engine to file: ``out/adjudicated.csv`` (money in yuan) or
+    ``out/adjudicated.parquet`` (money int64 fen). The small tables are read and validated as usual; the claims are
+    typed by the engine (their row-level checks are ``yigongti check``'s job)."""
+    data = read_folder(folder, tables=LARGE_INPUT_TABLES)
+    path = find_table_file(folder, "claims")
+    if path is None or not (path.is_dir() or path.suffix == ".parquet"):
+        raise ValueError(f"{folder}: claims are not Parquet; use adjudicate_data / 结算清单不是 Parquet")
+    des = designations if designations is not None else designations_for(data, year, policy)
+    con = connect(backend)
+    try:
+        t = _registered(con, data, des)
+        expr = adjudicate(_parquet_claims(con, path), t["persons"], t["institutions"], t["designations"],
+                          _benefits(policy), year)
+        expr = expr.cache() if con.name == "duckdb" else expr
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / f"adjudicated.{fmt}"
+        tmp = out / f".adjudicated.{fmt}.tmp"
+        if fmt == "parquet":
+            con.to_parquet(expr, tmp)
+        else:
+            text = expr.mutate(**{c: _yuan_text(expr[c]) for c in _MONEY if c in expr.columns})
+            con.to_csv(text, tmp)
+        tmp.replace(target)
+        summary = _summary_in_engine(expr, year)
+    finally:
+        if con.name != "pyspark":
+            con.disconnect()
+    return summary
+
+
+def _summary_in_engine(expr: ir.Table, year: int) -> AdjudicationSummary:
+    g = expr.group_by("network_status").aggregate(n=expr.count(), fund=expr.fund_paid.sum(),
+                                                   patient=expr.patient_paid.sum()).to_pyarrow().to_pylist()
+    rules = expr.group_by("rule").aggregate(n=expr.count()).to_pyarrow().to_pylist()
+    return AdjudicationSummary(
+        year, sum(int(r["n"]) for r in g), sum(int(r["fund"] or 0) for r in g), sum(int(r["patient"] or 0) for r in g),
+        dict(sorted((r["network_status"], (int(r["n"]), int(r["fund"] or 0))) for r in g)),
+        dict(sorted((r["rule"], int(r["n"])) for r in rules)))
+
+
+def write_adjudicated(table: pa.Table, out: Path, *, fmt: str = "csv") -> Path:
+    """The contract's ``adjudicated`` file (money in yuan with 2 decimals in CSV), written atomically."""
+    return write_table(table.select([*[c for c in table.column_names if c not in OUTPUT_COLUMNS], *OUTPUT_COLUMNS]),
+                       out, "adjudicated", fmt=fmt)
+
