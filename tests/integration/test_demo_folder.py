@@ -182,3 +182,12 @@ def test_the_command_writes_the_folder_and_prints_a_summary(tmp_path: Path) -> N
     bad = runner.invoke(app, ["demo", "--out", str(tmp_path / "e"), "--persons", "0"])
     assert bad.exit_code == 2
     assert not (tmp_path / "e").exists()
+
+
+def test_an_output_path_that_is_a_file_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.write_text("not a folder")
+    with pytest.raises(ValueError, match="not a folder"):
+        generate_demo(target, persons=100)
+    assert target.read_text() == "not a folder"
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]

@@ -109,6 +109,8 @@ def generate_demo(out: Path | str, *, persons: int | None = None, seed: int = DE
     if seed < 0:
         raise ValueError("seed must be >= 0 / 随机种子应为非负整数")
     fmt = resolve_format(fmt, total)
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"{out} exists and is not a folder / 输出路径已存在且不是目录")
     cal = calibration
     places = demo_counties(counties)
     registries = [build_county(c, n_consortia=consortia, rng=np.random.default_rng([seed, k, 0]),

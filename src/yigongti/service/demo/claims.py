@@ -69,14 +69,21 @@ def _weighted(rng: np.random.Generator, items: NDArray[np.int64], weights: NDArr
     return np.asarray(items[at], dtype=np.int64)
 
 
-def _diagnoses(rng: np.random.Generator, tables: tuple[DiagnosisTable, ...], group: NDArray[np.int64]
-               ) -> NDArray[np.str_]:
-    out = np.empty(len(group), dtype="U8")
+def _vocabulary(cal: Calibration) -> list[str]:
+    """Every ICD-10 code the calibration can draw (and the replacements below), sorted."""
+    codes = {c for table in (*cal.outpatient_diagnoses, *cal.inpatient_diagnoses) for c, _ in table}
+    return sorted(codes | {"K35.8", "N39.0", "J18.9"})
+
+
+def _diagnoses(rng: np.random.Generator, tables: tuple[DiagnosisTable, ...], group: NDArray[np.int64],
+               vocab: list[str]) -> NDArray[np.int64]:
+    """Index into ``vocab`` per row, drawn from ``tables[group]``."""
+    out = np.zeros(len(group), dtype=np.int64)
     for g, table in enumerate(tables):
         mask = group == g
-        codes = np.array([c for c, _ in table])
+        codes = np.array([vocab.index(c) for c, _ in table], dtype=np.int64)
         weights = np.array([w for _, w in table], dtype=np.float64)
-        out[mask] = codes[_weighted(rng, np.arange(len(codes)), weights, int(mask.sum()))]
+        out[mask] = _weighted(rng, codes, weights, int(mask.sum()))
     return out
 
 
@@ -130,17 +137,20 @@ def _institutions(rng: np.random.Generator, reg: CountyRegistry, places: _Places
     return inst
 
 
-def _cost_keys(tier: NDArray[np.int64], level: NDArray[np.int64]) -> NDArray[np.str_]:
-    names = np.array(["village", "township", "county", "outside"])[tier]
-    return np.where(tier == OUTSIDE, np.where(level >= 3, "outside3", "outside2"), names)
+_COST_KEYS = ("village", "township", "county", "outside2", "outside3")
 
 
-def _lookup(table: tuple[tuple[str, float, float], ...] | tuple[tuple[str, float], ...], keys: NDArray[np.str_],
+def _cost_keys(tier: NDArray[np.int64], level: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Index into _COST_KEYS: the tier, with outside hospitals split by level (secondary / tertiary)."""
+    return np.asarray(np.where((tier == OUTSIDE) & (level >= 3), OUTSIDE + 1, tier), dtype=np.int64)
+
+
+def _lookup(table: tuple[tuple[str, float, float], ...] | tuple[tuple[str, float], ...], keys: NDArray[np.int64],
             col: int) -> NDArray[np.float64]:
-    out = np.zeros(len(keys))
+    values = np.zeros(len(_COST_KEYS))
     for row in table:
-        out[keys == row[0]] = float(row[col])
-    return out
+        values[_COST_KEYS.index(row[0])] = float(row[col])
+    return np.asarray(values[keys], dtype=np.float64)
 
 
 def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: np.random.Generator, year: int,
@@ -162,8 +172,9 @@ def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: n
     tier = np.where(inpatient, _draw_tier(rng, group, cal.inpatient_tiers), _draw_tier(rng, group, cal.outpatient_tiers))
     inst = _institutions(rng, reg, places, enr, person, inpatient, tier, cal)
     admit = jan1 - cal.lead_in_days + rng.integers(0, span, size=len(person)).astype("timedelta64[D]")
-    diagnosis = np.where(inpatient, _diagnoses(rng, cal.inpatient_diagnoses, group),
-                         _diagnoses(rng, cal.outpatient_diagnoses, group))
+    vocab = _vocabulary(cal)
+    diagnosis = _diagnoses(rng, cal.outpatient_diagnoses + cal.inpatient_diagnoses,
+                           group + len(cal.outpatient_diagnoses) * inpatient, vocab)
 
     # referred admissions: upward from a township or county admission, 0-15 days after its discharge
     level = np.concatenate((reg.level, places.outside_level))
@@ -194,9 +205,10 @@ def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: n
     # diagnoses that do not fit the person
     age = pop.age[person]
     male = pop.male[person]
-    diagnosis = np.where((diagnosis == "O80") & (male | (age < 16) | (age > 45)), "K35.8", diagnosis)
-    diagnosis = np.where((diagnosis == "N40") & ~male, "N39.0", diagnosis)
-    diagnosis = np.where((diagnosis == "P59.9") & (age > 0), "J18.9", diagnosis)
+    code = {c: vocab.index(c) for c in ("O80", "K35.8", "N40", "N39.0", "P59.9", "J18.9")}
+    diagnosis[(diagnosis == code["O80"]) & (male | (age < 16) | (age > 45))] = code["K35.8"]
+    diagnosis[(diagnosis == code["N40"]) & ~male] = code["N39.0"]
+    diagnosis[(diagnosis == code["P59.9"]) & (age > 0)] = code["J18.9"]
 
     emergency = np.where(inpatient, rng.random(n) < cal.emergency_inpatient,
                          (tier >= COUNTY) & (rng.random(n) < cal.emergency_outpatient)) & (referral < 0)
@@ -219,14 +231,14 @@ def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: n
     table = pa.table({
         "claim_id": claim_ids,
         "person_id": pop.person_id.take(pa.array(person[o])),
-        "inst_id": pa.array(places.ids[inst[o]], pa.string()),
-        "setting": pa.array(np.where(inpatient[o], "inpatient", "outpatient"), pa.string()),
+        "inst_id": pa.array(places.ids, pa.string()).take(pa.array(inst[o])),
+        "setting": pa.array(["outpatient", "inpatient"]).take(pa.array(inpatient[o].astype(np.int64))),
         "emergency": pa.array(emergency[o]),
         "admit_date": pa.array(admit[o], pa.date32()),
         "discharge_date": pa.array(discharge[o], pa.date32(), mask=~inpatient[o]),
         "total_cost": pa.array(total[o], pa.int64()),
         "covered_cost": pa.array(covered[o], pa.int64()),
-        "diagnosis": pa.array(diagnosis[o], pa.string()),
+        "diagnosis": pa.array(vocab, pa.string()).take(pa.array(diagnosis[o])),
         "referral_from": pa.array(referral_from.to_numpy(zero_copy_only=False), pa.string(), mask=~has_ref),
         "unreasonable": pa.array(unreasonable[o]),
     })
