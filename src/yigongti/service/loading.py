@@ -18,11 +18,9 @@ Writes are batched (``INSERT ... ON CONFLICT`` over thousands of rows per statem
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,10 +32,13 @@ from yigongti.service.choices import china_now
 from yigongti.service.policy import folder_policy
 from yigongti.store.datafolder import DataFolder, read_folder
 from yigongti.store.models import ChoiceRow, ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
-from yigongti.store.repositories import insert_new_rows, upsert_rows
+from yigongti.store.repositories import upsert_table
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 
-__all__ = ["LoadReport", "load_folder", "load_data", "HEAD_COLUMN"]
+__all__ = ["LoadReport", "load_folder", "load_data", "HEAD_COLUMN", "LOADED_TABLES"]
+
+LOADED_TABLES = ("institutions", "consortia", "persons", "choices", "designations")
+"""The tables of a data folder that go into the database (claims stay in files for the engine)."""
 
 HEAD_COLUMN = "household_head"
 """Optional extra column of ``persons`` marking the household head (户主): true/false, 1/0, 是/否."""
@@ -62,9 +63,10 @@ class LoadReport:
 
 def load_folder(folder: Path | str, uow: SqlAlchemyUnitOfWork, *, policy: Policy | None = None,
                 year: int | None = None, now: datetime | None = None) -> LoadReport:
-    """Validate ``folder`` and load it (see the module doc). Raises ``InvalidInput`` listing every problem."""
+    """Validate the :data:`LOADED_TABLES` of ``folder`` and load them (see the module doc). Raises
+    ``InvalidInput`` listing every problem."""
     folder = Path(folder)
-    data = read_folder(folder)
+    data = read_folder(folder, tables=LOADED_TABLES)
     return load_data(data, uow, policy=policy or folder_policy(folder), year=year, now=now)
 
 
@@ -79,22 +81,21 @@ def load_data(data: DataFolder, uow: SqlAlchemyUnitOfWork, *, policy: Policy, ye
         from yigongti.service.enrollment import enroll_data
 
         computed = enroll_data(data, year, policy)
-    rows = {name: t.num_rows for name, t in data.tables.items()
-            if name in ("consortia", "institutions", "persons", "choices", "designations")}
+    rows = {name: t.num_rows for name, t in data.tables.items() if name in LOADED_TABLES}
     with uow:
         s = uow.session
-        upsert_rows(s, ConsortiumRow, _records(data["consortia"], ["consortium_id", "name", "county_code",
-                                                                   "lead_inst_id"]), key=["consortium_id"])
-        upsert_rows(s, InstitutionRow, _records(data["institutions"], [
+        upsert_table(s, ConsortiumRow, data["consortia"].select(["consortium_id", "name", "county_code",
+                                                                 "lead_inst_id"]), key=["consortium_id"])
+        upsert_table(s, InstitutionRow, data["institutions"].select([
             "inst_id", "name", "tier", "level", "kind", "consortium_id", "parent_id", "county_code", "lon", "lat"]),
             key=["inst_id"])
-        upsert_rows(s, PersonRow, _records(_with_head(data["persons"]), [
+        upsert_table(s, PersonRow, _with_head(data["persons"]).select([
             "person_id", "id_number", "sex", "birth_date", "household_id", HEAD_COLUMN, "insurance", "county_code",
             "lon", "lat"]), key=["person_id"])
-        insert_new_rows(s, ChoiceRow, _records(choices.append_column("chooser_id", choices.column("person_id")), [
+        new_choices = _with_constants(choices.append_column("chooser_id", choices.column("person_id")).select([
             "choice_key", "person_id", "chooser_id", "year", "consortium_id", "township_id", "village_id",
-            "chosen_at", "status", "refusal_code", "refusal_message"], channel="file", recorded_at=now),
-            key=["choice_key"])
+            "chosen_at", "status", "refusal_code", "refusal_message"]), channel="file", recorded_at=now)
+        upsert_table(s, ChoiceRow, new_choices, key=["choice_key"], insert_only=True)
         earlier = data.get("designations")
         for table in ([earlier] if earlier is not None else []) + ([computed.designations] if computed else []):
             _upsert_designations(uow, table, now=now)
@@ -135,15 +136,14 @@ def _with_head(persons: pa.Table) -> pa.Table:
     return persons.append_column(HEAD_COLUMN, pa.array([False] * persons.num_rows, pa.bool_()))
 
 
-def _records(table: pa.Table, columns: Sequence[str], **constants: Any) -> list[dict[str, Any]]:
-    rows = table.select(list(columns)).to_pylist()
-    if constants:
-        for r in rows:
-            r.update(constants)
-    return rows
+def _with_constants(table: pa.Table, **constants: str | datetime) -> pa.Table:
+    for name, value in constants.items():
+        typ = pa.timestamp("s") if isinstance(value, datetime) else pa.string()
+        table = table.append_column(name, pa.array([value] * table.num_rows, typ))
+    return table
 
 
 def _upsert_designations(uow: SqlAlchemyUnitOfWork, table: pa.Table, *, now: datetime) -> None:
-    rows = _records(table, _DESIGNATION_COLUMNS, updated_at=now)
-    upsert_rows(uow.session, DesignationRow, rows, key=["person_id", "year"], touch=["updated_at"],
-                only_where=DesignationRow.__table__.c.choice_id.is_(None))
+    rows = _with_constants(table.select(_DESIGNATION_COLUMNS), updated_at=now)
+    upsert_table(uow.session, DesignationRow, rows, key=["person_id", "year"], touch=["updated_at"],
+                 only_where=DesignationRow.__table__.c.choice_id.is_(None))

@@ -1,0 +1,55 @@
+"""``yigongti db upgrade|current`` and ``yigongti load`` end to end on real files and databases."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from store_fixtures import TestDb, db  # noqa: F401
+from yigongti.cli import app
+from yigongti.store.models import DesignationRow, PersonRow
+
+runner = CliRunner()
+
+
+def cli_url(db: TestDb) -> str:  # noqa: F811
+    """The URL as a user would type it (a PostgreSQL schema through the connection's options)."""
+    if db.schema is None:
+        return db.url
+    return f"{db.url}?options={quote(f'-csearch_path={db.schema}')}"
+
+
+def test_upgrade_current_and_load(db: TestDb, example_input: Path) -> None:  # noqa: F811
+    url = cli_url(db)
+    up = runner.invoke(app, ["db", "upgrade", "--db", url])
+    assert up.exit_code == 0, up.output
+    cur = runner.invoke(app, ["db", "current", "--db", url])
+    assert cur.exit_code == 0 and "up to date" in cur.output
+    for _ in range(2):
+        res = runner.invoke(app, ["load", "--data", str(example_input), "--db", url, "--year", "2026"])
+        assert res.exit_code == 0, res.output
+        assert "persons 225" in res.output and "2026: 225 persons designated" in res.output
+    engine = db.engine()
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(PersonRow)) == 225
+            assert conn.scalar(select(func.count()).select_from(DesignationRow)
+                               .where(DesignationRow.year == 2026)) == 225
+    finally:
+        engine.dispose()
+
+
+def test_load_of_an_invalid_folder_exits_2_and_names_the_cell(tmp_path: Path, example_input: Path) -> None:
+    folder = tmp_path / "bad"
+    shutil.copytree(example_input, folder)
+    text = (folder / "institutions.csv").read_text(encoding="utf-8")
+    (folder / "institutions.csv").write_text(text.replace(",county,2,general,G1,", ",county,7,general,G1,", 1),
+                                             encoding="utf-8")
+    target = tmp_path / "db.sqlite"
+    res = runner.invoke(app, ["load", "--data", str(folder), "--db", str(target)])
+    assert res.exit_code == 2
+    assert "institutions.csv:2:level" in res.output
