@@ -151,8 +151,9 @@ def test_stale_carried_designation_falls_through_and_is_reported() -> None:
     data = folder([person("P1", "H1", lon=104.1, lat=32.1)], None, [des("P1", "C2", "T2", "W1")], insts=insts)
     r = run(data)
     assert by_person(r)["P1"] == ("C1", "T1", "V1", "nearest")
-    assert r.stale_carried.to_pylist()[0]["reason"] == "township_not_member" or \
-        r.stale_carried.to_pylist()[0]["reason"] == "village_not_under_township"
+    stale = r.stale_carried.to_pylist()
+    assert [(x["person_id"], x["year"], x["reason"]) for x in stale] == [("P1", Y - 1, "village_not_under_township")]
+    assert "W1 belongs to township centre T1, not T2" in stale[0]["message"]
 
 
 def test_household_member_with_the_most_recent_valid_choice() -> None:
@@ -320,7 +321,7 @@ def counties(draw: st.DrawFn) -> DataFolder:
     return folder(persons, choices, prev, insts=insts, cons=cons)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(counties())
 def test_every_insured_person_has_exactly_one_valid_designation(data: DataFolder) -> None:
     result = run(data)
