@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -10,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import DBAPIError
 
 from store_fixtures import TestDb, db  # noqa: F401
 from yigongti.domain.problems import InvalidInput
 from yigongti.service.loading import load_folder
 from yigongti.store.models import ChoiceRow, ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
+from yigongti.store.repositories import BulkWriteError, scrub_id_numbers
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 
 NOW = datetime(2026, 1, 5, 8, 0)
@@ -113,9 +114,29 @@ def test_a_failure_half_way_rolls_everything_back(engine: Engine, db: TestDb,  #
                                  "RAISE EXCEPTION 'refused by test'; END $$")
             conn.exec_driver_sql("CREATE TRIGGER no_designations BEFORE INSERT ON designations "
                                  "FOR EACH ROW EXECUTE FUNCTION refuse()")
-    with pytest.raises(DBAPIError, match="refused by test"):
+    with pytest.raises(BulkWriteError, match="refused by test"):
         load_folder(example_input, SqlAlchemyUnitOfWork(engine), now=NOW)
     assert all(rows == [] for rows in snapshot(engine).values())
+
+
+def test_a_refused_row_is_reported_without_its_id_number(engine: Engine, example_input: Path) -> None:
+    with engine.begin() as conn:  # a check the input validation does not know: persons born before 1940 refused
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("CREATE TRIGGER no_old BEFORE INSERT ON persons WHEN NEW.birth_date < '1940-01-01' "
+                                 "BEGIN SELECT RAISE(ABORT, 'too old'); END")
+        else:
+            conn.exec_driver_sql("ALTER TABLE persons ADD CONSTRAINT no_old CHECK (birth_date >= '1940-01-01')")
+    with pytest.raises(BulkWriteError, match="persons") as info:
+        load_folder(example_input, SqlAlchemyUnitOfWork(engine), now=NOW)
+    message = str(info.value)
+    assert not re.search(r"[0-9]{17}[0-9X]", message), message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_scrub_masks_id_numbers_only() -> None:
+    text = "Failing row contains (R0021, 513433193906240437, M, 1939-06-24, 51343319840726017X, 12345)."
+    assert scrub_id_numbers(text) == ("Failing row contains (R0021, 5134**********0437, M, 1939-06-24, "
+                                      "5134**********017X, 12345).")
 
 
 def test_a_changed_folder_updates_rows_and_adds_new_choices(engine: Engine, example_input: Path,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,10 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from yigongti.domain.enrollment import Designation, Source
 from yigongti.domain.household import Member
+from yigongti.domain.idnumber import mask_id_number
 from yigongti.domain.registry import Consortium, Institution, Registry, Tier
 from yigongti.store.models import AuditRow, ChoiceRow, ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
 
@@ -36,7 +39,20 @@ __all__ = [
     "DesignationRepository",
     "AuditRepository",
     "upsert_table",
+    "BulkWriteError",
+    "scrub_id_numbers",
 ]
+
+_ID_NUMBER_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+class BulkWriteError(RuntimeError):
+    """A bulk write the database refused; the message names the table, with any ID number masked."""
+
+
+def scrub_id_numbers(text: str) -> str:
+    """``text`` with every 18-character resident ID number masked (a database error may quote a whole row)."""
+    return _ID_NUMBER_RE.sub(lambda m: mask_id_number(m.group(0)), text)
 
 
 def _institution(row: InstitutionRow) -> Institution:
@@ -203,9 +219,19 @@ def upsert_table(session: Session, model: type[Any], rows: pa.Table, *, key: Seq
 
     PostgreSQL: ``COPY`` into a temporary table, then one ``INSERT ... SELECT ... ON CONFLICT``. SQLite: one
     ``executemany`` of ``INSERT ... ON CONFLICT``. No per-row SQLAlchemy processing, so 174,000 persons take seconds.
+    Raises :class:`BulkWriteError` (ID numbers masked in its message) when the database refuses the rows.
     """
     if rows.num_rows == 0:
         return
+    try:
+        _upsert_table(session, model, rows, key=key, touch=touch, only_where=only_where, insert_only=insert_only)
+    except DBAPIError as exc:
+        reason = scrub_id_numbers(str(exc.orig))
+        raise BulkWriteError(f"writing {model.__table__.name} failed / 写入失败: {reason}") from None
+
+
+def _upsert_table(session: Session, model: type[Any], rows: pa.Table, *, key: Sequence[str],
+                  touch: Sequence[str], only_where: ColumnElement[bool] | None, insert_only: bool) -> None:
     conn = session.connection()
     dialect = conn.dialect
     table: Table = model.__table__
