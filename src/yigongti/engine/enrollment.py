@@ -170,7 +170,7 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
     ch_arrow = _choices_for(choices, year)
     ch = register_arrow(con, ch_arrow)
     ch = ch.left_join(county, ch.person_id == county._pid).drop("_pid")
-    checked = refusal_columns(ch, consortia=cons, institutions=inst, year=year, window=window)
+    checked = refusal_columns(ch, consortia=cons, institutions=inst, year=year, window=window).cache()
     refused = (checked.filter(checked.reason.notnull())
                .select(person_id="person_id", year="year", chosen_at="chosen_at", reason="reason",
                        message="message", fields="fields", consortium_id="consortium_id",
@@ -186,7 +186,7 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
     # 2. carry-over of Y-1, when still valid
     prev = register_arrow(con, _designations_for(designations, year - 1))
     prev = prev.inner_join(county, prev.person_id == county._pid).drop("_pid")
-    prev_checked = refusal_columns(prev, consortia=cons, institutions=inst, year=year, window=None)
+    prev_checked = refusal_columns(prev, consortia=cons, institutions=inst, year=year, window=None).cache()
     stale = (prev_checked.filter(prev_checked.reason.notnull())
              .select("person_id", "year", "consortium_id", "township_id", "village_id", "reason", "message")
              .order_by("person_id"))
@@ -212,7 +212,7 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
         consortium_id=base.c_cons.coalesce(base.k_cons, base.h_cons),
         township_id=base.c_town.coalesce(base.k_town, base.h_town),
         village_id=base.c_vil.coalesce(base.k_vil, base.h_vil),
-    )
+    ).cache()  # computed once: both the decided and the still open persons come from it
     known = (decided.filter(decided.source.notnull())
              .select("person_id", year=ibis.literal(year, type="int64"), consortium_id="consortium_id",
                      township_id="township_id", village_id="village_id", source="source"))
