@@ -87,7 +87,7 @@ def test_k_counties_have_distinct_codes_and_places() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.dates(date(1900, 1, 1), date(2049, 12, 31)), st.booleans()), min_size=1, max_size=40))
+@given(st.lists(st.tuples(st.dates(date(1900, 1, 1), date(2100, 12, 31)), st.booleans()), min_size=1, max_size=40))
 def test_id_numbers_are_valid_agree_with_birth_date_and_sex_and_are_unique(people: list[tuple[date, bool]]) -> None:
     serials = IdNumberSerials("510727")
     birth = np.array([d for d, _ in people], dtype="datetime64[D]")

@@ -16,7 +16,7 @@ __all__ = ["IdNumberSerials", "sequential_ids"]
 
 _WEIGHTS = np.array((7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), dtype=np.int64)
 _CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
-_MAX_DAYS = 200 * 366
+_MAX_DAYS = 260 * 366  # 1850 to about 2110
 SERIAL_BASE = 100  # serials run 100, 101, 102 ... (even for women, odd for men)
 MAX_PER_DAY = (1000 - SERIAL_BASE) // 2  # 450 persons per birth day and sex and area; beyond, no ID number
 
@@ -48,7 +48,7 @@ class IdNumberSerials:
         n = len(birth)
         day = (birth.astype("datetime64[D]") - self.epoch).astype(np.int64)
         if n and (day.min() < 0 or day.max() >= _MAX_DAYS):
-            raise ValueError("birth date out of the supported range 1850-2049")
+            raise ValueError("birth date out of the supported range 1850-2109 / 出生日期超出支持范围")
         sex = male.astype(np.int64)
         key = day * 2 + sex
         order = np.lexsort((np.arange(n), key))
