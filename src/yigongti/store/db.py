@@ -4,7 +4,9 @@ SQLite file by default (``yigongti.sqlite`` in the current folder, or the URL in
 ``YIGONGTI_DB``); PostgreSQL when a URL such as ``postgresql+psycopg://user@host:5432/db`` is given.
 
 - SQLite: foreign keys on, WAL journal, a busy timeout, and every transaction opened with ``BEGIN IMMEDIATE`` so that
-  writers are serialised (two choices for one person cannot interleave).
+  writers are serialised (two choices for one person cannot interleave). A connection with the execution option
+  ``{READ_ONLY_OPTION: True}`` (what ``SqlAlchemyUnitOfWork(read_only=True)`` sets) opens a plain deferred
+  ``BEGIN`` instead, so that readers do not wait for each other.
 - PostgreSQL: an optional ``schema`` puts every table (and Alembic's version table) in that schema via the
   connection's ``search_path`` (tests use a fresh schema per module).
 - Statement parameters are never shown in error messages (``hide_parameters``): they may hold ID numbers.
@@ -30,7 +32,10 @@ __all__ = [
     "is_postgres",
     "is_sqlite",
     "masked_url",
+    "READ_ONLY_OPTION",
 ]
+
+READ_ONLY_OPTION = "yigongti_read_only"
 
 DB_ENV = "YIGONGTI_DB"
 DEFAULT_SQLITE_FILE = "yigongti.sqlite"
@@ -107,7 +112,7 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY_OPTION) else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -104,7 +104,7 @@ class PersonRepository:
         PostgreSQL, in person_id order so that two transactions cannot deadlock; SQLite serialises writers anyway)."""
         stmt = select(PersonRow).where(PersonRow.household_id == household_id).order_by(PersonRow.person_id)
         if lock:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return list(self.session.scalars(stmt))
 
     @staticmethod

@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from yigongti.store.db import make_engine, make_session_factory
+from yigongti.store.db import READ_ONLY_OPTION, make_engine, make_session_factory
 from yigongti.store.repositories import (
     AuditRepository,
     ChoiceRepository,
@@ -48,9 +48,14 @@ class SqlAlchemyUnitOfWork:
     session: Session
 
     def __init__(self, target: str | URL | Engine | sessionmaker[Session] | None = None, *,
-                 schema: str | None = None) -> None:
-        """``target``: a database URL (default: ``$YIGONGTI_DB`` or the SQLite file), an Engine or a session factory."""
+                 schema: str | None = None, read_only: bool = False) -> None:
+        """``target``: a database URL (default: ``$YIGONGTI_DB`` or the SQLite file), an Engine or a session factory.
+
+        ``read_only``: the unit of work only reads; on SQLite its transactions do not take the write lock (they see a
+        snapshot and never wait for a writer). Writing in it is not prevented, but may fail with "database is locked".
+        """
         self._owned_engine: Engine | None = None
+        self.read_only = read_only
         if isinstance(target, sessionmaker):
             self._factory = target
         else:
@@ -61,6 +66,8 @@ class SqlAlchemyUnitOfWork:
 
     def __enter__(self) -> Self:
         self.session = self._factory()
+        if self.read_only:
+            self.session.connection(execution_options={READ_ONLY_OPTION: True})
         self.registry = RegistryRepository(self.session)
         self.persons = PersonRepository(self.session)
         self.choices = ChoiceRepository(self.session)
