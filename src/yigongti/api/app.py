@@ -16,6 +16,7 @@ from yigongti.api.ratelimit import TokenBucket
 from yigongti.api.routes import ROUTERS
 from yigongti.api.security import SecurityHeaders
 from yigongti.api.settings import Settings
+from yigongti.service.analytics import FiguresCache
 from yigongti.store.db import make_engine, make_session_factory
 from yigongti.web import mount_web
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
         clock=clock,
         limiter=TokenBucket(burst=settings.login_burst, refill_seconds=settings.login_refill_seconds),
         signer=URLSafeTimedSerializer(settings.secret_key()),
+        figures=FiguresCache(prepared.folder, prepared.year, prepared.policy),
         demo_accounts=prepared.demo_accounts,
     )
     app = FastAPI(

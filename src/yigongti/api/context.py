@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from yigongti.api.ratelimit import TokenBucket
 from yigongti.api.settings import Clock, Settings
 from yigongti.domain.policy import Policy
+from yigongti.service.analytics import FiguresCache
 
 __all__ = ["AppContext"]
 
@@ -24,4 +25,5 @@ class AppContext:
     clock: Clock
     limiter: TokenBucket
     signer: URLSafeTimedSerializer
+    figures: FiguresCache
     demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, password)

@@ -32,12 +32,14 @@ __all__ = ["Prepared", "prepare", "DEMO_ACCOUNTS_FILE", "POLICY_FILE"]
 
 DEMO_ACCOUNTS_FILE = "demo-accounts.toml"
 POLICY_FILE = "policy.toml"
+LOADED_FILE = "loaded.toml"  # which folder and year the database was filled from
 
 
 @dataclass
 class Prepared:
     policy: Policy
-    loaded_from: Path | None = None
+    folder: Path | None = None
+    year: int | None = None
     demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, password)
 
 
@@ -61,16 +63,22 @@ def _data_folder(settings: Settings) -> Path:
     return out
 
 
-def _load_if_empty(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> Path | None:
+def _load_if_empty(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> tuple[Path, int] | None:
+    """Load the data folder into an empty database; returns (folder, year) of what the database holds."""
+    kept = settings.data_dir / LOADED_FILE
     with sessions() as s:
         if s.scalar(select(func.count()).select_from(PersonRow)):
+            if kept.is_file():
+                info = tomllib.loads(kept.read_text(encoding="utf-8"))
+                return Path(info["folder"]), int(info["year"])
             return None
     folder = _data_folder(settings)
     data = read_folder(folder)
-    load_data(data, SqlAlchemyUnitOfWork(sessions), policy=folder_policy(folder),
-              year=settings.year or _data_year(data) or clock.today().year, now=clock.now())
+    year = settings.year or _data_year(data) or clock.today().year
+    load_data(data, SqlAlchemyUnitOfWork(sessions), policy=folder_policy(folder), year=year, now=clock.now())
     _write_private(settings.data_dir / POLICY_FILE, policy_to_toml(folder_policy(folder)))
-    return folder
+    _write_private(kept, tomli_w.dumps({"folder": str(folder.resolve()), "year": year}))
+    return folder, year
 
 
 def _data_year(data: DataFolder) -> int | None:
@@ -158,7 +166,8 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(engine.url)
     loaded = _load_if_empty(settings, sessions, clock)
-    prepared = Prepared(policy=_policy(settings), loaded_from=loaded)
+    prepared = Prepared(policy=_policy(settings), folder=loaded[0] if loaded else None,
+                        year=loaded[1] if loaded else None)
     if settings.demo_accounts:
         prepared.demo_accounts = _demo_accounts(settings, sessions, clock)
     return prepared

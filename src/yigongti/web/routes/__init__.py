@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from yigongti.web.routes import auth, official, resident
+from yigongti.web.routes import auth, finance, official, resident
 
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, official.router)
+ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, official.router, finance.router)

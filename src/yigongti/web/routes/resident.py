@@ -9,14 +9,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 
 from yigongti.api import audit
 from yigongti.api.deps import ContextDep, DbSession, ScopedPerson
 from yigongti.domain.idnumber import mask_id_number
+from yigongti.domain.money import format_yuan
 from yigongti.service.accounts import Principal, Role
+from yigongti.service.analytics import explain_claims
 from yigongti.service.choices import SubmitChoice, submit_choice
 from yigongti.service.portal import age_on, choice_options, household_designations, switch_window
-from yigongti.store.models import ConsortiumRow, InstitutionRow
+from yigongti.store.models import ConsortiumRow, DesignationRow, InstitutionRow
+from yigongti.store.repositories import RegistryRepository
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 from yigongti.web.i18n import lang_of, translator
 from yigongti.web.pages import CheckedCsrf, PagePrincipal, render
@@ -30,6 +34,12 @@ SOURCES = {
     "carried": ("上年定点延续", "last year's designation, carried over"),
     "household": ("随家庭成员的选择", "a household member's choice"),
     "nearest": ("按住址就近默认", "the default nearest to home"),
+}
+STATUS_TEXT = {
+    "designated": ("定点机构", "designated"),
+    "in_consortium": ("定点医共体内", "in the designated consortium"),
+    "other_consortium": ("非定点医共体", "another consortium"),
+    "outside": ("医共体外医院", "outside every consortium"),
 }
 
 
@@ -95,3 +105,22 @@ def choose(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrin
         ConsortiumRow.consortium_id == consortium_id)})
     return render(request, ctx, "choice_result.html", principal, result=result, year=window.year, names=names,
                   status_code=200 if result.accepted else 409)
+
+
+@router.get("/persons/{person_id}/claims", response_class=HTMLResponse)
+def claims_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+                person: ScopedPerson) -> Response:
+    """The person's visits of the data year with the benefit decision of each, in plain words."""
+    figures = ctx.figures.get()
+    decisions = []
+    if figures is not None:
+        designations = {d.year: d for d in db.scalars(select(DesignationRow).where(
+            DesignationRow.person_id == person.person_id))}
+        decisions = explain_claims(figures, person_id=person.person_id, insurance=person.insurance,
+                                   institutions=RegistryRepository(db).get().institutions,
+                                   designations=designations, policy=ctx.policy)
+    names = {i.inst_id: i.name for i in RegistryRepository(db).get().institutions.values()}
+    totals = (sum(d.fund_paid for d in decisions), sum(d.patient_paid for d in decisions))
+    return render(request, ctx, "claims.html", principal, person=person, decisions=decisions, names=names,
+                  year=figures.year if figures else None, totals=totals, yuan=format_yuan,
+                  status_text=lambda s: translator(lang_of(request))(*STATUS_TEXT[s]))

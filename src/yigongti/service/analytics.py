@@ -1,0 +1,86 @@
+"""The year's figures for the dashboards (年度数据): adjudicated claims and settlement of the loaded data folder.
+
+Read side only: computed once with the engine from the folder the platform was loaded from (``settle_data`` with
+its own inputs), then kept in memory. A resident's claims are explained one by one with the single-claim path of
+``domain.benefits`` (the reference the engine is tested against).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from yigongti.domain.benefits import Claim, Decision, DesignatedCare, adjudicate_person
+from yigongti.domain.policy import Policy
+from yigongti.domain.registry import Institution
+from yigongti.service.settlement import SettlementResult, settle_data, settlement_inputs
+from yigongti.store.datafolder import DataFolder, read_folder
+
+__all__ = ["YearFigures", "compute_year", "claims_of", "explain_claims", "FiguresCache"]
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    year: int
+    data: DataFolder
+    adjudicated: pa.Table  # claim_id, person_id, inst_id, admit_date, fund_paid, rule, diagnosis, unreasonable
+    settlement: SettlementResult
+
+
+def compute_year(folder: Path, year: int, policy: Policy) -> YearFigures:
+    data = read_folder(folder)
+    designations, adjudicated = settlement_inputs(data, year, policy)
+    result = settle_data(data, year, policy, designations=designations, adjudicated=adjudicated)
+    return YearFigures(year, data, adjudicated, result)
+
+
+def claims_of(figures: YearFigures, person_id: str) -> list[Claim]:
+    """Every claim of the person in the folder (all years: a referral may cross the new year)."""
+    table = figures.data.get("claims")
+    if table is None:
+        return []
+    mine = table.filter(pc.equal(table.column("person_id"), person_id)).to_pylist()
+    return [Claim(claim_id=r["claim_id"], person_id=r["person_id"], inst_id=r["inst_id"], setting=r["setting"],
+                  admit_date=r["admit_date"], total_cost=int(r["total_cost"]), covered_cost=int(r["covered_cost"]),
+                  emergency=bool(r.get("emergency")), discharge_date=r.get("discharge_date"),
+                  referral_from=r.get("referral_from") or None, unreasonable=bool(r.get("unreasonable")))
+            for r in mine]
+
+
+def explain_claims(figures: YearFigures, *, person_id: str, insurance: str, institutions: dict[str, Institution],
+                   designations: dict[int, DesignatedCare], policy: Policy) -> list[Decision]:
+    """The person's decisions of the figures' year, newest first, each explainable in plain words."""
+    @dataclass(frozen=True)
+    class _Insured:
+        insurance: str
+
+    decisions = adjudicate_person(claims_of(figures, person_id), person=_Insured(insurance),
+                                  institutions=institutions, designations=designations, year=figures.year,
+                                  policy=policy.benefits)
+    return sorted(decisions, key=lambda d: d.claim.order_key, reverse=True)
+
+
+class FiguresCache:
+    """Computes the figures on first use (thread-safe) and keeps them."""
+
+    def __init__(self, folder: Path | None, year: int | None, policy: Policy) -> None:
+        self.folder, self.year, self.policy = folder, year, policy
+        self._figures: YearFigures | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        return self.folder is not None and self.year is not None
+
+    def get(self) -> YearFigures | None:
+        if not self.available:
+            return None
+        with self._lock:
+            if self._figures is None:
+                assert self.folder is not None and self.year is not None
+                self._figures = compute_year(self.folder, self.year, self.policy)
+            return self._figures

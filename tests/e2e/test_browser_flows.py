@@ -1,0 +1,149 @@
+"""Page flows in a real browser: Debian's chromium driven by Playwright against uvicorn on a free loopback port.
+
+A resident signs in, changes the designation inside the switch window (accepted), and is refused outside it (the
+app's clock is moved); an official opens the dashboards. Skipped when /usr/bin/chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from yigongti.api.app import create_app
+from yigongti.api.settings import Settings
+from yigongti.service.accounts import create_user
+from yigongti.store.models import ChoiceRow, DesignationRow
+
+CHROMIUM = Path("/usr/bin/chromium")
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+
+INSIDE_WINDOW = date(2025, 11, 15)
+OUTSIDE_WINDOW = date(2026, 3, 1)
+PASSWORD = "browser-pass-1"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@dataclass
+class Running:
+    app: FastAPI
+    url: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[Running]:
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("e2e"), data_folder=example_input,
+                              today=INSIDE_WINDOW, demo_accounts=False))
+    ctx = app.state.ctx
+    with ctx.sessions.begin() as s:
+        create_user(s, username="resident1", password=PASSWORD, role="resident", person_id="R0001", now=ctx.clock.now())
+        create_user(s, username="bureau1", password=PASSWORD, role="insurance_bureau", county_code="513433",
+                    now=ctx.clock.now())
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield Running(app, f"http://127.0.0.1:{port}")
+    srv.should_exit = True
+    thread.join(timeout=10)
+    ctx.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object, server: Running) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")  # a phone
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
+    server.app.state.ctx.clock.fixed = INSIDE_WINDOW
+
+
+def _sign_in(page: object, server: Running, username: str) -> None:
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+
+
+def _designation(app: FastAPI, person_id: str, year: int) -> DesignationRow | None:
+    with app.state.ctx.sessions() as s:
+        return s.scalar(select(DesignationRow).where(DesignationRow.person_id == person_id,
+                                                     DesignationRow.year == year))
+
+
+def test_resident_changes_designation_inside_the_window_and_is_refused_outside(page: object,
+                                                                               server: Running) -> None:
+    _sign_in(page, server, "resident1")
+    page.wait_for_url("**/household")
+    assert "选择窗口开放中" in page.content()
+    page.click("a[href='/persons/R0001/choose']")
+    page.click("a[href='?consortium=G1']")
+    page.click("a[href='?consortium=G1&township=G1-T2']")
+    page.check("input[name=village_id][value='G1-T2-V1']")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("h1.ok")
+    assert "已受理" in page.inner_text("h1")
+    d = _designation(server.app, "R0001", 2026)
+    assert d is not None and (d.township_id, d.village_id, d.source) == ("G1-T2", "G1-T2-V1", "choice")
+
+    server.app.state.ctx.clock.fixed = OUTSIDE_WINDOW
+    page.goto(server.url + "/persons/R0001/choose?consortium=G2&township=G2-T1")
+    assert "选择窗口未开放" in page.content()
+    page.click("main button[type=submit]")
+    page.wait_for_selector("h1.error")
+    assert "未受理" in page.inner_text("h1")
+    assert "outside_window" in page.inner_text("main")
+    assert _designation(server.app, "R0001", 2027) is None
+    with server.app.state.ctx.sessions() as s:
+        last = s.scalars(select(ChoiceRow).where(ChoiceRow.person_id == "R0001")
+                         .order_by(ChoiceRow.choice_id.desc())).first()
+    assert last is not None and (last.status, last.refusal_code) == ("refused", "outside_window")
+
+
+def test_english_switch(page: object, server: Running) -> None:
+    _sign_in(page, server, "resident1")
+    page.wait_for_url("**/household")
+    page.click("a.lang")
+    page.wait_for_selector("html[lang=en]")
+    assert "My household's designations" in page.content()
+
+
+def test_official_opens_the_dashboards(page: object, server: Running) -> None:
+    _sign_in(page, server, "bureau1")
+    page.wait_for_url("**/dashboard")
+    assert page.inner_text("h1").startswith("概览")
+    for path, marker in (("/registry", "table.data"), ("/head-counts", "table.data"), ("/persons", "table.data"),
+                         ("/finance", "svg.chart")):
+        page.click(f"nav.tabs a[href='{path}']")
+        page.wait_for_url(f"**{path}")
+        assert page.locator(marker).count() >= 1, path

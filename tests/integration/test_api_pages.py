@@ -1,0 +1,76 @@
+"""Pages through the HTTP interface: a resident's visits with the benefit decision agree with the worked example;
+officials see the money of their own consortia only; downloads are CSV and Excel; English on request."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api_fixtures import PASSWORD, api_app, make_user, read_csv  # noqa: F401
+
+
+def _signed_in(app: FastAPI, username: str) -> TestClient:
+    c = TestClient(app)
+    token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+    assert token
+    r = c.post("/login", data={"username": username, "password": PASSWORD, "csrf": token.group(1)},
+               follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return c
+
+
+def test_resident_sees_each_claim_decided_as_in_the_example(api_app: FastAPI,  # noqa: F811
+                                                            example_expected: Path) -> None:
+    make_user(api_app, "res-claims", "resident", person_id="R0002")
+    c = _signed_in(api_app, "res-claims")
+    html = c.get("/persons/R0002/claims").text
+    expected = [r for r in read_csv(example_expected / "adjudicated.csv") if r["person_id"] == "R0002"]
+    assert expected
+    for row in expected:
+        assert f"<strong>{row['fund_paid']}</strong>" in html
+        assert f"<strong>{row['patient_paid']}</strong>" in html
+        assert f"<code>{row['rule']}</code>" in html
+    assert "基金支付" in html
+    c.cookies.set("ygt_lang", "en")
+    english = c.get("/persons/R0002/claims").text
+    assert "The fund pays" in english and 'lang="en"' in english
+
+
+def test_resident_cannot_open_another_households_claims(api_app: FastAPI) -> None:  # noqa: F811
+    make_user(api_app, "res-other", "resident", person_id="R0001")
+    c = _signed_in(api_app, "res-other")
+    assert c.get("/persons/R0150/claims").status_code == 404
+    assert c.get("/dashboard").status_code == 403
+
+
+def test_consortium_admin_sees_only_their_money(api_app: FastAPI, example_expected: Path) -> None:  # noqa: F811
+    make_user(api_app, "cons-money", "consortium_admin", consortium_id="G2")
+    c = _signed_in(api_app, "cons-money")
+    page = c.get("/finance")
+    assert page.status_code == 200 and "<svg" in page.text
+    rows = c.get("/finance/settlement.csv").text.lstrip("\ufeff").splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["G2"]
+    expected = next(r for r in read_csv(example_expected / "settlement.csv") if r["consortium_id"] == "G2")
+    header = rows[0].split(",")
+    got = dict(zip(header, rows[1].split(","), strict=True))
+    for column in ("enrollees", "prospective_budget", "in_network_spend", "balance", "p4p_paid"):
+        assert got[column] == expected[column], column
+    assert c.get("/finance/G1.xlsx").status_code == 404
+    xlsx = c.get("/finance/G2.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_bureau_downloads_registry_and_head_counts(api_app: FastAPI, example_input: Path) -> None:  # noqa: F811
+    make_user(api_app, "bureau-dl", "insurance_bureau", county_code="513433")
+    c = _signed_in(api_app, "bureau-dl")
+    reg = c.get("/registry.csv")
+    assert reg.headers["content-type"].startswith("text/csv")
+    ids = [line.split(",")[0] for line in reg.text.lstrip("\ufeff").splitlines()[1:]]
+    assert sorted(ids) == sorted(r["inst_id"] for r in read_csv(example_input / "institutions.csv"))
+    counts = c.get("/head-counts.csv", params={"year": 2026}).text.lstrip("\ufeff").splitlines()
+    g1 = next(line for line in counts if line.startswith("G1,"))
+    assert int(g1.split(",")[-1]) > 0
+    assert c.get("/dashboard").status_code == 200
