@@ -45,15 +45,14 @@ def _by_row(row: ir.StringValue, values: dict[str, int]) -> ir.IntegerValue:
                       else_=ibis.literal(0, "int64"))
 
 
-def _classify(t: ir.Table, persons: ir.Table, institutions: ir.Table, policy: BenefitPolicy) -> ir.Table:
+def _classify(t: ir.Table, institutions: ir.Table, policy: BenefitPolicy) -> ir.Table:
     """Claims + status, row, the row's deductibles and rates, and what kind of payment applies.
 
-    ``t`` carries the designation that applies to each claim as _dcons, _dtown, _dvil."""
+    ``t`` carries the person's insurance as _ins and the designation that applies to the claim as _dcons, _dtown,
+    _dvil (null when there is none)."""
     inst = institutions.select(inst_id=institutions.inst_id, _tier=institutions.tier,
                                _level=institutions.level.cast("int64"), _cons=institutions.consortium_id)
-    pers = persons.select(person_id=persons.person_id, _ins=persons.insurance)
-    j = (t.left_join(inst, "inst_id").drop("inst_id_right")
-         .left_join(pers, "person_id").drop("person_id_right"))
+    j = t.left_join(inst, "inst_id").drop("inst_id_right")
     cons = j._cons.nullif("")
     status = ibis.cases(
         (cons.isnull() | (j._tier == "outside"), _S.OUTSIDE.value),
@@ -98,25 +97,30 @@ def _classify(t: ir.Table, persons: ir.Table, institutions: ir.Table, policy: Be
     )
 
 
-def _designation_of_year(designations: ir.Table, year: int) -> ir.Table:
+def _who(persons: ir.Table, designations: ir.Table, year: int) -> ir.Table:
+    """person_id, _ins (insurance) and the year's designation (_dcons, _dtown, _dvil): one join for the claims."""
     d = designations.filter(designations.year == year)
-    return d.select(person_id=d.person_id, _dcons=d.consortium_id, _dtown=d.township_id, _dvil=d.village_id)
+    d = d.select(_dp=d.person_id, _dcons=d.consortium_id, _dtown=d.township_id, _dvil=d.village_id)
+    p = persons.select(person_id=persons.person_id, _ins=persons.insurance)
+    j = p.left_join(d, p.person_id == d._dp)
+    return j.select("person_id", "_ins", "_dcons", "_dtown", "_dvil")
 
 
-def referral_edges(inpatient: ir.Table, policy: BenefitPolicy) -> ir.Table:
-    """Qualifying referrals among classified inpatient claims: the referred admission (claim_id, its row deductible
-    _d and covered cost _c) and its referring admission (_ref, with the referrer's own deductible base _ref_base).
+def referral_edges(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.Table:
+    """Qualifying referrals (claim_id referred by _ref) among the admissions up to ``year``.
 
     A referral counts when the referring claim is an admission of the same person, applied earlier in (admit_date,
     claim_id) order, and discharged 0 to ``continuous_deductible_days`` days before this admission."""
-    a = inpatient.filter(inpatient.referral_from.notnull() & (inpatient.referral_from != ""))
-    r = inpatient.select(_ref=inpatient.claim_id, _rperson=inpatient.person_id, _radmit=inpatient.admit_date,
-                         _rdis=inpatient.discharge_date, _ref_base=ibis.least(inpatient._c, inpatient._d_ip))
+    _, hi = _year_bounds(year)
+    inp = claims.filter((claims.setting == "inpatient") & (claims.admit_date <= hi))
+    a = inp.filter(inp.referral_from.notnull() & (inp.referral_from != ""))
+    a = a.select("claim_id", "person_id", "admit_date", "referral_from")
+    r = inp.select(_ref=inp.claim_id, _rperson=inp.person_id, _radmit=inp.admit_date, _rdis=inp.discharge_date)
     days = ibis.interval(days=policy.continuous_deductible_days)
     e = a.join(r, [a.referral_from == r._ref, a.person_id == r._rperson,
                    (r._radmit < a.admit_date) | ((r._radmit == a.admit_date) & (r._ref < a.claim_id)),
                    r._rdis <= a.admit_date, r._rdis >= a.admit_date - days])
-    return e.select(claim_id=e.claim_id, _ref=e._ref, _d=e._d_ip, _c=e._c, _ref_base=e._ref_base)
+    return e.select(claim_id=e.claim_id, _ref=e._ref)
 
 
 def chain_depth(edges: ir.Table) -> int:
@@ -137,13 +141,33 @@ def chain_depth(edges: ir.Table) -> int:
     return max(depth.values(), default=0)
 
 
-def _continuous_deductibles(edges: ir.Table, depth: int) -> ir.Table:
+def _referral_nodes(claims: ir.Table, edges: ir.Table, persons: ir.Table, designations: ir.Table,
+                    institutions: ir.Table, policy: BenefitPolicy, year: int) -> ir.Table:
+    """The admissions on either end of a referral, classified with the designation of their own year (else the
+    year's): claim_id -> _d (row deductible, 0 without benefit) and _c (covered cost)."""
+    ids = edges.select(_id=edges.claim_id).union(edges.select(_id=edges._ref))
+    nodes = claims.semi_join(ids, claims.claim_id == ids._id)
+    nodes = nodes.mutate(_dyear=nodes.admit_date.year().cast("int64"))
+    d = designations.select(_dp=designations.person_id, _dy=designations.year.cast("int64"),
+                            _c1=designations.consortium_id, _t1=designations.township_id, _v1=designations.village_id)
+    j = nodes.left_join(d, [nodes.person_id == d._dp, nodes._dyear == d._dy])
+    who = _who(persons, designations, year).rename(_wp="person_id")
+    j = j.left_join(who, j.person_id == who._wp)
+    j = j.mutate(_dcons=j._c1.fill_null(j._dcons), _dtown=j._t1.fill_null(j._dtown), _dvil=j._v1.fill_null(j._dvil))
+    cls = _classify(j, institutions, policy)
+    return cls.select(_nid=cls.claim_id, _nd=cls._d_ip, _nc=cls._c)
+
+
+def _continuous_deductibles(edges: ir.Table, nodes: ir.Table, depth: int) -> ir.Table:
     """claim_id -> deductible of every referred admission: min(C, max(0, D - deductible of the referrer)), the
     referrer's own deductible resolved the same way, ``depth`` times."""
-    cur = edges.mutate(_ded=ibis.least(edges._c, edges._d))
+    e = edges.join(nodes, edges.claim_id == nodes._nid).select("claim_id", "_ref", _d="_nd", _c="_nc")
+    rn = nodes.select(_rid=nodes._nid, _rd=nodes._nd, _rc=nodes._nc)
+    e = e.join(rn, e._ref == rn._rid).select("claim_id", "_ref", "_d", "_c", _ref_base=ibis.least(rn._rc, rn._rd))
+    cur = e.mutate(_ded=ibis.least(e._c, e._d))
     for _ in range(depth):
         prev = cur.select(_pid=cur.claim_id, _pded=cur._ded)
-        j = edges.left_join(prev, edges._ref == prev._pid)
+        j = e.left_join(prev, e._ref == prev._pid)
         ref_ded = j._pded.fill_null(j._ref_base)
         cur = j.select(claim_id=j.claim_id, _ref=j._ref, _d=j._d, _c=j._c, _ref_base=j._ref_base,
                        _ded=ibis.least(j._c, ibis.greatest(ibis.literal(0, "int64"), j._d - ref_ded)))
@@ -164,28 +188,15 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     chain; computed with one small query when not given."""
     cols = list(claims.columns)
     lo, hi = _year_bounds(year)
-    des_y = _designation_of_year(designations, year)
     of_year = claims.filter((claims.admit_date >= lo) & (claims.admit_date <= hi))
-    base = _classify(of_year.left_join(des_y, "person_id").drop("person_id_right"), persons, institutions, policy)
+    who = _who(persons, designations, year)
+    base = _classify(of_year.left_join(who, "person_id").drop("person_id_right"), institutions, policy)
 
-    # referring admissions may be of an earlier year: classify them with that year's designation (else the year's)
-    early = claims.filter((claims.admit_date < lo) & (claims.setting == "inpatient"))
-    early = early.mutate(_dyear=early.admit_date.year().cast("int64"))
-    dy = designations.select(_dp=designations.person_id, _dy=designations.year.cast("int64"),
-                             _c1=designations.consortium_id, _t1=designations.township_id,
-                             _v1=designations.village_id)
-    d2 = des_y.rename(_p2="person_id", _c2="_dcons", _t2="_dtown", _v2="_dvil")
-    ej = early.left_join(dy, [early.person_id == dy._dp, early._dyear == dy._dy])
-    ej = ej.left_join(d2, ej.person_id == d2._p2)
-    early_des = ej.select(*cols, _dcons=ej._c1.fill_null(ej._c2), _dtown=ej._t1.fill_null(ej._t2),
-                          _dvil=ej._v1.fill_null(ej._v2))
-    early_cls = _classify(early_des, persons, institutions, policy)
-    keep = ["claim_id", "person_id", "admit_date", "discharge_date", "referral_from", "_c", "_d_ip"]
-    inpatient = base.filter(base._inp).select(*keep).union(early_cls.select(*keep))
-    edges = referral_edges(inpatient, policy)
+    edges = referral_edges(claims, policy, year)
     depth = chain_depth(edges) if referral_depth is None else referral_depth
     if depth > 0:
-        cont = _continuous_deductibles(edges, depth)
+        nodes = _referral_nodes(claims, edges, persons, designations, institutions, policy, year)
+        cont = _continuous_deductibles(edges, nodes, depth)
         base = base.left_join(cont, base.claim_id == cont._cid).drop("_cid")
         base = base.mutate(_cont=base._cont_ded.notnull(),
                            _ded_ip=base._cont_ded.fill_null(ibis.least(base._c, base._d_ip)))
