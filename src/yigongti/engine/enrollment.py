@@ -14,6 +14,7 @@ through to household / nearest.
 
 from __future__ import annotations
 
+import itertools
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,7 +40,9 @@ __all__ = [
     "UNASSIGNED_MESSAGE",
     "UNASSIGNED_SCHEMA",
     "EnrollmentTables",
+    "arrow_view",
     "enroll_tables",
+    "materialize",
     "nearest_designations",
     "refusal_columns",
 ]
@@ -69,6 +72,27 @@ class EnrollmentTables:
     refused: pa.Table  # REFUSED_SCHEMA: every refused choice for the year, with code and message
     unassigned: pa.Table  # UNASSIGNED_SCHEMA: persons of a county without a consortium
     stale_carried: pa.Table  # STALE_SCHEMA: designations of Y-1 that no longer satisfy the rules
+
+
+_names = itertools.count()
+
+
+def materialize(con: BaseBackend, expr: ir.Table) -> ir.Table:
+    """Compute ``expr`` once into a temporary table (dropped with the connection; unlike ``cache()`` nothing is
+    left to clean up after ``disconnect``)."""
+    if con.name == "pyspark":
+        return expr.cache()
+    return con.create_table(f"_enroll_{next(_names)}", expr, temp=True)
+
+
+def arrow_view(con: BaseBackend, table: pa.Table) -> ir.Table:
+    """An Arrow table as an Ibis table of ``con``: zero-copy on DuckDB (a registered Arrow view), else
+    ``backend.register_arrow``."""
+    if con.name == "duckdb":
+        name = f"_enroll_{next(_names)}"
+        con.con.register(name, table)
+        return con.table(name)
+    return register_arrow(con, table)
 
 
 def _s(value: str) -> ir.StringValue:
@@ -160,17 +184,17 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
                   choices: pa.Table | None, designations: pa.Table | None, year: int,
                   window: tuple[date, date]) -> EnrollmentTables:
     """Designations of every insured person for ``year`` (RULES.md A), refused choices and unassigned persons."""
-    p = register_arrow(con, persons.select(["person_id", "household_id", "county_code", "lon", "lat"]))
-    inst = register_arrow(con, institutions.select(["inst_id", "tier", "consortium_id", "parent_id", "county_code",
+    p = arrow_view(con, persons.select(["person_id", "household_id", "county_code", "lon", "lat"]))
+    inst = arrow_view(con, institutions.select(["inst_id", "tier", "consortium_id", "parent_id", "county_code",
                                                     "lon", "lat"]))
-    cons = register_arrow(con, consortia.select(["consortium_id", "county_code"]))
+    cons = arrow_view(con, consortia.select(["consortium_id", "county_code"]))
     county = p.select(_pid=p.person_id, person_county=p.county_code, _hh=p.household_id)
 
     # 1. every choice for the year, checked; the last valid one per person
     ch_arrow = _choices_for(choices, year)
-    ch = register_arrow(con, ch_arrow)
+    ch = arrow_view(con, ch_arrow)
     ch = ch.left_join(county, ch.person_id == county._pid).drop("_pid")
-    checked = refusal_columns(ch, consortia=cons, institutions=inst, year=year, window=window).cache()
+    checked = materialize(con, refusal_columns(ch, consortia=cons, institutions=inst, year=year, window=window))
     refused = (checked.filter(checked.reason.notnull())
                .select(person_id="person_id", year="year", chosen_at="chosen_at", reason="reason",
                        message="message", fields="fields", consortium_id="consortium_id",
@@ -184,9 +208,10 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
                       c_vil=last.village_id)
 
     # 2. carry-over of Y-1, when still valid
-    prev = register_arrow(con, _designations_for(designations, year - 1))
+    prev = arrow_view(con, _designations_for(designations, year - 1))
     prev = prev.inner_join(county, prev.person_id == county._pid).drop("_pid")
-    prev_checked = refusal_columns(prev, consortia=cons, institutions=inst, year=year, window=None).cache()
+    prev_checked = materialize(con, refusal_columns(prev, consortia=cons, institutions=inst, year=year,
+                                                    window=None))
     stale = (prev_checked.filter(prev_checked.reason.notnull())
              .select("person_id", "year", "consortium_id", "township_id", "village_id", "reason", "message")
              .order_by("person_id"))
@@ -207,12 +232,12 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
     source = ibis.cases((base.c_cons.notnull(), _s(Source.CHOICE.value)),
                         (base.k_cons.notnull(), _s(Source.CARRIED.value)),
                         (base.h_cons.notnull(), _s(Source.HOUSEHOLD.value)), else_=ibis.null("string"))
-    decided = base.mutate(
+    decided = materialize(con, base.mutate(
         source=source,
         consortium_id=base.c_cons.coalesce(base.k_cons, base.h_cons),
         township_id=base.c_town.coalesce(base.k_town, base.h_town),
         village_id=base.c_vil.coalesce(base.k_vil, base.h_vil),
-    ).cache()  # computed once: both the decided and the still open persons come from it
+    ))  # computed once: both the decided and the still open persons come from it
     known = (decided.filter(decided.source.notnull())
              .select("person_id", year=ibis.literal(year, type="int64"), consortium_id="consortium_id",
                      township_id="township_id", village_id="village_id", source="source"))

@@ -1,4 +1,4 @@
-"""Head counts (人头数) and year-on-year movement (用脚投票) of designations, columnar (Arrow compute).
+"""Head counts (人头数) and year-on-year movement (用脚投票) of designations, columnar (Ibis over DuckDB).
 
 Head count of a unit for year Y = persons designated to it on Jan 1 of Y (RULES.md A5), by the capitation policy's
 age bands (age = completed years on Jan 1 of Y) and insurance type. A person born after Jan 1 of Y was not designated
@@ -16,9 +16,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from ibis.backends import BaseBackend
+
+from yigongti.engine.backend import connect
+from yigongti.engine.enrollment import arrow_view, materialize
 
 __all__ = [
     "HEADCOUNT_SCHEMA",
@@ -60,90 +66,92 @@ def ages_on_jan_1(birth_date: pa.ChunkedArray | pa.Array, year: int) -> np.ndarr
     return np.asarray(year - 1 - y + np.asarray(jan1.to_numpy(zero_copy_only=False), dtype=np.int64), dtype=np.int64)
 
 
-def head_counts(designations: pa.Table, persons: pa.Table, *, year: int, min_ages: Sequence[int]) -> pa.Table:
+def _with_con(con: BaseBackend | None) -> tuple[BaseBackend, bool]:
+    return (con, False) if con is not None else (connect("duckdb"), True)
+
+
+def head_counts(designations: pa.Table, persons: pa.Table, *, year: int, min_ages: Sequence[int],
+                con: BaseBackend | None = None) -> pa.Table:
     """Enrollees per unit (consortium, township, village) by age band and insurance type, on Jan 1 of ``year``."""
-    d = designations.select(["person_id", *_TRIPLE]).join(
-        persons.select(["person_id", "birth_date", "insurance"]), "person_id", join_type="inner")
-    age = ages_on_jan_1(d.column("birth_date"), year)
-    alive = age >= 0
-    d = d.filter(pa.array(alive))
-    band_idx = np.searchsorted(np.asarray(min_ages), age[alive], side="right") - 1
-    labels = band_labels(min_ages)
-    d = d.append_column("_band", pa.array(band_idx.astype(np.int64)))
-    parts = []
-    for level, col in LEVELS:
-        keys = _unique([col, "consortium_id", "_band", "insurance"])
-        g = d.group_by(keys, use_threads=False).aggregate([("person_id", "count")])
-        unit = g.column(col)
-        parts.append(pa.table({
-            "_lvl": pa.repeat(pa.scalar(_LEVEL_ORDER[level], pa.int64()), g.num_rows),
-            "level": pa.repeat(pa.scalar(level, pa.string()), g.num_rows),
-            "unit_id": unit, "consortium_id": g.column("consortium_id"), "_band": g.column("_band"),
-            "insurance": g.column("insurance"), "enrollees": g.column("person_id_count"),
-        }))
-    t = pa.concat_tables(parts).sort_by([("_lvl", "ascending"), ("unit_id", "ascending"), ("_band", "ascending"),
-                                          ("insurance", "ascending")])
-    band_text = pa.array(labels, pa.string()).take(t.column("_band"))
-    t = t.set_column(t.schema.get_field_index("_band"), "age_band", band_text).drop_columns(["_lvl"])
-    return t.select(HEADCOUNT_SCHEMA.names).cast(HEADCOUNT_SCHEMA)
+    con, own = _with_con(con)
+    try:
+        d = arrow_view(con, designations.select(["person_id", *_TRIPLE]))
+        p = arrow_view(con, persons.select(["person_id", "birth_date", "insurance"]))
+        j = d.join(p, "person_id")
+        b = j.birth_date
+        age = ibis.literal(year - 1) - b.year() + ibis.ifelse((b.month() == 1) & (b.day() == 1), 1, 0)
+        j = j.mutate(_age=age).filter(lambda t: t._age >= 0)
+        band = ibis.cases(*[(j._age >= a, n) for n, a in reversed(list(enumerate(min_ages)))], else_=0)
+        labels = band_labels(min_ages)
+        j = j.mutate(_band=band, age_band=ibis.cases(*[(band == n, lab) for n, lab in enumerate(labels)],
+                                                     else_=labels[0]))
+        parts: list[ir.Table] = []
+        for level, col in LEVELS:
+            g = j.group_by([j[col].name("unit_id"), "consortium_id", "_band", "age_band", "insurance"]).aggregate(
+                enrollees=lambda t: t.count())
+            parts.append(g.mutate(_lvl=_LEVEL_ORDER[level], level=ibis.literal(level)))
+        out = ibis.union(*parts).order_by(["_lvl", "unit_id", "_band", "insurance"])
+        return out.select(HEADCOUNT_SCHEMA.names).to_pyarrow().cast(HEADCOUNT_SCHEMA)
+    finally:
+        if own:
+            con.disconnect()
 
 
-def _pair(previous: pa.Table | None, current: pa.Table) -> pa.Table:
-    cur = current.select(["person_id", *_TRIPLE]).rename_columns(["person_id", *[f"to_{c}" for c in _TRIPLE]])
-    if previous is None:
-        previous = pa.table({c: pa.array([], pa.string()) for c in ["person_id", *_TRIPLE]})
-    prev = previous.select(["person_id", *_TRIPLE]).cast(pa.schema([(c, pa.string()) for c in ["person_id", *_TRIPLE]]))
-    prev = prev.rename_columns(["person_id", *[f"from_{c}" for c in _TRIPLE]])
-    return prev.join(cur, "person_id", join_type="full outer")
+def _pair(con: BaseBackend, previous: pa.Table | None, current: pa.Table) -> ir.Table:
+    """Y-1 and Y designations side by side per person (full outer join): from_* and to_* columns."""
+    cols = ["person_id", *_TRIPLE]
+    schema = pa.schema([(c, pa.string()) for c in cols])
+    prev_t = schema.empty_table() if previous is None else previous.select(cols).cast(schema)
+    prev = arrow_view(con, prev_t.rename_columns(["person_id", *[f"from_{c}" for c in _TRIPLE]]))
+    cur = arrow_view(con, current.select(cols).cast(schema).rename_columns(
+        ["_pid", *[f"to_{c}" for c in _TRIPLE]]))
+    j = prev.outer_join(cur, prev.person_id == cur._pid)
+    return j.mutate(person_id=j.person_id.coalesce(j._pid)).drop("_pid")
 
 
-def movements(previous: pa.Table | None, current: pa.Table) -> pa.Table:
+def movements(previous: pa.Table | None, current: pa.Table, *, con: BaseBackend | None = None) -> pa.Table:
     """Persons per (from, to) designation pair whose village-tier institution changed between Y-1 and Y.
 
     An empty ``from`` is a person without a designation in Y-1 (newly insured); an empty ``to`` one without a
     designation in Y (no longer insured). Sorted by persons (most first), then the ids.
     """
-    j = _pair(previous, current)
-    moved = pc.invert(pc.fill_null(pc.equal(j.column("from_village_id"), j.column("to_village_id")), False))
-    j = j.filter(moved)
-    keys = [f"from_{c}" for c in _TRIPLE] + [f"to_{c}" for c in _TRIPLE]
-    for k in keys:
-        j = j.set_column(j.schema.get_field_index(k), k, pc.fill_null(j.column(k), ""))
-    g = j.group_by(keys, use_threads=False).aggregate([("person_id", "count")]).rename_columns([*keys, "persons"])
-    g = g.sort_by([("persons", "descending"), *[(k, "ascending") for k in keys]])
-    return g.select(MOVEMENT_SCHEMA.names).cast(MOVEMENT_SCHEMA)
+    con, own = _with_con(con)
+    try:
+        j = _pair(con, previous, current)
+        j = j.filter(~(j.from_village_id == j.to_village_id).fill_null(False))
+        keys = [f"from_{c}" for c in _TRIPLE] + [f"to_{c}" for c in _TRIPLE]
+        j = j.mutate(**{k: j[k].fill_null("") for k in keys})
+        g = j.group_by(keys).aggregate(persons=lambda t: t.count())
+        g = g.order_by([ibis.desc("persons"), *keys])
+        return g.select(MOVEMENT_SCHEMA.names).to_pyarrow().cast(MOVEMENT_SCHEMA)
+    finally:
+        if own:
+            con.disconnect()
 
 
-def _count(t: pa.Table, key: str, cons: str, name: str) -> pa.Table:
-    t = t.filter(pc.is_valid(t.column(key)))
-    g = t.group_by(_unique([key, cons]), use_threads=False).aggregate([("person_id", "count")])
-    return pa.table({"unit_id": g.column(key), "consortium_id": g.column(cons), name: g.column("person_id_count")})
-
-
-def _unique(keys: list[str]) -> list[str]:
-    return list(dict.fromkeys(keys))
-
-
-def movement_summary(previous: pa.Table | None, current: pa.Table) -> pa.Table:
+def movement_summary(previous: pa.Table | None, current: pa.Table, *, con: BaseBackend | None = None) -> pa.Table:
     """Per unit: enrollees in Y-1 (previous) and Y (current), persons gained and lost, net = current - previous."""
-    j = _pair(previous, current)
-    parts = []
-    for level, col in LEVELS:
-        f, t = j.column(f"from_{col}"), j.column(f"to_{col}")
-        same = pc.fill_null(pc.equal(f, t), False)
-        prev = _count(j, f"from_{col}", "from_consortium_id", "previous")
-        cur = _count(j, f"to_{col}", "to_consortium_id", "current")
-        gained = _count(j.filter(pc.invert(same)), f"to_{col}", "to_consortium_id", "gained")
-        lost = _count(j.filter(pc.invert(same)), f"from_{col}", "from_consortium_id", "lost")
-        s = prev.join(cur, ["unit_id", "consortium_id"], join_type="full outer")
-        s = s.join(gained, ["unit_id", "consortium_id"], join_type="left outer")
-        s = s.join(lost, ["unit_id", "consortium_id"], join_type="left outer")
-        cols = {k: pc.fill_null(s.column(k), 0) for k in ("previous", "current", "gained", "lost")}
-        parts.append(pa.table({
-            "_lvl": pa.repeat(pa.scalar(_LEVEL_ORDER[level], pa.int64()), s.num_rows),
-            "level": pa.repeat(pa.scalar(level, pa.string()), s.num_rows),
-            "unit_id": s.column("unit_id"), "consortium_id": s.column("consortium_id"), **cols,
-            "net": pc.subtract(cols["current"], cols["previous"]),
-        }))
-    out = pa.concat_tables(parts).sort_by([("_lvl", "ascending"), ("unit_id", "ascending")]).drop_columns(["_lvl"])
-    return out.cast(SUMMARY_SCHEMA)
+    con, own = _with_con(con)
+    try:
+        j = materialize(con, _pair(con, previous, current))
+        parts: list[ir.Table] = []
+        _one, _zero = ibis.literal(1, type="int64"), ibis.literal(0, type="int64")
+        for level, col in LEVELS:
+            f, t = j[f"from_{col}"], j[f"to_{col}"]
+            moved = ~(f == t).fill_null(False)
+            side = ibis.union(
+                j.filter(f.notnull()).select(unit_id=f, consortium_id=j.from_consortium_id, previous=_one,
+                                             current=_zero, gained=_zero, lost=moved.cast("int64")),
+                j.filter(t.notnull()).select(unit_id=t, consortium_id=j.to_consortium_id, previous=_zero,
+                                             current=_one, gained=moved.cast("int64"), lost=_zero),
+            )
+            g = side.group_by(["unit_id", "consortium_id"]).aggregate(
+                previous=side.previous.sum(), current=side.current.sum(), gained=side.gained.sum(),
+                lost=side.lost.sum())
+            parts.append(g.mutate(_lvl=_LEVEL_ORDER[level], level=ibis.literal(level),
+                                  net=g.current - g.previous))
+        out = ibis.union(*parts).order_by(["_lvl", "unit_id"])
+        return out.select(SUMMARY_SCHEMA.names).to_pyarrow().cast(SUMMARY_SCHEMA)
+    finally:
+        if own:
+            con.disconnect()

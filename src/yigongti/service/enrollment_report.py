@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from yigongti.domain.policy import Policy
+from yigongti.engine.backend import connect
 from yigongti.engine.headcount import band_labels, head_counts, movement_summary, movements
 from yigongti.service.enrollment import EnrollmentResult
 from yigongti.store.datafolder import DataFolder, write_table
@@ -49,17 +50,21 @@ class EnrollmentOutputs:
 def enrollment_outputs(data: DataFolder, result: EnrollmentResult, policy: Policy) -> EnrollmentOutputs:
     """Head counts for the result's year and the movement from the designations of the year before (if given)."""
     min_ages = [b.min_age for b in policy.capitation.age_bands]
-    hc = head_counts(result.designations, data["persons"], year=result.year, min_ages=min_ages)
     prev_all = data.get("designations")
     prev = None if prev_all is None else prev_all.filter(pc.equal(prev_all.column("year"), result.year - 1))
     known = prev is not None and prev.num_rows > 0
+    con = connect("duckdb")
+    try:
+        hc = head_counts(result.designations, data["persons"], year=result.year, min_ages=min_ages, con=con)
+        flows = movements(prev if known else None, result.designations, con=con)
+        summary = movement_summary(prev if known else None, result.designations, con=con)
+    finally:
+        con.disconnect()
     inst = data["institutions"]
     names = dict(zip(inst.column("inst_id").to_pylist(), inst.column("name").to_pylist(), strict=True))
     cons = data["consortia"]
     names |= dict(zip(cons.column("consortium_id").to_pylist(), cons.column("name").to_pylist(), strict=True))
-    return EnrollmentOutputs(result, hc, movements(prev if known else None, result.designations),
-                             movement_summary(prev if known else None, result.designations), known,
-                             band_labels(min_ages), names)
+    return EnrollmentOutputs(result, hc, flows, summary, known, band_labels(min_ages), names)
 
 
 def write_enrollment(outputs: EnrollmentOutputs, out: Path) -> list[Path]:
