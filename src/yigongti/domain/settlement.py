@@ -216,11 +216,15 @@ def number_ledger(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
             for i, e in enumerate(entries, start=1)]
 
 
-def inputs_hash(parts: Mapping[str, bytes]) -> str:
-    """SHA-256 (hex) over named canonical byte strings, in name order, each length-prefixed."""
+def inputs_hash(parts: Mapping[str, bytes | Iterable[bytes | memoryview]]) -> str:
+    """SHA-256 (hex) over named canonical inputs, in name order: each a byte string or a stream of byte strings
+    (or byte views), every piece length-prefixed so that different splits of the same bytes cannot collide."""
     h = hashlib.sha256()
     for name in sorted(parts):
+        h.update(b"\x1e" + name.encode("utf-8") + b"\0")
         data = parts[name]
-        h.update(name.encode("utf-8") + b"\0" + str(len(data)).encode("ascii") + b"\0")
-        h.update(data)
+        for piece in ((data,) if isinstance(data, bytes) else data):
+            view = memoryview(piece).cast("B")
+            h.update(str(view.nbytes).encode("ascii") + b"\0")
+            h.update(view)
     return h.hexdigest()

@@ -26,6 +26,8 @@ __all__ = [
     "OUT_OF_NETWORK",
     "age_expr",
     "charged_claims",
+    "charged_spending",
+    "charged_summary",
     "cost_by_age",
     "enrollees",
     "head_counts",
@@ -66,7 +68,7 @@ def enrollees(designations: ir.Table, *, year: int) -> ir.Table:
 def risk_flags(claims: ir.Table, classes: Mapping[str, Sequence[str]], *, year: int) -> ir.Table:
     """Per person with a claim in ``year``: one boolean column per risk class, true when a diagnosis of that year
     starts with one of the class's ICD-10 prefixes. Columns are named ``risk_<i>`` in class-name order."""
-    c = claims.filter(claims.admit_date.year() == year)
+    c = _of_year(claims, year)
     diag = c.diagnosis.fill_null("").upper()
     aggs = {}
     for i, name in enumerate(sorted(classes)):
@@ -108,12 +110,17 @@ def institution_heads(designations: ir.Table, *, year: int) -> ir.Table:
     return ibis.union(town, village, cons, distinct=False).order_by("inst_id")
 
 
+def _of_year(t: ir.Table, year: int) -> ir.Table:
+    """Rows whose admit_date lies in ``year`` (a range, so that Parquet statistics can skip row groups)."""
+    return t.filter((t.admit_date >= ibis.date(year, 1, 1)) & (t.admit_date < ibis.date(year + 1, 1, 1)))
+
+
 def charged_claims(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *, year: int) -> ir.Table:
     """Every claim of ``year`` with who bears it (RULES.md D1): ``charge`` is in_network (c's enrollee at c's
     institution), out_of_network (c's enrollee at an outside hospital, or an emergency paid as outside), fund
-    (anyone else: fee-for-service) or unreasonable; ``charged_to`` is the consortium for the first two, else null."""
-    a = adjudicated
-    a = a.filter(a.admit_date.year() == year)
+    (anyone else: fee-for-service) or unreasonable; ``charged_to`` is the consortium for the first two, else null.
+    The same rule as :func:`charged_spending`, claim by claim (for checks and drill-down)."""
+    a = _of_year(adjudicated, year)
     e = enrollees(designations, year=year).select("person_id", enrolled_in="consortium_id")
     inst = institutions.select("inst_id", inst_tier="tier", inst_consortium="consortium_id")
     j = a.join(e, "person_id", how="left").join(inst, "inst_id", how="left")
@@ -131,33 +138,59 @@ def charged_claims(adjudicated: ir.Table, designations: ir.Table, institutions: 
     )
 
 
-def spending_by_month(charged: ir.Table) -> ir.Table:
-    """(consortium_id, month, in_network, out_of_network) in fen, for the months with charged claims."""
-    c = charged.filter(charged.charged_to.notnull())
-    is_in = c.charge == IN_NETWORK
+def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *,
+                     year: int) -> ir.Table:
+    """The claims of ``year`` charged to a consortium (RULES.md D1), lean: (consortium_id, month, in_network,
+    tier, diagnosis, fund_paid). ``in_network``: c's enrollee at c's institution (I_c); otherwise an
+    out-of-network deduction (D_c: an outside hospital, or an emergency paid as outside) and ``tier`` is
+    ``outside``. Unreasonable claims, non-enrollees and claims without benefit at another consortium are left out."""
+    a = _of_year(adjudicated, year)
+    a = a.filter((a.rule != "unreasonable") & ~a.unreasonable.fill_null(False))
+    e = enrollees(designations, year=year).select("person_id", "consortium_id")
+    inst = institutions.select("inst_id", inst_tier="tier", inst_consortium="consortium_id")
+    j = a.join(e, "person_id").join(inst, "inst_id")
+    own = j.inst_consortium.fill_null("") == j.consortium_id
+    j = j.filter(own | (j.inst_tier == "outside") | (j.rule == "emergency_as_outside"))
+    return j.select("consortium_id", month=j.admit_date.month().cast("int64"), in_network=own,
+                    tier=ibis.ifelse(own, j.inst_tier, "outside"), diagnosis=j.diagnosis, fund_paid=j.fund_paid)
+
+
+def charged_summary(charged: ir.Table) -> ir.Table:
+    """:func:`charged_spending` summed by (consortium_id, month, tier, in_network, diagnosis): fund_paid, claims.
+    The diagnosis is kept for out-of-network rows only (null in network), so the summary stays small; the report
+    figures below are computed from it, so the claims are scanned and joined once."""
+    c = charged
+    diag = ibis.ifelse(c.in_network, ibis.null("string"), c.diagnosis.fill_null(""))
+    return (c.group_by("consortium_id", "month", "tier", "in_network", diagnosis=diag)
+            .aggregate(fund_paid=c.fund_paid.sum().cast("int64"), claims=c.count().cast("int64")))
+
+
+def spending_by_month(summary: ir.Table) -> ir.Table:
+    """(consortium_id, month, in_network, out_of_network) in fen from :func:`charged_summary`, for the months
+    with charged claims."""
+    c = summary
     zero = ibis.literal(0, "int64")
-    return (c.group_by(consortium_id=c.charged_to, month=c.month)
-            .aggregate(in_network=ibis.ifelse(is_in, c.fund_paid, zero).sum().cast("int64"),
-                       out_of_network=ibis.ifelse(is_in, zero, c.fund_paid).sum().cast("int64"))
+    return (c.group_by("consortium_id", "month")
+            .aggregate(in_network=ibis.ifelse(c.in_network, c.fund_paid, zero).sum().cast("int64"),
+                       out_of_network=ibis.ifelse(c.in_network, zero, c.fund_paid).sum().cast("int64"))
             .order_by(["consortium_id", "month"]))
 
 
-def spending_by_tier(charged: ir.Table) -> ir.Table:
-    """(consortium_id, tier, fund_paid, claims): where c's charged money went, own tiers vs outside hospitals
-    (tier ``outside`` holds every out-of-network deduction, emergencies at another consortium included)."""
-    c = charged.filter(charged.charged_to.notnull())
-    tier = ibis.ifelse(c.charge == OUT_OF_NETWORK, "outside", c.inst_tier)
-    return (c.group_by(consortium_id=c.charged_to, tier=tier)
-            .aggregate(fund_paid=c.fund_paid.sum().cast("int64"), claims=c.claim_id.count())
+def spending_by_tier(summary: ir.Table) -> ir.Table:
+    """(consortium_id, tier, fund_paid, claims) from :func:`charged_summary`: where c's charged money went, own
+    tiers vs outside hospitals (tier ``outside`` holds every out-of-network deduction, emergencies included)."""
+    c = summary
+    return (c.group_by("consortium_id", "tier")
+            .aggregate(fund_paid=c.fund_paid.sum().cast("int64"), claims=c.claims.sum().cast("int64"))
             .order_by(["consortium_id", "tier"]))
 
 
-def top_out_of_network_diagnoses(charged: ir.Table, *, top: int = 10) -> ir.Table:
-    """The ``top`` diagnoses by out-of-network fund payment per consortium: (consortium_id, rank, diagnosis,
-    fund_paid, claims); ties by diagnosis."""
-    c = charged.filter(charged.charge == OUT_OF_NETWORK)
-    g = (c.group_by(consortium_id=c.charged_to, diagnosis=c.diagnosis.fill_null(""))
-         .aggregate(fund_paid=c.fund_paid.sum().cast("int64"), claims=c.claim_id.count()))
+def top_out_of_network_diagnoses(summary: ir.Table, *, top: int = 10) -> ir.Table:
+    """The ``top`` diagnoses by out-of-network fund payment per consortium from :func:`charged_summary`:
+    (consortium_id, rank, diagnosis, fund_paid, claims); ties by diagnosis."""
+    c = summary.filter(~summary.in_network)
+    g = (c.group_by("consortium_id", "diagnosis")
+         .aggregate(fund_paid=c.fund_paid.sum().cast("int64"), claims=c.claims.sum().cast("int64")))
     w = ibis.window(group_by=g.consortium_id, order_by=[ibis.desc(g.fund_paid), g.diagnosis])
     g = g.mutate(rank=(ibis.row_number().over(w) + 1).cast("int64"))
     return (g.filter(g["rank"] <= top).select("consortium_id", "rank", "diagnosis", "fund_paid", "claims")
@@ -168,7 +201,8 @@ def cost_by_age(adjudicated: ir.Table, persons: ir.Table, *, year: int, risk: ir
     """(age[, risk_0 ...], persons, fund_paid): every insured person by completed years on Jan 1 of ``year`` (and
     risk flags from :func:`risk_flags`) with the fund's payments for their claims of that year (unreasonable claims
     excluded); the input of ``calibrate``."""
-    a = adjudicated.filter((adjudicated.admit_date.year() == year) & (adjudicated.rule != "unreasonable"))
+    a = _of_year(adjudicated, year)
+    a = a.filter(a.rule != "unreasonable")
     per_person = a.group_by("person_id").aggregate(paid=a.fund_paid.sum().cast("int64"))
     p = persons.select("person_id", "birth_date")
     j = p.join(per_person, "person_id", how="left")

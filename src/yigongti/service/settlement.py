@@ -7,19 +7,22 @@ are not there), aggregates claims with the engine (DuckDB or Spark), applies the
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import ibis
+import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from yigongti.domain.capitation import Budget, HeadCount, county_budgets
 from yigongti.domain.policy import Policy, policy_to_toml
@@ -38,7 +41,7 @@ from yigongti.domain.settlement import (
     settle_consortium,
 )
 from yigongti.engine import settlement as q
-from yigongti.engine.backend import Backend, connect, register_arrow, to_arrow
+from yigongti.engine.backend import Backend, connect, register_arrow
 from yigongti.service.policy import folder_policy
 from yigongti.store.datafolder import (
     DataFolder,
@@ -52,6 +55,8 @@ from yigongti.store.datafolder import (
 __all__ = [
     "SettlementResult", "format_heads", "load_adjudicated", "settle_data", "settlement_inputs", "write_settlement",
 ]
+
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inputs-hash")
 
 # What settle needs of an ``adjudicated`` table handed in (the contract's output has more columns).
 _ADJUDICATED_IN = TableSpec("adjudicated", (
@@ -148,16 +153,53 @@ def _adjudicated_for(data: DataFolder, year: int, policy: Policy, designations: 
     return table.select(_ADJ_COLUMNS)
 
 
-def _canonical(table: pa.Table, columns: list[str], key: list[str]) -> bytes:
+def _register(con: Backend, table: pa.Table) -> ir.Table:
+    """An Arrow table for the engine: zero-copy on DuckDB (an in-memory table), a temp view on Spark."""
+    return ibis.memtable(table) if con.name == "duckdb" else register_arrow(con, table)
+
+
+def _canonical(table: pa.Table, columns: list[str], key: list[str]) -> Iterator[memoryview]:
+    """The values of ``columns`` in ``key`` order as byte strings that depend on the values only (not on chunking,
+    buffer layout or input order): per column its null bits and its values (fixed width little-endian; strings as
+    32-bit lengths then UTF-8)."""
     t = table.select(columns)
-    t = t.take(pc.sort_indices(t, sort_keys=[(k, "ascending") for k in key]))
-    buf = io.BytesIO()
-    pacsv.write_csv(t, buf, write_options=pacsv.WriteOptions(quoting_style="needed"))
-    return buf.getvalue()
+    if not _is_sorted(t, key):
+        t = t.take(pc.sort_indices(t, sort_keys=[(k, "ascending") for k in key]))
+
+    def raw(a: np.ndarray) -> memoryview:
+        return memoryview(np.ascontiguousarray(a).data).cast("B")
+
+    for name in columns:
+        col = t.column(name)
+        yield memoryview(name.encode("utf-8"))
+        yield raw(np.packbits(np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)))
+        typ = col.type
+        if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+            arr = pc.fill_null(col, "").combine_chunks().cast(pa.large_string())
+            offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
+            data = arr.buffers()[2]
+            yield raw(np.diff(offsets).astype("<u4"))
+            yield memoryview(b"") if data is None else memoryview(data)[int(offsets[0]): int(offsets[-1])]
+        elif pa.types.is_boolean(typ):
+            yield raw(np.packbits(np.asarray(pc.fill_null(col, False).to_numpy(zero_copy_only=False), dtype=bool)))
+        elif pa.types.is_date(typ):
+            yield raw(np.asarray(pc.fill_null(col.cast(pa.date32()).cast(pa.int32()), 0).to_numpy(), dtype="<i4"))
+        else:
+            yield raw(np.asarray(pc.fill_null(col.cast(pa.int64()), 0).to_numpy(), dtype="<i8"))
+
+
+def _is_sorted(t: pa.Table, key: list[str]) -> bool:
+    """True when the rows are already in strictly ascending order of a single-column key (cheap check)."""
+    if len(key) != 1 or t.num_rows < 2:
+        return bool(t.num_rows < 2)
+    k = t.column(key[0]).combine_chunks()
+    ordered = pc.less(k.slice(0, len(k) - 1), k.slice(1))
+    return bool(np.all(np.asarray(pc.fill_null(ordered, False).to_numpy(zero_copy_only=False), dtype=bool)))
 
 
 def _hash_inputs(*, tables: dict[str, tuple[pa.Table, list[str], list[str]]], policy: Policy, year: int) -> str:
-    parts = {name: _canonical(t, cols, key) for name, (t, cols, key) in tables.items()}
+    parts: dict[str, bytes | Iterator[memoryview]] = {
+        name: _canonical(t, cols, key) for name, (t, cols, key) in tables.items()}  # streamed
     parts["policy.toml"] = policy_to_toml(policy).encode("utf-8")
     parts["year"] = str(year).encode("ascii")
     return inputs_hash(parts)
@@ -192,27 +234,38 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
     des = des.filter(pc.equal(des.column("year"), year))
     adj = adjudicated.select(_ADJ_COLUMNS)
+    consortia_t = data["consortia"]
+    # the inputs hash runs beside the engine (hashing and Arrow release the GIL)
+    hashing = _HASHER.submit(_hash_inputs, policy=policy, year=year, tables={
+        "persons": (persons, ["person_id", "birth_date"], ["person_id"]),
+        "institutions": (institutions, ["inst_id", "tier", "kind", "consortium_id"], ["inst_id"]),
+        "consortia": (consortia_t, ["consortium_id"], ["consortium_id"]),
+        "designations": (des, ["person_id", "consortium_id", "township_id", "village_id"], ["person_id"]),
+        "adjudicated": (adj, _ADJ_COLUMNS, ["claim_id"]),
+        "scores": (_scores_table(data), ["unit_id", "year", "score"], ["unit_id", "year"]),
+    })
 
-    t_des = register_arrow(con, des)
-    t_per = register_arrow(con, persons)
-    t_inst = register_arrow(con, institutions)
-    t_adj = register_arrow(con, adj)
+    t_des = _register(con, des)
+    t_per = _register(con, persons)
+    t_inst = _register(con, institutions)
+    t_adj = _register(con, adj)
 
     cap = policy.capitation
     risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
     risk = None
     claims = data.get("claims")
     if risk_classes and claims is not None:
-        t_claims = register_arrow(con, claims.select(["person_id", "admit_date", "diagnosis"]))
+        t_claims = _register(con, claims.select(["person_id", "admit_date", "diagnosis"]))
         risk = q.risk_flags(t_claims, risk_classes, year=year - 1)
-    counts_t = to_arrow(q.head_counts(t_des, t_per, year=year, policy=cap, risk=risk)).to_pylist()
-    charged = q.charged_claims(t_adj, t_des, t_inst, year=year)
-    by_month = to_arrow(q.spending_by_month(charged))
-    by_tier = to_arrow(q.spending_by_tier(charged))
-    top = to_arrow(q.top_out_of_network_diagnoses(charged, top=top_diagnoses))
-    inst_heads = {r["inst_id"]: int(r["heads"]) for r in to_arrow(q.institution_heads(t_des, year=year)).to_pylist()}
+    counts_t = con.to_pyarrow(q.head_counts(t_des, t_per, year=year, policy=cap, risk=risk)).to_pylist()
+    summary = con.to_pyarrow(q.charged_summary(q.charged_spending(t_adj, t_des, t_inst, year=year)))
+    t_sum = _register(con, summary)
+    by_month = con.to_pyarrow(q.spending_by_month(t_sum))
+    by_tier = con.to_pyarrow(q.spending_by_tier(t_sum))
+    top = con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses))
+    inst_heads = {r["inst_id"]: int(r["heads"])
+                  for r in con.to_pyarrow(q.institution_heads(t_des, year=year)).to_pylist()}
 
-    consortia_t = data["consortia"]
     cons_ids = sorted(consortia_t.column("consortium_id").to_pylist())
     names = dict(zip(consortia_t.column("consortium_id").to_pylist(), consortia_t.column("name").to_pylist(),
                      strict=True))
@@ -252,14 +305,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
         allocations.extend(alloc)
         entries.extend(consortium_ledger(s, year=year, spending=spending, allocations=alloc))
 
-    digest = _hash_inputs(policy=policy, year=year, tables={
-        "persons": (persons, ["person_id", "birth_date"], ["person_id"]),
-        "institutions": (institutions, ["inst_id", "tier", "kind", "consortium_id"], ["inst_id"]),
-        "consortia": (consortia_t, ["consortium_id"], ["consortium_id"]),
-        "designations": (des, ["person_id", "consortium_id", "township_id", "village_id"], ["person_id"]),
-        "adjudicated": (adj, _ADJ_COLUMNS, ["claim_id"]),
-        "scores": (_scores_table(data), ["unit_id", "year", "score"], ["unit_id", "year"]),
-    })
+    digest = hashing.result()
     return SettlementResult(
         year=year, settlement=_settlement_table(settled), allocation=_allocation_table(allocations),
         ledger=_ledger_table(number_ledger(entries), digest), inputs_hash=digest, consortia=settled,
