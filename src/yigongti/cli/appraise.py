@@ -1,0 +1,52 @@
+"""``yigongti appraise``: performance appraisal (绩效考核): indicators, scores and grades."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from yigongti.cli._app import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
+from yigongti.domain.indicators import IndicatorSetError, load_indicator_set
+
+
+@app.command("appraise")
+@exits_on_invalid_input
+def appraise(
+    data: Annotated[Path, typer.Option("--data", help="data folder / 数据目录")],
+    year: Annotated[int, typer.Option("--year", help="appraisal year / 考核年度")],
+    out: Annotated[Path, typer.Option("--out", help="output folder / 输出目录")],
+    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
+    indicators: Annotated[str | None, typer.Option(
+        "--indicators", help="indicator set: a TOML file or a packaged id (default: DIR/indicator_set.toml, else "
+                             "national-2024) / 指标体系")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="duckdb or spark")] = "duckdb",
+    reports: Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel report / 考核报告")] = True,
+) -> None:
+    """计算监测指标、考核得分与等级，输出 indicators.csv、scores.csv 与考核报告 / Compute the indicators, scores and
+    grades of a year: writes indicators.csv, scores.csv, points.csv and appraisal.html / appraisal.xlsx (runs enroll
+    and adjudicate first when their outputs are not in DIR)."""
+    from yigongti.service.appraisal import appraise_folder, folder_indicator_set, write_appraisal
+    from yigongti.service.policy import folder_policy, load_policy
+
+    try:
+        iset = load_indicator_set(indicators) if indicators else folder_indicator_set(data)
+    except IndicatorSetError as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    pol = load_policy(policy) if policy is not None else folder_policy(data)
+    result = appraise_folder(data, year, pol, indicator_set=iset, backend=engine)
+    write_appraisal(result, out, reports=reports)
+    for r in result.scores.to_pylist():
+        if r["scope_kind"] == "consortium":
+            console.print(f"{r['unit_id']} {result.names.get(r['unit_id'], '')}: 得分 / score {r['score']}, "
+                          f"等级 / grade {r['grade']}")
+    not_ok = sum(1 for s in result.indicators.column("status").to_pylist() if s != "ok")
+    console.print(f"{result.indicators.num_rows} 指标值 / indicator values, {not_ok} 不可计算 / not computable; "
+                  f"{result.scores.num_rows} 得分 / scores")
+    if result.pending:
+        console.print(f"无可计算指标，未评分 / no computable indicator, not scored: {', '.join(result.pending)}")
+    for note in result.notes:
+        console.print(note)
+    console.print(f"[green]OK[/green] {out}")
