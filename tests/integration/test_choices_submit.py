@@ -14,7 +14,8 @@ from store_fixtures import TestDb, db  # noqa: F401
 from yigongti.domain.enrollment import RefusalCode, Source
 from yigongti.domain.policy import EnrollmentPolicy, HouseholdMode, Policy
 from yigongti.service.choices import SubmitChoice, UnknownPerson, submit_choice
-from yigongti.service.loading import load_folder
+from yigongti.service.loading import LOADED_TABLES, load_data, load_folder
+from yigongti.store.datafolder import DataFolder, read_folder
 from yigongti.store.models import AuditRow, ChoiceRow, DesignationRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 
@@ -24,10 +25,15 @@ NOW = datetime(2025, 11, 3, 9, 31)
 HH001 = ("R0003", "R0004", "R0005", "R0006", "R0007")
 
 
+@pytest.fixture(scope="module")
+def example(example_input: Path) -> DataFolder:
+    return read_folder(example_input, tables=LOADED_TABLES)
+
+
 @pytest.fixture
-def uow(db: TestDb, example_input: Path) -> Iterator[SqlAlchemyUnitOfWork]:  # noqa: F811
+def uow(db: TestDb, example: DataFolder) -> Iterator[SqlAlchemyUnitOfWork]:  # noqa: F811
     unit = SqlAlchemyUnitOfWork(db.url, schema=db.schema)
-    load_folder(example_input, unit, now=NOW)
+    load_data(example, unit, policy=Policy(), now=NOW)
     yield unit
     unit.dispose()
 

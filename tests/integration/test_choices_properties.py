@@ -1,0 +1,109 @@
+"""Property: after any sequence of choices, each person's designation is their latest valid choice, and only then.
+
+Random sequences of choices (valid and broken, inside and outside the window, by random household members, in either
+household mode, arriving in any order) go through ``submit_choice``; afterwards, per person and year, the database holds
+exactly one designation when the person has a valid choice row and none otherwise, and it is the valid choice with the
+latest ``chosen_at`` (equal times: the later recorded). Each example uses its own year, so one loaded database serves
+all examples.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from store_fixtures import PG_URL, pg_unreachable
+from yigongti.domain.policy import EnrollmentPolicy, HouseholdMode, Policy
+from yigongti.service.choices import SubmitChoice, submit_choice
+from yigongti.service.loading import LOADED_TABLES, load_data
+from yigongti.store.datafolder import read_folder
+from yigongti.store.db import make_engine
+from yigongti.store.migrations import upgrade
+from yigongti.store.models import ChoiceRow, DesignationRow
+from yigongti.store.uow import SqlAlchemyUnitOfWork
+
+HOUSEHOLDS = {"HH001": ("R0003", "R0004", "R0005", "R0006", "R0007"), "HH006": ("R0017", "R0018", "R0019", "R0020",
+                                                                                   "R0021")}
+TRIPLES = [("G1", "G1-T1", "G1-T1-V1"), ("G1", "G1-T2", "G1-T2-V3"), ("G2", "G2-T3", "G2-T3-V2"),
+           ("G1", "G1-T1", "G1-T2-V1"),  # village under another township: refused
+           ("G2", "G1-T1", "G1-T1-V1")]  # township of another consortium: refused
+_years = itertools.count(2100)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           example_input: Path) -> Iterator[SqlAlchemyUnitOfWork]:
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('prop') / 'db.sqlite'}"
+    else:
+        reason = pg_unreachable()
+        if reason:
+            pytest.skip(reason)
+        url, schema = PG_URL, f"p_{uuid.uuid4().hex[:12]}"
+        with make_engine(PG_URL).begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    upgrade(url, schema=schema)
+    uow = SqlAlchemyUnitOfWork(url, schema=schema)
+    load_data(read_folder(example_input, tables=LOADED_TABLES), uow, policy=Policy(), now=datetime(2026, 1, 1))
+    yield uow
+    uow.dispose()
+    if schema:
+        with make_engine(PG_URL).begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+
+
+choice_st = st.tuples(
+    st.sampled_from(sorted(HOUSEHOLDS)), st.integers(0, 4),   # household, member
+    st.integers(0, len(TRIPLES) - 1),                        # what is chosen
+    st.integers(-3, 95),                                     # day from Oct 1 (the window is days 0..91)
+    st.integers(0, 2),                                       # hour: equal times happen
+    st.booleans(),                                           # for the household
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(choice_st, min_size=1, max_size=7), st.sampled_from(list(HouseholdMode)))
+def test_designation_is_the_latest_valid_choice(loaded: SqlAlchemyUnitOfWork,
+                                                 steps: list[tuple[str, int, int, int, int, bool]],
+                                                 mode: HouseholdMode) -> None:
+    year = next(_years)
+    policy = Policy(enrollment=EnrollmentPolicy(household_mode=mode))
+    opens = datetime(year - 1, 10, 1, 8, 0)
+    accepted = 0
+    for hh, member, what, day, hour, household in steps:
+        cons, town, village = TRIPLES[what]
+        cmd = SubmitChoice(HOUSEHOLDS[hh][member], year, cons, town, village,
+                           opens + timedelta(days=day, hours=hour), for_household=household)
+        result = submit_choice(cmd, loaded, policy=policy, now=opens)
+        accepted += result.accepted
+        if result.accepted:
+            assert cmd.person_id in result.applied_to
+        else:
+            assert result.refusal is not None and result.applied_to == ()
+
+    with loaded:
+        choices = [r for r in loaded.session.query(ChoiceRow).filter(ChoiceRow.year == year)]
+        designations = {d.person_id: d for d in loaded.session.query(DesignationRow)
+                        .filter(DesignationRow.year == year)}
+    latest: dict[str, ChoiceRow] = {}
+    for c in choices:
+        if c.status == "valid" and (c.person_id not in latest or
+                                    (c.chosen_at, c.choice_id) > (latest[c.person_id].chosen_at,
+                                                                  latest[c.person_id].choice_id)):
+            latest[c.person_id] = c
+    assert set(designations) == set(latest)
+    for pid, c in latest.items():
+        d = designations[pid]
+        assert (d.consortium_id, d.township_id, d.village_id, d.source, d.choice_id) == (
+            c.consortium_id, c.township_id, c.village_id, "choice", c.choice_id)
+    assert sum(1 for c in choices if c.chooser_id == c.person_id) == len(steps)
+    assert (accepted == 0) == (not latest)
