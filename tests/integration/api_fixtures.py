@@ -19,7 +19,7 @@ from yigongti.api.app import create_app
 from yigongti.api.settings import Settings
 from yigongti.service.accounts import create_user
 
-__all__ = ["INSIDE_WINDOW", "PASSWORD", "api_app", "client", "make_user", "login", "read_csv"]
+__all__ = ["INSIDE_WINDOW", "PASSWORD", "api_app", "client", "login", "make_user", "read_csv"]
 
 INSIDE_WINDOW = date(2025, 11, 15)  # the 2026 switch window is 2025-10-01 .. 2025-12-31
 PASSWORD = "test-password-1"

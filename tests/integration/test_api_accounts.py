@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-
 from store_fixtures import TestDb, db  # noqa: F401
+
 from yigongti.service.accounts import (
     AccountError,
     Role,

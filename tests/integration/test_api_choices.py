@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from api_fixtures import INSIDE_WINDOW, api_app, client, login, make_user  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api_fixtures import INSIDE_WINDOW, api_app, client, login, make_user  # noqa: F401
 from yigongti.store.models import AuditRow, ChoiceRow, DesignationRow
 
 CHOICE = {"consortium_id": "G1", "township_id": "G1-T1", "village_id": "G1-T1-V2"}

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from api_fixtures import PASSWORD, api_app, make_user, read_csv  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
-from api_fixtures import PASSWORD, api_app, make_user, read_csv  # noqa: F401
 
 
 def _signed_in(app: FastAPI, username: str) -> TestClient:
@@ -74,3 +73,21 @@ def test_bureau_downloads_registry_and_head_counts(api_app: FastAPI, example_inp
     g1 = next(line for line in counts if line.startswith("G1,"))
     assert int(g1.split(",")[-1]) > 0
     assert c.get("/dashboard").status_code == 200
+
+
+def test_claims_api_agrees_with_the_example(api_app: FastAPI, example_expected: Path) -> None:  # noqa: F811
+    from api_fixtures import login
+
+    make_user(api_app, "bureau-claims", "insurance_bureau", county_code="513433")
+    with TestClient(api_app) as c:
+        headers = login(c, "bureau-claims")
+        expected = {r["claim_id"]: r for r in read_csv(example_expected / "adjudicated.csv")
+                    if r["person_id"] in ("R0002", "R0040")}
+        got = {}
+        for pid in ("R0002", "R0040"):
+            got |= {d["claim_id"]: d for d in c.get(f"/api/persons/{pid}/claims", headers=headers).json()}
+    assert got.keys() == expected.keys()
+    for cid, row in expected.items():
+        for col in ("network_status", "deductible", "fund_paid", "patient_paid", "rule"):
+            assert got[cid][col] == row[col], (cid, col)
+        assert got[cid]["explanation_zh"] and got[cid]["explanation_en"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from api_fixtures import api_app, client, login, make_user, read_csv  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api_fixtures import api_app, client, login, make_user, read_csv  # noqa: F401
 from yigongti.store.models import AuditRow
 
 
@@ -24,11 +24,11 @@ def truth(example_input: Path, example_expected: Path) -> dict[str, list[dict[st
             + read_csv(example_expected / "designations.csv")}
 
 
-def _listed(client: TestClient, headers: dict[str, str]) -> set[str]:
+def _listed(c: TestClient, headers: dict[str, str]) -> set[str]:
     seen: set[str] = set()
     offset = 0
     while True:
-        r = client.get("/api/persons", params={"limit": 500, "offset": offset}, headers=headers)
+        r = c.get("/api/persons", params={"limit": 500, "offset": offset}, headers=headers)
         assert r.status_code == 200, r.text
         batch = {p["person_id"] for p in r.json()}
         if not batch:
@@ -37,16 +37,16 @@ def _listed(client: TestClient, headers: dict[str, str]) -> set[str]:
         offset += 500
 
 
-def _check(client: TestClient, headers: dict[str, str], expected: set[str], everyone: set[str]) -> None:
-    assert _listed(client, headers) == expected
+def _check(c: TestClient, headers: dict[str, str], expected: set[str], everyone: set[str]) -> None:
+    assert _listed(c, headers) == expected
     inside = sorted(expected)[:3]
     outside = sorted(everyone - expected)[:3]
     for pid in inside:
-        assert client.get(f"/api/persons/{pid}", headers=headers).status_code == 200
-        assert client.get(f"/api/persons/{pid}/designations", headers=headers).status_code == 200
+        assert c.get(f"/api/persons/{pid}", headers=headers).status_code == 200
+        assert c.get(f"/api/persons/{pid}/designations", headers=headers).status_code == 200
     for pid in outside:
-        assert client.get(f"/api/persons/{pid}", headers=headers).status_code == 404
-        assert client.get(f"/api/persons/{pid}/designations", headers=headers).status_code == 404
+        assert c.get(f"/api/persons/{pid}", headers=headers).status_code == 404
+        assert c.get(f"/api/persons/{pid}/designations", headers=headers).status_code == 404
 
 
 def _everyone(truth: dict[str, list[dict[str, str]]]) -> set[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
+from api_fixtures import PASSWORD, api_app, client, make_user  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api_fixtures import PASSWORD, api_app, client, make_user  # noqa: F401
 from yigongti.api.security import SECURITY_HEADERS
 
 

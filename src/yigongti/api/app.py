@@ -20,7 +20,7 @@ from yigongti.service.analytics import FiguresCache
 from yigongti.store.db import make_engine, make_session_factory
 from yigongti.web import mount_web
 
-__all__ = ["create_app", "OPENAPI_URL"]
+__all__ = ["OPENAPI_URL", "create_app"]
 
 OPENAPI_URL = "/api/openapi.json"
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from yigongti.service.accounts import Principal
 from yigongti.store.repositories import AuditRepository
 
-__all__ = ["record", "actor_of"]
+__all__ = ["actor_of", "record"]
 
 
 def actor_of(principal: Principal) -> str:

@@ -21,13 +21,13 @@ from yigongti.store.models import PersonRow
 
 __all__ = [
     "SESSION_COOKIE",
-    "get_context",
     "ContextDep",
-    "DbSession",
     "CurrentPrincipal",
+    "DbSession",
+    "Official",
     "OptionalPrincipal",
     "ScopedPerson",
-    "Official",
+    "get_context",
     "require_roles",
     "session_payload",
 ]

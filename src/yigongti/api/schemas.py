@@ -11,15 +11,15 @@ from yigongti.service.accounts import Principal
 from yigongti.store.models import DesignationRow, PersonRow
 
 __all__ = [
-    "TokenOut",
+    "ConsortiumOut",
+    "DesignationOut",
+    "HeadCountOut",
+    "InstitutionOut",
     "MeOut",
     "PersonOut",
-    "DesignationOut",
-    "InstitutionOut",
-    "ConsortiumOut",
-    "HeadCountOut",
-    "person_out",
+    "TokenOut",
     "designation_out",
+    "person_out",
 ]
 
 

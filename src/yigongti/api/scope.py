@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from yigongti.service.accounts import Principal, Role
 from yigongti.store.models import DesignationRow, InstitutionRow, PersonRow
 
-__all__ = ["person_condition", "can_see_person", "referred_person_ids"]
+__all__ = ["can_see_person", "person_condition", "referred_person_ids"]
 
 
 def referred_person_ids(inst_id: str) -> object:

@@ -10,7 +10,7 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SecurityHeaders", "SECURITY_HEADERS", "new_csrf_token", "csrf_matches"]
+__all__ = ["SECURITY_HEADERS", "SecurityHeaders", "csrf_matches", "new_csrf_token"]
 
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (

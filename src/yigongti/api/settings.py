@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yigongti.store.db import DB_ENV
 
-__all__ = ["Settings", "Clock", "CHINA_TZ", "DB_ENV", "DEFAULT_DATA_DIR"]
+__all__ = ["CHINA_TZ", "DB_ENV", "DEFAULT_DATA_DIR", "Clock", "Settings"]
 
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 DEFAULT_DATA_DIR = Path(".yigongti")

@@ -28,7 +28,7 @@ from yigongti.store.migrations import upgrade
 from yigongti.store.models import ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 
-__all__ = ["Prepared", "prepare", "DEMO_ACCOUNTS_FILE", "POLICY_FILE"]
+__all__ = ["DEMO_ACCOUNTS_FILE", "POLICY_FILE", "Prepared", "prepare"]
 
 DEMO_ACCOUNTS_FILE = "demo-accounts.toml"
 POLICY_FILE = "policy.toml"
@@ -71,6 +71,9 @@ def _load_if_empty(settings: Settings, sessions: sessionmaker[Session], clock: C
             if kept.is_file():
                 info = tomllib.loads(kept.read_text(encoding="utf-8"))
                 return Path(info["folder"]), int(info["year"])
+            if settings.data_folder is not None:  # filled by `yigongti load`: figures from the folder given
+                year = settings.year or _data_year(read_folder(settings.data_folder)) or clock.today().year
+                return settings.data_folder, year
             return None
     folder = _data_folder(settings)
     data = read_folder(folder)

@@ -28,6 +28,8 @@ def serve(
     today: Annotated[str | None, typer.Option("--today", help="pin today's date YYYY-MM-DD (rehearse the switch "
                                                              "window) / 指定今天日期")] = None,
     year: Annotated[int | None, typer.Option("--year", help="year the data folder is for / 数据年度")] = None,
+    secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="mark cookies Secure (serve behind "
+                                                                        "HTTPS) / 仅经HTTPS发送Cookie")] = False,
 ) -> None:
     """启动服务平台（首次启动自动建库、导入数据、创建演示账户）/ Start the web platform and its API."""
     import uvicorn
@@ -38,7 +40,7 @@ def serve(
 
     settings = Settings.resolve(db=db, data=data, data_dir=data_dir,
                                 today=date.fromisoformat(today) if today else None,
-                                demo_persons=persons, year=year)
+                                demo_persons=persons, year=year, secure_cookies=secure_cookies)
     with console.status("准备数据库 / preparing the database ..."):
         application = create_app(settings)
     ctx = application.state.ctx

@@ -13,14 +13,18 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from yigongti.domain.benefits import Claim, Decision, DesignatedCare, adjudicate_person
 from yigongti.domain.policy import Policy
 from yigongti.domain.registry import Institution
 from yigongti.service.settlement import SettlementResult, settle_data, settlement_inputs
 from yigongti.store.datafolder import DataFolder, read_folder
+from yigongti.store.models import DesignationRow, PersonRow
+from yigongti.store.repositories import RegistryRepository
 
-__all__ = ["YearFigures", "compute_year", "claims_of", "explain_claims", "FiguresCache"]
+__all__ = ["FiguresCache", "YearFigures", "claims_of", "compute_year", "explain_claims", "person_decisions"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,17 @@ def explain_claims(figures: YearFigures, *, person_id: str, insurance: str, inst
                                   institutions=institutions, designations=designations, year=figures.year,
                                   policy=policy.benefits)
     return sorted(decisions, key=lambda d: d.claim.order_key, reverse=True)
+
+
+def person_decisions(db: Session, figures: YearFigures | None, person: PersonRow, policy: Policy) -> list[Decision]:
+    """:func:`explain_claims` with the registry and the person's designations of every year from the database."""
+    if figures is None:
+        return []
+    designations: dict[int, DesignatedCare] = {d.year: d for d in db.scalars(
+        select(DesignationRow).where(DesignationRow.person_id == person.person_id))}
+    return explain_claims(figures, person_id=person.person_id, insurance=person.insurance,
+                          institutions=RegistryRepository(db).get().institutions, designations=designations,
+                          policy=policy)
 
 
 class FiguresCache:

@@ -8,7 +8,7 @@ from html import escape
 
 from markupsafe import Markup
 
-__all__ = ["line_chart", "PALETTE"]
+__all__ = ["PALETTE", "line_chart"]
 
 PALETTE = ("#0b6e4f", "#b3261e", "#1f5fbf", "#a66300")
 

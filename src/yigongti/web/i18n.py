@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-__all__ = ["LANG_COOKIE", "LANGS", "lang_of", "translator"]
+__all__ = ["LANGS", "LANG_COOKIE", "lang_of", "translator"]
 
 LANG_COOKIE = "ygt_lang"
 LANGS = ("zh", "en")

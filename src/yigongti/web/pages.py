@@ -21,15 +21,15 @@ from yigongti.service.accounts import ROLE_LABELS, Principal
 from yigongti.web.i18n import lang_of, translator
 
 __all__ = [
-    "templates",
-    "render",
-    "csrf_token",
-    "CheckedCsrf",
-    "PagePrincipal",
-    "NotSignedIn",
-    "set_session",
-    "clear_session",
     "ANON_CSRF_COOKIE",
+    "CheckedCsrf",
+    "NotSignedIn",
+    "PagePrincipal",
+    "clear_session",
+    "csrf_token",
+    "render",
+    "set_session",
+    "templates",
 ]
 
 HERE = Path(__file__).resolve().parent

@@ -42,10 +42,10 @@ def login(request: Request, ctx: ContextDep, db: DbSession, _csrf: CheckedCsrf,
         principal = attempt_login(ctx, db, username=username, password=password, client=client)
     except LoginRefused as exc:
         code = status.HTTP_429_TOO_MANY_REQUESTS if exc.retry_after else status.HTTP_401_UNAUTHORIZED
-        response = render(request, ctx, "login.html", error=str(exc), username=username, status_code=code)
+        refused = render(request, ctx, "login.html", error=str(exc), username=username, status_code=code)
         if exc.retry_after:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+            refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     response = RedirectResponse(home_of(principal.role), status.HTTP_303_SEE_OTHER)
     set_session(response, ctx, principal)
     return response

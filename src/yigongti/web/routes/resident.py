@@ -9,17 +9,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from yigongti.api import audit
 from yigongti.api.deps import ContextDep, DbSession, ScopedPerson
 from yigongti.domain.idnumber import mask_id_number
 from yigongti.domain.money import format_yuan
 from yigongti.service.accounts import Principal, Role
-from yigongti.service.analytics import explain_claims
+from yigongti.service.analytics import person_decisions
 from yigongti.service.choices import SubmitChoice, submit_choice
 from yigongti.service.portal import age_on, choice_options, household_designations, switch_window
-from yigongti.store.models import ConsortiumRow, DesignationRow, InstitutionRow
+from yigongti.store.models import ConsortiumRow, InstitutionRow
 from yigongti.store.repositories import RegistryRepository
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 from yigongti.web.i18n import lang_of, translator
@@ -112,13 +111,7 @@ def claims_page(request: Request, ctx: ContextDep, db: DbSession, principal: Pag
                 person: ScopedPerson) -> Response:
     """The person's visits of the data year with the benefit decision of each, in plain words."""
     figures = ctx.figures.get()
-    decisions = []
-    if figures is not None:
-        designations = {d.year: d for d in db.scalars(select(DesignationRow).where(
-            DesignationRow.person_id == person.person_id))}
-        decisions = explain_claims(figures, person_id=person.person_id, insurance=person.insurance,
-                                   institutions=RegistryRepository(db).get().institutions,
-                                   designations=designations, policy=ctx.policy)
+    decisions = person_decisions(db, figures, person, ctx.policy)
     names = {i.inst_id: i.name for i in RegistryRepository(db).get().institutions.values()}
     totals = (sum(d.fund_paid for d in decisions), sum(d.patient_paid for d in decisions))
     return render(request, ctx, "claims.html", principal, person=person, decisions=decisions, names=names,
