@@ -6,13 +6,13 @@ import csv
 import shutil
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from importlib import resources
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from yigongti.cli import app
+from yigongti.service.indicator_sets import packaged_set_text
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_appraise_writes_contract_tables_and_reports(example_folder: Path, tmp_p
 
 def test_a_bad_indicator_set_exits_2_naming_the_key(example_folder: Path, tmp_path: Path) -> None:
     bad = tmp_path / "set.toml"
-    text = resources.files("yigongti.domain").joinpath("indicators", "national-2024.toml").read_text(encoding="utf-8")
+    text = packaged_set_text()
     bad.write_text(text.replace('id = "3.1"\ngroup = "3"', 'id = "3.1"\ngroup = "3"\nbogus = 1'), encoding="utf-8")
     res = CliRunner().invoke(app, ["appraise", "--data", str(example_folder), "--year", "2026",
                                    "--out", str(tmp_path / "o"), "--indicators", str(bad)])
@@ -76,7 +76,7 @@ def test_a_bad_indicator_set_exits_2_naming_the_key(example_folder: Path, tmp_pa
 
 
 def test_changing_a_weight_in_the_config_changes_the_scores(example_folder: Path, tmp_path: Path) -> None:
-    text = resources.files("yigongti.domain").joinpath("indicators", "national-2024.toml").read_text(encoding="utf-8")
+    text = packaged_set_text()
     # move 6 points from 3.1 (primary-level visit share) to 4.2 (in-county admissions)
     changed = text.replace('target = 65\nweight = 8\n', 'target = 65\nweight = 2\n', 1).replace(
         'target = 90\nweight = 8\n', 'target = 90\nweight = 14\n', 1)

@@ -13,9 +13,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from yigongti.domain.indicators import load_indicator_set
 from yigongti.domain.policy import Policy
 from yigongti.service.appraisal import AppraisalResult, appraise_data, appraise_folder
+from yigongti.service.indicator_sets import load_indicator_set
 from yigongti.store.datafolder import read_folder
 
 HERE = Path(__file__).parent / "appraisal_county"

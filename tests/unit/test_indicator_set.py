@@ -16,10 +16,10 @@ from yigongti.domain.indicators import (
     evaluate,
     icd_matches,
     indicator_set_from_toml,
-    load_indicator_set,
     measures_in,
     parse_expression,
 )
+from yigongti.service.indicator_sets import load_indicator_set
 
 SMALL = """
 id = "test"
@@ -172,3 +172,19 @@ def test_every_measure_names_a_contract_table() -> None:
     from yigongti.domain.schema import INPUT_TABLES
 
     assert {m.table for m in MEASURES.values()} <= set(INPUT_TABLES) | {"adjudicated"}
+
+
+def test_the_domain_modules_do_no_io_and_import_no_engine() -> None:
+    import ast as pyast
+    from pathlib import Path
+
+    import yigongti.domain.appraisal as appraisal_mod
+    import yigongti.domain.indicators as indicators_mod
+
+    banned = {"duckdb", "ibis", "pandas", "pyarrow", "sqlalchemy", "importlib", "pathlib", "os", "io"}
+    for mod in (indicators_mod, appraisal_mod):
+        tree = pyast.parse(Path(str(mod.__file__)).read_text(encoding="utf-8"))
+        names = {a.name.split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.Import) for a in n.names}
+        names |= {str(n.module).split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.ImportFrom)}
+        assert not names & banned, (mod.__name__, names & banned)
+        assert "open(" not in Path(str(mod.__file__)).read_text(encoding="utf-8")

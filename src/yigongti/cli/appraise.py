@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from yigongti.cli._app import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
-from yigongti.domain.indicators import IndicatorSetError, load_indicator_set
+from yigongti.domain.indicators import IndicatorSetError
 
 
 @app.command("appraise")
@@ -27,7 +27,8 @@ def appraise(
     """计算监测指标、考核得分与等级，输出 indicators.csv、scores.csv 与考核报告 / Compute the indicators, scores and
     grades of a year: writes indicators.csv, scores.csv, points.csv and appraisal.html / appraisal.xlsx (runs enroll
     and adjudicate first when their outputs are not in DIR)."""
-    from yigongti.service.appraisal import appraise_folder, folder_indicator_set, write_appraisal
+    from yigongti.service.appraisal import appraise_folder, write_appraisal
+    from yigongti.service.indicator_sets import folder_indicator_set, load_indicator_set
     from yigongti.service.policy import folder_policy, load_policy
 
     try:

@@ -5,7 +5,7 @@ knows (``MEASURES``): ``+ - * /``, parentheses, numbers, measure names and ``pre
 earlier). No SQL in configuration. A judged indicator (``kind = "checklist"``) is scored from the ``checklist`` input
 table that an official fills in: the share of its items passed.
 
-The packaged sets live in ``yigongti/domain/indicators/<id>.toml``; :func:`load_indicator_set` reads one by id or path.
+The packaged sets live in ``yigongti/domain/indicators/<id>.toml``; ``yigongti.service.indicator_sets`` reads them.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -49,7 +47,6 @@ __all__ = [
     "evaluate",
     "icd_matches",
     "indicator_set_from_toml",
-    "load_indicator_set",
     "measures_in",
     "parse_expression",
 ]
@@ -424,19 +421,6 @@ def indicator_set_from_toml(text: str, *, source: str = "indicator_set.toml") ->
                     loc[1] = f"[{items[loc[1]].get('id', loc[1])}]"
             lines.append(f"{source}: {'.'.join(str(p) for p in loc)}: {e['msg']}")
         raise IndicatorSetError("invalid indicator set / 指标体系配置无效:\n" + "\n".join(lines)) from exc
-
-
-def load_indicator_set(name_or_path: str | Path = DEFAULT_SET) -> IndicatorSet:
-    """A packaged set by id (``national-2024``) or a TOML file by path."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise IndicatorSetError(f"{path}: no such indicator set file / 指标体系文件不存在")
-        return indicator_set_from_toml(path.read_text(encoding="utf-8-sig"), source=str(path))
-    res = resources.files("yigongti.domain").joinpath("indicators", f"{name_or_path}.toml")
-    if not res.is_file():
-        raise IndicatorSetError(f"no packaged indicator set {name_or_path!r} / 没有该指标体系")
-    return indicator_set_from_toml(res.read_text(encoding="utf-8"), source=f"{name_or_path}.toml")
 
 
 def icd_matches(code: str, patterns: tuple[str, ...]) -> bool:

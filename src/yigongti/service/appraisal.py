@@ -17,24 +17,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from yigongti.domain.appraisal import IndicatorValue, Score, checklist_value, indicator_value, score
-from yigongti.domain.indicators import MEASURES, IndicatorSet, load_indicator_set
+from yigongti.domain.indicators import MEASURES, IndicatorSet
 from yigongti.domain.policy import Policy
 from yigongti.domain.problems import InvalidInput, Problem
 from yigongti.domain.schema import APPRAISAL_TABLES
 from yigongti.engine.indicators import MeasureInputs, compute_measures
+from yigongti.service.indicator_sets import load_indicator_set
 from yigongti.store.datafolder import DataFolder
 
 __all__ = [
-    "INDICATOR_SET_FILE",
     "AppraisalResult",
     "appraise_data",
     "appraise_folder",
-    "folder_indicator_set",
     "write_appraisal",
 ]
-
-INDICATOR_SET_FILE = "indicator_set.toml"
-
 
 @dataclass(frozen=True)
 class AppraisalResult:
@@ -53,12 +49,6 @@ class AppraisalResult:
     pending: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     grades: tuple[tuple[str, Decimal], ...] = ()  # (name, min score), highest first, from the policy
-
-
-def folder_indicator_set(folder: Path) -> IndicatorSet:
-    """The folder's ``indicator_set.toml`` when there is one, else the packaged national-2024 set."""
-    path = Path(folder) / INDICATOR_SET_FILE
-    return load_indicator_set(path if path.is_file() else "national-2024")
 
 
 def _fmt(d: Decimal | None, *, places: int | None = None) -> str | None:
