@@ -159,7 +159,8 @@ def refusal_columns(t: ir.Table, *, consortia: ir.Table, institutions: ir.Table,
         "inst_id": ibis.ifelse(town_unknown, j.township_id, j.village_id),
     }
     if window is not None:
-        params |= {"chosen_at": j.chosen_at.strftime("%Y-%m-%dT%H:%M:%S"),
+        params |= {"chosen_at": j.chosen_at.strftime("%Y-%m-%d").concat(  # a literal T breaks Spark's patterns
+                       _s("T"), j.chosen_at.strftime("%H:%M:%S")),
                    "window_start": _s(window[0].isoformat()), "window_end": _s(window[1].isoformat())}
     field_missing = ibis.cases((missing_cons, _s("consortium_id")), (missing_town, _s("township_id")),
                                else_=_s("village_id"))
