@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from yigongti.domain.enrollment import PRECEDENCE
 from yigongti.domain.policy import Policy
-from yigongti.engine.backend import connect
+from yigongti.engine.backend import Backend, connect
 from yigongti.engine.enrollment import enroll_tables
 from yigongti.store.datafolder import DataFolder
 
@@ -46,16 +46,21 @@ class EnrollmentResult:
         return int(self.designations.num_rows)
 
 
-def enroll_data(data: DataFolder, year: int, policy: Policy, *, backend: str = "duckdb") -> EnrollmentResult:
-    """Designate every insured person of ``data`` for ``year`` (a validated folder from ``read_folder``)."""
+def enroll_data(data: DataFolder, year: int, policy: Policy, *, con: Backend | None = None) -> EnrollmentResult:
+    """Designate every insured person of ``data`` for ``year`` (a validated folder from ``read_folder``).
+
+    ``con``: an engine connection (e.g. ``connect("spark")``); by default a fresh in-memory DuckDB, closed after.
+    """
     window = policy.enrollment.window(year)
-    con = connect(backend)
+    own = con is None
+    engine = connect("duckdb") if con is None else con
     try:
-        t = enroll_tables(con, persons=data["persons"], institutions=data["institutions"],
+        t = enroll_tables(engine, persons=data["persons"], institutions=data["institutions"],
                           consortia=data["consortia"], choices=data.get("choices"),
                           designations=data.get("designations"), year=year, window=window)
     finally:
-        con.disconnect()
+        if own:
+            engine.disconnect()
     counts = pc.value_counts(t.designations.column("source")).to_pylist() if t.designations.num_rows else []
     found = {c["values"]: int(c["counts"]) for c in counts}
     by_source = {s.value: found.get(s.value, 0) for s in PRECEDENCE}
