@@ -176,3 +176,27 @@ def test_settle_runs_enroll_and_adjudicate_when_their_outputs_are_missing(
     assert [{k: g[k] for k in e} for e, g in zip(expected, got, strict=True)] == expected
     # the computed designations and adjudication are the expected ones: same inputs hash
     assert read_csv(tmp_path / "o" / "ledger.csv")[0]["inputs_hash"] == settle_data(folder, 2026).inputs_hash
+
+
+def test_risk_adjustment_and_pool_rate_through_the_service(folder: Path, example_expected: Path) -> None:
+    from yigongti.domain.capitation import age_on_jan_1
+    from yigongti.domain.policy import CapitationPolicy, Policy
+
+    cap = CapitationPolicy(risk_adjustment=True, risk_weights={"dm": Decimal("1.5")},  # type: ignore[arg-type]
+                           risk_diagnoses={"dm": ("E11",)}, pool_resident="200000", pool_public_health="84000.00")
+    result = settle_data(folder, 2026, Policy(capitation=cap))
+    # by hand: persons with a 2025 diabetes diagnosis weigh 1.5 x their age weight
+    diabetic = {r["person_id"] for r in read_csv(folder / "claims.csv")
+                if r["admit_date"].startswith("2025") and r["diagnosis"].startswith("E11")}
+    assert diabetic
+    births = {r["person_id"]: r["birth_date"] for r in read_csv(folder / "persons.csv")}
+    heads: dict[str, Decimal] = {}
+    for d in read_csv(example_expected / "designations.csv"):
+        y, m, day = (int(x) for x in births[d["person_id"]].split("-"))
+        w = cap.weight(age_on_jan_1(y, m, day, 2026)) * (Decimal("1.5") if d["person_id"] in diabetic else 1)
+        heads[d["consortium_id"]] = heads.get(d["consortium_id"], Decimal(0)) + w
+    assert {s.consortium_id: s.budget.standard_heads for s in result.consortia} == heads
+    total = sum(heads.values())
+    rate = int(Decimal(28_400_000) / total)  # 284,000.00 yuan in fen over all heads, rounded down
+    assert {s.budget.rate for s in result.consortia} == {rate}
+    assert sum(s.budget.gross for s in result.consortia) <= 28_400_000

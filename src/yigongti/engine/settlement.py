@@ -84,8 +84,9 @@ def _with_risk(j: ir.Table, risk: ir.Table | None) -> tuple[ir.Table, list[str]]
     if risk is None:
         return j, []
     flags = [c for c in risk.columns if c.startswith("risk_")]
-    j = j.join(risk, "person_id", how="left")
-    return j.mutate(**{f: j[f].fill_null(0) for f in flags}), flags
+    out = j.join(risk, j.person_id == risk.person_id, how="left")
+    out = out.select(*[j[c] for c in j.columns], *[risk[f].fill_null(0).name(f) for f in flags])
+    return out, flags
 
 
 def head_counts(designations: ir.Table, persons: ir.Table, *, year: int, policy: CapitationPolicy,
@@ -93,7 +94,7 @@ def head_counts(designations: ir.Table, persons: ir.Table, *, year: int, policy:
     """Enrollees per (consortium_id, band[, risk_0 ...]) as ``persons``: the input of standard heads."""
     e = enrollees(designations, year=year)
     p = persons.select("person_id", "birth_date")
-    j = e.join(p, "person_id", how="left")
+    j = e.join(p, e.person_id == p.person_id, how="left").select(e.person_id, e.consortium_id, p.birth_date)
     j = j.mutate(band=_band_expr(policy, age_expr(j.birth_date, year)))
     j, flags = _with_risk(j, risk)
     keys = ["consortium_id", "band", *flags]
@@ -205,7 +206,8 @@ def cost_by_age(adjudicated: ir.Table, persons: ir.Table, *, year: int, risk: ir
     a = a.filter(a.rule != "unreasonable")
     per_person = a.group_by("person_id").aggregate(paid=a.fund_paid.sum().cast("int64"))
     p = persons.select("person_id", "birth_date")
-    j = p.join(per_person, "person_id", how="left")
+    j = p.join(per_person, p.person_id == per_person.person_id, how="left").select(
+        p.person_id, p.birth_date, per_person.paid)
     j = j.mutate(age=age_expr(j.birth_date, year), paid=j.paid.fill_null(0))
     j, flags = _with_risk(j, risk)
     keys = ["age", *flags]
