@@ -3,7 +3,6 @@ domain rules (every insured person gets exactly one designation, every designati
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
@@ -16,16 +15,14 @@ from hypothesis import strategies as st
 from yigongti.domain.enrollment import (
     Choice,
     Designation,
+    Resident,
     Source,
-    household_choice,
-    last_valid_choice,
     nesting_refusal,
-    pick_designation,
+    reference_designations,
     validate_choice,
 )
 from yigongti.domain.policy import Policy
 from yigongti.domain.registry import Consortium, Institution, Registry, Tier
-from yigongti.engine.geo import great_circle_km
 from yigongti.service.enrollment import EnrollmentResult, enroll_data
 from yigongti.store.datafolder import DataFolder
 
@@ -236,45 +233,15 @@ def _registry(data: DataFolder) -> Registry:
 # ------------------------------------------------------------------------------------------ property tests
 
 def reference(data: DataFolder, year: int) -> dict[str, Designation]:
-    """A plain per-person loop over the domain rules: the reference the engine must agree with."""
-    reg = _registry(data)
-    window = Policy().enrollment.window(year)
-    persons = data["persons"].to_pylist()
-    county = {p["person_id"]: p["county_code"] for p in persons}
-    own: dict[str, list[tuple[Choice, bool]]] = defaultdict(list)
-    for c in (data.get("choices") or pa.table({})).to_pylist():
-        if c["year"] != year:
-            continue
-        choice = Choice(c["person_id"], year, c["consortium_id"], c["township_id"], c["village_id"], c["chosen_at"])
-        ok = validate_choice(choice, registry=reg, person_county=county[c["person_id"]], window=window) is None
-        own[c["person_id"]].append((choice, ok))
-    last = {pid: last_valid_choice([c for c, _ in cs], [ok for _, ok in cs]) for pid, cs in own.items()}
-    carried: dict[str, Designation] = {}
-    for d in (data.get("designations") or pa.table({})).to_pylist():
-        if d["year"] == year - 1 and nesting_refusal(d["consortium_id"], d["township_id"], d["village_id"],
-                                                     registry=reg, person_county=county[d["person_id"]]) is None:
-            carried[d["person_id"]] = Designation(d["person_id"], d["year"], d["consortium_id"], d["township_id"],
-                                                  d["village_id"], Source.CHOICE)
-    members: dict[str, list[str]] = defaultdict(list)
-    for p in persons:
-        members[p["household_id"]].append(p["person_id"])
-    villages = sorted((i for i in reg.institutions.values() if i.tier is Tier.VILLAGE), key=lambda i: i.inst_id)
-    out: dict[str, Designation] = {}
-    for p in persons:
-        pid = p["person_id"]
-        hh = household_choice(c for m in members[p["household_id"]] if (c := last.get(m)) is not None
-                              and reg.consortia[c.consortium_id or ""].county_code == p["county_code"])
-        targets = [v for v in villages if v.county_code == p["county_code"]]
-        near = None
-        if targets:
-            dist = great_circle_km(p["lon"], p["lat"], [v.lon for v in targets], [v.lat for v in targets])
-            v = targets[int(np.argmin(dist))]
-            assert v.parent_id
-            near = (reg.institutions[v.parent_id].consortium_id or "", v.parent_id, v.inst_id)
-        d = pick_designation(pid, year, choice=last.get(pid), carried=carried.get(pid), household=hh, nearest=near)
-        if d is not None:
-            out[pid] = d
-    return out
+    """The domain's plain per-person loop over the same tables."""
+    residents = [Resident(p["person_id"], p["household_id"], p["county_code"], p["lon"], p["lat"])
+                 for p in data["persons"].to_pylist()]
+    choices = [Choice(c["person_id"], c["year"], c["consortium_id"], c["township_id"], c["village_id"],
+                      c["chosen_at"]) for c in (data.get("choices") or pa.table({})).to_pylist()]
+    previous = [Designation(d["person_id"], d["year"], d["consortium_id"], d["township_id"], d["village_id"],
+                            Source(d["source"])) for d in (data.get("designations") or pa.table({})).to_pylist()]
+    return reference_designations(residents, choices, previous, registry=_registry(data), year=year,
+                                  window=Policy().enrollment.window(year))
 
 
 @st.composite

@@ -37,3 +37,24 @@ def test_example_refusals_have_codes_and_messages(example_input: Path) -> None:
     assert refused["R0022"]["reason"] == "township_not_member"
     # R0037 chose on Oct 1, the first day of the window: accepted
     assert "R0037" not in refused
+
+
+def test_the_plain_domain_loop_agrees_with_expected_too(example_input: Path, example_expected: Path) -> None:
+    from yigongti.domain.enrollment import Choice, Designation, Resident, Source, reference_designations
+    from yigongti.domain.registry import Registry
+    from yigongti.store.crosschecks import registry_from_tables
+
+    data = read_folder(example_input)
+    residents = [Resident(p["person_id"], p["household_id"], p["county_code"], p["lon"], p["lat"])
+                 for p in data["persons"].to_pylist()]
+    choices = [Choice(c["person_id"], c["year"], c["consortium_id"], c["township_id"], c["village_id"],
+                      c["chosen_at"]) for c in data["choices"].to_pylist()]
+    previous = [Designation(d["person_id"], d["year"], d["consortium_id"], d["township_id"], d["village_id"],
+                            Source(d["source"])) for d in data["designations"].to_pylist()]
+    registry = Registry.of(*registry_from_tables(data["institutions"], data["consortia"]))
+    got = reference_designations(residents, choices, previous, registry=registry, year=2026,
+                                 window=Policy().enrollment.window(2026))
+    expected = _rows(example_expected / "designations.csv")
+    assert [(d.person_id, d.consortium_id, d.township_id, d.village_id, d.source.value)
+            for d in sorted(got.values(), key=lambda d: d.person_id)] == [
+        (e["person_id"], e["consortium_id"], e["township_id"], e["village_id"], e["source"]) for e in expected]

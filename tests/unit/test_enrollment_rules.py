@@ -183,4 +183,4 @@ def test_domain_module_imports_no_io_libraries() -> None:
     tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    assert names <= {"__future__", "string", "collections", "dataclasses", "datetime", "enum", "yigongti"}
+    assert names <= {"__future__", "math", "string", "collections", "dataclasses", "datetime", "enum", "yigongti"}

@@ -13,6 +13,7 @@ choice, else the nearest village-tier institution of the insured county (see :fu
 
 from __future__ import annotations
 
+import math
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ __all__ = [
     "Designation",
     "Refusal",
     "RefusalCode",
+    "Resident",
     "Source",
     "format_datetime",
     "household_choice",
@@ -36,6 +38,7 @@ __all__ = [
     "last_valid_choice",
     "nesting_refusal",
     "pick_designation",
+    "reference_designations",
     "refusal",
     "render",
     "template_fields",
@@ -273,3 +276,60 @@ def _from_choice(person_id: str, year: int, c: Choice, source: Source) -> Design
     assert c.consortium_id and c.township_id and c.village_id
     return Designation(person_id, year, c.consortium_id, c.township_id, c.village_id, source)
 
+
+
+@dataclass(frozen=True)
+class Resident:
+    """An insured person as far as enrollment goes: insured county, household and home coordinates (参保人)."""
+
+    person_id: str
+    household_id: str
+    county_code: str
+    lon: float
+    lat: float
+
+
+def _central_angle(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    lo1, la1, lo2, la2 = (math.radians(x) for x in (lon1, lat1, lon2, lat2))
+    a = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * math.asin(math.sqrt(min(1.0, max(0.0, a))))
+
+
+def reference_designations(residents: Sequence[Resident], choices: Iterable[Choice],
+                           previous: Iterable[Designation], *, registry: Registry, year: int,
+                           window: tuple[date, date]) -> dict[str, Designation]:
+    """RULES.md A as a plain loop over persons: the reference the batch engine is tested and benchmarked against.
+
+    ``choices``: all choices (other years are ignored); ``previous``: designations (only ``year - 1`` is used, and
+    only while still valid). Persons of a county without village-tier institutions get no designation.
+    """
+    county = {r.person_id: r.county_code for r in residents}
+    own: dict[str, list[tuple[Choice, bool]]] = {}
+    for c in choices:
+        if c.year == year and c.person_id in county:
+            ok = validate_choice(c, registry=registry, person_county=county[c.person_id], window=window) is None
+            own.setdefault(c.person_id, []).append((c, ok))
+    last = {pid: last_valid_choice([c for c, _ in cs], [ok for _, ok in cs]) for pid, cs in own.items()}
+    carried = {d.person_id: d for d in previous if d.year == year - 1 and d.person_id in county and nesting_refusal(
+        d.consortium_id, d.township_id, d.village_id, registry=registry, person_county=county[d.person_id]) is None}
+    members: dict[str, list[str]] = {}
+    for r in residents:
+        members.setdefault(r.household_id, []).append(r.person_id)
+    villages = sorted((i for i in registry.institutions.values() if i.tier is Tier.VILLAGE), key=lambda i: i.inst_id)
+    out: dict[str, Designation] = {}
+    for r in residents:
+        hh = household_choice(mc for m in members[r.household_id] if (mc := last.get(m)) is not None
+                              and registry.consortia[mc.consortium_id or ""].county_code == r.county_code)
+        near = None
+        best = math.inf
+        for v in villages:
+            if v.county_code == r.county_code and (angle := _central_angle(r.lon, r.lat, v.lon, v.lat)) < best:
+                best, near = angle, v
+        triple = None
+        if near is not None and near.parent_id:
+            triple = (registry.institutions[near.parent_id].consortium_id or "", near.parent_id, near.inst_id)
+        des = pick_designation(r.person_id, year, choice=last.get(r.person_id), carried=carried.get(r.person_id),
+                               household=hh, nearest=triple)
+        if des is not None:
+            out[r.person_id] = des
+    return out
