@@ -19,6 +19,7 @@ from typing import Any
 
 from yigongti.domain.money import format_yuan
 from yigongti.domain.settlement import ConsortiumSettlement
+from yigongti.service.settlement import format_heads
 
 __all__ = ["chart_png", "consortium_report_html", "consortium_report_xlsx", "write_reports"]
 
@@ -114,7 +115,7 @@ def _summary(s: ConsortiumSettlement) -> list[tuple[str, str]]:
     b = s.budget
     return [
         ("参保人数 / enrollees", str(s.enrollees)),
-        ("标准人头 / standard heads", f"{b.standard_heads}"),
+        ("标准人头 / standard heads", format_heads(b.standard_heads)),
         ("人头标准 / rate per head", format_yuan(b.rate)),
         ("总额预算 / gross budget", format_yuan(b.gross)),
         ("绩效预留 / P4P reserve", format_yuan(b.reserve)),
