@@ -19,8 +19,9 @@ from yigongti.store.models import ChoiceRow, DesignationRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 
 THREADS = 8
+YEAR = 2027
 VILLAGES = ("G1-T1-V1", "G1-T1-V2", "G1-T1-V3", "G1-T2-V1", "G1-T2-V2", "G1-T2-V3", "G2-T3-V1", "G2-T3-V2")
-BASE = datetime(2025, 11, 3, 9, 0)
+BASE = datetime(2026, 11, 3, 9, 0)  # choices for 2027: no file choices for that year
 HH001 = ("R0003", "R0004", "R0005", "R0006", "R0007")
 
 
@@ -61,7 +62,7 @@ def run_at_once(jobs: list[Callable[[], ChoiceResult]]) -> list[ChoiceResult]:
 def test_simultaneous_choices_for_one_person_leave_one_designation(engine: Engine) -> None:
     def job(n: int) -> Callable[[], ChoiceResult]:
         village = VILLAGES[n]
-        cmd = SubmitChoice("R0013", 2026, village.split("-")[0], village.rsplit("-", 1)[0], village,
+        cmd = SubmitChoice("R0013", YEAR, village.split("-")[0], village.rsplit("-", 1)[0], village,
                            BASE + timedelta(minutes=n), for_household=False)
         return lambda: submit_choice(cmd, SqlAlchemyUnitOfWork(engine), now=BASE)
 
@@ -69,7 +70,7 @@ def test_simultaneous_choices_for_one_person_leave_one_designation(engine: Engin
     assert all(r.accepted for r in results)
     with engine.connect() as conn:
         rows = conn.execute(select(DesignationRow.village_id, DesignationRow.chosen_at)
-                            .where(DesignationRow.person_id == "R0013", DesignationRow.year == 2026)).all()
+                            .where(DesignationRow.person_id == "R0013", DesignationRow.year == YEAR)).all()
         n_choices = conn.scalar(select(func.count()).select_from(ChoiceRow)
                                 .where(ChoiceRow.person_id == "R0013", ChoiceRow.channel == "web"))
     assert n_choices == THREADS
@@ -80,18 +81,18 @@ def test_simultaneous_household_choices_keep_one_designation_each(engine: Engine
     def job(n: int) -> Callable[[], ChoiceResult]:
         person = HH001[n % len(HH001)]
         village = VILLAGES[n]
-        cmd = SubmitChoice(person, 2026, village.split("-")[0], village.rsplit("-", 1)[0], village,
+        cmd = SubmitChoice(person, YEAR, village.split("-")[0], village.rsplit("-", 1)[0], village,
                            BASE + timedelta(minutes=n))
         return lambda: submit_choice(cmd, SqlAlchemyUnitOfWork(engine), now=BASE)
 
     results = run_at_once([job(n) for n in range(THREADS)])
     with engine.connect() as conn:
         per_person = dict(conn.execute(
-            select(DesignationRow.person_id, func.count()).where(DesignationRow.year == 2026)
+            select(DesignationRow.person_id, func.count()).where(DesignationRow.year == YEAR)
             .group_by(DesignationRow.person_id)).all())
         n_choices = conn.scalar(select(func.count()).select_from(ChoiceRow).where(ChoiceRow.channel == "web"))
         latest = dict(conn.execute(
-            select(DesignationRow.person_id, DesignationRow.chosen_at).where(DesignationRow.year == 2026)).all())
+            select(DesignationRow.person_id, DesignationRow.chosen_at).where(DesignationRow.year == YEAR)).all())
     assert n_choices == sum(len(r.applied_to) for r in results)
     assert set(per_person.values()) == {1}
     assert set(per_person) == {p for r in results for p in r.applied_to}

@@ -108,6 +108,15 @@ def test_last_valid_choice_by_time_wins_whatever_the_order_of_arrival(uow: SqlAl
     assert d is not None and (d.consortium_id, d.village_id) == ("G2", "G2-T3-V3")
 
 
+def test_a_later_choice_from_the_file_beats_an_earlier_online_one(uow: SqlAlchemyUnitOfWork) -> None:
+    # the example file has R0003 choosing G2-T3-V3 at 2025-12-31T11:09; the online choice is earlier
+    result = submit_choice(choose("R0003", "G1-T1-V1", for_household=False), uow, now=NOW)
+    assert result.accepted
+    assert [(d.person_id, d.village_id, d.source) for d in result.designations] == [("R0003", "G2-T3-V3", "choice")]
+    d = designation(uow, "R0003")
+    assert d is not None and (d.village_id, d.chosen_at) == ("G2-T3-V3", datetime(2025, 12, 31, 11, 9))
+
+
 def test_a_choice_replaces_a_carried_designation(uow: SqlAlchemyUnitOfWork, example_input: Path) -> None:
     load_folder(example_input, uow, year=2026, now=NOW)  # R0008 is carried over from 2025
     before = designation(uow, "R0008")

@@ -1,4 +1,4 @@
-"""``yigongti db upgrade|current`` and ``yigongti load``: the database (数据库) and loading a data folder into it."""
+"""``yigongti db upgrade|current|export`` and ``yigongti load``: the database (数据库) and loading a data folder into it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from yigongti.cli._app import app, console, exits_on_invalid_input
+from yigongti.service.exporting import export_folder
 from yigongti.service.loading import load_folder
 from yigongti.service.policy import folder_policy, load_policy
 from yigongti.store.db import masked_url, resolve_url
@@ -37,6 +38,27 @@ def db_current(db: DbOption = None) -> None:
     rev = current(url)
     state = "up to date / 已是最新" if rev == head() else f"newest is {head()} / 最新版本为 {head()}"
     console.print(f"{masked_url(url)}: {rev or 'empty / 空库'} ({state})")
+
+
+@db_app.command("export")
+def db_export(
+    out: Annotated[Path, typer.Option("--out", help="output data folder / 输出目录")],
+    db: DbOption = None,
+    id_numbers: Annotated[bool, typer.Option(
+        "--id-numbers/--without-id-numbers", help="include resident ID numbers / 是否导出身份证号码")] = True,
+) -> None:
+    """把数据库导出为数据目录（含在线选择）/ Export the database as a data folder (online choices included).
+
+    Writes institutions, consortia, persons, choices and designations as CSV, ready for ``yigongti enroll``.
+    """
+    url = resolve_url(db)
+    uow = SqlAlchemyUnitOfWork(url, read_only=True)
+    try:
+        rows = export_folder(uow, out, id_numbers=id_numbers)
+    finally:
+        uow.dispose()
+    console.print("written / 已写入: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
+    console.print(f"[green]{masked_url(url)} -> {out}[/green]")
 
 
 @app.command("load")

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from yigongti.domain.enrollment import Choice, Designation, Refusal, Source, validate_choice
 from yigongti.domain.household import covered_members
 from yigongti.domain.policy import Policy
-from yigongti.store.models import ChoiceRow, DesignationRow
+from yigongti.store.models import ChoiceRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork, is_retryable
 
 __all__ = ["SubmitChoice", "ChoiceResult", "UnknownPerson", "submit_choice", "china_now", "DEFAULT_ATTEMPTS"]
@@ -141,13 +141,7 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
         for person_id in order:
             row = uow.choices.add(_choice_row(cmd, person_id, now=now, refusal=None))
             first_id = first_id or row.choice_id
-            current = uow.designations.get(person_id, cmd.year)
-            if _newer(row, current):
-                target = Designation(person_id, cmd.year, cmd.consortium_id or "", cmd.township_id or "",
-                                     cmd.village_id or "", Source.CHOICE)
-                current = uow.designations.put(target, now=now, choice_id=row.choice_id, chosen_at=row.chosen_at)
-            assert current is not None
-            designations.append(uow.designations.as_domain(current))
+            designations.append(_designate_from_choices(uow, person_id, cmd.year, now=now))
             uow.audit.add(actor=actor, action="choice.accepted", at=now, person_id=person_id,
                           detail={"choice_id": row.choice_id, "year": cmd.year, "chooser_id": cmd.person_id,
                                   "consortium_id": cmd.consortium_id, "township_id": cmd.township_id,
@@ -157,12 +151,19 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
                             tuple(sorted(designations, key=lambda d: d.person_id)))
 
 
-def _newer(row: ChoiceRow, current: DesignationRow | None) -> bool:
-    """Does the valid choice ``row`` replace the ``current`` designation? A choice beats carry-over, household and
-    nearest; between choices the later ``chosen_at`` wins, equal times the later recorded."""
-    if current is None or current.source != Source.CHOICE.value or current.chosen_at is None:
-        return True
-    return (row.chosen_at, row.choice_id) >= (current.chosen_at, current.choice_id or 0)
+def _designate_from_choices(uow: SqlAlchemyUnitOfWork, person_id: str, year: int, *,
+                            now: datetime) -> Designation:
+    """Set the person's designation for ``year`` to their last valid choice (RULES.md A3-A4: an own choice beats
+    carry-over, household and nearest; between choices the latest ``chosen_at`` wins, equal times the later
+    recorded), whatever order the choices arrived in, from a file or online. Leaves an up-to-date row alone."""
+    latest = uow.choices.latest_valid(person_id, year)
+    assert latest is not None  # a valid choice for the person was just added
+    current = uow.designations.get(person_id, year)
+    if current is None or current.choice_id != latest.choice_id or current.source != Source.CHOICE.value:
+        target = Designation(person_id, year, latest.consortium_id or "", latest.township_id or "",
+                             latest.village_id or "", Source.CHOICE)
+        current = uow.designations.put(target, now=now, choice_id=latest.choice_id, chosen_at=latest.chosen_at)
+    return uow.designations.as_domain(current)
 
 
 def _choice_row(cmd: SubmitChoice, person_id: str, *, now: datetime, refusal: Refusal | None) -> ChoiceRow:

@@ -135,6 +135,13 @@ class ChoiceRepository:
             stmt = stmt.where(ChoiceRow.year == year)
         return list(self.session.scalars(stmt.order_by(ChoiceRow.chosen_at, ChoiceRow.choice_id)))
 
+    def latest_valid(self, person_id: str, year: int) -> ChoiceRow | None:
+        """The person's last valid choice for ``year``: the latest ``chosen_at``, equal times the later recorded."""
+        return self.session.scalar(
+            select(ChoiceRow).where(ChoiceRow.person_id == person_id, ChoiceRow.year == year,
+                                    ChoiceRow.status == "valid")
+            .order_by(ChoiceRow.chosen_at.desc(), ChoiceRow.choice_id.desc()).limit(1))
+
     def count(self, **where: Any) -> int:
         stmt = select(func.count()).select_from(ChoiceRow)
         for key, value in where.items():
@@ -255,13 +262,16 @@ def _upsert_table(session: Session, model: type[Any], rows: pa.Table, *, key: Se
     if dialect.name == "postgresql":
         stage = q(f"_stage_{table.name}")
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} AS SELECT {col_list} FROM {name} WITH NO DATA")
+        # rows keep their order (serial ids follow it, as on SQLite): later rows of a file are recorded later
+        conn.exec_driver_sql(f"ALTER TABLE {stage} ADD COLUMN _ord BIGSERIAL")
         buf = io.BytesIO()
         pacsv.write_csv(rows, buf, write_options=pacsv.WriteOptions(quoting_style="needed"))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {stage} ({col_list}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
             copy.write(buf.getvalue())
         # keys are unique in ``rows`` (validated input): ON CONFLICT may not meet one key twice in a statement
-        conn.exec_driver_sql(f"INSERT INTO {name} ({col_list}) SELECT {col_list} FROM {stage} {conflict}")
+        conn.exec_driver_sql(f"INSERT INTO {name} ({col_list}) SELECT {col_list} FROM {stage} ORDER BY _ord "
+                             f"{conflict}")
         conn.exec_driver_sql(f"DROP TABLE {stage}")
         return
     if dialect.name == "sqlite":

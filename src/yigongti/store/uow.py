@@ -51,8 +51,8 @@ class SqlAlchemyUnitOfWork:
                  schema: str | None = None, read_only: bool = False) -> None:
         """``target``: a database URL (default: ``$YIGONGTI_DB`` or the SQLite file), an Engine or a session factory.
 
-        ``read_only``: the unit of work only reads; on SQLite its transactions do not take the write lock (they see a
-        snapshot and never wait for a writer). Writing in it is not prevented, but may fail with "database is locked".
+        ``read_only``: the unit of work only reads, from one consistent snapshot: on SQLite its transactions do not
+        take the write lock (they never wait for a writer); on PostgreSQL they run REPEATABLE READ, READ ONLY.
         """
         self._owned_engine: Engine | None = None
         self.read_only = read_only
@@ -67,7 +67,10 @@ class SqlAlchemyUnitOfWork:
     def __enter__(self) -> Self:
         self.session = self._factory()
         if self.read_only:
-            self.session.connection(execution_options={READ_ONLY_OPTION: True})
+            options: dict[str, object] = {READ_ONLY_OPTION: True}
+            if self.session.get_bind().dialect.name == "postgresql":
+                options |= {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+            self.session.connection(execution_options=options)
         self.registry = RegistryRepository(self.session)
         self.persons = PersonRepository(self.session)
         self.choices = ChoiceRepository(self.session)

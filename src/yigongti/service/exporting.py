@@ -1,0 +1,82 @@
+"""Exporting the database to a data folder (导出数据目录): the way back from online choices to the batch commands.
+
+``export_folder(uow, out)`` writes ``institutions``, ``consortia``, ``persons`` (with ``household_head``),
+``choices`` (every choice ever recorded, file and online, in the order recorded, with ``chooser_id``, ``status``,
+``refusal_code`` and ``channel`` as extra columns) and ``designations`` (all years) in the format of CONTRACT.md, so
+that ``yigongti enroll`` / ``settle`` run on what residents chose online. The files are written into a temporary
+folder beside ``out`` and moved in at the end: a failure leaves ``out`` as it was. Same database, same files.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import select
+
+from yigongti.store.datafolder import write_table
+from yigongti.store.models import ChoiceRow, ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
+from yigongti.store.uow import SqlAlchemyUnitOfWork
+
+__all__ = ["EXPORTED_TABLES", "export_folder", "export_tables"]
+
+EXPORTED_TABLES = ("institutions", "consortia", "persons", "choices", "designations")
+
+_S, _I, _F = pa.string(), pa.int64(), pa.float64()
+_SCHEMAS: dict[str, tuple[type[Any], list[str], pa.Schema]] = {
+    "institutions": (InstitutionRow, ["inst_id"], pa.schema([
+        ("inst_id", _S), ("name", _S), ("tier", _S), ("level", _I), ("kind", _S), ("consortium_id", _S),
+        ("parent_id", _S), ("county_code", _S), ("lon", _F), ("lat", _F)])),
+    "consortia": (ConsortiumRow, ["consortium_id"], pa.schema([
+        ("consortium_id", _S), ("name", _S), ("county_code", _S), ("lead_inst_id", _S)])),
+    "persons": (PersonRow, ["person_id"], pa.schema([
+        ("person_id", _S), ("id_number", _S), ("sex", _S), ("birth_date", pa.date32()), ("household_id", _S),
+        ("insurance", _S), ("county_code", _S), ("lon", _F), ("lat", _F), ("household_head", pa.bool_())])),
+    "choices": (ChoiceRow, ["choice_id"], pa.schema([
+        ("person_id", _S), ("year", _I), ("consortium_id", _S), ("township_id", _S), ("village_id", _S),
+        ("chosen_at", pa.timestamp("s")), ("chooser_id", _S), ("status", _S), ("refusal_code", _S),
+        ("channel", _S)])),
+    "designations": (DesignationRow, ["year", "person_id"], pa.schema([
+        ("person_id", _S), ("year", _I), ("consortium_id", _S), ("township_id", _S), ("village_id", _S),
+        ("source", _S)])),
+}
+
+
+def export_tables(uow: SqlAlchemyUnitOfWork, *, id_numbers: bool = True) -> dict[str, pa.Table]:
+    """The exported tables as Arrow, read in one snapshot (a read-only transaction). ``id_numbers=False`` leaves
+    the ID numbers out (an empty column)."""
+    out: dict[str, pa.Table] = {}
+    with uow:
+        for name in EXPORTED_TABLES:
+            model, order, schema = _SCHEMAS[name]
+            cols = [getattr(model, f.name) for f in schema]
+            rows = uow.session.execute(select(*cols).order_by(*(getattr(model, o) for o in order))).all()
+            data = {f.name: [r[i] for r in rows] for i, f in enumerate(schema)}
+            if name == "persons" and not id_numbers:
+                data["id_number"] = [None] * len(rows)
+            out[name] = pa.table(data, schema=schema)
+    return out
+
+
+def export_folder(uow: SqlAlchemyUnitOfWork, out: Path | str, *, id_numbers: bool = True) -> dict[str, int]:
+    """Write the database as a data folder into ``out`` (all or nothing); returns rows written per table."""
+    out = Path(out)
+    tables = export_tables(uow, id_numbers=id_numbers)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for name, table in tables.items():
+            write_table(table, tmp, name)
+        if not out.exists():
+            tmp.rename(out)
+        else:
+            for name in tables:
+                os.replace(tmp / f"{name}.csv", out / f"{name}.csv")
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return {name: t.num_rows for name, t in tables.items()}
