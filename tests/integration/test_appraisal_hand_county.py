@@ -1,7 +1,7 @@
 """Every indicator of the national-2024 set on a small hand-built county (tests/integration/appraisal_county/).
 
 The county: consortia A (county hospital A-H, TCM hospital A-Z, township A-T1 with villages V1, V2) and B (B-H, B-T1,
-B-T1-V1), a city hospital X3 in another county; six persons; 11 claims in 2026 and 3 in 2025; every appraisal table.
+B-T1-V1), a city hospital X3 in another county; six persons; 11 claims in 2026 and 12 in 2025 (one in every month); every appraisal table.
 Expected values were worked out by hand (the arithmetic is in the comments).
 """
 
@@ -44,7 +44,7 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {
     ("510001", "S3"): ("1", "1", "1.00"),            # c03 (A-H) referred from c02 (A-T1)
     ("510001", "S4"): ("1", "1", "1.00"),            # c04 (A-T1) referred from c03 (A-H)
     ("510001", "S5"): ("1", "2", "50.00"),           # county-tier admissions c03, c10
-    ("510001", "S6"): ("20050", "4300", "466.28"),   # 24350 vs 4000+100+200
+    ("510001", "S6"): ("19960", "4390", "454.67"),   # 24350 vs 4000+100+200 + 9 x 10 (P6, q01..q12)
     ("510001", "S7"): ("16920", "24350", "69.49"),
     ("510001", "S8"): ("1220", "16920", "7.21"),
     ("510001", "S9"): ("2", "2", "100.00"),          # P1, P5: 4 follow-ups each
@@ -104,7 +104,7 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {
     ("B", "5.2"): ("0", "1", "0.00"),
     ("B", "S3"): ("0", "1", "0.00"),
     ("B", "S5"): ("0", "1", "0.00"),
-    ("B", "S6"): ("8000", "200", "4000.00"),
+    ("B", "S6"): ("7910", "290", "2727.59"),
     ("B", "S7"): ("6060", "8200", "73.90"),
     ("B", "S10"): ("0", "1", "0.00"),
     ("B", "S12"): ("1", "1", "100.00"),
@@ -192,3 +192,23 @@ def test_scores_and_grades(result: AppraisalResult) -> None:
     weights = sum(float(r["weight"]) for r in pts)
     earned = sum(float(r["points"]) for r in pts)
     assert float(scores["A"]["score"]) == pytest.approx(earned * 100 / weights, abs=0.006)
+
+
+def test_growth_needs_a_whole_year_of_claims_the_year_before(tmp_path: Path) -> None:
+    folder = tmp_path / "county"
+    shutil.copytree(HERE, folder)
+    lines = (folder / "claims.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "claims.csv").write_text("\n".join(x for x in lines if not x.startswith("q")) + "\n", encoding="utf-8")
+    res = appraise_folder(folder, 2026, Policy())
+    rows = _rows(res.indicators)
+    assert rows[("A", "S6")]["status"] == "not_computable" and "the year before" in str(rows[("A", "S6")]["reason"])
+    assert res.previous is None and any("every month" in n for n in res.notes)
+    assert rows[("A", "S7")]["value"] == "67.24"
+
+
+def test_last_years_indicators_for_the_change_column(result: AppraisalResult) -> None:
+    assert result.previous is not None
+    prev = _rows(result.previous)
+    assert prev[("B", "S1")]["value"] == "90.00"  # 2025: q01..q12 of P6 at B-T1-V1, p03 of P5 at B-H
+    assert prev[("A", "4.2")]["value"] == "100.00"  # p01: one in-county admission
+    assert prev[("A", "S7")]["status"] == "not_computable"  # no adjudicated claims of 2025

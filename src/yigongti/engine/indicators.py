@@ -43,6 +43,7 @@ class MeasureInputs:
     claims: pa.Table | None = None
     adjudicated: pa.Table | None = None
     extra: Mapping[str, pa.Table] = field(default_factory=dict)
+    previous_year: bool = True  # False: the claims of the year before are incomplete, prev(...) is not available
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ class _Engine:
         self.adj = (self._t(inputs.adjudicated.select(["claim_id", "fund_paid"]))
                     if inputs.adjudicated is not None else None)
         self.extra = {k: self._t(v) for k, v in inputs.extra.items()}
+
+    def years(self) -> list[tuple[int, str]]:
+        return [(self.year, ""), (self.year - 1, PREV)] if self.inputs.previous_year else [(self.year, "")]
 
     def _t(self, table: pa.Table) -> ir.Table:
         return register_arrow(self.con, table)
@@ -181,7 +185,7 @@ class _Engine:
         have: set[str] = {"population", "population_30_69"}
         pieces: list[ir.Table] = []
         if self.claims is not None:
-            for yr, prefix in ((y, ""), (y - 1, PREV)):
+            for yr, prefix in self.years():
                 f = self.person_claim_features(yr)
                 c = f.pop("__table__")
                 names = {prefix + k: v for k, v in f.items() if prefix + k in wanted}
@@ -265,7 +269,7 @@ class _Engine:
         pieces: list[ir.Table] = []
         derived: dict[str, Any] = {}
         if self.claims is not None:
-            for yr, prefix in ((y, ""), (y - 1, PREV)):
+            for yr, prefix in self.years():
                 c = self.claims_of(yr)
                 assert c is not None
                 ip = (c.setting == "inpatient") & c.discharge_date.notnull()

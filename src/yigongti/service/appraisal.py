@@ -111,6 +111,13 @@ def _measure_values(result_dict: Mapping[tuple[str, str], Mapping[str, int]], av
     return out
 
 
+def _whole_year(claims: pa.Table, year: int) -> bool:
+    """Whether the claims have admissions in every month of ``year`` (last year's costs are only comparable then)."""
+    dates = claims.column("admit_date")
+    months = pc.unique(pc.filter(pc.month(dates), pc.equal(pc.year(dates), year)))
+    return len(months) == 12
+
+
 def _covers(adjudicated: pa.Table | None, claims: pa.Table | None, year: int) -> bool:
     if adjudicated is None or claims is None:
         return False
@@ -128,7 +135,8 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
     extra = {t.name: data[t.name] for t in APPRAISAL_TABLES if data.get(t.name) is not None}
     claims = data.get("claims")
     adj = adjudicated if _covers(adjudicated, claims, year) else None
-    inputs = MeasureInputs(data["institutions"], data["consortia"], data["persons"], des, claims, adj, extra)
+    inputs = MeasureInputs(data["institutions"], data["consortia"], data["persons"], des, claims, adj, extra,
+                           previous_year=claims is not None and _whole_year(claims, year - 1))
     result = compute_measures(inputs, year=year, params=iset.parameters, wanted=iset.needed_measures(),
                               backend=backend)
     measures = result.as_dict()
@@ -175,8 +183,11 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     notes: list[str] = []
     previous = None
     claims = data.get("claims")
-    if with_previous and claims is not None and pc.any(pc.equal(pc.year(claims.column("admit_date")),
-                                                                 year - 1)).as_py():
+    whole = claims is not None and _whole_year(claims, year - 1)
+    if claims is not None and not whole:
+        notes.append(f"{year - 1} 年结算清单不满12个月，增长率指标与同比不可计算 / the claims of {year - 1} do not "
+                     "cover every month: growth indicators and the change on last year are not computed")
+    if with_previous and whole:
         prev_des = designations if year - 1 in des_years else _relabel(designations, year, year - 1)
         if year - 1 not in des_years:
             notes.append(f"{year - 1} 年无定点数据，按 {year} 年定点归属 / no designations for {year - 1}: last "
