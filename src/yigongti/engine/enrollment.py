@@ -139,7 +139,7 @@ def refusal_columns(t: ir.Table, *, consortia: ir.Table, institutions: ir.Table,
     cases += [
         (missing_cons | missing_town | missing_vil, C.MISSING_FIELD),
         (j.consortium_county.isnull(), C.UNKNOWN_CONSORTIUM),
-        (j.consortium_county != j.person_county, C.CONSORTIUM_NOT_IN_COUNTY),
+        (j.person_county.isnull() | (j.consortium_county != j.person_county), C.CONSORTIUM_NOT_IN_COUNTY),
         (j.township_tier.isnull() | j.village_tier.isnull(), C.UNKNOWN_INSTITUTION),
         (j.township_tier != "township", C.TOWNSHIP_WRONG_TIER),
         (j.township_consortium.isnull() | (j.township_consortium != j.consortium_id), C.TOWNSHIP_NOT_MEMBER),
