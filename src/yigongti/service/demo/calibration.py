@@ -3,7 +3,8 @@
 These are not business rules (those live in the Policy) but descriptive statistics of a rural western county, set to
 land near DOMAIN.md §10 (Pingwu) and §10b (national bulletins): 60+ about 25%, households of about 2.8, 80% resident /
 20% employee insurance, about 6.8 visits and 0.21 admissions per person-year rising with age, about 60% of visits at
-primary level, about 85% of admissions in the county, and about a third of covered cost at outside hospitals.
+primary level, about 85% of admissions in the county, and outside hospitals taking about 38% of covered cost
+(about 28% of fund payments under the default benefits: roughly the third of DOMAIN.md §10b).
 """
 
 from __future__ import annotations
@@ -58,12 +59,12 @@ class Calibration:
 
     # --- where care happens ---------------------------------------------------------------------------------------
     # probabilities of tier (village, township, county, outside) per age group
-    outpatient_tiers: tuple[tuple[float, ...], ...] = ((0.25, 0.30, 0.35, 0.10),
-                                                       (0.29, 0.30, 0.29, 0.12),
-                                                       (0.40, 0.28, 0.24, 0.08))
-    inpatient_tiers: tuple[tuple[float, ...], ...] = ((0.0, 0.16, 0.73, 0.11),
-                                                      (0.0, 0.21, 0.67, 0.12),
-                                                      (0.0, 0.26, 0.64, 0.10))
+    outpatient_tiers: tuple[tuple[float, ...], ...] = ((0.25, 0.30, 0.33, 0.12),
+                                                       (0.29, 0.30, 0.28, 0.13),
+                                                       (0.40, 0.28, 0.23, 0.09))
+    inpatient_tiers: tuple[tuple[float, ...], ...] = ((0.0, 0.20, 0.69, 0.11),
+                                                      (0.0, 0.25, 0.63, 0.12),
+                                                      (0.0, 0.30, 0.60, 0.10))
     at_designated: float = 0.88  # primary-level care at the designated village / township
     in_consortium: float = 0.08  # another member of the designated consortium (the rest: the other consortium)
     county_own_consortium: float = 0.85  # county-tier care in the designated consortium
@@ -81,10 +82,10 @@ class Calibration:
 
     # --- cost (yuan): lognormal median and sigma by (setting, tier); outside by level ---------------------------
     outpatient_cost: tuple[tuple[str, float, float], ...] = (
-        ("village", 55.0, 0.55), ("township", 95.0, 0.60), ("county", 230.0, 0.70),
+        ("village", 50.0, 0.55), ("township", 80.0, 0.60), ("county", 150.0, 0.70),
         ("outside2", 300.0, 0.75), ("outside3", 420.0, 0.80))
     inpatient_cost: tuple[tuple[str, float, float], ...] = (
-        ("township", 2600.0, 0.45), ("county", 6000.0, 0.55), ("outside2", 9000.0, 0.60),
+        ("township", 2400.0, 0.45), ("county", 4800.0, 0.55), ("outside2", 9000.0, 0.60),
         ("outside3", 16000.0, 0.65))
     length_of_stay: tuple[tuple[str, float], ...] = (
         ("township", 6.4), ("county", 8.5), ("outside2", 9.5), ("outside3", 7.8))
