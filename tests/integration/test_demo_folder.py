@@ -191,3 +191,18 @@ def test_an_output_path_that_is_a_file_is_refused_before_anything_is_written(tmp
         generate_demo(target, persons=100)
     assert target.read_text() == "not a folder"
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+
+
+def test_a_failure_midway_leaves_the_target_folder_as_it_was(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from yigongti.service.demo import Calibration
+
+    out = tmp_path / "county"
+    generate_demo(out, persons=500, seed=1)
+    before = _files(out)
+    broken = replace(Calibration(), household_sizes=(-1.0, 2.0))  # fails when the first households are drawn
+    with pytest.raises(ValueError):
+        generate_demo(out, persons=500, seed=2, calibration=broken)
+    assert _files(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["county"]

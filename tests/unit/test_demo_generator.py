@@ -169,3 +169,38 @@ def test_format_rule_is_csv_below_a_million_persons_and_parquet_from_there() -> 
     assert resolve_format("parquet", 10) == "parquet"
     with pytest.raises(ValueError):
         resolve_format("xlsx", 10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 400), n_consortia=st.sampled_from([1, 2]))
+def test_any_chunk_keeps_the_invariants_of_the_contract(seed: int, n: int, n_consortia: int) -> None:
+    from yigongti.service.demo.claims import make_claims
+    from yigongti.service.demo.geography import outside_table
+
+    reg = _registry(n_consortia)[0]
+    rng = np.random.default_rng(seed)
+    pop = make_population(reg, rng=rng, n_persons=n, first_person=0, first_household=0, year=2026,
+                          serials=IdNumberSerials(PINGWU.code), cal=CAL)
+    enr = make_enrollment(reg, pop, rng=rng, year=2026, cal=CAL)
+    ids, levels = outside_table()
+    claims, stats = make_claims(reg, pop, enr, rng=rng, year=2026, first_claim=0, outside_ids=ids,
+                                outside_levels=levels, cal=CAL)
+    assert pop.n_persons == n and pop.hh_size.min() >= 1
+    assert len(set(pop.person_id.to_pylist())) == n
+    assert (reg.parent[enr.village] == enr.township).all()
+    rows = claims.to_pylist()
+    assert stats.claims == len(rows) == len({r["claim_id"] for r in rows})
+    by_id = {r["claim_id"]: r for r in rows}
+    known = set(reg.inst_id.tolist()) | set(ids.tolist())
+    for r in rows:
+        assert 0 <= r["covered_cost"] <= r["total_cost"]
+        assert r["inst_id"] in known
+        assert date(2025, 12, 11) <= r["admit_date"] <= date(2026, 12, 31)
+        if r["setting"] == "inpatient":
+            assert r["discharge_date"] >= r["admit_date"]
+        else:
+            assert r["discharge_date"] is None and r["referral_from"] is None
+        if r["referral_from"]:
+            src = by_id[r["referral_from"]]
+            assert src["person_id"] == r["person_id"]
+            assert 0 <= (r["admit_date"] - src["discharge_date"]).days <= 15
