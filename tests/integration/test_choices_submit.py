@@ -19,8 +19,12 @@ from yigongti.store.datafolder import DataFolder, read_folder
 from yigongti.store.models import AuditRow, ChoiceRow, DesignationRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 
-IN_WINDOW = datetime(2025, 11, 3, 9, 30)
-NOW = datetime(2025, 11, 3, 9, 31)
+# Choices for 2027 (window 2026-10-01 .. 2026-12-31): the example file has none, so only these tests' choices count.
+# The tests that meet the file's choices for 2026 say so.
+YEAR = 2027
+IN_WINDOW = datetime(2026, 11, 3, 9, 30)
+NOW = datetime(2026, 11, 3, 9, 31)
+IN_2026_WINDOW = datetime(2025, 11, 3, 9, 30)
 # HH001: R0003 (born 1944, the oldest: head), R0004 (1955), R0005 (2015, a child), R0006 (1984), R0007 (1989)
 HH001 = ("R0003", "R0004", "R0005", "R0006", "R0007")
 
@@ -38,14 +42,14 @@ def uow(db: TestDb, example: DataFolder) -> Iterator[SqlAlchemyUnitOfWork]:  # n
     unit.dispose()
 
 
-def choose(person_id: str, village: str = "G1-T2-V1", *, at: datetime = IN_WINDOW, year: int = 2026,
+def choose(person_id: str, village: str = "G1-T2-V1", *, at: datetime = IN_WINDOW, year: int = YEAR,
            township: str | None = None, consortium: str | None = None, **options: object) -> SubmitChoice:
     township = township or village.rsplit("-", 1)[0]
     consortium = consortium or township.split("-")[0]
     return SubmitChoice(person_id, year, consortium, township, village, at, **options)  # type: ignore[arg-type]
 
 
-def designation(uow: SqlAlchemyUnitOfWork, person_id: str, year: int = 2026) -> DesignationRow | None:
+def designation(uow: SqlAlchemyUnitOfWork, person_id: str, year: int = YEAR) -> DesignationRow | None:
     with uow:
         return uow.designations.get(person_id, year)
 
@@ -70,17 +74,17 @@ def test_valid_choice_sets_the_designation_and_is_kept(uow: SqlAlchemyUnitOfWork
 
 
 def test_choice_after_window_is_refused_with_the_window_dates(uow: SqlAlchemyUnitOfWork) -> None:
-    result = submit_choice(choose("R0013", at=datetime(2026, 1, 1, 0, 0)), uow, now=NOW)
+    result = submit_choice(choose("R0013", at=datetime(2027, 1, 1, 0, 0)), uow, now=NOW)
     assert not result.accepted
     assert result.refusal is not None and result.refusal.code is RefusalCode.OUTSIDE_WINDOW
-    assert "2025-10-01" in result.refusal.message and "2025-12-31" in result.refusal.message
+    assert "2026-10-01" in result.refusal.message and "2026-12-31" in result.refusal.message
     assert designation(uow, "R0013") is None
     [row] = choice_rows(uow, "R0013")
     assert (row.status, row.refusal_code) == ("refused", "outside_window")
-    assert "2025-12-31" in (row.refusal_message or "")
+    assert "2026-12-31" in (row.refusal_message or "")
 
 
-@pytest.mark.parametrize("at", [datetime(2025, 10, 1, 0, 0), datetime(2025, 12, 31, 23, 59, 59)])
+@pytest.mark.parametrize("at", [datetime(2026, 10, 1, 0, 0), datetime(2026, 12, 31, 23, 59, 59)])
 def test_window_edges_are_included(uow: SqlAlchemyUnitOfWork, at: datetime) -> None:
     assert submit_choice(choose("R0013", at=at, for_household=False), uow, now=NOW).accepted
 
@@ -96,37 +100,38 @@ def test_village_of_another_township_is_refused_and_changes_nothing(uow: SqlAlch
 
 
 def test_last_valid_choice_by_time_wins_whatever_the_order_of_arrival(uow: SqlAlchemyUnitOfWork) -> None:
-    later = choose("R0013", "G1-T2-V2", at=datetime(2025, 12, 1, 8, 0), for_household=False)
-    earlier = choose("R0013", "G1-T1-V1", at=datetime(2025, 11, 1, 8, 0), for_household=False)
+    later = choose("R0013", "G1-T2-V2", at=datetime(2026, 12, 1, 8, 0), for_household=False)
+    earlier = choose("R0013", "G1-T1-V1", at=datetime(2026, 11, 1, 8, 0), for_household=False)
     submit_choice(later, uow, now=NOW)
     submit_choice(earlier, uow, now=NOW)
     d = designation(uow, "R0013")
     assert d is not None and d.village_id == "G1-T2-V2"
     assert len(choice_rows(uow, "R0013")) == 2
-    submit_choice(choose("R0013", "G2-T3-V3", at=datetime(2025, 12, 2, 8, 0), for_household=False), uow, now=NOW)
+    submit_choice(choose("R0013", "G2-T3-V3", at=datetime(2026, 12, 2, 8, 0), for_household=False), uow, now=NOW)
     d = designation(uow, "R0013")
     assert d is not None and (d.consortium_id, d.village_id) == ("G2", "G2-T3-V3")
 
 
 def test_a_later_choice_from_the_file_beats_an_earlier_online_one(uow: SqlAlchemyUnitOfWork) -> None:
     # the example file has R0003 choosing G2-T3-V3 at 2025-12-31T11:09; the online choice is earlier
-    result = submit_choice(choose("R0003", "G1-T1-V1", for_household=False), uow, now=NOW)
+    online = choose("R0003", "G1-T1-V1", at=IN_2026_WINDOW, year=2026, for_household=False)
+    result = submit_choice(online, uow, now=NOW)
     assert result.accepted
     assert [(d.person_id, d.village_id, d.source) for d in result.designations] == [("R0003", "G2-T3-V3", "choice")]
-    d = designation(uow, "R0003")
+    d = designation(uow, "R0003", 2026)
     assert d is not None and (d.village_id, d.chosen_at) == ("G2-T3-V3", datetime(2025, 12, 31, 11, 9))
 
 
 def test_a_choice_replaces_a_carried_designation(uow: SqlAlchemyUnitOfWork, example_input: Path) -> None:
     load_folder(example_input, uow, year=2026, now=NOW)  # R0008 is carried over from 2025
-    before = designation(uow, "R0008")
+    before = designation(uow, "R0008", 2026)
     assert before is not None and before.source == Source.CARRIED.value
-    submit_choice(choose("R0008", "G2-T3-V1", for_household=False), uow, now=NOW)
-    after = designation(uow, "R0008")
+    submit_choice(choose("R0008", "G2-T3-V1", at=IN_2026_WINDOW, year=2026, for_household=False), uow, now=NOW)
+    after = designation(uow, "R0008", 2026)
     assert after is not None and (after.village_id, after.source) == ("G2-T3-V1", "choice")
-    load_folder(example_input, uow, year=2026, now=NOW)  # a reload never undoes an online choice
-    again = designation(uow, "R0008")
-    assert again is not None and again.village_id == "G2-T3-V1"
+    load_folder(example_input, uow, year=2026, now=NOW)  # a reload computes with the online choice: no change
+    again = designation(uow, "R0008", 2026)
+    assert again is not None and (again.village_id, again.choice_id) == ("G2-T3-V1", after.choice_id)
 
 
 def test_each_adult_chooses_for_themself_and_the_children(uow: SqlAlchemyUnitOfWork) -> None:
@@ -147,7 +152,7 @@ def test_the_head_chooses_for_all_adults(uow: SqlAlchemyUnitOfWork) -> None:
         d = designation(uow, pid)
         assert d is not None and d.village_id == "G2-T3-V2"
     # another adult then chooses for themself only
-    later = choose("R0004", "G1-T1-V3", at=datetime(2025, 11, 4, 8, 0))
+    later = choose("R0004", "G1-T1-V3", at=datetime(2026, 11, 4, 8, 0))
     assert submit_choice(later, uow, policy=policy, now=NOW).applied_to == ("R0004",)
     d = designation(uow, "R0006")
     assert d is not None and d.village_id == "G2-T3-V2"

@@ -17,12 +17,13 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from yigongti.store.datafolder import write_table
 from yigongti.store.models import ChoiceRow, ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 
-__all__ = ["EXPORTED_TABLES", "export_folder", "export_tables"]
+__all__ = ["EXPORTED_TABLES", "export_folder", "export_tables", "tables_from_session"]
 
 EXPORTED_TABLES = ("institutions", "consortia", "persons", "choices", "designations")
 
@@ -46,20 +47,26 @@ _SCHEMAS: dict[str, tuple[type[Any], list[str], pa.Schema]] = {
 }
 
 
-def export_tables(uow: SqlAlchemyUnitOfWork, *, id_numbers: bool = True) -> dict[str, pa.Table]:
-    """The exported tables as Arrow, read in one snapshot (a read-only transaction). ``id_numbers=False`` leaves
-    the ID numbers out (an empty column)."""
+def tables_from_session(session: Session, *, id_numbers: bool = True) -> dict[str, pa.Table]:
+    """The exported tables as Arrow, typed as ``store.datafolder.read_folder`` types them, read in the session's
+    current transaction (its own uncommitted writes included). ``id_numbers=False``: an empty ``id_number``."""
     out: dict[str, pa.Table] = {}
-    with uow:
-        for name in EXPORTED_TABLES:
-            model, order, schema = _SCHEMAS[name]
-            cols = [getattr(model, f.name) for f in schema]
-            rows = uow.session.execute(select(*cols).order_by(*(getattr(model, o) for o in order))).all()
-            data = {f.name: [r[i] for r in rows] for i, f in enumerate(schema)}
-            if name == "persons" and not id_numbers:
-                data["id_number"] = [None] * len(rows)
-            out[name] = pa.table(data, schema=schema)
+    for name in EXPORTED_TABLES:
+        model, order, schema = _SCHEMAS[name]
+        cols = [getattr(model, f.name) for f in schema]
+        rows = session.execute(select(*cols).order_by(*(getattr(model, o) for o in order))).all()
+        data = {f.name: [r[i] for r in rows] for i, f in enumerate(schema)}
+        if name == "persons" and not id_numbers:
+            data["id_number"] = [None] * len(rows)
+        out[name] = pa.table(data, schema=schema)
     return out
+
+
+def export_tables(uow: SqlAlchemyUnitOfWork, *, id_numbers: bool = True) -> dict[str, pa.Table]:
+    """The exported tables as Arrow, read in one transaction (give a ``read_only`` unit of work for a consistent
+    snapshot on PostgreSQL)."""
+    with uow:
+        return tables_from_session(uow.session, id_numbers=id_numbers)
 
 
 def export_folder(uow: SqlAlchemyUnitOfWork, out: Path | str, *, id_numbers: bool = True) -> dict[str, int]:

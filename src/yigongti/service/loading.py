@@ -8,9 +8,9 @@ with any problem), then in ONE transaction:
   ``engine.choice_status``), with its status valid / refused and refusal code, checked against its year's window;
 - upserts the folder's designations (earlier years) by (person_id, year);
 - with ``year``: computes the designations for that year (``service.enrollment.enroll_data``: choice, carry-over,
-  household, nearest) and upserts them.
-
-A designation set online by a choice (``service.choices.submit_choice``) is never overwritten by a load.
+  household, nearest) from what the database then holds (this folder and earlier loads, and every choice made
+  online with ``service.choices.submit_choice``), and upserts them. A designation whose consortium, township,
+  village and source do not change is left untouched (it keeps its link to the online choice that set it).
 Loading the same folder twice leaves the same rows. Persons or institutions missing from a later folder are kept.
 Writes are batched (``INSERT ... ON CONFLICT`` over thousands of rows per statement).
 """
@@ -29,6 +29,7 @@ from yigongti.domain.policy import Policy
 from yigongti.engine.backend import connect
 from yigongti.engine.choice_status import checked_choices
 from yigongti.service.choices import china_now
+from yigongti.service.exporting import tables_from_session
 from yigongti.service.policy import folder_policy
 from yigongti.store.datafolder import DataFolder, read_folder
 from yigongti.store.models import ChoiceRow, ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
@@ -77,10 +78,6 @@ def load_data(data: DataFolder, uow: SqlAlchemyUnitOfWork, *, policy: Policy, ye
     now = now or china_now()
     choices = _checked(data, policy)
     computed = None
-    if year is not None:
-        from yigongti.service.enrollment import enroll_data
-
-        computed = enroll_data(data, year, policy)
     rows = {name: t.num_rows for name, t in data.tables.items() if name in LOADED_TABLES}
     with uow:
         s = uow.session
@@ -97,8 +94,14 @@ def load_data(data: DataFolder, uow: SqlAlchemyUnitOfWork, *, policy: Policy, ye
             "chosen_at", "status", "refusal_code", "refusal_message"]), channel="file", recorded_at=now)
         upsert_table(s, ChoiceRow, new_choices, key=["choice_key"], insert_only=True)
         earlier = data.get("designations")
-        for table in ([earlier] if earlier is not None else []) + ([computed.designations] if computed else []):
-            _upsert_designations(uow, table, now=now)
+        if earlier is not None:
+            _upsert_designations(uow, earlier, now=now)
+        if year is not None:
+            from yigongti.service.enrollment import enroll_data
+
+            stored = DataFolder(data.path, tables_from_session(s))
+            computed = enroll_data(stored, year, policy)
+            _upsert_designations(uow, computed.designations, now=now)
         uow.commit()
     with uow:
         database = {**uow.registry.counts(), "persons": uow.persons.count(), "choices": uow.choices.count(),
@@ -144,6 +147,10 @@ def _with_constants(table: pa.Table, **constants: str | datetime) -> pa.Table:
 
 
 def _upsert_designations(uow: SqlAlchemyUnitOfWork, table: pa.Table, *, now: datetime) -> None:
-    rows = _with_constants(table.select(_DESIGNATION_COLUMNS), updated_at=now)
-    upsert_table(uow.session, DesignationRow, rows, key=["person_id", "year"], touch=["updated_at"],
-                 only_where=DesignationRow.__table__.c.choice_id.is_(None))
+    """Designations from a file or computed: a row that changes loses its link to an online choice."""
+    rows = table.select(_DESIGNATION_COLUMNS)
+    rows = rows.append_column("choice_id", pa.array([None] * rows.num_rows, pa.int64()))
+    rows = rows.append_column("chosen_at", pa.array([None] * rows.num_rows, pa.timestamp("s")))
+    rows = _with_constants(rows, updated_at=now)
+    upsert_table(uow.session, DesignationRow, rows, key=["person_id", "year"],
+                 touch=["updated_at", "choice_id", "chosen_at"])
