@@ -66,3 +66,17 @@ def test_policy_window_changes_the_outcome(example_input: Path, tmp_path: Path) 
     assert late and not any(r["chosen_at"].startswith("2025-09-30") for r in late)
     assert "2025-09-30 至 2025-12-31" in late[0]["message"]
     assert len(rows) < 33
+
+
+def test_enrolling_into_the_data_folder_keeps_earlier_years(example_input: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(example_input, data)
+    for _ in range(2):  # the second run reads the 2026 rows back and replaces them: same file
+        res = runner.invoke(app, ["enroll", "--data", str(data), "--year", "2026", "--out", str(data)])
+        assert res.exit_code == 0, res.output
+        with (data / "designations.csv").open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        assert [r["year"] for r in rows].count("2025") == 27 and [r["year"] for r in rows].count("2026") == 225
+        assert rows == sorted(rows, key=lambda r: (r["year"], r["person_id"]))
+    res = runner.invoke(app, ["check", str(data)])
+    assert res.exit_code == 0, res.output

@@ -25,13 +25,15 @@ def enroll(
     """确定年度定点并统计人头数 / Designate every insured person for a year; head counts and movement.
 
     Writes designations.csv, refused_choices.csv, unassigned.csv, stale_carried.csv, headcounts.csv, movements.csv,
-    movement_summary.csv and enrollment_report.html into OUT.
+    movement_summary.csv and enrollment_report.html into OUT. When OUT is DIR itself, designations.csv keeps the
+    folder's designations of other years (those of Y are replaced).
     """
     pol = load_policy(policy) if policy is not None else folder_policy(data)
     folder = read_folder(data, tables=["institutions", "consortia", "persons", "choices", "designations"])
     result = enroll_data(folder, year, pol)
     outputs = enrollment_outputs(folder, result, pol)
-    write_enrollment(outputs, out)
+    same_folder = out.resolve() == data.resolve()  # keep the folder's designations of other years
+    write_enrollment(outputs, out, other_years=folder.get("designations") if same_folder else None)
     src = ", ".join(f"{k} {v}" for k, v in result.by_source.items())
     console.print(f"{year}: {result.persons} persons designated / 人已定点 ({src})")
     console.print(f"refused choices / 被拒绝的选择: {result.refused.num_rows}; "

@@ -67,15 +67,24 @@ def enrollment_outputs(data: DataFolder, result: EnrollmentResult, policy: Polic
     return EnrollmentOutputs(result, hc, flows, summary, known, band_labels(min_ages), names)
 
 
-def write_enrollment(outputs: EnrollmentOutputs, out: Path) -> list[Path]:
+def write_enrollment(outputs: EnrollmentOutputs, out: Path, *, other_years: pa.Table | None = None) -> list[Path]:
     """Write every output into ``out``: first into a temporary folder beside it, then moved in, so that a failure
-    leaves ``out`` as it was. Returns the paths written."""
+    leaves ``out`` as it was. Returns the paths written.
+
+    ``other_years``: designations of other years to keep in ``designations.csv`` (when ``out`` is the data folder
+    itself, its history must not be lost); rows are then ordered by year, then person.
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         r = outputs.result
-        write_table(r.designations, tmp, "designations")
+        des = r.designations
+        if other_years is not None and other_years.num_rows:
+            kept = other_years.filter(pc.not_equal(other_years.column("year"), r.year))
+            des = pa.concat_tables([kept.select(des.schema.names).cast(des.schema), des]).sort_by(
+                [("year", "ascending"), ("person_id", "ascending")])
+        write_table(des, tmp, "designations")
         write_table(r.refused, tmp, "refused_choices")
         write_table(r.unassigned, tmp, "unassigned")
         write_table(r.stale_carried, tmp, "stale_carried")
