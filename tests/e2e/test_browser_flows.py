@@ -53,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Ite
                               today=INSIDE_WINDOW, demo_accounts=False))
     ctx = app.state.ctx
     with ctx.sessions.begin() as s:
-        create_user(s, username="resident1", password=PASSWORD, role="resident", person_id="R0001", now=ctx.clock.now())
+        create_user(s, username="resident1", password=PASSWORD, role="resident", person_id="R0026", now=ctx.clock.now())
         create_user(s, username="bureau1", password=PASSWORD, role="insurance_bureau", county_code="513433",
                     now=ctx.clock.now())
     port = _free_port()
@@ -106,26 +106,26 @@ def test_resident_changes_designation_inside_the_window_and_is_refused_outside(p
     _sign_in(page, server, "resident1")
     page.wait_for_url("**/household")
     assert "选择窗口开放中" in page.content()
-    page.click("a[href='/persons/R0001/choose']")
+    page.click("a[href='/persons/R0026/choose']")
     page.click("a[href='?consortium=G1']")
     page.click("a[href='?consortium=G1&township=G1-T2']")
     page.check("input[name=village_id][value='G1-T2-V1']")
     page.click("main button[type=submit]")
     page.wait_for_selector("h1.ok")
     assert "已受理" in page.inner_text("h1")
-    d = _designation(server.app, "R0001", 2026)
+    d = _designation(server.app, "R0026", 2026)
     assert d is not None and (d.township_id, d.village_id, d.source) == ("G1-T2", "G1-T2-V1", "choice")
 
     server.app.state.ctx.clock.fixed = OUTSIDE_WINDOW
-    page.goto(server.url + "/persons/R0001/choose?consortium=G2&township=G2-T1")
+    page.goto(server.url + "/persons/R0026/choose?consortium=G2&township=G2-T1")
     assert "选择窗口未开放" in page.content()
     page.click("main button[type=submit]")
     page.wait_for_selector("h1.error")
     assert "未受理" in page.inner_text("h1")
     assert "outside_window" in page.inner_text("main")
-    assert _designation(server.app, "R0001", 2027) is None
+    assert _designation(server.app, "R0026", 2027) is None
     with server.app.state.ctx.sessions() as s:
-        last = s.scalars(select(ChoiceRow).where(ChoiceRow.person_id == "R0001")
+        last = s.scalars(select(ChoiceRow).where(ChoiceRow.person_id == "R0026")
                          .order_by(ChoiceRow.choice_id.desc())).first()
     assert last is not None and (last.status, last.refusal_code) == ("refused", "outside_window")
 
@@ -143,7 +143,7 @@ def test_official_opens_the_dashboards(page: object, server: Running) -> None:
     page.wait_for_url("**/dashboard")
     assert page.inner_text("h1").startswith("概览")
     for path, marker in (("/registry", "table.data"), ("/head-counts", "table.data"), ("/persons", "table.data"),
-                         ("/finance", "svg.chart")):
+                         ("/finance", "svg.chart"), ("/indicators", "svg.chart"), ("/map", "svg.map circle")):
         page.click(f"nav.tabs a[href='{path}']")
         page.wait_for_url(f"**{path}")
         assert page.locator(marker).count() >= 1, path

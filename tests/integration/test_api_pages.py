@@ -91,3 +91,19 @@ def test_claims_api_agrees_with_the_example(api_app: FastAPI, example_expected: 
         for col in ("network_status", "deductible", "fund_paid", "patient_paid", "rule"):
             assert got[cid][col] == row[col], (cid, col)
         assert got[cid]["explanation_zh"] and got[cid]["explanation_en"]
+
+
+def test_indicators_and_map_stay_in_scope(api_app: FastAPI) -> None:  # noqa: F811
+    make_user(api_app, "cons-ind", "consortium_admin", consortium_id="G3")
+    make_user(api_app, "bureau-ind", "insurance_bureau", county_code="513433")
+    cons, bureau = _signed_in(api_app, "cons-ind"), _signed_in(api_app, "bureau-ind")
+    scopes = {line.split(",")[0] for line in cons.get("/indicators.csv").text.lstrip("\ufeff").splitlines()[1:]}
+    assert "G3" in scopes and "513433" in scopes
+    assert not any(s.startswith(("G1", "G2")) for s in scopes)
+    assert cons.get("/indicators.xlsx").status_code == 403
+    assert bureau.get("/indicators.xlsx").content[:2] == b"PK"
+    page = bureau.get("/indicators").text
+    assert "<svg" in page and "G1" in page and "G2" in page
+    cons_map, bureau_map = cons.get("/map").text, bureau.get("/map").text
+    assert cons_map.count("<rect") < bureau_map.count("<rect")  # fewer homes in a consortium than in the county
+    assert "<title>" in bureau_map

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from yigongti.service.accounts import Principal, Role
-from yigongti.store.models import DesignationRow, InstitutionRow, PersonRow
+from yigongti.store.models import ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
 
 __all__ = ["can_see_person", "person_condition", "referred_person_ids"]
 
@@ -72,3 +72,19 @@ def can_see_person(db: Session, principal: Principal, person: PersonRow, *, year
         return True
     found = db.scalar(select(PersonRow.person_id).where(PersonRow.person_id == person.person_id, cond))
     return found is not None
+
+
+def consortia_in_scope(db: Session, principal: Principal) -> set[str]:
+    """Consortia whose money and indicators an official may see: their own (consortium and institution roles), the
+    county's (bureau, commission), all (system admin); none for a resident."""
+    if principal.role is Role.RESIDENT:
+        return set()
+    if principal.role is Role.CONSORTIUM_ADMIN:
+        return {principal.consortium_id} if principal.consortium_id else set()
+    if principal.role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
+        inst = db.get(InstitutionRow, principal.inst_id or "")
+        return {inst.consortium_id} if inst is not None and inst.consortium_id else set()
+    stmt = select(ConsortiumRow.consortium_id)
+    if principal.role in (Role.INSURANCE_BUREAU, Role.HEALTH_COMMISSION):
+        stmt = stmt.where(ConsortiumRow.county_code == principal.county_code)
+    return set(db.scalars(stmt))

@@ -44,6 +44,7 @@ def serve(
     with console.status("准备数据库 / preparing the database ..."):
         application = create_app(settings)
     ctx = application.state.ctx
+    ctx.figures.warm()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     console.print(f"[bold]yigongti[/bold] http://{shown_host}:{port}/  (API: /api/openapi.json)")
     console.print(f"数据库 / database: {masked_url(settings.database_url)}")

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from yigongti.domain.benefits import Claim, Decision, DesignatedCare, adjudicate_person
 from yigongti.domain.policy import Policy
+from yigongti.domain.problems import InvalidInput
 from yigongti.domain.registry import Institution
+from yigongti.service.appraisal import AppraisalResult, appraise_folder
 from yigongti.service.settlement import SettlementResult, settle_data, settlement_inputs
 from yigongti.store.datafolder import DataFolder, read_folder
 from yigongti.store.models import DesignationRow, PersonRow
@@ -33,13 +35,21 @@ class YearFigures:
     data: DataFolder
     adjudicated: pa.Table  # claim_id, person_id, inst_id, admit_date, fund_paid, rule, diagnosis, unreasonable
     settlement: SettlementResult
+    appraisal: AppraisalResult | None = None
+    appraisal_problem: str | None = None
 
 
 def compute_year(folder: Path, year: int, policy: Policy) -> YearFigures:
+    """Settlement and appraisal of ``year`` as ``yigongti settle`` and ``yigongti appraise`` compute them."""
     data = read_folder(folder)
     designations, adjudicated = settlement_inputs(data, year, policy)
     result = settle_data(data, year, policy, designations=designations, adjudicated=adjudicated)
-    return YearFigures(year, data, adjudicated, result)
+    appraisal, problem = None, None
+    try:
+        appraisal = appraise_folder(folder, year, policy)
+    except InvalidInput as exc:
+        problem = str(exc)
+    return YearFigures(year, data, adjudicated, result, appraisal, problem)
 
 
 def claims_of(figures: YearFigures, person_id: str) -> list[Claim]:
@@ -99,3 +109,8 @@ class FiguresCache:
                 assert self.folder is not None and self.year is not None
                 self._figures = compute_year(self.folder, self.year, self.policy)
             return self._figures
+
+    def warm(self) -> None:
+        """Compute in a background thread now, so that the first dashboard does not wait."""
+        if self.available:
+            threading.Thread(target=self.get, name="figures", daemon=True).start()

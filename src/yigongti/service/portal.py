@@ -7,23 +7,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yigongti.domain.policy import EnrollmentPolicy
 from yigongti.engine.geo import great_circle_km
+from yigongti.engine.headcount import movement_summary
 from yigongti.store.models import ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
 
 __all__ = [
+    "ConsortiumOption",
     "MemberDesignation",
     "Option",
-    "ConsortiumOption",
     "SwitchWindow",
-    "household_designations",
+    "age_on",
     "choice_options",
     "head_counts",
+    "household_designations",
     "switch_window",
-    "age_on",
 ]
 
 
@@ -157,3 +159,17 @@ def choice_options(db: Session, person: PersonRow, *, year: int) -> list[Consort
             min((t.distance_km for t in townships), default=dist.get(c.lead_inst_id, 0.0)),
             counts.get(c.consortium_id, 0), townships, opts("village")))
     return sorted(out, key=lambda c: (c.distance_km, c.consortium_id))
+
+
+def _designations_arrow(db: Session, year: int) -> pa.Table:
+    cols = ["person_id", "consortium_id", "township_id", "village_id"]
+    rows = db.execute(select(DesignationRow.person_id, DesignationRow.consortium_id, DesignationRow.township_id,
+                             DesignationRow.village_id).where(DesignationRow.year == year)).all()
+    return pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(cols)})
+
+
+def movements(db: Session, *, year: int) -> pa.Table:
+    """Per consortium, township and village institution: enrollees in ``year - 1`` and ``year``, persons gained and
+    lost, net (the residents' "vote with feet"), by the engine's ``movement_summary``."""
+    previous = _designations_arrow(db, year - 1)
+    return movement_summary(previous if previous.num_rows else None, _designations_arrow(db, year))

@@ -46,3 +46,67 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
                      f'{escape(unit)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def bar_chart(bars: Sequence[tuple[str, float]], *, maximum: float = 100.0, lines: Sequence[tuple[str, float]] = (),
+              width: int = 640, bar_height: int = 26) -> Markup:
+    """Horizontal bars (label, value) from 0 to ``maximum``, with vertical reference ``lines`` (label, value)."""
+    pad_l, pad_r, pad_t = 140, 48, 22
+    height = pad_t + bar_height * len(bars) + 8
+    plot_w = width - pad_l - pad_r
+
+    def x(v: float) -> float:
+        return pad_l + plot_w * max(0.0, min(v, maximum)) / maximum
+
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg">']
+    for i, (label, value) in enumerate(bars):
+        y = pad_t + i * bar_height
+        parts.append(f'<text x="{pad_l - 6}" y="{y + bar_height * 0.65:.1f}" text-anchor="end" font-size="12" '
+                     f'fill="#1d2430">{escape(label)}</text>')
+        parts.append(f'<rect x="{pad_l}" y="{y + 4}" width="{x(value) - pad_l:.1f}" height="{bar_height - 8}" '
+                     f'fill="{PALETTE[0]}"/>')
+        parts.append(f'<text x="{x(value) + 4:.1f}" y="{y + bar_height * 0.65:.1f}" font-size="12" '
+                     f'fill="#1d2430">{value:g}</text>')
+    for label, value in lines:
+        parts.append(f'<line x1="{x(value):.1f}" x2="{x(value):.1f}" y1="{pad_t - 4}" y2="{height - 4}" '
+                     f'stroke="{PALETTE[1]}" stroke-dasharray="4 3"/>')
+        parts.append(f'<text x="{x(value):.1f}" y="{pad_t - 8}" text-anchor="middle" font-size="11" '
+                     f'fill="{PALETTE[1]}">{escape(label)} {value:g}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def map_chart(points: Sequence[tuple[float, float, float, str, str]], cells: Sequence[tuple[float, float, int]], *,
+              cell_deg: float, width: int = 640) -> Markup:
+    """A locally drawn map (no tiles): enrollee density as grey squares (lon, lat of the cell's corner, persons) and
+    institutions as circles (lon, lat, radius px, colour, title). Equirectangular, scaled by cos(latitude)."""
+    lons = [p[0] for p in points] + [c[0] for c in cells] + [c[0] + cell_deg for c in cells]
+    lats = [p[1] for p in points] + [c[1] for c in cells] + [c[1] + cell_deg for c in cells]
+    if not lons:
+        return Markup("")
+    import math
+
+    lon0, lon1, lat0, lat1 = min(lons), max(lons), min(lats), max(lats)
+    k = math.cos(math.radians((lat0 + lat1) / 2))
+    span_x, span_y = max((lon1 - lon0) * k, 1e-6), max(lat1 - lat0, 1e-6)
+    pad = 16
+    scale = (width - 2 * pad) / span_x
+    height = int(span_y * scale + 2 * pad)
+
+    def xy(lon: float, lat: float) -> tuple[float, float]:
+        return pad + (lon - lon0) * k * scale, pad + (lat1 - lat) * scale
+
+    top = max([c[2] for c in cells] + [1])
+    parts = [f'<svg class="chart map" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg">',
+             f'<rect width="{width}" height="{height}" fill="#f3f5f0"/>']
+    side = cell_deg * k * scale
+    for lon, lat, n in cells:
+        x, y = xy(lon, lat + cell_deg)
+        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{side:.1f}" height="{cell_deg * scale:.1f}" '
+                     f'fill="#5c6878" fill-opacity="{0.08 + 0.6 * n / top:.2f}"><title>{n}</title></rect>')
+    for lon, lat, r, colour, title in sorted(points, key=lambda p: -p[2]):
+        x, y = xy(lon, lat)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{colour}" fill-opacity="0.75" '
+                     f'stroke="#fff" stroke-width="1"><title>{escape(title)}</title></circle>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

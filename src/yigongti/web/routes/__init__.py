@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from yigongti.web.routes import auth, finance, official, resident
+from yigongti.web.routes import auth, finance, geography, indicators, official, resident
 
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, official.router, finance.router)
+ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, official.router, finance.router, indicators.router, geography.router)

@@ -7,35 +7,20 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from yigongti.api.deps import ContextDep, DbSession, Official
+from yigongti.api.scope import consortia_in_scope as visible_consortia
 from yigongti.domain.money import format_yuan
-from yigongti.service.accounts import Principal, Role
 from yigongti.service.analytics import YearFigures
 from yigongti.service.report import consortium_report_xlsx
-from yigongti.store.models import ConsortiumRow, InstitutionRow
 from yigongti.web.charts import line_chart
 from yigongti.web.downloads import csv_response
 from yigongti.web.i18n import lang_of, translator
 from yigongti.web.pages import render
 
-__all__ = ["router", "visible_consortia"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-
-
-def visible_consortia(db: DbSession, principal: Principal) -> set[str]:
-    """Consortia whose money an official may see: their own (consortium and institution roles), or the county's."""
-    if principal.role is Role.CONSORTIUM_ADMIN:
-        return {principal.consortium_id} if principal.consortium_id else set()
-    if principal.role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
-        inst = db.get(InstitutionRow, principal.inst_id or "")
-        return {inst.consortium_id} if inst is not None and inst.consortium_id else set()
-    stmt = select(ConsortiumRow.consortium_id)
-    if principal.role in (Role.INSURANCE_BUREAU, Role.HEALTH_COMMISSION):
-        stmt = stmt.where(ConsortiumRow.county_code == principal.county_code)
-    return set(db.scalars(stmt))
 
 
 def _figures(ctx: Any) -> YearFigures:

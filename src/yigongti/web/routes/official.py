@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from yigongti.api import audit, scope
 from yigongti.api.deps import ContextDep, DbSession, Official
 from yigongti.domain.idnumber import mask_id_number
-from yigongti.service.portal import head_counts, switch_window
+from yigongti.service.portal import head_counts, movements, switch_window
 from yigongti.store.models import ChoiceRow, ConsortiumRow, InstitutionRow, PersonRow
 from yigongti.web.downloads import csv_response
 from yigongti.web.pages import render
@@ -75,7 +75,8 @@ def _head_count_rows(db: DbSession, year: int) -> list[tuple[str, str, str, str,
 def head_count_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
                     year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> Response:
     y = year or ctx.clock.today().year
-    return render(request, ctx, "head_counts.html", principal, year=y, rows=_head_count_rows(db, y))
+    moved = [r for r in movements(db, year=y).to_pylist() if r["gained"] or r["lost"]]
+    return render(request, ctx, "head_counts.html", principal, year=y, rows=_head_count_rows(db, y), moved=moved)
 
 
 @router.get("/head-counts.csv")

@@ -102,8 +102,10 @@ def choose(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrin
         InstitutionRow.inst_id.in_([township_id, village_id]))}
     names.update({r.consortium_id: r.name for r in db.query(ConsortiumRow).filter(
         ConsortiumRow.consortium_id == consortium_id)})
+    mine = next((d for d in result.designations if d.person_id == person.person_id), None)
+    superseded = mine is not None and (mine.township_id, mine.village_id) != (township_id, village_id)
     return render(request, ctx, "choice_result.html", principal, result=result, year=window.year, names=names,
-                  status_code=200 if result.accepted else 409)
+                  superseded=superseded, status_code=200 if result.accepted else 409)
 
 
 @router.get("/persons/{person_id}/claims", response_class=HTMLResponse)
