@@ -40,70 +40,72 @@ def _half_up(amount: ir.IntegerValue, rate_bp: ir.IntegerValue) -> ir.IntegerVal
     return ((amount * rate_bp * 2 + BP) // (2 * BP)).cast("int64")
 
 
-def _by_row(row: ir.StringValue, values: dict[str, int]) -> ir.IntegerValue:
-    return ibis.cases(*((row == name, ibis.literal(v, "int64")) for name, v in values.items()),
-                      else_=ibis.literal(0, "int64"))
+_STATUS_CODES = (_S.DESIGNATED, _S.IN_CONSORTIUM, _S.OTHER_CONSORTIUM, _S.OUTSIDE)  # _status 0..3
+_DESIGNATED, _IN_CONSORTIUM, _OTHER, _OUTSIDE = range(4)
+
+
+def _lookup(code: ir.IntegerValue, values: dict[int, int]) -> ir.IntegerValue:
+    """CASE code WHEN k THEN v ... ELSE 0 (a simple CASE over small integers is cheap on every backend)."""
+    return code.cases(*((k, ibis.literal(v, "int64")) for k, v in values.items()), else_=ibis.literal(0, "int64"))
+
+
+def status_text(code: ir.IntegerValue) -> ir.StringValue:
+    """The network status name of a _status code."""
+    return code.cases(*((k, s.value) for k, s in enumerate(_STATUS_CODES)), else_=ibis.null("string"))
 
 
 def _classify(t: ir.Table, institutions: ir.Table, policy: BenefitPolicy) -> ir.Table:
-    """Claims + status, row, the row's deductibles and rates, and what kind of payment applies.
+    """Claims + _status (0 designated, 1 in_consortium, 2 other_consortium, 3 outside), the payment kind and the
+    benefit row's deductibles and rate, as integers (cheap to carry through windows).
 
-    ``t`` carries the person's insurance as _ins and the designation that applies to the claim as _dcons, _dtown,
-    _dvil (null when there is none)."""
-    inst = institutions.select(inst_id=institutions.inst_id, _tier=institutions.tier,
-                               _level=institutions.level.cast("int64"), _cons=institutions.consortium_id)
+    ``t`` carries _emp (employee insurance) and the designation that applies to the claim as _dcons, _dtown, _dvil
+    (null when there is none). Row codes: 2 * status + (county tier) for designated / in_consortium, 4 + (level 3)
+    for outside and for an emergency at another consortium."""
+    cons = institutions.consortium_id.nullif("")
+    inst = institutions.select(
+        inst_id=institutions.inst_id, _cons=cons,
+        _outside=cons.isnull() | (institutions.tier == "outside"),
+        _county=(institutions.tier == "county").cast("int64"),
+        _tert=(institutions.level.cast("int64").fill_null(0) >= 3).cast("int64"))
     j = t.left_join(inst, "inst_id").drop("inst_id_right")
-    cons = j._cons.nullif("")
     status = ibis.cases(
-        (cons.isnull() | (j._tier == "outside"), _S.OUTSIDE.value),
-        (j._dcons.isnull() | (cons != j._dcons), _S.OTHER_CONSORTIUM.value),
-        ((j._tier == "county") | (j.inst_id == j._dtown) | (j.inst_id == j._dvil), _S.DESIGNATED.value),
-        else_=_S.IN_CONSORTIUM.value,
-    )
-    j = j.mutate(network_status=status)
-    primary = j._tier.isin(["township", "village"])
-    tertiary = j._level.fill_null(0) >= 3
-    row = ibis.cases(
-        (j.network_status.isin([_S.OUTSIDE.value, _S.OTHER_CONSORTIUM.value]),
-         ibis.ifelse(tertiary, "outside_tertiary", "outside_secondary")),
-        (j.network_status == _S.DESIGNATED.value, ibis.ifelse(primary, "designated_primary", "designated_county")),
-        else_=ibis.ifelse(primary, "in_consortium_primary", "in_consortium_county"),
-    )
-    rows: dict[str, BenefitRow] = {n: getattr(policy, n) for n in _ROWS}
-    employee = j._ins.fill_null("resident") == "employee"
+        (j._outside.fill_null(True), _OUTSIDE),
+        (j._dcons.isnull() | (j._cons != j._dcons), _OTHER),
+        ((j._county == 1) | (j.inst_id == j._dtown) | (j.inst_id == j._dvil), _DESIGNATED),
+        else_=_IN_CONSORTIUM,
+    ).cast("int64")
+    j = j.mutate(_status=status)
+    row = ibis.ifelse(j._status >= _OTHER, 4 + j._tert, 2 * j._status + j._county).cast("int64")
+    rows: list[BenefitRow] = [getattr(policy, n) for n in _ROWS]
+    employee = j._emp.fill_null(False)
     unreasonable = j.unreasonable.fill_null(False)
-    pays = ~unreasonable & ((j.network_status != _S.OTHER_CONSORTIUM.value) | j.emergency.fill_null(False))
+    pays = ~unreasonable & ((j._status != _OTHER) | j.emergency.fill_null(False))
     inpatient = j.setting == "inpatient"
-    j = j.mutate(_row=row, _pays=pays, _inp=inpatient, _unr=unreasonable)
-    flat = _by_row(j._row, {n: int(r.outpatient_flat_copay) for n, r in rows.items()}) == 1
-    res_rate = {n: policy.fund_rate(r, inpatient=True, insurance="resident") for n, r in rows.items()}
-    emp_rate = {n: policy.fund_rate(r, inpatient=True, insurance="employee") for n, r in rows.items()}
-    res_op = {n: policy.fund_rate(r, inpatient=False, insurance="resident") for n, r in rows.items()}
-    emp_op = {n: policy.fund_rate(r, inpatient=False, insurance="employee") for n, r in rows.items()}
-    rate = ibis.ifelse(
-        j._inp,
-        ibis.ifelse(employee, _by_row(j._row, emp_rate), _by_row(j._row, res_rate)),
-        ibis.ifelse(employee, _by_row(j._row, emp_op), _by_row(j._row, res_op)))
+    # rate by (row, inpatient, employee): code 4 * row + 2 * inpatient + employee
+    rates = {4 * k + 2 * ip + emp: policy.fund_rate(r, inpatient=bool(ip), insurance=ins)
+             for k, r in enumerate(rows) for ip in (0, 1) for emp, ins in ((0, "resident"), (1, "employee"))}
+    j = j.mutate(_row=row, _pays=pays, _inp=inpatient, _unr=unreasonable, _emp=employee)
+    flat = _lookup(j._row, {k: int(r.outpatient_flat_copay) for k, r in enumerate(rows)}) == 1
     zero = ibis.literal(0, "int64")
     return j.mutate(
         _flat=j._pays & ~j._inp & flat,
-        _rate=rate,
-        _cap=ibis.ifelse(employee, policy.annual_cap("employee"), policy.annual_cap("resident")).cast("int64"),
+        _rate=_lookup(4 * j._row + 2 * j._inp.cast("int64") + j._emp.cast("int64"), rates),
+        _cap=ibis.ifelse(j._emp, policy.annual_cap("employee"), policy.annual_cap("resident")).cast("int64"),
         _d_op=ibis.ifelse(j._pays & ~j._inp & ~flat,
-                          _by_row(j._row, {n: r.outpatient_deductible for n, r in rows.items()}), zero),
-        _d_ip=ibis.ifelse(j._pays & j._inp, _by_row(j._row, {n: r.inpatient_deductible for n, r in rows.items()}),
+                          _lookup(j._row, {k: r.outpatient_deductible for k, r in enumerate(rows)}), zero),
+        _d_ip=ibis.ifelse(j._pays & j._inp, _lookup(j._row, {k: r.inpatient_deductible for k, r in enumerate(rows)}),
                           zero),
         _c=j.covered_cost.cast("int64"),
     )
 
 
 def _who(persons: ir.Table, designations: ir.Table, year: int) -> ir.Table:
-    """person_id, _ins (insurance) and the year's designation (_dcons, _dtown, _dvil): one join for the claims."""
+    """person_id, _emp (employee insurance) and the year's designation (_dcons, _dtown, _dvil): one join."""
     d = designations.filter(designations.year == year)
     d = d.select(_dp=d.person_id, _dcons=d.consortium_id, _dtown=d.township_id, _dvil=d.village_id)
-    p = persons.select(person_id=persons.person_id, _ins=persons.insurance)
+    p = persons.select(person_id=persons.person_id, _emp=persons.insurance == "employee")
     j = p.left_join(d, p.person_id == d._dp)
-    return j.select("person_id", "_ins", "_dcons", "_dtown", "_dvil")
+    return j.select("person_id", "_emp", "_dcons", "_dtown", "_dvil")
 
 
 def referral_edges(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.Table:
@@ -203,39 +205,55 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     else:
         base = base.mutate(_cont=ibis.literal(False), _ded_ip=ibis.least(base._c, base._d_ip))
 
-    # outpatient deductible per person-year: one running sum per distinct deductible level
-    inc = ibis.literal(0, "int64")
-    t = base.mutate(_inc0=inc)
-    prev = "_inc0"
-    for k, d in enumerate(outpatient_deductible_levels(policy), start=1):
-        x = f"_x{k}"
-        t = t.mutate(**{x: ibis.ifelse(t._d_op >= d, t._c, t[prev])})
-        w = ibis.cumulative_window(group_by=t.person_id, order_by=[t.admit_date, t.claim_id])
-        cum = t[x].sum().over(w)
-        t = t.mutate(**{f"_inc{k}": ibis.least(d, cum) - ibis.least(d, cum - t[x])})
-        prev = f"_inc{k}"
-    ded_op = ibis.least(t[prev], t._c)  # never above C (the increment already is; kept explicit)
-    deductible = ibis.cases((~t._pays | t._flat, 0), (t._inp, t._ded_ip), else_=ded_op).cast("int64")
+    # only what the rest needs goes through the windows (a window carries every column it is given)
+    keep = [*cols, "_status", "_pays", "_inp", "_unr", "_flat", "_cont", "_rate", "_cap", "_c"]
+    base = base.mutate(_ded_ip=base._ded_ip.cast("int64"))
+    t = _outpatient_deductible(base.select(*keep, "_d_op", "_ded_ip"), outpatient_deductible_levels(policy))
+    deductible = ibis.cases((~t._pays | t._flat, 0), (t._inp, t._ded_ip), else_=t._ded_op).cast("int64")
     t = t.mutate(deductible=deductible)
     fund0 = ibis.cases(
         (~t._pays, ibis.literal(0, "int64")),
         (t._flat, t._c - ibis.least(t._c, policy.flat_copay)),
         else_=_half_up(t._c - t.deductible, t._rate),
     )
-    t = t.mutate(_f0=ibis.greatest(ibis.literal(0, "int64"), fund0).cast("int64"))
-    w = ibis.cumulative_window(group_by=t.person_id, order_by=[t.admit_date, t.claim_id])
-    cumf = t._f0.sum().over(w)
-    t = t.mutate(fund_paid=(ibis.least(t._cap, cumf) - ibis.least(t._cap, cumf - t._f0)).cast("int64"))
+    t = t.select(*keep, "deductible", _f0=ibis.greatest(ibis.literal(0, "int64"), fund0).cast("int64"))
+    t = _annual_cap(t)
     rule = ibis.cases(
         (t._unr, Rule.UNREASONABLE.value),
         (~t._pays, Rule.NO_BENEFIT.value),
         (t.fund_paid < t._f0, Rule.ANNUAL_CAP.value),
-        (t.network_status == _S.OTHER_CONSORTIUM.value, Rule.EMERGENCY_AS_OUTSIDE.value),
+        (t._status == _OTHER, Rule.EMERGENCY_AS_OUTSIDE.value),
         (t._inp & t._cont, Rule.CONTINUOUS_DEDUCTIBLE.value),
         (t._inp, Rule.INPATIENT.value),
         (t._flat, Rule.FLAT_COPAY.value),
         else_=Rule.OUTPATIENT.value,
     )
-    out = t.mutate(patient_paid=(t.total_cost.cast("int64") - t.fund_paid).cast("int64"), rule=rule)
+    out = t.mutate(network_status=status_text(t._status),
+                   patient_paid=(t.total_cost.cast("int64") - t.fund_paid).cast("int64"), rule=rule)
     return out.select(*cols, *OUTPUT_COLUMNS).order_by("claim_id")
 
+
+def _running(t: ir.Table, column: str) -> ir.IntegerValue:
+    """Running total of ``column`` per person in (admit_date, claim_id) order, this row included."""
+    w = ibis.cumulative_window(group_by=t.person_id, order_by=[t.admit_date, t.claim_id])
+    return t[column].sum().over(w)
+
+
+def _outpatient_deductible(t: ir.Table, levels: list[int]) -> ir.Table:
+    """t + _ded_op: the outpatient deductible each claim applies, one running sum per deductible level (claims with
+    _d_op = 0 add nothing: their x is 0 at every level)."""
+    acc = t.mutate(_inc0=ibis.literal(0, "int64"))
+    prev = "_inc0"
+    for k, d in enumerate(levels, start=1):
+        x = f"_x{k}"
+        acc = acc.mutate(**{x: ibis.ifelse(acc._d_op >= d, acc._c, acc[prev])})
+        cum = _running(acc, x)
+        acc = acc.mutate(**{f"_inc{k}": ibis.least(d, cum) - ibis.least(d, cum - acc[x])})
+        prev = f"_inc{k}"
+    return acc.select(*t.columns, _ded_op=ibis.least(acc[prev], acc._c).cast("int64"))  # never above C
+
+
+def _annual_cap(t: ir.Table) -> ir.Table:
+    """t + fund_paid: capped cumulative = min(cap, cumulative fund); a claim pays its increment."""
+    cum = _running(t, "_f0")
+    return t.mutate(fund_paid=(ibis.least(t._cap, cum) - ibis.least(t._cap, cum - t._f0)).cast("int64"))
