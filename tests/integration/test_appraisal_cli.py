@@ -12,7 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from yigongti.cli import app
+from yigongti.domain.schema import SCORES
 from yigongti.service.indicator_sets import packaged_set_text
+from yigongti.store.datafolder import parse_table, read_raw_table
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,8 @@ def test_appraise_writes_contract_tables_and_reports(example_folder: Path, tmp_p
     for r in scores:
         s = Decimal(r["score"])
         assert r["grade"] == ("excellent" if s >= 90 else "qualified" if s >= 60 else "unqualified")
+    typed, problems = parse_table(SCORES, read_raw_table(out / "scores.csv"), file="scores.csv")
+    assert problems == [] and typed.num_rows == len(scores)  # settle can read it as its scores input
     html = (out / "appraisal.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in html and "http" not in html.replace("http-equiv", "")
     assert (out / "appraisal.xlsx").read_bytes()[:2] == b"PK"

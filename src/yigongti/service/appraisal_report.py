@@ -102,8 +102,11 @@ def _indicator_grid(result: AppraisalResult) -> bytes | None:
         first.remove()
         axes = fig.subplots(rows, cols, squeeze=False)
         for ax, ind in zip(axes.flat, plotted, strict=False):
-            ys = [float(vals.get((c, ind.id)) or 0) for c in cons]
-            ax.bar(cons, ys, color="#1565c0")
+            got = [vals.get((c, ind.id)) for c in cons]
+            ax.bar(cons, [float(v) if v is not None else 0.0 for v in got], color="#1565c0")
+            for x, v in enumerate(got):
+                if v is None:  # not computable: no bar, say so
+                    ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=7, color="#c62828")
             if ind.target is not None:
                 ax.axhline(float(ind.target), color="#c62828", linestyle="--", linewidth=0.8)
             arrow = "higher better" if ind.direction.value == "higher" else "lower better"
