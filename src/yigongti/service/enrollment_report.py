@@ -142,7 +142,8 @@ def _chart(outputs: EnrollmentOutputs) -> str:
             bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
         ax1.set_title(f"Enrollees on Jan 1, {outputs.result.year}, by age band")
         ax1.set_ylabel("persons")
-        ax1.legend(fontsize=7, ncols=2)
+        ax1.set_ylim(0, max([1, *bottom]) * 1.3)  # room for the legend above the bars
+        ax1.legend(fontsize=7, ncols=4, loc="upper center")
         labels = [r["unit_id"] for r in ms]
         ax2.barh(labels, [r["gained"] for r in ms], color="tab:green", label="gained")
         ax2.barh(labels, [-r["lost"] for r in ms], color="tab:red", label="lost")
