@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from store_fixtures import PG_URL, pg_unreachable
 from yigongti.domain.policy import EnrollmentPolicy, HouseholdMode, Policy
-from yigongti.service.choices import SubmitChoice, submit_choice
+from yigongti.service.choices import ChooserNotAllowed, SubmitChoice, submit_choice
 from yigongti.service.loading import LOADED_TABLES, load_data
 from yigongti.store.datafolder import read_folder
 from yigongti.store.db import make_engine
@@ -67,24 +67,31 @@ choice_st = st.tuples(
     st.integers(-3, 95),                                     # day from Oct 1 (the window is days 0..91)
     st.integers(0, 2),                                       # hour: equal times happen
     st.booleans(),                                           # for the household
+    st.one_of(st.none(), st.integers(0, 4)),                 # chosen by another member of the household
 )
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(choice_st, min_size=1, max_size=7), st.sampled_from(list(HouseholdMode)))
 def test_designation_is_the_latest_valid_choice(loaded: SqlAlchemyUnitOfWork,
-                                                 steps: list[tuple[str, int, int, int, int, bool]],
+                                                 steps: list[tuple[str, int, int, int, int, bool, int | None]],
                                                  mode: HouseholdMode) -> None:
     year = next(_years)
     policy = Policy(enrollment=EnrollmentPolicy(household_mode=mode))
     opens = datetime(year - 1, 10, 1, 8, 0)
     accepted = 0
-    for hh, member, what, day, hour, household in steps:
+    rows_expected = 0
+    for hh, member, what, day, hour, household, chooser in steps:
         cons, town, village = TRIPLES[what]
         cmd = SubmitChoice(HOUSEHOLDS[hh][member], year, cons, town, village,
-                           opens + timedelta(days=day, hours=hour), for_household=household)
-        result = submit_choice(cmd, loaded, policy=policy, now=opens)
+                           opens + timedelta(days=day, hours=hour), for_household=household,
+                           chooser_id=None if chooser is None else HOUSEHOLDS[hh][chooser])
+        try:
+            result = submit_choice(cmd, loaded, policy=policy, now=opens)
+        except ChooserNotAllowed:
+            continue  # nothing recorded
         accepted += result.accepted
+        rows_expected += len(result.applied_to) if result.accepted else 1
         if result.accepted:
             assert cmd.person_id in result.applied_to
         else:
@@ -105,5 +112,5 @@ def test_designation_is_the_latest_valid_choice(loaded: SqlAlchemyUnitOfWork,
         d = designations[pid]
         assert (d.consortium_id, d.township_id, d.village_id, d.source, d.choice_id) == (
             c.consortium_id, c.township_id, c.village_id, "choice", c.choice_id)
-    assert sum(1 for c in choices if c.chooser_id == c.person_id) == len(steps)
+    assert len(choices) == rows_expected  # no choice lost, none added
     assert (accepted == 0) == (not latest)

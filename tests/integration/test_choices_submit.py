@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from store_fixtures import TestDb, db  # noqa: F401
 from yigongti.domain.enrollment import RefusalCode, Source
 from yigongti.domain.policy import EnrollmentPolicy, HouseholdMode, Policy
-from yigongti.service.choices import SubmitChoice, UnknownPerson, submit_choice
+from yigongti.service.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
 from yigongti.service.loading import LOADED_TABLES, load_data, load_folder
 from yigongti.store.datafolder import DataFolder, read_folder
 from yigongti.store.models import AuditRow, ChoiceRow, DesignationRow
@@ -156,6 +156,26 @@ def test_the_head_chooses_for_all_adults(uow: SqlAlchemyUnitOfWork) -> None:
     assert submit_choice(later, uow, policy=policy, now=NOW).applied_to == ("R0004",)
     d = designation(uow, "R0006")
     assert d is not None and d.village_id == "G2-T3-V2"
+
+
+def test_a_member_chooses_for_whom_the_household_rule_allows(uow: SqlAlchemyUnitOfWork) -> None:
+    # each adult for themself (default): R0006 may choose for the child R0005, not for the adult R0004
+    result = submit_choice(choose("R0005", "G2-T3-V1", chooser_id="R0006", actor="resident:R0006"), uow, now=NOW)
+    assert result.accepted and result.applied_to == ("R0005",)
+    [row] = choice_rows(uow, "R0005")
+    assert (row.person_id, row.chooser_id) == ("R0005", "R0006")
+    assert designation(uow, "R0006") is None
+    for target, chooser in (("R0004", "R0006"), ("R0005", "R0013")):
+        with pytest.raises(ChooserNotAllowed, match=f"{chooser} may not choose for {target}"):
+            submit_choice(choose(target, chooser_id=chooser), uow, now=NOW)
+    with pytest.raises(UnknownPerson, match="NOBODY"):
+        submit_choice(choose("R0005", chooser_id="NOBODY"), uow, now=NOW)
+    assert choice_rows(uow, "R0004") == []
+    # the head chooses for every member
+    head = Policy(enrollment=EnrollmentPolicy(household_mode=HouseholdMode.HEAD_FOR_ALL))
+    assert submit_choice(choose("R0004", chooser_id="R0003"), uow, policy=head, now=NOW).applied_to == ("R0004",)
+    with pytest.raises(ChooserNotAllowed):
+        submit_choice(choose("R0003", chooser_id="R0004"), uow, policy=head, now=NOW)
 
 
 def test_unknown_person_raises_and_leaves_nothing(uow: SqlAlchemyUnitOfWork) -> None:

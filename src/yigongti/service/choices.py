@@ -27,7 +27,8 @@ from yigongti.domain.policy import Policy
 from yigongti.store.models import ChoiceRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork, is_retryable
 
-__all__ = ["SubmitChoice", "ChoiceResult", "UnknownPerson", "submit_choice", "china_now", "DEFAULT_ATTEMPTS"]
+__all__ = ["SubmitChoice", "ChoiceResult", "UnknownPerson", "ChooserNotAllowed", "submit_choice", "china_now",
+           "DEFAULT_ATTEMPTS"]
 
 DEFAULT_ATTEMPTS = 8
 
@@ -47,12 +48,25 @@ class UnknownPerson(LookupError):
         super().__init__(f"参保人 {person_id} 不存在 / person {person_id} does not exist")
 
 
+class ChooserNotAllowed(PermissionError):
+    """The chooser may not choose for that person (another household, or the household rule does not allow it)."""
+
+    def __init__(self, chooser_id: str, person_id: str) -> None:
+        self.chooser_id = chooser_id
+        self.person_id = person_id
+        super().__init__(f"{chooser_id} 不能为 {person_id} 选择定点机构 / {chooser_id} may not choose for {person_id}"
+                         " (policy.enrollment.household_mode)")
+
+
 @dataclass(frozen=True)
 class SubmitChoice:
-    """A person's choice of designated institutions for ``year``, made at ``chosen_at`` (China time).
+    """A choice of designated institutions for ``person_id`` and ``year``, made at ``chosen_at`` (China time).
 
-    ``for_household``: the choice also counts for the household members the person may choose for.
-    ``actor``: who submitted it (a user name; the audit log's "who"), by default the person.
+    ``chooser_id``: who makes it, by default the person themself; another member of the household may choose for
+    the person when the household rule allows it (``domain.household.covered_members``), else
+    :class:`ChooserNotAllowed` is raised. ``for_household`` (when the person chooses for themself): the choice also
+    counts for the household members they may choose for. ``actor``: who submitted it (a user name; the audit log's
+    "who"), by default the chooser.
     """
 
     person_id: str
@@ -64,6 +78,11 @@ class SubmitChoice:
     for_household: bool = True
     actor: str | None = None
     channel: str = "web"
+    chooser_id: str | None = None
+
+    @property
+    def chooser(self) -> str:
+        return self.chooser_id or self.person_id
 
     @property
     def choice(self) -> Choice:
@@ -94,7 +113,8 @@ def submit_choice(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Polic
                   now: datetime | None = None, attempts: int = DEFAULT_ATTEMPTS) -> ChoiceResult:
     """Check, record and apply one choice in one transaction; retry on a conflict with a concurrent choice.
 
-    ``now`` is when the choice is recorded (default: the current China time). Raises :class:`UnknownPerson`.
+    ``now`` is when the choice is recorded (default: the current China time). Raises :class:`UnknownPerson` and
+    :class:`ChooserNotAllowed` (nothing is recorded then).
     """
     policy = policy or Policy()
     for attempt in range(1, attempts + 1):
@@ -116,25 +136,37 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
         if person is None:
             raise UnknownPerson(cmd.person_id)
         household = uow.persons.household(person.household_id, lock=True)
+        members = uow.persons.members(household)
+
+        def cover(chooser: str) -> tuple[str, ...]:
+            return covered_members(chooser, members, mode=policy.enrollment.household_mode,
+                                   adult_age=policy.enrollment.adult_age, on=cmd.chosen_at.date())
+
+        if cmd.chooser != cmd.person_id:
+            if cmd.chooser not in {m.person_id for m in members}:
+                if uow.persons.get(cmd.chooser) is None:
+                    raise UnknownPerson(cmd.chooser)
+                raise ChooserNotAllowed(cmd.chooser, cmd.person_id)
+            if cmd.person_id not in cover(cmd.chooser):
+                raise ChooserNotAllowed(cmd.chooser, cmd.person_id)
         choice = cmd.choice
         registry = uow.registry.subset(consortium_ids=[choice.consortium_id or ""],
                                        inst_ids=[choice.township_id or "", choice.village_id or ""])
         refused = validate_choice(choice, registry=registry, person_county=person.county_code,
                                   window=policy.enrollment.window(cmd.year))
-        actor = cmd.actor or cmd.person_id
+        actor = cmd.actor or cmd.chooser
         if refused is not None:
             row = uow.choices.add(_choice_row(cmd, cmd.person_id, now=now, refusal=refused))
             uow.audit.add(actor=actor, action="choice.refused", at=now, person_id=cmd.person_id,
-                          detail={"choice_id": row.choice_id, "year": cmd.year, "code": refused.code.value})
+                          detail={"choice_id": row.choice_id, "year": cmd.year, "code": refused.code.value,
+                                  "chooser_id": cmd.chooser})
             uow.commit()
             return ChoiceResult(row.choice_id, False, refused)
-        if cmd.for_household:
-            members = uow.persons.members(household)
-            applied = covered_members(cmd.person_id, members, mode=policy.enrollment.household_mode,
-                                      adult_age=policy.enrollment.adult_age, on=cmd.chosen_at.date())
+        if cmd.for_household and cmd.chooser == cmd.person_id:
+            applied = cover(cmd.person_id)
         else:
             applied = (cmd.person_id,)
-        # the chooser's own row first, so that its choice_id is the one reported
+        # the person's own row first, so that its choice_id is the one reported
         order = (cmd.person_id, *(p for p in applied if p != cmd.person_id))
         first_id = 0
         designations: list[Designation] = []
@@ -143,7 +175,7 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
             first_id = first_id or row.choice_id
             designations.append(_designate_from_choices(uow, person_id, cmd.year, now=now))
             uow.audit.add(actor=actor, action="choice.accepted", at=now, person_id=person_id,
-                          detail={"choice_id": row.choice_id, "year": cmd.year, "chooser_id": cmd.person_id,
+                          detail={"choice_id": row.choice_id, "year": cmd.year, "chooser_id": cmd.chooser,
                                   "consortium_id": cmd.consortium_id, "township_id": cmd.township_id,
                                   "village_id": cmd.village_id})
         uow.commit()
@@ -168,7 +200,8 @@ def _designate_from_choices(uow: SqlAlchemyUnitOfWork, person_id: str, year: int
 
 def _choice_row(cmd: SubmitChoice, person_id: str, *, now: datetime, refusal: Refusal | None) -> ChoiceRow:
     return ChoiceRow(
-        choice_key=f"{cmd.channel}:{uuid.uuid4().hex}", person_id=person_id, chooser_id=cmd.person_id, year=cmd.year,
+        choice_key=f"{cmd.channel}:{uuid.uuid4().hex}", person_id=person_id, chooser_id=cmd.chooser,
+        year=cmd.year,
         consortium_id=cmd.consortium_id or None, township_id=cmd.township_id or None,
         village_id=cmd.village_id or None, chosen_at=cmd.chosen_at,
         status="refused" if refusal else "valid", refusal_code=refusal.code.value if refusal else None,
