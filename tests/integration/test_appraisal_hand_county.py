@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 from yigongti.domain.policy import Policy
+from yigongti.domain.problems import InvalidInput
 from yigongti.service.appraisal import AppraisalResult, appraise_data, appraise_folder
 from yigongti.service.indicator_sets import load_indicator_set
 from yigongti.store.datafolder import read_folder
@@ -212,3 +213,16 @@ def test_last_years_indicators_for_the_change_column(result: AppraisalResult) ->
     assert prev[("B", "S1")]["value"] == "90.00"  # 2025: q01..q12 of P6 at B-T1-V1, p03 of P5 at B-H
     assert prev[("A", "4.2")]["value"] == "100.00"  # p01: one in-county admission
     assert prev[("A", "S7")]["status"] == "not_computable"  # no adjudicated claims of 2025
+
+
+def test_unknown_ids_in_the_appraisal_tables_are_input_problems(tmp_path: Path) -> None:
+    folder = tmp_path / "county"
+    shutil.copytree(HERE, folder)
+    with (folder / "surveys.csv").open("a", encoding="utf-8") as f:
+        f.write("v9,NOPE,2026-01-01,true\n")
+    with (folder / "checklist.csv").open("a", encoding="utf-8") as f:
+        f.write("Z,2026,1.1,true\n")
+    with pytest.raises(InvalidInput) as exc:
+        appraise_folder(folder, 2026, Policy())
+    text = str(exc.value)
+    assert "surveys.csv:6:inst_id" in text and "checklist.csv:7:unit_id" in text

@@ -246,6 +246,16 @@ def _check_references(data: DataFolder) -> None:
             for i in pc.indices_nonzero(bad).to_pylist()[:100]:
                 problems.append(Problem(f"{name}.csv", i + 2, col,
                                         f"'{t.column(col)[i].as_py()}' is not a known id / 编码不存在"))
+    checklist = data.get("checklist")
+    if checklist is not None:
+        units = pa.concat_arrays([data["consortia"].column("consortium_id").combine_chunks(),
+                                  data["consortia"].column("county_code").combine_chunks(),
+                                  inst_ids.combine_chunks()])
+        bad = pc.invert(pc.is_in(checklist.column("unit_id"), value_set=units))
+        for i in pc.indices_nonzero(bad).to_pylist()[:100]:
+            problems.append(Problem("checklist.csv", i + 2, "unit_id",
+                                    f"'{checklist.column('unit_id')[i].as_py()}' is not a consortium, county or "
+                                    "institution / 不是医共体、县或机构编码"))
     if problems:
         raise InvalidInput(problems)
 

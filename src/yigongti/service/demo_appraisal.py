@@ -151,8 +151,8 @@ def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
     if claims is not None:
         diag = pc.utf8_slice_codeunits(pc.fill_null(claims.column("diagnosis"), ""), 0, 3)
         for flag, codes in ((ht, ["I10", "I11", "I12", "I13", "I15"]), (dm, ["E10", "E11", "E12", "E13", "E14"])):
-            known = pc.unique(pc.filter(claims.column("person_id"), pc.is_in(diag, pa.array(codes)))).to_pylist()
-            flag |= np.isin(pid, np.asarray(known, dtype=object))
+            known = pc.unique(pc.filter(claims.column("person_id"), pc.is_in(diag, pa.array(codes))))
+            flag |= pc.is_in(persons.column("person_id"), value_set=known).to_numpy(zero_copy_only=False)
     parts: dict[str, list[np.ndarray]] = {"person_id": [], "inst_id": [], "date": [], "disease": [],
                                            "controlled": []}
     for disease, flag, p_ctl in (("hypertension", ht, 0.62), ("diabetes", dm, 0.55)):
