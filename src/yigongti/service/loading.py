@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlalchemy import text
 
 from yigongti.domain.policy import Policy
 from yigongti.engine.backend import connect
@@ -99,6 +100,10 @@ def load_data(data: DataFolder, uow: SqlAlchemyUnitOfWork, *, policy: Policy, ye
         if year is not None:
             from yigongti.service.enrollment import enroll_data
 
+            if s.get_bind().dialect.name == "postgresql":
+                # online choices wait until the computed designations are in: none is overwritten by a designation
+                # computed before it was made (SQLite serialises writers anyway)
+                s.execute(text("LOCK TABLE designations IN SHARE ROW EXCLUSIVE MODE"))
             stored = DataFolder(data.path, tables_from_session(s))
             computed = enroll_data(stored, year, policy)
             _upsert_designations(uow, computed.designations, now=now)
