@@ -6,14 +6,18 @@ for 2026), not from the code under test, so removing or loosening the scope cond
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_fixtures import api_app, client, login, make_user, read_csv  # noqa: F401
+from api_fixtures import INSIDE_WINDOW, api_app, client, login, make_user, read_csv  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from yigongti.api.app import create_app
+from yigongti.api.settings import Settings
 from yigongti.store.models import AuditRow
 
 
@@ -136,3 +140,28 @@ def test_id_numbers_masked_unless_the_role_needs_them(api_app: FastAPI, client: 
     assert shown_bureau == full
     assert shown_cons != full and shown_cons.startswith(full[:4]) and shown_cons.endswith(full[-4:])
     assert "*" * 10 in shown_cons
+
+
+@pytest.fixture(scope="module")
+def referral_app(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[FastAPI]:
+    """The example plus an admission of R0001 (designated to G2) referred on to G1-T1."""
+    folder = tmp_path_factory.mktemp("referral") / "input"
+    shutil.copytree(example_input, folder)
+    with (folder / "claims.csv").open("a", encoding="utf-8") as fh:
+        fh.write("C09998,R0001,G2-H,inpatient,false,2026-03-01,2026-03-05,3000.00,2800.00,I63.9,,false\n")
+        fh.write("C09999,R0001,G1-T1,inpatient,false,2026-03-06,2026-03-20,2000.00,1900.00,I63.9,C09998,false\n")
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("serve-ref"), data_folder=folder,
+                              today=INSIDE_WINDOW, demo_accounts=False))
+    yield app
+    app.state.ctx.engine.dispose()
+
+
+def test_clinician_also_sees_persons_referred_to_their_institution(referral_app: FastAPI,
+                                                                   truth: dict) -> None:
+    make_user(referral_app, "doc-ref", "clinician", inst_id="G1-T1")
+    make_user(referral_app, "adm-ref", "institution_admin", inst_id="G1-T1")
+    designated = _designated(truth, "township_id", "G1-T1")
+    assert "R0001" not in designated
+    with TestClient(referral_app) as c:
+        _check(c, login(c, "doc-ref"), designated | {"R0001"}, _everyone(truth))
+        _check(c, login(c, "adm-ref"), designated, _everyone(truth))  # referrals are the clinician's business

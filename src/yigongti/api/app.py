@@ -16,7 +16,7 @@ from yigongti.api.ratelimit import TokenBucket
 from yigongti.api.routes import ROUTERS
 from yigongti.api.security import SecurityHeaders
 from yigongti.api.settings import Settings
-from yigongti.service.analytics import FiguresCache
+from yigongti.service.analytics import FiguresCache, referrals
 from yigongti.store.db import make_engine, make_session_factory
 from yigongti.web import mount_web
 
@@ -40,6 +40,7 @@ def create_app(settings: Settings) -> FastAPI:
         limiter=TokenBucket(burst=settings.login_burst, refill_seconds=settings.login_refill_seconds),
         signer=URLSafeTimedSerializer(settings.secret_key()),
         figures=FiguresCache(prepared.folder, prepared.year, prepared.policy),
+        referrals=referrals(prepared.folder),
         demo_accounts=prepared.demo_accounts,
     )
     app = FastAPI(

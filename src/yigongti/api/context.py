@@ -26,4 +26,5 @@ class AppContext:
     limiter: TokenBucket
     signer: URLSafeTimedSerializer
     figures: FiguresCache
+    referrals: dict[str, frozenset[str]] = field(default_factory=dict)  # inst_id -> persons referred to it
     demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, password)

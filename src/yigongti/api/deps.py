@@ -7,11 +7,13 @@ existence is not disclosed) when the person is outside the caller's scope, and w
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from yigongti.api import audit, scope
@@ -26,6 +28,8 @@ __all__ = [
     "DbSession",
     "Official",
     "OptionalPrincipal",
+    "PersonScope",
+    "ScopeDep",
     "ScopedPerson",
     "get_context",
     "require_roles",
@@ -114,16 +118,33 @@ Official = Annotated[Principal, require_roles(
     Role.HEALTH_COMMISSION, Role.SYSTEM_ADMIN)]
 
 
-def get_scoped_person(request: Request, ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+@dataclass(frozen=True)
+class PersonScope:
+    """Who is asking and the SQL condition selecting the persons they may see (``api.scope``)."""
+
+    principal: Principal
+    condition: ColumnElement[bool]
+
+
+def get_person_scope(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> PersonScope:
+    """THE scope check (权限范围), computed once per request; every person list and lookup goes through it."""
+    referred = ctx.referrals.get(principal.inst_id or "", frozenset())
+    return PersonScope(principal, scope.person_condition(db, principal, year=ctx.clock.today().year,
+                                                         referred=referred))
+
+
+ScopeDep = Annotated[PersonScope, Depends(get_person_scope)]
+
+
+def get_scoped_person(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
                       person_id: Annotated[str, Path(min_length=1, max_length=64)]) -> PersonRow:
-    """THE scope check (权限范围): the person if the caller may see them (audited), else 404."""
+    """The person if the caller may see them (audited), else 404 (existence is not disclosed)."""
     person = db.get(PersonRow, person_id)
-    year = ctx.clock.today().year
-    if person is None or not scope.can_see_person(db, principal, person, year=year):
+    if person is None or not scope.can_see_person(db, person_id, person_scope.condition):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such person in your scope / 无此人员或无权查看")
-    audit.record(db, principal, action=f"{request.method} {request.scope.get('route').path}"  # type: ignore[union-attr]
-                 if request.scope.get("route") else request.method, person_ids=[person.person_id],
-                 at=ctx.clock.now())
+    route = request.scope.get("route")
+    action = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    audit.record(db, person_scope.principal, action=action, person_ids=[person.person_id], at=ctx.clock.now())
     return person
 
 

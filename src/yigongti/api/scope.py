@@ -11,22 +11,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from collections.abc import Collection
+
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from yigongti.service.accounts import Principal, Role
 from yigongti.store.models import ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
 
-__all__ = ["can_see_person", "person_condition", "referred_person_ids"]
-
-
-def referred_person_ids(inst_id: str) -> object:
-    """Persons with a referred claim at ``inst_id`` (a subquery), when claims are in the database; else none."""
-    try:
-        from yigongti.store.models import ClaimRow  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return select(ClaimRow.person_id).where(ClaimRow.inst_id == inst_id, ClaimRow.referral_from.is_not(None))
+__all__ = ["can_see_person", "consortia_in_scope", "person_condition"]
 
 
 def _designated_to_institution(db: Session, inst_id: str, years: tuple[int, ...]) -> ColumnElement[bool]:
@@ -44,8 +37,10 @@ def _designated_to_institution(db: Session, inst_id: str, years: tuple[int, ...]
     return PersonRow.person_id.in_(select(DesignationRow.person_id).where(at, DesignationRow.year.in_(years)))
 
 
-def person_condition(db: Session, principal: Principal, *, year: int) -> ColumnElement[bool]:
-    """The WHERE condition on ``persons`` that selects exactly what ``principal`` may see in ``year``."""
+def person_condition(db: Session, principal: Principal, *, year: int,
+                     referred: Collection[str] = ()) -> ColumnElement[bool]:
+    """The WHERE condition on ``persons`` that selects exactly what ``principal`` may see in ``year``;
+    ``referred``: the persons referred to the principal's institution (a clinician sees them too)."""
     years = (year, year + 1)
     role = principal.role
     if role is Role.RESIDENT:
@@ -54,8 +49,9 @@ def person_condition(db: Session, principal: Principal, *, year: int) -> ColumnE
         if not principal.inst_id:
             return false()
         cond = _designated_to_institution(db, principal.inst_id, years)
-        referred = referred_person_ids(principal.inst_id) if role is Role.CLINICIAN else None
-        return or_(cond, PersonRow.person_id.in_(referred)) if referred is not None else cond  # type: ignore[arg-type]
+        if role is Role.CLINICIAN and referred:
+            return or_(cond, PersonRow.person_id.in_(sorted(referred)))
+        return cond
     if role is Role.CONSORTIUM_ADMIN:
         if not principal.consortium_id:
             return false()
@@ -66,11 +62,8 @@ def person_condition(db: Session, principal: Principal, *, year: int) -> ColumnE
     return false()
 
 
-def can_see_person(db: Session, principal: Principal, person: PersonRow, *, year: int) -> bool:
-    cond = person_condition(db, principal, year=year)
-    if cond is true():
-        return True
-    found = db.scalar(select(PersonRow.person_id).where(PersonRow.person_id == person.person_id, cond))
+def can_see_person(db: Session, person_id: str, condition: ColumnElement[bool]) -> bool:
+    found = db.scalar(select(PersonRow.person_id).where(PersonRow.person_id == person_id, condition))
     return found is not None
 
 

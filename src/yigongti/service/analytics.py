@@ -26,7 +26,7 @@ from yigongti.store.datafolder import DataFolder, read_folder
 from yigongti.store.models import DesignationRow, PersonRow
 from yigongti.store.repositories import RegistryRepository
 
-__all__ = ["FiguresCache", "YearFigures", "claims_of", "compute_year", "explain_claims", "person_decisions"]
+__all__ = ["FiguresCache", "YearFigures", "claims_of", "compute_year", "explain_claims", "person_decisions", "referrals"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,23 @@ def person_decisions(db: Session, figures: YearFigures | None, person: PersonRow
     return explain_claims(figures, person_id=person.person_id, insurance=person.insurance,
                           institutions=RegistryRepository(db).get().institutions, designations=designations,
                           policy=policy)
+
+
+def referrals(folder: Path | None) -> dict[str, frozenset[str]]:
+    """Institution -> persons with a referred claim there (a claim naming a referring admission, 转诊), from the
+    folder's claims; a clinician's scope includes them."""
+    if folder is None:
+        return {}
+    claims = read_folder(folder, tables=["claims"]).get("claims")
+    if claims is None or "referral_from" not in claims.column_names:
+        return {}
+    referred = claims.filter(pc.invert(pc.or_kleene(pc.is_null(claims.column("referral_from")),
+                                                    pc.equal(claims.column("referral_from"), ""))))
+    out: dict[str, set[str]] = {}
+    for inst, person in zip(referred.column("inst_id").to_pylist(), referred.column("person_id").to_pylist(),
+                            strict=True):
+        out.setdefault(inst, set()).add(person)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 class FiguresCache:

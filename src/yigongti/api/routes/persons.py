@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from yigongti.api import audit, scope
-from yigongti.api.deps import ContextDep, CurrentPrincipal, DbSession, ScopedPerson
+from yigongti.api import audit
+from yigongti.api.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, ScopedPerson
 from yigongti.api.schemas import DesignationOut, PersonOut, designation_out, person_out
 from yigongti.store.models import DesignationRow, PersonRow
 
@@ -19,12 +19,12 @@ router = APIRouter(prefix="/api/persons", tags=["persons 参保人"])
 
 
 @router.get("", response_model=list[PersonOut])
-def list_persons(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+def list_persons(ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
                  limit: Annotated[int, Query(ge=1, le=500)] = 100,
                  offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[PersonOut]:
     """Persons the caller may see (a resident: their household), in person_id order."""
-    cond = scope.person_condition(db, principal, year=ctx.clock.today().year)
-    rows = list(db.scalars(select(PersonRow).where(cond).order_by(PersonRow.person_id).limit(limit).offset(offset)))
+    principal = person_scope.principal
+    rows = list(db.scalars(select(PersonRow).where(person_scope.condition).order_by(PersonRow.person_id).limit(limit).offset(offset)))
     audit.record(db, principal, action="GET /api/persons", person_ids=[r.person_id for r in rows],
                  at=ctx.clock.now())
     return [person_out(r, principal) for r in rows]

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from yigongti.api import scope
-from yigongti.api.deps import ContextDep, DbSession, Official
+from yigongti.api.deps import ContextDep, DbSession, Official, ScopeDep
 from yigongti.service.portal import head_counts
 from yigongti.store.models import ConsortiumRow, InstitutionRow, PersonRow
 from yigongti.web.charts import PALETTE, map_chart
@@ -24,7 +23,8 @@ GRID = 40  # cells across the county
 
 
 @router.get("/map", response_class=HTMLResponse)
-def county_map(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+def county_map(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+               person_scope: ScopeDep) -> Response:
     year = ctx.clock.today().year
     counts = head_counts(db, year=year)
     if not counts:  # before the data year: show the latest designations there are
@@ -36,7 +36,7 @@ def county_map(request: Request, ctx: ContextDep, db: DbSession, principal: Offi
     points = [(i.lon, i.lat, 3 + 14 * math.sqrt(counts.get(i.inst_id, 0) / top), colour.get(i.consortium_id or "",
                "#888"), f"{i.name} {i.inst_id}: {counts.get(i.inst_id, 0)}") for i in insts if i.tier != "county"]
     points += [(i.lon, i.lat, 9.0, "#1d2430", f"{i.name} {i.inst_id}") for i in insts if i.tier == "county"]
-    cond = scope.person_condition(db, principal, year=year)
+    cond = person_scope.condition
     box = db.execute(select(func.min(PersonRow.lon), func.max(PersonRow.lon), func.min(PersonRow.lat),
                             func.max(PersonRow.lat)).where(cond)).one()
     cells: list[tuple[float, float, int]] = []

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from yigongti.api import audit, scope
-from yigongti.api.deps import ContextDep, DbSession, Official
+from yigongti.api import audit
+from yigongti.api.deps import ContextDep, DbSession, Official, ScopeDep
 from yigongti.domain.idnumber import mask_id_number
 from yigongti.service.portal import head_counts, movements, switch_window
 from yigongti.store.models import ChoiceRow, ConsortiumRow, InstitutionRow, PersonRow
@@ -33,7 +33,8 @@ def _institutions(db: DbSession) -> list[InstitutionRow]:
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+def dashboard(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+              person_scope: ScopeDep) -> Response:
     today = ctx.clock.today()
     window = switch_window(ctx.policy.enrollment, today)
     consortia = list(db.scalars(select(ConsortiumRow).order_by(ConsortiumRow.consortium_id)))
@@ -41,8 +42,7 @@ def dashboard(request: Request, ctx: ContextDep, db: DbSession, principal: Offic
     next_counts = head_counts(db, year=window.year) if window.year != today.year else now_counts
     choices = dict(db.execute(select(ChoiceRow.status, func.count()).where(ChoiceRow.year == window.year)
                               .group_by(ChoiceRow.status)).all())
-    in_scope = db.scalar(select(func.count()).select_from(PersonRow).where(
-        scope.person_condition(db, principal, year=today.year)))
+    in_scope = db.scalar(select(func.count()).select_from(PersonRow).where(person_scope.condition))
     rows = [(c, now_counts.get(c.consortium_id, 0), next_counts.get(c.consortium_id, 0)) for c in consortia]
     return render(request, ctx, "dashboard.html", principal, window=window, rows=rows, year=today.year,
                   choices=choices, in_scope=in_scope or 0,
@@ -88,11 +88,11 @@ def head_count_csv(ctx: ContextDep, db: DbSession, _p: Official,
 
 
 @router.get("/persons", response_class=HTMLResponse)
-def persons_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+def persons_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, person_scope: ScopeDep,
                  page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     """Persons in the official's scope, 50 a page; ID numbers masked unless the role needs them."""
     size = 50
-    cond = scope.person_condition(db, principal, year=ctx.clock.today().year)
+    cond = person_scope.condition
     rows = list(db.scalars(select(PersonRow).where(cond).order_by(PersonRow.person_id)
                            .limit(size).offset((page - 1) * size)))
     total = db.scalar(select(func.count()).select_from(PersonRow).where(cond)) or 0
