@@ -7,6 +7,7 @@ import hashlib
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from yigongti.cli import app
@@ -80,3 +81,25 @@ def test_enrolling_into_the_data_folder_keeps_earlier_years(example_input: Path,
         assert rows == sorted(rows, key=lambda r: (r["year"], r["person_id"]))
     res = runner.invoke(app, ["check", str(data)])
     assert res.exit_code == 0, res.output
+
+
+def test_a_failure_while_writing_leaves_the_old_outputs(example_input: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["enroll", "--data", str(example_input), "--year", "2026", "--out", str(out)])
+    assert res.exit_code == 0
+    before = _digest(out)
+    import yigongti.service.enrollment_report as report
+
+    real = report.write_table
+
+    def failing(table: object, folder: Path, name: str, **kw: object) -> Path:
+        if name == "movements":
+            raise OSError("disk full")
+        return real(table, folder, name, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(report, "write_table", failing)
+    res = runner.invoke(app, ["enroll", "--data", str(example_input), "--year", "2027", "--out", str(out)])
+    assert res.exit_code != 0
+    assert _digest(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary folder left behind
