@@ -44,13 +44,28 @@ def _per_consortium_nearest(reg: CountyRegistry, pop: Population) -> NDArray[np.
     return out
 
 
-def make_enrollment(reg: CountyRegistry, pop: Population, *, rng: np.random.Generator, year: int,
-                    cal: Calibration) -> Enrollment:
+@dataclass(frozen=True)
+class _Plan:
+    """Per household: what it would pick, whether and how it files, what it carries from last year."""
+
+    near: NDArray[np.int64]  # nearest village-tier institution (registry index)
+    alt: NDArray[np.int64]  # the alternative: nearest of the other consortium (or the home village)
+    pref: NDArray[np.int64]  # what it chooses
+    chooser: NDArray[np.bool_]
+    partial: NDArray[np.bool_]  # only the first member files
+    changed: NDArray[np.bool_]  # an earlier, superseded choice in the window
+    carried: NDArray[np.bool_]
+    prev_village: NDArray[np.int64]
+    prev_source: NDArray[np.str_]
+    bad_window: NDArray[np.bool_]
+    bad_nesting: NDArray[np.bool_]
+
+
+def _plan(reg: CountyRegistry, pop: Population, rng: np.random.Generator, cal: Calibration) -> _Plan:
     n_hh = pop.n_households
     near = reg.villages[pop.hh_nearest]
-    by_cons = _per_consortium_nearest(reg, pop)
     if reg.n_consortia == 2:
-        alt = by_cons[1 - reg.consortium[near], np.arange(n_hh)]
+        alt = _per_consortium_nearest(reg, pop)[1 - reg.consortium[near], np.arange(n_hh)]
     else:
         alt = reg.villages[pop.hh_village]  # the home village (sometimes not the nearest clinic)
     pref = np.where(rng.random(n_hh) < cal.choose_alternative, alt, near)
@@ -59,12 +74,18 @@ def make_enrollment(reg: CountyRegistry, pop: Population, *, rng: np.random.Gene
     changed = chooser & (rng.random(n_hh) < cal.changed_mind)
     u = rng.random(n_hh)
     carried = rng.random(n_hh) < cal.carried_households
-    prev_village = np.where(u < 0.3, near, np.where(u < 0.85, pref, alt))
-    prev_source = np.where(u < 0.3, "nearest", "choice")
     w = rng.random(n_hh)
-    bad_window = ~chooser & (w < cal.outside_window)
-    bad_nesting = ~chooser & (w >= cal.outside_window) & (w < cal.outside_window + cal.broken_nesting)
+    return _Plan(near=near, alt=alt, pref=pref, chooser=chooser, partial=partial, changed=changed, carried=carried,
+                 prev_village=np.where(u < 0.3, near, np.where(u < 0.85, pref, alt)),
+                 prev_source=np.where(u < 0.3, "nearest", "choice"),
+                 bad_window=~chooser & (w < cal.outside_window),
+                 bad_nesting=~chooser & (w >= cal.outside_window) & (w < cal.outside_window + cal.broken_nesting))
 
+
+def _choices(reg: CountyRegistry, pop: Population, plan: _Plan, files: NDArray[np.bool_],
+             rng: np.random.Generator, year: int) -> pa.Table:
+    """The choice rows: superseded earlier choices, final choices, and the ones ``enroll`` must refuse."""
+    n_hh = pop.n_households
     window = np.datetime64(f"{year - 1}-10-01T00:00", "m")
     t_final = window + rng.integers(60, _MINUTES_Q4, size=n_hh).astype("timedelta64[m]")
     t_early = window + (rng.random(n_hh) * (t_final - window).astype(np.int64)).astype("timedelta64[m]")
@@ -73,57 +94,53 @@ def make_enrollment(reg: CountyRegistry, pop: Population, *, rng: np.random.Gene
     t_bad = np.where(rng.random(n_hh) < 0.5, before, after)
 
     hh = pop.household
-    files = chooser[hh] & (~partial[hh] | (pop.member == 0))
     head = pop.member == 0
     person = np.arange(pop.n_persons, dtype=np.int64)
-    parts_p: list[NDArray[np.int64]] = []
-    parts_v: list[NDArray[np.int64]] = []
-    parts_t: list[NDArray[np.datetime64]] = []
-    # a superseded earlier choice, the final choice, and the refused ones
-    early = files & changed[hh]
-    other = np.where(pref == near, alt, near)
-    for mask, village, when in (
-        (early, other, t_early), (files, pref, t_final), (head & bad_window[hh], near, t_bad),
-        (head & bad_nesting[hh], reg.villages[(pop.hh_nearest + _NESTING_SHIFT) % len(reg.villages)], t_final),
-    ):
-        sel = person[mask]
-        parts_p.append(sel)
-        parts_t.append(when[hh[sel]])
-        parts_v.append(village[hh[sel]])
-    p = np.concatenate(parts_p)
-    v = np.concatenate(parts_v)
-    t = np.concatenate(parts_t).astype("datetime64[s]")
-    # broken nesting keeps the township (and consortium) of the nearest village
-    n_nest = len(parts_p[3])
-    township = reg.parent[v].copy()
-    consortium = reg.consortium[v].copy()
-    if n_nest:
-        nest_rows = slice(len(p) - n_nest, len(p))
-        township[nest_rows] = reg.parent[near[hh[parts_p[3]]]]
-        consortium[nest_rows] = reg.consortium[near[hh[parts_p[3]]]]
+    other = np.where(plan.pref == plan.near, plan.alt, plan.near)
+    shifted = reg.villages[(pop.hh_nearest + _NESTING_SHIFT) % len(reg.villages)]
+    parts = [(files & plan.changed[hh], other, t_early), (files, plan.pref, t_final),
+             (head & plan.bad_window[hh], plan.near, t_bad), (head & plan.bad_nesting[hh], shifted, t_final)]
+    p = np.concatenate([person[m] for m, _, _ in parts])
+    v = np.concatenate([vil[hh[person[m]]] for m, vil, _ in parts])
+    t = np.concatenate([when[hh[person[m]]] for m, _, when in parts]).astype("datetime64[s]")
+    # a broken nesting names the township (and consortium) of the nearest village with a village of another one
+    anchor = np.concatenate([np.where(k == 3, plan.near, vil)[hh[person[m]]] for k, (m, vil, _) in enumerate(parts)])
+    township, consortium = reg.parent[anchor], reg.consortium[anchor]
     order = np.lexsort((t, p))
-    p, v, t, township, consortium = p[order], v[order], t[order], township[order], consortium[order]
-    choices = pa.table({
-        "person_id": pop.person_id.take(pa.array(p, pa.int64())),
+    return pa.table({
+        "person_id": pop.person_id.take(pa.array(p[order], pa.int64())),
         "year": pa.array(np.full(len(p), year, dtype=np.int64)),
-        "consortium_id": pa.array(np.array(reg.consortium_ids)[consortium], pa.string()),
-        "township_id": pa.array(reg.inst_id[township], pa.string()),
-        "village_id": pa.array(reg.inst_id[v], pa.string()),
-        "chosen_at": pa.array(t, pa.timestamp("s")),
+        "consortium_id": pa.array(np.array(reg.consortium_ids)[consortium[order]], pa.string()),
+        "township_id": pa.array(reg.inst_id[township[order]], pa.string()),
+        "village_id": pa.array(reg.inst_id[v[order]], pa.string()),
+        "chosen_at": pa.array(t[order], pa.timestamp("s")),
     })
 
-    prev_persons = person[carried[hh]]
-    pv = prev_village[hh[prev_persons]]
-    previous = pa.table({
-        "person_id": pop.person_id.take(pa.array(prev_persons, pa.int64())),
-        "year": pa.array(np.full(len(prev_persons), year - 1, dtype=np.int64)),
+
+def _previous(reg: CountyRegistry, pop: Population, plan: _Plan, year: int) -> pa.Table:
+    """Designations of the year before, for the households that carry one."""
+    hh = pop.household
+    persons = np.flatnonzero(plan.carried[hh])
+    pv = plan.prev_village[hh[persons]]
+    return pa.table({
+        "person_id": pop.person_id.take(pa.array(persons, pa.int64())),
+        "year": pa.array(np.full(len(persons), year - 1, dtype=np.int64)),
         "consortium_id": pa.array(np.array(reg.consortium_ids)[reg.consortium[pv]], pa.string()),
         "township_id": pa.array(reg.inst_id[reg.parent[pv]], pa.string()),
         "village_id": pa.array(reg.inst_id[pv], pa.string()),
-        "source": pa.array(prev_source[hh[prev_persons]], pa.string()),
+        "source": pa.array(plan.prev_source[hh[persons]], pa.string()),
     })
 
-    village = np.where(files, pref[hh], np.where(carried[hh], prev_village[hh], np.where(chooser[hh], pref[hh],
-                                                                                         near[hh])))
-    return Enrollment(choices=choices, previous=previous, village=village, consortium=reg.consortium[village],
-                      township=reg.parent[village])
+
+def make_enrollment(reg: CountyRegistry, pop: Population, *, rng: np.random.Generator, year: int,
+                    cal: Calibration) -> Enrollment:
+    """Choices and last year's designations of one chunk, and every person's designation (RULES.md A4)."""
+    plan = _plan(reg, pop, rng, cal)
+    hh = pop.household
+    files = plan.chooser[hh] & (~plan.partial[hh] | (pop.member == 0))
+    choices = _choices(reg, pop, plan, files, rng, year)
+    village = np.where(files, plan.pref[hh],
+                       np.where(plan.carried[hh], plan.prev_village[hh],
+                                np.where(plan.chooser[hh], plan.pref[hh], plan.near[hh])))
+    return Enrollment(choices=choices, previous=_previous(reg, pop, plan, year), village=village,
+                      consortium=reg.consortium[village], township=reg.parent[village])

@@ -92,13 +92,15 @@ class _Places:
     """Institution indices: the county's members first, then the outside hospitals."""
 
     ids: NDArray[np.str_]
+    level: NDArray[np.int64]  # hospital level of every place
     outside: NDArray[np.int64]
     outside_level: NDArray[np.int64]
 
 
 def _places(reg: CountyRegistry, outside_ids: NDArray[np.str_], outside_levels: NDArray[np.int64]) -> _Places:
     n = len(reg.inst_id)
-    return _Places(np.concatenate((reg.inst_id, outside_ids)), n + np.arange(len(outside_ids)), outside_levels)
+    return _Places(np.concatenate((reg.inst_id, outside_ids)), np.concatenate((reg.level, outside_levels)),
+                   n + np.arange(len(outside_ids)), outside_levels)
 
 
 def _institutions(rng: np.random.Generator, reg: CountyRegistry, places: _Places, enr: Enrollment,
@@ -153,14 +155,28 @@ def _lookup(table: tuple[tuple[str, float, float], ...] | tuple[tuple[str, float
     return np.asarray(values[keys], dtype=np.float64)
 
 
-def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: np.random.Generator, year: int,
-                first_claim: int, outside_ids: NDArray[np.str_], outside_levels: NDArray[np.int64],
-                cal: Calibration) -> tuple[pa.Table, ClaimStats]:
-    """The claims of one chunk of persons, numbered from ``first_claim``; and their calibration counts."""
-    places = _places(reg, outside_ids, outside_levels)
-    jan1 = np.datetime64(f"{year}-01-01", "D")
-    dec31 = np.datetime64(f"{year}-12-31", "D")
-    span = int((dec31 - jan1).astype(np.int64)) + 1 + cal.lead_in_days
+@dataclass
+class _Draft:
+    """Claims being drawn, one entry per claim (before sorting and numbering)."""
+
+    person: NDArray[np.int64]
+    inpatient: NDArray[np.bool_]
+    tier: NDArray[np.int64]
+    inst: NDArray[np.int64]
+    keys: NDArray[np.int64]  # cost key (_COST_KEYS)
+    admit: NDArray[np.datetime64]
+    discharge: NDArray[np.datetime64]
+    diagnosis: NDArray[np.int64]  # index into the vocabulary
+    referral: NDArray[np.int64]  # index of the referring admission, -1 if none
+
+
+def _stay(rng: np.random.Generator, cal: Calibration, keys: NDArray[np.int64]) -> NDArray[np.int64]:
+    return np.asarray(1 + rng.poisson(np.maximum(_lookup(cal.length_of_stay, keys, 1) - 1.0, 0.0)), dtype=np.int64)
+
+
+def _draw(reg: CountyRegistry, pop: Population, enr: Enrollment, places: _Places, rng: np.random.Generator,
+          jan1: np.datetime64, span: int, vocab: list[str], cal: Calibration) -> _Draft:
+    """Visits and admissions per person by age and frailty, with tier, institution, date, diagnosis, stay."""
     frailty = rng.gamma(cal.frailty_shape, 1.0 / cal.frailty_shape, size=pop.n_persons)
     band = np.minimum(pop.age // BAND_YEARS, len(cal.age_shares) - 1)
     stretch = span / (span - cal.lead_in_days)
@@ -172,81 +188,99 @@ def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: n
     tier = np.where(inpatient, _draw_tier(rng, group, cal.inpatient_tiers), _draw_tier(rng, group, cal.outpatient_tiers))
     inst = _institutions(rng, reg, places, enr, person, inpatient, tier, cal)
     admit = jan1 - cal.lead_in_days + rng.integers(0, span, size=len(person)).astype("timedelta64[D]")
-    vocab = _vocabulary(cal)
     diagnosis = _diagnoses(rng, cal.outpatient_diagnoses + cal.inpatient_diagnoses,
                            group + len(cal.outpatient_diagnoses) * inpatient, vocab)
+    keys = _cost_keys(tier, places.level[inst])
+    discharge = admit + np.where(inpatient, _stay(rng, cal, keys), 0).astype("timedelta64[D]")
+    return _Draft(person, inpatient, tier, inst, keys, admit, discharge, diagnosis,
+                  np.full(len(person), -1, dtype=np.int64))
 
-    # referred admissions: upward from a township or county admission, 0-15 days after its discharge
-    level = np.concatenate((reg.level, places.outside_level))
-    n = len(person)
-    keys = _cost_keys(tier, level[inst])
-    stay = 1 + rng.poisson(np.maximum(_lookup(cal.length_of_stay, keys, 1) - 1.0, 0.0))
-    discharge = admit + np.where(inpatient, stay, 0).astype("timedelta64[D]")
-    src = np.flatnonzero(inpatient & (tier != OUTSIDE) & (rng.random(n) < cal.referral_rate))
-    ref_admit = discharge[src] + rng.integers(0, 16, size=len(src)).astype("timedelta64[D]")
+
+def _with_referrals(d: _Draft, reg: CountyRegistry, enr: Enrollment, places: _Places, rng: np.random.Generator,
+                    dec31: np.datetime64, cal: Calibration) -> _Draft:
+    """Add referred admissions: upward from a township or county admission, 0-15 days after its discharge, in the
+    year: township -> the designated consortium's lead hospital, county -> a tertiary hospital outside."""
+    src = np.flatnonzero(d.inpatient & (d.tier != OUTSIDE) & (rng.random(len(d.person)) < cal.referral_rate))
+    ref_admit = d.discharge[src] + rng.integers(0, 16, size=len(src)).astype("timedelta64[D]")
     keep = ref_admit <= dec31
     src, ref_admit = src[keep], ref_admit[keep]
-    up_tier = np.where(tier[src] == TOWNSHIP, COUNTY, OUTSIDE)
+    up_tier = np.where(d.tier[src] == TOWNSHIP, COUNTY, OUTSIDE)
     level3 = places.outside[places.outside_level >= 3]
-    up_inst = np.where(up_tier == COUNTY, reg.lead[enr.consortium[person[src]]], _pick(rng, level3, len(src)))
-    up_keys = _cost_keys(up_tier, level[up_inst])
-    up_stay = 1 + rng.poisson(np.maximum(_lookup(cal.length_of_stay, up_keys, 1) - 1.0, 0.0))
-    person = np.concatenate((person, person[src]))
-    inpatient = np.concatenate((inpatient, np.ones(len(src), bool)))
-    tier = np.concatenate((tier, up_tier))
-    inst = np.concatenate((inst, up_inst))
-    keys = np.concatenate((keys, up_keys))
-    admit = np.concatenate((admit, ref_admit))
-    discharge = np.concatenate((discharge, ref_admit + up_stay.astype("timedelta64[D]")))
-    diagnosis = np.concatenate((diagnosis, diagnosis[src]))
-    referral = np.concatenate((np.full(n, -1, dtype=np.int64), src))
-    n = len(person)
+    up_inst = np.where(up_tier == COUNTY, reg.lead[enr.consortium[d.person[src]]], _pick(rng, level3, len(src)))
+    up_keys = _cost_keys(up_tier, places.level[up_inst])
+    up_stay = _stay(rng, cal, up_keys)
+    return _Draft(
+        person=np.concatenate((d.person, d.person[src])),
+        inpatient=np.concatenate((d.inpatient, np.ones(len(src), bool))),
+        tier=np.concatenate((d.tier, up_tier)), inst=np.concatenate((d.inst, up_inst)),
+        keys=np.concatenate((d.keys, up_keys)), admit=np.concatenate((d.admit, ref_admit)),
+        discharge=np.concatenate((d.discharge, ref_admit + up_stay.astype("timedelta64[D]"))),
+        diagnosis=np.concatenate((d.diagnosis, d.diagnosis[src])), referral=np.concatenate((d.referral, src)))
 
-    # diagnoses that do not fit the person
-    age = pop.age[person]
-    male = pop.male[person]
+
+def _fit_diagnoses(d: _Draft, pop: Population, vocab: list[str]) -> None:
+    """Replace diagnoses that do not fit the person (births of men or outside 16-45, prostate of women ...)."""
+    age = pop.age[d.person]
+    male = pop.male[d.person]
     code = {c: vocab.index(c) for c in ("O80", "K35.8", "N40", "N39.0", "P59.9", "J18.9")}
-    diagnosis[(diagnosis == code["O80"]) & (male | (age < 16) | (age > 45))] = code["K35.8"]
-    diagnosis[(diagnosis == code["N40"]) & ~male] = code["N39.0"]
-    diagnosis[(diagnosis == code["P59.9"]) & (age > 0)] = code["J18.9"]
+    d.diagnosis[(d.diagnosis == code["O80"]) & (male | (age < 16) | (age > 45))] = code["K35.8"]
+    d.diagnosis[(d.diagnosis == code["N40"]) & ~male] = code["N39.0"]
+    d.diagnosis[(d.diagnosis == code["P59.9"]) & (age > 0)] = code["J18.9"]
 
-    emergency = np.where(inpatient, rng.random(n) < cal.emergency_inpatient,
-                         (tier >= COUNTY) & (rng.random(n) < cal.emergency_outpatient)) & (referral < 0)
-    median = np.where(inpatient, _lookup(cal.inpatient_cost, keys, 1), _lookup(cal.outpatient_cost, keys, 1))
-    sigma = np.where(inpatient, _lookup(cal.inpatient_cost, keys, 2), _lookup(cal.outpatient_cost, keys, 2))
+
+def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: np.random.Generator, year: int,
+                first_claim: int, outside_ids: NDArray[np.str_], outside_levels: NDArray[np.int64],
+                cal: Calibration) -> tuple[pa.Table, ClaimStats]:
+    """The claims of one chunk of persons, numbered from ``first_claim``; and their calibration counts."""
+    places = _places(reg, outside_ids, outside_levels)
+    jan1 = np.datetime64(f"{year}-01-01", "D")
+    dec31 = np.datetime64(f"{year}-12-31", "D")
+    span = int((dec31 - jan1).astype(np.int64)) + 1 + cal.lead_in_days
+    vocab = _vocabulary(cal)
+    d = _with_referrals(_draw(reg, pop, enr, places, rng, jan1, span, vocab, cal), reg, enr, places, rng, dec31, cal)
+    _fit_diagnoses(d, pop, vocab)
+    n = len(d.person)
+    emergency = np.where(d.inpatient, rng.random(n) < cal.emergency_inpatient,
+                         (d.tier >= COUNTY) & (rng.random(n) < cal.emergency_outpatient)) & (d.referral < 0)
+    costs = (cal.inpatient_cost, cal.outpatient_cost)
+    median = np.where(d.inpatient, _lookup(costs[0], d.keys, 1), _lookup(costs[1], d.keys, 1))
+    sigma = np.where(d.inpatient, _lookup(costs[0], d.keys, 2), _lookup(costs[1], d.keys, 2))
     total = np.maximum(np.rint(median * np.exp(sigma * rng.standard_normal(n)) * 100.0), 500).astype(np.int64)
     lo, hi = cal.covered_share
     covered = np.rint(total * rng.uniform(lo, hi, size=n)).astype(np.int64)
     unreasonable = (rng.random(n) < cal.unreasonable_rate) | (
-        inpatient & (tier == OUTSIDE) & (rng.random(n) < cal.unreasonable_outside_inpatient))
+        d.inpatient & (d.tier == OUTSIDE) & (rng.random(n) < cal.unreasonable_outside_inpatient))
 
-    order = np.lexsort((np.arange(n), admit, person))
+    # claims of a person in date order, numbered; referral_from names the referring claim's new number
+    o = np.lexsort((np.arange(n), d.admit, d.person))
     position = np.empty(n, dtype=np.int64)
-    position[order] = np.arange(n)
+    position[o] = np.arange(n)
     claim_ids = sequential_ids(f"C{reg.county.code}-", first_claim + 1 + np.arange(n, dtype=np.int64), width=9)
-    ref_sorted = referral[order]
+    ref_sorted = d.referral[o]
     has_ref = ref_sorted >= 0
     referral_from = claim_ids.take(pa.array(np.where(has_ref, position[np.maximum(ref_sorted, 0)], 0)))
-    o = order
     table = pa.table({
         "claim_id": claim_ids,
-        "person_id": pop.person_id.take(pa.array(person[o])),
-        "inst_id": pa.array(places.ids, pa.string()).take(pa.array(inst[o])),
-        "setting": pa.array(["outpatient", "inpatient"]).take(pa.array(inpatient[o].astype(np.int64))),
+        "person_id": pop.person_id.take(pa.array(d.person[o])),
+        "inst_id": pa.array(places.ids, pa.string()).take(pa.array(d.inst[o])),
+        "setting": pa.array(["outpatient", "inpatient"]).take(pa.array(d.inpatient[o].astype(np.int64))),
         "emergency": pa.array(emergency[o]),
-        "admit_date": pa.array(admit[o], pa.date32()),
-        "discharge_date": pa.array(discharge[o], pa.date32(), mask=~inpatient[o]),
+        "admit_date": pa.array(d.admit[o], pa.date32()),
+        "discharge_date": pa.array(d.discharge[o], pa.date32(), mask=~d.inpatient[o]),
         "total_cost": pa.array(total[o], pa.int64()),
         "covered_cost": pa.array(covered[o], pa.int64()),
-        "diagnosis": pa.array(vocab, pa.string()).take(pa.array(diagnosis[o])),
+        "diagnosis": pa.array(vocab, pa.string()).take(pa.array(d.diagnosis[o])),
         "referral_from": pa.array(referral_from.to_numpy(zero_copy_only=False), pa.string(), mask=~has_ref),
         "unreasonable": pa.array(unreasonable[o]),
     })
-    in_year = admit >= jan1
-    out_year = in_year & ~inpatient
-    in_year_in = in_year & inpatient
-    stats = ClaimStats(
-        claims=n, visits=int(out_year.sum()), primary_visits=int((out_year & (tier <= TOWNSHIP)).sum()),
-        admissions=int(in_year_in.sum()), county_admissions=int((in_year_in & (tier != OUTSIDE)).sum()),
-        covered=int(covered[in_year].sum()), outside_covered=int(covered[in_year & (tier == OUTSIDE)].sum()))
-    return table, stats
+    return table, _stats(d, covered, jan1)
+
+
+def _stats(d: _Draft, covered: NDArray[np.int64], jan1: np.datetime64) -> ClaimStats:
+    in_year = d.admit >= jan1
+    visits = in_year & ~d.inpatient
+    admissions = in_year & d.inpatient
+    return ClaimStats(
+        claims=len(d.person), visits=int(visits.sum()), primary_visits=int((visits & (d.tier <= TOWNSHIP)).sum()),
+        admissions=int(admissions.sum()), county_admissions=int((admissions & (d.tier != OUTSIDE)).sum()),
+        covered=int(covered[in_year].sum()), outside_covered=int(covered[in_year & (d.tier == OUTSIDE)].sum()))
