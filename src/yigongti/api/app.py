@@ -27,7 +27,7 @@ OPENAPI_URL = "/api/openapi.json"
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app; the database is migrated and filled before this returns."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = make_session_factory(engine)
     clock = settings.clock()
     prepared = startup.prepare(settings, engine=engine, sessions=sessions, clock=clock)

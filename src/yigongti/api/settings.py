@@ -51,6 +51,7 @@ class Settings(BaseModel):
     session_hours: int = Field(12, ge=1, le=24 * 30)
     login_burst: int = Field(5, ge=1, description="failed-login allowance per username and address")
     login_refill_seconds: float = Field(60.0, gt=0, description="one more attempt every this many seconds")
+    db_pool_size: int = Field(10, ge=1, le=200, description="database connections kept open (PostgreSQL)")
     demo_accounts: bool = Field(True, description="create one demo account per role after loading demo data")
 
     @classmethod

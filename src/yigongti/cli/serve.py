@@ -28,6 +28,10 @@ def serve(
     today: Annotated[str | None, typer.Option("--today", help="pin today's date YYYY-MM-DD (rehearse the switch "
                                                              "window) / 指定今天日期")] = None,
     year: Annotated[int | None, typer.Option("--year", help="year the data folder is for / 数据年度")] = None,
+    pool: Annotated[int, typer.Option("--pool", min=1, max=200, help="database connections (PostgreSQL) "
+                                                                  "/ 数据库连接数")] = 10,
+    access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="log every request "
+                                                                               "/ 记录每个请求")] = True,
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="mark cookies Secure (serve behind "
                                                                         "HTTPS) / 仅经HTTPS发送Cookie")] = False,
 ) -> None:
@@ -40,7 +44,8 @@ def serve(
 
     settings = Settings.resolve(db=db, data=data, data_dir=data_dir,
                                 today=date.fromisoformat(today) if today else None,
-                                demo_persons=persons, year=year, secure_cookies=secure_cookies)
+                                demo_persons=persons, year=year, secure_cookies=secure_cookies,
+                                db_pool_size=pool)
     with console.status("准备数据库 / preparing the database ..."):
         application = create_app(settings)
     ctx = application.state.ctx
@@ -53,4 +58,4 @@ def serve(
                       f"{settings.data_dir / 'demo-accounts.toml'}):")
         for role, username, password in ctx.demo_accounts:
             console.print(f"  {role:<18} {username:<12} {password}")
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False, access_log=access_log)

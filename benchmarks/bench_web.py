@@ -1,0 +1,299 @@
+"""Benchmark: the web platform under load, and the render time of every dashboard.
+
+    python benchmarks/bench_web.py [--persons 20000] [--clients 200] [--seconds 20] [--keep]
+
+1. Generates a demo county under benchmarks/data/ (git-ignored; deleted afterwards unless --keep) and starts
+   ``yigongti serve`` on it in its own process, on PostgreSQL (the local test server, a scratch schema dropped
+   afterwards), "today" pinned inside the switch window.
+2. Baseline in the same run: ``submit_choice`` called directly, one after another, in this process (no HTTP).
+3. Load: a SECOND process with ``--clients`` concurrent clients on loopback, each a resident with a bearer token
+   posting choices for themself (``POST /api/persons/{id}/choices``) for ``--seconds``: requests/s, p50/p99.
+4. Afterwards a count in the database: every accepted answer is exactly one choice row and the designation of every
+   client is its last accepted choice (no choice lost or duplicated).
+5. Render time of each page (median of 5) for the insurance bureau and a resident, on the same demo county.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import func, select, text
+
+from yigongti.service.accounts import create_user
+from yigongti.service.choices import SubmitChoice, submit_choice
+from yigongti.store.db import make_engine, make_session_factory
+from yigongti.store.models import ChoiceRow, DesignationRow, InstitutionRow, PersonRow
+from yigongti.store.uow import SqlAlchemyUnitOfWork
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT / "data"
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TODAY = date(2026, 11, 25)  # the switch window for 2027 is open
+YEAR = 2027
+PASSWORD = "bench-password-1"
+console = Console(width=150)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/login", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise RuntimeError("server did not come up")
+
+
+def options_for(db_url: str, n: int) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """n residents, one per household (so clients never touch each other's rows), each with two valid choices."""
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        heads = conn.execute(select(func.min(PersonRow.person_id)).group_by(PersonRow.household_id)
+                             .order_by(func.min(PersonRow.person_id)).limit(n)).scalars().all()
+        villages = conn.execute(select(InstitutionRow.inst_id, InstitutionRow.parent_id, InstitutionRow.consortium_id)
+                                .where(InstitutionRow.tier == "village").order_by(InstitutionRow.inst_id)).all()
+    engine.dispose()
+    triples = [(c, t, v) for v, t, c in villages]
+    return [(pid, [triples[i % len(triples)], triples[(i * 7 + 3) % len(triples)]]) for i, pid in enumerate(heads)]
+
+
+def make_accounts(db_url: str, clients: list[tuple[str, list[tuple[str, str, str]]]]) -> None:
+    sessions = make_session_factory(make_engine(db_url))
+    with sessions.begin() as s:
+        for pid, _ in clients:
+            create_user(s, username=f"bench-{pid}", password=PASSWORD, role="resident", person_id=pid,
+                        now=datetime(2026, 11, 25, 9))
+
+
+# ------------------------------------------------------------------------------------------- the load process
+
+async def _client(http: httpx.AsyncClient, token: str, pid: str, triples: list[tuple[str, str, str]],
+                  stop_at: float, out: list[tuple[float, int, str, int]]) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    k = 0
+    while time.perf_counter() < stop_at:
+        c, t, v = triples[k % 2]
+        start = time.perf_counter()
+        r = await http.post(f"/api/persons/{pid}/choices", headers=headers,
+                            json={"consortium_id": c, "township_id": t, "village_id": v})
+        choice_id = r.json().get("choice_id", 0) if r.status_code == 201 else 0
+        out.append((time.perf_counter() - start, r.status_code, pid, choice_id))
+        k += 1
+
+
+async def _load(url: str, tokens: dict[str, str], clients: list[tuple[str, list[tuple[str, str, str]]]],
+                seconds: float) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
+    results: list[tuple[float, int, str, int]] = []
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+        started = time.perf_counter()
+        stop_at = started + seconds
+        await asyncio.gather(*(_client(http, tokens[pid], pid, triples, stop_at, results)
+                               for pid, triples in clients))
+        wall = time.perf_counter() - started
+    lat = sorted(r[0] for r in results)
+    codes: dict[int, int] = {}
+    for r in results:
+        codes[r[1]] = codes.get(r[1], 0) + 1
+    accepted: dict[str, list[int]] = {}
+    for _, code, pid, cid in results:
+        if code == 201:
+            accepted.setdefault(pid, []).append(cid)
+    return {"requests": len(results), "wall": wall, "codes": codes,
+            "p50": lat[len(lat) // 2] if lat else 0.0, "p99": lat[int(len(lat) * 0.99)] if lat else 0.0,
+            "max": lat[-1] if lat else 0.0, "accepted": accepted}
+
+
+def load_process(url: str, tokens: dict[str, str], clients: list[tuple[str, list[tuple[str, str, str]]]],
+                 seconds: float, queue: Any) -> None:
+    queue.put(asyncio.run(_load(url, tokens, clients, seconds)))
+
+
+# ------------------------------------------------------------------------------------------------- the run
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--persons", type=int, default=20_000)
+    ap.add_argument("--clients", type=int, default=200)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--baseline", type=int, default=300, help="direct submit_choice calls for the baseline")
+    ap.add_argument("--pool", type=int, default=20, help="server's database connections")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    work = DATA / f"web-{uuid.uuid4().hex[:6]}"
+    schema = f"bench_web_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    db_url = f"{PG}?options=-csearch_path%3D{schema}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        from yigongti.service.demo import generate_demo
+
+        with Progress(console=console) as progress:
+            task = progress.add_task(f"demo county, {args.persons:,} persons", total=args.persons)
+            generate_demo(work / "demo", persons=args.persons,
+                          progress=lambda done, total: progress.update(task, completed=done))
+        t0 = time.perf_counter()
+        server = subprocess.Popen(
+            [sys.executable, "-c", "from yigongti.cli import main; main()", "serve", "--data", str(work / "demo"), "--db", db_url,
+             "--port", str(port), "--data-dir", str(work / "serve"), "--today", TODAY.isoformat(),
+             "--pool", str(args.pool), "--no-access-log"],
+            stdout=(work / "server.log").open("wb"), stderr=subprocess.STDOUT)
+        with console.status("server: migrate, load the county, create accounts ..."):
+            wait_up(url, server)
+        start_s = time.perf_counter() - t0
+        console.print(f"server up in {start_s:.1f} s (load of {args.persons:,} persons included)")
+
+        clients = options_for(db_url, args.clients + args.baseline)
+        baseline_clients, clients = clients[args.clients:], clients[:args.clients]
+
+        # baseline: the use case without HTTP, one after another, in this process
+        uow = SqlAlchemyUnitOfWork(db_url)
+        t = time.perf_counter()
+        for pid, triples in baseline_clients:
+            c, tw, v = triples[0]
+            submit_choice(SubmitChoice(pid, YEAR, c, tw, v, datetime(2026, 11, 25, 10), for_household=False,
+                                       channel="bench"), uow, now=datetime(2026, 11, 25, 10))
+        baseline_rate = len(baseline_clients) / (time.perf_counter() - t)
+        uow.dispose()
+        console.print(f"baseline: submit_choice in-process, sequential: {baseline_rate:,.0f} choices/s")
+
+        with console.status(f"{len(clients)} accounts and tokens ..."):
+            make_accounts(db_url, clients)
+            tokens = {}
+            with httpx.Client(base_url=url, timeout=60) as http:
+                for pid, _ in clients:
+                    r = http.post("/api/token", data={"username": f"bench-{pid}", "password": PASSWORD})
+                    r.raise_for_status()
+                    tokens[pid] = r.json()["access_token"]
+
+        queue: Any = mp.get_context("spawn").Queue()
+        proc = mp.get_context("spawn").Process(target=load_process,
+                                               args=(url, tokens, clients, args.seconds, queue))
+        with console.status(f"load: {len(clients)} clients for {args.seconds:.0f} s from a second process ..."):
+            proc.start()
+            result = queue.get()
+            proc.join()
+        rate = result["requests"] / result["wall"]
+        console.print(f"load: {result['requests']:,} requests in {result['wall']:.1f} s = {rate:,.0f} req/s; "
+                      f"p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, "
+                      f"max {result['max'] * 1000:.0f} ms; codes {result['codes']}")
+        console.print(f"ratio: HTTP with {len(clients)} clients / in-process sequential = {rate / baseline_rate:.2f}x")
+
+        # the count afterwards
+        engine = make_engine(db_url)
+        accepted = result["accepted"]
+        with engine.connect() as conn:
+            rows = conn.execute(select(ChoiceRow.person_id, ChoiceRow.choice_id).where(
+                ChoiceRow.channel == "api", ChoiceRow.year == YEAR)).all()
+            got: dict[str, list[int]] = {}
+            for pid, cid in rows:
+                got.setdefault(pid, []).append(cid)
+            lost = sum(len(set(v) - set(got.get(p, []))) for p, v in accepted.items())
+            extra = sum(len(set(v) - set(accepted.get(p, []))) for p, v in got.items())
+            dup = sum(len(v) - len(set(v)) for v in got.values())
+            wrong = 0
+            for pid, cids in accepted.items():
+                last = max(cids)
+                d = conn.execute(select(DesignationRow.choice_id).where(DesignationRow.person_id == pid,
+                                                                         DesignationRow.year == YEAR)).scalar()
+                wrong += int(d != last)
+        engine.dispose()
+        n_acc = sum(len(v) for v in accepted.values())
+        console.print(f"count: {n_acc:,} accepted answers, {len(rows):,} choice rows; lost {lost}, not answered "
+                      f"{extra}, duplicated {dup}; designations not on the last accepted choice: {wrong}")
+
+        # page render times
+        timings = page_times(url, work / "serve", clients[0][0], tokens)
+        for who, path, ms in timings:
+            console.print(f"  page {who:<10} {path:<28} {ms:7.1f} ms")
+        print(json.dumps({"start_s": start_s, "baseline_rate": baseline_rate, "rate": rate,
+                          "p50_ms": result["p50"] * 1000, "p99_ms": result["p99"] * 1000,
+                          "requests": result["requests"], "codes": result["codes"], "lost": lost, "extra": extra,
+                          "duplicated": dup, "wrong_designation": wrong,
+                          "pages": [[w, p, round(ms, 1)] for w, p, ms in timings]}))
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _demo_login(serve_dir: Path, role: str) -> dict[str, str]:
+    import tomllib
+
+    accounts = tomllib.loads((serve_dir / "demo-accounts.toml").read_text(encoding="utf-8"))["accounts"]
+    a = next(x for x in accounts if x["role"] == role)
+    return {"username": a["username"], "password": a["password"]}
+
+
+def page_times(url: str, serve_dir: Path, resident_pid: str, tokens: dict[str, str]) -> list[tuple[str, str, float]]:
+    out = []
+    for role, paths in (("insurance_bureau", ["/dashboard", "/registry", "/head-counts", "/finance", "/indicators",
+                                              "/map", "/persons"]),
+                        ("resident", ["/household", "/persons/{pid}/choose", "/persons/{pid}/claims"])):
+        with httpx.Client(base_url=url, timeout=600, follow_redirects=False) as http:
+            page = http.get("/login").text
+            csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            creds = _demo_login(serve_dir, role)
+            r = http.post("/login", data={**creds, "csrf": csrf})
+            assert r.status_code == 303, r.text
+            pid = _resident_pid(http) if role == "resident" else ""
+            for path in paths:
+                p = path.format(pid=pid)
+                http.get(p).raise_for_status()  # first visit (figures computed once)
+                times = []
+                for _ in range(5):
+                    t = time.perf_counter()
+                    http.get(p).raise_for_status()
+                    times.append((time.perf_counter() - t) * 1000)
+                out.append((role.split("_")[-1], path, statistics.median(times)))
+    return out
+
+
+def _resident_pid(http: httpx.Client) -> str:
+    html = http.get("/household").text
+    return html.split('href="/persons/', 1)[1].split("/", 1)[0]
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
