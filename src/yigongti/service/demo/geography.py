@@ -88,69 +88,80 @@ def _rural_positions(rng: np.random.Generator, county: County, n: int) -> NDArra
     return out
 
 
-def build_county(county: County, *, n_consortia: int, rng: np.random.Generator, urban_share: float) -> CountyRegistry:
-    """The institutions and consortia of one demo county."""
-    if n_consortia not in (1, 2):
-        raise ValueError("consortia must be 1 or 2 / 医共体数量应为1或2")
-    cc = county.code
-    rows: list[tuple[str, str, str, str, int, int, str, float, float]] = []
-    # county units near the seat
+_Row = tuple[str, str, str, str, int, int, str, float, float]  # id, name, tier, kind, level, consortium, parent, lon, lat
+
+
+def _county_rows(county: County, rng: np.random.Generator, n_consortia: int) -> list[_Row]:
+    """The county units, near the seat."""
     jitter = rng.normal(0.0, 0.004, size=(len(_COUNTY_UNITS), 2))
-    for (suffix, name, kind, level, cons), (dx, dy) in zip(_COUNTY_UNITS, jitter, strict=True):
-        rows.append((f"{cc}-{suffix}", f"{county.name}{name}", "county", kind, level,
-                     cons if n_consortia == 2 else 0, "", county.lon + dx, county.lat + dy))
-    # township tier
+    return [(f"{county.code}-{suffix}", f"{county.name}{name}", "county", kind, level,
+             cons if n_consortia == 2 else 0, "", county.lon + dx, county.lat + dy)
+            for (suffix, name, kind, level, cons), (dx, dy) in zip(_COUNTY_UNITS, jitter, strict=True)]
+
+
+def _township_rows(county: County, rng: np.random.Generator, n_consortia: int) -> list[_Row]:
+    """Two urban centres at the seat, the rest scattered; split: one urban centre each, rural west / east."""
     names = _township_names(county)
     n_rural = len(names) - URBAN_CENTRES
     urban_pos = np.array([[county.lon - 0.006, county.lat + 0.004], [county.lon + 0.005, county.lat - 0.006]])
     rural_pos = _rural_positions(rng, county, n_rural)
-    town_pos = np.vstack((urban_pos, rural_pos))
-    # the split: one urban centre each, rural townships west / east of the median longitude
+    pos = np.vstack((urban_pos, rural_pos))
     west = np.zeros(len(names), dtype=bool)
     west[0] = True
-    order = np.argsort(rural_pos[:, 0], kind="stable")
-    west[URBAN_CENTRES + order[: n_rural // 2]] = True
-    town_ids = [f"{cc}-T{i + 1:02d}" for i in range(len(names))]
-    for i, name in enumerate(names):
-        kind = "community_centre" if i < URBAN_CENTRES else "township_centre"
-        cons = (0 if west[i] else 1) if n_consortia == 2 else 0
-        rows.append((town_ids[i], name, "township", kind, 1, cons, "", float(town_pos[i, 0]), float(town_pos[i, 1])))
-    # village tier: 8 stations per urban centre; rural villages, more under the sub-centres
-    per_town = [STATIONS_PER_URBAN_CENTRE] * URBAN_CENTRES
-    n_other = n_rural - SUB_CENTRES
+    west[URBAN_CENTRES + np.argsort(rural_pos[:, 0], kind="stable")[: n_rural // 2]] = True
+    return [(f"{county.code}-T{i + 1:02d}", name, "township",
+             "community_centre" if i < URBAN_CENTRES else "township_centre", 1,
+             (0 if west[i] else 1) if n_consortia == 2 else 0, "", float(pos[i, 0]), float(pos[i, 1]))
+            for i, name in enumerate(names)]
+
+
+def _villages_per_township(n_towns: int) -> list[int]:
+    """8 stations per urban centre; the rural villages, 14 under each sub-centre and the rest spread evenly."""
+    n_other = n_towns - URBAN_CENTRES - SUB_CENTRES
     sub_villages = 14
     base, extra = divmod(RURAL_VILLAGES - SUB_CENTRES * sub_villages, n_other)
-    per_town += [sub_villages] * SUB_CENTRES + [base + (1 if i < extra else 0) for i in range(n_other)]
-    village_weights: list[float] = []
-    village_urban: list[bool] = []
-    n_rural_villages = sum(per_town[URBAN_CENTRES:])
-    n_urban_villages = sum(per_town[:URBAN_CENTRES])
-    rural_w = rng.lognormal(0.0, 0.4, size=n_rural_villages)
-    rural_w = rural_w / rural_w.sum() * (1.0 - urban_share)
-    rw = iter(rural_w.tolist())
-    for i, count in enumerate(per_town):
+    return ([STATIONS_PER_URBAN_CENTRE] * URBAN_CENTRES + [sub_villages] * SUB_CENTRES
+            + [base + (1 if i < extra else 0) for i in range(n_other)])
+
+
+def _village_rows(county: County, towns: list[_Row], rng: np.random.Generator, urban_share: float
+                  ) -> tuple[list[_Row], list[float], list[bool]]:
+    """Village-tier rows around their township, with the share of households living under each one."""
+    per_town = _villages_per_township(len(towns))
+    n_urban = sum(per_town[:URBAN_CENTRES])
+    rural_w = rng.lognormal(0.0, 0.4, size=sum(per_town[URBAN_CENTRES:]))
+    rw = iter((rural_w / rural_w.sum() * (1.0 - urban_share)).tolist())
+    rows: list[_Row] = []
+    weights: list[float] = []
+    urban_flags: list[bool] = []
+    for i, (count, town) in enumerate(zip(per_town, towns, strict=True)):
         urban = i < URBAN_CENTRES
-        spread = 0.012 if urban else 0.05
-        offsets = rng.normal(0.0, spread, size=(count, 2))
-        short = names[i].removeprefix(county.name)[:2] if county.code == "510727" else f"第{i + 1}乡"
+        offsets = rng.normal(0.0, 0.012 if urban else 0.05, size=(count, 2))
+        short = town[1].removeprefix(county.name)[:2] if county.code == "510727" else f"第{i + 1}乡"
         for v in range(count):
-            cons = (0 if west[i] else 1) if n_consortia == 2 else 0
-            vname = f"{county.name}{short}第{v + 1}社区卫生服务站" if urban else f"{county.name}{short}{v + 1}村卫生室"
-            rows.append((f"{town_ids[i]}-V{v + 1:02d}", vname, "village",
-                         "community_station" if urban else "village_clinic", 0, cons, town_ids[i],
-                         float(town_pos[i, 0] + offsets[v, 0]), float(town_pos[i, 1] + offsets[v, 1])))
-            village_weights.append(urban_share / n_urban_villages if urban else next(rw))
-            village_urban.append(urban)
-    rows.sort(key=lambda r: r[0])
+            name = f"{county.name}{short}第{v + 1}社区卫生服务站" if urban else f"{county.name}{short}{v + 1}村卫生室"
+            rows.append((f"{town[0]}-V{v + 1:02d}", name, "village", "community_station" if urban else "village_clinic",
+                         0, town[5], town[0], float(town[7] + offsets[v, 0]), float(town[8] + offsets[v, 1])))
+            weights.append(urban_share / n_urban if urban else next(rw))
+            urban_flags.append(urban)
+    return rows, weights, urban_flags
+
+
+def build_county(county: County, *, n_consortia: int, rng: np.random.Generator, urban_share: float) -> CountyRegistry:
+    """The institutions and consortia of one demo county."""
+    if n_consortia not in (1, 2):
+        raise ValueError("consortia must be 1 or 2 / 医共体数量应为1或2")
+    rows = _county_rows(county, rng, n_consortia)
+    towns = _township_rows(county, rng, n_consortia)
+    villages, weights, urban = _village_rows(county, towns, rng, urban_share)
+    rows = sorted(rows + towns + villages, key=lambda r: r[0])
     ids = [r[0] for r in rows]
     index = {inst: n for n, inst in enumerate(ids)}
-    # village weights were appended in creation order, which is id order within the village tier
     tier = np.array([r[2] for r in rows])
-    villages = np.flatnonzero(tier == "village")
-    consortium_ids = tuple(f"{cc}-G{c + 1}" for c in range(n_consortia))
+    # village rows were made in id order, so their weights line up with the village tier in id order
     return CountyRegistry(
         county=county,
-        consortium_ids=consortium_ids,
+        consortium_ids=tuple(f"{county.code}-G{c + 1}" for c in range(n_consortia)),
         inst_id=np.array(ids),
         name=np.array([r[1] for r in rows]),
         tier=tier,
@@ -160,10 +171,10 @@ def build_county(county: County, *, n_consortia: int, rng: np.random.Generator, 
         parent=np.array([index[r[6]] if r[6] else -1 for r in rows], dtype=np.int64),
         lon=np.round(np.array([r[7] for r in rows]), 5),
         lat=np.round(np.array([r[8] for r in rows]), 5),
-        lead=np.array([index[f"{cc}-{_LEADS[c]}"] for c in range(n_consortia)], dtype=np.int64),
-        villages=villages,
-        village_weight=np.array(village_weights) / np.sum(village_weights),
-        village_urban=np.array(village_urban),
+        lead=np.array([index[f"{county.code}-{_LEADS[c]}"] for c in range(n_consortia)], dtype=np.int64),
+        villages=np.flatnonzero(tier == "village"),
+        village_weight=np.array(weights) / np.sum(weights),
+        village_urban=np.array(urban),
     )
 
 
