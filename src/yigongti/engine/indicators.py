@@ -110,7 +110,8 @@ class _Engine:
         return [(self.year, ""), (self.year - 1, PREV)] if self.inputs.previous_year else [(self.year, "")]
 
     def _t(self, table: pa.Table) -> ir.Table:
-        return register_arrow(self.con, table)
+        # DuckDB reads an in-memory Arrow table without copying it; Spark needs a registered view
+        return ibis.memtable(table) if self.con.name == "duckdb" else register_arrow(self.con, table)
 
     # ----------------------------------------------------------------------------------------- scope maps
 
@@ -140,36 +141,47 @@ class _Engine:
 
     # ----------------------------------------------------------------------------------------- claims
 
-    def claims_of(self, year: int) -> ir.Table | None:
-        if self.claims is None:
-            return None
+    def claims_in(self, *, fund: bool = False) -> ir.Table:
+        """Claims of the appraised years (this year, and last year when wanted) with the institution's tier, kind
+        and county, the person's county, ``_yr`` and, with ``fund``, the adjudicated fund_paid."""
+        assert self.claims is not None
         c = self.claims
-        c = c.filter(_year_of(c.admit_date) == year)
+        yr = _year_of(c.admit_date)
+        c = c.filter(yr.isin([y for y, _ in self.years()])).mutate(_yr=yr)
         inst = self.inst.select("inst_id", "tier", "kind", i_county=self.inst.county_code)
         per = self.persons.select("person_id", p_county=self.persons.county_code)
         c = c.join(inst, "inst_id").join(per, "person_id")
-        if self.adj is not None:
+        if fund and self.adj is not None:
             a = self.adj.rename(adj_claim_id="claim_id")
             c = c.left_join(a, c.claim_id == a.adj_claim_id)
         return c
 
-    def person_claim_features(self, year: int) -> dict[str, ir.Scalar]:
-        c = self.claims_of(year)
-        assert c is not None
+    def person_claim_features(self, wanted: set[str]) -> tuple[ir.Table, set[str]] | None:
+        """Per person: the claims measures in ``wanted`` for this year and (``prev__``) last year."""
+        fund_names = {"fund_res", "fund_res_in_county", "fund_res_primary", "fund_res_in_county_primary"}
+        fund = self.adj is not None and any(p + f in wanted for f in fund_names for _, p in self.years())
+        c = self.claims_in(fund=fund)
         op = c.setting == "outpatient"
         ip = c.setting == "inpatient"
         inc = (c.i_county == c.p_county).fill_null(False)
         prim = c.tier.isin(PRIMARY_TIERS)
-        feats: dict[str, Any] = {
-            "visits_res": _n(op), "visits_res_in_county": _n(op & inc), "visits_res_primary": _n(op & prim),
-            "admissions_res": _n(ip), "admissions_res_in_county": _n(ip & inc),
-            "cost_res": c.total_cost.sum(), "cost_res_in_county_inpatient": _s(ip & inc, c.total_cost),
-        }
-        if self.adj is not None:
-            fund = c.fund_paid.fill_null(0)
-            feats |= {"fund_res": fund.sum(), "fund_res_in_county": _s(inc, fund), "fund_res_primary": _s(prim, fund),
-                      "fund_res_in_county_primary": _s(inc & prim, fund)}
-        return {"__table__": c, **feats}
+        feats: dict[str, Any] = {}
+        for yr, prefix in self.years():
+            y = c._yr == yr
+            cols: dict[str, Any] = {
+                "visits_res": _n(y & op), "visits_res_in_county": _n(y & op & inc),
+                "visits_res_primary": _n(y & op & prim), "admissions_res": _n(y & ip),
+                "admissions_res_in_county": _n(y & ip & inc), "cost_res": _s(y, c.total_cost),
+                "cost_res_in_county_inpatient": _s(y & ip & inc, c.total_cost),
+            }
+            if fund:
+                f = c.fund_paid.fill_null(0)
+                cols |= {"fund_res": _s(y, f), "fund_res_in_county": _s(y & inc, f),
+                         "fund_res_primary": _s(y & prim, f), "fund_res_in_county_primary": _s(y & inc & prim, f)}
+            feats |= {prefix + k: v for k, v in cols.items() if prefix + k in wanted}
+        if not feats:
+            return None
+        return c.group_by("person_id").aggregate(**feats), set(feats)
 
     # ----------------------------------------------------------------------------------------- features
 
@@ -185,13 +197,10 @@ class _Engine:
         have: set[str] = {"population", "population_30_69"}
         pieces: list[ir.Table] = []
         if self.claims is not None:
-            for yr, prefix in self.years():
-                f = self.person_claim_features(yr)
-                c = f.pop("__table__")
-                names = {prefix + k: v for k, v in f.items() if prefix + k in wanted}
-                if names:
-                    pieces.append(c.group_by("person_id").aggregate(**names))
-                    have |= set(names)
+            got = self.person_claim_features(wanted)
+            if got is not None:
+                pieces.append(got[0])
+                have |= got[1]
             if "major_new_cases" in wanted:
                 pieces.append(self._major_new_cases())
                 have.add("major_new_cases")
@@ -224,9 +233,9 @@ class _Engine:
         if "admissions_managed" in have:
             adm = base["admissions_res"] if "admissions_res" in base.columns else None
             if adm is None:
-                c = self.claims_of(y)
-                assert c is not None
-                adm_t = c.group_by("person_id").aggregate(_adm=_n(c.setting == "inpatient")).rename(_pid="person_id")
+                c = self.claims_in()
+                adm_t = c.group_by("person_id").aggregate(
+                    _adm=_n((c._yr == y) & (c.setting == "inpatient"))).rename(_pid="person_id")
                 base = base.left_join(adm_t, base.person_id == adm_t._pid).drop("_pid")
                 adm = base._adm
             cols["admissions_managed"] = (adm.fill_null(0) * base.managed_chronic.fill_null(0)).cast("int64")
@@ -269,19 +278,19 @@ class _Engine:
         pieces: list[ir.Table] = []
         derived: dict[str, Any] = {}
         if self.claims is not None:
+            c = self.claims_in()
+            ip = (c.setting == "inpatient") & c.discharge_date.notnull()
+            days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
+            aggs: dict[str, Any] = {}
             for yr, prefix in self.years():
-                c = self.claims_of(yr)
-                assert c is not None
-                ip = (c.setting == "inpatient") & c.discharge_date.notnull()
-                days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
-                agg = c.group_by("inst_id").aggregate(**{
-                    prefix + "visits": _n(c.setting == "outpatient"), prefix + "discharges": _n(ip),
-                    prefix + "bed_days": _s(ip, days)})
-                pieces.append(agg)
-                pieces.append(self._referrals(yr, prefix))
+                this = c._yr == yr
+                aggs |= {prefix + "visits": _n(this & (c.setting == "outpatient")),
+                         prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
                 have |= {prefix + m for m in ("visits", "visits_primary", "visits_tcm", "discharges", "bed_days",
                                               "discharges_county_tier", "up_referrals", "down_referrals",
                                               "down_referrals_from_county")}
+            pieces.append(c.group_by("inst_id").aggregate(**aggs))
+            pieces.append(self._referrals())
         ex = self.extra
         if "postings" in ex:
             pieces.append(self._postings())
@@ -328,13 +337,15 @@ class _Engine:
         keep = {k: v for k, v in cols.items() if k in wanted and k in have}
         return base.select("inst_id", **keep), set(keep)
 
-    def _referrals(self, year: int, prefix: str) -> ir.Table:
+    def _referrals(self) -> ir.Table:
+        """Per sending institution: referrals received in the appraised years, up or down the tiers."""
         c = self.claims
         assert c is not None
         rank = ibis.cases(*((self.inst.tier == t, r) for t, r in TIER_RANK.items()), else_=0)
         inst = self.inst.select("inst_id", _rank=rank, _tier=self.inst.tier)
-        recv = c.filter((_year_of(c.admit_date) == year) & c.referral_from.notnull() & (c.referral_from != ""))
-        recv = recv.select(r_from=recv.referral_from, r_inst=recv.inst_id)
+        yr = _year_of(c.admit_date)
+        recv = c.filter(yr.isin([y for y, _ in self.years()]) & c.referral_from.notnull() & (c.referral_from != ""))
+        recv = recv.select(r_from=recv.referral_from, r_inst=recv.inst_id, r_yr=_year_of(recv.admit_date))
         ri = inst.rename(r_rank="_rank", r_tier="_tier", r_iid="inst_id")
         recv = recv.join(ri, recv.r_inst == ri.r_iid)
         send = c.select(s_claim=c.claim_id, s_inst=c.inst_id)
@@ -342,9 +353,13 @@ class _Engine:
         send = send.join(si, send.s_inst == si.s_iid)
         j = recv.join(send, recv.r_from == send.s_claim)
         down = j.r_rank < j.s_rank
-        return j.group_by(j.s_inst.name("inst_id")).aggregate(**{
-            prefix + "up_referrals": _n(j.r_rank > j.s_rank), prefix + "down_referrals": _n(down),
-            prefix + "down_referrals_from_county": _n(down & (j.s_tier == "county"))})
+        aggs: dict[str, Any] = {}
+        for y, prefix in self.years():
+            this = j.r_yr == y
+            aggs |= {prefix + "up_referrals": _n(this & (j.r_rank > j.s_rank)),
+                     prefix + "down_referrals": _n(this & down),
+                     prefix + "down_referrals_from_county": _n(this & down & (j.s_tier == "county"))}
+        return j.group_by(j.s_inst.name("inst_id")).aggregate(**aggs)
 
     def _postings(self) -> ir.Table:
         y, prm = self.year, self.params
@@ -385,7 +400,7 @@ def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wa
             available |= names
             agg = _sum_over(table, key, mapping, names)
             if agg is not None:
-                frames.append(_melt(agg.to_pyarrow(), sorted(names)))
+                frames.append(_melt(con.to_pyarrow(agg), sorted(names)))
         values = pa.concat_tables(frames) if frames else _melt(pa.table({"scope_kind": pa.array([], pa.string()),
                                                                          "scope": pa.array([], pa.string())}), [])
         return MeasureResult(values, frozenset(m.replace(PREV, "prev:") for m in available))
