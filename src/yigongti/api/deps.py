@@ -34,6 +34,7 @@ __all__ = [
     "get_context",
     "require_roles",
     "session_payload",
+    "visible_person",
 ]
 
 SESSION_COOKIE = "ygt_session"
@@ -136,8 +137,8 @@ def get_person_scope(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal
 ScopeDep = Annotated[PersonScope, Depends(get_person_scope)]
 
 
-def get_scoped_person(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
-                      person_id: Annotated[str, Path(min_length=1, max_length=64)]) -> PersonRow:
+def visible_person(request: Request, ctx: AppContext, db: Session, person_scope: PersonScope,
+                   person_id: str) -> PersonRow:
     """The person if the caller may see them (audited), else 404 (existence is not disclosed)."""
     person = db.get(PersonRow, person_id)
     if person is None or not scope.can_see_person(db, person_id, person_scope.condition):
@@ -146,6 +147,11 @@ def get_scoped_person(request: Request, ctx: ContextDep, db: DbSession, person_s
     action = f"{request.method} {getattr(route, 'path', request.url.path)}"
     audit.record(db, person_scope.principal, action=action, person_ids=[person.person_id], at=ctx.clock.now())
     return person
+
+
+def get_scoped_person(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
+                      person_id: Annotated[str, Path(min_length=1, max_length=64)]) -> PersonRow:
+    return visible_person(request, ctx, db, person_scope, person_id)
 
 
 ScopedPerson = Annotated[PersonRow, Depends(get_scoped_person)]
