@@ -168,3 +168,14 @@ def test_household_head_column_is_read_when_present(engine: Engine, example_inpu
     with engine.connect() as conn:
         heads = conn.scalars(select(PersonRow.person_id).where(PersonRow.household_head.is_(True))).all()
     assert heads == ["R0006"]
+
+
+def test_a_bad_household_head_value_is_a_problem(engine: Engine, example_input: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "heads"
+    shutil.copytree(example_input, folder)
+    lines = (folder / "persons.csv").read_text(encoding="utf-8").splitlines()
+    out = [lines[0] + ",household_head"] + [ln + (",maybe" if ln.startswith("R0006,") else ",0") for ln in lines[1:]]
+    (folder / "persons.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as info:
+        load_folder(folder, SqlAlchemyUnitOfWork(engine), now=NOW)
+    assert [(p.row, p.column) for p in info.value.problems] == [(7, "household_head")]

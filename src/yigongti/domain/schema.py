@@ -82,6 +82,8 @@ PERSONS = TableSpec("persons", (
     Column("sex", T.ENUM, values=("M", "F")), Column("birth_date", T.DATE), Column("household_id", T.ID),
     Column("insurance", T.ENUM, values=("resident", "employee")), Column("county_code", T.COUNTY_CODE),
     Column("lon", T.FLOAT), Column("lat", T.FLOAT),
+    # optional: the household head (户主), for policy.enrollment.household_mode = head_for_all_adults
+    Column("household_head", T.BOOL, required=False, default="false"),
 ), key=("person_id",), doc="参保人 / insured persons")
 
 CHOICES = TableSpec("choices", (

@@ -30,6 +30,7 @@ from yigongti.domain.policy import Policy
 from yigongti.engine.backend import connect
 from yigongti.engine.choice_status import checked_choices
 from yigongti.service.choices import china_now
+from yigongti.service.enrollment import enroll_data
 from yigongti.service.exporting import tables_from_session
 from yigongti.service.policy import folder_policy
 from yigongti.store.datafolder import DataFolder, read_folder
@@ -43,9 +44,7 @@ LOADED_TABLES = ("institutions", "consortia", "persons", "choices", "designation
 """The tables of a data folder that go into the database (claims stay in files for the engine)."""
 
 HEAD_COLUMN = "household_head"
-"""Optional extra column of ``persons`` marking the household head (户主): true/false, 1/0, 是/否."""
-
-_TRUE = ("true", "1", "是", "t", "yes", "y")
+"""Optional column of ``persons`` marking the household head (户主): true/false, 1/0, 是/否 (domain.schema)."""
 _DESIGNATION_COLUMNS = ["person_id", "year", "consortium_id", "township_id", "village_id", "source"]
 
 
@@ -98,8 +97,6 @@ def load_data(data: DataFolder, uow: SqlAlchemyUnitOfWork, *, policy: Policy, ye
         if earlier is not None:
             _upsert_designations(uow, earlier, now=now)
         if year is not None:
-            from yigongti.service.enrollment import enroll_data
-
             if s.get_bind().dialect.name == "postgresql":
                 # online choices wait until the computed designations are in: none is overwritten by a designation
                 # computed before it was made (SQLite serialises writers anyway)
@@ -134,13 +131,9 @@ def _checked(data: DataFolder, policy: Policy) -> pa.Table:
 
 
 def _with_head(persons: pa.Table) -> pa.Table:
-    """``persons`` with a boolean ``household_head`` (false when the folder does not have the column)."""
+    """``persons`` with its boolean ``household_head`` (the contract's optional column; false when absent)."""
     if HEAD_COLUMN in persons.column_names:
-        col = persons.column(HEAD_COLUMN)
-        if not pa.types.is_boolean(col.type):
-            text = pc.utf8_lower(pc.utf8_trim_whitespace(pc.cast(col, pa.string())))
-            col = pc.fill_null(pc.is_in(text, value_set=pa.array(_TRUE)), False)
-        return persons.set_column(persons.column_names.index(HEAD_COLUMN), HEAD_COLUMN, pc.fill_null(col, False))
+        return persons
     return persons.append_column(HEAD_COLUMN, pa.array([False] * persons.num_rows, pa.bool_()))
 
 
