@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -176,6 +177,23 @@ def test_a_member_chooses_for_whom_the_household_rule_allows(uow: SqlAlchemyUnit
     assert submit_choice(choose("R0004", chooser_id="R0003"), uow, policy=head, now=NOW).applied_to == ("R0004",)
     with pytest.raises(ChooserNotAllowed):
         submit_choice(choose("R0003", chooser_id="R0004"), uow, policy=head, now=NOW)
+
+
+def test_a_household_choice_skips_a_member_insured_elsewhere(db: TestDb, example_input: Path,  # noqa: F811
+                                                               tmp_path: Path) -> None:
+    folder = tmp_path / "moved"
+    shutil.copytree(example_input, folder)
+    persons = (folder / "persons.csv").read_text(encoding="utf-8")
+    (folder / "persons.csv").write_text(persons.replace("R0007,513433198910180150,M,1989-10-18,HH001,resident,513433",
+                                                        "R0007,513433198910180150,M,1989-10-18,HH001,resident,510727"),
+                                        encoding="utf-8")
+    unit = SqlAlchemyUnitOfWork(db.url, schema=db.schema)
+    load_folder(folder, unit, now=NOW)
+    head = Policy(enrollment=EnrollmentPolicy(household_mode=HouseholdMode.HEAD_FOR_ALL))
+    result = submit_choice(choose("R0003", "G2-T3-V2"), unit, policy=head, now=NOW)
+    assert result.applied_to == ("R0003", "R0004", "R0005", "R0006")
+    assert designation(unit, "R0007") is None
+    unit.dispose()
 
 
 def test_unknown_person_raises_and_leaves_nothing(uow: SqlAlchemyUnitOfWork) -> None:

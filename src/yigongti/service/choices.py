@@ -163,7 +163,9 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
             uow.commit()
             return ChoiceResult(row.choice_id, False, refused)
         if cmd.for_household and cmd.chooser == cmd.person_id:
-            applied = cover(cmd.person_id)
+            # a member insured in another county cannot have this county's institutions (RULES.md A2)
+            same_county = {r.person_id for r in household if r.county_code == person.county_code}
+            applied = tuple(p for p in cover(cmd.person_id) if p in same_county)
         else:
             applied = (cmd.person_id,)
         # the person's own row first, so that its choice_id is the one reported
