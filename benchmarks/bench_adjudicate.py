@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -150,7 +151,16 @@ def generate(n_claims: int, folder: Path, *, seed: int = 7, progress: Any = None
 # --------------------------------------------------------------------------------------------- phases
 
 def _peak_mb() -> float:
+    """This process's peak RSS (VmHWM: reset by exec, unlike ru_maxrss which a child inherits)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def phase_engine(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
@@ -160,7 +170,7 @@ def phase_engine(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     from yigongti.engine.adjudication import adjudicate
 
     con = ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(DATA / "spill"))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     claims = con.read_parquet(str(folder / "claims" / "*.parquet"))
     expr = adjudicate(claims, con.read_parquet(str(folder / "persons.parquet")),
                       con.read_parquet(str(folder / "institutions.parquet")),
@@ -168,27 +178,27 @@ def phase_engine(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     con.to_parquet(expr, out / "adjudicated.parquet")
     seconds = time.perf_counter() - t0
     rows = pq.ParquetFile(out / "adjudicated.parquet").metadata.num_rows
-    return {"seconds": seconds, "rows": rows, "peak_mb": _peak_mb()}
+    return {"seconds": seconds, "rows": rows, "peak_mb": _peak_mb(), "cpu": _cpu_s() - c0}
 
 
 def phase_window(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     import duckdb
 
     con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(DATA / "spill")})
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     src = str(folder / "claims" / "*.parquet")
     con.execute(f"""COPY (SELECT claim_id, person_id, sum(covered_cost) OVER (PARTITION BY person_id
                     ORDER BY admit_date, claim_id ROWS UNBOUNDED PRECEDING) AS running
                     FROM read_parquet('{src}')) TO '{out / "window.parquet"}' (FORMAT parquet)""")
     seconds = time.perf_counter() - t0
     rows = pq.ParquetFile(out / "window.parquet").metadata.num_rows
-    return {"seconds": seconds, "rows": rows, "peak_mb": _peak_mb()}
+    return {"seconds": seconds, "rows": rows, "peak_mb": _peak_mb(), "cpu": _cpu_s() - c0}
 
 
 def phase_pandas(folder: Path, out: Path, sample_persons: int) -> dict[str, Any]:
     import pandas as pd
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     limit = f"P{sample_persons:09d}"
     claims = pd.read_parquet(folder / "claims", filters=[("person_id", "<", limit)])
     for col in ("admit_date", "discharge_date"):
@@ -200,7 +210,7 @@ def phase_pandas(folder: Path, out: Path, sample_persons: int) -> dict[str, Any]
     res = pandas_rules(claims, persons, inst, des)
     seconds = time.perf_counter() - t0
     res[["claim_id", "fund_paid", "deductible"]].to_parquet(out / "pandas.parquet")
-    return {"seconds": seconds, "rows": len(res), "peak_mb": _peak_mb(), "fund": int(res.fund_paid.sum()),
+    return {"seconds": seconds, "rows": len(res), "peak_mb": _peak_mb(), "cpu": _cpu_s() - c0, "fund": int(res.fund_paid.sum()),
             "limit": limit}
 
 
@@ -323,7 +333,8 @@ def main() -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=150)
+    load_before = f"{os.getloadavg()[0]:.1f}"
     folder = DATA / f"adjudicate_{a.claims}"
     out = DATA / f"adjudicate_{a.claims}_out"
     shutil.rmtree(out, ignore_errors=True)
@@ -355,17 +366,23 @@ def main() -> None:
     same = eng.num_rows == pan.num_rows and left.equals(right)
 
     table = Table(title=f"adjudication of {results['engine']['rows']:,} claims of {YEAR} (2 cores, shared)")
-    for col in ("run", "claims", "seconds", "claims/s", "peak RSS MB"):
+    for col in ("run", "claims", "wall s", "claims/s", "CPU s", "claims/CPU s", "peak RSS MB"):
         table.add_column(col, justify="right" if col != "run" else "left")
     rate: dict[str, float] = {}
+    cpu_rate: dict[str, float] = {}
     for name, label in (("engine", "engine (Ibis on DuckDB) -> Parquet"), ("window", "bare DuckDB running sum"),
                         ("pandas", "pandas, same rules (sample)")):
         r = results[name]
         rate[name] = r["rows"] / r["seconds"]
-        table.add_row(label, f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{rate[name]:,.0f}", f"{r['peak_mb']:,.0f}")
+        cpu_rate[name] = r["rows"] / r["cpu"]
+        table.add_row(label, f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{rate[name]:,.0f}", f"{r['cpu']:.1f}",
+                      f"{cpu_rate[name]:,.0f}", f"{r['peak_mb']:,.0f}")
     console.print(table)
-    console.print(f"engine / pandas: {rate['engine'] / rate['pandas']:.1f}x faster per claim; "
-                  f"engine / bare window query: {rate['engine'] / rate['window']:.2f} of its rate")
+    console.print(f"engine / pandas: {rate['engine'] / rate['pandas']:.1f}x faster per claim (wall), "
+                  f"{cpu_rate['engine'] / cpu_rate['pandas']:.1f}x (CPU); engine / bare window query: "
+                  f"{rate['engine'] / rate['window']:.2f} of its rate (wall), "
+                  f"{cpu_rate['engine'] / cpu_rate['window']:.2f} (CPU)")
+    console.print(f"load average before / after: {load_before} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     console.print(f"pandas and engine agree on the sample ({pan.num_rows:,} claims) to the fen: {same}")
     if not a.keep:
         shutil.rmtree(folder, ignore_errors=True)

@@ -42,6 +42,10 @@ def _half_up(amount: ir.IntegerValue, rate_bp: ir.IntegerValue) -> ir.IntegerVal
 
 _STATUS_CODES = (_S.DESIGNATED, _S.IN_CONSORTIUM, _S.OTHER_CONSORTIUM, _S.OUTSIDE)  # _status 0..3
 _DESIGNATED, _IN_CONSORTIUM, _OTHER, _OUTSIDE = range(4)
+_RULES = tuple(Rule)  # rule codes carried through the windows as integers
+_NOTHING, _FLAT, _RATED = range(3)  # payment kinds
+_DECISION_INPUTS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "covered_cost",
+                    "unreasonable")
 
 
 def _lookup(code: ir.IntegerValue, values: dict[int, int]) -> ir.IntegerValue:
@@ -190,9 +194,12 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     chain; computed with one small query when not given."""
     cols = list(claims.columns)
     lo, hi = _year_bounds(year)
-    of_year = claims.filter((claims.admit_date >= lo) & (claims.admit_date <= hi))
+    # the decisions are computed on the few columns they need (a window or a sort carries every column it is
+    # given); the claims' own columns join back at the end
+    narrow = claims.select(*_DECISION_INPUTS)
+    narrow = narrow.filter((narrow.admit_date >= lo) & (narrow.admit_date <= hi))
     who = _who(persons, designations, year)
-    base = _classify(of_year.left_join(who, "person_id").drop("person_id_right"), institutions, policy)
+    base = _classify(narrow.left_join(who, "person_id").drop("person_id_right"), institutions, policy)
 
     edges = referral_edges(claims, policy, year)
     depth = chain_depth(edges) if referral_depth is None else referral_depth
@@ -205,32 +212,39 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     else:
         base = base.mutate(_cont=ibis.literal(False), _ded_ip=ibis.least(base._c, base._d_ip))
 
-    # only what the rest needs goes through the windows (a window carries every column it is given)
-    keep = [*cols, "_status", "_pays", "_inp", "_unr", "_flat", "_cont", "_rate", "_cap", "_c"]
-    base = base.mutate(_ded_ip=base._ded_ip.cast("int64"))
-    t = _outpatient_deductible(base.select(*keep, "_d_op", "_ded_ip"), outpatient_deductible_levels(policy))
-    deductible = ibis.cases((~t._pays | t._flat, 0), (t._inp, t._ded_ip), else_=t._ded_op).cast("int64")
-    t = t.mutate(deductible=deductible)
+    # what is known before the running sums: the rule (but the cap), the payment kind, a deductible not accrued
+    rule0 = ibis.cases(
+        (base._unr, _RULES.index(Rule.UNREASONABLE)),
+        (~base._pays, _RULES.index(Rule.NO_BENEFIT)),
+        (base._status == _OTHER, _RULES.index(Rule.EMERGENCY_AS_OUTSIDE)),
+        (base._inp & base._cont, _RULES.index(Rule.CONTINUOUS_DEDUCTIBLE)),
+        (base._inp, _RULES.index(Rule.INPATIENT)),
+        (base._flat, _RULES.index(Rule.FLAT_COPAY)),
+        else_=_RULES.index(Rule.OUTPATIENT),
+    ).cast("int64")
+    kind = ibis.cases((~base._pays, _NOTHING), (base._flat, _FLAT), else_=_RATED).cast("int64")
+    fixed_ded = ibis.cases((~base._pays | base._flat, ibis.literal(0, "int64")), (base._inp, base._ded_ip.cast("int64")),
+                           else_=ibis.null("int64"))
+    t = base.select("claim_id", "person_id", "admit_date", "_status", "_rate", "_cap", "_c", "_d_op",
+                    _rule0=rule0, _kind=kind, _fixed=fixed_ded)
+    t = _outpatient_deductible(t, outpatient_deductible_levels(policy))
+    t = t.mutate(deductible=t._fixed.fill_null(t._ded_op).cast("int64"))
     fund0 = ibis.cases(
-        (~t._pays, ibis.literal(0, "int64")),
-        (t._flat, t._c - ibis.least(t._c, policy.flat_copay)),
+        (t._kind == _NOTHING, ibis.literal(0, "int64")),
+        (t._kind == _FLAT, t._c - ibis.least(t._c, policy.flat_copay)),
         else_=_half_up(t._c - t.deductible, t._rate),
     )
-    t = t.select(*keep, "deductible", _f0=ibis.greatest(ibis.literal(0, "int64"), fund0).cast("int64"))
+    t = t.select("claim_id", "person_id", "admit_date", "_status", "_cap", "_rule0", "deductible",
+                 _f0=ibis.greatest(ibis.literal(0, "int64"), fund0).cast("int64"))
     t = _annual_cap(t)
-    rule = ibis.cases(
-        (t._unr, Rule.UNREASONABLE.value),
-        (~t._pays, Rule.NO_BENEFIT.value),
-        (t.fund_paid < t._f0, Rule.ANNUAL_CAP.value),
-        (t._status == _OTHER, Rule.EMERGENCY_AS_OUTSIDE.value),
-        (t._inp & t._cont, Rule.CONTINUOUS_DEDUCTIBLE.value),
-        (t._inp, Rule.INPATIENT.value),
-        (t._flat, Rule.FLAT_COPAY.value),
-        else_=Rule.OUTPATIENT.value,
-    )
-    out = t.mutate(network_status=status_text(t._status),
-                   patient_paid=(t.total_cost.cast("int64") - t.fund_paid).cast("int64"), rule=rule)
-    return out.select(*cols, *OUTPUT_COLUMNS).order_by("claim_id")
+    r = t.select(_rid=t.claim_id, _status=t._status, deductible=t.deductible, fund_paid=t.fund_paid,
+                 _rule=ibis.ifelse(t.fund_paid < t._f0, _RULES.index(Rule.ANNUAL_CAP), t._rule0))
+    wide = claims.filter((claims.admit_date >= lo) & (claims.admit_date <= hi))
+    j = wide.join(r, wide.claim_id == r._rid)
+    out = j.select(*cols, network_status=status_text(j._status), deductible=j.deductible, fund_paid=j.fund_paid,
+                   patient_paid=(j.total_cost.cast("int64") - j.fund_paid).cast("int64"),
+                   rule=j._rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")))
+    return out.order_by("claim_id")
 
 
 def _running(t: ir.Table, column: str) -> ir.IntegerValue:
@@ -240,9 +254,12 @@ def _running(t: ir.Table, column: str) -> ir.IntegerValue:
 
 
 def _outpatient_deductible(t: ir.Table, levels: list[int]) -> ir.Table:
-    """t + _ded_op: the outpatient deductible each claim applies, one running sum per deductible level (claims with
-    _d_op = 0 add nothing: their x is 0 at every level)."""
-    acc = t.mutate(_inc0=ibis.literal(0, "int64"))
+    """t + _ded_op: the outpatient deductible each claim applies, one running sum per deductible level. Claims with
+    _d_op = 0 apply none and move no running sum (their x is 0 at every level), so only the others are sorted."""
+    columns = [*t.columns, "_ded_op"]
+    if not levels:
+        return t.mutate(_ded_op=ibis.literal(0, "int64"))
+    acc = t.filter(t._d_op > 0).mutate(_inc0=ibis.literal(0, "int64"))
     prev = "_inc0"
     for k, d in enumerate(levels, start=1):
         x = f"_x{k}"
@@ -250,7 +267,9 @@ def _outpatient_deductible(t: ir.Table, levels: list[int]) -> ir.Table:
         cum = _running(acc, x)
         acc = acc.mutate(**{f"_inc{k}": ibis.least(d, cum) - ibis.least(d, cum - acc[x])})
         prev = f"_inc{k}"
-    return acc.select(*t.columns, _ded_op=ibis.least(acc[prev], acc._c).cast("int64"))  # never above C
+    acc = acc.mutate(_ded_op=ibis.least(acc[prev], acc._c).cast("int64"))  # never above C
+    rest = t.filter(t._d_op <= 0).mutate(_ded_op=ibis.literal(0, "int64"))
+    return acc.select(*columns).union(rest.select(*columns))
 
 
 def _annual_cap(t: ir.Table) -> ir.Table:
