@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -13,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from store_fixtures import TestDb, db  # noqa: F401
 from yigongti.store.db import default_url, make_engine, resolve_url
-from yigongti.store.migrations import current, head, target_metadata, upgrade
+from yigongti.store.migrations import alembic_config, current, head, target_metadata, upgrade
 
 EXPECTED_TABLES = {"consortia", "institutions", "persons", "choices", "designations", "audit_log"}
 
@@ -39,6 +40,18 @@ def test_models_match_the_migrated_schema(db: TestDb) -> None:  # noqa: F811
 
 
 def test_upgrade_twice_is_harmless(db: TestDb) -> None:  # noqa: F811
+    upgrade(db.url, schema=db.schema)
+    assert current(db.url, schema=db.schema) == head()
+
+
+def test_downgrade_to_empty_and_back(db: TestDb) -> None:  # noqa: F811
+    command.downgrade(alembic_config(db.url, schema=db.schema), "base")
+    assert current(db.url, schema=db.schema) is None
+    engine = db.engine()
+    try:
+        assert not EXPECTED_TABLES & set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
     upgrade(db.url, schema=db.schema)
     assert current(db.url, schema=db.schema) == head()
 
