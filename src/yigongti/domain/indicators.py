@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -163,8 +164,10 @@ MEASURES: dict[str, MeasureInfo] = dict((
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 
+@lru_cache(maxsize=1024)
 def parse_expression(text: str) -> ast.expr:
-    """Parse and check an expression over measures; raise ValueError naming what is not allowed."""
+    """Parse and check an expression over measures; raise ValueError naming what is not allowed.
+    (Cached: the tree is shared, callers must not change it.)"""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
