@@ -245,7 +245,12 @@ class _Engine:
     def _major_new_cases(self) -> ir.Table:
         c = self.claims
         assert c is not None
-        major = c.filter(_icd(c.diagnosis.fill_null(""), self.params.major_diseases))
+        yr = _year_of(c.admit_date)
+        c = c.filter(yr.isin([self.year, self.year - 1]) & c.diagnosis.notnull())
+        # match the ICD-10 codes once per distinct diagnosis, not once per claim
+        codes = c.select("diagnosis").distinct()
+        codes = codes.filter(_icd(codes.diagnosis, self.params.major_diseases)).rename(_dx="diagnosis")
+        major = c.join(codes, c.diagnosis == codes._dx)
         yr = _year_of(major.admit_date)
         per = major.group_by("person_id").aggregate(now=_n(yr == self.year), before=_n(yr == self.year - 1))
         return per.select("person_id", major_new_cases=ibis.ifelse((per.now > 0) & (per.before == 0), 1, 0)
