@@ -12,7 +12,10 @@ The same rules as ``yigongti.domain.benefits`` (the single-claim path and the re
 - half-up rounding in integers, (2 * a * bp + 10000) // 20000, exact on both backends;
 - the annual cap: capped cumulative = min(cap, cumulative fund); a claim pays its increment.
 
-Every window is ordered by (admit_date, claim_id), a total order, so that DuckDB and Spark agree to the fen.
+The decisions are computed on the eight columns they need, with integer codes for status, rule and payment kind (a
+window or a sort carries every column it is given), and only claims that accrue an outpatient deductible go through
+its running sums; the claims' own columns join back by claim_id at the end. Every window is ordered by
+(admit_date, claim_id), a total order, so that DuckDB and Spark agree to the fen.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def _lookup(code: ir.IntegerValue, values: dict[int, int]) -> ir.IntegerValue:
     return code.cases(*((k, ibis.literal(v, "int64")) for k, v in values.items()), else_=ibis.literal(0, "int64"))
 
 
-def status_text(code: ir.IntegerValue) -> ir.StringValue:
+def _status_text(code: ir.IntegerValue) -> ir.StringValue:
     """The network status name of a _status code."""
     return code.cases(*((k, s.value) for k, s in enumerate(_STATUS_CODES)), else_=ibis.null("string"))
 
@@ -241,7 +244,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
                  _rule=ibis.ifelse(t.fund_paid < t._f0, _RULES.index(Rule.ANNUAL_CAP), t._rule0))
     wide = claims.filter((claims.admit_date >= lo) & (claims.admit_date <= hi))
     j = wide.join(r, wide.claim_id == r._rid)
-    out = j.select(*cols, network_status=status_text(j._status), deductible=j.deductible, fund_paid=j.fund_paid,
+    out = j.select(*cols, network_status=_status_text(j._status), deductible=j.deductible, fund_paid=j.fund_paid,
                    patient_paid=(j.total_cost.cast("int64") - j.fund_paid).cast("int64"),
                    rule=j._rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")))
     return out.order_by("claim_id")
