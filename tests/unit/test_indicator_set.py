@@ -188,3 +188,17 @@ def test_the_domain_modules_do_no_io_and_import_no_engine() -> None:
         names |= {str(n.module).split(".")[0] for n in pyast.walk(tree) if isinstance(n, pyast.ImportFrom)}
         assert not names & banned, (mod.__name__, names & banned)
         assert "open(" not in Path(str(mod.__file__)).read_text(encoding="utf-8")
+
+
+@given(st.decimals(min_value=0, max_value=200, places=2), st.decimals(min_value=0, max_value=200, places=2),
+       st.decimals(min_value=0, max_value=200, places=2))
+def test_a_better_value_never_lowers_the_score(a: Decimal, b: Decimal, other: Decimal) -> None:
+    iset = indicator_set_from_toml(small())
+    lo, hi = sorted((a, b))
+
+    def s(v: Decimal) -> Decimal | None:
+        return score(iset, [IndicatorValue("in_county_admissions", None, None, v),
+                            IndicatorValue("in_county_visits", None, None, other)], "consortium").score
+
+    assert s(lo) is not None and s(hi) is not None
+    assert s(lo) <= s(hi) <= 100  # type: ignore[operator]
