@@ -213,6 +213,23 @@ def test_last_years_indicators_for_the_change_column(result: AppraisalResult) ->
     assert prev[("B", "S1")]["value"] == "90.00"  # 2025: q01..q12 of P6 at B-T1-V1, p03 of P5 at B-H
     assert prev[("A", "4.2")]["value"] == "100.00"  # p01: one in-county admission
     assert prev[("A", "S7")]["status"] == "not_computable"  # no adjudicated claims of 2025
+    assert set(result.previous_scores) >= {"A", "B"}
+    from yigongti.service.appraisal_report import appraisal_html, appraisal_xlsx
+
+    assert "同比" in appraisal_html(result)
+    import io
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(appraisal_xlsx(result))).worksheets[0]
+    head = [c.value for c in ws[1]]
+    a_row = next(r for r in ws.iter_rows(values_only=True) if r[0] == "A")
+    change = a_row[head.index("得分同比 score change")]
+    expected = float(next(r["score"] for r in result.scores.to_pylist() if r["unit_id"] == "A")) - float(
+        result.previous_scores["A"])
+    assert change == pytest.approx(expected, abs=1e-9)
+    # 4.2 of A: 66.67 this year, 100.00 last year -> change -33.33 percentage points
+    assert a_row[head.index("4.2 同比增减 change")] == pytest.approx(-33.33)
 
 
 def test_unknown_ids_in_the_appraisal_tables_are_input_problems(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ class AppraisalResult:
     pending: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     grades: tuple[tuple[str, Decimal], ...] = ()  # (name, min score), highest first, from the policy
+    previous_scores: dict[str, Decimal] = field(default_factory=dict)  # last year's scores, same indicator set
 
 
 def _fmt(d: Decimal | None, *, places: int | None = None) -> str | None:
@@ -182,6 +183,7 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     values, table = _indicator_rows(data, year, iset, designations, adjudicated, backend)
     notes: list[str] = []
     previous = None
+    previous_scores: dict[str, Decimal] = {}
     claims = data.get("claims")
     whole = claims is not None and _whole_year(claims, year - 1)
     if claims is not None and not whole:
@@ -192,7 +194,12 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         if year - 1 not in des_years:
             notes.append(f"{year - 1} 年无定点数据，按 {year} 年定点归属 / no designations for {year - 1}: last "
                          f"year's indicators use {year}'s designations")
-        _, previous = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend)
+        prev_values, previous = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend)
+        for (kind, scope), vals in prev_values.items():
+            if kind != "county":
+                last = score(iset, vals, kind).score
+                if last is not None:
+                    previous_scores[scope] = last
     score_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "year", "score", "grade", "scope_kind")}
     point_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "indicator", "weight", "points")}
     pending: list[str] = []
@@ -218,7 +225,7 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     points = pa.table({k: pa.array(v, pa.string()) for k, v in point_rows.items()})
     grades = tuple((g.name, g.min_score) for g in policy.settlement.grades)
     return AppraisalResult(year, iset, table, scores, points, previous, _names(data), tuple(pending), tuple(notes),
-                           grades)
+                           grades, previous_scores)
 
 
 def _relabel(designations: pa.Table, src: int, dst: int) -> pa.Table:

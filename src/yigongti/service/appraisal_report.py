@@ -147,7 +147,9 @@ def _matrix(result: AppraisalResult, kinds: Sequence[str]) -> str:
             extra = f"<br><small>同比 {html.escape(_signed(d))}</small>" if d is not None else ""
             cells.append(html.escape(_text(v)) + extra)
         sc, gr = scores.get(scope, ("", ""))
-        cells += [html.escape(sc or ""), html.escape(gr or "")]
+        d = change(Decimal(sc), result.previous_scores.get(scope)) if sc else None
+        extra = f"<br><small>同比 {html.escape(_signed(d))}</small>" if d is not None else ""
+        cells += [html.escape(sc or "") + extra, html.escape(gr or "")]
         rows.append(cells)
     return _table(head, rows, cls="matrix")
 
@@ -213,7 +215,7 @@ def _sheet(wb: Any, title: str, result: AppraisalResult, kinds: Sequence[str]) -
         head.append(f"{i.id} {i.name_zh} ({i.unit.value})")
         if with_prev:
             head.append(f"{i.id} 同比增减 change")
-    head += ["得分 score", "等级 grade"]
+    head += ["得分 score"] + (["得分同比 score change"] if with_prev else []) + ["等级 grade"]
     ws.append(head)
     scores = _scores(result)
     for kind, scope in _units(result):
@@ -227,7 +229,11 @@ def _sheet(wb: Any, title: str, result: AppraisalResult, kinds: Sequence[str]) -
                 d = change(v, prev.get((scope, i.id)))
                 row.append(None if d is None else float(d))
         sc, gr = scores.get(scope, (None, None))
-        row += [None if sc in (None, "") else float(sc), gr]
+        row.append(None if sc in (None, "") else float(sc))
+        if with_prev:
+            d = change(Decimal(sc), result.previous_scores.get(scope)) if sc else None
+            row.append(None if d is None else float(d))
+        row.append(gr)
         ws.append(row)
     ws.freeze_panes = "D2"
     ws.column_dimensions["B"].width = 22
