@@ -24,7 +24,7 @@ from yigongti.store.migrations import upgrade
 
 PG_URL = os.environ.get("YIGONGTI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-__all__ = ["TestDb", "db", "PG_URL", "pg_unreachable"]
+__all__ = ["PG_URL", "TestDb", "db", "pg_unreachable"]
 
 
 def pg_unreachable() -> str | None:

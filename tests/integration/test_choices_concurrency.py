@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
-
 from store_fixtures import TestDb, db  # noqa: F401
+
 from yigongti.domain.policy import Policy
 from yigongti.service.choices import ChoiceResult, SubmitChoice, submit_choice
 from yigongti.service.loading import load_data

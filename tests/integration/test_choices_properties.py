@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-
 from store_fixtures import PG_URL, pg_unreachable
+
 from yigongti.domain.policy import EnrollmentPolicy, HouseholdMode, Policy
 from yigongti.service.choices import ChooserNotAllowed, SubmitChoice, submit_choice
 from yigongti.service.loading import LOADED_TABLES, load_data

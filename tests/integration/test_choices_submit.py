@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
-
 from store_fixtures import TestDb, db  # noqa: F401
+
 from yigongti.domain.enrollment import RefusalCode, Source
 from yigongti.domain.policy import EnrollmentPolicy, HouseholdMode, Policy
 from yigongti.service.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
@@ -206,9 +206,8 @@ def test_unknown_person_raises_and_leaves_nothing(uow: SqlAlchemyUnitOfWork) -> 
 def test_choices_cannot_be_changed_or_deleted(uow: SqlAlchemyUnitOfWork) -> None:
     submit_choice(choose("R0013"), uow, now=NOW)
     for statement in ("UPDATE choices SET village_id = 'G1-T1-V1'", "DELETE FROM choices"):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with uow:
-                uow.session.execute(text(statement))
-                uow.commit()
+        with pytest.raises(DBAPIError, match="append-only"), uow:
+            uow.session.execute(text(statement))
+            uow.commit()
     with uow:
         assert uow.session.scalar(select(AuditRow.action).where(AuditRow.person_id == "R0013")) == "choice.accepted"

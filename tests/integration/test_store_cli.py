@@ -7,11 +7,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from sqlalchemy import func, select
+from store_fixtures import TestDb, db  # noqa: F401
 from typer.testing import CliRunner
 
-from store_fixtures import TestDb, db  # noqa: F401
 from yigongti.cli import app
-from yigongti.store.models import DesignationRow, PersonRow
+from yigongti.store.models import ChoiceRow, DesignationRow, PersonRow
 
 runner = CliRunner()
 
@@ -53,3 +53,28 @@ def test_load_of_an_invalid_folder_exits_2_and_names_the_cell(tmp_path: Path, ex
     res = runner.invoke(app, ["load", "--data", str(folder), "--db", str(target)])
     assert res.exit_code == 2
     assert "institutions.csv:2:level" in res.output
+
+
+def test_choose_records_a_choice_like_the_web(db: TestDb, example_input: Path) -> None:  # noqa: F811
+    url = cli_url(db)
+    assert runner.invoke(app, ["load", "--data", str(example_input), "--db", url]).exit_code == 0
+    base = ["choose", "--db", url, "--year", "2027", "--consortium", "G1", "--township", "G1-T2"]
+    ok = runner.invoke(app, [*base, "--person", "R0006", "--village", "G1-T2-V1", "--at", "2026-11-02T10:00"])
+    assert ok.exit_code == 0, ok.output
+    assert "R0005 2027: G1 / G1-T2 / G1-T2-V1 (choice)" in ok.output
+    late = runner.invoke(app, [*base, "--person", "R0006", "--village", "G1-T2-V2", "--at", "2027-01-02"])
+    assert late.exit_code == 1 and "outside_window" in late.output
+    nested = runner.invoke(app, [*base, "--person", "R0006", "--village", "G1-T1-V1", "--at", "2026-11-03"])
+    assert nested.exit_code == 1 and "village_not_under_township" in nested.output
+    other = runner.invoke(app, [*base, "--person", "R0004", "--chooser", "R0006", "--village", "G1-T2-V1",
+                                "--at", "2026-11-03"])
+    assert other.exit_code == 2 and "may not choose for R0004" in other.output
+    engine = db.engine()
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(ChoiceRow.person_id, ChoiceRow.status, ChoiceRow.channel)
+                                .where(ChoiceRow.year == 2027).order_by(ChoiceRow.choice_id)).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [("R0006", "valid", "cli"), ("R0005", "valid", "cli"),
+                                        ("R0006", "refused", "cli"), ("R0006", "refused", "cli")]

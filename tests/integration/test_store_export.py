@@ -6,9 +6,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pyarrow.compute as pc
+from store_fixtures import TestDb, db  # noqa: F401
 from typer.testing import CliRunner
 
-from store_fixtures import TestDb, db  # noqa: F401
 from yigongti.cli import app
 from yigongti.domain.policy import Policy
 from yigongti.service.choices import SubmitChoice, submit_choice

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
-
 from store_fixtures import TestDb, db  # noqa: F401
+
 from yigongti.domain.problems import InvalidInput
 from yigongti.service.loading import load_folder
 from yigongti.store.models import ChoiceRow, ConsortiumRow, DesignationRow, InstitutionRow, PersonRow

@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
-
 from store_fixtures import TestDb, db  # noqa: F401
+
 from yigongti.store.db import default_url, make_engine, resolve_url
 from yigongti.store.migrations import alembic_config, current, head, target_metadata, upgrade
 
@@ -63,9 +63,8 @@ def test_audit_log_is_append_only(db: TestDb) -> None:  # noqa: F811
             conn.execute(text("INSERT INTO audit_log (at, actor, action, person_id) VALUES (:at, 'u1', 'view', 'P1')"),
                          {"at": datetime(2026, 1, 1, 8, 0)})
         for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
-            with pytest.raises(DBAPIError, match="append-only"):
-                with engine.begin() as conn:
-                    conn.execute(text(statement))
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+                conn.execute(text(statement))
         with engine.connect() as conn:
             assert conn.execute(text("SELECT actor FROM audit_log")).scalars().all() == ["u1"]
     finally:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-
 from store_fixtures import TestDb, db  # noqa: F401
+
 from yigongti.domain.enrollment import Designation, Source
 from yigongti.store.migrations import upgrade
 from yigongti.store.models import ConsortiumRow, PersonRow
@@ -71,15 +71,13 @@ def test_unique_key_race_is_retryable_a_broken_rule_is_not(db: TestDb) -> None: 
             conn.execute(text("INSERT INTO persons (person_id, sex, birth_date, household_id, household_head, "
                               "insurance, county_code, lon, lat) VALUES ('P1', 'F', '1980-01-01', 'H1', false, "
                               "'resident', '510727', 104.5, 32.4)"))
-        with pytest.raises(DBAPIError) as dup:
-            with engine.begin() as conn:
-                conn.execute(text("INSERT INTO designations (person_id, year, consortium_id, township_id, "
-                                  "village_id, source, updated_at) VALUES ('P1', 2026, 'G', 'T', 'V', 'nearest', "
-                                  ":t), ('P1', 2026, 'G', 'T', 'V2', 'nearest', :t)"), {"t": NOW})
+        with pytest.raises(DBAPIError) as dup, engine.begin() as conn:
+            conn.execute(text("INSERT INTO designations (person_id, year, consortium_id, township_id, "
+                              "village_id, source, updated_at) VALUES ('P1', 2026, 'G', 'T', 'V', 'nearest', "
+                              ":t), ('P1', 2026, 'G', 'T', 'V2', 'nearest', :t)"), {"t": NOW})
         assert is_retryable(dup.value)
-        with pytest.raises(DBAPIError) as bad:
-            with engine.begin() as conn:
-                conn.execute(text("UPDATE persons SET sex = 'X'"))
+        with pytest.raises(DBAPIError) as bad, engine.begin() as conn:
+            conn.execute(text("UPDATE persons SET sex = 'X'"))
         assert not is_retryable(bad.value)
     finally:
         engine.dispose()

@@ -1,13 +1,17 @@
-"""``yigongti db upgrade|current|export`` and ``yigongti load``: the database (数据库) and loading a data folder into it."""
+"""``yigongti db upgrade|current|export``, ``yigongti load`` and ``yigongti choose``: the database (数据库), loading a
+data folder into it, and recording one choice (a paper form at the counter) through the same use case as the web."""
 
 from __future__ import annotations
 
+import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from yigongti.cli._app import app, console, exits_on_invalid_input
+from yigongti.cli._app import EXIT_INVALID, app, console, exits_on_invalid_input
+from yigongti.service.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, china_now, submit_choice
 from yigongti.service.exporting import export_folder
 from yigongti.service.loading import load_folder
 from yigongti.service.policy import folder_policy, load_policy
@@ -90,3 +94,49 @@ def load(
         src = ", ".join(f"{k} {v}" for k, v in report.by_source.items())
         console.print(f"{year}: {report.designated} persons designated / 人已定点 ({src})")
     console.print(f"[green]loaded into / 已导入 {masked_url(url)} in {report.seconds:.1f} s[/green]")
+
+
+EXIT_REFUSED = 1
+
+
+@app.command("choose")
+@exits_on_invalid_input
+def choose(
+    person: Annotated[str, typer.Option("--person", help="person_id / 参保人编码")],
+    year: Annotated[int, typer.Option("--year", help="year the choice is for / 定点年度")],
+    consortium: Annotated[str, typer.Option("--consortium", help="consortium_id / 医共体")],
+    township: Annotated[str, typer.Option("--township", help="township-tier inst_id / 乡镇级机构")],
+    village: Annotated[str, typer.Option("--village", help="village-tier inst_id / 村级机构")],
+    db: DbOption = None,
+    at: Annotated[datetime | None, typer.Option(
+        "--at", formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"],
+        help="when it was chosen, China time (default: now) / 选择时间")] = None,
+    chooser: Annotated[str | None, typer.Option(
+        "--chooser", help="household member choosing for the person / 代为选择的家庭成员")] = None,
+    only_me: Annotated[bool, typer.Option(
+        "--only-me", help="not for the household members / 仅为本人选择")] = False,
+    actor: Annotated[str, typer.Option("--actor", help="who records it (audit log) / 经办人")] = "cli",
+    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: RULES.md defaults)")] = None,
+) -> None:
+    """登记一次定点选择（窗口、层级、家庭规则）/ Record one choice (window, nesting, household rules).
+
+    Exit 0 when accepted, 1 when refused (the choice is kept with its reason), 2 for an unknown person or a chooser
+    who may not choose for the person.
+    """
+    pol = load_policy(policy)
+    uow = SqlAlchemyUnitOfWork(resolve_url(db))
+    cmd = SubmitChoice(person, year, consortium, township, village, at or china_now(), for_household=not only_me,
+                       actor=actor, channel="cli", chooser_id=chooser)
+    try:
+        result = submit_choice(cmd, uow, policy=pol)
+    except (UnknownPerson, ChooserNotAllowed) as exc:
+        print(str(exc), file=sys.stderr)
+        raise typer.Exit(EXIT_INVALID) from None
+    finally:
+        uow.dispose()
+    if result.refusal is not None:
+        console.print(f"[red]refused / 不予受理 ({result.refusal.code.value}): {result.refusal.message}[/red]")
+        raise typer.Exit(EXIT_REFUSED)
+    for d in result.designations:
+        console.print(f"{d.person_id} {d.year}: {d.consortium_id} / {d.township_id} / {d.village_id} ({d.source.value})")
+    console.print(f"[green]{result.message} (choice {result.choice_id})[/green]")

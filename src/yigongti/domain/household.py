@@ -20,7 +20,7 @@ from datetime import date
 
 from yigongti.domain.policy import HouseholdMode
 
-__all__ = ["Member", "completed_years", "household_head", "covered_members"]
+__all__ = ["Member", "completed_years", "covered_members", "household_head"]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from ibis.backends import BaseBackend
 from yigongti.engine.backend import register_arrow
 from yigongti.engine.enrollment import refusal_columns
 
-__all__ = ["CHOICE_COLUMNS", "CHECKED_SCHEMA", "checked_choices"]
+__all__ = ["CHECKED_SCHEMA", "CHOICE_COLUMNS", "checked_choices"]
 
 CHOICE_COLUMNS = ("person_id", "year", "consortium_id", "township_id", "village_id", "chosen_at")
 _INPUT_SCHEMA = pa.schema([("person_id", pa.string()), ("year", pa.int64()), ("consortium_id", pa.string()),

@@ -27,8 +27,15 @@ from yigongti.domain.policy import Policy
 from yigongti.store.models import ChoiceRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork, is_retryable
 
-__all__ = ["SubmitChoice", "ChoiceResult", "UnknownPerson", "ChooserNotAllowed", "submit_choice", "china_now",
-           "DEFAULT_ATTEMPTS"]
+__all__ = [
+    "DEFAULT_ATTEMPTS",
+    "ChoiceResult",
+    "ChooserNotAllowed",
+    "SubmitChoice",
+    "UnknownPerson",
+    "china_now",
+    "submit_choice",
+]
 
 DEFAULT_ATTEMPTS = 8
 

@@ -38,7 +38,7 @@ from yigongti.store.models import ChoiceRow, ConsortiumRow, DesignationRow, Inst
 from yigongti.store.repositories import upsert_table
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 
-__all__ = ["LoadReport", "load_folder", "load_data", "HEAD_COLUMN", "LOADED_TABLES"]
+__all__ = ["HEAD_COLUMN", "LOADED_TABLES", "LoadReport", "load_data", "load_folder"]
 
 LOADED_TABLES = ("institutions", "consortia", "persons", "choices", "designations")
 """The tables of a data folder that go into the database (claims stay in files for the engine)."""

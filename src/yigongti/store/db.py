@@ -25,14 +25,14 @@ from sqlalchemy.orm import Session, sessionmaker
 __all__ = [
     "DB_ENV",
     "DEFAULT_SQLITE_FILE",
+    "READ_ONLY_OPTION",
     "default_url",
-    "resolve_url",
-    "make_engine",
-    "make_session_factory",
     "is_postgres",
     "is_sqlite",
+    "make_engine",
+    "make_session_factory",
     "masked_url",
-    "READ_ONLY_OPTION",
+    "resolve_url",
 ]
 
 READ_ONLY_OPTION = "yigongti_read_only"

@@ -26,17 +26,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
-    "Base",
-    "NAMING_CONVENTION",
-    "ConsortiumRow",
-    "InstitutionRow",
-    "PersonRow",
-    "ChoiceRow",
-    "DesignationRow",
-    "AuditRow",
+    "APPEND_ONLY_TABLES",
     "CHOICE_STATUSES",
     "DESIGNATION_SOURCES",
-    "APPEND_ONLY_TABLES",
+    "NAMING_CONVENTION",
+    "AuditRow",
+    "Base",
+    "ChoiceRow",
+    "ConsortiumRow",
+    "DesignationRow",
+    "InstitutionRow",
+    "PersonRow",
 ]
 
 NAMING_CONVENTION = {

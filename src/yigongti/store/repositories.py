@@ -30,17 +30,24 @@ from yigongti.domain.enrollment import Designation, Source
 from yigongti.domain.household import Member
 from yigongti.domain.idnumber import mask_id_number
 from yigongti.domain.registry import Consortium, Institution, Registry, Tier
-from yigongti.store.models import AuditRow, ChoiceRow, ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
+from yigongti.store.models import (
+    AuditRow,
+    ChoiceRow,
+    ConsortiumRow,
+    DesignationRow,
+    InstitutionRow,
+    PersonRow,
+)
 
 __all__ = [
-    "RegistryRepository",
-    "PersonRepository",
+    "AuditRepository",
+    "BulkWriteError",
     "ChoiceRepository",
     "DesignationRepository",
-    "AuditRepository",
-    "upsert_table",
-    "BulkWriteError",
+    "PersonRepository",
+    "RegistryRepository",
     "scrub_id_numbers",
+    "upsert_table",
 ]
 
 _ID_NUMBER_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")

@@ -31,7 +31,7 @@ from yigongti.store.repositories import (
     RegistryRepository,
 )
 
-__all__ = ["SqlAlchemyUnitOfWork", "is_retryable", "RETRYABLE_SQLSTATES"]
+__all__ = ["RETRYABLE_SQLSTATES", "SqlAlchemyUnitOfWork", "is_retryable"]
 
 # serialization_failure, deadlock_detected, unique_violation, lock_not_available
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "23505", "55P03"})

@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL
 
 from yigongti.store.db import make_engine, resolve_url
 
-__all__ = ["MODEL_MODULES", "alembic_config", "target_metadata", "upgrade", "current", "head"]
+__all__ = ["MODEL_MODULES", "alembic_config", "current", "head", "target_metadata", "upgrade"]
 
 HERE = Path(__file__).resolve().parent
 
