@@ -83,6 +83,25 @@ def test_unique_key_race_is_retryable_a_broken_rule_is_not(db: TestDb) -> None: 
         engine.dispose()
 
 
+def test_id_numbers_stay_out_of_reprs_and_error_messages(db: TestDb) -> None:  # noqa: F811
+    secret = "513433198403150133"
+    row = person()
+    row.id_number = secret
+    assert secret not in repr(row)
+    uow = SqlAlchemyUnitOfWork(db.url, schema=db.schema)
+    with uow:
+        uow.session.add(row)
+        uow.commit()
+    twin = person()
+    twin.id_number = secret
+    with pytest.raises(DBAPIError) as info, uow:
+        uow.session.add(twin)
+        uow.commit()
+    assert "P1" in str(info.value) or "person_id" in str(info.value)
+    assert secret not in str(info.value)
+    uow.dispose()
+
+
 def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     upgrade(url)
