@@ -101,8 +101,13 @@ async def _client(http: httpx.AsyncClient, token: str, pid: str, triples: list[t
     while time.perf_counter() < stop_at:
         c, t, v = triples[k % 2]
         start = time.perf_counter()
-        r = await http.post(f"/api/persons/{pid}/choices", headers=headers,
-                            json={"consortium_id": c, "township_id": t, "village_id": v})
+        try:
+            r = await http.post(f"/api/persons/{pid}/choices", headers=headers,
+                                json={"consortium_id": c, "township_id": t, "village_id": v})
+        except httpx.HTTPError:
+            out.append((time.perf_counter() - start, 0, pid, 0))  # no answer: counted as code 0
+            k += 1
+            continue
         choice_id = r.json().get("choice_id", 0) if r.status_code == 201 else 0
         out.append((time.perf_counter() - start, r.status_code, pid, choice_id))
         k += 1
@@ -203,7 +208,7 @@ def main() -> None:
                                                args=(url, tokens, clients, args.seconds, queue))
         with console.status(f"load: {len(clients)} clients for {args.seconds:.0f} s from a second process ..."):
             proc.start()
-            result = queue.get()
+            result = queue.get(timeout=args.seconds + 600)
             proc.join()
         rate = result["requests"] / result["wall"]
         console.print(f"load: {result['requests']:,} requests in {result['wall']:.1f} s = {rate:,.0f} req/s; "

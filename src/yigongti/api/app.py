@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from itsdangerous import URLSafeTimedSerializer
 
 from yigongti.api import startup
+from yigongti.api.concurrency import ConcurrencyLimit
 from yigongti.api.context import AppContext
 from yigongti.api.ratelimit import TokenBucket
 from yigongti.api.routes import ROUTERS
@@ -27,7 +28,7 @@ OPENAPI_URL = "/api/openapi.json"
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app; the database is migrated and filled before this returns."""
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)  # + overflow 10
     sessions = make_session_factory(engine)
     clock = settings.clock()
     prepared = startup.prepare(settings, engine=engine, sessions=sessions, clock=clock)
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_requests_in_flight)
     app.add_middleware(SecurityHeaders)
     for router in ROUTERS:
         app.include_router(router)

@@ -51,7 +51,8 @@ class Settings(BaseModel):
     session_hours: int = Field(12, ge=1, le=24 * 30)
     login_burst: int = Field(5, ge=1, description="failed-login allowance per username and address")
     login_refill_seconds: float = Field(60.0, gt=0, description="one more attempt every this many seconds")
-    db_pool_size: int = Field(10, ge=1, le=200, description="database connections kept open (PostgreSQL)")
+    db_pool_size: int = Field(10, ge=2, le=200, description="database connections kept open; at most half as "
+                              "many requests are served at once, the others wait their turn")
     demo_accounts: bool = Field(True, description="create one demo account per role after loading demo data")
 
     @classmethod
@@ -83,6 +84,11 @@ class Settings(BaseModel):
             fh.write(key)
         os.replace(tmp, path)
         return key
+
+    @property
+    def max_requests_in_flight(self) -> int:
+        """Each request may hold two connections (its session and a use case's unit of work)."""
+        return max(1, self.db_pool_size // 2)
 
     def clock(self) -> Clock:
         return Clock(fixed=self.today)
