@@ -12,10 +12,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
+from api_fixtures import api_app, login, make_user  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-
-from api_fixtures import api_app, login, make_user  # noqa: F401
 
 
 @pytest.fixture(scope="module")
