@@ -243,3 +243,36 @@ def test_unknown_ids_in_the_appraisal_tables_are_input_problems(tmp_path: Path) 
         appraise_folder(folder, 2026, Policy())
     text = str(exc.value)
     assert "surveys.csv:6:inst_id" in text and "checklist.csv:7:unit_id" in text
+
+
+def test_a_set_of_one_indicator_computes_just_what_it_needs(tmp_path: Path) -> None:
+    text = """
+id = "one"
+version = "1"
+name_zh = "单项"
+name_en = "one"
+[[groups]]
+id = "5"
+name_zh = "保健康"
+name_en = "Health"
+[[indicator]]
+id = "5.1"
+group = "5"
+name_zh = "慢病健康管理人群住院率"
+name_en = "Admission rate of managed patients"
+numerator = "admissions_managed"
+denominator = "managed_chronic"
+unit = "%"
+direction = "lower"
+target = 15
+weight = 100
+institution_weight = 100
+source = "test"
+"""
+    (tmp_path / "one.toml").write_text(text, encoding="utf-8")
+    res = appraise_folder(HERE, 2026, Policy(), indicator_set=load_indicator_set(tmp_path / "one.toml"))
+    rows = _rows(res.indicators)
+    assert (rows[("A", "5.1")]["numerator"], rows[("A", "5.1")]["value"]) == ("2", "100.00")
+    assert (rows[("510001", "5.1")]["numerator"], rows[("510001", "5.1")]["denominator"]) == ("3", "3")
+    scores = {r["unit_id"]: r["score"] for r in res.scores.to_pylist()}
+    assert scores["A"] == "15.00"  # lower is better: 15 / 100 of the weight

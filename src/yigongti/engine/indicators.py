@@ -221,23 +221,20 @@ class _Engine:
             d = d.filter((_year_of(d.death_date) == y) & _icd(d.cause.fill_null(""), prm.premature_causes))
             pieces.append(d.select("person_id").distinct().mutate(death_flag=ibis.literal(1, "int64")))
             have.add("deaths_premature")
+        if "admissions_managed" in have and "admissions_res" not in wanted:
+            c = self.claims_in()
+            pieces.append(c.group_by("person_id").aggregate(_adm=_n((c._yr == y) & (c.setting == "inpatient"))))
         for piece in pieces:
             piece = piece.rename(_pid="person_id")
             base = base.left_join(piece, base.person_id == piece._pid).drop("_pid")
         cols = {name: base[name].fill_null(0).cast("int64") for name in base.columns
-                if name not in ("person_id", "age", "death_flag")}
+                if name not in ("person_id", "age", "death_flag") and not name.startswith("_")}
         if "deaths_premature" in have:
             cols["deaths_premature"] = ibis.ifelse(
                 (base.age >= prm.premature_age_min) & (base.age < prm.premature_age_max),
                 base.death_flag.fill_null(0), 0).cast("int64")
         if "admissions_managed" in have:
-            adm = base["admissions_res"] if "admissions_res" in base.columns else None
-            if adm is None:
-                c = self.claims_in()
-                adm_t = c.group_by("person_id").aggregate(
-                    _adm=_n((c._yr == y) & (c.setting == "inpatient"))).rename(_pid="person_id")
-                base = base.left_join(adm_t, base.person_id == adm_t._pid).drop("_pid")
-                adm = base._adm
+            adm = base["admissions_res"] if "admissions_res" in base.columns else base["_adm"]
             cols["admissions_managed"] = (adm.fill_null(0) * base.managed_chronic.fill_null(0)).cast("int64")
         keep = {k: v for k, v in cols.items() if k in wanted and k in have}
         return base.select("person_id", **keep), set(keep)
