@@ -2,8 +2,8 @@
 
 ``appraise_data`` is what ``yigongti appraise`` runs. It computes every indicator of the indicator set for the county,
 each consortium and each member institution; scores consortia and institutions by the set's weights; grades them by
-``policy.settlement.grades``. Last year's indicators are computed too when the claims reach back a year, for the
-year-on-year columns of the report.
+``policy.settlement.grades``. Last year's indicators and scores are computed too when the claims cover every month of
+the year before, for the year-on-year columns of the report (and the growth indicators need the same).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ __all__ = [
     "appraise_folder",
     "write_appraisal",
 ]
+
 
 @dataclass(frozen=True)
 class AppraisalResult:
