@@ -104,3 +104,13 @@ def test_changing_a_weight_in_the_config_changes_the_scores(example_folder: Path
         new = earned - Decimal(mine["3.1"]["points"]) - Decimal(mine["4.2"]["points"]) + 2 * f31 + 14 * f42
         assert outs[1][g] == pytest.approx(new * 100 / weights, abs=Decimal("0.02")), g
         assert (outs[1][g] > outs[0][g]) == (f42 > f31) or f42 == f31
+
+
+def test_the_packaged_set_prints_as_a_template_that_loads(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["indicator-set"])
+    assert res.exit_code == 0 and 'id = "national-2024"' in res.output
+    (tmp_path / "indicator_set.toml").write_text(res.output, encoding="utf-8")
+    from yigongti.service.indicator_sets import folder_indicator_set
+
+    assert folder_indicator_set(tmp_path).id == "national-2024"
+    assert CliRunner().invoke(app, ["indicator-set", "nope"]).exit_code == 2

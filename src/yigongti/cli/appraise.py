@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -51,3 +52,19 @@ def appraise(
     for note in result.notes:
         console.print(note)
     console.print(f"[green]OK[/green] {out}")
+
+
+@app.command("indicator-set")
+def indicator_set(
+    set_id: Annotated[str, typer.Argument(help="packaged set id / 指标体系编号")] = "national-2024",
+) -> None:
+    """打印内置指标体系（可另存为 indicator_set.toml 后修改）/ Print a packaged indicator set as TOML, a template for a
+    county's own indicator_set.toml."""
+    from yigongti.service.indicator_sets import packaged_set_text
+
+    try:
+        text = packaged_set_text(set_id)
+    except IndicatorSetError as exc:
+        err_console.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    sys.stdout.write(text)
