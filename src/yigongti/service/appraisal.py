@@ -22,7 +22,7 @@ from yigongti.domain.policy import Policy
 from yigongti.domain.problems import InvalidInput, Problem
 from yigongti.domain.schema import APPRAISAL_TABLES
 from yigongti.engine.indicators import MeasureInputs, compute_measures
-from yigongti.service.indicator_sets import load_indicator_set
+from yigongti.service.indicator_sets import folder_indicator_set, load_indicator_set
 from yigongti.store.datafolder import DataFolder
 
 __all__ = [
@@ -270,8 +270,9 @@ def _check_references(data: DataFolder) -> None:
 
 def appraise_folder(folder: Path | str, year: int, policy: Policy, *, indicator_set: IndicatorSet | None = None,
                     backend: str = "duckdb") -> AppraisalResult:
-    """Read a data folder and appraise ``year``; the year's designations and adjudicated claims are read from the
-    folder when there, else computed by ``enroll`` and ``adjudicate`` (as ``settle`` does)."""
+    """Read a data folder and appraise ``year`` with ``indicator_set`` (default: the folder's indicator_set.toml, else
+    national-2024); the year's designations and adjudicated claims are read from the folder when there, else computed
+    by ``enroll`` and ``adjudicate`` (as ``settle`` does)."""
     from yigongti.service.settlement import settlement_inputs
     from yigongti.store.datafolder import read_folder
 
@@ -283,7 +284,8 @@ def appraise_folder(folder: Path | str, year: int, policy: Policy, *, indicator_
         cols = ["person_id", "year", "consortium_id", "township_id", "village_id"]
         designations = pa.concat_tables([designations.select(cols), earlier.select(cols).cast(
             designations.select(cols).schema)])
-    return appraise_data(data, year, policy, designations, adjudicated, indicator_set=indicator_set, backend=backend)
+    iset = indicator_set or folder_indicator_set(Path(folder))
+    return appraise_data(data, year, policy, designations, adjudicated, indicator_set=iset, backend=backend)
 
 
 def write_appraisal(result: AppraisalResult, out: Path | str, *, reports: bool = True) -> list[Path]:
