@@ -75,6 +75,23 @@ def test_example_matches_expected_with_enrollment(example: DataFolder, example_e
     assert s.by_rule["continuous_deductible"] == 4 and sum(n for n, _ in s.by_status.values()) == 1013
 
 
+def test_folder_designations_are_used_when_they_cover_everyone(example_input: Path, example_expected: Path,
+                                                              tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(example_input, data)
+    rows = (example_expected / "designations.csv").read_text(encoding="utf-8").splitlines()[1:]
+    # everyone designated to G1-T1-V1 for 2026: different from what enrollment would give
+    moved = [",".join([r.split(",")[0], "2026", "G1", "G1-T1", "G1-T1-V1", "choice"]) for r in rows]
+    with (data / "designations.csv").open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(moved) + "\n")
+    folder = read_folder(data)
+    des = designations_for(folder, 2026, Policy())
+    assert des.num_rows == folder["designations"].num_rows
+    t = adjudicate_data(folder, 2026, Policy())
+    statuses = dict(zip(t.column("inst_id").to_pylist(), t.column("network_status").to_pylist(), strict=True))
+    assert statuses.get("G1-T1-V1") == "designated" and statuses.get("G2-H") == "other_consortium"
+
+
 def test_cli_writes_expected_and_is_idempotent(example_input: Path, example_expected: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "out"
