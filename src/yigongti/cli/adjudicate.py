@@ -39,6 +39,8 @@ def adjudicate_command(
     pol = load_policy(policy) if policy is not None else folder_policy(data)
     claims = find_table_file(data, "claims")
     if claims is not None and (claims.is_dir() or claims.suffix == ".parquet"):
+        if backend != "duckdb":
+            raise typer.BadParameter("Parquet claims are adjudicated on DuckDB / Parquet 结算清单仅支持 DuckDB")
         summary = adjudicate_folder(data, year, pol, out, fmt=fmt, backend=backend)
     else:
         folder = read_folder(data)
