@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import select
+import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
 from yigongti.store.datafolder import write_table
@@ -49,17 +50,36 @@ _SCHEMAS: dict[str, tuple[type[Any], list[str], pa.Schema]] = {
 
 def tables_from_session(session: Session, *, id_numbers: bool = True) -> dict[str, pa.Table]:
     """The exported tables as Arrow, typed as ``store.datafolder.read_folder`` types them, read in the session's
-    current transaction (its own uncommitted writes included). ``id_numbers=False``: an empty ``id_number``."""
+    current transaction (its own uncommitted writes included). ``id_numbers=False``: an empty ``id_number``.
+
+    Rows are fetched through the driver without per-value ORM processing and typed column-wise by Arrow."""
+    conn = session.connection()
+    q = conn.dialect.identifier_preparer.quote
     out: dict[str, pa.Table] = {}
     for name in EXPORTED_TABLES:
         model, order, schema = _SCHEMAS[name]
-        cols = [getattr(model, f.name) for f in schema]
-        rows = session.execute(select(*cols).order_by(*(getattr(model, o) for o in order))).all()
-        data = {f.name: [r[i] for r in rows] for i, f in enumerate(schema)}
+        cols = ", ".join(q(f.name) for f in schema)
+        sql = f"SELECT {cols} FROM {q(model.__tablename__)} ORDER BY {', '.join(q(o) for o in order)}"
+        rows = conn.exec_driver_sql(sql).fetchall()
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+        arrays = {f.name: _arrow(values, f.type) for values, f in zip(columns, schema, strict=True)}
         if name == "persons" and not id_numbers:
-            data["id_number"] = [None] * len(rows)
-        out[name] = pa.table(data, schema=schema)
+            arrays["id_number"] = pa.nulls(len(rows), pa.string())
+        out[name] = pa.table(arrays, schema=schema)
     return out
+
+
+def _arrow(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
+    """Driver values as an Arrow column: SQLite gives dates and date-times as ISO text and booleans as 0/1."""
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, str) and (pa.types.is_date(typ) or pa.types.is_timestamp(typ)):
+        text = pa.array(values, pa.string())
+        if pa.types.is_date(typ):
+            return text.cast(typ)
+        return pc.cast(pc.strptime(pc.utf8_slice_codeunits(text, 0, 19), format="%Y-%m-%d %H:%M:%S", unit="s"), typ)
+    if type(sample) is int and pa.types.is_boolean(typ):  # not a bool (bool is an int subclass)
+        return pa.array(values, pa.int64()).cast(typ)
+    return pa.array(values, typ)
 
 
 def export_tables(uow: SqlAlchemyUnitOfWork, *, id_numbers: bool = True) -> dict[str, pa.Table]:
