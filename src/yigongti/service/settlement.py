@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yigongti.domain.capitation import Budget, HeadCount, county_budgets
+from yigongti.domain.capitation import HeadCount, county_budgets
 from yigongti.domain.policy import Policy, policy_to_toml
 from yigongti.domain.problems import InvalidInput, Problem
 from yigongti.domain.schema import ColType, Column, TableSpec
@@ -227,6 +227,17 @@ def settle_data(data: DataFolder | Path | str, year: int, policy: Policy | None 
             con.disconnect()
 
 
+@dataclass(frozen=True)
+class _Figures:
+    """What the engine computes for a settlement (small tables, Arrow)."""
+
+    head_counts: list[dict[str, Any]]
+    inst_heads: dict[str, int]
+    by_month: pa.Table
+    by_tier: pa.Table
+    top: pa.Table
+
+
 def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designations: pa.Table,
             adjudicated: pa.Table, top_diagnoses: int) -> SettlementResult:
     institutions = data["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
@@ -235,50 +246,37 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     des = des.filter(pc.equal(des.column("year"), year))
     adj = adjudicated.select(_ADJ_COLUMNS)
     consortia_t = data["consortia"]
-    # the inputs hash runs beside the engine (hashing and Arrow release the GIL)
-    hashing = _HASHER.submit(_hash_inputs, policy=policy, year=year, tables={
+    cap = policy.capitation
+    risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
+    claims = data.get("claims") if risk_classes else None
+    hashed: dict[str, tuple[pa.Table, list[str], list[str]]] = {
         "persons": (persons, ["person_id", "birth_date"], ["person_id"]),
         "institutions": (institutions, ["inst_id", "tier", "kind", "consortium_id"], ["inst_id"]),
         "consortia": (consortia_t, ["consortium_id"], ["consortium_id"]),
         "designations": (des, ["person_id", "consortium_id", "township_id", "village_id"], ["person_id"]),
         "adjudicated": (adj, _ADJ_COLUMNS, ["claim_id"]),
         "scores": (_scores_table(data), ["unit_id", "year", "score"], ["unit_id", "year"]),
-    })
-
-    t_des = _register(con, des)
-    t_per = _register(con, persons)
-    t_inst = _register(con, institutions)
-    t_adj = _register(con, adj)
-
-    cap = policy.capitation
-    risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
-    risk = None
-    claims = data.get("claims")
-    if risk_classes and claims is not None:
-        t_claims = _register(con, claims.select(["person_id", "admit_date", "diagnosis"]))
-        risk = q.risk_flags(t_claims, risk_classes, year=year - 1)
-    counts_t = con.to_pyarrow(q.head_counts(t_des, t_per, year=year, policy=cap, risk=risk)).to_pylist()
-    summary = con.to_pyarrow(q.charged_summary(q.charged_spending(t_adj, t_des, t_inst, year=year)))
-    t_sum = _register(con, summary)
-    by_month = con.to_pyarrow(q.spending_by_month(t_sum))
-    by_tier = con.to_pyarrow(q.spending_by_tier(t_sum))
-    top = con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses))
-    inst_heads = {r["inst_id"]: int(r["heads"])
-                  for r in con.to_pyarrow(q.institution_heads(t_des, year=year)).to_pylist()}
+    }
+    if claims is not None:  # last year's diagnoses decide the risk classes
+        hashed["claims"] = (claims, ["claim_id", "person_id", "admit_date", "diagnosis"], ["claim_id"])
+    # the inputs hash runs beside the engine (hashing and Arrow release the GIL)
+    hashing = _HASHER.submit(_hash_inputs, policy=policy, year=year, tables=hashed)
+    fig = _engine_figures(con, year=year, policy=policy, des=des, persons=persons, institutions=institutions,
+                          adj=adj, claims=claims, risk_classes=risk_classes, top_diagnoses=top_diagnoses)
 
     cons_ids = sorted(consortia_t.column("consortium_id").to_pylist())
     names = dict(zip(consortia_t.column("consortium_id").to_pylist(), consortia_t.column("name").to_pylist(),
                      strict=True))
     counts: dict[str, list[HeadCount]] = {c: [] for c in cons_ids}
     class_names = sorted(risk_classes)
-    for r in counts_t:
+    for r in fig.head_counts:
         risk_set = tuple(n for i, n in enumerate(class_names) if r.get(f"risk_{i}"))
         counts.setdefault(r["consortium_id"], []).append(HeadCount(int(r["band"]), int(r["persons"]), risk_set))
     budgets = county_budgets(cap, counts)
 
     spend_in: dict[str, dict[int, int]] = defaultdict(dict)
     spend_out: dict[str, dict[int, int]] = defaultdict(dict)
-    for r in by_month.to_pylist():
+    for r in fig.by_month.to_pylist():
         if r["in_network"]:
             spend_in[r["consortium_id"]][int(r["month"])] = int(r["in_network"])
         if r["out_of_network"]:
@@ -289,7 +287,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     for r in institutions.to_pylist():
         c, tier = r["consortium_id"], r["tier"]
         if c and tier in policy.settlement.tier_shares:
-            heads = inst_heads.get(c if tier == "county" else r["inst_id"], 0)
+            heads = fig.inst_heads.get(c if tier == "county" else r["inst_id"], 0)
             members[c].append(Member(r["inst_id"], tier, r["kind"], heads, scores.get(r["inst_id"])))
 
     settled: list[ConsortiumSettlement] = []
@@ -309,7 +307,29 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     return SettlementResult(
         year=year, settlement=_settlement_table(settled), allocation=_allocation_table(allocations),
         ledger=_ledger_table(number_ledger(entries), digest), inputs_hash=digest, consortia=settled,
-        allocations=allocations, by_month=by_month, by_tier=by_tier, top_diagnoses=top, names=names)
+        allocations=allocations, by_month=fig.by_month, by_tier=fig.by_tier, top_diagnoses=fig.top, names=names)
+
+
+def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, persons: pa.Table,
+                    institutions: pa.Table, adj: pa.Table, claims: pa.Table | None,
+                    risk_classes: dict[str, tuple[str, ...]], top_diagnoses: int) -> _Figures:
+    """Head counts and charged spending from the engine: the claims are scanned and joined once."""
+    t_des = _register(con, des)
+    t_per = _register(con, persons)
+    t_inst = _register(con, institutions)
+    t_adj = _register(con, adj)
+    risk = None
+    if claims is not None:
+        t_claims = _register(con, claims.select(["person_id", "admit_date", "diagnosis"]))
+        risk = q.risk_flags(t_claims, risk_classes, year=year - 1)
+    counts = con.to_pyarrow(q.head_counts(t_des, t_per, year=year, policy=policy.capitation, risk=risk))
+    summary = con.to_pyarrow(q.charged_summary(q.charged_spending(t_adj, t_des, t_inst, year=year)))
+    t_sum = _register(con, summary)
+    heads = con.to_pyarrow(q.institution_heads(t_des, year=year)).to_pylist()
+    return _Figures(
+        head_counts=counts.to_pylist(), inst_heads={r["inst_id"]: int(r["heads"]) for r in heads},
+        by_month=con.to_pyarrow(q.spending_by_month(t_sum)), by_tier=con.to_pyarrow(q.spending_by_tier(t_sum)),
+        top=con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses)))
 
 
 def _scores_table(data: DataFolder) -> pa.Table:
@@ -403,11 +423,3 @@ def write_settlement(result: SettlementResult, out: Path | str, *, reports: bool
         return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def budgets_of(result: SettlementResult) -> dict[str, Budget]:
-    """The budget of each consortium settled."""
-    return {s.consortium_id: s.budget for s in result.consortia}
-
-
-__all__ += ["budgets_of"]
