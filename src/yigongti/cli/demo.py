@@ -10,6 +10,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from yigongti.cli._app import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
+from yigongti.cli.run import run_and_report
+from yigongti.service.demo.policy import write_demo_policy
+from yigongti.service.demo_appraisal import write_appraisal_tables
 from yigongti.service.demo import DEFAULT_SEED, DEFAULT_YEAR, DemoSummary, generate_demo
 
 
@@ -43,8 +46,11 @@ def demo(
     year: Annotated[int, typer.Option(min=1990, max=2100, help="the year of the claims / 结算年度")] = DEFAULT_YEAR,
     fmt: Annotated[Format, typer.Option("--format", help="auto: CSV below 1,000,000 persons, else Parquet folders"
                                                           " / 文件格式")] = Format.AUTO,
+    run_year_after: Annotated[bool, typer.Option("--run/--no-run", help="then run the year on it (results in "
+                                                 "DIR/results-YEAR) / 生成后运行该年度")] = True,
 ) -> None:
-    """生成平武式示例县数据目录 / Write a realistic Pingwu-like demo county as a data folder."""
+    """生成平武式示例县数据目录，并运行该年度 / Write a realistic Pingwu-like demo county as a data folder, then run
+    the year on it (enroll, adjudicate, appraise, settle) into DIR/results-YEAR."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("生成 / generating", total=None)
@@ -56,3 +62,7 @@ def demo(
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(EXIT_INVALID) from None
     _summary(summary)
+    write_appraisal_tables(out, seed=seed, year=year)
+    write_demo_policy(out)
+    if run_year_after:
+        run_and_report(out, year, out / f"results-{year}")

@@ -1,0 +1,65 @@
+"""The whole year in one command (enroll -> adjudicate -> appraise -> settle) on the worked example and the demo."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from yigongti.cli import app
+from yigongti.domain.policy import Policy
+from yigongti.service.year import policy_with_scores, run_year
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_example_year_matches_expected_outputs(example_input: Path, example_expected: Path, tmp_path: Path) -> None:
+    result = run_year(example_input, 2026, tmp_path)
+    got = {r["person_id"]: r for r in _rows(tmp_path / "designations.csv")}
+    for exp in _rows(example_expected / "designations.csv"):
+        assert {k: got[exp["person_id"]][k] for k in exp} == exp
+    got_adj = {r["claim_id"]: r for r in _rows(tmp_path / "adjudicated.csv")}
+    for exp in _rows(example_expected / "adjudicated.csv"):
+        row = got_adj[exp["claim_id"]]
+        assert [row[k] for k in ("network_status", "deductible", "fund_paid", "patient_paid", "rule")] == \
+            [exp[k] for k in ("network_status", "deductible", "fund_paid", "patient_paid", "rule")]
+    got_settle = {r["consortium_id"]: r for r in _rows(tmp_path / "settlement.csv")}
+    for exp in _rows(example_expected / "settlement.csv"):
+        assert {k: got_settle[exp["consortium_id"]][k] for k in exp} == exp
+    assert (tmp_path / "indicators.csv").is_file() and (tmp_path / "scores.csv").is_file()
+    assert result.designated == len(got)
+
+
+def test_scores_from_appraisal_are_overridden_by_the_policy() -> None:
+    policy = Policy.model_validate({"settlement": {"scores": {"G1": "50"}}})
+    merged = policy_with_scores(policy, {"G1": Decimal("95"), "G2": Decimal("70")})
+    assert merged.settlement.scores == {"G1": Decimal("50"), "G2": Decimal("70")}
+
+
+def test_appraisal_scores_drive_p4p_without_a_scores_table(example_input: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(example_input, data)
+    (data / "scores.csv").unlink()
+    run_year(data, 2026, tmp_path / "out", reports=False)
+    settle = _rows(tmp_path / "out" / "settlement.csv")
+    scores = {r["unit_id"]: r for r in _rows(tmp_path / "out" / "scores.csv")}
+    for row in settle:
+        assert row["grade"] != "pending"
+        assert Decimal(row["score"]) == Decimal(scores[row["consortium_id"]]["score"])
+
+
+def test_demo_then_run_on_a_small_county(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--persons", "3000", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    assert (out / "policy.toml").is_file()
+    settle = _rows(out / "results-2026" / "settlement.csv")
+    assert len(settle) == 2 and all(r["grade"] != "pending" for r in settle)
+    check = CliRunner().invoke(app, ["check", str(out)])
+    assert check.exit_code == 0, check.output
