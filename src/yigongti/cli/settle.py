@@ -11,6 +11,7 @@ from yigongti.cli._app import app, console, exits_on_invalid_input
 from yigongti.domain.money import format_yuan
 from yigongti.service.policy import folder_policy, load_policy
 from yigongti.service.settlement import settle_data, write_settlement
+from yigongti.service.year import settle_appraised
 
 
 @app.command("settle")
@@ -22,12 +23,16 @@ def settle(
     policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
     engine: Annotated[str, typer.Option("--engine", help="duckdb or spark")] = "duckdb",
     reports: Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel per consortium")] = True,
+    appraise: Annotated[bool, typer.Option("--appraise/--no-appraise", help="P4P scores from the appraisal (a scores "
+                                           "table or the policy overrides them); --no-appraise: only those "
+                                           "/ 按绩效考核得分发放绩效预留金")] = True,
 ) -> None:
     """按人头总额预算并年终清算，输出 settlement/allocation/ledger 与各医共体报告 / Budget and settle a year:
     writes settlement.csv, allocation.csv, ledger.csv and a report per consortium (runs enroll and adjudicate first
     when their outputs are not in DIR)."""
     pol = load_policy(policy) if policy is not None else folder_policy(data)
-    result = settle_data(data, year, pol, backend=engine)
+    result = settle_appraised(data, year, pol, backend=engine) if appraise else settle_data(data, year, pol,
+                                                                                             backend=engine)
     write_settlement(result, out, reports=reports)
     for s in result.consortia:
         console.print(

@@ -26,7 +26,7 @@ from yigongti.service.policy import folder_policy
 from yigongti.service.settlement import SettlementResult, settle_data, write_settlement
 from yigongti.store.datafolder import DataFolder, read_folder
 
-__all__ = ["YearResult", "run_year", "appraisal_scores", "policy_with_scores", "STEPS"]
+__all__ = ["YearResult", "run_year", "appraisal_scores", "policy_with_scores", "settle_appraised", "STEPS"]
 
 DESIGNATION_COLUMNS = ["person_id", "year", "consortium_id", "township_id", "village_id"]
 STEPS = ("enroll", "adjudicate", "appraise", "settle")
@@ -99,8 +99,32 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
     write_appraisal(appraisal, out, reports=reports)
 
     tell("settle")
+    settlement = _settle(data, year, policy, designations, adjudicated, appraisal, backend)
+    write_settlement(settlement, out, reports=reports)
+    return YearResult(year, _count(designations, year), summarize(adjudicated, year).claims, appraisal, settlement,
+                      out)
+
+
+def _count(designations: pa.Table, year: int) -> int:
+    return int(pc.sum(pc.equal(designations.column("year"), year)).as_py() or 0)
+
+
+def _settle(data: DataFolder, year: int, policy: Policy, designations: pa.Table, adjudicated: pa.Table,
+            appraisal: AppraisalResult, backend: str) -> SettlementResult:
     scored = policy_with_scores(policy, appraisal_scores(appraisal))
     this_year = designations.filter(pc.equal(designations.column("year"), year))
-    settlement = settle_data(data, year, scored, backend=backend, designations=this_year, adjudicated=adjudicated)
-    write_settlement(settlement, out, reports=reports)
-    return YearResult(year, this_year.num_rows, summarize(adjudicated, year).claims, appraisal, settlement, out)
+    return settle_data(data, year, scored, backend=backend, designations=this_year, adjudicated=adjudicated)
+
+
+def settle_appraised(folder: Path | str, year: int, policy: Policy, *, backend: str = "duckdb") -> SettlementResult:
+    """``settle`` with the P4P scores of the appraisal (what ``yigongti settle`` runs): designations and adjudicated
+    claims are read from the folder when there, else computed; the appraisal's scores are overridden by the
+    policy's and by a ``scores`` table."""
+    from yigongti.service.settlement import settlement_inputs
+
+    data = read_folder(Path(folder))
+    designations, adjudicated = settlement_inputs(data, year, policy)
+    designations = _with_previous(data, designations.filter(pc.equal(designations.column("year"), year)), year)
+    appraisal = appraise_data(data, year, policy, designations, adjudicated,
+                              indicator_set=folder_indicator_set(Path(folder)), backend=backend)
+    return _settle(data, year, policy, designations, adjudicated, appraisal, backend)
