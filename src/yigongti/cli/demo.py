@@ -11,9 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from yigongti.cli._app import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
 from yigongti.cli.run import run_and_report
+from yigongti.service.demo import DEFAULT_SEED, DEFAULT_YEAR, DemoSummary, generate_demo
 from yigongti.service.demo.policy import write_demo_policy
 from yigongti.service.demo_appraisal import write_appraisal_tables
-from yigongti.service.demo import DEFAULT_SEED, DEFAULT_YEAR, DemoSummary, generate_demo
 
 
 class Format(StrEnum):

@@ -26,7 +26,7 @@ from yigongti.service.policy import folder_policy
 from yigongti.service.settlement import SettlementResult, settle_data, write_settlement
 from yigongti.store.datafolder import DataFolder, read_folder
 
-__all__ = ["YearResult", "run_year", "appraisal_scores", "policy_with_scores", "settle_appraised", "STEPS"]
+__all__ = ["STEPS", "YearResult", "appraisal_scores", "policy_with_scores", "run_year", "settle_appraised"]
 
 DESIGNATION_COLUMNS = ["person_id", "year", "consortium_id", "township_id", "village_id"]
 STEPS = ("enroll", "adjudicate", "appraise", "settle")
