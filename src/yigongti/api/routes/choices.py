@@ -116,12 +116,15 @@ def post_choice(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, per
     """Choose for the coming year (the year of the switch window); residents choose for their household."""
     if principal.role is not Role.RESIDENT:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅参保人本人或家人可提交选择 / only residents choose")
-    db.commit()  # the use case runs its own transaction
+    # The use case runs its own transaction and audits the change (who, which persons); end this one first (SQLite
+    # serialises writers) without its read-audit row, which would only repeat that entry at the cost of a commit.
+    person_id = person.person_id  # read before the rollback expires the row
+    db.rollback()
     now = ctx.clock.now()
     window = switch_window(ctx.policy.enrollment, ctx.clock.today())
-    cmd = SubmitChoice(person_id=person.person_id, year=window.year, consortium_id=body.consortium_id,
+    cmd = SubmitChoice(person_id=person_id, year=window.year, consortium_id=body.consortium_id,
                        township_id=body.township_id, village_id=body.village_id, chosen_at=now,
-                       for_household=body.for_household and person.person_id == principal.person_id,
+                       for_household=body.for_household and person_id == principal.person_id,
                        actor=audit.actor_of(principal), channel="api")
     result = submit_choice(cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy, now=now)
     out = ChoiceOut(choice_id=result.choice_id, year=window.year, accepted=result.accepted,

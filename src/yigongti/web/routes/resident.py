@@ -90,19 +90,22 @@ def choose(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrin
            township_id: Annotated[str, Form(max_length=64)], village_id: Annotated[str, Form(max_length=64)],
            for_household: Annotated[str, Form(max_length=8)] = "") -> Response:
     _resident(principal)
-    db.commit()  # the use case runs its own transaction (SQLite serialises writers)
+    # The use case runs its own transaction and audits the change (who, which persons); end this one first (SQLite
+    # serialises writers) without its read-audit row, which would only repeat that entry at the cost of a commit.
+    person_id = person.person_id  # read before the rollback expires the row
+    db.rollback()
     now = ctx.clock.now()
     window = switch_window(ctx.policy.enrollment, ctx.clock.today())
-    cmd = SubmitChoice(person_id=person.person_id, year=window.year, consortium_id=consortium_id,
+    cmd = SubmitChoice(person_id=person_id, year=window.year, consortium_id=consortium_id,
                        township_id=township_id, village_id=village_id, chosen_at=now,
-                       for_household=bool(for_household) and person.person_id == principal.person_id,
+                       for_household=bool(for_household) and person_id == principal.person_id,
                        actor=audit.actor_of(principal), channel="web")
     result = submit_choice(cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy, now=now)
     names = {r.inst_id: r.name for r in db.query(InstitutionRow).filter(
         InstitutionRow.inst_id.in_([township_id, village_id]))}
     names.update({r.consortium_id: r.name for r in db.query(ConsortiumRow).filter(
         ConsortiumRow.consortium_id == consortium_id)})
-    mine = next((d for d in result.designations if d.person_id == person.person_id), None)
+    mine = next((d for d in result.designations if d.person_id == person_id), None)
     superseded = mine is not None and (mine.township_id, mine.village_id) != (township_id, village_id)
     return render(request, ctx, "choice_result.html", principal, result=result, year=window.year, names=names,
                   superseded=superseded, status_code=200 if result.accepted else 409)
