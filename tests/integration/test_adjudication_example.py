@@ -19,7 +19,7 @@ from yigongti.domain.money import format_yuan
 from yigongti.domain.policy import Policy
 from yigongti.engine.backend import Backend, connect
 from yigongti.service.adjudication import adjudicate_data, adjudicate_folder, designations_for, summarize
-from yigongti.store.datafolder import DataFolder, read_folder
+from yigongti.store.datafolder import DataFolder, fen_to_yuan, read_folder
 
 COMPARED = ["claim_id", "person_id", "network_status", "deductible", "fund_paid", "patient_paid", "rule", "inst_id",
             "emergency"]
@@ -36,7 +36,9 @@ def expected_rows(expected: Path) -> list[dict[str, str]]:
 def table_rows(t: pa.Table) -> list[dict[str, str]]:
     out = []
     for r in t.select(COMPARED).to_pylist():
-        row = {k: (format_yuan(v) if k in ("deductible", "fund_paid", "patient_paid") else str(v)) for k, v in r.items()}
+        row = {k: ((format_yuan(v) if isinstance(v, int) else f"{v:.2f}") if k in ("deductible", "fund_paid",
+                                                                               "patient_paid") else str(v))
+               for k, v in r.items()}
         row["emergency"] = row["emergency"].lower()
         out.append(row)
     return out
@@ -124,8 +126,10 @@ def test_parquet_claims_go_through_the_engine(example: DataFolder, example_input
     shutil.copytree(example_input, data)
     (data / "claims.csv").unlink()
     claims = example["claims"]
-    # a folder of Parquet parts with money in int64 fen (as write_table writes it) -> CSV in yuan
+    # a folder of Parquet parts with money as decimal yuan (as write_table writes it) -> CSV in yuan
     (data / "claims").mkdir()
+    for n in ("total_cost", "covered_cost"):
+        claims = claims.set_column(claims.column_names.index(n), n, fen_to_yuan(claims.column(n)))
     half = claims.num_rows // 2
     pq.write_table(claims.slice(0, half), data / "claims" / "part-0.parquet")
     pq.write_table(claims.slice(half), data / "claims" / "part-1.parquet")
@@ -133,15 +137,15 @@ def test_parquet_claims_go_through_the_engine(example: DataFolder, example_input
     s = adjudicate_folder(data, 2026, Policy(), out)
     assert csv_rows(out / "adjudicated.csv") == expected_rows(example_expected)
     assert s.claims == 1013
-    # one Parquet file with money as yuan text and dates as text -> Parquet (money int64 fen)
+    # one Parquet file with money as yuan text and dates as text -> Parquet (money as decimal yuan)
     shutil.rmtree(data / "claims")
-    texts = {n: pa.array([None if v is None else (format_yuan(v) if n.endswith("_cost") else str(v))
+    texts = {n: pa.array([None if v is None else (f"{v:.2f}" if n.endswith("_cost") else str(v))
                           for v in claims.column(n).to_pylist()], pa.string())
              for n in ("total_cost", "covered_cost", "admit_date", "discharge_date")}
     pq.write_table(pa.table({n: texts.get(n, claims.column(n)) for n in claims.column_names}), data / "claims.parquet")
     s2 = adjudicate_folder(data, 2026, Policy(), out, fmt="parquet")
     t = pq.read_table(out / "adjudicated.parquet")
-    assert t.schema.field("fund_paid").type == pa.int64() and s2 == s
+    assert t.schema.field("fund_paid").type == pa.decimal128(20, 2) and s2 == s
     assert table_rows(t) == expected_rows(example_expected)
 
 

@@ -114,3 +114,15 @@ def test_missing_required_table(folder: Path) -> None:
     (folder / "persons.csv").unlink()
     _, problems = check_folder(folder)
     assert [str(x) for x in problems] == ["persons.csv:0:: required table is missing / 缺少必需的表"]
+
+
+def test_parquet_written_by_write_table_reads_back_to_the_same_fen(folder: Path) -> None:
+    from yigongti.store.datafolder import write_table
+
+    claims = read_folder(folder)["claims"]
+    (folder / "claims.csv").unlink()
+    write_table(claims, folder, "claims", fmt="parquet")
+    assert str(pq.read_schema(folder / "claims.parquet").field("total_cost").type) == "decimal128(20, 2)"
+    again = read_folder(folder)["claims"]
+    assert again.column("total_cost").to_pylist() == claims.column("total_cost").to_pylist()
+    assert again.column("covered_cost").to_pylist() == claims.column("covered_cost").to_pylist()

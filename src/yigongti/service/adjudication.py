@@ -137,8 +137,8 @@ def summarize(adjudicated: pa.Table, year: int) -> AdjudicationSummary:
 # --------------------------------------------------------------------------------------------- large Parquet claims
 
 def _parquet_claims(con: Backend, path: Path) -> ir.Table:
-    """Claims from Parquet read by the engine, typed like the contract: money as int64 fen (integer columns are fen,
-    as ``write_table(fmt="parquet")`` writes them; decimal, float or text columns are yuan), dates, booleans."""
+    """Claims from Parquet read by the engine, typed like the contract: money in yuan in the file (decimal, integer,
+    float or text, as in CSV) becomes int64 fen; dates, booleans."""
     source = str(path / "*.parquet") if path.is_dir() else str(path)
     t = con.read_parquet(source)
     schema = t.schema()
@@ -151,7 +151,9 @@ def _parquet_claims(con: Backend, path: Path) -> ir.Table:
             continue
         dtype = schema[name]
         v = t[name]
-        if col.type is ColType.MONEY and not dtype.is_integer():
+        if col.type is ColType.MONEY and dtype.is_integer():
+            fixes[name] = v.cast("int64") * 100
+        elif col.type is ColType.MONEY:
             if dtype.is_string():
                 v = v.nullif("").cast("decimal(18, 2)")
             fixes[name] = (v * 100).round().cast("int64")
@@ -174,7 +176,7 @@ def _yuan_text(v: ir.IntegerValue) -> ir.StringValue:
 def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",
                       backend: str = "duckdb", designations: pa.Table | None = None) -> AdjudicationSummary:
     """Adjudicate a folder whose claims are Parquet, engine to file: ``out/adjudicated.csv`` (money in yuan) or
-    ``out/adjudicated.parquet`` (money int64 fen). The small tables are read and validated as usual; the claims are
+    ``out/adjudicated.parquet`` (money as decimal yuan). The small tables are read and validated as usual; the claims are
     typed by the engine (their row-level checks are ``yigongti check``'s job)."""
     data = read_folder(folder, tables=LARGE_INPUT_TABLES)
     path = find_table_file(folder, "claims")
@@ -190,8 +192,9 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
         out.mkdir(parents=True, exist_ok=True)
         target = out / f"adjudicated.{fmt}"
         tmp = out / f".adjudicated.{fmt}.tmp"
-        if fmt == "parquet":
-            con.to_parquet(expr, tmp)
+        if fmt == "parquet":  # money as decimal yuan, as every contract file has it
+            con.to_parquet(expr.mutate(**{c: _yuan_text(expr[c]).cast("decimal(20, 2)")
+                                          for c in _MONEY if c in expr.columns}), tmp)
         else:
             text = expr.mutate(**{c: _yuan_text(expr[c]) for c in _MONEY if c in expr.columns})
             con.to_csv(text, tmp)

@@ -33,6 +33,7 @@ __all__ = [
     "read_folder",
     "check_folder",
     "write_table",
+    "fen_to_yuan",
     "MONEY_TYPE",
     "DATETIME_TYPE",
 ]
@@ -385,10 +386,16 @@ def read_folder(folder: Path | str, *, tables: Iterable[str] | None = None) -> D
 
 # --------------------------------------------------------------------------------------------- writing
 
+def fen_to_yuan(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    """int fen -> decimal128(20, 2) yuan, exactly and column-wise."""
+    d = pc.divide(pc.cast(arr, pa.decimal128(20, 0)), pa.scalar(100, pa.decimal128(3, 0)))
+    out = pc.cast(d, pa.decimal128(20, 2))
+    return out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out])
+
+
 def _to_text(col: Column | None, arr: pa.ChunkedArray) -> pa.ChunkedArray:
     if col is not None and col.type is ColType.MONEY and pa.types.is_integer(arr.type):
-        return pa.chunked_array([pa.array([None if v is None else format_yuan(v) for v in arr.to_pylist()],
-                                          pa.string())])
+        return pc.cast(fen_to_yuan(arr), pa.string())
     if pa.types.is_timestamp(arr.type):
         return pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S")
     if pa.types.is_date(arr.type):
@@ -402,7 +409,8 @@ def write_table(table: pa.Table, folder: Path | str, name: str, *, fmt: str = "c
     """Write a table in the contract's form: money as yuan with 2 decimals, dates ISO. ``fmt``: csv or parquet.
 
     CSV is written atomically (temporary file then rename) so that a reader never sees half a file.
-    Parquet keeps typed columns (money as int64 fen) for the engine; CSV is for people and other systems.
+    Parquet keeps typed columns; money goes out as decimal yuan (decimal128(20, 2)), so a Parquet file means the
+    same as its CSV twin: in every contract file money is yuan (an integer money column in Parquet is whole yuan).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -411,6 +419,10 @@ def write_table(table: pa.Table, folder: Path | str, name: str, *, fmt: str = "c
     if fmt == "parquet":
         path = folder / f"{name}.parquet"
         tmp = path.with_suffix(".parquet.tmp")
+        money = [n for n in table.column_names if n in by_name and by_name[n].type is ColType.MONEY
+                 and pa.types.is_integer(table.schema.field(n).type)]
+        for n in money:
+            table = table.set_column(table.column_names.index(n), n, fen_to_yuan(table.column(n)))
         pq.write_table(table, tmp)
         tmp.replace(path)
         return path
