@@ -21,17 +21,17 @@ from yigongti.store.accounts import ApiTokenRow, UserRow
 from yigongti.store.models import PersonRow
 
 __all__ = [
-    "Role",
-    "Principal",
-    "AccountError",
     "ROLES_SEEING_ID_NUMBERS",
     "ROLE_LABELS",
-    "hash_password",
-    "create_user",
+    "AccountError",
+    "Principal",
+    "Role",
     "authenticate",
-    "principal_of",
+    "create_user",
+    "hash_password",
     "issue_token",
     "principal_for_token",
+    "principal_of",
     "revoke_token",
     "user_for_id",
 ]
