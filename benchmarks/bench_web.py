@@ -150,6 +150,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--baseline", type=int, default=300, help="direct submit_choice calls for the baseline")
     ap.add_argument("--pool", type=int, default=20, help="server's database connections")
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
 
@@ -173,7 +174,7 @@ def main() -> None:
         server = subprocess.Popen(
             [sys.executable, "-c", "from yigongti.cli import main; main()", "serve", "--data", str(work / "demo"), "--db", db_url,
              "--port", str(port), "--data-dir", str(work / "serve"), "--today", TODAY.isoformat(),
-             "--pool", str(args.pool), "--no-access-log"],
+             "--pool", str(args.pool), "--workers", str(args.workers), "--no-access-log"],
             stdout=(work / "server.log").open("wb"), stderr=subprocess.STDOUT)
         with console.status("server: migrate, load the county, create accounts ..."):
             wait_up(url, server)

@@ -24,6 +24,7 @@ from yigongti.web import mount_web
 __all__ = ["OPENAPI_URL", "create_app"]
 
 OPENAPI_URL = "/api/openapi.json"
+SETTINGS_ENV = "YIGONGTI_SERVE_SETTINGS"  # settings as JSON, for worker processes (``serve --workers``)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -60,3 +61,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     mount_web(app)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app of a uvicorn worker process: settings from :data:`SETTINGS_ENV` (the database is already prepared
+    by ``serve``, so start-up only finds it ready)."""
+    import os
+
+    return create_app(Settings.model_validate_json(os.environ[SETTINGS_ENV]))

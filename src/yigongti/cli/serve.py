@@ -30,6 +30,8 @@ def serve(
     year: Annotated[int | None, typer.Option("--year", help="year the data folder is for / 数据年度")] = None,
     pool: Annotated[int, typer.Option("--pool", min=1, max=200, help="database connections (PostgreSQL) "
                                                                   "/ 数据库连接数")] = 10,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="worker processes (each keeps its own "
+                                                                       "login limiter and figures) / 进程数")] = 1,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="log every request "
                                                                                "/ 记录每个请求")] = True,
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="mark cookies Secure (serve behind "
@@ -49,7 +51,8 @@ def serve(
     with console.status("准备数据库 / preparing the database ..."):
         application = create_app(settings)
     ctx = application.state.ctx
-    ctx.figures.warm()
+    if workers == 1:
+        ctx.figures.warm()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     console.print(f"[bold]yigongti[/bold] http://{shown_host}:{port}/  (API: /api/openapi.json)")
     console.print(f"数据库 / database: {masked_url(settings.database_url)}")
@@ -58,4 +61,14 @@ def serve(
                       f"{settings.data_dir / 'demo-accounts.toml'}):")
         for role, username, password in ctx.demo_accounts:
             console.print(f"  {role:<18} {username:<12} {password}")
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False, access_log=access_log)
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False, access_log=access_log)
+        return
+    import os
+
+    from yigongti.api.app import SETTINGS_ENV
+
+    ctx.engine.dispose()
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run("yigongti.api.app:create_app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="info", proxy_headers=False, access_log=access_log)
