@@ -1,9 +1,9 @@
-# Two commands for a fresh machine:  make demo   and   make test
+# Two commands for a fresh machine:  make run   and   make test
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow install bench
+.PHONY: run demo test test-slow install
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -13,11 +13,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## Start the web platform with the demo county loaded (prints the address and demo accounts).
+run: $(STAMP)
+	$(VENV)/bin/yigongti serve
+
 ## Generate the demo county (Pingwu-like) and run the year on it.
 demo: $(STAMP)
 	$(VENV)/bin/yigongti demo --out demo-county
 
-## Set up the machine (Java for Spark, PostgreSQL) and run the whole test suite.
+## Set up the machine (Java for Spark, PostgreSQL, Chromium) and run the whole test suite.
 test: $(STAMP)
 	@bash scripts/services.sh
 	$(PY) -m pytest -m 'not slow'
@@ -25,6 +29,3 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	@bash scripts/services.sh
 	$(PY) -m pytest -m slow
-
-bench: $(STAMP)
-	$(PY) benchmarks/run.py
