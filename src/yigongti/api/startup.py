@@ -55,11 +55,11 @@ def _write_private(path: Path, text: str) -> None:
 def _data_folder(settings: Settings) -> Path:
     if settings.data_folder is not None:
         return settings.data_folder
-    from yigongti.service.demo import generate_demo
+    from yigongti.service.demo_county import write_demo_county
 
     out = settings.data_dir / "demo-county"
     if not (out / "persons.csv").is_file() and not (out / "persons").is_dir():
-        generate_demo(out, persons=settings.demo_persons)
+        write_demo_county(out, persons=settings.demo_persons)
     return out
 
 

@@ -11,9 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from yigongti.cli._app import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
 from yigongti.cli.run import run_and_report
-from yigongti.service.demo import DEFAULT_SEED, DEFAULT_YEAR, DemoSummary, generate_demo
-from yigongti.service.demo.policy import write_demo_policy
-from yigongti.service.demo_appraisal import write_appraisal_tables
+from yigongti.service.demo import DEFAULT_SEED, DEFAULT_YEAR, DemoSummary
+from yigongti.service.demo_county import write_demo_county
 
 
 class Format(StrEnum):
@@ -55,14 +54,12 @@ def demo(
                   console=console, transient=True) as bar:
         task = bar.add_task("生成 / generating", total=None)
         try:
-            summary = generate_demo(out, persons=persons, seed=seed, consortia=consortia, counties=counties,
+            summary = write_demo_county(out, persons=persons, seed=seed, consortia=consortia, counties=counties,
                                     year=year, fmt=fmt.value,
                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
         except ValueError as exc:
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(EXIT_INVALID) from None
     _summary(summary)
-    write_appraisal_tables(out, seed=seed, year=year)
-    write_demo_policy(out)
     if run_year_after:
         run_and_report(out, year, out / f"results-{year}")

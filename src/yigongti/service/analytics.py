@@ -20,8 +20,10 @@ from yigongti.domain.benefits import Claim, Decision, DesignatedCare, adjudicate
 from yigongti.domain.policy import Policy
 from yigongti.domain.problems import InvalidInput
 from yigongti.domain.registry import Institution
-from yigongti.service.appraisal import AppraisalResult, appraise_folder
+from yigongti.service.appraisal import AppraisalResult, appraise_data
+from yigongti.service.indicator_sets import folder_indicator_set
 from yigongti.service.settlement import SettlementResult, settle_data, settlement_inputs
+from yigongti.service.year import appraisal_scores, policy_with_scores, with_previous_designations
 from yigongti.store.datafolder import DataFolder, read_folder
 from yigongti.store.models import DesignationRow, PersonRow
 from yigongti.store.repositories import RegistryRepository
@@ -43,12 +45,15 @@ def compute_year(folder: Path, year: int, policy: Policy) -> YearFigures:
     """Settlement and appraisal of ``year`` as ``yigongti settle`` and ``yigongti appraise`` compute them."""
     data = read_folder(folder)
     designations, adjudicated = settlement_inputs(data, year, policy)
-    result = settle_data(data, year, policy, designations=designations, adjudicated=adjudicated)
     appraisal, problem = None, None
     try:
-        appraisal = appraise_folder(folder, year, policy)
+        appraisal = appraise_data(data, year, policy, with_previous_designations(data, designations, year),
+                                  adjudicated, indicator_set=folder_indicator_set(folder))
     except InvalidInput as exc:
         problem = str(exc)
+    # the P4P is paid by the appraisal's scores, as `yigongti settle` and `yigongti run` pay it
+    scored = policy_with_scores(policy, appraisal_scores(appraisal)) if appraisal is not None else policy
+    result = settle_data(data, year, scored, designations=designations, adjudicated=adjudicated)
     return YearFigures(year, data, adjudicated, result, appraisal, problem)
 
 

@@ -61,7 +61,7 @@ def _year_designations(data: DataFolder, year: int) -> pa.Table | None:
     return mine if mine.num_rows else None
 
 
-def _with_previous(data: DataFolder, designations: pa.Table, year: int) -> pa.Table:
+def with_previous_designations(data: DataFolder, designations: pa.Table, year: int) -> pa.Table:
     """The year's designations plus the folder's of year - 1 (for last year's indicators)."""
     cols = designations.select(DESIGNATION_COLUMNS)
     earlier = data.get("designations")
@@ -87,7 +87,7 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
         enrolled = enroll_data(data, year, policy)
         write_enrollment(enrollment_outputs(data, enrolled, policy), out)
         designations = enrolled.designations
-    designations = _with_previous(data, designations, year)
+    designations = with_previous_designations(data, designations, year)
 
     tell("adjudicate")
     adjudicated = adjudicate_data(data, year, policy, designations, backend=backend)
@@ -124,7 +124,8 @@ def settle_appraised(folder: Path | str, year: int, policy: Policy, *, backend: 
 
     data = read_folder(Path(folder))
     designations, adjudicated = settlement_inputs(data, year, policy)
-    designations = _with_previous(data, designations.filter(pc.equal(designations.column("year"), year)), year)
+    this_year = designations.filter(pc.equal(designations.column("year"), year))
+    designations = with_previous_designations(data, this_year, year)
     appraisal = appraise_data(data, year, policy, designations, adjudicated,
                               indicator_set=folder_indicator_set(Path(folder)), backend=backend)
     return _settle(data, year, policy, designations, adjudicated, appraisal, backend)
