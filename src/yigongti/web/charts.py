@@ -16,8 +16,9 @@ PALETTE = ("#0b6e4f", "#b3261e", "#1f5fbf", "#a66300")
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, width: int = 640,
                height: int = 260, unit: str = "") -> Markup:
     """Lines over ``labels`` (x) for each (name, values); a legend under the plot; the y axis starts at 0."""
-    pad_l, pad_r, pad_t, pad_b = 64, 12, 12, 48
     top = max([v for _, vals in series for v in vals] + [1.0])
+    # room for the longest y tick label (about 7 px a character at font-size 11)
+    pad_l, pad_r, pad_t, pad_b = max(64, 7 * len(f"{top:,.0f}") + 12), 12, 12, 48
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     n = max(1, len(labels) - 1)
 
