@@ -7,7 +7,7 @@ from pathlib import Path
 
 from yigongti.domain.problems import Problem
 from yigongti.service.policy import policy_problems
-from yigongti.store.datafolder import check_folder
+from yigongti.store.datafolder import scan_folder
 
 __all__ = ["CheckReport", "check_data_folder"]
 
@@ -19,6 +19,7 @@ class CheckReport:
 
 
 def check_data_folder(folder: Path) -> CheckReport:
-    data, problems = check_folder(folder)
-    problems = problems + policy_problems(Path(folder) / "policy.toml")
-    return CheckReport(sorted(problems), {k: v.num_rows for k, v in data.tables.items()})
+    """Every problem of the folder and its policy; tables are read part by part and not kept (bounded memory)."""
+    scan = scan_folder(folder)
+    problems = scan.problems + policy_problems(Path(folder) / "policy.toml")
+    return CheckReport(sorted(problems), dict(scan.rows))

@@ -4,14 +4,17 @@ A folder holds one file per table: ``NAME.csv`` (UTF-8, with or without BOM), ``
 folder ``NAME/`` of Parquet files. Reading turns text into typed Arrow columns (money as int64 fen) and collects
 every problem as ``file:row:column: message``; nothing is returned from a folder that has any problem.
 
-Column checks are columnar (Arrow compute over whole columns); only rows that fail are visited one by one.
+Column checks are columnar (Arrow compute over whole columns); typed Parquet columns are checked in their own type
+(no round trip through text); only rows that fail are visited one by one. Large tables are read part by part
+(:func:`iter_table_parts`); :func:`scan_folder` keeps only what the checks across tables need.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,21 +24,25 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from yigongti.domain.money import format_yuan
 from yigongti.domain.problems import InvalidInput, Problem
 from yigongti.domain.schema import INPUT_TABLES, TABLES, ColType, Column, TableSpec
+from yigongti.store.duplicates import duplicate_rows
 
 __all__ = [
+    "DATETIME_TYPE",
+    "MONEY_TYPE",
+    "PART_ROWS",
     "DataFolder",
+    "FolderScan",
+    "check_folder",
+    "fen_to_yuan",
     "find_table_file",
-    "read_raw_table",
+    "iter_table_parts",
     "parse_table",
     "read_folder",
-    "check_folder",
+    "read_raw_table",
+    "scan_folder",
     "write_table",
-    "fen_to_yuan",
-    "MONEY_TYPE",
-    "DATETIME_TYPE",
 ]
 
 MONEY_TYPE = pa.int64()
@@ -103,6 +110,73 @@ def read_raw_table(path: Path) -> pa.Table:
     )
 
 
+PART_ROWS = 1 << 20  # rows per part when a large file is read part by part
+
+
+def _parquet_parts(path: Path) -> Iterator[pa.Table]:
+    pf = pq.ParquetFile(path)
+    seen = False
+    for batch in pf.iter_batches(batch_size=PART_ROWS):
+        seen = True
+        yield pa.Table.from_batches([batch])
+    if not seen:
+        yield pf.schema_arrow.empty_table()
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as f:
+        head = f.read(65536)
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    header = next(csv.reader(io.StringIO(head.decode("utf-8", errors="replace").split("\n", 1)[0])), [])
+    return [h.strip() for h in header]
+
+
+def _csv_parts(path: Path) -> Iterator[pa.Table]:
+    header = _csv_header(path)
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+        convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+    batches: list[pa.RecordBatch] = []
+    rows = 0
+    seen = False
+    for batch in reader:
+        batches.append(batch)
+        rows += batch.num_rows
+        if rows >= PART_ROWS:
+            seen = True
+            yield pa.Table.from_batches(batches)
+            batches, rows = [], 0
+    if batches or not seen:
+        yield pa.Table.from_batches(batches, schema=reader.schema)
+
+
+def iter_table_parts(path: Path) -> Iterator[tuple[str | None, pa.Table]]:
+    """A table file read part by part, as it is (like :func:`read_raw_table`): ``(part file, rows)`` pairs.
+
+    The part file is named for a folder of Parquet files (None otherwise); a large Parquet or CSV file comes in
+    parts of about :data:`PART_ROWS` rows, so that a province's tables can be checked in bounded memory.
+    At least one (maybe empty) part comes for every table.
+    """
+    if path.is_dir():
+        for file in sorted(path.glob("*.parquet")):
+            for part in _parquet_parts(file):
+                yield file.name, part
+        return
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        for part in _parquet_parts(path):
+            yield None, part
+    elif suffix == ".xlsx":
+        yield None, _read_xlsx(path)
+    else:
+        for part in _csv_parts(path):
+            yield None, part
+
+
 def _read_xlsx(path: Path) -> pa.Table:
     from openpyxl import load_workbook
 
@@ -139,7 +213,7 @@ def _excel_cell_text(v: object) -> str:
 # --------------------------------------------------------------------------------------------- parsing columns
 
 def _as_text(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
-    """A column as trimmed text, nulls as ''."""
+    """A column as trimmed text, nulls as ''. Floats are rendered as Python does (``repr``): use on few rows."""
     if isinstance(arr, pa.Array):
         arr = pa.chunked_array([arr])
     t = arr.type
@@ -165,19 +239,47 @@ def _bad_rows(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.flatnonzero(np.asarray(pc.fill_null(mask, True).to_numpy(zero_copy_only=False), dtype=bool))
 
 
-class _Collector:
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[Problem] = []
+def _true_rows(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool))
 
-    def rows(self, idx: Iterable[int], column: str, message: str | None = None, *, texts: list[str] | None = None,
-             fmt: str = "") -> None:
-        for i in idx:
-            msg = message if message is not None else fmt.format(value=texts[int(i)] if texts else "")
-            self.problems.append(Problem(self.file, int(i) + 2, column, msg))
+
+class _Collector:
+    """Problems of one file; ``base`` is the row index of the part being parsed (0 for a whole file)."""
+
+    def __init__(self, file: str, *, base: int = 0) -> None:
+        self.file = file
+        self.base = base
+        self.problems: list[Problem] = []
+        self._whole: set[Problem] = set()
+
+    def rows(self, idx: np.ndarray, column: str, message: str | None = None, *,
+             values: pa.ChunkedArray | pa.Array | None = None, fmt: str = "") -> None:
+        """One problem per row index; without ``message``, ``fmt`` is filled with each row's value as text."""
+        if len(idx) == 0:
+            return
+        if message is None:
+            assert values is not None
+            texts = _as_text(values.take(pa.array(idx))).to_pylist()
+            messages = [fmt.format(value=v) for v in texts]
+        else:
+            messages = [message] * len(idx)
+        base = self.base + 2
+        self.problems.extend(Problem(self.file, base + i, column, m) for i, m in zip(idx.tolist(), messages,
+                                                                                     strict=True))
 
     def add(self, row_index: int, column: str, message: str) -> None:
-        self.problems.append(Problem(self.file, row_index + 2 if row_index >= 0 else 0, column, message))
+        problem = Problem(self.file, self.base + row_index + 2 if row_index >= 0 else 0, column, message)
+        if row_index < 0:  # about the file as a whole: once, however many parts
+            if problem in self._whole:
+                return
+            self._whole.add(problem)
+        self.problems.append(problem)
+
+
+_NOT_MONEY = "'{value}' is not an amount in yuan with at most 2 decimals / 金额格式错误"
+_NOT_INT = "'{value}' is not a whole number / 应为整数"
+_NOT_NUMBER = "'{value}' is not a number / 应为数字"
+_EMPTY = "required value is empty / 必填项为空"
 
 
 def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.ChunkedArray:
@@ -186,19 +288,12 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
         text = pc.if_else(pc.equal(text, ""), col.default, text)
     empty = pc.equal(text, "")
     if col.required:
-        out.rows(_bad_rows(empty), col.name, "required value is empty / 必填项为空")
-    texts: list[str] | None = None
+        out.rows(_bad_rows(empty), col.name, _EMPTY)
 
     def bad(regex: str, what: str) -> None:
-        nonlocal texts
         mask = pc.and_(pc.invert(empty), pc.invert(pc.match_substring_regex(text, regex)))
-        idx = _bad_rows(mask)
-        if len(idx):
-            texts = text.to_pylist() if texts is None else texts
-            out.rows(idx, col.name, texts=texts, fmt=f"'{{value}}' is not {what}")
-        return None
+        out.rows(_bad_rows(mask), col.name, values=text, fmt=f"'{{value}}' is not {what}")
 
-    ok_text = text
     t = col.type
     if t in (ColType.STR, ColType.ID, ColType.ID_NUMBER):
         if t is ColType.ID:
@@ -207,11 +302,8 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
     if t is ColType.ENUM:
         allowed = pa.array(list(col.values))
         mask = pc.and_(pc.invert(empty), pc.invert(pc.is_in(text, value_set=allowed)))
-        idx = _bad_rows(mask)
-        if len(idx):
-            texts = text.to_pylist()
-            out.rows(idx, col.name, texts=texts,
-                     fmt="'{value}' is not one of " + ", ".join(col.values) + " / 取值无效")
+        out.rows(_bad_rows(mask), col.name, values=text,
+                 fmt="'{value}' is not one of " + ", ".join(col.values) + " / 取值无效")
         return pc.if_else(empty, pa.scalar(None, pa.string()), text)
     if t is ColType.COUNTY_CODE:
         bad(_COUNTY_RE, "a 6-digit county code (GB/T 2260) / 区划代码应为6位数字")
@@ -219,10 +311,8 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
     if t is ColType.BOOL:
         low = pc.utf8_lower(text)
         allowed = pa.array(sorted(_TRUE | _FALSE))
-        idx = _bad_rows(pc.invert(pc.is_in(low, value_set=allowed)))
-        if len(idx):
-            texts = text.to_pylist()
-            out.rows(idx, col.name, texts=texts, fmt="'{value}' is not true/false (1/0, 是/否) / 布尔值无效")
+        out.rows(_bad_rows(pc.invert(pc.is_in(low, value_set=allowed))), col.name, values=text,
+                 fmt="'{value}' is not true/false (1/0, 是/否) / 布尔值无效")
         return pc.is_in(low, value_set=pa.array(sorted(_TRUE)))
     if t is ColType.MONEY:
         bad(_MONEY_RE, "an amount in yuan with at most 2 decimals / 金额格式错误")
@@ -230,20 +320,20 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
         dec = pc.cast(ok_text, pa.decimal128(18, 2))
         typed = pc.cast(pc.multiply(dec, pa.scalar(100, pa.decimal128(5, 0))), pa.decimal128(20, 0))
         typed = pc.cast(typed, pa.int64())
-        _check_range(col, typed, pc.divide(pc.cast(typed, pa.float64()), 100.0), text, out)
+        _check_range(col, pc.divide(pc.cast(typed, pa.float64()), 100.0), text, out)
         return typed
     if t is ColType.INT:
         bad(_INT_RE, "a whole number / 应为整数")
         ok_text = pc.if_else(pc.match_substring_regex(text, _INT_RE), text, pa.scalar(None, pa.string()))
         typed = pc.cast(pc.cast(ok_text, pa.float64()), pa.int64())
-        _check_range(col, typed, typed, text, out)
+        _check_range(col, typed, text, out)
         return typed
     if t in (ColType.FLOAT, ColType.DECIMAL):
         regex = _FLOAT_RE if t is ColType.FLOAT else _DECIMAL_RE
         bad(regex, "a number / 应为数字")
         ok_text = pc.if_else(pc.match_substring_regex(text, regex), text, pa.scalar(None, pa.string()))
         typed = pc.cast(ok_text, pa.float64())
-        _check_range(col, typed, typed, text, out)
+        _check_range(col, typed, text, out)
         if t is ColType.DECIMAL:
             return ok_text  # kept as exact text; the consumer turns it into Decimal
         return typed
@@ -253,10 +343,8 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
         ts = pc.strptime(pc.if_else(ok, text, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s",
                          error_is_null=True)
         back = pc.strftime(ts, format="%Y-%m-%d")
-        idx = _bad_rows(pc.and_(ok, pc.invert(pc.fill_null(pc.equal(back, text), False))))
-        if len(idx):
-            texts = text.to_pylist()
-            out.rows(idx, col.name, texts=texts, fmt="'{value}' is not a calendar date / 日期不存在")
+        out.rows(_bad_rows(pc.and_(ok, pc.invert(pc.fill_null(pc.equal(back, text), False)))), col.name,
+                 values=text, fmt="'{value}' is not a calendar date / 日期不存在")
         return pc.cast(pc.if_else(pc.fill_null(pc.equal(back, text), False), ts, pa.scalar(None, ts.type)), pa.date32())
     if t is ColType.DATETIME:
         bad(_DATETIME_RE, "an ISO date-time YYYY-MM-DDTHH:MM[:SS] / 时间格式错误")
@@ -268,70 +356,125 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
                          error_is_null=True)
         back = pc.strftime(ts, format="%Y-%m-%dT%H:%M:%S")
         good = pc.fill_null(pc.equal(back, norm), False)
-        idx = _bad_rows(pc.and_(ok, pc.invert(good)))
-        if len(idx):
-            texts = text.to_pylist()
-            out.rows(idx, col.name, texts=texts, fmt="'{value}' is not a valid date-time / 时间不存在")
+        out.rows(_bad_rows(pc.and_(ok, pc.invert(good))), col.name, values=text,
+                 fmt="'{value}' is not a valid date-time / 时间不存在")
         return pc.if_else(good, ts, pa.scalar(None, ts.type))
     raise AssertionError(t)
 
 
-def _check_range(col: Column, typed: pa.ChunkedArray, numeric: pa.ChunkedArray, text: pa.ChunkedArray,
-                 out: _Collector) -> None:
+def _check_range(col: Column, numeric: pa.ChunkedArray, source: pa.ChunkedArray, out: _Collector) -> None:
+    """Problems for values outside the column's bounds; ``source`` gives the value as shown in the message."""
     if col.min_value is not None:
-        idx = _bad_rows(pc.fill_null(pc.less(numeric, col.min_value), False))
-        out.rows(idx, col.name, texts=text.to_pylist() if len(idx) else None,
+        out.rows(_true_rows(pc.less(numeric, col.min_value)), col.name, values=source,
                  fmt=f"'{{value}}' is below the minimum {col.min_value:g} / 小于最小值")
     if col.max_value is not None:
-        idx = _bad_rows(pc.fill_null(pc.greater(numeric, col.max_value), False))
-        out.rows(idx, col.name, texts=text.to_pylist() if len(idx) else None,
+        out.rows(_true_rows(pc.greater(numeric, col.max_value)), col.name, values=source,
                  fmt=f"'{{value}}' is above the maximum {col.max_value:g} / 大于最大值")
 
 
-def parse_table(spec: TableSpec, raw: pa.Table, *, file: str) -> tuple[pa.Table, list[Problem]]:
-    """Check and type one table. Extra columns are kept as they are; missing required columns are problems."""
-    out = _Collector(file)
+def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.ChunkedArray | None:
+    """A typed (Parquet) column checked in its own type, without a round trip through text; None when the column's
+    type is not one of these fast cases (it then goes through text, as CSV does).
+
+    Same problems as the text path: a null is an empty cell; a float is fine where its shortest text would be.
+    """
+    t = arr.type
+    kind = col.type
+    fast = ((kind is ColType.MONEY and ((pa.types.is_decimal128(t) and t.scale <= 2) or pa.types.is_integer(t)
+                                        or pa.types.is_floating(t)))
+            or (kind in (ColType.INT, ColType.FLOAT) and (pa.types.is_integer(t) or pa.types.is_floating(t)))
+            or (kind is ColType.DATE and pa.types.is_date(t))
+            or (kind is ColType.DATETIME and ((pa.types.is_timestamp(t) and t.tz is None) or pa.types.is_date(t)))
+            or (kind is ColType.BOOL and pa.types.is_boolean(t)))
+    if not fast or (col.default is not None and kind is not ColType.BOOL):
+        return None
+    if kind is ColType.BOOL:
+        return pc.fill_null(arr, col.default is not None and col.default.lower() in _TRUE)
+    if col.required and arr.null_count:
+        out.rows(_true_rows(pc.is_null(arr)), col.name, _EMPTY)
+    if kind is ColType.DATE:
+        return pc.cast(arr, pa.date32())
+    if kind is ColType.DATETIME:
+        return pc.cast(arr, DATETIME_TYPE, safe=False)
+    if pa.types.is_floating(t):
+        x = pc.cast(arr, pa.float64())
+        finite = pc.is_finite(x)
+        if kind is ColType.MONEY:
+            fen = pc.round(pc.multiply(x, 100.0))
+            ok = pc.and_(pc.and_(finite, pc.less(pc.abs(x), 1e16)), pc.equal(pc.divide(fen, 100.0), x))
+            message, typed = _NOT_MONEY, fen
+        elif kind is ColType.INT:
+            ok = pc.and_(pc.and_(finite, pc.less(pc.abs(x), 2.0 ** 53)), pc.equal(pc.floor(x), x))
+            message, typed = _NOT_INT, x
+        else:
+            ok = finite
+            message, typed = _NOT_NUMBER, x
+        out.rows(_true_rows(pc.invert(ok)), col.name, values=arr, fmt=message)
+        typed = pc.if_else(ok, typed, pa.scalar(None, pa.float64()))
+        if kind is not ColType.FLOAT:
+            typed = pc.cast(typed, pa.int64())
+    elif kind is ColType.MONEY and pa.types.is_decimal(t):
+        scaled = pc.multiply(arr, pa.scalar(100, pa.decimal128(3, 0)))
+        typed = pc.cast(pc.cast(scaled, pa.decimal128(38, 0)), pa.int64())
+    elif kind is ColType.MONEY:
+        typed = pc.multiply_checked(pc.cast(arr, pa.int64()), 100)
+    else:
+        typed = pc.cast(arr, pa.float64() if kind is ColType.FLOAT else pa.int64())
+    numeric = pc.divide(pc.cast(typed, pa.float64()), 100.0) if kind is ColType.MONEY else typed
+    _check_range(col, numeric, arr, out)
+    return typed if isinstance(typed, pa.ChunkedArray) else pa.chunked_array([typed])
+
+
+def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str, pa.ChunkedArray]:
+    """Check and type the columns of one table (or one part of it); no check across rows."""
     present = set(raw.column_names)
     columns: dict[str, pa.ChunkedArray] = {}
     for col in spec.columns:
         if col.name not in present:
             if col.default is not None or not col.required:
-                text = pa.chunked_array([pa.array([col.default or ""] * raw.num_rows, pa.string())])
+                text = pa.chunked_array([pa.repeat(pa.scalar(col.default or "", pa.string()), raw.num_rows)])
             else:
                 out.add(-1, col.name, "required column is missing / 缺少必填列")
                 continue
-        else:
-            text = _as_text(raw.column(col.name))
-        columns[col.name] = _parse_column(col, text, out)
+            columns[col.name] = _parse_column(col, text, out)
+            continue
+        source = raw.column(col.name)
+        typed = None
+        try:
+            typed = _parse_native(col, source, out)
+        except pa.ArrowInvalid:  # overflow and the like: the text path reports the value
+            typed = None
+        columns[col.name] = typed if typed is not None else _parse_column(col, _as_text(source), out)
     for name in raw.column_names:
         if name not in columns and name not in spec.names:
             columns[name] = raw.column(name)
+    return columns
+
+
+def parse_table(spec: TableSpec, raw: pa.Table, *, file: str) -> tuple[pa.Table, list[Problem]]:
+    """Check and type one table. Extra columns are kept as they are; missing required columns are problems."""
+    out = _Collector(file)
+    columns = _parse_columns(spec, raw, out)
     if spec.key and all(k in columns for k in spec.key):
         _check_unique(spec, columns, out)
     return pa.table(columns), out.problems
 
 
-def _check_unique(spec: TableSpec, columns: dict[str, pa.ChunkedArray], out: _Collector) -> None:
+def _key_values(spec: TableSpec, columns: dict[str, pa.ChunkedArray]) -> pa.ChunkedArray:
     if len(spec.key) == 1:
-        keys = columns[spec.key[0]]
-    else:
-        keys = pc.binary_join_element_wise(*[pc.cast(columns[k], pa.string()) for k in spec.key], "\x1f")
-    if len(keys) == 0:
+        return columns[spec.key[0]]
+    return pc.binary_join_element_wise(*[pc.cast(columns[k], pa.string()) for k in spec.key], "\x1f")
+
+
+def _check_unique(spec: TableSpec, columns: dict[str, pa.ChunkedArray], out: _Collector) -> None:
+    keys = _key_values(spec, columns)
+    rows, firsts = duplicate_rows(keys)
+    if len(rows) == 0:
         return
-    counts = pc.value_counts(keys)
-    dup_values = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    if len(dup_values) == 0:
-        return
-    idx = _bad_rows(pc.is_in(keys, value_set=dup_values))
-    first: dict[object, int] = {}
-    kv = keys.to_pylist()
-    for i in idx:
-        k = kv[int(i)]
-        if k in first:
-            shown = str(k).replace("\x1f", ", ")
-            out.add(int(i), ",".join(spec.key), f"duplicate key {shown} (first on row {first[k] + 2}) / 主键重复")
-        else:
-            first[k] = int(i)
+    shown = [str(k).replace("\x1f", ", ") for k in keys.take(pa.array(rows)).to_pylist()]
+    column = ",".join(spec.key)
+    for i, first, k in zip(rows.tolist(), firsts.tolist(), shown, strict=True):
+        out.add(i, column, f"duplicate key {k} (first on row {first + 2}) / 主键重复")
 
 
 # --------------------------------------------------------------------------------------------- the folder
@@ -343,37 +486,131 @@ def _file_label(folder: Path, path: Path) -> str:
         return str(path)
 
 
-def check_folder(folder: Path | str, *, tables: Iterable[str] | None = None) -> tuple[DataFolder, list[Problem]]:
-    """Read and validate every input table of ``folder``; return the typed tables and every problem found."""
-    folder = Path(folder)
-    wanted = list(tables) if tables is not None else list(INPUT_TABLES)
-    problems: list[Problem] = []
+@dataclass
+class _TableScan:
+    """One table read part by part: its row count, the columns kept, its problems."""
+
+    rows: int = 0
+    parts: list[tuple[int, str]] = field(default_factory=list)  # (first row index, part file) of a Parquet folder
+    chunks: list[pa.Table] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    deferred: list[Problem] = field(default_factory=list)  # row checks across columns, kept if nothing else fails
+
+    def table(self) -> pa.Table:
+        return pa.concat_tables(self.chunks, promote_options="permissive")
+
+
+def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...] | None,
+                context: dict[str, pa.Table]) -> _TableScan:
+    """Parse a table part by part; keep the columns ``keep`` (None: all) of each part; check the key at the end."""
+    from yigongti.store.crosschecks import row_problems
+
+    scan = _TableScan()
+    for part_name, raw in iter_table_parts(path):
+        if part_name is not None and (not scan.parts or scan.parts[-1][1] != part_name):
+            scan.parts.append((scan.rows, part_name))
+        out = _Collector(label, base=scan.rows)
+        columns = _parse_columns(spec, raw, out)
+        scan.problems.extend(out.problems)
+        typed = pa.table(columns)
+        scan.deferred.extend(row_problems(spec.name, typed, label, base=scan.rows, tables=context))
+        if keep is not None:
+            typed = typed.select([c for c in typed.column_names if c in keep])
+        scan.chunks.append(typed)
+        scan.rows += raw.num_rows
+    if spec.key and scan.chunks and all(k in scan.chunks[0].column_names for k in spec.key):
+        out = _Collector(label)
+        whole = scan.table()
+        _check_unique(spec, {k: whole.column(k) for k in spec.key}, out)
+        scan.problems.extend(out.problems)
+    return scan
+
+
+def _locate_parts(problems: list[Problem], parts: dict[str, list[tuple[int, str]]]) -> list[Problem]:
+    """Name the part file and its record number in each problem of a Parquet folder (rows count across parts)."""
+    if not parts:
+        return problems
+    out: list[Problem] = []
+    for p in problems:
+        where = parts.get(p.file)
+        if where and p.row >= 2:
+            k = bisect_right([start for start, _ in where], p.row - 2) - 1
+            start, name = where[k]
+            record = p.row - 2 - start + 1
+            p = Problem(p.file, p.row, p.column, f"{p.message} ({name} record {record} / 第{record}条)")
+        out.append(p)
+    return out
+
+
+@dataclass
+class FolderScan:
+    """What checking a folder found: rows per table read, and every problem (数据校验结果)."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool) -> tuple[DataFolder, FolderScan]:
+    from yigongti.store.crosschecks import CROSS_COLUMNS, table_problems
+
     data = DataFolder(folder)
-    labels: dict[str, str] = {}
+    result = FolderScan()
     if not folder.is_dir():
-        return data, [Problem(str(folder), 0, "", "not a folder / 目录不存在")]
-    for name in wanted:
+        result.problems.append(Problem(str(folder), 0, "", "not a folder / 目录不存在"))
+        return data, result
+    labels: dict[str, str] = {}
+    parts: dict[str, list[tuple[int, str]]] = {}
+    deferred: list[Problem] = []
+    order = [n for n in INPUT_TABLES if n in wanted] + [n for n in wanted if n not in INPUT_TABLES]
+    for name in order:
         spec = INPUT_TABLES[name]
         path = find_table_file(folder, name)
         if path is None:
             if not spec.optional:
-                problems.append(Problem(f"{name}.csv", 0, "", "required table is missing / 缺少必需的表"))
+                result.problems.append(Problem(f"{name}.csv", 0, "", "required table is missing / 缺少必需的表"))
             continue
         label = _file_label(folder, path)
         labels[name] = label
+        if keep_all:
+            keep = None
+        else:
+            cross = CROSS_COLUMNS.get(name, ())
+            keep = None if cross is None else tuple(dict.fromkeys(spec.key + cross))
         try:
-            raw = read_raw_table(path)
+            scan = _scan_table(spec, path, label, keep=keep, context=data.tables)
+            table = scan.table()
         except Exception as exc:  # noqa: BLE001 - any unreadable file is a problem to report, not a crash
-            problems.append(Problem(label, 0, "", f"cannot read the file: {exc} / 文件无法读取"))
+            result.problems.append(Problem(label, 0, "", f"cannot read the file: {exc} / 文件无法读取"))
             continue
-        typed, found = parse_table(spec, raw, file=label)
-        problems.extend(found)
-        data.tables[name] = typed
-    if not problems:
-        from yigongti.store.crosschecks import cross_check
+        result.problems.extend(scan.problems)
+        deferred.extend(scan.deferred)
+        if scan.parts:
+            parts[label] = scan.parts
+        data.tables[name] = table
+        result.rows[name] = scan.rows
+    if not result.problems:
+        result.problems.extend(deferred)
+        result.problems.extend(table_problems(data.tables, labels))
+    result.problems = sorted(_locate_parts(result.problems, parts))
+    data.tables = {n: data.tables[n] for n in wanted if n in data.tables}
+    result.rows = {n: result.rows[n] for n in wanted if n in result.rows}
+    return data, result
 
-        problems.extend(cross_check(data, labels))
-    return data, sorted(problems)
+
+def _wanted(tables: Iterable[str] | None) -> list[str]:
+    return list(tables) if tables is not None else list(INPUT_TABLES)
+
+
+def check_folder(folder: Path | str, *, tables: Iterable[str] | None = None) -> tuple[DataFolder, list[Problem]]:
+    """Read and validate every input table of ``folder``; return the typed tables and every problem found."""
+    data, result = _scan_folder(Path(folder), _wanted(tables), keep_all=True)
+    return data, result.problems
+
+
+def scan_folder(folder: Path | str, *, tables: Iterable[str] | None = None) -> FolderScan:
+    """Validate ``folder`` like :func:`check_folder` (same problems) without keeping the tables: large tables are
+    read part by part and only the columns the checks across tables need are kept, so memory stays bounded."""
+    return _scan_folder(Path(folder), _wanted(tables), keep_all=False)[1]
 
 
 def read_folder(folder: Path | str, *, tables: Iterable[str] | None = None) -> DataFolder:
