@@ -12,10 +12,13 @@ The same rules as ``yigongti.domain.benefits`` (the single-claim path and the re
 - half-up rounding in integers, (2 * a * bp + 10000) // 20000, exact on both backends;
 - the annual cap: capped cumulative = min(cap, cumulative fund); a claim pays its increment.
 
-The decisions are computed on the eight columns they need, with integer codes for status, rule and payment kind (a
-window or a sort carries every column it is given), and only claims that accrue an outpatient deductible go through
-its running sums; the claims' own columns join back by claim_id at the end. Every window is ordered by
-(admit_date, claim_id), a total order, so that DuckDB and Spark agree to the fen.
+Running sums are the cost (a window sorts every column it is given), so only the claims that need one go through
+one: the claims of persons whose covered costs could reach the annual cap (a small aggregate query finds them first;
+usually none) go through the deductible's and the cap's running sums, the others' claims that accrue an outpatient
+deductible through the deductible's, and all other claims through none. Each branch carries the claims' own columns
+(no join back by claim_id), and the continuous deductibles of the (few) referred admissions are computed first, as a
+small table. Every window is ordered by (admit_date, claim_id), a total order, so that DuckDB and Spark agree to the
+fen; the result is sorted by claim_id once, at the end.
 """
 
 from __future__ import annotations
@@ -24,10 +27,14 @@ from datetime import date
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+from ibis.backends import BaseBackend
 
 from yigongti.domain.benefits import NetworkStatus, Rule, outpatient_deductible_levels
 from yigongti.domain.money import BP
 from yigongti.domain.policy import BenefitPolicy, BenefitRow
+from yigongti.engine.backend import register_arrow
 
 __all__ = ["OUTPUT_COLUMNS", "adjudicate", "chain_depth", "referral_edges"]
 
@@ -134,8 +141,12 @@ def referral_edges(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.Tab
 
 def chain_depth(edges: ir.Table) -> int:
     """The longest chain of referrals (A -> B -> C is 2) among the edges; executes a small query."""
-    pairs = edges.select("claim_id", "_ref").to_pyarrow().to_pylist()
-    parent = {p["claim_id"]: p["_ref"] for p in pairs}
+    return _depth(edges.select("claim_id", "_ref").to_pyarrow())
+
+
+def _depth(edges: pa.Table) -> int:
+    """The longest chain of referrals among edges (claim_id referred by _ref) at hand."""
+    parent = dict(zip(edges.column("claim_id").to_pylist(), edges.column("_ref").to_pylist(), strict=True))
     depth: dict[str, int] = {}
     for start in parent:
         path: list[str] = []
@@ -194,28 +205,118 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
 
     ``designations`` must hold the year's designation of every person with a claim (earlier years' rows are used for
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
-    chain; computed with one small query when not given."""
+    chain; computed with one small query when not given.
+
+    The claims go through one of three branches, each carrying the claims' own columns (no join back):
+
+    - persons whose covered costs of the year add up to more than the (smaller) annual cap: every claim, with the
+      outpatient deductible and the annual cap as running sums (a claim's fund never exceeds its covered cost, so
+      nobody else can reach the cap);
+    - everyone else's claims that accrue an outpatient deductible: the deductible's running sums only;
+    - everyone else's other claims: no running sum at all.
+    """
     cols = list(claims.columns)
     lo, hi = _year_bounds(year)
-    # the decisions are computed on the few columns they need (a window or a sort carries every column it is
-    # given); the claims' own columns join back at the end
-    narrow = claims.select(*_DECISION_INPUTS)
-    narrow = narrow.filter((narrow.admit_date >= lo) & (narrow.admit_date <= hi))
+    in_year = (claims.admit_date >= lo) & (claims.admit_date <= hi)
     who = _who(persons, designations, year)
-    base = _classify(narrow.left_join(who, "person_id").drop("person_id_right"), institutions, policy)
+    levels = outpatient_deductible_levels(policy)
+    con = claims.get_backend()
 
+    def classified(t: ir.Table) -> ir.Table:
+        return _classify(t.left_join(who, "person_id").drop("person_id_right"), institutions, policy)
+
+    # the continuous deductibles of referred admissions and the persons who could reach the cap are few: computed
+    # first (two small queries), they enter the expression as small tables
     edges = referral_edges(claims, policy, year)
-    depth = chain_depth(edges) if referral_depth is None else referral_depth
-    if depth > 0:
-        nodes = _referral_nodes(claims, edges, persons, designations, institutions, policy, year)
-        cont = _continuous_deductibles(edges, nodes, depth)
-        base = base.left_join(cont, base.claim_id == cont._cid).drop("_cid")
-        base = base.mutate(_cont=base._cont_ded.notnull(),
-                           _ded_ip=base._cont_ded.fill_null(ibis.least(base._c, base._d_ip)))
-    else:
-        base = base.mutate(_cont=ibis.literal(False), _ded_ip=ibis.least(base._c, base._d_ip))
+    pairs = edges.to_pyarrow()
+    depth = _depth(pairs) if referral_depth is None else referral_depth
+    cont = None
+    if depth > 0 and pairs.num_rows:
+        e = _small_table(con, pairs)
+        nodes = _referral_nodes(claims, e, persons, designations, institutions, policy, year)
+        cont = _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
+    big, null_big = _over_cap_persons(claims.filter(in_year), policy)
 
-    # what is known before the running sums: the rule (but the cap), the payment kind, a deductible not accrued
+    # three branches, each reading the claims again (a part that two branches share would be materialised in memory
+    # by DuckDB; reading again streams). The small tables (continuous deductibles, over-cap persons) join first, so
+    # that every hash join builds on its small side.
+    def year_claims(*, cont_join: bool, swapped: bool = False) -> ir.Table:
+        t = claims.filter((claims.admit_date <= hi) & (claims.admit_date >= lo) if swapped else in_year)
+        if cont is None or not cont_join:
+            return t.mutate(_cont_ded=ibis.null("int64"))
+        return t.left_join(cont, t.claim_id == cont._cid).drop("_cid")
+
+    branches = []
+    if big.num_rows or null_big:
+        # persons who could reach the cap: every claim through the deductible's and the cap's running sums
+        ids = _small_table(con, big)
+        t = year_claims(cont_join=True)
+        mine = t.person_id.isin(ids._tp)
+        a = _prepared(_continuous(classified(t.filter(mine | t.person_id.isnull() if null_big else mine))), policy)
+        branches.append(_annual_cap(_fund0(_deductible_windows(a, levels), policy)))
+        # the others: persons not marked _big (an over-cap person missing from persons gets a row of nulls, as the
+        # left join with who would give it)
+        marked = who.outer_join(ids, who.person_id == ids._tp)
+        who = marked.select(person_id=marked.person_id.fill_null(marked._tp), _emp=marked._emp, _dcons=marked._dcons,
+                            _dtown=marked._dtown, _dvil=marked._dvil, _big=marked._tp.notnull())
+    # everyone else's claims that accrue an outpatient deductible (outpatient claims: no inpatient deductible)
+    u = classified(year_claims(cont_join=False, swapped=True))
+    b = _uncapped(u, null_big).filter(u._d_op > 0)
+    b = b.mutate(_cont=ibis.literal(False), _ded_ip=ibis.literal(0, "int64"))
+    b = _fund0(_deductible_windows(_prepared(b, policy), levels), policy)
+    branches.append(b.mutate(fund_paid=b._f0))
+    # everyone else's other claims: no running sum
+    u = classified(year_claims(cont_join=True))
+    r = _prepared(_continuous(_uncapped(u, null_big).filter(u._d_op <= 0)), policy)
+    r = _fund0(r.mutate(_ded_op=ibis.literal(0, "int64")), policy)
+    branches.append(r.mutate(fund_paid=r._f0))
+
+    keep = [*cols, "_status", "deductible", "_f0", "fund_paid", "_rule0"]
+    t = branches[0].select(*keep)
+    for other in branches[1:]:
+        t = t.union(other.select(*keep))
+    rule = ibis.ifelse(t.fund_paid < t._f0, _RULES.index(Rule.ANNUAL_CAP), t._rule0)
+    out = t.select(*cols, network_status=_status_text(t._status), deductible=t.deductible.cast("int64"),
+                   fund_paid=t.fund_paid.cast("int64"),
+                   patient_paid=(t.total_cost.cast("int64") - t.fund_paid).cast("int64"),
+                   rule=rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")))
+    return out.order_by("claim_id")
+
+
+def _small_table(con: BaseBackend, table: pa.Table) -> ir.Table:
+    """A small Arrow table for the engine: in memory on DuckDB, a temp view on Spark."""
+    return ibis.memtable(table) if con.name == "duckdb" else register_arrow(con, table)
+
+
+def _over_cap_persons(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table, bool]:
+    """The persons (column _tp) whose covered costs in ``claims`` add up to more than the smaller annual cap, and
+    whether the claims without a person do; executes one aggregate query. A claim's fund payment never exceeds its
+    covered cost, so nobody else's fund payments can reach the cap."""
+    cap = min(policy.annual_cap("resident"), policy.annual_cap("employee"))
+    c = ibis.greatest(claims.covered_cost.cast("int64"), ibis.literal(0, "int64"))
+    tot = claims.group_by(_tp=claims.person_id).aggregate(_sumc=c.sum())
+    big = tot.filter(tot._sumc > cap).select("_tp").to_pyarrow()
+    null_big = big.column("_tp").null_count > 0
+    return big.filter(pc.is_valid(big.column("_tp"))).cast(pa.schema([("_tp", pa.string())])), null_big
+
+
+def _uncapped(t: ir.Table, null_big: bool) -> ir.Table:
+    """The claims of t that no cap can reach (all of them when t has no _big column)."""
+    if "_big" not in t.columns:
+        return t
+    keep = ~t._big.fill_null(False)
+    return t.filter(keep & t.person_id.notnull() if null_big else keep)
+
+
+def _continuous(base: ir.Table) -> ir.Table:
+    """base (with _cont_ded, the continuous deductible of a referred admission, else null) + _cont and _ded_ip (the
+    inpatient deductible)."""
+    return base.mutate(_cont=base._cont_ded.notnull(),
+                       _ded_ip=base._cont_ded.fill_null(ibis.least(base._c, base._d_ip))).drop("_cont_ded")
+
+
+def _prepared(base: ir.Table, policy: BenefitPolicy) -> ir.Table:
+    """What is known before the running sums: the rule (but the cap), the payment kind, a deductible not accrued."""
     rule0 = ibis.cases(
         (base._unr, _RULES.index(Rule.UNREASONABLE)),
         (~base._pays, _RULES.index(Rule.NO_BENEFIT)),
@@ -228,26 +329,18 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     kind = ibis.cases((~base._pays, _NOTHING), (base._flat, _FLAT), else_=_RATED).cast("int64")
     fixed_ded = ibis.cases((~base._pays | base._flat, ibis.literal(0, "int64")), (base._inp, base._ded_ip.cast("int64")),
                            else_=ibis.null("int64"))
-    t = base.select("claim_id", "person_id", "admit_date", "_status", "_rate", "_cap", "_c", "_d_op",
-                    _rule0=rule0, _kind=kind, _fixed=fixed_ded)
-    t = _outpatient_deductible(t, outpatient_deductible_levels(policy))
+    return base.mutate(_rule0=rule0, _kind=kind, _fixed=fixed_ded)
+
+
+def _fund0(t: ir.Table, policy: BenefitPolicy) -> ir.Table:
+    """t (with _ded_op) + deductible and _f0, the fund payment before the annual cap."""
     t = t.mutate(deductible=t._fixed.fill_null(t._ded_op).cast("int64"))
     fund0 = ibis.cases(
         (t._kind == _NOTHING, ibis.literal(0, "int64")),
         (t._kind == _FLAT, t._c - ibis.least(t._c, policy.flat_copay)),
         else_=_half_up(t._c - t.deductible, t._rate),
     )
-    t = t.select("claim_id", "person_id", "admit_date", "_status", "_cap", "_rule0", "deductible",
-                 _f0=ibis.greatest(ibis.literal(0, "int64"), fund0).cast("int64"))
-    t = _annual_cap(t)
-    r = t.select(_rid=t.claim_id, _status=t._status, deductible=t.deductible, fund_paid=t.fund_paid,
-                 _rule=ibis.ifelse(t.fund_paid < t._f0, _RULES.index(Rule.ANNUAL_CAP), t._rule0))
-    wide = claims.filter((claims.admit_date >= lo) & (claims.admit_date <= hi))
-    j = wide.join(r, wide.claim_id == r._rid)
-    out = j.select(*cols, network_status=_status_text(j._status), deductible=j.deductible, fund_paid=j.fund_paid,
-                   patient_paid=(j.total_cost.cast("int64") - j.fund_paid).cast("int64"),
-                   rule=j._rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")))
-    return out.order_by("claim_id")
+    return t.mutate(_f0=ibis.greatest(ibis.literal(0, "int64"), fund0).cast("int64"))
 
 
 def _running(t: ir.Table, column: str) -> ir.IntegerValue:
@@ -256,13 +349,13 @@ def _running(t: ir.Table, column: str) -> ir.IntegerValue:
     return t[column].sum().over(w)
 
 
-def _outpatient_deductible(t: ir.Table, levels: list[int]) -> ir.Table:
-    """t + _ded_op: the outpatient deductible each claim applies, one running sum per deductible level. Claims with
-    _d_op = 0 apply none and move no running sum (their x is 0 at every level), so only the others are sorted."""
-    columns = [*t.columns, "_ded_op"]
+def _deductible_windows(t: ir.Table, levels: list[int]) -> ir.Table:
+    """t + _ded_op, the outpatient deductible each claim applies: one running sum per deductible level. Claims with
+    _d_op = 0 apply none and move no running sum (their x is 0 at every level): callers leave them out where they can.
+    """
     if not levels:
         return t.mutate(_ded_op=ibis.literal(0, "int64"))
-    acc = t.filter(t._d_op > 0).mutate(_inc0=ibis.literal(0, "int64"))
+    acc = t.mutate(_inc0=ibis.literal(0, "int64"))
     prev = "_inc0"
     for k, d in enumerate(levels, start=1):
         x = f"_x{k}"
@@ -270,9 +363,9 @@ def _outpatient_deductible(t: ir.Table, levels: list[int]) -> ir.Table:
         cum = _running(acc, x)
         acc = acc.mutate(**{f"_inc{k}": ibis.least(d, cum) - ibis.least(d, cum - acc[x])})
         prev = f"_inc{k}"
-    acc = acc.mutate(_ded_op=ibis.least(acc[prev], acc._c).cast("int64"))  # never above C
-    rest = t.filter(t._d_op <= 0).mutate(_ded_op=ibis.literal(0, "int64"))
-    return acc.select(*columns).union(rest.select(*columns))
+    ded = ibis.ifelse(acc._d_op > 0, ibis.least(acc[prev], acc._c), ibis.literal(0, "int64"))  # never above C
+    acc = acc.mutate(_ded_op=ded.cast("int64"))
+    return acc.select(*t.columns, "_ded_op")
 
 
 def _annual_cap(t: ir.Table) -> ir.Table:

@@ -1,0 +1,54 @@
+"""The engine's branches (persons who could reach the annual cap, claims that accrue an outpatient deductible, all
+other claims) give every claim exactly once and the reference loop's answer, whichever branch a claim goes through."""
+
+from __future__ import annotations
+
+import ibis
+import pytest
+from test_adjudication_rules import POLICY, Person, both, claim, engine_tables, f
+
+from yigongti.engine.adjudication import adjudicate
+
+
+@pytest.fixture(scope="module")
+def con() -> ibis.BaseBackend:
+    return ibis.duckdb.connect()
+
+
+def test_over_cap_persons_and_others_in_one_run(con: ibis.BaseBackend) -> None:
+    claims = [
+        # P1: over the resident cap, with outpatient deductibles of both levels and a referral on the way
+        claim("1a", "G1-T2-V1", "80.00", day=1, person="P1"),
+        claim("1b", "X2", "150.00", day=2, person="P1"),
+        claim("1c", "X3", "150000.00", setting="inpatient", day=3, stay=4, person="P1"),
+        claim("1d", "X2", "200000.00", setting="inpatient", day=9, ref="1c", person="P1"),
+        claim("1e", "G1-T2", "300.00", day=20, person="P1"),
+        claim("1f", "G1-T1", "50.00", month=4, person="P1"),
+        # P2: covered costs above the resident cap but an employee, whose cap is twice as high
+        claim("2a", "G1-H", "250000.00", setting="inpatient", day=5, person="P2"),
+        claim("2b", "X3", "400.00", day=6, person="P2"),
+        # P3: ordinary, both deductible levels
+        claim("3a", "X3", "120.00", day=1, person="P3"),
+        claim("3b", "G1-T2", "90.00", day=1, person="P3"),
+        claim("3c", "X2", "500.00", day=2, person="P3"),
+        claim("3d", "G1-T1-V1", "30.00", day=3, person="P3"),
+    ]
+    persons = {"P1": Person(), "P2": Person("employee"), "P3": Person()}
+    result = both(con, claims, persons)
+    assert result["1d"][4] == "annual_cap" and result["1e"][2] == result["1f"][2] == 0
+    assert sum(result[c][2] for c in ("1a", "1b", "1c", "1d", "1e", "1f")) == POLICY.annual_cap("resident")
+    assert result["2a"][4] == "inpatient" and result["2b"][1] == f("300")
+    assert [result[c][1] for c in ("3a", "3b", "3c")] == [f("120"), 0, f("180")]  # 300 in all, 100 reached first
+
+
+def test_a_person_missing_from_persons_is_capped_once(con: ibis.BaseBackend) -> None:
+    claims = [claim(f"9{k}", "X2", "90000.00", setting="inpatient", month=k + 1, person="P9") for k in range(5)]
+    claims += [claim("1a", "X2", "500.00", person="P1")]
+    t = engine_tables(con, claims, {"P1": Person()})  # P9 is not in persons: no designation, resident cap
+    out = adjudicate(t["claims"], t["persons"], t["institutions"], t["designations"], POLICY, 2026).to_pyarrow()
+    rows = {r["claim_id"]: r for r in out.to_pylist()}
+    assert out.column("claim_id").to_pylist() == sorted(c.claim_id for c in claims)
+    assert sum(rows[f"9{k}"]["fund_paid"] for k in range(5)) == POLICY.annual_cap("resident")
+    assert [rows[f"9{k}"]["rule"] for k in range(5)] == ["inpatient"] * 3 + ["annual_cap"] * 2
+    assert all(r["fund_paid"] + r["patient_paid"] == r["total_cost"] for r in rows.values())
+    assert rows["1a"]["deductible"] == f("300") and rows["1a"]["fund_paid"] == f("80.00")
