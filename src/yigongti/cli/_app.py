@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,7 +14,18 @@ from rich.console import Console
 from yigongti.domain.policy import PolicyError
 from yigongti.domain.problems import InvalidInput
 
-__all__ = ["app", "console", "err_console", "exits_on_invalid_input", "EXIT_INVALID"]
+__all__ = [
+    "EXIT_INVALID",
+    "DataOption",
+    "EngineOption",
+    "OutOption",
+    "PolicyOption",
+    "ReportsOption",
+    "app",
+    "console",
+    "err_console",
+    "exits_on_invalid_input",
+]
 
 EXIT_INVALID = 2
 app = typer.Typer(
@@ -24,6 +36,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+
+# Options every file-in, files-out command shares (one definition, one help text).
+DataOption = Annotated[Path, typer.Option("--data", help="data folder / 数据目录")]
+OutOption = Annotated[Path, typer.Option("--out", help="output folder / 输出目录")]
+PolicyOption = Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")]
+EngineOption = Annotated[str, typer.Option("--engine", help="duckdb or spark")]
+ReportsOption = Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel reports / 报告")]
 err_console = Console(stderr=True)
 
 P = ParamSpec("P")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from yigongti.cli._app import app, console, exits_on_invalid_input
+from yigongti.cli._app import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
 from yigongti.domain.money import format_yuan
 from yigongti.service.adjudication import (
     AdjudicationSummary,
@@ -16,7 +15,7 @@ from yigongti.service.adjudication import (
     summarize,
     write_adjudicated,
 )
-from yigongti.service.policy import folder_policy, load_policy
+from yigongti.service.policy import resolve_policy
 from yigongti.store.datafolder import find_table_file, read_folder
 
 _STATUS_ZH = {"designated": "定点", "in_consortium": "医共体内", "other_consortium": "其他医共体", "outside": "医共体外"}
@@ -25,10 +24,10 @@ _STATUS_ZH = {"designated": "定点", "in_consortium": "医共体内", "other_co
 @app.command("adjudicate")
 @exits_on_invalid_input
 def adjudicate_command(
-    data: Annotated[Path, typer.Option("--data", help="data folder / 数据目录")],
+    data: DataOption,
     year: Annotated[int, typer.Option("--year", help="year of the claims (admit date) / 结算年度")],
-    out: Annotated[Path, typer.Option("--out", help="output folder / 输出目录")],
-    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
+    out: OutOption,
+    policy: PolicyOption = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet (money in fen) / 输出格式")] = "csv",
     backend: Annotated[str, typer.Option("--backend", help="duckdb or spark / 计算引擎")] = "duckdb",
 ) -> None:
@@ -36,7 +35,7 @@ def adjudicate_command(
     payments and the rule that decided. Writes OUT/adjudicated.csv (or .parquet)."""
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet / 格式须为 csv 或 parquet")
-    pol = load_policy(policy) if policy is not None else folder_policy(data)
+    pol = resolve_policy(data, policy)
     claims = find_table_file(data, "claims")
     if claims is not None and (claims.is_dir() or claims.suffix == ".parquet"):
         if backend != "duckdb":

@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from yigongti.cli._app import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
+from yigongti.cli._app import (
+    EXIT_INVALID,
+    DataOption,
+    EngineOption,
+    OutOption,
+    PolicyOption,
+    app,
+    console,
+    err_console,
+    exits_on_invalid_input,
+)
 from yigongti.domain.indicators import IndicatorSetError
 
 
 @app.command("appraise")
 @exits_on_invalid_input
 def appraise(
-    data: Annotated[Path, typer.Option("--data", help="data folder / 数据目录")],
+    data: DataOption,
     year: Annotated[int, typer.Option("--year", help="appraisal year / 考核年度")],
-    out: Annotated[Path, typer.Option("--out", help="output folder / 输出目录")],
-    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
+    out: OutOption,
+    policy: PolicyOption = None,
     indicators: Annotated[str | None, typer.Option(
         "--indicators", help="indicator set: a TOML file or a packaged id (default: DIR/indicator_set.toml, else "
                              "national-2024) / 指标体系")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="duckdb or spark")] = "duckdb",
+    engine: EngineOption = "duckdb",
     reports: Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel report / 考核报告")] = True,
 ) -> None:
     """计算监测指标、考核得分与等级，输出 indicators.csv、scores.csv 与考核报告 / Compute the indicators, scores and
@@ -30,14 +39,14 @@ def appraise(
     and adjudicate first when their outputs are not in DIR)."""
     from yigongti.service.appraisal import appraise_folder, write_appraisal
     from yigongti.service.indicator_sets import folder_indicator_set, load_indicator_set
-    from yigongti.service.policy import folder_policy, load_policy
+    from yigongti.service.policy import resolve_policy
 
     try:
         iset = load_indicator_set(indicators) if indicators else folder_indicator_set(data)
     except IndicatorSetError as exc:
         err_console.print(str(exc), markup=False)
         raise typer.Exit(EXIT_INVALID) from None
-    pol = load_policy(policy) if policy is not None else folder_policy(data)
+    pol = resolve_policy(data, policy)
     result = appraise_folder(data, year, pol, indicator_set=iset, backend=engine)
     write_appraisal(result, out, reports=reports)
     for r in result.scores.to_pylist():

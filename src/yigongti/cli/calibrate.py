@@ -7,24 +7,24 @@ from typing import Annotated
 
 import typer
 
-from yigongti.cli._app import app, console, exits_on_invalid_input
+from yigongti.cli._app import DataOption, PolicyOption, app, console, exits_on_invalid_input
 from yigongti.service.calibration import calibrate_data, calibration_toml, cost_by_age_png
-from yigongti.service.policy import folder_policy, load_policy
+from yigongti.service.policy import resolve_policy
 
 
 @app.command("calibrate")
 @exits_on_invalid_input
 def calibrate(
-    data: Annotated[Path, typer.Option("--data", help="data folder / 数据目录")],
+    data: DataOption,
     year: Annotated[int, typer.Option("--year", help="year of claims / 理赔年度")],
     out: Annotated[Path, typer.Option("--out", help="policy fragment to write / 输出的配置片段")] = Path(
         "policy-fragment.toml"),
-    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """由一年的理赔测算年龄(及风险)权重，写出配置片段和按年龄费用图 / Derive age (and risk) weights from a year of
     claims: mean fund payment per person in the band / overall mean. Writes a policy TOML fragment and a chart
     (OUT with suffix -cost-by-age.png)."""
-    pol = load_policy(policy) if policy is not None else folder_policy(data)
+    pol = resolve_policy(data, policy)
     try:
         result = calibrate_data(data, year, pol)
     except ValueError as exc:

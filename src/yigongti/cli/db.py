@@ -10,11 +10,11 @@ from typing import Annotated
 
 import typer
 
-from yigongti.cli._app import EXIT_INVALID, app, console, exits_on_invalid_input
+from yigongti.cli._app import EXIT_INVALID, DataOption, PolicyOption, app, console, exits_on_invalid_input
 from yigongti.service.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, china_now, submit_choice
 from yigongti.service.exporting import export_folder
 from yigongti.service.loading import load_folder
-from yigongti.service.policy import folder_policy, load_policy
+from yigongti.service.policy import load_policy, resolve_policy
 from yigongti.store.db import masked_url, resolve_url
 from yigongti.store.migrations import current, head, upgrade
 from yigongti.store.uow import SqlAlchemyUnitOfWork
@@ -68,18 +68,18 @@ def db_export(
 @app.command("load")
 @exits_on_invalid_input
 def load(
-    data: Annotated[Path, typer.Option("--data", help="data folder / 数据目录")],
+    data: DataOption,
     db: DbOption = None,
     year: Annotated[int | None, typer.Option(
         "--year", help="also compute and store the designations for this year / 同时计算并保存该年度定点")] = None,
-    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """把数据目录导入数据库（一个事务，可重复导入）/ Load a data folder into the database (one transaction, idempotent).
 
     Loads institutions, consortia, persons, choices and designations; the database is upgraded first.
     """
     url = resolve_url(db)
-    pol = load_policy(policy) if policy is not None else folder_policy(data)
+    pol = resolve_policy(data, policy)
     upgrade(url)
     uow = SqlAlchemyUnitOfWork(url)
     try:

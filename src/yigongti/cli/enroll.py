@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from yigongti.cli._app import app, console, exits_on_invalid_input
+from yigongti.cli._app import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
 from yigongti.service.enrollment import enroll_data
 from yigongti.service.enrollment_report import enrollment_outputs, write_enrollment
-from yigongti.service.policy import folder_policy, load_policy
+from yigongti.service.policy import resolve_policy
 from yigongti.store.datafolder import read_folder
 
 
 @app.command("enroll")
 @exits_on_invalid_input
 def enroll(
-    data: Annotated[Path, typer.Option("--data", help="data folder / 数据目录")],
+    data: DataOption,
     year: Annotated[int, typer.Option("--year", help="year of the designations / 定点年度")],
-    out: Annotated[Path, typer.Option("--out", help="output folder / 输出目录")],
-    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
+    out: OutOption,
+    policy: PolicyOption = None,
 ) -> None:
     """确定年度定点并统计人头数 / Designate every insured person for a year; head counts and movement.
 
@@ -28,7 +27,7 @@ def enroll(
     movement_summary.csv and enrollment_report.html into OUT. When OUT is DIR itself, designations.csv keeps the
     folder's designations of other years (those of Y are replaced).
     """
-    pol = load_policy(policy) if policy is not None else folder_policy(data)
+    pol = resolve_policy(data, policy)
     folder = read_folder(data, tables=["institutions", "consortia", "persons", "choices", "designations"])
     result = enroll_data(folder, year, pol)
     outputs = enrollment_outputs(folder, result, pol)

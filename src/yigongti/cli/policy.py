@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from yigongti.cli._app import app, exits_on_invalid_input
-from yigongti.service.policy import load_policy
 from yigongti.domain.policy import policy_to_toml
+from yigongti.service.policy import load_policy
 
 policy_app = typer.Typer(help="政策配置 / benefit and budget policy", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")

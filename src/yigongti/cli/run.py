@@ -7,9 +7,17 @@ from typing import Annotated
 
 import typer
 
-from yigongti.cli._app import app, console, exits_on_invalid_input
+from yigongti.cli._app import (
+    DataOption,
+    EngineOption,
+    OutOption,
+    PolicyOption,
+    app,
+    console,
+    exits_on_invalid_input,
+)
 from yigongti.domain.money import format_yuan
-from yigongti.service.policy import folder_policy, load_policy
+from yigongti.service.policy import resolve_policy
 from yigongti.service.year import STEPS, YearResult, run_year
 
 __all__ = ["run_and_report"]
@@ -21,7 +29,7 @@ _STEP_NAMES = {"enroll": "定点 / enroll", "adjudicate": "待遇结算 / adjudi
 def run_and_report(data: Path, year: int, out: Path, *, policy: Path | None = None, engine: str = "duckdb",
                    reports: bool = True) -> YearResult:
     """Run the year with a progress line per step, then print what a bureau reads first."""
-    pol = load_policy(policy) if policy is not None else folder_policy(data)
+    pol = resolve_policy(data, policy)
     with console.status("") as status:
         def step(name: str) -> None:
             status.update(f"[{STEPS.index(name) + 1}/{len(STEPS)}] {_STEP_NAMES[name]} ...")
@@ -39,11 +47,11 @@ def run_and_report(data: Path, year: int, out: Path, *, policy: Path | None = No
 @app.command("run")
 @exits_on_invalid_input
 def run(
-    data: Annotated[Path, typer.Option("--data", help="data folder / 数据目录")],
+    data: DataOption,
     year: Annotated[int, typer.Option("--year", help="the year / 年度")],
-    out: Annotated[Path, typer.Option("--out", help="output folder / 输出目录")],
-    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="duckdb or spark")] = "duckdb",
+    out: OutOption,
+    policy: PolicyOption = None,
+    engine: EngineOption = "duckdb",
     reports: Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel reports / 报告")] = True,
 ) -> None:
     """运行一个年度：定点、待遇结算、绩效考核、总额清算 / Run a year: enroll, adjudicate, appraise and settle."""

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from yigongti.cli._app import app, console, exits_on_invalid_input
+from yigongti.cli._app import (
+    DataOption,
+    EngineOption,
+    OutOption,
+    PolicyOption,
+    app,
+    console,
+    exits_on_invalid_input,
+)
 from yigongti.domain.money import format_yuan
-from yigongti.service.policy import folder_policy, load_policy
+from yigongti.service.policy import resolve_policy
 from yigongti.service.settlement import settle_data, write_settlement
 from yigongti.service.year import settle_appraised
 
@@ -17,11 +24,11 @@ from yigongti.service.year import settle_appraised
 @app.command("settle")
 @exits_on_invalid_input
 def settle(
-    data: Annotated[Path, typer.Option("--data", help="data folder / 数据目录")],
+    data: DataOption,
     year: Annotated[int, typer.Option("--year", help="settlement year / 清算年度")],
-    out: Annotated[Path, typer.Option("--out", help="output folder / 输出目录")],
-    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")] = None,
-    engine: Annotated[str, typer.Option("--engine", help="duckdb or spark")] = "duckdb",
+    out: OutOption,
+    policy: PolicyOption = None,
+    engine: EngineOption = "duckdb",
     reports: Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel per consortium")] = True,
     appraise: Annotated[bool, typer.Option("--appraise/--no-appraise", help="P4P scores from the appraisal (a scores "
                                            "table or the policy overrides them); --no-appraise: only those "
@@ -30,7 +37,7 @@ def settle(
     """按人头总额预算并年终清算，输出 settlement/allocation/ledger 与各医共体报告 / Budget and settle a year:
     writes settlement.csv, allocation.csv, ledger.csv and a report per consortium (runs enroll and adjudicate first
     when their outputs are not in DIR)."""
-    pol = load_policy(policy) if policy is not None else folder_policy(data)
+    pol = resolve_policy(data, policy)
     result = settle_appraised(data, year, pol, backend=engine) if appraise else settle_data(data, year, pol,
                                                                                              backend=engine)
     write_settlement(result, out, reports=reports)

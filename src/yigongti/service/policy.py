@@ -7,7 +7,7 @@ from pathlib import Path
 from yigongti.domain.policy import Policy, PolicyError, policy_from_toml
 from yigongti.domain.problems import Problem
 
-__all__ = ["load_policy", "policy_problems", "folder_policy"]
+__all__ = ["folder_policy", "load_policy", "policy_problems", "resolve_policy"]
 
 
 def load_policy(path: Path | None) -> Policy:
@@ -23,6 +23,11 @@ def folder_policy(folder: Path) -> Policy:
     """The policy of a data folder: its ``policy.toml`` when there is one, else the defaults."""
     path = Path(folder) / "policy.toml"
     return load_policy(path if path.is_file() else None)
+
+
+def resolve_policy(folder: Path, path: Path | None) -> Policy:
+    """The policy a command uses: the file given with ``--policy``, else the folder's ``policy.toml``, else defaults."""
+    return load_policy(path) if path is not None else folder_policy(folder)
 
 
 def policy_problems(path: Path) -> list[Problem]:

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from yigongti.domain.money import format_yuan
 from yigongti.store.datafolder import find_table_file, read_raw_table
 
-__all__ = ["PUBLIC_HEALTH_PER_PERSON", "RESIDENT_PER_ENROLLEE", "EMPLOYEE_PER_ENROLLEE", "write_demo_policy"]
+__all__ = ["EMPLOYEE_PER_ENROLLEE", "PUBLIC_HEALTH_PER_PERSON", "RESIDENT_PER_ENROLLEE", "write_demo_policy"]
 
 PUBLIC_HEALTH_PER_PERSON = 8_900  # fen
 RESIDENT_PER_ENROLLEE = 118_000
