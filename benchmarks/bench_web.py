@@ -152,6 +152,9 @@ def main() -> None:
     ap.add_argument("--pool", type=int, default=20, help="server's database connections")
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-pages", action="store_true", help="skip the page render times")
+    ap.add_argument("--profile", type=Path, default=None,
+                    help="record the server with py-spy during the load into this SVG (single worker)")
     args = ap.parse_args()
 
     work = DATA / f"web-{uuid.uuid4().hex[:6]}"
@@ -207,10 +210,18 @@ def main() -> None:
         queue: Any = mp.get_context("spawn").Queue()
         proc = mp.get_context("spawn").Process(target=load_process,
                                                args=(url, tokens, clients, args.seconds, queue))
+        spy: subprocess.Popen[bytes] | None = None
+        if args.profile is not None:
+            spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--subprocesses",
+                                    "--duration", str(int(args.seconds)), "--output", str(args.profile),
+                                    "--format", "flamegraph" if args.profile.suffix == ".svg" else "raw"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with console.status(f"load: {len(clients)} clients for {args.seconds:.0f} s from a second process ..."):
             proc.start()
             result = queue.get(timeout=args.seconds + 600)
             proc.join()
+        if spy is not None:
+            spy.wait(timeout=120)
         rate = result["requests"] / result["wall"]
         console.print(f"load: {result['requests']:,} requests in {result['wall']:.1f} s = {rate:,.0f} req/s; "
                       f"p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, "
@@ -241,7 +252,7 @@ def main() -> None:
                       f"{extra}, duplicated {dup}; designations not on the last accepted choice: {wrong}")
 
         # page render times
-        timings = page_times(url, work / "serve", clients[0][0], tokens)
+        timings = [] if args.no_pages else page_times(url, work / "serve", clients[0][0], tokens)
         for who, path, ms in timings:
             console.print(f"  page {who:<10} {path:<28} {ms:7.1f} ms")
         print(json.dumps({"start_s": start_s, "baseline_rate": baseline_rate, "rate": rate,

@@ -21,9 +21,10 @@ from datetime import datetime
 
 from sqlalchemy.exc import DBAPIError
 
-from yigongti.domain.enrollment import Choice, Designation, Refusal, Source, validate_choice
+from yigongti.domain.enrollment import Choice, Designation, Refusal, validate_choice
 from yigongti.domain.household import covered_members
 from yigongti.domain.policy import Policy
+from yigongti.domain.registry import Registry
 from yigongti.store.models import ChoiceRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork, is_retryable
 
@@ -117,16 +118,19 @@ class ChoiceResult:
 
 
 def submit_choice(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy | None = None,
-                  now: datetime | None = None, attempts: int = DEFAULT_ATTEMPTS) -> ChoiceResult:
+                  now: datetime | None = None, attempts: int = DEFAULT_ATTEMPTS,
+                  registry: Registry | None = None) -> ChoiceResult:
     """Check, record and apply one choice in one transaction; retry on a conflict with a concurrent choice.
 
-    ``now`` is when the choice is recorded (default: the current China time). Raises :class:`UnknownPerson` and
-    :class:`ChooserNotAllowed` (nothing is recorded then).
+    ``now`` is when the choice is recorded (default: the current China time). ``registry``: the registry to check
+    the choice against (a server keeps one per process, ``service.registry_cache``); default: the named consortium
+    and institutions read in the transaction. Raises :class:`UnknownPerson` and :class:`ChooserNotAllowed`
+    (nothing is recorded then).
     """
     policy = policy or Policy()
     for attempt in range(1, attempts + 1):
         try:
-            result = _submit_once(cmd, uow, policy=policy, now=now or china_now())
+            result = _submit_once(cmd, uow, policy=policy, now=now or china_now(), registry=registry)
         except DBAPIError as exc:
             if attempt == attempts or not is_retryable(exc):
                 raise
@@ -137,12 +141,13 @@ def submit_choice(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Polic
     raise AssertionError("unreachable")
 
 
-def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy, now: datetime) -> ChoiceResult:
+def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy, now: datetime,
+                 registry: Registry | None) -> ChoiceResult:
     with uow:
-        person = uow.persons.get(cmd.person_id)
+        household = uow.persons.household_of(cmd.person_id, lock=True)  # the person's row and household, locked
+        person = next((r for r in household if r.person_id == cmd.person_id), None)
         if person is None:
             raise UnknownPerson(cmd.person_id)
-        household = uow.persons.household(person.household_id, lock=True)
         members = uow.persons.members(household)
 
         def cover(chooser: str) -> tuple[str, ...]:
@@ -157,8 +162,9 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
             if cmd.person_id not in cover(cmd.chooser):
                 raise ChooserNotAllowed(cmd.chooser, cmd.person_id)
         choice = cmd.choice
-        registry = uow.registry.subset(consortium_ids=[choice.consortium_id or ""],
-                                       inst_ids=[choice.township_id or "", choice.village_id or ""])
+        if registry is None:
+            registry = uow.registry.subset(consortium_ids=[choice.consortium_id or ""],
+                                           inst_ids=[choice.township_id or "", choice.village_id or ""])
         refused = validate_choice(choice, registry=registry, person_county=person.county_code,
                                   window=policy.enrollment.window(cmd.year))
         actor = cmd.actor or cmd.chooser
@@ -197,14 +203,9 @@ def _designate_from_choices(uow: SqlAlchemyUnitOfWork, person_id: str, year: int
     """Set the person's designation for ``year`` to their last valid choice (RULES.md A3-A4: an own choice beats
     carry-over, household and nearest; between choices the latest ``chosen_at`` wins, equal times the later
     recorded), whatever order the choices arrived in, from a file or online. Leaves an up-to-date row alone."""
-    latest = uow.choices.latest_valid(person_id, year)
-    assert latest is not None  # a valid choice for the person was just added
-    current = uow.designations.get(person_id, year)
-    if current is None or current.choice_id != latest.choice_id or current.source != Source.CHOICE.value:
-        target = Designation(person_id, year, latest.consortium_id or "", latest.township_id or "",
-                             latest.village_id or "", Source.CHOICE)
-        current = uow.designations.put(target, now=now, choice_id=latest.choice_id, chosen_at=latest.chosen_at)
-    return uow.designations.as_domain(current)
+    designation = uow.designations.put_latest_choice(person_id, year, now=now)  # one statement
+    assert designation is not None  # a valid choice for the person was just added
+    return designation
 
 
 def _choice_row(cmd: SubmitChoice, person_id: str, *, now: datetime, refusal: Refusal | None) -> ChoiceRow:

@@ -22,7 +22,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import ColumnElement, Table, func, select
+from sqlalchemy import ColumnElement, DateTime, String, Table, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -114,6 +116,15 @@ class PersonRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return list(self.session.scalars(stmt))
 
+    def household_of(self, person_id: str, *, lock: bool = False) -> list[PersonRow]:
+        """The members of ``person_id``'s household (empty when the person is unknown), in ONE statement; ``lock``
+        as in :meth:`household`."""
+        household_id = select(PersonRow.household_id).where(PersonRow.person_id == person_id).scalar_subquery()
+        stmt = select(PersonRow).where(PersonRow.household_id == household_id).order_by(PersonRow.person_id)
+        if lock:
+            stmt = stmt.with_for_update(of=PersonRow).execution_options(populate_existing=True)
+        return list(self.session.scalars(stmt))
+
     @staticmethod
     def members(rows: Sequence[PersonRow]) -> list[Member]:
         """Household members as the domain sees them."""
@@ -182,6 +193,40 @@ class DesignationRepository:
         row.updated_at = now
         self.session.flush()
         return row
+
+    def put_latest_choice(self, person_id: str, year: int, *, now: datetime) -> Designation | None:
+        """Set the designation of ``person_id`` for ``year`` to their last valid choice (latest ``chosen_at``, equal
+        times the later recorded) in ONE statement (``INSERT ... SELECT ... ON CONFLICT DO UPDATE ... RETURNING``);
+        a row already on that choice is left alone (``updated_at`` kept). None when the person has no valid choice.
+        """
+        latest = (select(ChoiceRow.person_id, ChoiceRow.year, func.coalesce(ChoiceRow.consortium_id, ""),
+                         func.coalesce(ChoiceRow.township_id, ""), func.coalesce(ChoiceRow.village_id, ""),
+                         literal(Source.CHOICE.value, String()), ChoiceRow.choice_id, ChoiceRow.chosen_at,
+                         literal(now, DateTime()))
+                  .where(ChoiceRow.person_id == person_id, ChoiceRow.year == year, ChoiceRow.status == "valid")
+                  .order_by(ChoiceRow.chosen_at.desc(), ChoiceRow.choice_id.desc()).limit(1))
+        cols = ["person_id", "year", "consortium_id", "township_id", "village_id", "source", "choice_id",
+                "chosen_at", "updated_at"]
+        dialect = self.session.get_bind().dialect.name
+        insert_of = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+        if insert_of is None:
+            raise NotImplementedError(f"designations on {dialect} / 不支持的数据库")
+        stmt = insert_of(DesignationRow).from_select(cols, latest)
+        excluded = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[DesignationRow.person_id, DesignationRow.year],
+            set_={c: excluded[c] for c in cols[2:]},
+            where=(DesignationRow.choice_id.is_distinct_from(excluded.choice_id))
+            | (DesignationRow.source != excluded.source),
+        ).returning(DesignationRow.consortium_id, DesignationRow.township_id, DesignationRow.village_id,
+                    DesignationRow.source)
+        changed = self.session.execute(stmt).first()
+        if changed is None:  # no valid choice, or the row is already on it
+            current = self.get(person_id, year)
+            if current is None or current.choice_id is None:
+                return None
+            return self.as_domain(current)
+        return Designation(person_id, year, changed[0], changed[1], changed[2], Source(changed[3]))
 
     @staticmethod
     def as_domain(row: DesignationRow) -> Designation:
