@@ -54,8 +54,8 @@ _STATUS_CODES = (_S.DESIGNATED, _S.IN_CONSORTIUM, _S.OTHER_CONSORTIUM, _S.OUTSID
 _DESIGNATED, _IN_CONSORTIUM, _OTHER, _OUTSIDE = range(4)
 _RULES = tuple(Rule)  # rule codes carried through the windows as integers
 _NOTHING, _FLAT, _RATED = range(3)  # payment kinds
-_DECISION_INPUTS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "covered_cost",
-                    "unreasonable")
+# what the running sums and the decisions after them need besides the claims columns
+_WINDOW_CARRIES = ("_status", "_rule0", "_kind", "_fixed", "_rate", "_cap", "_d_op", "_c")
 
 
 def _lookup(code: ir.IntegerValue, values: dict[int, int]) -> ir.IntegerValue:
@@ -263,7 +263,9 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     u = classified(year_claims(cont_join=False, swapped=True))
     b = _uncapped(u, null_big).filter(u._d_op > 0)
     b = b.mutate(_cont=ibis.literal(False), _ded_ip=ibis.literal(0, "int64"))
-    b = _fund0(_deductible_windows(_prepared(b, policy), levels), policy)
+    b = _prepared(b, policy)
+    b = b.select(*cols, *_WINDOW_CARRIES)  # a window sorts every column it is given
+    b = _fund0(_deductible_windows(b, levels), policy)
     branches.append(b.mutate(fund_paid=b._f0))
     # everyone else's other claims: no running sum
     u = classified(year_claims(cont_join=True))
