@@ -12,6 +12,7 @@ insured person; otherwise enrollment (``enroll_data``) designates everyone first
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -168,16 +169,20 @@ def _parquet_claims(con: Backend, path: Path) -> ir.Table:
     return t.mutate(**fixes) if fixes else t
 
 
-def _yuan_text(v: ir.IntegerValue) -> ir.StringValue:
-    """int fen (>= 0) -> yuan with 2 decimals, in the engine."""
-    return (v // 100).cast("int64").cast("string") + "." + (v % 100).cast("int64").cast("string").lpad(2, "0")
+def _yuan(v: ir.IntegerValue) -> ir.DecimalValue:
+    """int fen -> decimal yuan with 2 decimals, exactly, in the engine (written as ``12.30``, ``-0.05`` in CSV)."""
+    # Ibis takes the product for decimal(20, 2) already (it is decimal(24, 4)): cast through decimal(38, 4)
+    product = v.cast("decimal(20, 2)") * ibis.literal(Decimal("0.01"), "decimal(3, 2)")
+    return product.cast("decimal(38, 4)").cast("decimal(20, 2)")
 
 
 def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",
                       backend: str = "duckdb", designations: pa.Table | None = None) -> AdjudicationSummary:
     """Adjudicate a folder whose claims are Parquet, engine to file: ``out/adjudicated.csv`` (money in yuan) or
     ``out/adjudicated.parquet`` (money as decimal yuan). The small tables are read and validated as usual; the claims are
-    typed by the engine (their row-level checks are ``yigongti check``'s job)."""
+    typed by the engine (their row-level checks are ``yigongti check``'s job). The claims stream from Parquet through
+    the engine into the file (never as Python rows, never held whole in memory); the summary is read back from the
+    written file's status, rule and money columns."""
     data = read_folder(folder, tables=LARGE_INPUT_TABLES)
     path = find_table_file(folder, "claims")
     if path is None or not (path.is_dir() or path.suffix == ".parquet"):
@@ -188,28 +193,34 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
         t = _registered(con, data, des)
         expr = adjudicate(_parquet_claims(con, path), t["persons"], t["institutions"], t["designations"],
                           _benefits(policy), year)
-        expr = expr.cache() if con.name == "duckdb" else expr
         out.mkdir(parents=True, exist_ok=True)
         target = out / f"adjudicated.{fmt}"
         tmp = out / f".adjudicated.{fmt}.tmp"
+        text = expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns})
         if fmt == "parquet":  # money as decimal yuan, as every contract file has it
-            con.to_parquet(expr.mutate(**{c: _yuan_text(expr[c]).cast("decimal(20, 2)")
-                                          for c in _MONEY if c in expr.columns}), tmp)
+            con.to_parquet(text, tmp)
         else:
-            text = expr.mutate(**{c: _yuan_text(expr[c]) for c in _MONEY if c in expr.columns})
             con.to_csv(text, tmp)
+        if con.name == "duckdb":
+            written = con.read_parquet(tmp) if fmt == "parquet" else con.read_csv(tmp, all_varchar=True)
+            summary = _summary_in_engine(written, year)
+        else:
+            summary = _summary_in_engine(expr, year)
         tmp.replace(target)
-        summary = _summary_in_engine(expr, year)
     finally:
         if con.name != "pyspark":
             con.disconnect()
     return summary
 
 
-def _summary_in_engine(expr: ir.Table, year: int) -> AdjudicationSummary:
-    g = expr.group_by("network_status").aggregate(n=expr.count(), fund=expr.fund_paid.sum(),
-                                                   patient=expr.patient_paid.sum()).to_pyarrow().to_pylist()
-    rules = expr.group_by("rule").aggregate(n=expr.count()).to_pyarrow().to_pylist()
+def _summary_in_engine(t: ir.Table, year: int) -> AdjudicationSummary:
+    """The summary of an adjudicated table: money int64 fen, or decimal yuan (as written) or its text."""
+    def fen(c: ir.Column) -> ir.IntegerValue:
+        return c.cast("int64") if c.type().is_integer() else (c.cast("decimal(20, 2)") * 100).cast("int64")
+
+    g = t.group_by("network_status").aggregate(n=t.count(), fund=fen(t.fund_paid).sum(),
+                                               patient=fen(t.patient_paid).sum()).to_pyarrow().to_pylist()
+    rules = t.group_by("rule").aggregate(n=t.count()).to_pyarrow().to_pylist()
     return AdjudicationSummary(
         year, sum(int(r["n"]) for r in g), sum(int(r["fund"] or 0) for r in g), sum(int(r["patient"] or 0) for r in g),
         dict(sorted((r["network_status"], (int(r["n"]), int(r["fund"] or 0))) for r in g)),
