@@ -94,35 +94,62 @@ def make_accounts(db_url: str, clients: list[tuple[str, list[tuple[str, str, str
 
 # ------------------------------------------------------------------------------------------- the load process
 
-async def _client(http: httpx.AsyncClient, token: str, pid: str, triples: list[tuple[str, str, str]],
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One HTTP/1.1 response with a Content-Length (what uvicorn sends for JSON): (status, body)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+        elif name.strip().lower() == b"transfer-encoding":
+            raise ValueError("chunked responses are not expected here")
+    return status, await reader.readexactly(length) if length else b""
+
+
+async def _client(host: str, port: int, token: str, pid: str, triples: list[tuple[str, str, str]],
                   stop_at: float, out: list[tuple[float, int, str, int]]) -> None:
-    headers = {"Authorization": f"Bearer {token}"}
+    """One resident on one keep-alive connection, posting choices one after another until ``stop_at``. A bare
+    asyncio HTTP/1.1 client: the load process must cost the 2-core machine as little as possible (httpx spent more
+    CPU per request than the server)."""
+    reader, writer = await asyncio.open_connection(host, port)
     k = 0
-    while time.perf_counter() < stop_at:
-        c, t, v = triples[k % 2]
-        start = time.perf_counter()
-        try:
-            r = await http.post(f"/api/persons/{pid}/choices", headers=headers,
-                                json={"consortium_id": c, "township_id": t, "village_id": v})
-        except httpx.HTTPError:
-            out.append((time.perf_counter() - start, 0, pid, 0))  # no answer: counted as code 0
+    try:
+        while time.perf_counter() < stop_at:
+            c, t, v = triples[k % 2]
             k += 1
-            continue
-        choice_id = r.json().get("choice_id", 0) if r.status_code == 201 else 0
-        out.append((time.perf_counter() - start, r.status_code, pid, choice_id))
-        k += 1
+            body = json.dumps({"consortium_id": c, "township_id": t, "village_id": v}).encode()
+            request = (f"POST /api/persons/{pid}/choices HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                       f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+                       f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+            start = time.perf_counter()
+            try:
+                writer.write(request)
+                status, answer = await _read_response(reader)
+            except (OSError, ValueError, asyncio.IncompleteReadError):
+                out.append((time.perf_counter() - start, 0, pid, 0))  # no answer: counted as code 0
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+                continue
+            choice_id = json.loads(answer).get("choice_id", 0) if status == 201 else 0
+            out.append((time.perf_counter() - start, status, pid, choice_id))
+    finally:
+        writer.close()
 
 
 async def _load(url: str, tokens: dict[str, str], clients: list[tuple[str, list[tuple[str, str, str]]]],
                 seconds: float) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=len(clients), max_keepalive_connections=len(clients))
+    host, port = url.removeprefix("http://").split(":")
     results: list[tuple[float, int, str, int]] = []
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
-        started = time.perf_counter()
-        stop_at = started + seconds
-        await asyncio.gather(*(_client(http, tokens[pid], pid, triples, stop_at, results)
-                               for pid, triples in clients))
-        wall = time.perf_counter() - started
+    cpu0 = time.process_time()
+    started = time.perf_counter()
+    stop_at = started + seconds
+    await asyncio.gather(*(_client(host, int(port), tokens[pid], pid, triples, stop_at, results)
+                           for pid, triples in clients))
+    wall = time.perf_counter() - started
+    cpu = time.process_time() - cpu0
     lat = sorted(r[0] for r in results)
     codes: dict[int, int] = {}
     for r in results:
@@ -131,13 +158,36 @@ async def _load(url: str, tokens: dict[str, str], clients: list[tuple[str, list[
     for _, code, pid, cid in results:
         if code == 201:
             accepted.setdefault(pid, []).append(cid)
-    return {"requests": len(results), "wall": wall, "codes": codes,
+    return {"requests": len(results), "wall": wall, "codes": codes, "client_cpu": cpu,
             "p50": lat[len(lat) // 2] if lat else 0.0, "p99": lat[int(len(lat) * 0.99)] if lat else 0.0,
             "max": lat[-1] if lat else 0.0, "accepted": accepted}
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its living descendants (Linux /proc)."""
+    total = 0.0
+    todo = [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def load_process(url: str, tokens: dict[str, str], clients: list[tuple[str, list[tuple[str, str, str]]]],
                  seconds: float, queue: Any) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
     queue.put(asyncio.run(_load(url, tokens, clients, seconds)))
 
 
@@ -212,13 +262,15 @@ def main() -> None:
                                                args=(url, tokens, clients, args.seconds, queue))
         spy: subprocess.Popen[bytes] | None = None
         if args.profile is not None:
-            spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--subprocesses",
+            spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--subprocesses", "--gil",
                                     "--duration", str(int(args.seconds)), "--output", str(args.profile),
                                     "--format", "flamegraph" if args.profile.suffix == ".svg" else "raw"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with console.status(f"load: {len(clients)} clients for {args.seconds:.0f} s from a second process ..."):
+            server_cpu0 = tree_cpu_seconds(server.pid)
             proc.start()
             result = queue.get(timeout=args.seconds + 600)
+            server_cpu = tree_cpu_seconds(server.pid) - server_cpu0
             proc.join()
         if spy is not None:
             spy.wait(timeout=120)
@@ -226,6 +278,9 @@ def main() -> None:
         console.print(f"load: {result['requests']:,} requests in {result['wall']:.1f} s = {rate:,.0f} req/s; "
                       f"p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, "
                       f"max {result['max'] * 1000:.0f} ms; codes {result['codes']}")
+        per_request = 1000 / max(1, result["requests"])
+        console.print(f"CPU per request: server {server_cpu * per_request:.2f} ms, load client "
+                      f"{result['client_cpu'] * per_request:.2f} ms (machine: {os.getloadavg()[0]:.1f} load average)")
         console.print(f"ratio: HTTP with {len(clients)} clients / in-process sequential = {rate / baseline_rate:.2f}x")
 
         # the count afterwards
@@ -256,7 +311,8 @@ def main() -> None:
         for who, path, ms in timings:
             console.print(f"  page {who:<10} {path:<28} {ms:7.1f} ms")
         print(json.dumps({"start_s": start_s, "baseline_rate": baseline_rate, "rate": rate,
-                          "p50_ms": result["p50"] * 1000, "p99_ms": result["p99"] * 1000,
+                          "p50_ms": result["p50"] * 1000,
+                          "server_cpu_ms": server_cpu * per_request, "client_cpu_ms": result["client_cpu"] * per_request, "p99_ms": result["p99"] * 1000,
                           "requests": result["requests"], "codes": result["codes"], "lost": lost, "extra": extra,
                           "duplicated": dup, "wrong_designation": wrong,
                           "pages": [[w, p, round(ms, 1)] for w, p, ms in timings]}))

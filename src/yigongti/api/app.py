@@ -18,6 +18,7 @@ from yigongti.api.routes import ROUTERS
 from yigongti.api.security import SecurityHeaders
 from yigongti.api.settings import Settings
 from yigongti.service.analytics import FiguresCache, referrals
+from yigongti.service.registry_cache import RegistryCache
 from yigongti.store.db import make_engine, make_session_factory
 from yigongti.web import mount_web
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
         figures=FiguresCache(prepared.folder, prepared.year, prepared.policy),
         referrals=referrals(prepared.folder),
         demo_accounts=prepared.demo_accounts,
+        registry=RegistryCache(sessions),
     )
     app = FastAPI(
         title="yigongti 紧密型县域医共体平台",

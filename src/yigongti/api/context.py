@@ -12,6 +12,7 @@ from yigongti.api.ratelimit import TokenBucket
 from yigongti.api.settings import Clock, Settings
 from yigongti.domain.policy import Policy
 from yigongti.service.analytics import FiguresCache
+from yigongti.service.registry_cache import RegistryCache
 
 __all__ = ["AppContext"]
 
@@ -28,3 +29,4 @@ class AppContext:
     figures: FiguresCache
     referrals: dict[str, frozenset[str]] = field(default_factory=dict)  # inst_id -> persons referred to it
     demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, password)
+    registry: RegistryCache | None = None  # consortia and institutions, read once per process (choices check them)

@@ -6,7 +6,7 @@ existence is not disclosed) when the person is outside the caller's scope, and w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from yigongti.api import audit, scope
 from yigongti.api.context import AppContext
@@ -41,7 +42,7 @@ SESSION_COOKIE = "ygt_session"
 _bearer = HTTPBearer(auto_error=False, description="API token from POST /api/token")
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -49,18 +50,27 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_db(ctx: ContextDep) -> Iterator[Session]:
+async def get_db(ctx: ContextDep) -> AsyncIterator[Session]:
     """One session per request, committed when the handler returns (before the response is sent), rolled back when
-    it raises. A handler may ``commit()`` early, e.g. before a use case runs its own transaction."""
+    it raises. A handler may ``commit()`` early, e.g. before a use case runs its own transaction.
+
+    The session connects on its first query (in a sync dependency or handler, in the thread pool); ending it goes
+    to the thread pool only when a transaction is open, so a request whose handler already ended it (a choice)
+    does not pay for another thread hop."""
     session = ctx.sessions()
     try:
         yield session
-        session.commit()
+        if session.in_transaction():
+            await run_in_threadpool(session.commit)
     except BaseException:
-        session.rollback()
+        if session.in_transaction():
+            await run_in_threadpool(session.rollback)
         raise
     finally:
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
@@ -93,7 +103,7 @@ def get_optional_principal(request: Request, ctx: ContextDep, db: DbSession,
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
 
 
-def get_principal(principal: OptionalPrincipal) -> Principal:
+async def get_principal(principal: OptionalPrincipal) -> Principal:
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in / 未登录",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -106,7 +116,7 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 def require_roles(*roles: Role) -> Any:
     """A dependency that lets only ``roles`` through (403 otherwise)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role / 当前角色无权访问")
         return principal
@@ -127,11 +137,17 @@ class PersonScope:
     condition: ColumnElement[bool]
 
 
-def get_person_scope(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> PersonScope:
-    """THE scope check (权限范围), computed once per request; every person list and lookup goes through it."""
+async def get_person_scope(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> PersonScope:
+    """THE scope check (权限范围), computed once per request; every person list and lookup goes through it.
+    Only an institution's roles need the database for it (their institution's tier); the others' condition is
+    built on the event loop, without a thread hop."""
     referred = ctx.referrals.get(principal.inst_id or "", frozenset())
-    return PersonScope(principal, scope.person_condition(db, principal, year=ctx.clock.today().year,
-                                                         referred=referred))
+    year = ctx.clock.today().year
+    if principal.role in scope.ROLES_READING_THE_REGISTRY:
+        condition = await run_in_threadpool(scope.person_condition, db, principal, year=year, referred=referred)
+    else:
+        condition = scope.person_condition(db, principal, year=year, referred=referred)
+    return PersonScope(principal, condition)
 
 
 ScopeDep = Annotated[PersonScope, Depends(get_person_scope)]
@@ -140,8 +156,8 @@ ScopeDep = Annotated[PersonScope, Depends(get_person_scope)]
 def visible_person(request: Request, ctx: AppContext, db: Session, person_scope: PersonScope,
                    person_id: str) -> PersonRow:
     """The person if the caller may see them (audited), else 404 (existence is not disclosed)."""
-    person = db.get(PersonRow, person_id)
-    if person is None or not scope.can_see_person(db, person_id, person_scope.condition):
+    person = scope.visible(db, person_id, person_scope.condition)  # one query: exists AND in scope
+    if person is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such person in your scope / 无此人员或无权查看")
     route = request.scope.get("route")
     action = f"{request.method} {getattr(route, 'path', request.url.path)}"

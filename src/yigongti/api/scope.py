@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session
 from yigongti.service.accounts import Principal, Role
 from yigongti.store.models import ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
 
-__all__ = ["can_see_person", "consortia_in_scope", "person_condition"]
+__all__ = [
+    "ROLES_READING_THE_REGISTRY",
+    "can_see_person",
+    "consortia_in_scope",
+    "person_condition",
+    "visible",
+]
+
+ROLES_READING_THE_REGISTRY = frozenset({Role.CLINICIAN, Role.INSTITUTION_ADMIN})
+"""Roles whose :func:`person_condition` reads the database (their institution's tier); the others' does not."""
 
 
 def _designated_to_institution(db: Session, inst_id: str, years: tuple[int, ...]) -> ColumnElement[bool]:
@@ -62,9 +71,13 @@ def person_condition(db: Session, principal: Principal, *, year: int,
     return false()
 
 
+def visible(db: Session, person_id: str, condition: ColumnElement[bool]) -> PersonRow | None:
+    """The person when they exist and ``condition`` selects them, else None (one query)."""
+    return db.scalar(select(PersonRow).where(PersonRow.person_id == person_id, condition))
+
+
 def can_see_person(db: Session, person_id: str, condition: ColumnElement[bool]) -> bool:
-    found = db.scalar(select(PersonRow.person_id).where(PersonRow.person_id == person_id, condition))
-    return found is not None
+    return visible(db, person_id, condition) is not None
 
 
 def consortia_in_scope(db: Session, principal: Principal) -> set[str]:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from yigongti.store.accounts import ApiTokenRow, UserRow
@@ -170,14 +172,34 @@ def issue_token(session: Session, principal: Principal, *, now: datetime, hours:
     return token, expires
 
 
+# who a user is, with their household, in one statement (the token check runs on every API request)
+_PRINCIPAL_COLUMNS = (UserRow.user_id, UserRow.username, UserRow.role, UserRow.display_name, UserRow.person_id,
+                      PersonRow.household_id, UserRow.inst_id, UserRow.consortium_id, UserRow.county_code)
+
+
+def _principal_select(*extra: Any) -> Select[Any]:
+    return (select(*_PRINCIPAL_COLUMNS, UserRow.active, *extra)
+            .outerjoin(PersonRow, PersonRow.person_id == UserRow.person_id))
+
+
+def _principal_from(row: Sequence[Any]) -> Principal:
+    uid, username, role, display_name, person_id, household, inst_id, consortium_id, county_code = row[:9]
+    return Principal(user_id=uid, username=username, role=Role(role), display_name=display_name,
+                     person_id=person_id, household_id=household, inst_id=inst_id, consortium_id=consortium_id,
+                     county_code=county_code)
+
+
 def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
-    row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_sha256 == _digest(token)))
-    if row is None or row.revoked or row.expires_at <= now:
+    """The principal of a valid (not revoked, not expired) token of an active user, else None; one query."""
+    row = session.execute(_principal_select(ApiTokenRow.revoked, ApiTokenRow.expires_at)
+                          .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.user_id)
+                          .where(ApiTokenRow.token_sha256 == _digest(token))).first()
+    if row is None:
         return None
-    user = session.get(UserRow, row.user_id)
-    if user is None or not user.active:
+    active, revoked, expires_at = row[9:]
+    if revoked or expires_at <= now or not active:
         return None
-    return principal_of(session, user)
+    return _principal_from(row)
 
 
 def revoke_token(session: Session, token: str) -> bool:
@@ -189,6 +211,7 @@ def revoke_token(session: Session, token: str) -> bool:
 
 
 def user_for_id(session: Session, user_id: int) -> Principal | None:
-    user = session.get(UserRow, user_id)
-    return principal_of(session, user) if user is not None and user.active else None
+    """The principal of an active user, else None; one query."""
+    row = session.execute(_principal_select().where(UserRow.user_id == user_id)).first()
+    return _principal_from(row) if row is not None and row[9] else None
 

@@ -126,7 +126,8 @@ def post_choice(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, per
                        township_id=body.township_id, village_id=body.village_id, chosen_at=now,
                        for_household=body.for_household and person_id == principal.person_id,
                        actor=audit.actor_of(principal), channel="api")
-    result = submit_choice(cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy, now=now)
+    registry = ctx.registry.get() if ctx.registry is not None else None
+    result = submit_choice(cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy, now=now, registry=registry)
     out = ChoiceOut(choice_id=result.choice_id, year=window.year, accepted=result.accepted,
                     applied_to=list(result.applied_to))
     if result.refusal is not None:
