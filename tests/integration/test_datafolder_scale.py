@@ -180,3 +180,40 @@ def test_duplicate_rows_agree_with_a_plain_loop(values: list[str | None], chunke
     got_rows, got_firsts = duplicate_rows(column)
     assert got_rows.tolist() == rows
     assert got_firsts.tolist() == firsts
+
+
+def test_references_kept_encoded_find_the_same_unknown_persons(folder: Path) -> None:
+    choices = read_folder(folder)["choices"]
+    (folder / "choices.csv").unlink()
+    (folder / "choices").mkdir()
+    rows = choices.to_pylist()
+    rows[5]["person_id"] = "GHOST"
+    rows[70]["person_id"] = "GHOST2"
+    table = pa.Table.from_pylist(rows, schema=choices.schema)
+    pq.write_table(table.slice(0, 50), folder / "choices" / "part-0.parquet")
+    pq.write_table(table.slice(50), folder / "choices" / "part-1.parquet")
+    scanned = scan_folder(folder)
+    assert scanned.problems == check_folder(folder)[1]
+    assert [str(p) for p in scanned.problems] == [
+        "choices/:7:person_id: unknown person GHOST / 参保人不存在 (part-0.parquet record 6 / 第6条)",
+        "choices/:72:person_id: unknown person GHOST2 / 参保人不存在 (part-1.parquet record 21 / 第21条)"]
+    assert scanned.rows["choices"] == choices.num_rows
+
+
+def test_text_identifiers_and_date_times_are_still_checked(folder: Path) -> None:
+    claims = folder / "claims.csv"
+    lines = claims.read_text(encoding="utf-8").splitlines()
+    lines[1] = "C 1" + lines[1][lines[1].index(","):]
+    lines[2] = '"C,2"' + lines[2][lines[2].index(","):]
+    claims.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    choices = folder / "choices.csv"
+    lines = choices.read_text(encoding="utf-8").splitlines()
+    cells = lines[1].split(",")
+    cells[5] = "2025-02-30T10:00"
+    lines[1] = ",".join(cells)
+    choices.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, problems = check_folder(folder)
+    assert [str(p) for p in problems] == [
+        "choices.csv:2:chosen_at: '2025-02-30T10:00' is not a valid date-time / 时间不存在",
+        "claims.csv:2:claim_id: 'C 1' is not an identifier (no spaces, commas or semicolons) / 编码格式错误",
+        "claims.csv:3:claim_id: 'C,2' is not an identifier (no spaces, commas or semicolons) / 编码格式错误"]
