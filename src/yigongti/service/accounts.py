@@ -16,7 +16,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from yigongti.store.accounts import ApiTokenRow, UserRow
@@ -189,11 +189,16 @@ def _principal_from(row: Sequence[Any]) -> Principal:
                      county_code=county_code)
 
 
+# built once: every API request runs them
+_BY_TOKEN = (_principal_select(ApiTokenRow.revoked, ApiTokenRow.expires_at)
+             .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.user_id)
+             .where(ApiTokenRow.token_sha256 == bindparam("digest")))
+_BY_USER_ID = _principal_select().where(UserRow.user_id == bindparam("user_id"))
+
+
 def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
     """The principal of a valid (not revoked, not expired) token of an active user, else None; one query."""
-    row = session.execute(_principal_select(ApiTokenRow.revoked, ApiTokenRow.expires_at)
-                          .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.user_id)
-                          .where(ApiTokenRow.token_sha256 == _digest(token))).first()
+    row = session.execute(_BY_TOKEN, {"digest": _digest(token)}).first()
     if row is None:
         return None
     active, revoked, expires_at = row[9:]
@@ -212,6 +217,6 @@ def revoke_token(session: Session, token: str) -> bool:
 
 def user_for_id(session: Session, user_id: int) -> Principal | None:
     """The principal of an active user, else None; one query."""
-    row = session.execute(_principal_select().where(UserRow.user_id == user_id)).first()
+    row = session.execute(_BY_USER_ID, {"user_id": user_id}).first()
     return _principal_from(row) if row is not None and row[9] else None
 

@@ -12,6 +12,7 @@ PostgreSQL alike (``INSERT ... ON CONFLICT``; ``COPY`` on PostgreSQL).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import re
@@ -22,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import ColumnElement, DateTime, String, Table, func, literal, select
+from sqlalchemy import ColumnElement, DateTime, String, Table, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -53,6 +54,37 @@ __all__ = [
 ]
 
 _ID_NUMBER_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+# Statements of the choice path, built once (building and cache-keying them cost more than running them)
+_HOUSEHOLD_OF = (select(PersonRow)
+                 .where(PersonRow.household_id == select(PersonRow.household_id)
+                        .where(PersonRow.person_id == bindparam("person_id")).scalar_subquery())
+                 .order_by(PersonRow.person_id))
+_HOUSEHOLD_OF_LOCKED = _HOUSEHOLD_OF.with_for_update(of=PersonRow).execution_options(populate_existing=True)
+_UPSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
+@functools.cache
+def _latest_choice_upsert(dialect: str) -> Any:
+    """``INSERT INTO designations ... SELECT <the last valid choice> ON CONFLICT (person_id, year) DO UPDATE ...
+    WHERE <not already on it> RETURNING ...`` with the parameters person_id, year and now (Core, no ORM)."""
+    d = DesignationRow.__table__.c
+    c = ChoiceRow.__table__.c
+    latest = (select(c.person_id, c.year, func.coalesce(c.consortium_id, ""), func.coalesce(c.township_id, ""),
+                     func.coalesce(c.village_id, ""), literal(Source.CHOICE.value, String()), c.choice_id,
+                     c.chosen_at, bindparam("now", type_=DateTime()))
+              .where(c.person_id == bindparam("person_id"), c.year == bindparam("year"), c.status == "valid")
+              .order_by(c.chosen_at.desc(), c.choice_id.desc()).limit(1))
+    cols = ["person_id", "year", "consortium_id", "township_id", "village_id", "source", "choice_id", "chosen_at",
+            "updated_at"]
+    stmt = _UPSERTS[dialect](DesignationRow.__table__).from_select(cols, latest)
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[d.person_id, d.year],
+        set_={col: excluded[col] for col in cols[2:]},
+        where=d.choice_id.is_distinct_from(excluded.choice_id) | (d.source != excluded.source),
+    ).returning(d.consortium_id, d.township_id, d.village_id, d.source)
 
 
 class BulkWriteError(RuntimeError):
@@ -119,11 +151,8 @@ class PersonRepository:
     def household_of(self, person_id: str, *, lock: bool = False) -> list[PersonRow]:
         """The members of ``person_id``'s household (empty when the person is unknown), in ONE statement; ``lock``
         as in :meth:`household`."""
-        household_id = select(PersonRow.household_id).where(PersonRow.person_id == person_id).scalar_subquery()
-        stmt = select(PersonRow).where(PersonRow.household_id == household_id).order_by(PersonRow.person_id)
-        if lock:
-            stmt = stmt.with_for_update(of=PersonRow).execution_options(populate_existing=True)
-        return list(self.session.scalars(stmt))
+        stmt = _HOUSEHOLD_OF_LOCKED if lock else _HOUSEHOLD_OF
+        return list(self.session.scalars(stmt, {"person_id": person_id}))
 
     @staticmethod
     def members(rows: Sequence[PersonRow]) -> list[Member]:
@@ -199,28 +228,11 @@ class DesignationRepository:
         times the later recorded) in ONE statement (``INSERT ... SELECT ... ON CONFLICT DO UPDATE ... RETURNING``);
         a row already on that choice is left alone (``updated_at`` kept). None when the person has no valid choice.
         """
-        latest = (select(ChoiceRow.person_id, ChoiceRow.year, func.coalesce(ChoiceRow.consortium_id, ""),
-                         func.coalesce(ChoiceRow.township_id, ""), func.coalesce(ChoiceRow.village_id, ""),
-                         literal(Source.CHOICE.value, String()), ChoiceRow.choice_id, ChoiceRow.chosen_at,
-                         literal(now, DateTime()))
-                  .where(ChoiceRow.person_id == person_id, ChoiceRow.year == year, ChoiceRow.status == "valid")
-                  .order_by(ChoiceRow.chosen_at.desc(), ChoiceRow.choice_id.desc()).limit(1))
-        cols = ["person_id", "year", "consortium_id", "township_id", "village_id", "source", "choice_id",
-                "chosen_at", "updated_at"]
         dialect = self.session.get_bind().dialect.name
-        insert_of = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
-        if insert_of is None:
+        if dialect not in _UPSERTS:
             raise NotImplementedError(f"designations on {dialect} / 不支持的数据库")
-        stmt = insert_of(DesignationRow).from_select(cols, latest)
-        excluded = stmt.excluded
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[DesignationRow.person_id, DesignationRow.year],
-            set_={c: excluded[c] for c in cols[2:]},
-            where=(DesignationRow.choice_id.is_distinct_from(excluded.choice_id))
-            | (DesignationRow.source != excluded.source),
-        ).returning(DesignationRow.consortium_id, DesignationRow.township_id, DesignationRow.village_id,
-                    DesignationRow.source)
-        changed = self.session.execute(stmt).first()
+        stmt = _latest_choice_upsert(dialect)
+        changed = self.session.execute(stmt, {"person_id": person_id, "year": year, "now": now}).first()
         if changed is None:  # no valid choice, or the row is already on it
             current = self.get(person_id, year)
             if current is None or current.choice_id is None:
