@@ -18,6 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
@@ -25,7 +26,6 @@ from yigongti.domain.enrollment import Choice, Designation, Refusal, validate_ch
 from yigongti.domain.household import covered_members
 from yigongti.domain.policy import Policy
 from yigongti.domain.registry import Registry
-from yigongti.store.models import ChoiceRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork, is_retryable
 
 __all__ = [
@@ -169,12 +169,12 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
                                   window=policy.enrollment.window(cmd.year))
         actor = cmd.actor or cmd.chooser
         if refused is not None:
-            row = uow.choices.add(_choice_row(cmd, cmd.person_id, now=now, refusal=refused))
-            uow.audit.add(actor=actor, action="choice.refused", at=now, person_id=cmd.person_id,
-                          detail={"choice_id": row.choice_id, "year": cmd.year, "code": refused.code.value,
-                                  "chooser_id": cmd.chooser})
+            choice_id = uow.choices.insert(_choice_row(cmd, cmd.person_id, now=now, refusal=refused))
+            uow.audit.insert(actor=actor, action="choice.refused", at=now, person_id=cmd.person_id,
+                             detail={"choice_id": choice_id, "year": cmd.year, "code": refused.code.value,
+                                     "chooser_id": cmd.chooser})
             uow.commit()
-            return ChoiceResult(row.choice_id, False, refused)
+            return ChoiceResult(choice_id, False, refused)
         if cmd.for_household and cmd.chooser == cmd.person_id:
             # a member insured in another county cannot have this county's institutions (RULES.md A2)
             same_county = {r.person_id for r in household if r.county_code == person.county_code}
@@ -186,13 +186,13 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
         first_id = 0
         designations: list[Designation] = []
         for person_id in order:
-            row = uow.choices.add(_choice_row(cmd, person_id, now=now, refusal=None))
-            first_id = first_id or row.choice_id
+            choice_id = uow.choices.insert(_choice_row(cmd, person_id, now=now, refusal=None))
+            first_id = first_id or choice_id
             designations.append(_designate_from_choices(uow, person_id, cmd.year, now=now))
-            uow.audit.add(actor=actor, action="choice.accepted", at=now, person_id=person_id,
-                          detail={"choice_id": row.choice_id, "year": cmd.year, "chooser_id": cmd.chooser,
-                                  "consortium_id": cmd.consortium_id, "township_id": cmd.township_id,
-                                  "village_id": cmd.village_id})
+            uow.audit.insert(actor=actor, action="choice.accepted", at=now, person_id=person_id,
+                             detail={"choice_id": choice_id, "year": cmd.year, "chooser_id": cmd.chooser,
+                                     "consortium_id": cmd.consortium_id, "township_id": cmd.township_id,
+                                     "village_id": cmd.village_id})
         uow.commit()
         return ChoiceResult(first_id, True, None, tuple(sorted(applied)),
                             tuple(sorted(designations, key=lambda d: d.person_id)))
@@ -208,12 +208,13 @@ def _designate_from_choices(uow: SqlAlchemyUnitOfWork, person_id: str, year: int
     return designation
 
 
-def _choice_row(cmd: SubmitChoice, person_id: str, *, now: datetime, refusal: Refusal | None) -> ChoiceRow:
-    return ChoiceRow(
-        choice_key=f"{cmd.channel}:{uuid.uuid4().hex}", person_id=person_id, chooser_id=cmd.chooser,
-        year=cmd.year,
-        consortium_id=cmd.consortium_id or None, township_id=cmd.township_id or None,
-        village_id=cmd.village_id or None, chosen_at=cmd.chosen_at,
-        status="refused" if refusal else "valid", refusal_code=refusal.code.value if refusal else None,
-        refusal_message=refusal.message if refusal else None, channel=cmd.channel, recorded_at=now,
-    )
+def _choice_row(cmd: SubmitChoice, person_id: str, *, now: datetime, refusal: Refusal | None) -> dict[str, Any]:
+    """The column values of one choice row."""
+    return {
+        "choice_key": f"{cmd.channel}:{uuid.uuid4().hex}", "person_id": person_id, "chooser_id": cmd.chooser,
+        "year": cmd.year,
+        "consortium_id": cmd.consortium_id or None, "township_id": cmd.township_id or None,
+        "village_id": cmd.village_id or None, "chosen_at": cmd.chosen_at,
+        "status": "refused" if refusal else "valid", "refusal_code": refusal.code.value if refusal else None,
+        "refusal_message": refusal.message if refusal else None, "channel": cmd.channel, "recorded_at": now,
+    }

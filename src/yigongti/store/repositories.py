@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import ColumnElement, DateTime, String, Table, bindparam, func, literal, select
+from sqlalchemy import ColumnElement, DateTime, Row, String, Table, bindparam, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -57,11 +57,14 @@ _ID_NUMBER_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 
 
 # Statements of the choice path, built once (building and cache-keying them cost more than running them)
-_HOUSEHOLD_OF = (select(PersonRow)
-                 .where(PersonRow.household_id == select(PersonRow.household_id)
-                        .where(PersonRow.person_id == bindparam("person_id")).scalar_subquery())
-                 .order_by(PersonRow.person_id))
-_HOUSEHOLD_OF_LOCKED = _HOUSEHOLD_OF.with_for_update(of=PersonRow).execution_options(populate_existing=True)
+_P = PersonRow.__table__.c
+_HOUSEHOLD_OF = (select(_P.person_id, _P.birth_date, _P.household_head, _P.county_code)
+                 .where(_P.household_id == select(_P.household_id)
+                        .where(_P.person_id == bindparam("person_id")).scalar_subquery())
+                 .order_by(_P.person_id))
+_HOUSEHOLD_OF_LOCKED = _HOUSEHOLD_OF.with_for_update(of=PersonRow.__table__)
+_INSERT_CHOICE = insert(ChoiceRow.__table__).returning(ChoiceRow.__table__.c.choice_id)
+_INSERT_AUDIT = insert(AuditRow.__table__)
 _UPSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 
@@ -148,14 +151,15 @@ class PersonRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return list(self.session.scalars(stmt))
 
-    def household_of(self, person_id: str, *, lock: bool = False) -> list[PersonRow]:
-        """The members of ``person_id``'s household (empty when the person is unknown), in ONE statement; ``lock``
-        as in :meth:`household`."""
+    def household_of(self, person_id: str, *, lock: bool = False) -> list[Row[Any]]:
+        """The members of ``person_id``'s household (empty when the person is unknown) as rows of person_id,
+        birth_date, household_head and county_code, in ONE statement (no ORM objects); ``lock`` as in
+        :meth:`household`."""
         stmt = _HOUSEHOLD_OF_LOCKED if lock else _HOUSEHOLD_OF
-        return list(self.session.scalars(stmt, {"person_id": person_id}))
+        return list(self.session.execute(stmt, {"person_id": person_id}))
 
     @staticmethod
-    def members(rows: Sequence[PersonRow]) -> list[Member]:
+    def members(rows: Sequence[PersonRow | Row[Any]]) -> list[Member]:
         """Household members as the domain sees them."""
         return [Member(r.person_id, r.birth_date, bool(r.household_head)) for r in rows]
 
@@ -174,6 +178,10 @@ class ChoiceRepository:
         self.session.add(row)
         self.session.flush()
         return row
+
+    def insert(self, values: Mapping[str, Any]) -> int:
+        """Append a choice given as column values (one Core statement, no ORM object); returns its choice_id."""
+        return int(self.session.execute(_INSERT_CHOICE, dict(values)).scalar_one())
 
     def for_person(self, person_id: str, year: int | None = None) -> list[ChoiceRow]:
         """A person's choices in the order they were made (chosen_at, then choice_id)."""
@@ -265,12 +273,22 @@ class AuditRepository:
     def add(self, *, actor: str, action: str, at: datetime, person_id: str | None = None,
             detail: Mapping[str, Any] | None = None) -> None:
         """Append an entry; ``detail`` is stored as JSON (never put an unmasked ID number in it)."""
-        text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail is not None else None
-        self.session.add(AuditRow(at=at, actor=actor, action=action, person_id=person_id, detail=text))
+        self.session.add(AuditRow(at=at, actor=actor, action=action, person_id=person_id,
+                                  detail=_audit_detail(detail)))
+
+    def insert(self, *, actor: str, action: str, at: datetime, person_id: str | None = None,
+               detail: Mapping[str, Any] | None = None) -> None:
+        """:meth:`add`, written at once by one Core statement (no ORM object to flush)."""
+        self.session.execute(_INSERT_AUDIT, {"at": at, "actor": actor, "action": action, "person_id": person_id,
+                                             "detail": _audit_detail(detail)})
 
     def for_person(self, person_id: str) -> list[AuditRow]:
         return list(self.session.scalars(select(AuditRow).where(AuditRow.person_id == person_id)
                                           .order_by(AuditRow.at, AuditRow.audit_id)))
+
+
+def _audit_detail(detail: Mapping[str, Any] | None) -> str | None:
+    return json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail is not None else None
 
 
 # ------------------------------------------------------------------------------------------------ bulk writes
