@@ -1,6 +1,7 @@
 """Benchmark: the web platform under load, and the render time of every dashboard.
 
-    python benchmarks/bench_web.py [--persons 20000] [--clients 200] [--seconds 20] [--keep]
+    python benchmarks/bench_web.py [--persons 20000] [--clients 200] [--seconds 20] [--rate 500] [--workers 2]
+                                   [--no-pages] [--profile prof.txt] [--keep]
 
 1. Generates a demo county under benchmarks/data/ (git-ignored; deleted afterwards unless --keep) and starts
    ``yigongti serve`` on it in its own process, on PostgreSQL (the local test server, a scratch schema dropped
@@ -8,6 +9,10 @@
 2. Baseline in the same run: ``submit_choice`` called directly, one after another, in this process (no HTTP).
 3. Load: a SECOND process with ``--clients`` concurrent clients on loopback, each a resident with a bearer token
    posting choices for themself (``POST /api/persons/{id}/choices``) for ``--seconds``: requests/s, p50/p99.
+   With ``--rate R`` the clients together offer R requests/s, each paced (one request every clients/R seconds),
+   and latency counts from when a request was due: with 200 clients posting back to back, latency is only
+   clients / throughput (Little's law), so p99 < 100 ms with 200 clients means >= 2,000 requests/s; paced, it
+   is the time a request takes at that load.
 4. Afterwards a count in the database: every accepted answer is exactly one choice row and the designation of every
    client is its last accepted choice (no choice lost or duplicated).
 5. Render time of each page (median of 5) for the insurance bureau and a resident, on the same demo county.
@@ -110,21 +115,29 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def _client(host: str, port: int, token: str, pid: str, triples: list[tuple[str, str, str]],
-                  stop_at: float, out: list[tuple[float, int, str, int]]) -> None:
-    """One resident on one keep-alive connection, posting choices one after another until ``stop_at``. A bare
-    asyncio HTTP/1.1 client: the load process must cost the 2-core machine as little as possible (httpx spent more
-    CPU per request than the server)."""
+                  stop_at: float, out: list[tuple[float, int, str, int]], *, interval: float, offset: float) -> None:
+    """One resident on one keep-alive connection, posting choices until ``stop_at``: one after another
+    (``interval`` 0), or paced, one every ``interval`` seconds from ``offset`` on, latency counted from when the
+    request was due (a late answer delays the next request, and that delay counts too). A bare asyncio HTTP/1.1
+    client: the load process must cost the 2-core machine as little as possible (httpx spent more CPU per request
+    than the server)."""
     reader, writer = await asyncio.open_connection(host, port)
     k = 0
+    due = time.perf_counter() + offset
     try:
         while time.perf_counter() < stop_at:
+            if interval:
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
             c, t, v = triples[k % 2]
             k += 1
             body = json.dumps({"consortium_id": c, "township_id": t, "village_id": v}).encode()
             request = (f"POST /api/persons/{pid}/choices HTTP/1.1\r\nHost: {host}:{port}\r\n"
                        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
                        f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-            start = time.perf_counter()
+            start = min(due, time.perf_counter()) if interval else time.perf_counter()
+            due += interval
             try:
                 writer.write(request)
                 status, answer = await _read_response(reader)
@@ -140,14 +153,16 @@ async def _client(host: str, port: int, token: str, pid: str, triples: list[tupl
 
 
 async def _load(url: str, tokens: dict[str, str], clients: list[tuple[str, list[tuple[str, str, str]]]],
-                seconds: float) -> dict[str, Any]:
+                seconds: float, rate: float) -> dict[str, Any]:
     host, port = url.removeprefix("http://").split(":")
     results: list[tuple[float, int, str, int]] = []
     cpu0 = time.process_time()
     started = time.perf_counter()
     stop_at = started + seconds
-    await asyncio.gather(*(_client(host, int(port), tokens[pid], pid, triples, stop_at, results)
-                           for pid, triples in clients))
+    interval = len(clients) / rate if rate else 0.0
+    await asyncio.gather(*(_client(host, int(port), tokens[pid], pid, triples, stop_at, results, interval=interval,
+                                   offset=interval * n / len(clients))
+                           for n, (pid, triples) in enumerate(clients)))
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu0
     lat = sorted(r[0] for r in results)
@@ -181,14 +196,14 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def load_process(url: str, tokens: dict[str, str], clients: list[tuple[str, list[tuple[str, str, str]]]],
-                 seconds: float, queue: Any) -> None:
+                 seconds: float, rate: float, queue: Any) -> None:
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    queue.put(asyncio.run(_load(url, tokens, clients, seconds)))
+    queue.put(asyncio.run(_load(url, tokens, clients, seconds, rate)))
 
 
 # ------------------------------------------------------------------------------------------------- the run
@@ -201,6 +216,8 @@ def main() -> None:
     ap.add_argument("--baseline", type=int, default=300, help="direct submit_choice calls for the baseline")
     ap.add_argument("--pool", type=int, default=20, help="server's database connections")
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="requests/s offered by all clients together, each client paced (0: as fast as answered)")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--no-pages", action="store_true", help="skip the page render times")
     ap.add_argument("--profile", type=Path, default=None,
@@ -259,7 +276,7 @@ def main() -> None:
 
         queue: Any = mp.get_context("spawn").Queue()
         proc = mp.get_context("spawn").Process(target=load_process,
-                                               args=(url, tokens, clients, args.seconds, queue))
+                                               args=(url, tokens, clients, args.seconds, args.rate, queue))
         spy: subprocess.Popen[bytes] | None = None
         if args.profile is not None:
             spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--subprocesses", "--gil",
