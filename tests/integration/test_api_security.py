@@ -79,3 +79,15 @@ def test_forged_session_cookie_is_ignored(api_app: FastAPI) -> None:  # noqa: F8
         c.cookies.set("ygt_session", "eyJ1aWQiOjF9.forged.signature")
         r = c.get("/dashboard", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+def test_a_revoked_token_is_refused_at_once_although_tokens_are_cached(api_app: FastAPI,  # noqa: F811
+                                                                      client: TestClient) -> None:  # noqa: F811
+    from api_fixtures import login
+
+    assert api_app.state.ctx.tokens.ttl_seconds > 0  # the cache is on
+    headers = login(client, make_user(api_app, "revoker", "insurance_bureau", county_code="999999"))
+    assert client.get("/api/me", headers=headers).status_code == 200
+    assert client.get("/api/me", headers=headers).status_code == 200  # from the cache
+    assert client.delete("/api/token", headers=headers).status_code == 204
+    assert client.get("/api/me", headers=headers).status_code == 401

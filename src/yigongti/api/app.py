@@ -17,6 +17,7 @@ from yigongti.api.ratelimit import TokenBucket
 from yigongti.api.routes import ROUTERS
 from yigongti.api.security import SecurityHeaders
 from yigongti.api.settings import Settings
+from yigongti.api.tokencache import TokenCache
 from yigongti.service.analytics import FiguresCache, referrals
 from yigongti.service.registry_cache import RegistryCache
 from yigongti.store.db import make_engine, make_session_factory
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
         referrals=referrals(prepared.folder),
         demo_accounts=prepared.demo_accounts,
         registry=RegistryCache(sessions),
+        tokens=TokenCache(ttl_seconds=settings.token_cache_seconds),
     )
     app = FastAPI(
         title="yigongti 紧密型县域医共体平台",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yigongti.api.ratelimit import TokenBucket
 from yigongti.api.settings import Clock, Settings
+from yigongti.api.tokencache import TokenCache
 from yigongti.domain.policy import Policy
 from yigongti.service.analytics import FiguresCache
 from yigongti.service.registry_cache import RegistryCache
@@ -30,3 +31,4 @@ class AppContext:
     referrals: dict[str, frozenset[str]] = field(default_factory=dict)  # inst_id -> persons referred to it
     demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, password)
     registry: RegistryCache | None = None  # consortia and institutions, read once per process (choices check them)
+    tokens: TokenCache | None = None  # bearer tokens checked recently

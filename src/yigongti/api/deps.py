@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from yigongti.api import audit, scope
 from yigongti.api.context import AppContext
-from yigongti.service.accounts import Principal, Role, principal_for_token, user_for_id
+from yigongti.service.accounts import Principal, Role, token_grant, user_for_id
 from yigongti.store.models import PersonRow
 
 __all__ = [
@@ -88,16 +88,26 @@ def session_payload(request: Request, ctx: AppContext) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("uid"), int) else None
 
 
-def get_optional_principal(request: Request, ctx: ContextDep, db: DbSession,
-                           creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-                           ) -> Principal | None:
-    """A bearer token (API) or the session cookie (pages)."""
+async def get_optional_principal(request: Request, ctx: ContextDep, db: DbSession,
+                                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                                 ) -> Principal | None:
+    """A bearer token (API; recently checked tokens from ``ctx.tokens`` without a query) or the session cookie
+    (pages)."""
     if creds is not None:
-        return principal_for_token(db, creds.credentials, now=ctx.clock.now())
+        now = ctx.clock.now()
+        cached = ctx.tokens.get(creds.credentials, now=now) if ctx.tokens is not None else None
+        if cached is not None:
+            return cached
+        grant = await run_in_threadpool(token_grant, db, creds.credentials, now=now)
+        if grant is None:
+            return None
+        if ctx.tokens is not None:
+            ctx.tokens.put(creds.credentials, grant[0], expires_at=grant[1])
+        return grant[0]
     payload = session_payload(request, ctx)
     if payload is None:
         return None
-    return user_for_id(db, payload["uid"])
+    return await run_in_threadpool(user_for_id, db, payload["uid"])
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]

@@ -49,6 +49,9 @@ class Settings(BaseModel):
                              "computed for it); default: the latest year of the folder's choices")
     secure_cookies: bool = Field(False, description="mark cookies Secure (behind HTTPS)")
     session_hours: int = Field(12, ge=1, le=24 * 30)
+    token_cache_seconds: float = Field(5.0, ge=0, le=300, description="a bearer token found valid is trusted this "
+                                       "long by a worker process without a lookup (a revocation through another "
+                                       "worker takes effect within it); 0: look up every request")
     login_burst: int = Field(5, ge=1, description="failed-login allowance per username and address")
     login_refill_seconds: float = Field(60.0, gt=0, description="one more attempt every this many seconds")
     db_pool_size: int = Field(10, ge=2, le=200, description="database connections kept open; at most half as "

@@ -35,6 +35,7 @@ __all__ = [
     "principal_for_token",
     "principal_of",
     "revoke_token",
+    "token_grant",
     "user_for_id",
 ]
 
@@ -196,15 +197,22 @@ _BY_TOKEN = (_principal_select(ApiTokenRow.revoked, ApiTokenRow.expires_at)
 _BY_USER_ID = _principal_select().where(UserRow.user_id == bindparam("user_id"))
 
 
-def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
-    """The principal of a valid (not revoked, not expired) token of an active user, else None; one query."""
+def token_grant(session: Session, token: str, *, now: datetime) -> tuple[Principal, datetime] | None:
+    """The principal of a valid (not revoked, not expired) token of an active user and the token's expiry, else
+    None; one query."""
     row = session.execute(_BY_TOKEN, {"digest": _digest(token)}).first()
     if row is None:
         return None
     active, revoked, expires_at = row[9:]
     if revoked or expires_at <= now or not active:
         return None
-    return _principal_from(row)
+    return _principal_from(row), expires_at
+
+
+def principal_for_token(session: Session, token: str, *, now: datetime) -> Principal | None:
+    """The principal of a valid (not revoked, not expired) token of an active user, else None; one query."""
+    grant = token_grant(session, token, now=now)
+    return grant[0] if grant is not None else None
 
 
 def revoke_token(session: Session, token: str) -> bool:

@@ -35,12 +35,15 @@ def create_token(request: Request, ctx: ContextDep, db: DbSession,
 
 
 @router.delete("/token", status_code=status.HTTP_204_NO_CONTENT)
-def delete_token(db: DbSession, _principal: CurrentPrincipal,
+def delete_token(ctx: ContextDep, db: DbSession, _principal: CurrentPrincipal,
                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))]
                  ) -> None:
     """Revoke the bearer token of this request."""
     if creds is not None:
         revoke_token(db, creds.credentials)
+        db.commit()  # before forgetting it here: a request in between must not find it valid and keep it again
+        if ctx.tokens is not None:
+            ctx.tokens.forget(creds.credentials)
 
 
 @router.get("/me", response_model=MeOut)
