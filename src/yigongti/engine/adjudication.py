@@ -15,9 +15,9 @@ The same rules as ``yigongti.domain.benefits`` (the single-claim path and the re
 Running sums are the cost (a window sorts every column it is given), so only the claims that need one go through
 one: the claims of persons whose covered costs could reach the annual cap (a small aggregate query finds them first;
 usually none) go through the deductible's and the cap's running sums, the others' claims that accrue an outpatient
-deductible through the deductible's, and all other claims through none. Each branch carries the claims' own columns
-(no join back by claim_id), and the continuous deductibles of the (few) referred admissions are computed first, as a
-small table. Every window is ordered by (admit_date, claim_id), a total order, so that DuckDB and Spark agree to the
+deductible through the deductible's (on the few columns they need; the claims' own columns join back by claim_id for
+these claims only), and all other claims through none, carrying their columns. The continuous deductibles of the
+(few) referred admissions are computed first, as a small table. Every window is ordered by (admit_date, claim_id), a total order, so that DuckDB and Spark agree to the
 fen; the result is sorted by claim_id once, at the end.
 """
 
@@ -54,7 +54,9 @@ _STATUS_CODES = (_S.DESIGNATED, _S.IN_CONSORTIUM, _S.OTHER_CONSORTIUM, _S.OUTSID
 _DESIGNATED, _IN_CONSORTIUM, _OTHER, _OUTSIDE = range(4)
 _RULES = tuple(Rule)  # rule codes carried through the windows as integers
 _NOTHING, _FLAT, _RATED = range(3)  # payment kinds
-# what the running sums and the decisions after them need besides the claims columns
+_DECISION_INPUTS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "covered_cost",
+                    "unreasonable")
+# what the running sums and the decisions after them need besides the claim's id, person and date
 _WINDOW_CARRIES = ("_status", "_rule0", "_kind", "_fixed", "_rate", "_cap", "_d_op", "_c")
 
 
@@ -207,7 +209,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
     chain; computed with one small query when not given.
 
-    The claims go through one of three branches, each carrying the claims' own columns (no join back):
+    The claims go through one of three branches:
 
     - persons whose covered costs of the year add up to more than the (smaller) annual cap: every claim, with the
       outpatient deductible and the annual cap as running sums (a claim's fund never exceeds its covered cost, so
@@ -222,8 +224,9 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     levels = outpatient_deductible_levels(policy)
     con = claims.get_backend()
 
-    def classified(t: ir.Table) -> ir.Table:
-        return _classify(t.left_join(who, "person_id").drop("person_id_right"), institutions, policy)
+    def classified(t: ir.Table, people: ir.Table | None = None) -> ir.Table:
+        w = who if people is None else people
+        return _classify(t.left_join(w, "person_id").drop("person_id_right"), institutions, policy)
 
     # the continuous deductibles of referred admissions and the persons who could reach the cap are few: computed
     # first (two small queries), they enter the expression as small tables
@@ -252,21 +255,28 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
         ids = _small_table(con, big)
         t = year_claims(cont_join=True)
         mine = t.person_id.isin(ids._tp)
-        a = _prepared(_continuous(classified(t.filter(mine | t.person_id.isnull() if null_big else mine))), policy)
+        few = who.filter(who.person_id.isin(ids._tp))  # a small hash table for the few claims
+        a = t.filter(mine | t.person_id.isnull() if null_big else mine)
+        a = _prepared(_continuous(classified(a, few)), policy)
         branches.append(_annual_cap(_fund0(_deductible_windows(a, levels), policy)))
         # the others: persons not marked _big (an over-cap person missing from persons gets a row of nulls, as the
         # left join with who would give it)
         marked = who.outer_join(ids, who.person_id == ids._tp)
         who = marked.select(person_id=marked.person_id.fill_null(marked._tp), _emp=marked._emp, _dcons=marked._dcons,
                             _dtown=marked._dtown, _dvil=marked._dvil, _big=marked._tp.notnull())
-    # everyone else's claims that accrue an outpatient deductible (outpatient claims: no inpatient deductible)
-    u = classified(year_claims(cont_join=False, swapped=True))
+    # everyone else's claims that accrue an outpatient deductible (outpatient claims: no inpatient deductible): the
+    # running sums on the few columns they need (a window holds every column it is given in memory), then the claims'
+    # own columns by claim_id
+    u = classified(claims.select(*_DECISION_INPUTS).filter((claims.admit_date <= hi) & (claims.admit_date >= lo)))
     b = _uncapped(u, null_big).filter(u._d_op > 0)
     b = b.mutate(_cont=ibis.literal(False), _ded_ip=ibis.literal(0, "int64"))
     b = _prepared(b, policy)
-    b = b.select(*cols, *_WINDOW_CARRIES)  # a window sorts every column it is given
+    b = b.select("claim_id", "person_id", "admit_date", *_WINDOW_CARRIES)
     b = _fund0(_deductible_windows(b, levels), policy)
-    branches.append(b.mutate(fund_paid=b._f0))
+    b = b.select(_bid=b.claim_id, _status=b._status, deductible=b.deductible, _f0=b._f0, fund_paid=b._f0,
+                 _rule0=b._rule0)
+    wide = claims.filter(claims.admit_date >= lo, claims.admit_date <= hi)
+    branches.append(wide.join(b, wide.claim_id == b._bid))
     # everyone else's other claims: no running sum
     u = classified(year_claims(cont_join=True))
     r = _prepared(_continuous(_uncapped(u, null_big).filter(u._d_op <= 0)), policy)
