@@ -32,6 +32,9 @@ def serve(
                                                                   "/ 数据库连接数")] = 10,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="worker processes (each keeps its own "
                                                                        "login limiter and figures) / 进程数")] = 1,
+    token_cache: Annotated[float, typer.Option("--token-cache", min=0, max=300,
+                                               help="seconds a worker trusts a bearer token it checked (0: check "
+                                                    "every request) / 令牌缓存秒数")] = 5.0,
     access_log: Annotated[bool, typer.Option("--access-log/--no-access-log", help="log every request "
                                                                                "/ 记录每个请求")] = True,
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="mark cookies Secure (serve behind "
@@ -47,7 +50,7 @@ def serve(
     settings = Settings.resolve(db=db, data=data, data_dir=data_dir,
                                 today=date.fromisoformat(today) if today else None,
                                 demo_persons=persons, year=year, secure_cookies=secure_cookies,
-                                db_pool_size=pool)
+                                db_pool_size=pool, token_cache_seconds=token_cache)
     with console.status("准备数据库 / preparing the database ..."):
         application = create_app(settings)
     ctx = application.state.ctx
