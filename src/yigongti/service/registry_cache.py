@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from yigongti.domain.registry import Registry
-from yigongti.store.repositories import RegistryRepository
+from yigongti.store.uow import SqlAlchemyUnitOfWork
 
 __all__ = ["DEFAULT_TTL_SECONDS", "RegistryCache"]
 
@@ -38,7 +38,8 @@ class RegistryCache:
             return registry
         with self._lock:
             if self._registry is None or self._clock() - self._read_at >= self._ttl:
-                with self._sessions() as session:
-                    self._registry = RegistryRepository(session).get()
+                # read-only: on SQLite it does not wait for a writer (a request may hold the write lock)
+                with SqlAlchemyUnitOfWork(self._sessions, read_only=True) as uow:
+                    self._registry = uow.registry.get()
                 self._read_at = self._clock()
             return self._registry

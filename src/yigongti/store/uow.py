@@ -14,6 +14,7 @@ race, SQLite busy) from a real error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -47,17 +48,22 @@ class SqlAlchemyUnitOfWork:
     audit: AuditRepository
     session: Session
 
-    def __init__(self, target: str | URL | Engine | sessionmaker[Session] | None = None, *,
+    def __init__(self, target: str | URL | Engine | sessionmaker[Session] | Session | None = None, *,
                  schema: str | None = None, read_only: bool = False) -> None:
-        """``target``: a database URL (default: ``$YIGONGTI_DB`` or the SQLite file), an Engine or a session factory.
+        """``target``: a database URL (default: ``$YIGONGTI_DB`` or the SQLite file), an Engine, a session factory,
+        or a session (a web request's: the unit of work continues its open transaction, and closes the session when
+        it ends, as it would its own; entering again, e.g. to retry, starts a new transaction on it).
 
         ``read_only``: the unit of work only reads, from one consistent snapshot: on SQLite its transactions do not
         take the write lock (they never wait for a writer); on PostgreSQL they run REPEATABLE READ, READ ONLY.
         """
         self._owned_engine: Engine | None = None
         self.read_only = read_only
+        self._factory: Callable[[], Session]
         if isinstance(target, sessionmaker):
             self._factory = target
+        elif isinstance(target, Session):  # a caller's session: its transaction, if open, is continued
+            self._factory = lambda: target
         else:
             engine = target if isinstance(target, Engine) else make_engine(target, schema=schema)
             if not isinstance(target, Engine):

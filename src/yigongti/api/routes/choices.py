@@ -116,10 +116,11 @@ def post_choice(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, per
     """Choose for the coming year (the year of the switch window); residents choose for their household."""
     if principal.role is not Role.RESIDENT:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅参保人本人或家人可提交选择 / only residents choose")
-    # The use case runs its own transaction and audits the change (who, which persons); end this one first (SQLite
-    # serialises writers) without its read-audit row, which would only repeat that entry at the cost of a commit.
-    person_id = person.person_id  # read before the rollback expires the row
-    db.rollback()
+    # The use case audits the change (who, which persons): drop the request's read-audit row, which would only
+    # repeat that entry. The use case continues this request's transaction (one connection, no extra BEGIN and
+    # ROLLBACK); a retry after a conflict starts a fresh one on the same session.
+    person_id = person.person_id
+    db.expunge_all()
     now = ctx.clock.now()
     window = switch_window(ctx.policy.enrollment, ctx.clock.today())
     cmd = SubmitChoice(person_id=person_id, year=window.year, consortium_id=body.consortium_id,
@@ -127,7 +128,7 @@ def post_choice(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, per
                        for_household=body.for_household and person_id == principal.person_id,
                        actor=audit.actor_of(principal), channel="api")
     registry = ctx.registry.get() if ctx.registry is not None else None
-    result = submit_choice(cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy, now=now, registry=registry)
+    result = submit_choice(cmd, SqlAlchemyUnitOfWork(db), policy=ctx.policy, now=now, registry=registry)
     out = ChoiceOut(choice_id=result.choice_id, year=window.year, accepted=result.accepted,
                     applied_to=list(result.applied_to))
     if result.refusal is not None:
