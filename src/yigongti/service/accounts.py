@@ -178,7 +178,7 @@ _PRINCIPAL_COLUMNS = (UserRow.user_id, UserRow.username, UserRow.role, UserRow.d
                       PersonRow.household_id, UserRow.inst_id, UserRow.consortium_id, UserRow.county_code)
 
 
-def _principal_select(*extra: Any) -> Select[Any]:
+def _principal_select(*extra: Any) -> Select[*tuple[Any, ...]]:
     return (select(*_PRINCIPAL_COLUMNS, UserRow.active, *extra)
             .outerjoin(PersonRow, PersonRow.person_id == UserRow.person_id))
 

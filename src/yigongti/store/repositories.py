@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -63,8 +63,8 @@ _HOUSEHOLD_OF = (select(_P.person_id, _P.birth_date, _P.household_head, _P.count
                         .where(_P.person_id == bindparam("person_id")).scalar_subquery())
                  .order_by(_P.person_id))
 _HOUSEHOLD_OF_LOCKED = _HOUSEHOLD_OF.with_for_update(of=PersonRow.__table__)
-_INSERT_CHOICE = insert(ChoiceRow.__table__).returning(ChoiceRow.__table__.c.choice_id)
-_INSERT_AUDIT = insert(AuditRow.__table__)
+_INSERT_CHOICE = insert(cast(Table, ChoiceRow.__table__)).returning(ChoiceRow.__table__.c.choice_id)
+_INSERT_AUDIT = insert(cast(Table, AuditRow.__table__))
 _UPSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 
@@ -81,7 +81,7 @@ def _latest_choice_upsert(dialect: str) -> Any:
               .order_by(c.chosen_at.desc(), c.choice_id.desc()).limit(1))
     cols = ["person_id", "year", "consortium_id", "township_id", "village_id", "source", "choice_id", "chosen_at",
             "updated_at"]
-    stmt = _UPSERTS[dialect](DesignationRow.__table__).from_select(cols, latest)
+    stmt: Any = _UPSERTS[dialect](cast(Table, DesignationRow.__table__)).from_select(cols, latest)
     excluded = stmt.excluded
     return stmt.on_conflict_do_update(
         index_elements=[d.person_id, d.year],
