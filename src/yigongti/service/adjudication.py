@@ -28,7 +28,7 @@ from yigongti.engine.backend import Backend, connect, register_arrow
 from yigongti.store.datafolder import DataFolder, find_table_file, read_folder, write_table
 
 __all__ = ["LARGE_INPUT_TABLES", "AdjudicationSummary", "adjudicate_data", "adjudicate_folder", "designations_for",
-           "summarize", "write_adjudicated"]
+           "folder_designations", "summarize", "write_adjudicated"]
 
 LARGE_INPUT_TABLES = ["institutions", "consortia", "persons", "choices", "designations"]
 _MONEY = [c.name for c in ADJUDICATED.columns if c.type is ColType.MONEY]
@@ -51,15 +51,24 @@ def _benefits(policy: Policy | BenefitPolicy) -> BenefitPolicy:
     return policy.benefits if isinstance(policy, Policy) else policy
 
 
+def folder_designations(data: DataFolder, year: int) -> pa.Table | None:
+    """The folder's designations of ``year`` when they designate every insured person, else None (then enrollment
+    decides the year). The one rule enroll-or-not that adjudicate, settle and run share."""
+    have = data.get("designations")
+    if have is None:
+        return None
+    mine = have.filter(pc.equal(have.column("year"), year))
+    persons = data["persons"].column("person_id")
+    covered = pc.all(pc.is_in(persons, value_set=mine.column("person_id").combine_chunks())).as_py()
+    return mine if mine.num_rows and covered is not False else None
+
+
 def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy) -> pa.Table:
     """All designations the engine may use: the folder's (every year) with the year's rows from enrollment when the
     folder does not designate every insured person for the year."""
     have = data.get("designations")
-    persons = data["persons"].column("person_id")
-    if have is not None:
-        mine = have.filter(pc.equal(have.column("year"), year))
-        if pc.all(pc.is_in(persons, value_set=mine.column("person_id").combine_chunks())).as_py() is not False:
-            return have.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
+    if have is not None and folder_designations(data, year) is not None:
+        return have.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
     from yigongti.service.enrollment import enroll_data
 
     full = policy if isinstance(policy, Policy) else Policy(benefits=policy)

@@ -42,6 +42,8 @@ from yigongti.domain.settlement import (
 )
 from yigongti.engine import settlement as q
 from yigongti.engine.backend import Backend, connect, register_arrow
+from yigongti.service.adjudication import adjudicate_data, folder_designations
+from yigongti.service.enrollment import enroll_data
 from yigongti.service.policy import folder_policy
 from yigongti.store.datafolder import (
     DataFolder,
@@ -131,26 +133,15 @@ def settlement_inputs(data: DataFolder, year: int, policy: Policy) -> tuple[pa.T
 
 
 def _designations_for(data: DataFolder, year: int, policy: Policy) -> pa.Table:
-    d = data.get("designations")
-    if d is not None:
-        mine = d.filter(pc.equal(d.column("year"), year))
-        if mine.num_rows:
-            return mine
-    from yigongti.service import enrollment  # type: ignore[attr-defined,unused-ignore]
-
-    result: Any = enrollment.enroll_data(data, year, policy)
-    return getattr(result, "designations", result)
+    mine = folder_designations(data, year)
+    return mine if mine is not None else enroll_data(data, year, policy).designations
 
 
 def _adjudicated_for(data: DataFolder, year: int, policy: Policy, designations: pa.Table) -> pa.Table:
     a = load_adjudicated(data.path, data.get("claims"))
     if a is not None:
         return a
-    from yigongti.service import adjudication  # type: ignore[attr-defined,unused-ignore]
-
-    result: Any = adjudication.adjudicate_data(data, year, policy, designations)
-    table: pa.Table = getattr(result, "adjudicated", result)
-    return table.select(_ADJ_COLUMNS)
+    return adjudicate_data(data, year, policy, designations).select(_ADJ_COLUMNS)
 
 
 def _register(con: Backend, table: pa.Table) -> ir.Table:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from yigongti.domain.policy import Policy
-from yigongti.service.adjudication import adjudicate_data, summarize, write_adjudicated
+from yigongti.service.adjudication import adjudicate_data, folder_designations, summarize, write_adjudicated
 from yigongti.service.appraisal import AppraisalResult, appraise_data, write_appraisal
 from yigongti.service.enrollment import enroll_data
 from yigongti.service.enrollment_report import enrollment_outputs, write_enrollment
@@ -53,14 +53,6 @@ def policy_with_scores(policy: Policy, computed: dict[str, Decimal]) -> Policy:
     return policy.model_copy(update={"settlement": policy.settlement.model_copy(update={"scores": merged})})
 
 
-def _year_designations(data: DataFolder, year: int) -> pa.Table | None:
-    d = data.get("designations")
-    if d is None:
-        return None
-    mine = d.filter(pc.equal(d.column("year"), year))
-    return mine if mine.num_rows else None
-
-
 def with_previous_designations(data: DataFolder, designations: pa.Table, year: int) -> pa.Table:
     """The year's designations plus the folder's of year - 1 (for last year's indicators)."""
     cols = designations.select(DESIGNATION_COLUMNS)
@@ -82,7 +74,7 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
     policy = policy or folder_policy(folder)
 
     tell("enroll")
-    designations = _year_designations(data, year)
+    designations = folder_designations(data, year)
     if designations is None:
         enrolled = enroll_data(data, year, policy)
         write_enrollment(enrollment_outputs(data, enrolled, policy), out)
