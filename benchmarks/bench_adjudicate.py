@@ -1,12 +1,14 @@
 """Benchmark: benefits adjudication (待遇结算) of N claims from Parquet.
 
-    python benchmarks/bench_adjudicate.py --claims 10_000_000 [--pandas-sample 2_000_000] [--keep]
+    python benchmarks/bench_adjudicate.py --claims 10_000_000 [--pandas-sample 2_000_000] [--sorted] [--keep]
 
 Generates a synthetic county-scale year of claims under benchmarks/data/ (chunked NumPy/Arrow, money int64 fen), then
 runs, each in its own process so that its peak memory (RSS) is its own:
 
 - ``engine``: ``engine.adjudication.adjudicate`` on DuckDB, claims read from Parquet by the engine, the full
-  ``adjudicated`` table (every claims column + 5, ordered by claim_id) written to Parquet;
+  ``adjudicated`` table (every claims column + 5) written to Parquet, unsorted as ``yigongti adjudicate --format
+  parquet`` writes it (``--sorted``: ordered by claim_id);
+- ``copy``: the I/O floor, the claims read and written to Parquet unchanged by one DuckDB COPY;
 - ``window``: the baseline, one bare DuckDB running-sum window query over the same claims (sum of covered_cost per
   person in (admit_date, claim_id) order) written to Parquet: the practical limit of a window pass;
 - ``pandas``: a straightforward pandas implementation of the same rules on the claims of the first persons
@@ -163,7 +165,7 @@ def _cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def phase_engine(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
+def phase_engine(folder: Path, out: Path, memory_limit: str, ordered: bool = False) -> dict[str, Any]:
     import ibis
 
     from yigongti.domain.policy import BenefitPolicy
@@ -174,7 +176,8 @@ def phase_engine(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     claims = con.read_parquet(str(folder / "claims" / "*.parquet"))
     expr = adjudicate(claims, con.read_parquet(str(folder / "persons.parquet")),
                       con.read_parquet(str(folder / "institutions.parquet")),
-                      con.read_parquet(str(folder / "designations.parquet")), BenefitPolicy(), YEAR)
+                      con.read_parquet(str(folder / "designations.parquet")), BenefitPolicy(), YEAR,
+                      ordered=ordered)
     con.to_parquet(expr, out / "adjudicated.parquet")
     seconds = time.perf_counter() - t0
     rows = pq.ParquetFile(out / "adjudicated.parquet").metadata.num_rows
@@ -192,6 +195,20 @@ def phase_window(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
                     FROM read_parquet('{src}')) TO '{out / "window.parquet"}' (FORMAT parquet)""")
     seconds = time.perf_counter() - t0
     rows = pq.ParquetFile(out / "window.parquet").metadata.num_rows
+    return {"seconds": seconds, "rows": rows, "peak_mb": _peak_mb(), "cpu": _cpu_s() - c0}
+
+
+def phase_copy(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
+    """The I/O floor: the claims read and written to Parquet unchanged (every column, no computation)."""
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(DATA / "spill")})
+    t0, c0 = time.perf_counter(), _cpu_s()
+    src = str(folder / "claims" / "*.parquet")
+    con.execute(f"COPY (SELECT * FROM read_parquet('{src}')) TO '{out / 'copy.parquet'}' (FORMAT parquet)")
+    seconds = time.perf_counter() - t0
+    rows = pq.ParquetFile(out / "copy.parquet").metadata.num_rows
+    (out / "copy.parquet").unlink()
     return {"seconds": seconds, "rows": rows, "peak_mb": _peak_mb(), "cpu": _cpu_s() - c0}
 
 
@@ -316,6 +333,7 @@ def main() -> None:
                     help="claims (about) for the pandas run: the claims of the first persons")
     ap.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit for the engine and the baseline")
     ap.add_argument("--keep", action="store_true", help="keep the generated data")
+    ap.add_argument("--sorted", action="store_true", help="the engine's output ordered by claim_id (an external sort)")
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -323,8 +341,9 @@ def main() -> None:
     a = ap.parse_args()
     if a.phase:
         folder, out = Path(a.folder), Path(a.out)
-        result = {"engine": lambda: phase_engine(folder, out, a.memory_limit),
+        result = {"engine": lambda: phase_engine(folder, out, a.memory_limit, a.sorted),
                   "window": lambda: phase_window(folder, out, a.memory_limit),
+                  "copy": lambda: phase_copy(folder, out, a.memory_limit),
                   "pandas": lambda: phase_pandas(folder, out, a.sample_persons)}[a.phase]()
         print(json.dumps(result))
         return
@@ -349,9 +368,10 @@ def main() -> None:
                           f"{time.perf_counter() - t0:.1f} s")
         n_persons = pq.ParquetFile(folder / "persons.parquet").metadata.num_rows
         sample_persons = max(1, min(n_persons, a.pandas_sample // 10))
-        steps = progress.add_task("phases / 测试阶段", total=3)
+        steps = progress.add_task("phases / 测试阶段", total=4)
         results: dict[str, dict[str, Any]] = {}
-        for name, extra in (("window", []), ("engine", []), ("pandas", ["--sample-persons", str(sample_persons)])):
+        for name, extra in (("copy", []), ("window", []), ("engine", ["--sorted"] if a.sorted else []),
+                            ("pandas", ["--sample-persons", str(sample_persons)])):
             progress.update(steps, description=f"running {name}")
             results[name] = _run_phase(["--phase", name, "--folder", str(folder), "--out", str(out),
                                         "--memory-limit", a.memory_limit, *extra])
@@ -370,8 +390,9 @@ def main() -> None:
         table.add_column(col, justify="right" if col != "run" else "left")
     rate: dict[str, float] = {}
     cpu_rate: dict[str, float] = {}
-    for name, label in (("engine", "engine (Ibis on DuckDB) -> Parquet"), ("window", "bare DuckDB running sum"),
-                        ("pandas", "pandas, same rules (sample)")):
+    engine_label = "engine (Ibis on DuckDB) -> Parquet" + (", sorted" if a.sorted else "")
+    for name, label in (("engine", engine_label), ("window", "bare DuckDB running sum"),
+                        ("copy", "bare copy of the claims (I/O floor)"), ("pandas", "pandas, same rules (sample)")):
         r = results[name]
         rate[name] = r["rows"] / r["seconds"]
         cpu_rate[name] = r["rows"] / r["cpu"]
@@ -381,7 +402,8 @@ def main() -> None:
     console.print(f"engine / pandas: {rate['engine'] / rate['pandas']:.1f}x faster per claim (wall), "
                   f"{cpu_rate['engine'] / cpu_rate['pandas']:.1f}x (CPU); engine / bare window query: "
                   f"{rate['engine'] / rate['window']:.2f} of its rate (wall), "
-                  f"{cpu_rate['engine'] / cpu_rate['window']:.2f} (CPU)")
+                  f"{cpu_rate['engine'] / cpu_rate['window']:.2f} (CPU); engine / bare copy: "
+                  f"{rate['engine'] / rate['copy']:.2f} of its rate (wall)")
     console.print(f"load average before / after: {load_before} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     console.print(f"pandas and engine agree on the sample ({pan.num_rows:,} claims) to the fen: {same}")
     if not a.keep:

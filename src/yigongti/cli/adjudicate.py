@@ -30,6 +30,9 @@ def adjudicate_command(
     policy: PolicyOption = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet (money in fen) / 输出格式")] = "csv",
     backend: Annotated[str, typer.Option("--backend", help="duckdb or spark / 计算引擎")] = "duckdb",
+    sort: Annotated[bool | None, typer.Option(
+        "--sort/--no-sort", help="rows ordered by claim_id (default: CSV yes, Parquet claims to Parquet no) / "
+                                 "按 claim_id 排序")] = None,
 ) -> None:
     """按年度结算每笔费用的待遇 / Adjudicate every claim of a year: network status, deductible, fund and patient
     payments and the rule that decided. Writes OUT/adjudicated.csv (or .parquet)."""
@@ -40,7 +43,7 @@ def adjudicate_command(
     if claims is not None and (claims.is_dir() or claims.suffix == ".parquet"):
         if backend != "duckdb":
             raise typer.BadParameter("Parquet claims are adjudicated on DuckDB / Parquet 结算清单仅支持 DuckDB")
-        summary = adjudicate_folder(data, year, pol, out, fmt=fmt, backend=backend)
+        summary = adjudicate_folder(data, year, pol, out, fmt=fmt, backend=backend, sort=sort)
     else:
         folder = read_folder(data)
         table = adjudicate_data(folder, year, pol, backend=backend)

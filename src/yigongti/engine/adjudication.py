@@ -13,12 +13,14 @@ The same rules as ``yigongti.domain.benefits`` (the single-claim path and the re
 - the annual cap: capped cumulative = min(cap, cumulative fund); a claim pays its increment.
 
 Running sums are the cost (a window sorts every column it is given), so only the claims that need one go through
-one: the claims of persons whose covered costs could reach the annual cap (a small aggregate query finds them first;
-usually none) go through the deductible's and the cap's running sums, the others' claims that accrue an outpatient
-deductible through the deductible's (on the few columns they need; the claims' own columns join back by claim_id for
-these claims only), and all other claims through none, carrying their columns. The continuous deductibles of the
-(few) referred admissions are computed first, as a small table. Every window is ordered by (admit_date, claim_id), a total order, so that DuckDB and Spark agree to the
-fen; the result is sorted by claim_id once, at the end.
+one, on the few columns it needs: the claims of persons whose covered costs could reach the annual cap (a small
+aggregate query finds them first; usually none) through the deductible's and the cap's running sums, the others'
+claims that accrue an outpatient deductible through the deductible's. Their results (deductible, capped fund) join
+by claim_id onto the one pass of every claim with all its columns, which decides the rest without any running sum.
+The referrals and the continuous deductibles of the (few) referred admissions are computed first, as small tables.
+Every window is ordered by (admit_date, claim_id), a total order, so that DuckDB and Spark agree to the fen; the
+result is sorted by claim_id at the end unless the caller does not need it (``ordered=False``: a sort of every
+column, the costliest step at province scale).
 """
 
 from __future__ import annotations
@@ -124,21 +126,47 @@ def _who(persons: ir.Table, designations: ir.Table, year: int) -> ir.Table:
     return j.select("person_id", "_emp", "_dcons", "_dtown", "_dvil")
 
 
-def referral_edges(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.Table:
-    """Qualifying referrals (claim_id referred by _ref) among the admissions up to ``year``.
+_NODE_COLUMNS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "covered_cost",
+                 "unreasonable")
+
+
+def _edges_with_nodes(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.Table:
+    """Qualifying referrals (claim_id referred by _ref) among the admissions up to ``year``, each with the decision
+    inputs of both admissions (columns of :data:`_NODE_COLUMNS`, the referrer's prefixed ``_r_``).
 
     A referral counts when the referring claim is an admission of the same person, applied earlier in (admit_date,
     claim_id) order, and discharged 0 to ``continuous_deductible_days`` days before this admission."""
     _, hi = _year_bounds(year)
     inp = claims.filter((claims.setting == "inpatient") & (claims.admit_date <= hi))
     a = inp.filter(inp.referral_from.notnull() & (inp.referral_from != ""))
-    a = a.select("claim_id", "person_id", "admit_date", "referral_from")
-    r = inp.select(_ref=inp.claim_id, _rperson=inp.person_id, _radmit=inp.admit_date, _rdis=inp.discharge_date)
+    a = a.select(*_NODE_COLUMNS, "referral_from")
+    r = inp.select(_rdis=inp.discharge_date, **{f"_r_{c}": inp[c] for c in _NODE_COLUMNS})
     days = ibis.interval(days=policy.continuous_deductible_days)
-    e = a.join(r, [a.referral_from == r._ref, a.person_id == r._rperson,
-                   (r._radmit < a.admit_date) | ((r._radmit == a.admit_date) & (r._ref < a.claim_id)),
+    e = a.join(r, [a.referral_from == r._r_claim_id, a.person_id == r._r_person_id,
+                   (r._r_admit_date < a.admit_date)
+                   | ((r._r_admit_date == a.admit_date) & (r._r_claim_id < a.claim_id)),
                    r._rdis <= a.admit_date, r._rdis >= a.admit_date - days])
-    return e.select(claim_id=e.claim_id, _ref=e._ref)
+    return e.select(*_NODE_COLUMNS, *(f"_r_{c}" for c in _NODE_COLUMNS))
+
+
+def referral_edges(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.Table:
+    """Qualifying referrals (claim_id referred by _ref) among the admissions up to ``year``.
+
+    A referral counts when the referring claim is an admission of the same person, applied earlier in (admit_date,
+    claim_id) order, and discharged 0 to ``continuous_deductible_days`` days before this admission."""
+    e = _edges_with_nodes(claims, policy, year)
+    return e.select(claim_id=e.claim_id, _ref=e._r_claim_id)
+
+
+def _split_edges(found: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The result of :func:`_edges_with_nodes` as the edges (claim_id, _ref) and the admissions on either end of
+    them (:data:`_NODE_COLUMNS`, each claim once)."""
+    edges = pa.table({"claim_id": found.column("claim_id"), "_ref": found.column("_r_claim_id")})
+    ends = pa.concat_tables([found.select(list(_NODE_COLUMNS)),
+                             found.select([f"_r_{c}" for c in _NODE_COLUMNS]).rename_columns(list(_NODE_COLUMNS))])
+    ids = ends.column("claim_id").combine_chunks()
+    first = pc.index_in(pc.unique(ids), value_set=ids)  # where each claim first appears
+    return edges, ends.take(first)
 
 
 def chain_depth(edges: ir.Table) -> int:
@@ -163,12 +191,10 @@ def _depth(edges: pa.Table) -> int:
     return max(depth.values(), default=0)
 
 
-def _referral_nodes(claims: ir.Table, edges: ir.Table, persons: ir.Table, designations: ir.Table,
-                    institutions: ir.Table, policy: BenefitPolicy, year: int) -> ir.Table:
-    """The admissions on either end of a referral, classified with the designation of their own year (else the
-    year's): claim_id -> _d (row deductible, 0 without benefit) and _c (covered cost)."""
-    ids = edges.select(_id=edges.claim_id).union(edges.select(_id=edges._ref))
-    nodes = claims.semi_join(ids, claims.claim_id == ids._id)
+def _referral_nodes(nodes: ir.Table, persons: ir.Table, designations: ir.Table, institutions: ir.Table,
+                    policy: BenefitPolicy, year: int) -> ir.Table:
+    """The admissions on either end of a referral (``nodes``, :data:`_NODE_COLUMNS`), classified with the designation
+    of their own year (else the year's): claim_id -> _d (row deductible, 0 without benefit) and _c (covered cost)."""
     nodes = nodes.mutate(_dyear=nodes.admit_date.year().cast("int64"))
     d = designations.select(_dp=designations.person_id, _dy=designations.year.cast("int64"),
                             _c1=designations.consortium_id, _t1=designations.township_id, _v1=designations.village_id)
@@ -201,21 +227,23 @@ def _year_bounds(year: int) -> tuple[ir.DateValue, ir.DateValue]:
 
 
 def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, designations: ir.Table,
-               policy: BenefitPolicy, year: int, *, referral_depth: int | None = None) -> ir.Table:
+               policy: BenefitPolicy, year: int, *, referral_depth: int | None = None,
+               ordered: bool = True) -> ir.Table:
     """Every claim of ``year`` (by admit_date) with network_status, deductible, fund_paid, patient_paid (int64 fen)
-    and rule, after all claims columns; ordered by claim_id.
+    and rule, after all claims columns; ordered by claim_id (``ordered``, else in no particular order).
 
     ``designations`` must hold the year's designation of every person with a claim (earlier years' rows are used for
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
     chain; computed with one small query when not given.
 
-    The claims go through one of three branches:
+    Running sums, on a few columns, keyed by claim_id:
 
     - persons whose covered costs of the year add up to more than the (smaller) annual cap: every claim, with the
       outpatient deductible and the annual cap as running sums (a claim's fund never exceeds its covered cost, so
       nobody else can reach the cap);
-    - everyone else's claims that accrue an outpatient deductible: the deductible's running sums only;
-    - everyone else's other claims: no running sum at all.
+    - everyone else's claims that accrue an outpatient deductible: the deductible's running sums only.
+
+    Every claim then passes once with all its columns, taking the deductible (and capped fund) found there.
     """
     cols = list(claims.columns)
     lo, hi = _year_bounds(year)
@@ -224,75 +252,67 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     levels = outpatient_deductible_levels(policy)
     con = claims.get_backend()
 
-    def classified(t: ir.Table, people: ir.Table | None = None) -> ir.Table:
-        w = who if people is None else people
-        return _classify(t.left_join(w, "person_id").drop("person_id_right"), institutions, policy)
+    def classified(t: ir.Table, people: ir.Table) -> ir.Table:
+        return _classify(t.left_join(people, "person_id").drop("person_id_right"), institutions, policy)
 
     # the continuous deductibles of referred admissions and the persons who could reach the cap are few: computed
-    # first (two small queries), they enter the expression as small tables
-    edges = referral_edges(claims, policy, year)
-    pairs = edges.to_pyarrow()
+    # first (small queries), they enter the expression as small tables
+    pairs, ends = _split_edges(_edges_with_nodes(claims, policy, year).to_pyarrow())
     depth = _depth(pairs) if referral_depth is None else referral_depth
     cont = None
     if depth > 0 and pairs.num_rows:
         e = _small_table(con, pairs)
-        nodes = _referral_nodes(claims, e, persons, designations, institutions, policy, year)
+        nodes = _referral_nodes(_small_table(con, ends), persons, designations, institutions, policy, year)
         cont = _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
     big, null_big = _over_cap_persons(claims.filter(in_year), policy)
 
-    # three branches, each reading the claims again (a part that two branches share would be materialised in memory
-    # by DuckDB; reading again streams). The small tables (continuous deductibles, over-cap persons) join first, so
-    # that every hash join builds on its small side.
-    def year_claims(*, cont_join: bool, swapped: bool = False) -> ir.Table:
-        t = claims.filter((claims.admit_date <= hi) & (claims.admit_date >= lo) if swapped else in_year)
-        if cont is None or not cont_join:
+    def year_claims(t: ir.Table) -> ir.Table:
+        t = t.filter(in_year)
+        if cont is None:
             return t.mutate(_cont_ded=ibis.null("int64"))
         return t.left_join(cont, t.claim_id == cont._cid).drop("_cid")
 
-    branches = []
+    # the decisions that need running sums, on the few columns they need (a window holds every column it is given),
+    # keyed by claim_id: _nded (the deductible) and _nfund (the capped fund payment, null when no cap applies)
+    narrow = claims.select(*_DECISION_INPUTS)
+    parts = []
+    marked = who.mutate(_big=ibis.literal(False))
     if big.num_rows or null_big:
         # persons who could reach the cap: every claim through the deductible's and the cap's running sums
         ids = _small_table(con, big)
-        t = year_claims(cont_join=True)
+        t = year_claims(narrow)
         mine = t.person_id.isin(ids._tp)
         few = who.filter(who.person_id.isin(ids._tp))  # a small hash table for the few claims
         a = t.filter(mine | t.person_id.isnull() if null_big else mine)
         a = _prepared(_continuous(classified(a, few)), policy)
-        branches.append(_annual_cap(_fund0(_deductible_windows(a, levels), policy)))
+        a = _annual_cap(_fund0(_deductible_windows(a, levels), policy))
+        parts.append(a.select(_nid=a.claim_id, _nded=a.deductible, _nfund=a.fund_paid))
         # the others: persons not marked _big (an over-cap person missing from persons gets a row of nulls, as the
         # left join with who would give it)
-        marked = who.outer_join(ids, who.person_id == ids._tp)
-        who = marked.select(person_id=marked.person_id.fill_null(marked._tp), _emp=marked._emp, _dcons=marked._dcons,
-                            _dtown=marked._dtown, _dvil=marked._dvil, _big=marked._tp.notnull())
-    # everyone else's claims that accrue an outpatient deductible (outpatient claims: no inpatient deductible): the
-    # running sums on the few columns they need (a window holds every column it is given in memory), then the claims'
-    # own columns by claim_id
-    u = classified(claims.select(*_DECISION_INPUTS).filter((claims.admit_date <= hi) & (claims.admit_date >= lo)))
+        m = who.outer_join(ids, who.person_id == ids._tp)
+        marked = m.select(person_id=m.person_id.fill_null(m._tp), _emp=m._emp, _dcons=m._dcons, _dtown=m._dtown,
+                          _dvil=m._dvil, _big=m._tp.notnull())
+    # everyone else's claims that accrue an outpatient deductible (outpatient claims: no inpatient deductible)
+    u = classified(narrow.filter(in_year), marked)
     b = _uncapped(u, null_big).filter(u._d_op > 0)
     b = b.mutate(_cont=ibis.literal(False), _ded_ip=ibis.literal(0, "int64"))
-    b = _prepared(b, policy)
-    b = b.select("claim_id", "person_id", "admit_date", *_WINDOW_CARRIES)
-    b = _fund0(_deductible_windows(b, levels), policy)
-    b = b.select(_bid=b.claim_id, _status=b._status, deductible=b.deductible, _f0=b._f0, fund_paid=b._f0,
-                 _rule0=b._rule0)
-    wide = claims.filter(claims.admit_date >= lo, claims.admit_date <= hi)
-    branches.append(wide.join(b, wide.claim_id == b._bid))
-    # everyone else's other claims: no running sum
-    u = classified(year_claims(cont_join=True))
-    r = _prepared(_continuous(_uncapped(u, null_big).filter(u._d_op <= 0)), policy)
-    r = _fund0(r.mutate(_ded_op=ibis.literal(0, "int64")), policy)
-    branches.append(r.mutate(fund_paid=r._f0))
+    b = _prepared(b, policy).select("claim_id", "person_id", "admit_date", *_WINDOW_CARRIES)
+    b = _deductible_windows(b, levels)
+    parts.append(b.select(_nid=b.claim_id, _nded=b._ded_op, _nfund=ibis.null("int64")))
+    found = parts[0]
+    for p in parts[1:]:
+        found = found.union(p)
 
-    keep = [*cols, "_status", "deductible", "_f0", "fund_paid", "_rule0"]
-    t = branches[0].select(*keep)
-    for other in branches[1:]:
-        t = t.union(other.select(*keep))
-    rule = ibis.ifelse(t.fund_paid < t._f0, _RULES.index(Rule.ANNUAL_CAP), t._rule0)
-    out = t.select(*cols, network_status=_status_text(t._status), deductible=t.deductible.cast("int64"),
-                   fund_paid=t.fund_paid.cast("int64"),
-                   patient_paid=(t.total_cost.cast("int64") - t.fund_paid).cast("int64"),
+    # every claim once, with all its columns: classified, the running-sum decisions joined by claim_id
+    w = _prepared(_continuous(classified(year_claims(claims), who)), policy)
+    w = w.left_join(found, w.claim_id == found._nid)
+    w = _fund0(w.mutate(_ded_op=w._nded.fill_null(ibis.literal(0, "int64"))), policy)
+    fund = w._nfund.fill_null(w._f0)
+    rule = ibis.ifelse(fund < w._f0, _RULES.index(Rule.ANNUAL_CAP), w._rule0)
+    out = w.select(*cols, network_status=_status_text(w._status), deductible=w.deductible.cast("int64"),
+                   fund_paid=fund.cast("int64"), patient_paid=(w.total_cost.cast("int64") - fund).cast("int64"),
                    rule=rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")))
-    return out.order_by("claim_id")
+    return out.order_by("claim_id") if ordered else out
 
 
 def _small_table(con: BaseBackend, table: pa.Table) -> ir.Table:
