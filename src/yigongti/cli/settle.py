@@ -17,7 +17,9 @@ from yigongti.cli._app import (
 )
 from yigongti.domain.money import format_yuan
 from yigongti.service.policy import resolve_policy
-from yigongti.service.settlement import settle_data, write_settlement
+from yigongti.service.adjudication import parquet_claims_path
+from yigongti.service.settlement import settle_data, settle_folder, write_settlement
+from yigongti.store.datafolder import find_table_file
 from yigongti.service.year import settle_appraised
 
 
@@ -38,8 +40,17 @@ def settle(
     writes settlement.csv, allocation.csv, ledger.csv and a report per consortium (runs enroll and adjudicate first
     when their outputs are not in DIR)."""
     pol = resolve_policy(data, policy)
-    result = settle_appraised(data, year, pol, backend=engine) if appraise else settle_data(data, year, pol,
-                                                                                             backend=engine)
+    if parquet_claims_path(data) is not None and find_table_file(data, "adjudicated") is None:
+        # a province's Parquet claims: adjudicated and aggregated in the engine, never held in memory; the P4P
+        # scores come from a scores table or the policy (the appraisal holds a county's claims in memory)
+        if appraise:
+            console.print("Parquet claims: P4P scores from the scores table or policy (no appraisal) / "
+                          "Parquet 结算清单：绩效得分取自 scores 表或政策配置")
+        result = settle_folder(data, year, pol, backend=engine)
+    elif appraise:
+        result = settle_appraised(data, year, pol, backend=engine)
+    else:
+        result = settle_data(data, year, pol, backend=engine)
     write_settlement(result, out, reports=reports)
     for s in result.consortia:
         console.print(

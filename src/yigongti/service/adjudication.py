@@ -27,7 +27,8 @@ from yigongti.engine.adjudication import OUTPUT_COLUMNS, adjudicate
 from yigongti.engine.backend import Backend, connect, register_arrow
 from yigongti.store.datafolder import DataFolder, find_table_file, read_folder, write_table
 
-__all__ = ["LARGE_INPUT_TABLES", "AdjudicationSummary", "adjudicate_data", "adjudicate_folder", "designations_for",
+__all__ = ["LARGE_INPUT_TABLES", "AdjudicationSummary", "adjudicate_data", "adjudicate_folder", "adjudicated_expr",
+           "designations_for", "parquet_claims", "parquet_claims_path",
            "folder_designations", "summarize", "write_adjudicated"]
 
 LARGE_INPUT_TABLES = ["institutions", "consortia", "persons", "choices", "designations"]
@@ -185,6 +186,30 @@ def _yuan(v: ir.IntegerValue) -> ir.DecimalValue:
     return product.cast("decimal(38, 4)").cast("decimal(20, 2)")
 
 
+def parquet_claims_path(folder: Path) -> Path | None:
+    """The folder's claims when they are Parquet (``claims.parquet`` or a folder ``claims/`` of Parquet files: the
+    engine reads them itself), else None."""
+    path = find_table_file(folder, "claims")
+    return path if path is not None and (path.is_dir() or path.suffix == ".parquet") else None
+
+
+def parquet_claims(con: Backend, folder: Path) -> ir.Table:
+    """The folder's Parquet claims as an engine table typed like the contract (money int64 fen)."""
+    path = parquet_claims_path(folder)
+    if path is None:
+        raise ValueError(f"{folder}: claims are not Parquet / 结算清单不是 Parquet")
+    return _parquet_claims(con, path)
+
+
+def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
+                     policy: Policy | BenefitPolicy, year: int, *, ordered: bool = False) -> ir.Table:
+    """The ``adjudicated`` table of Parquet claims as an engine expression (money int64 fen), not executed: for
+    writing it, or for aggregating it without ever holding it (``service.settlement.settle_folder``)."""
+    t = _registered(con, data, designations)
+    return adjudicate(_parquet_claims(con, claims_path), t["persons"], t["institutions"], t["designations"],
+                      _benefits(policy), year, ordered=ordered)
+
+
 def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",
                       backend: str = "duckdb", designations: pa.Table | None = None,
                       sort: bool | None = None) -> AdjudicationSummary:
@@ -196,15 +221,14 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
     the engine into the file (never as Python rows, never held whole in memory); the summary is read back from the
     written file's status, rule and money columns."""
     data = read_folder(folder, tables=LARGE_INPUT_TABLES)
-    path = find_table_file(folder, "claims")
-    if path is None or not (path.is_dir() or path.suffix == ".parquet"):
+    path = parquet_claims_path(folder)
+    if path is None:
         raise ValueError(f"{folder}: claims are not Parquet; use adjudicate_data / 结算清单不是 Parquet")
     des = designations if designations is not None else designations_for(data, year, policy)
     con = connect(backend)
     try:
-        t = _registered(con, data, des)
-        expr = adjudicate(_parquet_claims(con, path), t["persons"], t["institutions"], t["designations"],
-                          _benefits(policy), year, ordered=fmt != "parquet" if sort is None else sort)
+        expr = adjudicated_expr(con, data, path, des, policy, year,
+                                ordered=fmt != "parquet" if sort is None else sort)
         out.mkdir(parents=True, exist_ok=True)
         target = out / f"adjudicated.{fmt}"
         tmp = out / f".adjudicated.{fmt}.tmp"

@@ -42,7 +42,14 @@ from yigongti.domain.settlement import (
 )
 from yigongti.engine import settlement as q
 from yigongti.engine.backend import Backend, connect, register_arrow
-from yigongti.service.adjudication import adjudicate_data, folder_designations
+from yigongti.service.adjudication import (
+    LARGE_INPUT_TABLES,
+    adjudicate_data,
+    adjudicated_expr,
+    folder_designations,
+    parquet_claims,
+    parquet_claims_path,
+)
 from yigongti.service.enrollment import enroll_data
 from yigongti.service.policy import folder_policy
 from yigongti.store.datafolder import (
@@ -55,7 +62,8 @@ from yigongti.store.datafolder import (
 )
 
 __all__ = [
-    "SettlementResult", "format_heads", "load_adjudicated", "settle_data", "settlement_inputs", "write_settlement",
+    "SettlementResult", "format_heads", "load_adjudicated", "settle_data", "settle_folder", "settlement_inputs",
+    "write_settlement",
 ]
 
 _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inputs-hash")
@@ -188,9 +196,21 @@ def _is_sorted(t: pa.Table, key: list[str]) -> bool:
     return bool(np.all(np.asarray(pc.fill_null(ordered, False).to_numpy(zero_copy_only=False), dtype=bool)))
 
 
-def _hash_inputs(*, tables: dict[str, tuple[pa.Table, list[str], list[str]]], policy: Policy, year: int) -> str:
+def _file_bytes(files: list[Path]) -> Iterator[memoryview]:
+    """Each file's name and bytes, in name order, read in pieces (a province's claims are never held whole)."""
+    for f in sorted(files, key=lambda p: p.name):
+        yield memoryview(f.name.encode("utf-8"))
+        with f.open("rb") as fh:
+            while piece := fh.read(1 << 23):
+                yield memoryview(piece)
+
+
+def _hash_inputs(*, tables: dict[str, tuple[pa.Table, list[str], list[str]]], policy: Policy, year: int,
+                 files: list[Path] | None = None) -> str:
     parts: dict[str, bytes | Iterator[memoryview]] = {
         name: _canonical(t, cols, key) for name, (t, cols, key) in tables.items()}  # streamed
+    if files:
+        parts["claims files"] = _file_bytes(files)
     parts["policy.toml"] = policy_to_toml(policy).encode("utf-8")
     parts["year"] = str(year).encode("ascii")
     return inputs_hash(parts)
@@ -218,6 +238,33 @@ def settle_data(data: DataFolder | Path | str, year: int, policy: Policy | None 
             con.disconnect()
 
 
+def settle_folder(folder: Path | str, year: int, policy: Policy | None = None, *, backend: str = "duckdb",
+                  designations: pa.Table | None = None, top_diagnoses: int = 10) -> SettlementResult:
+    """Settle a folder whose claims are Parquet (``claims.parquet`` or ``claims/*.parquet``: a province's year) in
+    the engine from end to end: the claims stream from the files through adjudication (unsorted) into the charged
+    spending aggregation in one query, and are never held in memory or written out. The other tables are read and
+    validated as usual; designations are the folder's for the year, else enrolled. The inputs hash covers the
+    claims files' bytes (in file-name order) instead of their values. Raises InvalidInput on bad input."""
+    folder = Path(folder)
+    path = parquet_claims_path(folder)
+    if path is None:
+        raise ValueError(f"{folder}: claims are not Parquet; use settle_data / 结算清单不是 Parquet")
+    data = read_folder(folder, tables=[*LARGE_INPUT_TABLES, "scores"])
+    policy = policy or folder_policy(folder)
+    if designations is None:
+        designations = _designations_for(data, year, policy)
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    con = connect(backend)
+    try:
+        adj = adjudicated_expr(con, data, path, designations, policy, year)
+        # last year's diagnoses decide the risk classes: the claims as read, not the year's adjudicated
+        claims = parquet_claims(con, folder) if policy.capitation.risk_adjustment else None
+        return _settle(data, year, policy, con, designations, adj, top_diagnoses, claims=claims, claim_files=files)
+    finally:
+        if con.name != "pyspark":
+            con.disconnect()
+
+
 @dataclass(frozen=True)
 class _Figures:
     """What the engine computes for a settlement (small tables, Arrow)."""
@@ -230,7 +277,10 @@ class _Figures:
 
 
 def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designations: pa.Table,
-            adjudicated: pa.Table, top_diagnoses: int) -> SettlementResult:
+            adjudicated: pa.Table | ir.Table, top_diagnoses: int, *, claims: pa.Table | ir.Table | None = None,
+            claim_files: list[Path] | None = None) -> SettlementResult:
+    """``adjudicated`` and ``claims`` (for the risk classes; default: the folder's) as Arrow tables, hashed by value,
+    or as engine tables of the Parquet ``claim_files``, hashed by those files' bytes."""
     institutions = data["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
     persons = data["persons"].select(["person_id", "birth_date"])
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
@@ -239,21 +289,24 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     consortia_t = data["consortia"]
     cap = policy.capitation
     risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
-    claims = data.get("claims") if risk_classes else None
+    if claims is None:
+        claims = data.get("claims")
     hashed: dict[str, tuple[pa.Table, list[str], list[str]]] = {
         "persons": (persons, ["person_id", "birth_date"], ["person_id"]),
         "institutions": (institutions, ["inst_id", "tier", "kind", "consortium_id"], ["inst_id"]),
         "consortia": (consortia_t, ["consortium_id"], ["consortium_id"]),
         "designations": (des, ["person_id", "consortium_id", "township_id", "village_id"], ["person_id"]),
-        "adjudicated": (adj, _ADJ_COLUMNS, ["claim_id"]),
         "scores": (_scores_table(data), ["unit_id", "year", "score"], ["unit_id", "year"]),
     }
-    if claims is not None:  # last year's diagnoses decide the risk classes
+    if isinstance(adj, pa.Table):
+        hashed["adjudicated"] = (adj, _ADJ_COLUMNS, ["claim_id"])
+    if isinstance(claims, pa.Table) and risk_classes:  # last year's diagnoses decide the risk classes
         hashed["claims"] = (claims, ["claim_id", "person_id", "admit_date", "diagnosis"], ["claim_id"])
     # the inputs hash runs beside the engine (hashing and Arrow release the GIL)
-    hashing = _HASHER.submit(_hash_inputs, policy=policy, year=year, tables=hashed)
+    hashing = _HASHER.submit(_hash_inputs, policy=policy, year=year, tables=hashed, files=claim_files or [])
     fig = _engine_figures(con, year=year, policy=policy, des=des, persons=persons, institutions=institutions,
-                          adj=adj, claims=claims, risk_classes=risk_classes, top_diagnoses=top_diagnoses)
+                          adj=adj, claims=claims if risk_classes else None, risk_classes=risk_classes,
+                          top_diagnoses=top_diagnoses)
 
     cons_ids = sorted(consortia_t.column("consortium_id").to_pylist())
     names = dict(zip(consortia_t.column("consortium_id").to_pylist(), consortia_t.column("name").to_pylist(),
@@ -302,17 +355,17 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
 
 
 def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, persons: pa.Table,
-                    institutions: pa.Table, adj: pa.Table, claims: pa.Table | None,
+                    institutions: pa.Table, adj: pa.Table | ir.Table, claims: pa.Table | ir.Table | None,
                     risk_classes: dict[str, tuple[str, ...]], top_diagnoses: int) -> _Figures:
     """Head counts and charged spending from the engine: the claims are scanned and joined once."""
     t_des = _register(con, des)
     t_per = _register(con, persons)
     t_inst = _register(con, institutions)
-    t_adj = _register(con, adj)
+    t_adj = _register(con, adj) if isinstance(adj, pa.Table) else adj
     risk = None
     if claims is not None:
-        t_claims = _register(con, claims.select(["person_id", "admit_date", "diagnosis"]))
-        risk = q.risk_flags(t_claims, risk_classes, year=year - 1)
+        t_claims = _register(con, claims) if isinstance(claims, pa.Table) else claims
+        risk = q.risk_flags(t_claims.select("person_id", "admit_date", "diagnosis"), risk_classes, year=year - 1)
     counts = con.to_pyarrow(q.head_counts(t_des, t_per, year=year, policy=policy.capitation, risk=risk))
     summary = con.to_pyarrow(q.charged_summary(q.charged_spending(t_adj, t_des, t_inst, year=year)))
     t_sum = _register(con, summary)
