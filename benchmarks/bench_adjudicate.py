@@ -1,6 +1,6 @@
 """Benchmark: benefits adjudication (待遇结算) of N claims from Parquet.
 
-    python benchmarks/bench_adjudicate.py --claims 10_000_000 [--pandas-sample 2_000_000] [--sorted] [--keep]
+    python benchmarks/bench_adjudicate.py --claims 10_000_000 [--pandas-sample 2_000_000] [--sorted] [--settle] [--keep]
 
 Generates a synthetic county-scale year of claims under benchmarks/data/ (chunked NumPy/Arrow, money int64 fen), then
 runs, each in its own process so that its peak memory (RSS) is its own:
@@ -11,6 +11,8 @@ runs, each in its own process so that its peak memory (RSS) is its own:
 - ``copy``: the I/O floor, the claims read and written to Parquet unchanged by one DuckDB COPY;
 - ``window``: the baseline, one bare DuckDB running-sum window query over the same claims (sum of covered_cost per
   person in (admit_date, claim_id) order) written to Parquet: the practical limit of a window pass;
+- ``settle`` (``--settle``): adjudicate and settle in one engine query as ``settle_folder`` does: the adjudication
+  flows into the charged-spending sums per consortium, month, tier and diagnosis, nothing per claim written;
 - ``pandas``: a straightforward pandas implementation of the same rules on the claims of the first persons
   (``--pandas-sample`` claims or so; pandas holds everything in memory), checked against the engine's answer for those
   persons to the fen.
@@ -184,6 +186,31 @@ def phase_engine(folder: Path, out: Path, memory_limit: str, ordered: bool = Fal
     return {"seconds": seconds, "rows": rows, "peak_mb": _peak_mb(), "cpu": _cpu_s() - c0}
 
 
+def phase_settle(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
+    """Adjudicate and settle in one engine query, as ``settle_folder`` does: the adjudication (unsorted) flows into
+    the charged spending summed per consortium, month, tier and out-of-network diagnosis; nothing per claim is
+    written. Rows = claims adjudicated."""
+    import ibis
+    import pyarrow.compute as pc
+
+    from yigongti.domain.policy import BenefitPolicy
+    from yigongti.engine import settlement as q
+    from yigongti.engine.adjudication import adjudicate
+
+    con = ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(DATA / "spill"))
+    t0, c0 = time.perf_counter(), _cpu_s()
+    claims = con.read_parquet(str(folder / "claims" / "*.parquet"))
+    inst = con.read_parquet(str(folder / "institutions.parquet"))
+    des = con.read_parquet(str(folder / "designations.parquet"))
+    adj = adjudicate(claims, con.read_parquet(str(folder / "persons.parquet")), inst, des, BenefitPolicy(), YEAR,
+                     ordered=False)
+    summary = q.charged_summary(q.charged_spending(adj, des, inst, year=YEAR)).to_pyarrow()
+    seconds = time.perf_counter() - t0
+    rows = int(sum(pq.ParquetFile(f).metadata.num_rows for f in (folder / "claims").glob("*.parquet")))
+    return {"seconds": seconds, "rows": rows, "peak_mb": _peak_mb(), "cpu": _cpu_s() - c0,
+            "summary_rows": summary.num_rows, "fund": int(pc.sum(summary.column("fund_paid")).as_py())}
+
+
 def phase_window(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     import duckdb
 
@@ -333,6 +360,7 @@ def main() -> None:
                     help="claims (about) for the pandas run: the claims of the first persons")
     ap.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit for the engine and the baseline")
     ap.add_argument("--keep", action="store_true", help="keep the generated data")
+    ap.add_argument("--settle", action="store_true", help="also adjudicate + settle in one engine query (issue 5)")
     ap.add_argument("--sorted", action="store_true", help="the engine's output ordered by claim_id (an external sort)")
     ap.add_argument("--phase", help=argparse.SUPPRESS)
     ap.add_argument("--folder", help=argparse.SUPPRESS)
@@ -344,6 +372,7 @@ def main() -> None:
         result = {"engine": lambda: phase_engine(folder, out, a.memory_limit, a.sorted),
                   "window": lambda: phase_window(folder, out, a.memory_limit),
                   "copy": lambda: phase_copy(folder, out, a.memory_limit),
+                  "settle": lambda: phase_settle(folder, out, a.memory_limit),
                   "pandas": lambda: phase_pandas(folder, out, a.sample_persons)}[a.phase]()
         print(json.dumps(result))
         return
@@ -368,10 +397,14 @@ def main() -> None:
                           f"{time.perf_counter() - t0:.1f} s")
         n_persons = pq.ParquetFile(folder / "persons.parquet").metadata.num_rows
         sample_persons = max(1, min(n_persons, a.pandas_sample // 10))
-        steps = progress.add_task("phases / 测试阶段", total=4)
+        phases: list[tuple[str, list[str]]] = [("copy", []), ("window", []),
+                                               ("engine", ["--sorted"] if a.sorted else []),
+                                               ("pandas", ["--sample-persons", str(sample_persons)])]
+        if a.settle:
+            phases.insert(3, ("settle", []))
+        steps = progress.add_task("phases / 测试阶段", total=len(phases))
         results: dict[str, dict[str, Any]] = {}
-        for name, extra in (("copy", []), ("window", []), ("engine", ["--sorted"] if a.sorted else []),
-                            ("pandas", ["--sample-persons", str(sample_persons)])):
+        for name, extra in phases:
             progress.update(steps, description=f"running {name}")
             results[name] = _run_phase(["--phase", name, "--folder", str(folder), "--out", str(out),
                                         "--memory-limit", a.memory_limit, *extra])
@@ -391,8 +424,11 @@ def main() -> None:
     rate: dict[str, float] = {}
     cpu_rate: dict[str, float] = {}
     engine_label = "engine (Ibis on DuckDB) -> Parquet" + (", sorted" if a.sorted else "")
-    for name, label in (("engine", engine_label), ("window", "bare DuckDB running sum"),
-                        ("copy", "bare copy of the claims (I/O floor)"), ("pandas", "pandas, same rules (sample)")):
+    for name, label in (("engine", engine_label), ("settle", "adjudicate + settle sums, one engine query"),
+                        ("window", "bare DuckDB running sum"), ("copy", "bare copy of the claims (I/O floor)"),
+                        ("pandas", "pandas, same rules (sample)")):
+        if name not in results:
+            continue
         r = results[name]
         rate[name] = r["rows"] / r["seconds"]
         cpu_rate[name] = r["rows"] / r["cpu"]
@@ -404,6 +440,10 @@ def main() -> None:
                   f"{rate['engine'] / rate['window']:.2f} of its rate (wall), "
                   f"{cpu_rate['engine'] / cpu_rate['window']:.2f} (CPU); engine / bare copy: "
                   f"{rate['engine'] / rate['copy']:.2f} of its rate (wall)")
+    if "settle" in results:
+        r = results["settle"]
+        console.print(f"adjudicate + settle sums: {r['seconds']:.1f} s, {r['summary_rows']:,} summary rows, fund "
+                      f"charged {r['fund'] / 100:,.2f} yuan; engine to Parquet alone: {results['engine']['seconds']:.1f} s")
     console.print(f"load average before / after: {load_before} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     console.print(f"pandas and engine agree on the sample ({pan.num_rows:,} claims) to the fen: {same}")
     if not a.keep:
