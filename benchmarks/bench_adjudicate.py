@@ -173,7 +173,8 @@ def phase_engine(folder: Path, out: Path, memory_limit: str, ordered: bool = Fal
     from yigongti.domain.policy import BenefitPolicy
     from yigongti.engine.adjudication import adjudicate
 
-    con = ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(DATA / "spill"))
+    con = ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(DATA / "spill"),
+                              preserve_insertion_order=ordered)  # as the service does
     t0, c0 = time.perf_counter(), _cpu_s()
     claims = con.read_parquet(str(folder / "claims" / "*.parquet"))
     expr = adjudicate(claims, con.read_parquet(str(folder / "persons.parquet")),
@@ -197,7 +198,8 @@ def phase_settle(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     from yigongti.engine import settlement as q
     from yigongti.engine.adjudication import adjudicate
 
-    con = ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(DATA / "spill"))
+    con = ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(DATA / "spill"),
+                              preserve_insertion_order=False)  # as settle_folder does
     t0, c0 = time.perf_counter(), _cpu_s()
     claims = con.read_parquet(str(folder / "claims" / "*.parquet"))
     inst = con.read_parquet(str(folder / "institutions.parquet"))

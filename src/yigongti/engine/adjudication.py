@@ -58,8 +58,6 @@ _RULES = tuple(Rule)  # rule codes carried through the windows as integers
 _NOTHING, _FLAT, _RATED = range(3)  # payment kinds
 _DECISION_INPUTS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "covered_cost",
                     "unreasonable")
-# what the running sums and the decisions after them need besides the claim's id, person and date
-_WINDOW_CARRIES = ("_status", "_rule0", "_kind", "_fixed", "_rate", "_cap", "_d_op", "_c")
 
 
 def _lookup(code: ir.IntegerValue, values: dict[int, int]) -> ir.IntegerValue:
@@ -295,9 +293,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     # everyone else's claims that accrue an outpatient deductible (outpatient claims: no inpatient deductible)
     u = classified(narrow.filter(in_year), marked)
     b = _uncapped(u, null_big).filter(u._d_op > 0)
-    b = b.mutate(_cont=ibis.literal(False), _ded_ip=ibis.literal(0, "int64"))
-    b = _prepared(b, policy).select("claim_id", "person_id", "admit_date", *_WINDOW_CARRIES)
-    b = _deductible_windows(b, levels)
+    b = _deductible_windows(b.select("claim_id", "person_id", "admit_date", "_d_op", "_c"), levels)
     parts.append(b.select(_nid=b.claim_id, _nded=b._ded_op, _nfund=ibis.null("int64")))
     found = parts[0]
     for p in parts[1:]:

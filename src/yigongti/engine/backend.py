@@ -18,10 +18,13 @@ Backend = BaseBackend
 _counter = itertools.count()
 
 
-def connect(kind: str = "duckdb", **options: Any) -> BaseBackend:
-    """An Ibis connection: ``duckdb`` (in memory unless ``database=`` is given) or ``spark`` (local mode)."""
+def connect(kind: str = "duckdb", *, keep_order: bool = True, **options: Any) -> BaseBackend:
+    """An Ibis connection: ``duckdb`` (in memory unless ``database=`` is given) or ``spark`` (local mode).
+
+    ``keep_order=False``: results without an ORDER BY may come in any order (DuckDB's preserve_insertion_order off:
+    less memory and faster writes for a province's unsorted output)."""
     if kind == "duckdb":
-        return ibis.duckdb.connect(**options)
+        return ibis.duckdb.connect(**options, **({} if keep_order else {"preserve_insertion_order": False}))
     if kind == "spark":
         from pyspark.sql import SparkSession
 

@@ -225,10 +225,10 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
     if path is None:
         raise ValueError(f"{folder}: claims are not Parquet; use adjudicate_data / 结算清单不是 Parquet")
     des = designations if designations is not None else designations_for(data, year, policy)
-    con = connect(backend)
+    ordered = fmt != "parquet" if sort is None else sort
+    con = connect(backend, keep_order=ordered)
     try:
-        expr = adjudicated_expr(con, data, path, des, policy, year,
-                                ordered=fmt != "parquet" if sort is None else sort)
+        expr = adjudicated_expr(con, data, path, des, policy, year, ordered=ordered)
         out.mkdir(parents=True, exist_ok=True)
         target = out / f"adjudicated.{fmt}"
         tmp = out / f".adjudicated.{fmt}.tmp"

@@ -254,7 +254,7 @@ def settle_folder(folder: Path | str, year: int, policy: Policy | None = None, *
     if designations is None:
         designations = _designations_for(data, year, policy)
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
-    con = connect(backend)
+    con = connect(backend, keep_order=False)  # only sums come out
     try:
         adj = adjudicated_expr(con, data, path, designations, policy, year)
         # last year's diagnoses decide the risk classes: the claims as read, not the year's adjudicated
