@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from yigongti.cli import app
 from yigongti.domain.money import parse_yuan
 from yigongti.domain.policy import Policy
-from yigongti.service.year import settle_appraised
 from yigongti.service.settlement import settle_data, write_settlement
+from yigongti.service.year import settle_appraised
 
 
 def example_folder(example_input: Path, example_expected: Path, target: Path) -> Path:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.integration.test_settle_example import read_csv
 from typer.testing import CliRunner
 
-from tests.integration.test_settle_example import read_csv
 from yigongti.cli import app
 from yigongti.domain.policy import CapitationPolicy, Policy
 from yigongti.service.settlement import settle_data, settle_folder

@@ -38,8 +38,8 @@ def test_example_year_matches_expected_outputs(example_input: Path, example_expe
 
 def test_scores_from_appraisal_are_overridden_by_the_policy() -> None:
     policy = Policy.model_validate({"settlement": {"scores": {"G1": "50"}}})
-    merged = policy_with_scores(policy, {"G1": Decimal("95"), "G2": Decimal("70")})
-    assert merged.settlement.scores == {"G1": Decimal("50"), "G2": Decimal("70")}
+    merged = policy_with_scores(policy, {"G1": Decimal(95), "G2": Decimal(70)})
+    assert merged.settlement.scores == {"G1": Decimal(50), "G2": Decimal(70)}
 
 
 def test_appraisal_scores_drive_p4p_without_a_scores_table(example_input: Path, tmp_path: Path) -> None:

@@ -16,11 +16,11 @@ from yigongti.cli._app import (
     exits_on_invalid_input,
 )
 from yigongti.domain.money import format_yuan
-from yigongti.service.policy import resolve_policy
 from yigongti.service.adjudication import parquet_claims_path
+from yigongti.service.policy import resolve_policy
 from yigongti.service.settlement import settle_data, settle_folder, write_settlement
-from yigongti.store.datafolder import find_table_file
 from yigongti.service.year import settle_appraised
+from yigongti.store.datafolder import find_table_file
 
 
 @app.command("settle")

@@ -13,12 +13,12 @@ from decimal import Decimal, InvalidOperation
 
 __all__ = [
     "BP",
-    "parse_yuan",
-    "format_yuan",
     "apply_rate_bp",
-    "rate_to_bp",
-    "largest_remainder",
+    "format_yuan",
     "half_up_div",
+    "largest_remainder",
+    "parse_yuan",
+    "rate_to_bp",
 ]
 
 BP = 10_000  # basis points in 100%

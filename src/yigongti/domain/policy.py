@@ -13,24 +13,32 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
 
 from yigongti.domain.money import BP, format_yuan, parse_yuan, rate_to_bp
 
 __all__ = [
-    "Policy",
-    "EnrollmentPolicy",
+    "AgeBand",
     "BenefitPolicy",
     "BenefitRow",
     "CapitationPolicy",
-    "AgeBand",
-    "SettlementPolicy",
+    "EnrollmentPolicy",
     "HouseholdMode",
+    "Policy",
     "PolicyError",
+    "Rate",
+    "SettlementPolicy",
+    "Yuan",
     "policy_from_toml",
     "policy_to_toml",
-    "Yuan",
-    "Rate",
 ]
 
 
@@ -40,7 +48,7 @@ class PolicyError(ValueError):
 
 def _yuan(v: Any) -> int:
     if isinstance(v, bool):
-        raise ValueError("an amount in yuan, not a boolean")
+        raise ValueError("an amount in yuan, not a boolean")  # noqa: TRY004 - pydantic reports ValueError only
     if isinstance(v, int):
         return v * 100
     if isinstance(v, float):
@@ -54,7 +62,7 @@ def _yuan(v: Any) -> int:
 
 def _rate(v: Any) -> int:
     if isinstance(v, bool):
-        raise ValueError("a rate like '90%' or 0.9, not a boolean")
+        raise ValueError("a rate like '90%' or 0.9, not a boolean")  # noqa: TRY004 - pydantic reports ValueError only
     if isinstance(v, int) and not isinstance(v, bool) and v > 1:
         raise ValueError(f"a rate like '90%' or 0.9; {v} is ambiguous")
     return rate_to_bp(v)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Problem", "InvalidInput"]
+__all__ = ["InvalidInput", "Problem"]
 
 
 @dataclass(frozen=True, order=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Tier", "Institution", "Consortium", "Registry", "RegistryIssue", "registry_issues", "CHINA_BOX"]
+__all__ = ["CHINA_BOX", "Consortium", "Institution", "Registry", "RegistryIssue", "Tier", "registry_issues"]
 
 # Longitude and latitude bounds of China (with a small margin).
 CHINA_BOX = (73.0, 135.5, 3.0, 54.0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["ColType", "Column", "TableSpec", "INPUT_TABLES", "OUTPUT_TABLES", "TABLES", "APPRAISAL_TABLES"]
+__all__ = ["APPRAISAL_TABLES", "INPUT_TABLES", "OUTPUT_TABLES", "TABLES", "ColType", "Column", "TableSpec"]
 
 
 class ColType(StrEnum):

@@ -12,7 +12,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-__all__ = ["connect", "register_arrow", "to_arrow", "Backend"]
+__all__ = ["Backend", "connect", "register_arrow", "to_arrow"]
 
 Backend = BaseBackend
 _counter = itertools.count()
@@ -45,7 +45,7 @@ def register_arrow(con: BaseBackend, table: pa.Table, name: str | None = None) -
     """Make an Arrow table available to ``con`` as an Ibis table (a temp view on Spark, a registered table on DuckDB)."""
     name = name or f"t_{next(_counter)}"
     if con.name == "pyspark":
-        session = con._session  # noqa: SLF001 - the Ibis PySpark backend keeps its session here
+        session = con._session
         # straight from Arrow: through pandas a null string would become the text 'NaN'
         df = session.createDataFrame(table)
         df.createOrReplaceTempView(name)

@@ -27,9 +27,19 @@ from yigongti.engine.adjudication import OUTPUT_COLUMNS, adjudicate
 from yigongti.engine.backend import Backend, connect, register_arrow
 from yigongti.store.datafolder import DataFolder, find_table_file, read_folder, write_table
 
-__all__ = ["LARGE_INPUT_TABLES", "AdjudicationSummary", "adjudicate_data", "adjudicate_folder", "adjudicated_expr",
-           "designations_for", "parquet_claims", "parquet_claims_path",
-           "folder_designations", "summarize", "write_adjudicated"]
+__all__ = [
+    "LARGE_INPUT_TABLES",
+    "AdjudicationSummary",
+    "adjudicate_data",
+    "adjudicate_folder",
+    "adjudicated_expr",
+    "designations_for",
+    "folder_designations",
+    "parquet_claims",
+    "parquet_claims_path",
+    "summarize",
+    "write_adjudicated",
+]
 
 LARGE_INPUT_TABLES = ["institutions", "consortia", "persons", "choices", "designations"]
 _MONEY = [c.name for c in ADJUDICATED.columns if c.type is ColType.MONEY]

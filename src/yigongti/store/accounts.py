@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from yigongti.store.models import Base
 
-__all__ = ["UserRow", "ApiTokenRow", "ROLES"]
+__all__ = ["ROLES", "ApiTokenRow", "UserRow"]
 
 ROLES = ("resident", "clinician", "institution_admin", "consortium_admin", "insurance_bureau",
          "health_commission", "system_admin")
