@@ -126,3 +126,51 @@ def test_parquet_written_by_write_table_reads_back_to_the_same_fen(folder: Path)
     again = read_folder(folder)["claims"]
     assert again.column("total_cost").to_pylist() == claims.column("total_cost").to_pylist()
     assert again.column("covered_cost").to_pylist() == claims.column("covered_cost").to_pylist()
+
+
+def _break_claims(folder: Path, *, every_total: bool, settings: int) -> int:
+    """total_cost not an amount in every claim (when ``every_total``) and ``settings`` bad settings; the claim count."""
+    c = folder / "claims.csv"
+    lines = c.read_text(encoding="utf-8").splitlines()
+    for i in range(1, len(lines)):
+        cells = lines[i].split(",")
+        if every_total:
+            cells[7] = "abc"
+        if i <= settings:
+            cells[3] = "bogus"
+        lines[i] = ",".join(cells)
+    c.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines) - 1
+
+
+def test_a_wholly_bad_column_lists_the_first_problems_and_counts_them_all(folder: Path) -> None:
+    n = _break_claims(folder, every_total=True, settings=3)
+    _, problems = check_folder(folder, limit=50)
+    total = [p for p in problems if p.file == "claims.csv" and p.column == "total_cost"]
+    assert [p.row for p in total] == [0, *range(2, 52)]  # the count first, then the first 50 rows
+    assert f"{n:,} problems in this column, the first 50 listed" in total[0].message
+    assert [p.row for p in problems if p.column == "setting"] == [2, 3, 4]  # under the limit: all, no count line
+    _, every = check_folder(folder, limit=None)
+    assert len([p for p in every if p.column == "total_cost"]) == n
+
+    result = CliRunner().invoke(app, ["check", str(folder)])
+    assert result.exit_code == 2
+    assert f"claims.csv:0:total_cost: {n:,} problems in this column, the first 1,000 listed" in result.stderr
+    assert "claims.csv:1001:total_cost:" in result.stderr and "claims.csv:1002:total_cost:" not in result.stderr
+    result = CliRunner().invoke(app, ["check", str(folder), "--all"])
+    assert f"claims.csv:{n + 1}:total_cost:" in result.stderr and "first 1,000 listed" not in result.stderr
+
+
+def test_the_limit_holds_across_the_parts_of_a_parquet_folder(folder: Path) -> None:
+    n = _break_claims(folder, every_total=True, settings=0)
+    raw = read_raw_table(folder / "claims.csv")
+    (folder / "claims.csv").unlink()
+    (folder / "claims").mkdir()
+    third = raw.num_rows // 3
+    for i, (lo, k) in enumerate(((0, third), (third, third), (2 * third, raw.num_rows - 2 * third))):
+        pq.write_table(raw.slice(lo, k), folder / "claims" / f"part-{i}.parquet")
+    limit = third + 10  # the first part's problems, then 10 of the second's
+    _, problems = check_folder(folder, limit=limit)
+    total = [p for p in problems if p.column == "total_cost"]
+    assert len(total) == limit + 1 and total[0].row == 0 and f"{n:,} problems" in total[0].message
+    assert "part-1.parquet record 10 " in total[-1].message

@@ -9,13 +9,17 @@ from typing import Annotated
 import typer
 
 from yigongti.cli._app import EXIT_INVALID, app, console
-from yigongti.service.check import check_data_folder
+from yigongti.service.check import PROBLEMS_PER_COLUMN, check_data_folder
 
 
 @app.command("check")
-def check(folder: Annotated[Path, typer.Argument(help="data folder / 数据目录")]) -> None:
-    """校验数据目录，逐条列出 file:row:column: message / Validate a data folder and list every problem."""
-    report = check_data_folder(folder)
+def check(folder: Annotated[Path, typer.Argument(help="data folder / 数据目录")],
+          every: Annotated[bool, typer.Option("--all", help="list every problem (default: the first 1,000 of each "
+                                                            "file and column, then its count) / 列出全部错误")] = False,
+          ) -> None:
+    """校验数据目录，逐条列出 file:row:column: message / Validate a data folder and list its problems (the first
+    1,000 of each file and column, then how many that column has; --all: every one)."""
+    report = check_data_folder(folder, limit=None if every else PROBLEMS_PER_COLUMN)
     for p in report.problems:
         print(str(p), file=sys.stderr)
     if report.problems:

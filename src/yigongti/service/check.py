@@ -7,9 +7,9 @@ from pathlib import Path
 
 from yigongti.domain.problems import Problem
 from yigongti.service.policy import policy_problems
-from yigongti.store.datafolder import scan_folder
+from yigongti.store.datafolder import PROBLEMS_PER_COLUMN, scan_folder
 
-__all__ = ["CheckReport", "check_data_folder"]
+__all__ = ["PROBLEMS_PER_COLUMN", "CheckReport", "check_data_folder"]
 
 
 @dataclass
@@ -18,8 +18,9 @@ class CheckReport:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def check_data_folder(folder: Path) -> CheckReport:
-    """Every problem of the folder and its policy; tables are read part by part and not kept (bounded memory)."""
-    scan = scan_folder(folder)
+def check_data_folder(folder: Path, *, limit: int | None = PROBLEMS_PER_COLUMN) -> CheckReport:
+    """The problems of the folder and its policy: at most ``limit`` per file and column, then one line with that
+    column's count (None: every one); tables are read part by part and not kept (bounded memory)."""
+    scan = scan_folder(folder, limit=limit)
     problems = scan.problems + policy_problems(Path(folder) / "policy.toml")
     return CheckReport(sorted(problems), dict(scan.rows))

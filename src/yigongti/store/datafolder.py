@@ -32,6 +32,7 @@ __all__ = [
     "DATETIME_TYPE",
     "MONEY_TYPE",
     "PART_ROWS",
+    "PROBLEMS_PER_COLUMN",
     "DataFolder",
     "FolderScan",
     "check_folder",
@@ -264,18 +265,40 @@ def _has_bytes(text: pa.ChunkedArray, forbidden: np.ndarray) -> bool:
     return False
 
 
-class _Collector:
-    """Problems of one file; ``base`` is the row index of the part being parsed (0 for a whole file)."""
+PROBLEMS_PER_COLUMN = 1000
+"""Problems listed per file and column by default; past it one line gives the column's count (``check --all``)."""
 
-    def __init__(self, file: str, *, base: int = 0) -> None:
+
+class _Collector:
+    """Problems of one file; ``base`` is the row index of the part being parsed (0 for a whole file).
+
+    ``limit``: at most that many problems per column are kept as Problem objects (a wholly bad column of 37 M rows
+    would otherwise make 37 M of them); ``counts`` has the number found per column all the same."""
+
+    def __init__(self, file: str, *, base: int = 0, limit: int | None = None,
+                 seen: dict[str, int] | None = None) -> None:
         self.file = file
         self.base = base
+        self.limit = limit
+        self.seen = seen or {}  # problems per column in the parts before this one
         self.problems: list[Problem] = []
+        self.counts: dict[str, int] = {}
         self._whole: set[Problem] = set()
+
+    def _room(self, column: str, n: int) -> int:
+        """Count n more problems of ``column``; how many of them to keep."""
+        have = self.counts.get(column, 0)
+        self.counts[column] = have + n
+        if self.limit is None:
+            return n
+        return max(0, min(n, self.limit - have - self.seen.get(column, 0)))
 
     def rows(self, idx: np.ndarray, column: str, message: str | None = None, *,
              values: pa.ChunkedArray | pa.Array | None = None, fmt: str = "") -> None:
         """One problem per row index; without ``message``, ``fmt`` is filled with each row's value as text."""
+        if len(idx) == 0:
+            return
+        idx = idx[: self._room(column, len(idx))]
         if len(idx) == 0:
             return
         if message is None:
@@ -294,7 +317,8 @@ class _Collector:
             if problem in self._whole:
                 return
             self._whole.add(problem)
-        self.problems.append(problem)
+        if self._room(column, 1):
+            self.problems.append(problem)
 
 
 _NOT_MONEY = "'{value}' is not an amount in yuan with at most 2 decimals / 金额格式错误"
@@ -518,13 +542,14 @@ class _TableScan:
     chunks: list[pa.Table] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     deferred: list[Problem] = field(default_factory=list)  # row checks across columns, kept if nothing else fails
+    counts: dict[str, int] = field(default_factory=dict)  # problems found per column (more than kept past a limit)
 
     def table(self) -> pa.Table:
         return pa.concat_tables(self.chunks, promote_options="permissive")
 
 
 def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...] | None,
-                context: dict[str, pa.Table], encode: tuple[str, ...] = ()) -> _TableScan:
+                context: dict[str, pa.Table], encode: tuple[str, ...] = (), limit: int | None = None) -> _TableScan:
     """Parse a table part by part; keep the columns ``keep`` (None: all) of each part, those of ``encode`` (not keys)
     dictionary-encoded; check the key at the end."""
     from yigongti.store.crosschecks import row_problems
@@ -533,9 +558,10 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
     for part_name, raw in iter_table_parts(path):
         if part_name is not None and (not scan.parts or scan.parts[-1][1] != part_name):
             scan.parts.append((scan.rows, part_name))
-        out = _Collector(label, base=scan.rows)
+        out = _Collector(label, base=scan.rows, limit=limit, seen=scan.counts)
         columns = _parse_columns(spec, raw, out)
         scan.problems.extend(out.problems)
+        _add_counts(scan.counts, out.counts)
         typed = pa.table(columns)
         scan.deferred.extend(row_problems(spec.name, typed, label, base=scan.rows, tables=context))
         if keep is not None:
@@ -547,11 +573,40 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
         scan.chunks.append(typed)
         scan.rows += raw.num_rows
     if spec.key and scan.chunks and all(k in scan.chunks[0].column_names for k in spec.key):
-        out = _Collector(label)
+        out = _Collector(label, limit=limit, seen=scan.counts)
         whole = scan.table()
         _check_unique(spec, {k: whole.column(k) for k in spec.key}, out)
         scan.problems.extend(out.problems)
+        _add_counts(scan.counts, out.counts)
     return scan
+
+
+def _add_counts(into: dict[str, int], more: dict[str, int]) -> None:
+    for column, n in more.items():
+        into[column] = into.get(column, 0) + n
+
+
+def _capped(problems: list[Problem], counts: dict[tuple[str, str], int], limit: int | None) -> list[Problem]:
+    """``problems`` (sorted) with at most ``limit`` per file and column, and for each column past the limit one line
+    (row 0) saying how many more were found: every problem is counted, the first ``limit`` are listed."""
+    if limit is None:
+        return problems
+    listed: dict[tuple[str, str], int] = {}
+    out: list[Problem] = []
+    for p in problems:
+        key = (p.file, p.column)
+        listed[key] = listed.get(key, 0) + 1
+        if listed[key] <= limit:
+            out.append(p)
+    for key, n in listed.items():
+        counts[key] = max(counts.get(key, 0), n)
+    for (file, column), found in counts.items():
+        shown = min(found, limit)
+        if found > shown:
+            out.append(Problem(file, 0, column, f"{found:,} problems in this column, the first {shown:,} listed "
+                                                f"(yigongti check --all lists every one) / 该列共 {found:,} 处错误，"
+                                                f"仅列出前 {shown:,} 处"))
+    return sorted(out)
 
 
 def _locate_parts(problems: list[Problem], parts: dict[str, list[tuple[int, str]]]) -> list[Problem]:
@@ -578,7 +633,8 @@ class FolderScan:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool) -> tuple[DataFolder, FolderScan]:
+def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool,
+                 limit: int | None = PROBLEMS_PER_COLUMN) -> tuple[DataFolder, FolderScan]:
     from yigongti.store.crosschecks import CROSS_COLUMNS, CROSS_ENCODED, table_problems
 
     data = DataFolder(folder)
@@ -589,6 +645,7 @@ def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool) -> tuple[Da
     labels: dict[str, str] = {}
     parts: dict[str, list[tuple[int, str]]] = {}
     deferred: list[Problem] = []
+    counts: dict[tuple[str, str], int] = {}
     order = [n for n in INPUT_TABLES if n in wanted] + [n for n in wanted if n not in INPUT_TABLES]
     for name in order:
         spec = INPUT_TABLES[name]
@@ -606,12 +663,13 @@ def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool) -> tuple[Da
             keep = None if cross is None else tuple(dict.fromkeys(spec.key + cross))
         try:
             encode = tuple(c for c in CROSS_ENCODED.get(name, ()) if c not in spec.key)
-            scan = _scan_table(spec, path, label, keep=keep, context=data.tables, encode=encode)
+            scan = _scan_table(spec, path, label, keep=keep, context=data.tables, encode=encode, limit=limit)
             table = scan.table()
         except Exception as exc:  # noqa: BLE001 - any unreadable file is a problem to report, not a crash
             result.problems.append(Problem(label, 0, "", f"cannot read the file: {exc} / 文件无法读取"))
             continue
         result.problems.extend(scan.problems)
+        counts.update({(label, column): n for column, n in scan.counts.items()})
         deferred.extend(scan.deferred)
         if scan.parts:
             parts[label] = scan.parts
@@ -620,7 +678,7 @@ def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool) -> tuple[Da
     if not result.problems:
         result.problems.extend(deferred)
         result.problems.extend(table_problems(data.tables, labels))
-    result.problems = sorted(_locate_parts(result.problems, parts))
+    result.problems = _capped(sorted(_locate_parts(result.problems, parts)), counts, limit)
     data.tables = {n: data.tables[n] for n in wanted if n in data.tables}
     result.rows = {n: result.rows[n] for n in wanted if n in result.rows}
     return data, result
@@ -630,16 +688,19 @@ def _wanted(tables: Iterable[str] | None) -> list[str]:
     return list(tables) if tables is not None else list(INPUT_TABLES)
 
 
-def check_folder(folder: Path | str, *, tables: Iterable[str] | None = None) -> tuple[DataFolder, list[Problem]]:
-    """Read and validate every input table of ``folder``; return the typed tables and every problem found."""
-    data, result = _scan_folder(Path(folder), _wanted(tables), keep_all=True)
+def check_folder(folder: Path | str, *, tables: Iterable[str] | None = None,
+                 limit: int | None = PROBLEMS_PER_COLUMN) -> tuple[DataFolder, list[Problem]]:
+    """Read and validate every input table of ``folder``; return the typed tables and the problems found: at most
+    ``limit`` per file and column, then one line with how many that column has (``limit=None``: every one)."""
+    data, result = _scan_folder(Path(folder), _wanted(tables), keep_all=True, limit=limit)
     return data, result.problems
 
 
-def scan_folder(folder: Path | str, *, tables: Iterable[str] | None = None) -> FolderScan:
+def scan_folder(folder: Path | str, *, tables: Iterable[str] | None = None,
+                limit: int | None = PROBLEMS_PER_COLUMN) -> FolderScan:
     """Validate ``folder`` like :func:`check_folder` (same problems) without keeping the tables: large tables are
     read part by part and only the columns the checks across tables need are kept, so memory stays bounded."""
-    return _scan_folder(Path(folder), _wanted(tables), keep_all=False)[1]
+    return _scan_folder(Path(folder), _wanted(tables), keep_all=False, limit=limit)[1]
 
 
 def read_folder(folder: Path | str, *, tables: Iterable[str] | None = None) -> DataFolder:
