@@ -205,7 +205,7 @@ def phase_settle(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     inst = con.read_parquet(str(folder / "institutions.parquet"))
     des = con.read_parquet(str(folder / "designations.parquet"))
     adj = adjudicate(claims, con.read_parquet(str(folder / "persons.parquet")), inst, des, BenefitPolicy(), YEAR,
-                     ordered=False)
+                     ordered=False, designated=True)
     summary = q.charged_summary(q.charged_spending(adj, des, inst, year=YEAR)).to_pyarrow()
     seconds = time.perf_counter() - t0
     rows = int(sum(pq.ParquetFile(f).metadata.num_rows for f in (folder / "claims").glob("*.parquet")))

@@ -38,9 +38,10 @@ from yigongti.domain.money import BP
 from yigongti.domain.policy import BenefitPolicy, BenefitRow
 from yigongti.engine.backend import register_arrow
 
-__all__ = ["OUTPUT_COLUMNS", "adjudicate", "chain_depth", "referral_edges"]
+__all__ = ["DESIGNATED_CONSORTIUM", "OUTPUT_COLUMNS", "adjudicate", "chain_depth", "referral_edges"]
 
 OUTPUT_COLUMNS = ("network_status", "deductible", "fund_paid", "patient_paid", "rule")
+DESIGNATED_CONSORTIUM = "designated_consortium"
 
 _ROWS = ("designated_primary", "designated_county", "in_consortium_primary", "in_consortium_county",
          "outside_secondary", "outside_tertiary")
@@ -226,9 +227,11 @@ def _year_bounds(year: int) -> tuple[ir.DateValue, ir.DateValue]:
 
 def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, designations: ir.Table,
                policy: BenefitPolicy, year: int, *, referral_depth: int | None = None,
-               ordered: bool = True) -> ir.Table:
+               ordered: bool = True, designated: bool = False) -> ir.Table:
     """Every claim of ``year`` (by admit_date) with network_status, deductible, fund_paid, patient_paid (int64 fen)
     and rule, after all claims columns; ordered by claim_id (``ordered``, else in no particular order).
+    ``designated``: also :data:`DESIGNATED_CONSORTIUM`, the consortium the person is designated to in ``year`` (null
+    without a designation), which the settlement would otherwise join the designations again for.
 
     ``designations`` must hold the year's designation of every person with a claim (earlier years' rows are used for
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
@@ -307,7 +310,8 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     rule = ibis.ifelse(fund < w._f0, _RULES.index(Rule.ANNUAL_CAP), w._rule0)
     out = w.select(*cols, network_status=_status_text(w._status), deductible=w.deductible.cast("int64"),
                    fund_paid=fund.cast("int64"), patient_paid=(w.total_cost.cast("int64") - fund).cast("int64"),
-                   rule=rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")))
+                   rule=rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")),
+                   **({DESIGNATED_CONSORTIUM: w._dcons} if designated else {}))
     return out.order_by("claim_id") if ordered else out
 
 

@@ -18,6 +18,7 @@ import ibis
 import ibis.expr.types as ir
 
 from yigongti.domain.policy import CapitationPolicy
+from yigongti.engine.adjudication import DESIGNATED_CONSORTIUM
 
 __all__ = [
     "EXCLUDED",
@@ -144,12 +145,18 @@ def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions
     """The claims of ``year`` charged to a consortium (RULES.md D1), lean: (consortium_id, month, in_network,
     tier, diagnosis, fund_paid). ``in_network``: c's enrollee at c's institution (I_c); otherwise an
     out-of-network deduction (D_c: an outside hospital, or an emergency paid as outside) and ``tier`` is
-    ``outside``. Unreasonable claims, non-enrollees and claims without benefit at another consortium are left out."""
+    ``outside``. Unreasonable claims, non-enrollees and claims without benefit at another consortium are left out.
+    An adjudication with the designated consortium column (``adjudicate(..., designated=True)``) is not joined with
+    the designations again."""
     a = _of_year(adjudicated, year)
     a = a.filter((a.rule != "unreasonable") & ~a.unreasonable.fill_null(False))
-    e = enrollees(designations, year=year).select("person_id", "consortium_id")
     inst = institutions.select("inst_id", inst_tier="tier", inst_consortium="consortium_id")
-    j = a.join(e, "person_id").join(inst, "inst_id")
+    if DESIGNATED_CONSORTIUM in a.columns:  # the adjudication found each claim's designation already
+        a = a.filter(a[DESIGNATED_CONSORTIUM].notnull()).rename(consortium_id=DESIGNATED_CONSORTIUM)
+        j = a.join(inst, "inst_id")
+    else:
+        e = enrollees(designations, year=year).select("person_id", "consortium_id")
+        j = a.join(e, "person_id").join(inst, "inst_id")
     own = j.inst_consortium.fill_null("") == j.consortium_id
     j = j.filter(own | (j.inst_tier == "outside") | (j.rule == "emergency_as_outside"))
     return j.select("consortium_id", month=j.admit_date.month().cast("int64"), in_network=own,

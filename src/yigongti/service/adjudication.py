@@ -212,12 +212,14 @@ def parquet_claims(con: Backend, folder: Path) -> ir.Table:
 
 
 def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
-                     policy: Policy | BenefitPolicy, year: int, *, ordered: bool = False) -> ir.Table:
+                     policy: Policy | BenefitPolicy, year: int, *, ordered: bool = False,
+                     designated: bool = False) -> ir.Table:
     """The ``adjudicated`` table of Parquet claims as an engine expression (money int64 fen), not executed: for
-    writing it, or for aggregating it without ever holding it (``service.settlement.settle_folder``)."""
+    writing it, or for aggregating it without ever holding it (``service.settlement.settle_folder``, which asks for
+    the ``designated`` consortium column too)."""
     t = _registered(con, data, designations)
     return adjudicate(_parquet_claims(con, claims_path), t["persons"], t["institutions"], t["designations"],
-                      _benefits(policy), year, ordered=ordered)
+                      _benefits(policy), year, ordered=ordered, designated=designated)
 
 
 def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",

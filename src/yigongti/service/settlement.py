@@ -41,6 +41,7 @@ from yigongti.domain.settlement import (
     settle_consortium,
 )
 from yigongti.engine import settlement as q
+from yigongti.engine.adjudication import DESIGNATED_CONSORTIUM
 from yigongti.engine.backend import Backend, connect, register_arrow
 from yigongti.service.adjudication import (
     LARGE_INPUT_TABLES,
@@ -256,7 +257,7 @@ def settle_folder(folder: Path | str, year: int, policy: Policy | None = None, *
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     con = connect(backend, keep_order=False)  # only sums come out
     try:
-        adj = adjudicated_expr(con, data, path, designations, policy, year)
+        adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True)
         # last year's diagnoses decide the risk classes: the claims as read, not the year's adjudicated
         claims = parquet_claims(con, folder) if policy.capitation.risk_adjustment else None
         return _settle(data, year, policy, con, designations, adj, top_diagnoses, claims=claims, claim_files=files)
@@ -285,7 +286,8 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     persons = data["persons"].select(["person_id", "birth_date"])
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
     des = des.filter(pc.equal(des.column("year"), year))
-    adj = adjudicated.select(_ADJ_COLUMNS)
+    columns = adjudicated.column_names if isinstance(adjudicated, pa.Table) else adjudicated.columns
+    adj = adjudicated.select([*_ADJ_COLUMNS, *(c for c in (DESIGNATED_CONSORTIUM,) if c in columns)])
     consortia_t = data["consortia"]
     cap = policy.capitation
     risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
