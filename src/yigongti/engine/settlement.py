@@ -149,12 +149,14 @@ def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions
     An adjudication with the designated consortium column (``adjudicate(..., designated=True)``) is not joined with
     the designations again."""
     a = _of_year(adjudicated, year)
-    a = a.filter((a.rule != "unreasonable") & ~a.unreasonable.fill_null(False))
     inst = institutions.select("inst_id", inst_tier="tier", inst_consortium="consortium_id")
-    if DESIGNATED_CONSORTIUM in a.columns:  # the adjudication found each claim's designation already
-        a = a.filter(a[DESIGNATED_CONSORTIUM].notnull()).rename(consortium_id=DESIGNATED_CONSORTIUM)
-        j = a.join(inst, "inst_id")
+    if DESIGNATED_CONSORTIUM in a.columns:
+        # straight from the engine's adjudication: it found each claim's designation already, and its rule is
+        # "unreasonable" exactly when the claim is marked so (no text comparison per claim)
+        a = a.filter(a[DESIGNATED_CONSORTIUM].notnull() & ~a.unreasonable.fill_null(False))
+        j = a.rename(consortium_id=DESIGNATED_CONSORTIUM).join(inst, "inst_id")
     else:
+        a = a.filter((a.rule != "unreasonable") & ~a.unreasonable.fill_null(False))
         e = enrollees(designations, year=year).select("person_id", "consortium_id")
         j = a.join(e, "person_id").join(inst, "inst_id")
     own = j.inst_consortium.fill_null("") == j.consortium_id
