@@ -75,12 +75,15 @@ def test_risk_adjustment_reads_last_years_diagnoses_from_the_parquet_claims(fold
 def test_cli_settles_parquet_claims_in_the_engine(folders: tuple[Path, Path], example_expected: Path,
                                                   tmp_path: Path) -> None:
     _, pq_folder = folders
-    result = CliRunner().invoke(app, ["settle", "--data", str(pq_folder), "--year", "2026", "--out",
-                                      str(tmp_path / "o"), "--no-reports"])
-    assert result.exit_code == 0, result.output
     expected = read_csv(example_expected / "settlement.csv")
-    got = read_csv(tmp_path / "o" / "settlement.csv")
-    assert [{k: g[k] for k in e} for e, g in zip(expected, got, strict=True)] == expected
+    # streamed (automatic above 10 million claims) and, for a county's few claims by default, in memory
+    for how in (["--stream"], []):
+        result = CliRunner().invoke(app, ["settle", "--data", str(pq_folder), "--year", "2026", "--out",
+                                          str(tmp_path / "o"), "--no-reports", *how])
+        assert result.exit_code == 0, result.output
+        assert ("no appraisal" in result.output) == bool(how)
+        got = read_csv(tmp_path / "o" / "settlement.csv")
+        assert [{k: g[k] for k in e} for e, g in zip(expected, got, strict=True)] == expected
 
 
 def test_changed_claims_file_changes_the_hash(folders: tuple[Path, Path], tmp_path: Path) -> None:

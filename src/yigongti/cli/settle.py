@@ -16,11 +16,13 @@ from yigongti.cli._app import (
     exits_on_invalid_input,
 )
 from yigongti.domain.money import format_yuan
-from yigongti.service.adjudication import parquet_claims_path
+from yigongti.service.adjudication import parquet_claims_path, parquet_rows
 from yigongti.service.policy import resolve_policy
 from yigongti.service.settlement import settle_data, settle_folder, write_settlement
 from yigongti.service.year import settle_appraised
 from yigongti.store.datafolder import find_table_file
+
+STREAM_CLAIMS = 10_000_000  # Parquet claims above this are settled by streaming through the engine
 
 
 @app.command("settle")
@@ -35,12 +37,20 @@ def settle(
     appraise: Annotated[bool, typer.Option("--appraise/--no-appraise", help="P4P scores from the appraisal (a scores "
                                            "table or the policy overrides them); --no-appraise: only those "
                                            "/ 按绩效考核得分发放绩效预留金")] = True,
+    stream: Annotated[bool | None, typer.Option(
+        "--stream/--no-stream", help="Parquet claims adjudicated and summed in the engine, never held in memory "
+                                     "(default: above 10 million claims) / 流式清算")] = None,
 ) -> None:
     """按人头总额预算并年终清算，输出 settlement/allocation/ledger 与各医共体报告 / Budget and settle a year:
     writes settlement.csv, allocation.csv, ledger.csv and a report per consortium (runs enroll and adjudicate first
     when their outputs are not in DIR)."""
     pol = resolve_policy(data, policy)
-    if parquet_claims_path(data) is not None and find_table_file(data, "adjudicated") is None:
+    claims = parquet_claims_path(data)
+    if stream is None:
+        stream = claims is not None and parquet_rows(claims) > STREAM_CLAIMS
+    if stream and (claims is None or find_table_file(data, "adjudicated") is not None):
+        raise typer.BadParameter("--stream needs Parquet claims and no adjudicated table / 需 Parquet 结算清单")
+    if stream:
         # a province's Parquet claims: adjudicated and aggregated in the engine, never held in memory; the P4P
         # scores come from a scores table or the policy (the appraisal holds a county's claims in memory)
         if appraise:

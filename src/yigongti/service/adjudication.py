@@ -20,6 +20,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from yigongti.domain.policy import BenefitPolicy, Policy
 from yigongti.domain.schema import ADJUDICATED, CLAIMS, ColType
@@ -201,6 +202,12 @@ def parquet_claims_path(folder: Path) -> Path | None:
     engine reads them itself), else None."""
     path = find_table_file(folder, "claims")
     return path if path is not None and (path.is_dir() or path.suffix == ".parquet") else None
+
+
+def parquet_rows(path: Path) -> int:
+    """Rows of a Parquet file or folder of Parquet files, from their metadata (nothing else is read)."""
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
 def parquet_claims(con: Backend, folder: Path) -> ir.Table:
