@@ -38,7 +38,7 @@ from yigongti.domain.money import BP
 from yigongti.domain.policy import BenefitPolicy, BenefitRow
 from yigongti.engine.backend import register_arrow
 
-__all__ = ["DESIGNATED_CONSORTIUM", "OUTPUT_COLUMNS", "adjudicate", "chain_depth", "referral_edges"]
+__all__ = ["DESIGNATED_CONSORTIUM", "OUTPUT_COLUMNS", "adjudicate"]
 
 OUTPUT_COLUMNS = ("network_status", "deductible", "fund_paid", "patient_paid", "rule")
 DESIGNATED_CONSORTIUM = "designated_consortium"
@@ -148,15 +148,6 @@ def _edges_with_nodes(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.
     return e.select(*_NODE_COLUMNS, *(f"_r_{c}" for c in _NODE_COLUMNS))
 
 
-def referral_edges(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.Table:
-    """Qualifying referrals (claim_id referred by _ref) among the admissions up to ``year``.
-
-    A referral counts when the referring claim is an admission of the same person, applied earlier in (admit_date,
-    claim_id) order, and discharged 0 to ``continuous_deductible_days`` days before this admission."""
-    e = _edges_with_nodes(claims, policy, year)
-    return e.select(claim_id=e.claim_id, _ref=e._r_claim_id)
-
-
 def _split_edges(found: pa.Table) -> tuple[pa.Table, pa.Table]:
     """The result of :func:`_edges_with_nodes` as the edges (claim_id, _ref) and the admissions on either end of
     them (:data:`_NODE_COLUMNS`, each claim once)."""
@@ -166,11 +157,6 @@ def _split_edges(found: pa.Table) -> tuple[pa.Table, pa.Table]:
     ids = ends.column("claim_id").combine_chunks()
     first = pc.index_in(pc.unique(ids), value_set=ids)  # where each claim first appears
     return edges, ends.take(first)
-
-
-def chain_depth(edges: ir.Table) -> int:
-    """The longest chain of referrals (A -> B -> C is 2) among the edges; executes a small query."""
-    return _depth(edges.select("claim_id", "_ref").to_pyarrow())
 
 
 def _depth(edges: pa.Table) -> int:
