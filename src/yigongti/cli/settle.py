@@ -50,6 +50,8 @@ def settle(
         stream = claims is not None and parquet_rows(claims) > STREAM_CLAIMS
     if stream and (claims is None or find_table_file(data, "adjudicated") is not None):
         raise typer.BadParameter("--stream needs Parquet claims and no adjudicated table / 需 Parquet 结算清单")
+    if stream and engine != "duckdb":
+        raise typer.BadParameter("Parquet claims are streamed on DuckDB / 流式清算仅支持 DuckDB")
     if stream:
         # a province's Parquet claims: adjudicated and aggregated in the engine, never held in memory; the P4P
         # scores come from a scores table or the policy (the appraisal holds a county's claims in memory)
