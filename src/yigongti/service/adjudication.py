@@ -38,6 +38,8 @@ __all__ = [
     "folder_designations",
     "parquet_claims",
     "parquet_claims_path",
+    "parquet_files",
+    "parquet_rows",
     "summarize",
     "write_adjudicated",
 ]
@@ -204,10 +206,14 @@ def parquet_claims_path(folder: Path) -> Path | None:
     return path if path is not None and (path.is_dir() or path.suffix == ".parquet") else None
 
 
+def parquet_files(path: Path) -> list[Path]:
+    """The files of a Parquet table: the file itself, or a folder's ``*.parquet`` in name order."""
+    return sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+
+
 def parquet_rows(path: Path) -> int:
     """Rows of a Parquet file or folder of Parquet files, from their metadata (nothing else is read)."""
-    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
-    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in parquet_files(path))
 
 
 def parquet_claims(con: Backend, folder: Path) -> ir.Table:

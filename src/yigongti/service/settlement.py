@@ -50,6 +50,7 @@ from yigongti.service.adjudication import (
     folder_designations,
     parquet_claims,
     parquet_claims_path,
+    parquet_files,
 )
 from yigongti.service.enrollment import enroll_data
 from yigongti.service.policy import folder_policy
@@ -254,7 +255,7 @@ def settle_folder(folder: Path | str, year: int, policy: Policy | None = None, *
     policy = policy or folder_policy(folder)
     if designations is None:
         designations = _designations_for(data, year, policy)
-    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    files = parquet_files(path)
     con = connect(backend, keep_order=False)  # only sums come out
     try:
         adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True)

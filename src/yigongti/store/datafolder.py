@@ -296,8 +296,6 @@ class _Collector:
     def rows(self, idx: np.ndarray, column: str, message: str | None = None, *,
              values: pa.ChunkedArray | pa.Array | None = None, fmt: str = "") -> None:
         """One problem per row index; without ``message``, ``fmt`` is filled with each row's value as text."""
-        if len(idx) == 0:
-            return
         idx = idx[: self._room(column, len(idx))]
         if len(idx) == 0:
             return
