@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from yigongti.cli import app
@@ -174,3 +176,27 @@ def test_the_limit_holds_across_the_parts_of_a_parquet_folder(folder: Path) -> N
     total = [p for p in problems if p.column == "total_cost"]
     assert len(total) == limit + 1 and total[0].row == 0 and f"{n:,} problems" in total[0].message
     assert "part-1.parquet record 10 " in total[-1].message
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bad=st.sets(st.integers(min_value=0, max_value=1056), max_size=60), limit=st.integers(min_value=1, max_value=40))
+def test_the_limit_lists_the_first_problems_and_counts_every_one(folder: Path, bad: set[int], limit: int) -> None:
+    c = folder / "claims.csv"
+    original = c.read_text(encoding="utf-8")
+    lines = original.splitlines()
+    for i in bad:
+        cells = lines[i + 1].split(",")
+        cells[7] = "x"  # total_cost
+        lines[i + 1] = ",".join(cells)
+    c.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        _, problems = check_folder(folder, limit=limit)
+    finally:
+        c.write_text(original, encoding="utf-8")
+    rows = [p.row for p in problems if p.column == "total_cost"]
+    expected = sorted(i + 2 for i in bad)
+    if len(bad) > limit:
+        assert rows == [0, *expected[:limit]]
+        assert f"{len(bad):,} problems in this column, the first {limit:,} listed" in problems[0].message
+    else:
+        assert rows == expected
