@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -130,23 +131,24 @@ def test_parquet_written_by_write_table_reads_back_to_the_same_fen(folder: Path)
     assert again.column("covered_cost").to_pylist() == claims.column("covered_cost").to_pylist()
 
 
-def _break_claims(folder: Path, *, every_total: bool, settings: int) -> int:
-    """total_cost not an amount in every claim (when ``every_total``) and ``settings`` bad settings; the claim count."""
+def _set_claim_cells(folder: Path, column: int, value: str, rows: Iterable[int] | None = None) -> int:
+    """claims.csv with ``value`` in ``column`` of the data rows ``rows`` (0-based; None: every row); the claim count."""
     c = folder / "claims.csv"
     lines = c.read_text(encoding="utf-8").splitlines()
-    for i in range(1, len(lines)):
-        cells = lines[i].split(",")
-        if every_total:
-            cells[7] = "abc"
-        if i <= settings:
-            cells[3] = "bogus"
-        lines[i] = ",".join(cells)
+    for i in range(len(lines) - 1) if rows is None else rows:
+        cells = lines[i + 1].split(",")
+        cells[column] = value
+        lines[i + 1] = ",".join(cells)
     c.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines) - 1
 
 
+TOTAL_COST, SETTING = 7, 3  # columns of claims.csv
+
+
 def test_a_wholly_bad_column_lists_the_first_problems_and_counts_them_all(folder: Path) -> None:
-    n = _break_claims(folder, every_total=True, settings=3)
+    n = _set_claim_cells(folder, TOTAL_COST, "abc")
+    _set_claim_cells(folder, SETTING, "bogus", range(3))
     _, problems = check_folder(folder, limit=50)
     total = [p for p in problems if p.file == "claims.csv" and p.column == "total_cost"]
     assert [p.row for p in total] == [0, *range(2, 52)]  # the count first, then the first 50 rows
@@ -164,7 +166,7 @@ def test_a_wholly_bad_column_lists_the_first_problems_and_counts_them_all(folder
 
 
 def test_the_limit_holds_across_the_parts_of_a_parquet_folder(folder: Path) -> None:
-    n = _break_claims(folder, every_total=True, settings=0)
+    n = _set_claim_cells(folder, TOTAL_COST, "abc")
     raw = read_raw_table(folder / "claims.csv")
     (folder / "claims.csv").unlink()
     (folder / "claims").mkdir()
@@ -181,18 +183,12 @@ def test_the_limit_holds_across_the_parts_of_a_parquet_folder(folder: Path) -> N
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bad=st.sets(st.integers(min_value=0, max_value=1056), max_size=60), limit=st.integers(min_value=1, max_value=40))
 def test_the_limit_lists_the_first_problems_and_counts_every_one(folder: Path, bad: set[int], limit: int) -> None:
-    c = folder / "claims.csv"
-    original = c.read_text(encoding="utf-8")
-    lines = original.splitlines()
-    for i in bad:
-        cells = lines[i + 1].split(",")
-        cells[7] = "x"  # total_cost
-        lines[i + 1] = ",".join(cells)
-    c.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    original = (folder / "claims.csv").read_text(encoding="utf-8")
+    _set_claim_cells(folder, TOTAL_COST, "x", bad)
     try:
         _, problems = check_folder(folder, limit=limit)
     finally:
-        c.write_text(original, encoding="utf-8")
+        (folder / "claims.csv").write_text(original, encoding="utf-8")
     rows = [p.row for p in problems if p.column == "total_cost"]
     expected = sorted(i + 2 for i in bad)
     if len(bad) > limit:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from tests.fakes import FakeClock
+
 from yigongti.api.tokencache import TokenCache
 from yigongti.service.accounts import Principal, Role
 
@@ -12,16 +14,8 @@ NOW = datetime(2026, 11, 25, 10)
 WHO = Principal(user_id=1, username="r1", role=Role.RESIDENT, person_id="P1", household_id="H1")
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def test_kept_for_its_ttl_only() -> None:
-    clock = FakeClock()
+    clock = FakeClock(100.0)
     cache = TokenCache(ttl_seconds=5, clock=clock)
     assert cache.get("tok", now=NOW) is None
     cache.put("tok", WHO, expires_at=NOW + timedelta(hours=12))
@@ -34,14 +28,14 @@ def test_kept_for_its_ttl_only() -> None:
 
 
 def test_never_past_the_token_expiry() -> None:
-    cache = TokenCache(ttl_seconds=60, clock=FakeClock())
+    cache = TokenCache(ttl_seconds=60, clock=FakeClock(100.0))
     cache.put("tok", WHO, expires_at=NOW + timedelta(seconds=1))
     assert cache.get("tok", now=NOW) == WHO
     assert cache.get("tok", now=NOW + timedelta(seconds=1)) is None
 
 
 def test_forget_and_off() -> None:
-    cache = TokenCache(ttl_seconds=60, clock=FakeClock())
+    cache = TokenCache(ttl_seconds=60, clock=FakeClock(100.0))
     cache.put("tok", WHO, expires_at=NOW + timedelta(hours=1))
     cache.forget("tok")
     assert cache.get("tok", now=NOW) is None
@@ -51,7 +45,7 @@ def test_forget_and_off() -> None:
 
 
 def test_bounded() -> None:
-    cache = TokenCache(ttl_seconds=60, max_entries=3, clock=FakeClock())
+    cache = TokenCache(ttl_seconds=60, max_entries=3, clock=FakeClock(100.0))
     for n in range(10):
         cache.put(f"t{n}", WHO, expires_at=NOW + timedelta(hours=1))
     assert cache.get("t9", now=NOW) == WHO

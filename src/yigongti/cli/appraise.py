@@ -13,6 +13,7 @@ from yigongti.cli._app import (
     EngineOption,
     OutOption,
     PolicyOption,
+    ReportsOption,
     app,
     console,
     err_console,
@@ -32,7 +33,7 @@ def appraise(
         "--indicators", help="indicator set: a TOML file or a packaged id (default: DIR/indicator_set.toml, else "
                              "national-2024) / 指标体系")] = None,
     engine: EngineOption = "duckdb",
-    reports: Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel report / 考核报告")] = True,
+    reports: ReportsOption = True,
 ) -> None:
     """计算监测指标、考核得分与等级，输出 indicators.csv、scores.csv 与考核报告 / Compute the indicators, scores and
     grades of a year: writes indicators.csv, scores.csv, points.csv and appraisal.html / appraisal.xlsx (runs enroll

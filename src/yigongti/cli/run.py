@@ -12,6 +12,7 @@ from yigongti.cli._app import (
     EngineOption,
     OutOption,
     PolicyOption,
+    ReportsOption,
     app,
     console,
     exits_on_invalid_input,
@@ -52,7 +53,7 @@ def run(
     out: OutOption,
     policy: PolicyOption = None,
     engine: EngineOption = "duckdb",
-    reports: Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel reports / 报告")] = True,
+    reports: ReportsOption = True,
 ) -> None:
     """运行一个年度：定点、待遇结算、绩效考核、总额清算 / Run a year: enroll, adjudicate, appraise and settle."""
     run_and_report(data, year, out, policy=policy, engine=engine, reports=reports)

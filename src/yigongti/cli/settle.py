@@ -11,6 +11,7 @@ from yigongti.cli._app import (
     EngineOption,
     OutOption,
     PolicyOption,
+    ReportsOption,
     app,
     console,
     exits_on_invalid_input,
@@ -33,7 +34,7 @@ def settle(
     out: OutOption,
     policy: PolicyOption = None,
     engine: EngineOption = "duckdb",
-    reports: Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel per consortium")] = True,
+    reports: ReportsOption = True,
     appraise: Annotated[bool, typer.Option("--appraise/--no-appraise", help="P4P scores from the appraisal (a scores "
                                            "table or the policy overrides them); --no-appraise: only those "
                                            "/ 按绩效考核得分发放绩效预留金")] = True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from fhir.resources.R4B.claim import Claim
 from fhir.resources.R4B.claimresponse import ClaimResponse
@@ -13,6 +14,7 @@ from fhir.resources.R4B.measurereport import MeasureReport
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.patient import Patient
 
+from yigongti.domain.benefits import Claim as BenefitClaim
 from yigongti.domain.benefits import Decision
 from yigongti.domain.idnumber import mask_id_number
 
@@ -159,16 +161,17 @@ def coverage(
     )
 
 
+def _claim_header(c: BenefitClaim) -> dict[str, Any]:
+    """What a Claim and its ClaimResponse share: id, status, type, use, patient, created."""
+    return {"id": c.claim_id, "status": "active", "type": {"coding": [CLAIM_TYPE]}, "use": "claim",
+            "patient": {"reference": f"Patient/{c.person_id}"}, "created": c.admit_date}
+
+
 def claim(d: Decision, *, year: int) -> Claim:
     c = d.claim
     return Claim.model_validate(
         {
-            "id": c.claim_id,
-            "status": "active",
-            "type": {"coding": [CLAIM_TYPE]},
-            "use": "claim",
-            "patient": {"reference": f"Patient/{c.person_id}"},
-            "created": c.admit_date,
+            **_claim_header(c),
             "billablePeriod": {"start": c.admit_date, "end": c.discharge_date or c.admit_date},
             "provider": {"reference": f"Organization/{c.inst_id}"},
             "priority": {
@@ -197,12 +200,7 @@ def claim_response(d: Decision) -> ClaimResponse:
     c = d.claim
     return ClaimResponse.model_validate(
         {
-            "id": c.claim_id,
-            "status": "active",
-            "type": {"coding": [CLAIM_TYPE]},
-            "use": "claim",
-            "patient": {"reference": f"Patient/{c.person_id}"},
-            "created": c.admit_date,
+            **_claim_header(c),
             "insurer": {"reference": PAYOR},
             "request": {"reference": f"Claim/{c.claim_id}"},
             "outcome": "complete",
