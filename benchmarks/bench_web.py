@@ -40,6 +40,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from yigongti.service.accounts import create_user
 from yigongti.service.choices import SubmitChoice, submit_choice
@@ -195,6 +196,20 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def postmaster_pid(db_url: str) -> int | None:
+    """The PostgreSQL server's main process (its backends are its children), when this user may read its data
+    directory's postmaster.pid; else None."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            data_dir = conn.execute(text("SHOW data_directory")).scalar()
+        return int(Path(str(data_dir), "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError, DBAPIError):
+        return None
+    finally:
+        engine.dispose()
+
+
 def load_process(url: str, tokens: dict[str, str], clients: list[tuple[str, list[tuple[str, str, str]]]],
                  seconds: float, rate: float, queue: Any) -> None:
     try:
@@ -285,9 +300,12 @@ def main() -> None:
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with console.status(f"load: {len(clients)} clients for {args.seconds:.0f} s from a second process ..."):
             server_cpu0 = tree_cpu_seconds(server.pid)
+            pg_pid = postmaster_pid(db_url)
+            pg_cpu0 = tree_cpu_seconds(pg_pid) if pg_pid else 0.0
             proc.start()
             result = queue.get(timeout=args.seconds + 600)
             server_cpu = tree_cpu_seconds(server.pid) - server_cpu0
+            pg_cpu = tree_cpu_seconds(pg_pid) - pg_cpu0 if pg_pid else float("nan")
             proc.join()
         if spy is not None:
             spy.wait(timeout=120)
@@ -297,7 +315,7 @@ def main() -> None:
                       f"max {result['max'] * 1000:.0f} ms; codes {result['codes']}")
         per_request = 1000 / max(1, result["requests"])
         console.print(f"CPU per request: server {server_cpu * per_request:.2f} ms, load client "
-                      f"{result['client_cpu'] * per_request:.2f} ms (machine: {os.getloadavg()[0]:.1f} load average)")
+                      f"{result['client_cpu'] * per_request:.2f} ms, PostgreSQL {pg_cpu * per_request:.2f} ms (machine: {os.getloadavg()[0]:.1f} load average)")
         console.print(f"ratio: HTTP with {len(clients)} clients / in-process sequential = {rate / baseline_rate:.2f}x")
 
         # the count afterwards
@@ -329,7 +347,8 @@ def main() -> None:
             console.print(f"  page {who:<10} {path:<28} {ms:7.1f} ms")
         print(json.dumps({"start_s": start_s, "baseline_rate": baseline_rate, "rate": rate,
                           "p50_ms": result["p50"] * 1000,
-                          "server_cpu_ms": server_cpu * per_request, "client_cpu_ms": result["client_cpu"] * per_request, "p99_ms": result["p99"] * 1000,
+                          "server_cpu_ms": server_cpu * per_request, "client_cpu_ms": result["client_cpu"] * per_request,
+                          "db_cpu_ms": pg_cpu * per_request, "p99_ms": result["p99"] * 1000,
                           "requests": result["requests"], "codes": result["codes"], "lost": lost, "extra": extra,
                           "duplicated": dup, "wrong_designation": wrong,
                           "pages": [[w, p, round(ms, 1)] for w, p, ms in timings]}))

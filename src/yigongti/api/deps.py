@@ -24,6 +24,7 @@ from yigongti.store.models import PersonRow
 
 __all__ = [
     "SESSION_COOKIE",
+    "BearerCredentials",
     "ContextDep",
     "CurrentPrincipal",
     "DbSession",
@@ -32,10 +33,13 @@ __all__ = [
     "PersonScope",
     "ScopeDep",
     "ScopedPerson",
+    "find_principal",
     "get_context",
+    "person_scope",
     "require_roles",
     "session_payload",
     "visible_person",
+    "visible_person_id",
 ]
 
 SESSION_COOKIE = "ygt_session"
@@ -88,17 +92,17 @@ def session_payload(request: Request, ctx: AppContext) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("uid"), int) else None
 
 
-async def get_optional_principal(request: Request, ctx: ContextDep, db: DbSession,
-                                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-                                 ) -> Principal | None:
-    """A bearer token (API; recently checked tokens from ``ctx.tokens`` without a query) or the session cookie
-    (pages)."""
+async def find_principal(request: Request, ctx: AppContext, creds: HTTPAuthorizationCredentials | None,
+                         db: Session | None = None) -> Principal | None:
+    """Who is asking: a bearer token (API; recently checked tokens from ``ctx.tokens`` without a query) or the
+    session cookie (pages). ``db``: the request's session; None: a short session of its own, opened only when the
+    database must be asked (a token not in the cache, a page session)."""
     if creds is not None:
         now = ctx.clock.now()
         cached = ctx.tokens.get(creds.credentials, now=now) if ctx.tokens is not None else None
         if cached is not None:
             return cached
-        grant = await run_in_threadpool(token_grant, db, creds.credentials, now=now)
+        grant = await run_in_threadpool(_in_session, ctx, db, token_grant, creds.credentials, now=now)
         if grant is None:
             return None
         if ctx.tokens is not None:
@@ -107,8 +111,25 @@ async def get_optional_principal(request: Request, ctx: ContextDep, db: DbSessio
     payload = session_payload(request, ctx)
     if payload is None:
         return None
-    return await run_in_threadpool(user_for_id, db, payload["uid"])
+    return await run_in_threadpool(_in_session, ctx, db, user_for_id, payload["uid"])
 
+
+def _in_session(ctx: AppContext, db: Session | None, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(db, *args, **kwargs)`` on ``db``, or on a session of its own when ``db`` is None."""
+    if db is not None:
+        return fn(db, *args, **kwargs)
+    with ctx.sessions() as own:
+        return fn(own, *args, **kwargs)
+
+
+async def get_optional_principal(request: Request, ctx: ContextDep, db: DbSession,
+                                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                                 ) -> Principal | None:
+    return await find_principal(request, ctx, creds, db)
+
+
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+"""The ``Authorization: Bearer`` header, if any (also declares the API's security scheme in the OpenAPI spec)."""
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
 
@@ -147,17 +168,22 @@ class PersonScope:
     condition: ColumnElement[bool]
 
 
-async def get_person_scope(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> PersonScope:
+async def person_scope(ctx: AppContext, principal: Principal, db: Session | None = None) -> PersonScope:
     """THE scope check (权限范围), computed once per request; every person list and lookup goes through it.
-    Only an institution's roles need the database for it (their institution's tier); the others' condition is
-    built on the event loop, without a thread hop."""
+    Only an institution's roles need the database for it (their institution's tier: in ``db``, or in a session of
+    its own when None); the others' condition is built on the event loop, without a thread hop."""
     referred = ctx.referrals.get(principal.inst_id or "", frozenset())
     year = ctx.clock.today().year
     if principal.role in scope.ROLES_READING_THE_REGISTRY:
-        condition = await run_in_threadpool(scope.person_condition, db, principal, year=year, referred=referred)
+        condition = await run_in_threadpool(_in_session, ctx, db, scope.person_condition, principal, year=year,
+                                            referred=referred)
     else:
         condition = scope.person_condition(db, principal, year=year, referred=referred)
     return PersonScope(principal, condition)
+
+
+async def get_person_scope(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> PersonScope:
+    return await person_scope(ctx, principal, db)
 
 
 ScopeDep = Annotated[PersonScope, Depends(get_person_scope)]
@@ -181,3 +207,12 @@ def get_scoped_person(request: Request, ctx: ContextDep, db: DbSession, person_s
 
 
 ScopedPerson = Annotated[PersonRow, Depends(get_scoped_person)]
+
+
+def visible_person_id(db: Session, person_scope: PersonScope, person_id: str) -> str:
+    """:func:`visible_person` for a use case that writes its own audit entry (a change): the person's id if the
+    caller may see them, else 404; one query, no ORM object, no read-audit row."""
+    found = scope.visible_id(db, person_id, person_scope.condition)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such person in your scope / 无此人员或无权查看")
+    return found

@@ -25,6 +25,7 @@ __all__ = [
     "consortia_in_scope",
     "person_condition",
     "visible",
+    "visible_id",
 ]
 
 ROLES_READING_THE_REGISTRY = frozenset({Role.CLINICIAN, Role.INSTITUTION_ADMIN})
@@ -46,10 +47,11 @@ def _designated_to_institution(db: Session, inst_id: str, years: tuple[int, ...]
     return PersonRow.person_id.in_(select(DesignationRow.person_id).where(at, DesignationRow.year.in_(years)))
 
 
-def person_condition(db: Session, principal: Principal, *, year: int,
+def person_condition(db: Session | None, principal: Principal, *, year: int,
                      referred: Collection[str] = ()) -> ColumnElement[bool]:
     """The WHERE condition on ``persons`` that selects exactly what ``principal`` may see in ``year``;
-    ``referred``: the persons referred to the principal's institution (a clinician sees them too)."""
+    ``referred``: the persons referred to the principal's institution (a clinician sees them too). ``db`` is read
+    only for :data:`ROLES_READING_THE_REGISTRY` (None is enough for the others)."""
     years = (year, year + 1)
     role = principal.role
     if role is Role.RESIDENT:
@@ -57,6 +59,8 @@ def person_condition(db: Session, principal: Principal, *, year: int,
     if role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
         if not principal.inst_id:
             return false()
+        if db is None:
+            raise ValueError(f"the scope of a {role.value} needs a database session")
         cond = _designated_to_institution(db, principal.inst_id, years)
         if role is Role.CLINICIAN and referred:
             return or_(cond, PersonRow.person_id.in_(sorted(referred)))
@@ -74,6 +78,11 @@ def person_condition(db: Session, principal: Principal, *, year: int,
 def visible(db: Session, person_id: str, condition: ColumnElement[bool]) -> PersonRow | None:
     """The person when they exist and ``condition`` selects them, else None (one query)."""
     return db.scalar(select(PersonRow).where(PersonRow.person_id == person_id, condition))
+
+
+def visible_id(db: Session, person_id: str, condition: ColumnElement[bool]) -> str | None:
+    """:func:`visible` without loading the person: their id, or None (one Core query)."""
+    return db.connection().scalar(select(PersonRow.person_id).where(PersonRow.person_id == person_id, condition))
 
 
 def can_see_person(db: Session, person_id: str, condition: ColumnElement[bool]) -> bool:
