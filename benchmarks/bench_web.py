@@ -1,6 +1,7 @@
 """Benchmark: the web platform under load, and the render time of every dashboard.
 
-    python benchmarks/bench_web.py [--persons 20000] [--clients 200] [--seconds 20] [--rate 500] [--workers 2]
+    python benchmarks/bench_web.py [--persons 20000] [--clients 200] [--seconds 20] [--warmup 3] [--rate 500]
+                                   [--workers 2]
                                    [--no-pages] [--profile prof.txt] [--keep]
 
 1. Generates a demo county under benchmarks/data/ (git-ignored; deleted afterwards unless --keep) and starts
@@ -8,7 +9,8 @@
    afterwards), "today" pinned inside the switch window.
 2. Baseline in the same run: ``submit_choice`` called directly, one after another, in this process (no HTTP).
 3. Load: a SECOND process with ``--clients`` concurrent clients on loopback, each a resident with a bearer token
-   posting choices for themself (``POST /api/persons/{id}/choices``) for ``--seconds``: requests/s, p50/p99.
+   posting choices for themself (``POST /api/persons/{id}/choices``) for ``--warmup`` seconds (not measured:
+   connections opened, statements prepared), then ``--seconds``: requests/s, p50/p99.
    With ``--rate R`` the clients together offer R requests/s, each paced (one request every clients/R seconds),
    and latency counts from when a request was due: with 200 clients posting back to back, latency is only
    clients / throughput (Little's law), so p99 < 100 ms with 200 clients means >= 2,000 requests/s; paced, it
@@ -116,7 +118,8 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def _client(host: str, port: int, token: str, pid: str, triples: list[tuple[str, str, str]],
-                  stop_at: float, out: list[tuple[float, int, str, int]], *, interval: float, offset: float) -> None:
+                  stop_at: float, out: list[tuple[float, int, str, int, float]], *, interval: float,
+                  offset: float) -> None:
     """One resident on one keep-alive connection, posting choices until ``stop_at``: one after another
     (``interval`` 0), or paced, one every ``interval`` seconds from ``offset`` on, latency counted from when the
     request was due (a late answer delays the next request, and that delay counts too). A bare asyncio HTTP/1.1
@@ -143,38 +146,41 @@ async def _client(host: str, port: int, token: str, pid: str, triples: list[tupl
                 writer.write(request)
                 status, answer = await _read_response(reader)
             except (OSError, ValueError, asyncio.IncompleteReadError):
-                out.append((time.perf_counter() - start, 0, pid, 0))  # no answer: counted as code 0
+                out.append((time.perf_counter() - start, 0, pid, 0, start))  # no answer: counted as code 0
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
                 continue
             choice_id = json.loads(answer).get("choice_id", 0) if status == 201 else 0
-            out.append((time.perf_counter() - start, status, pid, choice_id))
+            out.append((time.perf_counter() - start, status, pid, choice_id, start))
     finally:
         writer.close()
 
 
 async def _load(url: str, tokens: dict[str, str], clients: list[tuple[str, list[tuple[str, str, str]]]],
-                seconds: float, rate: float) -> dict[str, Any]:
+                seconds: float, rate: float, warmup: float) -> dict[str, Any]:
+    """Requests/s and latency over ``seconds`` after ``warmup`` seconds of the same load (connections opened,
+    statements prepared: the steady state); every answer, warm-up included, goes to the count afterwards."""
     host, port = url.removeprefix("http://").split(":")
-    results: list[tuple[float, int, str, int]] = []
+    every: list[tuple[float, int, str, int, float]] = []
     cpu0 = time.process_time()
-    started = time.perf_counter()
-    stop_at = started + seconds
+    measure_from = time.perf_counter() + warmup
+    stop_at = measure_from + seconds
     interval = len(clients) / rate if rate else 0.0
-    await asyncio.gather(*(_client(host, int(port), tokens[pid], pid, triples, stop_at, results, interval=interval,
+    await asyncio.gather(*(_client(host, int(port), tokens[pid], pid, triples, stop_at, every, interval=interval,
                                    offset=interval * n / len(clients))
                            for n, (pid, triples) in enumerate(clients)))
-    wall = time.perf_counter() - started
+    wall = time.perf_counter() - measure_from
+    results = [r for r in every if r[4] >= measure_from]
     cpu = time.process_time() - cpu0
     lat = sorted(r[0] for r in results)
     codes: dict[int, int] = {}
     for r in results:
         codes[r[1]] = codes.get(r[1], 0) + 1
     accepted: dict[str, list[int]] = {}
-    for _, code, pid, cid in results:
+    for _, code, pid, cid, _ in every:
         if code == 201:
             accepted.setdefault(pid, []).append(cid)
-    return {"requests": len(results), "wall": wall, "codes": codes, "client_cpu": cpu,
+    return {"requests": len(results), "all_requests": len(every), "wall": wall, "codes": codes, "client_cpu": cpu,
             "p50": lat[len(lat) // 2] if lat else 0.0, "p99": lat[int(len(lat) * 0.99)] if lat else 0.0,
             "max": lat[-1] if lat else 0.0, "accepted": accepted}
 
@@ -211,14 +217,14 @@ def postmaster_pid(db_url: str) -> int | None:
 
 
 def load_process(url: str, tokens: dict[str, str], clients: list[tuple[str, list[tuple[str, str, str]]]],
-                 seconds: float, rate: float, queue: Any) -> None:
+                 seconds: float, rate: float, warmup: float, queue: Any) -> None:
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    queue.put(asyncio.run(_load(url, tokens, clients, seconds, rate)))
+    queue.put(asyncio.run(_load(url, tokens, clients, seconds, rate, warmup)))
 
 
 # ------------------------------------------------------------------------------------------------- the run
@@ -228,6 +234,7 @@ def main() -> None:
     ap.add_argument("--persons", type=int, default=20_000)
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--warmup", type=float, default=3.0, help="seconds of the same load before the measured ones")
     ap.add_argument("--baseline", type=int, default=300, help="direct submit_choice calls for the baseline")
     ap.add_argument("--pool", type=int, default=20, help="server's database connections")
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
@@ -291,11 +298,11 @@ def main() -> None:
 
         queue: Any = mp.get_context("spawn").Queue()
         proc = mp.get_context("spawn").Process(target=load_process,
-                                               args=(url, tokens, clients, args.seconds, args.rate, queue))
+                                               args=(url, tokens, clients, args.seconds, args.rate, args.warmup, queue))
         spy: subprocess.Popen[bytes] | None = None
         if args.profile is not None:
             spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--subprocesses", "--gil",
-                                    "--duration", str(int(args.seconds)), "--output", str(args.profile),
+                                    "--duration", str(int(args.seconds + args.warmup)), "--output", str(args.profile),
                                     "--format", "flamegraph" if args.profile.suffix == ".svg" else "raw"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with console.status(f"load: {len(clients)} clients for {args.seconds:.0f} s from a second process ..."):
@@ -303,7 +310,7 @@ def main() -> None:
             pg_pid = postmaster_pid(db_url)
             pg_cpu0 = tree_cpu_seconds(pg_pid) if pg_pid else 0.0
             proc.start()
-            result = queue.get(timeout=args.seconds + 600)
+            result = queue.get(timeout=args.seconds + args.warmup + 600)
             server_cpu = tree_cpu_seconds(server.pid) - server_cpu0
             pg_cpu = tree_cpu_seconds(pg_pid) - pg_cpu0 if pg_pid else float("nan")
             proc.join()
@@ -313,9 +320,10 @@ def main() -> None:
         console.print(f"load: {result['requests']:,} requests in {result['wall']:.1f} s = {rate:,.0f} req/s; "
                       f"p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, "
                       f"max {result['max'] * 1000:.0f} ms; codes {result['codes']}")
-        per_request = 1000 / max(1, result["requests"])
+        per_request = 1000 / max(1, result["all_requests"])  # CPU counted over the warm-up too
         console.print(f"CPU per request: server {server_cpu * per_request:.2f} ms, load client "
-                      f"{result['client_cpu'] * per_request:.2f} ms, PostgreSQL {pg_cpu * per_request:.2f} ms (machine: {os.getloadavg()[0]:.1f} load average)")
+                      f"{result['client_cpu'] * per_request:.2f} ms, PostgreSQL {pg_cpu * per_request:.2f} ms "
+                      f"(machine: {os.getloadavg()[0]:.1f} load average)")
         console.print(f"ratio: HTTP with {len(clients)} clients / in-process sequential = {rate / baseline_rate:.2f}x")
 
         # the count afterwards

@@ -43,7 +43,7 @@ def serve(
     """启动服务平台（首次启动自动建库、导入数据、创建演示账户）/ Start the web platform and its API."""
     import uvicorn
 
-    from yigongti.api.app import create_app
+    from yigongti.api.app import create_app, freeze_startup_objects
     from yigongti.api.settings import Settings
     from yigongti.store.db import masked_url
 
@@ -65,6 +65,7 @@ def serve(
         for role, username, password in ctx.demo_accounts:
             console.print(f"  {role:<18} {username:<12} {password}")
     if workers == 1:
+        freeze_startup_objects()
         uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False, access_log=access_log)
         return
     import os
