@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -126,7 +126,7 @@ def list_choices(db: DbSession, person: ScopedPerson) -> list[ChoiceRecordOut]:
 @router.post("/{person_id}/choices", response_model=ChoiceOut, status_code=status.HTTP_201_CREATED,
              responses={404: {"description": "not in your scope"}, 403: {"description": "residents only"},
                         409: {"description": "refused: outside the window or broken nesting", "model": ChoiceOut}})
-async def post_choice(request: Request, creds: BearerCredentials, person_id: PersonIdPath, body: ChoiceIn) -> ChoiceOut:
+async def post_choice(request: Request, creds: BearerCredentials, person_id: PersonIdPath, body: ChoiceIn) -> Response:
     """Choose for the coming year (the year of the switch window); residents choose for their household."""
     # The busiest write of the platform (every resident in the switch window), so it is spelled out rather than
     # composed of the usual dependencies: the same principal and scope functions, one thread hop for the scope
@@ -153,7 +153,8 @@ async def post_choice(request: Request, creds: BearerCredentials, person_id: Per
         out.refusal = RefusalOut(code=r.code.value, message_zh=r.message_zh, message_en=r.message_en,
                                  fields=list(r.fields))
         raise HTTPException(status.HTTP_409_CONFLICT, out.model_dump())
-    return out
+    # serialised here (the schema is the route's response_model): FastAPI would validate it once more
+    return Response(out.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
 def _choose(ctx: AppContext, allowed: PersonScope, cmd: SubmitChoice, now: datetime) -> ChoiceResult:
