@@ -83,3 +83,24 @@ def test_officials_do_not_choose_for_residents(api_app: FastAPI, client: TestCli
     make_user(api_app, "bureau-c", "insurance_bureau", county_code="513433")
     r = client.post("/api/persons/R0011/choices", json=CHOICE, headers=login(client, "bureau-c"))
     assert r.status_code == 403
+
+
+def test_a_resident_chooses_for_their_child_as_the_chooser(api_app: FastAPI, client: TestClient) -> None:  # noqa: F811
+    make_user(api_app, "r22", "resident", person_id="R0022")  # HH007: R0022 (born 1972), children R0023, R0024
+    r = client.post("/api/persons/R0023/choices", json=CHOICE, headers=login(client, "r22"))
+    assert r.status_code == 201, r.text
+    assert r.json()["applied_to"] == ["R0023"]
+    with api_app.state.ctx.sessions() as s:
+        row = s.scalars(select(ChoiceRow).where(ChoiceRow.person_id == "R0023", ChoiceRow.channel == "api")).one()
+        assert row.chooser_id == "R0022"  # recorded as the parent's choice, not as the child's own
+
+
+def test_the_household_rule_decides_who_chooses_for_another_adult(api_app: FastAPI,  # noqa: F811
+                                                                  client: TestClient) -> None:  # noqa: F811
+    # each adult chooses for themself (the default rule): R0026 (born 1985) may not choose for R0029 (born 1993)
+    make_user(api_app, "r26", "resident", person_id="R0026")
+    r = client.post("/api/persons/R0029/choices", json=CHOICE, headers=login(client, "r26"))
+    assert r.status_code == 403
+    assert "household rule" in r.json()["detail"]
+    with api_app.state.ctx.sessions() as s:
+        assert s.scalars(select(ChoiceRow).where(ChoiceRow.person_id == "R0029")).all() == []

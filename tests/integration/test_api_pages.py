@@ -107,3 +107,20 @@ def test_indicators_and_map_stay_in_scope(api_app: FastAPI) -> None:  # noqa: F8
     cons_map, bureau_map = cons.get("/map").text, bureau.get("/map").text
     assert cons_map.count("<rect") < bureau_map.count("<rect")  # fewer homes in a consortium than in the county
     assert "<title>" in bureau_map
+
+
+def test_household_page_offers_to_choose_only_where_the_household_rule_allows(api_app: FastAPI) -> None:  # noqa: F811
+    # HH009 under "each adult chooses for themself": R0026 (born 1985) for themself and R0030 (born 2012), not
+    # for the adults R0027, R0028, R0029; choosing for one of them anyway is refused, and nothing is recorded
+    make_user(api_app, "res-hh9", "resident", person_id="R0026")
+    c = _signed_in(api_app, "res-hh9")
+    html = c.get("/household").text
+    offered = set(re.findall(r'href="/persons/(R\d+)/choose"', html))
+    assert offered == {"R0026", "R0030"}
+    assert "按户内规则由其本人选择" in html
+    form = c.get("/persons/R0029/choose").text
+    token = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert token
+    r = c.post("/persons/R0029/choose", data={"consortium_id": "G1", "township_id": "G1-T1",
+                                               "village_id": "G1-T1-V2", "csrf": token.group(1)})
+    assert r.status_code == 403

@@ -39,7 +39,6 @@ __all__ = [
     "require_roles",
     "session_payload",
     "visible_person",
-    "visible_person_id",
 ]
 
 SESSION_COOKIE = "ygt_session"
@@ -208,11 +207,3 @@ def get_scoped_person(request: Request, ctx: ContextDep, db: DbSession, person_s
 
 ScopedPerson = Annotated[PersonRow, Depends(get_scoped_person)]
 
-
-def visible_person_id(db: Session, person_scope: PersonScope, person_id: str) -> str:
-    """:func:`visible_person` for a use case that writes its own audit entry (a change): the person's id if the
-    caller may see them, else 404; one query, no ORM object, no read-audit row."""
-    found = scope.visible_id(db, person_id, person_scope.condition)
-    if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such person in your scope / 无此人员或无权查看")
-    return found

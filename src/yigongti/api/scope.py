@@ -25,7 +25,6 @@ __all__ = [
     "consortia_in_scope",
     "person_condition",
     "visible",
-    "visible_id",
 ]
 
 ROLES_READING_THE_REGISTRY = frozenset({Role.CLINICIAN, Role.INSTITUTION_ADMIN})
@@ -78,11 +77,6 @@ def person_condition(db: Session | None, principal: Principal, *, year: int,
 def visible(db: Session, person_id: str, condition: ColumnElement[bool]) -> PersonRow | None:
     """The person when they exist and ``condition`` selects them, else None (one query)."""
     return db.scalar(select(PersonRow).where(PersonRow.person_id == person_id, condition))
-
-
-def visible_id(db: Session, person_id: str, condition: ColumnElement[bool]) -> str | None:
-    """:func:`visible` without loading the person: their id, or None (one Core query)."""
-    return db.connection().scalar(select(PersonRow.person_id).where(PersonRow.person_id == person_id, condition))
 
 
 def can_see_person(db: Session, person_id: str, condition: ColumnElement[bool]) -> bool:

@@ -57,11 +57,13 @@ class UnknownPerson(LookupError):
 
 
 class ChooserNotAllowed(PermissionError):
-    """The chooser may not choose for that person (another household, or the household rule does not allow it)."""
+    """The chooser may not choose for that person (another household, or the household rule does not allow it);
+    ``same_household`` tells the two apart."""
 
-    def __init__(self, chooser_id: str, person_id: str) -> None:
+    def __init__(self, chooser_id: str, person_id: str, *, same_household: bool = True) -> None:
         self.chooser_id = chooser_id
         self.person_id = person_id
+        self.same_household = same_household
         super().__init__(f"{chooser_id} 不能为 {person_id} 选择定点机构 / {chooser_id} may not choose for {person_id}"
                          " (policy.enrollment.household_mode)")
 
@@ -158,7 +160,7 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
             if cmd.chooser not in {m.person_id for m in members}:
                 if uow.persons.get(cmd.chooser) is None:
                     raise UnknownPerson(cmd.chooser)
-                raise ChooserNotAllowed(cmd.chooser, cmd.person_id)
+                raise ChooserNotAllowed(cmd.chooser, cmd.person_id, same_household=False)
             if cmd.person_id not in cover(cmd.chooser):
                 raise ChooserNotAllowed(cmd.chooser, cmd.person_id)
         choice = cmd.choice

@@ -11,10 +11,12 @@ import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from yigongti.domain.household import covered_members
 from yigongti.domain.policy import EnrollmentPolicy
 from yigongti.engine.geo import great_circle_km
 from yigongti.engine.headcount import movement_summary
 from yigongti.store.models import ConsortiumRow, DesignationRow, InstitutionRow, PersonRow
+from yigongti.store.repositories import PersonRepository
 
 __all__ = [
     "ConsortiumOption",
@@ -25,6 +27,7 @@ __all__ = [
     "choice_options",
     "head_counts",
     "household_designations",
+    "may_choose_for",
     "switch_window",
 ]
 
@@ -118,6 +121,16 @@ def household_designations(db: Session, household_id: str, *, year: int) -> list
                               label(d.consortium_id if d else None), label(d.township_id if d else None),
                               label(d.village_id if d else None), d.source if d else None)
             for p, d in rows]
+
+
+def may_choose_for(db: Session, chooser_id: str, *, policy: EnrollmentPolicy, on: date) -> frozenset[str]:
+    """The members of ``chooser_id``'s household whose designated institutions they may choose on ``on``
+    (themself included; the household rule, ``policy.household_mode``); empty for an unknown person."""
+    rows = PersonRepository(db).household_of(chooser_id)
+    if not any(r.person_id == chooser_id for r in rows):
+        return frozenset()
+    return frozenset(covered_members(chooser_id, PersonRepository.members(rows), mode=policy.household_mode,
+                                     adult_age=policy.adult_age, on=on))
 
 
 def head_counts(db: Session, *, year: int) -> dict[str, int]:

@@ -6,7 +6,6 @@ broken nesting) is answered 409 with its stable code and the Chinese and English
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
@@ -16,23 +15,14 @@ from starlette.concurrency import run_in_threadpool
 
 from yigongti.api import audit
 from yigongti.api.context import AppContext
-from yigongti.api.deps import (
-    BearerCredentials,
-    ContextDep,
-    DbSession,
-    PersonScope,
-    ScopedPerson,
-    find_principal,
-    person_scope,
-    visible_person_id,
-)
+from yigongti.api.deps import BearerCredentials, ContextDep, DbSession, ScopedPerson, find_principal
 from yigongti.service.accounts import Role
-from yigongti.service.choices import ChoiceResult, SubmitChoice, submit_choice
+from yigongti.service.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
 from yigongti.service.portal import choice_options, switch_window
 from yigongti.store.models import ChoiceRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 
-__all__ = ["router"]
+__all__ = ["chooser_refused", "router"]
 
 router = APIRouter(prefix="/api/persons", tags=["choices 定点选择"])
 _ID = Field(min_length=1, max_length=64)
@@ -127,25 +117,33 @@ def list_choices(db: DbSession, person: ScopedPerson) -> list[ChoiceRecordOut]:
              responses={404: {"description": "not in your scope"}, 403: {"description": "residents only"},
                         409: {"description": "refused: outside the window or broken nesting", "model": ChoiceOut}})
 async def post_choice(request: Request, creds: BearerCredentials, person_id: PersonIdPath, body: ChoiceIn) -> Response:
-    """Choose for the coming year (the year of the switch window); residents choose for their household."""
+    """Choose for the coming year (the year of the switch window). A resident chooses for themself and for the
+    household members the household rule lets them choose for (``policy.enrollment.household_mode``); anyone else
+    in their household: 403; anyone outside it: 404 (existence is not disclosed)."""
     # The busiest write of the platform (every resident in the switch window), so it is spelled out rather than
-    # composed of the usual dependencies: the same principal and scope functions, one thread hop for the scope
-    # check and the use case together, and no read-audit row (the use case audits the change: who, which persons).
+    # composed of the usual dependencies. Its scope is the chooser rule, which the use case checks on the household
+    # it reads and locks anyway (the signed-in resident must be in the person's household, and the household rule
+    # must let them choose for the person: stricter than the read scope, the household). One thread hop, one
+    # transaction; no read-audit row (the use case audits the change: who, which persons).
     ctx: AppContext = request.app.state.ctx
     principal = await find_principal(request, ctx, creds)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in / 未登录",
                             headers={"WWW-Authenticate": "Bearer"})
-    if principal.role is not Role.RESIDENT:
+    if principal.role is not Role.RESIDENT or not principal.person_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅参保人本人或家人可提交选择 / only residents choose")
-    allowed = await person_scope(ctx, principal)
     now = ctx.clock.now()
     window = switch_window(ctx.policy.enrollment, ctx.clock.today())
     cmd = SubmitChoice(person_id=person_id, year=window.year, consortium_id=body.consortium_id,
                        township_id=body.township_id, village_id=body.village_id, chosen_at=now,
                        for_household=body.for_household and person_id == principal.person_id,
-                       actor=audit.actor_of(principal), channel="api")
-    result = await run_in_threadpool(_choose, ctx, allowed, cmd, now)
+                       actor=audit.actor_of(principal), channel="api", chooser_id=principal.person_id)
+    registry = ctx.registry.get() if ctx.registry is not None else None
+    try:
+        result = await run_in_threadpool(submit_choice, cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy,
+                                          now=now, registry=registry)
+    except (UnknownPerson, ChooserNotAllowed) as exc:
+        raise chooser_refused(exc) from None
     out = ChoiceOut(choice_id=result.choice_id, year=window.year, accepted=result.accepted,
                     applied_to=list(result.applied_to))
     if result.refusal is not None:
@@ -157,12 +155,10 @@ async def post_choice(request: Request, creds: BearerCredentials, person_id: Per
     return Response(out.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
-def _choose(ctx: AppContext, allowed: PersonScope, cmd: SubmitChoice, now: datetime) -> ChoiceResult:
-    """The scope check, then the use case, in one transaction of one session (in the thread pool)."""
-    registry = ctx.registry.get() if ctx.registry is not None else None
-    db = ctx.sessions()
-    try:
-        visible_person_id(db, allowed, cmd.person_id)  # 404 unless in scope
-        return submit_choice(cmd, SqlAlchemyUnitOfWork(db), policy=ctx.policy, now=now, registry=registry)
-    finally:
-        db.close()
+def chooser_refused(exc: UnknownPerson | ChooserNotAllowed) -> HTTPException:
+    """The answer to a choice for someone the resident may not choose for: 403 in their own household (the
+    household rule), else 404, as for any person outside one's scope."""
+    if isinstance(exc, ChooserNotAllowed) and exc.same_household:
+        return HTTPException(status.HTTP_403_FORBIDDEN, "户内规则不允许为此人选择 / the household rule does not let "
+                                                        "you choose for this person")
+    return HTTPException(status.HTTP_404_NOT_FOUND, "no such person in your scope / 无此人员或无权查看")

@@ -12,12 +12,19 @@ from fastapi.responses import HTMLResponse, Response
 
 from yigongti.api import audit
 from yigongti.api.deps import ContextDep, DbSession, ScopedPerson
+from yigongti.api.routes.choices import chooser_refused
 from yigongti.domain.idnumber import mask_id_number
 from yigongti.domain.money import format_yuan
 from yigongti.service.accounts import Principal, Role
 from yigongti.service.analytics import person_decisions
-from yigongti.service.choices import SubmitChoice, submit_choice
-from yigongti.service.portal import age_on, choice_options, household_designations, switch_window
+from yigongti.service.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
+from yigongti.service.portal import (
+    age_on,
+    choice_options,
+    household_designations,
+    may_choose_for,
+    switch_window,
+)
 from yigongti.store.models import ConsortiumRow, InstitutionRow
 from yigongti.store.repositories import RegistryRepository
 from yigongti.store.uow import SqlAlchemyUnitOfWork
@@ -62,6 +69,9 @@ def household(request: Request, ctx: ContextDep, db: DbSession, principal: PageP
                 "id_shown": (m.id_number or "") if me.sees_id_numbers else mask_id_number(m.id_number),
                 "years": []})
             entry["years"].append(m)
+    choosable = may_choose_for(db, me.person_id or "", policy=ctx.policy.enrollment, on=today)
+    for entry in by_person.values():
+        entry["choosable"] = entry["person_id"] in choosable
     audit.record(db, me, action="GET /household", person_ids=list(by_person), at=ctx.clock.now())
     t = translator(lang_of(request))
     return render(request, ctx, "household.html", me, members=list(by_person.values()), window=window,
@@ -99,8 +109,11 @@ def choose(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrin
     cmd = SubmitChoice(person_id=person_id, year=window.year, consortium_id=consortium_id,
                        township_id=township_id, village_id=village_id, chosen_at=now,
                        for_household=bool(for_household) and person_id == principal.person_id,
-                       actor=audit.actor_of(principal), channel="web")
-    result = submit_choice(cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy, now=now)
+                       actor=audit.actor_of(principal), channel="web", chooser_id=principal.person_id)
+    try:
+        result = submit_choice(cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy, now=now)
+    except (UnknownPerson, ChooserNotAllowed) as exc:
+        raise chooser_refused(exc) from None
     names = {r.inst_id: r.name for r in db.query(InstitutionRow).filter(
         InstitutionRow.inst_id.in_([township_id, village_id]))}
     names.update({r.consortium_id: r.name for r in db.query(ConsortiumRow).filter(
