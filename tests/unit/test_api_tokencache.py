@@ -3,8 +3,10 @@ revocation, off with a time-to-live of 0."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 
+import pytest
 from tests.fakes import FakeClock
 
 from yigongti.api.tokencache import TokenCache
@@ -16,7 +18,7 @@ WHO = Principal(user_id=1, username="r1", role=Role.RESIDENT, person_id="P1", ho
 
 def test_kept_for_its_ttl_only() -> None:
     clock = FakeClock(100.0)
-    cache = TokenCache(ttl_seconds=5, clock=clock)
+    cache = TokenCache(ttl_seconds=5, clock=clock, spread=0)
     assert cache.get("tok", now=NOW) is None
     cache.put("tok", WHO, expires_at=NOW + timedelta(hours=12))
     assert cache.get("tok", now=NOW) == WHO
@@ -25,6 +27,31 @@ def test_kept_for_its_ttl_only() -> None:
     assert cache.get("tok", now=NOW) == WHO
     clock.t += 0.2
     assert cache.get("tok", now=NOW) is None
+
+
+def test_expiries_spread_over_the_last_part_of_the_ttl() -> None:
+    # 1,000 tokens seen in the same instant: each kept between half the ttl and all of it, and not all expiring at
+    # the same moment (under load they would all be looked up again at once)
+    clock = FakeClock(100.0)
+    cache = TokenCache(ttl_seconds=10, clock=clock, spread=0.5, rng=random.Random(7).random)
+    tokens = [f"tok{i}" for i in range(1000)]
+    for tok in tokens:
+        cache.put(tok, WHO, expires_at=NOW + timedelta(hours=12))
+
+    def kept() -> int:
+        return sum(cache.get(tok, now=NOW) is not None for tok in tokens)
+
+    clock.t = 104.99
+    assert kept() == 1000
+    clock.t = 107.5
+    assert 300 < kept() < 700
+    clock.t = 110.0
+    assert kept() == 0
+
+
+def test_spread_outside_zero_to_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="spread"):
+        TokenCache(ttl_seconds=5, spread=1.5)
 
 
 def test_never_past_the_token_expiry() -> None:
