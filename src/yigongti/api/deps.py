@@ -30,14 +30,15 @@ __all__ = [
     "DbSession",
     "Official",
     "OptionalPrincipal",
+    "PersonIdPath",
     "PersonScope",
     "ScopeDep",
     "ScopedPerson",
     "find_principal",
     "get_context",
-    "person_scope",
     "require_roles",
     "session_payload",
+    "signed_in",
     "visible_person",
 ]
 
@@ -121,23 +122,27 @@ def _in_session(ctx: AppContext, db: Session | None, fn: Any, *args: Any, **kwar
         return fn(own, *args, **kwargs)
 
 
-async def get_optional_principal(request: Request, ctx: ContextDep, db: DbSession,
-                                 creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-                                 ) -> Principal | None:
-    return await find_principal(request, ctx, creds, db)
-
-
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 """The ``Authorization: Bearer`` header, if any (also declares the API's security scheme in the OpenAPI spec)."""
+
+
+async def get_optional_principal(request: Request, ctx: ContextDep, db: DbSession,
+                                 creds: BearerCredentials) -> Principal | None:
+    return await find_principal(request, ctx, creds, db)
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
 
 
-async def get_principal(principal: OptionalPrincipal) -> Principal:
+def signed_in(principal: Principal | None) -> Principal:
+    """``principal``, or 401 when nobody is signed in."""
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in / 未登录",
                             headers={"WWW-Authenticate": "Bearer"})
     return principal
+
+
+async def get_principal(principal: OptionalPrincipal) -> Principal:
+    return signed_in(principal)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -167,22 +172,17 @@ class PersonScope:
     condition: ColumnElement[bool]
 
 
-async def person_scope(ctx: AppContext, principal: Principal, db: Session | None = None) -> PersonScope:
+async def get_person_scope(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> PersonScope:
     """THE scope check (权限范围), computed once per request; every person list and lookup goes through it.
-    Only an institution's roles need the database for it (their institution's tier: in ``db``, or in a session of
-    its own when None); the others' condition is built on the event loop, without a thread hop."""
+    Only an institution's roles need the database for it (their institution's tier); the others' condition is
+    built on the event loop, without a thread hop."""
     referred = ctx.referrals.get(principal.inst_id or "", frozenset())
     year = ctx.clock.today().year
     if principal.role in scope.ROLES_READING_THE_REGISTRY:
-        condition = await run_in_threadpool(_in_session, ctx, db, scope.person_condition, principal, year=year,
-                                            referred=referred)
+        condition = await run_in_threadpool(scope.person_condition, db, principal, year=year, referred=referred)
     else:
         condition = scope.person_condition(db, principal, year=year, referred=referred)
     return PersonScope(principal, condition)
-
-
-async def get_person_scope(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> PersonScope:
-    return await person_scope(ctx, principal, db)
 
 
 ScopeDep = Annotated[PersonScope, Depends(get_person_scope)]
@@ -200,10 +200,13 @@ def visible_person(request: Request, ctx: AppContext, db: Session, person_scope:
     return person
 
 
+PersonIdPath = Annotated[str, Path(min_length=1, max_length=64)]
+"""A person_id in the path."""
+
+
 def get_scoped_person(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
-                      person_id: Annotated[str, Path(min_length=1, max_length=64)]) -> PersonRow:
+                      person_id: PersonIdPath) -> PersonRow:
     return visible_person(request, ctx, db, person_scope, person_id)
 
 
 ScopedPerson = Annotated[PersonRow, Depends(get_scoped_person)]
-

@@ -46,11 +46,10 @@ def _designated_to_institution(db: Session, inst_id: str, years: tuple[int, ...]
     return PersonRow.person_id.in_(select(DesignationRow.person_id).where(at, DesignationRow.year.in_(years)))
 
 
-def person_condition(db: Session | None, principal: Principal, *, year: int,
+def person_condition(db: Session, principal: Principal, *, year: int,
                      referred: Collection[str] = ()) -> ColumnElement[bool]:
     """The WHERE condition on ``persons`` that selects exactly what ``principal`` may see in ``year``;
-    ``referred``: the persons referred to the principal's institution (a clinician sees them too). ``db`` is read
-    only for :data:`ROLES_READING_THE_REGISTRY` (None is enough for the others)."""
+    ``referred``: the persons referred to the principal's institution (a clinician sees them too)."""
     years = (year, year + 1)
     role = principal.role
     if role is Role.RESIDENT:
@@ -58,8 +57,6 @@ def person_condition(db: Session | None, principal: Principal, *, year: int,
     if role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
         if not principal.inst_id:
             return false()
-        if db is None:
-            raise ValueError(f"the scope of a {role.value} needs a database session")
         cond = _designated_to_institution(db, principal.inst_id, years)
         if role is Role.CLINICIAN and referred:
             return or_(cond, PersonRow.person_id.in_(sorted(referred)))

@@ -6,16 +6,22 @@ broken nesting) is answered 409 with its stable code and the Chinese and English
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from yigongti.api import audit
 from yigongti.api.context import AppContext
-from yigongti.api.deps import BearerCredentials, ContextDep, DbSession, ScopedPerson, find_principal
+from yigongti.api.deps import (
+    BearerCredentials,
+    ContextDep,
+    DbSession,
+    PersonIdPath,
+    ScopedPerson,
+    find_principal,
+    signed_in,
+)
 from yigongti.service.accounts import Role
 from yigongti.service.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
 from yigongti.service.portal import choice_options, switch_window
@@ -26,7 +32,6 @@ __all__ = ["chooser_refused", "router"]
 
 router = APIRouter(prefix="/api/persons", tags=["choices 定点选择"])
 _ID = Field(min_length=1, max_length=64)
-PersonIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class ChoiceIn(BaseModel):
@@ -126,10 +131,7 @@ async def post_choice(request: Request, creds: BearerCredentials, person_id: Per
     # must let them choose for the person: stricter than the read scope, the household). One thread hop, one
     # transaction; no read-audit row (the use case audits the change: who, which persons).
     ctx: AppContext = request.app.state.ctx
-    principal = await find_principal(request, ctx, creds)
-    if principal is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not signed in / 未登录",
-                            headers={"WWW-Authenticate": "Bearer"})
+    principal = signed_in(await find_principal(request, ctx, creds))
     if principal.role is not Role.RESIDENT or not principal.person_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅参保人本人或家人可提交选择 / only residents choose")
     now = ctx.clock.now()
