@@ -42,3 +42,12 @@ def test_no_server_errors(api_app: FastAPI, tokens: dict[str, dict[str, str]], w
         if op.path == "/api/token" and op.method.upper() == "DELETE" and who != "anonymous":
             continue  # would revoke the shared token for the next operations
         _fuzz(op, tokens[who], 4 if who == "anonymous" else 6)
+
+
+def test_every_api_operation_on_persons_declares_the_bearer_scheme(api_app: FastAPI) -> None:  # noqa: F811
+    spec = TestClient(api_app).get(OPENAPI_URL).json()
+    person_ops = [(path, method, op) for path, ops in spec["paths"].items() if path.startswith("/api/persons")
+                  for method, op in ops.items()]
+    assert ("/api/persons/{person_id}/choices", "post") in {(p, m) for p, m, _ in person_ops}
+    for path, method, op in person_ops:
+        assert {"HTTPBearer": []} in op.get("security", []), f"{method.upper()} {path}"
