@@ -2,7 +2,8 @@
 in the layout a county health commission hands out: one row per unit, one column per indicator, with the change on
 last year (同比增减) when last year's indicators could be computed. Both are byte-identical for the same result.
 
-Chart labels are English (the machine's fonts have no CJK glyphs); headings and tables are Chinese and English.
+Chart labels are Chinese and English when a Chinese font is installed (``service.report.cjk_font``), else English;
+headings and tables are Chinese and English.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from yigongti.domain.indicators import Indicator
 from yigongti.service.appraisal import AppraisalResult
-from yigongti.service.report import _deterministic_zip, chart_png
+from yigongti.service.report import _deterministic_zip, chart_png, chart_text
 
 __all__ = ["appraisal_html", "appraisal_xlsx", "change"]
 
@@ -81,8 +82,8 @@ def _score_chart(result: AppraisalResult) -> bytes:
             ax.axhline(float(y), color="grey", linestyle="--", linewidth=0.8)
             ax.text(len(ids) - 0.5, float(y) + 1, f"{g} >= {y:f}", ha="right", fontsize=8)
         ax.set_ylim(0, 105)
-        ax.set_ylabel("score")
-        ax.set_title(f"Appraisal scores {result.year} by consortium")
+        ax.set_ylabel(chart_text("得分", "score"))
+        ax.set_title(chart_text(f"{result.year}年各医共体考核得分", f"Appraisal scores {result.year} by consortium"))
 
     return chart_png(draw)
 
@@ -106,10 +107,11 @@ def _indicator_grid(result: AppraisalResult) -> bytes | None:
             ax.bar(cons, [float(v) if v is not None else 0.0 for v in got], color="#1565c0")
             for x, v in enumerate(got):
                 if v is None:  # not computable: no bar, say so
-                    ax.text(x, 0, "n/a", ha="center", va="bottom", fontsize=7, color="#c62828")
+                    ax.text(x, 0, chart_text("无法计算", "n/a"), ha="center", va="bottom", fontsize=7, color="#c62828")
             if ind.target is not None:
                 ax.axhline(float(ind.target), color="#c62828", linestyle="--", linewidth=0.8)
-            arrow = "higher better" if ind.direction.value == "higher" else "lower better"
+            arrow = (chart_text("越高越好", "higher better") if ind.direction.value == "higher"
+                     else chart_text("越低越好", "lower better"))
             ax.set_title(f"{ind.id} ({ind.unit.value}, {arrow})", fontsize=8)
             ax.tick_params(labelsize=7)
         for ax in list(axes.flat)[len(plotted):]:

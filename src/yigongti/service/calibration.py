@@ -84,7 +84,7 @@ def calibration_toml(c: Calibration) -> str:
 
 def cost_by_age_png(c: Calibration) -> bytes:
     """Chart: mean fund payment per person by single year of age, and the band weights (x overall mean)."""
-    from yigongti.service.report import chart_png
+    from yigongti.service.report import chart_png, chart_text
 
     total_n = sum(b.persons for b in c.bands)
     overall = sum(b.fund_paid for b in c.bands) / total_n / 100 if total_n else 0.0
@@ -92,13 +92,14 @@ def cost_by_age_png(c: Calibration) -> bytes:
     def draw(ax: object) -> None:
         ages = [a for a, n, _ in c.by_age if n]
         means = [fen / n / 100 for _, n, fen in c.by_age if n]
-        ax.bar(ages, means, width=0.9, color="#8fb8de", label="mean fund payment per person")  # type: ignore[attr-defined]
+        ax.bar(ages, means, width=0.9, color="#8fb8de", label=chart_text("人均基金支付", "mean fund payment per person"))  # type: ignore[attr-defined]
         edges = [b.min_age for b in c.bands] + [max([*ages, c.bands[-1].min_age]) + 1]
         for b, lo, hi in zip(c.bands, edges, edges[1:], strict=False):
             ax.hlines(float(b.weight) * overall, lo, hi, colors="#c62828")  # type: ignore[attr-defined]
-        ax.set_xlabel("age on Jan 1")  # type: ignore[attr-defined]
-        ax.set_ylabel("yuan")  # type: ignore[attr-defined]
-        ax.set_title(f"Cost by age, {c.year} (red: band weight x overall mean)")  # type: ignore[attr-defined]
+        ax.set_xlabel(chart_text("1月1日年龄", "age on Jan 1"))  # type: ignore[attr-defined]
+        ax.set_ylabel(chart_text("元", "yuan"))  # type: ignore[attr-defined]
+        ax.set_title(chart_text(f"{c.year}年分年龄费用（红线：年龄组权重×总体均值）",
+                                f"Cost by age, {c.year} (red: band weight x overall mean)"))  # type: ignore[attr-defined]
         ax.legend(fontsize=8)  # type: ignore[attr-defined]
 
     return chart_png(draw)

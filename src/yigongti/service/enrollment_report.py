@@ -117,10 +117,10 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def _chart(outputs: EnrollmentOutputs) -> str:
     """Two panels: enrollees by age band per consortium; persons gained and lost per township-tier institution."""
-    import matplotlib
+    from yigongti.service.report import chart_text as t
+    from yigongti.service.report import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     hc = [r for r in outputs.headcounts.to_pylist() if r["level"] == "consortium"]
     units = sorted({r["unit_id"] for r in hc})
@@ -140,19 +140,22 @@ def _chart(outputs: EnrollmentOutputs) -> str:
             vals = [per[(u, band)] for u in units]
             ax1.bar(units, vals, bottom=bottom, label=band, color=colors(n / max(1, len(outputs.age_bands) - 1)))
             bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
-        ax1.set_title(f"Enrollees on Jan 1, {outputs.result.year}, by age band")
-        ax1.set_ylabel("persons")
+        ax1.set_title(t(f"{outputs.result.year}年1月1日各年龄组参保人数", f"Enrollees on Jan 1, {outputs.result.year}, by age band"))
+        ax1.set_ylabel(t("人", "persons"))
         ax1.set_ylim(0, max([1, *bottom]) * 1.3)  # room for the legend above the bars
         ax1.legend(fontsize=7, ncols=4, loc="upper center")
         labels = [r["unit_id"] for r in ms]
-        ax2.barh(labels, [r["gained"] for r in ms], color="tab:green", label="gained")
-        ax2.barh(labels, [-r["lost"] for r in ms], color="tab:red", label="lost")
-        ax2.plot([r["net"] for r in ms], labels, "k|", markersize=12, label="net")
+        ax2.barh(labels, [r["gained"] for r in ms], color="tab:green", label=t("转入", "gained"))
+        ax2.barh(labels, [-r["lost"] for r in ms], color="tab:red", label=t("转出", "lost"))
+        ax2.plot([r["net"] for r in ms], labels, "k|", markersize=12, label=t("净变化", "net"))
         ax2.axvline(0, color="black", linewidth=0.6)
         ax2.invert_yaxis()
-        ax2.set_title(f"Movement {outputs.result.year - 1} -> {outputs.result.year} (township tier"
-                      f"{', top ' + str(_CHART_UNITS) if len(ms) == _CHART_UNITS else ''})")
-        ax2.set_xlabel("persons")
+        top = len(ms) == _CHART_UNITS
+        ax2.set_title(t(f"{outputs.result.year - 1}→{outputs.result.year}年乡镇级机构人员流动"
+                        f"{'（前' + str(_CHART_UNITS) + '）' if top else ''}",
+                        f"Movement {outputs.result.year - 1} -> {outputs.result.year} (township tier"
+                        f"{', top ' + str(_CHART_UNITS) if top else ''})"))
+        ax2.set_xlabel(t("人", "persons"))
         ax2.legend(fontsize=7)
         fig.tight_layout()
         buf = io.BytesIO()

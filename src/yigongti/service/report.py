@@ -9,6 +9,7 @@ fonts have no CJK glyphs); headings and tables are Chinese and English.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import re
@@ -21,21 +22,60 @@ from yigongti.domain.money import format_yuan
 from yigongti.domain.settlement import ConsortiumSettlement
 from yigongti.service.settlement import format_heads
 
-__all__ = ["chart_png", "consortium_report_html", "consortium_report_xlsx", "write_reports"]
+__all__ = ["CJK_FONTS", "chart_png", "chart_text", "cjk_font", "consortium_report_html", "consortium_report_xlsx",
+           "pyplot", "write_reports"]
+
+CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+             "Microsoft YaHei", "SimHei", "PingFang SC")
+"""Fonts with simplified Chinese glyphs that charts use when the machine has one (first found wins); Debian's
+``fonts-wqy-microhei`` (1.6 MB) or ``fonts-noto-cjk`` provide one."""
+_CJK_FILES = ("notosanscjk", "sourcehansans", "wqy-", "msyh", "simhei", "pingfang")
 
 
-def _figure() -> Any:
+@functools.cache
+def cjk_font() -> str | None:
+    """The first of :data:`CJK_FONTS` installed on this machine, or None. Fonts installed after matplotlib built
+    its font cache are found among the system fonts and added."""
+    from matplotlib import font_manager
+
+    def installed() -> str | None:
+        names = {f.name for f in font_manager.fontManager.ttflist}
+        return next((n for n in CJK_FONTS if n in names), None)
+
+    found = installed()
+    if found is None:
+        for path in font_manager.findSystemFonts():
+            if any(k in Path(path).name.lower() for k in _CJK_FILES):
+                font_manager.fontManager.addfont(path)
+        found = installed()
+    return found
+
+
+def chart_text(zh: str, en: str) -> str:
+    """A chart's title, axis label or legend entry: Chinese first, then English, when a Chinese font is installed
+    (:func:`cjk_font`); English alone otherwise (a chart without the glyphs would show empty boxes)."""
+    return f"{zh} {en}" if cjk_font() else en
+
+
+@functools.cache
+def pyplot() -> Any:
+    """matplotlib's pyplot, headless (Agg), set once to draw text in the Chinese font when one is installed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    font = cjk_font()
+    if font is not None:
+        matplotlib.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+        matplotlib.rcParams["font.family"] = "sans-serif"
+        matplotlib.rcParams["axes.unicode_minus"] = False  # the CJK fonts lack U+2212
     return plt
 
 
 def chart_png(draw: Any, *, size: tuple[float, float] = (7.0, 3.2)) -> bytes:
     """Render ``draw(ax)`` to PNG bytes without time stamps (so the same data give the same bytes)."""
-    plt = _figure()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=size, dpi=100)
     try:
         draw(ax)
@@ -75,28 +115,28 @@ def _figures(result: Any, s: ConsortiumSettlement) -> dict[str, Any]:
 def _charts(f: dict[str, Any]) -> dict[str, bytes]:
     def monthly(ax: Any) -> None:
         x = f["months"]
-        ax.bar([m - 0.2 for m in x], [_yuan(v) for v in f["prepaid"]], width=0.4, label="prepayment", color="#8fb8de")
-        ax.bar([m + 0.2 for m in x], [_yuan(v) for v in f["in"]], width=0.4, label="in-network", color="#2e7d32")
+        ax.bar([m - 0.2 for m in x], [_yuan(v) for v in f["prepaid"]], width=0.4, label=chart_text("预付", "prepayment"), color="#8fb8de")
+        ax.bar([m + 0.2 for m in x], [_yuan(v) for v in f["in"]], width=0.4, label=chart_text("医共体内", "in-network"), color="#2e7d32")
         ax.bar([m + 0.2 for m in x], [_yuan(v) for v in f["out"]], width=0.4, bottom=[_yuan(v) for v in f["in"]],
-               label="out-of-network", color="#c62828")
+               label=chart_text("医共体外", "out-of-network"), color="#c62828")
         ax.set_xticks(x)
-        ax.set_xlabel("month")
-        ax.set_ylabel("yuan")
-        ax.set_title("Budget vs spending by month")
+        ax.set_xlabel(chart_text("月份", "month"))
+        ax.set_ylabel(chart_text("元", "yuan"))
+        ax.set_title(chart_text("逐月预算与支出", "Budget vs spending by month"))
         ax.legend(fontsize=8)
 
     def tiers(ax: Any) -> None:
         rows = f["tiers"]
         ax.bar([r["tier"] for r in rows], [_yuan(r["fund_paid"]) for r in rows],
                color=["#c62828" if r["tier"] == "outside" else "#2e7d32" for r in rows])
-        ax.set_ylabel("yuan")
-        ax.set_title("Fund payments: own tiers vs outside hospitals")
+        ax.set_ylabel(chart_text("元", "yuan"))
+        ax.set_title(chart_text("基金支付：本医共体各级与外部医院", "Fund payments: own tiers vs outside hospitals"))
 
     def top(ax: Any) -> None:
         rows = list(reversed(f["top"]))
         ax.barh([r["diagnosis"] or "(none)" for r in rows], [_yuan(r["fund_paid"]) for r in rows], color="#c62828")
-        ax.set_xlabel("yuan")
-        ax.set_title("Top diagnoses of out-of-network spending")
+        ax.set_xlabel(chart_text("元", "yuan"))
+        ax.set_title(chart_text("外转支出最多的诊断", "Top diagnoses of out-of-network spending"))
 
     def split(ax: Any) -> None:
         rows = f["alloc"]
@@ -104,8 +144,8 @@ def _charts(f: dict[str, Any]) -> dict[str, bytes]:
                color=["#2e7d32" if a.amount >= 0 else "#c62828" for a in rows])
         ax.axhline(0, color="black", linewidth=0.6)
         ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-        ax.set_ylabel("yuan")
-        ax.set_title("Internal split of the amount to share")
+        ax.set_ylabel(chart_text("元", "yuan"))
+        ax.set_title(chart_text("结余（超支）内部分配", "Internal split of the amount to share"))
 
     return {"monthly": chart_png(monthly), "tiers": chart_png(tiers), "top": chart_png(top),
             "split": chart_png(split, size=(7.0, 3.8))}
