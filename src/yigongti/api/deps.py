@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from yigongti.api import audit, scope
 from yigongti.api.context import AppContext
 from yigongti.service.accounts import Principal, Role, token_grant, user_for_id
+from yigongti.service.choices import ChooserNotAllowed, UnknownPerson
 from yigongti.store.models import PersonRow
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "PersonScope",
     "ScopeDep",
     "ScopedPerson",
+    "chooser_refused",
     "find_principal",
     "get_context",
     "require_roles",
@@ -188,12 +190,25 @@ async def get_person_scope(ctx: ContextDep, db: DbSession, principal: CurrentPri
 ScopeDep = Annotated[PersonScope, Depends(get_person_scope)]
 
 
+def _not_in_scope() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, "no such person in your scope / 无此人员或无权查看")
+
+
+def chooser_refused(exc: UnknownPerson | ChooserNotAllowed) -> HTTPException:
+    """The answer to a choice for someone the resident may not choose for (``service.choices``): 403 in their own
+    household (the household rule), else 404, as for any person outside one's scope."""
+    if isinstance(exc, ChooserNotAllowed) and exc.same_household:
+        return HTTPException(status.HTTP_403_FORBIDDEN, "户内规则不允许为此人选择 / the household rule does not let "
+                                                        "you choose for this person")
+    return _not_in_scope()
+
+
 def visible_person(request: Request, ctx: AppContext, db: Session, person_scope: PersonScope,
                    person_id: str) -> PersonRow:
     """The person if the caller may see them (audited), else 404 (existence is not disclosed)."""
     person = scope.visible(db, person_id, person_scope.condition)  # one query: exists AND in scope
     if person is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such person in your scope / 无此人员或无权查看")
+        raise _not_in_scope()
     route = request.scope.get("route")
     action = f"{request.method} {getattr(route, 'path', request.url.path)}"
     audit.record(db, person_scope.principal, action=action, person_ids=[person.person_id], at=ctx.clock.now())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
@@ -89,17 +90,18 @@ def cost_by_age_png(c: Calibration) -> bytes:
     total_n = sum(b.persons for b in c.bands)
     overall = sum(b.fund_paid for b in c.bands) / total_n / 100 if total_n else 0.0
 
-    def draw(ax: object) -> None:
+    def draw(ax: Any) -> None:
         ages = [a for a, n, _ in c.by_age if n]
         means = [fen / n / 100 for _, n, fen in c.by_age if n]
-        ax.bar(ages, means, width=0.9, color="#8fb8de", label=chart_text("人均基金支付", "mean fund payment per person"))  # type: ignore[attr-defined]
+        ax.bar(ages, means, width=0.9, color="#8fb8de",
+               label=chart_text("人均基金支付", "mean fund payment per person"))
         edges = [b.min_age for b in c.bands] + [max([*ages, c.bands[-1].min_age]) + 1]
         for b, lo, hi in zip(c.bands, edges, edges[1:], strict=False):
-            ax.hlines(float(b.weight) * overall, lo, hi, colors="#c62828")  # type: ignore[attr-defined]
-        ax.set_xlabel(chart_text("1月1日年龄", "age on Jan 1"))  # type: ignore[attr-defined]
-        ax.set_ylabel(chart_text("元", "yuan"))  # type: ignore[attr-defined]
+            ax.hlines(float(b.weight) * overall, lo, hi, colors="#c62828")
+        ax.set_xlabel(chart_text("1月1日年龄", "age on Jan 1"))
+        ax.set_ylabel(chart_text("元", "yuan"))
         ax.set_title(chart_text(f"{c.year}年分年龄费用（红线：年龄组权重×总体均值）",
-                                f"Cost by age, {c.year} (red: band weight x overall mean)"))  # type: ignore[attr-defined]
-        ax.legend(fontsize=8)  # type: ignore[attr-defined]
+                                f"Cost by age, {c.year} (red: band weight x overall mean)"))
+        ax.legend(fontsize=8)
 
     return chart_png(draw)

@@ -140,7 +140,8 @@ def _chart(outputs: EnrollmentOutputs) -> str:
             vals = [per[(u, band)] for u in units]
             ax1.bar(units, vals, bottom=bottom, label=band, color=colors(n / max(1, len(outputs.age_bands) - 1)))
             bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
-        ax1.set_title(t(f"{outputs.result.year}年1月1日各年龄组参保人数", f"Enrollees on Jan 1, {outputs.result.year}, by age band"))
+        year = outputs.result.year
+        ax1.set_title(t(f"{year}年1月1日各年龄组参保人数", f"Enrollees on Jan 1, {year}, by age band"))
         ax1.set_ylabel(t("人", "persons"))
         ax1.set_ylim(0, max([1, *bottom]) * 1.3)  # room for the legend above the bars
         ax1.legend(fontsize=7, ncols=4, loc="upper center")

@@ -2,8 +2,8 @@
 Excel workbook. Both are byte-identical for the same settlement.
 
 Sections: budget vs spending by month, where the money went (own tiers vs outside hospitals), the top diagnoses of
-out-of-network spending, the balance and how the amount to share is split. Chart labels are English (the machine's
-fonts have no CJK glyphs); headings and tables are Chinese and English.
+out-of-network spending, the balance and how the amount to share is split. Chart labels are Chinese and English when
+a Chinese font is installed (:func:`cjk_font`), else English; headings and tables are Chinese and English.
 """
 
 from __future__ import annotations
@@ -115,8 +115,10 @@ def _figures(result: Any, s: ConsortiumSettlement) -> dict[str, Any]:
 def _charts(f: dict[str, Any]) -> dict[str, bytes]:
     def monthly(ax: Any) -> None:
         x = f["months"]
-        ax.bar([m - 0.2 for m in x], [_yuan(v) for v in f["prepaid"]], width=0.4, label=chart_text("预付", "prepayment"), color="#8fb8de")
-        ax.bar([m + 0.2 for m in x], [_yuan(v) for v in f["in"]], width=0.4, label=chart_text("医共体内", "in-network"), color="#2e7d32")
+        ax.bar([m - 0.2 for m in x], [_yuan(v) for v in f["prepaid"]], width=0.4,
+               label=chart_text("预付", "prepayment"), color="#8fb8de")
+        ax.bar([m + 0.2 for m in x], [_yuan(v) for v in f["in"]], width=0.4,
+               label=chart_text("医共体内", "in-network"), color="#2e7d32")
         ax.bar([m + 0.2 for m in x], [_yuan(v) for v in f["out"]], width=0.4, bottom=[_yuan(v) for v in f["in"]],
                label=chart_text("医共体外", "out-of-network"), color="#c62828")
         ax.set_xticks(x)

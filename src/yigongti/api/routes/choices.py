@@ -19,6 +19,7 @@ from yigongti.api.deps import (
     DbSession,
     PersonIdPath,
     ScopedPerson,
+    chooser_refused,
     find_principal,
     signed_in,
 )
@@ -28,7 +29,7 @@ from yigongti.service.portal import choice_options, switch_window
 from yigongti.store.models import ChoiceRow
 from yigongti.store.uow import SqlAlchemyUnitOfWork
 
-__all__ = ["chooser_refused", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/persons", tags=["choices 定点选择"])
 _ID = Field(min_length=1, max_length=64)
@@ -156,11 +157,3 @@ async def post_choice(request: Request, creds: BearerCredentials, person_id: Per
     # serialised here (the schema is the route's response_model): FastAPI would validate it once more
     return Response(out.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
 
-
-def chooser_refused(exc: UnknownPerson | ChooserNotAllowed) -> HTTPException:
-    """The answer to a choice for someone the resident may not choose for: 403 in their own household (the
-    household rule), else 404, as for any person outside one's scope."""
-    if isinstance(exc, ChooserNotAllowed) and exc.same_household:
-        return HTTPException(status.HTTP_403_FORBIDDEN, "户内规则不允许为此人选择 / the household rule does not let "
-                                                        "you choose for this person")
-    return HTTPException(status.HTTP_404_NOT_FOUND, "no such person in your scope / 无此人员或无权查看")

@@ -11,8 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 
 from yigongti.api import audit
-from yigongti.api.deps import ContextDep, DbSession, ScopedPerson
-from yigongti.api.routes.choices import chooser_refused
+from yigongti.api.deps import ContextDep, DbSession, ScopedPerson, chooser_refused
 from yigongti.domain.idnumber import mask_id_number
 from yigongti.domain.money import format_yuan
 from yigongti.service.accounts import Principal, Role
