@@ -168,13 +168,13 @@ def _cpu_s() -> float:
 
 
 def phase_engine(folder: Path, out: Path, memory_limit: str, ordered: bool = False) -> dict[str, Any]:
-    import ibis
 
     from yigongti.domain.policy import BenefitPolicy
     from yigongti.engine.adjudication import adjudicate
+    from yigongti.engine.backend import connect
 
-    con = ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(DATA / "spill"),
-                              preserve_insertion_order=ordered)  # as the service does
+    con = connect("duckdb", keep_order=ordered, joins_as_written=True, memory_limit=memory_limit,
+                  temp_directory=str(DATA / "spill"))  # as the service does
     t0, c0 = time.perf_counter(), _cpu_s()
     claims = con.read_parquet(str(folder / "claims" / "*.parquet"))
     expr = adjudicate(claims, con.read_parquet(str(folder / "persons.parquet")),
@@ -191,21 +191,22 @@ def phase_settle(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     """Adjudicate and settle in one engine query, as ``settle_folder`` does: the adjudication (unsorted) flows into
     the charged spending summed per consortium, month, tier and out-of-network diagnosis; nothing per claim is
     written. Rows = claims adjudicated."""
-    import ibis
     import pyarrow.compute as pc
 
     from yigongti.domain.policy import BenefitPolicy
     from yigongti.engine import settlement as q
     from yigongti.engine.adjudication import adjudicate
+    from yigongti.engine.backend import connect
 
-    con = ibis.duckdb.connect(memory_limit=memory_limit, temp_directory=str(DATA / "spill"),
-                              preserve_insertion_order=False)  # as settle_folder does
+    con = connect("duckdb", keep_order=False, joins_as_written=True, memory_limit=memory_limit,
+                  temp_directory=str(DATA / "spill"))  # as settle_folder does
     t0, c0 = time.perf_counter(), _cpu_s()
     claims = con.read_parquet(str(folder / "claims" / "*.parquet"))
     inst = con.read_parquet(str(folder / "institutions.parquet"))
     des = con.read_parquet(str(folder / "designations.parquet"))
     adj = adjudicate(claims, con.read_parquet(str(folder / "persons.parquet")), inst, des, BenefitPolicy(), YEAR,
-                     ordered=False, designated=True)
+                     ordered=False, designated=True,
+                     columns=["claim_id", "person_id", "inst_id", "admit_date", "diagnosis", "unreasonable"])
     summary = q.charged_summary(q.charged_spending(adj, des, inst, year=YEAR)).to_pyarrow()
     seconds = time.perf_counter() - t0
     rows = int(sum(pq.ParquetFile(f).metadata.num_rows for f in (folder / "claims").glob("*.parquet")))

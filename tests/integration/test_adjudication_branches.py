@@ -52,3 +52,41 @@ def test_a_person_missing_from_persons_is_capped_once(con: ibis.BaseBackend) -> 
     assert [rows[f"9{k}"]["rule"] for k in range(5)] == ["inpatient"] * 3 + ["annual_cap"] * 2
     assert all(r["fund_paid"] + r["patient_paid"] == r["total_cost"] for r in rows.values())
     assert rows["1a"]["deductible"] == f("300") and rows["1a"]["fund_paid"] == f("80.00")
+
+
+def test_fewer_columns_carry_the_same_decisions(con: ibis.BaseBackend) -> None:
+    """``columns`` trims what the passes carry (the settlement asks for six of the claims' columns), not what they
+    decide: every branch (over-cap person, outpatient deductibles, the rest) gives the same rows as the full output."""
+    claims = [
+        claim("1a", "X2", "150000.00", setting="inpatient", day=3, stay=4, person="P1"),
+        claim("1b", "X2", "200000.00", setting="inpatient", day=20, person="P1"),
+        claim("1c", "X3", "150.00", day=25, person="P1"),
+        claim("3a", "X3", "120.00", day=1, person="P3"),
+        claim("3b", "G1-T2", "90.00", day=1, person="P3"),
+        claim("3c", "G1-T1-V1", "30.00", day=3, person="P3"),
+    ]
+    t = engine_tables(con, claims, {"P1": Person(), "P3": Person()})
+    args = (t["claims"], t["persons"], t["institutions"], t["designations"], POLICY, 2026)
+    wanted = ["claim_id", "inst_id", "admit_date"]
+    full = adjudicate(*args, designated=True).to_pyarrow()
+    few = adjudicate(*args, designated=True, columns=wanted).to_pyarrow()
+    assert few.column_names == [*wanted, "network_status", "deductible", "fund_paid", "patient_paid", "rule",
+                                "designated_consortium"]
+    assert few.equals(full.select(few.column_names))
+    assert few.column("rule").to_pylist()[:2] == ["inpatient", "annual_cap"]  # the over-cap branch is in it
+
+
+def test_adjudication_connections_plan_joins_as_written() -> None:
+    """The service's DuckDB connections keep each join's build side where the expression puts it (the lookup on
+    the right), so that a province's claims are probed through, never held in a hash table."""
+    from yigongti.engine.backend import connect
+
+    con = connect("duckdb", joins_as_written=True)
+    plain = connect("duckdb")
+    try:
+        setting = "SELECT current_setting('disabled_optimizers')"
+        assert "build_side_probe_side" in str(con.raw_sql(setting).fetchone()[0])
+        assert "build_side_probe_side" not in str(plain.raw_sql(setting).fetchone()[0])
+    finally:
+        con.disconnect()
+        plain.disconnect()

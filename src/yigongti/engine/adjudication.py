@@ -12,11 +12,14 @@ The same rules as ``yigongti.domain.benefits`` (the single-claim path and the re
 - half-up rounding in integers, (2 * a * bp + 10000) // 20000, exact on both backends;
 - the annual cap: capped cumulative = min(cap, cumulative fund); a claim pays its increment.
 
-Running sums are the cost (a window sorts every column it is given), so only the claims that need one go through
-one, on the few columns it needs: the claims of persons whose covered costs could reach the annual cap (a small
-aggregate query finds them first; usually none) through the deductible's and the cap's running sums, the others'
-claims that accrue an outpatient deductible through the deductible's. Their results (deductible, capped fund) join
-by claim_id onto the one pass of every claim with all its columns, which decides the rest without any running sum.
+Running sums are the cost (a window sorts and holds every column it is given), so only the claims that need one go
+through one, on the few columns it needs, each in a query of its own before the main pass: the claims of persons
+whose covered costs could reach the annual cap (a small aggregate query finds them first; usually none, a hundred
+in a province) through the deductible's and the cap's running sums, decided whole; the others' claims that accrue an
+outpatient deductible through the deductible's, kept as claim_id -> deductible where it is not 0. The main pass
+reads every other claim once with the columns wanted and decides it without any running sum, looking up the
+deductible of the claims that accrue one. Apart, each query stays within memory: at 100 M claims, the running sums
+beside the main pass's joins made DuckDB spill 6.7 GB to disk.
 The referrals and the continuous deductibles of the (few) referred admissions are computed first, as small tables.
 Every window is ordered by (admit_date, claim_id), a total order, so that DuckDB and Spark agree to the fen; the
 result is sorted by claim_id at the end unless the caller does not need it (``ordered=False``: a sort of every
@@ -29,6 +32,7 @@ from datetime import date
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
@@ -154,39 +158,50 @@ def _split_edges(found: pa.Table) -> tuple[pa.Table, pa.Table]:
     edges = pa.table({"claim_id": found.column("claim_id"), "_ref": found.column("_r_claim_id")})
     ends = pa.concat_tables([found.select(list(_NODE_COLUMNS)),
                              found.select([f"_r_{c}" for c in _NODE_COLUMNS]).rename_columns(list(_NODE_COLUMNS))])
-    ids = ends.column("claim_id").combine_chunks()
-    first = pc.index_in(pc.unique(ids), value_set=ids)  # where each claim first appears
-    return edges, ends.take(first)
+    codes = ends.column("claim_id").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    _, first = np.unique(codes, return_index=True)  # where each claim first appears
+    return edges, ends.take(pa.array(first))
 
 
 def _depth(edges: pa.Table) -> int:
-    """The longest chain of referrals among edges (claim_id referred by _ref) at hand."""
-    parent = dict(zip(edges.column("claim_id").to_pylist(), edges.column("_ref").to_pylist(), strict=True))
-    depth: dict[str, int] = {}
-    for start in parent:
-        path: list[str] = []
-        node: str | None = start
-        while node is not None and node in parent and node not in depth:
-            path.append(node)
-            node = parent[node]
-        base = depth.get(node, 0) if node is not None else 0
-        for n in reversed(path):
-            base += 1
-            depth[n] = base
-    return max(depth.values(), default=0)
+    """The longest chain of referrals among edges (claim_id referred by _ref) at hand (edges point to earlier
+    admissions, so there is no cycle; a chain is followed at most as many steps as there are edges)."""
+    if edges.num_rows == 0:
+        return 0
+    both = pa.chunked_array([*edges.column("claim_id").chunks, *edges.column("_ref").chunks]).combine_chunks()
+    encoded = both.dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    child, parent = codes[: edges.num_rows], codes[edges.num_rows:]
+    up = np.full(len(encoded.dictionary), -1, dtype=np.int64)
+    up[child] = parent
+    at, steps = child, 0  # every admission that has a referrer, moved one step up the chains at a time
+    while at.size and steps <= edges.num_rows:
+        at = up[at]
+        at = at[up[at] >= 0]
+        steps += 1
+    return steps
 
 
 def _referral_nodes(nodes: ir.Table, persons: ir.Table, designations: ir.Table, institutions: ir.Table,
                     policy: BenefitPolicy, year: int) -> ir.Table:
     """The admissions on either end of a referral (``nodes``, :data:`_NODE_COLUMNS`), classified with the designation
-    of their own year (else the year's): claim_id -> _d (row deductible, 0 without benefit) and _c (covered cost)."""
+    of their own year (else the year's): claim_id -> _d (row deductible, 0 without benefit) and _c (covered cost).
+    Only their persons' rows of persons and designations are joined (a few, not the province's)."""
     nodes = nodes.mutate(_dyear=nodes.admit_date.year().cast("int64"))
-    d = designations.select(_dp=designations.person_id, _dy=designations.year.cast("int64"),
-                            _c1=designations.consortium_id, _t1=designations.township_id, _v1=designations.village_id)
+    mine = designations.filter(designations.person_id.isin(nodes.person_id))
+    d = mine.select(_dp=mine.person_id, _dy=mine.year.cast("int64"), _c1=mine.consortium_id,
+                    _t1=mine.township_id, _v1=mine.village_id)
     j = nodes.left_join(d, [nodes.person_id == d._dp, nodes._dyear == d._dy])
-    who = _who(persons, designations, year).rename(_wp="person_id")
-    j = j.left_join(who, j.person_id == who._wp)
-    j = j.mutate(_dcons=j._c1.fill_null(j._dcons), _dtown=j._t1.fill_null(j._dtown), _dvil=j._v1.fill_null(j._dvil))
+    y = mine.filter(mine.year == year)
+    y = y.select(_yp=y.person_id, _yc=y.consortium_id, _yt=y.township_id, _yv=y.village_id)
+    j = j.left_join(y, j.person_id == y._yp)
+    p = persons.filter(persons.person_id.isin(nodes.person_id))
+    p = p.select(_pp=p.person_id, _emp=p.insurance == "employee")
+    j = j.left_join(p, j.person_id == p._pp)
+    known = j._pp.notnull()  # the year's designation counts for a person of persons, as in :func:`_who`
+    j = j.mutate(_dcons=j._c1.fill_null(ibis.ifelse(known, j._yc, ibis.null("string"))),
+                 _dtown=j._t1.fill_null(ibis.ifelse(known, j._yt, ibis.null("string"))),
+                 _dvil=j._v1.fill_null(ibis.ifelse(known, j._yv, ibis.null("string"))))
     cls = _classify(j, institutions, policy)
     return cls.select(_nid=cls.claim_id, _nd=cls._d_ip, _nc=cls._c)
 
@@ -213,9 +228,10 @@ def _year_bounds(year: int) -> tuple[ir.DateValue, ir.DateValue]:
 
 def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, designations: ir.Table,
                policy: BenefitPolicy, year: int, *, referral_depth: int | None = None,
-               ordered: bool = True, designated: bool = False) -> ir.Table:
+               ordered: bool = True, designated: bool = False, columns: list[str] | None = None) -> ir.Table:
     """Every claim of ``year`` (by admit_date) with network_status, deductible, fund_paid, patient_paid (int64 fen)
-    and rule, after all claims columns; ordered by claim_id (``ordered``, else in no particular order).
+    and rule, after the claims columns (``columns``: those of them wanted, by default all); ordered by claim_id
+    (``ordered``, else in no particular order).
     ``designated``: also :data:`DESIGNATED_CONSORTIUM`, the consortium the person is designated to in ``year`` (null
     without a designation), which the settlement would otherwise join the designations again for.
 
@@ -223,21 +239,21 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
     chain; computed with one small query when not given.
 
-    Running sums, on a few columns, keyed by claim_id:
-
-    - persons whose covered costs of the year add up to more than the (smaller) annual cap: every claim, with the
-      outpatient deductible and the annual cap as running sums (a claim's fund never exceeds its covered cost, so
-      nobody else can reach the cap);
-    - everyone else's claims that accrue an outpatient deductible: the deductible's running sums only.
-
-    Every claim then passes once with all its columns, taking the deductible (and capped fund) found there.
+    The claims go three ways (see the module's docstring): the over-cap persons' claims and the deductibles of the
+    claims that accrue an outpatient deductible are decided first, by queries of their own (DuckDB; on Spark they
+    stay part of the expression), and the expression returned is the main pass over every other claim, with the
+    over-cap persons' decided claims appended.
     """
-    cols = list(claims.columns)
+    wanted = list(claims.columns) if columns is None else list(columns)
     lo, hi = _year_bounds(year)
     in_year = (claims.admit_date >= lo) & (claims.admit_date <= hi)
     who = _who(persons, designations, year)
     levels = outpatient_deductible_levels(policy)
     con = claims.get_backend()
+    # what each pass reads: the decision inputs, the columns wanted and the payment's inputs
+    carry = list(dict.fromkeys([*_DECISION_INPUTS, *wanted, "total_cost"]))
+    last_cols = [*dict.fromkeys([*wanted, "total_cost"]), *(["_dcons"] if designated else [])]
+    keep = [*last_cols, "_status", "_rule0", "_kind", "_fixed", "_rate", "_c", "_cap"]
 
     def classified(t: ir.Table, people: ir.Table) -> ir.Table:
         return _classify(t.left_join(people, "person_id").drop("person_id_right"), institutions, policy)
@@ -253,52 +269,66 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
         cont = _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
     big, null_big = _over_cap_persons(claims.filter(in_year), policy)
 
-    def year_claims(t: ir.Table) -> ir.Table:
-        t = t.filter(in_year)
-        if cont is None:
+    def year_claims(where: ir.BooleanValue | None = None, *, admissions: bool = True) -> ir.Table:
+        # each pass filters the claims as read, so that no two share a subquery (which DuckDB would materialize)
+        t = claims.filter(in_year if where is None else in_year & where).select(*carry)
+        if cont is None or not admissions:
             return t.mutate(_cont_ded=ibis.null("int64"))
-        return t.left_join(cont, t.claim_id == cont._cid).drop("_cid")
+        # only admissions look for a continuous deductible: the others' null key skips the hash probe
+        key = ibis.ifelse(t.setting == "inpatient", t.claim_id, ibis.null("string"))
+        return t.left_join(cont, key == cont._cid).drop("_cid")
 
-    # the decisions that need running sums, on the few columns they need (a window holds every column it is given),
-    # keyed by claim_id: _nded (the deductible) and _nfund (the capped fund payment, null when no cap applies)
-    narrow = claims.select(*_DECISION_INPUTS)
-    parts = []
+    def prepared(t: ir.Table, people: ir.Table) -> ir.Table:
+        p = _prepared(_continuous(classified(t, people)), policy)
+        return p.select(*dict.fromkeys([*keep, "claim_id", "person_id", "admit_date", "_d_op",
+                                        *(["_big"] if "_big" in p.columns else [])]))
+
+    def finish(t: ir.Table) -> ir.Table:
+        """The output columns of ``t`` (decided: deductible, _f0 before the cap, fund_paid)."""
+        fund = t.fund_paid
+        rule = ibis.ifelse(fund < t._f0, _RULES.index(Rule.ANNUAL_CAP), t._rule0)
+        return t.select(*wanted, network_status=_status_text(t._status), deductible=t.deductible.cast("int64"),
+                        fund_paid=fund.cast("int64"), patient_paid=(t.total_cost.cast("int64") - fund).cast("int64"),
+                        rule=rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")),
+                        **({DESIGNATED_CONSORTIUM: t._dcons} if designated else {}))
+
+    capped = None
     marked = who.mutate(_big=ibis.literal(False))
     if big.num_rows or null_big:
-        # persons who could reach the cap: every claim through the deductible's and the cap's running sums
+        # persons who could reach the cap (few): every claim through the deductible's and the cap's running sums,
+        # decided first
         ids = _small_table(con, big)
-        t = year_claims(narrow)
-        mine = t.person_id.isin(ids._tp)
+        mine = claims.person_id.isin(ids._tp)
         few = who.filter(who.person_id.isin(ids._tp))  # a small hash table for the few claims
-        a = t.filter(mine | t.person_id.isnull() if null_big else mine)
-        a = _prepared(_continuous(classified(a, few)), policy)
-        a = _annual_cap(_fund0(_deductible_windows(a, levels), policy))
-        parts.append(a.select(_nid=a.claim_id, _nded=a.deductible, _nfund=a.fund_paid))
+        a = prepared(year_claims(mine | claims.person_id.isnull() if null_big else mine), few)
+        capped = _small_table(con, finish(_annual_cap(_fund0(_deductible_windows(a, levels), policy))).to_pyarrow())
         # the others: persons not marked _big (an over-cap person missing from persons gets a row of nulls, as the
         # left join with who would give it)
         m = who.outer_join(ids, who.person_id == ids._tp)
         marked = m.select(person_id=m.person_id.fill_null(m._tp), _emp=m._emp, _dcons=m._dcons, _dtown=m._dtown,
                           _dvil=m._dvil, _big=m._tp.notnull())
-    # everyone else's claims that accrue an outpatient deductible (outpatient claims: no inpatient deductible)
-    u = classified(narrow.filter(in_year), marked)
-    b = _uncapped(u, null_big).filter(u._d_op > 0)
-    b = _deductible_windows(b.select("claim_id", "person_id", "admit_date", "_d_op", "_c"), levels)
-    parts.append(b.select(_nid=b.claim_id, _nded=b._ded_op, _nfund=ibis.null("int64")))
-    found = parts[0]
-    for p in parts[1:]:
-        found = found.union(p)
-
-    # every claim once, with all its columns: classified, the running-sum decisions joined by claim_id
-    w = _prepared(_continuous(classified(year_claims(claims), who)), policy)
-    w = w.left_join(found, w.claim_id == found._nid)
-    w = _fund0(w.mutate(_ded_op=w._nded.fill_null(ibis.literal(0, "int64"))), policy)
-    fund = w._nfund.fill_null(w._f0)
-    rule = ibis.ifelse(fund < w._f0, _RULES.index(Rule.ANNUAL_CAP), w._rule0)
-    out = w.select(*cols, network_status=_status_text(w._status), deductible=w.deductible.cast("int64"),
-                   fund_paid=fund.cast("int64"), patient_paid=(w.total_cost.cast("int64") - fund).cast("int64"),
-                   rule=rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")),
-                   **({DESIGNATED_CONSORTIUM: w._dcons} if designated else {}))
+    # the outpatient deductibles of everyone else's claims that accrue one: the running sums over those claims alone,
+    # on the five columns they need, decided next (claim_id -> the deductible, where not 0)
+    w = _uncapped(prepared(year_claims((claims.setting != "inpatient") & ~claims.unreasonable.fill_null(False),
+                                       admissions=False), marked), null_big)
+    w = _deductible_windows(w.filter(w._d_op > 0).select("claim_id", "person_id", "admit_date", "_d_op", "_c"), levels)
+    w = w.filter(w._ded_op > 0).select(_nid=w.claim_id, _nded=w._ded_op)
+    deductibles = _materialized(con, w)
+    # every other claim once, with the columns wanted: only those that accrue a deductible look for theirs
+    n = _uncapped(prepared(year_claims(), marked), null_big)
+    key = ibis.ifelse(n._d_op > 0, n.claim_id, ibis.null("string"))
+    n = n.left_join(deductibles, key == deductibles._nid)
+    n = _fund0(n.mutate(_ded_op=n._nded.fill_null(ibis.literal(0, "int64"))), policy)
+    out = finish(n.mutate(fund_paid=n._f0))
+    if capped is not None:
+        out = out.union(capped)
     return out.order_by("claim_id") if ordered else out
+
+
+def _materialized(con: BaseBackend, expr: ir.Table) -> ir.Table:
+    """``expr`` decided now, as a table for the engine, on DuckDB (so that the running sums hold their memory in a
+    query of their own, not beside the main pass's); on Spark the expression itself (its driver would hold it)."""
+    return ibis.memtable(expr.to_pyarrow()) if con.name == "duckdb" else expr
 
 
 def _small_table(con: BaseBackend, table: pa.Table) -> ir.Table:

@@ -114,7 +114,7 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
     if claims is None:
         claims = pa.table({c.name: pa.array([], _arrow_type(c.type)) for c in CLAIMS.columns})
     own = con is None
-    con = con or connect(backend)
+    con = con or connect(backend, joins_as_written=True)
     try:
         t = _registered(con, data, des)
         expr = adjudicate(register_arrow(con, claims, "adj_claims"), t["persons"], t["institutions"],
@@ -226,13 +226,14 @@ def parquet_claims(con: Backend, folder: Path) -> ir.Table:
 
 def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
                      policy: Policy | BenefitPolicy, year: int, *, ordered: bool = False,
-                     designated: bool = False) -> ir.Table:
+                     designated: bool = False, columns: list[str] | None = None) -> ir.Table:
     """The ``adjudicated`` table of Parquet claims as an engine expression (money int64 fen), not executed: for
     writing it, or for aggregating it without ever holding it (``service.settlement.settle_folder``, which asks for
-    the ``designated`` consortium column too)."""
+    the ``designated`` consortium column too). ``columns``: the claims columns wanted (default all): the fewer, the
+    less the running sums carry."""
     t = _registered(con, data, designations)
     return adjudicate(_parquet_claims(con, claims_path), t["persons"], t["institutions"], t["designations"],
-                      _benefits(policy), year, ordered=ordered, designated=designated)
+                      _benefits(policy), year, ordered=ordered, designated=designated, columns=columns)
 
 
 def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",
@@ -251,7 +252,7 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
         raise ValueError(f"{folder}: claims are not Parquet; use adjudicate_data / 结算清单不是 Parquet")
     des = designations if designations is not None else designations_for(data, year, policy)
     ordered = fmt != "parquet" if sort is None else sort
-    con = connect(backend, keep_order=ordered)
+    con = connect(backend, keep_order=ordered, joins_as_written=True)
     try:
         expr = adjudicated_expr(con, data, path, des, policy, year, ordered=ordered)
         out.mkdir(parents=True, exist_ok=True)

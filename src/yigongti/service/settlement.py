@@ -232,7 +232,7 @@ def settle_data(data: DataFolder | Path | str, year: int, policy: Policy | None 
     if adjudicated is None:
         adjudicated = _adjudicated_for(data, year, policy, designations)
     own_con = con is None
-    con = con or connect(backend)
+    con = con or connect(backend, joins_as_written=True)
     try:
         return _settle(data, year, policy, con, designations, adjudicated, top_diagnoses)
     finally:
@@ -256,9 +256,10 @@ def settle_folder(folder: Path | str, year: int, policy: Policy | None = None, *
     if designations is None:
         designations = _designations_for(data, year, policy)
     files = parquet_files(path)
-    con = connect(backend, keep_order=False)  # only sums come out
+    con = connect(backend, keep_order=False, joins_as_written=True)  # only sums come out
     try:
-        adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True)
+        adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
+                               columns=[c for c in _ADJ_COLUMNS if c not in ("fund_paid", "rule")])
         # last year's diagnoses decide the risk classes: the claims as read, not the year's adjudicated
         claims = parquet_claims(con, folder) if policy.capitation.risk_adjustment else None
         return _settle(data, year, policy, con, designations, adj, top_diagnoses, claims=claims, claim_files=files)
