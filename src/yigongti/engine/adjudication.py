@@ -245,6 +245,8 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     over-cap persons' decided claims appended.
     """
     wanted = list(claims.columns) if columns is None else list(columns)
+    if ordered and "claim_id" not in wanted:
+        raise ValueError("an adjudication ordered by claim_id needs claim_id among its columns")
     lo, hi = _year_bounds(year)
     in_year = (claims.admit_date >= lo) & (claims.admit_date <= hi)
     who = _who(persons, designations, year)
