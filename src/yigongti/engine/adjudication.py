@@ -310,17 +310,20 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
         marked = m.select(person_id=m.person_id.fill_null(m._tp), _emp=m._emp, _dcons=m._dcons, _dtown=m._dtown,
                           _dvil=m._dvil, _big=m._tp.notnull())
     # the outpatient deductibles of everyone else's claims that accrue one: the running sums over those claims alone,
-    # on the five columns they need, decided next (claim_id -> the deductible, where not 0)
+    # on the five columns they need, decided next; kept (claim_id -> the deductible) where the claims before took
+    # some of it, i.e. where it is not the whole min(C, D) (a person's first such claim, and those after it while
+    # the deductible is not reached, are not kept)
     w = _uncapped(prepared(year_claims((claims.setting != "inpatient") & ~claims.unreasonable.fill_null(False),
                                        admissions=False), marked), null_big)
     w = _deductible_windows(w.filter(w._d_op > 0).select("claim_id", "person_id", "admit_date", "_d_op", "_c"), levels)
-    w = w.filter(w._ded_op > 0).select(_nid=w.claim_id, _nded=w._ded_op)
+    whole = (w._ded_op == ibis.least(w._c, w._d_op)).fill_null(False)
+    w = w.filter(~whole).select(_nid=w.claim_id, _nded=w._ded_op)
     deductibles = _materialized(con, w)
     # every other claim once, with the columns wanted: only those that accrue a deductible look for theirs
     n = _uncapped(prepared(year_claims(), marked), null_big)
     key = ibis.ifelse(n._d_op > 0, n.claim_id, ibis.null("string"))
     n = n.left_join(deductibles, key == deductibles._nid)
-    n = _fund0(n.mutate(_ded_op=n._nded.fill_null(ibis.literal(0, "int64"))), policy)
+    n = _fund0(n.mutate(_ded_op=ibis.ifelse(n._nid.notnull(), n._nded, ibis.least(n._c, n._d_op))), policy)
     out = finish(n.mutate(fund_paid=n._f0))
     if capped is not None:
         out = out.union(capped)
