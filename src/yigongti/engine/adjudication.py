@@ -18,8 +18,9 @@ whose covered costs could reach the annual cap (a small aggregate query finds th
 in a province) through the deductible's and the cap's running sums, decided whole; the others' claims that accrue an
 outpatient deductible through the deductible's, kept as claim_id -> deductible where it is not 0. The main pass
 reads every other claim once with the columns wanted and decides it without any running sum, looking up the
-deductible of the claims that accrue one. Apart, each query stays within memory: at 100 M claims, the running sums
-beside the main pass's joins made DuckDB spill 6.7 GB to disk.
+deductible of the claims that accrue one. Apart, each query holds less: at 100 M claims the one query of before ran
+at DuckDB's 5 GB limit (5.9 GB resident), these peak at 4.1-4.6 GB; the running sums carrying the wanted columns
+inside the main pass made DuckDB spill 6.7 GB to disk.
 The referrals and the continuous deductibles of the (few) referred admissions are computed first, as small tables.
 Every window is ordered by (admit_date, claim_id), a total order, so that DuckDB and Spark agree to the fen; the
 result is sorted by claim_id at the end unless the caller does not need it (``ordered=False``: a sort of every
