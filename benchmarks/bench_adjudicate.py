@@ -197,6 +197,7 @@ def phase_settle(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     from yigongti.engine import settlement as q
     from yigongti.engine.adjudication import adjudicate
     from yigongti.engine.backend import connect
+    from yigongti.service.settlement import SETTLED_CLAIMS_COLUMNS
 
     con = connect("duckdb", keep_order=False, joins_as_written=True, memory_limit=memory_limit,
                   temp_directory=str(DATA / "spill"))  # as settle_folder does
@@ -206,7 +207,7 @@ def phase_settle(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     des = con.read_parquet(str(folder / "designations.parquet"))
     adj = adjudicate(claims, con.read_parquet(str(folder / "persons.parquet")), inst, des, BenefitPolicy(), YEAR,
                      ordered=False, designated=True,
-                     columns=["claim_id", "person_id", "inst_id", "admit_date", "diagnosis", "unreasonable"])
+                     columns=SETTLED_CLAIMS_COLUMNS)
     summary = q.charged_summary(q.charged_spending(adj, des, inst, year=YEAR)).to_pyarrow()
     seconds = time.perf_counter() - t0
     rows = int(sum(pq.ParquetFile(f).metadata.num_rows for f in (folder / "claims").glob("*.parquet")))

@@ -241,9 +241,9 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     chain; computed with one small query when not given.
 
     The claims go three ways (see the module's docstring): the over-cap persons' claims and the deductibles of the
-    claims that accrue an outpatient deductible are decided first, by queries of their own (DuckDB; on Spark they
-    stay part of the expression), and the expression returned is the main pass over every other claim, with the
-    over-cap persons' decided claims appended.
+    claims that accrue an outpatient deductible are decided first, by queries of their own (the deductibles on
+    DuckDB only: on Spark they stay part of the expression), and the expression returned is the main pass over
+    every other claim, with the over-cap persons' decided claims appended.
     """
     wanted = list(claims.columns) if columns is None else list(columns)
     if ordered and "claim_id" not in wanted:
@@ -255,8 +255,8 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     con = claims.get_backend()
     # what each pass reads: the decision inputs, the columns wanted and the payment's inputs
     carry = list(dict.fromkeys([*_DECISION_INPUTS, *wanted, "total_cost"]))
-    last_cols = [*dict.fromkeys([*wanted, "total_cost"]), *(["_dcons"] if designated else [])]
-    keep = [*last_cols, "_status", "_rule0", "_kind", "_fixed", "_rate", "_c", "_cap"]
+    keep = [*dict.fromkeys([*wanted, "total_cost"]), *(["_dcons"] if designated else []),
+            "_status", "_rule0", "_kind", "_fixed", "_rate", "_c", "_cap"]
 
     def classified(t: ir.Table, people: ir.Table) -> ir.Table:
         return _classify(t.left_join(people, "person_id").drop("person_id_right"), institutions, policy)
@@ -273,7 +273,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     big, null_big = _over_cap_persons(claims.filter(in_year), policy)
 
     def year_claims(where: ir.BooleanValue | None = None, *, admissions: bool = True) -> ir.Table:
-        # each pass filters the claims as read, so that no two share a subquery (which DuckDB would materialize)
+        # each pass's own filter applies to the claims as they are read (Parquet skips what it can)
         t = claims.filter(in_year if where is None else in_year & where).select(*carry)
         if cont is None or not admissions:
             return t.mutate(_cont_ded=ibis.null("int64"))

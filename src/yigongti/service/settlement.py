@@ -64,7 +64,7 @@ from yigongti.store.datafolder import (
 )
 
 __all__ = [
-    "SettlementResult", "format_heads", "load_adjudicated", "settle_data", "settle_folder", "settlement_inputs",
+    "SETTLED_CLAIMS_COLUMNS", "SettlementResult", "format_heads", "load_adjudicated", "settle_data", "settle_folder", "settlement_inputs",
     "write_settlement",
 ]
 
@@ -78,6 +78,8 @@ _ADJUDICATED_IN = TableSpec("adjudicated", (
     Column("unreasonable", ColType.BOOL, required=False, default="false"),
 ), key=("claim_id",))
 _ADJ_COLUMNS = ["claim_id", "person_id", "inst_id", "admit_date", "fund_paid", "rule", "diagnosis", "unreasonable"]
+# the claims columns the settlement asks of the engine's adjudication (the rest of _ADJ_COLUMNS it computes)
+SETTLED_CLAIMS_COLUMNS = [c for c in _ADJ_COLUMNS if c not in ("fund_paid", "rule")]
 
 
 @dataclass
@@ -259,7 +261,7 @@ def settle_folder(folder: Path | str, year: int, policy: Policy | None = None, *
     con = connect(backend, keep_order=False, joins_as_written=True)  # only sums come out
     try:
         adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
-                               columns=[c for c in _ADJ_COLUMNS if c not in ("fund_paid", "rule")])
+                               columns=SETTLED_CLAIMS_COLUMNS)
         # last year's diagnoses decide the risk classes: the claims as read, not the year's adjudicated
         claims = parquet_claims(con, folder) if policy.capitation.risk_adjustment else None
         return _settle(data, year, policy, con, designations, adj, top_diagnoses, claims=claims, claim_files=files)
