@@ -4,9 +4,11 @@ other claims) give every claim exactly once and the reference loop's answer, whi
 from __future__ import annotations
 
 import ibis
+import pyarrow as pa
 import pytest
 from test_adjudication_rules import POLICY, Person, both, claim, engine_tables, f
 
+from yigongti.engine import adjudication
 from yigongti.engine.adjudication import adjudicate
 
 
@@ -39,6 +41,40 @@ def test_over_cap_persons_and_others_in_one_run(con: ibis.BaseBackend) -> None:
     assert sum(result[c][2] for c in ("1a", "1b", "1c", "1d", "1e", "1f")) == POLICY.annual_cap("resident")
     assert result["2a"][4] == "inpatient" and result["2b"][1] == f("300")
     assert [result[c][1] for c in ("3a", "3b", "3c")] == [f("120"), 0, f("180")]  # 300 in all, 100 reached first
+
+
+def test_persons_sharing_a_bucket_with_an_over_cap_person_are_decided_alike(
+        con: ibis.BaseBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On DuckDB the over-cap search sums covered costs per bucket of persons: every person in a bucket whose sum
+    passes the cap goes through the cap's running sums. With one bit of hash (two buckets, and the one of the claims
+    without a person) ordinary persons share a hot bucket with an over-cap one: the same answers as the reference
+    loop and as a bucket per person, each claim once."""
+    claims = [
+        claim("1a", "X3", "150000.00", setting="inpatient", day=3, stay=4, person="P1"),
+        claim("1b", "X2", "200000.00", setting="inpatient", day=20, person="P1"),
+        claim("1c", "X3", "150.00", day=25, person="P1"),
+        *(claim(f"{k}a", "X3", "120.00", day=1, person=f"P{k}") for k in range(2, 9)),
+        *(claim(f"{k}b", "G1-T2", "90.00", day=2, person=f"P{k}") for k in range(2, 9)),
+        *(claim(f"{k}c", "X2", "500.00", setting="inpatient", day=4, person=f"P{k}") for k in range(2, 9)),
+    ]
+    persons = {f"P{k}": Person() for k in range(1, 9)}
+    nobody = [claim("0a", "X2", "300000.00", setting="inpatient", day=6, person=None),  # type: ignore[arg-type]
+              claim("0b", "X2", "100.00", day=7, person=None)]  # type: ignore[arg-type]
+
+    def engine() -> pa.Table:  # the tables registered anew: ``both`` registers its own under the same names
+        t = engine_tables(con, [*claims, *nobody], persons)
+        hot, null_big = adjudication._hot_buckets(t["claims"], POLICY)
+        assert len(hot) == 1 and null_big  # P1's bucket, and the claims without a person over the cap
+        return adjudicate(t["claims"], t["persons"], t["institutions"], t["designations"], POLICY, 2026).to_pyarrow()
+
+    wide = both(con, claims, persons)
+    apart = engine()
+    monkeypatch.setattr(adjudication, "_BUCKET_BITS", 1)
+    assert both(con, claims, persons) == wide
+    shared = engine()
+    assert shared.equals(apart) and shared.num_rows == len(claims) + len(nobody)
+    rules = dict(zip(shared.column("claim_id").to_pylist(), shared.column("rule").to_pylist(), strict=True))
+    assert rules["1b"] == rules["0a"] == "annual_cap" and wide["2c"][4] == "inpatient"
 
 
 def test_a_person_missing_from_persons_is_capped_once(con: ibis.BaseBackend) -> None:
