@@ -64,7 +64,7 @@ def test_persons_sharing_a_bucket_with_an_over_cap_person_are_decided_alike(
     def engine() -> pa.Table:  # the tables registered anew: ``both`` registers its own under the same names
         t = engine_tables(con, [*claims, *nobody], persons)
         hot, null_big = adjudication._hot_buckets(t["claims"], POLICY)
-        assert len(hot) == 1 and null_big  # P1's bucket, and the claims without a person over the cap
+        assert hot.num_rows == 1 and null_big  # P1's bucket, and the claims without a person over the cap
         return adjudicate(t["claims"], t["persons"], t["institutions"], t["designations"], POLICY, 2026).to_pyarrow()
 
     wide = both(con, claims, persons)
@@ -88,6 +88,22 @@ def test_a_person_missing_from_persons_is_capped_once(con: ibis.BaseBackend) -> 
     assert [rows[f"9{k}"]["rule"] for k in range(5)] == ["inpatient"] * 3 + ["annual_cap"] * 2
     assert all(r["fund_paid"] + r["patient_paid"] == r["total_cost"] for r in rows.values())
     assert rows["1a"]["deductible"] == f("300") and rows["1a"]["fund_paid"] == f("80.00")
+
+
+def test_persons_missing_from_persons_keep_their_own_deductibles(con: ibis.BaseBackend) -> None:
+    """Persons missing from persons (no row in the coded persons on DuckDB) keep running sums of their own; the
+    claims without a person share one."""
+    claims = [claim("u1", "X2", "200.00", day=1, person="U1"), claim("u2", "X2", "200.00", day=3, person="U1"),
+              claim("v1", "X3", "250.00", day=2, person="U2"), claim("v2", "X2", "100.00", day=4, person="U2"),
+              claim("p1", "X2", "120.00", day=2, person="P1"), claim("p2", "X2", "250.00", day=5, person="P1"),
+              claim("n1", "X2", "280.00", day=1, person=None),  # type: ignore[arg-type]
+              claim("n2", "X2", "90.00", day=2, person=None)]  # type: ignore[arg-type]
+    t = engine_tables(con, claims, {"P1": Person()})
+    out = adjudicate(t["claims"], t["persons"], t["institutions"], t["designations"], POLICY, 2026).to_pyarrow()
+    ded = dict(zip(out.column("claim_id").to_pylist(), out.column("deductible").to_pylist(), strict=True))
+    # 300 yuan at an outside hospital, per person: U1 200 + 100, U2 250 + 50, P1 120 + 180, no person 280 + 20
+    assert ded == {"u1": f("200"), "u2": f("100"), "v1": f("250"), "v2": f("50"), "p1": f("120"), "p2": f("180"),
+                   "n1": f("280"), "n2": f("20")}
 
 
 def test_fewer_columns_carry_the_same_decisions(con: ibis.BaseBackend) -> None:

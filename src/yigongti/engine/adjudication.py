@@ -29,6 +29,8 @@ column, the costliest step at province scale).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from datetime import date
 
 import ibis
@@ -108,14 +110,20 @@ def _classify(t: ir.Table, institutions: ir.Table, policy: BenefitPolicy) -> ir.
     rates = {4 * k + 2 * ip + emp: policy.fund_rate(r, inpatient=bool(ip), insurance=ins)
              for k, r in enumerate(rows) for ip in (0, 1) for emp, ins in ((0, "resident"), (1, "employee"))}
     j = j.mutate(_row=row, _pays=pays, _inp=inpatient, _unr=unreasonable, _emp=employee)
-    flat = _lookup(j._row, {k: int(r.outpatient_flat_copay) for k, r in enumerate(rows)}) == 1
     zero = ibis.literal(0, "int64")
+    outpatient = j._pays & ~j._inp
+    # rows of a flat copay, rows of an outpatient deductible: a test of membership, cheaper than a lookup per claim
+    flat_rows = [k for k, r in enumerate(rows) if r.outpatient_flat_copay]
+    accruing = [k for k, r in enumerate(rows) if not r.outpatient_flat_copay and r.outpatient_deductible > 0]
     return j.mutate(
-        _flat=j._pays & ~j._inp & flat,
+        _flat=outpatient & j._row.isin(flat_rows) if flat_rows else ibis.literal(False),
         _rate=_lookup(4 * j._row + 2 * j._inp.cast("int64") + j._emp.cast("int64"), rates),
         _cap=ibis.ifelse(j._emp, policy.annual_cap("employee"), policy.annual_cap("resident")).cast("int64"),
-        _d_op=ibis.ifelse(j._pays & ~j._inp & ~flat,
-                          _lookup(j._row, {k: r.outpatient_deductible for k, r in enumerate(rows)}), zero),
+        # _accrues: the claim accrues an outpatient deductible (_d_op > 0)
+        _accrues=outpatient & j._row.isin(accruing) if accruing else ibis.literal(False),
+        _d_op=ibis.ifelse(outpatient & j._row.isin(accruing),
+                          _lookup(j._row, {k: r.outpatient_deductible for k, r in enumerate(rows)}), zero)
+        if accruing else zero,
         _d_ip=ibis.ifelse(j._pays & j._inp, _lookup(j._row, {k: r.inpatient_deductible for k, r in enumerate(rows)}),
                           zero),
         _c=j.covered_cost.cast("int64"),
@@ -250,7 +258,10 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     if ordered and "claim_id" not in wanted:
         raise ValueError("an adjudication ordered by claim_id needs claim_id among its columns")
     lo, hi = _year_bounds(year)
-    in_year = (claims.admit_date >= lo) & (claims.admit_date <= hi)
+
+    def in_year(t: ir.Table) -> ir.BooleanValue:
+        return (t.admit_date >= lo) & (t.admit_date <= hi)
+
     who = _who(persons, designations, year)
     levels = outpatient_deductible_levels(policy)
     con = claims.get_backend()
@@ -265,26 +276,47 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
             j = j.left_join(places, j._dk == places._k).drop("_dk", "_k")
         return _classify(j, institutions, policy)
 
-    # the continuous deductibles of referred admissions and the persons who could reach the cap are few: computed
-    # first (small queries), they enter the expression as small tables
-    pairs, ends = _split_edges(_edges_with_nodes(claims, policy, year).to_pyarrow())
+    # the persons who could reach the cap, the referred admissions and their continuous deductibles are few:
+    # found first (small queries), they enter the expression as small tables
+    if con.name == "duckdb":  # a sum per bucket of persons: a province's over-cap search in half the time
+        hot, null_big = _hot_buckets(claims.filter(in_year(claims)), policy)
+        has_reach = hot.num_rows > 0
+        buckets = ibis.memtable(hot)
+
+        def reach(t: ir.Table) -> ir.BooleanValue:  # a semi-join: DuckDB tests a long IN list value by value
+            return _bucket(t.person_id).isin(buckets._b)
+    else:
+        big, null_big = _over_cap_persons(claims.filter(in_year(claims)), policy)
+        ids = _small_table(con, big)
+        has_reach = big.num_rows > 0
+
+        def reach(t: ir.Table) -> ir.BooleanValue:
+            return t.person_id.isin(ids._tp)
+
+    def mine(t: ir.Table) -> ir.BooleanValue:  # the claims of the persons who could reach the cap
+        some = reach(t) if has_reach else ibis.literal(False)
+        return some | t.person_id.isnull() if null_big else some
+
+    early = claims  # what the referrals and the over-cap persons' claims are read from
+    if con.name == "duckdb":
+        # read once, together: the admissions up to the year's end (for the referrals) and those persons' claims
+        admissions = (claims.setting == "inpatient") & (claims.admit_date <= hi)
+        cols = dict.fromkeys([*_NODE_COLUMNS, "referral_from", "discharge_date", *carry])
+        found = claims.filter(admissions | (in_year(claims) & mine(claims)) if has_reach or null_big else admissions)
+        temp = f"_early_{next(_names)}"
+        early = con.create_table(temp, found.select(*cols), temp=True)
+    pairs, ends = _split_edges(_edges_with_nodes(early, policy, year).to_pyarrow())
     depth = _depth(pairs) if referral_depth is None else referral_depth
     cont = None
     if depth > 0 and pairs.num_rows:
         e = _small_table(con, pairs)
         nodes = _referral_nodes(_small_table(con, ends), persons, designations, institutions, policy, year)
         cont = _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
-    if con.name == "duckdb":  # a sum per bucket of persons: a province's over-cap search in half the time
-        hot, null_big = _hot_buckets(claims.filter(in_year), policy)
-        reach = (lambda pid: _bucket(pid).isin(hot)) if hot else None
-    else:
-        big, null_big = _over_cap_persons(claims.filter(in_year), policy)
-        ids = _small_table(con, big)
-        reach = (lambda pid: pid.isin(ids._tp)) if big.num_rows else None
 
-    def year_claims(where: ir.BooleanValue | None = None, *, admissions: bool = True) -> ir.Table:
+    def year_claims(where: Callable[[ir.Table], ir.BooleanValue] | None = None, *, admissions: bool = True,
+                    source: ir.Table = claims) -> ir.Table:
         # each pass's own filter applies to the claims as they are read (Parquet skips what it can)
-        t = claims.filter(in_year if where is None else in_year & where).select(*carry)
+        t = source.filter(in_year(source) if where is None else in_year(source) & where(source)).select(*carry)
         if cont is None or not admissions:
             return t.mutate(_cont_ded=ibis.null("int64"))
         # only admissions look for a continuous deductible: the others' null key skips the hash probe
@@ -293,7 +325,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
 
     def prepared(t: ir.Table, people: ir.Table) -> ir.Table:
         p = _prepared(_continuous(classified(t, people)), policy)
-        return p.select(*dict.fromkeys([*keep, "claim_id", "person_id", "admit_date", "_d_op",
+        return p.select(*dict.fromkeys([*keep, "claim_id", "person_id", "admit_date", "_d_op", "_accrues",
                                         *(["_big"] if "_big" in p.columns else [])]))
 
     def finish(t: ir.Table, **extra: ir.Value) -> ir.Table:
@@ -307,13 +339,11 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
 
     capped = None
     marked = who.mutate(_big=ibis.literal(False))
-    if reach is not None or null_big:
+    if has_reach or null_big:
         # persons who could reach the cap (few): every claim through the deductible's and the cap's running sums,
         # decided first
-        none = ibis.literal(False)
-        mine = none if reach is None else reach(claims.person_id)
-        few = who.filter(none if reach is None else reach(who.person_id))  # a small hash table for the few claims
-        a = prepared(year_claims(mine | claims.person_id.isnull() if null_big else mine), few)
+        few = who.filter(reach(who) if has_reach else ibis.literal(False))  # a small hash table for few claims
+        a = prepared(year_claims(mine, source=early), few)
         decided = finish(_annual_cap(_fund0(_deductible_windows(a, levels), policy)), _pid=a.person_id).to_pyarrow()
         pids = pc.unique(decided.column("_pid").combine_chunks().drop_null())
         capped = _small_table(con, decided.drop_columns(["_pid"]))
@@ -323,6 +353,8 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
         m = who.outer_join(ids, who.person_id == ids._tp)
         marked = m.select(person_id=m.person_id.fill_null(m._tp), _emp=m._emp, _dcons=m._dcons, _dtown=m._dtown,
                           _dvil=m._dvil, _big=m._tp.notnull())
+    if early is not claims:  # the admissions read first: their memory back before the big passes
+        con.raw_sql(f'DROP TABLE "{temp}"')
     places = None
     if con.name == "duckdb":
         # every pass joins the claims with the persons: decided once, the designation carried as a number
@@ -331,15 +363,15 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     # on the five columns they need, decided next; kept (claim_id -> the deductible) where the claims before took
     # some of it, i.e. where it is not the whole min(C, D) (a person's first such claim, and those after it while
     # the deductible is not reached, are not kept)
-    w = _uncapped(prepared(year_claims((claims.setting != "inpatient") & ~claims.unreasonable.fill_null(False),
+    w = _uncapped(prepared(year_claims(lambda t: (t.setting != "inpatient") & ~t.unreasonable.fill_null(False),
                                        admissions=False), marked), null_big)
-    w = _deductible_windows(w.filter(w._d_op > 0).select("claim_id", "person_id", "admit_date", "_d_op", "_c"), levels)
+    w = _deductible_windows(w.filter(w._accrues).select("claim_id", "person_id", "admit_date", "_d_op", "_c"), levels)
     whole = (w._ded_op == ibis.least(w._c, w._d_op)).fill_null(False)
     w = w.filter(~whole).select(_nid=w.claim_id, _nded=w._ded_op)
     deductibles = _materialized(con, w)
     # every other claim once, with the columns wanted: only those that accrue a deductible look for theirs
     n = _uncapped(prepared(year_claims(), marked), null_big)
-    key = ibis.ifelse(n._d_op > 0, n.claim_id, ibis.null("string"))
+    key = ibis.ifelse(n._accrues, n.claim_id, ibis.null("string"))
     n = n.left_join(deductibles, key == deductibles._nid)
     n = _fund0(n.mutate(_ded_op=ibis.ifelse(n._nid.notnull(), n._nded, ibis.least(n._c, n._d_op))), policy)
     out = finish(n.mutate(fund_paid=n._f0))
@@ -401,6 +433,7 @@ def _over_cap_persons(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table
     return big.filter(pc.is_valid(big.column("_tp"))).cast(pa.schema([("_tp", pa.string())])), null_big
 
 
+_names = itertools.count()  # of the engine's temporary tables
 _BUCKET_BITS = 22  # 4 M buckets: 2.4 persons each at 10 M persons, a few hundred buckets reach a cap
 
 
@@ -416,8 +449,8 @@ def _bucket(person_id: ir.StringValue) -> ir.IntegerValue:
     return ibis.ifelse(person_id.isnull(), mask + 1, _duckdb_hash(person_id) & mask).cast("int32")
 
 
-def _hot_buckets(claims: ir.Table, policy: BenefitPolicy) -> tuple[list[int], bool]:
-    """DuckDB: the buckets of persons (:func:`_bucket`) whose covered costs in ``claims`` add up to more than the
+def _hot_buckets(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table, bool]:
+    """DuckDB: the buckets of persons (:func:`_bucket`, as column _b) whose covered costs in ``claims`` add up to more than the
     smaller annual cap, and whether the claims without a person do. A person whose claims could reach the cap is in
     a hot bucket (covered costs are not negative in the sum, so a bucket's sum is at least each of its persons'); the
     others' claims cannot reach it. One scan: the sums by bucket are counted in NumPy as the claims stream (a
@@ -432,7 +465,7 @@ def _hot_buckets(claims: ir.Table, policy: BenefitPolicy) -> tuple[list[int], bo
         sums += np.bincount(b, weights=w, minlength=size)
     hot = np.flatnonzero(sums > cap)
     null_big = bool(hot.size and hot[-1] == size - 1)
-    return [int(h) for h in hot if h != size - 1], null_big
+    return pa.table({"_b": pa.array(hot[hot != size - 1], pa.int32())}), null_big
 
 
 def _duckdb_batches(expr: ir.Table, rows: int) -> pa.RecordBatchReader:
