@@ -33,8 +33,9 @@ from rich.progress import Progress
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "settle"
 YEAR = 2026
-RULES = np.array(["flat_copay", "outpatient", "inpatient", "emergency_as_outside", "unreasonable", "no_benefit"])
-RULE_P = np.array([0.48, 0.30, 0.08, 0.01, 0.01, 0.12])
+RULES = np.array(["flat_copay", "outpatient", "inpatient", "emergency_as_outside", "unreasonable", "no_benefit",
+                  "annual_cap"])
+RULE_P = np.array([0.48, 0.30, 0.08, 0.01, 0.01, 0.119, 0.001])
 DIAGNOSES = np.array(["I10", "E11.9", "J06.9", "K29.7", "I63.9", "M54.5", "J18.9", "N39.0", "C34.9", "S72.0"])
 console = Console()
 
@@ -144,7 +145,8 @@ JOIN {designations} d ON d.person_id = a.person_id AND d.year = {year}
 JOIN {institutions} i ON i.inst_id = a.inst_id
 WHERE a.admit_date >= DATE '{year}-01-01' AND a.admit_date < DATE '{next}-01-01'
   AND a.rule <> 'unreasonable' AND NOT a.unreasonable
-  AND (i.consortium_id = d.consortium_id OR i.tier = 'outside' OR a.rule = 'emergency_as_outside')
+  AND (i.consortium_id = d.consortium_id OR i.tier = 'outside' OR a.rule = 'emergency_as_outside'
+       OR (a.rule = 'annual_cap' AND coalesce(i.consortium_id, '') <> ''))
 GROUP BY ALL ORDER BY 1, 2
 """
 
@@ -196,7 +198,8 @@ def run_pandas(folder: Path, limit: int | None) -> list[dict[str, object]]:
     a = a[(year == YEAR) & (a["rule"] != "unreasonable") & ~a["unreasonable"]]
     j = a.merge(des, on="person_id").merge(inst, on="inst_id")
     own = (j["inst_consortium"] == j["consortium_id"]).fillna(False).astype(bool)
-    out = ((j["tier"] == "outside") | (j["rule"] == "emergency_as_outside")).fillna(False).astype(bool)
+    capped = (j["rule"] == "annual_cap") & (j["inst_consortium"].fillna("") != "")  # an emergency the cap cut
+    out = ((j["tier"] == "outside") | (j["rule"] == "emergency_as_outside") | capped).fillna(False).astype(bool)
     j = j[own | out]
     j = j.assign(month=pd.to_datetime(j["admit_date"].astype("datetime64[ms]")).dt.month,
                  in_network=j["fund_paid"].where(own[own | out], 0),

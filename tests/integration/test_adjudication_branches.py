@@ -9,6 +9,7 @@ import pytest
 from test_adjudication_rules import POLICY, Person, both, claim, engine_tables, f
 
 from yigongti.engine import adjudication
+from yigongti.engine import settlement as q
 from yigongti.engine.adjudication import adjudicate
 
 
@@ -104,6 +105,28 @@ def test_persons_missing_from_persons_keep_their_own_deductibles(con: ibis.BaseB
     # 300 yuan at an outside hospital, per person: U1 200 + 100, U2 250 + 50, P1 120 + 180, no person 280 + 20
     assert ded == {"u1": f("200"), "u2": f("100"), "v1": f("250"), "v2": f("50"), "p1": f("120"), "p2": f("180"),
                    "n1": f("280"), "n2": f("20")}
+
+
+def test_a_capped_emergency_at_another_consortium_is_still_charged_as_outside(con: ibis.BaseBackend) -> None:
+    """RULES.md D1: D_c includes emergencies paid as outside. When the annual cap then cuts one, its rule is
+    annual_cap, yet the (smaller) payment is still an out-of-network deduction of the enrollee's consortium, in the
+    per-claim charges and in the sums the settlement reads, both with the designation joined again and as the
+    adjudication hands it over."""
+    claims = [claim("1a", "G1-H", "235000.00", setting="inpatient", day=3, stay=4),  # at G1 (its own): 199,495
+              claim("1b", "G2-H", "3000.00", setting="inpatient", day=20, emergency=True),  # at G2, cut by the cap
+              claim("1c", "G2-T1", "500.00", day=25)]  # at G2, no emergency: no benefit, charged to no one
+    result = both(con, claims)
+    assert result["1b"][4] == "annual_cap" and 0 < result["1b"][2] < f("3000")
+    t = engine_tables(con, claims, {"P1": Person()})
+    adj = adjudicate(t["claims"], t["persons"], t["institutions"], t["designations"], POLICY, 2026, designated=True)
+    rows = {r["claim_id"]: r for r in q.charged_claims(adj, t["designations"], t["institutions"], year=2026)
+            .to_pyarrow().to_pylist()}
+    assert [(rows[c]["charge"], rows[c]["charged_to"]) for c in ("1a", "1b", "1c")] == [
+        ("in_network", "G1"), ("out_of_network", "G1"), ("fund", None)]
+    for given in (adj, adj.drop("designated_consortium")):
+        sums = q.charged_spending(given, t["designations"], t["institutions"], year=2026).to_pyarrow().to_pylist()
+        assert sorted((r["in_network"], r["tier"], r["fund_paid"]) for r in sums) == [
+            (False, "outside", result["1b"][2]), (True, "county", result["1a"][2])]
 
 
 def test_fewer_columns_carry_the_same_decisions(con: ibis.BaseBackend) -> None:

@@ -51,7 +51,8 @@ def counties(draw: st.DrawFn) -> dict[str, Any]:
     claims = []
     for k in range(draw(st.integers(0, 60))):
         inst = draw(st.sampled_from(insts))
-        rule = draw(st.sampled_from(["flat_copay", "outpatient", "inpatient", "emergency_as_outside", "unreasonable"]))
+        rule = draw(st.sampled_from(["flat_copay", "outpatient", "inpatient", "emergency_as_outside", "unreasonable",
+                                     "annual_cap"]))
         unreasonable = rule == "unreasonable"
         claims.append({
             "claim_id": f"C{k:04d}", "person_id": draw(st.sampled_from(persons))["person_id"], "inst_id": inst["inst_id"],
@@ -136,7 +137,9 @@ def test_every_claim_is_charged_to_exactly_one_consortium_or_the_fund(c: dict[st
             want, to = "unreasonable", None
         elif e is not None and i["consortium_id"] == e:
             want, to = "in_network", e
-        elif e is not None and (i["tier"] == "outside" or k["rule"] == "emergency_as_outside"):
+        elif e is not None and (i["tier"] == "outside" or k["rule"] == "emergency_as_outside"
+                                or k["rule"] == "annual_cap" and i["consortium_id"] is not None):
+            # the cap cut an emergency paid as outside at another consortium (there, nothing else pays to be cut)
             want, to = "out_of_network", e
         else:
             want, to = "fund", None

@@ -117,6 +117,14 @@ def _of_year(t: ir.Table, year: int) -> ir.Table:
     return t.filter((t.admit_date >= ibis.date(year, 1, 1)) & (t.admit_date < ibis.date(year + 1, 1, 1)))
 
 
+def _paid_as_outside(j: ir.Table) -> ir.BooleanValue:
+    """An emergency at a consortium's institution paid by the outside row (rule emergency_as_outside), or one whose
+    payment the annual cap then cut (rule annual_cap: at another consortium nothing else is paid, so nothing else is
+    cut). With the enrollee's own consortium tested first, this is an emergency at another consortium."""
+    at_consortium = j.inst_consortium.fill_null("") != ""
+    return (j.rule == "emergency_as_outside") | ((j.rule == "annual_cap") & at_consortium)
+
+
 def charged_claims(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *, year: int) -> ir.Table:
     """Every claim of ``year`` with who bears it (RULES.md D1): ``charge`` is in_network (c's enrollee at c's
     institution), out_of_network (c's enrollee at an outside hospital, or an emergency paid as outside), fund
@@ -129,7 +137,7 @@ def charged_claims(adjudicated: ir.Table, designations: ir.Table, institutions: 
     unreasonable = (j.rule == "unreasonable") | j.unreasonable.fill_null(False)
     enrolled = j.enrolled_in.notnull()
     own = enrolled & (j.inst_consortium.fill_null("") == j.enrolled_in)
-    outside = enrolled & ((j.inst_tier == "outside") | (j.rule == "emergency_as_outside"))
+    outside = enrolled & ((j.inst_tier == "outside") | _paid_as_outside(j))
     charge = (ibis.cases((unreasonable, EXCLUDED), (own, IN_NETWORK), (outside, OUT_OF_NETWORK), else_=FUND))
     j = j.mutate(charge=charge)
     charged_to = ibis.ifelse((j.charge == IN_NETWORK) | (j.charge == OUT_OF_NETWORK), j.enrolled_in,
@@ -144,7 +152,7 @@ def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions
                      year: int) -> ir.Table:
     """The claims of ``year`` charged to a consortium (RULES.md D1), lean: (consortium_id, month, in_network,
     tier, diagnosis, fund_paid). ``in_network``: c's enrollee at c's institution (I_c); otherwise an
-    out-of-network deduction (D_c: an outside hospital, or an emergency paid as outside) and ``tier`` is
+    out-of-network deduction (D_c: an outside hospital, or an emergency paid as outside, capped or not) and ``tier`` is
     ``outside``. Unreasonable claims, non-enrollees and claims without benefit at another consortium are left out.
     An adjudication with the designated consortium column (``adjudicate(..., designated=True)``) is not joined with
     the designations again."""
@@ -160,7 +168,7 @@ def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions
         e = enrollees(designations, year=year).select("person_id", "consortium_id")
         j = a.join(e, "person_id").join(inst, "inst_id")
     own = j.inst_consortium.fill_null("") == j.consortium_id
-    j = j.filter(own | (j.inst_tier == "outside") | (j.rule == "emergency_as_outside"))
+    j = j.filter(own | (j.inst_tier == "outside") | _paid_as_outside(j))
     return j.select("consortium_id", month=j.admit_date.month().cast("int64"), in_network=own,
                     tier=ibis.ifelse(own, j.inst_tier, "outside"), diagnosis=j.diagnosis, fund_paid=j.fund_paid)
 
