@@ -14,14 +14,17 @@ The same rules as ``yigongti.domain.benefits`` (the single-claim path and the re
 
 Running sums are the cost (a window sorts and holds every column it is given), so only the claims that need one go
 through one, on the few columns it needs, each in a query of its own before the main pass: the claims of persons
-whose covered costs could reach the annual cap (a small aggregate query finds them first; usually none, a hundred
-in a province) through the deductible's and the cap's running sums, decided whole; the others' claims that accrue an
-outpatient deductible through the deductible's, kept as claim_id -> deductible where it is not 0. The main pass
-reads every other claim once with the columns wanted and decides it without any running sum, looking up the
-deductible of the claims that accrue one. Apart, each query holds less: at 100 M claims the one query of before ran
-at DuckDB's 5 GB limit (5.9 GB resident), these peak at 4.1-4.6 GB; the running sums carrying the wanted columns
-inside the main pass made DuckDB spill 6.7 GB to disk.
-The referrals and the continuous deductibles of the (few) referred admissions are computed first, as small tables.
+whose covered costs could reach the annual cap (found first: on DuckDB the persons whose bucket's covered costs
+pass the cap, on Spark by a GROUP BY; usually none, a few hundred to a few thousand in a province) through the
+deductible's and the cap's running sums, decided whole; the others' claims that accrue an outpatient deductible
+through the deductible's, kept as claim_id -> deductible where it is not 0. The main pass reads every other claim
+once with the columns wanted and decides it without any running sum, looking up the deductible of the claims that
+accrue one. Apart, each query holds less: at 100 M claims the one query of before ran at DuckDB's 5 GB limit (5.9 GB
+resident), these peak at 4.1-4.6 GB; the running sums carrying the wanted columns inside the main pass made DuckDB
+spill 6.7 GB to disk.
+The referrals and the continuous deductibles of the (few) referred admissions are computed first, as small tables
+(on DuckDB from one scan that also reads the over-cap candidates' claims). On DuckDB the persons and their
+designations are decided once (:func:`_coded`) for the two passes that join every claim with them.
 Every window is ordered by (admit_date, claim_id), a total order, so that DuckDB and Spark agree to the fen; the
 result is sorted by claim_id at the end unless the caller does not need it (``ordered=False``: a sort of every
 column, the costliest step at province scale).
