@@ -276,6 +276,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     def classified(t: ir.Table, people: ir.Table) -> ir.Table:
         j = t.left_join(people, "person_id").drop("person_id_right")
         if "_dk" in people.columns:  # coded designations (:func:`_coded`): their names from the small table
+            assert places is not None
             j = j.left_join(places, j._dk == places._k).drop("_dk", "_k")
         return _classify(j, institutions, policy)
 
@@ -440,8 +441,8 @@ _names = itertools.count()  # of the engine's temporary tables
 _BUCKET_BITS = 22  # 4 M buckets: 2.4 persons each at 10 M persons, a few hundred buckets reach a cap
 
 
-@ibis.udf.scalar.builtin(name="hash")
-def _duckdb_hash(value: str) -> dt.UInt64:  # type: ignore[empty-body]
+@ibis.udf.scalar.builtin(name="hash")  # type: ignore[untyped-decorator]
+def _duckdb_hash(value: str) -> dt.UInt64:
     """DuckDB's hash of a value (unsigned 64 bits)."""
 
 
@@ -453,8 +454,8 @@ def _bucket(person_id: ir.StringValue) -> ir.IntegerValue:
 
 
 def _hot_buckets(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table, bool]:
-    """DuckDB: the buckets of persons (:func:`_bucket`, as column _b) whose covered costs in ``claims`` add up to more than the
-    smaller annual cap, and whether the claims without a person do. A person whose claims could reach the cap is in
+    """DuckDB: the buckets of persons (:func:`_bucket`, as column _b) whose covered costs in ``claims`` add up to
+    more than the smaller annual cap, and whether the claims without a person do. A person whose claims could reach the cap is in
     a hot bucket (covered costs are not negative in the sum, so a bucket's sum is at least each of its persons'); the
     others' claims cannot reach it. One scan: the sums by bucket are counted in NumPy as the claims stream (a
     GROUP BY person_id would hold a province's persons in a hash table, twice the time)."""
