@@ -89,6 +89,9 @@ def test_a_person_missing_from_persons_is_capped_once(con: ibis.BaseBackend) -> 
     assert [rows[f"9{k}"]["rule"] for k in range(5)] == ["inpatient"] * 3 + ["annual_cap"] * 2
     assert all(r["fund_paid"] + r["patient_paid"] == r["total_cost"] for r in rows.values())
     assert rows["1a"]["deductible"] == f("300") and rows["1a"]["fund_paid"] == f("80.00")
+    # the first scan's temporary table (admissions and over-cap candidates' claims) is gone once it has served
+    assert con.con.sql("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '\\_early\\_%' ESCAPE '\\'"
+                       ).fetchall() == []
 
 
 def test_persons_missing_from_persons_keep_their_own_deductibles(con: ibis.BaseBackend) -> None:

@@ -301,22 +301,6 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
         some = reach(t) if has_reach else ibis.literal(False)
         return some | t.person_id.isnull() if null_big else some
 
-    early = claims  # what the referrals and the over-cap persons' claims are read from
-    if con.name == "duckdb":
-        # read once, together: the admissions up to the year's end (for the referrals) and those persons' claims
-        admissions = (claims.setting == "inpatient") & (claims.admit_date <= hi)
-        cols = dict.fromkeys([*_NODE_COLUMNS, "referral_from", "discharge_date", *carry])
-        found = claims.filter(admissions | (in_year(claims) & mine(claims)) if has_reach or null_big else admissions)
-        temp = f"_early_{next(_names)}"
-        early = con.create_table(temp, found.select(*cols), temp=True)
-    pairs, ends = _split_edges(_edges_with_nodes(early, policy, year).to_pyarrow())
-    depth = _depth(pairs) if referral_depth is None else referral_depth
-    cont = None
-    if depth > 0 and pairs.num_rows:
-        e = _small_table(con, pairs)
-        nodes = _referral_nodes(_small_table(con, ends), persons, designations, institutions, policy, year)
-        cont = _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
-
     def year_claims(where: Callable[[ir.Table], ir.BooleanValue] | None = None, *, admissions: bool = True,
                     source: ir.Table = claims) -> ir.Table:
         # each pass's own filter applies to the claims as they are read (Parquet skips what it can)
@@ -341,24 +325,42 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
                         rule=rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")),
                         **({DESIGNATED_CONSORTIUM: t._dcons} if designated else {}), **extra)
 
-    capped = None
-    marked = who.mutate(_big=ibis.literal(False))
-    if has_reach or null_big:
-        # persons who could reach the cap (few): every claim through the deductible's and the cap's running sums,
-        # decided first
-        few = who.filter(reach(who) if has_reach else ibis.literal(False))  # a small hash table for few claims
-        a = prepared(year_claims(mine, source=early), few)
-        decided = finish(_annual_cap(_fund0(_deductible_windows(a, levels), policy)), _pid=a.person_id).to_pyarrow()
-        pids = pc.unique(decided.column("_pid").combine_chunks().drop_null())
-        capped = _small_table(con, decided.drop_columns(["_pid"]))
-        # the others: persons not marked _big, those whose claims were decided (an over-cap person missing from
-        # persons gets a row of nulls, as the left join with who would give it)
-        ids = _small_table(con, pa.table({"_tp": pids.cast(pa.string())}))
-        m = who.outer_join(ids, who.person_id == ids._tp)
-        marked = m.select(person_id=m.person_id.fill_null(m._tp), _emp=m._emp, _dcons=m._dcons, _dtown=m._dtown,
-                          _dvil=m._dvil, _big=m._tp.notnull())
-    if early is not claims:  # the admissions read first: their memory back before the big passes
-        con.raw_sql(f'DROP TABLE "{temp}"')
+    early = claims  # what the referrals and the over-cap persons' claims are read from
+    if con.name == "duckdb":
+        # read once, together: the admissions up to the year's end (for the referrals) and those persons' claims
+        admissions = (claims.setting == "inpatient") & (claims.admit_date <= hi)
+        cols = dict.fromkeys([*_NODE_COLUMNS, "referral_from", "discharge_date", *carry])
+        found = claims.filter(admissions | (in_year(claims) & mine(claims)) if has_reach or null_big else admissions)
+        temp = f"_early_{next(_names)}"
+        early = con.create_table(temp, found.select(*cols), temp=True)
+    try:
+        pairs, ends = _split_edges(_edges_with_nodes(early, policy, year).to_pyarrow())
+        depth = _depth(pairs) if referral_depth is None else referral_depth
+        cont = None
+        if depth > 0 and pairs.num_rows:
+            e = _small_table(con, pairs)
+            nodes = _referral_nodes(_small_table(con, ends), persons, designations, institutions, policy, year)
+            cont = _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
+
+        capped = None
+        marked = who.mutate(_big=ibis.literal(False))
+        if has_reach or null_big:
+            # persons who could reach the cap (few): every claim through the deductible's and the cap's running sums,
+            # decided first
+            few = who.filter(reach(who) if has_reach else ibis.literal(False))  # a small hash table for few claims
+            a = prepared(year_claims(mine, source=early), few)
+            decided = finish(_annual_cap(_fund0(_deductible_windows(a, levels), policy)), _pid=a.person_id).to_pyarrow()
+            pids = pc.unique(decided.column("_pid").combine_chunks().drop_null())
+            capped = _small_table(con, decided.drop_columns(["_pid"]))
+            # the others: persons not marked _big, those whose claims were decided (an over-cap person missing from
+            # persons gets a row of nulls, as the left join with who would give it)
+            ids = _small_table(con, pa.table({"_tp": pids.cast(pa.string())}))
+            m = who.outer_join(ids, who.person_id == ids._tp)
+            marked = m.select(person_id=m.person_id.fill_null(m._tp), _emp=m._emp, _dcons=m._dcons, _dtown=m._dtown,
+                              _dvil=m._dvil, _big=m._tp.notnull())
+    finally:
+        if early is not claims:  # the admissions read first: their memory back before the big passes
+            con.raw_sql(f'DROP TABLE IF EXISTS "{temp}"')
     places = None
     if con.name == "duckdb":
         # every pass joins the claims with the persons: decided once, the designation carried as a number
@@ -455,10 +457,10 @@ def _bucket(person_id: ir.StringValue) -> ir.IntegerValue:
 
 def _hot_buckets(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table, bool]:
     """DuckDB: the buckets of persons (:func:`_bucket`, as column _b) whose covered costs in ``claims`` add up to
-    more than the smaller annual cap, and whether the claims without a person do. A person whose claims could reach the cap is in
-    a hot bucket (covered costs are not negative in the sum, so a bucket's sum is at least each of its persons'); the
-    others' claims cannot reach it. One scan: the sums by bucket are counted in NumPy as the claims stream (a
-    GROUP BY person_id would hold a province's persons in a hash table, twice the time)."""
+    more than the smaller annual cap, and whether the claims without a person do. A person whose claims could reach
+    the cap is in a hot bucket (covered costs are not negative in the sum, so a bucket's sum is at least each of its
+    persons'); the others' claims cannot reach it. One scan: the sums by bucket are counted in NumPy as the claims
+    stream (a GROUP BY person_id would hold a province's persons in a hash table, twice the time)."""
     cap = min(policy.annual_cap("resident"), policy.annual_cap("employee"))
     size = (1 << _BUCKET_BITS) + 1
     sums = np.zeros(size, dtype=np.float64)  # integers below 2^53 fen: exact
