@@ -71,6 +71,11 @@ def test_persons_sharing_a_bucket_with_an_over_cap_person_are_decided_alike(
     wide = both(con, claims, persons)
     apart = engine()
     monkeypatch.setattr(adjudication, "_BUCKET_BITS", 1)
+    ids = ibis.memtable({"person_id": list(persons)})
+    rows = con.to_pyarrow(ids.select("person_id", b=adjudication._bucket(ids.person_id))).to_pylist()
+    bucket = {r["person_id"]: r["b"] for r in rows}
+    sharing = [p for p in persons if p != "P1" and bucket[p] == bucket["P1"]]
+    assert sharing  # ordinary persons whose claims now go through the cap's running sums
     assert both(con, claims, persons) == wide
     shared = engine()
     assert shared.equals(apart) and shared.num_rows == len(claims) + len(nobody)

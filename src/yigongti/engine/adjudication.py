@@ -142,35 +142,33 @@ def _who(persons: ir.Table, designations: ir.Table, year: int) -> ir.Table:
     return j.select("person_id", "_emp", "_dcons", "_dtown", "_dvil")
 
 
-_NODE_COLUMNS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "covered_cost",
-                 "unreasonable")
 
 
 def _edges_with_nodes(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.Table:
     """Qualifying referrals (claim_id referred by _ref) among the admissions up to ``year``, each with the decision
-    inputs of both admissions (columns of :data:`_NODE_COLUMNS`, the referrer's prefixed ``_r_``).
+    inputs of both admissions (columns of :data:`_DECISION_INPUTS`, the referrer's prefixed ``_r_``).
 
     A referral counts when the referring claim is an admission of the same person, applied earlier in (admit_date,
     claim_id) order, and discharged 0 to ``continuous_deductible_days`` days before this admission."""
     _, hi = _year_bounds(year)
     inp = claims.filter((claims.setting == "inpatient") & (claims.admit_date <= hi))
     a = inp.filter(inp.referral_from.notnull() & (inp.referral_from != ""))
-    a = a.select(*_NODE_COLUMNS, "referral_from")
-    r = inp.select(_rdis=inp.discharge_date, **{f"_r_{c}": inp[c] for c in _NODE_COLUMNS})
+    a = a.select(*_DECISION_INPUTS, "referral_from")
+    r = inp.select(_rdis=inp.discharge_date, **{f"_r_{c}": inp[c] for c in _DECISION_INPUTS})
     days = ibis.interval(days=policy.continuous_deductible_days)
     e = a.join(r, [a.referral_from == r._r_claim_id, a.person_id == r._r_person_id,
                    (r._r_admit_date < a.admit_date)
                    | ((r._r_admit_date == a.admit_date) & (r._r_claim_id < a.claim_id)),
                    r._rdis <= a.admit_date, r._rdis >= a.admit_date - days])
-    return e.select(*_NODE_COLUMNS, *(f"_r_{c}" for c in _NODE_COLUMNS))
+    return e.select(*_DECISION_INPUTS, *(f"_r_{c}" for c in _DECISION_INPUTS))
 
 
 def _split_edges(found: pa.Table) -> tuple[pa.Table, pa.Table]:
     """The result of :func:`_edges_with_nodes` as the edges (claim_id, _ref) and the admissions on either end of
-    them (:data:`_NODE_COLUMNS`, each claim once)."""
+    them (:data:`_DECISION_INPUTS`, each claim once)."""
     edges = pa.table({"claim_id": found.column("claim_id"), "_ref": found.column("_r_claim_id")})
-    ends = pa.concat_tables([found.select(list(_NODE_COLUMNS)),
-                             found.select([f"_r_{c}" for c in _NODE_COLUMNS]).rename_columns(list(_NODE_COLUMNS))])
+    node = list(_DECISION_INPUTS)
+    ends = pa.concat_tables([found.select(node), found.select([f"_r_{c}" for c in node]).rename_columns(node)])
     codes = ends.column("claim_id").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
     _, first = np.unique(codes, return_index=True)  # where each claim first appears
     return edges, ends.take(pa.array(first))
@@ -197,9 +195,9 @@ def _depth(edges: pa.Table) -> int:
 
 def _referral_nodes(nodes: ir.Table, persons: ir.Table, designations: ir.Table, institutions: ir.Table,
                     policy: BenefitPolicy, year: int) -> ir.Table:
-    """The admissions on either end of a referral (``nodes``, :data:`_NODE_COLUMNS`), classified with the designation
-    of their own year (else the year's): claim_id -> _d (row deductible, 0 without benefit) and _c (covered cost).
-    Only their persons' rows of persons and designations are joined (a few, not the province's)."""
+    """The admissions on either end of a referral (``nodes``, :data:`_DECISION_INPUTS`), classified with the
+    designation of their own year (else the year's): claim_id -> _d (row deductible, 0 without benefit) and _c
+    (covered cost). Only their persons' rows of persons and designations are joined (a few, not the province's)."""
     nodes = nodes.mutate(_dyear=nodes.admit_date.year().cast("int64"))
     mine = designations.filter(designations.person_id.isin(nodes.person_id))
     d = mine.select(_dp=mine.person_id, _dy=mine.year.cast("int64"), _c1=mine.consortium_id,
@@ -329,7 +327,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     if con.name == "duckdb":
         # read once, together: the admissions up to the year's end (for the referrals) and those persons' claims
         admissions = (claims.setting == "inpatient") & (claims.admit_date <= hi)
-        cols = dict.fromkeys([*_NODE_COLUMNS, "referral_from", "discharge_date", *carry])
+        cols = dict.fromkeys([*carry, "referral_from", "discharge_date"])  # carry holds the decision inputs
         found = claims.filter(admissions | (in_year(claims) & mine(claims)) if has_reach or null_big else admissions)
         temp = f"_early_{next(_names)}"
         early = con.create_table(temp, found.select(*cols), temp=True)
@@ -427,14 +425,23 @@ def _small_table(con: BaseBackend, table: pa.Table) -> ir.Table:
     return ibis.memtable(table) if con.name == "duckdb" else register_arrow(con, table)
 
 
+def _smaller_cap(policy: BenefitPolicy) -> int:
+    """The smaller of the annual caps (resident, employee): below it nobody's fund payments are cut."""
+    return min(policy.annual_cap("resident"), policy.annual_cap("employee"))
+
+
+def _reachable(claims: ir.Table) -> ir.IntegerValue:
+    """What a claim can add to a person's fund payments at most: its covered cost (a fund payment never exceeds
+    it), 0 when negative."""
+    return ibis.greatest(claims.covered_cost.cast("int64"), ibis.literal(0, "int64"))
+
+
 def _over_cap_persons(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table, bool]:
     """The persons (column _tp) whose covered costs in ``claims`` add up to more than the smaller annual cap, and
     whether the claims without a person do; executes one aggregate query. A claim's fund payment never exceeds its
     covered cost, so nobody else's fund payments can reach the cap."""
-    cap = min(policy.annual_cap("resident"), policy.annual_cap("employee"))
-    c = ibis.greatest(claims.covered_cost.cast("int64"), ibis.literal(0, "int64"))
-    tot = claims.group_by(_tp=claims.person_id).aggregate(_sumc=c.sum())
-    big = tot.filter(tot._sumc > cap).select("_tp").to_pyarrow()
+    tot = claims.group_by(_tp=claims.person_id).aggregate(_sumc=_reachable(claims).sum())
+    big = tot.filter(tot._sumc > _smaller_cap(policy)).select("_tp").to_pyarrow()
     null_big = big.column("_tp").null_count > 0
     return big.filter(pc.is_valid(big.column("_tp"))).cast(pa.schema([("_tp", pa.string())])), null_big
 
@@ -461,15 +468,15 @@ def _hot_buckets(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table, boo
     the cap is in a hot bucket (covered costs are not negative in the sum, so a bucket's sum is at least each of its
     persons'); the others' claims cannot reach it. One scan: the sums by bucket are counted in NumPy as the claims
     stream (a GROUP BY person_id would hold a province's persons in a hash table, twice the time)."""
-    cap = min(policy.annual_cap("resident"), policy.annual_cap("employee"))
     size = (1 << _BUCKET_BITS) + 1
-    sums = np.zeros(size, dtype=np.float64)  # integers below 2^53 fen: exact
-    c = ibis.greatest(claims.covered_cost.cast("int64"), ibis.literal(0, "int64"))
-    for batch in _duckdb_batches(claims.select(_b=_bucket(claims.person_id), _c=c), 1 << 22):
+    sums = np.zeros(size, dtype=np.int64)
+    for batch in _duckdb_batches(claims.select(_b=_bucket(claims.person_id), _c=_reachable(claims)), 1 << 22):
         b = batch.column(0).to_numpy(zero_copy_only=False)
         w = batch.column(1).to_numpy(zero_copy_only=False).astype(np.float64)
-        sums += np.bincount(b, weights=w, minlength=size)
-    hot = np.flatnonzero(sums > cap)
+        # bincount weighs in float64: a batch's sums are exact below 2^53 fen (90 trillion yuan) and any larger
+        # one is far over the cap either way; the totals are kept in integers
+        sums += np.bincount(b, weights=w, minlength=size).astype(np.int64)
+    hot = np.flatnonzero(sums > _smaller_cap(policy))
     null_big = bool(hot.size and hot[-1] == size - 1)
     return pa.table({"_b": pa.array(hot[hot != size - 1], pa.int32())}), null_big
 

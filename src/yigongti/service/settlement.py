@@ -64,8 +64,8 @@ from yigongti.store.datafolder import (
 )
 
 __all__ = [
-    "SETTLED_CLAIMS_COLUMNS", "SettlementResult", "format_heads", "load_adjudicated", "settle_data", "settle_folder", "settlement_inputs",
-    "write_settlement",
+    "SETTLED_CLAIMS_COLUMNS", "SettlementResult", "format_heads", "load_adjudicated", "settle_data", "settle_folder",
+    "settlement_inputs", "write_settlement",
 ]
 
 _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inputs-hash")
