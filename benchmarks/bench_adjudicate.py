@@ -5,7 +5,7 @@
 Generates a synthetic county-scale year of claims under benchmarks/data/ (chunked NumPy/Arrow, money int64 fen), then
 runs, each in its own process so that its peak memory (RSS) is its own:
 
-- ``engine``: ``engine.adjudication.adjudicate`` on DuckDB, claims read from Parquet by the engine, the full
+- ``engine``: ``benefits.engine.adjudicate`` on DuckDB, claims read from Parquet by the engine, the full
   ``adjudicated`` table (every claims column + 5) written to Parquet, unsorted as ``yigongti adjudicate --format
   parquet`` writes it (``--sorted``: ordered by claim_id);
 - ``copy``: the I/O floor, the claims read and written to Parquet unchanged by one DuckDB COPY;
@@ -169,9 +169,9 @@ def _cpu_s() -> float:
 
 def phase_engine(folder: Path, out: Path, memory_limit: str, ordered: bool = False) -> dict[str, Any]:
 
-    from yigongti.domain.policy import BenefitPolicy
-    from yigongti.engine.adjudication import adjudicate
-    from yigongti.engine.backend import connect
+    from yigongti.core.policy import BenefitPolicy
+    from yigongti.benefits.engine import adjudicate
+    from yigongti.core.engine import connect
 
     con = connect("duckdb", keep_order=ordered, joins_as_written=True, memory_limit=memory_limit,
                   temp_directory=str(DATA / "spill"))  # as the service does
@@ -193,11 +193,11 @@ def phase_settle(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     written. Rows = claims adjudicated."""
     import pyarrow.compute as pc
 
-    from yigongti.domain.policy import BenefitPolicy
-    from yigongti.engine import settlement as q
-    from yigongti.engine.adjudication import adjudicate
-    from yigongti.engine.backend import connect
-    from yigongti.service.settlement import SETTLED_CLAIMS_COLUMNS
+    from yigongti.core.policy import BenefitPolicy
+    from yigongti.budget import engine as q
+    from yigongti.benefits.engine import adjudicate
+    from yigongti.core.engine import connect
+    from yigongti.budget.service import SETTLED_CLAIMS_COLUMNS
 
     con = connect("duckdb", keep_order=False, joins_as_written=True, memory_limit=memory_limit,
                   temp_directory=str(DATA / "spill"))  # as settle_folder does
@@ -289,7 +289,7 @@ def pandas_rules(claims: Any, persons: Any, inst: Any, des: Any) -> Any:
     """RULES.md B in plain pandas with the default policy: merges, vectorised columns, groupby cumsums."""
     import pandas as pd
 
-    from yigongti.domain.policy import BenefitPolicy
+    from yigongti.core.policy import BenefitPolicy
 
     pol = BenefitPolicy()
     names = ("designated_primary", "designated_county", "in_consortium_primary", "in_consortium_county",

@@ -49,10 +49,10 @@ if mode == "previous":
     from _prev_store.datafolder import check_folder
     run = lambda: check_folder(folder)[1]
 elif mode == "check_folder":
-    from yigongti.store.datafolder import check_folder
+    from yigongti.datafolder.folder import check_folder
     run = lambda: check_folder(folder, limit=None)[1]
 else:
-    from yigongti.store.datafolder import scan_folder
+    from yigongti.datafolder.folder import scan_folder
     run = lambda: scan_folder(folder, limit=None).problems
 start = time.perf_counter()
 problems = run()
@@ -71,7 +71,7 @@ def previous_package(into: Path) -> Path:
     for name in ("datafolder", "crosschecks"):
         src = subprocess.run(["git", "show", f"{BASELINE}:src/yigongti/store/{name}.py"], cwd=REPO, check=True,
                              capture_output=True, text=True).stdout
-        (pkg / f"{name}.py").write_text(src.replace("yigongti.store.crosschecks", "_prev_store.crosschecks"))
+        (pkg / f"{name}.py").write_text(src.replace("yigongti.datafolder.crosschecks", "_prev_store.crosschecks"))
     return into
 
 

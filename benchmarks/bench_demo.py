@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yigongti.service.demo import generate_demo
+from yigongti.demo import generate_demo
 
 DATA = Path(__file__).resolve().parent / "data"
 STREAMED = ("persons", "choices", "designations", "claims")

@@ -2,8 +2,8 @@
 
 A synthetic county with N persons (households of 3), 10 consortia x 30 township centres x 20 village clinics, N/4
 choices (some outside the window, some broken), N/2 designations of the year before. Times the engine
-(``service.enrollment.enroll_data``), then head counts and movement (``enrollment_outputs``), and compares with the
-domain's plain per-person loop (``domain.enrollment.reference_designations``) timed on the first S persons in the same
+(``enrollment.service.enroll_data``), then head counts and movement (``enrollment_outputs``), and compares with the
+domain's plain per-person loop (``enrollment.domain.reference_designations``) timed on the first S persons in the same
 run and extrapolated linearly to N; the loop's answers for those persons must equal the engine's.
 
     python benchmarks/bench_enroll.py [--persons 1000000] [--sample 3000]
@@ -24,13 +24,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yigongti.domain.enrollment import Choice, Designation, Resident, Source, reference_designations
-from yigongti.domain.policy import Policy
-from yigongti.domain.registry import Registry
-from yigongti.service.enrollment import enroll_data
-from yigongti.service.enrollment_report import enrollment_outputs
-from yigongti.store.crosschecks import registry_from_tables
-from yigongti.store.datafolder import DataFolder
+from yigongti.enrollment.domain import Choice, Designation, Resident, Source, reference_designations
+from yigongti.core.policy import Policy
+from yigongti.registry.domain import Registry
+from yigongti.enrollment.service import enroll_data
+from yigongti.enrollment.report import enrollment_outputs
+from yigongti.datafolder.crosschecks import registry_from_tables
+from yigongti.datafolder.folder import DataFolder
 
 console = Console(width=130)
 COUNTY = "510727"

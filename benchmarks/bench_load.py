@@ -29,15 +29,15 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import insert, text
 
-from yigongti.domain.policy import Policy
-from yigongti.service.choices import SubmitChoice, submit_choice
-from yigongti.service.loading import HEAD_COLUMN, LOADED_TABLES, load_data
-from yigongti.store.datafolder import DataFolder, read_folder
-from yigongti.store.db import make_engine
-from yigongti.store.migrations import upgrade
-from yigongti.store.models import PersonRow
-from yigongti.store.repositories import upsert_table
-from yigongti.store.uow import SqlAlchemyUnitOfWork
+from yigongti.core.policy import Policy
+from yigongti.enrollment.choices import SubmitChoice, submit_choice
+from yigongti.enrollment.loading import HEAD_COLUMN, LOADED_TABLES, load_data
+from yigongti.datafolder.folder import DataFolder, read_folder
+from yigongti.core.db import make_engine
+from yigongti.platform.migrations import upgrade
+from yigongti.enrollment.store import PersonRow
+from yigongti.core.bulk import upsert_table
+from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"

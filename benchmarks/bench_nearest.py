@@ -1,10 +1,10 @@
 """Benchmark: default designation by distance (就近默认定点) at province scale.
 
 Assigns N persons (default 10,000,000) to the nearest of M village-tier institutions (default 600,000) by
-great-circle distance with ``yigongti.engine.geo.nearest`` (k-d tree on unit vectors), and compares with a
+great-circle distance with ``yigongti.core.geo.nearest`` (k-d tree on unit vectors), and compares with a
 brute-force NumPy baseline (haversine to every institution, argmin) timed on a sample of persons in the same run and
 extrapolated linearly to N. The sample's answers must agree exactly. Then the full engine step
-``engine.enrollment.nearest_designations`` (Arrow tables in, designations with parent and consortium out; persons
+``enrollment.engine.nearest_designations`` (Arrow tables in, designations with parent and consortium out; persons
 spread over counties) is timed on the same persons.
 
     python benchmarks/bench_nearest.py [--persons 10000000] [--institutions 600000] [--sample 400] [--counties 2800]
@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yigongti.engine.enrollment import nearest_designations
-from yigongti.engine.geo import great_circle_km, nearest
+from yigongti.enrollment.engine import nearest_designations
+from yigongti.core.geo import great_circle_km, nearest
 
 console = Console(width=130)
 

@@ -5,7 +5,7 @@
         aggregation as one hand-written DuckDB SQL query over the same tables (the baseline), then write outputs.
     python benchmarks/bench_settle.py core --claims 100000000 [--pandas-claims 20000000]
         the core aggregation (charged spending per consortium and month: claims joined to designations and
-        institutions, sums) from Parquet: the Ibis expression of ``engine.settlement`` on DuckDB vs one
+        institutions, sums) from Parquet: the Ibis expression of ``budget.engine`` on DuckDB vs one
         hand-written DuckDB SQL query (baseline) vs pandas (on ``--pandas-claims`` rows when memory would not do).
         Each run is a separate process so that its peak memory (max RSS) is its own.
 
@@ -165,8 +165,8 @@ def run_sql(folder: Path) -> list[dict[str, object]]:
 
 
 def run_ibis(folder: Path) -> list[dict[str, object]]:
-    from yigongti.engine import settlement as q
-    from yigongti.engine.backend import connect, to_arrow
+    from yigongti.budget import engine as q
+    from yigongti.core.engine import connect, to_arrow
 
     con = connect("duckdb")
     claims = con.read_parquet(f"{folder}/claims/*.parquet")
@@ -215,8 +215,8 @@ def child(way: str, folder: Path, limit: int | None = None) -> None:
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
 
-    import yigongti.engine.backend
-    import yigongti.engine.settlement  # noqa: F401
+    import yigongti.core.engine
+    import yigongti.budget.engine  # noqa: F401
 
     t = time.perf_counter()
     if way == "sql":
@@ -279,9 +279,9 @@ def make_limited(folder: Path, limit: int) -> Path:
 def bench_county(claims: int) -> None:
     import duckdb
 
-    from yigongti.engine.backend import connect
-    from yigongti.service.settlement import settle_data, write_settlement
-    from yigongti.store.datafolder import DataFolder
+    from yigongti.core.engine import connect
+    from yigongti.budget.service import settle_data, write_settlement
+    from yigongti.datafolder.folder import DataFolder
 
     console.print(f"county-year: generating {claims:,} adjudicated claims in memory ...")
     tables, des, adj = county(claims)

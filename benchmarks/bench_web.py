@@ -44,11 +44,12 @@ from rich.progress import Progress
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from yigongti.service.accounts import create_user
-from yigongti.service.choices import SubmitChoice, submit_choice
-from yigongti.store.db import make_engine, make_session_factory
-from yigongti.store.models import ChoiceRow, DesignationRow, InstitutionRow, PersonRow
-from yigongti.store.uow import SqlAlchemyUnitOfWork
+from yigongti.platform.accounts import create_user
+from yigongti.enrollment.choices import SubmitChoice, submit_choice
+from yigongti.core.db import make_engine, make_session_factory
+from yigongti.enrollment.store import ChoiceRow, DesignationRow, PersonRow
+from yigongti.registry.store import InstitutionRow
+from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"
@@ -256,7 +257,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     server: subprocess.Popen[bytes] | None = None
     try:
-        from yigongti.service.demo import generate_demo
+        from yigongti.demo import generate_demo
 
         with Progress(console=console) as progress:
             task = progress.add_task(f"demo county, {args.persons:,} persons", total=args.persons)

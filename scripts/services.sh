@@ -18,7 +18,7 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/de
 fi
 if ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1 && [ "$(id -u)" = "0" ] \
     && command -v apt-get >/dev/null 2>&1; then
-  # a Chinese font for the charts of the reports (service.report.cjk_font); 1.6 MB
+  # a Chinese font for the charts of the reports (core.reports.cjk_font); 1.6 MB
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null || true
 fi
 exit 0

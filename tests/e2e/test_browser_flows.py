@@ -19,10 +19,10 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from yigongti.api.app import create_app
-from yigongti.api.settings import Settings
-from yigongti.service.accounts import create_user
-from yigongti.store.models import ChoiceRow, DesignationRow
+from yigongti.app.factory import create_app
+from yigongti.platform.settings import Settings
+from yigongti.platform.accounts import create_user
+from yigongti.enrollment.store import ChoiceRow, DesignationRow
 
 CHROMIUM = Path("/usr/bin/chromium")
 playwright_api = pytest.importorskip("playwright.sync_api")

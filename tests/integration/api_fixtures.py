@@ -15,9 +15,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from yigongti.api.app import create_app
-from yigongti.api.settings import Settings
-from yigongti.service.accounts import create_user
+from yigongti.app.factory import create_app
+from yigongti.platform.settings import Settings
+from yigongti.platform.accounts import create_user
 
 __all__ = ["INSIDE_WINDOW", "PASSWORD", "api_app", "client", "login", "make_user", "read_csv"]
 

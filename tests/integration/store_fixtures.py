@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from yigongti.store.db import make_engine
-from yigongti.store.migrations import upgrade
+from yigongti.core.db import make_engine
+from yigongti.platform.migrations import upgrade
 
 PG_URL = os.environ.get("YIGONGTI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

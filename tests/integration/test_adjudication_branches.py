@@ -8,9 +8,9 @@ import pyarrow as pa
 import pytest
 from test_adjudication_rules import POLICY, Person, both, claim, engine_tables, f
 
-from yigongti.engine import adjudication
-from yigongti.engine import settlement as q
-from yigongti.engine.adjudication import adjudicate
+from yigongti.benefits import engine as adjudication
+from yigongti.budget import engine as q
+from yigongti.benefits.engine import adjudicate
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +166,7 @@ def test_adjudication_connections_plan_joins_as_written() -> None:
     import numpy as np
     import pyarrow as pa
 
-    from yigongti.engine.backend import connect
+    from yigongti.core.engine import connect
 
     def join_type(joins_as_written: bool) -> str:
         con = connect("duckdb", joins_as_written=joins_as_written)

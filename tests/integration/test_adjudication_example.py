@@ -15,11 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from yigongti.cli import app
-from yigongti.domain.money import format_yuan
-from yigongti.domain.policy import Policy
-from yigongti.engine.backend import Backend, connect
-from yigongti.service.adjudication import adjudicate_data, adjudicate_folder, designations_for, summarize
-from yigongti.store.datafolder import DataFolder, fen_to_yuan, read_folder
+from yigongti.core.money import format_yuan
+from yigongti.core.policy import Policy
+from yigongti.core.engine import Backend, connect
+from yigongti.benefits.service import adjudicate_data, adjudicate_folder, designations_for, summarize
+from yigongti.datafolder.folder import DataFolder, fen_to_yuan, read_folder
 
 COMPARED = ["claim_id", "person_id", "network_status", "deductible", "fund_paid", "patient_paid", "rule", "inst_id",
             "emergency"]

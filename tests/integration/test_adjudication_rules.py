@@ -1,5 +1,5 @@
 """RULES.md B by hand-computed cases and by properties, on both paths: the plain reference loop
-(``domain.benefits.adjudicate_person``) and the columnar engine on DuckDB (``engine.adjudication.adjudicate``)."""
+(``benefits.domain.adjudicate_person``) and the columnar engine on DuckDB (``benefits.engine.adjudicate``)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yigongti.domain.benefits import Claim, adjudicate_person
-from yigongti.domain.policy import BenefitPolicy
-from yigongti.domain.registry import Institution, Tier
-from yigongti.engine.adjudication import adjudicate
-from yigongti.engine.backend import register_arrow
+from yigongti.benefits.domain import Claim, adjudicate_person
+from yigongti.core.policy import BenefitPolicy
+from yigongti.registry.domain import Institution, Tier
+from yigongti.benefits.engine import adjudicate
+from yigongti.core.engine import register_arrow
 
 POLICY = BenefitPolicy()
 Y = 2026

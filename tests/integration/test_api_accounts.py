@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from store_fixtures import TestDb, db  # noqa: F401
 
-from yigongti.service.accounts import (
+from yigongti.platform.accounts import (
     AccountError,
     Role,
     authenticate,
@@ -17,8 +17,8 @@ from yigongti.service.accounts import (
     principal_for_token,
     revoke_token,
 )
-from yigongti.store.accounts import ApiTokenRow, UserRow
-from yigongti.store.db import make_session_factory
+from yigongti.platform.accounts_store import ApiTokenRow, UserRow
+from yigongti.core.db import make_session_factory
 
 NOW = datetime(2025, 11, 1, 9, 0)
 

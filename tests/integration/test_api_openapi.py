@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from yigongti.api.app import OPENAPI_URL
+from yigongti.app.factory import OPENAPI_URL
 
 
 @pytest.fixture(scope="module")

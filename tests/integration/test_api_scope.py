@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from yigongti.api.app import create_app
-from yigongti.api.settings import Settings
-from yigongti.store.models import AuditRow
+from yigongti.app.factory import create_app
+from yigongti.platform.settings import Settings
+from yigongti.core.audit import AuditRow
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from api_fixtures import PASSWORD, api_app, client, make_user  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from yigongti.api.security import SECURITY_HEADERS
+from yigongti.platform.security import SECURITY_HEADERS
 
 
 def _csrf(html: str) -> str:

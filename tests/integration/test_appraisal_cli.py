@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from yigongti.cli import app
-from yigongti.domain.schema import SCORES
-from yigongti.service.indicator_sets import packaged_set_text
-from yigongti.store.datafolder import parse_table, read_raw_table
+from yigongti.datafolder.schema import SCORES
+from yigongti.appraisal.indicator_sets import packaged_set_text
+from yigongti.datafolder.folder import parse_table, read_raw_table
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_the_packaged_set_prints_as_a_template_that_loads(tmp_path: Path) -> Non
     res = CliRunner().invoke(app, ["indicator-set"])
     assert res.exit_code == 0 and 'id = "national-2024"' in res.output
     (tmp_path / "indicator_set.toml").write_text(res.output, encoding="utf-8")
-    from yigongti.service.indicator_sets import folder_indicator_set
+    from yigongti.appraisal.indicator_sets import folder_indicator_set
 
     assert folder_indicator_set(tmp_path).id == "national-2024"
     assert CliRunner().invoke(app, ["indicator-set", "nope"]).exit_code == 2

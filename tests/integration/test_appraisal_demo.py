@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from yigongti.domain.policy import Policy
-from yigongti.service.appraisal import appraise_data
-from yigongti.service.demo import generate_demo
-from yigongti.service.demo_appraisal import APPRAISAL_DEMO_TABLES, write_appraisal_tables
-from yigongti.service.enrollment import enroll_data
-from yigongti.store.datafolder import read_folder
+from yigongti.core.policy import Policy
+from yigongti.appraisal.service import appraise_data
+from yigongti.demo import generate_demo
+from yigongti.demo.appraisal import APPRAISAL_DEMO_TABLES, write_appraisal_tables
+from yigongti.enrollment.service import enroll_data
+from yigongti.datafolder.folder import read_folder
 
 
 @pytest.fixture(scope="module")

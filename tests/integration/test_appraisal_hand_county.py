@@ -13,11 +13,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from yigongti.domain.policy import Policy
-from yigongti.domain.problems import InvalidInput
-from yigongti.service.appraisal import AppraisalResult, appraise_data, appraise_folder
-from yigongti.service.indicator_sets import load_indicator_set
-from yigongti.store.datafolder import read_folder
+from yigongti.core.policy import Policy
+from yigongti.core.problems import InvalidInput
+from yigongti.appraisal.service import AppraisalResult, appraise_data, appraise_folder
+from yigongti.appraisal.indicator_sets import load_indicator_set
+from yigongti.datafolder.folder import read_folder
 
 HERE = Path(__file__).parent / "appraisal_county"
 NC = None  # not computable
@@ -214,7 +214,7 @@ def test_last_years_indicators_for_the_change_column(result: AppraisalResult) ->
     assert prev[("A", "4.2")]["value"] == "100.00"  # p01: one in-county admission
     assert prev[("A", "S7")]["status"] == "not_computable"  # no adjudicated claims of 2025
     assert set(result.previous_scores) >= {"A", "B"}
-    from yigongti.service.appraisal_report import appraisal_html, appraisal_xlsx
+    from yigongti.appraisal.report import appraisal_html, appraisal_xlsx
 
     assert "同比" in appraisal_html(result)
     import io

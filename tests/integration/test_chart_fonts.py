@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from yigongti.service.report import CJK_FONTS, chart_png, chart_text, cjk_font, pyplot
+from yigongti.core.reports import CJK_FONTS, chart_png, chart_text, cjk_font, pyplot
 
 TITLE = ("逐月预算与支出", "Budget vs spending by month")
 

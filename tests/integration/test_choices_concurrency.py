@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from store_fixtures import TestDb, db  # noqa: F401
 
-from yigongti.domain.policy import Policy
-from yigongti.service.choices import ChoiceResult, SubmitChoice, submit_choice
-from yigongti.service.loading import load_data
-from yigongti.store.datafolder import DataFolder, read_folder
-from yigongti.store.models import ChoiceRow, DesignationRow
-from yigongti.store.uow import SqlAlchemyUnitOfWork
+from yigongti.core.policy import Policy
+from yigongti.enrollment.choices import ChoiceResult, SubmitChoice, submit_choice
+from yigongti.enrollment.loading import load_data
+from yigongti.datafolder.folder import DataFolder, read_folder
+from yigongti.enrollment.store import ChoiceRow, DesignationRow
+from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 
 THREADS = 8
 YEAR = 2027

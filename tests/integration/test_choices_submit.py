@@ -12,13 +12,14 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from store_fixtures import TestDb, db  # noqa: F401
 
-from yigongti.domain.enrollment import RefusalCode, Source
-from yigongti.domain.policy import EnrollmentPolicy, HouseholdMode, Policy
-from yigongti.service.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
-from yigongti.service.loading import LOADED_TABLES, load_data, load_folder
-from yigongti.store.datafolder import DataFolder, read_folder
-from yigongti.store.models import AuditRow, ChoiceRow, DesignationRow
-from yigongti.store.uow import SqlAlchemyUnitOfWork
+from yigongti.enrollment.domain import RefusalCode, Source
+from yigongti.core.policy import EnrollmentPolicy, HouseholdMode, Policy
+from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
+from yigongti.enrollment.loading import LOADED_TABLES, load_data, load_folder
+from yigongti.datafolder.folder import DataFolder, read_folder
+from yigongti.core.audit import AuditRow
+from yigongti.enrollment.store import ChoiceRow, DesignationRow
+from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 
 # Choices for 2027 (window 2026-10-01 .. 2026-12-31): the example file has none, so only these tests' choices count.
 # The tests that meet the file's choices for 2026 say so.

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from yigongti.cli import app
-from yigongti.store.datafolder import check_folder, read_folder, read_raw_table
+from yigongti.datafolder.folder import check_folder, read_folder, read_raw_table
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_missing_required_table(folder: Path) -> None:
 
 
 def test_parquet_written_by_write_table_reads_back_to_the_same_fen(folder: Path) -> None:
-    from yigongti.store.datafolder import write_table
+    from yigongti.datafolder.folder import write_table
 
     claims = read_folder(folder)["claims"]
     (folder / "claims.csv").unlink()

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yigongti.domain.problems import Problem
-from yigongti.service.check import check_data_folder
-from yigongti.store import datafolder
-from yigongti.store.datafolder import check_folder, fen_to_yuan, read_folder, scan_folder
-from yigongti.store.duplicates import duplicate_rows
+from yigongti.core.problems import Problem
+from yigongti.datafolder.service import check_data_folder
+from yigongti.datafolder import folder as datafolder
+from yigongti.datafolder.folder import check_folder, fen_to_yuan, read_folder, scan_folder
+from yigongti.datafolder.duplicates import duplicate_rows
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from yigongti.cli import app
-from yigongti.service.check import check_data_folder
-from yigongti.service.demo import DemoSummary, generate_demo
-from yigongti.store.datafolder import DataFolder, read_folder
+from yigongti.datafolder.service import check_data_folder
+from yigongti.demo import DemoSummary, generate_demo
+from yigongti.datafolder.folder import DataFolder, read_folder
 
 PERSONS = 20_000
 YEAR = 2026
@@ -196,7 +196,7 @@ def test_an_output_path_that_is_a_file_is_refused_before_anything_is_written(tmp
 def test_a_failure_midway_leaves_the_target_folder_as_it_was(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from yigongti.service.demo import Calibration
+    from yigongti.demo import Calibration
 
     out = tmp_path / "county"
     generate_demo(out, persons=500, seed=1)

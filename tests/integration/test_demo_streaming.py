@@ -11,7 +11,7 @@ import pytest
 
 _CHILD = """
 import resource, sys
-from yigongti.service.demo import generate_demo
+from yigongti.demo import generate_demo
 s = generate_demo(sys.argv[1], persons=int(sys.argv[2]), seed=2, fmt="auto" if sys.argv[3] == "auto" else "parquet")
 print(s.fmt, s.persons, s.claims, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """

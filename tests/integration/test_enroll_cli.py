@@ -89,7 +89,7 @@ def test_a_failure_while_writing_leaves_the_old_outputs(example_input: Path, tmp
     res = runner.invoke(app, ["enroll", "--data", str(example_input), "--year", "2026", "--out", str(out)])
     assert res.exit_code == 0
     before = _digest(out)
-    import yigongti.service.enrollment_report as report
+    import yigongti.enrollment.report as report
 
     real = report.write_table
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yigongti.domain.enrollment import (
+from yigongti.enrollment.domain import (
     Choice,
     Designation,
     Resident,
@@ -21,10 +21,10 @@ from yigongti.domain.enrollment import (
     reference_designations,
     validate_choice,
 )
-from yigongti.domain.policy import Policy
-from yigongti.domain.registry import Consortium, Institution, Registry, Tier
-from yigongti.service.enrollment import EnrollmentResult, enroll_data
-from yigongti.store.datafolder import DataFolder
+from yigongti.core.policy import Policy
+from yigongti.registry.domain import Consortium, Institution, Registry, Tier
+from yigongti.enrollment.service import EnrollmentResult, enroll_data
+from yigongti.datafolder.folder import DataFolder
 
 Y = 2026
 IN = datetime(2025, 11, 1, 10, 0)

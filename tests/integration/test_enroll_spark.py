@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from yigongti.domain.policy import Policy
-from yigongti.engine.backend import Backend, connect
-from yigongti.engine.enrollment import enroll_tables
-from yigongti.store.datafolder import read_folder
+from yigongti.core.policy import Policy
+from yigongti.core.engine import Backend, connect
+from yigongti.enrollment.engine import enroll_tables
+from yigongti.datafolder.folder import read_folder
 
 pytestmark = pytest.mark.spark
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from store_fixtures import TestDb, db  # noqa: F401
 
-from yigongti.service.registry_cache import RegistryCache
-from yigongti.store.db import make_session_factory
-from yigongti.store.models import ConsortiumRow
+from yigongti.registry.service import RegistryCache
+from yigongti.core.db import make_session_factory
+from yigongti.registry.store import ConsortiumRow
 
 
 class FakeClock:

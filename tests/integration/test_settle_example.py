@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from yigongti.cli import app
-from yigongti.domain.money import parse_yuan
-from yigongti.domain.policy import Policy
-from yigongti.service.settlement import settle_data, write_settlement
-from yigongti.service.year import settle_appraised
+from yigongti.core.money import parse_yuan
+from yigongti.core.policy import Policy
+from yigongti.budget.service import settle_data, write_settlement
+from yigongti.budget.year import settle_appraised
 
 
 def example_folder(example_input: Path, example_expected: Path, target: Path) -> Path:
@@ -149,7 +149,7 @@ def test_standard_heads_are_exact_decimals(folder: Path) -> None:
 
 
 def test_calibrate_writes_a_policy_fragment_and_a_chart(folder: Path, tmp_path: Path) -> None:
-    from yigongti.domain.policy import policy_from_toml
+    from yigongti.core.policy import policy_from_toml
 
     target = tmp_path / "cal" / "fragment.toml"
     result = CliRunner().invoke(app, ["calibrate", "--data", str(folder), "--year", "2026", "--out", str(target)])
@@ -183,8 +183,8 @@ def test_settle_runs_enroll_and_adjudicate_when_their_outputs_are_missing(
 
 
 def test_risk_adjustment_and_pool_rate_through_the_service(folder: Path, example_expected: Path) -> None:
-    from yigongti.domain.capitation import age_on_jan_1
-    from yigongti.domain.policy import CapitationPolicy, Policy
+    from yigongti.budget.capitation import age_on_jan_1
+    from yigongti.core.policy import CapitationPolicy, Policy
 
     cap = CapitationPolicy(risk_adjustment=True, risk_weights={"dm": Decimal("1.5")},  # type: ignore[arg-type]
                            risk_diagnoses={"dm": ("E11",)}, pool_resident="200000", pool_public_health="84000.00")

@@ -14,9 +14,9 @@ from tests.integration.test_settle_example import read_csv
 from typer.testing import CliRunner
 
 from yigongti.cli import app
-from yigongti.domain.policy import CapitationPolicy, Policy
-from yigongti.service.settlement import settle_data, settle_folder
-from yigongti.store.datafolder import fen_to_yuan, read_folder
+from yigongti.core.policy import CapitationPolicy, Policy
+from yigongti.budget.service import settle_data, settle_folder
+from yigongti.datafolder.folder import fen_to_yuan, read_folder
 
 
 @pytest.fixture(scope="module")

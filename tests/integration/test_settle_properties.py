@@ -12,11 +12,11 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yigongti.domain.policy import CapitationPolicy, Policy, SettlementPolicy
-from yigongti.engine import settlement as q
-from yigongti.engine.backend import connect, register_arrow, to_arrow
-from yigongti.service.settlement import settle_data
-from yigongti.store.datafolder import DataFolder
+from yigongti.core.policy import CapitationPolicy, Policy, SettlementPolicy
+from yigongti.budget import engine as q
+from yigongti.core.engine import connect, register_arrow, to_arrow
+from yigongti.budget.service import settle_data
+from yigongti.datafolder.folder import DataFolder
 
 YEAR = 2026
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from test_settle_example import example_folder
 
-from yigongti.engine.backend import Backend, connect
-from yigongti.service.settlement import settle_data
-from yigongti.store.datafolder import read_folder
+from yigongti.core.engine import Backend, connect
+from yigongti.budget.service import settle_data
+from yigongti.datafolder.folder import read_folder
 
 pytestmark = pytest.mark.spark
 

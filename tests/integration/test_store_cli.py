@@ -11,7 +11,7 @@ from store_fixtures import TestDb, db  # noqa: F401
 from typer.testing import CliRunner
 
 from yigongti.cli import app
-from yigongti.store.models import ChoiceRow, DesignationRow, PersonRow
+from yigongti.enrollment.store import ChoiceRow, DesignationRow, PersonRow
 
 runner = CliRunner()
 

@@ -10,13 +10,13 @@ from store_fixtures import TestDb, db  # noqa: F401
 from typer.testing import CliRunner
 
 from yigongti.cli import app
-from yigongti.domain.policy import Policy
-from yigongti.service.choices import SubmitChoice, submit_choice
-from yigongti.service.enrollment import enroll_data
-from yigongti.service.exporting import export_folder
-from yigongti.service.loading import load_folder
-from yigongti.store.datafolder import read_folder
-from yigongti.store.uow import SqlAlchemyUnitOfWork
+from yigongti.core.policy import Policy
+from yigongti.enrollment.choices import SubmitChoice, submit_choice
+from yigongti.enrollment.service import enroll_data
+from yigongti.enrollment.exporting import export_folder
+from yigongti.enrollment.loading import load_folder
+from yigongti.datafolder.folder import read_folder
+from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 
 NOW = datetime(2025, 12, 1, 9, 0)
 

@@ -13,8 +13,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from store_fixtures import TestDb, db  # noqa: F401
 
-from yigongti.store.db import default_url, make_engine, resolve_url
-from yigongti.store.migrations import alembic_config, current, head, target_metadata, upgrade
+from yigongti.core.db import default_url, make_engine, resolve_url
+from yigongti.platform.migrations import alembic_config, current, head, target_metadata, upgrade
 
 EXPECTED_TABLES = {"consortia", "institutions", "persons", "choices", "designations", "audit_log"}
 

@@ -1,4 +1,4 @@
-"""The PostgreSQL pool tests a connection idle for a while before use, and replaces a dead one (``store.db``)."""
+"""The PostgreSQL pool tests a connection idle for a while before use, and replaces a dead one (``core.db``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, text
 from store_fixtures import PG_URL, pg_unreachable
 
-from yigongti.store.db import make_engine
+from yigongti.core.db import make_engine
 
 pytestmark = pytest.mark.postgres
 

@@ -10,10 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from store_fixtures import TestDb, db  # noqa: F401
 
-from yigongti.domain.enrollment import Designation, Source
-from yigongti.store.migrations import upgrade
-from yigongti.store.models import ConsortiumRow, PersonRow
-from yigongti.store.uow import SqlAlchemyUnitOfWork, is_retryable
+from yigongti.enrollment.domain import Designation, Source
+from yigongti.platform.migrations import upgrade
+from yigongti.enrollment.store import PersonRow
+from yigongti.registry.store import ConsortiumRow
+from yigongti.enrollment.uow import SqlAlchemyUnitOfWork, is_retryable
 
 NOW = datetime(2026, 1, 1, 8, 0)
 

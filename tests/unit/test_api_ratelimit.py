@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.fakes import FakeClock
 
-from yigongti.api.ratelimit import TokenBucket
+from yigongti.platform.ratelimit import TokenBucket
 
 
 def test_burst_then_refill() -> None:

@@ -8,7 +8,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yigongti.domain.benefits import (
+from yigongti.benefits.domain import (
     Claim,
     Decision,
     NetworkStatus,
@@ -17,8 +17,8 @@ from yigongti.domain.benefits import (
     network_status,
     outpatient_deductible_levels,
 )
-from yigongti.domain.policy import BenefitPolicy
-from yigongti.domain.registry import Institution, Tier
+from yigongti.core.policy import BenefitPolicy
+from yigongti.registry.domain import Institution, Tier
 
 POLICY = BenefitPolicy()
 

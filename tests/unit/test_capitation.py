@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yigongti.domain.capitation import (
+from yigongti.budget.capitation import (
     HeadCount,
     age_on_jan_1,
     band_index,
@@ -17,7 +17,7 @@ from yigongti.domain.capitation import (
     prepayments,
     standard_heads,
 )
-from yigongti.domain.policy import CapitationPolicy
+from yigongti.core.policy import CapitationPolicy
 
 
 def test_age_is_completed_years_on_jan_1() -> None:
@@ -86,7 +86,7 @@ def test_prepayments_sum_to_the_budget(b: int, n: int) -> None:
 
 
 def test_calibrated_weights_are_band_mean_over_overall_mean() -> None:
-    from yigongti.domain.capitation import calibrate_risk, calibrate_weights
+    from yigongti.budget.capitation import calibrate_risk, calibrate_weights
 
     cap = CapitationPolicy()
     # (age, persons, fund fen): band 0-4 2 persons 300.00; 15-44 4 persons 200.00; 80+ 2 persons 500.00
@@ -105,7 +105,7 @@ def test_calibrated_weights_are_band_mean_over_overall_mean() -> None:
 def test_calibration_needs_payments() -> None:
     import pytest
 
-    from yigongti.domain.capitation import calibrate_weights
+    from yigongti.budget.capitation import calibrate_weights
 
     with pytest.raises(ValueError):
         calibrate_weights(CapitationPolicy(), [(30, 5, 0)])

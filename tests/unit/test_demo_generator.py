@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yigongti.domain.idnumber import id_number_problems
-from yigongti.domain.registry import Tier, registry_issues
-from yigongti.service.demo.calibration import DEFAULT_CALIBRATION as CAL
-from yigongti.service.demo.choices import make_enrollment
-from yigongti.service.demo.geography import build_county, consortia_table, institutions_table
-from yigongti.service.demo.identifiers import IdNumberSerials, sequential_ids
-from yigongti.service.demo.places import counties
-from yigongti.service.demo.population import make_population
-from yigongti.store.crosschecks import registry_from_tables
+from yigongti.core.idnumber import id_number_problems
+from yigongti.registry.domain import Tier, registry_issues
+from yigongti.demo.calibration import DEFAULT_CALIBRATION as CAL
+from yigongti.demo.choices import make_enrollment
+from yigongti.demo.geography import build_county, consortia_table, institutions_table
+from yigongti.demo.identifiers import IdNumberSerials, sequential_ids
+from yigongti.demo.places import counties
+from yigongti.demo.population import make_population
+from yigongti.datafolder.crosschecks import registry_from_tables
 
 PINGWU = counties(1)[0]
 
@@ -162,7 +162,7 @@ def test_choices_are_mostly_in_the_window_with_a_few_to_refuse() -> None:
 
 
 def test_format_rule_is_csv_below_a_million_persons_and_parquet_from_there() -> None:
-    from yigongti.service.demo import resolve_format
+    from yigongti.demo import resolve_format
 
     assert resolve_format("auto", 999_999) == "csv"
     assert resolve_format("auto", 1_000_000) == "parquet"
@@ -174,8 +174,8 @@ def test_format_rule_is_csv_below_a_million_persons_and_parquet_from_there() -> 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 400), n_consortia=st.sampled_from([1, 2]))
 def test_any_chunk_keeps_the_invariants_of_the_contract(seed: int, n: int, n_consortia: int) -> None:
-    from yigongti.service.demo.claims import make_claims
-    from yigongti.service.demo.geography import outside_table
+    from yigongti.demo.claims import make_claims
+    from yigongti.demo.geography import outside_table
 
     reg = _registry(n_consortia)[0]
     rng = np.random.default_rng(seed)

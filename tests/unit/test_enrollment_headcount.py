@@ -6,8 +6,8 @@ from datetime import date
 
 import pyarrow as pa
 
-from yigongti.domain.policy import Policy
-from yigongti.engine.headcount import ages_on_jan_1, band_labels, head_counts, movement_summary, movements
+from yigongti.core.policy import Policy
+from yigongti.enrollment.headcount import ages_on_jan_1, band_labels, head_counts, movement_summary, movements
 
 MIN_AGES = [b.min_age for b in Policy().capitation.age_bands]
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from yigongti.domain.enrollment import (
+from yigongti.enrollment.domain import (
     MESSAGES,
     Choice,
     Designation,
@@ -18,8 +18,8 @@ from yigongti.domain.enrollment import (
     render,
     validate_choice,
 )
-from yigongti.domain.policy import EnrollmentPolicy
-from yigongti.domain.registry import Consortium, Institution, Registry, Tier
+from yigongti.core.policy import EnrollmentPolicy
+from yigongti.registry.domain import Consortium, Institution, Registry, Tier
 
 COUNTY = "510727"
 
@@ -178,7 +178,7 @@ def test_domain_module_imports_no_io_libraries() -> None:
     import ast
     from pathlib import Path
 
-    import yigongti.domain.enrollment as mod
+    import yigongti.enrollment.domain as mod
 
     tree = ast.parse(Path(mod.__file__).read_text(encoding="utf-8"))
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}

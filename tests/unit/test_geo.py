@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yigongti.engine.geo import great_circle_km, nearest
+from yigongti.core.geo import great_circle_km, nearest
 
 
 def test_tie_goes_to_lowest_index() -> None:

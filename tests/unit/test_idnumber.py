@@ -3,7 +3,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yigongti.domain.idnumber import check_digit, id_number_problems, make_id_number, mask_id_number
+from yigongti.core.idnumber import check_digit, id_number_problems, make_id_number, mask_id_number
 
 
 def test_known_valid_number() -> None:

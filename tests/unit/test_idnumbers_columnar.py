@@ -8,8 +8,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yigongti.domain.idnumber import id_number_problems, make_id_number
-from yigongti.store.idnumbers import id_number_rows, suspect_id_numbers
+from yigongti.core.idnumber import id_number_problems, make_id_number
+from yigongti.datafolder.idnumbers import id_number_rows, suspect_id_numbers
 
 _ASCII_ID = st.text(alphabet="0123456789Xx", min_size=18, max_size=18)
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yigongti.domain.appraisal import IndicatorValue, checklist_value, fraction, indicator_value, score
-from yigongti.domain.indicators import (
+from yigongti.appraisal.domain import IndicatorValue, checklist_value, fraction, indicator_value, score
+from yigongti.appraisal.indicators import (
     MEASURES,
     IndicatorSetError,
     NotComputable,
@@ -19,7 +19,7 @@ from yigongti.domain.indicators import (
     measures_in,
     parse_expression,
 )
-from yigongti.service.indicator_sets import load_indicator_set
+from yigongti.appraisal.indicator_sets import load_indicator_set
 
 SMALL = """
 id = "test"
@@ -169,7 +169,7 @@ def test_icd_ranges() -> None:
 
 
 def test_every_measure_names_a_contract_table() -> None:
-    from yigongti.domain.schema import INPUT_TABLES
+    from yigongti.datafolder.schema import INPUT_TABLES
 
     assert {m.table for m in MEASURES.values()} <= set(INPUT_TABLES) | {"adjudicated"}
 
@@ -178,8 +178,8 @@ def test_the_domain_modules_do_no_io_and_import_no_engine() -> None:
     import ast as pyast
     from pathlib import Path
 
-    import yigongti.domain.appraisal as appraisal_mod
-    import yigongti.domain.indicators as indicators_mod
+    import yigongti.appraisal.domain as appraisal_mod
+    import yigongti.appraisal.indicators as indicators_mod
 
     banned = {"duckdb", "ibis", "pandas", "pyarrow", "sqlalchemy", "importlib", "pathlib", "os", "io"}
     for mod in (indicators_mod, appraisal_mod):

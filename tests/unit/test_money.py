@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yigongti.domain.money import apply_rate_bp, format_yuan, largest_remainder, parse_yuan, rate_to_bp
+from yigongti.core.money import apply_rate_bp, format_yuan, largest_remainder, parse_yuan, rate_to_bp
 
 
 @pytest.mark.parametrize(("text", "fen"), [("0", 0), ("12.3", 1230), ("12.30", 1230), ("0.05", 5), ("-1.25", -125)])

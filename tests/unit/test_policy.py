@@ -1,6 +1,6 @@
 import pytest
 
-from yigongti.domain.policy import Policy, PolicyError, policy_from_toml, policy_to_toml
+from yigongti.core.policy import Policy, PolicyError, policy_from_toml, policy_to_toml
 
 
 def test_defaults_are_rules_md() -> None:

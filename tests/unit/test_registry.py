@@ -1,4 +1,4 @@
-from yigongti.domain.registry import Consortium, Institution, Tier, registry_issues
+from yigongti.registry.domain import Consortium, Institution, Tier, registry_issues
 
 
 def inst(i: str, tier: Tier, *, level: int = 1, kind: str = "township_centre", cons: str | None = "C1",

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yigongti.domain.capitation import budget
-from yigongti.domain.policy import CapitationPolicy, SettlementPolicy
-from yigongti.domain.settlement import (
+from yigongti.budget.capitation import budget
+from yigongti.core.policy import CapitationPolicy, SettlementPolicy
+from yigongti.budget.domain import (
     ACCOUNTS_THAT_CLOSE,
     Member,
     Spending,

@@ -1,0 +1,91 @@
+"""The application factory (应用工厂): ``create_app(settings)`` -> a FastAPI app with the API and the pages.
+
+Start-up (``startup.prepare``) applies the migrations, loads the data folder (default: the demo county) into an
+empty database and creates the demo accounts. The OpenAPI spec is at ``/api/openapi.json``; no interactive docs page
+is served, because it would need assets from a CDN, and every asset here is served by the app.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from fastapi import FastAPI
+from itsdangerous import URLSafeTimedSerializer
+
+from yigongti.app import startup
+from yigongti.platform.concurrency import ConcurrencyLimit
+from yigongti.platform.context import AppContext
+from yigongti.platform.ratelimit import TokenBucket
+from yigongti.app.api_routes import ROUTERS
+from yigongti.platform.security import SecurityHeaders
+from yigongti.platform.settings import Settings
+from yigongti.platform.tokencache import TokenCache
+from yigongti.budget.analytics import FiguresCache, referrals
+from yigongti.registry.service import RegistryCache
+from yigongti.core.db import make_engine, make_session_factory
+from yigongti.app.web import mount_web
+
+__all__ = ["OPENAPI_URL", "create_app", "freeze_startup_objects"]
+
+OPENAPI_URL = "/api/openapi.json"
+SETTINGS_ENV = "YIGONGTI_SERVE_SETTINGS"  # settings as JSON, for worker processes (``serve --workers``)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app; the database is migrated and filled before this returns."""
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)  # + overflow 10
+    sessions = make_session_factory(engine)
+    clock = settings.clock()
+    prepared = startup.prepare(settings, engine=engine, sessions=sessions, clock=clock)
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        policy=prepared.policy,
+        clock=clock,
+        limiter=TokenBucket(burst=settings.login_burst, refill_seconds=settings.login_refill_seconds),
+        signer=URLSafeTimedSerializer(settings.secret_key()),
+        figures=FiguresCache(prepared.folder, prepared.year, prepared.policy),
+        referrals=referrals(prepared.folder),
+        demo_accounts=prepared.demo_accounts,
+        registry=RegistryCache(sessions),
+        tokens=TokenCache(ttl_seconds=settings.token_cache_seconds),
+    )
+    app = FastAPI(
+        title="yigongti 紧密型县域医共体平台",
+        version="0.1.0",
+        description="Designated care, benefits, budgets and indicators of a county medical community. "
+                    "定点诊疗、待遇、总额预算与监测指标。Authenticate with a bearer token from `POST /api/token`.",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ctx = ctx
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_requests_in_flight)
+    app.add_middleware(SecurityHeaders)
+    for router in ROUTERS:
+        app.include_router(router)
+    mount_web(app)
+    return app
+
+
+def freeze_startup_objects() -> None:
+    """Hide what start-up made from the garbage collector, in a serving process just before it serves.
+
+    The modules, routes, registry, policy and compiled statements live as long as the process; frozen, a full
+    collection looks only at what requests made since. Without this, full collections of the start-up objects
+    paused a worker for 100 ms and more under load (``benchmarks/bench_web.py``). Not for a process that makes
+    and drops many apps (tests): frozen objects are never collected.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def create_app_from_env() -> FastAPI:
+    """The app of a uvicorn worker process: settings from :data:`SETTINGS_ENV` (the database is already prepared
+    by ``serve``, so start-up only finds it ready)."""
+    import os
+
+    app = create_app(Settings.model_validate_json(os.environ[SETTINGS_ENV]))
+    freeze_startup_objects()
+    return app

@@ -1,0 +1,177 @@
+"""Start-up (启动准备): migrate, load data into an empty database, keep the policy, create the demo accounts.
+
+Demo accounts get random passwords on first start, kept in ``data_dir/demo-accounts.toml`` (mode 600) so that
+``yigongti serve`` can print them again; there is no default password anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.compute as pc
+import tomli_w
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from yigongti.platform.settings import Clock, Settings
+from yigongti.core.policy import Policy, policy_from_toml, policy_to_toml
+from yigongti.platform.accounts import Role, create_user
+from yigongti.enrollment.loading import load_data
+from yigongti.core.policy_files import folder_policy
+from yigongti.platform.accounts_store import UserRow
+from yigongti.datafolder.folder import DataFolder, read_folder
+from yigongti.platform.migrations import upgrade
+from yigongti.enrollment.store import DesignationRow, PersonRow
+from yigongti.registry.store import ConsortiumRow, InstitutionRow
+from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+
+__all__ = ["DEMO_ACCOUNTS_FILE", "POLICY_FILE", "Prepared", "prepare"]
+
+DEMO_ACCOUNTS_FILE = "demo-accounts.toml"
+POLICY_FILE = "policy.toml"
+LOADED_FILE = "loaded.toml"  # which folder and year the database was filled from
+
+
+@dataclass
+class Prepared:
+    policy: Policy
+    folder: Path | None = None
+    year: int | None = None
+    demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, password)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _data_folder(settings: Settings) -> Path:
+    if settings.data_folder is not None:
+        return settings.data_folder
+    from yigongti.demo.county import write_demo_county
+
+    out = settings.data_dir / "demo-county"
+    if not (out / "persons.csv").is_file() and not (out / "persons").is_dir():
+        write_demo_county(out, persons=settings.demo_persons)
+    return out
+
+
+def _load_if_empty(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> tuple[Path, int] | None:
+    """Load the data folder into an empty database; returns (folder, year) of what the database holds."""
+    kept = settings.data_dir / LOADED_FILE
+    with sessions() as s:
+        if s.scalar(select(func.count()).select_from(PersonRow)):
+            if kept.is_file():
+                info = tomllib.loads(kept.read_text(encoding="utf-8"))
+                return Path(info["folder"]), int(info["year"])
+            if settings.data_folder is not None:  # filled by `yigongti load`: figures from the folder given
+                year = settings.year or _data_year(read_folder(settings.data_folder)) or clock.today().year
+                return settings.data_folder, year
+            return None
+    folder = _data_folder(settings)
+    data = read_folder(folder)
+    year = settings.year or _data_year(data) or clock.today().year
+    load_data(data, SqlAlchemyUnitOfWork(sessions), policy=folder_policy(folder), year=year, now=clock.now())
+    _write_private(settings.data_dir / POLICY_FILE, policy_to_toml(folder_policy(folder)))
+    _write_private(kept, tomli_w.dumps({"folder": str(folder.resolve()), "year": year}))
+    return folder, year
+
+
+def _data_year(data: DataFolder) -> int | None:
+    """The year a folder is for: the latest year of its choices, else the year after its designations."""
+    choices, designations = data.get("choices"), data.get("designations")
+    if choices is not None and choices.num_rows:
+        return int(pc.max(choices["year"]).as_py())
+    if designations is not None and designations.num_rows:
+        return int(pc.max(designations["year"]).as_py()) + 1
+    return None
+
+
+def _policy(settings: Settings) -> Policy:
+    if settings.data_folder is not None and (settings.data_folder / POLICY_FILE).is_file():
+        return folder_policy(settings.data_folder)
+    kept = settings.data_dir / POLICY_FILE
+    if kept.is_file():
+        return policy_from_toml(kept.read_text(encoding="utf-8"), source=str(kept))
+    return Policy()
+
+
+def _demo_anchors(s: Session, year: int) -> dict[Role, dict[str, str]] | None:
+    """Scope anchors for one demo account per role, all around one household so the accounts see each other."""
+    designation = s.scalar(
+        select(DesignationRow).join(PersonRow, PersonRow.person_id == DesignationRow.person_id)
+        .where(DesignationRow.year <= year + 1)
+        .order_by(DesignationRow.year.desc(), PersonRow.household_id, PersonRow.person_id).limit(1))
+    if designation is not None:
+        person = s.get(PersonRow, designation.person_id)
+        township, village, consortium = designation.township_id, designation.village_id, designation.consortium_id
+    else:
+        person = s.scalar(select(PersonRow).order_by(PersonRow.household_id, PersonRow.person_id).limit(1))
+        village_row = s.scalar(select(InstitutionRow).where(InstitutionRow.tier == "village")
+                               .order_by(InstitutionRow.inst_id).limit(1))
+        if village_row is None or village_row.parent_id is None or village_row.consortium_id is None:
+            return None
+        township, village, consortium = village_row.parent_id, village_row.inst_id, village_row.consortium_id
+    if person is None:
+        return None
+    cons = s.get(ConsortiumRow, consortium)
+    county = cons.county_code if cons is not None else person.county_code
+    return {
+        Role.RESIDENT: {"person_id": person.person_id},
+        Role.CLINICIAN: {"inst_id": township},
+        Role.INSTITUTION_ADMIN: {"inst_id": village},
+        Role.CONSORTIUM_ADMIN: {"consortium_id": consortium},
+        Role.INSURANCE_BUREAU: {"county_code": county},
+        Role.HEALTH_COMMISSION: {"county_code": county},
+        Role.SYSTEM_ADMIN: {},
+    }
+
+
+DEMO_USERNAMES: dict[Role, str] = {
+    Role.RESIDENT: "resident", Role.CLINICIAN: "doctor", Role.INSTITUTION_ADMIN: "clinic",
+    Role.CONSORTIUM_ADMIN: "consortium", Role.INSURANCE_BUREAU: "bureau", Role.HEALTH_COMMISSION: "commission",
+    Role.SYSTEM_ADMIN: "admin",
+}
+
+
+def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> list[tuple[str, str, str]]:
+    path = settings.data_dir / DEMO_ACCOUNTS_FILE
+    with sessions.begin() as s:
+        has_users = s.scalar(select(func.count()).select_from(UserRow))
+        if has_users:
+            if not path.is_file():
+                return []
+            kept = tomllib.loads(path.read_text(encoding="utf-8"))
+            return [(a["role"], a["username"], a["password"]) for a in kept.get("accounts", [])]
+        anchors = _demo_anchors(s, clock.today().year)
+        if anchors is None:
+            return []
+        out = []
+        for role, anchor in anchors.items():
+            password = secrets.token_urlsafe(9)
+            create_user(s, username=DEMO_USERNAMES[role], password=password, role=role, now=clock.now(),
+                        display_name=DEMO_USERNAMES[role], **anchor)
+            out.append((role.value, DEMO_USERNAMES[role], password))
+    _write_private(path, tomli_w.dumps({"accounts": [
+        {"role": r, "username": u, "password": p} for r, u, p in out]}))
+    return out
+
+
+def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Session], clock: Clock) -> Prepared:
+    """Bring the database to the newest schema, fill it when empty, and make sure the demo accounts exist."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(engine.url)
+    loaded = _load_if_empty(settings, sessions, clock)
+    prepared = Prepared(policy=_policy(settings), folder=loaded[0] if loaded else None,
+                        year=loaded[1] if loaded else None)
+    if settings.demo_accounts:
+        prepared.demo_accounts = _demo_accounts(settings, sessions, clock)
+    return prepared

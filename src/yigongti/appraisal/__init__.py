@@ -1,0 +1,1 @@
+"""Performance appraisal (绩效考核): indicator sets, measures, scores and grades."""

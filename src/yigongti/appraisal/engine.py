@@ -1,0 +1,427 @@
+"""Named measures (计量) of the appraisal as Ibis aggregations per county, consortium and institution.
+
+Every measure of ``yigongti.appraisal.indicators.MEASURES`` is an integer (a count, fen, days) summed over a scope:
+residents' measures are per-person features summed over the persons of a scope, providers' measures per-institution
+features summed over its institutions. One grouped scan per source table; no Python loop over claims or persons.
+
+Scopes (``scope_kind``, ``scope``):
+- ``county``: county code; persons by their insured county, institutions by their location.
+- ``consortium``: consortium id; its enrollees (designations of the year) and its member institutions.
+- ``institution``: inst id; persons designated to it (a county-tier member: all its consortium's enrollees), and
+  itself as a provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from yigongti.appraisal.indicators import MEASURES, Attribution, Parameters
+from yigongti.core.engine import Backend, connect, register_arrow
+
+__all__ = ["TIER_RANK", "MeasureInputs", "MeasureResult", "compute_measures"]
+
+TIER_RANK = {"village": 0, "township": 1, "county": 2, "outside": 3}
+PRIMARY_TIERS = ("township", "village")
+PREV = "prev__"  # column prefix of last year's measures (a measure key says "prev:")
+
+
+@dataclass(frozen=True)
+class MeasureInputs:
+    """Typed Arrow tables (as ``read_folder`` gives them). ``designations``: the designations of the year.
+    ``adjudicated``: at least claim_id and fund_paid (int fen). ``extra``: the appraisal tables that are present."""
+
+    institutions: pa.Table
+    consortia: pa.Table
+    persons: pa.Table
+    designations: pa.Table
+    claims: pa.Table | None = None
+    adjudicated: pa.Table | None = None
+    extra: Mapping[str, pa.Table] = field(default_factory=dict)
+    previous_year: bool = True  # False: the claims of the year before are incomplete, prev(...) is not available
+
+
+@dataclass(frozen=True)
+class MeasureResult:
+    """``values``: scope_kind, scope, measure, value (int64), one row per scope that has any person or institution
+    of the measure's attribution; a scope without a row but with the measure ``available`` has value 0.
+    ``available``: measure keys (``name`` or ``prev:name``) that could be computed (their tables are present)."""
+
+    values: pa.Table
+    available: frozenset[str]
+
+    def as_dict(self) -> dict[tuple[str, str], dict[str, int]]:
+        out: dict[tuple[str, str], dict[str, int]] = {}
+        for kind, scope, m, v in zip(*(self.values.column(c).to_pylist()
+                                       for c in ("scope_kind", "scope", "measure", "value")), strict=True):
+            out.setdefault((kind, scope), {})[m] = int(v)
+        return out
+
+
+def _n(cond: ir.BooleanValue) -> ir.IntegerScalar:
+    return cond.cast("int64").sum()
+
+
+def _s(cond: ir.BooleanValue, col: ir.IntegerValue) -> ir.IntegerScalar:
+    return ibis.ifelse(cond, col, 0).sum()
+
+
+def _icd(col: ir.StringValue, patterns: tuple[str, ...]) -> ir.BooleanValue:
+    """ICD-10 codes or 3-character ranges, as domain.indicators.icd_matches."""
+    code = col.strip().upper()
+    conds: list[ir.BooleanValue] = []
+    for p in patterns:
+        lo, _, hi = p.upper().partition("-")
+        if hi:
+            head = code.substr(0, len(lo))
+            conds.append((head >= lo) & (head <= hi))
+        else:
+            conds.append(code.startswith(lo))
+    out = conds[0]
+    for c in conds[1:]:
+        out = out | c
+    return out.fill_null(False)
+
+
+def _year_of(col: ir.DateValue) -> ir.IntegerValue:
+    return col.year().cast("int64")
+
+
+class _Engine:
+    def __init__(self, con: Backend, inputs: MeasureInputs, year: int, params: Parameters) -> None:
+        self.con, self.year, self.params, self.inputs = con, year, params, inputs
+        self.inst = self._t(inputs.institutions.select(["inst_id", "tier", "kind", "level", "consortium_id",
+                                                         "county_code"]))
+        self.persons = self._t(inputs.persons.select(["person_id", "county_code", "birth_date"]))
+        self.des = self._t(inputs.designations.select(["person_id", "consortium_id", "township_id", "village_id"]))
+        leads = inputs.consortia.column("lead_inst_id").to_pylist()
+        self.leads = sorted({x for x in leads if x})
+        self.claims = self._t(inputs.claims) if inputs.claims is not None else None
+        self.adj = (self._t(inputs.adjudicated.select(["claim_id", "fund_paid"]))
+                    if inputs.adjudicated is not None else None)
+        self.extra = {k: self._t(v) for k, v in inputs.extra.items()}
+
+    def years(self) -> list[tuple[int, str]]:
+        return [(self.year, ""), (self.year - 1, PREV)] if self.inputs.previous_year else [(self.year, "")]
+
+    def _t(self, table: pa.Table) -> ir.Table:
+        # DuckDB reads an in-memory Arrow table without copying it; Spark needs a registered view
+        return ibis.memtable(table) if self.con.name == "duckdb" else register_arrow(self.con, table)
+
+    # ----------------------------------------------------------------------------------------- scope maps
+
+    def person_map(self) -> ir.Table:
+        p, d = self.persons, self.des
+        county_units = self.inst.filter(self.inst.tier == "county").select(
+            c_cons=self.inst.consortium_id, c_inst=self.inst.inst_id)
+        via_county = d.join(county_units, d.consortium_id == county_units.c_cons)
+        parts = [
+            p.select("person_id", scope_kind=ibis.literal("county"), scope=p.county_code),
+            d.select("person_id", scope_kind=ibis.literal("consortium"), scope=d.consortium_id),
+            d.select("person_id", scope_kind=ibis.literal("institution"), scope=d.township_id),
+            d.select("person_id", scope_kind=ibis.literal("institution"), scope=d.village_id),
+            via_county.select("person_id", scope_kind=ibis.literal("institution"), scope=via_county.c_inst),
+        ]
+        return ibis.union(*parts, distinct=False)
+
+    def inst_map(self) -> ir.Table:
+        i = self.inst
+        members = i.filter(i.consortium_id.notnull())
+        parts = [
+            i.select("inst_id", scope_kind=ibis.literal("county"), scope=i.county_code),
+            members.select("inst_id", scope_kind=ibis.literal("consortium"), scope=members.consortium_id),
+            members.select("inst_id", scope_kind=ibis.literal("institution"), scope=members.inst_id),
+        ]
+        return ibis.union(*parts, distinct=False)
+
+    # ----------------------------------------------------------------------------------------- claims
+
+    def claims_in(self, *, fund: bool = False) -> ir.Table:
+        """Claims of the appraised years (this year, and last year when wanted) with the institution's tier, kind
+        and county, the person's county, ``_yr`` and, with ``fund``, the adjudicated fund_paid."""
+        assert self.claims is not None
+        c = self.claims
+        yr = _year_of(c.admit_date)
+        c = c.filter(yr.isin([y for y, _ in self.years()])).mutate(_yr=yr)
+        inst = self.inst.select("inst_id", "tier", "kind", i_county=self.inst.county_code)
+        per = self.persons.select("person_id", p_county=self.persons.county_code)
+        c = c.join(inst, "inst_id").join(per, "person_id")
+        if fund and self.adj is not None:
+            a = self.adj.rename(adj_claim_id="claim_id")
+            c = c.left_join(a, c.claim_id == a.adj_claim_id)
+        return c
+
+    def person_claim_features(self, wanted: set[str]) -> tuple[ir.Table, set[str]] | None:
+        """Per person: the claims measures in ``wanted`` for this year and (``prev__``) last year."""
+        fund_names = {"fund_res", "fund_res_in_county", "fund_res_primary", "fund_res_in_county_primary"}
+        fund = self.adj is not None and any(p + f in wanted for f in fund_names for _, p in self.years())
+        c = self.claims_in(fund=fund)
+        op = c.setting == "outpatient"
+        ip = c.setting == "inpatient"
+        inc = (c.i_county == c.p_county).fill_null(False)
+        prim = c.tier.isin(PRIMARY_TIERS)
+        feats: dict[str, Any] = {}
+        for yr, prefix in self.years():
+            y = c._yr == yr
+            cols: dict[str, Any] = {
+                "visits_res": _n(y & op), "visits_res_in_county": _n(y & op & inc),
+                "visits_res_primary": _n(y & op & prim), "admissions_res": _n(y & ip),
+                "admissions_res_in_county": _n(y & ip & inc), "cost_res": _s(y, c.total_cost),
+                "cost_res_in_county_inpatient": _s(y & ip & inc, c.total_cost),
+            }
+            if fund:
+                f = c.fund_paid.fill_null(0)
+                cols |= {"fund_res": _s(y, f), "fund_res_in_county": _s(y & inc, f),
+                         "fund_res_primary": _s(y & prim, f), "fund_res_in_county_primary": _s(y & inc & prim, f)}
+            feats |= {prefix + k: v for k, v in cols.items() if prefix + k in wanted}
+        if not feats:
+            return None
+        return c.group_by("person_id").aggregate(**feats), set(feats)
+
+    # ----------------------------------------------------------------------------------------- features
+
+    def person_features(self, wanted: set[str]) -> tuple[ir.Table, set[str]]:
+        """persons (person_id) with one integer column per available residents' measure in ``wanted``."""
+        y, prm = self.year, self.params
+        base = self.persons
+        age = (y - _year_of(base.birth_date)
+               - ibis.ifelse(base.birth_date.month() * 100 + base.birth_date.day() > 101, 1, 0)).cast("int64")
+        base = base.select("person_id", population=ibis.literal(1, "int64"),
+                           population_30_69=ibis.ifelse((age >= prm.premature_age_min) & (age < prm.premature_age_max),
+                                                        1, 0).cast("int64"), age=age)
+        have: set[str] = {"population", "population_30_69"}
+        pieces: list[ir.Table] = []
+        if self.claims is not None:
+            got = self.person_claim_features(wanted)
+            if got is not None:
+                pieces.append(got[0])
+                have |= got[1]
+            if "major_new_cases" in wanted:
+                pieces.append(self._major_new_cases())
+                have.add("major_new_cases")
+        if "followups" in self.extra:
+            pieces.append(self._followups())
+            have |= {"managed_hypertension", "standard_hypertension", "controlled_hypertension", "managed_diabetes",
+                     "standard_diabetes", "controlled_diabetes", "managed_chronic"}
+            if self.claims is not None:
+                have.add("admissions_managed")
+        if "contracts" in self.extra:
+            k = self.extra["contracts"]
+            start, end = ibis.date(y, 1, 1), ibis.date(y, 12, 31)
+            k = k.filter((k.start_date <= end) & (k.end_date.isnull() | (k.end_date >= start)))
+            pieces.append(k.select("person_id").distinct().mutate(contracted=ibis.literal(1, "int64")))
+            have.add("contracted")
+        if "deaths" in self.extra:
+            d = self.extra["deaths"]
+            d = d.filter((_year_of(d.death_date) == y) & _icd(d.cause.fill_null(""), prm.premature_causes))
+            pieces.append(d.select("person_id").distinct().mutate(death_flag=ibis.literal(1, "int64")))
+            have.add("deaths_premature")
+        if "admissions_managed" in have and "admissions_res" not in wanted:
+            c = self.claims_in()
+            pieces.append(c.group_by("person_id").aggregate(_adm=_n((c._yr == y) & (c.setting == "inpatient"))))
+        for piece in pieces:
+            piece = piece.rename(_pid="person_id")
+            base = base.left_join(piece, base.person_id == piece._pid).drop("_pid")
+        cols = {name: base[name].fill_null(0).cast("int64") for name in base.columns
+                if name not in ("person_id", "age", "death_flag") and not name.startswith("_")}
+        if "deaths_premature" in have:
+            cols["deaths_premature"] = ibis.ifelse(
+                (base.age >= prm.premature_age_min) & (base.age < prm.premature_age_max),
+                base.death_flag.fill_null(0), 0).cast("int64")
+        if "admissions_managed" in have:
+            adm = base["admissions_res"] if "admissions_res" in base.columns else base["_adm"]
+            cols["admissions_managed"] = (adm.fill_null(0) * base.managed_chronic.fill_null(0)).cast("int64")
+        keep = {k: v for k, v in cols.items() if k in wanted and k in have}
+        return base.select("person_id", **keep), set(keep)
+
+    def _major_new_cases(self) -> ir.Table:
+        c = self.claims
+        assert c is not None
+        yr = _year_of(c.admit_date)
+        c = c.filter(yr.isin([self.year, self.year - 1]) & c.diagnosis.notnull())
+        # match the ICD-10 codes once per distinct diagnosis, not once per claim
+        codes = c.select("diagnosis").distinct()
+        codes = codes.filter(_icd(codes.diagnosis, self.params.major_diseases)).rename(_dx="diagnosis")
+        major = c.join(codes, c.diagnosis == codes._dx)
+        yr = _year_of(major.admit_date)
+        per = major.group_by("person_id").aggregate(now=_n(yr == self.year), before=_n(yr == self.year - 1))
+        return per.select("person_id", major_new_cases=ibis.ifelse((per.now > 0) & (per.before == 0), 1, 0)
+                          .cast("int64"))
+
+    def _followups(self) -> ir.Table:
+        f = self.extra["followups"]
+        f = f.filter(_year_of(f.date) == self.year)
+        rn = ibis.row_number().over(group_by=[f.person_id, f.disease], order_by=[ibis.desc(f.date), f.controlled])
+        f = f.mutate(_last=rn == 0)
+        per = f.group_by(["person_id", "disease"]).aggregate(
+            n=f.count(), last_controlled=_n(f._last & f.controlled))
+        k = self.params.standard_followups
+        feats: dict[str, Any] = {"managed_chronic": (per.n > 0).cast("int64").max()}
+        for dis in ("hypertension", "diabetes"):
+            is_d = per.disease == dis
+            feats[f"managed_{dis}"] = _n(is_d)
+            feats[f"standard_{dis}"] = _n(is_d & (per.n >= k))
+            feats[f"controlled_{dis}"] = _n(is_d & (per.last_controlled > 0))
+        return per.group_by("person_id").aggregate(**feats)
+
+    def inst_features(self, wanted: set[str]) -> tuple[ir.Table, set[str]]:
+        y, prm = self.year, self.params
+        i = self.inst
+        prim = i.tier.isin(PRIMARY_TIERS)
+        base = i.select("inst_id", _prim=prim, _county=i.tier == "county", _tcm=i.kind.isin(prm.tcm_kinds),
+                        _lead=i.inst_id.isin(self.leads) if self.leads else ibis.literal(False),
+                        villages=ibis.ifelse(i.tier == "village", 1, 0).cast("int64"))
+        have: set[str] = {"villages"}
+        pieces: list[ir.Table] = []
+        derived: dict[str, Any] = {}
+        if self.claims is not None:
+            c = self.claims_in()
+            ip = (c.setting == "inpatient") & c.discharge_date.notnull()
+            days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
+            aggs: dict[str, Any] = {}
+            for yr, prefix in self.years():
+                this = c._yr == yr
+                aggs |= {prefix + "visits": _n(this & (c.setting == "outpatient")),
+                         prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
+                have |= {prefix + m for m in ("visits", "visits_primary", "visits_tcm", "discharges", "bed_days",
+                                              "discharges_county_tier", "up_referrals", "down_referrals",
+                                              "down_referrals_from_county")}
+            pieces.append(c.group_by("inst_id").aggregate(**aggs))
+            pieces.append(self._referrals())
+        ex = self.extra
+        if "postings" in ex:
+            pieces.append(self._postings())
+            have.add("stationed_doctors")
+        if "remote_diagnoses" in ex:
+            r = ex["remote_diagnoses"]
+            r = r.filter((_year_of(r.date) == y) & r.kind.isin(prm.remote_kinds))
+            pieces.append(r.group_by(r.from_inst_id.name("inst_id")).aggregate(remote_diagnoses=r.count()))
+            have.add("remote_diagnoses")
+        if "equipment" in ex:
+            e = ex["equipment"]
+            e = e.filter((e.year == y) & (e.item.lower() == "ecg") & (e.quantity > 0))
+            pieces.append(e.select("inst_id").distinct().mutate(_ecg=ibis.literal(1, "int64")))
+            have.add("villages_with_ecg")
+        if "staff_income" in ex:
+            s = ex["staff_income"]
+            s = s.filter(s.year == y)
+            pieces.append(s.group_by("inst_id").aggregate(_staff=s.staff.sum(), _income=s.income.sum()))
+            have |= {"primary_staff", "primary_income", "lead_staff", "lead_income"}
+        if "surveys" in ex:
+            v = ex["surveys"]
+            v = v.filter(_year_of(v.date) == y)
+            pieces.append(v.group_by("inst_id").aggregate(survey_responses=v.count(), satisfied=_n(v.satisfied)))
+            have |= {"survey_responses", "satisfied"}
+        for piece in pieces:
+            piece = piece.rename(_iid="inst_id")
+            base = base.left_join(piece, base.inst_id == piece._iid).drop("_iid")
+        z = {name: base[name].fill_null(0).cast("int64") for name in base.columns
+             if not name.startswith("_") and name != "inst_id"}
+        for prefix in ("", PREV):
+            if prefix + "visits" in z:
+                derived[prefix + "visits_primary"] = ibis.ifelse(base._prim, z[prefix + "visits"], 0)
+                derived[prefix + "visits_tcm"] = ibis.ifelse(base._tcm, z[prefix + "visits"], 0)
+                derived[prefix + "discharges_county_tier"] = ibis.ifelse(base._county, z[prefix + "discharges"], 0)
+        if "villages_with_ecg" in have:
+            derived["villages_with_ecg"] = (z["villages"] * base._ecg.fill_null(0))
+        if "primary_staff" in have:
+            staff, income = base._staff.fill_null(0), base._income.fill_null(0)
+            derived |= {"primary_staff": ibis.ifelse(base._prim, staff, 0),
+                        "primary_income": ibis.ifelse(base._prim, income, 0),
+                        "lead_staff": ibis.ifelse(base._lead, staff, 0),
+                        "lead_income": ibis.ifelse(base._lead, income, 0)}
+        cols = {**z, **{k: v.cast("int64") for k, v in derived.items()}}
+        keep = {k: v for k, v in cols.items() if k in wanted and k in have}
+        return base.select("inst_id", **keep), set(keep)
+
+    def _referrals(self) -> ir.Table:
+        """Per sending institution: referrals received in the appraised years, up or down the tiers."""
+        c = self.claims
+        assert c is not None
+        rank = ibis.cases(*((self.inst.tier == t, r) for t, r in TIER_RANK.items()), else_=0)
+        inst = self.inst.select("inst_id", _rank=rank, _tier=self.inst.tier)
+        yr = _year_of(c.admit_date)
+        recv = c.filter(yr.isin([y for y, _ in self.years()]) & c.referral_from.notnull() & (c.referral_from != ""))
+        recv = recv.select(r_from=recv.referral_from, r_inst=recv.inst_id, r_yr=_year_of(recv.admit_date))
+        ri = inst.rename(r_rank="_rank", r_tier="_tier", r_iid="inst_id")
+        recv = recv.join(ri, recv.r_inst == ri.r_iid)
+        send = c.select(s_claim=c.claim_id, s_inst=c.inst_id)
+        si = inst.rename(s_rank="_rank", s_tier="_tier", s_iid="inst_id")
+        send = send.join(si, send.s_inst == si.s_iid)
+        j = recv.join(send, recv.r_from == send.s_claim)
+        down = j.r_rank < j.s_rank
+        aggs: dict[str, Any] = {}
+        for y, prefix in self.years():
+            this = j.r_yr == y
+            aggs |= {prefix + "up_referrals": _n(this & (j.r_rank > j.s_rank)),
+                     prefix + "down_referrals": _n(this & down),
+                     prefix + "down_referrals_from_county": _n(this & down & (j.s_tier == "county"))}
+        return j.group_by(j.s_inst.name("inst_id")).aggregate(**aggs)
+
+    def _postings(self) -> ir.Table:
+        y, prm = self.year, self.params
+        p = self.extra["postings"]
+        frm = self.inst.select(f_id=self.inst.inst_id, f_level=self.inst.level)
+        to = self.inst.select(t_id=self.inst.inst_id, t_tier=self.inst.tier)
+        p = p.join(frm, p.from_inst_id == frm.f_id).join(to, p.to_inst_id == to.t_id)
+        start = ibis.greatest(p.start_date, ibis.date(y, 1, 1))
+        end = ibis.least(p.end_date.fill_null(ibis.date(y, 12, 31)), ibis.date(y, 12, 31))
+        days = end.delta(start, unit="day") + 1
+        p = p.filter(p.title.isin(prm.stationed_titles) & (p.f_level >= prm.stationed_from_min_level)
+                     & p.t_tier.isin(PRIMARY_TIERS) & (days >= prm.stationed_min_days))
+        return p.group_by(p.to_inst_id.name("inst_id")).aggregate(stationed_doctors=p.staff_id.nunique())
+
+
+def _sum_over(features: ir.Table, key: str, mapping: ir.Table, names: set[str]) -> ir.Table | None:
+    if not names:
+        return None
+    j = features.join(mapping, key)
+    return j.group_by(["scope_kind", "scope"]).aggregate(**{n: j[n].sum() for n in sorted(names)})
+
+
+def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wanted: set[str],
+                     backend: str = "duckdb", con: Backend | None = None) -> MeasureResult:
+    """The measures in ``wanted`` (``name`` or ``prev:name``) for every scope, for ``year``."""
+    own = con is None
+    con = con or connect(backend)
+    try:
+        eng = _Engine(con, inputs, year, params)
+        wanted = {m.replace("prev:", PREV) for m in wanted}
+        res = {m for m in wanted if MEASURES[m.removeprefix(PREV)].attribution is Attribution.RESIDENTS}
+        prov = wanted - res
+        frames: list[pa.Table] = []
+        available: set[str] = set()
+        for feats, key, mapping in ((eng.person_features(res), "person_id", eng.person_map()),
+                                    (eng.inst_features(prov), "inst_id", eng.inst_map())):
+            table, names = feats
+            available |= names
+            agg = _sum_over(table, key, mapping, names)
+            if agg is not None:
+                frames.append(_melt(con.to_pyarrow(agg), sorted(names)))
+        values = pa.concat_tables(frames) if frames else _melt(pa.table({"scope_kind": pa.array([], pa.string()),
+                                                                         "scope": pa.array([], pa.string())}), [])
+        return MeasureResult(values, frozenset(m.replace(PREV, "prev:") for m in available))
+    finally:
+        if own:
+            con.disconnect()
+
+
+def _melt(wide: pa.Table, names: list[str]) -> pa.Table:
+    n = wide.num_rows
+    kinds, scopes = wide.column("scope_kind").to_pylist(), wide.column("scope").to_pylist()
+    cols: dict[str, list[Any]] = {"scope_kind": [], "scope": [], "measure": [], "value": []}
+    for name in names:
+        vals = wide.column(name).to_pylist()
+        cols["scope_kind"] += kinds
+        cols["scope"] += scopes
+        cols["measure"] += [name.replace(PREV, "prev:")] * n
+        cols["value"] += [0 if v is None else int(v) for v in vals]
+    return pa.table({"scope_kind": pa.array(cols["scope_kind"], pa.string()),
+                     "scope": pa.array(cols["scope"], pa.string()),
+                     "measure": pa.array(cols["measure"], pa.string()),
+                     "value": pa.array(cols["value"], pa.int64())})

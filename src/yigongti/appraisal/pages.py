@@ -1,0 +1,89 @@
+"""Indicators page (监测指标): the indicator set with values for the county and the consortia in scope, scores and
+grades with a chart; CSV and Excel downloads. Computed by the appraisal use case (``yigongti appraise``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, Response
+
+from yigongti.platform.deps import ContextDep, DbSession, Official
+from yigongti.platform.scope import consortia_in_scope
+from yigongti.platform.accounts import Role
+from yigongti.appraisal.service import AppraisalResult
+from yigongti.appraisal.report import appraisal_xlsx
+from yigongti.registry.store import InstitutionRow
+from yigongti.platform.charts import bar_chart
+from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of, translator
+from yigongti.platform.pages import render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+WHOLE_COUNTY = (Role.INSURANCE_BUREAU, Role.HEALTH_COMMISSION, Role.SYSTEM_ADMIN)
+
+
+def _appraisal(ctx: Any) -> AppraisalResult:
+    figures = ctx.figures.get()
+    if figures is None or figures.appraisal is None:
+        detail = figures.appraisal_problem if figures is not None and figures.appraisal_problem else ""
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有可用的考核结果 / no appraisal available {detail}".strip())
+    result: AppraisalResult = figures.appraisal
+    return result
+
+
+def _units(db: DbSession, principal: Official, result: AppraisalResult) -> tuple[list[str], set[str]]:
+    """(consortia in scope, every unit in scope: the county, those consortia and their institutions)."""
+    consortia = sorted(consortia_in_scope(db, principal))
+    members = {i.inst_id for i in db.query(InstitutionRow).filter(InstitutionRow.consortium_id.in_(consortia))}
+    counties = {r["scope"] for r in result.indicators.to_pylist() if r["scope_kind"] == "county"}
+    return consortia, {*counties, *consortia, *members}
+
+
+@router.get("/indicators", response_class=HTMLResponse)
+def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+    result = _appraisal(ctx)
+    consortia, units = _units(db, principal, result)
+    t = translator(lang_of(request))
+    values = {(r["scope"], r["indicator"]): r for r in result.indicators.to_pylist()}
+    counties = sorted({r["scope"] for r in result.indicators.to_pylist() if r["scope_kind"] == "county"})
+    columns = counties + consortia
+    rows = []
+    for ind in result.indicator_set.indicators:
+        cells = []
+        for scope in columns:
+            v = values.get((scope, ind.id))
+            cells.append(v["value"] if v and v["status"] == "ok" else None)
+        rows.append((ind, cells))
+    scores = [r for r in result.scores.to_pylist() if r["unit_id"] in units]
+    chart = bar_chart([(result.names.get(r["unit_id"], r["unit_id"]), float(r["score"])) for r in scores
+                       if r["scope_kind"] == "consortium"],
+                      lines=[(t("优秀", "excellent") if n == "excellent" else t("合格", "qualified")
+                              if n == "qualified" else n, float(m)) for n, m in result.grades])
+    return render(request, ctx, "indicators.html", principal, year=result.year, columns=columns,
+                  names=result.names, rows=rows, scores=scores, chart=chart, notes=result.notes,
+                  whole_county=principal.role in WHOLE_COUNTY)
+
+
+@router.get("/indicators.csv")
+def indicators_csv(ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+    result = _appraisal(ctx)
+    _, units = _units(db, principal, result)
+    cols = ["scope", "indicator", "numerator", "denominator", "value", "year", "scope_kind", "unit", "status",
+            "reason"]
+    rows = [[r[c] if r[c] is not None else "" for c in cols] for r in result.indicators.to_pylist()
+            if r["scope"] in units]
+    return csv_response(f"indicators-{result.year}.csv", cols, rows)
+
+
+@router.get("/indicators.xlsx")
+def indicators_xlsx(ctx: ContextDep, principal: Official) -> Response:
+    """The full appraisal workbook: every consortium and institution, so only for the county-wide roles."""
+    if principal.role not in WHOLE_COUNTY:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医保局、卫健局可下载全县考核 / county-wide roles only")
+    result = _appraisal(ctx)
+    return Response(appraisal_xlsx(result),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="appraisal-{result.year}.xlsx"'})

@@ -1,0 +1,272 @@
+"""The appraisal report (考核报告): a self-contained HTML page (charts as PNG data URIs, no CDN) and an Excel workbook
+in the layout a county health commission hands out: one row per unit, one column per indicator, with the change on
+last year (同比增减) when last year's indicators could be computed. Both are byte-identical for the same result.
+
+Chart labels are Chinese and English when a Chinese font is installed (``budget.report.cjk_font``), else English;
+headings and tables are Chinese and English.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from yigongti.appraisal.indicators import Indicator
+from yigongti.appraisal.service import AppraisalResult
+from yigongti.core.reports import chart_png, chart_text
+from yigongti.core.reports import deterministic_zip as _deterministic_zip
+
+__all__ = ["appraisal_html", "appraisal_xlsx", "change"]
+
+_MISSING_TEXT = {
+    "exclude": "未能计算的指标不计入，权重按比例折算 / not-computable indicators are left out and the weights rescaled",
+    "zero": "未能计算的指标计0分 / not-computable indicators earn 0 points",
+}
+KIND_ZH = {"county": "全县 county", "consortium": "医共体 consortium", "institution": "成员单位 institution"}
+
+
+def _values(table: Any) -> dict[tuple[str, str], Decimal | None]:
+    if table is None:
+        return {}
+    return {(s, i): (Decimal(v) if v not in (None, "") else None) for s, i, v in
+            zip(*(table.column(c).to_pylist() for c in ("scope", "indicator", "value")), strict=True)}
+
+
+def change(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
+    """Change on last year in the indicator's own unit (percentage points for a %); None when either is missing."""
+    if current is None or previous is None:
+        return None
+    return current - previous
+
+
+def _units(result: AppraisalResult) -> list[tuple[str, str]]:
+    seen: dict[tuple[str, str], None] = {}
+    for k, s in zip(result.indicators.column("scope_kind").to_pylist(), result.indicators.column("scope").to_pylist(),
+                    strict=True):
+        seen[(k, s)] = None
+    return list(seen)
+
+
+def _columns(result: AppraisalResult, kinds: Sequence[str]) -> list[Indicator]:
+    return [i for i in result.indicator_set.indicators if any(k in i.scopes for k in kinds)]
+
+
+def _scores(result: AppraisalResult) -> dict[str, tuple[str, str]]:
+    return {r["unit_id"]: (r["score"], r["grade"]) for r in result.scores.to_pylist()}
+
+
+def _text(d: Decimal | None) -> str:
+    return "—" if d is None else f"{d:f}"
+
+
+def _signed(d: Decimal | None) -> str:
+    return "" if d is None else (f"+{d:f}" if d > 0 else f"{d:f}")
+
+
+# --------------------------------------------------------------------------------------------- charts
+
+def _score_chart(result: AppraisalResult) -> bytes:
+    rows = [r for r in result.scores.to_pylist() if r["scope_kind"] == "consortium"]
+    grades = [g for g, _ in result.grades]
+
+    def draw(ax: Any) -> None:
+        ids = [r["unit_id"] for r in rows]
+        vals = [float(r["score"]) for r in rows]
+        colors = ["#2e7d32" if r["grade"] == grades[0] else "#f9a825" if r["grade"] in grades[1:] else "#c62828"
+                  for r in rows]
+        ax.bar(ids, vals, color=colors)
+        for g, y in result.grades:
+            ax.axhline(float(y), color="grey", linestyle="--", linewidth=0.8)
+            ax.text(len(ids) - 0.5, float(y) + 1, f"{g} >= {y:f}", ha="right", fontsize=8)
+        ax.set_ylim(0, 105)
+        ax.set_ylabel(chart_text("得分", "score"))
+        ax.set_title(chart_text(f"{result.year}年各医共体考核得分", f"Appraisal scores {result.year} by consortium"))
+
+    return chart_png(draw)
+
+
+def _indicator_grid(result: AppraisalResult) -> bytes | None:
+    plt_inds = [i for i in result.indicator_set.indicators if i.weight > 0 and "consortium" in i.scopes]
+    vals = _values(result.indicators)
+    cons = [s for k, s in _units(result) if k == "consortium"]
+    plotted = [i for i in plt_inds if any(vals.get((c, i.id)) is not None for c in cons)]
+    if not plotted or not cons:
+        return None
+    cols = 4
+    rows = (len(plotted) + cols - 1) // cols
+
+    def draw(first: Any) -> None:
+        fig = first.figure
+        first.remove()
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for ax, ind in zip(axes.flat, plotted, strict=False):
+            got = [vals.get((c, ind.id)) for c in cons]
+            ax.bar(cons, [float(v) if v is not None else 0.0 for v in got], color="#1565c0")
+            for x, v in enumerate(got):
+                if v is None:  # not computable: no bar, say so
+                    ax.text(x, 0, chart_text("无法计算", "n/a"), ha="center", va="bottom", fontsize=7, color="#c62828")
+            if ind.target is not None:
+                ax.axhline(float(ind.target), color="#c62828", linestyle="--", linewidth=0.8)
+            arrow = (chart_text("越高越好", "higher better") if ind.direction.value == "higher"
+                     else chart_text("越低越好", "lower better"))
+            ax.set_title(f"{ind.id} ({ind.unit.value}, {arrow})", fontsize=8)
+            ax.tick_params(labelsize=7)
+        for ax in list(axes.flat)[len(plotted):]:
+            ax.axis("off")
+
+    return chart_png(draw, size=(10.0, 2.3 * rows))
+
+
+# --------------------------------------------------------------------------------------------- HTML
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], *, cls: str = "") -> str:
+    th = "".join(f"<th>{h}</th>" for h in head)  # head cells are pre-escaped
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _matrix(result: AppraisalResult, kinds: Sequence[str]) -> str:
+    inds = _columns(result, kinds)
+    cur, prev = _values(result.indicators), _values(result.previous)
+    scores = _scores(result)
+    head = ["单位 / unit"] + [f'<span title="{html.escape(i.name_en)}">{html.escape(i.id)}<br>'
+                              f"{html.escape(i.name_zh)}<br><small>{html.escape(i.unit.value)}</small></span>"
+                              for i in inds] + ["得分 / score", "等级 / grade"]
+    rows = []
+    for kind, scope in _units(result):
+        if kind not in kinds:
+            continue
+        cells = [f"{html.escape(scope)}<br><small>{html.escape(result.names.get(scope, ''))}</small>"]
+        for i in inds:
+            if kind not in i.scopes:
+                cells.append("")
+                continue
+            v = cur.get((scope, i.id))
+            d = change(v, prev.get((scope, i.id)))
+            extra = f"<br><small>同比 {html.escape(_signed(d))}</small>" if d is not None else ""
+            cells.append(html.escape(_text(v)) + extra)
+        sc, gr = scores.get(scope, ("", ""))
+        d = change(Decimal(sc), result.previous_scores.get(scope)) if sc else None
+        extra = f"<br><small>同比 {html.escape(_signed(d))}</small>" if d is not None else ""
+        cells += [html.escape(sc or "") + extra, html.escape(gr or "")]
+        rows.append(cells)
+    return _table(head, rows, cls="matrix")
+
+
+def appraisal_html(result: AppraisalResult) -> str:
+    """The report page."""
+    def img(png: bytes, alt: str) -> str:
+        return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+    iset = result.indicator_set
+    grid = _indicator_grid(result)
+    reasons: dict[str, set[str]] = {}
+    for ind, st, why in zip(*(result.indicators.column(c).to_pylist() for c in ("indicator", "status", "reason")),
+                            strict=True):
+        if st != "ok":
+            reasons.setdefault(ind, set()).add(why)
+    defs = [(html.escape(i.id), html.escape(iset.group(i.group).name_zh), html.escape(i.name_zh),
+             html.escape(i.name_en), html.escape(i.numerator or "checklist"), html.escape(i.denominator),
+             html.escape(i.unit.value), html.escape(i.direction.value), _text(i.target), _text(i.weight),
+             _text(i.institution_weight), html.escape(i.source), html.escape(i.note)) for i in iset.indicators]
+    yoy = ("含同比增减（与上年之差，百分比指标为百分点）/ with the change on last year (difference; percentage points "
+           "for a %)" if result.previous is not None else "无上年数据，未列同比 / no last-year data, no change column")
+    parts = [
+        "<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
+        f"<title>{result.year} 年度医共体绩效考核报告 / performance appraisal report</title>",
+        ("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:12px}"
+         "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;vertical-align:top}"
+         "td:first-child{text-align:left}img{max-width:100%}small{color:#555}</style></head><body>"),
+        f"<h1>{result.year} 年度医共体绩效考核报告 / {result.year} performance appraisal</h1>",
+        (f"<p>指标体系 / indicator set: {html.escape(iset.name_zh)} ({html.escape(iset.id)} "
+         f"v{html.escape(iset.version)}). 计分 / scoring: {_MISSING_TEXT[iset.scoring.missing]}.</p>"),
+        "<h2>医共体得分与等级 / consortium scores and grades</h2>", img(_score_chart(result), "scores"),
+    ]
+    if grid is not None:
+        parts += ["<h2>主要指标 / main indicators (dashed: target)</h2>", img(grid, "indicators")]
+    parts += [
+        f"<h2>全县与医共体指标 / county and consortia</h2><p>{yoy}</p>", _matrix(result, ("county", "consortium")),
+        "<h2>成员单位指标 / member institutions</h2>", _matrix(result, ("institution",)),
+        "<h2>不可计算的指标 / indicators not computable</h2>",
+        _table(["指标 / indicator", "原因 / reason"],
+               [(html.escape(k), html.escape("; ".join(sorted(v)))) for k, v in reasons.items()]),
+        "<h2>指标说明 / definitions</h2>",
+        _table(["编号 / id", "维度 / group", "名称", "name", "分子 / numerator", "分母 / denominator", "单位 / unit",
+                "方向 / direction", "目标 / target", "权重 / weight", "机构权重 / inst. weight", "来源 / source",
+                "说明 / note"], defs),
+    ]
+    if result.notes:
+        parts += ["<h2>说明 / notes</h2>", "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
+                  + "</ul>"]
+    parts += ["</body></html>", ""]
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------------- Excel
+
+def _sheet(wb: Any, title: str, result: AppraisalResult, kinds: Sequence[str]) -> None:
+    ws = wb.create_sheet(title)
+    inds = _columns(result, kinds)
+    cur, prev = _values(result.indicators), _values(result.previous)
+    with_prev = result.previous is not None
+    head = ["单位编码 unit", "单位名称 name", "类别 kind"]
+    for i in inds:
+        head.append(f"{i.id} {i.name_zh} ({i.unit.value})")
+        if with_prev:
+            head.append(f"{i.id} 同比增减 change")
+    head += ["得分 score"] + (["得分同比 score change"] if with_prev else []) + ["等级 grade"]
+    ws.append(head)
+    scores = _scores(result)
+    for kind, scope in _units(result):
+        if kind not in kinds:
+            continue
+        row: list[Any] = [scope, result.names.get(scope, ""), KIND_ZH[kind]]
+        for i in inds:
+            v = cur.get((scope, i.id)) if kind in i.scopes else None
+            row.append(None if v is None else float(v))
+            if with_prev:
+                d = change(v, prev.get((scope, i.id)))
+                row.append(None if d is None else float(d))
+        sc, gr = scores.get(scope, (None, None))
+        row.append(None if sc in (None, "") else float(sc))
+        if with_prev:
+            d = change(Decimal(sc), result.previous_scores.get(scope)) if sc else None
+            row.append(None if d is None else float(d))
+        row.append(gr)
+        ws.append(row)
+    ws.freeze_panes = "D2"
+    ws.column_dimensions["B"].width = 22
+    for r in ws.iter_rows(min_row=2, min_col=4):
+        for cell in r:
+            if isinstance(cell.value, float):
+                cell.number_format = "0.00"
+
+
+def appraisal_xlsx(result: AppraisalResult) -> bytes:
+    """The workbook: consortia (and county), institutions, points, definitions."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    _sheet(wb, "医共体 consortia", result, ("county", "consortium"))
+    _sheet(wb, "成员单位 institutions", result, ("institution",))
+    p = wb.create_sheet("得分明细 points")
+    p.append(["单位编码 unit", "指标 indicator", "权重 weight", "得分 points"])
+    for r in result.points.to_pylist():
+        p.append([r["unit_id"], r["indicator"], float(r["weight"]),
+                  None if r["points"] in (None, "") else float(r["points"])])
+    d = wb.create_sheet("指标说明 definitions")
+    d.append(["id", "维度 group", "名称", "name", "分子 numerator", "分母 denominator", "单位 unit", "方向 direction",
+              "目标 target", "权重 weight", "机构权重 institution weight", "来源 source", "说明 note"])
+    iset = result.indicator_set
+    for i in iset.indicators:
+        d.append([i.id, iset.group(i.group).name_zh, i.name_zh, i.name_en, i.numerator or "checklist", i.denominator,
+                  i.unit.value, i.direction.value, None if i.target is None else float(i.target), float(i.weight),
+                  float(i.institution_weight), i.source, i.note])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _deterministic_zip(buf.getvalue(), stamp=f"{result.year}-12-31T00:00:00Z")

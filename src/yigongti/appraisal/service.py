@@ -1,0 +1,319 @@
+"""Use case: the performance appraisal of a year (绩效考核): indicators, scores and grades.
+
+``appraise_data`` is what ``yigongti appraise`` runs. It computes every indicator of the indicator set for the county,
+each consortium and each member institution; scores consortia and institutions by the set's weights; grades them by
+``policy.settlement.grades``. Last year's indicators and scores are computed too when the claims cover every month of
+the year before, for the year-on-year columns of the report (and the growth indicators need the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from yigongti.appraisal.domain import IndicatorValue, Score, checklist_value, indicator_value, score
+from yigongti.appraisal.indicators import MEASURES, IndicatorSet
+from yigongti.core.policy import Policy
+from yigongti.core.problems import InvalidInput, Problem
+from yigongti.datafolder.schema import APPRAISAL_TABLES
+from yigongti.appraisal.engine import MeasureInputs, compute_measures
+from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
+from yigongti.datafolder.folder import DataFolder
+
+__all__ = [
+    "AppraisalResult",
+    "appraise_data",
+    "appraise_folder",
+    "write_appraisal",
+]
+
+
+@dataclass(frozen=True)
+class AppraisalResult:
+    """``indicators``: CONTRACT columns (scope, indicator, numerator, denominator, value) + year, scope_kind, unit,
+    status (``ok`` / ``not_computable``), reason. ``scores``: unit_id, year, score, grade, scope_kind (the shape of the
+    ``scores`` input table; units without any computable weighted indicator are left out and listed in ``pending``).
+    ``points``: unit_id, indicator, weight, points. ``previous``: last year's indicators, or None."""
+
+    year: int
+    indicator_set: IndicatorSet
+    indicators: pa.Table
+    scores: pa.Table
+    points: pa.Table
+    previous: pa.Table | None
+    names: dict[str, str] = field(default_factory=dict)
+    pending: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    grades: tuple[tuple[str, Decimal], ...] = ()  # (name, min score), highest first, from the policy
+    previous_scores: dict[str, Decimal] = field(default_factory=dict)  # last year's scores, same indicator set
+
+
+def _fmt(d: Decimal | None, *, places: int | None = None) -> str | None:
+    if d is None:
+        return None
+    if places is not None:
+        return f"{d:.{places}f}"
+    if d == d.to_integral_value():
+        return str(int(d))
+    return f"{d.quantize(Decimal('0.01')):f}"
+
+
+def _scopes(data: DataFolder) -> list[tuple[str, str]]:
+    cons = data["consortia"]
+    counties = sorted(set(cons.column("county_code").to_pylist()))
+    inst = data["institutions"]
+    members = pc.filter(inst, pc.is_valid(inst.column("consortium_id")))
+    return ([("county", c) for c in counties] + [("consortium", c) for c in sorted(cons.column("consortium_id")
+                                                                                      .to_pylist())]
+            + [("institution", i) for i in sorted(members.column("inst_id").to_pylist())])
+
+
+def _names(data: DataFolder) -> dict[str, str]:
+    names = dict(zip(data["consortia"].column("consortium_id").to_pylist(),
+                     data["consortia"].column("name").to_pylist(), strict=True))
+    names |= dict(zip(data["institutions"].column("inst_id").to_pylist(),
+                      data["institutions"].column("name").to_pylist(), strict=True))
+    for c in set(data["consortia"].column("county_code").to_pylist()):
+        names[c] = f"全县 {c} / county {c}"
+    return names
+
+
+def _checklists(data: DataFolder, year: int, iset: IndicatorSet) -> dict[tuple[str, str], tuple[int, int]] | None:
+    """(scope, indicator id) -> (passed, items) from the checklist table; county rows add up its consortia."""
+    table = data.get("checklist")
+    if table is None:
+        return None
+    table = pc.filter(table, pc.equal(table.column("year"), year))
+    county_of = dict(zip(data["consortia"].column("consortium_id").to_pylist(),
+                         data["consortia"].column("county_code").to_pylist(), strict=True))
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    ids = [i.id for i in iset.indicators if i.kind == "checklist"]
+    for unit, item, passed in zip(*(table.column(c).to_pylist() for c in ("unit_id", "item", "passed")), strict=True):
+        for ind in ids:
+            if item == ind or item.startswith(ind + "."):
+                targets = [unit] + ([county_of[unit]] if unit in county_of else [])
+                for t in targets:
+                    p, n = out.get((t, ind), (0, 0))
+                    out[(t, ind)] = (p + int(bool(passed)), n + 1)
+    return out
+
+
+def _measure_values(result_dict: Mapping[tuple[str, str], Mapping[str, int]], available: frozenset[str],
+                    key: tuple[str, str]) -> dict[str, Decimal | None]:
+    got = result_dict.get(key, {})
+    out: dict[str, Decimal | None] = {}
+    for m in available:
+        raw = Decimal(got.get(m, 0))
+        out[m] = raw / 100 if MEASURES[m.removeprefix("prev:")].money else raw
+    return out
+
+
+def _whole_year(claims: pa.Table, year: int) -> bool:
+    """Whether the claims have admissions in every month of ``year`` (last year's costs are only comparable then)."""
+    dates = claims.column("admit_date")
+    months = pc.unique(pc.filter(pc.month(dates), pc.equal(pc.year(dates), year)))
+    return len(months) == 12
+
+
+def _covers(adjudicated: pa.Table | None, claims: pa.Table | None, year: int) -> bool:
+    if adjudicated is None or claims is None:
+        return False
+    years = pc.year(claims.column("admit_date"))
+    ids = pc.filter(claims.column("claim_id"), pc.equal(years, year))
+    if len(ids) == 0:
+        return False
+    return bool(pc.any(pc.is_in(ids, value_set=adjudicated.column("claim_id"))).as_py())
+
+
+def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designations: pa.Table,
+                    adjudicated: pa.Table | None, backend: str) -> tuple[dict[tuple[str, str], list[IndicatorValue]],
+                                                                          pa.Table]:
+    des = pc.filter(designations, pc.equal(designations.column("year"), year))
+    extra = {t.name: data[t.name] for t in APPRAISAL_TABLES if data.get(t.name) is not None}
+    claims = data.get("claims")
+    adj = adjudicated if _covers(adjudicated, claims, year) else None
+    inputs = MeasureInputs(data["institutions"], data["consortia"], data["persons"], des, claims, adj, extra,
+                           previous_year=claims is not None and _whole_year(claims, year - 1))
+    result = compute_measures(inputs, year=year, params=iset.parameters, wanted=iset.needed_measures(),
+                              backend=backend)
+    measures = result.as_dict()
+    checks = _checklists(data, year, iset)
+    dec = iset.scoring.decimals
+    values: dict[tuple[str, str], list[IndicatorValue]] = {}
+    rows: dict[str, list[object]] = {k: [] for k in ("scope", "indicator", "numerator", "denominator", "value",
+                                                      "year", "scope_kind", "unit", "status", "reason")}
+    for kind, scope in _scopes(data):
+        mv = _measure_values(measures, result.available, (kind, scope))
+        vals: list[IndicatorValue] = []
+        for ind in iset.indicators:
+            if kind not in ind.scopes:
+                continue
+            if ind.kind == "checklist":
+                pn = None if checks is None else checks.get((scope, ind.id), (0, 0))
+                v = checklist_value(ind, pn[0] if pn else None, pn[1] if pn else None, decimals=dec)
+            else:
+                v = indicator_value(ind, mv, decimals=dec)
+            vals.append(v)
+            for k, x in (("scope", scope), ("indicator", ind.id), ("numerator", _fmt(v.numerator)),
+                         ("denominator", _fmt(v.denominator)), ("value", _fmt(v.value, places=dec)),
+                         ("year", year), ("scope_kind", kind), ("unit", ind.unit.value),
+                         ("status", "ok" if v.computable else "not_computable"), ("reason", v.reason)):
+                rows[k].append(x)
+        values[(kind, scope)] = vals
+    types = {"year": pa.int64()}
+    table = pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in rows.items()})
+    return values, table
+
+
+def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.Table,
+                  adjudicated: pa.Table | None, *, indicator_set: IndicatorSet | None = None,
+                  backend: str = "duckdb", with_previous: bool = True) -> AppraisalResult:
+    """Indicators, scores and grades of ``year``. ``designations``: designations with a year column (those of
+    ``year`` are used; those of ``year - 1`` for last year's indicators when present). ``adjudicated``: at least
+    claim_id and fund_paid (int fen) for the claims of the year; None leaves the fund indicators not computable."""
+    iset = indicator_set or load_indicator_set()
+    _check_references(data)
+    des_years = set(designations.column("year").to_pylist())
+    if year not in des_years:
+        raise InvalidInput([Problem("designations", 0, "year", f"no designations for {year} / 没有 {year} 年的定点")])
+    values, table = _indicator_rows(data, year, iset, designations, adjudicated, backend)
+    notes: list[str] = []
+    previous = None
+    previous_scores: dict[str, Decimal] = {}
+    claims = data.get("claims")
+    whole = claims is not None and _whole_year(claims, year - 1)
+    if claims is not None and not whole:
+        notes.append(f"{year - 1} 年结算清单不满12个月，增长率指标与同比不可计算 / the claims of {year - 1} do not "
+                     "cover every month: growth indicators and the change on last year are not computed")
+    if with_previous and whole:
+        prev_des = designations if year - 1 in des_years else _relabel(designations, year, year - 1)
+        if year - 1 not in des_years:
+            notes.append(f"{year - 1} 年无定点数据，按 {year} 年定点归属 / no designations for {year - 1}: last "
+                         f"year's indicators use {year}'s designations")
+        prev_values, previous = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend)
+        for (kind, scope), vals in prev_values.items():
+            if kind != "county":
+                last = score(iset, vals, kind).score
+                if last is not None:
+                    previous_scores[scope] = last
+    score_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "year", "score", "grade", "scope_kind")}
+    point_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "indicator", "weight", "points")}
+    pending: list[str] = []
+    dec = iset.scoring.decimals
+    for (kind, scope), vals in values.items():
+        if kind == "county":
+            continue
+        s: Score = score(iset, vals, kind)
+        for ind_id, p in s.points.items():
+            point_rows["unit_id"].append(scope)
+            point_rows["indicator"].append(ind_id)
+            point_rows["weight"].append(_fmt(iset.get(ind_id).weight_for(kind)))
+            point_rows["points"].append(_fmt(p, places=dec))
+        if s.score is None:
+            pending.append(scope)
+            continue
+        grade, _ = policy.settlement.grade(s.score)
+        for k, x in (("unit_id", scope), ("year", year), ("score", _fmt(s.score, places=dec)), ("grade", grade),
+                     ("scope_kind", kind)):
+            score_rows[k].append(x)
+    types = {"year": pa.int64()}
+    scores = pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in score_rows.items()})
+    points = pa.table({k: pa.array(v, pa.string()) for k, v in point_rows.items()})
+    grades = tuple((g.name, g.min_score) for g in policy.settlement.grades)
+    return AppraisalResult(year, iset, table, scores, points, previous, _names(data), tuple(pending), tuple(notes),
+                           grades, previous_scores)
+
+
+def _relabel(designations: pa.Table, src: int, dst: int) -> pa.Table:
+    des = pc.filter(designations, pc.equal(designations.column("year"), src))
+    i = des.column_names.index("year")
+    return des.set_column(i, "year", pa.array([dst] * des.num_rows, pa.int64()))
+
+
+def _check_references(data: DataFolder) -> None:
+    """Institution and person ids in the appraisal tables must exist (file:row:column problems otherwise)."""
+    inst_ids = data["institutions"].column("inst_id")
+    person_ids = data["persons"].column("person_id")
+    problems: list[Problem] = []
+    refs = {"postings": (("from_inst_id", inst_ids), ("to_inst_id", inst_ids)),
+            "remote_diagnoses": (("from_inst_id", inst_ids), ("to_inst_id", inst_ids)),
+            "equipment": (("inst_id", inst_ids),), "staff_income": (("inst_id", inst_ids),),
+            "followups": (("person_id", person_ids), ("inst_id", inst_ids)), "deaths": (("person_id", person_ids),),
+            "surveys": (("inst_id", inst_ids),), "contracts": (("person_id", person_ids), ("inst_id", inst_ids))}
+    for name, cols in refs.items():
+        t = data.get(name)
+        if t is None:
+            continue
+        for col, known in cols:
+            bad = pc.invert(pc.is_in(t.column(col), value_set=known))
+            for i in pc.indices_nonzero(bad).to_pylist()[:100]:
+                problems.append(Problem(f"{name}.csv", i + 2, col,
+                                        f"'{t.column(col)[i].as_py()}' is not a known id / 编码不存在"))
+    checklist = data.get("checklist")
+    if checklist is not None:
+        units = pa.concat_arrays([data["consortia"].column("consortium_id").combine_chunks(),
+                                  data["consortia"].column("county_code").combine_chunks(),
+                                  inst_ids.combine_chunks()])
+        bad = pc.invert(pc.is_in(checklist.column("unit_id"), value_set=units))
+        for i in pc.indices_nonzero(bad).to_pylist()[:100]:
+            problems.append(Problem("checklist.csv", i + 2, "unit_id",
+                                    f"'{checklist.column('unit_id')[i].as_py()}' is not a consortium, county or "
+                                    "institution / 不是医共体、县或机构编码"))
+    if problems:
+        raise InvalidInput(problems)
+
+
+def appraise_folder(folder: Path | str, year: int, policy: Policy, *, indicator_set: IndicatorSet | None = None,
+                    backend: str = "duckdb") -> AppraisalResult:
+    """Read a data folder and appraise ``year`` with ``indicator_set`` (default: the folder's indicator_set.toml, else
+    national-2024); the year's designations and adjudicated claims are read from the folder when there, else computed
+    by ``enroll`` and ``adjudicate`` (as ``settle`` does)."""
+    from yigongti.budget.service import settlement_inputs
+    from yigongti.datafolder.folder import read_folder
+
+    data = read_folder(folder)
+    designations, adjudicated = settlement_inputs(data, year, policy)
+    earlier = data.get("designations")
+    if earlier is not None:
+        earlier = pc.filter(earlier, pc.equal(earlier.column("year"), year - 1))
+        cols = ["person_id", "year", "consortium_id", "township_id", "village_id"]
+        designations = pa.concat_tables([designations.select(cols), earlier.select(cols).cast(
+            designations.select(cols).schema)])
+    iset = indicator_set or folder_indicator_set(Path(folder))
+    return appraise_data(data, year, policy, designations, adjudicated, indicator_set=iset, backend=backend)
+
+
+def write_appraisal(result: AppraisalResult, out: Path | str, *, reports: bool = True) -> list[Path]:
+    """Write indicators.csv, scores.csv, points.csv (and appraisal.html, appraisal.xlsx) into ``out``: first into a
+    temporary folder, then moved file by file, so a failure leaves no half-written output."""
+    import os
+    import shutil
+    import tempfile
+
+    from yigongti.datafolder.folder import write_table
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".appraise-", dir=out))
+    try:
+        write_table(result.indicators, tmp, "indicators")
+        write_table(result.scores, tmp, "scores")
+        write_table(result.points, tmp, "points")
+        if reports:
+            from yigongti.appraisal.report import appraisal_html, appraisal_xlsx
+
+            (tmp / "appraisal.html").write_text(appraisal_html(result), encoding="utf-8")
+            (tmp / "appraisal.xlsx").write_bytes(appraisal_xlsx(result))
+        written: list[Path] = []
+        for path in sorted(tmp.iterdir()):
+            target = out / path.name
+            os.replace(path, target)
+            written.append(target)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

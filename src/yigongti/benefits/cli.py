@@ -1,0 +1,60 @@
+"""``yigongti adjudicate --data DIR --year Y --out OUT``: benefits of every claim of a year (待遇结算)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
+from yigongti.core.money import format_yuan
+from yigongti.benefits.service import (
+    AdjudicationSummary,
+    adjudicate_data,
+    adjudicate_folder,
+    summarize,
+    write_adjudicated,
+)
+from yigongti.core.policy_files import resolve_policy
+from yigongti.datafolder.folder import find_table_file, read_folder
+
+_STATUS_ZH = {"designated": "定点", "in_consortium": "医共体内", "other_consortium": "其他医共体", "outside": "医共体外"}
+
+
+@app.command("adjudicate")
+@exits_on_invalid_input
+def adjudicate_command(
+    data: DataOption,
+    year: Annotated[int, typer.Option("--year", help="year of the claims (admit date) / 结算年度")],
+    out: OutOption,
+    policy: PolicyOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet (money in fen) / 输出格式")] = "csv",
+    backend: Annotated[str, typer.Option("--backend", help="duckdb or spark / 计算引擎")] = "duckdb",
+    sort: Annotated[bool | None, typer.Option(
+        "--sort/--no-sort", help="rows ordered by claim_id (default: CSV yes, Parquet claims to Parquet no) / "
+                                 "按 claim_id 排序")] = None,
+) -> None:
+    """按年度结算每笔费用的待遇 / Adjudicate every claim of a year: network status, deductible, fund and patient
+    payments and the rule that decided. Writes OUT/adjudicated.csv (or .parquet)."""
+    if fmt not in ("csv", "parquet"):
+        raise typer.BadParameter("--format must be csv or parquet / 格式须为 csv 或 parquet")
+    pol = resolve_policy(data, policy)
+    claims = find_table_file(data, "claims")
+    if claims is not None and (claims.is_dir() or claims.suffix == ".parquet"):
+        if backend != "duckdb":
+            raise typer.BadParameter("Parquet claims are adjudicated on DuckDB / Parquet 结算清单仅支持 DuckDB")
+        summary = adjudicate_folder(data, year, pol, out, fmt=fmt, backend=backend, sort=sort)
+    else:
+        folder = read_folder(data)
+        table = adjudicate_data(folder, year, pol, backend=backend)
+        write_adjudicated(table, out, fmt=fmt)
+        summary = summarize(table, year)
+    _print(summary)
+    console.print(f"[green]written to / 已写入 {out / f'adjudicated.{fmt}'}[/green]")
+
+
+def _print(s: AdjudicationSummary) -> None:
+    console.print(f"{s.year}: {s.claims} claims / 笔; fund / 基金支付 {format_yuan(s.fund_paid)}; "
+                  f"patient / 个人支付 {format_yuan(s.patient_paid)}")
+    for status, (n, fund) in s.by_status.items():
+        console.print(f"  {_STATUS_ZH.get(status, status)} / {status}: {n} claims / 笔, fund / 基金 {format_yuan(fund)}")

@@ -1,0 +1,307 @@
+"""Benefits per claim (待遇), RULES.md B, one claim at a time, in integer fen.
+
+This is the single-claim path the web and the API use to explain a decision to a resident, and the plain loop over a
+person's claims that the tests take as the reference for the columnar engine (``yigongti.benefits.engine``).
+
+Order of decisions for one claim:
+
+1. network status (就医类别) from the person's designation for the claim's year;
+2. the benefit row (待遇档次): by status and tier, ``outside`` rows by hospital level; an emergency at another
+   consortium is paid by the ``outside`` row;
+3. the deductible (起付线): outpatient deductibles accrue per person-year, inpatient ones per admission, counted
+   continuously across a referral (连续计算起付线); never more than the covered cost C;
+4. the fund payment (统筹支付): flat copay, or (C - deductible) x rate rounded half-up to the fen; then the annual
+   cap (年度最高支付限额); the patient pays the rest of the total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
+
+from yigongti.core.money import apply_rate_bp, format_yuan
+from yigongti.core.policy import BenefitPolicy, BenefitRow
+from yigongti.registry.domain import Institution
+
+__all__ = [
+    "RULE_TEXT",
+    "Claim",
+    "Decision",
+    "DesignatedCare",
+    "Insured",
+    "NetworkStatus",
+    "Rule",
+    "adjudicate_claim",
+    "adjudicate_person",
+    "network_status",
+    "outpatient_deductible_levels",
+    "row_name",
+]
+
+
+class NetworkStatus(StrEnum):
+    """Where a claim was incurred relative to the person's designation (就医类别)."""
+
+    DESIGNATED = "designated"
+    IN_CONSORTIUM = "in_consortium"
+    OTHER_CONSORTIUM = "other_consortium"
+    OUTSIDE = "outside"
+
+
+class Rule(StrEnum):
+    """The rule that decided a claim (stable names, the ``rule`` column)."""
+
+    FLAT_COPAY = "flat_copay"
+    OUTPATIENT = "outpatient"
+    INPATIENT = "inpatient"
+    CONTINUOUS_DEDUCTIBLE = "continuous_deductible"
+    NO_BENEFIT = "no_benefit"
+    EMERGENCY_AS_OUTSIDE = "emergency_as_outside"
+    UNREASONABLE = "unreasonable"
+    ANNUAL_CAP = "annual_cap"
+
+
+RULE_TEXT: dict[Rule, tuple[str, str]] = {
+    Rule.FLAT_COPAY: ("定点机构普通门诊，个人只付定额", "outpatient care at a designated institution: a flat copay"),
+    Rule.OUTPATIENT: ("门诊：扣除年度起付线后按比例报销", "outpatient: the fund rate after the annual deductible"),
+    Rule.INPATIENT: ("住院：扣除本次起付线后按比例报销", "inpatient: the fund rate after this admission's deductible"),
+    Rule.CONTINUOUS_DEDUCTIBLE: ("转诊住院：起付线连续计算", "referred admission: the deductible counts continuously"),
+    Rule.NO_BENEFIT: ("在非定点医共体就医，不予报销", "care at a consortium not designated: no benefit"),
+    Rule.EMERGENCY_AS_OUTSIDE: ("在非定点医共体急诊，按医共体外医院报销",
+                                "emergency at another consortium: paid as at a hospital outside every consortium"),
+    Rule.UNREASONABLE: ("经医保部门审核为不合理费用，不予报销", "judged unreasonable by the insurance bureau: not paid"),
+    Rule.ANNUAL_CAP: ("达到年度最高支付限额", "the annual cap of fund payments cut this payment"),
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim (结算单); money in int fen."""
+
+    claim_id: str
+    person_id: str
+    inst_id: str
+    setting: str  # outpatient | inpatient
+    admit_date: date
+    total_cost: int
+    covered_cost: int
+    emergency: bool = False
+    discharge_date: date | None = None
+    referral_from: str | None = None
+    unreasonable: bool = False
+
+    @property
+    def inpatient(self) -> bool:
+        return self.setting == "inpatient"
+
+    @property
+    def year(self) -> int:
+        return self.admit_date.year
+
+    @property
+    def order_key(self) -> tuple[date, str]:
+        """Claims are applied per person in (admit_date, claim_id) order."""
+        return self.admit_date, self.claim_id
+
+
+class Insured(Protocol):
+    """Anything with the person's insurance type (``resident`` 城乡居民 or ``employee`` 职工)."""
+
+    @property
+    def insurance(self) -> str: ...
+
+
+class DesignatedCare(Protocol):
+    """A designation (定点) for a year: consortium, township-tier and village-tier institutions."""
+
+    @property
+    def consortium_id(self) -> str: ...
+
+    @property
+    def township_id(self) -> str: ...
+
+    @property
+    def village_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An adjudicated claim (待遇结算结果) with everything needed to explain it."""
+
+    claim: Claim
+    network_status: NetworkStatus
+    row_name: str | None  # the BenefitPolicy row used (None: no benefit / unreasonable)
+    deductible_due: int  # the row's deductible still due before looking at C (fen)
+    deductible: int  # the deductible applied (fen)
+    rate_bp: int  # fund rate in basis points (0 for a flat copay)
+    fund_before_cap: int
+    cap: int
+    cap_remaining: int  # what was left of the annual cap before this claim
+    fund_paid: int
+    patient_paid: int
+    rule: Rule
+    referral_applied: int | None = None  # deductible of the referring admission when the deductible was continuous
+    flat_copay: bool = False  # paid as a flat copay (定额自付)
+
+    @property
+    def explanation_zh(self) -> str:
+        return _explain(self, zh=True)
+
+    @property
+    def explanation_en(self) -> str:
+        return _explain(self, zh=False)
+
+
+def network_status(institution: Institution, designation: DesignatedCare | None) -> NetworkStatus:
+    """``designated``: a county-tier member of the designated consortium, or the designated township or village;
+    ``in_consortium``: another member of it; ``other_consortium``: a member of another consortium (or any member
+    when the person has no designation); ``outside``: a hospital in no consortium."""
+    if not institution.consortium_id or str(institution.tier) == "outside":
+        return NetworkStatus.OUTSIDE
+    if designation is None or institution.consortium_id != designation.consortium_id:
+        return NetworkStatus.OTHER_CONSORTIUM
+    if str(institution.tier) == "county" or institution.inst_id in (designation.township_id, designation.village_id):
+        return NetworkStatus.DESIGNATED
+    return NetworkStatus.IN_CONSORTIUM
+
+
+def row_name(status: NetworkStatus, tier: str, level: int) -> str:
+    """The BenefitPolicy attribute holding the row for a paying status (``other_consortium`` pays as ``outside``)."""
+    if status in (NetworkStatus.OUTSIDE, NetworkStatus.OTHER_CONSORTIUM):
+        return "outside_tertiary" if level >= 3 else "outside_secondary"
+    part = "primary" if tier in ("township", "village") else "county"
+    return f"{status.value}_{part}"
+
+
+_ROW_NAMES = ("designated_primary", "designated_county", "in_consortium_primary", "in_consortium_county",
+              "outside_secondary", "outside_tertiary")
+
+
+def outpatient_deductible_levels(policy: BenefitPolicy) -> list[int]:
+    """The distinct positive outpatient deductibles of the rows that are not flat copay, lowest first."""
+    rows: Iterable[BenefitRow] = (getattr(policy, n) for n in _ROW_NAMES)
+    return sorted({r.outpatient_deductible for r in rows if not r.outpatient_flat_copay and r.outpatient_deductible > 0})
+
+
+def adjudicate_claim(claim: Claim, *, person: Insured, institution: Institution, designation: DesignatedCare | None,
+                     policy: BenefitPolicy, history: Sequence[Decision] = ()) -> Decision:
+    """Decide one claim given the person's earlier decisions (``history``: any order, any year; only claims of the
+    same year before this one in (admit_date, claim_id) order count, and the referring admission is looked up by id).
+    """
+    earlier = [d for d in history if d.claim.year == claim.year and d.claim.order_key < claim.order_key]
+    cap = policy.annual_cap(person.insurance)
+    cap_remaining = max(0, cap - sum(d.fund_paid for d in earlier))
+    status = network_status(institution, designation)
+    c = claim.covered_cost
+
+    def decided(rule: Rule, *, name: str | None = None, due: int = 0, deductible: int = 0, rate: int = 0,
+                fund: int = 0, referral: int | None = None, flat: bool = False) -> Decision:
+        paid = min(max(fund, 0), cap_remaining)
+        final = Rule.ANNUAL_CAP if paid < fund else rule
+        return Decision(claim, status, name, due, deductible, rate, fund, cap, cap_remaining, paid,
+                        claim.total_cost - paid, final, referral, flat)
+
+    if claim.unreasonable:
+        return decided(Rule.UNREASONABLE)
+    if status is NetworkStatus.OTHER_CONSORTIUM and not claim.emergency:
+        return decided(Rule.NO_BENEFIT)
+    name = row_name(status, str(institution.tier), institution.level)
+    row: BenefitRow = getattr(policy, name)
+    base_rule = Rule.EMERGENCY_AS_OUTSIDE if status is NetworkStatus.OTHER_CONSORTIUM else None
+    if not claim.inpatient:
+        if row.outpatient_flat_copay:
+            return decided(base_rule or Rule.FLAT_COPAY, name=name, fund=c - min(c, policy.flat_copay),
+                           flat=True)
+        applied = sum(d.deductible for d in earlier if not d.claim.inpatient)
+        due = max(0, row.outpatient_deductible - applied)
+        ded = min(c, due)
+        rate = policy.fund_rate(row, inpatient=False, insurance=person.insurance)
+        return decided(base_rule or Rule.OUTPATIENT, name=name, due=due, deductible=ded, rate=rate,
+                       fund=apply_rate_bp(c - ded, rate))
+    due = row.inpatient_deductible
+    referring = _referring_admission(claim, history, policy)
+    rule = Rule.INPATIENT
+    if referring is not None:
+        due = max(0, due - referring.deductible)
+        rule = Rule.CONTINUOUS_DEDUCTIBLE
+    ded = min(c, due)
+    rate = policy.fund_rate(row, inpatient=True, insurance=person.insurance)
+    return decided(base_rule or rule, name=name, due=due, deductible=ded, rate=rate, fund=apply_rate_bp(c - ded, rate),
+                   referral=None if referring is None else referring.deductible)
+
+
+def _referring_admission(claim: Claim, history: Sequence[Decision], policy: BenefitPolicy) -> Decision | None:
+    """The referring admission when the deductible counts continuously: an inpatient claim of the same person, applied
+    before this one, discharged 0 to ``continuous_deductible_days`` days before this admission."""
+    if not claim.referral_from:
+        return None
+    for d in history:
+        r = d.claim
+        if r.claim_id != claim.referral_from:
+            continue
+        if (r.inpatient and r.person_id == claim.person_id and r.discharge_date is not None
+                and r.order_key < claim.order_key
+                and 0 <= (claim.admit_date - r.discharge_date).days <= policy.continuous_deductible_days):
+            return d
+        return None
+    return None
+
+
+def adjudicate_person(claims: Iterable[Claim], *, person: Insured, institutions: Mapping[str, Institution],
+                      designations: Mapping[int, DesignatedCare], year: int, policy: BenefitPolicy) -> list[Decision]:
+    """The plain loop (the reference): every claim of one person up to ``year`` in (admit_date, claim_id) order;
+    returns the decisions of ``year``. Earlier years are decided only so that a referral across the new year
+    finds its referring admission; a year without a designation uses the one of ``year``."""
+    decisions: list[Decision] = []
+    for claim in sorted((c for c in claims if c.year <= year), key=lambda c: c.order_key):
+        designation = designations.get(claim.year, designations.get(year))
+        decisions.append(adjudicate_claim(claim, person=person, institution=institutions[claim.inst_id],
+                                          designation=designation, policy=policy, history=decisions))
+    return [d for d in decisions if d.claim.year == year]
+
+
+_STATUS_TEXT = {
+    NetworkStatus.DESIGNATED: ("定点机构", "a designated institution"),
+    NetworkStatus.IN_CONSORTIUM: ("定点医共体内的其他机构", "another institution of the designated consortium"),
+    NetworkStatus.OTHER_CONSORTIUM: ("非定点医共体的机构", "an institution of a consortium not designated"),
+    NetworkStatus.OUTSIDE: ("医共体外医院", "a hospital outside every consortium"),
+}
+
+
+_PHRASES: dict[str, tuple[str, str]] = {
+    "head": ("就医机构为{where}。规则：{rule}。总费用 {total} 元，政策范围内费用 {covered} 元。",
+             "Care at {where}. Rule: {rule}. Total cost {total} yuan, covered cost {covered} yuan. "),
+    "referral": ("转出住院已付起付线 {referral} 元，本次尚需 {due} 元。",
+                 "The referring admission applied a deductible of {referral} yuan; {due} yuan remained due. "),
+    "rate": ("起付线 {deductible} 元，报销比例 {rate}%，按比例应付 {before} 元。",
+             "Deductible {deductible} yuan, fund rate {rate}%: {before} yuan before the cap. "),
+    "flat": ("个人定额自付后基金应付 {before} 元。", "After the flat copay the fund owes {before} yuan. "),
+    "cap": ("年度限额 {cap} 元，本次前剩余 {left} 元。",
+            "Annual cap {cap} yuan, {left} yuan left before this claim. "),
+    "paid": ("基金支付 {fund} 元，个人支付 {patient} 元。", "The fund pays {fund} yuan; the patient pays {patient} yuan."),
+}
+
+
+def _explain(d: Decision, *, zh: bool) -> str:
+    """The decision in plain words, Chinese or English."""
+    lang = 0 if zh else 1
+    y = format_yuan
+    values = {
+        "where": _STATUS_TEXT[d.network_status][lang], "rule": RULE_TEXT[d.rule][lang],
+        "total": y(d.claim.total_cost), "covered": y(d.claim.covered_cost), "due": y(d.deductible_due),
+        "referral": y(d.referral_applied or 0), "deductible": y(d.deductible), "rate": f"{d.rate_bp / 100:g}",
+        "before": y(d.fund_before_cap), "cap": y(d.cap), "left": y(d.cap_remaining), "fund": y(d.fund_paid),
+        "patient": y(d.patient_paid),
+    }
+    parts = ["head"]
+    if d.row_name is not None:
+        if d.referral_applied is not None:
+            parts.append("referral")
+        parts.append("flat" if d.flat_copay else "rate")
+        if d.rule is Rule.ANNUAL_CAP:
+            parts.append("cap")
+    parts.append("paid")
+    return "".join(_PHRASES[p][lang].format(**values) for p in parts)

@@ -1,0 +1,296 @@
+"""Use case: adjudicate a year of claims (待遇结算) from a data folder.
+
+``adjudicate_data`` takes a validated folder (``read_folder``) and returns the ``adjudicated`` table of CONTRACT.md
+(every claims column + network_status, deductible, fund_paid, patient_paid, rule; money int64 fen). For a province's
+claims handed in as Parquet (``claims.parquet`` or a folder ``claims/`` of Parquet files), ``adjudicate_folder``
+reads the claims with the engine directly, never as Python rows, and writes the output from the engine.
+
+Designations for the year come from the folder's ``designations`` table when it has a row for the year for every
+insured person; otherwise enrollment (``enroll_data``) designates everyone first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from yigongti.core.policy import BenefitPolicy, Policy
+from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType
+from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
+from yigongti.core.engine import Backend, connect, register_arrow
+from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder, write_table
+
+__all__ = [
+    "LARGE_INPUT_TABLES",
+    "AdjudicationSummary",
+    "adjudicate_data",
+    "adjudicate_folder",
+    "adjudicated_expr",
+    "designations_for",
+    "folder_designations",
+    "parquet_claims",
+    "parquet_claims_path",
+    "parquet_files",
+    "parquet_rows",
+    "summarize",
+    "write_adjudicated",
+]
+
+LARGE_INPUT_TABLES = ["institutions", "consortia", "persons", "choices", "designations"]
+_MONEY = [c.name for c in ADJUDICATED.columns if c.type is ColType.MONEY]
+_TRUE_TEXT = ["true", "1", "是", "t", "yes", "y"]
+
+
+@dataclass(frozen=True)
+class AdjudicationSummary:
+    """What a run adjudicated: claims, fund and patient payments (fen), and claims / fund by network status."""
+
+    year: int
+    claims: int
+    fund_paid: int
+    patient_paid: int
+    by_status: dict[str, tuple[int, int]] = field(default_factory=dict)  # status -> (claims, fund fen)
+    by_rule: dict[str, int] = field(default_factory=dict)
+
+
+def _benefits(policy: Policy | BenefitPolicy) -> BenefitPolicy:
+    return policy.benefits if isinstance(policy, Policy) else policy
+
+
+def folder_designations(data: DataFolder, year: int) -> pa.Table | None:
+    """The folder's designations of ``year`` when they designate every insured person, else None (then enrollment
+    decides the year). The one rule enroll-or-not that adjudicate, settle and run share."""
+    have = data.get("designations")
+    if have is None:
+        return None
+    mine = have.filter(pc.equal(have.column("year"), year))
+    persons = data["persons"].column("person_id")
+    covered = pc.all(pc.is_in(persons, value_set=mine.column("person_id").combine_chunks())).as_py()
+    return mine if mine.num_rows and covered is not False else None
+
+
+def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy) -> pa.Table:
+    """All designations the engine may use: the folder's (every year) with the year's rows from enrollment when the
+    folder does not designate every insured person for the year."""
+    have = data.get("designations")
+    if have is not None and folder_designations(data, year) is not None:
+        return have.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
+    from yigongti.enrollment.service import enroll_data
+
+    full = policy if isinstance(policy, Policy) else Policy(benefits=policy)
+    enrolled = enroll_data(data, year, full).designations
+    cols = ["person_id", "year", "consortium_id", "township_id", "village_id"]
+    parts = [enrolled.select(cols).cast(pa.schema([(c, pa.int64() if c == "year" else pa.string()) for c in cols]))]
+    if have is not None:
+        others = have.filter(pc.not_equal(have.column("year"), year)).select(cols)
+        parts.insert(0, others.cast(parts[-1].schema))
+    return pa.concat_tables(parts)
+
+
+def _registered(con: Backend, data: DataFolder, designations: pa.Table) -> dict[str, ir.Table]:
+    return {
+        "persons": register_arrow(con, data["persons"].select(["person_id", "insurance"]), "adj_persons"),
+        "institutions": register_arrow(con, data["institutions"].select(["inst_id", "tier", "level", "consortium_id"]),
+                                       "adj_institutions"),
+        "designations": register_arrow(con, designations.select(
+            ["person_id", "year", "consortium_id", "township_id", "village_id"]), "adj_designations"),
+    }
+
+
+def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy, designations: pa.Table | None = None,
+                    *, backend: str = "duckdb", con: Backend | None = None) -> pa.Table:
+    """The ``adjudicated`` table for ``year`` (claims by admit_date in the year), ordered by claim_id."""
+    benefits = _benefits(policy)
+    des = designations if designations is not None else designations_for(data, year, policy)
+    claims = data.get("claims")
+    if claims is None:
+        claims = pa.table({c.name: pa.array([], _arrow_type(c.type)) for c in CLAIMS.columns})
+    own = con is None
+    con = con or connect(backend, joins_as_written=True)
+    try:
+        t = _registered(con, data, des)
+        expr = adjudicate(register_arrow(con, claims, "adj_claims"), t["persons"], t["institutions"],
+                          t["designations"], benefits, year)
+        out = expr.to_pyarrow()
+    finally:
+        if own and con.name != "pyspark":
+            con.disconnect()
+    return _typed(out)
+
+
+def _arrow_type(t: ColType) -> pa.DataType:
+    return {ColType.MONEY: pa.int64(), ColType.DATE: pa.date32(), ColType.BOOL: pa.bool_()}.get(t, pa.string())
+
+
+def _typed(out: pa.Table) -> pa.Table:
+    """Money int64, dates date32 (Spark hands back timestamps or objects for some columns)."""
+    cols = {}
+    for name in out.column_names:
+        col = out.column(name)
+        if name in _MONEY:
+            col = pc.cast(col, pa.int64())
+        elif name in ("admit_date", "discharge_date") and not pa.types.is_date32(col.type):
+            col = pc.cast(col, pa.date32())
+        cols[name] = col
+    return pa.table(cols)
+
+
+def summarize(adjudicated: pa.Table, year: int) -> AdjudicationSummary:
+    """Counts and sums of an adjudicated table (Arrow compute, no Python loop over claims)."""
+    fund = adjudicated.column("fund_paid")
+    by_status: dict[str, tuple[int, int]] = {}
+    if adjudicated.num_rows:
+        g = adjudicated.group_by("network_status").aggregate([("fund_paid", "sum"), ("fund_paid", "count")])
+        for r in g.to_pylist():
+            by_status[r["network_status"]] = (int(r["fund_paid_count"]), int(r["fund_paid_sum"] or 0))
+    rules = pc.value_counts(adjudicated.column("rule")).to_pylist() if adjudicated.num_rows else []
+    return AdjudicationSummary(year, adjudicated.num_rows, int(pc.sum(fund).as_py() or 0),
+                               int(pc.sum(adjudicated.column("patient_paid")).as_py() or 0),
+                               dict(sorted(by_status.items())),
+                               dict(sorted((r["values"], int(r["counts"])) for r in rules)))
+
+
+# --------------------------------------------------------------------------------------------- large Parquet claims
+
+def _parquet_claims(con: Backend, path: Path) -> ir.Table:
+    """Claims from Parquet read by the engine, typed like the contract: money in yuan in the file (decimal, integer,
+    float or text, as in CSV) becomes int64 fen; dates, booleans."""
+    source = str(path / "*.parquet") if path.is_dir() else str(path)
+    t = con.read_parquet(source)
+    schema = t.schema()
+    fixes: dict[str, Any] = {}
+    for col in CLAIMS.columns:
+        name = col.name
+        if name not in schema:
+            fixes[name] = (ibis.literal(False) if col.type is ColType.BOOL else ibis.null(
+                "date" if col.type is ColType.DATE else "string"))
+            continue
+        dtype = schema[name]
+        v = t[name]
+        if col.type is ColType.MONEY and dtype.is_integer():
+            fixes[name] = v.cast("int64") * 100
+        elif col.type is ColType.MONEY:
+            if dtype.is_string():
+                v = v.nullif("").cast("decimal(18, 2)")
+            fixes[name] = (v * 100).round().cast("int64")
+        elif col.type is ColType.DATE and dtype.is_string():
+            fixes[name] = v.nullif("").cast("date")
+        elif col.type is ColType.DATE and dtype.is_timestamp():
+            fixes[name] = v.date()
+        elif col.type is ColType.BOOL and dtype.is_string():
+            fixes[name] = v.lower().strip().isin(_TRUE_TEXT)
+        elif col.type is ColType.BOOL:
+            fixes[name] = v.fill_null(False)
+    return t.mutate(**fixes) if fixes else t
+
+
+def _yuan(v: ir.IntegerValue) -> ir.DecimalValue:
+    """int fen -> decimal yuan with 2 decimals, exactly, in the engine (written as ``12.30``, ``-0.05`` in CSV)."""
+    # Ibis takes the product for decimal(20, 2) already (it is decimal(24, 4)): cast through decimal(38, 4)
+    product = v.cast("decimal(20, 2)") * ibis.literal(Decimal("0.01"), "decimal(3, 2)")
+    return product.cast("decimal(38, 4)").cast("decimal(20, 2)")
+
+
+def parquet_claims_path(folder: Path) -> Path | None:
+    """The folder's claims when they are Parquet (``claims.parquet`` or a folder ``claims/`` of Parquet files: the
+    engine reads them itself), else None."""
+    path = find_table_file(folder, "claims")
+    return path if path is not None and (path.is_dir() or path.suffix == ".parquet") else None
+
+
+def parquet_files(path: Path) -> list[Path]:
+    """The files of a Parquet table: the file itself, or a folder's ``*.parquet`` in name order."""
+    return sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+
+
+def parquet_rows(path: Path) -> int:
+    """Rows of a Parquet file or folder of Parquet files, from their metadata (nothing else is read)."""
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in parquet_files(path))
+
+
+def parquet_claims(con: Backend, folder: Path) -> ir.Table:
+    """The folder's Parquet claims as an engine table typed like the contract (money int64 fen)."""
+    path = parquet_claims_path(folder)
+    if path is None:
+        raise ValueError(f"{folder}: claims are not Parquet / 结算清单不是 Parquet")
+    return _parquet_claims(con, path)
+
+
+def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
+                     policy: Policy | BenefitPolicy, year: int, *, ordered: bool = False,
+                     designated: bool = False, columns: list[str] | None = None) -> ir.Table:
+    """The ``adjudicated`` table of Parquet claims as an engine expression (money int64 fen), not executed: for
+    writing it, or for aggregating it without ever holding it (``budget.service.settle_folder``, which asks for
+    the ``designated`` consortium column too). ``columns``: the claims columns wanted (default all): the fewer, the
+    less the running sums carry."""
+    t = _registered(con, data, designations)
+    return adjudicate(_parquet_claims(con, claims_path), t["persons"], t["institutions"], t["designations"],
+                      _benefits(policy), year, ordered=ordered, designated=designated, columns=columns)
+
+
+def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",
+                      backend: str = "duckdb", designations: pa.Table | None = None,
+                      sort: bool | None = None) -> AdjudicationSummary:
+    """Adjudicate a folder whose claims are Parquet, engine to file: ``out/adjudicated.csv`` (money in yuan) or
+    ``out/adjudicated.parquet`` (money as decimal yuan). ``sort``: rows ordered by claim_id (the same inputs then give
+    a byte-identical file); by default for CSV, not for Parquet, whose readers join by claim_id anyway: sorting a
+    province's claims is an external sort of every column (at 100 M claims it costs more than the adjudication). The small tables are read and validated as usual; the claims are
+    typed by the engine (their row-level checks are ``yigongti check``'s job). The claims stream from Parquet through
+    the engine into the file (never as Python rows, never held whole in memory); the summary is read back from the
+    written file's status, rule and money columns."""
+    data = read_folder(folder, tables=LARGE_INPUT_TABLES)
+    path = parquet_claims_path(folder)
+    if path is None:
+        raise ValueError(f"{folder}: claims are not Parquet; use adjudicate_data / 结算清单不是 Parquet")
+    des = designations if designations is not None else designations_for(data, year, policy)
+    ordered = fmt != "parquet" if sort is None else sort
+    con = connect(backend, keep_order=ordered, joins_as_written=True)
+    try:
+        expr = adjudicated_expr(con, data, path, des, policy, year, ordered=ordered)
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / f"adjudicated.{fmt}"
+        tmp = out / f".adjudicated.{fmt}.tmp"
+        text = expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns})
+        if fmt == "parquet":  # money as decimal yuan, as every contract file has it
+            con.to_parquet(text, tmp)
+        else:
+            con.to_csv(text, tmp)
+        if con.name == "duckdb":
+            written = con.read_parquet(tmp) if fmt == "parquet" else con.read_csv(tmp, all_varchar=True)
+            summary = _summary_in_engine(written, year)
+        else:
+            summary = _summary_in_engine(expr, year)
+        tmp.replace(target)
+    finally:
+        if con.name != "pyspark":
+            con.disconnect()
+    return summary
+
+
+def _summary_in_engine(t: ir.Table, year: int) -> AdjudicationSummary:
+    """The summary of an adjudicated table: money int64 fen, or decimal yuan (as written) or its text."""
+    def fen(c: ir.Column) -> ir.IntegerValue:
+        return c.cast("int64") if c.type().is_integer() else (c.cast("decimal(20, 2)") * 100).cast("int64")
+
+    g = t.group_by("network_status").aggregate(n=t.count(), fund=fen(t.fund_paid).sum(),
+                                               patient=fen(t.patient_paid).sum()).to_pyarrow().to_pylist()
+    rules = t.group_by("rule").aggregate(n=t.count()).to_pyarrow().to_pylist()
+    return AdjudicationSummary(
+        year, sum(int(r["n"]) for r in g), sum(int(r["fund"] or 0) for r in g), sum(int(r["patient"] or 0) for r in g),
+        dict(sorted((r["network_status"], (int(r["n"]), int(r["fund"] or 0))) for r in g)),
+        dict(sorted((r["rule"], int(r["n"])) for r in rules)))
+
+
+def write_adjudicated(table: pa.Table, out: Path, *, fmt: str = "csv") -> Path:
+    """The contract's ``adjudicated`` file (money in yuan with 2 decimals in CSV), written atomically."""
+    return write_table(table.select([*[c for c in table.column_names if c not in OUTPUT_COLUMNS], *OUTPUT_COLUMNS]),
+                       out, "adjudicated", fmt=fmt)
+

@@ -1,0 +1,475 @@
+"""Use case: the capitation budget and year-end settlement of a county-year (总额付费、年终清算).
+
+``settle_data`` reads what it needs from a data folder (running enrollment and adjudication first when their outputs
+are not there), aggregates claims with the engine (DuckDB or Spark), applies the pure rules of
+``budget.capitation`` and ``budget.domain`` and returns the contract tables; ``write_settlement`` writes them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from yigongti.budget.capitation import HeadCount, county_budgets
+from yigongti.core.policy import Policy, policy_to_toml
+from yigongti.core.problems import InvalidInput, Problem
+from yigongti.datafolder.schema import ColType, Column, TableSpec
+from yigongti.budget.domain import (
+    Allocation,
+    ConsortiumSettlement,
+    LedgerEntry,
+    Member,
+    Spending,
+    consortium_ledger,
+    inputs_hash,
+    internal_split,
+    number_ledger,
+    settle_consortium,
+)
+from yigongti.budget import engine as q
+from yigongti.benefits.engine import DESIGNATED_CONSORTIUM
+from yigongti.core.engine import Backend, connect, register_arrow
+from yigongti.benefits.service import (
+    LARGE_INPUT_TABLES,
+    adjudicate_data,
+    adjudicated_expr,
+    folder_designations,
+    parquet_claims,
+    parquet_claims_path,
+    parquet_files,
+)
+from yigongti.enrollment.service import enroll_data
+from yigongti.core.policy_files import folder_policy
+from yigongti.datafolder.folder import (
+    DataFolder,
+    find_table_file,
+    parse_table,
+    read_folder,
+    read_raw_table,
+    write_table,
+)
+
+__all__ = [
+    "SETTLED_CLAIMS_COLUMNS", "SettlementResult", "format_heads", "load_adjudicated", "settle_data", "settle_folder",
+    "settlement_inputs", "write_settlement",
+]
+
+_HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inputs-hash")
+
+# What settle needs of an ``adjudicated`` table handed in (the contract's output has more columns).
+_ADJUDICATED_IN = TableSpec("adjudicated", (
+    Column("claim_id", ColType.ID), Column("person_id", ColType.ID), Column("inst_id", ColType.ID),
+    Column("fund_paid", ColType.MONEY), Column("rule", ColType.STR),
+    Column("admit_date", ColType.DATE, required=False), Column("diagnosis", ColType.STR, required=False),
+    Column("unreasonable", ColType.BOOL, required=False, default="false"),
+), key=("claim_id",))
+_ADJ_COLUMNS = ["claim_id", "person_id", "inst_id", "admit_date", "fund_paid", "rule", "diagnosis", "unreasonable"]
+# the claims columns the settlement asks of the engine's adjudication (the rest of _ADJ_COLUMNS it computes)
+SETTLED_CLAIMS_COLUMNS = [c for c in _ADJ_COLUMNS if c not in ("fund_paid", "rule")]
+
+
+@dataclass
+class SettlementResult:
+    """Everything a settlement produced: contract tables (Arrow, money int64 fen) and the figures of the reports."""
+
+    year: int
+    settlement: pa.Table
+    allocation: pa.Table
+    ledger: pa.Table
+    inputs_hash: str
+    consortia: list[ConsortiumSettlement]
+    allocations: list[Allocation]
+    by_month: pa.Table
+    by_tier: pa.Table
+    top_diagnoses: pa.Table
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def format_heads(h: Decimal) -> str:
+    """Standard heads as exact text with at least 2 decimals (57.15, 12.345)."""
+    q2 = h.quantize(Decimal("0.01"))
+    return f"{q2:f}" if q2 == h else f"{h.normalize():f}"
+
+
+def _score_text(s: Decimal | None) -> str | None:
+    return None if s is None else f"{s.normalize():f}"
+
+
+# --------------------------------------------------------------------------------------------- inputs
+
+def load_adjudicated(folder: Path, claims: pa.Table | None) -> pa.Table | None:
+    """The ``adjudicated`` table of ``folder`` (CSV/Parquet/Excel) typed, or None when absent. Columns it lacks
+    (admit_date, diagnosis, unreasonable) are taken from ``claims`` by claim_id."""
+    path = find_table_file(folder, "adjudicated")
+    if path is None:
+        return None
+    raw = read_raw_table(path)
+    typed, problems = parse_table(_ADJUDICATED_IN, raw, file=path.name)
+    if problems:
+        raise InvalidInput(problems)
+    typed = typed.select([c for c in _ADJ_COLUMNS])
+    missing = [c for c in ("admit_date", "diagnosis", "unreasonable") if c not in raw.column_names]
+    if missing:
+        if claims is None:
+            raise InvalidInput([Problem(path.name, 0, ",".join(missing),
+                                        "needs these columns or a claims table / 缺少列且无结算清单")])
+        extra = claims.select(["claim_id", *missing])
+        typed = typed.drop_columns(missing).join(extra, "claim_id", join_type="left outer")
+        lost = pc.sum(pc.is_null(typed.column("admit_date"))).as_py() if "admit_date" in missing else 0
+        if lost:
+            raise InvalidInput([Problem(path.name, 0, "claim_id",
+                                        f"{lost} claim(s) not in claims / 结算清单中无此单据")])
+        typed = typed.select(_ADJ_COLUMNS)
+    return typed
+
+
+def settlement_inputs(data: DataFolder, year: int, policy: Policy) -> tuple[pa.Table, pa.Table]:
+    """(designations of ``year``, adjudicated claims) of a folder: read when they are there, else computed by
+    ``enroll`` and ``adjudicate``."""
+    designations = _designations_for(data, year, policy)
+    return designations, _adjudicated_for(data, year, policy, designations)
+
+
+def _designations_for(data: DataFolder, year: int, policy: Policy) -> pa.Table:
+    mine = folder_designations(data, year)
+    return mine if mine is not None else enroll_data(data, year, policy).designations
+
+
+def _adjudicated_for(data: DataFolder, year: int, policy: Policy, designations: pa.Table) -> pa.Table:
+    a = load_adjudicated(data.path, data.get("claims"))
+    if a is not None:
+        return a
+    return adjudicate_data(data, year, policy, designations).select(_ADJ_COLUMNS)
+
+
+def _register(con: Backend, table: pa.Table) -> ir.Table:
+    """An Arrow table for the engine: zero-copy on DuckDB (an in-memory table), a temp view on Spark."""
+    return ibis.memtable(table) if con.name == "duckdb" else register_arrow(con, table)
+
+
+def _canonical(table: pa.Table, columns: list[str], key: list[str]) -> Iterator[memoryview]:
+    """The values of ``columns`` in ``key`` order as byte strings that depend on the values only (not on chunking,
+    buffer layout or input order): per column its null bits and its values (fixed width little-endian; strings as
+    32-bit lengths then UTF-8)."""
+    t = table.select(columns)
+    if not _is_sorted(t, key):
+        t = t.take(pc.sort_indices(t, sort_keys=[(k, "ascending") for k in key]))
+
+    def raw(a: np.ndarray) -> memoryview:
+        return memoryview(np.ascontiguousarray(a).data).cast("B")
+
+    for name in columns:
+        col = t.column(name)
+        yield memoryview(name.encode("utf-8"))
+        yield raw(np.packbits(np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)))
+        typ = col.type
+        if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+            arr = pc.fill_null(col, "").combine_chunks().cast(pa.large_string())
+            offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + len(arr) + 1]
+            data = arr.buffers()[2]
+            yield raw(np.diff(offsets).astype("<u4"))
+            yield memoryview(b"") if data is None else memoryview(data)[int(offsets[0]): int(offsets[-1])]
+        elif pa.types.is_boolean(typ):
+            yield raw(np.packbits(np.asarray(pc.fill_null(col, False).to_numpy(zero_copy_only=False), dtype=bool)))
+        elif pa.types.is_date(typ):
+            yield raw(np.asarray(pc.fill_null(col.cast(pa.date32()).cast(pa.int32()), 0).to_numpy(), dtype="<i4"))
+        else:
+            yield raw(np.asarray(pc.fill_null(col.cast(pa.int64()), 0).to_numpy(), dtype="<i8"))
+
+
+def _is_sorted(t: pa.Table, key: list[str]) -> bool:
+    """True when the rows are already in strictly ascending order of a single-column key (cheap check)."""
+    if len(key) != 1 or t.num_rows < 2:
+        return bool(t.num_rows < 2)
+    k = t.column(key[0]).combine_chunks()
+    ordered = pc.less(k.slice(0, len(k) - 1), k.slice(1))
+    return bool(np.all(np.asarray(pc.fill_null(ordered, False).to_numpy(zero_copy_only=False), dtype=bool)))
+
+
+def _file_bytes(files: list[Path]) -> Iterator[memoryview]:
+    """Each file's name and bytes, in name order, read in pieces (a province's claims are never held whole)."""
+    for f in sorted(files, key=lambda p: p.name):
+        yield memoryview(f.name.encode("utf-8"))
+        with f.open("rb") as fh:
+            while piece := fh.read(1 << 23):
+                yield memoryview(piece)
+
+
+def _hash_inputs(*, tables: dict[str, tuple[pa.Table, list[str], list[str]]], policy: Policy, year: int,
+                 files: list[Path] | None = None) -> str:
+    parts: dict[str, bytes | Iterator[memoryview]] = {
+        name: _canonical(t, cols, key) for name, (t, cols, key) in tables.items()}  # streamed
+    if files:
+        parts["claims files"] = _file_bytes(files)
+    parts["policy.toml"] = policy_to_toml(policy).encode("utf-8")
+    parts["year"] = str(year).encode("ascii")
+    return inputs_hash(parts)
+
+
+# --------------------------------------------------------------------------------------------- the use case
+
+def settle_data(data: DataFolder | Path | str, year: int, policy: Policy | None = None, *,
+                backend: str = "duckdb", con: Backend | None = None, designations: pa.Table | None = None,
+                adjudicated: pa.Table | None = None, top_diagnoses: int = 10) -> SettlementResult:
+    """Settle ``year`` for every consortium of the data folder. Raises InvalidInput on bad input."""
+    if not isinstance(data, DataFolder):
+        data = read_folder(Path(data))
+    policy = policy or folder_policy(data.path)
+    if designations is None:
+        designations = _designations_for(data, year, policy)
+    if adjudicated is None:
+        adjudicated = _adjudicated_for(data, year, policy, designations)
+    own_con = con is None
+    con = con or connect(backend, joins_as_written=True)
+    try:
+        return _settle(data, year, policy, con, designations, adjudicated, top_diagnoses)
+    finally:
+        if own_con and con.name != "pyspark":
+            con.disconnect()
+
+
+def settle_folder(folder: Path | str, year: int, policy: Policy | None = None, *, backend: str = "duckdb",
+                  designations: pa.Table | None = None, top_diagnoses: int = 10) -> SettlementResult:
+    """Settle a folder whose claims are Parquet (``claims.parquet`` or ``claims/*.parquet``: a province's year) in
+    the engine from end to end: the claims stream from the files through adjudication (unsorted) into the charged
+    spending aggregation in one query, and are never held in memory or written out. The other tables are read and
+    validated as usual; designations are the folder's for the year, else enrolled. The inputs hash covers the
+    claims files' bytes (in file-name order) instead of their values. Raises InvalidInput on bad input."""
+    folder = Path(folder)
+    path = parquet_claims_path(folder)
+    if path is None:
+        raise ValueError(f"{folder}: claims are not Parquet; use settle_data / 结算清单不是 Parquet")
+    data = read_folder(folder, tables=[*LARGE_INPUT_TABLES, "scores"])
+    policy = policy or folder_policy(folder)
+    if designations is None:
+        designations = _designations_for(data, year, policy)
+    files = parquet_files(path)
+    con = connect(backend, keep_order=False, joins_as_written=True)  # only sums come out
+    try:
+        adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
+                               columns=SETTLED_CLAIMS_COLUMNS)
+        # last year's diagnoses decide the risk classes: the claims as read, not the year's adjudicated
+        claims = parquet_claims(con, folder) if policy.capitation.risk_adjustment else None
+        return _settle(data, year, policy, con, designations, adj, top_diagnoses, claims=claims, claim_files=files)
+    finally:
+        if con.name != "pyspark":
+            con.disconnect()
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """What the engine computes for a settlement (small tables, Arrow)."""
+
+    head_counts: list[dict[str, Any]]
+    inst_heads: dict[str, int]
+    by_month: pa.Table
+    by_tier: pa.Table
+    top: pa.Table
+
+
+def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designations: pa.Table,
+            adjudicated: pa.Table | ir.Table, top_diagnoses: int, *, claims: pa.Table | ir.Table | None = None,
+            claim_files: list[Path] | None = None) -> SettlementResult:
+    """``adjudicated`` and ``claims`` (for the risk classes; default: the folder's) as Arrow tables, hashed by value,
+    or as engine tables of the Parquet ``claim_files``, hashed by those files' bytes."""
+    institutions = data["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
+    persons = data["persons"].select(["person_id", "birth_date"])
+    des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
+    des = des.filter(pc.equal(des.column("year"), year))
+    columns = adjudicated.column_names if isinstance(adjudicated, pa.Table) else adjudicated.columns
+    adj = adjudicated.select([*_ADJ_COLUMNS, *(c for c in (DESIGNATED_CONSORTIUM,) if c in columns)])
+    consortia_t = data["consortia"]
+    cap = policy.capitation
+    risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
+    if claims is None:
+        claims = data.get("claims")
+    hashed: dict[str, tuple[pa.Table, list[str], list[str]]] = {
+        "persons": (persons, ["person_id", "birth_date"], ["person_id"]),
+        "institutions": (institutions, ["inst_id", "tier", "kind", "consortium_id"], ["inst_id"]),
+        "consortia": (consortia_t, ["consortium_id"], ["consortium_id"]),
+        "designations": (des, ["person_id", "consortium_id", "township_id", "village_id"], ["person_id"]),
+        "scores": (_scores_table(data), ["unit_id", "year", "score"], ["unit_id", "year"]),
+    }
+    if isinstance(adj, pa.Table):
+        hashed["adjudicated"] = (adj, _ADJ_COLUMNS, ["claim_id"])
+    if isinstance(claims, pa.Table) and risk_classes:  # last year's diagnoses decide the risk classes
+        hashed["claims"] = (claims, ["claim_id", "person_id", "admit_date", "diagnosis"], ["claim_id"])
+    # the inputs hash runs beside the engine (hashing and Arrow release the GIL)
+    hashing = _HASHER.submit(_hash_inputs, policy=policy, year=year, tables=hashed, files=claim_files or [])
+    fig = _engine_figures(con, year=year, policy=policy, des=des, persons=persons, institutions=institutions,
+                          adj=adj, claims=claims if risk_classes else None, risk_classes=risk_classes,
+                          top_diagnoses=top_diagnoses)
+
+    cons_ids = sorted(consortia_t.column("consortium_id").to_pylist())
+    names = dict(zip(consortia_t.column("consortium_id").to_pylist(), consortia_t.column("name").to_pylist(),
+                     strict=True))
+    counts: dict[str, list[HeadCount]] = {c: [] for c in cons_ids}
+    class_names = sorted(risk_classes)
+    for r in fig.head_counts:
+        risk_set = tuple(n for i, n in enumerate(class_names) if r.get(f"risk_{i}"))
+        counts.setdefault(r["consortium_id"], []).append(HeadCount(int(r["band"]), int(r["persons"]), risk_set))
+    budgets = county_budgets(cap, counts)
+
+    spend_in: dict[str, dict[int, int]] = defaultdict(dict)
+    spend_out: dict[str, dict[int, int]] = defaultdict(dict)
+    for r in fig.by_month.to_pylist():
+        if r["in_network"]:
+            spend_in[r["consortium_id"]][int(r["month"])] = int(r["in_network"])
+        if r["out_of_network"]:
+            spend_out[r["consortium_id"]][int(r["month"])] = int(r["out_of_network"])
+
+    scores = _scores(data, year, policy)
+    members: dict[str, list[Member]] = defaultdict(list)
+    for r in institutions.to_pylist():
+        c, tier = r["consortium_id"], r["tier"]
+        if c and tier in policy.settlement.tier_shares:
+            heads = fig.inst_heads.get(c if tier == "county" else r["inst_id"], 0)
+            members[c].append(Member(r["inst_id"], tier, r["kind"], heads, scores.get(r["inst_id"])))
+
+    settled: list[ConsortiumSettlement] = []
+    allocations: list[Allocation] = []
+    entries: list[LedgerEntry] = []
+    for c, b in budgets.items():
+        spending = Spending(spend_in.get(c, {}), spend_out.get(c, {}))
+        enrolled = sum(h.persons for h in counts.get(c, []))
+        s = settle_consortium(policy.settlement, consortium_id=c, enrollees=enrolled, budget=b, spending=spending,
+                              score=scores.get(c))
+        alloc = internal_split(policy.settlement, consortium_id=c, amount=s.amount_to_share, members=members[c])
+        settled.append(s)
+        allocations.extend(alloc)
+        entries.extend(consortium_ledger(s, year=year, spending=spending, allocations=alloc))
+
+    digest = hashing.result()
+    return SettlementResult(
+        year=year, settlement=_settlement_table(settled), allocation=_allocation_table(allocations),
+        ledger=_ledger_table(number_ledger(entries), digest), inputs_hash=digest, consortia=settled,
+        allocations=allocations, by_month=fig.by_month, by_tier=fig.by_tier, top_diagnoses=fig.top, names=names)
+
+
+def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, persons: pa.Table,
+                    institutions: pa.Table, adj: pa.Table | ir.Table, claims: pa.Table | ir.Table | None,
+                    risk_classes: dict[str, tuple[str, ...]], top_diagnoses: int) -> _Figures:
+    """Head counts and charged spending from the engine: the claims are scanned and joined once."""
+    t_des = _register(con, des)
+    t_per = _register(con, persons)
+    t_inst = _register(con, institutions)
+    t_adj = _register(con, adj) if isinstance(adj, pa.Table) else adj
+    risk = None
+    if claims is not None:
+        t_claims = _register(con, claims) if isinstance(claims, pa.Table) else claims
+        risk = q.risk_flags(t_claims.select("person_id", "admit_date", "diagnosis"), risk_classes, year=year - 1)
+    counts = con.to_pyarrow(q.head_counts(t_des, t_per, year=year, policy=policy.capitation, risk=risk))
+    summary = con.to_pyarrow(q.charged_summary(q.charged_spending(t_adj, t_des, t_inst, year=year)))
+    t_sum = _register(con, summary)
+    heads = con.to_pyarrow(q.institution_heads(t_des, year=year)).to_pylist()
+    return _Figures(
+        head_counts=counts.to_pylist(), inst_heads={r["inst_id"]: int(r["heads"]) for r in heads},
+        by_month=con.to_pyarrow(q.spending_by_month(t_sum)), by_tier=con.to_pyarrow(q.spending_by_tier(t_sum)),
+        top=con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses)))
+
+
+def _scores_table(data: DataFolder) -> pa.Table:
+    s = data.get("scores")
+    if s is None:
+        return pa.table({"unit_id": pa.array([], pa.string()), "year": pa.array([], pa.int64()),
+                         "score": pa.array([], pa.string())})
+    return s.select(["unit_id", "year", "score"])
+
+
+def _scores(data: DataFolder, year: int, policy: Policy) -> dict[str, Decimal]:
+    """Scores by unit id: the policy's, overridden by the scores table's rows for ``year``."""
+    out = dict(policy.settlement.scores)
+    for r in _scores_table(data).to_pylist():
+        if r["year"] == year and r["score"] not in (None, ""):
+            out[r["unit_id"]] = Decimal(r["score"])
+    return out
+
+
+def _settlement_table(rows: list[ConsortiumSettlement]) -> pa.Table:
+    money = pa.int64()
+    cols: dict[str, tuple[pa.DataType, Any]] = {
+        "consortium_id": (pa.string(), lambda s: s.consortium_id),
+        "enrollees": (pa.int64(), lambda s: s.enrollees),
+        "standard_heads": (pa.string(), lambda s: format_heads(s.budget.standard_heads)),
+        "rate": (money, lambda s: s.budget.rate),
+        "gross_budget": (money, lambda s: s.budget.gross),
+        "p4p_reserve": (money, lambda s: s.budget.reserve),
+        "prospective_budget": (money, lambda s: s.budget.prospective),
+        "in_network_spend": (money, lambda s: s.in_network_spend),
+        "out_of_network_deductions": (money, lambda s: s.out_of_network_deductions),
+        "balance": (money, lambda s: s.balance),
+        "retained_surplus": (money, lambda s: s.retained_surplus),
+        "fund_overspend_share": (money, lambda s: s.fund_overspend_share),
+        "consortium_overspend": (money, lambda s: s.consortium_overspend),
+        "score": (pa.string(), lambda s: _score_text(s.score)),
+        "grade": (pa.string(), lambda s: s.grade),
+        "p4p_paid": (money, lambda s: s.p4p_paid),
+        "amount_to_share": (money, lambda s: s.amount_to_share),
+    }
+    return pa.table({n: pa.array([f(s) for s in rows], t) for n, (t, f) in cols.items()})
+
+
+def _allocation_table(rows: list[Allocation]) -> pa.Table:
+    return pa.table({
+        "consortium_id": pa.array([a.consortium_id for a in rows], pa.string()),
+        "inst_id": pa.array([a.inst_id for a in rows], pa.string()),
+        "tier": pa.array([a.tier for a in rows], pa.string()),
+        "amount": pa.array([a.amount for a in rows], pa.int64()),
+    })
+
+
+def _ledger_table(rows: list[LedgerEntry], digest: str) -> pa.Table:
+    return pa.table({
+        "entry_id": pa.array([e.entry_id for e in rows], pa.int64()),
+        "consortium_id": pa.array([e.consortium_id for e in rows], pa.string()),
+        "inst_id": pa.array([e.inst_id for e in rows], pa.string()),
+        "kind": pa.array([e.kind for e in rows], pa.string()),
+        "amount": pa.array([e.amount for e in rows], pa.int64()),
+        "month": pa.array([e.month for e in rows], pa.string()),
+        "inputs_hash": pa.array([digest] * len(rows), pa.string()),
+        "account": pa.array([e.account for e in rows], pa.string()),
+    })
+
+
+# --------------------------------------------------------------------------------------------- output
+
+def write_settlement(result: SettlementResult, out: Path | str, *, reports: bool = True) -> list[Path]:
+    """Write settlement.csv, allocation.csv, ledger.csv (and the per-consortium reports) into ``out``.
+
+    Everything is first written to a temporary folder inside ``out``, then moved into place file by file, so a
+    failure leaves no half-written output. Same result -> byte-identical files."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".settle-", dir=out))
+    try:
+        write_table(result.settlement.drop_columns(["amount_to_share"]), tmp, "settlement")
+        write_table(result.allocation, tmp, "allocation")
+        write_table(result.ledger, tmp, "ledger")
+        if reports:
+            from yigongti.budget.report import write_reports
+
+            write_reports(result, tmp / "reports")
+        written: list[Path] = []
+        for path in sorted(tmp.rglob("*")):
+            if path.is_file():
+                target = out / path.relative_to(tmp)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+                written.append(target)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,68 @@
+"""The Typer application shared by the command modules."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from yigongti.core.policy import PolicyError
+from yigongti.core.problems import InvalidInput
+
+__all__ = [
+    "EXIT_INVALID",
+    "DataOption",
+    "EngineOption",
+    "OutOption",
+    "PolicyOption",
+    "ReportsOption",
+    "app",
+    "console",
+    "err_console",
+    "exits_on_invalid_input",
+]
+
+EXIT_INVALID = 2
+app = typer.Typer(
+    name="yigongti",
+    help="紧密型县域医共体平台 yigongti: designated care, benefits, capitation budget and settlement.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+
+# Options every file-in, files-out command shares (one definition, one help text).
+DataOption = Annotated[Path, typer.Option("--data", help="data folder / 数据目录")]
+OutOption = Annotated[Path, typer.Option("--out", help="output folder / 输出目录")]
+PolicyOption = Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")]
+EngineOption = Annotated[str, typer.Option("--engine", help="duckdb or spark")]
+ReportsOption = Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel reports / 报告")]
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def exits_on_invalid_input(fn: Callable[P, R]) -> Callable[P, R]:
+    """Print every problem of invalid input (file:row:column: message) and exit 2."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except InvalidInput as exc:
+            for p in exc.problems:
+                print(str(p), file=sys.stderr)
+            err_console.print(f"[red]{len(exc.problems)} problem(s) / 共 {len(exc.problems)} 处错误[/red]")
+            raise typer.Exit(EXIT_INVALID) from None
+        except PolicyError as exc:
+            print(str(exc), file=sys.stderr)
+            raise typer.Exit(EXIT_INVALID) from None
+
+    return wrapper

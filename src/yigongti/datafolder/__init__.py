@@ -1,0 +1,1 @@
+"""Data folders (数据目录): the data contract, reading and validating a folder of tables, the check command."""

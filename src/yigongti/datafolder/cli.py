@@ -1,0 +1,30 @@
+"""``yigongti check DIR``: validate a data folder (数据校验)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from yigongti.core.cli import EXIT_INVALID, app, console
+from yigongti.datafolder.service import PROBLEMS_PER_COLUMN, check_data_folder
+
+
+@app.command("check")
+def check(folder: Annotated[Path, typer.Argument(help="data folder / 数据目录")],
+          every: Annotated[bool, typer.Option("--all", help="list every problem (default: the first 1,000 of each "
+                                                            "file and column, then its count) / 列出全部错误")] = False,
+          ) -> None:
+    """校验数据目录，逐条列出 file:row:column: message / Validate a data folder and list its problems (the first
+    1,000 of each file and column, then how many that column has; --all: every one)."""
+    report = check_data_folder(folder, limit=None if every else PROBLEMS_PER_COLUMN)
+    for p in report.problems:
+        print(str(p), file=sys.stderr)
+    if report.problems:
+        console.print(f"[red]{len(report.problems)} problem(s) / 共 {len(report.problems)} 处错误[/red]")
+        raise typer.Exit(EXIT_INVALID)
+    for name, rows in report.rows.items():
+        console.print(f"{name}: {rows} rows / 行")
+    console.print("[green]OK / 校验通过[/green]")

@@ -1,0 +1,189 @@
+"""Checks across tables of a data folder: registry rules, references, ID numbers, claim consistency.
+
+Two kinds: :func:`row_problems` look at one row at a time (several columns of it, or a small table such as the
+institutions) and run part by part on a large table; :func:`table_problems` need whole columns (references,
+duplicate ID numbers) and run once on the columns named in :data:`CROSS_COLUMNS`. Everything is columnar; only
+failing rows are turned into Python values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from yigongti.core.problems import Problem
+from yigongti.registry.domain import CHINA_BOX, Consortium, Institution, Tier, registry_issues
+from yigongti.datafolder.duplicates import duplicate_rows
+from yigongti.datafolder.idnumbers import id_number_rows
+
+__all__ = ["CROSS_COLUMNS", "CROSS_ENCODED", "cross_check", "registry_from_tables", "row_problems", "table_problems"]
+
+# The columns table_problems needs of each table (None: all of them; the table is small).
+CROSS_COLUMNS: dict[str, tuple[str, ...] | None] = {
+    "institutions": None,
+    "consortia": None,
+    "persons": ("person_id", "id_number"),
+    "choices": ("person_id",),
+    "designations": ("person_id",),
+    "claims": ("claim_id", "person_id", "referral_from"),
+}
+# Reference columns that may be kept dictionary-encoded (few distinct values per part; 4 bytes a row).
+CROSS_ENCODED: dict[str, tuple[str, ...]] = {"claims": ("person_id",), "choices": ("person_id",)}
+
+
+def registry_from_tables(institutions: pa.Table, consortia: pa.Table) -> tuple[list[Institution], list[Consortium]]:
+    insts = [Institution(r["inst_id"], r["name"], Tier(r["tier"]), int(r["level"]), r["kind"],
+                         r["consortium_id"] or None, r["parent_id"] or None, r["county_code"],
+                         float(r["lon"]), float(r["lat"]))
+             for r in institutions.select(["inst_id", "name", "tier", "level", "kind", "consortium_id", "parent_id",
+                                           "county_code", "lon", "lat"]).to_pylist()]
+    cons = [Consortium(r["consortium_id"], r["name"], r["county_code"], r["lead_inst_id"])
+            for r in consortia.select(["consortium_id", "name", "county_code", "lead_inst_id"]).to_pylist()]
+    return insts, cons
+
+
+def _rows(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool))
+
+
+def _missing_refs(values: pa.ChunkedArray, known: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    known = known.combine_chunks() if isinstance(known, pa.ChunkedArray) else known
+    if pa.types.is_dictionary(values.type):
+        return _missing_encoded_refs(values, known)
+    present = pc.not_equal(pc.fill_null(values, ""), "")
+    return _rows(pc.and_(present, pc.invert(pc.is_in(values, value_set=known))))
+
+
+def _missing_encoded_refs(values: pa.ChunkedArray, known: pa.Array) -> np.ndarray:
+    """:func:`_missing_refs` of a dictionary-encoded column: the dictionaries of all chunks are looked up at once."""
+    chunks = values.chunks
+    if not chunks:
+        return np.zeros(0, dtype=np.int64)
+    words = pa.concat_arrays([c.dictionary for c in chunks])
+    present = pc.not_equal(pc.fill_null(words, ""), "")
+    unknown = np.zeros(len(words), dtype=bool)
+    unknown[_rows(pc.and_(present, pc.invert(pc.is_in(words, value_set=known))))] = True
+    found: list[np.ndarray] = []
+    start = base = 0
+    for chunk in chunks:
+        bad = np.flatnonzero(unknown[start:start + len(chunk.dictionary)])
+        start += len(chunk.dictionary)
+        if len(bad):
+            found.append(_rows(pc.is_in(chunk.indices, value_set=pa.array(bad, chunk.indices.type))) + base)
+        base += len(chunk)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _missing_sparse_refs(values: pa.ChunkedArray, known: pa.ChunkedArray) -> np.ndarray:
+    """Like :func:`_missing_refs` when few rows hold a value and ``known`` is long (referrals to claims)."""
+    present = _rows(pc.not_equal(pc.fill_null(values, ""), ""))
+    if len(present) == 0:
+        return present
+    given = values.take(pa.array(present)).combine_chunks()
+    wanted = pc.unique(given)
+    found = pc.unique(known.filter(pc.is_in(known, value_set=wanted)))
+    return np.asarray(present[_rows(pc.invert(pc.is_in(given, value_set=found)))], dtype=np.int64)
+
+
+def _problems(label: str, rows: np.ndarray, column: str, messages: list[str], *, base: int = 0) -> list[Problem]:
+    return [Problem(label, base + int(i) + 2, column, m) for i, m in zip(rows.tolist(), messages, strict=True)]
+
+
+def _has(table: pa.Table, *columns: str) -> bool:
+    return set(columns) <= set(table.column_names)
+
+
+def row_problems(name: str, part: pa.Table, label: str, *, base: int = 0,
+                 tables: Mapping[str, pa.Table] | None = None) -> list[Problem]:
+    """Problems of single rows of table ``name`` (a part starting at row index ``base``); ``tables`` holds the small
+    tables read before (institutions, for the claims' references)."""
+    if name == "persons":
+        return _person_rows(part, label, base)
+    if name == "claims":
+        institutions = (tables or {}).get("institutions")
+        return _claim_rows(part, institutions, label, base)
+    return []
+
+
+def _person_rows(persons: pa.Table, label: str, base: int) -> list[Problem]:
+    out: list[Problem] = []
+    lon0, lon1, lat0, lat1 = CHINA_BOX
+    if _has(persons, "lon", "lat"):
+        lon = persons.column("lon")
+        lat = persons.column("lat")
+        idx = _rows(pc.or_(pc.less(lon, lon0), pc.greater(lon, lon1)))
+        out += _problems(label, idx, "lon", [f"longitude {v} is outside China / 经度超出中国范围"
+                                             for v in lon.take(pa.array(idx)).to_numpy()], base=base)
+        idx = _rows(pc.or_(pc.less(lat, lat0), pc.greater(lat, lat1)))
+        out += _problems(label, idx, "lat", [f"latitude {v} is outside China / 纬度超出中国范围"
+                                             for v in lat.take(pa.array(idx)).to_numpy()], base=base)
+    if _has(persons, "id_number", "birth_date", "sex"):
+        found = id_number_rows(persons.column("id_number"), persons.column("birth_date"), persons.column("sex"))
+        out += [Problem(label, base + i + 2, "id_number", msg) for i, msg in found]
+    return out
+
+
+def _claim_rows(claims: pa.Table, institutions: pa.Table | None, label: str, base: int) -> list[Problem]:
+    out: list[Problem] = []
+    if institutions is not None and _has(claims, "inst_id") and _has(institutions, "inst_id"):
+        idx = _missing_refs(claims.column("inst_id"), institutions.column("inst_id"))
+        out += _problems(label, idx, "inst_id", [f"unknown institution {v} / 机构不存在"
+                                                 for v in claims.column("inst_id").take(pa.array(idx)).to_pylist()],
+                         base=base)
+    if not _has(claims, "setting", "admit_date", "discharge_date", "total_cost", "covered_cost"):
+        return out
+    inpatient = pc.equal(claims.column("setting"), "inpatient")
+    idx = _rows(pc.and_(inpatient, pc.is_null(claims.column("discharge_date"))))
+    out += _problems(label, idx, "discharge_date",
+                     ["an inpatient claim needs a discharge date / 住院须填出院日期"] * len(idx), base=base)
+    idx = _rows(pc.less(claims.column("discharge_date"), claims.column("admit_date")))
+    out += _problems(label, idx, "discharge_date",
+                     ["discharge date is before admit date / 出院日期早于入院日期"] * len(idx), base=base)
+    idx = _rows(pc.greater(claims.column("covered_cost"), claims.column("total_cost")))
+    out += _problems(label, idx, "covered_cost",
+                     ["covered cost exceeds total cost / 政策范围内费用大于总费用"] * len(idx), base=base)
+    return out
+
+
+def table_problems(tables: Mapping[str, pa.Table], labels: Mapping[str, str]) -> list[Problem]:
+    """Problems that need whole columns: the registry rules, references between tables, duplicate ID numbers."""
+    out: list[Problem] = []
+    inst_t = tables.get("institutions")
+    cons_t = tables.get("consortia")
+    if inst_t is not None and cons_t is not None:
+        insts, cons = registry_from_tables(inst_t, cons_t)
+        for issue in registry_issues(insts, cons):
+            out.append(Problem(labels[issue.table], issue.index + 2, issue.column, issue.message))
+    persons = tables.get("persons")
+    if persons is not None:
+        ids = persons.column("id_number")
+        rows, _ = duplicate_rows(pc.if_else(pc.equal(ids, ""), pa.scalar(None, ids.type), ids))
+        out += _problems(labels["persons"], rows, "id_number", ["duplicate ID number / 身份证号码重复"] * len(rows))
+        person_ids = persons.column("person_id")
+        for name in ("choices", "claims", "designations"):
+            t = tables.get(name)
+            if t is None:
+                continue
+            column = t.column("person_id")
+            idx = _missing_refs(column, person_ids)
+            out += _problems(labels[name], idx, "person_id", [
+                f"unknown person {v} / 参保人不存在" for v in column.take(pa.array(idx)).to_pylist()])
+    claims = tables.get("claims")
+    if claims is not None:
+        refs = claims.column("referral_from")
+        idx = _missing_sparse_refs(refs, claims.column("claim_id"))
+        out += _problems(labels["claims"], idx, "referral_from", [
+            f"unknown referring claim {v} / 转诊来源不存在" for v in refs.take(pa.array(idx)).to_pylist()])
+    return out
+
+
+def cross_check(data: object, labels: dict[str, str]) -> list[Problem]:
+    """Problems that need more than one table, or more than one column of a row (whole tables in memory)."""
+    tables: dict[str, pa.Table] = getattr(data, "tables")  # noqa: B009 - any object with tables
+    out: list[Problem] = []
+    for name, table in tables.items():
+        out += row_problems(name, table, labels[name], tables=tables)
+    return out + table_problems(tables, labels)

@@ -1,0 +1,761 @@
+"""Data folders (数据目录): read, validate and write the tables of CONTRACT.md.
+
+A folder holds one file per table: ``NAME.csv`` (UTF-8, with or without BOM), ``NAME.xlsx``, ``NAME.parquet`` or a
+folder ``NAME/`` of Parquet files. Reading turns text into typed Arrow columns (money as int64 fen) and collects
+every problem as ``file:row:column: message``; nothing is returned from a folder that has any problem.
+
+Column checks are columnar (Arrow compute over whole columns); typed Parquet columns are checked in their own type
+(no round trip through text); only rows that fail are visited one by one. Large tables are read part by part
+(:func:`iter_table_parts`); :func:`scan_folder` keeps only what the checks across tables need.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from yigongti.core.problems import InvalidInput, Problem
+from yigongti.datafolder.schema import INPUT_TABLES, TABLES, ColType, Column, TableSpec
+from yigongti.datafolder.duplicates import duplicate_rows
+
+__all__ = [
+    "DATETIME_TYPE",
+    "MONEY_TYPE",
+    "PART_ROWS",
+    "PROBLEMS_PER_COLUMN",
+    "DataFolder",
+    "FolderScan",
+    "check_folder",
+    "fen_to_yuan",
+    "find_table_file",
+    "iter_table_parts",
+    "parse_table",
+    "read_folder",
+    "read_raw_table",
+    "scan_folder",
+    "write_table",
+]
+
+MONEY_TYPE = pa.int64()
+DATETIME_TYPE = pa.timestamp("s")
+_TRUE = {"true", "1", "是", "t", "yes", "y"}
+_FALSE = {"false", "0", "否", "f", "no", "n", ""}
+_MONEY_RE = r"^-?[0-9]+(\.[0-9]{1,2})?$"
+_INT_RE = r"^-?[0-9]+(\.0+)?$"
+_FLOAT_RE = r"^-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$"
+_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_DATETIME_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$"
+_COUNTY_RE = r"^[1-8][0-9]{5}$"
+_DECIMAL_RE = r"^-?[0-9]+(\.[0-9]+)?$"
+_ID_RE = r"^[^\s,;]+$"
+_ID_FORBIDDEN = np.frombuffer(b"\t\n\v\f\r ,;", dtype=np.uint8)  # a superset of what _ID_RE refuses
+
+# China's bounding box (with a margin): coordinates outside are errors.
+CHINA_LON = (73.0, 135.5)
+CHINA_LAT = (3.0, 54.0)
+
+
+@dataclass
+class DataFolder:
+    """Typed input tables of one folder; ``None`` for an optional table that is not there."""
+
+    path: Path
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> pa.Table:
+        return self.tables[name]
+
+    def get(self, name: str) -> pa.Table | None:
+        return self.tables.get(name)
+
+
+def find_table_file(folder: Path, name: str) -> Path | None:
+    """The file (or Parquet folder) holding table ``name`` in ``folder``, or None."""
+    for candidate in (folder / f"{name}.csv", folder / f"{name}.parquet", folder / f"{name}.xlsx", folder / name):
+        if candidate.is_file() or (candidate.is_dir() and any(candidate.glob("*.parquet"))):
+            return candidate
+    return None
+
+
+def _string_table(columns: dict[str, list[str]]) -> pa.Table:
+    return pa.table({k: pa.array(v, type=pa.string()) for k, v in columns.items()})
+
+
+def read_raw_table(path: Path) -> pa.Table:
+    """Read a table file as it is: CSV and Excel as all-string columns, Parquet with its own types."""
+    if path.is_dir():
+        return pq.read_table(sorted(path.glob("*.parquet")))
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return pq.read_table(path)
+    if suffix == ".xlsx":
+        return _read_xlsx(path)
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    header = next(csv.reader(io.StringIO(data[:65536].decode("utf-8", errors="replace").split("\n", 1)[0])), [])
+    header = [h.strip() for h in header]
+    types = {h: pa.string() for h in header}
+    return pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+
+
+PART_ROWS = 1 << 20  # rows per part when a large file is read part by part
+
+
+def _parquet_parts(path: Path) -> Iterator[pa.Table]:
+    pf = pq.ParquetFile(path)
+    seen = False
+    for batch in pf.iter_batches(batch_size=PART_ROWS):
+        seen = True
+        yield pa.Table.from_batches([batch])
+    if not seen:
+        yield pf.schema_arrow.empty_table()
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as f:
+        head = f.read(65536)
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    header = next(csv.reader(io.StringIO(head.decode("utf-8", errors="replace").split("\n", 1)[0])), [])
+    return [h.strip() for h in header]
+
+
+def _csv_parts(path: Path) -> Iterator[pa.Table]:
+    header = _csv_header(path)
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+        convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False),
+    )
+    batches: list[pa.RecordBatch] = []
+    rows = 0
+    seen = False
+    for batch in reader:
+        batches.append(batch)
+        rows += batch.num_rows
+        if rows >= PART_ROWS:
+            seen = True
+            yield pa.Table.from_batches(batches)
+            batches, rows = [], 0
+    if batches or not seen:
+        yield pa.Table.from_batches(batches, schema=reader.schema)
+
+
+def iter_table_parts(path: Path) -> Iterator[tuple[str | None, pa.Table]]:
+    """A table file read part by part, as it is (like :func:`read_raw_table`): ``(part file, rows)`` pairs.
+
+    The part file is named for a folder of Parquet files (None otherwise); a large Parquet or CSV file comes in
+    parts of about :data:`PART_ROWS` rows, so that a province's tables can be checked in bounded memory.
+    At least one (maybe empty) part comes for every table.
+    """
+    if path.is_dir():
+        for file in sorted(path.glob("*.parquet")):
+            for part in _parquet_parts(file):
+                yield file.name, part
+        return
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        for part in _parquet_parts(path):
+            yield None, part
+    elif suffix == ".xlsx":
+        yield None, _read_xlsx(path)
+    else:
+        for part in _csv_parts(path):
+            yield None, part
+
+
+def _read_xlsx(path: Path) -> pa.Table:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    ws = wb.worksheets[0]
+    rows = ws.iter_rows(values_only=True)
+    header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
+    cols: dict[str, list[str]] = {h: [] for h in header}
+    for row in rows:
+        if row is None or all(v is None for v in row):
+            continue
+        for h, v in zip(header, row, strict=False):
+            cols[h].append(_excel_cell_text(v))
+    wb.close()
+    return _string_table(cols)
+
+
+def _excel_cell_text(v: object) -> str:
+    import datetime as dt
+
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, dt.datetime):
+        return v.isoformat(timespec="seconds") if (v.hour or v.minute or v.second) else v.date().isoformat()
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+# --------------------------------------------------------------------------------------------- parsing columns
+
+def _as_text(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    """A column as trimmed text, nulls as ''. Floats are rendered as Python does (``repr``): use on few rows."""
+    if isinstance(arr, pa.Array):
+        arr = pa.chunked_array([arr])
+    t = arr.type
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        out = arr
+    elif pa.types.is_boolean(t):
+        out = pc.if_else(arr, "true", "false")
+    elif pa.types.is_timestamp(t):
+        # Parquet stores seconds as ms or us; %S would print the fraction ("00.000"), so cut to whole seconds
+        out = pc.strftime(pc.cast(arr, pa.timestamp("s", tz=t.tz), safe=False), format="%Y-%m-%dT%H:%M:%S")
+    elif pa.types.is_date(t):
+        out = pc.strftime(arr, format="%Y-%m-%d")
+    elif pa.types.is_floating(t):
+        # floats from Parquet: render with enough digits, money will be re-checked by the regex
+        out = pa.chunked_array([pa.array([("" if x is None else repr(float(x))) for x in arr.to_pylist()], pa.string())])
+    else:
+        out = pc.cast(arr, pa.string())
+    out = pc.fill_null(out, "")
+    return pc.utf8_trim_whitespace(out)
+
+
+def _bad_rows(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.flatnonzero(np.asarray(pc.fill_null(mask, True).to_numpy(zero_copy_only=False), dtype=bool))
+
+
+def _true_rows(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool))
+
+
+def _has_bytes(text: pa.ChunkedArray, forbidden: np.ndarray) -> bool:
+    """Whether any value of a string column holds one of the ``forbidden`` bytes (a look at the data buffers)."""
+    table = np.zeros(256, dtype=bool)
+    table[forbidden] = True
+    for chunk in text.chunks:
+        if len(chunk) == 0:
+            continue
+        if not pa.types.is_string(chunk.type):
+            return True  # let the regex decide
+        buffers = chunk.buffers()
+        if buffers[2] is None:
+            continue
+        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(buffers[2], dtype=np.uint8)[int(offsets[0]): int(offsets[-1])]
+        if table[data].any():
+            return True
+    return False
+
+
+PROBLEMS_PER_COLUMN = 1000
+"""Problems listed per file and column by default; past it one line gives the column's count (``check --all``)."""
+
+
+class _Collector:
+    """Problems of one file; ``base`` is the row index of the part being parsed (0 for a whole file).
+
+    ``limit``: at most that many problems per column are kept as Problem objects (a wholly bad column of 37 M rows
+    would otherwise make 37 M of them); ``counts`` has the number found per column all the same."""
+
+    def __init__(self, file: str, *, base: int = 0, limit: int | None = None,
+                 seen: dict[str, int] | None = None) -> None:
+        self.file = file
+        self.base = base
+        self.limit = limit
+        self.seen = seen or {}  # problems per column in the parts before this one
+        self.problems: list[Problem] = []
+        self.counts: dict[str, int] = {}
+        self._whole: set[Problem] = set()
+
+    def _room(self, column: str, n: int) -> int:
+        """Count n more problems of ``column``; how many of them to keep."""
+        have = self.counts.get(column, 0)
+        self.counts[column] = have + n
+        if self.limit is None:
+            return n
+        return max(0, min(n, self.limit - have - self.seen.get(column, 0)))
+
+    def rows(self, idx: np.ndarray, column: str, message: str | None = None, *,
+             values: pa.ChunkedArray | pa.Array | None = None, fmt: str = "") -> None:
+        """One problem per row index; without ``message``, ``fmt`` is filled with each row's value as text."""
+        idx = idx[: self._room(column, len(idx))]
+        if len(idx) == 0:
+            return
+        if message is None:
+            assert values is not None
+            texts = _as_text(values.take(pa.array(idx))).to_pylist()
+            messages = [fmt.format(value=v) for v in texts]
+        else:
+            messages = [message] * len(idx)
+        base = self.base + 2
+        self.problems.extend(Problem(self.file, base + i, column, m) for i, m in zip(idx.tolist(), messages,
+                                                                                     strict=True))
+
+    def add(self, row_index: int, column: str, message: str) -> None:
+        problem = Problem(self.file, self.base + row_index + 2 if row_index >= 0 else 0, column, message)
+        if row_index < 0:  # about the file as a whole: once, however many parts
+            if problem in self._whole:
+                return
+            self._whole.add(problem)
+        if self._room(column, 1):
+            self.problems.append(problem)
+
+
+_NOT_MONEY = "'{value}' is not an amount in yuan with at most 2 decimals / 金额格式错误"
+_NOT_INT = "'{value}' is not a whole number / 应为整数"
+_NOT_NUMBER = "'{value}' is not a number / 应为数字"
+_EMPTY = "required value is empty / 必填项为空"
+
+
+def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.ChunkedArray:
+    """Text -> typed column; problems for cells that do not parse. Empty optional cells become null (or default)."""
+    if col.default is not None:
+        text = pc.if_else(pc.equal(text, ""), col.default, text)
+    empty = pc.equal(text, "")
+    if col.required:
+        out.rows(_bad_rows(empty), col.name, _EMPTY)
+
+    def bad(regex: str, what: str) -> None:
+        if regex == _ID_RE and not _has_bytes(text, _ID_FORBIDDEN):
+            return  # no space, comma or semicolon anywhere in the column: every non-empty cell is an identifier
+        mask = pc.and_(pc.invert(empty), pc.invert(pc.match_substring_regex(text, regex)))
+        out.rows(_bad_rows(mask), col.name, values=text, fmt=f"'{{value}}' is not {what}")
+
+    t = col.type
+    if t in (ColType.STR, ColType.ID, ColType.ID_NUMBER):
+        if t is ColType.ID:
+            bad(_ID_RE, "an identifier (no spaces, commas or semicolons) / 编码格式错误")
+        return pc.if_else(empty, pa.scalar(None, pa.string()), text) if not col.required else text
+    if t is ColType.ENUM:
+        allowed = pa.array(list(col.values))
+        mask = pc.and_(pc.invert(empty), pc.invert(pc.is_in(text, value_set=allowed)))
+        out.rows(_bad_rows(mask), col.name, values=text,
+                 fmt="'{value}' is not one of " + ", ".join(col.values) + " / 取值无效")
+        return pc.if_else(empty, pa.scalar(None, pa.string()), text)
+    if t is ColType.COUNTY_CODE:
+        bad(_COUNTY_RE, "a 6-digit county code (GB/T 2260) / 区划代码应为6位数字")
+        return text
+    if t is ColType.BOOL:
+        low = pc.utf8_lower(text)
+        allowed = pa.array(sorted(_TRUE | _FALSE))
+        out.rows(_bad_rows(pc.invert(pc.is_in(low, value_set=allowed))), col.name, values=text,
+                 fmt="'{value}' is not true/false (1/0, 是/否) / 布尔值无效")
+        return pc.is_in(low, value_set=pa.array(sorted(_TRUE)))
+    if t is ColType.MONEY:
+        bad(_MONEY_RE, "an amount in yuan with at most 2 decimals / 金额格式错误")
+        ok_text = pc.if_else(pc.match_substring_regex(text, _MONEY_RE), text, pa.scalar(None, pa.string()))
+        dec = pc.cast(ok_text, pa.decimal128(18, 2))
+        typed = pc.cast(pc.multiply(dec, pa.scalar(100, pa.decimal128(5, 0))), pa.decimal128(20, 0))
+        typed = pc.cast(typed, pa.int64())
+        _check_range(col, pc.divide(pc.cast(typed, pa.float64()), 100.0), text, out)
+        return typed
+    if t is ColType.INT:
+        bad(_INT_RE, "a whole number / 应为整数")
+        ok_text = pc.if_else(pc.match_substring_regex(text, _INT_RE), text, pa.scalar(None, pa.string()))
+        typed = pc.cast(pc.cast(ok_text, pa.float64()), pa.int64())
+        _check_range(col, typed, text, out)
+        return typed
+    if t in (ColType.FLOAT, ColType.DECIMAL):
+        regex = _FLOAT_RE if t is ColType.FLOAT else _DECIMAL_RE
+        bad(regex, "a number / 应为数字")
+        ok_text = pc.if_else(pc.match_substring_regex(text, regex), text, pa.scalar(None, pa.string()))
+        typed = pc.cast(ok_text, pa.float64())
+        _check_range(col, typed, text, out)
+        if t is ColType.DECIMAL:
+            return ok_text  # kept as exact text; the consumer turns it into Decimal
+        return typed
+    if t is ColType.DATE:
+        bad(_DATE_RE, "a date YYYY-MM-DD / 日期格式应为YYYY-MM-DD")
+        ok = pc.match_substring_regex(text, _DATE_RE)
+        ts = pc.strptime(pc.if_else(ok, text, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s",
+                         error_is_null=True)
+        back = pc.cast(pc.cast(ts, pa.date32()), pa.string())  # ISO, as strftime would write it, 25x faster
+        out.rows(_bad_rows(pc.and_(ok, pc.invert(pc.fill_null(pc.equal(back, text), False)))), col.name,
+                 values=text, fmt="'{value}' is not a calendar date / 日期不存在")
+        return pc.cast(pc.if_else(pc.fill_null(pc.equal(back, text), False), ts, pa.scalar(None, ts.type)), pa.date32())
+    if t is ColType.DATETIME:
+        bad(_DATETIME_RE, "an ISO date-time YYYY-MM-DDTHH:MM[:SS] / 时间格式错误")
+        norm = pc.replace_substring(text, " ", "T")
+        norm = pc.if_else(pc.equal(pc.utf8_length(norm), 10), pc.binary_join_element_wise(norm, "T00:00:00", ""), norm)
+        norm = pc.if_else(pc.equal(pc.utf8_length(norm), 16), pc.binary_join_element_wise(norm, ":00", ""), norm)
+        ok = pc.match_substring_regex(text, _DATETIME_RE)
+        ts = pc.strptime(pc.if_else(ok, norm, pa.scalar(None, pa.string())), format="%Y-%m-%dT%H:%M:%S", unit="s",
+                         error_is_null=True)
+        back = pc.replace_substring(pc.cast(ts, pa.string()), " ", "T")  # as strftime would write it, faster
+        good = pc.fill_null(pc.equal(back, norm), False)
+        out.rows(_bad_rows(pc.and_(ok, pc.invert(good))), col.name, values=text,
+                 fmt="'{value}' is not a valid date-time / 时间不存在")
+        return pc.if_else(good, ts, pa.scalar(None, ts.type))
+    raise AssertionError(t)
+
+
+def _check_range(col: Column, numeric: pa.ChunkedArray, source: pa.ChunkedArray, out: _Collector) -> None:
+    """Problems for values outside the column's bounds; ``source`` gives the value as shown in the message."""
+    if col.min_value is not None:
+        out.rows(_true_rows(pc.less(numeric, col.min_value)), col.name, values=source,
+                 fmt=f"'{{value}}' is below the minimum {col.min_value:g} / 小于最小值")
+    if col.max_value is not None:
+        out.rows(_true_rows(pc.greater(numeric, col.max_value)), col.name, values=source,
+                 fmt=f"'{{value}}' is above the maximum {col.max_value:g} / 大于最大值")
+
+
+def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.ChunkedArray | None:
+    """A typed (Parquet) column checked in its own type, without a round trip through text; None when the column's
+    type is not one of these fast cases (it then goes through text, as CSV does).
+
+    Same problems as the text path: a null is an empty cell; a float is fine where its shortest text would be.
+    """
+    t = arr.type
+    kind = col.type
+    fast = ((kind is ColType.MONEY and ((pa.types.is_decimal128(t) and t.scale <= 2) or pa.types.is_integer(t)
+                                        or pa.types.is_floating(t)))
+            or (kind in (ColType.INT, ColType.FLOAT) and (pa.types.is_integer(t) or pa.types.is_floating(t)))
+            or (kind is ColType.DATE and pa.types.is_date(t))
+            or (kind is ColType.DATETIME and ((pa.types.is_timestamp(t) and t.tz is None) or pa.types.is_date(t)))
+            or (kind is ColType.BOOL and pa.types.is_boolean(t)))
+    if not fast or (col.default is not None and kind is not ColType.BOOL):
+        return None
+    if kind is ColType.BOOL:
+        return pc.fill_null(arr, col.default is not None and col.default.lower() in _TRUE)
+    if col.required and arr.null_count:
+        out.rows(_true_rows(pc.is_null(arr)), col.name, _EMPTY)
+    if kind is ColType.DATE:
+        return pc.cast(arr, pa.date32())
+    if kind is ColType.DATETIME:
+        return pc.cast(arr, DATETIME_TYPE, safe=False)
+    if pa.types.is_floating(t):
+        x = pc.cast(arr, pa.float64())
+        finite = pc.is_finite(x)
+        if kind is ColType.MONEY:
+            fen = pc.round(pc.multiply(x, 100.0))
+            ok = pc.and_(pc.and_(finite, pc.less(pc.abs(x), 1e16)), pc.equal(pc.divide(fen, 100.0), x))
+            message, typed = _NOT_MONEY, fen
+        elif kind is ColType.INT:
+            ok = pc.and_(pc.and_(finite, pc.less(pc.abs(x), 2.0 ** 53)), pc.equal(pc.floor(x), x))
+            message, typed = _NOT_INT, x
+        else:
+            ok = finite
+            message, typed = _NOT_NUMBER, x
+        out.rows(_true_rows(pc.invert(ok)), col.name, values=arr, fmt=message)
+        typed = pc.if_else(ok, typed, pa.scalar(None, pa.float64()))
+        if kind is not ColType.FLOAT:
+            typed = pc.cast(typed, pa.int64())
+    elif kind is ColType.MONEY and pa.types.is_decimal(t):
+        scaled = pc.multiply(arr, pa.scalar(100, pa.decimal128(3, 0)))
+        typed = pc.cast(pc.cast(scaled, pa.decimal128(38, 0)), pa.int64())
+    elif kind is ColType.MONEY:
+        typed = pc.multiply_checked(pc.cast(arr, pa.int64()), 100)
+    else:
+        typed = pc.cast(arr, pa.float64() if kind is ColType.FLOAT else pa.int64())
+    numeric = pc.divide(pc.cast(typed, pa.float64()), 100.0) if kind is ColType.MONEY else typed
+    _check_range(col, numeric, arr, out)
+    return typed if isinstance(typed, pa.ChunkedArray) else pa.chunked_array([typed])
+
+
+def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str, pa.ChunkedArray]:
+    """Check and type the columns of one table (or one part of it); no check across rows."""
+    present = set(raw.column_names)
+    columns: dict[str, pa.ChunkedArray] = {}
+    for col in spec.columns:
+        if col.name not in present:
+            if col.default is not None or not col.required:
+                text = pa.chunked_array([pa.repeat(pa.scalar(col.default or "", pa.string()), raw.num_rows)])
+            else:
+                out.add(-1, col.name, "required column is missing / 缺少必填列")
+                continue
+            columns[col.name] = _parse_column(col, text, out)
+            continue
+        source = raw.column(col.name)
+        typed = None
+        try:
+            typed = _parse_native(col, source, out)
+        except pa.ArrowInvalid:  # overflow and the like: the text path reports the value
+            typed = None
+        columns[col.name] = typed if typed is not None else _parse_column(col, _as_text(source), out)
+    for name in raw.column_names:
+        if name not in columns and name not in spec.names:
+            columns[name] = raw.column(name)
+    return columns
+
+
+def parse_table(spec: TableSpec, raw: pa.Table, *, file: str) -> tuple[pa.Table, list[Problem]]:
+    """Check and type one table. Extra columns are kept as they are; missing required columns are problems."""
+    out = _Collector(file)
+    columns = _parse_columns(spec, raw, out)
+    if spec.key and all(k in columns for k in spec.key):
+        _check_unique(spec, columns, out)
+    return pa.table(columns), out.problems
+
+
+def _key_values(spec: TableSpec, columns: dict[str, pa.ChunkedArray]) -> pa.ChunkedArray:
+    if len(spec.key) == 1:
+        return columns[spec.key[0]]
+    return pc.binary_join_element_wise(*[pc.cast(columns[k], pa.string()) for k in spec.key], "\x1f")
+
+
+def _check_unique(spec: TableSpec, columns: dict[str, pa.ChunkedArray], out: _Collector) -> None:
+    keys = _key_values(spec, columns)
+    rows, firsts = duplicate_rows(keys)
+    if len(rows) == 0:
+        return
+    shown = [str(k).replace("\x1f", ", ") for k in keys.take(pa.array(rows)).to_pylist()]
+    column = ",".join(spec.key)
+    for i, first, k in zip(rows.tolist(), firsts.tolist(), shown, strict=True):
+        out.add(i, column, f"duplicate key {k} (first on row {first + 2}) / 主键重复")
+
+
+# --------------------------------------------------------------------------------------------- the folder
+
+def _file_label(folder: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(folder)) if path.is_file() else str(path.relative_to(folder)) + "/"
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class _TableScan:
+    """One table read part by part: its row count, the columns kept, its problems."""
+
+    rows: int = 0
+    parts: list[tuple[int, str]] = field(default_factory=list)  # (first row index, part file) of a Parquet folder
+    chunks: list[pa.Table] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    deferred: list[Problem] = field(default_factory=list)  # row checks across columns, kept if nothing else fails
+    counts: dict[str, int] = field(default_factory=dict)  # problems found per column (more than kept past a limit)
+
+    def table(self) -> pa.Table:
+        return pa.concat_tables(self.chunks, promote_options="permissive")
+
+
+def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...] | None,
+                context: dict[str, pa.Table], encode: tuple[str, ...] = (), limit: int | None = None) -> _TableScan:
+    """Parse a table part by part; keep the columns ``keep`` (None: all) of each part, those of ``encode`` (not keys)
+    dictionary-encoded; check the key at the end."""
+    from yigongti.datafolder.crosschecks import row_problems
+
+    scan = _TableScan()
+    for part_name, raw in iter_table_parts(path):
+        if part_name is not None and (not scan.parts or scan.parts[-1][1] != part_name):
+            scan.parts.append((scan.rows, part_name))
+        out = _Collector(label, base=scan.rows, limit=limit, seen=scan.counts)
+        columns = _parse_columns(spec, raw, out)
+        scan.problems.extend(out.problems)
+        _add_counts(scan.counts, out.counts)
+        typed = pa.table(columns)
+        scan.deferred.extend(row_problems(spec.name, typed, label, base=scan.rows, tables=context))
+        if keep is not None:
+            typed = typed.select([c for c in typed.column_names if c in keep])
+            for column in encode:
+                if column in typed.column_names and pa.types.is_string(typed.schema.field(column).type):
+                    i = typed.column_names.index(column)
+                    typed = typed.set_column(i, column, pc.dictionary_encode(typed.column(column)))
+        scan.chunks.append(typed)
+        scan.rows += raw.num_rows
+    if spec.key and scan.chunks and all(k in scan.chunks[0].column_names for k in spec.key):
+        out = _Collector(label, limit=limit, seen=scan.counts)
+        whole = scan.table()
+        _check_unique(spec, {k: whole.column(k) for k in spec.key}, out)
+        scan.problems.extend(out.problems)
+        _add_counts(scan.counts, out.counts)
+    return scan
+
+
+def _add_counts(into: dict[str, int], more: dict[str, int]) -> None:
+    for column, n in more.items():
+        into[column] = into.get(column, 0) + n
+
+
+def _capped(problems: list[Problem], counts: dict[tuple[str, str], int], limit: int | None) -> list[Problem]:
+    """``problems`` (sorted) with at most ``limit`` per file and column, and for each column past the limit one line
+    (row 0) saying how many more were found: every problem is counted, the first ``limit`` are listed."""
+    if limit is None:
+        return problems
+    listed: dict[tuple[str, str], int] = {}
+    out: list[Problem] = []
+    for p in problems:
+        key = (p.file, p.column)
+        listed[key] = listed.get(key, 0) + 1
+        if listed[key] <= limit:
+            out.append(p)
+    for key, n in listed.items():
+        counts[key] = max(counts.get(key, 0), n)
+    for (file, column), found in counts.items():
+        shown = min(found, limit)
+        if found > shown:
+            out.append(Problem(file, 0, column, f"{found:,} problems in this column, the first {shown:,} listed "
+                                                f"(yigongti check --all lists every one) / 该列共 {found:,} 处错误，"
+                                                f"仅列出前 {shown:,} 处"))
+    return sorted(out)
+
+
+def _locate_parts(problems: list[Problem], parts: dict[str, list[tuple[int, str]]]) -> list[Problem]:
+    """Name the part file and its record number in each problem of a Parquet folder (rows count across parts)."""
+    if not parts:
+        return problems
+    out: list[Problem] = []
+    for p in problems:
+        where = parts.get(p.file)
+        if where and p.row >= 2:
+            k = bisect_right([start for start, _ in where], p.row - 2) - 1
+            start, name = where[k]
+            record = p.row - 2 - start + 1
+            p = Problem(p.file, p.row, p.column, f"{p.message} ({name} record {record} / 第{record}条)")
+        out.append(p)
+    return out
+
+
+@dataclass
+class FolderScan:
+    """What checking a folder found: rows per table read, and every problem (数据校验结果)."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool,
+                 limit: int | None = PROBLEMS_PER_COLUMN) -> tuple[DataFolder, FolderScan]:
+    from yigongti.datafolder.crosschecks import CROSS_COLUMNS, CROSS_ENCODED, table_problems
+
+    data = DataFolder(folder)
+    result = FolderScan()
+    if not folder.is_dir():
+        result.problems.append(Problem(str(folder), 0, "", "not a folder / 目录不存在"))
+        return data, result
+    labels: dict[str, str] = {}
+    parts: dict[str, list[tuple[int, str]]] = {}
+    deferred: list[Problem] = []
+    counts: dict[tuple[str, str], int] = {}
+    order = [n for n in INPUT_TABLES if n in wanted] + [n for n in wanted if n not in INPUT_TABLES]
+    for name in order:
+        spec = INPUT_TABLES[name]
+        path = find_table_file(folder, name)
+        if path is None:
+            if not spec.optional:
+                result.problems.append(Problem(f"{name}.csv", 0, "", "required table is missing / 缺少必需的表"))
+            continue
+        label = _file_label(folder, path)
+        labels[name] = label
+        if keep_all:
+            keep = None
+        else:
+            cross = CROSS_COLUMNS.get(name, ())
+            keep = None if cross is None else tuple(dict.fromkeys(spec.key + cross))
+        try:
+            encode = tuple(c for c in CROSS_ENCODED.get(name, ()) if c not in spec.key)
+            scan = _scan_table(spec, path, label, keep=keep, context=data.tables, encode=encode, limit=limit)
+            table = scan.table()
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is a problem to report, not a crash
+            result.problems.append(Problem(label, 0, "", f"cannot read the file: {exc} / 文件无法读取"))
+            continue
+        result.problems.extend(scan.problems)
+        counts.update({(label, column): n for column, n in scan.counts.items()})
+        deferred.extend(scan.deferred)
+        if scan.parts:
+            parts[label] = scan.parts
+        data.tables[name] = table
+        result.rows[name] = scan.rows
+    if not result.problems:
+        result.problems.extend(deferred)
+        result.problems.extend(table_problems(data.tables, labels))
+    result.problems = _capped(sorted(_locate_parts(result.problems, parts)), counts, limit)
+    data.tables = {n: data.tables[n] for n in wanted if n in data.tables}
+    result.rows = {n: result.rows[n] for n in wanted if n in result.rows}
+    return data, result
+
+
+def _wanted(tables: Iterable[str] | None) -> list[str]:
+    return list(tables) if tables is not None else list(INPUT_TABLES)
+
+
+def check_folder(folder: Path | str, *, tables: Iterable[str] | None = None,
+                 limit: int | None = PROBLEMS_PER_COLUMN) -> tuple[DataFolder, list[Problem]]:
+    """Read and validate every input table of ``folder``; return the typed tables and the problems found: at most
+    ``limit`` per file and column, then one line with how many that column has (``limit=None``: every one)."""
+    data, result = _scan_folder(Path(folder), _wanted(tables), keep_all=True, limit=limit)
+    return data, result.problems
+
+
+def scan_folder(folder: Path | str, *, tables: Iterable[str] | None = None,
+                limit: int | None = PROBLEMS_PER_COLUMN) -> FolderScan:
+    """Validate ``folder`` like :func:`check_folder` (same problems) without keeping the tables: large tables are
+    read part by part and only the columns the checks across tables need are kept, so memory stays bounded."""
+    return _scan_folder(Path(folder), _wanted(tables), keep_all=False, limit=limit)[1]
+
+
+def read_folder(folder: Path | str, *, tables: Iterable[str] | None = None) -> DataFolder:
+    """Like :func:`check_folder`, but raise :class:`InvalidInput` with every problem when there is any."""
+    data, problems = check_folder(folder, tables=tables)
+    if problems:
+        raise InvalidInput(problems)
+    return data
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+def fen_to_yuan(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    """int fen -> decimal128(20, 2) yuan, exactly and column-wise."""
+    d = pc.divide(pc.cast(arr, pa.decimal128(20, 0)), pa.scalar(100, pa.decimal128(3, 0)))
+    out = pc.cast(d, pa.decimal128(20, 2))
+    return out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out])
+
+
+def _to_text(col: Column | None, arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    if col is not None and col.type is ColType.MONEY and pa.types.is_integer(arr.type):
+        return pc.cast(fen_to_yuan(arr), pa.string())
+    if pa.types.is_timestamp(arr.type):
+        return pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S")
+    if pa.types.is_date(arr.type):
+        return pc.strftime(arr, format="%Y-%m-%d")
+    if pa.types.is_boolean(arr.type):
+        return pc.if_else(arr, "true", "false")
+    return pc.cast(arr, pa.string()) if not pa.types.is_string(arr.type) else arr
+
+
+def write_table(table: pa.Table, folder: Path | str, name: str, *, fmt: str = "csv") -> Path:
+    """Write a table in the contract's form: money as yuan with 2 decimals, dates ISO. ``fmt``: csv or parquet.
+
+    CSV is written atomically (temporary file then rename) so that a reader never sees half a file.
+    Parquet keeps typed columns; money goes out as decimal yuan (decimal128(20, 2)), so a Parquet file means the
+    same as its CSV twin: in every contract file money is yuan (an integer money column in Parquet is whole yuan).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = TABLES.get(name)
+    by_name = {c.name: c for c in spec.columns} if spec else {}
+    if fmt == "parquet":
+        path = folder / f"{name}.parquet"
+        tmp = path.with_suffix(".parquet.tmp")
+        money = [n for n in table.column_names if n in by_name and by_name[n].type is ColType.MONEY
+                 and pa.types.is_integer(table.schema.field(n).type)]
+        for n in money:
+            table = table.set_column(table.column_names.index(n), n, fen_to_yuan(table.column(n)))
+        pq.write_table(table, tmp)
+        tmp.replace(path)
+        return path
+    cols = {n: _to_text(by_name.get(n), table.column(n)) for n in table.column_names}
+    text = pa.table(cols)
+    path = folder / f"{name}.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    pacsv.write_csv(text, tmp, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    # Arrow writes "" for empty strings and nothing for null; both read back as empty.
+    tmp.replace(path)
+    return path

@@ -1,0 +1,206 @@
+"""Demo appraisal tables (考核演示数据): the optional inputs of ``yigongti appraise`` for a demo county.
+
+``write_appraisal_tables(folder, seed=..., year=...)`` reads a demo data folder (persons, institutions, consortia,
+claims, designations) and writes checklist, postings, remote_diagnoses, equipment, staff_income, followups, deaths,
+surveys and contracts for ``year``, in the folder's format (CSV, or Parquet when persons is Parquet). Vectorised with
+NumPy; the same folder, seed and year give byte-identical files.
+
+Rates are plausible, not official: adult hypertension / diabetes prevalence about 25% / 11% (DOMAIN.md §10b), about
+70% of patients managed, 4 follow-ups a year for most; 6 in 10 persons (8.5 in 10 aged 65+) with a family-doctor
+contract; deaths by a Gompertz curve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from yigongti.core.money import format_yuan
+from yigongti.datafolder.folder import find_table_file, write_table
+
+__all__ = ["APPRAISAL_DEMO_TABLES", "write_appraisal_tables"]
+
+APPRAISAL_DEMO_TABLES = ("checklist", "postings", "remote_diagnoses", "equipment", "staff_income", "followups",
+                         "deaths", "surveys", "contracts")
+CHECKLIST_ITEMS = ("1.1.a", "1.1.b", "1.1.c", "1.1.d", "1.2.a", "1.2.b", "1.2.c", "1.2.d", "1.3.a", "1.3.b", "1.3.c",
+                   "1.3.d", "1.3.e", "1.3.f")
+DEATH_CAUSES = np.array(["I21.9", "I63.9", "C34.9", "C16.9", "E11.9", "J44.9", "S06.9", "A41.9"])
+DEATH_WEIGHTS = np.array([0.16, 0.20, 0.14, 0.08, 0.05, 0.12, 0.10, 0.15])
+
+
+def _read(folder: Path, name: str, columns: list[str]) -> pa.Table | None:
+    path = find_table_file(folder, name)
+    if path is None:
+        return None
+    if path.is_dir() or path.suffix == ".parquet":
+        files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        have = set(pq.read_schema(files[0]).names)
+        table = pq.read_table(files, columns=[c for c in columns if c in have])
+    else:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            include_columns=columns, include_missing_columns=True,
+            column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=True))
+    return pa.table({c: pc.cast(table.column(c), pa.string()) if c in table.column_names
+                     else pa.nulls(table.num_rows, pa.string()) for c in columns})
+
+
+def _col(t: pa.Table, name: str) -> np.ndarray:
+    out: np.ndarray = np.asarray(t.column(name).to_pylist(), dtype=object)
+    return out
+
+
+def _dates(year: int, days: np.ndarray) -> np.ndarray:
+    """ISO dates ``days`` after Jan 1 of ``year`` (vectorised)."""
+    return (np.datetime64(f"{year}-01-01") + np.asarray(days, dtype="timedelta64[D]")).astype(str)
+
+
+def _write(table: pa.Table, folder: Path, name: str, fmt: str) -> None:
+    write_table(table, folder, name, fmt=fmt)
+
+
+def _strings(cols: Mapping[str, object]) -> pa.Table:
+    """Columns as text in the contract's form (a Parquet folder then reads back like CSV)."""
+    out = {}
+    for k, vs in cols.items():
+        arr = np.asarray(vs, dtype=object) if not isinstance(vs, np.ndarray) else vs
+        out[k] = pc.cast(pa.array(arr if arr.dtype != object else list(arr)), pa.string())
+    return pa.table(out)
+
+
+def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
+    """Write the nine appraisal tables for ``year`` into the demo ``folder``."""
+    folder = Path(folder)
+    rng = np.random.default_rng([seed, year, 6])
+    persons_path = find_table_file(folder, "persons")
+    if persons_path is None:
+        raise FileNotFoundError(f"{folder}: no persons table / 缺少参保人表")
+    fmt = "csv" if persons_path.suffix == ".csv" else "parquet"
+    inst = _read(folder, "institutions", ["inst_id", "tier", "level", "kind", "consortium_id", "parent_id"])
+    cons = _read(folder, "consortia", ["consortium_id", "lead_inst_id"])
+    persons = _read(folder, "persons", ["person_id", "birth_date"])
+    assert inst is not None and cons is not None and persons is not None
+    days_in_year = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+
+    ids, tiers = _col(inst, "inst_id"), _col(inst, "tier")
+    cons_of = _col(inst, "consortium_id")
+    members = np.flatnonzero(cons_of != None)
+    lead_of = dict(zip(_col(cons, "consortium_id"), _col(cons, "lead_inst_id"), strict=True))
+    primary = members[np.isin(tiers[members], ["township", "village"])]
+    villages = members[tiers[members] == "village"]
+
+    # checklist: each consortium, 14 items, 85% passed
+    cid = sorted(lead_of)
+    n_items = len(CHECKLIST_ITEMS)
+    _write(_strings({"unit_id": np.repeat(cid, n_items), "year": [year] * (len(cid) * n_items),
+                     "item": np.tile(CHECKLIST_ITEMS, len(cid)),
+                     "passed": np.where(rng.random(len(cid) * n_items) < 0.85, "true", "false")}),
+           folder, "checklist", fmt)
+
+    # postings: 1-3 doctors from the lead hospital to each township institution
+    towns = members[tiers[members] == "township"]
+    k = rng.integers(1, 4, len(towns))
+    to = np.repeat(ids[towns], k)
+    frm = np.array([lead_of[c] for c in np.repeat(cons_of[towns], k)], dtype=object)
+    n = len(to)
+    start = rng.integers(-120, 200, n)
+    length = rng.choice([90, 180, 365, 730], n, p=[0.2, 0.2, 0.4, 0.2])
+    titles = rng.choice(["junior", "intermediate", "associate_senior", "senior"], n, p=[0.15, 0.5, 0.25, 0.1])
+    _write(_strings({"staff_id": [f"D{seed}-{year}-{i:05d}" for i in range(n)], "from_inst_id": frm,
+                     "to_inst_id": to, "title": titles, "start_date": _dates(year, start),
+                     "end_date": _dates(year, start + length - 1)}), folder, "postings", fmt)
+
+    # remote diagnoses: Poisson per primary institution, to its consortium's lead hospital
+    lam = np.where(tiers[primary] == "township", 60.0, 6.0)
+    k = rng.poisson(lam)
+    frm = np.repeat(ids[primary], k)
+    n = len(frm)
+    to = np.array([lead_of[c] for c in np.repeat(cons_of[primary], k)], dtype=object)
+    _write(_strings({"request_id": [f"RD{year}-{i:07d}" for i in range(n)], "from_inst_id": frm, "to_inst_id": to,
+                     "date": _dates(year, rng.integers(0, days_in_year, n)),
+                     "kind": rng.choice(["imaging", "ecg", "ultrasound", "pathology", "consultation"], n,
+                                        p=[0.35, 0.3, 0.2, 0.05, 0.1])}), folder, "remote_diagnoses", fmt)
+
+    # equipment: 70% of villages have an ECG machine
+    _write(_strings({"inst_id": ids[villages], "year": [year] * len(villages), "item": ["ecg"] * len(villages),
+                     "quantity": (rng.random(len(villages)) < 0.7).astype(int)}), folder, "equipment", fmt)
+
+    # staff and income by tier
+    t = tiers[members]
+    staff = np.where(t == "county", rng.integers(150, 600, len(t)),
+                     np.where(t == "township", rng.integers(15, 60, len(t)), rng.integers(1, 4, len(t))))
+    avg = np.where(t == "county", 150_000, np.where(t == "township", 105_000, 55_000)) * rng.uniform(0.85, 1.15, len(t))
+    income_fen = (staff * avg * 100).astype(np.int64)
+    _write(_strings({"inst_id": ids[members], "year": [year] * len(t), "staff": staff,
+                     "income": [format_yuan(int(v)) for v in income_fen]}), folder, "staff_income", fmt)
+
+    # persons: age, designated village (last designations in the folder), chronic patients
+    pid = _col(persons, "person_id")
+    birth_year = pc.cast(pc.utf8_slice_codeunits(persons.column("birth_date"), 0, 4), pa.int64()).to_numpy()
+    age = year - birth_year
+    village_of = _village_of(folder, pid, villages, ids, rng)
+    ht = (age >= 35) & (rng.random(len(pid)) < np.clip((age - 25) / 160, 0, 0.6))
+    dm = (age >= 35) & (rng.random(len(pid)) < np.clip((age - 25) / 400, 0, 0.25))
+    claims = _read(folder, "claims", ["person_id", "diagnosis"])
+    if claims is not None:
+        diag = pc.utf8_slice_codeunits(pc.fill_null(claims.column("diagnosis"), ""), 0, 3)
+        for flag, codes in ((ht, ["I10", "I11", "I12", "I13", "I15"]), (dm, ["E10", "E11", "E12", "E13", "E14"])):
+            known = pc.unique(pc.filter(claims.column("person_id"), pc.is_in(diag, pa.array(codes))))
+            flag |= pc.is_in(persons.column("person_id"), value_set=known).to_numpy(zero_copy_only=False)
+    parts: dict[str, list[np.ndarray]] = {"person_id": [], "inst_id": [], "date": [], "disease": [],
+                                           "controlled": []}
+    for disease, flag, p_ctl in (("hypertension", ht, 0.62), ("diabetes", dm, 0.55)):
+        managed = np.flatnonzero(flag & (rng.random(len(pid)) < 0.7))
+        k = rng.choice([1, 2, 3, 4, 5, 6], len(managed), p=[0.05, 0.08, 0.12, 0.55, 0.1, 0.1])
+        who = np.repeat(managed, k)
+        slot = np.arange(len(who)) - np.repeat(np.cumsum(k) - k, k)  # 0..k-1 within each patient
+        day = np.minimum(days_in_year - 1, (slot * days_in_year // np.repeat(k, k)) + rng.integers(0, 60, len(who)))
+        parts["person_id"].append(pid[who])
+        parts["inst_id"].append(village_of[who])
+        parts["date"].append(_dates(year, day))
+        parts["disease"].append(np.full(len(who), disease, dtype=object))
+        parts["controlled"].append(np.where(rng.random(len(who)) < p_ctl, "true", "false"))
+    rows = {k: np.concatenate(v) for k, v in parts.items()}
+    _write(_strings(rows), folder, "followups", fmt)
+
+    # deaths: Gompertz by age
+    q = np.clip(0.0004 * np.exp(0.085 * (age - 30)), 0.0002, 0.3)
+    dead = np.flatnonzero(rng.random(len(pid)) < q)
+    _write(_strings({"person_id": pid[dead], "death_date": _dates(year, rng.integers(0, days_in_year, len(dead))),
+                     "cause": rng.choice(DEATH_CAUSES, len(dead), p=DEATH_WEIGHTS)}), folder, "deaths", fmt)
+
+    # surveys: responses per member institution
+    k = rng.poisson(np.where(t == "county", 120, np.where(t == "township", 40, 8)))
+    where = np.repeat(ids[members], k)
+    p_sat = np.repeat(np.where(t == "county", 0.86, 0.9), k)
+    _write(_strings({"response_id": [f"SV{year}-{i:07d}" for i in range(len(where))], "inst_id": where,
+                     "date": _dates(year, rng.integers(0, days_in_year, len(where))),
+                     "satisfied": np.where(rng.random(len(where)) < p_sat, "true", "false")}), folder, "surveys", fmt)
+
+    # family-doctor contracts: yearly contracts signed in the last two years
+    signed = np.flatnonzero(rng.random(len(pid)) < np.where(age >= 65, 0.85, 0.6))
+    start = rng.integers(-days_in_year, days_in_year, len(signed))
+    _write(_strings({"person_id": pid[signed], "inst_id": village_of[signed], "start_date": _dates(year, start),
+                     "end_date": _dates(year, start + 364)}), folder, "contracts", fmt)
+
+
+def _village_of(folder: Path, pid: np.ndarray, villages: np.ndarray, ids: np.ndarray,
+                rng: np.random.Generator) -> np.ndarray:
+    """Each person's designated village institution (the folder's latest designations), else a random village."""
+    out: np.ndarray = ids[villages][rng.integers(0, len(villages), len(pid))]
+    des = _read(folder, "designations", ["person_id", "year", "village_id"])
+    if des is not None and des.num_rows:
+        years = pc.cast(des.column("year"), pa.int64())
+        latest = pc.filter(des, pc.equal(years, pc.max(years)))
+        found = pc.fill_null(pc.index_in(latest.column("person_id"), value_set=pa.array(pid, pa.string())), -1)
+        pos = np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+        vill = np.asarray(latest.column("village_id").to_pylist(), dtype=object)
+        ok = pos >= 0
+        out[pos[ok]] = vill[ok]
+    return out

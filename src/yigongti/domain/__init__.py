@@ -1,1 +1,0 @@
-"""yigongti.domain layer."""

@@ -1,0 +1,337 @@
+"""Batch enrollment (批量定点): designations for a year from choices, carry-over, households and distance.
+
+Columnar throughout: the rules of ``yigongti.enrollment.domain`` as one Ibis expression over whole tables (DuckDB by
+default), then a k-d tree (``core.geo.nearest``) for everyone still without a designation. No Python loop visits a
+person or a choice; the only loop is over counties for the nearest step.
+
+*Insured county* (参保区县) is the person's ``county_code``. A person whose county has no village-tier institution of
+any consortium cannot be designated (there is no county medical community there): such persons are listed in the
+``unassigned`` table with code ``no_consortium_in_county`` and get no designation; everyone else gets exactly one.
+A designation of Y-1 is carried over only while it still satisfies the nesting rules with today's registry and the
+person's county; a stale one is listed in ``stale_carried`` (same codes as refused choices) and the person falls
+through to household / nearest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import reduce
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from ibis.backends import BaseBackend
+
+from yigongti.enrollment.domain import MESSAGES, RefusalCode, Source
+from yigongti.core.engine import register_arrow
+from yigongti.core.geo import nearest
+
+__all__ = [
+    "DESIGNATION_SCHEMA",
+    "REFUSED_SCHEMA",
+    "STALE_SCHEMA",
+    "UNASSIGNED_CODE",
+    "UNASSIGNED_MESSAGE",
+    "UNASSIGNED_SCHEMA",
+    "EnrollmentTables",
+    "arrow_view",
+    "enroll_tables",
+    "materialize",
+    "nearest_designations",
+    "refusal_columns",
+]
+
+UNASSIGNED_CODE = "no_consortium_in_county"
+UNASSIGNED_MESSAGE = ("参保区县 {county} 没有医共体的村级机构，无法确定定点 / the insured county {county} has no "
+                      "village-tier institution of any consortium: no designation")
+
+DESIGNATION_SCHEMA = pa.schema([("person_id", pa.string()), ("year", pa.int64()), ("consortium_id", pa.string()),
+                                ("township_id", pa.string()), ("village_id", pa.string()), ("source", pa.string())])
+REFUSED_SCHEMA = pa.schema([("person_id", pa.string()), ("year", pa.int64()), ("chosen_at", pa.timestamp("s")),
+                            ("reason", pa.string()), ("message", pa.string()), ("fields", pa.string()),
+                            ("consortium_id", pa.string()), ("township_id", pa.string()),
+                            ("village_id", pa.string())])
+UNASSIGNED_SCHEMA = pa.schema([("person_id", pa.string()), ("county_code", pa.string()), ("reason", pa.string()),
+                               ("message", pa.string())])
+STALE_SCHEMA = pa.schema([("person_id", pa.string()), ("year", pa.int64()), ("consortium_id", pa.string()),
+                          ("township_id", pa.string()), ("village_id", pa.string()), ("reason", pa.string()),
+                          ("message", pa.string())])
+
+
+@dataclass(frozen=True)
+class EnrollmentTables:
+    """Results of batch enrollment as Arrow tables, each sorted by person (then time)."""
+
+    designations: pa.Table  # DESIGNATION_SCHEMA: one row per designated person
+    refused: pa.Table  # REFUSED_SCHEMA: every refused choice for the year, with code and message
+    unassigned: pa.Table  # UNASSIGNED_SCHEMA: persons of a county without a consortium
+    stale_carried: pa.Table  # STALE_SCHEMA: designations of Y-1 that no longer satisfy the rules
+
+
+_names = itertools.count()
+
+
+def materialize(con: BaseBackend, expr: ir.Table) -> ir.Table:
+    """Compute ``expr`` once into a temporary table (dropped with the connection; unlike ``cache()`` nothing is
+    left to clean up after ``disconnect``)."""
+    if con.name == "pyspark":
+        return expr.cache()
+    return con.create_table(f"_enroll_{next(_names)}", expr, temp=True)
+
+
+def arrow_view(con: BaseBackend, table: pa.Table) -> ir.Table:
+    """An Arrow table as an Ibis table of ``con``: zero-copy on DuckDB (a registered Arrow view), else
+    ``backend.register_arrow``."""
+    if con.name == "duckdb":
+        name = f"_enroll_{next(_names)}"
+        con.con.register(name, table)
+        return con.table(name)
+    return register_arrow(con, table)
+
+
+def _s(value: str) -> ir.StringValue:
+    return ibis.literal(value, type="string")
+
+
+def _render(template: str, params: Mapping[str, ir.StringValue]) -> ir.StringValue:
+    """A domain message template rendered column-wise (nulls as empty text), the same text as ``domain.render``."""
+    parts: list[ir.StringValue] = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        if literal:
+            parts.append(_s(literal))
+        if name:
+            parts.append(params[name].cast("string").fill_null(""))
+    return reduce(lambda a, b: a.concat(b), parts) if parts else _s("")
+
+
+def _blank(col: ir.StringValue) -> ir.BooleanValue:
+    return col.isnull() | (col.strip() == "")
+
+
+def refusal_columns(t: ir.Table, *, consortia: ir.Table, institutions: ir.Table, year: int,
+                    window: tuple[date, date] | None) -> ir.Table:
+    """Add ``reason`` (a RefusalCode or null), ``message`` (中文 / English) and ``fields`` to rows of ``t``.
+
+    ``t`` has consortium_id, township_id, village_id, person_county and, when ``window`` is given, chosen_at.
+    Rules and order are those of ``enrollment.domain.validate_choice``; messages render the same templates.
+    """
+    cons = consortia.select(_cons_id=consortia.consortium_id, consortium_county=consortia.county_code)
+    town = institutions.select(_town_id=institutions.inst_id, township_tier=institutions.tier,
+                               township_consortium=institutions.consortium_id)
+    vil = institutions.select(_vil_id=institutions.inst_id, village_tier=institutions.tier,
+                              village_parent=institutions.parent_id)
+    j = (t.left_join(cons, t.consortium_id == cons._cons_id)
+         .left_join(town, t.township_id == town._town_id)
+         .left_join(vil, t.village_id == vil._vil_id))
+    j = j.drop("_cons_id", "_town_id", "_vil_id")
+    C = RefusalCode
+    cases: list[tuple[ir.BooleanValue, RefusalCode]] = []
+    if window is not None:
+        d = j.chosen_at.date()
+        cases.append(((d < ibis.date(window[0])) | (d > ibis.date(window[1])), C.OUTSIDE_WINDOW))
+    missing_cons, missing_town, missing_vil = _blank(j.consortium_id), _blank(j.township_id), _blank(j.village_id)
+    cases += [
+        (missing_cons | missing_town | missing_vil, C.MISSING_FIELD),
+        (j.consortium_county.isnull(), C.UNKNOWN_CONSORTIUM),
+        (j.person_county.isnull() | (j.consortium_county != j.person_county), C.CONSORTIUM_NOT_IN_COUNTY),
+        (j.township_tier.isnull() | j.village_tier.isnull(), C.UNKNOWN_INSTITUTION),
+        (j.township_tier != "township", C.TOWNSHIP_WRONG_TIER),
+        (j.township_consortium.isnull() | (j.township_consortium != j.consortium_id), C.TOWNSHIP_NOT_MEMBER),
+        (j.village_tier != "village", C.VILLAGE_WRONG_TIER),
+        (j.village_parent.isnull() | (j.village_parent != j.township_id), C.VILLAGE_NOT_UNDER_TOWNSHIP),
+    ]
+    reason = ibis.cases(*[(cond, _s(code.value)) for cond, code in cases], else_=ibis.null("string"))
+    j = j.mutate(reason=reason)
+
+    town_unknown = j.township_tier.isnull()
+    params: dict[str, ir.StringValue] = {
+        "year": _s(str(year)),
+        "consortium_id": j.consortium_id, "township_id": j.township_id, "village_id": j.village_id,
+        "consortium_county": j.consortium_county, "person_county": j.person_county,
+        "township_tier": j.township_tier, "township_consortium": j.township_consortium,
+        "village_tier": j.village_tier, "village_parent": j.village_parent,
+        "inst_id": ibis.ifelse(town_unknown, j.township_id, j.village_id),
+    }
+    if window is not None:
+        params |= {"chosen_at": j.chosen_at.strftime("%Y-%m-%d").concat(  # a literal T breaks Spark's patterns
+                       _s("T"), j.chosen_at.strftime("%H:%M:%S")),
+                   "window_start": _s(window[0].isoformat()), "window_end": _s(window[1].isoformat())}
+    field_missing = ibis.cases((missing_cons, _s("consortium_id")), (missing_town, _s("township_id")),
+                               else_=_s("village_id"))
+    field_unknown = ibis.ifelse(town_unknown, _s("township_id"), _s("village_id"))
+    msg_cases = []
+    field_cases = []
+    for code, (zh, en, fields) in MESSAGES.items():
+        if code is C.OUTSIDE_WINDOW and window is None:
+            continue
+        p = dict(params)
+        if code is C.MISSING_FIELD:
+            p["field"] = field_missing
+        elif code is C.UNKNOWN_INSTITUTION:
+            p["field"] = field_unknown
+        msg_cases.append((j.reason == code.value, _render(zh, p).concat(_s(" / "), _render(en, p))))
+        field_cases.append((j.reason == code.value, _s(";".join(fields))))
+    return j.mutate(message=ibis.cases(*msg_cases, else_=ibis.null("string")),
+                    fields=ibis.cases(*field_cases, else_=ibis.null("string")))
+
+
+def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table, consortia: pa.Table,
+                  choices: pa.Table | None, designations: pa.Table | None, year: int,
+                  window: tuple[date, date]) -> EnrollmentTables:
+    """Designations of every insured person for ``year`` (RULES.md A), refused choices and unassigned persons."""
+    p = arrow_view(con, persons.select(["person_id", "household_id", "county_code", "lon", "lat"]))
+    inst = arrow_view(con, institutions.select(["inst_id", "tier", "consortium_id", "parent_id", "county_code",
+                                                    "lon", "lat"]))
+    cons = arrow_view(con, consortia.select(["consortium_id", "county_code"]))
+    county = p.select(_pid=p.person_id, person_county=p.county_code, _hh=p.household_id)
+
+    # 1. every choice for the year, checked; the last valid one per person
+    ch_arrow = _choices_for(choices, year)
+    ch = arrow_view(con, ch_arrow)
+    ch = ch.left_join(county, ch.person_id == county._pid).drop("_pid")
+    checked = materialize(con, refusal_columns(ch, consortia=cons, institutions=inst, year=year, window=window))
+    refused = (checked.filter(checked.reason.notnull())
+               .select(person_id="person_id", year="year", chosen_at="chosen_at", reason="reason",
+                       message="message", fields="fields", consortium_id="consortium_id",
+                       township_id="township_id", village_id="village_id", _row="_row")
+               .order_by(["person_id", "chosen_at", "_row"]).drop("_row"))
+    valid = checked.filter(checked.reason.isnull())
+    rank = ibis.row_number().over(group_by=valid.person_id,
+                                  order_by=[ibis.desc(valid.chosen_at), ibis.desc(valid._row)])
+    last = valid.mutate(_rank=rank).filter(lambda t: t._rank == 0)
+    own = last.select(_pid=last.person_id, c_cons=last.consortium_id, c_town=last.township_id,
+                      c_vil=last.village_id)
+
+    # 2. carry-over of Y-1, when still valid
+    prev = arrow_view(con, _designations_for(designations, year - 1))
+    prev = prev.inner_join(county, prev.person_id == county._pid).drop("_pid")
+    prev_checked = materialize(con, refusal_columns(prev, consortia=cons, institutions=inst, year=year,
+                                                    window=None))
+    stale = (prev_checked.filter(prev_checked.reason.notnull())
+             .select("person_id", "year", "consortium_id", "township_id", "village_id", "reason", "message")
+             .order_by("person_id"))
+    carried = prev_checked.filter(prev_checked.reason.isnull())
+    carried = carried.select(_pid=carried.person_id, k_cons=carried.consortium_id, k_town=carried.township_id,
+                             k_vil=carried.village_id)
+
+    # 3. household: the member with the most recent valid choice (lowest person_id on equal times), per county
+    hh_rank = ibis.row_number().over(group_by=[last._hh, last.person_county],
+                                     order_by=[ibis.desc(last.chosen_at), last.person_id])
+    hh = last.mutate(_hrank=hh_rank).filter(lambda t: t._hrank == 0)
+    hh = hh.select(_h=hh._hh, _hc=hh.person_county, h_cons=hh.consortium_id, h_town=hh.township_id,
+                   h_vil=hh.village_id)
+
+    base = p.left_join(own, p.person_id == own._pid).drop("_pid")
+    base = base.left_join(carried, base.person_id == carried._pid).drop("_pid")
+    base = base.left_join(hh, (base.household_id == hh._h) & (base.county_code == hh._hc)).drop("_h", "_hc")
+    source = ibis.cases((base.c_cons.notnull(), _s(Source.CHOICE.value)),
+                        (base.k_cons.notnull(), _s(Source.CARRIED.value)),
+                        (base.h_cons.notnull(), _s(Source.HOUSEHOLD.value)), else_=ibis.null("string"))
+    decided = materialize(con, base.mutate(
+        source=source,
+        consortium_id=base.c_cons.coalesce(base.k_cons, base.h_cons),
+        township_id=base.c_town.coalesce(base.k_town, base.h_town),
+        village_id=base.c_vil.coalesce(base.k_vil, base.h_vil),
+    ))  # computed once: both the decided and the still open persons come from it
+    known = (decided.filter(decided.source.notnull())
+             .select("person_id", year=ibis.literal(year, type="int64"), consortium_id="consortium_id",
+                     township_id="township_id", village_id="village_id", source="source"))
+    todo = decided.filter(decided.source.isnull()).select("person_id", "county_code", "lon", "lat")
+
+    # 4. nearest village-tier institution of the insured county
+    near, unassigned = nearest_designations(todo.to_pyarrow(), institutions, year=year)
+    des = pa.concat_tables([known.to_pyarrow().cast(DESIGNATION_SCHEMA), near])
+    des = des.sort_by("person_id")
+    return EnrollmentTables(
+        designations=des,
+        refused=refused.to_pyarrow().cast(REFUSED_SCHEMA),
+        unassigned=unassigned,
+        stale_carried=stale.to_pyarrow().cast(STALE_SCHEMA),
+    )
+
+
+def _choices_for(choices: pa.Table | None, year: int) -> pa.Table:
+    cols = ["person_id", "year", "consortium_id", "township_id", "village_id", "chosen_at"]
+    schema = pa.schema([("person_id", pa.string()), ("year", pa.int64()), ("consortium_id", pa.string()),
+                        ("township_id", pa.string()), ("village_id", pa.string()),
+                        ("chosen_at", pa.timestamp("s"))])
+    if choices is None:
+        t = schema.empty_table()
+    else:
+        t = choices.select(cols).cast(schema)
+    t = t.append_column("_row", pa.array(np.arange(t.num_rows, dtype=np.int64)))
+    return t.filter(pc.equal(t.column("year"), year))
+
+
+def _designations_for(designations: pa.Table | None, year: int) -> pa.Table:
+    cols = ["person_id", "year", "consortium_id", "township_id", "village_id"]
+    if designations is None:
+        return pa.schema([f for f in DESIGNATION_SCHEMA if f.name in cols]).empty_table()
+    t = designations.select(cols).cast(pa.schema([f for f in DESIGNATION_SCHEMA if f.name in cols]))
+    return t.filter(pc.equal(t.column("year"), year))
+
+
+def nearest_designations(persons: pa.Table, institutions: pa.Table, *, year: int) -> tuple[pa.Table, pa.Table]:
+    """(designations by distance, unassigned persons) for ``persons`` (person_id, county_code, lon, lat).
+
+    Targets per county: village-tier institutions of that county, sorted by inst_id so that distance ties go to the
+    lowest id; the designation is the village, its parent township institution and that one's consortium.
+    """
+    inst = institutions.select(["inst_id", "tier", "consortium_id", "parent_id", "county_code", "lon", "lat"])
+    parent_cons = dict(zip(inst.column("inst_id").to_pylist(), inst.column("consortium_id").to_pylist(), strict=True))
+    vil = inst.filter(pc.equal(inst.column("tier"), "village")).sort_by("inst_id")
+    vil = vil.append_column("parent_consortium", pa.array(  # one lookup per institution, not per person
+        [parent_cons.get(x) for x in vil.column("parent_id").to_pylist()], pa.string()))
+    vil_lon, vil_lat = vil.column("lon").to_numpy(), vil.column("lat").to_numpy()
+
+    # group persons and targets by county with dictionary codes (no string comparisons per person)
+    enc = pc.dictionary_encode(persons.column("county_code")).combine_chunks()
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    vil_code = pc.fill_null(pc.index_in(vil.column("county_code"), value_set=enc.dictionary), -1)
+    vil_code = vil_code.to_numpy(zero_copy_only=False).astype(np.int64)
+    lon = persons.column("lon").to_numpy()
+    lat = persons.column("lat").to_numpy()
+    pick = np.full(persons.num_rows, -1, dtype=np.int64)
+    p_order = np.argsort(codes, kind="stable")
+    p_bounds = np.searchsorted(codes[p_order], np.arange(len(enc.dictionary) + 1))
+    t_order = np.argsort(vil_code, kind="stable")  # stable: inst_id order kept inside a county
+    t_bounds = np.searchsorted(vil_code[t_order], np.arange(len(enc.dictionary) + 1))
+    for c in range(len(enc.dictionary)):
+        rows = p_order[p_bounds[c]:p_bounds[c + 1]]
+        targets = t_order[t_bounds[c]:t_bounds[c + 1]]
+        if len(rows) and len(targets):
+            pick[rows] = targets[nearest(lon[rows], lat[rows], vil_lon[targets], vil_lat[targets])]
+    has = pick >= 0
+    chosen = pa.array(pick[has])
+    n = len(chosen)
+    des = pa.table({
+        "person_id": persons.column("person_id").filter(pa.array(has)),
+        "year": pa.repeat(pa.scalar(year, pa.int64()), n),
+        "consortium_id": vil.column("parent_consortium").take(chosen),
+        "township_id": vil.column("parent_id").take(chosen),
+        "village_id": vil.column("inst_id").take(chosen),
+        "source": pa.repeat(pa.scalar(Source.NEAREST.value, pa.string()), n),
+    }, schema=DESIGNATION_SCHEMA)
+    missing = persons.filter(pa.array(~has)).sort_by("person_id")
+    unassigned = pa.table({
+        "person_id": missing.column("person_id"),
+        "county_code": missing.column("county_code"),
+        "reason": pa.repeat(pa.scalar(UNASSIGNED_CODE, pa.string()), missing.num_rows),
+        "message": _fill_county(missing.column("county_code")),
+    }, schema=UNASSIGNED_SCHEMA)
+    return des, unassigned
+
+
+def _fill_county(county: pa.ChunkedArray) -> pa.ChunkedArray:
+    """UNASSIGNED_MESSAGE with each row's county, column-wise."""
+    parts = UNASSIGNED_MESSAGE.split("{county}")
+    out = pc.binary_join_element_wise(pa.scalar(parts[0]), county, pa.scalar(parts[1]), "")
+    for part in parts[2:]:
+        out = pc.binary_join_element_wise(out, county, pa.scalar(part), "")
+    return out

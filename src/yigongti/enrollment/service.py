@@ -1,0 +1,67 @@
+"""Use case: designations for a year from a data folder (批量定点), RULES.md A.
+
+``enroll_data`` is what ``yigongti enroll`` runs, and what adjudication and settlement call when a folder has no
+designations for the year yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from yigongti.enrollment.domain import PRECEDENCE
+from yigongti.core.policy import Policy
+from yigongti.core.engine import Backend, connect
+from yigongti.enrollment.engine import enroll_tables
+from yigongti.datafolder.folder import DataFolder
+
+__all__ = ["EnrollmentResult", "enroll_data"]
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    """Designations for ``year`` and what was refused or could not be designated.
+
+    ``designations``: CONTRACT columns (person_id, year, consortium_id, township_id, village_id, source), one row per
+    designated person, sorted by person_id. ``refused``: CONTRACT columns (person_id, year, chosen_at, reason) where
+    ``reason`` is the stable refusal code, plus ``message`` (中文 / English), ``fields`` and the choice's ids.
+    ``unassigned``: persons whose insured county has no consortium (no designation possible).
+    ``stale_carried``: designations of year-1 no longer valid under the registry (not carried over).
+    """
+
+    year: int
+    window: tuple[date, date]
+    designations: pa.Table
+    refused: pa.Table
+    unassigned: pa.Table
+    stale_carried: pa.Table
+    by_source: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def persons(self) -> int:
+        """Designated persons."""
+        return int(self.designations.num_rows)
+
+
+def enroll_data(data: DataFolder, year: int, policy: Policy, *, con: Backend | None = None) -> EnrollmentResult:
+    """Designate every insured person of ``data`` for ``year`` (a validated folder from ``read_folder``).
+
+    ``con``: an engine connection (e.g. ``connect("spark")``); by default a fresh in-memory DuckDB, closed after.
+    """
+    window = policy.enrollment.window(year)
+    own = con is None
+    engine = connect("duckdb") if con is None else con
+    try:
+        t = enroll_tables(engine, persons=data["persons"], institutions=data["institutions"],
+                          consortia=data["consortia"], choices=data.get("choices"),
+                          designations=data.get("designations"), year=year, window=window)
+    finally:
+        if own:
+            engine.disconnect()
+    counts = pc.value_counts(t.designations.column("source")).to_pylist() if t.designations.num_rows else []
+    found = {c["values"]: int(c["counts"]) for c in counts}
+    by_source = {s.value: found.get(s.value, 0) for s in PRECEDENCE}
+    return EnrollmentResult(year, window, t.designations, t.refused, t.unassigned, t.stale_carried, by_source)

@@ -1,0 +1,301 @@
+"""Database tables (数据库表) as SQLAlchemy 2 typed models: persons, choices, designations, and their repositories.
+
+The domain never sees these classes: repositories (``enrollment.repositories``) turn rows into domain values.
+Times are China time (UTC+8) without a zone, as everywhere in yigongti. ``choices`` and ``audit_log`` are
+append-only: the migrations add triggers that refuse UPDATE and DELETE on them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+from yigongti.core.db import ID_LENGTH as _ID
+from yigongti.core.db import Base
+
+import functools
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import DateTime, Row, String, Table, bindparam, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from yigongti.enrollment.domain import Designation, Source
+from yigongti.enrollment.household import Member
+from yigongti.core.bulk import count_rows as _count
+
+__all__ = [
+    "CHOICE_STATUSES",
+    "DESIGNATION_SOURCES",
+    "ChoiceRepository",
+    "ChoiceRow",
+    "DesignationRepository",
+    "DesignationRow",
+    "PersonRepository",
+    "PersonRow",
+]
+
+_UPSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+CHOICE_STATUSES = ("valid", "refused")
+DESIGNATION_SOURCES = ("choice", "carried", "household", "nearest")
+
+
+class PersonRow(Base):
+    """参保人 / an insured person. ``id_number`` is personal data: never logged unmasked (``__repr__`` leaves it out).
+    ``household_head`` marks the household's head (户主) for ``household_mode = head_for_all_adults``."""
+
+    __tablename__ = "persons"
+    __table_args__ = (
+        CheckConstraint("sex IN ('M', 'F')", name="sex"),
+        CheckConstraint("insurance IN ('resident', 'employee')", name="insurance"),
+    )
+
+    person_id: Mapped[str] = mapped_column(String(_ID), primary_key=True)
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    household_id: Mapped[str] = mapped_column(String(_ID), index=True)
+    household_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    insurance: Mapped[str] = mapped_column(String(16))
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+
+    def __repr__(self) -> str:
+        return f"PersonRow(person_id={self.person_id!r}, household_id={self.household_id!r})"
+
+
+class ChoiceRow(Base):
+    """定点选择 / one choice, kept for ever (append-only) with its status and, when refused, the refusal code.
+
+    ``person_id`` is whose designation the choice is for; ``chooser_id`` who made it (the person, or a household
+    member choosing for them). ``choice_key`` makes loading a data folder idempotent: rows from a file get a key
+    derived from their content, choices submitted online a random one.
+    """
+
+    __tablename__ = "choices"
+    __table_args__ = (
+        CheckConstraint("status IN ('valid', 'refused')", name="status"),
+        Index(None, "person_id", "year", "chosen_at"),
+    )
+
+    choice_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    choice_key: Mapped[str] = mapped_column(String(80), unique=True)
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"))
+    chooser_id: Mapped[str] = mapped_column(String(_ID))
+    year: Mapped[int] = mapped_column(Integer)
+    consortium_id: Mapped[str | None] = mapped_column(String(_ID))
+    township_id: Mapped[str | None] = mapped_column(String(_ID))
+    village_id: Mapped[str | None] = mapped_column(String(_ID))
+    chosen_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(8))
+    refusal_code: Mapped[str | None] = mapped_column(String(48))
+    refusal_message: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16), default="file")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DesignationRow(Base):
+    """定点 / the designation of a person for a year: one row per (person_id, year), enforced by a unique key."""
+
+    __tablename__ = "designations"
+    __table_args__ = (
+        UniqueConstraint("person_id", "year"),
+        CheckConstraint("source IN ('choice', 'carried', 'household', 'nearest')", name="source"),
+        Index(None, "year", "village_id"),
+    )
+
+    designation_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"))
+    year: Mapped[int] = mapped_column(Integer)
+    consortium_id: Mapped[str] = mapped_column(String(_ID))
+    township_id: Mapped[str] = mapped_column(String(_ID))
+    village_id: Mapped[str] = mapped_column(String(_ID))
+    source: Mapped[str] = mapped_column(String(16))
+    choice_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("choices.choice_id"))
+    chosen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+
+# Statements of the choice path, built once (building and cache-keying them cost more than running them)
+_P = PersonRow.__table__.c
+_HOUSEHOLD_OF = (select(_P.person_id, _P.birth_date, _P.household_head, _P.county_code)
+                 .where(_P.household_id == select(_P.household_id)
+                        .where(_P.person_id == bindparam("person_id")).scalar_subquery())
+                 .order_by(_P.person_id))
+_HOUSEHOLD_OF_LOCKED = _HOUSEHOLD_OF.with_for_update(of=PersonRow.__table__)
+_INSERT_CHOICE = insert(cast(Table, ChoiceRow.__table__)).returning(ChoiceRow.__table__.c.choice_id)
+
+
+@functools.cache
+def _latest_choice_upsert(dialect: str) -> Any:
+    """``INSERT INTO designations ... SELECT <the last valid choice> ON CONFLICT (person_id, year) DO UPDATE ...
+    WHERE <not already on it> RETURNING ...`` with the parameters person_id, year and now (Core, no ORM)."""
+    d = DesignationRow.__table__.c
+    c = ChoiceRow.__table__.c
+    latest = (select(c.person_id, c.year, func.coalesce(c.consortium_id, ""), func.coalesce(c.township_id, ""),
+                     func.coalesce(c.village_id, ""), literal(Source.CHOICE.value, String()), c.choice_id,
+                     c.chosen_at, bindparam("now", type_=DateTime()))
+              .where(c.person_id == bindparam("person_id"), c.year == bindparam("year"), c.status == "valid")
+              .order_by(c.chosen_at.desc(), c.choice_id.desc()).limit(1))
+    cols = ["person_id", "year", "consortium_id", "township_id", "village_id", "source", "choice_id", "chosen_at",
+            "updated_at"]
+    stmt: Any = _UPSERTS[dialect](cast(Table, DesignationRow.__table__)).from_select(cols, latest)
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[d.person_id, d.year],
+        set_={col: excluded[col] for col in cols[2:]},
+        where=d.choice_id.is_distinct_from(excluded.choice_id) | (d.source != excluded.source),
+    ).returning(d.consortium_id, d.township_id, d.village_id, d.source)
+
+
+class PersonRepository:
+    """Insured persons (参保人) and households (家庭)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, person_id: str) -> PersonRow | None:
+        return self.session.get(PersonRow, person_id)
+
+    def household(self, household_id: str, *, lock: bool = False) -> list[PersonRow]:
+        """The members of a household by person_id. ``lock``: take row locks (``SELECT ... FOR UPDATE`` on
+        PostgreSQL, in person_id order so that two transactions cannot deadlock; SQLite serialises writers anyway)."""
+        stmt = select(PersonRow).where(PersonRow.household_id == household_id).order_by(PersonRow.person_id)
+        if lock:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return list(self.session.scalars(stmt))
+
+    def household_of(self, person_id: str, *, lock: bool = False) -> list[Row[Any]]:
+        """The members of ``person_id``'s household (empty when the person is unknown) as rows of person_id,
+        birth_date, household_head and county_code, in ONE statement (no ORM objects); ``lock`` as in
+        :meth:`household`."""
+        stmt = _HOUSEHOLD_OF_LOCKED if lock else _HOUSEHOLD_OF
+        return list(self.session.execute(stmt, {"person_id": person_id}))
+
+    @staticmethod
+    def members(rows: Sequence[PersonRow | Row[Any]]) -> list[Member]:
+        """Household members as the domain sees them."""
+        return [Member(r.person_id, r.birth_date, bool(r.household_head)) for r in rows]
+
+    def count(self) -> int:
+        return _count(self.session, PersonRow)
+
+
+class ChoiceRepository:
+    """Choices (定点选择): append-only; a row is never changed."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: ChoiceRow) -> ChoiceRow:
+        """Append a choice; its ``choice_id`` is set on return."""
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def insert(self, values: Mapping[str, Any]) -> int:
+        """Append a choice given as column values (one Core statement, no ORM object); returns its choice_id."""
+        return int(self.session.execute(_INSERT_CHOICE, dict(values)).scalar_one())
+
+    def for_person(self, person_id: str, year: int | None = None) -> list[ChoiceRow]:
+        """A person's choices in the order they were made (chosen_at, then choice_id)."""
+        stmt = select(ChoiceRow).where(ChoiceRow.person_id == person_id)
+        if year is not None:
+            stmt = stmt.where(ChoiceRow.year == year)
+        return list(self.session.scalars(stmt.order_by(ChoiceRow.chosen_at, ChoiceRow.choice_id)))
+
+    def latest_valid(self, person_id: str, year: int) -> ChoiceRow | None:
+        """The person's last valid choice for ``year``: the latest ``chosen_at``, equal times the later recorded."""
+        return self.session.scalar(
+            select(ChoiceRow).where(ChoiceRow.person_id == person_id, ChoiceRow.year == year,
+                                    ChoiceRow.status == "valid")
+            .order_by(ChoiceRow.chosen_at.desc(), ChoiceRow.choice_id.desc()).limit(1))
+
+    def count(self, **where: Any) -> int:
+        stmt = select(func.count()).select_from(ChoiceRow)
+        for key, value in where.items():
+            stmt = stmt.where(getattr(ChoiceRow, key) == value)
+        return int(self.session.scalar(stmt) or 0)
+
+
+class DesignationRepository:
+    """Designations (定点): at most one per (person_id, year), enforced by a unique key."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, person_id: str, year: int) -> DesignationRow | None:
+        return self.session.scalar(select(DesignationRow).where(DesignationRow.person_id == person_id,
+                                                                DesignationRow.year == year))
+
+    def put(self, designation: Designation, *, now: datetime, choice_id: int | None = None,
+            chosen_at: datetime | None = None) -> DesignationRow:
+        """Set the designation of ``designation.person_id`` for its year (insert or change the one row)."""
+        row = self.get(designation.person_id, designation.year)
+        if row is None:
+            row = DesignationRow(person_id=designation.person_id, year=designation.year)
+            self.session.add(row)
+        row.consortium_id = designation.consortium_id
+        row.township_id = designation.township_id
+        row.village_id = designation.village_id
+        row.source = designation.source.value
+        row.choice_id = choice_id
+        row.chosen_at = chosen_at
+        row.updated_at = now
+        self.session.flush()
+        return row
+
+    def put_latest_choice(self, person_id: str, year: int, *, now: datetime) -> Designation | None:
+        """Set the designation of ``person_id`` for ``year`` to their last valid choice (latest ``chosen_at``, equal
+        times the later recorded) in ONE statement (``INSERT ... SELECT ... ON CONFLICT DO UPDATE ... RETURNING``);
+        a row already on that choice is left alone (``updated_at`` kept). None when the person has no valid choice.
+        """
+        dialect = self.session.get_bind().dialect.name
+        if dialect not in _UPSERTS:
+            raise NotImplementedError(f"designations on {dialect} / 不支持的数据库")
+        stmt = _latest_choice_upsert(dialect)
+        changed = self.session.execute(stmt, {"person_id": person_id, "year": year, "now": now}).first()
+        if changed is None:  # no valid choice, or the row is already on it
+            current = self.get(person_id, year)
+            if current is None or current.choice_id is None:
+                return None
+            return self.as_domain(current)
+        return Designation(person_id, year, changed[0], changed[1], changed[2], Source(changed[3]))
+
+    @staticmethod
+    def as_domain(row: DesignationRow) -> Designation:
+        return Designation(row.person_id, row.year, row.consortium_id, row.township_id, row.village_id,
+                           Source(row.source))
+
+    def for_year(self, year: int) -> list[DesignationRow]:
+        return list(self.session.scalars(select(DesignationRow).where(DesignationRow.year == year)
+                                          .order_by(DesignationRow.person_id)))
+
+    def count(self, year: int | None = None) -> int:
+        stmt = select(func.count()).select_from(DesignationRow)
+        if year is not None:
+            stmt = stmt.where(DesignationRow.year == year)
+        return int(self.session.scalar(stmt) or 0)
+
+

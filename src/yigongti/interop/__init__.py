@@ -1,0 +1,1 @@
+"""Interoperability (互联互通): FHIR resources and the national insurance platform's formats."""

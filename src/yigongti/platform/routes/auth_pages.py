@@ -1,0 +1,68 @@
+"""Sign in and out, language switch (登录、退出、语言)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from yigongti.platform.deps import ContextDep, DbSession, OptionalPrincipal
+from yigongti.platform.login import LoginRefused, attempt_login
+from yigongti.platform.accounts import Role
+from yigongti.platform.i18n import LANG_COOKIE, LANGS
+from yigongti.platform.pages import CheckedCsrf, clear_session, render, set_session
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+def home_of(role: Role) -> str:
+    return "/household" if role is Role.RESIDENT else "/dashboard"
+
+
+@router.get("/", response_class=HTMLResponse)
+def start(principal: OptionalPrincipal) -> Response:
+    return RedirectResponse("/login" if principal is None else home_of(principal.role), status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, ctx: ContextDep, principal: OptionalPrincipal) -> Response:
+    if principal is not None:
+        return RedirectResponse(home_of(principal.role), status.HTTP_303_SEE_OTHER)
+    return render(request, ctx, "login.html")
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, ctx: ContextDep, db: DbSession, _csrf: CheckedCsrf,
+          username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=200)]) -> Response:
+    client = request.client.host if request.client else "?"
+    try:
+        principal = attempt_login(ctx, db, username=username, password=password, client=client)
+    except LoginRefused as exc:
+        code = status.HTTP_429_TOO_MANY_REQUESTS if exc.retry_after else status.HTTP_401_UNAUTHORIZED
+        refused = render(request, ctx, "login.html", error=str(exc), username=username, status_code=code)
+        if exc.retry_after:
+            refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
+    response = RedirectResponse(home_of(principal.role), status.HTTP_303_SEE_OTHER)
+    set_session(response, ctx, principal)
+    return response
+
+
+@router.post("/logout")
+def logout(_csrf: CheckedCsrf) -> Response:
+    response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    clear_session(response)
+    return response
+
+
+@router.get("/lang/{lang}")
+def switch_language(request: Request, lang: str) -> Response:
+    back = request.headers.get("referer", "/")
+    target = back if back.startswith(str(request.base_url)) else "/"
+    response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    response.set_cookie(LANG_COOKIE, lang if lang in LANGS else "zh", max_age=365 * 86400, samesite="lax",
+                        httponly=True, path="/")
+    return response

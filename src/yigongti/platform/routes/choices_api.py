@@ -1,0 +1,159 @@
+"""``/api/persons/{person_id}/choices`` and ``/choice-options``: choosing designated institutions (定点选择).
+
+A choice goes through the shared use case ``enrollment.choices.submit_choice``; a refused choice (outside the window,
+broken nesting) is answered 409 with its stable code and the Chinese and English message, and is kept.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from yigongti.platform import audit
+from yigongti.platform.context import AppContext
+from yigongti.platform.deps import (
+    BearerCredentials,
+    ContextDep,
+    DbSession,
+    PersonIdPath,
+    ScopedPerson,
+    chooser_refused,
+    find_principal,
+    signed_in,
+)
+from yigongti.platform.accounts import Role
+from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
+from yigongti.enrollment.portal import choice_options, switch_window
+from yigongti.enrollment.store import ChoiceRow
+from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/persons", tags=["choices 定点选择"])
+_ID = Field(min_length=1, max_length=64)
+
+
+class ChoiceIn(BaseModel):
+    consortium_id: str = _ID
+    township_id: str = _ID
+    village_id: str = _ID
+    for_household: bool = Field(False, description="also for the household members the person may choose for")
+
+
+class RefusalOut(BaseModel):
+    code: str
+    message_zh: str
+    message_en: str
+    fields: list[str]
+
+
+class ChoiceOut(BaseModel):
+    choice_id: int
+    year: int
+    accepted: bool
+    refusal: RefusalOut | None = None
+    applied_to: list[str] = []
+
+
+class ChoiceRecordOut(BaseModel):
+    choice_id: int
+    year: int
+    consortium_id: str | None
+    township_id: str | None
+    village_id: str | None
+    chosen_at: str
+    status: str
+    refusal_code: str | None
+    chooser_id: str
+
+
+class OptionOut(BaseModel):
+    inst_id: str
+    name: str
+    distance_km: float
+    head_count: int
+    parent_id: str | None
+
+
+class ConsortiumOptionOut(BaseModel):
+    consortium_id: str
+    name: str
+    lead_name: str
+    distance_km: float
+    head_count: int
+    townships: list[OptionOut]
+    villages: list[OptionOut]
+
+
+class OptionsOut(BaseModel):
+    year: int
+    window_start: str
+    window_end: str
+    window_open: bool
+    consortia: list[ConsortiumOptionOut]
+
+
+@router.get("/{person_id}/choice-options", response_model=OptionsOut,
+            responses={404: {"description": "not in your scope"}})
+def options(ctx: ContextDep, db: DbSession, person: ScopedPerson) -> OptionsOut:
+    """What the person may choose: the window, and every consortium of their county with its township and village
+    institutions, distances from home (km) and this year's head counts."""
+    today = ctx.clock.today()
+    window = switch_window(ctx.policy.enrollment, today)
+    found = choice_options(db, person, year=today.year)
+    return OptionsOut(year=window.year, window_start=window.start.isoformat(), window_end=window.end.isoformat(),
+                      window_open=window.open_now,
+                      consortia=[ConsortiumOptionOut.model_validate(c, from_attributes=True) for c in found])
+
+
+@router.get("/{person_id}/choices", response_model=list[ChoiceRecordOut],
+            responses={404: {"description": "not in your scope"}})
+def list_choices(db: DbSession, person: ScopedPerson) -> list[ChoiceRecordOut]:
+    """Every choice recorded for the person (append-only), valid and refused."""
+    rows = db.scalars(select(ChoiceRow).where(ChoiceRow.person_id == person.person_id)
+                      .order_by(ChoiceRow.chosen_at, ChoiceRow.choice_id))
+    return [ChoiceRecordOut(choice_id=r.choice_id, year=r.year, consortium_id=r.consortium_id,
+                            township_id=r.township_id, village_id=r.village_id, chosen_at=r.chosen_at.isoformat(),
+                            status=r.status, refusal_code=r.refusal_code, chooser_id=r.chooser_id) for r in rows]
+
+
+@router.post("/{person_id}/choices", response_model=ChoiceOut, status_code=status.HTTP_201_CREATED,
+             responses={404: {"description": "not in your scope"}, 403: {"description": "residents only"},
+                        409: {"description": "refused: outside the window or broken nesting", "model": ChoiceOut}})
+async def post_choice(request: Request, creds: BearerCredentials, person_id: PersonIdPath, body: ChoiceIn) -> Response:
+    """Choose for the coming year (the year of the switch window). A resident chooses for themself and for the
+    household members the household rule lets them choose for (``policy.enrollment.household_mode``); anyone else
+    in their household: 403; anyone outside it: 404 (existence is not disclosed)."""
+    # The busiest write of the platform (every resident in the switch window), so it is spelled out rather than
+    # composed of the usual dependencies. Its scope is the chooser rule, which the use case checks on the household
+    # it reads and locks anyway (the signed-in resident must be in the person's household, and the household rule
+    # must let them choose for the person: stricter than the read scope, the household). One thread hop, one
+    # transaction; no read-audit row (the use case audits the change: who, which persons).
+    ctx: AppContext = request.app.state.ctx
+    principal = signed_in(await find_principal(request, ctx, creds))
+    if principal.role is not Role.RESIDENT or not principal.person_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅参保人本人或家人可提交选择 / only residents choose")
+    now = ctx.clock.now()
+    window = switch_window(ctx.policy.enrollment, ctx.clock.today())
+    cmd = SubmitChoice(person_id=person_id, year=window.year, consortium_id=body.consortium_id,
+                       township_id=body.township_id, village_id=body.village_id, chosen_at=now,
+                       for_household=body.for_household and person_id == principal.person_id,
+                       actor=audit.actor_of(principal), channel="api", chooser_id=principal.person_id)
+    registry = ctx.registry.get() if ctx.registry is not None else None
+    try:
+        result = await run_in_threadpool(submit_choice, cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy,
+                                          now=now, registry=registry)
+    except (UnknownPerson, ChooserNotAllowed) as exc:
+        raise chooser_refused(exc) from None
+    out = ChoiceOut(choice_id=result.choice_id, year=window.year, accepted=result.accepted,
+                    applied_to=list(result.applied_to))
+    if result.refusal is not None:
+        r = result.refusal
+        out.refusal = RefusalOut(code=r.code.value, message_zh=r.message_zh, message_en=r.message_en,
+                                 fields=list(r.fields))
+        raise HTTPException(status.HTTP_409_CONFLICT, out.model_dump())
+    # serialised here (the schema is the route's response_model): FastAPI would validate it once more
+    return Response(out.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
+

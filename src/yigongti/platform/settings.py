@@ -1,0 +1,98 @@
+"""Settings of the web platform (平台配置): where the database and the data live, the clock, the session secret.
+
+No default secret: on first start a random one is generated and kept in the data directory (``secret.key``, mode 600).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from yigongti.core.db import DB_ENV
+
+__all__ = ["CHINA_TZ", "DB_ENV", "DEFAULT_DATA_DIR", "Clock", "Settings"]
+
+CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+DEFAULT_DATA_DIR = Path(".yigongti")
+
+
+class Clock:
+    """Today and now in China time (北京时间); ``fixed`` pins "today" (tests, a rehearsal of the switch window)."""
+
+    def __init__(self, *, fixed: date | None = None) -> None:
+        self.fixed = fixed
+
+    def today(self) -> date:
+        return self.fixed if self.fixed is not None else datetime.now(CHINA_TZ).date()
+
+    def now(self) -> datetime:
+        """Naive China time, as the data contract stores date-times; on a fixed day, that day at the current time."""
+        now = datetime.now(CHINA_TZ).replace(tzinfo=None, microsecond=0)
+        return now if self.fixed is None else datetime.combine(self.fixed, now.time())
+
+
+class Settings(BaseModel):
+    """What ``create_app`` needs. Build it with :meth:`resolve` to apply ``--db`` / ``YIGONGTI_DB`` and defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="SQLite file, secret key and the engine's DuckDB live here")
+    db_url: str = Field("", description="SQLAlchemy URL; empty -> SQLite file in data_dir")
+    data_folder: Path | None = Field(None, description="data folder loaded into an empty database; None -> demo county")
+    demo_persons: int = Field(20_000, ge=10, description="size of the generated demo county when data_folder is None")
+    today: date | None = Field(None, description="pin today's date (switch-window rehearsal, tests)")
+    year: int | None = Field(None, ge=1900, le=2200, description="year the loaded data is for (designations are "
+                             "computed for it); default: the latest year of the folder's choices")
+    secure_cookies: bool = Field(False, description="mark cookies Secure (behind HTTPS)")
+    session_hours: int = Field(12, ge=1, le=24 * 30)
+    token_cache_seconds: float = Field(5.0, ge=0, le=300, description="a bearer token found valid is trusted this "
+                                       "long by a worker process without a lookup (a revocation through another "
+                                       "worker takes effect within it); 0: look up every request")
+    login_burst: int = Field(5, ge=1, description="failed-login allowance per username and address")
+    login_refill_seconds: float = Field(60.0, gt=0, description="one more attempt every this many seconds")
+    db_pool_size: int = Field(10, ge=2, le=200, description="database connections kept open; at most half as "
+                              "many requests are served at once, the others wait their turn")
+    demo_accounts: bool = Field(True, description="create one demo account per role after loading demo data")
+
+    @classmethod
+    def resolve(cls, *, db: str | None = None, data: Path | None = None, data_dir: Path | None = None,
+                today: date | None = None, **options: object) -> Settings:
+        """``db`` wins over the ``YIGONGTI_DB`` environment variable, which wins over the SQLite file."""
+        url = db or os.environ.get(DB_ENV, "")
+        return cls(db_url=url, data_folder=data, data_dir=data_dir or DEFAULT_DATA_DIR, today=today,
+                   **options)  # type: ignore[arg-type]
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite:///{(self.data_dir / 'yigongti.sqlite').resolve()}"
+
+    def secret_key(self) -> str:
+        """The session-signing secret, generated on first use and kept in ``data_dir/secret.key``."""
+        path = self.data_dir / "secret.key"
+        if path.is_file():
+            key = path.read_text(encoding="ascii").strip()
+            if len(key) >= 32:
+                return key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key)
+        os.replace(tmp, path)
+        return key
+
+    @property
+    def max_requests_in_flight(self) -> int:
+        """Each request may hold two connections (its session and a use case's unit of work)."""
+        return max(1, self.db_pool_size // 2)
+
+    def clock(self) -> Clock:
+        return Clock(fixed=self.today)
+

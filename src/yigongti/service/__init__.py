@@ -1,1 +1,0 @@
-"""yigongti.service layer."""
