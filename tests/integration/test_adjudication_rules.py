@@ -1,4 +1,4 @@
-"""RULES.md B by hand-computed cases and by properties, on both paths: the plain reference loop
+"""docs/en/rules.md B by hand-computed cases and by properties, on both paths: the plain reference loop
 (``domain.benefits.adjudicate_person``) and the columnar engine on DuckDB (``engine.adjudication.adjudicate``)."""
 
 from __future__ import annotations
