@@ -286,7 +286,7 @@ def phase_pandas(folder: Path, out: Path, sample_persons: int) -> dict[str, Any]
 
 
 def pandas_rules(claims: Any, persons: Any, inst: Any, des: Any) -> Any:
-    """RULES.md B in plain pandas with the default policy: merges, vectorised columns, groupby cumsums."""
+    """rules.md B in plain pandas with the default policy: merges, vectorised columns, groupby cumsums."""
     import pandas as pd
 
     from yigongti.core.policy import BenefitPolicy

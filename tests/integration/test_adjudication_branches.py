@@ -116,7 +116,7 @@ def test_persons_missing_from_persons_keep_their_own_deductibles(con: ibis.BaseB
 
 
 def test_a_capped_emergency_at_another_consortium_is_still_charged_as_outside(con: ibis.BaseBackend) -> None:
-    """RULES.md D1: D_c includes emergencies paid as outside. When the annual cap then cuts one, its rule is
+    """rules.md D1: D_c includes emergencies paid as outside. When the annual cap then cuts one, its rule is
     annual_cap, yet the (smaller) payment is still an out-of-network deduction of the enrollee's consortium, in the
     per-claim charges and in the sums the settlement reads, both with the designation joined again and as the
     adjudication hands it over."""

@@ -1,4 +1,4 @@
-"""RULES.md B by hand-computed cases and by properties, on both paths: the plain reference loop
+"""docs/en/rules.md B by hand-computed cases and by properties, on both paths: the plain reference loop
 (``benefits.domain.adjudicate_person``) and the columnar engine on DuckDB (``benefits.engine.adjudicate``)."""
 
 from __future__ import annotations

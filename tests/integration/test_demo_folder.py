@@ -1,4 +1,4 @@
-"""``yigongti demo`` on real files: the folder passes ``check``, is reproducible and lands near DOMAIN.md §10b."""
+"""``yigongti demo`` on real files: the folder passes ``check``, is reproducible and lands near rules.md §9."""
 
 from __future__ import annotations
 

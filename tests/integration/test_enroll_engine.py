@@ -1,4 +1,4 @@
-"""Batch enrollment on DuckDB: each rule of RULES.md A on hand-made tables, and property tests against the pure
+"""Batch enrollment on DuckDB: each rule of rules.md A on hand-made tables, and property tests against the pure
 domain rules (every insured person gets exactly one designation, every designation satisfies the nesting rule)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Capitation budget (RULES.md C), computed by hand."""
+"""Capitation budget (docs/en/rules.md C), computed by hand."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""RULES.md A as pure domain rules: validate_choice (window, nesting, county) and the precedence of sources."""
+"""rules.md A as pure domain rules: validate_choice (window, nesting, county) and the precedence of sources."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Year-end settlement (RULES.md D), computed by hand."""
+"""Year-end settlement (docs/en/rules.md D), computed by hand."""
 
 from __future__ import annotations
 

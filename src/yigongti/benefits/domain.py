@@ -1,4 +1,4 @@
-"""Benefits per claim (待遇), RULES.md B, one claim at a time, in integer fen.
+"""Benefits per claim (待遇), docs/en/rules.md B, one claim at a time, in integer fen.
 
 This is the single-claim path the web and the API use to explain a decision to a resident, and the plain loop over a
 person's claims that the tests take as the reference for the columnar engine (``yigongti.benefits.engine``).

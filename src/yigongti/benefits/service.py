@@ -1,6 +1,6 @@
 """Use case: adjudicate a year of claims (待遇结算) from a data folder.
 
-``adjudicate_data`` takes a validated folder (``read_folder``) and returns the ``adjudicated`` table of CONTRACT.md
+``adjudicate_data`` takes a validated folder (``read_folder``) and returns the data contract's ``adjudicated`` table
 (every claims column + network_status, deductible, fund_paid, patient_paid, rule; money int64 fen). For a province's
 claims handed in as Parquet (``claims.parquet`` or a folder ``claims/`` of Parquet files), ``adjudicate_folder``
 reads the claims with the engine directly, never as Python rows, and writes the output from the engine.

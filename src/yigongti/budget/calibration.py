@@ -1,6 +1,6 @@
 """Use case: calibrate the capitation weights (人头权重测算) from a year of adjudicated claims.
 
-Age weight = mean fund payment per insured person in the band / overall mean (RULES.md C1); with risk classes
+Age weight = mean fund payment per insured person in the band / overall mean (rules.md C1); with risk classes
 configured, a class's multiplier = its members' fund payments / what the new age weights predict for them.
 """
 

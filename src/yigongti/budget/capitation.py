@@ -1,4 +1,4 @@
-"""The capitation budget (按年龄调整的人头总额), RULES.md C: standard heads, per-head rate, budget, prepayments.
+"""The capitation budget (按年龄调整的人头总额), docs/en/rules.md C: standard heads, per-head rate, budget, prepayments.
 
 Pure arithmetic over int fen and :class:`~decimal.Decimal` standard heads; the head counts come from the engine.
 """
@@ -51,7 +51,7 @@ class Budget:
 
 
 def age_on_jan_1(birth_year: int, birth_month: int, birth_day: int, year: int) -> int:
-    """Completed years on Jan 1 of ``year`` (RULES.md A5); 0 for a person born later."""
+    """Completed years on Jan 1 of ``year`` (docs/en/rules.md A5); 0 for a person born later."""
     age = year - birth_year - (0 if (birth_month, birth_day) == (1, 1) else 1)
     return max(0, age)
 
@@ -123,7 +123,7 @@ class BandCost:
 
 def calibrate_weights(policy: CapitationPolicy, cost_by_age: Iterable[tuple[int, int, int]], *,
                       places: int = 2) -> list[BandCost]:
-    """Age weights from a year of claims (RULES.md C1): mean fund payment per person in the band / overall mean,
+    """Age weights from a year of claims (rules.md C1): mean fund payment per person in the band / overall mean,
     rounded half-up to ``places`` decimals. ``cost_by_age``: (age, persons, fund paid in fen). A band with nobody
     in it keeps its current weight. Raises ValueError when nobody or nothing was paid."""
     persons = [0] * len(policy.age_bands)

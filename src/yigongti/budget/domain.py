@@ -1,4 +1,4 @@
-"""Year-end settlement (结余留用、合理超支分担), RULES.md D: balance, surplus or shared overspend, P4P by grade, the
+"""Year-end settlement (结余留用、合理超支分担), rules.md D: balance, surplus or shared overspend, P4P by grade, the
 internal split across tiers and institutions, and the append-only ledger (资金台账).
 
 Pure arithmetic over int fen; the spending figures come from the engine.

@@ -126,7 +126,7 @@ def _paid_as_outside(j: ir.Table) -> ir.BooleanValue:
 
 
 def charged_claims(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *, year: int) -> ir.Table:
-    """Every claim of ``year`` with who bears it (RULES.md D1): ``charge`` is in_network (c's enrollee at c's
+    """Every claim of ``year`` with who bears it (rules.md D1): ``charge`` is in_network (c's enrollee at c's
     institution), out_of_network (c's enrollee at an outside hospital, or an emergency paid as outside), fund
     (anyone else: fee-for-service) or unreasonable; ``charged_to`` is the consortium for the first two, else null.
     The same rule as :func:`charged_spending`, claim by claim (for checks and drill-down)."""
@@ -150,7 +150,7 @@ def charged_claims(adjudicated: ir.Table, designations: ir.Table, institutions: 
 
 def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *,
                      year: int) -> ir.Table:
-    """The claims of ``year`` charged to a consortium (RULES.md D1), lean: (consortium_id, month, in_network,
+    """The claims of ``year`` charged to a consortium (rules.md D1), lean: (consortium_id, month, in_network,
     tier, diagnosis, fund_paid). ``in_network``: c's enrollee at c's institution (I_c); otherwise an
     out-of-network deduction (D_c: an outside hospital, or an emergency paid as outside, capped or not) and ``tier`` is
     ``outside``. Unreasonable claims, non-enrollees and claims without benefit at another consortium are left out.

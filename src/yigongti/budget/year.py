@@ -3,7 +3,7 @@
 The steps share one read of the data folder and hand their tables to each other; every step's outputs are written
 into one output folder, in the contract's names, so that a later ``settle --data OUT`` or ``appraise --data OUT``
 reads them instead of computing them again. Scores for the P4P reserve come from the appraisal; the policy's
-``settlement.scores`` and a ``scores`` input table override them (RULES.md D3).
+``settlement.scores`` and a ``scores`` input table override them (docs/en/rules.md D3).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Engine backends (计算引擎): one Ibis expression runs on embedded DuckDB (default) or Apache Spark (province scale).
 
-Money columns are int64 fen throughout; see ENGINE-NOTES.md for what keeps results identical on both backends.
+Money columns are int64 fen throughout; see engine-notes.md for what keeps results identical on both backends.
 """
 
 from __future__ import annotations

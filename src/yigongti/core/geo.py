@@ -40,7 +40,7 @@ def nearest(point_lon: ArrayLike, point_lat: ArrayLike, target_lon: ArrayLike, t
             *, k_ties: int = 4, workers: int = -1) -> NDArray[np.int64]:
     """Index of the nearest target for every point; ties go to the lowest target index.
 
-    Sort targets by id beforehand and "lowest index" is "lowest id" (RULES.md A4: ties break by institution id).
+    Sort targets by id beforehand and "lowest index" is "lowest id" (rules.md A4: ties break by institution id).
     Distances equal to floating precision (relative 1e-12) count as ties. The tree answers the two nearest for
     every point; only points whose two nearest tie are asked again for ``k_ties`` (doubled while all of them tie).
     """

@@ -1,6 +1,6 @@
-"""The policy (政策配置): every business number of RULES.md as typed, versioned configuration.
+"""The policy (政策配置): every business number of docs/en/rules.md as typed, versioned configuration.
 
-Defaults are RULES.md's. A county changes them in ``policy.toml``; what it leaves out keeps the default.
+Defaults are rules.md's. A county changes them in ``policy.toml``; what it leaves out keeps the default.
 Amounts are written in yuan (``"20.00"`` or ``20``) and held as int fen; rates as ``"90%"`` or ``0.9`` and held as
 integer basis points. Loading validates everything and names the offending key.
 """
@@ -93,7 +93,7 @@ class HouseholdMode(StrEnum):
 
 
 class EnrollmentPolicy(_Model):
-    """Designated care (定点诊疗), RULES.md A."""
+    """Designated care (定点诊疗), docs/en/rules.md A."""
 
     window_start: str = Field("10-01", description="switch window opens (MM-DD of year Y-1)")
     window_end: str = Field("12-31", description="switch window closes, inclusive (MM-DD of year Y-1)")
@@ -140,7 +140,7 @@ def _row(ip_ded: str, ip_rate: str, op_ded: str = "0", op_rate: str = "0%", flat
 
 
 class BenefitPolicy(_Model):
-    """Benefits per claim (待遇), RULES.md B. Rows are for resident insurance (城乡居民); employee insurance (职工)
+    """Benefits per claim (待遇), rules.md B. Rows are for resident insurance (城乡居民); employee insurance (职工)
     adds ``employee_rate_bonus`` to every fund rate and multiplies the cap by ``employee_cap_multiplier``."""
 
     flat_copay: Yuan = 2000
@@ -183,7 +183,7 @@ class AgeBand(_Model):
 
 
 class CapitationPolicy(_Model):
-    """Capitation budget (按年龄调整的人头总额), RULES.md C."""
+    """Capitation budget (按年龄调整的人头总额), docs/en/rules.md C."""
 
     age_bands: tuple[AgeBand, ...] = tuple(
         AgeBand(min_age=a, weight=Decimal(w)) for a, w in
@@ -230,7 +230,7 @@ class Grade(_Model):
 
 
 class SettlementPolicy(_Model):
-    """Year-end settlement (结余留用、合理超支分担), RULES.md D."""
+    """Year-end settlement (结余留用、合理超支分担), docs/en/rules.md D."""
 
     surplus_retained: Rate = BP
     overspend_band: Rate = 500
@@ -282,7 +282,7 @@ class Policy(_Model):
 
 
 def policy_from_toml(text: str, *, source: str = "policy.toml") -> Policy:
-    """Parse and validate a policy; keys not given keep RULES.md defaults. Raises PolicyError naming each bad key."""
+    """Parse and validate a policy; keys not given keep rules.md defaults. Raises PolicyError naming each bad key."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

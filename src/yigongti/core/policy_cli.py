@@ -21,6 +21,6 @@ def show(
     data: Annotated[Path | None, typer.Option("--data", help="a data folder whose policy.toml applies")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="a policy.toml file")] = None,
 ) -> None:
-    """打印生效的政策 (默认值来自 RULES.md) / Print the effective policy (defaults from RULES.md)."""
+    """打印生效的政策 (默认值来自 docs/en/rules.md) / Print the effective policy (defaults from docs/en/rules.md)."""
     path = file if file is not None else (data / "policy.toml" if data is not None else None)
     print(policy_to_toml(load_policy(path)), end="")

@@ -11,7 +11,7 @@ __all__ = ["folder_policy", "load_policy", "policy_problems", "resolve_policy"]
 
 
 def load_policy(path: Path | None) -> Policy:
-    """The policy in ``path`` (TOML), or the RULES.md defaults when ``path`` is None."""
+    """The policy in ``path`` (TOML), or the docs/en/rules.md defaults when ``path`` is None."""
     if path is None:
         return Policy()
     if not path.is_file():

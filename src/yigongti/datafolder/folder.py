@@ -1,4 +1,4 @@
-"""Data folders (数据目录): read, validate and write the tables of CONTRACT.md.
+"""Data folders (数据目录): read, validate and write the tables of the data contract (docs/en/data-contract.md).
 
 A folder holds one file per table: ``NAME.csv`` (UTF-8, with or without BOM), ``NAME.xlsx``, ``NAME.parquet`` or a
 folder ``NAME/`` of Parquet files. Reading turns text into typed Arrow columns (money as int64 fen) and collects

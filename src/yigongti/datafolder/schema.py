@@ -1,4 +1,4 @@
-"""The data contract (数据接口) of CONTRACT.md as data: tables, columns, types.
+"""The data contract (数据接口, docs/en/data-contract.md) as data: tables, columns, types.
 
 A pure description; reading and validating files lives in ``yigongti.datafolder.folder``.
 In memory (Arrow) a ``money`` column is int64 fen, a ``date`` column date32, a ``datetime`` column a timestamp in

@@ -1,8 +1,8 @@
-"""Use case: generate a demo county (生成示例县) as a data folder in the format of CONTRACT.md.
+"""Use case: generate a demo county (生成示例县) as a data folder in the format of data-contract.md.
 
 ``generate_demo(out, persons=..., seed=..., consortia=2, counties=1, year=2026)`` writes institutions, consortia,
 persons, choices (Q4 of the year before), designations (of the year before, for carry-over) and claims (the year,
-plus the last weeks of the year before); no ``policy.toml`` (the defaults of RULES.md apply).
+plus the last weeks of the year before); no ``policy.toml`` (the defaults of docs/en/rules.md apply).
 The same arguments give byte-identical files. Persons are generated in chunks of whole households, so memory stays
 bounded whatever the size; ``fmt="auto"`` writes CSV below 1,000,000 persons and Parquet folders from there on.
 """
@@ -37,7 +37,7 @@ __all__ = [
     "resolve_format",
 ]
 
-PINGWU_PERSONS = 174_000  # registered population of Pingwu (DOMAIN.md §10), per county
+PINGWU_PERSONS = 174_000  # registered population of Pingwu (docs/en/rules.md §8), per county
 PARQUET_FROM = 1_000_000  # fmt="auto": CSV below this many persons, Parquet folders from here on
 CHUNK_PERSONS = 50_000  # persons per generated chunk (fixed: the output does not depend on the format)
 DEFAULT_YEAR = 2026
@@ -47,7 +47,7 @@ TABLE_NAMES = ("institutions", "consortia", "persons", "choices", "designations"
 
 @dataclass(frozen=True)
 class DemoSummary:
-    """What was written, with the figures to compare with DOMAIN.md §10b."""
+    """What was written, with the figures to compare with docs/en/rules.md §9."""
 
     out: Path
     fmt: str

@@ -5,7 +5,7 @@ claims, designations) and writes checklist, postings, remote_diagnoses, equipmen
 surveys and contracts for ``year``, in the folder's format (CSV, or Parquet when persons is Parquet). Vectorised with
 NumPy; the same folder, seed and year give byte-identical files.
 
-Rates are plausible, not official: adult hypertension / diabetes prevalence about 25% / 11% (DOMAIN.md §10b), about
+Rates are plausible, not official: adult hypertension / diabetes prevalence about 25% / 11% (rules.md §9), about
 70% of patients managed, 4 follow-ups a year for most; 6 in 10 persons (8.5 in 10 aged 65+) with a family-doctor
 contract; deaths by a Gompertz curve.
 """

@@ -1,10 +1,10 @@
 """Calibration of the demo county (示例县参数): the figures the generator draws from.
 
 These are not business rules (those live in the Policy) but descriptive statistics of a rural western county, set to
-land near DOMAIN.md §10 (Pingwu) and §10b (national bulletins): 60+ about 25%, households of about 2.8, 80% resident /
+land near rules.md §8 (Pingwu) and §9 (national bulletins): 60+ about 25%, households of about 2.8, 80% resident /
 20% employee insurance, about 6.8 visits and 0.21 admissions per person-year rising with age, about 60% of visits at
 primary level, about 85% of admissions in the county, and outside hospitals taking about 38% of covered cost
-(about 28% of fund payments under the default benefits: roughly the third of DOMAIN.md §10b).
+(about 28% of fund payments under the default benefits: roughly the third of docs/en/rules.md §9).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Calibration:
     home_spread_deg: float = 0.012  # sd of homes around the village clinic (rural), degrees
     urban_spread_deg: float = 0.004
 
-    # --- choices and carry-over (RULES.md A) --------------------------------------------------------------------
+    # --- choices and carry-over (rules.md A) --------------------------------------------------------------------
     choosing_households: float = 0.70
     choose_alternative: float = 0.15  # of choices: a village of the other consortium (or not the nearest)
     only_head_chooses: float = 0.10  # of choosing households: only one member files, the others follow (household)

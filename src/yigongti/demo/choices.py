@@ -4,7 +4,7 @@ About 70% of households file a choice in the switch window (Oct 1 - Dec 31 of th
 sometimes, for the first member only (the others follow by household); some change their mind within the window;
 a few file outside the window or with a village that is not under the chosen township, so that ``enroll`` has
 refusals to list. Part of the households carry a designation from the year before. The designation the claim
-generator uses follows RULES.md A4: own valid choice, else carry-over, else the household's, else the nearest village.
+generator uses follows rules.md A4: own valid choice, else carry-over, else the household's, else the nearest village.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _previous(reg: CountyRegistry, pop: Population, plan: _Plan, year: int) -> p
 
 def make_enrollment(reg: CountyRegistry, pop: Population, *, rng: np.random.Generator, year: int,
                     cal: Calibration) -> Enrollment:
-    """Choices and last year's designations of one chunk, and every person's designation (RULES.md A4)."""
+    """Choices and last year's designations of one chunk, and every person's designation (rules.md A4)."""
     plan = _plan(reg, pop, rng, cal)
     hh = pop.household
     files = plan.chooser[hh] & (~plan.partial[hh] | (pop.member == 0))

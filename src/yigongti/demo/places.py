@@ -1,6 +1,6 @@
 """Places for the demo (示例地名): counties of Sichuan with GB/T 2260 codes and seats, and the city hospitals.
 
-The first county is Pingwu (平武县, DOMAIN.md §10); ``--counties K`` takes the next ones, then synthetic counties
+The first county is Pingwu (平武县, rules.md §8); ``--counties K`` takes the next ones, then synthetic counties
 (codes 5190xx, seats on a grid east of Pingwu) when K exceeds the list.
 """
 

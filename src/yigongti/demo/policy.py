@@ -1,7 +1,7 @@
 """The demo county's policy (示例县政策): the county pool from per-person financing, so that the demo shows a
-budget funded the way a bureau funds it (RULES.md C2) instead of the fallback rate.
+budget funded the way a bureau funds it (docs/en/rules.md C2) instead of the fallback rate.
 
-Figures (DOMAIN.md §10b): basic public-health funding 89 yuan per person (84 in 2022, rising yearly); resident
+Figures (rules.md §9): basic public-health funding 89 yuan per person (84 in 2022, rising yearly); resident
 insurance fund income about 1,180 yuan per enrollee (2024); employee insurance: the part of the employee fund a county
 puts into the package, about 2,000 yuan per enrollee (an assumption of this demo, documented in docs/*/demo.md).
 """
@@ -23,7 +23,7 @@ EMPLOYEE_PER_ENROLLEE = 200_000
 
 
 def write_demo_policy(folder: Path) -> Path:
-    """Write ``policy.toml`` with the pool of the persons in ``folder``; every other key keeps RULES.md's default."""
+    """Write ``policy.toml`` with the pool of the persons in ``folder``; every other key keeps rules.md's default."""
     path = find_table_file(folder, "persons")
     if path is None:
         raise FileNotFoundError(f"{folder}: no persons table / 缺少参保人表")
@@ -31,8 +31,8 @@ def write_demo_policy(folder: Path) -> Path:
     employees = int(pc.sum(pc.equal(insurance, "employee")).as_py() or 0)
     residents = len(insurance) - employees
     text = (
-        "# 示例县政策：资金池按人均筹资计算，其余为 RULES.md 默认值\n"
-        "# Demo county policy: the pool from per-person financing; every other key keeps the RULES.md default.\n"
+        "# 示例县政策：资金池按人均筹资计算，其余为 docs/en/rules.md 默认值\n"
+        "# Demo county policy: the pool from per-person financing; every other key keeps the rules.md default.\n"
         "[capitation]\n"
         f'pool_public_health = "{format_yuan(PUBLIC_HEALTH_PER_PERSON * (residents + employees))}"'
         f"  # 89.00 x {residents + employees} persons\n"

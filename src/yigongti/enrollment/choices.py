@@ -178,7 +178,7 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
             uow.commit()
             return ChoiceResult(choice_id, False, refused)
         if cmd.for_household and cmd.chooser == cmd.person_id:
-            # a member insured in another county cannot have this county's institutions (RULES.md A2)
+            # a member insured in another county cannot have this county's institutions (docs/en/rules.md A2)
             same_county = {r.person_id for r in household if r.county_code == person.county_code}
             applied = tuple(p for p in cover(cmd.person_id) if p in same_county)
         else:
@@ -202,7 +202,7 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
 
 def _designate_from_choices(uow: SqlAlchemyUnitOfWork, person_id: str, year: int, *,
                             now: datetime) -> Designation:
-    """Set the person's designation for ``year`` to their last valid choice (RULES.md A3-A4: an own choice beats
+    """Set the person's designation for ``year`` to their last valid choice (rules.md A3-A4: an own choice beats
     carry-over, household and nearest; between choices the latest ``chosen_at`` wins, equal times the later
     recorded), whatever order the choices arrived in, from a file or online. Leaves an up-to-date row alone."""
     designation = uow.designations.put_latest_choice(person_id, year, now=now)  # one statement

@@ -1,4 +1,4 @@
-"""Designated care (定点诊疗): the rules of a choice and of the designation derived from choices (RULES.md A).
+"""Designated care (定点诊疗): the rules of a choice and of the designation derived from choices (rules.md A).
 
 A choice (定点选择) names a consortium, a township-tier institution of it and a village-tier institution under that
 township institution; it is valid inside the switch window for its year, for a person insured in the consortium's
@@ -56,7 +56,7 @@ class Source(StrEnum):
 
 
 PRECEDENCE: tuple[Source, ...] = (Source.CHOICE, Source.CARRIED, Source.HOUSEHOLD, Source.NEAREST)
-"""RULES.md A4: the first source that gives a designation wins."""
+"""docs/en/rules.md A4: the first source that gives a designation wins."""
 
 
 class RefusalCode(StrEnum):
@@ -186,7 +186,7 @@ def in_window(chosen_at: datetime, window: tuple[date, date]) -> bool:
 
 def nesting_refusal(consortium_id: str | None, township_id: str | None, village_id: str | None, *,
                     registry: Registry, person_county: str) -> Refusal | None:
-    """The first broken rule of RULES.md A1-A2 for a (consortium, township, village) triple, or None."""
+    """The first broken rule of rules.md A1-A2 for a (consortium, township, village) triple, or None."""
     values = {"consortium_id": consortium_id, "township_id": township_id, "village_id": village_id}
     for name in CHOICE_FIELDS:
         if not values[name]:
@@ -219,7 +219,7 @@ def nesting_refusal(consortium_id: str | None, township_id: str | None, village_
 
 def validate_choice(choice: Choice, *, registry: Registry, person_county: str,
                     window: tuple[date, date]) -> Refusal | None:
-    """None when ``choice`` is valid (RULES.md A2), else the first broken rule as a :class:`Refusal`.
+    """None when ``choice`` is valid (docs/en/rules.md A2), else the first broken rule as a :class:`Refusal`.
 
     ``window`` is ``policy.enrollment.window(choice.year)``; ``person_county`` is the person's insured county code.
     Rules are checked in the order of :class:`RefusalCode`: window, completeness, consortium, county, institutions,
@@ -254,7 +254,7 @@ def household_choice(members_last_valid: Iterable[Choice]) -> Choice | None:
 
 def pick_designation(person_id: str, year: int, *, choice: Choice | None, carried: Designation | None,
                      household: Choice | None, nearest: tuple[str, str, str] | None) -> Designation | None:
-    """Apply the precedence of RULES.md A4 to what is known about one person (each argument may be None).
+    """Apply the precedence of rules.md A4 to what is known about one person (each argument may be None).
 
     ``choice`` is the person's own last valid choice; ``carried`` last year's (still valid) designation;
     ``household`` the household member's most recent valid choice; ``nearest`` the (consortium, township, village)
@@ -298,7 +298,7 @@ def _central_angle(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 def reference_designations(residents: Sequence[Resident], choices: Iterable[Choice],
                            previous: Iterable[Designation], *, registry: Registry, year: int,
                            window: tuple[date, date]) -> dict[str, Designation]:
-    """RULES.md A as a plain loop over persons: the reference the batch engine is tested and benchmarked against.
+    """rules.md A as a plain loop over persons: the reference the batch engine is tested and benchmarked against.
 
     ``choices``: all choices (other years are ignored); ``previous``: designations (only ``year - 1`` is used, and
     only while still valid). Persons of a county without village-tier institutions get no designation.

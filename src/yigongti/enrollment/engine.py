@@ -184,7 +184,7 @@ def refusal_columns(t: ir.Table, *, consortia: ir.Table, institutions: ir.Table,
 def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table, consortia: pa.Table,
                   choices: pa.Table | None, designations: pa.Table | None, year: int,
                   window: tuple[date, date]) -> EnrollmentTables:
-    """Designations of every insured person for ``year`` (RULES.md A), refused choices and unassigned persons."""
+    """Designations of every insured person for ``year`` (rules.md A), refused choices and unassigned persons."""
     p = arrow_view(con, persons.select(["person_id", "household_id", "county_code", "lon", "lat"]))
     inst = arrow_view(con, institutions.select(["inst_id", "tier", "consortium_id", "parent_id", "county_code",
                                                     "lon", "lat"]))

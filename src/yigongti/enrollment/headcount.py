@@ -1,6 +1,6 @@
 """Head counts (人头数) and year-on-year movement (用脚投票) of designations, columnar (Ibis over DuckDB).
 
-Head count of a unit for year Y = persons designated to it on Jan 1 of Y (RULES.md A5), by the capitation policy's
+Head count of a unit for year Y = persons designated to it on Jan 1 of Y (rules.md A5), by the capitation policy's
 age bands (age = completed years on Jan 1 of Y) and insurance type. A person born after Jan 1 of Y was not designated
 on that day and is not counted (they still have a designation for the rest of the year).
 

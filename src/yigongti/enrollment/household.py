@@ -1,4 +1,4 @@
-"""Household choices (家庭选择): for whom a household member's choice counts (DOMAIN.md §3, RULES.md A).
+"""Household choices (家庭选择): for whom a household member's choice counts (rules.md §3 and A).
 
 ``policy.enrollment.household_mode`` says who may choose for whom:
 

@@ -1,4 +1,4 @@
-"""Use case: designations for a year from a data folder (批量定点), RULES.md A.
+"""Use case: designations for a year from a data folder (批量定点), docs/en/rules.md A.
 
 ``enroll_data`` is what ``yigongti enroll`` runs, and what adjudication and settlement call when a folder has no
 designations for the year yet.

@@ -116,7 +116,7 @@ def choose(
     only_me: Annotated[bool, typer.Option(
         "--only-me", help="not for the household members / 仅为本人选择")] = False,
     actor: Annotated[str, typer.Option("--actor", help="who records it (audit log) / 经办人")] = "cli",
-    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: RULES.md defaults)")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: rules.md defaults)")] = None,
 ) -> None:
     """登记一次定点选择（窗口、层级、家庭规则）/ Record one choice (window, nesting, household rules).
 

@@ -1,4 +1,4 @@
-"""The registry (机构登记): consortia (医共体) and institutions in tiers, with the rules of DOMAIN.md §2.
+"""The registry (机构登记): consortia (医共体) and institutions in tiers, with the rules of docs/en/rules.md §2.
 
 Tiers: county 县级, township 乡镇/社区卫生服务中心, village 村卫生室/社区卫生服务站, and hospitals outside every
 consortium (医共体外医院, free choice).
@@ -77,7 +77,7 @@ class Registry:
 
 
 def registry_issues(institutions: Sequence[Institution], consortia: Sequence[Consortium]) -> list[RegistryIssue]:
-    """Every broken rule of DOMAIN.md §2 (ids unique; a lead is level >= 2, general or TCM, of its own consortium;
+    """Every broken rule of rules.md §2 (ids unique; a lead is level >= 2, general or TCM, of its own consortium;
     a village's parent is a township-tier institution of the same consortium; outside hospitals belong to no consortium;
     members do; coordinates inside China; a member's county is the consortium's county)."""
     out: list[RegistryIssue] = []
