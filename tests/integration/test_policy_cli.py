@@ -8,10 +8,11 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from yigongti.cli import app
-from yigongti.domain.policy import Policy, policy_from_toml
+from yigongti.domain.policy import Policy, PolicyError, policy_from_toml
 from yigongti.service.demo.policy import write_demo_policy
 from yigongti.service.policy import folder_policy
 
@@ -106,3 +107,19 @@ def test_the_demo_policy_changes_only_the_pools(example_input: Path, tmp_path: P
     assert marked == ["capitation.pool_employee", "capitation.pool_public_health", "capitation.pool_resident"]
     assert tomllib.loads(result.stdout)["capitation"]["pool_resident"] == tomllib.loads(
         path.read_text(encoding="utf-8"))["capitation"]["pool_resident"]
+
+
+def test_the_web_platforms_stored_policy_merges_with_the_defaults(tmp_path: Path) -> None:
+    """The policy kept in the platform's data dir (a full dump, or edited by hand) is read with the same merge."""
+    from yigongti.api.settings import Settings
+    from yigongti.api.startup import POLICY_FILE, _policy
+
+    settings = Settings(data_dir=tmp_path)
+    assert _policy(settings) == Policy()
+    (tmp_path / POLICY_FILE).write_text(REPORTED, encoding="utf-8")
+    row = _policy(settings).benefits.designated_primary
+    assert (row.inpatient_deductible, row.outpatient_flat_copay) == (15_000, True)
+    (tmp_path / POLICY_FILE).write_text('[benefits]\nflat_copy = "15"\n', encoding="utf-8")
+    with pytest.raises(PolicyError, match="benefits.flat_copy: unknown key") as exc:
+        _policy(settings)
+    assert str(exc.value).splitlines()[1].startswith(f"{tmp_path / POLICY_FILE}: ")
