@@ -14,7 +14,7 @@ from yigongti.service.policy import explain_policy
 policy_app = typer.Typer(help="政策配置 / benefit and budget policy", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
 
-HEADER = ("# 生效的政策：行尾注明文件的值由该文件设定，其余为 RULES.md 默认值\n"
+HEADER = ("# 生效的政策：行尾注明文件的值由该文件设定，其余为默认值\n"
           "# Effective policy: a value followed by a file name was set in that file; the others are defaults.\n")
 
 

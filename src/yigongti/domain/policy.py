@@ -427,7 +427,7 @@ def parse_policy_toml(text: str, *, source: str = "policy.toml") -> dict[str, An
 
 
 def merge_policy(override: Mapping[str, Any], *, source: str = "policy.toml", base: Policy | None = None) -> Policy:
-    """``override`` (a parsed policy file) merged key by key at every depth over ``base`` (the RULES.md defaults
+    """``override`` (a parsed policy file) merged key by key at every depth over ``base`` (the defaults
     when None) and validated. Raises PolicyError naming ``source`` and the dotted key of every problem."""
     below = (base if base is not None else Policy()).model_dump(mode="json")
     try:
@@ -439,7 +439,7 @@ def merge_policy(override: Mapping[str, Any], *, source: str = "policy.toml", ba
 
 
 def policy_from_toml(text: str, *, source: str = "policy.toml", base: Policy | None = None) -> Policy:
-    """Parse and validate a policy; keys not given keep their value in ``base`` (RULES.md defaults when None), at
+    """Parse and validate a policy; keys not given keep their value in ``base`` (the defaults when None), at
     every depth. Raises PolicyError naming ``source`` and each bad key."""
     return merge_policy(parse_policy_toml(text, source=source), source=source, base=base)
 

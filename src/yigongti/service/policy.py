@@ -30,7 +30,7 @@ def _read(path: Path) -> str:
 
 
 def load_policy(path: Path | None) -> Policy:
-    """The policy in ``path`` (TOML) merged over the RULES.md defaults, or the defaults when ``path`` is None."""
+    """The policy in ``path`` (TOML) merged over the defaults, or the defaults when ``path`` is None."""
     if path is None:
         return Policy()
     return policy_from_toml(_read(path), source=str(path))
