@@ -114,7 +114,7 @@ def test_the_web_platforms_stored_policy_merges_with_the_defaults(tmp_path: Path
     from yigongti.api.settings import Settings
     from yigongti.api.startup import POLICY_FILE, _policy
 
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings.resolve(data_dir=tmp_path)
     assert _policy(settings) == Policy()
     (tmp_path / POLICY_FILE).write_text(REPORTED, encoding="utf-8")
     row = _policy(settings).benefits.designated_primary
