@@ -1,6 +1,38 @@
-import pytest
+"""The policy (政策配置): rules.md defaults, overrides merged key by key at every depth, errors naming the key."""
 
-from yigongti.core.policy import Policy, PolicyError, policy_from_toml, policy_to_toml
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from yigongti.benefits.domain import Claim, NetworkStatus, Rule, adjudicate_claim
+from yigongti.core.money import format_yuan
+from yigongti.core.policy import (
+    HouseholdMode,
+    Policy,
+    PolicyError,
+    PolicyPath,
+    Rate,
+    Weight,
+    Yuan,
+    _hint_at,
+    deep_merge,
+    dotted,
+    merge_policy,
+    override_paths,
+    policy_from_toml,
+    policy_to_toml,
+)
+from yigongti.registry.domain import Institution, Tier
+from yigongti.core.policy_files import explain_policy, policy_problems
 
 
 def test_defaults_are_rules_md() -> None:
@@ -27,3 +59,217 @@ def test_errors_name_every_bad_key() -> None:
         policy_from_toml('[benefits]\nflat_copay = "x"\nnonsense = 1\n[settlement.tier_shares]\ncounty = "50%"\n')
     text = str(exc.value)
     assert "benefits.flat_copay" in text and "benefits.nonsense" in text and "tier_shares" in text
+
+
+# --- overrides merge key by key at every depth (合并规则) ---------------------------------------------------
+
+DEFAULTS: dict[str, Any] = Policy().model_dump(mode="json")
+REPORTED = '[benefits.designated_primary]\ninpatient_deductible = "150"\ninpatient_rate = "90%"\n'
+
+
+def test_a_partial_row_keeps_the_rest_of_the_row() -> None:
+    """The reported case: a row given in part kept neither its rate nor its flat copay."""
+    p = policy_from_toml('[benefits.designated_primary]\ninpatient_deductible = "150"\n')
+    row = p.benefits.designated_primary
+    assert (row.inpatient_deductible, row.inpatient_rate, row.outpatient_flat_copay) == (15_000, 9000, True)
+    assert p.benefits.designated_county == Policy().benefits.designated_county
+    assert policy_from_toml(REPORTED).benefits.designated_primary.outpatient_flat_copay is True
+
+
+def test_the_reported_flat_copay_visit_stays_a_flat_copay() -> None:
+    """A 20-yuan flat-copay village visit under the reported override: the fund still pays all but 20 yuan."""
+    benefits = policy_from_toml(REPORTED).benefits
+    village = Institution("G1-T1-V1", "G1-T1-V1", Tier.VILLAGE, 0, "general", "G1", None, "513433", 102.0, 28.0)
+
+    class Des:
+        consortium_id, township_id, village_id = "G1", "G1-T1", "G1-T1-V1"
+
+    class Person:
+        insurance = "resident"
+
+    visit = Claim("C1", "P1", "G1-T1-V1", "outpatient", date(2026, 3, 1), 8_000, 7_000)
+    d = adjudicate_claim(visit, person=Person(), institution=village, designation=Des(), policy=benefits)
+    assert (d.network_status, d.rule, d.flat_copay) == (NetworkStatus.DESIGNATED, Rule.FLAT_COPAY, True)
+    assert (d.fund_paid, d.patient_paid) == (5_000, 3_000)  # 70 covered - 20 flat; the patient 20 + 10 uncovered
+
+
+def test_a_free_table_merges_key_by_key_and_an_array_is_replaced_whole() -> None:
+    p = policy_from_toml('[settlement.tier_shares]\ncounty = "45%"\ntownship = "30%"\n'
+                         '[capitation]\nage_bands = [{ min_age = 0, weight = "1" }]\n')
+    assert p.settlement.tier_shares == {"county": 4500, "township": 3000, "village": 2500}
+    assert [(b.min_age, b.weight) for b in p.capitation.age_bands] == [(0, Decimal(1))]
+    with pytest.raises(PolicyError, match=r"settlement: tier_shares must sum to 100%"):
+        policy_from_toml('[settlement.tier_shares]\ncounty = "50%"\n')  # township and village keep theirs
+
+
+def test_an_override_merges_over_a_base_policy_too() -> None:
+    """Layering: a stored policy or a county's file over another policy, not only over the defaults."""
+    base = policy_from_toml('[benefits]\nflat_copay = "15"\n[benefits.designated_county]\noutpatient_rate = "30%"\n')
+    p = policy_from_toml('[benefits.designated_county]\ninpatient_rate = "80%"\n', base=base)
+    assert p.benefits.flat_copay == 1500
+    county = p.benefits.designated_county
+    assert (county.inpatient_rate, county.outpatient_rate, county.outpatient_flat_copay) == (8000, 3000, True)
+
+
+def test_deep_merge_replaces_non_tables_and_leaves_inputs_alone() -> None:
+    base = {"a": {"b": 1, "c": {"d": 2}}, "l": [1, 2]}
+    over = {"a": {"c": {"e": 3}}, "l": [3]}
+    assert deep_merge(base, over) == {"a": {"b": 1, "c": {"d": 2, "e": 3}}, "l": [3]}
+    assert base == {"a": {"b": 1, "c": {"d": 2}}, "l": [1, 2]}
+
+
+@pytest.mark.parametrize(("text", "key", "expected"), [
+    ('[benefits.designated_primary]\ninpatient_rate = "x"\n', "benefits.designated_primary.inpatient_rate",
+     "expected a rate"),
+    ('[benefits]\nflat_copay = true\n', "benefits.flat_copay", "expected an amount in yuan"),
+    ('[benefits]\ndesignated_primary = 5\n', "benefits.designated_primary", "expected a table"),
+    ('[enrollment]\nadult_age = "x"\n', "enrollment.adult_age", "expected an integer"),
+    ('[enrollment]\nhousehold_mode = "x"\n', "enrollment.household_mode", "expected one of 'head_for_all_adults'"),
+    ('[benefits.designated_primary]\noutpatient_flat_copay = "sometimes"\n',
+     "benefits.designated_primary.outpatient_flat_copay", "expected true or false"),
+    ('[capitation]\nage_bands = [{ min_age = 0, weight = "x" }]\n', "capitation.age_bands[0].weight",
+     "expected a decimal number"),
+    ('[capitation.risk_weights]\nhypertension = "heavy"\n', "capitation.risk_weights.hypertension",
+     "expected a decimal number"),
+    ('[settlement]\ngrades = 5\n', "settlement.grades", "expected an array of tables"),
+    ('[benefits]\nemployee_rate_bonus = "inf%"\n', "benefits.employee_rate_bonus", "expected a rate"),
+])
+def test_a_wrong_type_names_the_file_the_key_and_the_expected_type(text: str, key: str, expected: str) -> None:
+    with pytest.raises(PolicyError) as exc:
+        policy_from_toml(text, source="county/policy.toml")
+    assert f"county/policy.toml: {key}: " in str(exc.value) and expected in str(exc.value)
+    assert [k for k, _ in exc.value.problems] == [key]
+
+
+def test_unknown_key_names_the_file_and_the_dotted_key() -> None:
+    with pytest.raises(PolicyError) as exc:
+        policy_from_toml('[benefits.designated_primary]\ninpatient_deductable = "150"\n')
+    assert "policy.toml: benefits.designated_primary.inpatient_deductable: unknown key" in str(exc.value)
+
+
+def test_policy_problems_give_one_problem_per_key(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text('[benefits]\nflat_copay = "x"\nnonsense = 1\n', encoding="utf-8")
+    problems = policy_problems(path)
+    assert [(p.file, p.row, p.column) for p in problems] == [
+        ("policy.toml", 0, "benefits.flat_copay"), ("policy.toml", 0, "benefits.nonsense")]
+    path.write_text("[benefits\n", encoding="utf-8")
+    assert [p.column for p in policy_problems(path)] == [""]
+
+
+def test_explain_policy_marks_what_the_file_sets(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(REPORTED + '[settlement.scores]\nG1 = 85\n', encoding="utf-8")
+    policy, marks = explain_policy(path)
+    assert policy == policy_from_toml(path.read_text(encoding="utf-8"))
+    assert marks == {
+        ("benefits", "designated_primary", "inpatient_deductible"): str(path),
+        ("benefits", "designated_primary", "inpatient_rate"): f"{path} (same as default / 同默认值)",
+        ("settlement", "scores", "G1"): str(path),
+    }
+    text = policy_to_toml(policy, marks=marks)
+    assert f'inpatient_deductible = "150.00"  # {path}\n' in text
+    assert 'outpatient_flat_copay = true\n' in text  # a default: unmarked
+    assert policy_from_toml(text) == policy
+
+
+# --- properties -------------------------------------------------------------------------------------------------
+
+_WINDOW_DAYS = ["01-01", "02-29", "09-30", "10-01", "12-31"]
+_ALTERNATIVES: dict[PolicyPath, list[Any]] = {
+    ("capitation", "age_bands"): [[{"min_age": 0, "weight": "1"}, {"min_age": 60, "weight": "2.5"}]],
+    ("settlement", "grades"): [[{"name": "good", "min_score": "75", "p4p_share": "80%"}], []],
+}
+
+
+def _value(path: PolicyPath) -> st.SearchStrategy[Any]:
+    """Valid values for the key at ``path``, written as ``policy show`` writes them."""
+    hint = _hint_at(path)
+    if path in _ALTERNATIVES:
+        return st.sampled_from(_ALTERNATIVES[path])
+    if path[-1] in ("window_start", "window_end"):
+        return st.sampled_from(_WINDOW_DAYS)
+    if hint == Yuan:
+        return st.integers(0, 10**10).map(format_yuan)
+    if hint == Rate:
+        return st.integers(0, 100).map(lambda n: f"{n}%")
+    if hint == Weight or hint is Decimal:
+        return st.integers(0, 100).map(str)
+    if hint is HouseholdMode:
+        return st.sampled_from([m.value for m in HouseholdMode])
+    if hint is bool:
+        return st.booleans()
+    if hint is int:
+        return st.integers(0, 1000)
+    if hint is str:
+        return st.text(max_size=12)
+    if path == ("settlement", "public_health_kinds"):
+        return st.lists(st.text(max_size=6), max_size=3)
+    raise AssertionError(f"no strategy for {dotted(path)}")
+
+
+_LEAVES = [p for p in override_paths(DEFAULTS) if p[:2] != ("settlement", "tier_shares")
+           and _hint_at(p) is not None and not str(p[-1]).startswith("first_year")]
+
+
+def _nest(values: dict[PolicyPath, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, value in values.items():
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(str(part), {})
+        node[str(path[-1])] = value
+    return out
+
+
+@st.composite
+def _overrides(draw: st.DrawFn) -> dict[PolicyPath, Any]:
+    chosen = draw(st.lists(st.sampled_from(_LEAVES), unique=True, max_size=12))
+    values = {p: draw(_value(p)) for p in chosen}
+    shares = draw(st.sampled_from(["none", "all", "two"]))  # the tier shares must keep summing to 100%
+    if shares != "none":
+        county = draw(st.integers(0, 100 if shares == "all" else 75))
+        township = draw(st.integers(0, 100 - county)) if shares == "all" else 75 - county
+        values[("settlement", "tier_shares", "county")] = f"{county}%"
+        values[("settlement", "tier_shares", "township")] = f"{township}%"
+        if shares == "all":
+            values[("settlement", "tier_shares", "village")] = f"{100 - county - township}%"
+    return values
+
+
+def _with(data: dict[str, Any], values: dict[PolicyPath, Any]) -> dict[str, Any]:
+    return deep_merge(data, _nest(values))
+
+
+@settings(max_examples=150, deadline=None)
+@given(_overrides())
+def test_an_override_of_the_defaults_own_keys_changes_exactly_those_keys(values: dict[PolicyPath, Any]) -> None:
+    policy = policy_from_toml(tomli_w.dumps(_nest(values)))
+    assert policy.model_dump(mode="json") == _with(DEFAULTS, values)
+    untouched = [p for p in override_paths(DEFAULTS) if p not in values]
+    dump = policy.model_dump(mode="json")
+    for path in untouched:
+        node_d: Any = DEFAULTS
+        node_p: Any = dump
+        for part in path:
+            node_d, node_p = node_d[part], node_p[part]
+        assert node_p == node_d, dotted(path)
+
+
+_TABLES: list[PolicyPath] = [(), *(p for p in {q[:i] for q in override_paths(DEFAULTS) for i in range(1, len(q))}
+                                    if isinstance(_hint_at(p), type) and issubclass(_hint_at(p), BaseModel))]
+
+
+@settings(max_examples=100, deadline=None)
+@given(table=st.sampled_from(sorted(_TABLES)), key=st.from_regex(r"[a-z][a-z_]{0,15}", fullmatch=True),
+       values=_overrides(), source=st.sampled_from(["policy.toml", "县/policy.toml", "/srv/data/policy.toml"]))
+def test_an_unknown_key_at_any_depth_is_refused_naming_it(table: PolicyPath, key: str, values: dict[PolicyPath, Any],
+                                                            source: str) -> None:
+    hint = _hint_at(table)
+    assert isinstance(hint, type) and issubclass(hint, BaseModel)
+    if key in hint.model_fields:
+        return
+    values = {**values, (*table, key): 1}
+    with pytest.raises(PolicyError) as exc:
+        merge_policy(_nest(values), source=source)
+    assert f"{source}: {dotted((*table, key))}: unknown key" in str(exc.value)

@@ -1,17 +1,24 @@
-"""The policy (政策配置): every business number of docs/en/rules.md as typed, versioned configuration.
+"""The policy (政策配置): every business number of the rules (docs/en/rules.md) as typed, versioned configuration.
 
-Defaults are rules.md's. A county changes them in ``policy.toml``; what it leaves out keeps the default.
+Defaults are those of rules.md. A county changes them in ``policy.toml``; what it leaves out keeps the default. An override
+merges key by key at every depth (合并规则): a table given in part (``[benefits.designated_primary]`` with only
+``inpatient_deductible``) keeps every other key of the table beneath it; only a value that is itself an array (the age
+bands, the grades, the public-health kinds, a risk class's diagnoses) is replaced as a whole. An unknown key at any
+depth is an error naming the file and the dotted key.
 Amounts are written in yuan (``"20.00"`` or ``20``) and held as int fen; rates as ``"90%"`` or ``0.9`` and held as
 integer basis points. Loading validates everything and names the offending key.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
+import types
+from collections.abc import Mapping
 from datetime import date
-from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated, Any
+from decimal import Decimal, InvalidOperation
+from enum import Enum, StrEnum
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 from pydantic import (
     BaseModel,
@@ -34,16 +41,32 @@ __all__ = [
     "HouseholdMode",
     "Policy",
     "PolicyError",
+    "PolicyPath",
     "Rate",
     "SettlementPolicy",
     "Yuan",
+    "deep_merge",
+    "dotted",
+    "merge_policy",
+    "override_paths",
+    "parse_policy_toml",
     "policy_from_toml",
     "policy_to_toml",
 ]
 
 
+PolicyPath = tuple[str | int, ...]
+"""Where a value sits in the policy: ``("benefits", "designated_primary", "inpatient_rate")``."""
+
+
 class PolicyError(ValueError):
-    """A policy file that does not validate; the message names every offending key."""
+    """A policy file that does not validate (配置无效); the message names the file and every offending key.
+
+    ``problems`` holds one ``(dotted key, message)`` per problem ("" as key when the file as a whole is wrong)."""
+
+    def __init__(self, message: str, problems: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 def _yuan(v: Any) -> int:
@@ -65,7 +88,22 @@ def _rate(v: Any) -> int:
         raise ValueError("a rate like '90%' or 0.9, not a boolean")  # noqa: TRY004 - pydantic reports ValueError only
     if isinstance(v, int) and not isinstance(v, bool) and v > 1:
         raise ValueError(f"a rate like '90%' or 0.9; {v} is ambiguous")
-    return rate_to_bp(v)
+    try:
+        return rate_to_bp(v)
+    except (OverflowError, InvalidOperation) as exc:  # "inf%": not a number a rate can be
+        raise ValueError(f"not a rate: {v!r}") from exc
+
+
+def _weight(v: Any) -> Decimal:
+    if isinstance(v, bool):
+        raise ValueError("a decimal number like \"1.30\", not a boolean")  # noqa: TRY004 - pydantic: ValueError
+    try:
+        d = Decimal(str(v))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a decimal number: {v!r}") from exc
+    if not d.is_finite():
+        raise ValueError(f"not a finite decimal number: {v!r}")
+    return d
 
 
 def _bp_text(bp: int) -> str:
@@ -77,7 +115,7 @@ Yuan = Annotated[int, BeforeValidator(_yuan), PlainSerializer(format_yuan, retur
 """An amount written in yuan, held as int fen."""
 Rate = Annotated[int, BeforeValidator(_rate), PlainSerializer(_bp_text, return_type=str)]
 """A rate written as '90%' or 0.9, held as integer basis points (10000 = 100%)."""
-Weight = Annotated[Decimal, BeforeValidator(lambda v: Decimal(str(v))), PlainSerializer(lambda d: str(d), return_type=str)]
+Weight = Annotated[Decimal, BeforeValidator(_weight), PlainSerializer(lambda d: str(d), return_type=str)]
 
 
 class _Model(BaseModel):
@@ -93,7 +131,7 @@ class HouseholdMode(StrEnum):
 
 
 class EnrollmentPolicy(_Model):
-    """Designated care (定点诊疗), docs/en/rules.md A."""
+    """Designated care (定点诊疗), rules.md A."""
 
     window_start: str = Field("10-01", description="switch window opens (MM-DD of year Y-1)")
     window_end: str = Field("12-31", description="switch window closes, inclusive (MM-DD of year Y-1)")
@@ -183,7 +221,7 @@ class AgeBand(_Model):
 
 
 class CapitationPolicy(_Model):
-    """Capitation budget (按年龄调整的人头总额), docs/en/rules.md C."""
+    """Capitation budget (按年龄调整的人头总额), rules.md C."""
 
     age_bands: tuple[AgeBand, ...] = tuple(
         AgeBand(min_age=a, weight=Decimal(w)) for a, w in
@@ -230,7 +268,7 @@ class Grade(_Model):
 
 
 class SettlementPolicy(_Model):
-    """Year-end settlement (结余留用、合理超支分担), docs/en/rules.md D."""
+    """Year-end settlement (结余留用、合理超支分担), rules.md D."""
 
     surplus_retained: Rate = BP
     overspend_band: Rate = 500
@@ -281,22 +319,163 @@ class Policy(_Model):
     settlement: SettlementPolicy = SettlementPolicy()
 
 
-def policy_from_toml(text: str, *, source: str = "policy.toml") -> Policy:
-    """Parse and validate a policy; keys not given keep rules.md defaults. Raises PolicyError naming each bad key."""
+def dotted(path: PolicyPath) -> str:
+    """``("capitation", "age_bands", 0, "weight")`` -> ``capitation.age_bands[0].weight``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` laid over ``base`` key by key at every depth (逐键合并): where both hold a table the tables
+    merge, anything else (a scalar, an array, a table over a scalar) replaces the base's value whole."""
+    out = dict(base)
+    for key, value in override.items():
+        below = out.get(key)
+        out[key] = deep_merge(below, value) if isinstance(below, Mapping) and isinstance(value, Mapping) else value
+    return out
+
+
+def override_paths(override: Mapping[str, Any], prefix: PolicyPath = ()) -> list[PolicyPath]:
+    """The paths of the values an override sets: every key that does not hold a table (an array is one value)."""
+    out: list[PolicyPath] = []
+    for key, value in override.items():
+        if isinstance(value, Mapping):
+            out.extend(override_paths(value, (*prefix, key)))
+        else:
+            out.append((*prefix, key))
+    return out
+
+
+def _strip_optional(hint: Any) -> Any:
+    if get_origin(hint) in (Union, types.UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return hint
+
+
+def _hint_at(path: PolicyPath) -> Any:
+    """The declared type at ``path`` of the Policy model (None when the path leaves the model)."""
+    hint: Any = Policy
+    for part in path:
+        hint = _strip_optional(hint)
+        origin = get_origin(hint)
+        if isinstance(hint, type) and issubclass(hint, BaseModel):
+            if not isinstance(part, str) or part not in hint.model_fields:
+                return None
+            hint = get_type_hints(hint, include_extras=True)[part]
+        elif origin is tuple and isinstance(part, int):
+            hint = get_args(hint)[0]
+        elif origin is dict and isinstance(part, str):
+            hint = get_args(hint)[1]
+        else:
+            return None
+    return _strip_optional(hint)
+
+
+def _expected(hint: Any) -> str:
+    """What a value of type ``hint`` is written as, for error messages (期望的类型)."""
+    if hint == Yuan:
+        return 'an amount in yuan like "20.00" or 20 / 金额（元）'
+    if hint == Rate:
+        return 'a rate like "90%" or 0.9 / 比例'
+    if hint == Weight or hint is Decimal:
+        return 'a decimal number like "1.30" / 小数'
+    if hint is bool:
+        return "true or false / 布尔值"
+    if hint is int:
+        return "an integer / 整数"
+    if hint is str:
+        return "a string / 字符串"
+    if hint is date:
+        return "a date like 2025-09-01 / 日期"
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return "one of " + ", ".join(repr(m.value) for m in hint) + " / 取值之一"
+    if isinstance(hint, type) and issubclass(hint, BaseModel):
+        return "a table / 表"
+    if get_origin(hint) is tuple:
+        item = get_args(hint)[0]
+        if isinstance(item, type) and issubclass(item, BaseModel):
+            return "an array of tables / 表的数组"
+        return f"an array of {_expected(item).split(' / ')[0]} / 数组"
+    if get_origin(hint) is dict:
+        return f"a table of {_expected(get_args(hint)[1]).split(' / ')[0]} / 表"
+    return str(hint)
+
+
+def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
+    path: PolicyPath = tuple(p for p in error["loc"] if isinstance(p, str | int))
+    if error["type"] == "extra_forbidden":
+        return dotted(path), "unknown key / 未知的键"
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return dotted(path), f"{msg} / 缺少必填的键"
+    hint = _hint_at(path)
+    if hint is None or (error["type"] == "value_error" and isinstance(hint, type) and issubclass(hint, BaseModel)):
+        return dotted(path), msg  # a rule across keys (tier_shares sum, grade order ...): no single type expected
+    return dotted(path), f"{msg}; expected {_expected(hint)}"
+
+
+def parse_policy_toml(text: str, *, source: str = "policy.toml") -> dict[str, Any]:
+    """The tables of a policy file as parsed, not yet merged; raises PolicyError naming ``source``."""
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{source}: not valid TOML: {exc} / 配置文件格式错误") from exc
+        raise PolicyError(f"{source}: not valid TOML: {exc} / 配置文件格式错误", (("", f"not valid TOML: {exc}"),)) from exc
+
+
+def merge_policy(override: Mapping[str, Any], *, source: str = "policy.toml", base: Policy | None = None) -> Policy:
+    """``override`` (a parsed policy file) merged key by key at every depth over ``base`` (the defaults
+    when None) and validated. Raises PolicyError naming ``source`` and the dotted key of every problem."""
+    below = (base if base is not None else Policy()).model_dump(mode="json")
     try:
-        return Policy.model_validate(raw)
+        return Policy.model_validate(deep_merge(below, override))
     except ValidationError as exc:
-        lines = [f"{source}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise PolicyError("invalid policy / 配置无效:\n" + "\n".join(lines)) from exc
+        problems = tuple(_problem(e) for e in exc.errors())
+        lines = [f"{source}: {key}: {msg}" if key else f"{source}: {msg}" for key, msg in problems]
+        raise PolicyError("invalid policy / 配置无效:\n" + "\n".join(lines), problems) from exc
 
 
-def policy_to_toml(policy: Policy) -> str:
-    """The effective policy as TOML (what ``yigongti policy show`` prints)."""
+def policy_from_toml(text: str, *, source: str = "policy.toml", base: Policy | None = None) -> Policy:
+    """Parse and validate a policy; keys not given keep their value in ``base`` (the defaults when None), at
+    every depth. Raises PolicyError naming ``source`` and each bad key."""
+    return merge_policy(parse_policy_toml(text, source=source), source=source, base=base)
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(key: str) -> str:
+    if _BARE_KEY.fullmatch(key):
+        return key
     import tomli_w
 
+    return str(tomli_w.dumps({key: 0})).rsplit(" = ", 1)[0]
+
+
+def _toml_table(data: Mapping[str, Any], path: tuple[str, ...], marks: Mapping[PolicyPath, str],
+                lines: list[str]) -> None:
+    import tomli_w
+
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            continue
+        text = str(tomli_w.dumps({key: value})).rstrip("\n")
+        mark = marks.get((*path, key))
+        lines.append(f"{text}  # {mark}" if mark else text)
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            sub = (*path, key)
+            lines.extend(["", "[" + ".".join(_toml_key(k) for k in sub) + "]"])
+            _toml_table(value, sub, marks, lines)
+
+
+def policy_to_toml(policy: Policy, *, marks: Mapping[PolicyPath, str] | None = None) -> str:
+    """The effective policy as TOML (what ``yigongti policy show`` prints). ``marks`` maps the path of a value to a
+    note written after it as a comment (the file an override set it in); the text stays valid TOML."""
     data = policy.model_dump(mode="json", exclude_none=True)
-    return str(tomli_w.dumps(data))
+    lines: list[str] = []
+    _toml_table(data, (), marks or {}, lines)
+    return "\n".join(lines) + "\n"
