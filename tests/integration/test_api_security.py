@@ -91,3 +91,12 @@ def test_a_revoked_token_is_refused_at_once_although_tokens_are_cached(api_app: 
     assert client.get("/api/me", headers=headers).status_code == 200  # from the cache
     assert client.delete("/api/token", headers=headers).status_code == 204
     assert client.get("/api/me", headers=headers).status_code == 401
+
+
+def test_sqlite_database_is_created_private(api_app: FastAPI) -> None:  # noqa: F811
+    """The database holds ID numbers and password hashes: mode 600 like the secret key, and so are its WAL files."""
+    data_dir = api_app.state.ctx.settings.data_dir
+    files = [p for p in data_dir.iterdir() if p.name.startswith("yigongti.sqlite")]
+    assert data_dir / "yigongti.sqlite" in files
+    for path in files:
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path.name

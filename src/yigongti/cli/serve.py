@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +27,8 @@ def serve(
                                                              "/ 平台数据目录")] = Path(".yigongti"),
     persons: Annotated[int, typer.Option("--persons", min=10, help="size of the demo county / 示例县人数")] = 20_000,
     today: Annotated[str | None, typer.Option("--today", help="pin today's date YYYY-MM-DD (rehearse the switch "
-                                                             "window) / 指定今天日期")] = None,
+                                                             "window; the clock starts at its 00:00 and runs) "
+                                                             "/ 指定今天日期")] = None,
     year: Annotated[int | None, typer.Option("--year", help="year the data folder is for / 数据年度")] = None,
     pool: Annotated[int, typer.Option("--pool", min=1, max=200, help="database connections (PostgreSQL) "
                                                                   "/ 数据库连接数")] = 10,
@@ -49,6 +51,7 @@ def serve(
 
     settings = Settings.resolve(db=db, data=data, data_dir=data_dir,
                                 today=date.fromisoformat(today) if today else None,
+                                pinned_since=time.monotonic() if today else None,
                                 demo_persons=persons, year=year, secure_cookies=secure_cookies,
                                 db_pool_size=pool, token_cache_seconds=token_cache)
     with console.status("准备数据库 / preparing the database ..."):
