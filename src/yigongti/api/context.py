@@ -8,7 +8,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from yigongti.api.ratelimit import TokenBucket
+from yigongti.api.ratelimit import LoginLimiter
 from yigongti.api.settings import Clock, Settings
 from yigongti.api.tokencache import TokenCache
 from yigongti.domain.policy import Policy
@@ -25,7 +25,7 @@ class AppContext:
     sessions: sessionmaker[Session]
     policy: Policy
     clock: Clock
-    limiter: TokenBucket
+    limiter: LoginLimiter
     signer: URLSafeTimedSerializer
     figures: FiguresCache
     referrals: dict[str, frozenset[str]] = field(default_factory=dict)  # inst_id -> persons referred to it

@@ -5,6 +5,7 @@ No default secret: on first start a random one is generated and kept in the data
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import time
@@ -12,14 +13,15 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from yigongti.store.db import DB_ENV
 
-__all__ = ["CHINA_TZ", "DB_ENV", "DEFAULT_DATA_DIR", "Clock", "Settings"]
+__all__ = ["CHINA_TZ", "DB_ENV", "DEFAULT_DATA_DIR", "TRUSTED_PROXIES_ENV", "Clock", "Settings"]
 
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 DEFAULT_DATA_DIR = Path(".yigongti")
+TRUSTED_PROXIES_ENV = "YIGONGTI_TRUSTED_PROXIES"  # comma-separated addresses or networks of reverse proxies
 
 
 class Clock:
@@ -72,9 +74,27 @@ class Settings(BaseModel):
                                        "worker takes effect within it); 0: look up every request")
     login_burst: int = Field(5, ge=1, description="failed-login allowance per username and address")
     login_refill_seconds: float = Field(60.0, gt=0, description="one more attempt every this many seconds")
+    login_user_burst: int = Field(20, ge=1, description="failed-login allowance per username from all addresses; "
+                                  "once spent, only an address without a counted failure for it may try")
+    login_user_refill_seconds: float = Field(60.0, gt=0, description="one more every this many seconds")
+    login_address_burst: int = Field(20, ge=1, description="failed-login allowance per address, any username")
+    login_address_refill_seconds: float = Field(6.0, gt=0, description="one more every this many seconds")
+    trusted_proxies: tuple[str, ...] = Field((), description="addresses or networks (CIDR) of reverse proxies whose "
+                                             "X-Forwarded-For names the client (sign-in limits); none by default")
     db_pool_size: int = Field(10, ge=2, le=200, description="database connections kept open; at most half as "
                               "many requests are served at once, the others wait their turn")
     demo_accounts: bool = Field(True, description="create one demo account per role after loading demo data")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        out = []
+        for item in value:
+            try:
+                out.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"trusted proxy {item!r} is not an IP address or network / 不是IP地址或网段") from None
+        return tuple(out)
 
     @classmethod
     def resolve(cls, *, db: str | None = None, data: Path | None = None, data_dir: Path | None = None,

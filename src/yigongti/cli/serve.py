@@ -41,6 +41,10 @@ def serve(
                                                                                "/ 记录每个请求")] = True,
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="mark cookies Secure (serve behind "
                                                                         "HTTPS) / 仅经HTTPS发送Cookie")] = False,
+    trusted_proxies: Annotated[str, typer.Option("--trusted-proxies", envvar="YIGONGTI_TRUSTED_PROXIES",
+                                                 help="comma-separated addresses or networks of reverse proxies "
+                                                      "whose X-Forwarded-For names the client (sign-in limits) "
+                                                      "/ 可信反向代理")] = "",
 ) -> None:
     """启动服务平台（首次启动自动建库、导入数据、创建演示账户）/ Start the web platform and its API."""
     import uvicorn
@@ -53,7 +57,8 @@ def serve(
                                 today=date.fromisoformat(today) if today else None,
                                 pinned_since=time.monotonic() if today else None,
                                 demo_persons=persons, year=year, secure_cookies=secure_cookies,
-                                db_pool_size=pool, token_cache_seconds=token_cache)
+                                db_pool_size=pool, token_cache_seconds=token_cache,
+                                trusted_proxies=tuple(p for p in trusted_proxies.split(",") if p.strip()))
     with console.status("准备数据库 / preparing the database ..."):
         application = create_app(settings)
     ctx = application.state.ctx
