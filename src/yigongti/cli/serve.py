@@ -48,17 +48,22 @@ def serve(
 ) -> None:
     """启动服务平台（首次启动自动建库、导入数据、创建演示账户）/ Start the web platform and its API."""
     import uvicorn
+    from pydantic import ValidationError
 
     from yigongti.api.app import create_app, freeze_startup_objects
     from yigongti.api.settings import Settings
     from yigongti.store.db import masked_url
 
-    settings = Settings.resolve(db=db, data=data, data_dir=data_dir,
-                                today=date.fromisoformat(today) if today else None,
-                                pinned_since=time.monotonic() if today else None,
-                                demo_persons=persons, year=year, secure_cookies=secure_cookies,
-                                db_pool_size=pool, token_cache_seconds=token_cache,
-                                trusted_proxies=tuple(p for p in trusted_proxies.split(",") if p.strip()))
+    try:
+        settings = Settings.resolve(db=db, data=data, data_dir=data_dir,
+                                    today=date.fromisoformat(today) if today else None,
+                                    pinned_since=time.monotonic() if today else None,
+                                    demo_persons=persons, year=year, secure_cookies=secure_cookies,
+                                    db_pool_size=pool, token_cache_seconds=token_cache,
+                                    trusted_proxies=tuple(p for p in trusted_proxies.split(",") if p.strip()))
+    except ValidationError as exc:
+        messages = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise typer.BadParameter(messages, param_hint="--trusted-proxies") from None
     with console.status("准备数据库 / preparing the database ..."):
         application = create_app(settings)
     ctx = application.state.ctx
