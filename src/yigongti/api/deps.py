@@ -21,6 +21,7 @@ from yigongti.api import audit, scope
 from yigongti.api.context import AppContext
 from yigongti.service.accounts import Principal, Role, session_current, token_grant, user_for_id
 from yigongti.service.choices import ChooserNotAllowed, UnknownPerson
+from yigongti.store.db import READ_ONLY_OPTION
 from yigongti.store.models import PersonRow
 
 __all__ = [
@@ -129,10 +130,12 @@ async def find_principal(request: Request, ctx: AppContext, creds: HTTPAuthoriza
 
 
 def _in_session(ctx: AppContext, db: Session | None, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """``fn(db, *args, **kwargs)`` on ``db``, or on a session of its own when ``db`` is None."""
+    """``fn(db, *args, **kwargs)`` on ``db``, or on a session of its own when ``db`` is None (``fn`` only reads:
+    on SQLite that session's transaction does not take the write lock)."""
     if db is not None:
         return fn(db, *args, **kwargs)
     with ctx.sessions() as own:
+        own.connection(execution_options={READ_ONLY_OPTION: True})
         return fn(own, *args, **kwargs)
 
 
