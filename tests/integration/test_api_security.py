@@ -3,8 +3,16 @@ a generated (not default) secret."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
 
+import httpx
+import pytest
+import uvicorn
 from api_fixtures import PASSWORD, api_app, client, make_user  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -91,3 +99,63 @@ def test_a_revoked_token_is_refused_at_once_although_tokens_are_cached(api_app: 
     assert client.get("/api/me", headers=headers).status_code == 200  # from the cache
     assert client.delete("/api/token", headers=headers).status_code == 204
     assert client.get("/api/me", headers=headers).status_code == 401
+
+
+def test_sqlite_database_is_created_private(api_app: FastAPI) -> None:  # noqa: F811
+    """The database holds ID numbers and password hashes: mode 600 like the secret key, and so are its WAL files."""
+    data_dir = api_app.state.ctx.settings.data_dir
+    files = [p for p in data_dir.iterdir() if p.name.startswith("yigongti.sqlite")]
+    assert data_dir / "yigongti.sqlite" in files
+    for path in files:
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path.name
+
+
+@pytest.fixture(scope="module")
+def base_url(api_app: FastAPI) -> Iterator[str]:  # noqa: F811
+    """The app served by uvicorn on a free loopback port (the peer address is then 127.0.0.1), without uvicorn's
+    own reading of X-Forwarded-For, as `serve` runs it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(api_app, host="127.0.0.1", port=port, log_level="warning",
+                                           proxy_headers=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+async def _attempts(base_url: str, username: str, n: int, headers: dict[str, str] | None = None) -> list[int]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=httpx.Limits(max_connections=n)) as http:
+        answers = await asyncio.gather(*(http.post("/api/token", headers=headers,
+                                                   data={"username": username, "password": "wrong-password"})
+                                         for _ in range(n)))
+    return [r.status_code for r in answers]
+
+
+def test_fifty_concurrent_wrong_passwords_get_only_the_allowance(api_app: FastAPI, base_url: str) -> None:  # noqa: F811
+    make_user(api_app, "raced", "system_admin")
+    codes = asyncio.run(_attempts(base_url, "raced", 50))
+    assert sorted(codes) == [401] * 3 + [429] * 47  # login_burst=3 in the fixture: counted before checked
+
+
+def test_forwarded_for_counts_only_from_a_trusted_proxy(api_app: FastAPI, base_url: str) -> None:  # noqa: F811
+    ctx = api_app.state.ctx
+    make_user(api_app, "proxied", "system_admin")
+    spoofed = {"X-Forwarded-For": "198.51.100.1"}
+    assert asyncio.run(_attempts(base_url, "proxied", 4, spoofed)).count(429) == 1  # ignored: 127.0.0.1 counts
+    assert asyncio.run(_attempts(base_url, "proxied", 1, {"X-Forwarded-For": "198.51.100.2"})) == [429]
+    settings = ctx.settings
+    ctx.settings = settings.model_copy(update={"trusted_proxies": ("127.0.0.1/32",)})
+    try:  # behind a trusted proxy, each client has its own allowance
+        assert asyncio.run(_attempts(base_url, "proxied", 4, {"X-Forwarded-For": "198.51.100.3"})).count(429) == 1
+        assert asyncio.run(_attempts(base_url, "proxied", 1, {"X-Forwarded-For": "198.51.100.4"})) == [401]
+        with httpx.Client(base_url=base_url) as http:
+            r = http.post("/api/token", data={"username": "proxied", "password": PASSWORD},
+                          headers={"X-Forwarded-For": "203.0.113.1, 127.0.0.1"})
+        assert r.status_code == 200
+    finally:
+        ctx.settings = settings

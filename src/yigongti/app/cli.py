@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +27,8 @@ def serve(
                                                              "/ 平台数据目录")] = Path(".yigongti"),
     persons: Annotated[int, typer.Option("--persons", min=10, help="size of the demo county / 示例县人数")] = 20_000,
     today: Annotated[str | None, typer.Option("--today", help="pin today's date YYYY-MM-DD (rehearse the switch "
-                                                             "window) / 指定今天日期")] = None,
+                                                             "window; the clock starts at its 00:00 and runs) "
+                                                             "/ 指定今天日期")] = None,
     year: Annotated[int | None, typer.Option("--year", help="year the data folder is for / 数据年度")] = None,
     pool: Annotated[int, typer.Option("--pool", min=1, max=200, help="database connections (PostgreSQL) "
                                                                   "/ 数据库连接数")] = 10,
@@ -39,18 +41,29 @@ def serve(
                                                                                "/ 记录每个请求")] = True,
     secure_cookies: Annotated[bool, typer.Option("--secure-cookies", help="mark cookies Secure (serve behind "
                                                                         "HTTPS) / 仅经HTTPS发送Cookie")] = False,
+    trusted_proxies: Annotated[str, typer.Option("--trusted-proxies", envvar="YIGONGTI_TRUSTED_PROXIES",
+                                                 help="comma-separated addresses or networks of reverse proxies "
+                                                      "whose X-Forwarded-For names the client (sign-in limits) "
+                                                      "/ 可信反向代理")] = "",
 ) -> None:
     """启动服务平台（首次启动自动建库、导入数据、创建演示账户）/ Start the web platform and its API."""
     import uvicorn
+    from pydantic import ValidationError
 
     from yigongti.app.factory import create_app, freeze_startup_objects
     from yigongti.platform.settings import Settings
     from yigongti.core.db import masked_url
 
-    settings = Settings.resolve(db=db, data=data, data_dir=data_dir,
-                                today=date.fromisoformat(today) if today else None,
-                                demo_persons=persons, year=year, secure_cookies=secure_cookies,
-                                db_pool_size=pool, token_cache_seconds=token_cache)
+    try:
+        settings = Settings.resolve(db=db, data=data, data_dir=data_dir,
+                                    today=date.fromisoformat(today) if today else None,
+                                    pinned_since=time.monotonic() if today else None,
+                                    demo_persons=persons, year=year, secure_cookies=secure_cookies,
+                                    db_pool_size=pool, token_cache_seconds=token_cache,
+                                    trusted_proxies=tuple(p for p in trusted_proxies.split(",") if p.strip()))
+    except ValidationError as exc:
+        messages = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise typer.BadParameter(messages, param_hint="--trusted-proxies") from None
     with console.status("准备数据库 / preparing the database ..."):
         application = create_app(settings)
     ctx = application.state.ctx

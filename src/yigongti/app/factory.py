@@ -15,7 +15,7 @@ from itsdangerous import URLSafeTimedSerializer
 from yigongti.app import startup
 from yigongti.platform.concurrency import ConcurrencyLimit
 from yigongti.platform.context import AppContext
-from yigongti.platform.ratelimit import TokenBucket
+from yigongti.platform.ratelimit import LoginLimiter
 from yigongti.app.api_routes import ROUTERS
 from yigongti.platform.security import SecurityHeaders
 from yigongti.platform.settings import Settings
@@ -43,7 +43,11 @@ def create_app(settings: Settings) -> FastAPI:
         sessions=sessions,
         policy=prepared.policy,
         clock=clock,
-        limiter=TokenBucket(burst=settings.login_burst, refill_seconds=settings.login_refill_seconds),
+        limiter=LoginLimiter(burst=settings.login_burst, refill_seconds=settings.login_refill_seconds,
+                             user_burst=settings.login_user_burst,
+                             user_refill_seconds=settings.login_user_refill_seconds,
+                             address_burst=settings.login_address_burst,
+                             address_refill_seconds=settings.login_address_refill_seconds),
         signer=URLSafeTimedSerializer(settings.secret_key()),
         figures=FiguresCache(prepared.folder, prepared.year, prepared.policy),
         referrals=referrals(prepared.folder),

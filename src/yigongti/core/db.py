@@ -11,6 +11,8 @@ SQLite file by default (``yigongti.sqlite`` in the current folder, or the URL in
   connection's ``search_path`` (tests use a fresh schema per module).
 - PostgreSQL: a pooled connection idle for :data:`PING_AFTER_IDLE_SECONDS` is tested before use (and replaced
   when dead); one in steady use is not, so a busy web server pays no extra round trip per request.
+- SQLite: a new database file is created readable and writable by its owner only (mode 600; it holds ID numbers
+  and password hashes); SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file.
 - Statement parameters are never shown in error messages (``hide_parameters``): they may hold ID numbers.
 """
 
@@ -91,7 +93,7 @@ def make_engine(url: str | URL | None = None, *, schema: str | None = None, echo
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True, "future": True}
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(u.database))
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         engine = create_engine(u, **kwargs)
         _sqlite_setup(engine)
@@ -106,6 +108,15 @@ def make_engine(url: str | URL | None = None, *, schema: str | None = None, echo
         _ping_when_idle(engine, idle_seconds=ping_after_idle)
         return engine
     return create_engine(u, **kwargs)
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file ``path`` empty with mode 600 (an empty file is an empty database) unless it exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _ping_when_idle(engine: Engine, *, idle_seconds: float) -> None:

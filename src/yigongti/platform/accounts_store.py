@@ -3,6 +3,10 @@
 A user's role decides what they may see (the scope, ``yigongti.domain.access``); the columns ``person_id``,
 ``inst_id``, ``consortium_id`` and ``county_code`` anchor that scope. Passwords are stored only as argon2 hashes;
 API tokens only as their SHA-256 digest.
+
+``session_epoch`` (会话版本) ends every page session and API token of a user at once: each carries the epoch it was
+issued at and is valid only while the user's epoch is still the same; sign-out, a password change and disabling
+the user add one to it (``platform.accounts.end_sessions``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class UserRow(Base):
     county_code: Mapped[str | None] = mapped_column(String(6))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"UserRow(username={self.username!r}, role={self.role!r})"
@@ -56,3 +61,4 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -9,7 +9,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from yigongti.platform.ratelimit import TokenBucket
+from yigongti.platform.ratelimit import LoginLimiter
 from yigongti.platform.settings import Clock, Settings
 from yigongti.platform.tokencache import TokenCache
 from yigongti.core.policy import Policy
@@ -25,9 +25,9 @@ class AppContext:
     sessions: sessionmaker[Session]
     policy: Policy
     clock: Clock
-    limiter: TokenBucket
+    limiter: LoginLimiter
     signer: URLSafeTimedSerializer
-    figures: Any  # the year's figures (budget.analytics.FiguresCache), set by the app; the platform sits below the budget
+    figures: Any  # the year's figures (budget.analytics.FiguresCache); the platform sits below the budget
     referrals: dict[str, frozenset[str]] = field(default_factory=dict)  # inst_id -> persons referred to it
     demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, password)
     registry: RegistryCache | None = None  # consortia and institutions, read once per process (choices check them)

@@ -21,8 +21,9 @@ from yigongti.platform import audit
 
 from yigongti.platform import scope
 from yigongti.platform.context import AppContext
-from yigongti.platform.accounts import Principal, Role, token_grant, user_for_id
+from yigongti.platform.accounts import Principal, Role, session_current, token_grant, user_for_id
 from yigongti.enrollment.choices import ChooserNotAllowed, UnknownPerson
+from yigongti.core.db import READ_ONLY_OPTION
 from yigongti.enrollment.store import PersonRow
 
 __all__ = [
@@ -85,7 +86,8 @@ DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def session_payload(request: Request, ctx: AppContext) -> dict[str, Any] | None:
-    """The signed page-session cookie's content ({"uid", "csrf"}), or None when absent, forged or expired."""
+    """The signed page-session cookie's content ({"uid", "ep", "csrf"}), or None when absent, forged or expired
+    (whether the user has ended the session since, ``ep`` the session epoch, is for the database to say)."""
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
@@ -93,19 +95,28 @@ def session_payload(request: Request, ctx: AppContext) -> dict[str, Any] | None:
         data = ctx.signer.loads(raw, max_age=ctx.settings.session_hours * 3600, salt="session")
     except BadSignature:
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("uid"), int) else None
+    if not isinstance(data, dict) or not isinstance(data.get("uid"), int) or not isinstance(data.get("ep"), int):
+        return None
+    return data
 
 
 async def find_principal(request: Request, ctx: AppContext, creds: HTTPAuthorizationCredentials | None,
                          db: Session | None = None) -> Principal | None:
-    """Who is asking: a bearer token (API; recently checked tokens from ``ctx.tokens`` without a query) or the
-    session cookie (pages). ``db``: the request's session; None: a short session of its own, opened only when the
-    database must be asked (a token not in the cache, a page session)."""
+    """Who is asking: a bearer token (API) or the session cookie (pages). ``db``: the request's session; None: a
+    short session of its own.
+
+    A token recently checked by this worker (``ctx.tokens``) costs one primary-key lookup, of the user's session
+    epoch, instead of the token query: a sign-out, a password change or disabling the user through another worker
+    ends it at once here too."""
     if creds is not None:
         now = ctx.clock.now()
         cached = ctx.tokens.get(creds.credentials, now=now) if ctx.tokens is not None else None
         if cached is not None:
-            return cached
+            if await run_in_threadpool(_in_session, ctx, db, session_current, cached.user_id, cached.session_epoch):
+                return cached
+            if ctx.tokens is not None:
+                ctx.tokens.forget(creds.credentials)
+            return None
         grant = await run_in_threadpool(_in_session, ctx, db, token_grant, creds.credentials, now=now)
         if grant is None:
             return None
@@ -115,14 +126,18 @@ async def find_principal(request: Request, ctx: AppContext, creds: HTTPAuthoriza
     payload = session_payload(request, ctx)
     if payload is None:
         return None
-    return await run_in_threadpool(_in_session, ctx, db, user_for_id, payload["uid"])
+    principal: Principal | None = await run_in_threadpool(_in_session, ctx, db, user_for_id, payload["uid"],
+                                                          epoch=payload["ep"])
+    return principal
 
 
 def _in_session(ctx: AppContext, db: Session | None, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """``fn(db, *args, **kwargs)`` on ``db``, or on a session of its own when ``db`` is None."""
+    """``fn(db, *args, **kwargs)`` on ``db``, or on a session of its own when ``db`` is None (``fn`` only reads:
+    on SQLite that session's transaction does not take the write lock)."""
     if db is not None:
         return fn(db, *args, **kwargs)
     with ctx.sessions() as own:
+        own.connection(execution_options={READ_ONLY_OPTION: True})
         return fn(own, *args, **kwargs)
 
 

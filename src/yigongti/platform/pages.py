@@ -1,6 +1,7 @@
 """Page plumbing (页面基础): templates, the page session cookie, CSRF, who is signed in on a page.
 
-The session cookie is signed (itsdangerous) and holds the user id and the session's CSRF token; an anonymous visitor
+The session cookie is signed (itsdangerous) and holds the user id, the user's session epoch (a sign-out, a password
+change or disabling the user ends every session of an earlier epoch) and the session's CSRF token; an anonymous visitor
 gets a signed CSRF cookie for the login form. Every POST form carries ``csrf`` and is refused (403) without a match.
 """
 
@@ -79,7 +80,8 @@ def render(request: Request, ctx: AppContext, name: str, principal: Principal | 
 
 def set_session(response: Response, ctx: AppContext, principal: Principal) -> None:
     """Start a page session (a fresh CSRF token; the anonymous one is dropped)."""
-    value = ctx.signer.dumps({"uid": principal.user_id, "csrf": new_csrf_token()}, salt="session")
+    value = ctx.signer.dumps({"uid": principal.user_id, "ep": principal.session_epoch, "csrf": new_csrf_token()},
+                             salt="session")
     response.set_cookie(SESSION_COOKIE, value, max_age=ctx.settings.session_hours * 3600, **_cookie_args(ctx))
     response.delete_cookie(ANON_CSRF_COOKIE, path="/")
 

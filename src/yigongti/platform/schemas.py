@@ -16,6 +16,7 @@ __all__ = [
     "HeadCountOut",
     "InstitutionOut",
     "MeOut",
+    "PasswordChangeIn",
     "PersonOut",
     "TokenOut",
     "designation_out",
@@ -27,6 +28,13 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_at: datetime
+
+
+class PasswordChangeIn(BaseModel):
+    """修改密码 / a change of one's own password."""
+
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
 
 
 class MeOut(BaseModel):

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yigongti.platform.deps import ContextDep, DbSession, OptionalPrincipal
-from yigongti.platform.login import LoginRefused, attempt_login
-from yigongti.platform.accounts import Role
+from yigongti.platform.login import LoginRefused, attempt_login, client_address
+from yigongti.platform.accounts import Role, end_sessions
 from yigongti.platform.i18n import LANG_COOKIE, LANGS
 from yigongti.platform.pages import CheckedCsrf, clear_session, render, set_session
 
@@ -37,9 +37,9 @@ def login_page(request: Request, ctx: ContextDep, principal: OptionalPrincipal) 
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, ctx: ContextDep, db: DbSession, _csrf: CheckedCsrf,
           username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=200)]) -> Response:
-    client = request.client.host if request.client else "?"
     try:
-        principal = attempt_login(ctx, db, username=username, password=password, client=client)
+        principal = attempt_login(ctx, db, username=username, password=password,
+                                  client=client_address(request, ctx.settings.trusted_proxies))
     except LoginRefused as exc:
         code = status.HTTP_429_TOO_MANY_REQUESTS if exc.retry_after else status.HTTP_401_UNAUTHORIZED
         refused = render(request, ctx, "login.html", error=str(exc), username=username, status_code=code)
@@ -52,7 +52,12 @@ def login(request: Request, ctx: ContextDep, db: DbSession, _csrf: CheckedCsrf,
 
 
 @router.post("/logout")
-def logout(_csrf: CheckedCsrf) -> Response:
+def logout(db: DbSession, _csrf: CheckedCsrf, principal: OptionalPrincipal) -> Response:
+    """Sign out (退出): ends every page session and API token of the user, in every worker (the cookie alone would
+    stay valid until it expires)."""
+    if principal is not None:
+        end_sessions(db, principal.user_id)
+        db.commit()
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
     clear_session(response)
     return response
