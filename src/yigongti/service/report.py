@@ -21,6 +21,7 @@ from typing import Any
 from yigongti.domain.money import format_yuan
 from yigongti.domain.settlement import ConsortiumSettlement
 from yigongti.service.settlement import format_heads
+from yigongti.store.datafolder import neutralise_workbook
 
 __all__ = ["CJK_FONTS", "chart_png", "chart_text", "cjk_font", "consortium_report_html", "consortium_report_xlsx",
            "pyplot", "write_reports"]
@@ -276,6 +277,7 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
             for cell in row:
                 if isinstance(cell.value, float):
                     cell.number_format = "#,##0.00"
+    neutralise_workbook(wb)  # no text cell becomes a formula (公式注入)
     buf = io.BytesIO()
     wb.save(buf)
     return _deterministic_zip(buf.getvalue(), stamp=f"{result.year}-12-31T00:00:00Z")
