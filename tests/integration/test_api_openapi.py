@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 import schemathesis
 from api_fixtures import api_app, login, make_user  # noqa: F401
-from security_fixtures import Live, live  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from security_fixtures import Live, live  # noqa: F401
 
 from yigongti.api.app import OPENAPI_URL
 

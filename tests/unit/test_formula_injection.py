@@ -81,7 +81,7 @@ def test_workbook_cells_are_text_not_formulas() -> None:
     buf = io.BytesIO()
     wb.save(buf)
     back = load_workbook(io.BytesIO(buf.getvalue())).active
-    cells = list(back.iter_rows(values_only=False))[0]
+    cells = next(iter(back.iter_rows(values_only=False)))
     assert [c.value for c in cells] == ["'" + EVIL, "-3", -3, 2.5, "'=1+1", "名称"]
     assert [c.data_type for c in cells] == ["s", "s", "n", "n", "s", "s"]
 
