@@ -2,12 +2,15 @@
 
 Start-up (``startup.prepare``) applies the migrations, loads the data folder (default: the demo county) into an
 empty database and creates the demo accounts. The OpenAPI spec is at ``/api/openapi.json``; no interactive docs page
-is served, because it would need assets from a CDN, and every asset here is served by the app.
+is served, because it would need assets from a CDN, and every asset here is served by the app. Every operation that
+takes a bearer token documents its 401. Hostile bytes (NUL, invalid UTF-8) are refused with 400 before any route
+runs; an unhandled error answers a bare 500 that carries the security headers too.
 """
 
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 from fastapi import FastAPI
 from itsdangerous import URLSafeTimedSerializer
@@ -24,6 +27,8 @@ from yigongti.budget.analytics import FiguresCache, referrals
 from yigongti.registry.service import RegistryCache
 from yigongti.core.db import make_engine, make_session_factory
 from yigongti.app.web import mount_web
+from yigongti.platform.ratelimit import TokenBucket
+from yigongti.platform.security import RefuseHostileInput, SecurityHeaders, server_error
 
 __all__ = ["OPENAPI_URL", "create_app", "freeze_startup_objects"]
 
@@ -66,11 +71,43 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.ctx = ctx
     app.add_middleware(ConcurrencyLimit, limit=settings.max_requests_in_flight)
+    app.add_middleware(RefuseHostileInput)
     app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(Exception, server_error)
     for router in ROUTERS:
         app.include_router(router)
     mount_web(app)
+    _document_unauthorised(app)
     return app
+
+
+UNAUTHORISED = {
+    "description": "未登录或令牌无效 / not signed in, or the bearer token is unknown, revoked or expired",
+    "headers": {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+}
+ERROR_SCHEMA = {"title": "ErrorOut", "type": "object", "required": ["detail"],
+                "properties": {"detail": {"title": "Detail", "type": "string",
+                                          "description": "中文 / English message"}}}
+
+
+def _document_unauthorised(app: FastAPI) -> None:
+    """Add the 401 answer (未授权) to every operation of the spec that takes the bearer token."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = generate()
+        spec.setdefault("components", {}).setdefault("schemas", {}).setdefault("ErrorOut", ERROR_SCHEMA)
+        for ops in spec.get("paths", {}).values():
+            for op in ops.values():
+                if isinstance(op, dict) and any("HTTPBearer" in s for s in op.get("security", [])):
+                    op.setdefault("responses", {}).setdefault("401", UNAUTHORISED)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def freeze_startup_objects() -> None:

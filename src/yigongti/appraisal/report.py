@@ -19,6 +19,7 @@ from yigongti.appraisal.indicators import Indicator
 from yigongti.appraisal.service import AppraisalResult
 from yigongti.core.reports import chart_png, chart_text
 from yigongti.core.reports import deterministic_zip as _deterministic_zip
+from yigongti.datafolder.folder import neutralise_workbook
 
 __all__ = ["appraisal_html", "appraisal_xlsx", "change"]
 
@@ -267,6 +268,7 @@ def appraisal_xlsx(result: AppraisalResult) -> bytes:
         d.append([i.id, iset.group(i.group).name_zh, i.name_zh, i.name_en, i.numerator or "checklist", i.denominator,
                   i.unit.value, i.direction.value, None if i.target is None else float(i.target), float(i.weight),
                   float(i.institution_weight), i.source, i.note])
+    neutralise_workbook(wb)  # no text cell becomes a formula (公式注入)
     buf = io.BytesIO()
     wb.save(buf)
     return _deterministic_zip(buf.getvalue(), stamp=f"{result.year}-12-31T00:00:00Z")

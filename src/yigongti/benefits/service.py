@@ -27,6 +27,7 @@ from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType
 from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
 from yigongti.core.engine import Backend, connect, register_arrow
 from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder, write_table
+from yigongti.datafolder.folder import DataFolder, find_table_file, neutralise_ibis, read_folder, write_table
 
 __all__ = [
     "LARGE_INPUT_TABLES",
@@ -262,7 +263,7 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
         if fmt == "parquet":  # money as decimal yuan, as every contract file has it
             con.to_parquet(text, tmp)
         else:
-            con.to_csv(text, tmp)
+            con.to_csv(neutralise_ibis(text), tmp)  # no text cell becomes a spreadsheet formula
         if con.name == "duckdb":
             written = con.read_parquet(tmp) if fmt == "parquet" else con.read_csv(tmp, all_varchar=True)
             summary = _summary_in_engine(written, year)

@@ -23,6 +23,7 @@ from yigongti.core.reports import CJK_FONTS, chart_png, chart_text, cjk_font, py
 from yigongti.core.reports import deterministic_zip as _deterministic_zip
 from yigongti.budget.domain import ConsortiumSettlement
 from yigongti.budget.service import format_heads
+from yigongti.datafolder.folder import neutralise_workbook
 
 __all__ = ["CJK_FONTS", "chart_png", "chart_text", "cjk_font", "consortium_report_html", "consortium_report_xlsx",
            "pyplot", "write_reports"]
@@ -200,6 +201,7 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
             for cell in row:
                 if isinstance(cell.value, float):
                     cell.number_format = "#,##0.00"
+    neutralise_workbook(wb)  # no text cell becomes a formula (公式注入)
     buf = io.BytesIO()
     wb.save(buf)
     return _deterministic_zip(buf.getvalue(), stamp=f"{result.year}-12-31T00:00:00Z")

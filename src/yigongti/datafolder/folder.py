@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +29,9 @@ import pyarrow.parquet as pq
 from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.schema import INPUT_TABLES, TABLES, ColType, Column, TableSpec
 from yigongti.datafolder.duplicates import duplicate_rows
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "DATETIME_TYPE",
@@ -39,6 +44,10 @@ __all__ = [
     "fen_to_yuan",
     "find_table_file",
     "iter_table_parts",
+    "neutralise_cell",
+    "neutralise_ibis",
+    "neutralise_text",
+    "neutralise_workbook",
     "parse_table",
     "read_folder",
     "read_raw_table",
@@ -718,6 +727,54 @@ def fen_to_yuan(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     return out if isinstance(out, pa.ChunkedArray) else pa.chunked_array([out])
 
 
+# A text cell that begins with one of these is run as a formula by a spreadsheet (公式注入, CSV/formula injection):
+# OWASP's list. Such a cell is written with a single quote in front; a plain number ("-12.50") is left as it is.
+FORMULA_TRIGGERS = "=+-@\t\r"
+_TRIGGER_RE = r"^[=+\-@\t\r]"
+_NUMBER_BODY = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?"
+_NUMBER = re.compile(_NUMBER_BODY)
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A cell value safe to open in a spreadsheet (防公式注入): text that begins with ``= + - @``, a tab or a
+    carriage return and is not a plain number gets a leading single quote; everything else is returned as it is
+    (numbers stay numbers). The one rule for every CSV and Excel file the platform writes; :func:`neutralise_text`,
+    :func:`neutralise_ibis` and :func:`neutralise_workbook` apply it to a column, an engine table and a workbook."""
+    if isinstance(value, str) and value and value[0] in FORMULA_TRIGGERS and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def neutralise_text(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """:func:`neutralise_cell` over a text column, column-wise (nulls stay null)."""
+    risky = pc.and_(pc.match_substring_regex(arr, _TRIGGER_RE),
+                    pc.invert(pc.match_substring_regex(arr, f"^{_NUMBER_BODY}$")))
+    quote, empty = pa.scalar("'", arr.type), pa.scalar("", arr.type)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, arr, empty), arr)
+
+
+def neutralise_ibis(table: ir.Table) -> ir.Table:
+    """:func:`neutralise_cell` over every text column of an engine table (DuckDB or Spark), in the engine."""
+    changes = {}
+    for name, typ in table.schema().items():
+        if typ.is_string():
+            c = table[name]
+            risky = c.re_search(_TRIGGER_RE) & ~c.re_search(f"^{_NUMBER_BODY}$")
+            changes[name] = risky.ifelse("'" + c, c)
+    return table.mutate(**changes) if changes else table
+
+
+def neutralise_workbook(wb: Any) -> None:
+    """:func:`neutralise_cell` over every cell of an openpyxl workbook, in place, before it is saved: text cells are
+    stored as text (``data_type`` ``s``), never as a formula."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.value = neutralise_cell(cell.value)
+                    cell.data_type = "s"
+
+
 def _to_text(col: Column | None, arr: pa.ChunkedArray) -> pa.ChunkedArray:
     if col is not None and col.type is ColType.MONEY and pa.types.is_integer(arr.type):
         return pc.cast(fen_to_yuan(arr), pa.string())
@@ -727,13 +784,16 @@ def _to_text(col: Column | None, arr: pa.ChunkedArray) -> pa.ChunkedArray:
         return pc.strftime(arr, format="%Y-%m-%d")
     if pa.types.is_boolean(arr.type):
         return pc.if_else(arr, "true", "false")
-    return pc.cast(arr, pa.string()) if not pa.types.is_string(arr.type) else arr
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return neutralise_text(arr)  # only text: numbers, dates and booleans cannot begin a formula
+    return pc.cast(arr, pa.string())
 
 
 def write_table(table: pa.Table, folder: Path | str, name: str, *, fmt: str = "csv") -> Path:
     """Write a table in the contract's form: money as yuan with 2 decimals, dates ISO. ``fmt``: csv or parquet.
 
-    CSV is written atomically (temporary file then rename) so that a reader never sees half a file.
+    CSV is written atomically (temporary file then rename) so that a reader never sees half a file. Text cells that a
+    spreadsheet would run as a formula are neutralised (:func:`neutralise_cell`); Parquet is written as it is.
     Parquet keeps typed columns; money goes out as decimal yuan (decimal128(20, 2)), so a Parquet file means the
     same as its CSV twin: in every contract file money is yuan (an integer money column in Parquet is whole yuan).
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -63,10 +64,21 @@ def logout(db: DbSession, _csrf: CheckedCsrf, principal: OptionalPrincipal) -> R
     return response
 
 
+def same_site_path(referer: str | None) -> str:
+    """The path (and query) of ``referer`` to go back to after a switch: always a path on this site, never an
+    address built from the request's Host header, which the client chooses (开放重定向)."""
+    if not referer:
+        return "/"
+    parts = urlsplit(referer)
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or any(ord(ch) < 32 for ch in path):
+        return "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
 @router.get("/lang/{lang}")
 def switch_language(request: Request, lang: str) -> Response:
-    back = request.headers.get("referer", "/")
-    target = back if back.startswith(str(request.base_url)) else "/"
+    target = same_site_path(request.headers.get("referer"))
     response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     response.set_cookie(LANG_COOKIE, lang if lang in LANGS else "zh", max_age=365 * 86400, samesite="lax",
                         httponly=True, path="/")

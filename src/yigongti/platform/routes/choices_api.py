@@ -57,6 +57,12 @@ class ChoiceOut(BaseModel):
     applied_to: list[str] = []
 
 
+class ChoiceRefusedOut(BaseModel):
+    """The body of a refused choice (选择被拒, 409): the recorded choice with its refusal, under ``detail``."""
+
+    detail: ChoiceOut
+
+
 class ChoiceRecordOut(BaseModel):
     choice_id: int
     year: int
@@ -121,7 +127,9 @@ def list_choices(db: DbSession, person: ScopedPerson) -> list[ChoiceRecordOut]:
 
 @router.post("/{person_id}/choices", response_model=ChoiceOut, status_code=status.HTTP_201_CREATED,
              responses={404: {"description": "not in your scope"}, 403: {"description": "residents only"},
-                        409: {"description": "refused: outside the window or broken nesting", "model": ChoiceOut}})
+                        409: {"description": "选择被拒（不在调整期或层级不符），已记录 / refused: outside the window or "
+                                             "broken nesting; the refused choice is recorded",
+                              "model": ChoiceRefusedOut}})
 async def post_choice(request: Request, creds: BearerCredentials, person_id: PersonIdPath, body: ChoiceIn) -> Response:
     """Choose for the coming year (the year of the switch window). A resident chooses for themself and for the
     household members the household rule lets them choose for (``policy.enrollment.household_mode``); anyone else
