@@ -77,16 +77,21 @@ def folder_designations(data: DataFolder, year: int) -> pa.Table | None:
     return mine if mine.num_rows and covered is not False else None
 
 
-def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy) -> pa.Table:
+def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy, *,
+                     enrolled: pa.Table | None = None) -> pa.Table:
     """All designations the engine may use: the folder's (every year) with the year's rows from enrollment when the
-    folder does not designate every insured person for the year."""
+    folder does not designate every insured person for the year (``enrolled``: that enrollment's designations when
+    the caller has them already). Every year's rows, not only the year's: a referring admission of an earlier year
+    is classified with the designation of its own year (连续计算起付线). The one rule adjudicate,
+    appraise, settle and run share."""
     have = data.get("designations")
     if have is not None and folder_designations(data, year) is not None:
         return have.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
-    from yigongti.service.enrollment import enroll_data
+    if enrolled is None:
+        from yigongti.service.enrollment import enroll_data
 
-    full = policy if isinstance(policy, Policy) else Policy(benefits=policy)
-    enrolled = enroll_data(data, year, full).designations
+        full = policy if isinstance(policy, Policy) else Policy(benefits=policy)
+        enrolled = enroll_data(data, year, full).designations
     cols = ["person_id", "year", "consortium_id", "township_id", "village_id"]
     parts = [enrolled.select(cols).cast(pa.schema([(c, pa.int64() if c == "year" else pa.string()) for c in cols]))]
     if have is not None:
