@@ -83,7 +83,7 @@ def test_the_streamed_path_appraises_like_the_in_memory_path(folders: tuple[Path
 
 
 def test_the_appraisal_scores_pay_the_p4p_on_the_streamed_path(folders: tuple[Path, Path], tmp_path: Path) -> None:
-    csv_folder, pq_folder = folders
+    _, pq_folder = folders
     folder = tmp_path / "unscored"
     shutil.copytree(pq_folder, folder)
     (folder / "scores.csv").unlink()

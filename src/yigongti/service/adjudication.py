@@ -233,7 +233,7 @@ def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designat
                      policy: Policy | BenefitPolicy, year: int, *, ordered: bool = False,
                      designated: bool = False, columns: list[str] | None = None) -> ir.Table:
     """The ``adjudicated`` table of Parquet claims as an engine expression (money int64 fen), not executed: for
-    writing it, or for aggregating it without ever holding it (``service.settlement.settle_folder``, which asks for
+    writing it, or for aggregating it without ever holding it (``service.settlement.settle_year``, which asks for
     the ``designated`` consortium column too). ``columns``: the claims columns wanted (default all): the fewer, the
     less the running sums carry."""
     t = _registered(con, data, designations)

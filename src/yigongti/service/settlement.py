@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from yigongti.domain.capitation import HeadCount, county_budgets
 from yigongti.domain.policy import Policy, policy_to_toml
 from yigongti.domain.problems import InvalidInput, Problem
-from yigongti.domain.schema import ColType, Column, TableSpec
+from yigongti.domain.schema import INPUT_TABLES, ColType, Column, TableSpec
 from yigongti.domain.settlement import (
     Allocation,
     ConsortiumSettlement,
@@ -52,7 +52,6 @@ from yigongti.domain.settlement import (
 from yigongti.engine import settlement as q
 from yigongti.engine.adjudication import DESIGNATED_CONSORTIUM
 from yigongti.engine.backend import Backend, connect, register_arrow
-from yigongti.domain.schema import INPUT_TABLES
 from yigongti.service.adjudication import (
     adjudicate_data,
     adjudicated_expr,

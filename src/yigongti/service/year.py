@@ -36,7 +36,7 @@ from yigongti.service.settlement import (
     settle_year,
     write_settlement,
 )
-from yigongti.store.datafolder import DataFolder, read_folder
+from yigongti.store.datafolder import read_folder
 
 __all__ = ["STEPS", "YearResult", "appraisal_scores", "policy_with_scores", "run_year"]
 
