@@ -11,8 +11,9 @@ runs, each in its own process so that its peak memory (RSS) is its own:
 - ``copy``: the I/O floor, the claims read and written to Parquet unchanged by one DuckDB COPY;
 - ``window``: the baseline, one bare DuckDB running-sum window query over the same claims (sum of covered_cost per
   person in (admit_date, claim_id) order) written to Parquet: the practical limit of a window pass;
-- ``settle`` (``--settle``): adjudicate and settle in one engine query as ``settle_folder`` does: the adjudication
-  flows into the charged-spending sums per consortium, month, tier and diagnosis, nothing per claim written;
+- ``settle`` (``--settle``): adjudicate and settle in one engine query, the query ``settle_year`` streams a province's
+  Parquet claims through (here on a synthetic folder that is not a whole data folder): the adjudication flows into
+  the charged-spending sums per consortium, month, tier and diagnosis, nothing per claim written;
 - ``pandas``: a straightforward pandas implementation of the same rules on the claims of the first persons
   (``--pandas-sample`` claims or so; pandas holds everything in memory), checked against the engine's answer for those
   persons to the fen.
@@ -188,7 +189,7 @@ def phase_engine(folder: Path, out: Path, memory_limit: str, ordered: bool = Fal
 
 
 def phase_settle(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
-    """Adjudicate and settle in one engine query, as ``settle_folder`` does: the adjudication (unsorted) flows into
+    """Adjudicate and settle in one engine query, as ``settle_year`` streams a province's claims: the adjudication (unsorted) flows into
     the charged spending summed per consortium, month, tier and out-of-network diagnosis; nothing per claim is
     written. Rows = claims adjudicated."""
     import pyarrow.compute as pc
@@ -200,7 +201,7 @@ def phase_settle(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     from yigongti.budget.service import SETTLED_CLAIMS_COLUMNS
 
     con = connect("duckdb", keep_order=False, joins_as_written=True, memory_limit=memory_limit,
-                  temp_directory=str(DATA / "spill"))  # as settle_folder does
+                  temp_directory=str(DATA / "spill"))  # as settle_year streams
     t0, c0 = time.perf_counter(), _cpu_s()
     claims = con.read_parquet(str(folder / "claims" / "*.parquet"))
     inst = con.read_parquet(str(folder / "institutions.parquet"))

@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 from yigongti.cli import app
 from yigongti.core.money import parse_yuan
 from yigongti.core.policy import Policy
-from yigongti.budget.service import settle_data, write_settlement
-from yigongti.budget.year import settle_appraised
+from yigongti.budget.service import settle_data, settle_year, write_settlement
 
 
 def example_folder(example_input: Path, example_expected: Path, target: Path) -> Path:
@@ -178,8 +177,8 @@ def test_settle_runs_enroll_and_adjudicate_when_their_outputs_are_missing(
     assert [{k: g[k] for k in e} for e, g in zip(expected, got, strict=True)] == expected
     # the computed designations and adjudication are the expected ones: same inputs hash
     # (settle scores the P4P with the appraisal, so its scores are part of the inputs)
-    assert read_csv(tmp_path / "o" / "ledger.csv")[0]["inputs_hash"] == settle_appraised(folder, 2026,
-                                                                                        Policy()).inputs_hash
+    assert read_csv(tmp_path / "o" / "ledger.csv")[0]["inputs_hash"] == settle_year(folder, 2026,
+                                                                                   Policy()).inputs_hash
 
 
 def test_risk_adjustment_and_pool_rate_through_the_service(folder: Path, example_expected: Path) -> None:

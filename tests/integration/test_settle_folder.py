@@ -1,5 +1,6 @@
-"""Settling a folder of Parquet claims in the engine from end to end (``settle_folder``, a province's path) gives the
-same settlement, allocation and ledger as the in-memory path, and the example's expected settlement."""
+"""Settling a folder of Parquet claims streamed through the engine from end to end (``settle_year`` above
+``STREAM_CLAIMS`` claims, a province's path; the tests lower the threshold) gives the same settlement, allocation,
+ledger and appraisal as the in-memory path, and the example's expected settlement."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 
 from yigongti.cli import app
 from yigongti.core.policy import CapitationPolicy, Policy
-from yigongti.budget.service import settle_data, settle_folder
+from yigongti.budget.service import SettlementResult, settle_year
 from yigongti.datafolder.folder import fen_to_yuan, read_folder
 
 
@@ -46,44 +47,86 @@ def _without_hash(t: pa.Table) -> pa.Table:
     return t.drop_columns(["inputs_hash"]) if "inputs_hash" in t.column_names else t
 
 
+def _streamed(folder: Path, policy: Policy | None = None) -> SettlementResult:
+    result = settle_year(folder, 2026, policy, stream_above=0)
+    assert result.streamed
+    return result
+
+
 def test_parquet_folder_settles_like_the_in_memory_path(folders: tuple[Path, Path]) -> None:
     csv_folder, pq_folder = folders
-    a = settle_data(csv_folder, 2026)
-    b = settle_folder(pq_folder, 2026)
-    assert b.settlement.equals(a.settlement)
-    assert b.allocation.equals(a.allocation)
-    assert _without_hash(b.ledger).equals(_without_hash(a.ledger))
-    assert b.by_month.sort_by([("consortium_id", "ascending"), ("month", "ascending")]).equals(
-        a.by_month.sort_by([("consortium_id", "ascending"), ("month", "ascending")]))
-    # the claims files are hashed by their bytes: the same files give the same hash, a changed file another one
-    assert settle_folder(pq_folder, 2026).inputs_hash == b.inputs_hash
+    a = settle_year(csv_folder, 2026)
+    b = _streamed(pq_folder)
+    in_memory = settle_year(pq_folder, 2026)  # a county's few Parquet claims: read into memory
+    assert not a.streamed and not in_memory.streamed
+    for other in (a, in_memory):
+        assert b.settlement.equals(other.settlement)
+        assert b.allocation.equals(other.allocation)
+        assert _without_hash(b.ledger).equals(_without_hash(other.ledger))
+        assert b.by_month.sort_by([("consortium_id", "ascending"), ("month", "ascending")]).equals(
+            other.by_month.sort_by([("consortium_id", "ascending"), ("month", "ascending")]))
+    # the claims files are hashed by their bytes, on either path: the same files give the same hash and ledger
+    assert in_memory.inputs_hash == b.inputs_hash and in_memory.ledger.equals(b.ledger)
+    assert settle_year(pq_folder, 2026, stream_above=0).inputs_hash == b.inputs_hash
     assert b.inputs_hash != a.inputs_hash
+
+
+def test_the_streamed_path_appraises_like_the_in_memory_path(folders: tuple[Path, Path]) -> None:
+    """The P4P scores are the appraisal's at a province's scale too: the same indicators and scores."""
+    csv_folder, pq_folder = folders
+    a, b = settle_year(csv_folder, 2026), _streamed(pq_folder)
+    assert a.appraisal is not None and b.appraisal is not None
+    assert b.appraisal.scores.num_rows > 0
+    assert b.appraisal.scores.equals(a.appraisal.scores)
+    assert b.appraisal.indicators.equals(a.appraisal.indicators)
+    assert b.appraisal.notes == a.appraisal.notes
+
+
+def test_the_appraisal_scores_pay_the_p4p_on_the_streamed_path(folders: tuple[Path, Path], tmp_path: Path) -> None:
+    _, pq_folder = folders
+    folder = tmp_path / "unscored"
+    shutil.copytree(pq_folder, folder)
+    (folder / "scores.csv").unlink()
+    b = _streamed(folder)
+    assert b.appraisal is not None
+    computed = {r["unit_id"]: r["score"] for r in b.appraisal.scores.to_pylist()}
+    assert computed
+    for s in b.consortia:
+        assert s.score is not None and s.score == Decimal(computed[s.consortium_id])
+    in_memory = settle_year(folder, 2026)
+    assert in_memory.settlement.equals(b.settlement) and in_memory.ledger.equals(b.ledger)
 
 
 def test_risk_adjustment_reads_last_years_diagnoses_from_the_parquet_claims(folders: tuple[Path, Path]) -> None:
     csv_folder, pq_folder = folders
     cap = CapitationPolicy(risk_adjustment=True, risk_weights={"dm": Decimal("1.5")},  # type: ignore[arg-type]
                            risk_diagnoses={"dm": ("E11",)})
-    a = settle_data(csv_folder, 2026, Policy(capitation=cap))
-    b = settle_folder(pq_folder, 2026, Policy(capitation=cap))
-    plain = settle_folder(pq_folder, 2026)
+    a = settle_year(csv_folder, 2026, Policy(capitation=cap))
+    b = _streamed(pq_folder, Policy(capitation=cap))
+    plain = _streamed(pq_folder)
     heads = [s.budget.standard_heads for s in b.consortia]
     assert heads == [s.budget.standard_heads for s in a.consortia]
     assert heads != [s.budget.standard_heads for s in plain.consortia]  # the diabetics weigh more
+    assert b.settlement.equals(a.settlement)
 
 
-def test_cli_settles_parquet_claims_in_the_engine(folders: tuple[Path, Path], example_expected: Path,
-                                                  tmp_path: Path) -> None:
+def test_cli_settles_parquet_claims_as_run_does(folders: tuple[Path, Path], example_expected: Path,
+                                               tmp_path: Path) -> None:
     _, pq_folder = folders
     expected = read_csv(example_expected / "settlement.csv")
-    # streamed (automatic above 10 million claims) and, for a county's few claims by default, in memory
-    for how in (["--stream"], []):
-        result = CliRunner().invoke(app, ["settle", "--data", str(pq_folder), "--year", "2026", "--out",
-                                          str(tmp_path / "o"), "--no-reports", *how])
+    runner = CliRunner()
+    for command in ("settle", "run"):
+        result = runner.invoke(app, [command, "--data", str(pq_folder), "--year", "2026", "--out",
+                                     str(tmp_path / command), "--no-reports"])
         assert result.exit_code == 0, result.output
-        assert ("no appraisal" in result.output) == bool(how)
-        got = read_csv(tmp_path / "o" / "settlement.csv")
+        got = read_csv(tmp_path / command / "settlement.csv")
         assert [{k: g[k] for k in e} for e, g in zip(expected, got, strict=True)] == expected
+    for name in ("settlement.csv", "allocation.csv", "ledger.csv"):
+        assert (tmp_path / "settle" / name).read_bytes() == (tmp_path / "run" / name).read_bytes(), name
+    # the path is the engine's choice: there is no flag for it
+    result = runner.invoke(app, ["settle", "--data", str(pq_folder), "--year", "2026", "--out", str(tmp_path / "x"),
+                                 "--stream"])
+    assert result.exit_code != 0 and "--stream" in result.output
 
 
 def test_changed_claims_file_changes_the_hash(folders: tuple[Path, Path], tmp_path: Path) -> None:
@@ -93,4 +136,5 @@ def test_changed_claims_file_changes_the_hash(folders: tuple[Path, Path], tmp_pa
     part = changed / "claims" / "part-2.parquet"
     t = pq.read_table(part)
     pq.write_table(t.slice(0, t.num_rows - 1), part)
-    assert settle_folder(changed, 2026).inputs_hash != settle_folder(pq_folder, 2026).inputs_hash
+    assert _streamed(changed).inputs_hash != _streamed(pq_folder).inputs_hash
+    assert settle_year(changed, 2026).inputs_hash != settle_year(pq_folder, 2026).inputs_hash

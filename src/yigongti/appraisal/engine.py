@@ -40,8 +40,8 @@ class MeasureInputs:
     consortia: pa.Table
     persons: pa.Table
     designations: pa.Table
-    claims: pa.Table | None = None
-    adjudicated: pa.Table | None = None
+    claims: pa.Table | ir.Table | None = None  # or an engine table of the connection (a province's Parquet)
+    adjudicated: pa.Table | ir.Table | None = None
     extra: Mapping[str, pa.Table] = field(default_factory=dict)
     previous_year: bool = True  # False: the claims of the year before are incomplete, prev(...) is not available
 
@@ -109,7 +109,9 @@ class _Engine:
     def years(self) -> list[tuple[int, str]]:
         return [(self.year, ""), (self.year - 1, PREV)] if self.inputs.previous_year else [(self.year, "")]
 
-    def _t(self, table: pa.Table) -> ir.Table:
+    def _t(self, table: pa.Table | ir.Table) -> ir.Table:
+        if isinstance(table, ir.Table):  # already the engine's (claims read from Parquet by this connection)
+            return table
         # DuckDB reads an in-memory Arrow table without copying it; Spark needs a registered view
         return ibis.memtable(table) if self.con.name == "duckdb" else register_arrow(self.con, table)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,6 +22,7 @@ from yigongti.appraisal.indicators import MEASURES, IndicatorSet
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.schema import APPRAISAL_TABLES
+from yigongti.core.engine import Backend
 from yigongti.appraisal.engine import MeasureInputs, compute_measures
 from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
 from yigongti.datafolder.folder import DataFolder
@@ -113,16 +115,23 @@ def _measure_values(result_dict: Mapping[tuple[str, str], Mapping[str, int]], av
     return out
 
 
-def _whole_year(claims: pa.Table, year: int) -> bool:
+def _whole_year(claims: pa.Table | ir.Table, year: int) -> bool:
     """Whether the claims have admissions in every month of ``year`` (last year's costs are only comparable then)."""
+    if isinstance(claims, ir.Table):  # a province's claims in the engine: one scan of admit_date
+        d = claims.admit_date
+        return int(claims.filter(d.year() == year).aggregate(n=d.month().nunique()).to_pyarrow()["n"][0].as_py()
+                   or 0) == 12
     dates = claims.column("admit_date")
     months = pc.unique(pc.filter(pc.month(dates), pc.equal(pc.year(dates), year)))
     return len(months) == 12
 
 
-def _covers(adjudicated: pa.Table | None, claims: pa.Table | None, year: int) -> bool:
+def _covers(adjudicated: pa.Table | ir.Table | None, claims: pa.Table | ir.Table | None, year: int) -> bool:
     if adjudicated is None or claims is None:
         return False
+    if isinstance(claims, ir.Table):  # the engine's adjudication of these very claims: it covers them when any
+        d = claims.admit_date
+        return int(claims.filter(d.year() == year).count().to_pyarrow().as_py() or 0) > 0
     years = pc.year(claims.column("admit_date"))
     ids = pc.filter(claims.column("claim_id"), pc.equal(years, year))
     if len(ids) == 0:
@@ -131,16 +140,15 @@ def _covers(adjudicated: pa.Table | None, claims: pa.Table | None, year: int) ->
 
 
 def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designations: pa.Table,
-                    adjudicated: pa.Table | None, backend: str) -> tuple[dict[tuple[str, str], list[IndicatorValue]],
-                                                                          pa.Table]:
+                    adjudicated: pa.Table | ir.Table | None, backend: str, *, claims: pa.Table | ir.Table | None,
+                    con: Backend | None = None) -> tuple[dict[tuple[str, str], list[IndicatorValue]], pa.Table]:
     des = pc.filter(designations, pc.equal(designations.column("year"), year))
     extra = {t.name: data[t.name] for t in APPRAISAL_TABLES if data.get(t.name) is not None}
-    claims = data.get("claims")
     adj = adjudicated if _covers(adjudicated, claims, year) else None
     inputs = MeasureInputs(data["institutions"], data["consortia"], data["persons"], des, claims, adj, extra,
                            previous_year=claims is not None and _whole_year(claims, year - 1))
     result = compute_measures(inputs, year=year, params=iset.parameters, wanted=iset.needed_measures(),
-                              backend=backend)
+                              backend=backend, con=con)
     measures = result.as_dict()
     checks = _checklists(data, year, iset)
     dec = iset.scoring.decimals
@@ -171,23 +179,26 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
 
 
 def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.Table,
-                  adjudicated: pa.Table | None, *, indicator_set: IndicatorSet | None = None,
-                  backend: str = "duckdb", with_previous: bool = True) -> AppraisalResult:
+                  adjudicated: pa.Table | ir.Table | None, *, indicator_set: IndicatorSet | None = None,
+                  backend: str = "duckdb", with_previous: bool = True, claims: ir.Table | None = None,
+                  con: Backend | None = None) -> AppraisalResult:
     """Indicators, scores and grades of ``year``. ``designations``: designations with a year column (those of
     ``year`` are used; those of ``year - 1`` for last year's indicators when present). ``adjudicated``: at least
-    claim_id and fund_paid (int fen) for the claims of the year; None leaves the fund indicators not computable."""
+    claim_id and fund_paid (int fen) for the claims of the year; None leaves the fund indicators not computable.
+    ``claims`` and ``con``: a province's claims as an engine table of ``con`` (read from Parquet, never held in
+    memory; ``adjudicated`` is then the engine's adjudication of them), instead of the folder's claims table."""
     iset = indicator_set or load_indicator_set()
     _check_references(data)
     des_years = set(designations.column("year").to_pylist())
     if year not in des_years:
         raise InvalidInput([Problem("designations", 0, "year", f"no designations for {year} / 没有 {year} 年的定点")])
-    values, table = _indicator_rows(data, year, iset, designations, adjudicated, backend)
+    source: pa.Table | ir.Table | None = claims if claims is not None else data.get("claims")
+    values, table = _indicator_rows(data, year, iset, designations, adjudicated, backend, claims=source, con=con)
     notes: list[str] = []
     previous = None
     previous_scores: dict[str, Decimal] = {}
-    claims = data.get("claims")
-    whole = claims is not None and _whole_year(claims, year - 1)
-    if claims is not None and not whole:
+    whole = source is not None and _whole_year(source, year - 1)
+    if source is not None and not whole:
         notes.append(f"{year - 1} 年结算清单不满12个月，增长率指标与同比不可计算 / the claims of {year - 1} do not "
                      "cover every month: growth indicators and the change on last year are not computed")
     if with_previous and whole:
@@ -195,7 +206,8 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         if year - 1 not in des_years:
             notes.append(f"{year - 1} 年无定点数据，按 {year} 年定点归属 / no designations for {year - 1}: last "
                          f"year's indicators use {year}'s designations")
-        prev_values, previous = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend)
+        prev_values, previous = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend,
+                                                claims=source, con=con)
         for (kind, scope), vals in prev_values.items():
             if kind != "county":
                 last = score(iset, vals, kind).score
@@ -277,13 +289,7 @@ def appraise_folder(folder: Path | str, year: int, policy: Policy, *, indicator_
     from yigongti.datafolder.folder import read_folder
 
     data = read_folder(folder)
-    designations, adjudicated = settlement_inputs(data, year, policy)
-    earlier = data.get("designations")
-    if earlier is not None:
-        earlier = pc.filter(earlier, pc.equal(earlier.column("year"), year - 1))
-        cols = ["person_id", "year", "consortium_id", "township_id", "village_id"]
-        designations = pa.concat_tables([designations.select(cols), earlier.select(cols).cast(
-            designations.select(cols).schema)])
+    designations, adjudicated = settlement_inputs(data, year, policy)  # every year's designations
     iset = indicator_set or folder_indicator_set(Path(folder))
     return appraise_data(data, year, policy, designations, adjudicated, indicator_set=iset, backend=backend)
 

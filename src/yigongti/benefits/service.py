@@ -1,6 +1,6 @@
 """Use case: adjudicate a year of claims (待遇结算) from a data folder.
 
-``adjudicate_data`` takes a validated folder (``read_folder``) and returns the data contract's ``adjudicated`` table
+``adjudicate_data`` takes a validated folder (``read_folder``) and returns the ``adjudicated`` table of the data contract
 (every claims column + network_status, deductible, fund_paid, patient_paid, rule; money int64 fen). For a province's
 claims handed in as Parquet (``claims.parquet`` or a folder ``claims/`` of Parquet files), ``adjudicate_folder``
 reads the claims with the engine directly, never as Python rows, and writes the output from the engine.
@@ -26,7 +26,6 @@ from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType
 from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
 from yigongti.core.engine import Backend, connect, register_arrow
-from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder, write_table
 from yigongti.datafolder.folder import DataFolder, find_table_file, neutralise_ibis, read_folder, write_table
 
 __all__ = [
@@ -78,16 +77,21 @@ def folder_designations(data: DataFolder, year: int) -> pa.Table | None:
     return mine if mine.num_rows and covered is not False else None
 
 
-def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy) -> pa.Table:
+def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy, *,
+                     enrolled: pa.Table | None = None) -> pa.Table:
     """All designations the engine may use: the folder's (every year) with the year's rows from enrollment when the
-    folder does not designate every insured person for the year."""
+    folder does not designate every insured person for the year (``enrolled``: that enrollment's designations when
+    the caller has them already). Every year's rows, not only the year's: a referring admission of an earlier year
+    is classified with the designation of its own year (连续计算起付线). The one rule adjudicate,
+    appraise, settle and run share."""
     have = data.get("designations")
     if have is not None and folder_designations(data, year) is not None:
         return have.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
-    from yigongti.enrollment.service import enroll_data
+    if enrolled is None:
+        from yigongti.enrollment.service import enroll_data
 
-    full = policy if isinstance(policy, Policy) else Policy(benefits=policy)
-    enrolled = enroll_data(data, year, full).designations
+        full = policy if isinstance(policy, Policy) else Policy(benefits=policy)
+        enrolled = enroll_data(data, year, full).designations
     cols = ["person_id", "year", "consortium_id", "township_id", "village_id"]
     parts = [enrolled.select(cols).cast(pa.schema([(c, pa.int64() if c == "year" else pa.string()) for c in cols]))]
     if have is not None:
@@ -229,7 +233,7 @@ def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designat
                      policy: Policy | BenefitPolicy, year: int, *, ordered: bool = False,
                      designated: bool = False, columns: list[str] | None = None) -> ir.Table:
     """The ``adjudicated`` table of Parquet claims as an engine expression (money int64 fen), not executed: for
-    writing it, or for aggregating it without ever holding it (``budget.service.settle_folder``, which asks for
+    writing it, or for aggregating it without ever holding it (``budget.service.settle_year``, which asks for
     the ``designated`` consortium column too). ``columns``: the claims columns wanted (default all): the fewer, the
     less the running sums carry."""
     t = _registered(con, data, designations)

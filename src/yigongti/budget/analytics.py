@@ -1,7 +1,7 @@
 """The year's figures for the dashboards (年度数据): adjudicated claims and settlement of the loaded data folder.
 
-Read side only: computed once with the engine from the folder the platform was loaded from (``settle_data`` with
-its own inputs), then kept in memory. A resident's claims are explained one by one with the single-claim path of
+Read side only: computed once with the engine from the folder the platform was loaded from (``settle_year``, the
+settlement ``yigongti settle`` and ``yigongti run`` write), then kept in memory. A resident's claims are explained one by one with the single-claim path of
 ``benefits.domain`` (the reference the engine is tested against).
 """
 
@@ -18,12 +18,9 @@ from sqlalchemy.orm import Session
 
 from yigongti.benefits.domain import Claim, Decision, DesignatedCare, adjudicate_person
 from yigongti.core.policy import Policy
-from yigongti.core.problems import InvalidInput
 from yigongti.registry.domain import Institution
-from yigongti.appraisal.service import AppraisalResult, appraise_data
-from yigongti.appraisal.indicator_sets import folder_indicator_set
-from yigongti.budget.service import SettlementResult, settle_data, settlement_inputs
-from yigongti.budget.year import appraisal_scores, policy_with_scores, with_previous_designations
+from yigongti.appraisal.service import AppraisalResult
+from yigongti.budget.service import SettlementResult, settle_year
 from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.registry.store import RegistryRepository
@@ -42,19 +39,13 @@ class YearFigures:
 
 
 def compute_year(folder: Path, year: int, policy: Policy) -> YearFigures:
-    """Settlement and appraisal of ``year`` as ``yigongti settle`` and ``yigongti appraise`` compute them."""
+    """Settlement and appraisal of ``year`` as ``yigongti settle`` computes them (the same use case): the P4P is
+    paid by the appraisal's scores; an appraisal that cannot run leaves them to the policy and a scores table, and
+    its reason is kept for the dashboards to show (``appraisal_problem``)."""
     data = read_folder(folder)
-    designations, adjudicated = settlement_inputs(data, year, policy)
-    appraisal, problem = None, None
-    try:
-        appraisal = appraise_data(data, year, policy, with_previous_designations(data, designations, year),
-                                  adjudicated, indicator_set=folder_indicator_set(folder))
-    except InvalidInput as exc:
-        problem = str(exc)
-    # the P4P is paid by the appraisal's scores, as `yigongti settle` and `yigongti run` pay it
-    scored = policy_with_scores(policy, appraisal_scores(appraisal)) if appraisal is not None else policy
-    result = settle_data(data, year, scored, designations=designations, adjudicated=adjudicated)
-    return YearFigures(year, data, adjudicated, result, appraisal, problem)
+    result = settle_year(data, year, policy, appraisal_errors="report")
+    assert result.adjudicated is not None  # a folder read into memory settles in memory
+    return YearFigures(year, data, result.adjudicated, result, result.appraisal, result.appraisal_problem)
 
 
 def claims_of(figures: YearFigures, person_id: str) -> list[Claim]:
