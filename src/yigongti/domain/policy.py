@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from yigongti.domain.money import BP, format_yuan, parse_yuan, rate_to_bp
+from yigongti.domain.registry import Tier
 
 __all__ = [
     "AgeBand",
@@ -32,6 +33,7 @@ __all__ = [
     "CapitationPolicy",
     "EnrollmentPolicy",
     "HouseholdMode",
+    "Insurance",
     "Policy",
     "PolicyError",
     "Rate",
@@ -82,6 +84,13 @@ Weight = Annotated[Decimal, BeforeValidator(lambda v: Decimal(str(v))), PlainSer
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Insurance(StrEnum):
+    """The insurance type of a person (参保类型): urban and rural residents' (城乡居民) or employees' (职工)."""
+
+    RESIDENT = "resident"
+    EMPLOYEE = "employee"
 
 
 class HouseholdMode(StrEnum):
@@ -159,7 +168,7 @@ class BenefitPolicy(_Model):
         """The benefit row for a network status ('designated', 'in_consortium', 'outside') and institution."""
         if status == "outside":
             return self.outside_tertiary if level >= 3 else self.outside_secondary
-        primary = tier in ("township", "village")
+        primary = tier in (Tier.TOWNSHIP, Tier.VILLAGE)
         if status == "designated":
             return self.designated_primary if primary else self.designated_county
         if status == "in_consortium":
@@ -168,11 +177,11 @@ class BenefitPolicy(_Model):
 
     def fund_rate(self, row: BenefitRow, *, inpatient: bool, insurance: str) -> int:
         base = row.inpatient_rate if inpatient else row.outpatient_rate
-        bonus = self.employee_rate_bonus if insurance == "employee" else 0
+        bonus = self.employee_rate_bonus if insurance == Insurance.EMPLOYEE else 0
         return min(BP, base + bonus)
 
     def annual_cap(self, insurance: str) -> int:
-        return self.annual_cap_resident * (self.employee_cap_multiplier if insurance == "employee" else 1)
+        return self.annual_cap_resident * (self.employee_cap_multiplier if insurance == Insurance.EMPLOYEE else 1)
 
 
 class AgeBand(_Model):
