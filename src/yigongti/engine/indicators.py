@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from yigongti.domain.indicators import MEASURES, Attribution, Parameters
 from yigongti.engine.backend import Backend, connect, register_arrow
+from yigongti.engine.settlement import age_expr
 
 __all__ = ["TIER_RANK", "MeasureInputs", "MeasureResult", "compute_measures"]
 
@@ -189,8 +190,7 @@ class _Engine:
         """persons (person_id) with one integer column per available residents' measure in ``wanted``."""
         y, prm = self.year, self.params
         base = self.persons
-        age = (y - _year_of(base.birth_date)
-               - ibis.ifelse(base.birth_date.month() * 100 + base.birth_date.day() > 101, 1, 0)).cast("int64")
+        age = age_expr(base.birth_date, y)
         base = base.select("person_id", population=ibis.literal(1, "int64"),
                            population_30_69=ibis.ifelse((age >= prm.premature_age_min) & (age < prm.premature_age_max),
                                                         1, 0).cast("int64"), age=age)

@@ -46,7 +46,8 @@ EXCLUDED = "unreasonable"  # marked unreasonable by the bureau: not paid, charge
 
 
 def age_expr(birth_date: ir.DateValue, year: int) -> ir.IntegerValue:
-    """Completed years on Jan 1 of ``year`` (0 for a person born later)."""
+    """Age on 1 January (1月1日年龄): completed years on Jan 1 of ``year``, 0 for a person born later; the column
+    version of :func:`yigongti.domain.capitation.age_on_jan_1` (tested to agree), the one every engine uses."""
     jan1 = (birth_date.month() == 1) & (birth_date.day() == 1)
     age = ibis.literal(year) - birth_date.year() - ibis.ifelse(jan1, 0, 1)
     return ibis.greatest(age, 0).cast("int64")
