@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yigongti.api.settings import Clock, Settings
 from yigongti.domain.policy import Policy, policy_from_toml, policy_to_toml
+from yigongti.domain.registry import Tier
 from yigongti.service.accounts import Role, create_user
 from yigongti.service.loading import load_data
 from yigongti.service.policy import folder_policy
@@ -114,7 +115,7 @@ def _demo_anchors(s: Session, year: int) -> dict[Role, dict[str, str]] | None:
         township, village, consortium = designation.township_id, designation.village_id, designation.consortium_id
     else:
         person = s.scalar(select(PersonRow).order_by(PersonRow.household_id, PersonRow.person_id).limit(1))
-        village_row = s.scalar(select(InstitutionRow).where(InstitutionRow.tier == "village")
+        village_row = s.scalar(select(InstitutionRow).where(InstitutionRow.tier == Tier.VILLAGE)
                                .order_by(InstitutionRow.inst_id).limit(1))
         if village_row is None or village_row.parent_id is None or village_row.consortium_id is None:
             return None

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from yigongti.cli._app import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
+from yigongti.domain.benefits import NetworkStatus
 from yigongti.domain.money import format_yuan
 from yigongti.service.adjudication import (
     AdjudicationSummary,
@@ -18,7 +19,8 @@ from yigongti.service.adjudication import (
 from yigongti.service.policy import resolve_policy
 from yigongti.store.datafolder import find_table_file, read_folder
 
-_STATUS_ZH = {"designated": "定点", "in_consortium": "医共体内", "other_consortium": "其他医共体", "outside": "医共体外"}
+_STATUS_ZH = {NetworkStatus.DESIGNATED: "定点", NetworkStatus.IN_CONSORTIUM: "医共体内",
+              NetworkStatus.OTHER_CONSORTIUM: "其他医共体", NetworkStatus.OUTSIDE: "医共体外"}
 
 
 @app.command("adjudicate")

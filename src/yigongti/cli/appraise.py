@@ -19,7 +19,7 @@ from yigongti.cli._app import (
     err_console,
     exits_on_invalid_input,
 )
-from yigongti.domain.indicators import IndicatorSetError
+from yigongti.domain.indicators import IndicatorSetError, ScopeKind
 
 
 @app.command("appraise")
@@ -51,7 +51,7 @@ def appraise(
     result = appraise_folder(data, year, pol, indicator_set=iset, backend=engine)
     write_appraisal(result, out, reports=reports)
     for r in result.scores.to_pylist():
-        if r["scope_kind"] == "consortium":
+        if r["scope_kind"] == ScopeKind.CONSORTIUM:
             console.print(f"{r['unit_id']} {result.names.get(r['unit_id'], '')}: 得分 / score {r['score']}, "
                           f"等级 / grade {r['grade']}")
     not_ok = sum(1 for s in result.indicators.column("status").to_pylist() if s != "ok")

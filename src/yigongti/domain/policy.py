@@ -32,6 +32,7 @@ __all__ = [
     "BenefitRow",
     "CapitationPolicy",
     "EnrollmentPolicy",
+    "GradeName",
     "HouseholdMode",
     "Insurance",
     "Policy",
@@ -91,6 +92,16 @@ class Insurance(StrEnum):
 
     RESIDENT = "resident"
     EMPLOYEE = "employee"
+
+
+class GradeName(StrEnum):
+    """The appraisal grades of the default policy (考核等级), and ``pending`` for a unit without a score yet; a policy
+    may name its own grades."""
+
+    EXCELLENT = "excellent"  # 优秀
+    QUALIFIED = "qualified"  # 合格
+    UNQUALIFIED = "unqualified"  # 不合格
+    PENDING = "pending"  # 待定: no score yet
 
 
 class HouseholdMode(StrEnum):
@@ -246,10 +257,10 @@ class SettlementPolicy(_Model):
     overspend_fund_share_in_band: Rate = 5000
     overspend_fund_share_beyond: Rate = 0
     grades: tuple[Grade, ...] = (
-        Grade(name="excellent", min_score=Decimal(90), p4p_share="100%"),
-        Grade(name="qualified", min_score=Decimal(60), p4p_share="70%"),
+        Grade(name=GradeName.EXCELLENT.value, min_score=Decimal(90), p4p_share="100%"),
+        Grade(name=GradeName.QUALIFIED.value, min_score=Decimal(60), p4p_share="70%"),
     )
-    fail_grade: str = "unqualified"
+    fail_grade: str = GradeName.UNQUALIFIED.value
     tier_shares: dict[str, Rate] = Field(default_factory=lambda: {"county": 4000, "township": 3500, "village": 2500})
     public_health_share: Rate = 0
     public_health_kinds: tuple[str, ...] = ("cdc", "mch")
@@ -273,7 +284,7 @@ class SettlementPolicy(_Model):
     def grade(self, score: Decimal | None) -> tuple[str, int]:
         """(grade name, share of the P4P reserve paid in bp) for a score; None -> ('pending', 0)."""
         if score is None:
-            return "pending", 0
+            return GradeName.PENDING.value, 0
         for g in self.grades:
             if score >= g.min_score:
                 return g.name, g.p4p_share

@@ -694,7 +694,7 @@ def _small_table(con: BaseBackend, table: pa.Table) -> ir.Table:
 
 def _smaller_cap(policy: BenefitPolicy) -> int:
     """The smaller of the annual caps (resident, employee): below it nobody's fund payments are cut."""
-    return min(policy.annual_cap("resident"), policy.annual_cap("employee"))
+    return min(policy.annual_cap(Insurance.RESIDENT), policy.annual_cap(Insurance.EMPLOYEE))
 
 
 def _reachable(claims: ir.Table) -> ir.IntegerValue:

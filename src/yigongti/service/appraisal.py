@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from yigongti.domain.appraisal import IndicatorValue, Score, checklist_value, indicator_value, score
-from yigongti.domain.indicators import MEASURES, IndicatorSet
+from yigongti.domain.indicators import MEASURES, IndicatorSet, ScopeKind
 from yigongti.domain.policy import Policy
 from yigongti.domain.problems import InvalidInput, Problem
 from yigongti.domain.schema import APPRAISAL_TABLES
@@ -68,9 +68,9 @@ def _scopes(data: DataFolder) -> list[tuple[str, str]]:
     counties = sorted(set(cons.column("county_code").to_pylist()))
     inst = data["institutions"]
     members = pc.filter(inst, pc.is_valid(inst.column("consortium_id")))
-    return ([("county", c) for c in counties] + [("consortium", c) for c in sorted(cons.column("consortium_id")
-                                                                                      .to_pylist())]
-            + [("institution", i) for i in sorted(members.column("inst_id").to_pylist())])
+    return ([(ScopeKind.COUNTY, c) for c in counties]
+            + [(ScopeKind.CONSORTIUM, c) for c in sorted(cons.column("consortium_id").to_pylist())]
+            + [(ScopeKind.INSTITUTION, i) for i in sorted(members.column("inst_id").to_pylist())])
 
 
 def _names(data: DataFolder) -> dict[str, str]:
@@ -197,7 +197,7 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
                          f"year's indicators use {year}'s designations")
         prev_values, previous = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend)
         for (kind, scope), vals in prev_values.items():
-            if kind != "county":
+            if kind != ScopeKind.COUNTY:
                 last = score(iset, vals, kind).score
                 if last is not None:
                     previous_scores[scope] = last
@@ -206,7 +206,7 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     pending: list[str] = []
     dec = iset.scoring.decimals
     for (kind, scope), vals in values.items():
-        if kind == "county":
+        if kind == ScopeKind.COUNTY:
             continue
         s: Score = score(iset, vals, kind)
         for ind_id, p in s.points.items():

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from yigongti.domain.money import format_yuan
+from yigongti.domain.registry import Tier
 from yigongti.domain.settlement import ConsortiumSettlement
 from yigongti.service.settlement import format_heads
 
@@ -130,7 +131,7 @@ def _charts(f: dict[str, Any]) -> dict[str, bytes]:
     def tiers(ax: Any) -> None:
         rows = f["tiers"]
         ax.bar([r["tier"] for r in rows], [_yuan(r["fund_paid"]) for r in rows],
-               color=["#c62828" if r["tier"] == "outside" else "#2e7d32" for r in rows])
+               color=["#c62828" if r["tier"] == Tier.OUTSIDE else "#2e7d32" for r in rows])
         ax.set_ylabel(chart_text("元", "yuan"))
         ax.set_title(chart_text("基金支付：本医共体各级与外部医院", "Fund payments: own tiers vs outside hospitals"))
 

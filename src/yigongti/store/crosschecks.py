@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from yigongti.domain.benefits import Setting
 from yigongti.domain.problems import Problem
 from yigongti.domain.registry import CHINA_BOX, Consortium, Institution, Tier, registry_issues
 from yigongti.store.duplicates import duplicate_rows
@@ -135,7 +136,7 @@ def _claim_rows(claims: pa.Table, institutions: pa.Table | None, label: str, bas
                          base=base)
     if not _has(claims, "setting", "admit_date", "discharge_date", "total_cost", "covered_cost"):
         return out
-    inpatient = pc.equal(claims.column("setting"), "inpatient")
+    inpatient = pc.equal(claims.column("setting"), Setting.INPATIENT.value)
     idx = _rows(pc.and_(inpatient, pc.is_null(claims.column("discharge_date"))))
     out += _problems(label, idx, "discharge_date",
                      ["an inpatient claim needs a discharge date / 住院须填出院日期"] * len(idx), base=base)

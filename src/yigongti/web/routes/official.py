@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from yigongti.api import audit
 from yigongti.api.deps import ContextDep, DbSession, Official, ScopeDep
 from yigongti.domain.idnumber import mask_id_number
+from yigongti.domain.registry import Tier
 from yigongti.service.portal import head_counts, movements, switch_window
 from yigongti.store.models import ChoiceRow, ConsortiumRow, InstitutionRow, PersonRow
 from yigongti.web.downloads import csv_response
@@ -67,7 +68,7 @@ def _head_count_rows(db: DbSession, year: int) -> list[tuple[str, str, str, str,
     out = [(c.consortium_id, c.name, "consortium", "", counts.get(c.consortium_id, 0))
            for c in db.scalars(select(ConsortiumRow).order_by(ConsortiumRow.consortium_id))]
     out += [(i.inst_id, i.name, i.tier, i.consortium_id or "", counts.get(i.inst_id, 0))
-            for i in _institutions(db) if i.tier in ("township", "village")]
+            for i in _institutions(db) if i.tier in (Tier.TOWNSHIP, Tier.VILLAGE)]
     return out
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from yigongti.api import audit
 from yigongti.api.deps import ContextDep, DbSession, ScopedPerson, chooser_refused
+from yigongti.domain.benefits import NetworkStatus
 from yigongti.domain.idnumber import mask_id_number
 from yigongti.domain.money import format_yuan
 from yigongti.service.accounts import Principal, Role
@@ -41,10 +42,10 @@ SOURCES = {
     "nearest": ("按住址就近默认", "the default nearest to home"),
 }
 STATUS_TEXT = {
-    "designated": ("定点机构", "designated"),
-    "in_consortium": ("定点医共体内", "in the designated consortium"),
-    "other_consortium": ("非定点医共体", "another consortium"),
-    "outside": ("医共体外医院", "outside every consortium"),
+    NetworkStatus.DESIGNATED: ("定点机构", "designated"),
+    NetworkStatus.IN_CONSORTIUM: ("定点医共体内", "in the designated consortium"),
+    NetworkStatus.OTHER_CONSORTIUM: ("非定点医共体", "another consortium"),
+    NetworkStatus.OUTSIDE: ("医共体外医院", "outside every consortium"),
 }
 
 
