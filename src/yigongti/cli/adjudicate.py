@@ -19,8 +19,8 @@ from yigongti.service.adjudication import (
 from yigongti.service.policy import resolve_policy
 from yigongti.store.datafolder import find_table_file, read_folder
 
-_STATUS_ZH = {NetworkStatus.DESIGNATED: "定点", NetworkStatus.IN_CONSORTIUM: "医共体内",
-              NetworkStatus.OTHER_CONSORTIUM: "其他医共体", NetworkStatus.OUTSIDE: "医共体外"}
+_STATUS_ZH: dict[str, str] = {NetworkStatus.DESIGNATED: "定点", NetworkStatus.IN_CONSORTIUM: "医共体内",
+                              NetworkStatus.OTHER_CONSORTIUM: "其他医共体", NetworkStatus.OUTSIDE: "医共体外"}
 
 
 @app.command("adjudicate")

@@ -25,8 +25,8 @@ _MISSING_TEXT = {
     "exclude": "未能计算的指标不计入，权重按比例折算 / not-computable indicators are left out and the weights rescaled",
     "zero": "未能计算的指标计0分 / not-computable indicators earn 0 points",
 }
-KIND_ZH = {ScopeKind.COUNTY: "全县 county", ScopeKind.CONSORTIUM: "医共体 consortium",
-           ScopeKind.INSTITUTION: "成员单位 institution"}
+KIND_ZH: dict[str, str] = {ScopeKind.COUNTY: "全县 county", ScopeKind.CONSORTIUM: "医共体 consortium",
+                           ScopeKind.INSTITUTION: "成员单位 institution"}
 
 
 def _values(table: Any) -> dict[tuple[str, str], Decimal | None]:
