@@ -170,9 +170,9 @@ def _cpu_s() -> float:
 
 def phase_engine(folder: Path, out: Path, memory_limit: str, ordered: bool = False) -> dict[str, Any]:
 
-    from yigongti.core.policy import BenefitPolicy
     from yigongti.benefits.engine import adjudicate
     from yigongti.core.engine import connect
+    from yigongti.core.policy import BenefitPolicy
 
     con = connect("duckdb", keep_order=ordered, joins_as_written=True, memory_limit=memory_limit,
                   temp_directory=str(DATA / "spill"))  # as the service does
@@ -194,11 +194,11 @@ def phase_settle(folder: Path, out: Path, memory_limit: str) -> dict[str, Any]:
     written. Rows = claims adjudicated."""
     import pyarrow.compute as pc
 
-    from yigongti.core.policy import BenefitPolicy
-    from yigongti.budget import engine as q
     from yigongti.benefits.engine import adjudicate
-    from yigongti.core.engine import connect
+    from yigongti.budget import engine as q
     from yigongti.budget.service import SETTLED_CLAIMS_COLUMNS
+    from yigongti.core.engine import connect
+    from yigongti.core.policy import BenefitPolicy
 
     con = connect("duckdb", keep_order=False, joins_as_written=True, memory_limit=memory_limit,
                   temp_directory=str(DATA / "spill"))  # as settle_year streams

@@ -27,16 +27,16 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from yigongti.core.policy import Policy
-from yigongti.datafolder.schema import APPRAISAL_TABLES
 from yigongti.appraisal.engine import MeasureInputs, compute_measures
-from yigongti.appraisal.service import appraise_data
+from yigongti.appraisal.indicator_sets import load_indicator_set
 from yigongti.appraisal.report import appraisal_html, appraisal_xlsx
+from yigongti.appraisal.service import appraise_data
+from yigongti.core.policy import Policy
+from yigongti.datafolder.folder import read_folder
+from yigongti.datafolder.schema import APPRAISAL_TABLES
 from yigongti.demo import generate_demo
 from yigongti.demo.appraisal import write_appraisal_tables
 from yigongti.enrollment.service import enroll_data
-from yigongti.appraisal.indicator_sets import load_indicator_set
-from yigongti.datafolder.folder import read_folder
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "appraise"

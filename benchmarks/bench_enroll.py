@@ -24,13 +24,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yigongti.enrollment.domain import Choice, Designation, Resident, Source, reference_designations
 from yigongti.core.policy import Policy
-from yigongti.registry.domain import Registry
-from yigongti.enrollment.service import enroll_data
-from yigongti.enrollment.report import enrollment_outputs
 from yigongti.datafolder.crosschecks import registry_from_tables
 from yigongti.datafolder.folder import DataFolder
+from yigongti.enrollment.domain import Choice, Designation, Resident, Source, reference_designations
+from yigongti.enrollment.report import enrollment_outputs
+from yigongti.enrollment.service import enroll_data
+from yigongti.registry.domain import Registry
 
 console = Console(width=130)
 COUNTY = "510727"

@@ -29,15 +29,15 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy import insert, text
 
+from yigongti.core.bulk import upsert_table
+from yigongti.core.db import make_engine
 from yigongti.core.policy import Policy
+from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.enrollment.choices import SubmitChoice, submit_choice
 from yigongti.enrollment.loading import HEAD_COLUMN, LOADED_TABLES, load_data
-from yigongti.datafolder.folder import DataFolder, read_folder
-from yigongti.core.db import make_engine
-from yigongti.platform.migrations import upgrade
 from yigongti.enrollment.store import PersonRow
-from yigongti.core.bulk import upsert_table
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+from yigongti.platform.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"

@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from yigongti.enrollment.engine import nearest_designations
 from yigongti.core.geo import great_circle_km, nearest
+from yigongti.enrollment.engine import nearest_designations
 
 console = Console(width=130)
 

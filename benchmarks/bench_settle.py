@@ -215,7 +215,6 @@ def child(way: str, folder: Path, limit: int | None = None) -> None:
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
 
-    import yigongti.core.engine
     import yigongti.budget.engine  # noqa: F401
 
     t = time.perf_counter()
@@ -279,8 +278,8 @@ def make_limited(folder: Path, limit: int) -> Path:
 def bench_county(claims: int) -> None:
     import duckdb
 
-    from yigongti.core.engine import connect
     from yigongti.budget.service import settle_year, write_settlement
+    from yigongti.core.engine import connect
     from yigongti.datafolder.folder import DataFolder
 
     console.print(f"county-year: generating {claims:,} adjudicated claims in memory ...")

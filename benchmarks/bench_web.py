@@ -44,12 +44,12 @@ from rich.progress import Progress
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from yigongti.platform.accounts import create_user
-from yigongti.enrollment.choices import SubmitChoice, submit_choice
 from yigongti.core.db import make_engine, make_session_factory
+from yigongti.enrollment.choices import SubmitChoice, submit_choice
 from yigongti.enrollment.store import ChoiceRow, DesignationRow, PersonRow
-from yigongti.registry.store import InstitutionRow
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+from yigongti.platform.accounts import create_user
+from yigongti.registry.store import InstitutionRow
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"

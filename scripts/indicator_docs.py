@@ -14,6 +14,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from yigongti.appraisal.indicator_sets import load_indicator_set
 from yigongti.appraisal.indicators import (
     DEFAULT_SET,
     MEASURES,
@@ -22,7 +23,6 @@ from yigongti.appraisal.indicators import (
     measures_in,
     parse_expression,
 )
-from yigongti.appraisal.indicator_sets import load_indicator_set
 
 __all__ = ["BEGIN", "END", "LANGS", "main", "page_path", "render", "splice"]
 

@@ -20,9 +20,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from yigongti.app.factory import create_app
-from yigongti.platform.settings import Settings
-from yigongti.platform.accounts import create_user
 from yigongti.enrollment.store import ChoiceRow, DesignationRow
+from yigongti.platform.accounts import create_user
+from yigongti.platform.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from yigongti.app.factory import create_app
-from yigongti.platform.settings import Settings
 from yigongti.platform.accounts import create_user
+from yigongti.platform.settings import Settings
 
 __all__ = ["INSIDE_WINDOW", "PASSWORD", "api_app", "client", "login", "make_user", "read_csv"]
 

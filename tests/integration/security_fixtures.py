@@ -22,9 +22,9 @@ from sqlalchemy import text
 from store_fixtures import PG_URL, pg_unreachable
 
 from yigongti.app.factory import create_app
-from yigongti.platform.settings import Settings
-from yigongti.platform.accounts import create_user
 from yigongti.core.db import make_engine
+from yigongti.platform.accounts import create_user
+from yigongti.platform.settings import Settings
 
 __all__ = ["EVIL_CONSORTIUM", "EVIL_TOWNSHIP", "Live", "hostile_folder", "live"]
 

@@ -9,8 +9,8 @@ import pytest
 from test_adjudication_rules import POLICY, Person, both, claim, engine_tables, f
 
 from yigongti.benefits import engine as adjudication
-from yigongti.budget import engine as q
 from yigongti.benefits.engine import adjudicate
+from yigongti.budget import engine as q
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from yigongti.benefits.service import adjudicate_data, adjudicate_folder, designations_for, summarize
 from yigongti.cli import app
+from yigongti.core.engine import Backend, connect
 from yigongti.core.money import format_yuan
 from yigongti.core.policy import Policy
-from yigongti.core.engine import Backend, connect
-from yigongti.benefits.service import adjudicate_data, adjudicate_folder, designations_for, summarize
 from yigongti.datafolder.folder import DataFolder, fen_to_yuan, read_folder
 
 COMPARED = ["claim_id", "person_id", "network_status", "deductible", "fund_paid", "patient_paid", "rule", "inst_id",

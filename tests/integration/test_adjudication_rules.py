@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yigongti.benefits.domain import Claim, adjudicate_person
-from yigongti.core.policy import BenefitPolicy
-from yigongti.registry.domain import Institution, Tier
 from yigongti.benefits.engine import adjudicate
 from yigongti.core.engine import register_arrow
+from yigongti.core.policy import BenefitPolicy
+from yigongti.registry.domain import Institution, Tier
 
 POLICY = BenefitPolicy()
 Y = 2026

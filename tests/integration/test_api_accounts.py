@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from store_fixtures import TestDb, db  # noqa: F401
 
+from yigongti.core.db import make_session_factory
 from yigongti.platform.accounts import (
     AccountError,
     Role,
@@ -18,7 +19,6 @@ from yigongti.platform.accounts import (
     revoke_token,
 )
 from yigongti.platform.accounts_store import ApiTokenRow, UserRow
-from yigongti.core.db import make_session_factory
 
 NOW = datetime(2025, 11, 1, 9, 0)
 

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from yigongti.core.audit import AuditRow
-
 from yigongti.enrollment.store import ChoiceRow, DesignationRow
 
 CHOICE = {"consortium_id": "G1", "township_id": "G1-T1", "village_id": "G1-T1-V2"}

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from yigongti.app.factory import create_app
-from yigongti.platform.settings import Settings
 from yigongti.core.audit import AuditRow
+from yigongti.platform.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ from sqlalchemy import text
 from store_fixtures import PG_URL, pg_unreachable
 
 from yigongti.app.factory import create_app
-from yigongti.platform.settings import Settings
 from yigongti.core.db import make_engine
+from yigongti.platform.settings import Settings
 
 
 def _csrf(html: str) -> str:

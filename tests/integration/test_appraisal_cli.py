@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from yigongti.cli import app
-from yigongti.datafolder.schema import SCORES
 from yigongti.appraisal.indicator_sets import packaged_set_text
+from yigongti.cli import app
 from yigongti.datafolder.folder import parse_table, read_raw_table
+from yigongti.datafolder.schema import SCORES
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from yigongti.core.policy import Policy
 from yigongti.appraisal.service import appraise_data
+from yigongti.core.policy import Policy
+from yigongti.datafolder.folder import read_folder
 from yigongti.demo import generate_demo
 from yigongti.demo.appraisal import APPRAISAL_DEMO_TABLES, write_appraisal_tables
 from yigongti.enrollment.service import enroll_data
-from yigongti.datafolder.folder import read_folder
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from yigongti.appraisal.indicator_sets import load_indicator_set
+from yigongti.appraisal.service import AppraisalResult, appraise_data, appraise_folder
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput
-from yigongti.appraisal.service import AppraisalResult, appraise_data, appraise_folder
-from yigongti.appraisal.indicator_sets import load_indicator_set
 from yigongti.datafolder.folder import read_folder
 
 HERE = Path(__file__).parent / "appraisal_county"

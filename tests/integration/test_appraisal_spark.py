@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from yigongti.datafolder.schema import APPRAISAL_TABLES
-from yigongti.core.engine import Backend, connect
 from yigongti.appraisal.engine import MeasureInputs, MeasureResult, compute_measures
 from yigongti.appraisal.indicator_sets import load_indicator_set
 from yigongti.budget.service import load_adjudicated
+from yigongti.core.engine import Backend, connect
 from yigongti.datafolder.folder import read_folder
+from yigongti.datafolder.schema import APPRAISAL_TABLES
 
 HERE = Path(__file__).parent / "appraisal_county"
 

@@ -12,9 +12,9 @@ from sqlalchemy import Engine, func, select
 from store_fixtures import TestDb, db  # noqa: F401
 
 from yigongti.core.policy import Policy
+from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.enrollment.choices import ChoiceResult, SubmitChoice, submit_choice
 from yigongti.enrollment.loading import load_data
-from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.enrollment.store import ChoiceRow, DesignationRow
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 

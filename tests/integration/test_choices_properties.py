@@ -21,14 +21,14 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from store_fixtures import PG_URL, pg_unreachable
 
+from yigongti.core.db import make_engine
 from yigongti.core.policy import EnrollmentPolicy, HouseholdMode, Policy
+from yigongti.datafolder.folder import read_folder
 from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, submit_choice
 from yigongti.enrollment.loading import LOADED_TABLES, load_data
-from yigongti.datafolder.folder import read_folder
-from yigongti.core.db import make_engine
-from yigongti.platform.migrations import upgrade
 from yigongti.enrollment.store import ChoiceRow, DesignationRow
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+from yigongti.platform.migrations import upgrade
 
 HOUSEHOLDS = {"HH001": ("R0003", "R0004", "R0005", "R0006", "R0007"), "HH006": ("R0017", "R0018", "R0019", "R0020",
                                                                                    "R0021")}

@@ -12,12 +12,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from store_fixtures import TestDb, db  # noqa: F401
 
-from yigongti.enrollment.domain import RefusalCode, Source
-from yigongti.core.policy import EnrollmentPolicy, HouseholdMode, Policy
-from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
-from yigongti.enrollment.loading import LOADED_TABLES, load_data, load_folder
-from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.core.audit import AuditRow
+from yigongti.core.policy import EnrollmentPolicy, HouseholdMode, Policy
+from yigongti.datafolder.folder import DataFolder, read_folder
+from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
+from yigongti.enrollment.domain import RefusalCode, Source
+from yigongti.enrollment.loading import LOADED_TABLES, load_data, load_folder
 from yigongti.enrollment.store import ChoiceRow, DesignationRow
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 

@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yigongti.core.problems import Problem
-from yigongti.datafolder.service import check_data_folder
 from yigongti.datafolder import folder as datafolder
-from yigongti.datafolder.folder import check_folder, fen_to_yuan, read_folder, scan_folder
 from yigongti.datafolder.duplicates import duplicate_rows
+from yigongti.datafolder.folder import check_folder, fen_to_yuan, read_folder, scan_folder
+from yigongti.datafolder.service import check_data_folder
 
 
 @pytest.fixture

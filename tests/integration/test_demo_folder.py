@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from yigongti.cli import app
+from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.datafolder.service import check_data_folder
 from yigongti.demo import DemoSummary, generate_demo
-from yigongti.datafolder.folder import DataFolder, read_folder
 
 PERSONS = 20_000
 YEAR = 2026

@@ -12,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from yigongti.core.policy import Policy
+from yigongti.datafolder.folder import DataFolder
 from yigongti.enrollment.domain import (
     Choice,
     Designation,
@@ -21,10 +23,8 @@ from yigongti.enrollment.domain import (
     reference_designations,
     validate_choice,
 )
-from yigongti.core.policy import Policy
-from yigongti.registry.domain import Consortium, Institution, Registry, Tier
 from yigongti.enrollment.service import EnrollmentResult, enroll_data
-from yigongti.datafolder.folder import DataFolder
+from yigongti.registry.domain import Consortium, Institution, Registry, Tier
 
 Y = 2026
 IN = datetime(2025, 11, 1, 10, 0)

@@ -6,8 +6,8 @@ import csv
 from pathlib import Path
 
 from yigongti.core.policy import Policy
-from yigongti.enrollment.service import enroll_data
 from yigongti.datafolder.folder import read_folder
+from yigongti.enrollment.service import enroll_data
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -40,9 +40,9 @@ def test_example_refusals_have_codes_and_messages(example_input: Path) -> None:
 
 
 def test_the_plain_domain_loop_agrees_with_expected_too(example_input: Path, example_expected: Path) -> None:
+    from yigongti.datafolder.crosschecks import registry_from_tables
     from yigongti.enrollment.domain import Choice, Designation, Resident, Source, reference_designations
     from yigongti.registry.domain import Registry
-    from yigongti.datafolder.crosschecks import registry_from_tables
 
     data = read_folder(example_input)
     residents = [Resident(p["person_id"], p["household_id"], p["county_code"], p["lon"], p["lat"])

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from yigongti.core.policy import Policy
 from yigongti.core.engine import Backend, connect
-from yigongti.enrollment.engine import enroll_tables
+from yigongti.core.policy import Policy
 from yigongti.datafolder.folder import read_folder
+from yigongti.enrollment.engine import enroll_tables
 
 pytestmark = pytest.mark.spark
 

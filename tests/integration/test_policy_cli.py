@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from yigongti.cli import app
 from yigongti.core.policy import Policy, PolicyError, policy_from_toml
-from yigongti.demo.policy import write_demo_policy
 from yigongti.core.policy_files import folder_policy
+from yigongti.demo.policy import write_demo_policy
 
 runner = CliRunner()
 REPORTED = '[benefits.designated_primary]\ninpatient_deductible = "150"\ninpatient_rate = "90%"\n'
@@ -111,8 +111,8 @@ def test_the_demo_policy_changes_only_the_pools(example_input: Path, tmp_path: P
 
 def test_the_web_platforms_stored_policy_merges_with_the_defaults(tmp_path: Path) -> None:
     """The policy kept in the platform's data dir (a full dump, or edited by hand) is read with the same merge."""
-    from yigongti.platform.settings import Settings
     from yigongti.app.startup import POLICY_FILE, _policy
+    from yigongti.platform.settings import Settings
 
     settings = Settings.resolve(data_dir=tmp_path)
     assert _policy(settings) == Policy()

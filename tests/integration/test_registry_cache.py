@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from store_fixtures import TestDb, db  # noqa: F401
 
-from yigongti.registry.service import RegistryCache
 from yigongti.core.db import make_session_factory
+from yigongti.registry.service import RegistryCache
 from yigongti.registry.store import ConsortiumRow
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from yigongti.budget.service import settle_data, settle_year, write_settlement
 from yigongti.cli import app
 from yigongti.core.money import parse_yuan
 from yigongti.core.policy import Policy
-from yigongti.budget.service import settle_data, settle_year, write_settlement
 
 
 def example_folder(example_input: Path, example_expected: Path, target: Path) -> Path:

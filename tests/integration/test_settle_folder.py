@@ -14,9 +14,9 @@ import pytest
 from tests.integration.test_settle_example import read_csv
 from typer.testing import CliRunner
 
+from yigongti.budget.service import SettlementResult, settle_year
 from yigongti.cli import app
 from yigongti.core.policy import CapitationPolicy, Policy
-from yigongti.budget.service import SettlementResult, settle_year
 from yigongti.datafolder.folder import fen_to_yuan, read_folder
 
 

@@ -11,12 +11,12 @@ import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
 
-from yigongti.cli import app
 from yigongti.benefits.service import adjudicate_data, designations_for
-from yigongti.demo.county import write_demo_county
-from yigongti.core.policy_files import folder_policy
 from yigongti.budget.service import settlement_inputs
+from yigongti.cli import app
+from yigongti.core.policy_files import folder_policy
 from yigongti.datafolder.folder import read_folder
+from yigongti.demo.county import write_demo_county
 
 OUTPUTS = ("settlement.csv", "allocation.csv", "ledger.csv")
 # seed 4 at 8,000 persons has an admission of 2026-01-12 referred by one of 2025-12-31 whose person changed

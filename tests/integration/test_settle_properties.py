@@ -12,10 +12,10 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yigongti.core.policy import CapitationPolicy, Policy, SettlementPolicy
 from yigongti.budget import engine as q
-from yigongti.core.engine import connect, register_arrow, to_arrow
 from yigongti.budget.service import settle_data
+from yigongti.core.engine import connect, register_arrow, to_arrow
+from yigongti.core.policy import CapitationPolicy, Policy, SettlementPolicy
 from yigongti.datafolder.folder import DataFolder
 
 YEAR = 2026

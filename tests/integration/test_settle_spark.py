@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from test_settle_example import example_folder
 
-from yigongti.core.engine import Backend, connect
 from yigongti.budget.service import settle_data
+from yigongti.core.engine import Backend, connect
 from yigongti.datafolder.folder import read_folder
 
 pytestmark = pytest.mark.spark

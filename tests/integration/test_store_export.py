@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from yigongti.cli import app
 from yigongti.core.policy import Policy
+from yigongti.datafolder.folder import read_folder
 from yigongti.enrollment.choices import SubmitChoice, submit_choice
-from yigongti.enrollment.service import enroll_data
 from yigongti.enrollment.exporting import export_folder
 from yigongti.enrollment.loading import load_folder
-from yigongti.datafolder.folder import read_folder
+from yigongti.enrollment.service import enroll_data
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 
 NOW = datetime(2025, 12, 1, 9, 0)

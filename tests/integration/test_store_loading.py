@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import Engine, select, text
 from store_fixtures import TestDb, db  # noqa: F401
 
+from yigongti.core.bulk import BulkWriteError, scrub_id_numbers
 from yigongti.core.problems import InvalidInput
 from yigongti.enrollment.loading import load_folder
 from yigongti.enrollment.store import ChoiceRow, DesignationRow, PersonRow
-from yigongti.registry.store import ConsortiumRow, InstitutionRow
-from yigongti.core.bulk import BulkWriteError, scrub_id_numbers
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
 NOW = datetime(2026, 1, 5, 8, 0)
 TABLES = (ConsortiumRow, InstitutionRow, PersonRow, ChoiceRow, DesignationRow)

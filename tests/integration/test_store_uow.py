@@ -11,10 +11,10 @@ from sqlalchemy.exc import DBAPIError
 from store_fixtures import TestDb, db  # noqa: F401
 
 from yigongti.enrollment.domain import Designation, Source
-from yigongti.platform.migrations import upgrade
 from yigongti.enrollment.store import PersonRow
-from yigongti.registry.store import ConsortiumRow
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork, is_retryable
+from yigongti.platform.migrations import upgrade
+from yigongti.registry.store import ConsortiumRow
 
 NOW = datetime(2026, 1, 1, 8, 0)
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from yigongti.budget.year import policy_with_scores, run_year
 from yigongti.cli import app
 from yigongti.core.policy import Policy
-from yigongti.budget.year import policy_with_scores, run_year
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

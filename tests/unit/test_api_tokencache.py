@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 from tests.fakes import FakeClock
 
-from yigongti.platform.tokencache import TokenCache
 from yigongti.platform.accounts import Principal, Role
+from yigongti.platform.tokencache import TokenCache
 
 NOW = datetime(2026, 11, 25, 10)
 WHO = Principal(user_id=1, username="r1", role=Role.RESIDENT, person_id="P1", household_id="H1")

@@ -11,14 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from yigongti.core.idnumber import id_number_problems
-from yigongti.registry.domain import Tier, registry_issues
+from yigongti.datafolder.crosschecks import registry_from_tables
 from yigongti.demo.calibration import DEFAULT_CALIBRATION as CAL
 from yigongti.demo.choices import make_enrollment
 from yigongti.demo.geography import build_county, consortia_table, institutions_table
 from yigongti.demo.identifiers import IdNumberSerials, sequential_ids
 from yigongti.demo.places import counties
 from yigongti.demo.population import make_population
-from yigongti.datafolder.crosschecks import registry_from_tables
+from yigongti.registry.domain import Tier, registry_issues
 
 PINGWU = counties(1)[0]
 

@@ -25,7 +25,7 @@ def test_band_labels_follow_the_policy() -> None:
 def test_age_is_completed_years_on_jan_1() -> None:
     births = pa.array([date(2021, 1, 1), date(2021, 1, 2), date(2020, 12, 31), date(2026, 1, 1),
                        date(2026, 3, 1), date(1946, 1, 1)], pa.date32())
-    assert ages_on_jan_1(births, 2026).tolist() == [5, 4, 5, 0, -1, 80]
+    assert ages_on_jan_1(births, 2026).tolist() == [5, 4, 5, 0, 0, 80]  # born later: 0
 
 
 def test_head_counts_by_unit_band_and_insurance_skip_the_unborn() -> None:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
+from yigongti.core.policy import EnrollmentPolicy
 from yigongti.enrollment.domain import (
     MESSAGES,
     Choice,
@@ -18,7 +19,6 @@ from yigongti.enrollment.domain import (
     render,
     validate_choice,
 )
-from yigongti.core.policy import EnrollmentPolicy
 from yigongti.registry.domain import Consortium, Institution, Registry, Tier
 
 COUNTY = "510727"

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yigongti.enrollment.household import Member, completed_years, covered_members, household_head
 from yigongti.core.policy import HouseholdMode
+from yigongti.enrollment.household import Member, completed_years, covered_members, household_head
 
 ON = date(2025, 11, 3)
 GRANDMA = Member("P1", date(1950, 1, 1))

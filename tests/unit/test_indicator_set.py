@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from yigongti.appraisal.domain import IndicatorValue, checklist_value, fraction, indicator_value, score
+from yigongti.appraisal.indicator_sets import load_indicator_set
 from yigongti.appraisal.indicators import (
     MEASURES,
     IndicatorSetError,
@@ -19,7 +20,6 @@ from yigongti.appraisal.indicators import (
     measures_in,
     parse_expression,
 )
-from yigongti.appraisal.indicator_sets import load_indicator_set
 
 SMALL = """
 id = "test"

@@ -31,8 +31,8 @@ from yigongti.core.policy import (
     policy_from_toml,
     policy_to_toml,
 )
-from yigongti.registry.domain import Institution, Tier
 from yigongti.core.policy_files import explain_policy, policy_problems
+from yigongti.registry.domain import Institution, Tier
 
 
 def test_defaults_are_rules_md() -> None:

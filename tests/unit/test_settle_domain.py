@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from yigongti.budget.capitation import budget
-from yigongti.core.policy import CapitationPolicy, SettlementPolicy
 from yigongti.budget.domain import (
     ACCOUNTS_THAT_CLOSE,
     Member,
@@ -20,6 +19,7 @@ from yigongti.budget.domain import (
     overspend_shares,
     settle_consortium,
 )
+from yigongti.core.policy import CapitationPolicy, SettlementPolicy
 
 POLICY = SettlementPolicy()
 BUDGET = budget(CapitationPolicy(), Decimal("10.00"), 100_000)  # G 10,000.00, reserve 500.00, B 9,500.00

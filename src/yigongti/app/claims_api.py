@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from yigongti.platform.deps import ContextDep, DbSession, ScopedPerson
-from yigongti.core.money import format_yuan
 from yigongti.budget.analytics import person_decisions
+from yigongti.core.money import format_yuan
+from yigongti.platform.deps import ContextDep, DbSession, ScopedPerson
 
 __all__ = ["router"]
 

@@ -51,8 +51,8 @@ def serve(
     from pydantic import ValidationError
 
     from yigongti.app.factory import create_app, freeze_startup_objects
-    from yigongti.platform.settings import Settings
     from yigongti.core.db import masked_url
+    from yigongti.platform.settings import Settings
 
     try:
         settings = Settings.resolve(db=db, data=data, data_dir=data_dir,

@@ -16,19 +16,17 @@ from fastapi import FastAPI
 from itsdangerous import URLSafeTimedSerializer
 
 from yigongti.app import startup
+from yigongti.app.api_routes import ROUTERS
+from yigongti.app.web import mount_web
+from yigongti.budget.analytics import FiguresCache, referrals
+from yigongti.core.db import make_engine, make_session_factory
 from yigongti.platform.concurrency import ConcurrencyLimit
 from yigongti.platform.context import AppContext
 from yigongti.platform.ratelimit import LoginLimiter
-from yigongti.app.api_routes import ROUTERS
-from yigongti.platform.security import SecurityHeaders
+from yigongti.platform.security import RefuseHostileInput, SecurityHeaders, server_error
 from yigongti.platform.settings import Settings
 from yigongti.platform.tokencache import TokenCache
-from yigongti.budget.analytics import FiguresCache, referrals
 from yigongti.registry.service import RegistryCache
-from yigongti.core.db import make_engine, make_session_factory
-from yigongti.app.web import mount_web
-from yigongti.platform.ratelimit import TokenBucket
-from yigongti.platform.security import RefuseHostileInput, SecurityHeaders, server_error
 
 __all__ = ["OPENAPI_URL", "create_app", "freeze_startup_objects"]
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from yigongti.platform.routes import auth_pages as auth
-
-from yigongti.budget import pages as finance
-
-from yigongti.platform.routes import map_pages as geography
-
+from yigongti.app import resident_pages as resident
 from yigongti.appraisal import pages as indicators
-
+from yigongti.budget import pages as finance
+from yigongti.platform.routes import auth_pages as auth
+from yigongti.platform.routes import map_pages as geography
 from yigongti.platform.routes import official_pages as official
 
-from yigongti.app import resident_pages as resident
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, official.router, finance.router, indicators.router, geography.router)

@@ -10,12 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 
-from yigongti.platform import audit
-from yigongti.platform.deps import ContextDep, DbSession, ScopedPerson, chooser_refused
+from yigongti.benefits.domain import NetworkStatus
+from yigongti.budget.analytics import person_decisions
 from yigongti.core.idnumber import mask_id_number
 from yigongti.core.money import format_yuan
-from yigongti.platform.accounts import Principal, Role
-from yigongti.budget.analytics import person_decisions
 from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
 from yigongti.enrollment.portal import (
     age_on,
@@ -24,11 +22,13 @@ from yigongti.enrollment.portal import (
     may_choose_for,
     switch_window,
 )
-from yigongti.registry.store import ConsortiumRow, InstitutionRow
-from yigongti.registry.store import RegistryRepository
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+from yigongti.platform import audit
+from yigongti.platform.accounts import Principal, Role
+from yigongti.platform.deps import ContextDep, DbSession, ScopedPerson, chooser_refused
 from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
+from yigongti.registry.store import ConsortiumRow, InstitutionRow, RegistryRepository
 
 __all__ = ["router"]
 
@@ -41,10 +41,10 @@ SOURCES = {
     "nearest": ("按住址就近默认", "the default nearest to home"),
 }
 STATUS_TEXT = {
-    "designated": ("定点机构", "designated"),
-    "in_consortium": ("定点医共体内", "in the designated consortium"),
-    "other_consortium": ("非定点医共体", "another consortium"),
-    "outside": ("医共体外医院", "outside every consortium"),
+    NetworkStatus.DESIGNATED: ("定点机构", "designated"),
+    NetworkStatus.IN_CONSORTIUM: ("定点医共体内", "in the designated consortium"),
+    NetworkStatus.OTHER_CONSORTIUM: ("非定点医共体", "another consortium"),
+    NetworkStatus.OUTSIDE: ("医共体外医院", "outside every consortium"),
 }
 
 

@@ -17,17 +17,18 @@ import tomli_w
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from yigongti.platform.settings import Clock, Settings
 from yigongti.core.policy import Policy, policy_from_toml, policy_to_toml
-from yigongti.platform.accounts import Role, create_user
-from yigongti.enrollment.loading import load_data
 from yigongti.core.policy_files import folder_policy
-from yigongti.platform.accounts_store import UserRow
 from yigongti.datafolder.folder import DataFolder, read_folder
-from yigongti.platform.migrations import upgrade
+from yigongti.enrollment.loading import load_data
 from yigongti.enrollment.store import DesignationRow, PersonRow
-from yigongti.registry.store import ConsortiumRow, InstitutionRow
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+from yigongti.platform.accounts import Role, create_user
+from yigongti.platform.accounts_store import UserRow
+from yigongti.platform.migrations import upgrade
+from yigongti.platform.settings import Clock, Settings
+from yigongti.registry.domain import Tier
+from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
 __all__ = ["DEMO_ACCOUNTS_FILE", "POLICY_FILE", "Prepared", "prepare"]
 
@@ -115,7 +116,7 @@ def _demo_anchors(s: Session, year: int) -> dict[Role, dict[str, str]] | None:
         township, village, consortium = designation.township_id, designation.village_id, designation.consortium_id
     else:
         person = s.scalar(select(PersonRow).order_by(PersonRow.household_id, PersonRow.person_id).limit(1))
-        village_row = s.scalar(select(InstitutionRow).where(InstitutionRow.tier == "village")
+        village_row = s.scalar(select(InstitutionRow).where(InstitutionRow.tier == Tier.VILLAGE)
                                .order_by(InstitutionRow.inst_id).limit(1))
         if village_row is None or village_row.parent_id is None or village_row.consortium_id is None:
             return None

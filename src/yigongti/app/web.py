@@ -21,8 +21,8 @@ STATIC = Path(__file__).resolve().parents[1] / "platform" / "static"
 
 def mount_web(app: FastAPI) -> None:
     """Add the pages, the static files and the page error handlers to ``app``."""
-    from yigongti.platform.pages import NotSignedIn, render
     from yigongti.app.page_routes import ROUTERS
+    from yigongti.platform.pages import NotSignedIn, render
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for router in ROUTERS:

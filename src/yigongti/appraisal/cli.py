@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from yigongti.appraisal.indicators import IndicatorSetError, ScopeKind
 from yigongti.core.cli import (
     EXIT_INVALID,
     DataOption,
@@ -19,7 +20,6 @@ from yigongti.core.cli import (
     err_console,
     exits_on_invalid_input,
 )
-from yigongti.appraisal.indicators import IndicatorSetError
 
 
 @app.command("appraise")
@@ -38,8 +38,8 @@ def appraise(
     """计算监测指标、考核得分与等级，输出 indicators.csv、scores.csv 与考核报告 / Compute the indicators, scores and
     grades of a year: writes indicators.csv, scores.csv, points.csv and appraisal.html / appraisal.xlsx (runs enroll
     and adjudicate first when their outputs are not in DIR)."""
-    from yigongti.appraisal.service import appraise_folder, write_appraisal
     from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
+    from yigongti.appraisal.service import appraise_folder, write_appraisal
     from yigongti.core.policy_files import resolve_policy
 
     try:
@@ -51,7 +51,7 @@ def appraise(
     result = appraise_folder(data, year, pol, indicator_set=iset, backend=engine)
     write_appraisal(result, out, reports=reports)
     for r in result.scores.to_pylist():
-        if r["scope_kind"] == "consortium":
+        if r["scope_kind"] == ScopeKind.CONSORTIUM:
             console.print(f"{r['unit_id']} {result.names.get(r['unit_id'], '')}: 得分 / score {r['score']}, "
                           f"等级 / grade {r['grade']}")
     not_ok = sum(1 for s in result.indicators.column("status").to_pylist() if s != "ok")

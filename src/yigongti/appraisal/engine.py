@@ -21,13 +21,16 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from yigongti.appraisal.indicators import MEASURES, Attribution, Parameters
+from yigongti.appraisal.indicators import MEASURES, Attribution, Parameters, ScopeKind
+from yigongti.benefits.domain import Setting
+from yigongti.budget.engine import age_expr
 from yigongti.core.engine import Backend, connect, register_arrow
+from yigongti.registry.domain import Tier
 
 __all__ = ["TIER_RANK", "MeasureInputs", "MeasureResult", "compute_measures"]
 
-TIER_RANK = {"village": 0, "township": 1, "county": 2, "outside": 3}
-PRIMARY_TIERS = ("township", "village")
+TIER_RANK = {Tier.VILLAGE: 0, Tier.TOWNSHIP: 1, Tier.COUNTY: 2, Tier.OUTSIDE: 3}
+PRIMARY_TIERS = (Tier.TOWNSHIP, Tier.VILLAGE)
 PREV = "prev__"  # column prefix of last year's measures (a measure key says "prev:")
 
 
@@ -119,15 +122,15 @@ class _Engine:
 
     def person_map(self) -> ir.Table:
         p, d = self.persons, self.des
-        county_units = self.inst.filter(self.inst.tier == "county").select(
+        county_units = self.inst.filter(self.inst.tier == Tier.COUNTY).select(
             c_cons=self.inst.consortium_id, c_inst=self.inst.inst_id)
         via_county = d.join(county_units, d.consortium_id == county_units.c_cons)
         parts = [
-            p.select("person_id", scope_kind=ibis.literal("county"), scope=p.county_code),
-            d.select("person_id", scope_kind=ibis.literal("consortium"), scope=d.consortium_id),
-            d.select("person_id", scope_kind=ibis.literal("institution"), scope=d.township_id),
-            d.select("person_id", scope_kind=ibis.literal("institution"), scope=d.village_id),
-            via_county.select("person_id", scope_kind=ibis.literal("institution"), scope=via_county.c_inst),
+            p.select("person_id", scope_kind=ibis.literal(ScopeKind.COUNTY.value), scope=p.county_code),
+            d.select("person_id", scope_kind=ibis.literal(ScopeKind.CONSORTIUM.value), scope=d.consortium_id),
+            d.select("person_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value), scope=d.township_id),
+            d.select("person_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value), scope=d.village_id),
+            via_county.select("person_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value), scope=via_county.c_inst),
         ]
         return ibis.union(*parts, distinct=False)
 
@@ -135,9 +138,9 @@ class _Engine:
         i = self.inst
         members = i.filter(i.consortium_id.notnull())
         parts = [
-            i.select("inst_id", scope_kind=ibis.literal("county"), scope=i.county_code),
-            members.select("inst_id", scope_kind=ibis.literal("consortium"), scope=members.consortium_id),
-            members.select("inst_id", scope_kind=ibis.literal("institution"), scope=members.inst_id),
+            i.select("inst_id", scope_kind=ibis.literal(ScopeKind.COUNTY.value), scope=i.county_code),
+            members.select("inst_id", scope_kind=ibis.literal(ScopeKind.CONSORTIUM.value), scope=members.consortium_id),
+            members.select("inst_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value), scope=members.inst_id),
         ]
         return ibis.union(*parts, distinct=False)
 
@@ -163,8 +166,8 @@ class _Engine:
         fund_names = {"fund_res", "fund_res_in_county", "fund_res_primary", "fund_res_in_county_primary"}
         fund = self.adj is not None and any(p + f in wanted for f in fund_names for _, p in self.years())
         c = self.claims_in(fund=fund)
-        op = c.setting == "outpatient"
-        ip = c.setting == "inpatient"
+        op = c.setting == Setting.OUTPATIENT
+        ip = c.setting == Setting.INPATIENT
         inc = (c.i_county == c.p_county).fill_null(False)
         prim = c.tier.isin(PRIMARY_TIERS)
         feats: dict[str, Any] = {}
@@ -191,8 +194,7 @@ class _Engine:
         """persons (person_id) with one integer column per available residents' measure in ``wanted``."""
         y, prm = self.year, self.params
         base = self.persons
-        age = (y - _year_of(base.birth_date)
-               - ibis.ifelse(base.birth_date.month() * 100 + base.birth_date.day() > 101, 1, 0)).cast("int64")
+        age = age_expr(base.birth_date, y)
         base = base.select("person_id", population=ibis.literal(1, "int64"),
                            population_30_69=ibis.ifelse((age >= prm.premature_age_min) & (age < prm.premature_age_max),
                                                         1, 0).cast("int64"), age=age)
@@ -225,7 +227,7 @@ class _Engine:
             have.add("deaths_premature")
         if "admissions_managed" in have and "admissions_res" not in wanted:
             c = self.claims_in()
-            pieces.append(c.group_by("person_id").aggregate(_adm=_n((c._yr == y) & (c.setting == "inpatient"))))
+            pieces.append(c.group_by("person_id").aggregate(_adm=_n((c._yr == y) & (c.setting == Setting.INPATIENT))))
         for piece in pieces:
             piece = piece.rename(_pid="person_id")
             base = base.left_join(piece, base.person_id == piece._pid).drop("_pid")
@@ -275,20 +277,20 @@ class _Engine:
         y, prm = self.year, self.params
         i = self.inst
         prim = i.tier.isin(PRIMARY_TIERS)
-        base = i.select("inst_id", _prim=prim, _county=i.tier == "county", _tcm=i.kind.isin(prm.tcm_kinds),
+        base = i.select("inst_id", _prim=prim, _county=i.tier == Tier.COUNTY, _tcm=i.kind.isin(prm.tcm_kinds),
                         _lead=i.inst_id.isin(self.leads) if self.leads else ibis.literal(False),
-                        villages=ibis.ifelse(i.tier == "village", 1, 0).cast("int64"))
+                        villages=ibis.ifelse(i.tier == Tier.VILLAGE, 1, 0).cast("int64"))
         have: set[str] = {"villages"}
         pieces: list[ir.Table] = []
         derived: dict[str, Any] = {}
         if self.claims is not None:
             c = self.claims_in()
-            ip = (c.setting == "inpatient") & c.discharge_date.notnull()
+            ip = (c.setting == Setting.INPATIENT) & c.discharge_date.notnull()
             days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
             aggs: dict[str, Any] = {}
             for yr, prefix in self.years():
                 this = c._yr == yr
-                aggs |= {prefix + "visits": _n(this & (c.setting == "outpatient")),
+                aggs |= {prefix + "visits": _n(this & (c.setting == Setting.OUTPATIENT)),
                          prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
                 have |= {prefix + m for m in ("visits", "visits_primary", "visits_tcm", "discharges", "bed_days",
                                               "discharges_county_tier", "up_referrals", "down_referrals",
@@ -362,7 +364,7 @@ class _Engine:
             this = j.r_yr == y
             aggs |= {prefix + "up_referrals": _n(this & (j.r_rank > j.s_rank)),
                      prefix + "down_referrals": _n(this & down),
-                     prefix + "down_referrals_from_county": _n(this & down & (j.s_tier == "county"))}
+                     prefix + "down_referrals_from_county": _n(this & down & (j.s_tier == Tier.COUNTY))}
         return j.group_by(j.s_inst.name("inst_id")).aggregate(**aggs)
 
     def _postings(self) -> ir.Table:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from yigongti.appraisal.indicators import DEFAULT_SET, IndicatorSet, IndicatorSetError, indicator_set_from_toml
+from yigongti.appraisal.indicators import (
+    DEFAULT_SET,
+    IndicatorSet,
+    IndicatorSetError,
+    indicator_set_from_toml,
+)
 
 __all__ = ["INDICATOR_SET_FILE", "folder_indicator_set", "load_indicator_set", "packaged_set_text"]
 

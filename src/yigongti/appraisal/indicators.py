@@ -43,6 +43,7 @@ __all__ = [
     "MeasureInfo",
     "NotComputable",
     "Parameters",
+    "ScopeKind",
     "ScoringRules",
     "Unit",
     "evaluate",
@@ -53,7 +54,16 @@ __all__ = [
 ]
 
 DEFAULT_SET = "national-2024"
-SCOPE_KINDS = ("county", "consortium", "institution")
+class ScopeKind(StrEnum):
+    """What an indicator is computed for (考核范围): the whole county (全县), a consortium (医共体) or a member
+    institution (成员单位); the ``scope_kind`` column."""
+
+    COUNTY = "county"
+    CONSORTIUM = "consortium"
+    INSTITUTION = "institution"
+
+
+SCOPE_KINDS = tuple(k.value for k in ScopeKind)
 
 
 class IndicatorSetError(ValueError):
@@ -312,14 +322,14 @@ class Indicator(_Model):
             raise ValueError(f"indicator {self.id}: a weighted indicator needs a target")
         if self.scoring == "linear" and (self.zero_at is None or self.zero_at == self.target):
             raise ValueError(f"indicator {self.id}: linear scoring needs zero_at different from target")
-        if self.institution_weight > 0 and "institution" not in self.scopes:
+        if self.institution_weight > 0 and ScopeKind.INSTITUTION not in self.scopes:
             raise ValueError(f"indicator {self.id}: institution_weight > 0 but 'institution' is not in scopes")
-        if self.weight > 0 and "consortium" not in self.scopes:
+        if self.weight > 0 and ScopeKind.CONSORTIUM not in self.scopes:
             raise ValueError(f"indicator {self.id}: weight > 0 but 'consortium' is not in scopes")
         return self
 
     def weight_for(self, scope_kind: str) -> Decimal:
-        if scope_kind == "institution":
+        if scope_kind == ScopeKind.INSTITUTION:
             return self.institution_weight
         return self.weight
 
@@ -383,7 +393,7 @@ class IndicatorSet(_Model):
         for ind in self.indicators:
             if ind.group not in groups:
                 raise ValueError(f"indicator {ind.id}: unknown group {ind.group!r}")
-        for kind, label in (("consortium", "weight"), ("institution", "institution_weight")):
+        for kind, label in ((ScopeKind.CONSORTIUM, "weight"), (ScopeKind.INSTITUTION, "institution_weight")):
             total = sum((i.weight_for(kind) for i in self.indicators), Decimal(0))
             if total != 100:
                 raise ValueError(f"the {label}s of the indicators must sum to 100, they sum to {total}")

@@ -8,16 +8,18 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
-from yigongti.platform.deps import ContextDep, DbSession, Official
-from yigongti.platform.scope import consortia_in_scope
-from yigongti.platform.accounts import Role
-from yigongti.appraisal.service import AppraisalResult
+from yigongti.appraisal.indicators import ScopeKind
 from yigongti.appraisal.report import appraisal_xlsx
-from yigongti.registry.store import InstitutionRow
+from yigongti.appraisal.service import AppraisalResult
+from yigongti.core.policy import GradeName
+from yigongti.platform.accounts import Role
 from yigongti.platform.charts import bar_chart
+from yigongti.platform.deps import ContextDep, DbSession, Official
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import render
+from yigongti.platform.scope import consortia_in_scope
+from yigongti.registry.store import InstitutionRow
 
 __all__ = ["router"]
 
@@ -38,7 +40,7 @@ def _units(db: DbSession, principal: Official, result: AppraisalResult) -> tuple
     """(consortia in scope, every unit in scope: the county, those consortia and their institutions)."""
     consortia = sorted(consortia_in_scope(db, principal))
     members = {i.inst_id for i in db.query(InstitutionRow).filter(InstitutionRow.consortium_id.in_(consortia))}
-    counties = {r["scope"] for r in result.indicators.to_pylist() if r["scope_kind"] == "county"}
+    counties = {r["scope"] for r in result.indicators.to_pylist() if r["scope_kind"] == ScopeKind.COUNTY}
     return consortia, {*counties, *consortia, *members}
 
 
@@ -48,7 +50,7 @@ def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Offi
     consortia, units = _units(db, principal, result)
     t = translator(lang_of(request))
     values = {(r["scope"], r["indicator"]): r for r in result.indicators.to_pylist()}
-    counties = sorted({r["scope"] for r in result.indicators.to_pylist() if r["scope_kind"] == "county"})
+    counties = sorted({r["scope"] for r in result.indicators.to_pylist() if r["scope_kind"] == ScopeKind.COUNTY})
     columns = counties + consortia
     rows = []
     for ind in result.indicator_set.indicators:
@@ -59,9 +61,9 @@ def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Offi
         rows.append((ind, cells))
     scores = [r for r in result.scores.to_pylist() if r["unit_id"] in units]
     chart = bar_chart([(result.names.get(r["unit_id"], r["unit_id"]), float(r["score"])) for r in scores
-                       if r["scope_kind"] == "consortium"],
-                      lines=[(t("优秀", "excellent") if n == "excellent" else t("合格", "qualified")
-                              if n == "qualified" else n, float(m)) for n, m in result.grades])
+                       if r["scope_kind"] == ScopeKind.CONSORTIUM],
+                      lines=[(t("优秀", "excellent") if n == GradeName.EXCELLENT else t("合格", "qualified")
+                              if n == GradeName.QUALIFIED else n, float(m)) for n, m in result.grades])
     return render(request, ctx, "indicators.html", principal, year=result.year, columns=columns,
                   names=result.names, rows=rows, scores=scores, chart=chart, notes=result.notes,
                   whole_county=principal.role in WHOLE_COUNTY)

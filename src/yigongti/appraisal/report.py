@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from yigongti.appraisal.indicators import Indicator
+from yigongti.appraisal.indicators import Indicator, ScopeKind
 from yigongti.appraisal.service import AppraisalResult
 from yigongti.core.reports import chart_png, chart_text
 from yigongti.core.reports import deterministic_zip as _deterministic_zip
@@ -27,7 +27,8 @@ _MISSING_TEXT = {
     "exclude": "未能计算的指标不计入，权重按比例折算 / not-computable indicators are left out and the weights rescaled",
     "zero": "未能计算的指标计0分 / not-computable indicators earn 0 points",
 }
-KIND_ZH = {"county": "全县 county", "consortium": "医共体 consortium", "institution": "成员单位 institution"}
+KIND_ZH: dict[str, str] = {ScopeKind.COUNTY: "全县 county", ScopeKind.CONSORTIUM: "医共体 consortium",
+                           ScopeKind.INSTITUTION: "成员单位 institution"}
 
 
 def _values(table: Any) -> dict[tuple[str, str], Decimal | None]:
@@ -71,7 +72,7 @@ def _signed(d: Decimal | None) -> str:
 # --------------------------------------------------------------------------------------------- charts
 
 def _score_chart(result: AppraisalResult) -> bytes:
-    rows = [r for r in result.scores.to_pylist() if r["scope_kind"] == "consortium"]
+    rows = [r for r in result.scores.to_pylist() if r["scope_kind"] == ScopeKind.CONSORTIUM]
     grades = [g for g, _ in result.grades]
 
     def draw(ax: Any) -> None:
@@ -91,9 +92,9 @@ def _score_chart(result: AppraisalResult) -> bytes:
 
 
 def _indicator_grid(result: AppraisalResult) -> bytes | None:
-    plt_inds = [i for i in result.indicator_set.indicators if i.weight > 0 and "consortium" in i.scopes]
+    plt_inds = [i for i in result.indicator_set.indicators if i.weight > 0 and ScopeKind.CONSORTIUM in i.scopes]
     vals = _values(result.indicators)
-    cons = [s for k, s in _units(result) if k == "consortium"]
+    cons = [s for k, s in _units(result) if k == ScopeKind.CONSORTIUM]
     plotted = [i for i in plt_inds if any(vals.get((c, i.id)) is not None for c in cons)]
     if not plotted or not cons:
         return None
@@ -190,8 +191,8 @@ def appraisal_html(result: AppraisalResult) -> str:
     if grid is not None:
         parts += ["<h2>主要指标 / main indicators (dashed: target)</h2>", img(grid, "indicators")]
     parts += [
-        f"<h2>全县与医共体指标 / county and consortia</h2><p>{yoy}</p>", _matrix(result, ("county", "consortium")),
-        "<h2>成员单位指标 / member institutions</h2>", _matrix(result, ("institution",)),
+        f"<h2>全县与医共体指标 / county and consortia</h2><p>{yoy}</p>", _matrix(result, (ScopeKind.COUNTY, ScopeKind.CONSORTIUM)),
+        "<h2>成员单位指标 / member institutions</h2>", _matrix(result, (ScopeKind.INSTITUTION,)),
         "<h2>不可计算的指标 / indicators not computable</h2>",
         _table(["指标 / indicator", "原因 / reason"],
                [(html.escape(k), html.escape("; ".join(sorted(v)))) for k, v in reasons.items()]),
@@ -253,8 +254,8 @@ def appraisal_xlsx(result: AppraisalResult) -> bytes:
 
     wb = Workbook()
     wb.remove(wb.active)
-    _sheet(wb, "医共体 consortia", result, ("county", "consortium"))
-    _sheet(wb, "成员单位 institutions", result, ("institution",))
+    _sheet(wb, "医共体 consortia", result, (ScopeKind.COUNTY, ScopeKind.CONSORTIUM))
+    _sheet(wb, "成员单位 institutions", result, (ScopeKind.INSTITUTION,))
     p = wb.create_sheet("得分明细 points")
     p.append(["单位编码 unit", "指标 indicator", "权重 weight", "得分 points"])
     for r in result.points.to_pylist():

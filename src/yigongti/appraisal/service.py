@@ -18,14 +18,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from yigongti.appraisal.domain import IndicatorValue, Score, checklist_value, indicator_value, score
-from yigongti.appraisal.indicators import MEASURES, IndicatorSet
-from yigongti.core.policy import Policy
-from yigongti.core.problems import InvalidInput, Problem
-from yigongti.datafolder.schema import APPRAISAL_TABLES
-from yigongti.core.engine import Backend
 from yigongti.appraisal.engine import MeasureInputs, compute_measures
 from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
+from yigongti.appraisal.indicators import MEASURES, IndicatorSet, ScopeKind
+from yigongti.core.engine import Backend
+from yigongti.core.policy import Policy
+from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import DataFolder
+from yigongti.datafolder.schema import APPRAISAL_TABLES
 
 __all__ = [
     "AppraisalResult",
@@ -70,9 +70,9 @@ def _scopes(data: DataFolder) -> list[tuple[str, str]]:
     counties = sorted(set(cons.column("county_code").to_pylist()))
     inst = data["institutions"]
     members = pc.filter(inst, pc.is_valid(inst.column("consortium_id")))
-    return ([("county", c) for c in counties] + [("consortium", c) for c in sorted(cons.column("consortium_id")
-                                                                                      .to_pylist())]
-            + [("institution", i) for i in sorted(members.column("inst_id").to_pylist())])
+    return ([(ScopeKind.COUNTY, c) for c in counties]
+            + [(ScopeKind.CONSORTIUM, c) for c in sorted(cons.column("consortium_id").to_pylist())]
+            + [(ScopeKind.INSTITUTION, i) for i in sorted(members.column("inst_id").to_pylist())])
 
 
 def _names(data: DataFolder) -> dict[str, str]:
@@ -209,7 +209,7 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         prev_values, previous = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend,
                                                 claims=source, con=con)
         for (kind, scope), vals in prev_values.items():
-            if kind != "county":
+            if kind != ScopeKind.COUNTY:
                 last = score(iset, vals, kind).score
                 if last is not None:
                     previous_scores[scope] = last
@@ -218,7 +218,7 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     pending: list[str] = []
     dec = iset.scoring.decimals
     for (kind, scope), vals in values.items():
-        if kind == "county":
+        if kind == ScopeKind.COUNTY:
             continue
         s: Score = score(iset, vals, kind)
         for ind_id, p in s.points.items():

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
-from yigongti.core.money import format_yuan
+from yigongti.benefits.domain import NetworkStatus
 from yigongti.benefits.service import (
     AdjudicationSummary,
     adjudicate_data,
@@ -15,10 +14,13 @@ from yigongti.benefits.service import (
     summarize,
     write_adjudicated,
 )
+from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
+from yigongti.core.money import format_yuan
 from yigongti.core.policy_files import resolve_policy
 from yigongti.datafolder.folder import find_table_file, read_folder
 
-_STATUS_ZH = {"designated": "定点", "in_consortium": "医共体内", "other_consortium": "其他医共体", "outside": "医共体外"}
+_STATUS_ZH: dict[str, str] = {NetworkStatus.DESIGNATED: "定点", NetworkStatus.IN_CONSORTIUM: "医共体内",
+                              NetworkStatus.OTHER_CONSORTIUM: "其他医共体", NetworkStatus.OUTSIDE: "医共体外"}
 
 
 @app.command("adjudicate")

@@ -24,9 +24,10 @@ from typing import Protocol
 
 from yigongti.core.money import apply_rate_bp, format_yuan
 from yigongti.core.policy import BenefitPolicy, BenefitRow
-from yigongti.registry.domain import Institution
+from yigongti.registry.domain import Institution, Tier
 
 __all__ = [
+    "ROW_NAMES",
     "RULE_TEXT",
     "Claim",
     "Decision",
@@ -34,11 +35,25 @@ __all__ = [
     "Insured",
     "NetworkStatus",
     "Rule",
+    "Setting",
     "adjudicate_claim",
     "adjudicate_person",
+    "annual_cap",
+    "continuous_deductible",
+    "continuous_deductible_due",
+    "deductible",
+    "flat_copay",
+    "fund_rate",
+    "has_benefit",
+    "inpatient_deductible",
+    "is_flat_copay",
     "network_status",
+    "outpatient_deductible",
+    "outpatient_deductible_due",
     "outpatient_deductible_levels",
+    "rated_fund",
     "row_name",
+    "rule",
 ]
 
 
@@ -49,6 +64,13 @@ class NetworkStatus(StrEnum):
     IN_CONSORTIUM = "in_consortium"
     OTHER_CONSORTIUM = "other_consortium"
     OUTSIDE = "outside"
+
+
+class Setting(StrEnum):
+    """Where care was given (就诊类型): outpatient (门诊) or inpatient (住院), the ``setting`` column."""
+
+    OUTPATIENT = "outpatient"
+    INPATIENT = "inpatient"
 
 
 class Rule(StrEnum):
@@ -95,7 +117,7 @@ class Claim:
 
     @property
     def inpatient(self) -> bool:
-        return self.setting == "inpatient"
+        return self.setting == Setting.INPATIENT
 
     @property
     def year(self) -> int:
@@ -156,34 +178,119 @@ class Decision:
 
 
 def network_status(institution: Institution, designation: DesignatedCare | None) -> NetworkStatus:
-    """``designated``: a county-tier member of the designated consortium, or the designated township or village;
-    ``in_consortium``: another member of it; ``other_consortium``: a member of another consortium (or any member
-    when the person has no designation); ``outside``: a hospital in no consortium."""
-    if not institution.consortium_id or str(institution.tier) == "outside":
+    """Network status (就医类别). ``designated``: a county-tier member of the designated consortium, or the designated
+    township or village; ``in_consortium``: another member of it; ``other_consortium``: a member of another
+    consortium (or any member when the person has no designation); ``outside``: a hospital in no consortium."""
+    if not institution.consortium_id or institution.tier == Tier.OUTSIDE:
         return NetworkStatus.OUTSIDE
     if designation is None or institution.consortium_id != designation.consortium_id:
         return NetworkStatus.OTHER_CONSORTIUM
-    if str(institution.tier) == "county" or institution.inst_id in (designation.township_id, designation.village_id):
+    if institution.tier == Tier.COUNTY or institution.inst_id in (designation.township_id, designation.village_id):
         return NetworkStatus.DESIGNATED
     return NetworkStatus.IN_CONSORTIUM
 
 
 def row_name(status: NetworkStatus, tier: str, level: int) -> str:
-    """The BenefitPolicy attribute holding the row for a paying status (``other_consortium`` pays as ``outside``)."""
+    """The benefit row (待遇档次): the BenefitPolicy attribute holding the row for a paying status
+    (``other_consortium`` pays as ``outside``), by tier inside the consortium, by hospital level outside."""
     if status in (NetworkStatus.OUTSIDE, NetworkStatus.OTHER_CONSORTIUM):
         return "outside_tertiary" if level >= 3 else "outside_secondary"
-    part = "primary" if tier in ("township", "village") else "county"
+    part = "primary" if tier in (Tier.TOWNSHIP, Tier.VILLAGE) else "county"
     return f"{status.value}_{part}"
 
 
-_ROW_NAMES = ("designated_primary", "designated_county", "in_consortium_primary", "in_consortium_county",
-              "outside_secondary", "outside_tertiary")
+ROW_NAMES = ("designated_primary", "designated_county", "in_consortium_primary", "in_consortium_county",
+             "outside_secondary", "outside_tertiary")
+_ROW_NAMES = ROW_NAMES
 
 
 def outpatient_deductible_levels(policy: BenefitPolicy) -> list[int]:
     """The distinct positive outpatient deductibles of the rows that are not flat copay, lowest first."""
     rows: Iterable[BenefitRow] = (getattr(policy, n) for n in _ROW_NAMES)
     return sorted({r.outpatient_deductible for r in rows if not r.outpatient_flat_copay and r.outpatient_deductible > 0})
+
+
+# --------------------------------------------------------------------------------------------- the decisions
+# One function per rule; ``yigongti.benefits.engine`` has a column expression of the same name for each.
+
+
+def has_benefit(status: NetworkStatus, *, unreasonable: bool, emergency: bool) -> bool:
+    """Whether the claim is paid at all (有待遇): not judged unreasonable, and not at another consortium unless an
+    emergency."""
+    return not unreasonable and (status is not NetworkStatus.OTHER_CONSORTIUM or emergency)
+
+
+def is_flat_copay(row: BenefitRow, *, inpatient: bool) -> bool:
+    """Whether the claim is paid as a flat copay (定额自付): outpatient care on a row of flat copay."""
+    return not inpatient and row.outpatient_flat_copay
+
+
+def flat_copay(covered: int, policy: BenefitPolicy) -> int:
+    """The fund payment of a flat copay (定额自付): C less the copay, never below 0."""
+    return covered - min(covered, policy.flat_copay)
+
+
+def fund_rate(policy: BenefitPolicy, row: BenefitRow, *, inpatient: bool, insurance: str) -> int:
+    """The fund rate (报销比例) in basis points: the row's, plus the employees' bonus, at most 100%."""
+    return policy.fund_rate(row, inpatient=inpatient, insurance=insurance)
+
+
+def outpatient_deductible_due(row: BenefitRow, applied: int) -> int:
+    """The outpatient deductible (门诊起付线) still due: the row's less what the person's earlier outpatient claims
+    of the year applied (it accrues per person-year, across rows)."""
+    return max(0, row.outpatient_deductible - applied)
+
+
+def continuous_deductible_due(row: BenefitRow, referring: int) -> int:
+    """The inpatient deductible due on a referred admission (连续计算起付线): the row's less the deductible the
+    referring admission applied."""
+    return max(0, row.inpatient_deductible - referring)
+
+
+def deductible(covered: int, due: int) -> int:
+    """The deductible applied (起付线): what is due, never more than the covered cost C."""
+    return min(covered, due)
+
+
+def outpatient_deductible(covered: int, row: BenefitRow, applied: int) -> int:
+    """The outpatient deductible applied (门诊起付线, per person-year): what is still due, at most C."""
+    return deductible(covered, outpatient_deductible_due(row, applied))
+
+
+def inpatient_deductible(covered: int, row: BenefitRow) -> int:
+    """The inpatient deductible applied (住院起付线, per admission): the row's, at most C."""
+    return deductible(covered, row.inpatient_deductible)
+
+
+def continuous_deductible(covered: int, row: BenefitRow, referring: int) -> int:
+    """The deductible applied on a referred admission (连续计算起付线): what is still due, at most C."""
+    return deductible(covered, continuous_deductible_due(row, referring))
+
+
+def rated_fund(covered: int, deductible_applied: int, rate_bp: int) -> int:
+    """The fund payment by rate (按比例报销): (C - deductible) x rate, half-up to the fen."""
+    return apply_rate_bp(covered - deductible_applied, rate_bp)
+
+
+def annual_cap(fund: int, cap_remaining: int) -> int:
+    """The fund payment after the annual cap (年度最高支付限额): never below 0, never more than what is left."""
+    return min(max(fund, 0), cap_remaining)
+
+
+def rule(status: NetworkStatus, *, paid: bool, unreasonable: bool, inpatient: bool, continuous: bool,
+         flat: bool) -> Rule:
+    """The rule that decides the claim before the annual cap, first match: unreasonable, no benefit, an emergency
+    at another consortium (paid as outside), a referred admission (continuous deductible), an admission, a flat
+    copay, an outpatient claim."""
+    if unreasonable:
+        return Rule.UNREASONABLE
+    if not paid:
+        return Rule.NO_BENEFIT
+    if status is NetworkStatus.OTHER_CONSORTIUM:
+        return Rule.EMERGENCY_AS_OUTSIDE
+    if inpatient:
+        return Rule.CONTINUOUS_DEDUCTIBLE if continuous else Rule.INPATIENT
+    return Rule.FLAT_COPAY if flat else Rule.OUTPATIENT
 
 
 def adjudicate_claim(claim: Claim, *, person: Insured, institution: Institution, designation: DesignatedCare | None,
@@ -196,41 +303,33 @@ def adjudicate_claim(claim: Claim, *, person: Insured, institution: Institution,
     cap_remaining = max(0, cap - sum(d.fund_paid for d in earlier))
     status = network_status(institution, designation)
     c = claim.covered_cost
+    paid = has_benefit(status, unreasonable=claim.unreasonable, emergency=claim.emergency)
 
-    def decided(rule: Rule, *, name: str | None = None, due: int = 0, deductible: int = 0, rate: int = 0,
-                fund: int = 0, referral: int | None = None, flat: bool = False) -> Decision:
-        paid = min(max(fund, 0), cap_remaining)
-        final = Rule.ANNUAL_CAP if paid < fund else rule
-        return Decision(claim, status, name, due, deductible, rate, fund, cap, cap_remaining, paid,
-                        claim.total_cost - paid, final, referral, flat)
+    def decided(*, name: str | None = None, due: int = 0, ded: int = 0, rate: int = 0, fund: int = 0,
+                referral: int | None = None, flat: bool = False) -> Decision:
+        after_cap = annual_cap(fund, cap_remaining)
+        base = rule(status, paid=paid, unreasonable=claim.unreasonable, inpatient=claim.inpatient,
+                    continuous=referral is not None, flat=flat)
+        final = Rule.ANNUAL_CAP if after_cap < fund else base
+        return Decision(claim, status, name, due, ded, rate, fund, cap, cap_remaining, after_cap,
+                        claim.total_cost - after_cap, final, referral, flat)
 
-    if claim.unreasonable:
-        return decided(Rule.UNREASONABLE)
-    if status is NetworkStatus.OTHER_CONSORTIUM and not claim.emergency:
-        return decided(Rule.NO_BENEFIT)
+    if not paid:
+        return decided()
     name = row_name(status, str(institution.tier), institution.level)
     row: BenefitRow = getattr(policy, name)
-    base_rule = Rule.EMERGENCY_AS_OUTSIDE if status is NetworkStatus.OTHER_CONSORTIUM else None
+    rate = fund_rate(policy, row, inpatient=claim.inpatient, insurance=person.insurance)
+    if is_flat_copay(row, inpatient=claim.inpatient):
+        return decided(name=name, fund=flat_copay(c, policy), flat=True)
     if not claim.inpatient:
-        if row.outpatient_flat_copay:
-            return decided(base_rule or Rule.FLAT_COPAY, name=name, fund=c - min(c, policy.flat_copay),
-                           flat=True)
-        applied = sum(d.deductible for d in earlier if not d.claim.inpatient)
-        due = max(0, row.outpatient_deductible - applied)
-        ded = min(c, due)
-        rate = policy.fund_rate(row, inpatient=False, insurance=person.insurance)
-        return decided(base_rule or Rule.OUTPATIENT, name=name, due=due, deductible=ded, rate=rate,
-                       fund=apply_rate_bp(c - ded, rate))
-    due = row.inpatient_deductible
+        due = outpatient_deductible_due(row, sum(d.deductible for d in earlier if not d.claim.inpatient))
+        ded = deductible(c, due)
+        return decided(name=name, due=due, ded=ded, rate=rate, fund=rated_fund(c, ded, rate))
     referring = _referring_admission(claim, history, policy)
-    rule = Rule.INPATIENT
-    if referring is not None:
-        due = max(0, due - referring.deductible)
-        rule = Rule.CONTINUOUS_DEDUCTIBLE
-    ded = min(c, due)
-    rate = policy.fund_rate(row, inpatient=True, insurance=person.insurance)
-    return decided(base_rule or rule, name=name, due=due, deductible=ded, rate=rate, fund=apply_rate_bp(c - ded, rate),
-                   referral=None if referring is None else referring.deductible)
+    referral = None if referring is None else referring.deductible
+    due = row.inpatient_deductible if referral is None else continuous_deductible_due(row, referral)
+    ded = deductible(c, due)
+    return decided(name=name, due=due, ded=ded, rate=rate, fund=rated_fund(c, ded, rate), referral=referral)
 
 
 def _referring_admission(claim: Claim, history: Sequence[Decision], policy: BenefitPolicy) -> Decision | None:

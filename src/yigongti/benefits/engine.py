@@ -25,6 +25,11 @@ spill 6.7 GB to disk.
 The referrals and the continuous deductibles of the (few) referred admissions are computed first, as small tables
 (on DuckDB from one scan that also reads the over-cap candidates' claims). On DuckDB the persons and their
 designations are decided once (:func:`_coded`) for the two passes that join every claim with them.
+The module reads in two parts: first the rules, one column expression per decision of
+``yigongti.benefits.domain`` under the same name (:func:`network_status`, :func:`row_name`, :func:`has_benefit`,
+:func:`is_flat_copay`, :func:`fund_rate`, :func:`flat_copay`, :func:`outpatient_deductible`,
+:func:`inpatient_deductible`, :func:`continuous_deductible`, :func:`rated_fund`, :func:`annual_cap`, :func:`rule`);
+then how the work is split into passes (temporary tables, buckets, Spark), which only calls them.
 Every window is ordered by (admit_date, claim_id), a total order, so that DuckDB and Spark agree to the fen; the
 result is sorted by claim_id at the end unless the caller does not need it (``ordered=False``: a sort of every
 column, the costliest step at province scale).
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 
 import ibis
@@ -44,19 +50,171 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
-from yigongti.benefits.domain import NetworkStatus, Rule, outpatient_deductible_levels
-from yigongti.core.money import BP
-from yigongti.core.policy import BenefitPolicy, BenefitRow
+from yigongti.benefits.domain import ROW_NAMES, NetworkStatus, Rule, Setting, outpatient_deductible_levels
 from yigongti.core.engine import register_arrow
+from yigongti.core.money import BP
+from yigongti.core.policy import BenefitPolicy, BenefitRow, Insurance
+from yigongti.registry.domain import Tier
 
-__all__ = ["DESIGNATED_CONSORTIUM", "OUTPUT_COLUMNS", "adjudicate"]
+__all__ = [
+    "DESIGNATED_CONSORTIUM",
+    "OUTPUT_COLUMNS",
+    "adjudicate",
+    "annual_cap",
+    "continuous_deductible",
+    "deductible",
+    "flat_copay",
+    "fund_rate",
+    "has_benefit",
+    "inpatient_deductible",
+    "is_flat_copay",
+    "network_status",
+    "outpatient_deductible",
+    "rated_fund",
+    "row_name",
+    "rule",
+]
 
 OUTPUT_COLUMNS = ("network_status", "deductible", "fund_paid", "patient_paid", "rule")
 DESIGNATED_CONSORTIUM = "designated_consortium"
 
-_ROWS = ("designated_primary", "designated_county", "in_consortium_primary", "in_consortium_county",
-         "outside_secondary", "outside_tertiary")
 _S = NetworkStatus
+_STATUS_CODES = (_S.DESIGNATED, _S.IN_CONSORTIUM, _S.OTHER_CONSORTIUM, _S.OUTSIDE)  # _status 0..3
+_DESIGNATED, _IN_CONSORTIUM, _OTHER, _OUTSIDE = range(4)
+_RULES = tuple(Rule)  # rule codes carried through the windows as integers
+_NOTHING, _FLAT, _RATED = range(3)  # payment kinds
+_DECISION_INPUTS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "covered_cost",
+                    "unreasonable")
+_ZERO = ibis.literal(0, "int64")
+
+
+# ============================================================================================= the rules
+# One column expression per decision of ``yigongti.benefits.domain``, under the same name; codes are small integers
+# (cheap to carry through windows): network status 0..3 (_STATUS_CODES), benefit row 0..5 (ROW_NAMES), rule
+# (_RULES).
+
+
+def network_status(*, outside: ir.BooleanValue, consortium: ir.StringValue, designated_consortium: ir.StringValue,
+                   county: ir.BooleanValue, inst_id: ir.StringValue, township: ir.StringValue,
+                   village: ir.StringValue) -> ir.IntegerValue:
+    """Network status (就医类别) as a code of :data:`_STATUS_CODES`: outside (a hospital in no consortium), other
+    consortium (another consortium's member, or any member without a designation), designated (a county-tier member
+    of the designated consortium, the designated township or village), else in consortium."""
+    return ibis.cases(
+        (outside, _OUTSIDE),
+        (designated_consortium.isnull() | (consortium != designated_consortium), _OTHER),
+        (county | (inst_id == township) | (inst_id == village), _DESIGNATED),
+        else_=_IN_CONSORTIUM,
+    ).cast("int64")
+
+
+def row_name(status: ir.IntegerValue, *, county: ir.IntegerValue, tertiary: ir.IntegerValue) -> ir.IntegerValue:
+    """The benefit row (待遇档次) as an index of ``ROW_NAMES``: 2 x status + (county tier) for designated and
+    in_consortium, 4 + (level 3) for outside and other consortium (an emergency there pays as outside)."""
+    return ibis.ifelse(status >= _OTHER, 4 + tertiary, 2 * status + county).cast("int64")
+
+
+def has_benefit(status: ir.IntegerValue, *, unreasonable: ir.BooleanValue,
+                emergency: ir.BooleanValue) -> ir.BooleanValue:
+    """Whether the claim is paid at all (有待遇): not unreasonable, not at another consortium unless an emergency."""
+    return ~unreasonable & ((status != _OTHER) | emergency)
+
+
+def is_flat_copay(row: ir.IntegerValue, *, inpatient: ir.BooleanValue, policy: BenefitPolicy) -> ir.BooleanValue:
+    """Whether the claim is paid as a flat copay (定额自付): outpatient care on a row of flat copay (a test of
+    membership, cheaper than a lookup per claim)."""
+    flat_rows = [k for k, n in enumerate(ROW_NAMES) if _row(policy, k).outpatient_flat_copay]
+    return ~inpatient & row.isin(flat_rows) if flat_rows else ibis.literal(False)
+
+
+def fund_rate(policy: BenefitPolicy, row: ir.IntegerValue, *, inpatient: ir.BooleanValue,
+              employee: ir.BooleanValue) -> ir.IntegerValue:
+    """The fund rate (报销比例) in basis points by (row, inpatient, employee): code 4 x row + 2 x inpatient +
+    employee."""
+    rates = {4 * k + 2 * ip + emp: policy.fund_rate(_row(policy, k), inpatient=bool(ip), insurance=ins)
+             for k in range(len(ROW_NAMES)) for ip in (0, 1)
+             for emp, ins in ((0, Insurance.RESIDENT), (1, Insurance.EMPLOYEE))}
+    return _lookup(4 * row + 2 * inpatient.cast("int64") + employee.cast("int64"), rates)
+
+
+def flat_copay(covered: ir.IntegerValue, policy: BenefitPolicy) -> ir.IntegerValue:
+    """The fund payment of a flat copay (定额自付): C less the copay, never below 0."""
+    return covered - ibis.least(covered, policy.flat_copay)
+
+
+def deductible(covered: ir.IntegerValue, due: ir.IntegerValue) -> ir.IntegerValue:
+    """The deductible applied (起付线): what is due, never more than the covered cost C."""
+    return ibis.least(covered, due)
+
+
+def inpatient_deductible(covered: ir.IntegerValue, row_deductible: ir.IntegerValue) -> ir.IntegerValue:
+    """The inpatient deductible applied (住院起付线, per admission): the row's, at most C."""
+    return deductible(covered, row_deductible)
+
+
+def continuous_deductible(covered: ir.IntegerValue, row_deductible: ir.IntegerValue,
+                          referring: ir.IntegerValue) -> ir.IntegerValue:
+    """The deductible applied on a referred admission (连续计算起付线): the row's less the referring admission's
+    deductible, never below 0, at most C."""
+    return deductible(covered, ibis.greatest(_ZERO, row_deductible - referring))
+
+
+def outpatient_deductible(t: ir.Table, levels: list[int]) -> ir.Table:
+    """t + _ded_op, the outpatient deductible (门诊起付线, per person-year) each claim applies, from the claims'
+    _d_op (the row's deductible, 0 for none) and _c (C) in (admit_date, claim_id) order per person.
+
+    The running applied total S follows S_i = max(S_{i-1}, min(D_i, S_{i-1} + C_i)), which with several row
+    deductibles d_1 < ... < d_m (``levels``) is not one running sum. It is m running sums: S^(k) = min(S, d_k) =
+    min(d_k, cumsum x^(k)) where x^(k)_j = C_j for claims with D_j >= d_k and the increment of S^(k-1) at j
+    otherwise (S^(0) = 0); a claim applies the increment of S^(m). Claims with _d_op = 0 apply none and move no
+    running sum (their x is 0 at every level): callers leave them out where they can."""
+    if not levels:
+        return t.mutate(_ded_op=ibis.literal(0, "int64"))
+    acc = t.mutate(_inc0=ibis.literal(0, "int64"))
+    prev = "_inc0"
+    for k, d in enumerate(levels, start=1):
+        x = f"_x{k}"
+        acc = acc.mutate(**{x: ibis.ifelse(acc._d_op >= d, acc._c, acc[prev])})
+        cum = _running(acc, x)
+        acc = acc.mutate(**{f"_inc{k}": ibis.least(d, cum) - ibis.least(d, cum - acc[x])})
+        prev = f"_inc{k}"
+    ded = ibis.ifelse(acc._d_op > 0, deductible(acc._c, acc[prev]), ibis.literal(0, "int64"))
+    acc = acc.mutate(_ded_op=ded.cast("int64"))
+    return acc.select(*t.columns, "_ded_op")
+
+
+def rated_fund(covered: ir.IntegerValue, deductible_applied: ir.IntegerValue,
+               rate_bp: ir.IntegerValue) -> ir.IntegerValue:
+    """The fund payment by rate (按比例报销): (C - deductible) x rate, half-up to the fen."""
+    return _half_up(covered - deductible_applied, rate_bp)
+
+
+def annual_cap(fund: ir.IntegerValue, cumulative: ir.IntegerValue, cap: ir.IntegerValue) -> ir.IntegerValue:
+    """The fund payment after the annual cap (年度最高支付限额): capped cumulative = min(cap, cumulative fund, this
+    claim included); a claim pays its increment (what was left of the cap, at most its own payment)."""
+    return (ibis.least(cap, cumulative) - ibis.least(cap, cumulative - fund)).cast("int64")
+
+
+def rule(status: ir.IntegerValue, *, paid: ir.BooleanValue, unreasonable: ir.BooleanValue,
+         inpatient: ir.BooleanValue, continuous: ir.BooleanValue, flat: ir.BooleanValue) -> ir.IntegerValue:
+    """The rule deciding the claim before the annual cap, as an index of :data:`_RULES`, first match:
+    unreasonable, no benefit, an emergency at another consortium, a referred admission, an admission, a flat
+    copay, an outpatient claim."""
+    return ibis.cases(
+        (unreasonable, _RULES.index(Rule.UNREASONABLE)),
+        (~paid, _RULES.index(Rule.NO_BENEFIT)),
+        (status == _OTHER, _RULES.index(Rule.EMERGENCY_AS_OUTSIDE)),
+        (inpatient & continuous, _RULES.index(Rule.CONTINUOUS_DEDUCTIBLE)),
+        (inpatient, _RULES.index(Rule.INPATIENT)),
+        (flat, _RULES.index(Rule.FLAT_COPAY)),
+        else_=_RULES.index(Rule.OUTPATIENT),
+    ).cast("int64")
+
+
+def _row(policy: BenefitPolicy, k: int) -> BenefitRow:
+    """The benefit row of code ``k`` (an index of ROW_NAMES)."""
+    row: BenefitRow = getattr(policy, ROW_NAMES[k])
+    return row
 
 
 def _half_up(amount: ir.IntegerValue, rate_bp: ir.IntegerValue) -> ir.IntegerValue:
@@ -64,17 +222,15 @@ def _half_up(amount: ir.IntegerValue, rate_bp: ir.IntegerValue) -> ir.IntegerVal
     return ((amount * rate_bp * 2 + BP) // (2 * BP)).cast("int64")
 
 
-_STATUS_CODES = (_S.DESIGNATED, _S.IN_CONSORTIUM, _S.OTHER_CONSORTIUM, _S.OUTSIDE)  # _status 0..3
-_DESIGNATED, _IN_CONSORTIUM, _OTHER, _OUTSIDE = range(4)
-_RULES = tuple(Rule)  # rule codes carried through the windows as integers
-_NOTHING, _FLAT, _RATED = range(3)  # payment kinds
-_DECISION_INPUTS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "covered_cost",
-                    "unreasonable")
-
-
 def _lookup(code: ir.IntegerValue, values: dict[int, int]) -> ir.IntegerValue:
     """CASE code WHEN k THEN v ... ELSE 0 (a simple CASE over small integers is cheap on every backend)."""
     return code.cases(*((k, ibis.literal(v, "int64")) for k, v in values.items()), else_=ibis.literal(0, "int64"))
+
+
+def _running(t: ir.Table, column: str) -> ir.IntegerValue:
+    """Running total of ``column`` per person in (admit_date, claim_id) order, this row included."""
+    w = ibis.cumulative_window(group_by=t.person_id, order_by=[t.admit_date, t.claim_id])
+    return t[column].sum().over(w)
 
 
 def _status_text(code: ir.IntegerValue) -> ir.StringValue:
@@ -82,67 +238,102 @@ def _status_text(code: ir.IntegerValue) -> ir.StringValue:
     return code.cases(*((k, s.value) for k, s in enumerate(_STATUS_CODES)), else_=ibis.null("string"))
 
 
+def _rule_text(code: ir.IntegerValue) -> ir.StringValue:
+    """The rule name of a rule code."""
+    return code.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string"))
+
+
+# ============================================================================================= a claim's inputs
+# The rules applied to the claims' columns: what each claim is known to be before any running sum.
+
+
 def _classify(t: ir.Table, institutions: ir.Table, policy: BenefitPolicy) -> ir.Table:
-    """Claims + _status (0 designated, 1 in_consortium, 2 other_consortium, 3 outside), the payment kind and the
-    benefit row's deductibles and rate, as integers (cheap to carry through windows).
+    """Claims + _status (:func:`network_status`), _row (:func:`row_name`), _pays (:func:`has_benefit`), the
+    flat copay, the rate and the row's deductibles, as integers (cheap to carry through windows).
 
     ``t`` carries _emp (employee insurance) and the designation that applies to the claim as _dcons, _dtown, _dvil
-    (null when there is none). Row codes: 2 * status + (county tier) for designated / in_consortium, 4 + (level 3)
-    for outside and for an emergency at another consortium."""
+    (null when there is none)."""
     cons = institutions.consortium_id.nullif("")
     inst = institutions.select(
         inst_id=institutions.inst_id, _cons=cons,
-        _outside=cons.isnull() | (institutions.tier == "outside"),
-        _county=(institutions.tier == "county").cast("int64"),
+        _outside=cons.isnull() | (institutions.tier == Tier.OUTSIDE),
+        _county=(institutions.tier == Tier.COUNTY).cast("int64"),
         _tert=(institutions.level.cast("int64").fill_null(0) >= 3).cast("int64"))
     j = t.left_join(inst, "inst_id").drop("inst_id_right")
-    status = ibis.cases(
-        (j._outside.fill_null(True), _OUTSIDE),
-        (j._dcons.isnull() | (j._cons != j._dcons), _OTHER),
-        ((j._county == 1) | (j.inst_id == j._dtown) | (j.inst_id == j._dvil), _DESIGNATED),
-        else_=_IN_CONSORTIUM,
-    ).cast("int64")
-    j = j.mutate(_status=status)
-    row = ibis.ifelse(j._status >= _OTHER, 4 + j._tert, 2 * j._status + j._county).cast("int64")
-    rows: list[BenefitRow] = [getattr(policy, n) for n in _ROWS]
+    j = j.mutate(_status=network_status(
+        outside=j._outside.fill_null(True), consortium=j._cons, designated_consortium=j._dcons,
+        county=j._county == 1, inst_id=j.inst_id, township=j._dtown, village=j._dvil))
     employee = j._emp.fill_null(False)
     unreasonable = j.unreasonable.fill_null(False)
-    pays = ~unreasonable & ((j._status != _OTHER) | j.emergency.fill_null(False))
-    inpatient = j.setting == "inpatient"
-    # rate by (row, inpatient, employee): code 4 * row + 2 * inpatient + employee
-    rates = {4 * k + 2 * ip + emp: policy.fund_rate(r, inpatient=bool(ip), insurance=ins)
-             for k, r in enumerate(rows) for ip in (0, 1) for emp, ins in ((0, "resident"), (1, "employee"))}
-    j = j.mutate(_row=row, _pays=pays, _inp=inpatient, _unr=unreasonable, _emp=employee)
-    zero = ibis.literal(0, "int64")
+    pays = has_benefit(j._status, unreasonable=unreasonable, emergency=j.emergency.fill_null(False))
+    j = j.mutate(_row=row_name(j._status, county=j._county, tertiary=j._tert), _pays=pays,
+                 _inp=j.setting == Setting.INPATIENT, _unr=unreasonable, _emp=employee)
     outpatient = j._pays & ~j._inp
-    # rows of a flat copay, rows of an outpatient deductible: a test of membership, cheaper than a lookup per claim
-    flat_rows = [k for k, r in enumerate(rows) if r.outpatient_flat_copay]
+    rows = [_row(policy, k) for k in range(len(ROW_NAMES))]
+    # rows of an outpatient deductible: a test of membership, cheaper than a lookup per claim
     accruing = [k for k, r in enumerate(rows) if not r.outpatient_flat_copay and r.outpatient_deductible > 0]
     return j.mutate(
-        _flat=outpatient & j._row.isin(flat_rows) if flat_rows else ibis.literal(False),
-        _rate=_lookup(4 * j._row + 2 * j._inp.cast("int64") + j._emp.cast("int64"), rates),
-        _cap=ibis.ifelse(j._emp, policy.annual_cap("employee"), policy.annual_cap("resident")).cast("int64"),
+        _flat=j._pays & is_flat_copay(j._row, inpatient=j._inp, policy=policy),
+        _rate=fund_rate(policy, j._row, inpatient=j._inp, employee=j._emp),
+        _cap=ibis.ifelse(j._emp, policy.annual_cap(Insurance.EMPLOYEE),
+                         policy.annual_cap(Insurance.RESIDENT)).cast("int64"),
         # _accrues: the claim accrues an outpatient deductible (_d_op > 0)
         _accrues=outpatient & j._row.isin(accruing) if accruing else ibis.literal(False),
         _d_op=ibis.ifelse(outpatient & j._row.isin(accruing),
-                          _lookup(j._row, {k: r.outpatient_deductible for k, r in enumerate(rows)}), zero)
-        if accruing else zero,
+                          _lookup(j._row, {k: r.outpatient_deductible for k, r in enumerate(rows)}), _ZERO)
+        if accruing else _ZERO,
         _d_ip=ibis.ifelse(j._pays & j._inp, _lookup(j._row, {k: r.inpatient_deductible for k, r in enumerate(rows)}),
-                          zero),
+                          _ZERO),
         _c=j.covered_cost.cast("int64"),
     )
+
+
+def _with_inpatient_deductible(base: ir.Table) -> ir.Table:
+    """base (with _cont_ded, the continuous deductible of a referred admission, else null) + _cont and _ded_ip (the
+    inpatient deductible: :func:`continuous_deductible` resolved beforehand, else :func:`inpatient_deductible`)."""
+    return base.mutate(_cont=base._cont_ded.notnull(),
+                       _ded_ip=base._cont_ded.fill_null(inpatient_deductible(base._c, base._d_ip))).drop("_cont_ded")
+
+
+def _before_running_sums(base: ir.Table) -> ir.Table:
+    """What is known before the running sums: the rule (:func:`rule`, but the cap), the payment kind, a deductible
+    not accrued (0 without benefit and for a flat copay, the inpatient one, else null: the outpatient one to come)."""
+    kind = ibis.cases((~base._pays, _NOTHING), (base._flat, _FLAT), else_=_RATED).cast("int64")
+    fixed_ded = ibis.cases((~base._pays | base._flat, ibis.literal(0, "int64")), (base._inp, base._ded_ip.cast("int64")),
+                           else_=ibis.null("int64"))
+    return base.mutate(_rule0=rule(base._status, paid=base._pays, unreasonable=base._unr, inpatient=base._inp,
+                                   continuous=base._cont, flat=base._flat),
+                       _kind=kind, _fixed=fixed_ded)
+
+
+def _fund_before_cap(t: ir.Table, policy: BenefitPolicy) -> ir.Table:
+    """t (with _ded_op) + deductible and _f0, the fund payment before the annual cap: nothing, :func:`flat_copay`
+    or :func:`rated_fund`, never below 0."""
+    t = t.mutate(deductible=t._fixed.fill_null(t._ded_op).cast("int64"))
+    fund0 = ibis.cases(
+        (t._kind == _NOTHING, ibis.literal(0, "int64")),
+        (t._kind == _FLAT, flat_copay(t._c, policy)),
+        else_=rated_fund(t._c, t.deductible, t._rate),
+    )
+    return t.mutate(_f0=ibis.greatest(ibis.literal(0, "int64"), fund0).cast("int64"))
+
+
+def _capped(t: ir.Table) -> ir.Table:
+    """t + fund_paid: :func:`annual_cap` over the running total of the fund payments before the cap."""
+    return t.mutate(fund_paid=annual_cap(t._f0, _running(t, "_f0"), t._cap))
 
 
 def _who(persons: ir.Table, designations: ir.Table, year: int) -> ir.Table:
     """person_id, _emp (employee insurance) and the year's designation (_dcons, _dtown, _dvil): one join."""
     d = designations.filter(designations.year == year)
     d = d.select(_dp=d.person_id, _dcons=d.consortium_id, _dtown=d.township_id, _dvil=d.village_id)
-    p = persons.select(person_id=persons.person_id, _emp=persons.insurance == "employee")
+    p = persons.select(person_id=persons.person_id, _emp=persons.insurance == Insurance.EMPLOYEE)
     j = p.left_join(d, p.person_id == d._dp)
     return j.select("person_id", "_emp", "_dcons", "_dtown", "_dvil")
 
 
-
+# ============================================================================================= referrals
+# The referred admissions and their continuous deductibles: few, found first, as small tables.
 
 def _edges_with_nodes(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.Table:
     """Qualifying referrals (claim_id referred by _ref) among the admissions up to ``year``, each with the decision
@@ -151,7 +342,7 @@ def _edges_with_nodes(claims: ir.Table, policy: BenefitPolicy, year: int) -> ir.
     A referral counts when the referring claim is an admission of the same person, applied earlier in (admit_date,
     claim_id) order, and discharged 0 to ``continuous_deductible_days`` days before this admission."""
     _, hi = _year_bounds(year)
-    inp = claims.filter((claims.setting == "inpatient") & (claims.admit_date <= hi))
+    inp = claims.filter((claims.setting == Setting.INPATIENT) & (claims.admit_date <= hi))
     a = inp.filter(inp.referral_from.notnull() & (inp.referral_from != ""))
     a = a.select(*_DECISION_INPUTS, "referral_from")
     r = inp.select(_rdis=inp.discharge_date, **{f"_r_{c}": inp[c] for c in _DECISION_INPUTS})
@@ -207,7 +398,7 @@ def _referral_nodes(nodes: ir.Table, persons: ir.Table, designations: ir.Table, 
     y = y.select(_yp=y.person_id, _yc=y.consortium_id, _yt=y.township_id, _yv=y.village_id)
     j = j.left_join(y, j.person_id == y._yp)
     p = persons.filter(persons.person_id.isin(nodes.person_id))
-    p = p.select(_pp=p.person_id, _emp=p.insurance == "employee")
+    p = p.select(_pp=p.person_id, _emp=p.insurance == Insurance.EMPLOYEE)
     j = j.left_join(p, j.person_id == p._pp)
     known = j._pp.notnull()  # the year's designation counts for a person of persons, as in :func:`_who`
     j = j.mutate(_dcons=j._c1.fill_null(ibis.ifelse(known, j._yc, ibis.null("string"))),
@@ -223,18 +414,179 @@ def _continuous_deductibles(edges: ir.Table, nodes: ir.Table, depth: int) -> ir.
     e = edges.join(nodes, edges.claim_id == nodes._nid).select("claim_id", "_ref", _d="_nd", _c="_nc")
     rn = nodes.select(_rid=nodes._nid, _rd=nodes._nd, _rc=nodes._nc)
     e = e.join(rn, e._ref == rn._rid).select("claim_id", "_ref", "_d", "_c", _ref_base=ibis.least(rn._rc, rn._rd))
-    cur = e.mutate(_ded=ibis.least(e._c, e._d))
+    cur = e.mutate(_ded=inpatient_deductible(e._c, e._d))
     for _ in range(depth):
         prev = cur.select(_pid=cur.claim_id, _pded=cur._ded)
         j = e.left_join(prev, e._ref == prev._pid)
         ref_ded = j._pded.fill_null(j._ref_base)
         cur = j.select(claim_id=j.claim_id, _ref=j._ref, _d=j._d, _c=j._c, _ref_base=j._ref_base,
-                       _ded=ibis.least(j._c, ibis.greatest(ibis.literal(0, "int64"), j._d - ref_ded)))
+                       _ded=continuous_deductible(j._c, j._d, ref_ded))
     return cur.select(_cid=cur.claim_id, _cont_ded=cur._ded)
+
+
+# ============================================================================================= the passes
+# How the work is split: the over-cap persons' claims decided first, the accruing outpatient deductibles next, every
+# other claim in one main pass. Nothing here decides a benefit: it only calls the rules above.
 
 
 def _year_bounds(year: int) -> tuple[ir.DateValue, ir.DateValue]:
     return ibis.literal(date(year, 1, 1)), ibis.literal(date(year, 12, 31))
+
+
+def _in_year(t: ir.Table, year: int) -> ir.BooleanValue:
+    lo, hi = _year_bounds(year)
+    return (t.admit_date >= lo) & (t.admit_date <= hi)
+
+
+@dataclass(frozen=True)
+class _OverCap:
+    """The persons whose claims could reach the annual cap: on DuckDB their buckets (``members._b``), on Spark
+    their ids (``members._tp``), None when there is nobody; ``null_big``: the claims without a person could too."""
+
+    members: ir.Table | None
+    by_bucket: bool
+    null_big: bool
+
+    @property
+    def anyone(self) -> bool:
+        return self.members is not None or self.null_big
+
+    def reach(self, t: ir.Table) -> ir.BooleanValue:
+        """The rows of ``t`` (with person_id) of persons who could reach the cap."""
+        if self.members is None:
+            return ibis.literal(False)
+        if self.by_bucket:  # a semi-join: DuckDB tests a long IN list value by value
+            return _bucket(t.person_id).isin(self.members._b)
+        return t.person_id.isin(self.members._tp)
+
+    def mine(self, t: ir.Table) -> ir.BooleanValue:
+        """The claims of the persons who could reach the cap (and those without a person when they could)."""
+        some = self.reach(t)
+        return some | t.person_id.isnull() if self.null_big else some
+
+
+def _over_cap(con: BaseBackend, claims: ir.Table, policy: BenefitPolicy, year: int) -> _OverCap:
+    """Who could reach the cap: one query (on DuckDB a sum per bucket of persons, a province's search in half the
+    time of a GROUP BY person)."""
+    if con.name == "duckdb":
+        hot, null_big = _hot_buckets(claims.filter(_in_year(claims, year)), policy)
+        return _OverCap(ibis.memtable(hot) if hot.num_rows else None, True, null_big)
+    big, null_big = _over_cap_persons(claims.filter(_in_year(claims, year)), policy)
+    return _OverCap(_small_table(con, big) if big.num_rows else None, False, null_big)
+
+
+@dataclass(frozen=True)
+class _Passes:
+    """What every pass over the claims reads: the inputs, the columns carried (``carry``: the decision inputs, the
+    columns wanted and the payment's inputs) and kept (``keep``), and the small tables found on the way: the
+    continuous deductibles (``cont``, claim_id as _cid) and the coded designations (``places``, :func:`_coded`)."""
+
+    institutions: ir.Table
+    policy: BenefitPolicy
+    year: int
+    wanted: list[str]
+    designated: bool
+    carry: list[str]
+    keep: list[str]
+    cont: ir.Table | None = None
+    places: ir.Table | None = None
+
+
+def _year_claims(p: _Passes, source: ir.Table, where: Callable[[ir.Table], ir.BooleanValue] | None = None, *,
+                 admissions: bool = True) -> ir.Table:
+    """The claims of the year in ``source`` (``where`` them), the columns carried and _cont_ded. Each pass's own
+    filter applies to the claims as they are read (Parquet skips what it can)."""
+    in_year = _in_year(source, p.year)
+    t = source.filter(in_year if where is None else in_year & where(source)).select(*p.carry)
+    if p.cont is None or not admissions:
+        return t.mutate(_cont_ded=ibis.null("int64"))
+    # only admissions look for a continuous deductible: the others' null key skips the hash probe
+    key = ibis.ifelse(t.setting == Setting.INPATIENT, t.claim_id, ibis.null("string"))
+    return t.left_join(p.cont, key == p.cont._cid).drop("_cid")
+
+
+def _classified(p: _Passes, t: ir.Table, people: ir.Table) -> ir.Table:
+    """The claims ``t`` joined with their persons (``people``, coded or not) and classified."""
+    j = t.left_join(people, "person_id").drop("person_id_right")
+    if "_dk" in people.columns:  # coded designations (:func:`_coded`): their names from the small table
+        assert p.places is not None
+        j = j.left_join(p.places, j._dk == p.places._k).drop("_dk", "_k")
+    return _classify(j, p.institutions, p.policy)
+
+
+def _prepared(p: _Passes, t: ir.Table, people: ir.Table) -> ir.Table:
+    """The claims ``t`` with everything known before the running sums, on the columns the passes need."""
+    c = _before_running_sums(_with_inpatient_deductible(_classified(p, t, people)))
+    return c.select(*dict.fromkeys([*p.keep, "claim_id", "person_id", "admit_date", "_d_op", "_accrues",
+                                    *(["_big"] if "_big" in c.columns else [])]))
+
+
+def _finish(p: _Passes, t: ir.Table, **extra: ir.Value) -> ir.Table:
+    """The output columns of ``t`` (decided: deductible, _f0 before the cap, fund_paid), then ``extra``."""
+    fund = t.fund_paid
+    code = ibis.ifelse(fund < t._f0, _RULES.index(Rule.ANNUAL_CAP), t._rule0)
+    return t.select(*p.wanted, network_status=_status_text(t._status), deductible=t.deductible.cast("int64"),
+                    fund_paid=fund.cast("int64"), patient_paid=(t.total_cost.cast("int64") - fund).cast("int64"),
+                    rule=_rule_text(code), **({DESIGNATED_CONSORTIUM: t._dcons} if p.designated else {}), **extra)
+
+
+def _continuous_table(con: BaseBackend, early: ir.Table, persons: ir.Table, designations: ir.Table,
+                      institutions: ir.Table, policy: BenefitPolicy, year: int,
+                      referral_depth: int | None) -> ir.Table | None:
+    """The continuous deductibles of the referred admissions (claim_id as _cid, _cont_ded) as a small table, None
+    without any referral."""
+    pairs, ends = _split_edges(_edges_with_nodes(early, policy, year).to_pyarrow())
+    depth = _depth(pairs) if referral_depth is None else referral_depth
+    if depth <= 0 or not pairs.num_rows:
+        return None
+    e = _small_table(con, pairs)
+    nodes = _referral_nodes(_small_table(con, ends), persons, designations, institutions, policy, year)
+    return _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
+
+
+def _over_cap_pass(con: BaseBackend, p: _Passes, early: ir.Table, who: ir.Table, over: _OverCap,
+                   levels: list[int]) -> tuple[ir.Table, ir.Table]:
+    """The over-cap persons' claims, every one through the deductible's and the cap's running sums, decided now;
+    and the persons marked _big (those whose claims were decided: an over-cap person missing from persons gets a
+    row of nulls, as the left join with ``who`` would give it)."""
+    few = who.filter(over.reach(who))  # a small hash table for few claims
+    a = _prepared(p, _year_claims(p, early, over.mine), few)
+    decided = _finish(p, _capped(_fund_before_cap(outpatient_deductible(a, levels), p.policy)),
+                      _pid=a.person_id).to_pyarrow()
+    pids = pc.unique(decided.column("_pid").combine_chunks().drop_null())
+    capped = _small_table(con, decided.drop_columns(["_pid"]))
+    ids = _small_table(con, pa.table({"_tp": pids.cast(pa.string())}))
+    m = who.outer_join(ids, who.person_id == ids._tp)
+    marked = m.select(person_id=m.person_id.fill_null(m._tp), _emp=m._emp, _dcons=m._dcons, _dtown=m._dtown,
+                      _dvil=m._dvil, _big=m._tp.notnull())
+    return capped, marked
+
+
+def _accrued_deductibles(con: BaseBackend, p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool,
+                         levels: list[int]) -> ir.Table:
+    """The outpatient deductibles of everyone else's claims that accrue one: the running sums over those claims
+    alone, on the five columns they need, decided now; kept (claim_id as _nid -> _nded) where the claims before
+    took some of it, i.e. where it is not the whole min(C, D) (a person's first such claim, and those after it while
+    the deductible is not reached, are not kept)."""
+    w = _uncapped(_prepared(p, _year_claims(p, claims, _outpatient_reasonable, admissions=False), marked), null_big)
+    w = outpatient_deductible(w.filter(w._accrues).select("claim_id", "person_id", "admit_date", "_d_op", "_c"),
+                              levels)
+    whole = (w._ded_op == deductible(w._c, w._d_op)).fill_null(False)
+    return _materialized(con, w.filter(~whole).select(_nid=w.claim_id, _nded=w._ded_op))
+
+
+def _outpatient_reasonable(t: ir.Table) -> ir.BooleanValue:
+    return (t.setting != Setting.INPATIENT) & ~t.unreasonable.fill_null(False)
+
+
+def _main_pass(p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool, deductibles: ir.Table) -> ir.Table:
+    """Every other claim once, with the columns wanted: only those that accrue a deductible look for theirs."""
+    n = _uncapped(_prepared(p, _year_claims(p, claims), marked), null_big)
+    key = ibis.ifelse(n._accrues, n.claim_id, ibis.null("string"))
+    n = n.left_join(deductibles, key == deductibles._nid)
+    n = n.mutate(_ded_op=ibis.ifelse(n._nid.notnull(), n._nded, deductible(n._c, n._d_op)))
+    n = _fund_before_cap(n, p.policy)
+    return _finish(p, n.mutate(fund_paid=n._f0))
 
 
 def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, designations: ir.Table,
@@ -258,127 +610,42 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     wanted = list(claims.columns) if columns is None else list(columns)
     if ordered and "claim_id" not in wanted:
         raise ValueError("an adjudication ordered by claim_id needs claim_id among its columns")
-    lo, hi = _year_bounds(year)
-
-    def in_year(t: ir.Table) -> ir.BooleanValue:
-        return (t.admit_date >= lo) & (t.admit_date <= hi)
-
+    _, hi = _year_bounds(year)
     who = _who(persons, designations, year)
     levels = outpatient_deductible_levels(policy)
     con = claims.get_backend()
-    # what each pass reads: the decision inputs, the columns wanted and the payment's inputs
-    carry = list(dict.fromkeys([*_DECISION_INPUTS, *wanted, "total_cost"]))
-    keep = [*dict.fromkeys([*wanted, "total_cost"]), *(["_dcons"] if designated else []),
-            "_status", "_rule0", "_kind", "_fixed", "_rate", "_c", "_cap"]
-
-    def classified(t: ir.Table, people: ir.Table) -> ir.Table:
-        j = t.left_join(people, "person_id").drop("person_id_right")
-        if "_dk" in people.columns:  # coded designations (:func:`_coded`): their names from the small table
-            assert places is not None
-            j = j.left_join(places, j._dk == places._k).drop("_dk", "_k")
-        return _classify(j, institutions, policy)
-
+    p = _Passes(institutions, policy, year, wanted, designated,
+                carry=list(dict.fromkeys([*_DECISION_INPUTS, *wanted, "total_cost"])),
+                keep=[*dict.fromkeys([*wanted, "total_cost"]), *(["_dcons"] if designated else []),
+                      "_status", "_rule0", "_kind", "_fixed", "_rate", "_c", "_cap"])
     # the persons who could reach the cap, the referred admissions and their continuous deductibles are few:
     # found first (small queries), they enter the expression as small tables
-    if con.name == "duckdb":  # a sum per bucket of persons: a province's over-cap search in half the time
-        hot, null_big = _hot_buckets(claims.filter(in_year(claims)), policy)
-        has_reach = hot.num_rows > 0
-        buckets = ibis.memtable(hot)
-
-        def reach(t: ir.Table) -> ir.BooleanValue:  # a semi-join: DuckDB tests a long IN list value by value
-            return _bucket(t.person_id).isin(buckets._b)
-    else:
-        big, null_big = _over_cap_persons(claims.filter(in_year(claims)), policy)
-        ids = _small_table(con, big)
-        has_reach = big.num_rows > 0
-
-        def reach(t: ir.Table) -> ir.BooleanValue:
-            return t.person_id.isin(ids._tp)
-
-    def mine(t: ir.Table) -> ir.BooleanValue:  # the claims of the persons who could reach the cap
-        some = reach(t) if has_reach else ibis.literal(False)
-        return some | t.person_id.isnull() if null_big else some
-
-    def year_claims(where: Callable[[ir.Table], ir.BooleanValue] | None = None, *, admissions: bool = True,
-                    source: ir.Table = claims) -> ir.Table:
-        # each pass's own filter applies to the claims as they are read (Parquet skips what it can)
-        t = source.filter(in_year(source) if where is None else in_year(source) & where(source)).select(*carry)
-        if cont is None or not admissions:
-            return t.mutate(_cont_ded=ibis.null("int64"))
-        # only admissions look for a continuous deductible: the others' null key skips the hash probe
-        key = ibis.ifelse(t.setting == "inpatient", t.claim_id, ibis.null("string"))
-        return t.left_join(cont, key == cont._cid).drop("_cid")
-
-    def prepared(t: ir.Table, people: ir.Table) -> ir.Table:
-        p = _prepared(_continuous(classified(t, people)), policy)
-        return p.select(*dict.fromkeys([*keep, "claim_id", "person_id", "admit_date", "_d_op", "_accrues",
-                                        *(["_big"] if "_big" in p.columns else [])]))
-
-    def finish(t: ir.Table, **extra: ir.Value) -> ir.Table:
-        """The output columns of ``t`` (decided: deductible, _f0 before the cap, fund_paid), then ``extra``."""
-        fund = t.fund_paid
-        rule = ibis.ifelse(fund < t._f0, _RULES.index(Rule.ANNUAL_CAP), t._rule0)
-        return t.select(*wanted, network_status=_status_text(t._status), deductible=t.deductible.cast("int64"),
-                        fund_paid=fund.cast("int64"), patient_paid=(t.total_cost.cast("int64") - fund).cast("int64"),
-                        rule=rule.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string")),
-                        **({DESIGNATED_CONSORTIUM: t._dcons} if designated else {}), **extra)
-
-    early = claims  # what the referrals and the over-cap persons' claims are read from
+    over = _over_cap(con, claims, policy, year)
+    early, temp = claims, None  # what the referrals and the over-cap persons' claims are read from
     if con.name == "duckdb":
         # read once, together: the admissions up to the year's end (for the referrals) and those persons' claims
-        admissions = (claims.setting == "inpatient") & (claims.admit_date <= hi)
-        cols = dict.fromkeys([*carry, "referral_from", "discharge_date"])  # carry holds the decision inputs
-        found = claims.filter(admissions | (in_year(claims) & mine(claims)) if has_reach or null_big else admissions)
+        admissions = (claims.setting == Setting.INPATIENT) & (claims.admit_date <= hi)
+        cols = dict.fromkeys([*p.carry, "referral_from", "discharge_date"])  # carry holds the decision inputs
+        found = claims.filter(admissions | (_in_year(claims, year) & over.mine(claims)) if over.anyone
+                              else admissions)
         temp = f"_early_{next(_names)}"
         early = con.create_table(temp, found.select(*cols), temp=True)
     try:
-        pairs, ends = _split_edges(_edges_with_nodes(early, policy, year).to_pyarrow())
-        depth = _depth(pairs) if referral_depth is None else referral_depth
-        cont = None
-        if depth > 0 and pairs.num_rows:
-            e = _small_table(con, pairs)
-            nodes = _referral_nodes(_small_table(con, ends), persons, designations, institutions, policy, year)
-            cont = _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
-
-        capped = None
+        p = replace(p, cont=_continuous_table(con, early, persons, designations, institutions, policy, year,
+                                              referral_depth))
+        capped: ir.Table | None = None
         marked = who.mutate(_big=ibis.literal(False))
-        if has_reach or null_big:
-            # persons who could reach the cap (few): every claim through the deductible's and the cap's running sums,
-            # decided first
-            few = who.filter(reach(who) if has_reach else ibis.literal(False))  # a small hash table for few claims
-            a = prepared(year_claims(mine, source=early), few)
-            decided = finish(_annual_cap(_fund0(_deductible_windows(a, levels), policy)), _pid=a.person_id).to_pyarrow()
-            pids = pc.unique(decided.column("_pid").combine_chunks().drop_null())
-            capped = _small_table(con, decided.drop_columns(["_pid"]))
-            # the others: persons not marked _big, those whose claims were decided (an over-cap person missing from
-            # persons gets a row of nulls, as the left join with who would give it)
-            ids = _small_table(con, pa.table({"_tp": pids.cast(pa.string())}))
-            m = who.outer_join(ids, who.person_id == ids._tp)
-            marked = m.select(person_id=m.person_id.fill_null(m._tp), _emp=m._emp, _dcons=m._dcons, _dtown=m._dtown,
-                              _dvil=m._dvil, _big=m._tp.notnull())
+        if over.anyone:  # the persons who could reach the cap (few): decided first
+            capped, marked = _over_cap_pass(con, p, early, who, over, levels)
     finally:
-        if early is not claims:  # the admissions read first: their memory back before the big passes
+        if temp is not None:  # the admissions read first: their memory back before the big passes
             con.raw_sql(f'DROP TABLE IF EXISTS "{temp}"')
-    places = None
     if con.name == "duckdb":
         # every pass joins the claims with the persons: decided once, the designation carried as a number
         marked, places = _coded(marked)
-    # the outpatient deductibles of everyone else's claims that accrue one: the running sums over those claims alone,
-    # on the five columns they need, decided next; kept (claim_id -> the deductible) where the claims before took
-    # some of it, i.e. where it is not the whole min(C, D) (a person's first such claim, and those after it while
-    # the deductible is not reached, are not kept)
-    w = _uncapped(prepared(year_claims(lambda t: (t.setting != "inpatient") & ~t.unreasonable.fill_null(False),
-                                       admissions=False), marked), null_big)
-    w = _deductible_windows(w.filter(w._accrues).select("claim_id", "person_id", "admit_date", "_d_op", "_c"), levels)
-    whole = (w._ded_op == ibis.least(w._c, w._d_op)).fill_null(False)
-    w = w.filter(~whole).select(_nid=w.claim_id, _nded=w._ded_op)
-    deductibles = _materialized(con, w)
-    # every other claim once, with the columns wanted: only those that accrue a deductible look for theirs
-    n = _uncapped(prepared(year_claims(), marked), null_big)
-    key = ibis.ifelse(n._accrues, n.claim_id, ibis.null("string"))
-    n = n.left_join(deductibles, key == deductibles._nid)
-    n = _fund0(n.mutate(_ded_op=ibis.ifelse(n._nid.notnull(), n._nded, ibis.least(n._c, n._d_op))), policy)
-    out = finish(n.mutate(fund_paid=n._f0))
+        p = replace(p, places=places)
+    deductibles = _accrued_deductibles(con, p, claims, marked, over.null_big, levels)
+    out = _main_pass(p, claims, marked, over.null_big, deductibles)
     if capped is not None:
         out = out.union(capped)
     return out.order_by("claim_id") if ordered else out
@@ -427,7 +694,7 @@ def _small_table(con: BaseBackend, table: pa.Table) -> ir.Table:
 
 def _smaller_cap(policy: BenefitPolicy) -> int:
     """The smaller of the annual caps (resident, employee): below it nobody's fund payments are cut."""
-    return min(policy.annual_cap("resident"), policy.annual_cap("employee"))
+    return min(policy.annual_cap(Insurance.RESIDENT), policy.annual_cap(Insurance.EMPLOYEE))
 
 
 def _reachable(claims: ir.Table) -> ir.IntegerValue:
@@ -495,69 +762,3 @@ def _uncapped(t: ir.Table, null_big: bool) -> ir.Table:
         return t
     keep = ~t._big.fill_null(False)
     return t.filter(keep & t.person_id.notnull() if null_big else keep)
-
-
-def _continuous(base: ir.Table) -> ir.Table:
-    """base (with _cont_ded, the continuous deductible of a referred admission, else null) + _cont and _ded_ip (the
-    inpatient deductible)."""
-    return base.mutate(_cont=base._cont_ded.notnull(),
-                       _ded_ip=base._cont_ded.fill_null(ibis.least(base._c, base._d_ip))).drop("_cont_ded")
-
-
-def _prepared(base: ir.Table, policy: BenefitPolicy) -> ir.Table:
-    """What is known before the running sums: the rule (but the cap), the payment kind, a deductible not accrued."""
-    rule0 = ibis.cases(
-        (base._unr, _RULES.index(Rule.UNREASONABLE)),
-        (~base._pays, _RULES.index(Rule.NO_BENEFIT)),
-        (base._status == _OTHER, _RULES.index(Rule.EMERGENCY_AS_OUTSIDE)),
-        (base._inp & base._cont, _RULES.index(Rule.CONTINUOUS_DEDUCTIBLE)),
-        (base._inp, _RULES.index(Rule.INPATIENT)),
-        (base._flat, _RULES.index(Rule.FLAT_COPAY)),
-        else_=_RULES.index(Rule.OUTPATIENT),
-    ).cast("int64")
-    kind = ibis.cases((~base._pays, _NOTHING), (base._flat, _FLAT), else_=_RATED).cast("int64")
-    fixed_ded = ibis.cases((~base._pays | base._flat, ibis.literal(0, "int64")), (base._inp, base._ded_ip.cast("int64")),
-                           else_=ibis.null("int64"))
-    return base.mutate(_rule0=rule0, _kind=kind, _fixed=fixed_ded)
-
-
-def _fund0(t: ir.Table, policy: BenefitPolicy) -> ir.Table:
-    """t (with _ded_op) + deductible and _f0, the fund payment before the annual cap."""
-    t = t.mutate(deductible=t._fixed.fill_null(t._ded_op).cast("int64"))
-    fund0 = ibis.cases(
-        (t._kind == _NOTHING, ibis.literal(0, "int64")),
-        (t._kind == _FLAT, t._c - ibis.least(t._c, policy.flat_copay)),
-        else_=_half_up(t._c - t.deductible, t._rate),
-    )
-    return t.mutate(_f0=ibis.greatest(ibis.literal(0, "int64"), fund0).cast("int64"))
-
-
-def _running(t: ir.Table, column: str) -> ir.IntegerValue:
-    """Running total of ``column`` per person in (admit_date, claim_id) order, this row included."""
-    w = ibis.cumulative_window(group_by=t.person_id, order_by=[t.admit_date, t.claim_id])
-    return t[column].sum().over(w)
-
-
-def _deductible_windows(t: ir.Table, levels: list[int]) -> ir.Table:
-    """t + _ded_op, the outpatient deductible each claim applies: one running sum per deductible level. Claims with
-    _d_op = 0 apply none and move no running sum (their x is 0 at every level): callers leave them out where they can.
-    """
-    if not levels:
-        return t.mutate(_ded_op=ibis.literal(0, "int64"))
-    acc = t.mutate(_inc0=ibis.literal(0, "int64"))
-    prev = "_inc0"
-    for k, d in enumerate(levels, start=1):
-        x = f"_x{k}"
-        acc = acc.mutate(**{x: ibis.ifelse(acc._d_op >= d, acc._c, acc[prev])})
-        cum = _running(acc, x)
-        acc = acc.mutate(**{f"_inc{k}": ibis.least(d, cum) - ibis.least(d, cum - acc[x])})
-        prev = f"_inc{k}"
-    ded = ibis.ifelse(acc._d_op > 0, ibis.least(acc[prev], acc._c), ibis.literal(0, "int64"))  # never above C
-    acc = acc.mutate(_ded_op=ded.cast("int64"))
-    return acc.select(*t.columns, "_ded_op")
-
-
-def _annual_cap(t: ir.Table) -> ir.Table:
-    """t + fund_paid: capped cumulative = min(cap, cumulative fund); a claim pays its increment."""
-    cum = _running(t, "_f0")
-    return t.mutate(fund_paid=(ibis.least(t._cap, cum) - ibis.least(t._cap, cum - t._f0)).cast("int64"))

@@ -22,11 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from yigongti.core.policy import BenefitPolicy, Policy
-from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType
 from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
 from yigongti.core.engine import Backend, connect, register_arrow
+from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.datafolder.folder import DataFolder, find_table_file, neutralise_ibis, read_folder, write_table
+from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType
 
 __all__ = [
     "LARGE_INPUT_TABLES",

@@ -16,13 +16,13 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yigongti.benefits.domain import Claim, Decision, DesignatedCare, adjudicate_person
-from yigongti.core.policy import Policy
-from yigongti.registry.domain import Institution
 from yigongti.appraisal.service import AppraisalResult
+from yigongti.benefits.domain import Claim, Decision, DesignatedCare, adjudicate_person
 from yigongti.budget.service import SettlementResult, settle_year
+from yigongti.core.policy import Policy
 from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.enrollment.store import DesignationRow, PersonRow
+from yigongti.registry.domain import Institution
 from yigongti.registry.store import RegistryRepository
 
 __all__ = ["FiguresCache", "YearFigures", "claims_of", "compute_year", "explain_claims", "person_decisions", "referrals"]

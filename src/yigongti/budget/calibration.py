@@ -13,13 +13,13 @@ from typing import Any
 
 import tomli_w
 
+from yigongti.budget import engine as q
 from yigongti.budget.capitation import BandCost, calibrate_risk, calibrate_weights
+from yigongti.budget.service import settlement_inputs
+from yigongti.core.engine import connect, register_arrow, to_arrow
 from yigongti.core.money import format_yuan
 from yigongti.core.policy import Policy
-from yigongti.budget import engine as q
-from yigongti.core.engine import connect, register_arrow, to_arrow
 from yigongti.core.policy_files import folder_policy
-from yigongti.budget.service import settlement_inputs
 from yigongti.datafolder.folder import DataFolder, read_folder
 
 __all__ = ["Calibration", "calibrate_data", "calibration_toml", "cost_by_age_png"]

@@ -13,18 +13,22 @@ Inputs (Ibis tables; extra columns are ignored):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 
 import ibis
 import ibis.expr.types as ir
 
-from yigongti.core.policy import CapitationPolicy
+from yigongti.benefits.domain import Rule
 from yigongti.benefits.engine import DESIGNATED_CONSORTIUM
+from yigongti.core.policy import CapitationPolicy
+from yigongti.registry.domain import Tier
 
 __all__ = [
     "EXCLUDED",
     "FUND",
     "IN_NETWORK",
     "OUT_OF_NETWORK",
+    "Charge",
     "age_expr",
     "charged_claims",
     "charged_spending",
@@ -39,14 +43,25 @@ __all__ = [
     "top_out_of_network_diagnoses",
 ]
 
-IN_NETWORK = "in_network"
-OUT_OF_NETWORK = "out_of_network"
-FUND = "fund"  # paid by the fund fee-for-service, charged to no consortium
-EXCLUDED = "unreasonable"  # marked unreasonable by the bureau: not paid, charged to no one
+
+class Charge(StrEnum):
+    """Who bears a claim (费用归属), the ``charge`` column of :func:`charged_claims`."""
+
+    IN_NETWORK = "in_network"  # the consortium's enrollee at its own institution (I_c)
+    OUT_OF_NETWORK = "out_of_network"  # its enrollee outside, or an emergency paid as outside (D_c)
+    FUND = "fund"  # paid by the fund fee-for-service, charged to no consortium
+    EXCLUDED = "unreasonable"  # marked unreasonable by the bureau: not paid, charged to no one
+
+
+IN_NETWORK = Charge.IN_NETWORK
+OUT_OF_NETWORK = Charge.OUT_OF_NETWORK
+FUND = Charge.FUND
+EXCLUDED = Charge.EXCLUDED
 
 
 def age_expr(birth_date: ir.DateValue, year: int) -> ir.IntegerValue:
-    """Completed years on Jan 1 of ``year`` (0 for a person born later)."""
+    """Age on 1 January (1月1日年龄): completed years on Jan 1 of ``year``, 0 for a person born later; the column
+    version of :func:`yigongti.budget.capitation.age_on_jan_1` (tested to agree), the one every engine uses."""
     jan1 = (birth_date.month() == 1) & (birth_date.day() == 1)
     age = ibis.literal(year) - birth_date.year() - ibis.ifelse(jan1, 0, 1)
     return ibis.greatest(age, 0).cast("int64")
@@ -122,7 +137,7 @@ def _paid_as_outside(j: ir.Table) -> ir.BooleanValue:
     payment the annual cap then cut (rule annual_cap: at another consortium nothing else is paid, so nothing else is
     cut). With the enrollee's own consortium tested first, this is an emergency at another consortium."""
     at_consortium = j.inst_consortium.fill_null("") != ""
-    return (j.rule == "emergency_as_outside") | ((j.rule == "annual_cap") & at_consortium)
+    return (j.rule == Rule.EMERGENCY_AS_OUTSIDE) | ((j.rule == Rule.ANNUAL_CAP) & at_consortium)
 
 
 def charged_claims(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *, year: int) -> ir.Table:
@@ -134,10 +149,10 @@ def charged_claims(adjudicated: ir.Table, designations: ir.Table, institutions: 
     e = enrollees(designations, year=year).select("person_id", enrolled_in="consortium_id")
     inst = institutions.select("inst_id", inst_tier="tier", inst_consortium="consortium_id")
     j = a.join(e, "person_id", how="left").join(inst, "inst_id", how="left")
-    unreasonable = (j.rule == "unreasonable") | j.unreasonable.fill_null(False)
+    unreasonable = (j.rule == Rule.UNREASONABLE) | j.unreasonable.fill_null(False)
     enrolled = j.enrolled_in.notnull()
     own = enrolled & (j.inst_consortium.fill_null("") == j.enrolled_in)
-    outside = enrolled & ((j.inst_tier == "outside") | _paid_as_outside(j))
+    outside = enrolled & ((j.inst_tier == Tier.OUTSIDE) | _paid_as_outside(j))
     charge = (ibis.cases((unreasonable, EXCLUDED), (own, IN_NETWORK), (outside, OUT_OF_NETWORK), else_=FUND))
     j = j.mutate(charge=charge)
     charged_to = ibis.ifelse((j.charge == IN_NETWORK) | (j.charge == OUT_OF_NETWORK), j.enrolled_in,
@@ -164,13 +179,13 @@ def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions
         a = a.filter(a[DESIGNATED_CONSORTIUM].notnull() & ~a.unreasonable.fill_null(False))
         j = a.rename(consortium_id=DESIGNATED_CONSORTIUM).join(inst, "inst_id")
     else:
-        a = a.filter((a.rule != "unreasonable") & ~a.unreasonable.fill_null(False))
+        a = a.filter((a.rule != Rule.UNREASONABLE) & ~a.unreasonable.fill_null(False))
         e = enrollees(designations, year=year).select("person_id", "consortium_id")
         j = a.join(e, "person_id").join(inst, "inst_id")
     own = j.inst_consortium.fill_null("") == j.consortium_id
-    j = j.filter(own | (j.inst_tier == "outside") | _paid_as_outside(j))
+    j = j.filter(own | (j.inst_tier == Tier.OUTSIDE) | _paid_as_outside(j))
     return j.select("consortium_id", month=j.admit_date.month().cast("int64"), in_network=own,
-                    tier=ibis.ifelse(own, j.inst_tier, "outside"), diagnosis=j.diagnosis, fund_paid=j.fund_paid)
+                    tier=ibis.ifelse(own, j.inst_tier, Tier.OUTSIDE.value), diagnosis=j.diagnosis, fund_paid=j.fund_paid)
 
 
 def charged_summary(charged: ir.Table) -> ir.Table:
@@ -220,7 +235,7 @@ def cost_by_age(adjudicated: ir.Table, persons: ir.Table, *, year: int, risk: ir
     risk flags from :func:`risk_flags`) with the fund's payments for their claims of that year (unreasonable claims
     excluded); the input of ``calibrate``."""
     a = _of_year(adjudicated, year)
-    a = a.filter(a.rule != "unreasonable")
+    a = a.filter(a.rule != Rule.UNREASONABLE)
     per_person = a.group_by("person_id").aggregate(paid=a.fund_paid.sum().cast("int64"))
     p = persons.select("person_id", "birth_date")
     j = p.join(per_person, p.person_id == per_person.person_id, how="left").select(

@@ -8,15 +8,15 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
-from yigongti.platform.deps import ContextDep, DbSession, Official
-from yigongti.platform.scope import consortia_in_scope as visible_consortia
-from yigongti.core.money import format_yuan
 from yigongti.budget.analytics import YearFigures
 from yigongti.budget.report import consortium_report_xlsx
+from yigongti.core.money import format_yuan
 from yigongti.platform.charts import line_chart
+from yigongti.platform.deps import ContextDep, DbSession, Official
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import render
+from yigongti.platform.scope import consortia_in_scope as visible_consortia
 
 __all__ = ["router"]
 

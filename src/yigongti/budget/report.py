@@ -9,21 +9,19 @@ a Chinese font is installed (:func:`cjk_font`), else English; headings and table
 from __future__ import annotations
 
 import base64
-import functools
 import html
 import io
-import re
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from yigongti.budget.domain import ConsortiumSettlement
+from yigongti.budget.service import format_heads
 from yigongti.core.money import format_yuan
 from yigongti.core.reports import CJK_FONTS, chart_png, chart_text, cjk_font, pyplot
 from yigongti.core.reports import deterministic_zip as _deterministic_zip
-from yigongti.budget.domain import ConsortiumSettlement
-from yigongti.budget.service import format_heads
 from yigongti.datafolder.folder import neutralise_workbook
+from yigongti.registry.domain import Tier
 
 __all__ = ["CJK_FONTS", "chart_png", "chart_text", "cjk_font", "consortium_report_html", "consortium_report_xlsx",
            "pyplot", "write_reports"]
@@ -71,7 +69,7 @@ def _charts(f: dict[str, Any]) -> dict[str, bytes]:
     def tiers(ax: Any) -> None:
         rows = f["tiers"]
         ax.bar([r["tier"] for r in rows], [_yuan(r["fund_paid"]) for r in rows],
-               color=["#c62828" if r["tier"] == "outside" else "#2e7d32" for r in rows])
+               color=["#c62828" if r["tier"] == Tier.OUTSIDE else "#2e7d32" for r in rows])
         ax.set_ylabel(chart_text("元", "yuan"))
         ax.set_title(chart_text("基金支付：本医共体各级与外部医院", "Fund payments: own tiers vs outside hospitals"))
 

@@ -33,10 +33,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from yigongti.appraisal.indicator_sets import folder_indicator_set
+from yigongti.appraisal.service import AppraisalResult, appraise_data
+from yigongti.benefits.engine import DESIGNATED_CONSORTIUM
+from yigongti.benefits.service import (
+    adjudicate_data,
+    adjudicated_expr,
+    designations_for,
+    parquet_claims,
+    parquet_claims_path,
+    parquet_files,
+    parquet_rows,
+)
+from yigongti.budget import engine as q
 from yigongti.budget.capitation import HeadCount, county_budgets
-from yigongti.core.policy import Policy, policy_to_toml
-from yigongti.core.problems import InvalidInput, Problem
-from yigongti.datafolder.schema import INPUT_TABLES, ColType, Column, TableSpec
 from yigongti.budget.domain import (
     Allocation,
     ConsortiumSettlement,
@@ -49,21 +59,10 @@ from yigongti.budget.domain import (
     number_ledger,
     settle_consortium,
 )
-from yigongti.budget import engine as q
-from yigongti.benefits.engine import DESIGNATED_CONSORTIUM
 from yigongti.core.engine import Backend, connect, register_arrow
-from yigongti.benefits.service import (
-    adjudicate_data,
-    adjudicated_expr,
-    designations_for,
-    parquet_claims,
-    parquet_claims_path,
-    parquet_files,
-    parquet_rows,
-)
-from yigongti.appraisal.service import AppraisalResult, appraise_data
-from yigongti.appraisal.indicator_sets import folder_indicator_set
+from yigongti.core.policy import Policy, policy_to_toml
 from yigongti.core.policy_files import folder_policy
+from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import (
     DataFolder,
     find_table_file,
@@ -72,6 +71,7 @@ from yigongti.datafolder.folder import (
     read_raw_table,
     write_table,
 )
+from yigongti.datafolder.schema import INPUT_TABLES, ColType, Column, TableSpec
 
 __all__ = [
     "SETTLED_CLAIMS_COLUMNS", "STREAM_CLAIMS", "SettlementResult", "appraisal_scores", "format_heads",

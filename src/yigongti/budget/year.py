@@ -16,7 +16,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yigongti.core.policy import Policy
+from yigongti.appraisal.indicator_sets import folder_indicator_set
+from yigongti.appraisal.service import AppraisalResult, appraise_data, write_appraisal
 from yigongti.benefits.service import (
     adjudicate_data,
     designations_for,
@@ -24,11 +25,6 @@ from yigongti.benefits.service import (
     summarize,
     write_adjudicated,
 )
-from yigongti.appraisal.service import AppraisalResult, appraise_data, write_appraisal
-from yigongti.enrollment.service import enroll_data
-from yigongti.enrollment.report import enrollment_outputs, write_enrollment
-from yigongti.appraisal.indicator_sets import folder_indicator_set
-from yigongti.core.policy_files import folder_policy
 from yigongti.budget.service import (
     SettlementResult,
     appraisal_scores,
@@ -36,7 +32,11 @@ from yigongti.budget.service import (
     settle_year,
     write_settlement,
 )
+from yigongti.core.policy import Policy
+from yigongti.core.policy_files import folder_policy
 from yigongti.datafolder.folder import read_folder
+from yigongti.enrollment.report import enrollment_outputs, write_enrollment
+from yigongti.enrollment.service import enroll_data
 
 __all__ = ["STEPS", "YearResult", "appraisal_scores", "policy_with_scores", "run_year"]
 

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     DateTime,
     Index,
     Integer,
     String,
+    Table,
     Text,
+    insert,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
-
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yigongti.core.db import ID_LENGTH as _ID
 from yigongti.core.db import Base
-
-import json
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any, cast
-
-from sqlalchemy import DateTime, String, Table, insert, select
-from sqlalchemy.orm import Session
-
 
 __all__ = ["AuditRepository", "AuditRow"]
 

@@ -23,10 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 __all__ = [

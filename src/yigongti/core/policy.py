@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from yigongti.core.money import BP, format_yuan, parse_yuan, rate_to_bp
+from yigongti.registry.domain import Tier
 
 __all__ = [
     "AgeBand",
@@ -38,7 +39,9 @@ __all__ = [
     "BenefitRow",
     "CapitationPolicy",
     "EnrollmentPolicy",
+    "GradeName",
     "HouseholdMode",
+    "Insurance",
     "Policy",
     "PolicyError",
     "PolicyPath",
@@ -122,6 +125,23 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Insurance(StrEnum):
+    """The insurance type of a person (参保类型): urban and rural residents' (城乡居民) or employees' (职工)."""
+
+    RESIDENT = "resident"
+    EMPLOYEE = "employee"
+
+
+class GradeName(StrEnum):
+    """The appraisal grades of the default policy (考核等级), and ``pending`` for a unit without a score yet; a policy
+    may name its own grades."""
+
+    EXCELLENT = "excellent"  # 优秀
+    QUALIFIED = "qualified"  # 合格
+    UNQUALIFIED = "unqualified"  # 不合格
+    PENDING = "pending"  # 待定: no score yet
+
+
 class HouseholdMode(StrEnum):
     """Who may choose for whom in a household (家庭): the head for all adults, or each adult for themself.
     Children (under ``adult_age``) always follow a parent's choice."""
@@ -197,7 +217,7 @@ class BenefitPolicy(_Model):
         """The benefit row for a network status ('designated', 'in_consortium', 'outside') and institution."""
         if status == "outside":
             return self.outside_tertiary if level >= 3 else self.outside_secondary
-        primary = tier in ("township", "village")
+        primary = tier in (Tier.TOWNSHIP, Tier.VILLAGE)
         if status == "designated":
             return self.designated_primary if primary else self.designated_county
         if status == "in_consortium":
@@ -206,11 +226,11 @@ class BenefitPolicy(_Model):
 
     def fund_rate(self, row: BenefitRow, *, inpatient: bool, insurance: str) -> int:
         base = row.inpatient_rate if inpatient else row.outpatient_rate
-        bonus = self.employee_rate_bonus if insurance == "employee" else 0
+        bonus = self.employee_rate_bonus if insurance == Insurance.EMPLOYEE else 0
         return min(BP, base + bonus)
 
     def annual_cap(self, insurance: str) -> int:
-        return self.annual_cap_resident * (self.employee_cap_multiplier if insurance == "employee" else 1)
+        return self.annual_cap_resident * (self.employee_cap_multiplier if insurance == Insurance.EMPLOYEE else 1)
 
 
 class AgeBand(_Model):
@@ -275,10 +295,10 @@ class SettlementPolicy(_Model):
     overspend_fund_share_in_band: Rate = 5000
     overspend_fund_share_beyond: Rate = 0
     grades: tuple[Grade, ...] = (
-        Grade(name="excellent", min_score=Decimal(90), p4p_share="100%"),
-        Grade(name="qualified", min_score=Decimal(60), p4p_share="70%"),
+        Grade(name=GradeName.EXCELLENT.value, min_score=Decimal(90), p4p_share="100%"),
+        Grade(name=GradeName.QUALIFIED.value, min_score=Decimal(60), p4p_share="70%"),
     )
-    fail_grade: str = "unqualified"
+    fail_grade: str = GradeName.UNQUALIFIED.value
     tier_shares: dict[str, Rate] = Field(default_factory=lambda: {"county": 4000, "township": 3500, "village": 2500})
     public_health_share: Rate = 0
     public_health_kinds: tuple[str, ...] = ("cdc", "mch")
@@ -302,7 +322,7 @@ class SettlementPolicy(_Model):
     def grade(self, score: Decimal | None) -> tuple[str, int]:
         """(grade name, share of the P4P reserve paid in bp) for a score; None -> ('pending', 0)."""
         if score is None:
-            return "pending", 0
+            return GradeName.PENDING.value, 0
         for g in self.grades:
             if score >= g.min_score:
                 return g.name, g.p4p_share

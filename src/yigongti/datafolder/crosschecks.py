@@ -14,10 +14,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from yigongti.benefits.domain import Setting
 from yigongti.core.problems import Problem
-from yigongti.registry.domain import CHINA_BOX, Consortium, Institution, Tier, registry_issues
 from yigongti.datafolder.duplicates import duplicate_rows
 from yigongti.datafolder.idnumbers import id_number_rows
+from yigongti.registry.domain import CHINA_BOX, Consortium, Institution, Tier, registry_issues
 
 __all__ = ["CROSS_COLUMNS", "CROSS_ENCODED", "cross_check", "registry_from_tables", "row_problems", "table_problems"]
 
@@ -135,7 +136,7 @@ def _claim_rows(claims: pa.Table, institutions: pa.Table | None, label: str, bas
                          base=base)
     if not _has(claims, "setting", "admit_date", "discharge_date", "total_cost", "covered_cost"):
         return out
-    inpatient = pc.equal(claims.column("setting"), "inpatient")
+    inpatient = pc.equal(claims.column("setting"), Setting.INPATIENT.value)
     idx = _rows(pc.and_(inpatient, pc.is_null(claims.column("discharge_date"))))
     out += _problems(label, idx, "discharge_date",
                      ["an inpatient claim needs a discharge date / 住院须填出院日期"] * len(idx), base=base)

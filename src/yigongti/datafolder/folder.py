@@ -27,8 +27,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from yigongti.core.problems import InvalidInput, Problem
-from yigongti.datafolder.schema import INPUT_TABLES, TABLES, ColType, Column, TableSpec
 from yigongti.datafolder.duplicates import duplicate_rows
+from yigongti.datafolder.schema import INPUT_TABLES, TABLES, ColType, Column, TableSpec
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir

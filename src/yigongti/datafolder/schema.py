@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from yigongti.benefits.domain import NetworkStatus, Setting
+from yigongti.core.policy import Insurance
+from yigongti.registry.domain import Tier
+
 __all__ = ["APPRAISAL_TABLES", "INPUT_TABLES", "OUTPUT_TABLES", "TABLES", "ColType", "Column", "TableSpec"]
 
 
@@ -61,7 +65,7 @@ class TableSpec:
 
 
 T = ColType
-TIERS = ("county", "township", "village", "outside")
+TIERS = tuple(t.value for t in Tier)
 KINDS = ("general", "tcm", "mch", "cdc", "infectious", "township_centre", "community_centre", "village_clinic",
          "community_station", "private")
 
@@ -80,7 +84,7 @@ CONSORTIA = TableSpec("consortia", (
 PERSONS = TableSpec("persons", (
     Column("person_id", T.ID), Column("id_number", T.ID_NUMBER, required=False),
     Column("sex", T.ENUM, values=("M", "F")), Column("birth_date", T.DATE), Column("household_id", T.ID),
-    Column("insurance", T.ENUM, values=("resident", "employee")), Column("county_code", T.COUNTY_CODE),
+    Column("insurance", T.ENUM, values=tuple(i.value for i in Insurance)), Column("county_code", T.COUNTY_CODE),
     Column("lon", T.FLOAT), Column("lat", T.FLOAT),
     # optional: the household head (户主), for policy.enrollment.household_mode = head_for_all_adults
     Column("household_head", T.BOOL, required=False, default="false"),
@@ -94,7 +98,7 @@ CHOICES = TableSpec("choices", (
 
 CLAIMS = TableSpec("claims", (
     Column("claim_id", T.ID), Column("person_id", T.ID), Column("inst_id", T.ID),
-    Column("setting", T.ENUM, values=("outpatient", "inpatient")),
+    Column("setting", T.ENUM, values=tuple(s.value for s in Setting)),
     Column("emergency", T.BOOL, required=False, default="false"),
     Column("admit_date", T.DATE), Column("discharge_date", T.DATE, required=False),
     Column("total_cost", T.MONEY, min_value=0), Column("covered_cost", T.MONEY, min_value=0),
@@ -157,7 +161,7 @@ REFUSED_CHOICES = TableSpec("refused_choices", (
 ), doc="被拒绝的选择 / refused choices")
 
 ADJUDICATED = TableSpec("adjudicated", CLAIMS.columns + (
-    Column("network_status", T.ENUM, values=("designated", "in_consortium", "other_consortium", "outside")),
+    Column("network_status", T.ENUM, values=tuple(s.value for s in NetworkStatus)),
     Column("deductible", T.MONEY), Column("fund_paid", T.MONEY), Column("patient_paid", T.MONEY),
     Column("rule", T.STR),
 ), key=("claim_id",), doc="待遇结算结果 / adjudicated claims")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yigongti.core.problems import Problem
 from yigongti.core.policy_files import policy_problems
+from yigongti.core.problems import Problem
 from yigongti.datafolder.folder import PROBLEMS_PER_COLUMN, scan_folder
 
 __all__ = ["PROBLEMS_PER_COLUMN", "CheckReport", "check_data_folder"]

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from yigongti.core.cli import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
 from yigongti.budget.cli.run import run_and_report
+from yigongti.core.cli import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
 from yigongti.demo import DEFAULT_SEED, DEFAULT_YEAR, DemoSummary
 from yigongti.demo.county import write_demo_county
 

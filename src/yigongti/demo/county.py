@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from yigongti.demo import DEFAULT_SEED, DEFAULT_YEAR, DemoSummary, generate_demo
-from yigongti.demo.policy import write_demo_policy
 from yigongti.demo.appraisal import write_appraisal_tables
+from yigongti.demo.policy import write_demo_policy
 
 __all__ = ["write_demo_county"]
 

@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from yigongti.core.policy import Policy
 from yigongti.enrollment.domain import Choice, Designation, Refusal, validate_choice
 from yigongti.enrollment.household import covered_members
-from yigongti.core.policy import Policy
-from yigongti.registry.domain import Registry
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork, is_retryable
+from yigongti.registry.domain import Registry
 
 __all__ = [
     "DEFAULT_ATTEMPTS",

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 
 from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
-from yigongti.enrollment.service import enroll_data
-from yigongti.enrollment.report import enrollment_outputs, write_enrollment
 from yigongti.core.policy_files import resolve_policy
 from yigongti.datafolder.folder import read_folder
+from yigongti.enrollment.report import enrollment_outputs, write_enrollment
+from yigongti.enrollment.service import enroll_data
 
 
 @app.command("enroll")

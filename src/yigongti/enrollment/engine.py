@@ -28,9 +28,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
-from yigongti.enrollment.domain import MESSAGES, RefusalCode, Source
 from yigongti.core.engine import register_arrow
 from yigongti.core.geo import nearest
+from yigongti.enrollment.domain import MESSAGES, RefusalCode, Source
+from yigongti.registry.domain import Tier
 
 __all__ = [
     "DESIGNATION_SCHEMA",
@@ -141,9 +142,9 @@ def refusal_columns(t: ir.Table, *, consortia: ir.Table, institutions: ir.Table,
         (j.consortium_county.isnull(), C.UNKNOWN_CONSORTIUM),
         (j.person_county.isnull() | (j.consortium_county != j.person_county), C.CONSORTIUM_NOT_IN_COUNTY),
         (j.township_tier.isnull() | j.village_tier.isnull(), C.UNKNOWN_INSTITUTION),
-        (j.township_tier != "township", C.TOWNSHIP_WRONG_TIER),
+        (j.township_tier != Tier.TOWNSHIP, C.TOWNSHIP_WRONG_TIER),
         (j.township_consortium.isnull() | (j.township_consortium != j.consortium_id), C.TOWNSHIP_NOT_MEMBER),
-        (j.village_tier != "village", C.VILLAGE_WRONG_TIER),
+        (j.village_tier != Tier.VILLAGE, C.VILLAGE_WRONG_TIER),
         (j.village_parent.isnull() | (j.village_parent != j.township_id), C.VILLAGE_NOT_UNDER_TOWNSHIP),
     ]
     reason = ibis.cases(*[(cond, _s(code.value)) for cond, code in cases], else_=ibis.null("string"))
@@ -285,7 +286,7 @@ def nearest_designations(persons: pa.Table, institutions: pa.Table, *, year: int
     """
     inst = institutions.select(["inst_id", "tier", "consortium_id", "parent_id", "county_code", "lon", "lat"])
     parent_cons = dict(zip(inst.column("inst_id").to_pylist(), inst.column("consortium_id").to_pylist(), strict=True))
-    vil = inst.filter(pc.equal(inst.column("tier"), "village")).sort_by("inst_id")
+    vil = inst.filter(pc.equal(inst.column("tier"), Tier.VILLAGE.value)).sort_by("inst_id")
     vil = vil.append_column("parent_consortium", pa.array(  # one lookup per institution, not per person
         [parent_cons.get(x) for x in vil.column("parent_id").to_pylist()], pa.string()))
     vil_lon, vil_lat = vil.column("lon").to_numpy(), vil.column("lat").to_numpy()

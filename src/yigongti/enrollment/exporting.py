@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from yigongti.datafolder.folder import write_table
 from yigongti.enrollment.store import ChoiceRow, DesignationRow, PersonRow
-from yigongti.registry.store import ConsortiumRow, InstitutionRow
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
 __all__ = ["EXPORTED_TABLES", "export_folder", "export_tables", "tables_from_session"]
 

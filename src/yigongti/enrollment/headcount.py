@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
+from yigongti.budget.engine import age_expr
 from yigongti.core.engine import connect
 from yigongti.enrollment.engine import arrow_view, materialize
 
@@ -60,10 +61,12 @@ def band_labels(min_ages: Sequence[int]) -> list[str]:
 
 
 def ages_on_jan_1(birth_date: pa.ChunkedArray | pa.Array, year: int) -> np.ndarray:
-    """Completed years on Jan 1 of ``year`` (negative for persons born after that day)."""
+    """Age on 1 January (1月1日年龄) of an Arrow column: completed years on Jan 1 of ``year``, 0 for a person born
+    later, as :func:`yigongti.budget.capitation.age_on_jan_1` (tested to agree)."""
     y = pc.year(birth_date).to_numpy(zero_copy_only=False).astype(np.int64)
     jan1 = pc.and_(pc.equal(pc.month(birth_date), 1), pc.equal(pc.day(birth_date), 1))
-    return np.asarray(year - 1 - y + np.asarray(jan1.to_numpy(zero_copy_only=False), dtype=np.int64), dtype=np.int64)
+    age = year - 1 - y + np.asarray(jan1.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.asarray(np.maximum(age, 0), dtype=np.int64)
 
 
 def _with_con(con: BaseBackend | None) -> tuple[BaseBackend, bool]:
@@ -78,9 +81,9 @@ def head_counts(designations: pa.Table, persons: pa.Table, *, year: int, min_age
         d = arrow_view(con, designations.select(["person_id", *_TRIPLE]))
         p = arrow_view(con, persons.select(["person_id", "birth_date", "insurance"]))
         j = d.join(p, "person_id")
-        b = j.birth_date
-        age = ibis.literal(year - 1) - b.year() + ibis.ifelse((b.month() == 1) & (b.day() == 1), 1, 0)
-        j = j.mutate(_age=age).filter(lambda t: t._age >= 0)
+        # the persons born by Jan 1 (the others are not enrollees yet), by their age on that day
+        j = j.filter(j.birth_date <= ibis.date(year, 1, 1))
+        j = j.mutate(_age=age_expr(j.birth_date, year))
         band = ibis.cases(*[(j._age >= a, n) for n, a in reversed(list(enumerate(min_ages)))], else_=0)
         labels = band_labels(min_ages)
         j = j.mutate(_band=band, age_band=ibis.cases(*[(band == n, lab) for n, lab in enumerate(labels)],

@@ -26,18 +26,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import text
 
-from yigongti.core.policy import Policy
+from yigongti.core.bulk import upsert_table
 from yigongti.core.engine import connect
-from yigongti.enrollment.choice_status import checked_choices
-from yigongti.enrollment.choices import china_now
-from yigongti.enrollment.service import enroll_data
-from yigongti.enrollment.exporting import tables_from_session
+from yigongti.core.policy import Policy
 from yigongti.core.policy_files import folder_policy
 from yigongti.datafolder.folder import DataFolder, read_folder
+from yigongti.enrollment.choice_status import checked_choices
+from yigongti.enrollment.choices import china_now
+from yigongti.enrollment.exporting import tables_from_session
+from yigongti.enrollment.service import enroll_data
 from yigongti.enrollment.store import ChoiceRow, DesignationRow, PersonRow
-from yigongti.registry.store import ConsortiumRow, InstitutionRow
-from yigongti.core.bulk import upsert_table
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
 __all__ = ["HEAD_COLUMN", "LOADED_TABLES", "LoadReport", "load_data", "load_folder"]
 

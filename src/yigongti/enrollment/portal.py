@@ -11,13 +11,13 @@ import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yigongti.enrollment.household import covered_members
-from yigongti.core.policy import EnrollmentPolicy
 from yigongti.core.geo import great_circle_km
+from yigongti.core.policy import EnrollmentPolicy
 from yigongti.enrollment.headcount import movement_summary
-from yigongti.enrollment.store import DesignationRow, PersonRow
+from yigongti.enrollment.household import covered_members
+from yigongti.enrollment.store import DesignationRow, PersonRepository, PersonRow
+from yigongti.registry.domain import Tier
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
-from yigongti.enrollment.store import PersonRepository
 
 __all__ = [
     "ConsortiumOption",
@@ -152,7 +152,7 @@ def choice_options(db: Session, person: PersonRow, *, year: int) -> list[Consort
         return []
     members = list(db.scalars(select(InstitutionRow).where(
         InstitutionRow.consortium_id.in_([c.consortium_id for c in consortia]),
-        InstitutionRow.tier.in_(("county", "township", "village"))).order_by(InstitutionRow.inst_id)))
+        InstitutionRow.tier.in_((Tier.COUNTY, Tier.TOWNSHIP, Tier.VILLAGE))).order_by(InstitutionRow.inst_id)))
     km = great_circle_km(person.lon, person.lat, [m.lon for m in members], [m.lat for m in members])
     dist = {m.inst_id: round(float(d), 1) for m, d in zip(members, km, strict=True)}
     counts = head_counts(db, year=year)
@@ -166,12 +166,12 @@ def choice_options(db: Session, person: PersonRow, *, year: int) -> list[Consort
                       for m in mine if m.tier == tier]
             return tuple(sorted(chosen, key=lambda o: (o.distance_km, o.inst_id)))
 
-        townships = opts("township")
+        townships = opts(Tier.TOWNSHIP)
         lead = by_id.get(c.lead_inst_id)
         out.append(ConsortiumOption(
             c.consortium_id, c.name, lead.name if lead else c.lead_inst_id,
             min((t.distance_km for t in townships), default=dist.get(c.lead_inst_id, 0.0)),
-            counts.get(c.consortium_id, 0), townships, opts("village")))
+            counts.get(c.consortium_id, 0), townships, opts(Tier.VILLAGE)))
     return sorted(out, key=lambda c: (c.distance_km, c.consortium_id))
 
 

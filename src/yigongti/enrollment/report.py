@@ -22,11 +22,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yigongti.core.policy import Policy
 from yigongti.core.engine import connect
+from yigongti.core.policy import Insurance, Policy
+from yigongti.datafolder.folder import DataFolder, write_table
 from yigongti.enrollment.headcount import band_labels, head_counts, movement_summary, movements
 from yigongti.enrollment.service import EnrollmentResult
-from yigongti.datafolder.folder import DataFolder, write_table
 
 __all__ = ["OUTPUT_FILES", "EnrollmentOutputs", "enrollment_outputs", "report_html", "write_enrollment"]
 
@@ -202,8 +202,8 @@ def report_html(outputs: EnrollmentOutputs) -> str:
             cons_rows[row["unit_id"]][row["insurance"]] += row["enrollees"]
     parts.append(_table(
         ["医共体 / consortium", *outputs.age_bands, "居民 / resident", "职工 / employee", "合计 / total"],
-        [[f"{u} {names.get(u, '')}", *[v[b] for b in outputs.age_bands], v["resident"], v["employee"],
-          v["resident"] + v["employee"]] for u, v in sorted(cons_rows.items())]))
+        [[f"{u} {names.get(u, '')}", *[v[b] for b in outputs.age_bands], v[Insurance.RESIDENT], v[Insurance.EMPLOYEE],
+          v[Insurance.RESIDENT] + v[Insurance.EMPLOYEE]] for u, v in sorted(cons_rows.items())]))
     parts.append("<h2>各机构人头数与变化 / Enrollees and movement per institution</h2>")
     if not outputs.previous_year_known:
         parts.append(f"<p>没有 {r.year - 1} 年的定点数据，全部计为新增 / no designations for {r.year - 1} were "

@@ -12,11 +12,11 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yigongti.enrollment.domain import PRECEDENCE
-from yigongti.core.policy import Policy
 from yigongti.core.engine import Backend, connect
-from yigongti.enrollment.engine import enroll_tables
+from yigongti.core.policy import Policy
 from yigongti.datafolder.folder import DataFolder
+from yigongti.enrollment.domain import PRECEDENCE
+from yigongti.enrollment.engine import enroll_tables
 
 __all__ = ["EnrollmentResult", "enroll_data"]
 

@@ -7,7 +7,10 @@ append-only: the migrations add triggers that refuse UPDATE and DELETE on them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -18,29 +21,26 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Row,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
-
-
-from yigongti.core.db import ID_LENGTH as _ID
-from yigongti.core.db import Base
-
-import functools
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any, cast
-
-from sqlalchemy import DateTime, Row, String, Table, bindparam, func, insert, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from yigongti.core.bulk import count_rows as _count
+from yigongti.core.db import ID_LENGTH as _ID
+from yigongti.core.db import Base
 from yigongti.enrollment.domain import Designation, Source
 from yigongti.enrollment.household import Member
-from yigongti.core.bulk import count_rows as _count
 
 __all__ = [
     "CHOICE_STATUSES",

@@ -24,8 +24,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from yigongti.platform.accounts_store import ApiTokenRow, UserRow
 from yigongti.enrollment.store import PersonRow
+from yigongti.platform.accounts_store import ApiTokenRow, UserRow
 
 __all__ = [
     "ROLES_SEEING_ID_NUMBERS",

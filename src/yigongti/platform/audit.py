@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from yigongti.platform.accounts import Principal
 from yigongti.core.audit import AuditRepository
+from yigongti.platform.accounts import Principal
 
 __all__ = ["actor_of", "record"]
 

@@ -11,13 +11,19 @@ from typing import Annotated
 import typer
 
 from yigongti.core.cli import EXIT_INVALID, DataOption, PolicyOption, app, console, exits_on_invalid_input
-from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, china_now, submit_choice
+from yigongti.core.db import masked_url, resolve_url
+from yigongti.core.policy_files import load_policy, resolve_policy
+from yigongti.enrollment.choices import (
+    ChooserNotAllowed,
+    SubmitChoice,
+    UnknownPerson,
+    china_now,
+    submit_choice,
+)
 from yigongti.enrollment.exporting import export_folder
 from yigongti.enrollment.loading import load_folder
-from yigongti.core.policy_files import load_policy, resolve_policy
-from yigongti.core.db import masked_url, resolve_url
-from yigongti.platform.migrations import current, head, upgrade
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+from yigongti.platform.migrations import current, head, upgrade
 
 db_app = typer.Typer(help="数据库 / the database: migrations", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -9,10 +9,10 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from yigongti.core.policy import Policy
 from yigongti.platform.ratelimit import LoginLimiter
 from yigongti.platform.settings import Clock, Settings
 from yigongti.platform.tokencache import TokenCache
-from yigongti.core.policy import Policy
 from yigongti.registry.service import RegistryCache
 
 __all__ = ["AppContext"]

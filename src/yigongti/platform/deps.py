@@ -17,14 +17,12 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from yigongti.platform import audit
-
-from yigongti.platform import scope
-from yigongti.platform.context import AppContext
-from yigongti.platform.accounts import Principal, Role, session_current, token_grant, user_for_id
-from yigongti.enrollment.choices import ChooserNotAllowed, UnknownPerson
 from yigongti.core.db import READ_ONLY_OPTION
+from yigongti.enrollment.choices import ChooserNotAllowed, UnknownPerson
 from yigongti.enrollment.store import PersonRow
+from yigongti.platform import audit, scope
+from yigongti.platform.accounts import Principal, Role, session_current, token_grant, user_for_id
+from yigongti.platform.context import AppContext
 
 __all__ = [
     "SESSION_COOKIE",

@@ -14,8 +14,8 @@ from functools import lru_cache
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from yigongti.platform.context import AppContext
 from yigongti.platform.accounts import Principal, authenticate
+from yigongti.platform.context import AppContext
 
 __all__ = ["LoginRefused", "attempt_login", "client_address"]
 

@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature
 
+from yigongti.platform.accounts import ROLE_LABELS, Principal
 from yigongti.platform.context import AppContext
 from yigongti.platform.deps import SESSION_COOKIE, ContextDep, OptionalPrincipal, session_payload
-from yigongti.platform.security import csrf_matches, new_csrf_token
-from yigongti.platform.accounts import ROLE_LABELS, Principal
 from yigongti.platform.i18n import lang_of, translator
+from yigongti.platform.security import csrf_matches, new_csrf_token
 
 __all__ = [
     "ANON_CSRF_COOKIE",

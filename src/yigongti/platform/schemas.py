@@ -7,8 +7,8 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from yigongti.core.idnumber import mask_id_number
-from yigongti.platform.accounts import Principal
 from yigongti.enrollment.store import DesignationRow, PersonRow
+from yigongti.platform.accounts import Principal
 
 __all__ = [
     "ConsortiumOut",

@@ -16,8 +16,9 @@ from collections.abc import Collection
 from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
-from yigongti.platform.accounts import Principal, Role
 from yigongti.enrollment.store import DesignationRow, PersonRow
+from yigongti.platform.accounts import Principal, Role
+from yigongti.registry.domain import Tier
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
 __all__ = [
@@ -36,11 +37,11 @@ def _designated_to_institution(db: Session, inst_id: str, years: tuple[int, ...]
     inst = db.get(InstitutionRow, inst_id)
     if inst is None:
         return false()
-    if inst.tier == "county" and inst.consortium_id:
+    if inst.tier == Tier.COUNTY and inst.consortium_id:
         at = DesignationRow.consortium_id == inst.consortium_id
-    elif inst.tier == "township":
+    elif inst.tier == Tier.TOWNSHIP:
         at = DesignationRow.township_id == inst_id
-    elif inst.tier == "village":
+    elif inst.tier == Tier.VILLAGE:
         at = DesignationRow.village_id == inst_id
     else:
         return false()

@@ -5,6 +5,7 @@ The domain never sees the row classes: :class:`RegistryRepository` returns the d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 
 from sqlalchemy import (
     CheckConstraint,
@@ -12,21 +13,14 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column
-
-
-from yigongti.core.db import ID_LENGTH as _ID
-from yigongti.core.db import Base
-
-from collections.abc import Iterable
-
-from sqlalchemy import String, select
-from sqlalchemy.orm import Session
-
-from yigongti.registry.domain import Consortium, Institution, Registry, Tier
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yigongti.core.bulk import count_rows as _count
+from yigongti.core.db import ID_LENGTH as _ID
+from yigongti.core.db import Base
+from yigongti.registry.domain import Consortium, Institution, Registry, Tier
 
 __all__ = ["ConsortiumRow", "InstitutionRow", "RegistryRepository"]
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from yigongti.core.cli import DataOption, PolicyOption, app, console, exits_on_invalid_input
 from yigongti.budget.calibration import calibrate_data, calibration_toml, cost_by_age_png
+from yigongti.core.cli import DataOption, PolicyOption, app, console, exits_on_invalid_input
 from yigongti.core.policy_files import resolve_policy
 
 

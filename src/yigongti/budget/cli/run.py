@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from yigongti.budget.year import STEPS, YearResult, run_year
 from yigongti.core.cli import (
     DataOption,
     EngineOption,
@@ -19,7 +20,6 @@ from yigongti.core.cli import (
 )
 from yigongti.core.money import format_yuan
 from yigongti.core.policy_files import resolve_policy
-from yigongti.budget.year import STEPS, YearResult, run_year
 
 __all__ = ["run_and_report"]
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from yigongti.budget.service import settle_year, write_settlement
 from yigongti.core.cli import (
     DataOption,
     EngineOption,
@@ -18,7 +19,6 @@ from yigongti.core.cli import (
 )
 from yigongti.core.money import format_yuan
 from yigongti.core.policy_files import resolve_policy
-from yigongti.budget.service import settle_year, write_settlement
 
 
 @app.command("settle")

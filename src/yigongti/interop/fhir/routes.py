@@ -9,12 +9,19 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, ScopedPerson, visible_person
-from yigongti.interop.fhir import mapping
-from yigongti.platform.scope import consortia_in_scope
 from yigongti.benefits.domain import Decision
 from yigongti.budget.analytics import person_decisions
 from yigongti.enrollment.store import DesignationRow
+from yigongti.interop.fhir import mapping
+from yigongti.platform.deps import (
+    ContextDep,
+    CurrentPrincipal,
+    DbSession,
+    ScopeDep,
+    ScopedPerson,
+    visible_person,
+)
+from yigongti.platform.scope import consortia_in_scope
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
 __all__ = ["router"]

@@ -10,9 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordRequestForm
 
-from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, require_roles
-from yigongti.platform.login import LoginRefused, attempt_login, client_address
-from yigongti.platform.schemas import MeOut, PasswordChangeIn, TokenOut
 from yigongti.platform.accounts import (
     AccountError,
     Principal,
@@ -23,6 +20,9 @@ from yigongti.platform.accounts import (
     set_active,
     set_password,
 )
+from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, require_roles
+from yigongti.platform.login import LoginRefused, attempt_login, client_address
+from yigongti.platform.schemas import MeOut, PasswordChangeIn, TokenOut
 
 __all__ = ["router"]
 

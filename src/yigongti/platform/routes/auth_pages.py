@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from yigongti.platform.deps import ContextDep, DbSession, OptionalPrincipal
-from yigongti.platform.login import LoginRefused, attempt_login, client_address
 from yigongti.platform.accounts import Role, end_sessions
+from yigongti.platform.deps import ContextDep, DbSession, OptionalPrincipal
 from yigongti.platform.i18n import LANG_COOKIE, LANGS
+from yigongti.platform.login import LoginRefused, attempt_login, client_address
 from yigongti.platform.pages import CheckedCsrf, clear_session, render, set_session
 
 __all__ = ["router"]

@@ -11,7 +11,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
+from yigongti.enrollment.portal import choice_options, switch_window
+from yigongti.enrollment.store import ChoiceRow
+from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 from yigongti.platform import audit
+from yigongti.platform.accounts import Role
 from yigongti.platform.context import AppContext
 from yigongti.platform.deps import (
     BearerCredentials,
@@ -23,11 +28,6 @@ from yigongti.platform.deps import (
     find_principal,
     signed_in,
 )
-from yigongti.platform.accounts import Role
-from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
-from yigongti.enrollment.portal import choice_options, switch_window
-from yigongti.enrollment.store import ChoiceRow
-from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 
 __all__ = ["router"]
 

@@ -10,12 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep
 from yigongti.enrollment.portal import head_counts
 from yigongti.enrollment.store import PersonRow
-from yigongti.registry.store import ConsortiumRow, InstitutionRow
 from yigongti.platform.charts import PALETTE, map_chart
+from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep
 from yigongti.platform.pages import render
+from yigongti.registry.domain import Tier
+from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
 __all__ = ["router"]
 
@@ -32,11 +33,11 @@ def county_map(request: Request, ctx: ContextDep, db: DbSession, principal: Offi
         counts = head_counts(db, year=year + 1)
     consortia = [c.consortium_id for c in db.scalars(select(ConsortiumRow).order_by(ConsortiumRow.consortium_id))]
     colour = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(consortia)}
-    insts = list(db.scalars(select(InstitutionRow).where(InstitutionRow.tier != "outside")))
+    insts = list(db.scalars(select(InstitutionRow).where(InstitutionRow.tier != Tier.OUTSIDE)))
     top = max([counts.get(i.inst_id, 0) for i in insts] + [1])
     points = [(i.lon, i.lat, 3 + 14 * math.sqrt(counts.get(i.inst_id, 0) / top), colour.get(i.consortium_id or "",
-               "#888"), f"{i.name} {i.inst_id}: {counts.get(i.inst_id, 0)}") for i in insts if i.tier != "county"]
-    points += [(i.lon, i.lat, 9.0, "#1d2430", f"{i.name} {i.inst_id}") for i in insts if i.tier == "county"]
+               "#888"), f"{i.name} {i.inst_id}: {counts.get(i.inst_id, 0)}") for i in insts if i.tier != Tier.COUNTY]
+    points += [(i.lon, i.lat, 9.0, "#1d2430", f"{i.name} {i.inst_id}") for i in insts if i.tier == Tier.COUNTY]
     cond = person_scope.condition
     box = db.execute(select(func.min(PersonRow.lon), func.max(PersonRow.lon), func.min(PersonRow.lat),
                             func.max(PersonRow.lat)).where(cond)).one()

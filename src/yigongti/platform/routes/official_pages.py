@@ -12,14 +12,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from yigongti.platform import audit
-from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep
 from yigongti.core.idnumber import mask_id_number
 from yigongti.enrollment.portal import head_counts, movements, switch_window
 from yigongti.enrollment.store import ChoiceRow, PersonRow
-from yigongti.registry.store import ConsortiumRow, InstitutionRow
+from yigongti.platform import audit
+from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.pages import render
+from yigongti.registry.domain import Tier
+from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
 __all__ = ["router"]
 
@@ -68,7 +69,7 @@ def _head_count_rows(db: DbSession, year: int) -> list[tuple[str, str, str, str,
     out = [(c.consortium_id, c.name, "consortium", "", counts.get(c.consortium_id, 0))
            for c in db.scalars(select(ConsortiumRow).order_by(ConsortiumRow.consortium_id))]
     out += [(i.inst_id, i.name, i.tier, i.consortium_id or "", counts.get(i.inst_id, 0))
-            for i in _institutions(db) if i.tier in ("township", "village")]
+            for i in _institutions(db) if i.tier in (Tier.TOWNSHIP, Tier.VILLAGE)]
     return out
 
 

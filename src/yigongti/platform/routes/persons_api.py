@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
+from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.platform import audit
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, ScopedPerson
 from yigongti.platform.schemas import DesignationOut, PersonOut, designation_out, person_out
-from yigongti.enrollment.store import DesignationRow, PersonRow
 
 __all__ = ["router"]
 

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
+from yigongti.enrollment.portal import head_counts
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession
 from yigongti.platform.schemas import ConsortiumOut, HeadCountOut, InstitutionOut
-from yigongti.enrollment.portal import head_counts
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
 __all__ = ["router"]
