@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from yigongti.domain.policy import BenefitPolicy, Policy
-from yigongti.domain.schema import ADJUDICATED, CLAIMS, Column, ColType
+from yigongti.domain.schema import ADJUDICATED, CLAIMS, ColType, Column
 from yigongti.engine.adjudication import OUTPUT_COLUMNS, adjudicate
 from yigongti.engine.backend import Backend, connect, register_arrow
 from yigongti.store.datafolder import DataFolder, find_table_file, read_folder, write_table
