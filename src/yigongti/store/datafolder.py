@@ -365,23 +365,20 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
         dec = pc.cast(ok_text, pa.decimal128(18, 2))
         typed = pc.cast(pc.multiply(dec, pa.scalar(100, pa.decimal128(5, 0))), pa.decimal128(20, 0))
         typed = pc.cast(typed, pa.int64())
-        _check_range(col, pc.divide(pc.cast(typed, pa.float64()), 100.0), text, out)
-        return typed
+        return _check_range(col, pc.divide(pc.cast(typed, pa.float64()), 100.0), text, out, typed)
     if t is ColType.INT:
         bad(_INT_RE, "a whole number / 应为整数")
         ok_text = pc.if_else(pc.match_substring_regex(text, _INT_RE), text, pa.scalar(None, pa.string()))
         typed = pc.cast(pc.cast(ok_text, pa.float64()), pa.int64())
-        _check_range(col, typed, text, out)
-        return typed
+        return _check_range(col, typed, text, out, typed)
     if t in (ColType.FLOAT, ColType.DECIMAL):
         regex = _FLOAT_RE if t is ColType.FLOAT else _DECIMAL_RE
         bad(regex, "a number / 应为数字")
         ok_text = pc.if_else(pc.match_substring_regex(text, regex), text, pa.scalar(None, pa.string()))
         typed = pc.cast(ok_text, pa.float64())
-        _check_range(col, typed, text, out)
-        if t is ColType.DECIMAL:
-            return ok_text  # kept as exact text; the consumer turns it into Decimal
-        return typed
+        if t is ColType.DECIMAL:  # kept as exact text; the consumer turns it into Decimal
+            return _check_range(col, typed, text, out, ok_text)
+        return _check_range(col, typed, text, out, typed)
     if t is ColType.DATE:
         bad(_DATE_RE, "a date YYYY-MM-DD / 日期格式应为YYYY-MM-DD")
         ok = pc.match_substring_regex(text, _DATE_RE)
@@ -407,14 +404,24 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
     raise AssertionError(t)
 
 
-def _check_range(col: Column, numeric: pa.ChunkedArray, source: pa.ChunkedArray, out: _Collector) -> None:
-    """Problems for values outside the column's bounds; ``source`` gives the value as shown in the message."""
+def _check_range(col: Column, numeric: pa.ChunkedArray, source: pa.ChunkedArray, out: _Collector,
+                 typed: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Problems for values outside the column's bounds; ``source`` gives the value as shown in the message.
+    Returns ``typed`` with those values null, so that no check across columns compares them again."""
+    outside: pa.ChunkedArray | None = None
     if col.min_value is not None:
-        out.rows(_true_rows(pc.less(numeric, col.min_value)), col.name, values=source,
+        below = pc.less(numeric, col.min_value)
+        out.rows(_true_rows(below), col.name, values=source,
                  fmt=f"'{{value}}' is below the minimum {col.min_value:g} / 小于最小值")
+        outside = below
     if col.max_value is not None:
-        out.rows(_true_rows(pc.greater(numeric, col.max_value)), col.name, values=source,
+        above = pc.greater(numeric, col.max_value)
+        out.rows(_true_rows(above), col.name, values=source,
                  fmt=f"'{{value}}' is above the maximum {col.max_value:g} / 大于最大值")
+        outside = above if outside is None else pc.or_(outside, above)
+    if outside is None or not pc.any(outside).as_py():
+        return typed
+    return pc.if_else(pc.fill_null(outside, False), pa.scalar(None, typed.type), typed)
 
 
 def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.ChunkedArray | None:
@@ -466,7 +473,7 @@ def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.Chun
     else:
         typed = pc.cast(arr, pa.float64() if kind is ColType.FLOAT else pa.int64())
     numeric = pc.divide(pc.cast(typed, pa.float64()), 100.0) if kind is ColType.MONEY else typed
-    _check_range(col, numeric, arr, out)
+    typed = _check_range(col, numeric, arr, out, typed)
     return typed if isinstance(typed, pa.ChunkedArray) else pa.chunked_array([typed])
 
 
@@ -539,7 +546,7 @@ class _TableScan:
     parts: list[tuple[int, str]] = field(default_factory=list)  # (first row index, part file) of a Parquet folder
     chunks: list[pa.Table] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    deferred: list[Problem] = field(default_factory=list)  # row checks across columns, kept if nothing else fails
+    deferred: list[Problem] = field(default_factory=list)  # row checks across columns (and small tables)
     counts: dict[str, int] = field(default_factory=dict)  # problems found per column (more than kept past a limit)
 
     def table(self) -> pa.Table:
@@ -673,9 +680,9 @@ def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool,
             parts[label] = scan.parts
         data.tables[name] = table
         result.rows[name] = scan.rows
-    if not result.problems:
-        result.problems.extend(deferred)
-        result.problems.extend(table_problems(data.tables, labels))
+    # one pass: the checks across columns and tables run on what parsed (a cell that did not is null and skipped)
+    result.problems.extend(deferred)
+    result.problems.extend(table_problems(data.tables, labels))
     result.problems = _capped(sorted(_locate_parts(result.problems, parts)), counts, limit)
     data.tables = {n: data.tables[n] for n in wanted if n in data.tables}
     result.rows = {n: result.rows[n] for n in wanted if n in result.rows}
