@@ -48,7 +48,10 @@ def settle(
     pol = resolve_policy(data, policy)
     claims = parquet_claims_path(data)
     if stream is None:
-        stream = claims is not None and parquet_rows(claims) > STREAM_CLAIMS
+        try:
+            stream = claims is not None and parquet_rows(claims) > STREAM_CLAIMS
+        except (OSError, ValueError):  # an unreadable part: reading the folder names it (exit 2)
+            stream = False
     if stream and (claims is None or find_table_file(data, "adjudicated") is not None):
         raise typer.BadParameter("--stream needs Parquet claims and no adjudicated table / 需 Parquet 结算清单")
     if stream and engine != "duckdb":

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from yigongti.domain.policy import BenefitPolicy, Policy
+from yigongti.domain.problems import InvalidInput, Problem, errors
 from yigongti.domain.schema import ADJUDICATED, CLAIMS, ColType, Column
 from yigongti.engine.adjudication import OUTPUT_COLUMNS, adjudicate
 from yigongti.engine.backend import Backend, connect, register_arrow
@@ -167,8 +168,14 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
     float or text, as in CSV) becomes int64 fen; dates, booleans. Validated first (:func:`check_parquet_claims`,
     with the references to ``persons`` and ``institutions`` when given): raises InvalidInput on bad claims."""
     source = str(path / "*.parquet") if path.is_dir() else str(path)
-    t = con.read_parquet(source)
-    check_parquet_claims(t, path, persons=persons, institutions=institutions)
+    try:
+        t = con.read_parquet(source)
+        check_parquet_claims(t, path, persons=persons, institutions=institutions)
+    except InvalidInput:
+        raise
+    except Exception:  # an unreadable file or part: the Arrow check names it (InvalidInput), else the error stands
+        _raise_claims_problems(path, refs=persons is not None)
+        raise
     schema = t.schema()
     fixes: dict[str, Any] = {}
     for col in CLAIMS.columns:
@@ -269,9 +276,6 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
     ``institutions``). Only when it finds some (or a column's Parquet type is one it does not judge) are the claims
     checked by ``store.datafolder.scan_folder``, part by part, for the ``file:row:column: message`` of every problem
     that ``yigongti check`` would report. Raises InvalidInput; returns quietly on valid claims."""
-    from yigongti.domain.problems import InvalidInput, Problem
-    from yigongti.store.datafolder import scan_folder
-
     schema = t.schema()
     checks: dict[str, ir.BooleanValue] = {}
     typed: dict[str, ir.Value] = {}
@@ -306,16 +310,23 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
         counts = {name: int(got[f"c{i}"] or 0) for i, name in enumerate(checks)}
         if not any(counts.values()):
             return
-    folder = path.parent
-    tables = ["institutions", "persons", "claims"] if persons is not None else ["institutions", "claims"]
-    problems = scan_folder(folder, tables=tables).problems
-    mine = [p for p in problems if p.file.startswith(path.name)]
-    if mine:
-        raise InvalidInput(mine)
+    _raise_claims_problems(path, refs=persons is not None)
     label = path.name + ("/" if path.is_dir() else "")
     if any(counts.values()):  # the engine found what the detailed check did not: never go on silently
         raise InvalidInput([Problem(label, 0, name, f"{n:,} invalid values / {n:,} 处无效值")
                             for name, n in counts.items() if n])
+
+
+def _raise_claims_problems(path: Path, *, refs: bool) -> None:
+    """Raise InvalidInput with the problems ``yigongti check`` finds in the claims at ``path`` (their references to
+    persons too when ``refs``); return when it finds none."""
+    from yigongti.store.datafolder import scan_folder
+
+    tables = ["institutions", "persons", "claims"] if refs else ["institutions", "claims"]
+    problems = scan_folder(path.parent, tables=tables).problems
+    mine = errors([p for p in problems if p.file.startswith(path.name)])
+    if mine:
+        raise InvalidInput(mine)
 
 
 def _yuan(v: ir.IntegerValue) -> ir.DecimalValue:
