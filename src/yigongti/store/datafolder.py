@@ -403,7 +403,7 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
         dec = pc.cast(ok_text, pa.decimal128(18, 2))
         typed = pc.cast(pc.multiply(dec, pa.scalar(100, pa.decimal128(5, 0))), pa.decimal128(20, 0))
         typed = pc.cast(typed, pa.int64())
-        return _check_range(col, pc.divide(pc.cast(typed, pa.float64()), 100.0), text, out, typed)
+        return _check_range(col, pc.divide(pc.cast(typed, pa.float64(), safe=False), 100.0), text, out, typed)
     if t is ColType.INT:
         bad(_INT_RE, "a whole number / 应为整数")
         fits = pc.match_substring_regex(text, _INT_FITS_RE)
@@ -494,7 +494,7 @@ def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.Chun
         finite = pc.is_finite(x)
         if kind is ColType.MONEY:
             fen = pc.round(pc.multiply(x, 100.0))
-            ok = pc.and_(pc.and_(finite, pc.less(pc.abs(x), 1e16)), pc.equal(pc.divide(fen, 100.0), x))
+            ok = pc.and_(pc.and_(finite, pc.less(pc.abs(x), 1e14)), pc.equal(pc.divide(fen, 100.0), x))
             message, typed = _NOT_MONEY, fen
         elif kind is ColType.INT:
             ok = pc.and_(pc.and_(finite, pc.less(pc.abs(x), 2.0 ** 53)), pc.equal(pc.floor(x), x))
@@ -513,7 +513,7 @@ def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.Chun
         typed = pc.multiply_checked(pc.cast(arr, pa.int64()), 100)
     else:
         typed = pc.cast(arr, pa.float64() if kind is ColType.FLOAT else pa.int64())
-    numeric = pc.divide(pc.cast(typed, pa.float64()), 100.0) if kind is ColType.MONEY else typed
+    numeric = pc.divide(pc.cast(typed, pa.float64(), safe=False), 100.0) if kind is ColType.MONEY else typed
     typed = _check_range(col, numeric, arr, out, typed)
     return typed if isinstance(typed, pa.ChunkedArray) else pa.chunked_array([typed])
 
