@@ -196,3 +196,47 @@ def test_the_limit_lists_the_first_problems_and_counts_every_one(folder: Path, b
         assert f"{len(bad):,} problems in this column, the first {limit:,} listed" in problems[0].message
     else:
         assert rows == expected
+
+
+def _edit_csv(path: Path, row: int, column: str, value: str) -> None:
+    """Set one cell of a CSV file (``row`` as the file shows it: the first data row is 2); no quoted commas."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = lines[row - 1].split(",")
+    cells[header.index(column)] = value
+    lines[row - 1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_one_pass_reports_row_and_cross_table_checks_beside_format_errors(folder: Path) -> None:
+    """A format error in one column does not silence the other checks: the ID number's check digit, an unknown
+    institution, a village under another consortium's township all come in the same pass, and the row with the
+    bad cell gets no follow-up problem of its own."""
+    _edit_csv(folder / "persons.csv", 2, "birth_date", "1990-02-30")  # format: not a calendar date
+    persons = (folder / "persons.csv").read_text(encoding="utf-8").splitlines()
+    header = persons[0].split(",")
+    cells = persons[2].split(",")
+    id_number = cells[header.index("id_number")]
+    _edit_csv(folder / "persons.csv", 3, "id_number", id_number[:-1] + ("1" if id_number[-1] != "1" else "2"))
+    _edit_csv(folder / "claims.csv", 2, "inst_id", "NO-SUCH-INST")
+    _edit_csv(folder / "claims.csv", 3, "total_cost", "abc")  # format error in claims too
+    _edit_csv(folder / "institutions.csv", 5, "parent_id", "G2-T1")  # G1-T1-V2 under G2's township
+    _edit_csv(folder / "institutions.csv", 3, "lon", "east")  # an institution with a format error: left out
+    _, problems = check_folder(folder)
+    where = {(p.file, p.row, p.column) for p in problems}
+    assert ("persons.csv", 2, "birth_date") in where
+    assert ("persons.csv", 3, "id_number") in where
+    assert ("claims.csv", 2, "inst_id") in where
+    assert ("claims.csv", 3, "total_cost") in where
+    assert ("institutions.csv", 5, "parent_id") in where
+    assert ("institutions.csv", 3, "lon") in where
+    # the bad cells are skipped by the checks that would need them: one problem each
+    assert [p for p in problems if p.file == "persons.csv" and p.row == 2] == \
+        [p for p in problems if (p.file, p.row, p.column) == ("persons.csv", 2, "birth_date")]
+    assert len([p for p in problems if p.file == "institutions.csv" and p.row == 3]) == 1
+    assert len([p for p in problems if p.file == "claims.csv" and p.row == 3]) == 1
+
+    result = CliRunner().invoke(app, ["check", str(folder)])
+    assert result.exit_code == 2
+    for line in ("persons.csv:3:id_number:", "claims.csv:2:inst_id:", "institutions.csv:5:parent_id:"):
+        assert line in result.stderr

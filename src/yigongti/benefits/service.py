@@ -25,8 +25,9 @@ import pyarrow.parquet as pq
 from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
 from yigongti.core.engine import Backend, connect, register_arrow
 from yigongti.core.policy import BenefitPolicy, Policy
+from yigongti.core.problems import InvalidInput, errors
 from yigongti.datafolder.folder import DataFolder, find_table_file, neutralise_ibis, read_folder, write_table
-from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType
+from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType, Column
 
 __all__ = [
     "LARGE_INPUT_TABLES",
@@ -34,6 +35,7 @@ __all__ = [
     "adjudicate_data",
     "adjudicate_folder",
     "adjudicated_expr",
+    "check_parquet_claims",
     "designations_for",
     "folder_designations",
     "parquet_claims",
@@ -165,11 +167,20 @@ def summarize(adjudicated: pa.Table, year: int) -> AdjudicationSummary:
 
 # --------------------------------------------------------------------------------------------- large Parquet claims
 
-def _parquet_claims(con: Backend, path: Path) -> ir.Table:
+def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None,
+                    institutions: ir.Table | None = None) -> ir.Table:
     """Claims from Parquet read by the engine, typed like the contract: money in yuan in the file (decimal, integer,
-    float or text, as in CSV) becomes int64 fen; dates, booleans."""
+    float or text, as in CSV) becomes int64 fen; dates, booleans. Validated first (:func:`check_parquet_claims`,
+    with the references to ``persons`` and ``institutions`` when given): raises InvalidInput on bad claims."""
     source = str(path / "*.parquet") if path.is_dir() else str(path)
-    t = con.read_parquet(source)
+    try:
+        t = con.read_parquet(source)
+        check_parquet_claims(t, path, persons=persons, institutions=institutions)
+    except InvalidInput:
+        raise
+    except Exception:  # an unreadable file or part: the Arrow check names it (InvalidInput), else the error stands
+        _raise_claims_problems(path, refs=persons is not None)
+        raise
     schema = t.schema()
     fixes: dict[str, Any] = {}
     for col in CLAIMS.columns:
@@ -195,6 +206,132 @@ def _parquet_claims(con: Backend, path: Path) -> ir.Table:
         elif col.type is ColType.BOOL:
             fixes[name] = v.fill_null(False)
     return t.mutate(**fixes) if fixes else t
+
+
+_C0_TEXT = "[\\x00-\\x08\\x0a-\\x1f\\x7f]"  # control characters refused in text (tab allowed), as in check
+_MONEY_TEXT = r"^-?[0-9]+(\.[0-9]{1,2})?$"
+_DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_ID_BAD = r"[\s,;]"
+_WIDE_SPACE = "[\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]"
+_WIDE_EDGE = f"^{_WIDE_SPACE}|{_WIDE_SPACE}$"  # trimmed by the Arrow check, not by the engine: let Arrow judge
+
+
+def _column_checks(col: Column, v: ir.Value) -> tuple[ir.BooleanValue | None, ir.Value | None] | None:
+    """The engine's version of ``datafolder.folder``'s check of one claims column: (bad, typed value for the checks
+    across columns) or None when the column's Parquet type is one the engine does not judge (the Arrow check then
+    decides, as ``yigongti check`` would)."""
+    dtype = v.type()
+    text = v.strip() if dtype.is_string() else None
+    empty = v.isnull() if text is None else (v.isnull() | (text == ""))
+    needs = col.required and col.default is None
+    bad: ir.BooleanValue | None = empty if needs else None
+    typed: ir.Value | None = None
+    kind = col.type
+
+    def more(b: ir.BooleanValue) -> None:
+        nonlocal bad
+        bad = b if bad is None else (bad | b)
+
+    if kind in (ColType.STR, ColType.ID, ColType.ID_NUMBER, ColType.ENUM):
+        if text is None:
+            return None
+        more(text.re_search(_C0_TEXT) | text.re_search(_WIDE_EDGE))
+        if kind is ColType.ID:
+            more(text.re_search(_ID_BAD))
+        if kind is ColType.ENUM:
+            more(~empty & ~text.isin(list(col.values)))
+        typed = text
+    elif kind is ColType.BOOL:
+        if text is not None:
+            more(~text.lower().isin(_TRUE_TEXT + ["false", "0", "否", "f", "no", "n", ""]) | text.re_search(_WIDE_EDGE))
+        elif not dtype.is_boolean():
+            return None
+    elif kind is ColType.MONEY:
+        if text is not None:
+            more(~empty & ~text.re_search(_MONEY_TEXT))
+            typed = text.try_cast("decimal(18, 2)")
+        elif dtype.is_integer() or (dtype.is_decimal() and (dtype.scale or 0) <= 2):
+            typed = v
+        elif dtype.is_floating():
+            x = v.cast("float64")
+            small = ibis.ifelse(x.abs() < 1e14, x, 0.0)  # Ibis rounds through BIGINT: no overflow on the way
+            fine = ~x.isnan() & ~x.isinf() & (x.abs() < 1e14) & (((small * 100).round() / 100) == x)
+            more(v.notnull() & ~fine)
+            typed = x
+        else:
+            return None
+        if col.min_value is not None:
+            more(typed < col.min_value)
+        if col.max_value is not None:
+            more(typed > col.max_value)
+    elif kind is ColType.DATE:
+        if text is not None:
+            typed = text.try_cast("date")
+            more(~empty & (~text.re_search(_DATE_TEXT) | typed.isnull()))
+        elif dtype.is_date():
+            typed = v
+        else:
+            return None
+    else:
+        return None
+    return bad, typed
+
+
+def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = None,
+                         institutions: ir.Table | None = None) -> None:
+    """Validate Parquet claims (结算清单校验) at the engine's speed before anything uses them: one scan counts the
+    bad values of every column (types, values, the checks across a row's columns, references to ``persons`` and
+    ``institutions``). Only when it finds some (or a column's Parquet type is one it does not judge) are the claims
+    checked by ``datafolder.folder.scan_folder``, part by part, for the ``file:row:column: message`` of every problem
+    that ``yigongti check`` would report: its verdict decides. Raises InvalidInput; returns quietly on valid claims."""
+    schema = t.schema()
+    checks: dict[str, ir.BooleanValue] = {}
+    typed: dict[str, ir.Value] = {}
+    judged = True
+    for col in CLAIMS.columns:
+        if col.name not in schema:
+            judged = judged and not (col.required and col.default is None)
+            continue
+        found = _column_checks(col, t[col.name])
+        if found is None:
+            judged = False
+            continue
+        bad, value = found
+        if bad is not None:
+            checks[col.name] = bad
+        if value is not None:
+            typed[col.name] = value
+    if {"setting", "discharge_date"} <= typed.keys():
+        checks["inpatient without discharge_date"] = (typed["setting"] == "inpatient") & typed["discharge_date"].isnull()
+    if {"admit_date", "discharge_date"} <= typed.keys():
+        checks["discharge_date before admit_date"] = typed["discharge_date"] < typed["admit_date"]
+    if {"total_cost", "covered_cost"} <= typed.keys():
+        checks["covered_cost above total_cost"] = typed["covered_cost"] > typed["total_cost"]
+    if institutions is not None and "inst_id" in typed:
+        checks["unknown inst_id"] = (typed["inst_id"] != "") & ~typed["inst_id"].isin(institutions.inst_id)
+    if persons is not None and "person_id" in typed:
+        checks["unknown person_id"] = (typed["person_id"] != "") & ~typed["person_id"].isin(persons.person_id)
+    counts: dict[str, int] = {}
+    if judged and checks:
+        row = t.aggregate(**{f"c{i}": ibis.ifelse(e, 1, 0).sum() for i, e in enumerate(checks.values())})
+        got = row.to_pyarrow().to_pylist()[0]
+        counts = {name: int(got[f"c{i}"] or 0) for i, name in enumerate(checks)}
+        if not any(counts.values()):
+            return
+    # the Arrow check has the last word (the engine is stricter where the two differ: unicode spaces, say)
+    _raise_claims_problems(path, refs=persons is not None)
+
+
+def _raise_claims_problems(path: Path, *, refs: bool) -> None:
+    """Raise InvalidInput with the problems ``yigongti check`` finds in the claims at ``path`` (their references to
+    persons too when ``refs``); return when it finds none."""
+    from yigongti.datafolder.folder import scan_folder
+
+    tables = ["institutions", "persons", "claims"] if refs else ["institutions", "claims"]
+    problems = scan_folder(path.parent, tables=tables).problems
+    mine = errors([p for p in problems if p.file.startswith(path.name)])
+    if mine:
+        raise InvalidInput(mine)
 
 
 def _yuan(v: ir.IntegerValue) -> ir.DecimalValue:
@@ -237,7 +374,8 @@ def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designat
     the ``designated`` consortium column too). ``columns``: the claims columns wanted (default all): the fewer, the
     less the running sums carry."""
     t = _registered(con, data, designations)
-    return adjudicate(_parquet_claims(con, claims_path), t["persons"], t["institutions"], t["designations"],
+    claims = _parquet_claims(con, claims_path, persons=t["persons"], institutions=t["institutions"])
+    return adjudicate(claims, t["persons"], t["institutions"], t["designations"],
                       _benefits(policy), year, ordered=ordered, designated=designated, columns=columns)
 
 

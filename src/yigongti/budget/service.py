@@ -277,7 +277,7 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
     claim_files = (parquet_files(path) if path is not None and find_table_file(folder, "adjudicated") is None
                    else None)
     if (path is not None and claim_files is not None and adjudicated is None and con is None
-            and backend == "duckdb" and not isinstance(data, DataFolder) and parquet_rows(path) > stream_above):
+            and backend == "duckdb" and not isinstance(data, DataFolder) and _rows_or_none(path) > stream_above):
         return _settle_streamed(folder, year, policy, backend=backend, designations=designations,
                                 appraisal=appraisal, appraise=appraise, appraisal_errors=appraisal_errors,
                                 top_diagnoses=top_diagnoses)
@@ -295,6 +295,15 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
                          adjudicated=adjudicated, top_diagnoses=top_diagnoses, claim_files=claim_files)
     result.appraisal, result.appraisal_problem, result.adjudicated = appraisal, problem, adjudicated
     return result
+
+
+def _rows_or_none(path: Path) -> int:
+    """The Parquet claims' row count from the files' footers; -1 when a part is unreadable (then the folder is read
+    in memory, and reading it names the part: exit 2)."""
+    try:
+        return parquet_rows(path)
+    except (OSError, ValueError):
+        return -1
 
 
 def _appraised(given: AppraisalResult | None, appraise: bool, errors: str,

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["InvalidInput", "Problem"]
+__all__ = ["SHOWN_CHARS", "InvalidInput", "Problem", "errors", "shorten"]
+
+SHOWN_CHARS = 60
+"""At most this many characters of a bad value are echoed in a message (a 10 MB cell is not printed whole)."""
+
+
+def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A value as text for a message: cut to ``limit`` characters (with the full length said) and control characters
+    shown as escapes, so that a message stays one readable line."""
+    text = str(value)
+    cut = text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} chars / 字符)"
+    return "".join(c if c >= " " or c == "\t" else repr(c)[1:-1] for c in cut)
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    """The problems that are errors (not warnings)."""
+    return [p for p in problems if not p.warning]
 
 
 @dataclass(frozen=True, order=True)
@@ -12,16 +28,19 @@ class Problem:
     """One thing wrong with the input: ``file:row:column: message``.
 
     ``row`` is the 1-based line number in the file as a person sees it (the header is line 1, so the first data
-    row is 2); 0 when the problem concerns the file as a whole.
+    row is 2); 0 when the problem concerns the file as a whole. ``warning``: worth a look, but the input is valid
+    (a text cell that a spreadsheet would run as a formula, 公式注入); shown as ``... WARNING / 警告: message``.
     """
 
     file: str
     row: int
     column: str
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.row}:{self.column}: {self.message}"
+        flag = "WARNING / 警告: " if self.warning else ""
+        return f"{self.file}:{self.row}:{self.column}: {flag}{self.message}"
 
 
 class InvalidInput(Exception):

@@ -22,9 +22,12 @@ def check(folder: Annotated[Path, typer.Argument(help="data folder / 数据目�
     report = check_data_folder(folder, limit=None if every else PROBLEMS_PER_COLUMN)
     for p in report.problems:
         print(str(p), file=sys.stderr)
-    if report.problems:
-        console.print(f"[red]{len(report.problems)} problem(s) / 共 {len(report.problems)} 处错误[/red]")
+    failed = [p for p in report.problems if not p.warning]
+    if failed:
+        console.print(f"[red]{len(failed)} problem(s) / 共 {len(failed)} 处错误[/red]")
         raise typer.Exit(EXIT_INVALID)
+    if report.problems:  # warnings only: the folder is valid
+        console.print(f"[yellow]{len(report.problems)} warning(s) / 共 {len(report.problems)} 处警告[/yellow]")
     for name, rows in report.rows.items():
         console.print(f"{name}: {rows} rows / 行")
     console.print("[green]OK / 校验通过[/green]")

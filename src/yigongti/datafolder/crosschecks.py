@@ -149,31 +149,71 @@ def _claim_rows(claims: pa.Table, institutions: pa.Table | None, label: str, bas
     return out
 
 
+# The columns of the registry rules that must hold a value for a row to be compared (the others may be empty).
+_REGISTRY_COLUMNS = {
+    "institutions": ("inst_id", "name", "tier", "level", "kind", "consortium_id", "parent_id", "county_code", "lon",
+                     "lat"),
+    "consortia": ("consortium_id", "name", "county_code", "lead_inst_id"),
+}
+_REGISTRY_OPTIONAL = {"consortium_id", "parent_id"}
+
+
+def _comparable(table: pa.Table, name: str) -> tuple[pa.Table, np.ndarray, set[str]]:
+    """The rows of a registry table whose values parsed (a cell that did not is null and already a problem): those
+    rows, their indices in the table, and the identifiers of the rows left out."""
+    needed = [c for c in _REGISTRY_COLUMNS[name] if c not in _REGISTRY_OPTIONAL or name == "consortia"]
+    ok = pa.array(np.ones(table.num_rows, dtype=bool))
+    for column in needed:
+        ok = pc.and_(ok, pc.is_valid(table.column(column)))
+    keep = _rows(ok)
+    left = pc.invert(ok)
+    key = table.column(_REGISTRY_COLUMNS[name][0])
+    dropped = {str(v) for v in key.filter(left).to_pylist() if v}
+    return table.take(pa.array(keep)), keep, dropped
+
+
+def _registry_problems(inst_t: pa.Table, cons_t: pa.Table, labels: Mapping[str, str]) -> list[Problem]:
+    """The registry rules on the rows that can be compared: a row with a cell that did not parse is left out, and so
+    is a problem about a reference to such a row (it exists; its own problem is reported)."""
+    insts_ok, inst_rows, inst_dropped = _comparable(inst_t, "institutions")
+    cons_ok, cons_rows, cons_dropped = _comparable(cons_t, "consortia")
+    dropped = inst_dropped | cons_dropped
+    insts, cons = registry_from_tables(insts_ok, cons_ok)
+    out: list[Problem] = []
+    for issue in registry_issues(insts, cons):
+        if dropped and any(word in dropped for word in issue.message.replace("/", " ").split()):
+            continue
+        index = (inst_rows if issue.table == "institutions" else cons_rows)[issue.index]
+        out.append(Problem(labels[issue.table], int(index) + 2, issue.column, issue.message))
+    return out
+
+
 def table_problems(tables: Mapping[str, pa.Table], labels: Mapping[str, str]) -> list[Problem]:
     """Problems that need whole columns: the registry rules, references between tables, duplicate ID numbers."""
     out: list[Problem] = []
     inst_t = tables.get("institutions")
     cons_t = tables.get("consortia")
-    if inst_t is not None and cons_t is not None:
-        insts, cons = registry_from_tables(inst_t, cons_t)
-        for issue in registry_issues(insts, cons):
-            out.append(Problem(labels[issue.table], issue.index + 2, issue.column, issue.message))
+    if (inst_t is not None and cons_t is not None and _has(inst_t, *_REGISTRY_COLUMNS["institutions"])
+            and _has(cons_t, *_REGISTRY_COLUMNS["consortia"])):
+        out += _registry_problems(inst_t, cons_t, labels)
     persons = tables.get("persons")
-    if persons is not None:
-        ids = persons.column("id_number")
-        rows, _ = duplicate_rows(pc.if_else(pc.equal(ids, ""), pa.scalar(None, ids.type), ids))
-        out += _problems(labels["persons"], rows, "id_number", ["duplicate ID number / 身份证号码重复"] * len(rows))
+    if persons is not None and _has(persons, "person_id"):
+        if _has(persons, "id_number"):
+            ids = persons.column("id_number")
+            rows, _ = duplicate_rows(pc.if_else(pc.equal(ids, ""), pa.scalar(None, ids.type), ids))
+            out += _problems(labels["persons"], rows, "id_number",
+                             ["duplicate ID number / 身份证号码重复"] * len(rows))
         person_ids = persons.column("person_id")
         for name in ("choices", "claims", "designations"):
             t = tables.get(name)
-            if t is None:
+            if t is None or not _has(t, "person_id"):
                 continue
             column = t.column("person_id")
             idx = _missing_refs(column, person_ids)
             out += _problems(labels[name], idx, "person_id", [
                 f"unknown person {v} / 参保人不存在" for v in column.take(pa.array(idx)).to_pylist()])
     claims = tables.get("claims")
-    if claims is not None:
+    if claims is not None and _has(claims, "referral_from", "claim_id"):
         refs = claims.column("referral_from")
         idx = _missing_sparse_refs(refs, claims.column("claim_id"))
         out += _problems(labels["claims"], idx, "referral_from", [

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from yigongti.core.problems import InvalidInput, Problem
+from yigongti.core.problems import InvalidInput, Problem, errors, shorten
 from yigongti.datafolder.duplicates import duplicate_rows
 from yigongti.datafolder.schema import INPUT_TABLES, TABLES, ColType, Column, TableSpec
 
@@ -40,6 +40,7 @@ __all__ = [
     "PROBLEMS_PER_COLUMN",
     "DataFolder",
     "FolderScan",
+    "UnreadablePart",
     "check_folder",
     "fen_to_yuan",
     "find_table_file",
@@ -52,6 +53,7 @@ __all__ = [
     "read_folder",
     "read_raw_table",
     "scan_folder",
+    "table_files",
     "write_table",
 ]
 
@@ -68,6 +70,12 @@ _COUNTY_RE = r"^[1-8][0-9]{5}$"
 _DECIMAL_RE = r"^-?[0-9]+(\.[0-9]+)?$"
 _ID_RE = r"^[^\s,;]+$"
 _ID_FORBIDDEN = np.frombuffer(b"\t\n\v\f\r ,;", dtype=np.uint8)  # a superset of what _ID_RE refuses
+_CONTROL_RE = "[\\x00-\\x08\\x0a-\\x1f\\x7f]"  # C0 control characters (and DEL) but tab: refused in text
+_CONTROL_BYTES = np.array([*range(9), *range(10, 32), 127], dtype=np.uint8)
+_FORMULA_RE = "^[=+\\-@\\t\\r]"  # a cell a spreadsheet would run as a formula (公式注入)
+_FORMULA_BYTES = np.frombuffer(b"=+-@\t\r", dtype=np.uint8)
+_MONEY_FITS_RE = r"^-?[0-9]{1,14}(\.[0-9]{1,2})?$"  # |yuan| < 1e14: fen fit int64 and decimal128(18, 2)
+_INT_FITS_RE = r"^-?[0-9]{1,15}(\.0+)?$"  # exact in float64 and int64
 
 # China's bounding box (with a margin): coordinates outside are errors.
 CHINA_LON = (73.0, 135.5)
@@ -88,12 +96,26 @@ class DataFolder:
         return self.tables.get(name)
 
 
+def table_files(folder: Path, name: str) -> list[Path]:
+    """Every file (or Parquet folder) that holds table ``name`` in ``folder``: more than one is an input error."""
+    return [candidate
+            for candidate in (folder / f"{name}.csv", folder / f"{name}.parquet", folder / f"{name}.xlsx", folder / name)
+            if candidate.is_file() or (candidate.is_dir() and any(candidate.glob("*.parquet")))]
+
+
 def find_table_file(folder: Path, name: str) -> Path | None:
-    """The file (or Parquet folder) holding table ``name`` in ``folder``, or None."""
-    for candidate in (folder / f"{name}.csv", folder / f"{name}.parquet", folder / f"{name}.xlsx", folder / name):
-        if candidate.is_file() or (candidate.is_dir() and any(candidate.glob("*.parquet"))):
-            return candidate
-    return None
+    """The file (or Parquet folder) holding table ``name`` in ``folder``, or None (the first of
+    :func:`table_files`; reading the folder reports a table given in two formats)."""
+    files = table_files(folder, name)
+    return files[0] if files else None
+
+
+class UnreadablePart(Exception):
+    """One part file of a Parquet folder cannot be read (分片文件无法读取)."""
+
+    def __init__(self, part: str, cause: Exception) -> None:
+        self.part = part
+        super().__init__(f"{part}: {cause}")
 
 
 def _string_table(columns: dict[str, list[str]]) -> pa.Table:
@@ -175,7 +197,14 @@ def iter_table_parts(path: Path) -> Iterator[tuple[str | None, pa.Table]]:
     """
     if path.is_dir():
         for file in sorted(path.glob("*.parquet")):
-            for part in _parquet_parts(file):
+            parts = _parquet_parts(file)
+            while True:
+                try:
+                    part = next(parts)
+                except StopIteration:
+                    break
+                except Exception as exc:  # named with its part, reported by the caller
+                    raise UnreadablePart(file.name, exc) from exc
                 yield file.name, part
         return
     suffix = path.suffix.lower()
@@ -311,7 +340,7 @@ class _Collector:
         if message is None:
             assert values is not None
             texts = _as_text(values.take(pa.array(idx))).to_pylist()
-            messages = [fmt.format(value=v) for v in texts]
+            messages = [fmt.format(value=shorten(v)) for v in texts]
         else:
             messages = [message] * len(idx)
         base = self.base + 2
@@ -349,6 +378,12 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
         out.rows(_bad_rows(mask), col.name, values=text, fmt=f"'{{value}}' is not {what}")
 
     t = col.type
+    if t in (ColType.STR, ColType.ID, ColType.ID_NUMBER, ColType.ENUM) and _has_bytes(text, _CONTROL_BYTES):
+        mask = pc.match_substring_regex(text, _CONTROL_RE)
+        out.rows(_true_rows(mask), col.name, values=text,
+                 fmt="'{value}' holds a control character (NUL, line break ...) / 含控制字符")
+        text = pc.if_else(pc.fill_null(mask, False), "", text)  # reported once: no other check of the cell
+        empty = pc.equal(text, "")
     if t in (ColType.STR, ColType.ID, ColType.ID_NUMBER):
         if t is ColType.ID:
             bad(_ID_RE, "an identifier (no spaces, commas or semicolons) / 编码格式错误")
@@ -370,27 +405,30 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
         return pc.is_in(low, value_set=pa.array(sorted(_TRUE)))
     if t is ColType.MONEY:
         bad(_MONEY_RE, "an amount in yuan with at most 2 decimals / 金额格式错误")
-        ok_text = pc.if_else(pc.match_substring_regex(text, _MONEY_RE), text, pa.scalar(None, pa.string()))
+        fits = pc.match_substring_regex(text, _MONEY_FITS_RE)
+        out.rows(_true_rows(pc.and_(pc.match_substring_regex(text, _MONEY_RE), pc.invert(fits))), col.name,
+                 values=text, fmt="'{value}' is too large an amount / 金额过大")
+        ok_text = pc.if_else(fits, text, pa.scalar(None, pa.string()))
         dec = pc.cast(ok_text, pa.decimal128(18, 2))
         typed = pc.cast(pc.multiply(dec, pa.scalar(100, pa.decimal128(5, 0))), pa.decimal128(20, 0))
         typed = pc.cast(typed, pa.int64())
-        _check_range(col, pc.divide(pc.cast(typed, pa.float64()), 100.0), text, out)
-        return typed
+        return _check_range(col, pc.divide(pc.cast(typed, pa.float64(), safe=False), 100.0), text, out, typed)
     if t is ColType.INT:
         bad(_INT_RE, "a whole number / 应为整数")
-        ok_text = pc.if_else(pc.match_substring_regex(text, _INT_RE), text, pa.scalar(None, pa.string()))
+        fits = pc.match_substring_regex(text, _INT_FITS_RE)
+        out.rows(_true_rows(pc.and_(pc.match_substring_regex(text, _INT_RE), pc.invert(fits))), col.name,
+                 values=text, fmt="'{value}' is too large a number / 数值过大")
+        ok_text = pc.if_else(fits, text, pa.scalar(None, pa.string()))
         typed = pc.cast(pc.cast(ok_text, pa.float64()), pa.int64())
-        _check_range(col, typed, text, out)
-        return typed
+        return _check_range(col, typed, text, out, typed)
     if t in (ColType.FLOAT, ColType.DECIMAL):
         regex = _FLOAT_RE if t is ColType.FLOAT else _DECIMAL_RE
         bad(regex, "a number / 应为数字")
         ok_text = pc.if_else(pc.match_substring_regex(text, regex), text, pa.scalar(None, pa.string()))
         typed = pc.cast(ok_text, pa.float64())
-        _check_range(col, typed, text, out)
-        if t is ColType.DECIMAL:
-            return ok_text  # kept as exact text; the consumer turns it into Decimal
-        return typed
+        if t is ColType.DECIMAL:  # kept as exact text; the consumer turns it into Decimal
+            return _check_range(col, typed, text, out, ok_text)
+        return _check_range(col, typed, text, out, typed)
     if t is ColType.DATE:
         bad(_DATE_RE, "a date YYYY-MM-DD / 日期格式应为YYYY-MM-DD")
         ok = pc.match_substring_regex(text, _DATE_RE)
@@ -416,14 +454,24 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
     raise AssertionError(t)
 
 
-def _check_range(col: Column, numeric: pa.ChunkedArray, source: pa.ChunkedArray, out: _Collector) -> None:
-    """Problems for values outside the column's bounds; ``source`` gives the value as shown in the message."""
+def _check_range(col: Column, numeric: pa.ChunkedArray, source: pa.ChunkedArray, out: _Collector,
+                 typed: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Problems for values outside the column's bounds; ``source`` gives the value as shown in the message.
+    Returns ``typed`` with those values null, so that no check across columns compares them again."""
+    outside: pa.ChunkedArray | None = None
     if col.min_value is not None:
-        out.rows(_true_rows(pc.less(numeric, col.min_value)), col.name, values=source,
+        below = pc.less(numeric, col.min_value)
+        out.rows(_true_rows(below), col.name, values=source,
                  fmt=f"'{{value}}' is below the minimum {col.min_value:g} / 小于最小值")
+        outside = below
     if col.max_value is not None:
-        out.rows(_true_rows(pc.greater(numeric, col.max_value)), col.name, values=source,
+        above = pc.greater(numeric, col.max_value)
+        out.rows(_true_rows(above), col.name, values=source,
                  fmt=f"'{{value}}' is above the maximum {col.max_value:g} / 大于最大值")
+        outside = above if outside is None else pc.or_(outside, above)
+    if outside is None or not pc.any(outside).as_py():
+        return typed
+    return pc.if_else(pc.fill_null(outside, False), pa.scalar(None, typed.type), typed)
 
 
 def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.ChunkedArray | None:
@@ -455,7 +503,7 @@ def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.Chun
         finite = pc.is_finite(x)
         if kind is ColType.MONEY:
             fen = pc.round(pc.multiply(x, 100.0))
-            ok = pc.and_(pc.and_(finite, pc.less(pc.abs(x), 1e16)), pc.equal(pc.divide(fen, 100.0), x))
+            ok = pc.and_(pc.and_(finite, pc.less(pc.abs(x), 1e14)), pc.equal(pc.divide(fen, 100.0), x))
             message, typed = _NOT_MONEY, fen
         elif kind is ColType.INT:
             ok = pc.and_(pc.and_(finite, pc.less(pc.abs(x), 2.0 ** 53)), pc.equal(pc.floor(x), x))
@@ -474,8 +522,8 @@ def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.Chun
         typed = pc.multiply_checked(pc.cast(arr, pa.int64()), 100)
     else:
         typed = pc.cast(arr, pa.float64() if kind is ColType.FLOAT else pa.int64())
-    numeric = pc.divide(pc.cast(typed, pa.float64()), 100.0) if kind is ColType.MONEY else typed
-    _check_range(col, numeric, arr, out)
+    numeric = pc.divide(pc.cast(typed, pa.float64(), safe=False), 100.0) if kind is ColType.MONEY else typed
+    typed = _check_range(col, numeric, arr, out, typed)
     return typed if isinstance(typed, pa.ChunkedArray) else pa.chunked_array([typed])
 
 
@@ -499,10 +547,24 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
         except pa.ArrowInvalid:  # overflow and the like: the text path reports the value
             typed = None
         columns[col.name] = typed if typed is not None else _parse_column(col, _as_text(source), out)
+        if col.type in (ColType.STR, ColType.ID) and pa.types.is_string(source.type):
+            _warn_formulas(col, source, out)
     for name in raw.column_names:
         if name not in columns and name not in spec.names:
             columns[name] = raw.column(name)
     return columns
+
+
+def _warn_formulas(col: Column, raw: pa.ChunkedArray, out: _Collector) -> None:
+    """A warning (not an error) for each text cell that begins with = + - @, a tab or a carriage return: a spreadsheet
+    opening an export would run it as a formula (公式注入; exports neutralise them)."""
+    if not _has_bytes(raw, _FORMULA_BYTES):
+        return
+    rows = _true_rows(pc.match_substring_regex(raw, _FORMULA_RE))
+    for i in rows[: out._room(col.name + " (warning)", len(rows))].tolist():
+        value = shorten(raw[i].as_py())
+        out.problems.append(Problem(out.file, out.base + i + 2, col.name,
+                                    f"'{value}' begins like a spreadsheet formula / 以公式字符开头", warning=True))
 
 
 def parse_table(spec: TableSpec, raw: pa.Table, *, file: str) -> tuple[pa.Table, list[Problem]]:
@@ -548,7 +610,7 @@ class _TableScan:
     parts: list[tuple[int, str]] = field(default_factory=list)  # (first row index, part file) of a Parquet folder
     chunks: list[pa.Table] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    deferred: list[Problem] = field(default_factory=list)  # row checks across columns, kept if nothing else fails
+    deferred: list[Problem] = field(default_factory=list)  # row checks across columns (and small tables)
     counts: dict[str, int] = field(default_factory=dict)  # problems found per column (more than kept past a limit)
 
     def table(self) -> pa.Table:
@@ -612,7 +674,7 @@ def _capped(problems: list[Problem], counts: dict[tuple[str, str], int], limit: 
         if found > shown:
             out.append(Problem(file, 0, column, f"{found:,} problems in this column, the first {shown:,} listed "
                                                 f"(yigongti check --all lists every one) / 该列共 {found:,} 处错误，"
-                                                f"仅列出前 {shown:,} 处"))
+                                                f"仅列出前 {shown:,} 处", warning=column.endswith(" (warning)")))
     return sorted(out)
 
 
@@ -656,7 +718,14 @@ def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool,
     order = [n for n in INPUT_TABLES if n in wanted] + [n for n in wanted if n not in INPUT_TABLES]
     for name in order:
         spec = INPUT_TABLES[name]
-        path = find_table_file(folder, name)
+        found = table_files(folder, name)
+        if len(found) > 1:
+            names = ", ".join(_file_label(folder, f) for f in found)
+            result.problems.append(Problem(_file_label(folder, found[0]), 0, "",
+                                           f"table {name} is given in {len(found)} formats ({names}): keep one "
+                                           f"/ 同一张表有多种格式，只保留一个"))
+            continue
+        path = found[0] if found else None
         if path is None:
             if not spec.optional:
                 result.problems.append(Problem(f"{name}.csv", 0, "", "required table is missing / 缺少必需的表"))
@@ -672,8 +741,12 @@ def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool,
             encode = tuple(c for c in CROSS_ENCODED.get(name, ()) if c not in spec.key)
             scan = _scan_table(spec, path, label, keep=keep, context=data.tables, encode=encode, limit=limit)
             table = scan.table()
+        except UnreadablePart as exc:
+            result.problems.append(Problem(label + exc.part, 0, "",
+                                           f"cannot read this part: {shorten(exc.__cause__, 200)} / 分片文件无法读取"))
+            continue
         except Exception as exc:  # noqa: BLE001 - any unreadable file is a problem to report, not a crash
-            result.problems.append(Problem(label, 0, "", f"cannot read the file: {exc} / 文件无法读取"))
+            result.problems.append(Problem(label, 0, "", f"cannot read the file: {shorten(exc, 200)} / 文件无法读取"))
             continue
         result.problems.extend(scan.problems)
         counts.update({(label, column): n for column, n in scan.counts.items()})
@@ -682,9 +755,9 @@ def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool,
             parts[label] = scan.parts
         data.tables[name] = table
         result.rows[name] = scan.rows
-    if not result.problems:
-        result.problems.extend(deferred)
-        result.problems.extend(table_problems(data.tables, labels))
+    # one pass: the checks across columns and tables run on what parsed (a cell that did not is null and skipped)
+    result.problems.extend(deferred)
+    result.problems.extend(table_problems(data.tables, labels))
     result.problems = _capped(sorted(_locate_parts(result.problems, parts)), counts, limit)
     data.tables = {n: data.tables[n] for n in wanted if n in data.tables}
     result.rows = {n: result.rows[n] for n in wanted if n in result.rows}
@@ -713,8 +786,8 @@ def scan_folder(folder: Path | str, *, tables: Iterable[str] | None = None,
 def read_folder(folder: Path | str, *, tables: Iterable[str] | None = None) -> DataFolder:
     """Like :func:`check_folder`, but raise :class:`InvalidInput` with every problem when there is any."""
     data, problems = check_folder(folder, tables=tables)
-    if problems:
-        raise InvalidInput(problems)
+    if errors(problems):
+        raise InvalidInput(errors(problems))
     return data
 
 
