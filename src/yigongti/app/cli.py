@@ -89,3 +89,6 @@ def serve(
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     uvicorn.run("yigongti.app.factory:create_app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level="info", proxy_headers=False, access_log=access_log)
+
+
+__all__ = ["serve"]  # the commands this module adds

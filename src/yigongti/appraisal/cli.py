@@ -78,3 +78,6 @@ def indicator_set(
         err_console.print(str(exc), markup=False)
         raise typer.Exit(EXIT_INVALID) from None
     sys.stdout.write(text)
+
+
+__all__ = ["appraise", "indicator_set"]  # the commands this module adds

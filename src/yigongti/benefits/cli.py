@@ -60,3 +60,6 @@ def _print(s: AdjudicationSummary) -> None:
                   f"patient / 个人支付 {format_yuan(s.patient_paid)}")
     for status, (n, fund) in s.by_status.items():
         console.print(f"  {_STATUS_ZH.get(status, status)} / {status}: {n} claims / 笔, fund / 基金 {format_yuan(fund)}")
+
+
+__all__ = ["adjudicate_command"]  # the commands this module adds

@@ -32,3 +32,6 @@ def show(
         path = data / "policy.toml" if (data / "policy.toml").is_file() else None
     policy, marks = explain_policy(path)
     print((HEADER if path is not None else "") + policy_to_toml(policy, marks=marks), end="")
+
+
+__all__ = ["policy_app", "show"]  # the commands this module adds

@@ -31,3 +31,6 @@ def check(folder: Annotated[Path, typer.Argument(help="data folder / 数据目�
     for name, rows in report.rows.items():
         console.print(f"{name}: {rows} rows / 行")
     console.print("[green]OK / 校验通过[/green]")
+
+
+__all__ = ["check"]  # the commands this module adds

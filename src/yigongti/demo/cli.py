@@ -63,3 +63,6 @@ def demo(
     _summary(summary)
     if run_year_after:
         run_and_report(out, year, out / f"results-{year}")
+
+
+__all__ = ["demo"]  # the commands this module adds

@@ -38,3 +38,6 @@ def enroll(
     console.print(f"refused choices / 被拒绝的选择: {result.refused.num_rows}; "
                   f"not designated / 无法定点: {result.unassigned.num_rows}")
     console.print(f"[green]written to / 已写入 {out}[/green]")
+
+
+__all__ = ["enroll"]  # the commands this module adds

@@ -146,3 +146,6 @@ def choose(
     for d in result.designations:
         console.print(f"{d.person_id} {d.year}: {d.consortium_id} / {d.township_id} / {d.village_id} ({d.source.value})")
     console.print(f"[green]{result.message} (choice {result.choice_id})[/green]")
+
+
+__all__ = ["choose", "db_app", "db_current", "db_export", "db_upgrade", "load"]  # the commands this module adds

@@ -41,3 +41,6 @@ def calibrate(
     for k, v in result.risk_weights.items():
         console.print(f"risk {k}: {v}")
     console.print(f"[green]OK[/green] {out}, {chart}")
+
+
+__all__ = ["calibrate"]  # the commands this module adds

@@ -48,3 +48,6 @@ def settle(
             f"结余 / balance {format_yuan(s.balance)}, 等级 / grade {s.grade}, "
             f"待分配 / to share {format_yuan(s.amount_to_share)}")
     console.print(f"[green]OK[/green] {out} (inputs hash / 输入指纹 {result.inputs_hash[:16]}...)")
+
+
+__all__ = ["settle"]  # the commands this module adds
