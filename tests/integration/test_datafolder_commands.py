@@ -115,12 +115,12 @@ def test_bad_claims_stop_every_command_before_it_writes(command: str, fmt: str, 
 
 @pytest.mark.parametrize("fmt", ["parquet", "parquet-folder"])
 def test_streamed_settlement_validates_the_claims(fmt: str, folders: dict[str, tuple[Path, str]]) -> None:
-    from yigongti.budget.service import settle_folder
+    from yigongti.budget.service import settle_year
     from yigongti.core.problems import InvalidInput
 
     folder, label = folders[fmt]
     with pytest.raises(InvalidInput) as caught:
-        settle_folder(folder, 2026)
+        settle_year(folder, 2026, stream_above=0)  # every Parquet folder takes the streamed path
     assert {p.column for p in caught.value.problems if p.file == label} >= {"total_cost", "covered_cost", "emergency"}
 
 
