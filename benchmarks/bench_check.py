@@ -164,7 +164,8 @@ def main() -> None:
                       console=console) as bar:
             if not folder.exists():
                 task = bar.add_task(f"yigongti demo --no-run --persons {args.persons:,}")
-                subprocess.run([str(Path(sys.executable).parent / "yigongti"), "demo", "--out", str(folder), "--persons",
+                subprocess.run([str(Path(sys.executable).parent / "yigongti"), "demo", "--out", str(folder),
+                                "--persons",
                                 str(args.persons), "--no-run"], check=True, capture_output=True)
                 bar.update(task, completed=1, total=1)
             rows = count_rows(folder)

@@ -313,7 +313,8 @@ def bench_county(claims: int) -> None:
     mine = {(r["consortium_id"], r["month"]): (r["in_network"], r["out_of_network"])
             for r in result.by_month.to_pylist()}
     assert check == mine, "the Ibis aggregation and the SQL baseline disagree"
-    console.print(f"settle_year, {claims:,} claims: best of 3 {settle_s:.2f} s (runs {', '.join(f'{r:.2f}' for r in runs)})")
+    shown = ", ".join(f"{r:.2f}" for r in runs)
+    console.print(f"settle_year, {claims:,} claims: best of 3 {settle_s:.2f} s (runs {shown})")
     console.print(f"baseline: core aggregation as one DuckDB SQL query on the same in-memory tables: {base_s:.2f} s")
     console.print(f"ratio settle / baseline: {settle_s / base_s:.2f}x;  writing CSVs + reports: {write_s:.2f} s")
 

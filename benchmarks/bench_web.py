@@ -265,7 +265,8 @@ def main() -> None:
                           progress=lambda done, total: progress.update(task, completed=done))
         t0 = time.perf_counter()
         server = subprocess.Popen(
-            [sys.executable, "-c", "from yigongti.cli import main; main()", "serve", "--data", str(work / "demo"), "--db", db_url,
+            [sys.executable, "-c", "from yigongti.cli import main; main()", "serve", "--data", str(work / "demo"),
+             "--db", db_url,
              "--port", str(port), "--data-dir", str(work / "serve"), "--today", TODAY.isoformat(),
              "--pool", str(args.pool), "--workers", str(args.workers), "--no-access-log"],
             stdout=(work / "server.log").open("wb"), stderr=subprocess.STDOUT)
@@ -356,7 +357,8 @@ def main() -> None:
             console.print(f"  page {who:<10} {path:<28} {ms:7.1f} ms")
         print(json.dumps({"start_s": start_s, "baseline_rate": baseline_rate, "rate": rate,
                           "p50_ms": result["p50"] * 1000,
-                          "server_cpu_ms": server_cpu * per_request, "client_cpu_ms": result["client_cpu"] * per_request,
+                          "server_cpu_ms": server_cpu * per_request,
+                          "client_cpu_ms": result["client_cpu"] * per_request,
                           "db_cpu_ms": pg_cpu * per_request, "p99_ms": result["p99"] * 1000,
                           "requests": result["requests"], "codes": result["codes"], "lost": lost, "extra": extra,
                           "duplicated": dup, "wrong_designation": wrong,

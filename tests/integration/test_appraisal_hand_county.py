@@ -1,7 +1,8 @@
 """Every indicator of the national-2024 set on a small hand-built county (tests/integration/appraisal_county/).
 
 The county: consortia A (county hospital A-H, TCM hospital A-Z, township A-T1 with villages V1, V2) and B (B-H, B-T1,
-B-T1-V1), a city hospital X3 in another county; six persons; 11 claims in 2026 and 12 in 2025 (one in every month); every appraisal table.
+B-T1-V1), a city hospital X3 in another county; six persons; 11 claims in 2026 and 12 in 2025 (one in every month);
+every appraisal table.
 Expected values were worked out by hand (the arithmetic is in the comments).
 """
 

@@ -133,7 +133,8 @@ def test_parquet_folder_is_checked_part_by_part(folder: Path, monkeypatch: pytes
     monkeypatch.setattr(datafolder, "PART_ROWS", 128)  # large parts come in several pieces too
     _, problems = check_folder(folder)
     # one pass: the unknown person is reported beside the duplicate key (it used to wait for a second round)
-    assert [(p.file, p.row, p.column) for p in problems] == [("claims/", 502, "claim_id"), ("claims/", 702, "person_id")]
+    assert [(p.file, p.row, p.column) for p in problems] == [("claims/", 502, "claim_id"), ("claims/", 702,
+                                                                                            "person_id")]
     assert problems[0].message == (f"duplicate key {bad.column('claim_id')[10]} (first on row 12) / 主键重复"
                                    " (part-00001.parquet record 201 / 第201条)")
     bad = bad.to_pylist()

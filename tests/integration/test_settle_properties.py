@@ -32,7 +32,8 @@ def counties(draw: st.DrawFn) -> dict[str, Any]:
         for t in range(1, draw(st.integers(1, 2)) + 1):
             insts.append({"inst_id": f"{c}-T{t}", "tier": "township", "kind": "township_centre", "consortium_id": c})
             for v in range(1, draw(st.integers(0, 2)) + 1):
-                insts.append({"inst_id": f"{c}-T{t}-V{v}", "tier": "village", "kind": "village_clinic", "consortium_id": c})
+                insts.append({"inst_id": f"{c}-T{t}-V{v}", "tier": "village", "kind": "village_clinic",
+                              "consortium_id": c})
     for x in range(draw(st.integers(1, 2))):
         insts.append({"inst_id": f"X{x}", "tier": "outside", "kind": "general", "consortium_id": None})
     n_persons = draw(st.integers(1, 25))
@@ -55,7 +56,8 @@ def counties(draw: st.DrawFn) -> dict[str, Any]:
                                      "annual_cap"]))
         unreasonable = rule == "unreasonable"
         claims.append({
-            "claim_id": f"C{k:04d}", "person_id": draw(st.sampled_from(persons))["person_id"], "inst_id": inst["inst_id"],
+            "claim_id": f"C{k:04d}", "person_id": draw(st.sampled_from(persons))["person_id"],
+            "inst_id": inst["inst_id"],
             "admit_date": dt.date(YEAR - draw(st.sampled_from([0, 0, 0, 1])), draw(st.integers(1, 12)),
                                draw(st.integers(1, 28))),
             "fund_paid": 0 if unreasonable else draw(st.integers(0, 3_000_000)), "rule": rule,

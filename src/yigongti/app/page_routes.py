@@ -13,4 +13,5 @@ from yigongti.platform.routes import official_pages as official
 
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, official.router, finance.router, indicators.router, geography.router)
+ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, official.router, finance.router, indicators.router,
+                                  geography.router)

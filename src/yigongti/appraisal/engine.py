@@ -130,7 +130,8 @@ class _Engine:
             d.select("person_id", scope_kind=ibis.literal(ScopeKind.CONSORTIUM.value), scope=d.consortium_id),
             d.select("person_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value), scope=d.township_id),
             d.select("person_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value), scope=d.village_id),
-            via_county.select("person_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value), scope=via_county.c_inst),
+            via_county.select("person_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value),
+                              scope=via_county.c_inst),
         ]
         return ibis.union(*parts, distinct=False)
 

@@ -130,7 +130,8 @@ MEASURES: dict[str, MeasureInfo] = dict((
     _m("major_new_cases", R, "claims", "重大疾病新发病例", "persons with a major-disease diagnosis this year and "
        "none the year before"),
     _m("managed_hypertension", R, "followups", "高血压管理人数", "hypertension patients followed up this year"),
-    _m("standard_hypertension", R, "followups", "高血压规范管理人数", "…followed up at least the standard number of times"),
+    _m("standard_hypertension", R, "followups", "高血压规范管理人数",
+       "…followed up at least the standard number of times"),
     _m("controlled_hypertension", R, "followups", "高血压控制人数", "…controlled at the last follow-up of the year"),
     _m("managed_diabetes", R, "followups", "糖尿病管理人数", "diabetes patients followed up this year"),
     _m("standard_diabetes", R, "followups", "糖尿病规范管理人数", "…followed up at least the standard number of times"),
@@ -338,7 +339,8 @@ class ScoringRules(_Model):
     """How indicator points add up to a score (0-100)."""
 
     missing: Literal["exclude", "zero"] = Field(
-        default="exclude", description="exclude: a not-computable indicator is left out and the other weights rescaled to 100;"
+        default="exclude",
+        description="exclude: a not-computable indicator is left out and the other weights rescaled to 100;"
                                " zero: it earns 0 points")
     decimals: int = 2
 
@@ -346,10 +348,13 @@ class ScoringRules(_Model):
 class Parameters(_Model):
     """Numbers the measures use; a county may change them."""
 
-    standard_followups: int = Field(default=4, ge=1, description="follow-ups a year for standardized management (规范管理)")
-    stationed_min_days: int = Field(default=183, ge=1, description="days stationed in the year that count as >= 6 months")
+    standard_followups: int = Field(default=4, ge=1,
+                                    description="follow-ups a year for standardized management (规范管理)")
+    stationed_min_days: int = Field(default=183, ge=1,
+                                    description="days stationed in the year that count as >= 6 months")
     stationed_titles: tuple[str, ...] = ("intermediate", "associate_senior", "senior")
-    stationed_from_min_level: int = Field(default=2, ge=0, le=3, description="hospital grade of the sending institution")
+    stationed_from_min_level: int = Field(default=2, ge=0, le=3,
+                                          description="hospital grade of the sending institution")
     remote_kinds: tuple[str, ...] = ("imaging", "ecg", "ultrasound")
     major_diseases: tuple[str, ...] = Field(
         default=("I21-I22", "I60-I64", "C00-C97"), description="ICD-10 codes or ranges of major diseases (重大疾病)")

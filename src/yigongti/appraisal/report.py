@@ -191,7 +191,8 @@ def appraisal_html(result: AppraisalResult) -> str:
     if grid is not None:
         parts += ["<h2>主要指标 / main indicators (dashed: target)</h2>", img(grid, "indicators")]
     parts += [
-        f"<h2>全县与医共体指标 / county and consortia</h2><p>{yoy}</p>", _matrix(result, (ScopeKind.COUNTY, ScopeKind.CONSORTIUM)),
+        f"<h2>全县与医共体指标 / county and consortia</h2><p>{yoy}</p>", _matrix(result, (ScopeKind.COUNTY,
+                                                                                  ScopeKind.CONSORTIUM)),
         "<h2>成员单位指标 / member institutions</h2>", _matrix(result, (ScopeKind.INSTITUTION,)),
         "<h2>不可计算的指标 / indicators not computable</h2>",
         _table(["指标 / indicator", "原因 / reason"],

@@ -59,7 +59,8 @@ def _print(s: AdjudicationSummary) -> None:
     console.print(f"{s.year}: {s.claims} claims / 笔; fund / 基金支付 {format_yuan(s.fund_paid)}; "
                   f"patient / 个人支付 {format_yuan(s.patient_paid)}")
     for status, (n, fund) in s.by_status.items():
-        console.print(f"  {_STATUS_ZH.get(status, status)} / {status}: {n} claims / 笔, fund / 基金 {format_yuan(fund)}")
+        label = _STATUS_ZH.get(status, status)
+        console.print(f"  {label} / {status}: {n} claims / 笔, fund / 基金 {format_yuan(fund)}")
 
 
 __all__ = ["adjudicate_command"]  # the commands this module adds

@@ -94,7 +94,8 @@ RULE_TEXT: dict[Rule, tuple[str, str]] = {
     Rule.NO_BENEFIT: ("在非定点医共体就医，不予报销", "care at a consortium not designated: no benefit"),
     Rule.EMERGENCY_AS_OUTSIDE: ("在非定点医共体急诊，按医共体外医院报销",
                                 "emergency at another consortium: paid as at a hospital outside every consortium"),
-    Rule.UNREASONABLE: ("经医保部门审核为不合理费用，不予报销", "judged unreasonable by the insurance bureau: not paid"),
+    Rule.UNREASONABLE: ("经医保部门审核为不合理费用，不予报销",
+                        "judged unreasonable by the insurance bureau: not paid"),
     Rule.ANNUAL_CAP: ("达到年度最高支付限额", "the annual cap of fund payments cut this payment"),
 }
 
@@ -207,7 +208,8 @@ _ROW_NAMES = ROW_NAMES
 def outpatient_deductible_levels(policy: BenefitPolicy) -> list[int]:
     """The distinct positive outpatient deductibles of the rows that are not flat copay, lowest first."""
     rows: Iterable[BenefitRow] = (getattr(policy, n) for n in _ROW_NAMES)
-    return sorted({r.outpatient_deductible for r in rows if not r.outpatient_flat_copay and r.outpatient_deductible > 0})
+    return sorted({r.outpatient_deductible for r in rows
+                   if not r.outpatient_flat_copay and r.outpatient_deductible > 0})
 
 
 # --------------------------------------------------------------------------------------------- the decisions
@@ -380,7 +382,8 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "flat": ("个人定额自付后基金应付 {before} 元。", "After the flat copay the fund owes {before} yuan. "),
     "cap": ("年度限额 {cap} 元，本次前剩余 {left} 元。",
             "Annual cap {cap} yuan, {left} yuan left before this claim. "),
-    "paid": ("基金支付 {fund} 元，个人支付 {patient} 元。", "The fund pays {fund} yuan; the patient pays {patient} yuan."),
+    "paid": ("基金支付 {fund} 元，个人支付 {patient} 元。",
+             "The fund pays {fund} yuan; the patient pays {patient} yuan."),
 }
 
 

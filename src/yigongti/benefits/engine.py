@@ -299,7 +299,8 @@ def _before_running_sums(base: ir.Table) -> ir.Table:
     """What is known before the running sums: the rule (:func:`rule`, but the cap), the payment kind, a deductible
     not accrued (0 without benefit and for a flat copay, the inpatient one, else null: the outpatient one to come)."""
     kind = ibis.cases((~base._pays, _NOTHING), (base._flat, _FLAT), else_=_RATED).cast("int64")
-    fixed_ded = ibis.cases((~base._pays | base._flat, ibis.literal(0, "int64")), (base._inp, base._ded_ip.cast("int64")),
+    fixed_ded = ibis.cases((~base._pays | base._flat, ibis.literal(0, "int64")), (base._inp,
+                                                                                  base._ded_ip.cast("int64")),
                            else_=ibis.null("int64"))
     return base.mutate(_rule0=rule(base._status, paid=base._pays, unreasonable=base._unr, inpatient=base._inp,
                                    continuous=base._cont, flat=base._flat),

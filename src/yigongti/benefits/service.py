@@ -1,6 +1,7 @@
 """Use case: adjudicate a year of claims (待遇结算) from a data folder.
 
-``adjudicate_data`` takes a validated folder (``read_folder``) and returns the ``adjudicated`` table of the data contract
+``adjudicate_data`` takes a validated folder (``read_folder``) and returns the ``adjudicated`` table of the data
+contract
 (every claims column + network_status, deductible, fund_paid, patient_paid, rule; money int64 fen). For a province's
 claims handed in as Parquet (``claims.parquet`` or a folder ``claims/`` of Parquet files), ``adjudicate_folder``
 reads the claims with the engine directly, never as Python rows, and writes the output from the engine.
@@ -302,7 +303,8 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
         if value is not None:
             typed[col.name] = value
     if {"setting", "discharge_date"} <= typed.keys():
-        checks["inpatient without discharge_date"] = (typed["setting"] == "inpatient") & typed["discharge_date"].isnull()
+        checks["inpatient without discharge_date"] = ((typed["setting"] == "inpatient")
+                                                      & typed["discharge_date"].isnull())
     if {"admit_date", "discharge_date"} <= typed.keys():
         checks["discharge_date before admit_date"] = typed["discharge_date"] < typed["admit_date"]
     if {"total_cost", "covered_cost"} <= typed.keys():
@@ -385,7 +387,8 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
     """Adjudicate a folder whose claims are Parquet, engine to file: ``out/adjudicated.csv`` (money in yuan) or
     ``out/adjudicated.parquet`` (money as decimal yuan). ``sort``: rows ordered by claim_id (the same inputs then give
     a byte-identical file); by default for CSV, not for Parquet, whose readers join by claim_id anyway: sorting a
-    province's claims is an external sort of every column (at 100 M claims it costs more than the adjudication). The small tables are read and validated as usual; the claims are
+    province's claims is an external sort of every column (at 100 M claims it costs more than the adjudication).
+    The small tables are read and validated as usual; the claims are
     typed by the engine (their row-level checks are ``yigongti check``'s job). The claims stream from Parquet through
     the engine into the file (never as Python rows, never held whole in memory); the summary is read back from the
     written file's status, rule and money columns."""

@@ -1,7 +1,8 @@
 """The year's figures for the dashboards (年度数据): adjudicated claims and settlement of the loaded data folder.
 
 Read side only: computed once with the engine from the folder the platform was loaded from (``settle_year``, the
-settlement ``yigongti settle`` and ``yigongti run`` write), then kept in memory. A resident's claims are explained one by one with the single-claim path of
+settlement ``yigongti settle`` and ``yigongti run`` write), then kept in memory. A resident's claims are explained one
+by one with the single-claim path of
 ``benefits.domain`` (the reference the engine is tested against).
 """
 
@@ -25,7 +26,8 @@ from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.registry.domain import Institution
 from yigongti.registry.store import RegistryRepository
 
-__all__ = ["FiguresCache", "YearFigures", "claims_of", "compute_year", "explain_claims", "person_decisions", "referrals"]
+__all__ = ["FiguresCache", "YearFigures", "claims_of", "compute_year", "explain_claims", "person_decisions",
+           "referrals"]
 
 
 @dataclass(frozen=True)

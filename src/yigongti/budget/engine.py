@@ -185,7 +185,8 @@ def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions
     own = j.inst_consortium.fill_null("") == j.consortium_id
     j = j.filter(own | (j.inst_tier == Tier.OUTSIDE) | _paid_as_outside(j))
     return j.select("consortium_id", month=j.admit_date.month().cast("int64"), in_network=own,
-                    tier=ibis.ifelse(own, j.inst_tier, Tier.OUTSIDE.value), diagnosis=j.diagnosis, fund_paid=j.fund_paid)
+                    tier=ibis.ifelse(own, j.inst_tier,
+                                     Tier.OUTSIDE.value), diagnosis=j.diagnosis, fund_paid=j.fund_paid)
 
 
 def charged_summary(charged: ir.Table) -> ir.Table:

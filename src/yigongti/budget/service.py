@@ -410,7 +410,8 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     }
     if isinstance(adj, pa.Table) and not claim_files:
         hashed["adjudicated"] = (adj, _ADJ_COLUMNS, ["claim_id"])
-    if isinstance(claims, pa.Table) and risk_classes and not claim_files:  # last year's diagnoses decide the risk classes
+    if isinstance(claims,
+                  pa.Table) and risk_classes and not claim_files:  # last year's diagnoses decide the risk classes
         hashed["claims"] = (claims, ["claim_id", "person_id", "admit_date", "diagnosis"], ["claim_id"])
     # the inputs hash runs beside the engine (hashing and Arrow release the GIL)
     hashing = _HASHER.submit(_hash_inputs, policy=policy, year=year, tables=hashed, files=claim_files or [])

@@ -52,7 +52,8 @@ def connect(kind: str = "duckdb", *, keep_order: bool = True, joins_as_written: 
 
 
 def register_arrow(con: BaseBackend, table: pa.Table, name: str | None = None) -> ibis.Table:
-    """Make an Arrow table available to ``con`` as an Ibis table (a temp view on Spark, a registered table on DuckDB)."""
+    """Make an Arrow table available to ``con`` as an Ibis table (a temp view on Spark, a registered table on
+    DuckDB)."""
     name = name or f"t_{next(_counter)}"
     if con.name == "pyspark":
         session = con._session

@@ -1,6 +1,7 @@
 """The policy (政策配置): every business number of the rules (docs/en/rules.md) as typed, versioned configuration.
 
-Defaults are those of rules.md. A county changes them in ``policy.toml``; what it leaves out keeps the default. An override
+Defaults are those of rules.md. A county changes them in ``policy.toml``; what it leaves out keeps the default.
+An override
 merges key by key at every depth (合并规则): a table given in part (``[benefits.designated_primary]`` with only
 ``inpatient_deductible``) keeps every other key of the table beneath it; only a value that is itself an array (the age
 bands, the grades, the public-health kinds, a risk class's diagnoses) is replaced as a whole. An unknown key at any
@@ -443,7 +444,8 @@ def parse_policy_toml(text: str, *, source: str = "policy.toml") -> dict[str, An
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{source}: not valid TOML: {exc} / 配置文件格式错误", (("", f"not valid TOML: {exc}"),)) from exc
+        raise PolicyError(f"{source}: not valid TOML: {exc} / 配置文件格式错误", (("",
+                                                                           f"not valid TOML: {exc}"),)) from exc
 
 
 def merge_policy(override: Mapping[str, Any], *, source: str = "policy.toml", base: Policy | None = None) -> Policy:

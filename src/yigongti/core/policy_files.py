@@ -25,7 +25,8 @@ SAME_AS_DEFAULT = "same as default / 同默认值"
 
 def _read(path: Path) -> str:
     if not path.is_file():
-        raise PolicyError(f"{path}: no such policy file / 配置文件不存在", (("", "no such policy file / 配置文件不存在"),))
+        raise PolicyError(f"{path}: no such policy file / 配置文件不存在", (("",
+                                                                      "no such policy file / 配置文件不存在"),))
     return path.read_text(encoding="utf-8-sig")
 
 

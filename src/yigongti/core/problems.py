@@ -50,4 +50,5 @@ class InvalidInput(Exception):
         self.problems = sorted(problems)
         shown = "\n".join(str(p) for p in self.problems[:50])
         more = f"\n... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
-        super().__init__(f"{len(self.problems)} problem(s) in the input / 输入有 {len(self.problems)} 处错误:\n{shown}{more}")
+        n = len(self.problems)
+        super().__init__(f"{n} problem(s) in the input / 输入有 {n} 处错误:\n{shown}{more}")

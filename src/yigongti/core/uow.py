@@ -1,6 +1,6 @@
 """The unit of work (工作单元): one transaction per use case; it rolls back unless ``commit()`` was called.
 
-    uow = SqlAlchemyUnitOfWork(url)  # a capability's subclass of UnitOfWork            # or an Engine, or a session factory
+    uow = SqlAlchemyUnitOfWork(url)   # a capability's subclass; url, or an Engine, or a session factory
     with uow:
         person = uow.persons.get("P1")
         ...

@@ -99,7 +99,8 @@ class DataFolder:
 def table_files(folder: Path, name: str) -> list[Path]:
     """Every file (or Parquet folder) that holds table ``name`` in ``folder``: more than one is an input error."""
     return [candidate
-            for candidate in (folder / f"{name}.csv", folder / f"{name}.parquet", folder / f"{name}.xlsx", folder / name)
+            for candidate in (folder / f"{name}.csv", folder / f"{name}.parquet", folder / f"{name}.xlsx",
+                              folder / name)
             if candidate.is_file() or (candidate.is_dir() and any(candidate.glob("*.parquet")))]
 
 
@@ -140,7 +141,8 @@ def read_raw_table(path: Path) -> pa.Table:
     return pacsv.read_csv(
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
-        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False),
+        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
+                                             quoted_strings_can_be_null=False),
     )
 
 
@@ -269,7 +271,8 @@ def _as_text(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
         out = pc.strftime(arr, format="%Y-%m-%d")
     elif pa.types.is_floating(t):
         # floats from Parquet: render with enough digits, money will be re-checked by the regex
-        out = pa.chunked_array([pa.array([("" if x is None else repr(float(x))) for x in arr.to_pylist()], pa.string())])
+        out = pa.chunked_array([pa.array([("" if x is None else repr(float(x))) for x in arr.to_pylist()],
+                                         pa.string())])
     else:
         out = pc.cast(arr, pa.string())
     out = pc.fill_null(out, "")

@@ -185,7 +185,8 @@ def _draw(reg: CountyRegistry, pop: Population, enr: Enrollment, places: _Places
     person = np.concatenate((np.repeat(np.arange(pop.n_persons), n_out), np.repeat(np.arange(pop.n_persons), n_in)))
     inpatient = np.concatenate((np.zeros(int(n_out.sum()), bool), np.ones(int(n_in.sum()), bool)))
     group = age_group(pop.age[person])
-    tier = np.where(inpatient, _draw_tier(rng, group, cal.inpatient_tiers), _draw_tier(rng, group, cal.outpatient_tiers))
+    tier = np.where(inpatient, _draw_tier(rng, group, cal.inpatient_tiers), _draw_tier(rng, group,
+                                                                                       cal.outpatient_tiers))
     inst = _institutions(rng, reg, places, enr, person, inpatient, tier, cal)
     admit = jan1 - cal.lead_in_days + rng.integers(0, span, size=len(person)).astype("timedelta64[D]")
     diagnosis = _diagnoses(rng, cal.outpatient_diagnoses + cal.inpatient_diagnoses,

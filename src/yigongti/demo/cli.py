@@ -38,7 +38,8 @@ def _summary(s: DemoSummary) -> None:
 @exits_on_invalid_input
 def demo(
     out: Annotated[Path, typer.Option("--out", help="output data folder / 输出目录")] = Path("demo-county"),
-    persons: Annotated[int | None, typer.Option(help="persons in total (default 174,000 per county) / 参保人数")] = None,
+    persons: Annotated[int | None,
+                       typer.Option(help="persons in total (default 174,000 per county) / 参保人数")] = None,
     seed: Annotated[int, typer.Option(help="random seed; same seed, same files / 随机种子")] = DEFAULT_SEED,
     consortia: Annotated[int, typer.Option(min=1, max=2, help="consortia per county (1 or 2) / 每县医共体数")] = 2,
     counties: Annotated[int, typer.Option(min=1, max=1000, help="number of counties / 县的数量")] = 1,

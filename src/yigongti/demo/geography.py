@@ -88,7 +88,8 @@ def _rural_positions(rng: np.random.Generator, county: County, n: int) -> NDArra
     return out
 
 
-_Row = tuple[str, str, str, str, int, int, str, float, float]  # id, name, tier, kind, level, consortium, parent, lon, lat
+_Row = tuple[str, str, str, str, int, int, str, float,
+             float]  # id, name, tier, kind, level, consortium, parent, lon, lat
 
 
 def _county_rows(county: County, rng: np.random.Generator, n_consortia: int) -> list[_Row]:
@@ -204,7 +205,8 @@ def institutions_table(registries: list[CountyRegistry]) -> pa.Table:
         "inst_id": pa.array(cols["inst_id"], pa.string()), "name": pa.array(cols["name"], pa.string()),
         "tier": pa.array(cols["tier"], pa.string()), "level": pa.array(cols["level"], pa.int64()),
         "kind": pa.array(cols["kind"], pa.string()), "consortium_id": pa.array(cols["consortium_id"], pa.string()),
-        "parent_id": pa.array(cols["parent_id"], pa.string()), "county_code": pa.array(cols["county_code"], pa.string()),
+        "parent_id": pa.array(cols["parent_id"], pa.string()), "county_code": pa.array(cols["county_code"],
+                                                                                       pa.string()),
         "lon": pa.array(cols["lon"], pa.float64()), "lat": pa.array(cols["lat"], pa.float64()),
     })
 

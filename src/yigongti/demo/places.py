@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MAX_COUNTIES", "OUTSIDE_HOSPITALS", "PINGWU_TOWNSHIPS", "SUB_CENTRES", "County", "OutsideHospital", "counties"]
+__all__ = ["MAX_COUNTIES", "OUTSIDE_HOSPITALS", "PINGWU_TOWNSHIPS", "SUB_CENTRES", "County", "OutsideHospital",
+           "counties"]
 
 
 @dataclass(frozen=True)

@@ -131,5 +131,6 @@ def make_population(reg: CountyRegistry, *, rng: np.random.Generator, n_persons:
         "lon": pa.array(hh_lon[household], pa.float64()),
         "lat": pa.array(hh_lat[household], pa.float64()),
     })
-    return Population(hh_village=v, hh_nearest=near, hh_start=starts, hh_lon=hh_lon, hh_lat=hh_lat, hh_size=sizes, household=household,
+    return Population(hh_village=v, hh_nearest=near, hh_start=starts, hh_lon=hh_lon, hh_lat=hh_lat, hh_size=sizes,
+                      household=household,
                       member=member, age=age, male=male, person_id=person_id, table=table)

@@ -1,1 +1,2 @@
-"""The web platform's shared parts (平台): accounts, sessions, scope, audit, security, page plumbing, the portal routes."""
+"""The web platform's shared parts (平台): accounts, sessions, scope, audit, security, page plumbing, the portal
+routes."""

@@ -144,7 +144,8 @@ def choose(
         console.print(f"[red]refused / 不予受理 ({result.refusal.code.value}): {result.refusal.message}[/red]")
         raise typer.Exit(EXIT_REFUSED)
     for d in result.designations:
-        console.print(f"{d.person_id} {d.year}: {d.consortium_id} / {d.township_id} / {d.village_id} ({d.source.value})")
+        where = f"{d.consortium_id} / {d.township_id} / {d.village_id}"
+        console.print(f"{d.person_id} {d.year}: {where} ({d.source.value})")
     console.print(f"[green]{result.message} (choice {result.choice_id})[/green]")
 
 

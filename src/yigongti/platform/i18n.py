@@ -1,4 +1,5 @@
-"""Language (语言): Chinese (zh-CN) by default, English on request; a text is written once as ``t("中文", "English")``."""
+"""Language (语言): Chinese (zh-CN) by default, English on request; a text is written once as
+``t("中文", "English")``."""
 
 from __future__ import annotations
 

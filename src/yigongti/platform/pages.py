@@ -92,7 +92,8 @@ def clear_session(response: Response) -> None:
 
 def check_csrf(request: Request, ctx: ContextDep, csrf: Annotated[str, Form(max_length=200)] = "") -> None:
     if not csrf_matches(csrf_token(request, ctx), csrf):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "表单已过期，请刷新后重试 / form expired (CSRF), reload and retry")
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "表单已过期，请刷新后重试 / form expired (CSRF), reload and retry")
 
 
 CheckedCsrf = Annotated[None, Depends(check_csrf)]

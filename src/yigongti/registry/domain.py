@@ -108,7 +108,8 @@ def registry_issues(institutions: Sequence[Institution], consortia: Sequence[Con
                                        " / 医共体外医院不应填写医共体")
             continue
         if not inst.consortium_id:
-            issue("consortium_id", f"a {inst.tier.value}-tier institution must belong to a consortium / 成员单位须属于医共体")
+            issue("consortium_id",
+                  f"a {inst.tier.value}-tier institution must belong to a consortium / 成员单位须属于医共体")
         elif inst.consortium_id not in cons_by_id:
             issue("consortium_id", f"unknown consortium {inst.consortium_id} / 医共体不存在")
         elif cons_by_id[inst.consortium_id].county_code != inst.county_code:

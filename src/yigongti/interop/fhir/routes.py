@@ -90,7 +90,8 @@ def _decision(request: Request, ctx: ContextDep, db: DbSession, person_scope: Sc
 def read_claim(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
                claim_id: Annotated[str, _ID]) -> Response:
     figures = ctx.figures.get()
-    return _fhir(mapping.claim(_decision(request, ctx, db, person_scope, claim_id), year=figures.year if figures else 0))
+    return _fhir(mapping.claim(_decision(request, ctx, db, person_scope, claim_id),
+                               year=figures.year if figures else 0))
 
 
 @router.get("/ClaimResponse/{claim_id}", responses=_NOT_FOUND, response_class=Response)

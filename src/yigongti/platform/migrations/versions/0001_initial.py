@@ -86,7 +86,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('choice_key', name=op.f('uq_choices_choice_key'))
     )
     with op.batch_alter_table('choices', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_choices_person_id_year_chosen_at'), ['person_id', 'year', 'chosen_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_choices_person_id_year_chosen_at'), ['person_id', 'year', 'chosen_at'],
+                              unique=False)
 
     op.create_table('institutions',
     sa.Column('inst_id', sa.String(length=64), nullable=False),
@@ -101,7 +102,8 @@ def upgrade() -> None:
     sa.Column('lat', sa.Float(), nullable=False),
     sa.CheckConstraint("tier IN ('county', 'township', 'village', 'outside')", name=op.f('ck_institutions_tier')),
     sa.CheckConstraint('level BETWEEN 0 AND 3', name=op.f('ck_institutions_level')),
-    sa.ForeignKeyConstraint(['consortium_id'], ['consortia.consortium_id'], name=op.f('fk_institutions_consortium_id_consortia')),
+    sa.ForeignKeyConstraint(['consortium_id'], ['consortia.consortium_id'],
+                            name=op.f('fk_institutions_consortium_id_consortia')),
     sa.PrimaryKeyConstraint('inst_id', name=op.f('pk_institutions'))
     )
     with op.batch_alter_table('institutions', schema=None) as batch_op:

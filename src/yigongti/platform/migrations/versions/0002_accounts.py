@@ -32,7 +32,8 @@ def upgrade() -> None:
     sa.Column('county_code', sa.String(length=6), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.CheckConstraint("role IN ('resident', 'clinician', 'institution_admin', 'consortium_admin', 'insurance_bureau', 'health_commission', 'system_admin')", name=op.f('ck_users_role')),
+    sa.CheckConstraint("role IN ('resident', 'clinician', 'institution_admin', 'consortium_admin', "
+                       "'insurance_bureau', 'health_commission', 'system_admin')", name=op.f('ck_users_role')),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
