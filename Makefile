@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test test-slow install
+.PHONY: run demo test test-slow install lint
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -21,8 +21,14 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/yigongti demo --out demo-county
 
-## Set up the machine (Java for Spark, PostgreSQL, Chromium) and run the whole test suite.
-test: $(STAMP)
+## The gates: ruff (120 columns), mypy --strict, the import contracts of the architecture.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/mypy src
+	$(VENV)/bin/lint-imports
+
+## Set up the machine (Java for Spark, PostgreSQL, Chromium), check the gates and run the whole test suite.
+test: lint
 	@bash scripts/services.sh
 	$(PY) -m pytest -m 'not slow'
 

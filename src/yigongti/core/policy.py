@@ -194,7 +194,7 @@ class BenefitRow(_Model):
 
 
 def _row(ip_ded: str, ip_rate: str, op_ded: str = "0", op_rate: str = "0%", flat: bool = False) -> BenefitRow:
-    return BenefitRow(inpatient_deductible=ip_ded, inpatient_rate=ip_rate, outpatient_deductible=op_ded,  # type: ignore[arg-type]
+    return BenefitRow(inpatient_deductible=ip_ded, inpatient_rate=ip_rate, outpatient_deductible=op_ded,
                       outpatient_rate=op_rate, outpatient_flat_copay=flat)
 
 

@@ -90,7 +90,7 @@ def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
 
     ids, tiers = _col(inst, "inst_id"), _col(inst, "tier")
     cons_of = _col(inst, "consortium_id")
-    members = np.flatnonzero(np.not_equal(cons_of, None))  # element-wise over an object array
+    members = np.flatnonzero([c is not None for c in cons_of])
     lead_of = dict(zip(_col(cons, "consortium_id"), _col(cons, "lead_inst_id"), strict=True))
     primary = members[np.isin(tiers[members], ["township", "village"])]
     villages = members[tiers[members] == "village"]

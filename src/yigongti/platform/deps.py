@@ -120,7 +120,8 @@ async def find_principal(request: Request, ctx: AppContext, creds: HTTPAuthoriza
             return None
         if ctx.tokens is not None:
             ctx.tokens.put(creds.credentials, grant[0], expires_at=grant[1])
-        return grant[0]
+        granted: Principal = grant[0]
+        return granted
     payload = session_payload(request, ctx)
     if payload is None:
         return None

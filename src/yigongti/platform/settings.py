@@ -102,7 +102,7 @@ class Settings(BaseModel):
         """``db`` wins over the ``YIGONGTI_DB`` environment variable, which wins over the SQLite file."""
         url = db or os.environ.get(DB_ENV, "")
         return cls(db_url=url, data_folder=data, data_dir=data_dir or DEFAULT_DATA_DIR, today=today,
-                   **options)  # type: ignore[arg-type]
+                   **options)
 
     @property
     def database_url(self) -> str:
