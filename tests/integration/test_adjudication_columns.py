@@ -26,8 +26,8 @@ from test_adjudication_rules import (
 
 from yigongti.benefits import domain, engine
 from yigongti.benefits.domain import ROW_NAMES, NetworkStatus, Rule, Setting
-from yigongti.budget.capitation import age_on_jan_1
-from yigongti.budget.engine import age_expr
+from yigongti.core.dates import age_on_jan_1
+from yigongti.core.engine import age_expr
 from yigongti.core.policy import BenefitPolicy, Insurance
 from yigongti.enrollment.headcount import ages_on_jan_1
 

@@ -182,7 +182,7 @@ def test_settle_runs_enroll_and_adjudicate_when_their_outputs_are_missing(
 
 
 def test_risk_adjustment_and_pool_rate_through_the_service(folder: Path, example_expected: Path) -> None:
-    from yigongti.budget.capitation import age_on_jan_1
+    from yigongti.core.dates import age_on_jan_1
     from yigongti.core.policy import CapitationPolicy, Policy
 
     cap = CapitationPolicy(risk_adjustment=True, risk_weights={"dm": Decimal("1.5")},  # type: ignore[arg-type]

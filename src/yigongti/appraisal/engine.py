@@ -23,8 +23,7 @@ import pyarrow as pa
 
 from yigongti.appraisal.indicators import MEASURES, Attribution, Parameters, ScopeKind
 from yigongti.benefits.domain import Setting
-from yigongti.budget.engine import age_expr
-from yigongti.core.engine import Backend, connect, register_arrow
+from yigongti.core.engine import Backend, age_expr, connect, register_arrow
 from yigongti.registry.domain import Tier
 
 __all__ = ["TIER_RANK", "MeasureInputs", "MeasureResult", "compute_measures"]

@@ -285,7 +285,7 @@ def appraise_folder(folder: Path | str, year: int, policy: Policy, *, indicator_
     """Read a data folder and appraise ``year`` with ``indicator_set`` (default: the folder's indicator_set.toml, else
     national-2024); the year's designations and adjudicated claims are read from the folder when there, else computed
     by ``enroll`` and ``adjudicate`` (as ``settle`` does)."""
-    from yigongti.budget.service import settlement_inputs
+    from yigongti.benefits.service import settlement_inputs
     from yigongti.datafolder.folder import read_folder
 
     data = read_folder(folder)

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Protocol
 
+from yigongti.core.codes import NetworkStatus, Rule, Setting
 from yigongti.core.money import apply_rate_bp, format_yuan
 from yigongti.core.policy import BenefitPolicy, BenefitRow
 from yigongti.registry.domain import Institution, Tier
@@ -55,35 +55,6 @@ __all__ = [
     "row_name",
     "rule",
 ]
-
-
-class NetworkStatus(StrEnum):
-    """Where a claim was incurred relative to the person's designation (就医类别)."""
-
-    DESIGNATED = "designated"
-    IN_CONSORTIUM = "in_consortium"
-    OTHER_CONSORTIUM = "other_consortium"
-    OUTSIDE = "outside"
-
-
-class Setting(StrEnum):
-    """Where care was given (就诊类型): outpatient (门诊) or inpatient (住院), the ``setting`` column."""
-
-    OUTPATIENT = "outpatient"
-    INPATIENT = "inpatient"
-
-
-class Rule(StrEnum):
-    """The rule that decided a claim (stable names, the ``rule`` column)."""
-
-    FLAT_COPAY = "flat_copay"
-    OUTPATIENT = "outpatient"
-    INPATIENT = "inpatient"
-    CONTINUOUS_DEDUCTIBLE = "continuous_deductible"
-    NO_BENEFIT = "no_benefit"
-    EMERGENCY_AS_OUTSIDE = "emergency_as_outside"
-    UNREASONABLE = "unreasonable"
-    ANNUAL_CAP = "annual_cap"
 
 
 RULE_TEXT: dict[Rule, tuple[str, str]] = {

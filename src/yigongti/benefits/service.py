@@ -26,11 +26,24 @@ import pyarrow.parquet as pq
 from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
 from yigongti.core.engine import Backend, connect, register_arrow
 from yigongti.core.policy import BenefitPolicy, Policy
-from yigongti.core.problems import InvalidInput, errors
-from yigongti.datafolder.folder import DataFolder, find_table_file, neutralise_ibis, read_folder, write_table
-from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType, Column
+from yigongti.core.problems import InvalidInput, Problem, errors
+from yigongti.datafolder.folder import (
+    DataFolder,
+    find_table_file,
+    neutralise_ibis,
+    parse_table,
+    read_folder,
+    read_raw_table,
+    write_table,
+)
+from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType, Column, TableSpec
 
 __all__ = [
+    "ADJUDICATED_COLUMNS",
+    "adjudicated_for",
+    "designations_of_every_year",
+    "load_adjudicated",
+    "settlement_inputs",
     "LARGE_INPUT_TABLES",
     "AdjudicationSummary",
     "adjudicate_data",
@@ -440,3 +453,62 @@ def write_adjudicated(table: pa.Table, out: Path, *, fmt: str = "csv") -> Path:
     return write_table(table.select([*[c for c in table.column_names if c not in OUTPUT_COLUMNS], *OUTPUT_COLUMNS]),
                        out, "adjudicated", fmt=fmt)
 
+
+# ------------------------------------------------------------------------------- a year's inputs
+
+# What settle and appraise need of an ``adjudicated`` table handed in (the contract's output has more columns).
+_ADJUDICATED_IN = TableSpec("adjudicated", (
+    Column("claim_id", ColType.ID), Column("person_id", ColType.ID), Column("inst_id", ColType.ID),
+    Column("fund_paid", ColType.MONEY), Column("rule", ColType.STR),
+    Column("admit_date", ColType.DATE, required=False), Column("diagnosis", ColType.STR, required=False),
+    Column("unreasonable", ColType.BOOL, required=False, default="false"),
+), key=("claim_id",))
+ADJUDICATED_COLUMNS = ["claim_id", "person_id", "inst_id", "admit_date", "fund_paid", "rule", "diagnosis",
+                       "unreasonable"]
+
+
+def load_adjudicated(folder: Path, claims: pa.Table | None) -> pa.Table | None:
+    """The ``adjudicated`` table of ``folder`` (CSV/Parquet/Excel) typed, or None when absent. Columns it lacks
+    (admit_date, diagnosis, unreasonable) are taken from ``claims`` by claim_id."""
+    path = find_table_file(folder, "adjudicated")
+    if path is None:
+        return None
+    raw = read_raw_table(path)
+    typed, problems = parse_table(_ADJUDICATED_IN, raw, file=path.name)
+    if problems:
+        raise InvalidInput(problems)
+    typed = typed.select([c for c in ADJUDICATED_COLUMNS])
+    missing = [c for c in ("admit_date", "diagnosis", "unreasonable") if c not in raw.column_names]
+    if missing:
+        if claims is None:
+            raise InvalidInput([Problem(path.name, 0, ",".join(missing),
+                                        "needs these columns or a claims table / 缺少列且无结算清单")])
+        extra = claims.select(["claim_id", *missing])
+        typed = typed.drop_columns(missing).join(extra, "claim_id", join_type="left outer")
+        lost = pc.sum(pc.is_null(typed.column("admit_date"))).as_py() if "admit_date" in missing else 0
+        if lost:
+            raise InvalidInput([Problem(path.name, 0, "claim_id",
+                                        f"{lost} claim(s) not in claims / 结算清单中无此单据")])
+        typed = typed.select(ADJUDICATED_COLUMNS)
+    return typed
+
+
+def settlement_inputs(data: DataFolder, year: int, policy: Policy) -> tuple[pa.Table, pa.Table]:
+    """(designations of every year, adjudicated claims of ``year``) of a folder: read when they are there, else
+    computed by ``enroll`` and ``adjudicate``."""
+    designations = designations_of_every_year(data, year, policy)
+    return designations, adjudicated_for(data, year, policy, designations)
+
+
+def designations_of_every_year(data: DataFolder, year: int, policy: Policy) -> pa.Table:
+    # every year's, not only the year's: a referring admission of last year is classified with last year's
+    # designation, as ``adjudicate`` and ``run`` do (with the year's only, its deductible and so the continuous
+    # deductible of this year's admission changed, and settle charged other money than run)
+    return designations_for(data, year, policy)
+
+
+def adjudicated_for(data: DataFolder, year: int, policy: Policy, designations: pa.Table) -> pa.Table:
+    a = load_adjudicated(data.path, data.get("claims"))
+    if a is not None:
+        return a
+    return adjudicate_data(data, year, policy, designations).select(ADJUDICATED_COLUMNS)

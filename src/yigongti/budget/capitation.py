@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from yigongti.core.dates import age_on_jan_1
 from yigongti.core.money import apply_rate_bp, largest_remainder
 from yigongti.core.policy import CapitationPolicy
 
@@ -48,12 +49,6 @@ class Budget:
     reserve: int
     prospective: int
     prepayments: tuple[int, ...]
-
-
-def age_on_jan_1(birth_year: int, birth_month: int, birth_day: int, year: int) -> int:
-    """Completed years on Jan 1 of ``year`` (docs/en/rules.md A5); 0 for a person born later."""
-    age = year - birth_year - (0 if (birth_month, birth_day) == (1, 1) else 1)
-    return max(0, age)
 
 
 def band_index(policy: CapitationPolicy, age: int) -> int:

@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 
 from yigongti.benefits.domain import Rule
 from yigongti.benefits.engine import DESIGNATED_CONSORTIUM
+from yigongti.core.engine import age_expr
 from yigongti.core.policy import CapitationPolicy
 from yigongti.registry.domain import Tier
 
@@ -57,14 +58,6 @@ IN_NETWORK = Charge.IN_NETWORK
 OUT_OF_NETWORK = Charge.OUT_OF_NETWORK
 FUND = Charge.FUND
 EXCLUDED = Charge.EXCLUDED
-
-
-def age_expr(birth_date: ir.DateValue, year: int) -> ir.IntegerValue:
-    """Age on 1 January (1月1日年龄): completed years on Jan 1 of ``year``, 0 for a person born later; the column
-    version of :func:`yigongti.budget.capitation.age_on_jan_1` (tested to agree), the one every engine uses."""
-    jan1 = (birth_date.month() == 1) & (birth_date.day() == 1)
-    age = ibis.literal(year) - birth_date.year() - ibis.ifelse(jan1, 0, 1)
-    return ibis.greatest(age, 0).cast("int64")
 
 
 def _band_expr(policy: CapitationPolicy, age: ir.IntegerValue) -> ir.IntegerValue:

@@ -37,14 +37,17 @@ from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.service import AppraisalResult, appraise_data
 from yigongti.benefits.engine import DESIGNATED_CONSORTIUM
 from yigongti.benefits.service import (
-    adjudicate_data,
+    ADJUDICATED_COLUMNS,
     adjudicated_expr,
-    designations_for,
+    load_adjudicated,
     parquet_claims,
     parquet_claims_path,
     parquet_files,
     parquet_rows,
+    settlement_inputs,
 )
+from yigongti.benefits.service import adjudicated_for as _adjudicated_for
+from yigongti.benefits.service import designations_of_every_year as _designations_for
 from yigongti.budget import engine as q
 from yigongti.budget.capitation import HeadCount, county_budgets
 from yigongti.budget.domain import (
@@ -62,16 +65,14 @@ from yigongti.budget.domain import (
 from yigongti.core.engine import Backend, connect, register_arrow
 from yigongti.core.policy import Policy, policy_to_toml
 from yigongti.core.policy_files import folder_policy
-from yigongti.core.problems import InvalidInput, Problem
+from yigongti.core.problems import InvalidInput
 from yigongti.datafolder.folder import (
     DataFolder,
     find_table_file,
-    parse_table,
     read_folder,
-    read_raw_table,
     write_table,
 )
-from yigongti.datafolder.schema import INPUT_TABLES, ColType, Column, TableSpec
+from yigongti.datafolder.schema import INPUT_TABLES
 
 __all__ = [
     "SETTLED_CLAIMS_COLUMNS", "STREAM_CLAIMS", "SettlementResult", "appraisal_scores", "format_heads",
@@ -84,16 +85,8 @@ STREAM_CLAIMS = 1_000_000
 
 _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inputs-hash")
 
-# What settle needs of an ``adjudicated`` table handed in (the contract's output has more columns).
-_ADJUDICATED_IN = TableSpec("adjudicated", (
-    Column("claim_id", ColType.ID), Column("person_id", ColType.ID), Column("inst_id", ColType.ID),
-    Column("fund_paid", ColType.MONEY), Column("rule", ColType.STR),
-    Column("admit_date", ColType.DATE, required=False), Column("diagnosis", ColType.STR, required=False),
-    Column("unreasonable", ColType.BOOL, required=False, default="false"),
-), key=("claim_id",))
-_ADJ_COLUMNS = ["claim_id", "person_id", "inst_id", "admit_date", "fund_paid", "rule", "diagnosis", "unreasonable"]
-# the claims columns the settlement asks of the engine's adjudication (the rest of _ADJ_COLUMNS it computes)
-SETTLED_CLAIMS_COLUMNS = [c for c in _ADJ_COLUMNS if c not in ("fund_paid", "rule")]
+# the claims columns the settlement asks of the engine's adjudication (the rest of ADJUDICATED_COLUMNS it computes)
+SETTLED_CLAIMS_COLUMNS = [c for c in ADJUDICATED_COLUMNS if c not in ("fund_paid", "rule")]
 
 
 @dataclass
@@ -128,53 +121,6 @@ def _score_text(s: Decimal | None) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------- inputs
-
-def load_adjudicated(folder: Path, claims: pa.Table | None) -> pa.Table | None:
-    """The ``adjudicated`` table of ``folder`` (CSV/Parquet/Excel) typed, or None when absent. Columns it lacks
-    (admit_date, diagnosis, unreasonable) are taken from ``claims`` by claim_id."""
-    path = find_table_file(folder, "adjudicated")
-    if path is None:
-        return None
-    raw = read_raw_table(path)
-    typed, problems = parse_table(_ADJUDICATED_IN, raw, file=path.name)
-    if problems:
-        raise InvalidInput(problems)
-    typed = typed.select([c for c in _ADJ_COLUMNS])
-    missing = [c for c in ("admit_date", "diagnosis", "unreasonable") if c not in raw.column_names]
-    if missing:
-        if claims is None:
-            raise InvalidInput([Problem(path.name, 0, ",".join(missing),
-                                        "needs these columns or a claims table / 缺少列且无结算清单")])
-        extra = claims.select(["claim_id", *missing])
-        typed = typed.drop_columns(missing).join(extra, "claim_id", join_type="left outer")
-        lost = pc.sum(pc.is_null(typed.column("admit_date"))).as_py() if "admit_date" in missing else 0
-        if lost:
-            raise InvalidInput([Problem(path.name, 0, "claim_id",
-                                        f"{lost} claim(s) not in claims / 结算清单中无此单据")])
-        typed = typed.select(_ADJ_COLUMNS)
-    return typed
-
-
-def settlement_inputs(data: DataFolder, year: int, policy: Policy) -> tuple[pa.Table, pa.Table]:
-    """(designations of every year, adjudicated claims of ``year``) of a folder: read when they are there, else
-    computed by ``enroll`` and ``adjudicate``."""
-    designations = _designations_for(data, year, policy)
-    return designations, _adjudicated_for(data, year, policy, designations)
-
-
-def _designations_for(data: DataFolder, year: int, policy: Policy) -> pa.Table:
-    # every year's, not only the year's: a referring admission of last year is classified with last year's
-    # designation, as ``adjudicate`` and ``run`` do (with the year's only, its deductible and so the continuous
-    # deductible of this year's admission changed, and settle charged other money than run)
-    return designations_for(data, year, policy)
-
-
-def _adjudicated_for(data: DataFolder, year: int, policy: Policy, designations: pa.Table) -> pa.Table:
-    a = load_adjudicated(data.path, data.get("claims"))
-    if a is not None:
-        return a
-    return adjudicate_data(data, year, policy, designations).select(_ADJ_COLUMNS)
-
 
 def _register(con: Backend, table: pa.Table) -> ir.Table:
     """An Arrow table for the engine: zero-copy on DuckDB (an in-memory table), a temp view on Spark."""
@@ -395,7 +341,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
     des = des.filter(pc.equal(des.column("year"), year))
     columns = adjudicated.column_names if isinstance(adjudicated, pa.Table) else adjudicated.columns
-    adj = adjudicated.select([*_ADJ_COLUMNS, *(c for c in (DESIGNATED_CONSORTIUM,) if c in columns)])
+    adj = adjudicated.select([*ADJUDICATED_COLUMNS, *(c for c in (DESIGNATED_CONSORTIUM,) if c in columns)])
     consortia_t = data["consortia"]
     cap = policy.capitation
     risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
@@ -409,7 +355,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
         "scores": (_scores_table(data), ["unit_id", "year", "score"], ["unit_id", "year"]),
     }
     if isinstance(adj, pa.Table) and not claim_files:
-        hashed["adjudicated"] = (adj, _ADJ_COLUMNS, ["claim_id"])
+        hashed["adjudicated"] = (adj, ADJUDICATED_COLUMNS, ["claim_id"])
     if isinstance(claims,
                   pa.Table) and risk_classes and not claim_files:  # last year's diagnoses decide the risk classes
         hashed["claims"] = (claims, ["claim_id", "person_id", "admit_date", "diagnosis"], ["claim_id"])

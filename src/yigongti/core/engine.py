@@ -9,10 +9,12 @@ import itertools
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-__all__ = ["Backend", "connect", "register_arrow", "to_arrow"]
+__all__ = [
+    "age_expr","Backend", "connect", "register_arrow", "to_arrow"]
 
 Backend = BaseBackend
 _counter = itertools.count()
@@ -67,3 +69,11 @@ def register_arrow(con: BaseBackend, table: pa.Table, name: str | None = None) -
 def to_arrow(expr: ibis.Table) -> pa.Table:
     """Execute an expression and return Arrow."""
     return expr.to_pyarrow()
+
+
+def age_expr(birth_date: ir.DateValue, year: int) -> ir.IntegerValue:
+    """Age on 1 January (1月1日年龄): completed years on Jan 1 of ``year``, 0 for a person born later; the column
+    version of :func:`yigongti.core.dates.age_on_jan_1` (tested to agree), the one every engine uses."""
+    jan1 = (birth_date.month() == 1) & (birth_date.day() == 1)
+    age = ibis.literal(year) - birth_date.year() - ibis.ifelse(jan1, 0, 1)
+    return ibis.greatest(age, 0).cast("int64")

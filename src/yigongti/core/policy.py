@@ -31,8 +31,8 @@ from pydantic import (
     model_validator,
 )
 
+from yigongti.core.codes import Tier
 from yigongti.core.money import BP, format_yuan, parse_yuan, rate_to_bp
-from yigongti.registry.domain import Tier
 
 __all__ = [
     "AgeBand",

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yigongti.benefits.domain import Setting
+from yigongti.core.codes import Setting
 from yigongti.core.problems import Problem
 from yigongti.datafolder.duplicates import duplicate_rows
 from yigongti.datafolder.idnumbers import id_number_rows

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from yigongti.benefits.domain import NetworkStatus, Setting
+from yigongti.core.codes import NetworkStatus, Setting, Tier
 from yigongti.core.policy import Insurance
-from yigongti.registry.domain import Tier
 
 __all__ = ["APPRAISAL_TABLES", "INPUT_TABLES", "OUTPUT_TABLES", "TABLES", "ColType", "Column", "TableSpec"]
 

@@ -23,8 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
-from yigongti.budget.engine import age_expr
-from yigongti.core.engine import connect
+from yigongti.core.engine import age_expr, connect
 from yigongti.enrollment.engine import arrow_view, materialize
 
 __all__ = [

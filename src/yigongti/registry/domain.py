@@ -8,19 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+
+from yigongti.core.codes import Tier
 
 __all__ = ["CHINA_BOX", "Consortium", "Institution", "Registry", "RegistryIssue", "Tier", "registry_issues"]
 
 # Longitude and latitude bounds of China (with a small margin).
 CHINA_BOX = (73.0, 135.5, 3.0, 54.0)
-
-
-class Tier(StrEnum):
-    COUNTY = "county"
-    TOWNSHIP = "township"
-    VILLAGE = "village"
-    OUTSIDE = "outside"
 
 
 LEAD_KINDS = ("general", "tcm")
