@@ -21,9 +21,13 @@ from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 from yigongti.platform.accounts import Principal, Role
 from yigongti.referral.domain import SlotState, TransitionNotAllowed, can_book
 from yigongti.referral.service import (
+    CONTRACT_COLUMNS,
     NoPlaceLeft,
     RequestReferral,
+    admission_links,
     book_place,
+    completed_referrals,
+    expire_referrals,
     move_referral,
     publish_slot,
     request_referral,
@@ -167,3 +171,22 @@ def test_cancelling_a_booked_referral_gives_the_place_back(engine: Engine, perso
     book_place(ReferralUnitOfWork(engine), DOCTOR, slot_id, person_id=persons[1], referral_id=second,
                policy=POLICY, now=NOW)
     assert _state(engine, slot_id)[0].booked == 1
+
+
+def test_stale_referrals_expire_and_completed_ones_are_exported(engine: Engine, persons: list[str]) -> None:
+    stale = _accepted_referral(engine, persons[0])
+    done = _accepted_referral(engine, persons[1], claim="C-1")
+    slot_id = _slot(engine, capacity=2)
+    move_referral(ReferralUnitOfWork(engine), DOCTOR, done, "booked", policy=POLICY, now=NOW, slot_id=slot_id)
+    for status in ("arrived", "completed"):
+        move_referral(ReferralUnitOfWork(engine), HOSPITAL, done, status, policy=POLICY, now=NOW)
+    later = NOW + timedelta(days=POLICY.expire_days + 1)
+    assert expire_referrals(ReferralUnitOfWork(engine), policy=POLICY, now=later) == 1
+    with ReferralUnitOfWork(engine) as uow:
+        assert uow.referrals.get(stale).status == "expired"  # type: ignore[union-attr]
+        assert [e.party for e in uow.referrals.events(stale)][-1] == "system"
+    rows = completed_referrals(ReferralUnitOfWork(engine))
+    assert [(r["referral_id"], r["status"], r["direction"]) for r in rows] == [(str(done), "completed", "up")]
+    assert set(rows[0]) == set(CONTRACT_COLUMNS)
+    links = admission_links(ReferralUnitOfWork(engine))
+    assert [(r["person_id"], r["referral_from"], r["inst_id"]) for r in links] == [(persons[1], "C-1", "G1-H")]

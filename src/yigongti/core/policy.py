@@ -336,7 +336,7 @@ class ReferralPolicy(_Model):
     reserved_share: Rate = Field(2000, description="share of each slot's places reserved for referred patients "
                                                    "(rounded up)")
     release_hours: int = Field(24, ge=0, description="hours before a slot starts when its reserve opens to everyone")
-    expire_days: int = Field(30, ge=1, description="days after which a referral not yet booked expires")
+    expire_days: int = Field(30, ge=0, description="days after which a referral not yet booked expires (0: never)")
     catalogues: str = Field("", description="TOML file of the disease catalogues (first visit at primary level; "
                                             "refer down); empty: the catalogues shipped with yigongti")
 

@@ -163,7 +163,7 @@ def _run(fn: Callable[[], T]) -> T:
     except (TransitionNotAllowed, NoPlaceLeft) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     except InvalidRequest as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]) from None
 
 

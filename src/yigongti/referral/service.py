@@ -340,7 +340,9 @@ def referrals_of(uow: ReferralUnitOfWork, principal: Principal) -> list[Referral
 
 
 def expire_referrals(uow: ReferralUnitOfWork, *, policy: ReferralPolicy, now: datetime) -> int:
-    """Referrals requested or accepted and untouched for ``policy.expire_days`` expire (the system's move)."""
+    """Referrals requested or accepted and untouched for ``policy.expire_days`` expire (the system's move; 0: never)."""
+    if policy.expire_days == 0:
+        return 0
     before = now - timedelta(days=policy.expire_days)
     n = 0
     with uow:
