@@ -30,7 +30,7 @@ from yigongti.platform.settings import Clock, Settings
 from yigongti.registry.domain import Tier
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
-__all__ = ["DEMO_ACCOUNTS_FILE", "POLICY_FILE", "Prepared", "prepare"]
+__all__ = ["DEMO_ACCOUNTS_FILE", "DEMO_HOSPITAL_USERNAMES", "POLICY_FILE", "Prepared", "prepare"]
 
 DEMO_ACCOUNTS_FILE = "demo-accounts.toml"
 POLICY_FILE = "policy.toml"
@@ -105,8 +105,10 @@ def _policy(settings: Settings) -> Policy:
     return Policy()
 
 
-def _demo_anchors(s: Session, year: int) -> dict[Role, dict[str, str]] | None:
-    """Scope anchors for one demo account per role, all around one household so the accounts see each other."""
+def _demo_anchors(s: Session, year: int) -> list[tuple[str, Role, dict[str, str]]] | None:
+    """(username, role, scope anchor) of the demo accounts: one per role, all around one household so the accounts
+    see each other, and a clinician and the admin of the consortium's lead county hospital (who receive the
+    township clinician's referrals)."""
     designation = s.scalar(
         select(DesignationRow).join(PersonRow, PersonRow.person_id == DesignationRow.person_id)
         .where(DesignationRow.year <= year + 1)
@@ -125,7 +127,7 @@ def _demo_anchors(s: Session, year: int) -> dict[Role, dict[str, str]] | None:
         return None
     cons = s.get(ConsortiumRow, consortium)
     county = cons.county_code if cons is not None else person.county_code
-    return {
+    anchors = {
         Role.RESIDENT: {"person_id": person.person_id},
         Role.CLINICIAN: {"inst_id": township},
         Role.INSTITUTION_ADMIN: {"inst_id": village},
@@ -134,6 +136,12 @@ def _demo_anchors(s: Session, year: int) -> dict[Role, dict[str, str]] | None:
         Role.HEALTH_COMMISSION: {"county_code": county},
         Role.SYSTEM_ADMIN: {},
     }
+    out = [(DEMO_USERNAMES[role], role, anchor) for role, anchor in anchors.items()]
+    if cons is not None and s.get(InstitutionRow, cons.lead_inst_id) is not None:
+        out += [(DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN], Role.CLINICIAN, {"inst_id": cons.lead_inst_id}),
+                (DEMO_HOSPITAL_USERNAMES[Role.INSTITUTION_ADMIN], Role.INSTITUTION_ADMIN,
+                 {"inst_id": cons.lead_inst_id})]
+    return out
 
 
 DEMO_USERNAMES: dict[Role, str] = {
@@ -141,6 +149,8 @@ DEMO_USERNAMES: dict[Role, str] = {
     Role.CONSORTIUM_ADMIN: "consortium", Role.INSURANCE_BUREAU: "bureau", Role.HEALTH_COMMISSION: "commission",
     Role.SYSTEM_ADMIN: "admin",
 }
+DEMO_HOSPITAL_USERNAMES: dict[Role, str] = {Role.CLINICIAN: "hospital-doctor", Role.INSTITUTION_ADMIN: "hospital"}
+"""The lead county hospital's demo accounts (they receive referrals and publish slots)."""
 
 
 def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> list[tuple[str, str, str]]:
@@ -156,11 +166,11 @@ def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: C
         if anchors is None:
             return []
         out = []
-        for role, anchor in anchors.items():
+        for username, role, anchor in anchors:
             password = secrets.token_urlsafe(9)
-            create_user(s, username=DEMO_USERNAMES[role], password=password, role=role, now=clock.now(),
-                        display_name=DEMO_USERNAMES[role], **anchor)
-            out.append((role.value, DEMO_USERNAMES[role], password))
+            create_user(s, username=username, password=password, role=role, now=clock.now(),
+                        display_name=username, **anchor)
+            out.append((role.value, username, password))
     _write_private(path, tomli_w.dumps({"accounts": [
         {"role": r, "username": u, "password": p} for r, u, p in out]}))
     return out

@@ -47,6 +47,7 @@ __all__ = [
     "PolicyError",
     "PolicyPath",
     "Rate",
+    "ReferralPolicy",
     "SettlementPolicy",
     "Yuan",
     "deep_merge",
@@ -330,6 +331,17 @@ class SettlementPolicy(_Model):
         return self.fail_grade, 0
 
 
+class ReferralPolicy(_Model):
+    """Two-way referral (双向转诊): places reserved for referred patients, and the disease catalogues."""
+
+    reserved_share: Rate = Field(2000, description="share of each slot's places reserved for referred patients "
+                                                   "(rounded up)")
+    release_hours: int = Field(24, ge=0, description="hours before a slot starts when its reserve opens to everyone")
+    expire_days: int = Field(30, ge=0, description="days after which a referral not yet booked expires (0: never)")
+    catalogues: str = Field("", description="TOML file of the disease catalogues (first visit at primary level; "
+                                            "refer down); empty: the catalogues shipped with yigongti")
+
+
 class Policy(_Model):
     """The whole effective policy of a county for a year."""
 
@@ -338,6 +350,7 @@ class Policy(_Model):
     benefits: BenefitPolicy = BenefitPolicy()
     capitation: CapitationPolicy = CapitationPolicy()
     settlement: SettlementPolicy = SettlementPolicy()
+    referral: ReferralPolicy = ReferralPolicy()
 
 
 def dotted(path: PolicyPath) -> str:

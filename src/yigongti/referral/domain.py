@@ -1,0 +1,185 @@
+"""The rules of referral (转诊规则), pure: the workflow's state machine, who may move it, and the arithmetic of places
+reserved for referred patients (预留号源).
+
+Workflow (转诊流程), up or down the tiers::
+
+    requested 已申请 -> accepted 已接收 | declined 已拒绝 | cancelled 已取消 | expired 已过期
+    accepted 已接收  -> booked 已预约 | cancelled | expired
+    booked 已预约    -> arrived 已到诊 | cancelled
+    arrived 已到诊   -> completed 已完成
+    completed 已完成 -> returned 已回转 (back to the family doctor with a care plan 康复/随访计划)
+
+The sender (发出方) is a clinician of the referring institution; the receiver (接收方) a clinician or the admin of the
+receiving institution; the system (系统) only lets a referral expire. A transition the workflow does not have is
+:class:`TransitionNotAllowed` (the API answers 409); one it has but not for that party is :class:`PartyNotAllowed`
+(403).
+
+Reserved places (预留): a slot of ``capacity`` places keeps ``reserved_places(capacity, share)`` of them (rounded up:
+"at least" the share) for referred patients until ``release_hours`` before it starts. A referred patient may take any
+free place (green channel 绿色通道); anyone else only a place that leaves the still-unused reserve free, until the
+release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from yigongti.core.money import BP
+
+__all__ = [
+    "DIRECTION_LABELS",
+    "KIND_LABELS",
+    "STATUS_LABELS",
+    "TERMINAL",
+    "TRANSITIONS",
+    "Direction",
+    "Party",
+    "PartyNotAllowed",
+    "SlotKind",
+    "SlotState",
+    "Status",
+    "TransitionNotAllowed",
+    "allowed_next",
+    "can_book",
+    "check_transition",
+    "is_released",
+    "reserved_places",
+]
+
+
+class Direction(StrEnum):
+    UP = "up"
+    DOWN = "down"
+
+
+class Status(StrEnum):
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    BOOKED = "booked"
+    ARRIVED = "arrived"
+    COMPLETED = "completed"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class SlotKind(StrEnum):
+    SPECIALIST = "specialist"
+    BED = "bed"
+    EXAM = "exam"
+
+
+class Party(StrEnum):
+    SENDER = "sender"
+    RECEIVER = "receiver"
+    SYSTEM = "system"
+
+
+STATUS_LABELS: dict[str, str] = {
+    Status.REQUESTED: "已申请 / requested", Status.ACCEPTED: "已接收 / accepted", Status.DECLINED: "已拒绝 / declined",
+    Status.BOOKED: "已预约 / booked", Status.ARRIVED: "已到诊 / arrived", Status.COMPLETED: "已完成 / completed",
+    Status.RETURNED: "已回转 / returned", Status.CANCELLED: "已取消 / cancelled", Status.EXPIRED: "已过期 / expired",
+}
+DIRECTION_LABELS: dict[str, str] = {Direction.UP: "上转 / up", Direction.DOWN: "下转 / down"}
+KIND_LABELS: dict[str, str] = {SlotKind.SPECIALIST: "专家号 / specialist", SlotKind.BED: "床位 / bed",
+                               SlotKind.EXAM: "检查 / exam"}
+
+_S, _R, _Y = Party.SENDER, Party.RECEIVER, Party.SYSTEM
+TRANSITIONS: Mapping[Status, Mapping[Status, frozenset[Party]]] = {
+    Status.REQUESTED: {Status.ACCEPTED: frozenset({_R}), Status.DECLINED: frozenset({_R}),
+                       Status.CANCELLED: frozenset({_S}), Status.EXPIRED: frozenset({_Y})},
+    Status.ACCEPTED: {Status.BOOKED: frozenset({_S, _R}), Status.CANCELLED: frozenset({_S, _R}),
+                      Status.EXPIRED: frozenset({_Y})},
+    Status.BOOKED: {Status.ARRIVED: frozenset({_R}), Status.CANCELLED: frozenset({_S, _R})},
+    Status.ARRIVED: {Status.COMPLETED: frozenset({_R})},
+    Status.COMPLETED: {Status.RETURNED: frozenset({_R})},
+}
+"""current status -> next status -> the parties that may make that move."""
+
+TERMINAL: frozenset[Status] = frozenset(s for s in Status if not TRANSITIONS.get(s))
+"""Statuses nothing follows: declined, returned, cancelled, expired."""
+
+
+class TransitionNotAllowed(ValueError):
+    """The workflow has no move from ``current`` to ``target`` (409)."""
+
+    def __init__(self, current: str, target: str) -> None:
+        self.current, self.target = current, target
+        was, wanted = STATUS_LABELS.get(current, current), STATUS_LABELS.get(target, target)
+        super().__init__(f"转诊状态不能从「{was}」变为「{wanted}」 / a referral cannot go from {current} to {target}")
+
+
+class PartyNotAllowed(PermissionError):
+    """The move exists but this party may not make it (403)."""
+
+    def __init__(self, current: str, target: str, party: str) -> None:
+        self.current, self.target, self.party = current, target, party
+        super().__init__(f"{party} 无权将转诊从 {current} 变为 {target} / the {party} may not move a referral from "
+                         f"{current} to {target}")
+
+
+def check_transition(current: str, target: str, party: Party) -> Status:
+    """The new status when ``party`` may move a referral from ``current`` to ``target``; else raises
+    :class:`TransitionNotAllowed` (no such move, or an unknown status) or :class:`PartyNotAllowed`."""
+    try:
+        now, nxt = Status(current), Status(target)
+    except ValueError:
+        raise TransitionNotAllowed(current, target) from None
+    parties = TRANSITIONS.get(now, {}).get(nxt)
+    if parties is None:
+        raise TransitionNotAllowed(current, target)
+    if party not in parties:
+        raise PartyNotAllowed(current, target, party)
+    return nxt
+
+
+def allowed_next(current: Status, party: Party) -> list[Status]:
+    """The moves ``party`` may make from ``current`` (what a page offers as buttons)."""
+    return [s for s, parties in TRANSITIONS.get(current, {}).items() if party in parties]
+
+
+def reserved_places(capacity: int, share: int) -> int:
+    """Places of a slot reserved for referred patients: ``share`` (basis points) of ``capacity``, rounded up."""
+    if capacity < 0 or not 0 <= share <= BP:
+        raise ValueError(f"capacity must be >= 0 and the share between 0 and 100%: {capacity}, {share}")
+    return -(-capacity * share // BP)
+
+
+def is_released(start: datetime, now: datetime, release_hours: int) -> bool:
+    """Whether the reserve of a slot starting at ``start`` is open to everyone at ``now``."""
+    return now >= start - timedelta(hours=release_hours)
+
+
+@dataclass(frozen=True)
+class SlotState:
+    """A slot's places: ``booked`` in all, ``booked_open`` of them without a referral."""
+
+    capacity: int
+    reserved: int
+    booked: int = 0
+    booked_open: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.reserved <= self.capacity or not 0 <= self.booked_open <= self.booked <= self.capacity:
+            raise ValueError(f"inconsistent slot: {self}")
+
+    def book(self, *, referred: bool, released: bool) -> SlotState:
+        """The slot after one more booking; ValueError when :func:`can_book` says no."""
+        if not can_book(self, referred=referred, released=released):
+            raise ValueError("no place left for this booking")
+        return SlotState(self.capacity, self.reserved, self.booked + 1, self.booked_open + (0 if referred else 1))
+
+    def cancel(self, *, referred: bool) -> SlotState:
+        return SlotState(self.capacity, self.reserved, self.booked - 1, self.booked_open - (0 if referred else 1))
+
+
+def can_book(slot: SlotState, *, referred: bool, released: bool) -> bool:
+    """Whether one more booking fits: a referred patient takes any free place; anyone else, before the release, only
+    one of the ``capacity - reserved`` open places (the same condition the store's conditional UPDATE checks)."""
+    if slot.booked >= slot.capacity:
+        return False
+    return referred or released or slot.booked_open < slot.capacity - slot.reserved
