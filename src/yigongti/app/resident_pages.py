@@ -28,7 +28,7 @@ from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.deps import ContextDep, DbSession, ScopedPerson, chooser_refused
 from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
-from yigongti.registry.store import ConsortiumRow, InstitutionRow, RegistryRepository
+from yigongti.registry.service import institution_names, names_of
 
 __all__ = ["router"]
 
@@ -113,10 +113,7 @@ def choose(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrin
         result = submit_choice(cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy, now=now)
     except (UnknownPerson, ChooserNotAllowed) as exc:
         raise chooser_refused(exc) from None
-    names = {r.inst_id: r.name for r in db.query(InstitutionRow).filter(
-        InstitutionRow.inst_id.in_([township_id, village_id]))}
-    names.update({r.consortium_id: r.name for r in db.query(ConsortiumRow).filter(
-        ConsortiumRow.consortium_id == consortium_id)})
+    names = names_of(db, inst_ids=(township_id, village_id), consortium_ids=(consortium_id,))
     mine = next((d for d in result.designations if d.person_id == person_id), None)
     superseded = mine is not None and (mine.township_id, mine.village_id) != (township_id, village_id)
     return render(request, ctx, "choice_result.html", principal, result=result, year=window.year, names=names,
@@ -129,7 +126,7 @@ def claims_page(request: Request, ctx: ContextDep, db: DbSession, principal: Pag
     """The person's visits of the data year with the benefit decision of each, in plain words."""
     figures = ctx.figures.get()
     decisions = person_decisions(db, figures, person, ctx.policy)
-    names = {i.inst_id: i.name for i in RegistryRepository(db).get().institutions.values()}
+    names = institution_names(db)
     totals = (sum(d.fund_paid for d in decisions), sum(d.patient_paid for d in decisions))
     return render(request, ctx, "claims.html", principal, person=person, decisions=decisions, names=names,
                   year=figures.year if figures else None, totals=totals, yuan=format_yuan,

@@ -19,7 +19,7 @@ from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import render
 from yigongti.platform.scope import consortia_in_scope
-from yigongti.registry.store import InstitutionRow
+from yigongti.registry.service import member_ids
 
 __all__ = ["router"]
 
@@ -39,7 +39,7 @@ def _appraisal(ctx: Any) -> AppraisalResult:
 def _units(db: DbSession, principal: Official, result: AppraisalResult) -> tuple[list[str], set[str]]:
     """(consortia in scope, every unit in scope: the county, those consortia and their institutions)."""
     consortia = sorted(consortia_in_scope(db, principal))
-    members = {i.inst_id for i in db.query(InstitutionRow).filter(InstitutionRow.consortium_id.in_(consortia))}
+    members = member_ids(db, consortia)
     counties = {r["scope"] for r in result.indicators.to_pylist() if r["scope_kind"] == ScopeKind.COUNTY}
     return consortia, {*counties, *consortia, *members}
 

@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
@@ -167,7 +166,7 @@ def _run(fn: Callable[[], T]) -> T:
                             [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]) from None
 
 
-def _uow(db: Session) -> ReferralUnitOfWork:
+def _uow(db: DbSession) -> ReferralUnitOfWork:
     return ReferralUnitOfWork(db)
 
 

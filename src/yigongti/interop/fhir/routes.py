@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from yigongti.benefits.domain import Decision
 from yigongti.budget.analytics import person_decisions
-from yigongti.enrollment.store import DesignationRow
+from yigongti.enrollment.readmodel import designation_of
 from yigongti.interop.fhir import mapping
 from yigongti.platform.deps import (
     ContextDep,
@@ -22,7 +21,7 @@ from yigongti.platform.deps import (
     visible_person,
 )
 from yigongti.platform.scope import consortia_in_scope
-from yigongti.registry.store import ConsortiumRow, InstitutionRow
+from yigongti.registry.service import consortium, institution
 
 __all__ = ["router"]
 
@@ -46,11 +45,11 @@ def read_patient(person: ScopedPerson, principal: CurrentPrincipal) -> Response:
 @router.get("/Organization/{org_id}", responses=_NOT_FOUND, response_class=Response)
 def read_organization(db: DbSession, _p: CurrentPrincipal, org_id: Annotated[str, _ID]) -> Response:
     """An institution, or a consortium (医共体) by its id. Not personal data."""
-    inst = db.get(InstitutionRow, org_id)
+    inst = institution(db, org_id)
     if inst is not None:
         return _fhir(mapping.organization(inst_id=inst.inst_id, name=inst.name, tier=inst.tier, kind=inst.kind,
                                           consortium_id=inst.consortium_id, parent_id=inst.parent_id))
-    cons = db.get(ConsortiumRow, org_id)
+    cons = consortium(db, org_id)
     if cons is not None:
         return _fhir(mapping.consortium_organization(consortium_id=cons.consortium_id, name=cons.name,
                                                      lead_inst_id=cons.lead_inst_id))
@@ -60,8 +59,7 @@ def read_organization(db: DbSession, _p: CurrentPrincipal, org_id: Annotated[str
 @router.get("/Coverage/{person_id}-{year}", responses=_NOT_FOUND, response_class=Response)
 def read_coverage(db: DbSession, person: ScopedPerson, year: Annotated[int, Path(ge=1900, le=2200)]) -> Response:
     """The person's designation (定点) for ``year``."""
-    d = db.scalar(select(DesignationRow).where(DesignationRow.person_id == person.person_id,
-                                               DesignationRow.year == year))
+    d = designation_of(db, person.person_id, year)
     if d is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no designation for that year / 该年度无定点")
     return _fhir(mapping.coverage(person_id=person.person_id, year=year, insurance=person.insurance,
@@ -90,8 +88,8 @@ def _decision(request: Request, ctx: ContextDep, db: DbSession, person_scope: Sc
 def read_claim(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
                claim_id: Annotated[str, _ID]) -> Response:
     figures = ctx.figures.get()
-    return _fhir(mapping.claim(_decision(request, ctx, db, person_scope, claim_id),
-                               year=figures.year if figures else 0))
+    decision = _decision(request, ctx, db, person_scope, claim_id)
+    return _fhir(mapping.claim(decision, year=figures.year if figures else 0))
 
 
 @router.get("/ClaimResponse/{claim_id}", responses=_NOT_FOUND, response_class=Response)

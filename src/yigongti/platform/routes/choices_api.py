@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
 from yigongti.enrollment.portal import choice_options, switch_window
-from yigongti.enrollment.store import ChoiceRow
+from yigongti.enrollment.readmodel import choices_of
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 from yigongti.platform import audit
 from yigongti.platform.accounts import Role
@@ -118,17 +117,16 @@ def options(ctx: ContextDep, db: DbSession, person: ScopedPerson) -> OptionsOut:
             responses={404: {"description": "not in your scope"}})
 def list_choices(db: DbSession, person: ScopedPerson) -> list[ChoiceRecordOut]:
     """Every choice recorded for the person (append-only), valid and refused."""
-    rows = db.scalars(select(ChoiceRow).where(ChoiceRow.person_id == person.person_id)
-                      .order_by(ChoiceRow.chosen_at, ChoiceRow.choice_id))
     return [ChoiceRecordOut(choice_id=r.choice_id, year=r.year, consortium_id=r.consortium_id,
                             township_id=r.township_id, village_id=r.village_id, chosen_at=r.chosen_at.isoformat(),
-                            status=r.status, refusal_code=r.refusal_code, chooser_id=r.chooser_id) for r in rows]
+                            status=r.status, refusal_code=r.refusal_code, chooser_id=r.chooser_id)
+            for r in choices_of(db, person.person_id)]
 
 
 @router.post("/{person_id}/choices", response_model=ChoiceOut, status_code=status.HTTP_201_CREATED,
              responses={404: {"description": "not in your scope"}, 403: {"description": "residents only"},
-                        409: {"description": "选择被拒（不在调整期或层级不符），已记录 / refused: outside the window or "
-                                             "broken nesting; the refused choice is recorded",
+                        409: {"description": "选择被拒（不在调整期或层级不符），已记录 / refused: outside the "
+                                             "window or broken nesting; the refused choice is recorded",
                               "model": ChoiceRefusedOut}})
 async def post_choice(request: Request, creds: BearerCredentials, person_id: PersonIdPath, body: ChoiceIn) -> Response:
     """Choose for the coming year (the year of the switch window). A resident chooses for themself and for the

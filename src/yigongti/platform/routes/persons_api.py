@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
-from yigongti.enrollment.store import DesignationRow, PersonRow
+from yigongti.enrollment.readmodel import designations_of, persons_in_scope
 from yigongti.platform import audit
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, ScopedPerson
 from yigongti.platform.schemas import DesignationOut, PersonOut, designation_out, person_out
@@ -24,7 +23,7 @@ def list_persons(ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
                  offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[PersonOut]:
     """Persons the caller may see (a resident: their household), in person_id order."""
     principal = person_scope.principal
-    rows = list(db.scalars(select(PersonRow).where(person_scope.condition).order_by(PersonRow.person_id).limit(limit).offset(offset)))
+    rows = persons_in_scope(db, person_scope.condition, limit=limit, offset=offset)
     audit.record(db, principal, action="GET /api/persons", person_ids=[r.person_id for r in rows],
                  at=ctx.clock.now())
     return [person_out(r, principal) for r in rows]
@@ -39,6 +38,4 @@ def get_person(person: ScopedPerson, principal: CurrentPrincipal) -> PersonOut:
             responses={404: {"description": "not in your scope"}})
 def person_designations(person: ScopedPerson, db: DbSession) -> list[DesignationOut]:
     """Every year's designation of the person, with its source (choice, carried, household, nearest)."""
-    rows = db.scalars(select(DesignationRow).where(DesignationRow.person_id == person.person_id)
-                      .order_by(DesignationRow.year))
-    return [designation_out(r) for r in rows]
+    return [designation_out(r) for r in designations_of(db, person.person_id)]

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from yigongti.enrollment.portal import head_counts
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession
 from yigongti.platform.schemas import ConsortiumOut, HeadCountOut, InstitutionOut
-from yigongti.registry.store import ConsortiumRow, InstitutionRow
+from yigongti.registry import service as registry_service
 
 __all__ = ["router"]
 
@@ -20,8 +19,7 @@ router = APIRouter(prefix="/api", tags=["registry 机构"])
 
 @router.get("/consortia", response_model=list[ConsortiumOut])
 def list_consortia(db: DbSession, _p: CurrentPrincipal) -> list[ConsortiumOut]:
-    rows = db.scalars(select(ConsortiumRow).order_by(ConsortiumRow.consortium_id))
-    return [ConsortiumOut.model_validate(r, from_attributes=True) for r in rows]
+    return [ConsortiumOut.model_validate(r, from_attributes=True) for r in registry_service.consortia(db)]
 
 
 @router.get("/institutions", response_model=list[InstitutionOut])
@@ -29,12 +27,8 @@ def list_institutions(db: DbSession, _p: CurrentPrincipal,
                       consortium_id: Annotated[str | None, Query(max_length=64)] = None,
                       tier: Annotated[str | None, Query(pattern="^(county|township|village|outside)$")] = None,
                       ) -> list[InstitutionOut]:
-    stmt = select(InstitutionRow).order_by(InstitutionRow.inst_id)
-    if consortium_id is not None:
-        stmt = stmt.where(InstitutionRow.consortium_id == consortium_id)
-    if tier is not None:
-        stmt = stmt.where(InstitutionRow.tier == tier)
-    return [InstitutionOut.model_validate(r, from_attributes=True) for r in db.scalars(stmt)]
+    return [InstitutionOut.model_validate(r, from_attributes=True)
+            for r in registry_service.institutions(db, consortium_id=consortium_id, tier=tier)]
 
 
 @router.get("/head-counts", response_model=list[HeadCountOut])
