@@ -40,7 +40,8 @@ def start(principal: OptionalPrincipal) -> Response:
 def login_page(request: Request, ctx: ContextDep, principal: OptionalPrincipal) -> Response:
     if principal is not None:
         return RedirectResponse(home_of(principal.role), status.HTTP_303_SEE_OTHER)
-    return render(request, ctx, "login.html")
+    demo = ctx.demo_accounts or []
+    return render(request, ctx, "login.html", demo=[(role, username) for role, username, _ in demo])
 
 
 @router.post("/login", response_class=HTMLResponse)
