@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from test_settle_example import example_folder  # noqa: I001
 from typer.testing import CliRunner
 
 from yigongti.budget.report import SPLIT_BARS, split_bars
 from yigongti.cli import app
 from yigongti.core.reports import PRINT_DPI, PRINT_WIDTH_IN, chart_png, legend_outside, plain_axis, pyplot
-
-from test_settle_example import example_folder  # noqa: I001
 
 
 @pytest.fixture(scope="module")
