@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from yigongti.app.cli import port_refused
 from yigongti.app.factory import create_app
+from yigongti.enrollment.portal import age_on, may_choose_for
+from yigongti.enrollment.store import PersonRow
+from yigongti.platform.accounts_store import UserRow
 from yigongti.platform.settings import Settings
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -55,5 +59,12 @@ def test_the_login_page_names_the_demo_account_to_try_first(tmp_path: Path, exam
         resident = next(u for role, u, _ in app.state.ctx.demo_accounts if role == "resident")
         assert "先试试演示账户" in page and f"<strong>{resident}</strong>" in page
         assert all(p not in page for _, _, p in app.state.ctx.demo_accounts)  # never a password on a page
+        # the demo resident is an adult who may choose for other members of the household
+        ctx = app.state.ctx
+        with ctx.sessions() as s:
+            user = s.scalar(select(UserRow).where(UserRow.username == resident))
+            person = s.get(PersonRow, user.person_id)
+            assert age_on(person.birth_date, ctx.clock.today()) >= ctx.policy.enrollment.adult_age
+            assert len(may_choose_for(s, person.person_id, policy=ctx.policy.enrollment, on=ctx.clock.today())) >= 2
     finally:
         app.state.ctx.engine.dispose()
