@@ -2,6 +2,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PORT ?= 8000
+HOST ?= 127.0.0.1
 
 .PHONY: run demo test test-slow install lint
 
@@ -13,9 +15,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Start the web platform with the demo county loaded (prints the address and demo accounts).
+## Start the web platform with the demo county loaded (prints the address and demo accounts); make run PORT=8001
 run: $(STAMP)
-	$(VENV)/bin/yigongti serve
+	$(VENV)/bin/yigongti serve --host $(HOST) --port $(PORT)
 
 ## Generate the demo county (Pingwu-like) and run the year on it.
 demo: $(STAMP)

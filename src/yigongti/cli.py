@@ -32,3 +32,7 @@ for _mod in COMMAND_MODULES:
 def main() -> None:
     """Entry point of the ``yigongti`` command."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -4,11 +4,18 @@ officials see the money of their own consortia only; downloads are CSV and Excel
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 from api_fixtures import PASSWORD, api_app, make_user, read_csv  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+
+from yigongti.core.labels import format_money, label
+
+
+def to_fen(yuan: str) -> int:
+    return int(Decimal(yuan) * 100)
 
 
 def _signed_in(app: FastAPI, username: str) -> TestClient:
@@ -29,9 +36,9 @@ def test_resident_sees_each_claim_decided_as_in_the_example(api_app: FastAPI,  #
     expected = [r for r in read_csv(example_expected / "adjudicated.csv") if r["person_id"] == "R0002"]
     assert expected
     for row in expected:
-        assert f"<strong>{row['fund_paid']}</strong>" in html
-        assert f"<strong>{row['patient_paid']}</strong>" in html
-        assert f"<code>{row['rule']}</code>" in html
+        assert f"<strong>{format_money(to_fen(row['fund_paid']))}</strong>" in html
+        assert f"<strong>{format_money(to_fen(row['patient_paid']))}</strong>" in html
+        assert f'data-rule="{row["rule"]}">{label("rule", row["rule"])}</span>' in html
     assert "基金支付" in html
     c.cookies.set("ygt_lang", "en")
     english = c.get("/persons/R0002/claims").text

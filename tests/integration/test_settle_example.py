@@ -87,7 +87,7 @@ def test_reports_are_self_contained(out: Path) -> None:
     page = (out / "reports" / "settlement-G2.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 4
     assert "http://" not in page and "https://" not in page
-    assert "年终清算" in page and "-22661.97" in page
+    assert "年终清算" in page and "-22,661.97" in page
     from openpyxl import load_workbook
 
     wb = load_workbook(out / "reports" / "settlement-G2.xlsx")

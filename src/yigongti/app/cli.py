@@ -9,9 +9,28 @@ from typing import Annotated
 
 import typer
 
-from yigongti.core.cli import app, console, exits_on_invalid_input
+from yigongti.core.cli import app, console, err_console, exits_on_invalid_input
+from yigongti.core.labels import label
 
 DEFAULT_PORT = 8000
+EXIT_PORT_TAKEN = 3
+
+
+def port_refused(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (端口被占用), or None. Bound the way uvicorn binds (SO_REUSEADDR), then
+    released at once."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return (f"端口 {port} 已被占用或不可用（{host}）：请换一个端口，例如 yigongti serve --port {port + 1} 或 "
+                    f"make run PORT={port + 1} / port {port} on {host} cannot be listened on ({exc.strerror}): "
+                    f"choose another with --port (make run PORT={port + 1})")
+    return None
 
 
 @app.command("serve")
@@ -50,6 +69,11 @@ def serve(
     import uvicorn
     from pydantic import ValidationError
 
+    refused = port_refused(host, port)
+    if refused is not None:  # before anything else is printed, and before minutes of preparing the database
+        err_console.print(f"[red]{refused}[/red]")
+        raise typer.Exit(EXIT_PORT_TAKEN)
+
     from yigongti.app.factory import create_app, freeze_startup_objects
     from yigongti.core.db import masked_url
     from yigongti.platform.settings import Settings
@@ -73,10 +97,12 @@ def serve(
     console.print(f"[bold]yigongti[/bold] http://{shown_host}:{port}/  (API: /api/openapi.json)")
     console.print(f"数据库 / database: {masked_url(settings.database_url)}")
     if ctx.demo_accounts:
+        first = ctx.demo_accounts[0]
+        console.print(f"先用参保人账户试试 / try the resident account first: [bold]{first[1]}[/bold] {first[2]}")
         console.print("演示账户 / demo accounts (kept in "
                       f"{settings.data_dir / 'demo-accounts.toml'}):")
         for role, username, password in ctx.demo_accounts:
-            console.print(f"  {role:<18} {username:<12} {password}")
+            console.print(f"  {label('role', role):<10} {role:<18} {username:<12} {password}")
     if workers == 1:
         freeze_startup_objects()
         uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False, access_log=access_log)
@@ -91,4 +117,4 @@ def serve(
                 log_level="info", proxy_headers=False, access_log=access_log)
 
 
-__all__ = ["serve"]  # the commands this module adds
+__all__ = ["EXIT_PORT_TAKEN", "port_refused", "serve"]

@@ -10,10 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 
-from yigongti.benefits.domain import NetworkStatus
+from yigongti.benefits.plain import plain_rules
 from yigongti.budget.analytics import person_decisions
 from yigongti.core.idnumber import mask_id_number
-from yigongti.core.money import format_yuan
 from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
 from yigongti.enrollment.portal import (
     age_on,
@@ -26,27 +25,12 @@ from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 from yigongti.platform import audit
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.deps import ContextDep, DbSession, ScopedPerson, chooser_refused
-from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
 from yigongti.registry.service import institution_names, names_of
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-
-SOURCES = {
-    "choice": ("本人或家人的选择", "a choice made by the person or for them"),
-    "carried": ("上年定点延续", "last year's designation, carried over"),
-    "household": ("随家庭成员的选择", "a household member's choice"),
-    "nearest": ("按住址就近默认", "the default nearest to home"),
-}
-STATUS_TEXT = {
-    NetworkStatus.DESIGNATED: ("定点机构", "designated"),
-    NetworkStatus.IN_CONSORTIUM: ("定点医共体内", "in the designated consortium"),
-    NetworkStatus.OTHER_CONSORTIUM: ("非定点医共体", "another consortium"),
-    NetworkStatus.OUTSIDE: ("医共体外医院", "outside every consortium"),
-}
-
 
 def _resident(principal: Principal) -> Principal:
     if principal.role is not Role.RESIDENT or not principal.household_id:
@@ -72,9 +56,8 @@ def household(request: Request, ctx: ContextDep, db: DbSession, principal: PageP
     for entry in by_person.values():
         entry["choosable"] = entry["person_id"] in choosable
     audit.record(db, me, action="GET /household", person_ids=list(by_person), at=ctx.clock.now())
-    t = translator(lang_of(request))
     return render(request, ctx, "household.html", me, members=list(by_person.values()), window=window,
-                  source_text=lambda s: t(*SOURCES.get(s, (s, s))))
+                  rules=plain_rules(ctx.policy.benefits))
 
 
 @router.get("/persons/{person_id}/choose", response_class=HTMLResponse)
@@ -88,9 +71,11 @@ def choose_page(request: Request, ctx: ContextDep, db: DbSession, principal: Pag
     picked = next((c for c in options if c.consortium_id == consortium), None)
     town = next((o for o in picked.townships if o.inst_id == township), None) if picked else None
     villages = [v for v in picked.villages if v.parent_id == town.inst_id] if picked and town else []
+    is_self = person.person_id == principal.person_id
+    others = (sorted(may_choose_for(db, person.person_id, policy=ctx.policy.enrollment, on=ctx.clock.today())
+                     - {person.person_id}) if is_self else [])
     return render(request, ctx, "choose.html", principal, person=person, window=window, options=options,
-                  consortium=picked, township=town, villages=villages,
-                  is_self=person.person_id == principal.person_id)
+                  consortium=picked, township=town, villages=villages, is_self=is_self, others=others)
 
 
 @router.post("/persons/{person_id}/choose", response_class=HTMLResponse)
@@ -129,5 +114,4 @@ def claims_page(request: Request, ctx: ContextDep, db: DbSession, principal: Pag
     names = institution_names(db)
     totals = (sum(d.fund_paid for d in decisions), sum(d.patient_paid for d in decisions))
     return render(request, ctx, "claims.html", principal, person=person, decisions=decisions, names=names,
-                  year=figures.year if figures else None, totals=totals, yuan=format_yuan,
-                  status_text=lambda s: translator(lang_of(request))(*STATUS_TEXT[s]))
+                  year=figures.year if figures else None, totals=totals)

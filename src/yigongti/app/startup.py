@@ -10,6 +10,7 @@ import os
 import secrets
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -21,6 +22,7 @@ from yigongti.core.policy import Policy, policy_from_toml, policy_to_toml
 from yigongti.core.policy_files import folder_policy
 from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.enrollment.loading import load_data
+from yigongti.enrollment.portal import age_on, may_choose_for
 from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 from yigongti.platform.accounts import Role, create_user
@@ -105,16 +107,42 @@ def _policy(settings: Settings) -> Policy:
     return Policy()
 
 
-def _demo_anchors(s: Session, year: int) -> list[tuple[str, Role, dict[str, str]]] | None:
+def _demo_resident(s: Session, policy: Policy, on: date) -> PersonRow | None:
+    """The demo resident: an adult of a household of three or more who may choose for other members (the household
+    head where the rule says so), so that the first page a visitor sees has members to choose for."""
+    households = s.scalars(select(PersonRow.household_id).group_by(PersonRow.household_id)
+                           .having(func.count() >= 3).order_by(PersonRow.household_id).limit(200)).all()
+    for household in households:
+        members = s.scalars(select(PersonRow).where(PersonRow.household_id == household)
+                            .order_by(PersonRow.household_head.desc(), PersonRow.birth_date, PersonRow.person_id))
+        for person in members:
+            if age_on(person.birth_date, on) < policy.enrollment.adult_age:
+                continue
+            if len(may_choose_for(s, person.person_id, policy=policy.enrollment, on=on)) >= 2:
+                return person
+    return None
+
+
+def _demo_anchors(s: Session, year: int, policy: Policy,
+                  on: date) -> list[tuple[str, Role, dict[str, str]]] | None:
     """(username, role, scope anchor) of the demo accounts: one per role, all around one household so the accounts
     see each other, and a clinician and the admin of the consortium's lead county hospital (who receive the
     township clinician's referrals)."""
-    designation = s.scalar(
-        select(DesignationRow).join(PersonRow, PersonRow.person_id == DesignationRow.person_id)
-        .where(DesignationRow.year <= year + 1)
-        .order_by(DesignationRow.year.desc(), PersonRow.household_id, PersonRow.person_id).limit(1))
+    resident = _demo_resident(s, policy, on)
+    query = (select(DesignationRow).join(PersonRow, PersonRow.person_id == DesignationRow.person_id)
+             .where(DesignationRow.year <= year + 1))
+    if resident is not None:
+        query = query.where(DesignationRow.person_id == resident.person_id)
+    designation = s.scalar(query.order_by(DesignationRow.year.desc(), PersonRow.household_id, PersonRow.person_id)
+                           .limit(1))
+    if designation is None and resident is not None:
+        designation = s.scalar(select(DesignationRow).join(PersonRow, PersonRow.person_id == DesignationRow.person_id)
+                               .where(DesignationRow.year <= year + 1)
+                               .order_by(DesignationRow.year.desc(), PersonRow.household_id, PersonRow.person_id)
+                               .limit(1))
+        resident = None
     if designation is not None:
-        person = s.get(PersonRow, designation.person_id)
+        person = resident or s.get(PersonRow, designation.person_id)
         township, village, consortium = designation.township_id, designation.village_id, designation.consortium_id
     else:
         person = s.scalar(select(PersonRow).order_by(PersonRow.household_id, PersonRow.person_id).limit(1))
@@ -153,7 +181,8 @@ DEMO_HOSPITAL_USERNAMES: dict[Role, str] = {Role.CLINICIAN: "hospital-doctor", R
 """The lead county hospital's demo accounts (they receive referrals and publish slots)."""
 
 
-def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: Clock) -> list[tuple[str, str, str]]:
+def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: Clock,
+                   policy: Policy) -> list[tuple[str, str, str]]:
     path = settings.data_dir / DEMO_ACCOUNTS_FILE
     with sessions.begin() as s:
         has_users = s.scalar(select(func.count()).select_from(UserRow))
@@ -162,7 +191,7 @@ def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: C
                 return []
             kept = tomllib.loads(path.read_text(encoding="utf-8"))
             return [(a["role"], a["username"], a["password"]) for a in kept.get("accounts", [])]
-        anchors = _demo_anchors(s, clock.today().year)
+        anchors = _demo_anchors(s, clock.today().year, policy, clock.today())
         if anchors is None:
             return []
         out = []
@@ -184,5 +213,5 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
     prepared = Prepared(policy=_policy(settings), folder=loaded[0] if loaded else None,
                         year=loaded[1] if loaded else None)
     if settings.demo_accounts:
-        prepared.demo_accounts = _demo_accounts(settings, sessions, clock)
+        prepared.demo_accounts = _demo_accounts(settings, sessions, clock, prepared.policy)
     return prepared

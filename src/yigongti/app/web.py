@@ -6,6 +6,7 @@ Mounted by ``app.factory.create_app`` next to the API; an error on a page render
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
 
 from fastapi import FastAPI, Request, status
@@ -17,11 +18,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 __all__ = ["mount_web"]
 
 STATIC = Path(__file__).resolve().parents[1] / "platform" / "static"
+ERROR_TEXT: dict[int, tuple[str, str]] = {
+    400: ("请求有误", "Bad request"),
+    403: ("无权查看此页面", "You may not open this page"),
+    404: ("页面不存在", "Page not found"),
+    405: ("不支持此操作", "Method not allowed"),
+    409: ("操作冲突，请刷新后重试", "Conflict: reload and retry"),
+    422: ("填写的内容有误", "Some of what was entered is not valid"),
+    429: ("请求过于频繁，请稍后再试", "Too many requests: try again later"),
+}
 
 
 def mount_web(app: FastAPI) -> None:
     """Add the pages, the static files and the page error handlers to ``app``."""
     from yigongti.app.page_routes import ROUTERS
+    from yigongti.platform.deps import find_principal
     from yigongti.platform.pages import NotSignedIn, render
 
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -37,8 +48,17 @@ def mount_web(app: FastAPI) -> None:
             return await http_exception_handler(request, exc)
         if exc.status_code == status.HTTP_401_UNAUTHORIZED:
             return RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
-        return render(request, request.app.state.ctx, "error.html", status_code=exc.status_code,
-                      message=exc.detail if isinstance(exc.detail, str) else str(exc.detail))
+        ctx = request.app.state.ctx
+        try:  # the signed-in header stays on an error page
+            principal = await find_principal(request, ctx, None)
+        except Exception:  # noqa: BLE001 - an error page must render even when the database does not answer
+            principal = None
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        zh, en = ERROR_TEXT.get(exc.status_code, ("出错了", "Something went wrong"))
+        # Starlette's own details ("Not Found") are English phrases: say them in Chinese first; ours are bilingual
+        message = None if detail in (HTTPStatus(exc.status_code).phrase, "") else detail
+        return render(request, ctx, "error.html", principal, status_code=exc.status_code, heading_zh=zh,
+                      heading_en=en, message=message)
 
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(StarletteHTTPException, page_error)

@@ -17,7 +17,8 @@ from typing import Any
 
 from yigongti.appraisal.indicators import Indicator, ScopeKind
 from yigongti.appraisal.service import AppraisalResult
-from yigongti.core.reports import chart_png, chart_text
+from yigongti.core.labels import label, labelled
+from yigongti.core.reports import PRINT_WIDTH_IN, chart_png, chart_text, chart_title, cjk_font
 from yigongti.core.reports import deterministic_zip as _deterministic_zip
 from yigongti.datafolder.folder import neutralise_workbook
 
@@ -76,19 +77,33 @@ def _score_chart(result: AppraisalResult) -> bytes:
     grades = [g for g, _ in result.grades]
 
     def draw(ax: Any) -> None:
-        ids = [r["unit_id"] for r in rows]
-        vals = [float(r["score"]) for r in rows]
+        ids = [_unit_name(result, r["unit_id"]) for r in rows]
+        vals = [float(r["score"]) for r in rows]  # plotting only; the tables show the exact score
         colors = ["#2e7d32" if r["grade"] == grades[0] else "#f9a825" if r["grade"] in grades[1:] else "#c62828"
                   for r in rows]
-        ax.bar(ids, vals, color=colors)
+        ax.barh(ids[::-1], vals[::-1], color=colors[::-1])
         for g, y in result.grades:
-            ax.axhline(float(y), color="grey", linestyle="--", linewidth=0.8)
-            ax.text(len(ids) - 0.5, float(y) + 1, f"{g} >= {y:f}", ha="right", fontsize=8)
-        ax.set_ylim(0, 105)
-        ax.set_ylabel(chart_text("得分", "score"))
-        ax.set_title(chart_text(f"{result.year}年各医共体考核得分", f"Appraisal scores {result.year} by consortium"))
+            ax.axvline(float(y), color="grey", linestyle="--", linewidth=0.8)
+            ax.text(float(y), len(ids) - 0.4, f"{_chart_label('grade', g)} ≥ {y:f}", ha="center", va="bottom",
+                    fontsize=8)
+        ax.set_xlim(0, 105)
+        ax.set_ylim(-0.6, len(ids) + 0.2)
+        ax.set_xlabel(chart_text("得分", "score"))
+        ax.set_title(chart_title(f"{result.year}年各医共体考核得分", f"Appraisal scores {result.year} by consortium"),
+                     fontsize=10)
 
-    return chart_png(draw)
+    return chart_png(draw, size=(PRINT_WIDTH_IN, 1.4 + 0.4 * max(len(rows), 2)))
+
+
+def _unit_name(result: AppraisalResult, unit_id: str) -> str:
+    """A unit's name on a chart (the part of a bilingual name in the chart's language), its id when unnamed."""
+    name = result.names.get(unit_id, "") or unit_id
+    zh, sep, en = name.partition(" / ")
+    return (zh if cjk_font() else en) if sep else name
+
+
+def _chart_label(group: str, code: object) -> str:
+    return label(group, code, "zh" if cjk_font() else "en")
 
 
 def _indicator_grid(result: AppraisalResult) -> bytes | None:
@@ -113,14 +128,13 @@ def _indicator_grid(result: AppraisalResult) -> bytes | None:
                     ax.text(x, 0, chart_text("无法计算", "n/a"), ha="center", va="bottom", fontsize=7, color="#c62828")
             if ind.target is not None:
                 ax.axhline(float(ind.target), color="#c62828", linestyle="--", linewidth=0.8)
-            arrow = (chart_text("越高越好", "higher better") if ind.direction.value == "higher"
-                     else chart_text("越低越好", "lower better"))
-            ax.set_title(f"{ind.id} ({ind.unit.value}, {arrow})", fontsize=8)
+            ax.set_title(f"{ind.id} ({_chart_label('unit', ind.unit)}, {_chart_label('direction', ind.direction)})",
+                         fontsize=8)
             ax.tick_params(labelsize=7)
         for ax in list(axes.flat)[len(plotted):]:
             ax.axis("off")
 
-    return chart_png(draw, size=(10.0, 2.3 * rows))
+    return chart_png(draw, size=(PRINT_WIDTH_IN * 1.5, 2.3 * rows))  # printed at 2/3: 4 small charts a row
 
 
 # --------------------------------------------------------------------------------------------- HTML
@@ -136,7 +150,7 @@ def _matrix(result: AppraisalResult, kinds: Sequence[str]) -> str:
     cur, prev = _values(result.indicators), _values(result.previous)
     scores = _scores(result)
     head = ["单位 / unit"] + [f'<span title="{html.escape(i.name_en)}">{html.escape(i.id)}<br>'
-                              f"{html.escape(i.name_zh)}<br><small>{html.escape(i.unit.value)}</small></span>"
+                              f"{html.escape(i.name_zh)}<br><small>{html.escape(label('unit', i.unit))}</small></span>"
                               for i in inds] + ["得分 / score", "等级 / grade"]
     rows = []
     for kind, scope in _units(result):
@@ -154,7 +168,7 @@ def _matrix(result: AppraisalResult, kinds: Sequence[str]) -> str:
         sc, gr = scores.get(scope, ("", ""))
         d = change(Decimal(sc), result.previous_scores.get(scope)) if sc else None
         extra = f"<br><small>同比 {html.escape(_signed(d))}</small>" if d is not None else ""
-        cells += [html.escape(sc or "") + extra, html.escape(gr or "")]
+        cells += [html.escape(sc or "") + extra, html.escape(labelled("grade", gr) if gr else "")]
         rows.append(cells)
     return _table(head, rows, cls="matrix")
 
@@ -173,7 +187,8 @@ def appraisal_html(result: AppraisalResult) -> str:
             reasons.setdefault(ind, set()).add(why)
     defs = [(html.escape(i.id), html.escape(iset.group(i.group).name_zh), html.escape(i.name_zh),
              html.escape(i.name_en), html.escape(i.numerator or "checklist"), html.escape(i.denominator),
-             html.escape(i.unit.value), html.escape(i.direction.value), _text(i.target), _text(i.weight),
+             html.escape(labelled("unit", i.unit)), html.escape(labelled("direction", i.direction)), _text(i.target),
+             _text(i.weight),
              _text(i.institution_weight), html.escape(i.source), html.escape(i.note)) for i in iset.indicators]
     yoy = ("含同比增减（与上年之差，百分比指标为百分点）/ with the change on last year (difference; percentage points "
            "for a %)" if result.previous is not None else "无上年数据，未列同比 / no last-year data, no change column")
@@ -218,7 +233,7 @@ def _sheet(wb: Any, title: str, result: AppraisalResult, kinds: Sequence[str]) -
     with_prev = result.previous is not None
     head = ["单位编码 unit", "单位名称 name", "类别 kind"]
     for i in inds:
-        head.append(f"{i.id} {i.name_zh} ({i.unit.value})")
+        head.append(f"{i.id} {i.name_zh} ({label('unit', i.unit)})")
         if with_prev:
             head.append(f"{i.id} 同比增减 change")
     head += ["得分 score"] + (["得分同比 score change"] if with_prev else []) + ["等级 grade"]
@@ -230,23 +245,21 @@ def _sheet(wb: Any, title: str, result: AppraisalResult, kinds: Sequence[str]) -
         row: list[Any] = [scope, result.names.get(scope, ""), KIND_ZH[kind]]
         for i in inds:
             v = cur.get((scope, i.id)) if kind in i.scopes else None
-            row.append(None if v is None else float(v))
+            row.append(v)
             if with_prev:
-                d = change(v, prev.get((scope, i.id)))
-                row.append(None if d is None else float(d))
+                row.append(change(v, prev.get((scope, i.id))))
         sc, gr = scores.get(scope, (None, None))
-        row.append(None if sc in (None, "") else float(sc))
+        row.append(None if sc in (None, "") else Decimal(sc))
         if with_prev:
-            d = change(Decimal(sc), result.previous_scores.get(scope)) if sc else None
-            row.append(None if d is None else float(d))
-        row.append(gr)
+            row.append(change(Decimal(sc), result.previous_scores.get(scope)) if sc else None)
+        row.append(f"{label('grade', gr)} {gr}" if gr and label("grade", gr) != gr else gr)
         ws.append(row)
     ws.freeze_panes = "D2"
     ws.column_dimensions["B"].width = 22
     for r in ws.iter_rows(min_row=2, min_col=4):
         for cell in r:
-            if isinstance(cell.value, float):
-                cell.number_format = "0.00"
+            if isinstance(cell.value, Decimal):
+                cell.number_format = "#,##0.00"
 
 
 def appraisal_xlsx(result: AppraisalResult) -> bytes:
@@ -260,16 +273,16 @@ def appraisal_xlsx(result: AppraisalResult) -> bytes:
     p = wb.create_sheet("得分明细 points")
     p.append(["单位编码 unit", "指标 indicator", "权重 weight", "得分 points"])
     for r in result.points.to_pylist():
-        p.append([r["unit_id"], r["indicator"], float(r["weight"]),
-                  None if r["points"] in (None, "") else float(r["points"])])
+        p.append([r["unit_id"], r["indicator"], Decimal(str(r["weight"])),
+                  None if r["points"] in (None, "") else Decimal(str(r["points"]))])
     d = wb.create_sheet("指标说明 definitions")
     d.append(["id", "维度 group", "名称", "name", "分子 numerator", "分母 denominator", "单位 unit", "方向 direction",
               "目标 target", "权重 weight", "机构权重 institution weight", "来源 source", "说明 note"])
     iset = result.indicator_set
     for i in iset.indicators:
         d.append([i.id, iset.group(i.group).name_zh, i.name_zh, i.name_en, i.numerator or "checklist", i.denominator,
-                  i.unit.value, i.direction.value, None if i.target is None else float(i.target), float(i.weight),
-                  float(i.institution_weight), i.source, i.note])
+                  labelled("unit", i.unit), labelled("direction", i.direction), i.target, i.weight,
+                  i.institution_weight, i.source, i.note])
     neutralise_workbook(wb)  # no text cell becomes a formula (公式注入)
     buf = io.BytesIO()
     wb.save(buf)

@@ -12,22 +12,41 @@ import base64
 import html
 import io
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from yigongti.budget.domain import ConsortiumSettlement
 from yigongti.budget.service import format_heads
-from yigongti.core.money import format_yuan
-from yigongti.core.reports import CJK_FONTS, chart_png, chart_text, cjk_font, pyplot
+from yigongti.core.labels import format_money, label, labelled
+from yigongti.core.reports import (
+    CJK_FONTS,
+    PRINT_WIDTH_IN,
+    chart_png,
+    chart_text,
+    chart_title,
+    cjk_font,
+    legend_outside,
+    plain_axis,
+    pyplot,
+    wan_yuan,
+)
 from yigongti.core.reports import deterministic_zip as _deterministic_zip
 from yigongti.datafolder.folder import neutralise_workbook
 from yigongti.registry.domain import Tier
 
-__all__ = ["CJK_FONTS", "chart_png", "chart_text", "cjk_font", "consortium_report_html", "consortium_report_xlsx",
-           "pyplot", "write_reports"]
+__all__ = ["CJK_FONTS", "SPLIT_BARS", "chart_png", "chart_text", "cjk_font", "consortium_report_html",
+           "consortium_report_xlsx", "pyplot", "split_bars", "write_reports"]
 
-def _yuan(fen: int) -> float:
-    return fen / 100  # for plotting only; every printed figure uses format_yuan
+SPLIT_BARS = 20
+"""An internal split of up to this many institutions is drawn one bar each; a larger one by tier (a bar per
+institution was an unreadable smear of 100 labels); the table beside the chart has every institution."""
+
+
+def _chart_label(group: str, code: object) -> str:
+    """A code's label on a chart: Chinese when a Chinese font is installed, else English."""
+    return label(group, code, "zh" if cjk_font() else "en")
 
 
 def _rows(table: Any, consortium_id: str) -> list[dict[str, Any]]:
@@ -51,67 +70,116 @@ def _figures(result: Any, s: ConsortiumSettlement) -> dict[str, Any]:
     }
 
 
+def split_bars(alloc: Sequence[Any]) -> list[tuple[str, int]]:
+    """(label, fen) of the split chart: one bar per institution (its id) when there are at most
+    :data:`SPLIT_BARS`, else one per tier with the number of institutions; largest first. The sums are exact."""
+    if len(alloc) <= SPLIT_BARS:
+        return sorted(((a.inst_id, int(a.amount)) for a in alloc), key=lambda r: (-r[1], r[0]))
+    by_tier: dict[str, list[int]] = {}
+    for a in alloc:
+        by_tier.setdefault(str(a.tier), []).append(int(a.amount))
+    unit = "家" if cjk_font() else " institutions"
+    return sorted(((f"{_chart_label('tier', t)} ({len(v)}{unit})", sum(v)) for t, v in by_tier.items()),
+                  key=lambda r: (-r[1], r[0]))
+
+
 def _charts(f: dict[str, Any]) -> dict[str, bytes]:
+    wan = chart_text("万元", "10,000 yuan")
+
     def monthly(ax: Any) -> None:
         x = f["months"]
-        ax.bar([m - 0.2 for m in x], [_yuan(v) for v in f["prepaid"]], width=0.4,
+        ax.bar([m - 0.2 for m in x], [wan_yuan(v) for v in f["prepaid"]], width=0.4,
                label=chart_text("预付", "prepayment"), color="#8fb8de")
-        ax.bar([m + 0.2 for m in x], [_yuan(v) for v in f["in"]], width=0.4,
+        ax.bar([m + 0.2 for m in x], [wan_yuan(v) for v in f["in"]], width=0.4,
                label=chart_text("医共体内", "in-network"), color="#2e7d32")
-        ax.bar([m + 0.2 for m in x], [_yuan(v) for v in f["out"]], width=0.4, bottom=[_yuan(v) for v in f["in"]],
-               label=chart_text("医共体外", "out-of-network"), color="#c62828")
+        ax.bar([m + 0.2 for m in x], [wan_yuan(v) for v in f["out"]], width=0.4,
+               bottom=[wan_yuan(v) for v in f["in"]], label=chart_text("医共体外", "out-of-network"), color="#c62828")
         ax.set_xticks(x)
         ax.set_xlabel(chart_text("月份", "month"))
-        ax.set_ylabel(chart_text("元", "yuan"))
-        ax.set_title(chart_text("逐月预算与支出", "Budget vs spending by month"))
-        ax.legend(fontsize=8)
+        ax.set_ylabel(wan)
+        plain_axis(ax, "y", decimals=1)
+        ax.set_title(chart_title("逐月预算与支出", "Budget vs spending by month"), fontsize=10)
+        legend_outside(ax)
 
     def tiers(ax: Any) -> None:
         rows = f["tiers"]
-        ax.bar([r["tier"] for r in rows], [_yuan(r["fund_paid"]) for r in rows],
-               color=["#c62828" if r["tier"] == Tier.OUTSIDE else "#2e7d32" for r in rows])
-        ax.set_ylabel(chart_text("元", "yuan"))
-        ax.set_title(chart_text("基金支付：本医共体各级与外部医院", "Fund payments: own tiers vs outside hospitals"))
+        ax.barh([_chart_label("tier", r["tier"]) for r in rows][::-1], [wan_yuan(r["fund_paid"]) for r in rows][::-1],
+                color=["#c62828" if r["tier"] == Tier.OUTSIDE else "#2e7d32" for r in rows][::-1])
+        ax.set_xlabel(wan)
+        plain_axis(ax, "x", decimals=1)
+        ax.set_title(chart_title("基金支付：本医共体各级与外部医院", "Fund payments: own tiers vs outside hospitals"),
+                     fontsize=10)
 
     def top(ax: Any) -> None:
         rows = list(reversed(f["top"]))
-        ax.barh([r["diagnosis"] or "(none)" for r in rows], [_yuan(r["fund_paid"]) for r in rows], color="#c62828")
-        ax.set_xlabel(chart_text("元", "yuan"))
-        ax.set_title(chart_text("外转支出最多的诊断", "Top diagnoses of out-of-network spending"))
+        ax.barh([r["diagnosis"] or "—" for r in rows], [wan_yuan(r["fund_paid"]) for r in rows], color="#c62828")
+        ax.set_xlabel(wan)
+        plain_axis(ax, "x", decimals=1)
+        ax.set_title(chart_title("外转支出最多的诊断", "Top diagnoses of out-of-network spending"), fontsize=10)
+
+    bars = split_bars(f["alloc"])
 
     def split(ax: Any) -> None:
-        rows = f["alloc"]
-        ax.bar([a.inst_id for a in rows], [_yuan(a.amount) for a in rows],
-               color=["#2e7d32" if a.amount >= 0 else "#c62828" for a in rows])
-        ax.axhline(0, color="black", linewidth=0.6)
-        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-        ax.set_ylabel(chart_text("元", "yuan"))
-        ax.set_title(chart_text("结余（超支）内部分配", "Internal split of the amount to share"))
+        ax.barh([b[0] for b in bars][::-1], [wan_yuan(b[1]) for b in bars][::-1],
+                color=["#2e7d32" if b[1] >= 0 else "#c62828" for b in bars][::-1])
+        ax.axvline(0, color="black", linewidth=0.6)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.set_xlabel(wan)
+        plain_axis(ax, "x", decimals=1)
+        ax.set_title(chart_title("结余（超支）内部分配", "Internal split of the amount to share"), fontsize=10)
 
     return {"monthly": chart_png(monthly), "tiers": chart_png(tiers), "top": chart_png(top),
-            "split": chart_png(split, size=(7.0, 3.8))}
+            "split": chart_png(split, size=(PRINT_WIDTH_IN, 1.2 + 0.28 * max(len(bars), 3)))}
 
 
-def _summary(s: ConsortiumSettlement) -> list[tuple[str, str]]:
+MONEY, COUNT, DECIMAL, TEXT = "money", "count", "decimal", "text"
+MONEY_FORMAT = "#,##0.00"
+COUNT_FORMAT = "#,##0"
+
+
+class Fen(int):
+    """An amount in int fen on the summary: text with separators in HTML, Decimal yuan in Excel."""
+
+
+def _summary(s: ConsortiumSettlement) -> list[tuple[str, object]]:
+    """(label, value): int counts, :class:`Fen` money, Decimal heads and score, text for the grade."""
     b = s.budget
     return [
-        ("参保人数 / enrollees", str(s.enrollees)),
-        ("标准人头 / standard heads", format_heads(b.standard_heads)),
-        ("人头标准 / rate per head", format_yuan(b.rate)),
-        ("总额预算 / gross budget", format_yuan(b.gross)),
-        ("绩效预留 / P4P reserve", format_yuan(b.reserve)),
-        ("预付预算 / prospective budget", format_yuan(b.prospective)),
-        ("医共体内支出 / in-network spending", format_yuan(s.in_network_spend)),
-        ("医共体外扣减 / out-of-network deductions", format_yuan(s.out_of_network_deductions)),
-        ("结余(超支) / balance", format_yuan(s.balance)),
-        ("结余留用 / retained surplus", format_yuan(s.retained_surplus)),
-        ("基金分担超支 / overspend borne by the fund", format_yuan(s.fund_overspend_share)),
-        ("医共体承担超支 / overspend borne by the consortium", format_yuan(s.consortium_overspend)),
-        ("考核得分 / score", "-" if s.score is None else f"{s.score.normalize():f}"),
-        ("考核等级 / grade", s.grade),
-        ("绩效支付 / P4P paid", format_yuan(s.p4p_paid)),
-        ("待分配金额 / amount to share", format_yuan(s.amount_to_share)),
+        ("参保人数 / enrollees", int(s.enrollees)),
+        ("标准人头 / standard heads", b.standard_heads),
+        ("人头标准 / rate per head", Fen(b.rate)),
+        ("总额预算 / gross budget", Fen(b.gross)),
+        ("绩效预留 / P4P reserve", Fen(b.reserve)),
+        ("预付预算 / prospective budget", Fen(b.prospective)),
+        ("医共体内支出 / in-network spending", Fen(s.in_network_spend)),
+        ("医共体外扣减 / out-of-network deductions", Fen(s.out_of_network_deductions)),
+        ("结余(超支) / balance", Fen(s.balance)),
+        ("结余留用 / retained surplus", Fen(s.retained_surplus)),
+        ("基金分担超支 / overspend borne by the fund", Fen(s.fund_overspend_share)),
+        ("医共体承担超支 / overspend borne by the consortium", Fen(s.consortium_overspend)),
+        ("考核得分 / score", None if s.score is None else s.score.normalize()),
+        ("考核等级 / grade", f"{label('grade', s.grade)} {s.grade}" if label("grade", s.grade) != s.grade
+         else s.grade),
+        ("绩效支付 / P4P paid", Fen(s.p4p_paid)),
+        ("待分配金额 / amount to share", Fen(s.amount_to_share)),
     ]
+
+
+def _summary_text(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, Fen):
+        return format_money(value)
+    if isinstance(value, Decimal):
+        return format_heads(value) if value == value.quantize(Decimal("0.01")) else f"{value:f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _yuan_cell(fen: int) -> Decimal:
+    """An Excel money cell: exact Decimal yuan (never a float), shown with :data:`MONEY_FORMAT`."""
+    return Decimal(int(fen)) / 100
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -129,7 +197,7 @@ def consortium_report_html(result: Any, s: ConsortiumSettlement) -> str:
         return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(charts[key]).decode()}">'
 
     name = result.names.get(s.consortium_id, "")
-    monthly_rows = [(f"{result.year}-{m:02d}", format_yuan(p), format_yuan(i), format_yuan(o))
+    monthly_rows = [(f"{result.year}-{m:02d}", format_money(p), format_money(i), format_money(o))
                     for m, p, i, o in zip(f["months"], f["prepaid"], f["in"], f["out"], strict=True)]
     parts = [
         "<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
@@ -138,19 +206,20 @@ def consortium_report_html(result: Any, s: ConsortiumSettlement) -> str:
         "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}img{max-width:100%}</style></head><body>"),
         f"<h1>{html.escape(name)} {html.escape(s.consortium_id)}: {result.year} 年终清算 / year-end settlement</h1>",
         f"<p>输入指纹 / inputs hash: <code>{html.escape(result.inputs_hash)}</code></p>",
-        "<h2>清算结果 / settlement</h2>", _table(["项目 / item", "金额 / value"], _summary(s)),
+        "<h2>清算结果 / settlement</h2>", _table(["项目 / item", "金额 / value"],
+                                                 [(k, _summary_text(v)) for k, v in _summary(s)]),
         "<h2>按月预算与支出 / budget vs spending by month</h2>", img("monthly", "budget vs spending by month"),
         _table(["月份 / month", "预付 / prepayment", "医共体内 / in-network", "医共体外 / out-of-network"],
                monthly_rows),
         "<h2>资金去向 / where the money went</h2>", img("tiers", "own tiers vs outside hospitals"),
         _table(["层级 / tier", "基金支付 / fund paid", "单据数 / claims"],
-               [(r["tier"], format_yuan(r["fund_paid"]), str(r["claims"])) for r in f["tiers"]]),
+               [(labelled("tier", r["tier"]), format_money(r["fund_paid"]), f"{r['claims']:,}") for r in f["tiers"]]),
         "<h2>医共体外支出主要病种 / top diagnoses of out-of-network spending</h2>", img("top", "top diagnoses"),
         _table(["排名 / rank", "诊断 / diagnosis", "基金支付 / fund paid", "单据数 / claims"],
-               [(str(r["rank"]), r["diagnosis"], format_yuan(r["fund_paid"]), str(r["claims"])) for r in f["top"]]),
+               [(str(r["rank"]), r["diagnosis"], format_money(r["fund_paid"]), f"{r['claims']:,}") for r in f["top"]]),
         "<h2>结余分配 / the split of the amount to share</h2>", img("split", "internal split"),
         _table(["机构 / institution", "层级 / tier", "金额 / amount"],
-               [(a.inst_id, a.tier, format_yuan(a.amount)) for a in f["alloc"]]),
+               [(a.inst_id, labelled("tier", a.tier), format_money(a.amount)) for a in f["alloc"]]),
         "</body></html>", "",
     ]
     return "\n".join(parts)
@@ -158,7 +227,8 @@ def consortium_report_html(result: Any, s: ConsortiumSettlement) -> str:
 
 def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     """The Excel workbook of one consortium: summary, monthly (with a chart), tiers, top diagnoses, split.
-    Money cells are numbers in yuan with 2 decimals."""
+    Every number is a number cell (money: exact Decimal yuan with 2 decimals and thousands separators; counts:
+    integers; months: dates shown yyyy-mm), never text and never a float."""
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
 
@@ -167,38 +237,51 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     ws = wb.active
     ws.title = "summary 清算"
     for k, v in _summary(s):
-        ws.append([k, v])
+        ws.append([k, _yuan_cell(v) if isinstance(v, Fen) else ("-" if v is None else v)])
+        cell = ws.cell(row=ws.max_row, column=2)
+        if isinstance(v, Fen):
+            cell.number_format = MONEY_FORMAT
+        elif isinstance(v, Decimal):
+            cell.number_format = "#,##0.00##"
+        elif isinstance(v, int):
+            cell.number_format = COUNT_FORMAT
     ws.column_dimensions["A"].width = 44
-
-    def money(fen: int) -> float:
-        return round(fen / 100, 2)  # cell value for Excel; exact text stays in the CSV outputs
+    ws.column_dimensions["B"].width = 20
 
     m = wb.create_sheet("monthly 按月")
-    m.append(["month 月份", "prepayment 预付", "in-network 医共体内", "out-of-network 医共体外"])
+    m.append(["month 月份", "prepayment 预付（元）", "in-network 医共体内（元）", "out-of-network 医共体外（元）"])
     for mo, p, i, o in zip(f["months"], f["prepaid"], f["in"], f["out"], strict=True):
-        m.append([f"{result.year}-{mo:02d}", money(p), money(i), money(o)])
+        m.append([date(result.year, mo, 1), _yuan_cell(p), _yuan_cell(i), _yuan_cell(o)])
+        m.cell(row=m.max_row, column=1).number_format = "yyyy-mm"
     chart = BarChart()
-    chart.title = "Budget vs spending by month"
+    chart.title = "逐月预算与支出 Budget vs spending by month"
+    chart.y_axis.title = "元 yuan"
+    chart.y_axis.numFmt = COUNT_FORMAT
+    chart.legend.position = "b"
     chart.add_data(Reference(m, min_col=2, max_col=4, min_row=1, max_row=len(f["months"]) + 1), titles_from_data=True)
     chart.set_categories(Reference(m, min_col=1, min_row=2, max_row=len(f["months"]) + 1))
     m.add_chart(chart, "F2")
     t = wb.create_sheet("tiers 资金去向")
-    t.append(["tier 层级", "fund paid 基金支付", "claims 单据数"])
+    t.append(["tier 层级", "fund paid 基金支付（元）", "claims 单据数"])
     for r in f["tiers"]:
-        t.append([r["tier"], money(r["fund_paid"]), r["claims"]])
+        t.append([labelled("tier", r["tier"]), _yuan_cell(r["fund_paid"]), int(r["claims"])])
     d = wb.create_sheet("top diagnoses 病种")
-    d.append(["rank 排名", "diagnosis 诊断", "fund paid 基金支付", "claims 单据数"])
+    d.append(["rank 排名", "diagnosis 诊断", "fund paid 基金支付（元）", "claims 单据数"])
     for r in f["top"]:
-        d.append([r["rank"], r["diagnosis"], money(r["fund_paid"]), r["claims"]])
+        d.append([int(r["rank"]), r["diagnosis"], _yuan_cell(r["fund_paid"]), int(r["claims"])])
     a = wb.create_sheet("split 分配")
-    a.append(["institution 机构", "tier 层级", "amount 金额"])
+    a.append(["institution 机构", "tier 层级", "amount 金额（元）"])
     for al in f["alloc"]:
-        a.append([al.inst_id, al.tier, money(al.amount)])
-    for sheet in wb.worksheets:
+        a.append([al.inst_id, labelled("tier", al.tier), _yuan_cell(al.amount)])
+    for sheet in wb.worksheets[1:]:
         for row in sheet.iter_rows(min_row=2):
             for cell in row:
-                if isinstance(cell.value, float):
-                    cell.number_format = "#,##0.00"
+                if isinstance(cell.value, Decimal):
+                    cell.number_format = MONEY_FORMAT
+                elif isinstance(cell.value, int) and cell.number_format == "General":
+                    cell.number_format = COUNT_FORMAT
+        for col in "ABCD":
+            sheet.column_dimensions[col].width = 22
     neutralise_workbook(wb)  # no text cell becomes a formula (公式注入)
     buf = io.BytesIO()
     wb.save(buf)

@@ -10,7 +10,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CJK_FONTS", "chart_png", "chart_text", "cjk_font", "deterministic_zip", "pyplot"]
+__all__ = ["CJK_FONTS", "PRINT_DPI", "PRINT_WIDTH_IN", "chart_png", "chart_text", "chart_title", "cjk_font",
+           "deterministic_zip", "legend_outside", "plain_axis", "pyplot", "wan_yuan"]
+
+PRINT_DPI = 150
+"""Charts are drawn for print: an A4 page at 150 dpi (a printed figure of 6.7 inches is 1,005 pixels wide)."""
+PRINT_WIDTH_IN = 6.7
+"""The text width of an A4 page with 2 cm margins, in inches: a chart this wide prints at 100 %."""
 
 CJK_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
              "Microsoft YaHei", "SimHei", "PingFang SC")
@@ -44,6 +50,31 @@ def chart_text(zh: str, en: str) -> str:
     return f"{zh} {en}" if cjk_font() else en
 
 
+def chart_title(zh: str, en: str) -> str:
+    """A chart's title: Chinese on the first line and English on the second (one long line overlapped the next
+    chart's title at print size); English alone without a Chinese font."""
+    return f"{zh}\n{en}" if cjk_font() else en
+
+
+def wan_yuan(fen: int) -> float:
+    """Fen as 万元 (10,000 yuan) for a money axis: a county's budget reads 1,234 万元, never ``1e6``. For plotting only;
+    every printed figure is exact text (:func:`yigongti.core.labels.format_money`)."""
+    return fen / 1_000_000
+
+
+def plain_axis(ax: Any, axis: str = "y", *, decimals: int = 0) -> None:
+    """Tick labels of ``axis`` with thousands separators, never in scientific notation or with an offset."""
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _pos: f"{v:,.{decimals}f}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def legend_outside(ax: Any, *, columns: int = 3) -> None:
+    """The legend under the plot, outside the bars (it covered the bars inside the axes)."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=columns, frameon=False, fontsize=8)
+
+
 @functools.cache
 def pyplot() -> Any:
     """matplotlib's pyplot, headless (Agg), set once to draw text in the Chinese font when one is installed."""
@@ -60,15 +91,17 @@ def pyplot() -> Any:
     return plt
 
 
-def chart_png(draw: Any, *, size: tuple[float, float] = (7.0, 3.2)) -> bytes:
-    """Render ``draw(ax)`` to PNG bytes without time stamps (so the same data give the same bytes)."""
+def chart_png(draw: Any, *, size: tuple[float, float] = (PRINT_WIDTH_IN, 3.4)) -> bytes:
+    """Render ``draw(ax)`` to PNG bytes at print size (:data:`PRINT_DPI`) without time stamps (so the same data
+    give the same bytes); what is drawn outside the axes (a legend under the plot) is kept."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=size, dpi=100)
+    fig, ax = plt.subplots(figsize=size, dpi=PRINT_DPI)
     try:
         draw(ax)
         fig.tight_layout()
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", metadata={"Software": None})
+        fig.savefig(buf, format="png", dpi=PRINT_DPI, bbox_inches="tight", pad_inches=0.1,
+                    metadata={"Software": None})
         return buf.getvalue()
     finally:
         plt.close(fig)

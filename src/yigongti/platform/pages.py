@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature
 
-from yigongti.platform.accounts import ROLE_LABELS, Principal
+from yigongti.core.labels import format_count, format_money, format_number, label
+from yigongti.platform.accounts import Principal
 from yigongti.platform.context import AppContext
 from yigongti.platform.deps import SESSION_COOKIE, ContextDep, OptionalPrincipal, session_payload
 from yigongti.platform.i18n import lang_of, translator
@@ -23,11 +24,15 @@ from yigongti.platform.security import csrf_matches, new_csrf_token
 
 __all__ = [
     "ANON_CSRF_COOKIE",
+    "DISPLAY_COOKIE",
+    "DISPLAY_MODES",
     "CheckedCsrf",
     "NotSignedIn",
     "PagePrincipal",
     "clear_session",
     "csrf_token",
+    "display_modes",
+    "one_language",
     "render",
     "set_session",
     "templates",
@@ -36,6 +41,35 @@ __all__ = [
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 ANON_CSRF_COOKIE = "ygt_csrf"
+DISPLAY_COOKIE = "ygt_display"  # 适老化: "large", "contrast" or both ("large contrast"); CSS classes on <body>
+DISPLAY_MODES = ("large", "contrast")
+
+
+def display_modes(request: Request) -> list[str]:
+    raw = request.cookies.get(DISPLAY_COOKIE, "")
+    return [m for m in DISPLAY_MODES if m in raw.split()]
+
+
+def one_language(text: str, lang: str) -> str:
+    """The side of a bilingual ``"中文 / English"`` text for ``lang``; a text without " / " as it is."""
+    zh, sep, en = text.partition(" / ")
+    return (en if lang == "en" else zh) if sep else text
+
+
+def _namer(ctx: AppContext):  # type: ignore[no-untyped-def]
+    """``name(id)``: the name of an institution or consortium (the id itself when unknown), from the registry cache."""
+    cache: dict[str, str] = {}
+
+    def name(code: str | None) -> str:
+        if not code:
+            return ""
+        if not cache and ctx.registry is not None:
+            registry = ctx.registry.get()
+            cache.update({i: r.name for i, r in registry.institutions.items()})
+            cache.update({c: r.name for c, r in registry.consortia.items()})
+        return cache.get(code, code)
+
+    return name
 
 
 class NotSignedIn(Exception):
@@ -70,7 +104,10 @@ def render(request: Request, ctx: AppContext, name: str, principal: Principal | 
     token = csrf_token(request, ctx)
     response = templates.TemplateResponse(request, name, {
         "t": translator(lang), "lang": lang, "csrf": token, "user": principal,
-        "role_label": ROLE_LABELS.get(principal.role, "") if principal else "", "today": ctx.clock.today(),
+        "role_label": label("role", principal.role, lang) if principal else "", "today": ctx.clock.today(),
+        "L": lambda group, code: label(group, code, lang), "count": format_count, "money": format_money,
+        "num": format_number, "name": _namer(ctx), "display": display_modes(request),
+        "bi": lambda text: one_language(str(text), lang),
         **context}, status_code=status_code)
     if getattr(request.state, "new_csrf", None) == token and principal is None:
         response.set_cookie(ANON_CSRF_COOKIE, ctx.signer.dumps(token, salt="csrf"), **_cookie_args(ctx))

@@ -12,7 +12,15 @@ from yigongti.platform.accounts import Role, end_sessions
 from yigongti.platform.deps import ContextDep, DbSession, OptionalPrincipal
 from yigongti.platform.i18n import LANG_COOKIE, LANGS
 from yigongti.platform.login import LoginRefused, attempt_login, client_address
-from yigongti.platform.pages import CheckedCsrf, clear_session, render, set_session
+from yigongti.platform.pages import (
+    DISPLAY_COOKIE,
+    DISPLAY_MODES,
+    CheckedCsrf,
+    clear_session,
+    display_modes,
+    render,
+    set_session,
+)
 
 __all__ = ["router"]
 
@@ -32,7 +40,8 @@ def start(principal: OptionalPrincipal) -> Response:
 def login_page(request: Request, ctx: ContextDep, principal: OptionalPrincipal) -> Response:
     if principal is not None:
         return RedirectResponse(home_of(principal.role), status.HTTP_303_SEE_OTHER)
-    return render(request, ctx, "login.html")
+    demo = ctx.demo_accounts or []
+    return render(request, ctx, "login.html", demo=[(role, username) for role, username, _ in demo])
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -82,4 +91,16 @@ def switch_language(request: Request, lang: str) -> Response:
     response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     response.set_cookie(LANG_COOKIE, lang if lang in LANGS else "zh", max_age=365 * 86400, samesite="lax",
                         httponly=True, path="/")
+    return response
+
+
+@router.get("/display/{mode}")
+def switch_display(request: Request, mode: str) -> Response:
+    """Large text or high contrast (大字、高对比度) on or off: kept in a cookie, applied by CSS alone."""
+    modes = display_modes(request)
+    if mode in DISPLAY_MODES:
+        modes = [m for m in modes if m != mode] if mode in modes else [*modes, mode]
+    response = RedirectResponse(same_site_path(request.headers.get("referer")), status.HTTP_303_SEE_OTHER)
+    response.set_cookie(DISPLAY_COOKIE, " ".join(modes), max_age=365 * 86400, samesite="lax", httponly=True,
+                        path="/")
     return response

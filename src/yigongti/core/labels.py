@@ -1,0 +1,214 @@
+"""Labels (标签): every code a person may see, with its Chinese and English label, written once here.
+
+Pages, reports, Excel sheets and CSV headers look codes up here (``label("tier", "township", "zh")``) instead of
+showing the code itself: a tier is 乡镇卫生院 on a page, never ``township``. The tables are keyed by the codes' string
+values (the enums live in the capabilities above the kernel; ``tests/unit/test_labels.py`` checks that every member of
+every enum shown has a label here). Numbers are formatted for zh-CN here too: thousands separators on counts and yuan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+__all__ = [
+    "LABELS",
+    "UnknownLabelGroup",
+    "format_count",
+    "format_money",
+    "format_number",
+    "label",
+    "labelled",
+]
+
+Pair = tuple[str, str]
+
+LABELS: Mapping[str, Mapping[str, Pair]] = {
+    # registry.domain.Tier, and the head-count rows' "consortium"
+    "tier": {
+        "county": ("县级医院", "county hospital"),
+        "township": ("乡镇卫生院/社区卫生服务中心", "township centre"),
+        "village": ("村卫生室/社区卫生服务站", "village clinic"),
+        "outside": ("医共体外医院", "hospital outside the consortia"),
+        "consortium": ("医共体", "consortium"),
+    },
+    # datafolder.schema.KINDS
+    "kind": {
+        "general": ("综合医院", "general hospital"),
+        "tcm": ("中医医院", "TCM hospital"),
+        "mch": ("妇幼保健院", "maternal and child health hospital"),
+        "cdc": ("疾病预防控制中心", "disease control centre"),
+        "infectious": ("传染病医院", "infectious disease hospital"),
+        "township_centre": ("乡镇卫生院", "township health centre"),
+        "community_centre": ("社区卫生服务中心", "community health centre"),
+        "village_clinic": ("村卫生室", "village clinic"),
+        "community_station": ("社区卫生服务站", "community health station"),
+        "private": ("民营医疗机构", "private institution"),
+    },
+    # core.policy.GradeName
+    "grade": {
+        "excellent": ("优秀", "excellent"),
+        "qualified": ("合格", "qualified"),
+        "unqualified": ("不合格", "unqualified"),
+        "pending": ("待定", "pending"),
+    },
+    # benefits.domain.Rule: the short name of the rule that decided a claim
+    "rule": {
+        "flat_copay": ("定额自付", "flat copay"),
+        "outpatient": ("门诊按比例报销", "outpatient rate"),
+        "inpatient": ("住院按比例报销", "inpatient rate"),
+        "continuous_deductible": ("转诊住院起付线连续计算", "referral: deductible counted on"),
+        "no_benefit": ("不予报销", "no benefit"),
+        "emergency_as_outside": ("急诊按医共体外报销", "emergency paid as outside"),
+        "unreasonable": ("不合理费用", "unreasonable charges"),
+        "annual_cap": ("达到年度限额", "annual cap reached"),
+    },
+    # benefits.domain.NetworkStatus
+    "network_status": {
+        "designated": ("定点机构", "designated"),
+        "in_consortium": ("定点医共体内", "in the designated consortium"),
+        "other_consortium": ("非定点医共体", "another consortium"),
+        "outside": ("医共体外医院", "outside every consortium"),
+    },
+    # benefits.domain.Setting
+    "setting": {
+        "outpatient": ("门诊", "outpatient"),
+        "inpatient": ("住院", "inpatient"),
+    },
+    # appraisal.indicators.Unit
+    "unit": {
+        "%": ("%", "%"),
+        "per_10k": ("每万人", "per 10,000"),
+        "per_100k": ("每十万人", "per 100,000"),
+        "yuan": ("元", "yuan"),
+        "days": ("天", "days"),
+        "ratio": ("比值", "ratio"),
+        "count": ("个", "count"),
+    },
+    # appraisal.indicators.ScopeKind
+    "scope_kind": {
+        "county": ("全县", "county"),
+        "consortium": ("医共体", "consortium"),
+        "institution": ("成员单位", "member institution"),
+    },
+    # appraisal.indicators.Direction
+    "direction": {
+        "higher": ("越高越好", "higher is better"),
+        "lower": ("越低越好", "lower is better"),
+    },
+    # persons.sex
+    "sex": {
+        "M": ("男", "male"),
+        "F": ("女", "female"),
+    },
+    # core.policy.Insurance
+    "insurance": {
+        "resident": ("城乡居民医保", "residents' insurance"),
+        "employee": ("职工医保", "employees' insurance"),
+    },
+    # enrollment.domain.Source
+    "source": {
+        "choice": ("本人或家人的选择", "a choice made by the person or for them"),
+        "carried": ("上年定点延续", "last year's designation, carried over"),
+        "household": ("随家庭成员的选择", "a household member's choice"),
+        "nearest": ("按住址就近默认", "the default nearest to home"),
+    },
+    # the choices' status column
+    "choice_status": {
+        "valid": ("有效", "valid"),
+        "refused": ("被拒", "refused"),
+        "superseded": ("已被更晚的选择取代", "superseded"),
+    },
+    # budget.engine.Charge
+    "charge": {
+        "in_network": ("医共体内", "in-network"),
+        "out_of_network": ("医共体外", "out-of-network"),
+        "fund": ("基金按项目支付", "paid by the fund"),
+        "unreasonable": ("不合理费用", "unreasonable"),
+    },
+    # platform.accounts.Role
+    "role": {
+        "resident": ("参保人", "resident"),
+        "clinician": ("家庭医生", "clinician"),
+        "institution_admin": ("机构管理员", "institution admin"),
+        "consortium_admin": ("医共体管理中心", "consortium admin"),
+        "insurance_bureau": ("医保局", "insurance bureau"),
+        "health_commission": ("卫健局", "health commission"),
+        "system_admin": ("系统管理员", "system admin"),
+    },
+    # column headers of the downloads (CSV and Excel): "中文 code" keeps the machine name beside the label
+    "column": {
+        "inst_id": ("机构编码", "institution id"),
+        "unit_id": ("单位编码", "unit id"),
+        "name": ("名称", "name"),
+        "tier": ("层级", "tier"),
+        "level": ("等级", "level"),
+        "kind": ("类别", "kind"),
+        "consortium_id": ("医共体编码", "consortium id"),
+        "parent_id": ("上级机构编码", "parent id"),
+        "county_code": ("区县代码", "county code"),
+        "lon": ("经度", "longitude"),
+        "lat": ("纬度", "latitude"),
+        "head_count": ("人头数", "head count"),
+        "scope": ("考核对象", "scope"),
+        "indicator": ("指标", "indicator"),
+        "numerator": ("分子", "numerator"),
+        "denominator": ("分母", "denominator"),
+        "value": ("指标值", "value"),
+        "year": ("年度", "year"),
+        "scope_kind": ("范围", "scope kind"),
+        "unit": ("单位", "unit"),
+        "status": ("状态", "status"),
+        "reason": ("原因", "reason"),
+    },
+}
+
+
+class UnknownLabelGroup(KeyError):
+    """A group name that :data:`LABELS` does not hold (a programming error, not input)."""
+
+
+def label(group: str, code: object, lang: str = "zh") -> str:
+    """The label of ``code`` in ``group`` in ``lang`` (``zh`` or ``en``); an unknown code is shown as it is (a policy
+    may name its own grades), never hidden."""
+    table = LABELS.get(group)
+    if table is None:
+        raise UnknownLabelGroup(group)
+    key = str(getattr(code, "value", code))
+    pair = table.get(key)
+    if pair is None:
+        return key
+    return pair[1] if lang == "en" else pair[0]
+
+
+def labelled(group: str, code: object) -> str:
+    """``"中文 code"``: the Chinese label with the code beside it, for a download's header or a report's cell that
+    a program reads back too (``column``: ``"机构编码 inst_id"``)."""
+    key = str(getattr(code, "value", code))
+    zh = label(group, key, "zh")
+    return key if zh == key else f"{zh} {key}"
+
+
+def format_count(n: int | None) -> str:
+    """A count with thousands separators: 38956 -> ``"38,956"``; None -> ``"—"``."""
+    return "—" if n is None else f"{int(n):,}"
+
+
+def format_money(fen: int | None) -> str:
+    """Integer fen as yuan with thousands separators and two decimals, exactly: 123456789 -> ``"1,234,567.89"``."""
+    if fen is None:
+        return "—"
+    sign = "-" if fen < 0 else ""
+    q, r = divmod(abs(int(fen)), 100)
+    return f"{sign}{q:,}.{r:02d}"
+
+
+def format_number(value: Decimal | int | float | str | None) -> str:
+    """An indicator value or score for display: thousands separators, the decimals it has, no exponent."""
+    if value is None or value == "":
+        return "—"
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    if d == d.to_integral_value():
+        return f"{int(d):,}"
+    text = f"{d:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
