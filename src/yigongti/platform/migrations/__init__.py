@@ -30,6 +30,7 @@ MODEL_MODULES = (
     "yigongti.registry.store",
     "yigongti.enrollment.store",
     "yigongti.platform.accounts_store",
+    "yigongti.budget.agreement_store",
 )
 
 
