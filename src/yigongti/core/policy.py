@@ -354,7 +354,7 @@ DISTRIBUTION_FORMS = ("cash", "project", "equipment")
 class SurplusPolicy(_Model):
     """What becomes of a consortium's retained surplus over the years (结余留用; 001 四2(2)): a share funds the risk
     reserve (风险基金, drawn on for the consortium's share of an overspend), a share is carried forward into next
-    year's account (留用于下一年度), the rest is distributed in the forms of ``distribution`` (shares summing to
+    year's account (留用于下一年度) out of what the reserve leaves, the rest is distributed in the forms of ``distribution`` (shares summing to
     100%), in advance each quarter when ``interim_share`` > 0 (按季度进行结余分配)."""
 
     reserve_share: Rate = 0
@@ -365,10 +365,9 @@ class SurplusPolicy(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> SurplusPolicy:
-        if self.reserve_share + self.carry_forward > BP:
-            raise ValueError("reserve_share + carry_forward must not exceed 100%")
-        if self.interim_share > BP:
-            raise ValueError("interim_share must not exceed 100%")
+        for name in ("reserve_share", "carry_forward", "interim_share"):
+            if not 0 <= getattr(self, name) <= BP:
+                raise ValueError(f"{name} must be between 0% and 100%")
         bad = sorted(set(self.distribution) - set(DISTRIBUTION_FORMS))
         if bad:
             raise ValueError(f"distribution forms must be among {', '.join(DISTRIBUTION_FORMS)}: {', '.join(bad)}")
