@@ -210,7 +210,8 @@ def _value(path: PolicyPath) -> st.SearchStrategy[Any]:
     raise AssertionError(f"no strategy for {dotted(path)}")
 
 
-_LEAVES = [p for p in override_paths(DEFAULTS) if p[:2] not in (("settlement", "tier_shares"), ("surplus", "distribution"))
+_SUMMING = (("settlement", "tier_shares"), ("surplus", "distribution"))  # their shares must sum to 100%
+_LEAVES = [p for p in override_paths(DEFAULTS) if p[:2] not in _SUMMING
            and _hint_at(p) is not None and not str(p[-1]).startswith("first_year")]
 
 

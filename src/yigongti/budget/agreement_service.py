@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yigongti.budget.agreement import (
+    ACTIONS_OF_ROLE,
     Action,
     AgreementError,
     AgreementVersion,
@@ -82,6 +83,9 @@ def act(db: Session, principal: Principal, consortium_id: str, year: int, action
     """Append the version ``action`` makes. ``formula``: the consortium's formula budget of ``year`` (a proposal
     needs it). Raises NotAllowed, NotVisible, or AgreementError (the state does not allow it; a concurrent action
     on the same version)."""
+    if action not in ACTIONS_OF_ROLE.get(principal.role.value, frozenset()):
+        raise NotAllowed(f"role {principal.role.value} may not {action.value} a budget agreement / "
+                         "当前角色不能执行此操作")
     _check_visible(db, principal, consortium_id)
     repo = AgreementRepository(db)
     history = repo.history(consortium_id, year)
@@ -97,7 +101,8 @@ def act(db: Session, principal: Principal, consortium_id: str, year: int, action
         with db.begin_nested():
             repo.append(version)
     except IntegrityError:
-        raise AgreementError("the agreement changed meanwhile: reload and try again / 协议已被他人更新，请刷新") from None
+        raise AgreementError("the agreement changed meanwhile: reload and try again / "
+                             "协议已被他人更新，请刷新") from None
     AuditRepository(db).add(actor=actor_of(principal), action=f"budget agreement {action.value}", at=at,
                             detail={"consortium_id": consortium_id, "year": year, "version": version.version,
                                     "status": version.status.value, "amount_fen": version.amount})

@@ -53,7 +53,8 @@ def upgrade() -> None:
     elif bind.dialect.name == "sqlite":
         for event in ("UPDATE", "DELETE"):
             op.execute(f"CREATE TRIGGER budget_agreements_append_only_{event.lower()} BEFORE {event} ON "
-                       "budget_agreements BEGIN SELECT RAISE(ABORT, 'budget_agreements is append-only / 只增不改'); END")
+                       "budget_agreements BEGIN SELECT RAISE(ABORT, 'budget_agreements is append-only / 只增不改'); "
+                       "END")
 
 
 def downgrade() -> None:
