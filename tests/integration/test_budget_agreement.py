@@ -3,6 +3,7 @@ answers by role and scope, and the settlement on the signed figure."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -10,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from api_fixtures import api_app, client, login, make_user, read_csv  # noqa: F401
+from api_fixtures import PASSWORD, api_app, client, login, make_user, read_csv  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -207,3 +208,35 @@ def test_an_agreement_of_an_unknown_consortium_is_named(tmp_path: Path, example_
 
     with pytest.raises(InvalidInput, match=r"budget_agreements.csv.*2.*consortium_id.*G9"):
         settle_year(folder, 2026, Policy())
+
+
+# --------------------------------------------------------------------------------------------- the surplus
+
+def test_the_surplus_of_the_example_year_closes_and_funds_the_reserve(example_input: Path) -> None:
+    from yigongti.budget.reserve_service import reserve_balances, surplus_of, surplus_table
+
+    result = settle_year(example_input, 2026, Policy())
+    policy = Policy().surplus.model_copy(update={"reserve_share": 1000, "carry_forward": 5000})
+    outcomes = surplus_of(result, policy)
+    table = surplus_table(outcomes).to_pylist()
+    for s in result.consortia:
+        mine = [r for r in table if r["consortium_id"] == s.consortium_id]
+        assert sum(r["amount"] for r in mine if r["account"] == "surplus") == 0
+        funded = sum(r["amount"] for r in mine if r["account"] == "reserve")
+        assert reserve_balances(outcomes)[s.consortium_id] == funded
+        if s.retained_surplus:
+            assert funded == (s.retained_surplus * 1000 * 2 + 10_000) // 20_000  # 10% half-up
+    assert [r["entry_id"] for r in table] == list(range(1, len(table) + 1))
+
+
+def test_the_finance_page_shows_the_budget_source_and_the_reserve(api_app: FastAPI) -> None:  # noqa: F811
+    make_user(api_app, "money-g1", "consortium_admin", consortium_id="G1")
+    with TestClient(api_app) as c:
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+        assert token
+        r = c.post("/login", data={"username": "money-g1", "password": PASSWORD, "csrf": token.group(1)},
+                   follow_redirects=False)
+        assert r.status_code == 303, r.text
+        page = c.get("/finance")
+    assert page.status_code == 200
+    assert "风险基金余额" in page.text and "测算公式" in page.text

@@ -192,6 +192,11 @@ LEDGER = TableSpec("ledger", (
     Column("inputs_hash", T.STR),
 ), doc="资金台账 / ledger")
 
+SURPLUS = TableSpec("surplus", (
+    Column("entry_id", T.INT), Column("consortium_id", T.ID), Column("account", T.STR), Column("kind", T.STR),
+    Column("amount", T.MONEY), Column("period", T.STR), Column("form", T.STR, required=False),
+), doc="结余留用与风险基金台账 / the surplus over the years and the risk reserve")
+
 INDICATORS = TableSpec("indicators", (
     Column("scope", T.STR), Column("indicator", T.STR), Column("numerator", T.DECIMAL, required=False),
     Column("denominator", T.DECIMAL, required=False), Column("value", T.DECIMAL, required=False),
@@ -200,5 +205,5 @@ INDICATORS = TableSpec("indicators", (
 INPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
     INSTITUTIONS, CONSORTIA, PERSONS, CHOICES, CLAIMS, DESIGNATIONS, SCORES, BUDGET_AGREEMENTS, *APPRAISAL_TABLES)}
 OUTPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
-    DESIGNATIONS, REFUSED_CHOICES, ADJUDICATED, SETTLEMENT, ALLOCATION, LEDGER, INDICATORS)}
+    DESIGNATIONS, REFUSED_CHOICES, ADJUDICATED, SETTLEMENT, ALLOCATION, LEDGER, SURPLUS, INDICATORS)}
 TABLES: dict[str, TableSpec] = {**INPUT_TABLES, **OUTPUT_TABLES}
