@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from yigongti.budget.agreement import FORMULA_SOURCE
 from yigongti.budget.analytics import YearFigures
-from yigongti.budget.reserve_service import surplus_of
 from yigongti.budget.report import consortium_report_xlsx
+from yigongti.budget.reserve_service import surplus_of
 from yigongti.core.money import format_yuan
 from yigongti.platform.charts import line_chart
 from yigongti.platform.deps import ContextDep, DbSession, Official

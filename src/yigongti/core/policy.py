@@ -355,7 +355,8 @@ class SurplusPolicy(_Model):
     """What becomes of a consortium's retained surplus over the years (结余留用; 001 四2(2)): a share funds the risk
     reserve (风险基金, drawn on for the consortium's share of an overspend), a share is carried forward into next
     year's account (留用于下一年度) out of what the reserve leaves, the rest is distributed in the forms of
-    ``distribution`` (shares summing to 100%), in advance each quarter when ``interim_share`` > 0 (按季度进行结余分配)."""
+    ``distribution`` (shares summing to 100%), in advance each quarter when ``interim_share`` > 0
+    (按季度进行结余分配)."""
 
     reserve_share: Rate = 0
     reserve_cap: Yuan | None = Field(None, description="the reserve balance is not funded beyond this amount")
