@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from yigongti.budget.agreement import FORMULA_SOURCE
 from yigongti.budget.domain import ConsortiumSettlement
 from yigongti.budget.service import format_heads
 from yigongti.core.money import format_yuan
@@ -92,9 +93,15 @@ def _charts(f: dict[str, Any]) -> dict[str, bytes]:
             "split": chart_png(split, size=(7.0, 3.8))}
 
 
-def _summary(s: ConsortiumSettlement) -> list[tuple[str, str]]:
+def _source(result: Any, s: ConsortiumSettlement) -> str:
+    sources: dict[str, str] = getattr(result, "budget_sources", {})
+    return sources.get(s.consortium_id, FORMULA_SOURCE)
+
+
+def _summary(s: ConsortiumSettlement, source: str = FORMULA_SOURCE) -> list[tuple[str, str]]:
     b = s.budget
     return [
+        ("预算来源 / budget source", source),
         ("参保人数 / enrollees", str(s.enrollees)),
         ("标准人头 / standard heads", format_heads(b.standard_heads)),
         ("人头标准 / rate per head", format_yuan(b.rate)),
@@ -138,7 +145,7 @@ def consortium_report_html(result: Any, s: ConsortiumSettlement) -> str:
         "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}img{max-width:100%}</style></head><body>"),
         f"<h1>{html.escape(name)} {html.escape(s.consortium_id)}: {result.year} 年终清算 / year-end settlement</h1>",
         f"<p>输入指纹 / inputs hash: <code>{html.escape(result.inputs_hash)}</code></p>",
-        "<h2>清算结果 / settlement</h2>", _table(["项目 / item", "金额 / value"], _summary(s)),
+        "<h2>清算结果 / settlement</h2>", _table(["项目 / item", "金额 / value"], _summary(s, _source(result, s))),
         "<h2>按月预算与支出 / budget vs spending by month</h2>", img("monthly", "budget vs spending by month"),
         _table(["月份 / month", "预付 / prepayment", "医共体内 / in-network", "医共体外 / out-of-network"],
                monthly_rows),
@@ -166,7 +173,7 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "summary 清算"
-    for k, v in _summary(s):
+    for k, v in _summary(s, _source(result, s)):
         ws.append([k, v])
     ws.column_dimensions["A"].width = 44
 
