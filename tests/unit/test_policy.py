@@ -179,6 +179,8 @@ _WINDOW_DAYS = ["01-01", "02-29", "09-30", "10-01", "12-31"]
 _ALTERNATIVES: dict[PolicyPath, list[Any]] = {
     ("capitation", "age_bands"): [[{"min_age": 0, "weight": "1"}, {"min_age": 60, "weight": "2.5"}]],
     ("settlement", "grades"): [[{"name": "good", "min_score": "75", "p4p_share": "80%"}], []],
+    ("agreement", "tcm_uplift"): ["1.05", "1", "0.98"],
+    ("agreement", "tcm_kinds"): [["tcm"], [], ["tcm", "general"]],
 }
 
 
@@ -208,7 +210,8 @@ def _value(path: PolicyPath) -> st.SearchStrategy[Any]:
     raise AssertionError(f"no strategy for {dotted(path)}")
 
 
-_LEAVES = [p for p in override_paths(DEFAULTS) if p[:2] != ("settlement", "tier_shares")
+_SUMMING = (("settlement", "tier_shares"), ("surplus", "distribution"))  # their shares must sum to 100%
+_LEAVES = [p for p in override_paths(DEFAULTS) if p[:2] not in _SUMMING
            and _hint_at(p) is not None and not str(p[-1]).startswith("first_year")]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yigongti.app import claims_api as claims
+from yigongti.budget import api as agreements
 from yigongti.interop.fhir import router as fhir_router
 from yigongti.platform.routes import auth_api as auth
 from yigongti.platform.routes import choices_api as choices
@@ -15,4 +16,4 @@ from yigongti.referral import api as referral
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, claims.router, registry.router,
-                                     referral.router, fhir_router)
+                                     referral.router, agreements.router, fhir_router)

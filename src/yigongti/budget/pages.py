@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
+from yigongti.budget.agreement import FORMULA_SOURCE
 from yigongti.budget.analytics import YearFigures
 from yigongti.budget.report import consortium_report_xlsx
+from yigongti.budget.reserve_service import surplus_of
 from yigongti.core.money import format_yuan
 from yigongti.platform.charts import line_chart
 from yigongti.platform.deps import ContextDep, DbSession, Official
@@ -50,6 +52,7 @@ def finance(request: Request, ctx: ContextDep, db: DbSession, principal: Officia
     mine = visible_consortia(db, principal)
     t = translator(lang_of(request))
     blocks = []
+    surplus = {o.consortium_id: o for o in surplus_of(figures.settlement, ctx.policy.surplus)}
     for s in figures.settlement.consortia:
         if s.consortium_id not in mine:
             continue
@@ -64,7 +67,9 @@ def finance(request: Request, ctx: ContextDep, db: DbSession, principal: Officia
                            unit=t("（元）", " (yuan)"))
         allocation = [a for a in figures.settlement.allocations if a.consortium_id == s.consortium_id]
         blocks.append({"s": s, "name": figures.settlement.names.get(s.consortium_id, s.consortium_id),
-                       "months": months, "chart": chart, "allocation": allocation})
+                       "months": months, "chart": chart, "allocation": allocation,
+                       "source": figures.settlement.budget_sources.get(s.consortium_id, FORMULA_SOURCE),
+                       "surplus": surplus.get(s.consortium_id)})
     return render(request, ctx, "finance.html", principal, year=figures.year, blocks=blocks, yuan=format_yuan)
 
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from yigongti.budget.agreement import FORMULA_SOURCE
 from yigongti.budget.domain import ConsortiumSettlement
 from yigongti.budget.service import format_heads
 from yigongti.core.labels import format_money, label, labelled
@@ -132,6 +133,11 @@ def _charts(f: dict[str, Any]) -> dict[str, bytes]:
             "split": chart_png(split, size=(PRINT_WIDTH_IN, 1.2 + 0.28 * max(len(bars), 3)))}
 
 
+def _source(result: Any, s: ConsortiumSettlement) -> str:
+    sources: dict[str, str] = getattr(result, "budget_sources", {})
+    return sources.get(s.consortium_id, FORMULA_SOURCE)
+
+
 MONEY, COUNT, DECIMAL, TEXT = "money", "count", "decimal", "text"
 MONEY_FORMAT = "#,##0.00"
 COUNT_FORMAT = "#,##0"
@@ -141,10 +147,12 @@ class Fen(int):
     """An amount in int fen on the summary: text with separators in HTML, Decimal yuan in Excel."""
 
 
-def _summary(s: ConsortiumSettlement) -> list[tuple[str, object]]:
-    """(label, value): int counts, :class:`Fen` money, Decimal heads and score, text for the grade."""
+def _summary(s: ConsortiumSettlement, source: str = FORMULA_SOURCE) -> list[tuple[str, object]]:
+    """(label, value): int counts, :class:`Fen` money, Decimal heads and score, text for the grade and the
+    budget's source."""
     b = s.budget
     return [
+        ("预算来源 / budget source", source),
         ("参保人数 / enrollees", int(s.enrollees)),
         ("标准人头 / standard heads", b.standard_heads),
         ("人头标准 / rate per head", Fen(b.rate)),
@@ -207,7 +215,7 @@ def consortium_report_html(result: Any, s: ConsortiumSettlement) -> str:
         f"<h1>{html.escape(name)} {html.escape(s.consortium_id)}: {result.year} 年终清算 / year-end settlement</h1>",
         f"<p>输入指纹 / inputs hash: <code>{html.escape(result.inputs_hash)}</code></p>",
         "<h2>清算结果 / settlement</h2>", _table(["项目 / item", "金额 / value"],
-                                                 [(k, _summary_text(v)) for k, v in _summary(s)]),
+                                                 [(k, _summary_text(v)) for k, v in _summary(s, _source(result, s))]),
         "<h2>按月预算与支出 / budget vs spending by month</h2>", img("monthly", "budget vs spending by month"),
         _table(["月份 / month", "预付 / prepayment", "医共体内 / in-network", "医共体外 / out-of-network"],
                monthly_rows),
@@ -236,7 +244,7 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "summary 清算"
-    for k, v in _summary(s):
+    for k, v in _summary(s, _source(result, s)):
         ws.append([k, _yuan_cell(v) if isinstance(v, Fen) else ("-" if v is None else v)])
         cell = ws.cell(row=ws.max_row, column=2)
         if isinstance(v, Fen):

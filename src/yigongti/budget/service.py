@@ -49,7 +49,8 @@ from yigongti.benefits.service import (
 from yigongti.benefits.service import adjudicated_for as _adjudicated_for
 from yigongti.benefits.service import designations_of_every_year as _designations_for
 from yigongti.budget import engine as q
-from yigongti.budget.capitation import HeadCount, county_budgets
+from yigongti.budget.agreement_table import agreed_budgets, with_budget_source
+from yigongti.budget.capitation import Budget, HeadCount, county_budgets
 from yigongti.budget.domain import (
     Allocation,
     ConsortiumSettlement,
@@ -108,6 +109,8 @@ class SettlementResult:
     appraisal_problem: str | None = None  # why the appraisal could not run (only with appraisal_errors="report")
     adjudicated: pa.Table | None = None  # the year's adjudicated claims when they were in memory (not streamed)
     streamed: bool = False  # the claims streamed from Parquet through the engine
+    budget_sources: dict[str, str] = field(default_factory=dict)  # consortium -> formula / signed agreement vN ...
+    formula_budgets: dict[str, Budget] = field(default_factory=dict)  # the formula's, signed agreement or not
 
 
 def format_heads(h: Decimal) -> str:
@@ -354,6 +357,10 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
         "designations": (des, ["person_id", "consortium_id", "township_id", "village_id"], ["person_id"]),
         "scores": (_scores_table(data), ["unit_id", "year", "score"], ["unit_id", "year"]),
     }
+    agreements = data.get("budget_agreements")
+    if agreements is not None:  # the signed figures change the money
+        hashed["budget_agreements"] = (agreements, ["consortium_id", "year", "amount", "version"],
+                                       ["consortium_id", "year"])
     if isinstance(adj, pa.Table) and not claim_files:
         hashed["adjudicated"] = (adj, ADJUDICATED_COLUMNS, ["claim_id"])
     if isinstance(claims,
@@ -373,7 +380,8 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     for r in fig.head_counts:
         risk_set = tuple(n for i, n in enumerate(class_names) if r.get(f"risk_{i}"))
         counts.setdefault(r["consortium_id"], []).append(HeadCount(int(r["band"]), int(r["persons"]), risk_set))
-    budgets = county_budgets(cap, counts)
+    formula_budgets = county_budgets(cap, counts)
+    budgets, budget_sources = agreed_budgets(cap, formula_budgets, agreements, year)  # a signed figure wins
 
     spend_in: dict[str, dict[int, int]] = defaultdict(dict)
     spend_out: dict[str, dict[int, int]] = defaultdict(dict)
@@ -406,9 +414,10 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
 
     digest = hashing.result()
     return SettlementResult(
-        year=year, settlement=_settlement_table(settled), allocation=_allocation_table(allocations),
-        ledger=_ledger_table(number_ledger(entries), digest), inputs_hash=digest, consortia=settled,
-        allocations=allocations, by_month=fig.by_month, by_tier=fig.by_tier, top_diagnoses=fig.top, names=names)
+        year=year, settlement=with_budget_source(_settlement_table(settled), budget_sources),
+        allocation=_allocation_table(allocations), ledger=_ledger_table(number_ledger(entries), digest),
+        inputs_hash=digest, consortia=settled, allocations=allocations, by_month=fig.by_month, by_tier=fig.by_tier,
+        top_diagnoses=fig.top, names=names, budget_sources=budget_sources, formula_budgets=formula_budgets)
 
 
 def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, persons: pa.Table,

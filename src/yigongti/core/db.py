@@ -174,7 +174,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-APPEND_ONLY_TABLES = ("choices", "audit_log")
+APPEND_ONLY_TABLES = ("choices", "audit_log", "budget_agreements")
 ID_LENGTH = 64  # identifiers of the data contract (person_id, inst_id ...)
 
 

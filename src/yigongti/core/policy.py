@@ -35,7 +35,9 @@ from yigongti.core.codes import Tier
 from yigongti.core.money import BP, format_yuan, parse_yuan, rate_to_bp
 
 __all__ = [
+    "DISTRIBUTION_FORMS",
     "AgeBand",
+    "AgreementPolicy",
     "BenefitPolicy",
     "BenefitRow",
     "CapitationPolicy",
@@ -49,6 +51,7 @@ __all__ = [
     "Rate",
     "ReferralPolicy",
     "SettlementPolicy",
+    "SurplusPolicy",
     "Yuan",
     "deep_merge",
     "dotted",
@@ -342,6 +345,51 @@ class ReferralPolicy(_Model):
                                             "refer down); empty: the catalogues shipped with yigongti")
 
 
+class AgreementPolicy(_Model):
+    """The yearly budget agreement (总额一年一议、谈判核定; 001 四2(4), 002 十六): how the bureau's proposal is derived
+    from the formula budget. A consortium whose lead institution's kind is one of ``tcm_kinds`` (中医医疗机构牵头)
+    has its proposal multiplied by ``tcm_uplift`` (在总额预算上适当倾斜)."""
+
+    tcm_uplift: Weight = Field(Decimal(1), description="multiplier of a TCM-led consortium's proposal, e.g. 1.03")
+    tcm_kinds: tuple[str, ...] = ("tcm",)
+
+    @model_validator(mode="after")
+    def _check(self) -> AgreementPolicy:
+        if self.tcm_uplift <= 0:
+            raise ValueError("tcm_uplift must be > 0")
+        return self
+
+
+DISTRIBUTION_FORMS = ("cash", "project", "equipment")
+"""How a distributed surplus is paid (资金直接拨付、项目资助、设备投入; 001 四2(2))."""
+
+
+class SurplusPolicy(_Model):
+    """What becomes of a consortium's retained surplus over the years (结余留用; 001 四2(2)): a share funds the risk
+    reserve (风险基金, drawn on for the consortium's share of an overspend), a share is carried forward into next
+    year's account (留用于下一年度) out of what the reserve leaves, the rest is distributed in the forms of
+    ``distribution`` (shares summing to 100%), in advance each quarter when ``interim_share`` > 0
+    (按季度进行结余分配)."""
+
+    reserve_share: Rate = 0
+    reserve_cap: Yuan | None = Field(None, description="the reserve balance is not funded beyond this amount")
+    carry_forward: Rate = 0
+    interim_share: Rate = Field(0, description="share of the running balance paid out at the end of Q1, Q2, Q3")
+    distribution: dict[str, Rate] = Field(default_factory=lambda: {"cash": BP})
+
+    @model_validator(mode="after")
+    def _check(self) -> SurplusPolicy:
+        for name in ("reserve_share", "carry_forward", "interim_share"):
+            if not 0 <= getattr(self, name) <= BP:
+                raise ValueError(f"{name} must be between 0% and 100%")
+        bad = sorted(set(self.distribution) - set(DISTRIBUTION_FORMS))
+        if bad:
+            raise ValueError(f"distribution forms must be among {', '.join(DISTRIBUTION_FORMS)}: {', '.join(bad)}")
+        if sum(self.distribution.values()) != BP:
+            raise ValueError(f"distribution must sum to 100%, sums to {_bp_text(sum(self.distribution.values()))}")
+        return self
+
+
 class Policy(_Model):
     """The whole effective policy of a county for a year."""
 
@@ -351,6 +399,8 @@ class Policy(_Model):
     capitation: CapitationPolicy = CapitationPolicy()
     settlement: SettlementPolicy = SettlementPolicy()
     referral: ReferralPolicy = ReferralPolicy()
+    agreement: AgreementPolicy = AgreementPolicy()
+    surplus: SurplusPolicy = SurplusPolicy()
 
 
 def dotted(path: PolicyPath) -> str:

@@ -116,6 +116,12 @@ SCORES = TableSpec("scores", (
     Column("score", T.DECIMAL, min_value=0, max_value=100),
 ), key=("unit_id", "year"), optional=True, doc="考核得分 / appraisal scores (override)")
 
+BUDGET_AGREEMENTS = TableSpec("budget_agreements", (
+    Column("consortium_id", T.ID), Column("year", T.INT, min_value=1900, max_value=2200),
+    Column("amount", T.MONEY, min_value=0), Column("signed_by", T.STR), Column("signed_at", T.DATETIME),
+    Column("version", T.INT, min_value=1),
+), key=("consortium_id", "year"), optional=True, doc="年度总额预算协议（已签） / signed yearly budget agreements")
+
 # Optional inputs of the performance appraisal (绩效考核); see docs/en/appraisal.md.
 TITLES = ("junior", "intermediate", "associate_senior", "senior")
 CHECKLIST = TableSpec("checklist", (
@@ -172,6 +178,7 @@ SETTLEMENT = TableSpec("settlement", (
     Column("out_of_network_deductions", T.MONEY), Column("balance", T.MONEY), Column("retained_surplus", T.MONEY),
     Column("fund_overspend_share", T.MONEY), Column("consortium_overspend", T.MONEY),
     Column("score", T.DECIMAL, required=False), Column("grade", T.STR), Column("p4p_paid", T.MONEY),
+    Column("budget_source", T.STR, required=False),
 ), key=("consortium_id",), doc="年终清算 / year-end settlement")
 
 ALLOCATION = TableSpec("allocation", (
@@ -184,13 +191,18 @@ LEDGER = TableSpec("ledger", (
     Column("inputs_hash", T.STR),
 ), doc="资金台账 / ledger")
 
+SURPLUS = TableSpec("surplus", (
+    Column("entry_id", T.INT), Column("consortium_id", T.ID), Column("account", T.STR), Column("kind", T.STR),
+    Column("amount", T.MONEY), Column("period", T.STR), Column("form", T.STR, required=False),
+), doc="结余留用与风险基金台账 / the surplus over the years and the risk reserve")
+
 INDICATORS = TableSpec("indicators", (
     Column("scope", T.STR), Column("indicator", T.STR), Column("numerator", T.DECIMAL, required=False),
     Column("denominator", T.DECIMAL, required=False), Column("value", T.DECIMAL, required=False),
 ), doc="监测指标 / indicators")
 
 INPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
-    INSTITUTIONS, CONSORTIA, PERSONS, CHOICES, CLAIMS, DESIGNATIONS, SCORES, *APPRAISAL_TABLES)}
+    INSTITUTIONS, CONSORTIA, PERSONS, CHOICES, CLAIMS, DESIGNATIONS, SCORES, BUDGET_AGREEMENTS, *APPRAISAL_TABLES)}
 OUTPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
-    DESIGNATIONS, REFUSED_CHOICES, ADJUDICATED, SETTLEMENT, ALLOCATION, LEDGER, INDICATORS)}
+    DESIGNATIONS, REFUSED_CHOICES, ADJUDICATED, SETTLEMENT, ALLOCATION, LEDGER, SURPLUS, INDICATORS)}
 TABLES: dict[str, TableSpec] = {**INPUT_TABLES, **OUTPUT_TABLES}

@@ -31,6 +31,7 @@ MODEL_MODULES = (
     "yigongti.enrollment.store",
     "yigongti.platform.accounts_store",
     "yigongti.referral.store",
+    "yigongti.budget.agreement_store",
 )
 
 

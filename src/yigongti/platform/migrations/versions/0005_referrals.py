@@ -4,7 +4,7 @@ A booking never overbooks: places are taken by a conditional UPDATE; a person ho
 referral one (unique partial indexes on status = 'booked', SQLite and PostgreSQL alike).
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-04 17:12:03
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0005'
-down_revision: str | Sequence[str] | None = '0003'
+down_revision: str | Sequence[str] | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
