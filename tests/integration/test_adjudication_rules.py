@@ -99,9 +99,12 @@ def engine_tables(con: ibis.BaseBackend, claims: Sequence[Claim], persons: dict[
     it = pa.table({"inst_id": [i[0] for i in _INSTS], "tier": [str(i[1]) for i in _INSTS],
                    "level": pa.array([i[2] for i in _INSTS], pa.int64()), "consortium_id": [i[3] for i in _INSTS]})
     rows = [(pid, yr, d) for pid in persons for yr, d in (designations or {}).get(pid, {Y: Des()}).items()]
-    dt = pa.table({"person_id": [r[0] for r in rows], "year": pa.array([r[1] for r in rows], pa.int64()),
-                   "consortium_id": [r[2].consortium_id for r in rows], "township_id": [r[2].township_id for r in rows],
-                   "village_id": [r[2].village_id for r in rows]})
+    text = pa.string()  # typed, so that no designation at all is still a table of strings
+    dt = pa.table({"person_id": pa.array([r[0] for r in rows], text),
+                   "year": pa.array([r[1] for r in rows], pa.int64()),
+                   "consortium_id": pa.array([r[2].consortium_id for r in rows], text),
+                   "township_id": pa.array([r[2].township_id for r in rows], text),
+                   "village_id": pa.array([r[2].village_id for r in rows], text)})
     return {"claims": register_arrow(con, ct, "claims"), "persons": register_arrow(con, pt, "persons"),
             "institutions": register_arrow(con, it, "institutions"), "designations": register_arrow(con, dt, "des")}
 
