@@ -364,10 +364,10 @@ class SettlementPolicy(_Model):
         if sum(self.public_health_shares.values()) != BP:
             raise ValueError("public_health_shares must sum to 100%, sum to "
                              f"{_bp_text(sum(self.public_health_shares.values()))}")
-        unknown = sorted(set(self.public_health_shares) - {PUBLIC_HEALTH_GROUP, *self.tier_shares})
+        unknown = sorted(set(self.public_health_shares) - {PUBLIC_HEALTH_GROUP, *(t.value for t in Tier)})
         if unknown:
             raise ValueError(f"public_health_shares: {', '.join(unknown)} is neither {PUBLIC_HEALTH_GROUP!r} nor a "
-                             "tier of tier_shares")
+                             "tier")
         if any(w < 0 for w in self.county_duty_weights.values()):
             raise ValueError("county_duty_weights must be >= 0")
         mins = [g.min_score for g in self.grades]
