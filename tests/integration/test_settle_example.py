@@ -200,6 +200,13 @@ def test_risk_adjustment_and_pool_rate_through_the_service(folder: Path, example
         heads[d["consortium_id"]] = heads.get(d["consortium_id"], Decimal(0)) + w
     assert {s.consortium_id: s.budget.standard_heads for s in result.consortia} == heads
     total = sum(heads.values())
-    rate = int(Decimal(28_400_000) / total)  # 284,000.00 yuan in fen over all heads, rounded down
+    # the medical pool only: the public-health 84,000.00 are earmarked (专款专用), never in the per-head rate
+    rate = int(Decimal(20_000_000) / total)  # 200,000.00 yuan in fen over all heads, rounded down
     assert {s.budget.rate for s in result.consortia} == {rate}
-    assert sum(s.budget.gross for s in result.consortia) <= 28_400_000
+    assert sum(s.budget.gross for s in result.consortia) <= 20_000_000
+    # ... but allocated apart, to the fen: an account per consortium that closes on the members' parts
+    assert sum(s.public_health for s in result.consortia) == 8_400_000
+    for s in result.consortia:
+        assert sum(a.public_health for a in result.allocations if a.consortium_id == s.consortium_id) == s.public_health
+    ph = [e for e in result.ledger.to_pylist() if e["account"] == "public_health"]
+    assert sum(e["amount"] for e in ph) == 0 and ph

@@ -272,8 +272,10 @@ def public_health_accounts(policy: SettlementPolicy, total: int,
         if total:
             raise ValueError(f"no consortium to allocate {total} fen of public health to")
         return {}
-    weights = [Decimal(consortia[c][0]) * (policy.missing_institution_score if consortia[c][1] is None
-                                           else consortia[c][1]) for c in ids]
+    weights = []
+    for c in ids:
+        heads, score = consortia[c]
+        weights.append(Decimal(heads) * (policy.missing_institution_score if score is None else score))
     return dict(zip(ids, largest_remainder(total, weights), strict=True))
 
 

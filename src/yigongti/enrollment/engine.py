@@ -53,8 +53,9 @@ __all__ = [
 
 UNASSIGNED_CODE = "no_consortium_in_county"
 LIVES_AWAY_CODE = "lives_away"
-LIVES_AWAY_MESSAGE = ("常年外出且未选择定点：不默认就近定点，不计入人头，其费用由基金支付、单独列示 / lives away all year "
-                      "and chose none: no default designation, no heads; the fund pays their claims, reported apart")
+LIVES_AWAY_MESSAGE = ("常年外出且未选择定点：不默认就近定点，不计入人头，其费用由基金支付、单独列示"
+                      " / lives away all year and chose none: no default designation, no heads; the fund pays"
+                      " their claims, reported apart")
 LIVES_AWAY_COLUMN = "lives_away"
 UNASSIGNED_MESSAGE = ("参保区县 {county} 没有医共体的村级机构，无法确定定点 / the insured county {county} has no "
                       "village-tier institution of any consortium: no designation")
