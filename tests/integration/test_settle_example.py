@@ -210,3 +210,20 @@ def test_risk_adjustment_and_pool_rate_through_the_service(folder: Path, example
         assert sum(a.public_health for a in result.allocations if a.consortium_id == s.consortium_id) == s.public_health
     ph = [e for e in result.ledger.to_pylist() if e["account"] == "public_health"]
     assert sum(e["amount"] for e in ph) == 0 and ph
+
+
+POLICIES = Path(__file__).resolve().parents[2] / "src" / "yigongti" / "budget" / "policies"
+
+
+def test_the_suixi_and_pingwu_policy_examples_load_and_settle_as_their_seeds_say(folder: Path) -> None:
+    from yigongti.core.policy import policy_from_toml
+
+    suixi = policy_from_toml((POLICIES / "suixi.toml").read_text(encoding="utf-8"), source="suixi.toml")
+    pingwu = policy_from_toml((POLICIES / "pingwu.toml").read_text(encoding="utf-8"), source="pingwu.toml")
+    shared = {s.consortium_id: s for s in settle_data(folder, 2026, suixi).consortia}
+    alone = {s.consortium_id: s for s in settle_data(folder, 2026, pingwu).consortia}
+    # 结余留用 / 结余归己: G1's surplus of 15,866.15 is kept whole under both
+    assert shared["G1"].retained_surplus == alone["G1"].retained_surplus == 1_586_615
+    # 合理超支分担: the fund bears 3,110.07 of G2's overspend; 超支不补: none of it, G2 bears all 22,661.97
+    assert shared["G2"].fund_overspend_share == 311_007
+    assert alone["G2"].fund_overspend_share == 0 and alone["G2"].consortium_overspend == 2_266_197
