@@ -111,6 +111,7 @@ def _summary(s: ConsortiumSettlement) -> list[tuple[str, str]]:
         ("考核等级 / grade", s.grade),
         ("绩效支付 / P4P paid", format_yuan(s.p4p_paid)),
         ("待分配金额 / amount to share", format_yuan(s.amount_to_share)),
+        ("公共卫生经费（专款专用） / public health (earmarked)", format_yuan(s.public_health)),
     ]
 
 
@@ -149,8 +150,10 @@ def consortium_report_html(result: Any, s: ConsortiumSettlement) -> str:
         _table(["排名 / rank", "诊断 / diagnosis", "基金支付 / fund paid", "单据数 / claims"],
                [(str(r["rank"]), r["diagnosis"], format_yuan(r["fund_paid"]), str(r["claims"])) for r in f["top"]]),
         "<h2>结余分配 / the split of the amount to share</h2>", img("split", "internal split"),
-        _table(["机构 / institution", "层级 / tier", "金额 / amount"],
-               [(a.inst_id, a.tier, format_yuan(a.amount)) for a in f["alloc"]]),
+        _table(["机构 / institution", "层级 / tier", "金额 / amount", "得分 / score",
+                "公共卫生经费 / public health", "绩效工资总量上限 / performance pay ceiling"],
+               [(a.inst_id, a.tier, format_yuan(a.amount), "-" if a.score is None else f"{a.score.normalize():f}",
+                 format_yuan(a.public_health), format_yuan(a.performance_pay_ceiling)) for a in f["alloc"]]),
         "</body></html>", "",
     ]
     return "\n".join(parts)
@@ -191,9 +194,11 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     for r in f["top"]:
         d.append([r["rank"], r["diagnosis"], money(r["fund_paid"]), r["claims"]])
     a = wb.create_sheet("split 分配")
-    a.append(["institution 机构", "tier 层级", "amount 金额"])
+    a.append(["institution 机构", "tier 层级", "amount 金额", "score 得分", "public health 公共卫生经费",
+              "performance pay ceiling 绩效工资总量上限"])
     for al in f["alloc"]:
-        a.append([al.inst_id, al.tier, money(al.amount)])
+        a.append([al.inst_id, al.tier, money(al.amount), None if al.score is None else f"{al.score.normalize():f}",
+                  money(al.public_health), money(al.performance_pay_ceiling)])
     for sheet in wb.worksheets:
         for row in sheet.iter_rows(min_row=2):
             for cell in row:
