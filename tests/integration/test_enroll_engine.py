@@ -317,3 +317,19 @@ def test_same_inputs_give_identical_tables(year: int) -> None:
                   [des("B", "C2", "T2", "W1")])
     a, b = run(data, year), run(data, year)
     assert a.designations.equals(b.designations) and a.refused.equals(b.refused)
+
+
+def test_a_person_living_away_gets_no_default_designation_unless_they_chose() -> None:
+    # seed 000 二(二)2: 参保人外出打工，常年住在外地 — not defaulted to the nearest clinic, not counted in heads
+    persons = [dict(person("A", "HA"), lives_away=True), dict(person("B", "HB"), lives_away=True),
+               dict(person("C", "HC"), lives_away=False)]
+    schema = SCHEMAS["persons"].append(pa.field("lives_away", pa.bool_()))
+    data = folder([person("X", "HX")], [ch("B", "C2", "T2", "W1")])
+    data.tables["persons"] = pa.Table.from_pylist(persons, schema=schema)
+    r = run(data)
+    got = by_person(r)
+    assert "A" not in got
+    assert got["B"] == ("C2", "T2", "W1", "choice")  # a person who chose counts as any other
+    assert got["C"][3] == "nearest"
+    assert r.unassigned.select(["person_id", "reason"]).to_pylist() == [{"person_id": "A", "reason": "lives_away"}]
+    assert "常年外出" in r.unassigned.column("message")[0].as_py()

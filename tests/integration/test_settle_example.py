@@ -93,6 +93,10 @@ def test_reports_are_self_contained(out: Path) -> None:
     wb = load_workbook(out / "reports" / "settlement-G2.xlsx")
     assert wb.sheetnames[0] == "summary 清算"
     assert wb["split 分配"].max_row == 1 + 13
+    # the appraisal's ties of seed 002 六, per member: the public-health subsidy and the performance pay ceiling
+    head = [c.value for c in wb["split 分配"][1]]
+    assert "public health 公共卫生经费" in head and "performance pay ceiling 绩效工资总量上限" in head
+    assert "绩效工资总量上限" in page and "公共卫生经费" in page
 
 
 def test_same_inputs_give_byte_identical_outputs(folder: Path, out: Path, tmp_path: Path) -> None:
@@ -200,6 +204,30 @@ def test_risk_adjustment_and_pool_rate_through_the_service(folder: Path, example
         heads[d["consortium_id"]] = heads.get(d["consortium_id"], Decimal(0)) + w
     assert {s.consortium_id: s.budget.standard_heads for s in result.consortia} == heads
     total = sum(heads.values())
-    rate = int(Decimal(28_400_000) / total)  # 284,000.00 yuan in fen over all heads, rounded down
+    # the medical pool only: the public-health 84,000.00 are earmarked (专款专用), never in the per-head rate
+    rate = int(Decimal(20_000_000) / total)  # 200,000.00 yuan in fen over all heads, rounded down
     assert {s.budget.rate for s in result.consortia} == {rate}
-    assert sum(s.budget.gross for s in result.consortia) <= 28_400_000
+    assert sum(s.budget.gross for s in result.consortia) <= 20_000_000
+    # ... but allocated apart, to the fen: an account per consortium that closes on the members' parts
+    assert sum(s.public_health for s in result.consortia) == 8_400_000
+    for s in result.consortia:
+        assert sum(a.public_health for a in result.allocations if a.consortium_id == s.consortium_id) == s.public_health
+    ph = [e for e in result.ledger.to_pylist() if e["account"] == "public_health"]
+    assert sum(e["amount"] for e in ph) == 0 and ph
+
+
+POLICIES = Path(__file__).resolve().parents[2] / "src" / "yigongti" / "budget" / "policies"
+
+
+def test_the_suixi_and_pingwu_policy_examples_load_and_settle_as_their_seeds_say(folder: Path) -> None:
+    from yigongti.core.policy import policy_from_toml
+
+    suixi = policy_from_toml((POLICIES / "suixi.toml").read_text(encoding="utf-8"), source="suixi.toml")
+    pingwu = policy_from_toml((POLICIES / "pingwu.toml").read_text(encoding="utf-8"), source="pingwu.toml")
+    shared = {s.consortium_id: s for s in settle_data(folder, 2026, suixi).consortia}
+    alone = {s.consortium_id: s for s in settle_data(folder, 2026, pingwu).consortia}
+    # 结余留用 / 结余归己: G1's surplus of 15,866.15 is kept whole under both
+    assert shared["G1"].retained_surplus == alone["G1"].retained_surplus == 1_586_615
+    # 合理超支分担: the fund bears 3,110.07 of G2's overspend; 超支不补: none of it, G2 bears all 22,661.97
+    assert shared["G2"].fund_overspend_share == 311_007
+    assert alone["G2"].fund_overspend_share == 0 and alone["G2"].consortium_overspend == 2_266_197

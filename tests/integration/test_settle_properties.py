@@ -38,11 +38,11 @@ def counties(draw: st.DrawFn) -> dict[str, Any]:
         insts.append({"inst_id": f"X{x}", "tier": "outside", "kind": "general", "consortium_id": None})
     n_persons = draw(st.integers(1, 25))
     persons = [{"person_id": f"P{i:03d}", "birth_date": dt.date(1930, 1, 1) + dt.timedelta(days=draw(
-        st.integers(0, 35000)))} for i in range(n_persons)]
+        st.integers(0, 35000))), "lives_away": draw(st.sampled_from([False, False, True]))} for i in range(n_persons)]
     designations = []
     for p in persons:
         if draw(st.integers(0, 4)) == 0:
-            continue  # not enrolled anywhere (insured elsewhere): fee-for-service
+            continue  # not enrolled anywhere (insured elsewhere, or living away without a choice): fee-for-service
         c = draw(st.sampled_from(consortia))
         towns = [i["inst_id"] for i in insts if i["consortium_id"] == c and i["tier"] == "township"]
         t = draw(st.sampled_from(towns))
@@ -65,8 +65,11 @@ def counties(draw: st.DrawFn) -> dict[str, Any]:
     scores = [{"unit_id": u, "year": YEAR, "score": str(draw(st.integers(0, 100)))}
               for u in consortia + [i["inst_id"] for i in insts] if draw(st.booleans())]
     cap = draw(st.sampled_from([CapitationPolicy(), CapitationPolicy(rate="12.34"),  # type: ignore[arg-type]
-                                CapitationPolicy(pool_resident="100000.01")]))  # type: ignore[arg-type]
-    sett = draw(st.sampled_from([SettlementPolicy(), SettlementPolicy(public_health_share="10%")]))  # type: ignore
+                                CapitationPolicy(pool_resident="100000.01", pool_public_health="999.99"),  # type: ignore[arg-type]
+                                CapitationPolicy(pool_public_health="12345.67")]))  # type: ignore[arg-type]
+    sett = draw(st.sampled_from([SettlementPolicy(), SettlementPolicy(  # type: ignore[call-arg]
+        public_health_shares={"public_health": "50%", "county": "10%", "township": "40%", "village": "0%"},
+        county_duty_weights={"general": "2.5"}, institution_score_from_consortium=False)]))
     return {"insts": insts, "consortia": consortia, "persons": persons, "designations": designations, "claims": claims,
                 "scores": scores, "policy": Policy(capitation=cap, settlement=sett)}
 
@@ -81,7 +84,8 @@ def _folder(c: dict[str, Any]) -> tuple[DataFolder, pa.Table, pa.Table]:
         "institutions": _table(c["insts"], pa.schema([("inst_id", s), ("tier", s), ("kind", s),
                                                       ("consortium_id", s)])),
         "consortia": pa.table({"consortium_id": c["consortia"], "name": c["consortia"]}),
-        "persons": _table(c["persons"], pa.schema([("person_id", s), ("birth_date", pa.date32())])),
+        "persons": _table(c["persons"], pa.schema([("person_id", s), ("birth_date", pa.date32()),
+                                                   ("lives_away", pa.bool_())])),
         "scores": _table(c["scores"], pa.schema([("unit_id", s), ("year", pa.int64()), ("score", s)])),
     })
     des = _table(c["designations"], pa.schema([("person_id", s), ("year", pa.int64()), ("consortium_id", s),
@@ -109,6 +113,9 @@ def test_money_is_conserved(c: dict[str, Any]) -> None:
         # the ledger balances to the fen: both accounts close
         assert sum(e["amount"] for e in mine if e["account"] == "budget") == 0
         assert sum(e["amount"] for e in mine if e["account"] == "pool") == 0
+        assert sum(e["amount"] for e in mine if e["account"] == "public_health") == 0
+        # the public-health account is its own: never spent against claims, split to the fen by the members
+        assert sum(a.public_health for a in r.allocations if a.consortium_id == s.consortium_id) == s.public_health
         # the 12 prepayments sum to B, P4P paid + returned = the reserve, G = B + reserve
         prepaid = [e["amount"] for e in mine if e["kind"] == "prepayment"]
         assert len(prepaid) == 12 and sum(prepaid) == s.budget.prospective
@@ -119,6 +126,14 @@ def test_money_is_conserved(c: dict[str, Any]) -> None:
         assert s.balance == s.budget.prospective - s.in_network_spend - s.out_of_network_deductions
         assert s.fund_overspend_share + s.consortium_overspend == max(0, -s.balance)
     assert r.ledger.column("entry_id").to_pylist() == list(range(1, len(ledger) + 1))
+    assert sum(s.public_health for s in r.consortia) == (c["policy"].capitation.pool_public_health or 0)
+    # the claims of persons living away without a designation: paid by the fund, reported apart, charged to no one
+    enrolled = {d["person_id"] for d in c["designations"]}
+    away = {p["person_id"] for p in c["persons"] if p["lives_away"]} - enrolled
+    want = sum(k["fund_paid"] for k in c["claims"] if k["person_id"] in away and k["admit_date"].year == YEAR
+               and not k["unreasonable"])
+    assert -sum(e["amount"] for e in ledger if e["kind"] == "lives_away_claims") == want
+    assert all(e["consortium_id"] is None for e in ledger if e["kind"] == "lives_away_claims")
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -48,8 +48,11 @@ def test_rate_from_config_pool_or_default() -> None:
     assert per_head_rate(CapitationPolicy(), Decimal(7)) == 100_000  # 1,000.00 yuan
     assert per_head_rate(CapitationPolicy(rate="850.50"), Decimal(7)) == 85_050  # type: ignore[arg-type]
     # pool 100.00 yuan over 3 standard heads = 33.3333.. -> rounded DOWN to 33.33
-    pool = CapitationPolicy(pool_resident="60", pool_public_health="40")  # type: ignore[arg-type]
+    pool = CapitationPolicy(pool_resident="60", pool_employee="40")  # type: ignore[arg-type]
     assert per_head_rate(pool, Decimal(3)) == 3333
+    # the public-health money is earmarked (专款专用): never in the per-head rate that claims are spent against
+    ph = CapitationPolicy(pool_resident="60", pool_employee="40", pool_public_health="900")  # type: ignore[arg-type]
+    assert per_head_rate(ph, Decimal(3)) == 3333
     # 2.00 yuan over 0.30 heads = 6.6666.. -> 6.66, never 6.67
     assert per_head_rate(CapitationPolicy(pool_employee="2"), Decimal("0.30")) == 666  # type: ignore[arg-type]
 

@@ -178,7 +178,8 @@ def test_explain_policy_marks_what_the_file_sets(tmp_path: Path) -> None:
 _WINDOW_DAYS = ["01-01", "02-29", "09-30", "10-01", "12-31"]
 _ALTERNATIVES: dict[PolicyPath, list[Any]] = {
     ("capitation", "age_bands"): [[{"min_age": 0, "weight": "1"}, {"min_age": 60, "weight": "2.5"}]],
-    ("settlement", "grades"): [[{"name": "good", "min_score": "75", "p4p_share": "80%"}], []],
+    ("settlement", "grades"): [[{"name": "good", "min_score": "75", "p4p_share": "80%",
+                                 "performance_pay_share": "60%"}], []],
     ("agreement", "tcm_uplift"): ["1.05", "1", "0.98"],
     ("agreement", "tcm_kinds"): [["tcm"], [], ["tcm", "general"]],
 }
@@ -191,6 +192,12 @@ def _value(path: PolicyPath) -> st.SearchStrategy[Any]:
         return st.sampled_from(_ALTERNATIVES[path])
     if path[-1] in ("window_start", "window_end"):
         return st.sampled_from(_WINDOW_DAYS)
+    if path == ("capitation", "p4p_reserve"):  # within the seed's 5%~10% (outside it needs a reason)
+        return st.integers(5, 10).map(lambda n: f"{n}%")
+    if path == ("capitation", "p4p_reserve_min"):
+        return st.integers(0, 5).map(lambda n: f"{n}%")
+    if path == ("capitation", "p4p_reserve_max"):
+        return st.integers(10, 100).map(lambda n: f"{n}%")
     if hint == Yuan:
         return st.integers(0, 10**10).map(format_yuan)
     if hint == Rate:
@@ -210,7 +217,8 @@ def _value(path: PolicyPath) -> st.SearchStrategy[Any]:
     raise AssertionError(f"no strategy for {dotted(path)}")
 
 
-_SUMMING = (("settlement", "tier_shares"), ("surplus", "distribution"))  # their shares must sum to 100%
+_SUMMING = (("settlement", "tier_shares"), ("settlement", "public_health_shares"),
+            ("surplus", "distribution"))  # their shares must sum to 100%
 _LEAVES = [p for p in override_paths(DEFAULTS) if p[:2] not in _SUMMING
            and _hint_at(p) is not None and not str(p[-1]).startswith("first_year")]
 
@@ -276,3 +284,48 @@ def test_an_unknown_key_at_any_depth_is_refused_naming_it(table: PolicyPath, key
     with pytest.raises(PolicyError) as exc:
         merge_policy(_nest(values), source=source)
     assert f"{source}: {dotted((*table, key))}: unknown key" in str(exc.value)
+
+
+# --- bounds (issue 23, item 5) ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reserve", ["0%", "4.99%", "10.01%", "150%"])
+def test_a_p4p_reserve_outside_the_seeds_5_to_10_percent_is_refused(reserve: str) -> None:
+    with pytest.raises(PolicyError) as err:
+        policy_from_toml(f'[capitation]\np4p_reserve = "{reserve}"\n', source="county.toml")
+    text = str(err.value)
+    assert "county.toml" in text and "p4p_reserve" in text
+    if reserve == "150%":  # not a rate at all
+        assert "between 0% and 100%" in text
+    else:
+        assert "5%~10%" in text and "seed 000" in text and "p4p_reserve_override_reason" in text
+
+
+def test_a_p4p_reserve_outside_the_bounds_is_accepted_with_a_stated_reason() -> None:
+    text = '[capitation]\np4p_reserve = "0%"\np4p_reserve_override_reason = "试点首年不设绩效预留"\n'
+    assert policy_from_toml(text).capitation.p4p_reserve == 0
+    with pytest.raises(PolicyError, match="p4p_reserve_override_reason"):
+        policy_from_toml('[capitation]\np4p_reserve = "0%"\np4p_reserve_override_reason = "  "\n')
+    wider = '[capitation]\np4p_reserve = "12%"\np4p_reserve_max = "15%"\n'
+    assert policy_from_toml(wider).capitation.p4p_reserve == 1200
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("settlement.surplus_retained", '"101%"'), ("settlement.overspend_band", '"-5%"'),
+    ("settlement.tier_shares.county", "1.5"), ("benefits.employee_rate_bonus", '"200%"'),
+    ("settlement.public_health_shares.village", '"-1%"')])
+def test_every_share_and_rate_lies_between_0_and_100_percent(key: str, value: str) -> None:
+    *table, leaf = key.split(".")
+    with pytest.raises(PolicyError) as err:
+        policy_from_toml(f"[{'.'.join(table)}]\n{leaf} = {value}\n")
+    assert any(k == key for k, _ in err.value.problems), err.value.problems
+
+
+def test_the_old_public_health_share_key_says_what_replaced_it() -> None:
+    with pytest.raises(PolicyError, match="public_health_shares"):
+        policy_from_toml('[settlement]\npublic_health_share = "10%"\n')
+
+
+def test_a_missing_institution_score_default_is_a_stated_score_not_the_best() -> None:
+    assert policy_from_toml("").settlement.missing_institution_score == Decimal(60)
+    with pytest.raises(PolicyError, match="missing_institution_score"):
+        policy_from_toml('[settlement]\nmissing_institution_score = "101"\n')

@@ -99,8 +99,9 @@ def test_no_sequence_of_bookings_overbooks(capacity: int, share: int, seq: list[
             with pytest.raises(ValueError):
                 slot.book(referred=referred, released=released)
             # refused only when full, or (unreferred, before the release) when only the reserve is left
+            # (open bookings taken after an earlier release may already exceed the open places)
             assert slot.booked == capacity or (not referred and not released
-                                               and slot.booked_open == capacity - slot.reserved)
+                                               and slot.booked_open >= capacity - slot.reserved)
         assert slot.booked <= slot.capacity
         if not released_once:
             assert slot.booked_open <= slot.capacity - slot.reserved  # the reserve stayed the referrals'

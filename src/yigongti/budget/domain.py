@@ -3,27 +3,37 @@ internal split across tiers and institutions, and the append-only ledger (资金
 
 Pure arithmetic over int fen; the spending figures come from the engine.
 
-The ledger has two accounts per consortium c, both of which close at exactly 0 fen:
+The ledger has three accounts per consortium c, all of which close at exactly 0 fen:
 
 - ``budget`` (预算账户): + monthly prepayments, - in-network spending, - out-of-network deductions (its sum so far is
   the balance); then - the retained surplus (moved to the pool) and, on overspend, + the fund's share and + c's share
   (taken from the pool);
 - ``pool`` (待分配, the amount to share): + retained surplus, + P4P paid, - c's share of an overspend,
-  - each institution's part of the internal split.
+  - each institution's part of the internal split;
+- ``public_health`` (基本公共卫生专项, 专款专用): + c's part of the county's public-health money, - each institution's
+  part of it. Never spent against claims.
 
-Rows of account ``fund`` record what goes back to the fund (unpaid P4P, a surplus not retained); they do not close.
+Rows of account ``fund`` record what goes back to the fund (unpaid P4P, a surplus not retained) and what the fund pays
+for insured persons living away (常年外出) without a designation (consortium_id None); they do not close.
+
+The internal split (rules.md D4): the public-health institutions (``public_health_kinds``) take no part in it: they are
+paid from the public-health account only. Within a tier a member weighs its basis (its designated heads; a county-tier
+member its duty weight, ``county_duty_weights``) x a score factor: the score for a surplus, ``200 - score`` for an
+overspend (风险共担 with a relief by score: a member scoring 100 bears half per head of what one scoring 0 bears), so
+a better score never bears more of an overspend per head, nor gets less of a surplus per head.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from yigongti.budget.capitation import Budget
 from yigongti.core.money import apply_rate_bp, largest_remainder
-from yigongti.core.policy import SettlementPolicy
+from yigongti.core.policy import PUBLIC_HEALTH_GROUP, SettlementPolicy
+from yigongti.registry.domain import Tier
 
 __all__ = [
     "ACCOUNTS_THAT_CLOSE",
@@ -35,12 +45,19 @@ __all__ = [
     "consortium_ledger",
     "inputs_hash",
     "internal_split",
+    "lives_away_ledger",
+    "member_allocations",
+    "public_health_accounts",
+    "public_health_split",
+    "split_basis",
+    "split_factor",
     "number_ledger",
     "overspend_shares",
     "settle_consortium",
 ]
 
-ACCOUNTS_THAT_CLOSE = ("budget", "pool")
+ACCOUNTS_THAT_CLOSE = ("budget", "pool", "public_health")
+_RELIEF_BASE = Decimal(200)  # an overspend is shared by heads x (200 - score): score 100 bears half of score 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,7 @@ class ConsortiumSettlement:
     grade: str
     p4p_paid: int
     p4p_returned: int
+    public_health: int = 0  # c's part of the county's public-health money (its own account, never spent on claims)
 
     @property
     def amount_to_share(self) -> int:
@@ -86,8 +104,9 @@ class ConsortiumSettlement:
 
 @dataclass(frozen=True)
 class Member:
-    """A member institution taking part in the internal split: its head count (designated persons; for the
-    county tier all the consortium's enrollees) and appraisal score (None: missing)."""
+    """A member institution taking part in the internal split: its head count (persons designated to it; 0 for a
+    county-tier unit, which weighs by its duty weight instead) and appraisal score (None: missing; the service
+    resolves it to the consortium's score when the policy says so)."""
 
     inst_id: str
     tier: str
@@ -98,19 +117,24 @@ class Member:
 
 @dataclass(frozen=True)
 class Allocation:
-    """One institution's part of the amount to share (fen; negative when it shares a charge)."""
+    """One institution's part of the amount to share (fen; negative when it shares a charge), its part of the
+    public-health account, the score it was weighed by and the ceiling of its performance pay (绩效工资总量, the share
+    of a positive ``amount`` its grade allows)."""
 
     consortium_id: str
     inst_id: str
     tier: str
     amount: int
+    public_health: int = 0
+    score: Decimal | None = None
+    performance_pay_ceiling: int = 0
 
 
 @dataclass(frozen=True)
 class LedgerEntry:
     """A movement of money; ``amount`` is signed as seen by ``account`` (+ in, - out)."""
 
-    consortium_id: str
+    consortium_id: str | None
     inst_id: str | None
     account: str
     kind: str
@@ -152,29 +176,114 @@ def _score(policy: SettlementPolicy, m: Member) -> Decimal:
     return policy.missing_institution_score if m.score is None else m.score
 
 
+def split_basis(policy: SettlementPolicy, m: Member) -> Decimal:
+    """What a member weighs in its tier before its score: its designated heads; a county-tier member (which has no
+    designated persons) its duty weight by kind (``county_duty_weights``, 1 when not configured)."""
+    if m.tier == Tier.COUNTY:
+        return policy.county_duty_weights.get(m.kind, Decimal(1))
+    return Decimal(m.heads)
+
+
+def split_factor(policy: SettlementPolicy, m: Member, *, overspend: bool) -> Decimal:
+    """The score factor of a member's weight: its score when sharing money, ``200 - score`` when sharing a charge."""
+    s = _score(policy, m)
+    return _RELIEF_BASE - s if overspend else s
+
+
+def _by_groups(total: int, groups: Sequence[tuple[int, Sequence[Member]]],
+               weight: Callable[[Member], Decimal]) -> dict[str, int]:
+    """``total`` over groups by their shares (a group without members gives its share to the others in proportion),
+    within a group by ``weight``; largest remainder throughout."""
+    live = [(share, ms) for share, ms in groups if ms]
+    out: dict[str, int] = {}
+    if not live:
+        if total != 0:
+            raise ValueError(f"no member to share {total} fen with")
+        return out
+    shares = [share for share, _ in live]
+    if sum(shares) == 0:
+        shares = [1] * len(live)
+    for (_, ms), part in zip(live, largest_remainder(total, shares), strict=True):
+        for m, p in zip(ms, largest_remainder(part, [weight(m) for m in ms]), strict=True):
+            out[m.inst_id] = out.get(m.inst_id, 0) + p
+    return out
+
+
 def internal_split(policy: SettlementPolicy, *, consortium_id: str, amount: int,
                    members: Sequence[Member]) -> list[Allocation]:
-    """Split ``amount`` inside a consortium: the public-health institutions' share first (among them by score),
-    then the tiers by their shares (a tier without members gives its share to the others in proportion), within a
-    tier by head count x score. Every split is by largest remainder, members in inst_id order; one row per member."""
+    """Split ``amount`` inside a consortium (rules.md D4): by the tiers' shares (a tier without members gives its share
+    to the others in proportion), within a tier by :func:`split_basis` x :func:`split_factor`. The public-health
+    institutions take no part (they are paid from the public-health account). Largest remainder, members in inst_id
+    order; one row per member (0 for a public-health institution)."""
     ordered = sorted(members, key=lambda m: m.inst_id)
-    parts = {m.inst_id: 0 for m in ordered}
+    sharing = [m for m in ordered if m.kind not in policy.public_health_kinds]
+    overspend = amount < 0
+    groups = [(share, [m for m in sharing if m.tier == t]) for t, share in policy.tier_shares.items()]
+    if amount != 0 and not any(ms for _, ms in groups):
+        raise ValueError(f"consortium {consortium_id} has no member in any tier to share {amount} fen with")
+    parts = _by_groups(amount, groups,
+                       lambda m: split_basis(policy, m) * split_factor(policy, m, overspend=overspend))
+    return [Allocation(consortium_id, m.inst_id, m.tier, parts.get(m.inst_id, 0), score=_score(policy, m))
+            for m in ordered]
+
+
+def public_health_split(policy: SettlementPolicy, *, consortium_id: str, amount: int,
+                        members: Sequence[Member]) -> dict[str, int]:
+    """A consortium's public-health account (>= 0) over its members by their public-health duties and appraisal
+    (rules.md D6): the groups of ``public_health_shares`` (the public-health institutions, then the tiers; a group
+    without members gives its share to the others), within a group by :func:`split_basis` x score. Largest
+    remainder; every member's part, 0 included."""
+    if amount < 0:
+        raise ValueError(f"consortium {consortium_id}: a public-health account cannot be negative ({amount} fen)")
+    ordered = sorted(members, key=lambda m: m.inst_id)
     public = [m for m in ordered if m.kind in policy.public_health_kinds]
-    ph_total = apply_rate_bp(amount, policy.public_health_share) if public else 0
-    for m, p in zip(public, largest_remainder(ph_total, [_score(policy, m) for m in public]), strict=True):
-        parts[m.inst_id] += p
-    rest = amount - ph_total
-    tiers = [t for t in policy.tier_shares if any(m.tier == t for m in ordered)]
-    if not tiers:
-        if rest != 0:
-            raise ValueError(f"consortium {consortium_id} has no member in any tier to share {rest} fen with")
-        return [Allocation(consortium_id, m.inst_id, m.tier, parts[m.inst_id]) for m in ordered]
-    for tier, tier_total in zip(tiers, largest_remainder(rest, [policy.tier_shares[t] for t in tiers]), strict=True):
-        in_tier = [m for m in ordered if m.tier == tier]
-        weights = [Decimal(m.heads) * _score(policy, m) for m in in_tier]
-        for m, p in zip(in_tier, largest_remainder(tier_total, weights), strict=True):
-            parts[m.inst_id] += p
-    return [Allocation(consortium_id, m.inst_id, m.tier, parts[m.inst_id]) for m in ordered]
+    others = [m for m in ordered if m.kind not in policy.public_health_kinds]
+    groups = [(share, public if g == PUBLIC_HEALTH_GROUP else [m for m in others if m.tier == g])
+              for g, share in policy.public_health_shares.items()]
+    if amount and not any(ms for _, ms in groups):
+        raise ValueError(f"consortium {consortium_id} has no member to allocate {amount} fen of public health to")
+    parts = _by_groups(amount, groups, lambda m: (
+        (Decimal(1) if m.kind in policy.public_health_kinds else split_basis(policy, m)) * _score(policy, m)))
+    return {m.inst_id: parts.get(m.inst_id, 0) for m in ordered}
+
+
+def member_allocations(policy: SettlementPolicy, *, consortium_id: str, amount: int, public_health: int,
+                       members: Sequence[Member]) -> list[Allocation]:
+    """Each member's part of the amount to share and of the public-health account, its score and the ceiling of its
+    performance pay: ``performance_pay_share`` of its grade x its part of the amount to share when positive (seed
+    002 六: the appraisal is tied to 公共卫生服务经费补助 and 绩效工资总量核定)."""
+    ph = public_health_split(policy, consortium_id=consortium_id, amount=public_health, members=members)
+    out = []
+    for a in internal_split(policy, consortium_id=consortium_id, amount=amount, members=members):
+        score = a.score if a.score is not None else policy.missing_institution_score
+        ceiling = apply_rate_bp(max(a.amount, 0), policy.performance_pay_share(score))
+        out.append(Allocation(a.consortium_id, a.inst_id, a.tier, a.amount, ph[a.inst_id], score, ceiling))
+    return out
+
+
+def public_health_accounts(policy: SettlementPolicy, total: int,
+                           consortia: Mapping[str, tuple[int, Decimal | None]]) -> dict[str, int]:
+    """The county's public-health money (``capitation.pool_public_health``) over the consortia by designated heads
+    (seed 000: 按医共体定点诊疗人头数) x appraisal score (seed 002 六: 考核结果与公共卫生服务经费补助挂钩; a consortium
+    without a score counts ``missing_institution_score``). ``consortia``: id -> (enrollees, score). Largest
+    remainder in id order; 0 each when ``total`` is 0."""
+    ids = sorted(consortia)
+    if not ids:
+        if total:
+            raise ValueError(f"no consortium to allocate {total} fen of public health to")
+        return {}
+    weights = []
+    for c in ids:
+        heads, score = consortia[c]
+        weights.append(Decimal(heads) * (policy.missing_institution_score if score is None else score))
+    return dict(zip(ids, largest_remainder(total, weights), strict=True))
+
+
+def lives_away_ledger(paid_by_month: Mapping[int, int], *, year: int) -> list[LedgerEntry]:
+    """The fund's payments (by month, -) for the claims of insured persons living away all year (常年外出) without a
+    designation: paid by the fund, charged to no consortium (consortium_id None), reported apart."""
+    return [LedgerEntry(None, None, "fund", "lives_away_claims", -paid_by_month[m], f"{year}-{m:02d}")
+            for m in sorted(paid_by_month) if paid_by_month[m]]
 
 
 def consortium_ledger(s: ConsortiumSettlement, *, year: int, spending: Spending,
@@ -205,8 +314,13 @@ def consortium_ledger(s: ConsortiumSettlement, *, year: int, spending: Spending,
         add("pool", "consortium_overspend", -s.consortium_overspend)
     add("pool", "p4p_paid", s.p4p_paid)
     add("fund", "p4p_returned", s.p4p_returned)
+    allocations = list(allocations)
     for a in allocations:
         add("pool", "internal_split", -a.amount, inst=a.inst_id)
+    add("public_health", "public_health_allocated", s.public_health)
+    for a in allocations:
+        if a.public_health:
+            add("public_health", "public_health_split", -a.public_health, inst=a.inst_id)
     return out
 
 

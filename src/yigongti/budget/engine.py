@@ -38,6 +38,7 @@ __all__ = [
     "enrollees",
     "head_counts",
     "institution_heads",
+    "lives_away_by_month",
     "risk_flags",
     "spending_by_month",
     "spending_by_tier",
@@ -222,6 +223,21 @@ def top_out_of_network_diagnoses(summary: ir.Table, *, top: int = 10) -> ir.Tabl
     g = g.mutate(rank=(ibis.row_number().over(w) + 1).cast("int64"))
     return (g.filter(g["rank"] <= top).select("consortium_id", "rank", "diagnosis", "fund_paid", "claims")
             .order_by(["consortium_id", "rank"]))
+
+
+def lives_away_by_month(adjudicated: ir.Table, designations: ir.Table, persons: ir.Table, *,
+                        year: int) -> ir.Table:
+    """(month, fund_paid, claims): the fund's payments for the claims of ``year`` of insured persons living away all
+    year (``persons.lives_away``) without a designation for the year: paid by the fund, charged to no consortium, and
+    reported apart (rules.md D7). Unreasonable claims are left out (not paid)."""
+    a = _of_year(adjudicated, year)
+    a = a.filter((a.rule != Rule.UNREASONABLE) & ~a.unreasonable.fill_null(False))
+    away = persons.filter(persons.lives_away.fill_null(False)).select("person_id")
+    e = enrollees(designations, year=year).select("person_id")
+    j = a.semi_join(away, "person_id").anti_join(e, "person_id")
+    return (j.group_by(month=j.admit_date.month().cast("int64"))
+            .aggregate(fund_paid=j.fund_paid.sum().cast("int64"), claims=j.count().cast("int64"))
+            .order_by("month"))
 
 
 def cost_by_age(adjudicated: ir.Table, persons: ir.Table, *, year: int, risk: ir.Table | None = None) -> ir.Table:

@@ -170,6 +170,7 @@ def _summary(s: ConsortiumSettlement, source: str = FORMULA_SOURCE) -> list[tupl
          else s.grade),
         ("绩效支付 / P4P paid", Fen(s.p4p_paid)),
         ("待分配金额 / amount to share", Fen(s.amount_to_share)),
+        ("公共卫生经费（专款专用） / public health (earmarked)", Fen(s.public_health)),
     ]
 
 
@@ -226,8 +227,11 @@ def consortium_report_html(result: Any, s: ConsortiumSettlement) -> str:
         _table(["排名 / rank", "诊断 / diagnosis", "基金支付 / fund paid", "单据数 / claims"],
                [(str(r["rank"]), r["diagnosis"], format_money(r["fund_paid"]), f"{r['claims']:,}") for r in f["top"]]),
         "<h2>结余分配 / the split of the amount to share</h2>", img("split", "internal split"),
-        _table(["机构 / institution", "层级 / tier", "金额 / amount"],
-               [(a.inst_id, labelled("tier", a.tier), format_money(a.amount)) for a in f["alloc"]]),
+        _table(["机构 / institution", "层级 / tier", "金额 / amount", "得分 / score",
+                "公共卫生经费 / public health", "绩效工资总量上限 / performance pay ceiling"],
+               [(a.inst_id, labelled("tier", a.tier), format_money(a.amount),
+                 "-" if a.score is None else f"{a.score.normalize():f}", format_money(a.public_health),
+                 format_money(a.performance_pay_ceiling)) for a in f["alloc"]]),
         "</body></html>", "",
     ]
     return "\n".join(parts)
@@ -278,9 +282,12 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     for r in f["top"]:
         d.append([int(r["rank"]), r["diagnosis"], _yuan_cell(r["fund_paid"]), int(r["claims"])])
     a = wb.create_sheet("split 分配")
-    a.append(["institution 机构", "tier 层级", "amount 金额（元）"])
+    a.append(["institution 机构", "tier 层级", "amount 金额（元）", "score 得分", "public health 公共卫生经费",
+              "performance pay ceiling 绩效工资总量上限"])
     for al in f["alloc"]:
-        a.append([al.inst_id, labelled("tier", al.tier), _yuan_cell(al.amount)])
+        a.append([al.inst_id, labelled("tier", al.tier), _yuan_cell(al.amount),
+                  None if al.score is None else al.score.normalize(), _yuan_cell(al.public_health),
+                  _yuan_cell(al.performance_pay_ceiling)])
     for sheet in wb.worksheets[1:]:
         for row in sheet.iter_rows(min_row=2):
             for cell in row:

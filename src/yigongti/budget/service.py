@@ -16,6 +16,7 @@ order) on both paths; otherwise the adjudicated claims' values.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -59,8 +60,10 @@ from yigongti.budget.domain import (
     Spending,
     consortium_ledger,
     inputs_hash,
-    internal_split,
+    lives_away_ledger,
+    member_allocations,
     number_ledger,
+    public_health_accounts,
     settle_consortium,
 )
 from yigongti.core.engine import Backend, connect, register_arrow
@@ -105,6 +108,7 @@ class SettlementResult:
     by_tier: pa.Table
     top_diagnoses: pa.Table
     names: dict[str, str] = field(default_factory=dict)
+    lives_away: dict[int, int] = field(default_factory=dict)  # month -> fen the fund paid for persons living away
     appraisal: AppraisalResult | None = None  # the appraisal whose scores paid the P4P (None: not appraised)
     appraisal_problem: str | None = None  # why the appraisal could not run (only with appraisal_errors="report")
     adjudicated: pa.Table | None = None  # the year's adjudicated claims when they were in memory (not streamed)
@@ -332,6 +336,7 @@ class _Figures:
     by_month: pa.Table
     by_tier: pa.Table
     top: pa.Table
+    lives_away: dict[int, int]
 
 
 def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designations: pa.Table,
@@ -340,7 +345,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     """``adjudicated`` and ``claims`` (for the risk classes; default: the folder's) as Arrow tables or as engine
     tables; hashed by value, or by the bytes of the Parquet ``claim_files`` they come from when given."""
     institutions = data["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
-    persons = data["persons"].select(["person_id", "birth_date"])
+    persons = _persons_with_lives_away(data["persons"])
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
     des = des.filter(pc.equal(des.column("year"), year))
     columns = adjudicated.column_names if isinstance(adjudicated, pa.Table) else adjudicated.columns
@@ -351,7 +356,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     if claims is None:
         claims = data.get("claims")
     hashed: dict[str, tuple[pa.Table, list[str], list[str]]] = {
-        "persons": (persons, ["person_id", "birth_date"], ["person_id"]),
+        "persons": (persons, ["person_id", "birth_date", "lives_away"], ["person_id"]),
         "institutions": (institutions, ["inst_id", "tier", "kind", "consortium_id"], ["inst_id"]),
         "consortia": (consortia_t, ["consortium_id"], ["consortium_id"]),
         "designations": (des, ["person_id", "consortium_id", "township_id", "village_id"], ["person_id"]),
@@ -392,32 +397,53 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
             spend_out[r["consortium_id"]][int(r["month"])] = int(r["out_of_network"])
 
     scores = _scores(data, year, policy)
+    sp = policy.settlement
     members: dict[str, list[Member]] = defaultdict(list)
     for r in institutions.to_pylist():
         c, tier = r["consortium_id"], r["tier"]
-        if c and tier in policy.settlement.tier_shares:
-            heads = fig.inst_heads.get(c if tier == "county" else r["inst_id"], 0)
-            members[c].append(Member(r["inst_id"], tier, r["kind"], heads, scores.get(r["inst_id"])))
+        if c and tier in sp.tier_shares:
+            # a county-tier unit has no designated persons: it weighs by its duty weight (domain.split_basis)
+            heads = 0 if tier == "county" else fig.inst_heads.get(r["inst_id"], 0)
+            score = scores.get(r["inst_id"])
+            if score is None and sp.institution_score_from_consortium:
+                score = scores.get(c)
+            members[c].append(Member(r["inst_id"], tier, r["kind"], heads, score))
 
+    enrolled = {c: sum(h.persons for h in counts.get(c, [])) for c in budgets}
+    ph_accounts = public_health_accounts(sp, cap.pool_public_health or 0,
+                                         {c: (enrolled[c], scores.get(c)) for c in budgets})
     settled: list[ConsortiumSettlement] = []
     allocations: list[Allocation] = []
     entries: list[LedgerEntry] = []
     for c, b in budgets.items():
         spending = Spending(spend_in.get(c, {}), spend_out.get(c, {}))
-        enrolled = sum(h.persons for h in counts.get(c, []))
-        s = settle_consortium(policy.settlement, consortium_id=c, enrollees=enrolled, budget=b, spending=spending,
+        s = settle_consortium(sp, consortium_id=c, enrollees=enrolled[c], budget=b, spending=spending,
                               score=scores.get(c))
-        alloc = internal_split(policy.settlement, consortium_id=c, amount=s.amount_to_share, members=members[c])
+        s = dataclasses.replace(s, public_health=ph_accounts.get(c, 0))
+        alloc = member_allocations(sp, consortium_id=c, amount=s.amount_to_share, public_health=s.public_health,
+                                   members=members[c])
         settled.append(s)
         allocations.extend(alloc)
         entries.extend(consortium_ledger(s, year=year, spending=spending, allocations=alloc))
+    entries.extend(lives_away_ledger(fig.lives_away, year=year))
 
     digest = hashing.result()
     return SettlementResult(
         year=year, settlement=with_budget_source(_settlement_table(settled), budget_sources),
         allocation=_allocation_table(allocations), ledger=_ledger_table(number_ledger(entries), digest),
         inputs_hash=digest, consortia=settled, allocations=allocations, by_month=fig.by_month, by_tier=fig.by_tier,
-        top_diagnoses=fig.top, names=names, budget_sources=budget_sources, formula_budgets=formula_budgets)
+        top_diagnoses=fig.top, names=names, budget_sources=budget_sources, formula_budgets=formula_budgets,
+        lives_away=fig.lives_away)
+
+
+def _persons_with_lives_away(persons: pa.Table) -> pa.Table:
+    """(person_id, birth_date, lives_away): the contract's optional column, false when absent or empty."""
+    if "lives_away" in persons.column_names:
+        flag = pc.fill_null(persons.column("lives_away"), False)
+    else:
+        flag = pa.chunked_array([pa.array([False] * persons.num_rows, pa.bool_())])
+    return pa.table({"person_id": persons.column("person_id"), "birth_date": persons.column("birth_date"),
+                     "lives_away": flag})
 
 
 def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, persons: pa.Table,
@@ -436,10 +462,14 @@ def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, p
     summary = con.to_pyarrow(q.charged_summary(q.charged_spending(t_adj, t_des, t_inst, year=year)))
     t_sum = _register(con, summary)
     heads = con.to_pyarrow(q.institution_heads(t_des, year=year)).to_pylist()
+    away: dict[int, int] = {}
+    if pc.any(persons.column("lives_away")).as_py():  # one more scan of the claims only when someone lives away
+        rows = con.to_pyarrow(q.lives_away_by_month(t_adj, t_des, t_per, year=year)).to_pylist()
+        away = {int(r["month"]): int(r["fund_paid"]) for r in rows}
     return _Figures(
         head_counts=counts.to_pylist(), inst_heads={r["inst_id"]: int(r["heads"]) for r in heads},
         by_month=con.to_pyarrow(q.spending_by_month(t_sum)), by_tier=con.to_pyarrow(q.spending_by_tier(t_sum)),
-        top=con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses)))
+        top=con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses)), lives_away=away)
 
 
 def _scores_table(data: DataFolder) -> pa.Table:
@@ -478,6 +508,7 @@ def _settlement_table(rows: list[ConsortiumSettlement]) -> pa.Table:
         "score": (pa.string(), lambda s: _score_text(s.score)),
         "grade": (pa.string(), lambda s: s.grade),
         "p4p_paid": (money, lambda s: s.p4p_paid),
+        "public_health_allocated": (money, lambda s: s.public_health),
         "amount_to_share": (money, lambda s: s.amount_to_share),
     }
     return pa.table({n: pa.array([f(s) for s in rows], t) for n, (t, f) in cols.items()})
@@ -489,6 +520,9 @@ def _allocation_table(rows: list[Allocation]) -> pa.Table:
         "inst_id": pa.array([a.inst_id for a in rows], pa.string()),
         "tier": pa.array([a.tier for a in rows], pa.string()),
         "amount": pa.array([a.amount for a in rows], pa.int64()),
+        "public_health": pa.array([a.public_health for a in rows], pa.int64()),
+        "score": pa.array([_score_text(a.score) for a in rows], pa.string()),
+        "performance_pay_ceiling": pa.array([a.performance_pay_ceiling for a in rows], pa.int64()),
     })
 
 

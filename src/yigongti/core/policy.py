@@ -45,6 +45,7 @@ __all__ = [
     "GradeName",
     "HouseholdMode",
     "Insurance",
+    "PUBLIC_HEALTH_GROUP",
     "Policy",
     "PolicyError",
     "PolicyPath",
@@ -62,6 +63,9 @@ __all__ = [
     "policy_to_toml",
 ]
 
+
+PUBLIC_HEALTH_GROUP = "public_health"
+"""The key of ``settlement.public_health_shares`` for the public-health institutions (``public_health_kinds``)."""
 
 PolicyPath = tuple[str | int, ...]
 """Where a value sits in the policy: ``("benefits", "designated_primary", "inpatient_rate")``."""
@@ -97,9 +101,12 @@ def _rate(v: Any) -> int:
     if isinstance(v, int) and not isinstance(v, bool) and v > 1:
         raise ValueError(f"a rate like '90%' or 0.9; {v} is ambiguous")
     try:
-        return rate_to_bp(v)
+        bp = rate_to_bp(v)
     except (OverflowError, InvalidOperation) as exc:  # "inf%": not a number a rate can be
         raise ValueError(f"not a rate: {v!r}") from exc
+    if not 0 <= bp <= BP:
+        raise ValueError(f"a rate must lie between 0% and 100%, got {v!r} / 比例须在 0%~100% 之间")
+    return bp
 
 
 def _weight(v: Any) -> Decimal:
@@ -262,6 +269,10 @@ class CapitationPolicy(_Model):
     pool_employee: Yuan | None = None
     default_rate: Yuan = 100_000
     p4p_reserve: Rate = 500
+    p4p_reserve_min: Rate = Field(500, description="lowest P4P reserve without an override reason (seed 000: 5%)")
+    p4p_reserve_max: Rate = Field(1000, description="highest P4P reserve without an override reason (seed 000: 10%)")
+    p4p_reserve_override_reason: str | None = Field(
+        None, description="why this county's p4p_reserve lies outside p4p_reserve_min..p4p_reserve_max")
     instalments: int = 12
 
     @model_validator(mode="after")
@@ -271,6 +282,15 @@ class CapitationPolicy(_Model):
             raise ValueError("age_bands must start at min_age 0 and rise strictly")
         if any(b.weight < 0 for b in self.age_bands):
             raise ValueError("age band weights must be >= 0")
+        if self.p4p_reserve_min > self.p4p_reserve_max:
+            raise ValueError("p4p_reserve_min must not exceed p4p_reserve_max")
+        if not self.p4p_reserve_min <= self.p4p_reserve <= self.p4p_reserve_max and not (
+                self.p4p_reserve_override_reason or "").strip():
+            raise ValueError(
+                f"p4p_reserve {_bp_text(self.p4p_reserve)} lies outside {_bp_text(self.p4p_reserve_min)}"
+                f"~{_bp_text(self.p4p_reserve_max)} (rules.md C3; seed 000 二(二): 「可以预留一定比例（如5%~10%）的费用"
+                "总额，用作“按绩效付费”的资金」): state why in p4p_reserve_override_reason / 绩效预留比例超出 5%~10%，"
+                "须在 p4p_reserve_override_reason 中说明理由")
         return self
 
     def weight(self, age: int) -> Decimal:
@@ -282,14 +302,21 @@ class CapitationPolicy(_Model):
 
     @property
     def pool(self) -> int | None:
-        parts = (self.pool_public_health, self.pool_resident, self.pool_employee)
+        """The medical pool the per-head rate comes from: resident + employee insurance. The public-health money
+        (``pool_public_health``) is not in it: it is earmarked (专款专用) and allocated apart (rules.md D6)."""
+        parts = (self.pool_resident, self.pool_employee)
         return None if all(p is None for p in parts) else sum(p or 0 for p in parts)
 
 
 class Grade(_Model):
+    """A grade of the appraisal: from ``min_score`` up, ``p4p_share`` of a consortium's P4P reserve is paid, and a
+    member may pay at most ``performance_pay_share`` of its positive part of the split as performance pay (绩效工资
+    总量核定, seed 002 六)."""
+
     name: str
     min_score: Decimal
     p4p_share: Rate
+    performance_pay_share: Rate = BP
 
 
 class SettlementPolicy(_Model):
@@ -300,25 +327,54 @@ class SettlementPolicy(_Model):
     overspend_fund_share_in_band: Rate = 5000
     overspend_fund_share_beyond: Rate = 0
     grades: tuple[Grade, ...] = (
-        Grade(name=GradeName.EXCELLENT.value, min_score=Decimal(90), p4p_share="100%"),
-        Grade(name=GradeName.QUALIFIED.value, min_score=Decimal(60), p4p_share="70%"),
+        Grade(name=GradeName.EXCELLENT.value, min_score=Decimal(90), p4p_share="100%", performance_pay_share="100%"),
+        Grade(name=GradeName.QUALIFIED.value, min_score=Decimal(60), p4p_share="70%", performance_pay_share="70%"),
     )
     fail_grade: str = GradeName.UNQUALIFIED.value
+    fail_performance_pay_share: Rate = Field(0, description="performance pay ceiling share below every grade")
     tier_shares: dict[str, Rate] = Field(default_factory=lambda: {"county": 4000, "township": 3500, "village": 2500})
-    public_health_share: Rate = 0
     public_health_kinds: tuple[str, ...] = ("cdc", "mch")
-    missing_institution_score: Decimal = Decimal(100)
+    public_health_shares: dict[str, Rate] = Field(
+        default_factory=lambda: {"public_health": 2000, "county": 0, "township": 4000, "village": 4000},
+        description="split of a consortium's public-health account: the public-health institutions (key "
+                    "public_health) and the tiers, by their public-health duties (公共卫生责任清单)")
+    county_duty_weights: dict[str, Weight] = Field(
+        default_factory=dict, description="weight of a county-tier member in its tier by kind (default 1 each)")
+    institution_score_from_consortium: bool = Field(
+        True, description="a member without its own score takes its consortium's")
+    missing_institution_score: Weight = Field(
+        Decimal(60), description="the score of a member when neither it nor (see above) its consortium has one")
     scores: dict[str, Weight] = Field(
         default_factory=dict,
         description="appraisal score (0-100) by unit id (consortium or institution); a `scores` table overrides it")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "public_health_share" in data:
+            raise ValueError("public_health_share was replaced by public_health_shares: the public-health "
+                             "institutions are paid from the public-health account only (rules.md D6) / "
+                             "public_health_share 已由 public_health_shares 取代")
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> SettlementPolicy:
         bad = sorted(k for k, v in self.scores.items() if not Decimal(0) <= v <= Decimal(100))
         if bad:
             raise ValueError(f"scores must be between 0 and 100: {', '.join(bad)}")
+        if not Decimal(0) <= self.missing_institution_score <= Decimal(100):
+            raise ValueError("missing_institution_score must be between 0 and 100")
         if sum(self.tier_shares.values()) != BP:
             raise ValueError(f"tier_shares must sum to 100%, sum to {_bp_text(sum(self.tier_shares.values()))}")
+        if sum(self.public_health_shares.values()) != BP:
+            raise ValueError("public_health_shares must sum to 100%, sum to "
+                             f"{_bp_text(sum(self.public_health_shares.values()))}")
+        unknown = sorted(set(self.public_health_shares) - {PUBLIC_HEALTH_GROUP, *(t.value for t in Tier)})
+        if unknown:
+            raise ValueError(f"public_health_shares: {', '.join(unknown)} is neither {PUBLIC_HEALTH_GROUP!r} nor a "
+                             "tier")
+        if any(w < 0 for w in self.county_duty_weights.values()):
+            raise ValueError("county_duty_weights must be >= 0")
         mins = [g.min_score for g in self.grades]
         if mins != sorted(mins, reverse=True):
             raise ValueError("grades must be listed from the highest min_score down")
@@ -332,6 +388,13 @@ class SettlementPolicy(_Model):
             if score >= g.min_score:
                 return g.name, g.p4p_share
         return self.fail_grade, 0
+
+    def performance_pay_share(self, score: Decimal) -> int:
+        """The share (bp) of a member's positive part of the split it may pay as performance pay, by its grade."""
+        for g in self.grades:
+            if score >= g.min_score:
+                return g.performance_pay_share
+        return self.fail_performance_pay_share
 
 
 class ReferralPolicy(_Model):

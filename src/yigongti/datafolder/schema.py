@@ -87,6 +87,9 @@ PERSONS = TableSpec("persons", (
     Column("lon", T.FLOAT), Column("lat", T.FLOAT),
     # optional: the household head (户主), for policy.enrollment.household_mode = head_for_all_adults
     Column("household_head", T.BOOL, required=False, default="false"),
+    # optional: lives and works away from the county all year (常年外出, seed 000 二(二)2): no default designation
+    # and no standard heads unless the person chose; their claims are paid by the fund and reported apart
+    Column("lives_away", T.BOOL, required=False, default="false"),
 ), key=("person_id",), doc="参保人 / insured persons")
 
 CHOICES = TableSpec("choices", (
@@ -178,11 +181,14 @@ SETTLEMENT = TableSpec("settlement", (
     Column("out_of_network_deductions", T.MONEY), Column("balance", T.MONEY), Column("retained_surplus", T.MONEY),
     Column("fund_overspend_share", T.MONEY), Column("consortium_overspend", T.MONEY),
     Column("score", T.DECIMAL, required=False), Column("grade", T.STR), Column("p4p_paid", T.MONEY),
+    Column("public_health_allocated", T.MONEY, required=False),
     Column("budget_source", T.STR, required=False),
 ), key=("consortium_id",), doc="年终清算 / year-end settlement")
 
 ALLOCATION = TableSpec("allocation", (
     Column("consortium_id", T.ID), Column("inst_id", T.ID), Column("tier", T.STR), Column("amount", T.MONEY),
+    Column("public_health", T.MONEY, required=False), Column("score", T.DECIMAL, required=False),
+    Column("performance_pay_ceiling", T.MONEY, required=False),
 ), doc="内部分配 / internal allocation")
 
 LEDGER = TableSpec("ledger", (

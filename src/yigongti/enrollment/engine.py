@@ -37,6 +37,9 @@ __all__ = [
     "DESIGNATION_SCHEMA",
     "REFUSED_SCHEMA",
     "STALE_SCHEMA",
+    "LIVES_AWAY_CODE",
+    "LIVES_AWAY_COLUMN",
+    "LIVES_AWAY_MESSAGE",
     "UNASSIGNED_CODE",
     "UNASSIGNED_MESSAGE",
     "UNASSIGNED_SCHEMA",
@@ -49,6 +52,11 @@ __all__ = [
 ]
 
 UNASSIGNED_CODE = "no_consortium_in_county"
+LIVES_AWAY_CODE = "lives_away"
+LIVES_AWAY_MESSAGE = ("常年外出且未选择定点：不默认就近定点，不计入人头，其费用由基金支付、单独列示"
+                      " / lives away all year and chose none: no default designation, no heads; the fund pays"
+                      " their claims, reported apart")
+LIVES_AWAY_COLUMN = "lives_away"
 UNASSIGNED_MESSAGE = ("参保区县 {county} 没有医共体的村级机构，无法确定定点 / the insured county {county} has no "
                       "village-tier institution of any consortium: no designation")
 
@@ -245,8 +253,16 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
                      township_id="township_id", village_id="village_id", source="source"))
     todo = decided.filter(decided.source.isnull()).select("person_id", "county_code", "lon", "lat")
 
-    # 4. nearest village-tier institution of the insured county
-    near, unassigned = nearest_designations(todo.to_pyarrow(), institutions, year=year)
+    # 4. nearest village-tier institution of the insured county, except for persons living away all year (常年外出):
+    # without a choice (of their own, carried or their household's) they get no designation (seed 000 二(二)2)
+    open_persons, away = _split_lives_away(todo.to_pyarrow(), persons)
+    near, unassigned = nearest_designations(open_persons, institutions, year=year)
+    if away.num_rows:
+        unassigned = pa.concat_tables([unassigned, pa.table({
+            "person_id": away.column("person_id"), "county_code": away.column("county_code"),
+            "reason": pa.repeat(pa.scalar(LIVES_AWAY_CODE, pa.string()), away.num_rows),
+            "message": pa.repeat(pa.scalar(LIVES_AWAY_MESSAGE, pa.string()), away.num_rows),
+        }, schema=UNASSIGNED_SCHEMA)]).sort_by("person_id")
     des = pa.concat_tables([known.to_pyarrow().cast(DESIGNATION_SCHEMA), near])
     des = des.sort_by("person_id")
     return EnrollmentTables(
@@ -255,6 +271,19 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
         unassigned=unassigned,
         stale_carried=stale.to_pyarrow().cast(STALE_SCHEMA),
     )
+
+
+def _split_lives_away(todo: pa.Table, persons: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """(persons to designate by distance, persons living away all year) of ``todo``; ``persons`` may lack the
+    optional ``lives_away`` column (nobody lives away)."""
+    if LIVES_AWAY_COLUMN not in persons.column_names:
+        return todo, todo.slice(0, 0)
+    flag = pc.fill_null(persons.column(LIVES_AWAY_COLUMN), False)
+    away_ids = persons.column("person_id").filter(flag)
+    if not len(away_ids):
+        return todo, todo.slice(0, 0)
+    mask = pc.is_in(todo.column("person_id"), value_set=away_ids.combine_chunks())
+    return todo.filter(pc.invert(mask)), todo.filter(mask).sort_by("person_id")
 
 
 def _choices_for(choices: pa.Table | None, year: int) -> pa.Table:
