@@ -257,11 +257,11 @@ def open_records(path: Path, *, label: str | None = None, encoding: str | None =
         return rf
     rf = RecordFile(path, label, "csv", encoding=enc)
     try:
-        first = head.decode(enc, errors="strict" if len(head) < _SNIFF else "ignore").lstrip("\ufeff")
+        first = head.split(b"\n", 1)[0].decode(enc, errors="strict").lstrip("\ufeff")
     except (UnicodeDecodeError, LookupError) as exc:
         rf.problems.append(Problem(label, 1, "", rf._encoding_message(exc)))
         return rf
-    header = next(csv.reader(io.StringIO(first.split("\n", 1)[0].rstrip("\r"))), [])
+    header = next(csv.reader(io.StringIO(first.rstrip("\r"))), [])
     rf._header_names = header
     rf._header(header)
     return rf
