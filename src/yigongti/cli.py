@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "yigongti.datafolder.cli",
     "yigongti.enrollment.cli",
     "yigongti.benefits.cli",
+    "yigongti.interop.nhsa.cli",
     "yigongti.appraisal.cli",
     "yigongti.budget.cli.settle",
     "yigongti.budget.cli.run",

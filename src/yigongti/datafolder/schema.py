@@ -73,6 +73,8 @@ INSTITUTIONS = TableSpec("institutions", (
     Column("level", T.INT, min_value=0, max_value=3), Column("kind", T.ENUM, values=KINDS),
     Column("consortium_id", T.ID, required=False), Column("parent_id", T.ID, required=False),
     Column("county_code", T.COUNTY_CODE), Column("lon", T.FLOAT), Column("lat", T.FLOAT),
+    # optional: the national insurance platform's code (定点医药机构编号, H51072700001), see docs/en/nhsa.md
+    Column("nhsa_code", T.ID, required=False),
 ), key=("inst_id",), doc="成员单位与医共体外医院 / institutions")
 
 CONSORTIA = TableSpec("consortia", (
@@ -90,6 +92,8 @@ PERSONS = TableSpec("persons", (
     # optional: lives and works away from the county all year (常年外出, seed 000 二(二)2): no default designation
     # and no standard heads unless the person chose; their claims are paid by the fund and reported apart
     Column("lives_away", T.BOOL, required=False, default="false"),
+    # optional: the national insurance platform's person number (人员编号), see docs/en/nhsa.md
+    Column("psn_no", T.ID, required=False),
 ), key=("person_id",), doc="参保人 / insured persons")
 
 CHOICES = TableSpec("choices", (

@@ -13,12 +13,14 @@ from yigongti.budget.cli.run import run_and_report
 from yigongti.core.cli import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
 from yigongti.demo import DEFAULT_SEED, DEFAULT_YEAR, DemoSummary
 from yigongti.demo.county import write_demo_county
+from yigongti.interop.nhsa.sample import SAMPLE_FILE, write_nhsa_folder
 
 
 class Format(StrEnum):
     AUTO = "auto"
     CSV = "csv"
     PARQUET = "parquet"
+    NHSA = "nhsa"  # CSV, with the claims as the national insurance platform's settlement records
 
 
 def _summary(s: DemoSummary) -> None:
@@ -44,8 +46,9 @@ def demo(
     consortia: Annotated[int, typer.Option(min=1, max=2, help="consortia per county (1 or 2) / 每县医共体数")] = 2,
     counties: Annotated[int, typer.Option(min=1, max=1000, help="number of counties / 县的数量")] = 1,
     year: Annotated[int, typer.Option(min=1990, max=2100, help="the year of the claims / 结算年度")] = DEFAULT_YEAR,
-    fmt: Annotated[Format, typer.Option("--format", help="auto: CSV below 1,000,000 persons, else Parquet folders"
-                                                          " / 文件格式")] = Format.AUTO,
+    fmt: Annotated[Format, typer.Option("--format", help="auto: CSV below 1,000,000 persons, else Parquet folders; "
+                                                          "nhsa: CSV, the claims as the national insurance platform's "
+                                                          "settlement records (no run) / 文件格式")] = Format.AUTO,
     run_year_after: Annotated[bool, typer.Option("--run/--no-run", help="then run the year on it (results in "
                                                  "DIR/results-YEAR) / 生成后运行该年度")] = True,
 ) -> None:
@@ -56,12 +59,17 @@ def demo(
         task = bar.add_task("生成 / generating", total=None)
         try:
             summary = write_demo_county(out, persons=persons, seed=seed, consortia=consortia, counties=counties,
-                                    year=year, fmt=fmt.value,
+                                    year=year, fmt="csv" if fmt is Format.NHSA else fmt.value,
                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
         except ValueError as exc:
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(EXIT_INVALID) from None
     _summary(summary)
+    if fmt is Format.NHSA:
+        records = write_nhsa_folder(out)
+        console.print(f"[green]医保结算记录 / settlement records[/green]: {out / SAMPLE_FILE} ({records:,}); "
+                      f"next / 下一步: yigongti nhsa import --data {out} --records {out / SAMPLE_FILE} --out {out}")
+        return
     if run_year_after:
         run_and_report(out, year, out / f"results-{year}")
 

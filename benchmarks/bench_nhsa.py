@@ -1,0 +1,80 @@
+"""Benchmark: ``yigongti nhsa import`` of the platform's settlement records (records/s, peak memory).
+
+    python benchmarks/bench_nhsa.py [--persons 134000] [--keep]
+
+Writes ``yigongti demo --format nhsa --persons N`` under benchmarks/data/ (git-ignored; 134,000 persons give about
+1,000,000 settlement records, one GB18030 CSV with Chinese labels), then imports it in a process of its own and reports
+wall and CPU time, records/s and that process's peak RSS (the demo is written in a process of its own too: a child's
+peak RSS counts its parent's before ``exec``). Baseline in the same run, the floor of any import: reading
+the same file with pyarrow's CSV reader alone (transcoding included), in a process of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT / "data"
+
+CHILD = r"""
+import json, resource, sys, time
+mode, folder, out = sys.argv[1], sys.argv[2], sys.argv[3]
+from pathlib import Path
+t0, c0 = time.perf_counter(), time.process_time()
+if mode == "import":
+    from yigongti.interop.nhsa.service import import_records
+    s = import_records(Path(folder), [Path(folder) / "nhsa" / "setlinfo.csv"], Path(out))
+    n = s.records
+else:
+    import pyarrow as pa, pyarrow.csv as pacsv
+    n = 0
+    for b in pacsv.open_csv(Path(folder) / "nhsa" / "setlinfo.csv", read_options=pacsv.ReadOptions(encoding="gb18030")):
+        n += b.num_rows
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({"records": n, "wall": wall, "cpu": cpu,
+                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _child(mode: str, folder: Path, out: Path) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", CHILD, mode, str(folder), str(out)], check=True,
+                          capture_output=True, text=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--persons", type=int, default=134_000)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    folder = DATA / f"nhsa-{args.persons}"
+    if not (folder / "nhsa" / "setlinfo.csv").exists():  # in a process of its own: its peak stays out of the figures
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sys; from yigongti.cli import main; sys.argv[0] = 'yigongti'; "
+                        "main()", "demo", "--out", str(folder), "--persons", str(args.persons), "--format", "nhsa"],
+                       check=True, capture_output=True)
+        print(f"demo --format nhsa: {time.perf_counter() - t0:.1f} s")
+    size = (folder / "nhsa" / "setlinfo.csv").stat().st_size / 2**20
+    out = DATA / f"nhsa-{args.persons}-out"
+    floor = _child("read", folder, out)
+    run = _child("import", folder, out)
+    print(f"records {run['records']:,.0f}, file {size:,.0f} MiB")
+    print("| step | wall s | CPU s | records/s (wall) | records/s (CPU) | peak RSS MiB |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in (("pyarrow CSV read alone (floor)", floor), ("`nhsa import`", run)):
+        print(f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['records'] / r['wall']:,.0f} | "
+              f"{r['records'] / r['cpu']:,.0f} | {r['rss_mib']:,.0f} |")
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""``yigongti nhsa import --data DIR --records FILE [--records FILE ...] --out OUT``: the national insurance
+platform's settlement records as claims (导入国家医保信息平台结算记录)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from yigongti.core.cli import DataOption, OutOption, app, console, exits_on_invalid_input
+from yigongti.core.money import format_yuan
+from yigongti.interop.nhsa.records import ENCODINGS
+from yigongti.interop.nhsa.service import import_records
+
+nhsa_app = typer.Typer(help="国家医保信息平台 / the national medical insurance information platform's formats",
+                       no_args_is_help=True)
+app.add_typer(nhsa_app, name="nhsa")
+
+
+@nhsa_app.command("import")
+@exits_on_invalid_input
+def import_command(
+    data: DataOption,
+    records: Annotated[list[Path], typer.Option("--records", help="settlement export (CSV, .xlsx, .jsonl); repeat "
+                                                                   "for more files / 结算记录导出文件")],
+    out: OutOption,
+    encoding: Annotated[str | None, typer.Option("--encoding", help=f"text encoding of the exports "
+                                                                    f"({', '.join(ENCODINGS)}; default: detected) / "
+                                                                    "文件编码")] = None,
+) -> None:
+    """导入医保结算记录（2207 门诊结算、2304 住院结算及其撤销 2208、2305）/ Import the platform's settlement records
+    as claims: writes OUT/claims.csv (the contract's columns and nhsa_fund_paid) and OUT/import_report.csv (one row
+    per record: imported, cancelled or refused, with the reason)."""
+    if encoding is not None and encoding.lower() not in ENCODINGS:
+        raise typer.BadParameter(f"--encoding must be one of {', '.join(ENCODINGS)} / 编码应为其一")
+    s = import_records(data, records, out, encoding=encoding.lower() if encoding else None)
+    console.print(f"{s.records:,} records / 条记录: imported / 导入 {s.imported:,}, cancelled / 撤销 {s.cancelled:,}, "
+                  f"refused / 拒绝 {s.refused:,}; not balanced / 不平衡 {s.unbalanced:,}")
+    console.print(f"  total cost / 医疗费总额 {format_yuan(s.total_cost)}; platform fund / 平台基金支付 "
+                  f"{format_yuan(s.nhsa_fund_paid)}")
+    for reason, n in sorted(s.refusals.items(), key=lambda kv: -kv[1])[:10]:
+        console.print(f"  refused / 拒绝 {n:,}: {reason}")
+    console.print(f"[green]written to / 已写入 {out / 'claims.csv'}, {out / 'import_report.csv'}[/green]")
+
+
+__all__ = ["import_command"]  # the commands this module adds

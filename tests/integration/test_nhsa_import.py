@@ -1,0 +1,248 @@
+"""``yigongti nhsa import`` on the demo county as a bureau receives it (``yigongti demo --format nhsa``) and on
+malformed exports: real files (GB18030 CSV with Chinese labels, UTF-8 CSV, Excel, JSON lines), the real command."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+from openpyxl import Workbook
+from typer.testing import CliRunner
+
+from yigongti.cli import app
+from yigongti.core.problems import InvalidInput
+from yigongti.datafolder.folder import read_folder
+from yigongti.demo.county import write_demo_county
+from yigongti.interop.nhsa.domain import FIELD_BY_NAME, canonical_field
+from yigongti.interop.nhsa.sample import CANCEL_EVERY, SAMPLE_FILE, write_nhsa_folder
+from yigongti.interop.nhsa.service import import_records
+
+PERSONS = 1200
+
+
+def _text(path: Path, encoding: str = "utf8") -> pa.Table:
+    opts = pacsv.ReadOptions(encoding=encoding)
+    names = pacsv.read_csv(path, read_options=opts).column_names
+    return pacsv.read_csv(path, read_options=opts, convert_options=pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names}, strings_can_be_null=False))
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the demo county as CSV, the same county as the bureau receives it)."""
+    base = tmp_path_factory.mktemp("nhsa")
+    plain, nhsa = base / "plain", base / "nhsa"
+    write_demo_county(plain, persons=PERSONS, fmt="csv")
+    result = CliRunner().invoke(app, ["demo", "--out", str(nhsa), "--persons", str(PERSONS), "--format", "nhsa"])
+    assert result.exit_code == 0, result.output
+    return plain, nhsa
+
+
+def _records(nhsa: Path) -> pa.Table:
+    """The sample's records with the interface's field names (UTF-8)."""
+    t = _text(nhsa / SAMPLE_FILE, "gb18030")
+    return t.rename_columns([canonical_field(n) or n for n in t.column_names])
+
+
+def _write_csv(t: pa.Table, path: Path, *, encoding: str = "utf-8") -> Path:
+    import io
+
+    buf = io.BytesIO()
+    pacsv.write_csv(t, buf)
+    path.write_bytes(buf.getvalue().decode("utf-8").encode(encoding))
+    return path
+
+
+def _import(data: Path, out: Path, *records: Path, extra: tuple[str, ...] = ()) -> tuple[int, str]:
+    args = ["nhsa", "import", "--data", str(data), "--out", str(out), *extra]
+    for r in records:
+        args += ["--records", str(r)]
+    result = CliRunner().invoke(app, args)
+    return result.exit_code, result.output + (result.stderr if result.stderr_bytes is not None else "")
+
+
+def test_the_bureau_files_import_back_to_the_demo_claims(county: tuple[Path, Path], tmp_path: Path) -> None:
+    plain, nhsa = county
+    assert not (nhsa / "claims.csv").exists()
+    code, output = _import(nhsa, tmp_path, nhsa / SAMPLE_FILE)
+    assert code == 0, output
+    got = _text(tmp_path / "claims.csv")
+    want = _text(plain / "claims.csv")
+    assert got.num_rows == want.num_rows
+    # referrals come with the settlement list (4101); unreasonable is the bureau's own audit finding
+    same = [c for c in want.column_names if c not in ("referral_from", "unreasonable")]
+    for c in same:
+        assert got.column(c).to_pylist() == want.column(c).to_pylist(), c
+    report = _text(tmp_path / "import_report.csv")
+    records = _records(nhsa)
+    assert report.num_rows == records.num_rows  # every record accounted for
+    outcomes = report.column("outcome").to_pylist()
+    redone = -(-want.num_rows // CANCEL_EVERY)
+    assert outcomes.count("imported") == want.num_rows
+    assert outcomes.count("cancelled") == 2 * redone  # the wrong settlement and its cancellation
+    assert outcomes.count("refused") == 0
+    fund = sum(round(float(v) * 100) for v in got.column("nhsa_fund_paid").to_pylist())
+    assert fund > 0
+
+
+def test_imported_claims_are_valid_contract_claims(county: tuple[Path, Path], tmp_path: Path) -> None:
+    _, nhsa = county
+    data = tmp_path / "data"
+    shutil.copytree(nhsa, data)
+    code, output = _import(data, data, data / SAMPLE_FILE)
+    assert code == 0, output
+    folder = read_folder(data, tables=["institutions", "persons", "claims"])
+    assert folder["claims"].num_rows > 0
+    assert "nhsa_fund_paid" in folder["claims"].column_names
+
+
+@pytest.mark.parametrize("form", ["utf8-names", "xlsx", "jsonl", "two-files"])
+def test_every_export_form_gives_the_same_claims(county: tuple[Path, Path], tmp_path: Path, form: str) -> None:
+    _, nhsa = county
+    records = _records(nhsa)
+    code, output = _import(nhsa, tmp_path / "ref", nhsa / SAMPLE_FILE)
+    assert code == 0, output
+    if form == "utf8-names":
+        files = [_write_csv(records.rename_columns([n.upper() for n in records.column_names]), tmp_path / "r.csv")]
+    elif form == "two-files":
+        half = records.num_rows // 2
+        files = [_write_csv(records.slice(0, half), tmp_path / "a.csv"),
+                 _write_csv(records.slice(half), tmp_path / "b.csv", encoding="gb18030")]
+    elif form == "xlsx":
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.append([FIELD_BY_NAME[n].label for n in records.column_names])
+        for row in records.to_pylist():
+            ws.append([float(v) if k == "medfee_sumamt" and v else v for k, v in row.items()])
+        wb.save(tmp_path / "r.xlsx")
+        files = [tmp_path / "r.xlsx"]
+    else:
+        with (tmp_path / "r.jsonl").open("w", encoding="utf-8") as f:
+            for row in records.to_pylist():
+                infno = row.pop("infno")
+                if infno in ("2208", "2305"):
+                    msg = {"infno": infno, "input": {"data": {k: v for k, v in row.items() if v}}}
+                else:
+                    msg = {"infno": infno, "output": {"setlinfo": {k: v for k, v in row.items() if v}}}
+                f.write(json.dumps(msg, ensure_ascii=False) + "\n")
+        files = [tmp_path / "r.jsonl"]
+    code, output = _import(nhsa, tmp_path / "out", *files)
+    assert code == 0, output
+    assert _text(tmp_path / "out" / "claims.csv").equals(_text(tmp_path / "ref" / "claims.csv"))
+
+
+def _small(county: tuple[Path, Path], tmp_path: Path, rows: int = 120) -> pa.Table:
+    return _records(county[1]).slice(0, rows)
+
+
+def _live(t: pa.Table) -> list[int]:
+    """Indices of the settlements that no record cancels (the sample cancels those whose setl_id ends in R)."""
+    return [i for i, (v, s) in enumerate(zip(t.column("infno").to_pylist(), t.column("setl_id").to_pylist(),
+                                             strict=True)) if v in ("2207", "2304") and not s.endswith("R")]
+
+
+def _set(t: pa.Table, row: int, name: str, value: str) -> pa.Table:
+    col = t.column(name).to_pylist()
+    col[row] = value
+    return t.set_column(t.column_names.index(name), name, pa.array(col, pa.string()))
+
+
+def test_malformed_exports_exit_2_naming_file_row_and_column(county: tuple[Path, Path], tmp_path: Path) -> None:
+    t = _small(county, tmp_path)
+    settles = _live(t)
+    bad = _set(_set(t, settles[3], "medfee_sumamt", "12.345"), settles[4], "begndate", "2026-13-01")
+    bad = _set(bad, settles[5], "psn_no", "")
+    path = _write_csv(bad, tmp_path / "bad.csv")
+    code, output = _import(county[1], tmp_path / "out", path)
+    assert code == 2, output
+    assert f"bad.csv:{settles[3] + 2}:medfee_sumamt:" in output
+    assert f"bad.csv:{settles[4] + 2}:begndate:" in output
+    assert f"bad.csv:{settles[5] + 2}:psn_no:" in output
+    assert not (tmp_path / "out" / "claims.csv").exists()
+
+
+def test_a_missing_column_is_named_on_the_header_row(county: tuple[Path, Path], tmp_path: Path) -> None:
+    path = _write_csv(_small(county, tmp_path).drop_columns(["inscp_scp_amt"]), tmp_path / "cols.csv")
+    code, output = _import(county[1], tmp_path / "out", path)
+    assert code == 2 and "cols.csv:1:inscp_scp_amt: missing column" in output
+
+
+def test_a_cancellation_without_its_original_is_an_error(county: tuple[Path, Path], tmp_path: Path) -> None:
+    t = _small(county, tmp_path)
+    cancels = [i for i, v in enumerate(t.column("infno").to_pylist()) if v in ("2208", "2305")]
+    assert cancels
+    path = _write_csv(_set(t, cancels[0], "setl_id", "NO-SUCH-SETTLEMENT"), tmp_path / "orphan.csv")
+    code, output = _import(county[1], tmp_path / "out", path)
+    assert code == 2, output
+    assert f"orphan.csv:{cancels[0] + 2}:setl_id:" in output and "no record settles" in output
+
+
+def test_a_settlement_id_twice_is_an_error(county: tuple[Path, Path], tmp_path: Path) -> None:
+    t = _small(county, tmp_path)
+    path = _write_csv(pa.concat_tables([t, t.slice(len(t) - 1)]), tmp_path / "twice.csv")
+    code, output = _import(county[1], tmp_path / "out", path)
+    assert code == 2 and f"twice.csv:{len(t) + 2}:setl_id:" in output and "settled before" in output
+
+
+def test_a_gbk_file_declared_utf8_is_refused_with_the_fix(county: tuple[Path, Path], tmp_path: Path) -> None:
+    code, output = _import(county[1], tmp_path / "out", county[1] / SAMPLE_FILE, extra=("--encoding", "utf-8"))
+    assert code == 2 and "--encoding" in output
+
+
+def test_unbalanced_and_refused_records_are_reported_not_fatal(county: tuple[Path, Path], tmp_path: Path) -> None:
+    t = _small(county, tmp_path)
+    settles = _live(t)
+    t = _set(t, settles[0], "psn_cash_pay", "0.00")  # no longer balances
+    t = _set(t, settles[1], "fixmedins_code", "H51072799999")  # no such institution
+    t = _set(t, settles[2], "med_type", "41")  # a pharmacy purchase
+    t = _set(t, settles[3], "setl_id", "=1+2")  # a formula, neutralised in the files written
+    path = _write_csv(t, tmp_path / "mixed.csv")
+    summary = import_records(county[1], [path], tmp_path / "out")
+    assert (summary.records, summary.unbalanced, summary.refused) == (t.num_rows, 1, 2)
+    report = _text(tmp_path / "out" / "import_report.csv").to_pylist()
+    by_row = {int(r["row"]): r for r in report}
+    assert by_row[settles[0] + 2]["outcome"] == "imported" and "不平衡" in by_row[settles[0] + 2]["reason"]
+    assert by_row[settles[1] + 2]["outcome"] == "refused" and "fixmedins_code" in by_row[settles[1] + 2]["reason"]
+    assert by_row[settles[2] + 2]["outcome"] == "refused" and "41（定点药店购药" in by_row[settles[2] + 2]["reason"]
+    assert by_row[settles[3] + 2]["setl_id"] == "'=1+2"
+    claims = _text(tmp_path / "out" / "claims.csv").column("claim_id").to_pylist()
+    assert "'=1+2" in claims
+
+
+def test_the_registry_codes_must_be_well_formed_and_unique(county: tuple[Path, Path], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(county[1], data)
+    inst = _text(data / "institutions.csv")
+    codes = inst.column("nhsa_code").to_pylist()
+    codes[1] = codes[0]
+    codes[2] = "H99072700001"
+    inst = inst.set_column(inst.column_names.index("nhsa_code"), "nhsa_code", pa.array(codes))
+    pacsv.write_csv(inst, data / "institutions.csv")
+    with pytest.raises(InvalidInput) as err:
+        import_records(data, [data / SAMPLE_FILE], tmp_path / "out")
+    text = str(err.value)
+    assert "institutions.csv:3:nhsa_code:" in text and "institutions.csv:4:nhsa_code:" in text
+
+
+def test_without_platform_codes_the_registry_ids_are_the_codes(county: tuple[Path, Path], tmp_path: Path) -> None:
+    plain = county[0]
+    data = tmp_path / "data"
+    shutil.copytree(plain, data)
+    claims = _text(data / "claims.csv").slice(0, 30)
+    write_nhsa_folder(data)  # adds codes; take them away again and write the records with the registry's ids
+    records = _records(data)
+    for table in ("institutions", "persons"):
+        t = _text(data / f"{table}.csv")
+        pacsv.write_csv(t.drop_columns(["nhsa_code" if table == "institutions" else "psn_no"]), data / f"{table}.csv")
+    records = records.filter(pa.array([v in ("2207", "2304") and not s.endswith("R") for v, s in zip(
+        records.column("infno").to_pylist(), records.column("setl_id").to_pylist(), strict=True)])).slice(0, 30)
+    records = records.set_column(records.column_names.index("psn_no"), "psn_no", claims.column("person_id"))
+    records = records.set_column(records.column_names.index("fixmedins_code"), "fixmedins_code",
+                                 claims.column("inst_id"))
+    summary = import_records(data, [_write_csv(records, tmp_path / "ids.csv")], tmp_path / "out")
+    assert summary.imported == 30
