@@ -66,6 +66,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/care", tags=["care 家庭医生与慢病"])
 _ID = Field(min_length=1, max_length=64)
 T = TypeVar("T")
+PersonId = Annotated[str, Field(min_length=1, max_length=64)]
 Disease = Literal["hypertension", "diabetes"]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -121,13 +122,13 @@ class TeamOut(BaseModel):
 
 
 class ContractIn(BaseModel):
-    person_ids: list[str] = Field(min_length=1, max_length=20, description="one person, or a household's members")
+    person_ids: list[PersonId] = Field(min_length=1, max_length=20, description="one person, or a household's members")
     team_id: int = Field(ge=1, le=2**31 - 1)
     gp_member_id: int = Field(ge=1, le=2**31 - 1)
     start_date: date
     household_id: str | None = Field(None, min_length=1, max_length=64)
-    pregnant: list[str] = Field(default_factory=list, max_length=20, description="person_ids of pregnant women")
-    conditions: dict[str, list[Literal["tuberculosis", "mental"]]] = Field(
+    pregnant: list[PersonId] = Field(default_factory=list, max_length=20, description="person_ids of pregnant women")
+    conditions: dict[PersonId, list[Literal["tuberculosis", "mental"]]] = Field(
         default_factory=dict, max_length=20, description="person_id -> key-population conditions declared")
 
 
