@@ -193,6 +193,7 @@ def test_followups_control_status_and_worklists(live: Live, team: dict) -> None:
              for w in c.get("/api/care/worklists", headers=h["gp"]).json()}
     assert lists["uncontrolled"] == set() and lists["due"] == set()
     assert live.audit_count("R0009", "care.followup") == 2
+    assert live.audit_count("R0126", "GET /api/care/worklists") == 2  # each time the lists showed R0126
 
 
 def test_coverage_by_key_population(live: Live, team: dict) -> None:
@@ -221,3 +222,23 @@ def test_long_prescriptions(live: Live, team: dict) -> None:
     assert code == 422 and "contract" in why
     assert check("R0164", "hypertension", 30)[0] == 200
     assert check("R0010", "hypertension", 30)[0] == 404
+    assert live.audit_count("R0164", "POST /api/care/prescriptions/check") == 2  # refused or not: who asked
+
+
+def test_registration_from_claims_keeps_the_earliest(live: Live, team: dict) -> None:
+    from datetime import date, datetime
+
+    from yigongti.care.service import register_from_claims
+    from yigongti.care.uow import CareUnitOfWork
+
+    ctx = live.app.state.ctx
+    claims = [("C1", "R0133", "G1-H", date(2025, 3, 1), "I11.9"), ("C2", "R0133", "G1-T1", date(2025, 1, 5), "I10"),
+              ("C3", "R0133", "G1-H", date(2025, 2, 1), "J18.9"), ("C4", "NOBODY", "G1-H", date(2025, 1, 1), "E11"),
+              ("C5", "R0164", "G1-T1", date(2024, 12, 1), "E11.9")]
+    n = register_from_claims(CareUnitOfWork(ctx.sessions), claims, policy=CarePolicy(), now=datetime(2025, 11, 15))
+    assert n == 2
+    st = live.client.get("/api/care/persons/R0133", headers=live.h["gp"]).json()
+    assert [(d["disease"], d["registered_on"], d["inst_id"], d["source"]) for d in st["diseases"]] == [
+        ("hypertension", "2025-01-05", "G1-T1", "claim")]
+    assert live.audit_count("R0133", "care.register") == 1
+    assert live.audit_count("R0133", "GET /api/care/persons/{person_id}") == 1

@@ -170,12 +170,16 @@ def proposed_team(uow: CareUnitOfWork, person_id: str, year: int) -> TeamView | 
     with uow:
         des = uow.care.designation(person_id, year)
         if des is None:
+            uow.commit()
             return None
+        view = None
         for inst_id in (des.village_id, des.township_id):
             teams = uow.care.teams_of([inst_id])
             if teams:
-                return TeamView(teams[0], tuple(uow.care.members([teams[0].team_id])))
-    return None
+                view = TeamView(teams[0], tuple(uow.care.members([teams[0].team_id])))
+                break
+        uow.commit()  # the caller's transaction: the audit of who looked
+    return view
 
 
 # ----------------------------------------------------------------------------------------------- contracts
@@ -386,6 +390,7 @@ def person_status(uow: CareUnitOfWork, person_id: str, *, today: date,
         entries = uow.care.registry_of([person_id])
         last = uow.care.last_followups([person_id])
         contract = uow.care.active_contract(person_id, today)
+        uow.commit()  # the caller's transaction: the audit of who looked
     return _statuses(entries, last, today, policy), contract
 
 
@@ -479,5 +484,6 @@ def check_long_prescription(uow: CareUnitOfWork, *, person_id: str, disease: str
         contracted = uow.care.active_contract(person_id, today) is not None
         registered = uow.care.registry_entry(person_id, dis.value) is not None
         last = uow.care.last_followups([person_id]).get((person_id, dis.value))
+        uow.commit()  # the caller's transaction: the audit of who asked
     check_prescription(days, contracted=contracted, registered=registered,
                        last_control=Control(last.control) if last else None, policy=policy)
