@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import csv
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from yigongti.care.engine import MEASURE_COLUMNS, fill_controlled, measures
@@ -148,3 +151,63 @@ def test_the_command_names_file_row_and_field(tmp_path: Path) -> None:
                                       str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "followups.csv:2" in result.output and "person_id" in result.output
+
+
+# --- the engine against a plain-Python reading of the same rules (property) ---------------------------------------
+
+def _reference(rows: list[tuple], year: int, policy: CarePolicy) -> dict[tuple[str, str, int], tuple[int, ...]]:
+    """(village, disease, month) -> counts, from the domain's rules, one patient at a time."""
+    from yigongti.care.domain import Control, Reading, add_months, control_status
+
+    out: dict[tuple[str, str, int], list[int]] = {}
+    patients = {(r[0], r[3]) for r in rows}
+    for pid, dis in patients:
+        mine = sorted((r for r in rows if (r[0], r[3]) == (pid, dis)), key=lambda r: r[2])
+        registered = mine[0][2]
+        for m in range(1, 13):
+            end = add_months(date(year, m, 1), 1).replace(day=1)
+            cut, lost_cut = add_months(end, -policy.overdue_months), add_months(end, -policy.lost_months)
+            seen = [r for r in mine if r[2] < end]
+            if registered >= end:
+                continue
+            last = seen[-1]
+            managed = registered < cut
+            n_year = sum(1 for r in seen if r[2].year == year)
+            ctl = last[4] if last[4] is not None else (
+                control_status(dis, Reading(last[5], last[6], None if last[7] is None else Decimal(str(last[7]))),
+                               policy) is Control.CONTROLLED)
+            figures = [1, int(managed), int(n_year >= policy.followups_per_year),
+                       int(managed and last[2].year == year and ctl), int(managed and last[2] < cut),
+                       int(managed and last[2] < lost_cut)]
+            acc = out.setdefault((last[1], dis, m), [0] * 6)
+            for i, v in enumerate(figures):
+                acc[i] += v
+    return {k: tuple(v) for k, v in out.items()}
+
+
+_row = st.tuples(st.sampled_from(["P1", "P2", "P3", "P4"]), st.sampled_from(["V1", "V2"]),
+                 st.dates(date(2024, 6, 1), date(2026, 12, 31)), st.sampled_from(["hypertension", "diabetes"]),
+                 st.none() | st.booleans(), st.none() | st.integers(90, 180), st.integers(50, 110),
+                 st.none() | st.sampled_from([5.5, 6.9, 7.0, 8.4]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_row, min_size=1, max_size=25))
+def test_the_engine_follows_the_rules(rows: list[tuple]) -> None:
+    # one follow-up per patient and day (the order of two on the same day is not defined)
+    rows = list({(r[0], r[3], r[2]): r for r in rows}.values())
+    rows = [r[:6] + ((r[6] if r[5] is not None else None),) + r[7:] for r in rows]
+    cols = list(zip(*rows, strict=True))
+    f = pa.table({"person_id": pa.array(cols[0]), "inst_id": pa.array(cols[1]), "date": pa.array(cols[2]),
+                  "disease": pa.array(cols[3]), "controlled": pa.array(cols[4], pa.bool_()),
+                  "systolic": pa.array(cols[5], pa.int64()), "diastolic": pa.array(cols[6], pa.int64()),
+                  "fasting_glucose": pa.array(cols[7], pa.float64())})
+    got = measures(f, INSTITUTIONS, 2026, CarePolicy())
+    village = {(r["scope"], r["disease"], r["month"]): tuple(r[k] for k in ("registered", "under_management",
+               "standardized", "controlled", "missed_visit", "lost"))
+               for r in got.table.to_pylist() if r["scope_kind"] == "village"}
+    assert village == _reference(rows, 2026, CarePolicy())
+    for r in got.table.to_pylist():
+        assert r["controlled"] <= r["under_management"] <= r["registered"]
+        assert r["lost"] <= r["missed_visit"] <= r["under_management"]
+        assert r["standardized"] <= r["registered"]
