@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,7 +15,7 @@ from yigongti.care.engine import Measures, measures
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput, Problem
 
-__all__ = ["MEASURES_FILE", "measures_folder", "write_measures"]
+__all__ = ["MEASURES_FILE", "claim_rows", "measures_folder", "write_measures"]
 
 MEASURES_FILE = "care_measures"
 
@@ -51,3 +53,10 @@ def write_measures(result: Measures, out: Path | str) -> Path:
     from yigongti.datafolder.folder import write_table
 
     return write_table(result.table, out, MEASURES_FILE)
+
+
+def claim_rows(claims: pa.Table) -> Iterator[tuple[str, str, str, date, str | None]]:
+    """(claim_id, person_id, inst_id, admit_date, diagnosis) of the claims that carry a diagnosis."""
+    c = claims.filter(pc.is_valid(claims.column("diagnosis")))
+    cols = [c.column(n).to_pylist() for n in ("claim_id", "person_id", "inst_id", "admit_date", "diagnosis")]
+    yield from zip(*cols, strict=True)

@@ -250,14 +250,15 @@ def sign_contract(uow: CareUnitOfWork, principal: Principal, cmd: SignContract, 
 
 def _register(uow: CareUnitOfWork, person_id: str, disease: Disease, on: date, inst_id: str, source: str,
               claim_id: str | None, now: datetime) -> tuple[RegistryRow, bool]:
-    """The registry entry, created when missing, moved earlier when ``on`` is earlier; (entry, created)."""
+    """The registry entry, created when missing, moved to the earlier of (date, institution), so that the order the
+    sources come in does not matter (as in the measures' engine); (entry, created)."""
     entry = uow.care.registry_entry(person_id, disease.value)
     if entry is None:
         entry = RegistryRow(person_id=person_id, disease=disease.value, registered_on=on, inst_id=inst_id,
                             source=source, claim_id=claim_id, created_at=now)
         uow.care.add(entry)
         return entry, True
-    if on < entry.registered_on:
+    if (on, inst_id) < (entry.registered_on, entry.inst_id):
         entry.registered_on, entry.inst_id, entry.source, entry.claim_id = on, inst_id, source, claim_id
     return entry, False
 
