@@ -242,3 +242,21 @@ def test_registration_from_claims_keeps_the_earliest(live: Live, team: dict) -> 
         ("hypertension", "2025-01-05", "G1-T1", "claim")]
     assert live.audit_count("R0133", "care.register") == 1
     assert live.audit_count("R0133", "GET /api/care/persons/{person_id}") == 1
+
+
+def test_hostile_input_is_a_client_error(live: Live, team: dict) -> None:
+    c, h = live.client, live.h
+    f = {"person_id": "R0133", "disease": "hypertension", "date": "2025-11-10", "systolic": 130, "diastolic": 80}
+    assert c.post("/api/care/followups", json=f | {"medicines": "a\x00b"}, headers=h["gp"]).status_code == 400
+    lone = b'{"person_id": "\\ud800", "disease": "hypertension", "date": "2025-11-10"}'  # a lone surrogate
+    assert c.post("/api/care/followups", content=lone, headers=h["gp"] | {
+        "content-type": "application/json"}).status_code == 400
+    assert c.post("/api/care/followups", json=f | {"disease": "flu"}, headers=h["gp"]).status_code == 422
+    assert c.post("/api/care/followups", json=f | {"date": "2025-02-30"}, headers=h["gp"]).status_code == 422
+    assert c.post("/api/care/followups", json=f | {"fasting_glucose": "1e400"}, headers=h["gp"]).status_code == 422
+    assert c.post("/api/care/followups", json=f | {"medicines": "药" * 2001}, headers=h["gp"]).status_code == 422
+    assert c.get("/api/care/worklists", params={"gp_member_id": "-1"}, headers=h["gp"]).status_code == 422
+    assert c.post("/api/care/prescriptions/check", json={"person_id": "R0133", "disease": "diabetes", "days": 0},
+                  headers=h["gp"]).status_code == 422
+    assert c.post("/api/care/teams", content=b"{not json", headers=h["v1-admin"] | {
+        "content-type": "application/json"}).status_code == 422
