@@ -7,6 +7,8 @@ County 500101, consortium C1: county hospital H, township centre T1, its village
   glucose 6.5 (controlled).
 * C (hypertension): one follow-up at V1 on 2024-06-01, ``controlled`` given (true), nothing since: lost.
 * D: a claim with J18 (pneumonia): not a chronic patient.
+* E (hypertension): registered by a claim at H on 2025-09-01, never followed up: counted at H (consortium, county),
+  missed from the start, lost from September 2026 (12 months after the claim).
 """
 
 from __future__ import annotations
@@ -45,14 +47,15 @@ def _followups() -> pa.Table:
                      "fasting_glucose": pa.array(cols[7], pa.float64())})
 
 
-CLAIMS = pa.table({"person_id": ["B", "D"], "inst_id": ["H", "H"],
-                   "admit_date": pa.array([date(2026, 2, 20), date(2026, 5, 1)]), "diagnosis": ["E11.9", "J18.9"]})
+CLAIMS = pa.table({"person_id": ["B", "D", "E"], "inst_id": ["H", "H", "H"],
+                   "admit_date": pa.array([date(2026, 2, 20), date(2026, 5, 1), date(2025, 9, 1)]),
+                   "diagnosis": ["E11.9", "J18.9", "I10"]})
 
 
 @pytest.fixture(scope="module")
 def rows() -> dict[tuple[str, str, str, int], dict[str, object]]:
     m = measures(_followups(), INSTITUTIONS, 2026, CarePolicy(), claims=CLAIMS)
-    assert m.patients == 3
+    assert m.patients == 4
     assert tuple(m.table.column_names) == MEASURE_COLUMNS
     return {(r["scope_kind"], r["scope"], r["disease"], r["month"]): r for r in m.table.to_pylist()}
 
@@ -80,6 +83,16 @@ def test_december(rows: dict) -> None:
     # B: under management since May; last seen 03-05 (missed visit, not lost), controlled
     assert _figures(rows[("county", "500101", "diabetes", 12)]) == (1, 1, 0, 1, 1, 0, "0.0", "100.0", "100.0",
                                                                      "0.0")
+
+
+def test_a_patient_never_followed_up_counts_from_the_claim(rows: dict) -> None:
+    # January: A (registered 2025-11-10) not yet under management; C lost; E missed, not lost
+    assert _figures(rows[("county", "500101", "hypertension", 1)])[:6] == (3, 2, 0, 0, 2, 1)
+    # August: A seen 07-01 (controlled, 3 follow-ups so far); E's claim 2025-09-01 is not before 2025-09-01
+    assert _figures(rows[("county", "500101", "hypertension", 8)])[:6] == (3, 3, 0, 1, 2, 1)
+    assert _figures(rows[("county", "500101", "hypertension", 9)])[:6] == (3, 3, 0, 1, 2, 2)  # now E is lost
+    assert not any(k[:2] == ("village", "H") or (k[0] == "township" and k[2] == "hypertension" and
+                                                 rows[k]["registered"] > 2) for k in rows)
 
 
 def test_roll_up_and_the_institution_of_registration(rows: dict) -> None:

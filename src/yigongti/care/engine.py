@@ -12,6 +12,8 @@ institution. At the end of each month of the year, for each patient registered b
 * ``missed_visit`` 近3个月未随访人数: under management, no follow-up in the last ``overdue_months`` months;
 * ``lost`` 失访人数: under management, no follow-up in the last ``lost_months`` (12) months.
 
+A patient never followed up counts from their registration (the claim that registered them), as the worklists do.
+
 Rates: standardized / registered, controlled / under management, missed_visit / under management, lost / under
 management (percent with one decimal, exact). A patient is counted at the institution of their last follow-up by the
 month's end (else the institution of registration), and rolled up: village clinic, township centre (the village
@@ -139,14 +141,15 @@ def measures(followups: pa.Table, institutions: pa.Table, year: int, policy: Car
     # "before the last 3 months": registered before the first day of the 3-month window ending at the month's end
     managed = per.registered_on < per.mgmt_cut
     last_in_year = per.last_date.notnull() & (per.last_date.year() == year)
+    seen = per.last_date.coalesce(per.registered_on)  # never followed up: counted from the registration (a claim)
     per = per.mutate(
         inst_id=per.last_inst.coalesce(per.reg_inst),
         registered=ibis.literal(1),
         under_management=managed.cast("int64"),
         standardized=(per.n_year.coalesce(0) >= policy.followups_per_year).cast("int64"),
         controlled=(managed & last_in_year & per.last_ctl.coalesce(False)).cast("int64"),
-        missed_visit=(managed & (per.last_date.isnull() | (per.last_date < per.mgmt_cut))).cast("int64"),
-        lost=(managed & (per.last_date.isnull() | (per.last_date < per.lost_cut))).cast("int64"),
+        missed_visit=(managed & (seen < per.mgmt_cut)).cast("int64"),
+        lost=(managed & (seen < per.lost_cut)).cast("int64"),
     )
     inst = register_arrow(con, institutions.select(["inst_id", "tier", "parent_id", "consortium_id", "county_code"]))
     x = per.join(inst, per.inst_id == inst.inst_id)
