@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "yigongti.benefits.cli",
     "yigongti.interop.nhsa.cli",
     "yigongti.appraisal.cli",
+    "yigongti.care.cli",
     "yigongti.budget.cli.settle",
     "yigongti.budget.cli.run",
     "yigongti.budget.cli.calibrate",

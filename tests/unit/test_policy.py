@@ -182,6 +182,18 @@ _ALTERNATIVES: dict[PolicyPath, list[Any]] = {
                                  "performance_pay_share": "60%"}], []],
     ("agreement", "tcm_uplift"): ["1.05", "1", "0.98"],
     ("agreement", "tcm_kinds"): [["tcm"], [], ["tcm", "general"]],
+    ("care", "panel_cap"): [1, 800, 1500, 3000],
+    ("care", "contract_months"): [12, 6, 36],
+    ("care", "systolic_below"): [140, 130],
+    ("care", "diastolic_below"): [90, 80],
+    ("care", "glucose_below"): ["7.0", "6.1", "7"],
+    ("care", "followups_per_year"): [4, 6, 12],
+    ("care", "overdue_months"): [3, 2, 6],
+    ("care", "lost_months"): [12, 18],
+    ("care", "due_days"): [7, 14],
+    ("care", "long_prescription_days"): [60, 90, 30],
+    ("care", "hypertension_icd"): [["I10-I15"], ["I10", "I11"]],
+    ("care", "diabetes_icd"): [["E10-E14"], ["E11"]],
 }
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from yigongti.app import claims_api as claims
 from yigongti.budget import api as agreements
+from yigongti.care import api as care
 from yigongti.interop.fhir import router as fhir_router
 from yigongti.platform.routes import auth_api as auth
 from yigongti.platform.routes import choices_api as choices
@@ -16,4 +17,4 @@ from yigongti.referral import api as referral
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, claims.router, registry.router,
-                                     referral.router, agreements.router, fhir_router)
+                                     referral.router, agreements.router, care.router, fhir_router)

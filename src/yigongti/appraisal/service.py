@@ -21,6 +21,7 @@ from yigongti.appraisal.domain import IndicatorValue, Score, checklist_value, in
 from yigongti.appraisal.engine import MeasureInputs, compute_measures
 from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
 from yigongti.appraisal.indicators import MEASURES, IndicatorSet, ScopeKind
+from yigongti.care.engine import fill_controlled
 from yigongti.core.engine import Backend
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput, Problem
@@ -189,6 +190,9 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     memory; ``adjudicated`` is then the engine's adjudication of them), instead of the folder's claims table."""
     iset = indicator_set or load_indicator_set()
     _check_references(data)
+    followups = data.get("followups")
+    if followups is not None:  # a follow-up without `controlled` is judged by its readings (policy [care])
+        data = DataFolder(data.path, {**data.tables, "followups": fill_controlled(followups, policy.care)})
     des_years = set(designations.column("year").to_pylist())
     if year not in des_years:
         raise InvalidInput([Problem("designations", 0, "year", f"no designations for {year} / 没有 {year} 年的定点")])

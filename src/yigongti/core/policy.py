@@ -41,6 +41,7 @@ __all__ = [
     "BenefitPolicy",
     "BenefitRow",
     "CapitationPolicy",
+    "CarePolicy",
     "EnrollmentPolicy",
     "GradeName",
     "HouseholdMode",
@@ -453,6 +454,35 @@ class SurplusPolicy(_Model):
         return self
 
 
+class CarePolicy(_Model):
+    """Family doctors and chronic disease (家庭医生签约、慢病管理; 国家基本公共卫生服务规范): the panel cap of a family
+    doctor, the control thresholds (血压 < 140/90 mmHg, 空腹血糖 < 7.0 mmol/L), the follow-up norms (at least 4
+    face-to-face follow-ups a year), the worklist horizons and long prescriptions (长处方)."""
+
+    panel_cap: int = Field(1500, ge=1, description="residents a family doctor (GP) may have under contract at once")
+    contract_months: int = Field(12, ge=1, le=60, description="length of a family-doctor contract (签约周期)")
+    systolic_below: int = Field(140, ge=60, le=250, description="blood pressure controlled when systolic < this")
+    diastolic_below: int = Field(90, ge=30, le=150, description="...and diastolic < this (mmHg)")
+    glucose_below: Weight = Field(Decimal("7.0"), description="diabetes controlled when fasting glucose < this "
+                                                              "(mmol/L)")
+    followups_per_year: int = Field(4, ge=1, le=52, description="follow-ups a year for standardized management")
+    overdue_months: int = Field(3, ge=1, le=24, description="no follow-up for this long: overdue (逾期)")
+    lost_months: int = Field(12, ge=1, le=60, description="no follow-up for this long: lost to follow-up (失访)")
+    due_days: int = Field(7, ge=1, le=31, description="next follow-up within this many days: due this week")
+    long_prescription_days: int = Field(60, ge=1, le=180, description="longest prescription for a stable "
+                                                                      "contracted chronic patient (长处方)")
+    hypertension_icd: tuple[str, ...] = ("I10-I15",)
+    diabetes_icd: tuple[str, ...] = ("E10-E14",)
+
+    @model_validator(mode="after")
+    def _check(self) -> CarePolicy:
+        if self.glucose_below <= 0:
+            raise ValueError("glucose_below must be > 0")
+        if self.lost_months < self.overdue_months:
+            raise ValueError("lost_months must be >= overdue_months")
+        return self
+
+
 class Policy(_Model):
     """The whole effective policy of a county for a year."""
 
@@ -464,6 +494,7 @@ class Policy(_Model):
     referral: ReferralPolicy = ReferralPolicy()
     agreement: AgreementPolicy = AgreementPolicy()
     surplus: SurplusPolicy = SurplusPolicy()
+    care: CarePolicy = CarePolicy()
 
 
 def dotted(path: PolicyPath) -> str:

@@ -405,7 +405,10 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
         allowed = pa.array(sorted(_TRUE | _FALSE))
         out.rows(_bad_rows(pc.invert(pc.is_in(low, value_set=allowed))), col.name, values=text,
                  fmt="'{value}' is not true/false (1/0, 是/否) / 布尔值无效")
-        return pc.is_in(low, value_set=pa.array(sorted(_TRUE)))
+        flag = pc.is_in(low, value_set=pa.array(sorted(_TRUE)))
+        if not col.required and col.default is None:  # an optional flag without default: empty is "not given"
+            return pc.if_else(empty, pa.scalar(None, pa.bool_()), flag)
+        return flag
     if t is ColType.MONEY:
         bad(_MONEY_RE, "an amount in yuan with at most 2 decimals / 金额格式错误")
         fits = pc.match_substring_regex(text, _MONEY_FITS_RE)
@@ -494,6 +497,8 @@ def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.Chun
     if not fast or (col.default is not None and kind is not ColType.BOOL):
         return None
     if kind is ColType.BOOL:
+        if not col.required and col.default is None:
+            return arr
         return pc.fill_null(arr, col.default is not None and col.default.lower() in _TRUE)
     if col.required and arr.null_count:
         out.rows(_true_rows(pc.is_null(arr)), col.name, _EMPTY)

@@ -153,8 +153,12 @@ STAFF_INCOME = TableSpec("staff_income", (
 ), key=("inst_id", "year"), optional=True, doc="人员收入 / staff head count and total income (appraisal)")
 FOLLOWUPS = TableSpec("followups", (
     Column("person_id", T.ID), Column("inst_id", T.ID), Column("date", T.DATE),
-    Column("disease", T.ENUM, values=("hypertension", "diabetes")), Column("controlled", T.BOOL),
-), optional=True, doc="慢病随访 / chronic-disease follow-ups (appraisal)")
+    Column("disease", T.ENUM, values=("hypertension", "diabetes")), Column("controlled", T.BOOL, required=False),
+    Column("systolic", T.INT, required=False, min_value=40, max_value=300),
+    Column("diastolic", T.INT, required=False, min_value=20, max_value=200),
+    Column("fasting_glucose", T.FLOAT, required=False, min_value=0.5, max_value=50),
+), optional=True, doc="慢病随访 / chronic-disease follow-ups with their readings (appraisal, care measures); "
+                      "controlled empty: from the readings (policy [care])")
 DEATHS = TableSpec("deaths", (
     Column("person_id", T.ID), Column("death_date", T.DATE), Column("cause", T.STR, required=False),
 ), key=("person_id",), optional=True, doc="死亡登记 / deaths with ICD-10 cause (appraisal)")

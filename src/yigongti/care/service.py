@@ -1,0 +1,490 @@
+"""Care use cases (家庭医生与慢病用例), one transaction each: set up a family-doctor team, propose the team of a
+person's designated village clinic, sign contracts (the GP's panel cap), register chronic patients (from claims'
+diagnoses, at a screening, by hand), record a follow-up in one call, a person's chronic-disease status, the family
+doctor's worklists, contract coverage by key population, long prescriptions.
+
+Who acts is a :class:`~yigongti.platform.accounts.Principal`; every change writes the audit log (who, what, when,
+which person). Whether a person is in the caller's scope is the adapter's check (``platform.deps.visible_person``);
+lists over persons take the caller's scope condition.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+
+from yigongti.care.domain import (
+    Control,
+    Disease,
+    KeyPopulation,
+    Reading,
+    TeamRole,
+    Worklist,
+    check_panel,
+    check_prescription,
+    contract_end,
+    control_status,
+    disease_of_icd,
+    key_populations,
+    worklists,
+)
+from yigongti.care.store import ContractRow, FollowupRow, RegistryRow, TeamMemberRow, TeamRow
+from yigongti.care.uow import CareUnitOfWork
+from yigongti.core.policy import CarePolicy
+from yigongti.enrollment.store import PersonRow
+from yigongti.platform.accounts import Principal, Role
+from yigongti.platform.audit import actor_of
+from yigongti.registry.domain import Tier
+
+__all__ = [
+    "Conflict",
+    "CoverageRow",
+    "DiseaseStatus",
+    "InvalidRequest",
+    "MemberIn",
+    "NotAllowed",
+    "NotFound",
+    "RecordFollowup",
+    "SignContract",
+    "TeamView",
+    "WorklistEntry",
+    "check_long_prescription",
+    "coverage",
+    "create_team",
+    "person_status",
+    "proposed_team",
+    "record_followup",
+    "register",
+    "register_from_claims",
+    "sign_contract",
+    "teams_of",
+    "worklist",
+]
+
+
+class NotFound(LookupError):
+    """No such team, member, institution or person (404)."""
+
+
+class NotAllowed(PermissionError):
+    """The caller's role or institution may not do this (403)."""
+
+
+class Conflict(RuntimeError):
+    """Contradicts what is recorded: already under contract (409). A full panel is :class:`PanelFull` (409)."""
+
+
+class InvalidRequest(ValueError):
+    """A request that contradicts the registry (422), naming the field."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        super().__init__(f"{field_name}: {message}")
+
+
+def _audit(uow: CareUnitOfWork, principal: Principal | None, action: str, person_id: str | None, at: datetime,
+           detail: dict[str, Any]) -> None:
+    uow.audit.add(actor=actor_of(principal) if principal is not None else "system", action=action, at=at,
+                  person_id=person_id, detail=detail)
+
+
+# --------------------------------------------------------------------------------------------------- teams
+
+@dataclass(frozen=True)
+class MemberIn:
+    role: str
+    name: str
+    inst_id: str
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamView:
+    team: TeamRow
+    members: tuple[TeamMemberRow, ...]
+
+
+def create_team(uow: CareUnitOfWork, principal: Principal, *, inst_id: str, name: str,
+                members: Sequence[MemberIn], now: datetime) -> TeamView:
+    """A family-doctor team of a village clinic or township centre (the admin of the institution or of its
+    consortium): at least one GP; a specialist comes from a county hospital."""
+    with uow:
+        inst = uow.care.institution(inst_id)
+        if inst is None:
+            raise NotFound(f"机构 {inst_id} 不存在 / no institution {inst_id}")
+        own = principal.role is Role.INSTITUTION_ADMIN and principal.inst_id == inst_id
+        consortium = (principal.role is Role.CONSORTIUM_ADMIN and inst.consortium_id is not None
+                      and principal.consortium_id == inst.consortium_id)
+        if not (own or consortium or principal.role is Role.SYSTEM_ADMIN):
+            raise NotAllowed("仅本机构或所属医共体管理员可组建团队 / only the admin of the institution or its "
+                             "consortium sets up its teams")
+        if inst.tier not in (Tier.VILLAGE.value, Tier.TOWNSHIP.value):
+            raise InvalidRequest("inst_id", "家庭医生团队设在村卫生室或乡镇卫生院 / a team belongs to a village "
+                                            "clinic or township centre")
+        roles = []
+        for i, m in enumerate(members):
+            try:
+                role = TeamRole(m.role)
+            except ValueError:
+                raise InvalidRequest(f"members.{i}.role", "must be one of "
+                                     + ", ".join(r.value for r in TeamRole)) from None
+            member_inst = uow.care.institution(m.inst_id)
+            if member_inst is None:
+                raise InvalidRequest(f"members.{i}.inst_id", f"no institution {m.inst_id} / 机构不存在")
+            if role is TeamRole.SPECIALIST and member_inst.tier != Tier.COUNTY.value:
+                raise InvalidRequest(f"members.{i}.inst_id", "专科医生来自县级医院 / a specialist comes from a "
+                                                           "county hospital")
+            roles.append(role)
+        if TeamRole.GP not in roles:
+            raise InvalidRequest("members", "团队至少有一名全科医生 / a team has at least one GP")
+        team = TeamRow(inst_id=inst_id, name=name, created_at=now, created_by=actor_of(principal))
+        uow.care.add(team)
+        rows = []
+        for m, role in zip(members, roles, strict=True):
+            row = TeamMemberRow(team_id=team.team_id, role=role.value, name=m.name, inst_id=m.inst_id,
+                                username=m.username)
+            uow.care.add(row)
+            rows.append(row)
+        _audit(uow, principal, "care.team", None, now, {"team_id": team.team_id, "inst_id": inst_id})
+        uow.commit()
+    return TeamView(team, tuple(rows))
+
+
+def teams_of(uow: CareUnitOfWork, inst_id: str) -> list[TeamView]:
+    """The teams of an institution with their members (no personal data)."""
+    with uow:
+        teams = uow.care.teams_of([inst_id])
+        members = uow.care.members([t.team_id for t in teams])
+    return [TeamView(t, tuple(m for m in members if m.team_id == t.team_id)) for t in teams]
+
+
+def proposed_team(uow: CareUnitOfWork, person_id: str, year: int) -> TeamView | None:
+    """The team proposed by default (默认推荐): the first team of the person's designated village clinic for
+    ``year``, else of their township centre; None when neither has a team or the person has no designation."""
+    with uow:
+        des = uow.care.designation(person_id, year)
+        if des is None:
+            uow.commit()
+            return None
+        view = None
+        for inst_id in (des.village_id, des.township_id):
+            teams = uow.care.teams_of([inst_id])
+            if teams:
+                view = TeamView(teams[0], tuple(uow.care.members([teams[0].team_id])))
+                break
+        uow.commit()  # the caller's transaction: the audit of who looked
+    return view
+
+
+# ----------------------------------------------------------------------------------------------- contracts
+
+@dataclass(frozen=True)
+class SignContract:
+    person_ids: tuple[str, ...]
+    team_id: int
+    gp_member_id: int
+    start_date: date
+    household_id: str | None = None
+    pregnant: frozenset[str] = frozenset()
+    conditions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+_DECLARED = (KeyPopulation.TUBERCULOSIS.value, KeyPopulation.MENTAL.value)
+
+
+def sign_contract(uow: CareUnitOfWork, principal: Principal, cmd: SignContract, *, policy: CarePolicy,
+                  now: datetime) -> list[ContractRow]:
+    """Sign a yearly contract (签约) for each person (one person, or a household at once) with the team and its GP,
+    by a clinician or the admin of the team's institution (or of the township centre above it). Refused: a person
+    already under contract in the period (:class:`Conflict`), a GP whose panel would exceed ``panel_cap``
+    (:class:`~yigongti.care.domain.PanelFull`)."""
+    if not cmd.person_ids:
+        raise InvalidRequest("person_ids", "at least one person / 至少一人")
+    for pid, conds in cmd.conditions.items():
+        bad = [c for c in conds if c not in _DECLARED]
+        if bad:
+            raise InvalidRequest("conditions", f"{pid}: {', '.join(bad)} not among {', '.join(_DECLARED)}")
+    end = contract_end(cmd.start_date, policy)
+    with uow:
+        team = uow.care.team(cmd.team_id)
+        if team is None:
+            raise NotFound(f"团队 {cmd.team_id} 不存在 / no team {cmd.team_id}")
+        inst = uow.care.institution(team.inst_id)
+        allowed = {team.inst_id} | ({inst.parent_id} if inst is not None and inst.parent_id else set())
+        if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or principal.inst_id not in allowed:
+            raise NotAllowed("仅团队所在机构的医生或管理员可签约 / only a clinician or the admin of the team's "
+                             "institution signs its contracts")
+        gp = uow.care.member(cmd.gp_member_id)
+        if gp is None or gp.team_id != team.team_id or gp.role != TeamRole.GP.value:
+            raise InvalidRequest("gp_member_id", "不是本团队的全科医生 / not a GP of this team")
+        for pid in cmd.person_ids:
+            if uow.care.person(pid) is None:
+                raise NotFound(f"无此人员 / no person {pid}")
+        taken = uow.care.overlapping(list(cmd.person_ids), cmd.start_date, end)
+        if taken:
+            ids = ", ".join(sorted({c.person_id for c in taken}))
+            raise Conflict(f"已有签约 / already under contract in this period: {ids}")
+        current = uow.care.panel_size(gp.member_id, cmd.start_date, lock=True)
+        check_panel(current, len(cmd.person_ids), policy, gp=gp.name)
+        rows = []
+        for pid in cmd.person_ids:
+            row = ContractRow(person_id=pid, team_id=team.team_id, gp_member_id=gp.member_id,
+                              start_date=cmd.start_date, end_date=end, household_id=cmd.household_id,
+                              pregnant=pid in cmd.pregnant, conditions=",".join(cmd.conditions.get(pid, ())),
+                              signed_at=now, signed_by=actor_of(principal))
+            uow.care.add(row)
+            rows.append(row)
+            _audit(uow, principal, "care.contract", pid, now, {"contract_id": row.contract_id,
+                                                               "team_id": team.team_id, "end_date": str(end)})
+        uow.commit()
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------ registry
+
+def _register(uow: CareUnitOfWork, person_id: str, disease: Disease, on: date, inst_id: str, source: str,
+              claim_id: str | None, now: datetime) -> tuple[RegistryRow, bool]:
+    """The registry entry, created when missing, moved to the earlier of (date, institution), so that the order the
+    sources come in does not matter (as in the measures' engine); (entry, created)."""
+    entry = uow.care.registry_entry(person_id, disease.value)
+    if entry is None:
+        entry = RegistryRow(person_id=person_id, disease=disease.value, registered_on=on, inst_id=inst_id,
+                            source=source, claim_id=claim_id, created_at=now)
+        uow.care.add(entry)
+        return entry, True
+    if (on, inst_id) < (entry.registered_on, entry.inst_id):
+        entry.registered_on, entry.inst_id, entry.source, entry.claim_id = on, inst_id, source, claim_id
+    return entry, False
+
+
+def register(uow: CareUnitOfWork, principal: Principal, *, person_id: str, disease: str, on: date,
+             now: datetime) -> RegistryRow:
+    """Register a chronic patient by hand (a clinician, at their institution)."""
+    if principal.role is not Role.CLINICIAN or principal.inst_id is None:
+        raise NotAllowed("仅医生可登记慢病患者 / only a clinician registers chronic patients")
+    try:
+        dis = Disease(disease)
+    except ValueError:
+        raise InvalidRequest("disease", "must be hypertension or diabetes") from None
+    with uow:
+        if uow.care.person(person_id) is None:
+            raise NotFound(f"无此人员 / no person {person_id}")
+        entry, _ = _register(uow, person_id, dis, on, principal.inst_id, "manual", None, now)
+        _audit(uow, principal, "care.register", person_id, now, {"disease": dis.value, "on": str(on)})
+        uow.commit()
+    return entry
+
+
+def register_from_claims(uow: CareUnitOfWork, claims: Iterable[tuple[str, str, str, date, str | None]], *,
+                         policy: CarePolicy, now: datetime) -> int:
+    """Register the patients whose claims (claim_id, person_id, inst_id, admit_date, diagnosis) carry a diagnosis in
+    the policy's ICD-10 ranges, at the claim's date and institution (the earliest one wins); returns how many
+    entries were created. Persons not in the database are skipped."""
+    created = 0
+    with uow:
+        for claim_id, person_id, inst_id, on, diagnosis in claims:
+            dis = disease_of_icd(diagnosis, policy) if diagnosis else None
+            if dis is None or uow.care.person(person_id) is None:
+                continue
+            _, new = _register(uow, person_id, dis, on, inst_id, "claim", claim_id, now)
+            if new:
+                created += 1
+                _audit(uow, None, "care.register", person_id, now, {"disease": dis.value, "claim_id": claim_id})
+        uow.commit()
+    return created
+
+
+# ----------------------------------------------------------------------------------------------- follow-ups
+
+@dataclass(frozen=True)
+class RecordFollowup:
+    person_id: str
+    disease: str
+    date: _dt.date
+    systolic: int | None = None
+    diastolic: int | None = None
+    fasting_glucose: Decimal | None = None
+    hba1c: Decimal | None = None
+    medicines: str = ""
+    next_date: _dt.date | None = None
+
+
+@dataclass(frozen=True)
+class RecordedFollowup:
+    followup: FollowupRow
+    control: Control
+    registered_now: bool
+
+
+def record_followup(uow: CareUnitOfWork, principal: Principal, cmd: RecordFollowup, *, policy: CarePolicy,
+                    now: datetime) -> RecordedFollowup:
+    """Record a follow-up in one call (一次录入): readings, medicines, the next date; its control status from the
+    policy's thresholds. A person not yet registered for the disease is registered by this screening (筛查登记)."""
+    if principal.role is not Role.CLINICIAN or principal.inst_id is None:
+        raise NotAllowed("仅医生可录入随访 / only a clinician records follow-ups")
+    try:
+        dis = Disease(cmd.disease)
+    except ValueError:
+        raise InvalidRequest("disease", "must be hypertension or diabetes") from None
+    if cmd.date > now.date():
+        raise InvalidRequest("date", "随访日期不能晚于今天 / a follow-up is not in the future")
+    if cmd.next_date is not None and cmd.next_date <= cmd.date:
+        raise InvalidRequest("next_date", "下次随访须晚于本次 / the next follow-up comes after this one")
+    if (cmd.systolic is None) != (cmd.diastolic is None):
+        raise InvalidRequest("diastolic", "血压需同时录入收缩压与舒张压 / blood pressure needs both figures")
+    if cmd.systolic is not None and cmd.diastolic is not None and cmd.systolic <= cmd.diastolic:
+        raise InvalidRequest("systolic", "收缩压须高于舒张压 / systolic must be above diastolic")
+    reading = Reading(cmd.systolic, cmd.diastolic, cmd.fasting_glucose, cmd.hba1c)
+    control = control_status(dis, reading, policy)
+    with uow:
+        if uow.care.person(cmd.person_id) is None:
+            raise NotFound(f"无此人员 / no person {cmd.person_id}")
+        _, created = _register(uow, cmd.person_id, dis, cmd.date, principal.inst_id, "screening", None, now)
+        row = FollowupRow(person_id=cmd.person_id, disease=dis.value, inst_id=principal.inst_id, date=cmd.date,
+                          systolic=cmd.systolic, diastolic=cmd.diastolic, fasting_glucose=cmd.fasting_glucose,
+                          hba1c=cmd.hba1c, medicines=cmd.medicines, next_date=cmd.next_date, control=control.value,
+                          recorded_at=now, recorded_by=actor_of(principal))
+        uow.care.add(row)
+        _audit(uow, principal, "care.followup", cmd.person_id, now,
+               {"followup_id": row.followup_id, "disease": dis.value, "control": control.value})
+        uow.commit()
+    return RecordedFollowup(row, control, created)
+
+
+@dataclass(frozen=True)
+class DiseaseStatus:
+    disease: str
+    registered_on: date
+    inst_id: str
+    source: str
+    last_date: date | None
+    next_date: date | None
+    control: str | None
+    lists: tuple[str, ...]
+
+
+def _statuses(entries: Sequence[RegistryRow], last: dict[tuple[str, str], FollowupRow], today: date,
+              policy: CarePolicy) -> list[DiseaseStatus]:
+    out = []
+    for e in entries:
+        f = last.get((e.person_id, e.disease))
+        lists = worklists(today, since=e.registered_on, last_followup=f.date if f else None,
+                          next_date=f.next_date if f else None, last_control=Control(f.control) if f else None,
+                          policy=policy)
+        out.append(DiseaseStatus(e.disease, e.registered_on, e.inst_id, e.source, f.date if f else None,
+                                 f.next_date if f else None, f.control if f else None,
+                                 tuple(w.value for w in Worklist if w in lists)))
+    return out
+
+
+def person_status(uow: CareUnitOfWork, person_id: str, *, today: date,
+                  policy: CarePolicy) -> tuple[list[DiseaseStatus], ContractRow | None]:
+    """A person's chronic diseases (registration, the control status of the last reading, the worklists they are on)
+    and their active contract."""
+    with uow:
+        entries = uow.care.registry_of([person_id])
+        last = uow.care.last_followups([person_id])
+        contract = uow.care.active_contract(person_id, today)
+        uow.commit()  # the caller's transaction: the audit of who looked
+    return _statuses(entries, last, today, policy), contract
+
+
+@dataclass(frozen=True)
+class WorklistEntry:
+    person_id: str
+    status: DiseaseStatus
+
+
+def worklist(uow: CareUnitOfWork, principal: Principal, *, gp_member_id: int | None, today: date,
+             policy: CarePolicy, condition: ColumnElement[bool]) -> dict[str, list[WorklistEntry]]:
+    """The worklists of a family doctor (工作清单): the registered chronic patients under contract with the GP
+    (``gp_member_id``, else the GP whose account is the caller's) and in the caller's scope, by list."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
+        raise NotAllowed("仅家庭医生或机构管理员可查看工作清单 / clinicians and institution admins only")
+    with uow:
+        if gp_member_id is None:
+            gp = uow.session.scalar(select(TeamMemberRow).where(TeamMemberRow.username == principal.username,
+                                                                TeamMemberRow.role == TeamRole.GP.value).limit(1))
+        else:
+            gp = uow.care.member(gp_member_id)
+        if gp is None or gp.role != TeamRole.GP.value:
+            raise NotFound("无此全科医生 / no such GP")
+        team = uow.care.team(gp.team_id)
+        if principal.inst_id not in (team.inst_id if team else None, gp.inst_id):
+            raise NotFound("无此全科医生 / no such GP")
+        ids = [c.person_id for c in uow.care.contracts_of_gp(gp.member_id, today)]
+        visible = set(uow.session.scalars(select(PersonRow.person_id).where(PersonRow.person_id.in_(ids),
+                                                                            condition))) if ids else set()
+        ids = [i for i in ids if i in visible]
+        entries = uow.care.registry_of(ids)
+        last = uow.care.last_followups(ids)
+    out: dict[str, list[WorklistEntry]] = {w.value: [] for w in Worklist}
+    for s, e in zip(_statuses(entries, last, today, policy), entries, strict=True):
+        for name in s.lists:
+            out[name].append(WorklistEntry(e.person_id, s))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ coverage
+
+@dataclass(frozen=True)
+class CoverageRow:
+    population: str
+    persons: int | None  # None: the population is only known from contracts (pregnant, tuberculosis, mental)
+    contracted: int
+
+
+def coverage(uow: CareUnitOfWork, *, on: date, condition: ColumnElement[bool]) -> list[CoverageRow]:
+    """Contract coverage by key population (重点人群签约覆盖) among the persons in the caller's scope, ``on``: the
+    population (65+, children 0-6 from the birth date; hypertension, diabetes from the registry) and how many of
+    them are under an active contract; pregnant women, tuberculosis and severe mental disorders are known only
+    as declared at signing (``persons`` None). Counts only: no person is shown."""
+    with uow:
+        people = list(uow.session.execute(select(PersonRow.person_id, PersonRow.birth_date).where(condition)))
+        contracted = uow.care.contracted_ids(on)
+        registered = uow.care.registered_ids()
+        declared = uow.care.declared(on)
+    in_scope = {pid for pid, _ in people}
+    members: dict[KeyPopulation, set[str]] = {k: set() for k in KeyPopulation}
+    for pid, birth in people:
+        conds = [d for d in (Disease.HYPERTENSION.value, Disease.DIABETES.value) if pid in registered.get(d, ())]
+        for k in key_populations(birth, on, conditions=conds):
+            members[k].add(pid)
+    for c in declared:
+        if c.person_id not in in_scope:
+            continue
+        if c.pregnant:
+            members[KeyPopulation.PREGNANT].add(c.person_id)
+        for x in c.conditions.split(","):
+            if x:
+                members[KeyPopulation(x)].add(c.person_id)
+    known = (KeyPopulation.ELDERLY, KeyPopulation.CHILD, KeyPopulation.HYPERTENSION, KeyPopulation.DIABETES)
+    rows = [CoverageRow("all", len(in_scope), len(in_scope & contracted))]
+    for k in KeyPopulation:
+        rows.append(CoverageRow(k.value, len(members[k]) if k in known else None, len(members[k] & contracted)))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------- prescriptions
+
+def check_long_prescription(uow: CareUnitOfWork, *, person_id: str, disease: str, days: int, today: date,
+                            policy: CarePolicy) -> None:
+    """Allow a prescription of ``days`` for the person's chronic disease, or raise
+    :class:`~yigongti.care.domain.PrescriptionRefused` with the reason (长处方: contracted, registered, stable)."""
+    try:
+        dis = Disease(disease)
+    except ValueError:
+        raise InvalidRequest("disease", "must be hypertension or diabetes") from None
+    with uow:
+        contracted = uow.care.active_contract(person_id, today) is not None
+        registered = uow.care.registry_entry(person_id, dis.value) is not None
+        last = uow.care.last_followups([person_id]).get((person_id, dis.value))
+        uow.commit()  # the caller's transaction: the audit of who asked
+    check_prescription(days, contracted=contracted, registered=registered,
+                       last_control=Control(last.control) if last else None, policy=policy)
