@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "yigongti.enrollment.cli",
     "yigongti.benefits.cli",
     "yigongti.appraisal.cli",
+    "yigongti.public_health.cli",
     "yigongti.budget.cli.settle",
     "yigongti.budget.cli.run",
     "yigongti.budget.cli.calibrate",

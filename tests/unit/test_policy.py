@@ -181,6 +181,10 @@ _ALTERNATIVES: dict[PolicyPath, list[Any]] = {
     ("settlement", "grades"): [[{"name": "good", "min_score": "75", "p4p_share": "80%"}], []],
     ("agreement", "tcm_uplift"): ["1.05", "1", "0.98"],
     ("agreement", "tcm_kinds"): [["tcm"], [], ["tcm", "general"]],
+    ("public_health", "class_a_hours"): [1, 2, 6],
+    ("public_health", "other_hours"): [12, 24, 48],
+    ("pharmacy", "usage_weeks"): [1, 4, 52],
+    ("pharmacy", "alert_days"): [1, 14, 90],
 }
 
 
