@@ -11,9 +11,11 @@ from yigongti.platform.routes import auth_api as auth
 from yigongti.platform.routes import choices_api as choices
 from yigongti.platform.routes import persons_api as persons
 from yigongti.platform.routes import registry_api as registry
+from yigongti.public_health import api as public_health
 from yigongti.referral import api as referral
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, claims.router, registry.router,
-                                     referral.router, agreements.router, fhir_router)
+                                     referral.router, agreements.router, public_health.router,
+                                     fhir_router)

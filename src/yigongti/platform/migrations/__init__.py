@@ -32,6 +32,7 @@ MODEL_MODULES = (
     "yigongti.platform.accounts_store",
     "yigongti.referral.store",
     "yigongti.budget.agreement_store",
+    "yigongti.public_health.store",
 )
 
 
