@@ -31,6 +31,7 @@ __all__ = [
     "cards_expr",
     "claims_table",
     "load_catalogue",
+    "notifiable_claims",
     "write_reports",
 ]
 
@@ -84,13 +85,28 @@ def _normalized(dx: ir.StringValue) -> ir.StringValue:
     return dx.upper().replace(".", "").replace(" ", "").strip()
 
 
-def cards_expr(claims: ir.Table, catalogue: Catalogue, year: int, policy: PublicHealthPolicy) -> ir.Table:
-    """The report cards of ``year``'s claims, one row per card in the contract's columns, ordered by card_id
-    (diagnosis time, person, disease)."""
+def _matching(claims: ir.Table, catalogue: Catalogue, year: int) -> ir.Table:
     dx = _normalized(claims.diagnosis.fill_null(""))
     disease = ibis.cases(*[(dx.startswith(p), d.code) for p, d in catalogue.prefixes()], else_=ibis.null("string"))
     t = claims.filter(claims.admit_date.notnull(), claims.admit_date.year() == year).mutate(disease_code=disease)
-    t = t.filter(t.disease_code.notnull())
+    return t.filter(t.disease_code.notnull())
+
+
+def notifiable_claims(folder: Path, year: int, catalogue: Catalogue) -> list[dict[str, object]]:
+    """The year's claims whose diagnosis is on the disease list (``claim_id, person_id, inst_id, admit_date,
+    diagnosis``), filtered in the engine: only those few become Python rows (to import into the database)."""
+    con = connect("duckdb")
+    try:
+        t = _matching(claims_table(con, folder), catalogue, year)
+        return list(t.select(*_CLAIM_COLUMNS).order_by("admit_date", "claim_id").to_pyarrow().to_pylist())
+    finally:
+        con.disconnect()
+
+
+def cards_expr(claims: ir.Table, catalogue: Catalogue, year: int, policy: PublicHealthPolicy) -> ir.Table:
+    """The report cards of ``year``'s claims, one row per card in the contract's columns, ordered by card_id
+    (diagnosis time, person, disease)."""
+    t = _matching(claims, catalogue, year)
     w = ibis.window(group_by=[t.person_id, t.disease_code], order_by=[t.admit_date, t.inst_id, t.claim_id])
     prev = t.admit_date.lag().over(w)
     t = t.mutate(opens=prev.isnull() | (t.admit_date.delta(prev, unit="day") > policy.episode_days))

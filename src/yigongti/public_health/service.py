@@ -139,13 +139,15 @@ def record_diagnosis(uow: PublicHealthUnitOfWork, principal: Principal, *, perso
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """Claims read, notifiable ones, cards opened, diagnoses joined, claims already imported (skipped)."""
+    """Claims read, notifiable ones, cards opened, diagnoses joined, claims already imported (skipped), claims of a
+    person or institution the database does not know (unknown: load the data folder first)."""
 
     claims: int = 0
     notifiable: int = 0
     opened: int = 0
     joined: int = 0
     skipped: int = 0
+    unknown: int = 0
 
 
 def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any]], *, catalogue: Catalogue,
@@ -158,7 +160,8 @@ def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any
 
     rows = [c for c in claims if c.get("admit_date") and c.get("diagnosis")]
     rows.sort(key=lambda c: (when(c), str(c["person_id"]), str(c["inst_id"]), str(c["claim_id"])))
-    n = notifiable = opened = joined = skipped = 0
+    n = notifiable = opened = joined = skipped = unknown = 0
+    known: dict[tuple[str, str], bool] = {}
     with uow:
         for c in rows:
             n += 1
@@ -168,13 +171,19 @@ def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any
             if uow.cards.source_known(str(c["claim_id"])):
                 skipped += 1
                 continue
+            key = (str(c["person_id"]), str(c["inst_id"]))
+            if key not in known:
+                known[key] = uow.persons.get(key[0]) is not None and uow.cards.institution(key[1]) is not None
+            if not known[key]:
+                unknown += 1
+                continue
             r = _record(uow, catalogue, policy, person_id=str(c["person_id"]), inst_id=str(c["inst_id"]),
                         icd10=str(c["diagnosis"]), at=when(c), now=now, actor="system:claims",
                         source_id=str(c["claim_id"]))
             joined += r.joined
             opened += not r.joined
         uow.commit()
-    return ImportSummary(n, notifiable, opened, joined, skipped)
+    return ImportSummary(n, notifiable, opened, joined, skipped, unknown)
 
 
 def _may_handle(uow: PublicHealthUnitOfWork, principal: Principal, card: CardRow) -> bool:
