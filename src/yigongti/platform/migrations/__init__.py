@@ -33,6 +33,7 @@ MODEL_MODULES = (
     "yigongti.referral.store",
     "yigongti.budget.agreement_store",
     "yigongti.public_health.store",
+    "yigongti.pharmacy.store",
 )
 
 

@@ -1,5 +1,6 @@
 """public health (传染病报告): notifiable-disease report cards and the diagnoses that opened or joined them
-(public_health/store.py)
+(public_health/store.py); the pharmacy (药品统一管理): drugs, stock per institution, stock moves, shortages
+(pharmacy/store.py)
 
 A claim is imported once (a unique partial index on infectious_diagnoses.source_id, SQLite and PostgreSQL alike).
 Written on main's head 0005 (the brief said 0003; main had moved on): the lead re-chains it.
@@ -79,11 +80,88 @@ def upgrade() -> None:
         batch_op.create_index('uq_infectious_diagnoses_source', ['source_id'], unique=True,
             sqlite_where=sa.text('source_id IS NOT NULL'), postgresql_where=sa.text('source_id IS NOT NULL'))
 
+    # the pharmacy (pharmacy/store.py): the drug catalogue, stock (never negative), stock moves, shortages
+    op.create_table('drugs',
+    sa.Column('drug_code', sa.String(length=64), nullable=False),
+    sa.Column('generic_name', sa.String(length=200), nullable=False),
+    sa.Column('form', sa.String(length=64), nullable=False),
+    sa.Column('strength', sa.String(length=64), nullable=False),
+    sa.Column('unit', sa.String(length=16), nullable=False),
+    sa.Column('essential', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('drug_code', name=op.f('pk_drugs'))
+    )
+    op.create_table('drug_shortages',
+    sa.Column('shortage_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('inst_id', sa.String(length=64), nullable=False),
+    sa.Column('drug_code', sa.String(length=64), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('registered_at', sa.DateTime(), nullable=False),
+    sa.Column('registered_by', sa.String(length=128), nullable=False),
+    sa.Column('from_inst_id', sa.String(length=64), nullable=True),
+    sa.Column('tracking', sa.String(length=200), nullable=True),
+    sa.Column('dispatched_at', sa.DateTime(), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.CheckConstraint("status IN ('registered', 'dispatched', 'delivered', 'cancelled')",
+        name=op.f('ck_drug_shortages_status')),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_drug_shortages_quantity')),
+    sa.ForeignKeyConstraint(['drug_code'], ['drugs.drug_code'], name=op.f('fk_drug_shortages_drug_code_drugs')),
+    sa.ForeignKeyConstraint(['from_inst_id'], ['institutions.inst_id'],
+        name=op.f('fk_drug_shortages_from_inst_id_institutions')),
+    sa.ForeignKeyConstraint(['inst_id'], ['institutions.inst_id'], name=op.f('fk_drug_shortages_inst_id_institutions')),
+    sa.PrimaryKeyConstraint('shortage_id', name=op.f('pk_drug_shortages'))
+    )
+    with op.batch_alter_table('drug_shortages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_drug_shortages_inst_id_status'), ['inst_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_drug_shortages_status_registered_at'), ['status', 'registered_at'],
+            unique=False)
+
+    op.create_table('drug_stock',
+    sa.Column('inst_id', sa.String(length=64), nullable=False),
+    sa.Column('drug_code', sa.String(length=64), nullable=False),
+    sa.Column('on_hand', sa.Integer(), nullable=False),
+    sa.CheckConstraint('on_hand >= 0', name=op.f('ck_drug_stock_on_hand')),
+    sa.ForeignKeyConstraint(['drug_code'], ['drugs.drug_code'], name=op.f('fk_drug_stock_drug_code_drugs')),
+    sa.ForeignKeyConstraint(['inst_id'], ['institutions.inst_id'], name=op.f('fk_drug_stock_inst_id_institutions')),
+    sa.PrimaryKeyConstraint('inst_id', 'drug_code', name=op.f('pk_drug_stock'))
+    )
+    op.create_table('drug_stock_moves',
+    sa.Column('move_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('inst_id', sa.String(length=64), nullable=False),
+    sa.Column('drug_code', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('actor', sa.String(length=128), nullable=False),
+    sa.Column('shortage_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("kind IN ('receipt', 'issue', 'dispatch', 'delivery')", name=op.f('ck_drug_stock_moves_kind')),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_drug_stock_moves_quantity')),
+    sa.ForeignKeyConstraint(['drug_code'], ['drugs.drug_code'], name=op.f('fk_drug_stock_moves_drug_code_drugs')),
+    sa.ForeignKeyConstraint(['inst_id'], ['institutions.inst_id'],
+        name=op.f('fk_drug_stock_moves_inst_id_institutions')),
+    sa.PrimaryKeyConstraint('move_id', name=op.f('pk_drug_stock_moves'))
+    )
+    with op.batch_alter_table('drug_stock_moves', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_drug_stock_moves_inst_id_drug_code_at'), ['inst_id', 'drug_code', 'at'],
+            unique=False)
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('drug_stock_moves', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_drug_stock_moves_inst_id_drug_code_at'))
+
+    op.drop_table('drug_stock_moves')
+    op.drop_table('drug_stock')
+    with op.batch_alter_table('drug_shortages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_drug_shortages_status_registered_at'))
+        batch_op.drop_index(batch_op.f('ix_drug_shortages_inst_id_status'))
+
+    op.drop_table('drug_shortages')
+    op.drop_table('drugs')
     with op.batch_alter_table('infectious_diagnoses', schema=None) as batch_op:
         batch_op.drop_index('uq_infectious_diagnoses_source', sqlite_where=sa.text('source_id IS NOT NULL'),
             postgresql_where=sa.text('source_id IS NOT NULL'))
