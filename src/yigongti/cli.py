@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "yigongti.benefits.cli",
     "yigongti.appraisal.cli",
     "yigongti.public_health.cli",
+    "yigongti.pharmacy.cli",
     "yigongti.budget.cli.settle",
     "yigongti.budget.cli.run",
     "yigongti.budget.cli.calibrate",

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from yigongti.app import claims_api as claims
 from yigongti.budget import api as agreements
 from yigongti.interop.fhir import router as fhir_router
+from yigongti.pharmacy import api as pharmacy
 from yigongti.platform.routes import auth_api as auth
 from yigongti.platform.routes import choices_api as choices
 from yigongti.platform.routes import persons_api as persons
@@ -18,4 +19,4 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, claims.router, registry.router,
                                      referral.router, agreements.router, public_health.router,
-                                     fhir_router)
+                                     pharmacy.router, fhir_router)

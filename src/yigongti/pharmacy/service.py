@@ -31,6 +31,7 @@ from yigongti.platform.audit import actor_of
 from yigongti.registry.domain import Tier
 
 __all__ = [
+    "CATALOGUE_COLUMNS",
     "InvalidRequest",
     "NotAllowed",
     "NotFound",
@@ -38,8 +39,11 @@ __all__ = [
     "cancel_shortage",
     "deliver_shortage",
     "dispatch_shortage",
+    "catalogue",
     "issue",
+    "load_catalogue",
     "put_drug",
+    "stock_of",
     "receive",
     "register_shortage",
     "stock_alerts",
@@ -79,6 +83,58 @@ def put_drug(uow: PharmacyUnitOfWork, principal: Principal, drug: Drug, *, now: 
                                       strength=drug.strength, unit=drug.unit, essential=drug.essential))
         _audit(uow, principal, "drug catalogue put", now, drug_code=drug.drug_code)
         uow.commit()
+
+
+def catalogue(uow: PharmacyUnitOfWork) -> list[Drug]:
+    """The consortium's drug catalogue, by drug code."""
+    with uow:
+        return [Drug(d.drug_code, d.generic_name, d.form, d.strength, d.essential, d.unit)
+                for d in uow.pharmacy.drugs()]
+
+
+CATALOGUE_COLUMNS = ("drug_code", "generic_name", "form", "strength", "unit", "essential")
+
+
+def load_catalogue(uow: PharmacyUnitOfWork, rows: list[dict[str, str]], *, source: str,
+                   now: datetime) -> int:
+    """Load the catalogue from a file's rows (the system's move, one transaction); :class:`InvalidRequest` naming
+    ``source:row:column`` for the first bad cell (row 2 is the first after the header)."""
+    drugs: list[Drug] = []
+    for i, r in enumerate(rows, start=2):
+        for col in ("drug_code", "generic_name", "form", "strength"):
+            value = (r.get(col) or "").strip()
+            if not value or len(value) > (64 if col != "generic_name" else 200):
+                raise InvalidRequest(f"{source}:{i}:{col}", "required, at most 64 characters (name 200) / 必填")
+        essential = (r.get("essential") or "false").strip().lower()
+        if essential not in ("true", "false", "1", "0", "是", "否"):
+            raise InvalidRequest(f"{source}:{i}:essential", "must be true or false / 须为 true 或 false")
+        drugs.append(Drug(r["drug_code"].strip(), r["generic_name"].strip(), r["form"].strip(),
+                          r["strength"].strip(), essential in ("true", "1", "是"),
+                          (r.get("unit") or "片").strip()[:16] or "片"))
+    with uow:
+        for d in drugs:
+            uow.pharmacy.put_drug(DrugRow(drug_code=d.drug_code, generic_name=d.generic_name, form=d.form,
+                                          strength=d.strength, unit=d.unit, essential=d.essential))
+        uow.audit.add(actor="system:cli", action="drug catalogue loaded", at=now, detail={"drugs": len(drugs)})
+        uow.commit()
+    return len(drugs)
+
+
+def _overseen(uow: PharmacyUnitOfWork, principal: Principal) -> list[str]:
+    if principal.role is Role.CONSORTIUM_ADMIN and principal.consortium_id:
+        return uow.pharmacy.institutions_of(principal.consortium_id)
+    if principal.role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) and principal.inst_id:
+        return [principal.inst_id]
+    raise NotAllowed("仅医共体管理中心和机构人员可查看 / consortium admin and institution staff only")
+
+
+def stock_of(uow: PharmacyUnitOfWork, principal: Principal, inst_id: str) -> list[tuple[Drug, int]]:
+    """An institution's stock, for its staff and its consortium's admin (404 for anyone else)."""
+    with uow:
+        if inst_id not in _overseen(uow, principal):
+            raise NotFound(f"机构 {inst_id} 不存在或无权查看 / no institution {inst_id} in your scope")
+        return [(Drug(d.drug_code, d.generic_name, d.form, d.strength, d.essential, d.unit), s.on_hand)
+                for s, d in uow.pharmacy.stock_of(inst_id)]
 
 
 def _check(uow: PharmacyUnitOfWork, inst_id: str, drug_code: str, quantity: int) -> None:
@@ -220,12 +276,7 @@ def stock_alerts(uow: PharmacyUnitOfWork, principal: Principal, *, policy: Pharm
     """The drugs about to run out in the institutions the principal oversees (consortium admin: the consortium;
     clinician or admin: their institution), fewest days left first."""
     with uow:
-        if principal.role is Role.CONSORTIUM_ADMIN and principal.consortium_id:
-            insts = uow.pharmacy.institutions_of(principal.consortium_id)
-        elif principal.role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) and principal.inst_id:
-            insts = [principal.inst_id]
-        else:
-            raise NotAllowed("仅医共体管理中心和机构人员可查看 / consortium admin and institution staff only")
+        insts = _overseen(uow, principal)
         since = now - timedelta(weeks=policy.usage_weeks)
         out: list[StockAlert] = []
         for inst in insts:
