@@ -65,3 +65,39 @@ def test_imported_claims_make_the_batch_cards(engine: Engine, db: TestDb, exampl
     assert again.exit_code == 0 and "9 already imported" in " ".join(again.output.split())
     with engine.connect() as conn:
         assert len(conn.execute(select(DiagnosisRow)).all()) == 9
+
+
+def test_diagnoses_of_one_person_at_once_join_one_card(engine: Engine, example_input: Path) -> None:
+    import threading
+
+    from yigongti.core.policy import PublicHealthPolicy
+    from yigongti.platform.accounts import Principal, Role
+    from yigongti.public_health.service import catalogue_for, record_diagnosis
+    from yigongti.public_health.uow import PublicHealthUnitOfWork
+
+    person = sorted(r["person_id"] for r in read_folder(example_input, tables=["persons"])["persons"].to_pylist())[0]
+    doctor = Principal(user_id=1, username="doc", role=Role.CLINICIAN, inst_id="G1-T1")
+    policy = PublicHealthPolicy()
+    cat = catalogue_for(policy)
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def job(n: int) -> None:
+        barrier.wait()
+        try:
+            record_diagnosis(PublicHealthUnitOfWork(engine), doctor, person_id=person, inst_id="G1-T1",
+                             icd10="A00.9", at=datetime(2026, 11, 1, 8, n), catalogue=cat, policy=policy, now=NOW)
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=job, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    with engine.connect() as conn:
+        cards = conn.execute(select(CardRow).where(CardRow.person_id == person)).all()
+    assert len(cards) == 1 and cards[0].diagnoses == 6
+    # whatever order they came in, the card's first diagnosis is the earliest, and its deadline runs from there
+    assert (cards[0].diagnosed_at, cards[0].deadline) == (datetime(2026, 11, 1, 8, 0), datetime(2026, 11, 1, 10, 0))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,15 +98,24 @@ def _record(uow: PublicHealthUnitOfWork, catalogue: Catalogue, policy: PublicHea
     disease = catalogue.match(icd10)
     if disease is None:
         return Recorded(None, None)
-    card = uow.cards.latest_open(person_id, disease.code, not_after=at)
-    joined = card is not None and (at <= card.latest_at or joins_episode(card.latest_at, at, policy.episode_days))
-    if card is not None and joined:
-        uow.cards.join(card, at)
-    else:
+    uow.cards.lock_person(person_id)
+    reach = at + timedelta(days=policy.episode_days) if policy.episode_days else datetime.combine(at.date(), time.max)
+    card = uow.cards.latest_open(person_id, disease.code, not_after=reach)
+    deadline = deadline_of(disease, at, class_a_hours=policy.class_a_hours, other_hours=policy.other_hours)
+    joined = False
+    if card is not None and at >= card.diagnosed_at:  # within the card's span, or its window after the latest
+        joined = at <= card.latest_at or joins_episode(card.latest_at, at, policy.episode_days)
+        if joined:
+            uow.cards.join(card, at)
+    elif card is not None and joins_episode(at, card.diagnosed_at, policy.episode_days):
+        joined = True  # an earlier diagnosis recorded late: it becomes the card's first (and its deadline)
+        first = {"diagnosed_at": at, "inst_id": inst_id, "icd10": normalize_icd(icd10), "deadline": deadline} \
+            if card.status == CardStatus.PENDING else {}
+        uow.cards.join(card, at, **first)
+    if card is None or not joined:
         card = uow.cards.add(CardRow(
             person_id=person_id, inst_id=inst_id, disease_code=disease.code, disease_class=disease.cls.value,
-            icd10=normalize_icd(icd10), diagnosed_at=at, latest_at=at, diagnoses=1,
-            deadline=deadline_of(disease, at, class_a_hours=policy.class_a_hours, other_hours=policy.other_hours),
+            icd10=normalize_icd(icd10), diagnosed_at=at, latest_at=at, diagnoses=1, deadline=deadline,
             status=CardStatus.PENDING.value, created_at=now, created_by=actor))
     uow.cards.add_diagnosis(DiagnosisRow(card_id=card.card_id, person_id=person_id, inst_id=inst_id,
                                          icd10=normalize_icd(icd10), at=at, source_id=source_id, recorded_at=now,

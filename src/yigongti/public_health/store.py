@@ -1,6 +1,7 @@
 """Report-card tables (传染病报告卡数据表) and their repository: the cards and each diagnosis that opened or joined one.
 
-A claim is imported at most once (a unique index on the diagnosis's ``source_id``, the claim id); a card moves by a
+A claim is imported at most once (a unique index on the diagnosis's ``source_id``, the claim id); diagnoses of one
+person are recorded one at a time (the person's row is locked), so two at once join one card; a card moves by a
 conditional UPDATE (``WHERE status = 'pending'``), so two submissions at once cannot both succeed. Times are China
 time (UTC+8) without a zone, as everywhere in yigongti.
 """
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yigongti.core.db import ID_LENGTH as _ID
 from yigongti.core.db import Base
+from yigongti.enrollment.store import PersonRow
 from yigongti.public_health.domain import CardStatus
 from yigongti.registry.store import InstitutionRow
 
@@ -96,6 +98,13 @@ class CardsRepository:
     def institution(self, inst_id: str) -> InstitutionRow | None:
         return self.session.get(InstitutionRow, inst_id)
 
+    def lock_person(self, person_id: str) -> bool:
+        """Lock the person's row until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``
+        already serialises writers), so two diagnoses of one person at once cannot both open a card; False when
+        there is no such person."""
+        return self.session.scalar(select(PersonRow.person_id).where(PersonRow.person_id == person_id)
+                                   .with_for_update()) is not None
+
     def latest_open(self, person_id: str, disease_code: str, *, not_after: datetime) -> CardRow | None:
         """The person's latest card of the disease (not voided) first diagnosed not after ``not_after``."""
         return self.session.scalar(
@@ -103,10 +112,11 @@ class CardsRepository:
                                   CardRow.status != CardStatus.VOIDED.value, CardRow.diagnosed_at <= not_after)
             .order_by(CardRow.diagnosed_at.desc(), CardRow.card_id.desc()).limit(1))
 
-    def join(self, card: CardRow, at: datetime) -> None:
-        """One more diagnosis joins ``card`` (the count and the latest time move in one UPDATE)."""
+    def join(self, card: CardRow, at: datetime, **first: object) -> None:
+        """One more diagnosis joins ``card`` (the count and the latest time move in one UPDATE); ``first``: the new
+        first diagnosis (diagnosed_at, inst_id, icd10, deadline) when this one is earlier than the card's."""
         self.session.execute(update(CardRow).where(CardRow.card_id == card.card_id)
-                             .values(diagnoses=CardRow.diagnoses + 1, latest_at=max(card.latest_at, at))
+                             .values(diagnoses=CardRow.diagnoses + 1, latest_at=max(card.latest_at, at), **first)
                              .execution_options(synchronize_session=False))
         self.session.refresh(card)
 
