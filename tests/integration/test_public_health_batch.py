@@ -92,3 +92,15 @@ def test_bad_disease_list_names_the_entry_and_field(tmp_path: Path) -> None:
     code, output = _run(folder, 2026, tmp_path / "out")
     assert code == 2
     assert "disease 1 (x)" in output and "class" in output
+
+
+def test_parquet_claims_with_a_bad_date_exit_2(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pq.write_table(pa.table({"claim_id": ["K1"], "person_id": ["P1"], "inst_id": ["T1"],
+                             "admit_date": ["2026-02-30"], "diagnosis": ["A00.9"]}), folder / "claims.parquet")
+    code, output = _run(folder, 2026, tmp_path / "out")
+    assert code == 2 and "yigongti check" in output
+    assert not (tmp_path / "out" / "infectious_reports.csv").exists()

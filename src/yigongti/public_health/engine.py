@@ -149,7 +149,13 @@ def write_reports(folder: Path, year: int, policy: PublicHealthPolicy, out: Path
         expr = cards_expr(claims_table(con, folder), catalogue, year, policy)
         out.mkdir(parents=True, exist_ok=True)
         target, tmp = out / "infectious_reports.csv", out / ".infectious_reports.csv.tmp"
-        con.to_csv(neutralise_ibis(expr), tmp)
+        try:
+            con.to_csv(neutralise_ibis(expr), tmp)
+        except Exception as exc:  # noqa: BLE001 - Parquet claims the engine cannot type: an input error, not a crash
+            tmp.unlink(missing_ok=True)
+            raise InvalidInput([Problem("claims", 0, "", f"the engine cannot read the claims: {str(exc)[:200]}; "
+                                                         "run yigongti check / 结算数据无法读取，请先运行 check")]) \
+                from None
         written = con.read_csv(tmp, all_varchar=True)
         counts = written.group_by("disease_class").aggregate(n=written.count()).to_pyarrow().to_pylist()
         tmp.replace(target)
