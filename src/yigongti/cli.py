@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "yigongti.interop.nhsa.cli",
     "yigongti.appraisal.cli",
     "yigongti.care.cli",
+    "yigongti.public_health.cli",
+    "yigongti.pharmacy.cli",
     "yigongti.budget.cli.settle",
     "yigongti.budget.cli.run",
     "yigongti.budget.cli.calibrate",

@@ -194,6 +194,10 @@ _ALTERNATIVES: dict[PolicyPath, list[Any]] = {
     ("care", "long_prescription_days"): [60, 90, 30],
     ("care", "hypertension_icd"): [["I10-I15"], ["I10", "I11"]],
     ("care", "diabetes_icd"): [["E10-E14"], ["E11"]],
+    ("public_health", "class_a_hours"): [1, 2, 6],
+    ("public_health", "other_hours"): [12, 24, 48],
+    ("pharmacy", "usage_weeks"): [1, 4, 52],
+    ("pharmacy", "alert_days"): [1, 14, 90],
 }
 
 

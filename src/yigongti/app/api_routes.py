@@ -8,13 +8,16 @@ from yigongti.app import claims_api as claims
 from yigongti.budget import api as agreements
 from yigongti.care import api as care
 from yigongti.interop.fhir import router as fhir_router
+from yigongti.pharmacy import api as pharmacy
 from yigongti.platform.routes import auth_api as auth
 from yigongti.platform.routes import choices_api as choices
 from yigongti.platform.routes import persons_api as persons
 from yigongti.platform.routes import registry_api as registry
+from yigongti.public_health import api as public_health
 from yigongti.referral import api as referral
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, claims.router, registry.router,
-                                     referral.router, agreements.router, care.router, fhir_router)
+                                     referral.router, agreements.router, care.router, public_health.router,
+                                     pharmacy.router, fhir_router)

@@ -47,8 +47,10 @@ __all__ = [
     "HouseholdMode",
     "Insurance",
     "PUBLIC_HEALTH_GROUP",
+    "PharmacyPolicy",
     "Policy",
     "PolicyError",
+    "PublicHealthPolicy",
     "PolicyPath",
     "Rate",
     "ReferralPolicy",
@@ -409,6 +411,24 @@ class ReferralPolicy(_Model):
                                             "refer down); empty: the catalogues shipped with yigongti")
 
 
+class PublicHealthPolicy(_Model):
+    """Notifiable infectious diseases (法定传染病报告): the disease list, the legal deadlines and the episode window."""
+
+    diseases: str = Field("", description="TOML file of the notifiable diseases (classes, ICD-10 prefixes); empty: "
+                                          "the list shipped with yigongti (ours, see docs/en/public-health.md)")
+    class_a_hours: int = Field(2, ge=1, description="hours to report Class A and Class B managed as A (甲类及乙类甲管)")
+    other_hours: int = Field(24, ge=1, description="hours to report the other Class B and Class C diseases")
+    episode_days: int = Field(30, ge=0, description="a diagnosis of the same person and disease within this many days "
+                                                    "of the previous one joins the same report card (0: same day)")
+
+
+class PharmacyPolicy(_Model):
+    """One pharmacy for the consortium (药品统一管理): stock-out alerts from recent usage."""
+
+    usage_weeks: int = Field(4, ge=1, le=52, description="weeks of issues the usage rate is read from")
+    alert_days: int = Field(14, ge=1, description="alert when the stock lasts fewer days than this at that rate")
+
+
 class AgreementPolicy(_Model):
     """The yearly budget agreement (总额一年一议、谈判核定; 001 四2(4), 002 十六): how the bureau's proposal is derived
     from the formula budget. A consortium whose lead institution's kind is one of ``tcm_kinds`` (中医医疗机构牵头)
@@ -493,6 +513,8 @@ class Policy(_Model):
     settlement: SettlementPolicy = SettlementPolicy()
     referral: ReferralPolicy = ReferralPolicy()
     agreement: AgreementPolicy = AgreementPolicy()
+    public_health: PublicHealthPolicy = PublicHealthPolicy()
+    pharmacy: PharmacyPolicy = PharmacyPolicy()
     surplus: SurplusPolicy = SurplusPolicy()
     care: CarePolicy = CarePolicy()
 

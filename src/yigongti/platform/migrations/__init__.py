@@ -33,6 +33,8 @@ MODEL_MODULES = (
     "yigongti.referral.store",
     "yigongti.budget.agreement_store",
     "yigongti.care.store",
+    "yigongti.public_health.store",
+    "yigongti.pharmacy.store",
 )
 
 

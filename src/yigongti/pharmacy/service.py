@@ -1,0 +1,290 @@
+"""Pharmacy use cases (药品用例), one transaction each: the catalogue, receipts and issues, shortages and their
+dispatch to delivery, stock-out alerts.
+
+Who may do what: the consortium admin keeps the catalogue; a clinician or the admin of an institution receives and
+issues its stock and registers its shortages; the admin of a county-tier institution of the same consortium (the
+central pharmacy 县级中心药房) dispatches a shortage from its own stock; the registering institution confirms the
+delivery (its stock grows) or cancels a shortage not yet dispatched. No personal data is involved; every change is
+audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from yigongti.core.policy import PharmacyPolicy
+from yigongti.pharmacy.domain import (
+    Drug,
+    InsufficientStock,
+    ShortageStatus,
+    TransitionNotAllowed,
+    check_transition,
+    days_left,
+    needs_alert,
+)
+from yigongti.pharmacy.store import DrugRow, ShortageRow, StockMoveRow
+from yigongti.pharmacy.uow import PharmacyUnitOfWork
+from yigongti.platform.accounts import Principal, Role
+from yigongti.platform.audit import actor_of
+from yigongti.registry.domain import Tier
+
+__all__ = [
+    "CATALOGUE_COLUMNS",
+    "InvalidRequest",
+    "NotAllowed",
+    "NotFound",
+    "StockAlert",
+    "cancel_shortage",
+    "deliver_shortage",
+    "dispatch_shortage",
+    "catalogue",
+    "issue",
+    "load_catalogue",
+    "put_drug",
+    "stock_of",
+    "receive",
+    "register_shortage",
+    "stock_alerts",
+]
+
+
+class NotFound(LookupError):
+    """No such drug, institution or shortage, or one the caller may not see (404)."""
+
+
+class NotAllowed(PermissionError):
+    """The caller's role may not do this (403)."""
+
+
+class InvalidRequest(ValueError):
+    """A request that contradicts the catalogue or the registry (422), naming the field."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        super().__init__(f"{field_name}: {message}")
+
+
+def _staff_of(principal: Principal, inst_id: str) -> bool:
+    return principal.role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) and principal.inst_id == inst_id
+
+
+def _audit(uow: PharmacyUnitOfWork, principal: Principal, action: str, now: datetime, **detail: object) -> None:
+    uow.audit.add(actor=actor_of(principal), action=action, at=now, detail=detail)
+
+
+def put_drug(uow: PharmacyUnitOfWork, principal: Principal, drug: Drug, *, now: datetime) -> None:
+    """Add or change a drug of the consortium's catalogue (consortium admin)."""
+    if principal.role not in (Role.CONSORTIUM_ADMIN, Role.SYSTEM_ADMIN):
+        raise NotAllowed("仅医共体管理中心维护药品目录 / the consortium admin keeps the catalogue")
+    with uow:
+        uow.pharmacy.put_drug(DrugRow(drug_code=drug.drug_code, generic_name=drug.generic_name, form=drug.form,
+                                      strength=drug.strength, unit=drug.unit, essential=drug.essential))
+        _audit(uow, principal, "drug catalogue put", now, drug_code=drug.drug_code)
+        uow.commit()
+
+
+def catalogue(uow: PharmacyUnitOfWork) -> list[Drug]:
+    """The consortium's drug catalogue, by drug code."""
+    with uow:
+        return [Drug(d.drug_code, d.generic_name, d.form, d.strength, d.essential, d.unit)
+                for d in uow.pharmacy.drugs()]
+
+
+CATALOGUE_COLUMNS = ("drug_code", "generic_name", "form", "strength", "unit", "essential")
+
+
+def load_catalogue(uow: PharmacyUnitOfWork, rows: list[dict[str, str]], *, source: str,
+                   now: datetime) -> int:
+    """Load the catalogue from a file's rows (the system's move, one transaction); :class:`InvalidRequest` naming
+    ``source:row:column`` for the first bad cell (row 2 is the first after the header)."""
+    drugs: list[Drug] = []
+    for i, r in enumerate(rows, start=2):
+        for col in ("drug_code", "generic_name", "form", "strength"):
+            value = (r.get(col) or "").strip()
+            if not value or len(value) > (64 if col != "generic_name" else 200):
+                raise InvalidRequest(f"{source}:{i}:{col}", "required, at most 64 characters (name 200) / 必填")
+        essential = (r.get("essential") or "false").strip().lower()
+        if essential not in ("true", "false", "1", "0", "是", "否"):
+            raise InvalidRequest(f"{source}:{i}:essential", "must be true or false / 须为 true 或 false")
+        drugs.append(Drug(r["drug_code"].strip(), r["generic_name"].strip(), r["form"].strip(),
+                          r["strength"].strip(), essential in ("true", "1", "是"),
+                          (r.get("unit") or "片").strip()[:16] or "片"))
+    with uow:
+        for d in drugs:
+            uow.pharmacy.put_drug(DrugRow(drug_code=d.drug_code, generic_name=d.generic_name, form=d.form,
+                                          strength=d.strength, unit=d.unit, essential=d.essential))
+        uow.audit.add(actor="system:cli", action="drug catalogue loaded", at=now, detail={"drugs": len(drugs)})
+        uow.commit()
+    return len(drugs)
+
+
+def _overseen(uow: PharmacyUnitOfWork, principal: Principal) -> list[str]:
+    if principal.role is Role.CONSORTIUM_ADMIN and principal.consortium_id:
+        return uow.pharmacy.institutions_of(principal.consortium_id)
+    if principal.role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) and principal.inst_id:
+        return [principal.inst_id]
+    raise NotAllowed("仅医共体管理中心和机构人员可查看 / consortium admin and institution staff only")
+
+
+def stock_of(uow: PharmacyUnitOfWork, principal: Principal, inst_id: str) -> list[tuple[Drug, int]]:
+    """An institution's stock, for its staff and its consortium's admin (404 for anyone else)."""
+    with uow:
+        if inst_id not in _overseen(uow, principal):
+            raise NotFound(f"机构 {inst_id} 不存在或无权查看 / no institution {inst_id} in your scope")
+        return [(Drug(d.drug_code, d.generic_name, d.form, d.strength, d.essential, d.unit), s.on_hand)
+                for s, d in uow.pharmacy.stock_of(inst_id)]
+
+
+def _check(uow: PharmacyUnitOfWork, inst_id: str, drug_code: str, quantity: int) -> None:
+    if quantity < 1:
+        raise InvalidRequest("quantity", "must be at least 1 / 数量至少为 1")
+    if uow.pharmacy.drug(drug_code) is None:
+        raise InvalidRequest("drug_code", f"{drug_code} is not in the catalogue / 药品不在目录中")
+    if uow.pharmacy.institution(inst_id) is None:
+        raise NotFound(f"机构 {inst_id} 不存在 / no institution {inst_id}")
+
+
+def receive(uow: PharmacyUnitOfWork, principal: Principal, *, inst_id: str, drug_code: str, quantity: int,
+            now: datetime) -> int:
+    """入库 / Receive stock; the new stock on hand."""
+    if not _staff_of(principal, inst_id):
+        raise NotAllowed("仅本机构人员可入库 / staff of the institution only")
+    with uow:
+        _check(uow, inst_id, drug_code, quantity)
+        uow.pharmacy.add_stock(inst_id, drug_code, quantity)
+        uow.pharmacy.add_move(StockMoveRow(inst_id=inst_id, drug_code=drug_code, kind="receipt", quantity=quantity,
+                                           at=now, actor=actor_of(principal)))
+        _audit(uow, principal, "drug receipt", now, inst_id=inst_id, drug_code=drug_code, quantity=quantity)
+        left = uow.pharmacy.on_hand(inst_id, drug_code)
+        uow.commit()
+    return left
+
+
+def issue(uow: PharmacyUnitOfWork, principal: Principal, *, inst_id: str, drug_code: str, quantity: int,
+          now: datetime) -> int:
+    """发药 / Issue stock (one conditional UPDATE: never below zero, even at once); the stock left.
+    :class:`InsufficientStock` (409) when fewer are on hand."""
+    if not _staff_of(principal, inst_id):
+        raise NotAllowed("仅本机构人员可发药 / staff of the institution only")
+    with uow:
+        _check(uow, inst_id, drug_code, quantity)
+        if not uow.pharmacy.take_stock(inst_id, drug_code, quantity):
+            raise InsufficientStock(uow.pharmacy.on_hand(inst_id, drug_code), quantity)
+        uow.pharmacy.add_move(StockMoveRow(inst_id=inst_id, drug_code=drug_code, kind="issue", quantity=quantity,
+                                           at=now, actor=actor_of(principal)))
+        _audit(uow, principal, "drug issue", now, inst_id=inst_id, drug_code=drug_code, quantity=quantity)
+        left = uow.pharmacy.on_hand(inst_id, drug_code)
+        uow.commit()
+    return left
+
+
+def register_shortage(uow: PharmacyUnitOfWork, principal: Principal, *, inst_id: str, drug_code: str,
+                      quantity: int, note: str = "", now: datetime) -> ShortageRow:
+    """缺药登记 / A clinic registers a shortage for the central pharmacy to dispatch."""
+    if not _staff_of(principal, inst_id):
+        raise NotAllowed("仅本机构人员可登记缺药 / staff of the institution only")
+    with uow:
+        _check(uow, inst_id, drug_code, quantity)
+        row = uow.pharmacy.add_shortage(ShortageRow(
+            inst_id=inst_id, drug_code=drug_code, quantity=quantity, status=ShortageStatus.REGISTERED.value,
+            note=note or None, registered_at=now, registered_by=actor_of(principal), updated_at=now))
+        _audit(uow, principal, "drug shortage registered", now, shortage_id=row.shortage_id)
+        uow.commit()
+    return row
+
+
+def _shortage(uow: PharmacyUnitOfWork, shortage_id: int) -> ShortageRow:
+    row = uow.pharmacy.shortage(shortage_id)
+    if row is None:
+        raise NotFound(f"缺药登记 {shortage_id} 不存在 / no shortage {shortage_id}")
+    return row
+
+
+def _move(uow: PharmacyUnitOfWork, row: ShortageRow, target: ShortageStatus, **values: object) -> None:
+    check_transition(row.status, target)
+    if not uow.pharmacy.move_shortage(row.shortage_id, from_status=row.status, to_status=target.value, **values):
+        raise TransitionNotAllowed(row.status, target.value)  # moved by someone else meanwhile
+
+
+def dispatch_shortage(uow: PharmacyUnitOfWork, principal: Principal, shortage_id: int, *, tracking: str = "",
+                      now: datetime) -> None:
+    """配送发出 / The central pharmacy (the admin of a county-tier institution of the shortage's consortium)
+    dispatches the shortage from its own stock (refused when it has too few: 409)."""
+    with uow:
+        row = _shortage(uow, shortage_id)
+        src = uow.pharmacy.institution(principal.inst_id or "")
+        dst = uow.pharmacy.institution(row.inst_id)
+        if principal.role is not Role.INSTITUTION_ADMIN or src is None or dst is None \
+                or src.tier != Tier.COUNTY.value or src.consortium_id != dst.consortium_id:
+            raise NotAllowed("仅本医共体县级中心药房可配送 / the consortium's county central pharmacy dispatches")
+        check_transition(row.status, ShortageStatus.DISPATCHED)
+        if not uow.pharmacy.take_stock(src.inst_id, row.drug_code, row.quantity):
+            raise InsufficientStock(uow.pharmacy.on_hand(src.inst_id, row.drug_code), row.quantity)
+        uow.pharmacy.add_move(StockMoveRow(inst_id=src.inst_id, drug_code=row.drug_code, kind="dispatch",
+                                           quantity=row.quantity, at=now, actor=actor_of(principal),
+                                           shortage_id=row.shortage_id))
+        _move(uow, row, ShortageStatus.DISPATCHED, from_inst_id=src.inst_id, tracking=tracking or None,
+              dispatched_at=now, updated_at=now)
+        _audit(uow, principal, "drug shortage dispatched", now, shortage_id=shortage_id)
+        uow.commit()
+
+
+def deliver_shortage(uow: PharmacyUnitOfWork, principal: Principal, shortage_id: int, *, now: datetime) -> int:
+    """配送入库 / The registering institution confirms the delivery: its stock grows; the stock on hand."""
+    with uow:
+        row = _shortage(uow, shortage_id)
+        if not _staff_of(principal, row.inst_id):
+            raise NotFound(f"缺药登记 {shortage_id} 不存在 / no shortage {shortage_id}")
+        _move(uow, row, ShortageStatus.DELIVERED, delivered_at=now, updated_at=now)
+        uow.pharmacy.add_stock(row.inst_id, row.drug_code, row.quantity)
+        uow.pharmacy.add_move(StockMoveRow(inst_id=row.inst_id, drug_code=row.drug_code, kind="delivery",
+                                           quantity=row.quantity, at=now, actor=actor_of(principal),
+                                           shortage_id=row.shortage_id))
+        _audit(uow, principal, "drug shortage delivered", now, shortage_id=shortage_id)
+        left = uow.pharmacy.on_hand(row.inst_id, row.drug_code)
+        uow.commit()
+    return left
+
+
+def cancel_shortage(uow: PharmacyUnitOfWork, principal: Principal, shortage_id: int, *, now: datetime) -> None:
+    """The registering institution cancels a shortage not yet dispatched."""
+    with uow:
+        row = _shortage(uow, shortage_id)
+        if not _staff_of(principal, row.inst_id):
+            raise NotFound(f"缺药登记 {shortage_id} 不存在 / no shortage {shortage_id}")
+        _move(uow, row, ShortageStatus.CANCELLED, updated_at=now)
+        _audit(uow, principal, "drug shortage cancelled", now, shortage_id=shortage_id)
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class StockAlert:
+    """断货预警 / a drug that runs out within ``alert_days`` at the usage of the last weeks."""
+
+    inst_id: str
+    drug_code: str
+    generic_name: str
+    on_hand: int
+    issued: int
+    days_left: Decimal
+
+
+def stock_alerts(uow: PharmacyUnitOfWork, principal: Principal, *, policy: PharmacyPolicy,
+                 now: datetime) -> list[StockAlert]:
+    """The drugs about to run out in the institutions the principal oversees (consortium admin: the consortium;
+    clinician or admin: their institution), fewest days left first."""
+    with uow:
+        insts = _overseen(uow, principal)
+        since = now - timedelta(weeks=policy.usage_weeks)
+        out: list[StockAlert] = []
+        for inst in insts:
+            issued = uow.pharmacy.issued_since(inst, since)
+            for stock, drug in uow.pharmacy.stock_of(inst):
+                used = issued.get(stock.drug_code, 0)
+                if needs_alert(stock.on_hand, used, policy.usage_weeks, policy.alert_days):
+                    left = days_left(stock.on_hand, used, policy.usage_weeks)
+                    assert left is not None
+                    out.append(StockAlert(inst, stock.drug_code, drug.generic_name, stock.on_hand, used, left))
+    return sorted(out, key=lambda a: (a.days_left, a.inst_id, a.drug_code))

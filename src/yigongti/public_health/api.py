@@ -1,0 +1,201 @@
+"""``/api/public-health``: notifiable infectious-disease report cards (法定传染病报告).
+
+Thin adapters over ``public_health.service``: each route parses, checks the caller's scope for the person (the
+platform's scope condition, audited), runs one use case in the request's transaction and maps its refusals to HTTP:
+not in scope 404, a role that may not act 403, a card no longer pending or a request contradicting the registry 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from pydantic import BaseModel, Field
+
+from yigongti.platform.accounts import Role
+from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
+from yigongti.public_health.domain import CLASS_LABELS, TIMELINESS_LABELS
+from yigongti.public_health.service import (
+    InvalidRequest,
+    NotAllowed,
+    NotFound,
+    alerts,
+    catalogue_for,
+    record_diagnosis,
+    submit_card,
+    timeliness_by_institution,
+    void_card,
+)
+from yigongti.public_health.uow import PublicHealthUnitOfWork
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/public-health", tags=["public health 传染病报告"])
+_ID = Field(min_length=1, max_length=64)
+_CHINA = timezone(timedelta(hours=8))
+T = TypeVar("T")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "not found or not in your scope / 不存在或无权查看"},
+                                            403: {"description": "not allowed for your role / 当前角色无权操作"},
+                                            422: {"description": "not pending, or contradicts the registry / "
+                                                                 "报告卡状态不符或与机构不符"}}
+
+
+class DiagnosisIn(BaseModel):
+    person_id: str = _ID
+    inst_id: str = _ID
+    icd10: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.\-]+$", description="ICD-10")
+    diagnosed_at: datetime | None = Field(None, description="China time (UTC+8) when no zone is given; default now")
+
+
+class RecordedOut(BaseModel):
+    notifiable: bool
+    card_id: int | None
+    disease_code: str | None
+    disease_label: str | None
+    disease_class: str | None
+    joined: bool
+    deadline: str | None
+
+
+class VoidIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SubmittedOut(BaseModel):
+    card_id: int
+    timeliness: str
+    label: str
+
+
+class AlertOut(BaseModel):
+    card_id: int
+    person_id: str
+    inst_id: str
+    inst_name: str
+    disease_code: str
+    disease_label: str
+    disease_class: str
+    class_label: str
+    diagnosed_at: str
+    deadline: str
+    diagnoses: int
+    state: str
+    state_label: str
+
+
+class TallyOut(BaseModel):
+    inst_id: str
+    cards: int
+    on_time: int
+    late: int
+    missed: int
+    pending: int
+    voided: int
+
+
+class DiseaseOut(BaseModel):
+    code: str
+    label: str
+    disease_class: str
+    class_label: str
+    icd10: list[str]
+    managed_as_a: bool
+    managed_as_a_until: str | None
+
+
+def _china(at: datetime) -> datetime:
+    return at.astimezone(_CHINA).replace(tzinfo=None) if at.tzinfo is not None else at
+
+
+def _run(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except NotAllowed as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except InvalidRequest as exc:
+        raise HTTPException(422, [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]) from None
+
+
+def _uow(db: DbSession) -> PublicHealthUnitOfWork:
+    return PublicHealthUnitOfWork(db)
+
+
+CardIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/diseases", response_model=list[DiseaseOut])
+def get_diseases(ctx: ContextDep, _p: CurrentPrincipal) -> list[DiseaseOut]:
+    """法定传染病目录 / The disease list in force (no personal data: any signed-in user)."""
+    cat = catalogue_for(ctx.policy.public_health)
+    return [DiseaseOut(code=d.code, label=d.label, disease_class=d.cls.value, class_label=CLASS_LABELS[d.cls.value],
+                       icd10=list(d.icd10), managed_as_a=d.managed_as_a,
+                       managed_as_a_until=d.managed_as_a_until.isoformat() if d.managed_as_a_until else None)
+            for d in cat.diseases]
+
+
+@router.post("/diagnoses", response_model=RecordedOut, responses=_ERRORS)
+def post_diagnosis(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
+                   body: DiagnosisIn) -> RecordedOut:
+    """登记诊断 / Record a diagnosis (a clinician of ``inst_id``; the person in their scope): a notifiable one opens
+    a report card with its legal deadline, or joins the person's card of the disease within the episode window."""
+    principal = person_scope.principal
+    if principal.role is not Role.CLINICIAN or principal.inst_id != body.inst_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅本机构医生可登记诊断 / only a clinician of inst_id")
+    visible_person(request, ctx, db, person_scope, body.person_id)
+    now = ctx.clock.now()
+    policy = ctx.policy.public_health
+    cat = catalogue_for(policy)
+    at = _china(body.diagnosed_at) if body.diagnosed_at is not None else now
+    r = _run(lambda: record_diagnosis(_uow(db), principal, person_id=body.person_id, inst_id=body.inst_id,
+                                      icd10=body.icd10, at=at, catalogue=cat, policy=policy, now=now))
+    disease = cat.get(r.disease_code) if r.disease_code else None
+    return RecordedOut(notifiable=disease is not None, card_id=r.card_id, disease_code=r.disease_code,
+                       disease_label=disease.label if disease else None,
+                       disease_class=disease.cls.value if disease else None, joined=r.joined,
+                       deadline=r.deadline.isoformat(timespec="seconds") if r.deadline else None)
+
+
+@router.post("/cards/{card_id}/submit", response_model=SubmittedOut, responses=_ERRORS)
+def post_submit(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, card_id: CardIdPath) -> SubmittedOut:
+    """网络直报 / Submit a pending card: on time by its deadline, else late."""
+    t = _run(lambda: submit_card(_uow(db), principal, card_id, now=ctx.clock.now()))
+    return SubmittedOut(card_id=card_id, timeliness=t.value, label=TIMELINESS_LABELS[t.value])
+
+
+@router.post("/cards/{card_id}/void", status_code=status.HTTP_204_NO_CONTENT, responses=_ERRORS)
+def post_void(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, card_id: CardIdPath,
+              body: VoidIn) -> None:
+    """订正排除 / Void a pending card (the diagnosis was revised), with the reason."""
+    _run(lambda: void_card(_uow(db), principal, card_id, reason=body.reason, now=ctx.clock.now()))
+
+
+@router.get("/alerts", response_model=list[AlertOut], responses=_ERRORS)
+def get_alerts(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> list[AlertOut]:
+    """预警列表 / Cards not yet reported, overdue first then by deadline: the consortium admin (their consortium),
+    the health commission (the county), an institution admin (their institution). Audited per person."""
+    cat = catalogue_for(ctx.policy.public_health)
+    out = []
+    for a in _run(lambda: alerts(_uow(db), principal, now=ctx.clock.now())):
+        c, d = a.card, cat.get(a.card.disease_code)
+        out.append(AlertOut(card_id=c.card_id, person_id=c.person_id, inst_id=c.inst_id, inst_name=a.inst_name,
+                            disease_code=c.disease_code, disease_label=d.label if d else c.disease_code,
+                            disease_class=c.disease_class, class_label=CLASS_LABELS.get(c.disease_class, ""),
+                            diagnosed_at=c.diagnosed_at.isoformat(timespec="seconds"),
+                            deadline=c.deadline.isoformat(timespec="seconds"), diagnoses=c.diagnoses,
+                            state=a.state.value, state_label=TIMELINESS_LABELS[a.state.value]))
+    return out
+
+
+@router.get("/timeliness", response_model=list[TallyOut], responses=_ERRORS)
+def get_timeliness(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                   year: Annotated[int, Query(ge=2000, le=2100)]) -> list[TallyOut]:
+    """报告及时性 / Per institution the year's cards: on time, late, missed (overdue, not reported), pending,
+    voided (no personal data)."""
+    rows = _run(lambda: timeliness_by_institution(_uow(db), principal, year=year, now=ctx.clock.now()))
+    return [TallyOut(inst_id=r.inst_id, cards=r.cards, on_time=r.on_time, late=r.late, missed=r.missed,
+                     pending=r.pending, voided=r.voided) for r in rows]

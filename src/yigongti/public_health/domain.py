@@ -1,0 +1,308 @@
+"""The rules of notifiable infectious-disease reporting (法定传染病报告规则), pure.
+
+The disease list (传染病目录) is configuration: each disease has a class (甲类 A, 乙类 B, 丙类 C) and ICD-10 prefixes;
+a diagnosis matches the disease of its longest matching prefix (dots and case ignored: ``a00.9`` is ``A009``).
+
+Deadline (报告时限): a Class A disease, or a Class B disease managed as Class A (乙类甲管; optionally only until a
+date, as COVID-19 until 2023-01-07), is reported within ``class_a_hours`` (2) of the diagnosis; every other one
+within ``other_hours`` (24).
+
+Episode (病程): one report card per person, disease and episode. A diagnosis of the same person and disease within
+``episode_days`` of the card's latest diagnosis joins that card (a follow-up visit, the same illness seen at another
+member); a later one opens a new card. The card keeps its first diagnosis: where, when, and so its deadline.
+
+Card status (报告卡状态)::
+
+    pending 待报告 -> submitted 已报告 (on time 按时, or late 迟报 when after the deadline)
+    pending 待报告 -> voided 已排除 (the diagnosis revised: not a case)
+
+A pending card past its deadline is overdue (超时未报); counted per institution as missed (漏报) with the late ones.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "CLASS_LABELS",
+    "STATUS_LABELS",
+    "TIMELINESS_LABELS",
+    "CardDraft",
+    "CardStatus",
+    "Catalogue",
+    "CatalogueError",
+    "Diagnosis",
+    "Disease",
+    "DiseaseClass",
+    "InstitutionTally",
+    "Timeliness",
+    "assign_episodes",
+    "catalogue_from_toml",
+    "deadline_of",
+    "joins_episode",
+    "normalize_icd",
+    "report_hours",
+    "tally",
+    "timeliness",
+]
+
+
+class DiseaseClass(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+CLASS_LABELS: Mapping[str, str] = {"A": "甲类 / Class A", "B": "乙类 / Class B", "C": "丙类 / Class C"}
+
+
+class CardStatus(StrEnum):
+    PENDING = "pending"
+    SUBMITTED = "submitted"
+    VOIDED = "voided"
+
+
+STATUS_LABELS: Mapping[str, str] = {"pending": "待报告 / pending", "submitted": "已报告 / submitted",
+                                    "voided": "已排除 / voided"}
+
+
+class Timeliness(StrEnum):
+    PENDING = "pending"    # not yet reported, deadline not passed
+    OVERDUE = "overdue"    # not reported and the deadline passed (漏报 when counted)
+    ON_TIME = "on_time"
+    LATE = "late"
+    VOIDED = "voided"
+
+
+TIMELINESS_LABELS: Mapping[str, str] = {"pending": "待报告 / pending", "overdue": "超时未报 / overdue",
+                                        "on_time": "按时报告 / on time", "late": "迟报 / late",
+                                        "voided": "已排除 / voided"}
+
+
+class CatalogueError(ValueError):
+    """A disease list that cannot be used: names the file, the entry and the field."""
+
+
+def normalize_icd(code: str) -> str:
+    """An ICD-10 code as matched: upper case, no dots, no spaces (``a00.9`` -> ``A009``)."""
+    return "".join(code.split()).replace(".", "").upper()
+
+
+@dataclass(frozen=True)
+class Disease:
+    """法定传染病 / a notifiable disease of the list."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    cls: DiseaseClass
+    icd10: tuple[str, ...]
+    managed_as_a: bool = False
+    managed_as_a_until: date | None = None
+
+    def urgent_on(self, day: date) -> bool:
+        """Reported within the Class A deadline on ``day`` (Class A, or Class B managed as A that day)."""
+        if self.cls is DiseaseClass.A:
+            return True
+        if not self.managed_as_a:
+            return False
+        return self.managed_as_a_until is None or day <= self.managed_as_a_until
+
+    @property
+    def label(self) -> str:
+        return f"{self.name_zh} / {self.name_en}"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The disease list; :meth:`match` finds a diagnosis's disease by the longest ICD-10 prefix."""
+
+    diseases: tuple[Disease, ...]
+
+    def __post_init__(self) -> None:
+        seen: dict[str, str] = {}
+        for d in self.diseases:
+            for p in d.icd10:
+                if p in seen and seen[p] != d.code:
+                    raise CatalogueError(f"disease {d.code}: icd10 prefix {p} is already {seen[p]}'s / 前缀重复")
+                seen[p] = d.code
+
+    def prefixes(self) -> list[tuple[str, Disease]]:
+        """Every (prefix, disease), longest prefix first (the order a match tries them)."""
+        pairs = [(p, d) for d in self.diseases for p in d.icd10]
+        return sorted(pairs, key=lambda pd: (-len(pd[0]), pd[0]))
+
+    def match(self, diagnosis: str) -> Disease | None:
+        code = normalize_icd(diagnosis)
+        for prefix, disease in self.prefixes():
+            if code.startswith(prefix):
+                return disease
+        return None
+
+    def get(self, code: str) -> Disease | None:
+        return next((d for d in self.diseases if d.code == code), None)
+
+
+def _field(entry: Mapping[str, Any], name: str, where: str, kind: type, default: Any = None) -> Any:
+    value = entry.get(name, default)
+    if value is None or not isinstance(value, kind):
+        raise CatalogueError(f"{where}: field {name} must be {kind.__name__} / 字段 {name} 缺失或类型不对")
+    return value
+
+
+def catalogue_from_toml(text: str, *, source: str = "diseases.toml") -> Catalogue:
+    """The disease list from its TOML text (``[[disease]]`` entries); :class:`CatalogueError` names the file, the
+    entry and the field of the first thing wrong."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{source}: not valid TOML: {exc} / 不是有效的 TOML") from None
+    entries = doc.get("disease")
+    if not isinstance(entries, list) or not entries:
+        raise CatalogueError(f"{source}: no [[disease]] entries / 没有传染病条目")
+    out: list[Disease] = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{source}: disease {i}"
+        if not isinstance(entry, dict):
+            raise CatalogueError(f"{where}: not a table / 不是表")
+        code = _field(entry, "code", where, str)
+        where = f"{source}: disease {i} ({code})"
+        cls = _field(entry, "class", where, str)
+        if cls not in ("A", "B", "C"):
+            raise CatalogueError(f"{where}: field class must be A, B or C / 类别须为 A、B 或 C")
+        icd = _field(entry, "icd10", where, list)
+        if not icd or not all(isinstance(p, str) and normalize_icd(p) for p in icd):
+            raise CatalogueError(f"{where}: field icd10 must list ICD-10 prefixes / icd10 须列出编码前缀")
+        until = entry.get("managed_as_a_until")
+        if until is not None and not isinstance(until, date):
+            try:
+                until = date.fromisoformat(str(until))
+            except ValueError:
+                raise CatalogueError(f"{where}: field managed_as_a_until must be a date YYYY-MM-DD / 日期格式错误") \
+                    from None
+        out.append(Disease(code=code, name_zh=str(entry.get("name_zh", code)), name_en=str(entry.get("name_en", code)),
+                           cls=DiseaseClass(cls), icd10=tuple(dict.fromkeys(normalize_icd(p) for p in icd)),
+                           managed_as_a=bool(entry.get("managed_as_a", False)), managed_as_a_until=until))
+    codes = [d.code for d in out]
+    dup = next((c for c in codes if codes.count(c) > 1), None)
+    if dup is not None:
+        raise CatalogueError(f"{source}: disease code {dup} appears twice / 病种代码重复")
+    return Catalogue(tuple(out))
+
+
+def report_hours(disease: Disease, day: date, *, class_a_hours: int, other_hours: int) -> int:
+    """The hours the law gives to report a diagnosis of ``disease`` made on ``day``."""
+    return class_a_hours if disease.urgent_on(day) else other_hours
+
+
+def deadline_of(disease: Disease, diagnosed_at: datetime, *, class_a_hours: int, other_hours: int) -> datetime:
+    """报告时限 / when the report card is due: the diagnosis time plus the hours of its class."""
+    return diagnosed_at + timedelta(hours=report_hours(disease, diagnosed_at.date(), class_a_hours=class_a_hours,
+                                                       other_hours=other_hours))
+
+
+def joins_episode(latest: datetime, at: datetime, episode_days: int) -> bool:
+    """A diagnosis at ``at`` joins the card whose latest diagnosis was at ``latest`` (``at`` not before it, and at
+    most ``episode_days`` days after it; 0: the same day)."""
+    if at < latest:
+        return False
+    if episode_days == 0:
+        return at.date() == latest.date()
+    return at - latest <= timedelta(days=episode_days)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """一次诊断 / one diagnosis of a notifiable disease: who, where, when (and the claim it came from, if any)."""
+
+    person_id: str
+    inst_id: str
+    disease_code: str
+    at: datetime
+    source_id: str = ""
+
+
+@dataclass
+class CardDraft:
+    """A report card as the episodes make it: the first diagnosis, and how many joined it."""
+
+    person_id: str
+    disease_code: str
+    inst_id: str
+    diagnosed_at: datetime
+    latest_at: datetime
+    diagnoses: int = 1
+    sources: list[str] = field(default_factory=list)
+
+
+def assign_episodes(diagnoses: Iterable[Diagnosis], episode_days: int) -> list[CardDraft]:
+    """The report cards of ``diagnoses``: per person and disease in time order (ties: institution, source), a
+    diagnosis joins the open card when :func:`joins_episode`, else opens a new one. Cards come ordered by
+    diagnosis time, person, disease."""
+    order = sorted(diagnoses, key=lambda d: (d.person_id, d.disease_code, d.at, d.inst_id, d.source_id))
+    cards: list[CardDraft] = []
+    open_card: dict[tuple[str, str], CardDraft] = {}
+    for d in order:
+        key = (d.person_id, d.disease_code)
+        card = open_card.get(key)
+        if card is not None and joins_episode(card.latest_at, d.at, episode_days):
+            card.latest_at = d.at
+            card.diagnoses += 1
+            card.sources.append(d.source_id)
+            continue
+        card = CardDraft(d.person_id, d.disease_code, d.inst_id, d.at, d.at, 1, [d.source_id])
+        open_card[key] = card
+        cards.append(card)
+    return sorted(cards, key=lambda c: (c.diagnosed_at, c.person_id, c.disease_code))
+
+
+def timeliness(status: str, deadline: datetime, submitted_at: datetime | None, now: datetime) -> Timeliness:
+    """How a card stands against its deadline at ``now``."""
+    if status == CardStatus.VOIDED:
+        return Timeliness.VOIDED
+    if status == CardStatus.SUBMITTED and submitted_at is not None:
+        return Timeliness.ON_TIME if submitted_at <= deadline else Timeliness.LATE
+    return Timeliness.OVERDUE if now > deadline else Timeliness.PENDING
+
+
+@dataclass
+class InstitutionTally:
+    """报告及时性 / an institution's cards by timeliness; ``missed`` are the overdue ones (漏报)."""
+
+    inst_id: str
+    cards: int = 0
+    on_time: int = 0
+    late: int = 0
+    missed: int = 0
+    pending: int = 0
+    voided: int = 0
+
+    @property
+    def timely_rate(self) -> float | None:
+        """On-time share of the cards that are due (on time + late + missed); a display figure, not money."""
+        due = self.on_time + self.late + self.missed
+        return self.on_time / due if due else None
+
+
+def tally(cards: Iterable[tuple[str, Timeliness]]) -> list[InstitutionTally]:
+    """Per institution, its cards counted by timeliness (``cards``: (inst_id, timeliness) pairs)."""
+    out: dict[str, InstitutionTally] = {}
+    for inst_id, t in cards:
+        row = out.setdefault(inst_id, InstitutionTally(inst_id))
+        row.cards += 1
+        if t is Timeliness.ON_TIME:
+            row.on_time += 1
+        elif t is Timeliness.LATE:
+            row.late += 1
+        elif t is Timeliness.OVERDUE:
+            row.missed += 1
+        elif t is Timeliness.PENDING:
+            row.pending += 1
+        else:
+            row.voided += 1
+    return [out[k] for k in sorted(out)]

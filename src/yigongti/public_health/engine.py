@@ -1,0 +1,165 @@
+"""Report cards from a year's claims, columnar (理赔数据中的传染病报告卡): Ibis on DuckDB.
+
+For a county without the doctor workstation: every claim of the year whose diagnosis is on the disease list is a
+diagnosis at the claim's institution, at its admit date's midnight (零时). The episodes of ``domain`` are computed
+in the engine (a window per person and disease: a claim opens a new card when the previous diagnosis of the same
+person and disease is more than ``episode_days`` days before it), so only the matching claims ever reach a window and
+nothing is held as Python rows: Parquet claims (a file or a folder of parts) stream from disk, bounded memory.
+
+The disease list is read here (:func:`load_catalogue`): the policy's ``public_health.diseases`` file (absolute, or
+relative to ``base``), else the list shipped with yigongti (``diseases.toml`` beside this module).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from yigongti.core.engine import connect, register_arrow
+from yigongti.core.policy import PublicHealthPolicy
+from yigongti.core.problems import InvalidInput, Problem
+from yigongti.datafolder.folder import find_table_file, neutralise_ibis, read_folder
+from yigongti.public_health.domain import Catalogue, CatalogueError, catalogue_from_toml
+
+__all__ = [
+    "DEFAULT_DISEASES",
+    "REPORT_COLUMNS",
+    "BatchSummary",
+    "cards_expr",
+    "claims_table",
+    "load_catalogue",
+    "notifiable_claims",
+    "write_reports",
+]
+
+DEFAULT_DISEASES = Path(__file__).resolve().parent / "diseases.toml"
+REPORT_COLUMNS = ("card_id", "person_id", "inst_id", "disease_code", "disease_class", "diagnosed_at", "deadline",
+                  "status")
+"""The columns of ``infectious_reports.csv`` (the data contract)."""
+_CLAIM_COLUMNS = ("claim_id", "person_id", "inst_id", "admit_date", "diagnosis")
+
+
+def load_catalogue(policy: PublicHealthPolicy, base: Path | None = None) -> Catalogue:
+    """The disease list the policy names (relative to ``base``), else the shipped one; :class:`InvalidInput` naming
+    the file, the entry and the field when it is unusable."""
+    path = DEFAULT_DISEASES
+    if policy.diseases:
+        path = Path(policy.diseases)
+        if not path.is_absolute() and base is not None:
+            path = base / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput([Problem(str(path), 0, "public_health.diseases",
+                                    f"cannot read the disease list: {exc.strerror} / 无法读取传染病目录")]) from None
+    try:
+        return catalogue_from_toml(text, source=str(path))
+    except CatalogueError as exc:
+        raise InvalidInput([Problem(str(path), 0, "public_health.diseases", str(exc))]) from None
+
+
+def claims_table(con: ibis.BaseBackend, folder: Path) -> ir.Table:
+    """The claims' columns the reports need. Parquet claims are read by the engine (streamed); CSV or Excel claims
+    are read and validated as every command does (:class:`InvalidInput` names file, row and column)."""
+    path = find_table_file(folder, "claims")
+    if path is None:
+        raise InvalidInput([Problem("claims.csv", 0, "", "required table is missing / 缺少必需的表")])
+    if path.is_dir() or path.suffix == ".parquet":
+        source = str(path / "*.parquet") if path.is_dir() else str(path)
+        t = con.read_parquet(source)
+        missing = [c for c in _CLAIM_COLUMNS if c not in t.columns]
+        if missing:
+            raise InvalidInput([Problem(path.name, 0, c, "required column is missing / 缺少必需的列") for c in missing])
+        t = t.select(*_CLAIM_COLUMNS)
+        return t.mutate(admit_date=t.admit_date.cast("date"), diagnosis=t.diagnosis.cast("string"),
+                        person_id=t.person_id.cast("string"), inst_id=t.inst_id.cast("string"),
+                        claim_id=t.claim_id.cast("string"))
+    claims = read_folder(folder, tables=["claims"])["claims"].select(list(_CLAIM_COLUMNS))
+    return register_arrow(con, claims)
+
+
+def _normalized(dx: ir.StringValue) -> ir.StringValue:
+    return dx.upper().replace(".", "").replace(" ", "").strip()
+
+
+def _matching(claims: ir.Table, catalogue: Catalogue, year: int) -> ir.Table:
+    dx = _normalized(claims.diagnosis.fill_null(""))
+    disease = ibis.cases(*[(dx.startswith(p), d.code) for p, d in catalogue.prefixes()], else_=ibis.null("string"))
+    t = claims.filter(claims.admit_date.notnull(), claims.admit_date.year() == year).mutate(disease_code=disease)
+    return t.filter(t.disease_code.notnull())
+
+
+def notifiable_claims(folder: Path, year: int, catalogue: Catalogue) -> list[dict[str, object]]:
+    """The year's claims whose diagnosis is on the disease list (``claim_id, person_id, inst_id, admit_date,
+    diagnosis``), filtered in the engine: only those few become Python rows (to import into the database)."""
+    con = connect("duckdb")
+    try:
+        t = _matching(claims_table(con, folder), catalogue, year)
+        return list(t.select(*_CLAIM_COLUMNS).order_by("admit_date", "claim_id").to_pyarrow().to_pylist())
+    finally:
+        con.disconnect()
+
+
+def cards_expr(claims: ir.Table, catalogue: Catalogue, year: int, policy: PublicHealthPolicy) -> ir.Table:
+    """The report cards of ``year``'s claims, one row per card in the contract's columns, ordered by card_id
+    (diagnosis time, person, disease)."""
+    t = _matching(claims, catalogue, year)
+    w = ibis.window(group_by=[t.person_id, t.disease_code], order_by=[t.admit_date, t.inst_id, t.claim_id])
+    prev = t.admit_date.lag().over(w)
+    t = t.mutate(opens=prev.isnull() | (t.admit_date.delta(prev, unit="day") > policy.episode_days))
+    cards = t.filter(t.opens)
+    code = cards.disease_code
+    cls = ibis.cases(*[(code == d.code, d.cls.value) for d in catalogue.diseases], else_=ibis.null("string"))
+    urgent: list[ir.BooleanValue] = []
+    for d in catalogue.diseases:  # Class A, and Class B managed as A (until its last day, when it has one)
+        if d.cls.value == "A" or (d.managed_as_a and d.managed_as_a_until is None):
+            urgent.append(code == d.code)
+        elif d.managed_as_a and d.managed_as_a_until is not None:
+            urgent.append((code == d.code) & (cards.admit_date <= d.managed_as_a_until))
+    hours = ibis.cases(*[(u, policy.class_a_hours) for u in urgent], else_=policy.other_hours) if urgent \
+        else ibis.literal(policy.other_hours)
+    at = cards.admit_date.cast("timestamp")
+    fmt = "%Y-%m-%dT%H:%M:%S"
+    n = ibis.row_number().over(order_by=[cards.admit_date, cards.person_id, cards.disease_code]) + 1
+    out = cards.mutate(card_id=ibis.literal(f"IDR{year}-") + n.cast("string").lpad(6, "0"),
+                       disease_class=cls, diagnosed_at=at.strftime(fmt),
+                       deadline=(at + hours.cast("int64").as_interval("h")).strftime(fmt),
+                       status=ibis.literal("pending"))
+    return out.select(*REPORT_COLUMNS).order_by("card_id")
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What the batch found: cards per class (A, B, C) and the file written."""
+
+    year: int
+    cards: int
+    by_class: dict[str, int] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def write_reports(folder: Path, year: int, policy: PublicHealthPolicy, out: Path) -> BatchSummary:
+    """``out/infectious_reports.csv`` from the year's claims of ``folder`` (engine to file, written atomically)."""
+    catalogue = load_catalogue(policy, folder)
+    con = connect("duckdb")
+    try:
+        expr = cards_expr(claims_table(con, folder), catalogue, year, policy)
+        out.mkdir(parents=True, exist_ok=True)
+        target, tmp = out / "infectious_reports.csv", out / ".infectious_reports.csv.tmp"
+        try:
+            con.to_csv(neutralise_ibis(expr), tmp)
+        except Exception as exc:  # noqa: BLE001 - Parquet claims the engine cannot type: an input error, not a crash
+            tmp.unlink(missing_ok=True)
+            raise InvalidInput([Problem("claims", 0, "", f"the engine cannot read the claims: {str(exc)[:200]}; "
+                                                         "run yigongti check / 结算数据无法读取，请先运行 check")]) \
+                from None
+        written = con.read_csv(tmp, all_varchar=True)
+        counts = written.group_by("disease_class").aggregate(n=written.count()).to_pyarrow().to_pylist()
+        tmp.replace(target)
+    finally:
+        con.disconnect()
+    by_class = {c: 0 for c in ("A", "B", "C")} | {str(r["disease_class"]): int(r["n"]) for r in counts}
+    return BatchSummary(year, sum(by_class.values()), by_class, target)

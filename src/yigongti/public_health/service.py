@@ -1,0 +1,287 @@
+"""Public-health use cases (传染病报告用例), one transaction each: record a diagnosis (it opens or joins a report card),
+import a year's claims, submit or void a card, the public-health staff's alert list, timeliness per institution.
+
+Who may do what:
+
+- a clinician of the institution records a diagnosis there (the adapter has checked the person is in their scope);
+- a clinician or the admin of the card's institution, or the consortium's public-health staff (``consortium_admin``
+  of its consortium), submits or voids a card;
+- the alert list and the timeliness counts: the consortium admin (their consortium's institutions), the health
+  commission (every institution), an institution admin (their own institution);
+- anyone else is told the card does not exist (:class:`NotFound`, 404).
+
+Every change and every list of persons shown writes the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from yigongti.core.policy import PublicHealthPolicy
+from yigongti.platform.accounts import Principal, Role
+from yigongti.platform.audit import actor_of
+from yigongti.public_health.domain import (
+    CardStatus,
+    Catalogue,
+    InstitutionTally,
+    Timeliness,
+    deadline_of,
+    joins_episode,
+    normalize_icd,
+    tally,
+    timeliness,
+)
+from yigongti.public_health.engine import load_catalogue
+from yigongti.public_health.store import CardRow, DiagnosisRow
+from yigongti.public_health.uow import PublicHealthUnitOfWork
+
+__all__ = [
+    "Alert",
+    "ImportSummary",
+    "InvalidRequest",
+    "NotAllowed",
+    "NotFound",
+    "Recorded",
+    "alerts",
+    "catalogue_for",
+    "import_claims",
+    "record_diagnosis",
+    "submit_card",
+    "timeliness_by_institution",
+    "void_card",
+]
+
+
+class NotFound(LookupError):
+    """No such card, person or institution, or one the caller may not see (404)."""
+
+
+class NotAllowed(PermissionError):
+    """The caller's role may not do this (403)."""
+
+
+class InvalidRequest(ValueError):
+    """A request that contradicts the registry or the card (422), naming the field."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        super().__init__(f"{field_name}: {message}")
+
+
+_catalogues: dict[tuple[str, str], Catalogue] = {}
+
+
+def catalogue_for(policy: PublicHealthPolicy, base: Path | None = None) -> Catalogue:
+    """The disease list of the policy, read once per process."""
+    key = (policy.diseases, str(base))
+    if key not in _catalogues:
+        _catalogues[key] = load_catalogue(policy, base)
+    return _catalogues[key]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What recording a diagnosis did: no card (not notifiable), a new card, or joined an existing one."""
+
+    card_id: int | None
+    disease_code: str | None
+    joined: bool = False
+    deadline: datetime | None = None
+
+
+def _record(uow: PublicHealthUnitOfWork, catalogue: Catalogue, policy: PublicHealthPolicy, *, person_id: str,
+            inst_id: str, icd10: str, at: datetime, now: datetime, actor: str, source_id: str | None) -> Recorded:
+    disease = catalogue.match(icd10)
+    if disease is None:
+        return Recorded(None, None)
+    uow.cards.lock_person(person_id)
+    reach = at + timedelta(days=policy.episode_days) if policy.episode_days else datetime.combine(at.date(), time.max)
+    card = uow.cards.latest_open(person_id, disease.code, not_after=reach)
+    deadline = deadline_of(disease, at, class_a_hours=policy.class_a_hours, other_hours=policy.other_hours)
+    joined = False
+    if card is not None and at >= card.diagnosed_at:  # within the card's span, or its window after the latest
+        joined = at <= card.latest_at or joins_episode(card.latest_at, at, policy.episode_days)
+        if joined:
+            uow.cards.join(card, at)
+    elif card is not None and joins_episode(at, card.diagnosed_at, policy.episode_days):
+        joined = True  # an earlier diagnosis recorded late: it becomes the card's first (and its deadline)
+        first = {"diagnosed_at": at, "inst_id": inst_id, "icd10": normalize_icd(icd10), "deadline": deadline} \
+            if card.status == CardStatus.PENDING else {}
+        uow.cards.join(card, at, **first)
+    if card is None or not joined:
+        card = uow.cards.add(CardRow(
+            person_id=person_id, inst_id=inst_id, disease_code=disease.code, disease_class=disease.cls.value,
+            icd10=normalize_icd(icd10), diagnosed_at=at, latest_at=at, diagnoses=1, deadline=deadline,
+            status=CardStatus.PENDING.value, created_at=now, created_by=actor))
+    uow.cards.add_diagnosis(DiagnosisRow(card_id=card.card_id, person_id=person_id, inst_id=inst_id,
+                                         icd10=normalize_icd(icd10), at=at, source_id=source_id, recorded_at=now,
+                                         recorded_by=actor))
+    uow.audit.add(actor=actor, action="infectious diagnosis", at=now, person_id=person_id,
+                  detail={"card_id": card.card_id, "disease": disease.code, "joined": joined})
+    return Recorded(card.card_id, disease.code, joined, card.deadline)
+
+
+def record_diagnosis(uow: PublicHealthUnitOfWork, principal: Principal, *, person_id: str, inst_id: str, icd10: str,
+                     at: datetime, catalogue: Catalogue, policy: PublicHealthPolicy, now: datetime) -> Recorded:
+    """A clinician of ``inst_id`` records a diagnosis (the workstation's hook): a notifiable one opens a report card
+    with its deadline, or joins the person's card of the same disease within the episode window."""
+    if principal.role is not Role.CLINICIAN or principal.inst_id != inst_id:
+        raise NotAllowed("仅本机构医生可登记诊断 / only a clinician of inst_id records a diagnosis")
+    if not normalize_icd(icd10):
+        raise InvalidRequest("icd10", "is empty / 诊断编码为空")
+    if at > now:
+        raise InvalidRequest("diagnosed_at", "is in the future / 诊断时间晚于当前时间")
+    with uow:
+        if uow.persons.get(person_id) is None:
+            raise NotFound(f"参保人 {person_id} 不存在 / no person {person_id}")
+        if uow.cards.institution(inst_id) is None:
+            raise InvalidRequest("inst_id", f"no institution {inst_id} / 机构不存在")
+        result = _record(uow, catalogue, policy, person_id=person_id, inst_id=inst_id, icd10=icd10, at=at,
+                         now=now, actor=actor_of(principal), source_id=None)
+        uow.commit()
+    return result
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """Claims read, notifiable ones, cards opened, diagnoses joined, claims already imported (skipped), claims of a
+    person or institution the database does not know (unknown: load the data folder first)."""
+
+    claims: int = 0
+    notifiable: int = 0
+    opened: int = 0
+    joined: int = 0
+    skipped: int = 0
+    unknown: int = 0
+
+
+def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any]], *, catalogue: Catalogue,
+                  policy: PublicHealthPolicy, now: datetime) -> ImportSummary:
+    """Claims (``claim_id, person_id, inst_id, admit_date, diagnosis``) as diagnoses at the admit date's midnight, in
+    time order; a claim already imported is skipped (idempotent). The system's move, one transaction."""
+    def when(c: Mapping[str, Any]) -> datetime:
+        d = c["admit_date"]
+        return d if isinstance(d, datetime) else datetime.combine(date.fromisoformat(str(d)), time())
+
+    rows = [c for c in claims if c.get("admit_date") and c.get("diagnosis")]
+    rows.sort(key=lambda c: (when(c), str(c["person_id"]), str(c["inst_id"]), str(c["claim_id"])))
+    n = notifiable = opened = joined = skipped = unknown = 0
+    known: dict[tuple[str, str], bool] = {}
+    with uow:
+        for c in rows:
+            n += 1
+            if catalogue.match(str(c["diagnosis"])) is None:
+                continue
+            notifiable += 1
+            if uow.cards.source_known(str(c["claim_id"])):
+                skipped += 1
+                continue
+            key = (str(c["person_id"]), str(c["inst_id"]))
+            if key not in known:
+                known[key] = uow.persons.get(key[0]) is not None and uow.cards.institution(key[1]) is not None
+            if not known[key]:
+                unknown += 1
+                continue
+            r = _record(uow, catalogue, policy, person_id=str(c["person_id"]), inst_id=str(c["inst_id"]),
+                        icd10=str(c["diagnosis"]), at=when(c), now=now, actor="system:claims",
+                        source_id=str(c["claim_id"]))
+            joined += r.joined
+            opened += not r.joined
+        uow.commit()
+    return ImportSummary(n, notifiable, opened, joined, skipped, unknown)
+
+
+def _may_handle(uow: PublicHealthUnitOfWork, principal: Principal, card: CardRow) -> bool:
+    if principal.role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
+        return principal.inst_id == card.inst_id
+    if principal.role is Role.CONSORTIUM_ADMIN and principal.consortium_id:
+        inst = uow.cards.institution(card.inst_id)
+        return inst is not None and inst.consortium_id == principal.consortium_id
+    return False
+
+
+def _card_for(uow: PublicHealthUnitOfWork, principal: Principal, card_id: int) -> CardRow:
+    card = uow.cards.get(card_id)
+    if card is None or not _may_handle(uow, principal, card):
+        raise NotFound(f"报告卡 {card_id} 不存在或无权查看 / no card {card_id} in your scope")
+    return card
+
+
+def submit_card(uow: PublicHealthUnitOfWork, principal: Principal, card_id: int, *, now: datetime) -> Timeliness:
+    """Submit a pending card (网络直报): on time when by its deadline, else late. :class:`InvalidRequest` when the
+    card is no longer pending."""
+    with uow:
+        card = _card_for(uow, principal, card_id)
+        if not uow.cards.move(card_id, to_status=CardStatus.SUBMITTED.value, submitted_at=now,
+                              submitted_by=actor_of(principal)):
+            raise InvalidRequest("status", f"card {card_id} is {card.status}, not pending / 报告卡不是待报告状态")
+        uow.audit.add(actor=actor_of(principal), action="infectious card submitted", at=now,
+                      person_id=card.person_id, detail={"card_id": card_id})
+        uow.commit()
+    return timeliness(CardStatus.SUBMITTED, card.deadline, now, now)
+
+
+def void_card(uow: PublicHealthUnitOfWork, principal: Principal, card_id: int, *, reason: str,
+              now: datetime) -> None:
+    """Void a pending card (订正排除: the diagnosis was revised), with the reason."""
+    if not reason.strip():
+        raise InvalidRequest("reason", "a voided card needs the reason / 排除须说明原因")
+    with uow:
+        card = _card_for(uow, principal, card_id)
+        if not uow.cards.move(card_id, to_status=CardStatus.VOIDED.value, void_reason=reason,
+                              submitted_by=actor_of(principal)):
+            raise InvalidRequest("status", f"card {card_id} is {card.status}, not pending / 报告卡不是待报告状态")
+        uow.audit.add(actor=actor_of(principal), action="infectious card voided", at=now, person_id=card.person_id,
+                      detail={"card_id": card_id})
+        uow.commit()
+
+
+def _institutions(uow: PublicHealthUnitOfWork, principal: Principal) -> list[str] | None:
+    """The institutions whose cards the principal oversees (None: every one)."""
+    if principal.role is Role.HEALTH_COMMISSION:
+        return None
+    if principal.role is Role.CONSORTIUM_ADMIN and principal.consortium_id:
+        return uow.cards.institutions_of(principal.consortium_id)
+    if principal.role is Role.INSTITUTION_ADMIN and principal.inst_id:
+        return [principal.inst_id]
+    raise NotAllowed("仅公共卫生管理人员可查看 / public-health staff (consortium admin, health commission, "
+                     "institution admin) only")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """预警 / a card not yet reported: overdue first, then by deadline."""
+
+    card: CardRow
+    inst_name: str
+    state: Timeliness
+
+
+def alerts(uow: PublicHealthUnitOfWork, principal: Principal, *, now: datetime) -> list[Alert]:
+    """The pending cards the principal oversees, overdue ones first then by deadline (audited: who saw which
+    persons' cards)."""
+    with uow:
+        insts = _institutions(uow, principal)
+        cards = uow.cards.cards(inst_ids=insts, statuses=[CardStatus.PENDING.value])
+        names = uow.cards.names(sorted({c.inst_id for c in cards}))
+        out = [Alert(c, names.get(c.inst_id, ""), timeliness(c.status, c.deadline, c.submitted_at, now))
+               for c in cards]
+        for c in cards:
+            uow.audit.add(actor=actor_of(principal), action="infectious alerts read", at=now, person_id=c.person_id,
+                          detail={"card_id": c.card_id})
+        uow.commit()
+    return sorted(out, key=lambda a: (a.state is not Timeliness.OVERDUE, a.card.deadline, a.card.card_id))
+
+
+def timeliness_by_institution(uow: PublicHealthUnitOfWork, principal: Principal, *, year: int,
+                              now: datetime) -> list[InstitutionTally]:
+    """Per institution the year's cards: on time, late, missed (overdue, not reported), pending, voided."""
+    with uow:
+        insts = _institutions(uow, principal)
+        cards = uow.cards.cards(inst_ids=insts, since=datetime(year, 1, 1), until=datetime(year + 1, 1, 1),
+                                limit=1_000_000)
+        return tally((c.inst_id, timeliness(c.status, c.deadline, c.submitted_at, now)) for c in cards)

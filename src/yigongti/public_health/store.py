@@ -1,0 +1,159 @@
+"""Report-card tables (传染病报告卡数据表) and their repository: the cards and each diagnosis that opened or joined one.
+
+A claim is imported at most once (a unique index on the diagnosis's ``source_id``, the claim id); diagnoses of one
+person are recorded one at a time (the person's row is locked), so two at once join one card; a card moves by a
+conditional UPDATE (``WHERE status = 'pending'``), so two submissions at once cannot both succeed. Times are China
+time (UTC+8) without a zone, as everywhere in yigongti.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, select, text, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from yigongti.core.db import ID_LENGTH as _ID
+from yigongti.core.db import Base
+from yigongti.enrollment.store import PersonRow
+from yigongti.public_health.domain import CardStatus
+from yigongti.registry.store import InstitutionRow
+
+__all__ = ["CardRow", "CardsRepository", "DiagnosisRow"]
+
+_STATUSES = ", ".join(repr(s.value) for s in CardStatus)
+
+
+class CardRow(Base):
+    """传染病报告卡 / a report card: the person, the disease, the first diagnosis (where, when) and the legal deadline;
+    ``latest_at`` the latest diagnosis that joined it (the episode window runs from there)."""
+
+    __tablename__ = "infectious_cards"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUSES})", name="status"),
+        CheckConstraint("disease_class IN ('A', 'B', 'C')", name="disease_class"),
+        CheckConstraint("diagnoses >= 1", name="diagnoses"),
+        Index(None, "person_id", "disease_code", "diagnosed_at"),
+        Index(None, "status", "deadline"),
+        Index(None, "inst_id", "diagnosed_at"),
+    )
+
+    card_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"))
+    inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    disease_code: Mapped[str] = mapped_column(String(64))
+    disease_class: Mapped[str] = mapped_column(String(1))
+    icd10: Mapped[str] = mapped_column(String(16))
+    diagnosed_at: Mapped[datetime] = mapped_column(DateTime)
+    latest_at: Mapped[datetime] = mapped_column(DateTime)
+    deadline: Mapped[datetime] = mapped_column(DateTime)
+    diagnoses: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(128))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    submitted_by: Mapped[str | None] = mapped_column(String(128))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+
+_WITH_SOURCE = "source_id IS NOT NULL"
+
+
+class DiagnosisRow(Base):
+    """一次诊断 / a diagnosis of a notifiable disease recorded at a member or found in an imported claim
+    (``source_id``: the claim id), and the card it opened or joined (append-only)."""
+
+    __tablename__ = "infectious_diagnoses"
+    __table_args__ = (
+        Index("uq_infectious_diagnoses_source", "source_id", unique=True,
+              sqlite_where=text(_WITH_SOURCE), postgresql_where=text(_WITH_SOURCE)),
+    )
+
+    diagnosis_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    card_id: Mapped[int] = mapped_column(Integer, ForeignKey("infectious_cards.card_id"), index=True)
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"))
+    inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    icd10: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    source_id: Mapped[str | None] = mapped_column(String(_ID))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+
+
+class CardsRepository:
+    """Report cards and their diagnoses."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, row: CardRow) -> CardRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def get(self, card_id: int) -> CardRow | None:
+        return self.session.get(CardRow, card_id)
+
+    def institution(self, inst_id: str) -> InstitutionRow | None:
+        return self.session.get(InstitutionRow, inst_id)
+
+    def lock_person(self, person_id: str) -> bool:
+        """Lock the person's row until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``
+        already serialises writers), so two diagnoses of one person at once cannot both open a card; False when
+        there is no such person."""
+        return self.session.scalar(select(PersonRow.person_id).where(PersonRow.person_id == person_id)
+                                   .with_for_update()) is not None
+
+    def latest_open(self, person_id: str, disease_code: str, *, not_after: datetime) -> CardRow | None:
+        """The person's latest card of the disease (not voided) first diagnosed not after ``not_after``."""
+        return self.session.scalar(
+            select(CardRow).where(CardRow.person_id == person_id, CardRow.disease_code == disease_code,
+                                  CardRow.status != CardStatus.VOIDED.value, CardRow.diagnosed_at <= not_after)
+            .order_by(CardRow.diagnosed_at.desc(), CardRow.card_id.desc()).limit(1))
+
+    def join(self, card: CardRow, at: datetime, **first: object) -> None:
+        """One more diagnosis joins ``card`` (the count and the latest time move in one UPDATE); ``first``: the new
+        first diagnosis (diagnosed_at, inst_id, icd10, deadline) when this one is earlier than the card's."""
+        self.session.execute(update(CardRow).where(CardRow.card_id == card.card_id)
+                             .values(diagnoses=CardRow.diagnoses + 1, latest_at=max(card.latest_at, at), **first)
+                             .execution_options(synchronize_session=False))
+        self.session.refresh(card)
+
+    def add_diagnosis(self, row: DiagnosisRow) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def source_known(self, source_id: str) -> bool:
+        return self.session.scalar(select(DiagnosisRow.diagnosis_id).where(DiagnosisRow.source_id == source_id)
+                                   .limit(1)) is not None
+
+    def move(self, card_id: int, *, to_status: str, **values: object) -> bool:
+        """Move a pending card (one conditional UPDATE); False when it is no longer pending."""
+        result = self.session.execute(
+            update(CardRow).where(CardRow.card_id == card_id, CardRow.status == CardStatus.PENDING.value)
+            .values(status=to_status, **values).execution_options(synchronize_session=False))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def cards(self, *, inst_ids: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
+              since: datetime | None = None, until: datetime | None = None, limit: int = 2000) -> list[CardRow]:
+        """Cards of ``inst_ids`` (None: every institution), earliest deadline first."""
+        stmt = select(CardRow)
+        if inst_ids is not None:
+            stmt = stmt.where(CardRow.inst_id.in_(list(inst_ids)))
+        if statuses is not None:
+            stmt = stmt.where(CardRow.status.in_(list(statuses)))
+        if since is not None:
+            stmt = stmt.where(CardRow.diagnosed_at >= since)
+        if until is not None:
+            stmt = stmt.where(CardRow.diagnosed_at < until)
+        return list(self.session.scalars(stmt.order_by(CardRow.deadline, CardRow.card_id).limit(limit)))
+
+    def institutions_of(self, consortium_id: str) -> list[str]:
+        return list(self.session.scalars(select(InstitutionRow.inst_id)
+                                         .where(InstitutionRow.consortium_id == consortium_id)))
+
+    def names(self, inst_ids: Sequence[str]) -> dict[str, str]:
+        rows = self.session.execute(select(InstitutionRow.inst_id, InstitutionRow.name)
+                                    .where(InstitutionRow.inst_id.in_(list(inst_ids))))
+        return {str(i): str(n) for i, n in rows}
