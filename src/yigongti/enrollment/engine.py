@@ -109,7 +109,8 @@ def _s(value: str) -> ir.StringValue:
 
 
 def _render(template: str, params: Mapping[str, ir.StringValue]) -> ir.StringValue:
-    """A domain message template rendered column-wise (nulls as empty text), the same text as ``domain.render``."""
+    """A domain message template rendered column-wise (nulls as empty text), the same text as
+    ``enrollment.domain.render``."""
     parts: list[ir.StringValue] = []
     for literal, name, _, _ in string.Formatter().parse(template):
         if literal:

@@ -1,6 +1,6 @@
 """Accounts (账户) of the web platform: users with one role each, and API bearer tokens.
 
-A user's role decides what they may see (the scope, ``yigongti.domain.access``); the columns ``person_id``,
+A user's role decides what they may see (the scope, ``yigongti.platform.scope``); the columns ``person_id``,
 ``inst_id``, ``consortium_id`` and ``county_code`` anchor that scope. Passwords are stored only as argon2 hashes;
 API tokens only as their SHA-256 digest.
 
