@@ -10,10 +10,9 @@ the scope condition. Refusals: a role or institution that may not act 403, alrea
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
@@ -24,17 +23,11 @@ from yigongti.care.domain import (
     WORKLIST_LABELS,
     Control,
     KeyPopulation,
-    PanelFull,
-    PrescriptionRefused,
     Worklist,
 )
 from yigongti.care.service import (
-    Conflict,
     DiseaseStatus,
-    InvalidRequest,
     MemberIn,
-    NotAllowed,
-    NotFound,
     RecordFollowup,
     SignContract,
     TeamView,
@@ -60,12 +53,12 @@ from yigongti.platform.deps import (
     ScopedPerson,
     visible_person,
 )
+from yigongti.platform.deps import run_use_case as _run
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/care", tags=["care 家庭医生与慢病"])
 _ID = Field(min_length=1, max_length=64)
-T = TypeVar("T")
 PersonId = Annotated[str, Field(min_length=1, max_length=64)]
 Disease = Literal["hypertension", "diabetes"]
 
@@ -76,19 +69,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "contradicts the registry, or refused with the reason / 与登记不符或不允许（附原因）"}}
 
 
-def _run(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except NotAllowed as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except (Conflict, PanelFull) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except InvalidRequest as exc:
-        raise HTTPException(422, [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]) from None
-    except PrescriptionRefused as exc:
-        raise HTTPException(422, [{"loc": ["body", "days"], "msg": str(exc), "type": "value_error"}]) from None
 
 
 def _uow(db: DbSession) -> CareUnitOfWork:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from yigongti.core.policy import CarePolicy
+from yigongti.core.problems import Conflict, InvalidRequest
 
 __all__ = [
     "CONTROL_LABELS",
@@ -96,12 +97,17 @@ POPULATION_LABELS = {KeyPopulation.ELDERLY: "65岁及以上老年人 / aged 65+"
                      KeyPopulation.MENTAL: "严重精神障碍患者 / severe mental disorders"}
 
 
-class PanelFull(ValueError):
+class PanelFull(Conflict, ValueError):
     """The GP's panel is full (签约人数已满): the policy's ``care.panel_cap`` would be exceeded."""
 
 
-class PrescriptionRefused(ValueError):
-    """A prescription longer than the policy allows for this patient (长处方不允许), with the reason."""
+class PrescriptionRefused(InvalidRequest):
+    """A prescription longer than the policy allows for this patient (长处方不允许), with the reason (422 on
+    ``days``)."""
+
+    def __init__(self, message: str) -> None:
+        self.field = "days"
+        ValueError.__init__(self, message)  # the reason alone, as the person reads it
 
 
 @dataclass(frozen=True)

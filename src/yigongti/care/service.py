@@ -37,6 +37,7 @@ from yigongti.care.domain import (
 from yigongti.care.store import ContractRow, FollowupRow, RegistryRow, TeamMemberRow, TeamRow
 from yigongti.care.uow import CareUnitOfWork
 from yigongti.core.policy import CarePolicy
+from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFound
 from yigongti.enrollment.store import PersonRow
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
@@ -68,24 +69,8 @@ __all__ = [
 ]
 
 
-class NotFound(LookupError):
-    """No such team, member, institution or person (404)."""
 
 
-class NotAllowed(PermissionError):
-    """The caller's role or institution may not do this (403)."""
-
-
-class Conflict(RuntimeError):
-    """Contradicts what is recorded: already under contract (409). A full panel is :class:`PanelFull` (409)."""
-
-
-class InvalidRequest(ValueError):
-    """A request that contradicts the registry (422), naming the field."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        self.field = field_name
-        super().__init__(f"{field_name}: {message}")
 
 
 def _audit(uow: CareUnitOfWork, principal: Principal | None, action: str, person_id: str | None, at: datetime,

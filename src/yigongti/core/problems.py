@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SHOWN_CHARS", "InvalidInput", "Problem", "errors", "shorten"]
+__all__ = ["SHOWN_CHARS", "Conflict", "InvalidInput", "InvalidRequest", "NotAllowed", "NotFound", "Problem", "Refused",
+           "YigongtiError", "errors", "shorten"]
 
 SHOWN_CHARS = 60
 """At most this many characters of a bad value are echoed in a message (a 10 MB cell is not printed whole)."""
@@ -43,7 +44,11 @@ class Problem:
         return f"{self.file}:{self.row}:{self.column}: {flag}{self.message}"
 
 
-class InvalidInput(Exception):
+class YigongtiError(Exception):
+    """The root of the errors yigongti raises on purpose (错误): bad input files, and requests a use case refuses."""
+
+
+class InvalidInput(YigongtiError):
     """Raised when input has problems; carries all of them, so a user sees every problem at once."""
 
     def __init__(self, problems: list[Problem]) -> None:
@@ -52,3 +57,27 @@ class InvalidInput(Exception):
         more = f"\n... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
         n = len(self.problems)
         super().__init__(f"{n} problem(s) in the input / 输入有 {n} 处错误:\n{shown}{more}")
+
+
+class Refused(YigongtiError):
+    """A request a use case refuses (拒绝); every adapter maps the kinds below the same way (``platform.deps``)."""
+
+
+class NotFound(Refused, LookupError):
+    """No such thing, or one the caller may not see (404)."""
+
+
+class NotAllowed(Refused, PermissionError):
+    """The caller's role or institution may not do this (403)."""
+
+
+class Conflict(Refused):
+    """Contradicts what is recorded: a workflow move it does not have, no place or stock left (409)."""
+
+
+class InvalidRequest(Refused, ValueError):
+    """A request that contradicts the registry or what it refers to (422), naming the field."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        super().__init__(f"{field_name}: {message}")

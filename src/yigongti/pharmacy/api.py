@@ -8,18 +8,13 @@ have 409, a request contradicting the catalogue 422. No personal data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
 from yigongti.pharmacy.domain import Drug as DrugValue
-from yigongti.pharmacy.domain import InsufficientStock, TransitionNotAllowed
 from yigongti.pharmacy.service import (
-    InvalidRequest,
-    NotAllowed,
-    NotFound,
     cancel_shortage,
     catalogue,
     deliver_shortage,
@@ -33,12 +28,12 @@ from yigongti.pharmacy.service import (
 )
 from yigongti.pharmacy.uow import PharmacyUnitOfWork
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession
+from yigongti.platform.deps import run_use_case as _run
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/pharmacy", tags=["pharmacy 药品统一管理"])
 _ID = Field(min_length=1, max_length=64)
-T = TypeVar("T")
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "not found or not in your scope / 不存在或无权查看"},
                                             403: {"description": "not allowed for your role / 当前角色无权操作"},
                                             409: {"description": "too little stock, or not allowed by the workflow / "
@@ -96,17 +91,6 @@ class AlertOut(BaseModel):
     days_left: int
 
 
-def _run(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except NotAllowed as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except (InsufficientStock, TransitionNotAllowed) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except InvalidRequest as exc:
-        raise HTTPException(422, [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]) from None
 
 
 def _uow(db: DbSession) -> PharmacyUnitOfWork:

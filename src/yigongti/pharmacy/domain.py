@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 
+from yigongti.core.problems import Conflict
+
 __all__ = [
     "SHORTAGE_LABELS",
     "TRANSITIONS",
@@ -48,7 +50,7 @@ class Drug:
     unit: str = "片"
 
 
-class InsufficientStock(ValueError):
+class InsufficientStock(Conflict, ValueError):
     """An issue larger than the stock on hand (库存不足)."""
 
     def __init__(self, on_hand: int, quantity: int) -> None:
@@ -83,7 +85,7 @@ TRANSITIONS: Mapping[ShortageStatus, frozenset[ShortageStatus]] = {
 }
 
 
-class TransitionNotAllowed(ValueError):
+class TransitionNotAllowed(Conflict, ValueError):
     """A move the shortage workflow does not have (409)."""
 
     def __init__(self, current: str, target: str) -> None:

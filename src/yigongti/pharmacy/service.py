@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from yigongti.core.policy import PharmacyPolicy
+from yigongti.core.problems import InvalidRequest, NotAllowed, NotFound
 from yigongti.pharmacy.domain import (
     Drug,
     InsufficientStock,
@@ -50,20 +51,7 @@ __all__ = [
 ]
 
 
-class NotFound(LookupError):
-    """No such drug, institution or shortage, or one the caller may not see (404)."""
 
-
-class NotAllowed(PermissionError):
-    """The caller's role may not do this (403)."""
-
-
-class InvalidRequest(ValueError):
-    """A request that contradicts the catalogue or the registry (422), naming the field."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        self.field = field_name
-        super().__init__(f"{field_name}: {message}")
 
 
 def _staff_of(principal: Principal, inst_id: str) -> bool:

@@ -6,9 +6,9 @@ existence is not disclosed) when the person is outside the caller's scope, and w
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from yigongti.core.db import READ_ONLY_OPTION
+from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFound
 from yigongti.enrollment.choices import ChooserNotAllowed, UnknownPerson
 from yigongti.enrollment.store import PersonRow
 from yigongti.platform import audit, scope
@@ -25,6 +26,7 @@ from yigongti.platform.accounts import Principal, Role, session_current, token_g
 from yigongti.platform.context import AppContext
 
 __all__ = [
+    "run_use_case",
     "SESSION_COOKIE",
     "BearerCredentials",
     "ContextDep",
@@ -44,6 +46,8 @@ __all__ = [
     "signed_in",
     "visible_person",
 ]
+
+T = TypeVar("T")
 
 SESSION_COOKIE = "ygt_session"
 _bearer = HTTPBearer(auto_error=False, description="API token from POST /api/token")
@@ -241,3 +245,18 @@ def get_scoped_person(request: Request, ctx: ContextDep, db: DbSession, person_s
 
 
 ScopedPerson = Annotated[PersonRow, Depends(get_scoped_person)]
+
+
+def run_use_case(fn: Callable[[], T]) -> T:
+    """Run a use case, its refusals answered as HTTP errors: not found 404, not allowed 403, conflict 409, an invalid
+    request 422 naming the body field (the same shape as FastAPI's own validation errors)."""
+    try:
+        return fn()
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except NotAllowed as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    except InvalidRequest as exc:
+        raise HTTPException(422, [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]) from None

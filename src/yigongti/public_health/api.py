@@ -7,20 +7,17 @@ not in scope 404, a role that may not act 403, a card no longer pending or a req
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
 from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
+from yigongti.platform.deps import run_use_case as _run
 from yigongti.public_health.domain import CLASS_LABELS, TIMELINESS_LABELS
 from yigongti.public_health.service import (
-    InvalidRequest,
-    NotAllowed,
-    NotFound,
     alerts,
     catalogue_for,
     record_diagnosis,
@@ -35,7 +32,6 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/public-health", tags=["public health 传染病报告"])
 _ID = Field(min_length=1, max_length=64)
 _CHINA = timezone(timedelta(hours=8))
-T = TypeVar("T")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "not found or not in your scope / 不存在或无权查看"},
                                             403: {"description": "not allowed for your role / 当前角色无权操作"},
@@ -110,15 +106,6 @@ def _china(at: datetime) -> datetime:
     return at.astimezone(_CHINA).replace(tzinfo=None) if at.tzinfo is not None else at
 
 
-def _run(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except NotAllowed as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except InvalidRequest as exc:
-        raise HTTPException(422, [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]) from None
 
 
 def _uow(db: DbSession) -> PublicHealthUnitOfWork:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from yigongti.core.policy import PublicHealthPolicy
+from yigongti.core.problems import InvalidRequest, NotAllowed, NotFound
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
 from yigongti.public_health.domain import (
@@ -56,20 +57,7 @@ __all__ = [
 ]
 
 
-class NotFound(LookupError):
-    """No such card, person or institution, or one the caller may not see (404)."""
 
-
-class NotAllowed(PermissionError):
-    """The caller's role may not do this (403)."""
-
-
-class InvalidRequest(ValueError):
-    """A request that contradicts the registry or the card (422), naming the field."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        self.field = field_name
-        super().__init__(f"{field_name}: {message}")
 
 
 _catalogues: dict[tuple[str, str], Catalogue] = {}

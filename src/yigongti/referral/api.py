@@ -8,21 +8,17 @@ request contradicting the registry 422.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
-from yigongti.referral.domain import STATUS_LABELS, PartyNotAllowed, TransitionNotAllowed
+from yigongti.platform.deps import run_use_case as _run
+from yigongti.referral.domain import STATUS_LABELS
 from yigongti.referral.service import (
-    InvalidRequest,
-    NoPlaceLeft,
-    NotAllowed,
-    NotFound,
     RequestReferral,
     book_place,
     move_referral,
@@ -40,7 +36,6 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api", tags=["referral 双向转诊"])
 _ID = Field(min_length=1, max_length=64)
 _CHINA = timezone(timedelta(hours=8))
-T = TypeVar("T")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "not found or not in your scope / 不存在或无权查看"},
            403: {"description": "not allowed for your role / 当前角色无权操作"},
@@ -151,19 +146,6 @@ def _china(at: datetime) -> datetime:
     return at.astimezone(_CHINA).replace(tzinfo=None) if at.tzinfo is not None else at
 
 
-def _run(fn: Callable[[], T]) -> T:
-    """Run a use case, mapping its refusals to HTTP errors."""
-    try:
-        return fn()
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except (NotAllowed, PartyNotAllowed) as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except (TransitionNotAllowed, NoPlaceLeft) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    except InvalidRequest as exc:
-        raise HTTPException(422,
-                            [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}]) from None
 
 
 def _uow(db: DbSession) -> ReferralUnitOfWork:

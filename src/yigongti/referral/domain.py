@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from yigongti.core.money import BP
+from yigongti.core.problems import Conflict, NotAllowed
 
 __all__ = [
     "DIRECTION_LABELS",
@@ -104,7 +105,7 @@ TERMINAL: frozenset[Status] = frozenset(s for s in Status if not TRANSITIONS.get
 """Statuses nothing follows: declined, returned, cancelled, expired."""
 
 
-class TransitionNotAllowed(ValueError):
+class TransitionNotAllowed(Conflict, ValueError):
     """The workflow has no move from ``current`` to ``target`` (409)."""
 
     def __init__(self, current: str, target: str) -> None:
@@ -113,7 +114,7 @@ class TransitionNotAllowed(ValueError):
         super().__init__(f"转诊状态不能从「{was}」变为「{wanted}」 / a referral cannot go from {current} to {target}")
 
 
-class PartyNotAllowed(PermissionError):
+class PartyNotAllowed(NotAllowed):
     """The move exists but this party may not make it (403)."""
 
     def __init__(self, current: str, target: str, party: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from yigongti.core.policy import ReferralPolicy
+from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFound
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
 from yigongti.referral.domain import (
@@ -68,23 +69,10 @@ LINK_COLUMNS = ("booking_id", "person_id", "inst_id", "start", "referral_id", "r
 """Admissions booked from a referral: the claim of the admission carries ``referral_from``."""
 
 
-class NotFound(LookupError):
-    """No such slot, referral, institution or person, or one the caller may not see (404)."""
 
 
-class NotAllowed(PermissionError):
-    """The caller's role may not do this (403)."""
 
-
-class InvalidRequest(ValueError):
-    """A request that contradicts the registry or the referral (422), naming the field."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        self.field = field_name
-        super().__init__(f"{field_name}: {message}")
-
-
-class NoPlaceLeft(RuntimeError):
+class NoPlaceLeft(Conflict, RuntimeError):
     """No place left for this kind of booking, or the person already holds one in the slot (409)."""
 
 
