@@ -4,7 +4,22 @@ benefits and indicators all use (docs/en/rules.md A5). The column version for th
 
 from __future__ import annotations
 
-__all__ = ["age_on_jan_1"]
+from datetime import datetime, timedelta, timezone
+
+__all__ = ["CHINA_TZ", "age_on_jan_1", "china_now", "china_time"]
+
+CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+"""China time (UTC+8): yigongti stores times in it, without a zone."""
+
+
+def china_time(at: datetime) -> datetime:
+    """``at`` as China time without a zone (a naive time is taken as China time already)."""
+    return at.astimezone(CHINA_TZ).replace(tzinfo=None) if at.tzinfo is not None else at
+
+
+def china_now() -> datetime:
+    """Now in China time, to the second, without a zone."""
+    return datetime.now(CHINA_TZ).replace(tzinfo=None, microsecond=0)
 
 
 def age_on_jan_1(birth_year: int, birth_month: int, birth_day: int, year: int) -> int:

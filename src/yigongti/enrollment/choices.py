@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from yigongti.core.dates import china_now  # re-exported: callers import it from here too
 from yigongti.core.policy import Policy
 from yigongti.enrollment.domain import Choice, Designation, Refusal, validate_choice
 from yigongti.enrollment.household import covered_members
@@ -41,11 +42,6 @@ __all__ = [
 DEFAULT_ATTEMPTS = 8
 
 
-def china_now() -> datetime:
-    """The current time in China (UTC+8), without a zone, to the second."""
-    from datetime import UTC, timedelta
-
-    return (datetime.now(UTC) + timedelta(hours=8)).replace(tzinfo=None, microsecond=0)
 
 
 class UnknownPerson(LookupError):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from yigongti.core.cli import app, console, err_console
+from yigongti.core.dates import china_now
 from yigongti.core.db import masked_url, resolve_url
 from yigongti.pharmacy.service import CATALOGUE_COLUMNS, InvalidRequest, load_catalogue
 from yigongti.pharmacy.uow import PharmacyUnitOfWork
@@ -18,7 +18,6 @@ __all__ = ["catalogue_command", "pharmacy_app"]  # the commands this module adds
 
 pharmacy_app = typer.Typer(help="药品统一管理 / the consortium's one pharmacy", no_args_is_help=True)
 app.add_typer(pharmacy_app, name="pharmacy")
-_CHINA = timezone(timedelta(hours=8))
 
 
 @pharmacy_app.command("catalogue")
@@ -37,7 +36,7 @@ def catalogue_command(
     url = resolve_url(db)
     try:
         n = load_catalogue(PharmacyUnitOfWork(url), rows, source=file.name,
-                           now=datetime.now(_CHINA).replace(tzinfo=None, microsecond=0))
+                           now=china_now())
     except InvalidRequest as exc:
         print(str(exc))
         raise typer.Exit(2) from None

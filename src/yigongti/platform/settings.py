@@ -10,16 +10,16 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from yigongti.core.dates import CHINA_TZ
 from yigongti.core.db import DB_ENV
 
 __all__ = ["CHINA_TZ", "DB_ENV", "DEFAULT_DATA_DIR", "TRUSTED_PROXIES_ENV", "Clock", "Settings"]
 
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 DEFAULT_DATA_DIR = Path(".yigongti")
 TRUSTED_PROXIES_ENV = "YIGONGTI_TRUSTED_PROXIES"  # comma-separated addresses or networks of reverse proxies
 

@@ -7,12 +7,13 @@ not in scope 404, a role that may not act 403, a card no longer pending or a req
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
+from yigongti.core.dates import china_time
 from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
@@ -31,7 +32,6 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/public-health", tags=["public health 传染病报告"])
 _ID = Field(min_length=1, max_length=64)
-_CHINA = timezone(timedelta(hours=8))
 
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "not found or not in your scope / 不存在或无权查看"},
                                             403: {"description": "not allowed for your role / 当前角色无权操作"},
@@ -102,8 +102,6 @@ class DiseaseOut(BaseModel):
     managed_as_a_until: str | None
 
 
-def _china(at: datetime) -> datetime:
-    return at.astimezone(_CHINA).replace(tzinfo=None) if at.tzinfo is not None else at
 
 
 
@@ -137,7 +135,7 @@ def post_diagnosis(request: Request, ctx: ContextDep, db: DbSession, person_scop
     now = ctx.clock.now()
     policy = ctx.policy.public_health
     cat = catalogue_for(policy)
-    at = _china(body.diagnosed_at) if body.diagnosed_at is not None else now
+    at = china_time(body.diagnosed_at) if body.diagnosed_at is not None else now
     r = _run(lambda: record_diagnosis(_uow(db), principal, person_id=body.person_id, inst_id=body.inst_id,
                                       icd10=body.icd10, at=at, catalogue=cat, policy=policy, now=now))
     disease = cat.get(r.disease_code) if r.disease_code else None

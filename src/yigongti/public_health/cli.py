@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 import typer
 
 from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
+from yigongti.core.dates import china_now
 from yigongti.core.db import masked_url, resolve_url
 from yigongti.core.policy_files import resolve_policy
 from yigongti.public_health.domain import CLASS_LABELS
@@ -18,7 +18,6 @@ from yigongti.public_health.uow import PublicHealthUnitOfWork
 
 __all__ = ["public_health_command"]  # the commands this module adds
 
-_CHINA = timezone(timedelta(hours=8))
 
 
 @app.command("public-health")
@@ -46,7 +45,7 @@ def public_health_command(
         catalogue = load_catalogue(pol.public_health, data)
         claims = notifiable_claims(data, year, catalogue)
         done = import_claims(PublicHealthUnitOfWork(url), claims, catalogue=catalogue, policy=pol.public_health,
-                             now=datetime.now(_CHINA).replace(tzinfo=None, microsecond=0))
+                             now=china_now())
         console.print(f"{masked_url(url)}: {done.notifiable} notifiable claims / 条; {done.opened} cards opened / "
                       f"新建报告卡, {done.joined} joined / 并入, {done.skipped} already imported / 已导入, "
                       f"{done.unknown} of unknown persons or institutions / 人员或机构不在库中")

@@ -8,12 +8,13 @@ request contradicting the registry 422.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
+from yigongti.core.dates import china_time
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
@@ -35,7 +36,6 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["referral 双向转诊"])
 _ID = Field(min_length=1, max_length=64)
-_CHINA = timezone(timedelta(hours=8))
 
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "not found or not in your scope / 不存在或无权查看"},
            403: {"description": "not allowed for your role / 当前角色无权操作"},
@@ -142,8 +142,6 @@ class LetterOut(ReferralOut):
     events: list[EventOut]
 
 
-def _china(at: datetime) -> datetime:
-    return at.astimezone(_CHINA).replace(tzinfo=None) if at.tzinfo is not None else at
 
 
 
@@ -170,7 +168,7 @@ def post_slot(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, body:
     """发布号源 / Publish a slot (the admin of the institution): ``policy.referral.reserved_share`` of its places,
     rounded up, are reserved for referred patients until ``release_hours`` before it starts."""
     row = _run(lambda: publish_slot(_uow(db), principal, inst_id=body.inst_id, kind=body.kind,
-                                    start=_china(body.start), capacity=body.capacity, policy=ctx.policy.referral,
+                                    start=china_time(body.start), capacity=body.capacity, policy=ctx.policy.referral,
                                     now=ctx.clock.now()))
     return SlotCreated(slot_id=row.slot_id, capacity=row.capacity, reserved=row.reserved)
 
