@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "yigongti.public_health.cli",
     "yigongti.pharmacy.cli",
     "yigongti.budget.cli.settle",
+    "yigongti.budget.cli.package",
     "yigongti.budget.cli.run",
     "yigongti.budget.cli.calibrate",
     "yigongti.core.policy_cli",

@@ -8,7 +8,9 @@ The ledger has three accounts per consortium c, all of which close at exactly 0 
 - ``budget`` (预算账户): + monthly prepayments, - in-network spending, - out-of-network deductions (its sum so far is
   the balance); then - the retained surplus (moved to the pool) and, on overspend, + the fund's share and + c's share
   (taken from the pool);
-- ``pool`` (待分配, the amount to share): + retained surplus, + P4P paid, - c's share of an overspend,
+- ``pool`` (待分配, the amount to share): + retained surplus, + P4P paid, - c's share of an overspend, + the
+  surplus carried in from last year, - the risk reserve's part, - the part carried forward, + the reserve's cover of
+  the overspend (budget.reserve),
   - each institution's part of the internal split;
 - ``public_health`` (基本公共卫生专项, 专款专用): + c's part of the county's public-health money, - each institution's
   part of it. Never spent against claims.
@@ -27,10 +29,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from yigongti.budget.capitation import Budget
+from yigongti.budget.reserve import SurplusOutcome
 from yigongti.core.money import apply_rate_bp, largest_remainder
 from yigongti.core.policy import PUBLIC_HEALTH_GROUP, SettlementPolicy
 from yigongti.registry.domain import Tier
@@ -38,6 +41,8 @@ from yigongti.registry.domain import Tier
 __all__ = [
     "ACCOUNTS_THAT_CLOSE",
     "Allocation",
+    "balance_split",
+    "by_groups",
     "ConsortiumSettlement",
     "LedgerEntry",
     "Member",
@@ -54,6 +59,7 @@ __all__ = [
     "number_ledger",
     "overspend_shares",
     "settle_consortium",
+    "with_surplus",
 ]
 
 ACCOUNTS_THAT_CLOSE = ("budget", "pool", "public_health")
@@ -95,11 +101,19 @@ class ConsortiumSettlement:
     p4p_paid: int
     p4p_returned: int
     public_health: int = 0  # c's part of the county's public-health money (its own account, never spent on claims)
+    # the surplus over the years (budget.reserve, surplus.csv): what of the retained surplus the members never share
+    carried_in: int = 0  # last year's surplus carried forward into this year's account
+    reserve_funded: int = 0  # the part of the retained surplus that funds the risk reserve (风险基金)
+    carried_forward: int = 0  # the part carried forward into next year's account (留用于下一年度)
+    reserve_drawn: int = 0  # the risk reserve's cover of the overspend c bears
 
     @property
     def amount_to_share(self) -> int:
-        """Retained surplus + P4P paid - the overspend c bears (negative: a charge the members share, 风险共担)."""
-        return self.retained_surplus + self.p4p_paid - self.consortium_overspend
+        """What the members share (negative: a charge, 风险共担): the retained surplus + what was carried in - the
+        risk reserve's part - what is carried forward (that is, the surplus distributed) + P4P paid - the part of
+        the overspend c bears that the risk reserve does not cover."""
+        distributed = self.retained_surplus + self.carried_in - self.reserve_funded - self.carried_forward
+        return distributed + self.p4p_paid - (self.consortium_overspend - self.reserve_drawn)
 
 
 @dataclass(frozen=True)
@@ -172,6 +186,15 @@ def settle_consortium(policy: SettlementPolicy, *, consortium_id: str, enrollees
         score=score, grade=grade, p4p_paid=paid, p4p_returned=budget.reserve - paid)
 
 
+def with_surplus(s: ConsortiumSettlement, o: SurplusOutcome) -> ConsortiumSettlement:
+    """``s`` with the surplus rules' outcome of its year (budget.reserve): the amount to share is what is left of
+    the retained surplus after the risk reserve and the carry-forward (the surplus distributed), never all of it."""
+    if o.consortium_id != s.consortium_id:
+        raise ValueError(f"surplus outcome of {o.consortium_id} applied to {s.consortium_id}")
+    return replace(s, carried_in=o.opening.carried, reserve_funded=o.reserve_funded, carried_forward=o.carried_out,
+                   reserve_drawn=o.reserve_drawn)
+
+
 def _score(policy: SettlementPolicy, m: Member) -> Decimal:
     return policy.missing_institution_score if m.score is None else m.score
 
@@ -190,7 +213,7 @@ def split_factor(policy: SettlementPolicy, m: Member, *, overspend: bool) -> Dec
     return _RELIEF_BASE - s if overspend else s
 
 
-def _by_groups(total: int, groups: Sequence[tuple[int, Sequence[Member]]],
+def by_groups(total: int, groups: Sequence[tuple[int, Sequence[Member]]],
                weight: Callable[[Member], Decimal]) -> dict[str, int]:
     """``total`` over groups by their shares (a group without members gives its share to the others in proportion),
     within a group by ``weight``; largest remainder throughout."""
@@ -221,7 +244,7 @@ def internal_split(policy: SettlementPolicy, *, consortium_id: str, amount: int,
     groups = [(share, [m for m in sharing if m.tier == t]) for t, share in policy.tier_shares.items()]
     if amount != 0 and not any(ms for _, ms in groups):
         raise ValueError(f"consortium {consortium_id} has no member in any tier to share {amount} fen with")
-    parts = _by_groups(amount, groups,
+    parts = by_groups(amount, groups,
                        lambda m: split_basis(policy, m) * split_factor(policy, m, overspend=overspend))
     return [Allocation(consortium_id, m.inst_id, m.tier, parts.get(m.inst_id, 0), score=_score(policy, m))
             for m in ordered]
@@ -242,19 +265,40 @@ def public_health_split(policy: SettlementPolicy, *, consortium_id: str, amount:
               for g, share in policy.public_health_shares.items()]
     if amount and not any(ms for _, ms in groups):
         raise ValueError(f"consortium {consortium_id} has no member to allocate {amount} fen of public health to")
-    parts = _by_groups(amount, groups, lambda m: (
+    parts = by_groups(amount, groups, lambda m: (
         (Decimal(1) if m.kind in policy.public_health_kinds else split_basis(policy, m)) * _score(policy, m)))
     return {m.inst_id: parts.get(m.inst_id, 0) for m in ordered}
 
 
+def balance_split(policy: SettlementPolicy, *, consortium_id: str, amount: int, members: Sequence[Member],
+                  balances: Mapping[str, int], balance_share: int) -> list[Allocation]:
+    """The year-end split when the members' package balances take part (包干结余, budget.package): of a positive
+    ``amount``, ``balance_share`` (bp, half-up) goes to the members (not the public-health institutions) whose
+    package balance is positive, by balance x score; the rest by :func:`internal_split`. An overspend (or no member
+    with a positive balance) is split by :func:`internal_split` alone, so a better score never bears more of an
+    overspend per head. Sums exactly to ``amount``."""
+    saved = sorted((m for m in members if m.kind not in policy.public_health_kinds and balances.get(m.inst_id, 0) > 0),
+                   key=lambda m: m.inst_id)
+    if amount <= 0 or not balance_share or not saved:
+        return internal_split(policy, consortium_id=consortium_id, amount=amount, members=members)
+    by_balance = apply_rate_bp(amount, balance_share)
+    extra = dict(zip((m.inst_id for m in saved), largest_remainder(
+        by_balance, [Decimal(balances[m.inst_id]) * _score(policy, m) for m in saved]), strict=True))
+    return [replace(a, amount=a.amount + extra.get(a.inst_id, 0)) for a in internal_split(
+        policy, consortium_id=consortium_id, amount=amount - by_balance, members=members)]
+
+
 def member_allocations(policy: SettlementPolicy, *, consortium_id: str, amount: int, public_health: int,
-                       members: Sequence[Member]) -> list[Allocation]:
-    """Each member's part of the amount to share and of the public-health account, its score and the ceiling of its
-    performance pay: ``performance_pay_share`` of its grade x its part of the amount to share when positive (seed
-    002 六: the appraisal is tied to 公共卫生服务经费补助 and 绩效工资总量核定)."""
+                       members: Sequence[Member], balances: Mapping[str, int] | None = None,
+                       balance_share: int = 0) -> list[Allocation]:
+    """Each member's part of the amount to share (:func:`balance_split`; without ``balances`` the internal split)
+    and of the public-health account, its score and the ceiling of its performance pay: ``performance_pay_share`` of
+    its grade x its part of the amount to share when positive (seed 002 六: the appraisal is tied to
+    公共卫生服务经费补助 and 绩效工资总量核定)."""
     ph = public_health_split(policy, consortium_id=consortium_id, amount=public_health, members=members)
     out = []
-    for a in internal_split(policy, consortium_id=consortium_id, amount=amount, members=members):
+    for a in balance_split(policy, consortium_id=consortium_id, amount=amount, members=members,
+                           balances=balances or {}, balance_share=balance_share):
         score = a.score if a.score is not None else policy.missing_institution_score
         ceiling = apply_rate_bp(max(a.amount, 0), policy.performance_pay_share(score))
         out.append(Allocation(a.consortium_id, a.inst_id, a.tier, a.amount, ph[a.inst_id], score, ceiling))
@@ -312,6 +356,12 @@ def consortium_ledger(s: ConsortiumSettlement, *, year: int, spending: Spending,
         add("budget", "overspend_fund_share", s.fund_overspend_share)
         add("budget", "consortium_overspend", s.consortium_overspend)
         add("pool", "consortium_overspend", -s.consortium_overspend)
+    # the surplus over the years (surplus.csv has the reserve's and the carried accounts): the pool keeps only
+    # what is distributed
+    for kind, amount in (("carried_in", s.carried_in), ("reserve_funded", -s.reserve_funded),
+                         ("carried_forward", -s.carried_forward), ("reserve_drawn", s.reserve_drawn)):
+        if amount:
+            add("pool", kind, amount)
     add("pool", "p4p_paid", s.p4p_paid)
     add("fund", "p4p_returned", s.p4p_returned)
     allocations = list(allocations)

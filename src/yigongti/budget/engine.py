@@ -34,11 +34,13 @@ __all__ = [
     "charged_claims",
     "charged_spending",
     "charged_summary",
+    "costs_at_institutions",
     "cost_by_age",
     "enrollees",
     "head_counts",
     "institution_heads",
     "lives_away_by_month",
+    "member_charges",
     "risk_flags",
     "spending_by_month",
     "spending_by_tier",
@@ -165,6 +167,15 @@ def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions
     ``outside``. Unreasonable claims, non-enrollees and claims without benefit at another consortium are left out.
     An adjudication with the designated consortium column (``adjudicate(..., designated=True)``) is not joined with
     the designations again."""
+    j, own = _charged(adjudicated, designations, institutions, year=year)
+    return j.select("consortium_id", month=j.admit_date.month().cast("int64"), in_network=own,
+                    tier=ibis.ifelse(own, j.inst_tier,
+                                     Tier.OUTSIDE.value), diagnosis=j.diagnosis, fund_paid=j.fund_paid)
+
+
+def _charged(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *,
+             year: int) -> tuple[ir.Table, ir.BooleanValue]:
+    """The claims of ``year`` charged to a consortium (``consortium_id``) and whether each is in network."""
     a = _of_year(adjudicated, year)
     inst = institutions.select("inst_id", inst_tier="tier", inst_consortium="consortium_id")
     if DESIGNATED_CONSORTIUM in a.columns:
@@ -178,9 +189,31 @@ def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions
         j = a.join(e, "person_id").join(inst, "inst_id")
     own = j.inst_consortium.fill_null("") == j.consortium_id
     j = j.filter(own | (j.inst_tier == Tier.OUTSIDE) | _paid_as_outside(j))
-    return j.select("consortium_id", month=j.admit_date.month().cast("int64"), in_network=own,
-                    tier=ibis.ifelse(own, j.inst_tier,
-                                     Tier.OUTSIDE.value), diagnosis=j.diagnosis, fund_paid=j.fund_paid)
+    return j, j.inst_consortium.fill_null("") == j.consortium_id
+
+
+def member_charges(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *,
+                   year: int) -> ir.Table:
+    """(consortium_id, inst_id, month, fund_paid): the charged spending of :func:`charged_spending` by the member
+    whose package statement bears it (budget.package): an in-network claim the institution that provided it, an
+    out-of-network deduction the institution the person is designated to (village, else township)."""
+    j, own = _charged(adjudicated, designations, institutions, year=year)
+    j = j.select("consortium_id", "person_id", "inst_id", "admit_date", "fund_paid", own=own)
+    e = enrollees(designations, year=year).select("person_id", d_village="village_id", d_township="township_id")
+    j = j.join(e, "person_id", how="left")
+    home = ibis.coalesce(j.d_village.nullif(""), j.d_township.nullif(""))
+    j = j.mutate(member=ibis.ifelse(j.own, j.inst_id, home), month=j.admit_date.month().cast("int64"))
+    return (j.group_by("consortium_id", inst_id=j.member, month=j.month)
+            .aggregate(fund_paid=j.fund_paid.sum().cast("int64")).order_by(["consortium_id", "inst_id", "month"]))
+
+
+def costs_at_institutions(claims: ir.Table, *, year: int) -> ir.Table:
+    """(inst_id, total_cost): the medical costs of the claims of ``year`` by the institution that provided them,
+    unreasonable ones left out (近年统计, the package's ``history`` part)."""
+    c = _of_year(claims, year)
+    if "unreasonable" in c.columns:
+        c = c.filter(~c.unreasonable.fill_null(False))
+    return c.group_by("inst_id").aggregate(total_cost=c.total_cost.sum().cast("int64")).order_by("inst_id")
 
 
 def charged_summary(charged: ir.Table) -> ir.Table:

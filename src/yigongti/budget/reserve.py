@@ -20,7 +20,7 @@ records each payment by form; account ``overspend`` the reserve's cover of the c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from yigongti.core.money import apply_rate_bp, largest_remainder
@@ -28,6 +28,9 @@ from yigongti.core.policy import SurplusPolicy
 
 __all__ = [
     "Balances",
+    "InterimRow",
+    "interim_rows",
+    "quarter_balances",
     "SurplusEntry",
     "SurplusOutcome",
     "SurplusYear",
@@ -79,6 +82,17 @@ class SurplusOutcome:
     carried_out: int
     distributed: int
     entries: list[SurplusEntry] = field(default_factory=list)
+
+
+def _to_date(prepayments: Sequence[int], spent_by_month: Mapping[int, int], quarter: int) -> tuple[int, int]:
+    """(prepaid, spent) to the end of ``quarter``; the fourth has every prepayment."""
+    last = 3 * quarter if quarter < 4 else max(len(prepayments), 12)
+    return (sum(prepayments[:last]), sum(v for m, v in spent_by_month.items() if 1 <= m <= last))
+
+
+def quarter_balances(prepayments: Sequence[int], spent_by_month: Mapping[int, int]) -> tuple[int, ...]:
+    """The running balance (prepaid - spent in and out of the network) at the end of March, June and September."""
+    return tuple(p - s for p, s in (_to_date(prepayments, spent_by_month, q) for q in (1, 2, 3)))
 
 
 def _forms(policy: SurplusPolicy, amount: int) -> list[tuple[str, int]]:
@@ -145,4 +159,43 @@ def surplus_over_years(policy: SurplusPolicy, years: Iterable[SurplusYear],
         outcome = surplus_year(policy, y, balances)
         out.append(outcome)
         balances = outcome.closing
+    return out
+
+
+@dataclass(frozen=True)
+class InterimRow:
+    """A consortium's quarter (季度预结算, 001 四2(2) 「按季度进行结余分配」): prepaid and spent to the quarter's end,
+    the running balance, the distribution paid at the quarter's end (Q1-Q3 the advances; Q4 the year end, which
+    takes back an advance too many when negative) by form, and what was distributed to date (fen)."""
+
+    consortium_id: str
+    quarter: int
+    prepaid_to_date: int
+    spent_to_date: int
+    distributed: int
+    distributed_to_date: int
+    forms: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def balance_to_date(self) -> int:
+        return self.prepaid_to_date - self.spent_to_date
+
+
+def interim_rows(o: SurplusOutcome, prepayments: Sequence[int],
+                 spent_by_month: Mapping[int, int]) -> list[InterimRow]:
+    """The four quarters of a consortium-year from its surplus outcome: Q4 reconciles with the year exactly (its
+    balance to date is the year's balance before the settlement's shares, its distribution to date
+    ``o.distributed``)."""
+    paid: dict[int, dict[str, int]] = {q: {} for q in (1, 2, 3, 4)}
+    for e in o.entries:
+        if e.account == "distribution":
+            q = int(e.period.rsplit("Q", 1)[1]) if "-Q" in e.period else 4
+            paid[q][e.form] = paid[q].get(e.form, 0) + e.amount
+    out: list[InterimRow] = []
+    to_date = 0
+    for q in (1, 2, 3, 4):
+        amount = sum(paid[q].values())
+        to_date += amount
+        prepaid, spent = _to_date(prepayments, spent_by_month, q)
+        out.append(InterimRow(o.consortium_id, q, prepaid, spent, amount, to_date, dict(paid[q])))
     return out

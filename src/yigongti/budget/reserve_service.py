@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import pyarrow as pa
-
 from yigongti.budget.reserve import Balances, SurplusOutcome, SurplusYear, surplus_year
-from yigongti.budget.service import SettlementResult
+from yigongti.budget.reserve import quarter_balances as _quarter_balances
+from yigongti.budget.service import SettlementResult, spent_by_month, surplus_table
 from yigongti.core.policy import SurplusPolicy
 from yigongti.datafolder.folder import write_table
 
@@ -24,46 +23,25 @@ __all__ = ["quarter_balances", "reserve_balances", "surplus_of", "surplus_table"
 def quarter_balances(result: SettlementResult, consortium_id: str) -> tuple[int, ...]:
     """The running balance (prepaid - spent in and out of the network) at the end of March, June and September."""
     s = next(c for c in result.consortia if c.consortium_id == consortium_id)
-    spent: dict[int, int] = {}
-    for r in result.by_month.to_pylist():
-        if r["consortium_id"] == consortium_id:
-            spent[int(r["month"])] = int(r["in_network"] or 0) + int(r["out_of_network"] or 0)
-    out = []
-    for q in (1, 2, 3):
-        months = range(1, 3 * q + 1)
-        out.append(sum(s.budget.prepayments[m - 1] for m in months if m <= len(s.budget.prepayments))
-                   - sum(spent.get(m, 0) for m in months))
-    return tuple(out)
+    return _quarter_balances(s.budget.prepayments, spent_by_month(result.by_month, consortium_id))
 
 
 def surplus_of(result: SettlementResult, policy: SurplusPolicy,
                opening: Mapping[str, Balances] | None = None) -> list[SurplusOutcome]:
-    """The surplus outcome of every consortium of the settled year, in consortium order."""
+    """The surplus outcome of every consortium of the settled year, in consortium order (``opening`` by default the
+    balances the settlement opened with; with the settlement's own surplus policy, ``result.surplus``)."""
+    opening = result.surplus_opening if opening is None else opening
     out = []
     for s in sorted(result.consortia, key=lambda c: c.consortium_id):
         y = SurplusYear(s.consortium_id, result.year, s.retained_surplus, s.consortium_overspend,
                         quarter_balances(result, s.consortium_id))
-        out.append(surplus_year(policy, y, (opening or {}).get(s.consortium_id, Balances())))
+        out.append(surplus_year(policy, y, opening.get(s.consortium_id, Balances())))
     return out
 
 
 def reserve_balances(outcomes: list[SurplusOutcome]) -> dict[str, int]:
     """The risk reserve's balance by consortium after the year (fen)."""
     return {o.consortium_id: o.closing.reserve for o in outcomes}
-
-
-def surplus_table(outcomes: list[SurplusOutcome]) -> pa.Table:
-    """The ``surplus`` contract table: entry ids 1, 2, ... in booking order, money in fen."""
-    rows = [e for o in outcomes for e in o.entries]
-    return pa.table({
-        "entry_id": pa.array(range(1, len(rows) + 1), pa.int64()),
-        "consortium_id": pa.array([e.consortium_id for e in rows], pa.string()),
-        "account": pa.array([e.account for e in rows], pa.string()),
-        "kind": pa.array([e.kind for e in rows], pa.string()),
-        "amount": pa.array([e.amount for e in rows], pa.int64()),
-        "period": pa.array([e.period for e in rows], pa.string()),
-        "form": pa.array([e.form for e in rows], pa.string()),
-    })
 
 
 def write_surplus(outcomes: list[SurplusOutcome], out: Path | str) -> Path:

@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -65,11 +65,22 @@ from yigongti.budget.domain import (
     number_ledger,
     public_health_accounts,
     settle_consortium,
+    with_surplus,
+)
+from yigongti.budget.package import PackageLine, StatementRow, closing_balances, member_statements, package_lines
+from yigongti.budget.reserve import (
+    Balances,
+    InterimRow,
+    SurplusOutcome,
+    SurplusYear,
+    interim_rows,
+    quarter_balances,
+    surplus_year,
 )
 from yigongti.core.engine import Backend, connect, register_arrow
-from yigongti.core.policy import Policy, policy_to_toml
+from yigongti.core.policy import DISTRIBUTION_FORMS, Policy, policy_to_toml
 from yigongti.core.policy_files import folder_policy
-from yigongti.core.problems import InvalidInput
+from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import (
     DataFolder,
     find_table_file,
@@ -80,7 +91,9 @@ from yigongti.datafolder.schema import INPUT_TABLES
 
 __all__ = [
     "SETTLED_CLAIMS_COLUMNS", "STREAM_CLAIMS", "SettlementResult", "appraisal_scores", "format_heads",
-    "load_adjudicated", "policy_with_scores", "settle_data", "settle_year", "settlement_inputs", "write_settlement",
+    "interim_table", "load_adjudicated", "package_table", "package_year", "policy_with_scores", "settle_data",
+    "settle_year", "settlement_inputs", "spent_by_month", "statements_table", "surplus_table", "write_package",
+    "write_settlement",
 ]
 
 # Parquet claims of more rows than this are settled streaming from the files through the engine (at 10 M claims
@@ -115,6 +128,11 @@ class SettlementResult:
     streamed: bool = False  # the claims streamed from Parquet through the engine
     budget_sources: dict[str, str] = field(default_factory=dict)  # consortium -> formula / signed agreement vN ...
     formula_budgets: dict[str, Budget] = field(default_factory=dict)  # the formula's, signed agreement or not
+    surplus: list[SurplusOutcome] = field(default_factory=list)  # the surplus rules' outcome by consortium
+    surplus_opening: dict[str, Balances] = field(default_factory=dict)  # the balances the year opened with
+    package: list[PackageLine] = field(default_factory=list)  # the internal package (包干) of the year
+    statements: list[StatementRow] = field(default_factory=list)  # the members' monthly statements
+    interim: list[InterimRow] = field(default_factory=list)  # quarter by quarter, when the policy says quarterly
 
 
 def format_heads(h: Decimal) -> str:
@@ -210,7 +228,7 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
                 backend: str = "duckdb", con: Backend | None = None, designations: pa.Table | None = None,
                 adjudicated: pa.Table | None = None, appraisal: AppraisalResult | None = None,
                 appraise: bool = True, appraisal_errors: str = "raise", top_diagnoses: int = 10,
-                stream_above: int = STREAM_CLAIMS) -> SettlementResult:
+                stream_above: int = STREAM_CLAIMS, opening: Mapping[str, Balances] | None = None) -> SettlementResult:
     """The settlement of ``year`` for every consortium of a data folder (年终清算): the one use case.
 
     ``designations`` (every year's, as ``designations_for`` gives them), ``adjudicated`` (the year's claims) and
@@ -219,8 +237,9 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
     policy's ``settlement.scores`` and a ``scores`` table (False: only those). ``appraisal_errors``: ``"raise"`` (an
     appraisal that cannot run stops the settlement) or ``"report"`` (the settlement is paid by the policy's and the
     scores table's scores only, and ``appraisal_problem`` says why, for a caller that shows it). ``stream_above``:
-    Parquet claims of more rows stream through the engine (the default is the engine's; tests lower it). Raises
-    InvalidInput on bad input."""
+    Parquet claims of more rows stream through the engine (the default is the engine's; tests lower it).
+    ``opening``: each consortium's risk reserve and surplus carried in from last year (budget.reserve; none: 0).
+    Raises InvalidInput on bad input."""
     if appraisal_errors not in ("raise", "report"):
         raise ValueError(f"appraisal_errors must be 'raise' or 'report', not {appraisal_errors!r}")
     folder = data.path if isinstance(data, DataFolder) else Path(data)
@@ -233,7 +252,7 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
             and backend == "duckdb" and not isinstance(data, DataFolder) and _rows_or_none(path) > stream_above):
         return _settle_streamed(folder, year, policy, backend=backend, designations=designations,
                                 appraisal=appraisal, appraise=appraise, appraisal_errors=appraisal_errors,
-                                top_diagnoses=top_diagnoses)
+                                top_diagnoses=top_diagnoses, opening=opening)
     if not isinstance(data, DataFolder):
         data = read_folder(folder)
     policy = policy or folder_policy(folder)
@@ -245,9 +264,23 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
         data, year, policy, designations, adjudicated, indicator_set=folder_indicator_set(folder), backend=backend))
     scored = policy_with_scores(policy, appraisal_scores(appraisal)) if appraisal is not None else policy
     result = settle_data(data, year, scored, backend=backend, con=con, designations=designations,
-                         adjudicated=adjudicated, top_diagnoses=top_diagnoses, claim_files=claim_files)
+                         adjudicated=adjudicated, top_diagnoses=top_diagnoses, claim_files=claim_files,
+                         opening=opening)
     result.appraisal, result.appraisal_problem, result.adjudicated = appraisal, problem, adjudicated
     return result
+
+
+def package_year(data: DataFolder | Path | str, year: int, policy: Policy | None = None, *,
+                 backend: str = "duckdb") -> list[PackageLine]:
+    """The internal package of ``year`` at its start (年初包干, budget.package): the lines :func:`settle_year` charges
+    the members' statements against. It depends on the budgets, the members and last year's claims only, never on
+    the year's claims or appraisal, so it is the same at the start of the year and at its end."""
+    return settle_year(data, year, policy, backend=backend, appraise=False).package
+
+
+def write_package(lines: list[PackageLine], out: Path | str) -> Path:
+    """Write ``package.csv`` into ``out``."""
+    return write_table(package_table(lines), out, "package")
 
 
 def _rows_or_none(path: Path) -> int:
@@ -276,7 +309,8 @@ def _appraised(given: AppraisalResult | None, appraise: bool, errors: str,
 def settle_data(data: DataFolder | Path | str, year: int, policy: Policy | None = None, *,
                 backend: str = "duckdb", con: Backend | None = None, designations: pa.Table | None = None,
                 adjudicated: pa.Table | None = None, top_diagnoses: int = 10,
-                claim_files: list[Path] | None = None) -> SettlementResult:
+                claim_files: list[Path] | None = None,
+                opening: Mapping[str, Balances] | None = None) -> SettlementResult:
     """The in-memory core of :func:`settle_year` with the P4P scores the policy (and a scores table) give, no
     appraisal: the claims are Arrow tables. ``claim_files``: the Parquet claims the adjudication was computed from,
     hashed instead of its values. Raises InvalidInput on bad input."""
@@ -290,7 +324,8 @@ def settle_data(data: DataFolder | Path | str, year: int, policy: Policy | None 
     own_con = con is None
     con = con or connect(backend, joins_as_written=True)
     try:
-        return _settle(data, year, policy, con, designations, adjudicated, top_diagnoses, claim_files=claim_files)
+        return _settle(data, year, policy, con, designations, adjudicated, top_diagnoses, claim_files=claim_files,
+                       opening=opening)
     finally:
         if own_con and con.name != "pyspark":
             con.disconnect()
@@ -298,7 +333,8 @@ def settle_data(data: DataFolder | Path | str, year: int, policy: Policy | None 
 
 def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend: str,
                      designations: pa.Table | None, appraisal: AppraisalResult | None, appraise: bool,
-                     appraisal_errors: str, top_diagnoses: int) -> SettlementResult:
+                     appraisal_errors: str, top_diagnoses: int,
+                     opening: Mapping[str, Balances] | None = None) -> SettlementResult:
     """:func:`settle_year` for a province's Parquet claims (``claims.parquet`` or ``claims/*.parquet``): they stream
     from the files through adjudication (unsorted) into the appraisal's measures and the charged spending
     aggregation, and are never held in memory or written out. The other tables are read and validated as usual."""
@@ -317,9 +353,8 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
             data, year, policy, designations, adj, indicator_set=folder_indicator_set(folder), backend=backend,
             claims=claims, con=con))
         scored = policy_with_scores(policy, appraisal_scores(appraisal)) if appraisal is not None else policy
-        result = _settle(data, year, scored, con, designations, adj, top_diagnoses,
-                         claims=claims if policy.capitation.risk_adjustment else None,
-                         claim_files=parquet_files(path))
+        result = _settle(data, year, scored, con, designations, adj, top_diagnoses, claims=claims,
+                         claim_files=parquet_files(path), opening=opening)
     finally:
         if con.name != "pyspark":
             con.disconnect()
@@ -337,13 +372,15 @@ class _Figures:
     by_tier: pa.Table
     top: pa.Table
     lives_away: dict[int, int]
+    member_charges: dict[tuple[str, str], dict[int, int]]  # (consortium, member) -> month -> fen (budget.package)
 
 
 def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designations: pa.Table,
             adjudicated: pa.Table | ir.Table, top_diagnoses: int, *, claims: pa.Table | ir.Table | None = None,
-            claim_files: list[Path] | None = None) -> SettlementResult:
-    """``adjudicated`` and ``claims`` (for the risk classes; default: the folder's) as Arrow tables or as engine
-    tables; hashed by value, or by the bytes of the Parquet ``claim_files`` they come from when given."""
+            claim_files: list[Path] | None = None, opening: Mapping[str, Balances] | None = None) -> SettlementResult:
+    """``adjudicated`` and ``claims`` (for the risk classes and last year's costs of the package; default: the
+    folder's) as Arrow tables or as engine tables; hashed by value, or by the bytes of the Parquet ``claim_files``
+    they come from when given."""
     institutions = data["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
     persons = _persons_with_lives_away(data["persons"])
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
@@ -371,6 +408,10 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     if isinstance(claims,
                   pa.Table) and risk_classes and not claim_files:  # last year's diagnoses decide the risk classes
         hashed["claims"] = (claims, ["claim_id", "person_id", "admit_date", "diagnosis"], ["claim_id"])
+    # last year's medical costs at each member weigh the package's history part (budget.package)
+    last_costs = _last_year_costs(con, claims, year) if policy.package.history else pa.table(
+        {"inst_id": pa.array([], pa.string()), "total_cost": pa.array([], pa.int64())})
+    hashed["last_year_costs"] = (last_costs, ["inst_id", "total_cost"], ["inst_id"])
     # the inputs hash runs beside the engine (hashing and Arrow release the GIL)
     hashing = _HASHER.submit(_hash_inputs, policy=policy, year=year, tables=hashed, files=claim_files or [])
     fig = _engine_figures(con, year=year, policy=policy, des=des, persons=persons, institutions=institutions,
@@ -412,6 +453,21 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     enrolled = {c: sum(h.persons for h in counts.get(c, [])) for c in budgets}
     ph_accounts = public_health_accounts(sp, cap.pool_public_health or 0,
                                          {c: (enrolled[c], scores.get(c)) for c in budgets})
+    # the package at the start of the year: public health by heads and duties only (no appraisal yet)
+    ph_start = public_health_accounts(sp, cap.pool_public_health or 0,
+                                      {c: (enrolled[c], Decimal(100)) for c in budgets})
+    costs = {r["inst_id"]: int(r["total_cost"]) for r in last_costs.to_pylist()}
+    try:
+        package = [line for c, b in budgets.items() for line in package_lines(
+            policy, consortium_id=c, prospective=b.prospective, public_health=ph_start.get(c, 0),
+            members=members[c], last_year_costs=costs)]
+    except ValueError as exc:
+        raise InvalidInput([Problem("institutions", 0, "consortium_id",
+                                    f"{exc} / 医共体无成员单位可分配包干")]) from exc
+    statements = member_statements(package, fig.member_charges)
+    balances = closing_balances(statements)
+    outcomes: list[SurplusOutcome] = []
+    interim: list[InterimRow] = []
     settled: list[ConsortiumSettlement] = []
     allocations: list[Allocation] = []
     entries: list[LedgerEntry] = []
@@ -420,8 +476,17 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
         s = settle_consortium(sp, consortium_id=c, enrollees=enrolled[c], budget=b, spending=spending,
                               score=scores.get(c))
         s = dataclasses.replace(s, public_health=ph_accounts.get(c, 0))
+        spent = {m: spending.in_network.get(m, 0) + spending.out_of_network.get(m, 0) for m in range(1, 13)}
+        outcome = surplus_year(policy.surplus, SurplusYear(c, year, s.retained_surplus, s.consortium_overspend,
+                                                           quarter_balances(b.prepayments, spent)),
+                               (opening or {}).get(c, Balances()))
+        s = with_surplus(s, outcome)  # the members share what the reserve and the carry-forward leave
+        if policy.surplus.interim_share:  # 季度预结算: the quarters, the year end reconciling them
+            interim.extend(interim_rows(outcome, b.prepayments, spent))
         alloc = member_allocations(sp, consortium_id=c, amount=s.amount_to_share, public_health=s.public_health,
-                                   members=members[c])
+                                   members=members[c], balances=balances.get(c, {}),
+                                   balance_share=policy.package.balance_share)
+        outcomes.append(outcome)
         settled.append(s)
         allocations.extend(alloc)
         entries.extend(consortium_ledger(s, year=year, spending=spending, allocations=alloc))
@@ -433,7 +498,26 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
         allocation=_allocation_table(allocations), ledger=_ledger_table(number_ledger(entries), digest),
         inputs_hash=digest, consortia=settled, allocations=allocations, by_month=fig.by_month, by_tier=fig.by_tier,
         top_diagnoses=fig.top, names=names, budget_sources=budget_sources, formula_budgets=formula_budgets,
-        lives_away=fig.lives_away)
+        lives_away=fig.lives_away, surplus=outcomes, surplus_opening=dict(opening or {}), package=package,
+        statements=statements, interim=interim)
+
+
+def _last_year_costs(con: Backend, claims: pa.Table | ir.Table | None, year: int) -> pa.Table:
+    """(inst_id, total_cost): last year's medical costs by the institution that provided them (empty: no claims)."""
+    if claims is None:
+        return pa.table({"inst_id": pa.array([], pa.string()), "total_cost": pa.array([], pa.int64())})
+    t = _register(con, claims) if isinstance(claims, pa.Table) else claims
+    cols = [c for c in ("inst_id", "admit_date", "total_cost", "unreasonable") if c in t.columns]
+    return con.to_pyarrow(q.costs_at_institutions(t.select(*cols), year=year - 1)).select(["inst_id", "total_cost"])
+
+
+def spent_by_month(by_month: pa.Table, consortium_id: str) -> dict[int, int]:
+    """Month -> a consortium's charged spending (in and out of the network, fen) from ``SettlementResult.by_month``."""
+    out: dict[int, int] = {}
+    for r in by_month.to_pylist():
+        if r["consortium_id"] == consortium_id:
+            out[int(r["month"])] = int(r["in_network"] or 0) + int(r["out_of_network"] or 0)
+    return out
 
 
 def _persons_with_lives_away(persons: pa.Table) -> pa.Table:
@@ -462,6 +546,10 @@ def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, p
     summary = con.to_pyarrow(q.charged_summary(q.charged_spending(t_adj, t_des, t_inst, year=year)))
     t_sum = _register(con, summary)
     heads = con.to_pyarrow(q.institution_heads(t_des, year=year)).to_pylist()
+    charges: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for r in con.to_pyarrow(q.member_charges(t_adj, t_des, t_inst, year=year)).to_pylist():
+        # a person designated to no member institution: charged to the consortium itself, so nothing is lost
+        charges[(r["consortium_id"], r["inst_id"] or r["consortium_id"])][int(r["month"])] = int(r["fund_paid"])
     away: dict[int, int] = {}
     if pc.any(persons.column("lives_away")).as_py():  # one more scan of the claims only when someone lives away
         rows = con.to_pyarrow(q.lives_away_by_month(t_adj, t_des, t_per, year=year)).to_pylist()
@@ -469,7 +557,8 @@ def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, p
     return _Figures(
         head_counts=counts.to_pylist(), inst_heads={r["inst_id"]: int(r["heads"]) for r in heads},
         by_month=con.to_pyarrow(q.spending_by_month(t_sum)), by_tier=con.to_pyarrow(q.spending_by_tier(t_sum)),
-        top=con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses)), lives_away=away)
+        top=con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses)), lives_away=away,
+        member_charges=dict(charges))
 
 
 def _scores_table(data: DataFolder) -> pa.Table:
@@ -539,10 +628,77 @@ def _ledger_table(rows: list[LedgerEntry], digest: str) -> pa.Table:
     })
 
 
+def package_table(lines: list[PackageLine]) -> pa.Table:
+    """The ``package`` contract table (package.csv): a member's allocation of the prospective budget and its parts."""
+    money = pa.int64()
+    cols: dict[str, tuple[pa.DataType, Any]] = {
+        "consortium_id": (pa.string(), lambda p: p.consortium_id),
+        "inst_id": (pa.string(), lambda p: p.inst_id),
+        "tier": (pa.string(), lambda p: p.tier),
+        "kind": (pa.string(), lambda p: p.kind),
+        "heads": (pa.int64(), lambda p: p.heads),
+        "duty_weight": (pa.string(), lambda p: f"{p.duty_weight.normalize():f}"),
+        "last_year_costs": (money, lambda p: p.last_year_costs),
+        "duty": (money, lambda p: p.duty),
+        "history": (money, lambda p: p.history),
+        "by_heads": (money, lambda p: p.by_heads),
+        "allocation": (money, lambda p: p.allocation),
+        "public_health": (money, lambda p: p.public_health),
+    }
+    return pa.table({n: pa.array([f(p) for p in lines], t) for n, (t, f) in cols.items()})
+
+
+def statements_table(rows: list[StatementRow]) -> pa.Table:
+    """The ``member_statements`` contract table (member_statements.csv): member x month, money in fen."""
+    money = pa.int64()
+    cols: dict[str, tuple[pa.DataType, Any]] = {
+        "consortium_id": (pa.string(), lambda r: r.consortium_id),
+        "inst_id": (pa.string(), lambda r: r.inst_id),
+        "month": (pa.int64(), lambda r: r.month),
+        "allocated": (money, lambda r: r.allocated),
+        "charged": (money, lambda r: r.charged),
+        "allocated_to_date": (money, lambda r: r.allocated_to_date),
+        "charged_to_date": (money, lambda r: r.charged_to_date),
+        "balance": (money, lambda r: r.balance),
+    }
+    return pa.table({n: pa.array([f(r) for r in rows], t) for n, (t, f) in cols.items()})
+
+
+def interim_table(rows: list[InterimRow]) -> pa.Table:
+    """The ``interim`` contract table (interim.csv): consortium x quarter, money in fen, a column per form."""
+    money = pa.int64()
+    cols: dict[str, tuple[pa.DataType, Any]] = {
+        "consortium_id": (pa.string(), lambda r: r.consortium_id),
+        "quarter": (pa.int64(), lambda r: r.quarter),
+        "prepaid_to_date": (money, lambda r: r.prepaid_to_date),
+        "spent_to_date": (money, lambda r: r.spent_to_date),
+        "balance_to_date": (money, lambda r: r.balance_to_date),
+        "distributed": (money, lambda r: r.distributed),
+        **{form: (money, lambda r, f=form: r.forms.get(f, 0)) for form in DISTRIBUTION_FORMS},
+        "distributed_to_date": (money, lambda r: r.distributed_to_date),
+    }
+    return pa.table({n: pa.array([f(r) for r in rows], t) for n, (t, f) in cols.items()})
+
+
+def surplus_table(outcomes: list[SurplusOutcome]) -> pa.Table:
+    """The ``surplus`` contract table: entry ids 1, 2, ... in booking order, money in fen."""
+    rows = [e for o in outcomes for e in o.entries]
+    return pa.table({
+        "entry_id": pa.array(range(1, len(rows) + 1), pa.int64()),
+        "consortium_id": pa.array([e.consortium_id for e in rows], pa.string()),
+        "account": pa.array([e.account for e in rows], pa.string()),
+        "kind": pa.array([e.kind for e in rows], pa.string()),
+        "amount": pa.array([e.amount for e in rows], pa.int64()),
+        "period": pa.array([e.period for e in rows], pa.string()),
+        "form": pa.array([e.form for e in rows], pa.string()),
+    })
+
+
 # --------------------------------------------------------------------------------------------- output
 
 def write_settlement(result: SettlementResult, out: Path | str, *, reports: bool = True) -> list[Path]:
-    """Write settlement.csv, allocation.csv, ledger.csv (and the per-consortium reports) into ``out``.
+    """Write settlement.csv, allocation.csv, ledger.csv, surplus.csv, package.csv, member_statements.csv,
+    interim.csv (when the policy settles quarterly) and the per-consortium reports into ``out``.
 
     Everything is first written to a temporary folder inside ``out``, then moved into place file by file, so a
     failure leaves no half-written output. Same result -> byte-identical files."""
@@ -553,6 +709,11 @@ def write_settlement(result: SettlementResult, out: Path | str, *, reports: bool
         write_table(result.settlement.drop_columns(["amount_to_share"]), tmp, "settlement")
         write_table(result.allocation, tmp, "allocation")
         write_table(result.ledger, tmp, "ledger")
+        write_table(surplus_table(result.surplus), tmp, "surplus")
+        write_table(package_table(result.package), tmp, "package")
+        write_table(statements_table(result.statements), tmp, "member_statements")
+        if result.interim:
+            write_table(interim_table(result.interim), tmp, "interim")
         if reports:
             from yigongti.budget.report import write_reports
 

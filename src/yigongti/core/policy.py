@@ -47,6 +47,7 @@ __all__ = [
     "HouseholdMode",
     "Insurance",
     "PUBLIC_HEALTH_GROUP",
+    "PackagePolicy",
     "PharmacyPolicy",
     "Policy",
     "PolicyError",
@@ -474,6 +475,30 @@ class SurplusPolicy(_Model):
         return self
 
 
+class PackagePolicy(_Model):
+    """The internal package (医共体内部包干; 000 三(三)1 「根据其工作职责及绩效考核情况，合理确定包干费用的分配比例」):
+    at the start of the year a consortium's prospective budget is allocated to its members by a weighted mix of
+    three parts, ``duty`` (the tiers' ``settlement.tier_shares``, within a tier the member's duty weight or heads),
+    ``history`` (the member's share of last year's medical costs at it, 近年统计) and ``heads`` (its designated heads);
+    the shares sum to 100%. At the year end ``balance_share`` of a positive amount to share goes to the members whose
+    package shows a positive balance, by balance x score (结余多者多得); an overspend is always shared by the
+    internal split (rules.md D4)."""
+
+    duty: Rate = Field(5000, description="share of the package allocated by duty (tier shares, duty weights, heads)")
+    history: Rate = Field(3000, description="share allocated by last year's medical costs at each member")
+    heads: Rate = Field(2000, description="share allocated by designated heads")
+    balance_share: Rate = Field(0, description="share of a positive amount to share paid by the members' package "
+                                               "balances x score at the year end")
+
+    @model_validator(mode="after")
+    def _check(self) -> PackagePolicy:
+        total = self.duty + self.history + self.heads
+        if total != BP:
+            raise ValueError(f"package duty + history + heads must sum to 100%, sum to {_bp_text(total)} / "
+                             "包干分配权重之和须为 100%")
+        return self
+
+
 class CarePolicy(_Model):
     """Family doctors and chronic disease (家庭医生签约、慢病管理; 国家基本公共卫生服务规范): the panel cap of a family
     doctor, the control thresholds (血压 < 140/90 mmHg, 空腹血糖 < 7.0 mmol/L), the follow-up norms (at least 4
@@ -516,6 +541,7 @@ class Policy(_Model):
     public_health: PublicHealthPolicy = PublicHealthPolicy()
     pharmacy: PharmacyPolicy = PharmacyPolicy()
     surplus: SurplusPolicy = SurplusPolicy()
+    package: PackagePolicy = PackagePolicy()
     care: CarePolicy = CarePolicy()
 
 

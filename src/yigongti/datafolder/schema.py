@@ -210,6 +210,26 @@ SURPLUS = TableSpec("surplus", (
     Column("amount", T.MONEY), Column("period", T.STR), Column("form", T.STR, required=False),
 ), doc="结余留用与风险基金台账 / the surplus over the years and the risk reserve")
 
+PACKAGE = TableSpec("package", (
+    Column("consortium_id", T.ID), Column("inst_id", T.ID), Column("tier", T.STR), Column("kind", T.STR),
+    Column("heads", T.INT), Column("duty_weight", T.DECIMAL), Column("last_year_costs", T.MONEY),
+    Column("duty", T.MONEY), Column("history", T.MONEY), Column("by_heads", T.MONEY), Column("allocation", T.MONEY),
+    Column("public_health", T.MONEY),
+), key=("consortium_id", "inst_id"), doc="医共体内部包干 / the internal package of the year")
+
+MEMBER_STATEMENTS = TableSpec("member_statements", (
+    Column("consortium_id", T.ID), Column("inst_id", T.ID), Column("month", T.INT, min_value=1, max_value=12),
+    Column("allocated", T.MONEY), Column("charged", T.MONEY), Column("allocated_to_date", T.MONEY),
+    Column("charged_to_date", T.MONEY), Column("balance", T.MONEY),
+), key=("consortium_id", "inst_id", "month"), doc="成员单位月度对账单 / the members' monthly statements")
+
+INTERIM = TableSpec("interim", (
+    Column("consortium_id", T.ID), Column("quarter", T.INT, min_value=1, max_value=4),
+    Column("prepaid_to_date", T.MONEY), Column("spent_to_date", T.MONEY), Column("balance_to_date", T.MONEY),
+    Column("distributed", T.MONEY), Column("cash", T.MONEY), Column("project", T.MONEY),
+    Column("equipment", T.MONEY), Column("distributed_to_date", T.MONEY),
+), key=("consortium_id", "quarter"), doc="季度预结算 / quarterly interim settlement")
+
 INDICATORS = TableSpec("indicators", (
     Column("scope", T.STR), Column("indicator", T.STR), Column("numerator", T.DECIMAL, required=False),
     Column("denominator", T.DECIMAL, required=False), Column("value", T.DECIMAL, required=False),
@@ -218,5 +238,6 @@ INDICATORS = TableSpec("indicators", (
 INPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
     INSTITUTIONS, CONSORTIA, PERSONS, CHOICES, CLAIMS, DESIGNATIONS, SCORES, BUDGET_AGREEMENTS, *APPRAISAL_TABLES)}
 OUTPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
-    DESIGNATIONS, REFUSED_CHOICES, ADJUDICATED, SETTLEMENT, ALLOCATION, LEDGER, SURPLUS, INDICATORS)}
+    DESIGNATIONS, REFUSED_CHOICES, ADJUDICATED, SETTLEMENT, ALLOCATION, LEDGER, SURPLUS, PACKAGE, MEMBER_STATEMENTS,
+    INTERIM, INDICATORS)}
 TABLES: dict[str, TableSpec] = {**INPUT_TABLES, **OUTPUT_TABLES}

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from yigongti.budget.reserve_service import surplus_of, write_surplus
 from yigongti.budget.service import settle_year, write_settlement
 from yigongti.core.cli import (
     DataOption,
@@ -37,13 +36,13 @@ def settle(
 ) -> None:
     """按人头总额预算并年终清算，输出 settlement/allocation/ledger 与各医共体报告 / Budget and settle a year:
     writes settlement.csv, allocation.csv, ledger.csv, surplus.csv (the surplus's reserve, carry-forward and
-    distribution) and a report per consortium (runs enroll and adjudicate first
-    when their outputs are not in DIR). The same settlement as ``yigongti run``; a province's Parquet claims stream
-    through the engine by themselves."""
+    distribution), package.csv and member_statements.csv (the internal package and the members' monthly
+    statements), interim.csv (when the policy settles quarterly) and a report per consortium (runs enroll and
+    adjudicate first when their outputs are not in DIR). The same settlement as ``yigongti run``; a province's
+    Parquet claims stream through the engine by themselves."""
     pol = resolve_policy(data, policy)
     result = settle_year(data, year, pol, backend=engine, appraise=appraise)
     write_settlement(result, out, reports=reports)
-    write_surplus(surplus_of(result, pol.surplus), out)
     for s in result.consortia:
         console.print(
             f"{s.consortium_id}: 预算 / budget {format_yuan(s.budget.prospective)}, "
