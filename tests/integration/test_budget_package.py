@@ -7,9 +7,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from tests.integration.test_settle_example import example_folder, read_csv
 from typer.testing import CliRunner
 
-from tests.integration.test_settle_example import example_folder, read_csv
 from yigongti.cli import app
 from yigongti.core.money import parse_yuan
 
