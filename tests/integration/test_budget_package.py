@@ -109,3 +109,20 @@ def test_a_bad_package_policy_is_named(run: tuple[Path, Path], tmp_path: Path) -
     result = CliRunner().invoke(app, ["package", "--data", str(folder), "--year", "2026", "--out", str(tmp_path),
                                       "--policy", str(bad)])
     assert result.exit_code == 2 and "package" in result.output
+
+
+def test_the_report_shows_the_package_the_statements_the_reserve_and_the_quarters(run: tuple[Path, Path]) -> None:
+    from openpyxl import load_workbook
+
+    _, out = run
+    page = (out / "reports" / "settlement-G1.html").read_text(encoding="utf-8")
+    for heading in ("年初包干与成员对账", "风险基金余额 / risk reserve balance", "提取风险基金", "结转下年",
+                    "季度预结算", "资金拨付 / cash", "村卫生室 village_clinic"):
+        assert heading in page, heading
+    package = {r["inst_id"]: r for r in read_csv(out / "package.csv") if r["consortium_id"] == "G1"}
+    assert f"<td>G1-T1</td><td>{'乡镇卫生院/社区卫生服务中心 township'}</td>" in page
+    assert package["G1-T1"]["allocation"].replace(".", "") in page.replace(",", "").replace(".", "")
+    wb = load_workbook(out / "reports" / "settlement-G1.xlsx")
+    assert {"package 包干", "interim 季度"} <= set(wb.sheetnames)
+    sheet = wb["package 包干"]
+    assert sheet.max_row == 1 + len(package)

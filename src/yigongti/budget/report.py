@@ -2,7 +2,9 @@
 Excel workbook. Both are byte-identical for the same settlement.
 
 Sections: budget vs spending by month, where the money went (own tiers vs outside hospitals), the top diagnoses of
-out-of-network spending, the balance and how the amount to share is split. Chart labels are Chinese and English when
+out-of-network spending, the balance and how the amount to share is split (after the risk reserve and the
+carry-forward, whose balances the summary shows), the internal package with each member's statement for the year,
+and the quarters when the policy settles quarterly. Chart labels are Chinese and English when
 a Chinese font is installed (:func:`cjk_font`), else English; headings and tables are Chinese and English.
 """
 
@@ -21,6 +23,7 @@ from yigongti.budget.agreement import FORMULA_SOURCE
 from yigongti.budget.domain import ConsortiumSettlement
 from yigongti.budget.service import format_heads
 from yigongti.core.labels import format_money, label, labelled
+from yigongti.core.policy import DISTRIBUTION_FORMS
 from yigongti.core.reports import (
     CJK_FONTS,
     PRINT_WIDTH_IN,
@@ -68,7 +71,46 @@ def _figures(result: Any, s: ConsortiumSettlement) -> dict[str, Any]:
         "tiers": _rows(result.by_tier, c),
         "top": _rows(result.top_diagnoses, c),
         "alloc": [a for a in result.allocations if a.consortium_id == c],
+        "package": _package_rows(result, c),
+        "interim": [r for r in getattr(result, "interim", []) if r.consortium_id == c],
     }
+
+
+def _package_rows(result: Any, consortium_id: str) -> list[dict[str, Any]]:
+    """A row per member of the consortium's package: its line and its statement's year (charged, balance)."""
+    year_end = {r.inst_id: r for r in getattr(result, "statements", [])
+                if r.consortium_id == consortium_id and r.month == 12}
+    rows = []
+    for ln in getattr(result, "package", []):
+        if ln.consortium_id == consortium_id:
+            st = year_end.get(ln.inst_id)
+            rows.append({"line": ln, "charged": st.charged_to_date if st else 0,
+                         "balance": st.balance if st else ln.allocation})
+    return rows
+
+
+def _surplus_of(result: Any, consortium_id: str) -> Any:
+    return next((o for o in getattr(result, "surplus", []) if o.consortium_id == consortium_id), None)
+
+
+PACKAGE_HEAD = ("机构 / institution", "层级 / tier", "类别 / kind", "定点人头 / heads", "按职责 / by duty",
+                "按近年统计 / by history", "按人头 / by heads", "包干额 / allocation", "已记账 / charged",
+                "年末余额 / balance", "公共卫生（年初） / public health")
+INTERIM_HEAD = ("季度 / quarter", "累计预付 / prepaid to date", "累计支出 / spent to date", "累计结余 / balance",
+                "本期分配 / distributed", *(f"{label('distribution_form', f)} / {f}" for f in DISTRIBUTION_FORMS),
+                "累计分配 / distributed to date")
+
+
+def _package_cells(r: dict[str, Any]) -> list[object]:
+    ln = r["line"]
+    return [ln.inst_id, labelled("tier", ln.tier), labelled("kind", ln.kind), int(ln.heads), Fen(ln.duty),
+            Fen(ln.history), Fen(ln.by_heads), Fen(ln.allocation), Fen(r["charged"]), Fen(r["balance"]),
+            Fen(ln.public_health)]
+
+
+def _interim_cells(r: Any) -> list[object]:
+    return [f"Q{r.quarter}", Fen(r.prepaid_to_date), Fen(r.spent_to_date), Fen(r.balance_to_date),
+            Fen(r.distributed), *(Fen(r.forms.get(f, 0)) for f in DISTRIBUTION_FORMS), Fen(r.distributed_to_date)]
 
 
 def split_bars(alloc: Sequence[Any]) -> list[tuple[str, int]]:
@@ -138,6 +180,11 @@ def _source(result: Any, s: ConsortiumSettlement) -> str:
     return sources.get(s.consortium_id, FORMULA_SOURCE)
 
 
+def _summary_of(result: Any, s: ConsortiumSettlement) -> list[tuple[str, object]]:
+    o = _surplus_of(result, s.consortium_id)
+    return _summary(s, _source(result, s), None if o is None else o.closing.reserve)
+
+
 MONEY, COUNT, DECIMAL, TEXT = "money", "count", "decimal", "text"
 MONEY_FORMAT = "#,##0.00"
 COUNT_FORMAT = "#,##0"
@@ -147,10 +194,17 @@ class Fen(int):
     """An amount in int fen on the summary: text with separators in HTML, Decimal yuan in Excel."""
 
 
-def _summary(s: ConsortiumSettlement, source: str = FORMULA_SOURCE) -> list[tuple[str, object]]:
+def _summary(s: ConsortiumSettlement, source: str = FORMULA_SOURCE,
+             reserve_balance: int | None = None) -> list[tuple[str, object]]:
     """(label, value): int counts, :class:`Fen` money, Decimal heads and score, text for the grade and the
-    budget's source."""
+    budget's source; ``reserve_balance``: the risk reserve's balance after the year (None: not shown)."""
     b = s.budget
+    surplus = [
+        ("上年结转 / surplus carried in", Fen(s.carried_in)),
+        ("提取风险基金 / to the risk reserve", Fen(s.reserve_funded)),
+        ("结转下年 / carried forward", Fen(s.carried_forward)),
+        ("风险基金弥补超支 / overspend covered by the reserve", Fen(s.reserve_drawn)),
+    ] + ([] if reserve_balance is None else [("风险基金余额 / risk reserve balance", Fen(reserve_balance))])
     return [
         ("预算来源 / budget source", source),
         ("参保人数 / enrollees", int(s.enrollees)),
@@ -169,6 +223,7 @@ def _summary(s: ConsortiumSettlement, source: str = FORMULA_SOURCE) -> list[tupl
         ("考核等级 / grade", f"{label('grade', s.grade)} {s.grade}" if label("grade", s.grade) != s.grade
          else s.grade),
         ("绩效支付 / P4P paid", Fen(s.p4p_paid)),
+        *surplus,
         ("待分配金额 / amount to share", Fen(s.amount_to_share)),
         ("公共卫生经费（专款专用） / public health (earmarked)", Fen(s.public_health)),
     ]
@@ -216,7 +271,7 @@ def consortium_report_html(result: Any, s: ConsortiumSettlement) -> str:
         f"<h1>{html.escape(name)} {html.escape(s.consortium_id)}: {result.year} 年终清算 / year-end settlement</h1>",
         f"<p>输入指纹 / inputs hash: <code>{html.escape(result.inputs_hash)}</code></p>",
         "<h2>清算结果 / settlement</h2>", _table(["项目 / item", "金额 / value"],
-                                                 [(k, _summary_text(v)) for k, v in _summary(s, _source(result, s))]),
+                                                 [(k, _summary_text(v)) for k, v in _summary_of(result, s)]),
         "<h2>按月预算与支出 / budget vs spending by month</h2>", img("monthly", "budget vs spending by month"),
         _table(["月份 / month", "预付 / prepayment", "医共体内 / in-network", "医共体外 / out-of-network"],
                monthly_rows),
@@ -232,6 +287,11 @@ def consortium_report_html(result: Any, s: ConsortiumSettlement) -> str:
                [(a.inst_id, labelled("tier", a.tier), format_money(a.amount),
                  "-" if a.score is None else f"{a.score.normalize():f}", format_money(a.public_health),
                  format_money(a.performance_pay_ceiling)) for a in f["alloc"]]),
+        "<h2>年初包干与成员对账 / the package and the members' statements</h2>",
+        _table(PACKAGE_HEAD, [[_summary_text(v) for v in _package_cells(r)] for r in f["package"]]),
+        *(["<h2>季度预结算 / quarterly interim settlement</h2>",
+           _table(INTERIM_HEAD, [[_summary_text(v) for v in _interim_cells(r)] for r in f["interim"]])]
+          if f["interim"] else []),
         "</body></html>", "",
     ]
     return "\n".join(parts)
@@ -248,7 +308,7 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "summary 清算"
-    for k, v in _summary(s, _source(result, s)):
+    for k, v in _summary_of(result, s):
         ws.append([k, _yuan_cell(v) if isinstance(v, Fen) else ("-" if v is None else v)])
         cell = ws.cell(row=ws.max_row, column=2)
         if isinstance(v, Fen):
@@ -288,6 +348,15 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
         a.append([al.inst_id, labelled("tier", al.tier), _yuan_cell(al.amount),
                   None if al.score is None else al.score.normalize(), _yuan_cell(al.public_health),
                   _yuan_cell(al.performance_pay_ceiling)])
+    pk = wb.create_sheet("package 包干")
+    pk.append([" ".join(reversed(h.split(" / "))) for h in PACKAGE_HEAD])
+    for r in f["package"]:
+        pk.append([_yuan_cell(v) if isinstance(v, Fen) else v for v in _package_cells(r)])
+    if f["interim"]:
+        q = wb.create_sheet("interim 季度")
+        q.append([" ".join(reversed(h.split(" / "))) for h in INTERIM_HEAD])
+        for r in f["interim"]:
+            q.append([_yuan_cell(v) if isinstance(v, Fen) else v for v in _interim_cells(r)])
     for sheet in wb.worksheets[1:]:
         for row in sheet.iter_rows(min_row=2):
             for cell in row:

@@ -126,6 +126,12 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "fund": ("基金按项目支付", "paid by the fund"),
         "unreasonable": ("不合理费用", "unreasonable"),
     },
+    # core.policy.DISTRIBUTION_FORMS: how a distributed surplus is paid (001 四2(2))
+    "distribution_form": {
+        "cash": ("资金拨付", "cash"),
+        "project": ("项目资助", "project"),
+        "equipment": ("设备投入", "equipment"),
+    },
     # platform.accounts.Role
     "role": {
         "resident": ("参保人", "resident"),
