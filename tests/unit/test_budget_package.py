@@ -129,7 +129,9 @@ def test_a_part_without_basis_gives_its_share_to_the_others() -> None:
 
 def test_the_package_policy_is_validated() -> None:
     with pytest.raises(PolicyError, match="package"):
-        policy_from_toml('[package]\nduty = "50%"\nhistory = "30%"\nheads = "30%"\n')
+        policy_from_toml('[package.mix]\nheads = "30%"\n')
+    with pytest.raises(PolicyError, match="package.mix"):
+        policy_from_toml('[package.mix]\nlast_year = "10%"\nduty = "40%"\n')
     with pytest.raises(PolicyError, match="balance_share"):
         policy_from_toml('[package]\nbalance_share = "120%"\n')
 
@@ -140,7 +142,7 @@ def test_the_package_policy_is_validated() -> None:
        mix=st.tuples(st.integers(0, 100), st.integers(0, 100)).filter(lambda t: t[0] + t[1] <= 100))
 def test_the_package_sums_exactly_and_public_health_institutions_take_none(
         ms: list[Member], prospective: int, ph: int, costs: list[int], mix: tuple[int, int]) -> None:
-    policy = policy_from_toml(f'[package]\nduty = "{mix[0]}%"\nhistory = "{mix[1]}%"\n'
+    policy = policy_from_toml(f'[package.mix]\nduty = "{mix[0]}%"\nhistory = "{mix[1]}%"\n'
                               f'heads = "{100 - mix[0] - mix[1]}%"\n')
     if not any(m.kind not in SP.public_health_kinds for m in ms):
         prospective = 0

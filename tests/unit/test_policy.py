@@ -234,7 +234,7 @@ def _value(path: PolicyPath) -> st.SearchStrategy[Any]:
 
 
 _SUMMING = (("settlement", "tier_shares"), ("settlement", "public_health_shares"),
-            ("surplus", "distribution"))  # their shares must sum to 100%
+            ("surplus", "distribution"), ("package", "mix"))  # their shares must sum to 100%
 _LEAVES = [p for p in override_paths(DEFAULTS) if p[:2] not in _SUMMING
            and _hint_at(p) is not None and not str(p[-1]).startswith("first_year")]
 

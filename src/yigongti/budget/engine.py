@@ -162,49 +162,52 @@ def charged_claims(adjudicated: ir.Table, designations: ir.Table, institutions: 
 def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *,
                      year: int) -> ir.Table:
     """The claims of ``year`` charged to a consortium (rules.md D1), lean: (consortium_id, month, in_network,
-    tier, diagnosis, fund_paid). ``in_network``: c's enrollee at c's institution (I_c); otherwise an
+    tier, diagnosis, fund_paid, member). ``in_network``: c's enrollee at c's institution (I_c); otherwise an
     out-of-network deduction (D_c: an outside hospital, or an emergency paid as outside, capped or not) and ``tier`` is
-    ``outside``. Unreasonable claims, non-enrollees and claims without benefit at another consortium are left out.
+    ``outside``. ``member``: the member whose package statement bears the claim (budget.package): in network the
+    institution that provided it, out of network the institution the person is designated to (village, else
+    township). Unreasonable claims, non-enrollees and claims without benefit at another consortium are left out.
     An adjudication with the designated consortium column (``adjudicate(..., designated=True)``) is not joined with
-    the designations again."""
-    j, own = _charged(adjudicated, designations, institutions, year=year)
-    return j.select("consortium_id", month=j.admit_date.month().cast("int64"), in_network=own,
-                    tier=ibis.ifelse(own, j.inst_tier,
-                                     Tier.OUTSIDE.value), diagnosis=j.diagnosis, fund_paid=j.fund_paid)
-
-
-def _charged(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *,
-             year: int) -> tuple[ir.Table, ir.BooleanValue]:
-    """The claims of ``year`` charged to a consortium (``consortium_id``) and whether each is in network."""
+    the designations for the consortium, only for the member."""
     a = _of_year(adjudicated, year)
     inst = institutions.select("inst_id", inst_tier="tier", inst_consortium="consortium_id")
+    e = enrollees(designations, year=year)
     if DESIGNATED_CONSORTIUM in a.columns:
         # straight from the engine's adjudication: it found each claim's designation already, and its rule is
         # "unreasonable" exactly when the claim is marked so (no text comparison per claim)
         a = a.filter(a[DESIGNATED_CONSORTIUM].notnull() & ~a.unreasonable.fill_null(False))
-        j = a.rename(consortium_id=DESIGNATED_CONSORTIUM).join(inst, "inst_id")
+        home = e.select("person_id", d_village="village_id", d_township="township_id")
+        j = a.rename(consortium_id=DESIGNATED_CONSORTIUM).join(inst, "inst_id").join(home, "person_id", how="left")
     else:
         a = a.filter((a.rule != Rule.UNREASONABLE) & ~a.unreasonable.fill_null(False))
-        e = enrollees(designations, year=year).select("person_id", "consortium_id")
+        e = e.select("person_id", "consortium_id", d_village="village_id", d_township="township_id")
         j = a.join(e, "person_id").join(inst, "inst_id")
     own = j.inst_consortium.fill_null("") == j.consortium_id
     j = j.filter(own | (j.inst_tier == Tier.OUTSIDE) | _paid_as_outside(j))
-    return j, j.inst_consortium.fill_null("") == j.consortium_id
+    own = j.inst_consortium.fill_null("") == j.consortium_id
+    home_inst = ibis.coalesce(j.d_village.nullif(""), j.d_township.nullif(""), j.consortium_id)
+    return j.select("consortium_id", month=j.admit_date.month().cast("int64"), in_network=own,
+                    tier=ibis.ifelse(own, j.inst_tier,
+                                     Tier.OUTSIDE.value), diagnosis=j.diagnosis, fund_paid=j.fund_paid,
+                    member=ibis.ifelse(own, j.inst_id, home_inst))
 
 
-def member_charges(adjudicated: ir.Table, designations: ir.Table, institutions: ir.Table, *,
-                   year: int) -> ir.Table:
-    """(consortium_id, inst_id, month, fund_paid): the charged spending of :func:`charged_spending` by the member
-    whose package statement bears it (budget.package): an in-network claim the institution that provided it, an
-    out-of-network deduction the institution the person is designated to (village, else township)."""
-    j, own = _charged(adjudicated, designations, institutions, year=year)
-    j = j.select("consortium_id", "person_id", "inst_id", "admit_date", "fund_paid", own=own)
-    e = enrollees(designations, year=year).select("person_id", d_village="village_id", d_township="township_id")
-    j = j.join(e, "person_id", how="left")
-    home = ibis.coalesce(j.d_village.nullif(""), j.d_township.nullif(""))
-    j = j.mutate(member=ibis.ifelse(j.own, j.inst_id, home), month=j.admit_date.month().cast("int64"))
-    return (j.group_by("consortium_id", inst_id=j.member, month=j.month)
-            .aggregate(fund_paid=j.fund_paid.sum().cast("int64")).order_by(["consortium_id", "inst_id", "month"]))
+def charged_summary(charged: ir.Table) -> ir.Table:
+    """:func:`charged_spending` summed by (consortium_id, month, tier, in_network, diagnosis, member): fund_paid,
+    claims. The diagnosis is kept for out-of-network rows only (null in network), so the summary stays small; the
+    report figures below are computed from it, so the claims are scanned and joined once."""
+    c = charged
+    diag = ibis.ifelse(c.in_network, ibis.null("string"), c.diagnosis.fill_null(""))
+    return (c.group_by("consortium_id", "month", "tier", "in_network", "member", diagnosis=diag)
+            .aggregate(fund_paid=c.fund_paid.sum().cast("int64"), claims=c.count().cast("int64")))
+
+
+def member_charges(summary: ir.Table) -> ir.Table:
+    """(consortium_id, inst_id, month, fund_paid) from :func:`charged_summary`: the charged spending by the member
+    whose package statement bears it (a person designated to no institution: the consortium itself)."""
+    c = summary
+    return (c.group_by("consortium_id", inst_id=c.member, month=c.month)
+            .aggregate(fund_paid=c.fund_paid.sum().cast("int64")).order_by(["consortium_id", "inst_id", "month"]))
 
 
 def costs_at_institutions(claims: ir.Table, *, year: int) -> ir.Table:
@@ -214,16 +217,6 @@ def costs_at_institutions(claims: ir.Table, *, year: int) -> ir.Table:
     if "unreasonable" in c.columns:
         c = c.filter(~c.unreasonable.fill_null(False))
     return c.group_by("inst_id").aggregate(total_cost=c.total_cost.sum().cast("int64")).order_by("inst_id")
-
-
-def charged_summary(charged: ir.Table) -> ir.Table:
-    """:func:`charged_spending` summed by (consortium_id, month, tier, in_network, diagnosis): fund_paid, claims.
-    The diagnosis is kept for out-of-network rows only (null in network), so the summary stays small; the report
-    figures below are computed from it, so the claims are scanned and joined once."""
-    c = charged
-    diag = ibis.ifelse(c.in_network, ibis.null("string"), c.diagnosis.fill_null(""))
-    return (c.group_by("consortium_id", "month", "tier", "in_network", diagnosis=diag)
-            .aggregate(fund_paid=c.fund_paid.sum().cast("int64"), claims=c.count().cast("int64")))
 
 
 def spending_by_month(summary: ir.Table) -> ir.Table:

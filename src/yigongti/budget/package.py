@@ -2,9 +2,9 @@
 
 Pure arithmetic over int fen. At the start of the year a consortium's prospective budget B is allocated to its
 members (seed 000 三(三)1 「根据其工作职责及绩效考核情况，合理确定包干费用的分配比例」; Suixi's health management
-units run their share) by the policy's ``[package]`` mix: B is first cut into the parts ``duty``, ``history`` and
+units run their share) by the policy's ``[package.mix]``: B is first cut into the parts ``duty``, ``history`` and
 ``heads`` (largest remainder; a part without any basis, e.g. no costs last year, gives its share to the others),
-then each part over the members:
+then each part over the members (``[package.mix]``):
 
 - ``duty`` (职责): the tiers' ``settlement.tier_shares``, within a tier by the member's duty basis
   (:func:`~yigongti.budget.domain.split_basis`: a county-tier member its duty weight by kind, another its heads);
@@ -88,7 +88,7 @@ def package_lines(policy: Policy, *, consortium_id: str, prospective: int, publi
         raise ValueError(f"consortium {consortium_id} has no member to allocate its package of {prospective} fen to")
     costs = [max(last_year_costs.get(m.inst_id, 0), 0) for m in sharing]
     heads = [m.heads for m in sharing]
-    live = [pk.duty, pk.history if sum(costs) else 0, pk.heads if sum(heads) else 0]
+    live = [pk.part("duty"), pk.part("history") if sum(costs) else 0, pk.part("heads") if sum(heads) else 0]
     if not any(live):
         live = [1, 0, 0]  # no basis but duty: all of it by duty
     duty_total, history_total, heads_total = largest_remainder(prospective, live) if sharing else (0, 0, 0)

@@ -409,7 +409,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
                   pa.Table) and risk_classes and not claim_files:  # last year's diagnoses decide the risk classes
         hashed["claims"] = (claims, ["claim_id", "person_id", "admit_date", "diagnosis"], ["claim_id"])
     # last year's medical costs at each member weigh the package's history part (budget.package)
-    last_costs = _last_year_costs(con, claims, year) if policy.package.history else pa.table(
+    last_costs = _last_year_costs(con, claims, year) if policy.package.part("history") else pa.table(
         {"inst_id": pa.array([], pa.string()), "total_cost": pa.array([], pa.int64())})
     hashed["last_year_costs"] = (last_costs, ["inst_id", "total_cost"], ["inst_id"])
     # the inputs hash runs beside the engine (hashing and Arrow release the GIL)
@@ -547,9 +547,8 @@ def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, p
     t_sum = _register(con, summary)
     heads = con.to_pyarrow(q.institution_heads(t_des, year=year)).to_pylist()
     charges: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
-    for r in con.to_pyarrow(q.member_charges(t_adj, t_des, t_inst, year=year)).to_pylist():
-        # a person designated to no member institution: charged to the consortium itself, so nothing is lost
-        charges[(r["consortium_id"], r["inst_id"] or r["consortium_id"])][int(r["month"])] = int(r["fund_paid"])
+    for r in con.to_pyarrow(q.member_charges(t_sum)).to_pylist():
+        charges[(r["consortium_id"], r["inst_id"])][int(r["month"])] = int(r["fund_paid"])
     away: dict[int, int] = {}
     if pc.any(persons.column("lives_away")).as_py():  # one more scan of the claims only when someone lives away
         rows = con.to_pyarrow(q.lives_away_by_month(t_adj, t_des, t_per, year=year)).to_pylist()

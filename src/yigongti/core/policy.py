@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -36,6 +37,7 @@ from yigongti.core.money import BP, format_yuan, parse_yuan, rate_to_bp
 
 __all__ = [
     "DISTRIBUTION_FORMS",
+    "PACKAGE_PARTS",
     "AgeBand",
     "AgreementPolicy",
     "BenefitPolicy",
@@ -475,28 +477,37 @@ class SurplusPolicy(_Model):
         return self
 
 
+PACKAGE_PARTS = ("duty", "history", "heads")
+"""The parts of the internal package (包干): by duty, by recent statistics, by designated heads."""
+
+
 class PackagePolicy(_Model):
     """The internal package (医共体内部包干; 000 三(三)1 「根据其工作职责及绩效考核情况，合理确定包干费用的分配比例」):
-    at the start of the year a consortium's prospective budget is allocated to its members by a weighted mix of
-    three parts, ``duty`` (the tiers' ``settlement.tier_shares``, within a tier the member's duty weight or heads),
-    ``history`` (the member's share of last year's medical costs at it, 近年统计) and ``heads`` (its designated heads);
-    the shares sum to 100%. At the year end ``balance_share`` of a positive amount to share goes to the members whose
-    package shows a positive balance, by balance x score (结余多者多得); an overspend is always shared by the
-    internal split (rules.md D4)."""
+    at the start of the year a consortium's prospective budget is allocated to its members by the weighted ``mix``
+    of three parts (shares summing to 100%): ``duty`` (the tiers' ``settlement.tier_shares``, within a tier the
+    member's duty weight or heads), ``history`` (the member's share of last year's medical costs at it, 近年统计) and
+    ``heads`` (its designated heads). At the year end ``balance_share`` of a positive amount to share goes to the
+    members whose package shows a positive balance, by balance x score (结余多者多得); an overspend is always shared
+    by the internal split (rules.md D4)."""
 
-    duty: Rate = Field(5000, description="share of the package allocated by duty (tier shares, duty weights, heads)")
-    history: Rate = Field(3000, description="share allocated by last year's medical costs at each member")
-    heads: Rate = Field(2000, description="share allocated by designated heads")
+    mix: dict[str, Rate] = Field(default_factory=lambda: {"duty": 5000, "history": 3000, "heads": 2000},
+                                 description="the package's parts: duty, history, heads (summing to 100%)")
     balance_share: Rate = Field(0, description="share of a positive amount to share paid by the members' package "
                                                "balances x score at the year end")
 
-    @model_validator(mode="after")
-    def _check(self) -> PackagePolicy:
-        total = self.duty + self.history + self.heads
-        if total != BP:
-            raise ValueError(f"package duty + history + heads must sum to 100%, sum to {_bp_text(total)} / "
-                             "包干分配权重之和须为 100%")
-        return self
+    @field_validator("mix")
+    @classmethod
+    def _mix(cls, mix: dict[str, int]) -> dict[str, int]:
+        bad = sorted(set(mix) - set(PACKAGE_PARTS))
+        if bad:
+            raise ValueError(f"the parts must be among {', '.join(PACKAGE_PARTS)}: {', '.join(bad)}")
+        if sum(mix.values()) != BP:
+            raise ValueError(f"must sum to 100%, sums to {_bp_text(sum(mix.values()))} / 包干分配权重之和须为 100%")
+        return mix
+
+    def part(self, name: str) -> int:
+        """The share (bp) of a part of the package (0 when the mix leaves it out)."""
+        return self.mix.get(name, 0)
 
 
 class CarePolicy(_Model):

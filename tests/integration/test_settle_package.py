@@ -21,9 +21,7 @@ interim_share = "50%"
 distribution = { cash = "60%", project = "30%", equipment = "10%" }
 
 [package]
-duty = "50%"
-history = "30%"
-heads = "20%"
+mix = { duty = "50%", history = "30%", heads = "20%" }
 balance_share = "30%"
 """
 
@@ -105,7 +103,7 @@ def test_the_package_command_writes_the_package_settle_charges_against(run: tupl
 def test_a_bad_package_policy_is_named(run: tuple[Path, Path], tmp_path: Path) -> None:
     folder, _ = run
     bad = tmp_path / "bad.toml"
-    bad.write_text('[package]\nduty = "90%"\n', encoding="utf-8")
+    bad.write_text('[package.mix]\nduty = "90%"\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["package", "--data", str(folder), "--year", "2026", "--out", str(tmp_path),
                                       "--policy", str(bad)])
     assert result.exit_code == 2 and "package" in result.output
