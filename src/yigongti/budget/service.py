@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -577,6 +577,12 @@ def _scores(data: DataFolder, year: int, policy: Policy) -> dict[str, Decimal]:
     return out
 
 
+def _table_of(rows: Sequence[Any], cols: dict[str, tuple[pa.DataType, Any]],
+              order: list[str] | None = None) -> pa.Table:
+    """An Arrow table with a column per ``cols`` entry (name -> (type, the value of a row)), in ``order`` if given."""
+    return pa.table({n: pa.array([cols[n][1](r) for r in rows], cols[n][0]) for n in (order or list(cols))})
+
+
 def _settlement_table(rows: list[ConsortiumSettlement]) -> pa.Table:
     money = pa.int64()
     cols: dict[str, tuple[pa.DataType, Any]] = {
@@ -599,7 +605,7 @@ def _settlement_table(rows: list[ConsortiumSettlement]) -> pa.Table:
         "public_health_allocated": (money, lambda s: s.public_health),
         "amount_to_share": (money, lambda s: s.amount_to_share),
     }
-    return pa.table({n: pa.array([f(s) for s in rows], t) for n, (t, f) in cols.items()})
+    return _table_of(rows, cols)
 
 
 def _allocation_table(rows: list[Allocation]) -> pa.Table:
@@ -629,54 +635,37 @@ def _ledger_table(rows: list[LedgerEntry], digest: str) -> pa.Table:
 
 def package_table(lines: list[PackageLine]) -> pa.Table:
     """The ``package`` contract table (package.csv): a member's allocation of the prospective budget and its parts."""
-    money = pa.int64()
-    cols: dict[str, tuple[pa.DataType, Any]] = {
-        "consortium_id": (pa.string(), lambda p: p.consortium_id),
-        "inst_id": (pa.string(), lambda p: p.inst_id),
-        "tier": (pa.string(), lambda p: p.tier),
-        "kind": (pa.string(), lambda p: p.kind),
-        "heads": (pa.int64(), lambda p: p.heads),
-        "duty_weight": (pa.string(), lambda p: f"{p.duty_weight.normalize():f}"),
-        "last_year_costs": (money, lambda p: p.last_year_costs),
-        "duty": (money, lambda p: p.duty),
-        "history": (money, lambda p: p.history),
-        "by_heads": (money, lambda p: p.by_heads),
-        "allocation": (money, lambda p: p.allocation),
-        "public_health": (money, lambda p: p.public_health),
-    }
-    return pa.table({n: pa.array([f(p) for p in lines], t) for n, (t, f) in cols.items()})
+    return _table_of(lines, _attributes(
+        ["consortium_id", "inst_id", "tier", "kind"], ["heads"],
+        ["last_year_costs", "duty", "history", "by_heads", "allocation", "public_health"],
+        duty_weight=(pa.string(), lambda p: f"{p.duty_weight.normalize():f}")), order=[
+        "consortium_id", "inst_id", "tier", "kind", "heads", "duty_weight", "last_year_costs", "duty", "history",
+        "by_heads", "allocation", "public_health"])
 
 
 def statements_table(rows: list[StatementRow]) -> pa.Table:
     """The ``member_statements`` contract table (member_statements.csv): member x month, money in fen."""
-    money = pa.int64()
-    cols: dict[str, tuple[pa.DataType, Any]] = {
-        "consortium_id": (pa.string(), lambda r: r.consortium_id),
-        "inst_id": (pa.string(), lambda r: r.inst_id),
-        "month": (pa.int64(), lambda r: r.month),
-        "allocated": (money, lambda r: r.allocated),
-        "charged": (money, lambda r: r.charged),
-        "allocated_to_date": (money, lambda r: r.allocated_to_date),
-        "charged_to_date": (money, lambda r: r.charged_to_date),
-        "balance": (money, lambda r: r.balance),
-    }
-    return pa.table({n: pa.array([f(r) for r in rows], t) for n, (t, f) in cols.items()})
+    return _table_of(rows, _attributes(
+        ["consortium_id", "inst_id"], ["month"],
+        ["allocated", "charged", "allocated_to_date", "charged_to_date", "balance"]))
 
 
 def interim_table(rows: list[InterimRow]) -> pa.Table:
     """The ``interim`` contract table (interim.csv): consortium x quarter, money in fen, a column per form."""
-    money = pa.int64()
-    cols: dict[str, tuple[pa.DataType, Any]] = {
-        "consortium_id": (pa.string(), lambda r: r.consortium_id),
-        "quarter": (pa.int64(), lambda r: r.quarter),
-        "prepaid_to_date": (money, lambda r: r.prepaid_to_date),
-        "spent_to_date": (money, lambda r: r.spent_to_date),
-        "balance_to_date": (money, lambda r: r.balance_to_date),
-        "distributed": (money, lambda r: r.distributed),
-        **{form: (money, lambda r, f=form: r.forms.get(f, 0)) for form in DISTRIBUTION_FORMS},
-        "distributed_to_date": (money, lambda r: r.distributed_to_date),
-    }
-    return pa.table({n: pa.array([f(r) for r in rows], t) for n, (t, f) in cols.items()})
+    forms = {form: (pa.int64(), lambda r, f=form: r.forms.get(f, 0)) for form in DISTRIBUTION_FORMS}
+    return _table_of(rows, _attributes(
+        ["consortium_id"], ["quarter"],
+        ["prepaid_to_date", "spent_to_date", "balance_to_date", "distributed", "distributed_to_date"], **forms),
+        order=["consortium_id", "quarter", "prepaid_to_date", "spent_to_date", "balance_to_date", "distributed",
+               *DISTRIBUTION_FORMS, "distributed_to_date"])
+
+
+def _attributes(text: list[str], counts: list[str], money: list[str],
+                **computed: tuple[pa.DataType, Any]) -> dict[str, tuple[pa.DataType, Any]]:
+    """Columns read from attributes of the same name (text, int64 counts, int64 fen), then the ``computed`` ones."""
+    def of(kind: pa.DataType, names: list[str]) -> dict[str, tuple[pa.DataType, Any]]:
+        return {n: (kind, lambda r, n=n: getattr(r, n)) for n in names}
+    return {**of(pa.string(), text), **of(pa.int64(), counts), **of(pa.int64(), money), **computed}
 
 
 def surplus_table(outcomes: list[SurplusOutcome]) -> pa.Table:
