@@ -3,8 +3,9 @@
 ``export_folder(uow, out)`` writes ``institutions``, ``consortia``, ``persons`` (with ``household_head`` and
 ``lives_away``), ``choices`` (every choice ever recorded, file and online, in the order recorded, with ``chooser_id``,
 ``status``, ``refusal_code`` and ``channel`` as extra columns) and ``designations`` (all years) in the data
-contract's format, so that ``yigongti enroll`` / ``settle`` run on what residents chose online. The files are written into a temporary
-folder beside ``out`` and moved in at the end: a failure leaves ``out`` as it was. Same database, same files.
+contract's format, so that ``yigongti enroll`` / ``settle`` run on what residents chose online. The files are
+written into a temporary folder beside ``out`` and moved in at the end: a failure leaves ``out`` as it was. Same
+database, same files.
 """
 
 from __future__ import annotations
