@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from api_fixtures import api_app, csrf_of, make_user, page_client  # noqa: F401
+from api_fixtures import api_app, csrf_of, login, make_user, page_client  # noqa: F401
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -144,6 +144,11 @@ def test_a_person_living_away_is_marked_on_the_household_page(api_app: FastAPI) 
         with page_client(api_app, "away-r26") as c:
             page = c.get("/household").text
         assert page.count("data-lives-away") == 1 and "常年外出" in page
+        make_user(api_app, "away-bureau", "insurance_bureau", county_code="513433")
+        with TestClient(api_app) as c:
+            headers = login(c, "away-bureau")
+            assert c.get("/api/persons/R0026", headers=headers).json()["lives_away"] is True
+            assert c.get("/api/persons/R0025", headers=headers).json()["lives_away"] is False
     finally:
         with ctx.sessions.begin() as s:
             s.execute(update(PersonRow).where(PersonRow.person_id == "R0026").values(lives_away=False))
