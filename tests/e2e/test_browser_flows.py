@@ -1,7 +1,9 @@
 """Page flows in a real browser: Debian's chromium driven by Playwright against uvicorn on a free loopback port.
 
 A resident signs in, changes the designation inside the switch window (accepted), and is refused outside it (the
-app's clock is moved); an official opens the dashboards. Skipped when /usr/bin/chromium or Playwright is missing.
+app's clock is moved); an official opens the dashboards; the insurance bureau and a consortium negotiate and sign a
+yearly budget agreement, and the finance page then settles on the signed figure. Skipped when /usr/bin/chromium or
+Playwright is missing.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Ite
     with ctx.sessions.begin() as s:
         create_user(s, username="resident1", password=PASSWORD, role="resident", person_id="R0026", now=ctx.clock.now())
         create_user(s, username="bureau1", password=PASSWORD, role="insurance_bureau", county_code="513433",
+                    now=ctx.clock.now())
+        create_user(s, username="g2admin", password=PASSWORD, role="consortium_admin", consortium_id="G2",
                     now=ctx.clock.now())
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -149,8 +153,52 @@ def test_official_opens_the_dashboards(page: object, server: Running) -> None:
         assert page.locator(marker).count() >= 1, path
 
 
+def test_bureau_and_consortium_sign_a_budget_agreement(browser: object, server: Running) -> None:
+    """The bureau proposes G2's 2026 budget with a capacity factor, the consortium comments and accepts, the bureau
+    signs: every version is listed with who did it, and the finance page settles G2 on the signed figure."""
+    contexts = [browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN") for _ in range(2)]
+    bureau, consortium = (c.new_page() for c in contexts)
+    try:
+        for pg, user in ((bureau, "bureau1"), (consortium, "g2admin")):
+            pg.set_default_timeout(15_000)
+            _sign_in(pg, server, user)
+            pg.wait_for_url("**/dashboard")
+        bureau.click("nav.tabs a[href='/finance/agreements']")
+        bureau.wait_for_url("**/finance/agreements")
+        bureau.click("tr[data-consortium=G2] a")
+        bureau.wait_for_url("**/finance/agreements/G2/2026")
+        bureau.fill("form[action$='/propose'] input[name=capacity]", "1.10")
+        bureau.click("form[action$='/propose'] button[type=submit]")
+        bureau.wait_for_selector("[data-status=proposed]")
+
+        consortium.goto(server.url + "/finance/agreements/G2/2026")
+        assert consortium.locator("form[action$='/sign'], form[action$='/adjust']").count() == 0
+        consortium.fill("form[action$='/comment'] textarea[name=note]", "门诊量上升 / outpatient volume is up")
+        consortium.click("form[action$='/comment'] button[type=submit]")
+        consortium.wait_for_selector("tr[data-action=comment]")
+        consortium.click("form[action$='/accept'] button[type=submit]")
+        consortium.wait_for_selector("[data-status=accepted]")
+
+        bureau.reload()
+        bureau.click("form[action$='/sign'] button[type=submit]")
+        bureau.wait_for_selector("[data-status=signed]")
+        amount = bureau.inner_text("[data-amount]")
+        steps = bureau.locator("table.versions tbody tr").evaluate_all(
+            "rows => rows.map(r => [r.dataset.action, r.cells[5].innerText.split(' ')[0]])")
+        assert steps == [["sign", "bureau1"], ["accept", "g2admin"], ["comment", "g2admin"], ["propose", "bureau1"]]
+        bureau.click("nav.tabs a[href='/finance']")
+        bureau.wait_for_url("**/finance")
+        g2 = bureau.locator("section.card", has=bureau.locator("h2 .muted", has_text="G2"))
+        assert g2.locator("[data-source=signed]").count() == 1
+        assert "按签订的协议金额" in g2.inner_text() and amount in g2.inner_text()
+    finally:
+        for c in contexts:
+            c.close()
+
+
 PAGES_OF = {"bureau1": ("/dashboard", "/registry", "/head-counts", "/head-counts?year=2026", "/persons", "/finance",
-                        "/indicators", "/map", "/no-such-page"),
+                        "/indicators", "/map", "/finance/agreements", "/finance/agreements/G1/2026",
+                        "/finance/agreements/G2/2026", "/no-such-page"),
             "resident1": ("/household", "/persons/R0026/claims", "/persons/R0026/choose?consortium=G1")}
 
 

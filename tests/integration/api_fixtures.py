@@ -7,6 +7,7 @@ Authorization header of a bearer token.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,8 @@ from yigongti.app.factory import create_app
 from yigongti.platform.accounts import create_user
 from yigongti.platform.settings import Settings
 
-__all__ = ["INSIDE_WINDOW", "PASSWORD", "api_app", "client", "login", "make_user", "read_csv"]
+__all__ = ["INSIDE_WINDOW", "PASSWORD", "api_app", "client", "csrf_of", "login", "make_user", "page_client",
+           "read_csv"]
 
 INSIDE_WINDOW = date(2025, 11, 15)  # the 2026 switch window is 2025-10-01 .. 2025-12-31
 PASSWORD = "test-password-1"
@@ -56,3 +58,19 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[s
     r = client.post("/api/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form of a page."""
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "form without a CSRF token"
+    return m.group(1)
+
+
+def page_client(app: FastAPI, username: str, password: str = PASSWORD) -> TestClient:
+    """A browser-like client signed in on the login page (a page session cookie); close it when done."""
+    c = TestClient(app)
+    r = c.post("/login", data={"username": username, "password": password, "csrf": csrf_of(c.get("/login").text)},
+               follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return c

@@ -240,3 +240,41 @@ def test_the_finance_page_shows_the_budget_source_and_the_reserve(api_app: FastA
         page = c.get("/finance")
     assert page.status_code == 200
     assert "风险基金余额" in page.text and "测算公式" in page.text
+
+
+def test_the_platforms_figures_follow_the_agreements_signed_in_the_database(db: TestDb,  # noqa: F811
+                                                                             example_input: Path) -> None:
+    """The dashboards' figures settle a consortium on its agreement as soon as it is signed in the database (SQLite
+    and PostgreSQL), and on the formula before; an agreement not yet signed changes nothing."""
+    from sqlalchemy.orm import sessionmaker
+
+    from yigongti.budget.analytics import FiguresCache
+    from yigongti.enrollment.loading import load_folder
+    from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
+
+    engine = db.engine()
+    try:
+        load_folder(example_input, SqlAlchemyUnitOfWork(engine), now=AT)
+        sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        cache = FiguresCache(example_input, 2026, Policy(), sessions)
+        before = cache.get()
+        assert before is not None and before.agreements == {}
+        g1 = next(s for s in before.settlement.consortia if s.consortium_id == "G1")
+        assert g1.budget.gross == 5_715_000
+        policy = AgreementPolicy()
+        with sessions.begin() as s:
+            act(s, BUREAU, "G1", 2026, Action.PROPOSE, at=AT, policy=policy, formula=5_715_000, amount=6_000_000)
+            act(s, G1_ADMIN, "G1", 2026, Action.ACCEPT, at=AT, policy=policy)
+        assert cache.get() is before  # accepted, not signed: the same figures
+        with sessions.begin() as s:
+            act(s, BUREAU, "G1", 2026, Action.SIGN, at=AT, policy=policy)
+        after = cache.get()
+        assert after is not None and after is not before and cache.get() is after
+        g1 = next(s for s in after.settlement.consortia if s.consortium_id == "G1")
+        assert (g1.budget.gross, g1.budget.prospective, sum(g1.budget.prepayments)) == (6_000_000, 5_700_000,
+                                                                                          5_700_000)
+        assert after.agreements["G1"].version == 3 and after.agreements["G1"].signed_by == "bureau-li"
+        assert after.settlement.budget_sources["G1"].startswith("signed agreement v3 by bureau-li")
+        assert after.settlement.budget_sources["G2"] == "formula / 测算公式"
+    finally:
+        engine.dispose()

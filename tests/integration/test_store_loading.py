@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
 from store_fixtures import TestDb, db  # noqa: F401
 
 from yigongti.core.bulk import BulkWriteError, scrub_id_numbers
@@ -180,3 +181,59 @@ def test_a_bad_household_head_value_is_a_problem(engine: Engine, example_input: 
     with pytest.raises(InvalidInput) as info:
         load_folder(folder, SqlAlchemyUnitOfWork(engine), now=NOW)
     assert [(p.row, p.column) for p in info.value.problems] == [(7, "household_head")]
+
+
+def _with_lives_away(example_input: Path, folder: Path, away: set[str]) -> Path:
+    shutil.copytree(example_input, folder)
+    lines = (folder / "persons.csv").read_text(encoding="utf-8").splitlines()
+    out = [lines[0] + ",lives_away"] + [ln + (",是" if ln.split(",")[0] in away else ",") for ln in lines[1:]]
+    (folder / "persons.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
+    return folder
+
+
+def _designations(engine: Engine, year: int) -> dict[str, tuple[str, str, str, str]]:
+    with engine.connect() as conn:
+        return {r[0]: tuple(r[1:]) for r in conn.execute(  # type: ignore[misc]
+            select(DesignationRow.person_id, DesignationRow.consortium_id, DesignationRow.township_id,
+                   DesignationRow.village_id, DesignationRow.source).where(DesignationRow.year == year))}
+
+
+def test_persons_living_away_get_no_default_designation_as_in_the_batch(engine: Engine, example_input: Path,
+                                                                        tmp_path: Path) -> None:
+    """常年外出: R0203 chose nothing (nearest by default before), R0134 chose: the first gets no designation and
+    counts in no head count, the second keeps their choice; the database agrees with ``yigongti enroll``."""
+    from yigongti.core.policy import Policy
+    from yigongti.datafolder.folder import read_folder
+    from yigongti.enrollment.portal import head_counts
+    from yigongti.enrollment.service import enroll_data
+
+    load_folder(example_input, SqlAlchemyUnitOfWork(engine), year=2026, now=NOW)
+    before = _designations(engine, 2026)
+    assert before["R0203"][3] == "nearest" and before["R0134"][3] == "choice"
+    with Session(engine) as s:
+        counts_before = head_counts(s, year=2026)
+    folder = _with_lives_away(example_input, tmp_path / "away", {"R0203", "R0134"})
+    report = load_folder(folder, SqlAlchemyUnitOfWork(engine), year=2026, now=NOW)  # loaded over the first load
+    after = _designations(engine, 2026)
+    assert "R0203" not in after and after["R0134"] == before["R0134"]
+    assert report.designated == 224
+    with Session(engine) as s:
+        away = s.scalars(select(PersonRow.person_id).where(PersonRow.lives_away.is_(True))
+                         .order_by(PersonRow.person_id)).all()
+        counts_after = head_counts(s, year=2026)
+    assert away == ["R0134", "R0203"]
+    g1, town, village = before["R0203"][:3]
+    assert {k: counts_before[k] - counts_after.get(k, 0) for k in counts_before if
+            counts_before[k] != counts_after.get(k, 0)} == {g1: 1, town: 1, village: 1}
+    batch = enroll_data(read_folder(folder), 2026, Policy()).designations.to_pylist()
+    assert after == {r["person_id"]: (r["consortium_id"], r["township_id"], r["village_id"], r["source"])
+                     for r in batch}
+
+
+def test_lives_away_goes_back_out_with_the_export(engine: Engine, example_input: Path, tmp_path: Path) -> None:
+    from yigongti.enrollment.exporting import export_folder
+
+    load_folder(_with_lives_away(example_input, tmp_path / "away", {"R0007"}), SqlAlchemyUnitOfWork(engine), now=NOW)
+    export_folder(SqlAlchemyUnitOfWork(engine), tmp_path / "out")
+    rows = {r["person_id"]: r["lives_away"] for r in read_csv(tmp_path / "out" / "persons.csv")}
+    assert {p for p, v in rows.items() if v.lower() in ("true", "1")} == {"R0007"}

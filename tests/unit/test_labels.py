@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from yigongti.appraisal.indicators import Direction, ScopeKind, Unit
 from yigongti.benefits.domain import NetworkStatus, Rule, Setting
 from yigongti.benefits.plain import plain_rules
+from yigongti.budget.agreement import Action, Status
 from yigongti.budget.engine import Charge
 from yigongti.core.labels import LABELS, UnknownLabelGroup, format_count, format_money, format_number, label, labelled
 from yigongti.core.money import format_yuan
@@ -23,7 +24,8 @@ from yigongti.registry.domain import Tier
 SHOWN = {"tier": list(Tier), "kind": list(KINDS), "grade": list(GradeName), "rule": list(Rule),
          "network_status": list(NetworkStatus), "setting": list(Setting), "unit": list(Unit),
          "scope_kind": list(ScopeKind), "direction": list(Direction), "sex": ["M", "F"],
-         "insurance": list(Insurance), "source": list(Source), "charge": list(Charge), "role": list(Role)}
+         "insurance": list(Insurance), "source": list(Source), "charge": list(Charge), "role": list(Role),
+         "agreement_action": list(Action), "agreement_status": list(Status), "budget_source": ["signed", "formula"]}
 
 
 @pytest.mark.parametrize("group", sorted(SHOWN))

@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
                              address_burst=settings.login_address_burst,
                              address_refill_seconds=settings.login_address_refill_seconds),
         signer=URLSafeTimedSerializer(settings.secret_key()),
-        figures=FiguresCache(prepared.folder, prepared.year, prepared.policy),
+        figures=FiguresCache(prepared.folder, prepared.year, prepared.policy, sessions),
         referrals=referrals(prepared.folder),
         demo_accounts=prepared.demo_accounts,
         registry=RegistryCache(sessions),

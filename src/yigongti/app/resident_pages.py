@@ -50,7 +50,7 @@ def household(request: Request, ctx: ContextDep, db: DbSession, principal: PageP
             entry = by_person.setdefault(m.person_id, {
                 "person_id": m.person_id, "sex": m.sex, "age": age_on(m.birth_date, today),
                 "id_shown": (m.id_number or "") if me.sees_id_numbers else mask_id_number(m.id_number),
-                "years": []})
+                "lives_away": m.lives_away, "years": []})
             entry["years"].append(m)
     choosable = may_choose_for(db, me.person_id or "", policy=ctx.policy.enrollment, on=today)
     for entry in by_person.values():

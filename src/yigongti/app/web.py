@@ -29,6 +29,14 @@ ERROR_TEXT: dict[int, tuple[str, str]] = {
 }
 
 
+def _messages(detail: object) -> str:
+    """A refusal's detail as one line: the messages of a list of field errors (``run_use_case``'s 422), else as
+    it is."""
+    if isinstance(detail, list) and all(isinstance(d, dict) and "msg" in d for d in detail):
+        return "; ".join(str(d["msg"]) for d in detail)
+    return str(detail)
+
+
 def mount_web(app: FastAPI) -> None:
     """Add the pages, the static files and the page error handlers to ``app``."""
     from yigongti.app.page_routes import ROUTERS
@@ -53,7 +61,7 @@ def mount_web(app: FastAPI) -> None:
             principal = await find_principal(request, ctx, None)
         except Exception:  # noqa: BLE001 - an error page must render even when the database does not answer
             principal = None
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        detail = exc.detail if isinstance(exc.detail, str) else _messages(exc.detail)
         zh, en = ERROR_TEXT.get(exc.status_code, ("出错了", "Something went wrong"))
         # Starlette's own details ("Not Found") are English phrases: say them in Chinese first; ours are bilingual
         message = None if detail in (HTTPStatus(exc.status_code).phrase, "") else detail

@@ -20,6 +20,7 @@ from enum import StrEnum
 from yigongti.budget.capitation import Budget, prepayments
 from yigongti.core.money import apply_rate_bp, format_yuan
 from yigongti.core.policy import AgreementPolicy, CapitationPolicy
+from yigongti.core.problems import Conflict, InvalidRequest
 
 __all__ = [
     "ACTIONS_OF_ROLE",
@@ -30,6 +31,7 @@ __all__ = [
     "SignedAgreement",
     "Status",
     "agreed_budget",
+    "allowed_actions",
     "next_version",
     "parse_factor",
     "proposal_amount",
@@ -70,12 +72,9 @@ _FEN = Decimal(1)
 _MAX_FACTOR = Decimal(10)
 
 
-class AgreementError(ValueError):
-    """An action the agreement's state does not allow (a conflict: 409), or a bad figure (422: ``bad_input``)."""
-
-    def __init__(self, message: str, *, bad_input: bool = False) -> None:
-        super().__init__(message)
-        self.bad_input = bad_input
+class AgreementError(Conflict, ValueError):
+    """An action the agreement's state does not allow (a conflict: 409). A bad figure is an
+    :class:`~yigongti.core.problems.InvalidRequest` naming its field (422)."""
 
 
 @dataclass(frozen=True)
@@ -119,13 +118,13 @@ class SignedAgreement:
 
 
 def parse_factor(text: str | Decimal | int, *, name: str) -> Decimal:
-    """An adjustment factor: a decimal > 0 and <= 10 ("1.05"); AgreementError (bad input) otherwise."""
+    """An adjustment factor: a decimal > 0 and <= 10 ("1.05"); InvalidRequest naming ``name`` otherwise."""
     try:
         d = Decimal(str(text).strip())
     except InvalidOperation:
-        raise AgreementError(f"{name}: not a decimal number: {str(text)[:40]!r} / 不是小数", bad_input=True) from None
+        raise InvalidRequest(name, f"not a decimal number: {str(text)[:40]!r} / 不是小数") from None
     if not d.is_finite() or not Decimal(0) < d <= _MAX_FACTOR:
-        raise AgreementError(f"{name}: must be > 0 and <= {_MAX_FACTOR}, got {d} / 系数超出范围", bad_input=True)
+        raise InvalidRequest(name, f"must be > 0 and <= {_MAX_FACTOR}, got {d} / 系数超出范围")
     return d
 
 
@@ -145,8 +144,9 @@ def next_version(history: Sequence[AgreementVersion], action: Action, *, consort
                  amount: int | None = None) -> AgreementVersion:
     """The version ``action`` appends to ``history`` (oldest first). Raises AgreementError when the role may not
     do it, or the agreement's state does not allow it: a proposal starts an agreement (once); adjusting, commenting
-    and accepting need one that is not signed; signing needs the current figure accepted; a signed one is final.
-    Adjusting without an ``amount`` recomputes the proposal from the factors given (the others kept)."""
+    and accepting need one that is not signed; signing needs the current figure accepted; a signed one is final;
+    InvalidRequest for a bad figure or note. Adjusting without an ``amount`` recomputes the proposal from the
+    factors given (the others kept)."""
     if action not in ACTIONS_OF_ROLE.get(role, frozenset()):
         raise AgreementError(f"role {role} may not {action.value} a budget agreement / 当前角色不能执行此操作")
     last = history[-1] if history else None
@@ -154,7 +154,7 @@ def next_version(history: Sequence[AgreementVersion], action: Action, *, consort
         if last is not None:
             raise AgreementError("this agreement was proposed already: adjust it / 协议已提出，请调整")
         if formula is None or formula < 0:
-            raise AgreementError("a proposal needs the formula budget / 缺少测算预算", bad_input=True)
+            raise InvalidRequest("amount", "a proposal needs the formula budget / 缺少测算预算")
         cap, vol, up = capacity or Decimal(1), volume or Decimal(1), uplift or Decimal(1)
         figure = proposal_amount(formula, capacity=cap, volume=vol, tcm_uplift=up) if amount is None else amount
         return _checked(AgreementVersion(consortium_id, year, 1, action, Status.PROPOSED, formula, cap, vol, up,
@@ -179,11 +179,25 @@ def next_version(history: Sequence[AgreementVersion], action: Action, *, consort
                                      vol, last.tcm_uplift, figure, actor, role, at, note))
 
 
+def allowed_actions(history: Sequence[AgreementVersion], role: str) -> list[Action]:
+    """What ``role`` may do next to the agreement with ``history`` (what a page offers): exactly the actions
+    :func:`next_version` accepts now, in the order of :class:`Action`."""
+    out = []
+    for action in Action:
+        try:
+            next_version(history, action, consortium_id="", year=0, role=role, actor="", at=datetime.min,
+                         formula=0)
+        except (AgreementError, InvalidRequest):
+            continue
+        out.append(action)
+    return out
+
+
 def _checked(v: AgreementVersion) -> AgreementVersion:
     if v.amount < 0:
-        raise AgreementError(f"the figure must not be negative: {format_yuan(v.amount)} / 金额不能为负", bad_input=True)
+        raise InvalidRequest("amount", f"the figure must not be negative: {format_yuan(v.amount)} / 金额不能为负")
     if len(v.note) > 2000:
-        raise AgreementError("the note is longer than 2000 characters / 意见过长", bad_input=True)
+        raise InvalidRequest("note", "the note is longer than 2000 characters / 意见过长")
     return v
 
 

@@ -4,13 +4,18 @@ Each runs in the caller's transaction (a web request's session, committed when t
 is the domain's (:data:`yigongti.budget.agreement.ACTIONS_OF_ROLE`); who may see which consortium is the platform's
 scope (``consortia_in_scope``: a consortium admin its own consortium, the bureau and the health commission their
 county's). A role that may not act gets :class:`NotAllowed` (403); a consortium outside the caller's scope, or one
-that does not exist, :class:`NotVisible` (404: existence is not disclosed). Every action is written to the audit log.
+that does not exist, :class:`NotVisible` (404: existence is not disclosed); a step the agreement's state does not
+allow :class:`AgreementError` (409); a bad figure ``InvalidRequest`` naming the field (422). All are refusals of
+``core.problems``: the API and the pages answer them with ``platform.deps.run_use_case``. Every action is written
+to the audit log.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,11 +27,14 @@ from yigongti.budget.agreement import (
     AgreementVersion,
     SignedAgreement,
     next_version,
+    parse_factor,
     signed_of,
     uplift_for,
 )
 from yigongti.budget.agreement_store import AgreementRepository
+from yigongti.core import problems
 from yigongti.core.audit import AuditRepository
+from yigongti.core.money import parse_yuan
 from yigongti.core.policy import AgreementPolicy
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
@@ -38,20 +46,23 @@ __all__ = [
     "NotAllowed",
     "NotVisible",
     "act",
+    "act_on_text",
     "agreement_history",
     "agreements_of_year",
     "signed_agreements",
 ]
 
+_T = TypeVar("_T")
+
 VIEW_ROLES = frozenset({Role.INSURANCE_BUREAU, Role.CONSORTIUM_ADMIN, Role.HEALTH_COMMISSION})
 """Roles that see budget agreements (each within its scope)."""
 
 
-class NotAllowed(Exception):
+class NotAllowed(problems.NotAllowed):
     """The caller's role may not do this (403)."""
 
 
-class NotVisible(Exception):
+class NotVisible(problems.NotFound):
     """No such consortium in the caller's scope (404)."""
 
 
@@ -117,3 +128,31 @@ def signed_agreements(db: Session, year: int) -> dict[str, SignedAgreement]:
         if signed is not None:
             out[c] = signed
     return out
+
+
+def _figure(text: str | None, parse: Callable[[str], _T], field: str) -> _T | None:
+    if not text:
+        return None
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise problems.InvalidRequest(field, f"{exc} / 输入有误") from None
+
+
+def act_on_text(db: Session, principal: Principal, consortium_id: str, year: int, action: Action, *, at: datetime,
+                policy: AgreementPolicy, formula: int | None, capacity: str | None = None,
+                volume: str | None = None, amount: str | None = None, note: str = "") -> AgreementVersion:
+    """:func:`act` with the figures as a person typed them (a form, a JSON body): the factors as decimal text, the
+    amount as yuan text. ``formula``: the consortium's formula budget of ``year`` (fen), None when the platform has
+    none for that year; a proposal then needs an ``amount`` (it is the proposal's figure and its formula)."""
+    cap = _figure(capacity, lambda t: parse_factor(t, name="capacity"), "capacity")
+    vol = _figure(volume, lambda t: parse_factor(t, name="volume"), "volume")
+    fen = _figure(amount, parse_yuan, "amount")
+    if action is Action.PROPOSE and formula is None:
+        agreement_history(db, principal, consortium_id, year)  # refused by role and scope first
+        if fen is None:
+            raise problems.InvalidRequest("amount", f"no formula budget of {year} for {consortium_id[:64]}: give an "
+                                                    "amount / 无该年度测算预算，请填写金额")
+        formula, fen = fen, None
+    return act(db, principal, consortium_id, year, action, at=at, policy=policy, formula=formula, capacity=cap,
+               volume=vol, amount=fen, note=note)

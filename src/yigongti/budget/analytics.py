@@ -1,7 +1,10 @@
 """The year's figures for the dashboards (年度数据): adjudicated claims and settlement of the loaded data folder.
 
-Read side only: computed once with the engine from the folder the platform was loaded from (``settle_year``, the
-settlement ``yigongti settle`` and ``yigongti run`` write), then kept in memory. A resident's claims are explained one
+Read side only: computed with the engine from the folder the platform was loaded from (``settle_year``, the
+settlement ``yigongti settle`` and ``yigongti run`` write), then kept in memory. A consortium whose yearly budget
+agreement for the year is signed in the database (年度总额预算协议, ``budget.agreement_service``) is settled on the
+signed figure (it wins over a folder's ``budget_agreements`` row); the figures are computed again when the signed
+agreements of the year change (one small query per use). A resident's claims are explained one
 by one with the single-claim path of
 ``benefits.domain`` (the reference the engine is tested against).
 """
@@ -9,25 +12,30 @@ by one with the single-claim path of
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from yigongti.appraisal.service import AppraisalResult
 from yigongti.benefits.domain import Claim, Decision, DesignatedCare, adjudicate_person
+from yigongti.budget.agreement import SignedAgreement
+from yigongti.budget.agreement_service import signed_agreements
+from yigongti.budget.agreement_table import signed_from_table, with_agreements
 from yigongti.budget.service import SettlementResult, settle_year
+from yigongti.core.db import READ_ONLY_OPTION
 from yigongti.core.policy import Policy
 from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.registry.domain import Institution
 from yigongti.registry.store import RegistryRepository
 
-__all__ = ["FiguresCache", "YearFigures", "claims_of", "compute_year", "explain_claims", "person_decisions",
-           "referrals"]
+__all__ = ["FiguresCache", "YearFigures", "claims_of", "compute_year", "explain_claims", "formula_budget",
+           "person_decisions", "referrals"]
 
 
 @dataclass(frozen=True)
@@ -38,16 +46,31 @@ class YearFigures:
     settlement: SettlementResult
     appraisal: AppraisalResult | None = None
     appraisal_problem: str | None = None
+    agreements: dict[str, SignedAgreement] = field(default_factory=dict)  # the signed figures settled on
 
 
-def compute_year(folder: Path, year: int, policy: Policy) -> YearFigures:
+def compute_year(folder: Path | DataFolder, year: int, policy: Policy,
+                 signed: Mapping[str, SignedAgreement] | None = None) -> YearFigures:
     """Settlement and appraisal of ``year`` as ``yigongti settle`` computes them (the same use case): the P4P is
     paid by the appraisal's scores; an appraisal that cannot run leaves them to the policy and a scores table, and
-    its reason is kept for the dashboards to show (``appraisal_problem``)."""
-    data = read_folder(folder)
-    result = settle_year(data, year, policy, appraisal_errors="report")
+    its reason is kept for the dashboards to show (``appraisal_problem``). ``signed``: the signed agreements of
+    the year from the database; each wins over the folder's row of its consortium (``budget_agreements``)."""
+    data = folder if isinstance(folder, DataFolder) else read_folder(folder)
+    agreements = {**signed_from_table(data.get("budget_agreements"), year), **(signed or {})}
+    settled = with_agreements(data, agreements.values()) if signed else data
+    result = settle_year(settled, year, policy, appraisal_errors="report")
     assert result.adjudicated is not None  # a folder read into memory settles in memory
-    return YearFigures(year, data, result.adjudicated, result, result.appraisal, result.appraisal_problem)
+    return YearFigures(year, data, result.adjudicated, result, result.appraisal, result.appraisal_problem,
+                       agreements)
+
+
+def formula_budget(figures: YearFigures | None, consortium_id: str, year: int) -> int | None:
+    """The consortium's formula budget (gross, fen) of ``year`` from the figures' settlement, signed agreement or
+    not; None when the figures are of another year or the consortium has none (a proposal then needs an amount)."""
+    if figures is None or figures.year != year:
+        return None
+    b = figures.settlement.formula_budgets.get(consortium_id)
+    return None if b is None else int(b.gross)
 
 
 def claims_of(figures: YearFigures, person_id: str) -> list[Claim]:
@@ -105,24 +128,39 @@ def referrals(folder: Path | None) -> dict[str, frozenset[str]]:
 
 
 class FiguresCache:
-    """Computes the figures on first use (thread-safe) and keeps them."""
+    """Computes the figures on first use (thread-safe) and keeps them while the year's signed agreements in the
+    database (``sessions``; None: none) stay the same."""
 
-    def __init__(self, folder: Path | None, year: int | None, policy: Policy) -> None:
-        self.folder, self.year, self.policy = folder, year, policy
+    def __init__(self, folder: Path | None, year: int | None, policy: Policy,
+                 sessions: sessionmaker[Session] | None = None) -> None:
+        self.folder, self.year, self.policy, self.sessions = folder, year, policy, sessions
         self._figures: YearFigures | None = None
+        self._data: DataFolder | None = None
+        self._signed: dict[str, SignedAgreement] = {}
         self._lock = threading.Lock()
 
     @property
     def available(self) -> bool:
         return self.folder is not None and self.year is not None
 
+    def _signed_now(self, year: int) -> dict[str, SignedAgreement]:
+        if self.sessions is None:
+            return {}
+        with self.sessions() as s:  # a reader: never waits for (nor holds up) a request that writes
+            s.connection(execution_options={READ_ONLY_OPTION: True})
+            return signed_agreements(s, year)
+
     def get(self) -> YearFigures | None:
         if not self.available:
             return None
+        assert self.folder is not None and self.year is not None
+        signed = self._signed_now(self.year)
         with self._lock:
-            if self._figures is None:
-                assert self.folder is not None and self.year is not None
-                self._figures = compute_year(self.folder, self.year, self.policy)
+            if self._figures is None or signed != self._signed:
+                if self._data is None:
+                    self._data = read_folder(self.folder)
+                self._figures = compute_year(self._data, self.year, self.policy, signed)
+                self._signed = signed
             return self._figures
 
     def warm(self) -> None:

@@ -8,20 +8,18 @@ Amounts are yuan text with 2 decimals (``"57150.00"``); the factors exact decima
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from yigongti.budget.agreement import Action, AgreementError, AgreementVersion, parse_factor
-from yigongti.budget.agreement_service import NotAllowed, NotVisible, act, agreement_history, agreements_of_year
-from yigongti.core.money import format_yuan, parse_yuan
-from yigongti.platform.accounts import Principal
-from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession
+from yigongti.budget.agreement import Action, AgreementVersion
+from yigongti.budget.agreement_service import act_on_text, agreement_history, agreements_of_year
+from yigongti.budget.analytics import formula_budget
+from yigongti.core.money import format_yuan
+from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, run_use_case
 
-__all__ = ["AgreementActionIn", "AgreementVersionOut", "agreement_error", "do_action", "formula_of", "router",
-           "version_out"]
+__all__ = ["AgreementActionIn", "AgreementVersionOut", "router", "version_out"]
 
 router = APIRouter(prefix="/api/budget-agreements", tags=["budget 预算协议"])
 
@@ -67,64 +65,13 @@ def version_out(v: AgreementVersion) -> AgreementVersionOut:
         note=v.note)
 
 
-def agreement_error(exc: Exception) -> HTTPException:
-    """The HTTP answer to a refused agreement action."""
-    if isinstance(exc, NotAllowed):
-        return HTTPException(status.HTTP_403_FORBIDDEN, str(exc))
-    if isinstance(exc, NotVisible):
-        return HTTPException(status.HTTP_404_NOT_FOUND, str(exc))
-    if isinstance(exc, AgreementError) and exc.bad_input:
-        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
-    return HTTPException(status.HTTP_409_CONFLICT, str(exc))
-
-
-def formula_of(ctx: ContextDep, consortium_id: str, year: int) -> int | None:
-    """The consortium's formula budget (gross, fen) of ``year`` from the platform's settlement of the loaded year,
-    or None when that is another year or the consortium has none."""
-    figures = ctx.figures.get()
-    if figures is None or figures.year != year:
-        return None
-    b = figures.settlement.formula_budgets.get(consortium_id)
-    return None if b is None else int(b.gross)
-
-
-def _parse(body: AgreementActionIn) -> tuple[Decimal | None, Decimal | None, int | None]:
-    try:
-        cap = parse_factor(body.capacity, name="capacity") if body.capacity else None
-        vol = parse_factor(body.volume, name="volume") if body.volume else None
-        amount = parse_yuan(body.amount) if body.amount else None
-    except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{exc} / 输入有误") from None
-    return cap, vol, amount
-
-
-def do_action(ctx: ContextDep, db: DbSession, principal: Principal, consortium_id: str, year: int, action: Action,
-              body: AgreementActionIn) -> AgreementVersion:
-    """Parse, call the use case, map its refusals to HTTP (shared by the API and the page)."""
-    cap, vol, amount = _parse(body)
-    formula = formula_of(ctx, consortium_id, year) if action is Action.PROPOSE else None
-    try:
-        if action is Action.PROPOSE and formula is None and amount is None:
-            agreement_history(db, principal, consortium_id, year)  # 403/404 first, then the missing formula
-            raise AgreementError(f"no formula budget of {year} for {consortium_id}: give an amount / "
-                                 "无该年度测算预算，请填写金额", bad_input=True)
-        return act(db, principal, consortium_id, year, action, at=ctx.clock.now(), policy=ctx.policy.agreement,
-                   formula=formula if formula is not None else amount, capacity=cap, volume=vol,
-                   amount=amount if action is not Action.PROPOSE or formula is not None else None, note=body.note)
-    except (NotAllowed, NotVisible, AgreementError) as exc:
-        raise agreement_error(exc) from None
-
-
 @router.get("", response_model=dict[str, list[AgreementVersionOut]])
 def list_agreements(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
                     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
                     ) -> dict[str, list[AgreementVersionOut]]:
     """Every consortium of the caller's scope with its agreement's history for ``year`` (default: this year)."""
     y = year if year is not None else ctx.clock.today().year
-    try:
-        every = agreements_of_year(db, principal, y)
-    except NotAllowed as exc:
-        raise agreement_error(exc) from None
+    every = run_use_case(lambda: agreements_of_year(db, principal, y))
     return {c: [version_out(v) for v in history] for c, history in every.items()}
 
 
@@ -132,10 +79,7 @@ def list_agreements(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
 def get_agreement(db: DbSession, principal: CurrentPrincipal, consortium_id: ConsortiumPath,
                   year: YearPath) -> list[AgreementVersionOut]:
     """The agreement's history, oldest version first."""
-    try:
-        return [version_out(v) for v in agreement_history(db, principal, consortium_id, year)]
-    except (NotAllowed, NotVisible) as exc:
-        raise agreement_error(exc) from None
+    return [version_out(v) for v in run_use_case(lambda: agreement_history(db, principal, consortium_id, year))]
 
 
 @router.post("/{consortium_id}/{year}/{action}", response_model=AgreementVersionOut,
@@ -143,4 +87,8 @@ def get_agreement(db: DbSession, principal: CurrentPrincipal, consortium_id: Con
 def post_action(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, consortium_id: ConsortiumPath,
                 year: YearPath, action: Action, body: AgreementActionIn | None = None) -> AgreementVersionOut:
     """Propose (from the formula budget x the factors x the policy's TCM uplift), adjust, comment, accept or sign."""
-    return version_out(do_action(ctx, db, principal, consortium_id, year, action, body or AgreementActionIn()))
+    b = body or AgreementActionIn()
+    formula = formula_budget(ctx.figures.get(), consortium_id, year) if action is Action.PROPOSE else None
+    return version_out(run_use_case(lambda: act_on_text(
+        db, principal, consortium_id, year, action, at=ctx.clock.now(), policy=ctx.policy.agreement,
+        formula=formula, capacity=b.capacity, volume=b.volume, amount=b.amount, note=b.note)))

@@ -1,28 +1,37 @@
 """Budget and settlement pages (预算与结算): budget vs spending by month per consortium, the year-end settlement and
-its internal split; CSV and Excel downloads. Not personal data; each official sees the consortia of their scope."""
+its internal split; CSV and Excel downloads. Not personal data; each official sees the consortia of their scope.
+
+The yearly budget agreement pages (年度总额预算协议, ``/finance/agreements``): the insurance bureau sees every
+consortium of its county, proposes from the formula, adjusts (capacity, volume; the TCM uplift is the policy's) or
+enters the negotiated figure, and signs what the consortium accepted; a consortium admin sees its own consortium only,
+comments and accepts; the health commission looks. Every version is listed with who and when. The forms carry the
+page session's CSRF token; a refusal is answered as the API answers it (403, 404, 409, 422), on an error page."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from yigongti.budget.agreement import FORMULA_SOURCE
-from yigongti.budget.analytics import YearFigures
+from yigongti.budget.agreement import FORMULA_SOURCE, Action, allowed_actions
+from yigongti.budget.agreement_service import VIEW_ROLES, act_on_text, agreement_history, agreements_of_year
+from yigongti.budget.analytics import YearFigures, formula_budget
 from yigongti.budget.report import consortium_report_xlsx
 from yigongti.budget.reserve_service import surplus_of
 from yigongti.core.money import format_yuan
 from yigongti.platform.charts import line_chart
-from yigongti.platform.deps import ContextDep, DbSession, Official
+from yigongti.platform.deps import ContextDep, DbSession, Official, run_use_case
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of, translator
-from yigongti.platform.pages import render
+from yigongti.platform.pages import CheckedCsrf, render, templates
 from yigongti.platform.scope import consortia_in_scope as visible_consortia
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+templates.env.globals["agreement_roles"] = frozenset(r.value for r in VIEW_ROLES)  # who gets the agreements' links
 
 
 def _figures(ctx: Any) -> YearFigures:
@@ -69,6 +78,8 @@ def finance(request: Request, ctx: ContextDep, db: DbSession, principal: Officia
         blocks.append({"s": s, "name": figures.settlement.names.get(s.consortium_id, s.consortium_id),
                        "months": months, "chart": chart, "allocation": allocation,
                        "source": figures.settlement.budget_sources.get(s.consortium_id, FORMULA_SOURCE),
+                       "signed": figures.agreements.get(s.consortium_id),
+                       "formula": figures.settlement.formula_budgets.get(s.consortium_id),
                        "surplus": surplus.get(s.consortium_id)})
     return render(request, ctx, "finance.html", principal, year=figures.year, blocks=blocks, yuan=format_yuan)
 
@@ -106,3 +117,57 @@ def finance_xlsx(ctx: ContextDep, db: DbSession, principal: Official, consortium
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="settlement-{consortium_id}-'
                                                     f'{figures.year}.xlsx"'})
+
+
+# --------------------------------------------------------------------------------------------- budget agreements
+
+ConsortiumPath = Annotated[str, Path(min_length=1, max_length=64)]
+YearPath = Annotated[int, Path(ge=1900, le=2200)]
+Factor = Annotated[str, Form(max_length=20)]
+
+
+def _agreement_year(ctx: Any, year: int | None) -> int:
+    """The year asked for, else the year of the loaded figures (its formula is known), else this year."""
+    if year is not None:
+        return year
+    figures: YearFigures | None = ctx.figures.get()
+    return figures.year if figures is not None else int(ctx.clock.today().year)
+
+
+@router.get("/finance/agreements", response_class=HTMLResponse)
+def agreements_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+                    year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> Response:
+    """Every consortium of the caller's scope with where its agreement of ``year`` stands."""
+    y = _agreement_year(ctx, year)
+    every = run_use_case(lambda: agreements_of_year(db, principal, y))
+    figures = ctx.figures.get()
+    rows = [{"consortium_id": c, "last": history[-1] if history else None,
+             "formula": formula_budget(figures, c, y)} for c, history in every.items()]
+    return render(request, ctx, "agreements.html", principal, year=y, rows=rows)
+
+
+@router.get("/finance/agreements/{consortium_id}/{year}", response_class=HTMLResponse)
+def agreement_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+                   consortium_id: ConsortiumPath, year: YearPath) -> Response:
+    """One consortium-year: the figures, the forms of what the caller's role may do now, every version."""
+    history = run_use_case(lambda: agreement_history(db, principal, consortium_id, year))
+    return render(request, ctx, "agreement.html", principal, year=year, consortium_id=consortium_id,
+                  history=history, last=history[-1] if history else None,
+                  actions=[a.value for a in allowed_actions(history, principal.role.value)],
+                  formula=formula_budget(ctx.figures.get(), consortium_id, year),
+                  uplift=ctx.policy.agreement.tcm_uplift)
+
+
+@router.post("/finance/agreements/{consortium_id}/{year}/{action}")
+def agreement_action(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf,
+                     consortium_id: ConsortiumPath, year: YearPath, action: Action, capacity: Factor = "",
+                     volume: Factor = "", amount: Factor = "",
+                     note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """The form of one action; back to the agreement's page (303) when it is recorded. A bad figure is answered
+    with a page naming the field (422)."""
+    formula = formula_budget(ctx.figures.get(), consortium_id, year) if action is Action.PROPOSE else None
+    run_use_case(lambda: act_on_text(
+        db, principal, consortium_id, year, action, at=ctx.clock.now(), policy=ctx.policy.agreement,
+        formula=formula, capacity=capacity.strip(), volume=volume.strip(), amount=amount.strip(), note=note.strip()))
+    return RedirectResponse(f"/finance/agreements/{quote(consortium_id, safe='')}/{year}",
+                            status.HTTP_303_SEE_OTHER)

@@ -132,6 +132,22 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "project": ("项目资助", "project"),
         "equipment": ("设备投入", "equipment"),
     },
+    # budget.agreement.Action: what a version of a yearly budget agreement did
+    "agreement_action": {
+        "propose": ("提出预算（按测算公式）", "proposed (from the formula)"),
+        "adjust": ("调整", "adjusted"),
+        "comment": ("提出意见", "commented"),
+        "accept": ("医共体确认接受", "accepted by the consortium"),
+        "sign": ("医保局签订", "signed by the bureau"),
+    },
+    # budget.agreement.Status: where a yearly budget agreement stands
+    "agreement_status": {
+        "proposed": ("已提出，待协商", "proposed, under negotiation"),
+        "adjusted": ("已调整，待医共体确认", "adjusted, awaiting the consortium"),
+        "accepted": ("医共体已接受，待签订", "accepted, awaiting signature"),
+        "signed": ("已签订", "signed"),
+        "none": ("尚未提出", "not proposed yet"),
+    },
     # platform.accounts.Role
     "role": {
         "resident": ("参保人", "resident"),
@@ -166,6 +182,11 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "unit": ("单位", "unit"),
         "status": ("状态", "status"),
         "reason": ("原因", "reason"),
+    },
+    # what a settled budget came from (budget.agreement: a signed agreement, else the formula)
+    "budget_source": {
+        "signed": ("按签订的协议金额", "signed agreement"),
+        "formula": ("按测算公式（尚无签订的协议）", "formula figure (no signed agreement)"),
     },
 }
 

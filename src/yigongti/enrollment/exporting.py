@@ -1,10 +1,11 @@
 """Exporting the database to a data folder (导出数据目录): the way back from online choices to the batch commands.
 
-``export_folder(uow, out)`` writes ``institutions``, ``consortia``, ``persons`` (with ``household_head``),
-``choices`` (every choice ever recorded, file and online, in the order recorded, with ``chooser_id``, ``status``,
-``refusal_code`` and ``channel`` as extra columns) and ``designations`` (all years) in the data contract's format, so
-that ``yigongti enroll`` / ``settle`` run on what residents chose online. The files are written into a temporary
-folder beside ``out`` and moved in at the end: a failure leaves ``out`` as it was. Same database, same files.
+``export_folder(uow, out)`` writes ``institutions``, ``consortia``, ``persons`` (with ``household_head`` and
+``lives_away``), ``choices`` (every choice ever recorded, file and online, in the order recorded, with ``chooser_id``,
+``status``, ``refusal_code`` and ``channel`` as extra columns) and ``designations`` (all years) in the data
+contract's format, so that ``yigongti enroll`` / ``settle`` run on what residents chose online. The files are
+written into a temporary folder beside ``out`` and moved in at the end: a failure leaves ``out`` as it was. Same
+database, same files.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ _SCHEMAS: dict[str, tuple[type[Any], list[str], pa.Schema]] = {
         ("consortium_id", _S), ("name", _S), ("county_code", _S), ("lead_inst_id", _S)])),
     "persons": (PersonRow, ["person_id"], pa.schema([
         ("person_id", _S), ("id_number", _S), ("sex", _S), ("birth_date", pa.date32()), ("household_id", _S),
-        ("insurance", _S), ("county_code", _S), ("lon", _F), ("lat", _F), ("household_head", pa.bool_())])),
+        ("insurance", _S), ("county_code", _S), ("lon", _F), ("lat", _F), ("household_head", pa.bool_()),
+        ("lives_away", pa.bool_())])),
     "choices": (ChoiceRow, ["choice_id"], pa.schema([
         ("person_id", _S), ("year", _I), ("consortium_id", _S), ("township_id", _S), ("village_id", _S),
         ("chosen_at", pa.timestamp("s")), ("chooser_id", _S), ("status", _S), ("refusal_code", _S),

@@ -3,14 +3,16 @@
 ``load_folder(folder, uow)`` validates the folder (``datafolder.folder.read_folder``: nothing is loaded from a folder
 with any problem), then in ONE transaction:
 
-- upserts consortia, institutions and persons by their ids (a row whose values did not change is left untouched);
+- upserts consortia, institutions and persons by their ids (a row whose values did not change is left untouched),
+  persons with their optional ``household_head`` and ``lives_away`` (常年外出; false when the column is absent);
 - appends the choices not loaded before (each row's ``choice_key`` is derived from its content, see
   ``enrollment.choice_status``), with its status valid / refused and refusal code, checked against its year's window;
 - upserts the folder's designations (earlier years) by (person_id, year);
 - with ``year``: computes the designations for that year (``enrollment.service.enroll_data``: choice, carry-over,
   household, nearest) from what the database then holds (this folder and earlier loads, and every choice made
   online with ``enrollment.choices.submit_choice``), and upserts them. A designation whose consortium, township,
-  village and source do not change is left untouched (it keeps its link to the online choice that set it).
+  village and source do not change is left untouched (it keeps its link to the online choice that set it). A person
+  now living away keeps no default designation of that year (source ``nearest``), as in the batch.
 Loading the same folder twice leaves the same rows. Persons or institutions missing from a later folder are kept.
 Writes are batched (``INSERT ... ON CONFLICT`` over thousands of rows per statement).
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import text
+from sqlalchemy import delete, select, text
 
 from yigongti.core.bulk import upsert_table
 from yigongti.core.engine import connect
@@ -33,13 +35,15 @@ from yigongti.core.policy_files import folder_policy
 from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.enrollment.choice_status import checked_choices
 from yigongti.enrollment.choices import china_now
+from yigongti.enrollment.domain import Source
+from yigongti.enrollment.engine import LIVES_AWAY_COLUMN
 from yigongti.enrollment.exporting import tables_from_session
 from yigongti.enrollment.service import enroll_data
 from yigongti.enrollment.store import ChoiceRow, DesignationRow, PersonRow
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
-__all__ = ["HEAD_COLUMN", "LOADED_TABLES", "LoadReport", "load_data", "load_folder"]
+__all__ = ["HEAD_COLUMN", "LIVES_AWAY_COLUMN", "LOADED_TABLES", "LoadReport", "load_data", "load_folder"]
 
 LOADED_TABLES = ("institutions", "consortia", "persons", "choices", "designations")
 """The tables of a data folder that go into the database (claims stay in files for the engine)."""
@@ -87,9 +91,9 @@ def load_data(data: DataFolder, uow: SqlAlchemyUnitOfWork, *, policy: Policy, ye
         upsert_table(s, InstitutionRow, data["institutions"].select([
             "inst_id", "name", "tier", "level", "kind", "consortium_id", "parent_id", "county_code", "lon", "lat"]),
             key=["inst_id"])
-        upsert_table(s, PersonRow, _with_head(data["persons"]).select([
-            "person_id", "id_number", "sex", "birth_date", "household_id", HEAD_COLUMN, "insurance", "county_code",
-            "lon", "lat"]), key=["person_id"])
+        upsert_table(s, PersonRow, _with_flags(data["persons"]).select([
+            "person_id", "id_number", "sex", "birth_date", "household_id", HEAD_COLUMN, LIVES_AWAY_COLUMN,
+            "insurance", "county_code", "lon", "lat"]), key=["person_id"])
         new_choices = _with_constants(choices.append_column("chooser_id", choices.column("person_id")).select([
             "choice_key", "person_id", "chooser_id", "year", "consortium_id", "township_id", "village_id",
             "chosen_at", "status", "refusal_code", "refusal_message"]), channel="file", recorded_at=now)
@@ -105,6 +109,10 @@ def load_data(data: DataFolder, uow: SqlAlchemyUnitOfWork, *, policy: Policy, ye
             stored = DataFolder(data.path, tables_from_session(s))
             computed = enroll_data(stored, year, policy)
             _upsert_designations(uow, computed.designations, now=now)
+            # a default designation of someone who now lives away all year goes: the batch gives them none
+            s.execute(delete(DesignationRow).where(
+                DesignationRow.year == year, DesignationRow.source == Source.NEAREST.value,
+                DesignationRow.person_id.in_(select(PersonRow.person_id).where(PersonRow.lives_away.is_(True)))))
         uow.commit()
     with uow:
         database = {**uow.registry.counts(), "persons": uow.persons.count(), "choices": uow.choices.count(),
@@ -131,11 +139,16 @@ def _checked(data: DataFolder, policy: Policy) -> pa.Table:
         con.disconnect()
 
 
-def _with_head(persons: pa.Table) -> pa.Table:
-    """``persons`` with its boolean ``household_head`` (the contract's optional column; false when absent)."""
-    if HEAD_COLUMN in persons.column_names:
-        return persons
-    return persons.append_column(HEAD_COLUMN, pa.array([False] * persons.num_rows, pa.bool_()))
+def _with_flags(persons: pa.Table) -> pa.Table:
+    """``persons`` with its booleans ``household_head`` and ``lives_away`` (the contract's optional columns; false
+    when absent or empty)."""
+    for name in (HEAD_COLUMN, LIVES_AWAY_COLUMN):
+        if name in persons.column_names:
+            i = persons.column_names.index(name)
+            persons = persons.set_column(i, name, pc.fill_null(persons.column(name).cast(pa.bool_()), False))
+        else:
+            persons = persons.append_column(name, pa.array([False] * persons.num_rows, pa.bool_()))
+    return persons
 
 
 def _with_constants(table: pa.Table, **constants: str | datetime) -> pa.Table:

@@ -46,6 +46,7 @@ class MemberDesignation:
     township: str | None
     village: str | None
     source: str | None
+    lives_away: bool = False  # 常年外出: no default designation unless they choose
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def household_designations(db: Session, household_id: str, *, year: int) -> list
 
     return [MemberDesignation(p.person_id, p.sex, p.birth_date, p.id_number, year,
                               label(d.consortium_id if d else None), label(d.township_id if d else None),
-                              label(d.village_id if d else None), d.source if d else None)
+                              label(d.village_id if d else None), d.source if d else None, bool(p.lives_away))
             for p, d in rows]
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    false,
     func,
     insert,
     literal,
@@ -61,7 +62,9 @@ DESIGNATION_SOURCES = ("choice", "carried", "household", "nearest")
 
 class PersonRow(Base):
     """参保人 / an insured person. ``id_number`` is personal data: never logged unmasked (``__repr__`` leaves it out).
-    ``household_head`` marks the household's head (户主) for ``household_mode = head_for_all_adults``."""
+    ``household_head`` marks the household's head (户主) for ``household_mode = head_for_all_adults``;
+    ``lives_away`` a person who lives and works away all year (常年外出): no default designation, no heads unless
+    they chose (as the batch, ``enrollment.engine``)."""
 
     __tablename__ = "persons"
     __table_args__ = (
@@ -75,6 +78,7 @@ class PersonRow(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     household_id: Mapped[str] = mapped_column(String(_ID), index=True)
     household_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    lives_away: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     insurance: Mapped[str] = mapped_column(String(16))
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     lon: Mapped[float] = mapped_column(Float)

@@ -56,6 +56,7 @@ class PersonOut(BaseModel):
     household_id: str
     insurance: str
     county_code: str
+    lives_away: bool = Field(False, description="常年外出: lives and works away all year (no default designation)")
 
 
 class DesignationOut(BaseModel):
@@ -96,7 +97,8 @@ class HeadCountOut(BaseModel):
 def person_out(row: PersonRow, principal: Principal) -> PersonOut:
     shown = (row.id_number or "") if principal.sees_id_numbers else mask_id_number(row.id_number)
     return PersonOut(person_id=row.person_id, id_number=shown, sex=row.sex, birth_date=row.birth_date,
-                     household_id=row.household_id, insurance=row.insurance, county_code=row.county_code)
+                     household_id=row.household_id, insurance=row.insurance, county_code=row.county_code,
+                     lives_away=bool(row.lives_away))
 
 
 def designation_out(row: DesignationRow) -> DesignationOut:
