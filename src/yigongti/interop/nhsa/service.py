@@ -15,9 +15,11 @@ names every file, row and field. Memory is bounded by the batch size and the key
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,15 +30,19 @@ from yigongti.datafolder.folder import find_table_file, neutralise_text, read_fo
 from yigongti.interop.nhsa.codes import CodeSystems, packaged_codes
 from yigongti.interop.nhsa.domain import (
     FIELD_BY_NAME,
+    ListFacts,
+    ListPart,
     Malformed,
     NhsaClaim,
     PersonRef,
     Refused,
     institution_code_problem,
+    list_row_problems,
     map_settlement,
     required_fields,
 )
-from yigongti.interop.nhsa.records import BATCH_ROWS, ROW, RecordFile, open_records
+from yigongti.interop.nhsa.engine import Annotations, Index, Pair
+from yigongti.interop.nhsa.records import BATCH_ROWS, ROW, RecordFile, open_list, open_records
 
 __all__ = ["CLAIM_COLUMNS", "MAX_PROBLEMS", "REPORT_COLUMNS", "ImportSummary", "Outcome", "import_records"]
 
@@ -62,6 +68,8 @@ class ImportSummary:
     cancelled: int = 0
     refused: int = 0
     unbalanced: int = 0
+    listed: int = 0  # settlement list rows joined to their claims
+    referrals: int = 0  # claims with referral_from, found through the settlement lists
     total_cost: int = 0
     nhsa_fund_paid: int = 0
     refusals: dict[str, int] = field(default_factory=dict)  # first reason (cut short) -> records
@@ -129,98 +137,99 @@ def _registry(data: Path, codes: CodeSystems, problems: _Problems) -> _Registry:
     return _Registry(institutions, keys, person_ids, id_numbers, persons.column("insurance").combine_chunks())
 
 
-@dataclass
-class _Keys:
-    """Pass 1: where each settlement is, and the cancellations."""
-
-    settle_ids: list[pa.Array] = field(default_factory=list)
-    settle_infno: list[pa.Array] = field(default_factory=list)
-    settle_file: list[pa.Array] = field(default_factory=list)
-    settle_row: list[pa.Array] = field(default_factory=list)
-    cancels: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # setl_id -> (infno, file, row)
-    cancelled_by: dict[str, str] = field(default_factory=dict)  # setl_id -> "file:row (infno)"
-    original_of: dict[str, str] = field(default_factory=dict)  # setl_id -> "file:row"
-
-
 def _infno(batch: pa.Table) -> pa.Array:
     if "infno" in batch.column_names:
         return pc.utf8_trim_whitespace(batch.column("infno").combine_chunks())
     return pa.array([""] * batch.num_rows, pa.string())
 
 
-def _pass_keys(files: list[RecordFile], codes: CodeSystems, problems: _Problems, rows: int) -> _Keys:
-    keys = _Keys()
-    settles = [c for c, e in codes.infno.items() if e.get("kind") == "settles"]
-    cancels = [c for c, e in codes.infno.items() if e.get("kind") == "cancels"]
+def _kinds(codes: CodeSystems, kind: str) -> list[str]:
+    return [c for c, e in codes.infno.items() if e.get("kind") == kind]
+
+
+def _pass_keys(files: list[RecordFile], codes: CodeSystems, problems: _Problems, rows: int, index: Index) -> None:
+    """Pass 1 over the records: each row's transaction and setl_id checked, the keys into the index; then the
+    settlement ids settled twice, cancelled twice, and cancellations without their original."""
+    settles, cancels, lists = _kinds(codes, "settles"), _kinds(codes, "cancels"), _kinds(codes, "lists")
+    known_set = pa.array(settles + cancels)
     for k, rf in enumerate(files):
         for batch in rf.batches(rows=rows):
             infno = _infno(batch)
             setl = pc.utf8_trim_whitespace(batch.column("setl_id").combine_chunks())
             row = batch.column(ROW).combine_chunks()
-            known = pc.or_(pc.is_in(infno, value_set=pa.array(settles + cancels)), pc.equal(infno, ""))
+            known = pc.or_(pc.is_in(infno, value_set=known_set), pc.equal(infno, ""))
             if "infno" in batch.column_names:
                 known = pc.and_(known, pc.not_equal(infno, ""))
             for i in pc.indices_nonzero(pc.invert(known)).to_pylist():
+                value = infno[i].as_py()
+                hint = (" (settlement lists go in --settlement-list / 结算清单请用 --settlement-list)"
+                        if value in lists else "")
                 problems.add(Problem(rf.label, row[i].as_py(), "infno",
-                                     f"unknown transaction {shorten(infno[i].as_py())!r} (settles: "
+                                     f"unknown transaction {shorten(value)!r} (settles: "
                                      f"{', '.join(codes.infno[c].shown() for c in settles)}; cancels: "
-                                     f"{', '.join(codes.infno[c].shown() for c in cancels)}) / 交易编号未知"))
+                                     f"{', '.join(codes.infno[c].shown() for c in cancels)}){hint} / 交易编号未知"))
             for i in pc.indices_nonzero(pc.equal(setl, "")).to_pylist():
                 problems.add(Problem(rf.label, row[i].as_py(), "setl_id", "结算ID setl_id is required / 必填"))
-            is_cancel = pc.is_in(infno, value_set=pa.array(cancels))
-            settle = pc.invert(is_cancel)
-            keys.settle_ids.append(pc.filter(setl, settle))
-            keys.settle_infno.append(pc.filter(infno, settle))
-            keys.settle_file.append(pa.array([k] * pc.sum(settle).as_py(), pa.int32()) if len(setl) else
-                                    pa.array([], pa.int32()))
-            keys.settle_row.append(pc.filter(row, settle))
-            for i in pc.indices_nonzero(is_cancel).to_pylist():
-                sid, r = setl[i].as_py(), row[i].as_py()
-                if sid in keys.cancels:
-                    inf, f0, r0 = keys.cancels[sid]
-                    problems.add(Problem(rf.label, r, "setl_id", f"setl_id {sid} was already cancelled at "
-                                                                  f"{files[f0].label}:{r0} / 重复撤销"))
-                elif sid:
-                    keys.cancels[sid] = (infno[i].as_py(), k, r)
-    ids = pa.chunked_array(keys.settle_ids, pa.string()).combine_chunks()
-    if len(ids):
-        counts = pa.table({"k": ids}).group_by("k").aggregate([("k", "count")])
-        dup = counts.filter(pc.and_(pc.greater(counts.column("k_count"), 1),
-                                    pc.not_equal(counts.column("k"), ""))).column("k")
-        if len(dup):
-            files_col = pa.chunked_array(keys.settle_file, pa.int32()).combine_chunks()
-            rows_col = pa.chunked_array(keys.settle_row, pa.int64()).combine_chunks()
-            first: dict[str, str] = {}
-            for i in pc.indices_nonzero(pc.is_in(ids, value_set=dup)).to_pylist():
-                sid = ids[i].as_py()
-                where = f"{files[files_col[i].as_py()].label}:{rows_col[i].as_py()}"
-                if sid in first:
-                    problems.add(Problem(files[files_col[i].as_py()].label, rows_col[i].as_py(), "setl_id",
-                                         f"setl_id {sid} was settled before at {first[sid]} / 结算ID重复"))
-                else:
-                    first[sid] = where
-    if keys.cancels:
-        wanted = pa.array(list(keys.cancels), pa.string())
-        at = pc.index_in(wanted, value_set=ids)
-        infnos = pa.chunked_array(keys.settle_infno, pa.string()).combine_chunks()
-        files_col = pa.chunked_array(keys.settle_file, pa.int32()).combine_chunks()
-        rows_col = pa.chunked_array(keys.settle_row, pa.int64()).combine_chunks()
-        for sid, idx in zip(wanted.to_pylist(), at.to_pylist(), strict=True):
-            inf, k, r = keys.cancels[sid]
-            entry = codes.infno[inf]
-            if idx is None:
-                problems.add(Problem(files[k].label, r, "setl_id",
-                                     f"{entry.shown()} cancels setl_id {shorten(sid)}, which no record settles / "
-                                     "撤销的结算不存在"))
-                continue
-            original = infnos[idx].as_py()
-            if original and original != entry.get("cancels"):
-                problems.add(Problem(files[k].label, r, "infno",
-                                     f"{entry.shown()} cannot cancel setl_id {sid}, a "
-                                     f"{codes.infno[original].shown()} / 撤销交易与原结算交易不符"))
-            keys.cancelled_by[sid] = f"{files[k].label}:{r} ({inf})"
-            keys.original_of[sid] = f"{files[files_col[idx].as_py()].label}:{rows_col[idx].as_py()}"
-    return keys
+            index.add_records(k, batch, infno, setl, row)
+    for p in index.repeated("rec", "NOT cancel", MAX_PROBLEMS + 1):
+        problems.add(Problem(files[p.file].label, p.row, "setl_id", f"setl_id {p.setl_id} was settled before at "
+                                                                   f"{_at(files, p)} / 结算ID重复"))
+    for p in index.repeated("rec", "cancel", MAX_PROBLEMS + 1):
+        problems.add(Problem(files[p.file].label, p.row, "setl_id", f"setl_id {p.setl_id} was already cancelled "
+                                                                   f"at {_at(files, p)} / 重复撤销"))
+    for p in index.cancellations(MAX_PROBLEMS + 1):
+        entry = _shown(codes, p.infno)
+        if p.other_file is None:
+            problems.add(Problem(files[p.file].label, p.row, "setl_id",
+                                 f"{entry} cancels setl_id {shorten(p.setl_id)}, which no record settles / "
+                                 "撤销的结算不存在"))
+        else:
+            problems.add(Problem(files[p.file].label, p.row, "infno",
+                                 f"{entry} cannot cancel setl_id {p.setl_id}, a {_shown(codes, p.other_infno)} / "
+                                 "撤销交易与原结算交易不符"))
+
+
+def _shown(codes: CodeSystems, infno: str) -> str:
+    entry = codes.infno.get(infno)
+    return entry.shown() if entry is not None else infno
+
+
+def _at(files: list[RecordFile], p: Pair) -> str:
+    return f"{files[p.other_file or 0].label}:{p.other_row}"
+
+
+_LIST_REQUIRED = {ListPart.SETLINFO: ("setl_id",), ListPart.DISEINFO: ("setl_id", "diag_code"),
+                  ListPart.OPRNINFO: ("setl_id", "oprn_oprt_code")}
+
+
+def _pass_lists(lists: list[RecordFile], codes: CodeSystems, problems: _Problems, rows: int, index: Index,
+                first: int) -> None:
+    """Pass 1 over the settlement lists: every row checked (codes, ICD-10, operations), into the index; then a
+    settlement listed twice and a list with two main diagnoses."""
+    for k, rf in enumerate(lists, start=first):
+        if rf.part is not None and not rf.problems:
+            for name in _LIST_REQUIRED[rf.part]:
+                if name not in rf.fields:
+                    f = FIELD_BY_NAME[name]
+                    problems.add(Problem(rf.label, 1, name, f"missing column {name} ({f.label}) of the settlement "
+                                                            f"list's {rf.part.value} / 结算清单缺少列"))
+        if rf.problems:
+            continue
+        for part, batch in rf.list_batches(rows=rows):
+            numbers = batch.column(ROW).to_pylist()
+            for number, rec in zip(numbers, _rows(batch), strict=True):
+                for name, message in list_row_problems(part, rec, codes):
+                    problems.add(Problem(rf.label, number, name, message))
+            index.add_list(k, part, batch)
+    everything: list[RecordFile | None] = [*([None] * first), *lists]
+    for table, field_name, what in (("setl", "setl_id", "is listed before at / 结算清单重复"),
+                                    ("dise", "maindiag_flag", "has its main diagnosis before at / 主诊断重复")):
+        where = "true" if table == "setl" else "main"
+        for p in index.repeated(table, where, MAX_PROBLEMS + 1):
+            here, other = everything[p.file], everything[p.other_file or 0]
+            assert here is not None and other is not None
+            problems.add(Problem(here.label, p.row, field_name, f"setl_id {p.setl_id} {what.split(' / ')[0]} "
+                                                              f"{other.label}:{p.other_row} / {what.split(' / ')[1]}"))
 
 
 def _yuan(fen: int) -> str:
@@ -243,8 +252,30 @@ class _Writer:
                   for c in self.columns]
         self.writer.write_table(pa.table(arrays, names=list(self.columns)))
 
+    def write_batches(self, batches: Iterator[dict[str, list[str]]]) -> None:
+        for cols in batches:
+            self.write(cols)
+
     def close(self) -> None:
         self.writer.close()
+
+    def clear(self, column: str, values: pa.Array) -> int:
+        """Empty ``column`` where it holds one of ``values`` (after :meth:`close`, streamed through a second
+        temporary file); the number of cells emptied."""
+        done = self.tmp.with_name(self.tmp.name + "2")
+        schema = pa.schema([(c, pa.string()) for c in self.columns])
+        cleared = 0
+        reader = pacsv.open_csv(self.tmp, convert_options=pacsv.ConvertOptions(
+            column_types=schema, strings_can_be_null=False, quoted_strings_can_be_null=False))
+        with pacsv.CSVWriter(done, schema, write_options=pacsv.WriteOptions(quoting_style="needed")) as w:
+            for batch in reader:
+                col = batch.column(column)
+                hit = pc.is_in(col, value_set=values)
+                cleared += pc.sum(hit).as_py() or 0
+                w.write_batch(batch.set_column(self.columns.index(column), column,
+                                               pc.if_else(hit, "", col)))
+        done.replace(self.tmp)
+        return cleared
 
     def commit(self) -> None:
         self.tmp.replace(self.path)
@@ -261,46 +292,71 @@ def _rows(batch: pa.Table) -> Iterator[dict[str, str]]:
 
 
 def import_records(data: Path | str, records: list[Path], out: Path | str, *, encoding: str | None = None,
-                   codes: CodeSystems | None = None, batch_rows: int = BATCH_ROWS) -> ImportSummary:
-    """Import settlement exports ``records`` against the registry of ``data``; write OUT/claims.csv and
-    OUT/import_report.csv. Raises :class:`InvalidInput` (nothing written) on malformed input."""
+                   settlement_lists: list[Path] | None = None, codes: CodeSystems | None = None,
+                   batch_rows: int = BATCH_ROWS) -> ImportSummary:
+    """Import settlement exports ``records`` (and their settlement lists, 4101) against the registry of ``data``;
+    write OUT/claims.csv and OUT/import_report.csv. Raises :class:`InvalidInput` (nothing written) on malformed
+    input."""
     data, out = Path(data), Path(out)
     codes = codes or packaged_codes()
     problems = _Problems()
     registry = _registry(data, codes, problems)
-    labels = [p.name for p in records]
+    paths = [*records, *(settlement_lists or [])]
+    labels = [p.name for p in paths]
     if len(set(labels)) < len(labels):
-        labels = [str(p) for p in records]
+        labels = [str(p) for p in paths]
     files = [open_records(p, label=lab, encoding=encoding) for p, lab in zip(records, labels, strict=True)]
+    lists = [open_list(p, label=lab, encoding=encoding) for p, lab in zip(settlement_lists or [],
+                                                                         labels[len(records):], strict=True)]
     for rf in files:
-        for p in rf.problems:
-            problems.add(p)
-        if not rf.problems:
-            missing = [n for n in required_fields("settles") if n not in rf.fields]
-            if rf.kind != "jsonl":
-                for name in missing:
+        if not rf.problems and rf.kind != "jsonl":
+            for name in required_fields("settles"):
+                if name not in rf.fields:
                     f = FIELD_BY_NAME[name]
                     problems.add(Problem(rf.label, 1, name, f"missing column {name} ({f.label}) / 缺少列"))
-        rf.problems = []
+    for rf in (*files, *lists):
+        _move(rf, problems)
     problems.raise_if_any()
-    keys = _pass_keys(files, codes, problems, batch_rows)
-    for rf in files:
-        for p in rf.problems:
-            problems.add(p)
-        rf.problems = []
-    problems.raise_if_any()
-
     out.mkdir(parents=True, exist_ok=True)
-    claims = _Writer(out / "claims.csv", CLAIM_COLUMNS, ("claim_id", "person_id", "inst_id", "diagnosis"))
+    with tempfile.TemporaryDirectory(prefix=".nhsa-index-", dir=out) as tmp:
+        index = Index(Path(tmp), codes)
+        try:
+            index.add_registry(registry.person_keys, list(registry.institutions))
+            _pass_keys(files, codes, problems, batch_rows, index)
+            _pass_lists(lists, codes, problems, batch_rows, index, len(files))
+            for rf in (*files, *lists):
+                _move(rf, problems)
+            problems.raise_if_any()
+            index.link()
+            return _pass_map(files, lists, registry, codes, index, out, problems, batch_rows)
+        finally:
+            index.close()
+
+
+def _move(rf: RecordFile, problems: _Problems) -> None:
+    for p in rf.problems:
+        problems.add(p)
+    rf.problems = []
+
+
+def _pass_map(files: list[RecordFile], lists: list[RecordFile], registry: _Registry, codes: CodeSystems,
+              index: Index, out: Path, problems: _Problems, batch_rows: int) -> ImportSummary:
+    """Pass 2: each record mapped, the claims and the report written batch by batch."""
+    claims = _Writer(out / "claims.csv", CLAIM_COLUMNS, ("claim_id", "person_id", "inst_id", "diagnosis",
+                                                          "referral_from"))
     report = _Writer(out / "import_report.csv", REPORT_COLUMNS, ("setl_id", "reason", "infno", "file"))
     summary = ImportSummary(out=out)
-    cancelled = pa.array(list(keys.cancelled_by), pa.string())
     try:
-        for rf in files:
-            for batch in rf.batches(rows=batch_rows):
-                _map_batch(rf, batch, registry, codes, keys, cancelled, claims, report, summary, problems)
-            for p in rf.problems:
-                problems.add(p)
+        for k, rf in enumerate(files):
+            notes = index.annotations(k, rows=batch_rows)
+            try:
+                for batch in rf.batches(rows=batch_rows):
+                    _map_batch(rf, batch, registry, codes, notes, claims, report, summary, problems, index,
+                               [f.label for f in files])
+            finally:
+                notes.close()
+            _move(rf, problems)
+        report.write_batches(_list_report(lists, len(files), index, summary, batch_rows))
     finally:
         claims.close()
         report.close()
@@ -308,14 +364,45 @@ def import_records(data: Path | str, records: list[Path], out: Path | str, *, en
         claims.discard()
         report.discard()
         problems.raise_if_any()
+    dangling = index.refused_referrers()
+    if len(dangling):  # a referral from a settlement refused in pass 2: the claim keeps no referral_from
+        summary.referrals -= claims.clear("referral_from", dangling)
     claims.commit()
     report.commit()
     return summary
 
 
-def _map_batch(rf: RecordFile, batch: pa.Table, registry: _Registry, codes: CodeSystems, keys: _Keys,
-               cancelled: pa.Array, claims: _Writer, report: _Writer, summary: ImportSummary,
-               problems: _Problems) -> None:
+def _list_report(lists: list[RecordFile], first: int, index: Index, summary: ImportSummary,
+                 batch_rows: int) -> Iterator[dict[str, list[str]]]:
+    """The report rows of the settlement lists: a row is ``imported`` with its claim, ``cancelled`` or ``refused``
+    with its settlement, refused when no record settles it."""
+    for batch in index.list_rows(rows=batch_rows):
+        cols: dict[str, list[str]] = {c: [] for c in REPORT_COLUMNS}
+        for file, row, setl_id, part, outcome in zip(*(batch.column(i).to_pylist() for i in range(5)), strict=True):
+            summary.records += 1
+            if outcome == Outcome.IMPORTED:
+                summary.listed += 1
+                reason = f"结算清单 {part}：已并入结算 / settlement list {part}: joined to its claim"
+            elif outcome == Outcome.CANCELLED:
+                summary.cancelled += 1
+                reason = f"结算清单 {part}：其结算已撤销 / settlement list {part}: its settlement was cancelled"
+            else:
+                why = ("其结算被拒绝 / its settlement was refused" if outcome is not None else
+                       "无此结算ID的结算记录 / no record settles this setl_id")
+                outcome = Outcome.REFUSED
+                summary.refused += 1
+                reason = f"结算清单 {part}：{why}"
+                key = reason if len(reason) <= 80 else reason[:80] + "..."
+                summary.refusals[key] = summary.refusals.get(key, 0) + 1
+            for c, v in zip(REPORT_COLUMNS, (setl_id, outcome, reason, "4101", lists[file - first].label, str(row)),
+                            strict=True):
+                cols[c].append(v)
+        yield cols
+
+
+def _map_batch(rf: RecordFile, batch: pa.Table, registry: _Registry, codes: CodeSystems, notes: Annotations,
+               claims: _Writer, report: _Writer, summary: ImportSummary, problems: _Problems, index: Index,
+               labels: list[str]) -> None:
     n = batch.num_rows
     psn = (pc.utf8_trim_whitespace(batch.column("psn_no").combine_chunks()) if "psn_no" in batch.column_names
            else pa.nulls(n, pa.string()))
@@ -325,32 +412,39 @@ def _map_batch(rf: RecordFile, batch: pa.Table, registry: _Registry, codes: Code
     ins = registry.insurance.take(at).to_pylist()
     infnos = _infno(batch).to_pylist()
     rows = batch.column(ROW).to_pylist()
-    setl = pc.utf8_trim_whitespace(batch.column("setl_id").combine_chunks())
-    gone = pc.is_in(setl, value_set=cancelled).to_pylist()
-    cancels = {c for c, e in codes.infno.items() if e.get("kind") == "cancels"}
+    setl = pc.utf8_trim_whitespace(batch.column("setl_id").combine_chunks()).to_pylist()
+    ann = notes.upto(rows[-1]) if rows else {}
+    cancels = set(_kinds(codes, "cancels"))
     c_cols: dict[str, list[str]] = {c: [] for c in CLAIM_COLUMNS}
     r_cols: dict[str, list[str]] = {c: [] for c in REPORT_COLUMNS}
+    settled: tuple[list[str], list[str]] = ([], [])
 
     def outcome(setl_id: str, what: str, reason: str, infno: str, row: int) -> None:
         for c, v in zip(REPORT_COLUMNS, (setl_id, what, reason, infno, rf.label, str(row)), strict=True):
             r_cols[c].append(v)
+        if infno not in cancels and what != Outcome.CANCELLED:
+            settled[0].append(setl_id)
+            settled[1].append(what)
 
     for i, rec in enumerate(_rows(batch)):
         summary.records += 1
-        sid, infno, row = setl[i].as_py(), infnos[i], rows[i]
+        sid, infno, row = setl[i], infnos[i], rows[i]
+        a = ann.get(row)
         if infno in cancels:
             summary.cancelled += 1
-            outcome(sid, Outcome.CANCELLED, f"{codes.infno[infno].shown()}：撤销 {keys.original_of.get(sid, '')} 的结算"
-                                            f" / cancels the settlement at {keys.original_of.get(sid, '')}", infno, row)
+            original = f"{labels[a['sfile']]}:{a['srow']}" if a else ""
+            outcome(sid, Outcome.CANCELLED, f"{codes.infno[infno].shown()}：撤销 {original} 的结算"
+                                            f" / cancels the settlement at {original}", infno, row)
             continue
-        if gone[i]:
+        if a is not None and a["cfile"] is not None:
             summary.cancelled += 1
-            outcome(sid, Outcome.CANCELLED, f"已被 {keys.cancelled_by[sid]} 撤销 / cancelled by "
-                                            f"{keys.cancelled_by[sid]}", infno, row)
+            by = f"{labels[a['cfile']]}:{a['crow']} ({a['cinfno']})"
+            outcome(sid, Outcome.CANCELLED, f"已被 {by} 撤销 / cancelled by {by}", infno, row)
             continue
         person = PersonRef(pid[i], idn[i], ins[i]) if pid[i] is not None else None
         inst_id = registry.institutions.get((rec.get("fixmedins_code") or "").strip())
-        result = map_settlement(rec, codes=codes, inst_id=inst_id, person=person)
+        listed = _facts(a)
+        result = map_settlement(rec, codes=codes, inst_id=inst_id, person=person, listed=listed)
         if isinstance(result, Malformed):
             for name, message in result.problems:
                 problems.add(Problem(rf.label, row, name, message))
@@ -366,16 +460,26 @@ def _map_batch(rf: RecordFile, batch: pa.Table, registry: _Registry, codes: Code
         summary.imported += 1
         summary.total_cost += result.total_cost
         summary.nhsa_fund_paid += result.nhsa_fund_paid
+        summary.referrals += result.referral_from is not None
         if any(note.startswith("不平衡") for note in result.notes):
             summary.unbalanced += 1
         outcome(sid, Outcome.IMPORTED, "; ".join(result.notes), infno, row)
     claims.write(c_cols)
     report.write(r_cols)
+    index.add_outcomes(*settled)
+
+
+def _facts(a: dict[str, Any] | None) -> ListFacts | None:
+    if a is None or not a["listed"]:
+        return None
+    return ListFacts(main_diagnosis=a["diag"] or None, adm_way=a["adm_way"] or None, dscg_way=a["dscg_way"] or None,
+                     receiver=a["acp"] or None, referral_from=a["referral_from"], referred_to=a["referred_to"],
+                     operations=int(a["operations"]), main_operation=a["main_operation"] or None)
 
 
 def _add_claim(cols: dict[str, list[str]], c: NhsaClaim) -> None:
     values = (c.claim_id, c.person_id, c.inst_id, c.setting, "true" if c.emergency else "false",
               c.admit_date.isoformat(), c.discharge_date.isoformat() if c.discharge_date else "", _yuan(c.total_cost),
-              _yuan(c.covered_cost), c.diagnosis or "", "", "false", _yuan(c.nhsa_fund_paid))
+              _yuan(c.covered_cost), c.diagnosis or "", c.referral_from or "", "false", _yuan(c.nhsa_fund_paid))
     for name, v in zip(CLAIM_COLUMNS, values, strict=True):
         cols[name].append(v)
