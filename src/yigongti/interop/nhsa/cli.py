@@ -25,18 +25,24 @@ def import_command(
     records: Annotated[list[Path], typer.Option("--records", help="settlement export (CSV, .xlsx, .jsonl); repeat "
                                                                    "for more files / 结算记录导出文件")],
     out: OutOption,
+    settlement_list: Annotated[list[Path] | None, typer.Option(
+        "--settlement-list", help="settlement list export (4101; JSON lines of messages, or CSV/.xlsx of setlinfo, "
+                                  "diseinfo or oprninfo); repeat for more files / 医保结算清单")] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help=f"text encoding of the exports "
                                                                     f"({', '.join(ENCODINGS)}; default: detected) / "
                                                                     "文件编码")] = None,
 ) -> None:
-    """导入医保结算记录（2207 门诊结算、2304 住院结算及其撤销 2208、2305）/ Import the platform's settlement records
-    as claims: writes OUT/claims.csv (the contract's columns and nhsa_fund_paid) and OUT/import_report.csv (one row
+    """导入医保结算记录（2207 门诊结算、2304 住院结算及其撤销 2208、2305；4101 结算清单）/ Import the platform's
+    settlement records (and their settlement lists: main diagnosis, referrals) as claims: writes OUT/claims.csv (the contract's columns and nhsa_fund_paid) and OUT/import_report.csv (one row
     per record: imported, cancelled or refused, with the reason)."""
     if encoding is not None and encoding.lower() not in ENCODINGS:
         raise typer.BadParameter(f"--encoding must be one of {', '.join(ENCODINGS)} / 编码应为其一")
-    s = import_records(data, records, out, encoding=encoding.lower() if encoding else None)
+    s = import_records(data, records, out, encoding=encoding.lower() if encoding else None,
+                       settlement_lists=settlement_list or [])
     console.print(f"{s.records:,} records / 条记录: imported / 导入 {s.imported:,}, cancelled / 撤销 {s.cancelled:,}, "
                   f"refused / 拒绝 {s.refused:,}; not balanced / 不平衡 {s.unbalanced:,}")
+    if settlement_list:
+        console.print(f"  settlement list rows joined / 结算清单并入 {s.listed:,}; referrals / 转诊 {s.referrals:,}")
     console.print(f"  total cost / 医疗费总额 {format_yuan(s.total_cost)}; platform fund / 平台基金支付 "
                   f"{format_yuan(s.nhsa_fund_paid)}")
     for reason, n in sorted(s.refusals.items(), key=lambda kv: -kv[1])[:10]:
