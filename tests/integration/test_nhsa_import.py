@@ -18,10 +18,11 @@ from yigongti.core.problems import InvalidInput
 from yigongti.datafolder.folder import read_folder
 from yigongti.demo.county import write_demo_county
 from yigongti.interop.nhsa.domain import FIELD_BY_NAME, canonical_field
-from yigongti.interop.nhsa.sample import CANCEL_EVERY, SAMPLE_FILE, write_nhsa_folder
+from yigongti.interop.nhsa.sample import CANCEL_EVERY, SAMPLE_FILE, SAMPLE_LIST_FILE, write_nhsa_folder
 from yigongti.interop.nhsa.service import import_records
 
 PERSONS = 1200
+LIST_FILE = SAMPLE_LIST_FILE
 
 
 def _text(path: Path, encoding: str = "utf8") -> pa.Table:
@@ -48,6 +49,18 @@ def _records(nhsa: Path) -> pa.Table:
     return t.rename_columns([canonical_field(n) or n for n in t.column_names])
 
 
+def _list_parts(path: Path) -> dict[str, pa.Table]:
+    """The sample's settlement lists (4101 JSON lines) as three tables, one a part, as a bureau's export has them."""
+    parts: dict[str, list[dict[str, str]]] = {"setlinfo": [], "diseinfo": [], "oprninfo": []}
+    for line in path.read_text("utf-8").splitlines():
+        body = json.loads(line)["input"]
+        head = body["setlinfo"]
+        parts["setlinfo"].append(head)
+        for part in ("diseinfo", "oprninfo"):
+            parts[part] += [{"setl_id": head["setl_id"], "psn_no": head["psn_no"], **item} for item in body[part]]
+    return {k: pa.Table.from_pylist(v) for k, v in parts.items()}
+
+
 def _write_csv(t: pa.Table, path: Path, *, encoding: str = "utf-8") -> Path:
     import io
 
@@ -68,21 +81,25 @@ def _import(data: Path, out: Path, *records: Path, extra: tuple[str, ...] = ()) 
 def test_the_bureau_files_import_back_to_the_demo_claims(county: tuple[Path, Path], tmp_path: Path) -> None:
     plain, nhsa = county
     assert not (nhsa / "claims.csv").exists()
-    code, output = _import(nhsa, tmp_path, nhsa / SAMPLE_FILE)
+    code, output = _import(nhsa, tmp_path, nhsa / SAMPLE_FILE, extra=("--settlement-list", str(nhsa / LIST_FILE)))
     assert code == 0, output
     got = _text(tmp_path / "claims.csv")
     want = _text(plain / "claims.csv")
     assert got.num_rows == want.num_rows
-    # referrals come with the settlement list (4101); unreasonable is the bureau's own audit finding
-    same = [c for c in want.column_names if c not in ("referral_from", "unreasonable")]
+    # diagnoses of admissions and referrals come with the settlement lists (4101); unreasonable is the bureau's
+    # own audit finding
+    assert any(want.column("referral_from").to_pylist())
+    same = [c for c in want.column_names if c != "unreasonable"]
     for c in same:
         assert got.column(c).to_pylist() == want.column(c).to_pylist(), c
     report = _text(tmp_path / "import_report.csv")
     records = _records(nhsa)
-    assert report.num_rows == records.num_rows  # every record accounted for
+    lists = _list_parts(nhsa / LIST_FILE)
+    list_rows = sum(t.num_rows for t in lists.values())
+    assert report.num_rows == records.num_rows + list_rows  # every record and list row accounted for
     outcomes = report.column("outcome").to_pylist()
     redone = -(-want.num_rows // CANCEL_EVERY)
-    assert outcomes.count("imported") == want.num_rows
+    assert outcomes.count("imported") == want.num_rows + list_rows
     assert outcomes.count("cancelled") == 2 * redone  # the wrong settlement and its cancellation
     assert outcomes.count("refused") == 0
     fund = sum(round(float(v) * 100) for v in got.column("nhsa_fund_paid").to_pylist())
@@ -246,3 +263,83 @@ def test_without_platform_codes_the_registry_ids_are_the_codes(county: tuple[Pat
                                  claims.column("inst_id"))
     summary = import_records(data, [_write_csv(records, tmp_path / "ids.csv")], tmp_path / "out")
     assert summary.imported == 30
+
+
+# ----------------------------------------------------------------------------------------- settlement lists (4101)
+
+def test_settlement_lists_as_csv_and_excel_parts_give_the_same_claims(county: tuple[Path, Path],
+                                                                       tmp_path: Path) -> None:
+    _, nhsa = county
+    code, output = _import(nhsa, tmp_path / "ref", nhsa / SAMPLE_FILE,
+                           extra=("--settlement-list", str(nhsa / LIST_FILE)))
+    assert code == 0, output
+    parts = _list_parts(nhsa / LIST_FILE)
+    head = parts["setlinfo"]
+    head = head.rename_columns([FIELD_BY_NAME[n].label for n in head.column_names])  # Chinese labels, GB18030
+    files = [_write_csv(head, tmp_path / "setlinfo.csv", encoding="gb18030"),
+             _write_csv(parts["diseinfo"], tmp_path / "diseinfo.csv")]
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ops = parts["oprninfo"]
+    ws.append(ops.column_names)
+    for row in ops.to_pylist():
+        ws.append(list(row.values()))
+    wb.save(tmp_path / "oprninfo.xlsx")
+    extra: tuple[str, ...] = ()
+    for f in [*files, tmp_path / "oprninfo.xlsx"]:
+        extra += ("--settlement-list", str(f))
+    code, output = _import(nhsa, tmp_path / "out", nhsa / SAMPLE_FILE, extra=extra)
+    assert code == 0, output
+    assert _text(tmp_path / "out" / "claims.csv").equals(_text(tmp_path / "ref" / "claims.csv"))
+
+
+def test_malformed_settlement_lists_exit_2_naming_file_row_and_field(county: tuple[Path, Path],
+                                                                      tmp_path: Path) -> None:
+    parts = _list_parts(county[1] / LIST_FILE)
+    head = _set(parts["setlinfo"].slice(0, 20), 0, "dscg_way", "7")
+    head = _set(head, 1, "acp_optins_code", "X123")
+    dise = _set(parts["diseinfo"].slice(0, 20), 2, "diag_code", "pneumonia")
+    dise = pa.concat_tables([dise, dise.slice(3, 1)])  # a second main diagnosis for one settlement
+    ops = pa.table({"setl_id": ["S1"], "oprn_oprt_code": ["appendix"], "main_oprn_flag": ["yes"]})
+    files = [_write_csv(head, tmp_path / "h.csv"), _write_csv(dise, tmp_path / "d.csv"),
+             _write_csv(ops, tmp_path / "o.csv")]
+    extra: tuple[str, ...] = ()
+    for f in files:
+        extra += ("--settlement-list", str(f))
+    code, output = _import(county[1], tmp_path / "out", county[1] / SAMPLE_FILE, extra=extra)
+    assert code == 2, output
+    for where in ("h.csv:2:dscg_way:", "h.csv:3:acp_optins_code:", "d.csv:4:diag_code:", "d.csv:22:maindiag_flag:",
+                  "o.csv:2:oprn_oprt_code:", "o.csv:2:main_oprn_flag:"):
+        assert where in output, where
+    assert not (tmp_path / "out" / "claims.csv").exists()
+
+
+def test_every_list_row_is_accounted_for_and_a_refused_referrer_refers_no_claim(county: tuple[Path, Path],
+                                                                                 tmp_path: Path) -> None:
+    plain, nhsa = county
+    want = _text(plain / "claims.csv")
+    referred = [r for r in want.to_pylist() if r["referral_from"]]
+    source, target = referred[0]["referral_from"], referred[0]["claim_id"]
+    records = _records(nhsa)
+    row = records.column("setl_id").to_pylist().index(source)
+    records = _set(records, row, "insutype", "510")  # maternity insurance: refused, and so refers no claim
+    lists = (nhsa / LIST_FILE).read_text("utf-8").splitlines()
+    orphan = json.loads(lists[0])
+    orphan["input"]["setlinfo"]["setl_id"] = "NO-SUCH-SETTLEMENT"
+    path = tmp_path / "lists.jsonl"
+    path.write_text("\n".join([*lists, json.dumps(orphan, ensure_ascii=False)]) + "\n", "utf-8")
+    summary = import_records(nhsa, [_write_csv(records, tmp_path / "r.csv")], tmp_path / "out",
+                             settlement_lists=[path])
+    claims = {r["claim_id"]: r for r in _text(tmp_path / "out" / "claims.csv").to_pylist()}
+    assert source not in claims and claims[target]["referral_from"] == ""
+    assert summary.referrals == len(referred) - 1
+    report = _text(tmp_path / "out" / "import_report.csv").to_pylist()
+    listed = [r for r in report if r["infno"] == "4101"]
+    assert len(listed) == sum(t.num_rows for t in _list_parts(path).values())
+    by_id = {}
+    for r in listed:
+        by_id.setdefault(r["setl_id"], set()).add(r["outcome"])
+    assert by_id["NO-SUCH-SETTLEMENT"] == {"refused"} and by_id[source] == {"refused"}
+    assert by_id[target] == {"imported"}
+    assert "无此结算ID" in next(r["reason"] for r in listed if r["setl_id"] == "NO-SUCH-SETTLEMENT")

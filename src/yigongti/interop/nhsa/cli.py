@@ -33,8 +33,9 @@ def import_command(
                                                                     "文件编码")] = None,
 ) -> None:
     """导入医保结算记录（2207 门诊结算、2304 住院结算及其撤销 2208、2305；4101 结算清单）/ Import the platform's
-    settlement records (and their settlement lists: main diagnosis, referrals) as claims: writes OUT/claims.csv (the contract's columns and nhsa_fund_paid) and OUT/import_report.csv (one row
-    per record: imported, cancelled or refused, with the reason)."""
+    settlement records (and their settlement lists: main diagnosis, referrals) as claims: writes OUT/claims.csv
+    (the contract's columns and nhsa_fund_paid) and OUT/import_report.csv (one row per record and list row:
+    imported, cancelled or refused, with the reason)."""
     if encoding is not None and encoding.lower() not in ENCODINGS:
         raise typer.BadParameter(f"--encoding must be one of {', '.join(ENCODINGS)} / 编码应为其一")
     s = import_records(data, records, out, encoding=encoding.lower() if encoding else None,

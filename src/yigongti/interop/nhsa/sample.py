@@ -7,8 +7,9 @@ division code, a five-digit serial) and every person a person number (``persons.
 Windows export) with a few settlements cancelled and settled again (2208, 2305), the settlement lists of the
 inpatient claims as ``nhsa/setl_list.jsonl`` (4101 messages: admission and discharge routes, the referrals'
 receiving institutions, the main diagnosis, operations; the inpatient records carry no diag_code of their own), and
-removes ``claims.csv``: the claims come back with ``yigongti nhsa import``. The platform's fund payment is an illustration (50% of the covered
-cost outpatient, 70% inpatient), not the county's rules. Claims are converted part by part (bounded memory).
+removes ``claims.csv``: the claims come back with ``yigongti nhsa import``. The platform's fund payment is an
+illustration (50% of the covered cost outpatient, 70% inpatient), not the county's rules. Claims are converted
+part by part (bounded memory).
 """
 
 from __future__ import annotations

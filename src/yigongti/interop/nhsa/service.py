@@ -305,7 +305,8 @@ def import_records(data: Path | str, records: list[Path], out: Path | str, *, en
     labels = [p.name for p in paths]
     if len(set(labels)) < len(labels):
         labels = [str(p) for p in paths]
-    files = [open_records(p, label=lab, encoding=encoding) for p, lab in zip(records, labels[:len(records)], strict=True)]
+    files = [open_records(p, label=lab, encoding=encoding)
+             for p, lab in zip(records, labels[:len(records)], strict=True)]
     lists = [open_list(p, label=lab, encoding=encoding) for p, lab in zip(settlement_lists or [],
                                                                          labels[len(records):], strict=True)]
     for rf in files:
