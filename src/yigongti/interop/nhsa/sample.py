@@ -29,7 +29,7 @@ from yigongti.datafolder.schema import CLAIMS, INSTITUTIONS, PERSONS
 from yigongti.interop.nhsa.domain import FIELD_BY_NAME
 
 __all__ = ["CANCEL_EVERY", "RECORD_FIELDS", "SAMPLE_ENCODING", "SAMPLE_FILE", "SAMPLE_LIST_FILE", "list_messages",
-           "person_columns", "write_nhsa_folder"]
+           "person_columns", "referral_targets", "settlement_table", "write_nhsa_folder"]
 
 SAMPLE_FILE = Path("nhsa") / "setlinfo.csv"
 SAMPLE_LIST_FILE = Path("nhsa") / "setl_list.jsonl"  # the settlement lists (4101) of the inpatient claims
@@ -99,7 +99,7 @@ def write_nhsa_folder(folder: Path | str, *, encoding: str = SAMPLE_ENCODING) ->
     if "psn_no" in praw.column_names:
         praw = praw.drop_columns(["psn_no"])
     person_keys, p_cols = person_columns(persons, pa.array(psn_no, pa.string()))
-    refer_to = _referrals(claims_path)
+    refer_to = referral_targets(claims_path)
     out = folder / SAMPLE_FILE
     lists = folder / SAMPLE_LIST_FILE
     list_tmp = lists.with_name(f".{lists.name}.tmp")
@@ -133,48 +133,17 @@ def write_nhsa_folder(folder: Path | str, *, encoding: str = SAMPLE_ENCODING) ->
 def _records(claims: pa.Table, person_keys: pa.Array, p_cols: dict[str, pa.Array],
              insts: dict[str, tuple[str, str]], offset: int) -> pa.Table:
     n = claims.num_rows
-    at = pc.index_in(claims.column("person_id"), value_set=person_keys)
-    person = {k: v.take(at) for k, v in p_cols.items()}
     inpatient = pc.equal(claims.column("setting"), "inpatient").to_numpy(zero_copy_only=False)
-    emergency = claims.column("emergency").to_numpy(zero_copy_only=False).astype(bool)
-    diagnosis = _text(claims.column("diagnosis"))
-    chronic = pc.match_substring_regex(diagnosis, "^(" + "|".join(_CHRONIC) + ")").to_numpy(zero_copy_only=False)
-    med_type = np.where(inpatient, np.where(emergency, "24", "21"),
-                        np.where(emergency, "13", np.where(chronic, "14", "11")))
     total = claims.column("total_cost").to_numpy().astype(np.int64)
     covered = claims.column("covered_cost").to_numpy().astype(np.int64)
-    ratio = np.where(inpatient, 7, 5)
-    fund = covered * ratio // 10
-    employee = pc.equal(person["insutype"], "310").to_numpy(zero_copy_only=False)
+    fund = covered * np.where(inpatient, 7, 5) // 10
+    at = pc.index_in(claims.column("person_id"), value_set=person_keys)
+    employee = pc.equal(p_cols["insutype"].take(at), "310").to_numpy(zero_copy_only=False)
     acct = np.where(employee & ~inpatient, (total - fund) // 3, 0)
     cash = total - fund - acct
-    zero = _yuan(np.zeros(n, dtype=np.int64))
-    inst_ids = claims.column("inst_id").to_pylist()
-    admit = _text(claims.column("admit_date"))
-    discharge = pc.if_else(pc.is_null(claims.column("discharge_date")), admit,
-                           _text(claims.column("discharge_date")))
-    setl = claims.column("claim_id").combine_chunks()
-    digits = pc.replace_substring_regex(setl, "[^0-9]", "")
-    cols: dict[str, pa.Array] = {
-        "infno": pa.array(np.where(inpatient, "2304", "2207"), pa.string()),
-        "mdtrt_id": pc.binary_join_element_wise(pa.scalar("MD"), digits, ""),
-        "setl_id": setl,
-        "psn_no": person["psn_no"], "psn_name": pa.array([""] * n, pa.string()),
-        "psn_cert_type": pa.array(["01"] * n, pa.string()), "certno": person["certno"], "gend": person["gend"],
-        "brdy": person["brdy"], "insutype": person["insutype"], "psn_type": person["psn_type"],
-        "setl_time": pc.binary_join_element_wise(discharge, pa.scalar("16:00:00"), " "),
-        "med_type": pa.array(med_type, pa.string()),
-        "medfee_sumamt": _yuan(total), "fulamt_ownpay_amt": _yuan(total - covered), "overlmt_selfpay": zero,
-        "preselfpay_amt": zero, "inscp_scp_amt": _yuan(covered), "act_pay_dedc": zero, "hifp_pay": _yuan(fund),
-        "pool_prop_selfpay": pa.array(np.where(inpatient, "0.70", "0.50"), pa.string()),
-        "hifmi_pay": zero, "maf_pay": zero, "fund_pay_sumamt": _yuan(fund), "acct_pay": _yuan(acct),
-        "psn_cash_pay": _yuan(cash),
-        "fixmedins_code": pa.array([insts[i][0] for i in inst_ids], pa.string()),
-        "fixmedins_name": pa.array([insts[i][1] for i in inst_ids], pa.string()),
-        "insuplc_admdvs": person["insuplc_admdvs"], "begndate": admit, "enddate": discharge,
-        "diag_code": pc.if_else(pa.array(inpatient), "", diagnosis),  # inpatient: from the settlement list
-    }
-    main = pa.table([cols[name] for name in RECORD_FIELDS], names=list(RECORD_FIELDS))
+    main = settlement_table(claims, person_keys, p_cols, insts, fund=fund, acct=acct, cash=cash,
+                            deductible=np.zeros(n, dtype=np.int64),
+                            ratio=pa.array(np.where(inpatient, "0.70", "0.50"), pa.string()))
     redo = np.flatnonzero((offset + np.arange(n)) % CANCEL_EVERY == 0)
     if not len(redo):
         return main
@@ -204,9 +173,9 @@ def person_columns(persons: pa.Table, psn_no: pa.Array) -> tuple[pa.Array, dict[
         "insuplc_admdvs": _text(persons.column("county_code"))}
 
 
-def _referrals(claims_path: Path) -> dict[str, str]:
-    """referral_from -> the institution of the referred claim, over every part (a referral is a few in a hundred
-    claims, so this stays small)."""
+def referral_targets(claims_path: Path) -> dict[str, str]:
+    """A claims (or adjudicated) file's referrals: referral_from -> the institution of the referred claim, over
+    every part (a referral is a few in a hundred claims, so this stays small)."""
     out: dict[str, str] = {}
     for _part, raw in iter_table_parts(claims_path):
         if "referral_from" not in raw.column_names:
@@ -249,3 +218,49 @@ def list_messages(claims: pa.Table, person_keys: pa.Array, psn_no: pa.Array, ins
                           "oprn_oprt_date": str(admit)}] if (diag or "").startswith("K35") else []}}
         out.append(json.dumps(msg, ensure_ascii=False, separators=(",", ":")))
     return out
+
+
+def settlement_table(claims: pa.Table, person_keys: pa.Array, p_cols: dict[str, pa.Array],
+                     insts: dict[str, tuple[str, str]], *, fund: np.ndarray, acct: np.ndarray, cash: np.ndarray,
+                     deductible: np.ndarray, ratio: pa.Array) -> pa.Table:
+    """Contract claims (parsed, money in fen) as settlement records (:data:`RECORD_FIELDS`, text): 2207 outpatient
+    or 2304 inpatient; med_type from setting, emergency and diagnosis (24/21 inpatient, 13 emergency, 14 a chronic
+    disease, else 11); the payments as given (fen): fund_pay_sumamt and hifp_pay, acct_pay, psn_cash_pay,
+    act_pay_dedc; an inpatient record's diagnosis goes in its settlement list (:func:`list_messages`)."""
+    n = claims.num_rows
+    at = pc.index_in(claims.column("person_id"), value_set=person_keys)
+    person = {k: v.take(at) for k, v in p_cols.items()}
+    inpatient = pc.equal(claims.column("setting"), "inpatient").to_numpy(zero_copy_only=False)
+    emergency = claims.column("emergency").to_numpy(zero_copy_only=False).astype(bool)
+    diagnosis = _text(claims.column("diagnosis"))
+    chronic = pc.match_substring_regex(diagnosis, "^(" + "|".join(_CHRONIC) + ")").to_numpy(zero_copy_only=False)
+    med_type = np.where(inpatient, np.where(emergency, "24", "21"),
+                        np.where(emergency, "13", np.where(chronic, "14", "11")))
+    total = claims.column("total_cost").to_numpy().astype(np.int64)
+    covered = claims.column("covered_cost").to_numpy().astype(np.int64)
+    zero = _yuan(np.zeros(n, dtype=np.int64))
+    inst_ids = claims.column("inst_id").to_pylist()
+    admit = _text(claims.column("admit_date"))
+    discharge = pc.if_else(pc.is_null(claims.column("discharge_date")), admit,
+                           _text(claims.column("discharge_date")))
+    setl = claims.column("claim_id").combine_chunks()
+    digits = pc.replace_substring_regex(setl, "[^0-9]", "")
+    cols: dict[str, pa.Array] = {
+        "infno": pa.array(np.where(inpatient, "2304", "2207"), pa.string()),
+        "mdtrt_id": pc.binary_join_element_wise(pa.scalar("MD"), digits, ""),
+        "setl_id": setl,
+        "psn_no": person["psn_no"], "psn_name": pa.array([""] * n, pa.string()),
+        "psn_cert_type": pa.array(["01"] * n, pa.string()), "certno": person["certno"], "gend": person["gend"],
+        "brdy": person["brdy"], "insutype": person["insutype"], "psn_type": person["psn_type"],
+        "setl_time": pc.binary_join_element_wise(discharge, pa.scalar("16:00:00"), " "),
+        "med_type": pa.array(med_type, pa.string()),
+        "medfee_sumamt": _yuan(total), "fulamt_ownpay_amt": _yuan(total - covered), "overlmt_selfpay": zero,
+        "preselfpay_amt": zero, "inscp_scp_amt": _yuan(covered), "act_pay_dedc": _yuan(deductible),
+        "hifp_pay": _yuan(fund), "pool_prop_selfpay": ratio, "hifmi_pay": zero, "maf_pay": zero,
+        "fund_pay_sumamt": _yuan(fund), "acct_pay": _yuan(acct), "psn_cash_pay": _yuan(cash),
+        "fixmedins_code": pa.array([insts[i][0] for i in inst_ids], pa.string()),
+        "fixmedins_name": pa.array([insts[i][1] for i in inst_ids], pa.string()),
+        "insuplc_admdvs": person["insuplc_admdvs"], "begndate": admit, "enddate": discharge,
+        "diag_code": pc.if_else(pa.array(inpatient), "", diagnosis),  # inpatient: from the settlement list
+    }
+    return pa.table([cols[name] for name in RECORD_FIELDS], names=list(RECORD_FIELDS))

@@ -15,6 +15,9 @@ names every file, row and field. Memory is bounded by the batch size and the key
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import json
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,10 +28,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from yigongti.benefits.domain import RULE_TEXT, Rule
+from yigongti.core.labels import label
+from yigongti.core.money import format_yuan
 from yigongti.core.problems import InvalidInput, Problem, shorten
-from yigongti.datafolder.folder import find_table_file, neutralise_text, read_folder
+from yigongti.datafolder.folder import find_table_file, iter_table_parts, neutralise_text, parse_table, read_folder
+from yigongti.datafolder.schema import ADJUDICATED, ColType, Column, TableSpec
 from yigongti.interop.nhsa.codes import CodeSystems, packaged_codes
 from yigongti.interop.nhsa.domain import (
+    BALANCE_TOLERANCE_FEN,
     FIELD_BY_NAME,
     ListFacts,
     ListPart,
@@ -43,8 +51,17 @@ from yigongti.interop.nhsa.domain import (
 )
 from yigongti.interop.nhsa.engine import Annotations, Index, Pair
 from yigongti.interop.nhsa.records import BATCH_ROWS, ROW, RecordFile, open_list, open_records
+from yigongti.interop.nhsa.sample import (
+    RECORD_FIELDS,
+    list_messages,
+    person_columns,
+    referral_targets,
+    settlement_table,
+)
 
-__all__ = ["CLAIM_COLUMNS", "MAX_PROBLEMS", "REPORT_COLUMNS", "ImportSummary", "Outcome", "import_records"]
+__all__ = ["CLAIM_COLUMNS", "COMPARISON_COLUMNS", "COMPARISON_FILE", "EXPORT_DIR", "LIST_FILE", "MAX_PROBLEMS",
+           "REPORT_COLUMNS", "RESULT_FILE", "TOP_DIFFERENCES", "Comparison", "ExportSummary", "FundGroup",
+           "ImportSummary", "Outcome", "export_results", "import_records"]
 
 CLAIM_COLUMNS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "discharge_date",
                  "total_cost", "covered_cost", "diagnosis", "referral_from", "unreasonable", "nhsa_fund_paid")
@@ -484,3 +501,191 @@ def _add_claim(cols: dict[str, list[str]], c: NhsaClaim) -> None:
               _yuan(c.covered_cost), c.diagnosis or "", c.referral_from or "", "false", _yuan(c.nhsa_fund_paid))
     for name, v in zip(CLAIM_COLUMNS, values, strict=True):
         cols[name].append(v)
+
+
+# ------------------------------------------------------------------------------------------- results out (回传)
+
+EXPORT_DIR = Path("nhsa")
+RESULT_FILE = "setl_results"  # .csv and .jsonl: the settlements as the platform's records (2207, 2304)
+LIST_FILE = "setl_list.jsonl"  # the inpatient claims' settlement lists (4101)
+COMPARISON_FILE = "fund_comparison"  # .csv (per institution and rule), .html, .xlsx
+COMPARISON_COLUMNS = ("inst_id", "fixmedins_code", "inst_name", "rule", "rule_label", "claims", "differing",
+                      "total_cost", "covered_cost", "nhsa_fund_paid", "fund_paid", "difference", "explanation")
+TOP_DIFFERENCES = 50
+_EXPORT_IN = TableSpec("adjudicated", (*ADJUDICATED.columns, Column("nhsa_fund_paid", ColType.MONEY,
+                                                                     required=False)))
+
+
+@dataclass
+class FundGroup:
+    """Claims of one institution decided by one rule: their cost and both fund payments, fen."""
+
+    inst_id: str
+    rule: str
+    claims: int = 0
+    differing: int = 0  # claims whose two payments differ by more than a fen
+    total_cost: int = 0
+    covered_cost: int = 0
+    nhsa_fund_paid: int = 0
+    fund_paid: int = 0
+
+    @property
+    def difference(self) -> int:
+        return self.fund_paid - self.nhsa_fund_paid
+
+
+@dataclass
+class Comparison:
+    """Our fund payment against the platform's (医保基金支付对比): per institution and benefit rule, and the claims
+    that differ most. ``compared`` False when the results carry no platform payment (claims not from an import)."""
+
+    year: int | None
+    groups: list[FundGroup]
+    institutions: dict[str, tuple[str, str]]  # inst_id -> (platform code, name)
+    top: list[dict[str, Any]]  # the claims with the largest differences, largest first
+    compared: bool = True
+
+    def explanation(self, g: FundGroup) -> str:
+        """Why the payments of a group differ: the rule that decided ours, and by how much and how often."""
+        zh, en = RULE_TEXT.get(Rule(g.rule), (g.rule, g.rule)) if g.rule in _RULES else (g.rule, g.rule)
+        if not self.compared:
+            return f"{zh} / {en}"
+        if g.difference == 0 and g.differing == 0:
+            return f"{zh}；两者一致 / {en}; the same"
+        more = "多付" if g.difference > 0 else "少付"
+        return (f"{zh}；本平台{more} {format_yuan(abs(g.difference))} 元（{g.claims:,} 笔中 {g.differing:,} 笔不同） / "
+                f"{en}; we pay {format_yuan(abs(g.difference))} yuan {'more' if g.difference > 0 else 'less'} "
+                f"({g.differing:,} of {g.claims:,} claims differ)")
+
+
+_RULES = {r.value for r in Rule}
+
+
+@dataclass
+class ExportSummary:
+    out: Path
+    records: int = 0
+    lists: int = 0
+    files: list[Path] = field(default_factory=list)
+    comparison: Comparison | None = None
+
+
+def _platform_registry(data: Path) -> tuple[dict[str, tuple[str, str]], pa.Array, dict[str, pa.Array]]:
+    folder = read_folder(data, tables=["institutions", "persons"])
+    inst, persons = folder["institutions"], folder["persons"]
+    ids = inst.column("inst_id").to_pylist()
+    codes = inst.column("nhsa_code").to_pylist() if "nhsa_code" in inst.column_names else [None] * len(ids)
+    insts = {i: ((c or "").strip() or i, n) for i, c, n in zip(ids, codes, inst.column("name").to_pylist(),
+                                                               strict=True)}
+    person_ids = persons.column("person_id").combine_chunks()
+    psn = (pc.utf8_trim_whitespace(persons.column("psn_no").combine_chunks()) if "psn_no" in persons.column_names
+           else person_ids)
+    psn = pc.if_else(pc.or_kleene(pc.is_null(psn), pc.equal(psn, "")), person_ids, psn)
+    return (insts, *person_columns(persons, psn))
+
+
+def export_results(data: Path | str, results: Path | str, out: Path | str) -> ExportSummary:
+    """The adjudication results of ``results`` (its ``adjudicated`` table) as the platform's records: writes
+    OUT/nhsa/setl_results.csv and .jsonl (2207/2304 setlinfo: our fund payment as fund_pay_sumamt and hifp_pay, the
+    patient's as psn_cash_pay, the deductible as act_pay_dedc), OUT/nhsa/setl_list.jsonl (the inpatient claims'
+    settlement lists: main diagnosis, referrals) and the comparison with the platform's own fund payment
+    (OUT/fund_comparison.csv, read by :func:`fund_comparison`). Institutions and persons are named by their
+    platform codes (``institutions.nhsa_code``, ``persons.psn_no``; the ids where absent). Part by part."""
+    data, results, out = Path(data), Path(results), Path(out)
+    path = find_table_file(results, "adjudicated")
+    if path is None:
+        raise InvalidInput([Problem(str(results), 0, "", "no adjudicated.csv (or .parquet) here: run yigongti "
+                                                         "adjudicate first / 没有待遇结算结果")])
+    insts, person_keys, p_cols = _platform_registry(data)
+    refer_to = referral_targets(path)
+    folder = out / EXPORT_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = ExportSummary(out=out)
+    groups: dict[tuple[str, str], FundGroup] = {}
+    top: list[tuple[int, int, dict[str, Any]]] = []
+    compared, year = True, None
+    seq = itertools.count()
+    csv_tmp, jsonl_tmp, list_tmp = (folder / f".{RESULT_FILE}.csv.tmp", folder / f".{RESULT_FILE}.jsonl.tmp",
+                                    folder / f".{LIST_FILE}.tmp")
+    schema = pa.schema([(n, pa.string()) for n in RECORD_FIELDS])
+    with pacsv.CSVWriter(csv_tmp, schema, write_options=pacsv.WriteOptions(quoting_style="needed")) as w, \
+            jsonl_tmp.open("w", encoding="utf-8") as jf, list_tmp.open("w", encoding="utf-8") as lf:
+        for _part, raw in iter_table_parts(path):
+            adj, problems = parse_table(_EXPORT_IN, raw, file=path.name)
+            if any(not p.warning for p in problems):
+                raise InvalidInput(problems)
+            if not adj.num_rows:
+                continue
+            fund = adj.column("fund_paid").to_numpy().astype("int64")
+            cash = adj.column("patient_paid").to_numpy().astype("int64")
+            table = settlement_table(adj, person_keys, p_cols, insts, fund=fund, acct=fund * 0, cash=cash,
+                                     deductible=adj.column("deductible").to_numpy().astype("int64"),
+                                     ratio=pa.array([""] * adj.num_rows, pa.string()))
+            table = table.select(list(RECORD_FIELDS))
+            w.write_table(pa.table([neutralise_text(c) for c in table.columns], schema=schema))
+            for rec in table.to_pylist():
+                infno = rec.pop("infno")
+                jf.write(json.dumps({"infno": infno, "output": {"setlinfo": {k: v for k, v in rec.items() if v}}},
+                                    ensure_ascii=False, separators=(",", ":")) + "\n")
+            lines = list_messages(adj, person_keys, p_cols["psn_no"], insts, refer_to)
+            for line in lines:
+                lf.write(line + "\n")
+            summary.records += table.num_rows
+            summary.lists += len(lines)
+            compared = compared and "nhsa_fund_paid" in adj.column_names
+            year = year or adj.column("admit_date")[0].as_py().year
+            _group(adj, groups, top, compared, seq)
+    for tmp, name in ((csv_tmp, f"{RESULT_FILE}.csv"), (jsonl_tmp, f"{RESULT_FILE}.jsonl"), (list_tmp, LIST_FILE)):
+        tmp.replace(folder / name)
+        summary.files.append(folder / name)
+    comparison = Comparison(year, sorted(groups.values(), key=lambda g: (g.inst_id, g.rule)), insts,
+                            [r for _, _, r in sorted(top, key=lambda t: (-t[0], -t[1]))], compared)
+    summary.comparison = comparison
+    summary.files.append(_write_comparison(comparison, out))
+    return summary
+
+
+def _group(adj: pa.Table, groups: dict[tuple[str, str], FundGroup], top: list[tuple[int, int, dict[str, Any]]],
+           compared: bool, seq: Iterator[int]) -> None:
+    """Add a part's claims to their groups; keep the :data:`TOP_DIFFERENCES` largest differences (a heap: on a tie,
+    the earlier claim stays)."""
+    cols = ["claim_id", "inst_id", "rule", "total_cost", "covered_cost", "fund_paid", "network_status"]
+    theirs = adj.column("nhsa_fund_paid").to_pylist() if compared else [0] * adj.num_rows
+    for rec, nhsa in zip(adj.select(cols).to_pylist(), theirs, strict=True):
+        g = groups.setdefault((rec["inst_id"], rec["rule"]), FundGroup(rec["inst_id"], rec["rule"]))
+        nhsa = nhsa or 0
+        g.claims += 1
+        g.total_cost += rec["total_cost"]
+        g.covered_cost += rec["covered_cost"]
+        g.fund_paid += rec["fund_paid"]
+        g.nhsa_fund_paid += nhsa
+        diff = rec["fund_paid"] - nhsa
+        if compared and abs(diff) > BALANCE_TOLERANCE_FEN:
+            g.differing += 1
+            item = (abs(diff), -next(seq), {**rec, "nhsa_fund_paid": nhsa, "difference": diff})
+            if len(top) < TOP_DIFFERENCES:
+                heapq.heappush(top, item)
+            elif item[:2] > top[0][:2]:
+                heapq.heapreplace(top, item)
+
+
+def _write_comparison(c: Comparison, out: Path) -> Path:
+    rows: dict[str, list[str]] = {k: [] for k in COMPARISON_COLUMNS}
+    for g in c.groups:
+        code, name = c.institutions.get(g.inst_id, (g.inst_id, ""))
+        values = (g.inst_id, code, name, g.rule, label("rule", g.rule) if g.rule in _RULES else g.rule, str(g.claims),
+                  str(g.differing), _yuan_signed(g.total_cost), _yuan_signed(g.covered_cost),
+                  _yuan_signed(g.nhsa_fund_paid), _yuan_signed(g.fund_paid), _yuan_signed(g.difference),
+                  c.explanation(g))
+        for k, v in zip(COMPARISON_COLUMNS, values, strict=True):
+            rows[k].append(v)
+    table = pa.table({k: neutralise_text(pa.array(v, pa.string())) for k, v in rows.items()})
+    path = out / f"{COMPARISON_FILE}.csv"
+    tmp = path.with_name(f".{path.name}.tmp")
+    pacsv.write_csv(table, tmp, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    tmp.replace(path)
+    return path
+
+
+def _yuan_signed(fen: int) -> str:
+    return ("-" if fen < 0 else "") + _yuan(abs(fen))
