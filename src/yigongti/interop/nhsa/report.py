@@ -92,8 +92,8 @@ def comparison_html(c: Comparison) -> str:
                                g.fund_paid) for g in c.groups], "rule")
     year = f"{c.year} 年度" if c.year else ""
     png = base64.b64encode(_chart(total)).decode()
-    note = ("" if c.compared else "<p><b>结果中没有平台的基金支付（nhsa_fund_paid），只列本平台支付 / the results "
-            "carry no platform fund payment (nhsa_fund_paid): ours only.</b></p>")
+    note = ("" if c.compared else "<p><b>结果中没有平台的基金支付（nhsa_fund_paid），只列本平台支付 / "
+            "the results carry no platform fund payment (nhsa_fund_paid): ours only.</b></p>")
     parts = [
         "<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
         f"<title>{year}医保基金支付对比 / fund payment: ours and the platform's</title>",
@@ -102,9 +102,9 @@ def comparison_html(c: Comparison) -> str:
          "td:first-child{text-align:left}img{max-width:100%}</style></head><body>"),
         f"<h1>{year}医保基金支付对比 / fund payment: ours against the national platform's</h1>", note,
         ("<p>平台基金支付取自导入的结算记录（fund_pay_sumamt），本平台基金支付为待遇结算结果（fund_paid）；"
-         "差额 = 本平台 − 平台。每行的说明给出决定本平台支付的待遇规则。 / The platform's fund payment is the imported records' "
-         "fund_pay_sumamt, ours the adjudication's fund_paid; difference = ours − the platform's. Each row's "
-         "explanation names the benefit rule that decided our payment.</p>"),
+         "差额 = 本平台 − 平台。每行的说明给出决定本平台支付的待遇规则。 / The platform's fund payment is "
+         "the imported records' fund_pay_sumamt, ours the adjudication's fund_paid; difference = ours − the "
+         "platform's. Each row's "explanation names the benefit rule that decided our payment.</p>"),
         _table(["全部 / all", *_HEAD], [["", *_figures(g)] for g in whole]),
         f'<img alt="fund by rule" src="data:image/png;base64,{png}">',
         "<h2>按待遇规则 / by benefit rule</h2>",
