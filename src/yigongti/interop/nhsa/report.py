@@ -104,7 +104,7 @@ def comparison_html(c: Comparison) -> str:
         ("<p>平台基金支付取自导入的结算记录（fund_pay_sumamt），本平台基金支付为待遇结算结果（fund_paid）；"
          "差额 = 本平台 − 平台。每行的说明给出决定本平台支付的待遇规则。 / The platform's fund payment is "
          "the imported records' fund_pay_sumamt, ours the adjudication's fund_paid; difference = ours − the "
-         "platform's. Each row's "explanation names the benefit rule that decided our payment.</p>"),
+         "platform's. Each row's explanation names the benefit rule that decided our payment.</p>"),
         _table(["全部 / all", *_HEAD], [["", *_figures(g)] for g in whole]),
         f'<img alt="fund by rule" src="data:image/png;base64,{png}">',
         "<h2>按待遇规则 / by benefit rule</h2>",
