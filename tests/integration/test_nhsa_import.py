@@ -13,13 +13,25 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
+from yigongti.benefits.domain import RULE_TEXT, Rule
 from yigongti.cli import app
 from yigongti.core.problems import InvalidInput
 from yigongti.datafolder.folder import read_folder
+from yigongti.demo import DEFAULT_YEAR
 from yigongti.demo.county import write_demo_county
 from yigongti.interop.nhsa.domain import FIELD_BY_NAME, canonical_field
+from yigongti.interop.nhsa.report import comparison_html, comparison_xlsx
 from yigongti.interop.nhsa.sample import CANCEL_EVERY, SAMPLE_FILE, SAMPLE_LIST_FILE, write_nhsa_folder
-from yigongti.interop.nhsa.service import import_records
+from yigongti.interop.nhsa.service import (
+    EXPORT_DIR,
+    RESULT_FILE,
+    TOP_DIFFERENCES,
+    export_results,
+    import_records,
+)
+from yigongti.interop.nhsa.service import (
+    LIST_FILE as EXPORT_LIST_FILE,
+)
 
 PERSONS = 1200
 LIST_FILE = SAMPLE_LIST_FILE
@@ -343,3 +355,72 @@ def test_every_list_row_is_accounted_for_and_a_refused_referrer_refers_no_claim(
     assert by_id["NO-SUCH-SETTLEMENT"] == {"refused"} and by_id[source] == {"refused"}
     assert by_id[target] == {"imported"}
     assert "无此结算ID" in next(r["reason"] for r in listed if r["setl_id"] == "NO-SUCH-SETTLEMENT")
+
+
+# ------------------------------------------------------------------------------------------------- round trip
+
+def test_import_adjudicate_export_import_gives_the_same_claims(county: tuple[Path, Path], tmp_path: Path) -> None:
+    _, nhsa = county
+    data = tmp_path / "data"
+    shutil.copytree(nhsa, data)
+    code, output = _import(data, data, data / SAMPLE_FILE, extra=("--settlement-list", str(data / LIST_FILE)))
+    assert code == 0, output
+    result = CliRunner().invoke(app, ["adjudicate", "--data", str(data), "--year", str(DEFAULT_YEAR),
+                                      "--out", str(tmp_path / "res")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["nhsa", "export", "--data", str(data), "--results", str(tmp_path / "res"),
+                                      "--out", str(tmp_path / "x")])
+    assert result.exit_code == 0, result.output
+    exported = tmp_path / "x" / EXPORT_DIR
+    for form in ("csv", "jsonl"):
+        code, output = _import(data, tmp_path / f"again-{form}", exported / f"{RESULT_FILE}.{form}",
+                               extra=("--settlement-list", str(exported / EXPORT_LIST_FILE)))
+        assert code == 0, output
+    again = _text(tmp_path / "again-csv" / "claims.csv")
+    assert again.equals(_text(tmp_path / "again-jsonl" / "claims.csv"))
+    first = {r["claim_id"]: r for r in _text(data / "claims.csv").to_pylist()}
+    adjudicated = {r["claim_id"]: r for r in _text(tmp_path / "res" / "adjudicated.csv").to_pylist()}
+    assert set(adjudicated) == {r["claim_id"] for r in again.to_pylist()}
+    referred = 0
+    for r in again.to_pylist():
+        want = dict(first[r["claim_id"]])
+        assert r["nhsa_fund_paid"] == adjudicated[r["claim_id"]]["fund_paid"]  # ours is now the platform's
+        if want["referral_from"] not in adjudicated:  # referred from an admission of the year before: not exported
+            want["referral_from"] = ""
+        referred += bool(r["referral_from"])
+        assert {k: v for k, v in r.items() if k != "nhsa_fund_paid"} == \
+            {k: v for k, v in want.items() if k != "nhsa_fund_paid"}, r["claim_id"]
+    assert referred > 0
+    report = _text(tmp_path / "again-csv" / "import_report.csv").column("reason").to_pylist()
+    assert not any("不平衡" in r for r in report)  # fund + account + cash = total in every exported record
+
+
+def test_the_fund_comparison_adds_up_and_explains_each_rule(county: tuple[Path, Path], tmp_path: Path) -> None:
+    _, nhsa = county
+    data = tmp_path / "data"
+    shutil.copytree(nhsa, data)
+    import_records(data, [data / SAMPLE_FILE], data, settlement_lists=[data / LIST_FILE])
+    assert CliRunner().invoke(app, ["adjudicate", "--data", str(data), "--year", str(DEFAULT_YEAR),
+                                    "--out", str(tmp_path / "res")]).exit_code == 0
+    summary = export_results(data, tmp_path / "res", tmp_path / "x")
+    c = summary.comparison
+    assert c is not None and c.compared
+    adjudicated = _text(tmp_path / "res" / "adjudicated.csv").to_pylist()
+
+    def fen(v: str) -> int:
+        return round(float(v) * 100)
+
+    assert sum(g.fund_paid for g in c.groups) == sum(fen(r["fund_paid"]) for r in adjudicated)
+    assert sum(g.nhsa_fund_paid for g in c.groups) == sum(fen(r["nhsa_fund_paid"]) for r in adjudicated)
+    assert sum(g.claims for g in c.groups) == len(adjudicated)
+    table = _text(tmp_path / "x" / "fund_comparison.csv").to_pylist()
+    assert len(table) == len(c.groups)
+    for row, g in zip(table, c.groups, strict=True):
+        assert fen(row["difference"]) == fen(row["fund_paid"]) - fen(row["nhsa_fund_paid"])
+        assert row["rule_label"] and row["explanation"].startswith(RULE_TEXT[Rule(g.rule)][0])
+    diffs = [abs(r["difference"]) for r in c.top]
+    assert diffs == sorted(diffs, reverse=True) and len(diffs) == min(TOP_DIFFERENCES, sum(g.differing
+                                                                                          for g in c.groups))
+    html_page, xlsx = comparison_html(c), comparison_xlsx(c)
+    assert "医保基金支付对比" in html_page and c.top[0]["claim_id"] in html_page
+    assert xlsx == comparison_xlsx(c)  # the same comparison, the same bytes
