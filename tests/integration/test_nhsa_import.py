@@ -424,3 +424,27 @@ def test_the_fund_comparison_adds_up_and_explains_each_rule(county: tuple[Path, 
     html_page, xlsx = comparison_html(c), comparison_xlsx(c)
     assert "医保基金支付对比" in html_page and c.top[0]["claim_id"] in html_page
     assert xlsx == comparison_xlsx(c)  # the same comparison, the same bytes
+
+
+def test_the_columnar_path_writes_what_the_row_path_writes(county: tuple[Path, Path], tmp_path: Path) -> None:
+    """The columnar path maps the plainly clean records; everything else goes one by one. Both paths, the same
+    files: on the sample with its settlement lists and on records with every kind of doubt mixed in."""
+    _, nhsa = county
+    t = _records(nhsa)
+    settles = _live(t)
+    changes = [("psn_cash_pay", "0.00"), ("fixmedins_code", "H51072799999"), ("med_type", "41"),
+               ("setl_id", "=1+2"), ("medfee_sumamt", "1,234.50"), ("begndate", "20260301"),
+               ("certno", "510727196005011234"), ("gend", "9"), ("insutype", "310"), ("diag_code", "I10 "),
+               ("inscp_scp_amt", "99999.00"), ("brdy", "1900-01-01"), ("enddate", "2020-01-01"),
+               ("med_type", "140104"), ("psn_cert_type", "02"), ("acct_pay", "1.5")]
+    for (name, value), row in zip(changes, settles[7::13], strict=False):
+        t = _set(t, row, name, value)
+    path = _write_csv(t, tmp_path / "mixed.csv")
+    for records, lists in (([nhsa / SAMPLE_FILE], [nhsa / LIST_FILE]), ([path], [nhsa / LIST_FILE])):
+        got = [import_records(nhsa, records, tmp_path / f"v{int(v)}", settlement_lists=lists, vectorised=v, batch_rows=999)
+               for v in (False, True)]
+        assert got[0].refused > 0 or records[0] == nhsa / SAMPLE_FILE
+        assert (got[0].records, got[0].imported, got[0].refused, got[0].unbalanced, got[0].total_cost) == \
+            (got[1].records, got[1].imported, got[1].refused, got[1].unbalanced, got[1].total_cost)
+        for name in ("claims.csv", "import_report.csv"):
+            assert (tmp_path / "v0" / name).read_bytes() == (tmp_path / "v1" / name).read_bytes(), name

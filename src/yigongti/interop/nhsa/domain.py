@@ -24,6 +24,7 @@ __all__ = [
     "BALANCE_TOLERANCE_FEN",
     "FIELDS",
     "FIELD_BY_NAME",
+    "ICD10_PATTERN",
     "LIST_FIELDS",
     "PART_FIELDS",
     "SETTLEMENT_FIELDS",
@@ -259,7 +260,8 @@ def institution_code_problem(code: str, codes: CodeSystems) -> str | None:
     return division_problem(code[1:7], codes)
 
 
-_ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Za-z]{1,8})?$")
+ICD10_PATTERN = r"^[A-Z][0-9]{2}(\.[0-9A-Za-z]{1,8})?$"
+_ICD10 = re.compile(ICD10_PATTERN)
 
 
 def icd10_problem(code: str) -> str | None:

@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from yigongti.benefits.domain import RULE_TEXT, Rule
+from yigongti.core.idnumber import id_number_problems
 from yigongti.core.labels import label
 from yigongti.core.money import format_yuan
 from yigongti.core.problems import InvalidInput, Problem, shorten
@@ -49,7 +51,7 @@ from yigongti.interop.nhsa.domain import (
     map_settlement,
     required_fields,
 )
-from yigongti.interop.nhsa.engine import Annotations, Index, Pair
+from yigongti.interop.nhsa.engine import Annotations, Index, Pair, columnar_claims
 from yigongti.interop.nhsa.records import BATCH_ROWS, ROW, RecordFile, open_list, open_records
 from yigongti.interop.nhsa.sample import (
     RECORD_FIELDS,
@@ -118,6 +120,15 @@ class _Registry:
     person_ids: pa.Array
     id_numbers: pa.Array
     insurance: pa.Array
+    id_ok: pa.Array = field(default_factory=lambda: pa.array([], pa.bool_()))  # id_number well formed
+    inst_keys: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    inst_ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+
+    def __post_init__(self) -> None:
+        self.id_ok = pa.array([bool(v) and not id_number_problems(v, birth_date=None, sex=None)
+                               for v in self.id_numbers.to_pylist()], pa.bool_())
+        self.inst_keys = pa.array(list(self.institutions), pa.string())
+        self.inst_ids = pa.array(list(self.institutions.values()), pa.string())
 
 
 def _registry(data: Path, codes: CodeSystems, problems: _Problems) -> _Registry:
@@ -269,6 +280,17 @@ class _Writer:
                   for c in self.columns]
         self.writer.write_table(pa.table(arrays, names=list(self.columns)))
 
+    def write_sorted(self, cols: dict[str, list[str]], at: list[int], arrays: dict[str, pa.Array],
+                     arrays_at: np.ndarray) -> None:
+        """Rows from two sources (lists by row and columns), written in the order of their positions ``at``."""
+        first = pa.table({c: pa.array(cols[c], pa.string()) for c in self.columns})
+        second = pa.table({c: pc.cast(arrays[c], pa.string()) for c in self.columns})
+        both = pa.concat_tables([first, second])
+        order = np.argsort(np.concatenate([np.asarray(at, dtype=np.int64), arrays_at.astype(np.int64)]),
+                           kind="stable")
+        both = both.take(pa.array(order))
+        self.write({c: both.column(c).to_pylist() for c in self.columns})
+
     def write_batches(self, batches: Iterator[dict[str, list[str]]]) -> None:
         for cols in batches:
             self.write(cols)
@@ -310,10 +332,10 @@ def _rows(batch: pa.Table) -> Iterator[dict[str, str]]:
 
 def import_records(data: Path | str, records: list[Path], out: Path | str, *, encoding: str | None = None,
                    settlement_lists: list[Path] | None = None, codes: CodeSystems | None = None,
-                   batch_rows: int = BATCH_ROWS) -> ImportSummary:
+                   batch_rows: int = BATCH_ROWS, vectorised: bool = True) -> ImportSummary:
     """Import settlement exports ``records`` (and their settlement lists, 4101) against the registry of ``data``;
     write OUT/claims.csv and OUT/import_report.csv. Raises :class:`InvalidInput` (nothing written) on malformed
-    input."""
+    input. ``vectorised`` False maps every record one by one (the reference the columnar path is tested against)."""
     data, out = Path(data), Path(out)
     codes = codes or packaged_codes()
     problems = _Problems()
@@ -346,7 +368,7 @@ def import_records(data: Path | str, records: list[Path], out: Path | str, *, en
                 _move(rf, problems)
             problems.raise_if_any()
             index.link()
-            return _pass_map(files, lists, registry, codes, index, out, problems, batch_rows)
+            return _pass_map(files, lists, registry, codes, index, out, problems, batch_rows, vectorised)
         finally:
             index.close()
 
@@ -358,7 +380,7 @@ def _move(rf: RecordFile, problems: _Problems) -> None:
 
 
 def _pass_map(files: list[RecordFile], lists: list[RecordFile], registry: _Registry, codes: CodeSystems,
-              index: Index, out: Path, problems: _Problems, batch_rows: int) -> ImportSummary:
+              index: Index, out: Path, problems: _Problems, batch_rows: int, vectorised: bool) -> ImportSummary:
     """Pass 2: each record mapped, the claims and the report written batch by batch."""
     claims = _Writer(out / "claims.csv", CLAIM_COLUMNS, ("claim_id", "person_id", "inst_id", "diagnosis",
                                                           "referral_from"))
@@ -370,7 +392,7 @@ def _pass_map(files: list[RecordFile], lists: list[RecordFile], registry: _Regis
             try:
                 for batch in rf.batches(rows=batch_rows):
                     _map_batch(rf, batch, registry, codes, notes, claims, report, summary, problems, index,
-                               [f.label for f in files])
+                               [f.label for f in files], vectorised)
             finally:
                 notes.close()
             _move(rf, problems)
@@ -420,49 +442,72 @@ def _list_report(lists: list[RecordFile], first: int, index: Index, summary: Imp
 
 def _map_batch(rf: RecordFile, batch: pa.Table, registry: _Registry, codes: CodeSystems, notes: Annotations,
                claims: _Writer, report: _Writer, summary: ImportSummary, problems: _Problems, index: Index,
-               labels: list[str]) -> None:
+               labels: list[str], vectorised: bool) -> None:
+    """Map one batch: the plainly clean records by the columnar path (:func:`engine.columnar_claims`), the rest one
+    by one (:func:`domain.map_settlement`); claims and report rows written in the batch's order."""
     n = batch.num_rows
     psn = (pc.utf8_trim_whitespace(batch.column("psn_no").combine_chunks()) if "psn_no" in batch.column_names
            else pa.nulls(n, pa.string()))
     at = pc.index_in(psn, value_set=registry.person_keys)
-    pid = registry.person_ids.take(at).to_pylist()
-    idn = registry.id_numbers.take(at).to_pylist()
-    ins = registry.insurance.take(at).to_pylist()
-    infnos = _infno(batch).to_pylist()
-    rows = batch.column(ROW).to_pylist()
-    setl = pc.utf8_trim_whitespace(batch.column("setl_id").combine_chunks()).to_pylist()
+    infno_arr = _infno(batch)
+    rows_arr = batch.column(ROW).combine_chunks()
+    setl_arr = pc.utf8_trim_whitespace(batch.column("setl_id").combine_chunks())
+    rows = rows_arr.to_pylist()
     ann = notes.upto(rows[-1]) if rows else {}
+    if vectorised:
+        code = pc.utf8_trim_whitespace(pc.fill_null(batch.column("fixmedins_code").combine_chunks(), ""))
+        fast = columnar_claims(
+            batch, codes=codes, setl_id=setl_arr, infno=infno_arr,
+            row_path=np.isin(rows_arr.to_numpy(), np.fromiter(ann, dtype=np.int64, count=len(ann))),
+            person_id=registry.person_ids.take(at), id_number=registry.id_numbers.take(at),
+            id_ok=registry.id_ok.take(at), insurance=registry.insurance.take(at),
+            inst_id=registry.inst_ids.take(pc.index_in(code, value_set=registry.inst_keys)))
+        clean = fast.clean
+    else:
+        clean = np.zeros(n, dtype=bool)
+    slow = np.flatnonzero(~clean)
+    part = batch.take(pa.array(slow, pa.int64())) if len(slow) < n else batch
+    at_slow = at.take(pa.array(slow, pa.int64()))
+    pid = registry.person_ids.take(at_slow).to_pylist()
+    idn = registry.id_numbers.take(at_slow).to_pylist()
+    ins = registry.insurance.take(at_slow).to_pylist()
+    infnos = infno_arr.take(pa.array(slow, pa.int64())).to_pylist()
+    setl = setl_arr.take(pa.array(slow, pa.int64())).to_pylist()
+    slow_rows = [rows[i] for i in slow.tolist()]
     cancels = set(_kinds(codes, "cancels"))
     c_cols: dict[str, list[str]] = {c: [] for c in CLAIM_COLUMNS}
     r_cols: dict[str, list[str]] = {c: [] for c in REPORT_COLUMNS}
+    c_at: list[int] = []
+    r_at: list[int] = []
     settled: tuple[list[str], list[str]] = ([], [])
 
-    def outcome(setl_id: str, what: str, reason: str, infno: str, row: int) -> None:
+    def outcome(k: int, setl_id: str, what: str, reason: str, infno: str, row: int) -> None:
         for c, v in zip(REPORT_COLUMNS, (setl_id, what, reason, infno, rf.label, str(row)), strict=True):
             r_cols[c].append(v)
+        r_at.append(k)
         if infno not in cancels and what != Outcome.CANCELLED:
             settled[0].append(setl_id)
             settled[1].append(what)
 
-    for i, rec in enumerate(_rows(batch)):
+    for j, rec in enumerate(_rows(part)):
+        k = int(slow[j])
         summary.records += 1
-        sid, infno, row = setl[i], infnos[i], rows[i]
+        sid, infno, row = setl[j], infnos[j], slow_rows[j]
         a = ann.get(row)
         if infno in cancels:
             summary.cancelled += 1
             original = f"{labels[a['sfile']]}:{a['srow']}" if a else ""
-            outcome(sid, Outcome.CANCELLED, f"{codes.infno[infno].shown()}：撤销 {original} 的结算"
-                                            f" / cancels the settlement at {original}", infno, row)
+            outcome(k, sid, Outcome.CANCELLED, f"{codes.infno[infno].shown()}：撤销 {original} 的结算"
+                                               f" / cancels the settlement at {original}", infno, row)
             continue
         if a is not None and a["cfile"] is not None:
             summary.cancelled += 1
             by = f"{labels[a['cfile']]}:{a['crow']} ({a['cinfno']})"
-            outcome(sid, Outcome.CANCELLED, f"已被 {by} 撤销 / cancelled by {by}", infno, row)
+            outcome(k, sid, Outcome.CANCELLED, f"已被 {by} 撤销 / cancelled by {by}", infno, row)
             continue
-        person = PersonRef(pid[i], idn[i], ins[i]) if pid[i] is not None else None
+        person = PersonRef(pid[j], idn[j], ins[j]) if pid[j] is not None else None
         inst_id = registry.institutions.get((rec.get("fixmedins_code") or "").strip())
-        listed = _facts(a)
-        result = map_settlement(rec, codes=codes, inst_id=inst_id, person=person, listed=listed)
+        result = map_settlement(rec, codes=codes, inst_id=inst_id, person=person, listed=_facts(a))
         if isinstance(result, Malformed):
             for name, message in result.problems:
                 problems.add(Problem(rf.label, row, name, message))
@@ -472,18 +517,37 @@ def _map_batch(rf: RecordFile, batch: pa.Table, registry: _Registry, codes: Code
             first = result.reason.split("; ")[0]
             key = first if len(first) <= 80 else first[:80] + "..."
             summary.refusals[key] = summary.refusals.get(key, 0) + 1
-            outcome(sid, Outcome.REFUSED, result.reason, infno, row)
+            outcome(k, sid, Outcome.REFUSED, result.reason, infno, row)
             continue
         _add_claim(c_cols, result)
+        c_at.append(k)
         summary.imported += 1
         summary.total_cost += result.total_cost
         summary.nhsa_fund_paid += result.nhsa_fund_paid
         summary.referrals += result.referral_from is not None
         if any(note.startswith("不平衡") for note in result.notes):
             summary.unbalanced += 1
-        outcome(sid, Outcome.IMPORTED, "; ".join(result.notes), infno, row)
-    claims.write(c_cols)
-    report.write(r_cols)
+        outcome(k, sid, Outcome.IMPORTED, "; ".join(result.notes), infno, row)
+    if vectorised and clean.any():
+        done = int(clean.sum())
+        summary.records += done
+        summary.imported += done
+        summary.total_cost += fast.total_cost
+        summary.nhsa_fund_paid += fast.nhsa_fund_paid
+        keep = pa.array(clean)
+        ids = pc.filter(setl_arr, keep)
+        at_fast = np.flatnonzero(clean)
+        claims.write_sorted(c_cols, c_at, fast.columns, at_fast)
+        report.write_sorted(r_cols, r_at, {
+            "setl_id": ids, "outcome": pa.array([Outcome.IMPORTED] * done, pa.string()),
+            "reason": pa.array([""] * done, pa.string()), "infno": pc.filter(infno_arr, keep),
+            "file": pa.array([rf.label] * done, pa.string()), "row": pc.cast(pc.filter(rows_arr, keep), pa.string())},
+            at_fast)
+        settled[0].extend(ids.to_pylist())
+        settled[1].extend([Outcome.IMPORTED] * done)
+    else:
+        claims.write(c_cols)
+        report.write(r_cols)
     index.add_outcomes(*settled)
 
 
