@@ -28,7 +28,7 @@ from yigongti.interop.nhsa.domain import ICD10_PATTERN, ListPart
 
 __all__ = ["MEMORY_LIMIT", "MONEY_FIELDS", "Annotations", "Columnar", "Index", "Pair", "columnar_claims", "yuan_text"]
 
-MEMORY_LIMIT = "512MB"
+MEMORY_LIMIT = "256MB"
 
 _DATE = "try_strptime(left(regexp_replace(trim({0}), '[-/]', '', 'g'), 8), '%Y%m%d')::DATE"
 
