@@ -26,12 +26,13 @@ DATA = ROOT / "data"
 
 CHILD = r"""
 import json, resource, sys, time
-mode, folder, out = sys.argv[1], sys.argv[2], sys.argv[3]
+mode, folder, out, copies = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 from pathlib import Path
+extra = [Path(folder) / "nhsa" / f"copy{k}.csv" for k in range(1, copies)]
 t0, c0 = time.perf_counter(), time.process_time()
 if mode in ("rows", "columnar"):
     from yigongti.interop.nhsa.service import import_records
-    s = import_records(Path(folder), [Path(folder) / "nhsa" / "setlinfo.csv"], Path(out),
+    s = import_records(Path(folder), [Path(folder) / "nhsa" / "setlinfo.csv", *extra], Path(out),
                        settlement_lists=[Path(folder) / "nhsa" / "setl_list.jsonl"], vectorised=mode == "columnar")
     n = s.records
 else:
@@ -45,11 +46,38 @@ print(json.dumps({"records": n, "wall": wall, "cpu": cpu,
 """
 
 
-def _child(mode: str, folder: Path, out: Path) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", CHILD, mode, str(folder), str(out)], check=True,
+def _child(mode: str, folder: Path, out: Path, copies: int = 1) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", CHILD, mode, str(folder), str(out), str(copies)], check=True,
                           capture_output=True, text=True)
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def _copies(folder: Path, copies: int) -> None:
+    """copy1.csv ... : the records again, each setl_id suffixed (so settlements and cancellations stay paired)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    src = folder / "nhsa" / "setlinfo.csv"
+    for k in range(1, copies):
+        dest = folder / "nhsa" / f"copy{k}.csv"
+        if dest.exists():
+            continue
+        names = pacsv.open_csv(src, read_options=pacsv.ReadOptions(encoding="gb18030")).schema.names
+        reader = pacsv.open_csv(src, read_options=pacsv.ReadOptions(encoding="gb18030"),
+                                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                                     strings_can_be_null=False))
+        writer = None
+        for batch in reader:
+            t = pa.Table.from_batches([batch])
+            i = t.column_names.index("结算ID")
+            t = t.set_column(i, "结算ID", pc.binary_join_element_wise(t.column(i), pa.scalar(f"-{k}"), ""))
+            if writer is None:
+                writer = pacsv.CSVWriter(dest, t.schema)
+            writer.write_table(t)
+        if writer is not None:
+            writer.close()
 
 
 def main() -> None:
@@ -57,6 +85,8 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=134_000)
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--modes", default="read,rows,columnar")
+    parser.add_argument("--copies", type=int, default=1, help="import the records this many times over (copies "
+                        "with their setl_id suffixed, UTF-8): more records against the same registry")
     args = parser.parse_args()
     folder = DATA / f"nhsa-{args.persons}"
     if not (folder / "nhsa" / "setlinfo.csv").exists():  # in a process of its own: its peak stays out of the figures
@@ -69,7 +99,8 @@ def main() -> None:
     out = DATA / f"nhsa-{args.persons}-out"
     names = {"read": "pyarrow CSV read alone (floor)", "rows": "`nhsa import`, row by row (before)",
              "columnar": "`nhsa import`, columnar path (now)"}
-    runs = [(m, _child(m, folder, out)) for m in args.modes.split(",")]
+    _copies(folder, args.copies)
+    runs = [(m, _child(m, folder, out, args.copies)) for m in args.modes.split(",")]
     print(f"records {runs[-1][1]['records']:,.0f} (settlement records and list rows), file {size:,.0f} MiB")
     print("| step | wall s | CPU s | records/s (wall) | records/s (CPU) | peak RSS MiB |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

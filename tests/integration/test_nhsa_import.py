@@ -441,8 +441,8 @@ def test_the_columnar_path_writes_what_the_row_path_writes(county: tuple[Path, P
         t = _set(t, row, name, value)
     path = _write_csv(t, tmp_path / "mixed.csv")
     for records, lists in (([nhsa / SAMPLE_FILE], [nhsa / LIST_FILE]), ([path], [nhsa / LIST_FILE])):
-        got = [import_records(nhsa, records, tmp_path / f"v{int(v)}", settlement_lists=lists, vectorised=v, batch_rows=999)
-               for v in (False, True)]
+        got = [import_records(nhsa, records, tmp_path / f"v{int(v)}", settlement_lists=lists, vectorised=v,
+                              batch_rows=999) for v in (False, True)]
         assert got[0].refused > 0 or records[0] == nhsa / SAMPLE_FILE
         assert (got[0].records, got[0].imported, got[0].refused, got[0].unbalanced, got[0].total_cost) == \
             (got[1].records, got[1].imported, got[1].refused, got[1].unbalanced, got[1].total_cost)
