@@ -448,3 +448,22 @@ def test_the_columnar_path_writes_what_the_row_path_writes(county: tuple[Path, P
             (got[1].records, got[1].imported, got[1].refused, got[1].unbalanced, got[1].total_cost)
         for name in ("claims.csv", "import_report.csv"):
             assert (tmp_path / "v0" / name).read_bytes() == (tmp_path / "v1" / name).read_bytes(), name
+
+
+def test_results_without_the_platform_payment_list_ours_alone_and_no_results_exit_2(county: tuple[Path, Path],
+                                                                                    tmp_path: Path) -> None:
+    plain, _ = county
+    assert CliRunner().invoke(app, ["adjudicate", "--data", str(plain), "--year", str(DEFAULT_YEAR),
+                                    "--out", str(tmp_path / "res")]).exit_code == 0
+    result = CliRunner().invoke(app, ["nhsa", "export", "--data", str(plain), "--results", str(tmp_path / "res"),
+                                      "--out", str(tmp_path / "x")])
+    assert result.exit_code == 0, result.output
+    table = _text(tmp_path / "x" / "fund_comparison.csv").to_pylist()
+    assert table and all(r["nhsa_fund_paid"] == "0.00" and r["differing"] == "0" for r in table)
+    assert "nhsa_fund_paid" in (tmp_path / "x" / "fund_comparison.html").read_text("utf-8")
+    records = _text(tmp_path / "x" / EXPORT_DIR / f"{RESULT_FILE}.csv")
+    assert set(records.column("fixmedins_code").to_pylist()) <= set(_text(plain / "institutions.csv")
+                                                                    .column("inst_id").to_pylist())
+    result = CliRunner().invoke(app, ["nhsa", "export", "--data", str(plain), "--results", str(tmp_path / "none"),
+                                      "--out", str(tmp_path / "y")])
+    assert result.exit_code == 2 and "adjudicated" in result.output

@@ -696,7 +696,7 @@ def export_results(data: Path | str, results: Path | str, out: Path | str) -> Ex
                 lf.write(line + "\n")
             summary.records += table.num_rows
             summary.lists += len(lines)
-            compared = compared and "nhsa_fund_paid" in adj.column_names
+            compared = compared and "nhsa_fund_paid" in raw.column_names
             year = year or adj.column("admit_date")[0].as_py().year
             _group(adj, groups, top, compared, seq)
     for tmp, name in ((csv_tmp, f"{RESULT_FILE}.csv"), (jsonl_tmp, f"{RESULT_FILE}.jsonl"), (list_tmp, LIST_FILE)):
