@@ -13,15 +13,28 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
+from yigongti.benefits.domain import RULE_TEXT, Rule
 from yigongti.cli import app
 from yigongti.core.problems import InvalidInput
 from yigongti.datafolder.folder import read_folder
+from yigongti.demo import DEFAULT_YEAR
 from yigongti.demo.county import write_demo_county
 from yigongti.interop.nhsa.domain import FIELD_BY_NAME, canonical_field
-from yigongti.interop.nhsa.sample import CANCEL_EVERY, SAMPLE_FILE, write_nhsa_folder
-from yigongti.interop.nhsa.service import import_records
+from yigongti.interop.nhsa.report import comparison_html, comparison_xlsx
+from yigongti.interop.nhsa.sample import CANCEL_EVERY, SAMPLE_FILE, SAMPLE_LIST_FILE, write_nhsa_folder
+from yigongti.interop.nhsa.service import (
+    EXPORT_DIR,
+    RESULT_FILE,
+    TOP_DIFFERENCES,
+    export_results,
+    import_records,
+)
+from yigongti.interop.nhsa.service import (
+    LIST_FILE as EXPORT_LIST_FILE,
+)
 
 PERSONS = 1200
+LIST_FILE = SAMPLE_LIST_FILE
 
 
 def _text(path: Path, encoding: str = "utf8") -> pa.Table:
@@ -48,6 +61,18 @@ def _records(nhsa: Path) -> pa.Table:
     return t.rename_columns([canonical_field(n) or n for n in t.column_names])
 
 
+def _list_parts(path: Path) -> dict[str, pa.Table]:
+    """The sample's settlement lists (4101 JSON lines) as three tables, one a part, as a bureau's export has them."""
+    parts: dict[str, list[dict[str, str]]] = {"setlinfo": [], "diseinfo": [], "oprninfo": []}
+    for line in path.read_text("utf-8").splitlines():
+        body = json.loads(line)["input"]
+        head = body["setlinfo"]
+        parts["setlinfo"].append(head)
+        for part in ("diseinfo", "oprninfo"):
+            parts[part] += [{"setl_id": head["setl_id"], "psn_no": head["psn_no"], **item} for item in body[part]]
+    return {k: pa.Table.from_pylist(v) for k, v in parts.items()}
+
+
 def _write_csv(t: pa.Table, path: Path, *, encoding: str = "utf-8") -> Path:
     import io
 
@@ -68,21 +93,25 @@ def _import(data: Path, out: Path, *records: Path, extra: tuple[str, ...] = ()) 
 def test_the_bureau_files_import_back_to_the_demo_claims(county: tuple[Path, Path], tmp_path: Path) -> None:
     plain, nhsa = county
     assert not (nhsa / "claims.csv").exists()
-    code, output = _import(nhsa, tmp_path, nhsa / SAMPLE_FILE)
+    code, output = _import(nhsa, tmp_path, nhsa / SAMPLE_FILE, extra=("--settlement-list", str(nhsa / LIST_FILE)))
     assert code == 0, output
     got = _text(tmp_path / "claims.csv")
     want = _text(plain / "claims.csv")
     assert got.num_rows == want.num_rows
-    # referrals come with the settlement list (4101); unreasonable is the bureau's own audit finding
-    same = [c for c in want.column_names if c not in ("referral_from", "unreasonable")]
+    # diagnoses of admissions and referrals come with the settlement lists (4101); unreasonable is the bureau's
+    # own audit finding
+    assert any(want.column("referral_from").to_pylist())
+    same = [c for c in want.column_names if c != "unreasonable"]
     for c in same:
         assert got.column(c).to_pylist() == want.column(c).to_pylist(), c
     report = _text(tmp_path / "import_report.csv")
     records = _records(nhsa)
-    assert report.num_rows == records.num_rows  # every record accounted for
+    lists = _list_parts(nhsa / LIST_FILE)
+    list_rows = sum(t.num_rows for t in lists.values())
+    assert report.num_rows == records.num_rows + list_rows  # every record and list row accounted for
     outcomes = report.column("outcome").to_pylist()
     redone = -(-want.num_rows // CANCEL_EVERY)
-    assert outcomes.count("imported") == want.num_rows
+    assert outcomes.count("imported") == want.num_rows + list_rows
     assert outcomes.count("cancelled") == 2 * redone  # the wrong settlement and its cancellation
     assert outcomes.count("refused") == 0
     fund = sum(round(float(v) * 100) for v in got.column("nhsa_fund_paid").to_pylist())
@@ -246,3 +275,195 @@ def test_without_platform_codes_the_registry_ids_are_the_codes(county: tuple[Pat
                                  claims.column("inst_id"))
     summary = import_records(data, [_write_csv(records, tmp_path / "ids.csv")], tmp_path / "out")
     assert summary.imported == 30
+
+
+# ----------------------------------------------------------------------------------------- settlement lists (4101)
+
+def test_settlement_lists_as_csv_and_excel_parts_give_the_same_claims(county: tuple[Path, Path],
+                                                                       tmp_path: Path) -> None:
+    _, nhsa = county
+    code, output = _import(nhsa, tmp_path / "ref", nhsa / SAMPLE_FILE,
+                           extra=("--settlement-list", str(nhsa / LIST_FILE)))
+    assert code == 0, output
+    parts = _list_parts(nhsa / LIST_FILE)
+    head = parts["setlinfo"]
+    head = head.rename_columns([FIELD_BY_NAME[n].label for n in head.column_names])  # Chinese labels, GB18030
+    files = [_write_csv(head, tmp_path / "setlinfo.csv", encoding="gb18030"),
+             _write_csv(parts["diseinfo"], tmp_path / "diseinfo.csv")]
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ops = parts["oprninfo"]
+    ws.append(ops.column_names)
+    for row in ops.to_pylist():
+        ws.append(list(row.values()))
+    wb.save(tmp_path / "oprninfo.xlsx")
+    extra: tuple[str, ...] = ()
+    for f in [*files, tmp_path / "oprninfo.xlsx"]:
+        extra += ("--settlement-list", str(f))
+    code, output = _import(nhsa, tmp_path / "out", nhsa / SAMPLE_FILE, extra=extra)
+    assert code == 0, output
+    assert _text(tmp_path / "out" / "claims.csv").equals(_text(tmp_path / "ref" / "claims.csv"))
+
+
+def test_malformed_settlement_lists_exit_2_naming_file_row_and_field(county: tuple[Path, Path],
+                                                                      tmp_path: Path) -> None:
+    parts = _list_parts(county[1] / LIST_FILE)
+    head = _set(parts["setlinfo"].slice(0, 20), 0, "dscg_way", "7")
+    head = _set(head, 1, "acp_optins_code", "X123")
+    dise = _set(parts["diseinfo"].slice(0, 20), 2, "diag_code", "pneumonia")
+    dise = pa.concat_tables([dise, dise.slice(3, 1)])  # a second main diagnosis for one settlement
+    ops = pa.table({"setl_id": ["S1"], "oprn_oprt_code": ["appendix"], "main_oprn_flag": ["yes"]})
+    files = [_write_csv(head, tmp_path / "h.csv"), _write_csv(dise, tmp_path / "d.csv"),
+             _write_csv(ops, tmp_path / "o.csv")]
+    extra: tuple[str, ...] = ()
+    for f in files:
+        extra += ("--settlement-list", str(f))
+    code, output = _import(county[1], tmp_path / "out", county[1] / SAMPLE_FILE, extra=extra)
+    assert code == 2, output
+    for where in ("h.csv:2:dscg_way:", "h.csv:3:acp_optins_code:", "d.csv:4:diag_code:", "d.csv:22:maindiag_flag:",
+                  "o.csv:2:oprn_oprt_code:", "o.csv:2:main_oprn_flag:"):
+        assert where in output, where
+    assert not (tmp_path / "out" / "claims.csv").exists()
+
+
+def test_every_list_row_is_accounted_for_and_a_refused_referrer_refers_no_claim(county: tuple[Path, Path],
+                                                                                 tmp_path: Path) -> None:
+    plain, nhsa = county
+    want = _text(plain / "claims.csv")
+    referred = [r for r in want.to_pylist() if r["referral_from"]]
+    source, target = referred[0]["referral_from"], referred[0]["claim_id"]
+    records = _records(nhsa)
+    row = records.column("setl_id").to_pylist().index(source)
+    records = _set(records, row, "insutype", "510")  # maternity insurance: refused, and so refers no claim
+    lists = (nhsa / LIST_FILE).read_text("utf-8").splitlines()
+    orphan = json.loads(lists[0])
+    orphan["input"]["setlinfo"]["setl_id"] = "NO-SUCH-SETTLEMENT"
+    path = tmp_path / "lists.jsonl"
+    path.write_text("\n".join([*lists, json.dumps(orphan, ensure_ascii=False)]) + "\n", "utf-8")
+    summary = import_records(nhsa, [_write_csv(records, tmp_path / "r.csv")], tmp_path / "out",
+                             settlement_lists=[path])
+    claims = {r["claim_id"]: r for r in _text(tmp_path / "out" / "claims.csv").to_pylist()}
+    assert source not in claims and claims[target]["referral_from"] == ""
+    assert summary.referrals == len(referred) - 1
+    report = _text(tmp_path / "out" / "import_report.csv").to_pylist()
+    listed = [r for r in report if r["infno"] == "4101"]
+    assert len(listed) == sum(t.num_rows for t in _list_parts(path).values())
+    by_id = {}
+    for r in listed:
+        by_id.setdefault(r["setl_id"], set()).add(r["outcome"])
+    assert by_id["NO-SUCH-SETTLEMENT"] == {"refused"} and by_id[source] == {"refused"}
+    assert by_id[target] == {"imported"}
+    assert "无此结算ID" in next(r["reason"] for r in listed if r["setl_id"] == "NO-SUCH-SETTLEMENT")
+
+
+# ------------------------------------------------------------------------------------------------- round trip
+
+def test_import_adjudicate_export_import_gives_the_same_claims(county: tuple[Path, Path], tmp_path: Path) -> None:
+    _, nhsa = county
+    data = tmp_path / "data"
+    shutil.copytree(nhsa, data)
+    code, output = _import(data, data, data / SAMPLE_FILE, extra=("--settlement-list", str(data / LIST_FILE)))
+    assert code == 0, output
+    result = CliRunner().invoke(app, ["adjudicate", "--data", str(data), "--year", str(DEFAULT_YEAR),
+                                      "--out", str(tmp_path / "res")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(app, ["nhsa", "export", "--data", str(data), "--results", str(tmp_path / "res"),
+                                      "--out", str(tmp_path / "x")])
+    assert result.exit_code == 0, result.output
+    exported = tmp_path / "x" / EXPORT_DIR
+    for form in ("csv", "jsonl"):
+        code, output = _import(data, tmp_path / f"again-{form}", exported / f"{RESULT_FILE}.{form}",
+                               extra=("--settlement-list", str(exported / EXPORT_LIST_FILE)))
+        assert code == 0, output
+    again = _text(tmp_path / "again-csv" / "claims.csv")
+    assert again.equals(_text(tmp_path / "again-jsonl" / "claims.csv"))
+    first = {r["claim_id"]: r for r in _text(data / "claims.csv").to_pylist()}
+    adjudicated = {r["claim_id"]: r for r in _text(tmp_path / "res" / "adjudicated.csv").to_pylist()}
+    assert set(adjudicated) == {r["claim_id"] for r in again.to_pylist()}
+    referred = 0
+    for r in again.to_pylist():
+        want = dict(first[r["claim_id"]])
+        assert r["nhsa_fund_paid"] == adjudicated[r["claim_id"]]["fund_paid"]  # ours is now the platform's
+        if want["referral_from"] not in adjudicated:  # referred from an admission of the year before: not exported
+            want["referral_from"] = ""
+        referred += bool(r["referral_from"])
+        assert {k: v for k, v in r.items() if k != "nhsa_fund_paid"} == \
+            {k: v for k, v in want.items() if k != "nhsa_fund_paid"}, r["claim_id"]
+    assert referred > 0
+    report = _text(tmp_path / "again-csv" / "import_report.csv").column("reason").to_pylist()
+    assert not any("不平衡" in r for r in report)  # fund + account + cash = total in every exported record
+
+
+def test_the_fund_comparison_adds_up_and_explains_each_rule(county: tuple[Path, Path], tmp_path: Path) -> None:
+    _, nhsa = county
+    data = tmp_path / "data"
+    shutil.copytree(nhsa, data)
+    import_records(data, [data / SAMPLE_FILE], data, settlement_lists=[data / LIST_FILE])
+    assert CliRunner().invoke(app, ["adjudicate", "--data", str(data), "--year", str(DEFAULT_YEAR),
+                                    "--out", str(tmp_path / "res")]).exit_code == 0
+    summary = export_results(data, tmp_path / "res", tmp_path / "x")
+    c = summary.comparison
+    assert c is not None and c.compared
+    adjudicated = _text(tmp_path / "res" / "adjudicated.csv").to_pylist()
+
+    def fen(v: str) -> int:
+        return round(float(v) * 100)
+
+    assert sum(g.fund_paid for g in c.groups) == sum(fen(r["fund_paid"]) for r in adjudicated)
+    assert sum(g.nhsa_fund_paid for g in c.groups) == sum(fen(r["nhsa_fund_paid"]) for r in adjudicated)
+    assert sum(g.claims for g in c.groups) == len(adjudicated)
+    table = _text(tmp_path / "x" / "fund_comparison.csv").to_pylist()
+    assert len(table) == len(c.groups)
+    for row, g in zip(table, c.groups, strict=True):
+        assert fen(row["difference"]) == fen(row["fund_paid"]) - fen(row["nhsa_fund_paid"])
+        assert row["rule_label"] and row["explanation"].startswith(RULE_TEXT[Rule(g.rule)][0])
+    diffs = [abs(r["difference"]) for r in c.top]
+    assert diffs == sorted(diffs, reverse=True) and len(diffs) == min(TOP_DIFFERENCES, sum(g.differing
+                                                                                          for g in c.groups))
+    html_page, xlsx = comparison_html(c), comparison_xlsx(c)
+    assert "医保基金支付对比" in html_page and c.top[0]["claim_id"] in html_page
+    assert xlsx == comparison_xlsx(c)  # the same comparison, the same bytes
+
+
+def test_the_columnar_path_writes_what_the_row_path_writes(county: tuple[Path, Path], tmp_path: Path) -> None:
+    """The columnar path maps the plainly clean records; everything else goes one by one. Both paths, the same
+    files: on the sample with its settlement lists and on records with every kind of doubt mixed in."""
+    _, nhsa = county
+    t = _records(nhsa)
+    settles = _live(t)
+    changes = [("psn_cash_pay", "0.00"), ("fixmedins_code", "H51072799999"), ("med_type", "41"),
+               ("setl_id", "=1+2"), ("medfee_sumamt", "1,234.50"), ("begndate", "20260301"),
+               ("certno", "510727196005011234"), ("gend", "9"), ("insutype", "310"), ("diag_code", "I10 "),
+               ("inscp_scp_amt", "99999.00"), ("brdy", "1900-01-01"), ("enddate", "2020-01-01"),
+               ("med_type", "140104"), ("psn_cert_type", "02"), ("acct_pay", "1.5")]
+    for (name, value), row in zip(changes, settles[7::13], strict=False):
+        t = _set(t, row, name, value)
+    path = _write_csv(t, tmp_path / "mixed.csv")
+    for records, lists in (([nhsa / SAMPLE_FILE], [nhsa / LIST_FILE]), ([path], [nhsa / LIST_FILE])):
+        got = [import_records(nhsa, records, tmp_path / f"v{int(v)}", settlement_lists=lists, vectorised=v,
+                              batch_rows=999) for v in (False, True)]
+        assert got[0].refused > 0 or records[0] == nhsa / SAMPLE_FILE
+        assert (got[0].records, got[0].imported, got[0].refused, got[0].unbalanced, got[0].total_cost) == \
+            (got[1].records, got[1].imported, got[1].refused, got[1].unbalanced, got[1].total_cost)
+        for name in ("claims.csv", "import_report.csv"):
+            assert (tmp_path / "v0" / name).read_bytes() == (tmp_path / "v1" / name).read_bytes(), name
+
+
+def test_results_without_the_platform_payment_list_ours_alone_and_no_results_exit_2(county: tuple[Path, Path],
+                                                                                    tmp_path: Path) -> None:
+    plain, _ = county
+    assert CliRunner().invoke(app, ["adjudicate", "--data", str(plain), "--year", str(DEFAULT_YEAR),
+                                    "--out", str(tmp_path / "res")]).exit_code == 0
+    result = CliRunner().invoke(app, ["nhsa", "export", "--data", str(plain), "--results", str(tmp_path / "res"),
+                                      "--out", str(tmp_path / "x")])
+    assert result.exit_code == 0, result.output
+    table = _text(tmp_path / "x" / "fund_comparison.csv").to_pylist()
+    assert table and all(r["nhsa_fund_paid"] == "0.00" and r["differing"] == "0" for r in table)
+    assert "nhsa_fund_paid" in (tmp_path / "x" / "fund_comparison.html").read_text("utf-8")
+    records = _text(tmp_path / "x" / EXPORT_DIR / f"{RESULT_FILE}.csv")
+    assert set(records.column("fixmedins_code").to_pylist()) <= set(_text(plain / "institutions.csv")
+                                                                    .column("inst_id").to_pylist())
+    result = CliRunner().invoke(app, ["nhsa", "export", "--data", str(plain), "--results", str(tmp_path / "none"),
+                                      "--out", str(tmp_path / "y")])
+    assert result.exit_code == 2 and "adjudicated" in result.output

@@ -14,6 +14,8 @@ from yigongti.core.policy import Insurance
 from yigongti.interop.nhsa.codes import packaged_codes
 from yigongti.interop.nhsa.domain import (
     FIELDS,
+    ListFacts,
+    ListPart,
     Malformed,
     NhsaClaim,
     PersonRef,
@@ -23,7 +25,9 @@ from yigongti.interop.nhsa.domain import (
     division_problem,
     icd10_problem,
     institution_code_problem,
+    list_row_problems,
     map_settlement,
+    operation_code_problem,
     parse_date,
     parse_money,
 )
@@ -176,3 +180,45 @@ def test_no_label_or_alias_names_two_fields() -> None:
         for name in (f.name, f.label, *f.aliases):
             key = name.replace("_", "").lower()
             assert seen.setdefault(key, f.name) == f.name, f"{name} names {seen[key]} and {f.name}"
+
+
+def test_the_settlement_list_gives_the_main_diagnosis_emergency_and_referral() -> None:
+    facts = ListFacts(main_diagnosis="J18.900", adm_way="1", dscg_way="1", referral_from="S0")
+    claim = _map(_record(med_type="21", diag_code="J06.900", enddate="2026-03-05"), person=PERSON)
+    assert isinstance(claim, NhsaClaim) and not claim.emergency and claim.referral_from is None
+    listed = map_settlement(_record(med_type="21", diag_code="J06.900", enddate="2026-03-05"), codes=CODES,
+                            inst_id="510727-C01", person=PERSON, listed=facts)
+    assert isinstance(listed, NhsaClaim)
+    assert (listed.diagnosis, listed.emergency, listed.referral_from) == ("J18.900", True, "S0")
+    assert any("结算清单为准" in n for n in listed.notes)
+
+
+def test_a_transfer_without_its_other_end_is_noted() -> None:
+    out = map_settlement(_record(med_type="21", enddate="2026-03-05"), codes=CODES, inst_id="510727-C01",
+                         person=PERSON, listed=ListFacts(adm_way="3", dscg_way="2", receiver="H51072700002"))
+    assert isinstance(out, NhsaClaim)
+    assert any("未找到转出" in n for n in out.notes) and any("H51072700002" in n for n in out.notes)
+
+
+@pytest.mark.parametrize(("part", "rec", "field"), [
+    (ListPart.SETLINFO, {"setl_id": "S1", "adm_way": "8"}, "adm_way"),
+    (ListPart.SETLINFO, {"setl_id": "S1", "acp_optins_code": "H99000000001"}, "acp_optins_code"),
+    (ListPart.SETLINFO, {"adm_way": "1"}, "setl_id"),
+    (ListPart.DISEINFO, {"setl_id": "S1", "diag_code": "J18-9", "maindiag_flag": "1"}, "diag_code"),
+    (ListPart.DISEINFO, {"setl_id": "S1", "diag_code": "J18.9", "maindiag_flag": "Y"}, "maindiag_flag"),
+    (ListPart.DISEINFO, {"setl_id": "S1", "diag_code": "J18.9", "diag_type": "7"}, "diag_type"),
+    (ListPart.OPRNINFO, {"setl_id": "S1", "oprn_oprt_code": "A47"}, "oprn_oprt_code"),
+    (ListPart.OPRNINFO, {"setl_id": "S1", "oprn_oprt_code": "47.09", "oprn_oprt_date": "2026-02-30"},
+     "oprn_oprt_date"),
+])
+def test_malformed_settlement_list_rows_are_named(part: ListPart, rec: dict[str, str], field: str) -> None:
+    assert field in [f for f, _ in list_row_problems(part, rec, CODES)]
+
+
+def test_well_formed_settlement_list_rows_pass_and_chinese_medicine_codes_are_not_icd10() -> None:
+    assert not list_row_problems(ListPart.SETLINFO, {"setl_id": "S1", "adm_way": "3", "dscg_way": "2",
+                                                     "acp_optins_code": "H51072700002"}, CODES)
+    assert not list_row_problems(ListPart.DISEINFO, {"setl_id": "S1", "diag_code": "BNW010", "diag_type": "2"}, CODES)
+    assert not list_row_problems(ListPart.OPRNINFO, {"setl_id": "S1", "oprn_oprt_code": "47.0901",
+                                                     "main_oprn_flag": "1"}, CODES)
+    assert operation_code_problem("00.6600x004") is None

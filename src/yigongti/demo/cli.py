@@ -13,7 +13,7 @@ from yigongti.budget.cli.run import run_and_report
 from yigongti.core.cli import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
 from yigongti.demo import DEFAULT_SEED, DEFAULT_YEAR, DemoSummary
 from yigongti.demo.county import write_demo_county
-from yigongti.interop.nhsa.sample import SAMPLE_FILE, write_nhsa_folder
+from yigongti.interop.nhsa.sample import SAMPLE_FILE, SAMPLE_LIST_FILE, write_nhsa_folder
 
 
 class Format(StrEnum):
@@ -68,7 +68,8 @@ def demo(
     if fmt is Format.NHSA:
         records = write_nhsa_folder(out)
         console.print(f"[green]医保结算记录 / settlement records[/green]: {out / SAMPLE_FILE} ({records:,}); "
-                      f"next / 下一步: yigongti nhsa import --data {out} --records {out / SAMPLE_FILE} --out {out}")
+                      f"next / 下一步: yigongti nhsa import --data {out} --records {out / SAMPLE_FILE} "
+                      f"--settlement-list {out / SAMPLE_LIST_FILE} --out {out}")
         return
     if run_year_after:
         run_and_report(out, year, out / f"results-{year}")

@@ -11,7 +11,8 @@ import typer
 from yigongti.core.cli import DataOption, OutOption, app, console, exits_on_invalid_input
 from yigongti.core.money import format_yuan
 from yigongti.interop.nhsa.records import ENCODINGS
-from yigongti.interop.nhsa.service import import_records
+from yigongti.interop.nhsa.report import write_comparison_reports
+from yigongti.interop.nhsa.service import export_results, import_records
 
 nhsa_app = typer.Typer(help="国家医保信息平台 / the national medical insurance information platform's formats",
                        no_args_is_help=True)
@@ -25,18 +26,25 @@ def import_command(
     records: Annotated[list[Path], typer.Option("--records", help="settlement export (CSV, .xlsx, .jsonl); repeat "
                                                                    "for more files / 结算记录导出文件")],
     out: OutOption,
+    settlement_list: Annotated[list[Path] | None, typer.Option(
+        "--settlement-list", help="settlement list export (4101; JSON lines of messages, or CSV/.xlsx of setlinfo, "
+                                  "diseinfo or oprninfo); repeat for more files / 医保结算清单")] = None,
     encoding: Annotated[str | None, typer.Option("--encoding", help=f"text encoding of the exports "
                                                                     f"({', '.join(ENCODINGS)}; default: detected) / "
                                                                     "文件编码")] = None,
 ) -> None:
-    """导入医保结算记录（2207 门诊结算、2304 住院结算及其撤销 2208、2305）/ Import the platform's settlement records
-    as claims: writes OUT/claims.csv (the contract's columns and nhsa_fund_paid) and OUT/import_report.csv (one row
-    per record: imported, cancelled or refused, with the reason)."""
+    """导入医保结算记录（2207 门诊结算、2304 住院结算及其撤销 2208、2305；4101 结算清单）/ Import the platform's
+    settlement records (and their settlement lists: main diagnosis, referrals) as claims: writes OUT/claims.csv
+    (the contract's columns and nhsa_fund_paid) and OUT/import_report.csv (one row per record and list row:
+    imported, cancelled or refused, with the reason)."""
     if encoding is not None and encoding.lower() not in ENCODINGS:
         raise typer.BadParameter(f"--encoding must be one of {', '.join(ENCODINGS)} / 编码应为其一")
-    s = import_records(data, records, out, encoding=encoding.lower() if encoding else None)
+    s = import_records(data, records, out, encoding=encoding.lower() if encoding else None,
+                       settlement_lists=settlement_list or [])
     console.print(f"{s.records:,} records / 条记录: imported / 导入 {s.imported:,}, cancelled / 撤销 {s.cancelled:,}, "
                   f"refused / 拒绝 {s.refused:,}; not balanced / 不平衡 {s.unbalanced:,}")
+    if settlement_list:
+        console.print(f"  settlement list rows joined / 结算清单并入 {s.listed:,}; referrals / 转诊 {s.referrals:,}")
     console.print(f"  total cost / 医疗费总额 {format_yuan(s.total_cost)}; platform fund / 平台基金支付 "
                   f"{format_yuan(s.nhsa_fund_paid)}")
     for reason, n in sorted(s.refusals.items(), key=lambda kv: -kv[1])[:10]:
@@ -44,4 +52,31 @@ def import_command(
     console.print(f"[green]written to / 已写入 {out / 'claims.csv'}, {out / 'import_report.csv'}[/green]")
 
 
-__all__ = ["import_command"]  # the commands this module adds
+@nhsa_app.command("export")
+@exits_on_invalid_input
+def export_command(
+    data: DataOption,
+    results: Annotated[Path, typer.Option("--results", help="folder with adjudicated.csv (yigongti adjudicate --out) "
+                                                            "/ 待遇结算结果目录")],
+    out: OutOption,
+) -> None:
+    """导出结算结果为医保平台格式并对比基金支付 / The adjudication results in the platform's vocabulary
+    (OUT/nhsa/setl_results.csv and .jsonl, OUT/nhsa/setl_list.jsonl) and our fund payment against the platform's
+    (OUT/fund_comparison.csv, .html, .xlsx)."""
+    s = export_results(data, results, out)
+    assert s.comparison is not None
+    files = [*s.files, *write_comparison_reports(s.comparison, out)]
+    console.print(f"{s.records:,} settlements / 条结算, {s.lists:,} settlement lists / 份结算清单")
+    if s.comparison.compared:
+        theirs = sum(g.nhsa_fund_paid for g in s.comparison.groups)
+        ours = sum(g.fund_paid for g in s.comparison.groups)
+        differing = sum(g.differing for g in s.comparison.groups)
+        console.print(f"  platform fund / 平台基金支付 {format_yuan(theirs)}; ours / 本平台 {format_yuan(ours)}; "
+                      f"difference / 差额 {format_yuan(ours - theirs)}; {differing:,} claims differ / 笔不同")
+    else:
+        console.print("  [yellow]no platform fund payment in the results (nhsa_fund_paid) / 结果中没有平台基金支付"
+                      "[/yellow]")
+    console.print("[green]written to / 已写入[/green] " + ", ".join(str(f) for f in files))
+
+
+__all__ = ["export_command", "import_command"]  # the commands this module adds

@@ -10,7 +10,7 @@ docs/en/nhsa.md maps every field.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -24,8 +24,14 @@ __all__ = [
     "BALANCE_TOLERANCE_FEN",
     "FIELDS",
     "FIELD_BY_NAME",
+    "ICD10_PATTERN",
+    "LIST_FIELDS",
+    "PART_FIELDS",
+    "SETTLEMENT_FIELDS",
     "Field",
     "FieldKind",
+    "ListFacts",
+    "ListPart",
     "Malformed",
     "NhsaClaim",
     "PersonRef",
@@ -35,7 +41,10 @@ __all__ = [
     "division_problem",
     "icd10_problem",
     "institution_code_problem",
+    "list_part",
+    "list_row_problems",
     "map_settlement",
+    "operation_code_problem",
     "parse_date",
     "parse_money",
     "required_fields",
@@ -112,10 +121,60 @@ FIELDS: tuple[Field, ...] = (
     Field("mdtrtarea_admdvs", "就医地医保区划", "area of care", K.CODE),
     Field("begndate", "开始日期", "begin date", K.DATE, aliases=("入院日期", "就诊日期")),
     Field("enddate", "结束日期", "end date", K.DATE, aliases=("出院日期",)),
-    # the main diagnosis of the settlement list (4101 diseinfo, maindiag_flag 1): ICD-10
-    Field("diag_code", "诊断代码", "main diagnosis (ICD-10)", aliases=("主要诊断代码", "主诊断编码")),
+    # the main diagnosis when the export carries it; the settlement list's (4101 diseinfo, maindiag_flag 1) wins
+    Field("diag_code", "诊断代码", "diagnosis (ICD-10)", aliases=("主要诊断代码", "主诊断编码")),
 )
+# The settlement list (医保结算清单, 4101): setlinfo (one row a settlement), diseinfo and oprninfo (rows of it).
+LIST_FIELDS: tuple[Field, ...] = (
+    Field("adm_way", "入院途径", "admission route", K.CODE, aliases=("adm_way_code", "入院途径代码")),
+    Field("adm_time", "入院时间", "admitted at", K.DATE),
+    Field("dscg_time", "出院时间", "discharged at", K.DATE),
+    Field("dscg_way", "离院方式", "discharge route", K.CODE),
+    Field("acp_optins_code", "拟接收机构代码", "receiving institution code",
+          aliases=("acp_medins_code", "拟接收医疗机构代码")),
+    Field("acp_optins_name", "拟接收机构名称", "receiving institution name",
+          aliases=("acp_medins_name", "拟接收医疗机构名称")),
+    Field("ipt_med_type", "住院医疗类型", "inpatient care type", K.CODE),
+    Field("medcasno", "病案号", "medical record number"),
+    Field("diag_type", "诊断类别", "diagnosis type", K.CODE),
+    Field("maindiag_flag", "主诊断标志", "main diagnosis flag", K.CODE),
+    Field("diag_name", "诊断名称", "diagnosis name"),
+    Field("adm_cond_type", "入院病情类型", "condition on admission", K.CODE),
+    Field("main_oprn_flag", "主手术操作标志", "main operation flag", K.CODE),
+    Field("oprn_oprt_code", "手术操作代码", "operation code (ICD-9-CM-3)"),
+    Field("oprn_oprt_name", "手术操作名称", "operation name"),
+    Field("oprn_oprt_date", "手术操作日期", "operation date", K.DATE),
+)
+SETTLEMENT_FIELDS: frozenset[str] = frozenset(f.name for f in FIELDS)
+FIELDS = FIELDS + LIST_FIELDS
 FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+_KEYS = ("setl_id", "mdtrt_id", "psn_no", "fixmedins_code")
+
+
+class ListPart(StrEnum):
+    """The part of a settlement list a file or a JSON object holds (结算清单的节)."""
+
+    SETLINFO = "setlinfo"  # one row a settlement: admission and discharge route, receiving institution
+    DISEINFO = "diseinfo"  # one row a diagnosis
+    OPRNINFO = "oprninfo"  # one row an operation
+
+
+PART_FIELDS: dict[ListPart, tuple[str, ...]] = {
+    ListPart.SETLINFO: (*_KEYS, "adm_way", "adm_time", "dscg_time", "dscg_way", "acp_optins_code", "acp_optins_name",
+                        "ipt_med_type", "medcasno"),
+    ListPart.DISEINFO: (*_KEYS, "diag_type", "maindiag_flag", "diag_code", "diag_name", "adm_cond_type"),
+    ListPart.OPRNINFO: (*_KEYS, "main_oprn_flag", "oprn_oprt_code", "oprn_oprt_name", "oprn_oprt_date"),
+}
+
+
+def list_part(fields: Collection[str]) -> ListPart:
+    """Which part a file of the settlement list holds, by its columns: a diagnosis flag or type, an operation code,
+    or else the list's header (setlinfo)."""
+    if "oprn_oprt_code" in fields:
+        return ListPart.OPRNINFO
+    if "maindiag_flag" in fields or "diag_type" in fields:
+        return ListPart.DISEINFO
+    return ListPart.SETLINFO
 
 _SETTLEMENT_REQUIRED = ("setl_id", "psn_no", "insutype", "med_type", "medfee_sumamt", "inscp_scp_amt",
                         "fund_pay_sumamt", "acct_pay", "psn_cash_pay", "fixmedins_code", "begndate")
@@ -201,7 +260,8 @@ def institution_code_problem(code: str, codes: CodeSystems) -> str | None:
     return division_problem(code[1:7], codes)
 
 
-_ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Za-z]{1,8})?$")
+ICD10_PATTERN = r"^[A-Z][0-9]{2}(\.[0-9A-Za-z]{1,8})?$"
+_ICD10 = re.compile(ICD10_PATTERN)
 
 
 def icd10_problem(code: str) -> str | None:
@@ -210,6 +270,77 @@ def icd10_problem(code: str) -> str | None:
     if _ICD10.match(code):
         return None
     return f"not an ICD-10 code (A00, A00.0, A00.000x001) / 不是ICD-10编码: {shorten(code)!r}"
+
+
+_ICD9CM3 = re.compile(r"^[0-9]{2}(\.[0-9A-Za-z]{1,8})?$")
+
+
+def operation_code_problem(code: str) -> str | None:
+    """What is wrong with the format of an operation code (手术操作编码, ICD-9-CM-3 医保版): two digits, then
+    optionally a dot and up to 8 letters or digits (``47.09``, ``47.0901``, ``00.6600x004``)."""
+    if _ICD9CM3.match(code):
+        return None
+    return f"not an ICD-9-CM-3 operation code (47.09, 47.0901) / 不是手术操作编码: {shorten(code)!r}"
+
+
+def _flag(rec: Mapping[str, str], name: str, bad: list[tuple[str, str]]) -> None:
+    value = (rec.get(name) or "").strip()
+    if value not in ("", "0", "1"):
+        bad.append((name, f"{_label(name)} must be 1 or 0 / 应为1或0: {shorten(value)!r}"))
+
+
+def list_row_problems(part: ListPart, rec: Mapping[str, str], codes: CodeSystems) -> list[tuple[str, str]]:
+    """The malformed cells of one row of a settlement list: ``(field, message)`` for each. Codes are checked against
+    the code systems (adm_way, dscg_way, diag_type), western diagnoses as ICD-10, operations as ICD-9-CM-3."""
+    bad: list[tuple[str, str]] = []
+
+    def text(name: str) -> str:
+        return (rec.get(name) or "").strip()
+
+    required = {ListPart.SETLINFO: ("setl_id",), ListPart.DISEINFO: ("setl_id", "diag_code"),
+                ListPart.OPRNINFO: ("setl_id", "oprn_oprt_code")}[part]
+    for name in required:
+        if not text(name):
+            bad.append((name, f"{_label(name)} is required / 必填"))
+    if part is ListPart.SETLINFO:
+        for name, system in (("adm_way", codes.adm_way), ("dscg_way", codes.dscg_way)):
+            if text(name):
+                _code(system, text(name), name, bad)
+        if text("acp_optins_code") and (shape := institution_code_problem(text("acp_optins_code"), codes)):
+            bad.append(("acp_optins_code", shape))
+    elif part is ListPart.DISEINFO:
+        kind = _code(codes.diag_type, text("diag_type"), "diag_type", bad) if text("diag_type") else \
+            codes.diag_type.get("1")
+        _flag(rec, "maindiag_flag", bad)
+        problem = icd10_problem(text("diag_code")) if kind is not None and kind.get("icd10") else None
+        if text("diag_code") and problem:
+            bad.append(("diag_code", problem))
+    else:
+        _flag(rec, "main_oprn_flag", bad)
+        if text("oprn_oprt_code") and (problem := operation_code_problem(text("oprn_oprt_code"))):
+            bad.append(("oprn_oprt_code", problem))
+        if text("oprn_oprt_date"):
+            try:
+                parse_date(text("oprn_oprt_date"))
+            except ValueError as exc:
+                bad.append(("oprn_oprt_date", str(exc)))
+    return bad
+
+
+@dataclass(frozen=True)
+class ListFacts:
+    """What a settlement's list (4101) adds to its claim: the main diagnosis (western, maindiag_flag 1), the admission
+    and discharge routes, the settlement it was referred from and the one it referred to (found by the import: the
+    next admission of the same person at the receiving institution), the operations."""
+
+    main_diagnosis: str | None = None
+    adm_way: str | None = None
+    dscg_way: str | None = None
+    receiver: str | None = None  # acp_optins_code
+    referral_from: str | None = None
+    referred_to: str | None = None
+    operations: int = 0
+    main_operation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,6 +369,7 @@ class NhsaClaim:
     diagnosis: str | None
     nhsa_fund_paid: int
     notes: tuple[str, ...] = ()
+    referral_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -278,11 +410,12 @@ def _code(codes: dict[str, Entry], value: str, name: str, bad: list[tuple[str, s
 
 
 def map_settlement(rec: Mapping[str, str], *, codes: CodeSystems, inst_id: str | None,
-                   person: PersonRef | None) -> NhsaClaim | Refused | Malformed:
+                   person: PersonRef | None, listed: ListFacts | None = None) -> NhsaClaim | Refused | Malformed:
     """One settlement (2207/2304 ``setlinfo``) -> a claim, a refusal or the list of malformed cells.
 
     ``inst_id``: the registry institution its ``fixmedins_code`` names (None: none does); ``person``: the registry
-    person its ``psn_no`` names (None: none does). Malformed cells come first (every one of them), then refusals.
+    person its ``psn_no`` names (None: none does); ``listed``: what its settlement list (4101) says, if it has one.
+    Malformed cells come first (every one of them), then refusals.
     """
     bad: list[tuple[str, str]] = []
 
@@ -365,10 +498,43 @@ def map_settlement(rec: Mapping[str, str], *, codes: CodeSystems, inst_id: str |
     balance = balance_note(total, money["fund_pay_sumamt"], money["acct_pay"], money["psn_cash_pay"])
     if balance:
         notes.append(balance)
+    emergency = bool(med.get("emergency"))
+    if listed is not None:
+        diagnosis, emergency = _listed(listed, codes, diagnosis, emergency, notes)
     if person.insurance and insurance != person.insurance:
         notes.append(f"险种类型 {ins.shown()} 与参保人名单的 {person.insurance} 不同 / insutype differs from "
                      "persons.insurance")
     return NhsaClaim(
         claim_id=text("setl_id"), person_id=person.person_id, inst_id=inst_id, setting=setting,
-        emergency=bool(med.get("emergency")), admit_date=admit, discharge_date=discharge, total_cost=total,
-        covered_cost=covered, diagnosis=diagnosis, nhsa_fund_paid=money["fund_pay_sumamt"], notes=tuple(notes))
+        emergency=emergency, admit_date=admit, discharge_date=discharge, total_cost=total,
+        covered_cost=covered, diagnosis=diagnosis, nhsa_fund_paid=money["fund_pay_sumamt"], notes=tuple(notes),
+        referral_from=listed.referral_from if listed is not None else None)
+
+
+def _listed(listed: ListFacts, codes: CodeSystems, diagnosis: str | None, emergency: bool,
+            notes: list[str]) -> tuple[str | None, bool]:
+    """The settlement list's word on a claim: its main diagnosis wins over the settlement's diag_code; an emergency
+    admission route (adm_way 1) makes it an emergency; notes where a referral was announced but not found."""
+    if listed.main_diagnosis:
+        if diagnosis and diagnosis != listed.main_diagnosis:
+            notes.append(f"主要诊断以结算清单为准：{listed.main_diagnosis}（结算记录为 {diagnosis}） / the settlement "
+                         "list's main diagnosis replaces the record's diag_code")
+        diagnosis = listed.main_diagnosis
+    adm = codes.adm_way.get(listed.adm_way or "")
+    if adm is not None and adm.get("emergency"):
+        emergency = True
+    if adm is not None and adm.get("referred") and not listed.referral_from:
+        notes.append(f"入院途径 {adm.shown()}，未找到转出的结算 / admitted as a transfer, but no settlement names this "
+                     "institution as the receiving one")
+    dscg = codes.dscg_way.get(listed.dscg_way or "")
+    if dscg is not None and dscg.get("refers"):
+        if not listed.receiver:
+            notes.append(f"离院方式 {dscg.shown()}，但无拟接收机构代码 / transferred, but acp_optins_code is empty")
+        elif not listed.referred_to:
+            notes.append(f"离院方式 {dscg.shown()}，{codes.referral_window_days} 天内未在 {listed.receiver} "
+                         f"找到该参保人的就诊 / transferred to {listed.receiver}, no admission there within "
+                         f"{codes.referral_window_days} days")
+    if listed.operations:
+        main = f"，主要手术 {listed.main_operation}" if listed.main_operation else ""
+        notes.append(f"手术操作 {listed.operations} 项{main} / {listed.operations} operation(s)")
+    return diagnosis, emergency

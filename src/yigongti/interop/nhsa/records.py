@@ -23,14 +23,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from yigongti.core.problems import Problem, shorten
-from yigongti.interop.nhsa.domain import FIELDS, canonical_field
+from yigongti.interop.nhsa.domain import PART_FIELDS, SETTLEMENT_FIELDS, ListPart, canonical_field, list_part
 
-__all__ = ["BATCH_ROWS", "ENCODINGS", "ROW", "RecordFile", "detect_encoding", "open_records"]
+__all__ = ["BATCH_ROWS", "ENCODINGS", "LIST_VOCABULARY", "ROW", "RecordFile", "detect_encoding", "open_list",
+           "open_records"]
 
 BATCH_ROWS = 1 << 16
 ROW = "_row"
 ENCODINGS = ("utf-8", "gb18030", "gbk")
 _SNIFF = 1 << 20
+LIST_VOCABULARY: frozenset[str] = frozenset(n for names in PART_FIELDS.values() for n in names)
 
 
 class _Unreadable(Exception):
@@ -72,6 +74,8 @@ class RecordFile:
     label: str
     kind: str  # csv, xlsx, jsonl
     encoding: str | None = None
+    vocabulary: frozenset[str] = SETTLEMENT_FIELDS  # the fields read; other columns are left aside
+    part: ListPart | None = None  # a settlement list's file: the part it holds (None: a JSON lines file of messages)
     fields: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     _columns: dict[int, str] = field(default_factory=dict)
@@ -81,7 +85,7 @@ class RecordFile:
         seen: dict[str, str] = {}
         for i, raw in enumerate(names):
             name = canonical_field(raw)
-            if name is None:
+            if name is None or name not in self.vocabulary:
                 continue
             if name in seen:
                 self.problems.append(Problem(self.label, 1, raw, f"column {raw!r} repeats {seen[name]!r} (both are "
@@ -102,6 +106,76 @@ class RecordFile:
                 yield from self._jsonl_batches(rows)
         except _Unreadable as exc:
             self.problems.append(Problem(self.label, 0, "", str(exc)))
+
+    def list_batches(self, *, rows: int = BATCH_ROWS) -> Iterator[tuple[ListPart, pa.Table]]:
+        """A settlement list's rows, ``rows`` at a time, with the part they belong to: a CSV or Excel file holds one
+        part (:attr:`part`); a JSON lines file holds one 4101 message a line (``setlinfo`` and lists ``diseinfo``,
+        ``oprninfo``, at the top or under ``input``), split into its parts."""
+        if self.kind != "jsonl":
+            assert self.part is not None
+            for batch in self.batches(rows=rows):
+                yield self.part, batch
+            return
+        parts: dict[ListPart, tuple[dict[str, list[str]], list[int]]] = {
+            p: ({n: [] for n in PART_FIELDS[p]}, []) for p in ListPart}
+        count = 0
+        try:
+            with self.path.open(encoding=self.encoding or "utf-8", errors="strict", newline="") as f:
+                for number, line in enumerate(f, start=1):
+                    if not line.strip():
+                        continue
+                    for part, rec in self._list_message(line, number):
+                        cols, numbers = parts[part]
+                        for name in cols:
+                            cols[name].append(rec.get(name, ""))
+                        numbers.append(number)
+                        count += 1
+                    if count >= rows:
+                        yield from self._list_tables(parts)
+                        count = 0
+        except UnicodeDecodeError as exc:
+            self.problems.append(Problem(self.label, 0, "", self._encoding_message(exc)))
+            return
+        yield from self._list_tables(parts)
+
+    @staticmethod
+    def _list_tables(parts: dict[ListPart, tuple[dict[str, list[str]], list[int]]]) -> Iterator[tuple[ListPart,
+                                                                                                      pa.Table]]:
+        for part, (cols, numbers) in parts.items():
+            if numbers:
+                data: dict[str, pa.Array] = {n: pa.array(v, pa.string()) for n, v in cols.items()}
+                data[ROW] = pa.array(numbers, pa.int64())
+                yield part, pa.table(data)
+                for v in cols.values():
+                    v.clear()
+                numbers.clear()
+
+    def _list_message(self, line: str, number: int) -> list[tuple[ListPart, dict[str, str]]]:
+        obj = self._json_object(line, number)
+        if obj is None:
+            return []
+        inner = obj.get("input")
+        body: dict[str, Any] = inner if isinstance(inner, dict) else obj
+        head = body.get("setlinfo") if isinstance(body.get("setlinfo"), dict) else None
+        if head is None:
+            self.problems.append(Problem(self.label, number, "setlinfo", "a settlement list message needs its "
+                                                                         "setlinfo object / 缺少 setlinfo"))
+            return []
+        info = {n: v for n, v in _flatten(head).items() if n in PART_FIELDS[ListPart.SETLINFO]}
+        keys = {k: info.get(k, "") for k in ("setl_id", "mdtrt_id", "psn_no")}
+        out: list[tuple[ListPart, dict[str, str]]] = [(ListPart.SETLINFO, info)]
+        for part in (ListPart.DISEINFO, ListPart.OPRNINFO):
+            items = body.get(part.value) or []
+            if isinstance(items, dict):
+                items = [items]
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                self.problems.append(Problem(self.label, number, part.value, f"{part.value} must be a list of "
+                                                                             "objects / 应为对象列表"))
+                continue
+            for item in items:
+                rec = {n: v for n, v in _flatten(item).items() if n in PART_FIELDS[part]}
+                out.append((part, {**keys, **{k: v for k, v in rec.items() if v}}))
+        return out
 
     def _table(self, cols: dict[str, list[str]], numbers: list[int]) -> pa.Table:
         data: dict[str, pa.Array] = {n: pa.array(cols[n], pa.string()) for n in self.fields}
@@ -207,7 +281,7 @@ class RecordFile:
         if numbers:
             yield self._table(cols, numbers)
 
-    def _json_record(self, line: str, number: int) -> dict[str, str] | None:
+    def _json_object(self, line: str, number: int) -> dict[str, Any] | None:
         try:
             obj = json.loads(line, parse_float=str, parse_int=str)
         except json.JSONDecodeError as exc:
@@ -216,6 +290,12 @@ class RecordFile:
             return None
         if not isinstance(obj, dict):
             self.problems.append(Problem(self.label, number, "", "a line must be a JSON object / 每行应为JSON对象"))
+            return None
+        return obj
+
+    def _json_record(self, line: str, number: int) -> dict[str, str] | None:
+        obj = self._json_object(line, number)
+        if obj is None:
             return None
         return {n: v for n, v in _flatten(obj).items() if n in self._columns.values()}
 
@@ -237,25 +317,35 @@ def _flatten(obj: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def open_records(path: Path, *, label: str | None = None, encoding: str | None = None) -> RecordFile:
+def open_list(path: Path, *, label: str | None = None, encoding: str | None = None) -> RecordFile:
+    """Open a settlement list export (医保结算清单, 4101): a CSV or Excel file of one part (setlinfo, diseinfo or
+    oprninfo, told by its columns), or JSON lines of whole messages. See :meth:`RecordFile.list_batches`."""
+    rf = open_records(path, label=label, encoding=encoding, vocabulary=LIST_VOCABULARY)
+    if rf.kind != "jsonl":
+        rf.part = list_part(rf.fields)
+    return rf
+
+
+def open_records(path: Path, *, label: str | None = None, encoding: str | None = None,
+                 vocabulary: frozenset[str] = SETTLEMENT_FIELDS) -> RecordFile:
     """Open an export: read its header (or, for JSON lines, the fields of its records) and detect its encoding."""
     path = Path(path)
     label = label or path.name
     suffix = path.suffix.lower()
     if not path.is_file():
-        rf = RecordFile(path, label, "csv")
+        rf = RecordFile(path, label, "csv", vocabulary=vocabulary)
         rf.problems.append(Problem(label, 0, "", "no such file / 文件不存在"))
         return rf
     if suffix == ".xlsx":
-        return _open_xlsx(path, label)
+        return _open_xlsx(path, label, vocabulary)
     with path.open("rb") as f:
         head = f.read(_SNIFF)
     enc = encoding or detect_encoding(head)
     if suffix in (".jsonl", ".json", ".ndjson"):
-        rf = RecordFile(path, label, "jsonl", encoding=enc)
-        rf._header([f.name for f in FIELDS])  # a record names its own fields; a field it lacks is empty
+        rf = RecordFile(path, label, "jsonl", encoding=enc, vocabulary=vocabulary)
+        rf._header(sorted(vocabulary))  # a record names its own fields; a field it lacks is empty
         return rf
-    rf = RecordFile(path, label, "csv", encoding=enc)
+    rf = RecordFile(path, label, "csv", encoding=enc, vocabulary=vocabulary)
     try:
         first = head.split(b"\n", 1)[0].decode(enc, errors="strict").lstrip("\ufeff")
     except (UnicodeDecodeError, LookupError) as exc:
@@ -267,10 +357,10 @@ def open_records(path: Path, *, label: str | None = None, encoding: str | None =
     return rf
 
 
-def _open_xlsx(path: Path, label: str) -> RecordFile:
+def _open_xlsx(path: Path, label: str, vocabulary: frozenset[str]) -> RecordFile:
     from openpyxl import load_workbook
 
-    rf = RecordFile(path, label, "xlsx")
+    rf = RecordFile(path, label, "xlsx", vocabulary=vocabulary)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
