@@ -101,7 +101,7 @@ def _change(now: Decimal | int | None, before: Decimal | int | None, *, points: 
 def _count_kpi(t: Callable[[str, str], str], now: int, before: int | None) -> Kpi:
     change, up = _change(now, before or None)
     return Kpi(t("参保人数", "Enrollees"), format_count(now), change, up,
-               t("较上年", "vs last year") + f" {format_count(before)}" if before else t("上年无数据",
+               t("上年", "last year") + f" {format_count(before)}" if before else t("上年无数据",
                                                                                         "no figure for last year"))
 
 
