@@ -85,7 +85,7 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, maximum: float = 100.0, line
 
 
 def map_chart(points: Sequence[tuple[float, float, float, str, str]], cells: Sequence[tuple[float, float, int]], *,
-              cell_deg: float, width: int = 640, title: str = "map") -> Markup:
+              cell_deg: float, width: int = 640, title: str = "地图 map") -> Markup:
     """A locally drawn map (no tiles): enrollee density as grey squares (lon, lat of the cell's corner, persons) and
     institutions as circles (lon, lat, radius px, colour, title). Equirectangular, scaled by cos(latitude)."""
     lons = [p[0] for p in points] + [c[0] for c in cells] + [c[0] + cell_deg for c in cells]
