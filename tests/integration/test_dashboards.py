@@ -169,3 +169,16 @@ def test_every_download_header_is_labelled_chinese_first(web: TestClient, bureau
         for h in header:
             zh, _, code = h.rpartition(" ")
             assert code in columns and zh == columns[code][0], (url, h)
+
+
+def test_a_residents_visits_are_searched_and_sorted_on_the_server(api_app: FastAPI,  # noqa: F811
+                                                                   web: TestClient) -> None:
+    make_user(api_app, "dash-res", "resident", person_id="R0026")
+    me = login(web, "dash-res")
+    newest = re.findall(r"<h2>(\d{4}-\d\d-\d\d) ", web.get("/persons/R0026/claims", headers=me).text)
+    assert len(newest) >= 2 and newest == sorted(newest, reverse=True)
+    oldest = re.findall(r"<h2>(\d{4}-\d\d-\d\d) ", web.get("/persons/R0026/claims", params={
+        "sort": "admit_date", "dir": "asc"}, headers=me).text)
+    assert oldest == sorted(newest)
+    one_day = web.get("/persons/R0026/claims", params={"q": newest[-1]}, headers=me).text
+    assert set(re.findall(r"<h2>(\d{4}-\d\d-\d\d) ", one_day)) == {newest[-1]}
