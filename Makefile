@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/lint-imports
 
-## Set up the machine (Java for Spark, PostgreSQL, Chromium), check the gates and run the whole test suite.
+## Set up the machine (Java for Spark, PostgreSQL, Chromium, axe-core from npm), check the gates and run the test suite.
 test: lint
 	@bash scripts/services.sh
 	$(PY) -m pytest -m 'not slow'

@@ -21,4 +21,12 @@ if ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1 && [ "$(i
   # a Chinese font for the charts of the reports (core.reports.cjk_font); 1.6 MB
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null || true
 fi
+# axe-core for the accessibility tests (tests/e2e/test_accessibility.py), pinned in tests/browser/package-lock.json
+BROWSER_DIR="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null || true
+fi
+if command -v npm >/dev/null 2>&1 && [ ! -f "$BROWSER_DIR/node_modules/axe-core/axe.min.js" ]; then
+  (cd "$BROWSER_DIR" && npm ci --no-audit --no-fund --silent) || true
+fi
 exit 0

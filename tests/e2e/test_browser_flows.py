@@ -8,95 +8,14 @@ Playwright is missing.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
-
 import pytest
-import uvicorn
+from browser_fixtures import OUTSIDE_WINDOW, Running, needs_chromium, sign_in
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from yigongti.app.factory import create_app
 from yigongti.enrollment.store import ChoiceRow, DesignationRow
-from yigongti.platform.accounts import create_user
-from yigongti.platform.settings import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-
-INSIDE_WINDOW = date(2025, 11, 15)
-OUTSIDE_WINDOW = date(2026, 3, 1)
-PASSWORD = "browser-pass-1"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-@dataclass
-class Running:
-    app: FastAPI
-    url: str
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[Running]:
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("e2e"), data_folder=example_input,
-                              today=INSIDE_WINDOW, demo_accounts=False))
-    ctx = app.state.ctx
-    with ctx.sessions.begin() as s:
-        create_user(s, username="resident1", password=PASSWORD, role="resident", person_id="R0026", now=ctx.clock.now())
-        create_user(s, username="bureau1", password=PASSWORD, role="insurance_bureau", county_code="513433",
-                    now=ctx.clock.now())
-        create_user(s, username="g2admin", password=PASSWORD, role="consortium_admin", consortium_id="G2",
-                    now=ctx.clock.now())
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Running(app, f"http://127.0.0.1:{port}")
-    srv.should_exit = True
-    thread.join(timeout=10)
-    ctx.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: object, server: Running) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")  # a phone
-    pg = context.new_page()
-    pg.set_default_timeout(15_000)
-    yield pg
-    context.close()
-    server.app.state.ctx.clock.fixed = INSIDE_WINDOW
-
-
-def _sign_in(page: object, server: Running, username: str) -> None:
-    page.goto(server.url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
+pytestmark = needs_chromium
 
 
 def _designation(app: FastAPI, person_id: str, year: int) -> DesignationRow | None:
@@ -107,7 +26,7 @@ def _designation(app: FastAPI, person_id: str, year: int) -> DesignationRow | No
 
 def test_resident_changes_designation_inside_the_window_and_is_refused_outside(page: object,
                                                                                server: Running) -> None:
-    _sign_in(page, server, "resident1")
+    sign_in(page, server, "resident1")
     page.wait_for_url("**/household")
     assert "选择窗口开放中" in page.content()
     page.click("a[href='/persons/R0026/choose']")
@@ -135,7 +54,7 @@ def test_resident_changes_designation_inside_the_window_and_is_refused_outside(p
 
 
 def test_english_switch(page: object, server: Running) -> None:
-    _sign_in(page, server, "resident1")
+    sign_in(page, server, "resident1")
     page.wait_for_url("**/household")
     page.click("a.lang")
     page.wait_for_selector("html[lang=en]")
@@ -143,7 +62,7 @@ def test_english_switch(page: object, server: Running) -> None:
 
 
 def test_official_opens_the_dashboards(page: object, server: Running) -> None:
-    _sign_in(page, server, "bureau1")
+    sign_in(page, server, "bureau1")
     page.wait_for_url("**/dashboard")
     assert page.inner_text("h1").startswith("概览")
     for path, marker in (("/registry", "table.data"), ("/head-counts", "table.data"), ("/persons", "table.data"),
@@ -161,7 +80,7 @@ def test_bureau_and_consortium_sign_a_budget_agreement(browser: object, server: 
     try:
         for pg, user in ((bureau, "bureau1"), (consortium, "g2admin")):
             pg.set_default_timeout(15_000)
-            _sign_in(pg, server, user)
+            sign_in(pg, server, user)
             pg.wait_for_url("**/dashboard")
         bureau.click("nav.tabs a[href='/finance/agreements']")
         bureau.wait_for_url("**/finance/agreements")
@@ -196,8 +115,9 @@ def test_bureau_and_consortium_sign_a_budget_agreement(browser: object, server: 
             c.close()
 
 
-PAGES_OF = {"bureau1": ("/dashboard", "/registry", "/head-counts", "/head-counts?year=2026", "/persons", "/finance",
-                        "/indicators", "/map", "/finance/agreements", "/finance/agreements/G1/2026",
+PAGES_OF = {"bureau1": ("/dashboard", "/dashboard?consortium=G1", "/dashboard?consortium=G1&inst=G1-T2", "/registry",
+                        "/head-counts", "/head-counts?year=2026", "/head-counts?year=2026&view=movements", "/persons",
+                        "/finance", "/indicators", "/map", "/finance/agreements", "/finance/agreements/G1/2026",
                         "/finance/agreements/G2/2026", "/no-such-page"),
             "resident1": ("/household", "/persons/R0026/claims", "/persons/R0026/choose?consortium=G1")}
 
@@ -211,7 +131,7 @@ def test_no_page_scrolls_sideways(browser: object, server: Running, width: int) 
         pg = context.new_page()
         pg.set_default_timeout(15_000)
         try:
-            _sign_in(pg, server, username)
+            sign_in(pg, server, username)
             pg.wait_for_load_state()
             for lang, display in (("zh", ""), ("en", ""), ("zh", "large contrast")):
                 context.add_cookies([{"name": "ygt_lang", "value": lang, "url": server.url},

@@ -60,7 +60,8 @@ def test_consortium_admin_sees_only_their_money(api_app: FastAPI, example_expect
     rows = c.get("/finance/settlement.csv").text.lstrip("\ufeff").splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["G2"]
     expected = next(r for r in read_csv(example_expected / "settlement.csv") if r["consortium_id"] == "G2")
-    header = rows[0].split(",")
+    header = [h.split()[-1] for h in rows[0].split(",")]  # "中文 code": the code is the last word
+    assert rows[0].startswith("医共体编码 consortium_id,参保人数 enrollees,")
     got = dict(zip(header, rows[1].split(","), strict=True))
     for column in ("enrollees", "prospective_budget", "in_network_spend", "balance", "p4p_paid"):
         assert got[column] == expected[column], column

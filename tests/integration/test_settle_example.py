@@ -95,7 +95,7 @@ def test_reports_are_self_contained(out: Path) -> None:
     assert wb["split 分配"].max_row == 1 + 13
     # the appraisal's ties of seed 002 六, per member: the public-health subsidy and the performance pay ceiling
     head = [c.value for c in wb["split 分配"][1]]
-    assert "public health 公共卫生经费" in head and "performance pay ceiling 绩效工资总量上限" in head
+    assert "公共卫生经费（元） public_health" in head and "绩效工资总量上限（元） performance_pay_ceiling" in head
     assert "绩效工资总量上限" in page and "公共卫生经费" in page
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from yigongti.app import dashboard_pages as dashboards
 from yigongti.app import resident_pages as resident
 from yigongti.appraisal import pages as indicators
 from yigongti.budget import pages as finance
@@ -13,5 +14,5 @@ from yigongti.platform.routes import official_pages as official
 
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, official.router, finance.router, indicators.router,
-                                  geography.router)
+ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, dashboards.router, official.router, finance.router,
+                                  indicators.router, geography.router)

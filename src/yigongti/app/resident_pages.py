@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from yigongti.benefits.plain import plain_rules
 from yigongti.budget.analytics import person_decisions
 from yigongti.core.idnumber import mask_id_number
+from yigongti.core.labels import label
 from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
 from yigongti.enrollment.portal import (
     age_on,
@@ -26,6 +27,7 @@ from yigongti.platform import audit
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.deps import ContextDep, DbSession, ScopedPerson, chooser_refused
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
+from yigongti.platform.tables import TableQueryDep, page_of
 from yigongti.registry.service import institution_names, names_of
 
 __all__ = ["router"]
@@ -107,11 +109,17 @@ def choose(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrin
 
 @router.get("/persons/{person_id}/claims", response_class=HTMLResponse)
 def claims_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
-                person: ScopedPerson) -> Response:
-    """The person's visits of the data year with the benefit decision of each, in plain words."""
+                person: ScopedPerson, query: TableQueryDep) -> Response:
+    """The person's visits of the data year with the benefit decision of each, in plain words; newest first, searched
+    (institution, date, rule) sorted (``admit_date``, ``fund_paid``, ``patient_paid``) and paged on the server."""
     figures = ctx.figures.get()
     decisions = person_decisions(db, figures, person, ctx.policy)
     names = institution_names(db)
     totals = (sum(d.fund_paid for d in decisions), sum(d.patient_paid for d in decisions))
-    return render(request, ctx, "claims.html", principal, person=person, decisions=decisions, names=names,
-                  year=figures.year if figures else None, totals=totals)
+    shown = page_of(decisions, query, text=lambda d: " ".join((
+        d.claim.admit_date.isoformat(), d.claim.inst_id, names.get(d.claim.inst_id, ""), d.rule.value,
+        label("rule", d.rule, "zh"), label("rule", d.rule, "en"))),
+        keys={"admit_date": lambda d: d.claim.order_key, "fund_paid": lambda d: d.fund_paid,
+              "patient_paid": lambda d: d.patient_paid})
+    return render(request, ctx, "claims.html", principal, person=person, decisions=shown.rows, table=shown,
+                  names=names, year=figures.year if figures else None, totals=totals)

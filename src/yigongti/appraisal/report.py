@@ -17,7 +17,7 @@ from typing import Any
 
 from yigongti.appraisal.indicators import Indicator, ScopeKind
 from yigongti.appraisal.service import AppraisalResult
-from yigongti.core.labels import label, labelled
+from yigongti.core.labels import column_headers, label, labelled
 from yigongti.core.reports import PRINT_WIDTH_IN, chart_png, chart_text, chart_title, cjk_font
 from yigongti.core.reports import deterministic_zip as _deterministic_zip
 from yigongti.datafolder.folder import neutralise_workbook
@@ -271,7 +271,7 @@ def appraisal_xlsx(result: AppraisalResult) -> bytes:
     _sheet(wb, "医共体 consortia", result, (ScopeKind.COUNTY, ScopeKind.CONSORTIUM))
     _sheet(wb, "成员单位 institutions", result, (ScopeKind.INSTITUTION,))
     p = wb.create_sheet("得分明细 points")
-    p.append(["单位编码 unit", "指标 indicator", "权重 weight", "得分 points"])
+    p.append(column_headers(("unit_id", "indicator", "weight", "points")))
     for r in result.points.to_pylist():
         p.append([r["unit_id"], r["indicator"], Decimal(str(r["weight"])),
                   None if r["points"] in (None, "") else Decimal(str(r["points"]))])

@@ -22,7 +22,7 @@ from typing import Any
 from yigongti.budget.agreement import FORMULA_SOURCE
 from yigongti.budget.domain import ConsortiumSettlement
 from yigongti.budget.service import format_heads
-from yigongti.core.labels import format_money, label, labelled
+from yigongti.core.labels import column_headers, format_money, label, labelled
 from yigongti.core.policy import DISTRIBUTION_FORMS
 from yigongti.core.reports import (
     CJK_FONTS,
@@ -321,7 +321,7 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     ws.column_dimensions["B"].width = 20
 
     m = wb.create_sheet("monthly 按月")
-    m.append(["month 月份", "prepayment 预付（元）", "in-network 医共体内（元）", "out-of-network 医共体外（元）"])
+    m.append(column_headers(("month", "prepayment", "in_network", "out_of_network")))
     for mo, p, i, o in zip(f["months"], f["prepaid"], f["in"], f["out"], strict=True):
         m.append([date(result.year, mo, 1), _yuan_cell(p), _yuan_cell(i), _yuan_cell(o)])
         m.cell(row=m.max_row, column=1).number_format = "yyyy-mm"
@@ -334,16 +334,15 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     chart.set_categories(Reference(m, min_col=1, min_row=2, max_row=len(f["months"]) + 1))
     m.add_chart(chart, "F2")
     t = wb.create_sheet("tiers 资金去向")
-    t.append(["tier 层级", "fund paid 基金支付（元）", "claims 单据数"])
+    t.append(column_headers(("tier", "fund_paid", "claims")))
     for r in f["tiers"]:
         t.append([labelled("tier", r["tier"]), _yuan_cell(r["fund_paid"]), int(r["claims"])])
     d = wb.create_sheet("top diagnoses 病种")
-    d.append(["rank 排名", "diagnosis 诊断", "fund paid 基金支付（元）", "claims 单据数"])
+    d.append(column_headers(("rank", "diagnosis", "fund_paid", "claims")))
     for r in f["top"]:
         d.append([int(r["rank"]), r["diagnosis"], _yuan_cell(r["fund_paid"]), int(r["claims"])])
     a = wb.create_sheet("split 分配")
-    a.append(["institution 机构", "tier 层级", "amount 金额（元）", "score 得分", "public health 公共卫生经费",
-              "performance pay ceiling 绩效工资总量上限"])
+    a.append(column_headers(("inst_id", "tier", "amount", "score", "public_health", "performance_pay_ceiling")))
     for al in f["alloc"]:
         a.append([al.inst_id, labelled("tier", al.tier), _yuan_cell(al.amount),
                   None if al.score is None else al.score.normalize(), _yuan_cell(al.public_health),

@@ -8,7 +8,7 @@ every enum shown has a label here). Numbers are formatted for zh-CN here too: th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "format_count",
     "format_money",
     "format_number",
+    "column_headers",
     "label",
     "labelled",
 ]
@@ -182,6 +183,50 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "unit": ("单位", "unit"),
         "status": ("状态", "status"),
         "reason": ("原因", "reason"),
+        # the settlement, its internal split and the monthly spending (budget)
+        "enrollees": ("参保人数", "enrollees"),
+        "standard_heads": ("标准人头", "standard heads"),
+        "rate": ("人头费标准（元）", "rate (yuan)"),
+        "gross_budget": ("总额预算（元）", "gross budget (yuan)"),
+        "p4p_reserve": ("绩效预留（元）", "P4P reserve (yuan)"),
+        "prospective_budget": ("预付预算（元）", "prospective budget (yuan)"),
+        "in_network_spend": ("医共体内支出（元）", "in-network spending (yuan)"),
+        "out_of_network_deductions": ("外转费用扣减（元）", "out-of-network deductions (yuan)"),
+        "balance": ("结余（元）", "balance (yuan)"),
+        "retained_surplus": ("结余留用（元）", "retained surplus (yuan)"),
+        "fund_overspend_share": ("基金分担超支（元）", "overspend borne by the fund (yuan)"),
+        "consortium_overspend": ("医共体承担超支（元）", "overspend borne by the consortium (yuan)"),
+        "score": ("考核得分", "score"),
+        "grade": ("考核等级", "grade"),
+        "p4p_paid": ("绩效返还（元）", "P4P paid (yuan)"),
+        "public_health_allocated": ("公共卫生经费（元）", "public health money (yuan)"),
+        "public_health": ("公共卫生经费（元）", "public health money (yuan)"),
+        "amount_to_share": ("可分配金额（元）", "amount to share (yuan)"),
+        "budget_source": ("预算来源", "budget source"),
+        "amount": ("金额（元）", "amount (yuan)"),
+        "performance_pay_ceiling": ("绩效工资总量上限（元）", "performance pay ceiling (yuan)"),
+        "month": ("月份", "month"),
+        "in_network": ("医共体内（元）", "in-network (yuan)"),
+        "out_of_network": ("医共体外（元）", "out-of-network (yuan)"),
+        "prepayment": ("预付（元）", "prepayment (yuan)"),
+        "fund_paid": ("基金支付（元）", "fund paid (yuan)"),
+        "claims": ("单据数", "claims"),
+        "rank": ("排名", "rank"),
+        "diagnosis": ("诊断", "diagnosis"),
+        "institution": ("机构", "institution"),
+        # the dashboards' charts and tables (app.dashboard_pages)
+        "prepaid": ("当月预付（元）", "prepaid in the month (yuan)"),
+        "spent": ("支出（元）", "spent (yuan)"),
+        "prepaid_to_date": ("累计预付（元）", "prepaid so far (yuan)"),
+        "spent_to_date": ("累计支出（元）", "spent so far (yuan)"),
+        "burn_rate": ("预算执行率（%）", "budget burn (%)"),
+        "indicator_id": ("指标编号", "indicator id"),
+        "target": ("目标", "target"),
+        "previous": ("上年", "last year"),
+        "points": ("得分", "points"),
+        "weight": ("权重", "weight"),
+        "budget": ("预算（元）", "budget (yuan)"),
+        "head_count_previous": ("上年人头数", "last year's head count"),
     },
     # what a settled budget came from (budget.agreement: a signed agreement, else the formula)
     "budget_source": {
@@ -214,6 +259,12 @@ def labelled(group: str, code: object) -> str:
     key = str(getattr(code, "value", code))
     zh = label(group, key, "zh")
     return key if zh == key else f"{zh} {key}"
+
+
+def column_headers(columns: Iterable[str]) -> list[str]:
+    """The header row of a download (CSV or Excel): ``"中文 code"`` for every column with a label, Chinese first, the
+    code last so that a program reads the column back by its last word (``h.split()[-1]``)."""
+    return [labelled("column", c) for c in columns]
 
 
 def format_count(n: int | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from yigongti.enrollment.portal import head_counts
@@ -29,6 +29,7 @@ __all__ = [
     "CountyMap",
     "HeadCountRow",
     "HomeDensity",
+    "PERSON_SORTS",
     "Overview",
     "choices_of",
     "count_in_scope",
@@ -86,11 +87,24 @@ def count_in_scope(db: Session, condition: ColumnElement[bool]) -> int:
     return db.scalar(select(func.count()).select_from(PersonRow).where(condition)) or 0
 
 
-def persons_page(db: Session, condition: ColumnElement[bool], *, page: int,
-                 size: int) -> tuple[list[PersonRow], int]:
-    """Page ``page`` (from 1) of ``size`` persons ``condition`` selects, and how many it selects in all."""
-    rows = persons_in_scope(db, condition, limit=size, offset=(page - 1) * size)
-    return rows, count_in_scope(db, condition)
+PERSON_SORTS = {"person_id": PersonRow.person_id, "sex": PersonRow.sex, "birth_date": PersonRow.birth_date,
+                "household_id": PersonRow.household_id, "insurance": PersonRow.insurance}
+"""The columns the persons list may be sorted by (a page's ``?sort=``)."""
+
+
+def persons_page(db: Session, condition: ColumnElement[bool], *, page: int, size: int, find: str = "",
+                 sort: str = "", descending: bool = False) -> tuple[list[PersonRow], int]:
+    """Page ``page`` (from 1) of ``size`` persons ``condition`` selects whose id or household id holds every word
+    of ``find``, sorted by ``sort`` (one of :data:`PERSON_SORTS`, then person id), and how many match in all."""
+    where = condition
+    for word in find.split()[:5]:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where = and_(where, or_(PersonRow.person_id.ilike(pattern, escape="\\"),
+                                PersonRow.household_id.ilike(pattern, escape="\\")))
+    column = PERSON_SORTS.get(sort, PersonRow.person_id)
+    order = [column.desc() if descending else column.asc(), PersonRow.person_id]
+    rows = list(db.scalars(select(PersonRow).where(where).order_by(*order).limit(size).offset((page - 1) * size)))
+    return rows, count_in_scope(db, where)
 
 
 def choices_of(db: Session, person_id: str) -> list[ChoiceRow]:

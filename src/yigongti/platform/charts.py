@@ -8,13 +8,20 @@ from html import escape
 
 from markupsafe import Markup
 
-__all__ = ["PALETTE", "line_chart"]
+__all__ = ["PALETTE", "bar_chart", "line_chart", "map_chart", "target_chart"]
 
 PALETTE = ("#0b6e4f", "#b3261e", "#1f5fbf", "#a66300")
 
 
+def _open(css: str, width: int, height: int, title: str) -> str:
+    """The ``<svg>`` tag of a chart: an image named by ``title`` for a screen reader (the page gives the figures
+    in a table beside it)."""
+    return (f'<svg class="{css}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>')
+
+
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, width: int = 640,
-               height: int = 260, unit: str = "") -> Markup:
+               height: int = 260, unit: str = "", title: str = "") -> Markup:
     """Lines over ``labels`` (x) for each (name, values); a legend under the plot; the y axis starts at 0."""
     top = max([v for _, vals in series for v in vals] + [1.0])
     # room for the longest y tick label (about 7 px a character at font-size 11)
@@ -28,7 +35,7 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     def y(v: float) -> float:
         return pad_t + plot_h * (1 - v / top)
 
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg">']
+    parts = [_open("chart", width, height, title or " / ".join(name + unit for name, _ in series))]
     for k in range(5):
         v = top * k / 4
         parts.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#d9dee5"/>')
@@ -50,7 +57,7 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
 
 
 def bar_chart(bars: Sequence[tuple[str, float]], *, maximum: float = 100.0, lines: Sequence[tuple[str, float]] = (),
-              width: int = 640, bar_height: int = 26) -> Markup:
+              width: int = 640, bar_height: int = 26, title: str = "") -> Markup:
     """Horizontal bars (label, value) from 0 to ``maximum``, with vertical reference ``lines`` (label, value)."""
     pad_l, pad_r, pad_t = 140, 48, 22
     height = pad_t + bar_height * len(bars) + 8
@@ -59,7 +66,7 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, maximum: float = 100.0, line
     def x(v: float) -> float:
         return pad_l + plot_w * max(0.0, min(v, maximum)) / maximum
 
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg">']
+    parts = [_open("chart", width, height, title or ", ".join(f"{label} {value:g}" for label, value in bars))]
     for i, (label, value) in enumerate(bars):
         y = pad_t + i * bar_height
         parts.append(f'<text x="{pad_l - 6}" y="{y + bar_height * 0.65:.1f}" text-anchor="end" font-size="12" '
@@ -78,7 +85,7 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, maximum: float = 100.0, line
 
 
 def map_chart(points: Sequence[tuple[float, float, float, str, str]], cells: Sequence[tuple[float, float, int]], *,
-              cell_deg: float, width: int = 640) -> Markup:
+              cell_deg: float, width: int = 640, title: str = "地图 map") -> Markup:
     """A locally drawn map (no tiles): enrollee density as grey squares (lon, lat of the cell's corner, persons) and
     institutions as circles (lon, lat, radius px, colour, title). Equirectangular, scaled by cos(latitude)."""
     lons = [p[0] for p in points] + [c[0] for c in cells] + [c[0] + cell_deg for c in cells]
@@ -98,7 +105,7 @@ def map_chart(points: Sequence[tuple[float, float, float, str, str]], cells: Seq
         return pad + (lon - lon0) * k * scale, pad + (lat1 - lat) * scale
 
     top = max([c[2] for c in cells] + [1])
-    parts = [f'<svg class="chart map" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg">',
+    parts = [_open("chart map", width, height, title),
              f'<rect width="{width}" height="{height}" fill="#f3f5f0"/>']
     side = cell_deg * k * scale
     for lon, lat, n in cells:
@@ -109,5 +116,34 @@ def map_chart(points: Sequence[tuple[float, float, float, str, str]], cells: Seq
         x, y = xy(lon, lat)
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{colour}" fill-opacity="0.75" '
                      f'stroke="#fff" stroke-width="1"><title>{escape(title)}</title></circle>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def target_chart(bars: Sequence[tuple[str, float, float | None]], *, maximum: float = 100.0, width: int = 640,
+                 bar_height: int = 34, title: str = "", target_word: str = "target") -> Markup:
+    """Horizontal bars (label, value, target) from 0 to ``maximum``, each with its own target as a dark tick; a bar
+    that reaches its target is green, one short of it amber (the value is written beside it, colour is not alone)."""
+    pad_l, pad_r, pad_t = 200, 56, 8
+    height = pad_t + bar_height * len(bars) + 8
+    plot_w = width - pad_l - pad_r
+
+    def x(v: float) -> float:
+        return pad_l + plot_w * max(0.0, min(v, maximum)) / maximum
+
+    parts = [_open("chart", width, height, title or ", ".join(f"{label} {value:g}" for label, value, _ in bars))]
+    for i, (label, value, target) in enumerate(bars):
+        y = pad_t + i * bar_height
+        colour = PALETTE[0] if target is None or value >= target else PALETTE[3]
+        parts.append(f'<text x="{pad_l - 6}" y="{y + bar_height * 0.6:.1f}" text-anchor="end" font-size="12" '
+                     f'fill="#1d2430">{escape(label)}</text>')
+        parts.append(f'<rect x="{pad_l}" y="{y + 6}" width="{plot_w}" height="{bar_height - 12}" fill="#e9edf2"/>')
+        parts.append(f'<rect x="{pad_l}" y="{y + 6}" width="{x(value) - pad_l:.1f}" height="{bar_height - 12}" '
+                     f'fill="{colour}"/>')
+        parts.append(f'<text x="{x(value) + 4:.1f}" y="{y + bar_height * 0.6:.1f}" font-size="12" '
+                     f'fill="#1d2430">{value:g}</text>')
+        if target is not None:
+            parts.append(f'<line x1="{x(target):.1f}" x2="{x(target):.1f}" y1="{y + 2}" y2="{y + bar_height - 2}" '
+                         f'stroke="#1d2430" stroke-width="3"><title>{escape(target_word)} {target:g}</title></line>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -1,5 +1,6 @@
 """Downloads (下载): a table as CSV (UTF-8 with BOM, so Excel opens the Chinese text correctly); text cells that a
-spreadsheet would run as a formula are neutralised (``datafolder.folder.neutralise_cell``)."""
+spreadsheet would run as a formula are neutralised (``datafolder.folder.neutralise_cell``). The header row is the
+columns' labels from ``core.labels`` (``"机构编码 inst_id"``: Chinese first, the code last), for every download."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from fastapi.responses import Response
 
+from yigongti.core.labels import column_headers
 from yigongti.datafolder.folder import neutralise_cell
 
 __all__ = ["csv_response"]
@@ -18,7 +20,7 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[o
     buf = io.StringIO()
     buf.write("\ufeff")
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([neutralise_cell(h) for h in header])
+    writer.writerow([neutralise_cell(h) for h in column_headers(header)])
     writer.writerows([neutralise_cell(v) for v in row] for row in rows)
     return Response(buf.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from yigongti.enrollment.readmodel import county_map as county_map_figures
 from yigongti.platform.charts import PALETTE, map_chart
 from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep
+from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import render
 from yigongti.registry.domain import Tier
 
@@ -33,5 +34,8 @@ def county_map(request: Request, ctx: ContextDep, db: DbSession, principal: Offi
     points += [(i.lon, i.lat, 9.0, "#1d2430", f"{i.name} {i.inst_id}") for i in insts if i.tier == Tier.COUNTY]
     cells = found.density.cells
     legend = [(c, colour[c]) for c in found.consortium_ids]
-    return render(request, ctx, "map.html", principal, chart=map_chart(points, cells, cell_deg=found.density.cell_deg),
+    title = translator(lang_of(request))("参保人住址密度与医疗机构分布图",
+                                         "Map of the enrollees' homes and the institutions")
+    return render(request, ctx, "map.html", principal,
+                  chart=map_chart(points, cells, cell_deg=found.density.cell_deg, title=title),
                   legend=legend, persons=sum(n for _, _, n in cells))

@@ -6,18 +6,22 @@ scope condition (``platform.scope``) and are audited.
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import replace
+from operator import itemgetter
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yigongti.core.idnumber import mask_id_number
+from yigongti.core.labels import label
 from yigongti.enrollment import readmodel
-from yigongti.enrollment.portal import movements, switch_window
+from yigongti.enrollment.portal import movements
 from yigongti.platform import audit
 from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.pages import render
+from yigongti.platform.tables import TablePage, TableQueryDep, page_of
 from yigongti.registry import service as registry_service
 
 __all__ = ["router"]
@@ -28,20 +32,22 @@ REGISTRY_COLUMNS = ("inst_id", "name", "tier", "level", "kind", "consortium_id",
                     "lon", "lat")
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
-              person_scope: ScopeDep) -> Response:
-    today = ctx.clock.today()
-    window = switch_window(ctx.policy.enrollment, today)
-    found = readmodel.overview(db, person_scope.condition, year=today.year, window_year=window.year)
-    return render(request, ctx, "dashboard.html", principal, window=window, rows=found.consortia, year=today.year,
-                  choices=found.choices, in_scope=found.in_scope, institutions=found.institutions)
+def _labels(group: str, code: object) -> str:
+    """Both labels of a code and the code, for a search box that finds 卫生院 as well as township."""
+    return f"{code} {label(group, code, 'zh')} {label(group, code, 'en')}" if code else ""
 
 
 @router.get("/registry", response_class=HTMLResponse)
-def registry(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
-    return render(request, ctx, "registry.html", principal, institutions=registry_service.institutions(db),
-                  consortia=registry_service.consortia(db))
+def registry(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep) -> Response:
+    consortia = registry_service.consortia(db)
+    names = {c.consortium_id: c.name for c in consortia}
+    institutions = page_of(
+        registry_service.institutions(db), query,
+        text=lambda i: " ".join((i.inst_id, i.name, _labels("tier", i.tier), _labels("kind", i.kind),
+                                 i.consortium_id or "", names.get(i.consortium_id or "", ""))),
+        keys={"name": lambda i: i.name, "inst_id": lambda i: i.inst_id, "tier": lambda i: i.tier,
+              "level": lambda i: i.level, "kind": lambda i: i.kind, "consortium_id": lambda i: i.consortium_id})
+    return render(request, ctx, "registry.html", principal, institutions=institutions, consortia=consortia)
 
 
 @router.get("/registry.csv")
@@ -52,12 +58,24 @@ def registry_csv(db: DbSession, _p: Official) -> Response:
 
 
 @router.get("/head-counts", response_class=HTMLResponse)
-def head_count_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
-                    year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> Response:
+def head_count_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep,
+                    year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+                    view: Annotated[Literal["units", "movements"], Query()] = "units") -> Response:
+    """Head counts per unit, or (``view=movements``) the movements since last year; one long table at a time."""
     y = year or ctx.clock.today().year
-    moved = [r for r in movements(db, year=y).to_pylist() if r["gained"] or r["lost"]]
-    return render(request, ctx, "head_counts.html", principal, year=y, rows=readmodel.head_count_rows(db, year=y),
-                  moved=moved)
+    extra = {"year": y, "view": view if view != "units" else None}
+    if view == "movements":
+        moved = [r for r in movements(db, year=y).to_pylist() if r["gained"] or r["lost"]]
+        table = page_of(moved, query, extra=extra,
+                        text=lambda m: f"{m['unit_id']} {_labels('tier', m['level'])}",
+                        keys={k: itemgetter(k) for k in ("level", "unit_id", "previous", "current",
+                                                                   "gained", "lost", "net")})
+    else:
+        table = page_of(readmodel.head_count_rows(db, year=y), query, extra=extra,
+                        text=lambda r: f"{r[0]} {r[1]} {_labels('tier', r[2])} {r[3]}",
+                        keys={"unit_id": lambda r: r[0], "name": lambda r: r[1], "tier": lambda r: r[2],
+                              "consortium_id": lambda r: r[3], "head_count": lambda r: r[4]})
+    return render(request, ctx, "head_counts.html", principal, year=y, view=view, table=table)
 
 
 @router.get("/head-counts.csv")
@@ -70,11 +88,13 @@ def head_count_csv(ctx: ContextDep, db: DbSession, _p: Official,
 
 @router.get("/persons", response_class=HTMLResponse)
 def persons_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, person_scope: ScopeDep,
-                 page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
-    """Persons in the official's scope, 50 a page; ID numbers masked unless the role needs them."""
-    size = 50
-    rows, total = readmodel.persons_page(db, person_scope.condition, page=page, size=size)
+                 query: TableQueryDep) -> Response:
+    """Persons in the official's scope, searched (id, household), sorted and paged in the database, 50 a page; ID
+    numbers masked unless the role needs them."""
+    rows, total = readmodel.persons_page(db, person_scope.condition, page=query.page, size=query.size,
+                                         find=query.q, sort=query.sort, descending=query.dir == "desc")
     audit.record(db, principal, action="GET /persons", person_ids=[r.person_id for r in rows], at=ctx.clock.now())
     shown = [(r, (r.id_number or "") if principal.sees_id_numbers else mask_id_number(r.id_number)) for r in rows]
-    return render(request, ctx, "persons.html", principal, rows=shown, page=page, total=total,
-                  pages=max(1, (total + size - 1) // size))
+    sort = query.sort if query.sort in readmodel.PERSON_SORTS else ""
+    table = TablePage(shown, total, replace(query, sort=sort), tuple(readmodel.PERSON_SORTS))
+    return render(request, ctx, "persons.html", principal, table=table)

@@ -1,0 +1,181 @@
+"""Accessibility measured in a real browser (issue 16, item 4): axe-core on every page at a phone and a desktop width,
+zero serious or critical violations; sign-in and choosing with the keyboard alone; ``lang`` per language; screenshots
+of the main pages at both widths (saved under tests/e2e/artifacts/, ignored by git, looked at before a release).
+
+axe-core comes from the npm registry (tests/browser/package.json, pinned; ``npm ci`` in scripts/services.sh, run by
+``make test``) and is injected from the local file by Playwright: nothing is fetched at run time. Skipped when chromium,
+Playwright or the installed axe-core is missing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from browser_fixtures import Running, needs_chromium, sign_in
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+WIDTHS = (390, 1440)
+
+pytestmark = [needs_chromium,
+              pytest.mark.skipif(not AXE.is_file(), reason="needs axe-core: cd tests/browser && npm ci")]
+
+OFFICIAL = ("/dashboard", "/dashboard?consortium=G1", "/dashboard?consortium=G1&inst=G1-T2",
+            "/dashboard?consortium=G1&sort=head_count&dir=desc", "/registry", "/registry?q=卫生院&sort=tier",
+            "/head-counts", "/head-counts?year=2026", "/head-counts?year=2026&view=movements", "/persons",
+            "/persons?page=2&sort=birth_date", "/finance", "/indicators", "/map", "/no-such-page")
+RESIDENT = ("/household", "/persons/R0026/claims", "/persons/R0026/choose", "/persons/R0026/choose?consortium=G1",
+            "/persons/R0026/choose?consortium=G1&township=G1-T2")
+ANONYMOUS = ("/login",)
+MAIN_PAGES = {"bureau1": ("/dashboard", "/dashboard?consortium=G1", "/registry", "/finance", "/indicators"),
+              "resident1": ("/household", "/persons/R0026/claims", "/persons/R0026/choose?consortium=G1")}
+
+
+def _axe(page: object) -> list[dict[str, object]]:
+    """The serious and critical violations axe-core finds on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+def _context(browser: object, server: Running, width: int, lang: str = "zh") -> object:
+    """A browser window of ``width``; the CSP is bypassed only so that Playwright may inject axe-core (the pages'
+    own policy forbids inline scripts)."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN", bypass_csp=True)
+    context.add_cookies([{"name": "ygt_lang", "value": lang, "url": server.url}])
+    return context
+
+
+def _sweep(browser: object, server: Running, width: int,
+           variants: tuple[tuple[str, str], ...]) -> dict[str, list[dict[str, object]]]:
+    """axe-core on every page, signed in as whom it is for (the sign-in page anonymous), in each (language, display
+    mode) of ``variants``; ``<html lang>`` must name the page's language. The violations found, by page."""
+    problems: dict[str, list[dict[str, object]]] = {}
+    for username, paths in (("", ANONYMOUS), ("bureau1", OFFICIAL), ("resident1", RESIDENT)):
+        for lang, display in variants:
+            context = _context(browser, server, width, lang)
+            context.add_cookies([{"name": "ygt_display", "value": display, "url": server.url}])
+            pg = context.new_page()
+            pg.set_default_timeout(15_000)
+            try:
+                if username:
+                    sign_in(pg, server, username)
+                    pg.wait_for_load_state()
+                for path in paths:
+                    pg.goto(server.url + path)
+                    assert pg.get_attribute("html", "lang") == ("en" if lang == "en" else "zh-CN"), (path, lang)
+                    found = _axe(pg)
+                    if found:
+                        problems[f"{width}px {lang} {display} {path}"] = found
+            finally:
+                context.close()
+    return problems
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_serious_or_critical_violation_on_any_page(browser: object, server: Running, width: int) -> None:
+    """Every page in Chinese at a phone and a desktop width: nothing serious or critical."""
+    problems = _sweep(browser, server, width, (("zh", ""),))
+    assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_violation_in_english_or_in_large_text_with_high_contrast(browser: object, server: Running,
+                                                                     width: int) -> None:
+    """The same in English, and in large text with high contrast (about a minute a width: -m slow)."""
+    problems = _sweep(browser, server, width, (("en", ""), ("zh", "large contrast")))
+    assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+def _focus(page: object, selector: str, *, tabs: int = 80) -> None:
+    """Press Tab until the element ``selector`` matches has the focus (a keyboard user can reach it)."""
+    for _ in range(tabs):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} not reached with Tab")
+
+
+def test_sign_in_and_choose_with_the_keyboard_alone(browser: object, server: Running) -> None:
+    context = _context(browser, server, 390)
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    try:
+        pg.goto(server.url + "/login")
+        _focus(pg, "input[name=username]")
+        pg.keyboard.type("resident1")
+        _focus(pg, "input[name=password]")
+        pg.keyboard.type("browser-pass-1")
+        _focus(pg, "main button[type=submit]")
+        pg.keyboard.press("Enter")
+        pg.wait_for_url("**/household")
+        _focus(pg, "a[href='/persons/R0026/choose']")
+        pg.keyboard.press("Enter")
+        pg.wait_for_url("**/persons/R0026/choose")
+        _focus(pg, "a[href='?consortium=G1']")
+        pg.keyboard.press("Enter")
+        pg.wait_for_url("**consortium=G1")
+        _focus(pg, "a[href='?consortium=G1&township=G1-T2']")
+        pg.keyboard.press("Enter")
+        pg.wait_for_url("**township=G1-T2")
+        _focus(pg, "input[name=village_id]")
+        pg.keyboard.press("Space")
+        assert pg.evaluate("document.activeElement.checked")
+        _focus(pg, "main button[type=submit]")
+        pg.keyboard.press("Enter")
+        pg.wait_for_selector("h1.ok")
+        assert "已受理" in pg.inner_text("h1")
+    finally:
+        context.close()
+
+
+def test_focus_is_visible(browser: object, server: Running) -> None:
+    """A keyboard user sees where the focus is: the focused link has an outline."""
+    context = _context(browser, server, 1440)
+    pg = context.new_page()
+    try:
+        pg.goto(server.url + "/login")
+        _focus(pg, "a")
+        outline = pg.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+        assert outline not in ("none", ""), outline
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_screenshots_of_the_main_pages(browser: object, server: Running, width: int) -> None:
+    """Full-page screenshots saved for a person to look at before a release; each is a real picture: a PNG of the
+    window's width, not blank (many colours, not one)."""
+    from PIL import Image
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    for username, paths in MAIN_PAGES.items():
+        context = _context(browser, server, width)
+        pg = context.new_page()
+        pg.set_default_timeout(15_000)
+        try:
+            sign_in(pg, server, username)
+            pg.wait_for_load_state()
+            for path in paths:
+                pg.goto(server.url + path)
+                name = path.strip("/").replace("/", "_").replace("?", "_").replace("=", "-").replace("&", "_")
+                target = ARTIFACTS / f"{name or 'home'}-{width}.png"
+                body = pg.screenshot(path=str(target), full_page=True)
+                assert target.stat().st_size > 10_000, target
+                image = Image.open(io.BytesIO(body)).convert("RGB")
+                assert image.width == width, (target, image.width)
+                assert image.height >= 600, (target, image.height)
+                colours = image.resize((64, 64)).getcolors(64 * 64)
+                assert colours is None or len(colours) > 20, (target, "blank or nearly blank")
+        finally:
+            context.close()
