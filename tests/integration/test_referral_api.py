@@ -162,3 +162,42 @@ def test_a_resident_books_for_their_household_only(api_app: FastAPI, client: Tes
 def test_hostile_input_is_refused_4xx(client: TestClient, h: dict, path: str, body: dict) -> None:  # noqa: F811
     r = client.post(path, json=body, headers=h["ref-doc-t1"])
     assert 400 <= r.status_code < 500, r.text
+
+
+def test_a_county_visit_for_a_first_visit_disease_without_a_referral_is_flagged(client: TestClient, h: dict,  # noqa: F811
+                                                                                people: dict) -> None:
+    person = people["mine"][-1]
+    body = {"person_id": person, "inst_id": "G1-H", "diagnosis": "i10"}
+    r = client.post("/api/referrals/visit-check", json=body, headers=h["ref-doc-h"])
+    assert r.status_code == 200, r.text
+    assert r.json()["flagged"] and r.json()["disease"] == "I10" and "基层首诊" in r.json()["message"]
+    assert not client.post("/api/referrals/visit-check", json=body | {"emergency": True},
+                           headers=h["ref-doc-h"]).json()["flagged"]
+    assert not client.post("/api/referrals/visit-check", json=body | {"diagnosis": "I63.9"},
+                           headers=h["ref-doc-h"]).json()["flagged"]  # not a first-visit disease
+    assert client.post("/api/referrals/visit-check", json=body, headers=h["ref-doc-t1"]).status_code == 403
+    assert client.post("/api/referrals/visit-check", json=body | {"diagnosis": "<script>"},
+                       headers=h["ref-doc-h"]).status_code == 422
+    rid = _refer(client, h, person)  # the township refers them up: the visit is no longer flagged once accepted
+    assert client.post("/api/referrals/visit-check", json=body, headers=h["ref-doc-h"]).json()["flagged"]
+    assert _move(client, h["ref-doc-h"], rid, "accepted") == 200
+    assert not client.post("/api/referrals/visit-check", json=body, headers=h["ref-doc-h"]).json()["flagged"]
+    township = client.post("/api/referrals/visit-check", json=body | {"inst_id": "G1-T1"}, headers=h["ref-doc-t1"])
+    assert township.status_code == 200 and not township.json()["flagged"]  # the township is where it belongs
+
+
+def test_stable_refer_down_cases_are_proposed_to_go_back(client: TestClient, h: dict, people: dict) -> None:  # noqa: F811
+    rid = _refer(client, h, people["mine"][-2])  # I63.9 cerebral infarction: in the refer-down catalogue
+    assert rid not in {p["referral_id"] for p in client.get("/api/referrals/proposals", headers=h["ref-doc-h"]).json()}
+    slot = _slot(client, h, 3)
+    for status, extra in (("accepted", {}), ("booked", {"slot_id": slot}), ("arrived", {})):
+        assert _move(client, h["ref-doc-h"], rid, status, **extra) == 200
+    got = {p["referral_id"]: p for p in client.get("/api/referrals/proposals", headers=h["ref-doc-h"]).json()}
+    assert got[rid]["disease"] == "I63" and got[rid]["next_status"] == "completed" and got[rid]["back_to"] == "G1-T1"
+    assert _move(client, h["ref-doc-h"], rid, "completed") == 200
+    got = {p["referral_id"]: p for p in client.get("/api/referrals/proposals", headers=h["ref-doc-h"]).json()}
+    assert got[rid]["next_status"] == "returned"
+    assert _move(client, h["ref-doc-h"], rid, "returned", care_plan="康复训练，每月随访") == 200
+    assert rid not in {p["referral_id"] for p in client.get("/api/referrals/proposals", headers=h["ref-doc-h"]).json()}
+    assert client.get("/api/referrals/proposals", headers=h["ref-doc-t1"]).json() == []  # the sender receives none
+    assert client.get("/api/referrals/proposals", headers=h["ref-bureau"]).status_code == 403

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -25,15 +26,18 @@ from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFoun
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
 from yigongti.referral.domain import (
+    Catalogues,
     Direction,
     Party,
     SlotKind,
     Status,
     TransitionNotAllowed,
     check_transition,
+    first_visit_flag,
     is_released,
     reserved_places,
 )
+from yigongti.referral.engine import load_catalogues
 from yigongti.referral.store import BookingRow, ReferralEventRow, ReferralRow, SlotRow
 from yigongti.referral.uow import ReferralUnitOfWork
 from yigongti.registry.domain import Tier
@@ -46,11 +50,15 @@ __all__ = [
     "NoPlaceLeft",
     "NotAllowed",
     "NotFound",
+    "DownProposal",
+    "FirstVisitFlag",
     "ReferralLetter",
     "RequestReferral",
     "admission_links",
     "book_place",
+    "catalogues_for",
     "completed_referrals",
+    "down_referral_worklist",
     "expire_referrals",
     "move_referral",
     "party_of",
@@ -59,6 +67,7 @@ __all__ = [
     "referrals_of",
     "request_referral",
     "slots_of",
+    "visit_flag",
 ]
 
 _TIER_RANK = {Tier.VILLAGE.value: 0, Tier.TOWNSHIP.value: 1, Tier.COUNTY.value: 2}
@@ -359,3 +368,75 @@ def admission_links(uow: ReferralUnitOfWork) -> list[dict[str, str]]:
     return [{"booking_id": str(b.booking_id), "person_id": b.person_id, "inst_id": s.inst_id,
              "start": s.start.isoformat(timespec="seconds"), "referral_id": str(b.referral_id),
              "referral_from": b.referral_from or ""} for b, s in rows]
+
+
+# ------------------------------------------------------------------------------------------------ catalogues
+
+_catalogues: dict[tuple[str, str], Catalogues] = {}
+
+
+def catalogues_for(policy: ReferralPolicy, base: Path | None = None) -> Catalogues:
+    """The disease catalogues of the policy (ours with the county's file over them), read once per process."""
+    key = (policy.catalogues, str(base))
+    if key not in _catalogues:
+        _catalogues[key] = load_catalogues(policy, base)
+    return _catalogues[key]
+
+
+_REFERRED = (Status.ACCEPTED.value, Status.BOOKED.value, Status.ARRIVED.value)
+
+
+@dataclass(frozen=True)
+class FirstVisitFlag:
+    """基层首诊提示 / a county-tier visit for a first-visit disease without a referral."""
+
+    person_id: str
+    inst_id: str
+    diagnosis: str
+    disease: str
+    label: str
+
+    @property
+    def message(self) -> str:
+        return (f"{self.label}：基层首诊病种，未经转诊到县级机构就诊 / a disease first seen at primary level, at a "
+                f"county-tier institution without a referral")
+
+
+def visit_flag(uow: ReferralUnitOfWork, catalogues: Catalogues, *, person_id: str, inst_id: str,
+               diagnosis: str, emergency: bool = False) -> FirstVisitFlag | None:
+    """The flag of a visit (the platform's check when a county-tier institution records one): a first-visit disease,
+    not an emergency, and no accepted, booked or arrived referral of the person to that institution."""
+    with uow:
+        inst = uow.referrals.institution(inst_id)
+        if inst is None:
+            raise NotFound(f"机构 {inst_id} 不存在 / no institution {inst_id}")
+        referred = uow.referrals.live_to(person_id, inst_id, _REFERRED)
+    hit = first_visit_flag(catalogues, tier=inst.tier, diagnosis=diagnosis, referred=referred, emergency=emergency)
+    return FirstVisitFlag(person_id, inst_id, diagnosis, *hit) if hit else None
+
+
+@dataclass(frozen=True)
+class DownProposal:
+    """建议下转 / a referred patient with a refer-down disease, ready to go back: the next move proposed."""
+
+    referral: ReferralRow
+    disease: str
+    label: str
+    next_status: Status
+
+
+def down_referral_worklist(uow: ReferralUnitOfWork, principal: Principal,
+                           catalogues: Catalogues) -> list[DownProposal]:
+    """The receiving institution's up-referrals that have arrived or completed with a disease of the refer-down
+    catalogue: each proposed to move on (arrived -> completed, completed -> returned to the family doctor)."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
+        raise NotAllowed("仅医生和机构管理员可查看转诊单 / clinicians and institution admins only")
+    with uow:
+        rows = uow.referrals.received(principal.inst_id, (Status.ARRIVED.value, Status.COMPLETED.value))
+    out: list[DownProposal] = []
+    for r in rows:
+        hit = catalogues.refer_down.match(r.diagnosis) if r.direction == Direction.UP else None
+        if hit is not None:
+            nxt = Status.COMPLETED if r.status == Status.ARRIVED else Status.RETURNED
+            out.append(DownProposal(r, hit[0], hit[1], nxt))
+    return out
