@@ -3,6 +3,7 @@ worked example county (G1-T1 a township of consortium G1, G1-H its lead county h
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,30 @@ def test_stable_refer_down_cases_are_proposed_to_go_back(client: TestClient, h: 
     assert rid not in {p["referral_id"] for p in client.get("/api/referrals/proposals", headers=h["ref-doc-h"]).json()}
     assert client.get("/api/referrals/proposals", headers=h["ref-doc-t1"]).json() == []  # the sender receives none
     assert client.get("/api/referrals/proposals", headers=h["ref-bureau"]).status_code == 403
+
+
+def test_the_workflows_referrals_feed_the_appraisal(api_app: FastAPI, client: TestClient, h: dict,  # noqa: F811
+                                                    example_input: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from yigongti.appraisal.service import appraise_data
+    from yigongti.cli import app
+    from yigongti.core.policy import Policy
+    from yigongti.datafolder.folder import read_folder
+
+    sent = client.get("/api/referrals", headers=h["ref-doc-t1"]).json()
+    arrived = [r for r in sent if r["from_inst_id"] == "G1-T1" and r["direction"] == "up"
+               and r["status"] in ("arrived", "completed", "returned")]
+    done = [r for r in arrived if r["status"] in ("completed", "returned")]
+    assert arrived and done  # the workflow tests above took some referrals all the way
+    url = api_app.state.ctx.engine.url.render_as_string(hide_password=False)
+    folder = tmp_path / "county"
+    shutil.copytree(example_input, folder)
+    res = CliRunner().invoke(app, ["referral", "export", "--db", url, "--out", str(folder)])
+    assert res.exit_code == 0, res.output
+    assert len(read_csv(folder / "referrals.csv")) >= len(sent)
+    data = read_folder(folder)
+    year = int(arrived[0]["requested_at"][:4])
+    result = appraise_data(data, year, Policy(), data["designations"], None, with_previous=False)
+    got = {r["indicator"]: r["numerator"] for r in result.indicators.to_pylist() if r["scope"] == "G1-T1"}
+    assert (got["S3"], got["S4b"]) == (str(len(arrived)), str(len(done)))

@@ -9,7 +9,10 @@ import typer
 
 from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
 
-__all__ = ["flags_cmd", "referral_app"]
+__all__ = ["export_cmd", "flags_cmd", "referral_app"]
+
+DbOption = Annotated[str | None, typer.Option(
+    "--db", help="database URL or SQLite file (default: $YIGONGTI_DB, else ./yigongti.sqlite) / 数据库地址")]
 
 referral_app = typer.Typer(help="双向转诊 / two-way referral", no_args_is_help=True)
 app.add_typer(referral_app, name="referral")
@@ -34,3 +37,24 @@ def flags_cmd(
     console.print(f"{year}: {summary.flags} 基层首诊提示 / first-visit flags, {summary.proposals} 建议下转 / "
                   f"proposed down-referrals")
     console.print(f"[green]written to / 已写入 {summary.flags_path}, {summary.proposals_path}[/green]")
+
+
+@referral_app.command("export")
+@exits_on_invalid_input
+def export_cmd(out: OutOption, db: DbOption = None) -> None:
+    """导出转诊单 / Every referral of the workflow in the database as OUT/referrals.csv (the data contract's
+    ``referrals`` table): put it in the data folder and ``yigongti appraise`` computes the referral indicators (S3,
+    S4, S4b, S5) from it."""
+    import pyarrow as pa
+
+    from yigongti.core.db import masked_url, resolve_url
+    from yigongti.datafolder.folder import write_table
+    from yigongti.referral.service import CONTRACT_COLUMNS, referral_rows
+    from yigongti.referral.uow import ReferralUnitOfWork
+
+    url = resolve_url(db)
+    rows = referral_rows(ReferralUnitOfWork(url))
+    table = pa.table({c: pa.array([r[c] or None for r in rows], pa.string()) for c in CONTRACT_COLUMNS})
+    path = write_table(table, out, "referrals")
+    console.print(f"{masked_url(url)}: {len(rows)} 转诊单 / referrals")
+    console.print(f"[green]written to / 已写入 {path}[/green]")

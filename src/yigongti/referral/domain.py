@@ -36,7 +36,9 @@ from yigongti.core.policy import deep_merge
 from yigongti.core.problems import Conflict, NotAllowed
 
 __all__ = [
+    "ARRIVED",
     "CATALOGUE_NAMES",
+    "COMPLETED",
     "DIRECTION_LABELS",
     "KIND_LABELS",
     "STATUS_LABELS",
@@ -113,6 +115,11 @@ TRANSITIONS: Mapping[Status, Mapping[Status, frozenset[Party]]] = {
     Status.COMPLETED: {Status.RETURNED: frozenset({_R})},
 }
 """current status -> next status -> the parties that may make that move."""
+
+ARRIVED: frozenset[Status] = frozenset({Status.ARRIVED, Status.COMPLETED, Status.RETURNED})
+"""A referral whose patient reached the receiving institution: counted as an up- or down-referral (indicators)."""
+COMPLETED: frozenset[Status] = frozenset({Status.COMPLETED, Status.RETURNED})
+"""A completed referral (indicator: referrals completed)."""
 
 TERMINAL: frozenset[Status] = frozenset(s for s in Status if not TRANSITIONS.get(s))
 """Statuses nothing follows: declined, returned, cancelled, expired."""

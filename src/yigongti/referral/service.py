@@ -64,6 +64,7 @@ __all__ = [
     "party_of",
     "publish_slot",
     "referral_letter",
+    "referral_rows",
     "referrals_of",
     "request_referral",
     "slots_of",
@@ -352,8 +353,14 @@ def expire_referrals(uow: ReferralUnitOfWork, *, policy: ReferralPolicy, now: da
 
 def completed_referrals(uow: ReferralUnitOfWork) -> list[dict[str, str]]:
     """Completed (and returned) referrals as rows of the data contract's ``referrals`` table."""
+    return referral_rows(uow, completed_only=True)
+
+
+def referral_rows(uow: ReferralUnitOfWork, *, completed_only: bool = False) -> list[dict[str, str]]:
+    """Every referral of the workflow (or only the completed ones) as rows of the data contract's ``referrals``
+    table: what ``yigongti referral export`` writes for the appraisal's indicators."""
     with uow:
-        rows = uow.referrals.completed()
+        rows = uow.referrals.every(completed_only=completed_only)
     return [{"referral_id": str(r.referral_id), "person_id": r.person_id, "from_inst_id": r.from_inst_id,
              "to_inst_id": r.to_inst_id, "direction": r.direction, "diagnosis": r.diagnosis,
              "requested_at": r.requested_at.isoformat(timespec="seconds"), "status": r.status,

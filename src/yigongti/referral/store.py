@@ -252,11 +252,12 @@ class ReferralRepository:
         return list(self.session.scalars(select(ReferralRow).where(ReferralRow.status.in_(statuses),
                                                                    ReferralRow.updated_at < before)))
 
-    def completed(self) -> list[ReferralRow]:
-        """Completed and returned referrals (the export of the data contract's ``referrals`` table)."""
-        return list(self.session.scalars(
-            select(ReferralRow).where(ReferralRow.status.in_([Status.COMPLETED.value, Status.RETURNED.value]))
-            .order_by(ReferralRow.referral_id)))
+    def every(self, *, completed_only: bool = False) -> list[ReferralRow]:
+        """Every referral, or the completed and returned ones (the export of the contract's ``referrals`` table)."""
+        stmt = select(ReferralRow)
+        if completed_only:
+            stmt = stmt.where(ReferralRow.status.in_([Status.COMPLETED.value, Status.RETURNED.value]))
+        return list(self.session.scalars(stmt.order_by(ReferralRow.referral_id)))
 
     def live_to(self, person_id: str, to_inst_id: str, statuses: Sequence[str]) -> bool:
         """Whether the person holds a referral to ``to_inst_id`` in one of ``statuses``."""
