@@ -229,3 +229,18 @@ def test_the_workflows_referrals_feed_the_appraisal(api_app: FastAPI, client: Te
     result = appraise_data(data, year, Policy(), data["designations"], None, with_previous=False)
     got = {r["indicator"]: r["numerator"] for r in result.indicators.to_pylist() if r["scope"] == "G1-T1"}
     assert (got["S3"], got["S4b"]) == (str(len(arrived)), str(len(done)))
+
+
+def test_the_internal_statement_from_the_database_sums_to_zero(api_app: FastAPI, client: TestClient,  # noqa: F811
+                                                               h: dict) -> None:
+    from yigongti.core.policy import ReferralPolicy
+    from yigongti.referral.service import statement_of
+    from yigongti.referral.uow import ReferralUnitOfWork
+
+    sent = client.get("/api/referrals", headers=h["ref-doc-t1"]).json()
+    done = [r for r in sent if r["direction"] == "up" and r["status"] in ("completed", "returned")]
+    year = int(done[0]["requested_at"][:4])
+    lines, skipped = statement_of(ReferralUnitOfWork(api_app.state.ctx.engine), year, ReferralPolicy())
+    assert skipped == 0 and sum(ln.net for ln in lines) == 0
+    township = sum(ln.net for ln in lines if ln.inst_id == "G1-T1" and ln.item == "up_referral")
+    assert township == 2000 * len(done)  # the hospital pays the township 20 yuan per completed referral

@@ -72,3 +72,30 @@ def test_a_referral_naming_an_unknown_institution_is_refused_with_its_row(tmp_pa
 
 def test_the_contracts_statuses_are_the_workflows() -> None:
     assert set(REFERRAL_STATUSES) == {s.value for s in Status}
+
+
+def test_the_internal_statement_prices_referrals_and_remote_reads_between_members(tmp_path: Path) -> None:
+    import csv
+
+    from typer.testing import CliRunner
+
+    from yigongti.cli import app
+
+    folder = tmp_path / "county"
+    shutil.copytree(HERE, folder)
+    (folder / "referrals.csv").write_text(HEADER + "\n".join(MIRROR + NEVER_ARRIVED) + "\n", encoding="utf-8")
+    (folder / "policy.toml").write_text('[referral.prices.ecg]\nprice = "12.50"\n', encoding="utf-8")
+    res = CliRunner().invoke(app, ["referral", "statement", "--data", str(folder), "--year", "2026", "--out",
+                                   str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    with (tmp_path / "out" / "internal_statement.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    net = {(r["month"], r["inst_id"], r["item"]): r["net"] for r in rows}
+    # remote_diagnoses: r1 imaging A-T1 -> A-H (Feb), r2 ecg A-T1-V1 -> A-H (Mar, the county's 12.50), r3 pathology
+    # A-T1 -> A-H (Apr), r4 2025; referrals r1 up and r2 down completed in April (the others never completed)
+    assert net == {("2026-02", "A-H", "imaging"): "40.00", ("2026-02", "A-T1", "imaging"): "-40.00",
+                   ("2026-03", "A-H", "ecg"): "12.50", ("2026-03", "A-T1-V1", "ecg"): "-12.50",
+                   ("2026-04", "A-H", "pathology"): "60.00", ("2026-04", "A-T1", "pathology"): "-60.00",
+                   ("2026-04", "A-H", "up_referral"): "-20.00", ("2026-04", "A-T1", "up_referral"): "20.00",
+                   ("2026-04", "A-H", "down_referral"): "-50.00", ("2026-04", "A-T1", "down_referral"): "50.00"}
+    assert "182.50" in res.output

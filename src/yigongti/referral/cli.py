@@ -9,7 +9,7 @@ import typer
 
 from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
 
-__all__ = ["export_cmd", "flags_cmd", "referral_app"]
+__all__ = ["export_cmd", "flags_cmd", "referral_app", "statement_cmd"]
 
 DbOption = Annotated[str | None, typer.Option(
     "--db", help="database URL or SQLite file (default: $YIGONGTI_DB, else ./yigongti.sqlite) / 数据库地址")]
@@ -58,3 +58,26 @@ def export_cmd(out: OutOption, db: DbOption = None) -> None:
     path = write_table(table, out, "referrals")
     console.print(f"{masked_url(url)}: {len(rows)} 转诊单 / referrals")
     console.print(f"[green]written to / 已写入 {path}[/green]")
+
+
+@referral_app.command("statement")
+@exits_on_invalid_input
+def statement_cmd(
+    data: DataOption,
+    year: Annotated[int, typer.Option("--year", help="year / 年度")],
+    out: OutOption,
+    policy: PolicyOption = None,
+) -> None:
+    """成员单位内部结算单 / Each member's monthly internal statement for the year: completed referrals (table
+    referrals) and remote diagnoses and consultations (table remote_diagnoses) between members of a consortium,
+    priced by policy [referral.prices]; each consortium's month sums to zero. Writes OUT/internal_statement.csv."""
+    from yigongti.core.money import format_yuan
+    from yigongti.core.policy_files import resolve_policy
+    from yigongti.referral.engine import write_statement
+
+    pol = resolve_policy(data, policy)
+    summary = write_statement(data, year, pol.referral, out)
+    console.print(f"{year}: {summary.services} 项服务 / services priced, {format_yuan(summary.moved)} 元 / yuan "
+                  f"settled between members; {summary.skipped} 项不在同一医共体内 / not between members of one "
+                  f"consortium")
+    console.print(f"[green]written to / 已写入 {summary.path}[/green]")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -32,7 +32,7 @@ from typing import Any
 
 from yigongti.core.codes import Tier
 from yigongti.core.money import BP
-from yigongti.core.policy import deep_merge
+from yigongti.core.policy import InternalPrice, deep_merge
 from yigongti.core.problems import Conflict, NotAllowed
 
 __all__ = [
@@ -54,11 +54,14 @@ __all__ = [
     "Catalogue",
     "CatalogueError",
     "Catalogues",
+    "InternalService",
+    "StatementLine",
     "allowed_next",
     "can_book",
     "catalogues_from_toml",
     "check_transition",
     "first_visit_flag",
+    "internal_statement",
     "is_released",
     "normalize_icd",
     "reserved_places",
@@ -322,3 +325,60 @@ def first_visit_flag(catalogues: Catalogues, *, tier: str, diagnosis: str | None
     if tier != Tier.COUNTY or referred or emergency:
         return None
     return catalogues.first_visit.match(diagnosis)
+
+
+# ------------------------------------------------------------------------------------------------ internal settlement
+
+@dataclass(frozen=True)
+class InternalService:
+    """One service between two institutions (成员单位间服务): ``item`` a key of ``policy.referral.prices``
+    (``up_referral``, ``down_referral``, or a kind of remote diagnosis), in ``month`` (``YYYY-MM``), from the
+    ``sender`` (who referred or requested) to the ``receiver``."""
+
+    item: str
+    month: str
+    sender: str
+    receiver: str
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """内部结算单 / one line of a member's monthly internal statement: ``services`` of ``item`` this month,
+    ``received`` and ``paid`` (fen, >= 0)."""
+
+    consortium_id: str
+    month: str
+    inst_id: str
+    item: str
+    services: int
+    received: int
+    paid: int
+
+    @property
+    def net(self) -> int:
+        return self.received - self.paid
+
+
+def internal_statement(services: Iterable[InternalService], consortium_of: Mapping[str, str | None],
+                       prices: Mapping[str, InternalPrice]) -> tuple[list[StatementLine], int]:
+    """The monthly internal statement of every member: for each service between two members of the same consortium,
+    the payer (``prices[item].payer``: the sender or the receiver) pays the other side the price. Every price paid
+    is received inside the same consortium and month, so each consortium's lines of a month sum to zero (net).
+    Returns the lines, ordered by consortium, month, member and item, and how many services were left out (between
+    consortia, with an institution outside every consortium, to itself, or of an item without a price)."""
+    acc: dict[tuple[str, str, str, str], list[int]] = {}
+    skipped = 0
+    for sv in services:
+        cons = consortium_of.get(sv.sender)
+        price = prices.get(sv.item)
+        if cons is None or price is None or sv.sender == sv.receiver or consortium_of.get(sv.receiver) != cons:
+            skipped += 1
+            continue
+        payer, payee = (sv.sender, sv.receiver) if price.payer == "sender" else (sv.receiver, sv.sender)
+        for inst, received, paid in ((payee, price.price, 0), (payer, 0, price.price)):
+            line = acc.setdefault((cons, sv.month, inst, sv.item), [0, 0, 0])
+            line[0] += 1
+            line[1] += received
+            line[2] += paid
+    lines = [StatementLine(c, m, i, item, n, r, p) for (c, m, i, item), (n, r, p) in sorted(acc.items())]
+    return lines, skipped

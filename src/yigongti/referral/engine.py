@@ -25,21 +25,36 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from yigongti.core.engine import connect
+from yigongti.core.money import format_yuan
 from yigongti.core.policy import ReferralPolicy
 from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import DataFolder, read_folder, write_table
-from yigongti.referral.domain import Catalogue, CatalogueError, Catalogues, catalogues_from_toml
+from yigongti.referral.domain import (
+    COMPLETED,
+    Catalogue,
+    CatalogueError,
+    Catalogues,
+    InternalService,
+    StatementLine,
+    catalogues_from_toml,
+    internal_statement,
+)
 from yigongti.registry.domain import Tier
 
 __all__ = [
     "DEFAULT_CATALOGUES",
     "FLAG_COLUMNS",
     "PROPOSAL_COLUMNS",
+    "STATEMENT_COLUMNS",
     "FlagSummary",
+    "StatementSummary",
     "down_referral_proposals",
     "first_visit_flags",
+    "folder_services",
     "load_catalogues",
+    "statement_table",
     "write_flags",
+    "write_statement",
 ]
 
 DEFAULT_CATALOGUES = Path(__file__).resolve().parent / "catalogues.toml"
@@ -48,6 +63,10 @@ FLAG_COLUMNS = ("claim_id", "person_id", "inst_id", "admit_date", "diagnosis", "
 PROPOSAL_COLUMNS = ("claim_id", "person_id", "inst_id", "discharge_date", "diagnosis", "disease", "disease_label",
                     "to_inst_id")
 """``down_referral_proposals.csv``: a stable refer-down case and the township proposed to take it back."""
+
+
+STATEMENT_COLUMNS = ("consortium_id", "month", "inst_id", "item", "services", "received", "paid", "net")
+"""``internal_statement.csv``: a member's monthly internal statement, one line per item; money in yuan."""
 
 
 def load_catalogues(policy: ReferralPolicy, base: Path | None = None) -> Catalogues:
@@ -147,3 +166,60 @@ def write_flags(folder: Path, year: int, policy: ReferralPolicy, out: Path) -> F
     proposals = down_referral_proposals(data, year, catalogues)
     return FlagSummary(year, flags.num_rows, proposals.num_rows, write_table(flags, out, "referral_flags"),
                        write_table(proposals, out, "down_referral_proposals"))
+
+
+# ------------------------------------------------------------------------------------------------ internal statement
+
+def folder_services(data: DataFolder, year: int) -> list[InternalService]:
+    """The year's services between institutions in a data folder: referrals completed in the year (``referrals``:
+    completed or returned, by ``completed_at``) and remote diagnoses dated in the year (``remote_diagnoses``)."""
+    out: list[InternalService] = []
+    refs = data.get("referrals")
+    if refs is not None:
+        done = {s.value for s in COMPLETED}
+        for r in refs.select(["from_inst_id", "to_inst_id", "direction", "status", "completed_at"]).to_pylist():
+            at = r["completed_at"]
+            if r["status"] in done and at is not None and at.year == year:
+                out.append(InternalService(f"{r['direction']}_referral", f"{at:%Y-%m}", r["from_inst_id"],
+                                           r["to_inst_id"]))
+    remote = data.get("remote_diagnoses")
+    if remote is not None:
+        for d in remote.select(["from_inst_id", "to_inst_id", "date", "kind"]).to_pylist():
+            if d["date"].year == year:
+                out.append(InternalService(d["kind"], f"{d['date']:%Y-%m}", d["from_inst_id"], d["to_inst_id"]))
+    return out
+
+
+def statement_table(lines: list[StatementLine]) -> pa.Table:
+    """The statement's lines in the columns of ``internal_statement.csv`` (money as yuan text)."""
+    cols: dict[str, list[object]] = {c: [] for c in STATEMENT_COLUMNS}
+    for ln in lines:
+        for c, v in zip(STATEMENT_COLUMNS, (ln.consortium_id, ln.month, ln.inst_id, ln.item, ln.services,
+                                            format_yuan(ln.received), format_yuan(ln.paid), format_yuan(ln.net)),
+                        strict=True):
+            cols[c].append(v)
+    return pa.table({c: pa.array(v, pa.int64() if c == "services" else pa.string()) for c, v in cols.items()})
+
+
+@dataclass(frozen=True)
+class StatementSummary:
+    """What the statement holds: services priced, services left out, the total moved between members (fen)."""
+
+    year: int
+    services: int
+    skipped: int
+    moved: int
+    path: Path
+
+
+def write_statement(folder: Path, year: int, policy: ReferralPolicy, out: Path) -> StatementSummary:
+    """``out/internal_statement.csv``: each member's monthly internal statement for ``year`` from the folder's
+    ``referrals`` and ``remote_diagnoses`` tables (either may be absent), priced by ``policy.prices``."""
+    data = read_folder(folder, tables=["institutions", "referrals", "remote_diagnoses"])
+    inst = data["institutions"]
+    consortium_of = dict(zip(inst.column("inst_id").to_pylist(), inst.column("consortium_id").to_pylist(),
+                             strict=True))
+    services = folder_services(data, year)
+    lines, skipped = internal_statement(services, consortium_of, policy.prices)
+    path = write_table(statement_table(lines), out, "internal_statement")
+    return StatementSummary(year, len(services) - skipped, skipped, sum(ln.received for ln in lines), path)
