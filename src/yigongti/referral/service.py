@@ -34,6 +34,7 @@ from yigongti.referral.domain import (
     StatementLine,
     Status,
     TransitionNotAllowed,
+    allowed_next,
     check_transition,
     first_visit_flag,
     internal_statement,
@@ -56,6 +57,8 @@ __all__ = [
     "DownProposal",
     "FirstVisitFlag",
     "ReferralLetter",
+    "Worklist",
+    "WorkItem",
     "RequestReferral",
     "admission_links",
     "book_place",
@@ -73,6 +76,7 @@ __all__ = [
     "slots_of",
     "statement_of",
     "visit_flag",
+    "worklist",
 ]
 
 _TIER_RANK = {Tier.VILLAGE.value: 0, Tier.TOWNSHIP.value: 1, Tier.COUNTY.value: 2}
@@ -465,3 +469,52 @@ def statement_of(uow: ReferralUnitOfWork, year: int, policy: ReferralPolicy) -> 
     services = [InternalService(f"{r.direction}_referral", f"{r.completed_at:%Y-%m}", r.from_inst_id, r.to_inst_id)
                 for r in rows if r.completed_at is not None and r.completed_at.year == year]
     return internal_statement(services, consortium_of, policy.prices)
+
+
+# ------------------------------------------------------------------------------------------------ worklist
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One referral on the worklist: the caller's side, the moves they may make, the proposed down-referral."""
+
+    referral: ReferralRow
+    party: Party
+    moves: tuple[Status, ...]
+    proposal: DownProposal | None = None
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """转诊工作台 / a clinician's referrals in (received) and out (sent), with the open slots of the institutions
+    their accepted referrals go to (for booking) and the institution's names."""
+
+    incoming: list[WorkItem]
+    outgoing: list[WorkItem]
+    slots: dict[str, list[SlotRow]]
+    names: dict[str, str]
+
+
+def worklist(uow: ReferralUnitOfWork, principal: Principal, catalogues: Catalogues, *, now: datetime) -> Worklist:
+    """The worklist of the principal's institution (clinicians and institution admins), in one transaction; the
+    persons shown are audited."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
+        raise NotAllowed("仅医生和机构管理员可查看转诊单 / clinicians and institution admins only")
+    proposals = {p.referral.referral_id: p for p in down_referral_worklist(uow, principal, catalogues)}
+    incoming: list[WorkItem] = []
+    outgoing: list[WorkItem] = []
+    with uow:
+        rows = uow.referrals.of_institution(principal.inst_id)
+        for r in rows:
+            party = party_of(principal, r)
+            if party is None:
+                continue
+            item = WorkItem(r, party, tuple(allowed_next(Status(r.status), party)), proposals.get(r.referral_id))
+            (incoming if party is Party.RECEIVER else outgoing).append(item)
+        wanted = {i.referral.to_inst_id for i in incoming + outgoing if Status.BOOKED in i.moves}
+        slots = {inst: [s for s in uow.slots.of_institution(inst, since=now) if s.booked < s.capacity]
+                 for inst in sorted(wanted)}
+        names = {i.inst_id: i.name for i in uow.registry.get().institutions.values()}
+        for person_id in sorted({r.person_id for r in rows}):
+            _audit(uow, principal, "referral worklist", person_id, now, {})
+        uow.commit()
+    return Worklist(incoming, outgoing, slots, names)
