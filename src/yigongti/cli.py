@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "yigongti.appraisal.cli",
     "yigongti.care.cli",
     "yigongti.public_health.cli",
+    "yigongti.referral.cli",
     "yigongti.pharmacy.cli",
     "yigongti.budget.cli.settle",
     "yigongti.budget.cli.package",

@@ -45,6 +45,7 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {
     ("510001", "S2"): ("6", "7", "85.71"),           # c06 at X3 is outside the county
     ("510001", "S3"): ("1", "1", "1.00"),            # c03 (A-H) referred from c02 (A-T1)
     ("510001", "S4"): ("1", "1", "1.00"),            # c04 (A-T1) referred from c03 (A-H)
+    ("510001", "S4b"): (NC, NC, NC),                 # no referrals table (test_referral_indicators hands one in)
     ("510001", "S5"): ("1", "2", "50.00"),           # county-tier admissions c03, c10
     ("510001", "S6"): ("19960", "4390", "454.67"),   # 24350 vs 4000+100+200 + 9 x 10 (P6, q01..q12)
     ("510001", "S7"): ("16920", "24350", "69.49"),
@@ -76,6 +77,7 @@ EXPECTED: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {
     ("A", "5.2"): ("1", "2", "50000.00"),
     ("A", "S1"): ("3", "5", "60.00"),
     ("A", "S2"): ("4", "5", "80.00"),
+    ("A", "S4b"): (NC, NC, NC),
     ("A", "S5"): ("1", "1", "100.00"),
     ("A", "S6"): ("12050", "4100", "293.90"),
     ("A", "S7"): ("10860", "16150", "67.24"),

@@ -3,6 +3,7 @@ worked example county (G1-T1 a township of consortium G1, G1-H its lead county h
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,84 @@ def test_a_resident_books_for_their_household_only(api_app: FastAPI, client: Tes
 def test_hostile_input_is_refused_4xx(client: TestClient, h: dict, path: str, body: dict) -> None:  # noqa: F811
     r = client.post(path, json=body, headers=h["ref-doc-t1"])
     assert 400 <= r.status_code < 500, r.text
+
+
+def test_a_county_visit_for_a_first_visit_disease_without_a_referral_is_flagged(client: TestClient, h: dict,  # noqa: F811
+                                                                                people: dict) -> None:
+    person = people["mine"][-1]
+    body = {"person_id": person, "inst_id": "G1-H", "diagnosis": "i10"}
+    r = client.post("/api/referrals/visit-check", json=body, headers=h["ref-doc-h"])
+    assert r.status_code == 200, r.text
+    assert r.json()["flagged"] and r.json()["disease"] == "I10" and "基层首诊" in r.json()["message"]
+    assert not client.post("/api/referrals/visit-check", json=body | {"emergency": True},
+                           headers=h["ref-doc-h"]).json()["flagged"]
+    assert not client.post("/api/referrals/visit-check", json=body | {"diagnosis": "I63.9"},
+                           headers=h["ref-doc-h"]).json()["flagged"]  # not a first-visit disease
+    assert client.post("/api/referrals/visit-check", json=body, headers=h["ref-doc-t1"]).status_code == 403
+    assert client.post("/api/referrals/visit-check", json=body | {"diagnosis": "<script>"},
+                       headers=h["ref-doc-h"]).status_code == 422
+    rid = _refer(client, h, person)  # the township refers them up: the visit is no longer flagged once accepted
+    assert client.post("/api/referrals/visit-check", json=body, headers=h["ref-doc-h"]).json()["flagged"]
+    assert _move(client, h["ref-doc-h"], rid, "accepted") == 200
+    assert not client.post("/api/referrals/visit-check", json=body, headers=h["ref-doc-h"]).json()["flagged"]
+    township = client.post("/api/referrals/visit-check", json=body | {"inst_id": "G1-T1"}, headers=h["ref-doc-t1"])
+    assert township.status_code == 200 and not township.json()["flagged"]  # the township is where it belongs
+
+
+def test_stable_refer_down_cases_are_proposed_to_go_back(client: TestClient, h: dict, people: dict) -> None:  # noqa: F811
+    rid = _refer(client, h, people["mine"][-2])  # I63.9 cerebral infarction: in the refer-down catalogue
+    assert rid not in {p["referral_id"] for p in client.get("/api/referrals/proposals", headers=h["ref-doc-h"]).json()}
+    slot = _slot(client, h, 3)
+    for status, extra in (("accepted", {}), ("booked", {"slot_id": slot}), ("arrived", {})):
+        assert _move(client, h["ref-doc-h"], rid, status, **extra) == 200
+    got = {p["referral_id"]: p for p in client.get("/api/referrals/proposals", headers=h["ref-doc-h"]).json()}
+    assert got[rid]["disease"] == "I63" and got[rid]["next_status"] == "completed" and got[rid]["back_to"] == "G1-T1"
+    assert _move(client, h["ref-doc-h"], rid, "completed") == 200
+    got = {p["referral_id"]: p for p in client.get("/api/referrals/proposals", headers=h["ref-doc-h"]).json()}
+    assert got[rid]["next_status"] == "returned"
+    assert _move(client, h["ref-doc-h"], rid, "returned", care_plan="康复训练，每月随访") == 200
+    assert rid not in {p["referral_id"] for p in client.get("/api/referrals/proposals", headers=h["ref-doc-h"]).json()}
+    assert client.get("/api/referrals/proposals", headers=h["ref-doc-t1"]).json() == []  # the sender receives none
+    assert client.get("/api/referrals/proposals", headers=h["ref-bureau"]).status_code == 403
+
+
+def test_the_workflows_referrals_feed_the_appraisal(api_app: FastAPI, client: TestClient, h: dict,  # noqa: F811
+                                                    example_input: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from yigongti.appraisal.service import appraise_data
+    from yigongti.cli import app
+    from yigongti.core.policy import Policy
+    from yigongti.datafolder.folder import read_folder
+
+    sent = client.get("/api/referrals", headers=h["ref-doc-t1"]).json()
+    arrived = [r for r in sent if r["from_inst_id"] == "G1-T1" and r["direction"] == "up"
+               and r["status"] in ("arrived", "completed", "returned")]
+    done = [r for r in arrived if r["status"] in ("completed", "returned")]
+    assert arrived and done  # the workflow tests above took some referrals all the way
+    url = api_app.state.ctx.engine.url.render_as_string(hide_password=False)
+    folder = tmp_path / "county"
+    shutil.copytree(example_input, folder)
+    res = CliRunner().invoke(app, ["referral", "export", "--db", url, "--out", str(folder)])
+    assert res.exit_code == 0, res.output
+    assert len(read_csv(folder / "referrals.csv")) >= len(sent)
+    data = read_folder(folder)
+    year = int(arrived[0]["requested_at"][:4])
+    result = appraise_data(data, year, Policy(), data["designations"], None, with_previous=False)
+    got = {r["indicator"]: r["numerator"] for r in result.indicators.to_pylist() if r["scope"] == "G1-T1"}
+    assert (got["S3"], got["S4b"]) == (str(len(arrived)), str(len(done)))
+
+
+def test_the_internal_statement_from_the_database_sums_to_zero(api_app: FastAPI, client: TestClient,  # noqa: F811
+                                                               h: dict) -> None:
+    from yigongti.core.policy import ReferralPolicy
+    from yigongti.referral.service import statement_of
+    from yigongti.referral.uow import ReferralUnitOfWork
+
+    sent = client.get("/api/referrals", headers=h["ref-doc-t1"]).json()
+    done = [r for r in sent if r["direction"] == "up" and r["status"] in ("completed", "returned")]
+    year = int(done[0]["requested_at"][:4])
+    lines, skipped = statement_of(ReferralUnitOfWork(api_app.state.ctx.engine), year, ReferralPolicy())
+    assert skipped == 0 and sum(ln.net for ln in lines) == 0
+    township = sum(ln.net for ln in lines if ln.inst_id == "G1-T1" and ln.item == "up_referral")
+    assert township == 2000 * len(done)  # the hospital pays the township 20 yuan per completed referral

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from yigongti.benefits.domain import Claim, NetworkStatus, Rule, adjudicate_claim
 from yigongti.core.money import format_yuan
 from yigongti.core.policy import (
+    INTERNAL_SERVICES,
     HouseholdMode,
     Policy,
     PolicyError,
@@ -199,6 +200,7 @@ _ALTERNATIVES: dict[PolicyPath, list[Any]] = {
     ("pharmacy", "usage_weeks"): [1, 4, 52],
     ("pharmacy", "alert_days"): [1, 14, 90],
 }
+_ALTERNATIVES |= {("referral", "prices", k, "payer"): ["sender", "receiver"] for k in INTERNAL_SERVICES}
 
 
 def _value(path: PolicyPath) -> st.SearchStrategy[Any]:

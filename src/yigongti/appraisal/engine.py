@@ -24,6 +24,7 @@ import pyarrow as pa
 from yigongti.appraisal.indicators import MEASURES, Attribution, Parameters, ScopeKind
 from yigongti.benefits.domain import Setting
 from yigongti.core.engine import Backend, age_expr, connect, register_arrow
+from yigongti.referral.domain import ARRIVED, COMPLETED
 from yigongti.registry.domain import Tier
 
 __all__ = ["TIER_RANK", "MeasureInputs", "MeasureResult", "compute_measures"]
@@ -31,6 +32,8 @@ __all__ = ["TIER_RANK", "MeasureInputs", "MeasureResult", "compute_measures"]
 TIER_RANK = {Tier.VILLAGE: 0, Tier.TOWNSHIP: 1, Tier.COUNTY: 2, Tier.OUTSIDE: 3}
 PRIMARY_TIERS = (Tier.TOWNSHIP, Tier.VILLAGE)
 PREV = "prev__"  # column prefix of last year's measures (a measure key says "prev:")
+_REFERRAL_MEASURES = ("up_referrals", "down_referrals", "down_referrals_from_county")
+
 
 
 @dataclass(frozen=True)
@@ -293,11 +296,15 @@ class _Engine:
                 aggs |= {prefix + "visits": _n(this & (c.setting == Setting.OUTPATIENT)),
                          prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
                 have |= {prefix + m for m in ("visits", "visits_primary", "visits_tcm", "discharges", "bed_days",
-                                              "discharges_county_tier", "up_referrals", "down_referrals",
-                                              "down_referrals_from_county")}
+                                              "discharges_county_tier")}
             pieces.append(c.group_by("inst_id").aggregate(**aggs))
-            pieces.append(self._referrals())
         ex = self.extra
+        if "referrals" in ex:  # the workflow's referrals, when handed in, instead of the claims' referral_from
+            pieces.append(self._workflow_referrals())
+            have |= {p + m for _, p in self.years() for m in _REFERRAL_MEASURES} | {"referrals_completed"}
+        elif self.claims is not None:
+            pieces.append(self._referrals())
+            have |= {p + m for _, p in self.years() for m in _REFERRAL_MEASURES}
         if "postings" in ex:
             pieces.append(self._postings())
             have.add("stationed_doctors")
@@ -366,6 +373,25 @@ class _Engine:
                      prefix + "down_referrals": _n(this & down),
                      prefix + "down_referrals_from_county": _n(this & down & (j.s_tier == Tier.COUNTY))}
         return j.group_by(j.s_inst.name("inst_id")).aggregate(**aggs)
+
+    def _workflow_referrals(self) -> ir.Table:
+        """Per sending institution, from the ``referrals`` table: referrals requested in the appraised years whose
+        patient arrived (arrived, completed, returned), up or down as the workflow recorded; and those completed
+        (completed, returned) in the year, by completion date."""
+        r = self.extra["referrals"]
+        inst = self.inst.select(_sid=self.inst.inst_id, _stier=self.inst.tier)
+        r = r.join(inst, r.from_inst_id == inst._sid)
+        came = r.status.isin([s.value for s in ARRIVED])
+        done = r.status.isin([s.value for s in COMPLETED])
+        asked, finished = _year_of(r.requested_at), _year_of(r.completed_at.fill_null(r.requested_at))
+        down = came & (r.direction == "down")
+        aggs: dict[str, Any] = {"referrals_completed": _n(done & (finished == self.year))}
+        for y, prefix in self.years():
+            this = asked == y
+            aggs |= {prefix + "up_referrals": _n(this & came & (r.direction == "up")),
+                     prefix + "down_referrals": _n(this & down),
+                     prefix + "down_referrals_from_county": _n(this & down & (r._stier == Tier.COUNTY))}
+        return r.group_by(r.from_inst_id.name("inst_id")).aggregate(**aggs)
 
     def _postings(self) -> ir.Table:
         y, prm = self.year, self.params

@@ -154,6 +154,8 @@ MEASURES: dict[str, MeasureInfo] = dict((
     _m("down_referrals", P, "claims", "下转人次", "referrals sent to a lower tier", has_prev=True),
     _m("down_referrals_from_county", P, "claims", "县级机构下转人次", "down-referrals sent by county-tier units",
        has_prev=True),
+    _m("referrals_completed", P, "referrals", "完成转诊人次",
+       "referrals of the workflow completed in the year (completed or returned), counted for the sender"),
     _m("stationed_doctors", P, "postings", "派驻基层中级以上医师人数",
        "intermediate-title-or-above doctors from secondary-or-higher institutions stationed >= 6 months at the "
        "primary-level institutions"),

@@ -260,7 +260,8 @@ def _check_references(data: DataFolder) -> None:
             "remote_diagnoses": (("from_inst_id", inst_ids), ("to_inst_id", inst_ids)),
             "equipment": (("inst_id", inst_ids),), "staff_income": (("inst_id", inst_ids),),
             "followups": (("person_id", person_ids), ("inst_id", inst_ids)), "deaths": (("person_id", person_ids),),
-            "surveys": (("inst_id", inst_ids),), "contracts": (("person_id", person_ids), ("inst_id", inst_ids))}
+            "surveys": (("inst_id", inst_ids),), "contracts": (("person_id", person_ids), ("inst_id", inst_ids)),
+            "referrals": (("person_id", person_ids), ("from_inst_id", inst_ids), ("to_inst_id", inst_ids))}
     for name, cols in refs.items():
         t = data.get(name)
         if t is None:

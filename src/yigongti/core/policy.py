@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
-from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from pydantic import (
     BaseModel,
@@ -56,6 +56,8 @@ __all__ = [
     "PublicHealthPolicy",
     "PolicyPath",
     "Rate",
+    "INTERNAL_SERVICES",
+    "InternalPrice",
     "ReferralPolicy",
     "SettlementPolicy",
     "SurplusPolicy",
@@ -403,8 +405,31 @@ class SettlementPolicy(_Model):
         return self.fail_performance_pay_share
 
 
+INTERNAL_SERVICES = ("up_referral", "down_referral", "imaging", "ecg", "ultrasound", "pathology", "consultation")
+"""Services between members that carry an internal settlement price: a completed referral up or down, and the
+kinds of remote diagnosis (the ``remote_diagnoses`` table's ``kind``)."""
+
+
+class InternalPrice(_Model):
+    """内部结算价 / what one service between two members of a consortium costs, and which side pays the other:
+    ``sender`` (``from_inst_id``, who referred or requested) or ``receiver`` (``to_inst_id``)."""
+
+    price: Yuan = Field(ge=0)
+    payer: Literal["sender", "receiver"] = "sender"
+
+
+def _internal_prices() -> dict[str, InternalPrice]:
+    # ours, not an official schedule (docs/en/referral.md): the hospital pays the township 20 yuan for a referral it
+    # receives and 50 for taking a patient back; the requester pays a remote read or a consultation
+    yuan = {"up_referral": (20, "receiver"), "down_referral": (50, "sender"), "imaging": (40, "sender"),
+            "ecg": (10, "sender"), "ultrasound": (25, "sender"), "pathology": (60, "sender"),
+            "consultation": (80, "sender")}
+    return {k: InternalPrice.model_validate({"price": p, "payer": w}) for k, (p, w) in yuan.items()}
+
+
 class ReferralPolicy(_Model):
-    """Two-way referral (双向转诊): places reserved for referred patients, and the disease catalogues."""
+    """Two-way referral (双向转诊): places reserved for referred patients, the disease catalogues and the internal
+    settlement prices of services between members."""
 
     reserved_share: Rate = Field(2000, description="share of each slot's places reserved for referred patients "
                                                    "(rounded up)")
@@ -412,6 +437,17 @@ class ReferralPolicy(_Model):
     expire_days: int = Field(30, ge=0, description="days after which a referral not yet booked expires (0: never)")
     catalogues: str = Field("", description="TOML file of the disease catalogues (first visit at primary level; "
                                             "refer down); empty: the catalogues shipped with yigongti")
+    prices: dict[str, InternalPrice] = Field(
+        default_factory=_internal_prices, description="internal settlement price of each service between members "
+                                                      "(up_referral, down_referral, imaging, ecg, ultrasound, "
+                                                      "pathology, consultation) and who pays it")
+
+    @model_validator(mode="after")
+    def _check(self) -> ReferralPolicy:
+        unknown = sorted(set(self.prices) - set(INTERNAL_SERVICES))
+        if unknown:
+            raise ValueError(f"prices: unknown service {unknown[0]}; known: {', '.join(INTERNAL_SERVICES)}")
+        return self
 
 
 class PublicHealthPolicy(_Model):

@@ -13,7 +13,8 @@ from enum import StrEnum
 from yigongti.core.codes import NetworkStatus, Setting, Tier
 from yigongti.core.policy import Insurance
 
-__all__ = ["APPRAISAL_TABLES", "INPUT_TABLES", "OUTPUT_TABLES", "TABLES", "ColType", "Column", "TableSpec"]
+__all__ = ["APPRAISAL_TABLES", "INPUT_TABLES", "OUTPUT_TABLES", "REFERRAL_STATUSES", "TABLES", "ColType", "Column",
+           "TableSpec"]
 
 
 class ColType(StrEnum):
@@ -169,8 +170,17 @@ CONTRACTS = TableSpec("contracts", (
     Column("person_id", T.ID), Column("inst_id", T.ID), Column("start_date", T.DATE),
     Column("end_date", T.DATE, required=False),
 ), optional=True, doc="家庭医生签约 / family-doctor contracts (appraisal)")
+REFERRAL_STATUSES = ("requested", "accepted", "declined", "booked", "arrived", "completed", "returned", "cancelled",
+                     "expired")
+REFERRALS = TableSpec("referrals", (
+    Column("referral_id", T.ID), Column("person_id", T.ID), Column("from_inst_id", T.ID), Column("to_inst_id", T.ID),
+    Column("direction", T.ENUM, values=("up", "down")), Column("diagnosis", T.STR, required=False),
+    Column("requested_at", T.DATETIME), Column("status", T.ENUM, values=REFERRAL_STATUSES),
+    Column("completed_at", T.DATETIME, required=False),
+), key=("referral_id",), optional=True, doc="转诊单 / referrals of the two-way referral workflow (appraisal S3-S5, "
+                                             "S4b); `yigongti referral export` writes it from the database")
 APPRAISAL_TABLES = (CHECKLIST, POSTINGS, REMOTE_DIAGNOSES, EQUIPMENT, STAFF_INCOME, FOLLOWUPS, DEATHS, SURVEYS,
-                    CONTRACTS)
+                    CONTRACTS, REFERRALS)
 
 REFUSED_CHOICES = TableSpec("refused_choices", (
     Column("person_id", T.ID), Column("year", T.INT), Column("chosen_at", T.DATETIME), Column("reason", T.STR),

@@ -22,12 +22,15 @@ from yigongti.referral.domain import STATUS_LABELS
 from yigongti.referral.service import (
     RequestReferral,
     book_place,
+    catalogues_for,
+    down_referral_worklist,
     move_referral,
     publish_slot,
     referral_letter,
     referrals_of,
     request_referral,
     slots_of,
+    visit_flag,
 )
 from yigongti.referral.store import ReferralRow, SlotRow
 from yigongti.referral.uow import ReferralUnitOfWork
@@ -131,6 +134,33 @@ class ReferralOut(BaseModel):
     care_plan: str | None
 
 
+class VisitIn(BaseModel):
+    person_id: str = _ID
+    inst_id: str = _ID
+    diagnosis: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.\-]+$", description="ICD-10")
+    emergency: bool = False
+
+
+class VisitFlagOut(BaseModel):
+    flagged: bool
+    disease: str | None = None
+    label: str | None = None
+    message: str | None = None
+
+
+class ProposalOut(BaseModel):
+    referral_id: int
+    person_id: str
+    diagnosis: str
+    disease: str
+    label: str
+    status: str
+    status_label: str
+    next_status: str
+    next_label: str
+    back_to: str
+
+
 class LetterOut(ReferralOut):
     """转诊单: the referral with the person's basics, the institutions' names and every move."""
 
@@ -203,6 +233,33 @@ ReferralIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 def list_referrals(db: DbSession, principal: CurrentPrincipal) -> list[ReferralOut]:
     """Referrals sent or received by the caller's institution, newest first (clinicians and institution admins)."""
     return [ReferralOut.model_validate(_referral_out(r)) for r in _run(lambda: referrals_of(_uow(db), principal))]
+
+
+@router.post("/referrals/visit-check", response_model=VisitFlagOut, responses=_ERRORS)
+def post_visit_check(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, body: VisitIn) -> VisitFlagOut:
+    """基层首诊提示 / Check a visit as a county-tier institution records it (a clinician or the admin of
+    ``inst_id``): flagged when the diagnosis is in the first-visit catalogue, it is no emergency and the person holds
+    no accepted, booked or arrived referral to the institution."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or principal.inst_id != body.inst_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅本机构人员可核对就诊 / staff of inst_id only")
+    cats = catalogues_for(ctx.policy.referral)
+    flag = _run(lambda: visit_flag(_uow(db), cats, person_id=body.person_id, inst_id=body.inst_id,
+                                   diagnosis=body.diagnosis.upper(), emergency=body.emergency))
+    if flag is None:
+        return VisitFlagOut(flagged=False)
+    return VisitFlagOut(flagged=True, disease=flag.disease, label=flag.label, message=flag.message)
+
+
+@router.get("/referrals/proposals", response_model=list[ProposalOut], responses=_ERRORS)
+def get_proposals(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> list[ProposalOut]:
+    """建议下转 / The caller's institution's up-referrals with a refer-down disease that have arrived or completed:
+    the next move proposed (completed, then returned to the family doctor)."""
+    cats = catalogues_for(ctx.policy.referral)
+    items = _run(lambda: down_referral_worklist(_uow(db), principal, cats))
+    return [ProposalOut(referral_id=p.referral.referral_id, person_id=p.referral.person_id,
+                        diagnosis=p.referral.diagnosis, disease=p.disease, label=p.label, status=p.referral.status,
+                        status_label=STATUS_LABELS[p.referral.status], next_status=p.next_status.value,
+                        next_label=STATUS_LABELS[p.next_status], back_to=p.referral.from_inst_id) for p in items]
 
 
 @router.get("/referrals/{referral_id}", response_model=LetterOut, responses=_ERRORS)

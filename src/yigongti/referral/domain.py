@@ -22,15 +22,23 @@ release.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
+from yigongti.core.codes import Tier
 from yigongti.core.money import BP
+from yigongti.core.policy import InternalPrice, deep_merge
 from yigongti.core.problems import Conflict, NotAllowed
 
 __all__ = [
+    "ARRIVED",
+    "CATALOGUE_NAMES",
+    "COMPLETED",
     "DIRECTION_LABELS",
     "KIND_LABELS",
     "STATUS_LABELS",
@@ -43,11 +51,21 @@ __all__ = [
     "SlotState",
     "Status",
     "TransitionNotAllowed",
+    "Catalogue",
+    "CatalogueError",
+    "Catalogues",
+    "InternalService",
+    "StatementLine",
     "allowed_next",
     "can_book",
+    "catalogues_from_toml",
     "check_transition",
+    "first_visit_flag",
+    "internal_statement",
     "is_released",
+    "normalize_icd",
     "reserved_places",
+    "validate_catalogue_doc",
 ]
 
 
@@ -100,6 +118,11 @@ TRANSITIONS: Mapping[Status, Mapping[Status, frozenset[Party]]] = {
     Status.COMPLETED: {Status.RETURNED: frozenset({_R})},
 }
 """current status -> next status -> the parties that may make that move."""
+
+ARRIVED: frozenset[Status] = frozenset({Status.ARRIVED, Status.COMPLETED, Status.RETURNED})
+"""A referral whose patient reached the receiving institution: counted as an up- or down-referral (indicators)."""
+COMPLETED: frozenset[Status] = frozenset({Status.COMPLETED, Status.RETURNED})
+"""A completed referral (indicator: referrals completed)."""
 
 TERMINAL: frozenset[Status] = frozenset(s for s in Status if not TRANSITIONS.get(s))
 """Statuses nothing follows: declined, returned, cancelled, expired."""
@@ -184,3 +207,178 @@ def can_book(slot: SlotState, *, referred: bool, released: bool) -> bool:
     if slot.booked >= slot.capacity:
         return False
     return referred or released or slot.booked_open < slot.capacity - slot.reserved
+
+
+# ------------------------------------------------------------------------------------------------ disease catalogues
+
+CATALOGUE_NAMES: dict[str, str] = {"first_visit": "基层首诊病种 / first seen at primary level",
+                                   "refer_down": "下转病种 / referred down when stable"}
+"""The two catalogues (病种目录) and their labels."""
+_CODE = r"[A-Z][0-9]{2}(?:\.?[0-9A-Z]{1,4})?"
+_KEY = re.compile(rf"^({_CODE})(?:-([A-Z][0-9]{{2}}))?$")
+
+
+class CatalogueError(ValueError):
+    """A catalogue file that cannot be used: names the file, the catalogue and the code."""
+
+
+def normalize_icd(code: str) -> str:
+    """An ICD-10 code as matched: upper case, no dots, no spaces (``k29.5`` -> ``K295``)."""
+    return "".join(code.split()).replace(".", "").upper()
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """病种目录 / one catalogue: ICD-10 codes (prefixes) and ranges of three-character categories, each with its label.
+    ``entries``: (key as written, label), sorted by key."""
+
+    name: str
+    entries: tuple[tuple[str, str], ...]
+
+    @property
+    def patterns(self) -> tuple[tuple[str, str, str], ...]:
+        """(low, high, key): a code when ``high`` is empty (matched as a prefix, dots removed), else a range of
+        three-character categories ``low``..``high``."""
+        out = []
+        for key, _ in self.entries:
+            lo, _, hi = key.partition("-")
+            out.append((normalize_icd(lo), hi, key))
+        return tuple(out)
+
+    def match(self, diagnosis: str | None) -> tuple[str, str] | None:
+        """The (key, label) a diagnosis falls under, the most specific code first; None when none."""
+        code = normalize_icd(diagnosis or "")
+        if not code:
+            return None
+        labels = dict(self.entries)
+        best: tuple[int, str] | None = None
+        for lo, hi, key in self.patterns:
+            hit = lo <= code[:3] <= hi if hi else code.startswith(lo)
+            rank = len(lo) if not hi else 0
+            if hit and (best is None or rank > best[0]):
+                best = (rank, key)
+        return (best[1], labels[best[1]]) if best else None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+@dataclass(frozen=True)
+class Catalogues:
+    """The two catalogues of two-way referral."""
+
+    first_visit: Catalogue
+    refer_down: Catalogue
+
+
+def validate_catalogue_doc(doc: Mapping[str, Any], *, source: str) -> Catalogues:
+    """The catalogues of a parsed (and merged) document: ``[first_visit]`` and ``[refer_down]`` tables of ICD-10 code
+    or range -> label (``false``: dropped by an override). :class:`CatalogueError` names the file, the catalogue and
+    the code of the first thing wrong."""
+    unknown = sorted(set(doc) - set(CATALOGUE_NAMES))
+    if unknown:
+        raise CatalogueError(f"{source}: unknown table [{unknown[0]}]; expected {', '.join(CATALOGUE_NAMES)} / "
+                             f"未知的表")
+    out: dict[str, Catalogue] = {}
+    for name in CATALOGUE_NAMES:
+        table = doc.get(name)
+        if not isinstance(table, Mapping):
+            raise CatalogueError(f"{source}: [{name}] is missing or not a table / 缺少病种目录 [{name}]")
+        entries: list[tuple[str, str]] = []
+        for key, label in table.items():
+            where = f"{source}: [{name}] {key!r}"
+            m = _KEY.match(key)
+            if m is None:
+                raise CatalogueError(f"{where}: not an ICD-10 code (I10, K29.5) or range of categories (J00-J06) / "
+                                     f"不是 ICD-10 编码或类目范围")
+            if m.group(2) and (len(normalize_icd(m.group(1))) != 3 or m.group(2) < m.group(1)):
+                raise CatalogueError(f"{where}: a range runs from a three-character category to a later one / "
+                                     f"范围须为由小到大的三位类目")
+            if label is False:
+                continue
+            if not isinstance(label, str) or not label.strip():
+                raise CatalogueError(f"{where}: the label must be text \"中文 / English\" (false drops the code) / "
+                                     f"名称须为文本")
+            entries.append((key, label.strip()))
+        if not entries:
+            raise CatalogueError(f"{source}: [{name}] lists no disease / 病种目录为空")
+        out[name] = Catalogue(name, tuple(sorted(entries)))
+    return Catalogues(first_visit=out["first_visit"], refer_down=out["refer_down"])
+
+
+def catalogues_from_toml(text: str, *, source: str = "catalogues.toml",
+                         base: Mapping[str, Any] | None = None) -> Catalogues:
+    """The catalogues from TOML text, laid key by key over ``base`` (the parsed shipped file) when given."""
+    try:
+        doc: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{source}: not valid TOML: {exc} / 不是有效的 TOML") from None
+    if base is not None:
+        doc = deep_merge(base, doc)
+    return validate_catalogue_doc(doc, source=source)
+
+
+def first_visit_flag(catalogues: Catalogues, *, tier: str, diagnosis: str | None, referred: bool,
+                     emergency: bool = False) -> tuple[str, str] | None:
+    """基层首诊提示: the first-visit disease (key, label) when a visit at a county-tier institution for it comes
+    without a referral (an emergency is never flagged); None otherwise."""
+    if tier != Tier.COUNTY or referred or emergency:
+        return None
+    return catalogues.first_visit.match(diagnosis)
+
+
+# ------------------------------------------------------------------------------------------------ internal settlement
+
+@dataclass(frozen=True)
+class InternalService:
+    """One service between two institutions (成员单位间服务): ``item`` a key of ``policy.referral.prices``
+    (``up_referral``, ``down_referral``, or a kind of remote diagnosis), in ``month`` (``YYYY-MM``), from the
+    ``sender`` (who referred or requested) to the ``receiver``."""
+
+    item: str
+    month: str
+    sender: str
+    receiver: str
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """内部结算单 / one line of a member's monthly internal statement: ``services`` of ``item`` this month,
+    ``received`` and ``paid`` (fen, >= 0)."""
+
+    consortium_id: str
+    month: str
+    inst_id: str
+    item: str
+    services: int
+    received: int
+    paid: int
+
+    @property
+    def net(self) -> int:
+        return self.received - self.paid
+
+
+def internal_statement(services: Iterable[InternalService], consortium_of: Mapping[str, str | None],
+                       prices: Mapping[str, InternalPrice]) -> tuple[list[StatementLine], int]:
+    """The monthly internal statement of every member: for each service between two members of the same consortium,
+    the payer (``prices[item].payer``: the sender or the receiver) pays the other side the price. Every price paid
+    is received inside the same consortium and month, so each consortium's lines of a month sum to zero (net).
+    Returns the lines, ordered by consortium, month, member and item, and how many services were left out (between
+    consortia, with an institution outside every consortium, to itself, or of an item without a price)."""
+    acc: dict[tuple[str, str, str, str], list[int]] = {}
+    skipped = 0
+    for sv in services:
+        cons = consortium_of.get(sv.sender)
+        price = prices.get(sv.item)
+        if cons is None or price is None or sv.sender == sv.receiver or consortium_of.get(sv.receiver) != cons:
+            skipped += 1
+            continue
+        payer, payee = (sv.sender, sv.receiver) if price.payer == "sender" else (sv.receiver, sv.sender)
+        for inst, received, paid in ((payee, price.price, 0), (payer, 0, price.price)):
+            line = acc.setdefault((cons, sv.month, inst, sv.item), [0, 0, 0])
+            line[0] += 1
+            line[1] += received
+            line[2] += paid
+    lines = [StatementLine(c, m, i, item, n, r, p) for (c, m, i, item), (n, r, p) in sorted(acc.items())]
+    return lines, skipped

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -25,15 +26,22 @@ from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFoun
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
 from yigongti.referral.domain import (
+    Catalogues,
     Direction,
+    InternalService,
     Party,
     SlotKind,
+    StatementLine,
     Status,
     TransitionNotAllowed,
+    allowed_next,
     check_transition,
+    first_visit_flag,
+    internal_statement,
     is_released,
     reserved_places,
 )
+from yigongti.referral.engine import load_catalogues
 from yigongti.referral.store import BookingRow, ReferralEventRow, ReferralRow, SlotRow
 from yigongti.referral.uow import ReferralUnitOfWork
 from yigongti.registry.domain import Tier
@@ -46,19 +54,29 @@ __all__ = [
     "NoPlaceLeft",
     "NotAllowed",
     "NotFound",
+    "DownProposal",
+    "FirstVisitFlag",
     "ReferralLetter",
+    "Worklist",
+    "WorkItem",
     "RequestReferral",
     "admission_links",
     "book_place",
+    "catalogues_for",
     "completed_referrals",
+    "down_referral_worklist",
     "expire_referrals",
     "move_referral",
     "party_of",
     "publish_slot",
     "referral_letter",
+    "referral_rows",
     "referrals_of",
     "request_referral",
     "slots_of",
+    "statement_of",
+    "visit_flag",
+    "worklist",
 ]
 
 _TIER_RANK = {Tier.VILLAGE.value: 0, Tier.TOWNSHIP.value: 1, Tier.COUNTY.value: 2}
@@ -343,8 +361,14 @@ def expire_referrals(uow: ReferralUnitOfWork, *, policy: ReferralPolicy, now: da
 
 def completed_referrals(uow: ReferralUnitOfWork) -> list[dict[str, str]]:
     """Completed (and returned) referrals as rows of the data contract's ``referrals`` table."""
+    return referral_rows(uow, completed_only=True)
+
+
+def referral_rows(uow: ReferralUnitOfWork, *, completed_only: bool = False) -> list[dict[str, str]]:
+    """Every referral of the workflow (or only the completed ones) as rows of the data contract's ``referrals``
+    table: what ``yigongti referral export`` writes for the appraisal's indicators."""
     with uow:
-        rows = uow.referrals.completed()
+        rows = uow.referrals.every(completed_only=completed_only)
     return [{"referral_id": str(r.referral_id), "person_id": r.person_id, "from_inst_id": r.from_inst_id,
              "to_inst_id": r.to_inst_id, "direction": r.direction, "diagnosis": r.diagnosis,
              "requested_at": r.requested_at.isoformat(timespec="seconds"), "status": r.status,
@@ -359,3 +383,138 @@ def admission_links(uow: ReferralUnitOfWork) -> list[dict[str, str]]:
     return [{"booking_id": str(b.booking_id), "person_id": b.person_id, "inst_id": s.inst_id,
              "start": s.start.isoformat(timespec="seconds"), "referral_id": str(b.referral_id),
              "referral_from": b.referral_from or ""} for b, s in rows]
+
+
+# ------------------------------------------------------------------------------------------------ catalogues
+
+_catalogues: dict[tuple[str, str], Catalogues] = {}
+
+
+def catalogues_for(policy: ReferralPolicy, base: Path | None = None) -> Catalogues:
+    """The disease catalogues of the policy (ours with the county's file over them), read once per process."""
+    key = (policy.catalogues, str(base))
+    if key not in _catalogues:
+        _catalogues[key] = load_catalogues(policy, base)
+    return _catalogues[key]
+
+
+_REFERRED = (Status.ACCEPTED.value, Status.BOOKED.value, Status.ARRIVED.value)
+
+
+@dataclass(frozen=True)
+class FirstVisitFlag:
+    """基层首诊提示 / a county-tier visit for a first-visit disease without a referral."""
+
+    person_id: str
+    inst_id: str
+    diagnosis: str
+    disease: str
+    label: str
+
+    @property
+    def message(self) -> str:
+        return (f"{self.label}：基层首诊病种，未经转诊到县级机构就诊 / a disease first seen at primary level, at a "
+                f"county-tier institution without a referral")
+
+
+def visit_flag(uow: ReferralUnitOfWork, catalogues: Catalogues, *, person_id: str, inst_id: str,
+               diagnosis: str, emergency: bool = False) -> FirstVisitFlag | None:
+    """The flag of a visit (the platform's check when a county-tier institution records one): a first-visit disease,
+    not an emergency, and no accepted, booked or arrived referral of the person to that institution."""
+    with uow:
+        inst = uow.referrals.institution(inst_id)
+        if inst is None:
+            raise NotFound(f"机构 {inst_id} 不存在 / no institution {inst_id}")
+        referred = uow.referrals.live_to(person_id, inst_id, _REFERRED)
+    hit = first_visit_flag(catalogues, tier=inst.tier, diagnosis=diagnosis, referred=referred, emergency=emergency)
+    return FirstVisitFlag(person_id, inst_id, diagnosis, *hit) if hit else None
+
+
+@dataclass(frozen=True)
+class DownProposal:
+    """建议下转 / a referred patient with a refer-down disease, ready to go back: the next move proposed."""
+
+    referral: ReferralRow
+    disease: str
+    label: str
+    next_status: Status
+
+
+def down_referral_worklist(uow: ReferralUnitOfWork, principal: Principal,
+                           catalogues: Catalogues) -> list[DownProposal]:
+    """The receiving institution's up-referrals that have arrived or completed with a disease of the refer-down
+    catalogue: each proposed to move on (arrived -> completed, completed -> returned to the family doctor)."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
+        raise NotAllowed("仅医生和机构管理员可查看转诊单 / clinicians and institution admins only")
+    with uow:
+        rows = uow.referrals.received(principal.inst_id, (Status.ARRIVED.value, Status.COMPLETED.value))
+    out: list[DownProposal] = []
+    for r in rows:
+        hit = catalogues.refer_down.match(r.diagnosis) if r.direction == Direction.UP else None
+        if hit is not None:
+            nxt = Status.COMPLETED if r.status == Status.ARRIVED else Status.RETURNED
+            out.append(DownProposal(r, hit[0], hit[1], nxt))
+    return out
+
+
+def statement_of(uow: ReferralUnitOfWork, year: int, policy: ReferralPolicy) -> tuple[list[StatementLine], int]:
+    """成员单位内部结算单 / The monthly internal statement of every member from the workflow's referrals completed in
+    ``year`` (remote diagnoses are not in the database yet: ``yigongti referral statement`` reads them from the
+    data folder), priced by ``policy.prices``; the lines and how many referrals were not between members of one
+    consortium."""
+    with uow:
+        rows = uow.referrals.every(completed_only=True)
+        registry = uow.registry.get()
+    consortium_of = {i.inst_id: i.consortium_id for i in registry.institutions.values()}
+    services = [InternalService(f"{r.direction}_referral", f"{r.completed_at:%Y-%m}", r.from_inst_id, r.to_inst_id)
+                for r in rows if r.completed_at is not None and r.completed_at.year == year]
+    return internal_statement(services, consortium_of, policy.prices)
+
+
+# ------------------------------------------------------------------------------------------------ worklist
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One referral on the worklist: the caller's side, the moves they may make, the proposed down-referral."""
+
+    referral: ReferralRow
+    party: Party
+    moves: tuple[Status, ...]
+    proposal: DownProposal | None = None
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """转诊工作台 / a clinician's referrals in (received) and out (sent), with the open slots of the institutions
+    their accepted referrals go to (for booking) and the institution's names."""
+
+    incoming: list[WorkItem]
+    outgoing: list[WorkItem]
+    slots: dict[str, list[SlotRow]]
+    names: dict[str, str]
+
+
+def worklist(uow: ReferralUnitOfWork, principal: Principal, catalogues: Catalogues, *, now: datetime) -> Worklist:
+    """The worklist of the principal's institution (clinicians and institution admins), in one transaction; the
+    persons shown are audited."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
+        raise NotAllowed("仅医生和机构管理员可查看转诊单 / clinicians and institution admins only")
+    proposals = {p.referral.referral_id: p for p in down_referral_worklist(uow, principal, catalogues)}
+    incoming: list[WorkItem] = []
+    outgoing: list[WorkItem] = []
+    with uow:
+        rows = uow.referrals.of_institution(principal.inst_id)
+        for r in rows:
+            party = party_of(principal, r)
+            if party is None:
+                continue
+            item = WorkItem(r, party, tuple(allowed_next(Status(r.status), party)), proposals.get(r.referral_id))
+            (incoming if party is Party.RECEIVER else outgoing).append(item)
+        wanted = {i.referral.to_inst_id for i in incoming + outgoing if Status.BOOKED in i.moves}
+        slots = {inst: [s for s in uow.slots.of_institution(inst, since=now) if s.booked < s.capacity]
+                 for inst in sorted(wanted)}
+        names = {i.inst_id: i.name for i in uow.registry.get().institutions.values()}
+        for person_id in sorted({r.person_id for r in rows}):
+            _audit(uow, principal, "referral worklist", person_id, now, {})
+        uow.commit()
+    return Worklist(incoming, outgoing, slots, names)

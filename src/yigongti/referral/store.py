@@ -252,8 +252,21 @@ class ReferralRepository:
         return list(self.session.scalars(select(ReferralRow).where(ReferralRow.status.in_(statuses),
                                                                    ReferralRow.updated_at < before)))
 
-    def completed(self) -> list[ReferralRow]:
-        """Completed and returned referrals (the export of the data contract's ``referrals`` table)."""
+    def every(self, *, completed_only: bool = False) -> list[ReferralRow]:
+        """Every referral, or the completed and returned ones (the export of the contract's ``referrals`` table)."""
+        stmt = select(ReferralRow)
+        if completed_only:
+            stmt = stmt.where(ReferralRow.status.in_([Status.COMPLETED.value, Status.RETURNED.value]))
+        return list(self.session.scalars(stmt.order_by(ReferralRow.referral_id)))
+
+    def live_to(self, person_id: str, to_inst_id: str, statuses: Sequence[str]) -> bool:
+        """Whether the person holds a referral to ``to_inst_id`` in one of ``statuses``."""
+        return self.session.scalar(select(ReferralRow.referral_id).where(
+            ReferralRow.person_id == person_id, ReferralRow.to_inst_id == to_inst_id,
+            ReferralRow.status.in_(statuses)).limit(1)) is not None
+
+    def received(self, inst_id: str, statuses: Sequence[str], *, limit: int = 500) -> list[ReferralRow]:
+        """Referrals received by ``inst_id`` in one of ``statuses``, oldest first."""
         return list(self.session.scalars(
-            select(ReferralRow).where(ReferralRow.status.in_([Status.COMPLETED.value, Status.RETURNED.value]))
-            .order_by(ReferralRow.referral_id)))
+            select(ReferralRow).where(ReferralRow.to_inst_id == inst_id, ReferralRow.status.in_(statuses))
+            .order_by(ReferralRow.requested_at, ReferralRow.referral_id).limit(limit)))
