@@ -9,11 +9,15 @@ from typing import Annotated
 import typer
 
 from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
+from yigongti.core.dates import china_now
+from yigongti.core.db import masked_url, resolve_url
 from yigongti.core.labels import label
 from yigongti.core.policy_files import resolve_policy
-from yigongti.workforce.engine import write_staffing
+from yigongti.workforce.engine import write_export, write_staffing
+from yigongti.workforce.service import export_tables
+from yigongti.workforce.uow import WorkforceUnitOfWork
 
-__all__ = ["staffing_command", "workforce_app"]  # the commands this module adds
+__all__ = ["export_command", "staffing_command", "workforce_app"]  # the commands this module adds
 
 workforce_app = typer.Typer(help="人员县管乡用、乡聘村用 / pooled staff and care quality", no_args_is_help=True)
 app.add_typer(workforce_app, name="workforce")
@@ -38,3 +42,20 @@ def staffing_command(
                   f"医共体达标 / consortia met")
     for path in s.files:
         console.print(f"[green]written to / 已写入 {path}[/green]")
+
+
+@workforce_app.command("export")
+def export_command(
+    year: Annotated[int, typer.Option("--year", help="year / 年度")],
+    out: OutOption,
+    db: Annotated[str | None, typer.Option("--db", help="database URL or SQLite file / 数据库地址")] = None,
+) -> None:
+    """导出人员与质控数据 / Write the database's staff (with the year's income), stationing, training, scored
+    prescription reviews and record checks of the year as data-folder tables into OUT (staff.csv, stationing.csv,
+    training.csv, prescription_reviews.csv, record_checks.csv): put beside a county's folder, ``yigongti appraise``
+    computes 2.1, 2.3 and the quality measures from them."""
+    url = resolve_url(db)
+    tables = export_tables(WorkforceUnitOfWork(url), year=year, now=china_now())
+    for path in write_export(tables, out):
+        console.print(f"[green]written to / 已写入 {path}[/green]")
+    console.print(f"{masked_url(url)}: " + ", ".join(f"{k} {len(v)}" for k, v in tables.items()))

@@ -18,7 +18,7 @@ tables are absent).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -31,6 +31,7 @@ from yigongti.core.codes import Tier
 from yigongti.core.policy import WorkforcePolicy
 from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import DataFolder, read_folder, write_table
+from yigongti.datafolder.schema import TABLES, ColType
 from yigongti.workforce.domain import (
     Checklist,
     ChecklistError,
@@ -56,6 +57,7 @@ __all__ = [
     "load_checklist",
     "reference_problems",
     "training_rows",
+    "write_export",
     "write_staffing",
 ]
 
@@ -165,7 +167,7 @@ class CoverageRow:
                 "gaps": ";".join(f"{lo.isoformat()}..{hi.isoformat()}" for lo, hi in c.gaps)}
 
 
-def coverage_rows(institutions: Iterable[Mapping[str, Any]], consortia: list[Mapping[str, Any]],
+def coverage_rows(institutions: Iterable[Mapping[str, Any]], consortia: Sequence[Mapping[str, Any]],
                   staff: Iterable[Mapping[str, Any]], stationing: Iterable[Mapping[str, Any]], year: int,
                   policy: WorkforcePolicy) -> list[CoverageRow]:
     """The two stationing rules for ``year``: one ``attending`` row per township-tier member (the consortium's
@@ -330,3 +332,23 @@ def write_staffing(folder: Path, year: int, policy: WorkforcePolicy, out: Path) 
     return StaffingSummary(year, len(towns), sum(r.coverage.met for r in towns), len(cons),
                            sum(r.coverage.met for r in cons), files)
 
+
+
+def write_export(tables: Mapping[str, list[dict[str, object]]], out: Path) -> list[Path]:
+    """Write exported rows as data-folder tables in the contract's columns (money in yuan, dates ISO)."""
+    paths: list[Path] = []
+    for name, rows in tables.items():
+        spec = TABLES[name]
+        cols: dict[str, pa.Array] = {}
+        for c in spec.columns:
+            values = [r.get(c.name) for r in rows]
+            if c.type is ColType.MONEY:
+                cols[c.name] = pa.array(values, pa.int64())
+            elif c.type is ColType.DATE:
+                cols[c.name] = pa.array(values, pa.date32())
+            elif c.type is ColType.INT:
+                cols[c.name] = pa.array(values, pa.int64())
+            else:
+                cols[c.name] = pa.array([None if v is None else str(v) for v in values], pa.string())
+        paths.append(write_table(pa.table(cols), out, name))
+    return paths
