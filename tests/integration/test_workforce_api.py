@@ -6,12 +6,13 @@ scored once, record checks against the checklist; refusals 403/404/409/422 and h
 from __future__ import annotations
 
 import csv
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_fixtures import INSIDE_WINDOW, login, make_user
+from api_fixtures import INSIDE_WINDOW, PASSWORD, login, make_user
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -208,3 +209,23 @@ def test_hostile_input_is_4xx(wf: tuple[TestClient, dict, str], method: str, pat
     r = c.request(method.upper(), path, json=body, headers=h["wf-g1"])
     assert 400 <= r.status_code < 500, r.text
     assert c.request(method.upper(), path, json=body).status_code == 401
+
+
+def test_page_shows_the_staff_and_the_rules_chinese_first(wf: tuple[TestClient, dict, str]) -> None:
+    c, h, _ = wf
+    c.put("/api/workforce/staff/T1A", json=_staff("吴医生", "intermediate", "G1-T1"), headers=h["wf-t1"])
+
+    def signed_in(username: str) -> TestClient:
+        page = TestClient(c.app)
+        token = re.search(r'name="csrf" value="([^"]+)"', page.get("/login").text)
+        assert token
+        r = page.post("/login", data={"username": username, "password": PASSWORD, "csrf": token.group(1)},
+                      follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return page
+
+    html = signed_in("wf-t1").get("/workforce", params={"year": 2026}).text
+    assert "人员与派驻" in html and "吴医生" in html and "中级（主治医师）" in html
+    assert "牵头医院主治以上医师常年派驻乡镇卫生院" in html and "未达标" in html
+    assert signed_in("wf-doc").get("/workforce").status_code == 403
+    assert signed_in("wf-t1").get("/workforce", params={"year": "x"}).status_code == 422

@@ -10,8 +10,9 @@ from yigongti.budget import pages as finance
 from yigongti.platform.routes import auth_pages as auth
 from yigongti.platform.routes import map_pages as geography
 from yigongti.platform.routes import official_pages as official
+from yigongti.workforce import pages as workforce
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, official.router, finance.router, indicators.router,
-                                  geography.router)
+                                  geography.router, workforce.router)
