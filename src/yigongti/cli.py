@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "yigongti.public_health.cli",
     "yigongti.referral.cli",
     "yigongti.pharmacy.cli",
+    "yigongti.workforce.cli",
     "yigongti.budget.cli.settle",
     "yigongti.budget.cli.package",
     "yigongti.budget.cli.run",

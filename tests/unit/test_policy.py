@@ -199,6 +199,10 @@ _ALTERNATIVES: dict[PolicyPath, list[Any]] = {
     ("public_health", "other_hours"): [12, 24, 48],
     ("pharmacy", "usage_weeks"): [1, 4, 52],
     ("pharmacy", "alert_days"): [1, 14, 90],
+    ("workforce", "attending_titles"): [["intermediate", "associate_senior", "senior"], ["senior"]],
+    ("workforce", "city_min_level"): [2, 3],
+    ("workforce", "review_min"): [1, 100, 500],
+    ("workforce", "review_pass_score"): [60, 80, 100],
 }
 _ALTERNATIVES |= {("referral", "prices", k, "payer"): ["sender", "receiver"] for k in INTERNAL_SERVICES}
 

@@ -15,9 +15,10 @@ from yigongti.platform.routes import persons_api as persons
 from yigongti.platform.routes import registry_api as registry
 from yigongti.public_health import api as public_health
 from yigongti.referral import api as referral
+from yigongti.workforce import api as workforce
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, claims.router, registry.router,
                                      referral.router, agreements.router, care.router, public_health.router,
-                                     pharmacy.router, fhir_router)
+                                     pharmacy.router, workforce.router, fhir_router)

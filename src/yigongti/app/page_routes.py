@@ -12,8 +12,9 @@ from yigongti.platform.routes import auth_pages as auth
 from yigongti.platform.routes import map_pages as geography
 from yigongti.platform.routes import official_pages as official
 from yigongti.referral import pages as referral
+from yigongti.workforce import pages as workforce
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, dashboards.router, official.router, finance.router,
-                                  indicators.router, geography.router, referral.router)
+                                  indicators.router, geography.router, referral.router, workforce.router)

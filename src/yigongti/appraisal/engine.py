@@ -328,6 +328,13 @@ class _Engine:
             v = v.filter(_year_of(v.date) == y)
             pieces.append(v.group_by("inst_id").aggregate(survey_responses=v.count(), satisfied=_n(v.satisfied)))
             have |= {"survey_responses", "satisfied"}
+        for table, count, points in (("prescription_reviews", "prescriptions_reviewed", "prescription_points"),
+                                     ("record_checks", "records_checked", "record_points")):
+            if table in ex:
+                q = ex[table]
+                q = q.filter(_year_of(q.date) == y)
+                pieces.append(q.group_by("inst_id").aggregate(**{count: q.count(), points: q.score.sum()}))
+                have |= {count, points}
         for piece in pieces:
             piece = piece.rename(_iid="inst_id")
             base = base.left_join(piece, base.inst_id == piece._iid).drop("_iid")

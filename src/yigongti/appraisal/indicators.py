@@ -169,6 +169,11 @@ MEASURES: dict[str, MeasureInfo] = dict((
     _m("lead_income", P, "staff_income", "牵头医院人员收入总额", "their total income", money=True),
     _m("survey_responses", P, "surveys", "满意度调查人数", "satisfaction survey responses"),
     _m("satisfied", P, "surveys", "满意人数", "responses that were satisfied"),
+    _m("prescriptions_reviewed", P, "prescription_reviews", "点评处方数", "prescriptions reviewed in the year "
+       "(处方点评)"),
+    _m("prescription_points", P, "prescription_reviews", "点评处方得分合计", "the sum of their scores (0-100 each)"),
+    _m("records_checked", P, "record_checks", "质控病历数", "medical records checked in the year (病历质控)"),
+    _m("record_points", P, "record_checks", "质控病历得分合计", "the sum of their scores (0-100 each)"),
 ))
 
 

@@ -27,6 +27,7 @@ from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import DataFolder
 from yigongti.datafolder.schema import APPRAISAL_TABLES
+from yigongti.workforce.engine import appraisal_tables, reference_problems
 
 __all__ = [
     "AppraisalResult",
@@ -145,6 +146,7 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
                     con: Backend | None = None) -> tuple[dict[tuple[str, str], list[IndicatorValue]], pa.Table]:
     des = pc.filter(designations, pc.equal(designations.column("year"), year))
     extra = {t.name: data[t.name] for t in APPRAISAL_TABLES if data.get(t.name) is not None}
+    extra |= appraisal_tables(data, year)  # 2.1 and 2.3 from the workforce tables when the folder has them
     adj = adjudicated if _covers(adjudicated, claims, year) else None
     inputs = MeasureInputs(data["institutions"], data["consortia"], data["persons"], des, claims, adj, extra,
                            previous_year=claims is not None and _whole_year(claims, year - 1))
@@ -271,6 +273,7 @@ def _check_references(data: DataFolder) -> None:
             for i in pc.indices_nonzero(bad).to_pylist()[:100]:
                 problems.append(Problem(f"{name}.csv", i + 2, col,
                                         f"'{t.column(col)[i].as_py()}' is not a known id / 编码不存在"))
+    problems += reference_problems(data)
     checklist = data.get("checklist")
     if checklist is not None:
         units = pa.concat_arrays([data["consortia"].column("consortium_id").combine_chunks(),

@@ -159,6 +159,27 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "health_commission": ("卫健局", "health commission"),
         "system_admin": ("系统管理员", "system admin"),
     },
+    # workforce.domain.Title: professional titles (职称); for doctors 中级 is 主治医师
+    "title": {
+        "junior": ("初级（医师/住院医师）", "junior"),
+        "intermediate": ("中级（主治医师）", "intermediate (attending)"),
+        "associate_senior": ("副高级（副主任医师）", "associate senior"),
+        "senior": ("正高级（主任医师）", "senior"),
+    },
+    # workforce.domain.Profession
+    "profession": {
+        "doctor": ("医师", "doctor"),
+        "nurse": ("护士", "nurse"),
+        "pharmacist": ("药师", "pharmacist"),
+        "technician": ("技师", "technician"),
+        "manager": ("管理人员", "manager"),
+        "other": ("其他", "other"),
+    },
+    # workforce.domain.StaffingRule
+    "staffing_rule": {
+        "attending": ("牵头医院主治以上医师常年派驻乡镇卫生院", "lead-hospital attending doctor at the township"),
+        "city_experts": ("城市三级医院专家常年驻守医共体", "city tertiary-hospital experts in the consortium"),
+    },
     # column headers of the downloads (CSV and Excel): "中文 code" keeps the machine name beside the label
     "column": {
         "inst_id": ("机构编码", "institution id"),

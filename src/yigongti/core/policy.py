@@ -61,6 +61,7 @@ __all__ = [
     "ReferralPolicy",
     "SettlementPolicy",
     "SurplusPolicy",
+    "WorkforcePolicy",
     "Yuan",
     "deep_merge",
     "dotted",
@@ -468,6 +469,35 @@ class PharmacyPolicy(_Model):
     alert_days: int = Field(14, ge=1, description="alert when the stock lasts fewer days than this at that rate")
 
 
+class WorkforcePolicy(_Model):
+    """Pooled staff and quality (人员县管乡用、乡聘村用；处方点评、病历质控; seed 002 §2, §7, §8): the stationing rules,
+    prescription review by random sampling and the medical-record checklist."""
+
+    attending_titles: tuple[str, ...] = Field(("intermediate", "associate_senior", "senior"),
+                                              description="titles counted as attending level or above (主治医师以上)")
+    attending_per_township: int = Field(1, ge=0, description="lead-hospital doctors of attending level or above "
+                                                             "stationed at every township centre, every day (常年)")
+    city_experts: int = Field(3, ge=0, description="experts of the supporting city tertiary hospital stationed in "
+                                                   "every consortium, every day (常年驻守, 002 §2(3))")
+    city_min_level: int = Field(3, ge=0, le=3, description="an expert's employer is a hospital outside the "
+                                                           "consortia of at least this level (3: 三级)")
+    review_rate: Rate = Field(100, description="share of an institution's prescriptions drawn for review (处方点评 "
+                                               "抽样比例)")
+    review_min: int = Field(100, ge=1, description="at least this many drawn (all when there are fewer)")
+    review_pass_score: int = Field(80, ge=0, le=100, description="a reviewed prescription scoring at least this "
+                                                                 "is rational (合理处方)")
+    record_checklist: str = Field("", description="TOML file of the medical-record checklist (病历质控评分表: items "
+                                                  "and weights); empty: the one shipped with yigongti")
+
+    @model_validator(mode="after")
+    def _check(self) -> WorkforcePolicy:
+        bad = sorted(set(self.attending_titles) - {"junior", "intermediate", "associate_senior", "senior"})
+        if bad:
+            raise ValueError(f"attending_titles: unknown title {', '.join(bad)} (junior, intermediate, "
+                             "associate_senior, senior)")
+        return self
+
+
 class AgreementPolicy(_Model):
     """The yearly budget agreement (总额一年一议、谈判核定; 001 四2(4), 002 十六): how the bureau's proposal is derived
     from the formula budget. A consortium whose lead institution's kind is one of ``tcm_kinds`` (中医医疗机构牵头)
@@ -587,6 +617,7 @@ class Policy(_Model):
     agreement: AgreementPolicy = AgreementPolicy()
     public_health: PublicHealthPolicy = PublicHealthPolicy()
     pharmacy: PharmacyPolicy = PharmacyPolicy()
+    workforce: WorkforcePolicy = WorkforcePolicy()
     surplus: SurplusPolicy = SurplusPolicy()
     package: PackagePolicy = PackagePolicy()
     care: CarePolicy = CarePolicy()

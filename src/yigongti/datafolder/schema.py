@@ -13,8 +13,8 @@ from enum import StrEnum
 from yigongti.core.codes import NetworkStatus, Setting, Tier
 from yigongti.core.policy import Insurance
 
-__all__ = ["APPRAISAL_TABLES", "INPUT_TABLES", "OUTPUT_TABLES", "REFERRAL_STATUSES", "TABLES", "ColType", "Column",
-           "TableSpec"]
+__all__ = ["APPRAISAL_TABLES", "INPUT_TABLES", "OUTPUT_TABLES", "PROFESSIONS", "REFERRAL_STATUSES", "TABLES", "TITLES",
+           "WORKFORCE_TABLES", "ColType", "Column", "TableSpec"]
 
 
 class ColType(StrEnum):
@@ -179,8 +179,37 @@ REFERRALS = TableSpec("referrals", (
     Column("completed_at", T.DATETIME, required=False),
 ), key=("referral_id",), optional=True, doc="转诊单 / referrals of the two-way referral workflow (appraisal S3-S5, "
                                              "S4b); `yigongti referral export` writes it from the database")
+# Care quality (处方点评、病历质控; docs/en/workforce.md): read by the appraisal's quality measures.
+PRESCRIPTION_REVIEWS = TableSpec("prescription_reviews", (
+    Column("prescription_id", T.ID), Column("inst_id", T.ID), Column("staff_id", T.ID, required=False),
+    Column("date", T.DATE), Column("score", T.INT, min_value=0, max_value=100),
+), key=("prescription_id",), optional=True, doc="处方点评 / reviewed prescriptions with their scores (appraisal)")
+RECORD_CHECKS = TableSpec("record_checks", (
+    Column("record_id", T.ID), Column("inst_id", T.ID), Column("staff_id", T.ID, required=False),
+    Column("date", T.DATE), Column("score", T.INT, min_value=0, max_value=100),
+), key=("record_id",), optional=True, doc="病历质控 / checked medical records with their scores (appraisal)")
 APPRAISAL_TABLES = (CHECKLIST, POSTINGS, REMOTE_DIAGNOSES, EQUIPMENT, STAFF_INCOME, FOLLOWUPS, DEATHS, SURVEYS,
-                    CONTRACTS, REFERRALS)
+                    CONTRACTS, REFERRALS, PRESCRIPTION_REVIEWS, RECORD_CHECKS)
+
+# Pooled staff (人员县管乡用、乡聘村用; docs/en/workforce.md): when present, indicators 2.1 and 2.3 are computed from
+# them (postings and staff_income derived), and `yigongti workforce staffing` judges the stationing rules.
+PROFESSIONS = ("doctor", "nurse", "pharmacist", "technician", "manager", "other")
+STAFF = TableSpec("staff", (
+    Column("staff_id", T.ID), Column("name", T.STR), Column("title", T.ENUM, values=TITLES),
+    Column("profession", T.ENUM, values=PROFESSIONS, required=False, default="doctor"),
+    Column("department", T.STR, required=False), Column("employer_id", T.ID), Column("works_at_id", T.ID,
+                                                                                     required=False),
+    Column("income", T.MONEY, required=False, min_value=0),
+), key=("staff_id",), optional=True, doc="人员 / the staff registry of the year (workforce)")
+STATIONING = TableSpec("stationing", (
+    Column("staff_id", T.ID), Column("to_inst_id", T.ID), Column("start_date", T.DATE),
+    Column("end_date", T.DATE, required=False),
+), optional=True, doc="派驻 / stints of staff stationed at other institutions (workforce)")
+TRAINING = TableSpec("training", (
+    Column("staff_id", T.ID), Column("date", T.DATE), Column("hours", T.FLOAT, min_value=0, max_value=24),
+    Column("course", T.STR, required=False),
+), optional=True, doc="培训 / training sessions attended (workforce)")
+WORKFORCE_TABLES = (STAFF, STATIONING, TRAINING)
 
 REFUSED_CHOICES = TableSpec("refused_choices", (
     Column("person_id", T.ID), Column("year", T.INT), Column("chosen_at", T.DATETIME), Column("reason", T.STR),
@@ -246,7 +275,8 @@ INDICATORS = TableSpec("indicators", (
 ), doc="监测指标 / indicators")
 
 INPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
-    INSTITUTIONS, CONSORTIA, PERSONS, CHOICES, CLAIMS, DESIGNATIONS, SCORES, BUDGET_AGREEMENTS, *APPRAISAL_TABLES)}
+    INSTITUTIONS, CONSORTIA, PERSONS, CHOICES, CLAIMS, DESIGNATIONS, SCORES, BUDGET_AGREEMENTS, *APPRAISAL_TABLES,
+    *WORKFORCE_TABLES)}
 OUTPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
     DESIGNATIONS, REFUSED_CHOICES, ADJUDICATED, SETTLEMENT, ALLOCATION, LEDGER, SURPLUS, PACKAGE, MEMBER_STATEMENTS,
     INTERIM, INDICATORS)}

@@ -35,6 +35,7 @@ MODEL_MODULES = (
     "yigongti.care.store",
     "yigongti.public_health.store",
     "yigongti.pharmacy.store",
+    "yigongti.workforce.store",
 )
 
 
