@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "yigongti.budget.cli.settle",
     "yigongti.budget.cli.run",
     "yigongti.budget.cli.calibrate",
+    "yigongti.simulator.cli",
     "yigongti.core.policy_cli",
     "yigongti.platform.cli",
     "yigongti.app.cli",
