@@ -293,11 +293,11 @@ def draw_claims(rng: np.random.Generator, t: Templates, geo: Geography, mult: ND
 def shift_back(claims: pa.Table) -> pa.Table:
     """The claims one calendar year earlier (same day of the year; 29 Feb -> 28 Feb), stays kept."""
     admit = np.asarray(claims.column("admit_date").to_numpy(zero_copy_only=False), dtype="datetime64[D]")
-    year = admit.astype("datetime64[Y]")
-    offset = admit - year.astype("datetime64[D]")
-    earlier = (year - 1).astype("datetime64[D]")
-    length = (year.astype("datetime64[D]") - earlier).astype(np.int64)
-    new = earlier + np.minimum(offset.astype(np.int64), length - 1).astype("timedelta64[D]")
+    month = admit.astype("datetime64[M]")
+    day = (admit - month.astype("datetime64[D]")).astype(np.int64)
+    earlier = month - 12
+    length = ((earlier + 1).astype("datetime64[D]") - earlier.astype("datetime64[D]")).astype(np.int64)
+    new = earlier.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]")
     out = claims.set_column(claims.column_names.index("admit_date"), "admit_date", pa.array(new, pa.date32()))
     dis = claims.column("discharge_date")
     stay = pc.days_between(claims.column("admit_date"), dis)
