@@ -248,8 +248,10 @@ def simulate_county(setup: CountySetup, scenario: Scenario, *, county_index: int
             data = DataFolder(setup.data.path, {**setup.data.tables, "claims": pa.concat_tables(
                 [claims, last_claims.cast(claims.schema)]), "designations": all_des})
             adj = adjudicate_data(data, y0, policy, all_des, backend=backend)
+            # this year's scores (the P4P and the Q4 choice) do not depend on last year's indicators, which only
+            # the appraisal report compares with: not computed (half the appraisal's time), the money is the same
             appraisal = appraise_data(data, y0, policy, all_des, adj, indicator_set=setup.indicator_set,
-                                      backend=backend)
+                                      backend=backend, with_previous=False)
             settlement = settle_year(data, y0, policy, backend=backend, designations=all_des, adjudicated=adj,
                                      appraisal=appraisal)
             counts = g.year_counts(adj, geo)
