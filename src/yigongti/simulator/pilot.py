@@ -13,13 +13,11 @@ import csv
 import dataclasses
 from pathlib import Path
 
-import pyarrow.compute as pc
-
 from yigongti.core.money import format_yuan
-from yigongti.datafolder.folder import find_table_file, read_raw_table
 from yigongti.demo import Calibration, DemoSummary, generate_demo
 from yigongti.demo.appraisal import write_appraisal_tables
 from yigongti.demo.calibration import DEFAULT_CALIBRATION
+from yigongti.demo.policy import write_demo_policy
 from yigongti.simulator.domain import PilotCounty, PilotDesign, load_pilot_design
 
 __all__ = ["DESIGN_COLUMNS", "PILOT_4X3", "calibration_for", "read_pilot_design", "write_pilot"]
@@ -57,21 +55,6 @@ def calibration_for(c: PilotCounty, base: Calibration = DEFAULT_CALIBRATION) -> 
         employee_share=c.employee_share, urban_share=c.urban_share)
 
 
-def _write_policy(folder: Path, c: PilotCounty) -> None:
-    path = find_table_file(folder, "persons")
-    assert path is not None
-    insurance = read_raw_table(path).column("insurance")
-    employees = int(pc.sum(pc.equal(insurance, "employee")).as_py() or 0)
-    residents = len(insurance) - employees
-    (folder / "policy.toml").write_text(
-        f"# 试点县 {c.name}（{c.region} / {c.income}）：资金池按人均筹资计算，其余为默认值\n"
-        f"# Pilot county {c.name}: the pool from per-enrollee income; every other key keeps its default.\n"
-        "[capitation]\n"
-        f'pool_public_health = "{format_yuan(8_900 * (residents + employees))}"\n'
-        f'pool_resident = "{format_yuan(c.resident_per_enrollee * residents)}"\n'
-        f'pool_employee = "{format_yuan(c.employee_per_enrollee * employees)}"\n', encoding="utf-8")
-
-
 def write_pilot(design: PilotDesign, out: Path, *, persons: int | None = None) -> list[DemoSummary]:
     """Write every county of ``design`` under ``out`` (``out/NAME``) and ``out/design.csv``; ``persons``
     overrides each county's size (tests, quick looks)."""
@@ -84,7 +67,11 @@ def write_pilot(design: PilotDesign, out: Path, *, persons: int | None = None) -
         s = generate_demo(folder, persons=persons or c.persons, seed=c.seed, year=design.year, fmt="csv",
                           calibration=calibration_for(c))
         write_appraisal_tables(folder, seed=c.seed, year=design.year)
-        _write_policy(folder, c)
+        write_demo_policy(folder, resident_per_enrollee=c.resident_per_enrollee,
+                          employee_per_enrollee=c.employee_per_enrollee,
+                          heading=f"# 试点县 {c.name}（{c.region} / {c.income}）：资金池按人均筹资计算，其余为默认值\n"
+                                  f"# Pilot county {c.name}: the pool from per-enrollee income; every other key "
+                                  "keeps its default.\n")
         summaries.append(s)
         rows.append([c.name, c.region, c.income, s.persons, c.seed, format_yuan(c.resident_per_enrollee),
                      format_yuan(c.employee_per_enrollee), c.cost_scale, c.visits_scale, c.admissions_scale,
