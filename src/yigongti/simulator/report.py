@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from yigongti.core.labels import labelled
 from yigongti.core.money import format_yuan
 from yigongti.core.reports import chart_png, chart_text, chart_title, deterministic_zip, legend_outside, plain_axis
 from yigongti.datafolder.folder import neutralise_workbook
@@ -79,7 +80,7 @@ def _chart(result: SimulationResult, rows: list[SummaryRow], county: str, metric
             ax.fill_between([r.year for r in mine], [r.p5 * scale for r in mine], [r.p95 * scale for r in mine],
                             color=line[0].get_color(), alpha=0.15)
         zh, en = _LABEL[metric]
-        unit = ("万元", "10k yuan") if metric in _MONEY else (("%", "%") if metric in _SHARE else ("", ""))
+        unit = ("万元", "10k yuan") if metric in _MONEY else (("百分比", "%") if metric in _SHARE else ("人", "persons"))
         ax.set_title(chart_title(zh, en), fontsize=10)
         ax.set_ylabel(chart_text(unit[0], unit[1]))
         ax.set_xticks(sorted({r.year for r in rows} | ({observed.year} if observed else set())))
@@ -120,7 +121,8 @@ def report_html(result: SimulationResult) -> str:
         f'<figure><img alt="{html.escape(_LABEL[m][1])}" src="data:image/png;base64,'
         f'{base64.b64encode(_chart(result, rows, county, m, observed)).decode()}"></figure>' for m in CHARTED)
     head, table = pilot_table(result, rows)
-    scen = [[s.name, s.title, s.payment.value, "是 yes" if s.merge_consortia else "否 no"] for s in result.scenarios]
+    scen = [[s.name, s.title, labelled("payment", s.payment), "是 yes" if s.merge_consortia else "否 no"]
+            for s in result.scenarios]
     obs = [[o.county, str(o.year), f"{o.visits_per_person:.2f}", f"{o.admissions_per_100:.1f}",
             f"{o.primary_visit_share:.1%}", f"{o.in_county_admission_share:.1%}", f"{o.out_of_pocket_share:.1%}"]
            for o in result.observed]
@@ -190,7 +192,7 @@ def report_xlsx(result: SimulationResult) -> bytes:
     s_ws = wb.create_sheet("scenarios 情景")
     s_ws.append(["name", "label", "payment", "merge_consortia", "policy", "behaviour"])
     for sc in result.scenarios:
-        s_ws.append([sc.name, sc.title, sc.payment.value, sc.merge_consortia, str(sc.policy),
+        s_ws.append([sc.name, sc.title, labelled("payment", sc.payment), sc.merge_consortia, str(sc.policy),
                      sc.behaviour.model_dump_json()])
     for sheet in wb.worksheets:
         for letter in "ABCDEFGHIJKLMN":
