@@ -80,7 +80,8 @@ def _chart(result: SimulationResult, rows: list[SummaryRow], county: str, metric
             ax.fill_between([r.year for r in mine], [r.p5 * scale for r in mine], [r.p95 * scale for r in mine],
                             color=line[0].get_color(), alpha=0.15)
         zh, en = _LABEL[metric]
-        unit = ("万元", "10k yuan") if metric in _MONEY else (("百分比", "%") if metric in _SHARE else ("人", "persons"))
+        unit = ("万元", "10k yuan") if metric in _MONEY else (
+            ("百分比", "%") if metric in _SHARE else ("人", "persons"))
         ax.set_title(chart_title(zh, en), fontsize=10)
         ax.set_ylabel(chart_text(unit[0], unit[1]))
         ax.set_xticks(sorted({r.year for r in rows} | ({observed.year} if observed else set())))
