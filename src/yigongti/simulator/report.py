@@ -169,11 +169,18 @@ def report_xlsx(result: SimulationResult) -> bytes:
         fmt = "#,##0.00" if r.metric in _MONEY else ("0.0%" if r.metric in _SHARE else "#,##0.00")
         for col in (5, 6, 7):
             ws.cell(row=ws.max_row, column=col).number_format = fmt
-    head, table = pilot_table(result, rows)
-    p = wb.create_sheet("pilot 试点对比")
-    p.append(head)
-    for t in table:
-        p.append(t)
+    p = wb.create_sheet("pilot 试点对比")  # the pilot table as numbers: mean, 5th and 95th percentile each
+    last = max((r.year for r in rows), default=0)
+    p.append(["县 county", "情景 scenario", *(f"{_LABEL[m][0]} {_LABEL[m][1]} {q}" for m in PILOT_METRICS
+                                              for q in ("mean", "p5", "p95"))])
+    by = {(r.county, r.scenario, r.metric): r for r in rows if r.year == last}
+    for county in [*result.counties, *([ALL_COUNTIES] if len(result.counties) > 1 else [])]:
+        for sc in result.scenarios:
+            cells: list[Decimal | float | None] = []
+            for m in PILOT_METRICS:
+                b = by.get((county, sc.name, m))
+                cells += [None, None, None] if b is None else [_cell(m, b.mean), _cell(m, b.p5), _cell(m, b.p95)]
+            p.append([county, sc.title, *cells])
     r_ws = wb.create_sheet("results 结果")
     r_ws.append(["county", "scenario", "payment", "replicate", "year", "persons", "fund_income", "fund_outlay",
                  "fund_result", "fund_balance", "in_county_admission_share", "primary_visit_share",
