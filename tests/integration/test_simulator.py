@@ -22,6 +22,7 @@ from yigongti.simulator.report import write_report
 from yigongti.simulator.service import (
     CONSORTIA_COLUMNS,
     RESULTS_COLUMNS,
+    county_folders,
     prepare_county,
     run_simulation,
     simulate_county,
@@ -137,10 +138,10 @@ def test_the_command_refuses_a_bad_scenarios_file(county: Path, tmp_path: Path) 
 def test_pilot_counties_carry_their_design(tmp_path: Path) -> None:
     design = load_pilot_design("""
 persons = 300
-[regions.east]
-cost_scale = 1.5
 [regions.west]
 outside_scale = 2.0
+[regions.east]
+cost_scale = 1.5
 [incomes.low]
 resident_per_enrollee = 900
 """)
@@ -152,3 +153,4 @@ resident_per_enrollee = 900
     policy = (tmp_path / "east-low" / "policy.toml").read_text(encoding="utf-8")
     assert "pool_resident" in policy and (tmp_path / "west-low" / "claims.csv").is_file()
     assert (tmp_path / "east-low" / "surveys.csv").is_file()
+    assert [name for name, _ in county_folders(tmp_path)] == ["west-low", "east-low"]  # the design's order

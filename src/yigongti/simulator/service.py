@@ -78,7 +78,8 @@ class CountySetup:
 
 def county_folders(data: Path) -> list[tuple[str, Path]]:
     """The county folders of ``data``: the folder itself when it holds a persons table, else each sub-folder that
-    does (a pilot: one folder per county), by name. Raises InvalidInput when there is none."""
+    does (a pilot: one folder per county), in the order of ``design.csv`` when there is one, else by name. Raises
+    InvalidInput when there is none."""
     data = Path(data)
     if find_table_file(data, "persons") is not None:
         return [(data.name, data)]
@@ -87,6 +88,11 @@ def county_folders(data: Path) -> list[tuple[str, Path]]:
     if not subs:
         raise InvalidInput([Problem(str(data), 0, "", "no data folder (no persons table) here or in a sub-folder / "
                                                       "未找到数据目录")])
+    design = data / "design.csv"  # a pilot's counties in the order of its design (region by income level)
+    if design.is_file():
+        with design.open(encoding="utf-8") as fh:
+            order = {r["county"]: i for i, r in enumerate(csv.DictReader(fh)) if "county" in r}
+        subs.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
     return [(p.name, p) for p in subs]
 
 
