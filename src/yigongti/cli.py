@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "yigongti.budget.cli.package",
     "yigongti.budget.cli.run",
     "yigongti.budget.cli.calibrate",
+    "yigongti.simulator.cli",
     "yigongti.core.policy_cli",
     "yigongti.platform.cli",
     "yigongti.app.cli",

@@ -20,12 +20,14 @@ from yigongti.datafolder.schema import KINDS
 from yigongti.enrollment.domain import Source
 from yigongti.platform.accounts import Role
 from yigongti.registry.domain import Tier
+from yigongti.simulator.domain import Payment
 
 SHOWN = {"tier": list(Tier), "kind": list(KINDS), "grade": list(GradeName), "rule": list(Rule),
          "network_status": list(NetworkStatus), "setting": list(Setting), "unit": list(Unit),
          "scope_kind": list(ScopeKind), "direction": list(Direction), "sex": ["M", "F"],
          "insurance": list(Insurance), "source": list(Source), "charge": list(Charge), "role": list(Role),
-         "agreement_action": list(Action), "agreement_status": list(Status), "budget_source": ["signed", "formula"]}
+         "agreement_action": list(Action), "agreement_status": list(Status), "budget_source": ["signed", "formula"],
+         "payment": list(Payment)}
 
 
 @pytest.mark.parametrize("group", sorted(SHOWN))

@@ -46,6 +46,11 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "community_station": ("社区卫生服务站", "community health station"),
         "private": ("民营医疗机构", "private institution"),
     },
+    # simulator.domain.Payment
+    "payment": {
+        "global_budget": ("总额付费", "global budget"),
+        "fee_for_service": ("按项目付费", "fee for service"),
+    },
     # core.policy.GradeName
     "grade": {
         "excellent": ("优秀", "excellent"),

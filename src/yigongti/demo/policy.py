@@ -22,8 +22,10 @@ RESIDENT_PER_ENROLLEE = 118_000
 EMPLOYEE_PER_ENROLLEE = 200_000
 
 
-def write_demo_policy(folder: Path) -> Path:
-    """Write ``policy.toml`` with the pool of the persons in ``folder``; every other key keeps rules.md's default."""
+def write_demo_policy(folder: Path, *, resident_per_enrollee: int = RESIDENT_PER_ENROLLEE,
+                      employee_per_enrollee: int = EMPLOYEE_PER_ENROLLEE, heading: str | None = None) -> Path:
+    """Write ``policy.toml`` with the pool of the persons in ``folder`` at the income per enrollee given (fen; the
+    demo's by default); every other key keeps rules.md's default. ``heading``: the file's first comment lines."""
     path = find_table_file(folder, "persons")
     if path is None:
         raise FileNotFoundError(f"{folder}: no persons table / 缺少参保人表")
@@ -31,13 +33,16 @@ def write_demo_policy(folder: Path) -> Path:
     employees = int(pc.sum(pc.equal(insurance, "employee")).as_py() or 0)
     residents = len(insurance) - employees
     text = (
-        "# 示例县政策：资金池按人均筹资计算，其余为 docs/en/rules.md 默认值\n"
-        "# Demo county policy: the pool from per-person financing; every other key keeps the rules.md default.\n"
-        "[capitation]\n"
+        (heading or "# 示例县政策：资金池按人均筹资计算，其余为 docs/en/rules.md 默认值\n"
+                    "# Demo county policy: the pool from per-person financing; every other key keeps the rules.md "
+                    "default.\n")
+        + "[capitation]\n"
         f'pool_public_health = "{format_yuan(PUBLIC_HEALTH_PER_PERSON * (residents + employees))}"'
-        f"  # 89.00 x {residents + employees} persons\n"
-        f'pool_resident = "{format_yuan(RESIDENT_PER_ENROLLEE * residents)}"  # 1180.00 x {residents} residents\n'
-        f'pool_employee = "{format_yuan(EMPLOYEE_PER_ENROLLEE * employees)}"  # 2000.00 x {employees} employees\n'
+        f"  # {format_yuan(PUBLIC_HEALTH_PER_PERSON)} x {residents + employees} persons\n"
+        f'pool_resident = "{format_yuan(resident_per_enrollee * residents)}"'
+        f"  # {format_yuan(resident_per_enrollee)} x {residents} residents\n"
+        f'pool_employee = "{format_yuan(employee_per_enrollee * employees)}"'
+        f"  # {format_yuan(employee_per_enrollee)} x {employees} employees\n"
     )
     out = Path(folder) / "policy.toml"
     out.write_text(text, encoding="utf-8")

@@ -1,0 +1,362 @@
+"""Use case: simulate scenarios over years and replicates (试点模拟) on the real adjudication, appraisal and settlement.
+
+For every county folder the observed year is run once as ``yigongti run`` runs it (designations, adjudication,
+appraisal, settlement): its adjudicated claims become the templates of the years drawn (``engine``), its scores and
+kept shares the first inputs of the Q4 choice. Then for every scenario, replicate and year: residents switch
+(``engine.switch``), a year of claims is drawn (``engine.draw_claims``) and handed, with the year's designations and
+last year's claims, to ``benefits.service.adjudicate_data``, ``appraisal.service.appraise_data`` and
+``budget.service.settle_year`` under the scenario's policy: the same code as a real year. Random numbers come from
+``(seed, county, replicate, year)`` only, so scenarios are compared on common random numbers and the same seed gives
+the same numbers.
+
+The fund (医保基金): income is the policy's medical pool (``capitation.pool_resident + pool_employee``; without one the
+consortia's gross budgets), grown by ``income_growth``. Under the global budget the fund pays each consortium's
+prospective budget, the P4P paid and its share of an overspend, takes back the surplus not retained, and pays for
+persons living away; under fee for service it pays the fund share of every claim (the adjudication's fund_paid).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from yigongti.appraisal.indicator_sets import folder_indicator_set
+from yigongti.appraisal.indicators import IndicatorSet
+from yigongti.appraisal.service import appraise_data
+from yigongti.benefits.service import adjudicate_data, designations_for
+from yigongti.budget.service import SettlementResult, settle_year
+from yigongti.core.money import format_yuan
+from yigongti.core.policy import Policy, PolicyError
+from yigongti.core.policy_files import folder_policy
+from yigongti.core.problems import InvalidInput, Problem
+from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder
+from yigongti.simulator import engine as g
+from yigongti.simulator.domain import (
+    Behaviour,
+    CellKey,
+    ConsortiumYear,
+    CountyYear,
+    Payment,
+    Scenario,
+    SimulationResult,
+    load_scenarios,
+    prevention_multiplier,
+    scenario_policy,
+    utilisation_multipliers,
+)
+
+__all__ = ["CONSORTIA_COLUMNS", "RESULTS_COLUMNS", "CountySetup", "SimulationResult", "county_folders",
+           "fund_outlay", "prepare_county", "read_scenarios", "run_simulation", "simulate_county", "write_results"]
+
+
+@dataclass
+class CountySetup:
+    """A county prepared once and reused by every scenario, replicate and year (the per-county set-up)."""
+
+    name: str
+    data: DataFolder
+    policy: Policy
+    year: int
+    geo: g.Geography
+    templates: g.Templates
+    designations: pa.Table  # the observed year's (every year's rows)
+    observed: g.Designations
+    scores: np.ndarray
+    satisfied: np.ndarray
+    observed_row: CountyYear
+    oop: dict[CellKey, float]
+    indicator_set: IndicatorSet | None
+    prices: dict[str, dict[CellKey, float]] = field(default_factory=dict)  # policy json -> OOP share by cell
+
+
+def county_folders(data: Path) -> list[tuple[str, Path]]:
+    """The county folders of ``data``: the folder itself when it holds a persons table, else each sub-folder that
+    does (a pilot: one folder per county), in the order of ``design.csv`` when there is one, else by name. Raises
+    InvalidInput when there is none."""
+    data = Path(data)
+    if find_table_file(data, "persons") is not None:
+        return [(data.name, data)]
+    subs = sorted(p for p in data.iterdir() if p.is_dir() and find_table_file(p, "persons") is not None) \
+        if data.is_dir() else []
+    if not subs:
+        raise InvalidInput([Problem(str(data), 0, "", "no data folder (no persons table) here or in a sub-folder / "
+                                                      "未找到数据目录")])
+    design = data / "design.csv"  # a pilot's counties in the order of its design (region by income level)
+    if design.is_file():
+        with design.open(encoding="utf-8") as fh:
+            order = {r["county"]: i for i, r in enumerate(csv.DictReader(fh)) if "county" in r}
+        subs.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
+    return [(p.name, p) for p in subs]
+
+
+def read_scenarios(path: Path, base: Policy | None = None) -> list[Scenario]:
+    """The scenarios file, validated against ``base`` (raises InvalidInput naming the file and key)."""
+    if not Path(path).is_file():
+        raise InvalidInput([Problem(str(path), 0, "", "no such file / 文件不存在")])
+    return load_scenarios(Path(path).read_text(encoding="utf-8-sig"), source=str(path), base=base)
+
+
+def _observed_year(data: DataFolder) -> int:
+    claims = data.get("claims")
+    if claims is None or not claims.num_rows:
+        raise InvalidInput([Problem("claims", 0, "", "the simulator needs a year of claims / 模拟需要一年的结算清单")])
+    return int(pc.max(pc.year(claims.column("admit_date"))).as_py())
+
+
+def _in_year(claims: pa.Table, year: int) -> pa.Table:
+    return claims.filter(pc.equal(pc.year(claims.column("admit_date")), year))
+
+
+def _oop(adjudicated: pa.Table, t: g.Templates) -> dict[CellKey, float]:
+    """Out-of-pocket share of cost ((total - fund paid) / total) of each template cell."""
+    by_id = pc.index_in(t.claims.column("claim_id"), value_set=adjudicated.column("claim_id").combine_chunks())
+    idx = np.asarray(pc.fill_null(by_id, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    ok = idx >= 0
+    total = np.asarray(adjudicated.column("total_cost").to_numpy(), dtype=np.float64)[idx[ok]]
+    paid = np.asarray(adjudicated.column("fund_paid").to_numpy(), dtype=np.float64)[idx[ok]]
+    cells = t.cell[ok]
+    tot = np.bincount(cells, weights=total, minlength=len(t.cells))
+    pay = np.bincount(cells, weights=paid, minlength=len(t.cells))
+    return {c: float((tot[i] - pay[i]) / tot[i]) if tot[i] > 0 else 0.0 for i, c in enumerate(t.cells)}
+
+
+def _income(policy: Policy, settlement: SettlementResult) -> int:
+    pool = policy.capitation.pool
+    return pool if pool is not None else sum(s.budget.gross for s in settlement.consortia)
+
+
+def fund_outlay(payment: Payment, settlement: SettlementResult, fund_paid: int) -> int:
+    """What the fund pays out in a year (fen): under the global budget the prospective budgets, P4P paid and the
+    fund's overspend shares less the surplus not retained, plus persons living away; under fee for service the fund
+    share of every claim."""
+    if payment is Payment.FEE_FOR_SERVICE:
+        return fund_paid
+    return sum(s.budget.prospective + s.p4p_paid + s.fund_overspend_share - s.surplus_returned
+               for s in settlement.consortia) + sum(settlement.lives_away.values())
+
+
+def _scores(geo: g.Geography, appraisal_scores: pa.Table, fallback: np.ndarray | None = None) -> np.ndarray:
+    got = {r["unit_id"]: float(r["score"]) for r in appraisal_scores.to_pylist() if r["score"] not in (None, "")}
+    base = fallback if fallback is not None else np.full(len(geo.consortia), 80.0)
+    return np.array([got.get(c, base[i]) for i, c in enumerate(geo.consortia)], dtype=np.float64)
+
+
+def _merged(data: DataFolder) -> DataFolder:
+    inst, cons, mapping = g.merge_consortia(data["institutions"], data["consortia"])
+    tables = {**data.tables, "institutions": inst, "consortia": cons}
+    for name in ("designations", "choices"):
+        t = tables.get(name)
+        if t is not None:
+            col = t.column("consortium_id")
+            new = pa.array([mapping.get(v, v) if v is not None else None for v in col.to_pylist()], pa.string())
+            tables[name] = t.set_column(t.column_names.index("consortium_id"), "consortium_id", new)
+    gone = pa.array(sorted(c for c, to in mapping.items() if c != to), pa.string())
+    for name, t in list(tables.items()):  # appraisal rows of a consortium that no longer exists (checklist ...)
+        if "unit_id" in t.column_names:
+            tables[name] = t.filter(pc.invert(pc.is_in(t.column("unit_id"), value_set=gone)))
+    tables.pop("budget_agreements", None)
+    return DataFolder(data.path, tables)
+
+
+def prepare_county(name: str, folder: Path, *, merged: bool = False, backend: str = "duckdb") -> CountySetup:
+    """Run the observed year of a county folder (enroll, adjudicate, appraise, settle) and keep what the years drawn
+    need. ``merged``: the county as one consortium. Raises InvalidInput on bad input."""
+    data = read_folder(folder)
+    policy = folder_policy(folder)
+    if merged:
+        data = _merged(data)
+    year = _observed_year(data)
+    iset = folder_indicator_set(folder)
+    des = designations_for(data, year, policy)
+    adj = adjudicate_data(data, year, policy, des, backend=backend)
+    appraisal = appraise_data(data, year, policy, des, adj, indicator_set=iset, backend=backend)
+    settlement = settle_year(data, year, policy, backend=backend, designations=des, adjudicated=adj,
+                             appraisal=appraisal)
+    geo = g.geography(data["persons"], data["institutions"], data["consortia"])
+    t = g.templates(adj, geo)
+    observed = g.designation_arrays(geo, des, year)
+    counts = g.year_counts(adj, geo)
+    row = CountyYear(name, "observed", Payment.GLOBAL_BUDGET.value, 0, year, geo.n_persons, counts.visits,
+                     counts.admissions, counts.in_county_admissions, counts.primary_visits, counts.total_cost,
+                     counts.fund_paid, _income(policy, settlement),
+                     fund_outlay(Payment.GLOBAL_BUDGET, settlement, counts.fund_paid), 0, 0)
+    setup = CountySetup(name, data, policy, year, geo, t, des, observed, _scores(geo, appraisal.scores),
+                        g.satisfaction(adj, geo, observed), row, _oop(adj, t), iset)
+    setup.prices[policy.model_dump_json()] = setup.oop
+    return setup
+
+
+def _cell_multipliers(setup: CountySetup, policy: Policy, b: Behaviour, backend: str) -> dict[CellKey, float]:
+    """The utilisation multiplier of each cell: the observed claims adjudicated under the scenario's policy give
+    each cell's out-of-pocket share (the real adjudication), its ratio to the observed one the price change."""
+    key = policy.model_dump_json()
+    if key not in setup.prices:
+        adj = adjudicate_data(setup.data, setup.year, policy, setup.designations, backend=backend)
+        setup.prices[key] = _oop(adj, setup.templates)
+    new = setup.prices[key]
+    ratios = {c: (new[c] / setup.oop[c]) if setup.oop.get(c) else 1.0 for c in setup.templates.cells}
+    return utilisation_multipliers(setup.templates.counts(), ratios,
+                                   elasticity={"outpatient": b.elasticity_outpatient,
+                                               "inpatient": b.elasticity_inpatient},
+                                   level_choice=b.level_choice)
+
+
+_DES_COLUMNS = ("person_id", "year", "consortium_id", "township_id", "village_id")
+
+
+def _relabel(des: pa.Table, year: int) -> pa.Table:
+    return des.set_column(des.column_names.index("year"), "year", pa.array(np.full(des.num_rows, year, np.int64)))
+
+
+def simulate_county(setup: CountySetup, scenario: Scenario, *, county_index: int, years: int, replicates: int,
+                    seed: int, backend: str = "duckdb",
+                    progress: Callable[[str], None] | None = None) -> tuple[list[CountyYear], list[ConsortiumYear]]:
+    """Every replicate and year of one scenario in one county."""
+    try:
+        policy = scenario_policy(scenario, setup.policy)
+    except PolicyError as exc:
+        raise InvalidInput([Problem("scenarios", 0, k, m) for k, m in exc.problems]) from exc
+    b = scenario.behaviour
+    payment = scenario.payment
+    cell_mult = _cell_multipliers(setup, policy, b, backend)
+    geo, t, y0 = setup.geo, setup.templates, setup.year
+    effort = np.array([b.effort(c) for c in geo.consortia], dtype=np.float64)
+    names = dict(zip(setup.data["consortia"].column("consortium_id").to_pylist(),
+                     setup.data["consortia"].column("name").to_pylist(), strict=True))
+    rows: list[CountyYear] = []
+    crows: list[ConsortiumYear] = []
+    first_des = setup.designations.filter(pc.equal(setup.designations.column("year"), y0))
+    for r in range(1, replicates + 1):
+        d = setup.observed.copy()
+        scores, satisfied = setup.scores.copy(), setup.satisfied.copy()
+        last_claims = g.shift_back(_in_year(setup.data["claims"], y0))
+        last_des = _relabel(first_des, y0 - 1)
+        balance = 0
+        for k in range(1, years + 1):
+            if progress is not None:
+                progress(f"{setup.name} {scenario.name} #{r} {y0 + k}")
+            rng = np.random.default_rng([seed, county_index, r, k])
+            before = d
+            d, moved = g.switch(rng, geo, d, b, scores=scores, satisfied=satisfied)
+            prevention = np.array([prevention_multiplier(b, e, k) for e in effort], dtype=np.float64)
+            mult = g.template_multipliers(t, cell_mult, prevention, d)
+            claims = g.draw_claims(rng, t, geo, mult, observed=setup.observed, now=d,
+                                   cost_factor=(1 + b.cost_growth) ** k, prefix=f"S{k:02d}-")
+            des = g.designations_table(geo, d, y0, moved).select(list(_DES_COLUMNS))
+            all_des = pa.concat_tables([des, last_des.select(list(_DES_COLUMNS)).cast(des.schema)])
+            data = DataFolder(setup.data.path, {**setup.data.tables, "claims": pa.concat_tables(
+                [claims, last_claims.cast(claims.schema)]), "designations": all_des})
+            adj = adjudicate_data(data, y0, policy, all_des, backend=backend)
+            # this year's scores (the P4P and the Q4 choice) do not depend on last year's indicators, which only
+            # the appraisal report compares with: not computed (half the appraisal's time), the money is the same
+            appraisal = appraise_data(data, y0, policy, all_des, adj, indicator_set=setup.indicator_set,
+                                      backend=backend, with_previous=False)
+            settlement = settle_year(data, y0, policy, backend=backend, designations=all_des, adjudicated=adj,
+                                     appraisal=appraisal)
+            counts = g.year_counts(adj, geo)
+            income = round(_income(policy, settlement) * (1 + b.income_growth) ** k)
+            outlay = fund_outlay(payment, settlement, counts.fund_paid)
+            balance += income - outlay
+            rows.append(CountyYear(setup.name, scenario.name, payment.value, r, y0 + k, geo.n_persons, counts.visits,
+                                   counts.admissions, counts.in_county_admissions, counts.primary_visits,
+                                   counts.total_cost, counts.fund_paid, income, outlay, balance, int(moved.sum())))
+            crows.extend(_consortium_rows(setup, scenario, r, y0 + k, settlement, before, d, names))
+            scores = _scores(geo, appraisal.scores, scores)
+            satisfied = g.satisfaction(adj, geo, d)
+            last_claims = g.shift_back(claims)
+            last_des = _relabel(des, y0 - 1)
+    return rows, crows
+
+
+def _consortium_rows(setup: CountySetup, scenario: Scenario, replicate: int, year: int,
+                     settlement: SettlementResult, before: g.Designations, now: g.Designations,
+                     names: dict[str, str]) -> list[ConsortiumYear]:
+    geo = setup.geo
+    m = len(geo.consortia)
+    changed = before.consortium != now.consortium
+    into = np.bincount(now.consortium[changed & (now.consortium >= 0)], minlength=m)
+    out_of = np.bincount(before.consortium[changed & (before.consortium >= 0)], minlength=m)
+    ffs = scenario.payment is Payment.FEE_FOR_SERVICE
+    out = []
+    for s in settlement.consortia:
+        i = geo.consortia.index(s.consortium_id) if s.consortium_id in geo.consortia else -1
+        out.append(ConsortiumYear(
+            setup.name, scenario.name, replicate, year, s.consortium_id, names.get(s.consortium_id, ""),
+            s.enrollees, int(into[i]) if i >= 0 else 0, int(out_of[i]) if i >= 0 else 0,
+            0 if ffs else s.budget.gross, s.in_network_spend + s.out_of_network_deductions,
+            0 if ffs else s.balance, 0 if ffs else s.retained_surplus - s.consortium_overspend,
+            0 if ffs else s.p4p_paid, "" if s.score is None else f"{Decimal(s.score).normalize():f}", s.grade))
+    return out
+
+
+def run_simulation(data: Path, scenarios: Sequence[Scenario], *, years: int, replicates: int, seed: int,
+                   backend: str = "duckdb", progress: Callable[[str], None] | None = None) -> SimulationResult:
+    """Every county of ``data`` x scenario x replicate x year. Raises InvalidInput on bad input or arguments."""
+    problems = [Problem("arguments", 0, name, "must be at least 1 / 至少为 1")
+                for name, v in (("--years", years), ("--replicates", replicates)) if v < 1]
+    if seed < 0:
+        problems.append(Problem("arguments", 0, "--seed", "must be >= 0 / 应为非负整数"))
+    if problems:
+        raise InvalidInput(problems)
+    folders = county_folders(data)
+    result = SimulationResult(list(scenarios), [n for n, _ in folders], years, replicates, seed)
+    for ci, (name, folder) in enumerate(folders):
+        setups: dict[bool, CountySetup] = {}
+        for sc in scenarios:
+            if sc.merge_consortia not in setups:
+                setups[sc.merge_consortia] = prepare_county(name, folder, merged=sc.merge_consortia,
+                                                            backend=backend)
+            rows, crows = simulate_county(setups[sc.merge_consortia], sc, county_index=ci, years=years,
+                                          replicates=replicates, seed=seed, backend=backend, progress=progress)
+            result.rows += rows
+            result.consortia += crows
+        result.observed.append(setups[next(iter(setups))].observed_row)
+    return result
+
+
+RESULTS_COLUMNS = ("county", "scenario", "payment", "replicate", "year", "persons", "fund_income", "fund_outlay",
+                   "fund_result", "fund_balance", "in_county_admission_share", "primary_visit_share",
+                   "out_of_pocket_share", "heads_moved", "visits_per_person", "admissions_per_100", "claims_cost",
+                   "claims_fund_paid")
+CONSORTIA_COLUMNS = ("county", "scenario", "replicate", "year", "consortium_id", "name", "heads", "heads_in",
+                     "heads_out", "budget", "spending", "balance", "surplus", "p4p_paid", "score", "grade")
+
+
+def _result_cells(r: CountyYear) -> list[str]:
+    return [r.county, r.scenario, r.payment, str(r.replicate), str(r.year), str(r.persons),
+            format_yuan(r.fund_income), format_yuan(r.fund_outlay), format_yuan(r.fund_result),
+            format_yuan(r.fund_balance), f"{r.in_county_admission_share:.4f}", f"{r.primary_visit_share:.4f}",
+            f"{r.out_of_pocket_share:.4f}", str(r.heads_moved), f"{r.visits_per_person:.3f}",
+            f"{r.admissions_per_100:.2f}", format_yuan(r.total_cost), format_yuan(r.fund_paid_claims)]
+
+
+def _consortium_cells(c: ConsortiumYear) -> list[str]:
+    return [c.county, c.scenario, str(c.replicate), str(c.year), c.consortium_id, c.name, str(c.heads),
+            str(c.heads_in), str(c.heads_out), format_yuan(c.budget), format_yuan(c.spending),
+            format_yuan(c.balance), format_yuan(c.surplus), format_yuan(c.p4p_paid), c.score, c.grade]
+
+
+def write_results(result: SimulationResult, out: Path) -> list[Path]:
+    """results.csv (a row per county, scenario, replicate and year), consortia.csv (the same per consortium) and
+    observed.csv (each county's observed year): UTF-8, money in yuan, shares as decimals."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for fname, head, rows in (
+            ("results.csv", RESULTS_COLUMNS, [_result_cells(r) for r in result.rows]),
+            ("consortia.csv", CONSORTIA_COLUMNS, [_consortium_cells(c) for c in result.consortia]),
+            ("observed.csv", RESULTS_COLUMNS, [_result_cells(r) for r in result.observed])):
+        path = out / fname
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(head)
+            w.writerows(rows)
+        files.append(path)
+    return files
