@@ -1,7 +1,7 @@
 """A referral from request to return in a real browser (Debian's chromium, Playwright): a township doctor refers a
 patient up from the worklist, the county hospital accepts, the township books a place of the hospital's slot, the
 hospital records the arrival and the completion and sends the patient back with a care plan, which the township
-doctor then reads. Reuses the server and browser fixtures of test_browser_flows (its own server for this module)."""
+doctor then reads. Uses the server and browser fixtures of tests/e2e/conftest.py (its own server for this module)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from test_browser_flows import PASSWORD, Running, browser, page, server  # noqa: F401
+from browser_fixtures import PASSWORD, Running, needs_chromium
 
 from yigongti.platform.accounts import create_user
 
 PERSON = "R0008"  # designated to the township G1-T1 in 2025 and 2026
 DONE = re.compile(r"/referrals\?done=\d+")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
-def doctors(server: Running) -> Iterator[None]:  # noqa: F811
+def doctors(server: Running) -> Iterator[None]:
     ctx = server.app.state.ctx
     with ctx.sessions.begin() as s:
         create_user(s, username="br-doc-t", password=PASSWORD, role="clinician", inst_id="G1-T1", now=ctx.clock.now())
@@ -28,7 +29,7 @@ def doctors(server: Running) -> Iterator[None]:  # noqa: F811
     yield
 
 
-def _sign_in(pg: object, server: Running, username: str) -> None:  # noqa: F811
+def _sign_in(pg: object, server: Running, username: str) -> None:
     pg.goto(server.url + "/login")
     pg.fill("input[name=username]", username)
     pg.fill("input[name=password]", PASSWORD)
@@ -36,14 +37,14 @@ def _sign_in(pg: object, server: Running, username: str) -> None:  # noqa: F811
     pg.wait_for_url("**/dashboard")
 
 
-def _act(pg: object, server: Running, rid: int, to: str) -> None:  # noqa: F811
+def _act(pg: object, server: Running, rid: int, to: str) -> None:
     pg.goto(server.url + "/referrals")
     pg.click(f"#r{rid} form:has(input[name=to][value={to}]) button")
     pg.wait_for_url(DONE)
     assert pg.get_attribute(f"#r{rid}", "data-status") == to
 
 
-def test_a_referral_from_request_to_return(browser: object, page: object, server: Running,  # noqa: F811
+def test_a_referral_from_request_to_return(browser: object, page: object, server: Running,
                                            doctors: None) -> None:
     token = page.request.post(server.url + "/api/token",
                               form={"username": "br-admin-h", "password": PASSWORD}).json()["access_token"]
