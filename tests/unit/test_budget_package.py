@@ -211,10 +211,14 @@ def test_the_balances_share_a_surplus_and_never_an_overspend(ms: list[Member], a
     if amount <= 0:
         assert rows == plain  # an overspend is the fair internal split, whatever the balances
     else:
-        for a, p in zip(rows, plain, strict=True):  # a member that saved never gets less than without balances
+        # A member that saved never gets less than its plain part of what the balances leave. Rounding: the plain
+        # split and the split of the rest are each two largest-remainder steps (tiers, then members: < 2 fen off the
+        # exact part each), the balance share is rounded half-up (<= 0.5 fen) and share // 100 floors (< 1 fen):
+        # together under 5.5 fen, so 5 fen at most (a hypothesis case found 2 where this said 1).
+        for a, p in zip(rows, plain, strict=True):
             if bal.get(a.inst_id, 0) > 0 and a.inst_id in {m.inst_id for m in ms if m.kind not in
                                                            SP.public_health_kinds}:
-                assert a.amount >= p.amount - p.amount * share // 100 - 1
+                assert a.amount >= p.amount - p.amount * share // 100 - 5
 
 
 def test_the_balance_share_goes_to_the_members_that_saved() -> None:
