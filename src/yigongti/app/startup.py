@@ -32,7 +32,7 @@ from yigongti.platform.settings import Clock, Settings
 from yigongti.registry.domain import Tier
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
-__all__ = ["DEMO_ACCOUNTS_FILE", "DEMO_HOSPITAL_USERNAMES", "POLICY_FILE", "Prepared", "prepare"]
+__all__ = ["DEMO_ACCOUNTS_FILE", "DEMO_FAMILY_DOCTOR", "DEMO_HOSPITAL_USERNAMES", "POLICY_FILE", "Prepared", "prepare"]
 
 DEMO_ACCOUNTS_FILE = "demo-accounts.toml"
 POLICY_FILE = "policy.toml"
@@ -165,6 +165,7 @@ def _demo_anchors(s: Session, year: int, policy: Policy,
         Role.SYSTEM_ADMIN: {},
     }
     out = [(DEMO_USERNAMES[role], role, anchor) for role, anchor in anchors.items()]
+    out.append((DEMO_FAMILY_DOCTOR, Role.CLINICIAN, {"inst_id": village}))  # the GP of the village clinic's team
     if cons is not None and s.get(InstitutionRow, cons.lead_inst_id) is not None:
         out += [(DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN], Role.CLINICIAN, {"inst_id": cons.lead_inst_id}),
                 (DEMO_HOSPITAL_USERNAMES[Role.INSTITUTION_ADMIN], Role.INSTITUTION_ADMIN,
@@ -179,6 +180,8 @@ DEMO_USERNAMES: dict[Role, str] = {
 }
 DEMO_HOSPITAL_USERNAMES: dict[Role, str] = {Role.CLINICIAN: "hospital-doctor", Role.INSTITUTION_ADMIN: "hospital"}
 """The lead county hospital's demo accounts (they receive referrals and publish slots)."""
+DEMO_FAMILY_DOCTOR = "family-doctor"
+"""The demo family doctor: a clinician of the demo village clinic, the GP of its team (the care pages' worklists)."""
 
 
 def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: Clock,
@@ -200,6 +203,10 @@ def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: C
             create_user(s, username=username, password=password, role=role, now=clock.now(),
                         display_name=username, **anchor)
             out.append((role.value, username, password))
+            if username == DEMO_FAMILY_DOCTOR:
+                from yigongti.care.sample import link_doctor
+
+                link_doctor(s, username, [anchor["inst_id"]])
     _write_private(path, tomli_w.dumps({"accounts": [
         {"role": r, "username": u, "password": p} for r, u, p in out]}))
     return out
@@ -212,6 +219,11 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
     loaded = _load_if_empty(settings, sessions, clock)
     prepared = Prepared(policy=_policy(settings), folder=loaded[0] if loaded else None,
                         year=loaded[1] if loaded else None)
+    if settings.data_folder is None and loaded is not None:  # the demo county: its family doctors' work too
+        from yigongti.care.sample import seed_demo_care
+
+        with sessions.begin() as s:
+            seed_demo_care(s, today=clock.today(), policy=prepared.policy.care)
     if settings.demo_accounts:
         prepared.demo_accounts = _demo_accounts(settings, sessions, clock, prepared.policy)
     return prepared
