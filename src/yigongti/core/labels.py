@@ -253,6 +253,35 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "weight": ("权重", "weight"),
         "budget": ("预算（元）", "budget (yuan)"),
         "head_count_previous": ("上年人头数", "last year's head count"),
+        # the chronic-disease measures (care.engine) and the control-rate dashboard (care.pages)
+        "disease": ("病种", "disease"),
+        "registered": ("登记管理人数", "registered"),
+        "under_management": ("纳入管理人数", "under management"),
+        "standardized": ("规范管理人数", "standardized management"),
+        "controlled": ("控制人数", "controlled"),
+        "missed_visit": ("近3个月未随访人数", "missed visit (3 months)"),
+        "lost": ("失访人数", "lost to follow-up"),
+        "standardized_rate": ("规范管理率（%）", "standardized management rate (%)"),
+        "control_rate": ("控制率（%）", "control rate (%)"),
+        "missed_visit_rate": ("未随访率（%）", "missed-visit rate (%)"),
+        "lost_rate": ("失访率（%）", "lost-to-follow-up rate (%)"),
+        "township": ("乡镇卫生院", "township centre"),
+    },
+    # care.domain.Disease, Control, Worklist
+    "disease": {
+        "hypertension": ("高血压", "hypertension"),
+        "diabetes": ("2型糖尿病", "type 2 diabetes"),
+    },
+    "control": {
+        "controlled": ("控制满意", "controlled"),
+        "uncontrolled": ("控制不满意", "uncontrolled"),
+        "unknown": ("未测", "not measured"),
+    },
+    "worklist": {
+        "overdue": ("逾期未随访", "overdue"),
+        "due": ("本周应随访", "due this week"),
+        "uncontrolled": ("上次未控制", "uncontrolled at the last visit"),
+        "lost": ("失访", "lost to follow-up"),
     },
     # what a settled budget came from (budget.agreement: a signed agreement, else the formula)
     "budget_source": {
