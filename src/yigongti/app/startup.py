@@ -165,7 +165,13 @@ def _demo_anchors(s: Session, year: int, policy: Policy,
         Role.SYSTEM_ADMIN: {},
     }
     out = [(DEMO_USERNAMES[role], role, anchor) for role, anchor in anchors.items()]
-    out.append((DEMO_FAMILY_DOCTOR, Role.CLINICIAN, {"inst_id": village}))  # the GP of the village clinic's team
+    # the GP of the team of the consortium's most populous village clinic (the fullest worklists)
+    busiest = s.scalar(select(DesignationRow.village_id).where(DesignationRow.consortium_id == consortium,
+                                                               DesignationRow.village_id.is_not(None),
+                                                               DesignationRow.year <= year + 1)
+                       .group_by(DesignationRow.village_id)
+                       .order_by(func.count().desc(), DesignationRow.village_id).limit(1))
+    out.append((DEMO_FAMILY_DOCTOR, Role.CLINICIAN, {"inst_id": busiest or village}))
     if cons is not None and s.get(InstitutionRow, cons.lead_inst_id) is not None:
         out += [(DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN], Role.CLINICIAN, {"inst_id": cons.lead_inst_id}),
                 (DEMO_HOSPITAL_USERNAMES[Role.INSTITUTION_ADMIN], Role.INSTITUTION_ADMIN,
