@@ -56,7 +56,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iter
         made = seed_demo_care(s, today=ctx.clock.today(), policy=ctx.policy.care, seed=3)
         assert made is not None and made.followups > 0
         assert seed_demo_care(s, today=ctx.clock.today(), policy=ctx.policy.care) is None  # once only
-        ranked = s.execute(select(TeamRow.inst_id, func.count()).join(ContractRow, ContractRow.team_id == TeamRow.team_id)
+        ranked = s.execute(select(TeamRow.inst_id, func.count())
+                           .join(ContractRow, ContractRow.team_id == TeamRow.team_id)
                            .join(RegistryRow, RegistryRow.person_id == ContractRow.person_id)
                            .join(InstitutionRow, InstitutionRow.inst_id == TeamRow.inst_id)
                            .where(InstitutionRow.tier == "village")
