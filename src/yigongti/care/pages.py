@@ -400,7 +400,7 @@ def _rate_view(request: Request, ctx: Any, db: Any, principal: Principal, *, dis
     series = [(t("规范管理率", "standardized management"),
                [float(m["standardized_rate"] or 0) for m in view.months]),
               (t("控制率", "control rate"), [float(m["control_rate"] or 0) for m in view.months])]
-    view.chart = line_chart([str(m["month"]) for m in view.months], series, unit=" %", width=640, height=260,
+    view.chart = line_chart([str(m["month"]) for m in view.months], series, unit=" %", width=420, height=260,
                             title=t(f"{year}年按月规范管理率与控制率（%）",
                                     f"Standardized management and control rates by month, {year} (%)"))
     return view
