@@ -55,7 +55,8 @@ def main() -> None:
                 .order_by(TeamMemberRow.member_id)).all()
             counts = {name: s.scalar(select(func.count()).select_from(table)) for name, table in (
                 ("contracts", ContractRow), ("registry", RegistryRow), ("follow-ups", FollowupRow))}
-            by_disease = dict(s.execute(select(RegistryRow.disease, func.count()).group_by(RegistryRow.disease)).all())
+            by_disease = dict(s.execute(select(RegistryRow.disease, func.count())
+                                        .group_by(RegistryRow.disease)).all())
         print(f"{len(gps)} GPs; " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
               + f"; registered: hypertension {by_disease.get('hypertension', 0):,}, "
                 f"diabetes {by_disease.get('diabetes', 0):,}")
@@ -70,7 +71,8 @@ def main() -> None:
             times.append(time.perf_counter() - t)
             sizes.append(day.panel)
         times.sort()
-        print(f"doctor_day per GP (panel {min(sizes)}-{max(sizes)} residents): p50 {statistics.median(times) * 1000:.1f} ms, "
+        print(f"doctor_day per GP (panel {min(sizes)}-{max(sizes)} residents): "
+              f"p50 {statistics.median(times) * 1000:.1f} ms, "
               f"p95 {times[int(0.95 * (len(times) - 1))] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms "
               f"(target < 1,000 ms: {'met' if times[-1] < 1 else 'NOT met'})")
         accounts = tomllib.loads((data_dir / "demo-accounts.toml").read_text(encoding="utf-8"))["accounts"]
