@@ -62,7 +62,8 @@ def main() -> None:
                 f"diabetes {by_disease.get('diabetes', 0):,}")
         times, sizes = [], []
         for member_id, inst_id, username in gps:
-            principal = Principal(user_id=0, username=username or f"bench-{member_id}", role=Role.CLINICIAN, inst_id=inst_id)
+            principal = Principal(user_id=0, username=username or f"bench-{member_id}", role=Role.CLINICIAN,
+                                  inst_id=inst_id)
             t = time.perf_counter()
             with ctx.sessions() as s:
                 condition = person_condition(s, principal, year=TODAY.year)
