@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from browser_fixtures import INSIDE_WINDOW, PASSWORD, Running, needs_chromium
@@ -115,3 +116,37 @@ def test_a_followup_from_the_worklist_to_the_dashboard(browser: object, page: ob
         assert dash.locator("table.trend tbody tr").count() == INSIDE_WINDOW.month  # the figures beside the chart
     finally:
         official.close()
+
+
+AXE = Path(__file__).resolve().parents[2] / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.skipif(not AXE.is_file(), reason="needs axe-core: cd tests/browser && npm ci")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_care_pages_have_no_serious_accessibility_violation(browser: object, server: Running,
+                                                                care: tuple[str, str, str], lang: str) -> None:
+    """axe-core (as in test_accessibility.py) on the doctor's pages and the dashboard at 390 px."""
+    village, consortium, pid = care
+    problems = {}
+    for username, paths in (("br-gp", ("/care", f"/care/persons/{pid}", f"/care/persons/{pid}/followup")),
+                            ("br-cons", ("/care/dashboard", f"/care/dashboard?consortium={consortium}",
+                                         f"/care/dashboard?consortium={consortium}&inst={village}&disease=diabetes"))):
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", bypass_csp=True)
+        context.add_cookies([{"name": "ygt_lang", "value": lang, "url": server.url}])
+        pg = context.new_page()
+        pg.set_default_timeout(15_000)
+        try:
+            _sign_in(pg, server, username)
+            for path in paths:
+                pg.goto(server.url + path)
+                pg.add_script_tag(path=str(AXE))
+                found = pg.evaluate("""async () => {
+                    const r = await axe.run(document, {resultTypes: ['violations']});
+                    return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                        .map(v => ({id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+                }""")
+                if found:
+                    problems[f"{lang} {path}"] = found
+        finally:
+            context.close()
+    assert not problems, problems
