@@ -25,9 +25,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from yigongti.app.factory import create_app
+from yigongti.care.sample import p_diabetes, p_hypertension
 from yigongti.care.service import doctor_day
 from yigongti.care.store import ContractRow, FollowupRow, RegistryRow, TeamMemberRow, TeamRow
 from yigongti.care.uow import CareUnitOfWork
+from yigongti.enrollment.store import PersonRow
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.scope import person_condition
 from yigongti.platform.settings import Settings
@@ -57,6 +59,12 @@ def main() -> None:
                 ("contracts", ContractRow), ("registry", RegistryRow), ("follow-ups", FollowupRow))}
             by_disease = dict(s.execute(select(RegistryRow.disease, func.count())
                                         .group_by(RegistryRow.disease)).all())
+            ages = [TODAY.year - b.year - ((TODAY.month, TODAY.day) < (b.month, b.day))
+                    for b in s.scalars(select(PersonRow.birth_date))]
+        adults = [a for a in ages if a >= 18]
+        print(f"{len(adults):,} adults; expected prevalence of the demo model: hypertension "
+              f"{sum(map(p_hypertension, adults)) / len(adults):.1%}, diabetes "
+              f"{sum(map(p_diabetes, adults)) / len(adults):.1%}")
         print(f"{len(gps)} GPs; " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
               + f"; registered: hypertension {by_disease.get('hypertension', 0):,}, "
                 f"diabetes {by_disease.get('diabetes', 0):,}")

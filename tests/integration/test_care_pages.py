@@ -248,3 +248,38 @@ def test_the_form_check_never_raises_and_keeps_readings_in_range(fields: dict[st
         assert cmd.systolic is None or 40 <= cmd.systolic <= 300
         assert cmd.fasting_glucose is None or Decimal("0.5") <= cmd.fasting_glucose <= 50
         assert (cmd.systolic is None) == (cmd.diastolic is None)
+
+
+def test_the_demo_care_data_is_deterministic_with_realistic_prevalence(tmp_path: Path, example_input: Path) -> None:
+    """The same county, day and seed give the same teams, contracts, registry and follow-ups; adult hypertension about
+    25% and diabetes about 12%, fewer registered than prevalent."""
+    found = []
+    for k in range(2):
+        app = create_app(Settings(data_dir=tmp_path / str(k), data_folder=example_input, today=INSIDE_WINDOW,
+                                  demo_accounts=False))
+        ctx = app.state.ctx
+        try:
+            with ctx.sessions.begin() as s:
+                made = seed_demo_care(s, today=INSIDE_WINDOW, policy=ctx.policy.care, seed=3)
+                assert made is not None
+                rows = (
+                    s.execute(select(TeamRow.inst_id, TeamRow.name).order_by(TeamRow.team_id)).all(),
+                    s.execute(select(ContractRow.person_id, ContractRow.gp_member_id, ContractRow.start_date)
+                              .order_by(ContractRow.person_id)).all(),
+                    s.execute(select(RegistryRow.person_id, RegistryRow.disease, RegistryRow.registered_on)
+                              .order_by(RegistryRow.person_id, RegistryRow.disease)).all(),
+                    s.execute(select(FollowupRow.person_id, FollowupRow.disease, FollowupRow.date, FollowupRow.systolic,
+                                     FollowupRow.diastolic, FollowupRow.fasting_glucose, FollowupRow.control)
+                              .order_by(FollowupRow.followup_id)).all())
+                found.append((made, rows))
+        finally:
+            ctx.engine.dispose()
+    (made, rows), (_, again) = found
+    assert rows == again
+    assert 0.17 <= made.hypertension / made.adults <= 0.33, made
+    assert 0.06 <= made.diabetes / made.adults <= 0.22, made  # 181 adults, older than the demo county
+    registered = {(p, d) for p, d, _ in rows[2]}
+    assert 0 < len(registered) < made.hypertension + made.diabetes
+    assert {d for _, d, _ in rows[2]} == {"hypertension", "diabetes"}
+    assert all(on <= INSIDE_WINDOW for *_, on in rows[2])
+    assert all(f[2] <= INSIDE_WINDOW for f in rows[3])

@@ -35,7 +35,7 @@ from yigongti.core.policy import CarePolicy
 from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
-__all__ = ["DemoCare", "link_doctor", "seed_demo_care"]
+__all__ = ["DemoCare", "link_doctor", "p_diabetes", "p_hypertension", "seed_demo_care"]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = ("建国", "秀英", "志强", "丽华", "国庆", "桂兰", "海燕", "明", "静", "伟", "芳", "军", "敏", "勇", "霞", "超",
@@ -70,14 +70,14 @@ def _age(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def _p_hypertension(age: int) -> float:
+def p_hypertension(age: int) -> float:
     """Adult hypertension prevalence by age (China Hypertension Survey 2012-2015 shape; about 25% overall)."""
     if age < 18:
         return 0.0
     return min(0.55, 0.03 + 0.0083 * max(0, age - 25))
 
 
-def _p_diabetes(age: int) -> float:
+def p_diabetes(age: int) -> float:
     """Adult diabetes prevalence by age (about 12% overall)."""
     if age < 18:
         return 0.0
@@ -117,8 +117,8 @@ def seed_demo_care(session: Session, *, today: date, policy: CarePolicy, seed: i
     pids = sorted(home)
     ages = np.array([_age(home[p][1], today) for p in pids], dtype=np.int64)
     u_ht, u_dm = rng.random(len(pids)), rng.random(len(pids))
-    ht = u_ht < np.array([_p_hypertension(int(a)) for a in ages])
-    dm = u_dm < np.array([_p_diabetes(int(a)) for a in ages])
+    ht = u_ht < np.array([p_hypertension(int(a)) for a in ages])
+    dm = u_dm < np.array([p_diabetes(int(a)) for a in ages])
     reg_ht = ht & (rng.random(len(pids)) < 0.65)
     reg_dm = dm & (rng.random(len(pids)) < 0.60)
     chronic = reg_ht | reg_dm | ht | dm
