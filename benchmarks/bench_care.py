@@ -45,7 +45,7 @@ def main() -> None:
     args = ap.parse_args()
     data_dir = HERE / "data" / f"care-{args.persons}"
     if data_dir.exists() and not args.keep:
-        shutil.rmtree(data_dir)
+        shutil.rmtree(data_dir)  # --keep: start again on the county kept by an earlier run
     t0 = time.perf_counter()
     app = create_app(Settings(data_dir=data_dir, demo_persons=args.persons, today=TODAY))
     ctx = app.state.ctx
@@ -68,22 +68,23 @@ def main() -> None:
         print(f"{len(gps)} GPs; " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
               + f"; registered: hypertension {by_disease.get('hypertension', 0):,}, "
                 f"diabetes {by_disease.get('diabetes', 0):,}")
-        times, sizes = [], []
-        for member_id, inst_id, username in gps:
-            principal = Principal(user_id=0, username=username or f"bench-{member_id}", role=Role.CLINICIAN,
-                                  inst_id=inst_id)
-            t = time.perf_counter()
-            with ctx.sessions() as s:
-                condition = person_condition(s, principal, year=TODAY.year)
-                day = doctor_day(CareUnitOfWork(s), principal, gp_member_id=member_id, today=TODAY,
-                                 policy=ctx.policy.care, condition=condition)
-            times.append(time.perf_counter() - t)
-            sizes.append(day.panel)
-        times.sort()
-        print(f"doctor_day per GP (panel {min(sizes)}-{max(sizes)} residents): "
-              f"p50 {statistics.median(times) * 1000:.1f} ms, "
-              f"p95 {times[int(0.95 * (len(times) - 1))] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms "
-              f"(target < 1,000 ms: {'met' if times[-1] < 1 else 'NOT met'})")
+        for attempt in ("first pass (cold cache)", "second pass"):
+            times, sizes = [], []
+            for member_id, inst_id, username in gps:
+                principal = Principal(user_id=0, username=username or f"bench-{member_id}", role=Role.CLINICIAN,
+                                      inst_id=inst_id)
+                t = time.perf_counter()
+                with ctx.sessions() as s:
+                    condition = person_condition(s, principal, year=TODAY.year)
+                    day = doctor_day(CareUnitOfWork(s), principal, gp_member_id=member_id, today=TODAY,
+                                     policy=ctx.policy.care, condition=condition)
+                times.append(time.perf_counter() - t)
+                sizes.append(day.panel)
+            times.sort()
+            print(f"doctor_day per GP, {attempt} (panel {min(sizes)}-{max(sizes)} residents): "
+                  f"p50 {statistics.median(times) * 1000:.1f} ms, "
+                  f"p95 {times[int(0.95 * (len(times) - 1))] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms "
+                  f"(target < 1,000 ms: {'met' if times[-1] < 1 else 'NOT met'})")
         accounts = tomllib.loads((data_dir / "demo-accounts.toml").read_text(encoding="utf-8"))["accounts"]
         password = next(a["password"] for a in accounts if a["username"] == "family-doctor")
         with TestClient(app) as c:

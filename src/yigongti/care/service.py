@@ -537,11 +537,12 @@ def doctor_day(uow: CareUnitOfWork, principal: Principal, *, gp_member_id: int |
         if principal.role is Role.CLINICIAN and gp.username not in (None, principal.username):
             raise NotFound("无此全科医生 / no such GP")  # a doctor sees their own panel only
         ids = [c.person_id for c in uow.care.contracts_of_gp(gp.member_id, today)]
-        persons = {p.person_id: PersonBrief(p.person_id, p.sex, p.birth_date) for p in uow.session.scalars(
-            select(PersonRow).where(PersonRow.person_id.in_(ids), condition))} if ids else {}
+        persons = {pid: PersonBrief(pid, sex, birth) for pid, sex, birth in uow.session.execute(
+            select(PersonRow.person_id, PersonRow.sex, PersonRow.birth_date)
+            .where(PersonRow.person_id.in_(ids), condition))} if ids else {}
         ids = [i for i in ids if i in persons]
         entries = uow.care.registry_of(ids)
-        last = uow.care.last_followups(ids)
+        last = uow.care.last_followups(sorted({e.person_id for e in entries}))
     lists: dict[str, list[WorklistEntry]] = {w.value: [] for w in Worklist}
     for s, e in zip(_statuses(entries, last, today, policy), entries, strict=True):
         for name in s.lists:
