@@ -226,6 +226,7 @@ def test_the_dashboard_drills_down_to_the_village_clinics(world: World) -> None:
     assert "hypertension" not in re.sub(r'(href|value|data-[a-z]+)="[^"]*"', "", top.text)  # no raw code shown
     cons = c.get(f"/care/dashboard?consortium={world.consortium}")
     assert cons.status_code == 200 and f'data-inst="{world.village}"' in cons.text
+    assert "svg class=\"chart map\"" in cons.text and "<circle" in cons.text
     village = c.get(f"/care/dashboard?consortium={world.consortium}&inst={world.village}&disease=diabetes")
     assert village.status_code == 200
     units = c.get(f"/care/dashboard.csv?table=units&consortium={world.consortium}")

@@ -43,7 +43,7 @@ from yigongti.core.labels import label
 from yigongti.core.policy import CarePolicy
 from yigongti.platform import audit
 from yigongti.platform.accounts import Principal, Role
-from yigongti.platform.charts import line_chart
+from yigongti.platform.charts import PALETTE, line_chart, map_chart
 from yigongti.platform.deps import ContextDep, DbSession, Official, PersonIdPath, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
@@ -302,6 +302,8 @@ class Unit:
     township: str
     href: str
     figures: dict[str, Any]
+    lon: float | None = None
+    lat: float | None = None
 
 
 @dataclass
@@ -314,6 +316,7 @@ class RateView:
     units: list[Unit] = field(default_factory=list)
     units_kind: str = ""
     chart: Markup | None = None
+    map: Markup | None = None
 
 
 def _pct(num: int, den: int) -> str | None:
@@ -379,7 +382,7 @@ def _rate_view(request: Request, ctx: Any, db: Any, principal: Principal, *, dis
             view = RateView("consortium", cons.name, crumbs, at("consortium", consortium), upto)
             view.units_kind = "village"
             view.units = [Unit(i.inst_id, i.name, names.get(i.parent_id or "", ""), f"{here}&inst={i.inst_id}",
-                               last("village", i.inst_id)) for i in villages]
+                               last("village", i.inst_id), i.lon, i.lat) for i in villages]
             towns = [i for i in members if i.tier == "township"]
             view.units = [Unit(i.inst_id, i.name, "", f"{here}&inst={i.inst_id}", last("township", i.inst_id))
                           for i in towns] + view.units
@@ -392,7 +395,7 @@ def _rate_view(request: Request, ctx: Any, db: Any, principal: Principal, *, dis
                 view = RateView("township", member.name, crumbs, at("township", inst), upto)
                 view.units_kind = "village"
                 view.units = [Unit(i.inst_id, i.name, member.name, f"{here}&inst={i.inst_id}",
-                                   last("village", i.inst_id)) for i in villages if i.parent_id == inst]
+                                   last("village", i.inst_id), i.lon, i.lat) for i in villages if i.parent_id == inst]
             else:
                 if member.parent_id in names:
                     crumbs.append((names[member.parent_id or ""], f"/care/dashboard{here}&inst={member.parent_id}"))
@@ -400,10 +403,36 @@ def _rate_view(request: Request, ctx: Any, db: Any, principal: Principal, *, dis
     series = [(t("规范管理率", "standardized management"),
                [float(m["standardized_rate"] or 0) for m in view.months]),
               (t("控制率", "control rate"), [float(m["control_rate"] or 0) for m in view.months])]
+    view.map = _control_map(t, [u for u in view.units if u.lon is not None and u.lat is not None])
     view.chart = line_chart([str(m["month"]) for m in view.months], series, unit=" %", width=420, height=260,
                             title=t(f"{year}年按月规范管理率与控制率（%）",
                                     f"Standardized management and control rates by month, {year} (%)"))
     return view
+
+
+BANDS = ((Decimal(60), PALETTE[0]), (Decimal(40), PALETTE[3]), (Decimal(0), PALETTE[1]))
+"""Control rate bands of the map: 60% and above green, 40% and above amber, below red; no figure grey."""
+
+
+def _control_map(t: Any, units: list[Unit]) -> Markup | None:
+    """The village clinics where they are, coloured by the control rate, sized by the patients under management
+    (each circle's title names the clinic and its rate; the table beside gives every figure)."""
+    if not units:
+        return None
+    top = max([int(u.figures.get("under_management") or 0) for u in units] + [1])
+    points = []
+    for u in units:
+        rate = u.figures.get("control_rate")
+        colour = "#8a94a3" if rate is None else next(c for lo, c in BANDS if Decimal(rate) >= lo)
+        managed = int(u.figures.get("under_management") or 0)
+        points.append((float(u.lon or 0), float(u.lat or 0), 4 + 8 * (managed / top) ** 0.5, colour,
+                       f"{u.name}: " + t("控制率", "control rate") + f" {rate if rate is not None else '—'}%"
+                       + f" ({managed})"))
+    return map_chart(points, [], cell_deg=0.01, width=420,
+                     title=t("各村卫生室控制率地图：绿色 ≥60%，橙色 40%-60%，红色 <40%，灰色无数据；"
+                             "圆越大纳入管理人数越多",
+                             "Control rate by village clinic: green 60% and above, amber 40-60%, red below 40%, grey "
+                             "no figure; the bigger the circle, the more patients under management"))
 
 
 @router.get("/care/dashboard", response_class=HTMLResponse)
