@@ -20,6 +20,7 @@ from yigongti.budget.domain import (
 )
 from yigongti.budget.reserve import (
     Balances,
+    SurplusOutcome,
     SurplusYear,
     closing_from_entries,
     opening_from_rows,
@@ -53,7 +54,7 @@ def years(draw: st.DrawFn) -> list[SurplusYear]:
     return out
 
 
-def _file_rows(o) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+def _file_rows(o: SurplusOutcome) -> list[dict[str, object]]:
     """A year's surplus entries as the rows of its surplus.csv (money in fen, as the contract reads it)."""
     return [{"consortium_id": e.consortium_id, "account": e.account, "kind": e.kind, "amount": e.amount,
              "period": e.period, "form": e.form} for e in o.entries]

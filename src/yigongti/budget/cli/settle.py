@@ -23,9 +23,9 @@ from yigongti.core.money import format_yuan
 from yigongti.core.policy_files import resolve_policy
 
 OpeningOption = Annotated[Path | None, typer.Option(
-    "--opening", help="上年的 surplus.csv（或 opening 表）：上年结转与风险基金余额 / last year's OUT/surplus.csv (or an "
-                      "opening table): the surplus carried in and the risk reserve's balance; default DATA/opening.csv "
-                      "when there is one, else 0", dir_okay=False)]
+    "--opening", help="上年的 surplus.csv（或 opening 表）：上年结转与风险基金余额 / last year's OUT/surplus.csv "
+                      "(or an opening table): the surplus carried in and the risk reserve's balance; default "
+                      "DATA/opening.csv when there is one, else 0", dir_okay=False)]
 
 
 @app.command("settle")
