@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from yigongti.app.factory import create_app
 from yigongti.cli import app
 from yigongti.core.money import parse_yuan
+from yigongti.core.problems import InvalidInput
 from yigongti.platform.settings import Settings
 
 POLICY = """
@@ -180,3 +181,14 @@ def test_the_finance_page_shows_the_balances_brought_in(platform: FastAPI) -> No
     assert g2.reserve_drawn == min(500_000, g2.consortium_overspend) > 0
     shown = re.search(r'data-reserve>([\d,.-]+)<', blocks["G2"])
     assert shown and parse_yuan(shown.group(1).replace(",", "")) == 500_000 - g2.reserve_drawn
+
+
+def test_the_platform_refuses_to_start_on_an_opening_of_another_year(example_input: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "served"
+    shutil.copytree(example_input, folder)
+    (folder / "opening.csv").write_text("consortium_id,year,carried_in,risk_reserve\nG1,2025,1.00,0\n",
+                                        encoding="utf-8")
+    with pytest.raises(InvalidInput) as caught:
+        create_app(Settings(data_dir=tmp_path / "serve", data_folder=folder, today=INSIDE_WINDOW,
+                            demo_accounts=False))
+    assert [(p.file, p.row, p.column) for p in caught.value.problems] == [("opening.csv", 2, "year")]
