@@ -42,12 +42,15 @@ from yigongti.public_health.uow import PublicHealthUnitOfWork
 
 __all__ = [
     "Alert",
+    "CardView",
     "ImportSummary",
     "InvalidRequest",
     "NotAllowed",
     "NotFound",
     "Recorded",
     "alerts",
+    "card_view",
+    "institution_cards",
     "catalogue_for",
     "import_claims",
     "record_diagnosis",
@@ -273,3 +276,50 @@ def timeliness_by_institution(uow: PublicHealthUnitOfWork, principal: Principal,
         cards = uow.cards.cards(inst_ids=insts, since=datetime(year, 1, 1), until=datetime(year + 1, 1, 1),
                                 limit=1_000_000)
         return tally((c.inst_id, timeliness(c.status, c.deadline, c.submitted_at, now)) for c in cards)
+
+
+@dataclass(frozen=True)
+class CardView:
+    """一张报告卡 / a card as its page shows it: the card, every diagnosis that opened or joined it, the names of the
+    institutions, how it stands, and whether the reader may submit or void it."""
+
+    card: CardRow
+    diagnoses: list[DiagnosisRow]
+    names: dict[str, str]
+    state: Timeliness
+    may_handle: bool
+
+
+def card_view(uow: PublicHealthUnitOfWork, principal: Principal, card_id: int, *, now: datetime) -> CardView:
+    """A card from its diagnosis to its submission, for whoever may handle it and for the health commission (who
+    oversees every institution, as on the alert list); anyone else is told it does not exist. Audited (the reader
+    saw the person's card)."""
+    with uow:
+        card = uow.cards.get(card_id)
+        handle = card is not None and _may_handle(uow, principal, card)
+        if card is None or not (handle or principal.role is Role.HEALTH_COMMISSION):
+            raise NotFound(f"报告卡 {card_id} 不存在或无权查看 / no card {card_id} in your scope")
+        diagnoses = uow.cards.diagnoses_of(card_id)
+        names = uow.cards.names(sorted({card.inst_id, *(d.inst_id for d in diagnoses)}))
+        uow.audit.add(actor=actor_of(principal), action="infectious card read", at=now, person_id=card.person_id,
+                      detail={"card_id": card_id})
+        uow.commit()
+    return CardView(card, diagnoses, names, timeliness(card.status, card.deadline, card.submitted_at, now),
+                    handle and card.status == CardStatus.PENDING.value)
+
+
+def institution_cards(uow: PublicHealthUnitOfWork, principal: Principal, *, now: datetime,
+                      days: int = 30) -> list[Alert]:
+    """A clinician's or institution admin's own institution's cards first diagnosed in the last ``days`` days,
+    newest first (audited per person)."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
+        raise NotAllowed("仅本机构人员可查看 / staff of the institution only")
+    with uow:
+        cards = uow.cards.cards(inst_ids=[principal.inst_id], since=now - timedelta(days=days), limit=5000)
+        name = uow.cards.names([principal.inst_id]).get(principal.inst_id, "")
+        for c in cards:
+            uow.audit.add(actor=actor_of(principal), action="infectious cards read", at=now, person_id=c.person_id,
+                          detail={"card_id": c.card_id})
+        uow.commit()
+    out = [Alert(c, name, timeliness(c.status, c.deadline, c.submitted_at, now)) for c in cards]
+    return sorted(out, key=lambda a: (a.card.diagnosed_at, a.card.card_id), reverse=True)

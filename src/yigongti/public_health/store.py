@@ -149,6 +149,11 @@ class CardsRepository:
             stmt = stmt.where(CardRow.diagnosed_at < until)
         return list(self.session.scalars(stmt.order_by(CardRow.deadline, CardRow.card_id).limit(limit)))
 
+    def diagnoses_of(self, card_id: int) -> list[DiagnosisRow]:
+        """The diagnoses that opened or joined the card, in time order."""
+        return list(self.session.scalars(select(DiagnosisRow).where(DiagnosisRow.card_id == card_id)
+                                         .order_by(DiagnosisRow.at, DiagnosisRow.diagnosis_id)))
+
     def institutions_of(self, consortium_id: str) -> list[str]:
         return list(self.session.scalars(select(InstitutionRow.inst_id)
                                          .where(InstitutionRow.consortium_id == consortium_id)))
