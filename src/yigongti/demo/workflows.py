@@ -146,7 +146,7 @@ def _seed_cards(s: Session, policy: Policy, now: datetime, insts: list[Instituti
     where = {p: (c, t, v) for p, c, t, v in s.execute(
         select(DesignationRow.person_id, DesignationRow.consortium_id, DesignationRow.township_id,
                DesignationRow.village_id).where(DesignationRow.year == year))}
-    lead = dict(s.execute(select(ConsortiumRow.consortium_id, ConsortiumRow.lead_inst_id)).tuples().all())
+    lead = {c: i for c, i in s.execute(select(ConsortiumRow.consortium_id, ConsortiumRow.lead_inst_id))}
     by_tier = {t.value: [i.inst_id for i in insts if i.tier == t.value] for t in Tier}
     known = {i.inst_id for i in insts}
     # some township centres report worse than others (a late-and-missed multiplier per institution)
@@ -159,22 +159,12 @@ def _seed_cards(s: Session, policy: Policy, now: datetime, insts: list[Instituti
     span_minutes = 362 * 24 * 60
     recent = 8  # the last ones: diagnosed within the last 36 hours, still pending
     cards: list[tuple[CardRow, list[tuple[str, datetime]]]] = []
-    seen: set[tuple[str, str]] = set()
+    seen: dict[tuple[str, str], list[datetime]] = {}
     for k in range(n):
         code, icd, _, shares = DEMO_DISEASES[int(picks[k])]
         disease = catalogue.get(code)
         if disease is None or catalogue.match(icd) is not disease:
             continue
-        person = persons[int(who[k])]
-        if (person, code) in seen:  # one card per person and disease in the demo year
-            continue
-        seen.add((person, code))
-        cons, township, village = where.get(person, ("", "", ""))
-        tier = ("county", "township", "village")[int(rng.choice(3, p=np.array(shares) / sum(shares)))]
-        inst = {"county": lead.get(cons, ""), "township": township, "village": village}[tier]
-        if inst not in known:
-            pool = by_tier.get(tier) or by_tier.get(Tier.COUNTY.value) or [insts[0].inst_id]
-            inst = pool[int(rng.integers(len(pool)))]
         if k >= n - recent:
             at = now - timedelta(minutes=int(rng.integers(20, 36 * 60)))
         else:
@@ -182,6 +172,21 @@ def _seed_cards(s: Session, policy: Policy, now: datetime, insts: list[Instituti
         at = at.replace(hour=8 + at.hour % 12)  # seen in the daytime
         if at > now:
             at -= timedelta(days=1)
+        person = ""
+        for j in range(len(persons)):  # another card of the person and disease only outside the episode window
+            candidate = persons[(int(who[k]) + j * 7919) % len(persons)]
+            if all(abs((at - other).days) > 2 * ph.episode_days + 21 for other in seen.get((candidate, code), [])):
+                person = candidate
+                break
+        if not person:
+            continue
+        seen.setdefault((person, code), []).append(at)
+        cons, township, village = where.get(person, ("", "", ""))
+        tier = ("county", "township", "village")[int(rng.choice(3, p=np.array(shares) / sum(shares)))]
+        inst = {"county": lead.get(cons, ""), "township": township, "village": village}[tier]
+        if inst not in known:
+            pool = by_tier.get(tier) or by_tier.get(Tier.COUNTY.value) or [insts[0].inst_id]
+            inst = pool[int(rng.integers(len(pool)))]
         deadline = deadline_of(disease, at, class_a_hours=ph.class_a_hours, other_hours=ph.other_hours)
         allowed = (deadline - at).total_seconds() / 3600
         lax = laxity[inst]
@@ -253,7 +258,7 @@ def _seed_pharmacy(s: Session, now: datetime, insts: list[InstitutionRow],
 
 def _seed_shortages(s: Session, now: datetime, insts: list[InstitutionRow], drugs: list[dict[str, object]],
                     at_village: set[str], clinics: Sequence[str], rng: np.random.Generator) -> int:
-    leads = dict(s.execute(select(ConsortiumRow.consortium_id, ConsortiumRow.lead_inst_id)).tuples().all())
+    leads = {c: i for c, i in s.execute(select(ConsortiumRow.consortium_id, ConsortiumRow.lead_inst_id))}
     lead_tier = {i.inst_id: i.tier for i in insts}
     villages = [i for i in insts if i.tier == Tier.VILLAGE.value and i.consortium_id
                 and lead_tier.get(leads.get(i.consortium_id, "")) == Tier.COUNTY.value]
