@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from browser_fixtures import PASSWORD, Running, needs_chromium, sign_in
@@ -122,3 +123,38 @@ def test_a_shortage_from_registration_to_delivery(browser: object, page: object,
     clinic.wait_for_url(re.compile(rf"/pharmacy\?done={sid}"))
     assert clinic.get_attribute(f"#s{sid}", "data-status") == "delivered"
     assert "已送达" in clinic.inner_text(f"#s{sid}")
+
+
+AXE_FILE = Path(__file__).resolve().parents[2] / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = AXE_FILE if AXE_FILE.is_file() else None
+
+
+@pytest.mark.skipif(AXE is None, reason="needs axe-core: cd tests/browser && npm ci")
+@pytest.mark.parametrize("width", [390, 1440])
+def test_the_pages_have_no_serious_accessibility_problem(browser: object, server: Running, staff: None,
+                                                         width: int) -> None:
+    """axe-core on each page of this capability, at a phone's and a desktop's width (as tests/e2e/
+    test_accessibility.py does for the other pages): no serious or critical violation."""
+    problems: dict[str, list[object]] = {}
+    for username, paths in (("ph-g1", ("/public-health", "/public-health?cls=B", "/public-health/timeliness",
+                                        "/public-health/cards/1", "/pharmacy")),
+                            ("ph-doc-t", ("/public-health",)), ("rx-village", ("/pharmacy",))):
+        context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN", bypass_csp=True)
+        pg = context.new_page()
+        pg.set_default_timeout(15_000)
+        try:
+            _signed_in(pg, server, username)
+            for path in paths:
+                pg.goto(server.url + path)
+                pg.add_script_tag(path=str(AXE))
+                found = pg.evaluate("""async () => {
+                    const r = await axe.run(document, {resultTypes: ['violations']});
+                    return r.violations.map(v => ({id: v.id, impact: v.impact,
+                                                   nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+                }""")
+                bad = [v for v in found if v["impact"] in ("serious", "critical")]
+                if bad:
+                    problems[f"{username} {path}"] = bad
+        finally:
+            context.close()
+    assert not problems, problems
