@@ -271,12 +271,12 @@ def stock_alerts(uow: PharmacyUnitOfWork, principal: Principal, *, policy: Pharm
         since = now - timedelta(weeks=policy.usage_weeks)
         out: list[StockAlert] = []
         issued = uow.pharmacy.issued_since_many(insts, since)  # two queries whatever the number of members
-        for stock, drug in uow.pharmacy.stock_of_many(insts):
-            used = issued.get((stock.inst_id, stock.drug_code), 0)
-            if needs_alert(stock.on_hand, used, policy.usage_weeks, policy.alert_days):
-                left = days_left(stock.on_hand, used, policy.usage_weeks)
+        for inst_id, drug_code, on_hand, generic_name in uow.pharmacy.stock_of_many(insts):
+            used = issued.get((inst_id, drug_code), 0)
+            if needs_alert(on_hand, used, policy.usage_weeks, policy.alert_days):
+                left = days_left(on_hand, used, policy.usage_weeks)
                 assert left is not None
-                out.append(StockAlert(stock.inst_id, stock.drug_code, drug.generic_name, stock.on_hand, used, left))
+                out.append(StockAlert(inst_id, drug_code, generic_name, on_hand, used, left))
     return sorted(out, key=lambda a: (a.days_left, a.inst_id, a.drug_code))
 
 
