@@ -223,3 +223,58 @@ def test_countdown_words() -> None:
     assert countdown(datetime(2025, 11, 15, 13, 20), now) == "剩余 3小时20分 / 3 h 20 min left"
     assert countdown(datetime(2025, 11, 14, 8, 0), now) == "已超时 1天2小时 / 1 d 2 h overdue"
     assert countdown(datetime(2025, 11, 15, 10, 0), now).startswith("剩余 0分")
+
+
+def test_a_food_borne_case_from_diagnosis_to_report(app: FastAPI, users: dict[str, TestClient], person: str) -> None:
+    doc, g1, g2 = users["php-doc-t1"], users["php-g1"], users["php-g2"]
+    r = doc.post("/public-health/diagnoses", data={"person_id": person, "icd10": "T62.0", "csrf": _csrf(doc)},
+                 follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/public-health/foodborne?done=")
+    fid = int(re.search(r"done=(\d+)", r.headers["location"]).group(1))  # type: ignore[union-attr]
+    page = g1.get("/public-health/foodborne")
+    assert page.status_code == 200
+    row = re.search(rf'<tr id="f{fid}".*?</tr>', page.text, re.S)
+    assert row and 'data-status="pending"' in row.group(0) and "毒蘑菇中毒" in row.group(0)
+    assert "剩余" in row.group(0) and "/submit" in row.group(0)
+    assert f'id="f{fid}"' not in g2.get("/public-health/foodborne").text  # another consortium's
+    assert g2.post(f"/public-health/foodborne/{fid}/submit", data={"csrf": _csrf(g2)},
+                   follow_redirects=False).status_code == 404
+    assert g1.post(f"/public-health/foodborne/{fid}/submit", follow_redirects=False).status_code == 403  # no CSRF
+    assert g1.post(f"/public-health/foodborne/{fid}/submit", data={"csrf": _csrf(g1)},
+                   follow_redirects=False).status_code == 303
+    row = re.search(rf'<tr id="f{fid}".*?</tr>', g1.get("/public-health/foodborne").text, re.S)
+    assert row and 'data-status="submitted"' in row.group(0) and "按时报告" in row.group(0)
+    assert g1.post(f"/public-health/foodborne/{fid}/submit", data={"csrf": _csrf(g1)},
+                   follow_redirects=False).status_code == 422  # no longer pending
+    assert users["php-bureau"].get("/public-health/foodborne").status_code == 403
+
+
+def test_a_food_poisoning_that_is_also_notifiable_opens_both(users: dict[str, TestClient], person: str) -> None:
+    doc = users["php-doc-t1"]
+    r = doc.post("/public-health/diagnoses", data={"person_id": person, "icd10": "A05.9", "csrf": _csrf(doc)},
+                 follow_redirects=False)
+    assert r.status_code == 303 and "/public-health/cards/" in r.headers["location"] and "&fb=" in r.headers["location"]
+    assert "同时生成食源性疾病病例报告" in doc.get(r.headers["location"]).text
+
+
+def test_the_demo_has_food_borne_reports(app: FastAPI, users: dict[str, TestClient]) -> None:
+    from yigongti.public_health.store import FoodborneCardRow
+
+    with app.state.ctx.sessions() as s:
+        n = s.scalar(select(func.count()).select_from(FoodborneCardRow).where(FoodborneCardRow.created_by
+                                                                               == "system:demo"))
+    assert n and n >= 30
+    page = users["php-hc"].get("/public-health/foodborne").text
+    assert "待报告" in page and ("细菌性" in page or "病毒性胃肠炎" in page)
+
+
+@pytest.mark.parametrize("path", ["/public-health/foodborne?done=abc", "/public-health/foodborne?done=0"])
+def test_hostile_food_borne_reads_are_4xx(users: dict[str, TestClient], path: str) -> None:
+    assert 400 <= users["php-g1"].get(path).status_code < 500
+
+
+def test_hostile_food_borne_posts_are_4xx(users: dict[str, TestClient]) -> None:
+    g1 = users["php-g1"]
+    for path in ("/public-health/foodborne/0/submit", "/public-health/foodborne/abc/submit",
+                 "/public-health/foodborne/99999999/submit"):
+        assert 400 <= g1.post(path, data={"csrf": _csrf(g1)}, follow_redirects=False).status_code < 500

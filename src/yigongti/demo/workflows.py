@@ -10,6 +10,7 @@ into the database of the demo county so that the pages have something to show.
   consortium's lead hospital by disease; about 92% reported on time, some late, a few missed or voided (some
   township centres worse than others); a handful diagnosed in the last day and a half still pending (due soon or
   overdue: the alert list); some with a second diagnosis joined to the same card;
+- food-borne case reports (食源性疾病病例报告): about 1.5 per 1,000 persons a year (at least 30), most on time;
 - the drug catalogue (统一药品目录: 35 common drugs, the codes illustrative, in the shape of the national insurance
   drug codes), stock at every member (a receipt eight weeks ago and weekly issues since, so that a few drugs are
   on the stock-out alert list), and shortages of village clinics in every state (registered, dispatched by the lead
@@ -33,8 +34,8 @@ from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.pharmacy.domain import ShortageStatus
 from yigongti.pharmacy.store import DrugRow, ShortageRow, StockMoveRow, StockRow
 from yigongti.public_health.domain import CardStatus, deadline_of, normalize_icd
-from yigongti.public_health.engine import load_catalogue
-from yigongti.public_health.store import CardRow, DiagnosisRow
+from yigongti.public_health.engine import load_catalogue, load_foodborne
+from yigongti.public_health.store import CardRow, DiagnosisRow, FoodborneCardRow
 from yigongti.registry.domain import Tier
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
@@ -112,6 +113,7 @@ class Seeded:
     """What the seed added."""
 
     cards: int = 0
+    foodborne: int = 0
     drugs: int = 0
     stock_lines: int = 0
     shortages: int = 0
@@ -131,8 +133,9 @@ def seed_workflows(s: Session, *, policy: Policy, now: datetime, clinics: Sequen
     if not insts:
         return Seeded()
     cards = _seed_cards(s, policy, now, insts)
+    foodborne = _seed_foodborne(s, now)
     drugs, lines, shortages = _seed_pharmacy(s, now, insts, clinics)
-    return Seeded(cards, drugs, lines, shortages)
+    return Seeded(cards, foodborne, drugs, lines, shortages)
 
 
 def _seed_cards(s: Session, policy: Policy, now: datetime, insts: list[InstitutionRow]) -> int:
@@ -220,6 +223,52 @@ def _seed_cards(s: Session, policy: Policy, now: datetime, insts: list[Instituti
         {"card_id": c.card_id, "person_id": c.person_id, "inst_id": i, "icd10": c.icd10, "at": when,
          "source_id": None, "recorded_at": when, "recorded_by": ACTOR} for c, ds in cards for i, when in ds])
     return len(cards)
+
+
+# food-borne case code, ICD-10 of the diagnosis, relative weight
+DEMO_FOODBORNE: tuple[tuple[str, str, float], ...] = (
+    ("bacterial_intestinal", "A04.9", 30.0), ("viral_gastroenteritis", "A08.1", 25.0),
+    ("bacterial_intoxication", "A05.9", 15.0), ("salmonellosis", "A02.0", 10.0),
+    ("mushroom_poisoning", "T62.0", 12.0), ("noxious_food", "T62.9", 4.0), ("seafood_poisoning", "T61.2", 4.0),
+)
+
+
+def _seed_foodborne(s: Session, now: datetime) -> int:
+    """About 1.5 food-borne case reports per 1,000 persons a year (at least 30), at the township centres and county
+    hospitals; most reported on time, some late, a few missed; three of the last day still pending."""
+    rng = np.random.default_rng(SEED + 2)
+    cases = load_foodborne()
+    persons = list(s.scalars(select(PersonRow.person_id).order_by(PersonRow.person_id)))
+    insts = list(s.scalars(select(InstitutionRow.inst_id).where(InstitutionRow.tier.in_(
+        [Tier.COUNTY.value, Tier.TOWNSHIP.value])).order_by(InstitutionRow.inst_id)))
+    if not persons or not insts:
+        return 0
+    n = max(30, round(len(persons) * 1.5 / 1000))
+    weights = np.array([w for _, _, w in DEMO_FOODBORNE])
+    rows = []
+    for k in range(n):
+        code, icd, _ = DEMO_FOODBORNE[int(rng.choice(len(DEMO_FOODBORNE), p=weights / weights.sum()))]
+        if cases.get(code) is None or cases.match(icd) is not cases.get(code):
+            continue
+        recent = k >= n - 3
+        at = now - timedelta(minutes=int(rng.integers(30, 20 * 60) if recent else rng.integers(4 * 1440, 362 * 1440)))
+        deadline = cases.deadline(at)
+        r = float(rng.random())
+        status, submitted = CardStatus.SUBMITTED.value, None
+        if recent or r < 0.03:
+            status = CardStatus.PENDING.value
+        elif r < 0.11:
+            submitted = _hours_after(deadline, float(rng.uniform(1, 72)))
+        else:
+            submitted = _hours_after(at, float(rng.uniform(0.05, 0.95)) * cases.report_hours)
+        rows.append(FoodborneCardRow(person_id=persons[int(rng.integers(len(persons)))],
+                                     inst_id=insts[int(rng.integers(len(insts)))], case_code=code,
+                                     icd10=normalize_icd(icd), diagnosed_at=at, deadline=deadline, status=status,
+                                     created_at=at, created_by=ACTOR, submitted_at=submitted,
+                                     submitted_by=ACTOR if submitted else None))
+    s.add_all(rows)
+    s.flush()
+    return len(rows)
 
 
 def _seed_pharmacy(s: Session, now: datetime, insts: list[InstitutionRow],

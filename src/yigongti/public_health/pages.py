@@ -37,9 +37,13 @@ from yigongti.public_health.service import (
     alerts,
     card_view,
     catalogue_for,
+    foodborne_cases,
+    foodborne_list,
     institution_cards,
     record_diagnosis,
+    record_foodborne,
     submit_card,
+    submit_foodborne,
     timeliness_by_institution,
     void_card,
 )
@@ -145,15 +149,22 @@ def record_page(request: Request, ctx: ContextDep, db: DbSession, principal: Off
     inst_id = principal.inst_id
     r = _run(lambda: record_diagnosis(_uow(db), principal, person_id=person_id.strip(), inst_id=inst_id,
                                       icd10=icd10, at=at, catalogue=catalogue_for(policy), policy=policy, now=now))
-    if r.card_id is None:
-        return RedirectResponse(f"/public-health?note={icd10.upper()}", status.HTTP_303_SEE_OTHER)
-    return RedirectResponse(f"/public-health/cards/{r.card_id}?done={'joined' if r.joined else 'new'}",
-                            status.HTTP_303_SEE_OTHER)
+    fb = _run(lambda: record_foodborne(_uow(db), principal, person_id=person_id.strip(), inst_id=inst_id,
+                                       icd10=icd10, at=at, cases=foodborne_cases(), now=now))
+    if r.card_id is not None:
+        also = f"&fb={fb.card_id}" if fb is not None else ""
+        return RedirectResponse(f"/public-health/cards/{r.card_id}?done={'joined' if r.joined else 'new'}{also}",
+                                status.HTTP_303_SEE_OTHER)
+    if fb is not None:
+        return RedirectResponse(f"/public-health/foodborne?done={fb.card_id}#f{fb.card_id}",
+                                status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(f"/public-health?note={icd10.upper()}", status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/public-health/cards/{card_id}", response_class=HTMLResponse)
 def card_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, card_id: CardIdPath,
-              done: Annotated[str, Query(pattern="^(new|joined|submitted|voided)?$")] = "") -> Response:
+              done: Annotated[str, Query(pattern="^(new|joined|submitted|voided)?$")] = "",
+              fb: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
     """一张报告卡 / A card from its diagnosis to its submission, with the forms to submit or void it."""
     now = ctx.clock.now()
     view = _run(lambda: card_view(_uow(db), principal, card_id, now=now))
@@ -161,7 +172,7 @@ def card_page(request: Request, ctx: ContextDep, db: DbSession, principal: Offic
     hours = round((view.card.deadline - view.card.diagnosed_at).total_seconds() / 3600)
     pending = view.state in (Timeliness.PENDING, Timeliness.OVERDUE)
     return render(request, ctx, "infectious_card.html", principal, v=view, c=view.card,
-                  disease=d.label if d else view.card.disease_code, hours=hours, done=done,
+                  disease=d.label if d else view.card.disease_code, hours=hours, done=done, fb=fb,
                   countdown=countdown(view.card.deadline, now) if pending else "",
                   class_labels=CLASS_LABELS, status_labels=STATUS_LABELS, timeliness_labels=TIMELINESS_LABELS)
 
@@ -228,3 +239,34 @@ def timeliness_csv(ctx: ContextDep, db: DbSession, principal: Official,
     return csv_response(f"infectious-timeliness-{y}.csv", TIMELINESS_COLUMNS,
                         ([t.inst_id, name(t.inst_id), t.cards, t.on_time, t.late, t.missed, t.pending, t.voided,
                           _rate(t)] for t in tallies))
+
+
+@router.get("/public-health/foodborne", response_class=HTMLResponse)
+def foodborne_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+                   done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    """食源性疾病病例报告 / The food-borne case reports: pending ones first (overdue first, counting down), then the
+    year's reported ones; a report button where the reader may report."""
+    if principal.role is not Role.CLINICIAN and principal.role not in OVERSEERS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅公共卫生管理人员和医生可用 / public-health staff and "
+                                                       "clinicians only")
+    now = ctx.clock.now()
+    cases = foodborne_cases()
+    items = _run(lambda: foodborne_list(_uow(db), principal, now=now))
+    rows = []
+    for i in items:
+        case = cases.get(i.card.case_code)
+        pending = i.state in (Timeliness.PENDING, Timeliness.OVERDUE)
+        rows.append((i, case.label if case else i.card.case_code,
+                     _state(i.card.deadline, i.state, now) if pending else i.state.value,
+                     countdown(i.card.deadline, now) if pending else ""))
+    return render(request, ctx, "foodborne.html", principal, rows=rows, done=done, hours=cases.report_hours,
+                  state_labels={**STATE_LABELS, **TIMELINESS_LABELS}, cases=cases.cases,
+                  pending=sum(1 for r in rows if r[2] in STATE_LABELS))
+
+
+@router.post("/public-health/foodborne/{card_id}/submit", response_class=HTMLResponse)
+def foodborne_submit(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf,
+                     card_id: CardIdPath) -> Response:
+    """报告 / Report the food-borne case: on time by its deadline, else late."""
+    _run(lambda: submit_foodborne(_uow(db), principal, card_id, now=ctx.clock.now()))
+    return RedirectResponse(f"/public-health/foodborne?done={card_id}#f{card_id}", status.HTTP_303_SEE_OTHER)
