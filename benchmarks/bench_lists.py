@@ -85,7 +85,9 @@ def main() -> int:
         print("  ".join(f"{k} {v:,}" for k, v in counts.items()))
         year = ctx.clock.today().year
         pages = [("bl-consortium", "/public-health"), ("bl-commission", "/public-health"),
-                 ("bl-doctor", "/public-health"), ("bl-consortium", f"/public-health/timeliness?year={year}"),
+                 ("bl-doctor", "/public-health"), ("bl-consortium", "/public-health/foodborne"),
+                 ("bl-commission", "/public-health/foodborne"),
+                 ("bl-consortium", f"/public-health/timeliness?year={year}"),
                  ("bl-commission", f"/public-health/timeliness?year={year}"),
                  ("bl-consortium", f"/public-health/timeliness.csv?year={year}"),
                  ("bl-consortium", "/pharmacy"), ("bl-central", "/pharmacy"), ("bl-clinic", "/pharmacy"),

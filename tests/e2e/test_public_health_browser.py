@@ -137,7 +137,8 @@ def test_the_pages_have_no_serious_accessibility_problem(browser: object, server
     test_accessibility.py does for the other pages): no serious or critical violation."""
     problems: dict[str, list[object]] = {}
     for username, paths in (("ph-g1", ("/public-health", "/public-health?cls=B", "/public-health/timeliness",
-                                        "/public-health/cards/1", "/pharmacy")),
+                                        "/public-health/cards/1", "/public-health/foodborne",
+                                        "/pharmacy")),
                             ("ph-doc-t", ("/public-health",)), ("rx-village", ("/pharmacy",))):
         context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN", bypass_csp=True)
         pg = context.new_page()
