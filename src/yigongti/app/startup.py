@@ -1,4 +1,5 @@
-"""Start-up (启动准备): migrate, load data into an empty database, keep the policy, create the demo accounts.
+"""Start-up (启动准备): migrate, load data into an empty database, keep the policy, create the demo accounts (and,
+for the generated demo county, its demo report cards and pharmacy: ``demo.workflows``).
 
 Demo accounts get random passwords on first start, kept in ``data_dir/demo-accounts.toml`` (mode 600) so that
 ``yigongti serve`` can print them again; there is no default password anywhere.
@@ -217,4 +218,16 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
         resolve_opening(loaded[0], loaded[1])  # at start (InvalidInput, exit 2), not on the first finance page
     if settings.demo_accounts:
         prepared.demo_accounts = _demo_accounts(settings, sessions, clock, prepared.policy)
+    if settings.data_folder is None and loaded is not None:
+        _demo_workflows(sessions, clock, prepared.policy)
     return prepared
+
+
+def _demo_workflows(sessions: sessionmaker[Session], clock: Clock, policy: Policy) -> None:
+    """The demo county's report cards and pharmacy (``demo.workflows``; nothing when already there), the demo
+    clinic's village first among the shortages."""
+    from yigongti.demo.workflows import seed_workflows
+
+    with sessions.begin() as s:
+        clinic = s.scalar(select(UserRow.inst_id).where(UserRow.username == DEMO_USERNAMES[Role.INSTITUTION_ADMIN]))
+        seed_workflows(s, policy=policy, now=clock.now(), clinics=[clinic] if clinic else [])
