@@ -1,4 +1,5 @@
-"""Start-up (启动准备): migrate, load data into an empty database, keep the policy, create the demo accounts.
+"""Start-up (启动准备): migrate, load data into an empty database, keep the policy, create the demo accounts (and,
+for the generated demo county, its demo report cards and pharmacy: ``demo.workflows``).
 
 Demo accounts get random passwords on first start, kept in ``data_dir/demo-accounts.toml`` (mode 600) so that
 ``yigongti serve`` can print them again; there is no default password anywhere.
@@ -18,9 +19,10 @@ import tomli_w
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from yigongti.budget.opening_service import resolve_opening
 from yigongti.core.policy import Policy, policy_from_toml, policy_to_toml
 from yigongti.core.policy_files import folder_policy
-from yigongti.datafolder.folder import DataFolder, read_folder
+from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder
 from yigongti.enrollment.loading import load_data
 from yigongti.enrollment.portal import age_on, may_choose_for
 from yigongti.enrollment.store import DesignationRow, PersonRow
@@ -225,6 +227,8 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
     loaded = _load_if_empty(settings, sessions, clock)
     prepared = Prepared(policy=_policy(settings), folder=loaded[0] if loaded else None,
                         year=loaded[1] if loaded else None)
+    if loaded and find_table_file(loaded[0], "opening") is not None:  # the balances brought into the year: checked
+        resolve_opening(loaded[0], loaded[1])  # at start (InvalidInput, exit 2), not on the first finance page
     if settings.data_folder is None and loaded is not None:  # the demo county: its family doctors' work too
         from yigongti.care.sample import seed_demo_care
 
@@ -232,4 +236,16 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
             seed_demo_care(s, today=clock.today(), policy=prepared.policy.care)
     if settings.demo_accounts:
         prepared.demo_accounts = _demo_accounts(settings, sessions, clock, prepared.policy)
+    if settings.data_folder is None and loaded is not None:
+        _demo_workflows(sessions, clock, prepared.policy)
     return prepared
+
+
+def _demo_workflows(sessions: sessionmaker[Session], clock: Clock, policy: Policy) -> None:
+    """The demo county's report cards and pharmacy (``demo.workflows``; nothing when already there), the demo
+    clinic's village first among the shortages."""
+    from yigongti.demo.workflows import seed_workflows
+
+    with sessions.begin() as s:
+        clinic = s.scalar(select(UserRow.inst_id).where(UserRow.username == DEMO_USERNAMES[Role.INSTITUTION_ADMIN]))
+        seed_workflows(s, policy=policy, now=clock.now(), clinics=[clinic] if clinic else [])
