@@ -19,6 +19,7 @@ outside it) and is audited.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -153,10 +154,10 @@ class FormIn:
 
 
 def _int(form: FormIn, name: str, zh: str, lo: int, hi: int) -> int | None:
-    raw = getattr(form, name).strip()
+    raw = unicodedata.normalize("NFKC", getattr(form, name)).strip()  # full-width digits of a Chinese keyboard
     if not raw:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
         form.errors[name] = f"{zh}应为整数 / {name}: a whole number"
         return None
     v = int(raw)
@@ -167,9 +168,11 @@ def _int(form: FormIn, name: str, zh: str, lo: int, hi: int) -> int | None:
 
 
 def _dec(form: FormIn, name: str, zh: str, lo: Decimal, hi: Decimal) -> Decimal | None:
-    raw = getattr(form, name).strip().replace("，", ".").replace(",", ".")
+    raw = unicodedata.normalize("NFKC", getattr(form, name)).strip().replace(",", ".")
     if not raw:
         return None
+    if not raw.isascii():
+        raw = "x"  # other scripts' digits are not readings
     try:
         v = Decimal(raw)
     except InvalidOperation:
