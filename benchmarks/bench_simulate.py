@@ -5,9 +5,9 @@
 Generates one pilot county (the shipped design's ``centre-middle``, ``--persons`` persons) under benchmarks/data/,
 prepares it (the observed year run once), then simulates one global-budget scenario for ``--replicates`` x
 ``--years`` county-years (``--batch`` replicates adjudicated together), timing each phase (drawing the claims,
-adjudication, appraisal, settlement, wall and CPU) and printing the seconds per county-year and the extrapolation to the issue's 12 counties x 5 years x 50 replicates. The
-baseline of the same run: one ``yigongti run`` of the observed year (``prepare``), the same engines on the observed
-claims.
+adjudication, appraisal, settlement, wall and CPU) and printing the seconds per county-year and the extrapolation
+to the issue's 12 counties x 5 years x 50 replicates. The baseline of the same run: one ``yigongti run`` of the
+observed year (``prepare``), the same engines on the observed claims.
 """
 
 from __future__ import annotations
