@@ -5,9 +5,10 @@ appraisal, settlement): its adjudicated claims become the templates of the years
 kept shares the first inputs of the Q4 choice. Then for every scenario, replicate and year: residents switch
 (``engine.switch``), a year of claims is drawn (``engine.draw_claims``) and handed, with the year's designations and
 last year's claims, to ``benefits.service.adjudicate_data``, ``appraisal.service.appraise_data`` and
-``budget.service.settle_year`` under the scenario's policy: the same code as a real year. Random numbers come from
-``(seed, county, replicate, year)`` only, so scenarios are compared on common random numbers and the same seed gives
-the same numbers.
+``budget.service.settle_year`` under the scenario's policy: the same code as a real year. The replicates of a year
+are adjudicated together, in one run (their ids prefixed by the replicate, split after: ``_adjudicate_batch``),
+which gives each replicate the table of its own run. Random numbers come from ``(seed, county, replicate, year)``
+only, so scenarios are compared on common random numbers and the same seed gives the same numbers.
 
 The fund (医保基金): income is the policy's medical pool (``capitation.pool_resident + pool_employee``; without one the
 consortia's gross budgets), grown by ``income_growth``. Under the global budget the fund pays each consortium's
