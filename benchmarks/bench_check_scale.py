@@ -9,7 +9,8 @@ benchmarks/data/). Each step runs in its own process under ``/usr/bin/time -v`` 
   rows: counts the empty required cells of persons and claims, recomputes the ID numbers' check digit (GB 11643) and
   birth date, counts enum values outside their lists, covered cost above total, discharge before admission, counts
   duplicate keys (persons, claims, designations) and claims, choices and designations of unknown persons;
-- ``yigongti check DIR`` as a user types it (problems named by file, row and column).
+- ``yigongti check DIR`` as a user types it (problems named by file, row and column);
+- with ``--before SRC``, the same command with ``PYTHONPATH=SRC`` first (another checkout's sources, e.g. main's).
 
 Rows/s is all rows of all tables over the wall seconds of ``check``; the ratio is check's seconds over the baseline's.
 """
@@ -91,6 +92,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("folders", nargs="+", type=Path)
     ap.add_argument("--memory-limit", default=None, help="YIGONGTI_CHECK_MEMORY for check (default: its own)")
+    ap.add_argument("--before", type=Path, default=None, help="sources of the code to compare with (PYTHONPATH)")
     args = ap.parse_args()
     env = dict(os.environ)
     if args.memory_limit:
@@ -101,8 +103,13 @@ def main() -> None:
     for folder in args.folders:
         rows = count_rows(folder)
         base_s, base_mb, base_out = timed([sys.executable, "-c", BASELINE, str(folder)], env)
-        check_s, check_mb, check_out = timed([yigongti, "check", str(folder)], env)
         print(f"| {folder.name} | {rows:,} | DuckDB baseline | {base_s:.1f} | {base_mb:,} | {rows / base_s:,.0f} | |")
+        if args.before:
+            old = {**env, "PYTHONPATH": f"{args.before.resolve()}{os.pathsep}{env.get('PYTHONPATH', '')}"}
+            old_s, old_mb, _ = timed([yigongti, "check", str(folder)], old)
+            print(f"| {folder.name} | {rows:,} | `yigongti check` before ({args.before}) | {old_s:.1f} | {old_mb:,} "
+                  f"| {rows / old_s:,.0f} | {old_s / base_s:.1f}x |")
+        check_s, check_mb, check_out = timed([yigongti, "check", str(folder)], env)
         print(f"| {folder.name} | {rows:,} | `yigongti check` | {check_s:.1f} | {check_mb:,} | {rows / check_s:,.0f} "
               f"| {check_s / base_s:.1f}x |")
         print(f"<!-- baseline: {base_out.strip().splitlines()[0] if base_out.strip() else ''} -->", file=sys.stderr)
