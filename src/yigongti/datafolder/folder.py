@@ -889,8 +889,8 @@ def _scan_tables(folder: Path, wanted: list[str], data: DataFolder, result: Fold
     result.problems.extend(deferred)
     result.problems.extend(table_problems(data.tables, labels))
     if store is not None:
-        found, more = store_problems(store, data.tables, labels, limit)
-        result.problems.extend(found)
+        across, more = store_problems(store, data.tables, labels, limit)
+        result.problems.extend(across)
         for key, n in more.items():
             hidden[key] = hidden.get(key, 0) + n
     result.problems = _capped(sorted(_locate_parts(result.problems, parts)), counts, limit, hidden)

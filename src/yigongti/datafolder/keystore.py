@@ -1,4 +1,4 @@
-"""The key and reference columns of a large folder's tables, kept in DuckDB (spilled to disk past a memory limit) (键值暂存, bounded memory).
+"""Key and reference columns of a large folder's tables in DuckDB, spilled to disk past a memory limit (键值暂存).
 
 ``yigongti check`` reads every table part by part; what the checks across rows and tables need (keys, references,
 ID numbers) is appended here instead of being kept in memory, with each row's index in its table (``_row``, 0-based,
