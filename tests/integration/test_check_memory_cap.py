@@ -25,20 +25,23 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     return pc.binary_join_element_wise(prefix, text, "")
 
 
-def _id_numbers(n: int, births: np.ndarray, males: np.ndarray) -> pa.Array:
-    """Valid 18-character resident ID numbers (GB 11643) for county 510727, with birth date and sex digit."""
+def _id_numbers(start: int, n: int, males: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Valid, distinct 18-character resident ID numbers (GB 11643) of county 510727 for persons ``start`` to
+    ``start + n``, with their sex digit; and their birth dates (days since 1970), 250 persons per day from 1950."""
+    index = np.arange(start, start + n)
+    births = index // 250 - 7300
+    serial = index % 250
     born = births.astype("datetime64[D]").astype(str)  # YYYY-MM-DD
     digits = np.zeros((n, 18), dtype=np.uint8)
     digits[:, :6] = np.frombuffer(b"510727", dtype=np.uint8)
     ymd = np.frombuffer("".join(np.char.replace(born, "-", "")).encode(), dtype=np.uint8).reshape(n, 8)
     digits[:, 6:14] = ymd
-    serial = np.arange(n) % 500
-    digits[:, 14] = ord("0") + serial // 100 % 10
-    digits[:, 15] = ord("0") + serial // 10 % 10
+    digits[:, 14] = ord("0") + serial // 50
+    digits[:, 15] = ord("0") + serial // 5 % 10
     digits[:, 16] = ord("0") + (serial % 5) * 2 + males.astype(np.uint8)  # odd: male
     digits[:, 17] = CHECK[((digits[:, :17].astype(np.int64) - ord("0")) @ WEIGHTS) % 11]
     offsets = pa.py_buffer(np.arange(0, 18 * n + 1, 18, dtype=np.int32))
-    return pa.Array.from_buffers(pa.string(), n, [None, offsets, pa.py_buffer(digits.tobytes())])
+    return pa.Array.from_buffers(pa.string(), n, [None, offsets, pa.py_buffer(digits.tobytes())]), births
 
 
 def make_folder(folder: Path, persons: int, claims: int, parts: int) -> dict[str, int]:
@@ -56,9 +59,8 @@ def make_folder(folder: Path, persons: int, claims: int, parts: int) -> dict[str
     step = -(-persons // parts)
     for k, start in enumerate(range(0, persons, step)):
         n = min(step, persons - start)
-        births = rng.integers(-7000, 19000, n)
         males = rng.integers(0, 2, n).astype(bool)
-        ids = _id_numbers(n, births, males)
+        ids, births = _id_numbers(start, n, males)
         row = planted["check digit"] - 2 - start
         if 0 <= row < n:  # a wrong check digit
             value = ids[row].as_py()
@@ -83,7 +85,7 @@ def make_folder(folder: Path, persons: int, claims: int, parts: int) -> dict[str
         row = planted["unknown person"] - 2 - start
         if 0 <= row < n:
             person_ids = pc.if_else(pa.array(np.arange(n) == row), "P-NOBODY", person_ids)
-        total = rng.integers(100, 1_000_000, n)
+        total = rng.integers(1, 10_000, n)
         covered = total // 2
         row = planted["covered"] - 2 - start
         if 0 <= row < n:
@@ -92,10 +94,7 @@ def make_folder(folder: Path, persons: int, claims: int, parts: int) -> dict[str
             "claim_id": _ids("C", numbers, 10), "person_id": person_ids, "inst_id": pa.array(np.full(n, "H1")),
             "setting": pa.array(np.full(n, "outpatient")), "admit_date": pa.array(
                 (np.datetime64("2026-01-01") + rng.integers(0, 365, n)).astype("datetime64[D]")),
-            "total_cost": pc.divide(pa.array(total).cast(pa.decimal128(14, 2)), pa.scalar(100, pa.decimal128(14, 2))
-                                    ).cast(pa.decimal128(14, 2)),
-            "covered_cost": pc.divide(pa.array(covered).cast(pa.decimal128(14, 2)),
-                                      pa.scalar(100, pa.decimal128(14, 2))).cast(pa.decimal128(14, 2)),
+            "total_cost": pa.array(total), "covered_cost": pa.array(covered),  # whole yuan
         }), folder / "claims" / f"part-{k:05d}.parquet")
     return planted
 
