@@ -149,3 +149,42 @@ def test_a_large_generated_folder_is_checked_under_a_memory_cap(tmp_path: Path) 
     folder = tmp_path / "d"
     planted = make_folder(folder, 4_000_000, 24_000_000, 24)
     check_planted(folder, planted, cap_mb=4096, rss_mb=1536)
+
+
+@pytest.mark.parametrize("limit", [None, 3])
+def test_the_key_store_finds_what_the_tables_in_memory_find(tmp_path: Path, limit: int | None) -> None:
+    """``scan_folder`` (keys and references in DuckDB, what ``check`` runs) reports exactly what ``check_folder``
+    (whole tables in memory) reports: duplicate keys out of order, unknown persons and referring claims, duplicate
+    ID numbers, with the same count lines past a limit."""
+    from yigongti.datafolder.folder import check_folder, scan_folder
+
+    folder = tmp_path / "d"
+    make_folder(folder, 20_000, 60_000, 3)
+    part = folder / "claims" / "part-00001.parquet"
+    t = pq.read_table(part)
+    n = t.num_rows
+    ids = t.column("claim_id").to_pylist()[::-1]  # out of order: the store's query finds the duplicates
+    ids[10] = ids[500] = ids[20]
+    refs: list[str | None] = [None] * n
+    for k in range(0, n, 997):
+        refs[k] = ids[(k * 7) % n] if k % 2 else f"C-NONE-{k}"
+    people = t.column("person_id").to_pylist()
+    for k in range(3, n, 1501):
+        people[k] = f"P-NOBODY-{k}"
+    t = t.set_column(t.column_names.index("claim_id"), "claim_id", pa.array(ids, pa.string()))
+    t = t.set_column(t.column_names.index("person_id"), "person_id", pa.array(people, pa.string()))
+    pq.write_table(t.append_column("referral_from", pa.array(refs, pa.string())), part)
+    persons = folder / "persons" / "part-00002.parquet"
+    p = pq.read_table(persons)
+    numbers = p.column("id_number").to_pylist()
+    numbers[40] = numbers[41] = numbers[5]
+    pq.write_table(p.set_column(1, "id_number", pa.array(numbers, pa.string())), persons)
+
+    stored = [str(x) for x in scan_folder(folder, limit=limit).problems]
+    in_memory = [str(x) for x in check_folder(folder, limit=limit)[1]]
+    assert stored == in_memory
+    assert any(":claim_id: duplicate key" in x for x in stored)
+    assert any("unknown referring claim C-NONE-" in x for x in stored)
+    assert any("duplicate ID number" in x for x in stored)
+    if limit is not None:
+        assert any(x.startswith("claims/:0:person_id:") for x in stored)
