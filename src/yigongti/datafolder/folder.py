@@ -279,8 +279,34 @@ def _as_text(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
                                          pa.string())])
     else:
         out = pc.cast(arr, pa.string())
-    out = pc.fill_null(out, "")
+    if out.null_count:
+        out = pc.fill_null(out, "")
+    if not _may_need_trim(out):
+        return out  # no value begins or ends with a space: the copy that trimming makes is spared
     return pc.utf8_trim_whitespace(out)
+
+
+_EDGE_ASCII = np.zeros(256, dtype=bool)
+_EDGE_ASCII[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_EDGE_ASCII[128:] = True  # a non-ASCII first or last byte may belong to a Unicode space: trim to be sure
+
+
+def _may_need_trim(text: pa.ChunkedArray) -> bool:
+    """Whether some value of a string column may begin or end with whitespace (looks at two bytes per value)."""
+    for chunk in text.chunks:
+        if len(chunk) == 0:
+            continue
+        if not pa.types.is_string(chunk.type):
+            return True
+        buffers = chunk.buffers()
+        if buffers[2] is None:
+            continue
+        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        nonempty = offsets[1:] > offsets[:-1]
+        if _EDGE_ASCII[data[offsets[:-1][nonempty]]].any() or _EDGE_ASCII[data[offsets[1:][nonempty] - 1]].any():
+            return True
+    return False
 
 
 def _bad_rows(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -422,12 +448,16 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
     if t in (ColType.STR, ColType.ID, ColType.ID_NUMBER):
         if t is ColType.ID:
             bad(_ID_RE, "an identifier (no spaces, commas or semicolons) / 编码格式错误")
-        return pc.if_else(empty, pa.scalar(None, pa.string()), text) if not col.required else text
+        if col.required or not pc.any(empty).as_py():
+            return text
+        return pc.if_else(empty, pa.scalar(None, pa.string()), text)
     if t is ColType.ENUM:
         allowed = pa.array(list(col.values))
         mask = pc.and_(pc.invert(empty), pc.invert(pc.is_in(text, value_set=allowed)))
         out.rows(_bad_rows(mask), col.name, values=text,
                  fmt="'{value}' is not one of " + ", ".join(col.values) + " / 取值无效")
+        if not pc.any(empty).as_py():
+            return text
         return pc.if_else(empty, pa.scalar(None, pa.string()), text)
     if t is ColType.COUNTY_CODE:
         bad(_COUNTY_RE, "a 6-digit county code (GB/T 2260) / 区划代码应为6位数字")
