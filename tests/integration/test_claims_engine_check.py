@@ -53,5 +53,7 @@ def test_text_cells_are_judged_alike(values: list[str | None], name: str) -> Non
     arr = pa.array(values, pa.string())
     engine, arrow = _engine_bad(name, arr), _arrow_bad(name, arr)
     assert all(e or not a for e, a in zip(engine, arrow, strict=True)), (engine, arrow)
-    if all(v is None or v.isascii() for v in values):
+    # printable ASCII: equal cell by cell (Python's strip also trims the ASCII separators \x1c-\x1f, which the
+    # engine refuses: stricter there, and the Arrow check then decides, as for unicode spaces)
+    if all(v is None or (v.isascii() and v.isprintable()) for v in values):
         assert engine == arrow
