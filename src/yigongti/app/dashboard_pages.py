@@ -182,7 +182,7 @@ def _burn_chart(t: Callable[[str, str], str], months: list[figures_of.BurnMonth]
         return (Decimal(m.spent_to_date) * 100 / m.prepaid_to_date).quantize(Decimal("0.1")) \
             if m.prepaid_to_date else None
 
-    before = last or [None] * len(months)
+    before: list[figures_of.BurnMonth | None] = list(last) if last else [None] * len(months)
     shown = [[str(m.month), format_money(m.prepaid), format_money(m.spent), format_money(m.prepaid_to_date),
               format_money(m.spent_to_date), format_number(rate(m)) + ("%" if rate(m) is not None else ""),
               format_money(b.spent) if b else t("上年无数据", "no data for last year"),
@@ -292,7 +292,7 @@ def _view(request: Request, ctx: Any, db: Session, principal: Principal, query: 
     consortia = [c for c in registry.consortia(db) if c.consortium_id in mine]
     year = figures.year
     top = t("全县", "County")
-    now, before = head_counts(db, year=year), head_counts(db, year=year - 1)
+    now = head_counts(db, year=year)
     spent_title = t("医保基金支出（元）", "Fund spending (yuan)")
     last_months: list[figures_of.BurnMonth] | None
     if consortium is None:
