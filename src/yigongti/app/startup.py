@@ -18,9 +18,10 @@ import tomli_w
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from yigongti.budget.opening_service import resolve_opening
 from yigongti.core.policy import Policy, policy_from_toml, policy_to_toml
 from yigongti.core.policy_files import folder_policy
-from yigongti.datafolder.folder import DataFolder, read_folder
+from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder
 from yigongti.enrollment.loading import load_data
 from yigongti.enrollment.portal import age_on, may_choose_for
 from yigongti.enrollment.store import DesignationRow, PersonRow
@@ -212,6 +213,8 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
     loaded = _load_if_empty(settings, sessions, clock)
     prepared = Prepared(policy=_policy(settings), folder=loaded[0] if loaded else None,
                         year=loaded[1] if loaded else None)
+    if loaded and find_table_file(loaded[0], "opening") is not None:  # the balances brought into the year: checked
+        resolve_opening(loaded[0], loaded[1])  # at start (InvalidInput, exit 2), not on the first finance page
     if settings.demo_accounts:
         prepared.demo_accounts = _demo_accounts(settings, sessions, clock, prepared.policy)
     return prepared

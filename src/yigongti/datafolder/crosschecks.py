@@ -212,12 +212,14 @@ def table_problems(tables: Mapping[str, pa.Table], labels: Mapping[str, str]) ->
             idx = _missing_refs(column, person_ids)
             out += _problems(labels[name], idx, "person_id", [
                 f"unknown person {v} / 参保人不存在" for v in column.take(pa.array(idx)).to_pylist()])
-    agreements = tables.get("budget_agreements")
-    if agreements is not None and cons_t is not None and _has(agreements, "consortium_id") \
-            and _has(cons_t, "consortium_id"):
-        column = agreements.column("consortium_id")
+    for name in ("budget_agreements", "opening"):  # tables of figures by consortium
+        by_consortium = tables.get(name)
+        if by_consortium is None or cons_t is None or not _has(by_consortium, "consortium_id") \
+                or not _has(cons_t, "consortium_id"):
+            continue
+        column = by_consortium.column("consortium_id")
         idx = _missing_refs(column, cons_t.column("consortium_id"))
-        out += _problems(labels["budget_agreements"], idx, "consortium_id", [
+        out += _problems(labels[name], idx, "consortium_id", [
             f"unknown consortium {v} / 医共体不存在" for v in column.take(pa.array(idx)).to_pylist()])
     claims = tables.get("claims")
     if claims is not None and _has(claims, "referral_from", "claim_id"):
