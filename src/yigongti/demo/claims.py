@@ -274,7 +274,9 @@ def make_previous_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, 
     to ``lead_in_days`` before the year; referred admissions up to its December 31), for the same chunk of persons:
     ``frailty`` of the year's draw (None: drawn here), ages a year younger, nobody before their birth, costs
     ``1 + cost_growth`` times lower; numbered ``C<county>-<year - 1>-`` from ``first_claim``. ClaimStats count all
-    of them (they are of the year before)."""
+    of them (they are of the year before). Primary care goes mostly to the household's nearest village-tier
+    institution and its township: the designation enrolment gives everyone for a year nobody chose for (the demo's
+    choices are for ``year``), so that last year's settlement reads them as designated care like the year's."""
     jan1 = np.datetime64(f"{year - 1}-01-01", "D")
     dec31 = np.datetime64(f"{year - 1}-12-31", "D")
     year_days = int((dec31 - jan1).astype(np.int64)) + 1
@@ -282,7 +284,10 @@ def make_previous_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, 
     if frailty is None:
         frailty = _frailty(rng, pop, cal)
     born = np.asarray(pop.table.column("birth_date").to_numpy(zero_copy_only=False), dtype="datetime64[D]")
-    table, stats = _claims(reg, pop, enr, rng=rng, period=period, first_claim=first_claim, outside_ids=outside_ids,
+    near = reg.villages[pop.hh_nearest][pop.household]
+    last = Enrollment(choices=enr.choices, previous=enr.previous, village=near, consortium=reg.consortium[near],
+                      township=reg.parent[near])
+    table, stats = _claims(reg, pop, last, rng=rng, period=period, first_claim=first_claim, outside_ids=outside_ids,
                            outside_levels=outside_levels, cal=cal, frailty=frailty,
                            ages=np.maximum(pop.age - 1, 0), born=born, cost_scale=1.0 / (1.0 + cal.cost_growth),
                            prefix=f"C{reg.county.code}-{year - 1}-")
