@@ -52,6 +52,20 @@ def test_same_seed_gives_identical_bytes_and_another_seed_does_not(tmp_path: Pat
     assert a["persons.csv"] != c["persons.csv"] and a["claims.csv"] != c["claims.csv"]
 
 
+def test_last_year_leaves_the_years_files_as_they_were(tmp_path: Path) -> None:
+    """Last year's claims are drawn after the year's: every other file is the same with or without them, and the
+    claims file only gains rows at its end (the figures tests pin stay the year's)."""
+    generate_demo(tmp_path / "without", persons=2500, seed=3, last_year=False)
+    summary = generate_demo(tmp_path / "with", persons=2500, seed=3)
+    without, with_last = _files(tmp_path / "without"), _files(tmp_path / "with")
+    assert with_last.keys() == without.keys()
+    assert {k for k in without if without[k] != with_last[k]} == {"claims.csv"}
+    assert with_last["claims.csv"].startswith(without["claims.csv"])
+    added = with_last["claims.csv"][len(without["claims.csv"]):].decode().splitlines()
+    assert len(added) == summary.last_year_claims > 0
+    assert all(line.startswith(f'"C510727-{YEAR - 1}-') for line in added)
+
+
 def test_parquet_output_holds_the_same_data_as_csv_and_passes_check(tmp_path: Path) -> None:
     generate_demo(tmp_path / "csv", persons=2000, seed=9, fmt="csv")
     summary = generate_demo(tmp_path / "pq", persons=2000, seed=9, fmt="parquet")
@@ -107,8 +121,19 @@ def test_volumes_and_shares_are_near_the_published_figures(demo: tuple[DemoSumma
     born = _np(persons.column("birth_date"))
     assert 0.22 <= (born < np.datetime64(f"{YEAR - 60}-01-02")).mean() <= 0.30
     assert 0.17 <= (_np(persons.column("insurance")) == "employee").mean() <= 0.23
-    # some claims in the last weeks of the year before, none earlier
-    assert (~in_year).sum() > 0 and admit.min() >= np.datetime64(f"{YEAR - 1}-12-01")
+    # a whole year before (for the dashboards' and the appraisal's last year), none earlier, nobody before birth
+    before = admit < np.datetime64(f"{YEAR}-01-01")
+    assert admit.min() >= np.datetime64(f"{YEAR - 1}-01-01")
+    assert len(set(admit[before].astype("datetime64[M]").tolist())) == 12
+    series = np.char.find(_np(claims.column("claim_id")).astype(str), f"-{YEAR - 1}-") > 0
+    assert summary.last_year_claims == int(series.sum()) > 0 and (admit[series] < np.datetime64(f"{YEAR}-01-01")).all()
+    birth_of = dict(zip(persons.column("person_id").to_pylist(), born.tolist(), strict=True))
+    assert all(a >= birth_of[p] for p, a, s in zip(claims.column("person_id").to_pylist(), admit.tolist(),
+                                                   series.tolist(), strict=True) if s)
+    # last year: about as many visits, at prices about 6% lower
+    last_visits = before & ~inpatient
+    assert 0.9 <= last_visits.sum() / visits.sum() <= 1.1
+    assert covered[before].sum() / before.sum() < covered[in_year].sum() / in_year.sum()
 
 
 def test_costs_rise_with_tier_and_covered_cost_is_75_to_95_percent(demo: tuple[DemoSummary, DataFolder]) -> None:

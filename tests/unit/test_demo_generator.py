@@ -204,3 +204,46 @@ def test_any_chunk_keeps_the_invariants_of_the_contract(seed: int, n: int, n_con
             src = by_id[r["referral_from"]]
             assert src["person_id"] == r["person_id"]
             assert 0 <= (r["admit_date"] - src["discharge_date"]).days <= 15
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300))
+def test_last_years_claims_keep_the_invariants_and_the_years_draw(seed: int, n: int) -> None:
+    """Last year's claims (make_previous_claims, after the year's from the same generator): in the year before,
+    up to the year's lead-in weeks (referred admissions to its December 31), nobody before birth, an id series of
+    their own; and drawing them does not change the year's claims."""
+    from yigongti.demo.choices import Enrollment
+    from yigongti.demo.claims import draw_year_claims, make_claims, make_previous_claims
+    from yigongti.demo.geography import outside_table
+    from yigongti.demo.population import Population
+
+    reg = _registry(1)[0]
+    ids, levels = outside_table()
+
+    def chunk() -> tuple[np.random.Generator, Population, Enrollment]:
+        rng = np.random.default_rng(seed)
+        pop = make_population(reg, rng=rng, n_persons=n, first_person=0, first_household=0, year=2026,
+                              serials=IdNumberSerials(PINGWU.code), cal=CAL)
+        return rng, pop, make_enrollment(reg, pop, rng=rng, year=2026, cal=CAL)
+
+    rng, pop, enr = chunk()
+    alone, _ = make_claims(reg, pop, enr, rng=rng, year=2026, first_claim=0, outside_ids=ids,
+                           outside_levels=levels, cal=CAL)
+    rng, pop, enr = chunk()
+    year, _, frailty = draw_year_claims(reg, pop, enr, rng=rng, year=2026, first_claim=0,
+                                        outside_ids=ids, outside_levels=levels, cal=CAL)
+    before, stats = make_previous_claims(reg, pop, enr, rng=rng, year=2026, outside_ids=ids,
+                                         outside_levels=levels, cal=CAL, frailty=frailty)
+    assert year.equals(alone)
+    rows = before.to_pylist()
+    assert stats.claims == len(rows) == len({r["claim_id"] for r in rows})
+    assert all(r["claim_id"].startswith(f"C{PINGWU.code}-2025-") for r in rows)
+    born = dict(zip(pop.table.column("person_id").to_pylist(),
+                    pop.table.column("birth_date").to_pylist(), strict=True))
+    by_id = {r["claim_id"]: r for r in rows}
+    for r in rows:
+        assert date(2025, 1, 1) <= r["admit_date"] <= date(2025, 12, 31) and r["admit_date"] >= born[r["person_id"]]
+        if r["referral_from"]:
+            assert by_id[r["referral_from"]]["person_id"] == r["person_id"]
+        else:
+            assert r["admit_date"] < date(2025, 12, 11)

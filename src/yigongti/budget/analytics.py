@@ -7,6 +7,10 @@ signed figure (it wins over a folder's ``budget_agreements`` row); the figures a
 agreements of the year change (one small query per use). A resident's claims are explained one
 by one with the single-claim path of
 ``benefits.domain`` (the reference the engine is tested against).
+
+Last year's figures (上年数据, :meth:`FiguresCache.last_year`) are the same use case run on the same folder for
+``year - 1`` (what ``yigongti settle --year`` and ``yigongti appraise --year`` compute for it), only when the folder's
+claims cover every month of that year (:func:`whole_year`); otherwise there is no last year to compare with.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from yigongti.budget.agreement_table import signed_from_table, with_agreements
 from yigongti.budget.service import SettlementResult, settle_year
 from yigongti.core.db import READ_ONLY_OPTION
 from yigongti.core.policy import Policy
+from yigongti.core.problems import InvalidInput
 from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.registry.domain import Institution
 from yigongti.registry.store import RegistryRepository
 
 __all__ = ["FiguresCache", "YearFigures", "claims_of", "compute_year", "explain_claims", "formula_budget",
-           "person_decisions", "referrals"]
+           "person_decisions", "referrals", "whole_year"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,16 @@ def compute_year(folder: Path | DataFolder, year: int, policy: Policy,
     assert result.adjudicated is not None  # a folder read into memory settles in memory
     return YearFigures(year, data, result.adjudicated, result, result.appraisal, result.appraisal_problem,
                        agreements)
+
+
+def whole_year(data: DataFolder, year: int) -> bool:
+    """Whether the folder's claims have admissions in every month of ``year`` (the appraisal's rule for a year that
+    can be compared with: a few weeks of lead-in claims are not a year)."""
+    claims = data.get("claims")
+    if claims is None or claims.num_rows == 0:
+        return False
+    dates = claims.column("admit_date")
+    return len(pc.unique(pc.filter(pc.month(dates), pc.equal(pc.year(dates), year)))) == 12
 
 
 def formula_budget(figures: YearFigures | None, consortium_id: str, year: int) -> int | None:
@@ -135,6 +150,9 @@ class FiguresCache:
                  sessions: sessionmaker[Session] | None = None) -> None:
         self.folder, self.year, self.policy, self.sessions = folder, year, policy, sessions
         self._figures: YearFigures | None = None
+        self._last: YearFigures | None = None
+        self._last_signed: dict[str, SignedAgreement] | None = None
+        self.last_problem: str | None = None  # why last year's figures could not be computed
         self._data: DataFolder | None = None
         self._signed: dict[str, SignedAgreement] = {}
         self._lock = threading.Lock()
@@ -163,7 +181,30 @@ class FiguresCache:
                 self._signed = signed
             return self._figures
 
+    def last_year(self) -> YearFigures | None:
+        """The figures of ``year - 1`` from the same folder (the settlement and appraisal the command line computes
+        for it), kept like :meth:`get`; None when the folder's claims do not cover every month of that year, or
+        its settlement cannot run (``last_problem`` says why)."""
+        if not self.available:
+            return None
+        assert self.folder is not None and self.year is not None
+        year = self.year - 1
+        signed = self._signed_now(year)
+        with self._lock:
+            if self._data is None:
+                self._data = read_folder(self.folder)
+            if not whole_year(self._data, year):
+                return None
+            if self._last_signed != signed:
+                self._last_signed = signed
+                try:
+                    self._last, self.last_problem = compute_year(self._data, year, self.policy, signed), None
+                except InvalidInput as exc:
+                    self._last, self.last_problem = None, str(exc)
+            return self._last
+
     def warm(self) -> None:
-        """Compute in a background thread now, so that the first dashboard does not wait."""
+        """Compute in a background thread now (the year, then last year), so that the first dashboard does not
+        wait."""
         if self.available:
-            threading.Thread(target=self.get, name="figures", daemon=True).start()
+            threading.Thread(target=lambda: (self.get(), self.last_year()), name="figures", daemon=True).start()

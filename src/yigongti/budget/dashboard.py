@@ -2,8 +2,10 @@
 
 Read side only, from the year's figures (:class:`~yigongti.budget.analytics.YearFigures`): the budget burn month by
 month against the prepayments, the fund's spending per institution, the in-county and primary-level shares against
-their targets, the indicator grid with points and the unit's grade, each with last year's value where the appraisal
-measured it (``AppraisalResult.previous``). No I/O: the caller passes the figures and the units of its scope.
+their targets, the indicator grid with points and the unit's grade, each with last year's value from last year's
+own figures (``last``: the settlement and appraisal of ``year - 1`` on the same folder, as the command line computes
+them; None when the folder holds no whole previous year). No I/O: the caller passes the figures and the units of its
+scope.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from yigongti.appraisal.indicators import Indicator
 from yigongti.appraisal.service import AppraisalResult
 from yigongti.budget.analytics import YearFigures
 
-__all__ = ["SHARE_INDICATORS", "BurnMonth", "GridRow", "Share", "UnitScore", "burn", "fund_by_institution",
+__all__ = ["SHARE_INDICATORS", "BurnMonth", "GridRow", "Share", "UnitScore", "burn", "enrollees", "fund_by_institution",
            "indicator_grid", "institution_burn", "shares", "unit_score"]
 
 SHARE_INDICATORS = (("fund_res_in_county", "fund_res"), ("visits_primary", "visits"))
@@ -108,6 +110,12 @@ def burn(figures: YearFigures, consortia: Iterable[str]) -> list[BurnMonth]:
     return _running((m + 1, pre[m], spent[m]) for m in range(12))
 
 
+def enrollees(figures: YearFigures, consortia: Iterable[str]) -> int:
+    """The enrollees the settlement counted for ``consortia`` (the heads its budgets are of)."""
+    chosen = set(consortia)
+    return sum(s.enrollees for s in figures.settlement.consortia if s.consortium_id in chosen)
+
+
 def _of_year(figures: YearFigures, inst_ids: Sequence[str] | None = None) -> pa.Table:
     t = figures.adjudicated
     if inst_ids is not None:
@@ -143,9 +151,10 @@ def _values(table: pa.Table | None, scope: str) -> dict[str, Decimal | None]:
             for r in table.to_pylist() if r["scope"] == scope}
 
 
-def shares(result: AppraisalResult, scope: str) -> list[Share]:
-    """The :data:`SHARE_INDICATORS` the set holds, for ``scope`` (a county code or a consortium id)."""
-    now, before = _values(result.indicators, scope), _values(result.previous, scope)
+def shares(result: AppraisalResult, scope: str, last: AppraisalResult | None = None) -> list[Share]:
+    """The :data:`SHARE_INDICATORS` the set holds, for ``scope`` (a county code or a consortium id); ``last``: last
+    year's appraisal (its values are the previous ones)."""
+    now, before = _values(result.indicators, scope), _values(last.indicators if last else None, scope)
     out = []
     for numerator, denominator in SHARE_INDICATORS:
         ind = next((i for i in result.indicator_set.indicators
@@ -155,16 +164,23 @@ def shares(result: AppraisalResult, scope: str) -> list[Share]:
     return out
 
 
-def indicator_grid(result: AppraisalResult, scope: str) -> list[GridRow]:
-    """Every indicator measured for ``scope``: value, last year's, target, points of the weight."""
-    now, before = _values(result.indicators, scope), _values(result.previous, scope)
+def indicator_grid(result: AppraisalResult, scope: str, last: AppraisalResult | None = None) -> list[GridRow]:
+    """Every indicator measured for ``scope``: value, last year's (from ``last``), target, points of the weight."""
+    now, before = _values(result.indicators, scope), _values(last.indicators if last else None, scope)
     points = {r["indicator"]: (_dec(r["points"]), _dec(r["weight"])) for r in result.points.to_pylist()
               if r["unit_id"] == scope}
     return [GridRow(ind, now[ind.id], before.get(ind.id), *points.get(ind.id, (None, None)))
             for ind in result.indicator_set.indicators if ind.id in now]
 
 
-def unit_score(result: AppraisalResult, unit_id: str) -> UnitScore:
-    row = next((r for r in result.scores.to_pylist() if r["unit_id"] == unit_id), None)
+def _score_of(result: AppraisalResult | None, unit_id: str) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return next((r for r in result.scores.to_pylist() if r["unit_id"] == unit_id), None)
+
+
+def unit_score(result: AppraisalResult, unit_id: str, last: AppraisalResult | None = None) -> UnitScore:
+    """The unit's score and grade, and last year's score (from ``last``, last year's appraisal)."""
+    row, before = _score_of(result, unit_id), _score_of(last, unit_id)
     return UnitScore(_dec(row["score"]) if row else None, row["grade"] if row else None,
-                     result.previous_scores.get(unit_id))
+                     _dec(before["score"]) if before else None)

@@ -246,6 +246,8 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "prepaid_to_date": ("累计预付（元）", "prepaid so far (yuan)"),
         "spent_to_date": ("累计支出（元）", "spent so far (yuan)"),
         "burn_rate": ("预算执行率（%）", "budget burn (%)"),
+        "spent_previous": ("上年支出（元）", "last year's spending (yuan)"),
+        "spent_to_date_previous": ("上年累计支出（元）", "last year's spending so far (yuan)"),
         "indicator_id": ("指标编号", "indicator id"),
         "target": ("目标", "target"),
         "previous": ("上年", "last year"),

@@ -2,7 +2,8 @@
 
 ``generate_demo(out, persons=..., seed=..., consortia=2, counties=1, year=2026)`` writes institutions, consortia,
 persons, choices (Q4 of the year before), designations (of the year before, for carry-over) and claims (the year,
-plus the last weeks of the year before); no ``policy.toml`` (the defaults of docs/en/rules.md apply).
+plus the whole year before: its last weeks drawn with the year, the rest after it, ``last_year=False`` leaves that
+out); no ``policy.toml`` (the defaults of docs/en/rules.md apply).
 The same arguments give byte-identical files. Persons are generated in chunks of whole households, so memory stays
 bounded whatever the size; ``fmt="auto"`` writes CSV below 1,000,000 persons and Parquet folders from there on.
 """
@@ -17,7 +18,7 @@ import numpy as np
 
 from yigongti.demo.calibration import DEFAULT_CALIBRATION, Calibration
 from yigongti.demo.choices import make_enrollment
-from yigongti.demo.claims import ClaimStats, make_claims
+from yigongti.demo.claims import ClaimStats, draw_year_claims, make_previous_claims
 from yigongti.demo.geography import build_county, consortia_table, institutions_table, outside_table
 from yigongti.demo.identifiers import IdNumberSerials
 from yigongti.demo.places import counties as demo_counties
@@ -62,6 +63,7 @@ class DemoSummary:
     designations: int
     claims: int
     stats: ClaimStats = field(default_factory=ClaimStats)
+    last_year_claims: int = 0  # of the claims: those of the year before, before the lead-in weeks
 
     @property
     def visits_per_person(self) -> float:
@@ -101,8 +103,10 @@ def _split(total: int, parts: int) -> list[int]:
 def generate_demo(out: Path | str, *, persons: int | None = None, seed: int = DEFAULT_SEED, consortia: int = 2,
                   counties: int = 1, year: int = DEFAULT_YEAR, fmt: str = "auto",
                   calibration: Calibration = DEFAULT_CALIBRATION,
-                  progress: Callable[[int, int], None] | None = None) -> DemoSummary:
-    """Write a demo data folder to ``out``; ``persons`` in total (default 174,000 per county), split evenly."""
+                  progress: Callable[[int, int], None] | None = None, last_year: bool = True) -> DemoSummary:
+    """Write a demo data folder to ``out``; ``persons`` in total (default 174,000 per county), split evenly.
+    ``last_year``: also the claims of the whole year before (drawn after the year's, from the same generator, so
+    the year's files are the same with or without them, but for these rows appended to the claims)."""
     total = PINGWU_PERSONS * counties if persons is None else persons
     if total < counties:
         raise ValueError("need at least one person per county / 每个县至少一人")
@@ -117,7 +121,7 @@ def generate_demo(out: Path | str, *, persons: int | None = None, seed: int = DE
                                urban_share=cal.urban_share) for k, c in enumerate(places)]
     outside_ids, outside_levels = outside_table()
     stats = ClaimStats()
-    done = households = 0
+    done = households = last_claims = 0
     with StagedFolder(Path(out)) as stage:
         small = {n: TableSink(stage.path, n, fmt="csv") for n in ("institutions", "consortia")}
         small["institutions"].write(institutions_table(registries))
@@ -125,19 +129,27 @@ def generate_demo(out: Path | str, *, persons: int | None = None, seed: int = DE
         sinks = {n: TableSink(stage.path, n, fmt=fmt) for n in ("persons", "choices", "designations", "claims")}
         for k, (reg, n_county) in enumerate(zip(registries, _split(total, counties), strict=True)):
             serials = IdNumberSerials(reg.county.code)
-            first_person = first_household = first_claim = 0
+            first_person = first_household = first_claim = first_last = 0
             for c, start in enumerate(range(0, n_county, CHUNK_PERSONS)):
                 rng = np.random.default_rng([seed, k, c + 1])
                 n = min(CHUNK_PERSONS, n_county - start)
                 pop = make_population(reg, rng=rng, n_persons=n, first_person=first_person,
                                       first_household=first_household, year=year, serials=serials, cal=cal)
                 enr = make_enrollment(reg, pop, rng=rng, year=year, cal=cal)
-                claims, chunk_stats = make_claims(reg, pop, enr, rng=rng, year=year, first_claim=first_claim,
-                                                  outside_ids=outside_ids, outside_levels=outside_levels, cal=cal)
+                claims, chunk_stats, frailty = draw_year_claims(
+                    reg, pop, enr, rng=rng, year=year, first_claim=first_claim, outside_ids=outside_ids,
+                    outside_levels=outside_levels, cal=cal)
                 sinks["persons"].write(pop.table)
                 sinks["choices"].write(enr.choices)
                 sinks["designations"].write(enr.previous)
                 sinks["claims"].write(claims)
+                if last_year:
+                    before, _ = make_previous_claims(reg, pop, enr, rng=rng, year=year, outside_ids=outside_ids,
+                                                     outside_levels=outside_levels, cal=cal, frailty=frailty,
+                                                     first_claim=first_last)
+                    sinks["claims"].write(before)
+                    first_last += before.num_rows
+                    last_claims += before.num_rows
                 stats.add(chunk_stats)
                 first_person += n
                 first_household += pop.n_households
@@ -153,4 +165,5 @@ def generate_demo(out: Path | str, *, persons: int | None = None, seed: int = DE
         out=Path(out), fmt=fmt, year=year, seed=seed, counties=counties,
         consortia=sum(r.n_consortia for r in registries), institutions=small["institutions"].rows,
         households=households, persons=done, choices=sinks["choices"].rows,
-        designations=sinks["designations"].rows, claims=sinks["claims"].rows, stats=stats)
+        designations=sinks["designations"].rows, claims=sinks["claims"].rows, stats=stats,
+        last_year_claims=last_claims)

@@ -13,7 +13,7 @@ contract; deaths by a Gompertz curve.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from yigongti.core.money import format_yuan
 from yigongti.datafolder.folder import find_table_file, write_table
+from yigongti.demo.calibration import DEFAULT_CALIBRATION
 
 __all__ = ["APPRAISAL_DEMO_TABLES", "write_appraisal_tables"]
 
@@ -147,8 +148,10 @@ def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
     village_of = _village_of(folder, pid, villages, ids, rng)
     ht = (age >= 35) & (rng.random(len(pid)) < np.clip((age - 25) / 160, 0, 0.6))
     dm = (age >= 35) & (rng.random(len(pid)) < np.clip((age - 25) / 400, 0, 0.25))
-    claims = _read(folder, "claims", ["person_id", "diagnosis"])
-    if claims is not None:
+    claims = _read(folder, "claims", ["person_id", "diagnosis", "admit_date"])
+    if claims is not None:  # known from the claims of the year and its lead-in weeks (not the rest of last year)
+        since = (date(year, 1, 1) - timedelta(days=DEFAULT_CALIBRATION.lead_in_days)).isoformat()
+        claims = claims.filter(pc.greater_equal(pc.fill_null(claims.column("admit_date"), since), since))
         diag = pc.utf8_slice_codeunits(pc.fill_null(claims.column("diagnosis"), ""), 0, 3)
         for flag, codes in ((ht, ["I10", "I11", "I12", "I13", "I15"]), (dm, ["E10", "E11", "E12", "E13", "E14"])):
             known = pc.unique(pc.filter(claims.column("person_id"), pc.is_in(diag, pa.array(codes))))

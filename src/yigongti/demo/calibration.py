@@ -56,6 +56,9 @@ class Calibration:
                                            0.28, 0.34, 0.42, 0.48, 0.55, 0.58, 0.58)
     frailty_shape: float = 2.0  # gamma frailty, mean 1: overdispersion of visits per person
     lead_in_days: int = 21  # claims also in the last weeks of the year before
+    # the rest of the year before (claims.make_previous_claims) is drawn at prices this much lower: medical costs
+    # grow by about this much a year, so the dashboards show a plausible trend against last year
+    cost_growth: float = 0.06
 
     # --- where care happens ---------------------------------------------------------------------------------------
     # probabilities of tier (village, township, county, outside) per age group

@@ -5,6 +5,11 @@ setting, the institution mostly from the person's designation, sometimes another
 other consortium, or a city hospital outside every consortium; costs are lognormal by tier; inpatient stays have a
 length by tier; some admissions are followed by a referred admission upward (referral_from, 0-15 days after the
 discharge). Claims start a few weeks before the year (``lead_in_days``).
+
+:func:`make_previous_claims` draws the rest of the year before (January 1 up to the lead-in weeks) for the same
+persons, with the same frailty, a year younger and at last year's prices (``cost_growth``), numbered in a series of
+its own (``C<county>-<year>-...``): with the lead-in weeks it makes a whole previous year, so that the dashboards and
+the appraisal have last year to compare with, while the year's claims stay exactly as :func:`make_claims` draws them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from yigongti.demo.geography import CountyRegistry
 from yigongti.demo.identifiers import sequential_ids
 from yigongti.demo.population import BAND_YEARS, Population, age_group
 
-__all__ = ["ClaimStats", "make_claims"]
+__all__ = ["ClaimStats", "draw_year_claims", "make_claims", "make_previous_claims"]
 
 VILLAGE, TOWNSHIP, COUNTY, OUTSIDE = range(4)
 
@@ -169,26 +174,44 @@ class _Draft:
     diagnosis: NDArray[np.int64]  # index into the vocabulary
     referral: NDArray[np.int64]  # index of the referring admission, -1 if none
 
+    def only(self, keep: NDArray[np.bool_]) -> _Draft:
+        """The claims where ``keep`` (before referrals are added: no index to renumber)."""
+        return _Draft(self.person[keep], self.inpatient[keep], self.tier[keep], self.inst[keep], self.keys[keep],
+                      self.admit[keep], self.discharge[keep], self.diagnosis[keep], self.referral[keep])
+
+
+@dataclass(frozen=True)
+class _Period:
+    """The days claims are drawn for: ``span`` days from ``start``, at the yearly rates spread over ``year_days``;
+    referred admissions up to ``last``; the calibration counts (ClaimStats) from ``counted_from``."""
+
+    start: np.datetime64
+    span: int
+    year_days: int
+    last: np.datetime64
+    counted_from: np.datetime64
+
 
 def _stay(rng: np.random.Generator, cal: Calibration, keys: NDArray[np.int64]) -> NDArray[np.int64]:
     return np.asarray(1 + rng.poisson(np.maximum(_lookup(cal.length_of_stay, keys, 1) - 1.0, 0.0)), dtype=np.int64)
 
 
 def _draw(reg: CountyRegistry, pop: Population, enr: Enrollment, places: _Places, rng: np.random.Generator,
-          jan1: np.datetime64, span: int, vocab: list[str], cal: Calibration) -> _Draft:
+          period: _Period, vocab: list[str], cal: Calibration, frailty: NDArray[np.float64],
+          age: NDArray[np.int64]) -> _Draft:
     """Visits and admissions per person by age and frailty, with tier, institution, date, diagnosis, stay."""
-    frailty = rng.gamma(cal.frailty_shape, 1.0 / cal.frailty_shape, size=pop.n_persons)
-    band = np.minimum(pop.age // BAND_YEARS, len(cal.age_shares) - 1)
-    stretch = span / (span - cal.lead_in_days)
+    band = np.minimum(age // BAND_YEARS, len(cal.age_shares) - 1)
+    span = period.span
+    stretch = span / period.year_days
     n_out = rng.poisson(_rate(cal.visit_by_age, cal.visits_per_year, cal)[band] * frailty * stretch)
     n_in = rng.poisson(_rate(cal.admission_by_age, cal.admissions_per_year, cal)[band] * frailty * stretch)
     person = np.concatenate((np.repeat(np.arange(pop.n_persons), n_out), np.repeat(np.arange(pop.n_persons), n_in)))
     inpatient = np.concatenate((np.zeros(int(n_out.sum()), bool), np.ones(int(n_in.sum()), bool)))
-    group = age_group(pop.age[person])
+    group = age_group(age[person])
     tier = np.where(inpatient, _draw_tier(rng, group, cal.inpatient_tiers), _draw_tier(rng, group,
                                                                                        cal.outpatient_tiers))
     inst = _institutions(rng, reg, places, enr, person, inpatient, tier, cal)
-    admit = jan1 - cal.lead_in_days + rng.integers(0, span, size=len(person)).astype("timedelta64[D]")
+    admit = period.start + rng.integers(0, span, size=len(person)).astype("timedelta64[D]")
     diagnosis = _diagnoses(rng, cal.outpatient_diagnoses + cal.inpatient_diagnoses,
                            group + len(cal.outpatient_diagnoses) * inpatient, vocab)
     keys = _cost_keys(tier, places.level[inst])
@@ -219,9 +242,9 @@ def _with_referrals(d: _Draft, reg: CountyRegistry, enr: Enrollment, places: _Pl
         diagnosis=np.concatenate((d.diagnosis, d.diagnosis[src])), referral=np.concatenate((d.referral, src)))
 
 
-def _fit_diagnoses(d: _Draft, pop: Population, vocab: list[str]) -> None:
+def _fit_diagnoses(d: _Draft, pop: Population, ages: NDArray[np.int64], vocab: list[str]) -> None:
     """Replace diagnoses that do not fit the person (births of men or outside 16-45, prostate of women ...)."""
-    age = pop.age[d.person]
+    age = ages[d.person]
     male = pop.male[d.person]
     code = {c: vocab.index(c) for c in ("O80", "K35.8", "N40", "N39.0", "P59.9", "J18.9")}
     d.diagnosis[(d.diagnosis == code["O80"]) & (male | (age < 16) | (age > 45))] = code["K35.8"]
@@ -229,22 +252,81 @@ def _fit_diagnoses(d: _Draft, pop: Population, vocab: list[str]) -> None:
     d.diagnosis[(d.diagnosis == code["P59.9"]) & (age > 0)] = code["J18.9"]
 
 
+def _frailty(rng: np.random.Generator, pop: Population, cal: Calibration) -> NDArray[np.float64]:
+    """Each person's gamma frailty (mean 1): the overdispersion of visits, the same person in every year."""
+    return np.asarray(rng.gamma(cal.frailty_shape, 1.0 / cal.frailty_shape, size=pop.n_persons), dtype=np.float64)
+
+
 def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: np.random.Generator, year: int,
                 first_claim: int, outside_ids: NDArray[np.str_], outside_levels: NDArray[np.int64],
                 cal: Calibration) -> tuple[pa.Table, ClaimStats]:
     """The claims of one chunk of persons, numbered from ``first_claim``; and their calibration counts."""
-    places = _places(reg, outside_ids, outside_levels)
+    table, stats, _ = draw_year_claims(reg, pop, enr, rng=rng, year=year, first_claim=first_claim,
+                                   outside_ids=outside_ids, outside_levels=outside_levels, cal=cal)
+    return table, stats
+
+
+def make_previous_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: np.random.Generator,
+                         year: int, outside_ids: NDArray[np.str_], outside_levels: NDArray[np.int64],
+                         cal: Calibration, frailty: NDArray[np.float64] | None = None,
+                         first_claim: int = 0) -> tuple[pa.Table, ClaimStats]:
+    """The claims of ``year - 1`` before the lead-in weeks of :func:`make_claims` (January 1 of the year before up
+    to ``lead_in_days`` before the year; referred admissions up to its December 31), for the same chunk of persons:
+    ``frailty`` of the year's draw (None: drawn here), ages a year younger, nobody before their birth, costs
+    ``1 + cost_growth`` times lower; numbered ``C<county>-<year - 1>-`` from ``first_claim``. ClaimStats count all
+    of them (they are of the year before). Primary care goes mostly to the household's nearest village-tier
+    institution and its township: the designation enrolment gives everyone for a year nobody chose for (the demo's
+    choices are for ``year``), so that last year's settlement reads them as designated care like the year's."""
+    jan1 = np.datetime64(f"{year - 1}-01-01", "D")
+    dec31 = np.datetime64(f"{year - 1}-12-31", "D")
+    year_days = int((dec31 - jan1).astype(np.int64)) + 1
+    period = _Period(jan1, year_days - cal.lead_in_days, year_days, dec31, jan1)
+    if frailty is None:
+        frailty = _frailty(rng, pop, cal)
+    born = np.asarray(pop.table.column("birth_date").to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+    near = reg.villages[pop.hh_nearest][pop.household]
+    last = Enrollment(choices=enr.choices, previous=enr.previous, village=near, consortium=reg.consortium[near],
+                      township=reg.parent[near])
+    table, stats = _claims(reg, pop, last, rng=rng, period=period, first_claim=first_claim, outside_ids=outside_ids,
+                           outside_levels=outside_levels, cal=cal, frailty=frailty,
+                           ages=np.maximum(pop.age - 1, 0), born=born, cost_scale=1.0 / (1.0 + cal.cost_growth),
+                           prefix=f"C{reg.county.code}-{year - 1}-")
+    return table, stats
+
+
+def draw_year_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: np.random.Generator, year: int,
+                 first_claim: int, outside_ids: NDArray[np.str_], outside_levels: NDArray[np.int64],
+                 cal: Calibration) -> tuple[pa.Table, ClaimStats, NDArray[np.float64]]:
+    """:func:`make_claims`, with the frailty drawn (for :func:`make_previous_claims`)."""
     jan1 = np.datetime64(f"{year}-01-01", "D")
     dec31 = np.datetime64(f"{year}-12-31", "D")
     span = int((dec31 - jan1).astype(np.int64)) + 1 + cal.lead_in_days
+    period = _Period(jan1 - cal.lead_in_days, span, span - cal.lead_in_days, dec31, jan1)
+    frailty = _frailty(rng, pop, cal)
+    table, stats = _claims(reg, pop, enr, rng=rng, period=period, first_claim=first_claim, outside_ids=outside_ids,
+                           outside_levels=outside_levels, cal=cal, frailty=frailty, ages=pop.age, born=None,
+                           cost_scale=1.0, prefix=f"C{reg.county.code}-")
+    return table, stats, frailty
+
+
+def _claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: np.random.Generator, period: _Period,
+            first_claim: int, outside_ids: NDArray[np.str_], outside_levels: NDArray[np.int64], cal: Calibration,
+            frailty: NDArray[np.float64], ages: NDArray[np.int64], born: NDArray[np.datetime64] | None,
+            cost_scale: float, prefix: str) -> tuple[pa.Table, ClaimStats]:
+    places = _places(reg, outside_ids, outside_levels)
     vocab = _vocabulary(cal)
-    d = _with_referrals(_draw(reg, pop, enr, places, rng, jan1, span, vocab, cal), reg, enr, places, rng, dec31, cal)
-    _fit_diagnoses(d, pop, vocab)
+    drawn = _draw(reg, pop, enr, places, rng, period, vocab, cal, frailty, ages)
+    if born is not None:
+        drawn = drawn.only(drawn.admit >= born[drawn.person])
+    d = _with_referrals(drawn, reg, enr, places, rng, period.last, cal)
+    _fit_diagnoses(d, pop, ages, vocab)
     n = len(d.person)
     emergency = np.where(d.inpatient, rng.random(n) < cal.emergency_inpatient,
                          (d.tier >= COUNTY) & (rng.random(n) < cal.emergency_outpatient)) & (d.referral < 0)
     costs = (cal.inpatient_cost, cal.outpatient_cost)
     median = np.where(d.inpatient, _lookup(costs[0], d.keys, 1), _lookup(costs[1], d.keys, 1))
+    if cost_scale != 1.0:
+        median = median * cost_scale
     sigma = np.where(d.inpatient, _lookup(costs[0], d.keys, 2), _lookup(costs[1], d.keys, 2))
     total = np.maximum(np.rint(median * np.exp(sigma * rng.standard_normal(n)) * 100.0), 500).astype(np.int64)
     lo, hi = cal.covered_share
@@ -256,7 +338,7 @@ def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: n
     o = np.lexsort((np.arange(n), d.admit, d.person))
     position = np.empty(n, dtype=np.int64)
     position[o] = np.arange(n)
-    claim_ids = sequential_ids(f"C{reg.county.code}-", first_claim + 1 + np.arange(n, dtype=np.int64), width=9)
+    claim_ids = sequential_ids(prefix, first_claim + 1 + np.arange(n, dtype=np.int64), width=9)
     ref_sorted = d.referral[o]
     has_ref = ref_sorted >= 0
     referral_from = claim_ids.take(pa.array(np.where(has_ref, position[np.maximum(ref_sorted, 0)], 0)))
@@ -274,7 +356,7 @@ def make_claims(reg: CountyRegistry, pop: Population, enr: Enrollment, *, rng: n
         "referral_from": pa.array(referral_from.to_numpy(zero_copy_only=False), pa.string(), mask=~has_ref),
         "unreasonable": pa.array(unreasonable[o]),
     })
-    return table, _stats(d, covered, jan1)
+    return table, _stats(d, covered, period.counted_from)
 
 
 def _stats(d: _Draft, covered: NDArray[np.int64], jan1: np.datetime64) -> ClaimStats:

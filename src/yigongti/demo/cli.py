@@ -28,8 +28,10 @@ def _summary(s: DemoSummary) -> None:
     console.print(f"  县 counties {s.counties}, 医共体 consortia {s.consortia}, 机构 institutions {s.institutions}")
     console.print(f"  参保人 persons {s.persons:,}, 家庭 households {s.households:,} "
                   f"(平均 mean {s.persons / max(s.households, 1):.2f})")
+    last = (f" (其中补足{s.year - 1}全年 {s.last_year_claims:,} / of them filling in {s.year - 1})"
+            if s.last_year_claims else "")
     console.print(f"  定点选择 choices {s.choices:,}, {s.year - 1}年定点 designations {s.designations:,}, "
-                  f"结算清单 claims {s.claims:,}")
+                  f"结算清单 claims {s.claims:,}{last}")
     console.print(f"  人均门诊 visits per person {s.visits_per_person:.2f}; 住院率 admissions per 100 "
                   f"{s.admissions_per_100:.1f}; 基层门诊占比 primary share of visits {s.primary_visit_share:.1%}; "
                   f"县域内住院占比 in-county admissions {s.county_admission_share:.1%}; "

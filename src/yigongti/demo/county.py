@@ -18,10 +18,10 @@ __all__ = ["write_demo_county"]
 
 def write_demo_county(out: Path | str, *, persons: int | None = None, seed: int = DEFAULT_SEED, consortia: int = 2,
                       counties: int = 1, year: int = DEFAULT_YEAR, fmt: str = "auto",
-                      progress: Callable[[int, int], None] | None = None) -> DemoSummary:
+                      progress: Callable[[int, int], None] | None = None, last_year: bool = True) -> DemoSummary:
     """Generate the demo folder, then add the appraisal inputs and ``policy.toml`` (the county pool)."""
     summary = generate_demo(out, persons=persons, seed=seed, consortia=consortia, counties=counties, year=year,
-                            fmt=fmt, progress=progress)
+                            fmt=fmt, progress=progress, last_year=last_year)
     write_appraisal_tables(Path(out), seed=seed, year=year)
     write_demo_policy(Path(out))
     return summary

@@ -21,8 +21,9 @@ def _open(css: str, width: int, height: int, title: str) -> str:
 
 
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, width: int = 640,
-               height: int = 260, unit: str = "", title: str = "") -> Markup:
-    """Lines over ``labels`` (x) for each (name, values); a legend under the plot; the y axis starts at 0."""
+               height: int = 260, unit: str = "", title: str = "", dashed: Sequence[int] = ()) -> Markup:
+    """Lines over ``labels`` (x) for each (name, values); a legend under the plot; the y axis starts at 0.
+    ``dashed``: the indices of series drawn dashed (last year's, say: told apart by more than colour)."""
     top = max([v for _, vals in series for v in vals] + [1.0])
     # room for the longest y tick label (about 7 px a character at font-size 11)
     pad_l, pad_r, pad_t, pad_b = max(64, 7 * len(f"{top:,.0f}") + 12), 12, 12, 48
@@ -47,9 +48,14 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     for s, (name, vals) in enumerate(series):
         colour = PALETTE[s % len(PALETTE)]
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(vals))
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"/>')
-        lx = pad_l + s * 200
-        parts.append(f'<rect x="{lx}" y="{height - 18}" width="14" height="4" fill="{colour}"/>')
+        dash = ' stroke-dasharray="7 4"' if s in dashed else ""
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>')
+        lx = pad_l + s * min(200, (width - pad_l) // len(series))
+        if dash:
+            parts.append(f'<line x1="{lx}" x2="{lx + 14}" y1="{height - 16}" y2="{height - 16}" stroke="{colour}" '
+                         f'stroke-width="3" stroke-dasharray="4 2"/>')
+        else:
+            parts.append(f'<rect x="{lx}" y="{height - 18}" width="14" height="4" fill="{colour}"/>')
         parts.append(f'<text x="{lx + 20}" y="{height - 12}" font-size="12" fill="#1d2430">{escape(name)}'
                      f'{escape(unit)}</text>')
     parts.append("</svg>")
