@@ -29,6 +29,7 @@ from yigongti.platform.accounts import Role, create_user
 from yigongti.platform.accounts_store import UserRow
 from yigongti.platform.migrations import upgrade
 from yigongti.platform.settings import Clock, Settings
+from yigongti.referral.sample import seed_demo_referrals
 from yigongti.registry.domain import Tier
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
@@ -200,9 +201,21 @@ def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: C
             create_user(s, username=username, password=password, role=role, now=clock.now(),
                         display_name=username, **anchor)
             out.append((role.value, username, password))
+        _demo_workflow(s, anchors, clock, policy)
     _write_private(path, tomli_w.dumps({"accounts": [
         {"role": r, "username": u, "password": p} for r, u, p in out]}))
     return out
+
+
+def _demo_workflow(s: Session, anchors: list[tuple[str, Role, dict[str, str]]], clock: Clock,
+                   policy: Policy) -> None:
+    """Demo referrals between the demo township and its lead hospital, and remote diagnosis orders (first start)."""
+    insts = {username: anchor.get("inst_id", "") for username, _, anchor in anchors}
+    township, lead = insts.get(DEMO_USERNAMES[Role.CLINICIAN]), insts.get(DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN])
+    if not township or not lead:
+        return
+    seed_demo_referrals(s, township_id=township, lead_inst_id=lead, year=clock.today().year, now=clock.now(),
+                        policy=policy.referral)
 
 
 def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Session], clock: Clock) -> Prepared:
