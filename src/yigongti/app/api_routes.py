@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from yigongti.app import claims_api as claims
 from yigongti.budget import api as agreements
 from yigongti.care import api as care
+from yigongti.centres import api as centres
 from yigongti.interop.fhir import router as fhir_router
 from yigongti.pharmacy import api as pharmacy
 from yigongti.platform.routes import auth_api as auth
@@ -21,4 +22,4 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, claims.router, registry.router,
                                      referral.router, agreements.router, care.router, public_health.router,
-                                     pharmacy.router, workforce.router, fhir_router)
+                                     pharmacy.router, workforce.router, centres.router, fhir_router)

@@ -8,6 +8,7 @@ from yigongti.app import dashboard_pages as dashboards
 from yigongti.app import resident_pages as resident
 from yigongti.appraisal import pages as indicators
 from yigongti.budget import pages as finance
+from yigongti.centres import pages as centres
 from yigongti.platform.routes import auth_pages as auth
 from yigongti.platform.routes import map_pages as geography
 from yigongti.platform.routes import official_pages as official
@@ -17,4 +18,5 @@ from yigongti.workforce import pages as workforce
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, dashboards.router, official.router, finance.router,
-                                  indicators.router, geography.router, referral.router, workforce.router)
+                                  indicators.router, geography.router, referral.router, workforce.router,
+                                  centres.router)

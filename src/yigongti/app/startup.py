@@ -18,6 +18,7 @@ import tomli_w
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from yigongti.centres.sample import seed_demo_orders
 from yigongti.core.policy import Policy, policy_from_toml, policy_to_toml
 from yigongti.core.policy_files import folder_policy
 from yigongti.datafolder.folder import DataFolder, read_folder
@@ -216,6 +217,8 @@ def _demo_workflow(s: Session, anchors: list[tuple[str, Role, dict[str, str]]], 
         return
     seed_demo_referrals(s, township_id=township, lead_inst_id=lead, year=clock.today().year, now=clock.now(),
                         policy=policy.referral)
+    seed_demo_orders(s, township_id=township, centre_id=lead, year=clock.today().year, now=clock.now(),
+                     validity_days=policy.referral.validity_days)
 
 
 def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Session], clock: Clock) -> Prepared:
