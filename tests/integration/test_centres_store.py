@@ -173,3 +173,31 @@ def test_the_export_is_the_contracts_remote_diagnoses_table(engine: Engine, pers
                      "date": "2026-03-02", "kind": "ultrasound"}]
     assert [c.name for c in REMOTE_DIAGNOSES.columns] == list(rows[0])
     assert "lab" in next(c for c in REMOTE_DIAGNOSES.columns if c.name == "kind").values
+
+
+def test_the_exported_orders_feed_indicator_2_2(db: TestDb, engine: Engine, person: str,  # noqa: F811
+                                                example_input: Path, tmp_path: Path) -> None:
+    import csv
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from yigongti.cli import app
+
+    if db.kind != "sqlite":
+        pytest.skip("the CLI export is the same code on PostgreSQL; appraised once, from SQLite")
+    for kind in ("ecg", "imaging", "lab"):  # lab is read but not counted by the 2024 set's remote_kinds
+        row = _order(engine, person, kind)
+        _report(engine, row.order_id, NOW + timedelta(hours=4))
+    _order(engine, person, "ultrasound")  # still open: not a remote diagnosis yet
+    folder = tmp_path / "county"
+    shutil.copytree(example_input, folder)
+    res = CliRunner().invoke(app, ["centres", "export", "--db", db.url, "--out", str(folder)])
+    assert res.exit_code == 0, res.output
+    assert read_folder(folder)["remote_diagnoses"].num_rows == 3
+    res = CliRunner().invoke(app, ["appraise", "--data", str(folder), "--year", "2026", "--out",
+                                   str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    with (tmp_path / "out" / "indicators.csv").open(encoding="utf-8") as fh:
+        rows = {(r["scope"], r["indicator"]): r for r in csv.DictReader(fh)}
+    assert rows[("G1", "2.2")]["numerator"] == "2" and rows[("G1", "2.2")]["status"] == "ok"
