@@ -112,6 +112,19 @@ def test_the_api_places_moves_and_refuses(client: TestClient, users: dict[str, T
     assert d["report"] == "双肺未见异常" and [e["to_status"] for e in d["events"]] == ["ordered", "accepted",
                                                                                        "reported"]
     assert client.get(f"/api/diagnoses/{oid}", headers=g2).status_code == 404
+    fhir = client.get(f"/api/fhir/DiagnosticReport/D{oid}", headers=t1)
+    assert fhir.status_code == 200 and fhir.headers["content-type"].startswith("application/fhir+json")
+    rep = fhir.json()
+    assert rep["resourceType"] == "DiagnosticReport" and rep["status"] == "final"
+    assert rep["conclusion"] == "双肺未见异常" and rep["subject"]["reference"] == f"Patient/{person}"
+    assert rep["category"][0]["coding"][0]["code"] == "RAD" and rep["conclusionCode"][0]["coding"][0]["code"] == "N"
+    assert rep["issued"].endswith("+08:00") and rep["performer"][0]["reference"] == "Organization/G1-H"
+    same = client.post("/api/diagnoses", json=body, headers=t1).json()
+    assert same["status"] == "recognised" and same["repeat_of"] == oid
+    rec = client.get(f"/api/fhir/DiagnosticReport/D{same['order_id']}", headers=t1).json()
+    assert rec["status"] == "final" and rec["conclusion"] == "双肺未见异常"
+    assert client.get(f"/api/fhir/DiagnosticReport/D{oid}", headers=g2).status_code == 404
+    assert client.get(f"/api/fhir/DiagnosticReport/{oid}", headers=t1).status_code == 422
     assert any(o["order_id"] == oid for o in client.get("/api/diagnoses", headers=h).json())
     cen = client.get("/api/diagnoses/centres", headers=login(client, "ce-g1")).json()
     assert cen and cen[0]["centre_id"] == "G1-H" and cen[0]["reported"] >= 1
