@@ -185,6 +185,18 @@ def test_the_flows_page_counts_referrals_between_tiers_and_the_reserve(client: T
     assert users["ce-bureau"].get("/referral-flows?year=2025").status_code == 200
     for who in ("ce-doc-t1", "ce-admin-h"):
         assert users[who].get("/referral-flows").status_code == 403
+    sr = client.get(f"/api/fhir/ServiceRequest/R{rid}", headers=t1)
+    assert sr.status_code == 200 and sr.headers["content-type"].startswith("application/fhir+json")
+    assert sr.json()["status"] == "active" and sr.json()["performer"][0]["reference"] == "Organization/G1-H"
+    tk = client.get(f"/api/fhir/Task/R{rid}", headers=admin).json()
+    assert tk["status"] == "in-progress" and tk["businessStatus"]["coding"][0]["code"] == "booked"
+    assert tk["owner"]["reference"] == "Organization/G1-H" and tk["focus"]["reference"] == f"ServiceRequest/R{rid}"
+    assert client.get(f"/api/fhir/Task/R{rid}", headers=login(client, "ce-doc-g2")).status_code == 404
+    assert client.get(f"/api/fhir/Task/{rid}", headers=t1).status_code == 422
+    assert client.get("/api/fhir/Task/R9999999999", headers=t1).status_code == 404
+    sl = client.get(f"/api/fhir/Slot/{slot}", headers=t1).json()
+    assert sl["resourceType"] == "Slot" and sl["status"] == "free" and sl["start"] == "2025-12-20T08:00:00+08:00"
+    assert client.get("/api/fhir/Slot/99999999", headers=t1).status_code == 404
     assert g1.get("/referral-flows.csv?table=nope").status_code == 422
     assert g1.get("/referral-flows?year=1800").status_code == 422
     assert 'href="/referrals?person_id=' not in g1.get("/persons").text  # only a clinician refers
