@@ -202,23 +202,24 @@ def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: C
             create_user(s, username=username, password=password, role=role, now=clock.now(),
                         display_name=username, **anchor)
             out.append((role.value, username, password))
-        _demo_workflow(s, anchors, clock, policy)
     _write_private(path, tomli_w.dumps({"accounts": [
         {"role": r, "username": u, "password": p} for r, u, p in out]}))
     return out
 
 
-def _demo_workflow(s: Session, anchors: list[tuple[str, Role, dict[str, str]]], clock: Clock,
-                   policy: Policy) -> None:
-    """Demo referrals between the demo township and its lead hospital, and remote diagnosis orders (first start)."""
-    insts = {username: anchor.get("inst_id", "") for username, _, anchor in anchors}
-    township, lead = insts.get(DEMO_USERNAMES[Role.CLINICIAN]), insts.get(DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN])
-    if not township or not lead:
-        return
-    seed_demo_referrals(s, township_id=township, lead_inst_id=lead, year=clock.today().year, now=clock.now(),
-                        policy=policy.referral)
-    seed_demo_orders(s, township_id=township, centre_id=lead, year=clock.today().year, now=clock.now(),
-                     validity_days=policy.referral.validity_days)
+def _demo_workflow(sessions: sessionmaker[Session], clock: Clock, policy: Policy) -> None:
+    """Demo referrals between the demo township doctor's institution and the lead hospital, and remote diagnosis
+    orders, written once into a database that has the demo accounts and none of them yet."""
+    with sessions.begin() as s:
+        insts = dict(s.execute(select(UserRow.username, UserRow.inst_id).where(UserRow.username.in_(
+            (DEMO_USERNAMES[Role.CLINICIAN], DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN])))).tuples().all())
+        township, lead = insts.get(DEMO_USERNAMES[Role.CLINICIAN]), insts.get(DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN])
+        if not township or not lead:
+            return
+        seed_demo_referrals(s, township_id=township, lead_inst_id=lead, year=clock.today().year, now=clock.now(),
+                            policy=policy.referral)
+        seed_demo_orders(s, township_id=township, centre_id=lead, year=clock.today().year, now=clock.now(),
+                         validity_days=policy.referral.validity_days)
 
 
 def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Session], clock: Clock) -> Prepared:
@@ -230,4 +231,5 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
                         year=loaded[1] if loaded else None)
     if settings.demo_accounts:
         prepared.demo_accounts = _demo_accounts(settings, sessions, clock, prepared.policy)
+        _demo_workflow(sessions, clock, prepared.policy)
     return prepared

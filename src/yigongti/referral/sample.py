@@ -109,71 +109,77 @@ def seed_demo_referrals(s: Session, *, township_id: str, lead_inst_id: str, year
     # referrals: about six a month up, two down, the recent ones still open
     n = 0
     last_month = now.month if now.year == year else 12
+    moments: list[tuple[datetime, bool]] = []
     for month in range(1, last_month + 1):
         for k in range(8):
-            up = k < 6
             day = 1 + rng.randrange(27)
-            requested = datetime(year, month, day, 9 + rng.randrange(8), rng.randrange(60))
-            if requested >= now:
+            moments.append((datetime(year, month, day, 9 + rng.randrange(8), rng.randrange(60)), k < 6))
+    # always a few fresh ones on the worklists: two waiting for the hospital, one for the township
+    moments += [(now - timedelta(hours=5), True), (now - timedelta(days=1, hours=2), True),
+                (now - timedelta(hours=20), False)]
+    for requested, up in moments:
+        if requested >= now or requested.year != year:
+            continue
+        age = (now - requested).days
+        if age < 1:
+            final = Status.REQUESTED
+        elif age <= 3:
+            final = rng.choice((Status.REQUESTED, Status.REQUESTED, Status.ACCEPTED))
+        elif age <= 14:
+            final = rng.choice((Status.ACCEPTED, Status.BOOKED, Status.BOOKED, Status.DECLINED))
+        else:
+            final = rng.choice((Status.RETURNED, Status.RETURNED, Status.COMPLETED, Status.ARRIVED,
+                                Status.CANCELLED, Status.EXPIRED, Status.DECLINED, Status.RETURNED))
+        if not up and final in (Status.RETURNED,):
+            final = Status.COMPLETED
+        diagnosis, reason = rng.choice(_UP_DIAGNOSES if up else _DOWN_DIAGNOSES)
+        src, dst = (township_id, lead_inst_id) if up else (lead_inst_id, township_id)
+        sender, receiver = (doctor, hospital_doctor) if up else (hospital_doctor, doctor)
+        person = persons[rng.randrange(len(persons))]
+        chain = _CHAINS[final]
+        slot: SlotRow | None = None
+        if Status.BOOKED in chain:
+            open_slots = [x for x in slots[dst] if x.start > requested + timedelta(days=3)
+                          and x.booked < x.capacity and person not in holders.get(x.slot_id, set())
+                          and (x.kind != SlotKind.BED or up)]
+            if final == Status.BOOKED:
+                open_slots = [x for x in open_slots if x.start > now]
+            elif final in (Status.ARRIVED, Status.COMPLETED, Status.RETURNED):
+                open_slots = [x for x in open_slots if x.start <= now]
+            if not open_slots:
                 continue
-            age = (now - requested).days
-            if age <= 3:
-                final = rng.choice((Status.REQUESTED, Status.REQUESTED, Status.ACCEPTED))
-            elif age <= 14:
-                final = rng.choice((Status.ACCEPTED, Status.BOOKED, Status.BOOKED, Status.DECLINED))
+            slot = open_slots[min(rng.randrange(3), len(open_slots) - 1)]
+        times = [requested]
+        for step in chain[1:]:
+            gap = timedelta(hours=2 + rng.randrange(30))
+            if step == Status.ARRIVED and slot is not None:
+                times.append(slot.start + timedelta(minutes=30))
+            elif step == Status.EXPIRED:
+                times.append(requested + timedelta(days=policy.expire_days or 30))
             else:
-                final = rng.choice((Status.RETURNED, Status.RETURNED, Status.COMPLETED, Status.ARRIVED,
-                                    Status.CANCELLED, Status.EXPIRED, Status.DECLINED, Status.RETURNED))
-            if not up and final in (Status.RETURNED,):
-                final = Status.COMPLETED
-            diagnosis, reason = rng.choice(_UP_DIAGNOSES if up else _DOWN_DIAGNOSES)
-            src, dst = (township_id, lead_inst_id) if up else (lead_inst_id, township_id)
-            sender, receiver = (doctor, hospital_doctor) if up else (hospital_doctor, doctor)
-            person = persons[rng.randrange(len(persons))]
-            chain = _CHAINS[final]
-            slot: SlotRow | None = None
-            if Status.BOOKED in chain:
-                open_slots = [x for x in slots[dst] if x.start > requested + timedelta(days=3)
-                              and x.booked < x.capacity and person not in holders.get(x.slot_id, set())
-                              and (x.kind != SlotKind.BED or up)]
-                if final == Status.BOOKED:
-                    open_slots = [x for x in open_slots if x.start > now]
-                elif final in (Status.ARRIVED, Status.COMPLETED, Status.RETURNED):
-                    open_slots = [x for x in open_slots if x.start <= now]
-                if not open_slots:
-                    continue
-                slot = open_slots[min(rng.randrange(3), len(open_slots) - 1)]
-            times = [requested]
-            for step in chain[1:]:
-                gap = timedelta(hours=2 + rng.randrange(30))
-                if step == Status.ARRIVED and slot is not None:
-                    times.append(slot.start + timedelta(minutes=30))
-                elif step == Status.EXPIRED:
-                    times.append(requested + timedelta(days=policy.expire_days or 30))
-                else:
-                    times.append(times[-1] + gap)
-            if times[-1] > now:
-                continue
-            completed = times[chain.index(Status.COMPLETED)] if Status.COMPLETED in chain else None
-            plan = "每周随访血压/血糖，一月后复诊；如有加重及时上转" if final == Status.RETURNED else None
-            row = ReferralRow(person_id=person, from_inst_id=src, to_inst_id=dst,
-                              direction=(Direction.UP if up else Direction.DOWN).value, diagnosis=diagnosis,
-                              reason=reason, from_claim_id=None, status=final.value,
-                              slot_id=slot.slot_id if slot else None, care_plan=plan, requested_at=requested,
-                              requested_by=sender, updated_at=times[-1], completed_at=completed)
-            s.add(row)
-            s.flush()
-            n += 1
-            prev: Status | None = None
-            for step, at in zip(chain, times, strict=True):
-                party = _PARTY[step]
-                actor = {Party.SENDER: sender, Party.RECEIVER: receiver, Party.SYSTEM: "system"}[party]
-                s.add(ReferralEventRow(referral_id=row.referral_id, at=at, actor=actor, party=party.value,
-                                       from_status=prev.value if prev else None, to_status=step.value,
-                                       note=plan if step == Status.RETURNED else None))
-                if step == Status.BOOKED and slot is not None:
-                    book(slot, person, row.referral_id, at, sender)
-                prev = step
+                times.append(times[-1] + gap)
+        if times[-1] > now:
+            continue
+        completed = times[chain.index(Status.COMPLETED)] if Status.COMPLETED in chain else None
+        plan = "每周随访血压/血糖，一月后复诊；如有加重及时上转" if final == Status.RETURNED else None
+        row = ReferralRow(person_id=person, from_inst_id=src, to_inst_id=dst,
+                          direction=(Direction.UP if up else Direction.DOWN).value, diagnosis=diagnosis,
+                          reason=reason, from_claim_id=None, status=final.value,
+                          slot_id=slot.slot_id if slot else None, care_plan=plan, requested_at=requested,
+                          requested_by=sender, updated_at=times[-1], completed_at=completed)
+        s.add(row)
+        s.flush()
+        n += 1
+        prev: Status | None = None
+        for step, at in zip(chain, times, strict=True):
+            party = _PARTY[step]
+            actor = {Party.SENDER: sender, Party.RECEIVER: receiver, Party.SYSTEM: "system"}[party]
+            s.add(ReferralEventRow(referral_id=row.referral_id, at=at, actor=actor, party=party.value,
+                                   from_status=prev.value if prev else None, to_status=step.value,
+                                   note=plan if step == Status.RETURNED else None))
+            if step == Status.BOOKED and slot is not None:
+                book(slot, person, row.referral_id, at, sender)
+            prev = step
     # bookings without a referral: the open places of most slots, and on some past slots the released reserve
     for inst_slots in slots.values():
         for slot in inst_slots:
