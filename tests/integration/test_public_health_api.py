@@ -77,7 +77,7 @@ def test_the_card_workflow_by_role_and_scope(ph: tuple[FastAPI, TestClient, dict
     assert code == 200, first
     assert first | {"card_id": 0} == {"notifiable": True, "card_id": 0, "disease_code": "cholera",
                                       "disease_label": "霍乱 / Cholera", "disease_class": "A", "joined": False,
-                                      "deadline": "2025-11-01T10:00:00"}
+                                      "deadline": "2025-11-01T10:00:00", "foodborne_card_id": None}
     code, again = _dx(client, h["ph-doc-t1"], people["mine"], "a00.1", "2025-11-10T09:00:00")
     assert (code, again["card_id"], again["joined"]) == (200, first["card_id"], True)  # 9 days later: same card
     code, cold = _dx(client, h["ph-doc-t1"], people["mine"], "J06.9")
@@ -150,3 +150,20 @@ def test_hostile_input_is_4xx(ph: tuple[FastAPI, TestClient, dict], path: str, b
     assert client.get("/api/public-health/timeliness", params={"year": "x"}, headers=h["ph-g1"]).status_code == 422
     assert client.get("/api/public-health/diseases").status_code == 401
     assert len(client.get("/api/public-health/diseases", headers=h["ph-bureau"]).json()) > 30
+
+
+
+def test_a_food_borne_case_through_the_api(ph: tuple[FastAPI, TestClient, dict], people: dict[str, str]) -> None:
+    _, client, h = ph
+    code, body = _dx(client, h["ph-doc-t1"], people["mine"], "T62.0", "2025-11-14T18:00:00")
+    assert code == 200 and body["notifiable"] is False and body["foodborne_card_id"]
+    fid = body["foodborne_card_id"]
+    listed = client.get("/api/public-health/foodborne", headers=h["ph-g1"]).json()
+    mine = [c for c in listed if c["card_id"] == fid]
+    assert mine and mine[0]["case_code"] == "mushroom_poisoning" and mine[0]["deadline"] == "2025-11-16T18:00:00"
+    assert all(c["card_id"] != fid for c in client.get("/api/public-health/foodborne", headers=h["ph-g2"]).json())
+    assert client.post(f"/api/public-health/foodborne/{fid}/submit", headers=h["ph-g2"]).status_code == 404
+    r = client.post(f"/api/public-health/foodborne/{fid}/submit", headers=h["ph-g1"])
+    assert r.status_code == 200 and r.json()["timeliness"] == "on_time"
+    assert client.post(f"/api/public-health/foodborne/{fid}/submit", headers=h["ph-g1"]).status_code == 422
+    assert client.get("/api/public-health/foodborne", headers=h["ph-bureau"]).status_code == 403

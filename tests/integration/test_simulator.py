@@ -97,6 +97,19 @@ def test_same_seed_same_numbers(result: SimulationResult, county: Path) -> None:
     assert other[0] != again[0]
 
 
+def test_replicates_adjudicated_together_give_the_same_numbers(result: SimulationResult, county: Path) -> None:
+    """The replicates of a year adjudicated in one run (ids prefixed, split after) give each replicate the numbers of
+    its own run: one at a time (batch 1), all together, and the default batches of run_simulation agree."""
+    setup = prepare_county(county.name, county)
+    scenario = load_scenarios(SCENARIOS)[1]  # the lower copay: the adjudication differs from the observed year's
+    alone = simulate_county(setup, scenario, county_index=0, years=2, replicates=3, seed=SEED, batch=1)
+    together = simulate_county(setup, scenario, county_index=0, years=2, replicates=3, seed=SEED, batch=3)
+    assert together == alone
+    assert [r.replicate for r in together[0]] == [1, 1, 2, 2, 3, 3]
+    assert alone[0][:4] == _rows(result, "low_copay")
+    assert len({(r.fund_balance, r.heads_moved, r.fund_paid_claims) for r in together[0]}) == 6  # replicates differ
+
+
 def test_baseline_reproduces_the_observed_year(result: SimulationResult) -> None:
     """docs/en/simulator.md, Validation: at the baseline the first simulated year is the observed one within
     visits per person 5%, admissions per 100 15% (a county of 1,500), primary share 2 and in-county share 5 points."""

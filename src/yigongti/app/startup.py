@@ -1,4 +1,5 @@
-"""Start-up (启动准备): migrate, load data into an empty database, keep the policy, create the demo accounts.
+"""Start-up (启动准备): migrate, load data into an empty database, keep the policy, create the demo accounts (and,
+for the generated demo county, its demo report cards and pharmacy: ``demo.workflows``).
 
 Demo accounts get random passwords on first start, kept in ``data_dir/demo-accounts.toml`` (mode 600) so that
 ``yigongti serve`` can print them again; there is no default password anywhere.
@@ -18,10 +19,11 @@ import tomli_w
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from yigongti.budget.opening_service import resolve_opening
 from yigongti.centres.sample import seed_demo_orders
 from yigongti.core.policy import Policy, policy_from_toml, policy_to_toml
 from yigongti.core.policy_files import folder_policy
-from yigongti.datafolder.folder import DataFolder, read_folder
+from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder
 from yigongti.enrollment.loading import load_data
 from yigongti.enrollment.portal import age_on, may_choose_for
 from yigongti.enrollment.store import DesignationRow, PersonRow
@@ -34,7 +36,7 @@ from yigongti.referral.sample import seed_demo_referrals
 from yigongti.registry.domain import Tier
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
-__all__ = ["DEMO_ACCOUNTS_FILE", "DEMO_HOSPITAL_USERNAMES", "POLICY_FILE", "Prepared", "prepare"]
+__all__ = ["DEMO_ACCOUNTS_FILE", "DEMO_FAMILY_DOCTOR", "DEMO_HOSPITAL_USERNAMES", "POLICY_FILE", "Prepared", "prepare"]
 
 DEMO_ACCOUNTS_FILE = "demo-accounts.toml"
 POLICY_FILE = "policy.toml"
@@ -167,6 +169,13 @@ def _demo_anchors(s: Session, year: int, policy: Policy,
         Role.SYSTEM_ADMIN: {},
     }
     out = [(DEMO_USERNAMES[role], role, anchor) for role, anchor in anchors.items()]
+    # the GP of the team of the consortium's most populous village clinic (the fullest worklists)
+    busiest = s.scalar(select(DesignationRow.village_id).where(DesignationRow.consortium_id == consortium,
+                                                               DesignationRow.village_id.is_not(None),
+                                                               DesignationRow.year <= year + 1)
+                       .group_by(DesignationRow.village_id)
+                       .order_by(func.count().desc(), DesignationRow.village_id).limit(1))
+    out.append((DEMO_FAMILY_DOCTOR, Role.CLINICIAN, {"inst_id": busiest or village}))
     if cons is not None and s.get(InstitutionRow, cons.lead_inst_id) is not None:
         out += [(DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN], Role.CLINICIAN, {"inst_id": cons.lead_inst_id}),
                 (DEMO_HOSPITAL_USERNAMES[Role.INSTITUTION_ADMIN], Role.INSTITUTION_ADMIN,
@@ -181,6 +190,8 @@ DEMO_USERNAMES: dict[Role, str] = {
 }
 DEMO_HOSPITAL_USERNAMES: dict[Role, str] = {Role.CLINICIAN: "hospital-doctor", Role.INSTITUTION_ADMIN: "hospital"}
 """The lead county hospital's demo accounts (they receive referrals and publish slots)."""
+DEMO_FAMILY_DOCTOR = "family-doctor"
+"""The demo family doctor: a clinician of the demo village clinic, the GP of its team (the care pages' worklists)."""
 
 
 def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: Clock,
@@ -202,6 +213,10 @@ def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: C
             create_user(s, username=username, password=password, role=role, now=clock.now(),
                         display_name=username, **anchor)
             out.append((role.value, username, password))
+            if username == DEMO_FAMILY_DOCTOR:
+                from yigongti.care.sample import link_doctor
+
+                link_doctor(s, username, [anchor["inst_id"]])
     _write_private(path, tomli_w.dumps({"accounts": [
         {"role": r, "username": u, "password": p} for r, u, p in out]}))
     return out
@@ -229,7 +244,26 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
     loaded = _load_if_empty(settings, sessions, clock)
     prepared = Prepared(policy=_policy(settings), folder=loaded[0] if loaded else None,
                         year=loaded[1] if loaded else None)
+    if loaded and find_table_file(loaded[0], "opening") is not None:  # the balances brought into the year: checked
+        resolve_opening(loaded[0], loaded[1])  # at start (InvalidInput, exit 2), not on the first finance page
+    if settings.data_folder is None and loaded is not None:  # the demo county: its family doctors' work too
+        from yigongti.care.sample import seed_demo_care
+
+        with sessions.begin() as s:
+            seed_demo_care(s, today=clock.today(), policy=prepared.policy.care)
     if settings.demo_accounts:
         prepared.demo_accounts = _demo_accounts(settings, sessions, clock, prepared.policy)
         _demo_workflow(sessions, clock, prepared.policy)
+    if settings.data_folder is None and loaded is not None:
+        _demo_workflows(sessions, clock, prepared.policy)
     return prepared
+
+
+def _demo_workflows(sessions: sessionmaker[Session], clock: Clock, policy: Policy) -> None:
+    """The demo county's report cards and pharmacy (``demo.workflows``; nothing when already there), the demo
+    clinic's village first among the shortages."""
+    from yigongti.demo.workflows import seed_workflows
+
+    with sessions.begin() as s:
+        clinic = s.scalar(select(UserRow.inst_id).where(UserRow.username == DEMO_USERNAMES[Role.INSTITUTION_ADMIN]))
+        seed_workflows(s, policy=policy, now=clock.now(), clinics=[clinic] if clinic else [])

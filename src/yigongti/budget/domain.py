@@ -15,6 +15,9 @@ The ledger has three accounts per consortium c, all of which close at exactly 0 
 - ``public_health`` (基本公共卫生专项, 专款专用): + c's part of the county's public-health money, - each institution's
   part of it. Never spent against claims.
 
+Rows of account ``reserve`` (the risk reserve, 风险基金; only when it moves) do not close: + the balance brought in
+from last year (``carried_in``), + funded, - drawn for the overspend; they sum to the balance carried into next year.
+
 Rows of account ``fund`` record what goes back to the fund (unpaid P4P, a surplus not retained) and what the fund pays
 for insured persons living away (常年外出) without a designation (consortium_id None); they do not close.
 
@@ -106,6 +109,12 @@ class ConsortiumSettlement:
     reserve_funded: int = 0  # the part of the retained surplus that funds the risk reserve (风险基金)
     carried_forward: int = 0  # the part carried forward into next year's account (留用于下一年度)
     reserve_drawn: int = 0  # the risk reserve's cover of the overspend c bears
+    reserve_carried_in: int = 0  # the risk reserve's balance brought in from last year (what an overspend draws on)
+
+    @property
+    def reserve_closing(self) -> int:
+        """The risk reserve's balance carried into next year: brought in + funded - drawn."""
+        return self.reserve_carried_in + self.reserve_funded - self.reserve_drawn
 
     @property
     def amount_to_share(self) -> int:
@@ -192,7 +201,7 @@ def with_surplus(s: ConsortiumSettlement, o: SurplusOutcome) -> ConsortiumSettle
     if o.consortium_id != s.consortium_id:
         raise ValueError(f"surplus outcome of {o.consortium_id} applied to {s.consortium_id}")
     return replace(s, carried_in=o.opening.carried, reserve_funded=o.reserve_funded, carried_forward=o.carried_out,
-                   reserve_drawn=o.reserve_drawn)
+                   reserve_drawn=o.reserve_drawn, reserve_carried_in=o.opening.reserve)
 
 
 def _score(policy: SettlementPolicy, m: Member) -> Decimal:
@@ -362,6 +371,11 @@ def consortium_ledger(s: ConsortiumSettlement, *, year: int, spending: Spending,
                          ("carried_forward", -s.carried_forward), ("reserve_drawn", s.reserve_drawn)):
         if amount:
             add("pool", kind, amount)
+    # the risk reserve (风险基金): the balance brought in, + funded, - drawn; it sums to the balance carried over
+    for kind, amount in (("carried_in", s.reserve_carried_in), ("reserve_funded", s.reserve_funded),
+                         ("reserve_drawn", -s.reserve_drawn)):
+        if amount:
+            add("reserve", kind, amount)
     add("pool", "p4p_paid", s.p4p_paid)
     add("fund", "p4p_returned", s.p4p_returned)
     allocations = list(allocations)

@@ -201,6 +201,7 @@ def _summary(s: ConsortiumSettlement, source: str = FORMULA_SOURCE,
     b = s.budget
     surplus = [
         ("上年结转 / surplus carried in", Fen(s.carried_in)),
+        ("风险基金期初余额 / risk reserve brought in", Fen(s.reserve_carried_in)),
         ("提取风险基金 / to the risk reserve", Fen(s.reserve_funded)),
         ("结转下年 / carried forward", Fen(s.carried_forward)),
         ("风险基金弥补超支 / overspend covered by the reserve", Fen(s.reserve_drawn)),

@@ -14,22 +14,32 @@ quarters, and the balances coming in (the risk reserve, the surplus carried forw
 
 The entries are signed as seen by their account. Account ``surplus`` (the year's surplus account) closes at exactly
 0: + R, + C, - the reserve's part, - the part carried forward, - every distribution. Account ``reserve`` is the risk
-reserve: + funded, - drawn; its balance carries over the years (opening + funded - drawn). Account ``distribution``
-records each payment by form; account ``overspend`` the reserve's cover of the consortium's overspend.
+reserve: + the balance brought in (``carried_in``), + funded, - drawn; it sums to the balance it carries into the next
+year (opening + funded - drawn). Account ``distribution`` records each payment by form; account ``overspend`` the
+reserve's cover of the consortium's overspend.
+
+Next year opens with what a year's entries leave (:func:`closing_from_entries`: the ``reserve`` account's sum and the
+part carried forward), read back from last year's ``surplus.csv`` (:func:`opening_from_surplus`) or from the rows of
+an ``opening`` table (:func:`opening_from_rows`), each row checked: the consortium known, the year the one before,
+no negative balance; a problem names the file, the row and the field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from yigongti.core.money import apply_rate_bp, largest_remainder
+from yigongti.core.money import apply_rate_bp, format_yuan, largest_remainder
 from yigongti.core.policy import SurplusPolicy
+from yigongti.core.problems import Problem
 
 __all__ = [
     "Balances",
     "InterimRow",
+    "closing_from_entries",
     "interim_rows",
+    "opening_from_rows",
+    "opening_from_surplus",
     "quarter_balances",
     "SurplusEntry",
     "SurplusOutcome",
@@ -127,6 +137,7 @@ def surplus_year(policy: SurplusPolicy, y: SurplusYear, opening: Balances = Bala
 
     add("surplus", "retained_surplus", y.retained_surplus)
     add("surplus", "carried_in", opening.carried)
+    add("reserve", "carried_in", opening.reserve)  # the balance brought in: the account sums to the closing balance
     funded = apply_rate_bp(y.retained_surplus, policy.reserve_share)
     if policy.reserve_cap is not None:
         funded = min(funded, max(policy.reserve_cap - opening.reserve, 0))
@@ -199,3 +210,98 @@ def interim_rows(o: SurplusOutcome, prepayments: Sequence[int],
         prepaid, spent = _to_date(prepayments, spent_by_month, q)
         out.append(InterimRow(o.consortium_id, q, prepaid, spent, amount, to_date, dict(paid[q])))
     return out
+
+
+# --------------------------------------------------------------------------------------------- the year after
+
+# the surplus entries that carry over into the next year, and the sign each has in a sound file
+CARRIED_OVER: Mapping[tuple[str, str], int] = {
+    ("reserve", "carried_in"): 1, ("reserve", "reserve_funded"): 1, ("reserve", "reserve_drawn"): -1,
+    ("surplus", "carried_forward"): -1,
+}
+
+
+def closing_from_entries(entries: Iterable[SurplusEntry]) -> dict[str, Balances]:
+    """What a year's surplus entries leave each consortium for the next: the risk reserve (the ``reserve`` account's
+    sum: brought in + funded - drawn) and the surplus carried forward (the ``surplus`` account's ``carried_forward``,
+    booked negative). A consortium with neither is left out."""
+    reserve: dict[str, int] = {}
+    carried: dict[str, int] = {}
+    for e in entries:
+        if e.account == "reserve":
+            reserve[e.consortium_id] = reserve.get(e.consortium_id, 0) + e.amount
+        elif (e.account, e.kind) == ("surplus", "carried_forward"):
+            carried[e.consortium_id] = carried.get(e.consortium_id, 0) - e.amount
+    out = {c: Balances(reserve.get(c, 0), carried.get(c, 0)) for c in sorted({*reserve, *carried})}
+    return {c: b for c, b in out.items() if b != Balances()}
+
+
+def _known(c: object, consortia: Collection[str] | None, file: str, row: int) -> list[Problem]:
+    if consortia is None or c in consortia:
+        return []
+    return [Problem(file, row, "consortium_id", f"unknown consortium {c} / 医共体不存在")]
+
+
+def opening_from_surplus(rows: Sequence[Mapping[str, object]], *, year: int, file: str,
+                         consortia: Collection[str] | None = None) -> tuple[dict[str, Balances], list[Problem]]:
+    """The balances ``year`` opens with from the rows of last year's ``surplus.csv`` (``consortium_id``,
+    ``account``, ``kind``, ``amount`` in fen, ``period``; row i is line i + 2 of ``file``), and the problems: a
+    consortium not in ``consortia`` (None: not checked), a period of another year than ``year - 1``, an amount that
+    carries over with the wrong sign, a risk reserve that would open negative. Balances only when no problem."""
+    last = str(year - 1)
+    problems: list[Problem] = []
+    entries: list[SurplusEntry] = []
+    last_reserve_row: dict[str, int] = {}
+    for i, r in enumerate(rows):
+        n = i + 2
+        c, account, kind, period = (str(r.get(k) or "") for k in ("consortium_id", "account", "kind", "period"))
+        problems += _known(c, consortia, file, n)
+        if period != last and not period.startswith(last + "-Q"):
+            problems.append(Problem(file, n, "period", (
+                f"'{period}' is not {last}: the opening of {year} is the surplus of {last}, the year before / "
+                f"{year}年的期初余额应取自上一年度（{last}年）的结余台账")))
+        amount = r.get("amount")
+        if not isinstance(amount, int):
+            continue  # the file's own check names an empty or bad amount
+        sign = CARRIED_OVER.get((account, kind), 0)
+        if sign * amount < 0:
+            word = "below 0 / 不能为负" if sign > 0 else "above 0 (booked negative) / 应为负数"
+            problems.append(Problem(file, n, "amount", f"{account} {kind} {format_yuan(amount)} is {word}"))
+        if account == "reserve":
+            last_reserve_row[c] = n
+        entries.append(SurplusEntry(c, account, kind, amount, period))
+    if problems:
+        return {}, problems
+    reserve = {c: sum(e.amount for e in entries if e.consortium_id == c and e.account == "reserve")
+               for c in last_reserve_row}
+    for c, bal in reserve.items():
+        if bal < 0:
+            problems.append(Problem(file, last_reserve_row[c], "amount", (
+                f"the risk reserve of {c} would open at {format_yuan(bal)}: more drawn than held / "
+                f"风险基金余额为负（支取多于结存）")))
+    return ({}, problems) if problems else (closing_from_entries(entries), [])
+
+
+def opening_from_rows(rows: Sequence[Mapping[str, object]], *, year: int, file: str,
+                      consortia: Collection[str] | None = None) -> tuple[dict[str, Balances], list[Problem]]:
+    """The balances ``year`` opens with from the rows of an ``opening`` table (``consortium_id``, ``year`` or None,
+    ``carried_in`` and ``risk_reserve`` in fen; row i is line i + 2 of ``file``), and the problems: a consortium not
+    in ``consortia``, a row of another year, a negative balance. Balances only when no problem."""
+    problems: list[Problem] = []
+    out: dict[str, Balances] = {}
+    for i, r in enumerate(rows):
+        n = i + 2
+        c = str(r.get("consortium_id") or "")
+        problems += _known(c, consortia, file, n)
+        y = r.get("year")
+        if y is not None and y != year:
+            problems.append(Problem(file, n, "year", (
+                f"{y} is not {year}: these balances open another year / 期初余额不属于{year}年")))
+        values = {k: r.get(k) for k in ("carried_in", "risk_reserve")}
+        for k, v in values.items():
+            if isinstance(v, int) and v < 0:
+                problems.append(Problem(file, n, k, f"{format_yuan(v)} is below 0 / 不能为负"))
+        carried, reserve = values["carried_in"], values["risk_reserve"]
+        if isinstance(carried, int) and isinstance(reserve, int) and (carried or reserve):
+            out[c] = Balances(reserve=reserve, carried=carried)
+    return ({}, problems) if problems else (dict(sorted(out.items())), [])

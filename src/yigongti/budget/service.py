@@ -67,6 +67,7 @@ from yigongti.budget.domain import (
     settle_consortium,
     with_surplus,
 )
+from yigongti.budget.opening_service import folder_opening, opening_table
 from yigongti.budget.package import PackageLine, StatementRow, closing_balances, member_statements, package_lines
 from yigongti.budget.reserve import (
     Balances,
@@ -238,8 +239,8 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
     appraisal that cannot run stops the settlement) or ``"report"`` (the settlement is paid by the policy's and the
     scores table's scores only, and ``appraisal_problem`` says why, for a caller that shows it). ``stream_above``:
     Parquet claims of more rows stream through the engine (the default is the engine's; tests lower it).
-    ``opening``: each consortium's risk reserve and surplus carried in from last year (budget.reserve; none: 0).
-    Raises InvalidInput on bad input."""
+    ``opening``: each consortium's risk reserve and surplus carried in from last year (budget.reserve); None: the
+    folder's ``opening`` table (budget.opening_service), else 0. Raises InvalidInput on bad input."""
     if appraisal_errors not in ("raise", "report"):
         raise ValueError(f"appraisal_errors must be 'raise' or 'report', not {appraisal_errors!r}")
     folder = data.path if isinstance(data, DataFolder) else Path(data)
@@ -403,6 +404,11 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
     if agreements is not None:  # the signed figures change the money
         hashed["budget_agreements"] = (agreements, ["consortium_id", "year", "amount", "version"],
                                        ["consortium_id", "year"])
+    if opening is None:  # the balances brought in from last year: the folder's opening table, else none
+        opening = folder_opening(data, year)
+    if opening:  # they change the money
+        hashed["opening"] = (opening_table(dict(opening)), ["consortium_id", "carried_in", "risk_reserve"],
+                             ["consortium_id"])
     if isinstance(adj, pa.Table) and not claim_files:
         hashed["adjudicated"] = (adj, ADJUDICATED_COLUMNS, ["claim_id"])
     if isinstance(claims,

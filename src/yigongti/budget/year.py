@@ -25,6 +25,7 @@ from yigongti.benefits.service import (
     summarize,
     write_adjudicated,
 )
+from yigongti.budget.opening_service import resolve_opening
 from yigongti.budget.service import (
     SettlementResult,
     appraisal_scores,
@@ -56,13 +57,15 @@ class YearResult:
 
 def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy | None = None,
              backend: str = "duckdb", reports: bool = True,
-             step: Callable[[str], None] | None = None) -> YearResult:
-    """Run ``year`` on a data folder and write every output into ``out``. Raises InvalidInput on bad input
-    (nothing is written then: the folder is validated before the first step)."""
+             step: Callable[[str], None] | None = None, opening: Path | str | None = None) -> YearResult:
+    """Run ``year`` on a data folder and write every output into ``out``. ``opening``: last year's surplus.csv (or
+    an opening table; default the folder's ``opening`` table). Raises InvalidInput on bad input (nothing is written
+    then: the folder and the opening balances are validated before the first step)."""
     folder, out = Path(folder), Path(out)
     tell = step or (lambda _name: None)
     data = read_folder(folder)
     policy = policy or folder_policy(folder)
+    balances = resolve_opening(data, year, opening)
 
     tell("enroll")
     enrolled_designations = None
@@ -84,7 +87,7 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
 
     tell("settle")
     settlement = settle_year(data, year, policy, backend=backend, designations=designations,
-                             adjudicated=adjudicated, appraisal=appraisal)
+                             adjudicated=adjudicated, appraisal=appraisal, opening=balances)
     write_settlement(settlement, out, reports=reports)
     return YearResult(year, _count(designations, year), summarize(adjudicated, year).claims, appraisal, settlement,
                       out)

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 
 from yigongti.care.domain import (
     Control,
@@ -43,6 +43,9 @@ from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
 from yigongti.registry.domain import Tier
 
+if TYPE_CHECKING:
+    from yigongti.care.engine import Measures
+
 __all__ = [
     "Conflict",
     "CoverageRow",
@@ -54,8 +57,15 @@ __all__ = [
     "RecordFollowup",
     "SignContract",
     "TeamView",
+    "DoctorDay",
+    "PersonBrief",
     "WorklistEntry",
     "check_long_prescription",
+    "db_measures",
+    "doctor_day",
+    "followup_history",
+    "gps_of",
+    "person_brief",
     "coverage",
     "create_team",
     "person_status",
@@ -473,3 +483,131 @@ def check_long_prescription(uow: CareUnitOfWork, *, person_id: str, disease: str
         uow.commit()  # the caller's transaction: the audit of who asked
     check_prescription(days, contracted=contracted, registered=registered,
                        last_control=Control(last.control) if last else None, policy=policy)
+
+
+# ------------------------------------------------------------------------------------ what the pages read
+
+@dataclass(frozen=True)
+class PersonBrief:
+    person_id: str
+    sex: str
+    birth_date: date
+
+
+@dataclass(frozen=True)
+class DoctorDay:
+    """The family doctor's day (家庭医生的一天): their GP seat and team, the worklists of their panel (contracted,
+    registered, in the caller's scope), who the persons are, and the last follow-up of each (person, disease)."""
+
+    gp: TeamMemberRow
+    team: TeamRow | None
+    lists: dict[str, list[WorklistEntry]]
+    persons: dict[str, PersonBrief]
+    last: dict[tuple[str, str], FollowupRow]
+    panel: int
+    patients: int
+
+
+def gps_of(uow: CareUnitOfWork, principal: Principal) -> list[TeamMemberRow]:
+    """The GPs of the teams of the caller's institution (an institution admin picks whose worklists to see)."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
+        raise NotAllowed("仅家庭医生或机构管理员可查看工作清单 / clinicians and institution admins only")
+    with uow:
+        teams = uow.care.teams_of([principal.inst_id])
+        return [m for m in uow.care.members([t.team_id for t in teams]) if m.role == TeamRole.GP.value]
+
+
+def doctor_day(uow: CareUnitOfWork, principal: Principal, *, gp_member_id: int | None, today: date,
+               policy: CarePolicy, condition: ColumnElement[bool]) -> DoctorDay:
+    """The worklists of :func:`worklist` with what the page shows beside them, in one transaction."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
+        raise NotAllowed("仅家庭医生或机构管理员可查看工作清单 / clinicians and institution admins only")
+    with uow:
+        if gp_member_id is None:
+            gp = uow.session.scalar(select(TeamMemberRow).where(TeamMemberRow.username == principal.username,
+                                                                TeamMemberRow.role == TeamRole.GP.value)
+                                    .order_by(TeamMemberRow.member_id).limit(1))
+        else:
+            gp = uow.care.member(gp_member_id)
+        if gp is None or gp.role != TeamRole.GP.value:
+            raise NotFound("您还不是家庭医生团队的全科医生 / no GP seat of a family-doctor team is yours")
+        team = uow.care.team(gp.team_id)
+        if principal.inst_id not in (team.inst_id if team else None, gp.inst_id):
+            raise NotFound("无此全科医生 / no such GP")
+        if principal.role is Role.CLINICIAN and gp.username not in (None, principal.username):
+            raise NotFound("无此全科医生 / no such GP")  # a doctor sees their own panel only
+        ids = [c.person_id for c in uow.care.contracts_of_gp(gp.member_id, today)]
+        persons = {pid: PersonBrief(pid, sex, birth) for pid, sex, birth in uow.session.execute(
+            select(PersonRow.person_id, PersonRow.sex, PersonRow.birth_date)
+            .where(PersonRow.person_id.in_(ids), condition))} if ids else {}
+        ids = [i for i in ids if i in persons]
+        entries = uow.care.registry_of(ids)
+        last = uow.care.last_followups(sorted({e.person_id for e in entries}))
+    lists: dict[str, list[WorklistEntry]] = {w.value: [] for w in Worklist}
+    for s, e in zip(_statuses(entries, last, today, policy), entries, strict=True):
+        for name in s.lists:
+            lists[name].append(WorklistEntry(e.person_id, s))
+    for entries_of in lists.values():  # the longest waiting first
+        entries_of.sort(key=lambda w: (w.status.last_date or w.status.registered_on, w.person_id))
+    shown = {e.person_id for es in lists.values() for e in es}
+    return DoctorDay(gp, team, lists, {k: v for k, v in persons.items() if k in shown}, last, len(ids),
+                     len({e.person_id for e in entries}))
+
+
+def followup_history(uow: CareUnitOfWork, person_id: str, *, limit: int = 60) -> list[FollowupRow]:
+    """A person's follow-ups, oldest first (the last ``limit``); the adapter has checked the scope."""
+    with uow:
+        return list(reversed(uow.care.followups(person_id, limit=limit)))
+
+
+def person_brief(uow: CareUnitOfWork, person_id: str) -> PersonBrief | None:
+    with uow:
+        p = uow.care.person(person_id)
+        return PersonBrief(p.person_id, p.sex, p.birth_date) if p is not None else None
+
+
+_MEASURES: dict[tuple[str, int, str], tuple[tuple[object, ...], Measures]] = {}
+
+
+def db_measures(uow: CareUnitOfWork, *, year: int, policy: CarePolicy) -> Measures:
+    """The monthly measures of ``year`` (``care.engine.measures``) from the database's registry and follow-ups:
+    a patient is registered on the registry's date and institution. Kept while the follow-ups and the registry are
+    unchanged (a new follow-up is in the next answer)."""
+    import pyarrow as pa
+
+    from yigongti.care.engine import measures
+    from yigongti.registry.store import InstitutionRow
+
+    with uow:
+        s = uow.session
+        stamp = (*s.execute(select(func.count(), func.max(FollowupRow.followup_id)).select_from(FollowupRow)).one(),
+                 *s.execute(select(func.count(), func.max(RegistryRow.entry_id)).select_from(RegistryRow)).one())
+        key = (str(s.get_bind().engine.url), year, policy.model_dump_json())
+        hit = _MEASURES.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        f = s.execute(select(FollowupRow.person_id, FollowupRow.inst_id, FollowupRow.date, FollowupRow.disease,
+                             FollowupRow.control, FollowupRow.systolic, FollowupRow.diastolic,
+                             FollowupRow.fasting_glucose)
+                      .where(FollowupRow.date >= date(year - 1, 1, 1), FollowupRow.date <= date(year, 12, 31))).all()
+        r = s.execute(select(RegistryRow.person_id, RegistryRow.inst_id, RegistryRow.registered_on,
+                             RegistryRow.disease)).all()
+        i = s.execute(select(InstitutionRow.inst_id, InstitutionRow.tier, InstitutionRow.parent_id,
+                             InstitutionRow.consortium_id, InstitutionRow.county_code)).all()
+    followups = pa.table({
+        "person_id": pa.array([x[0] for x in f], pa.string()), "inst_id": pa.array([x[1] for x in f], pa.string()),
+        "date": pa.array([x[2] for x in f], pa.date32()), "disease": pa.array([x[3] for x in f], pa.string()),
+        "controlled": pa.array([x[4] == Control.CONTROLLED.value for x in f], pa.bool_()),
+        "systolic": pa.array([x[5] for x in f], pa.int64()), "diastolic": pa.array([x[6] for x in f], pa.int64()),
+        "fasting_glucose": pa.array([float(x[7]) if x[7] is not None else None for x in f], pa.float64())})
+    icd = {Disease.HYPERTENSION.value: policy.hypertension_icd[0].split("-")[0],
+           Disease.DIABETES.value: policy.diabetes_icd[0].split("-")[0]}
+    claims = pa.table({  # the registry as the diagnoses that registered the patients
+        "person_id": pa.array([x[0] for x in r], pa.string()), "inst_id": pa.array([x[1] for x in r], pa.string()),
+        "admit_date": pa.array([x[2] for x in r], pa.date32()),
+        "diagnosis": pa.array([icd[x[3]] for x in r], pa.string())})
+    institutions = pa.table({k: pa.array([x[n] for x in i], pa.string()) for n, k in enumerate(
+        ("inst_id", "tier", "parent_id", "consortium_id", "county_code"))})
+    result = measures(followups, institutions, year, policy, claims=claims)
+    _MEASURES[key] = (stamp, result)
+    return result

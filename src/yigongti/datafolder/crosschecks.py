@@ -9,6 +9,7 @@ failing rows are turned into Python values.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +21,11 @@ from yigongti.datafolder.duplicates import duplicate_rows
 from yigongti.datafolder.idnumbers import id_number_rows
 from yigongti.registry.domain import CHINA_BOX, Consortium, Institution, Tier, registry_issues
 
-__all__ = ["CROSS_COLUMNS", "CROSS_ENCODED", "cross_check", "registry_from_tables", "row_problems", "table_problems"]
+if TYPE_CHECKING:
+    from yigongti.datafolder.keystore import KeyStore
+
+__all__ = ["CROSS_COLUMNS", "CROSS_ENCODED", "cross_check", "registry_from_tables", "row_problems", "store_problems",
+           "table_problems"]
 
 # The columns table_problems needs of each table (None: all of them; the table is small).
 CROSS_COLUMNS: dict[str, tuple[str, ...] | None] = {
@@ -212,12 +217,14 @@ def table_problems(tables: Mapping[str, pa.Table], labels: Mapping[str, str]) ->
             idx = _missing_refs(column, person_ids)
             out += _problems(labels[name], idx, "person_id", [
                 f"unknown person {v} / 参保人不存在" for v in column.take(pa.array(idx)).to_pylist()])
-    agreements = tables.get("budget_agreements")
-    if agreements is not None and cons_t is not None and _has(agreements, "consortium_id") \
-            and _has(cons_t, "consortium_id"):
-        column = agreements.column("consortium_id")
+    for name in ("budget_agreements", "opening"):  # tables of figures by consortium
+        by_consortium = tables.get(name)
+        if by_consortium is None or cons_t is None or not _has(by_consortium, "consortium_id") \
+                or not _has(cons_t, "consortium_id"):
+            continue
+        column = by_consortium.column("consortium_id")
         idx = _missing_refs(column, cons_t.column("consortium_id"))
-        out += _problems(labels["budget_agreements"], idx, "consortium_id", [
+        out += _problems(labels[name], idx, "consortium_id", [
             f"unknown consortium {v} / 医共体不存在" for v in column.take(pa.array(idx)).to_pylist()])
     claims = tables.get("claims")
     if claims is not None and _has(claims, "referral_from", "claim_id"):
@@ -235,3 +242,40 @@ def cross_check(data: object, labels: dict[str, str]) -> list[Problem]:
     for name, table in tables.items():
         out += row_problems(name, table, labels[name], tables=tables)
     return out + table_problems(tables, labels)
+
+
+def store_problems(store: KeyStore, tables: Mapping[str, pa.Table], labels: Mapping[str, str],
+                   limit: int | None) -> tuple[list[Problem], dict[tuple[str, str], int]]:
+    """The checks of :func:`table_problems` on the tables kept in ``store`` (DuckDB, bounded memory): duplicate ID
+    numbers, references to persons, to consortia and to referring claims, with the same messages. Returns the first
+    ``limit`` problems of each kind and, per (file, column), how many more were found."""
+    out: list[Problem] = []
+    more: dict[tuple[str, str], int] = {}
+
+    def listed(label: str, column: str, found: tuple[int, list[tuple[object, ...]]], message: str) -> None:
+        total, rows = found
+        out.extend(Problem(label, int(r[0]) + 2, column,  # type: ignore[call-overload]
+                           message.format(value=r[1] if len(r) > 1 else "")) for r in rows)
+        if total > len(rows):
+            more[(label, column)] = more.get((label, column), 0) + total - len(rows)
+
+    if store.has("persons", "person_id"):
+        if store.has("persons", "id_number"):
+            listed(labels["persons"], "id_number", store.repeated("persons", "id_number", limit),
+                   "duplicate ID number / 身份证号码重复")
+        for name in ("choices", "claims", "designations"):
+            if store.has(name, "person_id"):
+                listed(labels[name], "person_id", store.missing(name, "person_id", "persons", "person_id", limit),
+                       "unknown person {value} / 参保人不存在")
+    consortia = tables.get("consortia")
+    if store.has("budget_agreements", "consortium_id") and consortia is not None and _has(consortia,
+                                                                                          "consortium_id"):
+        store.register("consortia", consortia.select(["consortium_id"]))
+        listed(labels["budget_agreements"], "consortium_id",
+               store.missing("budget_agreements", "consortium_id", "consortia", "consortium_id", limit),
+               "unknown consortium {value} / 医共体不存在")
+    if store.has("claims", "referral_from", "claim_id"):
+        listed(labels["claims"], "referral_from", store.missing("claims", "referral_from", "claims", "claim_id", limit,
+                             sparse=True),
+               "unknown referring claim {value} / 转诊来源不存在")
+    return out, more

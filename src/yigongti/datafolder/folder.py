@@ -15,7 +15,9 @@ import csv
 import io
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ import pyarrow.parquet as pq
 
 from yigongti.core.problems import InvalidInput, Problem, errors, shorten
 from yigongti.datafolder.duplicates import duplicate_rows
+from yigongti.datafolder.keystore import KeyStore
 from yigongti.datafolder.schema import INPUT_TABLES, TABLES, ColType, Column, TableSpec
 
 if TYPE_CHECKING:
@@ -147,6 +150,7 @@ def read_raw_table(path: Path) -> pa.Table:
 
 
 PART_ROWS = 1 << 20  # rows per part when a large file is read part by part
+PARSE_THREADS = 2  # parts parsed at once by ``check`` (scan_folder)
 
 
 def _parquet_parts(path: Path) -> Iterator[pa.Table]:
@@ -275,8 +279,34 @@ def _as_text(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
                                          pa.string())])
     else:
         out = pc.cast(arr, pa.string())
-    out = pc.fill_null(out, "")
+    if out.null_count:
+        out = pc.fill_null(out, "")
+    if not _may_need_trim(out):
+        return out  # no value begins or ends with a space: the copy that trimming makes is spared
     return pc.utf8_trim_whitespace(out)
+
+
+_EDGE_ASCII = np.zeros(256, dtype=bool)
+_EDGE_ASCII[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_EDGE_ASCII[128:] = True  # a non-ASCII first or last byte may belong to a Unicode space: trim to be sure
+
+
+def _may_need_trim(text: pa.ChunkedArray) -> bool:
+    """Whether some value of a string column may begin or end with whitespace (looks at two bytes per value)."""
+    for chunk in text.chunks:
+        if len(chunk) == 0:
+            continue
+        if not pa.types.is_string(chunk.type):
+            return True
+        buffers = chunk.buffers()
+        if buffers[2] is None:
+            continue
+        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        nonempty = offsets[1:] > offsets[:-1]
+        if _EDGE_ASCII[data[offsets[:-1][nonempty]]].any() or _EDGE_ASCII[data[offsets[1:][nonempty] - 1]].any():
+            return True
+    return False
 
 
 def _bad_rows(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -287,10 +317,34 @@ def _true_rows(mask: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool))
 
 
-def _has_bytes(text: pa.ChunkedArray, forbidden: np.ndarray) -> bool:
-    """Whether any value of a string column holds one of the ``forbidden`` bytes (a look at the data buffers)."""
-    table = np.zeros(256, dtype=bool)
-    table[forbidden] = True
+def _byte_ranges(forbidden: np.ndarray) -> list[tuple[int, int]]:
+    """The sorted byte values as closed ranges (lo, hi)."""
+    ranges: list[tuple[int, int]] = []
+    for b in sorted({int(x) for x in forbidden}):
+        if ranges and ranges[-1][1] == b - 1:
+            ranges[-1] = (ranges[-1][0], b)
+        else:
+            ranges.append((b, b))
+    return ranges
+
+
+def _any_in(data: np.ndarray, ranges: list[tuple[int, int]]) -> bool:
+    """Whether a uint8 array holds a byte in one of ``ranges``: a few SIMD comparisons, no table lookup per byte."""
+    if len(data) == 0:
+        return False
+    for lo, hi in ranges:
+        if lo == hi:
+            if (data == lo).any():
+                return True
+        elif ((data - np.uint8(lo)) <= np.uint8(hi - lo)).any():  # wraps below lo: one comparison per byte
+            return True
+    return False
+
+
+def _has_bytes(text: pa.ChunkedArray, forbidden: np.ndarray, *, first: bool = False) -> bool:
+    """Whether any value of a string column holds one of the ``forbidden`` bytes (a look at the data buffers);
+    ``first``: only the first byte of each value counts."""
+    ranges = _byte_ranges(forbidden)
     for chunk in text.chunks:
         if len(chunk) == 0:
             continue
@@ -300,8 +354,12 @@ def _has_bytes(text: pa.ChunkedArray, forbidden: np.ndarray) -> bool:
         if buffers[2] is None:
             continue
         offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
-        data = np.frombuffer(buffers[2], dtype=np.uint8)[int(offsets[0]): int(offsets[-1])]
-        if table[data].any():
+        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        if first:
+            starts = offsets[:-1][offsets[1:] > offsets[:-1]]
+            if _any_in(data[starts], ranges):
+                return True
+        elif _any_in(data[int(offsets[0]): int(offsets[-1])], ranges):
             return True
     return False
 
@@ -390,12 +448,16 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
     if t in (ColType.STR, ColType.ID, ColType.ID_NUMBER):
         if t is ColType.ID:
             bad(_ID_RE, "an identifier (no spaces, commas or semicolons) / 编码格式错误")
-        return pc.if_else(empty, pa.scalar(None, pa.string()), text) if not col.required else text
+        if col.required or not pc.any(empty).as_py():
+            return text
+        return pc.if_else(empty, pa.scalar(None, pa.string()), text)
     if t is ColType.ENUM:
         allowed = pa.array(list(col.values))
         mask = pc.and_(pc.invert(empty), pc.invert(pc.is_in(text, value_set=allowed)))
         out.rows(_bad_rows(mask), col.name, values=text,
                  fmt="'{value}' is not one of " + ", ".join(col.values) + " / 取值无效")
+        if not pc.any(empty).as_py():
+            return text
         return pc.if_else(empty, pa.scalar(None, pa.string()), text)
     if t is ColType.COUNTY_CODE:
         bad(_COUNTY_RE, "a 6-digit county code (GB/T 2260) / 区划代码应为6位数字")
@@ -566,7 +628,7 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
 def _warn_formulas(col: Column, raw: pa.ChunkedArray, out: _Collector) -> None:
     """A warning (not an error) for each text cell that begins with = + - @, a tab or a carriage return: a spreadsheet
     opening an export would run it as a formula (公式注入; exports neutralise them)."""
-    if not _has_bytes(raw, _FORMULA_BYTES):
+    if not _has_bytes(raw, _FORMULA_BYTES, first=True):
         return
     rows = _true_rows(pc.match_substring_regex(raw, _FORMULA_RE))
     for i in rows[: out._room(col.name + " (warning)", len(rows))].tolist():
@@ -620,36 +682,64 @@ class _TableScan:
     problems: list[Problem] = field(default_factory=list)
     deferred: list[Problem] = field(default_factory=list)  # row checks across columns (and small tables)
     counts: dict[str, int] = field(default_factory=dict)  # problems found per column (more than kept past a limit)
+    hidden: dict[str, int] = field(default_factory=dict)  # row checks across columns found past the limit, not kept
+    stored: bool = False  # the kept columns went to the key store, not to ``chunks``
 
     def table(self) -> pa.Table:
         return pa.concat_tables(self.chunks, promote_options="permissive")
 
 
 def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...] | None,
-                context: dict[str, pa.Table], encode: tuple[str, ...] = (), limit: int | None = None) -> _TableScan:
+                context: dict[str, pa.Table], encode: tuple[str, ...] = (), limit: int | None = None,
+                store: KeyStore | None = None) -> _TableScan:
     """Parse a table part by part; keep the columns ``keep`` (None: all) of each part, those of ``encode`` (not keys)
-    dictionary-encoded; check the key at the end."""
+    dictionary-encoded, or append them to ``store`` (DuckDB, bounded memory) when given and ``keep`` is not None;
+    check the key at the end (a one-column key found strictly increasing part after part has no duplicate)."""
     from yigongti.datafolder.crosschecks import row_problems
 
-    scan = _TableScan()
-    for part_name, raw in iter_table_parts(path):
+    scan = _TableScan(stored=store is not None and keep is not None)
+    shown: dict[str, int] = {}  # row checks across columns kept per column
+    ordered, last = len(spec.key) == 1, None  # the one-column key strictly increasing so far, its last value
+
+    def parse(raw: pa.Table, base: int, seen: dict[str, int]) -> tuple[_Collector, pa.Table, list[Problem]]:
+        out = _Collector(label, base=base, limit=limit, seen=seen)
+        typed = pa.table(_parse_columns(spec, raw, out))
+        return out, typed, row_problems(spec.name, typed, label, base=base, tables=context)
+
+    for part_name, rows, (out, typed, across) in _parsed_parts(path, parse, scan.counts, threads=scan.stored):
         if part_name is not None and (not scan.parts or scan.parts[-1][1] != part_name):
             scan.parts.append((scan.rows, part_name))
-        out = _Collector(label, base=scan.rows, limit=limit, seen=scan.counts)
-        columns = _parse_columns(spec, raw, out)
         scan.problems.extend(out.problems)
         _add_counts(scan.counts, out.counts)
-        typed = pa.table(columns)
-        scan.deferred.extend(row_problems(spec.name, typed, label, base=scan.rows, tables=context))
-        if keep is not None:
+        for problem in across:
+            if limit is not None and shown.get(problem.column, 0) >= limit:
+                scan.hidden[problem.column] = scan.hidden.get(problem.column, 0) + 1
+                continue
+            shown[problem.column] = shown.get(problem.column, 0) + 1
+            scan.deferred.append(problem)
+        if ordered and scan.stored:
+            ordered, last = _still_increasing(typed.column(spec.key[0]) if spec.key[0] in typed.column_names else None,
+                                              last)
+        if store is not None and keep is not None:
+            store.add(spec.name, typed.select([c for c in typed.column_names if c in keep]), scan.rows)
+        elif keep is not None:
             typed = typed.select([c for c in typed.column_names if c in keep])
             for column in encode:
                 if column in typed.column_names and pa.types.is_string(typed.schema.field(column).type):
                     i = typed.column_names.index(column)
                     typed = typed.set_column(i, column, pc.dictionary_encode(typed.column(column)))
-        scan.chunks.append(typed)
-        scan.rows += raw.num_rows
-    if spec.key and scan.chunks and all(k in scan.chunks[0].column_names for k in spec.key):
+        if not scan.stored:
+            scan.chunks.append(typed)
+        scan.rows += rows
+    if scan.stored and store is not None and spec.key and not ordered and store.has(spec.name, *spec.key):
+        column = ",".join(spec.key)
+        room = None if limit is None else max(0, limit - scan.counts.get(column, 0))
+        total, listed = store.duplicates(spec.name, spec.key, room)
+        scan.problems.extend(Problem(label, int(row) + 2, column,  # type: ignore[call-overload]
+                                     f"duplicate key {key} (first on row {int(first) + 2}) / 主键重复")  # type: ignore[call-overload]
+                             for row, key, first in listed)
+        _add_counts(scan.counts, {column: total} if total else {})
+    elif spec.key and scan.chunks and all(k in scan.chunks[0].column_names for k in spec.key):
         out = _Collector(label, limit=limit, seen=scan.counts)
         whole = scan.table()
         _check_unique(spec, {k: whole.column(k) for k in spec.key}, out)
@@ -658,14 +748,62 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
     return scan
 
 
+_Parsed = tuple["_Collector", pa.Table, list[Problem]]
+
+
+def _parsed_parts(path: Path, parse: Callable[[pa.Table, int, dict[str, int]], _Parsed], counts: dict[str, int], *,
+                  threads: bool) -> Iterator[tuple[str | None, int, _Parsed]]:
+    """``(part file, rows, parse(part, first row index, counts so far))`` for each part of a table, in order.
+    ``threads``: the next part is read while two are parsed on a pool of two threads (Arrow's kernels and Parquet
+    decoding release the GIL); at most three parts are held at once."""
+    def parts() -> Iterator[tuple[str | None, pa.Table, int]]:
+        base = 0
+        for part_name, raw in iter_table_parts(path):
+            yield part_name, raw, base
+            base += raw.num_rows
+
+    if not threads:
+        for part_name, raw, base in parts():
+            yield part_name, raw.num_rows, parse(raw, base, counts)
+        return
+    with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:
+        pending: deque[tuple[str | None, int, Future[_Parsed]]] = deque()
+        for part_name, raw, base in parts():
+            pending.append((part_name, raw.num_rows, pool.submit(parse, raw, base, dict(counts))))
+            del raw
+            if len(pending) >= PARSE_THREADS:
+                name, rows, done = pending.popleft()
+                yield name, rows, done.result()
+        while pending:
+            name, rows, done = pending.popleft()
+            yield name, rows, done.result()
+
+
+def _still_increasing(values: pa.ChunkedArray | None, last: Any) -> tuple[bool, Any]:
+    """Whether a part's key column (no null) is strictly increasing and starts above ``last``; its last value."""
+    if values is None or values.null_count:
+        return False, None
+    n = len(values)
+    if n == 0:
+        return True, last
+    first = values[0].as_py()
+    if last is not None and not first > last:
+        return False, None
+    if n > 1 and not pc.all(pc.less(values.slice(0, n - 1), values.slice(1))).as_py():
+        return False, None
+    return True, values[n - 1].as_py()
+
+
 def _add_counts(into: dict[str, int], more: dict[str, int]) -> None:
     for column, n in more.items():
         into[column] = into.get(column, 0) + n
 
 
-def _capped(problems: list[Problem], counts: dict[tuple[str, str], int], limit: int | None) -> list[Problem]:
+def _capped(problems: list[Problem], counts: dict[tuple[str, str], int], limit: int | None,
+            hidden: dict[tuple[str, str], int] | None = None) -> list[Problem]:
     """``problems`` (sorted) with at most ``limit`` per file and column, and for each column past the limit one line
-    (row 0) saying how many more were found: every problem is counted, the first ``limit`` are listed."""
+    (row 0) saying how many more were found: every problem is counted, the first ``limit`` are listed. ``hidden``:
+    problems found past the limit by checks that did not make them (counted on top)."""
     if limit is None:
         return problems
     listed: dict[tuple[str, str], int] = {}
@@ -677,6 +815,8 @@ def _capped(problems: list[Problem], counts: dict[tuple[str, str], int], limit: 
             out.append(p)
     for key, n in listed.items():
         counts[key] = max(counts.get(key, 0), n)
+    for key, n in (hidden or {}).items():
+        counts[key] = counts.get(key, 0) + n
     for (file, column), found in counts.items():
         shown = min(found, limit)
         if found > shown:
@@ -712,17 +852,26 @@ class FolderScan:
 
 def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool,
                  limit: int | None = PROBLEMS_PER_COLUMN) -> tuple[DataFolder, FolderScan]:
-    from yigongti.datafolder.crosschecks import CROSS_COLUMNS, CROSS_ENCODED, table_problems
-
     data = DataFolder(folder)
     result = FolderScan()
     if not folder.is_dir():
         result.problems.append(Problem(str(folder), 0, "", "not a folder / 目录不存在"))
         return data, result
+    if keep_all:
+        return _scan_tables(folder, wanted, data, result, keep_all=True, limit=limit, store=None)
+    with KeyStore() as store:
+        return _scan_tables(folder, wanted, data, result, keep_all=False, limit=limit, store=store)
+
+
+def _scan_tables(folder: Path, wanted: list[str], data: DataFolder, result: FolderScan, *, keep_all: bool,
+                 limit: int | None, store: KeyStore | None) -> tuple[DataFolder, FolderScan]:
+    from yigongti.datafolder.crosschecks import CROSS_COLUMNS, CROSS_ENCODED, store_problems, table_problems
+
     labels: dict[str, str] = {}
     parts: dict[str, list[tuple[int, str]]] = {}
     deferred: list[Problem] = []
     counts: dict[tuple[str, str], int] = {}
+    hidden: dict[tuple[str, str], int] = {}
     order = [n for n in INPUT_TABLES if n in wanted] + [n for n in wanted if n not in INPUT_TABLES]
     for name in order:
         spec = INPUT_TABLES[name]
@@ -747,8 +896,9 @@ def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool,
             keep = None if cross is None else tuple(dict.fromkeys(spec.key + cross))
         try:
             encode = tuple(c for c in CROSS_ENCODED.get(name, ()) if c not in spec.key)
-            scan = _scan_table(spec, path, label, keep=keep, context=data.tables, encode=encode, limit=limit)
-            table = scan.table()
+            scan = _scan_table(spec, path, label, keep=keep, context=data.tables, encode=encode, limit=limit,
+                               store=store)
+            table = None if scan.stored else scan.table()
         except UnreadablePart as exc:
             result.problems.append(Problem(label + exc.part, 0, "",
                                            f"cannot read this part: {shorten(exc.__cause__, 200)} / 分片文件无法读取"))
@@ -759,14 +909,21 @@ def _scan_folder(folder: Path, wanted: list[str], *, keep_all: bool,
         result.problems.extend(scan.problems)
         counts.update({(label, column): n for column, n in scan.counts.items()})
         deferred.extend(scan.deferred)
+        hidden.update({(label, column): n for column, n in scan.hidden.items()})
         if scan.parts:
             parts[label] = scan.parts
-        data.tables[name] = table
+        if table is not None:
+            data.tables[name] = table
         result.rows[name] = scan.rows
     # one pass: the checks across columns and tables run on what parsed (a cell that did not is null and skipped)
     result.problems.extend(deferred)
     result.problems.extend(table_problems(data.tables, labels))
-    result.problems = _capped(sorted(_locate_parts(result.problems, parts)), counts, limit)
+    if store is not None:
+        across, more = store_problems(store, data.tables, labels, limit)
+        result.problems.extend(across)
+        for key, n in more.items():
+            hidden[key] = hidden.get(key, 0) + n
+    result.problems = _capped(sorted(_locate_parts(result.problems, parts)), counts, limit, hidden)
     data.tables = {n: data.tables[n] for n in wanted if n in data.tables}
     result.rows = {n: result.rows[n] for n in wanted if n in result.rows}
     return data, result

@@ -130,6 +130,15 @@ BUDGET_AGREEMENTS = TableSpec("budget_agreements", (
     Column("version", T.INT, min_value=1),
 ), key=("consortium_id", "year"), optional=True, doc="年度总额预算协议（已签） / signed yearly budget agreements")
 
+# The balances a consortium brings into the year (上年结转与风险基金余额, budget.reserve; docs/en/settlement.md): the
+# surplus carried forward last year and the risk reserve's balance. ``settle --opening FILE`` reads the same from last
+# year's surplus.csv.
+OPENING = TableSpec("opening", (
+    Column("consortium_id", T.ID), Column("year", T.INT, required=False, min_value=1900, max_value=2200),
+    Column("carried_in", T.MONEY, min_value=0), Column("risk_reserve", T.MONEY, min_value=0),
+), key=("consortium_id",), optional=True,
+    doc="上年结转与风险基金余额 / the balances brought in: surplus carried forward, risk reserve")
+
 # Optional inputs of the performance appraisal (绩效考核); see docs/en/appraisal.md.
 TITLES = ("junior", "intermediate", "associate_senior", "senior")
 CHECKLIST = TableSpec("checklist", (
@@ -275,7 +284,8 @@ INDICATORS = TableSpec("indicators", (
 ), doc="监测指标 / indicators")
 
 INPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
-    INSTITUTIONS, CONSORTIA, PERSONS, CHOICES, CLAIMS, DESIGNATIONS, SCORES, BUDGET_AGREEMENTS, *APPRAISAL_TABLES,
+    INSTITUTIONS, CONSORTIA, PERSONS, CHOICES, CLAIMS, DESIGNATIONS, SCORES, BUDGET_AGREEMENTS, OPENING,
+    *APPRAISAL_TABLES,
     *WORKFORCE_TABLES)}
 OUTPUT_TABLES: dict[str, TableSpec] = {t.name: t for t in (
     DESIGNATIONS, REFUSED_CHOICES, ADJUDICATED, SETTLEMENT, ALLOCATION, LEDGER, SURPLUS, PACKAGE, MEMBER_STATEMENTS,

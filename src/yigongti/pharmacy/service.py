@@ -36,6 +36,7 @@ __all__ = [
     "InvalidRequest",
     "NotAllowed",
     "NotFound",
+    "ShortageView",
     "StockAlert",
     "cancel_shortage",
     "deliver_shortage",
@@ -45,8 +46,10 @@ __all__ = [
     "load_catalogue",
     "put_drug",
     "stock_of",
+    "overseen",
     "receive",
     "register_shortage",
+    "shortages_for",
     "stock_alerts",
 ]
 
@@ -267,12 +270,54 @@ def stock_alerts(uow: PharmacyUnitOfWork, principal: Principal, *, policy: Pharm
         insts = _overseen(uow, principal)
         since = now - timedelta(weeks=policy.usage_weeks)
         out: list[StockAlert] = []
-        for inst in insts:
-            issued = uow.pharmacy.issued_since(inst, since)
-            for stock, drug in uow.pharmacy.stock_of(inst):
-                used = issued.get(stock.drug_code, 0)
-                if needs_alert(stock.on_hand, used, policy.usage_weeks, policy.alert_days):
-                    left = days_left(stock.on_hand, used, policy.usage_weeks)
-                    assert left is not None
-                    out.append(StockAlert(inst, stock.drug_code, drug.generic_name, stock.on_hand, used, left))
+        issued = uow.pharmacy.issued_since_many(insts, since)  # two queries whatever the number of members
+        for inst_id, drug_code, on_hand, generic_name in uow.pharmacy.stock_of_many(insts):
+            used = issued.get((inst_id, drug_code), 0)
+            if needs_alert(on_hand, used, policy.usage_weeks, policy.alert_days):
+                left = days_left(on_hand, used, policy.usage_weeks)
+                assert left is not None
+                out.append(StockAlert(inst_id, drug_code, generic_name, on_hand, used, left))
     return sorted(out, key=lambda a: (a.days_left, a.inst_id, a.drug_code))
+
+
+def overseen(uow: PharmacyUnitOfWork, principal: Principal) -> list[str]:
+    """The institutions whose stock the principal may see (consortium admin: the consortium's; staff: their own)."""
+    with uow:
+        return sorted(_overseen(uow, principal))
+
+
+@dataclass(frozen=True)
+class ShortageView:
+    """缺药登记 / a shortage as a list shows it, with what the reader may do with it."""
+
+    row: ShortageRow
+    generic_name: str
+    unit: str
+    may_dispatch: bool
+    may_deliver: bool
+    may_cancel: bool
+
+
+def shortages_for(uow: PharmacyUnitOfWork, principal: Principal) -> list[ShortageView]:
+    """The shortages the principal follows, open ones first, then newest first: a clinic's staff their own; the
+    admin of a county-tier institution (the central pharmacy) every member of its consortium; the consortium admin
+    the consortium's."""
+    with uow:
+        me = uow.pharmacy.institution(principal.inst_id or "") if principal.inst_id else None
+        central = principal.role is Role.INSTITUTION_ADMIN and me is not None and me.tier == Tier.COUNTY.value \
+            and bool(me.consortium_id)
+        insts = uow.pharmacy.institutions_of(me.consortium_id) if central and me is not None and me.consortium_id \
+            else _overseen(uow, principal)
+        rows = uow.pharmacy.shortages(insts)
+        drugs = {d.drug_code: d for d in uow.pharmacy.drugs()}
+    out = []
+    for r in rows:
+        d = drugs.get(r.drug_code)
+        own = _staff_of(principal, r.inst_id)
+        dispatch = central and r.status == ShortageStatus.REGISTERED.value and r.inst_id != principal.inst_id
+        out.append(ShortageView(r, d.generic_name if d else r.drug_code, d.unit if d else "", dispatch,
+                                own and r.status == ShortageStatus.DISPATCHED.value,
+                                own and r.status == ShortageStatus.REGISTERED.value))
+    open_states = (ShortageStatus.REGISTERED.value, ShortageStatus.DISPATCHED.value)
+    out.sort(key=lambda v: (v.row.status not in open_states, -v.row.registered_at.timestamp(), -v.row.shortage_id))
+    return out

@@ -157,6 +157,23 @@ class PharmacyRepository:
                                     .where(StockRow.inst_id == inst_id).order_by(StockRow.drug_code))
         return [(s, d) for s, d in rows]
 
+    def stock_of_many(self, inst_ids: list[str]) -> list[tuple[str, str, int, str]]:
+        """(inst_id, drug_code, on_hand, generic_name) of several institutions' stock lines in one query (plain
+        columns, no objects: the alert list of a consortium reads thousands)."""
+        rows = self.session.execute(select(StockRow.inst_id, StockRow.drug_code, StockRow.on_hand,
+                                           DrugRow.generic_name)
+                                    .join(DrugRow, DrugRow.drug_code == StockRow.drug_code)
+                                    .where(StockRow.inst_id.in_(inst_ids)))
+        return [(str(i), str(c), int(n), str(g)) for i, c, n, g in rows]
+
+    def issued_since_many(self, inst_ids: list[str], since: datetime) -> dict[tuple[str, str], int]:
+        """Units issued per (institution, drug) since ``since``, for several institutions in one query."""
+        rows = self.session.execute(
+            select(StockMoveRow.inst_id, StockMoveRow.drug_code, func.sum(StockMoveRow.quantity))
+            .where(StockMoveRow.inst_id.in_(inst_ids), StockMoveRow.kind == "issue", StockMoveRow.at >= since)
+            .group_by(StockMoveRow.inst_id, StockMoveRow.drug_code))
+        return {(str(i), str(code)): int(n or 0) for i, code, n in rows}
+
     def add_move(self, row: StockMoveRow) -> None:
         self.session.add(row)
         self.session.flush()

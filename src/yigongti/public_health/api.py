@@ -21,8 +21,12 @@ from yigongti.public_health.domain import CLASS_LABELS, TIMELINESS_LABELS
 from yigongti.public_health.service import (
     alerts,
     catalogue_for,
+    foodborne_cases,
+    foodborne_list,
     record_diagnosis,
+    record_foodborne,
     submit_card,
+    submit_foodborne,
     timeliness_by_institution,
     void_card,
 )
@@ -54,6 +58,22 @@ class RecordedOut(BaseModel):
     disease_class: str | None
     joined: bool
     deadline: str | None
+    foodborne_card_id: int | None = Field(None, description="the food-borne case report the diagnosis opened, if "
+                                                           "it is on the food-borne list / 食源性疾病病例报告")
+
+
+class FoodborneOut(BaseModel):
+    card_id: int
+    person_id: str
+    inst_id: str
+    case_code: str
+    case_label: str
+    icd10: str
+    diagnosed_at: str
+    deadline: str
+    status: str
+    state: str
+    state_label: str
 
 
 class VoidIn(BaseModel):
@@ -138,11 +158,14 @@ def post_diagnosis(request: Request, ctx: ContextDep, db: DbSession, person_scop
     at = china_time(body.diagnosed_at) if body.diagnosed_at is not None else now
     r = _run(lambda: record_diagnosis(_uow(db), principal, person_id=body.person_id, inst_id=body.inst_id,
                                       icd10=body.icd10, at=at, catalogue=cat, policy=policy, now=now))
+    fb = _run(lambda: record_foodborne(_uow(db), principal, person_id=body.person_id, inst_id=body.inst_id,
+                                       icd10=body.icd10, at=at, cases=foodborne_cases(), now=now))
     disease = cat.get(r.disease_code) if r.disease_code else None
     return RecordedOut(notifiable=disease is not None, card_id=r.card_id, disease_code=r.disease_code,
                        disease_label=disease.label if disease else None,
                        disease_class=disease.cls.value if disease else None, joined=r.joined,
-                       deadline=r.deadline.isoformat(timespec="seconds") if r.deadline else None)
+                       deadline=r.deadline.isoformat(timespec="seconds") if r.deadline else None,
+                       foodborne_card_id=fb.card_id if fb is not None else None)
 
 
 @router.post("/cards/{card_id}/submit", response_model=SubmittedOut, responses=_ERRORS)
@@ -184,3 +207,28 @@ def get_timeliness(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
     rows = _run(lambda: timeliness_by_institution(_uow(db), principal, year=year, now=ctx.clock.now()))
     return [TallyOut(inst_id=r.inst_id, cards=r.cards, on_time=r.on_time, late=r.late, missed=r.missed,
                      pending=r.pending, voided=r.voided) for r in rows]
+
+
+@router.get("/foodborne", response_model=list[FoodborneOut], responses=_ERRORS)
+def get_foodborne(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> list[FoodborneOut]:
+    """食源性疾病病例报告 / The food-borne case reports of the last year and every pending one, pending first: a
+    clinician their institution's, the consortium admin, the health commission, an institution admin as for the
+    alert list. Audited per person."""
+    cases = foodborne_cases()
+    out = []
+    for i in _run(lambda: foodborne_list(_uow(db), principal, now=ctx.clock.now())):
+        c, case = i.card, cases.get(i.card.case_code)
+        out.append(FoodborneOut(card_id=c.card_id, person_id=c.person_id, inst_id=c.inst_id, case_code=c.case_code,
+                                case_label=case.label if case else c.case_code, icd10=c.icd10,
+                                diagnosed_at=c.diagnosed_at.isoformat(timespec="seconds"),
+                                deadline=c.deadline.isoformat(timespec="seconds"), status=c.status,
+                                state=i.state.value, state_label=TIMELINESS_LABELS[i.state.value]))
+    return out
+
+
+@router.post("/foodborne/{card_id}/submit", response_model=SubmittedOut, responses=_ERRORS)
+def post_foodborne_submit(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                          card_id: CardIdPath) -> SubmittedOut:
+    """报告 / Report a pending food-borne case: on time by its deadline, else late."""
+    t = _run(lambda: submit_foodborne(_uow(db), principal, card_id, now=ctx.clock.now()))
+    return SubmittedOut(card_id=card_id, timeliness=t.value, label=TIMELINESS_LABELS[t.value])

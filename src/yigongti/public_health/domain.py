@@ -39,11 +39,14 @@ __all__ = [
     "Diagnosis",
     "Disease",
     "DiseaseClass",
+    "FoodborneCase",
+    "FoodborneList",
     "InstitutionTally",
     "Timeliness",
     "assign_episodes",
     "catalogue_from_toml",
     "deadline_of",
+    "foodborne_from_toml",
     "joins_episode",
     "normalize_icd",
     "report_hours",
@@ -306,3 +309,67 @@ def tally(cards: Iterable[tuple[str, Timeliness]]) -> list[InstitutionTally]:
         else:
             row.voided += 1
     return [out[k] for k in sorted(out)]
+
+
+@dataclass(frozen=True)
+class FoodborneCase:
+    """食源性疾病病例 / a kind of food-borne case of the list."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    icd10: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name_zh} / {self.name_en}"
+
+
+@dataclass(frozen=True)
+class FoodborneList:
+    """The food-borne case list and its reporting deadline; :meth:`match` by the longest ICD-10 prefix."""
+
+    cases: tuple[FoodborneCase, ...]
+    report_hours: int
+
+    def match(self, diagnosis: str) -> FoodborneCase | None:
+        code = normalize_icd(diagnosis)
+        pairs = sorted(((p, c) for c in self.cases for p in c.icd10), key=lambda pc: (-len(pc[0]), pc[0]))
+        return next((c for p, c in pairs if code.startswith(p)), None)
+
+    def get(self, code: str) -> FoodborneCase | None:
+        return next((c for c in self.cases if c.code == code), None)
+
+    def deadline(self, diagnosed_at: datetime) -> datetime:
+        return diagnosed_at + timedelta(hours=self.report_hours)
+
+
+def foodborne_from_toml(text: str, *, source: str = "foodborne.toml") -> FoodborneList:
+    """The food-borne case list from its TOML text (``report_hours`` and ``[[case]]`` entries);
+    :class:`CatalogueError` names the file, the entry and the field of the first thing wrong."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{source}: not valid TOML: {exc} / 不是有效的 TOML") from None
+    hours = doc.get("report_hours")
+    if not isinstance(hours, int) or isinstance(hours, bool) or hours < 1:
+        raise CatalogueError(f"{source}: report_hours must be a whole number of hours >= 1 / 报告时限须为正整数小时")
+    entries = doc.get("case")
+    if not isinstance(entries, list) or not entries:
+        raise CatalogueError(f"{source}: no [[case]] entries / 没有病例条目")
+    out: list[FoodborneCase] = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{source}: case {i}"
+        if not isinstance(entry, dict):
+            raise CatalogueError(f"{where}: not a table / 不是表")
+        code = _field(entry, "code", where, str)
+        icd = _field(entry, "icd10", f"{where} ({code})", list)
+        if not icd or not all(isinstance(p, str) and normalize_icd(p) for p in icd):
+            raise CatalogueError(f"{where} ({code}): field icd10 must list ICD-10 prefixes / icd10 须列出编码前缀")
+        out.append(FoodborneCase(code, str(entry.get("name_zh", code)), str(entry.get("name_en", code)),
+                                 tuple(dict.fromkeys(normalize_icd(p) for p in icd))))
+    codes = [c.code for c in out]
+    dup = next((c for c in codes if codes.count(c) > 1), None)
+    if dup is not None:
+        raise CatalogueError(f"{source}: case code {dup} appears twice / 病例代码重复")
+    return FoodborneList(tuple(out), hours)

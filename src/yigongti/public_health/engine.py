@@ -22,10 +22,18 @@ from yigongti.core.engine import connect, register_arrow
 from yigongti.core.policy import PublicHealthPolicy
 from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import find_table_file, neutralise_ibis, read_folder
-from yigongti.public_health.domain import Catalogue, CatalogueError, catalogue_from_toml
+from yigongti.public_health.domain import (
+    Catalogue,
+    CatalogueError,
+    FoodborneList,
+    catalogue_from_toml,
+    foodborne_from_toml,
+)
 
 __all__ = [
     "DEFAULT_DISEASES",
+    "DEFAULT_FOODBORNE",
+    "load_foodborne",
     "REPORT_COLUMNS",
     "BatchSummary",
     "cards_expr",
@@ -36,6 +44,19 @@ __all__ = [
 ]
 
 DEFAULT_DISEASES = Path(__file__).resolve().parent / "diseases.toml"
+DEFAULT_FOODBORNE = Path(__file__).resolve().parent / "foodborne.toml"
+
+
+def load_foodborne(path: Path = DEFAULT_FOODBORNE) -> FoodborneList:
+    """The food-borne case list (the shipped one by default); :class:`InvalidInput` when it is unusable."""
+    try:
+        return foodborne_from_toml(path.read_text(encoding="utf-8"), source=str(path))
+    except OSError as exc:
+        raise InvalidInput([Problem(str(path), 0, "public_health.foodborne",
+                                    f"cannot read the food-borne list: {exc.strerror} / 无法读取食源性疾病目录")]) \
+            from None
+    except CatalogueError as exc:
+        raise InvalidInput([Problem(str(path), 0, "public_health.foodborne", str(exc))]) from None
 REPORT_COLUMNS = ("card_id", "person_id", "inst_id", "disease_code", "disease_class", "diagnosed_at", "deadline",
                   "status")
 """The columns of ``infectious_reports.csv`` (the data contract)."""

@@ -28,6 +28,7 @@ from yigongti.platform.audit import actor_of
 from yigongti.public_health.domain import (
     CardStatus,
     Catalogue,
+    FoodborneList,
     InstitutionTally,
     Timeliness,
     deadline_of,
@@ -36,19 +37,27 @@ from yigongti.public_health.domain import (
     tally,
     timeliness,
 )
-from yigongti.public_health.engine import load_catalogue
-from yigongti.public_health.store import CardRow, DiagnosisRow
+from yigongti.public_health.engine import load_catalogue, load_foodborne
+from yigongti.public_health.store import CardRow, DiagnosisRow, FoodborneCardRow
 from yigongti.public_health.uow import PublicHealthUnitOfWork
 
 __all__ = [
     "Alert",
+    "CardView",
+    "FoodborneItem",
     "ImportSummary",
     "InvalidRequest",
     "NotAllowed",
     "NotFound",
     "Recorded",
     "alerts",
+    "card_view",
+    "institution_cards",
     "catalogue_for",
+    "foodborne_cases",
+    "foodborne_list",
+    "record_foodborne",
+    "submit_foodborne",
     "import_claims",
     "record_diagnosis",
     "submit_card",
@@ -69,6 +78,16 @@ def catalogue_for(policy: PublicHealthPolicy, base: Path | None = None) -> Catal
     if key not in _catalogues:
         _catalogues[key] = load_catalogue(policy, base)
     return _catalogues[key]
+
+
+_foodborne: list[FoodborneList] = []
+
+
+def foodborne_cases() -> FoodborneList:
+    """The food-borne case list shipped with yigongti, read once per process."""
+    if not _foodborne:
+        _foodborne.append(load_foodborne())
+    return _foodborne[0]
 
 
 @dataclass(frozen=True)
@@ -183,7 +202,7 @@ def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any
     return ImportSummary(n, notifiable, opened, joined, skipped, unknown)
 
 
-def _may_handle(uow: PublicHealthUnitOfWork, principal: Principal, card: CardRow) -> bool:
+def _may_handle(uow: PublicHealthUnitOfWork, principal: Principal, card: CardRow | FoodborneCardRow) -> bool:
     if principal.role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
         return principal.inst_id == card.inst_id
     if principal.role is Role.CONSORTIUM_ADMIN and principal.consortium_id:
@@ -273,3 +292,128 @@ def timeliness_by_institution(uow: PublicHealthUnitOfWork, principal: Principal,
         cards = uow.cards.cards(inst_ids=insts, since=datetime(year, 1, 1), until=datetime(year + 1, 1, 1),
                                 limit=1_000_000)
         return tally((c.inst_id, timeliness(c.status, c.deadline, c.submitted_at, now)) for c in cards)
+
+
+@dataclass(frozen=True)
+class CardView:
+    """一张报告卡 / a card as its page shows it: the card, every diagnosis that opened or joined it, the names of the
+    institutions, how it stands, and whether the reader may submit or void it."""
+
+    card: CardRow
+    diagnoses: list[DiagnosisRow]
+    names: dict[str, str]
+    state: Timeliness
+    may_handle: bool
+
+
+def card_view(uow: PublicHealthUnitOfWork, principal: Principal, card_id: int, *, now: datetime) -> CardView:
+    """A card from its diagnosis to its submission, for whoever may handle it and for the health commission (who
+    oversees every institution, as on the alert list); anyone else is told it does not exist. Audited (the reader
+    saw the person's card)."""
+    with uow:
+        card = uow.cards.get(card_id)
+        handle = card is not None and _may_handle(uow, principal, card)
+        if card is None or not (handle or principal.role is Role.HEALTH_COMMISSION):
+            raise NotFound(f"报告卡 {card_id} 不存在或无权查看 / no card {card_id} in your scope")
+        diagnoses = uow.cards.diagnoses_of(card_id)
+        names = uow.cards.names(sorted({card.inst_id, *(d.inst_id for d in diagnoses)}))
+        uow.audit.add(actor=actor_of(principal), action="infectious card read", at=now, person_id=card.person_id,
+                      detail={"card_id": card_id})
+        uow.commit()
+    return CardView(card, diagnoses, names, timeliness(card.status, card.deadline, card.submitted_at, now),
+                    handle and card.status == CardStatus.PENDING.value)
+
+
+def institution_cards(uow: PublicHealthUnitOfWork, principal: Principal, *, now: datetime,
+                      days: int = 30) -> list[Alert]:
+    """A clinician's or institution admin's own institution's cards first diagnosed in the last ``days`` days,
+    newest first (audited per person)."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
+        raise NotAllowed("仅本机构人员可查看 / staff of the institution only")
+    with uow:
+        cards = uow.cards.cards(inst_ids=[principal.inst_id], since=now - timedelta(days=days), limit=5000)
+        name = uow.cards.names([principal.inst_id]).get(principal.inst_id, "")
+        for c in cards:
+            uow.audit.add(actor=actor_of(principal), action="infectious cards read", at=now, person_id=c.person_id,
+                          detail={"card_id": c.card_id})
+        uow.commit()
+    out = [Alert(c, name, timeliness(c.status, c.deadline, c.submitted_at, now)) for c in cards]
+    return sorted(out, key=lambda a: (a.card.diagnosed_at, a.card.card_id), reverse=True)
+
+
+def record_foodborne(uow: PublicHealthUnitOfWork, principal: Principal, *, person_id: str, inst_id: str, icd10: str,
+                     at: datetime, cases: FoodborneList, now: datetime) -> FoodborneCardRow | None:
+    """食源性疾病病例 / A clinician of ``inst_id`` records a diagnosis: one of the food-borne list opens a case report
+    due ``report_hours`` after the diagnosis (None: not on the list)."""
+    if principal.role is not Role.CLINICIAN or principal.inst_id != inst_id:
+        raise NotAllowed("仅本机构医生可登记诊断 / only a clinician of inst_id records a diagnosis")
+    if at > now:
+        raise InvalidRequest("diagnosed_at", "is in the future / 诊断时间晚于当前时间")
+    case = cases.match(icd10)
+    if case is None:
+        return None
+    with uow:
+        if uow.persons.get(person_id) is None:
+            raise NotFound(f"参保人 {person_id} 不存在 / no person {person_id}")
+        row = uow.cards.add_foodborne(FoodborneCardRow(
+            person_id=person_id, inst_id=inst_id, case_code=case.code, icd10=normalize_icd(icd10), diagnosed_at=at,
+            deadline=cases.deadline(at), status=CardStatus.PENDING.value, created_at=now,
+            created_by=actor_of(principal)))
+        uow.audit.add(actor=actor_of(principal), action="foodborne case recorded", at=now, person_id=person_id,
+                      detail={"card_id": row.card_id, "case": case.code})
+        uow.commit()
+    return row
+
+
+def _foodborne_scope(uow: PublicHealthUnitOfWork, principal: Principal) -> list[str] | None:
+    if principal.role is Role.CLINICIAN and principal.inst_id:
+        return [principal.inst_id]
+    return _institutions(uow, principal)
+
+
+def submit_foodborne(uow: PublicHealthUnitOfWork, principal: Principal, card_id: int, *, now: datetime) -> Timeliness:
+    """Report a pending food-borne case: on time by its deadline, else late (the same people as for the
+    infectious cards)."""
+    with uow:
+        row = uow.cards.foodborne(card_id)
+        if row is None or not _may_handle(uow, principal, row):
+            raise NotFound(f"病例报告 {card_id} 不存在或无权查看 / no case report {card_id} in your scope")
+        if not uow.cards.move_foodborne(card_id, to_status=CardStatus.SUBMITTED.value, submitted_at=now,
+                                        submitted_by=actor_of(principal)):
+            raise InvalidRequest("status", f"case report {card_id} is {row.status}, not pending / 不是待报告状态")
+        uow.audit.add(actor=actor_of(principal), action="foodborne case submitted", at=now, person_id=row.person_id,
+                      detail={"card_id": card_id})
+        uow.commit()
+    return timeliness(CardStatus.SUBMITTED, row.deadline, now, now)
+
+
+@dataclass(frozen=True)
+class FoodborneItem:
+    """A food-borne case report on the list, with how it stands and whether the reader may report it."""
+
+    card: FoodborneCardRow
+    state: Timeliness
+    may_handle: bool
+
+
+def foodborne_list(uow: PublicHealthUnitOfWork, principal: Principal, *, now: datetime,
+                   days: int = 365) -> list[FoodborneItem]:
+    """The food-borne case reports the principal oversees (a clinician: their institution) of the last ``days``
+    days and every pending one, pending first (overdue first), then newest first. Audited per person."""
+    with uow:
+        insts = _foodborne_scope(uow, principal)
+        rows = uow.cards.foodborne_cards(inst_ids=insts, since=now - timedelta(days=days))
+        out = [FoodborneItem(r, timeliness(r.status, r.deadline, r.submitted_at, now),
+                             r.status == CardStatus.PENDING.value and _may_handle(uow, principal, r))
+               for r in rows]
+        for r in rows:
+            uow.audit.add(actor=actor_of(principal), action="foodborne cases read", at=now, person_id=r.person_id,
+                          detail={"card_id": r.card_id})
+        uow.commit()
+    pending = (Timeliness.OVERDUE, Timeliness.PENDING)
+
+    def order(i: FoodborneItem) -> tuple[bool, bool, float, int]:
+        when = i.card.deadline.timestamp() if i.state in pending else -i.card.diagnosed_at.timestamp()
+        return (i.state not in pending, i.state is not Timeliness.OVERDUE, when, i.card.card_id)
+
+    return sorted(out, key=order)

@@ -20,7 +20,7 @@ from yigongti.enrollment.store import PersonRow
 from yigongti.public_health.domain import CardStatus
 from yigongti.registry.store import InstitutionRow
 
-__all__ = ["CardRow", "CardsRepository", "DiagnosisRow"]
+__all__ = ["CardRow", "CardsRepository", "DiagnosisRow", "FoodborneCardRow"]
 
 _STATUSES = ", ".join(repr(s.value) for s in CardStatus)
 
@@ -79,6 +79,32 @@ class DiagnosisRow(Base):
     source_id: Mapped[str | None] = mapped_column(String(_ID))
     recorded_at: Mapped[datetime] = mapped_column(DateTime)
     recorded_by: Mapped[str] = mapped_column(String(128))
+
+
+class FoodborneCardRow(Base):
+    """食源性疾病病例报告 / a food-borne case report: the person, the kind of case, where and when diagnosed, the
+    deadline, and its report (one card per diagnosis; status as the infectious cards')."""
+
+    __tablename__ = "foodborne_cards"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUSES})", name="status"),
+        Index(None, "status", "deadline"),
+        Index(None, "inst_id", "diagnosed_at"),
+    )
+
+    card_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"))
+    inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    case_code: Mapped[str] = mapped_column(String(64))
+    icd10: Mapped[str] = mapped_column(String(16))
+    diagnosed_at: Mapped[datetime] = mapped_column(DateTime)
+    deadline: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(128))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    submitted_by: Mapped[str | None] = mapped_column(String(128))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class CardsRepository:
@@ -148,6 +174,37 @@ class CardsRepository:
         if until is not None:
             stmt = stmt.where(CardRow.diagnosed_at < until)
         return list(self.session.scalars(stmt.order_by(CardRow.deadline, CardRow.card_id).limit(limit)))
+
+    def diagnoses_of(self, card_id: int) -> list[DiagnosisRow]:
+        """The diagnoses that opened or joined the card, in time order."""
+        return list(self.session.scalars(select(DiagnosisRow).where(DiagnosisRow.card_id == card_id)
+                                         .order_by(DiagnosisRow.at, DiagnosisRow.diagnosis_id)))
+
+    def add_foodborne(self, row: FoodborneCardRow) -> FoodborneCardRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def foodborne(self, card_id: int) -> FoodborneCardRow | None:
+        return self.session.get(FoodborneCardRow, card_id)
+
+    def move_foodborne(self, card_id: int, *, to_status: str, **values: object) -> bool:
+        """Move a pending food-borne card (one conditional UPDATE); False when it is no longer pending."""
+        result = self.session.execute(
+            update(FoodborneCardRow)
+            .where(FoodborneCardRow.card_id == card_id, FoodborneCardRow.status == CardStatus.PENDING.value)
+            .values(status=to_status, **values).execution_options(synchronize_session=False))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def foodborne_cards(self, *, inst_ids: Sequence[str] | None, since: datetime,
+                        limit: int = 5000) -> list[FoodborneCardRow]:
+        """Food-borne cards of ``inst_ids`` (None: every institution) diagnosed since ``since``, or still pending."""
+        stmt = select(FoodborneCardRow).where((FoodborneCardRow.diagnosed_at >= since)
+                                              | (FoodborneCardRow.status == CardStatus.PENDING.value))
+        if inst_ids is not None:
+            stmt = stmt.where(FoodborneCardRow.inst_id.in_(list(inst_ids)))
+        return list(self.session.scalars(stmt.order_by(FoodborneCardRow.deadline, FoodborneCardRow.card_id)
+                                          .limit(limit)))
 
     def institutions_of(self, consortium_id: str) -> list[str]:
         return list(self.session.scalars(select(InstitutionRow.inst_id)

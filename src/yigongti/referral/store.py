@@ -201,7 +201,7 @@ class SlotRepository:
             select(BookingRow, SlotRow).join(SlotRow, SlotRow.slot_id == BookingRow.slot_id)
             .where(BookingRow.status == "booked", BookingRow.referral_from.is_not(None))
             .order_by(BookingRow.booking_id))
-        return [(b, s) for b, s in rows.tuples()]
+        return [(r[0], r[1]) for r in rows]
 
     def live_bookings(self, slot_id: int) -> list[BookingRow]:
         return list(self.session.scalars(select(BookingRow).where(BookingRow.slot_id == slot_id,

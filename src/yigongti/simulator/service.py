@@ -5,9 +5,10 @@ appraisal, settlement): its adjudicated claims become the templates of the years
 kept shares the first inputs of the Q4 choice. Then for every scenario, replicate and year: residents switch
 (``engine.switch``), a year of claims is drawn (``engine.draw_claims``) and handed, with the year's designations and
 last year's claims, to ``benefits.service.adjudicate_data``, ``appraisal.service.appraise_data`` and
-``budget.service.settle_year`` under the scenario's policy: the same code as a real year. Random numbers come from
-``(seed, county, replicate, year)`` only, so scenarios are compared on common random numbers and the same seed gives
-the same numbers.
+``budget.service.settle_year`` under the scenario's policy: the same code as a real year. The replicates of a year
+are adjudicated together, in one run (their ids prefixed by the replicate, split after: ``_adjudicate_batch``),
+which gives each replicate the table of its own run. Random numbers come from ``(seed, county, replicate, year)``
+only, so scenarios are compared on common random numbers and the same seed gives the same numbers.
 
 The fund (医保基金): income is the policy's medical pool (``capitation.pool_resident + pool_employee``; without one the
 consortia's gross budgets), grown by ``income_growth``. Under the global budget the fund pays each consortium's
@@ -215,64 +216,158 @@ def _relabel(des: pa.Table, year: int) -> pa.Table:
     return des.set_column(des.column_names.index("year"), "year", pa.array(np.full(des.num_rows, year, np.int64)))
 
 
+BATCH_CLAIMS = 8_000_000
+"""At most this many claim rows (a year's and last year's, over the replicates of a batch) in one adjudication."""
+
+
+@dataclass
+class _Replicate:
+    """One replicate's state carried from year to year."""
+
+    number: int
+    d: g.Designations
+    scores: np.ndarray
+    satisfied: np.ndarray
+    last_claims: pa.Table
+    last_des: pa.Table
+    balance: int = 0
+    rows: list[CountyYear] = field(default_factory=list)
+    crows: list[ConsortiumYear] = field(default_factory=list)
+
+
+def batch_size(claims_a_year: int, replicates: int, limit: int = BATCH_CLAIMS) -> int:
+    """How many replicates of a year are adjudicated together: as many as keep the batch's claims (this year's and
+    last year's of each) within ``limit``, at least one."""
+    return max(1, min(replicates, limit // max(1, 2 * claims_a_year)))
+
+
+def _prefixed(t: pa.Table, prefix: str, columns: Sequence[str]) -> pa.Table:
+    for name in columns:
+        if name in t.column_names:
+            col = pc.binary_join_element_wise(pa.scalar(prefix), t.column(name), "")
+            t = t.set_column(t.column_names.index(name), name, col)
+    return t
+
+
+def _stripped(t: pa.Table, width: int, columns: Sequence[str]) -> pa.Table:
+    for name in columns:
+        if name in t.column_names:
+            col = pc.utf8_slice_codeunits(t.column(name), width)
+            t = t.set_column(t.column_names.index(name), name, col)
+    return t
+
+
+_PERSON_KEYS = ("person_id",)
+_CLAIM_KEYS = ("claim_id", "person_id", "referral_from")
+
+
+def _adjudicate_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: list[pa.Table],
+                      backend: str) -> list[pa.Table]:
+    """Each replicate's year adjudicated, all in ONE run of the real adjudication: the replicates' persons, claims
+    and designations with the person and claim ids prefixed by the replicate (the institutions and consortia are
+    shared, untouched), then split by the prefix and the prefix removed. A claim's adjudication depends only on its
+    own person's claims and designations and on the institutions (deductibles, caps and referrals are per person),
+    so each replicate's table is the one its own run gives (same rows, same order: by claim_id)."""
+    if len(claims) == 1:
+        data = DataFolder(setup.data.path, {**setup.data.tables, "claims": claims[0], "designations": des[0]})
+        return [adjudicate_data(data, setup.year, policy, des[0], backend=backend)]
+    width = len(str(len(claims) - 1))
+    prefixes = [f"{i:0{width}d}#" for i in range(len(claims))]
+    persons = setup.data["persons"]
+    tables = {**setup.data.tables,
+              "persons": pa.concat_tables([_prefixed(persons, x, _PERSON_KEYS) for x in prefixes]),
+              "claims": pa.concat_tables([_prefixed(c, x, _CLAIM_KEYS) for c, x in zip(claims, prefixes,
+                                                                                         strict=True)]),
+              "designations": pa.concat_tables([_prefixed(d, x, _PERSON_KEYS) for d, x in zip(des, prefixes,
+                                                                                              strict=True)])}
+    adj = adjudicate_data(DataFolder(setup.data.path, tables), setup.year, policy, tables["designations"],
+                          backend=backend)
+    which = np.asarray(pc.utf8_slice_codeunits(adj.column("claim_id"), 0, width).cast(pa.int64()).to_numpy(),
+                       dtype=np.int64)
+    return [_stripped(adj.filter(pa.array(which == i)), width + 1, _CLAIM_KEYS) for i in range(len(claims))]
+
+
 def simulate_county(setup: CountySetup, scenario: Scenario, *, county_index: int, years: int, replicates: int,
-                    seed: int, backend: str = "duckdb",
-                    progress: Callable[[str], None] | None = None) -> tuple[list[CountyYear], list[ConsortiumYear]]:
-    """Every replicate and year of one scenario in one county."""
+                    seed: int, backend: str = "duckdb", progress: Callable[[str], None] | None = None,
+                    batch: int | None = None) -> tuple[list[CountyYear], list[ConsortiumYear]]:
+    """Every replicate and year of one scenario in one county. The replicates go in batches (``batch`` at a time,
+    by default :func:`batch_size`): a batch's year is adjudicated in one run (:func:`_adjudicate_batch`), then each
+    replicate is appraised and settled. The numbers do not depend on the batch: each replicate draws from its own
+    ``(seed, county, replicate, year)`` stream and its claims are adjudicated as on their own."""
     try:
         policy = scenario_policy(scenario, setup.policy)
     except PolicyError as exc:
         raise InvalidInput([Problem("scenarios", 0, k, m) for k, m in exc.problems]) from exc
     b = scenario.behaviour
-    payment = scenario.payment
     cell_mult = _cell_multipliers(setup, policy, b, backend)
-    geo, t, y0 = setup.geo, setup.templates, setup.year
-    effort = np.array([b.effort(c) for c in geo.consortia], dtype=np.float64)
+    effort = np.array([b.effort(c) for c in setup.geo.consortia], dtype=np.float64)
     names = dict(zip(setup.data["consortia"].column("consortium_id").to_pylist(),
                      setup.data["consortia"].column("name").to_pylist(), strict=True))
+    y0 = setup.year
+    first_des = setup.designations.filter(pc.equal(setup.designations.column("year"), y0))
+    first_claims = g.shift_back(_in_year(setup.data["claims"], y0))
+    size = batch if batch is not None else batch_size(setup.templates.claims.num_rows, replicates)
     rows: list[CountyYear] = []
     crows: list[ConsortiumYear] = []
-    first_des = setup.designations.filter(pc.equal(setup.designations.column("year"), y0))
-    for r in range(1, replicates + 1):
-        d = setup.observed.copy()
-        scores, satisfied = setup.scores.copy(), setup.satisfied.copy()
-        last_claims = g.shift_back(_in_year(setup.data["claims"], y0))
-        last_des = _relabel(first_des, y0 - 1)
-        balance = 0
+    for start in range(1, replicates + 1, max(1, size)):
+        reps = [_Replicate(r, setup.observed.copy(), setup.scores.copy(), setup.satisfied.copy(), first_claims,
+                           _relabel(first_des, y0 - 1))
+                for r in range(start, min(start + max(1, size), replicates + 1))]
         for k in range(1, years + 1):
             if progress is not None:
-                progress(f"{setup.name} {scenario.name} #{r} {y0 + k}")
-            rng = np.random.default_rng([seed, county_index, r, k])
-            before = d
-            d, moved = g.switch(rng, geo, d, b, scores=scores, satisfied=satisfied)
-            prevention = np.array([prevention_multiplier(b, e, k) for e in effort], dtype=np.float64)
-            mult = g.template_multipliers(t, cell_mult, prevention, d)
-            claims = g.draw_claims(rng, t, geo, mult, observed=setup.observed, now=d,
-                                   cost_factor=(1 + b.cost_growth) ** k, prefix=f"S{k:02d}-")
-            des = g.designations_table(geo, d, y0, moved).select(list(_DES_COLUMNS))
-            all_des = pa.concat_tables([des, last_des.select(list(_DES_COLUMNS)).cast(des.schema)])
-            data = DataFolder(setup.data.path, {**setup.data.tables, "claims": pa.concat_tables(
-                [claims, last_claims.cast(claims.schema)]), "designations": all_des})
-            adj = adjudicate_data(data, y0, policy, all_des, backend=backend)
-            # this year's scores (the P4P and the Q4 choice) do not depend on last year's indicators, which only
-            # the appraisal report compares with: not computed (half the appraisal's time), the money is the same
-            appraisal = appraise_data(data, y0, policy, all_des, adj, indicator_set=setup.indicator_set,
-                                      backend=backend, with_previous=False)
-            settlement = settle_year(data, y0, policy, backend=backend, designations=all_des, adjudicated=adj,
-                                     appraisal=appraisal)
-            counts = g.year_counts(adj, geo)
-            income = round(_income(policy, settlement) * (1 + b.income_growth) ** k)
-            outlay = fund_outlay(payment, settlement, counts.fund_paid)
-            balance += income - outlay
-            rows.append(CountyYear(setup.name, scenario.name, payment.value, r, y0 + k, geo.n_persons, counts.visits,
-                                   counts.admissions, counts.in_county_admissions, counts.primary_visits,
-                                   counts.total_cost, counts.fund_paid, income, outlay, balance, int(moved.sum())))
-            crows.extend(_consortium_rows(setup, scenario, r, y0 + k, settlement, before, d, names))
-            scores = _scores(geo, appraisal.scores, scores)
-            satisfied = g.satisfaction(adj, geo, d)
-            last_claims = g.shift_back(claims)
-            last_des = _relabel(des, y0 - 1)
+                span = f"{reps[0].number}" if len(reps) == 1 else f"{reps[0].number}-{reps[-1].number}"
+                progress(f"{setup.name} {scenario.name} #{span} {y0 + k}")
+            _simulate_year(setup, scenario, policy, reps, k, seed=seed, county_index=county_index,
+                           cell_mult=cell_mult, effort=effort, names=names, backend=backend)
+        for rep in reps:
+            rows += rep.rows
+            crows += rep.crows
     return rows, crows
+
+
+def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps: list[_Replicate], k: int, *,
+                   seed: int, county_index: int, cell_mult: dict[CellKey, float], effort: np.ndarray,
+                   names: dict[str, str], backend: str) -> None:
+    """Year ``k`` of every replicate of a batch: switch, draw, adjudicate (together), appraise and settle (each)."""
+    b, payment = scenario.behaviour, scenario.payment
+    geo, t, y0 = setup.geo, setup.templates, setup.year
+    drawn = []
+    for rep in reps:
+        rng = np.random.default_rng([seed, county_index, rep.number, k])
+        before = rep.d
+        d, moved = g.switch(rng, geo, rep.d, b, scores=rep.scores, satisfied=rep.satisfied)
+        prevention = np.array([prevention_multiplier(b, e, k) for e in effort], dtype=np.float64)
+        mult = g.template_multipliers(t, cell_mult, prevention, d)
+        claims = g.draw_claims(rng, t, geo, mult, observed=setup.observed, now=d,
+                               cost_factor=(1 + b.cost_growth) ** k, prefix=f"S{k:02d}-")
+        des = g.designations_table(geo, d, y0, moved).select(list(_DES_COLUMNS))
+        all_des = pa.concat_tables([des, rep.last_des.select(list(_DES_COLUMNS)).cast(des.schema)])
+        all_claims = pa.concat_tables([claims, rep.last_claims.cast(claims.schema)])
+        drawn.append((before, d, moved, claims, des, all_des, all_claims))
+    adjudicated = _adjudicate_batch(setup, policy, [x[6] for x in drawn], [x[5] for x in drawn], backend)
+    for rep, (before, d, moved, claims, des, all_des, all_claims), adj in zip(reps, drawn, adjudicated,
+                                                                                 strict=True):
+        data = DataFolder(setup.data.path, {**setup.data.tables, "claims": all_claims, "designations": all_des})
+        # this year's scores (the P4P and the Q4 choice) do not depend on last year's indicators, which only
+        # the appraisal report compares with: not computed (half the appraisal's time), the money is the same
+        appraisal = appraise_data(data, y0, policy, all_des, adj, indicator_set=setup.indicator_set,
+                                  backend=backend, with_previous=False)
+        settlement = settle_year(data, y0, policy, backend=backend, designations=all_des, adjudicated=adj,
+                                 appraisal=appraisal)
+        counts = g.year_counts(adj, geo)
+        income = round(_income(policy, settlement) * (1 + b.income_growth) ** k)
+        outlay = fund_outlay(payment, settlement, counts.fund_paid)
+        rep.balance += income - outlay
+        rep.rows.append(CountyYear(setup.name, scenario.name, payment.value, rep.number, y0 + k, geo.n_persons,
+                                   counts.visits, counts.admissions, counts.in_county_admissions,
+                                   counts.primary_visits, counts.total_cost, counts.fund_paid, income, outlay,
+                                   rep.balance, int(moved.sum())))
+        rep.crows.extend(_consortium_rows(setup, scenario, rep.number, y0 + k, settlement, before, d, names))
+        rep.scores = _scores(geo, appraisal.scores, rep.scores)
+        rep.satisfied = g.satisfaction(adj, geo, d)
+        rep.d = d
+        rep.last_claims = g.shift_back(claims)
+        rep.last_des = _relabel(des, y0 - 1)
 
 
 def _consortium_rows(setup: CountySetup, scenario: Scenario, replicate: int, year: int,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from yigongti.budget.cli.settle import OpeningOption
 from yigongti.budget.year import STEPS, YearResult, run_year
 from yigongti.core.cli import (
     DataOption,
@@ -28,13 +29,14 @@ _STEP_NAMES = {"enroll": "定点 / enroll", "adjudicate": "待遇结算 / adjudi
 
 
 def run_and_report(data: Path, year: int, out: Path, *, policy: Path | None = None, engine: str = "duckdb",
-                   reports: bool = True) -> YearResult:
+                   reports: bool = True, opening: Path | None = None) -> YearResult:
     """Run the year with a progress line per step, then print what a bureau reads first."""
     pol = resolve_policy(data, policy)
     with console.status("") as status:
         def step(name: str) -> None:
             status.update(f"[{STEPS.index(name) + 1}/{len(STEPS)}] {_STEP_NAMES[name]} ...")
-        result = run_year(data, year, out, policy=pol, backend=engine, reports=reports, step=step)
+        result = run_year(data, year, out, policy=pol, backend=engine, reports=reports, step=step,
+                          opening=opening)
     console.print(f"{year}: {result.designated:,} 人已定点 / persons designated; {result.claims:,} 单已结算 / claims")
     for s in result.settlement.consortia:
         console.print(
@@ -54,6 +56,8 @@ def run(
     policy: PolicyOption = None,
     engine: EngineOption = "duckdb",
     reports: ReportsOption = True,
+    opening: OpeningOption = None,
 ) -> None:
-    """运行一个年度：定点、待遇结算、绩效考核、总额清算 / Run a year: enroll, adjudicate, appraise and settle."""
-    run_and_report(data, year, out, policy=policy, engine=engine, reports=reports)
+    """运行一个年度：定点、待遇结算、绩效考核、总额清算 / Run a year: enroll, adjudicate, appraise and settle
+    (``--opening`` last year's surplus.csv: what the year brings in)."""
+    run_and_report(data, year, out, policy=policy, engine=engine, reports=reports, opening=opening)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from yigongti.budget.opening_service import resolve_opening
 from yigongti.budget.service import settle_year, write_settlement
 from yigongti.core.cli import (
     DataOption,
@@ -20,6 +22,11 @@ from yigongti.core.cli import (
 from yigongti.core.money import format_yuan
 from yigongti.core.policy_files import resolve_policy
 
+OpeningOption = Annotated[Path | None, typer.Option(
+    "--opening", help="上年的 surplus.csv（或 opening 表）：上年结转与风险基金余额 / last year's OUT/surplus.csv "
+                      "(or an opening table): the surplus carried in and the risk reserve's balance; default "
+                      "DATA/opening.csv when there is one, else 0", dir_okay=False)]
+
 
 @app.command("settle")
 @exits_on_invalid_input
@@ -33,15 +40,19 @@ def settle(
     appraise: Annotated[bool, typer.Option("--appraise/--no-appraise", help="P4P scores from the appraisal (a scores "
                                            "table or the policy overrides them); --no-appraise: only those "
                                            "/ 按绩效考核得分发放绩效预留金")] = True,
+    opening: OpeningOption = None,
 ) -> None:
     """按人头总额预算并年终清算，输出 settlement/allocation/ledger 与各医共体报告 / Budget and settle a year:
     writes settlement.csv, allocation.csv, ledger.csv, surplus.csv (the surplus's reserve, carry-forward and
     distribution), package.csv and member_statements.csv (the internal package and the members' monthly
     statements), interim.csv (when the policy settles quarterly) and a report per consortium (runs enroll and
     adjudicate first when their outputs are not in DIR). The same settlement as ``yigongti run``; a province's
-    Parquet claims stream through the engine by themselves."""
+    Parquet claims stream through the engine by themselves. ``--opening`` last year's surplus.csv: the year opens
+    with the surplus it carried forward and the risk reserve's balance (checked first; nothing is written on a
+    problem)."""
     pol = resolve_policy(data, policy)
-    result = settle_year(data, year, pol, backend=engine, appraise=appraise)
+    balances = None if opening is None else resolve_opening(data, year, opening)
+    result = settle_year(data, year, pol, backend=engine, appraise=appraise, opening=balances)
     write_settlement(result, out, reports=reports)
     for s in result.consortia:
         console.print(

@@ -1,8 +1,8 @@
 """centres (资源共享中心; centres/store.py): remote diagnosis orders placed at a primary institution for a centre of
 the consortium, and each order's moves
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-05 05:01:21.232766
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0010'
-down_revision: str | Sequence[str] | None = '0009'
+revision: str = '0011'
+down_revision: str | Sequence[str] | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

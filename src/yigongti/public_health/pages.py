@@ -1,0 +1,272 @@
+"""Infectious-disease report pages (传染病报告): the public-health staff's alert list (overdue and due-soon cards, by
+class, counting down to each legal deadline), a card's page from its diagnosis to its submission, a clinician's form
+to record a diagnosis, and the cards missed or late per institution (table and CSV).
+
+Who sees what (the same use cases and refusals as ``/api/public-health``): the alert list and the timeliness table
+for the consortium admin (the consortium's public-health staff), the health commission and an institution admin; a
+clinician records diagnoses and sees the cards of their institution; a card's page for whoever may handle it (and
+the health commission, read only). Every list of cards names persons and is audited by the use case. Forms post
+with the page's CSRF token and answer with a redirect (post/redirect/get); a refusal is the error page with its
+status (403, 404, 422).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from yigongti.core.dates import china_time
+from yigongti.platform.accounts import Role
+from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep, visible_person
+from yigongti.platform.deps import run_use_case as _run
+from yigongti.platform.downloads import csv_response
+from yigongti.platform.pages import CheckedCsrf, render
+from yigongti.public_health.domain import (
+    CLASS_LABELS,
+    STATUS_LABELS,
+    TIMELINESS_LABELS,
+    InstitutionTally,
+    Timeliness,
+)
+from yigongti.public_health.service import (
+    Alert,
+    alerts,
+    card_view,
+    catalogue_for,
+    foodborne_cases,
+    foodborne_list,
+    institution_cards,
+    record_diagnosis,
+    record_foodborne,
+    submit_card,
+    submit_foodborne,
+    timeliness_by_institution,
+    void_card,
+)
+from yigongti.public_health.uow import PublicHealthUnitOfWork
+
+__all__ = ["DUE_SOON_HOURS", "countdown", "router"]
+
+router = APIRouter(include_in_schema=False)
+DUE_SOON_HOURS = 6
+"""A pending card due within this many hours is shown as due soon (即将到期): a display choice, not a legal rule."""
+OVERSEERS = (Role.CONSORTIUM_ADMIN, Role.HEALTH_COMMISSION, Role.INSTITUTION_ADMIN)
+CardIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+_ICD = r"^[A-Za-z0-9.\-]+$"
+TIMELINESS_COLUMNS = ("inst_id", "name", "cards", "on_time", "late", "missed", "pending", "voided", "timely_rate")
+
+
+def countdown(deadline: datetime, now: datetime) -> str:
+    """``"剩余 3小时20分 / 3 h 20 min left"`` or ``"已超时 1天2小时 / 1 d 2 h overdue"`` (to the minute)."""
+    minutes = int((deadline - now).total_seconds() // 60)
+    late = minutes < 0
+    m = abs(minutes)
+    d, h, mm = m // 1440, m % 1440 // 60, m % 60
+    zh = (f"{d}天" if d else "") + (f"{h}小时" if h or d else "") + ("" if d else f"{mm}分")
+    en = " ".join(p for p in ((f"{d} d" if d else ""), (f"{h} h" if h or d else ""), ("" if d else f"{mm} min")) if p)
+    return f"已超时 {zh} / {en} overdue" if late else f"剩余 {zh} / {en} left"
+
+
+def _state(deadline: datetime, state: Timeliness, now: datetime) -> str:
+    """overdue, due_soon or pending (the alert list's three groups)."""
+    if state is Timeliness.OVERDUE:
+        return "overdue"
+    return "due_soon" if (deadline - now).total_seconds() <= DUE_SOON_HOURS * 3600 else "pending"
+
+
+STATE_LABELS = {"overdue": "超时未报 / overdue", "due_soon": "即将到期 / due soon", "pending": "待报告 / pending"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """A card on the list: the card, its disease's label, its group (overdue, due_soon, pending, or how it was
+    reported), the time left or overdue."""
+
+    a: Alert
+    disease: str
+    group: str
+    countdown: str
+
+
+def _uow(db: DbSession) -> PublicHealthUnitOfWork:
+    return PublicHealthUnitOfWork(db)
+
+
+@router.get("/public-health", response_class=HTMLResponse)
+def alerts_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+                cls: Annotated[str, Query(pattern="^[ABC]?$")] = "",
+                note: Annotated[str, Query(max_length=16, pattern=_ICD + "|^$")] = "") -> Response:
+    """预警列表 / The cards not yet reported, overdue first then by deadline; a clinician: the form to record a
+    diagnosis and the institution's cards of the last 30 days."""
+    now = ctx.clock.now()
+    cat = catalogue_for(ctx.policy.public_health)
+    if principal.role is Role.CLINICIAN:
+        items = _run(lambda: institution_cards(_uow(db), principal, now=now))
+    elif principal.role in OVERSEERS:
+        items = _run(lambda: alerts(_uow(db), principal, now=now))
+    else:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅公共卫生管理人员和医生可用 / public-health staff and "
+                                                       "clinicians only")
+    rows = []
+    for a in items:
+        d = cat.get(a.card.disease_code)
+        pending = a.state in (Timeliness.PENDING, Timeliness.OVERDUE)
+        rows.append(Row(a, d.label if d else a.card.disease_code,
+                        _state(a.card.deadline, a.state, now) if pending else a.state.value,
+                        countdown(a.card.deadline, now) if pending else ""))
+    by_class = {c: sum(1 for r in rows if r.a.card.disease_class == c) for c in "ABC"}
+    groups = {g: sum(1 for r in rows if r.group == g) for g in STATE_LABELS}
+    shown = [r for r in rows if not cls or r.a.card.disease_class == cls]
+    return render(request, ctx, "public_health.html", principal, rows=shown, by_class=by_class, groups=groups,
+                  cls=cls, class_labels=CLASS_LABELS, state_labels={**STATE_LABELS, **TIMELINESS_LABELS},
+                  clinician=principal.role is Role.CLINICIAN, note=note, due_soon_hours=DUE_SOON_HOURS,
+                  hours=(ctx.policy.public_health.class_a_hours, ctx.policy.public_health.other_hours))
+
+
+@router.post("/public-health/diagnoses", response_class=HTMLResponse)
+def record_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, person_scope: ScopeDep,
+                _csrf: CheckedCsrf, person_id: Annotated[str, Form(min_length=1, max_length=64)],
+                icd10: Annotated[str, Form(min_length=1, max_length=16, pattern=_ICD)],
+                diagnosed_at: Annotated[str, Form(max_length=32)] = "") -> Response:
+    """登记诊断 / A clinician records a diagnosis of a person in their scope: a notifiable one opens (or joins) a
+    report card, whose page follows; another one says so on the list."""
+    if principal.role is not Role.CLINICIAN or not principal.inst_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医生可登记诊断 / only clinicians record diagnoses")
+    visible_person(request, ctx, db, person_scope, person_id.strip())
+    now = ctx.clock.now()
+    at = now
+    if diagnosed_at.strip():
+        try:
+            at = china_time(datetime.fromisoformat(diagnosed_at.strip()))
+        except ValueError:
+            raise HTTPException(422, "诊断时间格式应为 YYYY-MM-DDTHH:MM / diagnosed_at must be a date and time") \
+                from None
+    policy = ctx.policy.public_health
+    inst_id = principal.inst_id
+    r = _run(lambda: record_diagnosis(_uow(db), principal, person_id=person_id.strip(), inst_id=inst_id,
+                                      icd10=icd10, at=at, catalogue=catalogue_for(policy), policy=policy, now=now))
+    fb = _run(lambda: record_foodborne(_uow(db), principal, person_id=person_id.strip(), inst_id=inst_id,
+                                       icd10=icd10, at=at, cases=foodborne_cases(), now=now))
+    if r.card_id is not None:
+        also = f"&fb={fb.card_id}" if fb is not None else ""
+        return RedirectResponse(f"/public-health/cards/{r.card_id}?done={'joined' if r.joined else 'new'}{also}",
+                                status.HTTP_303_SEE_OTHER)
+    if fb is not None:
+        return RedirectResponse(f"/public-health/foodborne?done={fb.card_id}#f{fb.card_id}",
+                                status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(f"/public-health?note={icd10.upper()}", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/public-health/cards/{card_id}", response_class=HTMLResponse)
+def card_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, card_id: CardIdPath,
+              done: Annotated[str, Query(pattern="^(new|joined|submitted|voided)?$")] = "",
+              fb: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    """一张报告卡 / A card from its diagnosis to its submission, with the forms to submit or void it."""
+    now = ctx.clock.now()
+    view = _run(lambda: card_view(_uow(db), principal, card_id, now=now))
+    d = catalogue_for(ctx.policy.public_health).get(view.card.disease_code)
+    hours = round((view.card.deadline - view.card.diagnosed_at).total_seconds() / 3600)
+    pending = view.state in (Timeliness.PENDING, Timeliness.OVERDUE)
+    return render(request, ctx, "infectious_card.html", principal, v=view, c=view.card,
+                  disease=d.label if d else view.card.disease_code, hours=hours, done=done, fb=fb,
+                  countdown=countdown(view.card.deadline, now) if pending else "",
+                  class_labels=CLASS_LABELS, status_labels=STATUS_LABELS, timeliness_labels=TIMELINESS_LABELS)
+
+
+def _back(card_id: int, done: str) -> Response:
+    return RedirectResponse(f"/public-health/cards/{card_id}?done={done}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/public-health/cards/{card_id}/submit", response_class=HTMLResponse)
+def submit_page(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf,
+                card_id: CardIdPath) -> Response:
+    """网络直报 / Submit the card: on time by its deadline, else late."""
+    _run(lambda: submit_card(_uow(db), principal, card_id, now=ctx.clock.now()))
+    return _back(card_id, "submitted")
+
+
+@router.post("/public-health/cards/{card_id}/void", response_class=HTMLResponse)
+def void_page(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf, card_id: CardIdPath,
+              reason: Annotated[str, Form(min_length=1, max_length=2000)]) -> Response:
+    """订正排除 / Void the card (the diagnosis was revised), with the reason."""
+    _run(lambda: void_card(_uow(db), principal, card_id, reason=reason.strip(), now=ctx.clock.now()))
+    return _back(card_id, "voided")
+
+
+def _tally(ctx: ContextDep, db: DbSession, principal: Official,
+           year: int | None) -> tuple[int, list[InstitutionTally]]:
+    y = year or ctx.clock.today().year
+    if principal.role not in OVERSEERS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅公共卫生管理人员可查看 / public-health staff only")
+    tallies = _run(lambda: timeliness_by_institution(_uow(db), principal, year=y, now=ctx.clock.now()))
+    return y, sorted(tallies, key=lambda t: (-(t.missed + t.late), t.inst_id))
+
+
+def _rate(t: InstitutionTally) -> str:
+    rate = t.timely_rate
+    return "" if rate is None else f"{rate * 100:.1f}"
+
+
+@router.get("/public-health/timeliness", response_class=HTMLResponse)
+def timeliness_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+    """报告及时性 / Per institution the year's cards: on time, late, missed (overdue, not reported), pending,
+    the institutions with the most missed and late cards first."""
+    y, tallies = _tally(ctx, db, principal, year)
+    total = InstitutionTally("")
+    for t in tallies:
+        for f in ("cards", "on_time", "late", "missed", "pending", "voided"):
+            setattr(total, f, getattr(total, f) + getattr(t, f))
+    return render(request, ctx, "infectious_timeliness.html", principal, year=y, tallies=tallies, total=total,
+                  rate=_rate)
+
+
+@router.get("/public-health/timeliness.csv")
+def timeliness_csv(ctx: ContextDep, db: DbSession, principal: Official,
+                   year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+    """The same table as CSV (labelled headers, no personal data)."""
+    y, tallies = _tally(ctx, db, principal, year)
+    names = ctx.registry.get().institutions if ctx.registry is not None else {}
+
+    def name(inst_id: str) -> str:
+        inst = names.get(inst_id)
+        return inst.name if inst is not None else ""
+
+    return csv_response(f"infectious-timeliness-{y}.csv", TIMELINESS_COLUMNS,
+                        ([t.inst_id, name(t.inst_id), t.cards, t.on_time, t.late, t.missed, t.pending, t.voided,
+                          _rate(t)] for t in tallies))
+
+
+@router.get("/public-health/foodborne", response_class=HTMLResponse)
+def foodborne_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+                   done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    """食源性疾病病例报告 / The food-borne case reports: pending ones first (overdue first, counting down), then the
+    year's reported ones; a report button where the reader may report."""
+    if principal.role is not Role.CLINICIAN and principal.role not in OVERSEERS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅公共卫生管理人员和医生可用 / public-health staff and "
+                                                       "clinicians only")
+    now = ctx.clock.now()
+    cases = foodborne_cases()
+    items = _run(lambda: foodborne_list(_uow(db), principal, now=now))
+    rows = []
+    for i in items:
+        case = cases.get(i.card.case_code)
+        pending = i.state in (Timeliness.PENDING, Timeliness.OVERDUE)
+        rows.append((i, case.label if case else i.card.case_code,
+                     _state(i.card.deadline, i.state, now) if pending else i.state.value,
+                     countdown(i.card.deadline, now) if pending else ""))
+    return render(request, ctx, "foodborne.html", principal, rows=rows, done=done, hours=cases.report_hours,
+                  state_labels={**STATE_LABELS, **TIMELINESS_LABELS}, cases=cases.cases,
+                  pending=sum(1 for r in rows if r[2] in STATE_LABELS))
+
+
+@router.post("/public-health/foodborne/{card_id}/submit", response_class=HTMLResponse)
+def foodborne_submit(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf,
+                     card_id: CardIdPath) -> Response:
+    """报告 / Report the food-borne case: on time by its deadline, else late."""
+    _run(lambda: submit_foodborne(_uow(db), principal, card_id, now=ctx.clock.now()))
+    return RedirectResponse(f"/public-health/foodborne?done={card_id}#f{card_id}", status.HTTP_303_SEE_OTHER)
