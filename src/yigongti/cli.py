@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "yigongti.care.cli",
     "yigongti.public_health.cli",
     "yigongti.referral.cli",
+    "yigongti.centres.cli",
     "yigongti.pharmacy.cli",
     "yigongti.workforce.cli",
     "yigongti.budget.cli.settle",

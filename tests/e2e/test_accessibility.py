@@ -27,7 +27,8 @@ pytestmark = [needs_chromium,
 OFFICIAL = ("/dashboard", "/dashboard?consortium=G1", "/dashboard?consortium=G1&inst=G1-T2",
             "/dashboard?consortium=G1&sort=head_count&dir=desc", "/registry", "/registry?q=卫生院&sort=tier",
             "/head-counts", "/head-counts?year=2026", "/head-counts?year=2026&view=movements", "/persons",
-            "/persons?page=2&sort=birth_date", "/finance", "/indicators", "/map", "/no-such-page")
+            "/persons?page=2&sort=birth_date", "/finance", "/indicators", "/map", "/no-such-page", "/referral-flows",
+            "/diagnoses/centres")
 RESIDENT = ("/household", "/persons/R0026/claims", "/persons/R0026/choose", "/persons/R0026/choose?consortium=G1",
             "/persons/R0026/choose?consortium=G1&township=G1-T2")
 ANONYMOUS = ("/login",)

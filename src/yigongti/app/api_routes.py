@@ -7,7 +7,10 @@ from fastapi import APIRouter
 from yigongti.app import claims_api as claims
 from yigongti.budget import api as agreements
 from yigongti.care import api as care
+from yigongti.centres import api as centres
 from yigongti.interop.fhir import router as fhir_router
+from yigongti.interop.fhir.diagnostics import router as fhir_diagnostics
+from yigongti.interop.fhir.referrals import router as fhir_referrals
 from yigongti.pharmacy import api as pharmacy
 from yigongti.platform.routes import auth_api as auth
 from yigongti.platform.routes import choices_api as choices
@@ -21,4 +24,5 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, claims.router, registry.router,
                                      referral.router, agreements.router, care.router, public_health.router,
-                                     pharmacy.router, workforce.router, fhir_router)
+                                     pharmacy.router, workforce.router, centres.router, fhir_router,
+                                     fhir_diagnostics, fhir_referrals)

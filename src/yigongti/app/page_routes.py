@@ -9,6 +9,7 @@ from yigongti.app import resident_pages as resident
 from yigongti.appraisal import pages as indicators
 from yigongti.budget import pages as finance
 from yigongti.care import pages as care
+from yigongti.centres import pages as centres
 from yigongti.pharmacy import pages as pharmacy
 from yigongti.platform.routes import auth_pages as auth
 from yigongti.platform.routes import map_pages as geography
@@ -21,4 +22,4 @@ __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, dashboards.router, official.router, finance.router,
                                   indicators.router, geography.router, referral.router, workforce.router,
-                                  public_health.router, pharmacy.router, care.router)
+                                  public_health.router, pharmacy.router, care.router, centres.router)

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yigongti.budget.opening_service import resolve_opening
+from yigongti.centres.sample import seed_demo_orders
 from yigongti.core.policy import Policy, policy_from_toml, policy_to_toml
 from yigongti.core.policy_files import folder_policy
 from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder
@@ -31,6 +32,7 @@ from yigongti.platform.accounts import Role, create_user
 from yigongti.platform.accounts_store import UserRow
 from yigongti.platform.migrations import upgrade
 from yigongti.platform.settings import Clock, Settings
+from yigongti.referral.sample import seed_demo_referrals
 from yigongti.registry.domain import Tier
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
@@ -220,6 +222,21 @@ def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: C
     return out
 
 
+def _demo_workflow(sessions: sessionmaker[Session], clock: Clock, policy: Policy) -> None:
+    """Demo referrals between the demo township doctor's institution and the lead hospital, and remote diagnosis
+    orders, written once into a database that has the demo accounts and none of them yet."""
+    with sessions.begin() as s:
+        insts = dict(s.execute(select(UserRow.username, UserRow.inst_id).where(UserRow.username.in_(
+            (DEMO_USERNAMES[Role.CLINICIAN], DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN])))).tuples().all())
+        township, lead = insts.get(DEMO_USERNAMES[Role.CLINICIAN]), insts.get(DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN])
+        if not township or not lead:
+            return
+        seed_demo_referrals(s, township_id=township, lead_inst_id=lead, year=clock.today().year, now=clock.now(),
+                            policy=policy.referral)
+        seed_demo_orders(s, township_id=township, centre_id=lead, year=clock.today().year, now=clock.now(),
+                         validity_days=policy.referral.validity_days)
+
+
 def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Session], clock: Clock) -> Prepared:
     """Bring the database to the newest schema, fill it when empty, and make sure the demo accounts exist."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -236,6 +253,7 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
             seed_demo_care(s, today=clock.today(), policy=prepared.policy.care)
     if settings.demo_accounts:
         prepared.demo_accounts = _demo_accounts(settings, sessions, clock, prepared.policy)
+        _demo_workflow(sessions, clock, prepared.policy)
     if settings.data_folder is None and loaded is not None:
         _demo_workflows(sessions, clock, prepared.policy)
     return prepared

@@ -57,6 +57,7 @@ __all__ = [
     "PolicyPath",
     "Rate",
     "INTERNAL_SERVICES",
+    "DIAGNOSIS_KINDS",
     "InternalPrice",
     "ReferralPolicy",
     "SettlementPolicy",
@@ -406,9 +407,16 @@ class SettlementPolicy(_Model):
         return self.fail_performance_pay_share
 
 
-INTERNAL_SERVICES = ("up_referral", "down_referral", "imaging", "ecg", "ultrasound", "pathology", "consultation")
+INTERNAL_SERVICES = ("up_referral", "down_referral", "imaging", "ecg", "ultrasound", "pathology", "consultation",
+                     "lab")
 """Services between members that carry an internal settlement price: a completed referral up or down, and the
 kinds of remote diagnosis (the ``remote_diagnoses`` table's ``kind``)."""
+
+
+DIAGNOSIS_KINDS = ("imaging", "ecg", "ultrasound", "lab", "pathology")
+"""Kinds of remote diagnosis ordered from a shared centre of the consortium (资源共享中心: 影像心电超声检验病理)."""
+# ours, not an official schedule (docs/en/referral.md): how long a result is recognised by the other members
+_VALIDITY_DAYS = {"imaging": 30, "ecg": 7, "ultrasound": 14, "lab": 7, "pathology": 180}
 
 
 class InternalPrice(_Model):
@@ -424,7 +432,7 @@ def _internal_prices() -> dict[str, InternalPrice]:
     # receives and 50 for taking a patient back; the requester pays a remote read or a consultation
     yuan = {"up_referral": (20, "receiver"), "down_referral": (50, "sender"), "imaging": (40, "sender"),
             "ecg": (10, "sender"), "ultrasound": (25, "sender"), "pathology": (60, "sender"),
-            "consultation": (80, "sender")}
+            "consultation": (80, "sender"), "lab": (15, "sender")}
     return {k: InternalPrice.model_validate({"price": p, "payer": w}) for k, (p, w) in yuan.items()}
 
 
@@ -443,11 +451,20 @@ class ReferralPolicy(_Model):
                                                       "(up_referral, down_referral, imaging, ecg, ultrasound, "
                                                       "pathology, consultation) and who pays it")
 
+    validity_days: dict[str, int] = Field(
+        default_factory=lambda: dict(_VALIDITY_DAYS), description="days a remote diagnosis result stays valid and "
+        "is recognised by every member of the consortium (结果互认), per kind (imaging, ecg, ultrasound, lab, "
+        "pathology); a repeat order inside it is flagged; 0: never recognised")
+
     @model_validator(mode="after")
     def _check(self) -> ReferralPolicy:
         unknown = sorted(set(self.prices) - set(INTERNAL_SERVICES))
         if unknown:
             raise ValueError(f"prices: unknown service {unknown[0]}; known: {', '.join(INTERNAL_SERVICES)}")
+        wrong = sorted(k for k, v in self.validity_days.items() if k not in DIAGNOSIS_KINDS or not 0 <= v <= 3650)
+        if wrong:
+            raise ValueError(f"validity_days: {wrong[0]} is not a kind ({', '.join(DIAGNOSIS_KINDS)}) with 0..3650 "
+                             f"days")
         return self
 
 

@@ -151,7 +151,7 @@ POSTINGS = TableSpec("postings", (
 ), optional=True, doc="派驻人员 / staff stationed at other institutions (appraisal)")
 REMOTE_DIAGNOSES = TableSpec("remote_diagnoses", (
     Column("request_id", T.ID), Column("from_inst_id", T.ID), Column("to_inst_id", T.ID), Column("date", T.DATE),
-    Column("kind", T.ENUM, values=("imaging", "ecg", "ultrasound", "pathology", "consultation")),
+    Column("kind", T.ENUM, values=("imaging", "ecg", "ultrasound", "pathology", "consultation", "lab")),
 ), key=("request_id",), optional=True, doc="远程诊断 / remote diagnoses (appraisal)")
 EQUIPMENT = TableSpec("equipment", (
     Column("inst_id", T.ID), Column("year", T.INT, min_value=1900, max_value=2200), Column("item", T.ID),

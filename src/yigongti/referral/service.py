@@ -73,6 +73,7 @@ __all__ = [
     "referral_rows",
     "referrals_of",
     "request_referral",
+    "slot_of",
     "slots_of",
     "statement_of",
     "visit_flag",
@@ -127,6 +128,12 @@ def publish_slot(uow: ReferralUnitOfWork, principal: Principal, *, inst_id: str,
 def slots_of(uow: ReferralUnitOfWork, inst_id: str, *, since: datetime | None = None) -> list[SlotRow]:
     with uow:
         return uow.slots.of_institution(inst_id, since=since)
+
+
+def slot_of(uow: ReferralUnitOfWork, slot_id: int) -> SlotRow | None:
+    """One published slot (not personal data)."""
+    with uow:
+        return uow.slots.get(slot_id)
 
 
 # ------------------------------------------------------------------------------------------------ referrals

@@ -36,6 +36,7 @@ MODEL_MODULES = (
     "yigongti.public_health.store",
     "yigongti.pharmacy.store",
     "yigongti.workforce.store",
+    "yigongti.centres.store",
 )
 
 

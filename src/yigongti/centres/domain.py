@@ -1,0 +1,147 @@
+"""The rules of remote diagnosis (远程诊断规则), pure: the order's workflow, who may move it, the validity of a result
+(结果互认) and the turnaround figures.
+
+Workflow (申请单流程)::
+
+    ordered 已申请 -> accepted 已接收 | rejected 已退回 | cancelled 已撤销
+    accepted 已接收 -> reported 已出报告 | cancelled
+    recognised 已互认: placed when a valid result of the same kind exists for the person (no new read)
+
+The requester (申请方) is a clinician of the ordering primary institution; the centre (中心) a clinician or the admin
+of the centre's institution. A move the workflow does not have is :class:`OrderMoveNotAllowed` (409); one it has
+but not for that party :class:`OrderPartyNotAllowed` (403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from yigongti.core.problems import Conflict, NotAllowed
+
+__all__ = [
+    "KIND_LABELS",
+    "STATUS_LABELS",
+    "TRANSITIONS",
+    "Kind",
+    "OrderMoveNotAllowed",
+    "OrderPartyNotAllowed",
+    "Party",
+    "Status",
+    "check_move",
+    "moves_for",
+    "percentile",
+    "turnaround_hours",
+    "valid_until",
+    "within_validity",
+]
+
+
+class Kind(StrEnum):
+    IMAGING = "imaging"
+    ECG = "ecg"
+    ULTRASOUND = "ultrasound"
+    LAB = "lab"
+    PATHOLOGY = "pathology"
+
+
+class Status(StrEnum):
+    ORDERED = "ordered"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    REPORTED = "reported"
+    CANCELLED = "cancelled"
+    RECOGNISED = "recognised"
+
+
+class Party(StrEnum):
+    REQUESTER = "requester"
+    CENTRE = "centre"
+
+
+KIND_LABELS: dict[str, str] = {Kind.IMAGING: "影像 / imaging", Kind.ECG: "心电 / ECG",
+                               Kind.ULTRASOUND: "超声 / ultrasound", Kind.LAB: "检验 / lab",
+                               Kind.PATHOLOGY: "病理 / pathology"}
+STATUS_LABELS: dict[str, str] = {Status.ORDERED: "已申请 / ordered", Status.ACCEPTED: "已接收 / accepted",
+                                 Status.REJECTED: "已退回 / rejected", Status.REPORTED: "已出报告 / reported",
+                                 Status.CANCELLED: "已撤销 / cancelled",
+                                 Status.RECOGNISED: "结果互认（未重复检查）/ recognised, not repeated"}
+
+_R, _C = Party.REQUESTER, Party.CENTRE
+TRANSITIONS: Mapping[Status, Mapping[Status, frozenset[Party]]] = {
+    Status.ORDERED: {Status.ACCEPTED: frozenset({_C}), Status.REJECTED: frozenset({_C}),
+                     Status.CANCELLED: frozenset({_R})},
+    Status.ACCEPTED: {Status.REPORTED: frozenset({_C}), Status.CANCELLED: frozenset({_R, _C})},
+}
+"""current status -> next status -> the parties that may make that move."""
+
+
+class OrderMoveNotAllowed(Conflict, ValueError):
+    """The workflow has no move from ``current`` to ``target`` (409)."""
+
+    def __init__(self, current: str, target: str) -> None:
+        self.current, self.target = current, target
+        was, wanted = STATUS_LABELS.get(current, current), STATUS_LABELS.get(target, target)
+        super().__init__(f"申请单状态不能从「{was}」变为「{wanted}」 / an order cannot go from {current} to {target}")
+
+
+class OrderPartyNotAllowed(NotAllowed):
+    """The move exists but this party may not make it (403)."""
+
+    def __init__(self, current: str, target: str, party: str) -> None:
+        super().__init__(f"{party} 无权将申请单从 {current} 变为 {target} / the {party} may not move an order from "
+                         f"{current} to {target}")
+
+
+def check_move(current: str, target: str, party: Party) -> Status:
+    """The new status when ``party`` may move an order from ``current`` to ``target``; else raises."""
+    try:
+        now, nxt = Status(current), Status(target)
+    except ValueError:
+        raise OrderMoveNotAllowed(current, target) from None
+    parties = TRANSITIONS.get(now, {}).get(nxt)
+    if parties is None:
+        raise OrderMoveNotAllowed(current, target)
+    if party not in parties:
+        raise OrderPartyNotAllowed(current, target, party)
+    return nxt
+
+
+def moves_for(current: str, party: Party) -> list[Status]:
+    """The moves ``party`` may make from ``current`` (the page's buttons)."""
+    try:
+        now = Status(current)
+    except ValueError:
+        return []
+    return [s for s, parties in TRANSITIONS.get(now, {}).items() if party in parties]
+
+
+def valid_until(reported_at: datetime, days: int) -> datetime | None:
+    """The end of a result's validity (``days`` after its report); None when the kind is never recognised (0)."""
+    return reported_at + timedelta(days=days) if days > 0 else None
+
+
+def within_validity(reported_at: datetime, now: datetime, days: int) -> bool:
+    """Whether a result reported at ``reported_at`` is still recognised at ``now``."""
+    until = valid_until(reported_at, days)
+    return until is not None and reported_at <= now < until
+
+
+def turnaround_hours(ordered_at: datetime, reported_at: datetime) -> Decimal:
+    """Hours from the order to the report, to one decimal (half up)."""
+    seconds = Decimal(int((reported_at - ordered_at).total_seconds()))
+    return (seconds / 3600).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def percentile(values: Sequence[Decimal], p: int) -> Decimal | None:
+    """The ``p``-th percentile by nearest rank (the smallest value with at least p% of the values at or below it);
+    None for no value. ``percentile(v, 50)`` is the (lower) median."""
+    if not values:
+        return None
+    if not 0 < p <= 100:
+        raise ValueError(f"percentile must be in 1..100: {p}")
+    ordered = sorted(values)
+    rank = -(-p * len(ordered) // 100)
+    return ordered[max(rank, 1) - 1]
