@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from yigongti.core.problems import Conflict, NotAllowed
+from yigongti.core import workflow
+from yigongti.core.workflow import MoveNotAllowed, PartyMoveNotAllowed
 
 __all__ = [
     "KIND_LABELS",
@@ -78,44 +79,27 @@ TRANSITIONS: Mapping[Status, Mapping[Status, frozenset[Party]]] = {
 """current status -> next status -> the parties that may make that move."""
 
 
-class OrderMoveNotAllowed(Conflict, ValueError):
+class OrderMoveNotAllowed(MoveNotAllowed):
     """The workflow has no move from ``current`` to ``target`` (409)."""
 
-    def __init__(self, current: str, target: str) -> None:
-        self.current, self.target = current, target
-        was, wanted = STATUS_LABELS.get(current, current), STATUS_LABELS.get(target, target)
-        super().__init__(f"申请单状态不能从「{was}」变为「{wanted}」 / an order cannot go from {current} to {target}")
+    noun_zh, noun_en, labels = "申请单", "an order", STATUS_LABELS
 
 
-class OrderPartyNotAllowed(NotAllowed):
+class OrderPartyNotAllowed(PartyMoveNotAllowed):
     """The move exists but this party may not make it (403)."""
 
-    def __init__(self, current: str, target: str, party: str) -> None:
-        super().__init__(f"{party} 无权将申请单从 {current} 变为 {target} / the {party} may not move an order from "
-                         f"{current} to {target}")
+    noun_zh, noun_en = "申请单", "an order"
 
 
 def check_move(current: str, target: str, party: Party) -> Status:
     """The new status when ``party`` may move an order from ``current`` to ``target``; else raises."""
-    try:
-        now, nxt = Status(current), Status(target)
-    except ValueError:
-        raise OrderMoveNotAllowed(current, target) from None
-    parties = TRANSITIONS.get(now, {}).get(nxt)
-    if parties is None:
-        raise OrderMoveNotAllowed(current, target)
-    if party not in parties:
-        raise OrderPartyNotAllowed(current, target, party)
-    return nxt
+    return workflow.check_move(TRANSITIONS, Status, current, target, party, refused=OrderMoveNotAllowed,
+                               party_refused=OrderPartyNotAllowed)
 
 
 def moves_for(current: str, party: Party) -> list[Status]:
     """The moves ``party`` may make from ``current`` (the page's buttons)."""
-    try:
-        now = Status(current)
-    except ValueError:
-        return []
-    return [s for s, parties in TRANSITIONS.get(now, {}).items() if party in parties]
+    return workflow.moves_for(TRANSITIONS, Status, current, party)
 
 
 def valid_until(reported_at: datetime, days: int) -> datetime | None:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "CLASS_LABELS",
@@ -121,6 +121,20 @@ class Disease:
         return f"{self.name_zh} / {self.name_en}"
 
 
+T = TypeVar("T")
+
+
+def _longest_first(pairs: Iterable[tuple[str, T]]) -> list[tuple[str, T]]:
+    return sorted(pairs, key=lambda pe: (-len(pe[0]), pe[0]))
+
+
+def longest_prefix(diagnosis: str, pairs: Iterable[tuple[str, T]]) -> T | None:
+    """The entry of the longest ICD-10 prefix that ``diagnosis`` (normalised) starts with; None for none. One rule
+    for the notifiable list and the food-borne list."""
+    code = normalize_icd(diagnosis)
+    return next((e for p, e in _longest_first(pairs) if code.startswith(p)), None)
+
+
 @dataclass(frozen=True)
 class Catalogue:
     """The disease list; :meth:`match` finds a diagnosis's disease by the longest ICD-10 prefix."""
@@ -137,15 +151,10 @@ class Catalogue:
 
     def prefixes(self) -> list[tuple[str, Disease]]:
         """Every (prefix, disease), longest prefix first (the order a match tries them)."""
-        pairs = [(p, d) for d in self.diseases for p in d.icd10]
-        return sorted(pairs, key=lambda pd: (-len(pd[0]), pd[0]))
+        return _longest_first((p, d) for d in self.diseases for p in d.icd10)
 
     def match(self, diagnosis: str) -> Disease | None:
-        code = normalize_icd(diagnosis)
-        for prefix, disease in self.prefixes():
-            if code.startswith(prefix):
-                return disease
-        return None
+        return longest_prefix(diagnosis, ((p, d) for d in self.diseases for p in d.icd10))
 
     def get(self, code: str) -> Disease | None:
         return next((d for d in self.diseases if d.code == code), None)
@@ -333,9 +342,7 @@ class FoodborneList:
     report_hours: int
 
     def match(self, diagnosis: str) -> FoodborneCase | None:
-        code = normalize_icd(diagnosis)
-        pairs = sorted(((p, c) for c in self.cases for p in c.icd10), key=lambda pc: (-len(pc[0]), pc[0]))
-        return next((c for p, c in pairs if code.startswith(p)), None)
+        return longest_prefix(diagnosis, ((p, c) for c in self.cases for p in c.icd10))
 
     def get(self, code: str) -> FoodborneCase | None:
         return next((c for c in self.cases if c.code == code), None)

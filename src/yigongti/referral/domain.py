@@ -30,10 +30,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from yigongti.core import workflow
 from yigongti.core.codes import Tier
 from yigongti.core.money import BP
 from yigongti.core.policy import InternalPrice, deep_merge
-from yigongti.core.problems import Conflict, NotAllowed
+from yigongti.core.workflow import MoveNotAllowed, PartyMoveNotAllowed
 
 __all__ = [
     "ARRIVED",
@@ -128,42 +129,28 @@ TERMINAL: frozenset[Status] = frozenset(s for s in Status if not TRANSITIONS.get
 """Statuses nothing follows: declined, returned, cancelled, expired."""
 
 
-class TransitionNotAllowed(Conflict, ValueError):
+class TransitionNotAllowed(MoveNotAllowed):
     """The workflow has no move from ``current`` to ``target`` (409)."""
 
-    def __init__(self, current: str, target: str) -> None:
-        self.current, self.target = current, target
-        was, wanted = STATUS_LABELS.get(current, current), STATUS_LABELS.get(target, target)
-        super().__init__(f"转诊状态不能从「{was}」变为「{wanted}」 / a referral cannot go from {current} to {target}")
+    noun_zh, noun_en, labels = "转诊", "a referral", STATUS_LABELS
 
 
-class PartyNotAllowed(NotAllowed):
+class PartyNotAllowed(PartyMoveNotAllowed):
     """The move exists but this party may not make it (403)."""
 
-    def __init__(self, current: str, target: str, party: str) -> None:
-        self.current, self.target, self.party = current, target, party
-        super().__init__(f"{party} 无权将转诊从 {current} 变为 {target} / the {party} may not move a referral from "
-                         f"{current} to {target}")
+    noun_zh, noun_en = "转诊", "a referral"
 
 
 def check_transition(current: str, target: str, party: Party) -> Status:
     """The new status when ``party`` may move a referral from ``current`` to ``target``; else raises
     :class:`TransitionNotAllowed` (no such move, or an unknown status) or :class:`PartyNotAllowed`."""
-    try:
-        now, nxt = Status(current), Status(target)
-    except ValueError:
-        raise TransitionNotAllowed(current, target) from None
-    parties = TRANSITIONS.get(now, {}).get(nxt)
-    if parties is None:
-        raise TransitionNotAllowed(current, target)
-    if party not in parties:
-        raise PartyNotAllowed(current, target, party)
-    return nxt
+    return workflow.check_move(TRANSITIONS, Status, current, target, party, refused=TransitionNotAllowed,
+                               party_refused=PartyNotAllowed)
 
 
 def allowed_next(current: Status, party: Party) -> list[Status]:
     """The moves ``party`` may make from ``current`` (what a page offers as buttons)."""
-    return [s for s, parties in TRANSITIONS.get(current, {}).items() if party in parties]
+    return workflow.moves_for(TRANSITIONS, Status, current, party)
 
 
 def reserved_places(capacity: int, share: int) -> int:
