@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from yigongti.centres.domain import (
     TRANSITIONS,
+    Kind,
     OrderMoveNotAllowed,
     OrderPartyNotAllowed,
     Party,
@@ -108,3 +109,9 @@ def test_the_reserve_splits_into_used_released_and_unused(slot: tuple[int, int, 
     assert min(used, released, unused) >= 0
     assert used + released + unused == reserved
     assert used <= booked - booked_open and released <= booked_open
+
+
+def test_the_kinds_are_the_policys() -> None:
+    """The order kinds of the domain (and so of the API) are the policy's, whose validity days they look up."""
+    from yigongti.core.policy import DIAGNOSIS_KINDS
+    assert [k.value for k in Kind] == list(DIAGNOSIS_KINDS)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
-from yigongti.centres.domain import STATUS_LABELS
+from yigongti.centres.domain import STATUS_LABELS, Kind
 from yigongti.centres.service import (
     PlaceOrder,
     centre_figures,
@@ -36,14 +36,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "not found or n
            403: {"description": "not allowed for your role / 当前角色无权操作"},
            409: {"description": "not allowed by the workflow / 流程不允许"},
            422: {"description": "contradicts the registry / 与机构登记不符"}}
-Kinds = Literal["imaging", "ecg", "ultrasound", "lab", "pathology"]
 
 
 class OrderIn(BaseModel):
     person_id: str = _ID
     from_inst_id: str = _ID
     to_inst_id: str = _ID
-    kind: Kinds
+    kind: Kind
     question: str = Field("", max_length=2000, description="the clinical question / 临床问题")
     repeat_reason: str | None = Field(None, max_length=2000, description="order again although a valid result "
                                                                          "exists: why (flagged as a repeat)")
@@ -127,7 +126,7 @@ def post_order(request: Request, ctx: ContextDep, db: DbSession, person_scope: S
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅申请机构的医生可申请 / only a clinician of from_inst_id")
     visible_person(request, ctx, db, person_scope, body.person_id)
     cmd = PlaceOrder(person_id=body.person_id, from_inst_id=body.from_inst_id, to_inst_id=body.to_inst_id,
-                     kind=body.kind, question=body.question.strip(), repeat_reason=body.repeat_reason)
+                     kind=body.kind.value, question=body.question.strip(), repeat_reason=body.repeat_reason)
     row = _run(lambda: place_order(CentresUnitOfWork(db), principal, cmd, policy=ctx.policy.referral,
                                    now=ctx.clock.now()))
     return OrderCreated(order_id=row.order_id, status=row.status, repeat_of=row.repeat_of)
