@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from yigongti.core.icd import icd_matches
 from yigongti.core.policy import CarePolicy
 from yigongti.core.problems import Conflict, InvalidRequest
 
@@ -132,20 +133,6 @@ def control_status(disease: Disease | str, reading: Reading, policy: CarePolicy)
             return Control.UNKNOWN
         ok = Decimal(reading.fasting_glucose) < policy.glucose_below
     return Control.CONTROLLED if ok else Control.UNCONTROLLED
-
-
-def icd_matches(code: str, patterns: Iterable[str]) -> bool:
-    """Whether an ICD-10 code falls under one of ``patterns``: a prefix (``I10``) or a range of 3-character categories
-    (``I10-I15``, inclusive)."""
-    c = code.strip().upper().replace(".", "")
-    for p in patterns:
-        lo, _, hi = p.strip().upper().partition("-")
-        if hi:
-            if lo[:3] <= c[:3] <= hi[:3]:
-                return True
-        elif c.startswith(lo.replace(".", "")):
-            return True
-    return False
 
 
 def disease_of_icd(code: str, policy: CarePolicy) -> Disease | None:

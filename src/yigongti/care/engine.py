@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from yigongti.care.domain import Disease, add_months
 from yigongti.core.engine import connect, register_arrow, to_arrow
+from yigongti.core.icd import icd_expr
 from yigongti.core.policy import CarePolicy
 
 __all__ = ["COUNTS", "MEASURE_COLUMNS", "RATES", "Measures", "controlled_expr", "fill_controlled", "measures"]
@@ -73,25 +74,14 @@ def fill_controlled(followups: pa.Table, policy: CarePolicy) -> pa.Table:
     return out.select(followups.column_names)
 
 
-def _icd(col: ir.StringValue, patterns: tuple[str, ...]) -> ir.BooleanValue:
-    code = col.strip().upper().replace(".", "")
-    cond: ir.BooleanValue = ibis.literal(False)
-    for p in patterns:
-        lo, _, hi = p.strip().upper().partition("-")
-        if hi:
-            cond = cond | code.substr(0, 3).between(lo[:3], hi[:3])
-        else:
-            cond = cond | code.startswith(lo.replace(".", ""))
-    return cond
-
-
 def _patients(f: ir.Table, claims: ir.Table | None, policy: CarePolicy, year_end: date) -> ir.Table:
     """(person_id, disease, registered_on, reg_inst): the earliest claim diagnosis or follow-up of each patient."""
     rows = f.select("person_id", "disease", on=f.date, inst_id=f.inst_id)
     if claims is not None:
         c = claims.filter(claims.diagnosis.notnull())
-        dis = ibis.cases((_icd(c.diagnosis, policy.hypertension_icd), Disease.HYPERTENSION.value),
-                         (_icd(c.diagnosis, policy.diabetes_icd), Disease.DIABETES.value), else_=ibis.null("string"))
+        dis = ibis.cases((icd_expr(c.diagnosis, policy.hypertension_icd), Disease.HYPERTENSION.value),
+                         (icd_expr(c.diagnosis, policy.diabetes_icd), Disease.DIABETES.value),
+                         else_=ibis.null("string"))
         c = c.mutate(disease=dis).filter(lambda t: t.disease.notnull())
         rows = rows.union(c.select("person_id", "disease", on=c.admit_date, inst_id=c.inst_id))
     rows = rows.filter(rows.on <= year_end)

@@ -68,6 +68,7 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "emergency_as_outside": ("急诊按医共体外报销", "emergency paid as outside"),
         "unreasonable": ("不合理费用", "unreasonable charges"),
         "annual_cap": ("达到年度限额", "annual cap reached"),
+        "two_disease": ("两病门诊用药保障", "two-disease outpatient drug benefit"),
     },
     # benefits.domain.NetworkStatus
     "network_status": {
