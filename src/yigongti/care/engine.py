@@ -36,7 +36,8 @@ from yigongti.core.engine import connect, register_arrow, to_arrow
 from yigongti.core.icd import icd_expr
 from yigongti.core.policy import CarePolicy
 
-__all__ = ["COUNTS", "MEASURE_COLUMNS", "RATES", "Measures", "controlled_expr", "fill_controlled", "measures"]
+__all__ = ["COUNTS", "MEASURE_COLUMNS", "RATES", "Measures", "controlled_expr", "fill_controlled", "measures",
+           "patients_at_year_end"]
 
 COUNTS = ("registered", "under_management", "standardized", "controlled", "missed_visit", "lost")
 RATES = (("standardized_rate", "standardized", "registered"), ("control_rate", "controlled", "under_management"),
@@ -173,3 +174,32 @@ def measures(followups: pa.Table, institutions: pa.Table, year: int, policy: Car
                                                        cols["scope"][i].as_py(), cols["disease"][i].as_py(),
                                                        cols["month"][i].as_py()))
     return Measures(table.take(pa.array(idx, pa.int64())), n_patients)
+
+
+def patients_at_year_end(followups: pa.Table | None, year: int, policy: CarePolicy, *, claims: pa.Table | None = None,
+                         backend: str = "duckdb") -> pa.Table:
+    """Each patient (person_id, disease) registered by the end of ``year``, as the December row of the measures counts
+    them: ``under_management`` (registered before the last ``overdue_months`` months), ``standardized`` (at least
+    ``followups_per_year`` follow-ups in the year), ``controlled`` (under management, the last follow-up of the year
+    controlled), each 0 or 1."""
+    con = connect(backend)
+    cols = ["person_id", "inst_id", "date", "disease", "controlled", "systolic", "diastolic", "fasting_glucose"]
+    if followups is None:
+        followups = pa.table({"person_id": pa.array([], pa.string()), "inst_id": pa.array([], pa.string()),
+                              "date": pa.array([], pa.date32()), "disease": pa.array([], pa.string()),
+                              "controlled": pa.array([], pa.bool_()), "systolic": pa.array([], pa.int64()),
+                              "diastolic": pa.array([], pa.int64()), "fasting_glucose": pa.array([], pa.float64())})
+    f = register_arrow(con, followups.select(cols))
+    f = f.mutate(ctl=controlled_expr(f, policy)).select("person_id", "inst_id", "date", "disease", "ctl")
+    c = (register_arrow(con, claims.select(["person_id", "inst_id", "admit_date", "diagnosis"]))
+         if claims is not None and claims.num_rows else None)
+    pats = _patients(f, c, policy, date(year, 12, 31))
+    fy = f.filter(f.date.year() == year)
+    agg = fy.group_by(_p=fy.person_id, _d=fy.disease).aggregate(_n=fy.count(), _last=fy.ctl.argmax(fy.date))
+    j = pats.left_join(agg, (pats.person_id == agg._p) & (pats.disease == agg._d))
+    managed = j.registered_on < add_months(date(year + 1, 1, 1), -policy.overdue_months)
+    out = j.select("person_id", "disease",
+                   under_management=managed.cast("int64"),
+                   standardized=(j._n.coalesce(0) >= policy.followups_per_year).cast("int64"),
+                   controlled=(managed & j._last.coalesce(False)).cast("int64"))
+    return to_arrow(out.order_by(["person_id", "disease"]))
