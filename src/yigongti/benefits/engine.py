@@ -55,8 +55,7 @@ import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
 from yigongti.benefits.domain import ROW_NAMES, NetworkStatus, Rule, Setting, outpatient_deductible_levels
-from yigongti.core.engine import register_arrow
-from yigongti.core.icd import icd_expr
+from yigongti.core.engine import icd_expr, register_arrow
 from yigongti.core.money import BP
 from yigongti.core.policy import BenefitPolicy, BenefitRow, Insurance, TwoDiseasePolicy
 from yigongti.registry.domain import Tier

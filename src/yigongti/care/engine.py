@@ -32,8 +32,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from yigongti.care.domain import Disease, add_months
-from yigongti.core.engine import connect, register_arrow, to_arrow
-from yigongti.core.icd import icd_expr
+from yigongti.core.engine import connect, icd_expr, register_arrow, to_arrow
 from yigongti.core.policy import CarePolicy
 
 __all__ = ["COUNTS", "MEASURE_COLUMNS", "RATES", "Measures", "controlled_expr", "fill_controlled", "measures",

@@ -1,16 +1,14 @@
 """ICD-10 ranges (疾病编码范围) as the policy writes them: a prefix (``I10``, ``E11.9``) or a range of 3-character
-categories (``I10-I15``, inclusive). One matcher for a code in Python and one column expression for the engine, so
-that the chronic registry (care) and the two-disease benefit (benefits) read a diagnosis the same way."""
+categories (``I10-I15``, inclusive). One matcher for a code in Python here (pure) and its column expression for the
+engine beside it in ``core.engine.icd_expr``, so that the chronic registry (care) and the two-disease benefit
+(benefits) read a diagnosis the same way."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-import ibis
-import ibis.expr.types as ir
-
-__all__ = ["ICD_RANGE", "icd_expr", "icd_matches"]
+__all__ = ["ICD_RANGE", "icd_matches"]
 
 ICD_RANGE = re.compile(r"^[A-Z][0-9]{2}(\.?[0-9A-Z]{1,4})?(-[A-Z][0-9]{2})?$")
 """What a policy may write: ``I10``, ``E11.9``, ``I10-I15``."""
@@ -28,16 +26,3 @@ def icd_matches(code: str, patterns: Iterable[str]) -> bool:
         elif c.startswith(lo.replace(".", "")):
             return True
     return False
-
-
-def icd_expr(col: ir.StringValue, patterns: Iterable[str]) -> ir.BooleanValue:
-    """:func:`icd_matches` as a column expression (null when the code is null)."""
-    code = col.strip().upper().replace(".", "")
-    cond: ir.BooleanValue = ibis.literal(False)
-    for p in patterns:
-        lo, _, hi = p.strip().upper().partition("-")
-        if hi:
-            cond = cond | code.substr(0, 3).between(lo[:3], hi[:3])
-        else:
-            cond = cond | code.startswith(lo.replace(".", ""))
-    return cond

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from yigongti.core.codes import Tier
+from yigongti.core.icd import ICD_RANGE
 from yigongti.core.money import BP, format_yuan, parse_yuan, rate_to_bp
 
 __all__ = [
@@ -230,8 +231,6 @@ TWO_DISEASE_TIERS = ("primary", "county")
 
 
 def _icd_patterns(key: str, patterns: tuple[str, ...]) -> None:
-    from yigongti.core.icd import ICD_RANGE
-
     if not patterns:
         raise ValueError(f"{key} needs at least one ICD-10 code or range / 至少一个 ICD-10 编码")
     for p in patterns:
