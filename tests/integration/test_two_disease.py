@@ -188,3 +188,13 @@ def test_engine_agrees_by_hand(con: ibis.BaseBackend) -> None:
     assert got == run_reference(claims, persons, p)
     assert [got[k][4] for k in "ABCDE"] == ["outpatient", "two_disease", "two_disease", "outpatient", "outpatient"]
     assert got["C"][2] == 10_000
+
+
+def test_plain_words_name_the_benefit_only_when_on() -> None:
+    from yigongti.benefits.plain import plain_rules
+
+    assert "two_disease" not in [r.rule for r in plain_rules(BenefitPolicy())]
+    on = {r.rule: r for r in plain_rules(_policy(tiers=["primary", "county"]))}
+    zh = on["two_disease"].zh
+    assert "报销 60%" in zh and "300 元" in zh and "县级医院" in zh
+    assert "two_disease" not in [r.rule for r in plain_rules(_policy(), "employee")]
