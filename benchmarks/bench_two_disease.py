@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_adjudicate import DATA, YEAR, _cpu_s, _peak_mb, generate  # noqa: E402
+from bench_adjudicate import DATA, YEAR, _cpu_s, _peak_mb, _run_phase, generate  # noqa: E402
 
 ON = {"two_disease": {"enabled": True, "rate": "60%", "yearly_cap": "300", "tiers": ["primary", "county"]},
       "designated_primary": {"inpatient_deductible": "100", "inpatient_rate": "90%", "outpatient_deductible": "50",
@@ -74,13 +73,6 @@ def phase(folder: Path, out: Path, memory_limit: str, on: bool) -> dict[str, Any
             "fund_paid": int(pc.sum(rules.column("fund_paid")).as_py() or 0)}
 
 
-def _run(args: list[str]) -> dict[str, Any]:
-    res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{res.stderr[-4000:]}")
-    return dict(json.loads(res.stdout.strip().splitlines()[-1]))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--claims", type=lambda s: int(s.replace("_", "")), default=2_000_000)
@@ -102,8 +94,8 @@ def main() -> None:
         info = generate(a.claims, folder)
         _diagnoses(folder)
         print(f"generated {info['claims']:,} claims of {info['persons']:,} persons in {time.perf_counter() - t0:.1f} s")
-    results = {name: _run(["--phase", name, "--folder", str(folder), "--out", str(out),
-                                 "--memory-limit", a.memory_limit]) for name in ("off", "on")}
+    results = {name: _run_phase(["--phase", name, "--folder", str(folder), "--out", str(out),
+                                 "--memory-limit", a.memory_limit], __file__) for name in ("off", "on")}
     for name, r in results.items():
         print(f"{name:>3}: {r['rows']:,} claims in {r['seconds']:.2f} s wall, {r['cpu']:.1f} CPU s, "
               f"peak {r['peak_mb']:,.0f} MB, {r['two_disease']:,} paid by the two-disease benefit, "
