@@ -198,3 +198,19 @@ def test_plain_words_name_the_benefit_only_when_on() -> None:
     zh = on["two_disease"].zh
     assert "报销 60%" in zh and "300 元" in zh and "县级医院" in zh
     assert "two_disease" not in [r.rule for r in plain_rules(_policy(), "employee")]
+
+
+def test_the_residents_explanation_reads_the_diagnosis() -> None:
+    """The household page explains a person's claims with the same rules: the claims carry their diagnosis."""
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from yigongti.budget.analytics import claims_of
+
+    table = pa.table({"claim_id": ["A", "B"], "person_id": ["P1", "P1"], "inst_id": ["G1-T1-V1"] * 2,
+                      "setting": ["outpatient"] * 2, "admit_date": [date(Y, 1, 2), date(Y, 2, 1)],
+                      "total_cost": [100, 10_500], "covered_cost": [100, 10_000], "diagnosis": ["I10", "I10"]})
+    claims = claims_of(SimpleNamespace(data={"claims": table}), "P1")  # type: ignore[arg-type]
+    assert [c.diagnosis for c in claims] == ["I10", "I10"]
+    assert _decide(claims, _policy())["B"].rule is Rule.TWO_DISEASE
