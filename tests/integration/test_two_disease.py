@@ -17,7 +17,7 @@ from test_adjudication_columns import policies
 from test_adjudication_rules import _INST_IDS, INSTITUTIONS, Person, Y, run_engine, run_reference
 
 from yigongti.benefits import domain
-from yigongti.benefits.domain import Claim, NetworkStatus, Rule, adjudicate_person
+from yigongti.benefits.domain import ROW_NAMES, Claim, NetworkStatus, Rule, adjudicate_person
 from yigongti.core.labels import label
 from yigongti.core.policy import BenefitPolicy, TwoDiseasePolicy
 
@@ -131,6 +131,9 @@ def con() -> ibis.BaseBackend:
     return ibis.duckdb.connect()
 
 
+_PLACES = [*_INST_IDS, *["G1-T1-V1", "G1-T1", "G1-T2", "G1-T2-V1", "G1-H"] * 3]  # the consortium's, mostly
+
+
 @st.composite
 def td_claims(draw: st.DrawFn) -> tuple[list[Claim], dict[str, Person]]:
     """Persons with outpatient and inpatient claims, many for the two diseases, some before the year."""
@@ -138,15 +141,15 @@ def td_claims(draw: st.DrawFn) -> tuple[list[Claim], dict[str, Person]]:
                for i in range(draw(st.integers(1, 5)))}
     claims: list[Claim] = []
     for pid in persons:
-        for k in range(draw(st.integers(1, 10))):
+        for k in range(draw(st.integers(2, 12))):
             inpatient = draw(st.integers(0, 5)) == 0
             admit = date(Y, 1, 1) + timedelta(days=draw(st.integers(-40, 60)))
             covered = draw(st.integers(0, 20_000)) * draw(st.sampled_from([1, 1, 10, 300]))
             claims.append(Claim(
-                f"{pid}-{k:02d}", pid, draw(st.sampled_from(_INST_IDS)), "inpatient" if inpatient else "outpatient",
+                f"{pid}-{k:02d}", pid, draw(st.sampled_from(_PLACES)), "inpatient" if inpatient else "outpatient",
                 admit, covered + draw(st.integers(0, 2_000)), covered, draw(st.booleans()),
                 admit + timedelta(days=2) if inpatient else None, None, draw(st.integers(0, 9)) == 0,
-                draw(st.sampled_from([None, "I10", "i11.9", "E11.9", "E14", "J06.9", "I16"]))))
+                draw(st.sampled_from([None, "I10", "I10", "i11.9", "E11.9", "E11.9", "E14", "J06.9", "I16"]))))
     return claims, persons
 
 
@@ -155,11 +158,13 @@ def td_policies(draw: st.DrawFn) -> BenefitPolicy:
     base = draw(policies())
     td = TwoDiseasePolicy.model_validate({
         "enabled": True, "rate": f"{draw(st.integers(1, 100))}%",
-        "yearly_cap": f"{draw(st.sampled_from([0, 1, 50, 300, 5_000]))}",
+        "yearly_cap": f"{draw(st.sampled_from([0, 1, 50, 300, 300, 5_000]))}",
         "statuses": draw(st.sampled_from([["designated"], ["in_consortium"], ["designated", "in_consortium"]])),
         "tiers": draw(st.sampled_from([["primary"], ["county"], ["primary", "county"]])),
         "insurance": draw(st.sampled_from([["resident"], ["resident", "employee"]]))})
-    return base.model_copy(update={"two_disease": td})
+    rated = {name: getattr(base, name).model_copy(update={"outpatient_flat_copay": False})
+             for name in ROW_NAMES if draw(st.booleans())}  # fewer flat copays: more claims the benefit may pay
+    return base.model_copy(update={"two_disease": td, **rated})
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
