@@ -375,8 +375,9 @@ def pandas_rules(claims: Any, persons: Any, inst: Any, des: Any) -> Any:
 
 # --------------------------------------------------------------------------------------------- driver
 
-def _run_phase(args: list[str]) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, *args]
+def _run_phase(args: list[str], script: str = __file__) -> dict[str, Any]:
+    """Run ``script`` (this one by default) with ``args`` in a process of its own; its last line of JSON."""
+    cmd = [sys.executable, script, *args]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{res.stderr[-4000:]}")

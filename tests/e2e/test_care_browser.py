@@ -118,6 +118,37 @@ def test_a_followup_from_the_worklist_to_the_dashboard(browser: object, page: ob
         official.close()
 
 
+def test_the_official_finds_each_gps_pay_from_the_dashboard(browser: object, server: Running,
+                                                            care: tuple[str, str, str]) -> None:
+    """The consortium admin follows the dashboard's link to the GP pay; every row's components add up to its total
+    and the village clinic's GP gets the village allowance."""
+    from yigongti.core.money import parse_yuan
+
+    village = care[0]
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)  # the first dashboard computes the measures
+    try:
+        _sign_in(pg, server, "br-cons")
+        pg.goto(server.url + "/care/dashboard")
+        pg.click("a[href^='/care/gp-pay']")
+        pg.wait_for_url(re.compile(r"/care/gp-pay\?year=\d{4}"))
+        assert "家庭医生薪酬" in pg.inner_text("h1")
+        rows = pg.locator("table.gp-pay tbody tr")
+        assert rows.count() >= 1
+        seen = set()
+        for i in range(rows.count()):
+            cells = [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+            base, quality, rural, total = (parse_yuan(x.replace(",", "")) for x in cells[-4:])
+            assert base + quality + rural == total
+            seen.add(cells[1])
+            if cells[1] == village:
+                assert rural == server.app.state.ctx.policy.care.gp_pay.village_allowance
+        assert village in seen
+    finally:
+        context.close()
+
+
 AXE = Path(__file__).resolve().parents[2] / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -130,7 +161,8 @@ def test_the_care_pages_have_no_serious_accessibility_violation(browser: object,
     problems = {}
     for username, paths in (("br-gp", ("/care", f"/care/persons/{pid}", f"/care/persons/{pid}/followup")),
                             ("br-cons", ("/care/dashboard", f"/care/dashboard?consortium={consortium}",
-                                         f"/care/dashboard?consortium={consortium}&inst={village}&disease=diabetes"))):
+                                         f"/care/dashboard?consortium={consortium}&inst={village}&disease=diabetes",
+                                         "/care/gp-pay"))):
         context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", bypass_csp=True)
         context.add_cookies([{"name": "ygt_lang", "value": lang, "url": server.url}])
         pg = context.new_page()

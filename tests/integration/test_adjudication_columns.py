@@ -230,9 +230,10 @@ def test_the_reference_sees_every_status_and_rule() -> None:
     """The strategies above reach every network status and rule (the comparison is not vacuous)."""
     seen_status = {domain.network_status(i, d) for i in INSTITUTIONS.values() for d in DESIGNATIONS}
     assert seen_status == set(NetworkStatus)
-    assert set(Rule) == {domain.rule(s, paid=p, unreasonable=u, inpatient=i, continuous=c, flat=f)
+    assert set(Rule) == {domain.rule(s, paid=p, unreasonable=u, inpatient=i, continuous=c, flat=f, two_disease=t)
                          for s in NetworkStatus for p in (True, False) for u in (True, False)
-                         for i in (True, False) for c in (True, False) for f in (True, False)} | {Rule.ANNUAL_CAP}
+                         for i in (True, False) for c in (True, False) for f in (True, False)
+                         for t in (True, False)} | {Rule.ANNUAL_CAP}
 
 
 # --------------------------------------------------------------------------------------------- age on 1 January

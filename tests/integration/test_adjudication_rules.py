@@ -91,7 +91,7 @@ def engine_tables(con: ibis.BaseBackend, claims: Sequence[Claim], persons: dict[
         "discharge_date": pa.array([c.discharge_date for c in claims], pa.date32()),
         "total_cost": pa.array([c.total_cost for c in claims], pa.int64()),
         "covered_cost": pa.array([c.covered_cost for c in claims], pa.int64()),
-        "diagnosis": pa.array(["J06.9"] * len(claims), pa.string()),
+        "diagnosis": pa.array([c.diagnosis for c in claims], pa.string()),
         "referral_from": pa.array([c.referral_from for c in claims], pa.string()),
         "unreasonable": pa.array([c.unreasonable for c in claims], pa.bool_()),
     })

@@ -284,3 +284,43 @@ def test_the_demo_care_data_is_deterministic_with_realistic_prevalence(tmp_path:
     assert {d for _, d, _ in rows[2]} == {"hypertension", "diabetes"}
     assert all(on <= INSIDE_WINDOW for *_, on in rows[2])
     assert all(f[2] <= INSIDE_WINDOW for f in rows[3])
+
+
+def _gp_rows(html: str) -> dict[str, list[str]]:
+    """The GP pay table: gp member id -> the cells after name, institution and tier."""
+    out = {}
+    for gp, body in re.findall(r'<tr data-gp="(\d+)">(.*?)</tr>', html, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)
+        out[gp] = cells
+    return out
+
+
+def test_gp_pay_for_officials_components_add_up(world: World) -> None:
+    from yigongti.core.money import parse_yuan
+
+    c = world.clients["cons"]
+    page = c.get("/care/gp-pay")
+    assert page.status_code == 200 and "家庭医生薪酬" in page.text
+    rows = _gp_rows(page.text)
+    assert str(world.gp_a) in rows
+    with world.app.state.ctx.sessions() as s:
+        insts = dict(s.execute(select(InstitutionRow.inst_id, InstitutionRow.consortium_id)).all())
+    per_head = world.app.state.ctx.policy.care.gp_pay.per_head
+    for gp, cells in rows.items():
+        assert insts[cells[1]] == world.consortium, gp  # only the official's consortium
+        heads = int(cells[3].replace(",", ""))
+        base, quality, rural, total = (parse_yuan(x.replace(",", "")) for x in cells[-4:])
+        assert base == heads * per_head and base + quality + rural == total
+        assert 0 <= quality <= heads * world.app.state.ctx.policy.care.gp_pay.quality_per_head
+    a = rows[str(world.gp_a)]
+    assert a[2] == "村卫生室/社区卫生服务站" and parse_yuan(a[-2].replace(",", "")) == 360_000  # village allowance
+    assert 0 < int(a[3]) <= len(world.panel(world.gp_a))
+    everyone = _gp_rows(world.clients["bureau"].get("/care/gp-pay").text)
+    assert set(rows) < set(everyone)
+    csv_head = c.get("/care/gp-pay.csv").content.decode("utf-8-sig").splitlines()[0]
+    assert csv_head.startswith("家庭医生 gp_name,机构编码 inst_id") and "薪酬合计（元） total_pay" in csv_head
+    assert world.clients["resident"].get("/care/gp-pay").status_code == 403
+    assert world.clients["gp-a"].get("/care/gp-pay").status_code == 403  # not for the doctors themselves
+    assert world.clients["v-admin"].get("/care/gp-pay.csv").status_code == 403
+    assert c.get("/care/gp-pay?year=abc").status_code == 422
+    assert "/care/gp-pay" in c.get("/care/dashboard").text

@@ -195,6 +195,12 @@ _ALTERNATIVES: dict[PolicyPath, list[Any]] = {
     ("care", "long_prescription_days"): [60, 90, 30],
     ("care", "hypertension_icd"): [["I10-I15"], ["I10", "I11"]],
     ("care", "diabetes_icd"): [["E10-E14"], ["E11"]],
+    ("benefits", "two_disease", "rate"): ["50%", "60%", "100%"],  # 0% only while off
+    ("benefits", "two_disease", "statuses"): [["designated", "in_consortium"], ["designated"]],
+    ("benefits", "two_disease", "tiers"): [["primary"], ["primary", "county"], ["county"]],
+    ("benefits", "two_disease", "insurance"): [["resident"], ["resident", "employee"]],
+    ("benefits", "two_disease", "hypertension_icd"): [["I10-I15"], ["I10", "I11.9"]],
+    ("benefits", "two_disease", "diabetes_icd"): [["E10-E14"], ["E11"]],
     ("public_health", "class_a_hours"): [1, 2, 6],
     ("public_health", "other_hours"): [12, 24, 48],
     ("pharmacy", "usage_weeks"): [1, 4, 52],

@@ -12,6 +12,10 @@ Order of decisions for one claim:
    continuously across a referral (连续计算起付线); never more than the covered cost C;
 4. the fund payment (统筹支付): flat copay, or (C - deductible) x rate rounded half-up to the fen; then the annual
    cap (年度最高支付限额); the patient pays the rest of the total.
+
+The two-disease outpatient drug benefit (两病用药保障, rules.md B9, off by default) takes the place of steps 3-4 for
+a registered hypertension or diabetes patient's outpatient claim for the disease where it applies: C x its rate, no
+deductible, within its own yearly cap per person; once that cap is used up the claims are paid as any other.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from datetime import date
 from typing import Protocol
 
 from yigongti.core.codes import NetworkStatus, Rule, Setting
+from yigongti.core.icd import icd_matches
 from yigongti.core.money import apply_rate_bp, format_yuan
-from yigongti.core.policy import BenefitPolicy, BenefitRow
+from yigongti.core.policy import BenefitPolicy, BenefitRow, TwoDiseasePolicy
 from yigongti.registry.domain import Institution, Tier
 
 __all__ = [
@@ -54,6 +59,10 @@ __all__ = [
     "rated_fund",
     "row_name",
     "rule",
+    "two_disease_applies",
+    "two_disease_fund",
+    "two_disease_of",
+    "two_disease_registrations",
 ]
 
 
@@ -68,6 +77,9 @@ RULE_TEXT: dict[Rule, tuple[str, str]] = {
     Rule.UNREASONABLE: ("经医保部门审核为不合理费用，不予报销",
                         "judged unreasonable by the insurance bureau: not paid"),
     Rule.ANNUAL_CAP: ("达到年度最高支付限额", "the annual cap of fund payments cut this payment"),
+    Rule.TWO_DISEASE: ("两病门诊用药保障：登记的高血压、糖尿病患者门诊用药按比例报销，不设起付线",
+                       "two-disease drug benefit: a registered hypertension or diabetes patient's outpatient claim "
+                       "paid at its rate, no deductible"),
 }
 
 
@@ -86,6 +98,7 @@ class Claim:
     discharge_date: date | None = None
     referral_from: str | None = None
     unreasonable: bool = False
+    diagnosis: str | None = None  # main diagnosis, ICD-10
 
     @property
     def inpatient(self) -> bool:
@@ -139,6 +152,13 @@ class Decision:
     rule: Rule
     referral_applied: int | None = None  # deductible of the referring admission when the deductible was continuous
     flat_copay: bool = False  # paid as a flat copay (定额自付)
+    two_disease_left: int | None = None  # paid by the two-disease benefit: what was left of its yearly cap before
+    two_disease_cap: int = 0  # the two-disease benefit's yearly cap when it paid
+
+    @property
+    def two_disease(self) -> bool:
+        """Paid by the two-disease benefit (两病用药保障), whether or not the annual cap cut it after."""
+        return self.two_disease_left is not None
 
     @property
     def explanation_zh(self) -> str:
@@ -251,10 +271,10 @@ def annual_cap(fund: int, cap_remaining: int) -> int:
 
 
 def rule(status: NetworkStatus, *, paid: bool, unreasonable: bool, inpatient: bool, continuous: bool,
-         flat: bool) -> Rule:
+         flat: bool, two_disease: bool = False) -> Rule:
     """The rule that decides the claim before the annual cap, first match: unreasonable, no benefit, an emergency
     at another consortium (paid as outside), a referred admission (continuous deductible), an admission, a flat
-    copay, an outpatient claim."""
+    copay, the two-disease benefit, an outpatient claim."""
     if unreasonable:
         return Rule.UNREASONABLE
     if not paid:
@@ -263,13 +283,58 @@ def rule(status: NetworkStatus, *, paid: bool, unreasonable: bool, inpatient: bo
         return Rule.EMERGENCY_AS_OUTSIDE
     if inpatient:
         return Rule.CONTINUOUS_DEDUCTIBLE if continuous else Rule.INPATIENT
-    return Rule.FLAT_COPAY if flat else Rule.OUTPATIENT
+    if flat:
+        return Rule.FLAT_COPAY
+    return Rule.TWO_DISEASE if two_disease else Rule.OUTPATIENT
+
+
+def two_disease_of(diagnosis: str | None, policy: TwoDiseasePolicy) -> str | None:
+    """The disease of the two-disease benefit a diagnosis is for: ``hypertension`` (I10-I15), ``diabetes``
+    (E10-E14), else None."""
+    if not diagnosis:
+        return None
+    if icd_matches(diagnosis, policy.hypertension_icd):
+        return "hypertension"
+    if icd_matches(diagnosis, policy.diabetes_icd):
+        return "diabetes"
+    return None
+
+
+def two_disease_registrations(claims: Iterable[Claim], policy: TwoDiseasePolicy) -> dict[str, date]:
+    """The chronic registry of one person as the benefit reads it (慢病登记): each disease on the date of the first
+    claim (any setting, any year) whose diagnosis is for it, as the care registry registers from claims."""
+    out: dict[str, date] = {}
+    for c in claims:
+        disease = two_disease_of(c.diagnosis, policy)
+        if disease is not None and (disease not in out or c.admit_date < out[disease]):
+            out[disease] = c.admit_date
+    return out
+
+
+def two_disease_applies(status: NetworkStatus, *, primary: bool, paid: bool, inpatient: bool, flat: bool,
+                        insurance: str, registered_on: date | None, admit_date: date,
+                        policy: TwoDiseasePolicy) -> bool:
+    """Whether the two-disease benefit may pay the claim (两病用药保障): enabled; an outpatient claim with a benefit,
+    not on a row of flat copay (a flat copay already leaves the patient at most the copay); the person's insurance
+    listed; the institution's status and tier listed (``primary``: a township centre or village clinic); and the
+    person registered for the claim's disease before the claim's day (``registered_on``; a claim on the day of
+    registration registers, the benefit starts after it)."""
+    return (policy.enabled and paid and not inpatient and not flat and insurance in policy.insurance
+            and status.value in policy.statuses and (policy.primary if primary else policy.county)
+            and registered_on is not None and registered_on < admit_date)
+
+
+def two_disease_fund(covered: int, rate_bp: int, left: int) -> int:
+    """The two-disease benefit's payment: C x its rate, half-up to the fen, at most what is left of its yearly cap."""
+    return min(apply_rate_bp(covered, rate_bp), max(left, 0))
 
 
 def adjudicate_claim(claim: Claim, *, person: Insured, institution: Institution, designation: DesignatedCare | None,
-                     policy: BenefitPolicy, history: Sequence[Decision] = ()) -> Decision:
+                     policy: BenefitPolicy, history: Sequence[Decision] = (),
+                     registered: Mapping[str, date] | None = None) -> Decision:
     """Decide one claim given the person's earlier decisions (``history``: any order, any year; only claims of the
-    same year before this one in (admit_date, claim_id) order count, and the referring admission is looked up by id).
+    same year before this one in (admit_date, claim_id) order count, and the referring admission is looked up by id)
+    and the person's chronic registry (``registered``: disease -> date, :func:`two_disease_registrations`).
     """
     earlier = [d for d in history if d.claim.year == claim.year and d.claim.order_key < claim.order_key]
     cap = policy.annual_cap(person.insurance)
@@ -279,21 +344,32 @@ def adjudicate_claim(claim: Claim, *, person: Insured, institution: Institution,
     paid = has_benefit(status, unreasonable=claim.unreasonable, emergency=claim.emergency)
 
     def decided(*, name: str | None = None, due: int = 0, ded: int = 0, rate: int = 0, fund: int = 0,
-                referral: int | None = None, flat: bool = False) -> Decision:
+                referral: int | None = None, flat: bool = False, td_left: int | None = None) -> Decision:
         after_cap = annual_cap(fund, cap_remaining)
         base = rule(status, paid=paid, unreasonable=claim.unreasonable, inpatient=claim.inpatient,
-                    continuous=referral is not None, flat=flat)
+                    continuous=referral is not None, flat=flat, two_disease=td_left is not None)
         final = Rule.ANNUAL_CAP if after_cap < fund else base
         return Decision(claim, status, name, due, ded, rate, fund, cap, cap_remaining, after_cap,
-                        claim.total_cost - after_cap, final, referral, flat)
+                        claim.total_cost - after_cap, final, referral, flat, td_left,
+                        policy.two_disease.yearly_cap if td_left is not None else 0)
 
     if not paid:
         return decided()
     name = row_name(status, str(institution.tier), institution.level)
     row: BenefitRow = getattr(policy, name)
     rate = fund_rate(policy, row, inpatient=claim.inpatient, insurance=person.insurance)
-    if is_flat_copay(row, inpatient=claim.inpatient):
+    flat = is_flat_copay(row, inpatient=claim.inpatient)
+    if flat:
         return decided(name=name, fund=flat_copay(c, policy), flat=True)
+    td = policy.two_disease
+    disease = two_disease_of(claim.diagnosis, td) if td.enabled else None
+    if disease is not None and two_disease_applies(
+            status, primary=institution.tier in (Tier.TOWNSHIP, Tier.VILLAGE), paid=paid, inpatient=claim.inpatient,
+            flat=flat, insurance=person.insurance, registered_on=(registered or {}).get(disease),
+            admit_date=claim.admit_date, policy=td):
+        left = td.yearly_cap - sum(d.fund_before_cap for d in earlier if d.two_disease)
+        if left > 0:  # used up: paid as any other claim
+            return decided(name=name, rate=td.rate, fund=two_disease_fund(c, td.rate, left), td_left=left)
     if not claim.inpatient:
         due = outpatient_deductible_due(row, sum(d.deductible for d in earlier if not d.claim.inpatient))
         ded = deductible(c, due)
@@ -326,12 +402,16 @@ def adjudicate_person(claims: Iterable[Claim], *, person: Insured, institutions:
                       designations: Mapping[int, DesignatedCare], year: int, policy: BenefitPolicy) -> list[Decision]:
     """The plain loop (the reference): every claim of one person up to ``year`` in (admit_date, claim_id) order;
     returns the decisions of ``year``. Earlier years are decided only so that a referral across the new year
-    finds its referring admission; a year without a designation uses the one of ``year``."""
+    finds its referring admission; a year without a designation uses the one of ``year``. The person's chronic
+    registry for the two-disease benefit comes from these claims (:func:`two_disease_registrations`)."""
     decisions: list[Decision] = []
-    for claim in sorted((c for c in claims if c.year <= year), key=lambda c: c.order_key):
+    mine = sorted((c for c in claims if c.year <= year), key=lambda c: c.order_key)
+    registered = two_disease_registrations(mine, policy.two_disease)
+    for claim in mine:
         designation = designations.get(claim.year, designations.get(year))
         decisions.append(adjudicate_claim(claim, person=person, institution=institutions[claim.inst_id],
-                                          designation=designation, policy=policy, history=decisions))
+                                          designation=designation, policy=policy, history=decisions,
+                                          registered=registered))
     return [d for d in decisions if d.claim.year == year]
 
 
@@ -351,6 +431,10 @@ _PHRASES: dict[str, tuple[str, str]] = {
     "rate": ("起付线 {deductible} 元，报销比例 {rate}%，按比例应付 {before} 元。",
              "Deductible {deductible} yuan, fund rate {rate}%: {before} yuan before the cap. "),
     "flat": ("个人定额自付后基金应付 {before} 元。", "After the flat copay the fund owes {before} yuan. "),
+    "two_disease": ("两病用药保障不设起付线，支付比例 {rate}%，年度限额 {td_cap} 元，本次前剩余 {td_left} 元，"
+                    "应付 {before} 元。",
+                    "The two-disease benefit has no deductible: {rate}% of the covered cost, within {td_cap} yuan a "
+                    "year, {td_left} yuan left before this claim: {before} yuan. "),
     "cap": ("年度限额 {cap} 元，本次前剩余 {left} 元。",
             "Annual cap {cap} yuan, {left} yuan left before this claim. "),
     "paid": ("基金支付 {fund} 元，个人支付 {patient} 元。",
@@ -367,13 +451,14 @@ def _explain(d: Decision, *, zh: bool) -> str:
         "total": y(d.claim.total_cost), "covered": y(d.claim.covered_cost), "due": y(d.deductible_due),
         "referral": y(d.referral_applied or 0), "deductible": y(d.deductible), "rate": f"{d.rate_bp / 100:g}",
         "before": y(d.fund_before_cap), "cap": y(d.cap), "left": y(d.cap_remaining), "fund": y(d.fund_paid),
-        "patient": y(d.patient_paid),
+        "patient": y(d.patient_paid), "td_left": y(d.two_disease_left or 0),
+        "td_cap": y(d.two_disease_cap),
     }
     parts = ["head"]
     if d.row_name is not None:
         if d.referral_applied is not None:
             parts.append("referral")
-        parts.append("flat" if d.flat_copay else "rate")
+        parts.append("flat" if d.flat_copay else "two_disease" if d.two_disease else "rate")
         if d.rule is Rule.ANNUAL_CAP:
             parts.append("cap")
     parts.append("paid")

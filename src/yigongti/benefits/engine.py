@@ -10,7 +10,11 @@ The same rules as ``yigongti.benefits.domain`` (the single-claim path and the re
 - the inpatient deductible per admission, counted continuously across referrals (连续计算起付线): a chain of
   referrals is resolved by iterating a join over the (few) referred admissions as many times as the longest chain;
 - half-up rounding in integers, (2 * a * bp + 10000) // 20000, exact on both backends;
-- the annual cap: capped cumulative = min(cap, cumulative fund); a claim pays its increment.
+- the annual cap: capped cumulative = min(cap, cumulative fund); a claim pays its increment;
+- the two-disease benefit (两病用药保障, off by default): the claims it pays and what it pays are found first, by a
+  query of their own over the claims that could be for it (an outpatient claim with a hypertension or diabetes
+  diagnosis, of a person registered for it by an earlier claim: a GROUP BY of those claims) with its yearly cap's
+  running sum, and kept as a small table claim_id -> payment that every pass looks up.
 
 Running sums are the cost (a window sorts and holds every column it is given), so only the claims that need one go
 through one, on the few columns it needs, each in a query of its own before the main pass: the claims of persons
@@ -51,9 +55,9 @@ import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
 from yigongti.benefits.domain import ROW_NAMES, NetworkStatus, Rule, Setting, outpatient_deductible_levels
-from yigongti.core.engine import register_arrow
+from yigongti.core.engine import icd_expr, register_arrow
 from yigongti.core.money import BP
-from yigongti.core.policy import BenefitPolicy, BenefitRow, Insurance
+from yigongti.core.policy import BenefitPolicy, BenefitRow, Insurance, TwoDiseasePolicy
 from yigongti.registry.domain import Tier
 
 __all__ = [
@@ -73,6 +77,8 @@ __all__ = [
     "rated_fund",
     "row_name",
     "rule",
+    "two_disease_applies",
+    "two_disease_fund",
 ]
 
 OUTPUT_COLUMNS = ("network_status", "deductible", "fund_paid", "patient_paid", "rule")
@@ -82,7 +88,7 @@ _S = NetworkStatus
 _STATUS_CODES = (_S.DESIGNATED, _S.IN_CONSORTIUM, _S.OTHER_CONSORTIUM, _S.OUTSIDE)  # _status 0..3
 _DESIGNATED, _IN_CONSORTIUM, _OTHER, _OUTSIDE = range(4)
 _RULES = tuple(Rule)  # rule codes carried through the windows as integers
-_NOTHING, _FLAT, _RATED = range(3)  # payment kinds
+_NOTHING, _FLAT, _RATED, _TWO_DISEASE = range(4)  # payment kinds
 _DECISION_INPUTS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "covered_cost",
                     "unreasonable")
 _ZERO = ibis.literal(0, "int64")
@@ -196,10 +202,12 @@ def annual_cap(fund: ir.IntegerValue, cumulative: ir.IntegerValue, cap: ir.Integ
 
 
 def rule(status: ir.IntegerValue, *, paid: ir.BooleanValue, unreasonable: ir.BooleanValue,
-         inpatient: ir.BooleanValue, continuous: ir.BooleanValue, flat: ir.BooleanValue) -> ir.IntegerValue:
+         inpatient: ir.BooleanValue, continuous: ir.BooleanValue, flat: ir.BooleanValue,
+         two_disease: ir.BooleanValue | None = None) -> ir.IntegerValue:
     """The rule deciding the claim before the annual cap, as an index of :data:`_RULES`, first match:
     unreasonable, no benefit, an emergency at another consortium, a referred admission, an admission, a flat
-    copay, an outpatient claim."""
+    copay, the two-disease benefit, an outpatient claim."""
+    td = ibis.literal(False) if two_disease is None else two_disease
     return ibis.cases(
         (unreasonable, _RULES.index(Rule.UNREASONABLE)),
         (~paid, _RULES.index(Rule.NO_BENEFIT)),
@@ -207,8 +215,33 @@ def rule(status: ir.IntegerValue, *, paid: ir.BooleanValue, unreasonable: ir.Boo
         (inpatient & continuous, _RULES.index(Rule.CONTINUOUS_DEDUCTIBLE)),
         (inpatient, _RULES.index(Rule.INPATIENT)),
         (flat, _RULES.index(Rule.FLAT_COPAY)),
+        (td, _RULES.index(Rule.TWO_DISEASE)),
         else_=_RULES.index(Rule.OUTPATIENT),
     ).cast("int64")
+
+
+def two_disease_applies(status: ir.IntegerValue, *, county: ir.IntegerValue, paid: ir.BooleanValue,
+                        inpatient: ir.BooleanValue, flat: ir.BooleanValue, employee: ir.BooleanValue,
+                        registered_on: ir.DateValue, admit_date: ir.DateValue,
+                        policy: TwoDiseasePolicy) -> ir.BooleanValue:
+    """Whether the two-disease benefit may pay the claim (两病用药保障): an outpatient claim with a benefit, not on a
+    row of flat copay, of a listed insurance, at a listed status and tier (``county``: 1 for a county-tier
+    institution, else primary), of a person registered for its disease before its day."""
+    if not policy.enabled:
+        return ibis.literal(False)
+    codes = [k for k, s in enumerate(_STATUS_CODES) if s.value in policy.statuses]
+    tiers = [t for t, name in ((0, "primary"), (1, "county")) if name in policy.tiers]
+    ins = ibis.ifelse(employee, ibis.literal(Insurance.EMPLOYEE.value), ibis.literal(Insurance.RESIDENT.value))
+    return (paid & ~inpatient & ~flat & status.isin(codes) & county.isin(tiers)
+            & ins.isin(list(policy.insurance)) & (registered_on < admit_date).fill_null(False))
+
+
+def two_disease_fund(covered: ir.IntegerValue, cumulative: ir.IntegerValue,
+                     policy: TwoDiseasePolicy) -> ir.IntegerValue:
+    """The two-disease benefit's payment: C x its rate half-up (``covered``'s share), at most what its yearly cap left
+    (``cumulative``: the running total of those shares, this claim's included), as :func:`annual_cap`."""
+    return annual_cap(_half_up(covered, ibis.literal(policy.rate, "int64")), cumulative,
+                      ibis.literal(policy.yearly_cap, "int64"))
 
 
 def _row(policy: BenefitPolicy, k: int) -> BenefitRow:
@@ -268,7 +301,10 @@ def _classify(t: ir.Table, institutions: ir.Table, policy: BenefitPolicy) -> ir.
     pays = has_benefit(j._status, unreasonable=unreasonable, emergency=j.emergency.fill_null(False))
     j = j.mutate(_row=row_name(j._status, county=j._county, tertiary=j._tert), _pays=pays,
                  _inp=j.setting == Setting.INPATIENT, _unr=unreasonable, _emp=employee)
-    outpatient = j._pays & ~j._inp
+    # _td: the two-disease benefit's payment of a claim it pays (found first, :func:`_two_disease_table`)
+    td = j._td.notnull() & j._pays if "_td" in j.columns else ibis.literal(False)
+    j = j.mutate(_istd=td)
+    outpatient = j._pays & ~j._inp & ~j._istd
     rows = [_row(policy, k) for k in range(len(ROW_NAMES))]
     # rows of an outpatient deductible: a test of membership, cheaper than a lookup per claim
     accruing = [k for k, r in enumerate(rows) if not r.outpatient_flat_copay and r.outpatient_deductible > 0]
@@ -298,12 +334,12 @@ def _with_inpatient_deductible(base: ir.Table) -> ir.Table:
 def _before_running_sums(base: ir.Table) -> ir.Table:
     """What is known before the running sums: the rule (:func:`rule`, but the cap), the payment kind, a deductible
     not accrued (0 without benefit and for a flat copay, the inpatient one, else null: the outpatient one to come)."""
-    kind = ibis.cases((~base._pays, _NOTHING), (base._flat, _FLAT), else_=_RATED).cast("int64")
-    fixed_ded = ibis.cases((~base._pays | base._flat, ibis.literal(0, "int64")), (base._inp,
-                                                                                  base._ded_ip.cast("int64")),
-                           else_=ibis.null("int64"))
+    kind = ibis.cases((~base._pays, _NOTHING), (base._flat, _FLAT), (base._istd, _TWO_DISEASE),
+                      else_=_RATED).cast("int64")
+    fixed_ded = ibis.cases((~base._pays | base._flat | base._istd, ibis.literal(0, "int64")),
+                           (base._inp, base._ded_ip.cast("int64")), else_=ibis.null("int64"))
     return base.mutate(_rule0=rule(base._status, paid=base._pays, unreasonable=base._unr, inpatient=base._inp,
-                                   continuous=base._cont, flat=base._flat),
+                                   continuous=base._cont, flat=base._flat, two_disease=base._istd),
                        _kind=kind, _fixed=fixed_ded)
 
 
@@ -314,6 +350,7 @@ def _fund_before_cap(t: ir.Table, policy: BenefitPolicy) -> ir.Table:
     fund0 = ibis.cases(
         (t._kind == _NOTHING, ibis.literal(0, "int64")),
         (t._kind == _FLAT, flat_copay(t._c, policy)),
+        (t._kind == _TWO_DISEASE, t._td.cast("int64")),
         else_=rated_fund(t._c, t.deductible, t._rate),
     )
     return t.mutate(_f0=ibis.greatest(ibis.literal(0, "int64"), fund0).cast("int64"))
@@ -491,6 +528,7 @@ class _Passes:
     keep: list[str]
     cont: ir.Table | None = None
     places: ir.Table | None = None
+    td: ir.Table | None = None
 
 
 def _year_claims(p: _Passes, source: ir.Table, where: Callable[[ir.Table], ir.BooleanValue] | None = None, *,
@@ -499,6 +537,11 @@ def _year_claims(p: _Passes, source: ir.Table, where: Callable[[ir.Table], ir.Bo
     filter applies to the claims as they are read (Parquet skips what it can)."""
     in_year = _in_year(source, p.year)
     t = source.filter(in_year if where is None else in_year & where(source)).select(*p.carry)
+    if p.td is not None:  # only outpatient claims look for a two-disease payment
+        tkey = ibis.ifelse(t.setting != Setting.INPATIENT, t.claim_id, ibis.null("string"))
+        t = t.left_join(p.td, tkey == p.td._tid).drop("_tid")
+    else:
+        t = t.mutate(_td=ibis.null("int64"))
     if p.cont is None or not admissions:
         return t.mutate(_cont_ded=ibis.null("int64"))
     # only admissions look for a continuous deductible: the others' null key skips the hash probe
@@ -543,6 +586,40 @@ def _continuous_table(con: BaseBackend, early: ir.Table, persons: ir.Table, desi
     e = _small_table(con, pairs)
     nodes = _referral_nodes(_small_table(con, ends), persons, designations, institutions, policy, year)
     return _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
+
+
+def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, who: ir.Table) -> ir.Table | None:
+    """The claims the two-disease benefit pays and what it pays (claim_id as _tid, _td) as a small table, None when
+    the benefit is off. Read from the claims that could be for it only: the year's outpatient claims with a
+    diagnosis of the two diseases, of persons registered for it by an earlier claim (the registry: the first claim
+    of each person and disease up to the year's end, a GROUP BY over those claims alone), classified and run through
+    the yearly cap's running sum; a claim is paid by the benefit while the cap had room before it."""
+    td = p.policy.two_disease
+    if not td.enabled or "diagnosis" not in claims.columns:
+        return None
+    _, hi = _year_bounds(p.year)
+
+    def disease(t: ir.Table) -> ir.IntegerValue:
+        return ibis.cases((icd_expr(t.diagnosis, td.hypertension_icd), 1), (icd_expr(t.diagnosis, td.diabetes_icd), 2),
+                          else_=ibis.null("int64")).cast("int64")
+
+    r = claims.filter(claims.diagnosis.notnull() & (claims.admit_date <= hi))
+    r = r.select("person_id", "admit_date", _dis=disease(r)).filter(lambda t: t._dis.notnull())
+    reg = r.group_by(_rp=r.person_id, _rd=r._dis).aggregate(_reg=r.admit_date.min())
+    c = claims.filter(_in_year(claims, p.year) & claims.diagnosis.notnull() & (claims.setting != Setting.INPATIENT)
+                      & ~claims.unreasonable.fill_null(False))
+    c = c.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis"]))
+    c = c.mutate(_dis=disease(c)).filter(lambda t: t._dis.notnull())
+    c = c.join(reg, [c.person_id == reg._rp, c._dis == reg._rd]).drop("_rp", "_rd")
+    cls = _classified(replace(p, places=None), c, who)
+    ok = two_disease_applies(cls._status, county=cls._county.fill_null(0), paid=cls._pays, inpatient=cls._inp,
+                             flat=cls._flat, employee=cls._emp, registered_on=cls._reg, admit_date=cls.admit_date,
+                             policy=td)
+    e = cls.filter(ok).select("claim_id", "person_id", "admit_date", "_c")
+    e = e.mutate(_s=_half_up(e._c, ibis.literal(td.rate, "int64")))
+    e = e.mutate(_cum=_running(e, "_s"))
+    e = e.filter(e._cum - e._s < td.yearly_cap)  # the cap had room before the claim: the benefit pays it
+    return _materialized(con, e.select(_tid=e.claim_id, _td=two_disease_fund(e._c, e._cum, td)))
 
 
 def _over_cap_pass(con: BaseBackend, p: _Passes, early: ir.Table, who: ir.Table, over: _OverCap,
@@ -618,7 +695,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     p = _Passes(institutions, policy, year, wanted, designated,
                 carry=list(dict.fromkeys([*_DECISION_INPUTS, *wanted, "total_cost"])),
                 keep=[*dict.fromkeys([*wanted, "total_cost"]), *(["_dcons"] if designated else []),
-                      "_status", "_rule0", "_kind", "_fixed", "_rate", "_c", "_cap"])
+                      "_status", "_rule0", "_kind", "_fixed", "_rate", "_c", "_cap", "_td"])
     # the persons who could reach the cap, the referred admissions and their continuous deductibles are few:
     # found first (small queries), they enter the expression as small tables
     over = _over_cap(con, claims, policy, year)
@@ -634,6 +711,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     try:
         p = replace(p, cont=_continuous_table(con, early, persons, designations, institutions, policy, year,
                                               referral_depth))
+        p = replace(p, td=_two_disease_table(con, p, claims, who))
         capped: ir.Table | None = None
         marked = who.mutate(_big=ibis.literal(False))
         if over.anyone:  # the persons who could reach the cap (few): decided first

@@ -91,6 +91,19 @@ def plain_rules(policy: BenefitPolicy, insurance: str = Insurance.RESIDENT) -> l
         f"出院后 {policy.continuous_deductible_days} 天内经转诊再住院，起付线只补差额，不重复缴纳。",
         f"Referred to another stay within {policy.continuous_deductible_days} days of leaving: you pay only the "
         f"difference of the deductibles, not a second one."))
+    td = policy.two_disease
+    if td.enabled and ins in td.insurance:
+        where_zh = "、".join(z for t, z in (("primary", "乡镇卫生院和村卫生室"), ("county", "县级医院"))
+                             if t in td.tiers)
+        where_en = " and ".join(e for t, e in (("primary", "township centres and village clinics"),
+                                               ("county", "county hospitals")) if t in td.tiers)
+        rules.append(PlainRule(
+            "two_disease",
+            f"已登记的高血压、糖尿病患者在定点医共体的{where_zh}看该病门诊：不设起付线，报销 {_pct(td.rate)}，"
+            f"每年最多 {_yuan(td.yearly_cap)} 元（两病用药保障）。",
+            f"Registered with hypertension or diabetes: an outpatient visit for it at your consortium's {where_en} has "
+            f"no deductible, the fund pays {_pct(td.rate)}, up to {_yuan(td.yearly_cap)} yuan a year (the two-disease "
+            f"drug benefit)."))
     cap = _yuan(policy.annual_cap(ins))
     rules.append(PlainRule(
         "annual_cap",

@@ -97,7 +97,8 @@ def claims_of(figures: YearFigures, person_id: str) -> list[Claim]:
     return [Claim(claim_id=r["claim_id"], person_id=r["person_id"], inst_id=r["inst_id"], setting=r["setting"],
                   admit_date=r["admit_date"], total_cost=int(r["total_cost"]), covered_cost=int(r["covered_cost"]),
                   emergency=bool(r.get("emergency")), discharge_date=r.get("discharge_date"),
-                  referral_from=r.get("referral_from") or None, unreasonable=bool(r.get("unreasonable")))
+                  referral_from=r.get("referral_from") or None, unreasonable=bool(r.get("unreasonable")),
+                  diagnosis=r.get("diagnosis") or None)  # the two-disease benefit reads it
             for r in mine]
 
 

@@ -8,7 +8,7 @@ import typer
 
 from yigongti.core.cli import DataOption, EngineOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
 
-__all__ = ["care_app", "measures_cmd", "register_cmd"]
+__all__ = ["care_app", "gp_pay_cmd", "measures_cmd", "register_cmd"]
 
 DbOption = Annotated[str | None, typer.Option(
     "--db", help="database URL or SQLite file (default: $YIGONGTI_DB, else ./yigongti.sqlite) / 数据库地址")]
@@ -36,6 +36,30 @@ def measures_cmd(
     result = measures_folder(data, year, pol, backend=engine)
     path = write_measures(result, out)
     console.print(f"{result.patients} 慢病患者 / chronic patients, {result.table.num_rows} 行 / rows")
+    console.print(f"[green]OK[/green] {path}")
+
+
+@care_app.command("gp-pay")
+@exits_on_invalid_input
+def gp_pay_cmd(
+    data: DataOption,
+    year: Annotated[int, typer.Option("--year", help="year / 年度")],
+    out: OutOption,
+    policy: PolicyOption = None,
+    engine: EngineOption = "duckdb",
+) -> None:
+    """按签约人头、服务质量和农村补贴计算每位家庭医生的年度薪酬，输出 gp_pay.csv / Each GP's pay for the year:
+    contracted heads x per-head pay, quality pay from the control and standardized-management rates of the GP's
+    chronic patients, and the rural allowance (policy [care.gp_pay]); writes gp_pay.csv."""
+    from yigongti.care.batch import gp_pay_folder, write_gp_pay
+    from yigongti.core.money import format_yuan
+    from yigongti.core.policy_files import resolve_policy
+
+    pol = resolve_policy(data, policy)
+    rows = gp_pay_folder(data, year, pol, backend=engine)
+    path = write_gp_pay(rows, year, out)
+    total = sum(r.pay.total for r in rows)
+    console.print(f"{len(rows)} 位家庭医生 / GPs, 合计 / total {format_yuan(total)} 元 / yuan")
     console.print(f"[green]OK[/green] {path}")
 
 

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 
-from yigongti.core.policy import CarePolicy
+from yigongti.core.icd import icd_matches
+from yigongti.core.money import BP
+from yigongti.core.policy import CarePolicy, GpPayPolicy
 from yigongti.core.problems import Conflict, InvalidRequest
 
 __all__ = [
@@ -27,6 +30,7 @@ __all__ = [
     "WORKLIST_LABELS",
     "Control",
     "Disease",
+    "GpPay",
     "KeyPopulation",
     "PanelFull",
     "PrescriptionRefused",
@@ -39,6 +43,8 @@ __all__ = [
     "contract_end",
     "control_status",
     "disease_of_icd",
+    "gp_pay",
+    "quality_score",
     "icd_matches",
     "key_populations",
     "worklists",
@@ -134,20 +140,6 @@ def control_status(disease: Disease | str, reading: Reading, policy: CarePolicy)
     return Control.CONTROLLED if ok else Control.UNCONTROLLED
 
 
-def icd_matches(code: str, patterns: Iterable[str]) -> bool:
-    """Whether an ICD-10 code falls under one of ``patterns``: a prefix (``I10``) or a range of 3-character categories
-    (``I10-I15``, inclusive)."""
-    c = code.strip().upper().replace(".", "")
-    for p in patterns:
-        lo, _, hi = p.strip().upper().partition("-")
-        if hi:
-            if lo[:3] <= c[:3] <= hi[:3]:
-                return True
-        elif c.startswith(lo.replace(".", "")):
-            return True
-    return False
-
-
 def disease_of_icd(code: str, policy: CarePolicy) -> Disease | None:
     """The chronic disease of the registry a diagnosis puts a person in (I10-I15 hypertension, E10-E14 diabetes)."""
     if icd_matches(code, policy.hypertension_icd):
@@ -241,3 +233,53 @@ def check_prescription(days: int, *, contracted: bool, registered: bool, last_co
     if last_control is not Control.CONTROLLED:
         raise PrescriptionRefused("病情未稳定（上次随访未控制或未测）/ not stable: the last follow-up was not "
                                   "controlled")
+
+
+# --------------------------------------------------------------------------------------------- GP pay
+
+
+@dataclass(frozen=True)
+class GpPay:
+    """A GP's pay for a year (家庭医生薪酬), every amount in int fen: ``base`` + ``quality`` + ``rural`` = ``total``."""
+
+    heads: int
+    score: Fraction  # the quality score, 0..1 exactly
+    base: int
+    quality: int
+    rural: int
+
+    @property
+    def total(self) -> int:
+        return self.base + self.quality + self.rural
+
+
+def quality_score(*, registered: int, standardized: int, under_management: int, controlled: int,
+                  policy: GpPayPolicy) -> Fraction:
+    """The quality score of a GP's chronic patients (质量得分), exactly: ``control_weight`` x the control rate
+    (controlled / under management) + the rest x the standardized-management rate (standardized / registered). A
+    rate without patients to count leaves the other one the whole weight; neither: 0 (no chronic patient, no
+    quality pay)."""
+    control = Fraction(controlled, under_management) if under_management else None
+    standard = Fraction(standardized, registered) if registered else None
+    if control is None and standard is None:
+        return Fraction(0)
+    if control is None:
+        return standard or Fraction(0)
+    if standard is None:
+        return control
+    w = Fraction(policy.control_weight, BP)
+    return w * control + (1 - w) * standard
+
+
+def _half_up(x: Fraction) -> int:
+    return int((x + Fraction(1, 2)) // 1)
+
+
+def gp_pay(*, heads: int, tier: str, score: Fraction, policy: GpPayPolicy) -> GpPay:
+    """A GP's pay (000 三(二)4: 与签约人头和服务质量挂钩，向农村倾斜): ``per_head`` x contracted heads, plus
+    ``quality_per_head`` x heads x the quality score (half up to the fen), plus the rural allowance of the tier of
+    the GP's institution (village clinic, township centre; none at a county hospital)."""
+    if heads < 0 or not 0 <= score <= 1:
+        raise ValueError("heads >= 0 and a quality score in [0, 1]")
+    rural = {"village": policy.village_allowance, "township": policy.township_allowance}.get(str(tier), 0)
+    return GpPay(heads, score, heads * policy.per_head, _half_up(heads * policy.quality_per_head * score), rural)

@@ -22,6 +22,7 @@ clinic's parent), consortium, county.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -30,12 +31,14 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from yigongti.care.domain import Disease, add_months
-from yigongti.core.engine import connect, register_arrow, to_arrow
-from yigongti.core.policy import CarePolicy
+from yigongti.care.domain import Disease, GpPay, add_months, gp_pay, quality_score
+from yigongti.core.engine import connect, icd_expr, register_arrow, to_arrow
+from yigongti.core.policy import CarePolicy, GpPayPolicy
 
-__all__ = ["COUNTS", "MEASURE_COLUMNS", "RATES", "Measures", "controlled_expr", "fill_controlled", "measures"]
+__all__ = ["COUNTS", "MEASURE_COLUMNS", "RATES", "Measures", "controlled_expr", "fill_controlled", "measures",
+           "GP_PAY_COLUMNS", "GpPayRow", "gp_pay_rows", "gp_pay_table", "patients_at_year_end"]
 
 COUNTS = ("registered", "under_management", "standardized", "controlled", "missed_visit", "lost")
 RATES = (("standardized_rate", "standardized", "registered"), ("control_rate", "controlled", "under_management"),
@@ -73,25 +76,14 @@ def fill_controlled(followups: pa.Table, policy: CarePolicy) -> pa.Table:
     return out.select(followups.column_names)
 
 
-def _icd(col: ir.StringValue, patterns: tuple[str, ...]) -> ir.BooleanValue:
-    code = col.strip().upper().replace(".", "")
-    cond: ir.BooleanValue = ibis.literal(False)
-    for p in patterns:
-        lo, _, hi = p.strip().upper().partition("-")
-        if hi:
-            cond = cond | code.substr(0, 3).between(lo[:3], hi[:3])
-        else:
-            cond = cond | code.startswith(lo.replace(".", ""))
-    return cond
-
-
 def _patients(f: ir.Table, claims: ir.Table | None, policy: CarePolicy, year_end: date) -> ir.Table:
     """(person_id, disease, registered_on, reg_inst): the earliest claim diagnosis or follow-up of each patient."""
     rows = f.select("person_id", "disease", on=f.date, inst_id=f.inst_id)
     if claims is not None:
         c = claims.filter(claims.diagnosis.notnull())
-        dis = ibis.cases((_icd(c.diagnosis, policy.hypertension_icd), Disease.HYPERTENSION.value),
-                         (_icd(c.diagnosis, policy.diabetes_icd), Disease.DIABETES.value), else_=ibis.null("string"))
+        dis = ibis.cases((icd_expr(c.diagnosis, policy.hypertension_icd), Disease.HYPERTENSION.value),
+                         (icd_expr(c.diagnosis, policy.diabetes_icd), Disease.DIABETES.value),
+                         else_=ibis.null("string"))
         c = c.mutate(disease=dis).filter(lambda t: t.disease.notnull())
         rows = rows.union(c.select("person_id", "disease", on=c.admit_date, inst_id=c.inst_id))
     rows = rows.filter(rows.on <= year_end)
@@ -183,3 +175,118 @@ def measures(followups: pa.Table, institutions: pa.Table, year: int, policy: Car
                                                        cols["scope"][i].as_py(), cols["disease"][i].as_py(),
                                                        cols["month"][i].as_py()))
     return Measures(table.take(pa.array(idx, pa.int64())), n_patients)
+
+
+def patients_at_year_end(followups: pa.Table | None, year: int, policy: CarePolicy, *, claims: pa.Table | None = None,
+                         backend: str = "duckdb") -> pa.Table:
+    """Each patient (person_id, disease) registered by the end of ``year``, as the December row of the measures counts
+    them: ``under_management`` (registered before the last ``overdue_months`` months), ``standardized`` (at least
+    ``followups_per_year`` follow-ups in the year), ``controlled`` (under management, the last follow-up of the year
+    controlled), each 0 or 1."""
+    con = connect(backend)
+    cols = ["person_id", "inst_id", "date", "disease", "controlled", "systolic", "diastolic", "fasting_glucose"]
+    if followups is None:
+        followups = pa.table({"person_id": pa.array([], pa.string()), "inst_id": pa.array([], pa.string()),
+                              "date": pa.array([], pa.date32()), "disease": pa.array([], pa.string()),
+                              "controlled": pa.array([], pa.bool_()), "systolic": pa.array([], pa.int64()),
+                              "diastolic": pa.array([], pa.int64()), "fasting_glucose": pa.array([], pa.float64())})
+    f = register_arrow(con, followups.select(cols))
+    f = f.mutate(ctl=controlled_expr(f, policy)).select("person_id", "inst_id", "date", "disease", "ctl")
+    c = (register_arrow(con, claims.select(["person_id", "inst_id", "admit_date", "diagnosis"]))
+         if claims is not None and claims.num_rows else None)
+    pats = _patients(f, c, policy, date(year, 12, 31))
+    fy = f.filter(f.date.year() == year)
+    agg = fy.group_by(_p=fy.person_id, _d=fy.disease).aggregate(_n=fy.count(), _last=fy.ctl.argmax(fy.date))
+    j = pats.left_join(agg, (pats.person_id == agg._p) & (pats.disease == agg._d))
+    managed = j.registered_on < add_months(date(year + 1, 1, 1), -policy.overdue_months)
+    out = j.select("person_id", "disease",
+                   under_management=managed.cast("int64"),
+                   standardized=(j._n.coalesce(0) >= policy.followups_per_year).cast("int64"),
+                   controlled=(managed & j._last.coalesce(False)).cast("int64"))
+    return to_arrow(out.order_by(["person_id", "disease"]))
+
+
+# --------------------------------------------------------------------------------------------- GP pay
+
+GP_PAY_COLUMNS = ("gp_id", "inst_id", "tier", "year", "heads", "registered", "under_management", "standardized",
+                  "controlled", "quality_score", "base_pay", "quality_pay", "rural_allowance", "total")
+
+
+@dataclass(frozen=True)
+class GpPayRow:
+    """One GP's pay for a year with the counts it comes from."""
+
+    gp_id: str
+    inst_id: str
+    tier: str
+    heads: int
+    registered: int
+    under_management: int
+    standardized: int
+    controlled: int
+    pay: GpPay
+
+
+def _active(contracts: pa.Table, year: int) -> pa.Table:
+    """The contracts in force on some day of ``year`` that name a GP."""
+    lo, hi = pa.scalar(date(year, 1, 1), pa.date32()), pa.scalar(date(year, 12, 31), pa.date32())
+    end = contracts.column("end_date")
+    keep = pc.and_(pc.and_(pc.is_valid(contracts.column("gp_id")), pc.less_equal(contracts.column("start_date"), hi)),
+                   pc.or_kleene(pc.is_null(end), pc.greater_equal(end, lo)))
+    return contracts.filter(keep)
+
+
+def gp_pay_rows(contracts: pa.Table, institutions: pa.Table, patients: pa.Table, year: int,
+                policy: GpPayPolicy) -> list[GpPayRow]:
+    """Every GP's pay for ``year``, by gp_id: heads = the distinct residents under a contract with the GP in force on
+    some day of the year; their chronic patients (``patients``: :func:`patients_at_year_end`) give the quality score
+    (:func:`~yigongti.care.domain.quality_score`); the GP's institution is the one of most of their contracts (ties:
+    the smaller id), its tier the rural allowance."""
+    active = _active(contracts, year)
+    heads: dict[str, set[str]] = defaultdict(set)
+    insts: dict[str, Counter[str]] = defaultdict(Counter)
+    for gp, person, inst in zip(*(active.column(c).to_pylist() for c in ("gp_id", "person_id", "inst_id")),
+                                strict=True):
+        heads[gp].add(person)
+        insts[gp][inst] += 1
+    by_person: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for person, um, st, ctl in zip(*(patients.column(c).to_pylist() for c in
+                                     ("person_id", "under_management", "standardized", "controlled")), strict=True):
+        by_person[person].append((um, st, ctl))
+    tiers = dict(zip(institutions.column("inst_id").to_pylist(), institutions.column("tier").to_pylist(),
+                     strict=True))
+    rows = []
+    for gp in sorted(heads):
+        inst = min(insts[gp].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        mine = [p for person in heads[gp] for p in by_person.get(person, [])]
+        counts = {"registered": len(mine), "under_management": sum(p[0] for p in mine),
+                  "standardized": sum(p[1] for p in mine), "controlled": sum(p[2] for p in mine)}
+        score = quality_score(**counts, policy=policy)
+        tier = str(tiers.get(inst, ""))
+        rows.append(GpPayRow(gp, inst, tier, len(heads[gp]), **counts,
+                             pay=gp_pay(heads=len(heads[gp]), tier=tier, score=score, policy=policy)))
+    return rows
+
+
+def _yuan(fen: int) -> str:
+    return str(Decimal(fen).scaleb(-2).quantize(Decimal("0.01")))
+
+
+def gp_pay_table(rows: list[GpPayRow], year: int) -> pa.Table:
+    """The rows as ``gp_pay.csv``: money in yuan with 2 decimals (exact: the fen are summed, then written), the
+    quality score as a decimal with 4 places (half up; the pay is computed from the exact score)."""
+    def score(r: GpPayRow) -> str:
+        s = r.pay.score
+        return str((Decimal(s.numerator) / Decimal(s.denominator)).quantize(Decimal("0.0001")))
+
+    cols: dict[str, list[object]] = {
+        "gp_id": [r.gp_id for r in rows], "inst_id": [r.inst_id for r in rows], "tier": [r.tier for r in rows],
+        "year": [year] * len(rows), "heads": [r.heads for r in rows],
+        "registered": [r.registered for r in rows], "under_management": [r.under_management for r in rows],
+        "standardized": [r.standardized for r in rows], "controlled": [r.controlled for r in rows],
+        "quality_score": [score(r) for r in rows], "base_pay": [_yuan(r.pay.base) for r in rows],
+        "quality_pay": [_yuan(r.pay.quality) for r in rows], "rural_allowance": [_yuan(r.pay.rural) for r in rows],
+        "total": [_yuan(r.pay.total) for r in rows]}
+    return pa.table({k: pa.array(v, pa.int64() if k in ("year", "heads", "registered", "under_management",
+                                                          "standardized", "controlled") else pa.string())
+                     for k, v in cols.items()})

@@ -9,6 +9,8 @@
   date; prefilled with today, the medicines of the last visit and the next date by the norm). Checked on the server:
   a refusal re-shows the form with the reason in Chinese (422); a saved follow-up goes back to the worklist
   (post/redirect/get).
+* ``/care/gp-pay``: every GP's pay for the year (家庭医生薪酬: contracted heads, quality, rural allowance) for the
+  official's consortia, each component in yuan; ``/care/gp-pay.csv`` downloads it.
 * ``/care/dashboard``: the standardized-management and control rates by month, for the official's consortia,
   drilled down consortium -> township centre -> village clinic like ``/dashboard``, with the table per village
   clinic; ``/care/dashboard.csv`` downloads a table with labelled headers.
@@ -31,7 +33,9 @@ from markupsafe import Markup
 
 from yigongti.care.domain import Disease, Worklist, add_months
 from yigongti.care.service import (
+    GpPayView,
     RecordFollowup,
+    db_gp_pay,
     db_measures,
     doctor_day,
     followup_history,
@@ -41,11 +45,20 @@ from yigongti.care.service import (
 )
 from yigongti.care.uow import CareUnitOfWork
 from yigongti.core.labels import label
+from yigongti.core.money import format_yuan
 from yigongti.core.policy import CarePolicy
 from yigongti.platform import audit
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.charts import PALETTE, line_chart, map_chart
-from yigongti.platform.deps import ContextDep, DbSession, Official, PersonIdPath, ScopeDep, visible_person
+from yigongti.platform.deps import (
+    ContextDep,
+    DbSession,
+    Official,
+    PersonIdPath,
+    ScopeDep,
+    require_roles,
+    visible_person,
+)
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of, translator
@@ -469,4 +482,48 @@ def rates_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Offic
     return csv_response(f"{where}.csv", ("disease", "inst_id", "name", "township", "month", *RATE_COLUMNS), (
         [label("disease", disease), u.inst_id, u.name, u.township, view.month,
          *("" if u.figures.get(c) is None else u.figures[c] for c in RATE_COLUMNS)] for u in view.units))
+
+
+PayOfficial = Annotated[Principal, require_roles(Role.CONSORTIUM_ADMIN, Role.INSURANCE_BUREAU, Role.HEALTH_COMMISSION,
+                                                 Role.SYSTEM_ADMIN)]
+"""Who reads the GP pay: the consortium's management and the county's officials (not the doctors themselves)."""
+GP_PAY_COLUMNS = ("heads", "registered", "under_management", "standardized", "controlled", "quality_score",
+                  "base_pay", "quality_pay", "rural_allowance", "total_pay")
+
+
+def _gp_pay_rows(ctx: Any, db: Any, principal: Principal, year: int) -> list[GpPayView]:
+    mine = consortia_in_scope(db, principal)
+    return [v for v in db_gp_pay(CareUnitOfWork(db), year=year, policy=ctx.policy.care) if v.consortium_id in mine]
+
+
+def _gp_pay_cells(v: GpPayView) -> dict[str, str | int]:
+    r = v.row
+    s = r.pay.score
+    return {"heads": r.heads, "registered": r.registered, "under_management": r.under_management,
+            "standardized": r.standardized, "controlled": r.controlled,
+            "quality_score": str((Decimal(s.numerator) / Decimal(s.denominator)).quantize(Decimal("0.0001"))),
+            "base_pay": format_yuan(r.pay.base), "quality_pay": format_yuan(r.pay.quality),
+            "rural_allowance": format_yuan(r.pay.rural), "total_pay": format_yuan(r.pay.total)}
+
+
+@router.get("/care/gp-pay", response_class=HTMLResponse)
+def gp_pay_page(request: Request, ctx: ContextDep, db: DbSession, principal: PayOfficial,
+                year: YearQ = None) -> Response:
+    """家庭医生薪酬 / every GP's pay for the year in the official's consortia (policy ``[care.gp_pay]``)."""
+    y = year or ctx.clock.today().year
+    views = _gp_pay_rows(ctx, db, principal, y)
+    total = sum(v.row.pay.total for v in views)
+    return render(request, ctx, "care_gp_pay.html", principal, year=y, rows=[(v, _gp_pay_cells(v)) for v in views],
+                  columns=GP_PAY_COLUMNS, total=format_yuan(total), gp=ctx.policy.care.gp_pay)
+
+
+@router.get("/care/gp-pay.csv")
+def gp_pay_csv(request: Request, ctx: ContextDep, db: DbSession, principal: PayOfficial,
+               year: YearQ = None) -> Response:
+    """The GP pay table of the page, with labelled headers; money in yuan."""
+    y = year or ctx.clock.today().year
+    views = _gp_pay_rows(ctx, db, principal, y)
+    return csv_response(f"care-gp-pay-{y}.csv", ("gp_name", "inst_id", "tier", "year", *GP_PAY_COLUMNS), (
+        [v.name, v.row.inst_id, label("tier", v.row.tier) if v.row.tier else "", y,
+         *(_gp_pay_cells(v)[c] for c in GP_PAY_COLUMNS)] for v in views))
 

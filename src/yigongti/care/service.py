@@ -44,7 +44,9 @@ from yigongti.platform.audit import actor_of
 from yigongti.registry.domain import Tier
 
 if TYPE_CHECKING:
-    from yigongti.care.engine import Measures
+    import pyarrow as pa
+
+    from yigongti.care.engine import GpPayRow, Measures
 
 __all__ = [
     "Conflict",
@@ -58,9 +60,11 @@ __all__ = [
     "SignContract",
     "TeamView",
     "DoctorDay",
+    "GpPayView",
     "PersonBrief",
     "WorklistEntry",
     "check_long_prescription",
+    "db_gp_pay",
     "db_measures",
     "doctor_day",
     "followup_history",
@@ -569,23 +573,15 @@ def person_brief(uow: CareUnitOfWork, person_id: str) -> PersonBrief | None:
 _MEASURES: dict[tuple[str, int, str], tuple[tuple[object, ...], Measures]] = {}
 
 
-def db_measures(uow: CareUnitOfWork, *, year: int, policy: CarePolicy) -> Measures:
-    """The monthly measures of ``year`` (``care.engine.measures``) from the database's registry and follow-ups:
-    a patient is registered on the registry's date and institution. Kept while the follow-ups and the registry are
-    unchanged (a new follow-up is in the next answer)."""
-    import pyarrow as pa
+def _db_tables(uow: CareUnitOfWork, year: int, policy: CarePolicy) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """(followups of ``year`` and the year before, the registry as the claims that registered the patients,
+    institutions) from the database, as the care engine reads them."""
+    import pyarrow as pa  # noqa: F811 - the module's own is for type checking only
 
-    from yigongti.care.engine import measures
     from yigongti.registry.store import InstitutionRow
 
     with uow:
         s = uow.session
-        stamp = (*s.execute(select(func.count(), func.max(FollowupRow.followup_id)).select_from(FollowupRow)).one(),
-                 *s.execute(select(func.count(), func.max(RegistryRow.entry_id)).select_from(RegistryRow)).one())
-        key = (str(s.get_bind().engine.url), year, policy.model_dump_json())
-        hit = _MEASURES.get(key)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
         f = s.execute(select(FollowupRow.person_id, FollowupRow.inst_id, FollowupRow.date, FollowupRow.disease,
                              FollowupRow.control, FollowupRow.systolic, FollowupRow.diastolic,
                              FollowupRow.fasting_glucose)
@@ -608,6 +604,67 @@ def db_measures(uow: CareUnitOfWork, *, year: int, policy: CarePolicy) -> Measur
         "diagnosis": pa.array([icd[x[3]] for x in r], pa.string())})
     institutions = pa.table({k: pa.array([x[n] for x in i], pa.string()) for n, k in enumerate(
         ("inst_id", "tier", "parent_id", "consortium_id", "county_code"))})
+    return followups, claims, institutions
+
+
+def _stamp(uow: CareUnitOfWork) -> tuple[object, ...]:
+    """What changes when a follow-up, a registration or a contract is added."""
+    with uow:
+        s = uow.session
+        return (*s.execute(select(func.count(), func.max(FollowupRow.followup_id)).select_from(FollowupRow)).one(),
+                *s.execute(select(func.count(), func.max(RegistryRow.entry_id)).select_from(RegistryRow)).one(),
+                *s.execute(select(func.count(), func.max(ContractRow.contract_id)).select_from(ContractRow)).one())
+
+
+def db_measures(uow: CareUnitOfWork, *, year: int, policy: CarePolicy) -> Measures:
+    """The monthly measures of ``year`` (``care.engine.measures``) from the database's registry and follow-ups:
+    a patient is registered on the registry's date and institution. Kept while the follow-ups and the registry are
+    unchanged (a new follow-up is in the next answer)."""
+    from yigongti.care.engine import measures
+
+    stamp = _stamp(uow)
+    with uow:
+        key = (str(uow.session.get_bind().engine.url), year, policy.model_dump_json())
+    hit = _MEASURES.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    followups, claims, institutions = _db_tables(uow, year, policy)
     result = measures(followups, institutions, year, policy, claims=claims)
     _MEASURES[key] = (stamp, result)
     return result
+
+
+@dataclass(frozen=True)
+class GpPayView:
+    """A GP's pay for the year (:class:`~yigongti.care.engine.GpPayRow`) with the GP's name and consortium."""
+
+    row: GpPayRow
+    name: str
+    consortium_id: str
+
+
+def db_gp_pay(uow: CareUnitOfWork, *, year: int, policy: CarePolicy) -> list[GpPayView]:
+    """Every GP's pay for ``year`` (家庭医生薪酬, ``care.engine.gp_pay_rows``) from the database: the contracts in
+    force on some day of the year by GP (their team member id), the GP's own institution, the registry and the
+    follow-ups for the quality score."""
+    import pyarrow as pa  # noqa: F811 - the module's own is for type checking only
+
+    from yigongti.care.engine import gp_pay_rows, patients_at_year_end
+
+    with uow:
+        c = uow.session.execute(
+            select(ContractRow.person_id, TeamMemberRow.inst_id, ContractRow.start_date, ContractRow.end_date,
+                   ContractRow.gp_member_id, TeamMemberRow.name)
+            .join(TeamMemberRow, TeamMemberRow.member_id == ContractRow.gp_member_id)
+            .where(ContractRow.start_date <= date(year, 12, 31), ContractRow.end_date >= date(year, 1, 1))).all()
+    contracts = pa.table({
+        "person_id": pa.array([x[0] for x in c], pa.string()), "inst_id": pa.array([x[1] for x in c], pa.string()),
+        "start_date": pa.array([x[2] for x in c], pa.date32()), "end_date": pa.array([x[3] for x in c], pa.date32()),
+        "gp_id": pa.array([str(x[4]) for x in c], pa.string())})
+    names = {str(x[4]): x[5] for x in c}
+    followups, claims, institutions = _db_tables(uow, year, policy)
+    patients = patients_at_year_end(followups, year, policy, claims=claims)
+    consortium = dict(zip(institutions.column("inst_id").to_pylist(), institutions.column("consortium_id").to_pylist(),
+                          strict=True))
+    return [GpPayView(r, names.get(r.gp_id, ""), consortium.get(r.inst_id) or "")
+            for r in gp_pay_rows(contracts, institutions, patients, year, policy.gp_pay)]

@@ -46,3 +46,4 @@ class Rule(StrEnum):
     EMERGENCY_AS_OUTSIDE = "emergency_as_outside"
     UNREASONABLE = "unreasonable"
     ANNUAL_CAP = "annual_cap"
+    TWO_DISEASE = "two_disease"  # 两病门诊用药保障 (rules.md B9)

@@ -6,6 +6,7 @@ Money columns are int64 fen throughout; see engine-notes.md for what keeps resul
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 import ibis
@@ -14,7 +15,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 __all__ = [
-    "age_expr","Backend", "connect", "register_arrow", "to_arrow"]
+    "age_expr","Backend", "connect", "icd_expr", "register_arrow", "to_arrow"]
 
 Backend = BaseBackend
 _counter = itertools.count()
@@ -77,3 +78,16 @@ def age_expr(birth_date: ir.DateValue, year: int) -> ir.IntegerValue:
     jan1 = (birth_date.month() == 1) & (birth_date.day() == 1)
     age = ibis.literal(year) - birth_date.year() - ibis.ifelse(jan1, 0, 1)
     return ibis.greatest(age, 0).cast("int64")
+
+
+def icd_expr(col: ir.StringValue, patterns: Iterable[str]) -> ir.BooleanValue:
+    """:func:`yigongti.core.icd.icd_matches` as a column expression (null when the code is null)."""
+    code = col.strip().upper().replace(".", "")
+    cond: ir.BooleanValue = ibis.literal(False)
+    for p in patterns:
+        lo, _, hi = p.strip().upper().partition("-")
+        if hi:
+            cond = cond | code.substr(0, 3).between(lo[:3], hi[:3])
+        else:
+            cond = cond | code.startswith(lo.replace(".", ""))
+    return cond

@@ -68,6 +68,7 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "emergency_as_outside": ("急诊按医共体外报销", "emergency paid as outside"),
         "unreasonable": ("不合理费用", "unreasonable charges"),
         "annual_cap": ("达到年度限额", "annual cap reached"),
+        "two_disease": ("两病门诊用药保障", "two-disease outpatient drug benefit"),
     },
     # benefits.domain.NetworkStatus
     "network_status": {
@@ -292,6 +293,15 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "under_management": ("纳入管理人数", "under management"),
         "standardized": ("规范管理人数", "standardized management"),
         "controlled": ("控制人数", "controlled"),
+        # care gp_pay.csv (家庭医生薪酬)
+        "gp_id": ("家庭医生编码", "GP id"),
+        "gp_name": ("家庭医生", "GP"),
+        "heads": ("签约人数", "contracted heads"),
+        "quality_score": ("质量得分", "quality score"),
+        "base_pay": ("签约人头费（元）", "per-head pay (yuan)"),
+        "quality_pay": ("质量绩效（元）", "quality pay (yuan)"),
+        "rural_allowance": ("农村补贴（元）", "rural allowance (yuan)"),
+        "total_pay": ("薪酬合计（元）", "total pay (yuan)"),
         "missed_visit": ("近3个月未随访人数", "missed visit (3 months)"),
         "lost": ("失访人数", "lost to follow-up"),
         "standardized_rate": ("规范管理率（%）", "standardized management rate (%)"),

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from yigongti.core.codes import Tier
+from yigongti.core.icd import ICD_RANGE
 from yigongti.core.money import BP, format_yuan, parse_yuan, rate_to_bp
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "CapitationPolicy",
     "CarePolicy",
     "EnrollmentPolicy",
+    "GpPayPolicy",
     "GradeName",
     "HouseholdMode",
     "Insurance",
@@ -62,6 +64,9 @@ __all__ = [
     "ReferralPolicy",
     "SettlementPolicy",
     "SurplusPolicy",
+    "TWO_DISEASE_STATUSES",
+    "TWO_DISEASE_TIERS",
+    "TwoDiseasePolicy",
     "WorkforcePolicy",
     "Yuan",
     "deep_merge",
@@ -219,6 +224,64 @@ def _row(ip_ded: str, ip_rate: str, op_ded: str = "0", op_rate: str = "0%", flat
                       outpatient_rate=op_rate, outpatient_flat_copay=flat)
 
 
+TWO_DISEASE_STATUSES = ("designated", "in_consortium")
+"""The network statuses (就医类别) the two-disease benefit may apply at: inside the person's designated consortium."""
+TWO_DISEASE_TIERS = ("primary", "county")
+"""Where it may apply: ``primary`` (township centres and village clinics, 基层) and ``county`` (county hospitals)."""
+
+
+def _icd_patterns(key: str, patterns: tuple[str, ...]) -> None:
+    if not patterns:
+        raise ValueError(f"{key} needs at least one ICD-10 code or range / 至少一个 ICD-10 编码")
+    for p in patterns:
+        if not ICD_RANGE.match(p.strip().upper()):
+            raise ValueError(f"{key}: {p!r} is not an ICD-10 code or range like 'I10' or 'I10-I15' / "
+                             "不是 ICD-10 编码或范围")
+
+
+class TwoDiseasePolicy(_Model):
+    """The two-disease outpatient drug benefit (城乡居民高血压、糖尿病门诊用药保障, 两病用药保障), rules.md B9:
+    residents' insurance, a registered hypertension or diabetes patient's outpatient claim for the disease at a
+    primary-level (and, when listed, county) institution of the designated consortium is paid at ``rate`` with no
+    deductible, within ``yearly_cap`` per person and year. Off by default."""
+
+    enabled: bool = Field(False, description="apply the two-disease benefit (两病用药保障)")
+    rate: Rate = Field(5000, description="the fund's share of the covered cost (政策范围内支付比例)")
+    yearly_cap: Yuan = Field(40_000, description="most the benefit pays per person and year, both diseases (yuan)")
+    statuses: tuple[str, ...] = Field(TWO_DISEASE_STATUSES,
+                                      description="network statuses it applies at: designated, in_consortium")
+    tiers: tuple[str, ...] = Field(("primary",), description="institutions it applies at: primary, county")
+    insurance: tuple[str, ...] = Field(("resident",), description="insurance types it applies to (城乡居民)")
+    hypertension_icd: tuple[str, ...] = ("I10-I15",)
+    diabetes_icd: tuple[str, ...] = ("E10-E14",)
+
+    @model_validator(mode="after")
+    def _check(self) -> TwoDiseasePolicy:
+        for key, values, allowed in (("statuses", self.statuses, TWO_DISEASE_STATUSES),
+                                     ("tiers", self.tiers, TWO_DISEASE_TIERS),
+                                     ("insurance", self.insurance, tuple(Insurance))):
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                raise ValueError(f"{key}: {bad} not among {list(allowed)} / 取值无效")
+            if self.enabled and not values:
+                raise ValueError(f"{key} must not be empty when the benefit is enabled / 启用时不可为空")
+        if self.yearly_cap < 0:
+            raise ValueError("yearly_cap must be >= 0 / 年度限额不可为负")
+        if self.enabled and self.rate == 0:
+            raise ValueError("rate must be above 0% when the benefit is enabled / 启用时支付比例须大于 0")
+        _icd_patterns("hypertension_icd", self.hypertension_icd)
+        _icd_patterns("diabetes_icd", self.diabetes_icd)
+        return self
+
+    @property
+    def primary(self) -> bool:
+        return "primary" in self.tiers
+
+    @property
+    def county(self) -> bool:
+        return "county" in self.tiers
+
+
 class BenefitPolicy(_Model):
     """Benefits per claim (待遇), rules.md B. Rows are for resident insurance (城乡居民); employee insurance (职工)
     adds ``employee_rate_bonus`` to every fund rate and multiplies the cap by ``employee_cap_multiplier``."""
@@ -234,6 +297,7 @@ class BenefitPolicy(_Model):
     annual_cap_resident: Yuan = 20_000_000
     employee_cap_multiplier: int = 2
     continuous_deductible_days: int = 15
+    two_disease: TwoDiseasePolicy = TwoDiseasePolicy()
 
     def row(self, status: str, tier: str, level: int) -> BenefitRow:
         """The benefit row for a network status ('designated', 'in_consortium', 'outside') and institution."""
@@ -593,6 +657,27 @@ class PackagePolicy(_Model):
         return self.mix.get(name, 0)
 
 
+class GpPayPolicy(_Model):
+    """GP pay (家庭医生薪酬): linked to contracted heads and quality, with a rural allowance (000 三(二)4), care.md.
+    Per GP and year: ``per_head`` x contracted heads, ``quality_per_head`` x heads x the quality score (the weighted
+    control and standardized-management rates of the GP's chronic patients), and the allowance of the tier of the
+    GP's institution."""
+
+    per_head: Yuan = Field(4_000, description="base pay per contracted head and year (签约人头, yuan)")
+    quality_per_head: Yuan = Field(2_000, description="quality pay per head at a quality score of 100% (yuan)")
+    control_weight: Rate = Field(6000, description="share of the quality score from the control rate; the rest "
+                                                   "from the standardized-management rate")
+    village_allowance: Yuan = Field(360_000, description="rural allowance a year, GP of a village clinic (yuan)")
+    township_allowance: Yuan = Field(240_000, description="rural allowance a year, GP of a township centre (yuan)")
+
+    @model_validator(mode="after")
+    def _check(self) -> GpPayPolicy:
+        for key in ("per_head", "quality_per_head", "village_allowance", "township_allowance"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must be >= 0 / 金额不可为负")
+        return self
+
+
 class CarePolicy(_Model):
     """Family doctors and chronic disease (家庭医生签约、慢病管理; 国家基本公共卫生服务规范): the panel cap of a family
     doctor, the control thresholds (血压 < 140/90 mmHg, 空腹血糖 < 7.0 mmol/L), the follow-up norms (at least 4
@@ -612,6 +697,7 @@ class CarePolicy(_Model):
                                                                       "contracted chronic patient (长处方)")
     hypertension_icd: tuple[str, ...] = ("I10-I15",)
     diabetes_icd: tuple[str, ...] = ("E10-E14",)
+    gp_pay: GpPayPolicy = GpPayPolicy()
 
     @model_validator(mode="after")
     def _check(self) -> CarePolicy:

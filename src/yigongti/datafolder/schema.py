@@ -177,8 +177,8 @@ SURVEYS = TableSpec("surveys", (
 ), key=("response_id",), optional=True, doc="满意度调查 / satisfaction survey responses (appraisal)")
 CONTRACTS = TableSpec("contracts", (
     Column("person_id", T.ID), Column("inst_id", T.ID), Column("start_date", T.DATE),
-    Column("end_date", T.DATE, required=False),
-), optional=True, doc="家庭医生签约 / family-doctor contracts (appraisal)")
+    Column("end_date", T.DATE, required=False), Column("gp_id", T.ID, required=False),
+), optional=True, doc="家庭医生签约 / family-doctor contracts (appraisal; with gp_id: GP pay)")
 REFERRAL_STATUSES = ("requested", "accepted", "declined", "booked", "arrived", "completed", "returned", "cancelled",
                      "expired")
 REFERRALS = TableSpec("referrals", (

@@ -15,17 +15,31 @@ import pyarrow.compute as pc
 from yigongti.core.money import format_yuan
 from yigongti.datafolder.folder import find_table_file, read_raw_table
 
-__all__ = ["EMPLOYEE_PER_ENROLLEE", "PUBLIC_HEALTH_PER_PERSON", "RESIDENT_PER_ENROLLEE", "write_demo_policy"]
+__all__ = ["EMPLOYEE_PER_ENROLLEE", "PUBLIC_HEALTH_PER_PERSON", "RESIDENT_PER_ENROLLEE", "TWO_DISEASE",
+           "write_demo_policy"]
 
 PUBLIC_HEALTH_PER_PERSON = 8_900  # fen
 RESIDENT_PER_ENROLLEE = 118_000
 EMPLOYEE_PER_ENROLLEE = 200_000
+TWO_DISEASE = (
+    "\n# 两病门诊用药保障：登记的高血压、糖尿病患者在医共体内基层和县级机构门诊，\n"
+    "# 不设起付线，按 60% 支付，每人每年最多 300 元\n"
+    "# The two-disease outpatient drug benefit (rules.md B9): registered hypertension and diabetes patients, 60% with\n"
+    "# no deductible, at most 300 yuan a person a year, at the primary and county institutions of their consortium\n"
+    "# (a row of flat copay keeps its flat copay).\n"
+    "[benefits.two_disease]\n"
+    "enabled = true\n"
+    'rate = "60%"\n'
+    'yearly_cap = "300"\n'
+    'tiers = ["primary", "county"]\n'
+)
 
 
 def write_demo_policy(folder: Path, *, resident_per_enrollee: int = RESIDENT_PER_ENROLLEE,
                       employee_per_enrollee: int = EMPLOYEE_PER_ENROLLEE, heading: str | None = None) -> Path:
     """Write ``policy.toml`` with the pool of the persons in ``folder`` at the income per enrollee given (fen; the
-    demo's by default); every other key keeps rules.md's default. ``heading``: the file's first comment lines."""
+    demo's by default) and the two-disease benefit on (:data:`TWO_DISEASE`); every other key keeps rules.md's
+    default. ``heading``: the file's first comment lines."""
     path = find_table_file(folder, "persons")
     if path is None:
         raise FileNotFoundError(f"{folder}: no persons table / 缺少参保人表")
@@ -43,6 +57,7 @@ def write_demo_policy(folder: Path, *, resident_per_enrollee: int = RESIDENT_PER
         f"  # {format_yuan(resident_per_enrollee)} x {residents} residents\n"
         f'pool_employee = "{format_yuan(employee_per_enrollee * employees)}"'
         f"  # {format_yuan(employee_per_enrollee)} x {employees} employees\n"
+        + TWO_DISEASE
     )
     out = Path(folder) / "policy.toml"
     out.write_text(text, encoding="utf-8")
