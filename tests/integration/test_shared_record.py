@@ -1,0 +1,247 @@
+"""The shared health record (共享健康档案) through HTTP, on SQLite and PostgreSQL: every route to it (designation,
+family-doctor contract, a live referral, the household) allowed, everyone else refused 403 whether the person exists
+or not, every opening and refusal audited with who, whom, when and why, the openings listed for the officials; the
+record's sections filled from referrals, remote reads, follow-ups and consultations; hostile ids 4xx, never 500.
+
+Worked example county, "today" 2025-11-15. R0008, R0009 and R0010 are household HH002 (R0008 and R0009 designated to
+village clinic G1-T1-V1, R0010 in consortium G2); R0126 and R0133 are designated to G1-T1-V1 too.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from api_fixtures import INSIDE_WINDOW, PASSWORD
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from store_fixtures import PG_URL, pg_unreachable
+
+from yigongti.app.factory import create_app
+from yigongti.care.store import ContractRow, FollowupRow, TeamMemberRow, TeamRow
+from yigongti.core.db import make_engine
+from yigongti.platform.accounts import create_user
+from yigongti.platform.settings import Settings
+
+V1 = "G1-T1-V1"
+USERS = {"gp": ("clinician", {"inst_id": V1}), "h1-doc": ("clinician", {"inst_id": "G1-H"}),
+         "h2-doc": ("clinician", {"inst_id": "G2-H"}), "t2-doc": ("clinician", {"inst_id": "G1-T2"}),
+         "v1-admin": ("institution_admin", {"inst_id": V1}), "t1-doc": ("clinician", {"inst_id": "G1-T1"}),
+         "g1-admin": ("consortium_admin", {"consortium_id": "G1"}),
+         "g2-admin": ("consortium_admin", {"consortium_id": "G2"}),
+         "bureau": ("insurance_bureau", {"county_code": "513433"}),
+         "resident": ("resident", {"person_id": "R0008"}), "sysadmin": ("system_admin", {})}
+
+
+@dataclass
+class Live:
+    kind: str
+    app: FastAPI
+    client: TestClient
+    h: dict[str, dict[str, str]]
+
+    def audit(self, person_id: str, action: str) -> list[tuple[str, dict]]:
+        with self.app.state.ctx.sessions() as s:
+            rows = s.execute(text("SELECT actor, detail FROM audit_log WHERE person_id = :p AND action = :a "
+                                  "ORDER BY audit_id"), {"p": person_id, "a": action}).all()
+        return [(r[0], json.loads(r[1]) if r[1] else {}) for r in rows]
+
+    def record(self, user: str, person_id: str, **params: object) -> int:
+        return self.client.get(f"/api/persons/{person_id}/record", params=params, headers=self.h[user]).status_code
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         example_input: Path) -> Iterator[Live]:
+    base = tmp_path_factory.mktemp(f"record-{request.param}")
+    db_url, schema = "", None
+    if request.param == "postgresql":
+        reason = pg_unreachable()
+        if reason:
+            pytest.skip(reason)
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with make_engine(PG_URL).begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        db_url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    app = create_app(Settings(data_dir=base / "serve", db_url=db_url, data_folder=example_input, today=INSIDE_WINDOW,
+                              demo_accounts=False, login_burst=50, login_refill_seconds=3600))
+    try:
+        with TestClient(app, raise_server_exceptions=False) as c:
+            ctx = app.state.ctx
+            h = {}
+            for name, (role, anchor) in USERS.items():
+                with ctx.sessions.begin() as s:
+                    create_user(s, username=name, password=PASSWORD, role=role, now=ctx.clock.now(), **anchor)
+                r = c.post("/api/token", data={"username": name, "password": PASSWORD})
+                assert r.status_code == 200, r.text
+                h[name] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            yield Live(request.param, app, c, h)
+    finally:
+        app.state.ctx.engine.dispose()
+        if schema:
+            admin = make_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            admin.dispose()
+
+
+def test_designation_opens_it_and_the_opening_is_audited(live: Live) -> None:
+    before = len(live.audit("R0008", "health record read"))
+    r = live.client.get("/api/persons/R0008/record", params={"purpose": "复诊"}, headers=live.h["gp"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["person_id"] == "R0008" and body["basis"] == "designation" and body["birth_date"] == "1984-07-26"
+    assert {e["claim_id"] for e in body["encounters"]} >= {"C00019", "C00024"}  # claims of every member
+    assert any(d["code"] == "E11.9" and "claim" in d["sources"] for d in body["diagnoses"])
+    rows = live.audit("R0008", "health record read")
+    assert len(rows) == before + 1
+    actor, detail = rows[-1]
+    assert actor == "gp (clinician)" and detail == {"basis": "designation", "purpose": "复诊"}
+    # a county-tier clinician: the consortium's designated persons
+    assert live.record("h1-doc", "R0008") == 200
+    # designated in another consortium: not a care relationship
+    assert live.record("h2-doc", "R0008") == 403
+
+
+def test_everyone_else_is_refused_and_the_refusal_audited(live: Live) -> None:
+    before = len(live.audit("R0126", "health record refused"))
+    for user in ("h2-doc", "t2-doc", "v1-admin", "g1-admin", "bureau", "sysadmin", "resident"):
+        r = live.client.get("/api/persons/R0126/record", headers=live.h[user])
+        assert r.status_code == 403, (user, r.text)
+        assert "无诊疗关系" in r.json()["detail"]
+    assert len(live.audit("R0126", "health record refused")) == before + 7
+    assert live.client.get("/api/persons/R0126/record").status_code == 401
+
+
+@pytest.mark.parametrize("pid", ["NOBODY", "R0008' OR '1'='1", "<script>alert(1)</script>", "Ｒ０００８", "R0008%00",
+                                 "..%2F..%2Fetc%2Fpasswd", "%E2%80%AE8000R"])
+def test_a_hostile_id_is_refused_like_a_stranger(live: Live, pid: str) -> None:
+    r = live.client.get(f"/api/persons/{pid}/record", headers=live.h["gp"])
+    assert r.status_code in (400, 403, 404), r.text  # 400: a NUL byte, refused before any route
+    assert live.client.get(f"/api/persons/{'R' * 65}/record", headers=live.h["gp"]).status_code == 422
+    assert live.client.get("/api/persons/R0008/record", params={"referral_id": "-1"},
+                           headers=live.h["gp"]).status_code == 422
+    assert live.client.get("/api/persons/R0008/record", params={"purpose": "x" * 201},
+                           headers=live.h["gp"]).status_code == 422
+
+
+def test_the_household_reads_its_own_members_only(live: Live) -> None:
+    for pid in ("R0008", "R0009", "R0010"):  # R0010 is designated in another consortium: still the household
+        r = live.client.get(f"/api/persons/{pid}/record", headers=live.h["resident"])
+        assert r.status_code == 200 and r.json()["basis"] == "household"
+    assert live.record("resident", "R0133") == 403
+    assert live.audit("R0010", "health record read")[-1] == ("resident (resident)", {"basis": "household"})
+
+
+def test_a_family_doctor_contract_opens_it(live: Live) -> None:
+    assert live.record("t2-doc", "R0133") == 403
+    ctx = live.app.state.ctx
+    now = ctx.clock.now()
+    with ctx.sessions.begin() as s:
+        team = TeamRow(inst_id="G1-T2", name="二乡家庭医生团队", created_at=now, created_by="test")
+        s.add(team)
+        s.flush()
+        gp = TeamMemberRow(team_id=team.team_id, role="gp", name="钱医生", inst_id="G1-T2", username="t2-doc")
+        s.add(gp)
+        s.flush()
+        s.add(ContractRow(person_id="R0133", team_id=team.team_id, gp_member_id=gp.member_id,
+                          start_date=date(2025, 1, 1), end_date=date(2025, 12, 31), signed_at=now, signed_by="test",
+                          conditions=""))
+        s.add(ContractRow(person_id="R0164", team_id=team.team_id, gp_member_id=gp.member_id,
+                          start_date=date(2024, 1, 1), end_date=date(2024, 12, 31), signed_at=now, signed_by="test",
+                          conditions=""))  # ended: no longer a relationship
+    r = live.client.get("/api/persons/R0133/record", headers=live.h["t2-doc"])
+    assert r.status_code == 200 and r.json()["basis"] == "contract" and r.json()["basis_ref"]
+    assert live.record("t2-doc", "R0164") == 403
+
+
+def test_a_referral_opens_it_for_the_receiver_while_it_lives(live: Live) -> None:
+    c, h = live.client, live.h
+    assert live.record("h2-doc", "R0126") == 403
+    r = c.post("/api/referrals", json={"person_id": "R0126", "from_inst_id": V1, "to_inst_id": "G2-H",
+                                       "direction": "up", "diagnosis": "I21.9", "reason": "胸痛"}, headers=h["gp"])
+    assert r.status_code == 201, r.text
+    rid = r.json()["referral_id"]
+    got = c.get("/api/persons/R0126/record", params={"referral_id": rid}, headers=h["h2-doc"])
+    assert got.status_code == 200 and got.json()["basis"] == "referral" and got.json()["basis_ref"] == rid
+    assert [x["referral_id"] for x in got.json()["referrals"]] == [rid]
+    assert any(d["code"] == "I21.9" and d["sources"] == ["referral"] for d in got.json()["diagnoses"])
+    assert live.audit("R0126", "health record read")[-1][1] == {"basis": "referral", "referral_id": rid}
+    # a referral id of someone else's referral is no basis: the stranger stays refused
+    assert live.record("t2-doc", "R0126", referral_id=rid) == 403
+    # declined: it still counts for record_days, then it does not
+    assert c.post(f"/api/referrals/{rid}/status", json={"status": "declined"}, headers=h["h2-doc"]).status_code == 200
+    assert live.record("h2-doc", "R0126") == 200
+    old = live.app.state.ctx.clock.now() - timedelta(days=91)
+    with live.app.state.ctx.sessions.begin() as s:
+        s.execute(text("UPDATE referrals SET updated_at = :t WHERE referral_id = :r"), {"t": old, "r": rid})
+    assert live.record("h2-doc", "R0126") == 403
+
+
+def test_results_plans_and_medicines_are_gathered(live: Live) -> None:
+    c, h, ctx = live.client, live.h, live.app.state.ctx
+    r = c.post("/api/diagnoses", json={"person_id": "R0009", "from_inst_id": "G1-T1", "to_inst_id": "G1-H",
+                                       "kind": "ecg", "question": "心悸"}, headers=h["t1-doc"])
+    assert r.status_code == 201, r.text
+    oid = r.json()["order_id"]
+    for move in ({"status": "accepted"}, {"status": "reported", "report": "窦性心律", "abnormal": False}):
+        assert c.post(f"/api/diagnoses/{oid}/status", json=move, headers=h["h1-doc"]).status_code == 200
+    with ctx.sessions.begin() as s:
+        s.add(FollowupRow(person_id="R0009", disease="hypertension", inst_id=V1, date=date(2025, 11, 1),
+                          systolic=150, diastolic=95, medicines="氨氯地平 5mg qd", next_date=date(2025, 12, 1),
+                          control="uncontrolled", recorded_at=datetime(2025, 11, 1, 9), recorded_by="gp"))
+    body = c.get("/api/persons/R0009/record", headers=h["gp"]).json()
+    remote = next(x for x in body["results"] if x["source"] == "remote")
+    assert remote["ref"] == f"D{oid}" and remote["text"] == "窦性心律" and remote["abnormal"] is False
+    reading = next(x for x in body["results"] if x["source"] == "followup")
+    assert reading["text"] == "BP 150/95 mmHg" and reading["abnormal"] is True
+    assert body["prescriptions"][0]["medicines"] == "氨氯地平 5mg qd"
+    plan = next(p for p in body["care_plans"] if p["kind"] == "followup")
+    assert plan["due"] == "2025-12-01" and plan["text"] == "hypertension"
+
+
+def test_the_openings_are_listed_for_the_officials_and_the_household(live: Live) -> None:
+    c, h = live.client, live.h
+    assert live.record("gp", "R0008") == 200
+    for user in ("g1-admin", "bureau", "resident"):
+        r = c.get("/api/persons/R0008/record/openings", headers=h[user])
+        assert r.status_code == 200, (user, r.text)
+        rows = r.json()
+        assert rows[0]["actor"] == "gp (clinician)" and rows[0]["basis"] == "designation"
+        assert rows[0]["at"] >= rows[-1]["at"]
+    refused = c.get("/api/persons/R0126/record/openings", headers=h["bureau"]).json()
+    assert any(o["action"] == "health record refused" and o["basis"] is None for o in refused)
+    for user in ("gp", "h1-doc", "v1-admin"):
+        assert c.get("/api/persons/R0008/record/openings", headers=h[user]).status_code == 403
+    assert c.get("/api/persons/R0008/record/openings", headers=h["g2-admin"]).status_code == 404  # not in scope
+
+
+def test_the_record_page_from_the_referral_worklist(live: Live) -> None:
+    from api_fixtures import page_client
+
+    gp = page_client(live.app, "gp")
+    try:
+        work = gp.get("/referrals").text
+        assert "/record?referral_id=" in work and "共享档案" in work
+        page = gp.get("/persons/R0008/record")
+        assert page.status_code == 200 and "共享健康档案" in page.text and 'data-basis="designation"' in page.text
+        assert gp.get("/persons/R0126/record?lang=en").status_code in (200, 403)
+        stranger = page_client(live.app, "t2-doc")
+        try:
+            assert stranger.get("/persons/R0008/record").status_code == 403
+        finally:
+            stranger.close()
+        bureau = page_client(live.app, "bureau")
+        try:
+            listed = bureau.get("/persons/R0008/record/openings")
+            assert listed.status_code == 200 and "gp (clinician)" in listed.text and "定点机构" in listed.text
+        finally:
+            bureau.close()
+    finally:
+        gp.close()
