@@ -2,6 +2,7 @@
 family-doctor contract, a live referral, the household) allowed, everyone else refused 403 whether the person exists
 or not, every opening and refusal audited with who, whom, when and why, the openings listed for the officials; the
 record's sections filled from referrals, remote reads, follow-ups and consultations; hostile ids 4xx, never 500.
+Beside it, a booking as a FHIR R4 Appointment, with the same kind of party check and audit.
 
 Worked example county, "today" 2025-11-15. R0008, R0009 and R0010 are household HH002 (R0008 and R0009 designated to
 village clinic G1-T1-V1, R0010 in consortium G2); R0126 and R0133 are designated to G1-T1-V1 too.
@@ -32,7 +33,8 @@ from yigongti.platform.settings import Settings
 V1 = "G1-T1-V1"
 USERS = {"gp": ("clinician", {"inst_id": V1}), "h1-doc": ("clinician", {"inst_id": "G1-H"}),
          "h2-doc": ("clinician", {"inst_id": "G2-H"}), "t2-doc": ("clinician", {"inst_id": "G1-T2"}),
-         "v1-admin": ("institution_admin", {"inst_id": V1}), "t1-doc": ("clinician", {"inst_id": "G1-T1"}),
+         "v1-admin": ("institution_admin", {"inst_id": V1}),
+         "h1-admin": ("institution_admin", {"inst_id": "G1-H"}), "t1-doc": ("clinician", {"inst_id": "G1-T1"}),
          "g1-admin": ("consortium_admin", {"consortium_id": "G1"}),
          "g2-admin": ("consortium_admin", {"consortium_id": "G2"}),
          "bureau": ("insurance_bureau", {"county_code": "513433"}),
@@ -245,3 +247,40 @@ def test_the_record_page_from_the_referral_worklist(live: Live) -> None:
             bureau.close()
     finally:
         gp.close()
+
+
+def test_a_booking_as_a_fhir_appointment(live: Live) -> None:
+    c, h = live.client, live.h
+    slot = c.post("/api/slots", json={"inst_id": "G1-H", "kind": "specialist", "start": "2025-11-25T09:00",
+                                      "capacity": 5}, headers=h["h1-admin"])
+    assert slot.status_code == 201, slot.text
+    sid = slot.json()["slot_id"]
+    rid = c.post("/api/referrals", json={"person_id": "R0133", "from_inst_id": V1, "to_inst_id": "G1-H",
+                                         "direction": "up", "diagnosis": "I10", "reason": "血压控制不佳"},
+                 headers=h["gp"]).json()["referral_id"]
+    assert c.post(f"/api/referrals/{rid}/status", json={"status": "accepted"}, headers=h["h1-doc"]).status_code == 200
+    b = c.post(f"/api/slots/{sid}/bookings", json={"person_id": "R0133", "referral_id": rid}, headers=h["gp"])
+    assert b.status_code == 201, b.text
+    ref = f"B{b.json()['booking_id']}"
+    r = c.get(f"/api/fhir/Appointment/{ref}", headers=h["gp"])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+    doc = r.json()
+    assert doc["resourceType"] == "Appointment" and doc["status"] == "booked" and doc["id"] == ref
+    assert doc["slot"] == [{"reference": f"Slot/{sid}"}] and doc["basedOn"] == [{"reference": f"ServiceRequest/R{rid}"}]
+    assert doc["start"] == "2025-11-25T09:00:00+08:00"
+    assert {p["actor"]["reference"] for p in doc["participant"]} == {"Patient/R0133", "Organization/G1-H"}
+    for user in ("h2-doc", "resident", "g1-admin", "t2-doc"):
+        assert c.get(f"/api/fhir/Appointment/{ref}", headers=h[user]).status_code == 404, user
+    assert live.audit("R0133", "booking read")[-1][1] == {"booking_id": b.json()["booking_id"]}
+    assert c.post(f"/api/referrals/{rid}/status", json={"status": "arrived"}, headers=h["h1-doc"]).status_code == 200
+    assert c.get(f"/api/fhir/Appointment/{ref}", headers=h["h1-doc"]).json()["status"] == "fulfilled"
+    # the household books an open place for its own member and reads it; the village doctor is no party of it
+    own = c.post(f"/api/slots/{sid}/bookings", json={"person_id": "R0009"}, headers=h["resident"])
+    assert own.status_code == 201, own.text
+    mine = c.get(f"/api/fhir/Appointment/B{own.json()['booking_id']}", headers=h["resident"])
+    assert mine.status_code == 200 and "basedOn" not in mine.json()
+    assert c.get(f"/api/fhir/Appointment/B{own.json()['booking_id']}", headers=h["gp"]).status_code == 404
+    for bad in ("1", "B", "B1x", "B" + "9" * 11, "B%00"):
+        assert c.get(f"/api/fhir/Appointment/{bad}", headers=h["gp"]).status_code in (400, 422), bad
+    assert c.get("/api/fhir/Appointment/B9999999999", headers=h["gp"]).status_code == 404
+    assert c.get("/api/fhir/Appointment/B2147483647", headers=h["gp"]).status_code == 404

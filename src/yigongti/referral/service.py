@@ -49,6 +49,7 @@ from yigongti.registry.domain import Tier
 __all__ = [
     "CONTRACT_COLUMNS",
     "LINK_COLUMNS",
+    "BookingDetail",
     "BookingResult",
     "InvalidRequest",
     "NoPlaceLeft",
@@ -62,6 +63,7 @@ __all__ = [
     "RequestReferral",
     "admission_links",
     "book_place",
+    "booking_detail",
     "catalogues_for",
     "completed_referrals",
     "down_referral_worklist",
@@ -314,6 +316,40 @@ def book_place(uow: ReferralUnitOfWork, principal: Principal, slot_id: int, *, p
             _audit(uow, principal, "slot booking", person_id, now, {"slot_id": slot_id})
         uow.commit()
     return BookingResult(booking.booking_id, slot.slot_id, referral_id, booking.referral_from)
+
+
+@dataclass(frozen=True)
+class BookingDetail:
+    """预约 / a booking with its slot, and its referral when booked from one."""
+
+    booking: BookingRow
+    slot: SlotRow
+    referral: ReferralRow | None
+
+
+def booking_detail(uow: ReferralUnitOfWork, principal: Principal, booking_id: int, *, now: datetime) -> BookingDetail:
+    """A booking for whoever may see it (audited): the staff of the slot's institution, a party of the referral it
+    was booked from, whoever booked it, the person's household; anyone else :class:`NotFound`."""
+    with uow:
+        booking = uow.slots.booking(booking_id)
+        slot = uow.slots.get(booking.slot_id) if booking is not None else None
+        referral = uow.referrals.get(booking.referral_id) if booking is not None and booking.referral_id else None
+        allowed = False
+        if booking is not None and slot is not None:
+            if principal.role is Role.RESIDENT:
+                person = uow.persons.get(booking.person_id)
+                allowed = bool(principal.household_id) and person is not None and \
+                    person.household_id == principal.household_id
+            else:
+                allowed = (principal.inst_id == slot.inst_id and principal.role in (Role.CLINICIAN,
+                                                                                    Role.INSTITUTION_ADMIN)) \
+                    or (referral is not None and party_of(principal, referral) is not None) \
+                    or booking.booked_by == actor_of(principal)
+        if booking is None or slot is None or not allowed:
+            raise NotFound(f"预约 {booking_id} 不存在或无权查看 / no booking {booking_id} in your scope")
+        _audit(uow, principal, "booking read", booking.person_id, now, {"booking_id": booking_id})
+        uow.commit()
+    return BookingDetail(booking, slot, referral)
 
 
 @dataclass(frozen=True)
