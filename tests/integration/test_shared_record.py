@@ -10,90 +10,16 @@ village clinic G1-T1-V1, R0010 in consortium G2); R0126 and R0133 are designated
 
 from __future__ import annotations
 
-import json
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from api_fixtures import INSIDE_WINDOW, PASSWORD
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
+from live_fixtures import V1, Live, live  # noqa: F401
 from sqlalchemy import text
-from store_fixtures import PG_URL, pg_unreachable
 
-from yigongti.app.factory import create_app
 from yigongti.care.store import ContractRow, FollowupRow, TeamMemberRow, TeamRow
-from yigongti.core.db import make_engine
-from yigongti.platform.accounts import create_user
-from yigongti.platform.settings import Settings
-
-V1 = "G1-T1-V1"
-USERS = {"gp": ("clinician", {"inst_id": V1}), "h1-doc": ("clinician", {"inst_id": "G1-H"}),
-         "h2-doc": ("clinician", {"inst_id": "G2-H"}), "t2-doc": ("clinician", {"inst_id": "G1-T2"}),
-         "v1-admin": ("institution_admin", {"inst_id": V1}),
-         "h1-admin": ("institution_admin", {"inst_id": "G1-H"}), "t1-doc": ("clinician", {"inst_id": "G1-T1"}),
-         "g1-admin": ("consortium_admin", {"consortium_id": "G1"}),
-         "g2-admin": ("consortium_admin", {"consortium_id": "G2"}),
-         "bureau": ("insurance_bureau", {"county_code": "513433"}),
-         "resident": ("resident", {"person_id": "R0008"}), "sysadmin": ("system_admin", {})}
 
 
-@dataclass
-class Live:
-    kind: str
-    app: FastAPI
-    client: TestClient
-    h: dict[str, dict[str, str]]
-
-    def audit(self, person_id: str, action: str) -> list[tuple[str, dict]]:
-        with self.app.state.ctx.sessions() as s:
-            rows = s.execute(text("SELECT actor, detail FROM audit_log WHERE person_id = :p AND action = :a "
-                                  "ORDER BY audit_id"), {"p": person_id, "a": action}).all()
-        return [(r[0], json.loads(r[1]) if r[1] else {}) for r in rows]
-
-    def record(self, user: str, person_id: str, **params: object) -> int:
-        return self.client.get(f"/api/persons/{person_id}/record", params=params, headers=self.h[user]).status_code
-
-
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-         example_input: Path) -> Iterator[Live]:
-    base = tmp_path_factory.mktemp(f"record-{request.param}")
-    db_url, schema = "", None
-    if request.param == "postgresql":
-        reason = pg_unreachable()
-        if reason:
-            pytest.skip(reason)
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with make_engine(PG_URL).begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        db_url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    app = create_app(Settings(data_dir=base / "serve", db_url=db_url, data_folder=example_input, today=INSIDE_WINDOW,
-                              demo_accounts=False, login_burst=50, login_refill_seconds=3600))
-    try:
-        with TestClient(app, raise_server_exceptions=False) as c:
-            ctx = app.state.ctx
-            h = {}
-            for name, (role, anchor) in USERS.items():
-                with ctx.sessions.begin() as s:
-                    create_user(s, username=name, password=PASSWORD, role=role, now=ctx.clock.now(), **anchor)
-                r = c.post("/api/token", data={"username": name, "password": PASSWORD})
-                assert r.status_code == 200, r.text
-                h[name] = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            yield Live(request.param, app, c, h)
-    finally:
-        app.state.ctx.engine.dispose()
-        if schema:
-            admin = make_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            admin.dispose()
-
-
-def test_designation_opens_it_and_the_opening_is_audited(live: Live) -> None:
+def test_designation_opens_it_and_the_opening_is_audited(live: Live) -> None:  # noqa: F811
     before = len(live.audit("R0008", "health record read"))
     r = live.client.get("/api/persons/R0008/record", params={"purpose": "复诊"}, headers=live.h["gp"])
     assert r.status_code == 200, r.text
@@ -111,7 +37,7 @@ def test_designation_opens_it_and_the_opening_is_audited(live: Live) -> None:
     assert live.record("h2-doc", "R0008") == 403
 
 
-def test_everyone_else_is_refused_and_the_refusal_audited(live: Live) -> None:
+def test_everyone_else_is_refused_and_the_refusal_audited(live: Live) -> None:  # noqa: F811
     before = len(live.audit("R0126", "health record refused"))
     for user in ("h2-doc", "t2-doc", "v1-admin", "g1-admin", "bureau", "sysadmin", "resident"):
         r = live.client.get("/api/persons/R0126/record", headers=live.h[user])
@@ -123,7 +49,7 @@ def test_everyone_else_is_refused_and_the_refusal_audited(live: Live) -> None:
 
 @pytest.mark.parametrize("pid", ["NOBODY", "R0008' OR '1'='1", "<script>alert(1)</script>", "Ｒ０００８", "R0008%00",
                                  "..%2F..%2Fetc%2Fpasswd", "%E2%80%AE8000R"])
-def test_a_hostile_id_is_refused_like_a_stranger(live: Live, pid: str) -> None:
+def test_a_hostile_id_is_refused_like_a_stranger(live: Live, pid: str) -> None:  # noqa: F811
     r = live.client.get(f"/api/persons/{pid}/record", headers=live.h["gp"])
     assert r.status_code in (400, 403, 404), r.text  # 400: a NUL byte, refused before any route
     assert live.client.get(f"/api/persons/{'R' * 65}/record", headers=live.h["gp"]).status_code == 422
@@ -133,7 +59,7 @@ def test_a_hostile_id_is_refused_like_a_stranger(live: Live, pid: str) -> None:
                            headers=live.h["gp"]).status_code == 422
 
 
-def test_the_household_reads_its_own_members_only(live: Live) -> None:
+def test_the_household_reads_its_own_members_only(live: Live) -> None:  # noqa: F811
     for pid in ("R0008", "R0009", "R0010"):  # R0010 is designated in another consortium: still the household
         r = live.client.get(f"/api/persons/{pid}/record", headers=live.h["resident"])
         assert r.status_code == 200 and r.json()["basis"] == "household"
@@ -141,7 +67,7 @@ def test_the_household_reads_its_own_members_only(live: Live) -> None:
     assert live.audit("R0010", "health record read")[-1] == ("resident (resident)", {"basis": "household"})
 
 
-def test_a_family_doctor_contract_opens_it(live: Live) -> None:
+def test_a_family_doctor_contract_opens_it(live: Live) -> None:  # noqa: F811
     assert live.record("t2-doc", "R0133") == 403
     ctx = live.app.state.ctx
     now = ctx.clock.now()
@@ -163,7 +89,7 @@ def test_a_family_doctor_contract_opens_it(live: Live) -> None:
     assert live.record("t2-doc", "R0164") == 403
 
 
-def test_a_referral_opens_it_for_the_receiver_while_it_lives(live: Live) -> None:
+def test_a_referral_opens_it_for_the_receiver_while_it_lives(live: Live) -> None:  # noqa: F811
     c, h = live.client, live.h
     assert live.record("h2-doc", "R0126") == 403
     r = c.post("/api/referrals", json={"person_id": "R0126", "from_inst_id": V1, "to_inst_id": "G2-H",
@@ -186,7 +112,7 @@ def test_a_referral_opens_it_for_the_receiver_while_it_lives(live: Live) -> None
     assert live.record("h2-doc", "R0126") == 403
 
 
-def test_results_plans_and_medicines_are_gathered(live: Live) -> None:
+def test_results_plans_and_medicines_are_gathered(live: Live) -> None:  # noqa: F811
     c, h, ctx = live.client, live.h, live.app.state.ctx
     r = c.post("/api/diagnoses", json={"person_id": "R0009", "from_inst_id": "G1-T1", "to_inst_id": "G1-H",
                                        "kind": "ecg", "question": "心悸"}, headers=h["t1-doc"])
@@ -208,7 +134,7 @@ def test_results_plans_and_medicines_are_gathered(live: Live) -> None:
     assert plan["due"] == "2025-12-01" and plan["text"] == "hypertension"
 
 
-def test_the_openings_are_listed_for_the_officials_and_the_household(live: Live) -> None:
+def test_the_openings_are_listed_for_the_officials_and_the_household(live: Live) -> None:  # noqa: F811
     c, h = live.client, live.h
     assert live.record("gp", "R0008") == 200
     for user in ("g1-admin", "bureau", "resident"):
@@ -224,7 +150,7 @@ def test_the_openings_are_listed_for_the_officials_and_the_household(live: Live)
     assert c.get("/api/persons/R0008/record/openings", headers=h["g2-admin"]).status_code == 404  # not in scope
 
 
-def test_the_record_page_from_the_referral_worklist(live: Live) -> None:
+def test_the_record_page_from_the_referral_worklist(live: Live) -> None:  # noqa: F811
     from api_fixtures import page_client
 
     gp = page_client(live.app, "gp")
@@ -249,7 +175,7 @@ def test_the_record_page_from_the_referral_worklist(live: Live) -> None:
         gp.close()
 
 
-def test_a_booking_as_a_fhir_appointment(live: Live) -> None:
+def test_a_booking_as_a_fhir_appointment(live: Live) -> None:  # noqa: F811
     c, h = live.client, live.h
     slot = c.post("/api/slots", json={"inst_id": "G1-H", "kind": "specialist", "start": "2025-11-25T09:00",
                                       "capacity": 5}, headers=h["h1-admin"])
