@@ -76,7 +76,7 @@ def test_the_receiving_doctor_opens_the_record_from_the_worklist(browser: object
         _sign_in(pg, server, "bureau1")
         pg.goto(server.url + f"/persons/{PERSON}/record/openings")
         text = pg.inner_text("table.openings")
-        assert "rec-doc-h2 (clinician)" in text and "rec-doc-g2t (clinician)" in text and "转诊" in text
+        assert "rec-doc-h2（家庭医生）" in text and "rec-doc-g2t（家庭医生）" in text and "转诊" in text
         assert pg.evaluate("document.documentElement.scrollWidth") <= width + 1
     finally:
         official.close()

@@ -62,8 +62,8 @@ def test_the_demo_fills_the_workflow_once_and_consistently(tmp_path: Path, examp
         centre = hospital.get("/diagnoses").text
         assert 'data-status="reported"' in centre
         # tele-consultations: concluded over the year with an opinion, one held, one scheduled, one to schedule
-        assert first[4] >= 10 and all(f'<tr id="c' in centre and f'data-status="{st}"' in centre
-                                      for st in ("requested", "scheduled", "held", "concluded"))
+        shown = set(re.findall(r'<tr id="c\d+" data-status="(\w+)"', centre))
+        assert first[4] >= 10 and shown == {"requested", "scheduled", "held", "concluded"}
         with app.state.ctx.sessions() as s:
             now = app.state.ctx.clock.now()
             for c in s.scalars(select(ConsultationRow)):

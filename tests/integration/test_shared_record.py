@@ -153,6 +153,10 @@ def test_the_openings_are_listed_for_the_officials_and_the_household(live: Live)
 def test_the_record_page_from_the_referral_worklist(live: Live) -> None:  # noqa: F811
     from api_fixtures import page_client
 
+    made = live.client.post("/api/referrals", json={"person_id": "R0008", "from_inst_id": V1, "to_inst_id": "G1-H",
+                                                    "direction": "up", "diagnosis": "I10", "reason": "x"},
+                            headers=live.h["gp"])
+    assert made.status_code == 201, made.text
     gp = page_client(live.app, "gp")
     try:
         work = gp.get("/referrals").text
@@ -167,7 +171,8 @@ def test_the_record_page_from_the_referral_worklist(live: Live) -> None:  # noqa
         bureau = page_client(live.app, "bureau")
         try:
             listed = bureau.get("/persons/R0008/record/openings")
-            assert listed.status_code == 200 and "gp (clinician)" in listed.text and "定点机构" in listed.text
+            assert listed.status_code == 200 and 'data-actor="gp (clinician)"' in listed.text
+            assert "定点机构" in listed.text
         finally:
             bureau.close()
     finally:
