@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from browser_fixtures import PASSWORD, Running, needs_chromium
+from browser_fixtures import PASSWORD, Running, needs_chromium, sign_in
 
 from yigongti.platform.accounts import create_user
 
@@ -26,13 +26,6 @@ def doctors(server: Running) -> Iterator[None]:
     yield
 
 
-def _sign_in(pg: object, server: Running, username: str) -> None:
-    pg.goto(server.url + "/login")
-    pg.fill("input[name=username]", username)
-    pg.fill("input[name=password]", PASSWORD)
-    pg.click("main button[type=submit]")
-    pg.wait_for_url("**/dashboard")
-
 
 @pytest.mark.parametrize("width", [390, 1440])
 def test_the_receiving_doctor_opens_the_record_from_the_worklist(browser: object, server: Running, doctors: None,
@@ -48,7 +41,7 @@ def test_the_receiving_doctor_opens_the_record_from_the_worklist(browser: object
                                      "direction": "up", "diagnosis": "I63.9", "reason": "脑梗死后评估"})
         assert made.status == 201, made.text()
         rid = made.json()["referral_id"]
-        _sign_in(pg, server, "rec-doc-h2")
+        sign_in(pg, server, "rec-doc-h2")
         pg.goto(server.url + "/referrals")
         pg.click(f"#r{rid} a[data-record]")
         pg.wait_for_url(f"**/persons/{PERSON}/record?referral_id={rid}")
@@ -65,7 +58,7 @@ def test_the_receiving_doctor_opens_the_record_from_the_worklist(browser: object
     stranger = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     try:
         pg = stranger.new_page()
-        _sign_in(pg, server, "rec-doc-g2t")
+        sign_in(pg, server, "rec-doc-g2t")
         resp = pg.goto(server.url + f"/persons/{PERSON}/record")
         assert resp is not None and resp.status == 403 and "无诊疗关系" in pg.content()
     finally:
@@ -73,7 +66,7 @@ def test_the_receiving_doctor_opens_the_record_from_the_worklist(browser: object
     official = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     try:
         pg = official.new_page()
-        _sign_in(pg, server, "bureau1")
+        sign_in(pg, server, "bureau1")
         pg.goto(server.url + f"/persons/{PERSON}/record/openings")
         text = pg.inner_text("table.openings")
         assert "rec-doc-h2（家庭医生）" in text and "rec-doc-g2t（家庭医生）" in text and "转诊" in text

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from yigongti.core.db import make_engine
 from yigongti.platform.accounts import create_user
 from yigongti.platform.settings import Settings
 
-__all__ = ["USERS", "V1", "Live", "live"]
+__all__ = ["USERS", "V1", "Live", "live", "running"]
 
 V1 = "G1-T1-V1"
 USERS = {"gp": ("clinician", {"inst_id": V1}), "h1-doc": ("clinician", {"inst_id": "G1-H"}),
@@ -50,16 +51,20 @@ class Live:
                                   "ORDER BY audit_id"), {"p": person_id, "a": action}).all()
         return [(r[0], json.loads(r[1]) if r[1] else {}) for r in rows]
 
+    def audit_count(self, person_id: str, action: str) -> int:
+        return len(self.audit(person_id, action))
+
     def record(self, user: str, person_id: str, **params: object) -> int:
         return self.client.get(f"/api/persons/{person_id}/record", params=params, headers=self.h[user]).status_code
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-         example_input: Path) -> Iterator[Live]:
-    base = tmp_path_factory.mktemp(f"record-{request.param}")
+@contextmanager
+def running(kind: str, base: Path, example_input: Path,
+            users: Mapping[str, tuple[str, Mapping[str, str]]]) -> Iterator[Live]:
+    """The app on ``kind`` (``sqlite``, or ``postgresql`` in a schema of its own, dropped after) with ``users``
+    (name -> (role, anchor)) created and holding bearer tokens; PostgreSQL unreachable: the test is skipped."""
     db_url, schema = "", None
-    if request.param == "postgresql":
+    if kind == "postgresql":
         reason = pg_unreachable()
         if reason:
             pytest.skip(reason)
@@ -73,13 +78,13 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         with TestClient(app, raise_server_exceptions=False) as c:
             ctx = app.state.ctx
             h = {}
-            for name, (role, anchor) in USERS.items():
+            for name, (role, anchor) in users.items():
                 with ctx.sessions.begin() as s:
                     create_user(s, username=name, password=PASSWORD, role=role, now=ctx.clock.now(), **anchor)
                 r = c.post("/api/token", data={"username": name, "password": PASSWORD})
                 assert r.status_code == 200, r.text
                 h[name] = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            yield Live(request.param, app, c, h)
+            yield Live(kind, app, c, h)
     finally:
         app.state.ctx.engine.dispose()
         if schema:
@@ -87,3 +92,10 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             with admin.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
             admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         example_input: Path) -> Iterator[Live]:
+    with running(request.param, tmp_path_factory.mktemp(f"record-{request.param}"), example_input, USERS) as found:
+        yield found

@@ -43,6 +43,7 @@ from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
 from yigongti.platform.scope import consortia_in_scope
 from yigongti.registry.domain import Tier
+from yigongti.registry.store import InstitutionRow
 
 __all__ = [
     "CONTRACT_COLUMNS",
@@ -83,6 +84,21 @@ def _event(uow: CentresUnitOfWork, principal: Principal, order_id: int, party: P
                                            from_status=from_status, to_status=to_status))
 
 
+def _primary_to_county(uow: CentresUnitOfWork, person_id: str, from_inst_id: str, to_inst_id: str) -> InstitutionRow:
+    """The requesting institution, when the person exists, it is a primary member of a consortium and ``to_inst_id``
+    a county-tier member of the same consortium (a centre, a specialist's hospital); else raises."""
+    if uow.persons.get(person_id) is None:
+        raise NotFound(f"参保人 {person_id} 不存在 / no person {person_id}")
+    src, dst = uow.orders.institution(from_inst_id), uow.orders.institution(to_inst_id)
+    if src is None or src.tier not in _PRIMARY or not src.consortium_id:
+        raise InvalidRequest("from_inst_id", "must be a township or village member of a consortium / "
+                                             "申请机构须为医共体内的乡镇或村级机构")
+    if dst is None or dst.tier != Tier.COUNTY or dst.consortium_id != src.consortium_id:
+        raise InvalidRequest("to_inst_id", "must be a county-tier member of the same consortium / "
+                                           "须为本医共体的县级机构")
+    return src
+
+
 @dataclass(frozen=True)
 class PlaceOrder:
     person_id: str
@@ -105,19 +121,11 @@ def place_order(uow: CentresUnitOfWork, principal: Principal, cmd: PlaceOrder, *
     except ValueError:
         raise InvalidRequest("kind", f"must be one of {', '.join(k.value for k in Kind)}") from None
     with uow:
-        if uow.persons.get(cmd.person_id) is None:
-            raise NotFound(f"参保人 {cmd.person_id} 不存在 / no person {cmd.person_id}")
-        src, dst = uow.orders.institution(cmd.from_inst_id), uow.orders.institution(cmd.to_inst_id)
-        if src is None or src.tier not in _PRIMARY or not src.consortium_id:
-            raise InvalidRequest("from_inst_id", "must be a township or village member of a consortium / "
-                                                 "申请机构须为医共体内的乡镇或村级机构")
-        if dst is None or dst.tier != Tier.COUNTY or dst.consortium_id != src.consortium_id:
-            raise InvalidRequest("to_inst_id", "must be a county-tier centre of the same consortium / "
-                                               "中心须为本医共体的县级机构")
+        src = _primary_to_county(uow, cmd.person_id, cmd.from_inst_id, cmd.to_inst_id)
         days = policy.validity_days.get(kind.value, 0)
         previous = None
         if days > 0:
-            previous = uow.orders.latest_result(cmd.person_id, kind.value, uow.orders.members(src.consortium_id),
+            previous = uow.orders.latest_result(cmd.person_id, kind.value, uow.orders.members(src.consortium_id or ""),
                                                 now - timedelta(days=days))
         reason = (cmd.repeat_reason or "").strip() or None
         status = Status.RECOGNISED if previous is not None and reason is None else Status.ORDERED
@@ -322,15 +330,7 @@ def request_consultation(uow: CentresUnitOfWork, principal: Principal, cmd: Requ
     if not cmd.question.strip():
         raise InvalidRequest("question", "the clinical question is needed / 会诊问题不能为空")
     with uow:
-        if uow.persons.get(cmd.person_id) is None:
-            raise NotFound(f"参保人 {cmd.person_id} 不存在 / no person {cmd.person_id}")
-        src, dst = uow.orders.institution(cmd.from_inst_id), uow.orders.institution(cmd.to_inst_id)
-        if src is None or src.tier not in _PRIMARY or not src.consortium_id:
-            raise InvalidRequest("from_inst_id", "must be a township or village member of a consortium / "
-                                                 "申请机构须为医共体内的乡镇或村级机构")
-        if dst is None or dst.tier != Tier.COUNTY or dst.consortium_id != src.consortium_id:
-            raise InvalidRequest("to_inst_id", "must be a county-tier member of the same consortium / "
-                                               "会诊机构须为本医共体的县级机构")
+        _primary_to_county(uow, cmd.person_id, cmd.from_inst_id, cmd.to_inst_id)
         row = uow.orders.add_consultation(ConsultationRow(
             person_id=cmd.person_id, from_inst_id=cmd.from_inst_id, to_inst_id=cmd.to_inst_id,
             specialty=cmd.specialty.strip(), question=cmd.question.strip(), status=ConsultStatus.REQUESTED.value,

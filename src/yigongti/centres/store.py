@@ -9,7 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, or_, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yigongti.centres.domain import ConsultStatus, Kind, Status
@@ -135,9 +147,13 @@ class OrderRepository:
 
     def move(self, order_id: int, *, from_status: str, to_status: str, at: datetime, **values: object) -> bool:
         """Move the order when it is still in ``from_status`` (one conditional UPDATE); False otherwise."""
+        return self._move(DiagnosisOrderRow.order_id == order_id, DiagnosisOrderRow, from_status, to_status, at,
+                          values)
+
+    def _move(self, key: ColumnElement[bool], table: type[DiagnosisOrderRow] | type[ConsultationRow],
+              from_status: str, to_status: str, at: datetime, values: dict[str, object]) -> bool:
         result = self.session.execute(
-            update(DiagnosisOrderRow).where(DiagnosisOrderRow.order_id == order_id,
-                                            DiagnosisOrderRow.status == from_status)
+            update(table).where(key, table.status == from_status)
             .values(status=to_status, updated_at=at, **values).execution_options(synchronize_session=False))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -192,11 +208,8 @@ class OrderRepository:
     def move_consultation(self, consultation_id: int, *, from_status: str, to_status: str, at: datetime,
                           **values: object) -> bool:
         """Move the consultation when it is still in ``from_status`` (one conditional UPDATE); False otherwise."""
-        result = self.session.execute(
-            update(ConsultationRow).where(ConsultationRow.consultation_id == consultation_id,
-                                          ConsultationRow.status == from_status)
-            .values(status=to_status, updated_at=at, **values).execution_options(synchronize_session=False))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return self._move(ConsultationRow.consultation_id == consultation_id, ConsultationRow, from_status, to_status,
+                          at, values)
 
     def add_consultation_event(self, row: ConsultationEventRow) -> None:
         self.session.add(row)
