@@ -96,7 +96,9 @@ def test_a_referral_opens_it_for_the_receiver_while_it_lives(live: Live) -> None
                                        "direction": "up", "diagnosis": "I21.9", "reason": "胸痛"}, headers=h["gp"])
     assert r.status_code == 201, r.text
     rid = r.json()["referral_id"]
-    got = c.get("/api/persons/R0126/record", params={"referral_id": rid}, headers=h["h2-doc"])
+    letter = c.get(f"/api/referrals/{rid}", headers=h["h2-doc"]).json()
+    assert letter["record"] == f"/api/persons/R0126/record?referral_id={rid}"  # opened from the referral letter
+    got = c.get(letter["record"], headers=h["h2-doc"])
     assert got.status_code == 200 and got.json()["basis"] == "referral" and got.json()["basis_ref"] == rid
     assert [x["referral_id"] for x in got.json()["referrals"]] == [rid]
     assert any(d["code"] == "I21.9" and d["sources"] == ["referral"] for d in got.json()["diagnoses"])

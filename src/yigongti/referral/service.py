@@ -28,16 +28,13 @@ from yigongti.platform.audit import actor_of
 from yigongti.referral.domain import (
     Catalogues,
     Direction,
-    InternalService,
     Party,
     SlotKind,
-    StatementLine,
     Status,
     TransitionNotAllowed,
     allowed_next,
     check_transition,
     first_visit_flag,
-    internal_statement,
     is_released,
     reserved_places,
 )
@@ -77,7 +74,6 @@ __all__ = [
     "request_referral",
     "slot_of",
     "slots_of",
-    "statement_of",
     "visit_flag",
     "worklist",
 ]
@@ -498,20 +494,6 @@ def down_referral_worklist(uow: ReferralUnitOfWork, principal: Principal,
             nxt = Status.COMPLETED if r.status == Status.ARRIVED else Status.RETURNED
             out.append(DownProposal(r, hit[0], hit[1], nxt))
     return out
-
-
-def statement_of(uow: ReferralUnitOfWork, year: int, policy: ReferralPolicy) -> tuple[list[StatementLine], int]:
-    """成员单位内部结算单 / The monthly internal statement of every member from the workflow's referrals completed in
-    ``year`` (remote diagnoses are not in the database yet: ``yigongti referral statement`` reads them from the
-    data folder), priced by ``policy.prices``; the lines and how many referrals were not between members of one
-    consortium."""
-    with uow:
-        rows = uow.referrals.every(completed_only=True)
-        registry = uow.registry.get()
-    consortium_of = {i.inst_id: i.consortium_id for i in registry.institutions.values()}
-    services = [InternalService(f"{r.direction}_referral", f"{r.completed_at:%Y-%m}", r.from_inst_id, r.to_inst_id)
-                for r in rows if r.completed_at is not None and r.completed_at.year == year]
-    return internal_statement(services, consortium_of, policy.prices)
 
 
 # ------------------------------------------------------------------------------------------------ worklist
