@@ -29,7 +29,8 @@ OFFICIAL = ("/dashboard", "/dashboard?consortium=G1", "/dashboard?consortium=G1&
             "/head-counts", "/head-counts?year=2026", "/head-counts?year=2026&view=movements", "/persons",
             "/persons?page=2&sort=birth_date", "/finance", "/indicators", "/map", "/no-such-page", "/referral-flows",
             "/diagnoses/centres")
-RESIDENT = ("/household", "/persons/R0026/claims", "/persons/R0026/choose", "/persons/R0026/choose?consortium=G1",
+RESIDENT = ("/household", "/persons/R0026/claims", "/persons/R0026/record", "/persons/R0026/record/openings",
+            "/persons/R0026/choose", "/persons/R0026/choose?consortium=G1",
             "/persons/R0026/choose?consortium=G1&township=G1-T2")
 ANONYMOUS = ("/login",)
 MAIN_PAGES = {"bureau1": ("/dashboard", "/dashboard?consortium=G1", "/registry", "/finance", "/indicators"),

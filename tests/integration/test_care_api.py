@@ -7,40 +7,15 @@ R0009 (1957) of household HH002, R0126 (1951), R0133 (1969), R0164 (1947). R0010
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from api_fixtures import INSIDE_WINDOW, PASSWORD
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
-from sqlalchemy import text
-from store_fixtures import PG_URL, pg_unreachable
+from live_fixtures import Live, running
 
-from yigongti.app.factory import create_app
-from yigongti.core.db import make_engine
 from yigongti.core.policy import CarePolicy
-from yigongti.platform.accounts import create_user
-from yigongti.platform.settings import Settings
 
 V1 = "G1-T1-V1"
-
-
-@dataclass
-class Live:
-    kind: str
-    app: FastAPI
-    client: TestClient
-    h: dict[str, dict[str, str]]
-
-    def audit_count(self, person_id: str, action: str) -> int:
-        with self.app.state.ctx.sessions() as s:
-            return int(s.execute(text("SELECT count(*) FROM audit_log WHERE person_id = :p AND action = :a"),
-                                 {"p": person_id, "a": action}).scalar_one())
-
-
 USERS = {"gp": ("clinician", {"inst_id": V1}), "v1-admin": ("institution_admin", {"inst_id": V1}),
          "t1-admin": ("institution_admin", {"inst_id": "G1-T1"}), "g2-doc": ("clinician", {"inst_id": "G2-T3-V2"}),
          "g1-admin": ("consortium_admin", {"consortium_id": "G1"}),
@@ -51,36 +26,8 @@ USERS = {"gp": ("clinician", {"inst_id": V1}), "v1-admin": ("institution_admin",
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
          example_input: Path) -> Iterator[Live]:
-    base = tmp_path_factory.mktemp(f"care-{request.param}")
-    db_url, schema = "", None
-    if request.param == "postgresql":
-        reason = pg_unreachable()
-        if reason:
-            pytest.skip(reason)
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        with make_engine(PG_URL).begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        db_url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    app = create_app(Settings(data_dir=base / "serve", db_url=db_url, data_folder=example_input, today=INSIDE_WINDOW,
-                              demo_accounts=False, login_burst=50, login_refill_seconds=3600))
-    try:
-        with TestClient(app, raise_server_exceptions=False) as c:
-            ctx = app.state.ctx
-            h = {}
-            for name, (role, anchor) in USERS.items():
-                with ctx.sessions.begin() as s:
-                    create_user(s, username=name, password=PASSWORD, role=role, now=ctx.clock.now(), **anchor)
-                r = c.post("/api/token", data={"username": name, "password": PASSWORD})
-                assert r.status_code == 200, r.text
-                h[name] = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            yield Live(request.param, app, c, h)
-    finally:
-        app.state.ctx.engine.dispose()
-        if schema:
-            admin = make_engine(PG_URL)
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            admin.dispose()
+    with running(request.param, tmp_path_factory.mktemp(f"care-{request.param}"), example_input, USERS) as found:
+        yield found
 
 
 TEAM = {"inst_id": V1, "name": "一村家庭医生团队", "members": [

@@ -18,14 +18,16 @@ from yigongti.core.labels import LABELS
 
 # every code that must not reach a Chinese page as a word of its own (ids such as G1-T2 are not words here)
 CODE_WORDS = sorted({code for group in ("tier", "kind", "grade", "rule", "network_status", "unit", "scope_kind",
-                                        "insurance", "source", "charge", "role", "setting")
+                                        "insurance", "source", "charge", "role", "setting", "record_basis",
+                                        "record_source", "consult_status")
                      for code in LABELS[group] if code != "%"} | {"M", "F"})
 WORD = re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in CODE_WORDS) + r")(?![\w-])")
 OFFICIAL_PAGES = ("/dashboard", "/dashboard?consortium=G1", "/dashboard?consortium=G1&inst=G1-T2",
                   "/dashboard?consortium=G1&inst=G1-T1-V1", "/registry", "/registry?sort=tier", "/head-counts",
                   "/head-counts?year=2026", "/head-counts?year=2026&view=movements", "/persons", "/finance",
                   "/indicators", "/map", "/referral-flows", "/diagnoses/centres")
-RESIDENT_PAGES = ("/household", "/persons/R0026/claims", "/persons/R0026/choose", "/persons/R0026/choose?consortium=G1",
+RESIDENT_PAGES = ("/household", "/persons/R0026/claims", "/persons/R0026/record", "/persons/R0026/record/openings",
+                  "/persons/R0026/choose", "/persons/R0026/choose?consortium=G1",
                   "/persons/R0026/choose?consortium=G1&township=G1-T2")
 
 

@@ -234,13 +234,14 @@ def test_the_workflows_referrals_feed_the_appraisal(api_app: FastAPI, client: Te
 def test_the_internal_statement_from_the_database_sums_to_zero(api_app: FastAPI, client: TestClient,  # noqa: F811
                                                                h: dict) -> None:
     from yigongti.core.policy import ReferralPolicy
-    from yigongti.referral.service import statement_of
-    from yigongti.referral.uow import ReferralUnitOfWork
+    from yigongti.shared.service import member_statement
+    from yigongti.shared.uow import RecordUnitOfWork
 
     sent = client.get("/api/referrals", headers=h["ref-doc-t1"]).json()
     done = [r for r in sent if r["direction"] == "up" and r["status"] in ("completed", "returned")]
     year = int(done[0]["requested_at"][:4])
-    lines, skipped = statement_of(ReferralUnitOfWork(api_app.state.ctx.engine), year, ReferralPolicy())
+    lines, skipped = member_statement(RecordUnitOfWork(api_app.state.ctx.engine), year, ReferralPolicy())
     assert skipped == 0 and sum(ln.net for ln in lines) == 0
     township = sum(ln.net for ln in lines if ln.inst_id == "G1-T1" and ln.item == "up_referral")
+    assert {ln.item for ln in lines} <= {"up_referral", "down_referral"}  # no read or consultation in this module
     assert township == 2000 * len(done)  # the hospital pays the township 20 yuan per completed referral

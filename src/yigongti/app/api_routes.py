@@ -18,6 +18,7 @@ from yigongti.platform.routes import persons_api as persons
 from yigongti.platform.routes import registry_api as registry
 from yigongti.public_health import api as public_health
 from yigongti.referral import api as referral
+from yigongti.shared import api as shared
 from yigongti.workforce import api as workforce
 
 __all__ = ["ROUTERS"]
@@ -25,4 +26,4 @@ __all__ = ["ROUTERS"]
 ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, claims.router, registry.router,
                                      referral.router, agreements.router, care.router, public_health.router,
                                      pharmacy.router, workforce.router, centres.router, fhir_router,
-                                     fhir_diagnostics, fhir_referrals)
+                                     fhir_diagnostics, fhir_referrals, shared.router)

@@ -16,10 +16,12 @@ from yigongti.platform.routes import map_pages as geography
 from yigongti.platform.routes import official_pages as official
 from yigongti.public_health import pages as public_health
 from yigongti.referral import pages as referral
+from yigongti.shared import pages as shared
 from yigongti.workforce import pages as workforce
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, dashboards.router, official.router, finance.router,
                                   indicators.router, geography.router, referral.router, workforce.router,
-                                  public_health.router, pharmacy.router, care.router, centres.router)
+                                  public_health.router, pharmacy.router, care.router, centres.router,
+                                  shared.router)

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yigongti.budget.opening_service import resolve_opening
-from yigongti.centres.sample import seed_demo_orders
+from yigongti.centres.sample import seed_demo_consultations, seed_demo_orders
 from yigongti.core.policy import Policy, policy_from_toml, policy_to_toml
 from yigongti.core.policy_files import folder_policy
 from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder
@@ -223,8 +223,8 @@ def _demo_accounts(settings: Settings, sessions: sessionmaker[Session], clock: C
 
 
 def _demo_workflow(sessions: sessionmaker[Session], clock: Clock, policy: Policy) -> None:
-    """Demo referrals between the demo township doctor's institution and the lead hospital, and remote diagnosis
-    orders, written once into a database that has the demo accounts and none of them yet."""
+    """Demo referrals between the demo township doctor's institution and the lead hospital, remote diagnosis
+    orders and tele-consultations, written once into a database that has the demo accounts and none of them yet."""
     with sessions.begin() as s:
         insts = dict(s.execute(select(UserRow.username, UserRow.inst_id).where(UserRow.username.in_(
             (DEMO_USERNAMES[Role.CLINICIAN], DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN])))).tuples().all())
@@ -235,6 +235,7 @@ def _demo_workflow(sessions: sessionmaker[Session], clock: Clock, policy: Policy
                             policy=policy.referral)
         seed_demo_orders(s, township_id=township, centre_id=lead, year=clock.today().year, now=clock.now(),
                          validity_days=policy.referral.validity_days)
+        seed_demo_consultations(s, township_id=township, centre_id=lead, year=clock.today().year, now=clock.now())
 
 
 def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Session], clock: Clock) -> Prepared:

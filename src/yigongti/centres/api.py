@@ -8,21 +8,27 @@ party 404, a role that may not act 403, a move the workflow does not have 409, a
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
-from yigongti.centres.domain import STATUS_LABELS, Kind
+from yigongti.centres.domain import CONSULT_LABELS, STATUS_LABELS, Kind
 from yigongti.centres.service import (
     PlaceOrder,
+    RequestConsultation,
     centre_figures,
+    consultation_detail,
+    consultation_worklist,
+    move_consultation,
     move_order,
     order_detail,
     order_worklist,
     place_order,
+    request_consultation,
 )
-from yigongti.centres.store import DiagnosisOrderRow
+from yigongti.centres.store import ConsultationRow, DiagnosisOrderRow
 from yigongti.centres.uow import CentresUnitOfWork
 from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
@@ -173,3 +179,103 @@ def post_order_status(ctx: ContextDep, db: DbSession, principal: CurrentPrincipa
     d = _run(lambda: order_detail(CentresUnitOfWork(db), principal, order_id, policy=ctx.policy.referral,
                                   now=ctx.clock.now()))
     return _out(d.order)
+
+
+# ------------------------------------------------------------------------------------------------ tele-consultation
+
+class ConsultationIn(BaseModel):
+    person_id: str = _ID
+    from_inst_id: str = _ID
+    to_inst_id: str = _ID
+    specialty: str = Field("", max_length=64, description="the specialty asked for / 会诊科室")
+    question: str = Field(min_length=1, max_length=2000, description="the clinical question / 会诊问题")
+
+
+class ConsultationMoveIn(BaseModel):
+    status: Literal["scheduled", "declined", "held", "concluded", "cancelled"]
+    scheduled_at: datetime | None = Field(None, description="China time, no zone / 会诊时间（北京时间）")
+    opinion: str | None = Field(None, max_length=8000, description="the specialist's opinion / 会诊意见")
+
+
+class ConsultationOut(BaseModel):
+    consultation_id: int
+    person_id: str
+    from_inst_id: str
+    to_inst_id: str
+    specialty: str
+    question: str
+    status: str
+    status_label: str
+    scheduled_at: str | None
+    opinion: str | None
+    requested_at: str
+    concluded_at: str | None
+
+
+class ConsultationDetailOut(ConsultationOut):
+    party: str
+    events: list[EventOut]
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat(timespec="seconds") if at is not None else None
+
+
+def _consult_out(r: ConsultationRow) -> ConsultationOut:
+    return ConsultationOut(consultation_id=r.consultation_id, person_id=r.person_id, from_inst_id=r.from_inst_id,
+                           to_inst_id=r.to_inst_id, specialty=r.specialty, question=r.question, status=r.status,
+                           status_label=CONSULT_LABELS.get(r.status, ""), scheduled_at=_iso(r.scheduled_at),
+                           opinion=r.opinion, requested_at=r.requested_at.isoformat(timespec="seconds"),
+                           concluded_at=_iso(r.concluded_at))
+
+
+ConsultIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.post("/consultations", response_model=ConsultationOut, status_code=status.HTTP_201_CREATED,
+             responses=_ERRORS)
+def post_consultation(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
+                      body: ConsultationIn) -> ConsultationOut:
+    """申请远程会诊 / Request a tele-consultation (a clinician of the primary ``from_inst_id``; the person in their
+    scope) with a county-tier member of the consortium, which schedules it."""
+    principal = person_scope.principal
+    if principal.role is not Role.CLINICIAN or principal.inst_id != body.from_inst_id:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅申请机构的医生可申请 / only a clinician of from_inst_id")
+    visible_person(request, ctx, db, person_scope, body.person_id)
+    cmd = RequestConsultation(person_id=body.person_id, from_inst_id=body.from_inst_id, to_inst_id=body.to_inst_id,
+                              specialty=body.specialty, question=body.question)
+    row = _run(lambda: request_consultation(CentresUnitOfWork(db), principal, cmd, now=ctx.clock.now()))
+    return _consult_out(row)
+
+
+@router.get("/consultations", response_model=list[ConsultationOut], responses=_ERRORS)
+def list_consultations(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> list[ConsultationOut]:
+    """Consultations requested or received by the caller's institution, newest first."""
+    incoming, outgoing = _run(lambda: consultation_worklist(CentresUnitOfWork(db), principal, now=ctx.clock.now()))
+    items = sorted(incoming + outgoing, key=lambda i: -i.consultation.consultation_id)
+    return [_consult_out(i.consultation) for i in items]
+
+
+@router.get("/consultations/{consultation_id}", response_model=ConsultationDetailOut, responses=_ERRORS)
+def get_consultation(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                     consultation_id: ConsultIdPath) -> ConsultationDetailOut:
+    """A consultation with every move, for the requesting institution and the specialist's (audited)."""
+    d = _run(lambda: consultation_detail(CentresUnitOfWork(db), principal, consultation_id, now=ctx.clock.now()))
+    events = [EventOut(at=e.at.isoformat(timespec="seconds"), actor=e.actor, party=e.party,
+                       from_status=e.from_status, to_status=e.to_status) for e in d.events]
+    return ConsultationDetailOut.model_validate(_consult_out(d.consultation).model_dump() | {
+        "party": d.party.value, "events": events})
+
+
+@router.post("/consultations/{consultation_id}/status", response_model=ConsultationOut, responses=_ERRORS)
+def post_consultation_status(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                             consultation_id: ConsultIdPath, body: ConsultationMoveIn) -> ConsultationOut:
+    """Move a consultation: the centre schedules (``scheduled_at``), declines, holds and concludes it
+    (``opinion``); either side cancels it before it is held. 409 for a move the workflow does not have."""
+    at = body.scheduled_at
+    if at is not None and at.tzinfo is not None:  # an instant with its zone: as China time, as stored
+        at = at.astimezone(timezone(timedelta(hours=8))).replace(tzinfo=None)
+    _run(lambda: move_consultation(CentresUnitOfWork(db), principal, consultation_id, body.status,
+                                   now=ctx.clock.now(), scheduled_at=at, opinion=body.opinion))
+    d = _run(lambda: consultation_detail(CentresUnitOfWork(db), principal, consultation_id, now=ctx.clock.now()))
+    return _consult_out(d.consultation)

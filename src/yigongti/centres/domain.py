@@ -7,6 +7,12 @@ Workflow (申请单流程)::
     accepted 已接收 -> reported 已出报告 | cancelled
     recognised 已互认: placed when a valid result of the same kind exists for the person (no new read)
 
+Tele-consultation (远程会诊), requested by a primary clinician of a county specialist for a patient::
+
+    requested 已申请 -> scheduled 已排期 (the centre sets the time) | declined 已拒绝 | cancelled 已撤销
+    scheduled 已排期 -> held 已会诊 | cancelled
+    held 已会诊      -> concluded 已出意见 (the specialist's opinion)
+
 The requester (申请方) is a clinician of the ordering primary institution; the centre (中心) a clinician or the admin
 of the centre's institution. A move the workflow does not have is :class:`OrderMoveNotAllowed` (409); one it has
 but not for that party :class:`OrderPartyNotAllowed` (403).
@@ -23,6 +29,13 @@ from yigongti.core import workflow
 from yigongti.core.workflow import MoveNotAllowed, PartyMoveNotAllowed
 
 __all__ = [
+    "CONSULT_LABELS",
+    "CONSULT_TRANSITIONS",
+    "ConsultMoveNotAllowed",
+    "ConsultPartyNotAllowed",
+    "ConsultStatus",
+    "check_consult_move",
+    "consult_moves_for",
     "KIND_LABELS",
     "STATUS_LABELS",
     "TRANSITIONS",
@@ -129,3 +142,51 @@ def percentile(values: Sequence[Decimal], p: int) -> Decimal | None:
     ordered = sorted(values)
     rank = -(-p * len(ordered) // 100)
     return ordered[max(rank, 1) - 1]
+
+
+# ------------------------------------------------------------------------------------------------ tele-consultation
+
+class ConsultStatus(StrEnum):
+    REQUESTED = "requested"
+    SCHEDULED = "scheduled"
+    DECLINED = "declined"
+    HELD = "held"
+    CONCLUDED = "concluded"
+    CANCELLED = "cancelled"
+
+
+CONSULT_LABELS: dict[str, str] = {ConsultStatus.REQUESTED: "已申请 / requested",
+                                  ConsultStatus.SCHEDULED: "已排期 / scheduled",
+                                  ConsultStatus.DECLINED: "已拒绝 / declined", ConsultStatus.HELD: "已会诊 / held",
+                                  ConsultStatus.CONCLUDED: "已出意见 / concluded",
+                                  ConsultStatus.CANCELLED: "已撤销 / cancelled"}
+CONSULT_TRANSITIONS: Mapping[ConsultStatus, Mapping[ConsultStatus, frozenset[Party]]] = {
+    ConsultStatus.REQUESTED: {ConsultStatus.SCHEDULED: frozenset({_C}), ConsultStatus.DECLINED: frozenset({_C}),
+                              ConsultStatus.CANCELLED: frozenset({_R})},
+    ConsultStatus.SCHEDULED: {ConsultStatus.HELD: frozenset({_C}), ConsultStatus.CANCELLED: frozenset({_R, _C})},
+    ConsultStatus.HELD: {ConsultStatus.CONCLUDED: frozenset({_C})},
+}
+"""current status -> next status -> the parties that may make that move (a consultation)."""
+
+
+class ConsultMoveNotAllowed(MoveNotAllowed):
+    """The consultation workflow has no such move (409)."""
+
+    noun_zh, noun_en, labels = "会诊申请", "a consultation", CONSULT_LABELS
+
+
+class ConsultPartyNotAllowed(PartyMoveNotAllowed):
+    """The move exists but this party may not make it (403)."""
+
+    noun_zh, noun_en = "会诊申请", "a consultation"
+
+
+def check_consult_move(current: str, target: str, party: Party) -> ConsultStatus:
+    """The new status when ``party`` may move a consultation from ``current`` to ``target``; else raises."""
+    return workflow.check_move(CONSULT_TRANSITIONS, ConsultStatus, current, target, party,
+                               refused=ConsultMoveNotAllowed, party_refused=ConsultPartyNotAllowed)
+
+
+def consult_moves_for(current: str, party: Party) -> list[ConsultStatus]:
+    """The moves ``party`` may make on a consultation from ``current``."""
+    return workflow.moves_for(CONSULT_TRANSITIONS, ConsultStatus, current, party)

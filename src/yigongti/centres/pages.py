@@ -6,6 +6,7 @@ with its status (403, 404, 409, 422)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
@@ -14,11 +15,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from yigongti.centres.domain import KIND_LABELS, STATUS_LABELS, Status
 from yigongti.centres.service import (
     PlaceOrder,
+    RequestConsultation,
     centre_figures,
+    consultation_worklist,
+    move_consultation,
     move_order,
     order_detail,
     order_worklist,
     place_order,
+    request_consultation,
 )
 from yigongti.centres.uow import CentresUnitOfWork
 from yigongti.platform.accounts import Principal, Role
@@ -48,7 +53,9 @@ def diagnoses_page(request: Request, ctx: ContextDep, db: DbSession, principal: 
     """远程诊断 / Orders placed (with their reports) and received (the centre's worklist)."""
     me = _staff(principal)
     work = _run(lambda: order_worklist(CentresUnitOfWork(db), me, now=ctx.clock.now()))
+    consults_in, consults_out = _run(lambda: consultation_worklist(CentresUnitOfWork(db), me, now=ctx.clock.now()))
     return render(request, ctx, "diagnoses.html", me, work=work, person_id=person_id, done=done,
+                  consults_in=consults_in, consults_out=consults_out,
                   kind_labels=KIND_LABELS, status_labels=STATUS_LABELS, reported=Status.REPORTED,
                   recognised=Status.RECOGNISED, may_order=me.role is Role.CLINICIAN and bool(work.centres),
                   validity=ctx.policy.referral.validity_days)
@@ -113,3 +120,47 @@ def move(ctx: ContextDep, db: DbSession, principal: PagePrincipal, _csrf: Checke
     _run(lambda: move_order(CentresUnitOfWork(db), me, order_id, to, now=ctx.clock.now(), report=report,
                             abnormal={"yes": True, "no": False}.get(abnormal)))
     return RedirectResponse(f"/diagnoses?done={order_id}#o{order_id}", status.HTTP_303_SEE_OTHER)
+
+
+# ------------------------------------------------------------------------------------------------ tele-consultation
+
+@router.post("/consultations", response_class=HTMLResponse)
+def new_consultation(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+                     person_scope: ScopeDep, _csrf: CheckedCsrf,
+                     person_id: Annotated[str, Form(min_length=1, max_length=64)],
+                     to_inst_id: Annotated[str, Form(min_length=1, max_length=64)],
+                     question: Annotated[str, Form(min_length=1, max_length=2000)],
+                     specialty: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """申请远程会诊 / One action: request a tele-consultation for a person in the clinician's scope."""
+    me = _staff(principal)
+    if me.role is not Role.CLINICIAN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医生可申请会诊 / only clinicians request")
+    visible_person(request, ctx, db, person_scope, person_id.strip())
+    cmd = RequestConsultation(person_id=person_id.strip(), from_inst_id=me.inst_id or "", to_inst_id=to_inst_id,
+                              specialty=specialty, question=question)
+    row = _run(lambda: request_consultation(CentresUnitOfWork(db), me, cmd, now=ctx.clock.now()))
+    return RedirectResponse(f"/diagnoses?done={row.consultation_id}#c{row.consultation_id}",
+                            status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/consultations/{consultation_id}/move", response_class=HTMLResponse)
+def move_consult(ctx: ContextDep, db: DbSession, principal: PagePrincipal, _csrf: CheckedCsrf,
+                 consultation_id: OrderId,
+                 to: Annotated[str, Form(pattern="^(scheduled|declined|held|concluded|cancelled)$")],
+                 scheduled_at: Annotated[str, Form(max_length=32)] = "",
+                 opinion: Annotated[str, Form(max_length=8000)] = "") -> Response:
+    """One action: schedule (the time picked), decline, hold, conclude (the opinion) or cancel."""
+    me = _staff(principal)
+    when: datetime | None = None
+    if scheduled_at.strip():
+        try:
+            when = datetime.fromisoformat(scheduled_at.strip())
+        except ValueError:
+            raise HTTPException(422, [{"loc": ["body", "scheduled_at"], "msg": "not a date and time / 不是日期时间",
+                                       "type": "value_error"}]) from None
+        if when.tzinfo is not None:
+            raise HTTPException(422, [{"loc": ["body", "scheduled_at"], "msg": "China time without a zone / "
+                                       "请填写北京时间（不带时区）", "type": "value_error"}])
+    _run(lambda: move_consultation(CentresUnitOfWork(db), me, consultation_id, to, now=ctx.clock.now(),
+                                   scheduled_at=when, opinion=opinion))
+    return RedirectResponse(f"/diagnoses?done={consultation_id}#c{consultation_id}", status.HTTP_303_SEE_OTHER)

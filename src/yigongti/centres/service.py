@@ -21,17 +21,21 @@ from decimal import Decimal
 from typing import Any
 
 from yigongti.centres.domain import (
+    ConsultMoveNotAllowed,
+    ConsultStatus,
     Kind,
     OrderMoveNotAllowed,
     Party,
     Status,
+    check_consult_move,
     check_move,
+    consult_moves_for,
     moves_for,
     percentile,
     turnaround_hours,
     valid_until,
 )
-from yigongti.centres.store import DiagnosisEventRow, DiagnosisOrderRow
+from yigongti.centres.store import ConsultationEventRow, ConsultationRow, DiagnosisEventRow, DiagnosisOrderRow
 from yigongti.centres.uow import CentresUnitOfWork
 from yigongti.core.policy import ReferralPolicy
 from yigongti.core.problems import InvalidRequest, NotAllowed, NotFound
@@ -39,9 +43,17 @@ from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
 from yigongti.platform.scope import consortia_in_scope
 from yigongti.registry.domain import Tier
+from yigongti.registry.store import InstitutionRow
 
 __all__ = [
     "CONTRACT_COLUMNS",
+    "ConsultationDetail",
+    "ConsultationWork",
+    "RequestConsultation",
+    "consultation_detail",
+    "consultation_worklist",
+    "move_consultation",
+    "request_consultation",
     "CentreFigures",
     "OrderDetail",
     "OrderWork",
@@ -72,6 +84,21 @@ def _event(uow: CentresUnitOfWork, principal: Principal, order_id: int, party: P
                                            from_status=from_status, to_status=to_status))
 
 
+def _primary_to_county(uow: CentresUnitOfWork, person_id: str, from_inst_id: str, to_inst_id: str) -> InstitutionRow:
+    """The requesting institution, when the person exists, it is a primary member of a consortium and ``to_inst_id``
+    a county-tier member of the same consortium (a centre, a specialist's hospital); else raises."""
+    if uow.persons.get(person_id) is None:
+        raise NotFound(f"参保人 {person_id} 不存在 / no person {person_id}")
+    src, dst = uow.orders.institution(from_inst_id), uow.orders.institution(to_inst_id)
+    if src is None or src.tier not in _PRIMARY or not src.consortium_id:
+        raise InvalidRequest("from_inst_id", "must be a township or village member of a consortium / "
+                                             "申请机构须为医共体内的乡镇或村级机构")
+    if dst is None or dst.tier != Tier.COUNTY or dst.consortium_id != src.consortium_id:
+        raise InvalidRequest("to_inst_id", "must be a county-tier member of the same consortium / "
+                                           "须为本医共体的县级机构")
+    return src
+
+
 @dataclass(frozen=True)
 class PlaceOrder:
     person_id: str
@@ -94,19 +121,11 @@ def place_order(uow: CentresUnitOfWork, principal: Principal, cmd: PlaceOrder, *
     except ValueError:
         raise InvalidRequest("kind", f"must be one of {', '.join(k.value for k in Kind)}") from None
     with uow:
-        if uow.persons.get(cmd.person_id) is None:
-            raise NotFound(f"参保人 {cmd.person_id} 不存在 / no person {cmd.person_id}")
-        src, dst = uow.orders.institution(cmd.from_inst_id), uow.orders.institution(cmd.to_inst_id)
-        if src is None or src.tier not in _PRIMARY or not src.consortium_id:
-            raise InvalidRequest("from_inst_id", "must be a township or village member of a consortium / "
-                                                 "申请机构须为医共体内的乡镇或村级机构")
-        if dst is None or dst.tier != Tier.COUNTY or dst.consortium_id != src.consortium_id:
-            raise InvalidRequest("to_inst_id", "must be a county-tier centre of the same consortium / "
-                                               "中心须为本医共体的县级机构")
+        src = _primary_to_county(uow, cmd.person_id, cmd.from_inst_id, cmd.to_inst_id)
         days = policy.validity_days.get(kind.value, 0)
         previous = None
         if days > 0:
-            previous = uow.orders.latest_result(cmd.person_id, kind.value, uow.orders.members(src.consortium_id),
+            previous = uow.orders.latest_result(cmd.person_id, kind.value, uow.orders.members(src.consortium_id or ""),
                                                 now - timedelta(days=days))
         reason = (cmd.repeat_reason or "").strip() or None
         status = Status.RECOGNISED if previous is not None and reason is None else Status.ORDERED
@@ -289,3 +308,129 @@ def remote_diagnosis_rows(uow: CentresUnitOfWork) -> list[dict[str, str]]:
         rows = uow.orders.reported()
     return [{"request_id": f"D{r.order_id}", "from_inst_id": r.from_inst_id, "to_inst_id": r.to_inst_id,
              "date": (r.reported_at or r.ordered_at).date().isoformat(), "kind": r.kind} for r in rows]
+
+
+# ------------------------------------------------------------------------------------------------ tele-consultation
+
+@dataclass(frozen=True)
+class RequestConsultation:
+    person_id: str
+    from_inst_id: str
+    to_inst_id: str
+    specialty: str
+    question: str
+
+
+def request_consultation(uow: CentresUnitOfWork, principal: Principal, cmd: RequestConsultation, *,
+                         now: datetime) -> ConsultationRow:
+    """申请远程会诊 / A clinician of a primary institution requests a tele-consultation with a county specialist of
+    the same consortium for a person (whose scope the adapter has checked)."""
+    if principal.role is not Role.CLINICIAN or principal.inst_id != cmd.from_inst_id:
+        raise NotAllowed("仅申请机构的医生可申请会诊 / only a clinician of from_inst_id requests")
+    if not cmd.question.strip():
+        raise InvalidRequest("question", "the clinical question is needed / 会诊问题不能为空")
+    with uow:
+        _primary_to_county(uow, cmd.person_id, cmd.from_inst_id, cmd.to_inst_id)
+        row = uow.orders.add_consultation(ConsultationRow(
+            person_id=cmd.person_id, from_inst_id=cmd.from_inst_id, to_inst_id=cmd.to_inst_id,
+            specialty=cmd.specialty.strip(), question=cmd.question.strip(), status=ConsultStatus.REQUESTED.value,
+            requested_at=now, requested_by=actor_of(principal), updated_at=now))
+        uow.orders.add_consultation_event(ConsultationEventRow(
+            consultation_id=row.consultation_id, at=now, actor=actor_of(principal), party=Party.REQUESTER.value,
+            from_status=None, to_status=ConsultStatus.REQUESTED.value))
+        _audit(uow, principal, "consultation requested", cmd.person_id, now,
+               {"consultation_id": row.consultation_id})
+        uow.commit()
+    return row
+
+
+def _consultation_for(uow: CentresUnitOfWork, principal: Principal,
+                      consultation_id: int) -> tuple[ConsultationRow, Party]:
+    row = uow.orders.consultation(consultation_id)
+    party = None
+    if row is not None:
+        if principal.inst_id == row.from_inst_id and principal.role is Role.CLINICIAN:
+            party = Party.REQUESTER
+        elif principal.inst_id == row.to_inst_id and principal.role in _STAFF:
+            party = Party.CENTRE
+    if row is None or party is None:
+        raise NotFound(f"会诊申请 {consultation_id} 不存在或无权查看 / no consultation {consultation_id} in your scope")
+    return row, party
+
+
+def move_consultation(uow: CentresUnitOfWork, principal: Principal, consultation_id: int, target: str, *,
+                      now: datetime, scheduled_at: datetime | None = None,
+                      opinion: str | None = None) -> ConsultStatus:
+    """Move a consultation: the centre schedules it (``scheduled_at``, not in the past), declines it, holds it and
+    concludes it with the specialist's ``opinion``; either side cancels it before it is held."""
+    with uow:
+        row, party = _consultation_for(uow, principal, consultation_id)
+        new = check_consult_move(row.status, target, party)
+        values: dict[str, object] = {}
+        if new is ConsultStatus.SCHEDULED:
+            if scheduled_at is None:
+                raise InvalidRequest("scheduled_at", "scheduling needs a time / 排期须指定会诊时间")
+            if scheduled_at < now:
+                raise InvalidRequest("scheduled_at", "must not be in the past / 会诊时间不能早于现在")
+            values["scheduled_at"] = scheduled_at
+        elif new is ConsultStatus.CONCLUDED:
+            if not (opinion or "").strip():
+                raise InvalidRequest("opinion", "a conclusion needs the opinion / 会诊意见不能为空")
+            values = {"opinion": (opinion or "").strip(), "concluded_at": now, "concluded_by": actor_of(principal)}
+        if not uow.orders.move_consultation(consultation_id, from_status=row.status, to_status=new.value, at=now,
+                                            **values):
+            raise ConsultMoveNotAllowed(row.status, target)  # moved by someone else meanwhile
+        uow.orders.add_consultation_event(ConsultationEventRow(
+            consultation_id=consultation_id, at=now, actor=actor_of(principal), party=party.value,
+            from_status=row.status, to_status=new.value))
+        _audit(uow, principal, f"consultation {new.value}", row.person_id, now, {"consultation_id": consultation_id})
+        uow.commit()
+    return new
+
+
+@dataclass(frozen=True)
+class ConsultationDetail:
+    consultation: ConsultationRow
+    party: Party
+    events: list[ConsultationEventRow]
+
+
+def consultation_detail(uow: CentresUnitOfWork, principal: Principal, consultation_id: int, *,
+                        now: datetime) -> ConsultationDetail:
+    """A consultation with every move, for a party of it (audited); anyone else 404."""
+    with uow:
+        row, party = _consultation_for(uow, principal, consultation_id)
+        detail = ConsultationDetail(row, party, uow.orders.consultation_events(consultation_id))
+        _audit(uow, principal, "consultation read", row.person_id, now, {"consultation_id": consultation_id})
+        uow.commit()
+    return detail
+
+
+@dataclass(frozen=True)
+class ConsultationWork:
+    consultation: ConsultationRow
+    party: Party
+    moves: tuple[ConsultStatus, ...]
+
+
+def consultation_worklist(uow: CentresUnitOfWork, principal: Principal, *,
+                          now: datetime) -> tuple[list[ConsultationWork], list[ConsultationWork]]:
+    """The consultations received (the county specialist's worklist) and requested by the principal's institution,
+    newest first; the persons shown are audited."""
+    if principal.role not in _STAFF or not principal.inst_id:
+        raise NotAllowed("仅医生和机构管理员可查看会诊 / clinicians and institution admins only")
+    incoming: list[ConsultationWork] = []
+    outgoing: list[ConsultationWork] = []
+    with uow:
+        rows = uow.orders.consultations_of(principal.inst_id)
+        for r in rows:
+            try:
+                _, party = _consultation_for(uow, principal, r.consultation_id)
+            except NotFound:
+                continue
+            item = ConsultationWork(r, party, tuple(consult_moves_for(r.status, party)))
+            (incoming if party is Party.CENTRE else outgoing).append(item)
+        for person_id in sorted({r.person_id for r in rows}):
+            _audit(uow, principal, "consultation worklist", person_id, now, {})
+        uow.commit()
+    return incoming, outgoing

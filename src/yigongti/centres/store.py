@@ -9,15 +9,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, or_, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from yigongti.centres.domain import Kind, Status
+from yigongti.centres.domain import ConsultStatus, Kind, Status
 from yigongti.core.db import ID_LENGTH as _ID
 from yigongti.core.db import Base
 from yigongti.registry.store import InstitutionRow
 
-__all__ = ["DiagnosisEventRow", "DiagnosisOrderRow", "OrderRepository"]
+__all__ = ["ConsultationEventRow", "ConsultationRow", "DiagnosisEventRow", "DiagnosisOrderRow", "OrderRepository"]
 
 
 def _in(column: str, values: Sequence[str]) -> str:
@@ -70,6 +82,48 @@ class DiagnosisEventRow(Base):
     to_status: Mapped[str] = mapped_column(String(16))
 
 
+class ConsultationRow(Base):
+    """远程会诊申请 / a tele-consultation requested by a primary clinician (``from_inst_id``) of a county-tier member
+    (``to_inst_id``) for a person: the specialty and question, the time the centre schedules, the opinion."""
+
+    __tablename__ = "consultations"
+    __table_args__ = (
+        CheckConstraint(_in("status", [s.value for s in ConsultStatus]), name="status"),
+        Index(None, "to_inst_id", "status"),
+        Index(None, "from_inst_id", "status"),
+        Index(None, "person_id"),
+    )
+
+    consultation_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"))
+    from_inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    to_inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    specialty: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    opinion: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(DateTime)
+    requested_by: Mapped[str] = mapped_column(String(128))
+    concluded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    concluded_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ConsultationEventRow(Base):
+    """会诊记录 / one move of a consultation: from which status to which, who, when (append-only)."""
+
+    __tablename__ = "consultation_events"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    consultation_id: Mapped[int] = mapped_column(Integer, ForeignKey("consultations.consultation_id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    party: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+
+
 class OrderRepository:
     """Orders and their moves."""
 
@@ -93,9 +147,13 @@ class OrderRepository:
 
     def move(self, order_id: int, *, from_status: str, to_status: str, at: datetime, **values: object) -> bool:
         """Move the order when it is still in ``from_status`` (one conditional UPDATE); False otherwise."""
+        return self._move(DiagnosisOrderRow.order_id == order_id, DiagnosisOrderRow, from_status, to_status, at,
+                          values)
+
+    def _move(self, key: ColumnElement[bool], table: type[DiagnosisOrderRow] | type[ConsultationRow],
+              from_status: str, to_status: str, at: datetime, values: dict[str, object]) -> bool:
         result = self.session.execute(
-            update(DiagnosisOrderRow).where(DiagnosisOrderRow.order_id == order_id,
-                                            DiagnosisOrderRow.status == from_status)
+            update(table).where(key, table.status == from_status)
             .values(status=to_status, updated_at=at, **values).execution_options(synchronize_session=False))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -136,3 +194,35 @@ class OrderRepository:
         """Every reported order (the export of the contract's ``remote_diagnoses`` table)."""
         return list(self.session.scalars(select(DiagnosisOrderRow).where(
             DiagnosisOrderRow.status == Status.REPORTED.value).order_by(DiagnosisOrderRow.order_id)))
+
+    # ------------------------------------------------------------------------------------------ consultations
+
+    def add_consultation(self, row: ConsultationRow) -> ConsultationRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def consultation(self, consultation_id: int) -> ConsultationRow | None:
+        return self.session.get(ConsultationRow, consultation_id)
+
+    def move_consultation(self, consultation_id: int, *, from_status: str, to_status: str, at: datetime,
+                          **values: object) -> bool:
+        """Move the consultation when it is still in ``from_status`` (one conditional UPDATE); False otherwise."""
+        return self._move(ConsultationRow.consultation_id == consultation_id, ConsultationRow, from_status, to_status,
+                          at, values)
+
+    def add_consultation_event(self, row: ConsultationEventRow) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def consultation_events(self, consultation_id: int) -> list[ConsultationEventRow]:
+        return list(self.session.scalars(
+            select(ConsultationEventRow).where(ConsultationEventRow.consultation_id == consultation_id)
+            .order_by(ConsultationEventRow.at, ConsultationEventRow.event_id)))
+
+    def consultations_of(self, inst_id: str, *, limit: int = 500) -> list[ConsultationRow]:
+        """Consultations requested or received by ``inst_id``, newest first."""
+        return list(self.session.scalars(
+            select(ConsultationRow).where(or_(ConsultationRow.from_inst_id == inst_id,
+                                              ConsultationRow.to_inst_id == inst_id))
+            .order_by(ConsultationRow.requested_at.desc(), ConsultationRow.consultation_id.desc()).limit(limit)))

@@ -351,6 +351,31 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "uncontrolled": ("上次未控制", "uncontrolled at the last visit"),
         "lost": ("失访", "lost to follow-up"),
     },
+    # the shared health record (shared.domain.Basis; shared.service): why a record was opened, what its rows are
+    "record_basis": {
+        "household": ("本户成员", "own household"),
+        "designation": ("定点机构", "designated here"),
+        "contract": ("家庭医生签约", "family-doctor contract"),
+        "referral": ("转诊", "referral"),
+    },
+    "record_source": {
+        "claim": ("就诊结算", "claim"),
+        "registry": ("慢病登记", "chronic-disease registry"),
+        "referral": ("转诊单", "referral"),
+        "remote": ("远程诊断报告", "remote diagnosis report"),
+        "followup": ("随访测量", "follow-up reading"),
+        "down_referral": ("下转康复计划", "down-referral care plan"),
+        "consultation": ("远程会诊意见", "tele-consultation opinion"),
+    },
+    # centres.domain.ConsultStatus: a tele-consultation
+    "consult_status": {
+        "requested": ("已申请", "requested"),
+        "scheduled": ("已排期", "scheduled"),
+        "declined": ("已拒绝", "declined"),
+        "held": ("已会诊", "held"),
+        "concluded": ("已出意见", "concluded"),
+        "cancelled": ("已撤销", "cancelled"),
+    },
     # what a settled budget came from (budget.agreement: a signed agreement, else the formula)
     "budget_source": {
         "signed": ("按签订的协议金额", "signed agreement"),

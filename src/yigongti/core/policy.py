@@ -508,6 +508,8 @@ class ReferralPolicy(_Model):
                                                    "(rounded up)")
     release_hours: int = Field(24, ge=0, description="hours before a slot starts when its reserve opens to everyone")
     expire_days: int = Field(30, ge=0, description="days after which a referral not yet booked expires (0: never)")
+    record_days: int = Field(90, ge=0, le=3650, description="days after a referral ends during which the clinicians "
+                             "of its two institutions may still open the person's shared health record (共享健康档案)")
     catalogues: str = Field("", description="TOML file of the disease catalogues (first visit at primary level; "
                                             "refer down); empty: the catalogues shipped with yigongti")
     prices: dict[str, InternalPrice] = Field(

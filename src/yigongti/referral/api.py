@@ -170,6 +170,8 @@ class LetterOut(ReferralOut):
     from_name: str
     to_name: str
     events: list[EventOut]
+    record: str = Field(description="the person's shared health record, opened from this letter (a party of a live "
+                                    "referral may open it) / 共享健康档案")
 
 
 
@@ -271,7 +273,8 @@ def get_referral(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
                        from_status=e.from_status, to_status=e.to_status, note=e.note) for e in letter.events]
     return LetterOut.model_validate(_referral_out(letter.referral) | {
         "party": letter.party.value, "sex": letter.sex, "birth_date": letter.birth_date,
-        "from_name": letter.from_name, "to_name": letter.to_name, "events": events})
+        "from_name": letter.from_name, "to_name": letter.to_name, "events": events,
+        "record": f"/api/persons/{letter.referral.person_id}/record?referral_id={letter.referral.referral_id}"})
 
 
 @router.post("/referrals/{referral_id}/status", response_model=StatusOut, responses=_ERRORS)

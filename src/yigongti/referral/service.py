@@ -28,16 +28,13 @@ from yigongti.platform.audit import actor_of
 from yigongti.referral.domain import (
     Catalogues,
     Direction,
-    InternalService,
     Party,
     SlotKind,
-    StatementLine,
     Status,
     TransitionNotAllowed,
     allowed_next,
     check_transition,
     first_visit_flag,
-    internal_statement,
     is_released,
     reserved_places,
 )
@@ -49,6 +46,7 @@ from yigongti.registry.domain import Tier
 __all__ = [
     "CONTRACT_COLUMNS",
     "LINK_COLUMNS",
+    "BookingDetail",
     "BookingResult",
     "InvalidRequest",
     "NoPlaceLeft",
@@ -62,6 +60,7 @@ __all__ = [
     "RequestReferral",
     "admission_links",
     "book_place",
+    "booking_detail",
     "catalogues_for",
     "completed_referrals",
     "down_referral_worklist",
@@ -75,7 +74,6 @@ __all__ = [
     "request_referral",
     "slot_of",
     "slots_of",
-    "statement_of",
     "visit_flag",
     "worklist",
 ]
@@ -317,6 +315,40 @@ def book_place(uow: ReferralUnitOfWork, principal: Principal, slot_id: int, *, p
 
 
 @dataclass(frozen=True)
+class BookingDetail:
+    """预约 / a booking with its slot, and its referral when booked from one."""
+
+    booking: BookingRow
+    slot: SlotRow
+    referral: ReferralRow | None
+
+
+def booking_detail(uow: ReferralUnitOfWork, principal: Principal, booking_id: int, *, now: datetime) -> BookingDetail:
+    """A booking for whoever may see it (audited): the staff of the slot's institution, a party of the referral it
+    was booked from, whoever booked it, the person's household; anyone else :class:`NotFound`."""
+    with uow:
+        booking = uow.slots.booking(booking_id)
+        slot = uow.slots.get(booking.slot_id) if booking is not None else None
+        referral = uow.referrals.get(booking.referral_id) if booking is not None and booking.referral_id else None
+        allowed = False
+        if booking is not None and slot is not None:
+            if principal.role is Role.RESIDENT:
+                person = uow.persons.get(booking.person_id)
+                allowed = bool(principal.household_id) and person is not None and \
+                    person.household_id == principal.household_id
+            else:
+                allowed = (principal.inst_id == slot.inst_id and principal.role in (Role.CLINICIAN,
+                                                                                    Role.INSTITUTION_ADMIN)) \
+                    or (referral is not None and party_of(principal, referral) is not None) \
+                    or booking.booked_by == actor_of(principal)
+        if booking is None or slot is None or not allowed:
+            raise NotFound(f"预约 {booking_id} 不存在或无权查看 / no booking {booking_id} in your scope")
+        _audit(uow, principal, "booking read", booking.person_id, now, {"booking_id": booking_id})
+        uow.commit()
+    return BookingDetail(booking, slot, referral)
+
+
+@dataclass(frozen=True)
 class ReferralLetter:
     """转诊单 / what the receiving clinician reads: the referral, the person's basics and every move so far."""
 
@@ -462,20 +494,6 @@ def down_referral_worklist(uow: ReferralUnitOfWork, principal: Principal,
             nxt = Status.COMPLETED if r.status == Status.ARRIVED else Status.RETURNED
             out.append(DownProposal(r, hit[0], hit[1], nxt))
     return out
-
-
-def statement_of(uow: ReferralUnitOfWork, year: int, policy: ReferralPolicy) -> tuple[list[StatementLine], int]:
-    """成员单位内部结算单 / The monthly internal statement of every member from the workflow's referrals completed in
-    ``year`` (remote diagnoses are not in the database yet: ``yigongti referral statement`` reads them from the
-    data folder), priced by ``policy.prices``; the lines and how many referrals were not between members of one
-    consortium."""
-    with uow:
-        rows = uow.referrals.every(completed_only=True)
-        registry = uow.registry.get()
-    consortium_of = {i.inst_id: i.consortium_id for i in registry.institutions.values()}
-    services = [InternalService(f"{r.direction}_referral", f"{r.completed_at:%Y-%m}", r.from_inst_id, r.to_inst_id)
-                for r in rows if r.completed_at is not None and r.completed_at.year == year]
-    return internal_statement(services, consortium_of, policy.prices)
 
 
 # ------------------------------------------------------------------------------------------------ worklist

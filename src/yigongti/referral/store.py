@@ -191,6 +191,9 @@ class SlotRepository:
         self.session.flush()
         return row
 
+    def booking(self, booking_id: int) -> BookingRow | None:
+        return self.session.get(BookingRow, booking_id)
+
     def live_booking_of_referral(self, referral_id: int) -> BookingRow | None:
         return self.session.scalar(select(BookingRow).where(BookingRow.referral_id == referral_id,
                                                             BookingRow.status == "booked"))

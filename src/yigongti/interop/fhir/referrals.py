@@ -1,5 +1,10 @@
 """Two-way referral as FHIR R4 (转诊的 FHIR 表达): ``ServiceRequest/R{id}`` (the referral letter), ``Task/R{id}`` (where
-it stands in the workflow, who holds it) and ``Slot/{slot_id}`` (a published slot and its places).
+it stands in the workflow, who holds it), ``Slot/{slot_id}`` (a published slot and its places) and
+``Appointment/B{booking_id}`` (a place booked in a slot, with the referral it was booked from).
+
+An appointment is personal data: the staff of the slot's institution, a party of its referral, whoever booked it
+and the person's household read it (audited); anyone else 404. Its status: ``booked`` -> booked, ``cancelled`` ->
+cancelled; with a referral that arrived or completed -> fulfilled.
 
 The referral resources go through the same party check and audit as ``/api/referrals/{id}`` (the sending and the
 receiving institution; anyone else 404). A slot is not personal data: any signed-in user, like ``/api/slots``.
@@ -15,6 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.responses import Response
+from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.slot import Slot
 from fhir.resources.R4B.task import Task
@@ -22,11 +28,11 @@ from fhir.resources.R4B.task import Task
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.referral.domain import STATUS_LABELS, Status
-from yigongti.referral.service import ReferralLetter, referral_letter, slot_of
+from yigongti.referral.service import BookingDetail, ReferralLetter, booking_detail, referral_letter, slot_of
 from yigongti.referral.store import SlotRow
 from yigongti.referral.uow import ReferralUnitOfWork
 
-__all__ = ["router", "service_request", "slot", "task"]
+__all__ = ["appointment", "router", "service_request", "slot", "task"]
 
 router = APIRouter(prefix="/api/fhir", tags=["FHIR"])
 FHIR_JSON = "application/fhir+json"
@@ -104,6 +110,30 @@ def slot(row: SlotRow) -> Slot:
     })
 
 
+def appointment(d: BookingDetail) -> Appointment:
+    b, s, r = d.booking, d.slot, d.referral
+    done = r is not None and r.status in (Status.ARRIVED, Status.COMPLETED, Status.RETURNED)
+    state = "cancelled" if b.status == "cancelled" else "fulfilled" if done else "booked"
+    doc: dict[str, Any] = {
+        "id": f"B{b.booking_id}",
+        "identifier": [{"system": "urn:yigongti:booking", "value": str(b.booking_id)}],
+        "status": state,
+        "serviceType": [{"coding": [{"system": "urn:yigongti:slot-kind", "code": s.kind}]}],
+        "start": _instant(s.start),
+        "end": _instant(s.start + timedelta(minutes=SLOT_MINUTES)),
+        "created": _instant(b.booked_at),
+        "slot": [{"reference": f"Slot/{s.slot_id}"}],
+        "participant": [
+            {"actor": {"reference": f"Patient/{b.person_id}"}, "status": "accepted"},
+            {"actor": {"reference": f"Organization/{s.inst_id}"}, "status": "accepted"}],
+    }
+    if r is not None:
+        doc["basedOn"] = [{"reference": f"ServiceRequest/R{r.referral_id}"}]
+        doc["reasonReference"] = [{"reference": f"ServiceRequest/R{r.referral_id}"}]
+        doc["comment"] = "转诊患者（绿色通道）/ referred patient (green channel)"
+    return Appointment.model_validate(doc)
+
+
 def _fhir(resource: Any) -> Response:
     return Response(resource.model_dump_json(exclude_none=True), media_type=FHIR_JSON)
 
@@ -137,3 +167,15 @@ def read_slot(db: DbSession, _p: CurrentPrincipal, slot_id: Annotated[int, Path(
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such slot / 无此号源")
     return _fhir(slot(row))
+
+
+@router.get("/Appointment/{ref}", responses=_NOT_FOUND, response_class=Response)
+def read_appointment(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                     ref: Annotated[str, Path(pattern=r"^B[0-9]{1,10}$")]) -> Response:
+    """A booking (``B<booking_id>``) as an Appointment: the slot, the patient, the institution, the referral it was
+    booked from (audited)."""
+    bid = int(ref[1:])
+    if bid > 2**31 - 1:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such booking / 无此预约")
+    d = _run(lambda: booking_detail(ReferralUnitOfWork(db), principal, bid, now=ctx.clock.now()))
+    return _fhir(appointment(d))
