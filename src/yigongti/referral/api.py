@@ -23,6 +23,8 @@ from yigongti.referral.service import (
     RequestReferral,
     book_place,
     catalogues_for,
+    claims_check,
+    data_year,
     down_referral_worklist,
     move_referral,
     publish_slot,
@@ -30,6 +32,7 @@ from yigongti.referral.service import (
     referrals_of,
     request_referral,
     slots_of,
+    treated_here,
     visit_flag,
 )
 from yigongti.referral.store import ReferralRow, SlotRow
@@ -215,12 +218,15 @@ def get_slots(db: DbSession, _p: CurrentPrincipal,
 @router.post("/referrals", response_model=ReferralCreated, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
 def post_referral(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
                   body: ReferralIn) -> ReferralCreated:
-    """发起转诊 / Refer a person (a clinician of ``from_inst_id``; the person must be in their scope)."""
+    """发起转诊 / Refer a person (a clinician of ``from_inst_id``; the person must be in their scope, or
+    ``from_claim_id`` a claim of the data year of the person at ``from_inst_id``: the patient was treated there)."""
     principal = person_scope.principal
     if principal.role is not Role.CLINICIAN or principal.inst_id != body.from_inst_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅转出机构的医生可发起转诊 / only a clinician of "
                                                        "from_inst_id refers")
-    visible_person(request, ctx, db, person_scope, body.person_id)
+    if not treated_here(lambda: data_year(ctx.figures.get()), claim_id=body.from_claim_id, person_id=body.person_id,
+                        inst_id=body.from_inst_id):  # the person in scope, or treated here (the claim named)
+        visible_person(request, ctx, db, person_scope, body.person_id)
     cmd = RequestReferral(person_id=body.person_id, from_inst_id=body.from_inst_id, to_inst_id=body.to_inst_id,
                           direction=body.direction, diagnosis=body.diagnosis.upper(), reason=body.reason,
                           from_claim_id=body.from_claim_id)
@@ -262,6 +268,28 @@ def get_proposals(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -
                         diagnosis=p.referral.diagnosis, disease=p.disease, label=p.label, status=p.referral.status,
                         status_label=STATUS_LABELS[p.referral.status], next_status=p.next_status.value,
                         next_label=STATUS_LABELS[p.next_status], back_to=p.referral.from_inst_id) for p in items]
+
+
+class ClaimsCheckOut(BaseModel):
+    year: int | None
+    inst_id: str
+    county_tier: bool
+    flags: list[dict[str, str]] = Field(description="claim_id, person_id, inst_id, admit_date, diagnosis, disease, "
+                                                    "disease_label")
+    proposals: list[dict[str, str]] = Field(description="claim_id, person_id, inst_id, discharge_date, diagnosis, "
+                                                        "disease, disease_label, to_inst_id")
+
+
+@router.get("/referrals/claims-check", response_model=ClaimsCheckOut, responses=_ERRORS)
+def get_claims_check(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> ClaimsCheckOut:
+    """基层首诊提示与建议下转 / From the data year's claims of the caller's county-tier institution (clinicians and
+    admins): visits for a first-visit disease without a referral, and discharged stable refer-down cases nobody
+    took back, each with the designated township proposed (audited per person; empty for a township)."""
+    cats = catalogues_for(ctx.policy.referral)
+    found = _run(lambda: claims_check(_uow(db), principal, lambda: data_year(ctx.figures.get()), cats,
+                                      now=ctx.clock.now()))
+    return ClaimsCheckOut(year=found.year, inst_id=found.inst_id, county_tier=found.county_tier, flags=found.flags,
+                          proposals=found.proposals)
 
 
 @router.get("/referrals/{referral_id}", response_model=LetterOut, responses=_ERRORS)

@@ -26,8 +26,11 @@ from yigongti.referral.domain import DIRECTION_LABELS, KIND_LABELS, STATUS_LABEL
 from yigongti.referral.service import (
     RequestReferral,
     catalogues_for,
+    claims_check,
+    data_year,
     move_referral,
     request_referral,
+    treated_here,
     worklist,
 )
 from yigongti.referral.uow import ReferralUnitOfWork
@@ -54,11 +57,15 @@ def _back(referral_id: int | None = None) -> Response:
 def referrals_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
                    person_id: Annotated[str, Query(max_length=64)] = "",
                    done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
-    """转诊工作台 / The worklist: referrals received (to act on) and sent (to follow), newest first."""
+    """转诊工作台 / The worklist: referrals received (to act on) and sent (to follow), newest first; at a
+    county-tier institution also the data year's first-visit flags and the proposed down-referrals from its claims
+    (each with a one-action down-referral to the designated township)."""
     me = _staff(principal)
     now = ctx.clock.now()
-    work = _run(lambda: worklist(ReferralUnitOfWork(db), me, catalogues_for(ctx.policy.referral), now=now))
-    return render(request, ctx, "referrals.html", me, work=work, person_id=person_id, done=done,
+    cats = catalogues_for(ctx.policy.referral)
+    work = _run(lambda: worklist(ReferralUnitOfWork(db), me, cats, now=now))
+    check = _run(lambda: claims_check(ReferralUnitOfWork(db), me, lambda: data_year(ctx.figures.get()), cats, now=now))
+    return render(request, ctx, "referrals.html", me, work=work, check=check, person_id=person_id, done=done,
                   status_labels=STATUS_LABELS, direction_labels=DIRECTION_LABELS, kind_labels=KIND_LABELS,
                   may_refer=me.role is Role.CLINICIAN, booked=Status.BOOKED, returned=Status.RETURNED)
 
@@ -69,14 +76,18 @@ def new_referral(request: Request, ctx: ContextDep, db: DbSession, principal: Pa
                  to_inst_id: Annotated[str, Form(min_length=1, max_length=64)],
                  direction: Annotated[str, Form(pattern="^(up|down)$")],
                  diagnosis: Annotated[str, Form(min_length=1, max_length=16, pattern=_ID)],
-                 reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+                 reason: Annotated[str, Form(max_length=2000)] = "",
+                 from_claim_id: Annotated[str, Form(max_length=64, pattern=r"^[A-Za-z0-9.\-]*$")] = "") -> Response:
     """发起转诊 / One action: refer a person in the clinician's scope."""
     me = _staff(principal)
     if me.role is not Role.CLINICIAN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医生可发起转诊 / only clinicians refer")
-    visible_person(request, ctx, db, person_scope, person_id.strip())
+    if not treated_here(lambda: data_year(ctx.figures.get()), claim_id=from_claim_id, person_id=person_id.strip(),
+                        inst_id=me.inst_id or ""):  # a proposed down-referral names the admission it comes from
+        visible_person(request, ctx, db, person_scope, person_id.strip())
     cmd = RequestReferral(person_id=person_id.strip(), from_inst_id=me.inst_id or "", to_inst_id=to_inst_id,
-                          direction=direction, diagnosis=diagnosis.upper(), reason=reason.strip())
+                          direction=direction, diagnosis=diagnosis.upper(), reason=reason.strip(),
+                          from_claim_id=from_claim_id or None)
     row = _run(lambda: request_referral(ReferralUnitOfWork(db), me, cmd, now=ctx.clock.now()))
     return _back(row.referral_id)
 

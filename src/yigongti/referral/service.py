@@ -14,15 +14,19 @@ rules then count the deductible continuously.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy.exc import IntegrityError
 
 from yigongti.core.policy import ReferralPolicy
 from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFound
+from yigongti.datafolder.folder import DataFolder
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
 from yigongti.referral.domain import (
@@ -38,13 +42,14 @@ from yigongti.referral.domain import (
     is_released,
     reserved_places,
 )
-from yigongti.referral.engine import load_catalogues
+from yigongti.referral.engine import down_referral_proposals, first_visit_flags, load_catalogues
 from yigongti.referral.store import BookingRow, ReferralEventRow, ReferralRow, SlotRow
 from yigongti.referral.uow import ReferralUnitOfWork
 from yigongti.registry.domain import Tier
 
 __all__ = [
     "CONTRACT_COLUMNS",
+    "ClaimsCheck",
     "LINK_COLUMNS",
     "BookingDetail",
     "BookingResult",
@@ -62,6 +67,9 @@ __all__ = [
     "book_place",
     "booking_detail",
     "catalogues_for",
+    "claims_check",
+    "data_year",
+    "treated_here",
     "completed_referrals",
     "down_referral_worklist",
     "expire_referrals",
@@ -493,6 +501,80 @@ def down_referral_worklist(uow: ReferralUnitOfWork, principal: Principal,
         if hit is not None:
             nxt = Status.COMPLETED if r.status == Status.ARRIVED else Status.RETURNED
             out.append(DownProposal(r, hit[0], hit[1], nxt))
+    return out
+
+
+@dataclass(frozen=True)
+class ClaimsCheck:
+    """基层首诊提示与建议下转 / what the data year's claims of one county-tier institution show: visits for a
+    first-visit disease without a referral (``flags``) and discharged stable refer-down cases nobody took back
+    (``proposals``, each with the township proposed to take the patient back). Rows in the columns of
+    ``engine.FLAG_COLUMNS`` and ``engine.PROPOSAL_COLUMNS`` (dates as ISO text)."""
+
+    year: int | None
+    inst_id: str
+    county_tier: bool
+    flags: list[dict[str, str]] = field(default_factory=list)
+    proposals: list[dict[str, str]] = field(default_factory=list)
+
+
+def _rows_of(table: pa.Table, inst_id: str) -> list[dict[str, str]]:
+    return [{k: "" if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v) for k, v in r.items()}
+            for r in table.to_pylist() if r["inst_id"] == inst_id]
+
+
+def data_year(figures: Any) -> tuple[DataFolder | None, int | None]:
+    """The data folder and year of the app's year figures (``budget.analytics.YearFigures``, held by the platform
+    as Any); (None, None) when no data folder is loaded."""
+    if figures is None or not isinstance(figures.data, DataFolder):
+        return None, None
+    return figures.data, int(figures.year)
+
+
+def treated_here(load: Callable[[], tuple[DataFolder | None, int | None]], *, claim_id: str | None, person_id: str,
+                 inst_id: str) -> bool:
+    """Whether ``claim_id`` is a claim of the data year of ``person_id`` at ``inst_id``: the institution treated the
+    person, so its clinician may refer them on from that admission (a proposed down-referral of a patient designated
+    elsewhere) even when the person is outside their designation scope."""
+    if not claim_id:
+        return False
+    data, _ = load()
+    claims = data.get("claims") if data is not None else None
+    if claims is None:
+        return False
+    return any(r["person_id"] == person_id and r["inst_id"] == inst_id for r in
+               claims.filter(pc.equal(claims.column("claim_id"), claim_id)).select(["person_id", "inst_id"])
+               .to_pylist())
+
+
+def claims_check(uow: ReferralUnitOfWork, principal: Principal,
+                 load: Callable[[], tuple[DataFolder | None, int | None]], catalogues: Catalogues, *,
+                 now: datetime) -> ClaimsCheck:
+    """The caller's institution's first-visit flags and proposed down-referrals from the app's data year (the same
+    engine as ``yigongti referral flags``), for its clinicians and admin; empty for a township or village, or when
+    no data folder is loaded. A proposal without a designated township in the folder takes the person's designation
+    in the database (the latest up to the year). ``load`` gives the data folder and its year, asked for only when
+    the institution is county-tier. Every person listed is audited."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
+        raise NotAllowed("仅医生和机构管理员可查看 / clinicians and institution admins only")
+    inst_id = principal.inst_id
+    with uow:
+        inst = uow.referrals.institution(inst_id)
+        county = inst is not None and inst.tier == Tier.COUNTY.value
+        if not county:
+            return ClaimsCheck(None, inst_id, county)
+        data, year = load()
+        out = ClaimsCheck(year, inst_id, county)
+        if data is None or year is None or data.get("claims") is None:
+            return out
+        out.flags.extend(_rows_of(first_visit_flags(data, year, catalogues), inst_id))
+        out.proposals.extend(_rows_of(down_referral_proposals(data, year, catalogues), inst_id))
+        for p in out.proposals:
+            if not p["to_inst_id"]:
+                p["to_inst_id"] = uow.referrals.designated_township(p["person_id"], year) or ""
+        for person_id in sorted({r["person_id"] for r in out.flags + out.proposals}):
+            _audit(uow, principal, "referral claims check", person_id, now, {"year": year})
+        uow.commit()
     return out
 
 

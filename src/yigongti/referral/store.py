@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yigongti.core.db import ID_LENGTH as _ID
 from yigongti.core.db import Base
+from yigongti.enrollment.store import DesignationRow
 from yigongti.referral.domain import Direction, SlotKind, Status
 from yigongti.registry.store import InstitutionRow
 
@@ -273,3 +274,9 @@ class ReferralRepository:
         return list(self.session.scalars(
             select(ReferralRow).where(ReferralRow.to_inst_id == inst_id, ReferralRow.status.in_(statuses))
             .order_by(ReferralRow.requested_at, ReferralRow.referral_id).limit(limit)))
+
+    def designated_township(self, person_id: str, year: int) -> str | None:
+        """The township the person is designated to: the latest designation up to ``year`` (None without one)."""
+        return self.session.scalar(select(DesignationRow.township_id).where(
+            DesignationRow.person_id == person_id, DesignationRow.year <= year)
+            .order_by(DesignationRow.year.desc()).limit(1))
