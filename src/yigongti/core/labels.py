@@ -334,6 +334,12 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "median_hours": ("报告时长中位数（小时）", "median turnaround (hours)"),
         "p90_hours": ("报告时长P90（小时）", "p90 turnaround (hours)"),
         "repeats_avoided": ("避免重复检查", "repeats avoided"),
+        # referral and remote-diagnosis figures from the workflows (/workflow-indicators)
+        "up_referrals": ("上转人次", "up-referrals"),
+        "down_referrals": ("下转人次", "down-referrals"),
+        "down_referrals_from_county": ("县级机构下转人次", "down-referrals from county-tier units"),
+        "referrals_completed": ("完成转诊人次", "referrals completed"),
+        "remote_diagnoses": ("远程影像/心电/超声诊断人次", "remote imaging, ECG and ultrasound diagnoses"),
     },
     # care.domain.Disease, Control, Worklist
     "disease": {

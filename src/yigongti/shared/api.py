@@ -20,7 +20,14 @@ from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, Scop
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.scope import consortia_in_scope
 from yigongti.shared.domain import OPENINGS_ROLES
-from yigongti.shared.service import HealthRecord, claims_in, member_statement, open_record, record_openings
+from yigongti.shared.service import (
+    HealthRecord,
+    claims_in,
+    member_statement,
+    open_record,
+    record_openings,
+    workflow_indicators,
+)
 from yigongti.shared.uow import RecordUnitOfWork
 
 __all__ = ["record_out", "router"]
@@ -122,3 +129,28 @@ def get_statement(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
     return [StatementLineOut(consortium_id=ln.consortium_id, month=ln.month, inst_id=ln.inst_id, item=ln.item,
                              services=ln.services, received=format_yuan(ln.received), paid=format_yuan(ln.paid),
                              net=format_yuan(ln.net)) for ln in lines]
+
+
+class WorkflowFiguresOut(BaseModel):
+    scope: str
+    scope_kind: str
+    up_referrals: int
+    down_referrals: int
+    down_referrals_from_county: int
+    referrals_completed: int
+    remote_diagnoses: int
+    repeats_avoided: int
+
+
+@router.get("/workflow-indicators", response_model=list[WorkflowFiguresOut],
+            responses={403: {"description": "not allowed for your role"}})
+def get_workflow_indicators(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                            year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> list[WorkflowFiguresOut]:
+    """转诊与远程诊断指标 / The year's referral and remote-diagnosis figures from the platform's workflows (S3 up-,
+    S4 down-referrals, S5's numerator, S4b completed, 2.2's numerator, repeats avoided), per consortium in the
+    caller's scope and per sending institution: the numerators the appraisal gives from the exported tables."""
+    if principal.role is Role.RESIDENT:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role / 当前角色无权查看")
+    y = year or ctx.clock.today().year
+    found = workflow_indicators(RecordUnitOfWork(db), y, sorted(consortia_in_scope(db, principal)))
+    return [WorkflowFiguresOut.model_validate(vars(f)) for f in found]

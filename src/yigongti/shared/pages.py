@@ -11,12 +11,15 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 
 from yigongti.centres.domain import KIND_LABELS
+from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, DbSession, ScopedPerson
 from yigongti.platform.deps import run_use_case as _run
+from yigongti.platform.downloads import csv_response
 from yigongti.platform.pages import PagePrincipal, render
+from yigongti.platform.scope import consortia_in_scope
 from yigongti.referral.domain import STATUS_LABELS
 from yigongti.shared.domain import OPENINGS_ROLES
-from yigongti.shared.service import claims_in, open_record, record_openings
+from yigongti.shared.service import WorkflowFigures, claims_in, open_record, record_openings, workflow_indicators
 from yigongti.shared.uow import RecordUnitOfWork
 
 __all__ = ["router"]
@@ -44,3 +47,33 @@ def openings_page(request: Request, ctx: ContextDep, db: DbSession, principal: P
         raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role / 当前角色无权查看")
     found = record_openings(RecordUnitOfWork(db), person.person_id)
     return render(request, ctx, "record_openings.html", principal, person=person, openings=found)
+
+
+WORKFLOW_COLUMNS = ("scope", "scope_kind", "up_referrals", "down_referrals", "down_referrals_from_county",
+                    "referrals_completed", "remote_diagnoses", "repeats_avoided")
+WorkflowYear = Annotated[int | None, Query(ge=2000, le=2100)]
+
+
+def _workflow(ctx: ContextDep, db: DbSession, principal: PagePrincipal, year: int | None) -> tuple[int,
+                                                                                                   list[WorkflowFigures]]:
+    if principal.role is Role.RESIDENT:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed for your role / 当前角色无权查看")
+    y = year or ctx.clock.today().year
+    return y, workflow_indicators(RecordUnitOfWork(db), y, sorted(consortia_in_scope(db, principal)))
+
+
+@router.get("/workflow-indicators", response_class=HTMLResponse)
+def workflow_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+                  year: WorkflowYear = None) -> Response:
+    """转诊与远程诊断指标 / The year's referral and remote-diagnosis figures from the workflows, per consortium in
+    scope and per sending institution (residents 403); the table as CSV."""
+    y, found = _workflow(ctx, db, principal, year)
+    rows = [[getattr(f, c) for c in WORKFLOW_COLUMNS] for f in found]
+    return render(request, ctx, "workflow_indicators.html", principal, year=y, columns=WORKFLOW_COLUMNS, rows=rows)
+
+
+@router.get("/workflow-indicators.csv")
+def workflow_csv(ctx: ContextDep, db: DbSession, principal: PagePrincipal, year: WorkflowYear = None) -> Response:
+    y, found = _workflow(ctx, db, principal, year)
+    return csv_response(f"workflow-indicators-{y}.csv", WORKFLOW_COLUMNS,
+                        [[getattr(f, c) for c in WORKFLOW_COLUMNS] for f in found])

@@ -30,8 +30,9 @@ from yigongti.enrollment.store import PersonRow
 from yigongti.platform import scope
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
-from yigongti.referral.domain import InternalService, StatementLine, internal_statement
+from yigongti.referral.domain import ARRIVED, COMPLETED, InternalService, StatementLine, internal_statement
 from yigongti.referral.store import ReferralRow
+from yigongti.registry.domain import Tier
 from yigongti.shared.domain import Basis, CareFacts, care_basis, referral_counts
 from yigongti.shared.uow import RecordUnitOfWork
 
@@ -45,6 +46,9 @@ __all__ = [
     "Opening",
     "Prescription",
     "RecordRefused",
+    "REMOTE_KINDS",
+    "WorkflowFigures",
+    "workflow_indicators",
     "claims_in",
     "Result",
     "internal_services",
@@ -358,3 +362,83 @@ def member_statement(uow: RecordUnitOfWork, year: int, policy: ReferralPolicy,
         wanted = set(consortia)
         lines = [ln for ln in lines if ln.consortium_id in wanted]
     return lines, skipped
+
+
+# ------------------------------------------------------------------------------------------------ indicators
+
+REMOTE_KINDS = ("imaging", "ecg", "ultrasound")
+"""The kinds indicator 2.2 counts (the 2024 set's ``remote_kinds``: lab and pathology are not counted)."""
+
+
+@dataclass
+class WorkflowFigures:
+    """转诊与远程诊断指标（来自业务流程）/ one institution's or consortium's year from the platform's workflows, by the
+    rules the appraisal applies to the exported ``referrals`` and ``remote_diagnoses`` tables, counted for the
+    sending (requesting) institution: up- and down-referrals requested in the year whose patient arrived (S3, S4),
+    down-referrals sent by county-tier units (S5's numerator), referrals completed in the year (S4b), remote reads of
+    ``REMOTE_KINDS`` reported in the year (2.2's numerator) and repeats avoided (orders of the year answered by a
+    recognised result, 避免重复检查)."""
+
+    scope: str
+    scope_kind: str  # institution / consortium
+    up_referrals: int = 0
+    down_referrals: int = 0
+    down_referrals_from_county: int = 0
+    referrals_completed: int = 0
+    remote_diagnoses: int = 0
+    repeats_avoided: int = 0
+
+    def add(self, other: WorkflowFigures) -> None:
+        for name in ("up_referrals", "down_referrals", "down_referrals_from_county", "referrals_completed",
+                     "remote_diagnoses", "repeats_avoided"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def workflow_indicators(uow: RecordUnitOfWork, year: int,
+                        consortia: Sequence[str] | None = None) -> list[WorkflowFigures]:
+    """The referral and remote-diagnosis figures of ``year`` from the database, per sending institution and per
+    consortium (``consortia``: only these; an official's scope), the same numerators as ``yigongti appraise`` gives
+    from the tables ``yigongti referral export`` and ``yigongti centres export`` write. Counts of institutions, not
+    personal data."""
+    start, end = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+    came, done = {s.value for s in ARRIVED}, {s.value for s in COMPLETED}
+    with uow:
+        s = uow.session
+        insts = uow.registry.get().institutions
+        per: dict[str, WorkflowFigures] = {}
+
+        def of(inst_id: str) -> WorkflowFigures:
+            return per.setdefault(inst_id, WorkflowFigures(inst_id, "institution"))
+
+        for r in s.scalars(select(ReferralRow).where(or_(
+                (ReferralRow.requested_at >= start) & (ReferralRow.requested_at < end),
+                (ReferralRow.completed_at >= start) & (ReferralRow.completed_at < end)))):
+            f = of(r.from_inst_id)
+            if start <= r.requested_at < end and r.status in came:
+                if r.direction == "up":
+                    f.up_referrals += 1
+                else:
+                    f.down_referrals += 1
+                    sender = insts.get(r.from_inst_id)
+                    f.down_referrals_from_county += sender is not None and sender.tier == Tier.COUNTY.value
+            if r.status in done and r.completed_at is not None and start <= r.completed_at < end:
+                f.referrals_completed += 1
+        for o in s.scalars(select(DiagnosisOrderRow).where(
+                DiagnosisOrderRow.status == OrderStatus.REPORTED.value, DiagnosisOrderRow.reported_at >= start,
+                DiagnosisOrderRow.reported_at < end, DiagnosisOrderRow.kind.in_(REMOTE_KINDS))):
+            of(o.from_inst_id).remote_diagnoses += 1
+        for o in s.scalars(select(DiagnosisOrderRow).where(
+                DiagnosisOrderRow.status == OrderStatus.RECOGNISED.value, DiagnosisOrderRow.ordered_at >= start,
+                DiagnosisOrderRow.ordered_at < end)):
+            of(o.from_inst_id).repeats_avoided += 1
+    wanted = set(consortia) if consortia is not None else None
+    out: list[WorkflowFigures] = []
+    totals: dict[str, WorkflowFigures] = {}
+    for inst_id in sorted(per):
+        inst = insts.get(inst_id)
+        cid = inst.consortium_id if inst is not None else None
+        if cid is None or (wanted is not None and cid not in wanted):
+            continue
+        out.append(per[inst_id])
+        totals.setdefault(cid, WorkflowFigures(cid, "consortium")).add(per[inst_id])
+    return [totals[c] for c in sorted(totals)] + out
