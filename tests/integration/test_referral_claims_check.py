@@ -49,7 +49,11 @@ def test_the_county_hospital_sees_its_claims_flags_as_the_batch_does(api_app: Fa
     assert mine and sorted(f["claim_id"] for f in got["flags"]) == sorted(f["claim_id"] for f in mine)
     assert all(f["disease_label"] for f in got["flags"])
     proposed = [p for p in batch["proposals"] if p["inst_id"] == "G1-H"]
-    assert proposed and [p["claim_id"] for p in got["proposals"]] == [p["claim_id"] for p in proposed]
+    assert proposed and sorted(p["claim_id"] for p in got["proposals"]) == sorted(p["claim_id"] for p in proposed)
+    assert (got["flags_total"], got["proposals_total"]) == (len(mine), len(proposed))
+    newest = client.get("/api/referrals/claims-check", params={"limit": 1}, headers=h["cc-doc-h"]).json()
+    assert newest["flags_total"] == len(mine) and len(newest["flags"]) == 1
+    assert newest["flags"][0]["admit_date"] == max(f["admit_date"] for f in mine)  # newest first
     insts = api_app.state.ctx.registry.get().institutions
     for p in got["proposals"]:  # the designated township proposed to take the patient back
         assert insts[p["to_inst_id"]].tier == Tier.TOWNSHIP, p

@@ -278,18 +278,21 @@ class ClaimsCheckOut(BaseModel):
                                                     "disease_label")
     proposals: list[dict[str, str]] = Field(description="claim_id, person_id, inst_id, discharge_date, diagnosis, "
                                                         "disease, disease_label, to_inst_id")
+    flags_total: int
+    proposals_total: int
 
 
 @router.get("/referrals/claims-check", response_model=ClaimsCheckOut, responses=_ERRORS)
-def get_claims_check(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> ClaimsCheckOut:
+def get_claims_check(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                     limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> ClaimsCheckOut:
     """基层首诊提示与建议下转 / From the data year's claims of the caller's county-tier institution (clinicians and
     admins): visits for a first-visit disease without a referral, and discharged stable refer-down cases nobody
-    took back, each with the designated township proposed (audited per person; empty for a township)."""
+    took back, each with the designated township proposed: the newest ``limit`` of each with the totals (audited
+    per person given; empty for a township)."""
     cats = catalogues_for(ctx.policy.referral)
     found = _run(lambda: claims_check(_uow(db), principal, lambda: data_year(ctx.figures.get()), cats,
-                                      now=ctx.clock.now()))
-    return ClaimsCheckOut(year=found.year, inst_id=found.inst_id, county_tier=found.county_tier, flags=found.flags,
-                          proposals=found.proposals)
+                                      now=ctx.clock.now(), limit=limit))
+    return ClaimsCheckOut.model_validate(vars(found))
 
 
 @router.get("/referrals/{referral_id}", response_model=LetterOut, responses=_ERRORS)

@@ -516,11 +516,18 @@ class ClaimsCheck:
     county_tier: bool
     flags: list[dict[str, str]] = field(default_factory=list)
     proposals: list[dict[str, str]] = field(default_factory=list)
+    flags_total: int = 0
+    proposals_total: int = 0
 
 
-def _rows_of(table: pa.Table, inst_id: str) -> list[dict[str, str]]:
+def _rows_of(table: pa.Table, inst_id: str, date_column: str, limit: int) -> tuple[list[dict[str, str]], int]:
+    """The institution's rows, newest first, at most ``limit`` of them (dates as ISO text), and how many it has."""
+    mine = table.filter(pc.equal(table.column("inst_id"), inst_id))
+    if mine.num_rows == 0:
+        return [], 0
+    top = mine.sort_by([(date_column, "descending"), ("claim_id", "ascending")]).slice(0, limit)
     return [{k: "" if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v) for k, v in r.items()}
-            for r in table.to_pylist() if r["inst_id"] == inst_id]
+            for r in top.to_pylist()], mine.num_rows
 
 
 def data_year(figures: Any) -> tuple[DataFolder | None, int | None]:
@@ -549,12 +556,13 @@ def treated_here(load: Callable[[], tuple[DataFolder | None, int | None]], *, cl
 
 def claims_check(uow: ReferralUnitOfWork, principal: Principal,
                  load: Callable[[], tuple[DataFolder | None, int | None]], catalogues: Catalogues, *,
-                 now: datetime) -> ClaimsCheck:
+                 now: datetime, limit: int = 200) -> ClaimsCheck:
     """The caller's institution's first-visit flags and proposed down-referrals from the app's data year (the same
     engine as ``yigongti referral flags``), for its clinicians and admin; empty for a township or village, or when
     no data folder is loaded. A proposal without a designated township in the folder takes the person's designation
     in the database (the latest up to the year). ``load`` gives the data folder and its year, asked for only when
-    the institution is county-tier. Every person listed is audited."""
+    the institution is county-tier. The newest ``limit`` of each list are given, with the totals; every person
+    given is audited."""
     if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
         raise NotAllowed("仅医生和机构管理员可查看 / clinicians and institution admins only")
     inst_id = principal.inst_id
@@ -564,18 +572,18 @@ def claims_check(uow: ReferralUnitOfWork, principal: Principal,
         if not county:
             return ClaimsCheck(None, inst_id, county)
         data, year = load()
-        out = ClaimsCheck(year, inst_id, county)
         if data is None or year is None or data.get("claims") is None:
-            return out
-        out.flags.extend(_rows_of(first_visit_flags(data, year, catalogues), inst_id))
-        out.proposals.extend(_rows_of(down_referral_proposals(data, year, catalogues), inst_id))
-        for p in out.proposals:
+            return ClaimsCheck(year, inst_id, county)
+        flags, n_flags = _rows_of(first_visit_flags(data, year, catalogues), inst_id, "admit_date", limit)
+        proposals, n_proposals = _rows_of(down_referral_proposals(data, year, catalogues), inst_id,
+                                          "discharge_date", limit)
+        for p in proposals:
             if not p["to_inst_id"]:
                 p["to_inst_id"] = uow.referrals.designated_township(p["person_id"], year) or ""
-        for person_id in sorted({r["person_id"] for r in out.flags + out.proposals}):
+        for person_id in sorted({r["person_id"] for r in flags + proposals}):
             _audit(uow, principal, "referral claims check", person_id, now, {"year": year})
         uow.commit()
-    return out
+    return ClaimsCheck(year, inst_id, county, flags, proposals, n_flags, n_proposals)
 
 
 # ------------------------------------------------------------------------------------------------ worklist
