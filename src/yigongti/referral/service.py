@@ -14,6 +14,7 @@ rules then count the deductible continuously.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -554,6 +555,22 @@ def treated_here(load: Callable[[], tuple[DataFolder | None, int | None]], *, cl
                .to_pylist())
 
 
+_lists: list[tuple[DataFolder, int, Catalogues, pa.Table, pa.Table]] = []  # the last one computed
+_lists_lock = threading.Lock()
+
+
+def _claims_lists(data: DataFolder, year: int, catalogues: Catalogues) -> tuple[pa.Table, pa.Table]:
+    """Every institution's flags and proposals of the data year, computed once per data folder, year and catalogues
+    (the app's folder does not change while it runs; a new one replaces the last)."""
+    with _lists_lock:
+        for d, y, c, flags, proposals in _lists:
+            if d is data and y == year and c is catalogues:
+                return flags, proposals
+        flags, proposals = first_visit_flags(data, year, catalogues), down_referral_proposals(data, year, catalogues)
+        _lists[:] = [(data, year, catalogues, flags, proposals)]
+        return flags, proposals
+
+
 def claims_check(uow: ReferralUnitOfWork, principal: Principal,
                  load: Callable[[], tuple[DataFolder | None, int | None]], catalogues: Catalogues, *,
                  now: datetime, limit: int = 200) -> ClaimsCheck:
@@ -574,9 +591,9 @@ def claims_check(uow: ReferralUnitOfWork, principal: Principal,
         data, year = load()
         if data is None or year is None or data.get("claims") is None:
             return ClaimsCheck(year, inst_id, county)
-        flags, n_flags = _rows_of(first_visit_flags(data, year, catalogues), inst_id, "admit_date", limit)
-        proposals, n_proposals = _rows_of(down_referral_proposals(data, year, catalogues), inst_id,
-                                          "discharge_date", limit)
+        every_flag, every_proposal = _claims_lists(data, year, catalogues)
+        flags, n_flags = _rows_of(every_flag, inst_id, "admit_date", limit)
+        proposals, n_proposals = _rows_of(every_proposal, inst_id, "discharge_date", limit)
         for p in proposals:
             if not p["to_inst_id"]:
                 p["to_inst_id"] = uow.referrals.designated_township(p["person_id"], year) or ""
