@@ -1,7 +1,8 @@
 """A referral from request to return in a real browser (Debian's chromium, Playwright): a township doctor refers a
 patient up from the worklist, the county hospital accepts, the township books a place of the hospital's slot, the
 hospital records the arrival and the completion and sends the patient back with a care plan, which the township
-doctor then reads. Uses the server and browser fixtures of tests/e2e/conftest.py (its own server for this module)."""
+doctor then reads; and a stable case the hospital's claims propose is referred down with one click. Uses the server
+and browser fixtures of tests/e2e/conftest.py (its own server for this module)."""
 
 from __future__ import annotations
 
@@ -93,3 +94,26 @@ def test_a_referral_from_request_to_return(browser: object, page: object, server
     assert township.get_attribute(f"#r{rid}", "data-status") == "returned"
     assert "阿司匹林每日一次，每周随访血压" in township.inner_text(f"#r{rid}")
     assert "已回转" in township.inner_text(f"#r{rid}")
+
+
+def test_a_proposed_down_referral_from_the_claims_in_one_click(browser: object, server: Running,
+                                                                doctors: None) -> None:
+    """The county hospital's worklist lists what its claims show (基层首诊提示, 建议下转); one click on 下转 refers the
+    stable case down to the designated township, and the referral appears among those sent."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    hospital = context.new_page()
+    hospital.set_default_timeout(15_000)
+    try:
+        _sign_in(hospital, server, "br-doc-h")
+        hospital.goto(server.url + "/referrals")
+        assert "基层首诊提示" in hospital.inner_text("#claims-check ~ h3 >> nth=1")
+        assert hospital.locator("table.flags tbody tr[data-claim]").count() > 0
+        proposal = hospital.locator("table.proposals tbody tr[data-claim]:has(form.refer-down)").first
+        person = proposal.locator("input[name=person_id]").get_attribute("value")
+        proposal.locator("form.refer-down button").click()
+        hospital.wait_for_url(DONE)
+        rid = int(re.search(r"done=(\d+)", hospital.url).group(1))  # type: ignore[union-attr]
+        row = hospital.inner_text(f"#r{rid}")
+        assert person in row and "下转" in row and hospital.get_attribute(f"#r{rid}", "data-status") == "requested"
+    finally:
+        context.close()
