@@ -25,7 +25,7 @@ WORD = re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in CODE_WORDS) + 
 OFFICIAL_PAGES = ("/dashboard", "/dashboard?consortium=G1", "/dashboard?consortium=G1&inst=G1-T2",
                   "/dashboard?consortium=G1&inst=G1-T1-V1", "/registry", "/registry?sort=tier", "/head-counts",
                   "/head-counts?year=2026", "/head-counts?year=2026&view=movements", "/persons", "/finance",
-                  "/indicators", "/map", "/referral-flows", "/diagnoses/centres")
+                  "/indicators", "/map", "/referral-flows", "/diagnoses/centres", "/workflow-indicators")
 RESIDENT_PAGES = ("/household", "/persons/R0026/claims", "/persons/R0026/record", "/persons/R0026/record/openings",
                   "/persons/R0026/choose", "/persons/R0026/choose?consortium=G1",
                   "/persons/R0026/choose?consortium=G1&township=G1-T2")
