@@ -77,7 +77,7 @@ def test_the_worklist_shows_them_and_refers_a_stable_case_down_in_one_action(
         assert f'data-claim="{f["claim_id"]}"' in page
     p = got["proposals"][0]
     form = re.search(rf'<tr data-claim="{p["claim_id"]}">.*?</tr>', page, re.S)
-    assert form and 'class="inline refer-down"' in form.group(0)
+    assert form and 'class="inline refer-down"' in form.group(0) and p["referral_id"] == ""
     token = CSRF.search(page)
     assert token
     r = c.post("/referrals", data={"csrf": token.group(1), "person_id": p["person_id"], "to_inst_id": p["to_inst_id"],
@@ -87,6 +87,11 @@ def test_the_worklist_shows_them_and_refers_a_stable_case_down_in_one_action(
     sent = [x for x in client.get("/api/referrals", headers=h["cc-doc-h"]).json()
             if x["person_id"] == p["person_id"] and x["direction"] == "down"]
     assert sent and sent[0]["to_inst_id"] == p["to_inst_id"] and sent[0]["status"] == "requested"
+    again = client.get("/api/referrals/claims-check", headers=h["cc-doc-h"]).json()["proposals"]
+    made = next(x for x in again if x["claim_id"] == p["claim_id"])
+    assert made["referral_id"] == str(sent[0]["referral_id"])  # marked, no second button
+    row = re.search(rf'<tr data-claim="{p["claim_id"]}">.*?</tr>', c.get("/referrals").text, re.S)
+    assert row and "refer-down" not in row.group(0) and f'#r{sent[0]["referral_id"]}' in row.group(0)
     # naming another institution's claim opens nobody: the township doctor still meets the scope check
     body = {"person_id": p["person_id"], "from_inst_id": "G1-T1", "to_inst_id": "G1-H", "direction": "up",
             "diagnosis": p["diagnosis"], "from_claim_id": p["claim_id"]}

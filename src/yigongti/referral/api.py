@@ -277,7 +277,8 @@ class ClaimsCheckOut(BaseModel):
     flags: list[dict[str, str]] = Field(description="claim_id, person_id, inst_id, admit_date, diagnosis, disease, "
                                                     "disease_label")
     proposals: list[dict[str, str]] = Field(description="claim_id, person_id, inst_id, discharge_date, diagnosis, "
-                                                        "disease, disease_label, to_inst_id")
+                                                        "disease, disease_label, to_inst_id, referral_id (the "
+                                                        "referral made from it, or empty)")
     flags_total: int
     proposals_total: int
 

@@ -509,8 +509,9 @@ def down_referral_worklist(uow: ReferralUnitOfWork, principal: Principal,
 class ClaimsCheck:
     """基层首诊提示与建议下转 / what the data year's claims of one county-tier institution show: visits for a
     first-visit disease without a referral (``flags``) and discharged stable refer-down cases nobody took back
-    (``proposals``, each with the township proposed to take the patient back). Rows in the columns of
-    ``engine.FLAG_COLUMNS`` and ``engine.PROPOSAL_COLUMNS`` (dates as ISO text)."""
+    (``proposals``, each with the township proposed to take the patient back, and ``referral_id`` once the workflow
+    has a referral naming that admission). Rows in the columns of ``engine.FLAG_COLUMNS`` and
+    ``engine.PROPOSAL_COLUMNS`` (dates as ISO text)."""
 
     year: int | None
     inst_id: str
@@ -594,9 +595,11 @@ def claims_check(uow: ReferralUnitOfWork, principal: Principal,
         every_flag, every_proposal = _claims_lists(data, year, catalogues)
         flags, n_flags = _rows_of(every_flag, inst_id, "admit_date", limit)
         proposals, n_proposals = _rows_of(every_proposal, inst_id, "discharge_date", limit)
+        sent = uow.referrals.from_claims([p["claim_id"] for p in proposals])
         for p in proposals:
             if not p["to_inst_id"]:
                 p["to_inst_id"] = uow.referrals.designated_township(p["person_id"], year) or ""
+            p["referral_id"] = str(sent.get(p["claim_id"], ""))
         for person_id in sorted({r["person_id"] for r in flags + proposals}):
             _audit(uow, principal, "referral claims check", person_id, now, {"year": year})
         uow.commit()

@@ -280,3 +280,11 @@ class ReferralRepository:
         return self.session.scalar(select(DesignationRow.township_id).where(
             DesignationRow.person_id == person_id, DesignationRow.year <= year)
             .order_by(DesignationRow.year.desc()).limit(1))
+
+    def from_claims(self, claim_ids: Sequence[str]) -> dict[str, int]:
+        """The latest referral naming each of ``claim_ids`` as its referring admission (``from_claim_id``)."""
+        if not claim_ids:
+            return {}
+        rows = self.session.execute(select(ReferralRow.from_claim_id, ReferralRow.referral_id).where(
+            ReferralRow.from_claim_id.in_(list(claim_ids))).order_by(ReferralRow.referral_id)).all()
+        return {str(claim): int(rid) for claim, rid in rows}
