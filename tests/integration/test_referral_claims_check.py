@@ -1,7 +1,7 @@
 """First-visit flags and proposed down-referrals in the platform (基层首诊提示、建议下转): a county hospital's staff
 see, in the API and on their worklist, what the data year's claims of their hospital show — the same rows as
 ``yigongti referral flags`` — and refer a proposed stable case down with one action; a township sees none, an official
-is refused."""
+is refused. And the booking's ``referral_from`` on the admission's claim gives the continuous deductible."""
 
 from __future__ import annotations
 
@@ -97,3 +97,46 @@ def test_the_worklist_shows_them_and_refers_a_stable_case_down_in_one_action(
             "diagnosis": p["diagnosis"], "from_claim_id": p["claim_id"]}
     assert client.post("/api/referrals", json=body, headers=h["cc-doc-t1"]).status_code == 404
     assert "基层首诊提示" not in _signed_in(api_app, "cc-doc-t1").get("/referrals").text
+
+
+def test_a_bed_booked_from_a_referral_gives_its_admission_the_continuous_deductible(
+        api_app: FastAPI, client: TestClient, h: dict, example_input: Path) -> None:  # noqa: F811
+    """Item 3 end to end: the township admission named by the referral reaches the hospital admission's claim as
+    ``referral_from`` through the booking, and the benefit rules then count the deductible continuously."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from yigongti.benefits.domain import Claim, Rule, adjudicate_claim
+    from yigongti.core.policy import BenefitPolicy
+
+    rows = (example_input / "designations.csv").read_text(encoding="utf-8").splitlines()
+    person = sorted(r.split(",")[0] for r in rows[1:] if ",G1-T1," in r)[-1]
+    make_user(api_app, "cc-admin-h2", "institution_admin", inst_id="G1-H")
+    admin = login(client, "cc-admin-h2")
+    slot = client.post("/api/slots", json={"inst_id": "G1-H", "kind": "bed", "start": "2025-11-20T08:00:00",
+                                           "capacity": 3}, headers=admin).json()["slot_id"]
+    r = client.post("/api/referrals", json={"person_id": person, "from_inst_id": "G1-T1", "to_inst_id": "G1-H",
+                                            "direction": "up", "diagnosis": "I63.9", "reason": "转上级住院",
+                                            "from_claim_id": "T-ADMIT"}, headers=h["cc-doc-t1"])
+    assert r.status_code == 201, r.text
+    rid = r.json()["referral_id"]
+    assert client.post(f"/api/referrals/{rid}/status", json={"status": "accepted"}, headers=h["cc-doc-h"]).status_code \
+        == 200
+    booked = client.post(f"/api/slots/{slot}/bookings", json={"person_id": person, "referral_id": rid},
+                         headers=h["cc-doc-t1"])
+    assert booked.status_code == 201 and booked.json()["referral_from"] == "T-ADMIT"
+
+    insts, policy = api_app.state.ctx.registry.get().institutions, BenefitPolicy()
+    des, insured = SimpleNamespace(consortium_id="G1", township_id="G1-T1", village_id=""), \
+        SimpleNamespace(insurance="resident")
+    first = adjudicate_claim(Claim("T-ADMIT", person, "G1-T1", "inpatient", date(2025, 11, 10), 100_000, 100_000,
+                                   discharge_date=date(2025, 11, 19)), person=insured, institution=insts["G1-T1"],
+                             designation=des, policy=policy)
+    admission = Claim("H-ADMIT", person, "G1-H", "inpatient", date(2025, 11, 20), 300_000, 300_000,
+                      discharge_date=date(2025, 11, 25), referral_from=booked.json()["referral_from"])
+    d = adjudicate_claim(admission, person=insured, institution=insts["G1-H"], designation=des, policy=policy,
+                         history=[first])
+    alone = adjudicate_claim(Claim(**{**vars(admission), "referral_from": None}), person=insured,
+                             institution=insts["G1-H"], designation=des, policy=policy, history=[first])
+    assert d.rule == Rule.CONTINUOUS_DEDUCTIBLE and d.referral_applied == first.deductible > 0
+    assert d.deductible == alone.deductible - first.deductible and d.fund_paid > alone.fund_paid
