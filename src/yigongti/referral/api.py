@@ -224,7 +224,7 @@ def post_referral(request: Request, ctx: ContextDep, db: DbSession, person_scope
     if principal.role is not Role.CLINICIAN or principal.inst_id != body.from_inst_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅转出机构的医生可发起转诊 / only a clinician of "
                                                        "from_inst_id refers")
-    if not treated_here(lambda: data_year(ctx.figures.get()), claim_id=body.from_claim_id, person_id=body.person_id,
+    if not treated_here(lambda: data_year(ctx.figures.get), claim_id=body.from_claim_id, person_id=body.person_id,
                         inst_id=body.from_inst_id):  # the person in scope, or treated here (the claim named)
         visible_person(request, ctx, db, person_scope, body.person_id)
     cmd = RequestReferral(person_id=body.person_id, from_inst_id=body.from_inst_id, to_inst_id=body.to_inst_id,
@@ -291,7 +291,7 @@ def get_claims_check(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal
     took back, each with the designated township proposed: the newest ``limit`` of each with the totals (audited
     per person given; empty for a township)."""
     cats = catalogues_for(ctx.policy.referral)
-    found = _run(lambda: claims_check(_uow(db), principal, lambda: data_year(ctx.figures.get()), cats,
+    found = _run(lambda: claims_check(_uow(db), principal, lambda: data_year(ctx.figures.get), cats,
                                       now=ctx.clock.now(), limit=limit))
     return ClaimsCheckOut.model_validate(vars(found))
 

@@ -64,7 +64,7 @@ def referrals_page(request: Request, ctx: ContextDep, db: DbSession, principal: 
     now = ctx.clock.now()
     cats = catalogues_for(ctx.policy.referral)
     work = _run(lambda: worklist(ReferralUnitOfWork(db), me, cats, now=now))
-    check = _run(lambda: claims_check(ReferralUnitOfWork(db), me, lambda: data_year(ctx.figures.get()), cats, now=now))
+    check = _run(lambda: claims_check(ReferralUnitOfWork(db), me, lambda: data_year(ctx.figures.get), cats, now=now))
     return render(request, ctx, "referrals.html", me, work=work, check=check, person_id=person_id, done=done,
                   status_labels=STATUS_LABELS, direction_labels=DIRECTION_LABELS, kind_labels=KIND_LABELS,
                   may_refer=me.role is Role.CLINICIAN, booked=Status.BOOKED, returned=Status.RETURNED)
@@ -82,7 +82,7 @@ def new_referral(request: Request, ctx: ContextDep, db: DbSession, principal: Pa
     me = _staff(principal)
     if me.role is not Role.CLINICIAN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医生可发起转诊 / only clinicians refer")
-    if not treated_here(lambda: data_year(ctx.figures.get()), claim_id=from_claim_id, person_id=person_id.strip(),
+    if not treated_here(lambda: data_year(ctx.figures.get), claim_id=from_claim_id, person_id=person_id.strip(),
                         inst_id=me.inst_id or ""):  # a proposed down-referral names the admission it comes from
         visible_person(request, ctx, db, person_scope, person_id.strip())
     cmd = RequestReferral(person_id=person_id.strip(), from_inst_id=me.inst_id or "", to_inst_id=to_inst_id,

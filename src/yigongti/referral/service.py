@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from sqlalchemy.exc import IntegrityError
 
 from yigongti.core.policy import ReferralPolicy
-from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFound
+from yigongti.core.problems import Conflict, InvalidInput, InvalidRequest, NotAllowed, NotFound
 from yigongti.datafolder.folder import DataFolder
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
@@ -532,12 +532,17 @@ def _rows_of(table: pa.Table, inst_id: str, date_column: str, limit: int) -> tup
             for r in top.to_pylist()], mine.num_rows
 
 
-def data_year(figures: Any) -> tuple[DataFolder | None, int | None]:
-    """The data folder and year of the app's year figures (``budget.analytics.YearFigures``, held by the platform
-    as Any); (None, None) when no data folder is loaded."""
-    if figures is None or not isinstance(figures.data, DataFolder):
+def data_year(figures: Callable[[], Any]) -> tuple[DataFolder | None, int | None]:
+    """The data folder and year of the app's year figures (``figures()`` gives ``budget.analytics.YearFigures``, held
+    by the platform as Any); (None, None) when no data folder is loaded or the figures cannot be computed (the
+    dashboards say why; the worklist goes on without the claims)."""
+    try:
+        found = figures()
+    except InvalidInput:
         return None, None
-    return figures.data, int(figures.year)
+    if found is None or not isinstance(found.data, DataFolder):
+        return None, None
+    return found.data, int(found.year)
 
 
 def treated_here(load: Callable[[], tuple[DataFolder | None, int | None]], *, claim_id: str | None, person_id: str,
