@@ -44,7 +44,7 @@ from yigongti.public_health.domain import (
     week_threshold,
 )
 from yigongti.public_health.engine import load_catalogue, load_foodborne
-from yigongti.public_health.store import CardRow, DiagnosisRow, FoodborneCardRow, StockpileRow, SurveillanceCountRow
+from yigongti.public_health.store import CardRow, DiagnosisRow, FoodborneCardRow, StockpileRow
 from yigongti.public_health.uow import PublicHealthUnitOfWork
 
 __all__ = [
@@ -475,9 +475,8 @@ def record_surveillance(uow: PublicHealthUnitOfWork, principal: Principal, *, in
     with uow:
         _readiness_writer(uow, principal, inst_id)
         for code, n in sorted(counts.items()):
-            uow.readiness.put_count(SurveillanceCountRow(inst_id=inst_id, site_kind=site_kind, syndrome=code,
-                                                         week=monday, cases=n, recorded_at=now,
-                                                         recorded_by=actor_of(principal)))
+            uow.readiness.put_count(inst_id=inst_id, site_kind=site_kind, syndrome=code, week=monday, cases=n,
+                                    at=now, by=actor_of(principal))
         uow.audit.add(actor=actor_of(principal), action="surveillance counts recorded", at=now,
                       detail={"inst_id": inst_id, "site_kind": site_kind, "week": monday.isoformat(),
                               "counts": dict(counts)})

@@ -25,6 +25,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yigongti.core.db import ID_LENGTH as _ID
@@ -284,9 +285,18 @@ class ReadinessRepository:
         return list(self.session.scalars(select(InstitutionRow.inst_id)
                                          .where(InstitutionRow.consortium_id == consortium_id)))
 
-    def put_count(self, row: SurveillanceCountRow) -> None:
-        self.session.merge(row)
-        self.session.flush()
+    def put_count(self, *, inst_id: str, site_kind: str, syndrome: str, week: date, cases: int, at: datetime,
+                  by: str) -> None:
+        """Insert or replace a week's count in ONE statement (``ON CONFLICT DO UPDATE``): two recordings of the same
+        week at once leave the later one, never a duplicate-key error."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(SurveillanceCountRow).values(inst_id=inst_id, site_kind=site_kind, syndrome=syndrome, week=week,
+                                                   cases=cases, recorded_at=at, recorded_by=by)
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=["inst_id", "site_kind", "syndrome", "week"],
+            set_={"cases": stmt.excluded.cases, "recorded_at": stmt.excluded.recorded_at,
+                  "recorded_by": stmt.excluded.recorded_by}))
 
     def counts(self, inst_ids: Sequence[str] | None, since: date, until: date) -> list[tuple[str, str, str, date, int]]:
         """(inst_id, site_kind, syndrome, week, cases) of the weeks from ``since`` to ``until`` (plain columns)."""
