@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
 from yigongti.pharmacy.domain import Drug as DrugValue
@@ -33,7 +33,7 @@ from yigongti.pharmacy.service import (
     write_prescription,
 )
 from yigongti.pharmacy.uow import PharmacyUnitOfWork
-from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession
+from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
 
 __all__ = ["router"]
@@ -246,8 +246,11 @@ def get_prescriptions(ctx: ContextDep, db: DbSession, principal: CurrentPrincipa
 
 
 @router.post("/prescriptions", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
-def post_prescription(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, body: RxIn) -> dict[str, int]:
-    """开处方 / A clinician writes a prescription at their institution."""
+def post_prescription(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
+                      body: RxIn) -> dict[str, int]:
+    """开处方 / A clinician writes a prescription at their institution for a person in their scope (404 otherwise)."""
+    principal = person_scope.principal
+    visible_person(request, ctx, db, person_scope, body.person_id)
     rx_id = _run(lambda: write_prescription(_uow(db), principal, person_id=body.person_id,
                                             lines=[(x.drug_code, x.quantity) for x in body.lines], note=body.note,
                                             now=ctx.clock.now()))

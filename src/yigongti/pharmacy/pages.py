@@ -38,7 +38,7 @@ from yigongti.pharmacy.service import (
 )
 from yigongti.pharmacy.uow import PharmacyUnitOfWork
 from yigongti.platform.accounts import Role
-from yigongti.platform.deps import ContextDep, DbSession, Official
+from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.pages import CheckedCsrf, render
@@ -203,12 +203,15 @@ def prescriptions_page(request: Request, ctx: ContextDep, db: DbSession, princip
 
 
 @router.post("/pharmacy/prescriptions", response_class=HTMLResponse)
-def write_page(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf,
+def write_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, person_scope: ScopeDep,
+               _csrf: CheckedCsrf,
                person_id: Annotated[str, Form(min_length=1, max_length=64)],
                drug_code: Annotated[list[str], Form(min_length=1, max_length=20)],
                quantity: Annotated[list[str], Form(min_length=1, max_length=20)],
                note: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    """开处方 / A clinician writes a prescription (pairs of drug and quantity; an empty pair is skipped)."""
+    """开处方 / A clinician writes a prescription (pairs of drug and quantity; an empty pair is skipped) for a person
+    in their scope (404 otherwise: existence is not disclosed)."""
+    visible_person(request, ctx, db, person_scope, person_id.strip())
     lines: list[tuple[str, int]] = []
     for code, q in zip(drug_code, quantity, strict=False):
         if code.strip() and q.strip():
