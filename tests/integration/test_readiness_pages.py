@@ -129,8 +129,8 @@ def test_a_site_records_a_week_and_a_jump_warns(app: FastAPI, users: dict[str, T
 
 
 @pytest.mark.parametrize("change", [{"n_ili": "-1"}, {"n_ili": "abc"}, {"n_ili": "9" * 20}, {"site_kind": "x"},
-                                    {"week": "2999-01-01"}, {"week": "yesterday"}, {"inst_id": "' OR 1=1"},
-                                    {"n_ili": "", "n_fever": ""}])
+                                    {"week": "2999-01-01"}, {"week": "yesterday"}, {"week": "0001-01-01"},
+                                    {"inst_id": "' OR 1=1"}, {"n_ili": "", "n_fever": ""}])
 def test_hostile_counts_are_4xx(app: FastAPI, users: dict[str, TestClient], change: dict[str, str]) -> None:
     doc = users["rd-tdoc"]
     form = {"inst_id": "G1-T1", "site_kind": "sentinel", "week": app.state.ctx.clock.today().isoformat(),
@@ -339,9 +339,11 @@ def test_a_short_pharmacy_dispenses_nothing(app: FastAPI, users: dict[str, TestC
     assert vdoc.post(f"/api/pharmacy/prescriptions/{rx}/cancel").json()["status"] == "cancelled"
 
 
-@pytest.mark.parametrize("path", ["/public-health/surveillance?until=garbage", "/public-health/surveillance?done=<x>",
-                                  "/public-health/stockpile?done=-1", "/workforce/teams?done=abc",
-                                  "/pharmacy/prescriptions?done=0", "/pharmacy/moves.csv?inst_id=%27",
-                                  "/api/public-health/surveillance?weeks=1000"])
+@pytest.mark.parametrize("path", [
+    "/public-health/surveillance?until=garbage", "/public-health/surveillance?done=<x>",
+    "/public-health/stockpile?done=-1", "/workforce/teams?done=abc", "/pharmacy/prescriptions?done=0",
+    "/pharmacy/moves.csv?inst_id=%27", "/api/public-health/surveillance?weeks=1000",
+    "/public-health/surveillance?until=0001-01-01", "/public-health/surveillance.csv?until=9999-12-31",
+    "/api/public-health/surveillance?until=0001-01-03"])
 def test_hostile_reads_are_4xx(users: dict[str, TestClient], path: str) -> None:
     assert 400 <= users["rd-g1"].get(path).status_code < 500

@@ -469,6 +469,8 @@ def record_surveillance(uow: PublicHealthUnitOfWork, principal: Principal, *, in
                                                    "未知症状")
         if not 0 <= n <= 1_000_000:
             raise InvalidRequest(f"counts.{code}", "cases from 0 to 1,000,000 / 病例数须在 0 到 1,000,000 之间")
+    if week.year < 2000:
+        raise InvalidRequest("week", "a week from 2000 on / 须为 2000 年以后的周")
     monday = week_start(week)
     if monday > now.date():
         raise InvalidRequest("week", "a week not yet begun / 不能登记未来的周")
@@ -503,6 +505,8 @@ def surveillance(uow: PublicHealthUnitOfWork, principal: Principal, *, policy: P
     + ``surveillance_sd`` SD of its previous ``surveillance_weeks`` recorded weeks (at least
     ``surveillance_min_cases``; the syndrome's fixed threshold with fewer than ``surveillance_min_history`` weeks):
     warnings first, then newest week, institution, site and syndrome."""
+    if not 2000 <= until.year <= 2100 or not 1 <= weeks <= 520:
+        raise InvalidRequest("until", "a date from 2000 to 2100, 1 to 520 weeks / 日期须在 2000 至 2100 年之间")
     last = week_start(until)
     first = last - timedelta(weeks=weeks - 1)
     with uow:
