@@ -347,3 +347,15 @@ def test_a_short_pharmacy_dispenses_nothing(app: FastAPI, users: dict[str, TestC
     "/api/public-health/surveillance?until=0001-01-03"])
 def test_hostile_reads_are_4xx(users: dict[str, TestClient], path: str) -> None:
     assert 400 <= users["rd-g1"].get(path).status_code < 500
+
+
+def test_the_demo_staff_registry_fills_the_workforce_page(app: FastAPI, users: dict[str, TestClient]) -> None:
+    page = users["rd-g1"].get("/workforce")
+    assert page.status_code == 200
+    assert "牵头医院主治以上医师常年派驻乡镇卫生院" in page.text
+    assert ">达标<" in page.text and "<strong>未达标</strong>" in page.text  # one township stationed until June only
+    assert 'href="/workforce/teams"' in page.text
+    teams = users["rd-g1"].get("/api/workforce/teams").json()
+    staff = {s["staff_id"] for s in users["rd-g1"].get("/api/workforce/staff").json()}
+    demo = [t for t in teams if t["kind"] in ("epidemic", "rescue")]  # (another test adds a team of its own)
+    assert demo and all(m["staff_id"] in staff for t in demo for m in t["members"])  # rosters of registry staff

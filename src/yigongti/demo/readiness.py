@@ -10,8 +10,12 @@ have something to show.
   sentinel site has only two weeks (the fixed thresholds);
 - the emergency stockpile (应急物资储备) of every county-tier member and township centre: protective equipment,
   disinfectants, test kits, medicines; a few lines below minimum, expired or expiring;
+- a staff registry (人员) for the workforce page: twelve doctors and two nurses at every consortium's lead hospital,
+  four staff at every township centre, a village doctor at every village clinic, and the lead hospital's attending
+  doctors stationed at the township centres for the whole year (派驻), the last township of each consortium only until
+  June (so the page shows the rule met and not met);
 - an epidemic-response and an emergency-rescue team per consortium (应急队伍) with a leader, a deputy and members
-  from its lead hospital and township centres;
+  from its lead hospital and township centres (people of the staff registry);
 - prescriptions (处方) of the last days written at village clinics: most dispensed at their township centre or the
   lead hospital, some still waiting to be dispensed (``clinics`` first).
 
@@ -34,7 +38,7 @@ from yigongti.public_health.domain import week_start
 from yigongti.public_health.store import StockpileRow, SurveillanceCountRow
 from yigongti.registry.domain import Tier
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
-from yigongti.workforce.store import EmergencyTeamRow, TeamMemberRow
+from yigongti.workforce.store import EmergencyTeamRow, StaffRow, StintRow, TeamMemberRow
 
 __all__ = ["DEMO_STOCKPILE", "seed_readiness"]
 
@@ -71,8 +75,10 @@ def seed_readiness(s: Session, *, policy: Policy, now: datetime, clinics: Sequen
     if not insts:
         return {}
     rng = np.random.default_rng(SEED)
+    staff = _staff(s, now, insts, rng)
     return {"counts": _counts(s, policy, now, insts, rng), "stockpile": _stockpile(s, now, insts, rng),
-            "teams": _teams(s, now, insts, rng), "prescriptions": _prescriptions(s, now, insts, clinics, rng)}
+            "staff": len(staff), "teams": _teams(s, now, insts, staff),
+            "prescriptions": _prescriptions(s, now, insts, clinics, rng)}
 
 
 def _counts(s: Session, policy: Policy, now: datetime, insts: list[InstitutionRow], rng: np.random.Generator) -> int:
@@ -127,27 +133,80 @@ def _person(rng: np.random.Generator) -> str:
     return NAMES[int(rng.integers(len(NAMES)))] + GIVEN[int(rng.integers(len(GIVEN)))]
 
 
-def _teams(s: Session, now: datetime, insts: list[InstitutionRow], rng: np.random.Generator) -> int:
+def _staff(s: Session, now: datetime, insts: list[InstitutionRow], rng: np.random.Generator) -> list[StaffRow]:
+    """The demo staff registry and the stationing of the lead hospitals' attending doctors (nothing when the registry
+    already has people)."""
+    if s.scalar(select(func.count()).select_from(StaffRow)):
+        return []
+    leads = {c: i for c, i in s.execute(select(ConsortiumRow.consortium_id, ConsortiumRow.lead_inst_id))}
+    rows: list[StaffRow] = []
+
+    def add(inst: InstitutionRow, title: str, profession: str, department: str) -> StaffRow:
+        row = StaffRow(staff_id=f"S{len(rows) + 1:05d}", name=_person(rng), title=title, profession=profession,
+                       department=department, employer_id=inst.inst_id, works_at_id=inst.inst_id, updated_at=now)
+        rows.append(row)
+        return row
+
+    lead_titles = ("senior", "senior", "associate_senior", "associate_senior", "associate_senior", "intermediate",
+                   "intermediate", "intermediate", "intermediate", "intermediate", "junior", "junior")
+    departments = ("内科", "外科", "感染科", "急诊科", "儿科", "全科")
+    for inst in insts:
+        if inst.inst_id in leads.values():
+            for n, title in enumerate(lead_titles):
+                add(inst, title, "doctor", departments[n % len(departments)])
+            add(inst, "intermediate", "nurse", "护理部")
+            add(inst, "junior", "nurse", "急诊科")
+        elif inst.tier == Tier.TOWNSHIP.value:
+            add(inst, "intermediate", "doctor", "全科")
+            add(inst, "junior", "doctor", "全科")
+            add(inst, "junior", "nurse", "护理")
+            add(inst, "junior", "pharmacist", "药房")
+        elif inst.tier == Tier.VILLAGE.value:
+            add(inst, "junior", "doctor", "乡村医生")
+    s.add_all(rows)
+    s.flush()
+    year = now.year
+    by_inst: dict[str, list[StaffRow]] = {}
+    for r in rows:
+        by_inst.setdefault(r.employer_id, []).append(r)
+    for consortium_id, lead in leads.items():
+        attending = [r for r in by_inst.get(lead or "", []) if r.profession == "doctor" and r.title != "junior"]
+        townships = [i for i in insts if i.consortium_id == consortium_id and i.tier == Tier.TOWNSHIP.value]
+        for k, t in enumerate(townships):
+            if not attending:
+                break
+            doctor = attending[k % len(attending)]
+            end = date(year, 6, 30) if k == len(townships) - 1 else date(year, 12, 31)
+            s.add(StintRow(staff_id=doctor.staff_id, to_inst_id=t.inst_id, start_date=date(year, 1, 1),
+                           end_date=end, recorded_at=now, recorded_by=ACTOR))
+    s.flush()
+    return rows
+
+
+def _teams(s: Session, now: datetime, insts: list[InstitutionRow], staff: list[StaffRow]) -> int:
+    by_inst: dict[str, list[StaffRow]] = {}
+    for r in staff:
+        by_inst.setdefault(r.works_at_id, []).append(r)
     n = 0
     for c in s.scalars(select(ConsortiumRow).order_by(ConsortiumRow.consortium_id)):
-        members = [i for i in insts if i.consortium_id == c.consortium_id]
-        townships = [i for i in members if i.tier == Tier.TOWNSHIP.value]
         lead = c.lead_inst_id
-        if not lead or not members:
+        townships = [i.inst_id for i in insts if i.consortium_id == c.consortium_id and i.tier == Tier.TOWNSHIP.value]
+        doctors = [r for r in by_inst.get(lead or "", []) if r.profession in ("doctor", "nurse")]
+        if not lead or len(doctors) < 6:
             continue
-        for kind, name in (("epidemic", "传染病防控应急小分队"), ("rescue", "紧急医学救援队")):
-            team = EmergencyTeamRow(consortium_id=c.consortium_id, name=f"{name}", kind=kind, base_inst_id=lead,
+        for kind, name, picks in (("epidemic", "传染病防控应急小分队", (0, 3, 2, 6, 12)),
+                                  ("rescue", "紧急医学救援队", (1, 4, 3, 7, 13))):
+            team = EmergencyTeamRow(consortium_id=c.consortium_id, name=name, kind=kind, base_inst_id=lead,
                                     updated_at=now)
             s.add(team)
             s.flush()
-            roster = [("leader", lead, "senior"), ("deputy", lead, "associate_senior")] + \
-                [("member", lead, "intermediate") for _ in range(3)] + \
-                [("member", t.inst_id, "junior") for t in townships[:4]]
-            for k, (duty, inst_id, title) in enumerate(roster):
-                s.add(TeamMemberRow(team_id=team.team_id, staff_id=f"S-{c.consortium_id}-{kind[0]}{k + 1:02d}",
-                                    name=_person(rng), title=title, inst_id=inst_id, duty=duty,
-                                    speciality="感染科" if kind == "epidemic" and k < 3 else
-                                    ("急诊科" if kind == "rescue" and k < 3 else None), added_at=now))
+            roster = [(doctors[p], "leader" if k == 0 else "deputy" if k == 1 else "member")
+                      for k, p in enumerate(picks) if p < len(doctors)]
+            roster += [(by_inst[t][0], "member") for t in townships[:4] if by_inst.get(t)]
+            for person, duty in roster:
+                s.add(TeamMemberRow(team_id=team.team_id, staff_id=person.staff_id, name=person.name,
+                                    title=person.title, inst_id=person.works_at_id, duty=duty,
+                                    speciality=person.department, added_at=now))
             n += 1
     s.flush()
     return n
