@@ -1,11 +1,13 @@
-"""Benchmark: the list pages of the infectious-disease reports and the pharmacy on the demo county (target < 1 s).
+"""Benchmark: the list pages of the infectious-disease reports, the pharmacy, surveillance, stockpile, emergency teams
+and prescriptions on the demo county (target < 1 s).
 
     python benchmarks/bench_lists.py [--persons 20000] [--db URL] [--repeat 5] [--keep]
 
 Starts the app as ``yigongti serve`` would on a fresh data directory under benchmarks/data/ (git-ignored; deleted
-afterwards unless --keep): the demo county is generated and loaded and its demo report cards and pharmacy seeded
-(``demo.workflows``). Then, in process (TestClient, no network), each list page is fetched ``--repeat`` times for
-the roles that use it after one warm-up, and the median and the worst are printed with the rows shown. SQLite by
+afterwards unless --keep): the demo county is generated and loaded and its demo report cards, pharmacy, surveillance,
+stockpile, teams and prescriptions seeded (``demo.workflows``, ``demo.readiness``). Then, in process (TestClient, no
+network), each list page is fetched ``--repeat`` times for the roles that use it after one warm-up, and the median
+and the worst are printed with the rows shown. SQLite by
 default (the file in the data directory); ``--db`` for PostgreSQL (a scratch schema is the caller's business).
 """
 
@@ -92,7 +94,13 @@ def main() -> int:
                  ("bl-consortium", f"/public-health/timeliness.csv?year={year}"),
                  ("bl-consortium", "/pharmacy"), ("bl-central", "/pharmacy"), ("bl-clinic", "/pharmacy"),
                  ("bl-consortium", "/pharmacy/alerts.csv"), ("bl-consortium", "/pharmacy/shortages.csv"),
-                 ("bl-central", "/pharmacy/stock.csv")]
+                 ("bl-central", "/pharmacy/stock.csv"),
+                 ("bl-consortium", "/public-health/surveillance"), ("bl-commission", "/public-health/surveillance"),
+                 ("bl-commission", "/public-health/surveillance.csv"), ("bl-consortium", "/public-health/stockpile"),
+                 ("bl-commission", "/public-health/stockpile"), ("bl-consortium", "/workforce/teams"),
+                 ("bl-commission", "/workforce/teams"), ("bl-doctor", "/pharmacy/prescriptions"),
+                 ("bl-central", "/pharmacy/prescriptions"), ("bl-doctor", "/pharmacy"),
+                 ("bl-central", f"/pharmacy/moves.csv?inst_id={cons.lead_inst_id}")]
         clients = {u: _signed_in(app, u) for u in users}
         worst_all = 0.0
         print(f"{'user':<15} {'page':<42} {'rows':>6} {'median ms':>10} {'worst ms':>9}")

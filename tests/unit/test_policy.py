@@ -203,6 +203,11 @@ _ALTERNATIVES: dict[PolicyPath, list[Any]] = {
     ("benefits", "two_disease", "diabetes_icd"): [["E10-E14"], ["E11"]],
     ("public_health", "class_a_hours"): [1, 2, 6],
     ("public_health", "other_hours"): [12, 24, 48],
+    ("public_health", "surveillance_weeks"): [4, 8, 12],
+    ("public_health", "surveillance_sd"): [1, 2, 3],
+    ("public_health", "surveillance_min_cases"): [1, 5, 10],
+    ("public_health", "surveillance_min_history"): [2, 3, 4],
+    ("public_health", "stockpile_warn_days"): [0, 90, 365],
     ("pharmacy", "usage_weeks"): [1, 4, 52],
     ("pharmacy", "alert_days"): [1, 14, 90],
     ("workforce", "attending_titles"): [["intermediate", "associate_senior", "senior"], ["senior"]],
@@ -210,6 +215,8 @@ _ALTERNATIVES: dict[PolicyPath, list[Any]] = {
     ("workforce", "review_min"): [1, 100, 500],
     ("workforce", "review_pass_score"): [60, 80, 100],
 }
+_ALTERNATIVES |= {("public_health", "syndromes", k): [1, 30, 100] for k in ("ili", "fever", "diarrhoea", "rash",
+                                                                             "jaundice")}
 _ALTERNATIVES |= {("referral", "prices", k, "payer"): ["sender", "receiver"] for k in INTERNAL_SERVICES}
 
 

@@ -268,3 +268,7 @@ def _demo_workflows(sessions: sessionmaker[Session], clock: Clock, policy: Polic
     with sessions.begin() as s:
         clinic = s.scalar(select(UserRow.inst_id).where(UserRow.username == DEMO_USERNAMES[Role.INSTITUTION_ADMIN]))
         seed_workflows(s, policy=policy, now=clock.now(), clinics=[clinic] if clinic else [])
+    from yigongti.demo.readiness import seed_readiness
+
+    with sessions.begin() as s:  # surveillance, stockpile, emergency teams, prescriptions (after the pharmacy)
+        seed_readiness(s, policy=policy, now=clock.now(), clinics=[clinic] if clinic else [])

@@ -543,6 +543,29 @@ class PublicHealthPolicy(_Model):
     other_hours: int = Field(24, ge=1, description="hours to report the other Class B and Class C diseases")
     episode_days: int = Field(30, ge=0, description="a diagnosis of the same person and disease within this many days "
                                                     "of the previous one joins the same report card (0: same day)")
+    syndromes: dict[str, int] = Field(
+        default_factory=lambda: {"ili": 30, "fever": 40, "diarrhoea": 20, "rash": 5, "jaundice": 5},
+        description="syndromes counted weekly by fever clinics and sentinel sites (症状监测), each with its fixed "
+                    "warning threshold used while a site has fewer than surveillance_min_history weeks recorded")
+    surveillance_weeks: int = Field(8, ge=2, le=52, description="previous weeks the threshold is read from "
+                                                                "(mean + surveillance_sd SD)")
+    surveillance_sd: int = Field(2, ge=1, le=5, description="standard deviations above the mean (预警阈值)")
+    surveillance_min_cases: int = Field(5, ge=1, description="a threshold from history is at least this many cases")
+    surveillance_min_history: int = Field(4, ge=2, description="weeks of history needed before the threshold is "
+                                                               "read from it (else the syndrome's fixed threshold)")
+    stockpile_warn_days: int = Field(90, ge=0, description="emergency supplies expiring within this many days are "
+                                                           "flagged (近效期)")
+
+    @model_validator(mode="after")
+    def _check_surveillance(self) -> PublicHealthPolicy:
+        if not self.syndromes:
+            raise ValueError("syndromes: at least one syndrome")
+        bad = sorted(k for k, v in self.syndromes.items() if v < 1 or not k.replace("_", "").isalnum())
+        if bad:
+            raise ValueError(f"syndromes: {', '.join(bad)}: a code of letters, digits and _ with a threshold >= 1")
+        if self.surveillance_min_history > self.surveillance_weeks:
+            raise ValueError("surveillance_min_history cannot exceed surveillance_weeks")
+        return self
 
 
 class PharmacyPolicy(_Model):

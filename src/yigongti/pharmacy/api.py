@@ -8,26 +8,32 @@ have 409, a request contradicting the catalogue 422. No personal data.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
 from yigongti.pharmacy.domain import Drug as DrugValue
 from yigongti.pharmacy.service import (
+    cancel_prescription,
     cancel_shortage,
     catalogue,
     deliver_shortage,
     dispatch_shortage,
+    dispense_prescription,
     issue,
+    moves_of,
+    prescriptions_for,
     put_drug,
     receive,
     register_shortage,
     stock_alerts,
     stock_of,
+    write_prescription,
 )
 from yigongti.pharmacy.uow import PharmacyUnitOfWork
-from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession
+from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
 
 __all__ = ["router"]
@@ -183,3 +189,85 @@ def get_alerts(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> l
     rows = _run(lambda: stock_alerts(_uow(db), principal, policy=ctx.policy.pharmacy, now=ctx.clock.now()))
     return [AlertOut(inst_id=a.inst_id, drug_code=a.drug_code, generic_name=a.generic_name, on_hand=a.on_hand,
                      issued=a.issued, days_left=int(a.days_left)) for a in rows]
+
+
+class MoveOut(BaseModel):
+    move_id: int
+    at: datetime
+    kind: str = Field(description="receipt 入库, issue 发药, dispatch 配送发出, delivery 配送入库")
+    drug_code: str
+    generic_name: str
+    quantity: int
+    actor: str
+    shortage_id: int | None
+
+
+class RxLineIn(BaseModel):
+    drug_code: str = _ID
+    quantity: int = Field(ge=1, le=100_000)
+
+
+class RxIn(BaseModel):
+    person_id: str = _ID
+    lines: list[RxLineIn] = Field(min_length=1, max_length=20)
+    note: str = Field("", max_length=2000)
+
+
+class RxOut(BaseModel):
+    rx_id: int
+    person_id: str
+    written_inst_id: str
+    written_at: datetime
+    status: str = Field(description="written 待取药, dispensed 已发药, cancelled 已作废")
+    dispensed_inst_id: str | None
+    dispensed_at: datetime | None
+    lines: list[RxLineIn]
+
+
+@router.get("/moves", response_model=list[MoveOut], responses=_ERRORS)
+def get_moves(db: DbSession, principal: CurrentPrincipal,
+              inst_id: Annotated[str, Query(min_length=1, max_length=64)],
+              limit: Annotated[int, Query(ge=1, le=5000)] = 200) -> list[MoveOut]:
+    """出入库记录 / An institution's latest stock moves, newest first (its staff, its consortium's admin)."""
+    rows = _run(lambda: moves_of(_uow(db), principal, inst_id, limit=limit))
+    return [MoveOut(move_id=m.move_id, at=m.at, kind=m.kind, drug_code=m.drug_code, generic_name=g,
+                    quantity=m.quantity, actor=m.actor, shortage_id=m.shortage_id) for m, g, _ in rows]
+
+
+@router.get("/prescriptions", response_model=list[RxOut], responses=_ERRORS)
+def get_prescriptions(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> list[RxOut]:
+    """处方流转 / The consortium's prescriptions to dispense and those written or dispensed at the caller's
+    institution in the last 30 days (staff of a member; audited)."""
+    views = _run(lambda: prescriptions_for(_uow(db), principal, now=ctx.clock.now()))
+    return [RxOut(rx_id=v.row.rx_id, person_id=v.row.person_id, written_inst_id=v.row.written_inst_id,
+                  written_at=v.row.written_at, status=v.row.status, dispensed_inst_id=v.row.dispensed_inst_id,
+                  dispensed_at=v.row.dispensed_at,
+                  lines=[RxLineIn(drug_code=c, quantity=q) for c, _, q, _, _ in v.lines]) for v in views]
+
+
+@router.post("/prescriptions", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
+def post_prescription(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
+                      body: RxIn) -> dict[str, int]:
+    """开处方 / A clinician writes a prescription at their institution for a person in their scope (404 otherwise)."""
+    principal = person_scope.principal
+    visible_person(request, ctx, db, person_scope, body.person_id)
+    rx_id = _run(lambda: write_prescription(_uow(db), principal, person_id=body.person_id,
+                                            lines=[(x.drug_code, x.quantity) for x in body.lines], note=body.note,
+                                            now=ctx.clock.now()))
+    return {"rx_id": rx_id}
+
+
+@router.post("/prescriptions/{rx_id}/dispense", responses=_ERRORS)
+def post_dispense(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                  rx_id: ShortageIdPath) -> dict[str, object]:
+    """发药 / Dispense at the caller's institution from its stock: every line or none; once only (409 after)."""
+    at = _run(lambda: dispense_prescription(_uow(db), principal, rx_id, now=ctx.clock.now()))
+    return {"rx_id": rx_id, "status": "dispensed", "dispensed_inst_id": at}
+
+
+@router.post("/prescriptions/{rx_id}/cancel", responses=_ERRORS)
+def post_cancel_rx(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                   rx_id: ShortageIdPath) -> dict[str, object]:
+    """作废 / The writing institution cancels a prescription not yet dispensed."""
+    _run(lambda: cancel_prescription(_uow(db), principal, rx_id, now=ctx.clock.now()))
+    return {"rx_id": rx_id, "status": "cancelled"}

@@ -25,6 +25,8 @@ from enum import StrEnum
 from yigongti.core.problems import Conflict
 
 __all__ = [
+    "MOVE_LABELS",
+    "RX_LABELS",
     "SHORTAGE_LABELS",
     "TRANSITIONS",
     "Drug",
@@ -115,3 +117,12 @@ def needs_alert(on_hand: int, issued: int, usage_weeks: int, alert_days: int) ->
     """On the stock-out alert list: the stock lasts fewer than ``alert_days`` days at the recent rate."""
     left = days_left(on_hand, issued, usage_weeks)
     return left is not None and left < alert_days
+
+
+RX_LABELS: Mapping[str, str] = {"written": "待取药 / to dispense", "dispensed": "已发药 / dispensed",
+                                "cancelled": "已作废 / cancelled"}
+"""处方 (prescription) states: written 待取药 -> dispensed 已发药 (once, at any member of the consortium), or
+cancelled 已作废 by the writing institution before it is dispensed."""
+
+MOVE_LABELS: Mapping[str, str] = {"receipt": "入库 / receipt", "issue": "发药 / issue",
+                                  "dispatch": "配送发出 / dispatched", "delivery": "配送入库 / delivered"}

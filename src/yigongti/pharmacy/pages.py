@@ -16,20 +16,29 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from yigongti.pharmacy.domain import SHORTAGE_LABELS
+from yigongti.core.labels import labelled
+from yigongti.pharmacy.domain import RX_LABELS, SHORTAGE_LABELS
 from yigongti.pharmacy.service import (
+    cancel_prescription,
     cancel_shortage,
     catalogue,
     deliver_shortage,
     dispatch_shortage,
+    dispense_prescription,
+    issue,
+    moves_of,
     overseen,
+    prescriptions_for,
+    receive,
     register_shortage,
     shortages_for,
     stock_alerts,
     stock_of,
+    write_prescription,
 )
 from yigongti.pharmacy.uow import PharmacyUnitOfWork
-from yigongti.platform.deps import ContextDep, DbSession, Official
+from yigongti.platform.accounts import Role
+from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.pages import CheckedCsrf, render
@@ -41,6 +50,11 @@ ShortageIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 InstQuery = Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9.\-_]*$")]
 STOCK_COLUMNS = ("drug_code", "generic_name", "form", "strength", "unit", "essential", "on_hand", "days_left")
 ALERT_COLUMNS = ("inst_id", "drug_code", "generic_name", "on_hand", "issued", "days_left")
+MOVES_SHOWN = 100
+"""Stock moves the pharmacy page shows (newest first; the CSV has up to 5,000)."""
+MOVE_COLUMNS = ("move_id", "at", "kind", "drug_code", "generic_name", "quantity", "unit", "actor", "shortage_id")
+RX_COLUMNS = ("rx_id", "person_id", "written_inst_id", "written_at", "status", "dispensed_inst_id", "dispensed_at",
+              "drugs")
 SHORTAGE_COLUMNS = ("shortage_id", "inst_id", "drug_code", "generic_name", "quantity", "unit", "status",
                     "registered_at", "from_inst_id", "tracking", "dispatched_at", "delivered_at")
 
@@ -60,7 +74,8 @@ def _chosen(db: DbSession, principal: Official, inst_id: str) -> tuple[list[str]
 
 @router.get("/pharmacy", response_class=HTMLResponse)
 def pharmacy_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, inst_id: InstQuery = "",
-                  done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+                  done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                  moved: Annotated[int | None, Query(ge=0, le=10**9)] = None) -> Response:
     """药品 / Stock-out alerts, one institution's stock, the shortages and their dispatch, the shortage form."""
     insts, chosen = _chosen(db, principal, inst_id)
     policy = ctx.policy.pharmacy
@@ -69,10 +84,12 @@ def pharmacy_page(request: Request, ctx: ContextDep, db: DbSession, principal: O
     stock = _run(lambda: stock_of(_uow(db), principal, chosen)) if chosen else []
     shortages = _run(lambda: shortages_for(_uow(db), principal))
     drugs = _run(lambda: catalogue(_uow(db))) if principal.inst_id in insts else []
+    moves = _run(lambda: moves_of(_uow(db), principal, chosen, limit=MOVES_SHOWN)) if chosen else []
     left = {a.drug_code: a for a in alerts if a.inst_id == chosen}
     return render(request, ctx, "pharmacy.html", principal, insts=insts, chosen=chosen, alerts=alerts, stock=stock,
                   left=left, shortages=shortages, drugs=drugs, done=done, labels=SHORTAGE_LABELS, policy=policy,
-                  may_register=principal.inst_id in insts)
+                  may_register=principal.inst_id in insts, moves=moves, moved=moved,
+                  may_move=chosen == principal.inst_id and principal.inst_id in insts)
 
 
 def _back(shortage_id: int) -> Response:
@@ -149,3 +166,84 @@ def shortages_csv(db: DbSession, principal: Official) -> Response:
          f"{SHORTAGE_LABELS.get(v.row.status, v.row.status).split(' / ')[0]} {v.row.status}",
          _when(v.row.registered_at), v.row.from_inst_id or "", v.row.tracking or "", _when(v.row.dispatched_at),
          _when(v.row.delivered_at)] for v in rows))
+
+
+@router.post("/pharmacy/moves", response_class=HTMLResponse)
+def move_page(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf,
+              kind: Annotated[str, Form(pattern="^(receipt|issue)$")],
+              drug_code: Annotated[str, Form(min_length=1, max_length=64)],
+              quantity: Annotated[int, Form(ge=1, le=10_000_000)]) -> Response:
+    """入库 / 发药: the signed-in staff's institution receives or issues stock (409 when too little on hand)."""
+    inst_id = principal.inst_id or ""
+    use_case = receive if kind == "receipt" else issue
+    left = _run(lambda: use_case(_uow(db), principal, inst_id=inst_id, drug_code=drug_code.strip(),
+                                 quantity=quantity, now=ctx.clock.now()))
+    return RedirectResponse(f"/pharmacy?moved={left}#moves", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/pharmacy/moves.csv")
+def moves_csv(db: DbSession, principal: Official, inst_id: InstQuery = "") -> Response:
+    """出入库记录 / One institution's latest stock moves (up to 5,000) as CSV: who, when, what."""
+    _, chosen = _chosen(db, principal, inst_id)
+    moves = _run(lambda: moves_of(_uow(db), principal, chosen, limit=5000)) if chosen else []
+    return csv_response(f"stock-moves-{chosen}.csv", MOVE_COLUMNS, (
+        [m.move_id, _when(m.at), labelled("stock_move", m.kind), m.drug_code, g, m.quantity, u, m.actor,
+         m.shortage_id or ""] for m, g, u in moves))
+
+
+@router.get("/pharmacy/prescriptions", response_class=HTMLResponse)
+def prescriptions_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+                       done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    """处方流转 / The consortium's prescriptions waiting to be dispensed (dispensable here, from this institution's
+    stock) and those written or dispensed here in the last 30 days; a clinician's form to write one."""
+    views = _run(lambda: prescriptions_for(_uow(db), principal, now=ctx.clock.now()))
+    drugs = _run(lambda: catalogue(_uow(db))) if principal.role is Role.CLINICIAN else []
+    return render(request, ctx, "prescriptions.html", principal, views=views, done=done, labels=RX_LABELS,
+                  drugs=drugs, open_count=sum(1 for v in views if v.row.status == "written"))
+
+
+@router.post("/pharmacy/prescriptions", response_class=HTMLResponse)
+def write_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, person_scope: ScopeDep,
+               _csrf: CheckedCsrf,
+               person_id: Annotated[str, Form(min_length=1, max_length=64)],
+               drug_code: Annotated[list[str], Form(min_length=1, max_length=20)],
+               quantity: Annotated[list[str], Form(min_length=1, max_length=20)],
+               note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """开处方 / A clinician writes a prescription (pairs of drug and quantity; an empty pair is skipped) for a person
+    in their scope (404 otherwise: existence is not disclosed)."""
+    visible_person(request, ctx, db, person_scope, person_id.strip())
+    lines: list[tuple[str, int]] = []
+    for code, q in zip(drug_code, quantity, strict=False):
+        if code.strip() and q.strip():
+            if not q.strip().isdigit() or len(q.strip()) > 6:
+                raise HTTPException(422, "quantity: a whole number / 数量须为整数")
+            lines.append((code.strip()[:64], int(q)))
+    rx_id = _run(lambda: write_prescription(_uow(db), principal, person_id=person_id.strip(), lines=lines,
+                                            note=note.strip(), now=ctx.clock.now()))
+    return RedirectResponse(f"/pharmacy/prescriptions?done={rx_id}#rx{rx_id}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/pharmacy/prescriptions/{rx_id}/dispense", response_class=HTMLResponse)
+def dispense_page(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf,
+                  rx_id: ShortageIdPath) -> Response:
+    """发药 / Dispense from this institution's stock (409 when already dispensed or too little on hand)."""
+    _run(lambda: dispense_prescription(_uow(db), principal, rx_id, now=ctx.clock.now()))
+    return RedirectResponse(f"/pharmacy/prescriptions?done={rx_id}#rx{rx_id}", status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/pharmacy/prescriptions/{rx_id}/cancel", response_class=HTMLResponse)
+def cancel_rx_page(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf,
+                   rx_id: ShortageIdPath) -> Response:
+    """作废 / The writing institution cancels a prescription not yet dispensed."""
+    _run(lambda: cancel_prescription(_uow(db), principal, rx_id, now=ctx.clock.now()))
+    return RedirectResponse(f"/pharmacy/prescriptions?done={rx_id}#rx{rx_id}", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/pharmacy/prescriptions.csv")
+def prescriptions_csv(ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+    """The same prescriptions as CSV (the drugs as ``code×quantity`` separated by ``;``)."""
+    views = _run(lambda: prescriptions_for(_uow(db), principal, now=ctx.clock.now()))
+    return csv_response("prescriptions.csv", RX_COLUMNS, (
+        [v.row.rx_id, v.row.person_id, v.row.written_inst_id, _when(v.row.written_at),
+         labelled("rx_status", v.row.status), v.row.dispensed_inst_id or "", _when(v.row.dispensed_at),
+         "; ".join(f"{code}×{q}" for code, _, q, _, _ in v.lines)] for v in views))

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from yigongti.core.policy import PharmacyPolicy
-from yigongti.core.problems import InvalidRequest, NotAllowed, NotFound
+from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFound
 from yigongti.pharmacy.domain import (
+    RX_LABELS,
     Drug,
     InsufficientStock,
     ShortageStatus,
@@ -25,7 +26,13 @@ from yigongti.pharmacy.domain import (
     days_left,
     needs_alert,
 )
-from yigongti.pharmacy.store import DrugRow, ShortageRow, StockMoveRow
+from yigongti.pharmacy.store import (
+    DrugRow,
+    PrescriptionLineRow,
+    PrescriptionRow,
+    ShortageRow,
+    StockMoveRow,
+)
 from yigongti.pharmacy.uow import PharmacyUnitOfWork
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
@@ -37,7 +44,13 @@ __all__ = [
     "NotAllowed",
     "NotFound",
     "ShortageView",
+    "PrescriptionView",
     "StockAlert",
+    "cancel_prescription",
+    "dispense_prescription",
+    "moves_of",
+    "prescriptions_for",
+    "write_prescription",
     "cancel_shortage",
     "deliver_shortage",
     "dispatch_shortage",
@@ -320,4 +333,136 @@ def shortages_for(uow: PharmacyUnitOfWork, principal: Principal) -> list[Shortag
                                 own and r.status == ShortageStatus.REGISTERED.value))
     open_states = (ShortageStatus.REGISTERED.value, ShortageStatus.DISPATCHED.value)
     out.sort(key=lambda v: (v.row.status not in open_states, -v.row.registered_at.timestamp(), -v.row.shortage_id))
+    return out
+
+
+def moves_of(uow: PharmacyUnitOfWork, principal: Principal, inst_id: str, *,
+             limit: int = 200) -> list[tuple[StockMoveRow, str, str]]:
+    """出入库记录 / An institution's latest stock moves (who, when, what), newest first, with each drug's generic
+    name and unit: its staff and its consortium's admin (404 for anyone else)."""
+    with uow:
+        if inst_id not in _overseen(uow, principal):
+            raise NotFound(f"机构 {inst_id} 不存在或无权查看 / no institution {inst_id} in your scope")
+        return uow.pharmacy.moves(inst_id, limit=limit)
+
+
+def write_prescription(uow: PharmacyUnitOfWork, principal: Principal, *, person_id: str,
+                       lines: list[tuple[str, int]], note: str = "", now: datetime) -> int:
+    """开处方 / A clinician writes a prescription at their institution (a member of a consortium), to be dispensed at
+    any member of it; the prescription's number. Each drug from the catalogue, each quantity at least 1."""
+    if principal.role is not Role.CLINICIAN or not principal.inst_id:
+        raise NotAllowed("仅医生可开处方 / clinicians only")
+    if not lines or len(lines) > 20:
+        raise InvalidRequest("lines", "one to twenty drugs / 一至二十种药品")
+    if len({code for code, _ in lines}) != len(lines):
+        raise InvalidRequest("lines", "a drug appears twice / 药品重复")
+    with uow:
+        inst = uow.pharmacy.institution(principal.inst_id)
+        if inst is None or not inst.consortium_id:
+            raise NotAllowed("本机构不属于医共体 / your institution is in no consortium")
+        for n, (code, quantity) in enumerate(lines):
+            if quantity < 1 or quantity > 100_000:
+                raise InvalidRequest(f"lines.{n}.quantity", "from 1 to 100,000 / 数量须在 1 到 100,000 之间")
+            if uow.pharmacy.drug(code) is None:
+                raise InvalidRequest(f"lines.{n}.drug_code", f"{code} is not in the catalogue / 药品不在目录中")
+        if not uow.pharmacy.person_exists(person_id):
+            raise InvalidRequest("person_id", f"no insured person {person_id} / 参保人不存在")
+        row = uow.pharmacy.add_prescription(
+            PrescriptionRow(person_id=person_id, consortium_id=inst.consortium_id, written_inst_id=inst.inst_id,
+                            written_by=actor_of(principal), written_at=now, status="written", note=note or None),
+            [PrescriptionLineRow(drug_code=code, quantity=q) for code, q in lines])
+        rx_id = row.rx_id
+        uow.audit.add(actor=actor_of(principal), action="prescription written", at=now, person_id=person_id,
+                      detail={"rx_id": rx_id})
+        uow.commit()
+    return rx_id
+
+
+def _rx_in_consortium(uow: PharmacyUnitOfWork, principal: Principal, rx_id: int) -> PrescriptionRow:
+    row = uow.pharmacy.prescription(rx_id)
+    me = uow.pharmacy.institution(principal.inst_id or "")
+    if row is None or me is None or me.consortium_id != row.consortium_id:
+        raise NotFound(f"处方 {rx_id} 不存在 / no prescription {rx_id}")
+    return row
+
+
+def dispense_prescription(uow: PharmacyUnitOfWork, principal: Principal, rx_id: int, *, now: datetime) -> str:
+    """发药 / Staff of any member of the prescription's consortium dispense it from THEIR stock, every line or none
+    (:class:`InsufficientStock` 409 names the first short drug); once only, even when two pharmacies try at once
+    (the second gets 409); the dispensing institution."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
+        raise NotAllowed("仅医共体成员机构人员可发药 / staff of a member institution only")
+    at = principal.inst_id
+    with uow:
+        row = _rx_in_consortium(uow, principal, rx_id)
+        if row.status != "written":
+            raise Conflict(f"处方 {rx_id} 已{RX_LABELS.get(row.status, row.status)} / prescription {rx_id} is "
+                           f"{row.status}")
+        if not uow.pharmacy.move_prescription(rx_id, from_status="written", to_status="dispensed",
+                                              dispensed_inst_id=at, dispensed_by=actor_of(principal),
+                                              dispensed_at=now):
+            raise Conflict(f"处方 {rx_id} 已被其他机构发药 / prescription {rx_id} was dispensed meanwhile")
+        for line in uow.pharmacy.prescription_lines([rx_id]):
+            if not uow.pharmacy.take_stock(at, line.drug_code, line.quantity):
+                raise InsufficientStock(uow.pharmacy.on_hand(at, line.drug_code), line.quantity)
+            uow.pharmacy.add_move(StockMoveRow(inst_id=at, drug_code=line.drug_code, kind="issue",
+                                               quantity=line.quantity, at=now, actor=actor_of(principal)))
+        uow.audit.add(actor=actor_of(principal), action="prescription dispensed", at=now, person_id=row.person_id,
+                      detail={"rx_id": rx_id, "inst_id": at})
+        uow.commit()
+    return at
+
+
+def cancel_prescription(uow: PharmacyUnitOfWork, principal: Principal, rx_id: int, *, now: datetime) -> None:
+    """作废 / Staff of the writing institution cancel a prescription not yet dispensed (409 once dispensed)."""
+    with uow:
+        row = uow.pharmacy.prescription(rx_id)
+        if row is None or not _staff_of(principal, row.written_inst_id):
+            raise NotFound(f"处方 {rx_id} 不存在 / no prescription {rx_id}")
+        if not uow.pharmacy.move_prescription(rx_id, from_status="written", to_status="cancelled"):
+            raise Conflict(f"处方 {rx_id} 不能作废 / prescription {rx_id} is no longer open")
+        uow.audit.add(actor=actor_of(principal), action="prescription cancelled", at=now, person_id=row.person_id,
+                      detail={"rx_id": rx_id})
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class PrescriptionView:
+    """A prescription as a list shows it: its lines (drug code, generic name, quantity, unit, on hand here) and what
+    the reader may do."""
+
+    row: PrescriptionRow
+    lines: tuple[tuple[str, str, int, str, int], ...]
+    may_dispense: bool
+    may_cancel: bool
+
+
+def prescriptions_for(uow: PharmacyUnitOfWork, principal: Principal, *, now: datetime,
+                      days: int = 30) -> list[PrescriptionView]:
+    """The prescriptions a member's staff follow: the open ones of their consortium (to dispense) and those written
+    or dispensed at their institution in the last ``days`` days; open first, newest first. Audited (they name
+    persons)."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) or not principal.inst_id:
+        raise NotAllowed("仅医共体成员机构人员可查看处方 / staff of a member institution only")
+    with uow:
+        me = uow.pharmacy.institution(principal.inst_id)
+        if me is None:
+            raise NotFound(f"机构 {principal.inst_id} 不存在 / no institution {principal.inst_id}")
+        rows = uow.pharmacy.prescriptions(consortium_id=me.consortium_id, inst_id=me.inst_id,
+                                          since=now - timedelta(days=days))
+        lines = uow.pharmacy.prescription_lines([r.rx_id for r in rows]) if rows else []
+        drugs = {d.drug_code: d for d in uow.pharmacy.drugs()}
+        stock = {code: n for _, code, n, _ in uow.pharmacy.stock_of_many([me.inst_id])}
+        if rows:
+            uow.audit.add(actor=actor_of(principal), action="prescriptions listed", at=now,
+                          detail={"rx_ids": [r.rx_id for r in rows[:50]], "count": len(rows)})
+            uow.commit()
+    by_rx: dict[int, list[tuple[str, str, int, str, int]]] = {}
+    for ln in lines:
+        d = drugs.get(ln.drug_code)
+        by_rx.setdefault(ln.rx_id, []).append((ln.drug_code, d.generic_name if d else ln.drug_code, ln.quantity,
+                                               d.unit if d else "", stock.get(ln.drug_code, 0)))
+    out = [PrescriptionView(r, tuple(by_rx.get(r.rx_id, [])), r.status == "written",
+                            r.status == "written" and r.written_inst_id == me.inst_id) for r in rows]
+    out.sort(key=lambda v: (v.row.status != "written", -v.row.written_at.timestamp(), -v.row.rx_id))
     return out

@@ -29,10 +29,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yigongti.core.db import ID_LENGTH as _ID
 from yigongti.core.db import Base
+from yigongti.enrollment.store import PersonRow
 from yigongti.pharmacy.domain import ShortageStatus
 from yigongti.registry.store import InstitutionRow
 
-__all__ = ["DrugRow", "PharmacyRepository", "ShortageRow", "StockMoveRow", "StockRow"]
+__all__ = ["DrugRow", "PharmacyRepository", "PrescriptionLineRow", "PrescriptionRow", "ShortageRow", "StockMoveRow",
+           "StockRow"]
 
 _STATUSES = ", ".join(repr(s.value) for s in ShortageStatus)
 MOVE_KINDS = ("receipt", "issue", "dispatch", "delivery")
@@ -106,6 +108,43 @@ class ShortageRow(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PrescriptionRow(Base):
+    """处方 / a prescription written at one member, dispensable at any member of the same consortium (written ->
+    dispensed, once; or cancelled by the writing institution)."""
+
+    __tablename__ = "prescriptions"
+    __table_args__ = (
+        CheckConstraint("status IN ('written', 'dispensed', 'cancelled')", name="status"),
+        Index(None, "written_inst_id", "written_at"),
+        Index(None, "consortium_id", "status"),
+        Index(None, "person_id"),
+    )
+
+    rx_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"))
+    consortium_id: Mapped[str] = mapped_column(String(_ID))
+    written_inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    written_by: Mapped[str] = mapped_column(String(128))
+    written_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    dispensed_inst_id: Mapped[str | None] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    dispensed_by: Mapped[str | None] = mapped_column(String(128))
+    dispensed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PrescriptionLineRow(Base):
+    """处方明细 / one drug of a prescription and its quantity in smallest units."""
+
+    __tablename__ = "prescription_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity"),)
+
+    rx_id: Mapped[int] = mapped_column(Integer, ForeignKey("prescriptions.rx_id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    drug_code: Mapped[str] = mapped_column(String(_ID), ForeignKey("drugs.drug_code"))
+    quantity: Mapped[int] = mapped_column(Integer)
 
 
 class PharmacyRepository:
@@ -212,3 +251,55 @@ class PharmacyRepository:
     def institutions_of(self, consortium_id: str) -> list[str]:
         return list(self.session.scalars(select(InstitutionRow.inst_id)
                                          .where(InstitutionRow.consortium_id == consortium_id)))
+
+
+    def moves(self, inst_id: str, *, limit: int = 200) -> list[tuple[StockMoveRow, str, str]]:
+        """An institution's latest stock moves, newest first, with each drug's generic name and unit."""
+        rows = self.session.execute(select(StockMoveRow, DrugRow.generic_name, DrugRow.unit)
+                                    .join(DrugRow, DrugRow.drug_code == StockMoveRow.drug_code)
+                                    .where(StockMoveRow.inst_id == inst_id)
+                                    .order_by(StockMoveRow.at.desc(), StockMoveRow.move_id.desc()).limit(limit))
+        return [(m, str(g), str(u)) for m, g, u in rows]
+
+    def add_prescription(self, row: PrescriptionRow, lines: list[PrescriptionLineRow]) -> PrescriptionRow:
+        self.session.add(row)
+        self.session.flush()
+        for n, line in enumerate(lines, start=1):
+            line.rx_id, line.line_no = row.rx_id, n
+            self.session.add(line)
+        self.session.flush()
+        return row
+
+    def prescription(self, rx_id: int) -> PrescriptionRow | None:
+        return self.session.get(PrescriptionRow, rx_id)
+
+    def prescription_lines(self, rx_ids: list[int]) -> list[PrescriptionLineRow]:
+        return list(self.session.scalars(select(PrescriptionLineRow).where(PrescriptionLineRow.rx_id.in_(rx_ids))
+                                         .order_by(PrescriptionLineRow.rx_id, PrescriptionLineRow.line_no)))
+
+    def move_prescription(self, rx_id: int, *, from_status: str, to_status: str, **values: object) -> bool:
+        """One conditional UPDATE (``WHERE status = from_status``): of two dispensers at once only one moves it."""
+        result = self.session.execute(
+            update(PrescriptionRow).where(PrescriptionRow.rx_id == rx_id, PrescriptionRow.status == from_status)
+            .values(status=to_status, **values).execution_options(synchronize_session=False))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def prescriptions(self, *, consortium_id: str | None, inst_id: str | None, since: datetime,
+                      limit: int = 500) -> list[PrescriptionRow]:
+        """Prescriptions written at ``inst_id`` or dispensed there since ``since``, and the consortium's open ones
+        (``consortium_id``), newest first."""
+        cond = []
+        if inst_id is not None:
+            cond.append(((PrescriptionRow.written_inst_id == inst_id) | (PrescriptionRow.dispensed_inst_id == inst_id))
+                        & (PrescriptionRow.written_at >= since))
+        if consortium_id is not None:
+            cond.append((PrescriptionRow.consortium_id == consortium_id) & (PrescriptionRow.status == "written"))
+        if not cond:
+            return []
+        where = cond[0] if len(cond) == 1 else cond[0] | cond[1]
+        return list(self.session.scalars(select(PrescriptionRow).where(where)
+                                         .order_by(PrescriptionRow.written_at.desc(), PrescriptionRow.rx_id.desc())
+                                         .limit(limit)))
+
+    def person_exists(self, person_id: str) -> bool:
+        return self.session.scalar(select(PersonRow.person_id).where(PersonRow.person_id == person_id)) is not None

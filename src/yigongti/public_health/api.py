@@ -7,7 +7,7 @@ not in scope 404, a role that may not act 403, a card no longer pending or a req
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
@@ -17,16 +17,20 @@ from yigongti.core.dates import china_time
 from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
-from yigongti.public_health.domain import CLASS_LABELS, TIMELINESS_LABELS
+from yigongti.public_health.domain import CLASS_LABELS, TIMELINESS_LABELS, stock_flags
 from yigongti.public_health.service import (
     alerts,
     catalogue_for,
     foodborne_cases,
     foodborne_list,
+    put_stockpile,
     record_diagnosis,
     record_foodborne,
+    record_surveillance,
+    stockpile,
     submit_card,
     submit_foodborne,
+    surveillance,
     timeliness_by_institution,
     void_card,
 )
@@ -232,3 +236,82 @@ def post_foodborne_submit(ctx: ContextDep, db: DbSession, principal: CurrentPrin
     """报告 / Report a pending food-borne case: on time by its deadline, else late."""
     t = _run(lambda: submit_foodborne(_uow(db), principal, card_id, now=ctx.clock.now()))
     return SubmittedOut(card_id=card_id, timeliness=t.value, label=TIMELINESS_LABELS[t.value])
+
+
+# --- Surveillance and the emergency stockpile (监测预警与应急物资) ---
+
+
+class CountsIn(BaseModel):
+    inst_id: str = Field(min_length=1, max_length=64)
+    site_kind: str = Field(pattern="^(fever_clinic|sentinel)$", description="fever_clinic 发热门诊 or sentinel 哨点")
+    week: date = Field(description="any day of the week; its Monday is kept")
+    counts: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
+        description="cases per syndrome code of the policy (public_health.syndromes)", max_length=50)
+
+
+class WeekOut(BaseModel):
+    inst_id: str
+    site_kind: str
+    syndrome: str
+    week: date
+    cases: int
+    threshold: str = Field(description="the warning threshold, a decimal as text")
+    basis: str = Field(description="history (mean + k SD of the previous weeks) or fixed (the policy's)")
+    warning: bool
+
+
+class StockLineIn(BaseModel):
+    inst_id: str = Field(min_length=1, max_length=64)
+    item_code: str = Field(min_length=1, max_length=64)
+    item_name: str = Field(min_length=1, max_length=200)
+    category: str = Field(min_length=1, max_length=32)
+    unit: str = Field(min_length=1, max_length=16)
+    batch: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=0, le=100_000_000)
+    minimum: int = Field(ge=0, le=100_000_000)
+    expires_on: date | None = None
+
+
+class StockLineOut(StockLineIn):
+    line_id: int
+    flags: list[str]
+
+
+@router.post("/surveillance", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
+def post_counts(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, body: CountsIn) -> dict[str, int]:
+    """症状监测周报 / A site's counts of one week, every syndrome at once (a week recorded again is replaced)."""
+    n = _run(lambda: record_surveillance(_uow(db), principal, inst_id=body.inst_id, site_kind=body.site_kind,
+                                         week=body.week, counts=body.counts, policy=ctx.policy.public_health,
+                                         now=ctx.clock.now()))
+    return {"recorded": n}
+
+
+@router.get("/surveillance", response_model=list[WeekOut], responses=_ERRORS)
+def get_surveillance(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                     until: Annotated[date | None, Query()] = None,
+                     weeks: Annotated[int, Query(ge=1, le=26)] = 4) -> list[WeekOut]:
+    """The counts of the last ``weeks`` weeks in scope with their thresholds, warnings first."""
+    end = until or ctx.clock.today()
+    rows = _run(lambda: surveillance(_uow(db), principal, policy=ctx.policy.public_health, until=end, weeks=weeks))
+    return [WeekOut(inst_id=r.inst_id, site_kind=r.site_kind, syndrome=r.syndrome, week=r.week, cases=r.cases,
+                    threshold=str(r.threshold.threshold), basis=r.threshold.basis, warning=r.warning) for r in rows]
+
+
+@router.put("/stockpile", response_model=StockLineOut, responses=_ERRORS)
+def put_stock_line(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, body: StockLineIn) -> StockLineOut:
+    """应急物资 / Set a stockpile line (an item's batch at an institution)."""
+    line_id = _run(lambda: put_stockpile(_uow(db), principal, now=ctx.clock.now(), **body.model_dump()))
+    today = ctx.clock.today()
+    flags = stock_flags(body.quantity, body.minimum, body.expires_on, today,
+                        ctx.policy.public_health.stockpile_warn_days)
+    return StockLineOut(line_id=line_id, flags=list(flags), **body.model_dump())
+
+
+@router.get("/stockpile", response_model=list[StockLineOut], responses=_ERRORS)
+def get_stockpile(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> list[StockLineOut]:
+    """The emergency stockpile in scope, flagged lines first."""
+    lines = _run(lambda: stockpile(_uow(db), principal, policy=ctx.policy.public_health, today=ctx.clock.today()))
+    return [StockLineOut(line_id=x.row.line_id, inst_id=x.row.inst_id, item_code=x.row.item_code,
+                         item_name=x.row.item_name, category=x.row.category, unit=x.row.unit, batch=x.row.batch,
+                         quantity=x.row.quantity, minimum=x.row.minimum, expires_on=x.row.expires_on,
+                         flags=list(x.flags)) for x in lines]

@@ -22,14 +22,22 @@ A pending card past its deadline is overdue (超时未报); counted per institut
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
 __all__ = [
     "CLASS_LABELS",
+    "SITE_KINDS",
+    "STOCK_FLAG_LABELS",
+    "WeekThreshold",
+    "is_warning",
+    "stock_flags",
+    "week_start",
+    "week_threshold",
     "STATUS_LABELS",
     "TIMELINESS_LABELS",
     "CardDraft",
@@ -380,3 +388,70 @@ def foodborne_from_toml(text: str, *, source: str = "foodborne.toml") -> Foodbor
     if dup is not None:
         raise CatalogueError(f"{source}: case code {dup} appears twice / 病例代码重复")
     return FoodborneList(tuple(out), hours)
+
+
+# --- Surveillance and readiness (监测预警与应急准备, seed 002 十) ---
+
+SITE_KINDS: Mapping[str, str] = {"fever_clinic": "发热门诊 / fever clinic", "sentinel": "哨点医院 / sentinel site"}
+"""Where surveillance counts come from: a member's fever clinic (发热门诊) or a sentinel site (监测哨点)."""
+
+
+@dataclass(frozen=True)
+class WeekThreshold:
+    """预警阈值 / a site's warning threshold for a syndrome in one week, and how it was found.
+
+    ``basis`` is ``history`` (mean + k SD of the previous weeks, at least ``min_cases``) or ``fixed`` (the policy's
+    threshold, when fewer than ``min_history`` weeks are recorded)."""
+
+    threshold: Decimal
+    basis: str
+    mean: Decimal | None = None
+    sd: Decimal | None = None
+    weeks: int = 0
+
+
+def _sqrt(x: Decimal) -> Decimal:
+    return x.sqrt() if x > 0 else Decimal(0)
+
+
+def week_threshold(history: Sequence[int], *, fixed: int, min_cases: int = 5, sd_factor: int = 2,
+                   min_history: int = 4) -> WeekThreshold:
+    """The warning threshold (预警阈值) of a week from the counts of the previous weeks ``history`` (at most the last
+    window; weeks with no record are not in it): mean + ``sd_factor`` sample standard deviations (n - 1), at least
+    ``min_cases``, to one decimal upwards; ``fixed`` when fewer than ``min_history`` weeks are known."""
+    n = len(history)
+    if n < min_history:
+        return WeekThreshold(Decimal(fixed), "fixed", weeks=n)
+    mean = Decimal(sum(history)) / n
+    var = sum((Decimal(h) - mean) ** 2 for h in history) / Decimal(n - 1)
+    sd = _sqrt(var)
+    value = max(Decimal(min_cases), mean + sd_factor * sd).quantize(Decimal("0.1"), rounding=ROUND_CEILING)
+    return WeekThreshold(value, "history", mean.quantize(Decimal("0.1")), sd.quantize(Decimal("0.1")), n)
+
+
+def is_warning(cases: int, threshold: WeekThreshold) -> bool:
+    """预警 / the week's count reaches its threshold."""
+    return Decimal(cases) >= threshold.threshold
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s week (a surveillance week runs Monday to Sunday)."""
+    return day - timedelta(days=day.weekday())
+
+
+def stock_flags(quantity: int, minimum: int, expires_on: date | None, today: date, warn_days: int) -> tuple[str, ...]:
+    """The flags of an emergency-stockpile line (应急物资): ``below_minimum`` (低于储备下限), ``expired`` (已过期) or
+    ``expiring`` (近效期: within ``warn_days``)."""
+    flags: list[str] = []
+    if quantity < minimum:
+        flags.append("below_minimum")
+    if expires_on is not None:
+        if expires_on < today:
+            flags.append("expired")
+        elif (expires_on - today).days <= warn_days:
+            flags.append("expiring")
+    return tuple(flags)
+
+
+STOCK_FLAG_LABELS: Mapping[str, str] = {"below_minimum": "低于储备下限 / below minimum", "expired": "已过期 / expired",
+                                        "expiring": "近效期 / expiring soon"}

@@ -13,13 +13,14 @@ status (403, 404, 422).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yigongti.core.dates import china_time
+from yigongti.core.labels import labelled
 from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
@@ -27,23 +28,30 @@ from yigongti.platform.downloads import csv_response
 from yigongti.platform.pages import CheckedCsrf, render
 from yigongti.public_health.domain import (
     CLASS_LABELS,
+    SITE_KINDS,
     STATUS_LABELS,
     TIMELINESS_LABELS,
     InstitutionTally,
     Timeliness,
+    week_start,
 )
 from yigongti.public_health.service import (
     Alert,
+    SurveillanceWeek,
     alerts,
     card_view,
     catalogue_for,
     foodborne_cases,
     foodborne_list,
     institution_cards,
+    put_stockpile,
     record_diagnosis,
     record_foodborne,
+    record_surveillance,
+    stockpile,
     submit_card,
     submit_foodborne,
+    surveillance,
     timeliness_by_institution,
     void_card,
 )
@@ -270,3 +278,118 @@ def foodborne_submit(ctx: ContextDep, db: DbSession, principal: Official, _csrf:
     """报告 / Report the food-borne case: on time by its deadline, else late."""
     _run(lambda: submit_foodborne(_uow(db), principal, card_id, now=ctx.clock.now()))
     return RedirectResponse(f"/public-health/foodborne?done={card_id}#f{card_id}", status.HTTP_303_SEE_OTHER)
+
+
+# --- Surveillance and the emergency stockpile (监测预警与应急物资) ---
+
+SURVEILLANCE_COLUMNS = ("inst_id", "name", "site_kind", "syndrome", "week", "cases", "threshold", "threshold_basis",
+                        "warning")
+STOCKPILE_COLUMNS = ("inst_id", "name", "item_code", "item_name", "category", "batch", "quantity", "unit", "minimum",
+                     "expires_on", "flags")
+SURVEILLANCE_WEEKS = 4
+"""Weeks the surveillance page shows (the thresholds read further back)."""
+
+
+def _surveillance(ctx: ContextDep, db: DbSession, principal: Official, until: date | None) -> list[SurveillanceWeek]:
+    end = until or ctx.clock.today()
+    return _run(lambda: surveillance(_uow(db), principal, policy=ctx.policy.public_health, until=end,
+                                     weeks=SURVEILLANCE_WEEKS))
+
+
+def _writable(ctx: ContextDep, principal: Official) -> list[str]:
+    """The institutions whose counts and stockpile the principal may record (staff: their own; consortium admin: its
+    members)."""
+    if principal.role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) and principal.inst_id:
+        return [principal.inst_id]
+    if principal.role is Role.CONSORTIUM_ADMIN and principal.consortium_id and ctx.registry is not None:
+        return sorted(i for i, inst in ctx.registry.get().institutions.items()
+                      if inst.consortium_id == principal.consortium_id)
+    return []
+
+
+@router.get("/public-health/surveillance", response_class=HTMLResponse)
+def surveillance_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+                      until: Annotated[date | None, Query()] = None,
+                      done: Annotated[str, Query(max_length=32, pattern=r"^[0-9\-]*$")] = "") -> Response:
+    """症状监测 / The weekly counts of the fever clinics and sentinel sites in scope, warnings first, each with its
+    threshold; the form to record a week (institution staff, the consortium admin)."""
+    rows = _surveillance(ctx, db, principal, until)
+    policy = ctx.policy.public_health
+    return render(request, ctx, "surveillance.html", principal, rows=rows, policy=policy, done=done,
+                  warnings=sum(1 for r in rows if r.warning), writable=_writable(ctx, principal),
+                  site_kinds=SITE_KINDS, this_week=week_start(ctx.clock.today()))
+
+
+@router.post("/public-health/surveillance", response_class=HTMLResponse)
+async def surveillance_record(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+                              _csrf: CheckedCsrf,
+                              inst_id: Annotated[str, Form(min_length=1, max_length=64)],
+                              site_kind: Annotated[str, Form(pattern="^(fever_clinic|sentinel)$")],
+                              week: Annotated[date, Form()]) -> Response:
+    """Record a site's week: one field ``n_<syndrome>`` per syndrome (empty: not counted)."""
+    form = await request.form()
+    counts: dict[str, int] = {}
+    for code in ctx.policy.public_health.syndromes:
+        raw = str(form.get(f"n_{code}") or "").strip()
+        if raw:
+            if not raw.isdigit() or len(raw) > 7:
+                raise HTTPException(422, f"n_{code}: a count of cases / 病例数")
+            counts[code] = int(raw)
+    _run(lambda: record_surveillance(_uow(db), principal, inst_id=inst_id, site_kind=site_kind, week=week,
+                                     counts=counts, policy=ctx.policy.public_health, now=ctx.clock.now()))
+    return RedirectResponse(f"/public-health/surveillance?done={week_start(week).isoformat()}",
+                            status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/public-health/surveillance.csv")
+def surveillance_csv(ctx: ContextDep, db: DbSession, principal: Official,
+                     until: Annotated[date | None, Query()] = None) -> Response:
+    """The same weeks as CSV (labelled headers; the syndrome and site as label and code)."""
+    rows = _surveillance(ctx, db, principal, until)
+    names = ctx.registry.get().institutions if ctx.registry is not None else {}
+    return csv_response("surveillance.csv", SURVEILLANCE_COLUMNS, (
+        [r.inst_id, names[r.inst_id].name if r.inst_id in names else "", labelled("site_kind", r.site_kind),
+         labelled("syndrome", r.syndrome), r.week.isoformat(), r.cases, r.threshold.threshold, r.threshold.basis,
+         "是 yes" if r.warning else "否 no"] for r in rows))
+
+
+@router.get("/public-health/stockpile", response_class=HTMLResponse)
+def stockpile_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+                   done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    """应急物资储备 / The emergency stockpile in scope, flagged lines (below minimum, expired, expiring) first; the
+    form to set a line (institution staff, the consortium admin)."""
+    lines = _run(lambda: stockpile(_uow(db), principal, policy=ctx.policy.public_health, today=ctx.clock.today()))
+    return render(request, ctx, "stockpile.html", principal, lines=lines, done=done,
+                  flagged=sum(1 for x in lines if x.flags), writable=_writable(ctx, principal),
+                  warn_days=ctx.policy.public_health.stockpile_warn_days)
+
+
+@router.post("/public-health/stockpile", response_class=HTMLResponse)
+def stockpile_put(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf,
+                  inst_id: Annotated[str, Form(min_length=1, max_length=64)],
+                  item_code: Annotated[str, Form(min_length=1, max_length=64)],
+                  item_name: Annotated[str, Form(min_length=1, max_length=200)],
+                  category: Annotated[str, Form(min_length=1, max_length=32)],
+                  unit: Annotated[str, Form(min_length=1, max_length=16)],
+                  batch: Annotated[str, Form(min_length=1, max_length=64)],
+                  quantity: Annotated[int, Form(ge=0, le=100_000_000)],
+                  minimum: Annotated[int, Form(ge=0, le=100_000_000)],
+                  expires_on: Annotated[date | None, Form()] = None) -> Response:
+    """Set a stockpile line (its quantity, minimum and expiry)."""
+    line_id = _run(lambda: put_stockpile(_uow(db), principal, inst_id=inst_id, item_code=item_code,
+                                         item_name=item_name, category=category, unit=unit, batch=batch,
+                                         quantity=quantity, minimum=minimum, expires_on=expires_on,
+                                         now=ctx.clock.now()))
+    return RedirectResponse(f"/public-health/stockpile?done={line_id}#l{line_id}", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/public-health/stockpile.csv")
+def stockpile_csv(ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+    """The stockpile as CSV, each flag as its label and code."""
+    lines = _run(lambda: stockpile(_uow(db), principal, policy=ctx.policy.public_health, today=ctx.clock.today()))
+    names = ctx.registry.get().institutions if ctx.registry is not None else {}
+    return csv_response("stockpile.csv", STOCKPILE_COLUMNS, (
+        [x.row.inst_id, names[x.row.inst_id].name if x.row.inst_id in names else "", x.row.item_code,
+         x.row.item_name, x.row.category, x.row.batch, x.row.quantity, x.row.unit, x.row.minimum,
+         x.row.expires_on.isoformat() if x.row.expires_on else "", "; ".join(labelled("stock_flag", f)
+                                                                              for f in x.flags)] for x in lines))

@@ -26,19 +26,25 @@ from yigongti.core.problems import InvalidRequest, NotAllowed, NotFound
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
 from yigongti.public_health.domain import (
+    SITE_KINDS,
     CardStatus,
     Catalogue,
     FoodborneList,
     InstitutionTally,
     Timeliness,
+    WeekThreshold,
     deadline_of,
+    is_warning,
     joins_episode,
     normalize_icd,
+    stock_flags,
     tally,
     timeliness,
+    week_start,
+    week_threshold,
 )
 from yigongti.public_health.engine import load_catalogue, load_foodborne
-from yigongti.public_health.store import CardRow, DiagnosisRow, FoodborneCardRow
+from yigongti.public_health.store import CardRow, DiagnosisRow, FoodborneCardRow, StockpileRow
 from yigongti.public_health.uow import PublicHealthUnitOfWork
 
 __all__ = [
@@ -50,6 +56,12 @@ __all__ = [
     "NotAllowed",
     "NotFound",
     "Recorded",
+    "StockpileLine",
+    "SurveillanceWeek",
+    "put_stockpile",
+    "record_surveillance",
+    "stockpile",
+    "surveillance",
     "alerts",
     "card_view",
     "institution_cards",
@@ -417,3 +429,150 @@ def foodborne_list(uow: PublicHealthUnitOfWork, principal: Principal, *, now: da
         return (i.state not in pending, i.state is not Timeliness.OVERDUE, when, i.card.card_id)
 
     return sorted(out, key=order)
+
+
+# --- Surveillance counts and the emergency stockpile (监测预警与应急物资, seed 002 十) ---
+
+
+def _readiness_scope(uow: PublicHealthUnitOfWork, principal: Principal) -> list[str] | None:
+    """The institutions whose surveillance and stockpile the principal sees (None: every one): the health commission
+    every one, the consortium admin its consortium's, a clinician or institution admin their own."""
+    if principal.role in (Role.HEALTH_COMMISSION, Role.SYSTEM_ADMIN):
+        return None
+    if principal.role is Role.CONSORTIUM_ADMIN and principal.consortium_id:
+        return uow.readiness.institutions_of(principal.consortium_id)
+    if principal.role in (Role.CLINICIAN, Role.INSTITUTION_ADMIN) and principal.inst_id:
+        return [principal.inst_id]
+    raise NotAllowed("仅公共卫生管理人员和医疗机构人员可查看 / public-health staff and institution staff only")
+
+
+def _readiness_writer(uow: PublicHealthUnitOfWork, principal: Principal, inst_id: str) -> None:
+    """Staff of ``inst_id`` or its consortium's admin (else 404 for an institution out of scope, 403 for a role)."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN, Role.CONSORTIUM_ADMIN):
+        raise NotAllowed("仅机构人员和医共体管理中心可登记 / institution staff and the consortium admin only")
+    scope = _readiness_scope(uow, principal)
+    if uow.readiness.institution(inst_id) is None or (scope is not None and inst_id not in scope):
+        raise NotFound(f"机构 {inst_id} 不存在或无权操作 / no institution {inst_id} in your scope")
+
+
+def record_surveillance(uow: PublicHealthUnitOfWork, principal: Principal, *, inst_id: str, site_kind: str,
+                        week: date, counts: Mapping[str, int], policy: PublicHealthPolicy, now: datetime) -> int:
+    """症状监测周报 / A site's counts of one week, all syndromes at once (all-or-nothing; a week recorded again is
+    replaced); the number of syndromes recorded. ``week`` any day of the week (its Monday is kept)."""
+    if site_kind not in SITE_KINDS:
+        raise InvalidRequest("site_kind", f"{site_kind!r}: fever_clinic or sentinel / 发热门诊或哨点")
+    if not counts:
+        raise InvalidRequest("counts", "at least one syndrome / 至少填写一个症状")
+    for code, n in counts.items():
+        if code not in policy.syndromes:
+            raise InvalidRequest(f"counts.{code}", f"unknown syndrome; one of {', '.join(policy.syndromes)} / "
+                                                   "未知症状")
+        if not 0 <= n <= 1_000_000:
+            raise InvalidRequest(f"counts.{code}", "cases from 0 to 1,000,000 / 病例数须在 0 到 1,000,000 之间")
+    if week.year < 2000:
+        raise InvalidRequest("week", "a week from 2000 on / 须为 2000 年以后的周")
+    monday = week_start(week)
+    if monday > now.date():
+        raise InvalidRequest("week", "a week not yet begun / 不能登记未来的周")
+    with uow:
+        _readiness_writer(uow, principal, inst_id)
+        for code, n in sorted(counts.items()):
+            uow.readiness.put_count(inst_id=inst_id, site_kind=site_kind, syndrome=code, week=monday, cases=n,
+                                    at=now, by=actor_of(principal))
+        uow.audit.add(actor=actor_of(principal), action="surveillance counts recorded", at=now,
+                      detail={"inst_id": inst_id, "site_kind": site_kind, "week": monday.isoformat(),
+                              "counts": dict(counts)})
+        uow.commit()
+    return len(counts)
+
+
+@dataclass(frozen=True)
+class SurveillanceWeek:
+    """One site's count of a syndrome in a week with its warning threshold (预警阈值) and whether it warns."""
+
+    inst_id: str
+    site_kind: str
+    syndrome: str
+    week: date
+    cases: int
+    threshold: WeekThreshold
+    warning: bool
+
+
+def surveillance(uow: PublicHealthUnitOfWork, principal: Principal, *, policy: PublicHealthPolicy, until: date,
+                 weeks: int = 4) -> list[SurveillanceWeek]:
+    """The counts of the ``weeks`` weeks up to ``until``'s week at the sites in scope, each judged against the mean
+    + ``surveillance_sd`` SD of its previous ``surveillance_weeks`` recorded weeks (at least
+    ``surveillance_min_cases``; the syndrome's fixed threshold with fewer than ``surveillance_min_history`` weeks):
+    warnings first, then newest week, institution, site and syndrome."""
+    if not 2000 <= until.year <= 2100 or not 1 <= weeks <= 520:
+        raise InvalidRequest("until", "a date from 2000 to 2100, 1 to 520 weeks / 日期须在 2000 至 2100 年之间")
+    last = week_start(until)
+    first = last - timedelta(weeks=weeks - 1)
+    with uow:
+        scope = _readiness_scope(uow, principal)
+        rows = uow.readiness.counts(scope, first - timedelta(weeks=policy.surveillance_weeks), last)
+    series: dict[tuple[str, str, str], dict[date, int]] = {}
+    for inst_id, kind, syndrome, week, cases in rows:
+        series.setdefault((inst_id, kind, syndrome), {})[week] = cases
+    out: list[SurveillanceWeek] = []
+    for (inst_id, kind, syndrome), by_week in series.items():
+        fixed = policy.syndromes.get(syndrome, policy.surveillance_min_cases)
+        for week, cases in by_week.items():
+            if week < first:
+                continue
+            history = [by_week[w] for k in range(policy.surveillance_weeks, 0, -1)
+                       if (w := week - timedelta(weeks=k)) in by_week]
+            th = week_threshold(history, fixed=fixed, min_cases=policy.surveillance_min_cases,
+                                sd_factor=policy.surveillance_sd, min_history=policy.surveillance_min_history)
+            out.append(SurveillanceWeek(inst_id, kind, syndrome, week, cases, th, is_warning(cases, th)))
+    out.sort(key=lambda r: (not r.warning, -r.week.toordinal(), r.inst_id, r.site_kind, r.syndrome))
+    return out
+
+
+def put_stockpile(uow: PublicHealthUnitOfWork, principal: Principal, *, inst_id: str, item_code: str,
+                  item_name: str, category: str, unit: str, batch: str, quantity: int, minimum: int,
+                  expires_on: date | None, now: datetime) -> int:
+    """应急物资 / Set a stockpile line (an item's batch at an institution): its quantity on hand, the minimum to keep
+    and the expiry; the line's id. Staff of the institution or its consortium's admin."""
+    for field_name, value, most in (("item_code", item_code, 64), ("item_name", item_name, 200),
+                                    ("category", category, 32), ("unit", unit, 16), ("batch", batch, 64)):
+        if not value.strip() or len(value) > most:
+            raise InvalidRequest(field_name, f"required, at most {most} characters / 必填，至多 {most} 个字符")
+    if quantity < 0 or minimum < 0:
+        raise InvalidRequest("quantity", "quantity and minimum cannot be negative / 数量和下限不能为负")
+    with uow:
+        _readiness_writer(uow, principal, inst_id)
+        row = uow.readiness.stock_line(inst_id, item_code.strip(), batch.strip())
+        if row is None:
+            row = StockpileRow(inst_id=inst_id, item_code=item_code.strip(), batch=batch.strip())
+        new = row.line_id is None
+        row.item_name, row.category, row.unit = item_name.strip(), category.strip(), unit.strip()
+        row.quantity, row.minimum, row.expires_on = quantity, minimum, expires_on
+        row.updated_at, row.updated_by = now, actor_of(principal)
+        if new:
+            uow.readiness.add_stock_line(row)
+        uow.session.flush()
+        line_id = row.line_id
+        uow.audit.add(actor=actor_of(principal), action="emergency stockpile set", at=now,
+                      detail={"inst_id": inst_id, "item_code": item_code, "batch": batch, "quantity": quantity})
+        uow.commit()
+    return line_id
+
+
+@dataclass(frozen=True)
+class StockpileLine:
+    """An emergency-stockpile line with its flags (below minimum, expired, expiring)."""
+
+    row: StockpileRow
+    flags: tuple[str, ...]
+
+
+def stockpile(uow: PublicHealthUnitOfWork, principal: Principal, *, policy: PublicHealthPolicy,
+              today: date) -> list[StockpileLine]:
+    """The emergency stockpile of the institutions in scope, flagged lines first."""
+    with uow:
+        rows = uow.readiness.stockpile(_readiness_scope(uow, principal))
+        out = [StockpileLine(r, stock_flags(r.quantity, r.minimum, r.expires_on, today, policy.stockpile_warn_days))
+               for r in rows]
+    return sorted(out, key=lambda x: (not x.flags, x.row.inst_id, x.row.item_code, x.row.batch))

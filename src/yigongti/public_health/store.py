@@ -9,9 +9,23 @@ time (UTC+8) without a zone, as everywhere in yigongti.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, select, text, update
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from yigongti.core.db import ID_LENGTH as _ID
@@ -20,7 +34,8 @@ from yigongti.enrollment.store import PersonRow
 from yigongti.public_health.domain import CardStatus
 from yigongti.registry.store import InstitutionRow
 
-__all__ = ["CardRow", "CardsRepository", "DiagnosisRow", "FoodborneCardRow"]
+__all__ = ["CardRow", "CardsRepository", "DiagnosisRow", "FoodborneCardRow", "ReadinessRepository", "StockpileRow",
+           "SurveillanceCountRow"]
 
 _STATUSES = ", ".join(repr(s.value) for s in CardStatus)
 
@@ -214,3 +229,96 @@ class CardsRepository:
         rows = self.session.execute(select(InstitutionRow.inst_id, InstitutionRow.name)
                                     .where(InstitutionRow.inst_id.in_(list(inst_ids))))
         return {str(i): str(n) for i, n in rows}
+
+
+class SurveillanceCountRow(Base):
+    """症状监测周报 / the cases of a syndrome a site (a member's fever clinic or sentinel site) saw in one week (its
+    Monday); recorded again, the week's count is replaced (idempotent)."""
+
+    __tablename__ = "surveillance_counts"
+    __table_args__ = (CheckConstraint("cases >= 0", name="cases"),
+                      CheckConstraint("site_kind IN ('fever_clinic', 'sentinel')", name="site_kind"),
+                      Index(None, "week"))
+
+    inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"), primary_key=True)
+    site_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    syndrome: Mapped[str] = mapped_column(String(32), primary_key=True)
+    week: Mapped[date] = mapped_column(Date, primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+
+
+class StockpileRow(Base):
+    """应急物资储备 / one line of an institution's emergency stockpile: an item, its batch's expiry, the quantity on
+    hand and the minimum to keep."""
+
+    __tablename__ = "emergency_stockpile"
+    __table_args__ = (CheckConstraint("quantity >= 0", name="quantity"),
+                      CheckConstraint("minimum >= 0", name="minimum"),
+                      UniqueConstraint("inst_id", "item_code", "batch"), Index(None, "expires_on"))
+
+    line_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    item_code: Mapped[str] = mapped_column(String(_ID))
+    item_name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(16))
+    batch: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    minimum: Mapped[int] = mapped_column(Integer)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class ReadinessRepository:
+    """Surveillance counts and the emergency stockpile (监测与应急储备)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def institution(self, inst_id: str) -> InstitutionRow | None:
+        return self.session.get(InstitutionRow, inst_id)
+
+    def institutions_of(self, consortium_id: str) -> list[str]:
+        return list(self.session.scalars(select(InstitutionRow.inst_id)
+                                         .where(InstitutionRow.consortium_id == consortium_id)))
+
+    def put_count(self, *, inst_id: str, site_kind: str, syndrome: str, week: date, cases: int, at: datetime,
+                  by: str) -> None:
+        """Insert or replace a week's count in ONE statement (``ON CONFLICT DO UPDATE``): two recordings of the same
+        week at once leave the later one, never a duplicate-key error."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(SurveillanceCountRow).values(inst_id=inst_id, site_kind=site_kind, syndrome=syndrome, week=week,
+                                                   cases=cases, recorded_at=at, recorded_by=by)
+        self.session.execute(stmt.on_conflict_do_update(
+            index_elements=["inst_id", "site_kind", "syndrome", "week"],
+            set_={"cases": stmt.excluded.cases, "recorded_at": stmt.excluded.recorded_at,
+                  "recorded_by": stmt.excluded.recorded_by}))
+
+    def counts(self, inst_ids: Sequence[str] | None, since: date, until: date) -> list[tuple[str, str, str, date, int]]:
+        """(inst_id, site_kind, syndrome, week, cases) of the weeks from ``since`` to ``until`` (plain columns)."""
+        stmt = select(SurveillanceCountRow.inst_id, SurveillanceCountRow.site_kind, SurveillanceCountRow.syndrome,
+                      SurveillanceCountRow.week, SurveillanceCountRow.cases) \
+            .where(SurveillanceCountRow.week >= since, SurveillanceCountRow.week <= until)
+        if inst_ids is not None:
+            stmt = stmt.where(SurveillanceCountRow.inst_id.in_(list(inst_ids)))
+        return [(str(i), str(k), str(s), w, int(c)) for i, k, s, w, c in self.session.execute(stmt)]
+
+    def stock_line(self, inst_id: str, item_code: str, batch: str) -> StockpileRow | None:
+        return self.session.scalar(select(StockpileRow).where(StockpileRow.inst_id == inst_id,
+                                                              StockpileRow.item_code == item_code,
+                                                              StockpileRow.batch == batch))
+
+    def add_stock_line(self, row: StockpileRow) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def stockpile(self, inst_ids: Sequence[str] | None) -> list[StockpileRow]:
+        stmt = select(StockpileRow)
+        if inst_ids is not None:
+            stmt = stmt.where(StockpileRow.inst_id.in_(list(inst_ids)))
+        return list(self.session.scalars(stmt.order_by(StockpileRow.inst_id, StockpileRow.item_code,
+                                                       StockpileRow.expires_on)))

@@ -8,7 +8,7 @@ from typing import Self
 from yigongti.core.audit import AuditRepository
 from yigongti.core.uow import UnitOfWork
 from yigongti.enrollment.store import PersonRepository
-from yigongti.public_health.store import CardsRepository
+from yigongti.public_health.store import CardsRepository, ReadinessRepository
 
 __all__ = ["PublicHealthUnitOfWork"]
 
@@ -19,10 +19,12 @@ class PublicHealthUnitOfWork(UnitOfWork):
     cards: CardsRepository
     persons: PersonRepository
     audit: AuditRepository
+    readiness: ReadinessRepository
 
     def __enter__(self) -> Self:
         super().__enter__()
         self.cards = CardsRepository(self.session)
         self.persons = PersonRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.readiness = ReadinessRepository(self.session)
         return self

@@ -25,15 +25,18 @@ from yigongti.workforce.engine import load_checklist
 from yigongti.workforce.service import (
     Staff,
     add_stint,
+    add_team_member,
     add_training,
     check_record,
     draw_reviews,
     put_staff,
+    put_team,
     quality_summary,
     score_review,
     set_income,
     staff_list,
     stationing_coverage,
+    teams,
     training_hours,
 )
 from yigongti.workforce.uow import WorkforceUnitOfWork
@@ -284,3 +287,55 @@ def get_quality(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, yea
                       reviews_by_institution=_scores(q.reviews_by_institution),
                       records_by_doctor=_scores(q.records_by_doctor),
                       records_by_institution=_scores(q.records_by_institution), pending_reviews=q.pending_reviews)
+
+
+# --- Emergency teams (应急队伍) ---
+
+
+class TeamIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    kind: str = Field(pattern="^(epidemic|rescue|poisoning)$", description="epidemic 传染病防控, rescue 紧急医学救援, "
+                                                                           "poisoning 中毒处置")
+    base_inst_id: str = Field(min_length=1, max_length=64)
+
+
+class MemberIn(BaseModel):
+    staff_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=64)
+    title: str = Field(max_length=32)
+    inst_id: str = Field(min_length=1, max_length=64)
+    duty: str = Field(pattern="^(leader|deputy|member)$")
+    speciality: str = Field("", max_length=100)
+
+
+class TeamOut(TeamIn):
+    team_id: int
+    consortium_id: str
+    members: list[MemberIn]
+
+
+@router.get("/teams", response_model=list[TeamOut], responses=_ERRORS)
+def get_teams(db: DbSession, principal: CurrentPrincipal) -> list[TeamOut]:
+    """应急队伍 / The emergency teams in scope with their rosters (leader first)."""
+    rows = _run(lambda: teams(WorkforceUnitOfWork(db), principal))
+    return [TeamOut(team_id=v.team.team_id, consortium_id=v.team.consortium_id, name=v.team.name, kind=v.team.kind,
+                    base_inst_id=v.team.base_inst_id,
+                    members=[MemberIn(staff_id=m.staff_id, name=m.name, title=m.title, inst_id=m.inst_id,
+                                      duty=m.duty, speciality=m.speciality or "") for m in v.members]) for v in rows]
+
+
+@router.post("/teams", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
+def post_team(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, body: TeamIn) -> dict[str, int]:
+    """Form a team (or change the team of that name) in the consortium admin's consortium."""
+    team_id = _run(lambda: put_team(WorkforceUnitOfWork(db), principal, name=body.name, kind=body.kind,
+                                    base_inst_id=body.base_inst_id, now=ctx.clock.now()))
+    return {"team_id": team_id}
+
+
+@router.post("/teams/{team_id}/members", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
+def post_member(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                team_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: MemberIn) -> dict[str, int]:
+    """Add a person to a team's roster (409 when already on it)."""
+    _run(lambda: add_team_member(WorkforceUnitOfWork(db), principal, team_id=team_id, now=ctx.clock.now(),
+                                 **body.model_dump()))
+    return {"team_id": team_id}

@@ -37,6 +37,8 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "TEAM_DUTIES",
+    "TEAM_KINDS",
     "Checklist",
     "ChecklistError",
     "ChecklistItem",
@@ -294,3 +296,10 @@ def checklist_from_toml(text: str, *, source: str = "record_checklist.toml") -> 
             raise ChecklistError(f"{source}: item[{i}].code: {it.code} appears twice / 编码重复")
         seen.add(it.code)
     return Checklist(items)
+
+
+# 应急队伍 (seed 002 十): the kinds of emergency team and a member's duty in it
+TEAM_DUTIES: Mapping[str, str] = {"leader": "队长 / leader", "deputy": "副队长 / deputy", "member": "队员 / member"}
+TEAM_KINDS: Mapping[str, str] = {"epidemic": "传染病防控 / epidemic response",
+                                 "rescue": "紧急医学救援 / emergency medical rescue",
+                                 "poisoning": "中毒处置 / poisoning response"}

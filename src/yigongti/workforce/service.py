@@ -23,6 +23,8 @@ from yigongti.platform.audit import actor_of
 from yigongti.registry.domain import Tier
 from yigongti.registry.store import InstitutionRow
 from yigongti.workforce.domain import (
+    TEAM_DUTIES,
+    TEAM_KINDS,
     Checklist,
     ChecklistError,
     Profession,
@@ -32,12 +34,24 @@ from yigongti.workforce.domain import (
     summarise_scores,
 )
 from yigongti.workforce.engine import CoverageRow, coverage_rows, training_rows
-from yigongti.workforce.store import RecordCheckRow, ReviewRow, StaffRow, StintRow, TrainingRow
+from yigongti.workforce.store import (
+    EmergencyTeamRow,
+    RecordCheckRow,
+    ReviewRow,
+    StaffRow,
+    StintRow,
+    TeamMemberRow,
+    TrainingRow,
+)
 from yigongti.workforce.uow import WorkforceUnitOfWork
 
 __all__ = [
     "QualitySummary",
     "Staff",
+    "TeamView",
+    "add_team_member",
+    "put_team",
+    "teams",
     "add_stint",
     "add_training",
     "check_record",
@@ -391,3 +405,84 @@ def export_tables(uow: WorkforceUnitOfWork, *, year: int, now: datetime) -> dict
                       detail={"year": year} | {k: len(v) for k, v in out.items()})
         uow.commit()
     return out
+
+
+# --- Emergency teams (应急队伍, seed 002 十) ---
+
+
+def put_team(uow: WorkforceUnitOfWork, principal: Principal, *, name: str, kind: str, base_inst_id: str,
+             now: datetime) -> int:
+    """组建应急队伍 / The consortium admin forms a team based at a member; the team's id (a team of the same name is
+    kept, its kind and base changed)."""
+    consortium_id = _consortium_admin(principal)
+    if kind not in TEAM_KINDS:
+        raise InvalidRequest("kind", f"{kind!r}: one of {', '.join(TEAM_KINDS)} / 未知队伍类别")
+    if not name.strip() or len(name) > 100:
+        raise InvalidRequest("name", "required, at most 100 characters / 必填，至多 100 个字符")
+    with uow:
+        _member(uow, consortium_id, base_inst_id)
+        row = next((t for t in uow.workforce.teams([consortium_id]) if t.name == name.strip()), None)
+        if row is None:
+            row = EmergencyTeamRow(consortium_id=consortium_id, name=name.strip(), kind=kind,
+                                   base_inst_id=base_inst_id, updated_at=now)
+            uow.workforce.add_team(row)
+        else:
+            row.kind, row.base_inst_id, row.updated_at = kind, base_inst_id, now
+        uow.session.flush()
+        team_id = row.team_id
+        _audit(uow, principal, "emergency team put", now, team_id=team_id, name=name.strip())
+        uow.commit()
+    return team_id
+
+
+def add_team_member(uow: WorkforceUnitOfWork, principal: Principal, *, team_id: int, staff_id: str, name: str,
+                    title: str, inst_id: str, duty: str, speciality: str = "", now: datetime) -> None:
+    """A person joins a team's roster (the team's consortium admin); once per team (409 otherwise)."""
+    consortium_id = _consortium_admin(principal)
+    if duty not in TEAM_DUTIES:
+        raise InvalidRequest("duty", f"{duty!r}: one of {', '.join(TEAM_DUTIES)} / 未知职责")
+    if title not in {t.value for t in Title}:
+        raise InvalidRequest("title", f"{title!r}: one of {', '.join(t.value for t in Title)} / 未知职称")
+    for field_name, value in (("staff_id", staff_id), ("name", name)):
+        if not value.strip() or len(value) > 64:
+            raise InvalidRequest(field_name, "required, at most 64 characters / 必填，至多 64 个字符")
+    with uow:
+        team = uow.workforce.team(team_id)
+        if team is None or team.consortium_id != consortium_id:
+            raise NotFound(f"应急队伍 {team_id} 不存在 / no team {team_id} in your consortium")
+        _member(uow, consortium_id, inst_id)
+        if uow.workforce.member(team_id, staff_id.strip()) is not None:
+            raise Conflict(f"{staff_id} 已在队伍 {team_id} / {staff_id} is already on team {team_id}")
+        uow.workforce.add_team(TeamMemberRow(team_id=team_id, staff_id=staff_id.strip(), name=name.strip(),
+                                             title=title, inst_id=inst_id, duty=duty,
+                                             speciality=speciality.strip() or None, added_at=now))
+        _audit(uow, principal, "emergency team member added", now, team_id=team_id, staff_id=staff_id.strip())
+        uow.commit()
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """An emergency team with its roster, leader first."""
+
+    team: EmergencyTeamRow
+    members: tuple[TeamMemberRow, ...]
+
+    @property
+    def has_leader(self) -> bool:
+        return any(m.duty == "leader" for m in self.members)
+
+
+def teams(uow: WorkforceUnitOfWork, principal: Principal) -> list[TeamView]:
+    """The emergency teams of the consortia in scope (an institution admin: its consortium's), with rosters."""
+    order = {d: i for i, d in enumerate(TEAM_DUTIES)}
+    with uow:
+        insts = _scope(uow, principal, consortium_wide=True)
+        consortia = None if principal.role in (Role.SYSTEM_ADMIN, Role.HEALTH_COMMISSION) and \
+            principal.county_code is None else sorted({i.consortium_id for i in insts if i.consortium_id})
+        rows = uow.workforce.teams(consortia)
+        members = uow.workforce.members([t.team_id for t in rows])
+    by_team: dict[int, list[TeamMemberRow]] = {}
+    for m in members:
+        by_team.setdefault(m.team_id, []).append(m)
+    return [TeamView(t, tuple(sorted(by_team.get(t.team_id, []), key=lambda m: (order.get(m.duty, 9), m.name))))
+            for t in rows]

@@ -33,8 +33,8 @@ from yigongti.core.db import Base
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 from yigongti.workforce.domain import Profession, Title
 
-__all__ = ["RecordCheckRow", "ReviewRow", "StaffIncomeRow", "StaffRow", "StintRow", "TrainingRow",
-           "WorkforceRepository"]
+__all__ = ["EmergencyTeamRow", "RecordCheckRow", "ReviewRow", "StaffIncomeRow", "StaffRow", "StintRow",
+           "TeamMemberRow", "TrainingRow", "WorkforceRepository"]
 
 _TITLES = ", ".join(repr(t.value) for t in Title)
 _PROFESSIONS = ", ".join(repr(p.value) for p in Profession)
@@ -138,6 +138,39 @@ class RecordCheckRow(Base):
     checked_by: Mapped[str] = mapped_column(String(128))
 
 
+class EmergencyTeamRow(Base):
+    """应急队伍 / an emergency team of a consortium (传染病防控、紧急医学救援、中毒处置), based at a member."""
+
+    __tablename__ = "emergency_teams"
+    __table_args__ = (CheckConstraint("kind IN ('epidemic', 'rescue', 'poisoning')", name="kind"),
+                      UniqueConstraint("consortium_id", "name"))
+
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    consortium_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("consortia.consortium_id"))
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    base_inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class TeamMemberRow(Base):
+    """应急队员 / a person on a team's roster: the duty, where they work; on the roster once."""
+
+    __tablename__ = "emergency_team_members"
+    __table_args__ = (CheckConstraint("duty IN ('leader', 'deputy', 'member')", name="duty"),
+                      UniqueConstraint("team_id", "staff_id"), Index(None, "staff_id"))
+
+    member_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[int] = mapped_column(Integer, ForeignKey("emergency_teams.team_id"))
+    staff_id: Mapped[str] = mapped_column(String(_ID))
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(32))
+    speciality: Mapped[str | None] = mapped_column(String(100))
+    inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    duty: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class WorkforceRepository:
     """Staff, income, stints, training, reviews and record checks."""
 
@@ -239,3 +272,24 @@ class WorkforceRepository:
         if until is not None:
             stmt = stmt.where(RecordCheckRow.checked_at < until)
         return list(self.session.scalars(stmt.order_by(RecordCheckRow.inst_id, RecordCheckRow.check_id)))
+
+    def teams(self, consortium_ids: Iterable[str] | None) -> list[EmergencyTeamRow]:
+        stmt = select(EmergencyTeamRow)
+        if consortium_ids is not None:
+            stmt = stmt.where(EmergencyTeamRow.consortium_id.in_(list(consortium_ids)))
+        return list(self.session.scalars(stmt.order_by(EmergencyTeamRow.consortium_id, EmergencyTeamRow.team_id)))
+
+    def team(self, team_id: int) -> EmergencyTeamRow | None:
+        return self.session.get(EmergencyTeamRow, team_id)
+
+    def add_team(self, row: EmergencyTeamRow | TeamMemberRow) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def members(self, team_ids: Iterable[int]) -> list[TeamMemberRow]:
+        return list(self.session.scalars(select(TeamMemberRow).where(TeamMemberRow.team_id.in_(list(team_ids)))
+                                         .order_by(TeamMemberRow.team_id, TeamMemberRow.member_id)))
+
+    def member(self, team_id: int, staff_id: str) -> TeamMemberRow | None:
+        return self.session.scalar(select(TeamMemberRow).where(TeamMemberRow.team_id == team_id,
+                                                               TeamMemberRow.staff_id == staff_id))
