@@ -8,7 +8,8 @@ then, each in a fresh process: prepares it (the observed year run once) and simu
 ``--replicates`` x ``--years`` county-years, timing each phase (adjudication, appraisal, settlement, drawing; wall
 and CPU of the process, the engine's threads included). ``--baseline SRC``: the same measurement with the code of
 another source tree (``/path/to/main/src``) in the same run, before and after this tree's. ``--jobs N``: also the
-wall time of ``run_simulation`` with 1 and with N processes on ``--replicates`` x ``--years``. Prints the CPU seconds
+wall time of ``run_simulation`` with 1 and with N processes on ``--replicates`` x ``--years`` of two counties
+(``centre-middle`` and ``centre-low``). Prints the CPU seconds
 per county-year and the projection of the issue's 12 counties x 5 years x 50 replicates on N cores.
 """
 
@@ -75,7 +76,7 @@ def parallel(years: int, replicates: int, jobs: int) -> dict[str, Any]:
 
     scenario = load_scenarios("[scenarios.global_budget]\n")
     t = time.perf_counter()
-    result = run_simulation(DATA / "centre-middle", scenario, years=years, replicates=replicates, seed=1, jobs=jobs)
+    result = run_simulation(DATA, scenario, years=years, replicates=replicates, seed=1, jobs=jobs)
     return {"wall": time.perf_counter() - t, "n": len(result.rows)}
 
 
@@ -115,7 +116,8 @@ def main() -> None:
     from yigongti.simulator.pilot import PILOT_4X3, read_pilot_design, write_pilot
 
     design = read_pilot_design(PILOT_4X3)
-    design = design.model_copy(update={"counties": tuple(c for c in design.counties if c.name == "centre-middle")})
+    names = ("centre-middle", "centre-low") if args.jobs else ("centre-middle",)  # --jobs: two counties
+    design = design.model_copy(update={"counties": tuple(c for c in design.counties if c.name in names)})
     shutil.rmtree(DATA, ignore_errors=True)
     write_pilot(design, DATA, persons=args.persons)
     run = ["--measure", "--years", str(args.years), "--replicates", str(args.replicates)]

@@ -444,8 +444,9 @@ def _run_task(task: _Task) -> tuple[list[tuple[list[CountyYear], list[Consortium
 def _tasks(folders: Sequence[tuple[str, Path]], scenarios: Sequence[Scenario], *, years: int, replicates: int,
            seed: int, backend: str, jobs: int) -> list[_Task]:
     """The simulation in tasks, in the order of the results: by county, then by replicates. One task per county
-    when there are enough counties to keep ``jobs`` processes busy, else each county's replicates in parts."""
-    parts = 1 if jobs <= 1 else min(replicates, max(1, -(-2 * jobs // len(folders))))
+    when there are at least ``jobs`` counties (each county prepared once, its replicates in full batches), else each
+    county's replicates in parts (every process that takes a part prepares the county once)."""
+    parts = 1 if jobs <= len(folders) else min(replicates, -(-jobs // len(folders)))
     out = []
     for ci, (name, folder) in enumerate(folders):
         bounds = [1 + replicates * p // parts for p in range(parts + 1)]
