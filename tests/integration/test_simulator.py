@@ -98,8 +98,9 @@ def test_same_seed_same_numbers(result: SimulationResult, county: Path) -> None:
 
 
 def test_replicates_adjudicated_together_give_the_same_numbers(result: SimulationResult, county: Path) -> None:
-    """The replicates of a year adjudicated in one run (ids prefixed, split after) give each replicate the numbers of
-    its own run: one at a time (batch 1), all together, and the default batches of run_simulation agree."""
+    """The replicates of a year adjudicated and appraised in one run (keys prefixed, split after) give each replicate
+    the numbers of its own run (scores and grades too): one at a time (batch 1), all together, and the default
+    batches of run_simulation agree."""
     setup = prepare_county(county.name, county)
     scenario = load_scenarios(SCENARIOS)[1]  # the lower copay: the adjudication differs from the observed year's
     alone = simulate_county(setup, scenario, county_index=0, years=2, replicates=3, seed=SEED, batch=1)
@@ -108,6 +109,15 @@ def test_replicates_adjudicated_together_give_the_same_numbers(result: Simulatio
     assert [r.replicate for r in together[0]] == [1, 1, 2, 2, 3, 3]
     assert alone[0][:4] == _rows(result, "low_copay")
     assert len({(r.fund_balance, r.heads_moved, r.fund_paid_claims) for r in together[0]}) == 6  # replicates differ
+    assert len({c.score for c in together[1]}) > 2 and all(c.score for c in together[1])
+
+
+def test_processes_give_the_same_files(result: SimulationResult, county: Path, tmp_path: Path) -> None:
+    """--jobs 2 (the replicates shared out to two spawned processes) writes byte for byte the files of one process."""
+    two = run_simulation(county, load_scenarios(SCENARIOS), years=2, replicates=2, seed=SEED, jobs=2)
+    assert two.rows == result.rows and two.consortia == result.consortia and two.observed == result.observed
+    one_files, two_files = write_results(result, tmp_path / "one"), write_results(two, tmp_path / "two")
+    assert [f.read_bytes() for f in one_files] == [f.read_bytes() for f in two_files]
 
 
 def test_baseline_reproduces_the_observed_year(result: SimulationResult) -> None:

@@ -27,6 +27,8 @@ def simulate(
     seed: Annotated[int, typer.Option("--seed", help="random seed; same seed, same numbers / 随机种子")] = 1,
     engine: EngineOption = "duckdb",
     reports: Annotated[bool, typer.Option("--reports/--no-reports", help="report.html and simulation.xlsx")] = True,
+    jobs: Annotated[int, typer.Option("--jobs", help="processes (counties and replicates shared out; the same "
+                                                     "numbers for any number) / 并行进程数")] = 1,
 ) -> None:
     """试点模拟：各情景逐年运行真实的待遇结算、考核与清算 / Simulate scenarios over years on the real adjudication,
     appraisal and settlement of a county folder (or a folder of county folders), with bands from repeated seeds."""
@@ -34,7 +36,7 @@ def simulate(
     chosen = read_scenarios(scenarios, base=folder_policy(folders[0][1]))
     with console.status("") as status:
         result = run_simulation(data, chosen, years=years, replicates=replicates, seed=seed, backend=engine,
-                                progress=lambda text: status.update(f"模拟 / simulating {text} ..."))
+                                progress=lambda text: status.update(f"模拟 / simulating {text} ..."), jobs=jobs)
     files = write_results(result, out)
     if reports:
         files += write_report(result, out)

@@ -105,10 +105,36 @@ def pilot_table(result: SimulationResult, rows: list[SummaryRow]) -> tuple[list[
     return head, out
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], scenarios: Sequence[str] | None = None,
+           table_id: str = "") -> str:
+    """An HTML table; ``scenarios``: each row's scenario name (``data-scenario``, for the scenario picker)."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+    keys = scenarios if scenarios is not None else [None] * len(rows)
+    body = "".join(("<tr>" if k is None else f'<tr data-scenario="{html.escape(k)}">')
+                   + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r, k in zip(rows, keys,
+                                                                                                      strict=True))
+    ident = f' id="{table_id}"' if table_id else ""
+    return f"<table{ident}><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_PICK_SCRIPT = """<script>
+document.querySelectorAll('#pick input').forEach(function (box) {
+  box.addEventListener('change', function () {
+    var on = {};
+    document.querySelectorAll('#pick input').forEach(function (b) { on[b.value] = b.checked; });
+    document.querySelectorAll('#compare tbody tr').forEach(function (tr) {
+      tr.hidden = !on[tr.dataset.scenario];
+    });
+  });
+});
+</script>"""
+
+
+def _picker(result: SimulationResult) -> str:
+    """Checkboxes, one per scenario: the comparison table shows the scenarios ticked (选择情景对比)."""
+    boxes = "".join(f'<label><input type="checkbox" name="scenario" value="{html.escape(s.name)}" checked> '
+                    f"{html.escape(s.title)}</label> " for s in result.scenarios)
+    return f'<fieldset id="pick"><legend>选择对比的情景 / Scenarios compared</legend>{boxes}</fieldset>'
 
 
 def report_html(result: SimulationResult) -> str:
@@ -122,6 +148,7 @@ def report_html(result: SimulationResult) -> str:
         f'<figure><img alt="{html.escape(_LABEL[m][1])}" src="data:image/png;base64,'
         f'{base64.b64encode(_chart(result, rows, county, m, observed)).decode()}"></figure>' for m in CHARTED)
     head, table = pilot_table(result, rows)
+    names = [s.name for s in result.scenarios] * (len(table) // max(1, len(result.scenarios)))  # county by scenario
     scen = [[s.name, s.title, labelled("payment", s.payment), "是 yes" if s.merge_consortia else "否 no"]
             for s in result.scenarios]
     obs = [[o.county, str(o.year), f"{o.visits_per_person:.2f}", f"{o.admissions_per_100:.1f}",
@@ -139,12 +166,13 @@ def report_html(result: SimulationResult) -> str:
         "<h2>情景 / Scenarios</h2>",
         _table(["名称 name", "说明 label", "支付方式 payment", "合并医共体 merged"], scen),
         f"<h2>末年对比 / Last year compared ({max((r.year for r in rows), default='-')})</h2>",
-        _table(head, table),
+        _picker(result),
+        _table(head, table, names, "compare"),
         "<h2>逐年变化 / Year by year</h2>", charts,
         "<h2>观察年 / The observed year</h2>",
         _table(["县 county", "年度 year", "人均门诊 visits per person", "每百人住院 admissions per 100",
                 "基层门诊占比 primary share", "县域内住院占比 in-county share", "个人自付占比 out-of-pocket"], obs),
-        "</body></html>", ""])
+        _PICK_SCRIPT, "</body></html>", ""])
 
 
 def _cell(metric: str, v: float) -> Decimal | float:

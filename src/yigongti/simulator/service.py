@@ -6,9 +6,10 @@ kept shares the first inputs of the Q4 choice. Then for every scenario, replicat
 (``engine.switch``), a year of claims is drawn (``engine.draw_claims``) and handed, with the year's designations and
 last year's claims, to ``benefits.service.adjudicate_data``, ``appraisal.service.appraise_data`` and
 ``budget.service.settle_year`` under the scenario's policy: the same code as a real year. The replicates of a year
-are adjudicated together, in one run (their ids prefixed by the replicate, split after: ``_adjudicate_batch``),
-which gives each replicate the table of its own run. Random numbers come from ``(seed, county, replicate, year)``
-only, so scenarios are compared on common random numbers and the same seed gives the same numbers.
+are adjudicated together in one run and appraised together in one run (every key prefixed by the replicate, split
+after: ``_run_batch``, ``worlds``), which gives each replicate the tables of its own run. Random numbers come from
+``(seed, county, replicate, year)`` only, so scenarios are compared on common random numbers, the same seed gives the
+same numbers, and the counties and replicates can be shared out to processes (``run_simulation(jobs=N)``).
 
 The fund (医保基金): income is the policy's medical pool (``capitation.pool_resident + pool_employee``; without one the
 consortia's gross budgets), grown by ``income_growth``. Under the global budget the fund pays each consortium's
@@ -19,8 +20,11 @@ persons living away; under fee for service it pays the fund share of every claim
 from __future__ import annotations
 
 import csv
+import itertools
+import multiprocessing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,7 +34,7 @@ import pyarrow.compute as pc
 
 from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.indicators import IndicatorSet
-from yigongti.appraisal.service import appraise_data
+from yigongti.appraisal.service import AppraisalResult, appraise_data
 from yigongti.benefits.service import adjudicate_data, designations_for
 from yigongti.budget.service import SettlementResult, settle_year
 from yigongti.core.money import format_yuan
@@ -39,6 +43,7 @@ from yigongti.core.policy_files import folder_policy
 from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder
 from yigongti.simulator import engine as g
+from yigongti.simulator import worlds
 from yigongti.simulator.domain import (
     Behaviour,
     CellKey,
@@ -75,6 +80,19 @@ class CountySetup:
     oop: dict[CellKey, float]
     indicator_set: IndicatorSet | None
     prices: dict[str, dict[CellKey, float]] = field(default_factory=dict)  # policy json -> OOP share by cell
+    stacks: dict[tuple[str, int], pa.Table] = field(default_factory=dict)  # (table, worlds) -> stacked table
+
+    def stacked_tables(self, n: int) -> dict[str, pa.Table]:
+        """Every table of the folder but the claims and designations (the same in every replicate and year) as
+        ``n`` worlds, every key prefixed: made once per number of worlds."""
+        out = {}
+        for name, t in self.data.tables.items():
+            if name in ("claims", "designations"):
+                continue
+            if (name, n) not in self.stacks:
+                self.stacks[(name, n)] = worlds.stack([t] * n)
+            out[name] = self.stacks[(name, n)]
+        return out
 
 
 def county_folders(data: Path) -> list[tuple[str, Path]]:
@@ -241,59 +259,56 @@ def batch_size(claims_a_year: int, replicates: int, limit: int = BATCH_CLAIMS) -
     return max(1, min(replicates, limit // max(1, 2 * claims_a_year)))
 
 
-def _prefixed(t: pa.Table, prefix: str, columns: Sequence[str]) -> pa.Table:
-    for name in columns:
-        if name in t.column_names:
-            col = pc.binary_join_element_wise(pa.scalar(prefix), t.column(name), "")
-            t = t.set_column(t.column_names.index(name), name, col)
-    return t
-
-
-def _stripped(t: pa.Table, width: int, columns: Sequence[str]) -> pa.Table:
-    for name in columns:
-        if name in t.column_names:
-            col = pc.utf8_slice_codeunits(t.column(name), width)
-            t = t.set_column(t.column_names.index(name), name, col)
-    return t
-
-
-_PERSON_KEYS = ("person_id",)
-_CLAIM_KEYS = ("claim_id", "person_id", "referral_from")
-
-
-def _adjudicate_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: list[pa.Table],
-                      backend: str) -> list[pa.Table]:
-    """Each replicate's year adjudicated, all in ONE run of the real adjudication: the replicates' persons, claims
-    and designations with the person and claim ids prefixed by the replicate (the institutions and consortia are
-    shared, untouched), then split by the prefix and the prefix removed. A claim's adjudication depends only on its
-    own person's claims and designations and on the institutions (deductibles, caps and referrals are per person),
-    so each replicate's table is the one its own run gives (same rows, same order: by claim_id)."""
+def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: list[pa.Table],
+               backend: str) -> tuple[list[pa.Table], list[AppraisalResult]]:
+    """Each replicate's year adjudicated and appraised, all in ONE run of the real adjudication and ONE of the
+    real appraisal: every table of the replicates with every key prefixed by the replicate (``worlds``: persons,
+    claims, designations, institutions, consortia and the county code too, so that each replicate is a county of
+    its own), then the adjudicated claims split by the prefix of their claim id, the indicators, scores and points
+    by the prefix of their scope. A claim's adjudication depends only on its own person's claims and designations
+    and on the institutions (deductibles, caps and referrals are per person); every indicator is a sum over the
+    persons or institutions of one scope and every score a function of its unit's indicators: so each replicate's
+    tables are the ones its own run gives (same rows, same order). This year's scores (the P4P and the Q4 choice)
+    do not depend on last year's indicators, which only the appraisal report compares with: not computed
+    (``with_previous=False``), the money is the same."""
+    y0, iset = setup.year, setup.indicator_set
     if len(claims) == 1:
         data = DataFolder(setup.data.path, {**setup.data.tables, "claims": claims[0], "designations": des[0]})
-        return [adjudicate_data(data, setup.year, policy, des[0], backend=backend)]
-    width = len(str(len(claims) - 1))
-    prefixes = [f"{i:0{width}d}#" for i in range(len(claims))]
-    persons = setup.data["persons"]
-    tables = {**setup.data.tables,
-              "persons": pa.concat_tables([_prefixed(persons, x, _PERSON_KEYS) for x in prefixes]),
-              "claims": pa.concat_tables([_prefixed(c, x, _CLAIM_KEYS) for c, x in zip(claims, prefixes,
-                                                                                         strict=True)]),
-              "designations": pa.concat_tables([_prefixed(d, x, _PERSON_KEYS) for d, x in zip(des, prefixes,
-                                                                                              strict=True)])}
-    adj = adjudicate_data(DataFolder(setup.data.path, tables), setup.year, policy, tables["designations"],
-                          backend=backend)
-    which = np.asarray(pc.utf8_slice_codeunits(adj.column("claim_id"), 0, width).cast(pa.int64()).to_numpy(),
-                       dtype=np.int64)
-    return [_stripped(adj.filter(pa.array(which == i)), width + 1, _CLAIM_KEYS) for i in range(len(claims))]
+        adj = adjudicate_data(data, y0, policy, des[0], backend=backend)
+        return [adj], [appraise_data(data, y0, policy, des[0], adj, indicator_set=iset, backend=backend,
+                                     with_previous=False)]
+    n = len(claims)
+    all_des = worlds.stack(des)
+    data = DataFolder(setup.data.path, {**setup.stacked_tables(n), "claims": worlds.stack(claims),
+                                        "designations": all_des})
+    adj = adjudicate_data(data, y0, policy, all_des, backend=backend)
+    res = appraise_data(data, y0, policy, all_des, adj, indicator_set=iset, backend=backend, with_previous=False)
+    return worlds.split(adj, "claim_id", n), _world_appraisals(res, n)
+
+
+def _world_appraisals(res: AppraisalResult, n: int) -> list[AppraisalResult]:
+    """Each world of an appraisal of ``n`` stacked worlds, prefixes removed."""
+    indicators = worlds.split(res.indicators, "scope", n, ("scope",))
+    scores, points = worlds.split(res.scores, "unit_id", n), worlds.split(res.points, "unit_id", n)
+    out = []
+    for i, tag in enumerate(worlds.prefixes(n)):
+        width = len(tag)
+        out.append(replace(
+            res, indicators=indicators[i], scores=scores[i], points=points[i],
+            names={k[width:]: v.replace(tag, "") for k, v in res.names.items() if k.startswith(tag)},
+            pending=tuple(s[width:] for s in res.pending if s.startswith(tag)),
+            previous_scores={k[width:]: v for k, v in res.previous_scores.items() if k.startswith(tag)}))
+    return out
 
 
 def simulate_county(setup: CountySetup, scenario: Scenario, *, county_index: int, years: int, replicates: int,
                     seed: int, backend: str = "duckdb", progress: Callable[[str], None] | None = None,
-                    batch: int | None = None) -> tuple[list[CountyYear], list[ConsortiumYear]]:
+                    batch: int | None = None, first: int = 1) -> tuple[list[CountyYear], list[ConsortiumYear]]:
     """Every replicate and year of one scenario in one county. The replicates go in batches (``batch`` at a time,
-    by default :func:`batch_size`): a batch's year is adjudicated in one run (:func:`_adjudicate_batch`), then each
-    replicate is appraised and settled. The numbers do not depend on the batch: each replicate draws from its own
-    ``(seed, county, replicate, year)`` stream and its claims are adjudicated as on their own."""
+    by default :func:`batch_size`): a batch's year is adjudicated in one run and appraised in one
+    run (:func:`_run_batch`), then each replicate is settled. The replicates are ``first`` .. ``first + replicates
+    - 1``. The numbers do not depend on the batch: each replicate draws from its own ``(seed, county, replicate,
+    year)`` stream and its claims are adjudicated and appraised as on their own."""
     try:
         policy = scenario_policy(scenario, setup.policy)
     except PolicyError as exc:
@@ -309,10 +324,11 @@ def simulate_county(setup: CountySetup, scenario: Scenario, *, county_index: int
     size = batch if batch is not None else batch_size(setup.templates.claims.num_rows, replicates)
     rows: list[CountyYear] = []
     crows: list[ConsortiumYear] = []
-    for start in range(1, replicates + 1, max(1, size)):
+    end = first + replicates
+    for start in range(first, end, max(1, size)):
         reps = [_Replicate(r, setup.observed.copy(), setup.scores.copy(), setup.satisfied.copy(), first_claims,
                            _relabel(first_des, y0 - 1))
-                for r in range(start, min(start + max(1, size), replicates + 1))]
+                for r in range(start, min(start + max(1, size), end))]
         for k in range(1, years + 1):
             if progress is not None:
                 span = f"{reps[0].number}" if len(reps) == 1 else f"{reps[0].number}-{reps[-1].number}"
@@ -328,7 +344,7 @@ def simulate_county(setup: CountySetup, scenario: Scenario, *, county_index: int
 def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps: list[_Replicate], k: int, *,
                    seed: int, county_index: int, cell_mult: dict[CellKey, float], effort: np.ndarray,
                    names: dict[str, str], backend: str) -> None:
-    """Year ``k`` of every replicate of a batch: switch, draw, adjudicate (together), appraise and settle (each)."""
+    """Year ``k`` of every replicate of a batch: switch, draw, adjudicate and appraise (together), settle (each)."""
     b, payment = scenario.behaviour, scenario.payment
     geo, t, y0 = setup.geo, setup.templates, setup.year
     drawn = []
@@ -344,15 +360,11 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
         all_des = pa.concat_tables([des, rep.last_des.select(list(_DES_COLUMNS)).cast(des.schema)])
         all_claims = pa.concat_tables([claims, rep.last_claims.cast(claims.schema)])
         drawn.append((before, d, moved, claims, des, all_des, all_claims))
-    adjudicated = _adjudicate_batch(setup, policy, [x[6] for x in drawn], [x[5] for x in drawn], backend)
-    for rep, (before, d, moved, claims, des, all_des, all_claims), adj in zip(reps, drawn, adjudicated,
-                                                                                 strict=True):
-        data = DataFolder(setup.data.path, {**setup.data.tables, "claims": all_claims, "designations": all_des})
-        # this year's scores (the P4P and the Q4 choice) do not depend on last year's indicators, which only
-        # the appraisal report compares with: not computed (half the appraisal's time), the money is the same
-        appraisal = appraise_data(data, y0, policy, all_des, adj, indicator_set=setup.indicator_set,
-                                  backend=backend, with_previous=False)
-        settlement = settle_year(data, y0, policy, backend=backend, designations=all_des, adjudicated=adj,
+    adjudicated, appraised = _run_batch(setup, policy, [x[6] for x in drawn], [x[5] for x in drawn], backend)
+    for rep, (before, d, moved, claims, des, all_des, all_claims), adj, appraisal in zip(
+            reps, drawn, adjudicated, appraised, strict=True):
+        one = DataFolder(setup.data.path, {**setup.data.tables, "claims": all_claims, "designations": all_des})
+        settlement = settle_year(one, y0, policy, backend=backend, designations=all_des, adjudicated=adj,
                                  appraisal=appraisal)
         counts = g.year_counts(adj, geo)
         income = round(_income(policy, settlement) * (1 + b.income_growth) ** k)
@@ -391,28 +403,95 @@ def _consortium_rows(setup: CountySetup, scenario: Scenario, replicate: int, yea
     return out
 
 
+@dataclass(frozen=True)
+class _Task:
+    """A share of a simulation for one process: one county, every scenario, replicates ``first`` ..
+    ``first + count - 1``."""
+
+    county_index: int
+    name: str
+    folder: Path
+    scenarios: tuple[Scenario, ...]
+    years: int
+    first: int
+    count: int
+    seed: int
+    backend: str
+
+
+_SETUPS: dict[tuple[str, bool, str], CountySetup] = {}
+"""The counties a process has prepared (a process runs the tasks of a county one after the other)."""
+
+
+def _run_task(task: _Task) -> tuple[list[tuple[list[CountyYear], list[ConsortiumYear]]], CountyYear]:
+    """Every scenario of a task: its rows per scenario, and the county's observed row."""
+    out = []
+    first_setup: CountySetup | None = None
+    for sc in task.scenarios:
+        key = (str(task.folder), sc.merge_consortia, task.backend)
+        if key not in _SETUPS:
+            if any(k[0] != key[0] for k in _SETUPS):  # a process keeps one county (plain and merged set-ups)
+                _SETUPS.clear()
+            _SETUPS[key] = prepare_county(task.name, task.folder, merged=sc.merge_consortia, backend=task.backend)
+        setup = _SETUPS[key]
+        first_setup = first_setup or setup
+        out.append(simulate_county(setup, sc, county_index=task.county_index, years=task.years,
+                                   replicates=task.count, seed=task.seed, backend=task.backend, first=task.first))
+    assert first_setup is not None
+    return out, first_setup.observed_row
+
+
+def _tasks(folders: Sequence[tuple[str, Path]], scenarios: Sequence[Scenario], *, years: int, replicates: int,
+           seed: int, backend: str, jobs: int) -> list[_Task]:
+    """The simulation in tasks, in the order of the results: by county, then by replicates. One task per county
+    when there are at least ``jobs`` counties (each county prepared once, its replicates in full batches), else each
+    county's replicates in parts (every process that takes a part prepares the county once)."""
+    parts = 1 if jobs <= len(folders) else min(replicates, -(-jobs // len(folders)))
+    out = []
+    for ci, (name, folder) in enumerate(folders):
+        bounds = [1 + replicates * p // parts for p in range(parts + 1)]
+        out += [_Task(ci, name, folder, tuple(scenarios), years, lo, hi - lo, seed, backend)
+                for lo, hi in itertools.pairwise(bounds) if hi > lo]
+    return out
+
+
 def run_simulation(data: Path, scenarios: Sequence[Scenario], *, years: int, replicates: int, seed: int,
-                   backend: str = "duckdb", progress: Callable[[str], None] | None = None) -> SimulationResult:
-    """Every county of ``data`` x scenario x replicate x year. Raises InvalidInput on bad input or arguments."""
+                   backend: str = "duckdb", progress: Callable[[str], None] | None = None,
+                   jobs: int = 1) -> SimulationResult:
+    """Every county of ``data`` x scenario x replicate x year, in ``jobs`` processes (the same numbers for any
+    number). Raises InvalidInput on bad input or arguments."""
     problems = [Problem("arguments", 0, name, "must be at least 1 / 至少为 1")
-                for name, v in (("--years", years), ("--replicates", replicates)) if v < 1]
+                for name, v in (("--years", years), ("--replicates", replicates), ("--jobs", jobs)) if v < 1]
     if seed < 0:
         problems.append(Problem("arguments", 0, "--seed", "must be >= 0 / 应为非负整数"))
     if problems:
         raise InvalidInput(problems)
     folders = county_folders(data)
     result = SimulationResult(list(scenarios), [n for n, _ in folders], years, replicates, seed)
-    for ci, (name, folder) in enumerate(folders):
-        setups: dict[bool, CountySetup] = {}
-        for sc in scenarios:
-            if sc.merge_consortia not in setups:
-                setups[sc.merge_consortia] = prepare_county(name, folder, merged=sc.merge_consortia,
-                                                            backend=backend)
-            rows, crows = simulate_county(setups[sc.merge_consortia], sc, county_index=ci, years=years,
-                                          replicates=replicates, seed=seed, backend=backend, progress=progress)
-            result.rows += rows
-            result.consortia += crows
-        result.observed.append(setups[next(iter(setups))].observed_row)
+    tasks = _tasks(folders, scenarios, years=years, replicates=replicates, seed=seed, backend=backend, jobs=jobs)
+    if jobs <= 1 or len(tasks) == 1:
+        done = []
+        for task in tasks:
+            if progress is not None:
+                progress(f"{task.name} #{task.first}-{task.first + task.count - 1}")
+            done.append(_run_task(task))
+        _SETUPS.clear()
+    else:
+        # spawned, not forked: a forked child would inherit the parent's engine threads and locks
+        with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_run_task, task) for task in tasks]
+            for n, _ in enumerate(as_completed(futures), start=1):
+                if progress is not None:
+                    progress(f"{n}/{len(tasks)}")
+            done = [f.result() for f in futures]
+    for ci in range(len(folders)):  # the order of a single process: county, scenario, replicate, year
+        mine = [per_scenario for (per_scenario, _), task in zip(done, tasks, strict=True) if task.county_index == ci]
+        for si in range(len(scenarios)):
+            for per_scenario in mine:
+                rows, crows = per_scenario[si]
+                result.rows += rows
+                result.consortia += crows
+    result.observed += [observed for (_, observed), task in zip(done, tasks, strict=True) if task.first == 1]
     return result
 
 
