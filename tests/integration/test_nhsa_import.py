@@ -563,3 +563,34 @@ def test_the_columnar_import_equals_the_per_record_reference_on_random_record_se
         records, imported, cancelled_n, refused = reference[:4]
         assert records == table.num_rows == imported + cancelled_n + refused  # type: ignore[operator]
         assert cancelled_n == 2 * len(cancelled)
+
+
+def test_a_gbk_export_with_chinese_labels_reads_as_its_utf8_twin(county: tuple[Path, Path], tmp_path: Path) -> None:
+    """GBK proper (not GB18030), Chinese column labels, detected or declared: the same files as UTF-8."""
+    t = _small(county, tmp_path)
+    t = t.rename_columns([FIELD_BY_NAME[n].label for n in t.column_names])
+    utf8 = _write_csv(t, tmp_path / "u.csv")
+    gbk = _write_csv(t, tmp_path / "g.csv", encoding="gbk")
+    with pytest.raises(UnicodeDecodeError):
+        gbk.read_bytes().decode("utf-8")
+    runs = [(utf8, ()), (gbk, ()), (gbk, ("--encoding", "gbk"))]
+    for k, (path, extra) in enumerate(runs):
+        code, output = _import(county[1], tmp_path / f"o{k}", path, extra=extra)
+        assert code == 0, output
+    claims = [_text(tmp_path / f"o{k}" / "claims.csv") for k in range(len(runs))]
+    assert claims[0].num_rows > 0 and all(c.equals(claims[0]) for c in claims)
+
+
+def test_json_lines_records_missing_fields_name_each_line_and_field(county: tuple[Path, Path],
+                                                                     tmp_path: Path) -> None:
+    rows = [r for r in _small(county, tmp_path).to_pylist() if r["infno"] in ("2207", "2304")][:3]
+    del rows[1]["medfee_sumamt"]
+    del rows[2]["fixmedins_code"], rows[2]["begndate"]
+    path = tmp_path / "gaps.jsonl"
+    path.write_text("".join(json.dumps({"infno": r.pop("infno"), "output": {"setlinfo": r}}, ensure_ascii=False) + "\n"
+                            for r in rows), "utf-8")
+    code, output = _import(county[1], tmp_path / "out", path)
+    assert code == 2, output
+    for where in ("gaps.jsonl:2:medfee_sumamt:", "gaps.jsonl:3:fixmedins_code:", "gaps.jsonl:3:begndate:"):
+        assert where in output
+    assert "gaps.jsonl:1:" not in output and not (tmp_path / "out" / "claims.csv").exists()
