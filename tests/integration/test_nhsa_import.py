@@ -10,6 +10,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
@@ -20,6 +22,7 @@ from yigongti.datafolder.folder import read_folder
 from yigongti.demo import DEFAULT_YEAR
 from yigongti.demo.county import write_demo_county
 from yigongti.interop.nhsa.domain import FIELD_BY_NAME, canonical_field
+from yigongti.interop.nhsa.records import is_settlement_list
 from yigongti.interop.nhsa.report import comparison_html, comparison_xlsx
 from yigongti.interop.nhsa.sample import CANCEL_EVERY, SAMPLE_FILE, SAMPLE_LIST_FILE, write_nhsa_folder
 from yigongti.interop.nhsa.service import (
@@ -304,6 +307,29 @@ def test_settlement_lists_as_csv_and_excel_parts_give_the_same_claims(county: tu
     code, output = _import(nhsa, tmp_path / "out", nhsa / SAMPLE_FILE, extra=extra)
     assert code == 0, output
     assert _text(tmp_path / "out" / "claims.csv").equals(_text(tmp_path / "ref" / "claims.csv"))
+    # the same lists handed in as --records: told from the settlements by their content
+    for name, lists in (("jsonl", [nhsa / LIST_FILE]), ("parts", [*files, tmp_path / "oprninfo.xlsx"])):
+        code, output = _import(nhsa, tmp_path / name, *lists, nhsa / SAMPLE_FILE)
+        assert code == 0, output
+        assert "settlement list rows joined" in output
+        assert _text(tmp_path / name / "claims.csv").equals(_text(tmp_path / "ref" / "claims.csv")), name
+    report = (tmp_path / "jsonl" / "import_report.csv").read_bytes()
+    assert report == (tmp_path / "ref" / "import_report.csv").read_bytes()
+
+
+def test_a_settlement_list_is_told_from_settlement_records_by_its_content(county: tuple[Path, Path],
+                                                                          tmp_path: Path) -> None:
+    _, nhsa = county
+    assert is_settlement_list(nhsa / LIST_FILE) and not is_settlement_list(nhsa / SAMPLE_FILE)
+    nested = tmp_path / "nested.jsonl"  # no infno: setlinfo with its nested lists
+    nested.write_text(json.dumps({"input": {"setlinfo": {"setl_id": "S1"}, "diseinfo": [{"diag_code": "I10"}]}})
+                      + "\n", "utf-8")
+    settlement = tmp_path / "s.jsonl"
+    settlement.write_text(json.dumps({"infno": "2304", "output": {"setlinfo": {"setl_id": "S1"}}}) + "\n", "utf-8")
+    parts = _list_parts(nhsa / LIST_FILE)
+    assert is_settlement_list(nested) and not is_settlement_list(settlement)
+    assert is_settlement_list(_write_csv(parts["diseinfo"], tmp_path / "d.csv"))
+    assert not is_settlement_list(_write_csv(_records(nhsa).slice(0, 5), tmp_path / "r.csv"))
 
 
 def test_malformed_settlement_lists_exit_2_naming_file_row_and_field(county: tuple[Path, Path],
@@ -372,6 +398,18 @@ def test_import_adjudicate_export_import_gives_the_same_claims(county: tuple[Pat
                                       "--out", str(tmp_path / "x")])
     assert result.exit_code == 0, result.output
     exported = tmp_path / "x" / EXPORT_DIR
+    # --year: the same adjudication done by the export itself, the same files
+    result = CliRunner().invoke(app, ["nhsa", "export", "--data", str(data), "--year", str(DEFAULT_YEAR),
+                                      "--out", str(tmp_path / "y")])
+    assert result.exit_code == 0, result.output
+    for name in (f"{RESULT_FILE}.csv", f"{RESULT_FILE}.jsonl", EXPORT_LIST_FILE):
+        assert (tmp_path / "y" / EXPORT_DIR / name).read_bytes() == (exported / name).read_bytes(), name
+    comparison = (tmp_path / "y" / "fund_comparison.csv").read_bytes()
+    assert comparison == (tmp_path / "x" / "fund_comparison.csv").read_bytes()
+    assert (tmp_path / "y" / "adjudicated.csv").is_file()
+    for args in ([], ["--year", "2026", "--results", str(tmp_path / "res")]):
+        result = CliRunner().invoke(app, ["nhsa", "export", "--data", str(data), "--out", str(tmp_path / "z"), *args])
+        assert result.exit_code == 2 and "--year" in result.output
     for form in ("csv", "jsonl"):
         code, output = _import(data, tmp_path / f"again-{form}", exported / f"{RESULT_FILE}.{form}",
                                extra=("--settlement-list", str(exported / EXPORT_LIST_FILE)))
@@ -467,3 +505,92 @@ def test_results_without_the_platform_payment_list_ours_alone_and_no_results_exi
     result = CliRunner().invoke(app, ["nhsa", "export", "--data", str(plain), "--results", str(tmp_path / "none"),
                                       "--out", str(tmp_path / "y")])
     assert result.exit_code == 2 and "adjudicated" in result.output
+
+
+# Changes that keep a record well formed but put it off the columnar path (a refusal, a note, a doubt), and ones
+# that make it malformed (the whole import is refused, by both paths alike).
+_DOUBTS = (("psn_cash_pay", "0.00"), ("fixmedins_code", "H51072799999"), ("med_type", "41"), ("psn_no", "NOBODY"),
+           ("insutype", "510"), ("insuplc_admdvs", "510799"), ("mdtrtarea_admdvs", "510700"),
+           ("begndate", "20260301"), ("medfee_sumamt", "1,234.50"), ("inscp_scp_amt", "99999.00"),
+           ("certno", "510727196005011234"), ("gend", "9"), ("insutype", "310"), ("diag_code", "D49.1"),
+           ("diag_code", "I10.x00x002"), ("med_type", "140104"), ("psn_cert_type", "02"), ("enddate", "2020-01-01"))
+_BROKEN = (("medfee_sumamt", "12.345"), ("begndate", "2026-13-01"), ("insuplc_admdvs", "5107"), ("med_type", "99"),
+           ("diag_code", "高血压"))
+
+
+def _outcome(data: Path, path: Path, out: Path, vectorised: bool) -> tuple[object, ...]:
+    try:
+        s = import_records(data, [path], out, vectorised=vectorised, batch_rows=7)
+    except InvalidInput as exc:
+        return ("invalid", tuple((p.file, p.row, p.column, p.message) for p in exc.problems))
+    return (s.records, s.imported, s.cancelled, s.refused, s.unbalanced, s.total_cost, s.nhsa_fund_paid,
+            (out / "claims.csv").read_bytes(), (out / "import_report.csv").read_bytes())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_the_columnar_import_equals_the_per_record_reference_on_random_record_sets(
+        county: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
+    """Hypothesis draws a set of the sample's settlements, changes some (refusals, notes, doubts, malformed cells),
+    cancels some (2208/2305 after their original) and shuffles them: the columnar import and the per-record
+    reference (``vectorised=False``) give the same outcome, byte for byte, or refuse the same cells."""
+    _, nhsa = county
+    pool = _records(nhsa)
+    pool = pool.append_column("mdtrtarea_admdvs", pool.column("insuplc_admdvs"))
+    live = _live(pool)
+    picked = data.draw(st.lists(st.sampled_from(live), min_size=1, max_size=40, unique=True), label="records")
+    t = pool.take(pa.array(picked))
+    for i in range(t.num_rows):
+        change = data.draw(st.sampled_from([None, None, None, *_DOUBTS]), label="change")
+        if change is not None:
+            t = _set(t, i, *change)
+    if data.draw(st.integers(0, 4), label="broken") == 0:
+        t = _set(t, data.draw(st.integers(0, t.num_rows - 1)), *data.draw(st.sampled_from(_BROKEN)))
+    cancelled = data.draw(st.lists(st.integers(0, t.num_rows - 1), max_size=5, unique=True), label="cancelled")
+    rows = t.to_pylist()
+    for i in cancelled:
+        rows.append({**{k: "" for k in t.column_names}, "infno": "2305" if rows[i]["infno"] == "2304" else "2208",
+                     "setl_id": rows[i]["setl_id"], "psn_no": rows[i]["psn_no"]})
+    order = data.draw(st.permutations(range(len(rows))), label="order")  # a cancellation may come first
+    table = pa.Table.from_pylist([rows[i] for i in order], schema=t.schema)
+    base = tmp_path_factory.mktemp("hyp")
+    path = _write_csv(table, base / "records.csv")
+    reference = _outcome(nhsa, path, base / "rows", False)
+    columnar = _outcome(nhsa, path, base / "columns", True)
+    assert columnar == reference
+    event("malformed" if reference[0] == "invalid" else "imported")
+    if reference[0] != "invalid":
+        records, imported, cancelled_n, refused = reference[:4]
+        assert records == table.num_rows == imported + cancelled_n + refused  # type: ignore[operator]
+        assert cancelled_n == 2 * len(cancelled)
+
+
+def test_a_gbk_export_with_chinese_labels_reads_as_its_utf8_twin(county: tuple[Path, Path], tmp_path: Path) -> None:
+    """GBK proper (not GB18030), Chinese column labels, detected or declared: the same files as UTF-8."""
+    t = _small(county, tmp_path)
+    t = t.rename_columns([FIELD_BY_NAME[n].label for n in t.column_names])
+    utf8 = _write_csv(t, tmp_path / "u.csv")
+    gbk = _write_csv(t, tmp_path / "g.csv", encoding="gbk")
+    with pytest.raises(UnicodeDecodeError):
+        gbk.read_bytes().decode("utf-8")
+    runs = [(utf8, ()), (gbk, ()), (gbk, ("--encoding", "gbk"))]
+    for k, (path, extra) in enumerate(runs):
+        code, output = _import(county[1], tmp_path / f"o{k}", path, extra=extra)
+        assert code == 0, output
+    claims = [_text(tmp_path / f"o{k}" / "claims.csv") for k in range(len(runs))]
+    assert claims[0].num_rows > 0 and all(c.equals(claims[0]) for c in claims)
+
+
+def test_json_lines_records_missing_fields_name_each_line_and_field(county: tuple[Path, Path],
+                                                                     tmp_path: Path) -> None:
+    rows = [r for r in _small(county, tmp_path).to_pylist() if r["infno"] in ("2207", "2304")][:3]
+    del rows[1]["medfee_sumamt"]
+    del rows[2]["fixmedins_code"], rows[2]["begndate"]
+    path = tmp_path / "gaps.jsonl"
+    path.write_text("".join(json.dumps({"infno": r.pop("infno"), "output": {"setlinfo": r}}, ensure_ascii=False) + "\n"
+                            for r in rows), "utf-8")
+    code, output = _import(county[1], tmp_path / "out", path)
+    assert code == 2, output
+    for where in ("gaps.jsonl:2:medfee_sumamt:", "gaps.jsonl:3:fixmedins_code:", "gaps.jsonl:3:begndate:"):
+        assert where in output
+    assert "gaps.jsonl:1:" not in output and not (tmp_path / "out" / "claims.csv").exists()

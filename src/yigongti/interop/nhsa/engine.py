@@ -329,7 +329,8 @@ def columnar_claims(batch: pa.Table, *, codes: CodeSystems, setl_id: pa.Array, i
         [c for c, e in codes.infno.items() if e.get("kind") == "settles"], pa.string())))
     text = {name: _text(batch, name) for name in ("psn_no", "insutype", "med_type", "fixmedins_code", "begndate",
                                                   "enddate", "brdy", "gend", "diag_code", "certno",
-                                                  "psn_cert_type", *MONEY_FIELDS)}
+                                                  "psn_cert_type", "insuplc_admdvs", "mdtrtarea_admdvs",
+                                                  *MONEY_FIELDS)}
     for name in ("psn_no", "insutype", "med_type", "fixmedins_code", "begndate", *MONEY_FIELDS):
         ok &= _np(pc.not_equal(text[name], ""))
     ok &= _np(pc.and_kleene(pc.not_equal(setl_id, ""), pc.invert(pc.match_substring_regex(setl_id, r"[\s,;]"))))
@@ -355,7 +356,13 @@ def columnar_claims(batch: pa.Table, *, codes: CodeSystems, setl_id: pa.Array, i
     sexes = pc.take(pa.array([e.get("sex") or "" for e in codes.gend.values()], pa.string()),
                     pc.index_in(text["gend"], value_set=pa.array(list(codes.gend))))
     ok &= _np(pc.or_kleene(pc.equal(text["gend"], ""), pc.is_valid(sexes)))
-    ok &= _np(pc.or_kleene(pc.equal(text["diag_code"], ""), pc.match_substring_regex(text["diag_code"], ICD10_PATTERN)))
+    icd10 = pc.and_kleene(pc.match_substring_regex(text["diag_code"], ICD10_PATTERN),
+                          pc.is_in(pc.utf8_slice_codeunits(text["diag_code"], 0, 3),
+                                   value_set=pa.array(sorted(codes.icd10_categories), pa.string())))
+    ok &= _np(pc.or_kleene(pc.equal(text["diag_code"], ""), icd10))
+    divisions = pa.array(list(codes.divisions), pa.string())
+    for name in ("insuplc_admdvs", "mdtrtarea_admdvs"):
+        ok &= _np(pc.or_kleene(pc.equal(text[name], ""), pc.is_in(text[name], value_set=divisions)))
     ok &= _np(pc.and_kleene(pc.is_valid(inst_id), pc.is_valid(person_id)))
     # certno: empty, or the registry person's own well-formed number agreeing with brdy and gend
     cert = pc.utf8_upper(text["certno"])

@@ -25,14 +25,16 @@ import pyarrow.csv as pacsv
 from yigongti.core.problems import Problem, shorten
 from yigongti.interop.nhsa.domain import PART_FIELDS, SETTLEMENT_FIELDS, ListPart, canonical_field, list_part
 
-__all__ = ["BATCH_ROWS", "ENCODINGS", "LIST_VOCABULARY", "ROW", "RecordFile", "detect_encoding", "open_list",
-           "open_records"]
+__all__ = ["BATCH_ROWS", "ENCODINGS", "LIST_ONLY", "LIST_VOCABULARY", "ROW", "RecordFile", "detect_encoding",
+           "is_settlement_list", "open_list", "open_records"]
 
 BATCH_ROWS = 1 << 16
 ROW = "_row"
 ENCODINGS = ("utf-8", "gb18030", "gbk")
 _SNIFF = 1 << 20
 LIST_VOCABULARY: frozenset[str] = frozenset(n for names in PART_FIELDS.values() for n in names)
+LIST_ONLY: frozenset[str] = LIST_VOCABULARY - SETTLEMENT_FIELDS  # fields only a settlement list has (adm_way ...)
+_LIST_INFNO = "4101"
 
 
 class _Unreadable(Exception):
@@ -315,6 +317,36 @@ def _flatten(obj: dict[str, Any]) -> dict[str, str]:
             if name is not None and not isinstance(v, dict | list):
                 out.setdefault(name, _cell_text(v))
     return out
+
+
+def is_settlement_list(path: Path, *, encoding: str | None = None) -> bool:
+    """Whether an export handed in as records is a settlement list (医保结算清单, 4101) instead: JSON lines whose first
+    message is a 4101 (``infno`` 4101, or ``setlinfo`` with ``diseinfo`` / ``oprninfo`` lists beside it), or a CSV or
+    Excel file with a settlement list's own columns (adm_way, maindiag_flag, oprn_oprt_code ...) and no
+    medfee_sumamt. Anything unreadable is left to the records' own checks (False)."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+        with path.open("rb") as f:
+            head = f.read(_SNIFF)
+        try:
+            text = head.decode(encoding or detect_encoding(head), errors="ignore").lstrip("\ufeff")
+        except LookupError:
+            return False
+        line = next((x for x in text.splitlines() if x.strip()), "")
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            return False
+        if not isinstance(obj, dict):
+            return False
+        inner = obj.get("input")
+        body: dict[str, Any] = inner if isinstance(inner, dict) else obj
+        return str(obj.get("infno", "")).strip() == _LIST_INFNO or (
+            isinstance(body.get("setlinfo"), dict) and any(k in body for k in ("diseinfo", "oprninfo")))
+    rf = open_records(path, encoding=encoding, vocabulary=SETTLEMENT_FIELDS | LIST_VOCABULARY)
+    return not rf.problems and "medfee_sumamt" not in rf.fields and any(n in LIST_ONLY for n in rf.fields)
 
 
 def open_list(path: Path, *, label: str | None = None, encoding: str | None = None) -> RecordFile:

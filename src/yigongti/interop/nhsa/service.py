@@ -30,9 +30,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from yigongti.benefits.domain import RULE_TEXT, Rule
+from yigongti.benefits.service import adjudicate_data, adjudicate_folder, write_adjudicated
 from yigongti.core.idnumber import id_number_problems
 from yigongti.core.labels import label
 from yigongti.core.money import format_yuan
+from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput, Problem, shorten
 from yigongti.datafolder.folder import find_table_file, iter_table_parts, neutralise_text, parse_table, read_folder
 from yigongti.datafolder.schema import ADJUDICATED, ColType, Column, TableSpec
@@ -52,7 +54,7 @@ from yigongti.interop.nhsa.domain import (
     required_fields,
 )
 from yigongti.interop.nhsa.engine import Annotations, Index, Pair, columnar_claims
-from yigongti.interop.nhsa.records import BATCH_ROWS, ROW, RecordFile, open_list, open_records
+from yigongti.interop.nhsa.records import BATCH_ROWS, ROW, RecordFile, is_settlement_list, open_list, open_records
 from yigongti.interop.nhsa.sample import (
     RECORD_FIELDS,
     list_messages,
@@ -63,7 +65,7 @@ from yigongti.interop.nhsa.sample import (
 
 __all__ = ["CLAIM_COLUMNS", "COMPARISON_COLUMNS", "COMPARISON_FILE", "EXPORT_DIR", "LIST_FILE", "MAX_PROBLEMS",
            "REPORT_COLUMNS", "RESULT_FILE", "TOP_DIFFERENCES", "Comparison", "ExportSummary", "FundGroup",
-           "ImportSummary", "Outcome", "export_results", "import_records"]
+           "ImportSummary", "Outcome", "adjudicate_year", "export_results", "import_records"]
 
 CLAIM_COLUMNS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "discharge_date",
                  "total_cost", "covered_cost", "diagnosis", "referral_from", "unreasonable", "nhsa_fund_paid")
@@ -123,6 +125,7 @@ class _Registry:
     id_ok: pa.Array = field(default_factory=lambda: pa.array([], pa.bool_()))  # id_number well formed
     inst_keys: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
     inst_ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    counties: tuple[str, ...] = ()  # the registry's own divisions (county_code): known divisions besides GB/T 2260
 
     def __post_init__(self) -> None:
         self.id_ok = pa.array([bool(v) and not id_number_problems(v, birth_date=None, sex=None)
@@ -134,6 +137,9 @@ class _Registry:
 def _registry(data: Path, codes: CodeSystems, problems: _Problems) -> _Registry:
     folder = read_folder(data, tables=["institutions", "persons"])
     inst, persons = folder["institutions"], folder["persons"]
+    counties = tuple(sorted({*pc.unique(inst.column("county_code")).to_pylist(),
+                             *pc.unique(persons.column("county_code")).to_pylist()} - {None}))
+    codes = codes.with_divisions(counties)
     inst_label = (find_table_file(data, "institutions") or Path("institutions.csv")).name
     ids = inst.column("inst_id").to_pylist()
     codes_col = inst.column("nhsa_code").to_pylist() if "nhsa_code" in inst.column_names else [None] * len(ids)
@@ -162,7 +168,8 @@ def _registry(data: Path, codes: CodeSystems, problems: _Problems) -> _Registry:
     n = len(person_ids)
     id_numbers = (persons.column("id_number").combine_chunks() if "id_number" in persons.column_names
                   else pa.nulls(n, pa.string()))
-    return _Registry(institutions, keys, person_ids, id_numbers, persons.column("insurance").combine_chunks())
+    return _Registry(institutions, keys, person_ids, id_numbers, persons.column("insurance").combine_chunks(),
+                     counties=counties)
 
 
 def _infno(batch: pa.Table) -> pa.Array:
@@ -190,7 +197,7 @@ def _pass_keys(files: list[RecordFile], codes: CodeSystems, problems: _Problems,
                 known = pc.and_(known, pc.not_equal(infno, ""))
             for i in pc.indices_nonzero(pc.invert(known)).to_pylist():
                 value = infno[i].as_py()
-                hint = (" (settlement lists go in --settlement-list / 结算清单请用 --settlement-list)"
+                hint = (" (a settlement list goes in a file of its own / 结算清单请单独成文件)"
                         if value in lists else "")
                 problems.add(Problem(rf.label, row[i].as_py(), "infno",
                                      f"unknown transaction {shorten(value)!r} (settles: "
@@ -335,11 +342,16 @@ def import_records(data: Path | str, records: list[Path], out: Path | str, *, en
                    batch_rows: int = BATCH_ROWS, vectorised: bool = True) -> ImportSummary:
     """Import settlement exports ``records`` (and their settlement lists, 4101) against the registry of ``data``;
     write OUT/claims.csv and OUT/import_report.csv. Raises :class:`InvalidInput` (nothing written) on malformed
-    input. ``vectorised`` False maps every record one by one (the reference the columnar path is tested against)."""
+    input. ``vectorised`` False maps every record one by one (the reference the columnar path is tested against).
+    A file of ``records`` that is a settlement list (:func:`records.is_settlement_list`) is read as one."""
     data, out = Path(data), Path(out)
     codes = codes or packaged_codes()
+    listed = [p for p in records if is_settlement_list(p, encoding=encoding)]
+    records = [p for p in records if p not in listed]
+    settlement_lists = [*listed, *(settlement_lists or [])]
     problems = _Problems()
     registry = _registry(data, codes, problems)
+    codes = codes.with_divisions(registry.counties)
     paths = [*records, *(settlement_lists or [])]
     labels = [p.name for p in paths]
     if len(set(labels)) < len(labels):
@@ -646,6 +658,17 @@ def _platform_registry(data: Path) -> tuple[dict[str, tuple[str, str]], pa.Array
            else person_ids)
     psn = pc.if_else(pc.or_kleene(pc.is_null(psn), pc.equal(psn, "")), person_ids, psn)
     return (insts, *person_columns(persons, psn))
+
+
+def adjudicate_year(data: Path | str, year: int, policy: Policy, out: Path | str) -> Path:
+    """Adjudicate the claims of ``year`` in ``data`` (the imported claims with their ``nhsa_fund_paid``) into
+    OUT/adjudicated.csv, as ``yigongti adjudicate`` does, for :func:`export_results` to read; the file's path."""
+    data, out = Path(data), Path(out)
+    claims = find_table_file(data, "claims")
+    if claims is not None and (claims.is_dir() or claims.suffix == ".parquet"):
+        adjudicate_folder(data, year, policy, out, fmt="csv", sort=True)
+        return out / "adjudicated.csv"
+    return write_adjudicated(adjudicate_data(read_folder(data), year, policy), out, fmt="csv")
 
 
 def export_results(data: Path | str, results: Path | str, out: Path | str) -> ExportSummary:
