@@ -70,14 +70,14 @@ def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Offi
 
 
 @router.get("/indicators.csv")
-def indicators_csv(ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+def indicators_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
     result = _appraisal(ctx)
     _, units = _units(db, principal, result)
     cols = ["scope", "indicator", "numerator", "denominator", "value", "year", "scope_kind", "unit", "status",
             "reason"]
     rows = [[r[c] if r[c] is not None else "" for c in cols] for r in result.indicators.to_pylist()
             if r["scope"] in units]
-    return csv_response(f"indicators-{result.year}.csv", cols, rows)
+    return csv_response(f"indicators-{result.year}.csv", cols, rows, lang=lang_of(request))
 
 
 @router.get("/indicators.xlsx")

@@ -30,6 +30,7 @@ from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
 
 __all__ = ["router"]
@@ -90,13 +91,14 @@ def centres_page(request: Request, ctx: ContextDep, db: DbSession, principal: Cu
 
 
 @router.get("/diagnoses/centres.csv")
-def centres_csv(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, year: Year = None) -> Response:
+def centres_csv(request: Request, ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                year: Year = None) -> Response:
     y = year or ctx.clock.today().year
     found = _run(lambda: centre_figures(CentresUnitOfWork(db), principal, year=y))
     cols = ("centre_id", "name", "orders", "reported", "median_hours", "p90_hours", "repeats_avoided")
     return csv_response(f"diagnosis-centres-{y}.csv", cols, (
         [f.centre_id, f.name, f.orders, f.reported, "" if f.median_hours is None else f.median_hours,
-         "" if f.p90_hours is None else f.p90_hours, f.repeats_avoided] for f in found))
+         "" if f.p90_hours is None else f.p90_hours, f.repeats_avoided] for f in found), lang=lang_of(request))
 
 
 @router.get("/diagnoses/{order_id}", response_class=HTMLResponse)

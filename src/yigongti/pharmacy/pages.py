@@ -32,6 +32,7 @@ from yigongti.pharmacy.uow import PharmacyUnitOfWork
 from yigongti.platform.deps import ContextDep, DbSession, Official
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, render
 
 __all__ = ["router"]
@@ -121,7 +122,8 @@ def _when(value: object) -> str:
 
 
 @router.get("/pharmacy/stock.csv")
-def stock_csv(ctx: ContextDep, db: DbSession, principal: Official, inst_id: InstQuery = "") -> Response:
+def stock_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+              inst_id: InstQuery = "") -> Response:
     """库存 / One institution's stock as CSV, with the days it lasts at the recent usage."""
     _, chosen = _chosen(db, principal, inst_id)
     alerts = _run(lambda: stock_alerts(_uow(db), principal, policy=ctx.policy.pharmacy, now=ctx.clock.now()))
@@ -129,23 +131,24 @@ def stock_csv(ctx: ContextDep, db: DbSession, principal: Official, inst_id: Inst
     stock = _run(lambda: stock_of(_uow(db), principal, chosen)) if chosen else []
     return csv_response(f"stock-{chosen}.csv", STOCK_COLUMNS,
                         ([d.drug_code, d.generic_name, d.form, d.strength, d.unit, "是" if d.essential else "否", n,
-                          left.get(d.drug_code, "")] for d, n in stock))
+                          left.get(d.drug_code, "")] for d, n in stock), lang=lang_of(request))
 
 
 @router.get("/pharmacy/alerts.csv")
-def alerts_csv(ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+def alerts_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
     """断货预警 / The stock-out alerts of every institution in scope as CSV."""
     alerts = _run(lambda: stock_alerts(_uow(db), principal, policy=ctx.policy.pharmacy, now=ctx.clock.now()))
     return csv_response("stock-alerts.csv", ALERT_COLUMNS,
-                        ([a.inst_id, a.drug_code, a.generic_name, a.on_hand, a.issued, a.days_left] for a in alerts))
+                        ([a.inst_id, a.drug_code, a.generic_name, a.on_hand, a.issued, a.days_left] for a in alerts),
+                        lang=lang_of(request))
 
 
 @router.get("/pharmacy/shortages.csv")
-def shortages_csv(db: DbSession, principal: Official) -> Response:
+def shortages_csv(request: Request, db: DbSession, principal: Official) -> Response:
     """缺药登记 / The shortages in scope as CSV, each status as its Chinese label with the code."""
     rows = _run(lambda: shortages_for(_uow(db), principal))
     return csv_response("shortages.csv", SHORTAGE_COLUMNS, (
         [v.row.shortage_id, v.row.inst_id, v.row.drug_code, v.generic_name, v.row.quantity, v.unit,
          f"{SHORTAGE_LABELS.get(v.row.status, v.row.status).split(' / ')[0]} {v.row.status}",
          _when(v.row.registered_at), v.row.from_inst_id or "", v.row.tracking or "", _when(v.row.dispatched_at),
-         _when(v.row.delivered_at)] for v in rows))
+         _when(v.row.delivered_at)] for v in rows), lang=lang_of(request))

@@ -24,6 +24,7 @@ from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, render
 from yigongti.public_health.domain import (
     CLASS_LABELS,
@@ -226,7 +227,7 @@ def timeliness_page(request: Request, ctx: ContextDep, db: DbSession, principal:
 
 
 @router.get("/public-health/timeliness.csv")
-def timeliness_csv(ctx: ContextDep, db: DbSession, principal: Official,
+def timeliness_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
     """The same table as CSV (labelled headers, no personal data)."""
     y, tallies = _tally(ctx, db, principal, year)
@@ -238,7 +239,7 @@ def timeliness_csv(ctx: ContextDep, db: DbSession, principal: Official,
 
     return csv_response(f"infectious-timeliness-{y}.csv", TIMELINESS_COLUMNS,
                         ([t.inst_id, name(t.inst_id), t.cards, t.on_time, t.late, t.missed, t.pending, t.voided,
-                          _rate(t)] for t in tallies))
+                          _rate(t)] for t in tallies), lang=lang_of(request))
 
 
 @router.get("/public-health/foodborne", response_class=HTMLResponse)

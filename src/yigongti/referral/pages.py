@@ -175,4 +175,4 @@ def flows_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Curre
     found = _run(lambda: flows(ReferralUnitOfWork(db), me, year=y))
     lang = lang_of(request)
     chosen = next(x for x in _flow_tables(found, translator(lang), lang) if x.name == table)
-    return csv_response(f"referral-flows-{table}-{y}.csv", chosen.columns, chosen.raw)
+    return csv_response(f"referral-flows-{table}-{y}.csv", chosen.columns, chosen.raw, lang=lang_of(request))

@@ -20,6 +20,7 @@ from yigongti.enrollment.portal import movements
 from yigongti.platform import audit
 from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep
 from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import render
 from yigongti.platform.tables import TablePage, TableQueryDep, page_of
 from yigongti.registry import service as registry_service
@@ -51,10 +52,10 @@ def registry(request: Request, ctx: ContextDep, db: DbSession, principal: Offici
 
 
 @router.get("/registry.csv")
-def registry_csv(db: DbSession, _p: Official) -> Response:
+def registry_csv(request: Request, db: DbSession, _p: Official) -> Response:
     return csv_response("institutions.csv", REGISTRY_COLUMNS,
                         ([getattr(i, c) if getattr(i, c) is not None else "" for c in REGISTRY_COLUMNS]
-                         for i in registry_service.institutions(db)))
+                         for i in registry_service.institutions(db)), lang=lang_of(request))
 
 
 @router.get("/head-counts", response_class=HTMLResponse)
@@ -79,11 +80,11 @@ def head_count_page(request: Request, ctx: ContextDep, db: DbSession, principal:
 
 
 @router.get("/head-counts.csv")
-def head_count_csv(ctx: ContextDep, db: DbSession, _p: Official,
+def head_count_csv(request: Request, ctx: ContextDep, db: DbSession, _p: Official,
                    year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> Response:
     y = year or ctx.clock.today().year
     return csv_response(f"head-counts-{y}.csv", ("unit_id", "name", "tier", "consortium_id", "head_count"),
-                        readmodel.head_count_rows(db, year=y))
+                        readmodel.head_count_rows(db, year=y), lang=lang_of(request))
 
 
 @router.get("/persons", response_class=HTMLResponse)
