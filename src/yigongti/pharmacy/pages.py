@@ -34,6 +34,7 @@ from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, render
+from yigongti.platform.tables import TableQueryDep, page_of
 
 __all__ = ["router"]
 
@@ -60,8 +61,8 @@ def _chosen(db: DbSession, principal: Official, inst_id: str) -> tuple[list[str]
 
 
 @router.get("/pharmacy", response_class=HTMLResponse)
-def pharmacy_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, inst_id: InstQuery = "",
-                  done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+def pharmacy_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep,
+                  inst_id: InstQuery = "", done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
     """药品 / Stock-out alerts, one institution's stock, the shortages and their dispatch, the shortage form."""
     insts, chosen = _chosen(db, principal, inst_id)
     policy = ctx.policy.pharmacy
@@ -71,7 +72,13 @@ def pharmacy_page(request: Request, ctx: ContextDep, db: DbSession, principal: O
     shortages = _run(lambda: shortages_for(_uow(db), principal))
     drugs = _run(lambda: catalogue(_uow(db))) if principal.inst_id in insts else []
     left = {a.drug_code: a for a in alerts if a.inst_id == chosen}
-    return render(request, ctx, "pharmacy.html", principal, insts=insts, chosen=chosen, alerts=alerts, stock=stock,
+    names = ctx.registry.get().institutions if ctx.registry is not None else {}
+    shown = page_of(alerts, query, extra={"inst_id": inst_id},
+                    text=lambda a: " ".join((a.inst_id, getattr(names.get(a.inst_id), "name", ""), a.drug_code,
+                                             a.generic_name)),
+                    keys={"inst": lambda a: a.inst_id, "drug": lambda a: a.generic_name, "on_hand": lambda a: a.on_hand,
+                          "issued": lambda a: a.issued, "days_left": lambda a: a.days_left})
+    return render(request, ctx, "pharmacy.html", principal, insts=insts, chosen=chosen, alerts=shown, stock=stock,
                   left=left, shortages=shortages, drugs=drugs, done=done, labels=SHORTAGE_LABELS, policy=policy,
                   may_register=principal.inst_id in insts)
 

@@ -16,7 +16,9 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Query
 
-__all__ = ["PAGE_SIZE", "TablePage", "TableQuery", "TableQueryDep", "page_of", "table_query"]
+from yigongti.core.labels import label
+
+__all__ = ["PAGE_SIZE", "TablePage", "TableQuery", "TableQueryDep", "labels_text", "page_of", "table_query"]
 
 T = TypeVar("T")
 PAGE_SIZE = 50
@@ -80,6 +82,14 @@ class TablePage(Generic[T]):
         if self.query.sort != key:
             return "none"
         return "ascending" if self.query.dir == "asc" else "descending"
+
+
+def labels_text(group: str, code: object) -> str:
+    """A code with both its labels, for the searched text of a row: the search box finds 卫生院 as well as township
+    and the code itself (empty for no code)."""
+    if code is None or code == "":
+        return ""
+    return f"{getattr(code, 'value', code)} {label(group, code, 'zh')} {label(group, code, 'en')}"
 
 
 def _key(value: Any) -> tuple[int, Any]:
