@@ -21,10 +21,12 @@ from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
+from yigongti.platform.tables import TableQueryDep, page_of
 from yigongti.referral.analytics import FLOW_ROLES, Flows, flows
 from yigongti.referral.domain import DIRECTION_LABELS, KIND_LABELS, STATUS_LABELS, Status
 from yigongti.referral.service import (
     RequestReferral,
+    WorkItem,
     catalogues_for,
     move_referral,
     request_referral,
@@ -51,14 +53,29 @@ def _back(referral_id: int | None = None) -> Response:
 
 
 @router.get("/referrals", response_class=HTMLResponse)
-def referrals_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+def referrals_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal, query: TableQueryDep,
                    person_id: Annotated[str, Query(max_length=64)] = "",
                    done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
-    """转诊工作台 / The worklist: referrals received (to act on) and sent (to follow), newest first."""
+    """转诊工作台 / The worklist: referrals received (to act on) and sent (to follow), newest first; one search box
+    and one sort for both tables, each paged (a year of referrals is a long table)."""
     me = _staff(principal)
     now = ctx.clock.now()
     work = _run(lambda: worklist(ReferralUnitOfWork(db), me, catalogues_for(ctx.policy.referral), now=now))
-    return render(request, ctx, "referrals.html", me, work=work, person_id=person_id, done=done,
+
+    def text(item: WorkItem) -> str:
+        r = item.referral
+        return " ".join((str(r.referral_id), r.person_id, r.diagnosis, r.from_inst_id, r.to_inst_id,
+                         work.names.get(r.from_inst_id, ""), work.names.get(r.to_inst_id, ""),
+                         STATUS_LABELS.get(r.status, r.status), DIRECTION_LABELS.get(r.direction, r.direction)))
+
+    keys: dict[str, Callable[[WorkItem], object]] = {
+        "referral_id": lambda i: i.referral.referral_id, "person_id": lambda i: i.referral.person_id,
+        "requested_at": lambda i: i.referral.requested_at, "status": lambda i: i.referral.status}
+    extra = {"person_id": person_id}
+    incoming = page_of(work.incoming, query, text=text, keys=keys, extra=extra)
+    outgoing = page_of(work.outgoing, query, text=text, keys=keys, extra=extra)
+    return render(request, ctx, "referrals.html", me, work=work, incoming=incoming, outgoing=outgoing,
+                  person_id=person_id, done=done,
                   status_labels=STATUS_LABELS, direction_labels=DIRECTION_LABELS, kind_labels=KIND_LABELS,
                   may_refer=me.role is Role.CLINICIAN, booked=Status.BOOKED, returned=Status.RETURNED)
 
