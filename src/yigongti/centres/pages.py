@@ -6,6 +6,7 @@ with its status (403, 404, 409, 422)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yigongti.centres.domain import KIND_LABELS, STATUS_LABELS, Status
 from yigongti.centres.service import (
+    OrderWork,
     PlaceOrder,
     RequestConsultation,
     centre_figures,
@@ -32,6 +34,7 @@ from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
+from yigongti.platform.tables import TableQueryDep, page_of
 
 __all__ = ["router"]
 
@@ -48,14 +51,29 @@ def _staff(principal: Principal) -> Principal:
 
 
 @router.get("/diagnoses", response_class=HTMLResponse)
-def diagnoses_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+def diagnoses_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal, query: TableQueryDep,
                    person_id: Annotated[str, Query(max_length=64)] = "",
                    done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
-    """远程诊断 / Orders placed (with their reports) and received (the centre's worklist)."""
+    """远程诊断 / Orders placed (with their reports) and received (the centre's worklist); one search box and one sort
+    for both tables of orders, each paged."""
     me = _staff(principal)
     work = _run(lambda: order_worklist(CentresUnitOfWork(db), me, now=ctx.clock.now()))
     consults_in, consults_out = _run(lambda: consultation_worklist(CentresUnitOfWork(db), me, now=ctx.clock.now()))
-    return render(request, ctx, "diagnoses.html", me, work=work, person_id=person_id, done=done,
+
+    def text(item: OrderWork) -> str:
+        o = item.order
+        return " ".join((str(o.order_id), o.person_id, o.from_inst_id, o.to_inst_id, work.names.get(o.from_inst_id, ""),
+                         work.names.get(o.to_inst_id, ""), KIND_LABELS.get(o.kind, o.kind),
+                         STATUS_LABELS.get(o.status, o.status)))
+
+    keys: dict[str, Callable[[OrderWork], object]] = {
+        "order_id": lambda i: i.order.order_id, "person_id": lambda i: i.order.person_id,
+        "ordered_at": lambda i: i.order.ordered_at, "status": lambda i: i.order.status}
+    extra = {"person_id": person_id}
+    incoming = page_of(work.incoming, query, text=text, keys=keys, extra=extra)
+    outgoing = page_of(work.outgoing, query, text=text, keys=keys, extra=extra)
+    return render(request, ctx, "diagnoses.html", me, work=work, incoming=incoming, outgoing=outgoing,
+                  person_id=person_id, done=done,
                   consults_in=consults_in, consults_out=consults_out,
                   kind_labels=KIND_LABELS, status_labels=STATUS_LABELS, reported=Status.REPORTED,
                   recognised=Status.RECOGNISED, may_order=me.role is Role.CLINICIAN and bool(work.centres),
