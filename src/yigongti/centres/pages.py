@@ -6,7 +6,6 @@ with its status (403, 404, 409, 422)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -34,7 +33,7 @@ from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
-from yigongti.platform.tables import TableQueryDep, page_of
+from yigongti.platform.tables import TableQueryDep, pages_of
 
 __all__ = ["router"]
 
@@ -66,12 +65,9 @@ def diagnoses_page(request: Request, ctx: ContextDep, db: DbSession, principal: 
                          work.names.get(o.to_inst_id, ""), KIND_LABELS.get(o.kind, o.kind),
                          STATUS_LABELS.get(o.status, o.status)))
 
-    keys: dict[str, Callable[[OrderWork], object]] = {
-        "order_id": lambda i: i.order.order_id, "person_id": lambda i: i.order.person_id,
-        "ordered_at": lambda i: i.order.ordered_at, "status": lambda i: i.order.status}
-    extra = {"person_id": person_id}
-    incoming = page_of(work.incoming, query, text=text, keys=keys, extra=extra)
-    outgoing = page_of(work.outgoing, query, text=text, keys=keys, extra=extra)
+    keys = {n: (lambda i, n=n: getattr(i.order, n)) for n in ("order_id", "person_id", "ordered_at", "status")}
+    incoming, outgoing = pages_of((work.incoming, work.outgoing), query, text=text, keys=keys,
+                                  extra={"person_id": person_id})
     return render(request, ctx, "diagnoses.html", me, work=work, incoming=incoming, outgoing=outgoing,
                   person_id=person_id, done=done,
                   consults_in=consults_in, consults_out=consults_out,

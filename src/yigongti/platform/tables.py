@@ -18,7 +18,8 @@ from fastapi import Depends, Query
 
 from yigongti.core.labels import label
 
-__all__ = ["PAGE_SIZE", "TablePage", "TableQuery", "TableQueryDep", "labels_text", "page_of", "table_query"]
+__all__ = ["PAGE_SIZE", "TablePage", "TableQuery", "TableQueryDep", "labels_text", "page_of", "pages_of",
+           "table_query"]
 
 T = TypeVar("T")
 PAGE_SIZE = 50
@@ -113,3 +114,10 @@ def page_of(rows: Sequence[T], query: TableQuery, *, text: Callable[[T], str],
     start = (min(query.page, pages) - 1) * size
     params = tuple((k, str(v)) for k, v in (extra or {}).items() if v is not None and v != "")
     return TablePage(found[start:start + size], len(found), query, tuple(keys), params)
+
+
+def pages_of(tables: Sequence[Sequence[T]], query: TableQuery, *, text: Callable[[T], str],
+             keys: Mapping[str, Callable[[T], Any]], extra: Mapping[str, object] | None = None) -> list[TablePage[T]]:
+    """Several tables of one page that answer one search box and one sort (a worklist's received and sent), each
+    paged: :func:`page_of` of each."""
+    return [page_of(rows, query, text=text, keys=keys, extra=extra) for rows in tables]

@@ -21,7 +21,7 @@ from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
-from yigongti.platform.tables import TableQueryDep, page_of
+from yigongti.platform.tables import TableQueryDep, pages_of
 from yigongti.referral.analytics import FLOW_ROLES, Flows, flows
 from yigongti.referral.domain import DIRECTION_LABELS, KIND_LABELS, STATUS_LABELS, Status
 from yigongti.referral.service import (
@@ -68,12 +68,9 @@ def referrals_page(request: Request, ctx: ContextDep, db: DbSession, principal: 
                          work.names.get(r.from_inst_id, ""), work.names.get(r.to_inst_id, ""),
                          STATUS_LABELS.get(r.status, r.status), DIRECTION_LABELS.get(r.direction, r.direction)))
 
-    keys: dict[str, Callable[[WorkItem], object]] = {
-        "referral_id": lambda i: i.referral.referral_id, "person_id": lambda i: i.referral.person_id,
-        "requested_at": lambda i: i.referral.requested_at, "status": lambda i: i.referral.status}
-    extra = {"person_id": person_id}
-    incoming = page_of(work.incoming, query, text=text, keys=keys, extra=extra)
-    outgoing = page_of(work.outgoing, query, text=text, keys=keys, extra=extra)
+    keys = {n: (lambda i, n=n: getattr(i.referral, n)) for n in ("referral_id", "person_id", "requested_at", "status")}
+    incoming, outgoing = pages_of((work.incoming, work.outgoing), query, text=text, keys=keys,
+                                  extra={"person_id": person_id})
     return render(request, ctx, "referrals.html", me, work=work, incoming=incoming, outgoing=outgoing,
                   person_id=person_id, done=done,
                   status_labels=STATUS_LABELS, direction_labels=DIRECTION_LABELS, kind_labels=KIND_LABELS,
