@@ -14,7 +14,11 @@ import json
 from pathlib import Path
 
 import pytest
-from browser_fixtures import Running, needs_chromium, sign_in
+from browser_fixtures import PASSWORD, Running, needs_chromium, sign_in
+from starlette.routing import compile_path
+
+from app_routes import get_paths
+from yigongti.platform.accounts import create_user
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -97,6 +101,94 @@ def test_no_violation_in_english_or_in_large_text_with_high_contrast(browser: ob
     """The same in English, and in large text with high contrast (about a minute a width: -m slow)."""
     problems = _sweep(browser, server, width, (("en", ""), ("zh", "large contrast")))
     assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+# every role, as whom the sweep opens every page it may see (usernames of this module; created once per server)
+SWEEP_ROLES = (("", "", {}), ("sweep-resident", "resident", {"person_id": "R0026"}),
+               ("sweep-clinician", "clinician", {"inst_id": "G1-T2"}),
+               ("sweep-institution", "institution_admin", {"inst_id": "G1-T2"}),
+               ("sweep-consortium", "consortium_admin", {"consortium_id": "G1"}),
+               ("sweep-bureau", "insurance_bureau", {"county_code": "513433"}),
+               ("sweep-commission", "health_commission", {"county_code": "513433"}),
+               ("sweep-admin", "system_admin", {}))
+# GET routes that are not pages: downloads, the switches that set a cookie and go back, the API
+NOT_PAGES = ("/api", "/static")
+SWITCHES = {"/", "/lang/{lang}", "/display/{mode}"}
+# pages with an id in their path that the sweep opens through the first link to them it finds on another page;
+# those that no page of the example county links to, with the reason (the other tests open them)
+SKIP = {
+    "/public-health/cards/{card_id}": "the example county has no infectious-disease card until a clinician reports one "
+                                      "(test_public_health_browser.py reports and opens one)",
+    "/diagnoses/{order_id}": "the example county has no remote-diagnosis order until one is made "
+                             "(test_centres_browser.py orders and opens one)",
+    "/care/persons/{person_id}": "the example county has no chronic-disease registry until the care demo is seeded "
+                                 "(test_care_browser.py seeds it and runs axe-core on this page)",
+    "/care/persons/{person_id}/followup": "as /care/persons/{person_id} (test_care_browser.py runs axe-core on it)",
+}
+# pages with an id that no page links to (opened by typing the address): the address the sweep opens
+SEEDS = {"/persons/{person_id}/record/openings": "/persons/R0026/record/openings"}
+
+
+def _is_page(path: str) -> bool:
+    return not (path.startswith(NOT_PAGES) or path.endswith((".csv", ".xlsx", ".json")) or path in SWITCHES)
+
+
+@pytest.fixture(scope="module")
+def sweep_accounts(server: Running) -> tuple[tuple[str, str, dict[str, str]], ...]:
+    ctx = server.app.state.ctx
+    with ctx.sessions.begin() as s:
+        for username, role, anchor in SWEEP_ROLES:
+            if username:
+                create_user(s, username=username, password=PASSWORD, role=role, now=ctx.clock.now(), **anchor)
+    return SWEEP_ROLES
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_axe_on_every_page_of_the_app_as_every_role(browser: object, server: Running, width: int,
+                                                     sweep_accounts: tuple[tuple[str, str, dict[str, str]], ...]
+                                                     ) -> None:
+    """Every GET page route of the app (read from its router: a new page is swept without being listed here), as
+    every role that may open it, at a phone's and a desktop's width: zero serious or critical axe-core violations.
+    A page with an id in its path is opened through the first link to it found on the pages already swept; a page
+    no role could open, and no link led to, fails the test unless ``SKIP`` says why."""
+    routes = [p for p in dict.fromkeys(get_paths(server.app)) if _is_page(p)]
+    plain = [p for p in routes if "{" not in p]
+    with_ids = {p: compile_path(p)[0] for p in routes if "{" in p and p not in SKIP}
+    assert "/dashboard" in plain and "/persons/{person_id}/claims" in with_ids, routes
+    problems: dict[str, list[dict[str, object]]] = {}
+    swept: set[str] = set()
+    for username, _role, _anchor in sweep_accounts:
+        context = _context(browser, server, width)
+        pg = context.new_page()
+        pg.set_default_timeout(15_000)
+        links: list[str] = []
+        try:
+            if username:
+                sign_in(pg, server, username)
+                pg.wait_for_load_state()
+
+            def sweep(url: str, route: str) -> None:
+                answer = pg.goto(server.url + url)
+                if answer is None or answer.status != 200 or not pg.url.startswith(server.url + url.split("?")[0]):
+                    return  # not this role's page (403, 404 or back to the sign-in page)
+                swept.add(route)
+                assert pg.get_attribute("html", "lang") == "zh-CN", url
+                links.extend(pg.eval_on_selector_all("a[href^='/']", "els => els.map(e => e.getAttribute('href'))"))
+                found = _axe(pg)
+                if found:
+                    problems[f"{width}px {username or 'anonymous'} {url}"] = found
+
+            for path in plain:
+                sweep(path, path)
+            for route, pattern in with_ids.items():
+                url = next((h for h in dict.fromkeys(links) if pattern.match(h.split("?")[0])), SEEDS.get(route))
+                if url is not None:
+                    sweep(url, route)
+        finally:
+            context.close()
+    assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
+    never = sorted((set(plain) | set(with_ids)) - swept)
+    assert never == [], ("pages no role could open and no link led to: add a link, or say why in SKIP", never)
 
 
 def _focus(page: object, selector: str, *, tabs: int = 80) -> None:

@@ -201,3 +201,22 @@ def test_the_flows_page_counts_referrals_between_tiers_and_the_reserve(client: T
     assert g1.get("/referral-flows?year=1800").status_code == 422
     assert 'href="/referrals?person_id=' not in g1.get("/persons").text  # only a clinician refers
     assert f'href="/referrals?person_id={person}"' in users["ce-doc-t1"].get(f"/persons?q={person}").text
+
+
+def test_the_orders_are_searched_sorted_and_paged(users: dict[str, TestClient], person: str) -> None:
+    """Both tables of orders answer one search and one sort on the server (issue 16): an order is found by its kind's
+    label, and not by a word it does not hold."""
+    t1 = users["ce-doc-t1"]
+    form = {"person_id": person, "to_inst_id": "G1-H", "kind": "ultrasound", "question": "腹痛"}
+    r = t1.post("/diagnoses", data=form | {"csrf": _csrf(t1)}, follow_redirects=False)
+    assert r.status_code == 303
+    oid = int(r.headers["location"].rsplit("/", 1)[1])
+    lab = t1.post("/diagnoses", data=form | {"kind": "lab", "csrf": _csrf(t1)}, follow_redirects=False)
+    assert lab.status_code == 303
+    rows = lambda html: [int(i) for i in re.findall(r'<tr id="o(\d+)"', html)]  # noqa: E731
+    every = rows(t1.get("/diagnoses").text)
+    found = rows(t1.get("/diagnoses", params={"q": "ultrasound"}).text)
+    assert oid in found and len(found) < len(every)
+    assert rows(t1.get("/diagnoses", params={"q": "no-such-word"}).text) == []
+    down = t1.get("/diagnoses", params={"sort": "order_id", "dir": "desc"}).text
+    assert rows(down) == sorted(rows(down), reverse=True) and 'aria-sort="descending"' in down

@@ -191,3 +191,19 @@ def test_hostile_posts_are_4xx(users: dict[str, TestClient], path: str, form: di
     clinic = users["rx-clinic"]
     r = clinic.post(path, data=form | {"csrf": _csrf(clinic)}, follow_redirects=False)
     assert 400 <= r.status_code < 500, r.text
+
+
+def test_alerts_are_searched_sorted_and_paged_on_the_server(users: dict[str, TestClient]) -> None:
+    """The alerts of a consortium are a long table: ``?q=`` finds a drug, ``?sort=days_left&dir=desc`` orders them,
+    50 a page (issue 16)."""
+    c = users["rx-g1"]
+    every = re.findall(r'<tr data-inst="([^"]+)" data-drug="([^"]+)"', c.get("/pharmacy").text)
+    assert every
+    drug = every[0][1]
+    found = re.findall(r'<tr data-inst="[^"]+" data-drug="([^"]+)"', c.get("/pharmacy", params={"q": drug}).text)
+    assert found and set(found) == {drug}
+    page = c.get("/pharmacy", params={"sort": "days_left", "dir": "desc"}).text
+    days = [int(d) for d in re.findall(r'<td class="num"><strong>(\d+)</strong></td></tr>', page)]
+    assert len(days) == min(50, len(days)) and days == sorted(days, reverse=True)
+    assert 'aria-sort="descending"' in page
+    assert "暂无断货预警" in c.get("/pharmacy", params={"q": "no-such-drug-at-all"}).text

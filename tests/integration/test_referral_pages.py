@@ -115,3 +115,23 @@ def test_hostile_form_input_is_a_4xx(users: dict[str, TestClient], person: str) 
                    follow_redirects=False).status_code == 404
     assert t1.post("/referrals/abc/move", data={"to": "accepted", "csrf": token},
                    follow_redirects=False).status_code == 422
+
+
+def test_the_worklist_is_searched_sorted_and_paged(users: dict[str, TestClient], person: str) -> None:
+    """Both tables of the worklist answer one search and one sort on the server (issue 16): a referral is found by its
+    diagnosis and by its status label, and not by a word it does not hold."""
+    t1 = users["pg-doc-t1"]
+    made = []
+    for diagnosis in ("J18.9", "K35.8"):
+        form = {"person_id": person, "to_inst_id": "G1-H", "direction": "up", "diagnosis": diagnosis,
+                "csrf": _csrf(t1)}
+        r = t1.post("/referrals", data=form, follow_redirects=False)
+        assert r.status_code == 303
+        made.append(int(re.search(r"done=(\d+)", r.headers["location"]).group(1)))  # type: ignore[union-attr]
+    rows = lambda html: [int(i) for i in re.findall(r'<tr id="r(\d+)"', html)]  # noqa: E731
+    found = rows(t1.get("/referrals", params={"q": "k35.8"}).text)
+    assert made[1] in found and made[0] not in found
+    assert set(made) <= set(rows(t1.get("/referrals", params={"q": "已申请"}).text))
+    assert rows(t1.get("/referrals", params={"q": "no-such-word"}).text) == []
+    down = t1.get("/referrals", params={"sort": "referral_id", "dir": "desc"}).text
+    assert rows(down) == sorted(rows(down), reverse=True) and 'aria-sort="descending"' in down

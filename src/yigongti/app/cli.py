@@ -14,6 +14,9 @@ from yigongti.core.labels import label
 
 DEFAULT_PORT = 8000
 EXIT_PORT_TAKEN = 3
+FIGURES_WAIT_SECONDS = 3.0
+"""A page opened while the year's figures are still being computed (warming up after a start) says 正在计算 after
+this long instead of waiting for them."""
 
 
 def port_refused(host: str, port: int) -> str | None:
@@ -84,6 +87,7 @@ def serve(
                                     pinned_since=time.monotonic() if today else None,
                                     demo_persons=persons, year=year, secure_cookies=secure_cookies,
                                     db_pool_size=pool, token_cache_seconds=token_cache,
+                                    figures_wait_seconds=FIGURES_WAIT_SECONDS,
                                     trusted_proxies=tuple(p for p in trusted_proxies.split(",") if p.strip()))
     except ValidationError as exc:
         messages = "; ".join(str(e["msg"]) for e in exc.errors())

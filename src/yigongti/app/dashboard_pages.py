@@ -389,7 +389,7 @@ def dashboard_csv(request: Request, ctx: ContextDep, db: DbSession, principal: O
         return csv_response(f"{where}.csv", cols, (
             [g.indicator.id, g.indicator.name_en if lang == "en" else g.indicator.name_zh,
              label("unit", g.indicator.unit, lang), *("" if v is None else v for v in (
-                 g.value, g.target, g.previous, g.points, g.weight))] for g in view.grid))
+                 g.value, g.target, g.previous, g.points, g.weight))] for g in view.grid), lang=lang_of(request))
     if chart == "units":
         cols = ("unit_id", "name", "tier", "head_count", "head_count_previous", "budget", "spent", "spent_previous",
                 "score", "grade")
@@ -398,8 +398,8 @@ def dashboard_csv(request: Request, ctx: ContextDep, db: DbSession, principal: O
              "" if r["budget"] is None else Decimal(r["budget"]) / 100,
              "" if r["spent"] is None else Decimal(r["spent"]) / 100,
              "" if r["spent_previous"] is None else Decimal(r["spent_previous"]) / 100, r["score"],
-             label("grade", r["grade"]) if r["grade"] else ""] for r in view.unit_rows))
+             label("grade", r["grade"]) if r["grade"] else ""] for r in view.unit_rows), lang=lang_of(request))
     found = next((c for c in view.charts if c.name == chart), None)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "此页没有该图表 / no such chart on this page")
-    return csv_response(f"{where}.csv", found.columns, found.raw)
+    return csv_response(f"{where}.csv", found.columns, found.raw, lang=lang_of(request))

@@ -26,6 +26,7 @@ ERROR_TEXT: dict[int, tuple[str, str]] = {
     409: ("操作冲突，请刷新后重试", "Conflict: reload and retry"),
     422: ("填写的内容有误", "Some of what was entered is not valid"),
     429: ("请求过于频繁，请稍后再试", "Too many requests: try again later"),
+    503: ("正在计算…", "Computing…"),
 }
 
 
@@ -40,6 +41,7 @@ def _messages(detail: object) -> str:
 def mount_web(app: FastAPI) -> None:
     """Add the pages, the static files and the page error handlers to ``app``."""
     from yigongti.app.page_routes import ROUTERS
+    from yigongti.budget.analytics import FiguresPending
     from yigongti.platform.deps import find_principal
     from yigongti.platform.pages import NotSignedIn, render
 
@@ -68,5 +70,16 @@ def mount_web(app: FastAPI) -> None:
         return render(request, ctx, "error.html", principal, status_code=exc.status_code, heading_zh=zh,
                       heading_en=en, message=message)
 
+    async def figures_pending(request: Request, exc: Exception) -> Response:
+        """The year's figures are still being computed: a page (or the API's JSON) that says so, 503 with
+        ``Retry-After``, instead of a request that waits for them."""
+        assert isinstance(exc, FiguresPending)
+        busy = StarletteHTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc),
+                                      headers={"Retry-After": str(exc.retry_after)})
+        answer = await page_error(request, busy)
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
+
+    app.add_exception_handler(FiguresPending, figures_pending)
     app.add_exception_handler(NotSignedIn, not_signed_in)
     app.add_exception_handler(StarletteHTTPException, page_error)

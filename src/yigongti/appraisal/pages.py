@@ -19,6 +19,7 @@ from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import render
 from yigongti.platform.scope import consortia_in_scope
+from yigongti.platform.tables import TableQueryDep, labels_text, page_of
 from yigongti.registry.service import member_ids
 
 __all__ = ["router"]
@@ -44,8 +45,14 @@ def _units(db: DbSession, principal: Official, result: AppraisalResult) -> tuple
     return consortia, {*counties, *consortia, *members}
 
 
+KIND_ORDER = {ScopeKind.COUNTY.value: 0, ScopeKind.CONSORTIUM.value: 1}
+"""Sorting the scores by kind puts the county first, then the consortia, then the institutions."""
+
+
 @router.get("/indicators", response_class=HTMLResponse)
-def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep) -> Response:
+    """The consortia's scores (a chart), every unit's score and grade (searched, sorted and paged: a county has
+    hundreds of institutions), and the indicator values of the county and each consortium."""
     result = _appraisal(ctx)
     consortia, units = _units(db, principal, result)
     t = translator(lang_of(request))
@@ -64,20 +71,27 @@ def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Offi
                        if r["scope_kind"] == ScopeKind.CONSORTIUM],
                       lines=[(t("优秀", "excellent") if n == GradeName.EXCELLENT else t("合格", "qualified")
                               if n == GradeName.QUALIFIED else n, float(m)) for n, m in result.grades])
+    scored = page_of(scores, query,
+                     text=lambda r: " ".join((r["unit_id"], result.names.get(r["unit_id"], ""),
+                                              labels_text("scope_kind", r["scope_kind"]),
+                                              labels_text("grade", r["grade"]))),
+                     keys={"unit": lambda r: result.names.get(r["unit_id"], r["unit_id"]),
+                           "kind": lambda r: KIND_ORDER.get(str(r["scope_kind"]), 9),
+                           "score": lambda r: r["score"], "grade": lambda r: r["grade"]})
     return render(request, ctx, "indicators.html", principal, year=result.year, columns=columns,
-                  names=result.names, rows=rows, scores=scores, chart=chart, notes=result.notes,
+                  names=result.names, rows=rows, scores=scored, chart=chart, notes=result.notes,
                   whole_county=principal.role in WHOLE_COUNTY)
 
 
 @router.get("/indicators.csv")
-def indicators_csv(ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+def indicators_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
     result = _appraisal(ctx)
     _, units = _units(db, principal, result)
     cols = ["scope", "indicator", "numerator", "denominator", "value", "year", "scope_kind", "unit", "status",
             "reason"]
     rows = [[r[c] if r[c] is not None else "" for c in cols] for r in result.indicators.to_pylist()
             if r["scope"] in units]
-    return csv_response(f"indicators-{result.year}.csv", cols, rows)
+    return csv_response(f"indicators-{result.year}.csv", cols, rows, lang=lang_of(request))
 
 
 @router.get("/indicators.xlsx")

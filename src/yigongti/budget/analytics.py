@@ -16,7 +16,9 @@ claims cover every month of that year (:func:`whole_year`); otherwise there is n
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,8 +41,8 @@ from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.registry.domain import Institution
 from yigongti.registry.store import RegistryRepository
 
-__all__ = ["FiguresCache", "YearFigures", "claims_of", "compute_year", "explain_claims", "formula_budget",
-           "person_decisions", "referrals", "whole_year"]
+__all__ = ["FiguresCache", "FiguresPending", "YearFigures", "claims_of", "compute_year", "explain_claims",
+           "formula_budget", "person_decisions", "referrals", "whole_year"]
 
 
 @dataclass(frozen=True)
@@ -143,20 +145,39 @@ def referrals(folder: Path | None) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+class FiguresPending(Exception):  # noqa: N818 - a state, not an error: the page says 正在计算
+    """正在计算 / The year's figures are being computed (the first use after a start, or after a signed agreement
+    changed them) and were not ready within the cache's ``wait``: the page says so instead of waiting longer."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"正在计算本年度数据，请 {seconds:g} 秒后刷新 / the year's figures are being computed: "
+                         f"reload in {seconds:g} s")
+        self.retry_after = max(1, round(seconds))
+
+
 class FiguresCache:
     """Computes the figures on first use (thread-safe) and keeps them while the year's signed agreements in the
-    database (``sessions``; None: none) stay the same."""
+    database (``sessions``; None: none) stay the same.
+
+    ``wait`` (seconds; None: as long as it takes): how long a caller waits for figures being computed. The computing
+    is done in a thread of its own, one at a time; a caller that has waited ``wait`` gets :class:`FiguresPending`
+    (the computing goes on, and the next caller finds the figures), so that no request hangs on the computation or
+    its lock."""
 
     def __init__(self, folder: Path | None, year: int | None, policy: Policy,
-                 sessions: sessionmaker[Session] | None = None) -> None:
+                 sessions: sessionmaker[Session] | None = None, *, wait: float | None = None) -> None:
         self.folder, self.year, self.policy, self.sessions = folder, year, policy, sessions
+        self.wait = wait
         self._figures: YearFigures | None = None
         self._last: YearFigures | None = None
         self._last_signed: dict[str, SignedAgreement] | None = None
         self.last_problem: str | None = None  # why last year's figures could not be computed
         self._data: DataFolder | None = None
+        self._whole: bool | None = None  # whether the folder's claims cover every month of last year
         self._signed: dict[str, SignedAgreement] = {}
         self._lock = threading.Lock()
+        self._running: dict[str, Future[YearFigures | None]] = {}  # what is being computed now, by name
+        self._running_lock = threading.Lock()
 
     @property
     def available(self) -> bool:
@@ -169,11 +190,41 @@ class FiguresCache:
             s.connection(execution_options={READ_ONLY_OPTION: True})
             return signed_agreements(s, year)
 
+    def _awaited(self, name: str, compute: Callable[[], YearFigures | None]) -> YearFigures | None:
+        """``compute()`` in the caller's thread (``wait`` None), else in a thread of its own (one per ``name`` at a
+        time), waited for at most ``wait`` seconds."""
+        if self.wait is None:
+            return compute()
+        with self._running_lock:
+            future = self._running.get(name)
+            if future is None or future.done():
+                future = Future()
+                self._running[name] = future
+
+                def run(target: Future[YearFigures | None] = future) -> None:
+                    try:
+                        target.set_result(compute())
+                    except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                        target.set_exception(exc)
+
+                threading.Thread(target=run, name=f"figures-{name}", daemon=True).start()
+        try:
+            return future.result(timeout=self.wait)
+        except FutureTimeout:
+            raise FiguresPending(self.wait) from None
+
     def get(self) -> YearFigures | None:
         if not self.available:
             return None
         assert self.folder is not None and self.year is not None
         signed = self._signed_now(self.year)
+        figures = self._figures
+        if figures is not None and signed == self._signed:
+            return figures  # computed and current: no lock, no thread
+        return self._awaited("year", lambda: self._year_now(signed))
+
+    def _year_now(self, signed: dict[str, SignedAgreement]) -> YearFigures | None:
+        assert self.folder is not None and self.year is not None
         with self._lock:
             if self._figures is None or signed != self._signed:
                 if self._data is None:
@@ -191,10 +242,20 @@ class FiguresCache:
         assert self.folder is not None and self.year is not None
         year = self.year - 1
         signed = self._signed_now(year)
+        if self._whole is False:
+            return None
+        if self._whole and self._last_signed == signed:
+            return self._last
+        return self._awaited("last_year", lambda: self._last_year_now(year, signed))
+
+    def _last_year_now(self, year: int, signed: dict[str, SignedAgreement]) -> YearFigures | None:
+        assert self.folder is not None
         with self._lock:
             if self._data is None:
                 self._data = read_folder(self.folder)
-            if not whole_year(self._data, year):
+            if self._whole is None:
+                self._whole = whole_year(self._data, year)
+            if not self._whole:
                 return None
             if self._last_signed != signed:
                 self._last_signed = signed

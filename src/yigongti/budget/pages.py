@@ -95,14 +95,14 @@ def _rows(table: Any, mine: set[str]) -> tuple[list[str], list[list[object]]]:
 
 
 @router.get("/finance/{name}.csv")
-def finance_csv(ctx: ContextDep, db: DbSession, principal: Official, name: str) -> Response:
+def finance_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official, name: str) -> Response:
     figures = _figures(ctx)
     tables = {"settlement": figures.settlement.settlement, "allocation": figures.settlement.allocation,
               "by-month": figures.settlement.by_month}
     if name not in tables:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such download / 无此下载")
     cols, rows = _rows(tables[name], visible_consortia(db, principal))
-    return csv_response(f"{name}-{figures.year}.csv", cols, rows)
+    return csv_response(f"{name}-{figures.year}.csv", cols, rows, lang=lang_of(request))
 
 
 @router.get("/finance/{consortium_id}.xlsx")

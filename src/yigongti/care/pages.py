@@ -478,10 +478,11 @@ def rates_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Offic
                 "standardized_rate", "control_rate", "missed_visit_rate", "lost_rate")
         return csv_response(f"{where}.csv", ("disease", *cols),
                             ([label("disease", disease), *("" if m[c] is None else m[c] for c in cols)]
-                             for m in view.months))
+                             for m in view.months), lang=lang_of(request))
     return csv_response(f"{where}.csv", ("disease", "inst_id", "name", "township", "month", *RATE_COLUMNS), (
         [label("disease", disease), u.inst_id, u.name, u.township, view.month,
-         *("" if u.figures.get(c) is None else u.figures[c] for c in RATE_COLUMNS)] for u in view.units))
+         *("" if u.figures.get(c) is None else u.figures[c] for c in RATE_COLUMNS)] for u in view.units),
+        lang=lang_of(request))
 
 
 PayOfficial = Annotated[Principal, require_roles(Role.CONSORTIUM_ADMIN, Role.INSURANCE_BUREAU, Role.HEALTH_COMMISSION,
@@ -525,5 +526,5 @@ def gp_pay_csv(request: Request, ctx: ContextDep, db: DbSession, principal: PayO
     views = _gp_pay_rows(ctx, db, principal, y)
     return csv_response(f"care-gp-pay-{y}.csv", ("gp_name", "inst_id", "tier", "year", *GP_PAY_COLUMNS), (
         [v.name, v.row.inst_id, label("tier", v.row.tier) if v.row.tier else "", y,
-         *(_gp_pay_cells(v)[c] for c in GP_PAY_COLUMNS)] for v in views))
+         *(_gp_pay_cells(v)[c] for c in GP_PAY_COLUMNS)] for v in views), lang=lang_of(request))
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yigongti.centres.domain import KIND_LABELS, STATUS_LABELS, Status
 from yigongti.centres.service import (
+    OrderWork,
     PlaceOrder,
     RequestConsultation,
     centre_figures,
@@ -30,7 +31,9 @@ from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
+from yigongti.platform.tables import TableQueryDep, pages_of
 
 __all__ = ["router"]
 
@@ -47,14 +50,26 @@ def _staff(principal: Principal) -> Principal:
 
 
 @router.get("/diagnoses", response_class=HTMLResponse)
-def diagnoses_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+def diagnoses_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal, query: TableQueryDep,
                    person_id: Annotated[str, Query(max_length=64)] = "",
                    done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
-    """远程诊断 / Orders placed (with their reports) and received (the centre's worklist)."""
+    """远程诊断 / Orders placed (with their reports) and received (the centre's worklist); one search box and one sort
+    for both tables of orders, each paged."""
     me = _staff(principal)
     work = _run(lambda: order_worklist(CentresUnitOfWork(db), me, now=ctx.clock.now()))
     consults_in, consults_out = _run(lambda: consultation_worklist(CentresUnitOfWork(db), me, now=ctx.clock.now()))
-    return render(request, ctx, "diagnoses.html", me, work=work, person_id=person_id, done=done,
+
+    def text(item: OrderWork) -> str:
+        o = item.order
+        return " ".join((str(o.order_id), o.person_id, o.from_inst_id, o.to_inst_id, work.names.get(o.from_inst_id, ""),
+                         work.names.get(o.to_inst_id, ""), KIND_LABELS.get(o.kind, o.kind),
+                         STATUS_LABELS.get(o.status, o.status)))
+
+    keys = {n: (lambda i, n=n: getattr(i.order, n)) for n in ("order_id", "person_id", "ordered_at", "status")}
+    incoming, outgoing = pages_of((work.incoming, work.outgoing), query, text=text, keys=keys,
+                                  extra={"person_id": person_id})
+    return render(request, ctx, "diagnoses.html", me, work=work, incoming=incoming, outgoing=outgoing,
+                  person_id=person_id, done=done,
                   consults_in=consults_in, consults_out=consults_out,
                   kind_labels=KIND_LABELS, status_labels=STATUS_LABELS, reported=Status.REPORTED,
                   recognised=Status.RECOGNISED, may_order=me.role is Role.CLINICIAN and bool(work.centres),
@@ -90,13 +105,14 @@ def centres_page(request: Request, ctx: ContextDep, db: DbSession, principal: Cu
 
 
 @router.get("/diagnoses/centres.csv")
-def centres_csv(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, year: Year = None) -> Response:
+def centres_csv(request: Request, ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                year: Year = None) -> Response:
     y = year or ctx.clock.today().year
     found = _run(lambda: centre_figures(CentresUnitOfWork(db), principal, year=y))
     cols = ("centre_id", "name", "orders", "reported", "median_hours", "p90_hours", "repeats_avoided")
     return csv_response(f"diagnosis-centres-{y}.csv", cols, (
         [f.centre_id, f.name, f.orders, f.reported, "" if f.median_hours is None else f.median_hours,
-         "" if f.p90_hours is None else f.p90_hours, f.repeats_avoided] for f in found))
+         "" if f.p90_hours is None else f.p90_hours, f.repeats_avoided] for f in found), lang=lang_of(request))
 
 
 @router.get("/diagnoses/{order_id}", response_class=HTMLResponse)

@@ -18,6 +18,7 @@ __all__ = [
     "format_money",
     "format_number",
     "column_headers",
+    "column_label",
     "label",
     "labelled",
 ]
@@ -464,10 +465,19 @@ def labelled(group: str, code: object) -> str:
     return key if zh == key else f"{zh} {key}"
 
 
-def column_headers(columns: Iterable[str]) -> list[str]:
-    """The header row of a download (CSV or Excel): ``"中文 code"`` for every column with a label, Chinese first, the
-    code last so that a program reads the column back by its last word (``h.split()[-1]``)."""
-    return [labelled("column", c) for c in columns]
+def column_label(code: str, lang: str = "zh") -> str:
+    """A download's column header in ``lang``: the label with the code last (``"机构编码 inst_id"``, in English
+    ``"institution id inst_id"``), so that a program reads the column back by its last word whatever the language;
+    a column without a label is its code alone."""
+    key = str(getattr(code, "value", code))
+    shown = label("column", key, lang)
+    return key if shown == key else f"{shown} {key}"
+
+
+def column_headers(columns: Iterable[str], lang: str = "zh") -> list[str]:
+    """The header row of a download (CSV or Excel): ``"中文 code"`` for every column with a label (``lang="en"``:
+    the English label), the code last so that a program reads the column back by its last word (``h.split()[-1]``)."""
+    return [column_label(c, lang) for c in columns]
 
 
 def format_count(n: int | None) -> str:

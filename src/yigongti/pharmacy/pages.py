@@ -41,7 +41,9 @@ from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, render
+from yigongti.platform.tables import TableQueryDep, page_of
 
 __all__ = ["router"]
 
@@ -73,8 +75,8 @@ def _chosen(db: DbSession, principal: Official, inst_id: str) -> tuple[list[str]
 
 
 @router.get("/pharmacy", response_class=HTMLResponse)
-def pharmacy_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, inst_id: InstQuery = "",
-                  done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+def pharmacy_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep,
+                  inst_id: InstQuery = "", done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                   moved: Annotated[int | None, Query(ge=0, le=10**9)] = None) -> Response:
     """药品 / Stock-out alerts, one institution's stock, the shortages and their dispatch, the shortage form."""
     insts, chosen = _chosen(db, principal, inst_id)
@@ -86,7 +88,13 @@ def pharmacy_page(request: Request, ctx: ContextDep, db: DbSession, principal: O
     drugs = _run(lambda: catalogue(_uow(db))) if principal.inst_id in insts else []
     moves = _run(lambda: moves_of(_uow(db), principal, chosen, limit=MOVES_SHOWN)) if chosen else []
     left = {a.drug_code: a for a in alerts if a.inst_id == chosen}
-    return render(request, ctx, "pharmacy.html", principal, insts=insts, chosen=chosen, alerts=alerts, stock=stock,
+    names = ctx.registry.get().institutions if ctx.registry is not None else {}
+    shown = page_of(alerts, query, extra={"inst_id": inst_id},
+                    text=lambda a: " ".join((a.inst_id, getattr(names.get(a.inst_id), "name", ""), a.drug_code,
+                                             a.generic_name)),
+                    keys={"inst": lambda a: a.inst_id, "drug": lambda a: a.generic_name, "on_hand": lambda a: a.on_hand,
+                          "issued": lambda a: a.issued, "days_left": lambda a: a.days_left})
+    return render(request, ctx, "pharmacy.html", principal, insts=insts, chosen=chosen, alerts=shown, stock=stock,
                   left=left, shortages=shortages, drugs=drugs, done=done, labels=SHORTAGE_LABELS, policy=policy,
                   may_register=principal.inst_id in insts, moves=moves, moved=moved,
                   may_move=chosen == principal.inst_id and principal.inst_id in insts)
@@ -138,7 +146,8 @@ def _when(value: object) -> str:
 
 
 @router.get("/pharmacy/stock.csv")
-def stock_csv(ctx: ContextDep, db: DbSession, principal: Official, inst_id: InstQuery = "") -> Response:
+def stock_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
+              inst_id: InstQuery = "") -> Response:
     """库存 / One institution's stock as CSV, with the days it lasts at the recent usage."""
     _, chosen = _chosen(db, principal, inst_id)
     alerts = _run(lambda: stock_alerts(_uow(db), principal, policy=ctx.policy.pharmacy, now=ctx.clock.now()))
@@ -146,26 +155,27 @@ def stock_csv(ctx: ContextDep, db: DbSession, principal: Official, inst_id: Inst
     stock = _run(lambda: stock_of(_uow(db), principal, chosen)) if chosen else []
     return csv_response(f"stock-{chosen}.csv", STOCK_COLUMNS,
                         ([d.drug_code, d.generic_name, d.form, d.strength, d.unit, "是" if d.essential else "否", n,
-                          left.get(d.drug_code, "")] for d, n in stock))
+                          left.get(d.drug_code, "")] for d, n in stock), lang=lang_of(request))
 
 
 @router.get("/pharmacy/alerts.csv")
-def alerts_csv(ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+def alerts_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
     """断货预警 / The stock-out alerts of every institution in scope as CSV."""
     alerts = _run(lambda: stock_alerts(_uow(db), principal, policy=ctx.policy.pharmacy, now=ctx.clock.now()))
     return csv_response("stock-alerts.csv", ALERT_COLUMNS,
-                        ([a.inst_id, a.drug_code, a.generic_name, a.on_hand, a.issued, a.days_left] for a in alerts))
+                        ([a.inst_id, a.drug_code, a.generic_name, a.on_hand, a.issued, a.days_left] for a in alerts),
+                        lang=lang_of(request))
 
 
 @router.get("/pharmacy/shortages.csv")
-def shortages_csv(db: DbSession, principal: Official) -> Response:
+def shortages_csv(request: Request, db: DbSession, principal: Official) -> Response:
     """缺药登记 / The shortages in scope as CSV, each status as its Chinese label with the code."""
     rows = _run(lambda: shortages_for(_uow(db), principal))
     return csv_response("shortages.csv", SHORTAGE_COLUMNS, (
         [v.row.shortage_id, v.row.inst_id, v.row.drug_code, v.generic_name, v.row.quantity, v.unit,
          f"{SHORTAGE_LABELS.get(v.row.status, v.row.status).split(' / ')[0]} {v.row.status}",
          _when(v.row.registered_at), v.row.from_inst_id or "", v.row.tracking or "", _when(v.row.dispatched_at),
-         _when(v.row.delivered_at)] for v in rows))
+         _when(v.row.delivered_at)] for v in rows), lang=lang_of(request))
 
 
 @router.post("/pharmacy/moves", response_class=HTMLResponse)
@@ -182,13 +192,13 @@ def move_page(ctx: ContextDep, db: DbSession, principal: Official, _csrf: Checke
 
 
 @router.get("/pharmacy/moves.csv")
-def moves_csv(db: DbSession, principal: Official, inst_id: InstQuery = "") -> Response:
+def moves_csv(request: Request, db: DbSession, principal: Official, inst_id: InstQuery = "") -> Response:
     """出入库记录 / One institution's latest stock moves (up to 5,000) as CSV: who, when, what."""
     _, chosen = _chosen(db, principal, inst_id)
     moves = _run(lambda: moves_of(_uow(db), principal, chosen, limit=5000)) if chosen else []
     return csv_response(f"stock-moves-{chosen}.csv", MOVE_COLUMNS, (
         [m.move_id, _when(m.at), labelled("stock_move", m.kind), m.drug_code, g, m.quantity, u, m.actor,
-         m.shortage_id or ""] for m, g, u in moves))
+         m.shortage_id or ""] for m, g, u in moves), lang=lang_of(request))
 
 
 @router.get("/pharmacy/prescriptions", response_class=HTMLResponse)
@@ -240,10 +250,10 @@ def cancel_rx_page(ctx: ContextDep, db: DbSession, principal: Official, _csrf: C
 
 
 @router.get("/pharmacy/prescriptions.csv")
-def prescriptions_csv(ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+def prescriptions_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
     """The same prescriptions as CSV (the drugs as ``code×quantity`` separated by ``;``)."""
     views = _run(lambda: prescriptions_for(_uow(db), principal, now=ctx.clock.now()))
     return csv_response("prescriptions.csv", RX_COLUMNS, (
         [v.row.rx_id, v.row.person_id, v.row.written_inst_id, _when(v.row.written_at),
          labelled("rx_status", v.row.status), v.row.dispensed_inst_id or "", _when(v.row.dispensed_at),
-         "; ".join(f"{code}×{q}" for code, _, q, _, _ in v.lines)] for v in views))
+         "; ".join(f"{code}×{q}" for code, _, q, _, _ in v.lines)] for v in views), lang=lang_of(request))

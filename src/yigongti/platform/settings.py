@@ -72,6 +72,9 @@ class Settings(BaseModel):
     token_cache_seconds: float = Field(5.0, ge=0, le=300, description="a bearer token found valid is trusted this "
                                        "long by a worker process without a lookup (a revocation through another "
                                        "worker takes effect within it); 0: look up every request")
+    figures_wait_seconds: float = Field(60.0, gt=0, le=3600, description="how long a request waits for the year's "
+                                        "figures being computed (the first use, or after a signed agreement) before "
+                                        "its page says 正在计算 (503 with Retry-After); no request waits longer")
     login_burst: int = Field(5, ge=1, description="failed-login allowance per username and address")
     login_refill_seconds: float = Field(60.0, gt=0, description="one more attempt every this many seconds")
     login_user_burst: int = Field(20, ge=1, description="failed-login allowance per username from all addresses; "

@@ -16,7 +16,10 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Query
 
-__all__ = ["PAGE_SIZE", "TablePage", "TableQuery", "TableQueryDep", "page_of", "table_query"]
+from yigongti.core.labels import label
+
+__all__ = ["PAGE_SIZE", "TablePage", "TableQuery", "TableQueryDep", "labels_text", "page_of", "pages_of",
+           "table_query"]
 
 T = TypeVar("T")
 PAGE_SIZE = 50
@@ -82,6 +85,14 @@ class TablePage(Generic[T]):
         return "ascending" if self.query.dir == "asc" else "descending"
 
 
+def labels_text(group: str, code: object) -> str:
+    """A code with both its labels, for the searched text of a row: the search box finds 卫生院 as well as township
+    and the code itself (empty for no code)."""
+    if code is None or code == "":
+        return ""
+    return f"{getattr(code, 'value', code)} {label(group, code, 'zh')} {label(group, code, 'en')}"
+
+
 def _key(value: Any) -> tuple[int, Any]:
     """None last in either direction is not needed here: empty values sort first, as a spreadsheet does."""
     return (0, "") if value is None else (1, value)
@@ -103,3 +114,10 @@ def page_of(rows: Sequence[T], query: TableQuery, *, text: Callable[[T], str],
     start = (min(query.page, pages) - 1) * size
     params = tuple((k, str(v)) for k, v in (extra or {}).items() if v is not None and v != "")
     return TablePage(found[start:start + size], len(found), query, tuple(keys), params)
+
+
+def pages_of(tables: Sequence[Sequence[T]], query: TableQuery, *, text: Callable[[T], str],
+             keys: Mapping[str, Callable[[T], Any]], extra: Mapping[str, object] | None = None) -> list[TablePage[T]]:
+    """Several tables of one page that answer one search box and one sort (a worklist's received and sent), each
+    paged: :func:`page_of` of each."""
+    return [page_of(rows, query, text=text, keys=keys, extra=extra) for rows in tables]

@@ -25,6 +25,7 @@ from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep, visible_person
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, render
 from yigongti.public_health.domain import (
     CLASS_LABELS,
@@ -234,7 +235,7 @@ def timeliness_page(request: Request, ctx: ContextDep, db: DbSession, principal:
 
 
 @router.get("/public-health/timeliness.csv")
-def timeliness_csv(ctx: ContextDep, db: DbSession, principal: Official,
+def timeliness_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
     """The same table as CSV (labelled headers, no personal data)."""
     y, tallies = _tally(ctx, db, principal, year)
@@ -246,7 +247,7 @@ def timeliness_csv(ctx: ContextDep, db: DbSession, principal: Official,
 
     return csv_response(f"infectious-timeliness-{y}.csv", TIMELINESS_COLUMNS,
                         ([t.inst_id, name(t.inst_id), t.cards, t.on_time, t.late, t.missed, t.pending, t.voided,
-                          _rate(t)] for t in tallies))
+                          _rate(t)] for t in tallies), lang=lang_of(request))
 
 
 @router.get("/public-health/foodborne", response_class=HTMLResponse)
@@ -342,7 +343,7 @@ async def surveillance_record(request: Request, ctx: ContextDep, db: DbSession, 
 
 
 @router.get("/public-health/surveillance.csv")
-def surveillance_csv(ctx: ContextDep, db: DbSession, principal: Official,
+def surveillance_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
                      until: Annotated[date | None, Query()] = None) -> Response:
     """The same weeks as CSV (labelled headers; the syndrome and site as label and code)."""
     rows = _surveillance(ctx, db, principal, until)
@@ -350,7 +351,7 @@ def surveillance_csv(ctx: ContextDep, db: DbSession, principal: Official,
     return csv_response("surveillance.csv", SURVEILLANCE_COLUMNS, (
         [r.inst_id, names[r.inst_id].name if r.inst_id in names else "", labelled("site_kind", r.site_kind),
          labelled("syndrome", r.syndrome), r.week.isoformat(), r.cases, r.threshold.threshold, r.threshold.basis,
-         "是 yes" if r.warning else "否 no"] for r in rows))
+         "是 yes" if r.warning else "否 no"] for r in rows), lang=lang_of(request))
 
 
 @router.get("/public-health/stockpile", response_class=HTMLResponse)
@@ -384,12 +385,12 @@ def stockpile_put(ctx: ContextDep, db: DbSession, principal: Official, _csrf: Ch
 
 
 @router.get("/public-health/stockpile.csv")
-def stockpile_csv(ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+def stockpile_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
     """The stockpile as CSV, each flag as its label and code."""
     lines = _run(lambda: stockpile(_uow(db), principal, policy=ctx.policy.public_health, today=ctx.clock.today()))
     names = ctx.registry.get().institutions if ctx.registry is not None else {}
     return csv_response("stockpile.csv", STOCKPILE_COLUMNS, (
         [x.row.inst_id, names[x.row.inst_id].name if x.row.inst_id in names else "", x.row.item_code,
          x.row.item_name, x.row.category, x.row.batch, x.row.quantity, x.row.unit, x.row.minimum,
-         x.row.expires_on.isoformat() if x.row.expires_on else "", "; ".join(labelled("stock_flag", f)
-                                                                              for f in x.flags)] for x in lines))
+         x.row.expires_on.isoformat() if x.row.expires_on else "",
+         "; ".join(labelled("stock_flag", f) for f in x.flags)] for x in lines), lang=lang_of(request))

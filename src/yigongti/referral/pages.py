@@ -21,10 +21,12 @@ from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
+from yigongti.platform.tables import TableQueryDep, pages_of
 from yigongti.referral.analytics import FLOW_ROLES, Flows, flows
 from yigongti.referral.domain import DIRECTION_LABELS, KIND_LABELS, STATUS_LABELS, Status
 from yigongti.referral.service import (
     RequestReferral,
+    WorkItem,
     catalogues_for,
     claims_check,
     data_year,
@@ -54,18 +56,30 @@ def _back(referral_id: int | None = None) -> Response:
 
 
 @router.get("/referrals", response_class=HTMLResponse)
-def referrals_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+def referrals_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal, query: TableQueryDep,
                    person_id: Annotated[str, Query(max_length=64)] = "",
                    done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
-    """转诊工作台 / The worklist: referrals received (to act on) and sent (to follow), newest first; at a
-    county-tier institution also the data year's first-visit flags and the proposed down-referrals from its claims
-    (each with a one-action down-referral to the designated township)."""
+    """转诊工作台 / The worklist: referrals received (to act on) and sent (to follow), newest first; one search box
+    and one sort for both tables, each paged (a year of referrals is a long table); at a county-tier institution
+    also the data year's first-visit flags and the proposed down-referrals from its claims (each with a one-action
+    down-referral to the designated township)."""
     me = _staff(principal)
     now = ctx.clock.now()
     cats = catalogues_for(ctx.policy.referral)
     work = _run(lambda: worklist(ReferralUnitOfWork(db), me, cats, now=now))
     check = _run(lambda: claims_check(ReferralUnitOfWork(db), me, lambda: data_year(ctx.figures.get), cats, now=now))
-    return render(request, ctx, "referrals.html", me, work=work, check=check, person_id=person_id, done=done,
+
+    def text(item: WorkItem) -> str:
+        r = item.referral
+        return " ".join((str(r.referral_id), r.person_id, r.diagnosis, r.from_inst_id, r.to_inst_id,
+                         work.names.get(r.from_inst_id, ""), work.names.get(r.to_inst_id, ""),
+                         STATUS_LABELS.get(r.status, r.status), DIRECTION_LABELS.get(r.direction, r.direction)))
+
+    keys = {n: (lambda i, n=n: getattr(i.referral, n)) for n in ("referral_id", "person_id", "requested_at", "status")}
+    incoming, outgoing = pages_of((work.incoming, work.outgoing), query, text=text, keys=keys,
+                                  extra={"person_id": person_id})
+    return render(request, ctx, "referrals.html", me, work=work, check=check, incoming=incoming, outgoing=outgoing,
+                  person_id=person_id, done=done,
                   status_labels=STATUS_LABELS, direction_labels=DIRECTION_LABELS, kind_labels=KIND_LABELS,
                   may_refer=me.role is Role.CLINICIAN, booked=Status.BOOKED, returned=Status.RETURNED)
 
@@ -186,4 +200,4 @@ def flows_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Curre
     found = _run(lambda: flows(ReferralUnitOfWork(db), me, year=y))
     lang = lang_of(request)
     chosen = next(x for x in _flow_tables(found, translator(lang), lang) if x.name == table)
-    return csv_response(f"referral-flows-{table}-{y}.csv", chosen.columns, chosen.raw)
+    return csv_response(f"referral-flows-{table}-{y}.csv", chosen.columns, chosen.raw, lang=lang_of(request))

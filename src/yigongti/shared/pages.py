@@ -15,6 +15,7 @@ from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, DbSession, ScopedPerson
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import PagePrincipal, render
 from yigongti.platform.scope import consortia_in_scope
 from yigongti.referral.domain import STATUS_LABELS
@@ -73,7 +74,8 @@ def workflow_page(request: Request, ctx: ContextDep, db: DbSession, principal: P
 
 
 @router.get("/workflow-indicators.csv")
-def workflow_csv(ctx: ContextDep, db: DbSession, principal: PagePrincipal, year: WorkflowYear = None) -> Response:
+def workflow_csv(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+                 year: WorkflowYear = None) -> Response:
     y, found = _workflow(ctx, db, principal, year)
     return csv_response(f"workflow-indicators-{y}.csv", WORKFLOW_COLUMNS,
-                        [[getattr(f, c) for c in WORKFLOW_COLUMNS] for f in found])
+                        [[getattr(f, c) for c in WORKFLOW_COLUMNS] for f in found], lang=lang_of(request))

@@ -15,6 +15,7 @@ from yigongti.platform.accounts import Role
 from yigongti.platform.deps import ContextDep, DbSession, Official
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, render
 from yigongti.workforce.domain import TEAM_DUTIES, TEAM_KINDS, Title
 from yigongti.workforce.service import add_team_member, put_team, staff_list, stationing_coverage, teams
@@ -79,7 +80,7 @@ def member_form(ctx: ContextDep, db: DbSession, principal: Official, _csrf: Chec
 
 
 @router.get("/workforce/teams.csv")
-def teams_csv(db: DbSession, principal: Official) -> Response:
+def teams_csv(request: Request, db: DbSession, principal: Official) -> Response:
     """The rosters as CSV, one row per member (a team without members: one row without a person)."""
     rows = _run(lambda: teams(WorkforceUnitOfWork(db), principal))
 
@@ -94,4 +95,4 @@ def teams_csv(db: DbSession, principal: Official) -> Response:
                 out.append([*head, "", "", "", "", "", ""])
         return out
 
-    return csv_response("emergency-teams.csv", TEAM_COLUMNS, lines())
+    return csv_response("emergency-teams.csv", TEAM_COLUMNS, lines(), lang=lang_of(request))

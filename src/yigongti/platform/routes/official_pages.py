@@ -14,14 +14,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yigongti.core.idnumber import mask_id_number
-from yigongti.core.labels import label
 from yigongti.enrollment import readmodel
 from yigongti.enrollment.portal import movements
 from yigongti.platform import audit
 from yigongti.platform.deps import ContextDep, DbSession, Official, ScopeDep
 from yigongti.platform.downloads import csv_response
+from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import render
-from yigongti.platform.tables import TablePage, TableQueryDep, page_of
+from yigongti.platform.tables import TablePage, TableQueryDep, labels_text, page_of
 from yigongti.registry import service as registry_service
 
 __all__ = ["router"]
@@ -32,18 +32,13 @@ REGISTRY_COLUMNS = ("inst_id", "name", "tier", "level", "kind", "consortium_id",
                     "lon", "lat")
 
 
-def _labels(group: str, code: object) -> str:
-    """Both labels of a code and the code, for a search box that finds 卫生院 as well as township."""
-    return f"{code} {label(group, code, 'zh')} {label(group, code, 'en')}" if code else ""
-
-
 @router.get("/registry", response_class=HTMLResponse)
 def registry(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep) -> Response:
     consortia = registry_service.consortia(db)
     names = {c.consortium_id: c.name for c in consortia}
     institutions = page_of(
         registry_service.institutions(db), query,
-        text=lambda i: " ".join((i.inst_id, i.name, _labels("tier", i.tier), _labels("kind", i.kind),
+        text=lambda i: " ".join((i.inst_id, i.name, labels_text("tier", i.tier), labels_text("kind", i.kind),
                                  i.consortium_id or "", names.get(i.consortium_id or "", ""))),
         keys={"name": lambda i: i.name, "inst_id": lambda i: i.inst_id, "tier": lambda i: i.tier,
               "level": lambda i: i.level, "kind": lambda i: i.kind, "consortium_id": lambda i: i.consortium_id})
@@ -51,10 +46,10 @@ def registry(request: Request, ctx: ContextDep, db: DbSession, principal: Offici
 
 
 @router.get("/registry.csv")
-def registry_csv(db: DbSession, _p: Official) -> Response:
+def registry_csv(request: Request, db: DbSession, _p: Official) -> Response:
     return csv_response("institutions.csv", REGISTRY_COLUMNS,
                         ([getattr(i, c) if getattr(i, c) is not None else "" for c in REGISTRY_COLUMNS]
-                         for i in registry_service.institutions(db)))
+                         for i in registry_service.institutions(db)), lang=lang_of(request))
 
 
 @router.get("/head-counts", response_class=HTMLResponse)
@@ -67,23 +62,23 @@ def head_count_page(request: Request, ctx: ContextDep, db: DbSession, principal:
     if view == "movements":
         moved = [r for r in movements(db, year=y).to_pylist() if r["gained"] or r["lost"]]
         table = page_of(moved, query, extra=extra,
-                        text=lambda m: f"{m['unit_id']} {_labels('tier', m['level'])}",
+                        text=lambda m: f"{m['unit_id']} {labels_text('tier', m['level'])}",
                         keys={k: itemgetter(k) for k in ("level", "unit_id", "previous", "current",
                                                                    "gained", "lost", "net")})
     else:
         table = page_of(readmodel.head_count_rows(db, year=y), query, extra=extra,
-                        text=lambda r: f"{r[0]} {r[1]} {_labels('tier', r[2])} {r[3]}",
+                        text=lambda r: f"{r[0]} {r[1]} {labels_text('tier', r[2])} {r[3]}",
                         keys={"unit_id": lambda r: r[0], "name": lambda r: r[1], "tier": lambda r: r[2],
                               "consortium_id": lambda r: r[3], "head_count": lambda r: r[4]})
     return render(request, ctx, "head_counts.html", principal, year=y, view=view, table=table)
 
 
 @router.get("/head-counts.csv")
-def head_count_csv(ctx: ContextDep, db: DbSession, _p: Official,
+def head_count_csv(request: Request, ctx: ContextDep, db: DbSession, _p: Official,
                    year: Annotated[int | None, Query(ge=1900, le=2200)] = None) -> Response:
     y = year or ctx.clock.today().year
     return csv_response(f"head-counts-{y}.csv", ("unit_id", "name", "tier", "consortium_id", "head_count"),
-                        readmodel.head_count_rows(db, year=y))
+                        readmodel.head_count_rows(db, year=y), lang=lang_of(request))
 
 
 @router.get("/persons", response_class=HTMLResponse)
