@@ -46,6 +46,7 @@ __all__ = [
     "elderly_slots",
     "first_service",
     "mental_slots",
+    "person_slots",
     "prenatal_slots",
     "slot_state",
     "tuberculosis_slots",
@@ -201,6 +202,24 @@ def mental_slots(registered: date, until: date, policy: KeyPopulationPolicy, *,
         k += 1
     slots = [s for s in _centred(KeyPopulation.MENTAL, registered, dues) if s.start <= last]
     return _stopped(slots, ended)
+
+
+def person_slots(birth: date, episodes: Iterable[tuple[str, date, date | None]], *, years: Sequence[int],
+                 until: date, policy: KeyPopulationPolicy) -> list[Slot]:
+    """Every scheduled service of a person born on ``birth`` with these register ``episodes`` (population, start,
+    end or None): the elderly's checks of ``years``, the child visits (when a child in one of them), each episode's
+    visits (the mental follow-ups opening by ``until``)."""
+    out = elderly_slots(birth, years, policy)
+    if years and min(years) - birth.year <= policy.child_max_age + 1:
+        out += child_slots(birth, policy)
+    for population, start, end in episodes:
+        if population == KeyPopulation.PREGNANT.value:
+            out += prenatal_slots(start, policy, delivered=end)
+        elif population == KeyPopulation.TUBERCULOSIS.value:
+            out += tuberculosis_slots(start, policy, stopped=end)
+        elif population == KeyPopulation.MENTAL.value:
+            out += mental_slots(start, until, policy, ended=end)
+    return out
 
 
 def first_service(slot: Slot, services: Sequence[date]) -> date | None:

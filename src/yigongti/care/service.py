@@ -40,13 +40,9 @@ from yigongti.care.schedules import (
     SCHEDULED,
     Slot,
     SlotState,
-    child_slots,
-    elderly_slots,
     first_service,
-    mental_slots,
-    prenatal_slots,
+    person_slots,
     slot_state,
-    tuberculosis_slots,
 )
 from yigongti.care.store import (
     ContractRow,
@@ -842,20 +838,10 @@ def record_service(uow: CareUnitOfWork, principal: Principal, cmd: RecordService
 
 def slots_of(birth: date, registers: Iterable[KeyRegisterRow], *, years: Sequence[int], until: date,
              policy: CarePolicy) -> list[Slot]:
-    """Every scheduled service of a person born on ``birth`` with these register episodes: the elderly's checks of
-    ``years``, the child visits, each episode's visits (the mental follow-ups opening by ``until``)."""
-    kp = policy.key_populations
-    out = elderly_slots(birth, years, kp)
-    if min(years) - birth.year <= kp.child_max_age + 1:
-        out += child_slots(birth, kp)
-    for r in registers:
-        if r.population == KeyPopulation.PREGNANT.value:
-            out += prenatal_slots(r.start_date, kp, delivered=r.end_date)
-        elif r.population == KeyPopulation.TUBERCULOSIS.value:
-            out += tuberculosis_slots(r.start_date, kp, stopped=r.end_date)
-        elif r.population == KeyPopulation.MENTAL.value:
-            out += mental_slots(r.start_date, until, kp, ended=r.end_date)
-    return out
+    """Every scheduled service of a person born on ``birth`` with these register episodes
+    (:func:`~yigongti.care.schedules.person_slots`)."""
+    return person_slots(birth, [(r.population, r.start_date, r.end_date) for r in registers], years=years,
+                        until=until, policy=policy.key_populations)
 
 
 @dataclass(frozen=True)
