@@ -161,3 +161,52 @@ def test_the_members_duty_lists_with_completion_rates(live: Live, recorded: int)
               if x["scope_kind"] == "consortium"}
     assert "G2" in county
     assert c.get("/api/care/duties", headers=h["resident"]).status_code == 403
+
+
+def test_fhir_observations_care_plans_care_teams_and_practitioners(live: Live, recorded: int) -> None:
+    c, h = live.client, live.h
+    r = c.post("/api/care/followups", json={"person_id": "R0208", "disease": "hypertension", "date": "2025-11-01",
+                                            "systolic": 152, "diastolic": 95, "fasting_glucose": "6.1",
+                                            "hba1c": "6.4"}, headers=h["doc"])
+    assert r.status_code == 201, r.text
+    fid = r.json()["followup_id"]
+    bp = c.get(f"/api/fhir/Observation/F{fid}-bp", headers=h["doc"])
+    assert bp.status_code == 200 and bp.headers["content-type"].startswith("application/fhir+json")
+    body = bp.json()
+    assert body["resourceType"] == "Observation" and body["subject"]["reference"] == "Patient/R0208"
+    assert [x["valueQuantity"]["value"] for x in body["component"]] == [152, 95]
+    assert body["interpretation"][0]["coding"][0]["code"] == "H"  # not controlled (>= 140/90)
+    glucose = c.get(f"/api/fhir/Observation/F{fid}-glucose", headers=h["doc"]).json()
+    assert glucose["code"]["coding"][0]["code"] == "14771-0" and glucose["valueQuantity"]["value"] == 6.1
+    assert c.get(f"/api/fhir/Observation/F{fid}-hba1c", headers=h["doc"]).json()["valueQuantity"]["unit"] == "%"
+    assert c.get(f"/api/fhir/Observation/F{fid}-bp", headers=h["g1-doc"]).status_code == 404  # not in scope
+    assert c.get(f"/api/fhir/Observation/F{fid}-bp", headers=h["resident"]).status_code == 404
+    assert c.get("/api/fhir/Observation/F99999999-bp", headers=h["doc"]).status_code == 404
+    assert c.get(f"/api/fhir/Observation/X{fid}-bp", headers=h["doc"]).status_code == 422
+    found = c.get("/api/fhir/Observation", params={"patient": "Patient/R0208"}, headers=h["doc"]).json()
+    assert found["resourceType"] == "Bundle" and found["type"] == "searchset"
+    assert {e["resource"]["id"] for e in found["entry"]} >= {f"F{fid}-bp", f"F{fid}-glucose", f"F{fid}-hba1c"}
+
+    plan = c.get("/api/fhir/CarePlan/R0048.pregnant", headers=h["doc"])
+    assert plan.status_code == 200, plan.text
+    acts = [a["detail"]["status"] for a in plan.json()["activity"]]
+    assert acts == ["completed", "stopped", "scheduled", "not-started", "not-started"]
+    assert plan.json()["careTeam"][0]["reference"].startswith("CareTeam/")
+    plans = c.get("/api/fhir/CarePlan", params={"patient": "R0208"}, headers=h["doc"]).json()
+    assert {e["resource"]["id"] for e in plans["entry"]} == {"R0208.hypertension", "R0208.elderly"}
+    assert c.get("/api/fhir/CarePlan/R0048.hypertension", headers=h["doc"]).status_code == 404
+    assert c.get("/api/fhir/CarePlan/R0048.pregnant", headers=h["g1-doc"]).status_code == 404
+    assert c.get("/api/fhir/CarePlan/R0048.nothing", headers=h["doc"]).status_code == 404
+
+    team_id = int(plan.json()["careTeam"][0]["reference"].split("/")[1])
+    t = c.get(f"/api/fhir/CareTeam/{team_id}", headers=h["bureau"])
+    assert t.status_code == 200
+    parts = t.json()["participant"]
+    assert [p["role"][0]["coding"][0]["code"] for p in parts] == ["gp", "nurse"]
+    assert parts[0]["member"] == {"reference": f"Practitioner/{recorded}", "display": "陈医生"}
+    assert c.get(f"/api/fhir/CareTeam/{team_id}", headers=h["g1-admin"]).status_code == 404  # another consortium
+    assert c.get(f"/api/fhir/CareTeam/{team_id}", headers=h["resident"]).status_code == 404
+    doc = c.get(f"/api/fhir/Practitioner/{recorded}", headers=h["g2-admin"])
+    assert doc.status_code == 200 and doc.json()["name"][0]["text"] == "陈医生"
+    assert c.get(f"/api/fhir/Practitioner/{recorded}", headers=h["g1-doc"]).status_code == 404
+    assert c.get("/api/fhir/Practitioner/0", headers=h["doc"]).status_code == 422

@@ -101,6 +101,17 @@ def _age(birth: date, on: date) -> int:
 
 # ------------------------------------------------------------------------------------------ the doctor's day
 
+def _seats(db: Any, me: Principal, gp: int | None) -> tuple[list[Any], int | None]:
+    """The GP seats an institution admin picks from and the one shown (the first by default); a doctor's own panel
+    only (``gp`` ignored)."""
+    seats = _run(lambda: gps_of(CareUnitOfWork(db), me)) if me.role is Role.INSTITUTION_ADMIN else []
+    if me.role is Role.INSTITUTION_ADMIN and gp is None and seats:
+        gp = seats[0].member_id
+    if me.role is Role.CLINICIAN:
+        gp = None
+    return seats, gp
+
+
 @router.get("/care", response_class=HTMLResponse)
 def care_day(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal, person_scope: ScopeDep,
              gp: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
@@ -108,11 +119,7 @@ def care_day(request: Request, ctx: ContextDep, db: DbSession, principal: PagePr
     """家庭医生工作台 / The family doctor's worklists for today."""
     me = _staff(principal)
     today = ctx.clock.today()
-    seats = _run(lambda: gps_of(CareUnitOfWork(db), me)) if me.role is Role.INSTITUTION_ADMIN else []
-    if me.role is Role.INSTITUTION_ADMIN and gp is None and seats:
-        gp = seats[0].member_id
-    if me.role is Role.CLINICIAN and gp is not None:
-        gp = None  # a doctor's own panel only
+    seats, gp = _seats(db, me, gp)
     try:
         day = doctor_day(CareUnitOfWork(db), me, gp_member_id=gp, today=today, policy=ctx.policy.care,
                          condition=person_scope.condition)
@@ -597,11 +604,7 @@ def key_day(request: Request, ctx: ContextDep, db: DbSession, principal: PagePri
     """重点人群服务清单 / The family doctor's key-population services due and overdue today."""
     me = _staff(principal)
     today = ctx.clock.today()
-    seats = _run(lambda: gps_of(CareUnitOfWork(db), me)) if me.role is Role.INSTITUTION_ADMIN else []
-    if me.role is Role.INSTITUTION_ADMIN and gp is None and seats:
-        gp = seats[0].member_id
-    if me.role is Role.CLINICIAN:
-        gp = None  # a doctor's own panel only
+    seats, gp = _seats(db, me, gp)
     try:
         day = key_worklist(CareUnitOfWork(db), me, gp_member_id=gp, today=today, policy=ctx.policy.care,
                            condition=person_scope.condition)
