@@ -210,3 +210,12 @@ def test_fhir_observations_care_plans_care_teams_and_practitioners(live: Live, r
     assert doc.status_code == 200 and doc.json()["name"][0]["text"] == "陈医生"
     assert c.get(f"/api/fhir/Practitioner/{recorded}", headers=h["g1-doc"]).status_code == 404
     assert c.get("/api/fhir/Practitioner/0", headers=h["doc"]).status_code == 422
+
+
+def test_contract_coverage_counts_the_registers(live: Live, recorded: int) -> None:
+    rows = {r["population"]: r for r in live.client.get("/api/care/coverage", headers=live.h["doc"]).json()}
+    assert (rows["pregnant"]["persons"], rows["pregnant"]["contracted"], rows["pregnant"]["rate"]) == (1, 1, "100.0")
+    assert (rows["tuberculosis"]["persons"], rows["tuberculosis"]["contracted"]) == (1, 1)
+    assert rows["mental"]["persons"] is None  # no register of it kept: known only as declared at signing
+    g2 = {r["population"]: r for r in live.client.get("/api/care/coverage", headers=live.h["g2-admin"]).json()}
+    assert g2["elderly"]["persons"] >= 4 and g2["elderly"]["contracted"] == 1  # R0208 of R0010, R0165, R0213...

@@ -479,14 +479,16 @@ class CoverageRow:
 
 def coverage(uow: CareUnitOfWork, *, on: date, condition: ColumnElement[bool]) -> list[CoverageRow]:
     """Contract coverage by key population (重点人群签约覆盖) among the persons in the caller's scope, ``on``: the
-    population (65+, children 0-6 from the birth date; hypertension, diabetes from the registry) and how many of
-    them are under an active contract; pregnant women, tuberculosis and severe mental disorders are known only
-    as declared at signing (``persons`` None). Counts only: no person is shown."""
+    population (65+, children 0-6 from the birth date; hypertension, diabetes from the registry; pregnant women,
+    tuberculosis and severe mental disorders from their registers, open ``on``, with those declared at signing)
+    and how many of them are under an active contract; a population without any open register episode is known
+    only as declared at signing (``persons`` None). Counts only: no person is shown."""
     with uow:
         people = list(uow.session.execute(select(PersonRow.person_id, PersonRow.birth_date).where(condition)))
         contracted = uow.care.contracted_ids(on)
         registered = uow.care.registered_ids()
         declared = uow.care.declared(on)
+        episodes = uow.care.key_registers(since=on, until=on)
     in_scope = {pid for pid, _ in people}
     members: dict[KeyPopulation, set[str]] = {k: set() for k in KeyPopulation}
     for pid, birth in people:
@@ -501,7 +503,11 @@ def coverage(uow: CareUnitOfWork, *, on: date, condition: ColumnElement[bool]) -
         for x in c.conditions.split(","):
             if x:
                 members[KeyPopulation(x)].add(c.person_id)
-    known = (KeyPopulation.ELDERLY, KeyPopulation.CHILD, KeyPopulation.HYPERTENSION, KeyPopulation.DIABETES)
+    kept = {KeyPopulation(r.population) for r in episodes}  # populations the county keeps a register of
+    for r in episodes:
+        if r.person_id in in_scope:
+            members[KeyPopulation(r.population)].add(r.person_id)
+    known = (KeyPopulation.ELDERLY, KeyPopulation.CHILD, KeyPopulation.HYPERTENSION, KeyPopulation.DIABETES, *kept)
     rows = [CoverageRow("all", len(in_scope), len(in_scope & contracted))]
     for k in KeyPopulation:
         rows.append(CoverageRow(k.value, len(members[k]) if k in known else None, len(members[k] & contracted)))
