@@ -7,7 +7,8 @@ on it the way ``yigongti serve`` does (SQLite, the demo care data seeded: a team
 centre, contracts, registered patients and a year of follow-ups). Then, for EVERY GP of every team, the doctor's
 day as the page reads it (``care.service.doctor_day``: the panel in the doctor's scope, the registry, the last
 follow-ups, the four worklists), timed; and the page ``/care`` itself (HTML rendered) for the demo family doctor,
-median of 5. Prints the prevalence the demo reached and p50 / p95 / max of the per-GP times.
+median of 5; every GP's key-population list (``care.service.key_worklist``) and the whole county's public-health
+duty lists (``care.service.duties``). Prints the prevalence the demo reached and p50 / p95 / max of the per-GP times.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy import func, select
 
 from yigongti.app.factory import create_app
 from yigongti.care.sample import p_diabetes, p_hypertension
-from yigongti.care.service import doctor_day
+from yigongti.care.service import doctor_day, duties, key_worklist
 from yigongti.care.store import ContractRow, FollowupRow, RegistryRow, TeamMemberRow, TeamRow
 from yigongti.care.uow import CareUnitOfWork
 from yigongti.enrollment.store import PersonRow
@@ -85,6 +86,27 @@ def main() -> None:
                   f"p50 {statistics.median(times) * 1000:.1f} ms, "
                   f"p95 {times[int(0.95 * (len(times) - 1))] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms "
                   f"(target < 1,000 ms: {'met' if times[-1] < 1 else 'NOT met'})")
+        times = []
+        for member_id, inst_id, username in gps:  # the key-population list of every GP (重点人群服务清单)
+            principal = Principal(user_id=0, username=username or f"bench-{member_id}", role=Role.CLINICIAN,
+                                  inst_id=inst_id)
+            t = time.perf_counter()
+            with ctx.sessions() as s:
+                condition = person_condition(s, principal, year=TODAY.year)
+                key_worklist(CareUnitOfWork(s), principal, gp_member_id=member_id, today=TODAY,
+                             policy=ctx.policy.care, condition=condition)
+            times.append(time.perf_counter() - t)
+        times.sort()
+        print(f"key_worklist per GP: p50 {statistics.median(times) * 1000:.1f} ms, "
+              f"p95 {times[int(0.95 * (len(times) - 1))] * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms")
+        with ctx.sessions() as s:
+            from yigongti.registry.store import ConsortiumRow
+
+            every = list(s.scalars(select(ConsortiumRow.consortium_id)))
+            t = time.perf_counter()
+            d = duties(CareUnitOfWork(s), year=TODAY.year, today=TODAY, policy=ctx.policy.care, consortia=every)
+            print(f"duties of the county ({len(every)} consortia, {len(d.units)} units): "
+                  f"{(time.perf_counter() - t) * 1000:.0f} ms")
         accounts = tomllib.loads((data_dir / "demo-accounts.toml").read_text(encoding="utf-8"))["accounts"]
         password = next(a["password"] for a in accounts if a["username"] == "family-doctor")
         with TestClient(app) as c:

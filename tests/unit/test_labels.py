@@ -13,7 +13,8 @@ from yigongti.benefits.domain import NetworkStatus, Rule, Setting
 from yigongti.benefits.plain import plain_rules
 from yigongti.budget.agreement import Action, Status
 from yigongti.budget.engine import Charge
-from yigongti.care.domain import Control, Disease, Worklist
+from yigongti.care.domain import Control, Disease, KeyPopulation, Worklist
+from yigongti.care.schedules import SlotState
 from yigongti.core.labels import LABELS, UnknownLabelGroup, format_count, format_money, format_number, label, labelled
 from yigongti.core.money import format_yuan
 from yigongti.core.policy import BenefitPolicy, GradeName, Insurance
@@ -29,7 +30,7 @@ SHOWN = {"tier": list(Tier), "kind": list(KINDS), "grade": list(GradeName), "rul
          "insurance": list(Insurance), "source": list(Source), "charge": list(Charge), "role": list(Role),
          "agreement_action": list(Action), "agreement_status": list(Status), "budget_source": ["signed", "formula"],
          "payment": list(Payment), "disease": list(Disease), "control": list(Control),
-         "worklist": list(Worklist)}
+         "worklist": list(Worklist), "key_population": list(KeyPopulation), "slot_state": list(SlotState)}
 
 
 @pytest.mark.parametrize("group", sorted(SHOWN))

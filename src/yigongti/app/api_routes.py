@@ -9,6 +9,7 @@ from yigongti.budget import api as agreements
 from yigongti.care import api as care
 from yigongti.centres import api as centres
 from yigongti.interop.fhir import router as fhir_router
+from yigongti.interop.fhir.care import router as fhir_care
 from yigongti.interop.fhir.diagnostics import router as fhir_diagnostics
 from yigongti.interop.fhir.referrals import router as fhir_referrals
 from yigongti.pharmacy import api as pharmacy
@@ -26,4 +27,4 @@ __all__ = ["ROUTERS"]
 ROUTERS: tuple[APIRouter, ...] = (auth.router, persons.router, choices.router, claims.router, registry.router,
                                      referral.router, agreements.router, care.router, public_health.router,
                                      pharmacy.router, workforce.router, centres.router, fhir_router,
-                                     fhir_diagnostics, fhir_referrals, shared.router)
+                                     fhir_diagnostics, fhir_referrals, fhir_care, shared.router)

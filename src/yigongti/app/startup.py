@@ -248,10 +248,11 @@ def prepare(settings: Settings, *, engine: Engine, sessions: sessionmaker[Sessio
     if loaded and find_table_file(loaded[0], "opening") is not None:  # the balances brought into the year: checked
         resolve_opening(loaded[0], loaded[1])  # at start (InvalidInput, exit 2), not on the first finance page
     if settings.data_folder is None and loaded is not None:  # the demo county: its family doctors' work too
-        from yigongti.care.sample import seed_demo_care
+        from yigongti.care.sample import seed_demo_care, seed_demo_keypops
 
         with sessions.begin() as s:
             seed_demo_care(s, today=clock.today(), policy=prepared.policy.care)
+            seed_demo_keypops(s, today=clock.today(), policy=prepared.policy.care)
     if settings.demo_accounts:
         prepared.demo_accounts = _demo_accounts(settings, sessions, clock, prepared.policy)
         _demo_workflow(sessions, clock, prepared.policy)

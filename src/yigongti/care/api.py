@@ -25,6 +25,7 @@ from yigongti.care.domain import (
     KeyPopulation,
     Worklist,
 )
+from yigongti.care.schedules import SCHEDULED
 from yigongti.care.service import (
     DiseaseStatus,
     MemberIn,
@@ -353,3 +354,157 @@ def post_prescription_check(request: Request, ctx: ContextDep, db: DbSession, pe
     _run(lambda: check_long_prescription(_uow(db), person_id=body.person_id, disease=body.disease, days=body.days,
                                          today=ctx.clock.today(), policy=ctx.policy.care))
     return PrescriptionOut(allowed=True, days=body.days)
+
+
+# ------------------------------------------------------------------------------------------- key populations
+
+KeyPop = Literal["elderly", "child", "pregnant", "tuberculosis", "mental"]
+RegisteredPop = Literal["pregnant", "tuberculosis", "mental"]
+
+
+class KeyRegisterIn(BaseModel):
+    person_id: str = _ID
+    population: RegisteredPop
+    start_date: date = Field(description="the last menstrual period; the treatment's start; the registration")
+    end_date: date | None = Field(None, description="the delivery; the treatment stopped; deregistered")
+
+
+class KeyRegisterOut(KeyRegisterIn):
+    register_id: int
+    inst_id: str
+
+
+class KeyServiceIn(BaseModel):
+    person_id: str = _ID
+    population: KeyPop
+    date: _dt.date
+    note: str = Field("", max_length=500)
+
+
+class KeyServiceOut(BaseModel):
+    service_id: int
+    person_id: str
+    population: str
+    date: _dt.date
+    inst_id: str
+    created: bool
+
+
+class SlotOut(BaseModel):
+    population: str
+    population_label: str
+    visit: str = Field(description="the scheduled visit, Chinese / English")
+    start: date
+    due: date
+    end: date
+    state: str
+    state_label: str
+    service_date: date | None = None
+
+
+class KeyDueOut(BaseModel):
+    person_id: str
+    slot: SlotOut
+
+
+class DutyOut(BaseModel):
+    scope_kind: str
+    scope: str
+    name: str
+    population: str
+    label: str
+    persons: int
+    counted: int
+    done: int
+    open: int
+    rate: str | None = Field(description="done / counted, percent with one decimal")
+
+
+def _slot_out(slot: Any, state: Any, service: date | None = None) -> SlotOut:
+    from yigongti.care.schedules import SLOT_STATE_LABELS
+
+    return SlotOut(population=slot.population.value, population_label=POPULATION_LABELS[slot.population],
+                   visit=slot.label, start=slot.start, due=slot.due, end=slot.end, state=state.value,
+                   state_label=SLOT_STATE_LABELS[state], service_date=service)
+
+
+@router.post("/key-registers", response_model=KeyRegisterOut, status_code=status.HTTP_201_CREATED,
+             responses=_ERRORS)
+def post_key_register(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
+                      body: KeyRegisterIn) -> KeyRegisterOut:
+    """重点人群登记 / Register a pregnancy, a tuberculosis treatment or a severe mental disorder (a clinician; the
+    person in scope); the same start again with an end closes the episode. 409 overlapping an episode."""
+    from yigongti.care.service import RegisterKey, register_key
+
+    if person_scope.principal.role is not Role.CLINICIAN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医生可登记 / only a clinician registers")
+    visible_person(request, ctx, db, person_scope, body.person_id)
+    cmd = RegisterKey(body.person_id, body.population, body.start_date, body.end_date)
+    row = _run(lambda: register_key(_uow(db), person_scope.principal, cmd, now=ctx.clock.now()))
+    return KeyRegisterOut(register_id=row.register_id, person_id=row.person_id, population=body.population,
+                          start_date=row.start_date, end_date=row.end_date, inst_id=row.inst_id)
+
+
+@router.post("/key-services", response_model=KeyServiceOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)
+def post_key_service(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
+                     body: KeyServiceIn) -> KeyServiceOut:
+    """重点人群服务 / Record a health check, a child health visit, a prenatal visit or a follow-up (a clinician;
+    the person in scope). 422 when the person is not of the population that day; the same day twice is one."""
+    from yigongti.care.service import RecordService, record_service
+
+    if person_scope.principal.role is not Role.CLINICIAN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医生可录入服务 / only a clinician records services")
+    visible_person(request, ctx, db, person_scope, body.person_id)
+    cmd = RecordService(body.person_id, body.population, body.date, body.note)
+    row, created = _run(lambda: record_service(_uow(db), person_scope.principal, cmd, policy=ctx.policy.care,
+                                               now=ctx.clock.now()))
+    return KeyServiceOut(service_id=row.service_id, person_id=row.person_id, population=row.population,
+                         date=row.date, inst_id=row.inst_id, created=created)
+
+
+@router.get("/persons/{person_id}/key-services", response_model=list[SlotOut], responses=_ERRORS)
+def get_person_schedule(ctx: ContextDep, db: DbSession, person: ScopedPerson) -> list[SlotOut]:
+    """A person's key-population schedule of last year and this year: each scheduled service, its window, its
+    state today (done, upcoming, due, overdue, missed) and the service that did it (audited)."""
+    from yigongti.care.service import person_schedule
+
+    rows = person_schedule(_uow(db), person.person_id, today=ctx.clock.today(), policy=ctx.policy.care)
+    return [_slot_out(r.slot, r.state, r.service) for r in rows]
+
+
+@router.get("/key-worklist", response_model=list[KeyDueOut], responses=_ERRORS)
+def get_key_worklist(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
+                     gp_member_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> list[KeyDueOut]:
+    """重点人群服务清单 / The services due and overdue today for the key populations of a family doctor's panel
+    (the caller's own, or ``gp_member_id`` of their institution for an institution admin; audited)."""
+    from yigongti.care.service import key_worklist
+    from yigongti.platform import audit
+
+    day = _run(lambda: key_worklist(_uow(db), person_scope.principal, gp_member_id=gp_member_id,
+                                    today=ctx.clock.today(), policy=ctx.policy.care,
+                                    condition=person_scope.condition))
+    if day.persons:
+        audit.record(db, person_scope.principal, action=f"GET {request.url.path}", person_ids=sorted(day.persons),
+                     at=ctx.clock.now())
+    return [KeyDueOut(person_id=e.person_id, slot=_slot_out(e.slot, e.state)) for e in day.entries]
+
+
+@router.get("/duties", response_model=list[DutyOut], responses=_ERRORS)
+def get_duties(ctx: ContextDep, db: DbSession, principal: Official,
+               year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+               consortium: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")] = None,
+               inst: Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")] = None,
+               ) -> list[DutyOut]:
+    """公共卫生责任清单 / Each member's public-health duties for the key populations with the completion rates
+    (counts only), for the caller's consortia: the consortia; ``consortium``: it and its members; ``inst``: that
+    member (a township centre with its village clinics). 404 outside your scope."""
+    from yigongti.care.service import duty_view
+
+    view = _run(lambda: duty_view(_uow(db), principal, year=year or ctx.clock.today().year, today=ctx.clock.today(),
+                                  policy=ctx.policy.care, consortium=consortium, inst=inst))
+    units = [("total", inst or consortium or "", view.title, view.totals)]
+    units += [(u.kind, u.scope, u.name, u.figures) for u in view.units]
+    return [DutyOut(scope_kind=kind, scope=scope, name=name, population=pop.value, label=POPULATION_LABELS[pop],
+                    persons=f.persons, counted=f.counted, done=f.done, open=f.open, rate=_pct(f.done, f.counted))
+            for kind, scope, name, figures in units for pop in SCHEDULED
+            for f in [figures.get(pop.value)] if f is not None]

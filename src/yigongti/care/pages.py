@@ -11,6 +11,11 @@
   (post/redirect/get).
 * ``/care/gp-pay``: every GP's pay for the year (家庭医生薪酬: contracted heads, quality, rural allowance) for the
   official's consortia, each component in yuan; ``/care/gp-pay.csv`` downloads it.
+* ``/care/key``: the family doctor's key-population services due and overdue today (65+, children 0-6, pregnant
+  women, tuberculosis, severe mental disorders), each recorded done with one tap (``POST
+  /care/persons/{id}/key-service``).
+* ``/care/duties``: each member's public-health duty list (公共卫生责任清单) for the key populations with the
+  completion rates, drilled down consortium -> township centre -> village clinic; ``/care/duties.csv`` downloads it.
 * ``/care/dashboard``: the standardized-management and control rates by month, for the official's consortia,
   drilled down consortium -> township centre -> village clinic like ``/dashboard``, with the table per village
   clinic; ``/care/dashboard.csv`` downloads a table with labelled headers.
@@ -32,16 +37,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from yigongti.care.domain import Disease, Worklist, add_months
+from yigongti.care.schedules import SCHEDULED
 from yigongti.care.service import (
+    DutyFigures,
+    DutyView,
     GpPayView,
     RecordFollowup,
+    RecordService,
     db_gp_pay,
     db_measures,
     doctor_day,
+    duty_view,
     followup_history,
     gps_of,
+    key_worklist,
     person_status,
     record_followup,
+    record_service,
 )
 from yigongti.care.uow import CareUnitOfWork
 from yigongti.core.labels import label
@@ -89,6 +101,17 @@ def _age(birth: date, on: date) -> int:
 
 # ------------------------------------------------------------------------------------------ the doctor's day
 
+def _seats(db: Any, me: Principal, gp: int | None) -> tuple[list[Any], int | None]:
+    """The GP seats an institution admin picks from and the one shown (the first by default); a doctor's own panel
+    only (``gp`` ignored)."""
+    seats = _run(lambda: gps_of(CareUnitOfWork(db), me)) if me.role is Role.INSTITUTION_ADMIN else []
+    if me.role is Role.INSTITUTION_ADMIN and gp is None and seats:
+        gp = seats[0].member_id
+    if me.role is Role.CLINICIAN:
+        gp = None
+    return seats, gp
+
+
 @router.get("/care", response_class=HTMLResponse)
 def care_day(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal, person_scope: ScopeDep,
              gp: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
@@ -96,11 +119,7 @@ def care_day(request: Request, ctx: ContextDep, db: DbSession, principal: PagePr
     """家庭医生工作台 / The family doctor's worklists for today."""
     me = _staff(principal)
     today = ctx.clock.today()
-    seats = _run(lambda: gps_of(CareUnitOfWork(db), me)) if me.role is Role.INSTITUTION_ADMIN else []
-    if me.role is Role.INSTITUTION_ADMIN and gp is None and seats:
-        gp = seats[0].member_id
-    if me.role is Role.CLINICIAN and gp is not None:
-        gp = None  # a doctor's own panel only
+    seats, gp = _seats(db, me, gp)
     try:
         day = doctor_day(CareUnitOfWork(db), me, gp_member_id=gp, today=today, policy=ctx.policy.care,
                          condition=person_scope.condition)
@@ -528,3 +547,88 @@ def gp_pay_csv(request: Request, ctx: ContextDep, db: DbSession, principal: PayO
         [v.name, v.row.inst_id, label("tier", v.row.tier) if v.row.tier else "", y,
          *(_gp_pay_cells(v)[c] for c in GP_PAY_COLUMNS)] for v in views), lang=lang_of(request))
 
+
+
+# ------------------------------------------------------------------------------------------- key populations
+
+DUTY_POPULATIONS = tuple(p.value for p in SCHEDULED)
+
+
+def _rate(f: DutyFigures | None) -> str | None:
+    return _pct(f.done, f.counted) if f is not None else None
+
+
+def _kind_label(kind: str) -> str:
+    if kind == "total":
+        return "合计"
+    return label("scope_kind", kind) if kind == "consortium" else label("tier", kind)
+
+
+def _duty_view(ctx: Any, db: Any, principal: Principal, year: int | None, consortium: str | None,
+               inst: str | None) -> DutyView:
+    today = ctx.clock.today()
+    return _run(lambda: duty_view(CareUnitOfWork(db), principal, year=year or today.year, today=today,
+                                  policy=ctx.policy.care, consortium=consortium, inst=inst))
+
+
+@router.get("/care/duties", response_class=HTMLResponse)
+def duties_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, year: YearQ = None,
+                consortium: Id = None, inst: Id = None) -> Response:
+    """公共卫生责任清单 / Each member's public-health duties for the key populations and their completion rates,
+    drilled down consortium -> township centre -> village clinic (counts only)."""
+    view = _duty_view(ctx, db, principal, year, consortium, inst)
+    here = "&".join(f"{k}={v}" for k, v in (("year", view.year), ("consortium", consortium), ("inst", inst)) if v)
+    return render(request, ctx, "care_duties.html", principal, view=view, populations=DUTY_POPULATIONS,
+                  rate=_rate, here=here, consortium=consortium or "", kp=ctx.policy.care.key_populations)
+
+
+@router.get("/care/duties.csv")
+def duties_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official, year: YearQ = None,
+               consortium: Id = None, inst: Id = None) -> Response:
+    """The duty table of the page, one row per unit and key population, with labelled headers."""
+    view = _duty_view(ctx, db, principal, year, consortium, inst)
+    rows = [("total", inst or consortium or "", view.title, "", view.totals)]
+    rows += [(u.kind, u.scope, u.name, u.township, u.figures) for u in view.units]
+    where = "-".join(x for x in ("care-duties", consortium, inst, str(view.year)) if x)
+    return csv_response(f"{where}.csv", ("scope_kind", "inst_id", "name", "township", "key_population", "persons",
+                                         "services_counted", "services_done", "services_open", "completion_rate"), (
+        [_kind_label(kind), scope, name, town,
+         label("key_population", pop), f.persons, f.counted, f.done, f.open, _rate(f) or ""]
+        for kind, scope, name, town, figures in rows for pop in DUTY_POPULATIONS
+        for f in [figures.get(pop)] if f is not None), lang=lang_of(request))
+
+
+@router.get("/care/key", response_class=HTMLResponse)
+def key_day(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal, person_scope: ScopeDep,
+            gp: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+            done: Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_.\-]*$")] = "") -> Response:
+    """重点人群服务清单 / The family doctor's key-population services due and overdue today."""
+    me = _staff(principal)
+    today = ctx.clock.today()
+    seats, gp = _seats(db, me, gp)
+    try:
+        day = key_worklist(CareUnitOfWork(db), me, gp_member_id=gp, today=today, policy=ctx.policy.care,
+                           condition=person_scope.condition)
+    except LookupError as exc:
+        if gp is not None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        return render(request, ctx, "care_key.html", me, day=None, seats=seats, gp=gp, done=done, no_seat=str(exc),
+                      ages={})
+    if day.persons:
+        audit.record(db, me, action="GET /care/key", person_ids=sorted(day.persons), at=ctx.clock.now())
+    ages = {pid: _age(p.birth_date, today) for pid, p in day.persons.items()}
+    return render(request, ctx, "care_key.html", me, day=day, seats=seats, gp=gp, done=done, no_seat="", ages=ages)
+
+
+@router.post("/care/persons/{person_id}/key-service", response_class=HTMLResponse)
+def post_key_service(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+                     person_scope: ScopeDep, _csrf: CheckedCsrf, person_id: PersonIdPath,
+                     population: Annotated[str, Form(max_length=20)] = "") -> Response:
+    """Record today's service of the population for the person (one tap from the list); back to the list."""
+    me = _staff(principal)
+    if me.role is not Role.CLINICIAN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医生可录入服务 / only a clinician records services")
+    person = visible_person(request, ctx, db, person_scope, person_id)
+    cmd = RecordService(person.person_id, population, ctx.clock.today())
+    _run(lambda: record_service(CareUnitOfWork(db), me, cmd, policy=ctx.policy.care, now=ctx.clock.now()))
+    return RedirectResponse(f"/care/key?done={person.person_id}#done", status.HTTP_303_SEE_OTHER)

@@ -1,4 +1,5 @@
-"""Demo family-doctor and chronic-disease data (家庭医生与慢病演示数据) for a loaded county, deterministic.
+"""Demo family-doctor, chronic-disease and key-population data (家庭医生、慢病与重点人群演示数据) for a loaded
+county, deterministic.
 
 ``seed_demo_care(session, today=..., policy=..., seed=1)`` fills the care tables of a database that holds persons,
 institutions and designations (the demo county ``yigongti serve`` loads, or any data folder) and whose care tables
@@ -15,6 +16,16 @@ are empty; the same database, ``today`` and seed give the same rows.
   months, 10% stopped 12 to 20 months ago (lost to follow-up), 8% registered at a screening in the last 2 months;
   readings around each patient's own level (about half controlled), the medicines they take, the next date
   (3 months ahead when controlled, 2-4 weeks when not, as the national norm asks).
+
+``seed_demo_keypops(session, today=..., policy=..., seed=1)`` then fills the key-population registers and services
+(重点人群; empty tables only):
+
+* registers: about 1.2% of women aged 18-45 pregnant in the last 10 months (delivered after 39-40 weeks when that
+  is past), about 0.12% of people aged 15+ on a tuberculosis treatment begun in the last 9 months, about 0.45% of
+  adults with a severe mental disorder registered in the last 5 years;
+* services in the windows of the schedules since January of last year, at the person's designated institution:
+  done for about 70% of the elderly's yearly checks, 85% of the child visits, 80% of the prenatal visits, 90% of
+  the tuberculosis and 80% of the mental follow-ups (an open window less often, as part of it has yet to come).
 """
 
 from __future__ import annotations
@@ -30,12 +41,22 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from yigongti.care.domain import Control, Disease, Reading, TeamRole, add_months, contract_end, control_status
-from yigongti.care.store import ContractRow, FollowupRow, RegistryRow, TeamMemberRow, TeamRow
+from yigongti.care.schedules import REGISTERED, person_slots
+from yigongti.care.store import (
+    ContractRow,
+    FollowupRow,
+    KeyRegisterRow,
+    KeyServiceRow,
+    RegistryRow,
+    TeamMemberRow,
+    TeamRow,
+)
 from yigongti.core.policy import CarePolicy
 from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
-__all__ = ["DemoCare", "link_doctor", "p_diabetes", "p_hypertension", "seed_demo_care"]
+__all__ = ["DemoCare", "DemoKeyPops", "link_doctor", "p_diabetes", "p_hypertension", "seed_demo_care",
+           "seed_demo_keypops"]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = ("建国", "秀英", "志强", "丽华", "国庆", "桂兰", "海燕", "明", "静", "伟", "芳", "军", "敏", "勇", "霞", "超",
@@ -260,3 +281,82 @@ def link_doctor(session: Session, username: str, inst_ids: Sequence[str]) -> int
                             .values(username=username))
             return member.member_id
     return None
+
+
+DONE_SHARE = {"elderly": 0.70, "child": 0.85, "pregnant": 0.80, "tuberculosis": 0.90, "mental": 0.80}
+"""Share of the demo's scheduled key-population services done (the duty lists' completion)."""
+
+
+@dataclass(frozen=True)
+class DemoKeyPops:
+    """What was written."""
+
+    pregnant: int
+    tuberculosis: int
+    mental: int
+    services: int
+
+
+def seed_demo_keypops(session: Session, *, today: date, policy: CarePolicy, seed: int = 1) -> DemoKeyPops | None:
+    """Fill the empty key-population tables (see the module's docstring); None when they hold rows already. The
+    caller commits."""
+    if session.scalar(select(func.count()).select_from(KeyRegisterRow)) or session.scalar(
+            select(func.count()).select_from(KeyServiceRow)):
+        return None
+    rng = np.random.default_rng([seed, today.toordinal(), 6])
+    now = datetime.combine(today, time(8, 0))
+    kp = policy.key_populations
+    insts = set(session.scalars(select(InstitutionRow.inst_id)))
+    home = _designated(session, today)
+    sexes = {pid: sex for pid, sex in session.execute(select(PersonRow.person_id, PersonRow.sex))}
+    registers: list[dict[str, object]] = []
+    episodes: dict[str, list[tuple[str, date, date | None]]] = {}
+
+    def add(pid: str, population: str, start: date, end: date | None) -> None:
+        registers.append({"person_id": pid, "population": population, "inst_id": home[pid][0], "start_date": start,
+                          "end_date": end, "created_at": now, "created_by": ACTOR})
+        episodes.setdefault(pid, []).append((population, start, end))
+
+    for pid in sorted(home):
+        inst_id, birth = home[pid]
+        if inst_id not in insts:
+            continue
+        age = _age(birth, today)
+        u = rng.random(3)
+        if sexes.get(pid) == "F" and 18 <= age <= 45 and u[0] < 0.012:
+            lmp = today - timedelta(days=int(rng.integers(0, 300)))
+            birth_day = lmp + timedelta(days=int(rng.integers(273, 287)))
+            add(pid, "pregnant", lmp, birth_day if birth_day <= today else None)
+        if age >= 15 and u[1] < 0.0012:
+            start = today - timedelta(days=int(rng.integers(0, 270)))
+            done = add_months(start, kp.tb_treatment_months)
+            add(pid, "tuberculosis", start, done if done <= today else None)
+        if age >= 18 and u[2] < 0.0045:
+            add(pid, "mental", today - timedelta(days=int(rng.integers(60, 5 * 365))), None)
+    if registers:
+        session.execute(insert(KeyRegisterRow), registers)
+
+    first = date(today.year - 1, 1, 1)
+    services: list[dict[str, object]] = []
+    old, young = date(today.year - kp.elderly_age, 12, 31), date(today.year - kp.child_max_age - 2, 1, 1)
+    for pid in sorted(home):
+        inst_id, birth = home[pid]
+        if inst_id not in insts or not (birth <= old or birth >= young or pid in episodes):
+            continue
+        for slot in person_slots(birth, episodes.get(pid, []), years=[today.year - 1, today.year], until=today,
+                                 policy=kp):
+            if slot.end < first or slot.start > today:
+                continue
+            last = min(slot.end, today)
+            open_share = ((last - slot.start).days + 1) / ((slot.end - slot.start).days + 1)
+            if rng.random() >= DONE_SHARE[slot.population.value] * open_share:
+                continue
+            on = slot.start + timedelta(days=int(rng.integers(0, (last - slot.start).days + 1)))
+            services.append({"person_id": pid, "population": slot.population.value, "inst_id": inst_id, "date": on,
+                             "note": "", "recorded_at": datetime.combine(on, time(10, 30)), "recorded_by": ACTOR})
+    if services:
+        session.execute(insert(KeyServiceRow), services)
+    session.flush()
+    counts = {p.value: sum(1 for r in registers if r["population"] == p.value) for p in REGISTERED}
+    return DemoKeyPops(pregnant=counts["pregnant"], tuberculosis=counts["tuberculosis"], mental=counts["mental"],
+                       services=len(services))

@@ -26,6 +26,7 @@ from yigongti.care.domain import (
     Reading,
     TeamRole,
     Worklist,
+    add_months,
     check_panel,
     check_prescription,
     contract_end,
@@ -34,7 +35,24 @@ from yigongti.care.domain import (
     key_populations,
     worklists,
 )
-from yigongti.care.store import ContractRow, FollowupRow, RegistryRow, TeamMemberRow, TeamRow
+from yigongti.care.schedules import (
+    REGISTERED,
+    SCHEDULED,
+    Slot,
+    SlotState,
+    first_service,
+    person_slots,
+    slot_state,
+)
+from yigongti.care.store import (
+    ContractRow,
+    FollowupRow,
+    KeyRegisterRow,
+    KeyServiceRow,
+    RegistryRow,
+    TeamMemberRow,
+    TeamRow,
+)
 from yigongti.care.uow import CareUnitOfWork
 from yigongti.core.policy import CarePolicy
 from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFound
@@ -80,6 +98,26 @@ __all__ = [
     "sign_contract",
     "teams_of",
     "worklist",
+    "DutyFigures",
+    "Duties",
+    "KeyDay",
+    "KeyDue",
+    "KeySchedule",
+    "RecordService",
+    "RegisterKey",
+    "duties",
+    "duty_view",
+    "DutyUnit",
+    "DutyView",
+    "followup",
+    "key_worklist",
+    "member",
+    "person_schedule",
+    "record_service",
+    "register_key",
+    "slots_of",
+    "team",
+    "team_consortium",
 ]
 
 
@@ -441,14 +479,16 @@ class CoverageRow:
 
 def coverage(uow: CareUnitOfWork, *, on: date, condition: ColumnElement[bool]) -> list[CoverageRow]:
     """Contract coverage by key population (重点人群签约覆盖) among the persons in the caller's scope, ``on``: the
-    population (65+, children 0-6 from the birth date; hypertension, diabetes from the registry) and how many of
-    them are under an active contract; pregnant women, tuberculosis and severe mental disorders are known only
-    as declared at signing (``persons`` None). Counts only: no person is shown."""
+    population (65+, children 0-6 from the birth date; hypertension, diabetes from the registry; pregnant women,
+    tuberculosis and severe mental disorders from their registers, open ``on``, with those declared at signing)
+    and how many of them are under an active contract; a population without any open register episode is known
+    only as declared at signing (``persons`` None). Counts only: no person is shown."""
     with uow:
         people = list(uow.session.execute(select(PersonRow.person_id, PersonRow.birth_date).where(condition)))
         contracted = uow.care.contracted_ids(on)
         registered = uow.care.registered_ids()
         declared = uow.care.declared(on)
+        episodes = uow.care.key_registers(since=on, until=on)
     in_scope = {pid for pid, _ in people}
     members: dict[KeyPopulation, set[str]] = {k: set() for k in KeyPopulation}
     for pid, birth in people:
@@ -463,7 +503,11 @@ def coverage(uow: CareUnitOfWork, *, on: date, condition: ColumnElement[bool]) -
         for x in c.conditions.split(","):
             if x:
                 members[KeyPopulation(x)].add(c.person_id)
-    known = (KeyPopulation.ELDERLY, KeyPopulation.CHILD, KeyPopulation.HYPERTENSION, KeyPopulation.DIABETES)
+    kept = {KeyPopulation(r.population) for r in episodes}  # populations the county keeps a register of
+    for r in episodes:
+        if r.person_id in in_scope:
+            members[KeyPopulation(r.population)].add(r.person_id)
+    known = (KeyPopulation.ELDERLY, KeyPopulation.CHILD, KeyPopulation.HYPERTENSION, KeyPopulation.DIABETES, *kept)
     rows = [CoverageRow("all", len(in_scope), len(in_scope & contracted))]
     for k in KeyPopulation:
         rows.append(CoverageRow(k.value, len(members[k]) if k in known else None, len(members[k] & contracted)))
@@ -521,30 +565,47 @@ def gps_of(uow: CareUnitOfWork, principal: Principal) -> list[TeamMemberRow]:
         return [m for m in uow.care.members([t.team_id for t in teams]) if m.role == TeamRole.GP.value]
 
 
+def _gp_seat(uow: CareUnitOfWork, principal: Principal,
+             gp_member_id: int | None) -> tuple[TeamMemberRow, TeamRow | None]:
+    """The GP seat whose panel the caller reads (inside the caller's transaction): ``gp_member_id`` of the caller's
+    institution, else the caller's own; a doctor reads their own panel only (NotFound otherwise)."""
+    if gp_member_id is None:
+        gp = uow.session.scalar(select(TeamMemberRow).where(TeamMemberRow.username == principal.username,
+                                                            TeamMemberRow.role == TeamRole.GP.value)
+                                .order_by(TeamMemberRow.member_id).limit(1))
+    else:
+        gp = uow.care.member(gp_member_id)
+    if gp is None or gp.role != TeamRole.GP.value:
+        raise NotFound("您还不是家庭医生团队的全科医生 / no GP seat of a family-doctor team is yours")
+    team = uow.care.team(gp.team_id)
+    if principal.inst_id not in (team.inst_id if team else None, gp.inst_id):
+        raise NotFound("无此全科医生 / no such GP")
+    if principal.role is Role.CLINICIAN and gp.username not in (None, principal.username):
+        raise NotFound("无此全科医生 / no such GP")  # a doctor sees their own panel only
+    return gp, team
+
+
+def _panel(uow: CareUnitOfWork, gp: TeamMemberRow, today: date,
+           condition: ColumnElement[bool]) -> dict[str, PersonBrief]:
+    """The persons under an active contract with the GP ``today`` and in the caller's scope."""
+    ids = [c.person_id for c in uow.care.contracts_of_gp(gp.member_id, today)]
+    if not ids:
+        return {}
+    found = {pid: PersonBrief(pid, sex, birth) for pid, sex, birth in uow.session.execute(
+        select(PersonRow.person_id, PersonRow.sex, PersonRow.birth_date)
+        .where(PersonRow.person_id.in_(ids), condition))}
+    return {pid: found[pid] for pid in ids if pid in found}
+
+
 def doctor_day(uow: CareUnitOfWork, principal: Principal, *, gp_member_id: int | None, today: date,
                policy: CarePolicy, condition: ColumnElement[bool]) -> DoctorDay:
     """The worklists of :func:`worklist` with what the page shows beside them, in one transaction."""
     if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
         raise NotAllowed("仅家庭医生或机构管理员可查看工作清单 / clinicians and institution admins only")
     with uow:
-        if gp_member_id is None:
-            gp = uow.session.scalar(select(TeamMemberRow).where(TeamMemberRow.username == principal.username,
-                                                                TeamMemberRow.role == TeamRole.GP.value)
-                                    .order_by(TeamMemberRow.member_id).limit(1))
-        else:
-            gp = uow.care.member(gp_member_id)
-        if gp is None or gp.role != TeamRole.GP.value:
-            raise NotFound("您还不是家庭医生团队的全科医生 / no GP seat of a family-doctor team is yours")
-        team = uow.care.team(gp.team_id)
-        if principal.inst_id not in (team.inst_id if team else None, gp.inst_id):
-            raise NotFound("无此全科医生 / no such GP")
-        if principal.role is Role.CLINICIAN and gp.username not in (None, principal.username):
-            raise NotFound("无此全科医生 / no such GP")  # a doctor sees their own panel only
-        ids = [c.person_id for c in uow.care.contracts_of_gp(gp.member_id, today)]
-        persons = {pid: PersonBrief(pid, sex, birth) for pid, sex, birth in uow.session.execute(
-            select(PersonRow.person_id, PersonRow.sex, PersonRow.birth_date)
-            .where(PersonRow.person_id.in_(ids), condition))} if ids else {}
-        ids = [i for i in ids if i in persons]
+        gp, team = _gp_seat(uow, principal, gp_member_id)
+        persons = _panel(uow, gp, today, condition)
+        ids = list(persons)
         entries = uow.care.registry_of(ids)
         last = uow.care.last_followups(sorted({e.person_id for e in entries}))
     lists: dict[str, list[WorklistEntry]] = {w.value: [] for w in Worklist}
@@ -668,3 +729,389 @@ def db_gp_pay(uow: CareUnitOfWork, *, year: int, policy: CarePolicy) -> list[GpP
                           strict=True))
     return [GpPayView(r, names.get(r.gp_id, ""), consortium.get(r.inst_id) or "")
             for r in gp_pay_rows(contracts, institutions, patients, year, policy.gp_pay)]
+
+
+# ------------------------------------------------------------------------------------------- key populations
+
+@dataclass(frozen=True)
+class RegisterKey:
+    """A register episode (重点人群登记): a pregnancy from its last menstrual period to the delivery, a tuberculosis
+    treatment from its start to the day it stopped, a severe mental disorder from registration to deregistration."""
+
+    person_id: str
+    population: str
+    start_date: date
+    end_date: date | None = None
+
+
+def _population(value: str, allowed: Sequence[KeyPopulation]) -> KeyPopulation:
+    try:
+        pop = KeyPopulation(value)
+    except ValueError:
+        pop = None
+    if pop is None or pop not in allowed:
+        raise InvalidRequest("population", "must be one of " + ", ".join(p.value for p in allowed))
+    return pop
+
+
+def register_key(uow: CareUnitOfWork, principal: Principal, cmd: RegisterKey, *, now: datetime) -> KeyRegisterRow:
+    """Put a person on a key population's register (a clinician, at their institution), or close their episode
+    (the same ``start_date`` with an ``end_date``). Refused: a start in the future, an end before the start, a
+    pregnancy of a man (422); an episode overlapping another of the same population (409)."""
+    if principal.role is not Role.CLINICIAN or principal.inst_id is None:
+        raise NotAllowed("仅医生可登记重点人群 / only a clinician registers key populations")
+    pop = _population(cmd.population, REGISTERED)
+    if cmd.start_date > now.date():
+        raise InvalidRequest("start_date", "开始日期不能晚于今天 / the start is not in the future")
+    if cmd.end_date is not None and cmd.end_date < cmd.start_date:
+        raise InvalidRequest("end_date", "结束日期不能早于开始日期 / the end is not before the start")
+    with uow:
+        person = uow.care.person(cmd.person_id)
+        if person is None:
+            raise NotFound(f"无此人员 / no person {cmd.person_id}")
+        if pop is KeyPopulation.PREGNANT and person.sex != "F":
+            raise InvalidRequest("population", "孕产妇登记仅限女性 / a pregnancy is registered for a woman")
+        row = uow.care.key_register(cmd.person_id, pop.value, cmd.start_date)
+        for other in uow.care.key_registers([cmd.person_id], since=cmd.start_date,
+                                            until=cmd.end_date or date.max):
+            if other.population == pop.value and other is not row:
+                raise Conflict(f"与 {other.start_date} 起的登记重叠 / overlaps the episode from {other.start_date}")
+        if row is None:
+            row = KeyRegisterRow(person_id=cmd.person_id, population=pop.value, inst_id=principal.inst_id,
+                                 start_date=cmd.start_date, end_date=cmd.end_date, created_at=now,
+                                 created_by=actor_of(principal))
+            uow.care.add(row)
+        else:
+            row.end_date = cmd.end_date
+        _audit(uow, principal, "care.key_register", cmd.person_id, now,
+               {"population": pop.value, "start_date": str(cmd.start_date), "end_date": str(cmd.end_date or "")})
+        uow.commit()
+    return row
+
+
+@dataclass(frozen=True)
+class RecordService:
+    """A service given to a person of a key population (重点人群服务): a health check, a child health visit, a
+    prenatal visit, a follow-up."""
+
+    person_id: str
+    population: str
+    date: _dt.date
+    note: str = ""
+
+
+def _age_on(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def record_service(uow: CareUnitOfWork, principal: Principal, cmd: RecordService, *, policy: CarePolicy,
+                   now: datetime) -> tuple[KeyServiceRow, bool]:
+    """Record a key-population service at the clinician's institution; the same person, population and day again
+    answers the service recorded (``created`` False). Refused (422): a date in the future, a person not of the
+    population on that day (the age for 65+ and children 0-6, the register for the others)."""
+    if principal.role is not Role.CLINICIAN or principal.inst_id is None:
+        raise NotAllowed("仅医生可录入服务 / only a clinician records services")
+    pop = _population(cmd.population, SCHEDULED)
+    kp = policy.key_populations
+    if cmd.date > now.date():
+        raise InvalidRequest("date", "服务日期不能晚于今天 / a service is not in the future")
+    with uow:
+        person = uow.care.person(cmd.person_id)
+        if person is None:
+            raise NotFound(f"无此人员 / no person {cmd.person_id}")
+        age = _age_on(person.birth_date, cmd.date)
+        if pop is KeyPopulation.ELDERLY and age < kp.elderly_age:
+            raise InvalidRequest("population", f"服务当日未满 {kp.elderly_age} 岁 / not {kp.elderly_age} yet that day")
+        if pop is KeyPopulation.CHILD and not 0 <= age <= kp.child_max_age:
+            raise InvalidRequest("population", f"服务当日不在 0-{kp.child_max_age} 岁 / not a child 0-"
+                                               f"{kp.child_max_age} that day")
+        if pop in REGISTERED and not any(
+                r.population == pop.value for r in uow.care.key_registers([cmd.person_id], since=cmd.date,
+                                                                          until=cmd.date)):
+            raise InvalidRequest("population", "服务当日不在该重点人群登记中 / not on that register that day")
+        row = uow.care.key_service(cmd.person_id, pop.value, cmd.date)
+        if row is not None:
+            uow.commit()
+            return row, False
+        row = KeyServiceRow(person_id=cmd.person_id, population=pop.value, inst_id=principal.inst_id, date=cmd.date,
+                            note=cmd.note, recorded_at=now, recorded_by=actor_of(principal))
+        uow.care.add(row)
+        _audit(uow, principal, "care.key_service", cmd.person_id, now,
+               {"service_id": row.service_id, "population": pop.value, "date": str(cmd.date)})
+        uow.commit()
+    return row, True
+
+
+def slots_of(birth: date, registers: Iterable[KeyRegisterRow], *, years: Sequence[int], until: date,
+             policy: CarePolicy) -> list[Slot]:
+    """Every scheduled service of a person born on ``birth`` with these register episodes
+    (:func:`~yigongti.care.schedules.person_slots`)."""
+    return person_slots(birth, [(r.population, r.start_date, r.end_date) for r in registers], years=years,
+                        until=until, policy=policy.key_populations)
+
+
+@dataclass(frozen=True)
+class KeyDue:
+    """A scheduled service open for a person (due, or overdue but still to be made up)."""
+
+    person_id: str
+    slot: Slot
+    state: SlotState
+
+
+@dataclass(frozen=True)
+class KeyDay:
+    """The family doctor's key-population worklist (重点人群服务清单): the open services of their panel."""
+
+    gp: TeamMemberRow
+    team: TeamRow | None
+    entries: list[KeyDue]
+    persons: dict[str, PersonBrief]
+    panel: int
+
+
+def _open_slots(persons: dict[str, PersonBrief], registers: Sequence[KeyRegisterRow],
+                services: dict[tuple[str, str], list[date]], today: date, policy: CarePolicy) -> list[KeyDue]:
+    by_person: dict[str, list[KeyRegisterRow]] = {}
+    for r in registers:
+        by_person.setdefault(r.person_id, []).append(r)
+    out = []
+    for pid, p in persons.items():
+        for slot in slots_of(p.birth_date, by_person.get(pid, ()), years=[today.year], until=today, policy=policy):
+            state = slot_state(slot, services.get((pid, slot.population.value), []), today)
+            if state in (SlotState.DUE, SlotState.OVERDUE):
+                out.append(KeyDue(pid, slot, state))
+    out.sort(key=lambda e: (e.state is not SlotState.OVERDUE, e.slot.due, e.person_id))
+    return out
+
+
+def key_worklist(uow: CareUnitOfWork, principal: Principal, *, gp_member_id: int | None, today: date,
+                 policy: CarePolicy, condition: ColumnElement[bool]) -> KeyDay:
+    """The services due and overdue today for the key populations of a family doctor's panel (the contracted
+    persons in the caller's scope): overdue first, then by due date. A doctor reads their own panel, an
+    institution admin any GP of the institution."""
+    if principal.role not in (Role.CLINICIAN, Role.INSTITUTION_ADMIN):
+        raise NotAllowed("仅家庭医生或机构管理员可查看工作清单 / clinicians and institution admins only")
+    with uow:
+        gp, team = _gp_seat(uow, principal, gp_member_id)
+        persons = _panel(uow, gp, today, condition)
+        ids = list(persons)
+        registers = uow.care.key_registers(ids, since=add_months(today, -24), until=today)
+        services = uow.care.key_services(ids, since=add_months(today, -24), until=today)
+    entries = _open_slots(persons, registers, services, today, policy)
+    shown = {e.person_id for e in entries}
+    return KeyDay(gp, team, entries, {k: v for k, v in persons.items() if k in shown}, len(ids))
+
+
+@dataclass(frozen=True)
+class KeySchedule:
+    """A person's key-population schedule: every slot of the last and this year with its state and service."""
+
+    slot: Slot
+    state: SlotState
+    service: date | None
+
+
+def person_schedule(uow: CareUnitOfWork, person_id: str, *, today: date, policy: CarePolicy) -> list[KeySchedule]:
+    """The scheduled services of a person whose window ends from last January on (the adapter checked the
+    scope), with their registers' episodes."""
+    since = date(today.year - 1, 1, 1)
+    with uow:
+        p = uow.care.person(person_id)
+        if p is None:
+            raise NotFound(f"无此人员 / no person {person_id}")
+        registers = uow.care.key_registers([person_id], since=since, until=today)
+        services = uow.care.key_services([person_id], since=add_months(since, -12), until=today)
+        uow.commit()  # the caller's transaction: the audit of who looked
+    out = []
+    for slot in slots_of(p.birth_date, registers, years=[today.year - 1, today.year], until=today, policy=policy):
+        if slot.end < since:
+            continue
+        dates = services.get((person_id, slot.population.value), [])
+        out.append(KeySchedule(slot, slot_state(slot, dates, today), first_service(slot, dates)))
+    return out
+
+
+@dataclass(frozen=True)
+class DutyFigures:
+    """One institution's duty for one key population in a year (公共卫生责任清单): ``persons`` with a service
+    scheduled in the year, ``counted`` services closed or done, ``done``, ``open`` (due now, not yet done)."""
+
+    persons: int = 0
+    counted: int = 0
+    done: int = 0
+    open: int = 0
+
+    def __add__(self, other: DutyFigures) -> DutyFigures:
+        return DutyFigures(self.persons + other.persons, self.counted + other.counted, self.done + other.done,
+                           self.open + other.open)
+
+
+@dataclass(frozen=True)
+class Duties:
+    """The duty lists of ``year`` as of ``today``: (kind, id) -> population -> figures, kind ``consortium``,
+    ``township`` (its own designated persons and its village clinics'), ``village``."""
+
+    year: int
+    today: date
+    units: dict[tuple[str, str], dict[str, DutyFigures]]
+
+
+def duties(uow: CareUnitOfWork, *, year: int, today: date, policy: CarePolicy,
+           consortia: Iterable[str]) -> Duties:
+    """Each member's public-health duty list with its completion (公共卫生责任清单完成率): the key populations of the
+    persons designated for ``year`` to the member (65+ and children 0-6 from the birth date, the others from the
+    registers), the services scheduled in the year (a service counts in the year its window closes), done or not,
+    as of ``today``. Counts only: no person is named."""
+    from yigongti.enrollment.store import DesignationRow
+
+    kp = policy.key_populations
+    wanted = sorted(set(consortia))
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    asof = min(today, last)
+    with uow:
+        regs = uow.care.key_registers(since=add_months(first, -12), until=last)
+        reg_ids = {r.person_id for r in regs}
+        rows = uow.session.execute(
+            select(DesignationRow.person_id, DesignationRow.consortium_id, DesignationRow.township_id,
+                   DesignationRow.village_id, PersonRow.birth_date)
+            .join(PersonRow, PersonRow.person_id == DesignationRow.person_id)
+            .where(DesignationRow.year == year, DesignationRow.consortium_id.in_(wanted))).all() if wanted else []
+        services = uow.care.key_services(since=add_months(first, -12), until=asof)
+    by_person: dict[str, list[KeyRegisterRow]] = {}
+    for r in regs:
+        by_person.setdefault(r.person_id, []).append(r)
+    young = date(year - kp.child_max_age - 1, 1, 1)
+    old = date(year - kp.elderly_age, 12, 31)
+    units: dict[tuple[str, str], dict[str, DutyFigures]] = {}
+    for pid, consortium_id, township_id, village_id, birth in rows:
+        if not (birth >= young or birth <= old or pid in reg_ids):
+            continue
+        mine: dict[str, DutyFigures] = {}
+        for slot in slots_of(birth, by_person.get(pid, ()), years=[year], until=last, policy=policy):
+            if slot.end.year != year:
+                continue
+            state = slot_state(slot, services.get((pid, slot.population.value), []), asof)
+            f = mine.get(slot.population.value, DutyFigures(persons=1))
+            mine[slot.population.value] = f + DutyFigures(
+                counted=int(state in (SlotState.DONE, SlotState.MISSED)), done=int(state is SlotState.DONE),
+                open=int(state in (SlotState.DUE, SlotState.OVERDUE)))
+        if not mine:
+            continue
+        keys = [("consortium", consortium_id), ("township", township_id)]
+        if village_id:
+            keys.append(("village", village_id))
+        for key in keys:
+            unit = units.setdefault(key, {})
+            for pop, f in mine.items():
+                unit[pop] = unit.get(pop, DutyFigures()) + f
+    return Duties(year, asof, units)
+
+
+def followup(uow: CareUnitOfWork, followup_id: int) -> FollowupRow | None:
+    """A follow-up by its id (the adapter checks the person's scope)."""
+    with uow:
+        return uow.care.session.get(FollowupRow, followup_id)
+
+
+def team(uow: CareUnitOfWork, team_id: int) -> TeamView | None:
+    """A team with its members (no personal data of residents), with its institution's consortium checked by the
+    adapter."""
+    with uow:
+        row = uow.care.team(team_id)
+        if row is None:
+            return None
+        return TeamView(row, tuple(uow.care.members([team_id])))
+
+
+def team_consortium(uow: CareUnitOfWork, inst_id: str) -> str | None:
+    """The consortium of an institution (where a team or a member belongs)."""
+    with uow:
+        inst = uow.care.institution(inst_id)
+        return inst.consortium_id if inst is not None else None
+
+
+def member(uow: CareUnitOfWork, member_id: int) -> TeamMemberRow | None:
+    with uow:
+        return uow.care.member(member_id)
+
+
+@dataclass(frozen=True)
+class DutyUnit:
+    """A row of the duty page: a consortium, township centre or village clinic and its figures by population."""
+
+    kind: str
+    scope: str
+    name: str
+    township: str
+    figures: dict[str, DutyFigures]
+
+
+@dataclass(frozen=True)
+class DutyView:
+    """The duty lists at one level of the drill-down: the figures of the level (``totals``) and of its units."""
+
+    year: int
+    asof: date
+    level: str  # county (the caller's consortia), consortium, township, village
+    title: str
+    crumbs: list[tuple[str, str]]  # (name, query string)
+    totals: dict[str, DutyFigures]
+    units: list[DutyUnit]
+
+
+def _sum_units(units: Iterable[dict[str, DutyFigures]]) -> dict[str, DutyFigures]:
+    out: dict[str, DutyFigures] = {}
+    for u in units:
+        for pop, f in u.items():
+            out[pop] = out.get(pop, DutyFigures()) + f
+    return out
+
+
+def duty_view(uow: CareUnitOfWork, principal: Principal, *, year: int, today: date, policy: CarePolicy,
+              consortium: str | None, inst: str | None) -> DutyView:
+    """The duty lists (:func:`duties`) drilled down for an official: their consortia; a consortium (its township
+    centres and village clinics); a township centre (its village clinics); a village clinic. NotFound for a
+    consortium or member outside the caller's scope, or a future year."""
+    from yigongti.platform.scope import consortia_in_scope
+    from yigongti.registry import service as registry
+
+    if year > today.year:
+        raise NotFound("没有该年度的数据 / no figures for a future year")
+    with uow:
+        mine = consortia_in_scope(uow.session, principal)
+        cons = [c for c in registry.consortia(uow.session) if c.consortium_id in mine]
+        members = registry.institutions(uow.session, consortium_id=consortium) if consortium else []
+    d = duties(uow, year=year, today=today, policy=policy, consortia=[c.consortium_id for c in cons])
+
+    def figures(kind: str, scope: str) -> dict[str, DutyFigures]:
+        return d.units.get((kind, scope), {})
+
+    top = "全部医共体 / all consortia"
+    if consortium is None:
+        units = [DutyUnit("consortium", c.consortium_id, c.name, "", figures("consortium", c.consortium_id))
+                 for c in cons]
+        return DutyView(year, d.today, "county", top, [], _sum_units(u.figures for u in units), units)
+    chosen = next((c for c in cons if c.consortium_id == consortium), None)
+    if chosen is None:
+        raise NotFound("不在您的权限范围内 / no such consortium in your scope")
+    names = {i.inst_id: i.name for i in members}
+    towns = [i for i in members if i.tier == "township"]
+    villages = [i for i in members if i.tier == "village"]
+    crumbs = [(top, "")]
+    if inst is None:
+        units = [DutyUnit("township", i.inst_id, i.name, "", figures("township", i.inst_id)) for i in towns]
+        units += [DutyUnit("village", i.inst_id, i.name, names.get(i.parent_id or "", ""),
+                           figures("village", i.inst_id)) for i in villages]
+        return DutyView(year, d.today, "consortium", chosen.name, crumbs, figures("consortium", consortium), units)
+    member_row = next((i for i in towns + villages if i.inst_id == inst), None)
+    if member_row is None:
+        raise NotFound("该医共体无此基层机构 / no such primary-care member")
+    crumbs.append((chosen.name, f"consortium={consortium}"))
+    if member_row.tier == "township":
+        units = [DutyUnit("village", i.inst_id, i.name, member_row.name, figures("village", i.inst_id))
+                 for i in villages if i.parent_id == inst]
+        return DutyView(year, d.today, "township", member_row.name, crumbs, figures("township", inst), units)
+    if member_row.parent_id in names:
+        crumbs.append((names[member_row.parent_id or ""], f"consortium={consortium}&inst={member_row.parent_id}"))
+    return DutyView(year, d.today, "village", member_row.name, crumbs, figures("village", inst), [])

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from yigongti.care.domain import Control, Disease, TeamRole
+from yigongti.care.domain import Control, Disease, KeyPopulation, TeamRole
 from yigongti.core.db import ID_LENGTH as _ID
 from yigongti.core.db import Base
 from yigongti.enrollment.store import DesignationRow, PersonRow
@@ -36,6 +36,8 @@ __all__ = [
     "CareRepository",
     "ContractRow",
     "FollowupRow",
+    "KeyRegisterRow",
+    "KeyServiceRow",
     "RegistryRow",
     "TeamMemberRow",
     "TeamRow",
@@ -146,6 +148,55 @@ class FollowupRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(128))
 
 
+_REGISTERED = [KeyPopulation.PREGNANT.value, KeyPopulation.TUBERCULOSIS.value, KeyPopulation.MENTAL.value]
+_SCHEDULED = [KeyPopulation.ELDERLY.value, KeyPopulation.CHILD.value, *_REGISTERED]
+
+
+class KeyRegisterRow(Base):
+    """重点人群登记 / a person on the register of a key population known from an episode, not the birth date: a
+    pregnancy (``start_date`` the last menstrual period, ``end_date`` the delivery), a tuberculosis treatment (its
+    start, the day it stopped), a severe mental disorder (registered, deregistered). One row per episode."""
+
+    __tablename__ = "care_key_registers"
+    __table_args__ = (
+        UniqueConstraint("person_id", "population", "start_date"),
+        CheckConstraint(_in("population", _REGISTERED), name="population"),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="end_after_start"),
+        Index(None, "population", "start_date"),
+    )
+
+    register_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"), index=True)
+    population: Mapped[str] = mapped_column(String(16))
+    inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class KeyServiceRow(Base):
+    """重点人群服务记录 / a service given to a person of a key population: a health check of the elderly, a child
+    health visit, a prenatal visit, a tuberculosis or mental-disorder follow-up; one per person, population and
+    day."""
+
+    __tablename__ = "care_key_services"
+    __table_args__ = (
+        UniqueConstraint("person_id", "population", "date"),
+        CheckConstraint(_in("population", _SCHEDULED), name="population"),
+        Index(None, "date"),
+    )
+
+    service_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"))
+    population: Mapped[str] = mapped_column(String(16))
+    inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    date: Mapped[_dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+
+
 class CareRepository:
     """Reads and writes of the care tables over one session."""
 
@@ -246,3 +297,41 @@ class CareRepository:
         return list(self.session.scalars(select(FollowupRow).where(FollowupRow.person_id == person_id)
                                          .order_by(FollowupRow.date.desc(), FollowupRow.followup_id.desc())
                                          .limit(limit)))
+
+    # key populations
+    def key_registers(self, person_ids: Sequence[str] | None = None, *, since: date | None = None,
+                      until: date | None = None) -> list[KeyRegisterRow]:
+        """Register episodes (of ``person_ids``, else everyone's) open on some day of ``[since, until]``."""
+        q = select(KeyRegisterRow)
+        if person_ids is not None:
+            if not person_ids:
+                return []
+            q = q.where(KeyRegisterRow.person_id.in_(person_ids))
+        if until is not None:
+            q = q.where(KeyRegisterRow.start_date <= until)
+        if since is not None:
+            q = q.where(or_(KeyRegisterRow.end_date.is_(None), KeyRegisterRow.end_date >= since))
+        return list(self.session.scalars(q.order_by(KeyRegisterRow.person_id, KeyRegisterRow.start_date)))
+
+    def key_register(self, person_id: str, population: str, start: date) -> KeyRegisterRow | None:
+        return self.session.scalar(select(KeyRegisterRow).where(
+            KeyRegisterRow.person_id == person_id, KeyRegisterRow.population == population,
+            KeyRegisterRow.start_date == start))
+
+    def key_service(self, person_id: str, population: str, on: date) -> KeyServiceRow | None:
+        return self.session.scalar(select(KeyServiceRow).where(
+            KeyServiceRow.person_id == person_id, KeyServiceRow.population == population, KeyServiceRow.date == on))
+
+    def key_services(self, person_ids: Sequence[str] | None = None, *, since: date,
+                     until: date) -> dict[tuple[str, str], list[date]]:
+        """(person, population) -> the dates of their services in ``[since, until]``, sorted."""
+        q = select(KeyServiceRow.person_id, KeyServiceRow.population, KeyServiceRow.date).where(
+            KeyServiceRow.date >= since, KeyServiceRow.date <= until)
+        if person_ids is not None:
+            if not person_ids:
+                return {}
+            q = q.where(KeyServiceRow.person_id.in_(person_ids))
+        out: dict[tuple[str, str], list[date]] = {}
+        for pid, pop, d in self.session.execute(q.order_by(KeyServiceRow.date)):
+            out.setdefault((pid, pop), []).append(d)
+        return out

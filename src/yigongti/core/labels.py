@@ -390,6 +390,13 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "down_referrals_from_county": ("县级机构下转人次", "down-referrals from county-tier units"),
         "referrals_completed": ("完成转诊人次", "referrals completed"),
         "remote_diagnoses": ("远程影像/心电/超声诊断人次", "remote imaging, ECG and ultrasound diagnoses"),
+        # the public-health duty lists of the key populations (care.service.duties, /care/duties)
+        "key_population": ("重点人群", "key population"),
+        "persons": ("人数", "persons"),
+        "services_counted": ("应完成服务", "services due (closed or done)"),
+        "services_done": ("已完成服务", "services done"),
+        "services_open": ("待完成服务", "services open now"),
+        "completion_rate": ("完成率（%）", "completion rate (%)"),
     },
     # care.domain.Disease, Control, Worklist
     "disease": {
@@ -406,6 +413,23 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "due": ("本周应随访", "due this week"),
         "uncontrolled": ("上次未控制", "uncontrolled at the last visit"),
         "lost": ("失访", "lost to follow-up"),
+    },
+    # care.domain.KeyPopulation (重点人群) and care.schedules.SlotState (a scheduled service today)
+    "key_population": {
+        "elderly": ("65岁及以上老年人", "aged 65+"),
+        "child": ("0-6岁儿童", "children 0-6"),
+        "pregnant": ("孕产妇", "pregnant women"),
+        "hypertension": ("高血压患者", "hypertension"),
+        "diabetes": ("2型糖尿病患者", "type 2 diabetes"),
+        "tuberculosis": ("肺结核患者", "tuberculosis"),
+        "mental": ("严重精神障碍患者", "severe mental disorders"),
+    },
+    "slot_state": {
+        "done": ("已完成", "done"),
+        "upcoming": ("未到期", "upcoming"),
+        "due": ("应服务", "due"),
+        "overdue": ("已逾期", "overdue"),
+        "missed": ("已错过", "missed"),
     },
     # the shared health record (shared.domain.Basis; shared.service): why a record was opened, what its rows are
     "record_basis": {

@@ -47,6 +47,7 @@ __all__ = [
     "CarePolicy",
     "EnrollmentPolicy",
     "GpPayPolicy",
+    "KeyPopulationPolicy",
     "GradeName",
     "HouseholdMode",
     "Insurance",
@@ -703,6 +704,57 @@ class GpPayPolicy(_Model):
         return self
 
 
+class KeyPopulationPolicy(_Model):
+    """Service schedules of the key populations (重点人群服务规范; 国家基本公共卫生服务规范 第三版, 002 十二), care.md:
+    a yearly health check for people aged ``elderly_age``+ (老年人健康管理); child health visits at the ages of
+    ``child_visit_months`` (0: the newborn home visit ``newborn_visit_days`` after birth; 0-6岁儿童健康管理); prenatal
+    visits in the windows of gestational weeks ``prenatal_weeks``, at least ``prenatal_min_visits`` (孕产妇健康管理);
+    tuberculosis treatment follow-ups, every ``tb_intensive_every_days`` in the intensive phase of
+    ``tb_intensive_months`` and every ``tb_continuation_every_months`` after it, to ``tb_treatment_months``
+    (肺结核患者健康管理); severe mental disorders every ``mental_every_months`` (严重精神障碍患者管理)."""
+
+    elderly_age: int = Field(65, ge=50, le=100, description="age from which the yearly health check is due")
+    child_max_age: int = Field(6, ge=0, le=14, description="children up to this age (inclusive) are followed")
+    newborn_visit_days: int = Field(7, ge=1, le=28, description="the newborn home visit is due this many days "
+                                                                 "after birth (新生儿家庭访视)")
+    child_visit_months: tuple[int, ...] = Field((0, 1, 3, 6, 8, 12, 18, 24, 30, 36, 48, 60, 72),
+                                                description="ages (months) of the child health visits; 0 the "
+                                                            "newborn home visit")
+    prenatal_weeks: tuple[tuple[int, int], ...] = Field(((0, 13), (16, 20), (21, 24), (28, 36), (37, 40)),
+                                                        description="windows [from, to] of gestational weeks, one "
+                                                                    "prenatal visit each (产前检查)")
+    prenatal_min_visits: int = Field(5, ge=1, le=20, description="prenatal visits a pregnancy needs at least")
+    tb_treatment_months: int = Field(6, ge=1, le=36, description="length of a tuberculosis treatment (疗程)")
+    tb_intensive_months: int = Field(2, ge=0, le=12, description="its intensive phase (强化期)")
+    tb_intensive_every_days: int = Field(10, ge=1, le=62, description="a follow-up every this many days in the "
+                                                                       "intensive phase")
+    tb_continuation_every_months: int = Field(1, ge=1, le=6, description="a follow-up every this many months in "
+                                                                          "the continuation phase (继续期)")
+    mental_every_months: int = Field(3, ge=1, le=12, description="a follow-up of a severe mental disorder every "
+                                                                  "this many months (quarterly)")
+
+    @model_validator(mode="after")
+    def _check(self) -> KeyPopulationPolicy:
+        months = self.child_visit_months
+        if not months or any(b <= a for a, b in zip(months, months[1:], strict=False)) or months[0] < 0:
+            raise ValueError("child_visit_months: ages in months, at least one, strictly increasing from 0 / "
+                             "儿童健康检查月龄须从小到大")
+        if months[-1] >= 12 * (self.child_max_age + 1):
+            raise ValueError(f"child_visit_months: {months[-1]} months is beyond child_max_age {self.child_max_age}")
+        last = -1
+        for i, (lo, hi) in enumerate(self.prenatal_weeks):
+            if not last < lo <= hi <= 42:
+                raise ValueError(f"prenatal_weeks[{i}]: [{lo}, {hi}] must be a window of gestational weeks after "
+                                 "the one before, within 0-42 / 孕周区间须递增且不重叠")
+            last = hi
+        if len(self.prenatal_weeks) < self.prenatal_min_visits:
+            raise ValueError(f"prenatal_weeks: {len(self.prenatal_weeks)} windows, fewer than prenatal_min_visits "
+                             f"{self.prenatal_min_visits}")
+        if self.tb_intensive_months > self.tb_treatment_months:
+            raise ValueError("tb_intensive_months must be <= tb_treatment_months / 强化期不能长于疗程")
+        return self
+
+
 class CarePolicy(_Model):
     """Family doctors and chronic disease (家庭医生签约、慢病管理; 国家基本公共卫生服务规范): the panel cap of a family
     doctor, the control thresholds (血压 < 140/90 mmHg, 空腹血糖 < 7.0 mmol/L), the follow-up norms (at least 4
@@ -723,6 +775,7 @@ class CarePolicy(_Model):
     hypertension_icd: tuple[str, ...] = ("I10-I15",)
     diabetes_icd: tuple[str, ...] = ("E10-E14",)
     gp_pay: GpPayPolicy = GpPayPolicy()
+    key_populations: KeyPopulationPolicy = KeyPopulationPolicy()
 
     @model_validator(mode="after")
     def _check(self) -> CarePolicy:
