@@ -109,6 +109,23 @@ def test_same_inputs_give_byte_identical_outputs(folder: Path, out: Path, tmp_pa
         assert (out / f).read_bytes() == (again / f).read_bytes(), f
 
 
+def test_reports_rendered_by_worker_processes_are_the_serial_bytes(folder: Path, out: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from yigongti.budget.report import REPORT_WORKERS_ENV, report_workers, write_reports
+
+    result = settle_year(folder, 2026)
+    serial = write_reports(result, tmp_path / "serial", workers=1)
+    parallel = write_reports(result, tmp_path / "parallel", workers=2)  # spawned processes, one consortium each
+    assert [p.name for p in serial] == [p.name for p in parallel] and len(serial) == 2 * len(result.consortia) >= 4
+    for s, p in zip(serial, parallel, strict=True):
+        assert s.read_bytes() == p.read_bytes() == (out / "reports" / s.name).read_bytes(), s.name
+    monkeypatch.setenv(REPORT_WORKERS_ENV, "3")
+    assert report_workers() == 3
+    monkeypatch.setenv(REPORT_WORKERS_ENV, "many")
+    with pytest.raises(ValueError, match=REPORT_WORKERS_ENV):
+        report_workers()
+
+
 def test_changed_input_changes_the_hash(folder: Path, tmp_path: Path) -> None:
     changed = tmp_path / "changed"
     shutil.copytree(folder, changed)

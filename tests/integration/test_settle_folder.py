@@ -82,6 +82,25 @@ def test_the_streamed_path_appraises_like_the_in_memory_path(folders: tuple[Path
     assert b.appraisal.notes == a.appraisal.notes
 
 
+def test_the_streamed_path_checks_the_claims_once(folders: tuple[Path, Path],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """One scan of the claims' checks per settlement (the adjudication's, with the references), not one per read;
+    last year's indicators are not computed (no score depends on them)."""
+    from yigongti.benefits import service as benefits
+
+    scans: list[Path] = []
+    real = benefits.check_parquet_claims
+
+    def counted(t: object, path: Path, **refs: object) -> None:
+        scans.append(path)
+        real(t, path, **refs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(benefits, "check_parquet_claims", counted)
+    result = _streamed(folders[1])
+    assert len(scans) == 1
+    assert result.appraisal is not None and result.appraisal.previous is None and result.appraisal.scores.num_rows
+
+
 def test_the_appraisal_scores_pay_the_p4p_on_the_streamed_path(folders: tuple[Path, Path], tmp_path: Path) -> None:
     _, pq_folder = folders
     folder = tmp_path / "unscored"

@@ -182,14 +182,16 @@ def summarize(adjudicated: pa.Table, year: int) -> AdjudicationSummary:
 # --------------------------------------------------------------------------------------------- large Parquet claims
 
 def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None,
-                    institutions: ir.Table | None = None) -> ir.Table:
+                    institutions: ir.Table | None = None, check: bool = True) -> ir.Table:
     """Claims from Parquet read by the engine, typed like the contract: money in yuan in the file (decimal, integer,
     float or text, as in CSV) becomes int64 fen; dates, booleans. Validated first (:func:`check_parquet_claims`,
-    with the references to ``persons`` and ``institutions`` when given): raises InvalidInput on bad claims."""
+    with the references to ``persons`` and ``institutions`` when given): raises InvalidInput on bad claims.
+    ``check=False``: not validated again (the caller's other read of the same files was)."""
     source = str(path / "*.parquet") if path.is_dir() else str(path)
     try:
         t = con.read_parquet(source)
-        check_parquet_claims(t, path, persons=persons, institutions=institutions)
+        if check:
+            check_parquet_claims(t, path, persons=persons, institutions=institutions)
     except InvalidInput:
         raise
     except Exception:  # an unreadable file or part: the Arrow check names it (InvalidInput), else the error stands
@@ -373,12 +375,14 @@ def parquet_rows(path: Path) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in parquet_files(path))
 
 
-def parquet_claims(con: Backend, folder: Path) -> ir.Table:
-    """The folder's Parquet claims as an engine table typed like the contract (money int64 fen)."""
+def parquet_claims(con: Backend, folder: Path, *, checked: bool = False) -> ir.Table:
+    """The folder's Parquet claims as an engine table typed like the contract (money int64 fen), validated unless
+    ``checked`` says the same files were validated already in this use case (by :func:`adjudicated_expr`: one
+    scan of the checks, not two)."""
     path = parquet_claims_path(folder)
     if path is None:
         raise ValueError(f"{folder}: claims are not Parquet / 结算清单不是 Parquet")
-    return _parquet_claims(con, path)
+    return _parquet_claims(con, path, check=not checked)
 
 
 def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,

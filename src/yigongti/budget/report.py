@@ -13,11 +13,17 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Sequence
+import multiprocessing
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+
+import pyarrow.compute as pc
 
 from yigongti.budget.agreement import FORMULA_SOURCE
 from yigongti.budget.domain import ConsortiumSettlement
@@ -40,8 +46,9 @@ from yigongti.core.reports import deterministic_zip as _deterministic_zip
 from yigongti.datafolder.folder import neutralise_workbook
 from yigongti.registry.domain import Tier
 
-__all__ = ["CJK_FONTS", "SPLIT_BARS", "chart_png", "chart_text", "cjk_font", "consortium_report_html",
-           "consortium_report_xlsx", "pyplot", "split_bars", "write_reports"]
+__all__ = ["CJK_FONTS", "PARALLEL_FROM", "REPORT_WORKERS_ENV", "SPLIT_BARS", "chart_png", "chart_text", "cjk_font",
+           "consortium_report_html", "consortium_report_xlsx", "pyplot", "report_workers", "split_bars",
+           "write_reports"]
 
 SPLIT_BARS = 20
 """An internal split of up to this many institutions is drawn one bar each; a larger one by tier (a bar per
@@ -372,14 +379,82 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     return _deterministic_zip(buf.getvalue(), stamp=f"{result.year}-12-31T00:00:00Z")
 
 
-def write_reports(result: Any, folder: Path) -> list[Path]:
-    """``settlement-<consortium>.html`` and ``.xlsx`` for every consortium of ``result`` into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    out: list[Path] = []
+REPORT_WORKERS_ENV = "YIGONGTI_REPORT_WORKERS"
+"""Environment variable: processes that render a settlement's reports (default: the machine's cores, at most 8;
+``1`` renders them in this process). The files are byte-identical whatever the number."""
+PARALLEL_FROM = 4
+"""Fewer consortia than this are rendered in this process (starting the workers costs more than they save)."""
+
+
+def report_workers() -> int:
+    """The processes :func:`write_reports` renders with: :data:`REPORT_WORKERS_ENV`, else the cores (at most 8)."""
+    raw = os.environ.get(REPORT_WORKERS_ENV, "").strip()
+    if raw:
+        try:
+            return max(1, int(raw))
+        except ValueError:
+            raise ValueError(f"{REPORT_WORKERS_ENV}={raw!r}: expected a whole number of processes "
+                             "/ 应为进程数") from None
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _parts(result: Any) -> list[tuple[Any, ConsortiumSettlement]]:
+    """(what the consortium's report reads of ``result``, its settlement) for every consortium: the settlement with
+    only that consortium's rows (grouped once: a province's statements are 12 rows per member), nothing it does not
+    read (the adjudicated claims, the appraisal), so that it is cheap to hand to another process."""
+    def grouped(rows: Iterable[Any]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {}
+        for r in rows:
+            out.setdefault(r.consortium_id, []).append(r)
+        return out
+
+    def table_of(table: Any) -> dict[str, Any]:
+        ids = table.column("consortium_id")
+        return {c: table.filter(pc.equal(ids, c)) for c in {s.consortium_id for s in result.consortia}}
+
+    allocations, package = grouped(result.allocations), grouped(getattr(result, "package", []))
+    statements = grouped(r for r in getattr(result, "statements", []) if r.month == 12)
+    surplus, interim = grouped(getattr(result, "surplus", [])), grouped(getattr(result, "interim", []))
+    months, tiers, top = table_of(result.by_month), table_of(result.by_tier), table_of(result.top_diagnoses)
+    sources = getattr(result, "budget_sources", {})
+    parts = []
     for s in result.consortia:
-        html_path = folder / f"settlement-{s.consortium_id}.html"
-        html_path.write_text(consortium_report_html(result, s), encoding="utf-8")
-        xlsx_path = folder / f"settlement-{s.consortium_id}.xlsx"
-        xlsx_path.write_bytes(consortium_report_xlsx(result, s))
-        out += [html_path, xlsx_path]
-    return out
+        c = s.consortium_id
+        parts.append((SimpleNamespace(
+            year=result.year, inputs_hash=result.inputs_hash, names={c: result.names.get(c, "")},
+            by_month=months[c], by_tier=tiers[c], top_diagnoses=top[c], allocations=allocations.get(c, []),
+            package=package.get(c, []), statements=statements.get(c, []), surplus=surplus.get(c, []),
+            interim=interim.get(c, []), budget_sources={c: sources[c]} if c in sources else {}), s))
+    return parts
+
+
+def _write_report(part: Any, s: ConsortiumSettlement, folder: Path) -> list[Path]:
+    """One consortium's ``settlement-<consortium>.html`` and ``.xlsx`` (in a worker process or this one)."""
+    html_path = folder / f"settlement-{s.consortium_id}.html"
+    html_path.write_text(consortium_report_html(part, s), encoding="utf-8")
+    xlsx_path = folder / f"settlement-{s.consortium_id}.xlsx"
+    xlsx_path.write_bytes(consortium_report_xlsx(part, s))
+    return [html_path, xlsx_path]
+
+
+def _write_some(parts: list[tuple[Any, ConsortiumSettlement]], folder: Path) -> list[Path]:
+    return [p for part, s in parts for p in _write_report(part, s, folder)]
+
+
+def write_reports(result: Any, folder: Path, *, workers: int | None = None) -> list[Path]:
+    """``settlement-<consortium>.html`` and ``.xlsx`` for every consortium of ``result`` into ``folder``, rendered
+    by ``workers`` processes (default :func:`report_workers`, from :data:`PARALLEL_FROM` consortia on; a province's
+    100 consortia in parallel). Each file is
+    the same bytes whichever process draws it (charts without time stamps, the same fonts)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = _parts(result)
+    if workers is None:
+        workers = report_workers() if len(parts) >= PARALLEL_FROM else 1
+    n = min(max(1, workers), len(parts))
+    if n <= 1:
+        return _write_some(parts, folder)
+    # spawned, not forked: the parent may hold DuckDB's and the hasher's threads; a few chunks per worker
+    chunks = [parts[i::n * 2] for i in range(n * 2)]
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn")) as pool:
+        done = list(pool.map(_write_some, chunks, [folder] * len(chunks)))
+    return sorted(p for paths in done for p in paths)

@@ -338,7 +338,8 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
                      opening: Mapping[str, Balances] | None = None) -> SettlementResult:
     """:func:`settle_year` for a province's Parquet claims (``claims.parquet`` or ``claims/*.parquet``): they stream
     from the files through adjudication (unsorted) into the appraisal's measures and the charged spending
-    aggregation, and are never held in memory or written out. The other tables are read and validated as usual."""
+    aggregation, and are never held in memory or written out (checked once). The other tables are read and validated
+    as usual. The appraisal computes this year's indicators only (its ``previous`` is None: no score depends on it)."""
     path = parquet_claims_path(folder)
     assert path is not None
     data = read_folder(folder, tables=[t for t in INPUT_TABLES if t != "claims"])
@@ -349,10 +350,12 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
     try:
         adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
                                columns=SETTLED_CLAIMS_COLUMNS)
-        claims = parquet_claims(con, folder)  # the claims as read: last year's for the appraisal and risk classes
+        # the claims as read (last year's for the appraisal and risk classes), checked once above with adj
+        claims = parquet_claims(con, folder, checked=True)
+        # the scores, hence the money, need this year's indicators only (last year's are the appraisal report's)
         appraisal, problem = _appraised(appraisal, appraise, appraisal_errors, lambda: appraise_data(
             data, year, policy, designations, adj, indicator_set=folder_indicator_set(folder), backend=backend,
-            claims=claims, con=con))
+            claims=claims, con=con, with_previous=False))
         scored = policy_with_scores(policy, appraisal_scores(appraisal)) if appraisal is not None else policy
         result = _settle(data, year, scored, con, designations, adj, top_diagnoses, claims=claims,
                          claim_files=parquet_files(path), opening=opening)
