@@ -11,10 +11,12 @@ Import the fixtures into a test module: ``from store_fixtures import db  # noqa:
 from __future__ import annotations
 
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -24,7 +26,7 @@ from yigongti.platform.migrations import upgrade
 
 PG_URL = os.environ.get("YIGONGTI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-__all__ = ["PG_URL", "TestDb", "db", "pg_unreachable"]
+__all__ = ["PG_URL", "TestDb", "at_once", "db", "pg_unreachable"]
 
 
 def pg_unreachable() -> str | None:
@@ -73,3 +75,24 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDb]:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         admin.dispose()
+
+
+def at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Every job started at the same moment (a barrier) in its own thread; the result of each, or the exception it
+    raised, in the jobs' order. The concurrency tests of the stores (bookings, dispensing, recording) share it."""
+    barrier = threading.Barrier(len(jobs))
+    results: list[Any] = [None] * len(jobs)
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        try:
+            results[n] = jobs[n]()
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
+            results[n] = exc
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results

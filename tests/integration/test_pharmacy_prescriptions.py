@@ -4,16 +4,14 @@ who may write, dispense and cancel."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
-from store_fixtures import TestDb, db  # noqa: F401
+from store_fixtures import TestDb, at_once, db  # noqa: F401
 
 from yigongti.core.policy import Policy
 from yigongti.core.problems import Conflict
@@ -67,24 +65,6 @@ def _on_hand(engine: Engine, inst_id: str, code: str = A.drug_code) -> int:
                                                                StockRow.drug_code == code)) or 0)
 
 
-def _at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def worker(n: int) -> None:
-        barrier.wait()
-        try:
-            results[n] = jobs[n]()
-        except BaseException as exc:  # noqa: BLE001 - returned to the test
-            results[n] = exc
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(jobs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
 
 def _dispense(engine: Engine, principal: Principal, rx: int) -> str:
     return dispense_prescription(PharmacyUnitOfWork(engine), principal, rx, now=NOW)
@@ -97,11 +77,11 @@ def _stock_everywhere(engine: Engine, quantity: int = 100) -> None:
                     quantity=quantity, now=NOW)
 
 
-def test_a_prescription_is_dispensed_once_when_pharmacies_try_at_once(engine: Engine) -> None:
+def test_a_prescription_is_dispensed_once_when_pharmacies_tryat_once(engine: Engine) -> None:
     _stock_everywhere(engine)
     rx = write_prescription(PharmacyUnitOfWork(engine), VILLAGE, person_id=_person(engine),
                             lines=[(A.drug_code, 14), (B.drug_code, 30)], now=NOW)
-    results = _at_once([partial(_dispense, engine, p, rx) for p in PHARMACIES])
+    results = at_once([partial(_dispense, engine, p, rx) for p in PHARMACIES])
     winners = [r for r in results if isinstance(r, str)]
     assert len(winners) == 1, results
     assert all(isinstance(r, Conflict) for r in results if not isinstance(r, str)), results
@@ -122,7 +102,7 @@ def test_prescriptions_competing_for_the_last_units_never_take_the_stock_below_z
     person = _person(engine)
     rxs = [write_prescription(PharmacyUnitOfWork(engine), VILLAGE, person_id=person, lines=[(A.drug_code, 14)],
                               now=NOW) for _ in range(THREADS)]
-    results = _at_once([partial(_dispense, engine, township, rx) for rx in rxs])
+    results = at_once([partial(_dispense, engine, township, rx) for rx in rxs])
     assert sum(isinstance(r, str) for r in results) == 3, results  # 3 x 14 = 42 of 50
     assert all(isinstance(r, InsufficientStock) for r in results if not isinstance(r, str))
     assert _on_hand(engine, "G1-T1") == 8

@@ -3,15 +3,13 @@ dispatched by the county central pharmacy and delivered (stock moves on both sid
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
-from store_fixtures import TestDb, db  # noqa: F401
+from store_fixtures import TestDb, at_once, db  # noqa: F401
 
 from yigongti.core.policy import PharmacyPolicy, Policy
 from yigongti.datafolder.folder import read_folder
@@ -53,24 +51,6 @@ def engine(db: TestDb, example_input: Path) -> Iterator[Engine]:  # noqa: F811
     eng.dispose()
 
 
-def _at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def worker(n: int) -> None:
-        barrier.wait()
-        try:
-            results[n] = jobs[n]()
-        except BaseException as exc:  # noqa: BLE001 - returned to the test
-            results[n] = exc
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(jobs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
 
 def _on_hand(engine: Engine, inst_id: str) -> int:
     with engine.connect() as conn:
@@ -80,7 +60,7 @@ def _on_hand(engine: Engine, inst_id: str) -> int:
 def test_issues_at_once_never_take_the_stock_below_zero(engine: Engine) -> None:
     receive(PharmacyUnitOfWork(engine), VILLAGE, inst_id="G1-T1-V1", drug_code=AMLODIPINE.drug_code, quantity=50,
             now=NOW)
-    results = _at_once([lambda: issue(PharmacyUnitOfWork(engine), VILLAGE, inst_id="G1-T1-V1",
+    results = at_once([lambda: issue(PharmacyUnitOfWork(engine), VILLAGE, inst_id="G1-T1-V1",
                                       drug_code=AMLODIPINE.drug_code, quantity=14, now=NOW)] * THREADS)
     done = [r for r in results if isinstance(r, int)]
     refused = [r for r in results if isinstance(r, InsufficientStock)]

@@ -4,16 +4,14 @@ a stockpile line set twice is one line; a person is on a team once."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
-from store_fixtures import TestDb, db  # noqa: F401
+from store_fixtures import TestDb, at_once, db  # noqa: F401
 
 from yigongti.core.policy import Policy, PublicHealthPolicy
 from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFound
@@ -44,24 +42,6 @@ def engine(db: TestDb, example_input: Path) -> Iterator[Engine]:  # noqa: F811
     eng.dispose()
 
 
-def _at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def worker(n: int) -> None:
-        barrier.wait()
-        try:
-            results[n] = jobs[n]()
-        except BaseException as exc:  # noqa: BLE001 - returned to the test
-            results[n] = exc
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(jobs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
-
 
 def _record(engine: Engine, principal: Principal, cases: int) -> int:
     return record_surveillance(PublicHealthUnitOfWork(engine), principal, inst_id="G1-T1", site_kind="sentinel",
@@ -69,7 +49,7 @@ def _record(engine: Engine, principal: Principal, cases: int) -> int:
 
 
 def test_a_week_recorded_at_once_is_one_row_per_syndrome(engine: Engine) -> None:
-    results = _at_once([partial(_record, engine, p, 10 + n) for n, p in enumerate(DOCS)])
+    results = at_once([partial(_record, engine, p, 10 + n) for n, p in enumerate(DOCS)])
     assert results == [2] * THREADS, results
     with engine.connect() as conn:
         rows = conn.execute(select(SurveillanceCountRow.syndrome, SurveillanceCountRow.week,

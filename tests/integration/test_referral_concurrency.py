@@ -4,7 +4,6 @@ release, and a person or a referral never holds two places."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
-from store_fixtures import TestDb, db  # noqa: F401
+from store_fixtures import TestDb, at_once, db  # noqa: F401
 
 from yigongti.core.policy import Policy, ReferralPolicy
 from yigongti.datafolder.folder import read_folder
@@ -58,21 +57,7 @@ def engine(db: TestDb, example_input: Path) -> Iterator[Engine]:  # noqa: F811
 
 def run_at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
     """Every job at the same moment; the result or the refusal (409) of each."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def worker(n: int) -> None:
-        barrier.wait()
-        try:
-            results[n] = jobs[n]()
-        except BaseException as exc:  # noqa: BLE001 - returned to the test
-            results[n] = exc
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(jobs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results = at_once(jobs)
     unexpected = [r for r in results if isinstance(r, BaseException)
                   and not isinstance(r, NoPlaceLeft | TransitionNotAllowed)]
     assert not unexpected, unexpected
