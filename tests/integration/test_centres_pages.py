@@ -220,3 +220,34 @@ def test_the_orders_are_searched_sorted_and_paged(users: dict[str, TestClient], 
     assert rows(t1.get("/diagnoses", params={"q": "no-such-word"}).text) == []
     down = t1.get("/diagnoses", params={"sort": "order_id", "dir": "desc"}).text
     assert rows(down) == sorted(rows(down), reverse=True) and 'aria-sort="descending"' in down
+
+
+def test_the_consultations_are_searched_sorted_and_paged_with_their_own_box(users: dict[str, TestClient],
+                                                                            person: str) -> None:
+    """The tele-consultations answer their own search box (``cq``, ``csort``...), not the orders' one; the count line
+    under each box gives each table's total (issue 16)."""
+    t1 = users["ce-doc-t1"]
+    ids = []
+    for specialty in ("心内科", "内分泌科"):
+        form = {"person_id": person, "to_inst_id": "G1-H", "specialty": specialty, "question": "会诊"}
+        r = t1.post("/consultations", data=form | {"csrf": _csrf(t1)}, follow_redirects=False)
+        assert r.status_code == 303
+        ids.append(int(r.headers["location"].rsplit("#c", 1)[1]))
+    rows = lambda html: [int(i) for i in re.findall(r'<tr id="c(\d+)"', html)]  # noqa: E731
+    orders = lambda html: re.findall(r'<tr id="o(\d+)"', html)  # noqa: E731
+    page = t1.get("/diagnoses").text
+    every = rows(page)
+    found = t1.get("/diagnoses", params={"cq": "内分泌"}).text
+    assert ids[1] in rows(found) and ids[0] not in rows(found) and len(rows(found)) < len(every)
+    assert orders(found) == orders(page)  # the orders' tables do not answer the consultations' box
+    assert rows(t1.get("/diagnoses", params={"q": "内分泌"}).text) == every  # nor the other way round
+    down = t1.get("/diagnoses", params={"csort": "consultation_id", "cdir": "desc"}).text
+    assert rows(down) == sorted(rows(down), reverse=True) and rows(down) != sorted(rows(down))
+    assert 'href="?csort=consultation_id&amp;cdir=asc"' in down
+    counts = re.findall(r"<p [^>]*data-counts>(.*?)</p>", t1.get("/diagnoses", params={"cq": "内分泌"}).text, re.S)
+    assert len(counts) == 2
+    assert "收到的会诊申请: 共 0 条" in counts[1] and f"本机构的会诊申请: 共 {len(rows(found))} 条" in counts[1]
+    assert f"本机构的申请: 共 {len(orders(page))} 条" in counts[0] and "收到的申请: 共 0 条" in counts[0]
+    assert t1.get("/diagnoses", params={"cpage": "0"}).status_code == 422
+    assert t1.get("/diagnoses", params={"csort": "Bad;"}).status_code == 422
+    assert t1.get("/diagnoses", params={"cq": "x" * 101}).status_code == 422

@@ -3,9 +3,9 @@ grades with a chart; CSV and Excel downloads. Computed by the appraisal use case
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
 
 from yigongti.appraisal.indicators import ScopeKind
@@ -19,7 +19,7 @@ from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of, translator
 from yigongti.platform.pages import render
 from yigongti.platform.scope import consortia_in_scope
-from yigongti.platform.tables import TableQueryDep, labels_text, page_of
+from yigongti.platform.tables import TableQuery, TableQueryDep, labels_text, page_of, second_table_query
 from yigongti.registry.service import member_ids
 
 __all__ = ["router"]
@@ -50,9 +50,11 @@ KIND_ORDER = {ScopeKind.COUNTY.value: 0, ScopeKind.CONSORTIUM.value: 1}
 
 
 @router.get("/indicators", response_class=HTMLResponse)
-def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep) -> Response:
+def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep,
+               values_query: Annotated[TableQuery, Depends(second_table_query("i"))]) -> Response:
     """The consortia's scores (a chart), every unit's score and grade (searched, sorted and paged: a county has
-    hundreds of institutions), and the indicator values of the county and each consortium."""
+    hundreds of institutions), and the indicator values of the county and each consortium (searched by indicator
+    code or name, sorted and paged with their own box: ``iq``, ``isort``, ``idir``, ``ipage``)."""
     result = _appraisal(ctx)
     consortia, units = _units(db, principal, result)
     t = translator(lang_of(request))
@@ -77,9 +79,14 @@ def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Offi
                                               labels_text("grade", r["grade"]))),
                      keys={"unit": lambda r: result.names.get(r["unit_id"], r["unit_id"]),
                            "kind": lambda r: KIND_ORDER.get(str(r["scope_kind"]), 9),
-                           "score": lambda r: r["score"], "grade": lambda r: r["grade"]})
+                           "score": lambda r: r["score"], "grade": lambda r: r["grade"]},
+                     extra=dict(values_query.params))
+    valued = page_of(rows, values_query,
+                     text=lambda r: " ".join((r[0].id, r[0].name_zh, r[0].name_en, labels_text("unit", r[0].unit))),
+                     keys={"indicator": lambda r: r[0].id, "unit": lambda r: r[0].unit},
+                     extra=dict(query.params))
     return render(request, ctx, "indicators.html", principal, year=result.year, columns=columns,
-                  names=result.names, rows=rows, scores=scored, chart=chart, notes=result.notes,
+                  names=result.names, rows=valued, scores=scored, chart=chart, notes=result.notes,
                   whole_county=principal.role in WHOLE_COUNTY)
 
 

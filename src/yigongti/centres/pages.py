@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yigongti.centres.domain import KIND_LABELS, STATUS_LABELS, Status
 from yigongti.centres.service import (
+    ConsultationWork,
     OrderWork,
     PlaceOrder,
     RequestConsultation,
@@ -33,7 +34,7 @@ from yigongti.platform.deps import run_use_case as _run
 from yigongti.platform.downloads import csv_response
 from yigongti.platform.i18n import lang_of
 from yigongti.platform.pages import CheckedCsrf, PagePrincipal, render
-from yigongti.platform.tables import TableQueryDep, pages_of
+from yigongti.platform.tables import TableQuery, TableQueryDep, labels_text, pages_of, second_table_query
 
 __all__ = ["router"]
 
@@ -51,10 +52,12 @@ def _staff(principal: Principal) -> Principal:
 
 @router.get("/diagnoses", response_class=HTMLResponse)
 def diagnoses_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal, query: TableQueryDep,
+                   consult_query: Annotated[TableQuery, Depends(second_table_query("c"))],
                    person_id: Annotated[str, Query(max_length=64)] = "",
                    done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
     """远程诊断 / Orders placed (with their reports) and received (the centre's worklist); one search box and one sort
-    for both tables of orders, each paged."""
+    for both tables of orders, each paged; the tele-consultations (received and requested) likewise with their own
+    box (``cq``, ``csort``, ``cdir``, ``cpage``)."""
     me = _staff(principal)
     work = _run(lambda: order_worklist(CentresUnitOfWork(db), me, now=ctx.clock.now()))
     consults_in, consults_out = _run(lambda: consultation_worklist(CentresUnitOfWork(db), me, now=ctx.clock.now()))
@@ -67,10 +70,20 @@ def diagnoses_page(request: Request, ctx: ContextDep, db: DbSession, principal: 
 
     keys = {n: (lambda i, n=n: getattr(i.order, n)) for n in ("order_id", "person_id", "ordered_at", "status")}
     incoming, outgoing = pages_of((work.incoming, work.outgoing), query, text=text, keys=keys,
-                                  extra={"person_id": person_id})
+                                  extra={"person_id": person_id, **dict(consult_query.params)})
+
+    def consult_text(item: ConsultationWork) -> str:
+        c = item.consultation
+        return " ".join((str(c.consultation_id), c.person_id, c.specialty, c.question, c.from_inst_id, c.to_inst_id,
+                         work.names.get(c.from_inst_id, ""), work.names.get(c.to_inst_id, ""),
+                         labels_text("consult_status", c.status)))
+
+    consult_keys = {n: (lambda i, n=n: getattr(i.consultation, n))
+                    for n in ("consultation_id", "person_id", "scheduled_at", "status")}
+    c_in, c_out = pages_of((consults_in, consults_out), consult_query, text=consult_text, keys=consult_keys,
+                           extra={"person_id": person_id, **dict(query.params)})
     return render(request, ctx, "diagnoses.html", me, work=work, incoming=incoming, outgoing=outgoing,
-                  person_id=person_id, done=done,
-                  consults_in=consults_in, consults_out=consults_out,
+                  person_id=person_id, done=done, consults_in=c_in, consults_out=c_out,
                   kind_labels=KIND_LABELS, status_labels=STATUS_LABELS, reported=Status.REPORTED,
                   recognised=Status.RECOGNISED, may_order=me.role is Role.CLINICIAN and bool(work.centres),
                   validity=ctx.policy.referral.validity_days)

@@ -9,17 +9,18 @@ headers with ``aria-sort`` and the pager). A sort key the page does not offer is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query
+from fastapi import Depends, HTTPException, Query, Request
 
 from yigongti.core.labels import label
 
 __all__ = ["PAGE_SIZE", "TablePage", "TableQuery", "TableQueryDep", "labels_text", "page_of", "pages_of",
-           "table_query"]
+           "second_table_query", "table_query"]
 
 T = TypeVar("T")
 PAGE_SIZE = 50
@@ -34,10 +35,19 @@ class TableQuery:
     dir: Literal["asc", "desc"] = "asc"
     page: int = 1
     size: int = PAGE_SIZE
+    prefix: str = ""
+    """Before each parameter's name for a second table of a page with its own search box (``iq``, ``isort``...)."""
 
     @property
     def words(self) -> list[str]:
         return [w.casefold() for w in self.q.split()]
+
+    @property
+    def params(self) -> tuple[tuple[str, str], ...]:
+        """The parameters that ask for this state (defaults left out), under the table's prefix."""
+        pairs = (("q", self.q), ("sort", self.sort), ("dir", self.dir if self.sort else ""),
+                 ("page", str(self.page) if self.page > 1 else ""))
+        return tuple((self.prefix + k, v) for k, v in pairs if v)
 
 
 def table_query(q: Annotated[str, Query(max_length=100)] = "",
@@ -48,6 +58,30 @@ def table_query(q: Annotated[str, Query(max_length=100)] = "",
 
 
 TableQueryDep = Annotated[TableQuery, Depends(table_query)]
+
+_SORT_KEY = re.compile(r"^[a-z_]{0,40}$")
+
+
+def second_table_query(prefix: str) -> Callable[[Request], TableQuery]:
+    """A dependency reading ``{prefix}q``, ``{prefix}sort``, ``{prefix}dir`` and ``{prefix}page`` with the rules of
+    :func:`table_query`, for a second long table of one page with its own search box; a bad value is a 422 naming the
+    parameter."""
+
+    def read(request: Request) -> TableQuery:
+        p = request.query_params
+        q, sort, direction, page = (p.get(prefix + k, "") for k in ("q", "sort", "dir", "page"))
+        if len(q) > 100:
+            raise HTTPException(422, f"{prefix}q: 最多 100 个字符 / at most 100 characters")
+        if not _SORT_KEY.match(sort):
+            raise HTTPException(422, f"{prefix}sort: 无效的排序列 / not a column key")
+        if direction not in ("", "asc", "desc"):
+            raise HTTPException(422, f"{prefix}dir: 应为 asc 或 desc / asc or desc")
+        if page and not (page.isascii() and page.isdigit() and 1 <= int(page) <= 100_000):
+            raise HTTPException(422, f"{prefix}page: 应为 1 至 100000 的整数 / a whole number from 1 to 100000")
+        return TableQuery(q=q.strip(), sort=sort, dir="desc" if direction == "desc" else "asc",
+                          page=int(page) if page else 1, prefix=prefix)
+
+    return read
 
 
 @dataclass(frozen=True)
@@ -70,10 +104,7 @@ class TablePage(Generic[T]):
 
     def href(self, **changes: Any) -> str:
         """The link to this table with ``changes`` (``sort``, ``dir``, ``page``, ``q``); a new sort goes to page 1."""
-        q = replace(self.query, **changes)
-        params = [*self.extra, ("q", q.q), ("sort", q.sort), ("dir", q.dir if q.sort else ""),
-                  ("page", str(q.page) if q.page > 1 else "")]
-        return "?" + urlencode([(k, v) for k, v in params if v])
+        return "?" + urlencode([*self.extra, *replace(self.query, **changes).params])
 
     def sort_href(self, key: str) -> str:
         flip: Literal["asc", "desc"] = "desc" if self.query.sort == key and self.query.dir == "asc" else "asc"
