@@ -1,5 +1,5 @@
 """Long tables searched, sorted and paged on the server (issue 16, item 2), through ``platform.tables``: the scores
-of every unit on /indicators, and the helper's own invariants."""
+of every unit on /indicators and, with their own search box, the indicator values; the helper's own invariants."""
 
 from __future__ import annotations
 
@@ -36,6 +36,42 @@ def test_indicator_scores_are_searched_sorted_and_paged(api_app: FastAPI) -> Non
         assert _scores(graded) and len(_scores(graded)) <= len(every)
     finally:
         c.close()
+
+
+VALUE_ROW = re.compile(r'<td class="indicator">[^<]*<span class="muted">([^<]+)</span>')
+
+
+def test_indicator_values_have_their_own_search_sort_and_pages(api_app: FastAPI) -> None:  # noqa: F811
+    """``iq``/``isort``/``idir``/``ipage`` ask the indicator values; the scores answer only ``q``/``sort``/``page``,
+    and a link of either table keeps the other's state."""
+    make_user(api_app, "long-values", "insurance_bureau", county_code="513433")
+    c = page_client(api_app, "long-values")
+    try:
+        page = c.get("/indicators").text
+        every, scores = VALUE_ROW.findall(page), _scores(page)
+        assert len(every) > 2, every
+        one = every[1]
+        found = c.get("/indicators", params={"iq": one.lower()}).text
+        assert one in VALUE_ROW.findall(found) and len(VALUE_ROW.findall(found)) < len(every)
+        assert _scores(found) == scores  # the scores do not answer the values' box
+        assert VALUE_ROW.findall(c.get("/indicators", params={"q": "G1"}).text) == every  # nor the other way round
+        down = c.get("/indicators", params={"isort": "indicator", "idir": "desc"}).text
+        ids = VALUE_ROW.findall(down)
+        assert ids == sorted(every, reverse=True) and ids != every
+        assert 'href="?isort=indicator&amp;idir=desc&amp;sort=score&amp;dir=asc"' in down  # keeps the values' sort
+        assert c.get("/indicators", params={"ipage": "x"}).status_code == 422
+        assert c.get("/indicators", params={"idir": "up"}).status_code == 422
+    finally:
+        c.close()
+
+
+def test_second_table_pages_differ_and_links_keep_the_prefix() -> None:
+    """A second table's page 2 holds other rows than page 1 and its links carry its prefix."""
+    rows = list(range(120))
+    first = page_of(rows, TableQuery(prefix="i", q=""), text=str, keys={"n": lambda r: r})
+    second = page_of(rows, TableQuery(prefix="i", page=2), text=str, keys={"n": lambda r: r}, extra={"q": "G1"})
+    assert first.rows == rows[:50] and second.rows == rows[50:100] and not set(first.rows) & set(second.rows)
+    assert second.href(page=3) == "?q=G1&ipage=3" and second.sort_href("n") == "?q=G1&isort=n&idir=asc"
 
 
 def test_labels_text_finds_a_code_by_either_label() -> None:

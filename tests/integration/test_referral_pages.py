@@ -135,3 +135,6 @@ def test_the_worklist_is_searched_sorted_and_paged(users: dict[str, TestClient],
     assert rows(t1.get("/referrals", params={"q": "no-such-word"}).text) == []
     down = t1.get("/referrals", params={"sort": "referral_id", "dir": "desc"}).text
     assert rows(down) == sorted(rows(down), reverse=True) and 'aria-sort="descending"' in down
+    counts = re.search(r"<p [^>]*data-counts>(.*?)</p>", t1.get("/referrals", params={"q": "k35.8"}).text, re.S)
+    assert counts, "the count line under the search box"  # the sent referral counted, not only the received (0)
+    assert "转入: 共 0 条" in counts.group(1) and f"转出: 共 {len(found)} 条" in counts.group(1)
