@@ -49,6 +49,11 @@ KIND_ORDER = {ScopeKind.COUNTY.value: 0, ScopeKind.CONSORTIUM.value: 1}
 """Sorting the scores by kind puts the county first, then the consortia, then the institutions."""
 
 
+def _id_order(indicator_id: str) -> tuple[int, int, str]:
+    """Indicator ids are numbers in the national set ("2" before "10"), any other id after them in text order."""
+    return (0, int(indicator_id), "") if indicator_id.isascii() and indicator_id.isdigit() else (1, 0, indicator_id)
+
+
 @router.get("/indicators", response_class=HTMLResponse)
 def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep,
                values_query: Annotated[TableQuery, Depends(second_table_query("i"))]) -> Response:
@@ -83,7 +88,7 @@ def indicators(request: Request, ctx: ContextDep, db: DbSession, principal: Offi
                      extra=dict(values_query.params))
     valued = page_of(rows, values_query,
                      text=lambda r: " ".join((r[0].id, r[0].name_zh, r[0].name_en, labels_text("unit", r[0].unit))),
-                     keys={"indicator": lambda r: r[0].id, "unit": lambda r: r[0].unit},
+                     keys={"indicator": lambda r: _id_order(r[0].id), "unit": lambda r: r[0].unit},
                      extra=dict(query.params))
     return render(request, ctx, "indicators.html", principal, year=result.year, columns=columns,
                   names=result.names, rows=valued, scores=scored, chart=chart, notes=result.notes,
