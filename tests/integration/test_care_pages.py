@@ -318,7 +318,7 @@ def test_gp_pay_for_officials_components_add_up(world: World) -> None:
     everyone = _gp_rows(world.clients["bureau"].get("/care/gp-pay").text)
     assert set(rows) < set(everyone)
     csv_head = c.get("/care/gp-pay.csv").content.decode("utf-8-sig").splitlines()[0]
-    assert csv_head.startswith("家庭医生 gp_name,机构编码 inst_id") and "薪酬合计（元） total_pay" in csv_head
+    assert csv_head.startswith("家庭医生 gp_name,机构编码 inst_id") and "薪酬合计（元） total_pay" in csv_head and "长处方数 long_prescriptions" in csv_head
     assert world.clients["resident"].get("/care/gp-pay").status_code == 403
     assert world.clients["gp-a"].get("/care/gp-pay").status_code == 403  # not for the doctors themselves
     assert world.clients["v-admin"].get("/care/gp-pay.csv").status_code == 403
