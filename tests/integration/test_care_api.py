@@ -172,6 +172,50 @@ def test_long_prescriptions(live: Live, team: dict) -> None:
     assert live.audit_count("R0164", "POST /api/care/prescriptions/check") == 2  # refused or not: who asked
 
 
+def test_long_prescriptions_are_recorded_and_counted_per_family_doctor(live: Live, team: dict) -> None:
+    from yigongti.care.service import db_gp_pay
+    from yigongti.care.uow import CareUnitOfWork
+
+    c, h, gp = live.client, live.h, _gp(team)
+    url = "/api/care/long-prescriptions"
+
+    def counts(who: str = "g1-admin", **params: object) -> dict[int, tuple[int, int]]:
+        r = c.get(f"{url}/counts", params=params, headers=h[who])
+        assert r.status_code == 200, r.text
+        return {x["gp_member_id"]: (x["prescriptions"], x["days"]) for x in r.json()}
+
+    n, days = counts().get(gp, (0, 0))
+    body = {"person_id": "R0009", "disease": "hypertension", "days": 60}
+    r = c.post(url, json=body, headers=h["gp"])
+    assert r.status_code == 201, r.text
+    assert (r.json()["gp_member_id"], r.json()["inst_id"], r.json()["days"]) == (gp, V1, 60)
+    assert live.audit_count("R0009", "care.long_prescription") == 1
+    r = c.post(url, json=body | {"days": 61}, headers=h["gp"])  # refused: the reason, nothing recorded
+    assert r.status_code == 422 and "60" in r.text
+    r = c.post(url, json={"person_id": "R0164", "disease": "hypertension", "days": 45}, headers=h["gp"])
+    assert r.status_code == 422 and "contract" in r.text
+    r = c.post(url, json={"person_id": "R0126", "disease": "diabetes", "days": 45}, headers=h["gp"])
+    assert r.status_code == 422 and "not stable" in r.text
+    assert c.post(url, json=body | {"days": 30}, headers=h["gp"]).status_code == 422  # not a long prescription
+    assert c.post(url, json=body, headers=h["bureau"]).status_code == 403
+    assert c.post(url, json=body, headers=h["v1-admin"]).status_code == 403
+    assert c.post(url, json=body, headers=h["g2-doc"]).status_code == 404  # outside the doctor's scope
+    assert c.post(url, json=body | {"person_id": "R0010"}, headers=h["gp"]).status_code == 404
+    assert live.audit_count("R0009", "care.long_prescription") == 1
+    assert live.audit_count("R0164", "care.long_prescription") == 0
+    assert counts()[gp] == (n + 1, days + 60)
+    assert counts("bureau", year=2025)[gp] == (n + 1, days + 60)
+    assert counts("g1-admin", consortium="G1")[gp] == (n + 1, days + 60)
+    assert gp not in counts(year=2024)
+    assert c.get(f"{url}/counts", params={"consortium": "G2"}, headers=h["g1-admin"]).status_code == 404
+    assert c.get(f"{url}/counts", params={"year": "x"}, headers=h["g1-admin"]).status_code == 422
+    for who in ("gp", "v1-admin", "resident"):
+        assert c.get(f"{url}/counts", headers=h[who]).status_code == 403
+    ctx = live.app.state.ctx
+    pay = {v.row.gp_id: v for v in db_gp_pay(CareUnitOfWork(ctx.sessions), year=2025, policy=ctx.policy.care)}
+    assert pay[str(gp)].long_prescriptions == n + 1  # the GP pay page's column
+
+
 def test_registration_from_claims_keeps_the_earliest(live: Live, team: dict) -> None:
     from datetime import date, datetime
 

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 from yigongti.app.factory import create_app
 from yigongti.care.pages import FormIn, check_form
 from yigongti.care.sample import link_doctor, seed_demo_care
-from yigongti.care.store import ContractRow, FollowupRow, RegistryRow, TeamRow
+from yigongti.care.store import ContractRow, FollowupRow, LongPrescriptionRow, RegistryRow, TeamRow
 from yigongti.platform.accounts import create_user
 from yigongti.platform.settings import Settings
 from yigongti.registry.store import InstitutionRow
@@ -298,6 +298,11 @@ def _gp_rows(html: str) -> dict[str, list[str]]:
 def test_gp_pay_for_officials_components_add_up(world: World) -> None:
     from yigongti.core.money import parse_yuan
 
+    ctx = world.app.state.ctx
+    with ctx.sessions() as s, s.begin():  # two long prescriptions of gp_a's patients this year
+        for pid in sorted(world.panel(world.gp_a))[:2]:
+            s.add(LongPrescriptionRow(person_id=pid, disease="hypertension", days=60, gp_member_id=world.gp_a,
+                                      inst_id=world.village, issued_at=ctx.clock.now(), issued_by="gp-a"))
     c = world.clients["cons"]
     page = c.get("/care/gp-pay")
     assert page.status_code == 200 and "家庭医生薪酬" in page.text
@@ -315,10 +320,12 @@ def test_gp_pay_for_officials_components_add_up(world: World) -> None:
     a = rows[str(world.gp_a)]
     assert a[2] == "村卫生室/社区卫生服务站" and parse_yuan(a[-2].replace(",", "")) == 360_000  # village allowance
     assert 0 < int(a[3]) <= len(world.panel(world.gp_a))
+    assert a[-5] == str(min(2, len(world.panel(world.gp_a))))  # 长处方数, beside the pay
     everyone = _gp_rows(world.clients["bureau"].get("/care/gp-pay").text)
     assert set(rows) < set(everyone)
     csv_head = c.get("/care/gp-pay.csv").content.decode("utf-8-sig").splitlines()[0]
     assert csv_head.startswith("家庭医生 gp_name,机构编码 inst_id") and "薪酬合计（元） total_pay" in csv_head
+    assert "长处方数 long_prescriptions" in csv_head
     assert world.clients["resident"].get("/care/gp-pay").status_code == 403
     assert world.clients["gp-a"].get("/care/gp-pay").status_code == 403  # not for the doctors themselves
     assert world.clients["v-admin"].get("/care/gp-pay.csv").status_code == 403

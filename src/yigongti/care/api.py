@@ -35,6 +35,8 @@ from yigongti.care.service import (
     check_long_prescription,
     coverage,
     create_team,
+    issue_long_prescription,
+    long_prescription_counts,
     person_status,
     proposed_team,
     record_followup,
@@ -44,7 +46,7 @@ from yigongti.care.service import (
     worklist,
 )
 from yigongti.care.uow import CareUnitOfWork
-from yigongti.platform.accounts import Role
+from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.deps import (
     ContextDep,
     CurrentPrincipal,
@@ -52,6 +54,7 @@ from yigongti.platform.deps import (
     Official,
     ScopeDep,
     ScopedPerson,
+    require_roles,
     visible_person,
 )
 from yigongti.platform.deps import run_use_case as _run
@@ -62,6 +65,11 @@ router = APIRouter(prefix="/api/care", tags=["care 家庭医生与慢病"])
 _ID = Field(min_length=1, max_length=64)
 PersonId = Annotated[str, Field(min_length=1, max_length=64)]
 Disease = Literal["hypertension", "diabetes"]
+
+_PayOfficial = Annotated[Principal, require_roles(Role.CONSORTIUM_ADMIN, Role.INSURANCE_BUREAU,
+                                                  Role.HEALTH_COMMISSION, Role.SYSTEM_ADMIN)]
+"""Who reads the long prescriptions per GP: as the GP pay page (care.pages), the consortium's management and the
+county's officials, not the doctors themselves."""
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "not found or not in your scope / 不存在或无权查看"},
@@ -204,6 +212,32 @@ class PrescriptionIn(BaseModel):
 
 class PrescriptionOut(BaseModel):
     allowed: bool
+    days: int
+
+
+class LongPrescriptionIn(BaseModel):
+    person_id: str = _ID
+    disease: Disease
+    days: int = Field(ge=31, le=366, description="more than 30 days: a long prescription (长处方)")
+
+
+class LongPrescriptionOut(BaseModel):
+    rx_id: int
+    person_id: str
+    disease: str
+    days: int
+    gp_member_id: int
+    inst_id: str
+    issued_at: _dt.datetime
+
+
+class LongPrescriptionCountOut(BaseModel):
+    gp_member_id: int
+    name: str
+    inst_id: str
+    consortium_id: str
+    year: int
+    prescriptions: int
     days: int
 
 
@@ -354,6 +388,44 @@ def post_prescription_check(request: Request, ctx: ContextDep, db: DbSession, pe
     _run(lambda: check_long_prescription(_uow(db), person_id=body.person_id, disease=body.disease, days=body.days,
                                          today=ctx.clock.today(), policy=ctx.policy.care))
     return PrescriptionOut(allowed=True, days=body.days)
+
+
+@router.post("/long-prescriptions", response_model=LongPrescriptionOut, status_code=status.HTTP_201_CREATED,
+             responses=_ERRORS)
+def post_long_prescription(request: Request, ctx: ContextDep, db: DbSession, person_scope: ScopeDep,
+                           body: LongPrescriptionIn) -> LongPrescriptionOut:
+    """开具长处方 / Issue a long prescription (31 days up to the policy's ``care.long_prescription_days``) to a
+    stable, registered, contracted patient and record it for their family doctor's count (audited); refused: 422
+    with the reason, nothing recorded."""
+    if person_scope.principal.role is not Role.CLINICIAN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医生可开具处方 / only a clinician prescribes")
+    visible_person(request, ctx, db, person_scope, body.person_id)
+    row = _run(lambda: issue_long_prescription(_uow(db), person_scope.principal, person_id=body.person_id,
+                                               disease=body.disease, days=body.days, today=ctx.clock.today(),
+                                               now=ctx.clock.now(), policy=ctx.policy.care))
+    return LongPrescriptionOut(rx_id=row.rx_id, person_id=row.person_id, disease=row.disease, days=row.days,
+                               gp_member_id=row.gp_member_id, inst_id=row.inst_id, issued_at=row.issued_at)
+
+
+@router.get("/long-prescriptions/counts", response_model=list[LongPrescriptionCountOut], responses=_ERRORS)
+def get_long_prescription_counts(ctx: ContextDep, db: DbSession, principal: _PayOfficial,
+                                 year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                                 consortium: Annotated[str | None, Query(max_length=40,
+                                                                         pattern=r"^[A-Za-z0-9_.\-]+$")] = None,
+                                 ) -> list[LongPrescriptionCountOut]:
+    """长处方数 / The long prescriptions issued in the year per family doctor (counts only) of the caller's consortia
+    (``consortium``: that one; 404 outside your scope). For the consortium's management and the county's officials."""
+    from yigongti.platform.scope import consortia_in_scope
+
+    y = year or ctx.clock.today().year
+    mine = consortia_in_scope(db, principal)
+    if consortium is not None:
+        if consortium not in mine:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "无此医共体 / no such consortium in your scope")
+        mine = {consortium}
+    return [LongPrescriptionCountOut(gp_member_id=c.gp_member_id, name=c.name, inst_id=c.inst_id,
+                                     consortium_id=c.consortium_id, year=y, prescriptions=c.prescriptions, days=c.days)
+            for c in long_prescription_counts(_uow(db), year=y, consortia=mine)]
 
 
 # ------------------------------------------------------------------------------------------- key populations

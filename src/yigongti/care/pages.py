@@ -508,7 +508,7 @@ PayOfficial = Annotated[Principal, require_roles(Role.CONSORTIUM_ADMIN, Role.INS
                                                  Role.SYSTEM_ADMIN)]
 """Who reads the GP pay: the consortium's management and the county's officials (not the doctors themselves)."""
 GP_PAY_COLUMNS = ("heads", "registered", "under_management", "standardized", "controlled", "quality_score",
-                  "base_pay", "quality_pay", "rural_allowance", "total_pay")
+                  "long_prescriptions", "base_pay", "quality_pay", "rural_allowance", "total_pay")
 
 
 def _gp_pay_rows(ctx: Any, db: Any, principal: Principal, year: int) -> list[GpPayView]:
@@ -522,6 +522,7 @@ def _gp_pay_cells(v: GpPayView) -> dict[str, str | int]:
     return {"heads": r.heads, "registered": r.registered, "under_management": r.under_management,
             "standardized": r.standardized, "controlled": r.controlled,
             "quality_score": str((Decimal(s.numerator) / Decimal(s.denominator)).quantize(Decimal("0.0001"))),
+            "long_prescriptions": v.long_prescriptions,
             "base_pay": format_yuan(r.pay.base), "quality_pay": format_yuan(r.pay.quality),
             "rural_allowance": format_yuan(r.pay.rural), "total_pay": format_yuan(r.pay.total)}
 

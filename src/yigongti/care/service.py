@@ -49,6 +49,7 @@ from yigongti.care.store import (
     FollowupRow,
     KeyRegisterRow,
     KeyServiceRow,
+    LongPrescriptionRow,
     RegistryRow,
     TeamMemberRow,
     TeamRow,
@@ -82,6 +83,9 @@ __all__ = [
     "PersonBrief",
     "WorklistEntry",
     "check_long_prescription",
+    "issue_long_prescription",
+    "long_prescription_counts",
+    "LongPrescriptionCount",
     "db_gp_pay",
     "db_measures",
     "doctor_day",
@@ -516,21 +520,98 @@ def coverage(uow: CareUnitOfWork, *, on: date, condition: ColumnElement[bool]) -
 
 # ------------------------------------------------------------------------------------------- prescriptions
 
+def _disease(disease: str) -> Disease:
+    try:
+        return Disease(disease)
+    except ValueError:
+        raise InvalidRequest("disease", "must be hypertension or diabetes") from None
+
+
+def _prescription_check(uow: CareUnitOfWork, person_id: str, dis: Disease, days: int, today: date,
+                        policy: CarePolicy) -> ContractRow | None:
+    """Inside the caller's transaction: :func:`check_prescription` on what the database holds; the active contract."""
+    contract = uow.care.active_contract(person_id, today)
+    registered = uow.care.registry_entry(person_id, dis.value) is not None
+    last = uow.care.last_followups([person_id]).get((person_id, dis.value))
+    check_prescription(days, contracted=contract is not None, registered=registered,
+                       last_control=Control(last.control) if last else None, policy=policy)
+    return contract
+
+
 def check_long_prescription(uow: CareUnitOfWork, *, person_id: str, disease: str, days: int, today: date,
                             policy: CarePolicy) -> None:
     """Allow a prescription of ``days`` for the person's chronic disease, or raise
     :class:`~yigongti.care.domain.PrescriptionRefused` with the reason (长处方: contracted, registered, stable)."""
-    try:
-        dis = Disease(disease)
-    except ValueError:
-        raise InvalidRequest("disease", "must be hypertension or diabetes") from None
+    dis = _disease(disease)
     with uow:
-        contracted = uow.care.active_contract(person_id, today) is not None
-        registered = uow.care.registry_entry(person_id, dis.value) is not None
-        last = uow.care.last_followups([person_id]).get((person_id, dis.value))
-        uow.commit()  # the caller's transaction: the audit of who asked
-    check_prescription(days, contracted=contracted, registered=registered,
-                       last_control=Control(last.control) if last else None, policy=policy)
+        try:
+            _prescription_check(uow, person_id, dis, days, today, policy)
+        finally:
+            uow.commit()  # the caller's transaction: the audit of who asked
+
+
+def issue_long_prescription(uow: CareUnitOfWork, principal: Principal, *, person_id: str, disease: str, days: int,
+                            today: date, now: datetime, policy: CarePolicy) -> LongPrescriptionRow:
+    """Issue a long prescription (开具长处方, more than 30 days) to a stable contracted chronic patient and record it
+    for the count of their family doctor (the GP of the contract in force ``today``), audited, in one transaction.
+    Refused (:class:`~yigongti.care.domain.PrescriptionRefused`, with the reason): nothing is recorded but the audit
+    of who asked."""
+    if principal.role is not Role.CLINICIAN or not principal.inst_id:
+        raise NotAllowed("仅医生可开具处方 / only a clinician prescribes")
+    dis = _disease(disease)
+    if days <= 30:
+        raise InvalidRequest("days", "a long prescription is more than 30 days / 长处方须超过 30 天")
+    with uow:
+        try:
+            contract = _prescription_check(uow, person_id, dis, days, today, policy)
+        except InvalidRequest:
+            uow.commit()  # the audit of who asked, no prescription
+            raise
+        assert contract is not None  # checked: a long prescription needs a contract
+        row = LongPrescriptionRow(person_id=person_id, disease=dis.value, days=days,
+                                  gp_member_id=contract.gp_member_id, inst_id=principal.inst_id, issued_at=now,
+                                  issued_by=actor_of(principal))
+        uow.care.add(row)
+        _audit(uow, principal, "care.long_prescription", person_id, now,
+               {"disease": dis.value, "days": days, "gp_member_id": contract.gp_member_id})
+        uow.commit()
+        return row
+
+
+@dataclass(frozen=True)
+class LongPrescriptionCount:
+    """A family doctor's long prescriptions in a year (家庭医生长处方数): how many, and their days."""
+
+    gp_member_id: int
+    name: str
+    inst_id: str
+    consortium_id: str
+    prescriptions: int
+    days: int
+
+
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    return datetime(year, 1, 1), datetime(year + 1, 1, 1)
+
+
+def long_prescription_counts(uow: CareUnitOfWork, *, year: int,
+                             consortia: Iterable[str]) -> list[LongPrescriptionCount]:
+    """The long prescriptions issued in ``year`` per family doctor (GP seat) of an institution of ``consortia``,
+    the most first."""
+    from yigongti.registry.store import InstitutionRow
+
+    mine = set(consortia)
+    with uow:
+        counts = uow.care.long_prescription_counts(*_year_bounds(year))
+        if not counts:
+            return []
+        seats = uow.session.execute(
+            select(TeamMemberRow.member_id, TeamMemberRow.name, TeamMemberRow.inst_id, InstitutionRow.consortium_id)
+            .join(InstitutionRow, InstitutionRow.inst_id == TeamMemberRow.inst_id)
+            .where(TeamMemberRow.member_id.in_(list(counts)))).all()
+    out = [LongPrescriptionCount(gp, name, inst, cons or "", *counts[gp])
+           for gp, name, inst, cons in seats if cons in mine]
+    return sorted(out, key=lambda c: (-c.prescriptions, c.gp_member_id))
 
 
 # ------------------------------------------------------------------------------------ what the pages read
@@ -702,6 +783,8 @@ class GpPayView:
     row: GpPayRow
     name: str
     consortium_id: str
+    long_prescriptions: int = 0
+    """long prescriptions issued in the year whose family doctor is this GP (长处方数)"""
 
 
 def db_gp_pay(uow: CareUnitOfWork, *, year: int, policy: CarePolicy) -> list[GpPayView]:
@@ -718,6 +801,7 @@ def db_gp_pay(uow: CareUnitOfWork, *, year: int, policy: CarePolicy) -> list[GpP
                    ContractRow.gp_member_id, TeamMemberRow.name)
             .join(TeamMemberRow, TeamMemberRow.member_id == ContractRow.gp_member_id)
             .where(ContractRow.start_date <= date(year, 12, 31), ContractRow.end_date >= date(year, 1, 1))).all()
+        long_rx = {str(gp): n for gp, (n, _d) in uow.care.long_prescription_counts(*_year_bounds(year)).items()}
     contracts = pa.table({
         "person_id": pa.array([x[0] for x in c], pa.string()), "inst_id": pa.array([x[1] for x in c], pa.string()),
         "start_date": pa.array([x[2] for x in c], pa.date32()), "end_date": pa.array([x[3] for x in c], pa.date32()),
@@ -727,7 +811,7 @@ def db_gp_pay(uow: CareUnitOfWork, *, year: int, policy: CarePolicy) -> list[GpP
     patients = patients_at_year_end(followups, year, policy, claims=claims)
     consortium = dict(zip(institutions.column("inst_id").to_pylist(), institutions.column("consortium_id").to_pylist(),
                           strict=True))
-    return [GpPayView(r, names.get(r.gp_id, ""), consortium.get(r.inst_id) or "")
+    return [GpPayView(r, names.get(r.gp_id, ""), consortium.get(r.inst_id) or "", long_rx.get(r.gp_id, 0))
             for r in gp_pay_rows(contracts, institutions, patients, year, policy.gp_pay)]
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "FollowupRow",
     "KeyRegisterRow",
     "KeyServiceRow",
+    "LongPrescriptionRow",
     "RegistryRow",
     "TeamMemberRow",
     "TeamRow",
@@ -197,6 +198,29 @@ class KeyServiceRow(Base):
     recorded_by: Mapped[str] = mapped_column(String(128))
 
 
+class LongPrescriptionRow(Base):
+    """长处方 / a long prescription issued (more than 30 days, up to the policy's ``care.long_prescription_days``) to
+    a stable contracted chronic patient: ``gp_member_id`` the family doctor (GP seat) of the person's contract that
+    day, whose count it is; ``inst_id`` and ``issued_by`` the prescribing clinician's institution and account."""
+
+    __tablename__ = "care_long_prescriptions"
+    __table_args__ = (
+        CheckConstraint(_in("disease", _DISEASES), name="disease"),
+        CheckConstraint("days >= 1", name="days"),
+        Index(None, "gp_member_id", "issued_at"),
+        Index(None, "person_id"),
+    )
+
+    rx_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"))
+    disease: Mapped[str] = mapped_column(String(16))
+    days: Mapped[int] = mapped_column(Integer)
+    gp_member_id: Mapped[int] = mapped_column(Integer, ForeignKey("care_team_members.member_id"))
+    inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    issued_by: Mapped[str] = mapped_column(String(128))
+
+
 class CareRepository:
     """Reads and writes of the care tables over one session."""
 
@@ -335,3 +359,12 @@ class CareRepository:
         for pid, pop, d in self.session.execute(q.order_by(KeyServiceRow.date)):
             out.setdefault((pid, pop), []).append(d)
         return out
+
+    # long prescriptions
+    def long_prescription_counts(self, start: datetime, end: datetime) -> dict[int, tuple[int, int]]:
+        """GP seat -> (long prescriptions, their days) issued from ``start`` (inclusive) to ``end`` (exclusive)."""
+        rows = self.session.execute(
+            select(LongPrescriptionRow.gp_member_id, func.count(), func.sum(LongPrescriptionRow.days))
+            .where(LongPrescriptionRow.issued_at >= start, LongPrescriptionRow.issued_at < end)
+            .group_by(LongPrescriptionRow.gp_member_id))
+        return {int(gp): (int(n), int(d or 0)) for gp, n, d in rows}

@@ -348,6 +348,7 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "gp_name": ("家庭医生", "GP"),
         "heads": ("签约人数", "contracted heads"),
         "quality_score": ("质量得分", "quality score"),
+        "long_prescriptions": ("长处方数", "long prescriptions"),
         "base_pay": ("签约人头费（元）", "per-head pay (yuan)"),
         "quality_pay": ("质量绩效（元）", "quality pay (yuan)"),
         "rural_allowance": ("农村补贴（元）", "rural allowance (yuan)"),
