@@ -163,3 +163,53 @@ def test_the_key_list_is_the_doctors_own(world: World) -> None:
     assert admin.status_code == 200 and "今日已服务" not in admin.text  # an admin reads, a doctor records
     assert world.clients["v-admin"].get("/care/key?gp=999999").status_code == 404
     assert "/care/key" in world.clients["gp"].get("/care").text
+
+
+def test_the_duty_lists_are_kept_between_requests_and_never_stale(world: World) -> None:
+    """The second request of the same list is not recomputed; a service written (on the page, or directly in the
+    database by another process) and an episode closed in place show on the next request."""
+    from yigongti.care.pages import duty_cache
+    from yigongti.care.service import DutyCache, RegisterKey, register_key
+    from yigongti.care.store import KeyRegisterRow
+    from yigongti.care.uow import CareUnitOfWork
+    from yigongti.platform.accounts import Principal, Role
+
+    ctx = world.app.state.ctx
+    cache = duty_cache(ctx)
+    c, query = world.clients["cons"], f"year=2025&consortium={world.consortium}"
+
+    def done() -> dict[str, int]:
+        return {r["key_population"]: int(r["services_done"]) for r in _duty_csv(c, query)
+                if r["scope_kind"] == "合计"}
+
+    first = done()
+    computed = cache.computed
+    assert done() == first and c.get(f"/care/duties?{query}").status_code == 200
+    assert cache.computed == computed  # kept: the same lists, not recomputed
+    with ctx.sessions.begin() as s:  # another process records a service: the stamp of the tables changes
+        elderly = s.scalars(select(DesignationRow.person_id).join(PersonRow, PersonRow.person_id ==
+                                                                   DesignationRow.person_id)
+                            .where(DesignationRow.year == 2025, DesignationRow.consortium_id == world.consortium,
+                                   PersonRow.birth_date < date(2025 - 65, 1, 1))
+                            .where(DesignationRow.person_id.not_in(select(KeyServiceRow.person_id).where(
+                                KeyServiceRow.population == "elderly", KeyServiceRow.date >= date(2025, 1, 1))))
+                            .order_by(DesignationRow.person_id)).first()
+        assert elderly is not None
+        s.add(KeyServiceRow(person_id=elderly, population="elderly", inst_id=world.village, date=INSIDE_WINDOW,
+                            recorded_at=ctx.clock.now(), recorded_by="another-process"))
+    after = done()
+    assert cache.computed == computed + 1
+    label = next(k for k in after if k.startswith("65岁"))
+    assert after[label] == first[label] + 1
+    with ctx.sessions() as s:  # an episode closed in place changes no count: the cache is told
+        episode = s.scalars(select(KeyRegisterRow).where(KeyRegisterRow.end_date.is_(None))
+                            .order_by(KeyRegisterRow.register_id)).first()
+        assert episode is not None
+        clinician = Principal(user_id=0, username="gp", role=Role.CLINICIAN, inst_id=episode.inst_id)
+        cmd = RegisterKey(episode.person_id, episode.population, episode.start_date, INSIDE_WINDOW)
+    generation = DutyCache._generation
+    with ctx.sessions() as s:
+        register_key(CareUnitOfWork(s), clinician, cmd, now=ctx.clock.now())
+    assert DutyCache._generation == generation + 1
+    done()
+    assert cache.computed == computed + 2

@@ -16,6 +16,8 @@
   /care/persons/{id}/key-service``).
 * ``/care/duties``: each member's public-health duty list (公共卫生责任清单) for the key populations with the
   completion rates, drilled down consortium -> township centre -> village clinic; ``/care/duties.csv`` downloads it.
+  The lists are kept between requests (:class:`~yigongti.care.service.DutyCache`) until a register, service or
+  designation is written.
 * ``/care/dashboard``: the standardized-management and control rates by month, for the official's consortia,
   drilled down consortium -> township centre -> village clinic like ``/dashboard``, with the table per village
   clinic; ``/care/dashboard.csv`` downloads a table with labelled headers.
@@ -27,6 +29,7 @@ outside it) and is audited.
 from __future__ import annotations
 
 import unicodedata
+import weakref
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -39,6 +42,7 @@ from markupsafe import Markup
 from yigongti.care.domain import Disease, Worklist, add_months
 from yigongti.care.schedules import SCHEDULED
 from yigongti.care.service import (
+    DutyCache,
     DutyFigures,
     DutyView,
     GpPayView,
@@ -565,11 +569,22 @@ def _kind_label(kind: str) -> str:
     return label("scope_kind", kind) if kind == "consortium" else label("tier", kind)
 
 
+_DUTY_CACHES: weakref.WeakKeyDictionary[Any, DutyCache] = weakref.WeakKeyDictionary()
+
+
+def duty_cache(ctx: Any) -> DutyCache:
+    """The duty lists kept for the app's database (one :class:`DutyCache` per engine, for the life of the app)."""
+    cache = _DUTY_CACHES.get(ctx.engine)
+    if cache is None:
+        cache = _DUTY_CACHES.setdefault(ctx.engine, DutyCache())
+    return cache
+
+
 def _duty_view(ctx: Any, db: Any, principal: Principal, year: int | None, consortium: str | None,
                inst: str | None) -> DutyView:
     today = ctx.clock.today()
     return _run(lambda: duty_view(CareUnitOfWork(db), principal, year=year or today.year, today=today,
-                                  policy=ctx.policy.care, consortium=consortium, inst=inst))
+                                  policy=ctx.policy.care, consortium=consortium, inst=inst, cache=duty_cache(ctx)))
 
 
 @router.get("/care/duties", response_class=HTMLResponse)

@@ -11,6 +11,7 @@ lists over persons take the caller's scope condition.
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -86,6 +87,7 @@ __all__ = [
     "issue_long_prescription",
     "long_prescription_counts",
     "LongPrescriptionCount",
+    "DutyCache",
     "db_gp_pay",
     "db_measures",
     "doctor_day",
@@ -867,6 +869,7 @@ def register_key(uow: CareUnitOfWork, principal: Principal, cmd: RegisterKey, *,
             uow.care.add(row)
         else:
             row.end_date = cmd.end_date
+            DutyCache.touch()  # an episode closed in place: no count of the tables changes
         _audit(uow, principal, "care.key_register", cmd.person_id, now,
                {"population": pop.value, "start_date": str(cmd.start_date), "end_date": str(cmd.end_date or "")})
         uow.commit()
@@ -1092,6 +1095,56 @@ def duties(uow: CareUnitOfWork, *, year: int, today: date, policy: CarePolicy,
     return Duties(year, asof, units)
 
 
+def _duty_stamp(uow: CareUnitOfWork, year: int) -> tuple[Any, ...]:
+    """A cheap version of what the duty lists of ``year`` are computed from: the count and the last id of the key
+    registers, key services and the year's designations, and the closed episodes (an end date set in place)."""
+    from yigongti.enrollment.store import DesignationRow
+
+    s = uow.session
+    regs = s.execute(select(func.count(), func.max(KeyRegisterRow.register_id), func.count(KeyRegisterRow.end_date),
+                            func.max(KeyRegisterRow.end_date))).one()
+    services = s.execute(select(func.count(), func.max(KeyServiceRow.service_id))).one()
+    designations = s.execute(select(func.count(), func.max(DesignationRow.designation_id))
+                             .where(DesignationRow.year == year)).one()
+    return (*regs, *services, *designations)
+
+
+class DutyCache:
+    """The duty lists (:func:`duties`) kept per year, day and set of consortia (公共卫生责任清单缓存) while what they
+    are computed from stays the same: a request first reads :func:`_duty_stamp` (a few counts) and recomputes only
+    when it changed, when the policy changed, or when this process closed a register episode in place
+    (:meth:`touch`). Thread-safe; at most ``size`` lists are kept (the oldest dropped first)."""
+
+    _generation = 0  # bumped by writes the stamp cannot see (an end date changed in place), in this process
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.computed = 0  # how many times the lists were computed (tests and benchmarks read it)
+        self._lock = threading.Lock()
+        self._kept: dict[tuple[int, date, tuple[str, ...]], tuple[tuple[Any, ...], CarePolicy, Duties]] = {}
+
+    @classmethod
+    def touch(cls) -> None:
+        cls._generation += 1
+
+    def get(self, uow: CareUnitOfWork, *, year: int, today: date, policy: CarePolicy,
+            consortia: Iterable[str]) -> Duties:
+        key = (year, today, tuple(sorted(set(consortia))))
+        with uow:
+            stamp = (DutyCache._generation, *_duty_stamp(uow, year))
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == stamp and kept[1] == policy:
+            return kept[2]
+        d = duties(uow, year=year, today=today, policy=policy, consortia=key[2])
+        with self._lock:
+            self.computed += 1
+            self._kept.pop(key, None)
+            self._kept[key] = (stamp, policy, d)
+            while len(self._kept) > self.size:
+                self._kept.pop(next(iter(self._kept)))
+        return d
+
+
 def followup(uow: CareUnitOfWork, followup_id: int) -> FollowupRow | None:
     """A follow-up by its id (the adapter checks the person's scope)."""
     with uow:
@@ -1153,10 +1206,11 @@ def _sum_units(units: Iterable[dict[str, DutyFigures]]) -> dict[str, DutyFigures
 
 
 def duty_view(uow: CareUnitOfWork, principal: Principal, *, year: int, today: date, policy: CarePolicy,
-              consortium: str | None, inst: str | None) -> DutyView:
+              consortium: str | None, inst: str | None, cache: DutyCache | None = None) -> DutyView:
     """The duty lists (:func:`duties`) drilled down for an official: their consortia; a consortium (its township
     centres and village clinics); a township centre (its village clinics); a village clinic. NotFound for a
-    consortium or member outside the caller's scope, or a future year."""
+    consortium or member outside the caller's scope, or a future year. ``cache``: the lists kept between requests
+    (:class:`DutyCache`); None computes them."""
     from yigongti.platform.scope import consortia_in_scope
     from yigongti.registry import service as registry
 
@@ -1166,7 +1220,9 @@ def duty_view(uow: CareUnitOfWork, principal: Principal, *, year: int, today: da
         mine = consortia_in_scope(uow.session, principal)
         cons = [c for c in registry.consortia(uow.session) if c.consortium_id in mine]
         members = registry.institutions(uow.session, consortium_id=consortium) if consortium else []
-    d = duties(uow, year=year, today=today, policy=policy, consortia=[c.consortium_id for c in cons])
+    ids = [c.consortium_id for c in cons]
+    d = (cache.get(uow, year=year, today=today, policy=policy, consortia=ids) if cache is not None
+         else duties(uow, year=year, today=today, policy=policy, consortia=ids))
 
     def figures(kind: str, scope: str) -> dict[str, DutyFigures]:
         return d.units.get((kind, scope), {})
