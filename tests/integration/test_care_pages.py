@@ -331,3 +331,50 @@ def test_gp_pay_for_officials_components_add_up(world: World) -> None:
     assert world.clients["v-admin"].get("/care/gp-pay.csv").status_code == 403
     assert c.get("/care/gp-pay?year=abc").status_code == 422
     assert "/care/gp-pay" in c.get("/care/dashboard").text
+
+
+def test_a_long_prescription_from_the_patients_page_is_issued_or_refused_with_the_reason(world: World) -> None:
+    a = world.clients["gp-a"]
+    with world.app.state.ctx.sessions() as s:  # the doctor's contracted hypertension patients by their last control
+        active = set(s.scalars(select(ContractRow.person_id).where(
+            ContractRow.gp_member_id == world.gp_a, ContractRow.start_date <= INSIDE_WINDOW,
+            ContractRow.end_date >= INSIDE_WINDOW)))
+        registered = set(s.scalars(select(RegistryRow.person_id).where(RegistryRow.person_id.in_(active),
+                                                                       RegistryRow.disease == "hypertension")))
+        last: dict[str, str] = {}
+        for f in s.scalars(select(FollowupRow).where(FollowupRow.person_id.in_(registered),
+                                                     FollowupRow.disease == "hypertension")
+                           .order_by(FollowupRow.date, FollowupRow.followup_id)):
+            last[f.person_id] = f.control
+        before = s.scalar(select(func.count()).select_from(LongPrescriptionRow))
+    stable = sorted(p for p, c in last.items() if c == "controlled")
+    unstable = sorted(p for p in registered if last.get(p) != "controlled")
+    assert stable and unstable, "the demo data gives the doctor stable and unstable patients"
+    page = a.get(f"/care/persons/{stable[0]}")
+    assert page.status_code == 200 and f'action="/care/persons/{stable[0]}/long-prescription"' in page.text
+    token = csrf_of(page.text)
+    url = f"/care/persons/{stable[0]}/long-prescription"
+    r = a.post(url, data={"csrf": token, "disease": "hypertension", "days": "60"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(f"/care/persons/{stable[0]}?rx=")
+    done = a.get(r.headers["location"])
+    assert done.status_code == 200 and 'id="rx-issued"' in done.text and "已开具长处方" in done.text
+    assert "60" in done.text and '<table tabindex="0" class="data prescriptions"' in done.text
+    with world.app.state.ctx.sessions() as s:
+        row = s.scalar(select(LongPrescriptionRow).order_by(LongPrescriptionRow.rx_id.desc()).limit(1))
+        assert row is not None and (row.person_id, row.days, row.gp_member_id) == (stable[0], 60, world.gp_a)
+    # refused with the reason shown, nothing recorded: too long, not stable, not a number, no CSRF, not a doctor
+    r = a.post(url, data={"csrf": token, "disease": "hypertension", "days": "61"})
+    assert r.status_code == 422 and 'id="rx-refused"' in r.text and "长处方最长 60 天" in r.text
+    r = a.post(f"/care/persons/{unstable[0]}/long-prescription",
+               data={"csrf": token, "disease": "hypertension", "days": "45"})
+    assert r.status_code == 422 and "病情未稳定" in r.text
+    for bad in ({"days": "abc"}, {"days": "９０"}, {"days": "9999999999"}, {"disease": "flu"}, {"days": ""}):
+        r = a.post(url, data={"csrf": token, "disease": "hypertension", "days": "45"} | bad)
+        assert r.status_code == 422 and 'id="rx-refused"' in r.text
+    assert a.post(url, data={"disease": "hypertension", "days": "45"}).status_code in (400, 403)
+    assert world.clients["v-admin"].post(url, data={"csrf": token, "disease": "hypertension",
+                                                    "days": "45"}).status_code == 403
+    assert world.clients["gp-b"].post(url, data={"csrf": token, "disease": "hypertension",
+                                                 "days": "45"}).status_code in (403, 404)
+    with world.app.state.ctx.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(LongPrescriptionRow)) == before + 1

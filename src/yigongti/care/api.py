@@ -570,10 +570,11 @@ def get_duties(ctx: ContextDep, db: DbSession, principal: Official,
     """公共卫生责任清单 / Each member's public-health duties for the key populations with the completion rates
     (counts only), for the caller's consortia: the consortia; ``consortium``: it and its members; ``inst``: that
     member (a township centre with its village clinics). 404 outside your scope."""
-    from yigongti.care.service import duty_view
+    from yigongti.care.service import DutyCache, duty_view
 
     view = _run(lambda: duty_view(_uow(db), principal, year=year or ctx.clock.today().year, today=ctx.clock.today(),
-                                  policy=ctx.policy.care, consortium=consortium, inst=inst))
+                                  policy=ctx.policy.care, consortium=consortium, inst=inst,
+                                  cache=DutyCache.of(ctx.engine)))
     units = [("total", inst or consortium or "", view.title, view.totals)]
     units += [(u.kind, u.scope, u.name, u.figures) for u in view.units]
     return [DutyOut(scope_kind=kind, scope=scope, name=name, population=pop.value, label=POPULATION_LABELS[pop],

@@ -4,7 +4,9 @@
   uncontrolled at the last visit, lost to follow-up), each patient one tap from the follow-up form; an institution
   admin picks one of the institution's GPs (``?gp=``).
 * ``/care/persons/{id}``: a patient's chronic diseases with the control status of the last reading and the trend of
-  blood pressure and fasting glucose (server-side SVG, its figures in a table beside it).
+  blood pressure and fasting glucose (server-side SVG, its figures in a table beside it); the patient's long
+  prescriptions and, for a clinician, the form issuing one (``POST /care/persons/{id}/long-prescription``: disease
+  and days; refused with the reason shown).
 * ``/care/persons/{id}/followup``: the one-screen follow-up form (BP, fasting glucose, HbA1c, medicines, the next
   date; prefilled with today, the medicines of the last visit and the next date by the norm). Checked on the server:
   a refusal re-shows the form with the reason in Chinese (422); a saved follow-up goes back to the worklist
@@ -29,7 +31,6 @@ outside it) and is audited.
 from __future__ import annotations
 
 import unicodedata
-import weakref
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -54,7 +55,9 @@ from yigongti.care.service import (
     duty_view,
     followup_history,
     gps_of,
+    issue_long_prescription,
     key_worklist,
+    long_prescriptions_of,
     person_status,
     record_followup,
     record_service,
@@ -160,18 +163,72 @@ def _trend(t: Any, history: list[Any]) -> tuple[Markup | None, Markup | None]:
     return bp_svg, glucose_svg
 
 
-@router.get("/care/persons/{person_id}", response_class=HTMLResponse)
-def patient_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
-                 person_scope: ScopeDep, person_id: PersonIdPath) -> Response:
-    """慢病患者档案 / A patient's control status and the trend of their readings."""
-    me = _staff(principal)
-    person = visible_person(request, ctx, db, person_scope, person_id)
+@dataclass
+class RxIn:
+    """The long-prescription form (长处方) as typed, and its refusal."""
+
+    disease: str = ""
+    days: str = ""
+    error: str = ""
+
+
+def _patient(request: Request, ctx: Any, db: Any, me: Principal, person: Any, *, rx: RxIn | None = None,
+             issued: int | None = None, status_code: int = 200) -> Response:
     today = ctx.clock.today()
     diseases, contract = person_status(CareUnitOfWork(db), person.person_id, today=today, policy=ctx.policy.care)
     history = followup_history(CareUnitOfWork(db), person.person_id)
+    prescriptions = long_prescriptions_of(CareUnitOfWork(db), person.person_id)
     bp_svg, glucose_svg = _trend(translator(lang_of(request)), history)
+    if rx is None:
+        rx = RxIn(disease=diseases[0].disease if diseases else "", days=str(ctx.policy.care.long_prescription_days))
     return render(request, ctx, "care_patient.html", me, person=person, age=_age(person.birth_date, today),
-                  diseases=diseases, contract=contract, history=history, bp_svg=bp_svg, glucose_svg=glucose_svg)
+                  diseases=diseases, contract=contract, history=history, bp_svg=bp_svg, glucose_svg=glucose_svg,
+                  prescriptions=prescriptions, rx=rx, issued=next((p for p in prescriptions if p.rx_id == issued),
+                                                                   None),
+                  rx_max=ctx.policy.care.long_prescription_days, all_diseases=[d.value for d in Disease],
+                  status_code=status_code)
+
+
+@router.get("/care/persons/{person_id}", response_class=HTMLResponse)
+def patient_page(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+                 person_scope: ScopeDep, person_id: PersonIdPath,
+                 rx: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    """慢病患者档案 / A patient's control status, the trend of their readings and their long prescriptions (``rx``:
+    the one just issued, confirmed on the page)."""
+    me = _staff(principal)
+    person = visible_person(request, ctx, db, person_scope, person_id)
+    return _patient(request, ctx, db, me, person, issued=rx)
+
+
+@router.post("/care/persons/{person_id}/long-prescription", response_class=HTMLResponse)
+def post_long_prescription(request: Request, ctx: ContextDep, db: DbSession, principal: PagePrincipal,
+                           person_scope: ScopeDep, _csrf: CheckedCsrf, person_id: PersonIdPath,
+                           disease: Annotated[str, Form(max_length=20)] = "",
+                           days: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """开具长处方 / Issue a long prescription from the patient's page (the use case of ``POST
+    /api/care/long-prescriptions``): issued -> back to the page with the confirmation (post/redirect/get); refused ->
+    the page again with the reason (422), nothing recorded."""
+    me = _staff(principal)
+    if me.role is not Role.CLINICIAN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医生可开具处方 / only a clinician prescribes")
+    person = visible_person(request, ctx, db, person_scope, person_id)
+    form = RxIn(disease=disease, days=days)
+    n = int(days.strip()) if days.strip().isascii() and days.strip().isdigit() else None
+    if disease not in {d.value for d in Disease}:
+        form.error = "请选择病种 / choose the disease"
+    elif n is None or not 1 <= n <= 366:
+        form.error = "天数须为 1-366 的整数 / the days are a whole number from 1 to 366"
+    else:
+        try:
+            row = issue_long_prescription(CareUnitOfWork(db), me, person_id=person.person_id, disease=disease,
+                                          days=n, today=ctx.clock.today(), now=ctx.clock.now(),
+                                          policy=ctx.policy.care)
+        except ValueError as exc:  # InvalidRequest / PrescriptionRefused: the reason, nothing recorded
+            form.error = str(exc)
+        else:
+            return RedirectResponse(f"/care/persons/{person.person_id}?rx={row.rx_id}#rx",
+                                    status.HTTP_303_SEE_OTHER)
+    return _patient(request, ctx, db, me, person, rx=form, status_code=422)
 
 
 # --------------------------------------------------------------------------------------- the follow-up form
@@ -569,15 +626,9 @@ def _kind_label(kind: str) -> str:
     return label("scope_kind", kind) if kind == "consortium" else label("tier", kind)
 
 
-_DUTY_CACHES: weakref.WeakKeyDictionary[Any, DutyCache] = weakref.WeakKeyDictionary()
-
-
 def duty_cache(ctx: Any) -> DutyCache:
-    """The duty lists kept for the app's database (one :class:`DutyCache` per engine, for the life of the app)."""
-    cache = _DUTY_CACHES.get(ctx.engine)
-    if cache is None:
-        cache = _DUTY_CACHES.setdefault(ctx.engine, DutyCache())
-    return cache
+    """The duty lists kept for the app's database (:meth:`DutyCache.of` its engine)."""
+    return DutyCache.of(ctx.engine)
 
 
 def _duty_view(ctx: Any, db: Any, principal: Principal, year: int | None, consortium: str | None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -86,6 +87,7 @@ __all__ = [
     "check_long_prescription",
     "issue_long_prescription",
     "long_prescription_counts",
+    "long_prescriptions_of",
     "LongPrescriptionCount",
     "DutyCache",
     "db_gp_pay",
@@ -578,6 +580,14 @@ def issue_long_prescription(uow: CareUnitOfWork, principal: Principal, *, person
                {"disease": dis.value, "days": days, "gp_member_id": contract.gp_member_id})
         uow.commit()
         return row
+
+
+def long_prescriptions_of(uow: CareUnitOfWork, person_id: str) -> list[LongPrescriptionRow]:
+    """The person's long prescriptions (长处方记录), the latest first (the adapter checks the person's scope)."""
+    with uow:
+        return list(uow.session.scalars(select(LongPrescriptionRow).where(LongPrescriptionRow.person_id == person_id)
+                                        .order_by(LongPrescriptionRow.issued_at.desc(),
+                                                  LongPrescriptionRow.rx_id.desc())))
 
 
 @dataclass(frozen=True)
@@ -1127,6 +1137,14 @@ class DutyCache:
     def touch(cls) -> None:
         cls._generation += 1
 
+    @staticmethod
+    def of(engine: Any) -> DutyCache:
+        """The cache of a database (one per engine, for the life of the app; the pages and the API share it)."""
+        cache = _DUTY_CACHES.get(engine)
+        if cache is None:
+            cache = _DUTY_CACHES.setdefault(engine, DutyCache())
+        return cache
+
     def get(self, uow: CareUnitOfWork, *, year: int, today: date, policy: CarePolicy,
             consortia: Iterable[str]) -> Duties:
         key = (year, today, tuple(sorted(set(consortia))))
@@ -1143,6 +1161,9 @@ class DutyCache:
             while len(self._kept) > self.size:
                 self._kept.pop(next(iter(self._kept)))
         return d
+
+
+_DUTY_CACHES: weakref.WeakKeyDictionary[Any, DutyCache] = weakref.WeakKeyDictionary()
 
 
 def followup(uow: CareUnitOfWork, followup_id: int) -> FollowupRow | None:
