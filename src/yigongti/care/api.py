@@ -27,6 +27,7 @@ from yigongti.care.domain import (
 )
 from yigongti.care.schedules import SCHEDULED
 from yigongti.care.service import (
+    GP_PAY_READERS,
     DiseaseStatus,
     MemberIn,
     RecordFollowup,
@@ -66,8 +67,7 @@ _ID = Field(min_length=1, max_length=64)
 PersonId = Annotated[str, Field(min_length=1, max_length=64)]
 Disease = Literal["hypertension", "diabetes"]
 
-_PayOfficial = Annotated[Principal, require_roles(Role.CONSORTIUM_ADMIN, Role.INSURANCE_BUREAU,
-                                                  Role.HEALTH_COMMISSION, Role.SYSTEM_ADMIN)]
+_PayOfficial = Annotated[Principal, require_roles(*GP_PAY_READERS)]
 """Who reads the long prescriptions per GP: as the GP pay page (care.pages), the consortium's management and the
 county's officials, not the doctors themselves."""
 

@@ -43,6 +43,7 @@ from markupsafe import Markup
 from yigongti.care.domain import Disease, Worklist, add_months
 from yigongti.care.schedules import SCHEDULED
 from yigongti.care.service import (
+    GP_PAY_READERS,
     DutyCache,
     DutyFigures,
     DutyView,
@@ -565,8 +566,7 @@ def rates_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Offic
         lang=lang_of(request))
 
 
-PayOfficial = Annotated[Principal, require_roles(Role.CONSORTIUM_ADMIN, Role.INSURANCE_BUREAU, Role.HEALTH_COMMISSION,
-                                                 Role.SYSTEM_ADMIN)]
+PayOfficial = Annotated[Principal, require_roles(*GP_PAY_READERS)]
 """Who reads the GP pay: the consortium's management and the county's officials (not the doctors themselves)."""
 GP_PAY_COLUMNS = ("heads", "registered", "under_management", "standardized", "controlled", "quality_score",
                   "long_prescriptions", "base_pay", "quality_pay", "rural_allowance", "total_pay")

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from yigongti.care.engine import GpPayRow, Measures
 
 __all__ = [
+    "GP_PAY_READERS",
     "Conflict",
     "CoverageRow",
     "DiseaseStatus",
@@ -127,6 +128,11 @@ __all__ = [
     "team",
     "team_consortium",
 ]
+
+GP_PAY_READERS: tuple[Role, ...] = (Role.CONSORTIUM_ADMIN, Role.INSURANCE_BUREAU, Role.HEALTH_COMMISSION,
+                                     Role.SYSTEM_ADMIN)
+"""Who reads GP pay and the long prescriptions per GP (page and API alike): the consortium's management and the
+county's officials, not the doctors themselves."""
 
 
 
