@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     or_,
     select,
     update,
@@ -272,6 +273,21 @@ class WorkforceRepository:
         if until is not None:
             stmt = stmt.where(RecordCheckRow.checked_at < until)
         return list(self.session.scalars(stmt.order_by(RecordCheckRow.inst_id, RecordCheckRow.check_id)))
+
+    def stamp(self, year: int) -> tuple[object, ...]:
+        """Counts, sums and last ids of the workforce tables as they bear on ``year`` (see
+        ``service.workforce_stamp``)."""
+        s = self.session
+        since, until = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+        staff = s.execute(select(func.count(), func.max(StaffRow.updated_at))).one()
+        income = s.execute(select(func.count(), func.sum(StaffIncomeRow.income))
+                           .where(StaffIncomeRow.year == year)).one()
+        stints = s.execute(select(func.count(), func.max(StintRow.stint_id))).one()
+        training = s.execute(select(func.count(), func.max(TrainingRow.training_id))).one()
+        reviews = s.execute(select(func.count(), func.count(ReviewRow.score), func.sum(ReviewRow.score))
+                            .where(ReviewRow.drawn_at >= since, ReviewRow.drawn_at < until)).one()
+        checks = s.execute(select(func.count(), func.max(RecordCheckRow.check_id))).one()
+        return tuple(None if v is None else str(v) for v in (*staff, *income, *stints, *training, *reviews, *checks))
 
     def teams(self, consortium_ids: Iterable[str] | None) -> list[EmergencyTeamRow]:
         stmt = select(EmergencyTeamRow)
