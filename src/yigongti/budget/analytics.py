@@ -266,7 +266,11 @@ class FiguresCache:
         figures = self._figures
         if figures is not None and signed == self._signed and stamp == self._stamp:
             return figures  # computed and current: no lock, no thread
-        return self._awaited("year", lambda: self._year_now(signed, stamp))
+        for _ in range(3):  # a computation already running may be of an older state: then once more
+            figures = self._awaited("year", lambda: self._year_now(signed, stamp))
+            if signed == self._signed and stamp == self._stamp:
+                break
+        return figures
 
     def _year_now(self, signed: dict[str, SignedAgreement], stamp: tuple[object, ...] | None) -> YearFigures | None:
         assert self.folder is not None and self.year is not None

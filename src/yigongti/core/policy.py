@@ -605,10 +605,14 @@ class WorkforcePolicy(_Model):
         if bad:
             raise ValueError(f"attending_titles: unknown title {', '.join(bad)} (junior, intermediate, "
                              "associate_senior, senior)")
-        if not Decimal(0) <= self.training_hours_required <= Decimal(2000):
-            raise ValueError(f"training_hours_required: {self.training_hours_required} hours is not between 0 and "
-                             "2000 / 年度培训学时须在 0-2000 之间")
         return self
+
+    @field_validator("training_hours_required")
+    @classmethod
+    def _hours(cls, v: Decimal) -> Decimal:
+        if not Decimal(0) <= v <= Decimal(2000):
+            raise ValueError(f"{v} hours is not between 0 and 2000 / 年度培训学时须在 0-2000 之间")
+        return v
 
 
 class AgreementPolicy(_Model):

@@ -140,19 +140,23 @@ def _members(ctx: ContextDep, principal: Official) -> list[str]:
                   if inst.consortium_id == principal.consortium_id)
 
 
-def _quality_indicators(ctx: Any, inst_ids: set[str]) -> tuple[list[Any], list[dict[str, Any]], bool, bool]:
+def _quality_indicators(ctx: Any, inst_ids: set[str],
+                        year: int) -> tuple[list[Any], list[dict[str, Any]], bool, int | None]:
     """The loaded appraisal's indicators that read the quality measures, and their values for ``inst_ids``
-    (indicators, rows of scope/indicator/value..., fresh, available). Never waits: figures being computed again
-    after a review was scored come back as they were, marked not fresh."""
+    (indicators, rows of scope/indicator/value..., fresh, the appraisal's year or None when there is none). Never
+    waits: figures being computed again after a review was scored come back as they were, marked not fresh; the
+    values only when the appraisal is of ``year``."""
     figures, fresh = (None, True) if ctx.figures is None else ctx.figures.current()
     appraisal = None if figures is None else figures.appraisal
     if appraisal is None:
-        return [], [], fresh, False
+        return [], [], fresh, None
+    if appraisal.year != year:
+        return [], [], fresh, int(appraisal.year)
     wanted = [i for i in appraisal.indicator_set.indicators if i.kind == "computed"
               and set(_NAME.findall(f"{i.numerator} {i.denominator}")) & set(QUALITY_MEASURES)]
     ids = {i.id for i in wanted}
     rows = [r for r in appraisal.indicators.to_pylist() if r["indicator"] in ids and r["scope"] in inst_ids]
-    return wanted, rows, fresh, True
+    return wanted, rows, fresh, int(appraisal.year)
 
 
 def _score_rows(summary: QualitySummary) -> list[tuple[str, str, str, ScoreSummary]]:
@@ -195,14 +199,14 @@ def quality_page(request: Request, ctx: ContextDep, db: DbSession, principal: Of
                             "reviewed": lambda r: r[2].reviewed},
                       extra={**extra, **dict(query.params)})
     insts = sorted(set(summary.reviews_by_institution) | set(summary.records_by_institution))
-    indicators, values, fresh, available = _quality_indicators(ctx, set(insts) | set(_members(ctx, principal)))
+    indicators, values, fresh, appraised = _quality_indicators(ctx, set(insts) | set(_members(ctx, principal)), y)
     by_scope: dict[str, dict[str, Any]] = {}
     for r in values:
         by_scope.setdefault(r["scope"], {})[r["indicator"]] = r
     checklist = load_checklist(policy)
     return render(request, ctx, "quality.html", principal, year=y, summary=summary, drawn=drawn, doctors=doctors,
                   insts=insts, doctor=doctor, members=_members(ctx, principal), checklist=checklist.items,
-                  indicators=indicators, values=by_scope, fresh=fresh, available=available, done=done,
+                  indicators=indicators, values=by_scope, fresh=fresh, appraised=appraised, done=done,
                   pass_score=policy.review_pass_score)
 
 
@@ -214,11 +218,11 @@ def _prescriptions(text: str) -> list[tuple[str, str | None]]:
         if not parts:
             continue
         if len(parts) > 2 or any(len(p) > 64 for p in parts):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(422,
                                 f"第 {n} 行应为“处方号,医师编码” / line {n}: prescription id[,staff id]")
         out.append((parts[0], parts[1] if len(parts) == 2 else None))
     if not out:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "处方清单为空 / no prescription given")
+        raise HTTPException(422, "处方清单为空 / no prescription given")
     return out
 
 
@@ -326,9 +330,9 @@ def training_form(ctx: ContextDep, db: DbSession, principal: Official, _csrf: Ch
     try:
         h = Decimal(hours.strip())
     except InvalidOperation:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "学时应为数字 / hours: a number") from None
+        raise HTTPException(422, "学时应为数字 / hours: a number") from None
     if not h.is_finite() or not Decimal(0) < h <= 24:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "学时须在 0-24 之间 / hours: between 0 and 24")
+        raise HTTPException(422, "学时须在 0-24 之间 / hours: between 0 and 24")
     tid = _run(lambda: add_training(WorkforceUnitOfWork(db), principal, staff_id=staff_id.strip(), on=on,
                                     minutes=max(1, int(h * 60)), course=course.strip(), now=ctx.clock.now()))
     return RedirectResponse(f"/workforce/training?year={on.year}&done={tid}", status.HTTP_303_SEE_OTHER)
