@@ -6,7 +6,7 @@
   changes) that read the appraisal's quality measures (:data:`QUALITY_INDICATORS`);
 - in the database (:func:`seed_quality`, after the staff registry of ``demo.readiness``): every quarter of the year
   so far, 12 prescriptions drawn per township centre and lead hospital (the last quarter partly scored, the rest
-  scored 55-100 by the consortium's quality centre), 6 medical records checked per institution against the shipped
+  scored 40-100 by the consortium's quality centre), 6 medical records checked per institution against the shipped
   checklist, training sessions of the township and village staff (some below the policy's hours), and every
   person's income of the year (the lead hospitals' higher than the township's and village's).
 """
