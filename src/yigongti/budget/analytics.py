@@ -194,18 +194,15 @@ class FiguresCache:
     def available(self) -> bool:
         return self.folder is not None and self.year is not None
 
-    def _signed_now(self, year: int) -> dict[str, SignedAgreement]:
+    def _state_now(self, year: int) -> tuple[dict[str, SignedAgreement], tuple[object, ...] | None]:
+        """What the year's figures depend on in the database now: the signed agreements and a stamp of the
+        workforce (``workforce_stamp``: a few counts), read in one short read-only session."""
         if self.sessions is None:
-            return {}
+            return {}, None
         with self.sessions() as s:  # a reader: never waits for (nor holds up) a request that writes
             s.connection(execution_options={READ_ONLY_OPTION: True})
-            return signed_agreements(s, year)
-
-    def _stamp_now(self, year: int) -> tuple[object, ...] | None:
-        """What the database's workforce of ``year`` looks like now (a few counts: ``workforce_stamp``)."""
-        if self.sessions is None:
-            return None
-        return workforce_stamp(WorkforceUnitOfWork(self.sessions, read_only=True), year=year)
+            signed = signed_agreements(s, year)
+            return signed, workforce_stamp(WorkforceUnitOfWork(s), year=year)
 
     def _workforce(self, year: int) -> dict[str, list[dict[str, object]]] | None:
         """The database's workforce tables of ``year``, which the appraisal reads in place of the folder's."""
@@ -249,8 +246,7 @@ class FiguresCache:
         if not self.available:
             return None, True
         assert self.year is not None
-        signed = self._signed_now(self.year)
-        stamp = self._stamp_now(self.year)
+        signed, stamp = self._state_now(self.year)
         figures = self._figures
         if figures is not None and signed == self._signed and stamp == self._stamp:
             return figures, True
@@ -261,8 +257,7 @@ class FiguresCache:
         if not self.available:
             return None
         assert self.folder is not None and self.year is not None
-        signed = self._signed_now(self.year)
-        stamp = self._stamp_now(self.year)
+        signed, stamp = self._state_now(self.year)
         figures = self._figures
         if figures is not None and signed == self._signed and stamp == self._stamp:
             return figures  # computed and current: no lock, no thread
@@ -291,10 +286,9 @@ class FiguresCache:
             return None
         assert self.folder is not None and self.year is not None
         year = self.year - 1
-        signed = self._signed_now(year)
         if self._whole is False:
             return None
-        stamp = self._stamp_now(year)
+        signed, stamp = self._state_now(year)
         if self._whole and self._last_signed == signed and self._last_stamp == stamp:
             return self._last
         return self._awaited("last_year", lambda: self._last_year_now(year, signed, stamp))

@@ -385,8 +385,9 @@ def with_database(data: DataFolder, tables: Mapping[str, list[dict[str, object]]
             row["income"] = None if old is None else old.get("income")
         staff[str(r["staff_id"])] = row
     if incomes:  # the database's incomes of the year, not a mixture with the folder's
+        in_db = {str(r["staff_id"]) for r in db_staff}
         for sid, row in staff.items():
-            if sid not in {str(r["staff_id"]) for r in db_staff}:
+            if sid not in in_db:
                 row["income"] = None
     replaced = export_arrow({"staff": list(staff.values()), **{n: list(tables[n]) for n in used}})
     return DataFolder(data.path, {**data.tables, **replaced})

@@ -277,17 +277,18 @@ class WorkforceRepository:
     def stamp(self, year: int) -> tuple[object, ...]:
         """Counts, sums and last ids of the workforce tables as they bear on ``year`` (see
         ``service.workforce_stamp``)."""
-        s = self.session
         since, until = datetime(year, 1, 1), datetime(year + 1, 1, 1)
-        staff = s.execute(select(func.count(), func.max(StaffRow.updated_at))).one()
-        income = s.execute(select(func.count(), func.sum(StaffIncomeRow.income))
-                           .where(StaffIncomeRow.year == year)).one()
-        stints = s.execute(select(func.count(), func.max(StintRow.stint_id))).one()
-        training = s.execute(select(func.count(), func.max(TrainingRow.training_id))).one()
-        reviews = s.execute(select(func.count(), func.count(ReviewRow.score), func.sum(ReviewRow.score))
-                            .where(ReviewRow.drawn_at >= since, ReviewRow.drawn_at < until)).one()
-        checks = s.execute(select(func.count(), func.max(RecordCheckRow.check_id))).one()
-        return tuple(None if v is None else str(v) for v in (*staff, *income, *stints, *training, *reviews, *checks))
+        in_year = (ReviewRow.drawn_at >= since, ReviewRow.drawn_at < until)
+        parts = [select(func.count()).select_from(StaffRow), select(func.max(StaffRow.updated_at)),
+                 select(func.count()).select_from(StaffIncomeRow).where(StaffIncomeRow.year == year),
+                 select(func.sum(StaffIncomeRow.income)).where(StaffIncomeRow.year == year),
+                 select(func.count()).select_from(StintRow), select(func.max(StintRow.stint_id)),
+                 select(func.count()).select_from(TrainingRow), select(func.max(TrainingRow.training_id)),
+                 select(func.count()).select_from(ReviewRow).where(*in_year),
+                 select(func.count(ReviewRow.score)).where(*in_year), select(func.sum(ReviewRow.score)).where(*in_year),
+                 select(func.count()).select_from(RecordCheckRow), select(func.max(RecordCheckRow.check_id))]
+        row = self.session.execute(select(*(p.scalar_subquery() for p in parts))).one()  # one round trip
+        return tuple(None if v is None else str(v) for v in row)
 
     def teams(self, consortium_ids: Iterable[str] | None) -> list[EmergencyTeamRow]:
         stmt = select(EmergencyTeamRow)
