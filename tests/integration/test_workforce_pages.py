@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -20,10 +19,9 @@ from api_fixtures import csrf_of, login, make_user, page_client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from store_fixtures import PG_URL, pg_unreachable
+from store_fixtures import scratch_url
 
 from yigongti.app.factory import create_app
-from yigongti.core.db import make_engine
 from yigongti.core.policy import Policy, PolicyError, policy_from_toml
 from yigongti.demo.quality import write_quality_indicator_set
 from yigongti.platform.settings import Settings
@@ -40,40 +38,27 @@ YEAR = TODAY.year
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def qa(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
        example_input: Path) -> Iterator[tuple[FastAPI, dict[str, TestClient], dict[str, dict[str, str]]]]:
-    url, admin, schema = "", None, ""
-    if request.param == "postgresql":
-        reason = pg_unreachable()
-        if reason:
-            pytest.skip(reason)
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    folder = tmp_path_factory.mktemp("qa-folder") / "input"
-    shutil.copytree(example_input, folder)
-    write_quality_indicator_set(folder)
-    (folder / "policy.toml").open("a", encoding="utf-8").write("\n[workforce]\ntraining_hours_required = 8\n")
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("qa"), db_url=url, data_folder=folder,
-                              today=TODAY, demo_accounts=False, login_burst=50))
-    try:
-        with TestClient(app) as api:
-            for name, (role, anchor) in USERS.items():
-                make_user(app, name, role, **anchor)
-            h = {u: login(api, u) for u in USERS}
-            for sid, body in (("QD1", {"name": "王点评", "title": "intermediate", "employer_id": "G1-T1"}),
-                              ("QD2", {"name": "李处方", "title": "junior", "employer_id": "G1-T1"}),
-                              ("QN1", {"name": "赵护士", "title": "junior", "employer_id": "G1-T2",
-                                       "profession": "nurse"})):
-                assert api.put(f"/api/workforce/staff/{sid}", json=body, headers=h["q-g1"]).status_code == 204
-            pages = {u: page_client(app, u) for u in USERS}
-            yield app, pages, h
-    finally:
-        app.state.ctx.engine.dispose()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            admin.dispose()
+    with scratch_url(request.param) as url:
+        folder = tmp_path_factory.mktemp("qa-folder") / "input"
+        shutil.copytree(example_input, folder)
+        write_quality_indicator_set(folder)
+        with (folder / "policy.toml").open("a", encoding="utf-8") as fh:
+            fh.write("\n[workforce]\ntraining_hours_required = 8\n")
+        app = create_app(Settings(data_dir=tmp_path_factory.mktemp("qa"), db_url=url, data_folder=folder,
+                                  today=TODAY, demo_accounts=False, login_burst=50))
+        try:
+            with TestClient(app) as api:
+                for name, (role, anchor) in USERS.items():
+                    make_user(app, name, role, **anchor)
+                h = {u: login(api, u) for u in USERS}
+                for sid, body in (("QD1", {"name": "王点评", "title": "intermediate", "employer_id": "G1-T1"}),
+                                  ("QD2", {"name": "李处方", "title": "junior", "employer_id": "G1-T1"}),
+                                  ("QN1", {"name": "赵护士", "title": "junior", "employer_id": "G1-T2",
+                                           "profession": "nurse"})):
+                    assert api.put(f"/api/workforce/staff/{sid}", json=body, headers=h["q-g1"]).status_code == 204
+                yield app, {u: page_client(app, u) for u in USERS}, h
+        finally:
+            app.state.ctx.engine.dispose()
 
 
 def _post(c: TestClient, page: str, action: str, data: dict[str, object]) -> int:
