@@ -3,8 +3,11 @@
 Read side only: computed with the engine from the folder the platform was loaded from (``settle_year``, the
 settlement ``yigongti settle`` and ``yigongti run`` write), then kept in memory. A consortium whose yearly budget
 agreement for the year is signed in the database (年度总额预算协议, ``budget.agreement_service``) is settled on the
-signed figure (it wins over a folder's ``budget_agreements`` row); the figures are computed again when the signed
-agreements of the year change (one small query per use). A resident's claims are explained one
+signed figure (it wins over a folder's ``budget_agreements`` row); the database's workforce of the year (reviews,
+record checks, stationing, training, incomes: ``workforce.service.workforce_tables``) takes the place of the folder's
+tables when it has rows (``workforce.engine.with_database``), so the appraisal the pages show follows the quality
+workflow; the figures are computed again when the signed agreements or the workforce of the year change (two small
+queries per use, in one read-only session). A resident's claims are explained one
 by one with the single-claim path of
 ``benefits.domain`` (the reference the engine is tested against).
 
