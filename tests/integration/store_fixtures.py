@@ -62,6 +62,14 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDb]:
         upgrade(url)
         yield TestDb("sqlite", url, None)
         return
+    with _pg_schema() as schema:
+        upgrade(PG_URL, schema=schema)
+        yield TestDb("postgresql", PG_URL, schema)
+
+
+@contextmanager
+def _pg_schema() -> Iterator[str]:
+    """A PostgreSQL schema of its own, dropped after (PostgreSQL unreachable: the test is skipped)."""
     reason = pg_unreachable()
     if reason:
         pytest.skip(reason)
@@ -70,8 +78,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDb]:
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     try:
-        upgrade(PG_URL, schema=schema)
-        yield TestDb("postgresql", PG_URL, schema)
+        yield schema
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
@@ -85,19 +92,8 @@ def scratch_url(kind: str) -> Iterator[str]:
     if kind == "sqlite":
         yield ""
         return
-    reason = pg_unreachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
+    with _pg_schema() as schema:
         yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
 
 
 def at_once(jobs: list[Callable[[], Any]]) -> list[Any]:
