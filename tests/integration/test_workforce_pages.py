@@ -203,9 +203,13 @@ def test_hostile_input_is_refused_with_4xx(qa: tuple[FastAPI, dict[str, TestClie
     for hours in ("abc", "0", "25", "NaN", "1e9"):
         assert _post(g1, "/workforce/training", "/workforce/training",
                      {"staff_id": "QD1", "on": f"{YEAR}-03-02", "hours": hours}) == 422, hours
-    for q in ("?year=1999", "?page=0", "?dsort=DROP", "?year=abc"):
+    for q in ("?year=1999", "?page=0", "?dsort=DROP", "?year=abc", "?done=drawn", "?done=<script>-1"):
         assert g1.get("/workforce/quality" + q).status_code == 422, q
+    for q in ("?spage=0", "?isort=DROP", "?idir=up", "?done=0"):
+        assert g1.get("/workforce/training" + q).status_code == 422, q
     assert g1.get("/workforce/training?page=99999").status_code == 200  # past the last page: the last
+    assert 'data-staff="QD1"' in g1.get("/workforce/training", params={"iq": "王点评", "year": YEAR}).text.split(
+        'id="incomes-table"', 1)[1]  # the incomes are searched with their own box
 
 
 def test_training_hours_required_is_validated_on_load() -> None:

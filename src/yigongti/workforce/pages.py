@@ -14,6 +14,7 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -173,7 +174,7 @@ def _score_rows(summary: QualitySummary) -> list[tuple[str, str, str, ScoreSumma
 @router.get("/workforce/quality", response_class=HTMLResponse)
 def quality_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep,
                  doctors_query: Annotated[TableQuery, Depends(second_table_query("d"))], year: YearQuery = None,
-                 done: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+                 done: Annotated[str | None, Query(pattern=r"^(drawn|scored|checked)-\d{1,10}$")] = None) -> Response:
     """处方点评与病历质控 / The year's drawn prescriptions (paged; the consortium admin scores them), the scores per
     doctor (paged) and per institution with the appraisal's quality indicators, and the consortium admin's forms."""
     y = year or ctx.clock.today().year
@@ -237,8 +238,8 @@ def draw_form(ctx: ContextDep, db: DbSession, principal: Official, _csrf: Checke
     rows = _run(lambda: draw_reviews(WorkforceUnitOfWork(db), principal, inst_id=inst_id, period=period,
                                      prescriptions=pairs, seed=seed.strip() or None, policy=ctx.policy.workforce,
                                      now=ctx.clock.now()))
-    return RedirectResponse(f"/workforce/quality?done=drawn-{len(rows)}&q={inst_id}+{period}#drawn",
-                            status.HTTP_303_SEE_OTHER)
+    back = urlencode({"done": f"drawn-{len(rows)}", "q": f"{inst_id} {period}"})
+    return RedirectResponse(f"/workforce/quality?{back}#drawn", status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/workforce/quality/reviews/{review_id}/score", response_class=HTMLResponse)
@@ -301,22 +302,34 @@ def _met(met: object) -> str:
 
 @router.get("/workforce/training", response_class=HTMLResponse)
 def training_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, query: TableQueryDep,
+                  insts_query: Annotated[TableQuery, Depends(second_table_query("s"))],
+                  incomes_query: Annotated[TableQuery, Depends(second_table_query("i"))],
                   year: YearQuery = None, done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
     """培训学时 / Training hours of the year per township and village staff member against the required hours
     (paged), met per institution, the form to record training; the staff's incomes for the consortium admin."""
     y = year or ctx.clock.today().year
     assessed = _run(lambda: training_assessment(WorkforceUnitOfWork(db), principal, year=y,
                                                 policy=ctx.policy.workforce))
+    extra = {"year": str(y)} if year else {}
     people = page_of(assessed.people, query,
                      text=lambda r: " ".join(str(r[k]) for k in ("staff_id", "name", "works_at_id"))
                      + " " + label("title", str(r["title"])) + " " + _met(r["met"]),
                      keys={"name": lambda r: r["name"], "inst": lambda r: r["works_at_id"],
                            "hours": lambda r: Decimal(str(r["hours"]))},
-                     extra={"year": str(y)} if year else {})
+                     extra={**extra, **dict(insts_query.params), **dict(incomes_query.params)})
+    names = ctx.registry.get().institutions if ctx.registry is not None else {}
+    insts = page_of(assessed.institutions, insts_query,
+                    text=lambda r: f"{r['inst_id']} {getattr(names.get(str(r['inst_id'])), 'name', '')}",
+                    keys={"inst": lambda r: r["inst_id"], "met": lambda r: -1 if r["met"] is None else r["met"]},
+                    extra={**extra, **dict(query.params), **dict(incomes_query.params)})
     incomes = None
     if principal.role is Role.CONSORTIUM_ADMIN:
-        incomes = _run(lambda: staff_incomes(WorkforceUnitOfWork(db), principal, year=y, now=ctx.clock.now()))
-    return render(request, ctx, "training.html", principal, year=y, assessed=assessed, people=people,
+        paid = _run(lambda: staff_incomes(WorkforceUnitOfWork(db), principal, year=y, now=ctx.clock.now()))
+        incomes = page_of(paid, incomes_query, text=lambda p: f"{p.staff.staff_id} {p.staff.name}",
+                          keys={"name": lambda p: p.staff.name, "income": lambda p: -1 if p.income is None
+                                else p.income},
+                          extra={**extra, **dict(query.params), **dict(insts_query.params)})
+    return render(request, ctx, "training.html", principal, year=y, assessed=assessed, people=people, insts=insts,
                   incomes=incomes, done=done, writer=principal.role in (Role.CONSORTIUM_ADMIN, Role.INSTITUTION_ADMIN))
 
 
