@@ -51,6 +51,7 @@ __all__ = [
     "Staff",
     "StaffIncome",
     "TeamView",
+    "TrainingAssessment",
     "add_team_member",
     "put_team",
     "teams",
@@ -66,7 +67,6 @@ __all__ = [
     "staff_incomes",
     "staff_list",
     "stationing_coverage",
-    "TrainingAssessment",
     "reviews_of_year",
     "training_assessment",
     "training_hours",
@@ -429,28 +429,33 @@ def workforce_tables(uow: WorkforceUnitOfWork, *, year: int) -> dict[str, list[d
     income), ``stationing`` (stints touching the year), ``training`` (of the year), ``prescription_reviews`` (drawn
     in the year and scored) and ``record_checks`` (of the year). What the platform's appraisal reads in place of the
     folder's tables (``budget.analytics``) and ``yigongti workforce export`` writes."""
-    since, until = datetime(year, 1, 1), datetime(year + 1, 1, 1)
     with uow:
-        insts = [i.inst_id for i in uow.workforce.institutions()]
-        incomes = uow.workforce.incomes(year)
-        staff = uow.workforce.staff_at(None)
-        return {
-            "staff": [{"staff_id": s.staff_id, "name": s.name, "title": s.title, "profession": s.profession,
-                       "department": s.department, "employer_id": s.employer_id, "works_at_id": s.works_at_id,
-                       "income": incomes.get(s.staff_id)} for s in staff],
-            "stationing": [{"staff_id": s.staff_id, "to_inst_id": s.to_inst_id, "start_date": s.start_date,
-                            "end_date": s.end_date} for s in uow.workforce.stints_to(insts, year)],
-            "training": [{"staff_id": t.staff_id, "date": t.date,
-                          "hours": (Decimal(t.minutes) / 60).quantize(Decimal("0.01")), "course": t.course}
-                         for t in uow.workforce.training([s.staff_id for s in staff], year)],
-            "prescription_reviews": [{"prescription_id": r.prescription_id, "inst_id": r.inst_id,
-                                      "staff_id": r.staff_id, "date": (r.reviewed_at or r.drawn_at).date(),
-                                      "score": r.score}
-                                     for r in uow.workforce.reviews(insts, since=since, until=until)
-                                     if r.score is not None],
-            "record_checks": [{"record_id": c.record_id, "inst_id": c.inst_id, "staff_id": c.staff_id,
-                               "date": c.checked_at.date(), "score": c.score}
-                              for c in uow.workforce.record_checks(insts, since=since, until=until)]}
+        return _tables(uow, year)
+
+
+def _tables(uow: WorkforceUnitOfWork, year: int) -> dict[str, list[dict[str, object]]]:
+    """:func:`workforce_tables` in the unit of work's open transaction."""
+    since, until = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+    insts = [i.inst_id for i in uow.workforce.institutions()]
+    incomes = uow.workforce.incomes(year)
+    staff = uow.workforce.staff_at(None)
+    return {
+        "staff": [{"staff_id": s.staff_id, "name": s.name, "title": s.title, "profession": s.profession,
+                   "department": s.department, "employer_id": s.employer_id, "works_at_id": s.works_at_id,
+                   "income": incomes.get(s.staff_id)} for s in staff],
+        "stationing": [{"staff_id": s.staff_id, "to_inst_id": s.to_inst_id, "start_date": s.start_date,
+                        "end_date": s.end_date} for s in uow.workforce.stints_to(insts, year)],
+        "training": [{"staff_id": t.staff_id, "date": t.date,
+                      "hours": (Decimal(t.minutes) / 60).quantize(Decimal("0.01")), "course": t.course}
+                     for t in uow.workforce.training([s.staff_id for s in staff], year)],
+        "prescription_reviews": [{"prescription_id": r.prescription_id, "inst_id": r.inst_id,
+                                  "staff_id": r.staff_id, "date": (r.reviewed_at or r.drawn_at).date(),
+                                  "score": r.score}
+                                 for r in uow.workforce.reviews(insts, since=since, until=until)
+                                 if r.score is not None],
+        "record_checks": [{"record_id": c.record_id, "inst_id": c.inst_id, "staff_id": c.staff_id,
+                           "date": c.checked_at.date(), "score": c.score}
+                          for c in uow.workforce.record_checks(insts, since=since, until=until)]}
 
 
 def workforce_stamp(uow: WorkforceUnitOfWork, *, year: int) -> tuple[object, ...]:
@@ -463,8 +468,8 @@ def workforce_stamp(uow: WorkforceUnitOfWork, *, year: int) -> tuple[object, ...
 
 def export_tables(uow: WorkforceUnitOfWork, *, year: int, now: datetime) -> dict[str, list[dict[str, object]]]:
     """:func:`workforce_tables` for ``yigongti workforce export`` (the system's move, audited)."""
-    out = workforce_tables(uow, year=year)
     with uow:
+        out = _tables(uow, year)
         uow.audit.add(actor="system:cli", action="workforce exported", at=now,
                       detail={"year": year} | {k: len(v) for k, v in out.items()})
         uow.commit()
