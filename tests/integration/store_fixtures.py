@@ -14,6 +14,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from yigongti.platform.migrations import upgrade
 
 PG_URL = os.environ.get("YIGONGTI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-__all__ = ["PG_URL", "TestDb", "at_once", "db", "pg_unreachable"]
+__all__ = ["PG_URL", "TestDb", "at_once", "db", "pg_unreachable", "scratch_url"]
 
 
 def pg_unreachable() -> str | None:
@@ -61,6 +62,14 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDb]:
         upgrade(url)
         yield TestDb("sqlite", url, None)
         return
+    with _pg_schema() as schema:
+        upgrade(PG_URL, schema=schema)
+        yield TestDb("postgresql", PG_URL, schema)
+
+
+@contextmanager
+def _pg_schema() -> Iterator[str]:
+    """A PostgreSQL schema of its own, dropped after (PostgreSQL unreachable: the test is skipped)."""
     reason = pg_unreachable()
     if reason:
         pytest.skip(reason)
@@ -69,12 +78,22 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDb]:
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     try:
-        upgrade(PG_URL, schema=schema)
-        yield TestDb("postgresql", PG_URL, schema)
+        yield schema
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         admin.dispose()
+
+
+@contextmanager
+def scratch_url(kind: str) -> Iterator[str]:
+    """The database URL an app under test is given: ``""`` for ``sqlite`` (the app's own file), else PostgreSQL in a
+    schema of its own, dropped after (PostgreSQL unreachable: the test is skipped)."""
+    if kind == "sqlite":
+        yield ""
+        return
+    with _pg_schema() as schema:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
 
 
 def at_once(jobs: list[Callable[[], Any]]) -> list[Any]:

@@ -95,8 +95,8 @@ def test_a_partial_row_keeps_every_flat_copay_through_adjudication(example_input
     assert {c: got[c] for c in expected} == expected
 
 
-def test_the_demo_policy_changes_only_the_pools_and_the_two_disease_benefit(example_input: Path,
-                                                                           tmp_path: Path) -> None:
+def test_the_demo_policy_changes_only_the_pools_the_two_disease_benefit_and_the_training_hours(
+        example_input: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(example_input, data)
     path = write_demo_policy(data)
@@ -104,13 +104,15 @@ def test_the_demo_policy_changes_only_the_pools_and_the_two_disease_benefit(exam
     assert policy.capitation.pool is not None and policy.capitation.pool > 0
     td = policy.benefits.two_disease
     assert (td.enabled, td.rate, td.yearly_cap, td.tiers) == (True, 6_000, 30_000, ("primary", "county"))
+    assert policy.workforce.training_hours_required == 24
     benefits = policy.benefits.model_copy(update={"two_disease": Policy().benefits.two_disease})
-    assert policy.model_copy(update={"capitation": Policy().capitation, "benefits": benefits}) == Policy()
+    assert policy.model_copy(update={"capitation": Policy().capitation, "benefits": benefits,
+                                     "workforce": Policy().workforce}) == Policy()
     result = runner.invoke(app, ["policy", "show", "--data", str(data)])
     marked = sorted(k for k, v in _lines(result.stdout).items() if "#" in v)
     assert marked == ["benefits.two_disease.enabled", "benefits.two_disease.rate",  # (a list is not one line)
                       "benefits.two_disease.yearly_cap", "capitation.pool_employee", "capitation.pool_public_health",
-                      "capitation.pool_resident"]
+                      "capitation.pool_resident", "workforce.training_hours_required"]
     assert tomllib.loads(result.stdout)["capitation"]["pool_resident"] == tomllib.loads(
         path.read_text(encoding="utf-8"))["capitation"]["pool_resident"]
 

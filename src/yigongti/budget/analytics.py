@@ -3,8 +3,11 @@
 Read side only: computed with the engine from the folder the platform was loaded from (``settle_year``, the
 settlement ``yigongti settle`` and ``yigongti run`` write), then kept in memory. A consortium whose yearly budget
 agreement for the year is signed in the database (年度总额预算协议, ``budget.agreement_service``) is settled on the
-signed figure (it wins over a folder's ``budget_agreements`` row); the figures are computed again when the signed
-agreements of the year change (one small query per use). A resident's claims are explained one
+signed figure (it wins over a folder's ``budget_agreements`` row); the database's workforce of the year (reviews,
+record checks, stationing, training, incomes: ``workforce.service.workforce_tables``) takes the place of the folder's
+tables when it has rows (``workforce.engine.with_database``), so the appraisal the pages show follows the quality
+workflow; the figures are computed again when the signed agreements or the workforce of the year change (two small
+queries per use, in one read-only session). A resident's claims are explained one
 by one with the single-claim path of
 ``benefits.domain`` (the reference the engine is tested against).
 
@@ -40,6 +43,9 @@ from yigongti.datafolder.folder import DataFolder, read_folder
 from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.registry.domain import Institution
 from yigongti.registry.store import RegistryRepository
+from yigongti.workforce.engine import with_database
+from yigongti.workforce.service import workforce_stamp, workforce_tables
+from yigongti.workforce.uow import WorkforceUnitOfWork
 
 __all__ = ["FiguresCache", "FiguresPending", "YearFigures", "claims_of", "compute_year", "explain_claims",
            "formula_budget", "person_decisions", "referrals", "whole_year"]
@@ -57,12 +63,18 @@ class YearFigures:
 
 
 def compute_year(folder: Path | DataFolder, year: int, policy: Policy,
-                 signed: Mapping[str, SignedAgreement] | None = None) -> YearFigures:
+                 signed: Mapping[str, SignedAgreement] | None = None,
+                 workforce: Mapping[str, list[dict[str, object]]] | None = None) -> YearFigures:
     """Settlement and appraisal of ``year`` as ``yigongti settle`` computes them (the same use case): the P4P is
     paid by the appraisal's scores; an appraisal that cannot run leaves them to the policy and a scores table, and
     its reason is kept for the dashboards to show (``appraisal_problem``). ``signed``: the signed agreements of
-    the year from the database; each wins over the folder's row of its consortium (``budget_agreements``)."""
+    the year from the database; each wins over the folder's row of its consortium (``budget_agreements``).
+    ``workforce``: the database's workforce tables of the year (``workforce.service.workforce_tables``: reviews,
+    record checks, stationing, training, incomes), each in place of the folder's when it has rows
+    (``workforce.engine.with_database``)."""
     data = folder if isinstance(folder, DataFolder) else read_folder(folder)
+    if workforce is not None:
+        data = with_database(data, workforce)
     agreements = {**signed_from_table(data.get("budget_agreements"), year), **(signed or {})}
     settled = with_agreements(data, agreements.values()) if signed else data
     result = settle_year(settled, year, policy, appraisal_errors="report")
@@ -175,6 +187,8 @@ class FiguresCache:
         self._data: DataFolder | None = None
         self._whole: bool | None = None  # whether the folder's claims cover every month of last year
         self._signed: dict[str, SignedAgreement] = {}
+        self._stamp: tuple[object, ...] | None = None  # the database's workforce of the year the figures read
+        self._last_stamp: tuple[object, ...] | None = None
         self._lock = threading.Lock()
         self._running: dict[str, Future[YearFigures | None]] = {}  # what is being computed now, by name
         self._running_lock = threading.Lock()
@@ -183,18 +197,35 @@ class FiguresCache:
     def available(self) -> bool:
         return self.folder is not None and self.year is not None
 
-    def _signed_now(self, year: int) -> dict[str, SignedAgreement]:
+    def _state_now(self, year: int) -> tuple[dict[str, SignedAgreement], tuple[object, ...] | None]:
+        """What the year's figures depend on in the database now: the signed agreements and a stamp of the
+        workforce (``workforce_stamp``: a few counts), read in one short read-only session."""
         if self.sessions is None:
-            return {}
+            return {}, None
         with self.sessions() as s:  # a reader: never waits for (nor holds up) a request that writes
             s.connection(execution_options={READ_ONLY_OPTION: True})
-            return signed_agreements(s, year)
+            signed = signed_agreements(s, year)
+            return signed, workforce_stamp(WorkforceUnitOfWork(s), year=year)
+
+    def _workforce(self, year: int) -> dict[str, list[dict[str, object]]] | None:
+        """The database's workforce tables of ``year``, which the appraisal reads in place of the folder's."""
+        if self.sessions is None:
+            return None
+        return workforce_tables(WorkforceUnitOfWork(self.sessions, read_only=True), year=year)
 
     def _awaited(self, name: str, compute: Callable[[], YearFigures | None]) -> YearFigures | None:
         """``compute()`` in the caller's thread (``wait`` None), else in a thread of its own (one per ``name`` at a
         time), waited for at most ``wait`` seconds."""
         if self.wait is None:
             return compute()
+        future = self._started(name, compute)
+        try:
+            return future.result(timeout=self.wait)
+        except FutureTimeout:
+            raise FiguresPending(self.wait) from None
+
+    def _started(self, name: str, compute: Callable[[], YearFigures | None]) -> Future[YearFigures | None]:
+        """``compute()`` running in a thread of its own (one per ``name`` at a time: the one running already)."""
         with self._running_lock:
             future = self._running.get(name)
             if future is None or future.done():
@@ -208,29 +239,46 @@ class FiguresCache:
                         target.set_exception(exc)
 
                 threading.Thread(target=run, name=f"figures-{name}", daemon=True).start()
-        try:
-            return future.result(timeout=self.wait)
-        except FutureTimeout:
-            raise FiguresPending(self.wait) from None
+        return future
+
+    def current(self) -> tuple[YearFigures | None, bool]:
+        """The year's figures without waiting: (figures, fresh). When the signed agreements or the database's
+        workforce changed since they were computed (a review scored, a record checked...), computing them again
+        starts in the background and the figures computed before come back with ``fresh`` False (None before the
+        first); a page shows them as being updated instead of waiting."""
+        if not self.available:
+            return None, True
+        assert self.year is not None
+        signed, stamp = self._state_now(self.year)
+        figures = self._figures
+        if figures is not None and signed == self._signed and stamp == self._stamp:
+            return figures, True
+        self._started("year", lambda: self._year_now(signed, stamp))
+        return figures, False
 
     def get(self) -> YearFigures | None:
         if not self.available:
             return None
         assert self.folder is not None and self.year is not None
-        signed = self._signed_now(self.year)
+        signed, stamp = self._state_now(self.year)
         figures = self._figures
-        if figures is not None and signed == self._signed:
+        if figures is not None and signed == self._signed and stamp == self._stamp:
             return figures  # computed and current: no lock, no thread
-        return self._awaited("year", lambda: self._year_now(signed))
+        for _ in range(3):  # a computation already running may be of an older state: then once more
+            figures = self._awaited("year", lambda: self._year_now(signed, stamp))
+            if signed == self._signed and stamp == self._stamp:
+                break
+        return figures
 
-    def _year_now(self, signed: dict[str, SignedAgreement]) -> YearFigures | None:
+    def _year_now(self, signed: dict[str, SignedAgreement], stamp: tuple[object, ...] | None) -> YearFigures | None:
         assert self.folder is not None and self.year is not None
         with self._lock:
-            if self._figures is None or signed != self._signed:
+            if self._figures is None or signed != self._signed or stamp != self._stamp:
                 if self._data is None:
                     self._data = read_folder(self.folder)
-                self._figures = compute_year(self._data, self.year, self.policy, signed)
-                self._signed = signed
+                self._figures = compute_year(self._data, self.year, self.policy, signed,
+                                             self._workforce(self.year))
+                self._signed, self._stamp = signed, stamp
             return self._figures
 
     def last_year(self) -> YearFigures | None:
@@ -241,14 +289,15 @@ class FiguresCache:
             return None
         assert self.folder is not None and self.year is not None
         year = self.year - 1
-        signed = self._signed_now(year)
         if self._whole is False:
             return None
-        if self._whole and self._last_signed == signed:
+        signed, stamp = self._state_now(year)
+        if self._whole and self._last_signed == signed and self._last_stamp == stamp:
             return self._last
-        return self._awaited("last_year", lambda: self._last_year_now(year, signed))
+        return self._awaited("last_year", lambda: self._last_year_now(year, signed, stamp))
 
-    def _last_year_now(self, year: int, signed: dict[str, SignedAgreement]) -> YearFigures | None:
+    def _last_year_now(self, year: int, signed: dict[str, SignedAgreement],
+                       stamp: tuple[object, ...] | None = None) -> YearFigures | None:
         assert self.folder is not None
         with self._lock:
             if self._data is None:
@@ -257,10 +306,11 @@ class FiguresCache:
                 self._whole = whole_year(self._data, year)
             if not self._whole:
                 return None
-            if self._last_signed != signed:
-                self._last_signed = signed
+            if self._last_signed != signed or self._last_stamp != stamp:
+                self._last_signed, self._last_stamp = signed, stamp
                 try:
-                    self._last, self.last_problem = compute_year(self._data, year, self.policy, signed), None
+                    self._last, self.last_problem = compute_year(self._data, year, self.policy, signed,
+                                                                 self._workforce(year)), None
                 except InvalidInput as exc:
                     self._last, self.last_problem = None, str(exc)
             return self._last

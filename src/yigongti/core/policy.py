@@ -595,6 +595,9 @@ class WorkforcePolicy(_Model):
                                                                  "is rational (合理处方)")
     record_checklist: str = Field("", description="TOML file of the medical-record checklist (病历质控评分表: items "
                                                   "and weights); empty: the one shipped with yigongti")
+    training_hours_required: Weight = Field(Decimal(0), description="training hours a year each township or village "
+                                                                    "staff member must attend (基层人员年度培训学时); "
+                                                                    "0: not assessed")
 
     @model_validator(mode="after")
     def _check(self) -> WorkforcePolicy:
@@ -603,6 +606,13 @@ class WorkforcePolicy(_Model):
             raise ValueError(f"attending_titles: unknown title {', '.join(bad)} (junior, intermediate, "
                              "associate_senior, senior)")
         return self
+
+    @field_validator("training_hours_required")
+    @classmethod
+    def _hours(cls, v: Decimal) -> Decimal:
+        if not Decimal(0) <= v <= Decimal(2000):
+            raise ValueError(f"{v} hours is not between 0 and 2000 / 年度培训学时须在 0-2000 之间")
+        return v
 
 
 class AgreementPolicy(_Model):

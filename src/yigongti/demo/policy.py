@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from yigongti.core.money import format_yuan
 from yigongti.datafolder.folder import find_table_file, read_raw_table
 
-__all__ = ["EMPLOYEE_PER_ENROLLEE", "PUBLIC_HEALTH_PER_PERSON", "RESIDENT_PER_ENROLLEE", "TWO_DISEASE",
+__all__ = ["EMPLOYEE_PER_ENROLLEE", "PUBLIC_HEALTH_PER_PERSON", "RESIDENT_PER_ENROLLEE", "TRAINING", "TWO_DISEASE",
            "write_demo_policy"]
 
 PUBLIC_HEALTH_PER_PERSON = 8_900  # fen
@@ -33,12 +33,19 @@ TWO_DISEASE = (
     'yearly_cap = "300"\n'
     'tiers = ["primary", "county"]\n'
 )
+TRAINING = (
+    "\n# 基层人员年度培训学时：乡村两级每人每年至少 24 学时（/workforce/training 判定达标与否）\n"
+    "# Primary staff attend at least 24 training hours a year (judged met or not on /workforce/training).\n"
+    "[workforce]\n"
+    "training_hours_required = 24\n"
+)
 
 
 def write_demo_policy(folder: Path, *, resident_per_enrollee: int = RESIDENT_PER_ENROLLEE,
                       employee_per_enrollee: int = EMPLOYEE_PER_ENROLLEE, heading: str | None = None) -> Path:
     """Write ``policy.toml`` with the pool of the persons in ``folder`` at the income per enrollee given (fen; the
-    demo's by default) and the two-disease benefit on (:data:`TWO_DISEASE`); every other key keeps rules.md's
+    demo's by default), the two-disease benefit on (:data:`TWO_DISEASE`) and 24 training hours a year required of
+    primary staff (:data:`TRAINING`); every other key keeps rules.md's
     default. ``heading``: the file's first comment lines."""
     path = find_table_file(folder, "persons")
     if path is None:
@@ -57,7 +64,7 @@ def write_demo_policy(folder: Path, *, resident_per_enrollee: int = RESIDENT_PER
         f"  # {format_yuan(resident_per_enrollee)} x {residents} residents\n"
         f'pool_employee = "{format_yuan(employee_per_enrollee * employees)}"'
         f"  # {format_yuan(employee_per_enrollee)} x {employees} employees\n"
-        + TWO_DISEASE
+        + TWO_DISEASE + TRAINING
     )
     out = Path(folder) / "policy.toml"
     out.write_text(text, encoding="utf-8")

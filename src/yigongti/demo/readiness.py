@@ -32,6 +32,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from yigongti.core.policy import Policy
+from yigongti.demo.quality import seed_quality
 from yigongti.enrollment.store import DesignationRow
 from yigongti.pharmacy.store import PrescriptionLineRow, PrescriptionRow, StockMoveRow, StockRow
 from yigongti.public_health.domain import week_start
@@ -78,7 +79,8 @@ def seed_readiness(s: Session, *, policy: Policy, now: datetime, clinics: Sequen
     staff = _staff(s, now, insts, rng)
     return {"counts": _counts(s, policy, now, insts, rng), "stockpile": _stockpile(s, now, insts, rng),
             "staff": len(staff), "teams": _teams(s, now, insts, staff),
-            "prescriptions": _prescriptions(s, now, insts, clinics, rng)}
+            "prescriptions": _prescriptions(s, now, insts, clinics, rng),
+            **seed_quality(s, policy=policy, now=now)}
 
 
 def _counts(s: Session, policy: Policy, now: datetime, insts: list[InstitutionRow], rng: np.random.Generator) -> int:

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
 from yigongti.core.labels import label
-from yigongti.core.money import parse_yuan
+from yigongti.core.money import format_yuan, parse_yuan
 from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.workforce.domain import Profession, ScoreSummary, Title
@@ -34,6 +34,7 @@ from yigongti.workforce.service import (
     quality_summary,
     score_review,
     set_income,
+    staff_incomes,
     staff_list,
     stationing_coverage,
     teams,
@@ -207,6 +208,22 @@ def put_income(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, staf
     """人员收入 / A person's total income of a year in yuan (the consortium admin; indicator 2.3)."""
     fen = parse_yuan(body.income)  # the pattern admits only what parses
     _run(lambda: set_income(_uow(db), principal, staff_id=staff_id, year=year, income=fen, now=ctx.clock.now()))
+
+
+class IncomeOut(BaseModel):
+    staff_id: str
+    name: str
+    works_at_id: str | None
+    income: str | None = Field(description="the year's income, yuan; null when not recorded")
+
+
+@router.get("/incomes", response_model=list[IncomeOut], responses=_ERRORS)
+def get_incomes(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal, year: YearQuery) -> list[IncomeOut]:
+    """人员收入 / The year's income of every person of your members (the consortium admin only: personal data,
+    every read audited; indicator 2.3)."""
+    rows = _run(lambda: staff_incomes(_uow(db), principal, year=year, now=ctx.clock.now()))
+    return [IncomeOut(staff_id=r.staff.staff_id, name=r.staff.name, works_at_id=r.staff.works_at_id,
+                      income=None if r.income is None else format_yuan(r.income)) for r in rows]
 
 
 @router.post("/stints", response_model=CreatedOut, status_code=status.HTTP_201_CREATED, responses=_ERRORS)

@@ -57,6 +57,7 @@ __all__ = [
     "sample_size",
     "stationed_days",
     "summarise_scores",
+    "training_met",
 ]
 
 BP = 10_000  # basis points in 100%
@@ -303,3 +304,9 @@ TEAM_DUTIES: Mapping[str, str] = {"leader": "队长 / leader", "deputy": "副队
 TEAM_KINDS: Mapping[str, str] = {"epidemic": "传染病防控 / epidemic response",
                                  "rescue": "紧急医学救援 / emergency medical rescue",
                                  "poisoning": "中毒处置 / poisoning response"}
+
+
+def training_met(hours: Decimal, required: Decimal) -> bool | None:
+    """Whether a person's training hours of the year reach the required hours (基层人员培训学时达标); None when
+    nothing is required (0: not assessed)."""
+    return None if required <= 0 else hours >= required

@@ -51,14 +51,17 @@ __all__ = [
     "TRAINING_COLUMNS",
     "CoverageRow",
     "StaffingSummary",
+    "DATABASE_TABLES",
     "appraisal_tables",
     "coverage_rows",
+    "export_arrow",
     "indicator_rows",
     "load_checklist",
     "reference_problems",
     "training_rows",
     "write_export",
     "write_staffing",
+    "with_database",
 ]
 
 COVERAGE_COLUMNS = ("rule", "scope_kind", "scope", "name", "required", "days", "days_met", "met", "fewest", "gaps")
@@ -334,21 +337,57 @@ def write_staffing(folder: Path, year: int, policy: WorkforcePolicy, out: Path) 
 
 
 
-def write_export(tables: Mapping[str, list[dict[str, object]]], out: Path) -> list[Path]:
-    """Write exported rows as data-folder tables in the contract's columns (money in yuan, dates ISO)."""
-    paths: list[Path] = []
+def export_arrow(tables: Mapping[str, list[dict[str, object]]]) -> dict[str, pa.Table]:
+    """Exported rows as Arrow tables in the contract's columns (money int fen, dates as dates), as a data folder
+    holds them after reading."""
+    out: dict[str, pa.Table] = {}
     for name, rows in tables.items():
         spec = TABLES[name]
         cols: dict[str, pa.Array] = {}
         for c in spec.columns:
             values = [r.get(c.name) for r in rows]
-            if c.type is ColType.MONEY:
+            if c.type in (ColType.MONEY, ColType.INT):
                 cols[c.name] = pa.array(values, pa.int64())
             elif c.type is ColType.DATE:
                 cols[c.name] = pa.array(values, pa.date32())
-            elif c.type is ColType.INT:
-                cols[c.name] = pa.array(values, pa.int64())
             else:
                 cols[c.name] = pa.array([None if v is None else str(v) for v in values], pa.string())
-        paths.append(write_table(pa.table(cols), out, name))
-    return paths
+        out[name] = pa.table(cols)
+    return out
+
+
+def write_export(tables: Mapping[str, list[dict[str, object]]], out: Path) -> list[Path]:
+    """Write exported rows as data-folder tables in the contract's columns (money in yuan, dates ISO)."""
+    return [write_table(t, out, name) for name, t in export_arrow(tables).items()]
+
+
+DATABASE_TABLES = ("stationing", "training", "prescription_reviews", "record_checks")
+"""The year's tables the database gives in place of the folder's when it has rows for the year (with ``staff``)."""
+
+
+def with_database(data: DataFolder, tables: Mapping[str, list[dict[str, object]]]) -> DataFolder:
+    """The folder with the database's workforce of the year (``service.workforce_tables``) in place of its own:
+    each of ``stationing``, ``training``, ``prescription_reviews`` and ``record_checks`` for which the database has
+    rows replaces the folder's table, and the incomes when it has any for the year. When any does, the database's
+    ``staff`` join the folder's (a person in both: the database's row, with the folder's income when the database has
+    no income of the year). The folder itself when the database has nothing for the year."""
+    used = [n for n in DATABASE_TABLES if tables.get(n)]
+    db_staff = list(tables.get("staff") or [])
+    incomes = any(r.get("income") is not None for r in db_staff)
+    if not used and not incomes:
+        return data
+    folder_staff = {str(r["staff_id"]): r for r in _rows(data.get("staff"))}
+    staff: dict[str, dict[str, object]] = {k: dict(v) for k, v in folder_staff.items()}
+    for r in db_staff:
+        row = dict(r)
+        old = folder_staff.get(str(r["staff_id"]))
+        if not incomes:
+            row["income"] = None if old is None else old.get("income")
+        staff[str(r["staff_id"])] = row
+    if incomes:  # the database's incomes of the year, not a mixture with the folder's
+        in_db = {str(r["staff_id"]) for r in db_staff}
+        for sid, row in staff.items():
+            if sid not in in_db:
+                row["income"] = None
+    replaced = export_arrow({"staff": list(staff.values()), **{n: list(tables[n]) for n in used}})
+    return DataFolder(data.path, {**data.tables, **replaced})

@@ -32,6 +32,7 @@ from yigongti.workforce.domain import (
     Title,
     draw_sample,
     summarise_scores,
+    training_met,
 )
 from yigongti.workforce.engine import CoverageRow, coverage_rows, training_rows
 from yigongti.workforce.store import (
@@ -48,7 +49,9 @@ from yigongti.workforce.uow import WorkforceUnitOfWork
 __all__ = [
     "QualitySummary",
     "Staff",
+    "StaffIncome",
     "TeamView",
+    "TrainingAssessment",
     "add_team_member",
     "put_team",
     "teams",
@@ -61,9 +64,14 @@ __all__ = [
     "put_staff",
     "set_income",
     "score_review",
+    "staff_incomes",
     "staff_list",
     "stationing_coverage",
+    "reviews_of_year",
+    "training_assessment",
     "training_hours",
+    "workforce_stamp",
+    "workforce_tables",
 ]
 
 _READERS = (Role.CONSORTIUM_ADMIN, Role.INSTITUTION_ADMIN, Role.HEALTH_COMMISSION, Role.SYSTEM_ADMIN)
@@ -270,6 +278,46 @@ def training_hours(uow: WorkforceUnitOfWork, principal: Principal, *, year: int)
                              training, year)
 
 
+@dataclass(frozen=True)
+class TrainingAssessment:
+    """培训学时达标 / Training of the year against ``workforce.training_hours_required`` (0: not assessed, every
+    ``met`` None): ``people`` are the rows of :func:`training_hours` with ``met``; ``institutions`` one row per
+    township or village institution: ``inst_id``, ``staff``, ``met`` (how many met; None when not assessed),
+    ``hours`` (their total)."""
+
+    year: int
+    required: Decimal
+    people: list[dict[str, object]]
+    institutions: list[dict[str, object]]
+
+
+def training_assessment(uow: WorkforceUnitOfWork, principal: Principal, *, year: int,
+                        policy: WorkforcePolicy) -> TrainingAssessment:
+    """:func:`training_hours` judged against the policy's required hours, per person and per institution."""
+    required = policy.training_hours_required
+    people = [r | {"met": training_met(Decimal(str(r["hours"])), required)}
+              for r in training_hours(uow, principal, year=year)]
+    by_inst: dict[str, dict[str, object]] = {}
+    for r in people:
+        inst = by_inst.setdefault(str(r["works_at_id"]), {"inst_id": r["works_at_id"], "tier": r["tier"],
+                                                            "staff": 0, "met": None if required <= 0 else 0,
+                                                            "hours": Decimal(0)})
+        inst["staff"] = int(str(inst["staff"])) + 1
+        inst["hours"] = Decimal(str(inst["hours"])) + Decimal(str(r["hours"]))
+        if r["met"]:
+            inst["met"] = int(str(inst["met"])) + 1
+    return TrainingAssessment(year, required, people, [by_inst[k] for k in sorted(by_inst)])
+
+
+def reviews_of_year(uow: WorkforceUnitOfWork, principal: Principal, *, year: int) -> list[ReviewRow]:
+    """处方点评清单 / The prescriptions drawn for review in ``year`` at the institutions the principal oversees,
+    scored or not, by institution and id."""
+    since, until = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+    with uow:
+        insts = [i.inst_id for i in _scope(uow, principal)]
+        return uow.workforce.reviews(insts, since=since, until=until)
+
+
 def draw_reviews(uow: WorkforceUnitOfWork, principal: Principal, *, inst_id: str, period: str,
                  prescriptions: list[tuple[str, str | None]], seed: str | None, policy: WorkforcePolicy,
                  now: datetime) -> list[ReviewRow]:
@@ -376,35 +424,77 @@ def quality_summary(uow: WorkforceUnitOfWork, principal: Principal, *, year: int
         len(reviews) - len(scored))
 
 
-def export_tables(uow: WorkforceUnitOfWork, *, year: int, now: datetime) -> dict[str, list[dict[str, object]]]:
-    """The database's workforce as data-folder tables for ``year`` (the system's move, audited): ``staff`` (with
-    the year's income), ``stationing``, ``training``, ``prescription_reviews`` (scored) and ``record_checks``."""
-    since, until = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+def workforce_tables(uow: WorkforceUnitOfWork, *, year: int) -> dict[str, list[dict[str, object]]]:
+    """The database's workforce as data-folder tables for ``year`` (read only, no audit): ``staff`` (with the year's
+    income), ``stationing`` (stints touching the year), ``training`` (of the year), ``prescription_reviews`` (drawn
+    in the year and scored) and ``record_checks`` (of the year). What the platform's appraisal reads in place of the
+    folder's tables (``budget.analytics``) and ``yigongti workforce export`` writes."""
     with uow:
-        insts = [i.inst_id for i in uow.workforce.institutions()]
-        incomes = uow.workforce.incomes(year)
-        staff = uow.workforce.staff_at(None)
-        out: dict[str, list[dict[str, object]]] = {
-            "staff": [{"staff_id": s.staff_id, "name": s.name, "title": s.title, "profession": s.profession,
-                       "department": s.department, "employer_id": s.employer_id, "works_at_id": s.works_at_id,
-                       "income": incomes.get(s.staff_id)} for s in staff],
-            "stationing": [{"staff_id": s.staff_id, "to_inst_id": s.to_inst_id, "start_date": s.start_date,
-                            "end_date": s.end_date} for s in uow.workforce.stints_to(insts, year)],
-            "training": [{"staff_id": t.staff_id, "date": t.date,
-                          "hours": (Decimal(t.minutes) / 60).quantize(Decimal("0.01")), "course": t.course}
-                         for t in uow.workforce.training([s.staff_id for s in staff], year)],
-            "prescription_reviews": [{"prescription_id": r.prescription_id, "inst_id": r.inst_id,
-                                      "staff_id": r.staff_id, "date": (r.reviewed_at or r.drawn_at).date(),
-                                      "score": r.score}
-                                     for r in uow.workforce.reviews(insts, since=since, until=until)
-                                     if r.score is not None],
-            "record_checks": [{"record_id": c.record_id, "inst_id": c.inst_id, "staff_id": c.staff_id,
-                               "date": c.checked_at.date(), "score": c.score}
-                              for c in uow.workforce.record_checks(insts, since=since, until=until)]}
+        return _tables(uow, year)
+
+
+def _tables(uow: WorkforceUnitOfWork, year: int) -> dict[str, list[dict[str, object]]]:
+    """:func:`workforce_tables` in the unit of work's open transaction."""
+    since, until = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+    insts = [i.inst_id for i in uow.workforce.institutions()]
+    incomes = uow.workforce.incomes(year)
+    staff = uow.workforce.staff_at(None)
+    return {
+        "staff": [{"staff_id": s.staff_id, "name": s.name, "title": s.title, "profession": s.profession,
+                   "department": s.department, "employer_id": s.employer_id, "works_at_id": s.works_at_id,
+                   "income": incomes.get(s.staff_id)} for s in staff],
+        "stationing": [{"staff_id": s.staff_id, "to_inst_id": s.to_inst_id, "start_date": s.start_date,
+                        "end_date": s.end_date} for s in uow.workforce.stints_to(insts, year)],
+        "training": [{"staff_id": t.staff_id, "date": t.date,
+                      "hours": (Decimal(t.minutes) / 60).quantize(Decimal("0.01")), "course": t.course}
+                     for t in uow.workforce.training([s.staff_id for s in staff], year)],
+        "prescription_reviews": [{"prescription_id": r.prescription_id, "inst_id": r.inst_id,
+                                  "staff_id": r.staff_id, "date": (r.reviewed_at or r.drawn_at).date(),
+                                  "score": r.score}
+                                 for r in uow.workforce.reviews(insts, since=since, until=until)
+                                 if r.score is not None],
+        "record_checks": [{"record_id": c.record_id, "inst_id": c.inst_id, "staff_id": c.staff_id,
+                           "date": c.checked_at.date(), "score": c.score}
+                          for c in uow.workforce.record_checks(insts, since=since, until=until)]}
+
+
+def workforce_stamp(uow: WorkforceUnitOfWork, *, year: int) -> tuple[object, ...]:
+    """A cheap version of :func:`workforce_tables` (a few counts, sums and last ids): it changes whenever a person,
+    an income, a stint, a training session, a review (drawn or scored) or a record check of ``year`` is written, so a
+    cache of figures computed from those tables knows when to compute them again."""
+    with uow:
+        return uow.workforce.stamp(year)
+
+
+def export_tables(uow: WorkforceUnitOfWork, *, year: int, now: datetime) -> dict[str, list[dict[str, object]]]:
+    """:func:`workforce_tables` for ``yigongti workforce export`` (the system's move, audited)."""
+    with uow:
+        out = _tables(uow, year)
         uow.audit.add(actor="system:cli", action="workforce exported", at=now,
                       detail={"year": year} | {k: len(v) for k, v in out.items()})
         uow.commit()
     return out
+
+
+@dataclass(frozen=True)
+class StaffIncome:
+    """人员收入 / one person's income of a year (fen; None: not recorded) with where they work."""
+
+    staff: Staff
+    income: int | None
+
+
+def staff_incomes(uow: WorkforceUnitOfWork, principal: Principal, *, year: int, now: datetime) -> list[StaffIncome]:
+    """人员收入（指标 2.3）/ The income of ``year`` of every person employed by or working at the consortium admin's
+    members (personal data: only that consortium admin may read it, 403 for everyone else; every read audited)."""
+    cid = _consortium_admin(principal)
+    with uow:
+        insts = [i.inst_id for i in uow.workforce.institutions(cid)]
+        staff = uow.workforce.staff_at(insts)
+        incomes = uow.workforce.incomes(year)
+        _audit(uow, principal, "staff incomes read", now, consortium_id=cid, year=year, staff=len(staff))
+        uow.commit()
+    return [StaffIncome(_staff(s), incomes.get(s.staff_id)) for s in staff]
 
 
 # --- Emergency teams (应急队伍, seed 002 十) ---

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     or_,
     select,
     update,
@@ -272,6 +273,22 @@ class WorkforceRepository:
         if until is not None:
             stmt = stmt.where(RecordCheckRow.checked_at < until)
         return list(self.session.scalars(stmt.order_by(RecordCheckRow.inst_id, RecordCheckRow.check_id)))
+
+    def stamp(self, year: int) -> tuple[object, ...]:
+        """Counts, sums and last ids of the workforce tables as they bear on ``year`` (see
+        ``service.workforce_stamp``)."""
+        since, until = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+        in_year = (ReviewRow.drawn_at >= since, ReviewRow.drawn_at < until)
+        parts = [select(func.count()).select_from(StaffRow), select(func.max(StaffRow.updated_at)),
+                 select(func.count()).select_from(StaffIncomeRow).where(StaffIncomeRow.year == year),
+                 select(func.sum(StaffIncomeRow.income)).where(StaffIncomeRow.year == year),
+                 select(func.count()).select_from(StintRow), select(func.max(StintRow.stint_id)),
+                 select(func.count()).select_from(TrainingRow), select(func.max(TrainingRow.training_id)),
+                 select(func.count()).select_from(ReviewRow).where(*in_year),
+                 select(func.count(ReviewRow.score)).where(*in_year), select(func.sum(ReviewRow.score)).where(*in_year),
+                 select(func.count()).select_from(RecordCheckRow), select(func.max(RecordCheckRow.check_id))]
+        row = self.session.execute(select(*(p.scalar_subquery() for p in parts))).one()  # one round trip
+        return tuple(None if v is None else str(v) for v in row)
 
     def teams(self, consortium_ids: Iterable[str] | None) -> list[EmergencyTeamRow]:
         stmt = select(EmergencyTeamRow)
