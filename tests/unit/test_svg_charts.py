@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from yigongti.core.svg import WIDTH, Bar, Series, Text, bars_svg, columns_svg, nice_ticks, text_width, wan_label
 
-SVG = "{http://www.w3.org/2000/svg}"
+SVG = ""  # inline in HTML: no namespace attribute
 fen = st.integers(min_value=-10**13, max_value=10**13)
 
 

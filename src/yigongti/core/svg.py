@@ -104,9 +104,10 @@ def _text(x: int, y: int, text: str, *, size: int = FONT, anchor: str = "start",
 
 
 def _open(chart_id: str, height: int, title: Text, desc: str) -> list[str]:
-    """The ``<svg>`` element, its accessible name and description, and the title drawn on two lines."""
+    """The ``<svg>`` element (inline in HTML: no namespace attribute, the page has no address in it), its accessible
+    name and description, and the title drawn on two lines."""
     name = " / ".join(title.lines())
-    return [f'<svg xmlns="http://www.w3.org/2000/svg" id="{_e(chart_id)}" class="chart" role="img" '
+    return [f'<svg id="{_e(chart_id)}" class="chart" role="img" '
             f'width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" '
             f'aria-labelledby="{_e(chart_id)}-t {_e(chart_id)}-d" font-family="sans-serif">',
             f'<title id="{_e(chart_id)}-t">{_e(name)}</title>', f'<desc id="{_e(chart_id)}-d">{_e(desc)}</desc>',
