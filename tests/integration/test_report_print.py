@@ -1,12 +1,13 @@
-"""Reports legible at print size (A4, 150 dpi), Chinese first: charts at the page's width, money axes in 万元 with
-thousands separators (never ``1e6``), the legend under the plot, a split chart of names or tiers; Excel summary
-cells are numbers with number formats, months are dates, money is never text."""
+"""Reports legible at print size (A4), Chinese first: the settlement report's charts are inline SVG at the page's
+width (vectors: they print sharp), each with a title and a description for screen readers and its table; money axes
+in 万元 with thousands separators (never ``1e6``); a split chart of names or tiers; Excel summary cells are numbers
+with number formats, months are dates, money is never text. The other reports' matplotlib charts (PNG at 150 dpi)
+keep the legend under the plot and plain axes."""
 
 from __future__ import annotations
 
-import base64
 import re
-import struct
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,8 @@ from typer.testing import CliRunner
 
 from yigongti.budget.report import SPLIT_BARS, split_bars
 from yigongti.cli import app
-from yigongti.core.reports import PRINT_DPI, PRINT_WIDTH_IN, chart_png, legend_outside, plain_axis, pyplot
+from yigongti.core.reports import chart_png, legend_outside, plain_axis, pyplot
+from yigongti.core.svg import WIDTH
 
 
 @pytest.fixture(scope="module")
@@ -30,18 +32,24 @@ def reports(example_input: Path, example_expected: Path, tmp_path_factory: pytes
     return target / "reports"
 
 
-def _png_size(png: bytes) -> tuple[int, int]:
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", png[16:24])
-
-
-def test_every_chart_is_drawn_for_an_a4_page_at_150_dpi(reports: Path) -> None:
+def test_every_chart_is_inline_svg_at_the_a4_text_width_with_its_name_and_table(reports: Path) -> None:
     page = (reports / "settlement-G2.html").read_text(encoding="utf-8")
-    pngs = [base64.b64decode(m) for m in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)]
-    assert len(pngs) == 4
-    for png in pngs:
-        width, _ = _png_size(png)
-        assert 0.8 * PRINT_WIDTH_IN * PRINT_DPI <= width <= 1.05 * PRINT_WIDTH_IN * PRINT_DPI, width
+    assert "data:image/png" not in page and "<script" not in page and "http" not in page
+    figures = re.findall(r"<figure>(<svg.*?</svg>)</figure>\s*(<table)?", page)
+    assert len(figures) == 4
+    names = []
+    for svg, table in figures:
+        root = ET.fromstring(svg)
+        assert int(root.get("width", "")) == WIDTH and 0.95 * 6.7 * 96 <= WIDTH <= 6.7 * 96  # A4 text width, 96 dpi
+        assert root.get("role") == "img"
+        title, desc = (root.find(t) for t in ("title", "desc"))
+        assert title is not None and desc is not None and title.text and desc.text
+        assert re.match(r"^[\u4e00-\u9fff]", title.text) and " / " in title.text  # Chinese first, then English
+        assert "下表" in desc.text and "table below" in desc.text and table  # the values, for a screen reader
+        names.append(title.text)
+    assert names[0] == "逐月预算与支出 / Budget vs spending by month"
+    ticks = re.findall(r'text-anchor="end" fill="#222">([^<]*)</text>', figures[0][0])
+    assert ticks and all(re.fullmatch(r"-?[\d,]+(\.\d+)?", t) and "e" not in t for t in ticks)
 
 
 def test_money_axes_have_no_exponent_and_the_legend_is_outside() -> None:
@@ -72,12 +80,12 @@ class _Alloc:
 
 def test_a_large_split_is_drawn_by_tier_with_exact_sums() -> None:
     few = [_Alloc(f"V{i}", "village", 100 * i) for i in range(SPLIT_BARS)]
-    assert [b[0] for b in split_bars(few)][0] == f"V{SPLIT_BARS - 1}"
+    assert [b[0].zh for b in split_bars(few)][0] == f"V{SPLIT_BARS - 1}"
     many = few + [_Alloc(f"T{i}", "township", -7) for i in range(5)] + [_Alloc("H", "county", 10**9)]
     bars = split_bars(many)
     assert len(bars) == 3
     assert sum(b[1] for b in bars) == sum(a.amount for a in many)
-    assert any("(5" in b[0] for b in bars)
+    assert any("（5 家）" in b[0].zh and "(5 institutions)" in b[0].en for b in bars)
 
 
 def test_excel_summary_cells_are_numbers_with_formats(reports: Path) -> None:

@@ -85,7 +85,7 @@ def test_ledger_closes_and_records_the_inputs_hash(out: Path) -> None:
 
 def test_reports_are_self_contained(out: Path) -> None:
     page = (out / "reports" / "settlement-G2.html").read_text(encoding="utf-8")
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count("<figure><svg ") == 4 and "<img" not in page and "<script" not in page  # charts inline
     assert "http://" not in page and "https://" not in page
     assert "年终清算" in page and "-22,661.97" in page
     from openpyxl import load_workbook

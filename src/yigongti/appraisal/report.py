@@ -2,7 +2,7 @@
 in the layout a county health commission hands out: one row per unit, one column per indicator, with the change on
 last year (同比增减) when last year's indicators could be computed. Both are byte-identical for the same result.
 
-Chart labels are Chinese and English when a Chinese font is installed (``budget.report.cjk_font``), else English;
+Chart labels are Chinese and English when a Chinese font is installed (``core.reports.cjk_font``), else English;
 headings and tables are Chinese and English.
 """
 
