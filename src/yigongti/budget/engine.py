@@ -102,14 +102,19 @@ def _with_risk(j: ir.Table, risk: ir.Table | None) -> tuple[ir.Table, list[str]]
 
 
 def head_counts(designations: ir.Table, persons: ir.Table, *, year: int, policy: CapitationPolicy,
-                risk: ir.Table | None = None) -> ir.Table:
-    """Enrollees per (consortium_id, band[, risk_0 ...]) as ``persons``: the input of standard heads."""
+                risk: ir.Table | None = None, world: int = 0) -> ir.Table:
+    """Enrollees per (consortium_id, band[, risk_0 ...]) as ``persons``: the input of standard heads. ``world``:
+    the width of the prefix of person_id that tells stacked worlds apart (a column ``world`` more, so that
+    enrollees without a consortium stay in their world); 0: one world."""
     e = enrollees(designations, year=year)
     p = persons.select("person_id", "birth_date")
     j = e.join(p, e.person_id == p.person_id, how="left").select(e.person_id, e.consortium_id, p.birth_date)
     j = j.mutate(band=_band_expr(policy, age_expr(j.birth_date, year)))
     j, flags = _with_risk(j, risk)
     keys = ["consortium_id", "band", *flags]
+    if world:
+        j = j.mutate(world=j.person_id.substr(0, world))
+        keys = ["world", *keys]
     return j.group_by(keys).aggregate(persons=j.person_id.count()).order_by(keys)
 
 
@@ -252,18 +257,21 @@ def top_out_of_network_diagnoses(summary: ir.Table, *, top: int = 10) -> ir.Tabl
 
 
 def lives_away_by_month(adjudicated: ir.Table, designations: ir.Table, persons: ir.Table, *,
-                        year: int) -> ir.Table:
+                        year: int, world: int = 0) -> ir.Table:
     """(month, fund_paid, claims): the fund's payments for the claims of ``year`` of insured persons living away all
     year (``persons.lives_away``) without a designation for the year: paid by the fund, charged to no consortium, and
-    reported apart (rules.md D7). Unreasonable claims are left out (not paid)."""
+    reported apart (rules.md D7). Unreasonable claims are left out (not paid). ``world``: as in :func:`head_counts`
+    (then by world and month)."""
     a = _of_year(adjudicated, year)
     a = a.filter((a.rule != Rule.UNREASONABLE) & ~a.unreasonable.fill_null(False))
     away = persons.filter(persons.lives_away.fill_null(False)).select("person_id")
     e = enrollees(designations, year=year).select("person_id")
     j = a.semi_join(away, "person_id").anti_join(e, "person_id")
-    return (j.group_by(month=j.admit_date.month().cast("int64"))
+    month = j.admit_date.month().cast("int64")
+    keys = {"world": j.person_id.substr(0, world), "month": month} if world else {"month": month}
+    return (j.group_by(**keys)
             .aggregate(fund_paid=j.fund_paid.sum().cast("int64"), claims=j.count().cast("int64"))
-            .order_by("month"))
+            .order_by(list(keys)))
 
 
 def cost_by_age(adjudicated: ir.Table, persons: ir.Table, *, year: int, risk: ir.Table | None = None) -> ir.Table:

@@ -93,8 +93,8 @@ from yigongti.datafolder.schema import INPUT_TABLES
 __all__ = [
     "SETTLED_CLAIMS_COLUMNS", "STREAM_CLAIMS", "SettlementResult", "appraisal_scores", "format_heads",
     "interim_table", "load_adjudicated", "package_table", "package_year", "policy_with_scores", "settle_data",
-    "settle_year", "settlement_inputs", "spent_by_month", "statements_table", "surplus_table", "write_package",
-    "write_settlement",
+    "settle_worlds", "settle_year", "settlement_inputs", "spent_by_month", "statements_table", "surplus_table",
+    "write_package", "write_settlement",
 ]
 
 # Parquet claims of more rows than this are settled streaming from the files through the engine (at 10 M claims
@@ -271,6 +271,76 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
     return result
 
 
+def settle_worlds(stacked: DataFolder, tags: Sequence[str], worlds: Sequence[tuple[DataFolder, pa.Table, pa.Table,
+                                                                                 AppraisalResult | None]],
+                  year: int, policy: Policy, *, designations: pa.Table, adjudicated: pa.Table,
+                  backend: str = "duckdb") -> list[SettlementResult]:
+    """The settlements of many worlds (a simulator's replicates) with ONE run of the engine's figures: ``stacked``
+    holds every world's tables with every key (person, institution, consortium, township, village, claim ids)
+    prefixed by the world's tag (``tags``, all of one width), ``designations`` and ``adjudicated`` are the stacked
+    ones. The head counts and the persons living away are grouped by world too (the capitation pool is per world:
+    each world's rate is its pool over its own heads), the other figures are per consortium or institution, hence
+    per world; they are split by the prefix, which is removed, and each world is settled from its own figures, as
+    :func:`settle_year` would settle ``worlds[i]`` = (its data folder, designations, adjudicated claims, appraisal)
+    with ``policy`` (same money, same tables, same inputs hash: hashed from the world's own tables)."""
+    if not tags or len({len(t) for t in tags}) != 1 or len(tags) != len(worlds):
+        raise ValueError("settle_worlds needs one tag per world, all of one width")
+    width = len(tags[0])
+    institutions = stacked["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
+    persons = _persons_with_lives_away(stacked["persons"])
+    des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
+    des = des.filter(pc.equal(des.column("year"), year))
+    adj = adjudicated.select([*ADJUDICATED_COLUMNS,
+                              *(c for c in (DESIGNATED_CONSORTIUM,) if c in adjudicated.column_names)])
+    cap = policy.capitation
+    risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
+    claims = stacked.get("claims")
+    con = connect(backend, joins_as_written=True)
+    try:
+        tables = _engine_tables(con, year=year, policy=policy, des=des, persons=persons, institutions=institutions,
+                                adj=adj, claims=claims if risk_classes else None, risk_classes=risk_classes,
+                                top_diagnoses=10, world=width)
+        costs = _last_year_costs(con, claims, year) if policy.package.part("history") else _no_costs()
+    finally:
+        if con.name != "pyspark":
+            con.disconnect()
+    per_consortium = ("consortium_id", ["consortium_id"])
+    keyed = {"counts": ("world", ["consortium_id"]), "away": ("world", []), "heads": ("inst_id", ["inst_id"]),
+             "charges": ("consortium_id", ["consortium_id", "inst_id"]), "by_month": per_consortium,
+             "by_tier": per_consortium, "top": per_consortium}
+    split = {name: _world_rows(t, keyed[name][0], tags, keyed[name][1]) for name, t in tables.items()}
+    split_costs = _world_rows(costs, "inst_id", tags, ["inst_id"])
+    out = []
+    for i, (data, w_des, w_adj, appraisal) in enumerate(worlds):
+        mine = {name: parts[i].drop_columns(["world"]) if "world" in parts[i].column_names else parts[i]
+                for name, parts in split.items()}
+        folder = data.path
+        path = parquet_claims_path(folder)
+        claim_files = (parquet_files(path) if path is not None and find_table_file(folder, "adjudicated") is None
+                       else None)
+        scored = policy_with_scores(policy, appraisal_scores(appraisal)) if appraisal is not None else policy
+        result = _settle(data, year, scored, None, w_des, w_adj, 10, claim_files=claim_files,
+                         figures=(_figures_of(mine), split_costs[i]))
+        result.appraisal, result.appraisal_problem, result.adjudicated = appraisal, None, w_adj
+        out.append(result)
+    return out
+
+
+def _world_rows(t: pa.Table, by: str, tags: Sequence[str], strip: Sequence[str]) -> list[pa.Table]:
+    """The rows of each world of ``t`` (by the prefix of column ``by``), the prefix removed from ``strip``; rows
+    whose ``by`` is null belong to no world."""
+    width = len(tags[0])
+    head = pc.utf8_slice_codeunits(t.column(by), 0, width)
+    out = []
+    for tag in tags:
+        part = t.filter(pc.fill_null(pc.equal(head, tag), False))
+        for name in strip:
+            part = part.set_column(part.column_names.index(name), name,
+                                   pc.utf8_slice_codeunits(part.column(name), width))
+        out.append(part)
+    return out
+
+
 def package_year(data: DataFolder | Path | str, year: int, policy: Policy | None = None, *,
                  backend: str = "duckdb") -> list[PackageLine]:
     """The internal package of ``year`` at its start (年初包干, budget.package): the lines :func:`settle_year` charges
@@ -379,12 +449,14 @@ class _Figures:
     member_charges: dict[tuple[str, str], dict[int, int]]  # (consortium, member) -> month -> fen (budget.package)
 
 
-def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designations: pa.Table,
+def _settle(data: DataFolder, year: int, policy: Policy, con: Backend | None, designations: pa.Table,
             adjudicated: pa.Table | ir.Table, top_diagnoses: int, *, claims: pa.Table | ir.Table | None = None,
-            claim_files: list[Path] | None = None, opening: Mapping[str, Balances] | None = None) -> SettlementResult:
+            claim_files: list[Path] | None = None, opening: Mapping[str, Balances] | None = None,
+            figures: tuple[_Figures, pa.Table] | None = None) -> SettlementResult:
     """``adjudicated`` and ``claims`` (for the risk classes and last year's costs of the package; default: the
     folder's) as Arrow tables or as engine tables; hashed by value, or by the bytes of the Parquet ``claim_files``
-    they come from when given."""
+    they come from when given. ``figures``: the engine's figures and last year's costs at each member computed
+    already (:func:`settle_worlds`), else by ``con``."""
     institutions = data["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
     persons = _persons_with_lives_away(data["persons"])
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
@@ -418,14 +490,23 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
                   pa.Table) and risk_classes and not claim_files:  # last year's diagnoses decide the risk classes
         hashed["claims"] = (claims, ["claim_id", "person_id", "admit_date", "diagnosis"], ["claim_id"])
     # last year's medical costs at each member weigh the package's history part (budget.package)
-    last_costs = _last_year_costs(con, claims, year) if policy.package.part("history") else pa.table(
-        {"inst_id": pa.array([], pa.string()), "total_cost": pa.array([], pa.int64())})
+    if figures is not None:
+        last_costs = figures[1]
+    elif policy.package.part("history"):
+        assert con is not None
+        last_costs = _last_year_costs(con, claims, year)
+    else:
+        last_costs = _no_costs()
     hashed["last_year_costs"] = (last_costs, ["inst_id", "total_cost"], ["inst_id"])
     # the inputs hash runs beside the engine (hashing and Arrow release the GIL)
     hashing = _HASHER.submit(_hash_inputs, policy=policy, year=year, tables=hashed, files=claim_files or [])
-    fig = _engine_figures(con, year=year, policy=policy, des=des, persons=persons, institutions=institutions,
-                          adj=adj, claims=claims if risk_classes else None, risk_classes=risk_classes,
-                          top_diagnoses=top_diagnoses)
+    if figures is not None:
+        fig = figures[0]
+    else:
+        assert con is not None
+        fig = _engine_figures(con, year=year, policy=policy, des=des, persons=persons, institutions=institutions,
+                              adj=adj, claims=claims if risk_classes else None, risk_classes=risk_classes,
+                              top_diagnoses=top_diagnoses)
 
     cons_ids = sorted(consortia_t.column("consortium_id").to_pylist())
     names = dict(zip(consortia_t.column("consortium_id").to_pylist(), consortia_t.column("name").to_pylist(),
@@ -511,10 +592,14 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend, designati
         statements=statements, interim=interim)
 
 
+def _no_costs() -> pa.Table:
+    return pa.table({"inst_id": pa.array([], pa.string()), "total_cost": pa.array([], pa.int64())})
+
+
 def _last_year_costs(con: Backend, claims: pa.Table | ir.Table | None, year: int) -> pa.Table:
     """(inst_id, total_cost): last year's medical costs by the institution that provided them (empty: no claims)."""
     if claims is None:
-        return pa.table({"inst_id": pa.array([], pa.string()), "total_cost": pa.array([], pa.int64())})
+        return _no_costs()
     t = _register(con, claims) if isinstance(claims, pa.Table) else claims
     cols = [c for c in ("inst_id", "admit_date", "total_cost", "unreasonable") if c in t.columns]
     return con.to_pyarrow(q.costs_at_institutions(t.select(*cols), year=year - 1)).select(["inst_id", "total_cost"])
@@ -539,10 +624,13 @@ def _persons_with_lives_away(persons: pa.Table) -> pa.Table:
                      "lives_away": flag})
 
 
-def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, persons: pa.Table,
-                    institutions: pa.Table, adj: pa.Table | ir.Table, claims: pa.Table | ir.Table | None,
-                    risk_classes: dict[str, tuple[str, ...]], top_diagnoses: int) -> _Figures:
-    """Head counts and charged spending from the engine: the claims are scanned and joined once."""
+def _engine_tables(con: Backend, *, year: int, policy: Policy, des: pa.Table, persons: pa.Table,
+                   institutions: pa.Table, adj: pa.Table | ir.Table, claims: pa.Table | ir.Table | None,
+                   risk_classes: dict[str, tuple[str, ...]], top_diagnoses: int,
+                   world: int = 0) -> dict[str, pa.Table]:
+    """The engine's figures as Arrow tables (head counts, institution heads, member charges, persons living away,
+    spending by month and tier, top diagnoses): the claims are scanned and joined once. ``world``: the width of
+    the key prefix of stacked worlds (head counts and persons living away then carry a ``world`` column)."""
     t_des = _register(con, des)
     t_per = _register(con, persons)
     t_inst = _register(con, institutions)
@@ -551,22 +639,40 @@ def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, p
     if claims is not None:
         t_claims = _register(con, claims) if isinstance(claims, pa.Table) else claims
         risk = q.risk_flags(t_claims.select("person_id", "admit_date", "diagnosis"), risk_classes, year=year - 1)
-    counts = con.to_pyarrow(q.head_counts(t_des, t_per, year=year, policy=policy.capitation, risk=risk))
+    out = {"counts": con.to_pyarrow(q.head_counts(t_des, t_per, year=year, policy=policy.capitation, risk=risk,
+                                                  world=world))}
     summary = con.to_pyarrow(q.charged_summary(q.charged_spending(t_adj, t_des, t_inst, year=year)))
     t_sum = _register(con, summary)
-    heads = con.to_pyarrow(q.institution_heads(t_des, year=year)).to_pylist()
-    charges: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
-    for r in con.to_pyarrow(q.member_charges(t_sum)).to_pylist():
-        charges[(r["consortium_id"], r["inst_id"])][int(r["month"])] = int(r["fund_paid"])
-    away: dict[int, int] = {}
+    out["heads"] = con.to_pyarrow(q.institution_heads(t_des, year=year))
+    out["charges"] = con.to_pyarrow(q.member_charges(t_sum))
     if pc.any(persons.column("lives_away")).as_py():  # one more scan of the claims only when someone lives away
-        rows = con.to_pyarrow(q.lives_away_by_month(t_adj, t_des, t_per, year=year)).to_pylist()
-        away = {int(r["month"]): int(r["fund_paid"]) for r in rows}
+        out["away"] = con.to_pyarrow(q.lives_away_by_month(t_adj, t_des, t_per, year=year, world=world))
+    out["by_month"] = con.to_pyarrow(q.spending_by_month(t_sum))
+    out["by_tier"] = con.to_pyarrow(q.spending_by_tier(t_sum))
+    out["top"] = con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses))
+    return out
+
+
+def _figures_of(tables: dict[str, pa.Table]) -> _Figures:
+    charges: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for r in tables["charges"].to_pylist():
+        charges[(r["consortium_id"], r["inst_id"])][int(r["month"])] = int(r["fund_paid"])
+    away = tables.get("away")
     return _Figures(
-        head_counts=counts.to_pylist(), inst_heads={r["inst_id"]: int(r["heads"]) for r in heads},
-        by_month=con.to_pyarrow(q.spending_by_month(t_sum)), by_tier=con.to_pyarrow(q.spending_by_tier(t_sum)),
-        top=con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses)), lives_away=away,
+        head_counts=tables["counts"].to_pylist(),
+        inst_heads={r["inst_id"]: int(r["heads"]) for r in tables["heads"].to_pylist()},
+        by_month=tables["by_month"], by_tier=tables["by_tier"], top=tables["top"],
+        lives_away={} if away is None else {int(r["month"]): int(r["fund_paid"]) for r in away.to_pylist()},
         member_charges=dict(charges))
+
+
+def _engine_figures(con: Backend, *, year: int, policy: Policy, des: pa.Table, persons: pa.Table,
+                    institutions: pa.Table, adj: pa.Table | ir.Table, claims: pa.Table | ir.Table | None,
+                    risk_classes: dict[str, tuple[str, ...]], top_diagnoses: int) -> _Figures:
+    """Head counts and charged spending from the engine: the claims are scanned and joined once."""
+    return _figures_of(_engine_tables(con, year=year, policy=policy, des=des, persons=persons,
+                                      institutions=institutions, adj=adj, claims=claims, risk_classes=risk_classes,
+                                      top_diagnoses=top_diagnoses))
 
 
 def _scores_table(data: DataFolder) -> pa.Table:

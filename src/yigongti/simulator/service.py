@@ -36,7 +36,7 @@ from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.indicators import IndicatorSet
 from yigongti.appraisal.service import AppraisalResult, appraise_data
 from yigongti.benefits.service import adjudicate_data, designations_for
-from yigongti.budget.service import SettlementResult, settle_year
+from yigongti.budget.service import SettlementResult, settle_worlds, settle_year
 from yigongti.core.money import format_yuan
 from yigongti.core.policy import Policy, PolicyError
 from yigongti.core.policy_files import folder_policy
@@ -260,7 +260,7 @@ def batch_size(claims_a_year: int, replicates: int, limit: int = BATCH_CLAIMS) -
 
 
 def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: list[pa.Table],
-               backend: str) -> tuple[list[pa.Table], list[AppraisalResult]]:
+               backend: str) -> tuple[list[pa.Table], list[AppraisalResult], DataFolder | None, pa.Table | None]:
     """Each replicate's year adjudicated and appraised, all in ONE run of the real adjudication and ONE of the
     real appraisal: every table of the replicates with every key prefixed by the replicate (``worlds``: persons,
     claims, designations, institutions, consortia and the county code too, so that each replicate is a county of
@@ -270,20 +270,21 @@ def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: 
     persons or institutions of one scope and every score a function of its unit's indicators: so each replicate's
     tables are the ones its own run gives (same rows, same order). This year's scores (the P4P and the Q4 choice)
     do not depend on last year's indicators, which only the appraisal report compares with: not computed
-    (``with_previous=False``), the money is the same."""
+    (``with_previous=False``), the money is the same. Also the stacked folder and adjudication (None for one
+    replicate), which the settlement of the batch reads (``budget.service.settle_worlds``)."""
     y0, iset = setup.year, setup.indicator_set
     if len(claims) == 1:
         data = DataFolder(setup.data.path, {**setup.data.tables, "claims": claims[0], "designations": des[0]})
         adj = adjudicate_data(data, y0, policy, des[0], backend=backend)
         return [adj], [appraise_data(data, y0, policy, des[0], adj, indicator_set=iset, backend=backend,
-                                     with_previous=False)]
+                                     with_previous=False)], None, None
     n = len(claims)
     all_des = worlds.stack(des)
     data = DataFolder(setup.data.path, {**setup.stacked_tables(n), "claims": worlds.stack(claims),
                                         "designations": all_des})
     adj = adjudicate_data(data, y0, policy, all_des, backend=backend)
     res = appraise_data(data, y0, policy, all_des, adj, indicator_set=iset, backend=backend, with_previous=False)
-    return worlds.split(adj, "claim_id", n), _world_appraisals(res, n)
+    return worlds.split(adj, "claim_id", n), _world_appraisals(res, n), data, adj
 
 
 def _world_appraisals(res: AppraisalResult, n: int) -> list[AppraisalResult]:
@@ -360,12 +361,18 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
         all_des = pa.concat_tables([des, rep.last_des.select(list(_DES_COLUMNS)).cast(des.schema)])
         all_claims = pa.concat_tables([claims, rep.last_claims.cast(claims.schema)])
         drawn.append((before, d, moved, claims, des, all_des, all_claims))
-    adjudicated, appraised = _run_batch(setup, policy, [x[6] for x in drawn], [x[5] for x in drawn], backend)
-    for rep, (before, d, moved, claims, des, all_des, all_claims), adj, appraisal in zip(
-            reps, drawn, adjudicated, appraised, strict=True):
-        one = DataFolder(setup.data.path, {**setup.data.tables, "claims": all_claims, "designations": all_des})
-        settlement = settle_year(one, y0, policy, backend=backend, designations=all_des, adjudicated=adj,
-                                 appraisal=appraisal)
+    adjudicated, appraised, stacked, stacked_adj = _run_batch(setup, policy, [x[6] for x in drawn],
+                                                              [x[5] for x in drawn], backend)
+    ones = [(DataFolder(setup.data.path, {**setup.data.tables, "claims": x[6], "designations": x[5]}), x[5], adj,
+             appraisal) for x, adj, appraisal in zip(drawn, adjudicated, appraised, strict=True)]
+    if stacked is None or stacked_adj is None:  # one replicate
+        settled = [settle_year(one, y0, policy, backend=backend, designations=all_des, adjudicated=adj,
+                               appraisal=appraisal) for one, all_des, adj, appraisal in ones]
+    else:  # the batch's settlements from one run of the engine's figures, per replicate (world)
+        settled = settle_worlds(stacked, worlds.prefixes(len(reps)), ones, y0, policy,
+                                designations=stacked["designations"], adjudicated=stacked_adj, backend=backend)
+    for rep, (before, d, moved, claims, des, _, _), adj, appraisal, settlement in zip(
+            reps, drawn, adjudicated, appraised, settled, strict=True):
         counts = g.year_counts(adj, geo)
         income = round(_income(policy, settlement) * (1 + b.income_growth) ** k)
         outlay = fund_outlay(payment, settlement, counts.fund_paid)
