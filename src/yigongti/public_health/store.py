@@ -34,8 +34,8 @@ from yigongti.enrollment.store import PersonRow
 from yigongti.public_health.domain import CardStatus
 from yigongti.registry.store import InstitutionRow
 
-__all__ = ["CardRow", "CardsRepository", "ClusterReportRow", "DiagnosisRow", "FoodborneCardRow", "ReadinessRepository", "StockpileRow",
-           "SurveillanceCountRow"]
+__all__ = ["CardRow", "CardsRepository", "ClusterReportRow", "DiagnosisRow", "FoodborneCardRow", "ReadinessRepository",
+           "StockpileRow", "SurveillanceCountRow"]
 
 _STATUSES = ", ".join(repr(s.value) for s in CardStatus)
 
