@@ -226,3 +226,24 @@ def test_hostile_exposure_is_4xx(fc: tuple[FastAPI, TestClient, dict], people: d
 def test_hostile_cluster_ids_are_4xx(fc: tuple[FastAPI, TestClient, dict], path: str) -> None:
     _, client, h = fc
     assert client.post(path, headers=h["fc-g1"]).status_code in (404, 422)
+
+
+def test_food_borne_reports_late_and_missed_per_institution(fc: tuple[FastAPI, TestClient, dict]) -> None:
+    app, client, h = fc
+    rows = client.get("/api/public-health/timeliness?year=2025&kind=foodborne", headers=h["fc-hc"]).json()
+    assert rows and all(r["cards"] == r["on_time"] + r["late"] + r["missed"] + r["pending"] + r["voided"]
+                        for r in rows)
+    assert sum(r["late"] for r in rows) > 0 and sum(r["cards"] for r in rows) >= 30
+    infectious = client.get("/api/public-health/timeliness?year=2025", headers=h["fc-hc"]).json()
+    assert sum(r["cards"] for r in infectious) != sum(r["cards"] for r in rows)
+    g1 = client.get("/api/public-health/timeliness?year=2025&kind=foodborne", headers=h["fc-g1"]).json()
+    assert g1 and all(r["inst_id"].startswith("G1-") for r in g1)
+    assert client.get("/api/public-health/timeliness?year=2025&kind=x", headers=h["fc-hc"]).status_code == 422
+    hc = _signed_in(app, "fc-hc")
+    page = hc.get("/public-health/timeliness?year=2025&kind=foodborne")
+    assert page.status_code == 200 and "食源性疾病病例报告及时性" in page.text and 'tabindex="0"' in page.text
+    r = hc.get("/public-health/timeliness.csv?year=2025&kind=foodborne")
+    assert r.status_code == 200 and "foodborne-timeliness-2025.csv" in r.headers["content-disposition"]
+    body = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))[1:]
+    assert sum(int(x[2]) for x in body) == sum(x["cards"] for x in rows)
+    assert _signed_in(app, "fc-doc-t1").get("/public-health/timeliness?kind=foodborne").status_code == 403

@@ -215,10 +215,14 @@ def get_alerts(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> l
 
 @router.get("/timeliness", response_model=list[TallyOut], responses=_ERRORS)
 def get_timeliness(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
-                   year: Annotated[int, Query(ge=2000, le=2100)]) -> list[TallyOut]:
-    """报告及时性 / Per institution the year's cards: on time, late, missed (overdue, not reported), pending,
-    voided (no personal data)."""
-    rows = _run(lambda: timeliness_by_institution(_uow(db), principal, year=year, now=ctx.clock.now()))
+                   year: Annotated[int, Query(ge=2000, le=2100)],
+                   kind: Annotated[str, Query(pattern="^(infectious|foodborne)$",
+                                              description="infectious cards or food-borne case reports")]
+                   = "infectious") -> list[TallyOut]:
+    """报告及时性 / Per institution the year's cards (``kind=foodborne``: food-borne case reports): on time, late,
+    missed (overdue, not reported), pending, voided (no personal data)."""
+    rows = _run(lambda: timeliness_by_institution(_uow(db), principal, year=year, now=ctx.clock.now(),
+                                                  foodborne=kind == "foodborne"))
     return [TallyOut(inst_id=r.inst_id, cards=r.cards, on_time=r.on_time, late=r.late, missed=r.missed,
                      pending=r.pending, voided=r.voided) for r in rows]
 

@@ -232,12 +232,17 @@ def void_page(ctx: ContextDep, db: DbSession, principal: Official, _csrf: Checke
     return _back(card_id, "voided")
 
 
-def _tally(ctx: ContextDep, db: DbSession, principal: Official,
-           year: int | None) -> tuple[int, list[InstitutionTally]]:
+KindQuery = Annotated[str, Query(pattern="^(infectious|foodborne)$")]
+"""Which reports the timeliness table counts: the infectious cards or the food-borne case reports."""
+
+
+def _tally(ctx: ContextDep, db: DbSession, principal: Official, year: int | None,
+           kind: str = "infectious") -> tuple[int, list[InstitutionTally]]:
     y = year or ctx.clock.today().year
     if principal.role not in OVERSEERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅公共卫生管理人员可查看 / public-health staff only")
-    tallies = _run(lambda: timeliness_by_institution(_uow(db), principal, year=y, now=ctx.clock.now()))
+    tallies = _run(lambda: timeliness_by_institution(_uow(db), principal, year=y, now=ctx.clock.now(),
+                                                     foodborne=kind == "foodborne"))
     return y, sorted(tallies, key=lambda t: (-(t.missed + t.late), t.inst_id))
 
 
@@ -248,30 +253,32 @@ def _rate(t: InstitutionTally) -> str:
 
 @router.get("/public-health/timeliness", response_class=HTMLResponse)
 def timeliness_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
-                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                    kind: KindQuery = "infectious") -> Response:
     """报告及时性 / Per institution the year's cards: on time, late, missed (overdue, not reported), pending,
     the institutions with the most missed and late cards first."""
-    y, tallies = _tally(ctx, db, principal, year)
+    y, tallies = _tally(ctx, db, principal, year, kind)
     total = InstitutionTally("")
     for t in tallies:
         for f in ("cards", "on_time", "late", "missed", "pending", "voided"):
             setattr(total, f, getattr(total, f) + getattr(t, f))
     return render(request, ctx, "infectious_timeliness.html", principal, year=y, tallies=tallies, total=total,
-                  rate=_rate)
+                  rate=_rate, kind=kind)
 
 
 @router.get("/public-health/timeliness.csv")
 def timeliness_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
-                   year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+                   year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                   kind: KindQuery = "infectious") -> Response:
     """The same table as CSV (labelled headers, no personal data)."""
-    y, tallies = _tally(ctx, db, principal, year)
+    y, tallies = _tally(ctx, db, principal, year, kind)
     names = ctx.registry.get().institutions if ctx.registry is not None else {}
 
     def name(inst_id: str) -> str:
         inst = names.get(inst_id)
         return inst.name if inst is not None else ""
 
-    return csv_response(f"infectious-timeliness-{y}.csv", TIMELINESS_COLUMNS,
+    return csv_response(f"{kind}-timeliness-{y}.csv", TIMELINESS_COLUMNS,
                         ([t.inst_id, name(t.inst_id), t.cards, t.on_time, t.late, t.missed, t.pending, t.voided,
                           _rate(t)] for t in tallies), lang=lang_of(request))
 

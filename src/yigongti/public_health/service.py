@@ -307,12 +307,16 @@ def alerts(uow: PublicHealthUnitOfWork, principal: Principal, *, now: datetime) 
 
 
 def timeliness_by_institution(uow: PublicHealthUnitOfWork, principal: Principal, *, year: int,
-                              now: datetime) -> list[InstitutionTally]:
-    """Per institution the year's cards: on time, late, missed (overdue, not reported), pending, voided."""
+                              now: datetime, foodborne: bool = False) -> list[InstitutionTally]:
+    """Per institution the year's cards (``foodborne``: the food-borne case reports): on time, late, missed
+    (overdue, not reported), pending, voided."""
     with uow:
         insts = _institutions(uow, principal)
-        cards = uow.cards.cards(inst_ids=insts, since=datetime(year, 1, 1), until=datetime(year + 1, 1, 1),
-                                limit=1_000_000)
+        since, until = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+        if foodborne:
+            return tally((i, timeliness(st, d, sub, now))
+                         for i, st, d, sub in uow.cards.foodborne_states(inst_ids=insts, since=since, until=until))
+        cards = uow.cards.cards(inst_ids=insts, since=since, until=until, limit=1_000_000)
         return tally((c.inst_id, timeliness(c.status, c.deadline, c.submitted_at, now)) for c in cards)
 
 

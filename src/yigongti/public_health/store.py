@@ -248,6 +248,17 @@ class CardsRepository:
         return list(self.session.scalars(stmt.order_by(FoodborneCardRow.deadline, FoodborneCardRow.card_id)
                                           .limit(limit)))
 
+    def foodborne_states(self, *, inst_ids: Sequence[str] | None, since: datetime,
+                         until: datetime) -> list[tuple[str, str, datetime, datetime | None]]:
+        """(inst_id, status, deadline, submitted_at) of the food-borne cards diagnosed from ``since`` to before
+        ``until`` (plain columns)."""
+        stmt = select(FoodborneCardRow.inst_id, FoodborneCardRow.status, FoodborneCardRow.deadline,
+                      FoodborneCardRow.submitted_at).where(FoodborneCardRow.diagnosed_at >= since,
+                                                           FoodborneCardRow.diagnosed_at < until)
+        if inst_ids is not None:
+            stmt = stmt.where(FoodborneCardRow.inst_id.in_(list(inst_ids)))
+        return [(str(i), str(st), d, sub) for i, st, d, sub in self.session.execute(stmt)]
+
     def cluster_cases(self, since: datetime) -> list[tuple[int, str, str, datetime | None, datetime, str]]:
         """(card_id, inst_id, exposure_place, onset_at, diagnosed_at, status) of every food-borne case with an
         exposure place diagnosed since ``since`` (plain columns; every institution: a cluster crosses members)."""
