@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_fixtures import INSIDE_WINDOW, PASSWORD, login, make_user, read_csv
+from api_fixtures import INSIDE_WINDOW, csrf_of, login, make_user, page_client, read_csv
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
@@ -26,7 +26,6 @@ from yigongti.core.db import make_engine
 from yigongti.demo.workflows import seed_workflows
 from yigongti.platform.settings import Settings
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 USERS = {"fc-doc-t1": ("clinician", {"inst_id": "G1-T1"}), "fc-doc-g2": ("clinician", {"inst_id": "G2-T1"}),
          "fc-village": ("clinician", {"inst_id": "G1-T1-V1"}),
          "fc-g1": ("consortium_admin", {"consortium_id": "G1"}), "fc-g2": ("consortium_admin", {"consortium_id": "G2"}),
@@ -74,20 +73,8 @@ def people(example_input: Path, example_expected: Path) -> dict[str, list[str]]:
     return {t: sorted({d["person_id"] for d in rows if d["township_id"] == t}) for t in ("G1-T1", "G2-T1")}
 
 
-def _signed_in(app: FastAPI, username: str) -> TestClient:
-    c = TestClient(app)
-    token = CSRF.search(c.get("/login").text)
-    assert token
-    r = c.post("/login", data={"username": username, "password": PASSWORD, "csrf": token.group(1)},
-               follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return c
-
-
 def _csrf(c: TestClient, path: str = "/public-health/foodborne") -> str:
-    m = CSRF.search(c.get(path).text)
-    assert m
-    return m.group(1)
+    return csrf_of(c.get(path).text)
 
 
 def _dx(client: TestClient, headers: dict[str, str], person: str, inst: str, icd10: str, place: str,
@@ -162,7 +149,7 @@ def test_a_cluster_across_two_consortia_from_the_second_case_to_its_late_report(
 def test_a_cluster_on_the_pages_reported_on_time(fc: tuple[FastAPI, TestClient, dict],
                                                  people: dict[str, list[str]]) -> None:
     app, client, h = fc
-    doc, g1, hc, village = (_signed_in(app, u) for u in ("fc-doc-t1", "fc-g1", "fc-hc", "fc-village"))
+    doc, g1, hc, village = (page_client(app, u) for u in ("fc-doc-t1", "fc-g1", "fc-hc", "fc-village"))
     place = "镇中心小学食堂"
     for person in people["G1-T1"][2:4]:
         r = doc.post("/public-health/diagnoses", data={"person_id": person, "icd10": "T62.9", "csrf": _csrf(doc),
@@ -239,11 +226,11 @@ def test_food_borne_reports_late_and_missed_per_institution(fc: tuple[FastAPI, T
     g1 = client.get("/api/public-health/timeliness?year=2025&kind=foodborne", headers=h["fc-g1"]).json()
     assert g1 and all(r["inst_id"].startswith("G1-") for r in g1)
     assert client.get("/api/public-health/timeliness?year=2025&kind=x", headers=h["fc-hc"]).status_code == 422
-    hc = _signed_in(app, "fc-hc")
+    hc = page_client(app, "fc-hc")
     page = hc.get("/public-health/timeliness?year=2025&kind=foodborne")
     assert page.status_code == 200 and "食源性疾病病例报告及时性" in page.text and 'tabindex="0"' in page.text
     r = hc.get("/public-health/timeliness.csv?year=2025&kind=foodborne")
     assert r.status_code == 200 and "foodborne-timeliness-2025.csv" in r.headers["content-disposition"]
     body = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))[1:]
     assert sum(int(x[2]) for x in body) == sum(x["cards"] for x in rows)
-    assert _signed_in(app, "fc-doc-t1").get("/public-health/timeliness?kind=foodborne").status_code == 403
+    assert page_client(app, "fc-doc-t1").get("/public-health/timeliness?kind=foodborne").status_code == 403
