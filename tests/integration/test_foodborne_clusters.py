@@ -25,6 +25,7 @@ from yigongti.core.audit import AuditRow
 from yigongti.core.db import make_engine
 from yigongti.demo.workflows import seed_workflows
 from yigongti.platform.settings import Settings
+from yigongti.public_health.store import CardRow, FoodborneCardRow
 
 USERS = {"fc-doc-t1": ("clinician", {"inst_id": "G1-T1"}), "fc-doc-g2": ("clinician", {"inst_id": "G2-T1"}),
          "fc-village": ("clinician", {"inst_id": "G1-T1-V1"}),
@@ -202,10 +203,18 @@ def users_en_header(c: TestClient) -> str:
                                               ("onset_at", "2025-09-01T09:00:00"), ("onset_at", "not a time")])
 def test_hostile_exposure_is_4xx(fc: tuple[FastAPI, TestClient, dict], people: dict[str, list[str]], field: str,
                                  value: str) -> None:
-    _, client, h = fc
+    app, client, h = fc
     body = {"person_id": people["G1-T1"][0], "inst_id": "G1-T1", "icd10": "A05.9",
             "diagnosed_at": "2025-11-14T10:00:00", field: value}
+
+    def cards() -> tuple[int, int]:
+        with app.state.ctx.sessions() as s:
+            return (s.scalar(select(func.count()).select_from(CardRow)),
+                    s.scalar(select(func.count()).select_from(FoodborneCardRow)))
+
+    before = cards()
     assert client.post("/api/public-health/diagnoses", json=body, headers=h["fc-doc-t1"]).status_code == 422
+    assert cards() == before  # A05.9 is notifiable too: refused whole, no card of either kind
 
 
 @pytest.mark.parametrize("path", [f"{API}/0/submit", f"{API}/99999999/submit", f"{API}/abc/submit",

@@ -22,6 +22,7 @@ from yigongti.public_health.service import (
     Exposure,
     alerts,
     catalogue_for,
+    check_exposure,
     foodborne_cases,
     foodborne_clusters,
     foodborne_list,
@@ -169,6 +170,7 @@ def post_diagnosis(request: Request, ctx: ContextDep, db: DbSession, person_scop
     at = china_time(body.diagnosed_at) if body.diagnosed_at is not None else now
     exposure = Exposure(china_time(body.onset_at) if body.onset_at is not None else None, body.exposure_place,
                         body.suspected_food)
+    _run(lambda: check_exposure(exposure, at))
     r = _run(lambda: record_diagnosis(_uow(db), principal, person_id=body.person_id, inst_id=body.inst_id,
                                       icd10=body.icd10, at=at, catalogue=cat, policy=policy, now=now))
     fb = _run(lambda: record_foodborne(_uow(db), principal, person_id=body.person_id, inst_id=body.inst_id,

@@ -44,6 +44,7 @@ from yigongti.public_health.service import (
     alerts,
     card_view,
     catalogue_for,
+    check_exposure,
     foodborne_cases,
     foodborne_clusters,
     foodborne_list,
@@ -161,6 +162,7 @@ def record_page(request: Request, ctx: ContextDep, db: DbSession, principal: Off
     now = ctx.clock.now()
     at = _form_time(diagnosed_at, "diagnosed_at") or now
     exposure = Exposure(_form_time(onset_at, "onset_at"), exposure_place, suspected_food)
+    _run(lambda: check_exposure(exposure, at))
     policy = ctx.policy.public_health
     inst_id = principal.inst_id
     r = _run(lambda: record_diagnosis(_uow(db), principal, person_id=person_id.strip(), inst_id=inst_id,

@@ -57,6 +57,7 @@ __all__ = [
     "CardView",
     "ClusterItem",
     "Exposure",
+    "check_exposure",
     "foodborne_clusters",
     "recent_places",
     "submit_cluster",
@@ -378,6 +379,19 @@ class Exposure:
     food: str = ""
 
 
+def check_exposure(exposure: Exposure, at: datetime) -> tuple[str, str]:
+    """The place and food with their spaces tidied; :class:`InvalidRequest` for a text over 200 characters or an
+    onset not within the 30 days up to the diagnosis at ``at``. The adapters call it before recording anything, so a
+    bad exposure refuses the whole diagnosis."""
+    place, food = " ".join(exposure.place.split()), " ".join(exposure.food.split())
+    if len(place) > 200 or len(food) > 200:
+        raise InvalidRequest("exposure_place", "at most 200 characters / 至多 200 个字符")
+    if exposure.onset_at is not None and not at - timedelta(days=30) <= exposure.onset_at <= at:
+        raise InvalidRequest("onset_at", "between 30 days before the diagnosis and the diagnosis / "
+                                         "发病时间须在诊断前 30 天内且不晚于诊断")
+    return place, food
+
+
 def record_foodborne(uow: PublicHealthUnitOfWork, principal: Principal, *, person_id: str, inst_id: str, icd10: str,
                      at: datetime, cases: FoodborneList, now: datetime,
                      exposure: Exposure = Exposure()) -> FoodborneCardRow | None:
@@ -387,12 +401,7 @@ def record_foodborne(uow: PublicHealthUnitOfWork, principal: Principal, *, perso
         raise NotAllowed("仅本机构医生可登记诊断 / only a clinician of inst_id records a diagnosis")
     if at > now:
         raise InvalidRequest("diagnosed_at", "is in the future / 诊断时间晚于当前时间")
-    place, food = " ".join(exposure.place.split()), " ".join(exposure.food.split())
-    if len(place) > 200 or len(food) > 200:
-        raise InvalidRequest("exposure_place", "at most 200 characters / 至多 200 个字符")
-    if exposure.onset_at is not None and not at - timedelta(days=30) <= exposure.onset_at <= at:
-        raise InvalidRequest("onset_at", "between 30 days before the diagnosis and the diagnosis / "
-                                         "发病时间须在诊断前 30 天内且不晚于诊断")
+    place, food = check_exposure(exposure, at)
     case = cases.match(icd10)
     if case is None:
         return None
