@@ -1,5 +1,6 @@
-"""Benchmark: the list pages of the infectious-disease reports, the pharmacy, surveillance, stockpile, emergency teams,
-prescriptions, care quality (处方点评与病历质控) and training hours on the demo county (target < 1 s).
+"""Benchmark: the list pages of the infectious-disease reports, the food-borne cases and clusters, the pharmacy,
+surveillance, stockpile, emergency teams, prescriptions, care quality (处方点评与病历质控) and training hours on the
+demo county (target < 1 s).
 
     python benchmarks/bench_lists.py [--persons 20000] [--db URL] [--repeat 5] [--keep] [--only /workforce]
 
@@ -32,7 +33,7 @@ from yigongti.app.factory import create_app
 from yigongti.pharmacy.store import DrugRow, ShortageRow, StockRow
 from yigongti.platform.accounts import create_user
 from yigongti.platform.settings import Settings
-from yigongti.public_health.store import CardRow
+from yigongti.public_health.store import CardRow, ClusterReportRow, FoodborneCardRow
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
 ROOT = Path(__file__).resolve().parent
@@ -75,6 +76,8 @@ def main() -> int:
                                                                      InstitutionRow.consortium_id == cons.consortium_id)
                                 .order_by(InstitutionRow.inst_id).limit(1))
             counts = {"cards": s.scalar(select(func.count()).select_from(CardRow)),
+                      "food-borne cases": s.scalar(select(func.count()).select_from(FoodborneCardRow)),
+                      "cluster reports": s.scalar(select(func.count()).select_from(ClusterReportRow)),
                       "drugs": s.scalar(select(func.count()).select_from(DrugRow)),
                       "stock lines": s.scalar(select(func.count()).select_from(StockRow)),
                       "shortages": s.scalar(select(func.count()).select_from(ShortageRow)),
@@ -91,7 +94,9 @@ def main() -> int:
         year = ctx.clock.today().year
         pages = [("bl-consortium", "/public-health"), ("bl-commission", "/public-health"),
                  ("bl-doctor", "/public-health"), ("bl-consortium", "/public-health/foodborne"),
-                 ("bl-commission", "/public-health/foodborne"),
+                 ("bl-commission", "/public-health/foodborne"), ("bl-doctor", "/public-health/foodborne"),
+                 ("bl-commission", "/public-health/foodborne/clusters.csv"),
+                 ("bl-consortium", "/api/public-health/foodborne-clusters"),
                  ("bl-consortium", f"/public-health/timeliness?year={year}"),
                  ("bl-commission", f"/public-health/timeliness?year={year}"),
                  ("bl-consortium", f"/public-health/timeliness.csv?year={year}"),
@@ -129,7 +134,9 @@ def main() -> int:
                 times.append(time.perf_counter() - t)
                 assert r.status_code == 200
             cpu = (time.process_time() - cpu) / args.repeat
-            rows = r.text.count("<tr ") if not path.split("?")[0].endswith(".csv") else r.text.count("\n") - 1
+            plain = path.split("?")[0]
+            rows = r.text.count("\n") - 1 if plain.endswith(".csv") else (
+                len(r.json()) if plain.startswith("/api/") else r.text.count("<tr "))
             worst_all = max(worst_all, max(times))
             print(f"{user:<15} {path:<42} {rows:>6} {statistics.median(times) * 1000:>10.0f} "
                   f"{max(times) * 1000:>9.0f} {cpu * 1000:>7.0f}")

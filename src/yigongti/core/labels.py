@@ -293,6 +293,18 @@ LABELS: Mapping[str, Mapping[str, Pair]] = {
         "diagnosed_at": ("诊断时间", "diagnosed at"),
         "deadline": ("报告时限", "deadline"),
         "submitted_at": ("报告时间", "submitted at"),
+        # food-borne clusters (public_health.pages)
+        "cluster_id": ("聚集性病例编号", "cluster id"),
+        "exposure_place": ("就餐地点", "place of eating"),
+        "cases_in_scope": ("本辖区病例数", "cases in scope"),
+        "institutions": ("诊断机构", "institutions"),
+        "suspected_foods": ("可疑食品", "suspected foods"),
+        "first_at": ("首例时间", "first case at"),
+        "last_at": ("末例时间", "last case at"),
+        "formed_at": ("形成时间", "formed at"),
+        "state": ("状态", "state"),
+        "submitted_by": ("报告人", "submitted by"),
+        "cases_since_report": ("报告后新增病例", "cases since the report"),
         # the pharmacy (pharmacy.pages)
         "drug_code": ("医保药品编码", "drug code"),
         "generic_name": ("通用名", "generic name"),

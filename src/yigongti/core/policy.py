@@ -556,6 +556,14 @@ class PublicHealthPolicy(_Model):
                                                                "read from it (else the syndrome's fixed threshold)")
     stockpile_warn_days: int = Field(90, ge=0, description="emergency supplies expiring within this many days are "
                                                            "flagged (近效期)")
+    foodborne_cluster_min_cases: int = Field(2, ge=2, le=1000, description="food-borne cases at one exposure place "
+                                             "within the window that make a cluster (食源性聚集性病例: 2 or more)")
+    foodborne_cluster_window_hours: int = Field(72, ge=1, le=24 * 30, description="hours from a cluster's first "
+                                                "case (onset, else diagnosis) within which a case of the same place "
+                                                "joins it (ours)")
+    foodborne_cluster_report_hours: int = Field(2, ge=1, le=24 * 7, description="hours from the diagnosis that "
+                                                "made the cluster to its report (ours: the 2 h of an emergency "
+                                                "report; see docs/en/public-health.md)")
 
     @model_validator(mode="after")
     def _check_surveillance(self) -> PublicHealthPolicy:

@@ -33,9 +33,9 @@ from yigongti.core.policy import Policy
 from yigongti.enrollment.store import DesignationRow, PersonRow
 from yigongti.pharmacy.domain import ShortageStatus
 from yigongti.pharmacy.store import DrugRow, ShortageRow, StockMoveRow, StockRow
-from yigongti.public_health.domain import CardStatus, deadline_of, normalize_icd
+from yigongti.public_health.domain import CardStatus, ClusterCase, deadline_of, find_clusters, normalize_icd, place_key
 from yigongti.public_health.engine import load_catalogue, load_foodborne
-from yigongti.public_health.store import CardRow, DiagnosisRow, FoodborneCardRow
+from yigongti.public_health.store import CardRow, ClusterReportRow, DiagnosisRow, FoodborneCardRow
 from yigongti.registry.domain import Tier
 from yigongti.registry.store import ConsortiumRow, InstitutionRow
 
@@ -114,6 +114,7 @@ class Seeded:
 
     cards: int = 0
     foodborne: int = 0
+    clusters: int = 0
     drugs: int = 0
     stock_lines: int = 0
     shortages: int = 0
@@ -134,8 +135,9 @@ def seed_workflows(s: Session, *, policy: Policy, now: datetime, clinics: Sequen
         return Seeded()
     cards = _seed_cards(s, policy, now, insts)
     foodborne = _seed_foodborne(s, now)
+    clusters, in_clusters = _seed_clusters(s, policy, now)
     drugs, lines, shortages = _seed_pharmacy(s, now, insts, clinics)
-    return Seeded(cards, foodborne, drugs, lines, shortages)
+    return Seeded(cards, foodborne + in_clusters, clusters, drugs, lines, shortages)
 
 
 def _seed_cards(s: Session, policy: Policy, now: datetime, insts: list[InstitutionRow]) -> int:
@@ -269,6 +271,65 @@ def _seed_foodborne(s: Session, now: datetime) -> int:
     s.add_all(rows)
     s.flush()
     return len(rows)
+
+
+# 聚集性病例: (place of eating, suspected food, case code, ICD-10, hours before now of the first onset, onsets (hours
+# after the first), hours from onset to diagnosis, reported: hours after forming the cluster was reported, or None)
+DEMO_CLUSTERS: tuple[tuple[str, str, str, str, float, tuple[float, ...], tuple[float, ...], float | None], ...] = (
+    ("和平村王家婚宴", "凉拌卤肉、凉菜", "bacterial_intoxication", "A05.9", 24 * 97 + 6,
+     (0, 1.5, 2, 3, 4.5, 7), (5, 3, 9, 6, 20, 30), 1.2),
+    ("县第二中学学生食堂", "午餐炒饭", "viral_gastroenteritis", "A08.1", 14,
+     (0, 2.5, 5), (12.2, 11.0, 8.5), None),
+)
+
+
+def _seed_clusters(s: Session, policy: Policy, now: datetime) -> tuple[int, int]:
+    """Two food-borne clusters (聚集性病例): a wedding banquet three months ago (six cases at members across the
+    county, the cluster reported on time) and a school canteen today (three cases in the last hours, the cluster
+    not yet reported: due soon); their cases' reports as usual. (clusters, cases)."""
+    rng = np.random.default_rng(SEED + 3)
+    cases = load_foodborne()
+    ph = policy.public_health
+    persons = list(s.scalars(select(PersonRow.person_id).order_by(PersonRow.person_id)))
+    insts = list(s.scalars(select(InstitutionRow.inst_id).where(InstitutionRow.tier.in_(
+        [Tier.COUNTY.value, Tier.TOWNSHIP.value])).order_by(InstitutionRow.inst_id)))
+    if not persons or not insts:
+        return 0, 0
+    reports = n = 0
+    for place, food, code, icd, first, onsets, to_dx, reported in DEMO_CLUSTERS:
+        if cases.get(code) is None or cases.match(icd) is not cases.get(code):
+            continue
+        start = now - timedelta(minutes=int(first * 60))
+        home = int(rng.integers(len(insts)))
+        rows = []
+        for j, (o, d) in enumerate(zip(onsets, to_dx, strict=True)):
+            onset = _hours_after(start, o)
+            at = min(_hours_after(onset, d), now - timedelta(minutes=5))
+            old = reported is not None
+            rows.append(FoodborneCardRow(
+                person_id=persons[int(rng.integers(len(persons)))],
+                inst_id=insts[(home + (j % 3 == 2)) % len(insts)], case_code=code, icd10=normalize_icd(icd),
+                diagnosed_at=at, deadline=cases.deadline(at),
+                status=CardStatus.SUBMITTED.value if old else CardStatus.PENDING.value, created_at=at,
+                created_by=ACTOR, submitted_at=_hours_after(at, 3) if old else None,
+                submitted_by=ACTOR if old else None, onset_at=onset, exposure_place=place, suspected_food=food))
+        s.add_all(rows)
+        s.flush()
+        n += len(rows)
+        found = find_clusters([ClusterCase(r.card_id, place_key(place), r.onset_at or r.diagnosed_at,
+                                           r.diagnosed_at) for r in rows],
+                              min_cases=ph.foodborne_cluster_min_cases,
+                              window_hours=ph.foodborne_cluster_window_hours,
+                              report_hours=ph.foodborne_cluster_report_hours)
+        for cl in found:
+            reports += 1
+            if reported is not None:
+                s.add(ClusterReportRow(place_key=cl.place, first_case_id=cl.cluster_id,
+                                       case_ids=",".join(str(i) for i in cl.case_ids), cases=len(cl.case_ids),
+                                       first_at=cl.first_at, deadline=cl.deadline,
+                                       submitted_at=_hours_after(cl.formed_at, reported), submitted_by=ACTOR))
+    s.flush()
+    return reports, n
 
 
 def _seed_pharmacy(s: Session, now: datetime, insts: list[InstitutionRow],

@@ -19,9 +19,12 @@ from yigongti.platform.deps import ContextDep, CurrentPrincipal, DbSession, Scop
 from yigongti.platform.deps import run_use_case as _run
 from yigongti.public_health.domain import CLASS_LABELS, TIMELINESS_LABELS, stock_flags
 from yigongti.public_health.service import (
+    Exposure,
     alerts,
     catalogue_for,
+    check_exposure,
     foodborne_cases,
+    foodborne_clusters,
     foodborne_list,
     put_stockpile,
     record_diagnosis,
@@ -29,6 +32,7 @@ from yigongti.public_health.service import (
     record_surveillance,
     stockpile,
     submit_card,
+    submit_cluster,
     submit_foodborne,
     surveillance,
     timeliness_by_institution,
@@ -52,6 +56,10 @@ class DiagnosisIn(BaseModel):
     inst_id: str = _ID
     icd10: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.\-]+$", description="ICD-10")
     diagnosed_at: datetime | None = Field(None, description="China time (UTC+8) when no zone is given; default now")
+    onset_at: datetime | None = Field(None, description="food-borne: onset (发病时间), China time when no zone")
+    exposure_place: str = Field("", max_length=200, description="food-borne: place of eating (就餐地点); cases of one "
+                                                                "place group into clusters")
+    suspected_food: str = Field("", max_length=200, description="food-borne: suspected food (可疑食品)")
 
 
 class RecordedOut(BaseModel):
@@ -160,10 +168,14 @@ def post_diagnosis(request: Request, ctx: ContextDep, db: DbSession, person_scop
     policy = ctx.policy.public_health
     cat = catalogue_for(policy)
     at = china_time(body.diagnosed_at) if body.diagnosed_at is not None else now
+    exposure = Exposure(china_time(body.onset_at) if body.onset_at is not None else None, body.exposure_place,
+                        body.suspected_food)
+    _run(lambda: check_exposure(exposure, at))
     r = _run(lambda: record_diagnosis(_uow(db), principal, person_id=body.person_id, inst_id=body.inst_id,
                                       icd10=body.icd10, at=at, catalogue=cat, policy=policy, now=now))
     fb = _run(lambda: record_foodborne(_uow(db), principal, person_id=body.person_id, inst_id=body.inst_id,
-                                       icd10=body.icd10, at=at, cases=foodborne_cases(), now=now))
+                                       icd10=body.icd10, at=at, cases=foodborne_cases(), now=now,
+                                       exposure=exposure))
     disease = cat.get(r.disease_code) if r.disease_code else None
     return RecordedOut(notifiable=disease is not None, card_id=r.card_id, disease_code=r.disease_code,
                        disease_label=disease.label if disease else None,
@@ -205,10 +217,14 @@ def get_alerts(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal) -> l
 
 @router.get("/timeliness", response_model=list[TallyOut], responses=_ERRORS)
 def get_timeliness(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
-                   year: Annotated[int, Query(ge=2000, le=2100)]) -> list[TallyOut]:
-    """报告及时性 / Per institution the year's cards: on time, late, missed (overdue, not reported), pending,
-    voided (no personal data)."""
-    rows = _run(lambda: timeliness_by_institution(_uow(db), principal, year=year, now=ctx.clock.now()))
+                   year: Annotated[int, Query(ge=2000, le=2100)],
+                   kind: Annotated[str, Query(pattern="^(infectious|foodborne)$",
+                                              description="infectious cards or food-borne case reports")]
+                   = "infectious") -> list[TallyOut]:
+    """报告及时性 / Per institution the year's cards (``kind=foodborne``: food-borne case reports): on time, late,
+    missed (overdue, not reported), pending, voided (no personal data)."""
+    rows = _run(lambda: timeliness_by_institution(_uow(db), principal, year=year, now=ctx.clock.now(),
+                                                  foodborne=kind == "foodborne"))
     return [TallyOut(inst_id=r.inst_id, cards=r.cards, on_time=r.on_time, late=r.late, missed=r.missed,
                      pending=r.pending, voided=r.voided) for r in rows]
 
@@ -235,6 +251,58 @@ def post_foodborne_submit(ctx: ContextDep, db: DbSession, principal: CurrentPrin
                           card_id: CardIdPath) -> SubmittedOut:
     """报告 / Report a pending food-borne case: on time by its deadline, else late."""
     t = _run(lambda: submit_foodborne(_uow(db), principal, card_id, now=ctx.clock.now()))
+    return SubmittedOut(card_id=card_id, timeliness=t.value, label=TIMELINESS_LABELS[t.value])
+
+
+class ClusterOut(BaseModel):
+    cluster_id: int = Field(description="the id of its first case (by time); any case's id submits it")
+    exposure_place: str
+    cases: int = Field(description="cases in the cluster, every member's")
+    case_ids: list[int] = Field(description="the cases in the reader's scope")
+    inst_ids: list[str]
+    suspected_foods: list[str]
+    first_at: str
+    last_at: str
+    formed_at: str = Field(description="the diagnosis that made it a cluster (the min_cases-th)")
+    deadline: str
+    state: str
+    state_label: str
+    submitted_at: str | None
+    submitted_by: str | None
+    cases_since_report: int
+    may_submit: bool
+
+
+@router.get("/foodborne-clusters", response_model=list[ClusterOut], responses=_ERRORS)
+def get_clusters(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                 pending: Annotated[bool, Query(description="only those not reported")] = False) -> list[ClusterOut]:
+    """食源性聚集性病例 / The food-borne clusters of the last year with a case in the reader's scope (computed from
+    the cases), not reported first: a clinician or institution admin their institution's, the consortium admin
+    their consortium's, the health commission all. Audited per person."""
+    now = ctx.clock.now()
+    items = _run(lambda: foodborne_clusters(_uow(db), principal, policy=ctx.policy.public_health, now=now,
+                                            pending_only=pending))
+
+    def when(t: datetime) -> str:
+        return t.isoformat(timespec="seconds")
+
+    return [ClusterOut(cluster_id=k.cluster.cluster_id, exposure_place=k.place, cases=k.total,
+                       case_ids=[c.card_id for c in k.cases], inst_ids=list(k.inst_ids), suspected_foods=list(k.foods),
+                       first_at=when(k.cluster.first_at), last_at=when(k.cluster.last_at),
+                       formed_at=when(k.cluster.formed_at), deadline=when(k.deadline), state=k.state.value,
+                       state_label=TIMELINESS_LABELS[k.state.value],
+                       submitted_at=when(k.report.submitted_at) if k.report else None,
+                       submitted_by=k.report.submitted_by if k.report else None,
+                       cases_since_report=k.new_since_report, may_submit=k.may_submit) for k in items]
+
+
+@router.post("/foodborne-clusters/{card_id}/submit", response_model=SubmittedOut, responses=_ERRORS)
+def post_cluster_submit(ctx: ContextDep, db: DbSession, principal: CurrentPrincipal,
+                        card_id: CardIdPath) -> SubmittedOut:
+    """报告聚集性病例 / The consortium's public-health staff report the cluster of the case ``card_id`` (its id or
+    any of its cases'): on time by its deadline, else late; 422 when already reported."""
+    t = _run(lambda: submit_cluster(_uow(db), principal, card_id, policy=ctx.policy.public_health,
+                                    now=ctx.clock.now()))
     return SubmittedOut(card_id=card_id, timeliness=t.value, label=TIMELINESS_LABELS[t.value])
 
 

@@ -38,19 +38,25 @@ from yigongti.public_health.domain import (
 )
 from yigongti.public_health.service import (
     Alert,
+    ClusterItem,
+    Exposure,
     SurveillanceWeek,
     alerts,
     card_view,
     catalogue_for,
+    check_exposure,
     foodborne_cases,
+    foodborne_clusters,
     foodborne_list,
     institution_cards,
     put_stockpile,
+    recent_places,
     record_diagnosis,
     record_foodborne,
     record_surveillance,
     stockpile,
     submit_card,
+    submit_cluster,
     submit_foodborne,
     surveillance,
     timeliness_by_institution,
@@ -112,11 +118,15 @@ def alerts_page(request: Request, ctx: ContextDep, db: DbSession, principal: Off
     """预警列表 / The cards not yet reported, overdue first then by deadline; a clinician: the form to record a
     diagnosis and the institution's cards of the last 30 days."""
     now = ctx.clock.now()
-    cat = catalogue_for(ctx.policy.public_health)
+    ph = ctx.policy.public_health
+    cat = catalogue_for(ph)
+    clusters: list[ClusterRow] = []
     if principal.role is Role.CLINICIAN:
         items = _run(lambda: institution_cards(_uow(db), principal, now=now))
     elif principal.role in OVERSEERS:
         items = _run(lambda: alerts(_uow(db), principal, now=now))
+        clusters = _cluster_rows(_run(lambda: foodborne_clusters(_uow(db), principal, policy=ph, now=now,
+                                                                 pending_only=True)), now)
     else:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅公共卫生管理人员和医生可用 / public-health staff and "
                                                        "clinicians only")
@@ -133,33 +143,32 @@ def alerts_page(request: Request, ctx: ContextDep, db: DbSession, principal: Off
     return render(request, ctx, "public_health.html", principal, rows=shown, by_class=by_class, groups=groups,
                   cls=cls, class_labels=CLASS_LABELS, state_labels={**STATE_LABELS, **TIMELINESS_LABELS},
                   clinician=principal.role is Role.CLINICIAN, note=note, due_soon_hours=DUE_SOON_HOURS,
-                  hours=(ctx.policy.public_health.class_a_hours, ctx.policy.public_health.other_hours))
+                  hours=(ph.class_a_hours, ph.other_hours), clusters=clusters, places=_places(db, ctx, principal))
 
 
 @router.post("/public-health/diagnoses", response_class=HTMLResponse)
 def record_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official, person_scope: ScopeDep,
                 _csrf: CheckedCsrf, person_id: Annotated[str, Form(min_length=1, max_length=64)],
                 icd10: Annotated[str, Form(min_length=1, max_length=16, pattern=_ICD)],
-                diagnosed_at: Annotated[str, Form(max_length=32)] = "") -> Response:
+                diagnosed_at: Annotated[str, Form(max_length=32)] = "",
+                onset_at: Annotated[str, Form(max_length=32)] = "",
+                exposure_place: Annotated[str, Form(max_length=200)] = "",
+                suspected_food: Annotated[str, Form(max_length=200)] = "") -> Response:
     """登记诊断 / A clinician records a diagnosis of a person in their scope: a notifiable one opens (or joins) a
     report card, whose page follows; another one says so on the list."""
     if principal.role is not Role.CLINICIAN or not principal.inst_id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅医生可登记诊断 / only clinicians record diagnoses")
     visible_person(request, ctx, db, person_scope, person_id.strip())
     now = ctx.clock.now()
-    at = now
-    if diagnosed_at.strip():
-        try:
-            at = china_time(datetime.fromisoformat(diagnosed_at.strip()))
-        except ValueError:
-            raise HTTPException(422, "诊断时间格式应为 YYYY-MM-DDTHH:MM / diagnosed_at must be a date and time") \
-                from None
+    at = _form_time(diagnosed_at, "diagnosed_at") or now
+    exposure = Exposure(_form_time(onset_at, "onset_at"), exposure_place, suspected_food)
+    _run(lambda: check_exposure(exposure, at))
     policy = ctx.policy.public_health
     inst_id = principal.inst_id
     r = _run(lambda: record_diagnosis(_uow(db), principal, person_id=person_id.strip(), inst_id=inst_id,
                                       icd10=icd10, at=at, catalogue=catalogue_for(policy), policy=policy, now=now))
     fb = _run(lambda: record_foodborne(_uow(db), principal, person_id=person_id.strip(), inst_id=inst_id,
-                                       icd10=icd10, at=at, cases=foodborne_cases(), now=now))
+                                       icd10=icd10, at=at, cases=foodborne_cases(), now=now, exposure=exposure))
     if r.card_id is not None:
         also = f"&fb={fb.card_id}" if fb is not None else ""
         return RedirectResponse(f"/public-health/cards/{r.card_id}?done={'joined' if r.joined else 'new'}{also}",
@@ -168,6 +177,25 @@ def record_page(request: Request, ctx: ContextDep, db: DbSession, principal: Off
         return RedirectResponse(f"/public-health/foodborne?done={fb.card_id}#f{fb.card_id}",
                                 status.HTTP_303_SEE_OTHER)
     return RedirectResponse(f"/public-health?note={icd10.upper()}", status.HTTP_303_SEE_OTHER)
+
+
+def _form_time(value: str, field: str) -> datetime | None:
+    """A form's date and time (China time), None when empty; 422 naming the field when not a date and time."""
+    if not value.strip():
+        return None
+    try:
+        return china_time(datetime.fromisoformat(value.strip()))
+    except ValueError:
+        raise HTTPException(422, f"{field}: 时间格式应为 YYYY-MM-DDTHH:MM / must be a date and time") from None
+
+
+def _places(db: DbSession, ctx: ContextDep, principal: Official) -> list[str]:
+    """The exposure places of the last cluster window's food-borne cases, for the form's suggestions (one place
+    typed alike groups the cases); a clinician only."""
+    if principal.role is not Role.CLINICIAN:
+        return []
+    hours = ctx.policy.public_health.foodborne_cluster_window_hours
+    return _run(lambda: recent_places(_uow(db), principal, now=ctx.clock.now(), hours=hours))
 
 
 @router.get("/public-health/cards/{card_id}", response_class=HTMLResponse)
@@ -206,12 +234,17 @@ def void_page(ctx: ContextDep, db: DbSession, principal: Official, _csrf: Checke
     return _back(card_id, "voided")
 
 
-def _tally(ctx: ContextDep, db: DbSession, principal: Official,
-           year: int | None) -> tuple[int, list[InstitutionTally]]:
+KindQuery = Annotated[str, Query(pattern="^(infectious|foodborne)$")]
+"""Which reports the timeliness table counts: the infectious cards or the food-borne case reports."""
+
+
+def _tally(ctx: ContextDep, db: DbSession, principal: Official, year: int | None,
+           kind: str = "infectious") -> tuple[int, list[InstitutionTally]]:
     y = year or ctx.clock.today().year
     if principal.role not in OVERSEERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "仅公共卫生管理人员可查看 / public-health staff only")
-    tallies = _run(lambda: timeliness_by_institution(_uow(db), principal, year=y, now=ctx.clock.now()))
+    tallies = _run(lambda: timeliness_by_institution(_uow(db), principal, year=y, now=ctx.clock.now(),
+                                                     foodborne=kind == "foodborne"))
     return y, sorted(tallies, key=lambda t: (-(t.missed + t.late), t.inst_id))
 
 
@@ -222,45 +255,49 @@ def _rate(t: InstitutionTally) -> str:
 
 @router.get("/public-health/timeliness", response_class=HTMLResponse)
 def timeliness_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
-                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                    kind: KindQuery = "infectious") -> Response:
     """报告及时性 / Per institution the year's cards: on time, late, missed (overdue, not reported), pending,
     the institutions with the most missed and late cards first."""
-    y, tallies = _tally(ctx, db, principal, year)
+    y, tallies = _tally(ctx, db, principal, year, kind)
     total = InstitutionTally("")
     for t in tallies:
         for f in ("cards", "on_time", "late", "missed", "pending", "voided"):
             setattr(total, f, getattr(total, f) + getattr(t, f))
     return render(request, ctx, "infectious_timeliness.html", principal, year=y, tallies=tallies, total=total,
-                  rate=_rate)
+                  rate=_rate, kind=kind)
 
 
 @router.get("/public-health/timeliness.csv")
 def timeliness_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
-                   year: Annotated[int | None, Query(ge=2000, le=2100)] = None) -> Response:
+                   year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+                   kind: KindQuery = "infectious") -> Response:
     """The same table as CSV (labelled headers, no personal data)."""
-    y, tallies = _tally(ctx, db, principal, year)
+    y, tallies = _tally(ctx, db, principal, year, kind)
     names = ctx.registry.get().institutions if ctx.registry is not None else {}
 
     def name(inst_id: str) -> str:
         inst = names.get(inst_id)
         return inst.name if inst is not None else ""
 
-    return csv_response(f"infectious-timeliness-{y}.csv", TIMELINESS_COLUMNS,
+    return csv_response(f"{kind}-timeliness-{y}.csv", TIMELINESS_COLUMNS,
                         ([t.inst_id, name(t.inst_id), t.cards, t.on_time, t.late, t.missed, t.pending, t.voided,
                           _rate(t)] for t in tallies), lang=lang_of(request))
 
 
 @router.get("/public-health/foodborne", response_class=HTMLResponse)
 def foodborne_page(request: Request, ctx: ContextDep, db: DbSession, principal: Official,
-                   done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
-    """食源性疾病病例报告 / The food-borne case reports: pending ones first (overdue first, counting down), then the
-    year's reported ones; a report button where the reader may report."""
-    if principal.role is not Role.CLINICIAN and principal.role not in OVERSEERS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅公共卫生管理人员和医生可用 / public-health staff and "
-                                                       "clinicians only")
+                   done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                   cluster: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    """食源性疾病病例报告 / The food-borne clusters at the top (not reported first, counting down), then the case
+    reports: pending ones first (overdue first, counting down), then the year's reported ones; a report button where
+    the reader may report."""
+    _readers(principal)
     now = ctx.clock.now()
     cases = foodborne_cases()
     items = _run(lambda: foodborne_list(_uow(db), principal, now=now))
+    clusters = _cluster_rows(_run(lambda: foodborne_clusters(_uow(db), principal, policy=ctx.policy.public_health,
+                                                             now=now)), now)
     rows = []
     for i in items:
         case = cases.get(i.card.case_code)
@@ -270,7 +307,10 @@ def foodborne_page(request: Request, ctx: ContextDep, db: DbSession, principal: 
                      countdown(i.card.deadline, now) if pending else ""))
     return render(request, ctx, "foodborne.html", principal, rows=rows, done=done, hours=cases.report_hours,
                   state_labels={**STATE_LABELS, **TIMELINESS_LABELS}, cases=cases.cases,
-                  pending=sum(1 for r in rows if r[2] in STATE_LABELS))
+                  pending=sum(1 for r in rows if r[2] in STATE_LABELS), clusters=clusters, cluster=cluster,
+                  policy=ctx.policy.public_health,
+                  cluster_counts={g: sum(1 for k in clusters if k.group == g)
+                                  for g in ("overdue", "due_soon", "pending", "on_time", "late")})
 
 
 @router.post("/public-health/foodborne/{card_id}/submit", response_class=HTMLResponse)
@@ -279,6 +319,68 @@ def foodborne_submit(ctx: ContextDep, db: DbSession, principal: Official, _csrf:
     """报告 / Report the food-borne case: on time by its deadline, else late."""
     _run(lambda: submit_foodborne(_uow(db), principal, card_id, now=ctx.clock.now()))
     return RedirectResponse(f"/public-health/foodborne?done={card_id}#f{card_id}", status.HTTP_303_SEE_OTHER)
+
+
+# --- Food-borne clusters (食源性聚集性病例) ---
+
+CLUSTER_COLUMNS = ("cluster_id", "exposure_place", "cases", "cases_in_scope", "institutions", "suspected_foods",
+                   "first_at", "last_at", "formed_at", "deadline", "state", "submitted_at", "submitted_by",
+                   "cases_since_report")
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    """A cluster on a list: the item, its group (overdue, due_soon, pending, on_time, late) and the time left."""
+
+    k: ClusterItem
+    group: str
+    countdown: str
+
+
+def _cluster_rows(items: list[ClusterItem], now: datetime) -> list[ClusterRow]:
+    out = []
+    for k in items:
+        pending = k.state in (Timeliness.PENDING, Timeliness.OVERDUE)
+        out.append(ClusterRow(k, _state(k.deadline, k.state, now) if pending else k.state.value,
+                              countdown(k.deadline, now) if pending else ""))
+    return out
+
+
+def _readers(principal: Official) -> None:
+    if principal.role is not Role.CLINICIAN and principal.role not in OVERSEERS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅公共卫生管理人员和医生可用 / public-health staff and "
+                                                       "clinicians only")
+
+
+@router.post("/public-health/foodborne/clusters/{card_id}/submit", response_class=HTMLResponse)
+def cluster_submit(ctx: ContextDep, db: DbSession, principal: Official, _csrf: CheckedCsrf,
+                   card_id: CardIdPath) -> Response:
+    """报告聚集性病例 / The consortium's public-health staff report the cluster (any of its cases' id): on time by
+    its deadline, else late."""
+    _run(lambda: submit_cluster(_uow(db), principal, card_id, policy=ctx.policy.public_health, now=ctx.clock.now()))
+    return RedirectResponse(f"/public-health/foodborne?cluster={card_id}#k{card_id}", status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/public-health/foodborne/clusters.csv")
+def clusters_csv(request: Request, ctx: ContextDep, db: DbSession, principal: Official) -> Response:
+    """The clusters of the last year as CSV (no personal data: places, counts, institutions, times, report)."""
+    _readers(principal)
+    now = ctx.clock.now()
+    rows = _cluster_rows(_run(lambda: foodborne_clusters(_uow(db), principal, policy=ctx.policy.public_health,
+                                                         now=now)), now)
+    names = ctx.registry.get().institutions if ctx.registry is not None else {}
+    labels = {**STATE_LABELS, **TIMELINESS_LABELS}
+
+    def when(t: datetime | None) -> str:
+        return t.isoformat(timespec="minutes") if t is not None else ""
+
+    return csv_response("foodborne-clusters.csv", CLUSTER_COLUMNS, (
+        [r.k.cluster.cluster_id, r.k.place, r.k.total, len(r.k.cases),
+         "; ".join(f"{names[i].name} {i}" if i in names else i for i in r.k.inst_ids), "; ".join(r.k.foods),
+         when(r.k.cluster.first_at), when(r.k.cluster.last_at), when(r.k.cluster.formed_at), when(r.k.deadline),
+         f"{labels[r.group]} {r.group}", when(r.k.report.submitted_at if r.k.report else None),
+         r.k.report.submitted_by if r.k.report else "", r.k.new_since_report] for r in rows),
+        lang=lang_of(request))
 
 
 # --- Surveillance and the emergency stockpile (监测预警与应急物资) ---

@@ -29,14 +29,18 @@ from yigongti.public_health.domain import (
     SITE_KINDS,
     CardStatus,
     Catalogue,
+    ClusterCase,
+    FoodborneCluster,
     FoodborneList,
     InstitutionTally,
     Timeliness,
     WeekThreshold,
     deadline_of,
+    find_clusters,
     is_warning,
     joins_episode,
     normalize_icd,
+    place_key,
     stock_flags,
     tally,
     timeliness,
@@ -44,12 +48,19 @@ from yigongti.public_health.domain import (
     week_threshold,
 )
 from yigongti.public_health.engine import load_catalogue, load_foodborne
-from yigongti.public_health.store import CardRow, DiagnosisRow, FoodborneCardRow, StockpileRow
+from yigongti.public_health.store import CardRow, ClusterReportRow, DiagnosisRow, FoodborneCardRow, StockpileRow
 from yigongti.public_health.uow import PublicHealthUnitOfWork
 
 __all__ = [
     "Alert",
+    "CLUSTER_DAYS",
     "CardView",
+    "ClusterItem",
+    "Exposure",
+    "check_exposure",
+    "foodborne_clusters",
+    "recent_places",
+    "submit_cluster",
     "FoodborneItem",
     "ImportSummary",
     "InvalidRequest",
@@ -297,12 +308,16 @@ def alerts(uow: PublicHealthUnitOfWork, principal: Principal, *, now: datetime) 
 
 
 def timeliness_by_institution(uow: PublicHealthUnitOfWork, principal: Principal, *, year: int,
-                              now: datetime) -> list[InstitutionTally]:
-    """Per institution the year's cards: on time, late, missed (overdue, not reported), pending, voided."""
+                              now: datetime, foodborne: bool = False) -> list[InstitutionTally]:
+    """Per institution the year's cards (``foodborne``: the food-borne case reports): on time, late, missed
+    (overdue, not reported), pending, voided."""
     with uow:
         insts = _institutions(uow, principal)
-        cards = uow.cards.cards(inst_ids=insts, since=datetime(year, 1, 1), until=datetime(year + 1, 1, 1),
-                                limit=1_000_000)
+        since, until = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+        if foodborne:
+            return tally((i, timeliness(st, d, sub, now))
+                         for i, st, d, sub in uow.cards.foodborne_states(inst_ids=insts, since=since, until=until))
+        cards = uow.cards.cards(inst_ids=insts, since=since, until=until, limit=1_000_000)
         return tally((c.inst_id, timeliness(c.status, c.deadline, c.submitted_at, now)) for c in cards)
 
 
@@ -353,14 +368,40 @@ def institution_cards(uow: PublicHealthUnitOfWork, principal: Principal, *, now:
     return sorted(out, key=lambda a: (a.card.diagnosed_at, a.card.card_id), reverse=True)
 
 
+@dataclass(frozen=True)
+class Exposure:
+    """可疑暴露 / what the doctor learnt of a food-borne case's exposure: onset (发病时间), place of eating (就餐地点:
+    a restaurant, a banquet, a canteen) and the suspected food (可疑食品); each optional. Cases of one place group
+    into clusters."""
+
+    onset_at: datetime | None = None
+    place: str = ""
+    food: str = ""
+
+
+def check_exposure(exposure: Exposure, at: datetime) -> tuple[str, str]:
+    """The place and food with their spaces tidied; :class:`InvalidRequest` for a text over 200 characters or an
+    onset not within the 30 days up to the diagnosis at ``at``. The adapters call it before recording anything, so a
+    bad exposure refuses the whole diagnosis."""
+    place, food = " ".join(exposure.place.split()), " ".join(exposure.food.split())
+    if len(place) > 200 or len(food) > 200:
+        raise InvalidRequest("exposure_place", "at most 200 characters / 至多 200 个字符")
+    if exposure.onset_at is not None and not at - timedelta(days=30) <= exposure.onset_at <= at:
+        raise InvalidRequest("onset_at", "between 30 days before the diagnosis and the diagnosis / "
+                                         "发病时间须在诊断前 30 天内且不晚于诊断")
+    return place, food
+
+
 def record_foodborne(uow: PublicHealthUnitOfWork, principal: Principal, *, person_id: str, inst_id: str, icd10: str,
-                     at: datetime, cases: FoodborneList, now: datetime) -> FoodborneCardRow | None:
+                     at: datetime, cases: FoodborneList, now: datetime,
+                     exposure: Exposure = Exposure()) -> FoodborneCardRow | None:
     """食源性疾病病例 / A clinician of ``inst_id`` records a diagnosis: one of the food-borne list opens a case report
-    due ``report_hours`` after the diagnosis (None: not on the list)."""
+    due ``report_hours`` after the diagnosis (None: not on the list), with its exposure."""
     if principal.role is not Role.CLINICIAN or principal.inst_id != inst_id:
         raise NotAllowed("仅本机构医生可登记诊断 / only a clinician of inst_id records a diagnosis")
     if at > now:
         raise InvalidRequest("diagnosed_at", "is in the future / 诊断时间晚于当前时间")
+    place, food = check_exposure(exposure, at)
     case = cases.match(icd10)
     if case is None:
         return None
@@ -370,7 +411,8 @@ def record_foodborne(uow: PublicHealthUnitOfWork, principal: Principal, *, perso
         row = uow.cards.add_foodborne(FoodborneCardRow(
             person_id=person_id, inst_id=inst_id, case_code=case.code, icd10=normalize_icd(icd10), diagnosed_at=at,
             deadline=cases.deadline(at), status=CardStatus.PENDING.value, created_at=now,
-            created_by=actor_of(principal)))
+            created_by=actor_of(principal), onset_at=exposure.onset_at, exposure_place=place or None,
+            suspected_food=food or None))
         uow.audit.add(actor=actor_of(principal), action="foodborne case recorded", at=now, person_id=person_id,
                       detail={"card_id": row.card_id, "case": case.code})
         uow.commit()
@@ -429,6 +471,142 @@ def foodborne_list(uow: PublicHealthUnitOfWork, principal: Principal, *, now: da
         return (i.state not in pending, i.state is not Timeliness.OVERDUE, when, i.card.card_id)
 
     return sorted(out, key=order)
+
+
+# --- Food-borne clusters (食源性聚集性病例): computed from the cases, only the reports stored ---
+
+
+@dataclass(frozen=True)
+class ClusterItem:
+    """A cluster as the reader sees it: the computed cluster, the place as first typed, its cases in the reader's
+    scope (rows) and in all, the institutions and suspected foods, its report if any, how it stands against its
+    deadline (a report's own deadline when reported), cases recorded after the report, and whether the reader may
+    report it."""
+
+    cluster: FoodborneCluster
+    place: str
+    cases: list[FoodborneCardRow]
+    total: int
+    inst_ids: tuple[str, ...]
+    foods: tuple[str, ...]
+    report: ClusterReportRow | None
+    state: Timeliness
+    new_since_report: int
+    may_submit: bool
+
+    @property
+    def deadline(self) -> datetime:
+        return self.report.deadline if self.report is not None else self.cluster.deadline
+
+
+CLUSTER_DAYS = 365
+"""Clusters are computed from the cases of the last this many days (the page shows a year)."""
+
+
+def _clusters(uow: PublicHealthUnitOfWork, policy: PublicHealthPolicy, now: datetime,
+              days: int) -> tuple[list[FoodborneCluster], dict[int, tuple[str, str]], list[ClusterReportRow]]:
+    since = now - timedelta(days=days)
+    rows = uow.cards.cluster_cases(since)
+    cases = [ClusterCase(i, place_key(place), onset if onset is not None else dx, dx)
+             for i, _, place, onset, dx, st in rows if st != CardStatus.VOIDED.value]
+    clusters = find_clusters(cases, min_cases=policy.foodborne_cluster_min_cases,
+                             window_hours=policy.foodborne_cluster_window_hours,
+                             report_hours=policy.foodborne_cluster_report_hours)
+    where = {i: (inst, place) for i, inst, place, _, _, _ in rows}
+    return clusters, where, uow.cards.cluster_reports(since - timedelta(hours=policy.foodborne_cluster_window_hours))
+
+
+def _report_of(cluster: FoodborneCluster, reports: list[ClusterReportRow]) -> ClusterReportRow | None:
+    """The report of the cluster: of its place, covering one of its cases (a case recorded later does not make it
+    another cluster)."""
+    ids = set(cluster.case_ids)
+    return next((r for r in reports if r.place_key == cluster.place and r.covered & ids), None)
+
+
+def _may_submit(principal: Principal, insts: Iterable[str], consortium_of: Mapping[str, str | None]) -> bool:
+    """The consortium's public-health staff (consortium admin) of any institution of the cluster."""
+    return principal.role is Role.CONSORTIUM_ADMIN and bool(principal.consortium_id) and any(
+        consortium_of.get(i) == principal.consortium_id for i in insts)
+
+
+def foodborne_clusters(uow: PublicHealthUnitOfWork, principal: Principal, *, policy: PublicHealthPolicy,
+                       now: datetime, days: int = CLUSTER_DAYS, pending_only: bool = False) -> list[ClusterItem]:
+    """聚集性病例 / The food-borne clusters of the last ``days`` days with a case in the reader's scope (a clinician
+    or institution admin: their institution; the consortium admin: their consortium; the health commission: all),
+    computed from every member's cases (a cluster crosses members): not reported first (overdue first, then by
+    deadline), then the newest. Only the cases in scope are listed (audited per person)."""
+    with uow:
+        scope = _foodborne_scope(uow, principal)
+        clusters, where, reports = _clusters(uow, policy, now, days)
+        seen = [k for k in clusters if scope is None or any(where[i][0] in scope for i in k.case_ids)]
+        insts = sorted({where[i][0] for k in seen for i in k.case_ids})
+        consortium_of = {i: row.consortium_id for i in insts if (row := uow.cards.institution(i)) is not None}
+        rows = {r.card_id: r for r in uow.cards.foodborne_many(
+            [i for k in seen for i in k.case_ids if scope is None or where[i][0] in scope])}
+        out: list[ClusterItem] = []
+        for k in seen:
+            report = _report_of(k, reports)
+            if pending_only and report is not None:
+                continue
+            k_insts = tuple(sorted({where[i][0] for i in k.case_ids}))
+            mine = [rows[i] for i in k.case_ids if i in rows]
+            state = timeliness(CardStatus.SUBMITTED if report else CardStatus.PENDING,
+                               report.deadline if report else k.deadline,
+                               report.submitted_at if report else None, now)
+            foods = tuple(dict.fromkeys(r.suspected_food for r in mine if r.suspected_food))
+            out.append(ClusterItem(k, where[k.cluster_id][1], mine, len(k.case_ids), k_insts, foods, report, state,
+                                   len(set(k.case_ids) - report.covered) if report else 0,
+                                   report is None and _may_submit(principal, k_insts, consortium_of)))
+            for r in mine:
+                uow.audit.add(actor=actor_of(principal), action="foodborne cluster read", at=now,
+                              person_id=r.person_id, detail={"cluster_id": k.cluster_id, "card_id": r.card_id})
+        uow.commit()
+    pending = (Timeliness.OVERDUE, Timeliness.PENDING)
+
+    def order(x: ClusterItem) -> tuple[bool, bool, float, int]:
+        when = x.deadline.timestamp() if x.state in pending else -x.cluster.first_at.timestamp()
+        return (x.state not in pending, x.state is not Timeliness.OVERDUE, when, x.cluster.cluster_id)
+
+    return sorted(out, key=order)
+
+
+def recent_places(uow: PublicHealthUnitOfWork, principal: Principal, *, now: datetime, hours: int) -> list[str]:
+    """The exposure places of the food-borne cases of the last ``hours`` (every member's: a cluster crosses members),
+    most frequent first: the form's suggestions, so one place is typed alike (no personal data)."""
+    if principal.role is not Role.CLINICIAN:
+        raise NotAllowed("仅医生 / clinicians only")
+    with uow:
+        rows = uow.cards.cluster_cases(now - timedelta(hours=hours))
+    counts: dict[str, int] = {}
+    for _, _, place, _, _, _ in rows:
+        counts[place] = counts.get(place, 0) + 1
+    return sorted(counts, key=lambda p: (-counts[p], p))[:50]
+
+
+def submit_cluster(uow: PublicHealthUnitOfWork, principal: Principal, case_id: int, *, policy: PublicHealthPolicy,
+                   now: datetime) -> Timeliness:
+    """报告聚集性病例 / The consortium's public-health staff report the cluster of the case ``case_id`` (its id, or
+    any of its cases'): on time by its deadline, else late. Anyone else: 403 for a role that may not report, 404 for
+    a cluster out of scope or no cluster; 422 when already reported."""
+    if principal.role is not Role.CONSORTIUM_ADMIN or not principal.consortium_id:
+        raise NotAllowed("仅医共体公共卫生管理人员可报告聚集性病例 / only the consortium's public-health staff report "
+                         "a cluster")
+    with uow:
+        clusters, where, reports = _clusters(uow, policy, now, CLUSTER_DAYS)
+        k = next((c for c in clusters if case_id in c.case_ids), None)
+        scope = set(uow.cards.institutions_of(principal.consortium_id))
+        if k is None or not any(where[i][0] in scope for i in k.case_ids):
+            raise NotFound(f"聚集性病例 {case_id} 不存在或无权查看 / no cluster {case_id} in your scope")
+        if _report_of(k, reports) is not None:
+            raise InvalidRequest("status", f"cluster {k.cluster_id} is already reported / 该聚集性病例已报告")
+        uow.cards.add_cluster_report(ClusterReportRow(
+            place_key=k.place, first_case_id=k.cluster_id, case_ids=",".join(str(i) for i in k.case_ids),
+            cases=len(k.case_ids), first_at=k.first_at, deadline=k.deadline, submitted_at=now,
+            submitted_by=actor_of(principal)))
+        uow.audit.add(actor=actor_of(principal), action="foodborne cluster submitted", at=now,
+                      detail={"cluster_id": k.cluster_id, "cases": list(k.case_ids)})
+        uow.commit()
+    return timeliness(CardStatus.SUBMITTED, k.deadline, now, now)
 
 
 # --- Surveillance counts and the emergency stockpile (监测预警与应急物资, seed 002 十) ---

@@ -34,8 +34,8 @@ from yigongti.enrollment.store import PersonRow
 from yigongti.public_health.domain import CardStatus
 from yigongti.registry.store import InstitutionRow
 
-__all__ = ["CardRow", "CardsRepository", "DiagnosisRow", "FoodborneCardRow", "ReadinessRepository", "StockpileRow",
-           "SurveillanceCountRow"]
+__all__ = ["CardRow", "CardsRepository", "ClusterReportRow", "DiagnosisRow", "FoodborneCardRow", "ReadinessRepository",
+           "StockpileRow", "SurveillanceCountRow"]
 
 _STATUSES = ", ".join(repr(s.value) for s in CardStatus)
 
@@ -98,7 +98,8 @@ class DiagnosisRow(Base):
 
 class FoodborneCardRow(Base):
     """食源性疾病病例报告 / a food-borne case report: the person, the kind of case, where and when diagnosed, the
-    deadline, and its report (one card per diagnosis; status as the infectious cards')."""
+    deadline, and its report (one card per diagnosis; status as the infectious cards'); the exposure as the doctor
+    recorded it (onset, place of eating, suspected food), from which the clusters are computed."""
 
     __tablename__ = "foodborne_cards"
     __table_args__ = (
@@ -120,6 +121,32 @@ class FoodborneCardRow(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     submitted_by: Mapped[str | None] = mapped_column(String(128))
     void_reason: Mapped[str | None] = mapped_column(Text)
+    onset_at: Mapped[datetime | None] = mapped_column(DateTime)
+    exposure_place: Mapped[str | None] = mapped_column(String(200))
+    suspected_food: Mapped[str | None] = mapped_column(String(200))
+
+
+class ClusterReportRow(Base):
+    """聚集性病例报告 / the report of a food-borne cluster: only the submission is stored (the clusters themselves are
+    computed from the cases): the place, the cluster's first case (unique: one report per cluster), the cases it
+    covered, its deadline then, who submitted and when."""
+
+    __tablename__ = "foodborne_cluster_reports"
+
+    report_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    place_key: Mapped[str] = mapped_column(String(200))
+    first_case_id: Mapped[int] = mapped_column(Integer, ForeignKey("foodborne_cards.card_id"), unique=True)
+    case_ids: Mapped[str] = mapped_column(Text)
+    cases: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    deadline: Mapped[datetime] = mapped_column(DateTime)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime)
+    submitted_by: Mapped[str] = mapped_column(String(128))
+
+    @property
+    def covered(self) -> frozenset[int]:
+        """The ids of the cases the report covered."""
+        return frozenset(int(x) for x in self.case_ids.split(",") if x)
 
 
 class CardsRepository:
@@ -220,6 +247,37 @@ class CardsRepository:
             stmt = stmt.where(FoodborneCardRow.inst_id.in_(list(inst_ids)))
         return list(self.session.scalars(stmt.order_by(FoodborneCardRow.deadline, FoodborneCardRow.card_id)
                                           .limit(limit)))
+
+    def foodborne_states(self, *, inst_ids: Sequence[str] | None, since: datetime,
+                         until: datetime) -> list[tuple[str, str, datetime, datetime | None]]:
+        """(inst_id, status, deadline, submitted_at) of the food-borne cards diagnosed from ``since`` to before
+        ``until`` (plain columns)."""
+        stmt = select(FoodborneCardRow.inst_id, FoodborneCardRow.status, FoodborneCardRow.deadline,
+                      FoodborneCardRow.submitted_at).where(FoodborneCardRow.diagnosed_at >= since,
+                                                           FoodborneCardRow.diagnosed_at < until)
+        if inst_ids is not None:
+            stmt = stmt.where(FoodborneCardRow.inst_id.in_(list(inst_ids)))
+        return [(str(i), str(st), d, sub) for i, st, d, sub in self.session.execute(stmt)]
+
+    def cluster_cases(self, since: datetime) -> list[tuple[int, str, str, datetime | None, datetime, str]]:
+        """(card_id, inst_id, exposure_place, onset_at, diagnosed_at, status) of every food-borne case with an
+        exposure place diagnosed since ``since`` (plain columns; every institution: a cluster crosses members)."""
+        stmt = select(FoodborneCardRow.card_id, FoodborneCardRow.inst_id, FoodborneCardRow.exposure_place,
+                      FoodborneCardRow.onset_at, FoodborneCardRow.diagnosed_at, FoodborneCardRow.status) \
+            .where(FoodborneCardRow.diagnosed_at >= since, FoodborneCardRow.exposure_place.is_not(None))
+        return [(int(i), str(n), str(k), o, d, str(st)) for i, n, k, o, d, st in self.session.execute(stmt)]
+
+    def foodborne_many(self, card_ids: Sequence[int]) -> list[FoodborneCardRow]:
+        return list(self.session.scalars(select(FoodborneCardRow).where(FoodborneCardRow.card_id.in_(list(card_ids)))
+                                         .order_by(FoodborneCardRow.card_id)))
+
+    def cluster_reports(self, since: datetime) -> list[ClusterReportRow]:
+        return list(self.session.scalars(select(ClusterReportRow).where(ClusterReportRow.first_at >= since)))
+
+    def add_cluster_report(self, row: ClusterReportRow) -> ClusterReportRow:
+        self.session.add(row)
+        self.session.flush()
+        return row
 
     def institutions_of(self, consortium_id: str) -> list[str]:
         return list(self.session.scalars(select(InstitutionRow.inst_id)
