@@ -22,9 +22,9 @@ from yigongti.budget.analytics import FiguresCache, referrals
 from yigongti.core.db import make_engine, make_session_factory
 from yigongti.platform.concurrency import ConcurrencyLimit
 from yigongti.platform.context import AppContext
-from yigongti.platform.ratelimit import LoginLimiter
 from yigongti.platform.security import RefuseHostileInput, SecurityHeaders, server_error
 from yigongti.platform.settings import Settings
+from yigongti.platform.shared_state import SharedLoginLimiter, shared_secret
 from yigongti.platform.tokencache import TokenCache
 from yigongti.registry.service import RegistryCache
 
@@ -46,12 +46,12 @@ def create_app(settings: Settings) -> FastAPI:
         sessions=sessions,
         policy=prepared.policy,
         clock=clock,
-        limiter=LoginLimiter(burst=settings.login_burst, refill_seconds=settings.login_refill_seconds,
+        limiter=SharedLoginLimiter(sessions, burst=settings.login_burst, refill_seconds=settings.login_refill_seconds,
                              user_burst=settings.login_user_burst,
                              user_refill_seconds=settings.login_user_refill_seconds,
                              address_burst=settings.login_address_burst,
                              address_refill_seconds=settings.login_address_refill_seconds),
-        signer=URLSafeTimedSerializer(settings.secret_key()),
+        signer=URLSafeTimedSerializer(shared_secret(sessions, settings.secret_key)),
         figures=FiguresCache(prepared.folder, prepared.year, prepared.policy, sessions,
                              wait=settings.figures_wait_seconds),
         referrals=referrals(prepared.folder),
