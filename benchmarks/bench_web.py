@@ -370,8 +370,9 @@ def main() -> None:
                 d = conn.execute(select(DesignationRow.choice_id).where(DesignationRow.person_id == pid,
                                                                          DesignationRow.year == YEAR)).scalar()
                 wrong += int(d != last)
-            sizes = {t: conn.execute(text(f"SELECT count(*), (SELECT sum(pg_total_relation_size(relid)) FROM "
-                                          f"pg_partition_tree('{t}')) FROM {t}")).one()
+            sizes = {t: conn.execute(text(f"SELECT count(*), coalesce((SELECT sum(pg_total_relation_size(relid)) "
+                                          f"FROM pg_partition_tree('{t}')), pg_total_relation_size('{t}')) "
+                                          f"FROM {t}")).one()
                      for t in ("persons", "choices", "designations", "audit_log")}
         engine.dispose()
         console.print("database: " + "; ".join(f"{t} {n:,} rows, {int(b or 0) / max(1, n):,.0f} bytes/row with indexes"

@@ -17,15 +17,14 @@ import subprocess
 import sys
 import time
 import tomllib
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select, text
-from store_fixtures import PG_URL, pg_unreachable
+from sqlalchemy import select
+from store_fixtures import pg_unreachable, scratch_url
 
 from yigongti.care.service import DUTY_STAMP, RegisterKey, register_key
 from yigongti.care.store import KeyRegisterRow
@@ -76,36 +75,36 @@ def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     reason = pg_unreachable()
     if reason:
         pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    db_url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    base = tmp_path_factory.mktemp("workers")
-    procs = []
-    try:
-        a, url_a = _start(db_url, base / "a")  # migrates and loads the demo county
-        procs.append(a)
-        b, url_b = _start(db_url, base / "b")  # finds the database ready
-        procs.append(b)
-        yield url_a, url_b, db_url, base / "a"
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
+    with scratch_url("postgresql") as db_url:
+        base = tmp_path_factory.mktemp("workers")
+        procs = []
+        try:
+            a, url_a = _start(db_url, base / "a")  # migrates and loads the demo county
+            procs.append(a)
+            b, url_b = _start(db_url, base / "b")  # finds the database ready
+            procs.append(b)
+            yield url_a, url_b, db_url, base / "a"
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
 
 
 def _account(data_dir: Path, role: str) -> tuple[str, str]:
     accounts = tomllib.loads((data_dir / "demo-accounts.toml").read_text(encoding="utf-8"))["accounts"]
     a = next(x for x in accounts if x["role"] == role)
     return a["username"], a["password"]
+
+
+def _signed_in(client: httpx.Client, data_dir: Path, role: str) -> None:
+    username, password = _account(data_dir, role)
+    r = client.post("/login", data={"username": username, "password": password,
+                                    "csrf": _csrf(client.get("/login").text)})
+    assert r.status_code == 303, r.text
 
 
 def _csrf(html: str) -> str:
@@ -120,10 +119,8 @@ def _tables(html: str) -> list[str]:
 
 def test_a_session_of_one_server_is_valid_at_the_other(two_servers: tuple[str, str, str, Path]) -> None:
     url_a, url_b, _, data_a = two_servers
-    username, password = _account(data_a, "insurance_bureau")
     with httpx.Client(base_url=url_a, follow_redirects=False, timeout=60) as a:
-        r = a.post("/login", data={"username": username, "password": password, "csrf": _csrf(a.get("/login").text)})
-        assert r.status_code == 303, r.text
+        _signed_in(a, data_a, "insurance_bureau")
         page_a = a.get("/registry")
         assert page_a.status_code == 200
         cookies = dict(a.cookies)
@@ -147,10 +144,8 @@ def test_the_sign_in_limiter_counts_both_servers(two_servers: tuple[str, str, st
 
 def test_a_write_elsewhere_is_seen_by_the_cached_duty_page(two_servers: tuple[str, str, str, Path]) -> None:
     url_a, url_b, db_url, data_a = two_servers
-    username, password = _account(data_a, "health_commission")
     with httpx.Client(base_url=url_b, follow_redirects=False, timeout=120) as b:
-        r = b.post("/login", data={"username": username, "password": password, "csrf": _csrf(b.get("/login").text)})
-        assert r.status_code == 303, r.text
+        _signed_in(b, data_a, "health_commission")
         first = b.get("/care/duties")
         assert first.status_code == 200
         assert _tables(b.get("/care/duties").text) == _tables(first.text)  # kept: the same figures
