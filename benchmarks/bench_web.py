@@ -43,7 +43,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from yigongti.core.db import make_engine, make_session_factory
@@ -321,15 +321,24 @@ def main() -> None:
         baseline_clients, clients = clients[args.clients:], clients[:args.clients]
 
         # baseline: the use case without HTTP, one after another, in this process
-        uow = SqlAlchemyUnitOfWork(db_url)
+        base_engine = make_engine(db_url)
+        statements = [0]
+
+        def count(*_: Any) -> None:
+            statements[0] += 1
+
+        event.listen(base_engine, "before_cursor_execute", count)
+        uow = SqlAlchemyUnitOfWork(base_engine)
         t = time.perf_counter()
         for pid, triples in baseline_clients:
             c, tw, v = triples[0]
             submit_choice(SubmitChoice(pid, YEAR, c, tw, v, datetime(2026, 11, 25, 10), for_household=False,
                                        channel="bench"), uow, now=datetime(2026, 11, 25, 10))
         baseline_rate = len(baseline_clients) / (time.perf_counter() - t)
-        uow.dispose()
-        console.print(f"baseline: submit_choice in-process, sequential: {baseline_rate:,.0f} choices/s")
+        base_engine.dispose()
+        console.print(f"baseline: submit_choice in-process, sequential: {baseline_rate:,.0f} choices/s, "
+                      f"{statements[0] / max(1, len(baseline_clients)):.1f} SQL statements per choice "
+                      "(BEGIN and COMMIT not counted)")
 
         with console.status(f"{len(clients)} accounts and tokens ..."):
             make_accounts(db_url, clients)
