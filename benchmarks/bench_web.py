@@ -1,7 +1,7 @@
 """Benchmark: the web platform under load, and the render time of every dashboard.
 
     python benchmarks/bench_web.py [--persons 20000] [--clients 200] [--seconds 20] [--warmup 3] [--rate 500]
-                                   [--workers 2]
+                                   [--workers 2] [--then 0.8]
                                    [--no-pages] [--profile prof.txt] [--keep]
 
 1. Generates a demo county under benchmarks/data/ (git-ignored; deleted afterwards unless --keep) and starts
@@ -15,6 +15,8 @@
    and latency counts from when a request was due: with 200 clients posting back to back, latency is only
    clients / throughput (Little's law), so p99 < 100 ms with 200 clients means >= 2,000 requests/s; paced, it
    is the time a request takes at that load.
+   With ``--then F`` (and no ``--rate``), a second load on the same server follows the first: paced at F times the
+   rate the first one sustained (its ceiling), for the same seconds (issue 21: p99 at 80% of the ceiling).
 4. Afterwards a count in the database: every accepted answer is exactly one choice row and the designation of every
    client is its last accepted choice (no choice lost or duplicated).
 5. Render time of each page (median of 5) for the insurance bureau and a resident, on the same demo county.
@@ -41,7 +43,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from yigongti.core.db import make_engine, make_session_factory
@@ -182,7 +184,8 @@ async def _load(url: str, tokens: dict[str, str], clients: list[tuple[str, list[
         if code == 201:
             accepted.setdefault(pid, []).append(cid)
     return {"requests": len(results), "all_requests": len(every), "wall": wall, "codes": codes, "client_cpu": cpu,
-            "p50": lat[len(lat) // 2] if lat else 0.0, "p99": lat[int(len(lat) * 0.99)] if lat else 0.0,
+            "p50": lat[len(lat) // 2] if lat else 0.0, "p95": lat[int(len(lat) * 0.95)] if lat else 0.0,
+            "p99": lat[int(len(lat) * 0.99)] if lat else 0.0,
             "max": lat[-1] if lat else 0.0, "accepted": accepted}
 
 
@@ -230,6 +233,43 @@ def load_process(url: str, tokens: dict[str, str], clients: list[tuple[str, list
 
 # ------------------------------------------------------------------------------------------------- the run
 
+def run_load(args: argparse.Namespace, url: str, tokens: dict[str, str],
+             clients: list[tuple[str, list[tuple[str, str, str]]]], server: subprocess.Popen[bytes], db_url: str,
+             offered: float) -> tuple[dict[str, Any], float, float, float, float]:
+    """One load from a second process (``offered`` requests/s, 0: unpaced): (result, rate, server CPU s,
+    PostgreSQL CPU s, 1000 / requests)."""
+    queue: Any = mp.get_context("spawn").Queue()
+    proc = mp.get_context("spawn").Process(target=load_process,
+                                           args=(url, tokens, clients, args.seconds, offered, args.warmup, queue))
+    spy: subprocess.Popen[bytes] | None = None
+    if args.profile is not None:
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--subprocesses", "--gil",
+                                "--duration", str(int(args.seconds + args.warmup)), "--output", str(args.profile),
+                                "--format", "flamegraph" if args.profile.suffix == ".svg" else "raw"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with console.status(f"load: {len(clients)} clients for {args.seconds:.0f} s from a second process ..."):
+        server_cpu0 = tree_cpu_seconds(server.pid)
+        pg_pid = postmaster_pid(db_url)
+        pg_cpu0 = tree_cpu_seconds(pg_pid) if pg_pid else 0.0
+        proc.start()
+        result = queue.get(timeout=args.seconds + args.warmup + 600)
+        server_cpu = tree_cpu_seconds(server.pid) - server_cpu0
+        pg_cpu = tree_cpu_seconds(pg_pid) - pg_cpu0 if pg_pid else float("nan")
+        proc.join()
+    if spy is not None:
+        spy.wait(timeout=120)
+    rate = result["requests"] / result["wall"]
+    console.print(f"load ({offered:,.0f}/s offered) " if offered else "load (unpaced) ", end="")
+    console.print(f"{result['requests']:,} requests in {result['wall']:.1f} s = {rate:,.0f} req/s; "
+                  f"p50 {result['p50'] * 1000:.0f} ms, p95 {result['p95'] * 1000:.0f} ms, "
+                  f"p99 {result['p99'] * 1000:.0f} ms, max {result['max'] * 1000:.0f} ms; codes {result['codes']}")
+    per_request = 1000 / max(1, result["all_requests"])  # CPU counted over the warm-up too
+    console.print(f"CPU per request: server {server_cpu * per_request:.2f} ms, load client "
+                  f"{result['client_cpu'] * per_request:.2f} ms, PostgreSQL {pg_cpu * per_request:.2f} ms "
+                  f"(machine: {os.getloadavg()[0]:.1f} load average)")
+    return result, rate, server_cpu, pg_cpu, per_request
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--persons", type=int, default=20_000)
@@ -241,6 +281,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
     ap.add_argument("--rate", type=float, default=0.0,
                     help="requests/s offered by all clients together, each client paced (0: as fast as answered)")
+    ap.add_argument("--then", type=float, default=0.0,
+                    help="then a paced load at this fraction of the unpaced run's rate (e.g. 0.8)")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--no-pages", action="store_true", help="skip the page render times")
     ap.add_argument("--profile", type=Path, default=None,
@@ -279,15 +321,24 @@ def main() -> None:
         baseline_clients, clients = clients[args.clients:], clients[:args.clients]
 
         # baseline: the use case without HTTP, one after another, in this process
-        uow = SqlAlchemyUnitOfWork(db_url)
+        base_engine = make_engine(db_url)
+        statements = [0]
+
+        def count(*_: Any) -> None:
+            statements[0] += 1
+
+        event.listen(base_engine, "before_cursor_execute", count)
+        uow = SqlAlchemyUnitOfWork(base_engine)
         t = time.perf_counter()
         for pid, triples in baseline_clients:
             c, tw, v = triples[0]
             submit_choice(SubmitChoice(pid, YEAR, c, tw, v, datetime(2026, 11, 25, 10), for_household=False,
                                        channel="bench"), uow, now=datetime(2026, 11, 25, 10))
         baseline_rate = len(baseline_clients) / (time.perf_counter() - t)
-        uow.dispose()
-        console.print(f"baseline: submit_choice in-process, sequential: {baseline_rate:,.0f} choices/s")
+        base_engine.dispose()
+        console.print(f"baseline: submit_choice in-process, sequential: {baseline_rate:,.0f} choices/s, "
+                      f"{statements[0] / max(1, len(baseline_clients)):.1f} SQL statements per choice "
+                      "(BEGIN and COMMIT not counted)")
 
         with console.status(f"{len(clients)} accounts and tokens ..."):
             make_accounts(db_url, clients)
@@ -298,34 +349,16 @@ def main() -> None:
                     r.raise_for_status()
                     tokens[pid] = r.json()["access_token"]
 
-        queue: Any = mp.get_context("spawn").Queue()
-        proc = mp.get_context("spawn").Process(target=load_process,
-                                               args=(url, tokens, clients, args.seconds, args.rate, args.warmup, queue))
-        spy: subprocess.Popen[bytes] | None = None
-        if args.profile is not None:
-            spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--subprocesses", "--gil",
-                                    "--duration", str(int(args.seconds + args.warmup)), "--output", str(args.profile),
-                                    "--format", "flamegraph" if args.profile.suffix == ".svg" else "raw"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        with console.status(f"load: {len(clients)} clients for {args.seconds:.0f} s from a second process ..."):
-            server_cpu0 = tree_cpu_seconds(server.pid)
-            pg_pid = postmaster_pid(db_url)
-            pg_cpu0 = tree_cpu_seconds(pg_pid) if pg_pid else 0.0
-            proc.start()
-            result = queue.get(timeout=args.seconds + args.warmup + 600)
-            server_cpu = tree_cpu_seconds(server.pid) - server_cpu0
-            pg_cpu = tree_cpu_seconds(pg_pid) - pg_cpu0 if pg_pid else float("nan")
-            proc.join()
-        if spy is not None:
-            spy.wait(timeout=120)
-        rate = result["requests"] / result["wall"]
-        console.print(f"load: {result['requests']:,} requests in {result['wall']:.1f} s = {rate:,.0f} req/s; "
-                      f"p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, "
-                      f"max {result['max'] * 1000:.0f} ms; codes {result['codes']}")
-        per_request = 1000 / max(1, result["all_requests"])  # CPU counted over the warm-up too
-        console.print(f"CPU per request: server {server_cpu * per_request:.2f} ms, load client "
-                      f"{result['client_cpu'] * per_request:.2f} ms, PostgreSQL {pg_cpu * per_request:.2f} ms "
-                      f"(machine: {os.getloadavg()[0]:.1f} load average)")
+        result, rate, server_cpu, pg_cpu, per_request = run_load(args, url, tokens, clients, server, db_url,
+                                                                 args.rate)
+        runs = [(args.rate, rate, result, server_cpu, pg_cpu, per_request)]
+        if args.then and not args.rate:
+            paced = round(rate * args.then)
+            console.print(f"then: paced at {args.then:g} x {rate:,.0f} = {paced:,} requests/s")
+            r2 = run_load(args, url, tokens, clients, server, db_url, paced)
+            runs.append((paced, r2[1], r2[0], r2[2], r2[3], r2[4]))
+            for pid, cids in r2[0]["accepted"].items():
+                result["accepted"].setdefault(pid, []).extend(cids)
         console.print(f"ratio: HTTP with {len(clients)} clients / in-process sequential = {rate / baseline_rate:.2f}x")
 
         # the count afterwards
@@ -346,7 +379,13 @@ def main() -> None:
                 d = conn.execute(select(DesignationRow.choice_id).where(DesignationRow.person_id == pid,
                                                                          DesignationRow.year == YEAR)).scalar()
                 wrong += int(d != last)
+            sizes = {t: conn.execute(text(f"SELECT count(*), coalesce((SELECT sum(pg_total_relation_size(relid)) "
+                                          f"FROM pg_partition_tree('{t}')), pg_total_relation_size('{t}')) "
+                                          f"FROM {t}")).one()
+                     for t in ("persons", "choices", "designations", "audit_log")}
         engine.dispose()
+        console.print("database: " + "; ".join(f"{t} {n:,} rows, {int(b or 0) / max(1, n):,.0f} bytes/row with indexes"
+                                               for t, (n, b) in sizes.items()))
         n_acc = sum(len(v) for v in accepted.values())
         console.print(f"count: {n_acc:,} accepted answers, {len(rows):,} choice rows; lost {lost}, not answered "
                       f"{extra}, duplicated {dup}; designations not on the last accepted choice: {wrong}")
@@ -356,12 +395,17 @@ def main() -> None:
         for who, path, ms in timings:
             console.print(f"  page {who:<10} {path:<28} {ms:7.1f} ms")
         print(json.dumps({"start_s": start_s, "baseline_rate": baseline_rate, "rate": rate,
+                          "runs": [{"offered": o, "rate": r, "p50_ms": x["p50"] * 1000, "p95_ms": x["p95"] * 1000,
+                                    "p99_ms": x["p99"] * 1000, "max_ms": x["max"] * 1000, "codes": x["codes"],
+                                    "server_cpu_ms": sc * pr, "db_cpu_ms": pc * pr}
+                                   for o, r, x, sc, pc, pr in runs],
                           "p50_ms": result["p50"] * 1000,
                           "server_cpu_ms": server_cpu * per_request,
                           "client_cpu_ms": result["client_cpu"] * per_request,
                           "db_cpu_ms": pg_cpu * per_request, "p99_ms": result["p99"] * 1000,
                           "requests": result["requests"], "codes": result["codes"], "lost": lost, "extra": extra,
                           "duplicated": dup, "wrong_designation": wrong,
+                          "table_bytes": {t: [n, int(b or 0)] for t, (n, b) in sizes.items()},
                           "pages": [[w, p, round(ms, 1)] for w, p, ms in timings]}))
     finally:
         if server is not None:

@@ -169,9 +169,10 @@ def test_the_duty_lists_are_kept_between_requests_and_never_stale(world: World) 
     """The second request of the same list is not recomputed; a service written (on the page, or directly in the
     database by another process) and an episode closed in place show on the next request."""
     from yigongti.care.pages import duty_cache
-    from yigongti.care.service import DutyCache, RegisterKey, register_key
+    from yigongti.care.service import DUTY_STAMP, RegisterKey, register_key
     from yigongti.care.store import KeyRegisterRow
     from yigongti.care.uow import CareUnitOfWork
+    from yigongti.core.stamps import read_stamp
     from yigongti.platform.accounts import Principal, Role
 
     ctx = world.app.state.ctx
@@ -207,9 +208,11 @@ def test_the_duty_lists_are_kept_between_requests_and_never_stale(world: World) 
         assert episode is not None
         clinician = Principal(user_id=0, username="gp", role=Role.CLINICIAN, inst_id=episode.inst_id)
         cmd = RegisterKey(episode.person_id, episode.population, episode.start_date, INSIDE_WINDOW)
-    generation = DutyCache._generation
+    with ctx.sessions() as s:
+        generation = read_stamp(s, DUTY_STAMP)
     with ctx.sessions() as s:
         register_key(CareUnitOfWork(s), clinician, cmd, now=ctx.clock.now())
-    assert DutyCache._generation == generation + 1
+    with ctx.sessions() as s:  # in the database: every worker process's cache sees it
+        assert read_stamp(s, DUTY_STAMP) == generation + 1
     done()
     assert cache.computed == computed + 2

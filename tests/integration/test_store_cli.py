@@ -78,3 +78,18 @@ def test_choose_records_a_choice_like_the_web(db: TestDb, example_input: Path) -
         engine.dispose()
     assert [tuple(r) for r in rows] == [("R0006", "valid", "cli"), ("R0005", "valid", "cli"),
                                         ("R0006", "refused", "cli"), ("R0006", "refused", "cli")]
+
+
+def test_db_partitions_lists_and_adds_a_year(db: TestDb) -> None:  # noqa: F811
+    url = cli_url(db)
+    r = runner.invoke(app, ["db", "partitions", "--db", url])
+    if db.kind == "sqlite":
+        assert r.exit_code == 2 and "PostgreSQL" in r.output
+        return
+    assert r.exit_code == 0, r.output
+    assert "designations_default" in r.output and "audit_log_default" in r.output
+    r = runner.invoke(app, ["db", "partitions", "--year", "2045", "--db", url])
+    assert r.exit_code == 0, r.output
+    assert "designations_y2045, audit_log_y2045" in r.output
+    r = runner.invoke(app, ["db", "partitions", "--year", "2045", "--db", url])
+    assert "already there" in r.output

@@ -54,8 +54,9 @@ def serve(
     year: Annotated[int | None, typer.Option("--year", help="year the data folder is for / 数据年度")] = None,
     pool: Annotated[int, typer.Option("--pool", min=1, max=200, help="database connections (PostgreSQL) "
                                                                   "/ 数据库连接数")] = 10,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="worker processes (each keeps its own "
-                                                                       "login limiter and figures) / 进程数")] = 1,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="worker processes (the login limiter, "
+                                                                       "sessions and secret are in the database: any "
+                                                                       "worker answers any request) / 进程数")] = 1,
     token_cache: Annotated[float, typer.Option("--token-cache", min=0, max=300,
                                                help="seconds a worker trusts a bearer token it checked (0: check "
                                                     "every request) / 令牌缓存秒数")] = 5.0,

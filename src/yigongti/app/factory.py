@@ -14,24 +14,41 @@ from typing import Any
 
 from fastapi import FastAPI
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy.orm import Session, sessionmaker
 
 from yigongti.app import startup
 from yigongti.app.api_routes import ROUTERS
 from yigongti.app.web import mount_web
 from yigongti.budget.analytics import FiguresCache, referrals
-from yigongti.core.db import make_engine, make_session_factory
+from yigongti.core.db import is_sqlite, make_engine, make_session_factory
 from yigongti.platform.concurrency import ConcurrencyLimit
 from yigongti.platform.context import AppContext
 from yigongti.platform.ratelimit import LoginLimiter
 from yigongti.platform.security import RefuseHostileInput, SecurityHeaders, server_error
 from yigongti.platform.settings import Settings
+from yigongti.platform.shared_state import SharedLoginLimiter, shared_secret
 from yigongti.platform.tokencache import TokenCache
 from yigongti.registry.service import RegistryCache
 
-__all__ = ["OPENAPI_URL", "create_app", "freeze_startup_objects"]
+__all__ = ["OPENAPI_URL", "create_app", "freeze_startup_objects", "login_limiter"]
 
 OPENAPI_URL = "/api/openapi.json"
 SETTINGS_ENV = "YIGONGTI_SERVE_SETTINGS"  # settings as JSON, for worker processes (``serve --workers``)
+
+
+def login_limiter(settings: Settings, sessions: sessionmaker[Session]) -> LoginLimiter:
+    """The sign-in limiter: its buckets in the database on PostgreSQL (shared by every worker process and machine);
+    in the process on SQLite, whose request sessions hold the database's one write lock for the whole request (a
+    second transaction counting an attempt would wait for it): a SQLite platform is one machine, and with
+    ``--workers N`` each worker counts its own attempts there."""
+    limits: dict[str, Any] = {
+        "burst": settings.login_burst, "refill_seconds": settings.login_refill_seconds,
+        "user_burst": settings.login_user_burst, "user_refill_seconds": settings.login_user_refill_seconds,
+        "address_burst": settings.login_address_burst,
+        "address_refill_seconds": settings.login_address_refill_seconds}
+    if is_sqlite(settings.database_url):
+        return LoginLimiter(**limits)
+    return SharedLoginLimiter(sessions, **limits)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -46,12 +63,8 @@ def create_app(settings: Settings) -> FastAPI:
         sessions=sessions,
         policy=prepared.policy,
         clock=clock,
-        limiter=LoginLimiter(burst=settings.login_burst, refill_seconds=settings.login_refill_seconds,
-                             user_burst=settings.login_user_burst,
-                             user_refill_seconds=settings.login_user_refill_seconds,
-                             address_burst=settings.login_address_burst,
-                             address_refill_seconds=settings.login_address_refill_seconds),
-        signer=URLSafeTimedSerializer(settings.secret_key()),
+        limiter=login_limiter(settings, sessions),
+        signer=URLSafeTimedSerializer(shared_secret(sessions, settings.secret_key)),
         figures=FiguresCache(prepared.folder, prepared.year, prepared.policy, sessions,
                              wait=settings.figures_wait_seconds),
         referrals=referrals(prepared.folder),

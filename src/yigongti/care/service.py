@@ -59,6 +59,7 @@ from yigongti.care.store import (
 from yigongti.care.uow import CareUnitOfWork
 from yigongti.core.policy import CarePolicy
 from yigongti.core.problems import Conflict, InvalidRequest, NotAllowed, NotFound
+from yigongti.core.stamps import bump_stamp, read_stamp
 from yigongti.enrollment.store import PersonRow
 from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.audit import actor_of
@@ -885,7 +886,7 @@ def register_key(uow: CareUnitOfWork, principal: Principal, cmd: RegisterKey, *,
             uow.care.add(row)
         else:
             row.end_date = cmd.end_date
-            DutyCache.touch()  # an episode closed in place: no count of the tables changes
+            DutyCache.touch(uow.session)  # an episode closed in place: no count of the tables changes
         _audit(uow, principal, "care.key_register", cmd.person_id, now,
                {"population": pop.value, "start_date": str(cmd.start_date), "end_date": str(cmd.end_date or "")})
         uow.commit()
@@ -1113,7 +1114,8 @@ def duties(uow: CareUnitOfWork, *, year: int, today: date, policy: CarePolicy,
 
 def _duty_stamp(uow: CareUnitOfWork, year: int) -> tuple[Any, ...]:
     """A cheap version of what the duty lists of ``year`` are computed from: the count and the last id of the key
-    registers, key services and the year's designations, and the closed episodes (an end date set in place)."""
+    registers, key services and the year's designations, the closed episodes, and the database's stamp of
+    changes made in place (:meth:`DutyCache.touch`: seen by every worker process)."""
     from yigongti.enrollment.store import DesignationRow
 
     s = uow.session
@@ -1122,16 +1124,18 @@ def _duty_stamp(uow: CareUnitOfWork, year: int) -> tuple[Any, ...]:
     services = s.execute(select(func.count(), func.max(KeyServiceRow.service_id))).one()
     designations = s.execute(select(func.count(), func.max(DesignationRow.designation_id))
                              .where(DesignationRow.year == year)).one()
-    return (*regs, *services, *designations)
+    return (*regs, *services, *designations, read_stamp(s, DUTY_STAMP))
+
+
+DUTY_STAMP = "care.duties"  # the core.stamps name of the duty lists
 
 
 class DutyCache:
     """The duty lists (:func:`duties`) kept per year, day and set of consortia (公共卫生责任清单缓存) while what they
-    are computed from stays the same: a request first reads :func:`_duty_stamp` (a few counts) and recomputes only
-    when it changed, when the policy changed, or when this process closed a register episode in place
-    (:meth:`touch`). Thread-safe; at most ``size`` lists are kept (the oldest dropped first)."""
-
-    _generation = 0  # bumped by writes the stamp cannot see (an end date changed in place), in this process
+    are computed from stays the same: a request first reads :func:`_duty_stamp` (a few counts and the database's
+    stamp of changes made in place) and recomputes only when it changed or the policy changed. One cache per worker
+    process, validated against the database on every use, so a write through any worker is seen by all.
+    Thread-safe; at most ``size`` lists are kept (the oldest dropped first)."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
@@ -1139,9 +1143,11 @@ class DutyCache:
         self._lock = threading.Lock()
         self._kept: dict[tuple[int, date, tuple[str, ...]], tuple[tuple[Any, ...], CarePolicy, Duties]] = {}
 
-    @classmethod
-    def touch(cls) -> None:
-        cls._generation += 1
+    @staticmethod
+    def touch(session: Any) -> None:
+        """A write the counts cannot see (an end date changed in place), in ``session``'s transaction: bumps the
+        database's stamp, so every process's cache recomputes once the write is committed."""
+        bump_stamp(session, DUTY_STAMP)
 
     @staticmethod
     def of(engine: Any) -> DutyCache:
@@ -1155,7 +1161,7 @@ class DutyCache:
             consortia: Iterable[str]) -> Duties:
         key = (year, today, tuple(sorted(set(consortia))))
         with uow:
-            stamp = (DutyCache._generation, *_duty_stamp(uow, year))
+            stamp = _duty_stamp(uow, year)
         kept = self._kept.get(key)
         if kept is not None and kept[0] == stamp and kept[1] == policy:
             return kept[2]

@@ -1,5 +1,6 @@
-"""``yigongti db upgrade|current|export``, ``yigongti load`` and ``yigongti choose``: the database (数据库), loading a
-data folder into it, and recording one choice (a paper form at the counter) through the same use case as the web."""
+"""``yigongti db upgrade|current|partitions|export``, ``yigongti load`` and ``yigongti choose``: the database
+(数据库), loading a data folder into it, and recording one choice (a paper form at the counter) through the same
+use case as the web."""
 
 from __future__ import annotations
 
@@ -48,6 +49,33 @@ def db_current(db: DbOption = None) -> None:
     rev = current(url)
     state = "up to date / 已是最新" if rev == head() else f"newest is {head()} / 最新版本为 {head()}"
     console.print(f"{masked_url(url)}: {rev or 'empty / 空库'} ({state})")
+
+
+@db_app.command("partitions")
+def db_partitions(
+    year: Annotated[int | None, typer.Option("--year", min=1900, max=9999,
+                                             help="give this year its own partitions (rows of it in DEFAULT move) "
+                                                  "/ 为该年度建分区")] = None,
+    db: DbOption = None,
+) -> None:
+    """分区（PostgreSQL）/ List the yearly partitions of the designations and the audit log, or add a year's."""
+    from yigongti.core.db import make_engine
+    from yigongti.platform.partitions import add_year, partitions
+
+    url = resolve_url(db)
+    if url.get_backend_name() != "postgresql":
+        console.print(f"{masked_url(url)}: 仅 PostgreSQL 有分区 / partitions are for PostgreSQL only")
+        raise typer.Exit(EXIT_INVALID)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            if year is not None:
+                made = add_year(conn, year)
+                console.print(f"{year}: " + (", ".join(made) if made else "已存在 / already there"))
+            for table, name, bounds, rows in partitions(conn):
+                console.print(f"  {table:<14} {name:<24} {bounds:<60} {rows:>12,} 行 rows")
+    finally:
+        engine.dispose()
 
 
 @db_app.command("export")
@@ -149,4 +177,5 @@ def choose(
     console.print(f"[green]{result.message} (choice {result.choice_id})[/green]")
 
 
-__all__ = ["choose", "db_app", "db_current", "db_export", "db_upgrade", "load"]  # the commands this module adds
+# the commands this module adds
+__all__ = ["choose", "db_app", "db_current", "db_export", "db_partitions", "db_upgrade", "load"]

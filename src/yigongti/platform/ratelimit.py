@@ -13,7 +13,8 @@ The policy of :class:`LoginLimiter` (each bucket: ``burst`` failures at once, on
 
 Every attempt is counted before the password is checked, in one step under a lock (:meth:`LoginLimiter.acquire`):
 concurrent attempts cannot all pass one check before any of them is counted. A successful sign-in gives its token
-back (and clears its (user name, address) bucket). Each worker process keeps its own limiter.
+back (and clears its (user name, address) bucket). This class keeps the buckets in its process; the web app uses
+``platform.shared_state.SharedLoginLimiter``, the same policy with the buckets in the database (shared by workers).
 """
 
 from __future__ import annotations

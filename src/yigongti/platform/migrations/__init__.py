@@ -27,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 # Modules whose tables live in the shared metadata (a module that does not exist yet is skipped).
 MODEL_MODULES = (
     "yigongti.core.audit",
+    "yigongti.core.stamps",
+    "yigongti.platform.shared_state",
     "yigongti.registry.store",
     "yigongti.enrollment.store",
     "yigongti.platform.accounts_store",

@@ -6,6 +6,7 @@ from alembic import context
 
 from yigongti.core.db import is_sqlite, make_engine
 from yigongti.platform.migrations import target_metadata
+from yigongti.platform.partitions import include_name
 
 config = context.config
 url = config.attributes.get("url")
@@ -36,7 +37,7 @@ def run_online() -> None:
 def _run(connection: object) -> None:
     context.configure(connection=connection, target_metadata=metadata,  # type: ignore[arg-type]
                       render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
-                      compare_type=True)
+                      compare_type=True, include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
