@@ -97,13 +97,13 @@ def _partition_of(conn: Connection, table: str, where: str) -> list[str]:
 
 @pytest.mark.postgres
 def test_partitions_upgrade_and_downgrade_with_rows(db: TestDb) -> None:  # noqa: F811
-    """0016 on PostgreSQL: designations by year and the audit log by the year of its time, rows copied both ways;
+    """0017 on PostgreSQL: designations by year and the audit log by the year of its time, rows copied both ways;
     the designation upsert's ON CONFLICT target, the sequences, the append-only trigger and a new year's partition
     (rows moved out of DEFAULT) all work; SQLite is left as it was."""
     engine = db.engine()
     cfg = alembic_config(db.url, schema=db.schema)
     try:
-        command.downgrade(cfg, "0015")
+        command.downgrade(cfg, "0016")
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO persons (person_id, sex, birth_date, household_id, household_head, "
                               "lives_away, insurance, county_code, lon, lat) VALUES "
@@ -157,7 +157,7 @@ def test_partitions_upgrade_and_downgrade_with_rows(db: TestDb) -> None:  # noqa
             conn.execute(text("DELETE FROM audit_log_y2040"))
         with pytest.raises(ValueError, match="year"), engine.begin() as conn:
             add_year(conn, 20400)
-        command.downgrade(cfg, "0015")
+        command.downgrade(cfg, "0016")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM designations")).scalar() == 5
             assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == 4

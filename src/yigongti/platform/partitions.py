@@ -1,6 +1,6 @@
 """PostgreSQL partitions (分区) of the tables that grow with the years: one partition per year and a DEFAULT one.
 
-Partitioned (migration ``0016``), on PostgreSQL only (SQLite has no partitions; nothing changes there):
+Partitioned (migration ``0017``), on PostgreSQL only (SQLite has no partitions; nothing changes there):
 
 - ``designations`` (定点): ``PARTITION BY RANGE (year)``, partitions ``designations_y2027`` ... and
   ``designations_default``; primary key ``(designation_id, year)``, the unique key ``(person_id, year)`` unchanged
@@ -127,7 +127,7 @@ def partition_all(conn: Connection, *, around: int) -> None:
 
 
 def unpartition_all(conn: Connection) -> None:
-    """Back to plain tables, rows kept (the downgrade of 0016)."""
+    """Back to plain tables, rows kept (the downgrade of 0017)."""
     for spec in reversed(PARTITIONED):
         if _is_partitioned(conn, spec.table):
             _rebuild(conn, spec, partitioned=False, years=set())

@@ -2,8 +2,8 @@
 session-signing secret and the cache stamps (platform/shared_state.py, core/stamps.py), so that any worker process,
 on any machine, answers any request.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-05 22:10:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0017'
-down_revision: str | Sequence[str] | None = '0016'
+revision: str = '0018'
+down_revision: str | Sequence[str] | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

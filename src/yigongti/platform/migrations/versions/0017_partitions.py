@@ -5,8 +5,8 @@ The primary keys take the partition key: designations (designation_id, year), au
 unique key of designations (person_id, year) already holds it (its ON CONFLICT target is unchanged). A year gets
 its own partition with ``yigongti db partitions --year Y`` (rows of that year move out of DEFAULT).
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05 22:00:00
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 
 from yigongti.platform.partitions import partition_all, unpartition_all
 
-revision: str = '0016'
-down_revision: str | Sequence[str] | None = '0015'
+revision: str = '0017'
+down_revision: str | Sequence[str] | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
