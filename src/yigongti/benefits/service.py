@@ -344,10 +344,10 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
         checks["covered_cost above total_cost"] = typed["covered_cost"] > typed["total_cost"]
     # a reference found as written is known (the ids it is looked up in are checked ids, trimmed): only the others
     # are trimmed and looked up again
-    for col, known in (("inst_id", institutions), ("person_id", persons)):
-        if known is not None and col in typed:
-            checks[f"unknown {col}"] = (~t[col].isin(known[col]) & (typed[col] != "")
-                                        & ~typed[col].isin(known[col]))
+    for ref, known in (("inst_id", institutions), ("person_id", persons)):
+        if known is not None and ref in typed:
+            checks[f"unknown {ref}"] = (~t[ref].isin(known[ref]) & (typed[ref] != "")
+                                        & ~typed[ref].isin(known[ref]))
     if judged and checks:
         # one flag: whether any check fails on any row (which ones, and where, is the Arrow check's to say)
         flag = functools.reduce(operator.or_, checks.values())
