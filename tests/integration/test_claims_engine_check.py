@@ -18,6 +18,10 @@ _COLUMNS = {c.name: c for c in CLAIMS.columns}
 _money = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
                    st.integers(-10**6, 10**8).map(lambda n: n / 100), st.none())
 _text = st.one_of(st.sampled_from(["true", "false", "是", "否", "maybe", " yes ", "", "1", "2", "T", "x\x00"]),
+                  # what the engine's first look picks out for the full checks: spaces, separators, unicode spaces
+                  # at the edges and inside, and the enum's values as written and padded
+                  st.sampled_from(["outpatient", " inpatient", "inpatient\t", "a b", "a,b", "a;b", "\u3000x",
+                                   "x\u00a0", "x\u2003y", "\n", "  ", "I10\x7f", "H1\x85"]),
                   st.text(max_size=4), st.none())
 
 

@@ -17,8 +17,7 @@ from yigongti.appraisal.indicators import (
     Indicator,
     IndicatorSet,
     NotComputable,
-    evaluate,
-    parse_expression,
+    compiled_expression,
 )
 
 __all__ = [
@@ -59,8 +58,8 @@ def indicator_value(ind: Indicator, measures: Mapping[str, Decimal | None], *, d
     num: Decimal | None = None
     den: Decimal | None = None
     try:
-        num = evaluate(parse_expression(ind.numerator), measures)
-        den = evaluate(parse_expression(ind.denominator), measures)
+        num = compiled_expression(ind.numerator)(measures)
+        den = compiled_expression(ind.denominator)(measures)
     except NotComputable as exc:
         return IndicatorValue(ind.id, num, den, None, str(exc))
     if den == 0:

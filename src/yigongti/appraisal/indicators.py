@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -46,6 +46,7 @@ __all__ = [
     "ScopeKind",
     "ScoringRules",
     "Unit",
+    "compiled_expression",
     "evaluate",
     "icd_matches",
     "indicator_set_from_toml",
@@ -224,6 +225,51 @@ def measures_in(node: ast.AST) -> set[str]:
     for child in ast.iter_child_nodes(node):
         out |= measures_in(child)
     return out
+
+
+Evaluator = Callable[[Mapping[str, Decimal | None]], Decimal]
+
+
+@lru_cache(maxsize=1024)
+def compiled_expression(text: str) -> Evaluator:
+    """:func:`evaluate` of ``parse_expression(text)`` as one function built once: the same arithmetic in the same
+    order, the same NotComputable reasons, without walking the tree again for each scope (12,000 institutions)."""
+    return _compiled(parse_expression(text))
+
+
+def _compiled(node: ast.expr) -> Evaluator:
+    if isinstance(node, ast.Constant):
+        const = Decimal(str(node.value))
+        return lambda values: const
+    if isinstance(node, ast.Name | ast.Call):
+        key = node.id if isinstance(node, ast.Name) else "prev:" + node.args[0].id  # type: ignore[attr-defined]
+
+        def measure(values: Mapping[str, Decimal | None]) -> Decimal:
+            v = values.get(key)
+            if v is None:
+                evaluate(node, values)  # raises NotComputable with its reason
+            assert v is not None
+            return v
+        return measure
+    if isinstance(node, ast.UnaryOp):
+        operand = _compiled(node.operand)
+        return lambda values: -operand(values)
+    assert isinstance(node, ast.BinOp)
+    left, right = _compiled(node.left), _compiled(node.right)
+    if isinstance(node.op, ast.Add):
+        return lambda values: left(values) + right(values)
+    if isinstance(node.op, ast.Sub):
+        return lambda values: left(values) - right(values)
+    if isinstance(node.op, ast.Mult):
+        return lambda values: left(values) * right(values)
+    reason = f"除数为0 / division by zero in {ast.unparse(node)}"
+
+    def divide(values: Mapping[str, Decimal | None]) -> Decimal:
+        a, b = left(values), right(values)
+        if b == 0:
+            raise NotComputable(reason)
+        return a / b
+    return divide
 
 
 def evaluate(node: ast.expr, values: Mapping[str, Decimal | None]) -> Decimal:

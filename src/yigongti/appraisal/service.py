@@ -143,13 +143,16 @@ def _covers(adjudicated: pa.Table | ir.Table | None, claims: pa.Table | ir.Table
 
 def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designations: pa.Table,
                     adjudicated: pa.Table | ir.Table | None, backend: str, *, claims: pa.Table | ir.Table | None,
-                    con: Backend | None = None) -> tuple[dict[tuple[str, str], list[IndicatorValue]], pa.Table]:
+                    con: Backend | None = None, whole: bool | None = None,
+                    ) -> tuple[dict[tuple[str, str], list[IndicatorValue]], pa.Table]:
+    """``whole``: whether the claims cover every month of the year before (computed when None)."""
     des = pc.filter(designations, pc.equal(designations.column("year"), year))
     extra = {t.name: data[t.name] for t in APPRAISAL_TABLES if data.get(t.name) is not None}
     extra |= appraisal_tables(data, year)  # 2.1 and 2.3 from the workforce tables when the folder has them
     adj = adjudicated if _covers(adjudicated, claims, year) else None
     inputs = MeasureInputs(data["institutions"], data["consortia"], data["persons"], des, claims, adj, extra,
-                           previous_year=claims is not None and _whole_year(claims, year - 1))
+                           previous_year=claims is not None and (_whole_year(claims, year - 1) if whole is None
+                                                                 else whole))
     result = compute_measures(inputs, year=year, params=iset.parameters, wanted=iset.needed_measures(),
                               backend=backend, con=con)
     measures = result.as_dict()
@@ -199,11 +202,12 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     if year not in des_years:
         raise InvalidInput([Problem("designations", 0, "year", f"no designations for {year} / 没有 {year} 年的定点")])
     source: pa.Table | ir.Table | None = claims if claims is not None else data.get("claims")
-    values, table = _indicator_rows(data, year, iset, designations, adjudicated, backend, claims=source, con=con)
+    whole = source is not None and _whole_year(source, year - 1)  # one scan, for the measures and the notes
+    values, table = _indicator_rows(data, year, iset, designations, adjudicated, backend, claims=source, con=con,
+                                    whole=whole)
     notes: list[str] = []
     previous = None
     previous_scores: dict[str, Decimal] = {}
-    whole = source is not None and _whole_year(source, year - 1)
     if source is not None and not whole:
         notes.append(f"{year - 1} 年结算清单不满12个月，增长率指标与同比不可计算 / the claims of {year - 1} do not "
                      "cover every month: growth indicators and the change on last year are not computed")

@@ -12,6 +12,8 @@ insured person; otherwise enrollment (``enroll_data``) designates everyone first
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -230,6 +232,17 @@ _DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _ID_BAD = r"[\s,;]"
 _WIDE_SPACE = "[\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]"
 _WIDE_EDGE = f"^{_WIDE_SPACE}|{_WIDE_SPACE}$"  # trimmed by the Arrow check, not by the engine: let Arrow judge
+# Any character one of the text checks above could object to (or that a trim would remove): a text without any is
+# fine under all of them, so the trims and the three patterns run only on the few values that have one (a cheap
+# first look, not a looser check: the full checks still judge every value it picks out)
+_SUSPECT_TEXT = "[\\x00-\\x20\\x7f,;" + _WIDE_SPACE[1:]
+
+
+def _plain(values: tuple[str, ...]) -> bool:
+    """Whether every allowed value passes the text checks as it is (non-empty, no character of _SUSPECT_TEXT): then a
+    value found among them as written needs no other check."""
+    wide = {0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000}
+    return all(x and not any(ord(ch) <= 0x20 or ch in "\x7f,;" or ord(ch) in wide for ch in x) for x in values)
 
 
 def _column_checks(col: Column, v: ir.Value) -> tuple[ir.BooleanValue | None, ir.Value | None] | None:
@@ -257,6 +270,11 @@ def _column_checks(col: Column, v: ir.Value) -> tuple[ir.BooleanValue | None, ir
         if kind is ColType.ENUM:
             more(~empty & ~text.isin(list(col.values)))
         typed = text
+        assert bad is not None
+        # the full checks on the values the first look picks out only (AND evaluates its right side on those rows)
+        suspect = (~v.isin(list(col.values)) if kind is ColType.ENUM and _plain(col.values)
+                   else (v == "") | v.re_search(_SUSPECT_TEXT))
+        bad = (v.isnull() | suspect) & bad
     elif kind is ColType.BOOL:
         if text is not None:
             more(~text.lower().isin(_TRUE_TEXT + ["false", "0", "否", "f", "no", "n", ""]) | text.re_search(_WIDE_EDGE))
@@ -324,16 +342,16 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
         checks["discharge_date before admit_date"] = typed["discharge_date"] < typed["admit_date"]
     if {"total_cost", "covered_cost"} <= typed.keys():
         checks["covered_cost above total_cost"] = typed["covered_cost"] > typed["total_cost"]
-    if institutions is not None and "inst_id" in typed:
-        checks["unknown inst_id"] = (typed["inst_id"] != "") & ~typed["inst_id"].isin(institutions.inst_id)
-    if persons is not None and "person_id" in typed:
-        checks["unknown person_id"] = (typed["person_id"] != "") & ~typed["person_id"].isin(persons.person_id)
-    counts: dict[str, int] = {}
+    # a reference found as written is known (the ids it is looked up in are checked ids, trimmed): only the others
+    # are trimmed and looked up again
+    for ref, known in (("inst_id", institutions), ("person_id", persons)):
+        if known is not None and ref in typed:
+            checks[f"unknown {ref}"] = (~t[ref].isin(known[ref]) & (typed[ref] != "")
+                                        & ~typed[ref].isin(known[ref]))
     if judged and checks:
-        row = t.aggregate(**{f"c{i}": ibis.ifelse(e, 1, 0).sum() for i, e in enumerate(checks.values())})
-        got = row.to_pyarrow().to_pylist()[0]
-        counts = {name: int(got[f"c{i}"] or 0) for i, name in enumerate(checks)}
-        if not any(counts.values()):
+        # one flag: whether any check fails on any row (which ones, and where, is the Arrow check's to say)
+        flag = functools.reduce(operator.or_, checks.values())
+        if not int(t.aggregate(n=ibis.ifelse(flag, 1, 0).sum()).to_pyarrow().column("n")[0].as_py() or 0):
             return
     # the Arrow check has the last word (the engine is stricter where the two differ: unicode spaces, say)
     _raise_claims_problems(path, refs=persons is not None)
