@@ -11,8 +11,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 from test_settle_example import example_folder
@@ -51,36 +53,32 @@ def _wait_for(log: Path, text: str, count: int, procs: list[subprocess.Popen[byt
     raise AssertionError(f"the Spark cluster did not start: {log.read_text(errors='replace')[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Java is not installed (scripts/services.sh installs it)")
-    home = _spark_home()
-    tmp = tmp_path_factory.mktemp("spark-cluster")
-    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(tmp),
+@contextmanager
+def standalone_cluster(tmp: Path, spark_home: Path) -> Iterator[Cluster]:
+    """A Spark standalone master and two workers (1 core, 1 GB each) on 127.0.0.1, free ports, logs and work dirs
+    in ``tmp``; stopped on exit. Also used by benchmarks/bench_spark_cluster.py."""
+    env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(tmp),
            "PYSPARK_PYTHON": sys.executable, "SPARK_NO_DAEMONIZE": "1"}
-    spark_class = [str(home / "bin" / "spark-class")]
+    spark_class = [str(spark_home / "bin" / "spark-class")]
     port = _free_port()
     url = f"spark://127.0.0.1:{port}"
     procs: list[subprocess.Popen[bytes]] = []
-    logs: list[object] = []
+    logs: list[IO[bytes]] = []
     try:
         master_log = tmp / "master.log"
-        fh = master_log.open("wb")
-        logs.append(fh)
+        logs.append(master_log.open("wb"))
         procs.append(subprocess.Popen(
             [*spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
-             "--webui-port", str(_free_port())], env=env, stdout=fh, stderr=subprocess.STDOUT))
+             "--webui-port", str(_free_port())], env=env, stdout=logs[-1], stderr=subprocess.STDOUT))
         _wait_for(master_log, "I have been elected leader", 1, procs)
         work = (tmp / "worker-1", tmp / "worker-2")
         for i, wdir in enumerate(work, 1):
             wdir.mkdir()
-            wfh = (tmp / f"worker-{i}.log").open("wb")
-            logs.append(wfh)
+            logs.append((tmp / f"worker-{i}.log").open("wb"))
             procs.append(subprocess.Popen(
                 [*spark_class, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1",
                  "--memory", "1g", "--webui-port", str(_free_port()), "--work-dir", str(wdir), url],
-                env=env, stdout=wfh, stderr=subprocess.STDOUT))
+                env=env, stdout=logs[-1], stderr=subprocess.STDOUT))
         _wait_for(master_log, "Registering worker", 2, procs)
         run_env = {**env, "YIGONGTI_SPARK_DRIVER_MEMORY": "1g", "YIGONGTI_SPARK_EXECUTOR_MEMORY": "768m"}
         yield Cluster(url, work, run_env)
@@ -94,7 +92,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 p.kill()
                 p.wait()
         for fh in logs:
-            fh.close()  # type: ignore[attr-defined]
+            fh.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Java is not installed (scripts/services.sh installs it)")
+    home = _spark_home()
+    with standalone_cluster(tmp_path_factory.mktemp("spark-cluster"), home) as c:
+        yield c
 
 
 def _yigongti(*args: str, env: dict[str, str]) -> None:
