@@ -150,3 +150,22 @@ def test_settle_on_a_cluster_writes_duckdbs_bytes(cluster: Cluster, example_inpu
     for name, content in on_duckdb.items():
         assert on_spark[name] == content, name
     assert [a - b for a, b in zip(_apps(cluster.workers), before, strict=True)] == [1, 1]
+
+
+def test_spark_spreads_person_tables_by_county(example_input: Path) -> None:
+    from yigongti.core.engine import connect, partition_by_county, register_arrow
+    from yigongti.datafolder.folder import read_folder
+
+    data = read_folder(example_input)
+    con = connect("spark", master="local[2]")  # this process's session (getOrCreate), local mode
+    partition_by_county(con, data["persons"])
+    claims = register_arrow(con, data["claims"], "county_claims")
+    institutions = register_arrow(con, data["institutions"], "county_institutions")
+    for name in ("county_claims", "county_institutions"):
+        plan = con._session.table(name)._jdf.queryExecution().executedPlan().toString()
+        assert "hashpartitioning(county_code" in plan, plan
+    # spreading changes no row and no column
+    assert claims.columns == tuple(data["claims"].column_names)
+    got = claims.to_pyarrow().sort_by("claim_id")
+    assert got.to_pylist() == data["claims"].sort_by("claim_id").to_pylist()
+    assert institutions.count().execute() == data["institutions"].num_rows
