@@ -3,9 +3,10 @@
     PYTHONPATH=src python benchmarks/bench_spark_cluster.py [DATA] [YEAR] [COMMAND]
 
 Defaults: the example county (tests/data/county-2026/input), 2026, ``adjudicate``. Each engine runs the command as
-a user types it, in its own process; wall and CPU seconds (the process and its children: the driver's JVM; the
-cluster's executors are the workers' children, counted separately from /proc), and whether the output files are
-byte-identical to DuckDB's. On a 2-core machine a cluster shows that it works, not that it is faster.
+a user types it, in its own process; wall seconds, CPU seconds of that process (getrusage of the children waited
+for: the Python driver; NOT the Spark driver's JVM, which pyspark does not wait for, nor the executors, which are
+the workers' children), and whether the output files are byte-identical to DuckDB's. On a 2-core machine
+a cluster shows that it works, not that it is faster.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def main() -> None:
                 wall, cpu = _run([*base, "--out", str(out), *extra], env)
                 outputs[name] = _files(out)
                 same = outputs[name] == outputs["duckdb"]
-                print(f"{command} {name}: wall {wall:.1f} s, CPU {cpu:.1f} s (driver process and its JVM), "
+                print(f"{command} {name}: wall {wall:.1f} s, CPU {cpu:.1f} s (Python process only), "
                       f"identical to duckdb: {same}, load {os.getloadavg()[0]:.1f}")
                 shutil.rmtree(out)
     print(f"load average after: {os.getloadavg()}")
