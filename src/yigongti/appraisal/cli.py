@@ -15,10 +15,12 @@ from yigongti.core.cli import (
     OutOption,
     PolicyOption,
     ReportsOption,
+    SparkMasterOption,
     app,
     console,
     err_console,
     exits_on_invalid_input,
+    use_engine,
 )
 
 
@@ -34,14 +36,17 @@ def appraise(
                              "national-2024) / 指标体系")] = None,
     engine: EngineOption = "duckdb",
     reports: ReportsOption = True,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """计算监测指标、考核得分与等级，输出 indicators.csv、scores.csv 与考核报告 / Compute the indicators, scores and
     grades of a year: writes indicators.csv, scores.csv, points.csv and appraisal.html / appraisal.xlsx (runs enroll
-    and adjudicate first when their outputs are not in DIR)."""
+    and adjudicate first when their outputs are not in DIR). ``--engine spark``: enroll, adjudicate and the
+    indicators' measures run on Spark; the scores and reports are computed on this machine from the measures."""
     from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
     from yigongti.appraisal.service import appraise_folder, write_appraisal
     from yigongti.core.policy_files import resolve_policy
 
+    engine = use_engine(engine, spark_master)
     try:
         iset = load_indicator_set(indicators) if indicators else folder_indicator_set(data)
     except IndicatorSetError as exc:

@@ -444,7 +444,7 @@ def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wa
                                                                          "scope": pa.array([], pa.string())}), [])
         return MeasureResult(values, frozenset(m.replace(PREV, "prev:") for m in available))
     finally:
-        if own:
+        if own and con.name != "pyspark":  # the process's one Spark session stays for the next use case
             con.disconnect()
 
 

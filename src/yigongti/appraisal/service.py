@@ -301,7 +301,7 @@ def appraise_folder(folder: Path | str, year: int, policy: Policy, *, indicator_
     from yigongti.datafolder.folder import read_folder
 
     data = read_folder(folder)
-    designations, adjudicated = settlement_inputs(data, year, policy)  # every year's designations
+    designations, adjudicated = settlement_inputs(data, year, policy, backend=backend)  # every year's
     iset = indicator_set or folder_indicator_set(Path(folder))
     return appraise_data(data, year, policy, designations, adjudicated, indicator_set=iset, backend=backend)
 

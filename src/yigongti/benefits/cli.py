@@ -14,7 +14,17 @@ from yigongti.benefits.service import (
     summarize,
     write_adjudicated,
 )
-from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
+from yigongti.core.cli import (
+    DataOption,
+    EngineOption,
+    OutOption,
+    PolicyOption,
+    SparkMasterOption,
+    app,
+    console,
+    exits_on_invalid_input,
+    use_engine,
+)
 from yigongti.core.money import format_yuan
 from yigongti.core.policy_files import resolve_policy
 from yigongti.datafolder.folder import find_table_file, read_folder
@@ -31,13 +41,17 @@ def adjudicate_command(
     out: OutOption,
     policy: PolicyOption = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet (money in fen) / 输出格式")] = "csv",
-    backend: Annotated[str, typer.Option("--backend", help="duckdb or spark / 计算引擎")] = "duckdb",
+    backend: EngineOption = "duckdb",
     sort: Annotated[bool | None, typer.Option(
         "--sort/--no-sort", help="rows ordered by claim_id (default: CSV yes, Parquet claims to Parquet no) / "
                                  "按 claim_id 排序")] = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """按年度结算每笔费用的待遇 / Adjudicate every claim of a year: network status, deductible, fund and patient
-    payments and the rule that decided. Writes OUT/adjudicated.csv (or .parquet)."""
+    payments and the rule that decided. Writes OUT/adjudicated.csv (or .parquet). ``--engine spark``: the
+    enrollment (when the folder has no designations of Y) and the adjudication run on Spark, the claims spread by
+    the person's county; the driver reads the folder and writes the file. Parquet claims stream on DuckDB only."""
+    backend = use_engine(backend, spark_master)
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet / 格式须为 csv 或 parquet")
     pol = resolve_policy(data, policy)

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
-from yigongti.core.engine import Backend, connect, register_arrow
+from yigongti.core.engine import Backend, connect, partition_by_county, register_arrow
 from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.core.problems import InvalidInput, Problem, errors
 from yigongti.datafolder.folder import (
@@ -96,7 +96,7 @@ def folder_designations(data: DataFolder, year: int) -> pa.Table | None:
 
 
 def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy, *,
-                     enrolled: pa.Table | None = None) -> pa.Table:
+                     enrolled: pa.Table | None = None, backend: str = "duckdb") -> pa.Table:
     """All designations the engine may use: the folder's (every year) with the year's rows from enrollment when the
     folder does not designate every insured person for the year (``enrolled``: that enrollment's designations when
     the caller has them already). Every year's rows, not only the year's: a referring admission of an earlier year
@@ -109,7 +109,7 @@ def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy
         from yigongti.enrollment.service import enroll_data
 
         full = policy if isinstance(policy, Policy) else Policy(benefits=policy)
-        enrolled = enroll_data(data, year, full).designations
+        enrolled = enroll_data(data, year, full, backend=backend).designations
     cols = ["person_id", "year", "consortium_id", "township_id", "village_id"]
     parts = [enrolled.select(cols).cast(pa.schema([(c, pa.int64() if c == "year" else pa.string()) for c in cols]))]
     if have is not None:
@@ -119,6 +119,7 @@ def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy
 
 
 def _registered(con: Backend, data: DataFolder, designations: pa.Table) -> dict[str, ir.Table]:
+    partition_by_county(con, data["persons"])  # Spark: claims and designations spread by the person's county
     return {
         "persons": register_arrow(con, data["persons"].select(["person_id", "insurance"]), "adj_persons"),
         "institutions": register_arrow(con, data["institutions"].select(["inst_id", "tier", "level", "consortium_id"]),
@@ -132,7 +133,7 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
                     *, backend: str = "duckdb", con: Backend | None = None) -> pa.Table:
     """The ``adjudicated`` table for ``year`` (claims by admit_date in the year), ordered by claim_id."""
     benefits = _benefits(policy)
-    des = designations if designations is not None else designations_for(data, year, policy)
+    des = designations if designations is not None else designations_for(data, year, policy, backend=backend)
     claims = data.get("claims")
     if claims is None:
         claims = pa.table({c.name: pa.array([], _arrow_type(c.type)) for c in CLAIMS.columns})
@@ -431,7 +432,7 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
     path = parquet_claims_path(folder)
     if path is None:
         raise ValueError(f"{folder}: claims are not Parquet; use adjudicate_data / 结算清单不是 Parquet")
-    des = designations if designations is not None else designations_for(data, year, policy)
+    des = designations if designations is not None else designations_for(data, year, policy, backend=backend)
     ordered = fmt != "parquet" if sort is None else sort
     con = connect(backend, keep_order=ordered, joins_as_written=True)
     try:
@@ -515,22 +516,24 @@ def load_adjudicated(folder: Path, claims: pa.Table | None) -> pa.Table | None:
     return typed
 
 
-def settlement_inputs(data: DataFolder, year: int, policy: Policy) -> tuple[pa.Table, pa.Table]:
+def settlement_inputs(data: DataFolder, year: int, policy: Policy, *,
+                      backend: str = "duckdb") -> tuple[pa.Table, pa.Table]:
     """(designations of every year, adjudicated claims of ``year``) of a folder: read when they are there, else
-    computed by ``enroll`` and ``adjudicate``."""
-    designations = designations_of_every_year(data, year, policy)
-    return designations, adjudicated_for(data, year, policy, designations)
+    computed by ``enroll`` and ``adjudicate`` (on ``backend``)."""
+    designations = designations_of_every_year(data, year, policy, backend=backend)
+    return designations, adjudicated_for(data, year, policy, designations, backend=backend)
 
 
-def designations_of_every_year(data: DataFolder, year: int, policy: Policy) -> pa.Table:
+def designations_of_every_year(data: DataFolder, year: int, policy: Policy, *, backend: str = "duckdb") -> pa.Table:
     # every year's, not only the year's: a referring admission of last year is classified with last year's
     # designation, as ``adjudicate`` and ``run`` do (with the year's only, its deductible and so the continuous
     # deductible of this year's admission changed, and settle charged other money than run)
-    return designations_for(data, year, policy)
+    return designations_for(data, year, policy, backend=backend)
 
 
-def adjudicated_for(data: DataFolder, year: int, policy: Policy, designations: pa.Table) -> pa.Table:
+def adjudicated_for(data: DataFolder, year: int, policy: Policy, designations: pa.Table, *,
+                    backend: str = "duckdb") -> pa.Table:
     a = load_adjudicated(data.path, data.get("claims"))
     if a is not None:
         return a
-    return adjudicate_data(data, year, policy, designations).select(ADJUDICATED_COLUMNS)
+    return adjudicate_data(data, year, policy, designations, backend=backend).select(ADJUDICATED_COLUMNS)

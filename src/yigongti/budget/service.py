@@ -78,7 +78,7 @@ from yigongti.budget.reserve import (
     quarter_balances,
     surplus_year,
 )
-from yigongti.core.engine import Backend, connect, register_arrow
+from yigongti.core.engine import Backend, connect, partition_by_county, register_arrow
 from yigongti.core.policy import DISTRIBUTION_FORMS, Policy, policy_to_toml
 from yigongti.core.policy_files import folder_policy
 from yigongti.core.problems import InvalidInput, Problem
@@ -258,9 +258,9 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
         data = read_folder(folder)
     policy = policy or folder_policy(folder)
     if designations is None:
-        designations = _designations_for(data, year, policy)
+        designations = _designations_for(data, year, policy, backend=backend)
     if adjudicated is None:
-        adjudicated = _adjudicated_for(data, year, policy, designations)
+        adjudicated = _adjudicated_for(data, year, policy, designations, backend=backend)
     appraisal, problem = _appraised(appraisal, appraise, appraisal_errors, lambda: appraise_data(
         data, year, policy, designations, adjudicated, indicator_set=folder_indicator_set(folder), backend=backend))
     scored = policy_with_scores(policy, appraisal_scores(appraisal)) if appraisal is not None else policy
@@ -389,9 +389,9 @@ def settle_data(data: DataFolder | Path | str, year: int, policy: Policy | None 
         data = read_folder(Path(data))
     policy = policy or folder_policy(data.path)
     if designations is None:
-        designations = _designations_for(data, year, policy)
+        designations = _designations_for(data, year, policy, backend=backend)
     if adjudicated is None:
-        adjudicated = _adjudicated_for(data, year, policy, designations)
+        adjudicated = _adjudicated_for(data, year, policy, designations, backend=backend)
     own_con = con is None
     con = con or connect(backend, joins_as_written=True)
     try:
@@ -415,7 +415,7 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
     data = read_folder(folder, tables=[t for t in INPUT_TABLES if t != "claims"])
     policy = policy or folder_policy(folder)
     if designations is None:
-        designations = _designations_for(data, year, policy)
+        designations = _designations_for(data, year, policy, backend=backend)
     con = connect(backend, keep_order=False, joins_as_written=True)  # only sums come out
     try:
         adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
@@ -458,6 +458,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend | None, de
     they come from when given. ``figures``: the engine's figures and last year's costs at each member computed
     already (:func:`settle_worlds`), else by ``con``."""
     institutions = data["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
+    partition_by_county(con, data["persons"])  # Spark: person-keyed tables spread by the person's county
     persons = _persons_with_lives_away(data["persons"])
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
     des = des.filter(pc.equal(des.column("year"), year))

@@ -70,7 +70,7 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
     tell("enroll")
     enrolled_designations = None
     if folder_designations(data, year) is None:
-        enrolled = enroll_data(data, year, policy)
+        enrolled = enroll_data(data, year, policy, backend=backend)
         write_enrollment(enrollment_outputs(data, enrolled, policy), out)
         enrolled_designations = enrolled.designations
     # every year's designations, as settle takes them (a referring admission of last year keeps last year's)

@@ -11,6 +11,7 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from yigongti.core.engine import SPARK_MASTER_ENV, set_spark_master
 from yigongti.core.policy import PolicyError
 from yigongti.core.problems import InvalidInput
 
@@ -21,10 +22,12 @@ __all__ = [
     "OutOption",
     "PolicyOption",
     "ReportsOption",
+    "SparkMasterOption",
     "app",
     "console",
     "err_console",
     "exits_on_invalid_input",
+    "use_engine",
 ]
 
 EXIT_INVALID = 2
@@ -41,7 +44,13 @@ console = Console()
 DataOption = Annotated[Path, typer.Option("--data", help="data folder / 数据目录")]
 OutOption = Annotated[Path, typer.Option("--out", help="output folder / 输出目录")]
 PolicyOption = Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")]
-EngineOption = Annotated[str, typer.Option("--engine", help="duckdb or spark")]
+EngineOption = Annotated[str, typer.Option(
+    "--engine", "--backend", help="duckdb (this machine) or spark (a Spark session: --spark-master) / 计算引擎")]
+SparkMasterOption = Annotated[str | None, typer.Option(
+    "--spark-master", envvar=SPARK_MASTER_ENV, show_default="local[*]",
+    help="with --engine spark: local[*], local[N] or a cluster, e.g. spark://host:7077 (env YIGONGTI_SPARK_MASTER) "
+         "/ Spark 主节点地址")]
+ENGINES = ("duckdb", "spark")
 ReportsOption = Annotated[bool, typer.Option("--reports/--no-reports", help="HTML and Excel reports / 报告")]
 err_console = Console(stderr=True)
 
@@ -66,3 +75,13 @@ def exits_on_invalid_input(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(EXIT_INVALID) from None
 
     return wrapper
+
+
+def use_engine(engine: str, spark_master: str | None = None) -> str:
+    """Check ``--engine`` (duckdb or spark) and point this process's Spark session at ``--spark-master``; returns
+    the engine (a master with ``--engine duckdb`` is ignored: it may come from the environment)."""
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"--engine must be duckdb or spark, not {engine!r} / 计算引擎须为 duckdb 或 spark")
+    if engine == "spark":
+        set_spark_master(spark_master)
+    return engine

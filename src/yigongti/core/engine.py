@@ -6,6 +6,8 @@ Money columns are int64 fen throughout; see engine-notes.md for what keeps resul
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,22 +17,49 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 __all__ = [
-    "age_expr","Backend", "connect", "icd_expr", "register_arrow", "to_arrow"]
+    "COUNTY_MAP_VIEW", "SPARK_MASTER_ENV", "Backend", "age_expr", "connect", "icd_expr", "partition_by_county",
+    "register_arrow", "set_spark_master", "spark_master", "to_arrow"]
 
 Backend = BaseBackend
 _counter = itertools.count()
 
+SPARK_MASTER_ENV = "YIGONGTI_SPARK_MASTER"
+COUNTY_MAP_VIEW = "yigongti_person_county"  # person_id -> county_code on a Spark session (分县分区)
+# Spark settings a province run may set in the environment (defaults: Spark's own, or as noted)
+_SPARK_ENV = {
+    "YIGONGTI_SPARK_DRIVER_MEMORY": "spark.driver.memory",          # default 4g
+    "YIGONGTI_SPARK_EXECUTOR_MEMORY": "spark.executor.memory",      # default Spark's 1g
+    "YIGONGTI_SPARK_EXECUTOR_CORES": "spark.executor.cores",
+    "YIGONGTI_SPARK_SHUFFLE_PARTITIONS": "spark.sql.shuffle.partitions",  # default 4
+}
+_master: list[str] = []  # set by --spark-master (set_spark_master), else the environment, else local[*]
+
+
+def set_spark_master(url: str | None) -> None:
+    """The Spark master every later ``connect("spark")`` of this process uses (``--spark-master``); None: back to
+    ``$YIGONGTI_SPARK_MASTER``, else ``local[*]``."""
+    _master[:] = [url] if url else []
+
+
+def spark_master() -> str:
+    """The Spark master URL in force: ``set_spark_master``'s, else ``$YIGONGTI_SPARK_MASTER``, else ``local[*]``
+    (every core of this machine)."""
+    return _master[0] if _master else (os.environ.get(SPARK_MASTER_ENV) or "local[*]")
+
 
 def connect(kind: str = "duckdb", *, keep_order: bool = True, joins_as_written: bool = False,
             **options: Any) -> BaseBackend:
-    """An Ibis connection: ``duckdb`` (in memory unless ``database=`` is given) or ``spark`` (local mode).
+    """An Ibis connection: ``duckdb`` (in memory unless ``database=`` is given) or ``spark`` (the session of this
+    process on :func:`spark_master`: ``local[*]``, or a standalone cluster ``spark://host:7077``, YARN, k8s).
 
     ``keep_order=False``: results without an ORDER BY may come in any order (DuckDB's preserve_insertion_order off:
     less memory and faster writes for a province's unsorted output).
     ``joins_as_written``: DuckDB builds each join's hash table on the right side as the expression has it, instead of
     on the side it estimates smaller. For expressions written "claims LEFT JOIN lookup" (the adjudication): after a
     few filters DuckDB estimates a province's claims at a twentieth of their number and would hold them in memory to
-    probe a lookup of 18 M rows (11.6 GB at 100 M claims instead of 2-3)."""
+    probe a lookup of 18 M rows (11.6 GB at 100 M claims instead of 2-3).
+    Spark: ``master=``, ``shuffle_partitions=``, ``driver_memory=`` override the environment (``_SPARK_ENV``). The
+    session is created once per process (``getOrCreate``); later calls get the same one, whatever they ask."""
     if kind == "duckdb":
         config = dict(options)
         if not keep_order:
@@ -41,27 +70,55 @@ def connect(kind: str = "duckdb", *, keep_order: bool = True, joins_as_written: 
     if kind == "spark":
         from pyspark.sql import SparkSession
 
-        session = (
-            SparkSession.builder.master(options.pop("master", "local[2]"))
+        conf = {"spark.driver.memory": "4g", "spark.sql.shuffle.partitions": "4"}
+        conf |= {key: os.environ[env] for env, key in _SPARK_ENV.items() if os.environ.get(env)}
+        if "shuffle_partitions" in options:
+            conf["spark.sql.shuffle.partitions"] = str(options.pop("shuffle_partitions"))
+        if "driver_memory" in options:
+            conf["spark.driver.memory"] = str(options.pop("driver_memory"))
+        builder = (
+            SparkSession.builder.master(str(options.pop("master", None) or spark_master()))
             .appName("yigongti")
             .config("spark.sql.session.timeZone", "Asia/Shanghai")
-            .config("spark.sql.shuffle.partitions", str(options.pop("shuffle_partitions", 4)))
             .config("spark.ui.enabled", "false")
-            .config("spark.driver.memory", options.pop("driver_memory", "4g"))
-            .getOrCreate()
+            # the executors' Python (a Python UDF, if any, runs there): this interpreter unless PYSPARK_PYTHON says
+            .config("spark.pyspark.python", os.environ.get("PYSPARK_PYTHON") or sys.executable)
         )
-        return ibis.pyspark.connect(session)
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        return ibis.pyspark.connect(builder.getOrCreate())
     raise ValueError(f"unknown engine backend {kind!r} (duckdb or spark)")
+
+
+def partition_by_county(con: BaseBackend, persons: pa.Table) -> None:
+    """On Spark, remember each person's county (``persons.county_code``) on the session, so that tables keyed by
+    person registered afterwards (claims, designations, adjudicated claims) are spread over the cluster by county:
+    every task then holds whole counties, and a province splits along its counties. Nothing on DuckDB."""
+    if con.name != "pyspark" or "county_code" not in persons.column_names:
+        return
+    session = con._session
+    session.createDataFrame(persons.select(["person_id", "county_code"])).createOrReplaceTempView(COUNTY_MAP_VIEW)
 
 
 def register_arrow(con: BaseBackend, table: pa.Table, name: str | None = None) -> ibis.Table:
     """Make an Arrow table available to ``con`` as an Ibis table (a temp view on Spark, a registered table on
-    DuckDB)."""
+    DuckDB).
+
+    On Spark the rows are partitioned by county code (分县分区): by the table's own ``county_code`` column (persons,
+    institutions, consortia), else, for a table keyed by ``person_id`` (claims, designations), by the person's county
+    once :func:`partition_by_county` has told the session. The partitioning changes where rows are computed, never
+    a result: every output is sorted."""
     name = name or f"t_{next(_counter)}"
     if con.name == "pyspark":
         session = con._session
         # straight from Arrow: through pandas a null string would become the text 'NaN'
         df = session.createDataFrame(table)
+        cols = table.column_names
+        if "county_code" in cols:
+            df = df.repartition("county_code")
+        elif "person_id" in cols and session.catalog.tableExists(COUNTY_MAP_VIEW):
+            county = session.table(COUNTY_MAP_VIEW)
+            df = df.join(county, "person_id", "left").repartition("county_code").select(*cols)
         df.createOrReplaceTempView(name)
         return con.table(name)
     return con.create_table(name, table, temp=True, overwrite=True)

@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from yigongti.core.cli import DataOption, OutOption, PolicyOption, app, console, exits_on_invalid_input
+from yigongti.core.cli import (
+    DataOption,
+    EngineOption,
+    OutOption,
+    PolicyOption,
+    SparkMasterOption,
+    app,
+    console,
+    exits_on_invalid_input,
+    use_engine,
+)
 from yigongti.core.policy_files import resolve_policy
 from yigongti.datafolder.folder import read_folder
 from yigongti.enrollment.report import enrollment_outputs, write_enrollment
@@ -20,16 +30,21 @@ def enroll(
     year: Annotated[int, typer.Option("--year", help="year of the designations / 定点年度")],
     out: OutOption,
     policy: PolicyOption = None,
+    engine: EngineOption = "duckdb",
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """确定年度定点并统计人头数 / Designate every insured person for a year; head counts and movement.
 
     Writes designations.csv, refused_choices.csv, unassigned.csv, stale_carried.csv, headcounts.csv, movements.csv,
     movement_summary.csv and enrollment_report.html into OUT. When OUT is DIR itself, designations.csv keeps the
-    folder's designations of other years (those of Y are replaced).
+    folder's designations of other years (those of Y are replaced). ``--engine spark``: the designation runs on
+    Spark (persons and choices spread by county); the head counts, movements and report are small tables computed
+    on this machine (DuckDB) from the designations Spark returns.
     """
+    engine = use_engine(engine, spark_master)
     pol = resolve_policy(data, policy)
     folder = read_folder(data, tables=["institutions", "consortia", "persons", "choices", "designations"])
-    result = enroll_data(folder, year, pol)
+    result = enroll_data(folder, year, pol, backend=engine)
     outputs = enrollment_outputs(folder, result, pol)
     same_folder = out.resolve() == data.resolve()  # keep the folder's designations of other years
     write_enrollment(outputs, out, other_years=folder.get("designations") if same_folder else None)

@@ -12,7 +12,7 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yigongti.core.engine import Backend, connect
+from yigongti.core.engine import Backend, connect, partition_by_county
 from yigongti.core.policy import Policy
 from yigongti.datafolder.folder import DataFolder
 from yigongti.enrollment.domain import PRECEDENCE
@@ -46,20 +46,23 @@ class EnrollmentResult:
         return int(self.designations.num_rows)
 
 
-def enroll_data(data: DataFolder, year: int, policy: Policy, *, con: Backend | None = None) -> EnrollmentResult:
+def enroll_data(data: DataFolder, year: int, policy: Policy, *, con: Backend | None = None,
+                backend: str = "duckdb") -> EnrollmentResult:
     """Designate every insured person of ``data`` for ``year`` (a validated folder from ``read_folder``).
 
-    ``con``: an engine connection (e.g. ``connect("spark")``); by default a fresh in-memory DuckDB, closed after.
+    ``con``: an engine connection (e.g. ``connect("spark")``); by default a fresh one of ``backend`` (an in-memory
+    DuckDB, closed after; or the process's Spark session, kept).
     """
     window = policy.enrollment.window(year)
     own = con is None
-    engine = connect("duckdb") if con is None else con
+    engine = connect(backend) if con is None else con
     try:
+        partition_by_county(engine, data["persons"])  # Spark: choices spread by the person's county
         t = enroll_tables(engine, persons=data["persons"], institutions=data["institutions"],
                           consortia=data["consortia"], choices=data.get("choices"),
                           designations=data.get("designations"), year=year, window=window)
     finally:
-        if own:
+        if own and engine.name != "pyspark":
             engine.disconnect()
     counts = pc.value_counts(t.designations.column("source")).to_pylist() if t.designations.num_rows else []
     found = {c["values"]: int(c["counts"]) for c in counts}

@@ -15,9 +15,11 @@ from yigongti.core.cli import (
     OutOption,
     PolicyOption,
     ReportsOption,
+    SparkMasterOption,
     app,
     console,
     exits_on_invalid_input,
+    use_engine,
 )
 from yigongti.core.money import format_yuan
 from yigongti.core.policy_files import resolve_policy
@@ -57,7 +59,11 @@ def run(
     engine: EngineOption = "duckdb",
     reports: ReportsOption = True,
     opening: OpeningOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """运行一个年度：定点、待遇结算、绩效考核、总额清算 / Run a year: enroll, adjudicate, appraise and settle
-    (``--opening`` last year's surplus.csv: what the year brings in)."""
+    (``--opening`` last year's surplus.csv: what the year brings in). ``--engine spark``: every step's engine
+    (designation, adjudication, measures, head counts and spending) runs on Spark; money and reports on this
+    machine, as for ``settle``."""
+    engine = use_engine(engine, spark_master)
     run_and_report(data, year, out, policy=policy, engine=engine, reports=reports, opening=opening)

@@ -15,9 +15,11 @@ from yigongti.core.cli import (
     OutOption,
     PolicyOption,
     ReportsOption,
+    SparkMasterOption,
     app,
     console,
     exits_on_invalid_input,
+    use_engine,
 )
 from yigongti.core.money import format_yuan
 from yigongti.core.policy_files import resolve_policy
@@ -41,6 +43,7 @@ def settle(
                                            "table or the policy overrides them); --no-appraise: only those "
                                            "/ 按绩效考核得分发放绩效预留金")] = True,
     opening: OpeningOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """按人头总额预算并年终清算，输出 settlement/allocation/ledger 与各医共体报告 / Budget and settle a year:
     writes settlement.csv, allocation.csv, ledger.csv, surplus.csv (the surplus's reserve, carry-forward and
@@ -49,7 +52,11 @@ def settle(
     adjudicate first when their outputs are not in DIR). The same settlement as ``yigongti run``; a province's
     Parquet claims stream through the engine by themselves. ``--opening`` last year's surplus.csv: the year opens
     with the surplus it carried forward and the risk reserve's balance (checked first; nothing is written on a
-    problem)."""
+    problem). ``--engine spark``: enroll, adjudicate, the appraisal's measures and the settlement's head counts
+    and spending run on Spark, person-keyed tables spread by county; the money (budgets, shares, rounding) and the
+    reports are computed on this machine from the sums Spark returns. Parquet claims stream on DuckDB only: on
+    Spark the driver reads them and hands them to the cluster."""
+    engine = use_engine(engine, spark_master)
     pol = resolve_policy(data, policy)
     balances = None if opening is None else resolve_opening(data, year, opening)
     result = settle_year(data, year, pol, backend=engine, appraise=appraise, opening=balances)

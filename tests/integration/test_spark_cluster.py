@@ -1,0 +1,171 @@
+"""``--engine spark`` on a real standalone Spark cluster: a master and two workers started here from pyspark's own
+distribution (one core, 1 GB each), the commands typed as a user types them with ``--spark-master spark://...``;
+their files are byte-identical to the DuckDB run's on the same folder, and both workers ran executors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pytest
+from test_settle_example import example_folder
+
+pytestmark = pytest.mark.spark
+
+STARTUP_S = 90
+
+
+@dataclass(frozen=True)
+class Cluster:
+    url: str
+    workers: tuple[Path, Path]  # each worker's work dir: an app-*/ folder per application it ran executors for
+    env: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _spark_home() -> Path:
+    pyspark = pytest.importorskip("pyspark")
+    return Path(pyspark.__file__).parent
+
+
+def _wait_for(log: Path, text: str, count: int, procs: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        if log.exists() and log.read_text(errors="replace").count(text) >= count:
+            return
+        if any(p.poll() is not None for p in procs):
+            break
+        time.sleep(0.3)
+    raise AssertionError(f"the Spark cluster did not start: {log.read_text(errors='replace')[-3000:]}")
+
+
+@contextmanager
+def standalone_cluster(tmp: Path, spark_home: Path) -> Iterator[Cluster]:
+    """A Spark standalone master and two workers (1 core, 1 GB each) on 127.0.0.1, free ports, logs and work dirs
+    in ``tmp``; stopped on exit. Also used by benchmarks/bench_spark_cluster.py."""
+    env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(tmp),
+           "PYSPARK_PYTHON": sys.executable, "SPARK_NO_DAEMONIZE": "1"}
+    spark_class = [str(spark_home / "bin" / "spark-class")]
+    port = _free_port()
+    url = f"spark://127.0.0.1:{port}"
+    procs: list[subprocess.Popen[bytes]] = []
+    logs: list[IO[bytes]] = []
+    try:
+        master_log = tmp / "master.log"
+        logs.append(master_log.open("wb"))
+        procs.append(subprocess.Popen(
+            [*spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
+             "--webui-port", str(_free_port())], env=env, stdout=logs[-1], stderr=subprocess.STDOUT))
+        _wait_for(master_log, "I have been elected leader", 1, procs)
+        work = (tmp / "worker-1", tmp / "worker-2")
+        for i, wdir in enumerate(work, 1):
+            wdir.mkdir()
+            logs.append((tmp / f"worker-{i}.log").open("wb"))
+            procs.append(subprocess.Popen(
+                [*spark_class, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1",
+                 "--memory", "1g", "--webui-port", str(_free_port()), "--work-dir", str(wdir), url],
+                env=env, stdout=logs[-1], stderr=subprocess.STDOUT))
+        _wait_for(master_log, "Registering worker", 2, procs)
+        run_env = {**env, "YIGONGTI_SPARK_DRIVER_MEMORY": "1g", "YIGONGTI_SPARK_EXECUTOR_MEMORY": "768m"}
+        yield Cluster(url, work, run_env)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for fh in logs:
+            fh.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Java is not installed (scripts/services.sh installs it)")
+    home = _spark_home()
+    with standalone_cluster(tmp_path_factory.mktemp("spark-cluster"), home) as c:
+        yield c
+
+
+def _yigongti(*args: str, env: dict[str, str]) -> None:
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    run_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "yigongti.cli", *args], env=run_env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _apps(workers: tuple[Path, Path]) -> list[int]:
+    return [len(list(w.glob("app-*"))) for w in workers]
+
+
+def test_adjudicate_on_a_cluster_writes_duckdbs_bytes(cluster: Cluster, example_input: Path,
+                                                     example_expected: Path, tmp_path: Path) -> None:
+    data = example_folder(example_input, example_expected, tmp_path / "county")
+    (data / "adjudicated.csv").unlink()  # adjudicate it, not read it
+    before = _apps(cluster.workers)
+    _yigongti("adjudicate", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck"), env=cluster.env)
+    _yigongti("adjudicate", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "spark"),
+              "--backend", "spark", "--spark-master", cluster.url, env=cluster.env)
+    on_duckdb, on_spark = _files(tmp_path / "duck"), _files(tmp_path / "spark")
+    assert list(on_spark) == ["adjudicated.csv"]
+    assert on_spark == on_duckdb
+    assert on_spark["adjudicated.csv"].count(b"\n") > 900
+    assert [a - b for a, b in zip(_apps(cluster.workers), before, strict=True)] == [1, 1]  # both workers computed
+
+
+@pytest.mark.slow
+def test_settle_on_a_cluster_writes_duckdbs_bytes(cluster: Cluster, example_input: Path, tmp_path: Path) -> None:
+    data = tmp_path / "county"
+    shutil.copytree(example_input, data)  # no 2026 designations, no adjudicated: every step runs on the engine
+    before = _apps(cluster.workers)
+    _yigongti("settle", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck"), env=cluster.env)
+    env = {**cluster.env, "YIGONGTI_SPARK_MASTER": cluster.url}  # the master from the environment this time
+    _yigongti("settle", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "spark"), "--engine", "spark",
+              env=env)
+    on_duckdb, on_spark = _files(tmp_path / "duck"), _files(tmp_path / "spark")
+    assert "settlement.csv" in on_spark and any(n.endswith(".html") for n in on_spark)
+    assert sorted(on_spark) == sorted(on_duckdb)
+    for name, content in on_duckdb.items():
+        assert on_spark[name] == content, name
+    assert [a - b for a, b in zip(_apps(cluster.workers), before, strict=True)] == [1, 1]
+
+
+def test_spark_spreads_person_tables_by_county(example_input: Path) -> None:
+    from yigongti.core.engine import connect, partition_by_county, register_arrow
+    from yigongti.datafolder.folder import read_folder
+
+    data = read_folder(example_input)
+    con = connect("spark", master="local[2]")  # this process's session (getOrCreate), local mode
+    partition_by_county(con, data["persons"])
+    claims = register_arrow(con, data["claims"], "county_claims")
+    institutions = register_arrow(con, data["institutions"], "county_institutions")
+    for name in ("county_claims", "county_institutions"):
+        plan = con._session.table(name)._jdf.queryExecution().executedPlan().toString()
+        assert "hashpartitioning(county_code" in plan, plan
+    # spreading changes no row and no column
+    assert claims.columns == tuple(data["claims"].column_names)
+    got = claims.to_pyarrow().sort_by("claim_id")
+    assert got.to_pylist() == data["claims"].sort_by("claim_id").to_pylist()
+    assert institutions.count().execute() == data["institutions"].num_rows
