@@ -458,7 +458,8 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend | None, de
     they come from when given. ``figures``: the engine's figures and last year's costs at each member computed
     already (:func:`settle_worlds`), else by ``con``."""
     institutions = data["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
-    partition_by_county(con, data["persons"])  # Spark: person-keyed tables spread by the person's county
+    if con is not None:  # None: the figures were computed already (settle_worlds)
+        partition_by_county(con, data["persons"])  # Spark: person-keyed tables spread by the person's county
     persons = _persons_with_lives_away(data["persons"])
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
     des = des.filter(pc.equal(des.column("year"), year))
