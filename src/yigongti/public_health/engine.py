@@ -235,11 +235,16 @@ def write_reports(folder: Path, year: int, policy: PublicHealthPolicy, out: Path
         claims = claims_table(con, folder)
         out.mkdir(parents=True, exist_ok=True)
         target, food_target = out / "infectious_reports.csv", out / "foodborne_reports.csv"
-        written = _write_csv(con, cards_expr(claims, catalogue, year, policy), target)
-        counts = written.group_by("disease_class").aggregate(n=written.count()).to_pyarrow().to_pylist()
-        food = int(_write_csv(con, foodborne_expr(claims, cases, year, policy), food_target).count().execute())
-        target.with_name(f".{target.name}.tmp").replace(target)
-        food_target.with_name(f".{food_target.name}.tmp").replace(food_target)
+        tmp, food_tmp = (t.with_name(f".{t.name}.tmp") for t in (target, food_target))
+        try:
+            written = _write_csv(con, cards_expr(claims, catalogue, year, policy), target)
+            counts = written.group_by("disease_class").aggregate(n=written.count()).to_pyarrow().to_pylist()
+            food = int(_write_csv(con, foodborne_expr(claims, cases, year, policy), food_target).count().execute())
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # neither file is written when either fails
+            raise
+        tmp.replace(target)
+        food_tmp.replace(food_target)
     finally:
         con.disconnect()
     by_class = {c: 0 for c in ("A", "B", "C")} | {str(r["disease_class"]): int(r["n"]) for r in counts}
