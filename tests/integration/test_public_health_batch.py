@@ -43,14 +43,19 @@ def test_covid_was_managed_as_class_a_in_2022(tmp_path: Path) -> None:
     assert lines == [HEADER, "IDR2022-000001,P8,T1,covid19,B,2022-12-01T00:00:00,2022-12-01T02:00:00,pending"]
 
 
-def test_parquet_claims_folder_gives_the_same_cards(tmp_path: Path) -> None:
+def _parquet_folder(tmp_path: Path, name: str, split: int) -> Path:
+    """The hand-made claims ``name`` as a folder of two Parquet parts (split at row ``split``)."""
     folder = tmp_path / "data"
     (folder / "claims").mkdir(parents=True)
-    table = pacsv.read_csv(HAND / "claims.csv", convert_options=pacsv.ConvertOptions(
+    table = pacsv.read_csv(HAND / name, convert_options=pacsv.ConvertOptions(
         column_types={"person_id": "string", "inst_id": "string", "diagnosis": "string"}))
-    pq.write_table(table.slice(0, 6), folder / "claims" / "part-0.parquet")
-    pq.write_table(table.slice(6), folder / "claims" / "part-1.parquet")
-    code, output = _run(folder, 2026, tmp_path / "out")
+    pq.write_table(table.slice(0, split), folder / "claims" / "part-0.parquet")
+    pq.write_table(table.slice(split), folder / "claims" / "part-1.parquet")
+    return folder
+
+
+def test_parquet_claims_folder_gives_the_same_cards(tmp_path: Path) -> None:
+    code, output = _run(_parquet_folder(tmp_path, "claims.csv", 6), 2026, tmp_path / "out")
     assert code == 0, output
     got = (tmp_path / "out" / "infectious_reports.csv").read_text(encoding="utf-8")
     assert got == (HAND / "expected-2026.csv").read_text(encoding="utf-8")
@@ -125,13 +130,7 @@ def test_food_borne_claims_give_the_reports_worked_by_hand(tmp_path: Path) -> No
 
 
 def test_food_borne_reports_from_parquet_claims_are_the_same(tmp_path: Path) -> None:
-    folder = tmp_path / "data"
-    (folder / "claims").mkdir(parents=True)
-    table = pacsv.read_csv(HAND / "foodborne-claims.csv", convert_options=pacsv.ConvertOptions(
-        column_types={"person_id": "string", "inst_id": "string", "diagnosis": "string"}))
-    pq.write_table(table.slice(0, 4), folder / "claims" / "part-0.parquet")
-    pq.write_table(table.slice(4), folder / "claims" / "part-1.parquet")
-    code, output = _run(folder, 2026, tmp_path / "out")
+    code, output = _run(_parquet_folder(tmp_path, "foodborne-claims.csv", 4), 2026, tmp_path / "out")
     assert code == 0, output
     got = (tmp_path / "out" / "foodborne_reports.csv").read_text(encoding="utf-8")
     assert got == (HAND / "expected-foodborne-2026.csv").read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ relative to ``base``), else the list shipped with yigongti (``diseases.toml`` be
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,12 +131,7 @@ def _foodborne_matching(claims: ir.Table, cases: FoodborneList, year: int) -> ir
 
 def foodborne_claims(folder: Path, year: int, cases: FoodborneList) -> list[dict[str, object]]:
     """The year's claims whose diagnosis is on the food-borne list (as :func:`notifiable_claims`)."""
-    con = connect("duckdb")
-    try:
-        t = _foodborne_matching(claims_table(con, folder), cases, year)
-        return list(t.select(*_CLAIM_COLUMNS).order_by("admit_date", "claim_id").to_pyarrow().to_pylist())
-    finally:
-        con.disconnect()
+    return _claim_rows(folder, lambda t: _foodborne_matching(t, cases, year))
 
 
 def _episodes(t: ir.Table, code: str, episode_days: int) -> ir.Table:
@@ -164,15 +160,19 @@ def foodborne_expr(claims: ir.Table, cases: FoodborneList, year: int, policy: Pu
     return out.select(*FOODBORNE_COLUMNS).order_by("card_id")
 
 
-def notifiable_claims(folder: Path, year: int, catalogue: Catalogue) -> list[dict[str, object]]:
-    """The year's claims whose diagnosis is on the disease list (``claim_id, person_id, inst_id, admit_date,
-    diagnosis``), filtered in the engine: only those few become Python rows (to import into the database)."""
+def _claim_rows(folder: Path, matching: Callable[[ir.Table], ir.Table]) -> list[dict[str, object]]:
     con = connect("duckdb")
     try:
-        t = _matching(claims_table(con, folder), catalogue, year)
+        t = matching(claims_table(con, folder))
         return list(t.select(*_CLAIM_COLUMNS).order_by("admit_date", "claim_id").to_pyarrow().to_pylist())
     finally:
         con.disconnect()
+
+
+def notifiable_claims(folder: Path, year: int, catalogue: Catalogue) -> list[dict[str, object]]:
+    """The year's claims whose diagnosis is on the disease list (``claim_id, person_id, inst_id, admit_date,
+    diagnosis``), filtered in the engine: only those few become Python rows (to import into the database)."""
+    return _claim_rows(folder, lambda t: _matching(t, catalogue, year))
 
 
 def cards_expr(claims: ir.Table, catalogue: Catalogue, year: int, policy: PublicHealthPolicy) -> ir.Table:

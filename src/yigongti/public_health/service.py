@@ -15,7 +15,7 @@ Every change and every list of persons shown writes the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -209,20 +209,20 @@ def _claims_in_order(claims: Iterable[Mapping[str, Any]]) -> list[Mapping[str, A
     return rows
 
 
-def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any]], *, catalogue: Catalogue,
-                  policy: PublicHealthPolicy, now: datetime) -> ImportSummary:
-    """Claims (``claim_id, person_id, inst_id, admit_date, diagnosis``) as diagnoses at the admit date's midnight, in
-    time order; a claim already imported is skipped (idempotent). The system's move, one transaction."""
-    rows = _claims_in_order(claims)
-    n = notifiable = opened = joined = skipped = unknown = 0
+def _import(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any]], *,
+            matches: Callable[[str], bool], imported: Callable[[str], bool],
+            record: Callable[[Mapping[str, Any]], bool]) -> ImportSummary:
+    """The import loop of both lists: claims in time order; those ``matches`` (the diagnosis) on the list, not yet
+    ``imported`` (the claim id), of a known person and institution are recorded (``record`` says whether it joined)."""
+    n = matching = opened = joined = skipped = unknown = 0
     known: dict[tuple[str, str], bool] = {}
     with uow:
-        for c in rows:
+        for c in _claims_in_order(claims):
             n += 1
-            if catalogue.match(str(c["diagnosis"])) is None:
+            if not matches(str(c["diagnosis"])):
                 continue
-            notifiable += 1
-            if uow.cards.source_known(str(c["claim_id"])):
+            matching += 1
+            if imported(str(c["claim_id"])):
                 skipped += 1
                 continue
             key = (str(c["person_id"]), str(c["inst_id"]))
@@ -231,13 +231,24 @@ def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any
             if not known[key]:
                 unknown += 1
                 continue
-            r = _record(uow, catalogue, policy, person_id=str(c["person_id"]), inst_id=str(c["inst_id"]),
-                        icd10=str(c["diagnosis"]), at=_claim_at(c), now=now, actor="system:claims",
-                        source_id=str(c["claim_id"]))
-            joined += r.joined
-            opened += not r.joined
+            j = record(c)
+            joined += j
+            opened += not j
         uow.commit()
-    return ImportSummary(n, notifiable, opened, joined, skipped, unknown)
+    return ImportSummary(n, matching, opened, joined, skipped, unknown)
+
+
+def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any]], *, catalogue: Catalogue,
+                  policy: PublicHealthPolicy, now: datetime) -> ImportSummary:
+    """Claims (``claim_id, person_id, inst_id, admit_date, diagnosis``) as diagnoses at the admit date's midnight, in
+    time order; a claim already imported is skipped (idempotent). The system's move, one transaction."""
+    def record(c: Mapping[str, Any]) -> bool:
+        return _record(uow, catalogue, policy, person_id=str(c["person_id"]), inst_id=str(c["inst_id"]),
+                       icd10=str(c["diagnosis"]), at=_claim_at(c), now=now, actor="system:claims",
+                       source_id=str(c["claim_id"])).joined
+
+    return _import(uow, claims, matches=lambda dx: catalogue.match(dx) is not None,
+                   imported=lambda cid: uow.cards.source_known(cid), record=record)
 
 
 def _record_foodborne_claim(uow: PublicHealthUnitOfWork, cases: FoodborneList, policy: PublicHealthPolicy,
@@ -281,28 +292,9 @@ def import_foodborne_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mappin
     :func:`import_claims`): a claim on the food-borne list opens a case report with its deadline or joins the
     person's report of the same case within the episode window; a claim already imported is skipped (idempotent).
     ``notifiable`` counts the claims on the food-borne list. The system's move, one transaction."""
-    n = matching = opened = joined = skipped = unknown = 0
-    known: dict[tuple[str, str], bool] = {}
-    with uow:
-        for c in _claims_in_order(claims):
-            n += 1
-            if cases.match(str(c["diagnosis"])) is None:
-                continue
-            matching += 1
-            if uow.cards.foodborne_claim_known(str(c["claim_id"])):
-                skipped += 1
-                continue
-            key = (str(c["person_id"]), str(c["inst_id"]))
-            if key not in known:
-                known[key] = uow.persons.get(key[0]) is not None and uow.cards.institution(key[1]) is not None
-            if not known[key]:
-                unknown += 1
-                continue
-            j = bool(_record_foodborne_claim(uow, cases, policy, c, now=now))
-            joined += j
-            opened += not j
-        uow.commit()
-    return ImportSummary(n, matching, opened, joined, skipped, unknown)
+    return _import(uow, claims, matches=lambda dx: cases.match(dx) is not None,
+                   imported=lambda cid: uow.cards.foodborne_claim_known(cid),
+                   record=lambda c: bool(_record_foodborne_claim(uow, cases, policy, c, now=now)))
 
 
 def _may_handle(uow: PublicHealthUnitOfWork, principal: Principal, card: CardRow | FoodborneCardRow) -> bool:
