@@ -15,7 +15,7 @@ Every change and every list of persons shown writes the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -48,7 +48,14 @@ from yigongti.public_health.domain import (
     week_threshold,
 )
 from yigongti.public_health.engine import load_catalogue, load_foodborne
-from yigongti.public_health.store import CardRow, ClusterReportRow, DiagnosisRow, FoodborneCardRow, StockpileRow
+from yigongti.public_health.store import (
+    CardRow,
+    ClusterReportRow,
+    DiagnosisRow,
+    FoodborneCardRow,
+    FoodborneClaimRow,
+    StockpileRow,
+)
 from yigongti.public_health.uow import PublicHealthUnitOfWork
 
 __all__ = [
@@ -82,6 +89,7 @@ __all__ = [
     "record_foodborne",
     "submit_foodborne",
     "import_claims",
+    "import_foodborne_claims",
     "record_diagnosis",
     "submit_card",
     "timeliness_by_institution",
@@ -189,25 +197,32 @@ class ImportSummary:
     unknown: int = 0
 
 
-def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any]], *, catalogue: Catalogue,
-                  policy: PublicHealthPolicy, now: datetime) -> ImportSummary:
-    """Claims (``claim_id, person_id, inst_id, admit_date, diagnosis``) as diagnoses at the admit date's midnight, in
-    time order; a claim already imported is skipped (idempotent). The system's move, one transaction."""
-    def when(c: Mapping[str, Any]) -> datetime:
-        d = c["admit_date"]
-        return d if isinstance(d, datetime) else datetime.combine(date.fromisoformat(str(d)), time())
+def _claim_at(c: Mapping[str, Any]) -> datetime:
+    """A claim's admit date read as its midnight (零时)."""
+    d = c["admit_date"]
+    return d if isinstance(d, datetime) else datetime.combine(date.fromisoformat(str(d)), time())
 
+
+def _claims_in_order(claims: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     rows = [c for c in claims if c.get("admit_date") and c.get("diagnosis")]
-    rows.sort(key=lambda c: (when(c), str(c["person_id"]), str(c["inst_id"]), str(c["claim_id"])))
-    n = notifiable = opened = joined = skipped = unknown = 0
+    rows.sort(key=lambda c: (_claim_at(c), str(c["person_id"]), str(c["inst_id"]), str(c["claim_id"])))
+    return rows
+
+
+def _import(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any]], *,
+            matches: Callable[[str], bool], imported: Callable[[str], bool],
+            record: Callable[[Mapping[str, Any]], bool]) -> ImportSummary:
+    """The import loop of both lists: claims in time order; those ``matches`` (the diagnosis) on the list, not yet
+    ``imported`` (the claim id), of a known person and institution are recorded (``record`` says whether it joined)."""
+    n = matching = opened = joined = skipped = unknown = 0
     known: dict[tuple[str, str], bool] = {}
     with uow:
-        for c in rows:
+        for c in _claims_in_order(claims):
             n += 1
-            if catalogue.match(str(c["diagnosis"])) is None:
+            if not matches(str(c["diagnosis"])):
                 continue
-            notifiable += 1
-            if uow.cards.source_known(str(c["claim_id"])):
+            matching += 1
+            if imported(str(c["claim_id"])):
                 skipped += 1
                 continue
             key = (str(c["person_id"]), str(c["inst_id"]))
@@ -216,13 +231,70 @@ def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any
             if not known[key]:
                 unknown += 1
                 continue
-            r = _record(uow, catalogue, policy, person_id=str(c["person_id"]), inst_id=str(c["inst_id"]),
-                        icd10=str(c["diagnosis"]), at=when(c), now=now, actor="system:claims",
-                        source_id=str(c["claim_id"]))
-            joined += r.joined
-            opened += not r.joined
+            j = record(c)
+            joined += j
+            opened += not j
         uow.commit()
-    return ImportSummary(n, notifiable, opened, joined, skipped, unknown)
+    return ImportSummary(n, matching, opened, joined, skipped, unknown)
+
+
+def import_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any]], *, catalogue: Catalogue,
+                  policy: PublicHealthPolicy, now: datetime) -> ImportSummary:
+    """Claims (``claim_id, person_id, inst_id, admit_date, diagnosis``) as diagnoses at the admit date's midnight, in
+    time order; a claim already imported is skipped (idempotent). The system's move, one transaction."""
+    def record(c: Mapping[str, Any]) -> bool:
+        return _record(uow, catalogue, policy, person_id=str(c["person_id"]), inst_id=str(c["inst_id"]),
+                       icd10=str(c["diagnosis"]), at=_claim_at(c), now=now, actor="system:claims",
+                       source_id=str(c["claim_id"])).joined
+
+    return _import(uow, claims, matches=lambda dx: catalogue.match(dx) is not None,
+                   imported=lambda cid: uow.cards.source_known(cid), record=record)
+
+
+def _record_foodborne_claim(uow: PublicHealthUnitOfWork, cases: FoodborneList, policy: PublicHealthPolicy,
+                            c: Mapping[str, Any], *, now: datetime) -> bool | None:
+    """One imported claim on the food-borne list: it joins the person's report of the same case within the episode
+    window (True), else opens a report due ``report_hours`` after the admit date's midnight (False); None: not on
+    the list."""
+    icd10 = str(c["diagnosis"])
+    case = cases.match(icd10)
+    if case is None:
+        return None
+    person_id, inst_id, at = str(c["person_id"]), str(c["inst_id"]), _claim_at(c)
+    uow.cards.lock_person(person_id)
+    reach = at + timedelta(days=policy.episode_days) if policy.episode_days else datetime.combine(at.date(), time.max)
+    card = uow.cards.latest_foodborne(person_id, case.code, not_after=reach)
+    joined = False
+    if card is not None and at >= card.diagnosed_at:
+        latest = uow.cards.foodborne_latest_at(card)
+        joined = at <= latest or joins_episode(latest, at, policy.episode_days)
+    elif card is not None and joins_episode(at, card.diagnosed_at, policy.episode_days):
+        joined = True  # an earlier claim imported late: it becomes the report's first diagnosis (and its deadline)
+        if card.status == CardStatus.PENDING:
+            card.diagnosed_at, card.inst_id, card.icd10 = at, inst_id, normalize_icd(icd10)
+            card.deadline = cases.deadline(at)
+    if card is None or not joined:
+        card = uow.cards.add_foodborne(FoodborneCardRow(
+            person_id=person_id, inst_id=inst_id, case_code=case.code, icd10=normalize_icd(icd10), diagnosed_at=at,
+            deadline=cases.deadline(at), status=CardStatus.PENDING.value, created_at=now,
+            created_by="system:claims"))
+    uow.cards.add_foodborne_claim(FoodborneClaimRow(source_id=str(c["claim_id"]), card_id=card.card_id,
+                                                    person_id=person_id, inst_id=inst_id,
+                                                    icd10=normalize_icd(icd10), at=at, recorded_at=now))
+    uow.audit.add(actor="system:claims", action="foodborne case from claims", at=now, person_id=person_id,
+                  detail={"card_id": card.card_id, "case": case.code, "joined": joined})
+    return joined
+
+
+def import_foodborne_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mapping[str, Any]], *,
+                            cases: FoodborneList, policy: PublicHealthPolicy, now: datetime) -> ImportSummary:
+    """食源性疾病 / Claims as food-borne diagnoses at the admit date's midnight, in time order (as
+    :func:`import_claims`): a claim on the food-borne list opens a case report with its deadline or joins the
+    person's report of the same case within the episode window; a claim already imported is skipped (idempotent).
+    ``notifiable`` counts the claims on the food-borne list. The system's move, one transaction."""
+    return _import(uow, claims, matches=lambda dx: cases.match(dx) is not None,
+                   imported=lambda cid: uow.cards.foodborne_claim_known(cid),
+                   record=lambda c: bool(_record_foodborne_claim(uow, cases, policy, c, now=now)))
 
 
 def _may_handle(uow: PublicHealthUnitOfWork, principal: Principal, card: CardRow | FoodborneCardRow) -> bool:

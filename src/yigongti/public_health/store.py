@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     select,
     text,
     update,
@@ -34,8 +35,8 @@ from yigongti.enrollment.store import PersonRow
 from yigongti.public_health.domain import CardStatus
 from yigongti.registry.store import InstitutionRow
 
-__all__ = ["CardRow", "CardsRepository", "ClusterReportRow", "DiagnosisRow", "FoodborneCardRow", "ReadinessRepository",
-           "StockpileRow", "SurveillanceCountRow"]
+__all__ = ["CardRow", "CardsRepository", "ClusterReportRow", "DiagnosisRow", "FoodborneCardRow", "FoodborneClaimRow",
+           "ReadinessRepository", "StockpileRow", "SurveillanceCountRow"]
 
 _STATUSES = ", ".join(repr(s.value) for s in CardStatus)
 
@@ -124,6 +125,24 @@ class FoodborneCardRow(Base):
     onset_at: Mapped[datetime | None] = mapped_column(DateTime)
     exposure_place: Mapped[str | None] = mapped_column(String(200))
     suspected_food: Mapped[str | None] = mapped_column(String(200))
+
+
+class FoodborneClaimRow(Base):
+    """理赔中的食源性疾病诊断 / an imported claim whose diagnosis is on the food-borne list, and the case report it
+    opened or joined (``source_id`` the claim id, unique: importing the same claims again creates nothing new;
+    append-only). The latest ``at`` of a report's claims is where its episode window runs from."""
+
+    __tablename__ = "foodborne_claims"
+    __table_args__ = (Index(None, "card_id", "at"),)
+
+    claim_row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(String(_ID), unique=True)
+    card_id: Mapped[int] = mapped_column(Integer, ForeignKey("foodborne_cards.card_id"))
+    person_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("persons.person_id"))
+    inst_id: Mapped[str] = mapped_column(String(_ID), ForeignKey("institutions.inst_id"))
+    icd10: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class ClusterReportRow(Base):
@@ -226,6 +245,28 @@ class CardsRepository:
         self.session.add(row)
         self.session.flush()
         return row
+
+    def foodborne_claim_known(self, source_id: str) -> bool:
+        return self.session.scalar(select(FoodborneClaimRow.claim_row_id)
+                                   .where(FoodborneClaimRow.source_id == source_id).limit(1)) is not None
+
+    def latest_foodborne(self, person_id: str, case_code: str, *, not_after: datetime) -> FoodborneCardRow | None:
+        """The person's latest food-borne report of ``case_code`` (not voided) diagnosed by ``not_after``."""
+        return self.session.scalars(
+            select(FoodborneCardRow)
+            .where(FoodborneCardRow.person_id == person_id, FoodborneCardRow.case_code == case_code,
+                   FoodborneCardRow.status != CardStatus.VOIDED.value, FoodborneCardRow.diagnosed_at <= not_after)
+            .order_by(FoodborneCardRow.diagnosed_at.desc(), FoodborneCardRow.card_id.desc()).limit(1)).first()
+
+    def foodborne_latest_at(self, card: FoodborneCardRow) -> datetime:
+        """The latest diagnosis of a report: its own, or the latest imported claim that joined it."""
+        at = self.session.scalar(select(func.max(FoodborneClaimRow.at)).where(FoodborneClaimRow.card_id
+                                                                               == card.card_id))
+        return max(card.diagnosed_at, at) if at is not None else card.diagnosed_at
+
+    def add_foodborne_claim(self, row: FoodborneClaimRow) -> None:
+        self.session.add(row)
+        self.session.flush()
 
     def foodborne(self, card_id: int) -> FoodborneCardRow | None:
         return self.session.get(FoodborneCardRow, card_id)
