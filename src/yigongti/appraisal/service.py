@@ -293,8 +293,8 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         for ind_id, p in s.points.items():
             point_rows["unit_id"].append(scope)
             point_rows["indicator"].append(ind_id)
-            point_rows["weight"].append(_fmt(iset.get(ind_id).weight_for(kind)))
-            point_rows["points"].append(_fmt(p, places=dec))
+            point_rows["weight"].append(scorer.weight_text[(ind_id, kind)])
+            point_rows["points"].append(scorer.text(p))
         if s.score is None:
             pending.append(scope)
             continue
@@ -320,6 +320,15 @@ class _Scorer:
         self.weighted = {kind: [(ind, ind.weight_for(kind)) for ind in iset.indicators
                                 if ind.weight_for(kind) > 0 and kind in ind.scopes] for kind in ScopeKind}
         self.cache: dict[tuple[str, str, Decimal], Decimal] = {}
+        self.weight_text: dict[tuple[str, str], str | None] = {
+            (ind.id, kind): _fmt(ind.weight_for(kind)) for ind in iset.indicators for kind in ScopeKind}
+        self.texts: dict[Decimal | None, str | None] = {}
+
+    def text(self, p: Decimal | None) -> str | None:
+        """``_fmt(p, places=decimals)``, once per distinct points."""
+        if p not in self.texts:
+            self.texts[p] = _fmt(p, places=self.dec)
+        return self.texts[p]
 
     def score(self, values: list[IndicatorValue], scope_kind: str) -> Score:
         by_id = {v.indicator: v for v in values}
