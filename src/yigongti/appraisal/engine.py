@@ -20,6 +20,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from yigongti.appraisal.indicators import MEASURES, Attribution, Parameters, ScopeKind
 from yigongti.benefits.domain import Setting
@@ -53,18 +54,43 @@ class MeasureInputs:
 
 @dataclass(frozen=True)
 class MeasureResult:
-    """``values``: scope_kind, scope, measure, value (int64), one row per scope that has any person or institution
-    of the measure's attribution; a scope without a row but with the measure ``available`` has value 0.
-    ``available``: measure keys (``name`` or ``prev:name``) that could be computed (their tables are present)."""
+    """``wide``: one table per attribution (scope_kind, scope, then one int64 column per measure, ``prev__`` for last
+    year's), one row per scope that has any person or institution of the measure's attribution; a scope without a
+    row but with the measure ``available`` has value 0. ``values``: the same as rows (scope_kind, scope, measure,
+    value). ``available``: measure keys (``name`` or ``prev:name``) that could be computed (their tables are
+    present)."""
 
-    values: pa.Table
+    wide: tuple[tuple[pa.Table, tuple[str, ...]], ...]
     available: frozenset[str]
+
+    @property
+    def values(self) -> pa.Table:
+        frames = [_melt(t, list(names)) for t, names in self.wide]
+        if not frames:
+            return _melt(pa.table({"scope_kind": pa.array([], pa.string()), "scope": pa.array([], pa.string())}), [])
+        return pa.concat_tables(frames)
 
     def as_dict(self) -> dict[tuple[str, str], dict[str, int]]:
         out: dict[tuple[str, str], dict[str, int]] = {}
-        for kind, scope, m, v in zip(*(self.values.column(c).to_pylist()
+        values = self.values
+        for kind, scope, m, v in zip(*(values.column(c).to_pylist()
                                        for c in ("scope_kind", "scope", "measure", "value")), strict=True):
             out.setdefault((kind, scope), {})[m] = int(v)
+        return out
+
+    def columns(self, kinds: pa.Array, scopes: pa.Array) -> dict[str, pa.Array]:
+        """Each available measure (key ``name`` / ``prev:name``) as an int64 column aligned with the scopes given
+        (``kinds``, ``scopes``: two string arrays of the same length), 0 where a scope has no row: one vectorised
+        lookup per attribution, no row-by-row dictionary."""
+        sep = "\x1f"
+        want = pc.binary_join_element_wise(kinds, scopes, sep)
+        out: dict[str, pa.Array] = {}
+        for table, names in self.wide:
+            have = pc.binary_join_element_wise(table.column("scope_kind"), table.column("scope"), sep)
+            rows = pc.index_in(want, value_set=have.combine_chunks())
+            for name in names:
+                col = pc.fill_null(pc.take(table.column(name).combine_chunks().cast(pa.int64()), rows), 0)
+                out[name.replace(PREV, "prev:")] = col
         return out
 
 
@@ -431,7 +457,7 @@ def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wa
         wanted = {m.replace("prev:", PREV) for m in wanted}
         res = {m for m in wanted if MEASURES[m.removeprefix(PREV)].attribution is Attribution.RESIDENTS}
         prov = wanted - res
-        frames: list[pa.Table] = []
+        frames: list[tuple[pa.Table, tuple[str, ...]]] = []
         available: set[str] = set()
         for feats, key, mapping in ((eng.person_features(res), "person_id", eng.person_map()),
                                     (eng.inst_features(prov), "inst_id", eng.inst_map())):
@@ -439,10 +465,8 @@ def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wa
             available |= names
             agg = _sum_over(table, key, mapping, names)
             if agg is not None:
-                frames.append(_melt(con.to_pyarrow(agg), sorted(names)))
-        values = pa.concat_tables(frames) if frames else _melt(pa.table({"scope_kind": pa.array([], pa.string()),
-                                                                         "scope": pa.array([], pa.string())}), [])
-        return MeasureResult(values, frozenset(m.replace(PREV, "prev:") for m in available))
+                frames.append((con.to_pyarrow(agg), tuple(sorted(names))))
+        return MeasureResult(tuple(frames), frozenset(m.replace(PREV, "prev:") for m in available))
     finally:
         if own and con.name != "pyspark":  # the process's one Spark session stays for the next use case
             con.disconnect()

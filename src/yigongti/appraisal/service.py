@@ -8,7 +8,7 @@ the year before, for the year-on-year columns of the report (and the growth indi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -17,10 +17,18 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yigongti.appraisal.domain import IndicatorValue, Score, checklist_value, indicator_value, score
+from yigongti.appraisal.domain import (
+    HUNDRED,
+    IndicatorValue,
+    Score,
+    checklist_value,
+    indicator_value,
+    points,
+    quantize,
+)
 from yigongti.appraisal.engine import MeasureInputs, compute_measures
 from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
-from yigongti.appraisal.indicators import MEASURES, IndicatorSet, ScopeKind
+from yigongti.appraisal.indicators import MEASURES, Indicator, IndicatorSet, ScopeKind, measures_in, parse_expression
 from yigongti.care.engine import fill_controlled
 from yigongti.core.engine import Backend
 from yigongti.core.policy import Policy
@@ -107,16 +115,6 @@ def _checklists(data: DataFolder, year: int, iset: IndicatorSet) -> dict[tuple[s
     return out
 
 
-def _measure_values(result_dict: Mapping[tuple[str, str], Mapping[str, int]], available: frozenset[str],
-                    key: tuple[str, str]) -> dict[str, Decimal | None]:
-    got = result_dict.get(key, {})
-    out: dict[str, Decimal | None] = {}
-    for m in available:
-        raw = Decimal(got.get(m, 0))
-        out[m] = raw / 100 if MEASURES[m.removeprefix("prev:")].money else raw
-    return out
-
-
 def _whole_year(claims: pa.Table | ir.Table, year: int) -> bool:
     """Whether the claims have admissions in every month of ``year`` (last year's costs are only comparable then)."""
     if isinstance(claims, ir.Table):  # a province's claims in the engine: one scan of admit_date
@@ -155,32 +153,91 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
                                                                  else whole))
     result = compute_measures(inputs, year=year, params=iset.parameters, wanted=iset.needed_measures(),
                               backend=backend, con=con)
-    measures = result.as_dict()
+    scopes = _scopes(data)
     checks = _checklists(data, year, iset)
+    return indicator_columns(iset, year, scopes, result.columns(pa.array([k for k, _ in scopes], pa.string()),
+                                                                pa.array([s for _, s in scopes], pa.string())),
+                             checks)
+
+
+_Row = tuple[IndicatorValue, str | None, str | None, str | None, str, str]
+
+
+def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str]], columns: Mapping[str, pa.Array],
+                      checks: Mapping[tuple[str, str], tuple[int, int]] | None,
+                      ) -> tuple[dict[tuple[str, str], list[IndicatorValue]], pa.Table]:
+    """Every indicator of ``iset`` for every scope, one indicator at a time over the whole measure columns
+    (``columns``: measure key -> int64 column aligned with ``scopes``, the available measures only; money in fen).
+
+    A value depends only on the raw measures its numerator and denominator name: each distinct combination is
+    evaluated once with :func:`indicator_value` (the same Decimal arithmetic, rounding and reasons as one scope at a
+    time) and its printed fields formatted once; the rows are then put in scope order by one sort."""
     dec = iset.scoring.decimals
+    n = len(scopes)
+    kinds = [k for k, _ in scopes]
+    out_values: list[list[IndicatorValue | None]] = []
+    parts: list[pa.Table] = []
+    for pos, ind in enumerate(iset.indicators):
+        rows = [i for i in range(n) if kinds[i] in ind.scopes]
+        cache: dict[object, _Row] = {}
+        per_scope: list[IndicatorValue | None] = [None] * n
+        if ind.kind == "checklist":
+            keys: list[object] = [None if checks is None else checks.get((scopes[i][1], ind.id), (0, 0))
+                                  for i in rows]
+
+            def checklist_key(key: object, ind: Indicator = ind) -> IndicatorValue:
+                pn = key if isinstance(key, tuple) else None
+                return checklist_value(ind, pn[0] if pn else None, pn[1] if pn else None, decimals=dec)
+            evaluate_key: Callable[[object], IndicatorValue] = checklist_key
+        else:
+            names = sorted((measures_in(parse_expression(ind.numerator))
+                            | measures_in(parse_expression(ind.denominator))) & columns.keys())
+            picked = pa.array(rows, pa.int64())
+            lists = [pc.take(columns[m], picked).to_pylist() for m in names]
+            keys = list(zip(*lists, strict=True)) if names else [()] * len(rows)
+
+            def measures_key(key: object, ind: Indicator = ind, names: list[str] = names) -> IndicatorValue:
+                assert isinstance(key, tuple)
+                mv: dict[str, Decimal | None] = {}
+                for m, raw in zip(names, key, strict=True):
+                    d = Decimal(raw)
+                    mv[m] = d / 100 if MEASURES[m.removeprefix("prev:")].money else d
+                return indicator_value(ind, mv, decimals=dec)
+            evaluate_key = measures_key
+        fields: list[_Row] = []
+        for i, key in zip(rows, keys, strict=True):
+            got = cache.get(key)
+            if got is None:
+                v = evaluate_key(key)
+                got = cache[key] = (v, _fmt(v.numerator), _fmt(v.denominator), _fmt(v.value, places=dec),
+                                    "ok" if v.computable else "not_computable", v.reason)
+            per_scope[i] = got[0]
+            fields.append(got)
+        out_values.append(per_scope)
+        m = len(rows)
+        parts.append(pa.table({
+            "_scope": pa.array(rows, pa.int64()), "_ind": pa.array([pos] * m, pa.int64()),
+            "scope": pa.array([scopes[i][1] for i in rows], pa.string()),
+            "indicator": pa.array([ind.id] * m, pa.string()),
+            "numerator": pa.array([f[1] for f in fields], pa.string()),
+            "denominator": pa.array([f[2] for f in fields], pa.string()),
+            "value": pa.array([f[3] for f in fields], pa.string()),
+            "year": pa.array([year] * m, pa.int64()),
+            "scope_kind": pa.array([kinds[i] for i in rows], pa.string()),
+            "unit": pa.array([ind.unit.value] * m, pa.string()),
+            "status": pa.array([f[4] for f in fields], pa.string()),
+            "reason": pa.array([f[5] for f in fields], pa.string())}))
     values: dict[tuple[str, str], list[IndicatorValue]] = {}
-    rows: dict[str, list[object]] = {k: [] for k in ("scope", "indicator", "numerator", "denominator", "value",
-                                                      "year", "scope_kind", "unit", "status", "reason")}
-    for kind, scope in _scopes(data):
-        mv = _measure_values(measures, result.available, (kind, scope))
-        vals: list[IndicatorValue] = []
-        for ind in iset.indicators:
-            if kind not in ind.scopes:
-                continue
-            if ind.kind == "checklist":
-                pn = None if checks is None else checks.get((scope, ind.id), (0, 0))
-                v = checklist_value(ind, pn[0] if pn else None, pn[1] if pn else None, decimals=dec)
-            else:
-                v = indicator_value(ind, mv, decimals=dec)
-            vals.append(v)
-            for k, x in (("scope", scope), ("indicator", ind.id), ("numerator", _fmt(v.numerator)),
-                         ("denominator", _fmt(v.denominator)), ("value", _fmt(v.value, places=dec)),
-                         ("year", year), ("scope_kind", kind), ("unit", ind.unit.value),
-                         ("status", "ok" if v.computable else "not_computable"), ("reason", v.reason)):
-                rows[k].append(x)
-        values[(kind, scope)] = vals
-    types = {"year": pa.int64()}
-    table = pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in rows.items()})
+    for i, key in enumerate(scopes):
+        values[key] = [col[i] for col in out_values if col[i] is not None]  # type: ignore[misc]
+    if parts:
+        table = pa.concat_tables(parts)
+        table = table.take(pc.sort_indices(table, [("_scope", "ascending"), ("_ind", "ascending")]))
+        table = table.drop_columns(["_scope", "_ind"])
+    else:
+        table = pa.table({k: pa.array([], pa.int64() if k == "year" else pa.string())
+                          for k in ("scope", "indicator", "numerator", "denominator", "value", "year", "scope_kind",
+                                    "unit", "status", "reason")})
     return values, table
 
 
@@ -218,24 +275,26 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
                          f"year's indicators use {year}'s designations")
         prev_values, previous = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend,
                                                 claims=source, con=con)
+        prev_scorer = _Scorer(iset)
         for (kind, scope), vals in prev_values.items():
             if kind != ScopeKind.COUNTY:
-                last = score(iset, vals, kind).score
+                last = prev_scorer.score(vals, kind).score
                 if last is not None:
                     previous_scores[scope] = last
     score_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "year", "score", "grade", "scope_kind")}
     point_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "indicator", "weight", "points")}
     pending: list[str] = []
     dec = iset.scoring.decimals
+    scorer = _Scorer(iset)
     for (kind, scope), vals in values.items():
         if kind == ScopeKind.COUNTY:
             continue
-        s: Score = score(iset, vals, kind)
+        s: Score = scorer.score(vals, kind)
         for ind_id, p in s.points.items():
             point_rows["unit_id"].append(scope)
             point_rows["indicator"].append(ind_id)
-            point_rows["weight"].append(_fmt(iset.get(ind_id).weight_for(kind)))
-            point_rows["points"].append(_fmt(p, places=dec))
+            point_rows["weight"].append(scorer.weight_text[(ind_id, kind)])
+            point_rows["points"].append(scorer.text(p))
         if s.score is None:
             pending.append(scope)
             continue
@@ -249,6 +308,51 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     grades = tuple((g.name, g.min_score) for g in policy.settlement.grades)
     return AppraisalResult(year, iset, table, scores, points, previous, _names(data), tuple(pending), tuple(notes),
                            grades, previous_scores)
+
+
+class _Scorer:
+    """:func:`score` with the points of each (indicator, scope kind, value) computed once: the same Decimal sums in
+    the same order, for 12,000 institutions whose values repeat."""
+
+    def __init__(self, iset: IndicatorSet) -> None:
+        self.iset = iset
+        self.dec = iset.scoring.decimals
+        self.weighted = {kind: [(ind, ind.weight_for(kind)) for ind in iset.indicators
+                                if ind.weight_for(kind) > 0 and kind in ind.scopes] for kind in ScopeKind}
+        self.cache: dict[tuple[str, str, Decimal], Decimal] = {}
+        self.weight_text: dict[tuple[str, str], str | None] = {
+            (ind.id, kind): _fmt(ind.weight_for(kind)) for ind in iset.indicators for kind in ScopeKind}
+        self.texts: dict[Decimal | None, str | None] = {}
+
+    def text(self, p: Decimal | None) -> str | None:
+        """``_fmt(p, places=decimals)``, once per distinct points."""
+        if p not in self.texts:
+            self.texts[p] = _fmt(p, places=self.dec)
+        return self.texts[p]
+
+    def score(self, values: list[IndicatorValue], scope_kind: str) -> Score:
+        by_id = {v.indicator: v for v in values}
+        pts: dict[str, Decimal | None] = {}
+        earned = Decimal(0)
+        counted = Decimal(0)
+        for ind, w in self.weighted[ScopeKind(scope_kind)]:
+            v = by_id.get(ind.id)
+            if v is None or v.value is None:
+                pts[ind.id] = None
+                continue
+            key = (ind.id, scope_kind, v.value)
+            p = self.cache.get(key)
+            if p is None:
+                p = self.cache[key] = points(ind, v.value, scope_kind, decimals=self.dec)
+            pts[ind.id] = p
+            earned += p
+            counted += w
+        dec = self.dec
+        if self.iset.scoring.missing == "zero":
+            total = quantize(earned, dec) if pts else None
+        else:
+            total = quantize(earned * HUNDRED / counted, dec) if counted > 0 else None
+        return Score(total, pts, counted)
 
 
 def _relabel(designations: pa.Table, src: int, dst: int) -> pa.Table:
