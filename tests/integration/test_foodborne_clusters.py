@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +16,11 @@ import pytest
 from api_fixtures import INSIDE_WINDOW, csrf_of, login, make_user, page_client, read_csv
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
-from store_fixtures import PG_URL, pg_unreachable
+from sqlalchemy import func, select
+from store_fixtures import scratch_url
 
 from yigongti.app.factory import create_app
 from yigongti.core.audit import AuditRow
-from yigongti.core.db import make_engine
 from yigongti.demo.workflows import seed_workflows
 from yigongti.platform.settings import Settings
 from yigongti.public_health.store import CardRow, FoodborneCardRow
@@ -39,33 +37,20 @@ API = "/api/public-health/foodborne-clusters"
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def fc(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
        example_input: Path) -> Iterator[tuple[FastAPI, TestClient, dict[str, dict[str, str]]]]:
-    url, admin, schema = "", None, ""
-    if request.param == "postgresql":
-        reason = pg_unreachable()
-        if reason:
-            pytest.skip(reason)
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("fc"), db_url=url, data_folder=example_input,
-                              today=INSIDE_WINDOW, demo_accounts=False, login_burst=50))
-    try:
-        with TestClient(app) as client:
-            ctx = app.state.ctx
-            with ctx.sessions.begin() as s:
-                seeded = seed_workflows(s, policy=ctx.policy, now=ctx.clock.now())
-            assert seeded.clusters == 2
-            for name, (role, anchor) in USERS.items():
-                make_user(app, name, role, **anchor)
-            yield app, client, {u: login(client, u) for u in USERS}
-    finally:
-        app.state.ctx.engine.dispose()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            admin.dispose()
+    with scratch_url(request.param) as url:
+        app = create_app(Settings(data_dir=tmp_path_factory.mktemp("fc"), db_url=url, data_folder=example_input,
+                                  today=INSIDE_WINDOW, demo_accounts=False, login_burst=50))
+        try:
+            with TestClient(app) as client:
+                ctx = app.state.ctx
+                with ctx.sessions.begin() as s:
+                    seeded = seed_workflows(s, policy=ctx.policy, now=ctx.clock.now())
+                assert seeded.clusters == 2
+                for name, (role, anchor) in USERS.items():
+                    make_user(app, name, role, **anchor)
+                yield app, client, {u: login(client, u) for u in USERS}
+        finally:
+            app.state.ctx.engine.dispose()
 
 
 @pytest.fixture(scope="module")
