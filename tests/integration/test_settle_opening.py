@@ -147,6 +147,8 @@ def test_run_brings_in_the_balances_too(county: Path, years: tuple[Path, Path, P
     assert result.exit_code == 0, result.output
     assert _sum(read_csv(out / "surplus.csv"), kind="carried_in") == \
         _sum(read_csv(years[1] / "surplus.csv"), kind="carried_in")
+    printed = " ".join(result.output.split())  # each step's seconds, the check first
+    assert "用时 / time: 检查 / check" in printed and "总额清算 / settle" in printed and "合计 / total" in printed
 
 
 @pytest.fixture(scope="module")

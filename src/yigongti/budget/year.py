@@ -42,7 +42,7 @@ from yigongti.enrollment.service import enroll_data
 __all__ = ["STEPS", "YearResult", "appraisal_scores", "policy_with_scores", "run_year"]
 
 DESIGNATION_COLUMNS = ["person_id", "year", "consortium_id", "township_id", "village_id"]
-STEPS = ("enroll", "adjudicate", "appraise", "settle")
+STEPS = ("check", "enroll", "adjudicate", "appraise", "settle")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
     then: the folder and the opening balances are validated before the first step)."""
     folder, out = Path(folder), Path(out)
     tell = step or (lambda _name: None)
+    tell("check")
     data = read_folder(folder)
     policy = policy or folder_policy(folder)
     balances = resolve_opening(data, year, opening)

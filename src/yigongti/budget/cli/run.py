@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -24,21 +25,35 @@ from yigongti.core.cli import (
 from yigongti.core.money import format_yuan
 from yigongti.core.policy_files import resolve_policy
 
-__all__ = ["run_and_report"]
+__all__ = ["phase_times", "run_and_report"]
 
-_STEP_NAMES = {"enroll": "定点 / enroll", "adjudicate": "待遇结算 / adjudicate", "appraise": "绩效考核 / appraise",
+_STEP_NAMES = {"check": "检查 / check",
+               "enroll": "定点 / enroll", "adjudicate": "待遇结算 / adjudicate", "appraise": "绩效考核 / appraise",
                "settle": "总额清算 / settle"}
+
+
+def phase_times(started: dict[str, float], end: float) -> str:
+    """One line with the seconds of each step (各步用时), from when each step started to when the next did."""
+    names = [n for n in STEPS if n in started]
+    if not names:
+        return ""
+    ends = [started[n] for n in names[1:]] + [end]
+    parts = [f"{_STEP_NAMES[n]} {e - started[n]:.1f} s" for n, e in zip(names, ends, strict=True)]
+    return f"用时 / time: {'; '.join(parts)}; 合计 / total {end - started[names[0]]:.1f} s"
 
 
 def run_and_report(data: Path, year: int, out: Path, *, policy: Path | None = None, engine: str = "duckdb",
                    reports: bool = True, opening: Path | None = None) -> YearResult:
     """Run the year with a progress line per step, then print what a bureau reads first."""
     pol = resolve_policy(data, policy)
+    started: dict[str, float] = {}
     with console.status("") as status:
         def step(name: str) -> None:
+            started[name] = time.perf_counter()
             status.update(f"[{STEPS.index(name) + 1}/{len(STEPS)}] {_STEP_NAMES[name]} ...")
         result = run_year(data, year, out, policy=pol, backend=engine, reports=reports, step=step,
                           opening=opening)
+    console.print(phase_times(started, time.perf_counter()))
     console.print(f"{year}: {result.designated:,} 人已定点 / persons designated; {result.claims:,} 单已结算 / claims")
     for s in result.settlement.consortia:
         console.print(
