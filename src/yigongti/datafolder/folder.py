@@ -418,6 +418,67 @@ class _Collector:
             self.problems.append(problem)
 
 
+def _first_look(text: pa.ChunkedArray, *, ids: bool = False) -> bool:
+    """The first look at a string column as written (one or three SIMD comparisons over its bytes, one over its
+    offsets): True when no value is null or empty and no byte is a space, a control character, DEL or non-ASCII
+    (``ids``: nor a comma or a semicolon). Such a column needs no trimming, holds no empty cell, no control character
+    and (``ids``) only identifiers: the full checks run only on a column the first look does not clear."""
+    if text.null_count:
+        return False
+    for chunk in text.chunks:
+        if len(chunk) == 0:
+            continue
+        if not pa.types.is_string(chunk.type):
+            return False
+        buffers = chunk.buffers()
+        if buffers[2] is None:
+            return False  # every value empty
+        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+        if not (offsets[1:] > offsets[:-1]).all():
+            return False
+        data = np.frombuffer(buffers[2], dtype=np.uint8)[int(offsets[0]): int(offsets[-1])]
+        if ((data - np.uint8(0x21)) > np.uint8(0x7E - 0x21)).any():  # wraps below '!': one comparison per byte
+            return False
+        if ids and ((data == ord(",")).any() or (data == ord(";")).any()):
+            return False
+    return True
+
+
+def _county_codes(text: pa.ChunkedArray) -> bool:
+    """The first look at a county code column cleared by ``_first_look``: every value 6 ASCII digits, the first
+    1-8 (what _COUNTY_RE asks), from the offsets and the bytes, without the regex."""
+    for chunk in text.chunks:
+        if len(chunk) == 0:
+            continue
+        buffers = chunk.buffers()
+        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+        if not (offsets[1:] - offsets[:-1] == 6).all():
+            return False
+        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        if ((data[int(offsets[0]): int(offsets[-1])] - np.uint8(ord("0"))) > np.uint8(9)).any():
+            return False
+        if ((data[offsets[:-1]] - np.uint8(ord("1"))) > np.uint8(7)).any():
+            return False
+    return True
+
+
+def _parse_plain(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.ChunkedArray | None:
+    """A string column the first look cleared, checked with what is left to check (an enum's values); None when a
+    check is still needed that only the full path makes (a county code that is not plainly one)."""
+    if col.type is ColType.ENUM:
+        known = pc.is_in(text, value_set=pa.array(list(col.values)))
+        if not pc.all(known).as_py():
+            out.rows(_bad_rows(pc.invert(known)), col.name, values=text,
+                     fmt="'{value}' is not one of " + ", ".join(col.values) + " / 取值无效")
+        return text
+    if col.type is ColType.COUNTY_CODE and not _county_codes(text):
+        return None
+    return text
+
+
+_PLAIN_KINDS = (ColType.STR, ColType.ID, ColType.ID_NUMBER, ColType.ENUM, ColType.COUNTY_CODE)
+
+
 _NOT_MONEY = "'{value}' is not an amount in yuan with at most 2 decimals / 金额格式错误"
 _NOT_INT = "'{value}' is not a whole number / 应为整数"
 _NOT_NUMBER = "'{value}' is not a number / 应为数字"
@@ -616,6 +677,8 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
             typed = _parse_native(col, source, out)
         except pa.ArrowInvalid:  # overflow and the like: the text path reports the value
             typed = None
+        if typed is None and col.type in _PLAIN_KINDS and _first_look(source, ids=col.type is ColType.ID):
+            typed = _parse_plain(col, source, out)
         columns[col.name] = typed if typed is not None else _parse_column(col, _as_text(source), out)
         if col.type in (ColType.STR, ColType.ID) and pa.types.is_string(source.type):
             _warn_formulas(col, source, out)
