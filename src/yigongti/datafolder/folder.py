@@ -762,7 +762,9 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
 
     scan = _TableScan(stored=store is not None and keep is not None)
     shown: dict[str, int] = {}  # row checks across columns kept per column
-    ordered, last = len(spec.key) == 1, None  # the one-column key strictly increasing so far, its last value
+    # a one-column key strictly increasing within each part so far, and each part's (first, last) values: parts
+    # whose ranges do not overlap (in any order: a year's parts after another's) hold no key twice
+    ordered, ranges = len(spec.key) == 1, []
 
     def parse(raw: pa.Table, base: int, seen: dict[str, int]) -> tuple[_Collector, pa.Table, list[Problem]]:
         out = _Collector(label, base=base, limit=limit, seen=seen)
@@ -781,8 +783,9 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
             shown[problem.column] = shown.get(problem.column, 0) + 1
             scan.deferred.append(problem)
         if ordered and scan.stored:
-            ordered, last = _still_increasing(typed.column(spec.key[0]) if spec.key[0] in typed.column_names else None,
-                                              last)
+            ordered, span = _increasing(typed.column(spec.key[0]) if spec.key[0] in typed.column_names else None)
+            if span is not None:
+                ranges.append(span)
         if store is not None and keep is not None:
             store.add(spec.name, typed.select([c for c in typed.column_names if c in keep]), scan.rows)
         elif keep is not None:
@@ -794,6 +797,7 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
         if not scan.stored:
             scan.chunks.append(typed)
         scan.rows += rows
+    ordered = ordered and _disjoint(ranges)
     if scan.stored and store is not None and spec.key and not ordered and store.has(spec.name, *spec.key):
         column = ",".join(spec.key)
         room = None if limit is None else max(0, limit - scan.counts.get(column, 0))
@@ -842,19 +846,26 @@ def _parsed_parts(path: Path, parse: Callable[[pa.Table, int, dict[str, int]], _
             yield name, rows, done.result()
 
 
-def _still_increasing(values: pa.ChunkedArray | None, last: Any) -> tuple[bool, Any]:
-    """Whether a part's key column (no null) is strictly increasing and starts above ``last``; its last value."""
+def _increasing(values: pa.ChunkedArray | None) -> tuple[bool, tuple[Any, Any] | None]:
+    """Whether a part's key column (no null) is strictly increasing; its first and last values (None: no row)."""
     if values is None or values.null_count:
         return False, None
     n = len(values)
     if n == 0:
-        return True, last
-    first = values[0].as_py()
-    if last is not None and not first > last:
-        return False, None
+        return True, None
     if n > 1 and not pc.all(pc.less(values.slice(0, n - 1), values.slice(1))).as_py():
         return False, None
-    return True, values[n - 1].as_py()
+    return True, (values[0].as_py(), values[n - 1].as_py())
+
+
+def _disjoint(ranges: list[tuple[Any, Any]]) -> bool:
+    """Whether no two of the closed ranges (first, last) overlap: then no value of a strictly increasing part is in
+    another part. (Python orders str by code point, as Arrow orders UTF-8 by byte.)"""
+    try:
+        ranges = sorted(ranges)
+    except TypeError:  # parts of different types (text in one, numbers in another): the query decides
+        return False
+    return all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
 
 
 def _add_counts(into: dict[str, int], more: dict[str, int]) -> None:
