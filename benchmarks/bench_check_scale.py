@@ -12,7 +12,8 @@ benchmarks/data/). Each step runs in its own process under ``/usr/bin/time -v`` 
 - ``yigongti check DIR`` as a user types it (problems named by file, row and column);
 - with ``--before SRC``, the same command with ``PYTHONPATH=SRC`` first (another checkout's sources, e.g. main's).
 
-Rows/s is all rows of all tables over the wall seconds of ``check`` (and over its CPU seconds, user + system); the ratio is check's seconds over the baseline's.
+Rows/s is all rows of all tables over the wall seconds of ``check`` (and over its CPU seconds,
+user + system); the ratio is check's seconds over the baseline's.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ def main() -> None:
     if args.memory_limit:
         env["YIGONGTI_CHECK_MEMORY"] = args.memory_limit
     yigongti = str(Path(sys.executable).parent / "yigongti")
-    print("| folder | rows | step | wall s | CPU s | peak RSS MB | rows/s (wall) | rows per CPU s | vs baseline (wall) |")
+    print("| folder | rows | step | wall s | CPU s | peak RSS MB | rows/s (wall) | rows per CPU s "
+          "| vs baseline (wall) |")
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for folder in args.folders:
         rows = count_rows(folder)
