@@ -291,6 +291,13 @@ _EDGE_ASCII[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _EDGE_ASCII[128:] = True  # a non-ASCII first or last byte may belong to a Unicode space: trim to be sure
 
 
+def _buffers(chunk: pa.Array, buffers: list[pa.Buffer | None]) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets of a string chunk (its slice only) and its data bytes (a data buffer is there), without copies."""
+    assert buffers[1] is not None and buffers[2] is not None
+    offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+    return offsets, np.frombuffer(buffers[2], dtype=np.uint8)
+
+
 def _may_need_trim(text: pa.ChunkedArray) -> bool:
     """Whether some value of a string column may begin or end with whitespace (looks at two bytes per value)."""
     for chunk in text.chunks:
@@ -301,8 +308,7 @@ def _may_need_trim(text: pa.ChunkedArray) -> bool:
         buffers = chunk.buffers()
         if buffers[2] is None:
             continue
-        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
-        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        offsets, data = _buffers(chunk, buffers)
         nonempty = offsets[1:] > offsets[:-1]
         if _EDGE_ASCII[data[offsets[:-1][nonempty]]].any() or _EDGE_ASCII[data[offsets[1:][nonempty] - 1]].any():
             return True
@@ -353,8 +359,7 @@ def _has_bytes(text: pa.ChunkedArray, forbidden: np.ndarray, *, first: bool = Fa
         buffers = chunk.buffers()
         if buffers[2] is None:
             continue
-        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
-        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        offsets, data = _buffers(chunk, buffers)
         if first:
             starts = offsets[:-1][offsets[1:] > offsets[:-1]]
             if _any_in(data[starts], ranges):
@@ -433,10 +438,10 @@ def _first_look(text: pa.ChunkedArray, *, ids: bool = False) -> bool:
         buffers = chunk.buffers()
         if buffers[2] is None:
             return False  # every value empty
-        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+        offsets = _buffers(chunk, buffers)[0]
         if not (offsets[1:] > offsets[:-1]).all():
             return False
-        data = np.frombuffer(buffers[2], dtype=np.uint8)[int(offsets[0]): int(offsets[-1])]
+        data = _buffers(chunk, buffers)[1][int(offsets[0]): int(offsets[-1])]
         if ((data - np.uint8(0x21)) > np.uint8(0x7E - 0x21)).any():  # wraps below '!': one comparison per byte
             return False
         if ids and ((data == ord(",")).any() or (data == ord(";")).any()):
@@ -451,10 +456,10 @@ def _county_codes(text: pa.ChunkedArray) -> bool:
         if len(chunk) == 0:
             continue
         buffers = chunk.buffers()
-        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+        offsets = _buffers(chunk, buffers)[0]
         if not (offsets[1:] - offsets[:-1] == 6).all():
             return False
-        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        data = _buffers(chunk, buffers)[1]
         if ((data[int(offsets[0]): int(offsets[-1])] - np.uint8(ord("0"))) > np.uint8(9)).any():
             return False
         if ((data[offsets[:-1]] - np.uint8(ord("1"))) > np.uint8(7)).any():
