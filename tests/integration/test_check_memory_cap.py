@@ -188,3 +188,33 @@ def test_the_key_store_finds_what_the_tables_in_memory_find(tmp_path: Path, limi
     assert any("duplicate ID number" in x for x in stored)
     if limit is not None:
         assert any(x.startswith("claims/:0:person_id:") for x in stored)
+
+
+def test_keys_increasing_in_each_part_with_parts_out_of_order(tmp_path: Path) -> None:
+    """Parts each strictly increasing, in no order between them (a year's parts after another's): ranges that do not
+    overlap hold no key twice (no query); one key of a part inside another part's range is still found, on its row,
+    as the tables in memory find it."""
+    from yigongti.datafolder.folder import check_folder, scan_folder
+
+    folder = tmp_path / "d"
+    make_folder(folder, 2_000, 6_000, 3)
+    claims = folder / "claims"
+    middle = pq.read_table(claims / "part-00001.parquet")  # the planted duplicate is here: make it increasing again
+    fixed = _ids("C", np.arange(2_000, 2_000 + middle.num_rows), 10)
+    pq.write_table(middle.set_column(0, "claim_id", fixed), claims / "part-00001.parquet")
+    (claims / "part-00000.parquet").rename(claims / "tmp.parquet")
+    (claims / "part-00002.parquet").rename(claims / "part-00000.parquet")  # the highest keys first
+    (claims / "tmp.parquet").rename(claims / "part-00002.parquet")
+
+    def duplicates() -> list[str]:
+        stored = [str(x) for x in scan_folder(folder).problems]
+        assert stored == [str(x) for x in check_folder(folder)[1]]
+        return [x for x in stored if ":claim_id: duplicate key" in x]
+
+    assert duplicates() == []
+    first = pq.read_table(claims / "part-00000.parquet")
+    ids = first.column("claim_id").to_pylist()
+    ids[0] = fixed[middle.num_rows - 1].as_py()  # still increasing in its part, inside the middle part's range
+    pq.write_table(first.set_column(0, "claim_id", pa.array(ids, pa.string())), claims / "part-00000.parquet")
+    found = duplicates()
+    assert len(found) == 1 and f"duplicate key {ids[0]}" in found[0], found

@@ -291,6 +291,13 @@ _EDGE_ASCII[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _EDGE_ASCII[128:] = True  # a non-ASCII first or last byte may belong to a Unicode space: trim to be sure
 
 
+def _buffers(chunk: pa.Array, buffers: list[pa.Buffer | None]) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets of a string chunk (its slice only) and its data bytes (a data buffer is there), without copies."""
+    assert buffers[1] is not None and buffers[2] is not None
+    offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
+    return offsets, np.frombuffer(buffers[2], dtype=np.uint8)
+
+
 def _may_need_trim(text: pa.ChunkedArray) -> bool:
     """Whether some value of a string column may begin or end with whitespace (looks at two bytes per value)."""
     for chunk in text.chunks:
@@ -301,8 +308,7 @@ def _may_need_trim(text: pa.ChunkedArray) -> bool:
         buffers = chunk.buffers()
         if buffers[2] is None:
             continue
-        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
-        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        offsets, data = _buffers(chunk, buffers)
         nonempty = offsets[1:] > offsets[:-1]
         if _EDGE_ASCII[data[offsets[:-1][nonempty]]].any() or _EDGE_ASCII[data[offsets[1:][nonempty] - 1]].any():
             return True
@@ -353,8 +359,7 @@ def _has_bytes(text: pa.ChunkedArray, forbidden: np.ndarray, *, first: bool = Fa
         buffers = chunk.buffers()
         if buffers[2] is None:
             continue
-        offsets = np.frombuffer(buffers[1], dtype=np.int32)[chunk.offset: chunk.offset + len(chunk) + 1]
-        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        offsets, data = _buffers(chunk, buffers)
         if first:
             starts = offsets[:-1][offsets[1:] > offsets[:-1]]
             if _any_in(data[starts], ranges):
@@ -416,6 +421,67 @@ class _Collector:
             self._whole.add(problem)
         if self._room(column, 1):
             self.problems.append(problem)
+
+
+def _first_look(text: pa.ChunkedArray, *, ids: bool = False) -> bool:
+    """The first look at a string column as written (one or three SIMD comparisons over its bytes, one over its
+    offsets): True when no value is null or empty and no byte is a space, a control character, DEL or non-ASCII
+    (``ids``: nor a comma or a semicolon). Such a column needs no trimming, holds no empty cell, no control character
+    and (``ids``) only identifiers: the full checks run only on a column the first look does not clear."""
+    if text.null_count:
+        return False
+    for chunk in text.chunks:
+        if len(chunk) == 0:
+            continue
+        if not pa.types.is_string(chunk.type):
+            return False
+        buffers = chunk.buffers()
+        if buffers[2] is None:
+            return False  # every value empty
+        offsets = _buffers(chunk, buffers)[0]
+        if not (offsets[1:] > offsets[:-1]).all():
+            return False
+        data = _buffers(chunk, buffers)[1][int(offsets[0]): int(offsets[-1])]
+        if ((data - np.uint8(0x21)) > np.uint8(0x7E - 0x21)).any():  # wraps below '!': one comparison per byte
+            return False
+        if ids and ((data == ord(",")).any() or (data == ord(";")).any()):
+            return False
+    return True
+
+
+def _county_codes(text: pa.ChunkedArray) -> bool:
+    """The first look at a county code column cleared by ``_first_look``: every value 6 ASCII digits, the first
+    1-8 (what _COUNTY_RE asks), from the offsets and the bytes, without the regex."""
+    for chunk in text.chunks:
+        if len(chunk) == 0:
+            continue
+        buffers = chunk.buffers()
+        offsets = _buffers(chunk, buffers)[0]
+        if not (offsets[1:] - offsets[:-1] == 6).all():
+            return False
+        data = _buffers(chunk, buffers)[1]
+        if ((data[int(offsets[0]): int(offsets[-1])] - np.uint8(ord("0"))) > np.uint8(9)).any():
+            return False
+        if ((data[offsets[:-1]] - np.uint8(ord("1"))) > np.uint8(7)).any():
+            return False
+    return True
+
+
+def _parse_plain(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.ChunkedArray | None:
+    """A string column the first look cleared, checked with what is left to check (an enum's values); None when a
+    check is still needed that only the full path makes (a county code that is not plainly one)."""
+    if col.type is ColType.ENUM:
+        known = pc.is_in(text, value_set=pa.array(list(col.values)))
+        if not pc.all(known).as_py():
+            out.rows(_bad_rows(pc.invert(known)), col.name, values=text,
+                     fmt="'{value}' is not one of " + ", ".join(col.values) + " / 取值无效")
+        return text
+    if col.type is ColType.COUNTY_CODE and not _county_codes(text):
+        return None
+    return text
+
+
+_PLAIN_KINDS = (ColType.STR, ColType.ID, ColType.ID_NUMBER, ColType.ENUM, ColType.COUNTY_CODE)
 
 
 _NOT_MONEY = "'{value}' is not an amount in yuan with at most 2 decimals / 金额格式错误"
@@ -616,6 +682,8 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
             typed = _parse_native(col, source, out)
         except pa.ArrowInvalid:  # overflow and the like: the text path reports the value
             typed = None
+        if typed is None and col.type in _PLAIN_KINDS and _first_look(source, ids=col.type is ColType.ID):
+            typed = _parse_plain(col, source, out)
         columns[col.name] = typed if typed is not None else _parse_column(col, _as_text(source), out)
         if col.type in (ColType.STR, ColType.ID) and pa.types.is_string(source.type):
             _warn_formulas(col, source, out)
@@ -699,7 +767,9 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
 
     scan = _TableScan(stored=store is not None and keep is not None)
     shown: dict[str, int] = {}  # row checks across columns kept per column
-    ordered, last = len(spec.key) == 1, None  # the one-column key strictly increasing so far, its last value
+    # a one-column key strictly increasing within each part so far, and each part's (first, last) values: parts
+    # whose ranges do not overlap (in any order: a year's parts after another's) hold no key twice
+    ordered, ranges = len(spec.key) == 1, []
 
     def parse(raw: pa.Table, base: int, seen: dict[str, int]) -> tuple[_Collector, pa.Table, list[Problem]]:
         out = _Collector(label, base=base, limit=limit, seen=seen)
@@ -718,8 +788,9 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
             shown[problem.column] = shown.get(problem.column, 0) + 1
             scan.deferred.append(problem)
         if ordered and scan.stored:
-            ordered, last = _still_increasing(typed.column(spec.key[0]) if spec.key[0] in typed.column_names else None,
-                                              last)
+            ordered, span = _increasing(typed.column(spec.key[0]) if spec.key[0] in typed.column_names else None)
+            if span is not None:
+                ranges.append(span)
         if store is not None and keep is not None:
             store.add(spec.name, typed.select([c for c in typed.column_names if c in keep]), scan.rows)
         elif keep is not None:
@@ -731,6 +802,7 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
         if not scan.stored:
             scan.chunks.append(typed)
         scan.rows += rows
+    ordered = ordered and _disjoint(ranges)
     if scan.stored and store is not None and spec.key and not ordered and store.has(spec.name, *spec.key):
         column = ",".join(spec.key)
         room = None if limit is None else max(0, limit - scan.counts.get(column, 0))
@@ -779,19 +851,26 @@ def _parsed_parts(path: Path, parse: Callable[[pa.Table, int, dict[str, int]], _
             yield name, rows, done.result()
 
 
-def _still_increasing(values: pa.ChunkedArray | None, last: Any) -> tuple[bool, Any]:
-    """Whether a part's key column (no null) is strictly increasing and starts above ``last``; its last value."""
+def _increasing(values: pa.ChunkedArray | None) -> tuple[bool, tuple[Any, Any] | None]:
+    """Whether a part's key column (no null) is strictly increasing; its first and last values (None: no row)."""
     if values is None or values.null_count:
         return False, None
     n = len(values)
     if n == 0:
-        return True, last
-    first = values[0].as_py()
-    if last is not None and not first > last:
-        return False, None
+        return True, None
     if n > 1 and not pc.all(pc.less(values.slice(0, n - 1), values.slice(1))).as_py():
         return False, None
-    return True, values[n - 1].as_py()
+    return True, (values[0].as_py(), values[n - 1].as_py())
+
+
+def _disjoint(ranges: list[tuple[Any, Any]]) -> bool:
+    """Whether no two of the closed ranges (first, last) overlap: then no value of a strictly increasing part is in
+    another part. (Python orders str by code point, as Arrow orders UTF-8 by byte.)"""
+    try:
+        ranges = sorted(ranges)
+    except TypeError:  # parts of different types (text in one, numbers in another): the query decides
+        return False
+    return all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
 
 
 def _add_counts(into: dict[str, int], more: dict[str, int]) -> None:
