@@ -7,7 +7,7 @@ check the points from the value printed in the report.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -115,9 +115,12 @@ class Score:
     weight_counted: Decimal
 
 
-def score(indicator_set: IndicatorSet, values: Iterable[IndicatorValue], scope_kind: str) -> Score:
+def score(indicator_set: IndicatorSet, values: Iterable[IndicatorValue], scope_kind: str, *,
+          points_of: Callable[[Indicator, Decimal], Decimal] | None = None) -> Score:
     """Score of one unit. ``missing = "exclude"`` rescales the computable weights to 100; ``"zero"`` gives 0 points
-    for what is not computable. No computable weighted indicator: score None (pending)."""
+    for what is not computable. No computable weighted indicator: score None (pending). ``points_of``: the
+    :func:`points` of an indicator and value for this scope kind, when the caller keeps them (many units of equal
+    values); by default computed here."""
     dec = indicator_set.scoring.decimals
     by_id = {v.indicator: v for v in values}
     pts: dict[str, Decimal | None] = {}
@@ -131,7 +134,7 @@ def score(indicator_set: IndicatorSet, values: Iterable[IndicatorValue], scope_k
         if v is None or v.value is None:
             pts[ind.id] = None
             continue
-        p = points(ind, v.value, scope_kind, decimals=dec)
+        p = points_of(ind, v.value) if points_of else points(ind, v.value, scope_kind, decimals=dec)
         pts[ind.id] = p
         earned += p
         counted += w

@@ -18,13 +18,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from yigongti.appraisal.domain import (
-    HUNDRED,
     IndicatorValue,
     Score,
     checklist_value,
     indicator_value,
     points,
-    quantize,
+    score,
 )
 from yigongti.appraisal.engine import MeasureInputs, compute_measures
 from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
@@ -311,14 +310,12 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
 
 
 class _Scorer:
-    """:func:`score` with the points of each (indicator, scope kind, value) computed once: the same Decimal sums in
-    the same order, for 12,000 institutions whose values repeat."""
+    """:func:`~yigongti.appraisal.domain.score` with the points of each (indicator, scope kind, value) computed once,
+    for 12,000 institutions whose values repeat."""
 
     def __init__(self, iset: IndicatorSet) -> None:
         self.iset = iset
         self.dec = iset.scoring.decimals
-        self.weighted = {kind: [(ind, ind.weight_for(kind)) for ind in iset.indicators
-                                if ind.weight_for(kind) > 0 and kind in ind.scopes] for kind in ScopeKind}
         self.cache: dict[tuple[str, str, Decimal], Decimal] = {}
         self.weight_text: dict[tuple[str, str], str | None] = {
             (ind.id, kind): _fmt(ind.weight_for(kind)) for ind in iset.indicators for kind in ScopeKind}
@@ -331,28 +328,13 @@ class _Scorer:
         return self.texts[p]
 
     def score(self, values: list[IndicatorValue], scope_kind: str) -> Score:
-        by_id = {v.indicator: v for v in values}
-        pts: dict[str, Decimal | None] = {}
-        earned = Decimal(0)
-        counted = Decimal(0)
-        for ind, w in self.weighted[ScopeKind(scope_kind)]:
-            v = by_id.get(ind.id)
-            if v is None or v.value is None:
-                pts[ind.id] = None
-                continue
-            key = (ind.id, scope_kind, v.value)
+        def kept(ind: Indicator, value: Decimal) -> Decimal:
+            key = (ind.id, scope_kind, value)
             p = self.cache.get(key)
             if p is None:
-                p = self.cache[key] = points(ind, v.value, scope_kind, decimals=self.dec)
-            pts[ind.id] = p
-            earned += p
-            counted += w
-        dec = self.dec
-        if self.iset.scoring.missing == "zero":
-            total = quantize(earned, dec) if pts else None
-        else:
-            total = quantize(earned * HUNDRED / counted, dec) if counted > 0 else None
-        return Score(total, pts, counted)
+                p = self.cache[key] = points(ind, value, scope_kind, decimals=self.dec)
+            return p
+        return score(self.iset, values, scope_kind, points_of=kept)
 
 
 def _relabel(designations: pa.Table, src: int, dst: int) -> pa.Table:

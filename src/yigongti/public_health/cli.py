@@ -55,11 +55,11 @@ def public_health_command(
         claims = notifiable_claims(data, year, catalogue)
         done = import_claims(PublicHealthUnitOfWork(url), claims, catalogue=catalogue, policy=pol.public_health,
                              now=china_now())
-        console.print(f"{masked_url(url)}: {done.notifiable} notifiable claims / 条; {done.opened} cards opened / "
+        console.print(f"{masked_url(url)}: {done.matching} notifiable claims / 条; {done.opened} cards opened / "
                       f"新建报告卡, {done.joined} joined / 并入, {done.skipped} already imported / 已导入, "
                       f"{done.unknown} of unknown persons or institutions / 人员或机构不在库中")
         food = import_foodborne_claims(PublicHealthUnitOfWork(url), foodborne_claims(data, year, cases), cases=cases,
                                        policy=pol.public_health, now=china_now())
-        console.print(f"{masked_url(url)}: {food.notifiable} food-borne claims / 条食源性疾病; {food.opened} reports "
+        console.print(f"{masked_url(url)}: {food.matching} food-borne claims / 条食源性疾病; {food.opened} reports "
                       f"opened / 新建病例报告, {food.joined} joined / 并入, {food.skipped} already imported / 已导入, "
                       f"{food.unknown} of unknown persons or institutions / 人员或机构不在库中")

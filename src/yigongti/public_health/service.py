@@ -186,11 +186,12 @@ def record_diagnosis(uow: PublicHealthUnitOfWork, principal: Principal, *, perso
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """Claims read, notifiable ones, cards opened, diagnoses joined, claims already imported (skipped), claims of a
-    person or institution the database does not know (unknown: load the data folder first)."""
+    """Claims read, those on the list imported (``matching``: the notifiable list, or the food-borne one), cards
+    opened, diagnoses joined, claims already imported (skipped), claims of a person or institution the database does
+    not know (unknown: load the data folder first)."""
 
     claims: int = 0
-    notifiable: int = 0
+    matching: int = 0
     opened: int = 0
     joined: int = 0
     skipped: int = 0
@@ -291,7 +292,7 @@ def import_foodborne_claims(uow: PublicHealthUnitOfWork, claims: Iterable[Mappin
     """食源性疾病 / Claims as food-borne diagnoses at the admit date's midnight, in time order (as
     :func:`import_claims`): a claim on the food-borne list opens a case report with its deadline or joins the
     person's report of the same case within the episode window; a claim already imported is skipped (idempotent).
-    ``notifiable`` counts the claims on the food-borne list. The system's move, one transaction."""
+    ``matching`` counts the claims on the food-borne list. The system's move, one transaction."""
     return _import(uow, claims, matches=lambda dx: cases.match(dx) is not None,
                    imported=lambda cid: uow.cards.foodborne_claim_known(cid),
                    record=lambda c: bool(_record_foodborne_claim(uow, cases, policy, c, now=now)))
