@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -781,7 +782,7 @@ def _attributes(text: list[str], counts: list[str], money: list[str],
                 **computed: tuple[pa.DataType, Any]) -> dict[str, tuple[pa.DataType, Any]]:
     """Columns read from attributes of the same name (text, int64 counts, int64 fen), then the ``computed`` ones."""
     def of(kind: pa.DataType, names: list[str]) -> dict[str, tuple[pa.DataType, Any]]:
-        return {n: (kind, lambda r, n=n: getattr(r, n)) for n in names}
+        return {n: (kind, attrgetter(n)) for n in names}
     return {**of(pa.string(), text), **of(pa.int64(), counts), **of(pa.int64(), money), **computed}
 
 
