@@ -38,6 +38,15 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _commands() -> None:
+    # A group even when only the typed command's module is imported (yigongti.cli loads one module per command):
+    # Typer would otherwise run a lone command without its name.
+    pass
+
+
 console = Console()
 
 # Options every file-in, files-out command shares (one definition, one help text).
