@@ -652,8 +652,7 @@ def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.Chun
         if kind is not ColType.FLOAT:
             typed = pc.cast(typed, pa.int64())
     elif kind is ColType.MONEY and pa.types.is_decimal(t):
-        scaled = pc.multiply(arr, pa.scalar(100, pa.decimal128(3, 0)))
-        typed = pc.cast(pc.cast(scaled, pa.decimal128(38, 0)), pa.int64())
+        typed = pa.chunked_array([_decimal_fen(chunk) for chunk in arr.chunks], pa.int64())
     elif kind is ColType.MONEY:
         typed = pc.multiply_checked(pc.cast(arr, pa.int64()), 100)
     else:
@@ -661,6 +660,28 @@ def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.Chun
     numeric = pc.divide(pc.cast(typed, pa.float64(), safe=False), 100.0) if kind is ColType.MONEY else typed
     typed = _check_range(col, numeric, arr, out, typed)
     return typed if isinstance(typed, pa.ChunkedArray) else pa.chunked_array([typed])
+
+
+def _decimal_fen(chunk: pa.Array) -> pa.Array:
+    """A decimal128 column of scale <= 2 as int64 fen, read from its 128-bit little-endian values (the unscaled
+    value of scale 2 is the fen); :class:`pyarrow.ArrowInvalid` when a value does not fit int64 (the text path then
+    reports it), as the cast through decimal128(38, 0) would."""
+    if chunk.type.precision > 34:  # the product by 100 would need more than 38 digits: the text path decides
+        raise pa.ArrowInvalid("decimal precision above 34")
+    n = len(chunk)
+    factor = 10 ** (2 - chunk.type.scale)
+    buffers = chunk.buffers()
+    if n == 0 or buffers[1] is None:
+        return pa.array(np.zeros(0, dtype=np.int64)) if n == 0 else pa.nulls(n, pa.int64())
+    words = np.frombuffer(buffers[1], dtype=np.int64)[2 * chunk.offset: 2 * (chunk.offset + n)].reshape(n, 2)
+    low, high = words[:, 0], words[:, 1]
+    limit = (2 ** 63 - 1) // factor
+    valid = np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool) if chunk.null_count else None
+    fits = (high == (low >> 63)) & (low >= -limit) & (low <= limit)
+    if not (fits.all() if valid is None else fits[valid].all()):
+        raise pa.ArrowInvalid("a decimal value does not fit int64 fen")
+    fen = low * np.int64(factor) if factor != 1 else low.copy()
+    return pa.array(fen, pa.int64(), mask=None if valid is None else ~valid)
 
 
 def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str, pa.ChunkedArray]:
@@ -771,14 +792,23 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
     # whose ranges do not overlap (in any order: a year's parts after another's) hold no key twice
     ordered, ranges = len(spec.key) == 1, []
 
-    def parse(raw: pa.Table, base: int, seen: dict[str, int]) -> tuple[_Collector, pa.Table, list[Problem]]:
+    # a Parquet part whose kept columns are as written goes to the store as a reference to its file, not a copy
+    parquet = scan.stored and (path.is_dir() or path.suffix.lower() == ".parquet")
+    file_start: dict[str | None, int] = {}  # first row index of each file
+
+    def parse(raw: pa.Table, base: int, seen: dict[str, int]) -> _Parsed:
         out = _Collector(label, base=base, limit=limit, seen=seen)
         typed = pa.table(_parse_columns(spec, raw, out))
-        return out, typed, row_problems(spec.name, typed, label, base=base, tables=context)
+        written = parquet and keep is not None and all(
+            c in raw.column_names and _as_written(raw.column(c), typed.column(c), key=c in spec.key)
+            for c in typed.column_names if c in keep)
+        return out, typed, row_problems(spec.name, typed, label, base=base, tables=context), written
 
-    for part_name, rows, (out, typed, across) in _parsed_parts(path, parse, scan.counts, threads=scan.stored):
+    for part_name, rows, (out, typed, across, written) in _parsed_parts(path, parse, scan.counts,
+                                                                          threads=scan.stored):
         if part_name is not None and (not scan.parts or scan.parts[-1][1] != part_name):
             scan.parts.append((scan.rows, part_name))
+        file_start.setdefault(part_name, scan.rows)
         scan.problems.extend(out.problems)
         _add_counts(scan.counts, out.counts)
         for problem in across:
@@ -792,7 +822,12 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
             if span is not None:
                 ranges.append(span)
         if store is not None and keep is not None:
-            store.add(spec.name, typed.select([c for c in typed.column_names if c in keep]), scan.rows)
+            kept = [c for c in typed.column_names if c in keep]
+            if written and rows:
+                file = path / part_name if part_name is not None else path
+                store.add_parquet(spec.name, file, kept, scan.rows - file_start[part_name], rows, scan.rows)
+            else:
+                store.add(spec.name, typed.select(kept), scan.rows)
         elif keep is not None:
             typed = typed.select([c for c in typed.column_names if c in keep])
             for column in encode:
@@ -820,7 +855,41 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
     return scan
 
 
-_Parsed = tuple["_Collector", pa.Table, list[Problem]]
+_Parsed = tuple["_Collector", pa.Table, list[Problem], bool]
+
+
+def _same_buffers(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:
+    """Whether two columns are views of the same memory (then they hold the same values)."""
+    if a.type != b.type or a.num_chunks != b.num_chunks:
+        return False
+    for x, y in zip(a.chunks, b.chunks, strict=True):
+        if x.offset != y.offset or len(x) != len(y):
+            return False
+        bx, by = x.buffers(), y.buffers()
+        if len(bx) != len(by):
+            return False
+        for p, q in zip(bx, by, strict=True):
+            if (p is None) != (q is None) or (p is not None and q is not None
+                                              and (p.address != q.address or p.size != q.size)):
+                return False
+    return True
+
+
+def _as_written(raw: pa.ChunkedArray, typed: pa.ChunkedArray, *, key: bool) -> bool:
+    """Whether a checked column holds its values as written in the file, so that the key store may read them from
+    the file: the same memory, or the same value on every row where a value was kept; a cell the checks left empty
+    (null) may be null or '' in the file, except in a key (the store's queries take '' and null alike elsewhere)."""
+    if _same_buffers(raw, typed):
+        return True
+    text = pa.types.is_string(raw.type) and pa.types.is_string(typed.type)
+    if not (text or (pa.types.is_integer(raw.type) and pa.types.is_integer(typed.type))):
+        return False
+    equal = pc.fill_null(pc.equal(typed, raw), False)
+    given = pc.is_valid(raw)
+    if text and not key:
+        given = pc.and_(given, pc.not_equal(pc.fill_null(raw, ""), ""))
+    differs = pc.if_else(pc.is_valid(typed), pc.invert(equal), given)
+    return not pc.any(differs).as_py()
 
 
 def _parsed_parts(path: Path, parse: Callable[[pa.Table, int, dict[str, int]], _Parsed], counts: dict[str, int], *,

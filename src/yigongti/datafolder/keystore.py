@@ -2,7 +2,9 @@
 
 ``yigongti check`` reads every table part by part; what the checks across rows and tables need (keys, references,
 ID numbers) is appended here instead of being kept in memory, with each row's index in its table (``_row``, 0-based,
-across the parts of a folder). Keys unique, duplicate ID numbers and references (claims, choices and designations to
+across the parts of a folder). A Parquet part whose kept columns are the values as written (no cell trimmed, cleared
+or converted by the checks) is not copied: the store reads those columns from the file itself when it is asked,
+with the file's row number for ``_row`` (:meth:`KeyStore.add_parquet`). Keys unique, duplicate ID numbers and references (claims, choices and designations to
 persons, referring claims, budget agreements to consortia) are then SQL over these tables, under a memory limit
 (``YIGONGTI_CHECK_MEMORY``, default 1GB; DuckDB spills to a temporary folder beyond it). Only the first rows of
 each kind of problem come back to Python, with their total.
@@ -42,6 +44,12 @@ class KeyStore:
         self.con.execute("SET preserve_insertion_order = false")
         self.con.execute("SET enable_progress_bar = false")
         self.columns: dict[str, list[str]] = {}
+        self._copied: set[str] = set()  # tables with rows appended (a DuckDB table of copies)
+        # rows read from Parquet files when asked: table -> (file, first row in the file, rows, first row index)
+        self._files: dict[str, list[tuple[str, int, int, int]]] = {}
+        self._file_columns: dict[str, list[str]] = {}
+        self._copy_columns: dict[str, list[str]] = {}
+        self._viewed: set[str] = set()
 
     def __enter__(self) -> KeyStore:
         return self
@@ -54,24 +62,64 @@ class KeyStore:
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def _table(self, name: str) -> str:
+        """The table (or view) to query for table ``name``: its copied rows and the rows of its Parquet files."""
+        files = self._files.get(name)
+        if not files:
+            return self._copy(name)
+        view = _q("v_" + name)
+        if name not in self._viewed:
+            self._viewed.add(name)
+            columns = ", ".join(_q(c) for c in self._file_columns[name] if c != ROW)
+            ranges = pa.table({"file": [f[0] for f in files], "lo": [f[1] for f in files],
+                               "hi": [f[1] + f[2] - 1 for f in files], "base": [f[3] for f in files]})
+            self.con.register("_ranges", ranges)
+            try:
+                self.con.execute(f"CREATE TABLE {_q('r_' + name)} AS SELECT * FROM _ranges")
+            finally:
+                self.con.unregister("_ranges")
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in dict.fromkeys(f[0] for f in files))
+            read = (f"SELECT r.base + p.file_row_number - r.lo AS {ROW}, {columns} "
+                    f"FROM read_parquet([{listed}], filename = true, file_row_number = true, union_by_name = true) p "
+                    f"JOIN {_q('r_' + name)} r ON p.filename = r.file "
+                    f"AND p.file_row_number BETWEEN r.lo AND r.hi")
+            if name in self._copied:
+                read = f"SELECT * FROM {self._copy(name)} UNION ALL BY NAME {read}"
+            self.con.execute(f"CREATE VIEW {view} AS {read}")
+        return view
+
+    def _copy(self, name: str) -> str:
         return _q("t_" + name)
+
+    def add_parquet(self, name: str, file: Path, columns: list[str], first: int, rows: int, base: int) -> None:
+        """Rows ``first`` to ``first + rows`` of a Parquet ``file`` of table ``name`` hold, in ``columns``, the values
+        the store is to check as they are written (row index of the first: ``base``): they are read from the file
+        when asked, not copied."""
+        for known in (self.columns.setdefault(name, []), self._file_columns.setdefault(name, [])):
+            known.extend(c for c in [*columns, ROW] if c not in known)
+        if rows:
+            self._files.setdefault(name, []).append((str(file.resolve()), first, rows, base))
 
     def add(self, name: str, part: pa.Table, base: int) -> None:
         """Append a part of table ``name`` whose first row has index ``base``."""
         rows = pa.array(np.arange(base, base + part.num_rows, dtype=np.int64))
         part = part.append_column(ROW, rows)
-        table = self._table(name)
+        table = self._copy(name)
         self.con.register("_part", part)
         try:
-            if name not in self.columns:
+            if name not in self._copied:
                 self.con.execute(f"CREATE TABLE {table} AS SELECT * FROM _part")
-                self.columns[name] = list(part.column_names)
+                self._copied.add(name)
+                self._copy_columns[name] = list(part.column_names)
+                known = self.columns.setdefault(name, [])
+                known.extend(c for c in part.column_names if c not in known)
                 return
             for column in part.column_names:
-                if column not in self.columns[name]:
+                if column not in self._copy_columns[name]:
                     typ = self.con.execute(f"SELECT typeof({_q(column)}) FROM _part LIMIT 1").fetchall()
                     self.con.execute(f"ALTER TABLE {table} ADD COLUMN {_q(column)} {typ[0][0] if typ else 'VARCHAR'}")
-                    self.columns[name].append(column)
+                    self._copy_columns[name].append(column)
+                    if column not in self.columns[name]:
+                        self.columns[name].append(column)
             self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _part")
         finally:
             self.con.unregister("_part")
