@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from yigongti.core.problems import InvalidInput, Problem, errors, shorten
 from yigongti.datafolder.duplicates import duplicate_rows
+from yigongti.datafolder.idnumbers import DAYS_IN_MONTH, days_from_civil
 from yigongti.datafolder.keystore import KeyStore
 from yigongti.datafolder.schema import INPUT_TABLES, TABLES, ColType, Column, TableSpec
 
@@ -483,6 +484,48 @@ def _parse_plain(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chun
 
 _PLAIN_KINDS = (ColType.STR, ColType.ID, ColType.ID_NUMBER, ColType.ENUM, ColType.COUNTY_CODE)
 
+# What an optional column without default that is not in the file becomes (its every cell empty, so null).
+_ABSENT_TYPES = {ColType.STR: pa.string(), ColType.ID: pa.string(), ColType.ID_NUMBER: pa.string(),
+                 ColType.ENUM: pa.string(), ColType.INT: pa.int64(), ColType.FLOAT: pa.float64(),
+                 ColType.MONEY: pa.int64(), ColType.DATE: pa.date32(), ColType.DATETIME: DATETIME_TYPE,
+                 ColType.BOOL: pa.bool_()}
+
+_DASHES = np.array([4, 7])
+_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])
+
+
+def _plain_dates(text: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """A text date column cleared by ``_first_look`` read from its bytes when every value is a calendar date
+    YYYY-MM-DD of the years 1000-9999 (what the regex and strptime accept, and give back as written): date32 values
+    computed column-wise; None when one value is anything else (the full path names it)."""
+    out: list[pa.Array] = []
+    for chunk in text.chunks:
+        n = len(chunk)
+        if n == 0:
+            out.append(pa.array([], pa.date32()))
+            continue
+        buffers = chunk.buffers()
+        offsets, data = _buffers(chunk, buffers)
+        if not (offsets[1:] - offsets[:-1] == 10).all():
+            return None
+        cells = data[int(offsets[0]): int(offsets[0]) + 10 * n].reshape(n, 10)
+        if not (cells[:, _DASHES] == ord("-")).all():
+            return None
+        digits = cells[:, _DIGITS] - np.uint8(ord("0"))
+        if (digits > 9).any():
+            return None
+        d = digits.astype(np.int64)
+        year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+        month = d[:, 4] * 10 + d[:, 5]
+        day = d[:, 6] * 10 + d[:, 7]
+        if (year < 1000).any() or ((month < 1) | (month > 12)).any() or (day < 1).any():
+            return None
+        leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+        if (day > DAYS_IN_MONTH[month] + ((month == 2) & leap)).any():
+            return None
+        out.append(pa.array(days_from_civil(year, month, day).astype(np.int32), pa.date32()))
+    return pa.chunked_array(out, pa.date32())
+
 
 _NOT_MONEY = "'{value}' is not an amount in yuan with at most 2 decimals / 金额格式错误"
 _NOT_INT = "'{value}' is not a whole number / 应为整数"
@@ -666,6 +709,8 @@ def _decimal_fen(chunk: pa.Array) -> pa.Array:
     """A decimal128 column of scale <= 2 as int64 fen, read from its 128-bit little-endian values (the unscaled
     value of scale 2 is the fen); :class:`pyarrow.ArrowInvalid` when a value does not fit int64 (the text path then
     reports it), as the cast through decimal128(38, 0) would."""
+    if chunk.type.scale < 0:  # as Arrow's multiply says of it
+        raise pa.ArrowNotImplementedError("Decimals with negative scales not supported")
     if chunk.type.precision > 34:  # the product by 100 would need more than 38 digits: the text path decides
         raise pa.ArrowInvalid("decimal precision above 34")
     n = len(chunk)
@@ -690,6 +735,9 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
     columns: dict[str, pa.ChunkedArray] = {}
     for col in spec.columns:
         if col.name not in present:
+            if col.default is None and not col.required and col.type in _ABSENT_TYPES:
+                columns[col.name] = pa.chunked_array([pa.nulls(raw.num_rows, _ABSENT_TYPES[col.type])])
+                continue  # an optional column not given: every cell empty, nothing to check
             if col.default is not None or not col.required:
                 text = pa.chunked_array([pa.repeat(pa.scalar(col.default or "", pa.string()), raw.num_rows)])
             else:
@@ -705,6 +753,8 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
             typed = None
         if typed is None and col.type in _PLAIN_KINDS and _first_look(source, ids=col.type is ColType.ID):
             typed = _parse_plain(col, source, out)
+        elif typed is None and col.type is ColType.DATE and _first_look(source):
+            typed = _plain_dates(source)
         columns[col.name] = typed if typed is not None else _parse_column(col, _as_text(source), out)
         if col.type in (ColType.STR, ColType.ID) and pa.types.is_string(source.type):
             _warn_formulas(col, source, out)
@@ -799,9 +849,13 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
     def parse(raw: pa.Table, base: int, seen: dict[str, int]) -> _Parsed:
         out = _Collector(label, base=base, limit=limit, seen=seen)
         typed = pa.table(_parse_columns(spec, raw, out))
-        written = parquet and keep is not None and all(
-            c in raw.column_names and _as_written(raw.column(c), typed.column(c), key=c in spec.key)
-            for c in typed.column_names if c in keep)
+        # the kept columns to read from the file (None: copy the part); one not in the file is null
+        written = None
+        if parquet and keep is not None and all(
+                _as_written(raw.column(c), typed.column(c), key=c in spec.key) if c in raw.column_names
+                else c not in spec.key and typed.column(c).null_count == typed.num_rows
+                for c in typed.column_names if c in keep):
+            written = tuple(c for c in typed.column_names if c in keep and c in raw.column_names)
         return out, typed, row_problems(spec.name, typed, label, base=base, tables=context), written
 
     for part_name, rows, (out, typed, across, written) in _parsed_parts(path, parse, scan.counts,
@@ -823,9 +877,9 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
                 ranges.append(span)
         if store is not None and keep is not None:
             kept = [c for c in typed.column_names if c in keep]
-            if written and rows:
+            if written is not None and rows:
                 file = path / part_name if part_name is not None else path
-                store.add_parquet(spec.name, file, kept, scan.rows - file_start[part_name], rows, scan.rows)
+                store.add_parquet(spec.name, file, list(written), scan.rows - file_start[part_name], rows, scan.rows)
             else:
                 store.add(spec.name, typed.select(kept), scan.rows)
         elif keep is not None:
@@ -855,7 +909,7 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
     return scan
 
 
-_Parsed = tuple["_Collector", pa.Table, list[Problem], bool]
+_Parsed = tuple["_Collector", pa.Table, list[Problem], tuple[str, ...] | None]
 
 
 def _same_buffers(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:

@@ -21,6 +21,7 @@ from types import TracebackType
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 __all__ = ["DEFAULT_MEMORY", "KeyStore"]
 
@@ -45,9 +46,9 @@ class KeyStore:
         self.con.execute("SET enable_progress_bar = false")
         self.columns: dict[str, list[str]] = {}
         self._copied: set[str] = set()  # tables with rows appended (a DuckDB table of copies)
-        # rows read from Parquet files when asked: table -> (file, first row in the file, rows, first row index)
-        self._files: dict[str, list[tuple[str, int, int, int]]] = {}
-        self._file_columns: dict[str, list[str]] = {}
+        # rows read from Parquet files when asked: table -> (file, first row in the file, rows, first row index,
+        # the columns read)
+        self._files: dict[str, list[tuple[str, int, int, int, tuple[str, ...]]]] = {}
         self._copy_columns: dict[str, list[str]] = {}
         self._viewed: set[str] = set()
 
@@ -69,19 +70,14 @@ class KeyStore:
         view = _q("v_" + name)
         if name not in self._viewed:
             self._viewed.add(name)
-            columns = ", ".join(_q(c) for c in self._file_columns[name] if c != ROW)
-            ranges = pa.table({"file": [f[0] for f in files], "lo": [f[1] for f in files],
-                               "hi": [f[1] + f[2] - 1 for f in files], "base": [f[3] for f in files]})
-            self.con.register("_ranges", ranges)
-            try:
-                self.con.execute(f"CREATE TABLE {_q('r_' + name)} AS SELECT * FROM _ranges")
-            finally:
-                self.con.unregister("_ranges")
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in dict.fromkeys(f[0] for f in files))
-            read = (f"SELECT r.base + p.file_row_number - r.lo AS {ROW}, {columns} "
-                    f"FROM read_parquet([{listed}], filename = true, file_row_number = true, union_by_name = true) p "
-                    f"JOIN {_q('r_' + name)} r ON p.filename = r.file "
-                    f"AND p.file_row_number BETWEEN r.lo AND r.hi")
+            # one scan per file with its first row index as a constant (a join on the file name costs more); a
+            # column a file does not have is null (UNION ALL BY NAME)
+            read = " UNION ALL BY NAME ".join(
+                f"SELECT {base - first} + file_row_number AS {ROW}{''.join(', ' + _q(c) for c in columns)} "
+                f"FROM read_parquet('{file.replace(chr(39), chr(39) * 2)}', file_row_number = true)"
+                + ("" if first == 0 and rows == pq.ParquetFile(file).metadata.num_rows
+                   else f" WHERE file_row_number BETWEEN {first} AND {first + rows - 1}")
+                for file, first, rows, base, columns in files)
             if name in self._copied:
                 read = f"SELECT * FROM {self._copy(name)} UNION ALL BY NAME {read}"
             self.con.execute(f"CREATE VIEW {view} AS {read}")
@@ -93,11 +89,18 @@ class KeyStore:
     def add_parquet(self, name: str, file: Path, columns: list[str], first: int, rows: int, base: int) -> None:
         """Rows ``first`` to ``first + rows`` of a Parquet ``file`` of table ``name`` hold, in ``columns``, the values
         the store is to check as they are written (row index of the first: ``base``): they are read from the file
-        when asked, not copied."""
-        for known in (self.columns.setdefault(name, []), self._file_columns.setdefault(name, [])):
-            known.extend(c for c in [*columns, ROW] if c not in known)
-        if rows:
-            self._files.setdefault(name, []).append((str(file.resolve()), first, rows, base))
+        when asked, not copied. A column of the table that is not in ``columns`` is null on these rows."""
+        known = self.columns.setdefault(name, [])
+        known.extend(c for c in [*columns, ROW] if c not in known)
+        if not rows:
+            return
+        files = self._files.setdefault(name, [])
+        path, kept = str(file.resolve()), tuple(columns)
+        if files and files[-1][0] == path and files[-1][4] == kept and files[-1][1] + files[-1][2] == first and \
+                files[-1][3] + files[-1][2] == base:  # the next rows of the same file
+            files[-1] = (path, files[-1][1], files[-1][2] + rows, files[-1][3], kept)
+        else:
+            files.append((path, first, rows, base, kept))
 
     def add(self, name: str, part: pa.Table, base: int) -> None:
         """Append a part of table ``name`` whose first row has index ``base``."""
