@@ -5,9 +5,11 @@ fen from the 128-bit values."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -115,3 +117,66 @@ def test_decimal_money_to_fen_as_the_cast_does(precision: int, scale: int, units
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         got = type(exc)
     assert got == expected
+
+
+PLAIN = ["P1", "510727", "M", "F", "resident", "outpatient", "inpatient", "J06.9", "H1", "=1+1", "-3", "@x"]
+HOSTILE = ["", " ", " P1", "P1 ", "P,1", "P;1", "P\t1", "P\n1", "P\x00", "平武", "\u3000", "0510727", "m", "x"]
+text_cell = st.one_of(st.sampled_from(PLAIN), st.sampled_from(PLAIN), st.sampled_from(HOSTILE), st.none())
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    return pa.table({n: pc.cast(c, c.type.value_type) if pa.types.is_dictionary(c.type) else c
+                     for n, c in zip(table.column_names, table.columns, strict=True)})
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 8).flatmap(lambda n: st.lists(st.lists(text_cell, min_size=n, max_size=n), min_size=5,
+                                                      max_size=5)),
+       st.booleans(), st.booleans())
+def test_columns_read_as_dictionaries_find_what_their_values_find(cols: list[list[str | None]], plain_only: bool,
+                                                                  two_chunks: bool) -> None:
+    """A text column read dictionary-encoded (``read_dictionary``) is looked at once per dictionary value: the same
+    problems (enum values, county codes, identifiers, empty cells, control characters, formula warnings) at the same
+    rows, and the same values, as the column read as plain strings."""
+    n = len(cols[0])
+    if plain_only:
+        cols = [[v if v in PLAIN else "P1" for v in c] for c in cols]
+
+    def column(values: list[str | None], encode: bool) -> pa.ChunkedArray:
+        arr = pa.array(values, pa.string())
+        parts = [arr.slice(0, n // 2), arr.slice(n // 2)] if two_chunks else [arr]
+        return pa.chunked_array([p.dictionary_encode() if encode else p for p in parts])
+
+    def table(encode: bool) -> pa.Table:
+        return pa.table({"person_id": column(cols[0], False), "id_number": column([None] * n, False),
+                         "sex": column(cols[1], encode), "birth_date": column(["2000-01-01"] * n, False),
+                         "household_id": column(cols[2], encode), "insurance": column(cols[3], encode),
+                         "county_code": column(cols[4], encode), "lon": column(["104.5"] * n, False),
+                         "lat": column(["32.4"] * n, False)})
+
+    spec = INPUT_TABLES["persons"]
+    plain_table, plain_problems = parse_table(spec, table(False), file="persons.parquet")
+    encoded_table, encoded_problems = parse_table(spec, table(True), file="persons.parquet")
+    assert encoded_problems == plain_problems
+    assert _decoded(encoded_table).equals(_decoded(plain_table))
+
+
+def test_a_file_of_dictionary_columns_reads_as_strings(tmp_path: Path) -> None:
+    """A Parquet file written with dictionary-typed columns (keys included) is checked and typed as its strings."""
+    from yigongti.datafolder.folder import check_folder, scan_folder
+
+    (tmp_path / "institutions.csv").write_text(
+        "inst_id,name,tier,level,kind,consortium_id,parent_id,county_code,lon,lat\n"
+        "H1,县医院,county,2,general,G1,,510727,104.2,32.6\n")
+    (tmp_path / "consortia.csv").write_text("consortium_id,name,county_code,lead_inst_id\nG1,一号医共体,510727,H1\n")
+    people = pa.table({"person_id": pa.array(["P1", "P2", "P2"]).dictionary_encode(),
+                       "sex": pa.array(["M", "F", "X"]).dictionary_encode(),
+                       "birth_date": pa.array(["2000-01-01"] * 3), "household_id": ["H1", "H1", "H2"],
+                       "insurance": pa.array(["resident"] * 3).dictionary_encode(),
+                       "county_code": pa.array(["510727"] * 3).dictionary_encode(), "lon": [104.5] * 3,
+                       "lat": [32.4] * 3})
+    pq.write_table(people, tmp_path / "persons.parquet")
+    data, problems = check_folder(tmp_path)
+    assert [p.column for p in problems] == ["person_id", "sex"]
+    assert data["persons"].schema.field("person_id").type == pa.string()
+    assert [str(p) for p in scan_folder(tmp_path).problems] == [str(p) for p in problems]

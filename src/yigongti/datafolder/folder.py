@@ -154,8 +154,35 @@ PART_ROWS = 1 << 20  # rows per part when a large file is read part by part
 PARSE_THREADS = 2  # parts parsed at once by ``check`` (scan_folder)
 
 
-def _parquet_parts(path: Path) -> Iterator[pa.Table]:
+DICTIONARY_BYTES = 8  # a column of fewer bytes per row than this (uncompressed) is read as a dictionary
+
+
+def _few_values(pf: pq.ParquetFile, columns: Iterable[str]) -> list[str]:
+    """Those of ``columns`` a Parquet file stores with a dictionary of few values, from its metadata: under
+    :data:`DICTIONARY_BYTES` bytes a row, uncompressed (dictionary indices and a small dictionary; a column whose
+    dictionary grew too large and fell back to plain values takes about its values' length)."""
+    meta = pf.metadata
+    rows = meta.num_rows
+    if rows == 0:
+        return []
+    index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    found = []
+    for name in columns:
+        i = index.get(name)
+        if i is None:
+            continue
+        groups = [meta.row_group(g).column(i) for g in range(meta.num_row_groups)]
+        if all(c.has_dictionary_page for c in groups) and \
+                sum(c.total_uncompressed_size for c in groups) < DICTIONARY_BYTES * rows:
+            found.append(name)
+    return found
+
+
+def _parquet_parts(path: Path, dictionary: Iterable[str] = ()) -> Iterator[pa.Table]:
     pf = pq.ParquetFile(path)
+    encoded = _few_values(pf, dictionary) if dictionary else []
+    if encoded:  # these columns come dictionary-encoded, as the file stores them (fewer strings made)
+        pf = pq.ParquetFile(path, read_dictionary=encoded)
     seen = False
     for batch in pf.iter_batches(batch_size=PART_ROWS):
         seen = True
@@ -195,16 +222,18 @@ def _csv_parts(path: Path) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(batches, schema=reader.schema)
 
 
-def iter_table_parts(path: Path) -> Iterator[tuple[str | None, pa.Table]]:
+def iter_table_parts(path: Path, *, dictionary: Iterable[str] = ()) -> Iterator[tuple[str | None, pa.Table]]:
     """A table file read part by part, as it is (like :func:`read_raw_table`): ``(part file, rows)`` pairs.
 
     The part file is named for a folder of Parquet files (None otherwise); a large Parquet or CSV file comes in
     parts of about :data:`PART_ROWS` rows, so that a province's tables can be checked in bounded memory.
-    At least one (maybe empty) part comes for every table.
+    At least one (maybe empty) part comes for every table. ``dictionary``: columns of a Parquet file read
+    dictionary-encoded (``read_dictionary``).
     """
+    dictionary = tuple(dictionary)
     if path.is_dir():
         for file in sorted(path.glob("*.parquet")):
-            parts = _parquet_parts(file)
+            parts = _parquet_parts(file, dictionary)
             while True:
                 try:
                     part = next(parts)
@@ -216,7 +245,7 @@ def iter_table_parts(path: Path) -> Iterator[tuple[str | None, pa.Table]]:
         return
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        for part in _parquet_parts(path):
+        for part in _parquet_parts(path, dictionary):
             yield None, part
     elif suffix == ".xlsx":
         yield None, _read_xlsx(path)
@@ -424,6 +453,12 @@ class _Collector:
             self.problems.append(problem)
 
 
+def _dictionaries(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The values of a dictionary-encoded column's dictionaries (of its chunks that have rows): every value a row
+    holds is one of them."""
+    return pa.chunked_array([c.dictionary for c in text.chunks if len(c)], text.type.value_type)
+
+
 def _first_look(text: pa.ChunkedArray, *, ids: bool = False) -> bool:
     """The first look at a string column as written (one or three SIMD comparisons over its bytes, one over its
     offsets): True when no value is null or empty and no byte is a space, a control character, DEL or non-ASCII
@@ -431,6 +466,10 @@ def _first_look(text: pa.ChunkedArray, *, ids: bool = False) -> bool:
     and (``ids``) only identifiers: the full checks run only on a column the first look does not clear."""
     if text.null_count:
         return False
+    if pa.types.is_dictionary(text.type):  # read as a dictionary: its values are looked at, once each
+        text = _dictionaries(text)
+        if text.null_count:
+            return False
     for chunk in text.chunks:
         if len(chunk) == 0:
             continue
@@ -453,6 +492,8 @@ def _first_look(text: pa.ChunkedArray, *, ids: bool = False) -> bool:
 def _county_codes(text: pa.ChunkedArray) -> bool:
     """The first look at a county code column cleared by ``_first_look``: every value 6 ASCII digits, the first
     1-8 (what _COUNTY_RE asks), from the offsets and the bytes, without the regex."""
+    if pa.types.is_dictionary(text.type):
+        text = _dictionaries(text)
     for chunk in text.chunks:
         if len(chunk) == 0:
             continue
@@ -729,8 +770,11 @@ def _decimal_fen(chunk: pa.Array) -> pa.Array:
     return pa.array(fen, pa.int64(), mask=None if valid is None else ~valid)
 
 
-def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str, pa.ChunkedArray]:
-    """Check and type the columns of one table (or one part of it); no check across rows."""
+def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector,
+                   encoded: Iterable[str] = ()) -> dict[str, pa.ChunkedArray]:
+    """Check and type the columns of one table (or one part of it); no check across rows. A column read
+    dictionary-encoded is checked on its dictionary when it can be, then given as strings, except in ``encoded``
+    (columns no check across rows or tables compares)."""
     present = set(raw.column_names)
     columns: dict[str, pa.ChunkedArray] = {}
     for col in spec.columns:
@@ -746,6 +790,9 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
             columns[col.name] = _parse_column(col, text, out)
             continue
         source = raw.column(col.name)
+        if pa.types.is_dictionary(source.type) and not (col.type in _PLAIN_KINDS and _first_look(
+                source, ids=col.type is ColType.ID)):
+            source = pc.cast(source, source.type.value_type)  # the full checks, on the values
         typed = None
         try:
             typed = _parse_native(col, source, out)
@@ -756,8 +803,12 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
         elif typed is None and col.type is ColType.DATE and _first_look(source):
             typed = _plain_dates(source)
         columns[col.name] = typed if typed is not None else _parse_column(col, _as_text(source), out)
-        if col.type in (ColType.STR, ColType.ID) and pa.types.is_string(source.type):
+        if col.type in (ColType.STR, ColType.ID) and pa.types.is_string(
+                source.type.value_type if pa.types.is_dictionary(source.type) else source.type):
             _warn_formulas(col, source, out)
+        kind = columns[col.name].type
+        if pa.types.is_dictionary(kind) and col.name not in encoded:
+            columns[col.name] = pc.cast(columns[col.name], kind.value_type)
     for name in raw.column_names:
         if name not in columns and name not in spec.names:
             columns[name] = raw.column(name)
@@ -767,8 +818,10 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
 def _warn_formulas(col: Column, raw: pa.ChunkedArray, out: _Collector) -> None:
     """A warning (not an error) for each text cell that begins with = + - @, a tab or a carriage return: a spreadsheet
     opening an export would run it as a formula (公式注入; exports neutralise them)."""
-    if not _has_bytes(raw, _FORMULA_BYTES, first=True):
+    if not _has_bytes(_dictionaries(raw) if pa.types.is_dictionary(raw.type) else raw, _FORMULA_BYTES, first=True):
         return
+    if pa.types.is_dictionary(raw.type):
+        raw = pc.cast(raw, raw.type.value_type)
     rows = _true_rows(pc.match_substring_regex(raw, _FORMULA_RE))
     for i in rows[: out._room(col.name + " (warning)", len(rows))].tolist():
         value = shorten(raw[i].as_py())
@@ -845,10 +898,13 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
     # a Parquet part whose kept columns are as written goes to the store as a reference to its file, not a copy
     parquet = scan.stored and (path.is_dir() or path.suffix.lower() == ".parquet")
     file_start: dict[str | None, int] = {}  # first row index of each file
+    # text columns not kept (nor keys), read dictionary-encoded: a column of few values is looked at once per value
+    dictionary = tuple(c.name for c in spec.columns if scan.stored and keep is not None and c.name not in keep
+                       and c.type in (ColType.ENUM, ColType.COUNTY_CODE, ColType.STR, ColType.ID))
 
     def parse(raw: pa.Table, base: int, seen: dict[str, int]) -> _Parsed:
         out = _Collector(label, base=base, limit=limit, seen=seen)
-        typed = pa.table(_parse_columns(spec, raw, out))
+        typed = pa.table(_parse_columns(spec, raw, out, dictionary))
         # the kept columns to read from the file (None: copy the part); one not in the file is null
         written = None
         if parquet and keep is not None and all(
@@ -859,7 +915,7 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
         return out, typed, row_problems(spec.name, typed, label, base=base, tables=context), written
 
     for part_name, rows, (out, typed, across, written) in _parsed_parts(path, parse, scan.counts,
-                                                                          threads=scan.stored):
+                                                                          threads=scan.stored, dictionary=dictionary):
         if part_name is not None and (not scan.parts or scan.parts[-1][1] != part_name):
             scan.parts.append((scan.rows, part_name))
         file_start.setdefault(part_name, scan.rows)
@@ -947,13 +1003,14 @@ def _as_written(raw: pa.ChunkedArray, typed: pa.ChunkedArray, *, key: bool) -> b
 
 
 def _parsed_parts(path: Path, parse: Callable[[pa.Table, int, dict[str, int]], _Parsed], counts: dict[str, int], *,
-                  threads: bool) -> Iterator[tuple[str | None, int, _Parsed]]:
+                  threads: bool, dictionary: tuple[str, ...] = ()) -> Iterator[tuple[str | None, int, _Parsed]]:
     """``(part file, rows, parse(part, first row index, counts so far))`` for each part of a table, in order.
     ``threads``: the next part is read while two are parsed on a pool of two threads (Arrow's kernels and Parquet
-    decoding release the GIL); at most three parts are held at once."""
+    decoding release the GIL); at most three parts are held at once. ``dictionary``: columns read
+    dictionary-encoded from Parquet."""
     def parts() -> Iterator[tuple[str | None, pa.Table, int]]:
         base = 0
-        for part_name, raw in iter_table_parts(path):
+        for part_name, raw in iter_table_parts(path, dictionary=dictionary):
             yield part_name, raw, base
             base += raw.num_rows
 
