@@ -4,10 +4,10 @@
 ID numbers) is appended here instead of being kept in memory, with each row's index in its table (``_row``, 0-based,
 across the parts of a folder). A Parquet part whose kept columns are the values as written (no cell trimmed, cleared
 or converted by the checks) is not copied: the store reads those columns from the file itself when it is asked,
-with the file's row number for ``_row`` (:meth:`KeyStore.add_parquet`). Keys unique, duplicate ID numbers and references (claims, choices and designations to
-persons, referring claims, budget agreements to consortia) are then SQL over these tables, under a memory limit
-(``YIGONGTI_CHECK_MEMORY``, default 1GB; DuckDB spills to a temporary folder beyond it). Only the first rows of
-each kind of problem come back to Python, with their total.
+with the file's row number for ``_row`` (:meth:`KeyStore.add_parquet`). Keys unique, duplicate ID numbers and
+references (claims, choices and designations to persons, referring claims, budget agreements to consortia) are then
+SQL over these tables, under a memory limit (``YIGONGTI_CHECK_MEMORY``, default 1GB; DuckDB spills to a temporary
+folder beyond it). Only the first rows of each kind of problem come back to Python, with their total.
 """
 
 from __future__ import annotations
