@@ -121,17 +121,17 @@ def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy
 def _registered(con: Backend, data: DataFolder, designations: pa.Table) -> dict[str, ir.Table]:
     partition_by_county(con, data["persons"])  # Spark: claims and designations spread by the person's county
     return {
-        "persons": _engine_table(con, data["persons"].select(["person_id", "insurance"]), "adj_persons"),
-        "institutions": _engine_table(con, data["institutions"].select(["inst_id", "tier", "level", "consortium_id"]),
-                                      "adj_institutions"),
-        "designations": _engine_table(con, designations.select(
+        "persons": register_arrow(con, data["persons"].select(["person_id", "insurance"]), "adj_persons"),
+        "institutions": register_arrow(con, data["institutions"].select(["inst_id", "tier", "level", "consortium_id"]),
+                                       "adj_institutions"),
+        "designations": register_arrow(con, designations.select(
             ["person_id", "year", "consortium_id", "township_id", "village_id"]), "adj_designations"),
     }
 
 
 def _engine_table(con: Backend, table: pa.Table, name: str) -> ir.Table:
-    """An Arrow table for the adjudication: on DuckDB read where it is (a view of the Arrow table, no copy: the
-    passes read the claims a few times each, and copying them into DuckDB cost more than reading them from Arrow);
+    """The claims in memory for the adjudication: on DuckDB read where they are (a view of the Arrow table, no copy:
+    the passes read the claims a few times each, and copying them into DuckDB cost more than reading them from Arrow);
     on Spark registered as every table is (``register_arrow``: partitioned by county). The caller keeps ``table``
     alive while the engine reads it."""
     if con.name != "duckdb":
