@@ -136,7 +136,7 @@ def _engine_table(con: Backend, table: pa.Table, name: str) -> ir.Table:
     alive while the engine reads it."""
     if con.name != "duckdb":
         return register_arrow(con, table, name)
-    con.con.register(name, table)  # type: ignore[attr-defined]
+    con.con.register(name, table)
     return con.table(name)
 
 
