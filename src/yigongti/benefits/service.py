@@ -129,6 +129,17 @@ def _registered(con: Backend, data: DataFolder, designations: pa.Table) -> dict[
     }
 
 
+def _engine_table(con: Backend, table: pa.Table, name: str) -> ir.Table:
+    """The claims in memory for the adjudication: on DuckDB read where they are (a view of the Arrow table, no copy:
+    the passes read the claims a few times each, and copying them into DuckDB cost more than reading them from Arrow);
+    on Spark registered as every table is (``register_arrow``: partitioned by county). The caller keeps ``table``
+    alive while the engine reads it."""
+    if con.name != "duckdb":
+        return register_arrow(con, table, name)
+    con.con.register(name, table)
+    return con.table(name)
+
+
 def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy, designations: pa.Table | None = None,
                     *, backend: str = "duckdb", con: Backend | None = None) -> pa.Table:
     """The ``adjudicated`` table for ``year`` (claims by admit_date in the year), ordered by claim_id."""
@@ -141,7 +152,7 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
     con = con or connect(backend, joins_as_written=True)
     try:
         t = _registered(con, data, des)
-        expr = adjudicate(register_arrow(con, claims, "adj_claims"), t["persons"], t["institutions"],
+        expr = adjudicate(_engine_table(con, claims, "adj_claims"), t["persons"], t["institutions"],
                           t["designations"], benefits, year)
         out = expr.to_pyarrow()
     finally:
