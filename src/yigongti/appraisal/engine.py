@@ -341,10 +341,13 @@ class _Engine:
     def _followups(self) -> ir.Table:
         f = self.extra["followups"]
         f = f.filter(_year_of(f.date) == self.year)
-        rn = ibis.row_number().over(group_by=[f.person_id, f.disease], order_by=[ibis.desc(f.date), f.controlled])
-        f = f.mutate(_last=rn == 0)
-        per = f.group_by(["person_id", "disease"]).aggregate(
-            n=f.count(), last_controlled=_n(f._last & f.controlled))
+        # the last follow-up of the year (latest date; on one date, not controlled before controlled before unknown)
+        # as the greatest of one number per row: its day times 4 plus 2, 1 or 0 for not controlled, controlled or
+        # unknown; no window over the rows
+        rank = ibis.cases((f.controlled == False, 2), (f.controlled == True, 1), else_=0)  # noqa: E712
+        last = f.date.delta(ibis.date(1900, 1, 1), unit="day").cast("int64") * 4 + rank
+        per = f.group_by(["person_id", "disease"]).aggregate(n=f.count(), _last=last.max())
+        per = per.mutate(last_controlled=(per._last % 4 == 1).cast("int64"))
         k = self.params.standard_followups
         feats: dict[str, Any] = {"managed_chronic": (per.n > 0).cast("int64").max()}
         for dis in ("hypertension", "diabetes"):
