@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,7 +28,15 @@ from yigongti.appraisal.domain import (
 )
 from yigongti.appraisal.engine import MeasureInputs, compute_measures
 from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
-from yigongti.appraisal.indicators import MEASURES, Indicator, IndicatorSet, ScopeKind, measures_in, parse_expression
+from yigongti.appraisal.indicators import (
+    MEASURES,
+    SCOPE_KINDS,
+    Indicator,
+    IndicatorSet,
+    ScopeKind,
+    measures_in,
+    parse_expression,
+)
 from yigongti.care.engine import fill_controlled
 from yigongti.core.engine import Backend
 from yigongti.core.policy import Policy
@@ -159,9 +168,6 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
                              checks)
 
 
-_Row = tuple[IndicatorValue, str | None, str | None, str | None, str, str]
-
-
 def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str]], columns: Mapping[str, pa.Array],
                       checks: Mapping[tuple[str, str], tuple[int, int]] | None,
                       ) -> tuple[dict[tuple[str, str], list[IndicatorValue]], pa.Table]:
@@ -174,15 +180,19 @@ def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str
     dec = iset.scoring.decimals
     n = len(scopes)
     kinds = [k for k, _ in scopes]
+    kind_codes = np.array([SCOPE_KINDS.index(k) for k in kinds], dtype=np.int64)
+    scope_col = pa.array([s for _, s in scopes], pa.string())
+    kind_col = pa.array(kinds, pa.string())
     out_values: list[list[IndicatorValue | None]] = []
     parts: list[pa.Table] = []
     for pos, ind in enumerate(iset.indicators):
-        rows = [i for i in range(n) if kinds[i] in ind.scopes]
-        cache: dict[object, _Row] = {}
-        per_scope: list[IndicatorValue | None] = [None] * n
+        rows = np.flatnonzero(np.isin(kind_codes, [SCOPE_KINDS.index(k) for k in ind.scopes]))
+        keys: list[object]
         if ind.kind == "checklist":
-            keys: list[object] = [None if checks is None else checks.get((scopes[i][1], ind.id), (0, 0))
-                                  for i in rows]
+            keys = [None if checks is None else checks.get((scopes[i][1], ind.id), (0, 0)) for i in rows]
+            distinct = list(dict.fromkeys(keys))
+            where = {k: j for j, k in enumerate(distinct)}
+            inverse = np.array([where[k] for k in keys], dtype=np.int64)
 
             def checklist_key(key: object, ind: Indicator = ind) -> IndicatorValue:
                 pn = key if isinstance(key, tuple) else None
@@ -191,9 +201,13 @@ def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str
         else:
             names = sorted((measures_in(parse_expression(ind.numerator))
                             | measures_in(parse_expression(ind.denominator))) & columns.keys())
-            picked = pa.array(rows, pa.int64())
-            lists = [pc.take(columns[m], picked).to_pylist() for m in names]
-            keys = list(zip(*lists, strict=True)) if names else [()] * len(rows)
+            if names and len(rows):  # each distinct combination of the raw measures, and where each row has it
+                matrix = np.column_stack([columns[m].to_numpy(zero_copy_only=False)[rows] for m in names])
+                uniq, inverse = np.unique(matrix, axis=0, return_inverse=True)
+                distinct = [tuple(int(x) for x in u) for u in uniq]
+                inverse = inverse.reshape(-1)
+            else:  # no measure available (or no scope): one combination, the empty one
+                distinct, inverse = ([()] if len(rows) else []), np.zeros(len(rows), dtype=np.int64)
 
             def measures_key(key: object, ind: Indicator = ind, names: list[str] = names) -> IndicatorValue:
                 assert isinstance(key, tuple)
@@ -203,29 +217,29 @@ def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str
                     mv[m] = d / 100 if MEASURES[m.removeprefix("prev:")].money else d
                 return indicator_value(ind, mv, decimals=dec)
             evaluate_key = measures_key
-        fields: list[_Row] = []
-        for i, key in zip(rows, keys, strict=True):
-            got = cache.get(key)
-            if got is None:
-                v = evaluate_key(key)
-                got = cache[key] = (v, _fmt(v.numerator), _fmt(v.denominator), _fmt(v.value, places=dec),
-                                    "ok" if v.computable else "not_computable", v.reason)
-            per_scope[i] = got[0]
-            fields.append(got)
+        evaluated = [evaluate_key(key) for key in distinct]
+        fields = [(_fmt(v.numerator), _fmt(v.denominator), _fmt(v.value, places=dec),
+                   "ok" if v.computable else "not_computable", v.reason) for v in evaluated]
+        per_scope: list[IndicatorValue | None] = [None] * n
+        for i, j in zip(rows.tolist(), inverse.tolist(), strict=True):
+            per_scope[i] = evaluated[j]
         out_values.append(per_scope)
         m = len(rows)
+        at = pa.array(inverse, pa.int64())
+        picked = pa.array(rows, pa.int64())
+
+        def column(k: int, fields: list[tuple[str | None, str | None, str | None, str, str]] = fields,
+                   at: pa.Array = at) -> pa.Array:
+            return pc.take(pa.array([f[k] for f in fields], pa.string()), at)
         parts.append(pa.table({
-            "_scope": pa.array(rows, pa.int64()), "_ind": pa.array([pos] * m, pa.int64()),
-            "scope": pa.array([scopes[i][1] for i in rows], pa.string()),
+            "_scope": picked, "_ind": pa.array(np.full(m, pos, dtype=np.int64)),
+            "scope": pc.take(scope_col, picked),
             "indicator": pa.array([ind.id] * m, pa.string()),
-            "numerator": pa.array([f[1] for f in fields], pa.string()),
-            "denominator": pa.array([f[2] for f in fields], pa.string()),
-            "value": pa.array([f[3] for f in fields], pa.string()),
-            "year": pa.array([year] * m, pa.int64()),
-            "scope_kind": pa.array([kinds[i] for i in rows], pa.string()),
+            "numerator": column(0), "denominator": column(1), "value": column(2),
+            "year": pa.array(np.full(m, year, dtype=np.int64)),
+            "scope_kind": pc.take(kind_col, picked),
             "unit": pa.array([ind.unit.value] * m, pa.string()),
-            "status": pa.array([f[4] for f in fields], pa.string()),
-            "reason": pa.array([f[5] for f in fields], pa.string())}))
+            "status": column(3), "reason": column(4)}))
     values: dict[tuple[str, str], list[IndicatorValue]] = {}
     for i, key in enumerate(scopes):
         values[key] = [col[i] for col in out_values if col[i] is not None]  # type: ignore[misc]
