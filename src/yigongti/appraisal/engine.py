@@ -333,7 +333,7 @@ class _Engine:
             cols["deaths_premature"] = ibis.ifelse(
                 (base.age >= prm.premature_age_min) & (base.age < prm.premature_age_max),
                 base.death_flag.fill_null(0), 0).cast("int64")
-        if "admissions_managed" in have:
+        if "admissions_managed" in have and "admissions_managed" in wanted:
             cols["admissions_managed"] = (base._adm.fill_null(0) * base.managed_chronic.fill_null(0)).cast("int64")
         keep = {k: v for k, v in cols.items() if k in wanted and k in have}
         return base.select("_p", **keep), set(keep)
