@@ -54,9 +54,10 @@ def _wait_for(log: Path, text: str, count: int, procs: list[subprocess.Popen[byt
 
 
 @contextmanager
-def standalone_cluster(tmp: Path, spark_home: Path) -> Iterator[Cluster]:
-    """A Spark standalone master and two workers (1 core, 1 GB each) on 127.0.0.1, free ports, logs and work dirs
-    in ``tmp``; stopped on exit. Also used by benchmarks/bench_spark_cluster.py."""
+def standalone_cluster(tmp: Path, spark_home: Path, *, memory: str = "1g", executor_memory: str = "768m",
+                       driver_memory: str = "1g") -> Iterator[Cluster]:
+    """A Spark standalone master and two workers (1 core, ``memory`` each) on 127.0.0.1, free ports, logs and work
+    dirs in ``tmp``; stopped on exit. Also used by benchmarks/bench_spark_cluster.py and bench_spark_province.py."""
     env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(tmp),
            "PYSPARK_PYTHON": sys.executable, "SPARK_NO_DAEMONIZE": "1"}
     spark_class = [str(spark_home / "bin" / "spark-class")]
@@ -77,10 +78,11 @@ def standalone_cluster(tmp: Path, spark_home: Path) -> Iterator[Cluster]:
             logs.append((tmp / f"worker-{i}.log").open("wb"))
             procs.append(subprocess.Popen(
                 [*spark_class, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1",
-                 "--memory", "1g", "--webui-port", str(_free_port()), "--work-dir", str(wdir), url],
+                 "--memory", memory, "--webui-port", str(_free_port()), "--work-dir", str(wdir), url],
                 env=env, stdout=logs[-1], stderr=subprocess.STDOUT))
         _wait_for(master_log, "Registering worker", 2, procs)
-        run_env = {**env, "YIGONGTI_SPARK_DRIVER_MEMORY": "1g", "YIGONGTI_SPARK_EXECUTOR_MEMORY": "768m"}
+        run_env = {**env, "YIGONGTI_SPARK_DRIVER_MEMORY": driver_memory,
+                   "YIGONGTI_SPARK_EXECUTOR_MEMORY": executor_memory}
         yield Cluster(url, work, run_env)
     finally:
         for p in reversed(procs):
