@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import pyarrow as pa
 import pytest
 from test_settle_example import example_folder
 
@@ -171,3 +172,90 @@ def test_spark_spreads_person_tables_by_county(example_input: Path) -> None:
     got = claims.to_pyarrow().sort_by("claim_id")
     assert got.to_pylist() == data["claims"].sort_by("claim_id").to_pylist()
     assert institutions.count().execute() == data["institutions"].num_rows
+
+
+def _parquet_claims_folder(example_input: Path, target: Path) -> Path:
+    """The example county with its claims as a folder of three Parquet parts (money in decimal yuan)."""
+    import pyarrow.parquet as pq
+
+    from yigongti.datafolder.folder import fen_to_yuan, read_folder
+
+    shutil.copytree(example_input, target)
+    (target / "claims.csv").unlink()
+    claims = read_folder(example_input)["claims"]
+    for n in ("total_cost", "covered_cost"):
+        claims = claims.set_column(claims.column_names.index(n), n, fen_to_yuan(claims.column(n)))
+    (target / "claims").mkdir()
+    third = claims.num_rows // 3
+    for i, (lo, n) in enumerate(((0, third), (third, third), (2 * third, claims.num_rows - 2 * third))):
+        pq.write_table(claims.slice(lo, n), target / "claims" / f"part-{i}.parquet")
+    return target
+
+
+def test_parquet_claims_read_by_the_cluster_give_duckdbs_bytes(cluster: Cluster, example_input: Path,
+                                                               tmp_path: Path) -> None:
+    """Parquet claims on Spark: the executors read them (the driver never does), ``adjudicate`` and ``settle`` write
+    DuckDB's bytes; the claims given as a ``file://`` URI too."""
+    data = _parquet_claims_folder(example_input, tmp_path / "county")
+    before = _apps(cluster.workers)
+    _yigongti("adjudicate", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck"), env=cluster.env)
+    _yigongti("adjudicate", "--data", data.as_uri(), "--year", "2026", "--out", str(tmp_path / "spark"),
+              "--engine", "spark", "--spark-master", cluster.url, env=cluster.env)
+    on_duckdb, on_spark = _files(tmp_path / "duck"), _files(tmp_path / "spark")
+    assert list(on_spark) == ["adjudicated.csv"]  # the executors' scratch parts are gone
+    assert on_spark == on_duckdb
+    assert on_spark["adjudicated.csv"].count(b"\n") > 900
+    _yigongti("settle", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck-settle"),
+              "--no-reports", env=cluster.env)
+    _yigongti("settle", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "spark-settle"),
+              "--no-reports", "--engine", "spark", "--spark-master", cluster.url, env=cluster.env)
+    on_duckdb, on_spark = _files(tmp_path / "duck-settle"), _files(tmp_path / "spark-settle")
+    assert "settlement.csv" in on_spark and sorted(on_spark) == sorted(on_duckdb)
+    for name, content in on_duckdb.items():
+        assert on_spark[name] == content, name
+    assert [a - b for a, b in zip(_apps(cluster.workers), before, strict=True)] == [2, 2]
+
+
+def test_spark_reads_parquet_claims_spread_by_county(example_input: Path, tmp_path: Path) -> None:
+    from yigongti.core.engine import connect, partition_by_county, read_parquet
+    from yigongti.datafolder.folder import read_folder
+
+    data = _parquet_claims_folder(example_input, tmp_path / "county")
+    persons = read_folder(example_input)["persons"]
+    con = connect("spark", master="local[2]")
+    partition_by_county(con, persons)
+    claims = read_parquet(con, str(data / "claims" / "*.parquet"), "county_parquet_claims")
+    plan = con._session.table("county_parquet_claims")._jdf.queryExecution().executedPlan().toString()
+    assert "hashpartitioning(county_code" in plan and "FileScan parquet" in plan, plan
+    import pyarrow.parquet as pq
+
+    expected = pq.read_table(sorted((data / "claims").glob("*.parquet")))
+    assert claims.columns == tuple(expected.column_names)
+    assert claims.count().execute() == expected.num_rows
+
+
+def test_bad_parquet_claims_on_spark_are_named_by_file_row_and_column(example_input: Path, tmp_path: Path) -> None:
+    """The claims check runs as a Spark aggregate; a failing claim is named (file, row, column) and nothing is
+    written."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from yigongti.benefits.service import adjudicate_folder
+    from yigongti.core.policy import Policy
+    from yigongti.core.problems import InvalidInput
+
+    data = _parquet_claims_folder(example_input, tmp_path / "county")
+    part = data / "claims" / "part-1.parquet"
+    t = pq.read_table(part)
+    persons = t.column("person_id").to_pylist()
+    persons[4] = "NOBODY"
+    t = t.set_column(t.column_names.index("person_id"), "person_id", pa.array(persons, pa.string()))
+    pq.write_table(t, part)
+    assert pc.sum(pc.equal(t.column("person_id"), "NOBODY")).as_py() == 1
+    with pytest.raises(InvalidInput) as exc:
+        adjudicate_folder(data, 2026, Policy(), tmp_path / "out", backend="spark")
+    problems = exc.value.problems
+    # as ``yigongti check`` names it: the claims folder, the row across its parts, the part and its record
+    assert [(p.file, p.row, p.column) for p in problems if not p.warning] == [("claims/", 358, "person_id")], problems
+    assert "NOBODY" in problems[0].message and "part-1.parquet record 5" in problems[0].message
+    assert not (tmp_path / "out" / "adjudicated.csv").exists()

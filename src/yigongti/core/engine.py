@@ -138,6 +138,8 @@ def read_parquet(con: BaseBackend, source: str, name: str | None = None) -> ibis
     if con.name == "pyspark":
         session = con._session
         name = name or f"t_{next(_counter)}"
+        if "://" not in source and not source.startswith("file:"):  # a path of this machine: Hadoop's file URI
+            source = "file://" + os.path.abspath(source)
         _by_county(session, session.read.parquet(source)).createOrReplaceTempView(name)
         return con.table(name)
     return con.read_parquet(source)
