@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
-from yigongti.core.engine import Backend, connect, partition_by_county, register_arrow
+from yigongti.core.engine import Backend, connect, partition_by_county, read_parquet, register_arrow
 from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.core.problems import InvalidInput, Problem, errors
 from yigongti.datafolder.folder import (
@@ -203,7 +203,7 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
     ``check=False``: not validated again (the caller's other read of the same files was)."""
     source = str(path / "*.parquet") if path.is_dir() else str(path)
     try:
-        t = con.read_parquet(source)
+        t = read_parquet(con, source)  # on Spark: read by the executors, spread by the person's county
         if check:
             check_parquet_claims(t, path, persons=persons, institutions=institutions)
     except InvalidInput:
@@ -447,25 +447,51 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
     ordered = fmt != "parquet" if sort is None else sort
     con = connect(backend, keep_order=ordered, joins_as_written=True)
     try:
-        expr = adjudicated_expr(con, data, path, des, policy, year, ordered=ordered)
+        spark = con.name == "pyspark"
+        expr = adjudicated_expr(con, data, path, des, policy, year, ordered=ordered and not spark)
         out.mkdir(parents=True, exist_ok=True)
-        target = out / f"adjudicated.{fmt}"
-        tmp = out / f".adjudicated.{fmt}.tmp"
-        text = expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns})
-        if fmt == "parquet":  # money as decimal yuan, as every contract file has it
-            con.to_parquet(text, tmp)
-        else:
-            con.to_csv(neutralise_ibis(text), tmp)  # no text cell becomes a spreadsheet formula
-        if con.name == "duckdb":
-            written = con.read_parquet(tmp) if fmt == "parquet" else con.read_csv(tmp, all_varchar=True)
-            summary = _summary_in_engine(written, year)
-        else:
-            summary = _summary_in_engine(expr, year)
-        tmp.replace(target)
+        if spark:
+            return _written_from_spark(con, expr, out, fmt=fmt, ordered=ordered, year=year)
+        return _written(con, expr, out, fmt=fmt, year=year)
     finally:
         if con.name != "pyspark":
             con.disconnect()
+
+
+def _written(con: Backend, expr: ir.Table, out: Path, *, fmt: str, year: int) -> AdjudicationSummary:
+    """Write an adjudicated expression of DuckDB (money int64 fen) into ``out/adjudicated.{fmt}`` (money in yuan,
+    text neutralised in CSV), atomically; the summary is read back from the written file."""
+    target = out / f"adjudicated.{fmt}"
+    tmp = out / f".adjudicated.{fmt}.tmp"
+    text = expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns})
+    if fmt == "parquet":  # money as decimal yuan, as every contract file has it
+        con.to_parquet(text, tmp)
+    else:
+        con.to_csv(neutralise_ibis(text), tmp)  # no text cell becomes a spreadsheet formula
+    written = con.read_parquet(tmp) if fmt == "parquet" else con.read_csv(tmp, all_varchar=True)
+    summary = _summary_in_engine(written, year)
+    tmp.replace(target)
     return summary
+
+
+def _written_from_spark(spark: Backend, expr: ir.Table, out: Path, *, fmt: str, ordered: bool,
+                        year: int) -> AdjudicationSummary:
+    """The executors write the adjudicated claims (money int64 fen, in no order) as Parquet parts into a scratch
+    folder beside the output (``out/.adjudicated.spark/``: on a cluster, ``--out`` must be storage every machine
+    mounts); this machine's DuckDB then streams them, sorted by claim_id when ``ordered``, into the file, so the
+    bytes are those DuckDB writes (:func:`_written`) and no claim is held in memory. The scratch folder is removed."""
+    import shutil
+
+    scratch = out / ".adjudicated.spark"
+    shutil.rmtree(scratch, ignore_errors=True)
+    spark.to_parquet(expr, str(scratch.resolve()))
+    duck = connect("duckdb", keep_order=ordered)
+    try:
+        parts = duck.read_parquet(str(scratch / "*.parquet")).select(*expr.columns)
+        return _written(duck, parts.order_by("claim_id") if ordered else parts, out, fmt=fmt, year=year)
+    finally:
+        duck.disconnect()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _summary_in_engine(t: ir.Table, year: int) -> AdjudicationSummary:

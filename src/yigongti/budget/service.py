@@ -250,8 +250,10 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
     # handed in by ``run``), on either path: not when the folder has its own adjudicated table
     claim_files = (parquet_files(path) if path is not None and find_table_file(folder, "adjudicated") is None
                    else None)
+    # on Spark the executors read Parquet claims whatever their number (never the driver); on DuckDB a county's
+    # few claims are read into memory, a province's stream
     if (path is not None and claim_files is not None and adjudicated is None and con is None
-            and backend == "duckdb" and not isinstance(data, DataFolder) and _rows_or_none(path) > stream_above):
+            and not isinstance(data, DataFolder) and (backend != "duckdb" or _rows_or_none(path) > stream_above)):
         return _settle_streamed(folder, year, policy, backend=backend, designations=designations,
                                 appraisal=appraisal, appraise=appraise, appraisal_errors=appraisal_errors,
                                 top_diagnoses=top_diagnoses, opening=opening)
