@@ -40,8 +40,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from yigongti.core.bulk import count_rows as _count
 from yigongti.core.audit import AuditRepository, AuditRow, audit_detail
+from yigongti.core.bulk import count_rows as _count
 from yigongti.core.db import ID_LENGTH as _ID
 from yigongti.core.db import Base
 from yigongti.enrollment.domain import Designation, Source
@@ -204,7 +204,7 @@ def _accept_choice_pg() -> Any:
     see), and the audit entry, whose detail text is ``:head || choice_id || :tail``. Returns the choice_id and the
     designation's columns (NULL when the designation was already on its latest choice)."""
     c = ChoiceRow.__table__.c
-    a = AuditRow.__table__
+    a = cast(Table, AuditRow.__table__)
     new = (insert(cast(Table, ChoiceRow.__table__)).values({k: bindparam(f"c_{k}", type_=c[k].type)
                                                             for k in _CHOICE_COLS})
            .returning(c.person_id, c.year, c.consortium_id, c.township_id, c.village_id, c.choice_id, c.chosen_at)
