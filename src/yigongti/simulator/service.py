@@ -61,7 +61,8 @@ from yigongti.simulator.domain import (
 )
 
 __all__ = ["CONSORTIA_COLUMNS", "RESULTS_COLUMNS", "CountySetup", "SimulationResult", "county_folders",
-           "fund_outlay", "prepare_county", "process_threads", "read_scenarios", "run_simulation", "simulate_county", "write_results"]
+           "fund_outlay", "prepare_county", "process_threads", "read_scenarios", "run_simulation", "simulate_county",
+           "write_results"]
 
 
 @dataclass
