@@ -1,7 +1,7 @@
 """Benchmark: the pilot simulator (试点模拟), a county-year on the real adjudication, appraisal and settlement.
 
     python benchmarks/bench_simulate.py [--persons 20000] [--years 1] [--replicates 8] [--baseline SRC] [--once]
-        [--jobs 2]
+        [--jobs 2] [--threads 1]
 
 Generates one pilot county (the shipped design's ``centre-middle``, ``--persons`` persons) under benchmarks/data/,
 then, each in a fresh process: prepares it (the observed year run once) and simulates one global-budget scenario for
@@ -9,13 +9,15 @@ then, each in a fresh process: prepares it (the observed year run once) and simu
 and CPU of the process, the engine's threads included). ``--baseline SRC``: the same measurement with the code of
 another source tree (``/path/to/main/src``) in the same run, before and after this tree's. ``--jobs N``: also the
 wall time of ``run_simulation`` with 1 and with N processes on ``--replicates`` x ``--years`` of two counties
-(``centre-middle`` and ``centre-low``). Prints the CPU seconds
+(``centre-middle`` and ``centre-low``). ``--threads T``: DuckDB on T threads in every measured process. Prints a
+hash of the rows (the same in both trees: same seed, same numbers) and the CPU seconds
 per county-year and the projection of the issue's 12 counties x 5 years x 50 replicates on N cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -66,8 +68,9 @@ def measure(years: int, replicates: int) -> dict[str, Any]:
     CPU.clear()
     scenario = load_scenarios("[scenarios.global_budget]\n")[0]
     t, c = time.perf_counter(), _cpu()
-    rows, _ = service.simulate_county(setup, scenario, county_index=0, years=years, replicates=replicates, seed=1)
-    return {"wall": time.perf_counter() - t, "cpu": _cpu() - c, "n": len(rows), "prepare": prepare,
+    rows, crows = service.simulate_county(setup, scenario, county_index=0, years=years, replicates=replicates, seed=1)
+    digest = hashlib.sha256(repr((rows, crows)).encode()).hexdigest()[:16]  # same seed, same numbers in both trees
+    return {"wall": time.perf_counter() - t, "cpu": _cpu() - c, "n": len(rows), "prepare": prepare, "hash": digest,
             "claims": setup.templates.claims.num_rows, "phases": {k: (SPENT[k], CPU[k]) for k in SPENT}}
 
 
@@ -90,7 +93,7 @@ def _child(src: Path, *args: str) -> dict[str, Any]:
 def _report(label: str, m: dict[str, Any]) -> float:
     n = m["n"]
     print(f"{label}: {n} county-years, {m['wall']:.1f} s wall, {m['cpu']:.1f} s CPU = {m['cpu'] / n:.2f} CPU s per "
-          f"county-year; prepare {m['prepare'][1]:.1f} CPU s")
+          f"county-year; prepare {m['prepare'][1]:.1f} CPU s; rows hash {m.get('hash', '-')}")
     for name, (wall, cpu) in sorted(m["phases"].items(), key=lambda kv: -kv[1][1]):
         print(f"    {name}: {cpu / n:.2f} CPU s per county-year ({wall / n:.2f} s wall)")
     return float(m["cpu"] / n)
@@ -104,6 +107,9 @@ def main() -> None:
     ap.add_argument("--baseline", type=Path, default=None, help="src of the tree to compare with (main's)")
     ap.add_argument("--once", action="store_true", help="each tree once (default: baseline, tree, tree, baseline)")
     ap.add_argument("--jobs", type=int, default=0, help="also time run_simulation with 1 and with N processes")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="DuckDB threads of every measured process (YIGONGTI_DUCKDB_THREADS; a baseline "
+                         "before h9/simfast2 ignores it)")
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--parallel", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -113,6 +119,8 @@ def main() -> None:
     if args.parallel:
         print(json.dumps(parallel(args.years, args.replicates, args.parallel)))
         return
+    if args.threads:
+        os.environ["YIGONGTI_DUCKDB_THREADS"] = str(args.threads)
     sys.path.insert(0, str(SRC))
     from yigongti.simulator.pilot import PILOT_4X3, read_pilot_design, write_pilot
 

@@ -9,7 +9,16 @@ import pytest
 from typer.testing import CliRunner
 
 from yigongti.cli import app
-from yigongti.core.engine import SPARK_MASTER_ENV, set_spark_master, spark_master
+from yigongti.core.engine import (
+    DUCKDB_THREADS_ENV,
+    SPARK_MASTER_ENV,
+    connect,
+    duckdb_threads,
+    set_duckdb_threads,
+    set_spark_master,
+    spark_master,
+)
+from yigongti.simulator.service import process_threads
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +56,36 @@ def test_adjudicate_keeps_backend_as_the_engines_other_name(example_input: Path,
     result = CliRunner().invoke(app, ["adjudicate", "--data", str(example_input), "--year", "2026", "--out",
                                       str(tmp_path), "--backend", "nosuch"])
     assert result.exit_code == 2 and "duckdb or spark" in result.output
+
+
+def _threads_of_a_connection() -> int:
+    con = connect("duckdb")
+    try:
+        return int(con.raw_sql("SELECT current_setting('threads')").fetchall()[0][0])
+    finally:
+        con.disconnect()
+
+
+def test_duckdb_threads_are_the_setting_then_the_environment_then_every_core(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DUCKDB_THREADS_ENV, raising=False)
+    set_duckdb_threads(None)
+    try:
+        assert duckdb_threads() is None
+        monkeypatch.setenv(DUCKDB_THREADS_ENV, "3")
+        assert duckdb_threads() == 3 and _threads_of_a_connection() == 3
+        monkeypatch.setenv(DUCKDB_THREADS_ENV, "many")  # not a positive integer: DuckDB's default
+        assert duckdb_threads() is None
+        set_duckdb_threads(1)
+        assert duckdb_threads() == 1 and _threads_of_a_connection() == 1
+        with pytest.raises(ValueError, match="at least 1"):
+            set_duckdb_threads(0)
+        # the simulator's processes share the cores out, unless the environment says
+        monkeypatch.delenv(DUCKDB_THREADS_ENV)
+        set_duckdb_threads(None)
+        assert [process_threads(n, cores=2) for n in (1, 2, 3)] == [2, 1, 1]
+        assert process_threads(2, cores=8) == 4
+        monkeypatch.setenv(DUCKDB_THREADS_ENV, "2")
+        assert process_threads(2, cores=2) == 2
+    finally:
+        set_duckdb_threads(None)

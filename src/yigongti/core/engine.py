@@ -17,8 +17,9 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 __all__ = [
-    "COUNTY_MAP_VIEW", "SPARK_MASTER_ENV", "Backend", "age_expr", "connect", "icd_expr", "partition_by_county",
-    "read_parquet", "register_arrow", "set_spark_master", "spark_master", "to_arrow"]
+    "COUNTY_MAP_VIEW", "DUCKDB_THREADS_ENV", "SPARK_MASTER_ENV", "Backend", "age_expr", "connect", "duckdb_threads",
+    "icd_expr", "partition_by_county", "read_parquet", "register_arrow", "set_duckdb_threads", "set_spark_master",
+    "spark_master", "to_arrow"]
 
 Backend = BaseBackend
 _counter = itertools.count()
@@ -33,6 +34,27 @@ _SPARK_ENV = {
     "YIGONGTI_SPARK_SHUFFLE_PARTITIONS": "spark.sql.shuffle.partitions",  # default 4
 }
 _master: list[str] = []  # set by --spark-master (set_spark_master), else the environment, else local[*]
+DUCKDB_THREADS_ENV = "YIGONGTI_DUCKDB_THREADS"
+_threads: list[int] = []  # set by set_duckdb_threads (a process of `simulate --jobs N`), else the environment
+
+
+def set_duckdb_threads(n: int | None) -> None:
+    """The number of threads of every later DuckDB connection of this process (``connect("duckdb")``); None: back to
+    ``$YIGONGTI_DUCKDB_THREADS``, else DuckDB's default (every core). A process that shares the machine's cores with
+    others of its kind (``yigongti simulate --jobs N``: one thread each on N cores) spends less CPU in DuckDB's
+    parallel overhead; results are the same for any number."""
+    if n is not None and n < 1:
+        raise ValueError(f"DuckDB threads must be at least 1, not {n}")
+    _threads[:] = [n] if n is not None else []
+
+
+def duckdb_threads() -> int | None:
+    """The DuckDB threads in force: ``set_duckdb_threads``'s, else ``$YIGONGTI_DUCKDB_THREADS`` (a positive integer),
+    else None (DuckDB's default, every core)."""
+    if _threads:
+        return _threads[0]
+    value = os.environ.get(DUCKDB_THREADS_ENV, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def set_spark_master(url: str | None) -> None:
@@ -58,10 +80,14 @@ def connect(kind: str = "duckdb", *, keep_order: bool = True, joins_as_written: 
     on the side it estimates smaller. For expressions written "claims LEFT JOIN lookup" (the adjudication): after a
     few filters DuckDB estimates a province's claims at a twentieth of their number and would hold them in memory to
     probe a lookup of 18 M rows (11.6 GB at 100 M claims instead of 2-3).
+    DuckDB's threads: ``threads=``, else :func:`duckdb_threads` (``set_duckdb_threads``, ``$YIGONGTI_DUCKDB_THREADS``).
     Spark: ``master=``, ``shuffle_partitions=``, ``driver_memory=`` override the environment (``_SPARK_ENV``). The
     session is created once per process (``getOrCreate``); later calls get the same one, whatever they ask."""
     if kind == "duckdb":
         config = dict(options)
+        threads = duckdb_threads()
+        if threads is not None and "threads" not in config:
+            config["threads"] = threads
         if not keep_order:
             config["preserve_insertion_order"] = False
         if joins_as_written:

@@ -209,6 +209,12 @@ def _cell_names(adjudicated: pa.Table, geo: Geography, inst: NDArray[np.int64]) 
     return np.asarray(np.char.add(np.char.add(np.char.add(np.char.add(setting, "|"), status), "|"), level))
 
 
+def _is(t: pa.Table, name: str, *values: str) -> NDArray[np.bool_]:
+    """Whether each value of a string column is one of ``values`` (null: no), without making Python strings."""
+    hit = pc.is_in(t.column(name), value_set=pa.array(values, pa.string()))
+    return np.asarray(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _index(values: pa.ChunkedArray | pa.Array, within: pa.Array) -> NDArray[np.int64]:
     return np.asarray(pc.fill_null(pc.index_in(values, value_set=within), -1).to_numpy(zero_copy_only=False),
                       dtype=np.int64)
@@ -321,11 +327,11 @@ class YearCounts:
 def year_counts(adjudicated: pa.Table, geo: Geography) -> YearCounts:
     """Visits, primary-level visits, admissions, in-county admissions, cost and fund paid of adjudicated claims."""
     inst = _index(adjudicated.column("inst_id"), pa.array(geo.inst_ids, pa.string()))
-    out = _col(adjudicated, "setting") == "outpatient"
-    tier = np.where(inst >= 0, geo.inst_tier[np.maximum(inst, 0)], "outside")
-    county = np.where(inst >= 0, geo.inst_county[np.maximum(inst, 0)], "")
-    primary = (tier == "village") | (tier == "township")
-    in_county = (county == geo.county_code) & (tier != "outside")
+    out = _is(adjudicated, "setting", "outpatient")
+    known = inst >= 0  # each institution's flags, then looked up per claim (an unknown institution: outside)
+    at = np.maximum(inst, 0)
+    primary = known & ((geo.inst_tier == "village") | (geo.inst_tier == "township"))[at]
+    in_county = known & ((geo.inst_county == geo.county_code) & (geo.inst_tier != "outside"))[at]
     return YearCounts(
         visits=int(out.sum()), primary_visits=int((out & primary).sum()), admissions=int((~out).sum()),
         in_county_admissions=int((~out & in_county).sum()),
@@ -337,8 +343,7 @@ def satisfaction(adjudicated: pa.Table, geo: Geography, d: Designations) -> NDAr
     """Per consortium: the share of its enrollees' claims kept in it (designated or in-consortium), 用脚投票."""
     person = _index(adjudicated.column("person_id"), geo.person_ids)
     cons = np.where(person >= 0, d.consortium[np.maximum(person, 0)], -1)
-    status = _col(adjudicated, "network_status")
-    kept = (status == "designated") | (status == "in_consortium")
+    kept = _is(adjudicated, "network_status", "designated", "in_consortium")
     m = len(geo.consortia)
     ok = cons >= 0
     total = np.bincount(cons[ok], minlength=m).astype(np.float64)
