@@ -17,7 +17,8 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 __all__ = [
-    "COUNTY_MAP_VIEW", "SPARK_MASTER_ENV", "Backend", "age_expr", "connect", "icd_expr", "partition_by_county",
+    "COUNTY_MAP_VIEW", "SPARK_MASTER_ENV", "Backend", "age_expr", "arrow_batches", "connect", "icd_expr",
+    "partition_by_county",
     "register_arrow", "set_spark_master", "spark_master", "to_arrow"]
 
 Backend = BaseBackend
@@ -148,3 +149,12 @@ def icd_expr(col: ir.StringValue, patterns: Iterable[str]) -> ir.BooleanValue:
         else:
             cond = cond | code.startswith(lo.replace(".", ""))
     return cond
+
+
+def arrow_batches(expr: ir.Table, rows: int) -> pa.RecordBatchReader:
+    """``expr`` executed on DuckDB as a stream of Arrow batches of at most ``rows`` rows, in the expression's order
+    (Ibis's own ``to_pyarrow_batches`` calls a method this DuckDB no longer has)."""
+    backend: Any = expr.get_backend()
+    backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
+    reader: pa.RecordBatchReader = backend.con.sql(str(backend.compile(expr))).to_arrow_reader(rows)
+    return reader
