@@ -279,3 +279,40 @@ source = "test"
     assert (rows[("510001", "5.1")]["numerator"], rows[("510001", "5.1")]["denominator"]) == ("3", "3")
     scores = {r["unit_id"]: r["score"] for r in res.scores.to_pylist()}
     assert scores["A"] == "15.00"  # lower is better: 15 / 100 of the weight
+
+
+def test_a_set_reading_the_follow_ups_but_not_the_admissions_of_managed_patients(tmp_path: Path) -> None:
+    """The follow-ups are there and the claims too, the set asks for the managed patients only: computed without the
+    admissions of managed patients, and the same as the national set gives for that indicator."""
+    text = """
+id = "one"
+version = "1"
+name_zh = "单项"
+name_en = "one"
+[[groups]]
+id = "5"
+name_zh = "保健康"
+name_en = "Health"
+[[indicator]]
+id = "5.3"
+group = "5"
+name_zh = "高血压规范管理率"
+name_en = "Standard hypertension management"
+numerator = "standard_hypertension"
+denominator = "managed_hypertension"
+unit = "%"
+target = 60
+weight = 100
+institution_weight = 100
+source = "test"
+"""
+    (tmp_path / "one.toml").write_text(text, encoding="utf-8")
+    res = appraise_folder(HERE, 2026, Policy(), indicator_set=load_indicator_set(tmp_path / "one.toml"))
+    full = appraise_folder(HERE, 2026, Policy())
+    want = {(r["scope"], r["numerator"], r["denominator"], r["value"]) for r in full.indicators.to_pylist()
+            if r["indicator"] == _national_id("standard_hypertension")}
+    assert {(r["scope"], r["numerator"], r["denominator"], r["value"]) for r in res.indicators.to_pylist()} == want
+
+
+def _national_id(numerator: str) -> str:
+    return next(i.id for i in load_indicator_set().indicators if i.numerator == numerator)

@@ -218,3 +218,49 @@ def test_keys_increasing_in_each_part_with_parts_out_of_order(tmp_path: Path) ->
     pq.write_table(first.set_column(0, "claim_id", pa.array(ids, pa.string())), claims / "part-00000.parquet")
     found = duplicates()
     assert len(found) == 1 and f"duplicate key {ids[0]}" in found[0], found
+
+
+def test_parts_read_from_their_files_and_parts_copied_find_the_same(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key store reads a Parquet part from its file when its kept columns are as written and copies it when the
+    checks changed a cell (a key with a space trimmed, an ID number with a space): both kinds in one table, a file
+    read in several parts, and the same problems as the tables in memory (a trimmed key equal to a key as written,
+    a trimmed reference to a known person, unknown persons, duplicate ID numbers across the two kinds)."""
+    from yigongti.datafolder import folder as folder_module
+    from yigongti.datafolder import keystore
+    from yigongti.datafolder.folder import check_folder, scan_folder
+
+    folder = tmp_path / "d"
+    make_folder(folder, 3_000, 9_000, 3)
+    monkeypatch.setattr(folder_module, "PART_ROWS", 1_000)  # each file read in parts of 1,000 rows
+    claims = folder / "claims" / "part-00001.parquet"
+    t = pq.read_table(claims)
+    ids = t.column("claim_id").to_pylist()
+    ids[1500] = " " + ids[10]  # trimmed: the same key as a row of the file's first part
+    people = t.column("person_id").to_pylist()
+    people[1700] = people[1700] + " "  # trimmed: a known person
+    people[20] = "P-NOBODY-20"
+    t = t.set_column(0, "claim_id", pa.array(ids, pa.string()))
+    t = t.set_column(1, "person_id", pa.array(people, pa.string()))
+    pq.write_table(t, claims)
+    persons = folder / "persons" / "part-00000.parquet"
+    p = pq.read_table(persons)
+    numbers = p.column("id_number").to_pylist()
+    other = pq.read_table(folder / "persons" / "part-00002.parquet").column("id_number")[7].as_py()
+    numbers[30] = other  # the same ID number as a row of a part read from its file
+    numbers[900] = " " + numbers[900]  # this part is copied
+    pq.write_table(p.set_column(1, "id_number", pa.array(numbers, pa.string())), persons)
+
+    kinds: list[str] = []
+    add, add_parquet = keystore.KeyStore.add, keystore.KeyStore.add_parquet
+    monkeypatch.setattr(keystore.KeyStore, "add",
+                        lambda self, name, *a: (kinds.append(f"copy {name}"), add(self, name, *a))[1])
+    monkeypatch.setattr(keystore.KeyStore, "add_parquet",
+                        lambda self, name, *a: (kinds.append(f"file {name}"), add_parquet(self, name, *a))[1])
+    stored = [str(x) for x in scan_folder(folder).problems]
+    assert {"copy claims", "file claims", "copy persons", "file persons"} <= set(kinds)
+    assert stored == [str(x) for x in check_folder(folder)[1]]
+    assert any(":claim_id: duplicate key" in x and "first on row" in x for x in stored)
+    assert sum("duplicate ID number" in x for x in stored) == 1
+    assert any("unknown person P-NOBODY-20" in x for x in stored)
+    assert not any("unknown person" in x and "P-NOBODY" not in x for x in stored)

@@ -10,6 +10,7 @@ all examples.
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from store_fixtures import PG_URL, pg_unreachable
 
+from yigongti.core.audit import AuditRow, audit_detail
 from yigongti.core.db import make_engine
 from yigongti.core.policy import EnrollmentPolicy, HouseholdMode, Policy
 from yigongti.datafolder.folder import read_folder
@@ -99,6 +101,10 @@ def test_designation_is_the_latest_valid_choice(loaded: SqlAlchemyUnitOfWork,
 
     with loaded:
         choices = [r for r in loaded.session.query(ChoiceRow).filter(ChoiceRow.year == year)]
+        audited = {json.loads(a.detail)["choice_id"]: a for a in loaded.session.query(AuditRow)
+                   .filter(AuditRow.action.in_(["choice.accepted", "choice.refused"]),
+                           AuditRow.person_id.in_([p for hh in HOUSEHOLDS.values() for p in hh]))
+                   if json.loads(a.detail)["year"] == year}
         designations = {d.person_id: d for d in loaded.session.query(DesignationRow)
                         .filter(DesignationRow.year == year)}
     latest: dict[str, ChoiceRow] = {}
@@ -113,4 +119,17 @@ def test_designation_is_the_latest_valid_choice(loaded: SqlAlchemyUnitOfWork,
         assert (d.consortium_id, d.township_id, d.village_id, d.source, d.choice_id) == (
             c.consortium_id, c.township_id, c.village_id, "choice", c.choice_id)
     assert len(choices) == rows_expected  # no choice lost, none added
+    # one audit entry per choice row, its detail the JSON the use case wrote (on PostgreSQL the statement that
+    # inserts the row fills in its choice_id)
+    assert set(audited) == {c.choice_id for c in choices}
+    for c in choices:
+        a = audited[c.choice_id]
+        assert a.person_id == c.person_id and a.action == ("choice.accepted" if c.status == "valid" else
+                                                           "choice.refused")
+        detail = {"choice_id": c.choice_id, "year": year, "chooser_id": c.chooser_id}
+        if c.status == "valid":
+            detail |= {"consortium_id": c.consortium_id, "township_id": c.township_id, "village_id": c.village_id}
+        else:
+            detail |= {"code": c.refusal_code}
+        assert a.detail == audit_detail(detail)
     assert (accepted == 0) == (not latest)

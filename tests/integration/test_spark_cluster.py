@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import pyarrow as pa
 import pytest
 from test_settle_example import example_folder
 
@@ -54,9 +55,10 @@ def _wait_for(log: Path, text: str, count: int, procs: list[subprocess.Popen[byt
 
 
 @contextmanager
-def standalone_cluster(tmp: Path, spark_home: Path) -> Iterator[Cluster]:
-    """A Spark standalone master and two workers (1 core, 1 GB each) on 127.0.0.1, free ports, logs and work dirs
-    in ``tmp``; stopped on exit. Also used by benchmarks/bench_spark_cluster.py."""
+def standalone_cluster(tmp: Path, spark_home: Path, *, memory: str = "1g", executor_memory: str = "768m",
+                       driver_memory: str = "1g") -> Iterator[Cluster]:
+    """A Spark standalone master and two workers (1 core, ``memory`` each) on 127.0.0.1, free ports, logs and work
+    dirs in ``tmp``; stopped on exit. Also used by benchmarks/bench_spark_cluster.py and bench_spark_province.py."""
     env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_LOG_DIR": str(tmp),
            "PYSPARK_PYTHON": sys.executable, "SPARK_NO_DAEMONIZE": "1"}
     spark_class = [str(spark_home / "bin" / "spark-class")]
@@ -77,10 +79,11 @@ def standalone_cluster(tmp: Path, spark_home: Path) -> Iterator[Cluster]:
             logs.append((tmp / f"worker-{i}.log").open("wb"))
             procs.append(subprocess.Popen(
                 [*spark_class, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1",
-                 "--memory", "1g", "--webui-port", str(_free_port()), "--work-dir", str(wdir), url],
+                 "--memory", memory, "--webui-port", str(_free_port()), "--work-dir", str(wdir), url],
                 env=env, stdout=logs[-1], stderr=subprocess.STDOUT))
         _wait_for(master_log, "Registering worker", 2, procs)
-        run_env = {**env, "YIGONGTI_SPARK_DRIVER_MEMORY": "1g", "YIGONGTI_SPARK_EXECUTOR_MEMORY": "768m"}
+        run_env = {**env, "YIGONGTI_SPARK_DRIVER_MEMORY": driver_memory,
+                   "YIGONGTI_SPARK_EXECUTOR_MEMORY": executor_memory}
         yield Cluster(url, work, run_env)
     finally:
         for p in reversed(procs):
@@ -169,3 +172,90 @@ def test_spark_spreads_person_tables_by_county(example_input: Path) -> None:
     got = claims.to_pyarrow().sort_by("claim_id")
     assert got.to_pylist() == data["claims"].sort_by("claim_id").to_pylist()
     assert institutions.count().execute() == data["institutions"].num_rows
+
+
+def _parquet_claims_folder(example_input: Path, target: Path) -> Path:
+    """The example county with its claims as a folder of three Parquet parts (money in decimal yuan)."""
+    import pyarrow.parquet as pq
+
+    from yigongti.datafolder.folder import fen_to_yuan, read_folder
+
+    shutil.copytree(example_input, target)
+    (target / "claims.csv").unlink()
+    claims = read_folder(example_input)["claims"]
+    for n in ("total_cost", "covered_cost"):
+        claims = claims.set_column(claims.column_names.index(n), n, fen_to_yuan(claims.column(n)))
+    (target / "claims").mkdir()
+    third = claims.num_rows // 3
+    for i, (lo, n) in enumerate(((0, third), (third, third), (2 * third, claims.num_rows - 2 * third))):
+        pq.write_table(claims.slice(lo, n), target / "claims" / f"part-{i}.parquet")
+    return target
+
+
+def test_parquet_claims_read_by_the_cluster_give_duckdbs_bytes(cluster: Cluster, example_input: Path,
+                                                               tmp_path: Path) -> None:
+    """Parquet claims on Spark: the executors read them (the driver never does), ``adjudicate`` and ``settle`` write
+    DuckDB's bytes; the claims given as a ``file://`` URI too."""
+    data = _parquet_claims_folder(example_input, tmp_path / "county")
+    before = _apps(cluster.workers)
+    _yigongti("adjudicate", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck"), env=cluster.env)
+    _yigongti("adjudicate", "--data", data.as_uri(), "--year", "2026", "--out", str(tmp_path / "spark"),
+              "--engine", "spark", "--spark-master", cluster.url, env=cluster.env)
+    on_duckdb, on_spark = _files(tmp_path / "duck"), _files(tmp_path / "spark")
+    assert list(on_spark) == ["adjudicated.csv"]  # the executors' scratch parts are gone
+    assert on_spark == on_duckdb
+    assert on_spark["adjudicated.csv"].count(b"\n") > 900
+    _yigongti("settle", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck-settle"),
+              "--no-reports", env=cluster.env)
+    _yigongti("settle", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "spark-settle"),
+              "--no-reports", "--engine", "spark", "--spark-master", cluster.url, env=cluster.env)
+    on_duckdb, on_spark = _files(tmp_path / "duck-settle"), _files(tmp_path / "spark-settle")
+    assert "settlement.csv" in on_spark and sorted(on_spark) == sorted(on_duckdb)
+    for name, content in on_duckdb.items():
+        assert on_spark[name] == content, name
+    assert [a - b for a, b in zip(_apps(cluster.workers), before, strict=True)] == [2, 2]
+
+
+def test_spark_reads_parquet_claims_spread_by_county(example_input: Path, tmp_path: Path) -> None:
+    from yigongti.core.engine import connect, partition_by_county, read_parquet
+    from yigongti.datafolder.folder import read_folder
+
+    data = _parquet_claims_folder(example_input, tmp_path / "county")
+    persons = read_folder(example_input)["persons"]
+    con = connect("spark", master="local[2]")
+    partition_by_county(con, persons)
+    claims = read_parquet(con, str(data / "claims" / "*.parquet"), "county_parquet_claims")
+    plan = con._session.table("county_parquet_claims")._jdf.queryExecution().executedPlan().toString()
+    assert "hashpartitioning(county_code" in plan and "FileScan parquet" in plan, plan
+    import pyarrow.parquet as pq
+
+    expected = pq.read_table(sorted((data / "claims").glob("*.parquet")))
+    assert claims.columns == tuple(expected.column_names)
+    assert claims.count().execute() == expected.num_rows
+
+
+def test_bad_parquet_claims_on_spark_are_named_by_file_row_and_column(example_input: Path, tmp_path: Path) -> None:
+    """The claims check runs as a Spark aggregate; a failing claim is named (file, row, column) and nothing is
+    written."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from yigongti.benefits.service import adjudicate_folder
+    from yigongti.core.policy import Policy
+    from yigongti.core.problems import InvalidInput
+
+    data = _parquet_claims_folder(example_input, tmp_path / "county")
+    part = data / "claims" / "part-1.parquet"
+    t = pq.read_table(part)
+    persons = t.column("person_id").to_pylist()
+    persons[4] = "NOBODY"
+    t = t.set_column(t.column_names.index("person_id"), "person_id", pa.array(persons, pa.string()))
+    pq.write_table(t, part)
+    assert pc.sum(pc.equal(t.column("person_id"), "NOBODY")).as_py() == 1
+    with pytest.raises(InvalidInput) as exc:
+        adjudicate_folder(data, 2026, Policy(), tmp_path / "out", backend="spark")
+    problems = exc.value.problems
+    # as ``yigongti check`` names it: the claims folder, the row across its parts, the part and its record
+    assert [(p.file, p.row, p.column) for p in problems if not p.warning] == [("claims/", 358, "person_id")], problems
+    assert "NOBODY" in problems[0].message and "part-1.parquet record 5" in problems[0].message
+    assert not (tmp_path / "out" / "adjudicated.csv").exists()

@@ -149,7 +149,8 @@ def td_claims(draw: st.DrawFn) -> tuple[list[Claim], dict[str, Person]]:
                 f"{pid}-{k:02d}", pid, draw(st.sampled_from(_PLACES)), "inpatient" if inpatient else "outpatient",
                 admit, covered + draw(st.integers(0, 2_000)), covered, draw(st.booleans()),
                 admit + timedelta(days=2) if inpatient else None, None, draw(st.integers(0, 9)) == 0,
-                draw(st.sampled_from([None, "I10", "I10", "i11.9", "E11.9", "E11.9", "E14", "J06.9", "I16"]))))
+                draw(st.sampled_from([None, "I10", "I10", "i11.9", "E11.9", "E11.9", "E14", "J06.9", "I16",
+                                     " i12.0 ", "e10", "E15"]))))
     return claims, persons
 
 

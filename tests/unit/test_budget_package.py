@@ -20,8 +20,9 @@ from yigongti.budget.domain import (
     settle_consortium,
     with_surplus,
 )
-from yigongti.budget.package import MONTHS, closing_balances, member_statements, package_lines
+from yigongti.budget.package import MONTHS, closing_balances, member_statements, monthly_instalments, package_lines
 from yigongti.budget.reserve import Balances, SurplusYear, interim_rows, quarter_balances, surplus_year
+from yigongti.core.money import largest_remainder
 from yigongti.core.policy import CapitationPolicy, Policy, PolicyError, SurplusPolicy, policy_from_toml
 
 POLICY = Policy()
@@ -248,3 +249,9 @@ def test_the_quarters_reconcile_with_the_year_exactly(policy: SurplusPolicy, ret
         assert sum(r.forms.values()) == r.distributed
         assert set(r.forms) <= {f for f, s in policy.distribution.items() if s}
     assert all(r.distributed >= 0 for r in rows[:3])
+
+
+@given(st.integers(min_value=-10**15, max_value=10**15))
+def test_monthly_instalments_are_the_largest_remainder_split(total: int) -> None:
+    parts = monthly_instalments(total)
+    assert parts == largest_remainder(total, [1] * MONTHS) and sum(parts) == total

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from yigongti.appraisal.domain import IndicatorValue, checklist_value, indicator_value, score
 from yigongti.appraisal.indicator_sets import load_indicator_set
-from yigongti.appraisal.indicators import MEASURES, ScopeKind
-from yigongti.appraisal.service import _fmt, _Scorer, indicator_columns
+from yigongti.appraisal.indicators import MEASURES, IndicatorSet, ScopeKind, ScoringRules
+from yigongti.appraisal.service import _fmt, indicator_columns, indicator_pass, score_columns
 
 ISET = load_indicator_set()
 KEYS = sorted(ISET.needed_measures())
@@ -70,10 +70,59 @@ def test_one_pass_is_per_scope(columns: dict[str, list[int]],
     want_values, want_rows = _per_scope(columns, checks)
     assert values == want_values
     assert table.to_pylist() == want_rows
-    scorer = _Scorer(ISET)
-    for (kind, _), vals in want_values.items():
-        if kind != ScopeKind.COUNTY:
-            assert scorer.score(values[(kind, _)], kind) == score(ISET, vals, kind)
+    _scores_are_domains(ISET, arrays, checks, want_values)
+
+
+def _scores_are_domains(iset: IndicatorSet, arrays: dict[str, pa.Array],
+                        checks: dict[tuple[str, str], tuple[int, int]] | None,
+                        want_values: dict[tuple[str, str], list[IndicatorValue]]) -> None:
+    """The scores as columns are ``domain.score`` of each unit's values: its score, and its points rows in order."""
+    units, points = score_columns(iset, indicator_pass(iset, 2026, SCOPES, arrays, checks))
+    want_units: list[tuple[int, str, str, Decimal | None]] = []
+    want_points: list[dict[str, object]] = []
+    for pos, ((kind, scope), vals) in enumerate(want_values.items()):
+        if kind == ScopeKind.COUNTY:
+            continue
+        s = score(iset, vals, kind)
+        want_units.append((pos, kind, scope, s.score))
+        want_points += [{"unit_id": scope, "indicator": i, "weight": _fmt(iset.get(i).weight_for(kind)),
+                         "points": _fmt(p, places=iset.scoring.decimals)} for i, p in s.points.items()]
+    assert units == want_units
+    assert points.to_pylist() == want_points
+
+
+_weights = st.lists(st.sampled_from([Decimal(0), Decimal("0.5"), Decimal(1), Decimal("2.25"), Decimal(7)]),
+                    min_size=len(ISET.indicators), max_size=len(ISET.indicators))
+
+
+@settings(max_examples=25, deadline=None)
+@given(_columns, _checks, _weights, _weights, st.sampled_from(["exclude", "zero"]), st.integers(0, 3))
+def test_scores_as_columns_are_the_domains_on_any_weights(columns: dict[str, list[int]],
+                                                          checks: dict[tuple[str, str], tuple[int, int]] | None,
+                                                          weights: list[Decimal], unit_weights: list[Decimal],
+                                                          missing: str, decimals: int) -> None:
+    """Other weights (fractions too, some indicators unweighted), both rules for what is missing, other decimals:
+    the column pass's scores and points are still ``domain.score``'s (the set is checked by the model: weights of
+    each kind sum to 100, so they are rescaled here)."""
+    def to_100(ws: list[Decimal]) -> list[Decimal]:
+        total = sum(ws, Decimal(0))
+        if total == 0:
+            ws = [Decimal(1)] + ws[1:]
+            total = Decimal(1)
+        scaled = [w * 100 / total for w in ws]
+        scaled[-1] = 100 - sum(scaled[:-1], Decimal(0))
+        return scaled
+    cons, inst = to_100(weights), to_100(unit_weights)
+    inds = []
+    for ind, w, iw in zip(ISET.indicators, cons, inst, strict=True):
+        scopes = tuple(dict.fromkeys(ind.scopes + (("consortium",) if w > 0 else ())
+                                     + (("institution",) if iw > 0 else ())))
+        inds.append(ind.model_copy(update={"weight": w, "institution_weight": iw, "scopes": scopes,
+                                           "target": ind.target if ind.target is not None else Decimal(1)}))
+    iset = ISET.model_copy(update={"indicators": tuple(inds),
+                                   "scoring": ScoringRules(missing=missing, decimals=decimals)})
+    arrays = {k: pa.array(v, pa.int64()) for k, v in columns.items()}
+    _scores_are_domains(iset, arrays, checks, indicator_columns(iset, 2026, SCOPES, arrays, checks)[0])
 
 
 def test_many_repeated_scopes_share_one_evaluation() -> None:

@@ -19,10 +19,11 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yigongti.appraisal.indicators import MEASURES, Attribution, Parameters, ScopeKind
+from yigongti.appraisal.indicators import MEASURES, Attribution, Parameters, ScopeKind, icd_matches
 from yigongti.benefits.domain import Setting
 from yigongti.core.engine import Backend, age_expr, connect, register_arrow
 from yigongti.referral.domain import ARRIVED, COMPLETED
@@ -123,12 +124,45 @@ def _year_of(col: ir.DateValue) -> ir.IntegerValue:
     return col.year().cast("int64")
 
 
+class _Labels:
+    """The scopes as numbers (``_s``): scope kind and scope of each number, given out as the maps meet them."""
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[str, str], int] = {}
+
+    def mapping(self, key: str, parts: list[tuple[pa.Array | pa.ChunkedArray, str, pa.Array | pa.ChunkedArray]],
+                ) -> pa.Table:
+        """(``key``, ``_s``) rows of every part (keys, scope kind, scopes aligned with the keys); a row with a
+        null key or scope counts for no scope."""
+        keys: list[pa.Array] = []
+        nums: list[np.ndarray] = []
+        for ids, kind, scopes in parts:
+            ok = pc.and_(pc.is_valid(ids), pc.is_valid(scopes))
+            ids, scopes = pc.filter(ids, ok), pc.filter(scopes, ok)
+            distinct = pc.unique(scopes)
+            codes = np.array([self.index.setdefault((kind, x), len(self.index)) for x in distinct.to_pylist()],
+                             dtype=np.int64)
+            where = pc.index_in(scopes, value_set=distinct).to_numpy(zero_copy_only=False)
+            nums.append(codes[where] if len(codes) else np.zeros(0, np.int64))
+            keys.append(ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids)
+        return pa.table({key: pa.concat_arrays([k.cast(keys[0].type) for k in keys]), "_s": np.concatenate(nums)})
+
+    def label(self, numbers: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+        """Scope kind and scope of each number."""
+        kinds = pa.array([k for k, _ in self.index], pa.string())
+        scopes = pa.array([s for _, s in self.index], pa.string())
+        at = numbers.combine_chunks() if isinstance(numbers, pa.ChunkedArray) else numbers
+        return pc.take(kinds, at), pc.take(scopes, at)
+
+
 class _Engine:
     def __init__(self, con: Backend, inputs: MeasureInputs, year: int, params: Parameters) -> None:
         self.con, self.year, self.params, self.inputs = con, year, params, inputs
         self.inst = self._t(inputs.institutions.select(["inst_id", "tier", "kind", "level", "consortium_id",
                                                          "county_code"]))
-        self.persons = self._t(inputs.persons.select(["person_id", "county_code", "birth_date"]))
+        persons = inputs.persons.select(["person_id", "county_code", "birth_date"])
+        # persons by row number (``_p``): the claims are grouped, and the persons mapped to scopes, on an integer
+        self.persons = self._t(persons.append_column("_p", pa.array(np.arange(persons.num_rows, dtype=np.int64))))
         self.des = self._t(inputs.designations.select(["person_id", "consortium_id", "township_id", "village_id"]))
         leads = inputs.consortia.column("lead_inst_id").to_pylist()
         self.leads = sorted({x for x in leads if x})
@@ -136,6 +170,7 @@ class _Engine:
         self.adj = (self._t(inputs.adjudicated.select(["claim_id", "fund_paid"]))
                     if inputs.adjudicated is not None else None)
         self.extra = {k: self._t(v) for k, v in inputs.extra.items()}
+        self.labels = _Labels()
 
     def years(self) -> list[tuple[int, str]]:
         return [(self.year, ""), (self.year - 1, PREV)] if self.inputs.previous_year else [(self.year, "")]
@@ -149,52 +184,75 @@ class _Engine:
     # ----------------------------------------------------------------------------------------- scope maps
 
     def person_map(self) -> ir.Table:
-        p, d = self.persons, self.des
-        county_units = self.inst.filter(self.inst.tier == Tier.COUNTY).select(
-            c_cons=self.inst.consortium_id, c_inst=self.inst.inst_id)
-        via_county = d.join(county_units, d.consortium_id == county_units.c_cons)
-        parts = [
-            p.select("person_id", scope_kind=ibis.literal(ScopeKind.COUNTY.value), scope=p.county_code),
-            d.select("person_id", scope_kind=ibis.literal(ScopeKind.CONSORTIUM.value), scope=d.consortium_id),
-            d.select("person_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value), scope=d.township_id),
-            d.select("person_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value), scope=d.village_id),
-            via_county.select("person_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value),
-                              scope=via_county.c_inst),
-        ]
-        return ibis.union(*parts, distinct=False)
+        """(``_p``, ``_s``): each person's row number and the number of each scope it counts for (its county, its
+        consortium, its township and village institutions, every county-tier member of its consortium), built in
+        Arrow from the small tables; a person counted twice for one scope counts twice, as a union of the parts."""
+        persons, des, inst = self.inputs.persons, self.inputs.designations, self.inputs.institutions
+        p_of_des = pc.index_in(des.column("person_id"), value_set=persons.column("person_id").combine_chunks())
+        county = ScopeKind.COUNTY.value
+        cons, unit = ScopeKind.CONSORTIUM.value, ScopeKind.INSTITUTION.value
+        parts = [(pa.array(np.arange(persons.num_rows, dtype=np.int64)), county, persons.column("county_code")),
+                 (p_of_des, cons, des.column("consortium_id")),
+                 (p_of_des, unit, des.column("township_id")),
+                 (p_of_des, unit, des.column("village_id"))]
+        county_units = pc.filter(inst, pc.equal(inst.column("tier"), Tier.COUNTY.value))
+        via = pa.table({"_p": p_of_des, "consortium_id": des.column("consortium_id")}).join(
+            pa.table({"consortium_id": county_units.column("consortium_id"),
+                      "c_inst": county_units.column("inst_id")}), "consortium_id", join_type="inner")
+        parts.append((via.column("_p"), unit, via.column("c_inst")))
+        return self._t(self.labels.mapping("_p", parts))
 
     def inst_map(self) -> ir.Table:
-        i = self.inst
-        members = i.filter(i.consortium_id.notnull())
-        parts = [
-            i.select("inst_id", scope_kind=ibis.literal(ScopeKind.COUNTY.value), scope=i.county_code),
-            members.select("inst_id", scope_kind=ibis.literal(ScopeKind.CONSORTIUM.value), scope=members.consortium_id),
-            members.select("inst_id", scope_kind=ibis.literal(ScopeKind.INSTITUTION.value), scope=members.inst_id),
-        ]
-        return ibis.union(*parts, distinct=False)
+        """(``inst_id``, ``_s``): each institution and the number of each scope it counts for (its county; a
+        member: its consortium and itself)."""
+        i = self.inputs.institutions
+        members = pc.filter(i, pc.is_valid(i.column("consortium_id")))
+        parts = [(i.column("inst_id"), ScopeKind.COUNTY.value, i.column("county_code")),
+                 (members.column("inst_id"), ScopeKind.CONSORTIUM.value, members.column("consortium_id")),
+                 (members.column("inst_id"), ScopeKind.INSTITUTION.value, members.column("inst_id"))]
+        return self._t(self.labels.mapping("inst_id", parts))
 
     # ----------------------------------------------------------------------------------------- claims
 
-    def claims_in(self, *, fund: bool = False) -> ir.Table:
-        """Claims of the appraised years (this year, and last year when wanted) with the institution's tier, kind
-        and county, the person's county, ``_yr`` and, with ``fund``, the adjudicated fund_paid."""
+    def claims_in(self, years: list[int], *, fund: bool = False, person: bool = True) -> ir.Table:
+        """Claims of ``years`` with the institution's tier, kind and county, ``_yr`` and, with ``person``, the
+        person's number ``_p`` and county, with ``fund`` the adjudicated fund_paid."""
         assert self.claims is not None
         c = self.claims
         yr = _year_of(c.admit_date)
-        c = c.filter(yr.isin([y for y, _ in self.years()])).mutate(_yr=yr)
+        c = c.filter(yr.isin(years)).mutate(_yr=yr)
         inst = self.inst.select("inst_id", "tier", "kind", i_county=self.inst.county_code)
-        per = self.persons.select("person_id", p_county=self.persons.county_code)
-        c = c.join(inst, "inst_id").join(per, "person_id")
+        c = c.join(inst, "inst_id")
+        if person:
+            per = self.persons.select("person_id", "_p", p_county=self.persons.county_code)
+            c = c.join(per, "person_id")
         if fund and self.adj is not None:
             a = self.adj.rename(adj_claim_id="claim_id")
             c = c.left_join(a, c.claim_id == a.adj_claim_id)
         return c
 
+    def major_codes(self) -> ir.Table:
+        """The distinct diagnoses of this year's and last year's claims that are major diseases: matched by
+        :func:`icd_matches` once per distinct code (one small query), not once per claim."""
+        c = self.claims
+        assert c is not None
+        c = c.filter(_year_of(c.admit_date).isin([self.year, self.year - 1]) & c.diagnosis.notnull())
+        codes = self.con.to_pyarrow(c.select("diagnosis").distinct()).column("diagnosis").to_pylist()
+        major = sorted(x for x in codes if icd_matches(x, self.params.major_diseases))
+        return self._t(pa.table({"_dx": pa.array(major, pa.string())}))
+
     def person_claim_features(self, wanted: set[str]) -> tuple[ir.Table, set[str]] | None:
-        """Per person: the claims measures in ``wanted`` for this year and (``prev__``) last year."""
+        """Per person (``_p``): the claims measures in ``wanted`` for this year and (``prev__``) last year, in one
+        scan of the claims; with ``major_new_cases``, whether the person has a major-disease claim this year and none
+        last year; with ``admissions_managed``, ``_adm`` this year's admissions."""
         fund_names = {"fund_res", "fund_res_in_county", "fund_res_primary", "fund_res_in_county_primary"}
         fund = self.adj is not None and any(p + f in wanted for f in fund_names for _, p in self.years())
-        c = self.claims_in(fund=fund)
+        major = "major_new_cases" in wanted
+        years = sorted({y for y, _ in self.years()} | ({self.year - 1} if major else set()))
+        c = self.claims_in(years, fund=fund)
+        if major:
+            codes = self.major_codes()
+            c = c.left_join(codes, c.diagnosis == codes._dx)
         op = c.setting == Setting.OUTPATIENT
         ip = c.setting == Setting.INPATIENT
         inc = (c.i_county == c.p_county).fill_null(False)
@@ -213,9 +271,15 @@ class _Engine:
                 cols |= {"fund_res": _s(y, f), "fund_res_in_county": _s(y & inc, f),
                          "fund_res_primary": _s(y & prim, f), "fund_res_in_county_primary": _s(y & inc & prim, f)}
             feats |= {prefix + k: v for k, v in cols.items() if prefix + k in wanted}
+        if "admissions_managed" in wanted:
+            feats["_adm"] = _n((c._yr == self.year) & ip)
+        if major:
+            is_major = c._dx.notnull()
+            feats["_major_now"] = _n(is_major & (c._yr == self.year))
+            feats["_major_before"] = _n(is_major & (c._yr == self.year - 1))
         if not feats:
             return None
-        return c.group_by("person_id").aggregate(**feats), set(feats)
+        return c.group_by("_p").aggregate(**feats), {k for k in feats if not k.startswith("_")}
 
     # ----------------------------------------------------------------------------------------- features
 
@@ -224,18 +288,18 @@ class _Engine:
         y, prm = self.year, self.params
         base = self.persons
         age = age_expr(base.birth_date, y)
-        base = base.select("person_id", population=ibis.literal(1, "int64"),
+        base = base.select("person_id", "_p", population=ibis.literal(1, "int64"),
                            population_30_69=ibis.ifelse((age >= prm.premature_age_min) & (age < prm.premature_age_max),
                                                         1, 0).cast("int64"), age=age)
         have: set[str] = {"population", "population_30_69"}
         pieces: list[ir.Table] = []
+        by_number: list[ir.Table] = []  # per person by ``_p``
         if self.claims is not None:
             got = self.person_claim_features(wanted)
             if got is not None:
-                pieces.append(got[0])
+                by_number.append(got[0])
                 have |= got[1]
             if "major_new_cases" in wanted:
-                pieces.append(self._major_new_cases())
                 have.add("major_new_cases")
         if "followups" in self.extra:
             pieces.append(self._followups())
@@ -254,45 +318,36 @@ class _Engine:
             d = d.filter((_year_of(d.death_date) == y) & _icd(d.cause.fill_null(""), prm.premature_causes))
             pieces.append(d.select("person_id").distinct().mutate(death_flag=ibis.literal(1, "int64")))
             have.add("deaths_premature")
-        if "admissions_managed" in have and "admissions_res" not in wanted:
-            c = self.claims_in()
-            pieces.append(c.group_by("person_id").aggregate(_adm=_n((c._yr == y) & (c.setting == Setting.INPATIENT))))
+        for piece in by_number:
+            piece = piece.rename(_pn="_p")
+            base = base.left_join(piece, base._p == piece._pn).drop("_pn")
         for piece in pieces:
             piece = piece.rename(_pid="person_id")
             base = base.left_join(piece, base.person_id == piece._pid).drop("_pid")
         cols = {name: base[name].fill_null(0).cast("int64") for name in base.columns
                 if name not in ("person_id", "age", "death_flag") and not name.startswith("_")}
+        if "major_new_cases" in have:
+            cols["major_new_cases"] = ibis.ifelse((base._major_now.fill_null(0) > 0)
+                                                  & (base._major_before.fill_null(0) == 0), 1, 0).cast("int64")
         if "deaths_premature" in have:
             cols["deaths_premature"] = ibis.ifelse(
                 (base.age >= prm.premature_age_min) & (base.age < prm.premature_age_max),
                 base.death_flag.fill_null(0), 0).cast("int64")
-        if "admissions_managed" in have:
-            adm = base["admissions_res"] if "admissions_res" in base.columns else base["_adm"]
-            cols["admissions_managed"] = (adm.fill_null(0) * base.managed_chronic.fill_null(0)).cast("int64")
+        if "admissions_managed" in have and "admissions_managed" in wanted:
+            cols["admissions_managed"] = (base._adm.fill_null(0) * base.managed_chronic.fill_null(0)).cast("int64")
         keep = {k: v for k, v in cols.items() if k in wanted and k in have}
-        return base.select("person_id", **keep), set(keep)
-
-    def _major_new_cases(self) -> ir.Table:
-        c = self.claims
-        assert c is not None
-        yr = _year_of(c.admit_date)
-        c = c.filter(yr.isin([self.year, self.year - 1]) & c.diagnosis.notnull())
-        # match the ICD-10 codes once per distinct diagnosis, not once per claim
-        codes = c.select("diagnosis").distinct()
-        codes = codes.filter(_icd(codes.diagnosis, self.params.major_diseases)).rename(_dx="diagnosis")
-        major = c.join(codes, c.diagnosis == codes._dx)
-        yr = _year_of(major.admit_date)
-        per = major.group_by("person_id").aggregate(now=_n(yr == self.year), before=_n(yr == self.year - 1))
-        return per.select("person_id", major_new_cases=ibis.ifelse((per.now > 0) & (per.before == 0), 1, 0)
-                          .cast("int64"))
+        return base.select("_p", **keep), set(keep)
 
     def _followups(self) -> ir.Table:
         f = self.extra["followups"]
         f = f.filter(_year_of(f.date) == self.year)
-        rn = ibis.row_number().over(group_by=[f.person_id, f.disease], order_by=[ibis.desc(f.date), f.controlled])
-        f = f.mutate(_last=rn == 0)
-        per = f.group_by(["person_id", "disease"]).aggregate(
-            n=f.count(), last_controlled=_n(f._last & f.controlled))
+        # the last follow-up of the year (latest date; on one date, not controlled before controlled before unknown)
+        # as the greatest of one number per row: its day times 4 plus 2, 1 or 0 for not controlled, controlled or
+        # unknown; no window over the rows
+        rank = ibis.cases((f.controlled == False, 2), (f.controlled == True, 1), else_=0)  # noqa: E712
+        last = f.date.delta(ibis.date(1900, 1, 1), unit="day").cast("int64") * 4 + rank
+        per = f.group_by(["person_id", "disease"]).aggregate(n=f.count(), _last=last.max())
+        per = per.mutate(last_controlled=(per._last % 4 == 1).cast("int64"))
         k = self.params.standard_followups
         feats: dict[str, Any] = {"managed_chronic": (per.n > 0).cast("int64").max()}
         for dis in ("hypertension", "diabetes"):
@@ -313,7 +368,7 @@ class _Engine:
         pieces: list[ir.Table] = []
         derived: dict[str, Any] = {}
         if self.claims is not None:
-            c = self.claims_in()
+            c = self.claims_in([y for y, _ in self.years()], person=False)
             ip = (c.setting == Setting.INPATIENT) & c.discharge_date.notnull()
             days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
             aggs: dict[str, Any] = {}
@@ -397,7 +452,7 @@ class _Engine:
         send = c.select(s_claim=c.claim_id, s_inst=c.inst_id)
         si = inst.rename(s_rank="_rank", s_tier="_tier", s_iid="inst_id")
         send = send.join(si, send.s_inst == si.s_iid)
-        j = recv.join(send, recv.r_from == send.s_claim)
+        j = send.join(recv, send.s_claim == recv.r_from)  # the hash table on the few referred claims
         down = j.r_rank < j.s_rank
         aggs: dict[str, Any] = {}
         for y, prefix in self.years():
@@ -444,7 +499,7 @@ def _sum_over(features: ir.Table, key: str, mapping: ir.Table, names: set[str]) 
     if not names:
         return None
     j = features.join(mapping, key)
-    return j.group_by(["scope_kind", "scope"]).aggregate(**{n: j[n].sum() for n in sorted(names)})
+    return j.group_by("_s").aggregate(**{n: j[n].sum() for n in sorted(names)})
 
 
 def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wanted: set[str],
@@ -459,13 +514,17 @@ def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wa
         prov = wanted - res
         frames: list[tuple[pa.Table, tuple[str, ...]]] = []
         available: set[str] = set()
-        for feats, key, mapping in ((eng.person_features(res), "person_id", eng.person_map()),
+        for feats, key, mapping in ((eng.person_features(res), "_p", eng.person_map()),
                                     (eng.inst_features(prov), "inst_id", eng.inst_map())):
             table, names = feats
             available |= names
             agg = _sum_over(table, key, mapping, names)
             if agg is not None:
-                frames.append((con.to_pyarrow(agg), tuple(sorted(names))))
+                got = con.to_pyarrow(agg)
+                kinds, scopes = eng.labels.label(got.column("_s"))
+                got = got.drop_columns(["_s"])
+                frames.append((got.add_column(0, "scope", scopes).add_column(0, "scope_kind", kinds),
+                               tuple(sorted(names))))
         return MeasureResult(tuple(frames), frozenset(m.replace(PREV, "prev:") for m in available))
     finally:
         if own and con.name != "pyspark":  # the process's one Spark session stays for the next use case

@@ -14,20 +14,28 @@ from decimal import Decimal
 from pathlib import Path
 
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from yigongti.appraisal.domain import (
     IndicatorValue,
-    Score,
     checklist_value,
     indicator_value,
     points,
-    score,
+    quantize,
 )
 from yigongti.appraisal.engine import MeasureInputs, compute_measures
 from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
-from yigongti.appraisal.indicators import MEASURES, Indicator, IndicatorSet, ScopeKind, measures_in, parse_expression
+from yigongti.appraisal.indicators import (
+    MEASURES,
+    SCOPE_KINDS,
+    Indicator,
+    IndicatorSet,
+    ScopeKind,
+    measures_in,
+    parse_expression,
+)
 from yigongti.care.engine import fill_controlled
 from yigongti.core.engine import Backend
 from yigongti.core.policy import Policy
@@ -143,7 +151,7 @@ def _covers(adjudicated: pa.Table | ir.Table | None, claims: pa.Table | ir.Table
 def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designations: pa.Table,
                     adjudicated: pa.Table | ir.Table | None, backend: str, *, claims: pa.Table | ir.Table | None,
                     con: Backend | None = None, whole: bool | None = None,
-                    ) -> tuple[dict[tuple[str, str], list[IndicatorValue]], pa.Table]:
+                    ) -> IndicatorPass:
     """``whole``: whether the claims cover every month of the year before (computed when None)."""
     des = pc.filter(designations, pc.equal(designations.column("year"), year))
     extra = {t.name: data[t.name] for t in APPRAISAL_TABLES if data.get(t.name) is not None}
@@ -156,17 +164,40 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
                               backend=backend, con=con)
     scopes = _scopes(data)
     checks = _checklists(data, year, iset)
-    return indicator_columns(iset, year, scopes, result.columns(pa.array([k for k, _ in scopes], pa.string()),
+    return indicator_pass(iset, year, scopes, result.columns(pa.array([k for k, _ in scopes], pa.string()),
                                                                 pa.array([s for _, s in scopes], pa.string())),
                              checks)
 
 
-_Row = tuple[IndicatorValue, str | None, str | None, str | None, str, str]
+@dataclass(frozen=True)
+class IndicatorPass:
+    """Every indicator for every scope, coded: for each indicator of the set (in order), the positions of the scopes
+    it is computed for (``rows``, into ``scopes``), the distinct values it takes (``distinct``) and which one each of
+    those scopes has (``which``); ``table``: the indicator rows as written (indicators.csv)."""
+
+    scopes: list[tuple[str, str]]
+    coded: list[tuple[np.ndarray, np.ndarray, list[IndicatorValue]]]
+    table: pa.Table
+
+    def values(self) -> dict[tuple[str, str], list[IndicatorValue]]:
+        """Each scope's indicator values, in the set's order."""
+        out: dict[tuple[str, str], list[IndicatorValue]] = {key: [] for key in self.scopes}
+        for rows, which, distinct in self.coded:
+            for i, j in zip(rows.tolist(), which.tolist(), strict=True):
+                out[self.scopes[i]].append(distinct[j])
+        return out
 
 
 def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str]], columns: Mapping[str, pa.Array],
                       checks: Mapping[tuple[str, str], tuple[int, int]] | None,
                       ) -> tuple[dict[tuple[str, str], list[IndicatorValue]], pa.Table]:
+    """Every indicator of ``iset`` for every scope (:func:`indicator_pass`) as each scope's values and the rows."""
+    done = indicator_pass(iset, year, scopes, columns, checks)
+    return done.values(), done.table
+
+
+def indicator_pass(iset: IndicatorSet, year: int, scopes: list[tuple[str, str]], columns: Mapping[str, pa.Array],
+                   checks: Mapping[tuple[str, str], tuple[int, int]] | None) -> IndicatorPass:
     """Every indicator of ``iset`` for every scope, one indicator at a time over the whole measure columns
     (``columns``: measure key -> int64 column aligned with ``scopes``, the available measures only; money in fen).
 
@@ -174,17 +205,20 @@ def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str
     evaluated once with :func:`indicator_value` (the same Decimal arithmetic, rounding and reasons as one scope at a
     time) and its printed fields formatted once; the rows are then put in scope order by one sort."""
     dec = iset.scoring.decimals
-    n = len(scopes)
     kinds = [k for k, _ in scopes]
-    out_values: list[list[IndicatorValue | None]] = []
+    kind_codes = np.array([SCOPE_KINDS.index(k) for k in kinds], dtype=np.int64)
+    scope_col = pa.array([s for _, s in scopes], pa.string())
+    kind_col = pa.array(kinds, pa.string())
+    coded: list[tuple[np.ndarray, np.ndarray, list[IndicatorValue]]] = []
     parts: list[pa.Table] = []
     for pos, ind in enumerate(iset.indicators):
-        rows = [i for i in range(n) if kinds[i] in ind.scopes]
-        cache: dict[object, _Row] = {}
-        per_scope: list[IndicatorValue | None] = [None] * n
+        rows = np.flatnonzero(np.isin(kind_codes, [SCOPE_KINDS.index(k) for k in ind.scopes]))
+        keys: list[object]
         if ind.kind == "checklist":
-            keys: list[object] = [None if checks is None else checks.get((scopes[i][1], ind.id), (0, 0))
-                                  for i in rows]
+            keys = [None if checks is None else checks.get((scopes[i][1], ind.id), (0, 0)) for i in rows]
+            distinct = list(dict.fromkeys(keys))
+            where = {k: j for j, k in enumerate(distinct)}
+            inverse = np.array([where[k] for k in keys], dtype=np.int64)
 
             def checklist_key(key: object, ind: Indicator = ind) -> IndicatorValue:
                 pn = key if isinstance(key, tuple) else None
@@ -193,9 +227,13 @@ def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str
         else:
             names = sorted((measures_in(parse_expression(ind.numerator))
                             | measures_in(parse_expression(ind.denominator))) & columns.keys())
-            picked = pa.array(rows, pa.int64())
-            lists = [pc.take(columns[m], picked).to_pylist() for m in names]
-            keys = list(zip(*lists, strict=True)) if names else [()] * len(rows)
+            if names and len(rows):  # each distinct combination of the raw measures, and where each row has it
+                matrix = np.column_stack([columns[m].to_numpy(zero_copy_only=False)[rows] for m in names])
+                uniq, inverse = np.unique(matrix, axis=0, return_inverse=True)
+                distinct = [tuple(int(x) for x in u) for u in uniq]
+                inverse = inverse.reshape(-1)
+            else:  # no measure available (or no scope): one combination, the empty one
+                distinct, inverse = ([()] if len(rows) else []), np.zeros(len(rows), dtype=np.int64)
 
             def measures_key(key: object, ind: Indicator = ind, names: list[str] = names) -> IndicatorValue:
                 assert isinstance(key, tuple)
@@ -205,32 +243,26 @@ def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str
                     mv[m] = d / 100 if MEASURES[m.removeprefix("prev:")].money else d
                 return indicator_value(ind, mv, decimals=dec)
             evaluate_key = measures_key
-        fields: list[_Row] = []
-        for i, key in zip(rows, keys, strict=True):
-            got = cache.get(key)
-            if got is None:
-                v = evaluate_key(key)
-                got = cache[key] = (v, _fmt(v.numerator), _fmt(v.denominator), _fmt(v.value, places=dec),
-                                    "ok" if v.computable else "not_computable", v.reason)
-            per_scope[i] = got[0]
-            fields.append(got)
-        out_values.append(per_scope)
+        evaluated = [evaluate_key(key) for key in distinct]
+        fields = [(_fmt(v.numerator), _fmt(v.denominator), _fmt(v.value, places=dec),
+                   "ok" if v.computable else "not_computable", v.reason) for v in evaluated]
+        coded.append((rows, inverse, evaluated))
         m = len(rows)
+        at = pa.array(inverse, pa.int64())
+        picked = pa.array(rows, pa.int64())
+
+        def column(k: int, fields: list[tuple[str | None, str | None, str | None, str, str]] = fields,
+                   at: pa.Array = at) -> pa.Array:
+            return pc.take(pa.array([f[k] for f in fields], pa.string()), at)
         parts.append(pa.table({
-            "_scope": pa.array(rows, pa.int64()), "_ind": pa.array([pos] * m, pa.int64()),
-            "scope": pa.array([scopes[i][1] for i in rows], pa.string()),
+            "_scope": picked, "_ind": pa.array(np.full(m, pos, dtype=np.int64)),
+            "scope": pc.take(scope_col, picked),
             "indicator": pa.array([ind.id] * m, pa.string()),
-            "numerator": pa.array([f[1] for f in fields], pa.string()),
-            "denominator": pa.array([f[2] for f in fields], pa.string()),
-            "value": pa.array([f[3] for f in fields], pa.string()),
-            "year": pa.array([year] * m, pa.int64()),
-            "scope_kind": pa.array([kinds[i] for i in rows], pa.string()),
+            "numerator": column(0), "denominator": column(1), "value": column(2),
+            "year": pa.array(np.full(m, year, dtype=np.int64)),
+            "scope_kind": pc.take(kind_col, picked),
             "unit": pa.array([ind.unit.value] * m, pa.string()),
-            "status": pa.array([f[4] for f in fields], pa.string()),
-            "reason": pa.array([f[5] for f in fields], pa.string())}))
-    values: dict[tuple[str, str], list[IndicatorValue]] = {}
-    for i, key in enumerate(scopes):
-        values[key] = [col[i] for col in out_values if col[i] is not None]  # type: ignore[misc]
+            "status": column(3), "reason": column(4)}))
     if parts:
         table = pa.concat_tables(parts)
         table = table.take(pc.sort_indices(table, [("_scope", "ascending"), ("_ind", "ascending")]))
@@ -239,7 +271,7 @@ def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str
         table = pa.table({k: pa.array([], pa.int64() if k == "year" else pa.string())
                           for k in ("scope", "indicator", "numerator", "denominator", "value", "year", "scope_kind",
                                     "unit", "status", "reason")})
-    return values, table
+    return IndicatorPass(list(scopes), coded, table)
 
 
 def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.Table,
@@ -261,8 +293,8 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         raise InvalidInput([Problem("designations", 0, "year", f"no designations for {year} / 没有 {year} 年的定点")])
     source: pa.Table | ir.Table | None = claims if claims is not None else data.get("claims")
     whole = source is not None and _whole_year(source, year - 1)  # one scan, for the measures and the notes
-    values, table = _indicator_rows(data, year, iset, designations, adjudicated, backend, claims=source, con=con,
-                                    whole=whole)
+    done = _indicator_rows(data, year, iset, designations, adjudicated, backend, claims=source, con=con,
+                           whole=whole)
     notes: list[str] = []
     previous = None
     previous_scores: dict[str, Decimal] = {}
@@ -274,69 +306,103 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         if year - 1 not in des_years:
             notes.append(f"{year - 1} 年无定点数据，按 {year} 年定点归属 / no designations for {year - 1}: last "
                          f"year's indicators use {year}'s designations")
-        prev_values, previous = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend,
-                                                claims=source, con=con)
-        prev_scorer = _Scorer(iset)
-        for (kind, scope), vals in prev_values.items():
-            if kind != ScopeKind.COUNTY:
-                last = prev_scorer.score(vals, kind).score
-                if last is not None:
-                    previous_scores[scope] = last
-    score_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "year", "score", "grade", "scope_kind")}
-    point_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "indicator", "weight", "points")}
-    pending: list[str] = []
+        last_year = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend, claims=source, con=con)
+        previous = last_year.table
+        last_scores, _ = score_columns(iset, last_year)
+        previous_scores = {scope: value for _, _, scope, value in last_scores if value is not None}
     dec = iset.scoring.decimals
-    scorer = _Scorer(iset)
-    for (kind, scope), vals in values.items():
-        if kind == ScopeKind.COUNTY:
-            continue
-        s: Score = scorer.score(vals, kind)
-        for ind_id, p in s.points.items():
-            point_rows["unit_id"].append(scope)
-            point_rows["indicator"].append(ind_id)
-            point_rows["weight"].append(scorer.weight_text[(ind_id, kind)])
-            point_rows["points"].append(scorer.text(p))
-        if s.score is None:
+    units, points = score_columns(iset, done)
+    grade_of: dict[Decimal, str] = {}
+    score_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "year", "score", "grade", "scope_kind")}
+    pending: list[str] = []
+    for _, kind, scope, value in units:
+        if value is None:
             pending.append(scope)
             continue
-        grade, _ = policy.settlement.grade(s.score)
-        for k, x in (("unit_id", scope), ("year", year), ("score", _fmt(s.score, places=dec)), ("grade", grade),
-                     ("scope_kind", kind)):
+        if value not in grade_of:
+            grade_of[value] = policy.settlement.grade(value)[0]
+        for k, x in (("unit_id", scope), ("year", year), ("score", _fmt(value, places=dec)),
+                     ("grade", grade_of[value]), ("scope_kind", kind)):
             score_rows[k].append(x)
     types = {"year": pa.int64()}
     scores = pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in score_rows.items()})
-    points = pa.table({k: pa.array(v, pa.string()) for k, v in point_rows.items()})
     grades = tuple((g.name, g.min_score) for g in policy.settlement.grades)
-    return AppraisalResult(year, iset, table, scores, points, previous, _names(data), tuple(pending), tuple(notes),
-                           grades, previous_scores)
+    return AppraisalResult(year, iset, done.table, scores, points, previous, _names(data), tuple(pending),
+                           tuple(notes), grades, previous_scores)
 
 
-class _Scorer:
-    """:func:`~yigongti.appraisal.domain.score` with the points of each (indicator, scope kind, value) computed once,
-    for 12,000 institutions whose values repeat."""
+def _places(d: Decimal) -> int:
+    """Decimal places of a finite Decimal (0 for an integer)."""
+    exponent = d.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(-exponent, 0)
 
-    def __init__(self, iset: IndicatorSet) -> None:
-        self.iset = iset
-        self.dec = iset.scoring.decimals
-        self.cache: dict[tuple[str, str, Decimal], Decimal] = {}
-        self.weight_text: dict[tuple[str, str], str | None] = {
-            (ind.id, kind): _fmt(ind.weight_for(kind)) for ind in iset.indicators for kind in ScopeKind}
-        self.texts: dict[Decimal | None, str | None] = {}
 
-    def text(self, p: Decimal | None) -> str | None:
-        """``_fmt(p, places=decimals)``, once per distinct points."""
-        if p not in self.texts:
-            self.texts[p] = _fmt(p, places=self.dec)
-        return self.texts[p]
-
-    def score(self, values: list[IndicatorValue], scope_kind: str) -> Score:
-        def kept(ind: Indicator, value: Decimal) -> Decimal:
-            key = (ind.id, scope_kind, value)
-            p = self.cache.get(key)
-            if p is None:
-                p = self.cache[key] = points(ind, value, scope_kind, decimals=self.dec)
-            return p
-        return score(self.iset, values, scope_kind, points_of=kept)
+def score_columns(iset: IndicatorSet, done: IndicatorPass) -> tuple[list[tuple[int, str, str, Decimal | None]],
+                                                                   pa.Table]:
+    """:func:`~yigongti.appraisal.domain.score` of every consortium and member institution at once, from the coded
+    indicator values: the points of each distinct (indicator, scope kind, value) by :func:`points` once, kept as
+    integers of the set's last decimal; a unit's earned points and counted weight summed as integers over the
+    indicators; its score by the same Decimal division and rounding once per distinct (earned, counted).
+    Returns the units in scope order (position, scope kind, scope, score or None: pending) and the points rows
+    (unit_id, indicator, weight, points) in the order ``score`` lists them, unit by unit."""
+    dec = iset.scoring.decimals
+    scopes = done.scopes
+    n = len(scopes)
+    kinds = np.array([SCOPE_KINDS.index(k) for k, _ in scopes], dtype=np.int64)
+    scale = max([_places(ind.weight_for(k)) for ind in iset.indicators for k in ScopeKind] + [0])
+    units: list[tuple[int, str, str, Decimal | None]] = []
+    parts: list[pa.Table] = []
+    scope_col = pa.array([s for _, s in scopes], pa.string())
+    texts: dict[Decimal | None, str | None] = {}
+    for kind in (ScopeKind.CONSORTIUM, ScopeKind.INSTITUTION):
+        at = np.flatnonzero(kinds == SCOPE_KINDS.index(kind))
+        earned = np.zeros(n, dtype=np.int64)
+        counted = np.zeros(n, dtype=object)  # Python integers: a weight may have many decimals
+        weighted = 0
+        for pos, (ind, (rows, which, distinct)) in enumerate(zip(iset.indicators, done.coded, strict=True)):
+            w = ind.weight_for(kind)
+            if w <= 0 or kind not in ind.scopes:
+                continue
+            weighted += 1
+            got = [None if v.value is None else points(ind, v.value, kind, decimals=dec) for v in distinct]
+            ok = np.array([p is not None for p in got] + [False], dtype=bool)
+            whole = np.array([0 if p is None else int(p.scaleb(dec)) for p in got] + [0], dtype=np.int64)
+            full = np.full(n, len(got), dtype=np.int64)  # a scope without the indicator: not computable
+            full[rows] = which
+            mine = full[at]
+            earned[at] += whole[mine]
+            weight = np.array([int(w.scaleb(scale)), 0], dtype=object)
+            counted[at] += weight[np.where(ok[mine], 0, 1)]
+            for p in got:
+                if p not in texts:
+                    texts[p] = _fmt(p, places=dec)
+            text = pa.array([texts[p] for p in got] + [None], pa.string())
+            m = len(at)
+            parts.append(pa.table({
+                "_unit": pa.array(at, pa.int64()), "_ind": pa.array(np.full(m, pos, dtype=np.int64)),
+                "unit_id": pc.take(scope_col, pa.array(at, pa.int64())),
+                "indicator": pa.array([ind.id] * m, pa.string()),
+                "weight": pa.array([_fmt(w)] * m, pa.string()),
+                "points": pc.take(text, pa.array(mine, pa.int64()))}))
+        totals: dict[tuple[int, int], Decimal | None] = {}
+        for i in at.tolist():
+            key = (int(earned[i]), int(counted[i]))
+            if key not in totals:
+                e, c = Decimal(key[0]).scaleb(-dec), Decimal(key[1]).scaleb(-scale)
+                if iset.scoring.missing == "zero":
+                    totals[key] = quantize(e, dec) if weighted else None
+                else:
+                    totals[key] = quantize(e * 100 / c, dec) if c > 0 else None
+            units.append((i, kind.value, scopes[i][1], totals[key]))
+    units.sort(key=lambda u: u[0])
+    if parts:
+        table = pa.concat_tables(parts)
+        table = table.take(pc.sort_indices(table, [("_unit", "ascending"), ("_ind", "ascending")]))
+        table = table.drop_columns(["_unit", "_ind"])
+    else:
+        table = pa.table({k: pa.array([], pa.string()) for k in ("unit_id", "indicator", "weight", "points")})
+    return units, table
 
 
 def _relabel(designations: pa.Table, src: int, dst: int) -> pa.Table:

@@ -50,15 +50,14 @@ def adjudicate_command(
     """按年度结算每笔费用的待遇 / Adjudicate every claim of a year: network status, deductible, fund and patient
     payments and the rule that decided. Writes OUT/adjudicated.csv (or .parquet). ``--engine spark``: the
     enrollment (when the folder has no designations of Y) and the adjudication run on Spark, the claims spread by
-    the person's county; the driver reads the folder and writes the file. Parquet claims stream on DuckDB only."""
+    the person's county; the driver reads the folder and writes the file. Parquet claims are read by the engine
+    itself (on Spark: by the executors, never through the driver)."""
     backend = use_engine(backend, spark_master)
     if fmt not in ("csv", "parquet"):
         raise typer.BadParameter("--format must be csv or parquet / 格式须为 csv 或 parquet")
     pol = resolve_policy(data, policy)
     claims = find_table_file(data, "claims")
     if claims is not None and (claims.is_dir() or claims.suffix == ".parquet"):
-        if backend != "duckdb":
-            raise typer.BadParameter("Parquet claims are adjudicated on DuckDB / Parquet 结算清单仅支持 DuckDB")
         summary = adjudicate_folder(data, year, pol, out, fmt=fmt, backend=backend, sort=sort)
     else:
         folder = read_folder(data)

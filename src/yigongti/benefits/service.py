@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
-from yigongti.core.engine import Backend, arrow_batches, connect, partition_by_county, register_arrow
+from yigongti.core.engine import Backend, arrow_batches, connect, partition_by_county, read_parquet, register_arrow
 from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.core.problems import InvalidInput, Problem, errors
 from yigongti.datafolder.folder import (
@@ -133,6 +133,17 @@ def _registered(con: Backend, data: DataFolder, designations: pa.Table) -> dict[
     }
 
 
+def _engine_table(con: Backend, table: pa.Table, name: str) -> ir.Table:
+    """The claims in memory for the adjudication: on DuckDB read where they are (a view of the Arrow table, no copy:
+    the passes read the claims a few times each, and copying them into DuckDB cost more than reading them from Arrow);
+    on Spark registered as every table is (``register_arrow``: partitioned by county). The caller keeps ``table``
+    alive while the engine reads it."""
+    if con.name != "duckdb":
+        return register_arrow(con, table, name)
+    con.con.register(name, table)
+    return con.table(name)
+
+
 def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy, designations: pa.Table | None = None,
                     *, backend: str = "duckdb", con: Backend | None = None) -> pa.Table:
     """The ``adjudicated`` table for ``year`` (claims by admit_date in the year), ordered by claim_id."""
@@ -145,7 +156,7 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
     con = con or connect(backend, joins_as_written=True)
     try:
         t = _registered(con, data, des)
-        expr = adjudicate(register_arrow(con, claims, "adj_claims"), t["persons"], t["institutions"],
+        expr = adjudicate(_engine_table(con, claims, "adj_claims"), t["persons"], t["institutions"],
                           t["designations"], benefits, year)
         out = expr.to_pyarrow()
     finally:
@@ -196,7 +207,7 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
     ``check=False``: not validated again (the caller's other read of the same files was)."""
     source = str(path / "*.parquet") if path.is_dir() else str(path)
     try:
-        t = con.read_parquet(source)
+        t = read_parquet(con, source)  # on Spark: read by the executors, spread by the person's county
         if check:
             check_parquet_claims(t, path, persons=persons, institutions=institutions)
     except InvalidInput:
@@ -450,25 +461,51 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
     ordered = fmt != "parquet" if sort is None else sort
     con = connect(backend, keep_order=ordered, joins_as_written=True)
     try:
-        expr = adjudicated_expr(con, data, path, des, policy, year, ordered=ordered)
+        spark = con.name == "pyspark"
+        expr = adjudicated_expr(con, data, path, des, policy, year, ordered=ordered and not spark)
         out.mkdir(parents=True, exist_ok=True)
-        target = out / f"adjudicated.{fmt}"
-        tmp = out / f".adjudicated.{fmt}.tmp"
-        text = expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns})
-        if fmt == "parquet":  # money as decimal yuan, as every contract file has it
-            con.to_parquet(text, tmp)
-        else:
-            con.to_csv(neutralise_ibis(text), tmp)  # no text cell becomes a spreadsheet formula
-        if con.name == "duckdb":
-            written = con.read_parquet(tmp) if fmt == "parquet" else con.read_csv(tmp, all_varchar=True)
-            summary = _summary_in_engine(written, year)
-        else:
-            summary = _summary_in_engine(expr, year)
-        tmp.replace(target)
+        if spark:
+            return _written_from_spark(con, expr, out, fmt=fmt, ordered=ordered, year=year)
+        return _written(con, expr, out, fmt=fmt, year=year)
     finally:
         if con.name != "pyspark":
             con.disconnect()
+
+
+def _written(con: Backend, expr: ir.Table, out: Path, *, fmt: str, year: int) -> AdjudicationSummary:
+    """Write an adjudicated expression of DuckDB (money int64 fen) into ``out/adjudicated.{fmt}`` (money in yuan,
+    text neutralised in CSV), atomically; the summary is read back from the written file."""
+    target = out / f"adjudicated.{fmt}"
+    tmp = out / f".adjudicated.{fmt}.tmp"
+    text = expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns})
+    if fmt == "parquet":  # money as decimal yuan, as every contract file has it
+        con.to_parquet(text, tmp)
+    else:
+        con.to_csv(neutralise_ibis(text), tmp)  # no text cell becomes a spreadsheet formula
+    written = con.read_parquet(tmp) if fmt == "parquet" else con.read_csv(tmp, all_varchar=True)
+    summary = _summary_in_engine(written, year)
+    tmp.replace(target)
     return summary
+
+
+def _written_from_spark(spark: Backend, expr: ir.Table, out: Path, *, fmt: str, ordered: bool,
+                        year: int) -> AdjudicationSummary:
+    """The executors write the adjudicated claims (money int64 fen, in no order) as Parquet parts into a scratch
+    folder beside the output (``out/.adjudicated.spark/``: on a cluster, ``--out`` must be storage every machine
+    mounts); this machine's DuckDB then streams them, sorted by claim_id when ``ordered``, into the file, so the
+    bytes are those DuckDB writes (:func:`_written`) and no claim is held in memory. The scratch folder is removed."""
+    import shutil
+
+    scratch = out / ".adjudicated.spark"
+    shutil.rmtree(scratch, ignore_errors=True)
+    spark.to_parquet(expr, str(scratch.resolve()))
+    duck = connect("duckdb", keep_order=ordered)
+    try:
+        parts = duck.read_parquet(str(scratch / "*.parquet")).select(*expr.columns)
+        return _written(duck, parts.order_by("claim_id") if ordered else parts, out, fmt=fmt, year=year)
+    finally:
+        duck.disconnect()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _summary_in_engine(t: ir.Table, year: int) -> AdjudicationSummary:

@@ -32,7 +32,8 @@ from yigongti.budget.domain import Member, by_groups, public_health_split, split
 from yigongti.core.money import largest_remainder
 from yigongti.core.policy import Policy
 
-__all__ = ["MONTHS", "PackageLine", "StatementRow", "closing_balances", "member_statements", "package_lines"]
+__all__ = ["MONTHS", "PackageLine", "StatementRow", "closing_balances", "member_statements", "monthly_instalments",
+           "package_lines"]
 
 MONTHS = 12
 
@@ -103,6 +104,16 @@ def package_lines(policy: Policy, *, consortium_id: str, prospective: int, publi
                         by_heads.get(m.inst_id, 0), ph[m.inst_id]) for m in ordered]
 
 
+def monthly_instalments(total: int) -> list[int]:
+    """``total`` fen in twelve equal monthly instalments, the fen left over one each to the first months:
+    ``largest_remainder(total, [1] * 12)`` without its general weights (a province has 12,000 members); a negative
+    total as its absolute value, negated."""
+    if total < 0:
+        return [-p for p in monthly_instalments(-total)]
+    q, r = divmod(total, MONTHS)
+    return [q + 1] * r + [q] * (MONTHS - r)
+
+
 def member_statements(lines: Sequence[PackageLine],
                       charges: Mapping[tuple[str, str], Mapping[int, int]]) -> list[StatementRow]:
     """Every member's statement, month 1..12, in (consortium, inst_id) order: the package lines' allocations in twelve
@@ -111,7 +122,7 @@ def member_statements(lines: Sequence[PackageLine],
     alloc = {(ln.consortium_id, ln.inst_id): ln.allocation for ln in lines}
     out: list[StatementRow] = []
     for key in sorted(set(alloc) | {k for k, v in charges.items() if any(v.values())}):
-        instalments = largest_remainder(alloc.get(key, 0), [1] * MONTHS)
+        instalments = monthly_instalments(alloc.get(key, 0))
         by_month = charges.get(key, {})
         a_sum = c_sum = 0
         for month, a in enumerate(instalments, start=1):

@@ -17,7 +17,7 @@ import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,9 +30,8 @@ from yigongti.budget.domain import ConsortiumSettlement
 from yigongti.budget.service import format_heads
 from yigongti.core.labels import column_headers, format_money, label, labelled
 from yigongti.core.policy import DISTRIBUTION_FORMS
-from yigongti.core.reports import deterministic_zip as _deterministic_zip
 from yigongti.core.svg import Bar, Series, Text, bars_svg, columns_svg
-from yigongti.datafolder.folder import neutralise_workbook
+from yigongti.datafolder.folder import neutralise_cell
 from yigongti.registry.domain import Tier
 
 __all__ = ["PARALLEL_FROM", "REPORT_WORKERS_ENV", "SPLIT_BARS", "consortium_report_html", "consortium_report_xlsx",
@@ -282,86 +281,106 @@ def consortium_report_html(result: Any, s: ConsortiumSettlement) -> str:
     return "\n".join(parts)
 
 
+DIGIT_PIXELS = 7
+"""Pixels per character of a column's width in XlsxWriter (Calibri 11): ``n * DIGIT_PIXELS`` is stored as width
+``n`` exactly, as openpyxl stored it (``set_column(n)`` would add Excel's 5 pixels of padding)."""
+
+
+def _plain(d: Decimal) -> Decimal:
+    """A Decimal as a number cell writes it: no trailing zeros, no exponent (``5134.00`` -> ``5134``, ``1E+2`` ->
+    ``100``), so that the cell reads back as the int or the decimal it is, as openpyxl wrote it."""
+    n = d.normalize()
+    return n.quantize(Decimal(1)) if n.as_tuple().exponent > 0 else n  # type: ignore[operator]
+
+
 def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
-    """The Excel workbook of one consortium: summary, monthly (with a chart), tiers, top diagnoses, split.
-    Every number is a number cell (money: exact Decimal yuan with 2 decimals and thousands separators; counts:
-    integers; months: dates shown yyyy-mm), never text and never a float."""
-    from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
+    """The Excel workbook of one consortium: summary, monthly (with a chart), tiers, top diagnoses, split, package
+    (and the quarters). Every number is a number cell (money: exact Decimal yuan with 2 decimals and thousands
+    separators; counts: integers; months: dates shown yyyy-mm), never text and never a float; text is stored as
+    text, never as a formula (公式注入). Written by XlsxWriter (its rows are strings joined, about 4x less CPU than
+    openpyxl's cell-by-cell XML writer): the same bytes for the same settlement (fixed document dates, the zip's
+    times fixed by XlsxWriter)."""
+    import xlsxwriter
 
     f = _figures(result, s)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "summary 清算"
-    for k, v in _summary_of(result, s):
-        ws.append([k, _yuan_cell(v) if isinstance(v, Fen) else ("-" if v is None else v)])
-        cell = ws.cell(row=ws.max_row, column=2)
-        if isinstance(v, Fen):
-            cell.number_format = MONEY_FORMAT
-        elif isinstance(v, Decimal):
-            cell.number_format = "#,##0.00##"
-        elif isinstance(v, int):
-            cell.number_format = COUNT_FORMAT
-    ws.column_dimensions["A"].width = 44
-    ws.column_dimensions["B"].width = 20
-
-    m = wb.create_sheet("monthly 按月")
-    m.append(column_headers(("month", "prepayment", "in_network", "out_of_network")))
-    for mo, p, i, o in zip(f["months"], f["prepaid"], f["in"], f["out"], strict=True):
-        m.append([date(result.year, mo, 1), _yuan_cell(p), _yuan_cell(i), _yuan_cell(o)])
-        m.cell(row=m.max_row, column=1).number_format = "yyyy-mm"
-    chart = BarChart()
-    chart.title = "逐月预算与支出 Budget vs spending by month"
-    chart.y_axis.title = "元 yuan"
-    chart.y_axis.numFmt = COUNT_FORMAT
-    chart.legend.position = "b"
-    chart.add_data(Reference(m, min_col=2, max_col=4, min_row=1, max_row=len(f["months"]) + 1), titles_from_data=True)
-    chart.set_categories(Reference(m, min_col=1, min_row=2, max_row=len(f["months"]) + 1))
-    m.add_chart(chart, "F2")
-    t = wb.create_sheet("tiers 资金去向")
-    t.append(column_headers(("tier", "fund_paid", "claims")))
-    for r in f["tiers"]:
-        t.append([labelled("tier", r["tier"]), _yuan_cell(r["fund_paid"]), int(r["claims"])])
-    d = wb.create_sheet("top diagnoses 病种")
-    d.append(column_headers(("rank", "diagnosis", "fund_paid", "claims")))
-    for r in f["top"]:
-        d.append([int(r["rank"]), r["diagnosis"], _yuan_cell(r["fund_paid"]), int(r["claims"])])
-    a = wb.create_sheet("split 分配")
-    a.append(column_headers(("inst_id", "tier", "amount", "score", "public_health", "performance_pay_ceiling")))
-    for al in f["alloc"]:
-        a.append([al.inst_id, labelled("tier", al.tier), _yuan_cell(al.amount),
-                  None if al.score is None else al.score.normalize(), _yuan_cell(al.public_health),
-                  _yuan_cell(al.performance_pay_ceiling)])
-    pk = wb.create_sheet("package 包干")
-    pk.append([" ".join(reversed(h.split(" / "))) for h in PACKAGE_HEAD])
-    for r in f["package"]:
-        pk.append([_yuan_cell(v) if isinstance(v, Fen) else v for v in _package_cells(r)])
-    if f["interim"]:
-        q = wb.create_sheet("interim 季度")
-        q.append([" ".join(reversed(h.split(" / "))) for h in INTERIM_HEAD])
-        for r in f["interim"]:
-            q.append([_yuan_cell(v) if isinstance(v, Fen) else v for v in _interim_cells(r)])
-    for sheet in wb.worksheets[1:]:
-        for row in sheet.iter_rows(min_row=2):
-            for cell in row:
-                if isinstance(cell.value, Decimal):
-                    cell.number_format = MONEY_FORMAT
-                elif isinstance(cell.value, int) and cell.number_format == "General":
-                    cell.number_format = COUNT_FORMAT
-        for col in "ABCD":
-            sheet.column_dimensions[col].width = 22
-    neutralise_workbook(wb)  # no text cell becomes a formula (公式注入)
     buf = io.BytesIO()
-    wb.save(buf)
-    return _deterministic_zip(buf.getvalue(), stamp=f"{result.year}-12-31T00:00:00Z")
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    stamp = datetime(result.year, 12, 31, tzinfo=UTC)
+    wb.set_properties({"created": stamp})
+    formats = {MONEY: wb.add_format({"num_format": MONEY_FORMAT}), COUNT: wb.add_format({"num_format": COUNT_FORMAT}),
+               DECIMAL: wb.add_format({"num_format": "#,##0.00##"}), "month": wb.add_format({"num_format": "yyyy-mm"})}
+
+    def put(ws: Any, r: int, c: int, v: object, decimal: str = MONEY) -> None:
+        """A cell: Decimal in ``decimal``'s format, int a count, date yyyy-mm, text as text, None left empty."""
+        if v is None:
+            return
+        if isinstance(v, Decimal):
+            ws.write_number(r, c, _plain(v), formats[decimal])
+        elif isinstance(v, int):
+            ws.write_number(r, c, v, formats[COUNT])
+        elif isinstance(v, date):
+            ws.write_datetime(r, c, datetime(v.year, v.month, v.day), formats["month"])
+        else:
+            ws.write_string(r, c, neutralise_cell(str(v)))
+
+    def sheet(name: str, head: Sequence[str], rows: Iterable[Sequence[object]]) -> Any:
+        ws = wb.add_worksheet(name)
+        for c, h in enumerate(head):
+            ws.write_string(0, c, neutralise_cell(h))
+        for r, row in enumerate(rows, 1):
+            for c, v in enumerate(row):
+                put(ws, r, c, _yuan_cell(v) if isinstance(v, Fen) else v)
+        ws.set_column_pixels(0, 3, 22 * DIGIT_PIXELS)
+        return ws
+
+    ws = wb.add_worksheet("summary 清算")
+    for r, (k, v) in enumerate(_summary_of(result, s)):
+        ws.write_string(r, 0, neutralise_cell(k))
+        if isinstance(v, Fen):
+            put(ws, r, 1, _yuan_cell(v))
+        else:  # a score with up to 4 decimals, a count, text; "-" for none
+            put(ws, r, 1, "-" if v is None else v, DECIMAL)
+    ws.set_column_pixels(0, 0, 44 * DIGIT_PIXELS)
+    ws.set_column_pixels(1, 1, 20 * DIGIT_PIXELS)
+
+    n = len(f["months"])
+    m = sheet("monthly 按月", column_headers(("month", "prepayment", "in_network", "out_of_network")),
+              [[date(result.year, mo, 1), _yuan_cell(p), _yuan_cell(i), _yuan_cell(o)]
+               for mo, p, i, o in zip(f["months"], f["prepaid"], f["in"], f["out"], strict=True)])
+    chart = wb.add_chart({"type": "column"})
+    for col in (1, 2, 3):
+        chart.add_series({"name": [m.name, 0, col], "categories": [m.name, 1, 0, n, 0],
+                          "values": [m.name, 1, col, n, col]})
+    chart.set_title({"name": "逐月预算与支出 Budget vs spending by month"})
+    chart.set_y_axis({"name": "元 yuan", "num_format": COUNT_FORMAT})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 567, "height": 283})  # 15 x 7.5 cm, as before
+    m.insert_chart("F2", chart)
+    sheet("tiers 资金去向", column_headers(("tier", "fund_paid", "claims")),
+          [[labelled("tier", r["tier"]), _yuan_cell(r["fund_paid"]), int(r["claims"])] for r in f["tiers"]])
+    sheet("top diagnoses 病种", column_headers(("rank", "diagnosis", "fund_paid", "claims")),
+          [[int(r["rank"]), r["diagnosis"], _yuan_cell(r["fund_paid"]), int(r["claims"])] for r in f["top"]])
+    sheet("split 分配", column_headers(("inst_id", "tier", "amount", "score", "public_health",
+                                        "performance_pay_ceiling")),
+          [[al.inst_id, labelled("tier", al.tier), _yuan_cell(al.amount),
+            None if al.score is None else al.score.normalize(), _yuan_cell(al.public_health),
+            _yuan_cell(al.performance_pay_ceiling)] for al in f["alloc"]])
+    sheet("package 包干", [" ".join(reversed(h.split(" / "))) for h in PACKAGE_HEAD],
+          [_package_cells(r) for r in f["package"]])
+    if f["interim"]:
+        sheet("interim 季度", [" ".join(reversed(h.split(" / "))) for h in INTERIM_HEAD],
+              [_interim_cells(r) for r in f["interim"]])
+    wb.close()
+    return buf.getvalue()
 
 
 REPORT_WORKERS_ENV = "YIGONGTI_REPORT_WORKERS"
 """Environment variable: processes that render a settlement's reports (default: the machine's cores, at most 8;
 ``1`` renders them in this process). The files are byte-identical whatever the number."""
-PARALLEL_FROM = 32
-"""Fewer consortia than this are written in this process: a consortium's reports cost about 0.06 CPU s and a
-spawned worker about 1 s to start (its imports), so the workers only save time on a province."""
+PARALLEL_FROM = 128
+"""Fewer consortia than this are written in this process: a consortium's reports cost about 0.03 CPU s (the HTML
+0.004 s, the workbook 0.025 s) and a spawned worker about 1.5 s to start (its imports), so a province of 100
+consortia is written faster in CPU, and about as fast in wall time on 2 cores, by this process alone."""
 
 
 def report_workers() -> int:
@@ -421,8 +440,8 @@ def _write_some(parts: list[tuple[Any, ConsortiumSettlement]], folder: Path) -> 
 
 def write_reports(result: Any, folder: Path, *, workers: int | None = None) -> list[Path]:
     """``settlement-<consortium>.html`` and ``.xlsx`` for every consortium of ``result`` into ``folder``, rendered
-    by ``workers`` processes (default :func:`report_workers`, from :data:`PARALLEL_FROM` consortia on; a province's
-    100 consortia in parallel). Each file is
+    by ``workers`` processes (default :func:`report_workers`, from :data:`PARALLEL_FROM` consortia on; a
+    province's 100 consortia in this process). Each file is
     the same bytes whichever process draws it (charts without time stamps, the same fonts)."""
     folder.mkdir(parents=True, exist_ok=True)
     parts = _parts(result)

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -249,8 +250,10 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
     # handed in by ``run``), on either path: not when the folder has its own adjudicated table
     claim_files = (parquet_files(path) if path is not None and find_table_file(folder, "adjudicated") is None
                    else None)
+    # on Spark the executors read Parquet claims whatever their number (never the driver); on DuckDB a county's
+    # few claims are read into memory, a province's stream
     if (path is not None and claim_files is not None and adjudicated is None and con is None
-            and backend == "duckdb" and not isinstance(data, DataFolder) and _rows_or_none(path) > stream_above):
+            and not isinstance(data, DataFolder) and (backend != "duckdb" or _rows_or_none(path) > stream_above)):
         return _settle_streamed(folder, year, policy, backend=backend, designations=designations,
                                 appraisal=appraisal, appraise=appraise, appraisal_errors=appraisal_errors,
                                 top_diagnoses=top_diagnoses, opening=opening)
@@ -796,7 +799,7 @@ def _attributes(text: list[str], counts: list[str], money: list[str],
                 **computed: tuple[pa.DataType, Any]) -> dict[str, tuple[pa.DataType, Any]]:
     """Columns read from attributes of the same name (text, int64 counts, int64 fen), then the ``computed`` ones."""
     def of(kind: pa.DataType, names: list[str]) -> dict[str, tuple[pa.DataType, Any]]:
-        return {n: (kind, lambda r, n=n: getattr(r, n)) for n in names}
+        return {n: (kind, attrgetter(n)) for n in names}
     return {**of(pa.string(), text), **of(pa.int64(), counts), **of(pa.int64(), money), **computed}
 
 

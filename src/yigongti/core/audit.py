@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from yigongti.core.db import ID_LENGTH as _ID
 from yigongti.core.db import Base
 
-__all__ = ["AuditRepository", "AuditRow"]
+__all__ = ["AuditRepository", "AuditRow", "audit_detail"]
 
 
 class AuditRow(Base):
@@ -52,20 +52,21 @@ class AuditRepository:
             detail: Mapping[str, Any] | None = None) -> None:
         """Append an entry; ``detail`` is stored as JSON (never put an unmasked ID number in it)."""
         self.session.add(AuditRow(at=at, actor=actor, action=action, person_id=person_id,
-                                  detail=_audit_detail(detail)))
+                                  detail=audit_detail(detail)))
 
     def insert(self, *, actor: str, action: str, at: datetime, person_id: str | None = None,
                detail: Mapping[str, Any] | None = None) -> None:
         """:meth:`add`, written at once by one Core statement (no ORM object to flush)."""
         self.session.execute(_INSERT_AUDIT, {"at": at, "actor": actor, "action": action, "person_id": person_id,
-                                             "detail": _audit_detail(detail)})
+                                             "detail": audit_detail(detail)})
 
     def for_person(self, person_id: str) -> list[AuditRow]:
         return list(self.session.scalars(select(AuditRow).where(AuditRow.person_id == person_id)
                                           .order_by(AuditRow.at, AuditRow.audit_id)))
 
 
-def _audit_detail(detail: Mapping[str, Any] | None) -> str | None:
+def audit_detail(detail: Mapping[str, Any] | None) -> str | None:
+    """The stored text of an entry's ``detail``: JSON, keys sorted, non-ASCII as is."""
     return json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str) if detail is not None else None
 
 

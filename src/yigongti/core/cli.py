@@ -22,6 +22,7 @@ __all__ = [
     "OutOption",
     "PolicyOption",
     "ReportsOption",
+    "data_folder",
     "SparkMasterOption",
     "app",
     "console",
@@ -38,10 +39,43 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _commands() -> None:
+    # A group even when only the typed command's module is imported (yigongti.cli loads one module per command):
+    # Typer would otherwise run a lone command without its name.
+    pass
+
+
 console = Console()
 
 # Options every file-in, files-out command shares (one definition, one help text).
-DataOption = Annotated[Path, typer.Option("--data", help="data folder / 数据目录")]
+
+
+def data_folder(value: str | Path) -> Path:
+    """``--data``: a folder path or a ``file://`` URI of one (``file:///mnt/province-2026``, as Spark and Hadoop
+    write them; with ``--engine spark`` the executors read the Parquet claims by that URI themselves). Other URIs
+    (``hdfs://``, ``s3a://``) are refused with what to do: this machine reads and validates the folder's small tables
+    and hashes the claims' bytes, so it must mount the folder (an HDFS FUSE or NFS gateway mount)."""
+    text = str(value)
+    scheme, sep, rest = text.partition("://")
+    if not sep or "/" in scheme or "\\" in scheme:
+        return Path(text)
+    if scheme.lower() != "file":
+        raise typer.BadParameter(
+            f"{text}: only file:// URIs or paths; mount {scheme}:// storage on this machine (e.g. an HDFS FUSE or NFS "
+            f"gateway mount) and give its path: the executors then read the claims from it / 仅支持本地路径或 file:// "
+            f"地址，请先挂载 {scheme}:// 存储")
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(text)
+    if parsed.netloc not in ("", "localhost"):
+        raise typer.BadParameter(f"{text}: a file:// URI of this machine (file:///path) / 须为本机 file:/// 地址")
+    return Path(unquote(parsed.path))
+
+
+DataOption = Annotated[Path, typer.Option("--data", parser=data_folder, help="data folder or file:// URI / 数据目录")]
 OutOption = Annotated[Path, typer.Option("--out", help="output folder / 输出目录")]
 PolicyOption = Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")]
 EngineOption = Annotated[str, typer.Option(

@@ -18,8 +18,7 @@ from ibis.backends import BaseBackend
 
 __all__ = [
     "COUNTY_MAP_VIEW", "SPARK_MASTER_ENV", "Backend", "age_expr", "arrow_batches", "connect", "icd_expr",
-    "partition_by_county",
-    "register_arrow", "set_spark_master", "spark_master", "to_arrow"]
+    "partition_by_county", "read_parquet", "register_arrow", "set_spark_master", "spark_master", "to_arrow"]
 
 Backend = BaseBackend
 _counter = itertools.count()
@@ -113,16 +112,37 @@ def register_arrow(con: BaseBackend, table: pa.Table, name: str | None = None) -
     if con.name == "pyspark":
         session = con._session
         # straight from Arrow: through pandas a null string would become the text 'NaN'
-        df = session.createDataFrame(table)
-        cols = table.column_names
-        if "county_code" in cols:
-            df = df.repartition("county_code")
-        elif "person_id" in cols and session.catalog.tableExists(COUNTY_MAP_VIEW):
-            county = session.table(COUNTY_MAP_VIEW)
-            df = df.join(county, "person_id", "left").repartition("county_code").select(*cols)
-        df.createOrReplaceTempView(name)
+        _by_county(session, session.createDataFrame(table)).createOrReplaceTempView(name)
         return con.table(name)
     return con.create_table(name, table, temp=True, overwrite=True)
+
+
+def _by_county(session: Any, df: Any) -> Any:
+    """A Spark DataFrame spread by county code (分县分区): by its own ``county_code`` column, else, keyed by
+    ``person_id``, by the person's county once :func:`partition_by_county` has told the session; else as it is."""
+    cols = df.columns
+    if "county_code" in cols:
+        return df.repartition("county_code")
+    if "person_id" in cols and session.catalog.tableExists(COUNTY_MAP_VIEW):
+        county = session.table(COUNTY_MAP_VIEW)
+        return df.join(county, "person_id", "left").repartition("county_code").select(*cols)
+    return df
+
+
+def read_parquet(con: BaseBackend, source: str, name: str | None = None) -> ibis.Table:
+    """Parquet files read by the engine itself, never through this process's memory: ``source`` is a file, a glob
+    (``claims/*.parquet``) or, on Spark, any URI its executors read (``hdfs://``, ``file://``, ``s3a://``).
+
+    DuckDB streams them on this machine. On Spark the executors read them and the rows are spread by the person's
+    county (:func:`partition_by_county`), as :func:`register_arrow` spreads a table the driver hands over."""
+    if con.name == "pyspark":
+        session = con._session
+        name = name or f"t_{next(_counter)}"
+        if "://" not in source and not source.startswith("file:"):  # a path of this machine: Hadoop's file URI
+            source = "file://" + os.path.abspath(source)
+        _by_county(session, session.read.parquet(source)).createOrReplaceTempView(name)
+        return con.table(name)
+    return con.read_parquet(source)
 
 
 def to_arrow(expr: ibis.Table) -> pa.Table:

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from yigongti.core.problems import InvalidInput, Problem, errors, shorten
 from yigongti.datafolder.duplicates import duplicate_rows
+from yigongti.datafolder.idnumbers import DAYS_IN_MONTH, days_from_civil
 from yigongti.datafolder.keystore import KeyStore
 from yigongti.datafolder.schema import INPUT_TABLES, TABLES, ColType, Column, TableSpec
 
@@ -154,8 +155,35 @@ PART_ROWS = 1 << 20  # rows per part when a large file is read part by part
 PARSE_THREADS = 2  # parts parsed at once by ``check`` (scan_folder)
 
 
-def _parquet_parts(path: Path) -> Iterator[pa.Table]:
+DICTIONARY_BYTES = 8  # a column of fewer bytes per row than this (uncompressed) is read as a dictionary
+
+
+def _few_values(pf: pq.ParquetFile, columns: Iterable[str]) -> list[str]:
+    """Those of ``columns`` a Parquet file stores with a dictionary of few values, from its metadata: under
+    :data:`DICTIONARY_BYTES` bytes a row, uncompressed (dictionary indices and a small dictionary; a column whose
+    dictionary grew too large and fell back to plain values takes about its values' length)."""
+    meta = pf.metadata
+    rows = meta.num_rows
+    if rows == 0:
+        return []
+    index = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    found = []
+    for name in columns:
+        i = index.get(name)
+        if i is None:
+            continue
+        groups = [meta.row_group(g).column(i) for g in range(meta.num_row_groups)]
+        if all(c.has_dictionary_page for c in groups) and \
+                sum(c.total_uncompressed_size for c in groups) < DICTIONARY_BYTES * rows:
+            found.append(name)
+    return found
+
+
+def _parquet_parts(path: Path, dictionary: Iterable[str] = ()) -> Iterator[pa.Table]:
     pf = pq.ParquetFile(path)
+    encoded = _few_values(pf, dictionary) if dictionary else []
+    if encoded:  # these columns come dictionary-encoded, as the file stores them (fewer strings made)
+        pf = pq.ParquetFile(path, read_dictionary=encoded)
     seen = False
     for batch in pf.iter_batches(batch_size=PART_ROWS):
         seen = True
@@ -195,16 +223,18 @@ def _csv_parts(path: Path) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(batches, schema=reader.schema)
 
 
-def iter_table_parts(path: Path) -> Iterator[tuple[str | None, pa.Table]]:
+def iter_table_parts(path: Path, *, dictionary: Iterable[str] = ()) -> Iterator[tuple[str | None, pa.Table]]:
     """A table file read part by part, as it is (like :func:`read_raw_table`): ``(part file, rows)`` pairs.
 
     The part file is named for a folder of Parquet files (None otherwise); a large Parquet or CSV file comes in
     parts of about :data:`PART_ROWS` rows, so that a province's tables can be checked in bounded memory.
-    At least one (maybe empty) part comes for every table.
+    At least one (maybe empty) part comes for every table. ``dictionary``: columns of a Parquet file read
+    dictionary-encoded (``read_dictionary``).
     """
+    dictionary = tuple(dictionary)
     if path.is_dir():
         for file in sorted(path.glob("*.parquet")):
-            parts = _parquet_parts(file)
+            parts = _parquet_parts(file, dictionary)
             while True:
                 try:
                     part = next(parts)
@@ -216,7 +246,7 @@ def iter_table_parts(path: Path) -> Iterator[tuple[str | None, pa.Table]]:
         return
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        for part in _parquet_parts(path):
+        for part in _parquet_parts(path, dictionary):
             yield None, part
     elif suffix == ".xlsx":
         yield None, _read_xlsx(path)
@@ -424,6 +454,12 @@ class _Collector:
             self.problems.append(problem)
 
 
+def _dictionaries(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The values of a dictionary-encoded column's dictionaries (of its chunks that have rows): every value a row
+    holds is one of them."""
+    return pa.chunked_array([c.dictionary for c in text.chunks if len(c)], text.type.value_type)
+
+
 def _first_look(text: pa.ChunkedArray, *, ids: bool = False) -> bool:
     """The first look at a string column as written (one or three SIMD comparisons over its bytes, one over its
     offsets): True when no value is null or empty and no byte is a space, a control character, DEL or non-ASCII
@@ -431,6 +467,10 @@ def _first_look(text: pa.ChunkedArray, *, ids: bool = False) -> bool:
     and (``ids``) only identifiers: the full checks run only on a column the first look does not clear."""
     if text.null_count:
         return False
+    if pa.types.is_dictionary(text.type):  # read as a dictionary: its values are looked at, once each
+        text = _dictionaries(text)
+        if text.null_count:
+            return False
     for chunk in text.chunks:
         if len(chunk) == 0:
             continue
@@ -453,6 +493,8 @@ def _first_look(text: pa.ChunkedArray, *, ids: bool = False) -> bool:
 def _county_codes(text: pa.ChunkedArray) -> bool:
     """The first look at a county code column cleared by ``_first_look``: every value 6 ASCII digits, the first
     1-8 (what _COUNTY_RE asks), from the offsets and the bytes, without the regex."""
+    if pa.types.is_dictionary(text.type):
+        text = _dictionaries(text)
     for chunk in text.chunks:
         if len(chunk) == 0:
             continue
@@ -483,6 +525,48 @@ def _parse_plain(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chun
 
 
 _PLAIN_KINDS = (ColType.STR, ColType.ID, ColType.ID_NUMBER, ColType.ENUM, ColType.COUNTY_CODE)
+
+# What an optional column without default that is not in the file becomes (its every cell empty, so null).
+_ABSENT_TYPES = {ColType.STR: pa.string(), ColType.ID: pa.string(), ColType.ID_NUMBER: pa.string(),
+                 ColType.ENUM: pa.string(), ColType.INT: pa.int64(), ColType.FLOAT: pa.float64(),
+                 ColType.MONEY: pa.int64(), ColType.DATE: pa.date32(), ColType.DATETIME: DATETIME_TYPE,
+                 ColType.BOOL: pa.bool_()}
+
+_DASHES = np.array([4, 7])
+_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])
+
+
+def _plain_dates(text: pa.ChunkedArray) -> pa.ChunkedArray | None:
+    """A text date column cleared by ``_first_look`` read from its bytes when every value is a calendar date
+    YYYY-MM-DD of the years 1000-9999 (what the regex and strptime accept, and give back as written): date32 values
+    computed column-wise; None when one value is anything else (the full path names it)."""
+    out: list[pa.Array] = []
+    for chunk in text.chunks:
+        n = len(chunk)
+        if n == 0:
+            out.append(pa.array([], pa.date32()))
+            continue
+        buffers = chunk.buffers()
+        offsets, data = _buffers(chunk, buffers)
+        if not (offsets[1:] - offsets[:-1] == 10).all():
+            return None
+        cells = data[int(offsets[0]): int(offsets[0]) + 10 * n].reshape(n, 10)
+        if not (cells[:, _DASHES] == ord("-")).all():
+            return None
+        digits = cells[:, _DIGITS] - np.uint8(ord("0"))
+        if (digits > 9).any():
+            return None
+        d = digits.astype(np.int64)
+        year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+        month = d[:, 4] * 10 + d[:, 5]
+        day = d[:, 6] * 10 + d[:, 7]
+        if (year < 1000).any() or ((month < 1) | (month > 12)).any() or (day < 1).any():
+            return None
+        leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+        if (day > DAYS_IN_MONTH[month] + ((month == 2) & leap)).any():
+            return None
+        out.append(pa.array(days_from_civil(year, month, day).astype(np.int32), pa.date32()))
+    return pa.chunked_array(out, pa.date32())
 
 
 _NOT_MONEY = "'{value}' is not an amount in yuan with at most 2 decimals / 金额格式错误"
@@ -653,8 +737,7 @@ def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.Chun
         if kind is not ColType.FLOAT:
             typed = pc.cast(typed, pa.int64())
     elif kind is ColType.MONEY and pa.types.is_decimal(t):
-        scaled = pc.multiply(arr, pa.scalar(100, pa.decimal128(3, 0)))
-        typed = pc.cast(pc.cast(scaled, pa.decimal128(38, 0)), pa.int64())
+        typed = pa.chunked_array([_decimal_fen(chunk) for chunk in arr.chunks], pa.int64())
     elif kind is ColType.MONEY:
         typed = pc.multiply_checked(pc.cast(arr, pa.int64()), 100)
     else:
@@ -664,12 +747,42 @@ def _parse_native(col: Column, arr: pa.ChunkedArray, out: _Collector) -> pa.Chun
     return typed if isinstance(typed, pa.ChunkedArray) else pa.chunked_array([typed])
 
 
-def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str, pa.ChunkedArray]:
-    """Check and type the columns of one table (or one part of it); no check across rows."""
+def _decimal_fen(chunk: pa.Array) -> pa.Array:
+    """A decimal128 column of scale <= 2 as int64 fen, read from its 128-bit little-endian values (the unscaled
+    value of scale 2 is the fen); :class:`pyarrow.ArrowInvalid` when a value does not fit int64 (the text path then
+    reports it), as the cast through decimal128(38, 0) would."""
+    if chunk.type.scale < 0:  # as Arrow's multiply says of it
+        raise pa.ArrowNotImplementedError("Decimals with negative scales not supported")
+    if chunk.type.precision > 34:  # the product by 100 would need more than 38 digits: the text path decides
+        raise pa.ArrowInvalid("decimal precision above 34")
+    n = len(chunk)
+    factor = 10 ** (2 - chunk.type.scale)
+    buffers = chunk.buffers()
+    if n == 0 or buffers[1] is None:
+        return pa.array(np.zeros(0, dtype=np.int64)) if n == 0 else pa.nulls(n, pa.int64())
+    words = np.frombuffer(buffers[1], dtype=np.int64)[2 * chunk.offset: 2 * (chunk.offset + n)].reshape(n, 2)
+    low, high = words[:, 0], words[:, 1]
+    limit = (2 ** 63 - 1) // factor
+    valid = np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool) if chunk.null_count else None
+    fits = (high == (low >> 63)) & (low >= -limit) & (low <= limit)
+    if not (fits.all() if valid is None else fits[valid].all()):
+        raise pa.ArrowInvalid("a decimal value does not fit int64 fen")
+    fen = low * np.int64(factor) if factor != 1 else low.copy()
+    return pa.array(fen, pa.int64(), mask=None if valid is None else ~valid)
+
+
+def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector,
+                   encoded: Iterable[str] = ()) -> dict[str, pa.ChunkedArray]:
+    """Check and type the columns of one table (or one part of it); no check across rows. A column read
+    dictionary-encoded is checked on its dictionary when it can be, then given as strings, except in ``encoded``
+    (columns no check across rows or tables compares)."""
     present = set(raw.column_names)
     columns: dict[str, pa.ChunkedArray] = {}
     for col in spec.columns:
         if col.name not in present:
+            if col.default is None and not col.required and col.type in _ABSENT_TYPES:
+                columns[col.name] = pa.chunked_array([pa.nulls(raw.num_rows, _ABSENT_TYPES[col.type])])
+                continue  # an optional column not given: every cell empty, nothing to check
             if col.default is not None or not col.required:
                 text = pa.chunked_array([pa.repeat(pa.scalar(col.default or "", pa.string()), raw.num_rows)])
             else:
@@ -678,6 +791,9 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
             columns[col.name] = _parse_column(col, text, out)
             continue
         source = raw.column(col.name)
+        if pa.types.is_dictionary(source.type) and not (col.type in _PLAIN_KINDS and _first_look(
+                source, ids=col.type is ColType.ID)):
+            source = pc.cast(source, source.type.value_type)  # the full checks, on the values
         typed = None
         try:
             typed = _parse_native(col, source, out)
@@ -685,9 +801,15 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
             typed = None
         if typed is None and col.type in _PLAIN_KINDS and _first_look(source, ids=col.type is ColType.ID):
             typed = _parse_plain(col, source, out)
+        elif typed is None and col.type is ColType.DATE and _first_look(source):
+            typed = _plain_dates(source)
         columns[col.name] = typed if typed is not None else _parse_column(col, _as_text(source), out)
-        if col.type in (ColType.STR, ColType.ID) and pa.types.is_string(source.type):
+        if col.type in (ColType.STR, ColType.ID) and pa.types.is_string(
+                source.type.value_type if pa.types.is_dictionary(source.type) else source.type):
             _warn_formulas(col, source, out)
+        kind = columns[col.name].type
+        if pa.types.is_dictionary(kind) and col.name not in encoded:
+            columns[col.name] = pc.cast(columns[col.name], kind.value_type)
     for name in raw.column_names:
         if name not in columns and name not in spec.names:
             columns[name] = raw.column(name)
@@ -697,8 +819,10 @@ def _parse_columns(spec: TableSpec, raw: pa.Table, out: _Collector) -> dict[str,
 def _warn_formulas(col: Column, raw: pa.ChunkedArray, out: _Collector) -> None:
     """A warning (not an error) for each text cell that begins with = + - @, a tab or a carriage return: a spreadsheet
     opening an export would run it as a formula (公式注入; exports neutralise them)."""
-    if not _has_bytes(raw, _FORMULA_BYTES, first=True):
+    if not _has_bytes(_dictionaries(raw) if pa.types.is_dictionary(raw.type) else raw, _FORMULA_BYTES, first=True):
         return
+    if pa.types.is_dictionary(raw.type):
+        raw = pc.cast(raw, raw.type.value_type)
     rows = _true_rows(pc.match_substring_regex(raw, _FORMULA_RE))
     for i in rows[: out._room(col.name + " (warning)", len(rows))].tolist():
         value = shorten(raw[i].as_py())
@@ -772,14 +896,30 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
     # whose ranges do not overlap (in any order: a year's parts after another's) hold no key twice
     ordered, ranges = len(spec.key) == 1, []
 
-    def parse(raw: pa.Table, base: int, seen: dict[str, int]) -> tuple[_Collector, pa.Table, list[Problem]]:
-        out = _Collector(label, base=base, limit=limit, seen=seen)
-        typed = pa.table(_parse_columns(spec, raw, out))
-        return out, typed, row_problems(spec.name, typed, label, base=base, tables=context)
+    # a Parquet part whose kept columns are as written goes to the store as a reference to its file, not a copy
+    parquet = scan.stored and (path.is_dir() or path.suffix.lower() == ".parquet")
+    file_start: dict[str | None, int] = {}  # first row index of each file
+    # text columns not kept (nor keys), read dictionary-encoded: a column of few values is looked at once per value
+    dictionary = tuple(c.name for c in spec.columns if scan.stored and keep is not None and c.name not in keep
+                       and c.type in (ColType.ENUM, ColType.COUNTY_CODE, ColType.STR, ColType.ID))
 
-    for part_name, rows, (out, typed, across) in _parsed_parts(path, parse, scan.counts, threads=scan.stored):
+    def parse(raw: pa.Table, base: int, seen: dict[str, int]) -> _Parsed:
+        out = _Collector(label, base=base, limit=limit, seen=seen)
+        typed = pa.table(_parse_columns(spec, raw, out, dictionary))
+        # the kept columns to read from the file (None: copy the part); one not in the file is null
+        written = None
+        if parquet and keep is not None and all(
+                _as_written(raw.column(c), typed.column(c), key=c in spec.key) if c in raw.column_names
+                else c not in spec.key and typed.column(c).null_count == typed.num_rows
+                for c in typed.column_names if c in keep):
+            written = tuple(c for c in typed.column_names if c in keep and c in raw.column_names)
+        return out, typed, row_problems(spec.name, typed, label, base=base, tables=context), written
+
+    for part_name, rows, (out, typed, across, written) in _parsed_parts(path, parse, scan.counts,
+                                                                          threads=scan.stored, dictionary=dictionary):
         if part_name is not None and (not scan.parts or scan.parts[-1][1] != part_name):
             scan.parts.append((scan.rows, part_name))
+        file_start.setdefault(part_name, scan.rows)
         scan.problems.extend(out.problems)
         _add_counts(scan.counts, out.counts)
         for problem in across:
@@ -793,7 +933,12 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
             if span is not None:
                 ranges.append(span)
         if store is not None and keep is not None:
-            store.add(spec.name, typed.select([c for c in typed.column_names if c in keep]), scan.rows)
+            kept = [c for c in typed.column_names if c in keep]
+            if written is not None and rows:
+                file = path / part_name if part_name is not None else path
+                store.add_parquet(spec.name, file, list(written), scan.rows - file_start[part_name], rows, scan.rows)
+            else:
+                store.add(spec.name, typed.select(kept), scan.rows)
         elif keep is not None:
             typed = typed.select([c for c in typed.column_names if c in keep])
             for column in encode:
@@ -821,17 +966,52 @@ def _scan_table(spec: TableSpec, path: Path, label: str, *, keep: tuple[str, ...
     return scan
 
 
-_Parsed = tuple["_Collector", pa.Table, list[Problem]]
+_Parsed = tuple["_Collector", pa.Table, list[Problem], tuple[str, ...] | None]
+
+
+def _same_buffers(a: pa.ChunkedArray, b: pa.ChunkedArray) -> bool:
+    """Whether two columns are views of the same memory (then they hold the same values)."""
+    if a.type != b.type or a.num_chunks != b.num_chunks:
+        return False
+    for x, y in zip(a.chunks, b.chunks, strict=True):
+        if x.offset != y.offset or len(x) != len(y):
+            return False
+        bx, by = x.buffers(), y.buffers()
+        if len(bx) != len(by):
+            return False
+        for p, q in zip(bx, by, strict=True):
+            if (p is None) != (q is None) or (p is not None and q is not None
+                                              and (p.address != q.address or p.size != q.size)):
+                return False
+    return True
+
+
+def _as_written(raw: pa.ChunkedArray, typed: pa.ChunkedArray, *, key: bool) -> bool:
+    """Whether a checked column holds its values as written in the file, so that the key store may read them from
+    the file: the same memory, or the same value on every row where a value was kept; a cell the checks left empty
+    (null) may be null or '' in the file, except in a key (the store's queries take '' and null alike elsewhere)."""
+    if _same_buffers(raw, typed):
+        return True
+    text = pa.types.is_string(raw.type) and pa.types.is_string(typed.type)
+    if not (text or (pa.types.is_integer(raw.type) and pa.types.is_integer(typed.type))):
+        return False
+    equal = pc.fill_null(pc.equal(typed, raw), False)
+    given = pc.is_valid(raw)
+    if text and not key:
+        given = pc.and_(given, pc.not_equal(pc.fill_null(raw, ""), ""))
+    differs = pc.if_else(pc.is_valid(typed), pc.invert(equal), given)
+    return not pc.any(differs).as_py()
 
 
 def _parsed_parts(path: Path, parse: Callable[[pa.Table, int, dict[str, int]], _Parsed], counts: dict[str, int], *,
-                  threads: bool) -> Iterator[tuple[str | None, int, _Parsed]]:
+                  threads: bool, dictionary: tuple[str, ...] = ()) -> Iterator[tuple[str | None, int, _Parsed]]:
     """``(part file, rows, parse(part, first row index, counts so far))`` for each part of a table, in order.
     ``threads``: the next part is read while two are parsed on a pool of two threads (Arrow's kernels and Parquet
-    decoding release the GIL); at most three parts are held at once."""
+    decoding release the GIL); at most three parts are held at once. ``dictionary``: columns read
+    dictionary-encoded from Parquet."""
     def parts() -> Iterator[tuple[str | None, pa.Table, int]]:
         base = 0
-        for part_name, raw in iter_table_parts(path):
+        for part_name, raw in iter_table_parts(path, dictionary=dictionary):
             yield part_name, raw, base
             base += raw.num_rows
 

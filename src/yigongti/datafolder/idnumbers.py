@@ -15,11 +15,11 @@ import pyarrow.compute as pc
 
 from yigongti.core.idnumber import id_number_problems
 
-__all__ = ["id_number_rows", "suspect_id_numbers"]
+__all__ = ["DAYS_IN_MONTH", "days_from_civil", "id_number_rows", "suspect_id_numbers"]
 
 _WEIGHTS = np.array((7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), dtype=np.int64)
 _CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
-_DAYS_IN_MONTH = np.array((0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), dtype=np.int64)
+DAYS_IN_MONTH = np.array((0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), dtype=np.int64)
 _ZERO, _NINE, _X, _LOWER_X = ord("0"), ord("9"), ord("X"), ord("x")
 
 
@@ -39,7 +39,7 @@ def _bytes_matrix(ids: pa.Array) -> np.ndarray:
     return np.frombuffer(data_buf, dtype=np.uint8)[start: start + 18 * n].reshape(n, 18)
 
 
-def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+def days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm), column-wise."""
     y = y - (m <= 2)
     era = np.floor_divide(y, 400)
@@ -81,7 +81,7 @@ def suspect_id_numbers(ids: pa.Array | pa.ChunkedArray, birth_date: pa.Array | p
     year, month, day = number(6, 10), number(10, 12), number(12, 14)
     month_ok = (month >= 1) & (month <= 12)
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
+    dim = DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
     date_ok = (year >= 1) & month_ok & (day >= 1) & (day <= dim)
     bad |= ~date_ok
     births = _flat(birth_date).take(pa.array(rows))
@@ -89,7 +89,7 @@ def suspect_id_numbers(ids: pa.Array | pa.ChunkedArray, birth_date: pa.Array | p
         pc.cast(births, pa.date32()), pa.int32())
     known = np.asarray(pc.is_valid(born_days).to_numpy(zero_copy_only=False), dtype=bool)
     days = np.asarray(pc.fill_null(born_days, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    bad |= date_ok & known & (_days_from_civil(year, month, day) != days)
+    bad |= date_ok & known & (days_from_civil(year, month, day) != days)
     sexes = _flat(sex).take(pa.array(rows))
     male = np.asarray(pc.fill_null(pc.equal(sexes, "M"), False).to_numpy(zero_copy_only=False), dtype=bool)
     female = np.asarray(pc.fill_null(pc.equal(sexes, "F"), False).to_numpy(zero_copy_only=False), dtype=bool)

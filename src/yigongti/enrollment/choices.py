@@ -184,26 +184,17 @@ def _submit_once(cmd: SubmitChoice, uow: SqlAlchemyUnitOfWork, *, policy: Policy
         first_id = 0
         designations: list[Designation] = []
         for person_id in order:
-            choice_id = uow.choices.insert(_choice_row(cmd, person_id, now=now, refusal=None))
+            # the choice row, the designation (rules.md A3-A4: the last valid choice, by chosen_at, equal times the
+            # later recorded, whatever order the choices arrived in) and the audit entry: one statement on PostgreSQL
+            choice_id, designation = uow.choices.insert_accepted(
+                _choice_row(cmd, person_id, now=now, refusal=None), now=now, actor=actor, action="choice.accepted",
+                detail={"year": cmd.year, "chooser_id": cmd.chooser, "consortium_id": cmd.consortium_id,
+                        "township_id": cmd.township_id, "village_id": cmd.village_id})
             first_id = first_id or choice_id
-            designations.append(_designate_from_choices(uow, person_id, cmd.year, now=now))
-            uow.audit.insert(actor=actor, action="choice.accepted", at=now, person_id=person_id,
-                             detail={"choice_id": choice_id, "year": cmd.year, "chooser_id": cmd.chooser,
-                                     "consortium_id": cmd.consortium_id, "township_id": cmd.township_id,
-                                     "village_id": cmd.village_id})
+            designations.append(designation)
         uow.commit()
         return ChoiceResult(first_id, True, None, tuple(sorted(applied)),
                             tuple(sorted(designations, key=lambda d: d.person_id)))
-
-
-def _designate_from_choices(uow: SqlAlchemyUnitOfWork, person_id: str, year: int, *,
-                            now: datetime) -> Designation:
-    """Set the person's designation for ``year`` to their last valid choice (rules.md A3-A4: an own choice beats
-    carry-over, household and nearest; between choices the latest ``chosen_at`` wins, equal times the later
-    recorded), whatever order the choices arrived in, from a file or online. Leaves an up-to-date row alone."""
-    designation = uow.designations.put_latest_choice(person_id, year, now=now)  # one statement
-    assert designation is not None  # a valid choice for the person was just added
-    return designation
 
 
 def _choice_row(cmd: SubmitChoice, person_id: str, *, now: datetime, refusal: Refusal | None) -> dict[str, Any]:

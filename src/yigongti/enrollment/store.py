@@ -32,11 +32,15 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
+    union_all,
 )
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from yigongti.core.audit import AuditRepository, AuditRow, audit_detail
 from yigongti.core.bulk import count_rows as _count
 from yigongti.core.db import ID_LENGTH as _ID
 from yigongti.core.db import Base
@@ -151,26 +155,72 @@ _HOUSEHOLD_OF_LOCKED = _HOUSEHOLD_OF.with_for_update(of=PersonRow.__table__)
 _INSERT_CHOICE = insert(cast(Table, ChoiceRow.__table__)).returning(ChoiceRow.__table__.c.choice_id)
 
 
-@functools.cache
-def _latest_choice_upsert(dialect: str) -> Any:
-    """``INSERT INTO designations ... SELECT <the last valid choice> ON CONFLICT (person_id, year) DO UPDATE ...
-    WHERE <not already on it> RETURNING ...`` with the parameters person_id, year and now (Core, no ORM)."""
+_LATEST_COLS = ["person_id", "year", "consortium_id", "township_id", "village_id", "source", "choice_id", "chosen_at",
+                "updated_at"]
+
+
+def _upsert_latest(dialect: str, valid: Any) -> Any:
+    """``INSERT INTO designations ... SELECT <the last of the valid choices ``valid``> ON CONFLICT (person_id, year)
+    DO UPDATE ... WHERE <not already on it> RETURNING ...`` (THE designation rule, rules.md A3-A4: the latest
+    ``chosen_at``, equal times the later recorded); ``valid``: the person-year's valid choices (a subquery of
+    person_id, year, consortium_id, township_id, village_id, choice_id, chosen_at); parameter ``now``."""
     d = DesignationRow.__table__.c
-    c = ChoiceRow.__table__.c
-    latest = (select(c.person_id, c.year, func.coalesce(c.consortium_id, ""), func.coalesce(c.township_id, ""),
-                     func.coalesce(c.village_id, ""), literal(Source.CHOICE.value, String()), c.choice_id,
-                     c.chosen_at, bindparam("now", type_=DateTime()))
-              .where(c.person_id == bindparam("person_id"), c.year == bindparam("year"), c.status == "valid")
-              .order_by(c.chosen_at.desc(), c.choice_id.desc()).limit(1))
-    cols = ["person_id", "year", "consortium_id", "township_id", "village_id", "source", "choice_id", "chosen_at",
-            "updated_at"]
-    stmt: Any = _UPSERTS[dialect](cast(Table, DesignationRow.__table__)).from_select(cols, latest)
+    latest = (select(valid.c.person_id, valid.c.year, func.coalesce(valid.c.consortium_id, ""),
+                     func.coalesce(valid.c.township_id, ""), func.coalesce(valid.c.village_id, ""),
+                     literal(Source.CHOICE.value, String()), valid.c.choice_id, valid.c.chosen_at,
+                     bindparam("now", type_=DateTime()))
+              .order_by(valid.c.chosen_at.desc(), valid.c.choice_id.desc()).limit(1))
+    stmt: Any = _UPSERTS[dialect](cast(Table, DesignationRow.__table__)).from_select(_LATEST_COLS, latest)
     excluded = stmt.excluded
     return stmt.on_conflict_do_update(
         index_elements=[d.person_id, d.year],
-        set_={col: excluded[col] for col in cols[2:]},
+        set_={col: excluded[col] for col in _LATEST_COLS[2:]},
         where=d.choice_id.is_distinct_from(excluded.choice_id) | (d.source != excluded.source),
     ).returning(d.consortium_id, d.township_id, d.village_id, d.source)
+
+
+def _valid_choices() -> Any:
+    """The valid choices of the person-year given by the parameters person_id and year."""
+    c = ChoiceRow.__table__.c
+    return (select(c.person_id, c.year, c.consortium_id, c.township_id, c.village_id, c.choice_id, c.chosen_at)
+            .where(c.person_id == bindparam("person_id"), c.year == bindparam("year"), c.status == "valid"))
+
+
+@functools.cache
+def _latest_choice_upsert(dialect: str) -> Any:
+    """:func:`_upsert_latest` over the person-year's valid choices in the table; parameters person_id, year, now."""
+    return _upsert_latest(dialect, _valid_choices().subquery("valid"))
+
+
+_CHOICE_COLS = ["choice_key", "person_id", "chooser_id", "year", "consortium_id", "township_id", "village_id",
+                "chosen_at", "status", "refusal_code", "refusal_message", "channel", "recorded_at"]
+_AUDIT_DETAIL_HEAD = '{"choice_id": '  # the audit detail's first key (keys sorted): filled in by the statement
+
+
+@functools.cache
+def _accept_choice_pg() -> Any:
+    """PostgreSQL: a valid choice's three writes as ONE statement (one round trip): the choice row, the designation
+    (:func:`_upsert_latest` over the table's valid choices and the new row, which the statement's snapshot does not
+    see), and the audit entry, whose detail text is ``:head || choice_id || :tail``. Returns the choice_id and the
+    designation's columns (NULL when the designation was already on its latest choice)."""
+    c = ChoiceRow.__table__.c
+    a = cast(Table, AuditRow.__table__)
+    new = (insert(cast(Table, ChoiceRow.__table__)).values({k: bindparam(f"c_{k}", type_=c[k].type)
+                                                            for k in _CHOICE_COLS})
+           .returning(c.person_id, c.year, c.consortium_id, c.township_id, c.village_id, c.choice_id, c.chosen_at)
+           .cte("new_choice"))
+    valid = union_all(_valid_choices(), select(new.c.person_id, new.c.year, new.c.consortium_id, new.c.township_id,
+                                               new.c.village_id, new.c.choice_id, new.c.chosen_at))
+    designated = _upsert_latest("postgresql", valid.subquery("valid")).cte("designated")
+    detail = (bindparam("a_head", type_=Text()) + sa_cast(new.c.choice_id, Text())
+              + bindparam("a_tail", type_=Text()))
+    audited = (insert(a).from_select(["at", "actor", "action", "person_id", "detail"],
+                                     select(bindparam("now", type_=DateTime()), bindparam("a_actor", type_=String()),
+                                            bindparam("a_action", type_=String()), new.c.person_id, detail))
+               .cte("audited"))
+    return (select(new.c.choice_id, designated.c.consortium_id, designated.c.township_id, designated.c.village_id,
+                   designated.c.source)
+            .select_from(new.outerjoin(designated, true())).add_cte(audited))
 
 
 class PersonRepository:
@@ -221,6 +271,33 @@ class ChoiceRepository:
     def insert(self, values: Mapping[str, Any]) -> int:
         """Append a choice given as column values (one Core statement, no ORM object); returns its choice_id."""
         return int(self.session.execute(_INSERT_CHOICE, dict(values)).scalar_one())
+
+    def insert_accepted(self, values: Mapping[str, Any], *, now: datetime, actor: str, action: str,
+                        detail: Mapping[str, Any]) -> tuple[int, Designation]:
+        """Append a valid choice (column values), set the person's designation for the year to their last valid
+        choice (:meth:`DesignationRepository.put_latest_choice`) and append the audit entry ``detail`` with the
+        new ``choice_id`` added: one statement on PostgreSQL, three elsewhere. Returns (choice_id, designation)."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            choice_id = self.insert(values)
+            designations = DesignationRepository(self.session)
+            designation = designations.put_latest_choice(values["person_id"], values["year"], now=now)
+            AuditRepository(self.session).insert(actor=actor, action=action, at=now, person_id=values["person_id"],
+                                                 detail={**detail, "choice_id": choice_id})
+            assert designation is not None  # a valid choice was just added
+            return choice_id, designation
+        text = audit_detail({**detail, "choice_id": 0})
+        assert text is not None and text.startswith(_AUDIT_DETAIL_HEAD + "0")  # keys sorted: choice_id first
+        params = {f"c_{k}": values[k] for k in _CHOICE_COLS}
+        params |= {"person_id": values["person_id"], "year": values["year"], "now": now, "a_actor": actor,
+                   "a_action": action, "a_head": _AUDIT_DETAIL_HEAD, "a_tail": text[len(_AUDIT_DETAIL_HEAD) + 1:]}
+        row = self.session.execute(_accept_choice_pg(), params).one()
+        choice_id = int(row[0])
+        person_id, year = values["person_id"], values["year"]
+        if row[4] is None:  # the designation was already on the latest valid choice (a later chosen_at)
+            current = DesignationRepository(self.session).get(person_id, year)
+            assert current is not None and current.choice_id is not None
+            return choice_id, DesignationRepository.as_domain(current)
+        return choice_id, Designation(person_id, year, row[1], row[2], row[3], Source(row[4]))
 
     def for_person(self, person_id: str, year: int | None = None) -> list[ChoiceRow]:
         """A person's choices in the order they were made (chosen_at, then choice_id)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request, status
@@ -38,6 +39,7 @@ __all__ = [
     "PersonScope",
     "ScopeDep",
     "ScopedPerson",
+    "bearer_principal",
     "chooser_refused",
     "find_principal",
     "get_context",
@@ -111,27 +113,34 @@ async def find_principal(request: Request, ctx: AppContext, creds: HTTPAuthoriza
     epoch, instead of the token query: a sign-out, a password change or disabling the user through another worker
     ends it at once here too."""
     if creds is not None:
-        now = ctx.clock.now()
-        cached = ctx.tokens.get(creds.credentials, now=now) if ctx.tokens is not None else None
-        if cached is not None:
-            if await run_in_threadpool(_in_session, ctx, db, session_current, cached.user_id, cached.session_epoch):
-                return cached
-            if ctx.tokens is not None:
-                ctx.tokens.forget(creds.credentials)
-            return None
-        grant = await run_in_threadpool(_in_session, ctx, db, token_grant, creds.credentials, now=now)
-        if grant is None:
-            return None
-        if ctx.tokens is not None:
-            ctx.tokens.put(creds.credentials, grant[0], expires_at=grant[1])
-        granted: Principal = grant[0]
-        return granted
+        bearer: Principal | None = await run_in_threadpool(_in_session, ctx, db, bearer_principal, ctx,
+                                                           creds.credentials, now=ctx.clock.now())
+        return bearer
     payload = session_payload(request, ctx)
     if payload is None:
         return None
     principal: Principal | None = await run_in_threadpool(_in_session, ctx, db, user_for_id, payload["uid"],
                                                           epoch=payload["ep"])
     return principal
+
+
+def bearer_principal(db: Session, ctx: AppContext, token: str, *, now: datetime) -> Principal | None:
+    """The principal of a bearer token, read on ``db`` (sync: in the thread pool): a token recently checked by this
+    worker (``ctx.tokens``) costs one primary-key lookup, of the user's session epoch, else the token query (and the
+    token is cached)."""
+    cached = ctx.tokens.get(token, now=now) if ctx.tokens is not None else None
+    if cached is not None:
+        if session_current(db, cached.user_id, cached.session_epoch):
+            return cached
+        if ctx.tokens is not None:
+            ctx.tokens.forget(token)
+        return None
+    grant = token_grant(db, token, now=now)
+    if grant is None:
+        return None
+    if ctx.tokens is not None:
+        ctx.tokens.put(token, grant[0], expires_at=grant[1])
+    return grant[0]
 
 
 def _in_session(ctx: AppContext, db: Session | None, fn: Any, *args: Any, **kwargs: Any) -> Any:

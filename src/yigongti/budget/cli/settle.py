@@ -54,8 +54,8 @@ def settle(
     with the surplus it carried forward and the risk reserve's balance (checked first; nothing is written on a
     problem). ``--engine spark``: enroll, adjudicate, the appraisal's measures and the settlement's head counts
     and spending run on Spark, person-keyed tables spread by county; the money (budgets, shares, rounding) and the
-    reports are computed on this machine from the sums Spark returns. Parquet claims stream on DuckDB only: on
-    Spark the driver reads them and hands them to the cluster."""
+    reports are computed on this machine from the sums Spark returns. Parquet claims are read by the executors
+    themselves, never through the driver."""
     engine = use_engine(engine, spark_master)
     pol = resolve_policy(data, policy)
     balances = None if opening is None else resolve_opening(data, year, opening)

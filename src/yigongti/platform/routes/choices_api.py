@@ -6,16 +6,24 @@ broken nesting) is answered 409 with its stable code and the Chinese and English
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from yigongti.enrollment.choices import ChooserNotAllowed, SubmitChoice, UnknownPerson, submit_choice
+from yigongti.enrollment.choices import (
+    ChoiceResult,
+    ChooserNotAllowed,
+    SubmitChoice,
+    UnknownPerson,
+    submit_choice,
+)
 from yigongti.enrollment.portal import choice_options, switch_window
 from yigongti.enrollment.readmodel import choices_of
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
 from yigongti.platform import audit
-from yigongti.platform.accounts import Role
+from yigongti.platform.accounts import Principal, Role
 from yigongti.platform.context import AppContext
 from yigongti.platform.deps import (
     BearerCredentials,
@@ -23,6 +31,7 @@ from yigongti.platform.deps import (
     DbSession,
     PersonIdPath,
     ScopedPerson,
+    bearer_principal,
     chooser_refused,
     find_principal,
     signed_in,
@@ -138,21 +147,18 @@ async def post_choice(request: Request, creds: BearerCredentials, person_id: Per
     # must let them choose for the person: stricter than the read scope, the household). One thread hop, one
     # transaction; no read-audit row (the use case audits the change: who, which persons).
     ctx: AppContext = request.app.state.ctx
-    principal = signed_in(await find_principal(request, ctx, creds))
-    if principal.role is not Role.RESIDENT or not principal.person_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅参保人本人或家人可提交选择 / only residents choose")
     now = ctx.clock.now()
     window = switch_window(ctx.policy.enrollment, ctx.clock.today())
-    cmd = SubmitChoice(person_id=person_id, year=window.year, consortium_id=body.consortium_id,
-                       township_id=body.township_id, village_id=body.village_id, chosen_at=now,
-                       for_household=body.for_household and person_id == principal.person_id,
-                       actor=audit.actor_of(principal), channel="api", chooser_id=principal.person_id)
-    registry = ctx.registry.get() if ctx.registry is not None else None
+    # a page session (no bearer token) is looked up first; a bearer token in the use case's transaction
+    known = None if creds is not None else signed_in(await find_principal(request, ctx, None))
     try:
-        result = await run_in_threadpool(submit_choice, cmd, SqlAlchemyUnitOfWork(ctx.sessions), policy=ctx.policy,
-                                          now=now, registry=registry)
+        principal, result = await run_in_threadpool(_choose, ctx, creds.credentials if creds is not None else "",
+                                                     known, person_id, body, now=now, year=window.year)
     except (UnknownPerson, ChooserNotAllowed) as exc:
         raise chooser_refused(exc) from None
+    signed_in(principal)
+    if result is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "仅参保人本人或家人可提交选择 / only residents choose")
     out = ChoiceOut(choice_id=result.choice_id, year=window.year, accepted=result.accepted,
                     applied_to=list(result.applied_to))
     if result.refusal is not None:
@@ -163,3 +169,20 @@ async def post_choice(request: Request, creds: BearerCredentials, person_id: Per
     # serialised here (the schema is the route's response_model): FastAPI would validate it once more
     return Response(out.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
 
+
+def _choose(ctx: AppContext, token: str, known: Principal | None, person_id: str, body: ChoiceIn, *, now: datetime,
+            year: int) -> tuple[Principal | None, ChoiceResult | None]:
+    """In the thread pool, on one session and in one transaction: who is asking (``known``, else the bearer
+    ``token``), then, for a resident, the use case. (principal, None): not signed in (None), or not a resident."""
+    with ctx.sessions() as session:
+        principal = known or bearer_principal(session, ctx, token, now=now)
+        if principal is None or principal.role is not Role.RESIDENT or not principal.person_id:
+            return principal, None
+        cmd = SubmitChoice(person_id=person_id, year=year, consortium_id=body.consortium_id,
+                           township_id=body.township_id, village_id=body.village_id, chosen_at=now,
+                           for_household=body.for_household and person_id == principal.person_id,
+                           actor=audit.actor_of(principal), channel="api", chooser_id=principal.person_id)
+        registry = ctx.registry.get() if ctx.registry is not None else None
+        # the unit of work continues the session's transaction (the token check's), and closes the session
+        return principal, submit_choice(cmd, SqlAlchemyUnitOfWork(session), policy=ctx.policy, now=now,
+                                        registry=registry)
