@@ -7,11 +7,15 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from yigongti.budget.year import policy_with_scores, run_year
 from yigongti.cli import app
 from yigongti.core.policy import Policy
+from yigongti.core.problems import InvalidInput
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -63,3 +67,40 @@ def test_demo_then_run_on_a_small_county(tmp_path: Path) -> None:
     assert len(settle) == 2 and all(r["grade"] != "pending" for r in settle)
     check = CliRunner().invoke(app, ["check", str(out)])
     assert check.exit_code == 0, check.output
+
+
+def test_a_province_s_parquet_claims_stream_through_run_with_the_same_files(tmp_path: Path) -> None:
+    """Parquet claims above ``stream_above`` are never held in memory (checked, adjudicated into adjudicated.csv,
+    appraised and settled in the engine): every file written is byte for byte the in-memory path's."""
+    data = tmp_path / "demo"
+    made = CliRunner().invoke(app, ["demo", "--out", str(data), "--persons", "3000", "--seed", "5", "--counties", "2",
+                                    "--format", "parquet", "--no-run"])
+    assert made.exit_code == 0, made.output
+    assert (data / "claims").is_dir()
+    whole = run_year(data, 2026, tmp_path / "memory", stream_above=10**12)
+    streamed = run_year(data, 2026, tmp_path / "streamed", stream_above=0)
+    assert streamed.settlement.streamed and not whole.settlement.streamed
+    assert (streamed.designated, streamed.claims) == (whole.designated, whole.claims) and streamed.claims > 0
+    files = sorted(p.name for p in (tmp_path / "memory").iterdir())
+    assert files == sorted(p.name for p in (tmp_path / "streamed").iterdir())
+    assert {"adjudicated.csv", "settlement.csv", "indicators.csv", "appraisal.html", "appraisal.xlsx"} <= set(files)
+    for name in files:
+        if name == "reports":
+            continue
+        assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "memory" / name).read_bytes(), name
+
+
+def test_run_checks_a_province_s_claims_before_writing_anything(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    made = CliRunner().invoke(app, ["demo", "--out", str(data), "--persons", "2000", "--seed", "3",
+                                    "--format", "parquet", "--no-run"])
+    assert made.exit_code == 0, made.output
+    part = sorted((data / "claims").glob("*.parquet"))[0]
+    claims = pq.read_table(part)
+    ids = claims.column("person_id").to_pylist()
+    ids[0] = "nobody"
+    pq.write_table(claims.set_column(claims.column_names.index("person_id"), "person_id", pa.array(ids)), part)
+    with pytest.raises(InvalidInput) as caught:
+        run_year(data, 2026, tmp_path / "out", stream_above=0)
+    assert any(p.column == "person_id" and part.name in p.message for p in caught.value.problems)
+    assert not (tmp_path / "out").exists()

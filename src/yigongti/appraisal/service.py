@@ -136,9 +136,11 @@ def _whole_year(claims: pa.Table | ir.Table, year: int) -> bool:
 def _covers(adjudicated: pa.Table | ir.Table | None, claims: pa.Table | ir.Table | None, year: int) -> bool:
     if adjudicated is None or claims is None:
         return False
-    if isinstance(claims, ir.Table):  # the engine's adjudication of these very claims: it covers them when any
-        d = claims.admit_date
-        return int(claims.filter(d.year() == year).count().to_pyarrow().as_py() or 0) > 0
+    if isinstance(claims, ir.Table):  # the engine's adjudication of these very claims: it covers the year when it
+        # holds any of its claims (``run`` appraises last year too, whose claims its adjudication of the year lacks)
+        t = adjudicated if isinstance(adjudicated, ir.Table) and "admit_date" in adjudicated.columns else claims
+        d = t.admit_date
+        return int(t.filter(d.year() == year).count().to_pyarrow().as_py() or 0) > 0
     years = pc.year(claims.column("admit_date"))
     ids = pc.filter(claims.column("claim_id"), pc.equal(years, year))
     if len(ids) == 0:

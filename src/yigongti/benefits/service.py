@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
-from yigongti.core.engine import Backend, connect, partition_by_county, read_parquet, register_arrow
+from yigongti.core.engine import Backend, arrow_batches, connect, partition_by_county, read_parquet, register_arrow
 from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.core.problems import InvalidInput, Problem, errors
 from yigongti.datafolder.folder import (
@@ -36,6 +37,7 @@ from yigongti.datafolder.folder import (
     parse_table,
     read_folder,
     read_raw_table,
+    write_csv_parts,
     write_table,
 )
 from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType, Column, TableSpec
@@ -51,6 +53,7 @@ __all__ = [
     "adjudicate_data",
     "adjudicate_folder",
     "adjudicated_expr",
+    "check_claims_files",
     "check_parquet_claims",
     "designations_for",
     "folder_designations",
@@ -60,6 +63,7 @@ __all__ = [
     "parquet_rows",
     "summarize",
     "write_adjudicated",
+    "write_adjudicated_stream",
 ]
 
 LARGE_INPUT_TABLES = ["institutions", "consortia", "persons", "choices", "designations"]
@@ -415,15 +419,25 @@ def parquet_claims(con: Backend, folder: Path, *, checked: bool = False) -> ir.T
     return _parquet_claims(con, path, check=not checked)
 
 
+def check_claims_files(con: Backend, data: DataFolder, claims_path: Path) -> None:
+    """Validate a folder's Parquet claims with their references to ``data``'s persons and institutions (the check
+    :func:`adjudicated_expr` runs, on its own: ``run`` checks everything before its first step, then passes
+    ``checked=True``). Raises InvalidInput."""
+    _parquet_claims(con, claims_path,
+                    persons=register_arrow(con, data["persons"].select(["person_id"]), "chk_persons"),
+                    institutions=register_arrow(con, data["institutions"].select(["inst_id"]), "chk_institutions"))
+
+
 def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
                      policy: Policy | BenefitPolicy, year: int, *, ordered: bool = False,
-                     designated: bool = False, columns: list[str] | None = None) -> ir.Table:
+                     designated: bool = False, columns: list[str] | None = None, checked: bool = False) -> ir.Table:
     """The ``adjudicated`` table of Parquet claims as an engine expression (money int64 fen), not executed: for
     writing it, or for aggregating it without ever holding it (``budget.service.settle_year``, which asks for
     the ``designated`` consortium column too). ``columns``: the claims columns wanted (default all): the fewer, the
-    less the running sums carry."""
+    less the running sums carry. ``checked``: the claims files were validated already in this use case
+    (:func:`check_claims_files`)."""
     t = _registered(con, data, designations)
-    claims = _parquet_claims(con, claims_path, persons=t["persons"], institutions=t["institutions"])
+    claims = _parquet_claims(con, claims_path, persons=t["persons"], institutions=t["institutions"], check=not checked)
     return adjudicate(claims, t["persons"], t["institutions"], t["designations"],
                       _benefits(policy), year, ordered=ordered, designated=designated, columns=columns)
 
@@ -510,8 +524,31 @@ def _summary_in_engine(t: ir.Table, year: int) -> AdjudicationSummary:
 
 def write_adjudicated(table: pa.Table, out: Path, *, fmt: str = "csv") -> Path:
     """The contract's ``adjudicated`` file (money in yuan with 2 decimals in CSV), written atomically."""
-    return write_table(table.select([*[c for c in table.column_names if c not in OUTPUT_COLUMNS], *OUTPUT_COLUMNS]),
-                       out, "adjudicated", fmt=fmt)
+    return write_table(_in_output_order(table), out, "adjudicated", fmt=fmt)
+
+
+def _in_output_order(table: pa.Table) -> pa.Table:
+    return table.select([*[c for c in table.column_names if c not in OUTPUT_COLUMNS], *OUTPUT_COLUMNS])
+
+
+def write_adjudicated_stream(expr: ir.Table, out: Path, *, batch_rows: int = 1_000_000) -> int:
+    """``out/adjudicated.csv`` of the engine's adjudication ``expr`` (:func:`adjudicated_expr` ``ordered``, DuckDB),
+    streamed from the engine in batches of ``batch_rows`` (a province's claims are never held whole): the same bytes as
+    :func:`write_adjudicated` of ``adjudicate_data``'s table. Returns the number of claims written."""
+    written = 0
+
+    def parts() -> Iterator[pa.Table]:
+        nonlocal written
+        with arrow_batches(expr, batch_rows) as reader:
+            for batch in reader:
+                part = _in_output_order(_typed(pa.Table.from_batches([batch])))
+                written += part.num_rows
+                yield part
+            if not written:  # no claim: the header alone
+                yield _in_output_order(_typed(reader.schema.empty_table()))
+
+    write_csv_parts(parts(), out, "adjudicated")
+    return written
 
 
 # ------------------------------------------------------------------------------- a year's inputs

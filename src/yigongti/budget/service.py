@@ -94,8 +94,8 @@ from yigongti.datafolder.schema import INPUT_TABLES
 __all__ = [
     "SETTLED_CLAIMS_COLUMNS", "STREAM_CLAIMS", "SettlementResult", "appraisal_scores", "format_heads",
     "interim_table", "load_adjudicated", "package_table", "package_year", "policy_with_scores", "settle_data",
-    "settle_worlds", "settle_year", "settlement_inputs", "spent_by_month", "statements_table", "surplus_table",
-    "write_package", "write_settlement",
+    "settle_streamed", "settle_worlds", "settle_year", "settlement_inputs", "spent_by_month", "statements_table",
+    "surplus_table", "write_package", "write_settlement",
 ]
 
 # Parquet claims of more rows than this are settled streaming from the files through the engine (at 10 M claims
@@ -429,13 +429,28 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
         appraisal, problem = _appraised(appraisal, appraise, appraisal_errors, lambda: appraise_data(
             data, year, policy, designations, adj, indicator_set=folder_indicator_set(folder), backend=backend,
             claims=claims, con=con, with_previous=False))
-        scored = policy_with_scores(policy, appraisal_scores(appraisal)) if appraisal is not None else policy
-        result = _settle(data, year, scored, con, designations, adj, top_diagnoses, claims=claims,
-                         claim_files=parquet_files(path), opening=opening)
+        result = settle_streamed(data, year, policy, con, designations, adj, claims, claim_files=parquet_files(path),
+                                 appraisal=appraisal, top_diagnoses=top_diagnoses, opening=opening)
     finally:
         if con.name != "pyspark":
             con.disconnect()
-    result.appraisal, result.appraisal_problem, result.streamed = appraisal, problem, True
+    result.appraisal_problem = problem
+    return result
+
+
+def settle_streamed(data: DataFolder, year: int, policy: Policy, con: Backend, designations: pa.Table,
+                    adjudicated: ir.Table, claims: ir.Table, *, claim_files: list[Path],
+                    appraisal: AppraisalResult | None, top_diagnoses: int = 10,
+                    opening: Mapping[str, Balances] | None = None) -> SettlementResult:
+    """The settlement of a province's claims that stay in the engine ``con``: ``adjudicated`` is the engine's
+    adjudication of the Parquet ``claim_files`` (:func:`~yigongti.benefits.service.adjudicated_expr` with the
+    designated consortium and :data:`SETTLED_CLAIMS_COLUMNS`), ``claims`` the same files as read (checked once),
+    ``appraisal`` the year's (its scores pay the P4P reserve; None: the policy's and the scores table's only).
+    The streamed path of :func:`settle_year`, and ``run``'s on such a folder."""
+    scored = policy_with_scores(policy, appraisal_scores(appraisal)) if appraisal is not None else policy
+    result = _settle(data, year, scored, con, designations, adjudicated, top_diagnoses, claims=claims,
+                     claim_files=claim_files, opening=opening)
+    result.appraisal, result.streamed = appraisal, True
     return result
 
 

@@ -9,6 +9,9 @@ reads them instead of computing them again. Scores for the P4P reserve come from
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,28 +23,44 @@ from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.service import AppraisalResult, appraise_data, write_appraisal
 from yigongti.benefits.service import (
     adjudicate_data,
+    adjudicated_expr,
+    check_claims_files,
     designations_for,
     folder_designations,
+    parquet_claims,
+    parquet_claims_path,
+    parquet_files,
+    parquet_rows,
     summarize,
     write_adjudicated,
+    write_adjudicated_stream,
 )
 from yigongti.budget.opening_service import resolve_opening
 from yigongti.budget.service import (
+    SETTLED_CLAIMS_COLUMNS,
+    STREAM_CLAIMS,
     SettlementResult,
     appraisal_scores,
     policy_with_scores,
+    settle_streamed,
     settle_year,
     write_settlement,
 )
+from yigongti.core.engine import connect
 from yigongti.core.policy import Policy
 from yigongti.core.policy_files import folder_policy
-from yigongti.datafolder.folder import read_folder
+from yigongti.datafolder.folder import find_table_file, read_folder
+from yigongti.datafolder.schema import INPUT_TABLES
 from yigongti.enrollment.report import enrollment_outputs, write_enrollment
 from yigongti.enrollment.service import enroll_data
 
 __all__ = ["STEPS", "YearResult", "appraisal_scores", "policy_with_scores", "run_year"]
 
 DESIGNATION_COLUMNS = ["person_id", "year", "consortium_id", "township_id", "village_id"]
+# DuckDB's memory when a province's claims stream through ``run`` (its default, 80% of the machine, is not a bound
+# when 70 M claims are sorted for adjudicated.csv); YIGONGTI_ENGINE_MEMORY overrides it
+ENGINE_MEMORY = "4GB"
+MEMORY_ENV = "YIGONGTI_ENGINE_MEMORY"
 STEPS = ("check", "enroll", "adjudicate", "appraise", "settle")
 
 
@@ -57,12 +76,20 @@ class YearResult:
 
 def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy | None = None,
              backend: str = "duckdb", reports: bool = True,
-             step: Callable[[str], None] | None = None, opening: Path | str | None = None) -> YearResult:
+             step: Callable[[str], None] | None = None, opening: Path | str | None = None,
+             stream_above: int = STREAM_CLAIMS) -> YearResult:
     """Run ``year`` on a data folder and write every output into ``out``. ``opening``: last year's surplus.csv (or
     an opening table; default the folder's ``opening`` table). Raises InvalidInput on bad input (nothing is written
-    then: the folder and the opening balances are validated before the first step)."""
+    then: the folder and the opening balances are validated before the first step). ``stream_above``: Parquet
+    claims of more rows stream through the engine, as in ``settle_year`` (the default is the engine's; tests lower
+    it)."""
     folder, out = Path(folder), Path(out)
     tell = step or (lambda _name: None)
+    claims_path = parquet_claims_path(folder) if backend == "duckdb" else None
+    if (claims_path is not None and find_table_file(folder, "adjudicated") is None
+            and parquet_rows(claims_path) > stream_above):
+        return _run_streamed(folder, claims_path, year, out, policy=policy, reports=reports, tell=tell,
+                             opening=opening)
     tell("check")
     data = read_folder(folder)
     policy = policy or folder_policy(folder)
@@ -92,6 +119,57 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
     write_settlement(settlement, out, reports=reports)
     return YearResult(year, _count(designations, year), summarize(adjudicated, year).claims, appraisal, settlement,
                       out)
+
+
+def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, policy: Policy | None, reports: bool,
+                  tell: Callable[[str], None], opening: Path | str | None) -> YearResult:
+    """:func:`run_year` on a province's Parquet claims (more than ``STREAM_CLAIMS`` rows, DuckDB), as ``settle``
+    streams them: the claims are never held in memory. They are checked once (with the other tables), adjudicated
+    from the files into ``adjudicated.csv`` (sorted by claim_id, as the in-memory path writes it), then adjudicated
+    again inside the appraisal's measures and the settlement's sums, which only read sums out of the engine. Same
+    files as the in-memory path (the appraisal with last year's indicators, the claims hashed by their bytes)."""
+    tell("check")
+    data = read_folder(folder, tables=[t for t in INPUT_TABLES if t != "claims"])
+    policy = policy or folder_policy(folder)
+    balances = resolve_opening(data, year, opening)
+    spill = Path(tempfile.mkdtemp(prefix="yigongti-run-"))
+    # insertion order kept for the sorted adjudicated.csv; past the memory limit the sort and the joins spill to disk
+    con = connect("duckdb", joins_as_written=True, memory_limit=os.environ.get(MEMORY_ENV) or ENGINE_MEMORY,
+                  temp_directory=str(spill))
+    try:
+        check_claims_files(con, data, claims_path)
+
+        tell("enroll")
+        enrolled_designations = None
+        if folder_designations(data, year) is None:
+            enrolled = enroll_data(data, year, policy)
+            write_enrollment(enrollment_outputs(data, enrolled, policy), out)
+            enrolled_designations = enrolled.designations
+            del enrolled
+        designations = designations_for(data, year, policy, enrolled=enrolled_designations)
+        del enrolled_designations
+
+        tell("adjudicate")
+        written = write_adjudicated_stream(adjudicated_expr(con, data, claims_path, designations, policy, year,
+                                                            ordered=True, checked=True), out)
+        con.raw_sql("SET preserve_insertion_order = false")  # only sums come out from here on
+
+        tell("appraise")
+        adj = adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True,
+                               columns=SETTLED_CLAIMS_COLUMNS, checked=True)
+        claims = parquet_claims(con, folder, checked=True)
+        appraisal = appraise_data(data, year, policy, designations, adj, indicator_set=folder_indicator_set(folder),
+                                  claims=claims, con=con)
+        write_appraisal(appraisal, out, reports=reports)
+
+        tell("settle")
+        settlement = settle_streamed(data, year, policy, con, designations, adj, claims,
+                                     claim_files=parquet_files(claims_path), appraisal=appraisal, opening=balances)
+    finally:
+        con.disconnect()
+        shutil.rmtree(spill, ignore_errors=True)
+    write_settlement(settlement, out, reports=reports)
+    return YearResult(year, _count(designations, year), written, appraisal, settlement, out)
 
 
 def _count(designations: pa.Table, year: int) -> int:

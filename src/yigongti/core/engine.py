@@ -17,9 +17,9 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 __all__ = [
-    "COUNTY_MAP_VIEW", "DUCKDB_THREADS_ENV", "SPARK_MASTER_ENV", "Backend", "age_expr", "connect", "duckdb_threads",
-    "icd_expr", "partition_by_county", "read_parquet", "register_arrow", "set_duckdb_threads", "set_spark_master",
-    "spark_master", "to_arrow"]
+    "COUNTY_MAP_VIEW", "DUCKDB_THREADS_ENV", "SPARK_MASTER_ENV", "Backend", "age_expr", "arrow_batches", "connect",
+    "duckdb_threads", "icd_expr", "partition_by_county", "read_parquet", "register_arrow", "set_duckdb_threads",
+    "set_spark_master", "spark_master", "to_arrow"]
 
 Backend = BaseBackend
 _counter = itertools.count()
@@ -195,3 +195,12 @@ def icd_expr(col: ir.StringValue, patterns: Iterable[str]) -> ir.BooleanValue:
         else:
             cond = cond | code.startswith(lo.replace(".", ""))
     return cond
+
+
+def arrow_batches(expr: ir.Table, rows: int) -> pa.RecordBatchReader:
+    """``expr`` executed on DuckDB as a stream of Arrow batches of at most ``rows`` rows, in the expression's order
+    (Ibis's own ``to_pyarrow_batches`` calls a method this DuckDB no longer has)."""
+    backend: Any = expr.get_backend()
+    backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
+    reader: pa.RecordBatchReader = backend.con.sql(str(backend.compile(expr))).to_arrow_reader(rows)
+    return reader

@@ -58,6 +58,7 @@ __all__ = [
     "read_raw_table",
     "scan_folder",
     "table_files",
+    "write_csv_parts",
     "write_table",
 ]
 
@@ -1308,11 +1309,35 @@ def write_table(table: pa.Table, folder: Path | str, name: str, *, fmt: str = "c
         pq.write_table(table, tmp)
         tmp.replace(path)
         return path
-    cols = {n: _to_text(by_name.get(n), table.column(n)) for n in table.column_names}
-    text = pa.table(cols)
+    return write_csv_parts([table], folder, name)
+
+
+def write_csv_parts(parts: Iterable[pa.Table | pa.RecordBatch], folder: Path | str, name: str) -> Path:
+    """The CSV of :func:`write_table` written part after part (a province's rows streamed from the engine, never
+    held whole): the same bytes as ``write_table`` of the parts concatenated (every part has the same columns).
+    Atomic: a temporary file renamed when the last part is written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = TABLES.get(name)
+    by_name = {c.name: c for c in spec.columns} if spec else {}
     path = folder / f"{name}.csv"
     tmp = path.with_suffix(".csv.tmp")
-    pacsv.write_csv(text, tmp, write_options=pacsv.WriteOptions(quoting_style="needed"))
-    # Arrow writes "" for empty strings and nothing for null; both read back as empty.
-    tmp.replace(path)
+    writer: pacsv.CSVWriter | None = None
+    try:
+        for part in parts:
+            table = part if isinstance(part, pa.Table) else pa.Table.from_batches([part])
+            text = pa.table({n: _to_text(by_name.get(n), table.column(n)) for n in table.column_names})
+            if writer is None:
+                writer = pacsv.CSVWriter(tmp, text.schema, write_options=pacsv.WriteOptions(quoting_style="needed"))
+            # Arrow writes "" for empty strings and nothing for null; both read back as empty.
+            writer.write_table(text)
+        if writer is None:
+            raise ValueError(f"{name}: no part to write")
+        writer.close()
+        writer = None
+        tmp.replace(path)
+    finally:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
     return path

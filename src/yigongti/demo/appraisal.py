@@ -36,20 +36,28 @@ DEATH_CAUSES = np.array(["I21.9", "I63.9", "C34.9", "C16.9", "E11.9", "J44.9", "
 DEATH_WEIGHTS = np.array([0.16, 0.20, 0.14, 0.08, 0.05, 0.12, 0.10, 0.15])
 
 
-def _read(folder: Path, name: str, columns: list[str]) -> pa.Table | None:
+def _read(folder: Path, name: str, columns: list[str], *, part: int | None = None) -> pa.Table | None:
+    """The table's ``columns`` as text; ``part``: only that file of a Parquet folder (None: every file; a CSV file
+    or one Parquet file is part 0)."""
     path = find_table_file(folder, name)
     if path is None:
         return None
     if path.is_dir() or path.suffix == ".parquet":
         files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
         have = set(pq.read_schema(files[0]).names)
-        table = pq.read_table(files, columns=[c for c in columns if c in have])
+        table = pq.read_table(files if part is None else files[part], columns=[c for c in columns if c in have])
     else:
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
             include_columns=columns, include_missing_columns=True,
             column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=True))
     return pa.table({c: pc.cast(table.column(c), pa.string()) if c in table.column_names
                      else pa.nulls(table.num_rows, pa.string()) for c in columns})
+
+
+def _parts(folder: Path, name: str) -> int:
+    """How many parts :func:`_read` reads the table in (0: no such table)."""
+    path = find_table_file(folder, name)
+    return 0 if path is None else len(sorted(path.glob("*.parquet"))) if path.is_dir() else 1
 
 
 def _col(t: pa.Table, name: str) -> np.ndarray:
@@ -148,9 +156,12 @@ def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
     village_of = _village_of(folder, pid, villages, ids, rng)
     ht = (age >= 35) & (rng.random(len(pid)) < np.clip((age - 25) / 160, 0, 0.6))
     dm = (age >= 35) & (rng.random(len(pid)) < np.clip((age - 25) / 400, 0, 0.25))
-    claims = _read(folder, "claims", ["person_id", "diagnosis", "admit_date"])
-    if claims is not None:  # known from the claims of the year and its lead-in weeks (not the rest of last year)
-        since = (date(year, 1, 1) - timedelta(days=DEFAULT_CALIBRATION.lead_in_days)).isoformat()
+    # known from the claims of the year and its lead-in weeks (not the rest of last year), read file by file: a
+    # province's claims (140 M rows at 10 M persons) are never held whole
+    since = (date(year, 1, 1) - timedelta(days=DEFAULT_CALIBRATION.lead_in_days)).isoformat()
+    for i in range(_parts(folder, "claims")):
+        claims = _read(folder, "claims", ["person_id", "diagnosis", "admit_date"], part=i)
+        assert claims is not None
         claims = claims.filter(pc.greater_equal(pc.fill_null(claims.column("admit_date"), since), since))
         diag = pc.utf8_slice_codeunits(pc.fill_null(claims.column("diagnosis"), ""), 0, 3)
         for flag, codes in ((ht, ["I10", "I11", "I12", "I13", "I15"]), (dm, ["E10", "E11", "E12", "E13", "E14"])):
