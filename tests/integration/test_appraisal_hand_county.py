@@ -249,16 +249,7 @@ def test_unknown_ids_in_the_appraisal_tables_are_input_problems(tmp_path: Path) 
 
 
 def test_a_set_of_one_indicator_computes_just_what_it_needs(tmp_path: Path) -> None:
-    text = """
-id = "one"
-version = "1"
-name_zh = "单项"
-name_en = "one"
-[[groups]]
-id = "5"
-name_zh = "保健康"
-name_en = "Health"
-[[indicator]]
+    res = _appraise_with_one_indicator(tmp_path, """
 id = "5.1"
 group = "5"
 name_zh = "慢病健康管理人群住院率"
@@ -268,12 +259,7 @@ denominator = "managed_chronic"
 unit = "%"
 direction = "lower"
 target = 15
-weight = 100
-institution_weight = 100
-source = "test"
-"""
-    (tmp_path / "one.toml").write_text(text, encoding="utf-8")
-    res = appraise_folder(HERE, 2026, Policy(), indicator_set=load_indicator_set(tmp_path / "one.toml"))
+""")
     rows = _rows(res.indicators)
     assert (rows[("A", "5.1")]["numerator"], rows[("A", "5.1")]["value"]) == ("2", "100.00")
     assert (rows[("510001", "5.1")]["numerator"], rows[("510001", "5.1")]["denominator"]) == ("3", "3")
@@ -284,16 +270,7 @@ source = "test"
 def test_a_set_reading_the_follow_ups_but_not_the_admissions_of_managed_patients(tmp_path: Path) -> None:
     """The follow-ups are there and the claims too, the set asks for the managed patients only: computed without the
     admissions of managed patients, and the same as the national set gives for that indicator."""
-    text = """
-id = "one"
-version = "1"
-name_zh = "单项"
-name_en = "one"
-[[groups]]
-id = "5"
-name_zh = "保健康"
-name_en = "Health"
-[[indicator]]
+    res = _appraise_with_one_indicator(tmp_path, """
 id = "5.3"
 group = "5"
 name_zh = "高血压规范管理率"
@@ -302,12 +279,7 @@ numerator = "standard_hypertension"
 denominator = "managed_hypertension"
 unit = "%"
 target = 60
-weight = 100
-institution_weight = 100
-source = "test"
-"""
-    (tmp_path / "one.toml").write_text(text, encoding="utf-8")
-    res = appraise_folder(HERE, 2026, Policy(), indicator_set=load_indicator_set(tmp_path / "one.toml"))
+""")
     full = appraise_folder(HERE, 2026, Policy())
     want = {(r["scope"], r["numerator"], r["denominator"], r["value"]) for r in full.indicators.to_pylist()
             if r["indicator"] == _national_id("standard_hypertension")}
@@ -316,3 +288,12 @@ source = "test"
 
 def _national_id(numerator: str) -> str:
     return next(i.id for i in load_indicator_set().indicators if i.numerator == numerator)
+
+
+def _appraise_with_one_indicator(tmp_path: Path, indicator: str) -> AppraisalResult:
+    """The hand county appraised with a set of one indicator of group 5 (its TOML lines given), weight 100."""
+    text = ('id = "one"\nversion = "1"\nname_zh = "单项"\nname_en = "one"\n'
+            '[[groups]]\nid = "5"\nname_zh = "保健康"\nname_en = "Health"\n'
+            f'[[indicator]]{indicator}weight = 100\ninstitution_weight = 100\nsource = "test"\n')
+    (tmp_path / "one.toml").write_text(text, encoding="utf-8")
+    return appraise_folder(HERE, 2026, Policy(), indicator_set=load_indicator_set(tmp_path / "one.toml"))
