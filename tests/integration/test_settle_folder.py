@@ -11,13 +11,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from parquet_parts import claims_in_parquet_parts
 from tests.integration.test_settle_example import read_csv
 from typer.testing import CliRunner
 
 from yigongti.budget.service import SettlementResult, settle_year
 from yigongti.cli import app
 from yigongti.core.policy import CapitationPolicy, Policy
-from yigongti.datafolder.folder import fen_to_yuan, read_folder
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +31,7 @@ def folders(example_input: Path, example_expected: Path, tmp_path_factory: pytes
     y2026 = (example_expected / "designations.csv").read_text(encoding="utf-8").split("\n", 1)[1]
     (csv_folder / "designations.csv").write_text(earlier.rstrip("\n") + "\n" + y2026, encoding="utf-8")
     pq_folder = tmp_path_factory.mktemp("parquet")
-    shutil.copytree(csv_folder, pq_folder, dirs_exist_ok=True)
-    (pq_folder / "claims.csv").unlink()
-    claims = read_folder(csv_folder)["claims"]
-    for n in ("total_cost", "covered_cost"):  # money as decimal yuan, as every contract file has it
-        claims = claims.set_column(claims.column_names.index(n), n, fen_to_yuan(claims.column(n)))
-    (pq_folder / "claims").mkdir()
-    third = claims.num_rows // 3
-    for i, (lo, n) in enumerate(((0, third), (third, third), (2 * third, claims.num_rows - 2 * third))):
-        pq.write_table(claims.slice(lo, n), pq_folder / "claims" / f"part-{i}.parquet")
+    claims_in_parquet_parts(csv_folder, pq_folder, 3)
     return csv_folder, pq_folder
 
 

@@ -18,6 +18,7 @@ from typing import IO
 
 import pyarrow as pa
 import pytest
+from parquet_parts import claims_in_parquet_parts
 from test_settle_example import example_folder
 
 pytestmark = pytest.mark.spark
@@ -176,20 +177,7 @@ def test_spark_spreads_person_tables_by_county(example_input: Path) -> None:
 
 def _parquet_claims_folder(example_input: Path, target: Path) -> Path:
     """The example county with its claims as a folder of three Parquet parts (money in decimal yuan)."""
-    import pyarrow.parquet as pq
-
-    from yigongti.datafolder.folder import fen_to_yuan, read_folder
-
-    shutil.copytree(example_input, target)
-    (target / "claims.csv").unlink()
-    claims = read_folder(example_input)["claims"]
-    for n in ("total_cost", "covered_cost"):
-        claims = claims.set_column(claims.column_names.index(n), n, fen_to_yuan(claims.column(n)))
-    (target / "claims").mkdir()
-    third = claims.num_rows // 3
-    for i, (lo, n) in enumerate(((0, third), (third, third), (2 * third, claims.num_rows - 2 * third))):
-        pq.write_table(claims.slice(lo, n), target / "claims" / f"part-{i}.parquet")
-    return target
+    return claims_in_parquet_parts(example_input, target, 3)
 
 
 def test_parquet_claims_read_by_the_cluster_give_duckdbs_bytes(cluster: Cluster, example_input: Path,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
+from parquet_parts import claims_in_parquet_parts
 from tests.integration.test_settle_example import read_csv
 from typer.testing import CliRunner
 
@@ -18,7 +18,6 @@ from yigongti.cli import app
 from yigongti.core.icd import icd_matches
 from yigongti.core.money import apply_rate_bp, parse_yuan
 from yigongti.core.policy_files import resolve_policy
-from yigongti.datafolder.folder import fen_to_yuan, read_folder
 
 ROWS = """[benefits.designated_primary]
 inpatient_deductible = "100"
@@ -136,15 +135,7 @@ def test_parquet_claims_streamed_settle_the_same(runs: dict[str, tuple[Path, Pat
                                                 tmp_path: Path) -> None:
     folder, out = runs["on"]
     pq_folder = tmp_path / "pq"
-    shutil.copytree(folder, pq_folder)
-    (pq_folder / "claims.csv").unlink()
-    claims = read_folder(folder)["claims"]
-    for n in ("total_cost", "covered_cost"):
-        claims = claims.set_column(claims.column_names.index(n), n, fen_to_yuan(claims.column(n)))
-    (pq_folder / "claims").mkdir()
-    half = claims.num_rows // 2
-    pq.write_table(claims.slice(0, half), pq_folder / "claims" / "part-0.parquet")
-    pq.write_table(claims.slice(half), pq_folder / "claims" / "part-1.parquet")
+    claims_in_parquet_parts(folder, pq_folder, 2)
     streamed = settle_year(pq_folder, 2026, resolve_policy(pq_folder, None), stream_above=0, appraise=False)
     assert streamed.streamed
     expected = {r["consortium_id"]: parse_yuan(r["in_network_spend"]) for r in read_csv(out / "settlement.csv")}
