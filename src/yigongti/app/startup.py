@@ -226,8 +226,9 @@ def _demo_workflow(sessions: sessionmaker[Session], clock: Clock, policy: Policy
     """Demo referrals between the demo township doctor's institution and the lead hospital, remote diagnosis
     orders and tele-consultations, written once into a database that has the demo accounts and none of them yet."""
     with sessions.begin() as s:
-        insts = dict(s.execute(select(UserRow.username, UserRow.inst_id).where(UserRow.username.in_(
-            (DEMO_USERNAMES[Role.CLINICIAN], DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN])))).tuples().all())
+        insts = {username: inst_id for username, inst_id in s.execute(
+            select(UserRow.username, UserRow.inst_id).where(UserRow.username.in_(
+                (DEMO_USERNAMES[Role.CLINICIAN], DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN]))))}
         township, lead = insts.get(DEMO_USERNAMES[Role.CLINICIAN]), insts.get(DEMO_HOSPITAL_USERNAMES[Role.CLINICIAN])
         if not township or not lead:
             return
