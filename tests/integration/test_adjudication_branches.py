@@ -9,7 +9,7 @@ import pytest
 from test_adjudication_rules import POLICY, Person, both, claim, engine_tables, f
 
 from yigongti.benefits import engine as adjudication
-from yigongti.benefits.engine import adjudicate
+from yigongti.benefits.engine import DESIGNATED_COLUMNS, adjudicate
 from yigongti.budget import engine as q
 
 
@@ -131,10 +131,13 @@ def test_a_capped_emergency_at_another_consortium_is_still_charged_as_outside(co
             .to_pyarrow().to_pylist()}
     assert [(rows[c]["charge"], rows[c]["charged_to"]) for c in ("1a", "1b", "1c")] == [
         ("in_network", "G1"), ("out_of_network", "G1"), ("fund", None)]
-    for given in (adj, adj.drop("designated_consortium")):
+    # the designation as the adjudication hands it over (consortium, township, village), the consortium only (the
+    # member's township and village joined again), none of it (all joined again)
+    for given in (adj, adj.drop("designated_township", "designated_village"), adj.drop(*DESIGNATED_COLUMNS)):
         sums = q.charged_spending(given, t["designations"], t["institutions"], year=2026).to_pyarrow().to_pylist()
-        assert sorted((r["in_network"], r["tier"], r["fund_paid"]) for r in sums) == [
-            (False, "outside", result["1b"][2]), (True, "county", result["1a"][2])]
+        # out of network the member is the person's designated village
+        assert sorted((r["in_network"], r["tier"], r["fund_paid"], r["member"]) for r in sums) == [
+            (False, "outside", result["1b"][2], "G1-T1-V1"), (True, "county", result["1a"][2], "G1-H")]
 
 
 def test_fewer_columns_carry_the_same_decisions(con: ibis.BaseBackend) -> None:
@@ -154,7 +157,7 @@ def test_fewer_columns_carry_the_same_decisions(con: ibis.BaseBackend) -> None:
     full = adjudicate(*args, designated=True).to_pyarrow()
     few = adjudicate(*args, designated=True, columns=wanted).to_pyarrow()
     assert few.column_names == [*wanted, "network_status", "deductible", "fund_paid", "patient_paid", "rule",
-                                "designated_consortium"]
+                                "designated_consortium", "designated_township", "designated_village"]
     assert few.equals(full.select(few.column_names))
     assert few.column("rule").to_pylist()[:2] == ["inpatient", "annual_cap"]  # the over-cap branch is in it
 

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 
 from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.service import AppraisalResult, appraise_data
-from yigongti.benefits.engine import DESIGNATED_CONSORTIUM
+from yigongti.benefits.engine import DESIGNATED_COLUMNS
 from yigongti.benefits.service import (
     ADJUDICATED_COLUMNS,
     adjudicated_expr,
@@ -294,7 +294,7 @@ def settle_worlds(stacked: DataFolder, tags: Sequence[str], worlds: Sequence[tup
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
     des = des.filter(pc.equal(des.column("year"), year))
     adj = adjudicated.select([*ADJUDICATED_COLUMNS,
-                              *(c for c in (DESIGNATED_CONSORTIUM,) if c in adjudicated.column_names)])
+                              *(c for c in DESIGNATED_COLUMNS if c in adjudicated.column_names)])
     cap = policy.capitation
     risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
     claims = stacked.get("claims")
@@ -482,7 +482,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend | None, de
     des = designations.select(["person_id", "year", "consortium_id", "township_id", "village_id"])
     des = des.filter(pc.equal(des.column("year"), year))
     columns = adjudicated.column_names if isinstance(adjudicated, pa.Table) else adjudicated.columns
-    adj = adjudicated.select([*ADJUDICATED_COLUMNS, *(c for c in (DESIGNATED_CONSORTIUM,) if c in columns)])
+    adj = adjudicated.select([*ADJUDICATED_COLUMNS, *(c for c in DESIGNATED_COLUMNS if c in columns)])
     consortia_t = data["consortia"]
     cap = policy.capitation
     risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
