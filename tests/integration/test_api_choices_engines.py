@@ -1,7 +1,6 @@
-"""The choice (``POST /api/persons/{id}/choices``) the same on SQLite and PostgreSQL, whose app runs it on the event
-loop through an asyncio engine (no thread hop) where SQLite takes the thread pool: accepted, then changed (the
-designation follows the last one, each audited), refused and kept, 401 / 403 / 404, and a cached token dead at once
-after a sign-out."""
+"""The choice (``POST /api/persons/{id}/choices``, the web benchmark's request) the same on SQLite and PostgreSQL:
+accepted, then changed (the designation follows the last one, each audited), refused and kept, 401 / 403 / 404, and
+a cached token dead at once after a sign-out."""
 
 from __future__ import annotations
 
@@ -30,7 +29,6 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     with scratch_url(request.param) as url:
         built = create_app(Settings(data_dir=tmp_path_factory.mktemp("serve"), db_url=url, data_folder=example_input,
                                     today=INSIDE_WINDOW, demo_accounts=False, token_cache_seconds=300))
-        assert (built.state.ctx.async_sessions is not None) == (request.param == "postgresql")
         try:
             yield built
         finally:

@@ -14,14 +14,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from yigongti.app import startup
 from yigongti.app.api_routes import ROUTERS
 from yigongti.app.web import mount_web
 from yigongti.budget.analytics import FiguresCache, referrals
-from yigongti.core.db import is_sqlite, make_async_engine, make_engine, make_session_factory
+from yigongti.core.db import is_sqlite, make_engine, make_session_factory
 from yigongti.platform.concurrency import ConcurrencyLimit
 from yigongti.platform.context import AppContext
 from yigongti.platform.ratelimit import LoginLimiter
@@ -72,7 +71,6 @@ def create_app(settings: Settings) -> FastAPI:
         demo_accounts=prepared.demo_accounts,
         registry=RegistryCache(sessions),
         tokens=TokenCache(ttl_seconds=settings.token_cache_seconds),
-        async_sessions=_async_sessions(settings),
     )
     app = FastAPI(
         title="yigongti 紧密型县域医共体平台",
@@ -93,16 +91,6 @@ def create_app(settings: Settings) -> FastAPI:
     mount_web(app)
     _document_unauthorised(app)
     return app
-
-
-def _async_sessions(settings: Settings) -> async_sessionmaker[AsyncSession] | None:
-    """On PostgreSQL, sessions on an asyncio engine for the busiest write (a choice): its statements awaited on the
-    event loop, no thread hop and no thread contending for the interpreter with the loop. One connection per
-    request in flight (it connects on first use); SQLite keeps the thread pool."""
-    if is_sqlite(settings.database_url):
-        return None
-    engine = make_async_engine(settings.database_url, pool_size=settings.max_requests_in_flight)
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 UNAUTHORISED = {

@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 __all__ = [
@@ -40,7 +39,6 @@ __all__ = [
     "default_url",
     "is_postgres",
     "is_sqlite",
-    "make_async_engine",
     "make_engine",
     "make_session_factory",
     "masked_url",
@@ -109,19 +107,6 @@ def make_engine(url: str | URL | None = None, *, schema: str | None = None, echo
         _ping_when_idle(engine, idle_seconds=ping_after_idle)
         return engine
     return create_engine(u, **kwargs)
-
-
-def make_async_engine(url: str | URL, *, pool_size: int = 5,
-                      ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> AsyncEngine:
-    """An asyncio engine for a PostgreSQL ``url`` (psycopg's async connection), pooled and pinged like
-    :func:`make_engine`'s: a web request's sync code runs on it through ``AsyncSession.run_sync``, its statements
-    awaited on the server's event loop (no thread)."""
-    u = resolve_url(url)
-    if u.get_backend_name() != "postgresql":
-        raise ValueError(f"an asyncio engine is for PostgreSQL, not {u.get_backend_name()}")
-    engine = create_async_engine(u, hide_parameters=True, pool_size=pool_size)
-    _ping_when_idle(engine.sync_engine, idle_seconds=ping_after_idle)
-    return engine
 
 
 def _create_private(path: Path) -> None:

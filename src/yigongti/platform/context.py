@@ -7,7 +7,6 @@ from typing import Any
 
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Engine
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 
 from yigongti.core.policy import Policy
@@ -33,5 +32,3 @@ class AppContext:
     demo_accounts: list[tuple[str, str, str]] = field(default_factory=list)  # (role, username, password)
     registry: RegistryCache | None = None  # consortia and institutions, read once per process (choices check them)
     tokens: TokenCache | None = None  # bearer tokens checked recently
-    # PostgreSQL: sessions whose statements are awaited on the event loop (the choice, without a thread hop)
-    async_sessions: async_sessionmaker[AsyncSession] | None = None

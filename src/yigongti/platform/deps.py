@@ -27,7 +27,6 @@ from yigongti.platform.accounts import Principal, Role, session_current, token_g
 from yigongti.platform.context import AppContext
 
 __all__ = [
-    "run_in_session",
     "run_use_case",
     "SESSION_COOKIE",
     "BearerCredentials",
@@ -152,21 +151,6 @@ def _in_session(ctx: AppContext, db: Session | None, fn: Any, *args: Any, **kwar
     with ctx.sessions() as own:
         own.connection(execution_options={READ_ONLY_OPTION: True})
         return fn(own, *args, **kwargs)
-
-
-async def run_in_session(ctx: AppContext, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``fn(session, *args, **kwargs)`` on a session of its own, closed after (``fn`` commits what it writes). On
-    PostgreSQL on the event loop, through the asyncio engine (``ctx.async_sessions``): its statements are awaited,
-    no thread hop and no thread contending with the loop for the interpreter; on SQLite in the thread pool."""
-    if ctx.async_sessions is not None:
-        async with ctx.async_sessions() as session:
-            return await session.run_sync(fn, *args, **kwargs)
-    return await run_in_threadpool(_in_own_session, ctx, fn, *args, **kwargs)
-
-
-def _in_own_session(ctx: AppContext, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    with ctx.sessions() as session:
-        return fn(session, *args, **kwargs)
 
 
 BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

@@ -7,10 +7,10 @@ broken nesting) is answered 409 with its stable code and the Chinese and English
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from yigongti.enrollment.choices import (
     ChoiceResult,
@@ -34,7 +34,6 @@ from yigongti.platform.deps import (
     bearer_principal,
     chooser_refused,
     find_principal,
-    run_in_session,
     signed_in,
 )
 
@@ -153,8 +152,8 @@ async def post_choice(request: Request, creds: BearerCredentials, person_id: Per
     # a page session (no bearer token) is looked up first; a bearer token in the use case's transaction
     known = None if creds is not None else signed_in(await find_principal(request, ctx, None))
     try:
-        principal, result = await run_in_session(ctx, _choose, ctx, creds.credentials if creds is not None else "",
-                                                 known, person_id, body, now=now, year=window.year)
+        principal, result = await run_in_threadpool(_choose, ctx, creds.credentials if creds is not None else "",
+                                                     known, person_id, body, now=now, year=window.year)
     except (UnknownPerson, ChooserNotAllowed) as exc:
         raise chooser_refused(exc) from None
     signed_in(principal)
@@ -171,19 +170,19 @@ async def post_choice(request: Request, creds: BearerCredentials, person_id: Per
     return Response(out.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
-def _choose(session: Any, ctx: AppContext, token: str, known: Principal | None, person_id: str, body: ChoiceIn, *,
-            now: datetime, year: int) -> tuple[Principal | None, ChoiceResult | None]:
-    """On ``session`` (``deps.run_in_session``'s: on PostgreSQL on the event loop, else in the thread pool), in one
-    transaction: who is asking (``known``, else the bearer ``token``), then, for a resident, the use case.
-    (principal, None): not signed in (None), or not a resident."""
-    principal = known or bearer_principal(session, ctx, token, now=now)
-    if principal is None or principal.role is not Role.RESIDENT or not principal.person_id:
-        return principal, None
-    cmd = SubmitChoice(person_id=person_id, year=year, consortium_id=body.consortium_id,
-                       township_id=body.township_id, village_id=body.village_id, chosen_at=now,
-                       for_household=body.for_household and person_id == principal.person_id,
-                       actor=audit.actor_of(principal), channel="api", chooser_id=principal.person_id)
-    registry = ctx.registry.get() if ctx.registry is not None else None
-    # the unit of work continues the session's transaction (the token check's), and closes the session
-    return principal, submit_choice(cmd, SqlAlchemyUnitOfWork(session), policy=ctx.policy, now=now,
-                                    registry=registry)
+def _choose(ctx: AppContext, token: str, known: Principal | None, person_id: str, body: ChoiceIn, *, now: datetime,
+            year: int) -> tuple[Principal | None, ChoiceResult | None]:
+    """In the thread pool, on one session and in one transaction: who is asking (``known``, else the bearer
+    ``token``), then, for a resident, the use case. (principal, None): not signed in (None), or not a resident."""
+    with ctx.sessions() as session:
+        principal = known or bearer_principal(session, ctx, token, now=now)
+        if principal is None or principal.role is not Role.RESIDENT or not principal.person_id:
+            return principal, None
+        cmd = SubmitChoice(person_id=person_id, year=year, consortium_id=body.consortium_id,
+                           township_id=body.township_id, village_id=body.village_id, chosen_at=now,
+                           for_household=body.for_household and person_id == principal.person_id,
+                           actor=audit.actor_of(principal), channel="api", chooser_id=principal.person_id)
+        registry = ctx.registry.get() if ctx.registry is not None else None
+        # the unit of work continues the session's transaction (the token check's), and closes the session
+        return principal, submit_choice(cmd, SqlAlchemyUnitOfWork(session), policy=ctx.policy, now=now,
+                                        registry=registry)
