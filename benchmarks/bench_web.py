@@ -17,6 +17,9 @@
    is the time a request takes at that load.
    With ``--then F`` (and no ``--rate``), a second load on the same server follows the first: paced at F times the
    rate the first one sustained (its ceiling), for the same seconds (issue 21: p99 at 80% of the ceiling).
+   Each latency is split: sent late (due -> written, the load process's own delay), in the app (the server's
+   ``x-bench-app-us`` header, added by ``web_timing/sitecustomize.py`` on the server's ``PYTHONPATH``: from the
+   outermost ASGI layer to the answer's start) and the rest (kernel, the worker's event loop, the client's wake-up).
 4. Afterwards a count in the database: every accepted answer is exactly one choice row and the designation of every
    client is its last accepted choice (no choice lost or duplicated).
 5. Render time of each page (median of 5) for the insurance bureau and a resident, on the same demo county.
