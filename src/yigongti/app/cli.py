@@ -15,11 +15,11 @@ from yigongti.core.labels import label
 DEFAULT_PORT = 8000
 EXIT_PORT_TAKEN = 3
 FIGURES_WAIT_SECONDS = 3.0
-# uvicorn's supervisor kills a worker that does not answer its ping within this many seconds (uvicorn's default, 5,
-# killed workers starved of CPU under load, and the answers of every request they held were lost)
-WORKER_PING_SECONDS = 30
 """A page opened while the year's figures are still being computed (warming up after a start) says 正在计算 after
 this long instead of waiting for them."""
+WORKER_PING_SECONDS = 30
+"""uvicorn's supervisor kills a worker that does not answer its ping within this many seconds (uvicorn's default,
+5, killed workers only starved of CPU under load, and with them the answers of the requests they held)."""
 
 
 def port_refused(host: str, port: int) -> str | None:
