@@ -17,6 +17,9 @@
    is the time a request takes at that load.
    With ``--then F`` (and no ``--rate``), a second load on the same server follows the first: paced at F times the
    rate the first one sustained (its ceiling), for the same seconds (issue 21: p99 at 80% of the ceiling).
+   Each latency is split: sent late (due -> written, the load process's own delay), in the app (the server's
+   ``x-bench-app-us`` header, added by ``web_timing/sitecustomize.py`` on the server's ``PYTHONPATH``: from the
+   outermost ASGI layer to the answer's start) and the rest (kernel, the worker's event loop, the client's wake-up).
 4. Afterwards a count in the database: every accepted answer is exactly one choice row and the designation of every
    client is its last accepted choice (no choice lost or duplicated).
 5. Render time of each page (median of 5) for the insurance bureau and a resident, on the same demo county.
@@ -60,6 +63,8 @@ TODAY = date(2026, 11, 25)  # the switch window for 2027 is open
 YEAR = 2027
 PASSWORD = "bench-password-1"
 console = Console(width=150)
+# an answer: (latency s, HTTP status (0: none), person, choice_id, due at, sent late s, in the app s (NaN: unknown))
+Answer = tuple[float, int, str, int, float, float, float]
 
 
 def free_port() -> int:
@@ -105,23 +110,28 @@ def make_accounts(db_url: str, clients: list[tuple[str, list[tuple[str, str, str
 
 # ------------------------------------------------------------------------------------------- the load process
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """One HTTP/1.1 response with a Content-Length (what uvicorn sends for JSON): (status, body)."""
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, float]:
+    """One HTTP/1.1 response with a Content-Length (what uvicorn sends for JSON): (status, body, seconds the app
+    says it held the request: its ``x-bench-app-us`` header, see ``web_timing/sitecustomize.py``; NaN without)."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ", 2)[1])
     length = 0
+    app = float("nan")
     for line in lines[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
+        name = name.strip().lower()
+        if name == b"content-length":
             length = int(value.strip())
-        elif name.strip().lower() == b"transfer-encoding":
+        elif name == b"x-bench-app-us":
+            app = int(value.strip()) / 1e6
+        elif name == b"transfer-encoding":
             raise ValueError("chunked responses are not expected here")
-    return status, await reader.readexactly(length) if length else b""
+    return status, await reader.readexactly(length) if length else b"", app
 
 
 async def _client(host: str, port: int, token: str, pid: str, triples: list[tuple[str, str, str]],
-                  stop_at: float, out: list[tuple[float, int, str, int, float]], *, interval: float,
+                  stop_at: float, out: list[Answer], *, interval: float,
                   offset: float) -> None:
     """One resident on one keep-alive connection, posting choices until ``stop_at``: one after another
     (``interval`` 0), or paced, one every ``interval`` seconds from ``offset`` on, latency counted from when the
@@ -143,18 +153,19 @@ async def _client(host: str, port: int, token: str, pid: str, triples: list[tupl
             request = (f"POST /api/persons/{pid}/choices HTTP/1.1\r\nHost: {host}:{port}\r\n"
                        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
                        f"Content-Length: {len(body)}\r\n\r\n").encode() + body
-            start = min(due, time.perf_counter()) if interval else time.perf_counter()
+            sent = time.perf_counter()
+            start = min(due, sent) if interval else sent
             due += interval
             try:
                 writer.write(request)
-                status, answer = await _read_response(reader)
+                status, answer, app = await _read_response(reader)
             except (OSError, ValueError, asyncio.IncompleteReadError):
-                out.append((time.perf_counter() - start, 0, pid, 0, start))  # no answer: counted as code 0
+                out.append((time.perf_counter() - start, 0, pid, 0, start, sent - start, float("nan")))  # code 0
                 writer.close()
                 reader, writer = await asyncio.open_connection(host, port)
                 continue
             choice_id = json.loads(answer).get("choice_id", 0) if status == 201 else 0
-            out.append((time.perf_counter() - start, status, pid, choice_id, start))
+            out.append((time.perf_counter() - start, status, pid, choice_id, start, sent - start, app))
     finally:
         writer.close()
 
@@ -164,7 +175,7 @@ async def _load(url: str, tokens: dict[str, str], clients: list[tuple[str, list[
     """Requests/s and latency over ``seconds`` after ``warmup`` seconds of the same load (connections opened,
     statements prepared: the steady state); every answer, warm-up included, goes to the count afterwards."""
     host, port = url.removeprefix("http://").split(":")
-    every: list[tuple[float, int, str, int, float]] = []
+    every: list[Answer] = []
     cpu0 = time.process_time()
     measure_from = time.perf_counter() + warmup
     stop_at = measure_from + seconds
@@ -180,13 +191,32 @@ async def _load(url: str, tokens: dict[str, str], clients: list[tuple[str, list[
     for r in results:
         codes[r[1]] = codes.get(r[1], 0) + 1
     accepted: dict[str, list[int]] = {}
-    for _, code, pid, cid, _ in every:
+    for _, code, pid, cid, *_ in every:
         if code == 201:
             accepted.setdefault(pid, []).append(cid)
+    # where a request's latency went: sent late by this process (due -> written), held by the app (its header),
+    # the rest (kernel, the worker's event loop before the app, this process's wake-up on the answer)
+    parts = {"late": [r[5] for r in results], "app": [r[6] for r in results if r[6] == r[6]],
+             "rest": [r[0] - r[5] - r[6] for r in results if r[6] == r[6]]}
     return {"requests": len(results), "all_requests": len(every), "wall": wall, "codes": codes, "client_cpu": cpu,
-            "p50": lat[len(lat) // 2] if lat else 0.0, "p95": lat[int(len(lat) * 0.95)] if lat else 0.0,
-            "p99": lat[int(len(lat) * 0.99)] if lat else 0.0,
-            "max": lat[-1] if lat else 0.0, "accepted": accepted}
+            "p50": _pct(lat, 0.5), "p95": _pct(lat, 0.95), "p99": _pct(lat, 0.99),
+            "max": lat[-1] if lat else 0.0, "accepted": accepted,
+            "parts": {k: [_pct(sorted(v), q) for q in (0.5, 0.95, 0.99)] for k, v in parts.items()},
+            "slowest": _slowest(results)}
+
+
+def _pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted ``values`` (0 when empty)."""
+    return values[min(len(values) - 1, int(len(values) * q))] if values else 0.0
+
+
+def _slowest(results: list[Answer]) -> list[float]:
+    """The mean late / app / rest seconds of the slowest 1% of the answers (what the p99 is made of)."""
+    worst = sorted((r for r in results if r[6] == r[6]), key=lambda r: r[0])[-max(1, len(results) // 100):]
+    if not worst:
+        return [0.0, 0.0, 0.0]
+    return [statistics.fmean(r[5] for r in worst), statistics.fmean(r[6] for r in worst),
+            statistics.fmean(r[0] - r[5] - r[6] for r in worst)]
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -264,6 +294,12 @@ def run_load(args: argparse.Namespace, url: str, tokens: dict[str, str],
                   f"p50 {result['p50'] * 1000:.0f} ms, p95 {result['p95'] * 1000:.0f} ms, "
                   f"p99 {result['p99'] * 1000:.0f} ms, max {result['max'] * 1000:.0f} ms; codes {result['codes']}")
     per_request = 1000 / max(1, result["all_requests"])  # CPU counted over the warm-up too
+    parts, worst = result["parts"], result["slowest"]
+    console.print("  p50 / p95 / p99, ms: " + "; ".join(
+        f"{name} {' / '.join(f'{v * 1000:.0f}' for v in parts[key])}"
+        for key, name in (("late", "sent late (client)"), ("app", "in the app (server)"),
+                          ("rest", "rest (kernel, event loop, client wake-up)")))
+        + f"; slowest 1%: late {worst[0] * 1000:.0f} + app {worst[1] * 1000:.0f} + rest {worst[2] * 1000:.0f} ms")
     console.print(f"CPU per request: server {server_cpu * per_request:.2f} ms, load client "
                   f"{result['client_cpu'] * per_request:.2f} ms, PostgreSQL {pg_cpu * per_request:.2f} ms "
                   f"(machine: {os.getloadavg()[0]:.1f} load average)")
@@ -311,7 +347,9 @@ def main() -> None:
              "--db", db_url,
              "--port", str(port), "--data-dir", str(work / "serve"), "--today", TODAY.isoformat(),
              "--pool", str(args.pool), "--workers", str(args.workers), "--no-access-log"],
-            stdout=(work / "server.log").open("wb"), stderr=subprocess.STDOUT)
+            stdout=(work / "server.log").open("wb"), stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                [str(ROOT / "web_timing"), *filter(None, [os.environ.get("PYTHONPATH")])])})
         with console.status("server: migrate, load the county, create accounts ..."):
             wait_up(url, server)
         start_s = time.perf_counter() - t0
@@ -397,7 +435,9 @@ def main() -> None:
         print(json.dumps({"start_s": start_s, "baseline_rate": baseline_rate, "rate": rate,
                           "runs": [{"offered": o, "rate": r, "p50_ms": x["p50"] * 1000, "p95_ms": x["p95"] * 1000,
                                     "p99_ms": x["p99"] * 1000, "max_ms": x["max"] * 1000, "codes": x["codes"],
-                                    "server_cpu_ms": sc * pr, "db_cpu_ms": pc * pr}
+                                    "server_cpu_ms": sc * pr, "db_cpu_ms": pc * pr,
+                                    "parts_ms": {k: [v * 1000 for v in q] for k, q in x["parts"].items()},
+                                    "slowest_ms": [v * 1000 for v in x["slowest"]]}
                                    for o, r, x, sc, pc, pr in runs],
                           "p50_ms": result["p50"] * 1000,
                           "server_cpu_ms": server_cpu * per_request,

@@ -17,6 +17,9 @@ EXIT_PORT_TAKEN = 3
 FIGURES_WAIT_SECONDS = 3.0
 """A page opened while the year's figures are still being computed (warming up after a start) says 正在计算 after
 this long instead of waiting for them."""
+WORKER_PING_SECONDS = 30
+"""uvicorn's supervisor kills a worker that does not answer its ping within this many seconds (uvicorn's default,
+5, killed workers only starved of CPU under load, and with them the answers of the requests they held)."""
 
 
 def port_refused(host: str, port: int) -> str | None:
@@ -119,7 +122,8 @@ def serve(
     ctx.engine.dispose()
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     uvicorn.run("yigongti.app.factory:create_app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level="info", proxy_headers=False, access_log=access_log)
+                log_level="info", proxy_headers=False, access_log=access_log,
+                timeout_worker_healthcheck=WORKER_PING_SECONDS)
 
 
 __all__ = ["EXIT_PORT_TAKEN", "port_refused", "serve"]
