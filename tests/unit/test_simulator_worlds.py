@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from yigongti.simulator import engine as g
 from yigongti.simulator import worlds
 
 
@@ -53,3 +56,48 @@ def test_split_of_rows_in_any_order_equals_one_filter_per_world(sizes: list[list
     got = worlds.split(shuffled, "claim_id", len(tables))
     assert [g.to_pylist() for g in got] == [w.to_pylist() for w in _split_by_filter(shuffled, "claim_id",
                                                                                       len(tables))]
+
+
+@settings(deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=6)), max_size=10), st.integers(1, 120),
+       st.sampled_from([pa.string(), pa.large_string()]))
+def test_prefix_puts_the_tag_before_every_value_and_keeps_nulls(values: list[str | None], n: int,
+                                                                 typ: pa.DataType) -> None:
+    tag = worlds.prefixes(n)[-1]
+    t = pa.table({"person_id": pa.chunked_array([pa.array(values[:3], typ), pa.array(values[3:], typ)]),
+                  "name": pa.array(values, typ)})
+    out = worlds.prefix(t, tag)
+    assert out.column("person_id").to_pylist() == [None if v is None else tag + v for v in values]
+    assert out.column("name").to_pylist() == values and out.column("person_id").type == typ
+
+
+_day = st.dates(date(2024, 1, 1), date(2027, 12, 31))
+_claims = st.lists(st.tuples(st.one_of(st.none(), st.text(alphabet="P0129", max_size=4)), _day,
+                             st.integers(0, 40), st.integers(0, 10_000)), max_size=6)
+
+
+def _claims_table(rows: list[tuple[str | None, date, int, int]], prefix: str) -> pa.Table:
+    ids = [f"{prefix}{i:03d}" for i in range(len(rows))]
+    return pa.table({"claim_id": pa.array(ids, pa.string()),
+                     "person_id": pa.array([r[0] for r in rows], pa.string()),
+                     "admit_date": pa.array([r[1] for r in rows], pa.date32()),
+                     "discharge_date": pa.array([r[1] + timedelta(days=r[2]) for r in rows], pa.date32()),
+                     "total_cost": pa.array([r[3] for r in rows], pa.int64()),
+                     "referral_from": pa.array([ids[0] if i % 2 and ids else None for i in range(len(rows))],
+                                               pa.string())})
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(_claims, _claims), min_size=1, max_size=11))
+def test_a_year_stacked_from_parts_prefixed_once_is_the_stack_of_each_world_s_two_years(
+        years: list[tuple[list[tuple[str | None, date, int, int]], list[tuple[str | None, date, int, int]]]]) -> None:
+    """The simulator's batch: each world's claims of this year and last year's (prefixed in the year before, then
+    shifted back a year) put together as parts equal the stack of each world's [this year, last year shifted]."""
+    pairs = [(_claims_table(now, "S02-"), _claims_table(last, "S01-")) for now, last in years]
+    whole = worlds.stack([pa.concat_tables([now, g.shift_back(last)]) for now, last in pairs])
+    tags = worlds.prefixes(len(pairs))
+    parts = worlds.concat([p for (now, last), tag in zip(pairs, tags, strict=True)
+                           for p in (worlds.prefix(now, tag), g.shift_back(worlds.prefix(last, tag)))])
+    assert parts.equals(whole)
+    assert [w.to_pylist() for w in worlds.split(parts, "claim_id", len(pairs))] == \
+        [pa.concat_tables([now, g.shift_back(last)]).to_pylist() for now, last in pairs]

@@ -145,7 +145,10 @@ def _covers(adjudicated: pa.Table | ir.Table | None, claims: pa.Table | ir.Table
     ids = pc.filter(claims.column("claim_id"), pc.equal(years, year))
     if len(ids) == 0:
         return False
-    return bool(pc.any(pc.is_in(ids, value_set=adjudicated.column("claim_id"))).as_py())
+    done = adjudicated.column("claim_id")
+    if pc.any(pc.equal(done, ids[0])).as_py():  # the usual case: the year's first claim is among them (one
+        return True  # comparison per adjudicated claim, not a hash set of them all)
+    return bool(pc.any(pc.is_in(ids, value_set=done)).as_py())
 
 
 def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designations: pa.Table,

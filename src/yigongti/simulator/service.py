@@ -252,6 +252,7 @@ class _Replicate:
     last_claims: pa.Table
     last_des: pa.Table
     balance: int = 0
+    tagged: tuple[pa.Table, pa.Table] | None = None  # last year's claims and designations, keys prefixed (a batch)
     rows: list[CountyYear] = field(default_factory=list)
     crows: list[ConsortiumYear] = field(default_factory=list)
 
@@ -266,7 +267,8 @@ def batch_size(claims_a_year: int, replicates: int, limit: int = BATCH_CLAIMS) -
 
 
 def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: list[pa.Table],
-               backend: str) -> tuple[list[pa.Table], list[AppraisalResult], DataFolder | None, pa.Table | None]:
+               backend: str, stacked: tuple[pa.Table, pa.Table] | None = None,
+               ) -> tuple[list[pa.Table], list[AppraisalResult], DataFolder | None, pa.Table | None]:
     """Each replicate's year adjudicated and appraised, all in ONE run of the real adjudication and ONE of the
     real appraisal: every table of the replicates with every key prefixed by the replicate (``worlds``: persons,
     claims, designations, institutions, consortia and the county code too, so that each replicate is a county of
@@ -277,7 +279,9 @@ def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: 
     tables are the ones its own run gives (same rows, same order). This year's scores (the P4P and the Q4 choice)
     do not depend on last year's indicators, which only the appraisal report compares with: not computed
     (``with_previous=False``), the money is the same. Also the stacked folder and adjudication (None for one
-    replicate), which the settlement of the batch reads (``budget.service.settle_worlds``)."""
+    replicate), which the settlement of the batch reads (``budget.service.settle_worlds``). ``stacked``: the
+    claims and designations of the replicates stacked already (``worlds.stack(claims), worlds.stack(des)``: the
+    same tables, made by the caller from parts prefixed once, :func:`_stacked_year`)."""
     y0, iset = setup.year, setup.indicator_set
     if len(claims) == 1:
         data = DataFolder(setup.data.path, {**setup.data.tables, "claims": claims[0], "designations": des[0]})
@@ -285,9 +289,8 @@ def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: 
         return [adj], [appraise_data(data, y0, policy, des[0], adj, indicator_set=iset, backend=backend,
                                      with_previous=False)], None, None
     n = len(claims)
-    all_des = worlds.stack(des)
-    data = DataFolder(setup.data.path, {**setup.stacked_tables(n), "claims": worlds.stack(claims),
-                                        "designations": all_des})
+    all_claims, all_des = stacked if stacked is not None else (worlds.stack(claims), worlds.stack(des))
+    data = DataFolder(setup.data.path, {**setup.stacked_tables(n), "claims": all_claims, "designations": all_des})
     adj = adjudicate_data(data, y0, policy, all_des, backend=backend)
     res = appraise_data(data, y0, policy, all_des, adj, indicator_set=iset, backend=backend, with_previous=False)
     return worlds.split(adj, "claim_id", n), _world_appraisals(res, n), data, adj
@@ -367,8 +370,10 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
         all_des = pa.concat_tables([des, rep.last_des.select(list(_DES_COLUMNS)).cast(des.schema)])
         all_claims = pa.concat_tables([claims, rep.last_claims.cast(claims.schema)])
         drawn.append((before, d, moved, claims, des, all_des, all_claims))
+    now = _stacked_year(reps, [x[3] for x in drawn], [x[4] for x in drawn], y0) if len(reps) > 1 else None
     adjudicated, appraised, stacked, stacked_adj = _run_batch(setup, policy, [x[6] for x in drawn],
-                                                              [x[5] for x in drawn], backend)
+                                                              [x[5] for x in drawn], backend,
+                                                              None if now is None else now[0])
     ones = [(DataFolder(setup.data.path, {**setup.data.tables, "claims": x[6], "designations": x[5]}), x[5], adj,
              appraisal) for x, adj, appraisal in zip(drawn, adjudicated, appraised, strict=True)]
     if stacked is None or stacked_adj is None:  # one replicate
@@ -393,6 +398,29 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
         rep.d = d
         rep.last_claims = g.shift_back(claims)
         rep.last_des = _relabel(des, y0 - 1)
+    if now is not None:  # this year's prefixed claims and designations are next year's last year, prefixed
+        for rep, (tagged_claims, tagged_des) in zip(reps, now[1], strict=True):
+            rep.tagged = (g.shift_back(tagged_claims), _relabel(tagged_des, y0 - 1))
+
+
+def _stacked_year(reps: list[_Replicate], claims: list[pa.Table], des: list[pa.Table], y0: int,
+                  ) -> tuple[tuple[pa.Table, pa.Table], list[tuple[pa.Table, pa.Table]]]:
+    """The claims and designations of a batch's year stacked as worlds, each world's this year then last year:
+    ``worlds.stack`` of each replicate's ``[this year, last year]`` (the same table), but last year's part prefixed
+    once, in the year before (``_Replicate.tagged``: its claims shifted back and its designations relabelled after
+    the prefix, which touches only the keys), not again. Also each world's prefixed part of this year, for next
+    year."""
+    tags = worlds.prefixes(len(reps))
+    parts_claims, parts_des, now = [], [], []
+    for rep, c, d, tag in zip(reps, claims, des, tags, strict=True):
+        if rep.tagged is None:  # the first year: the observed year's claims and designations as last year
+            rep.tagged = (worlds.prefix(rep.last_claims.cast(c.schema), tag),
+                          worlds.prefix(rep.last_des.select(list(_DES_COLUMNS)).cast(d.schema), tag))
+        tc, td = worlds.prefix(c, tag), worlds.prefix(d, tag)
+        parts_claims += [tc, rep.tagged[0].cast(tc.schema)]
+        parts_des += [td, rep.tagged[1].select(list(_DES_COLUMNS)).cast(td.schema)]
+        now.append((tc, td))
+    return (worlds.concat(parts_claims), worlds.concat(parts_des)), now
 
 
 def _consortium_rows(setup: CountySetup, scenario: Scenario, replicate: int, year: int,

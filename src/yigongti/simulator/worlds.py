@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["KEY_COLUMNS", "is_key", "prefix", "prefixes", "split", "stack", "strip", "world_of"]
+__all__ = ["KEY_COLUMNS", "concat", "is_key", "prefix", "prefixes", "split", "stack", "strip", "world_of"]
 
 KEY_COLUMNS = frozenset({"county_code", "referral_from"})
 """Key columns whose names do not end with ``_id``."""
@@ -42,14 +42,20 @@ def prefix(t: pa.Table, tag: str, columns: Sequence[str] | None = None) -> pa.Ta
             col = t.column(name)
             if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
                 col = col.cast(pa.string())
-            t = t.set_column(t.column_names.index(name), name, pc.binary_join_element_wise(pa.scalar(tag), col, ""))
+            # the tag's bytes put before each value's (a quarter of the time of binary_join_element_wise)
+            t = t.set_column(t.column_names.index(name), name,
+                             pc.binary_replace_slice(col, start=0, stop=0, replacement=tag))
     return t
 
 
 def stack(tables: Sequence[pa.Table], columns: Sequence[str] | None = None) -> pa.Table:
     """One table of every world's rows, world i's keys prefixed by ``prefixes(len(tables))[i]``."""
     tags = prefixes(len(tables))
-    parts = [prefix(t, x, columns) for t, x in zip(tables, tags, strict=True)]
+    return concat([prefix(t, x, columns) for t, x in zip(tables, tags, strict=True)])
+
+
+def concat(parts: Sequence[pa.Table]) -> pa.Table:
+    """The rows of ``parts`` (prefixed already) one after the other, as :func:`stack` puts them together."""
     return pa.concat_tables(parts, promote_options="permissive")
 
 
