@@ -149,3 +149,44 @@ def test_changed_claims_file_changes_the_hash(folders: tuple[Path, Path], tmp_pa
     pq.write_table(t.slice(0, t.num_rows - 1), part)
     assert _streamed(changed).inputs_hash != _streamed(pq_folder).inputs_hash
     assert settle_year(changed, 2026).inputs_hash != settle_year(pq_folder, 2026).inputs_hash
+
+
+def test_ids_found_only_trimmed_pass_the_engine_check_and_unknown_ids_are_named(
+        folders: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine looks the claims' ids up as written first and trims them only when one is not found: a padded id
+    of a known person passes without the Arrow check; an unknown one is still named by file, row and column."""
+    from yigongti.benefits import service as benefits
+    from yigongti.core.engine import connect
+    from yigongti.core.problems import InvalidInput
+    from yigongti.datafolder.folder import read_folder
+    from yigongti.datafolder.schema import INPUT_TABLES
+
+    folder = tmp_path / "padded"
+    shutil.copytree(folders[1], folder)
+    part = folder / "claims" / "part-0.parquet"
+    claims = pq.read_table(part)
+    ids = claims.column("person_id").to_pylist()
+    ids[0] = f"  {ids[0]} "
+
+    def write(person_ids: list[str]) -> None:
+        pq.write_table(claims.set_column(claims.column_names.index("person_id"), "person_id",
+                                         pa.array(person_ids, pa.string())), part)
+
+    arrow_checks: list[Path] = []
+    real = benefits._raise_claims_problems
+
+    def counted(path: Path, *, refs: bool) -> None:
+        arrow_checks.append(path)
+        real(path, refs=refs)
+
+    monkeypatch.setattr(benefits, "_raise_claims_problems", counted)
+    data = read_folder(folder, tables=[t for t in INPUT_TABLES if t != "claims"])
+    write(ids)
+    benefits.check_claims_files(connect(), data, folder / "claims")
+    assert arrow_checks == []
+    write([ids[0], "NO-SUCH-PERSON", *ids[2:]])
+    with pytest.raises(InvalidInput) as caught:
+        benefits.check_claims_files(connect(), data, folder / "claims")
+    assert arrow_checks == [folder / "claims"]
+    text = str(caught.value)
+    assert "part-0.parquet" in text and "person_id" in text and "NO-SUCH-PERSON" in text, text

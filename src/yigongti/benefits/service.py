@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -359,18 +359,27 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
     if {"total_cost", "covered_cost"} <= typed.keys():
         checks["covered_cost above total_cost"] = typed["covered_cost"] > typed["total_cost"]
     # a reference found as written is known (the ids it is looked up in are checked ids, trimmed): only the others
-    # are trimmed and looked up again
+    # are trimmed and looked up again, in a second scan that runs only when the first finds an id not as written
+    # (a lookup of every trimmed id costs the first scan a quarter of its time, on claims whose ids all match)
+    trimmed: dict[str, ir.BooleanValue] = {}
     for ref, known in (("inst_id", institutions), ("person_id", persons)):
         if known is not None and ref in typed:
-            checks[f"unknown {ref}"] = (~t[ref].isin(known[ref]) & (typed[ref] != "")
-                                        & ~typed[ref].isin(known[ref]))
+            checks[f"unknown {ref}"] = ~t[ref].isin(known[ref]) & (typed[ref] != "")
+            trimmed[f"unknown {ref}"] = ~typed[ref].isin(known[ref])
     if judged and checks:
-        # one flag: whether any check fails on any row (which ones, and where, is the Arrow check's to say)
-        flag = functools.reduce(operator.or_, checks.values())
-        if not int(t.aggregate(n=ibis.ifelse(flag, 1, 0).sum()).to_pyarrow().column("n")[0].as_py() or 0):
+        if not _any_fails(t, checks.values()):
+            return
+        if trimmed and not _any_fails(t, [b & trimmed[k] if k in trimmed else b for k, b in checks.items()]):
             return
     # the Arrow check has the last word (the engine is stricter where the two differ: unicode spaces, say)
     _raise_claims_problems(path, refs=persons is not None)
+
+
+def _any_fails(t: ir.Table, checks: Iterable[ir.BooleanValue]) -> bool:
+    """Whether any of ``checks`` fails on any row of ``t`` (one scan, one flag: which ones, and where, is the Arrow
+    check's to say)."""
+    flag = functools.reduce(operator.or_, checks)
+    return bool(int(t.aggregate(n=ibis.ifelse(flag, 1, 0).sum()).to_pyarrow().column("n")[0].as_py() or 0))
 
 
 def _raise_claims_problems(path: Path, *, refs: bool) -> None:
