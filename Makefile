@@ -4,6 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
+TEST_WORKERS ?= 2
 
 .PHONY: run demo test test-slow install lint
 
@@ -29,10 +30,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/lint-imports
 
-## Set up the machine (Java for Spark, PostgreSQL, Chromium, axe-core from npm), check the gates and run the test suite.
+## Set up the machine (Java for Spark, PostgreSQL, Chromium, axe-core from npm), check the gates and run the test suite
+## on TEST_WORKERS processes (pytest-xdist; a module's tests stay on one worker): make test TEST_WORKERS=0 (in one process)
 test: lint
 	@bash scripts/services.sh
-	$(PY) -m pytest -m 'not slow'
+	$(PY) -m pytest -m 'not slow' -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: $(STAMP)
 	@bash scripts/services.sh
