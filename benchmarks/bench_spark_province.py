@@ -2,6 +2,7 @@
 
     yigongti demo --out /tmp/sparkparquet/P --counties 50 --persons 200000 --format parquet --no-run
     PYTHONPATH=src python benchmarks/bench_spark_province.py /tmp/sparkparquet/P --before /tmp/sparkparquet/main/src \
+      [--worker-memory 2g --executor-memory 1536m --driver-memory 4g --tmp /tmp/sparkparquet] \
       [--after SRC]
 
 For ``adjudicate`` and ``settle --no-reports`` (year 2026), each run in its own process, interleaved: DuckDB with the
@@ -108,6 +109,10 @@ def main() -> None:
     ap.add_argument("--year", default="2026")
     ap.add_argument("--commands", default="adjudicate,settle")
     ap.add_argument("--skip", default="", help="comma-separated run names to skip")
+    ap.add_argument("--worker-memory", default="2g", help="each of the two workers' memory")
+    ap.add_argument("--executor-memory", default="1536m", help="each executor's memory (at most the worker's)")
+    ap.add_argument("--driver-memory", default="4g")
+    ap.add_argument("--tmp", type=Path, default=Path("/tmp/sparkparquet"), help="where the runs' outputs go")
     args = ap.parse_args()
     import resource
 
@@ -116,11 +121,12 @@ def main() -> None:
     home = Path(pyspark.__file__).parent
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC, load average {os.getloadavg()}", flush=True)
     skip = set(filter(None, args.skip.split(",")))
-    with tempfile.TemporaryDirectory(dir="/tmp/sparkparquet") as tmp_name:
+    args.tmp.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.tmp) as tmp_name:
         tmp = Path(tmp_name)
         (tmp / "cluster").mkdir()
-        with standalone_cluster(tmp / "cluster", home, memory="2g", executor_memory="1536m",
-                                driver_memory="4g") as cluster:
+        with standalone_cluster(tmp / "cluster", home, memory=args.worker_memory,
+                                executor_memory=args.executor_memory, driver_memory=args.driver_memory) as cluster:
             for command in args.commands.split(","):
                 extra_cmd = ["--no-reports"] if command == "settle" else []
                 runs = {"duckdb before": (args.before, []),
