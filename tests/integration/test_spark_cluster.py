@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from parquet_parts import claims_in_parquet_parts
 from test_settle_example import example_folder
@@ -224,7 +225,6 @@ def test_spark_reads_parquet_claims_spread_by_county(example_input: Path, tmp_pa
     claims = read_parquet(con, str(data / "claims" / "*.parquet"), "county_parquet_claims")
     plan = con._session.table("county_parquet_claims")._jdf.queryExecution().executedPlan().toString()
     assert "hashpartitioning(county_code" in plan and "FileScan parquet" in plan, plan
-    import pyarrow.parquet as pq
 
     expected = pq.read_table(sorted((data / "claims").glob("*.parquet")))
     assert claims.columns == tuple(expected.column_names)
@@ -235,7 +235,6 @@ def test_bad_parquet_claims_on_spark_are_named_by_file_row_and_column(example_in
     """The claims check runs as a Spark aggregate; a failing claim is named (file, row, column) and nothing is
     written."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     from yigongti.benefits.service import adjudicate_folder
     from yigongti.core.policy import Policy
@@ -256,3 +255,43 @@ def test_bad_parquet_claims_on_spark_are_named_by_file_row_and_column(example_in
     assert [(p.file, p.row, p.column) for p in problems if not p.warning] == [("claims/", 358, "person_id")], problems
     assert "NOBODY" in problems[0].message and "part-1.parquet record 5" in problems[0].message
     assert not (tmp_path / "out" / "adjudicated.csv").exists()
+
+
+
+def _with_person_ids(data: Path, changes: dict[int, str]) -> Path:
+    """``data``'s claims part-1 with some person ids changed (row -> id; ``{}`` as the id: written around it)."""
+    part = data / "claims" / "part-1.parquet"
+    t = pq.read_table(part)
+    ids = t.column("person_id").to_pylist()
+    for row, new in changes.items():
+        ids[row] = new.format(ids[row])
+    pq.write_table(t.set_column(t.column_names.index("person_id"), "person_id", pa.array(ids, pa.string())), part)
+    return data
+
+
+def test_spark_checks_claims_references_with_a_join_not_a_nested_loop(example_input: Path, tmp_path: Path) -> None:
+    """The claims check's references (person_id, inst_id) on Spark: a left join with the known ids, never Spark's
+    nested loop over claims x ids (a province's check never finished); an id written with spaces around it is
+    known, an unknown one counts, as on DuckDB."""
+    from yigongti.benefits.service import bad_claims_count
+    from yigongti.core.engine import connect, read_parquet, register_arrow
+    from yigongti.datafolder.folder import read_folder
+
+    folders = {"spaced": _with_person_ids(_parquet_claims_folder(example_input, tmp_path / "a"), {2: "  {} "}),
+               "unknown": _with_person_ids(_parquet_claims_folder(example_input, tmp_path / "b"),
+                                           {2: "  {} ", 5: "NOBODY"})}
+    tables = read_folder(example_input)
+    counts = {}
+    for kind, con in (("duckdb", connect("duckdb")), ("spark", connect("spark", master="local[2]"))):
+        persons = register_arrow(con, tables["persons"].select(["person_id"]))
+        institutions = register_arrow(con, tables["institutions"].select(["inst_id"]))
+        for name, data in folders.items():
+            claims = read_parquet(con, str(data / "claims" / "*.parquet"))
+            bad = bad_claims_count(claims, persons=persons, institutions=institutions)
+            assert bad is not None
+            if kind == "spark":
+                plan = con._session.sql(str(con.compile(bad)))._jdf.queryExecution().executedPlan().toString()
+                assert "NestedLoopJoin" not in plan and "Join" in plan, plan
+            counts[kind, name] = bad.to_pyarrow().column("n")[0].as_py()
+    assert counts == {("duckdb", "spaced"): 0, ("duckdb", "unknown"): 1, ("spark", "spaced"): 0,
+                      ("spark", "unknown"): 1}
