@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
+from yigongti.benefits.engine import DESIGNATED_CONSORTIUM, OUTPUT_COLUMNS, adjudicate
 from yigongti.core.engine import Backend, arrow_batches, connect, partition_by_county, read_parquet, register_arrow
 from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.core.problems import InvalidInput, Problem, errors
@@ -53,6 +53,7 @@ __all__ = [
     "adjudicate_data",
     "adjudicate_folder",
     "adjudicated_expr",
+    "adjudicated_once",
     "check_claims_files",
     "check_parquet_claims",
     "designations_for",
@@ -449,6 +450,25 @@ def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designat
     claims = _parquet_claims(con, claims_path, persons=t["persons"], institutions=t["institutions"], check=not checked)
     return adjudicate(claims, t["persons"], t["institutions"], t["designations"],
                       _benefits(policy), year, ordered=ordered, designated=designated, columns=columns)
+
+
+def adjudicated_once(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
+                     policy: Policy | BenefitPolicy, year: int, spill: Path) -> ir.Table:
+    """The adjudication of a folder's Parquet claims (DuckDB, checked already), run once: written into the Parquet
+    file ``spill`` (every claims column, the outputs in int64 fen and the designated consortium, in no order) and
+    returned as an engine table that reads it. ``run`` writes adjudicated.csv from it (:func:`sorted_adjudicated`)
+    and its appraisal and settlement aggregate it, instead of adjudicating the claims again for each of their
+    passes."""
+    expr = adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True, checked=True)
+    con.raw_sql("SET preserve_insertion_order = false")  # the spill is in no order: a faster, parallel write
+    con.to_parquet(expr, spill)
+    return con.read_parquet(spill)
+
+
+def sorted_adjudicated(spilled: ir.Table) -> ir.Table:
+    """The contract's adjudicated claims of :func:`adjudicated_once`'s table: without the designated consortium,
+    ordered by claim_id (for :func:`write_adjudicated_stream`)."""
+    return spilled.drop(DESIGNATED_CONSORTIUM).order_by("claim_id")
 
 
 def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",
