@@ -33,7 +33,6 @@ from yigongti.core.problems import InvalidInput, Problem, errors
 from yigongti.datafolder.folder import (
     DataFolder,
     find_table_file,
-    neutralise_ibis,
     parse_table,
     read_folder,
     read_raw_table,
@@ -502,17 +501,16 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
 
 
 def _written(con: Backend, expr: ir.Table, out: Path, *, fmt: str, year: int) -> AdjudicationSummary:
-    """Write an adjudicated expression of DuckDB (money int64 fen) into ``out/adjudicated.{fmt}`` (money in yuan,
-    text neutralised in CSV), atomically; the summary is read back from the written file."""
-    target = out / f"adjudicated.{fmt}"
-    tmp = out / f".adjudicated.{fmt}.tmp"
-    text = expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns})
-    if fmt == "parquet":  # money as decimal yuan, as every contract file has it
-        con.to_parquet(text, tmp)
-    else:
-        con.to_csv(neutralise_ibis(text), tmp)  # no text cell becomes a spreadsheet formula
-    written = con.read_parquet(tmp) if fmt == "parquet" else con.read_csv(tmp, all_varchar=True)
-    summary = _summary_in_engine(written, year)
+    """Write an adjudicated expression of DuckDB (money int64 fen) into ``out/adjudicated.{fmt}`` (money in yuan),
+    atomically; the summary is read back from the written file. CSV through :func:`write_adjudicated_stream`, the one
+    writer of adjudicated.csv: the bytes of :func:`write_adjudicated`, whatever the claims came from."""
+    if fmt != "parquet":
+        write_adjudicated_stream(expr, out)
+        return _summary_in_engine(con.read_csv(out / "adjudicated.csv", all_varchar=True), year)
+    target, tmp = out / "adjudicated.parquet", out / ".adjudicated.parquet.tmp"
+    # money as decimal yuan, as every contract file has it
+    con.to_parquet(expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns}), tmp)
+    summary = _summary_in_engine(con.read_parquet(tmp), year)
     tmp.replace(target)
     return summary
 
