@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from yigongti.benefits.engine import DESIGNATED_CONSORTIUM, OUTPUT_COLUMNS, adjudicate
+from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS, adjudicate
 from yigongti.core.engine import Backend, arrow_batches, connect, partition_by_county, read_parquet, register_arrow
 from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.core.problems import InvalidInput, Problem, errors
@@ -454,7 +454,7 @@ def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designat
 def adjudicated_once(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
                      policy: Policy | BenefitPolicy, year: int, spill: Path) -> ir.Table:
     """The adjudication of a folder's Parquet claims (DuckDB, checked already), run once: written into the Parquet
-    file ``spill`` (every claims column, the outputs in int64 fen and the designated consortium, in no order) and
+    file ``spill`` (every claims column, the outputs in int64 fen and the designation columns, in no order) and
     returned as an engine table that reads it. ``run`` writes adjudicated.csv from it (:func:`sorted_adjudicated`)
     and its appraisal and settlement aggregate it, instead of adjudicating the claims again for each of their
     passes."""
@@ -465,9 +465,9 @@ def adjudicated_once(con: Backend, data: DataFolder, claims_path: Path, designat
 
 
 def sorted_adjudicated(spilled: ir.Table) -> ir.Table:
-    """The contract's adjudicated claims of :func:`adjudicated_once`'s table: without the designated consortium,
+    """The contract's adjudicated claims of :func:`adjudicated_once`'s table: without the designation columns,
     ordered by claim_id (for :func:`write_adjudicated_stream`)."""
-    return spilled.drop(DESIGNATED_CONSORTIUM).order_by("claim_id")
+    return spilled.drop(*DESIGNATED_COLUMNS).order_by("claim_id")
 
 
 def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",

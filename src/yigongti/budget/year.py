@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.service import AppraisalResult, appraise_data, write_appraisal
-from yigongti.benefits.engine import DESIGNATED_CONSORTIUM, OUTPUT_COLUMNS
+from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS
 from yigongti.benefits.service import (
     adjudicate_data,
     adjudicated_once,
@@ -157,7 +157,7 @@ def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, poli
         written = write_adjudicated_stream(sorted_adjudicated(spilled), out)
 
         tell("appraise")
-        adj = spilled.select(*SETTLED_CLAIMS_COLUMNS, *OUTPUT_COLUMNS, DESIGNATED_CONSORTIUM)
+        adj = spilled.select(*SETTLED_CLAIMS_COLUMNS, *OUTPUT_COLUMNS, *DESIGNATED_COLUMNS)
         claims = parquet_claims(con, folder, checked=True)
         appraisal = appraise_data(data, year, policy, designations, adj, indicator_set=folder_indicator_set(folder),
                                   claims=claims, con=con)
