@@ -14,7 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from yigongti.benefits.service import adjudicate_data, adjudicate_folder, designations_for, summarize
+from yigongti.benefits.service import (
+    adjudicate_data,
+    adjudicate_folder,
+    designations_for,
+    summarize,
+    write_adjudicated,
+)
 from yigongti.cli import app
 from yigongti.core.engine import Backend, connect
 from yigongti.core.money import format_yuan
@@ -136,6 +142,10 @@ def test_parquet_claims_go_through_the_engine(example: DataFolder, example_input
     out = tmp_path / "out"
     s = adjudicate_folder(data, 2026, Policy(), out)
     assert csv_rows(out / "adjudicated.csv") == expected_rows(example_expected)
+    # one writer of adjudicated.csv: the bytes of the in-memory path's, whatever the claims came from
+    memory = adjudicate_data(example, 2026, Policy(), designations_for(example, 2026, Policy()))
+    same = write_adjudicated(memory, tmp_path / "memory")
+    assert (out / "adjudicated.csv").read_bytes() == same.read_bytes()
     assert s.claims == 1013
     # one Parquet file with money as yuan text and dates as text -> Parquet (money as decimal yuan)
     shutil.rmtree(data / "claims")

@@ -26,14 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from yigongti.benefits.engine import OUTPUT_COLUMNS, adjudicate
+from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS, adjudicate
 from yigongti.core.engine import Backend, arrow_batches, connect, partition_by_county, read_parquet, register_arrow
 from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.core.problems import InvalidInput, Problem, errors
 from yigongti.datafolder.folder import (
     DataFolder,
     find_table_file,
-    neutralise_ibis,
     parse_table,
     read_folder,
     read_raw_table,
@@ -53,6 +52,7 @@ __all__ = [
     "adjudicate_data",
     "adjudicate_folder",
     "adjudicated_expr",
+    "adjudicated_once",
     "check_claims_files",
     "check_parquet_claims",
     "designations_for",
@@ -484,6 +484,25 @@ def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designat
                       _benefits(policy), year, ordered=ordered, designated=designated, columns=columns)
 
 
+def adjudicated_once(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
+                     policy: Policy | BenefitPolicy, year: int, spill: Path) -> ir.Table:
+    """The adjudication of a folder's Parquet claims (DuckDB, checked already), run once: written into the Parquet
+    file ``spill`` (every claims column, the outputs in int64 fen and the designation columns, in no order) and
+    returned as an engine table that reads it. ``run`` writes adjudicated.csv from it (:func:`sorted_adjudicated`)
+    and its appraisal and settlement aggregate it, instead of adjudicating the claims again for each of their
+    passes."""
+    expr = adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True, checked=True)
+    con.raw_sql("SET preserve_insertion_order = false")  # the spill is in no order: a faster, parallel write
+    con.to_parquet(expr, spill)
+    return con.read_parquet(spill)
+
+
+def sorted_adjudicated(spilled: ir.Table) -> ir.Table:
+    """The contract's adjudicated claims of :func:`adjudicated_once`'s table: without the designation columns,
+    ordered by claim_id (for :func:`write_adjudicated_stream`)."""
+    return spilled.drop(*DESIGNATED_COLUMNS).order_by("claim_id")
+
+
 def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",
                       backend: str = "duckdb", designations: pa.Table | None = None,
                       sort: bool | None = None) -> AdjudicationSummary:
@@ -515,17 +534,16 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
 
 
 def _written(con: Backend, expr: ir.Table, out: Path, *, fmt: str, year: int) -> AdjudicationSummary:
-    """Write an adjudicated expression of DuckDB (money int64 fen) into ``out/adjudicated.{fmt}`` (money in yuan,
-    text neutralised in CSV), atomically; the summary is read back from the written file."""
-    target = out / f"adjudicated.{fmt}"
-    tmp = out / f".adjudicated.{fmt}.tmp"
-    text = expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns})
-    if fmt == "parquet":  # money as decimal yuan, as every contract file has it
-        con.to_parquet(text, tmp)
-    else:
-        con.to_csv(neutralise_ibis(text), tmp)  # no text cell becomes a spreadsheet formula
-    written = con.read_parquet(tmp) if fmt == "parquet" else con.read_csv(tmp, all_varchar=True)
-    summary = _summary_in_engine(written, year)
+    """Write an adjudicated expression of DuckDB (money int64 fen) into ``out/adjudicated.{fmt}`` (money in yuan),
+    atomically; the summary is read back from the written file. CSV through :func:`write_adjudicated_stream`, the one
+    writer of adjudicated.csv: the bytes of :func:`write_adjudicated`, whatever the claims came from."""
+    if fmt != "parquet":
+        write_adjudicated_stream(expr, out)
+        return _summary_in_engine(con.read_csv(out / "adjudicated.csv", all_varchar=True), year)
+    target, tmp = out / "adjudicated.parquet", out / ".adjudicated.parquet.tmp"
+    # money as decimal yuan, as every contract file has it
+    con.to_parquet(expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns}), tmp)
+    summary = _summary_in_engine(con.read_parquet(tmp), year)
     tmp.replace(target)
     return summary
 

@@ -21,9 +21,10 @@ import pyarrow.compute as pc
 
 from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.service import AppraisalResult, appraise_data, write_appraisal
+from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS
 from yigongti.benefits.service import (
     adjudicate_data,
-    adjudicated_expr,
+    adjudicated_once,
     check_claims_files,
     designations_for,
     folder_designations,
@@ -31,6 +32,7 @@ from yigongti.benefits.service import (
     parquet_claims_path,
     parquet_files,
     parquet_rows,
+    sorted_adjudicated,
     summarize,
     write_adjudicated,
     write_adjudicated_stream,
@@ -124,16 +126,17 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
 def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, policy: Policy | None, reports: bool,
                   tell: Callable[[str], None], opening: Path | str | None) -> YearResult:
     """:func:`run_year` on a province's Parquet claims (more than ``STREAM_CLAIMS`` rows, DuckDB), as ``settle``
-    streams them: the claims are never held in memory. They are checked once (with the other tables), adjudicated
-    from the files into ``adjudicated.csv`` (sorted by claim_id, as the in-memory path writes it), then adjudicated
-    again inside the appraisal's measures and the settlement's sums, which only read sums out of the engine. Same
+    streams them: the claims are never held in memory. They are checked once (with the other tables) and adjudicated
+    once, from the files into a Parquet spill in the engine's temporary folder (removed at the end); adjudicated.csv
+    (sorted by claim_id, as the in-memory path writes it), the appraisal's measures and the settlement's sums read
+    the spill, and only sums come out of the engine. Same
     files as the in-memory path (the appraisal with last year's indicators, the claims hashed by their bytes)."""
     tell("check")
     data = read_folder(folder, tables=[t for t in INPUT_TABLES if t != "claims"])
     policy = policy or folder_policy(folder)
     balances = resolve_opening(data, year, opening)
     spill = Path(tempfile.mkdtemp(prefix="yigongti-run-"))
-    # insertion order kept for the sorted adjudicated.csv; past the memory limit the sort and the joins spill to disk
+    # past the memory limit the sort of adjudicated.csv and the joins spill to disk
     con = connect("duckdb", joins_as_written=True, memory_limit=os.environ.get(MEMORY_ENV) or ENGINE_MEMORY,
                   temp_directory=str(spill))
     try:
@@ -150,13 +153,11 @@ def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, poli
         del enrolled_designations
 
         tell("adjudicate")
-        written = write_adjudicated_stream(adjudicated_expr(con, data, claims_path, designations, policy, year,
-                                                            ordered=True, checked=True), out)
-        con.raw_sql("SET preserve_insertion_order = false")  # only sums come out from here on
+        spilled = adjudicated_once(con, data, claims_path, designations, policy, year, spill / "adjudicated.parquet")
+        written = write_adjudicated_stream(sorted_adjudicated(spilled), out)
 
         tell("appraise")
-        adj = adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True,
-                               columns=SETTLED_CLAIMS_COLUMNS, checked=True)
+        adj = spilled.select(*SETTLED_CLAIMS_COLUMNS, *OUTPUT_COLUMNS, *DESIGNATED_COLUMNS)
         claims = parquet_claims(con, folder, checked=True)
         appraisal = appraise_data(data, year, policy, designations, adj, indicator_set=folder_indicator_set(folder),
                                   claims=claims, con=con)
