@@ -4,7 +4,6 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
-TEST_WORKERS ?= 2
 
 .PHONY: run demo test test-slow install lint
 
@@ -30,11 +29,10 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/lint-imports
 
-## Set up the machine (Java for Spark, PostgreSQL, Chromium, axe-core from npm), check the gates and run the test suite
-## on TEST_WORKERS processes (pytest-xdist; a module's tests stay on one worker): make test TEST_WORKERS=0 (in one process)
+## Set up the machine (Java for Spark, PostgreSQL, Chromium, axe-core from npm), check the gates and run the test suite.
 test: lint
 	@bash scripts/services.sh
-	$(PY) -m pytest -m 'not slow' -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -m 'not slow'
 
 test-slow: $(STAMP)
 	@bash scripts/services.sh

@@ -12,7 +12,6 @@ import pytest
 import uvicorn
 from browser_fixtures import CHROMIUM, CHROMIUM_ARGS, INSIDE_WINDOW, PASSWORD, Running, free_port, playwright_api
 
-from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.platform.accounts import create_user
 from yigongti.platform.settings import Settings
@@ -20,8 +19,7 @@ from yigongti.platform.settings import Settings
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[Running]:
-    data_dir = prepared_data_dir(tmp_path_factory, tmp_path_factory.mktemp("e2e"), example_input, INSIDE_WINDOW)
-    app = create_app(Settings(data_dir=data_dir, data_folder=example_input,
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("e2e"), data_folder=example_input,
                               today=INSIDE_WINDOW, demo_accounts=False))
     ctx = app.state.ctx
     with ctx.sessions.begin() as s:
@@ -44,9 +42,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Ite
     ctx.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One chromium for the run; each test gets a fresh context (its own cookies and storage) from ``page``."""
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b

@@ -16,13 +16,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.platform.accounts import create_user
 from yigongti.platform.settings import Settings
 
-__all__ = ["INSIDE_WINDOW", "PASSWORD", "api_app", "client", "csrf_of", "example_data_dir", "login", "make_user",
-           "page_client", "read_csv"]
+__all__ = ["INSIDE_WINDOW", "PASSWORD", "api_app", "client", "csrf_of", "login", "make_user", "page_client",
+           "read_csv"]
 
 INSIDE_WINDOW = date(2025, 11, 15)  # the 2026 switch window is 2025-10-01 .. 2025-12-31
 PASSWORD = "test-password-1"
@@ -33,15 +32,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def example_data_dir(factory: pytest.TempPathFactory, name: str, example_input: Path) -> Path:
-    """A new data directory with the example county already loaded as of ``INSIDE_WINDOW`` (a copy of one prepared
-    once per run: prepared_dirs.py), for an app on SQLite with ``data_folder=example_input, today=INSIDE_WINDOW``."""
-    return prepared_data_dir(factory, factory.mktemp(name), example_input, INSIDE_WINDOW)
-
-
 @pytest.fixture(scope="module")
 def api_app(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[FastAPI]:
-    data_dir = example_data_dir(tmp_path_factory, "serve", example_input)
+    data_dir = tmp_path_factory.mktemp("serve")
     app = create_app(Settings(data_dir=data_dir, data_folder=example_input, today=INSIDE_WINDOW,
                               demo_accounts=False, login_burst=3, login_refill_seconds=3600))
     yield app

@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from store_fixtures import PG_URL, pg_unreachable
 
-from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.core.db import make_engine
 from yigongti.platform.accounts import create_user
@@ -60,14 +59,11 @@ class Live:
 
 
 @contextmanager
-def running(kind: str, base: Path, example_input: Path, users: Mapping[str, tuple[str, Mapping[str, str]]],
-            factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """The app on ``kind`` (``sqlite``, its database a copy of the example county loaded once per run, or
-    ``postgresql`` in a schema of its own, dropped after) with ``users`` (name -> (role, anchor)) created and holding
-    bearer tokens; PostgreSQL unreachable: the test is skipped."""
+def running(kind: str, base: Path, example_input: Path,
+            users: Mapping[str, tuple[str, Mapping[str, str]]]) -> Iterator[Live]:
+    """The app on ``kind`` (``sqlite``, or ``postgresql`` in a schema of its own, dropped after) with ``users``
+    (name -> (role, anchor)) created and holding bearer tokens; PostgreSQL unreachable: the test is skipped."""
     db_url, schema = "", None
-    if kind == "sqlite":
-        prepared_data_dir(factory, base / "serve", example_input, INSIDE_WINDOW)
     if kind == "postgresql":
         reason = pg_unreachable()
         if reason:
@@ -101,6 +97,5 @@ def running(kind: str, base: Path, example_input: Path, users: Mapping[str, tupl
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
          example_input: Path) -> Iterator[Live]:
-    with running(request.param, tmp_path_factory.mktemp(f"record-{request.param}"), example_input, USERS,
-                 tmp_path_factory) as found:
+    with running(request.param, tmp_path_factory.mktemp(f"record-{request.param}"), example_input, USERS) as found:
         yield found

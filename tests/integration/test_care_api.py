@@ -26,8 +26,7 @@ USERS = {"gp": ("clinician", {"inst_id": V1}), "v1-admin": ("institution_admin",
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
          example_input: Path) -> Iterator[Live]:
-    with running(request.param, tmp_path_factory.mktemp(f"care-{request.param}"), example_input, USERS,
-                 tmp_path_factory) as found:
+    with running(request.param, tmp_path_factory.mktemp(f"care-{request.param}"), example_input, USERS) as found:
         yield found
 
 

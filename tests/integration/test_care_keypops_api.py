@@ -27,8 +27,7 @@ PANEL = ["R0048", "R0153", "R0208", "R0127"]
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
          example_input: Path) -> Iterator[Live]:
-    with running(request.param, tmp_path_factory.mktemp(f"keypops-{request.param}"), example_input, USERS,
-                 tmp_path_factory) as found:
+    with running(request.param, tmp_path_factory.mktemp(f"keypops-{request.param}"), example_input, USERS) as found:
         yield found
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from api_fixtures import INSIDE_WINDOW, PASSWORD, csrf_of, example_data_dir, page_client
+from api_fixtures import INSIDE_WINDOW, PASSWORD, csrf_of, page_client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
@@ -49,8 +49,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[World]:
-    data_dir = example_data_dir(tmp_path_factory, "care-pages", example_input)
-    app = create_app(Settings(data_dir=data_dir, data_folder=example_input,
+    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("care-pages"), data_folder=example_input,
                               today=INSIDE_WINDOW, demo_accounts=False, login_burst=50, login_refill_seconds=3600))
     ctx = app.state.ctx
     with ctx.sessions.begin() as s:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_fixtures import INSIDE_WINDOW, example_data_dir, make_user, page_client
+from api_fixtures import INSIDE_WINDOW, make_user, page_client
 from fastapi import FastAPI
 
 from yigongti.app.factory import create_app
@@ -20,8 +20,7 @@ WAIT = 0.3
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[FastAPI]:
-    data_dir = example_data_dir(tmp_path_factory, "warm", example_input)
-    a = create_app(Settings(data_dir=data_dir, data_folder=example_input, today=INSIDE_WINDOW,
+    a = create_app(Settings(data_dir=tmp_path_factory.mktemp("warm"), data_folder=example_input, today=INSIDE_WINDOW,
                             demo_accounts=False, figures_wait_seconds=WAIT))
     make_user(a, "warm-bureau", "insurance_bureau", county_code="513433")
     yield a

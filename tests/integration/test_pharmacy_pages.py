@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_fixtures import INSIDE_WINDOW, PASSWORD, example_data_dir, make_user
+from api_fixtures import INSIDE_WINDOW, PASSWORD, make_user
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -46,8 +46,7 @@ def _signed_in(app: FastAPI, username: str) -> TestClient:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[FastAPI]:
-    data_dir = example_data_dir(tmp_path_factory, "rx", example_input)
-    a = create_app(Settings(data_dir=data_dir, data_folder=example_input, today=INSIDE_WINDOW,
+    a = create_app(Settings(data_dir=tmp_path_factory.mktemp("rx"), data_folder=example_input, today=INSIDE_WINDOW,
                             demo_accounts=False, login_burst=50))
     ctx = a.state.ctx
     with ctx.sessions.begin() as s:

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from api_fixtures import INSIDE_WINDOW, csrf_of, example_data_dir, make_user, page_client
+from api_fixtures import INSIDE_WINDOW, csrf_of, make_user, page_client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -41,8 +41,7 @@ USERS = {"rd-vdoc": ("clinician", {"inst_id": VILLAGE}),
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[FastAPI]:
-    data_dir = example_data_dir(tmp_path_factory, "rd", example_input)
-    a = create_app(Settings(data_dir=data_dir, data_folder=example_input, today=INSIDE_WINDOW,
+    a = create_app(Settings(data_dir=tmp_path_factory.mktemp("rd"), data_folder=example_input, today=INSIDE_WINDOW,
                             demo_accounts=False, login_burst=80))
     ctx = a.state.ctx
     with ctx.sessions.begin() as s:

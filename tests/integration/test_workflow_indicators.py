@@ -28,8 +28,7 @@ PAIRS = {"S3": "up_referrals", "S4": "down_referrals", "S4b": "referrals_complet
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
          example_input: Path) -> Iterator[Live]:
     users = {**USERS, "t1-admin": ("institution_admin", {"inst_id": "G1-T1"})}
-    with running(request.param, tmp_path_factory.mktemp(f"wf-{request.param}"), example_input, users,
-                 tmp_path_factory) as found:
+    with running(request.param, tmp_path_factory.mktemp(f"wf-{request.param}"), example_input, users) as found:
         yield found
 
 
