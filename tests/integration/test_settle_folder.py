@@ -190,3 +190,39 @@ def test_ids_found_only_trimmed_pass_the_engine_check_and_unknown_ids_are_named(
     assert arrow_checks == [folder / "claims"]
     text = str(caught.value)
     assert "part-0.parquet" in text and "person_id" in text and "NO-SUCH-PERSON" in text, text
+
+
+def test_the_streamed_paths_adjudicate_once_into_a_spill_they_remove(folders: tuple[Path, Path], tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """settle's and run's streamed paths adjudicate once into a Parquet spill (one mechanism), and remove it after,
+    also when the settlement fails."""
+    import tempfile
+
+    from yigongti.budget import service as budget
+    from yigongti.budget.year import run_year
+
+    made: list[Path] = []
+    real = tempfile.mkdtemp
+
+    def spy(*args: object, **kwargs: object) -> str:
+        path = real(*args, **kwargs)  # type: ignore[call-overload]
+        made.append(Path(path))
+        return str(path)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", spy)
+    _streamed(folders[1])
+    run_year(folders[1], 2026, tmp_path / "out", reports=False, stream_above=0)
+    settle_spills = [p for p in made if p.name.startswith("yigongti-settle-")]
+    run_spills = [p for p in made if p.name.startswith("yigongti-run-")]
+    assert len(settle_spills) == 1 and len(run_spills) == 1
+    assert not any(p.exists() for p in made)
+
+    def fails(*args: object, **kwargs: object) -> SettlementResult:
+        assert made[-1].exists()  # the spill is there while the settlement reads it
+        raise RuntimeError("settlement failed")
+
+    made.clear()
+    monkeypatch.setattr(budget, "settle_streamed", fails)
+    with pytest.raises(RuntimeError, match="settlement failed"):
+        _streamed(folders[1])
+    assert made and made[-1].name.startswith("yigongti-settle-") and not made[-1].exists()

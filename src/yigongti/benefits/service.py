@@ -485,13 +485,15 @@ def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designat
 
 
 def adjudicated_once(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
-                     policy: Policy | BenefitPolicy, year: int, spill: Path) -> ir.Table:
-    """The adjudication of a folder's Parquet claims (DuckDB, checked already), run once: written into the Parquet
-    file ``spill`` (every claims column, the outputs in int64 fen and the designation columns, in no order) and
-    returned as an engine table that reads it. ``run`` writes adjudicated.csv from it (:func:`sorted_adjudicated`)
-    and its appraisal and settlement aggregate it, instead of adjudicating the claims again for each of their
-    passes."""
-    expr = adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True, checked=True)
+                     policy: Policy | BenefitPolicy, year: int, spill: Path, *, columns: list[str] | None = None,
+                     checked: bool = True) -> ir.Table:
+    """The adjudication of a folder's Parquet claims (DuckDB), run once: written into the Parquet file ``spill``
+    (the claims ``columns``, default every one, the outputs in int64 fen and the designation columns, in no order)
+    and returned as an engine table that reads it. ``run`` writes adjudicated.csv from it (:func:`sorted_adjudicated`)
+    and its appraisal and settlement aggregate it, and ``settle``'s streamed path reads it the same way, instead of
+    adjudicating the claims again for each of their passes. ``checked``: as :func:`adjudicated_expr`'s."""
+    expr = adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True, columns=columns,
+                            checked=checked)
     con.raw_sql("SET preserve_insertion_order = false")  # the spill is in no order: a faster, parallel write
     con.to_parquet(expr, spill)
     return con.read_parquet(spill)

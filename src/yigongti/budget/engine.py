@@ -172,24 +172,20 @@ def charged_spending(adjudicated: ir.Table, designations: ir.Table, institutions
     ``outside``. ``member``: the member whose package statement bears the claim (budget.package): in network the
     institution that provided it, out of network the institution the person is designated to (village, else
     township). Unreasonable claims, non-enrollees and claims without benefit at another consortium are left out.
-    An adjudication with the designation's columns (``adjudicate(..., designated=True)``: ``DESIGNATED_COLUMNS``) is
-    not joined with the designations at all; one with the designated consortium only, for the member only."""
+    An adjudication with the designation's columns (``adjudicate(..., designated=True)`` gives all of
+    ``DESIGNATED_COLUMNS``) is not joined with the designations at all; one without them is."""
     a = _of_year(adjudicated, year)
     inst = institutions.select("inst_id", inst_tier="tier", inst_consortium="consortium_id")
-    e = enrollees(designations, year=year)
     if DESIGNATED_CONSORTIUM in a.columns:
         # straight from the engine's adjudication: it found each claim's designation already, and its rule is
         # "unreasonable" exactly when the claim is marked so (no text comparison per claim)
         a = a.filter(a[DESIGNATED_CONSORTIUM].notnull() & ~a.unreasonable.fill_null(False))
-        a = a.rename(consortium_id=DESIGNATED_CONSORTIUM)
-        if DESIGNATED_TOWNSHIP in a.columns and DESIGNATED_VILLAGE in a.columns:
-            j = a.rename(d_village=DESIGNATED_VILLAGE, d_township=DESIGNATED_TOWNSHIP).join(inst, "inst_id")
-        else:
-            home = e.select("person_id", d_village="village_id", d_township="township_id")
-            j = a.join(inst, "inst_id").join(home, "person_id", how="left")
+        j = a.rename(consortium_id=DESIGNATED_CONSORTIUM, d_township=DESIGNATED_TOWNSHIP,
+                     d_village=DESIGNATED_VILLAGE).join(inst, "inst_id")
     else:
         a = a.filter((a.rule != Rule.UNREASONABLE) & ~a.unreasonable.fill_null(False))
-        e = e.select("person_id", "consortium_id", d_village="village_id", d_township="township_id")
+        e = enrollees(designations, year=year).select("person_id", "consortium_id", d_village="village_id",
+                                                      d_township="township_id")
         j = a.join(e, "person_id").join(inst, "inst_id")
     own = j.inst_consortium.fill_null("") == j.consortium_id
     j = j.filter(own | (j.inst_tier == Tier.OUTSIDE) | _paid_as_outside(j))

@@ -41,6 +41,7 @@ from yigongti.benefits.engine import DESIGNATED_COLUMNS
 from yigongti.benefits.service import (
     ADJUDICATED_COLUMNS,
     adjudicated_expr,
+    adjudicated_once,
     load_adjudicated,
     parquet_claims,
     parquet_claims_path,
@@ -92,7 +93,7 @@ from yigongti.datafolder.folder import (
 from yigongti.datafolder.schema import INPUT_TABLES
 
 __all__ = [
-    "MATERIALIZE_CLAIMS", "SETTLED_CLAIMS_COLUMNS", "STREAM_CLAIMS", "SettlementResult", "appraisal_scores",
+    "SETTLED_CLAIMS_COLUMNS", "STREAM_CLAIMS", "SettlementResult", "appraisal_scores",
     "format_heads", "interim_table", "load_adjudicated", "package_table", "package_year", "policy_with_scores",
     "settle_data",
     "settle_streamed", "settle_worlds", "settle_year", "settlement_inputs", "spent_by_month", "statements_table",
@@ -102,10 +103,6 @@ __all__ = [
 # Parquet claims of more rows than this are settled streaming from the files through the engine (at 10 M claims
 # the in-memory path took 40.8 s and 6.9 GB against 12.5 s and 1.6 GB streamed); the money is the same either way
 STREAM_CLAIMS = 1_000_000
-# up to this many Parquet claims (both years) the streamed settlement computes the year's adjudication once into an
-# engine table its three readers share (2.8 M claims: 1.4 M rows, about 190 MB more at the peak); beyond, each
-# reader runs it again from the files, so memory stays that of the sums (money identical either way)
-MATERIALIZE_CLAIMS = 10_000_000
 
 _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inputs-hash")
 
@@ -425,13 +422,18 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
     if designations is None:
         designations = _designations_for(data, year, policy, backend=backend)
     con = connect(backend, keep_order=False, joins_as_written=True)  # only sums come out
+    spill: Path | None = None
     try:
-        adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
-                               columns=SETTLED_CLAIMS_COLUMNS)
-        if con.name == "duckdb" and parquet_rows(path) <= MATERIALIZE_CLAIMS:
-            # computed once: the appraisal's measures, its coverage test and the settlement's sums read the table
-            # instead of running the adjudication (windows, joins) again each, and compile against a plain table
-            adj = con.create_table("settle_adjudicated", adj, temp=True)
+        if con.name == "duckdb":
+            # adjudicated once into a Parquet spill (as ``run`` does): the appraisal's measures, its coverage test and
+            # the settlement's sums read it instead of running the adjudication (windows, joins) again each; on disk,
+            # so the peak stays that of the sums at any size; the claims were checked once just above
+            spill = Path(tempfile.mkdtemp(prefix="yigongti-settle-"))
+            adj = adjudicated_once(con, data, path, designations, policy, year, spill / "adjudicated.parquet",
+                                   columns=SETTLED_CLAIMS_COLUMNS, checked=False)
+        else:
+            adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
+                                   columns=SETTLED_CLAIMS_COLUMNS)
         # the claims as read (last year's for the appraisal and risk classes), checked once above with adj
         claims = parquet_claims(con, folder, checked=True)
         # the scores, hence the money, need this year's indicators only (last year's are the appraisal report's)
@@ -443,6 +445,8 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
     finally:
         if con.name != "pyspark":
             con.disconnect()
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
     result.appraisal_problem = problem
     return result
 
