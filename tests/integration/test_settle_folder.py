@@ -226,3 +226,23 @@ def test_the_streamed_paths_adjudicate_once_into_a_spill_they_remove(folders: tu
     with pytest.raises(RuntimeError, match="settlement failed"):
         _streamed(folders[1])
     assert made and made[-1].name.startswith("yigongti-settle-") and not made[-1].exists()
+
+
+def test_padded_text_in_parquet_claims_settles_as_in_memory(folders: tuple[Path, Path], tmp_path: Path) -> None:
+    """Ids and codes padded with spaces pass the check (it judges them trimmed, as the in-memory reader trims every
+    text cell); the streamed path must then read them trimmed too, or their claims would match no person,
+    institution or setting and the money would differ from the in-memory path's (it did, by up to 2.5 M fen)."""
+    folder = tmp_path / "padded"
+    shutil.copytree(folders[1], folder)
+    part = folder / "claims" / "part-0.parquet"
+    claims = pq.read_table(part)
+    for name in ("person_id", "inst_id", "setting", "diagnosis"):
+        padded = pa.array([None if v is None else f" {v}  " for v in claims.column(name).to_pylist()], pa.string())
+        claims = claims.set_column(claims.column_names.index(name), name, padded)
+    pq.write_table(claims, part)
+    in_memory, streamed = settle_year(folder, 2026), _streamed(folder)
+    assert not in_memory.streamed
+    assert streamed.settlement.equals(in_memory.settlement)
+    assert streamed.settlement.equals(_streamed(folders[1]).settlement)
+    assert streamed.appraisal is not None and in_memory.appraisal is not None
+    assert streamed.appraisal.scores.equals(in_memory.appraisal.scores)

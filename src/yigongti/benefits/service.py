@@ -225,6 +225,12 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
             continue
         dtype = schema[name]
         v = t[name]
+        if dtype.is_string():
+            # trimmed, as the Arrow reader of the in-memory path trims every text cell, and as the check judged
+            # them: a padded id, code or date that passed it must match, compare and cast like the plain one
+            v = v.strip()
+            if col.type in (ColType.STR, ColType.ID, ColType.ID_NUMBER, ColType.ENUM):
+                fixes[name] = v
         if col.type is ColType.MONEY and dtype.is_integer():
             fixes[name] = v.cast("int64") * 100
         elif col.type is ColType.MONEY:
