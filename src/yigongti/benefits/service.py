@@ -344,8 +344,10 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
     # again, in a second scan (a lookup of every trimmed id costs the scan a quarter of its time, on claims whose ids
     # all match as written)
     first = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True)
-    if first is not None and (not _fails(first)
-                              or not _fails(bad_claims_count(t, persons=persons, institutions=institutions))):
+    # on Spark the first scan looks the trimmed ids up already (as_written is DuckDB's): no second scan there
+    exact = t.get_backend().name == "pyspark"
+    if first is not None and (not _fails(first) or (
+            not exact and not _fails(bad_claims_count(t, persons=persons, institutions=institutions)))):
         return
     # the Arrow check has the last word (the engine is stricter where the two differ: unicode spaces, say)
     _raise_claims_problems(path, refs=persons is not None)
