@@ -16,7 +16,6 @@ import functools
 import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from yigongti.benefits.domain import Setting, two_disease_of
 from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS, adjudicate
 from yigongti.core.engine import Backend, arrow_batches, connect, partition_by_county, read_parquet, register_arrow
 from yigongti.core.policy import BenefitPolicy, Policy
@@ -58,7 +56,6 @@ __all__ = [
     "check_claims_files",
     "check_parquet_claims",
     "designations_for",
-    "earlier_claims_read",
     "folder_designations",
     "parquet_claims",
     "parquet_claims_path",
@@ -166,26 +163,6 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
         if own and con.name != "pyspark":
             con.disconnect()
     return _typed(out)
-
-
-def earlier_claims_read(claims: pa.Table, year: int, policy: Policy | BenefitPolicy) -> pa.Table:
-    """``claims`` without the rows dated before ``year`` that adjudicating ``year`` never reads: of the earlier
-    claims the adjudication reads only the admissions (a referring admission, 连续计算起付线) and, when the
-    two-disease benefit is on, the claims of the two diseases (the registry: a person's first such claim). Every
-    other pass reads the claims of the year. ``adjudicate_data`` gives the same table on the claims kept as on all
-    of them (a test compares them); a caller that holds a long history (the simulator: last year's claims each
-    year) hands in less. The diseases are decided once per distinct diagnosis (``two_disease_of``)."""
-    benefits = _benefits(policy)
-    if not claims.num_rows:
-        return claims
-    earlier = pc.less(claims.column("admit_date"), pa.scalar(date(year, 1, 1), pa.date32()))
-    kept = pc.invert(earlier)
-    kept = pc.or_(kept, pc.equal(claims.column("setting"), Setting.INPATIENT.value))
-    if benefits.two_disease.enabled and "diagnosis" in claims.column_names:
-        codes = [x for x in pc.unique(claims.column("diagnosis")).to_pylist()
-                 if x is not None and two_disease_of(x, benefits.two_disease) is not None]
-        kept = pc.or_(kept, pc.is_in(claims.column("diagnosis"), value_set=pa.array(codes, pa.string())))
-    return claims.filter(pc.fill_null(kept, True))
 
 
 def _arrow_type(t: ColType) -> pa.DataType:

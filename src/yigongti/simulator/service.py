@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.indicators import IndicatorSet
 from yigongti.appraisal.service import AppraisalResult, appraise_data
-from yigongti.benefits.service import adjudicate_data, designations_for, earlier_claims_read
+from yigongti.benefits.service import adjudicate_data, designations_for
 from yigongti.budget.service import SettlementResult, settle_worlds, settle_year
 from yigongti.core.engine import duckdb_threads, set_duckdb_threads
 from yigongti.core.money import format_yuan
@@ -285,23 +285,15 @@ def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: 
     y0, iset = setup.year, setup.indicator_set
     if len(claims) == 1:
         data = DataFolder(setup.data.path, {**setup.data.tables, "claims": claims[0], "designations": des[0]})
-        adj = adjudicate_data(_read_by_adjudication(data, y0, policy), y0, policy, des[0], backend=backend)
+        adj = adjudicate_data(data, y0, policy, des[0], backend=backend)
         return [adj], [appraise_data(data, y0, policy, des[0], adj, indicator_set=iset, backend=backend,
                                      with_previous=False)], None, None
     n = len(claims)
     all_claims, all_des = stacked if stacked is not None else (worlds.stack(claims), worlds.stack(des))
     data = DataFolder(setup.data.path, {**setup.stacked_tables(n), "claims": all_claims, "designations": all_des})
-    adj = adjudicate_data(_read_by_adjudication(data, y0, policy), y0, policy, all_des, backend=backend)
+    adj = adjudicate_data(data, y0, policy, all_des, backend=backend)
     res = appraise_data(data, y0, policy, all_des, adj, indicator_set=iset, backend=backend, with_previous=False)
     return worlds.split(adj, "claim_id", n), _world_appraisals(res, n), data, adj
-
-
-def _read_by_adjudication(data: DataFolder, year: int, policy: Policy) -> DataFolder:
-    """``data`` with last year's claims cut to those the adjudication of ``year`` reads (its admissions and the
-    two diseases' claims: ``benefits.service.earlier_claims_read``; about a third of them): the same adjudicated
-    table, fewer rows through each of its passes. The appraisal and the settlement read every claim of last year
-    (growth measures, last year's costs), so they keep ``data``."""
-    return DataFolder(data.path, {**data.tables, "claims": earlier_claims_read(data["claims"], year, policy)})
 
 
 def _world_appraisals(res: AppraisalResult, n: int) -> list[AppraisalResult]:
