@@ -154,6 +154,14 @@ def test_the_shipped_pilot_design_is_four_regions_by_three_income_levels() -> No
     assert len({c.seed for c in d.counties}) == 12
 
 
+def test_the_shipped_comparison_is_global_budget_against_fee_for_service() -> None:
+    text = (PILOT_4X3.parent / "budget-vs-fee.toml").read_text(encoding="utf-8")
+    scenarios = load_scenarios(text, base=Policy())
+    assert [(s.name, s.payment.value) for s in scenarios] == [("global_budget", "global_budget"),
+                                                              ("fee_for_service", "fee_for_service")]
+    assert all(s.behaviour == scenarios[0].behaviour and not s.merge_consortia and not s.policy for s in scenarios)
+
+
 def test_pilot_design_problems() -> None:
     with pytest.raises(InvalidInput) as err:
         load_pilot_design("[regions.a]\nsize = 3\n[incomes.b]\ncost_scale = -1\n", source="p.toml")
