@@ -98,14 +98,19 @@ def test_run_checks_a_province_s_claims_before_writing_anything(tmp_path: Path) 
                                     "--format", "parquet", "--no-run"])
     assert made.exit_code == 0, made.output
     part = sorted((data / "claims").glob("*.parquet"))[0]
-    claims = pq.read_table(part)
-    ids = claims.column("person_id").to_pylist()
-    ids[0] = "nobody"
-    pq.write_table(claims.set_column(claims.column_names.index("person_id"), "person_id", pa.array(ids)), part)
+    _plant(part, "person_id", 0, "nobody")
     with pytest.raises(InvalidInput) as caught:
         run_year(data, 2026, tmp_path / "out", stream_above=0)
     assert any(p.column == "person_id" and part.name in p.message for p in caught.value.problems)
     assert not (tmp_path / "out").exists()
+
+
+def _plant(file: Path, column: str, row: int, value: str) -> None:
+    """Write ``value`` into one cell of a Parquet file (a text column)."""
+    table = pq.read_table(file)
+    values = table.column(column).to_pylist()
+    values[row] = value
+    pq.write_table(table.set_column(table.column_names.index(column), column, pa.array(values)), file)
 
 
 def _province(tmp_path: Path, persons: int = 3000) -> Path:
@@ -141,16 +146,8 @@ def test_a_streamed_run_reports_the_problems_of_every_table_as_check_does(tmp_pa
     """A parked table is checked at the check step all the same: its problems and the other tables' come together,
     those ``read_folder`` raises, before anything is written."""
     data = _province(tmp_path, persons=2000)
-    followups = pq.read_table(data / "followups.parquet")
-    dates = followups.column("date").to_pylist()
-    dates[3] = "2026-02-30"
-    pq.write_table(followups.set_column(followups.column_names.index("date"), "date", pa.array(dates)),
-                   data / "followups.parquet")
-    part = sorted((data / "persons").glob("*.parquet"))[0]
-    persons = pq.read_table(part)
-    sexes = persons.column("sex").to_pylist()
-    sexes[1] = "?"
-    pq.write_table(persons.set_column(persons.column_names.index("sex"), "sex", pa.array(sexes)), part)
+    _plant(data / "followups.parquet", "date", 3, "2026-02-30")
+    _plant(sorted((data / "persons").glob("*.parquet"))[0], "sex", 1, "?")
     with pytest.raises(InvalidInput) as expected:
         read_folder(data, tables=[t for t in INPUT_TABLES if t != "claims"])
     with pytest.raises(InvalidInput) as caught:
