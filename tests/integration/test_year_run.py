@@ -16,6 +16,8 @@ from yigongti.budget.year import policy_with_scores, run_year
 from yigongti.cli import app
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput
+from yigongti.datafolder.folder import read_folder
+from yigongti.datafolder.schema import INPUT_TABLES
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -96,11 +98,60 @@ def test_run_checks_a_province_s_claims_before_writing_anything(tmp_path: Path) 
                                     "--format", "parquet", "--no-run"])
     assert made.exit_code == 0, made.output
     part = sorted((data / "claims").glob("*.parquet"))[0]
-    claims = pq.read_table(part)
-    ids = claims.column("person_id").to_pylist()
-    ids[0] = "nobody"
-    pq.write_table(claims.set_column(claims.column_names.index("person_id"), "person_id", pa.array(ids)), part)
+    _plant(part, "person_id", 0, "nobody")
     with pytest.raises(InvalidInput) as caught:
         run_year(data, 2026, tmp_path / "out", stream_above=0)
     assert any(p.column == "person_id" and part.name in p.message for p in caught.value.problems)
+    assert not (tmp_path / "out").exists()
+
+
+def _plant(file: Path, column: str, row: int, value: str) -> None:
+    """Write ``value`` into one cell of a Parquet file (a text column)."""
+    table = pq.read_table(file)
+    values = table.column(column).to_pylist()
+    values[row] = value
+    pq.write_table(table.set_column(table.column_names.index(column), column, pa.array(values)), file)
+
+
+def _province(tmp_path: Path, persons: int = 3000) -> Path:
+    data = tmp_path / "demo"
+    made = CliRunner().invoke(app, ["demo", "--out", str(data), "--persons", str(persons), "--seed", "5",
+                                    "--counties", "2", "--format", "parquet", "--no-run"])
+    assert made.exit_code == 0, made.output
+    return data
+
+
+def test_a_streamed_run_holds_neither_the_appraisal_tables_nor_the_choices_while_it_adjudicates(
+        tmp_path: Path) -> None:
+    """The tables only the appraisal reads are parked on disk after the check, and what only enrollment read is let
+    go once the designations are made: the Arrow memory held when the adjudication starts is below the folder's
+    tables (but the claims) as read, by at least the follow-ups and the choices."""
+    data = _province(tmp_path)
+    tables = [t for t in INPUT_TABLES if t != "claims"]
+    folder = read_folder(data, tables=tables)
+    read = sum(t.nbytes for t in folder.tables.values())
+    released = folder["followups"].nbytes + folder["choices"].nbytes
+    assert released > read // 4  # the demo's follow-ups and choices are a good part of what is read
+    del folder
+    held: dict[str, int] = {}
+    base = pa.total_allocated_bytes()
+    run_year(data, 2026, tmp_path / "out", stream_above=0,
+             step=lambda name: held.setdefault(name, pa.total_allocated_bytes() - base))
+    assert list(held) == ["check", "enroll", "adjudicate", "appraise", "settle"]
+    assert held["adjudicate"] < read - released, (held, read, released)
+    assert (tmp_path / "out" / "indicators.csv").is_file()
+
+
+def test_a_streamed_run_reports_the_problems_of_every_table_as_check_does(tmp_path: Path) -> None:
+    """A parked table is checked at the check step all the same: its problems and the other tables' come together,
+    those ``read_folder`` raises, before anything is written."""
+    data = _province(tmp_path, persons=2000)
+    _plant(data / "followups.parquet", "date", 3, "2026-02-30")
+    _plant(sorted((data / "persons").glob("*.parquet"))[0], "sex", 1, "?")
+    with pytest.raises(InvalidInput) as expected:
+        read_folder(data, tables=[t for t in INPUT_TABLES if t != "claims"])
+    with pytest.raises(InvalidInput) as caught:
+        run_year(data, 2026, tmp_path / "out", stream_above=0)
+    assert caught.value.problems == expected.value.problems
+    assert {p.file.split("/")[0] for p in caught.value.problems} >= {"followups.parquet", "persons"}
     assert not (tmp_path / "out").exists()
