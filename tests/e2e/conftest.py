@@ -61,16 +61,26 @@ def browser() -> object:
     return _CHROMIUM[0][1]
 
 
+def _close_chromium() -> None:
+    while _CHROMIUM:
+        p, b = _CHROMIUM.pop()
+        b.close()
+        p.stop()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     """After the fixtures of the folder's last test are torn down: close chromium and stop Playwright."""
     try:
         return (yield)
     finally:
-        if _CHROMIUM and (nextitem is None or HERE not in nextitem.path.parents):
-            p, b = _CHROMIUM.pop()
-            b.close()
-            p.stop()
+        if nextitem is None or HERE not in nextitem.path.parents:
+            _close_chromium()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A run stopped early (``-x``, Ctrl-C) does not reach the folder's last test: close chromium here."""
+    _close_chromium()
 
 
 @pytest.fixture
