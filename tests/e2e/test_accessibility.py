@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -61,14 +62,26 @@ def _context(browser: object, server: Running, width: int, lang: str = "zh") -> 
     return context
 
 
-def _sweep(browser: object, server: Running, width: int,
-           variants: tuple[tuple[str, str], ...]) -> dict[str, list[dict[str, object]]]:
+def _axe_at_each_width(page: object, widths: tuple[int, ...]) -> dict[int, list[dict[str, object]]]:
+    """axe-core on the page as loaded, the window resized to each of ``widths`` in turn (the pages have no script: a
+    resize re-applies the style sheet's media queries, the same layout as loading the page at that width)."""
+    assert page.evaluate("document.scripts.length") == 0, (page.url, "a script may lay the page out per width")
+    found: dict[int, list[dict[str, object]]] = {}
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 900})
+        found[width] = _axe(page)
+    return found
+
+
+def _sweep(browser: object, server: Running, widths: tuple[int, ...],
+           variants: tuple[tuple[str, str], ...]) -> dict[int, dict[str, list[dict[str, object]]]]:
     """axe-core on every page, signed in as whom it is for (the sign-in page anonymous), in each (language, display
-    mode) of ``variants``; ``<html lang>`` must name the page's language. The violations found, by page."""
-    problems: dict[str, list[dict[str, object]]] = {}
+    mode) of ``variants``, at each of ``widths`` (each page loaded once); ``<html lang>`` must name the page's
+    language. The violations found, by width and page."""
+    problems: dict[int, dict[str, list[dict[str, object]]]] = {width: {} for width in widths}
     for username, paths in (("", ANONYMOUS), ("bureau1", OFFICIAL), ("resident1", RESIDENT)):
         for lang, display in variants:
-            context = _context(browser, server, width, lang)
+            context = _context(browser, server, widths[0], lang)
             context.add_cookies([{"name": "ygt_display", "value": display, "url": server.url}])
             pg = context.new_page()
             pg.set_default_timeout(15_000)
@@ -77,29 +90,42 @@ def _sweep(browser: object, server: Running, width: int,
                     sign_in(pg, server, username)
                     pg.wait_for_load_state()
                 for path in paths:
+                    pg.set_viewport_size({"width": widths[0], "height": 900})
                     pg.goto(server.url + path)
                     assert pg.get_attribute("html", "lang") == ("en" if lang == "en" else "zh-CN"), (path, lang)
-                    found = _axe(pg)
-                    if found:
-                        problems[f"{width}px {lang} {display} {path}"] = found
+                    for width, found in _axe_at_each_width(pg, widths).items():
+                        if found:
+                            problems[width][f"{width}px {lang} {display} {path}"] = found
             finally:
                 context.close()
     return problems
 
 
+@pytest.fixture(scope="module")
+def chinese_sweep(browser: object, server: Running) -> dict[int, dict[str, list[dict[str, object]]]]:
+    """The sweep in Chinese at both widths, run once for the module (each page loaded once, axe-core at each width)."""
+    return _sweep(browser, server, WIDTHS, (("zh", ""),))
+
+
 @pytest.mark.parametrize("width", WIDTHS)
-def test_no_serious_or_critical_violation_on_any_page(browser: object, server: Running, width: int) -> None:
+def test_no_serious_or_critical_violation_on_any_page(chinese_sweep: dict[int, dict[str, list[dict[str, object]]]],
+                                                      width: int) -> None:
     """Every page in Chinese at a phone and a desktop width: nothing serious or critical."""
-    problems = _sweep(browser, server, width, (("zh", ""),))
+    problems = chinese_sweep[width]
     assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+@pytest.fixture(scope="module")
+def english_and_contrast_sweep(browser: object, server: Running) -> dict[int, dict[str, list[dict[str, object]]]]:
+    return _sweep(browser, server, WIDTHS, (("en", ""), ("zh", "large contrast")))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("width", WIDTHS)
-def test_no_violation_in_english_or_in_large_text_with_high_contrast(browser: object, server: Running,
-                                                                     width: int) -> None:
+def test_no_violation_in_english_or_in_large_text_with_high_contrast(
+        english_and_contrast_sweep: dict[int, dict[str, list[dict[str, object]]]], width: int) -> None:
     """The same in English, and in large text with high contrast (about a minute a width: -m slow)."""
-    problems = _sweep(browser, server, width, (("en", ""), ("zh", "large contrast")))
+    problems = english_and_contrast_sweep[width]
     assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
 
 
@@ -143,22 +169,26 @@ def sweep_accounts(server: Running) -> tuple[tuple[str, str, dict[str, str]], ..
     return SWEEP_ROLES
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_axe_on_every_page_of_the_app_as_every_role(browser: object, server: Running, width: int,
-                                                     sweep_accounts: tuple[tuple[str, str, dict[str, str]], ...]
-                                                     ) -> None:
+@dataclass
+class RoleSweep:
+    problems: dict[int, dict[str, list[dict[str, object]]]]  # by width, then "<width>px <username> <url>"
+    never: list[str]  # the page routes no role could open and no link led to
+
+
+@pytest.fixture(scope="module")
+def role_sweep(browser: object, server: Running,
+               sweep_accounts: tuple[tuple[str, str, dict[str, str]], ...]) -> RoleSweep:
     """Every GET page route of the app (read from its router: a new page is swept without being listed here), as
-    every role that may open it, at a phone's and a desktop's width: zero serious or critical axe-core violations.
-    A page with an id in its path is opened through the first link to it found on the pages already swept; a page
-    no role could open, and no link led to, fails the test unless ``SKIP`` says why."""
+    every role that may open it, each page loaded once and axe-core run on it at a phone's and a desktop's width.
+    A page with an id in its path is opened through the first link to it found on the pages already swept."""
     routes = [p for p in dict.fromkeys(get_paths(server.app)) if _is_page(p)]
     plain = [p for p in routes if "{" not in p]
     with_ids = {p: compile_path(p)[0] for p in routes if "{" in p and p not in SKIP}
     assert "/dashboard" in plain and "/persons/{person_id}/claims" in with_ids, routes
-    problems: dict[str, list[dict[str, object]]] = {}
+    problems: dict[int, dict[str, list[dict[str, object]]]] = {width: {} for width in WIDTHS}
     swept: set[str] = set()
     for username, _role, _anchor in sweep_accounts:
-        context = _context(browser, server, width)
+        context = _context(browser, server, WIDTHS[0])
         pg = context.new_page()
         pg.set_default_timeout(15_000)
         links: list[str] = []
@@ -168,15 +198,16 @@ def test_axe_on_every_page_of_the_app_as_every_role(browser: object, server: Run
                 pg.wait_for_load_state()
 
             def sweep(url: str, route: str) -> None:
+                pg.set_viewport_size({"width": WIDTHS[0], "height": 900})
                 answer = pg.goto(server.url + url)
                 if answer is None or answer.status != 200 or not pg.url.startswith(server.url + url.split("?")[0]):
                     return  # not this role's page (403, 404 or back to the sign-in page)
                 swept.add(route)
                 assert pg.get_attribute("html", "lang") == "zh-CN", url
                 links.extend(pg.eval_on_selector_all("a[href^='/']", "els => els.map(e => e.getAttribute('href'))"))
-                found = _axe(pg)
-                if found:
-                    problems[f"{width}px {username or 'anonymous'} {url}"] = found
+                for width, found in _axe_at_each_width(pg, WIDTHS).items():
+                    if found:
+                        problems[width][f"{width}px {username or 'anonymous'} {url}"] = found
 
             for path in plain:
                 sweep(path, path)
@@ -186,8 +217,17 @@ def test_axe_on_every_page_of_the_app_as_every_role(browser: object, server: Run
                     sweep(url, route)
         finally:
             context.close()
+    return RoleSweep(problems, sorted((set(plain) | set(with_ids)) - swept))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_axe_on_every_page_of_the_app_as_every_role(role_sweep: RoleSweep, width: int) -> None:
+    """Every GET page route of the app, as every role that may open it, at a phone's and a desktop's width (one sweep
+    for both, ``role_sweep``): zero serious or critical axe-core violations. A page no role could open, and no link
+    led to, fails the test unless ``SKIP`` says why."""
+    problems = role_sweep.problems[width]
     assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
-    never = sorted((set(plain) | set(with_ids)) - swept)
+    never = role_sweep.never
     assert never == [], ("pages no role could open and no link led to: add a link, or say why in SKIP", never)
 
 

@@ -1,7 +1,8 @@
 """A running app on the worked example county for the API tests (SQLite file, "today" pinned inside the window).
 
-``api_app`` is built once per test module; ``make_user`` adds a user with a known password; ``login`` returns the
-Authorization header of a bearer token.
+``api_app`` is built once per test module, on a copy of the example county loaded once per run (prepared_dirs.py),
+or, in a module that sets ``FIRST_START = True`` (it tests what a first start makes), in an empty data directory;
+``make_user`` adds a user with a known password; ``login`` returns the Authorization header of a bearer token.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.platform.accounts import create_user
 from yigongti.platform.settings import Settings
@@ -33,8 +35,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def api_app(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[FastAPI]:
+def api_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+            example_input: Path) -> Iterator[FastAPI]:
     data_dir = tmp_path_factory.mktemp("serve")
+    if not getattr(request.module, "FIRST_START", False):
+        prepared_data_dir(tmp_path_factory, data_dir, example_input, INSIDE_WINDOW)
     app = create_app(Settings(data_dir=data_dir, data_folder=example_input, today=INSIDE_WINDOW,
                               demo_accounts=False, login_burst=3, login_refill_seconds=3600))
     yield app

@@ -11,6 +11,8 @@ Import the fixtures into a test module: ``from store_fixtures import db  # noqa:
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -55,12 +57,30 @@ class TestDb:
         return make_engine(self.url, schema=self.schema, **options)  # type: ignore[arg-type]
 
 
+_MIGRATED: list[Path] = []  # the SQLite file migrated to head, once per run
+
+
+def _migrated_sqlite(factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per run, its WAL checkpointed into the file: ``db`` copies it for each
+    test (the database that migrating a fresh file makes, without running every migration again)."""
+    if not _MIGRATED:
+        path = factory.mktemp("migrated") / "yigongti.sqlite"
+        upgrade(f"sqlite:///{path}")
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        _MIGRATED.append(path)
+    return _MIGRATED[0]
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDb]:
+def db(request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDb]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'yigongti.sqlite'}"
-        upgrade(url)
-        yield TestDb("sqlite", url, None)
+        path = tmp_path / "yigongti.sqlite"
+        shutil.copy2(_migrated_sqlite(tmp_path_factory), path)  # with its mode (600)
+        yield TestDb("sqlite", f"sqlite:///{path}", None)
         return
     with _pg_schema() as schema:
         upgrade(PG_URL, schema=schema)

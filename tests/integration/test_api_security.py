@@ -19,6 +19,8 @@ from fastapi.testclient import TestClient
 
 from yigongti.platform.security import SECURITY_HEADERS
 
+FIRST_START = True  # api_app in an empty data directory: the secret key and the database files a first start makes
+
 
 def _csrf(html: str) -> str:
     m = re.search(r'name="csrf" value="([^"]+)"', html)

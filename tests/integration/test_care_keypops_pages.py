@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
+from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.care.sample import link_doctor, seed_demo_care, seed_demo_keypops
 from yigongti.care.store import ContractRow, KeyServiceRow, TeamRow
@@ -41,7 +42,9 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[World]:
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("keypops-pages"), data_folder=example_input,
+    data_dir = prepared_data_dir(tmp_path_factory, tmp_path_factory.mktemp("keypops-pages"), example_input,
+                                 INSIDE_WINDOW)
+    app = create_app(Settings(data_dir=data_dir, data_folder=example_input,
                               today=INSIDE_WINDOW, demo_accounts=False, login_burst=50, login_refill_seconds=3600))
     ctx = app.state.ctx
     with ctx.sessions.begin() as s:

@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
+from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.care.pages import FormIn, check_form
 from yigongti.care.sample import link_doctor, seed_demo_care
@@ -49,7 +50,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[World]:
-    app = create_app(Settings(data_dir=tmp_path_factory.mktemp("care-pages"), data_folder=example_input,
+    data_dir = prepared_data_dir(tmp_path_factory, tmp_path_factory.mktemp("care-pages"), example_input, INSIDE_WINDOW)
+    app = create_app(Settings(data_dir=data_dir, data_folder=example_input,
                               today=INSIDE_WINDOW, demo_accounts=False, login_burst=50, login_refill_seconds=3600))
     ctx = app.state.ctx
     with ctx.sessions.begin() as s:

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.demo.workflows import seed_workflows
 from yigongti.pharmacy.store import DrugRow, ShortageRow, StockRow
@@ -46,7 +47,8 @@ def _signed_in(app: FastAPI, username: str) -> TestClient:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[FastAPI]:
-    a = create_app(Settings(data_dir=tmp_path_factory.mktemp("rx"), data_folder=example_input, today=INSIDE_WINDOW,
+    data_dir = prepared_data_dir(tmp_path_factory, tmp_path_factory.mktemp("rx"), example_input, INSIDE_WINDOW)
+    a = create_app(Settings(data_dir=data_dir, data_folder=example_input, today=INSIDE_WINDOW,
                             demo_accounts=False, login_burst=50))
     ctx = a.state.ctx
     with ctx.sessions.begin() as s:

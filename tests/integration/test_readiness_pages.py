@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.demo.readiness import seed_readiness
 from yigongti.demo.workflows import seed_workflows
@@ -41,7 +42,8 @@ USERS = {"rd-vdoc": ("clinician", {"inst_id": VILLAGE}),
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, example_input: Path) -> Iterator[FastAPI]:
-    a = create_app(Settings(data_dir=tmp_path_factory.mktemp("rd"), data_folder=example_input, today=INSIDE_WINDOW,
+    data_dir = prepared_data_dir(tmp_path_factory, tmp_path_factory.mktemp("rd"), example_input, INSIDE_WINDOW)
+    a = create_app(Settings(data_dir=data_dir, data_folder=example_input, today=INSIDE_WINDOW,
                             demo_accounts=False, login_burst=80))
     ctx = a.state.ctx
     with ctx.sessions.begin() as s:
