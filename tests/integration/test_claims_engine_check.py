@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,7 @@ def _engine_bad(name: str, arr: pa.Array) -> list[bool]:
     t = con.create_table("t", pa.table({name: arr}))
     found = _column_checks(_COLUMNS[name], t[name])
     assert found is not None
-    bad, _ = found
+    bad, _, _ = found
     if bad is None:
         return [False] * len(arr)
     out = t.select(bad=ibis.ifelse(bad, True, False)).to_pyarrow().column("bad").to_pylist()
@@ -61,3 +62,28 @@ def test_text_cells_are_judged_alike(values: list[str | None], name: str) -> Non
     # engine refuses: stricter there, and the Arrow check then decides, as for unicode spaces)
     if all(v is None or (v.isascii() and v.isprintable()) for v in values):
         assert engine == arrow
+
+
+def _engine_padded(name: str, arr: pa.Array) -> list[bool]:
+    con = ibis.duckdb.connect()
+    t = con.create_table("t", pa.table({name: arr}))
+    found = _column_checks(_COLUMNS[name], t[name])
+    assert found is not None and found[2] is not None
+    out = t.select(p=ibis.ifelse(found[2].fill_null(False), True, False)).to_pyarrow().column("p").to_pylist()
+    con.disconnect()
+    return [bool(x) for x in out]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_text, min_size=1, max_size=8),
+       st.sampled_from(["emergency", "setting", "diagnosis", "inst_id", "admit_date", "total_cost"]))
+def test_padding_is_told_where_the_check_passes(values: list[str | None], name: str) -> None:
+    """The check's ``padded`` flag (whether the readers must trim the claims' text cells: the streamed path trims
+    only then) is set for every cell it passes that the Arrow reader would trim; cells it refuses go to the Arrow
+    check, which trims whatever it passes, and the padding is then taken as unknown (trimmed)."""
+    arr = pa.array(values, pa.string())
+    engine, padded = _engine_bad(name, arr), _engine_padded(name, arr)
+    trimmed = pc.utf8_trim_whitespace(arr).to_pylist()
+    for v, t, bad, pad in zip(values, trimmed, engine, padded, strict=True):
+        if not bad and v is not None:
+            assert pad == (v != t), (v, bad, pad)

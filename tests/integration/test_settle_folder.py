@@ -15,9 +15,12 @@ from parquet_parts import claims_in_parquet_parts
 from tests.integration.test_settle_example import read_csv
 from typer.testing import CliRunner
 
+from yigongti.benefits.service import LARGE_INPUT_TABLES, check_claims_files
 from yigongti.budget.service import SettlementResult, settle_year
 from yigongti.cli import app
+from yigongti.core.engine import connect
 from yigongti.core.policy import CapitationPolicy, Policy
+from yigongti.datafolder.folder import read_folder
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +86,9 @@ def test_the_streamed_path_checks_the_claims_once(folders: tuple[Path, Path],
     scans: list[Path] = []
     real = benefits.check_parquet_claims
 
-    def counted(t: object, path: Path, **refs: object) -> None:
+    def counted(t: object, path: Path, **refs: object) -> bool:
         scans.append(path)
-        real(t, path, **refs)  # type: ignore[arg-type]
+        return real(t, path, **refs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(benefits, "check_parquet_claims", counted)
     result = _streamed(folders[1])
@@ -228,18 +231,29 @@ def test_the_streamed_paths_adjudicate_once_into_a_spill_they_remove(folders: tu
     assert made and made[-1].name.startswith("yigongti-settle-") and not made[-1].exists()
 
 
-def test_padded_text_in_parquet_claims_settles_as_in_memory(folders: tuple[Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("pad", [" {}  ", "\u3000{}\u00a0"], ids=["ascii-spaces", "wide-spaces"])
+def test_padded_text_in_parquet_claims_settles_as_in_memory(folders: tuple[Path, Path], tmp_path: Path,
+                                                             pad: str) -> None:
     """Ids and codes padded with spaces pass the check (it judges them trimmed, as the in-memory reader trims every
-    text cell); the streamed path must then read them trimmed too, or their claims would match no person,
-    institution or setting and the money would differ from the in-memory path's (it did, by up to 2.5 M fen)."""
+    text cell, Unicode spaces too); the streamed path must then read them trimmed too, or their claims would match
+    no person, institution or setting and the money would differ from the in-memory path's (it did, by up to 2.5 M
+    fen). The check tells the streamed path that the claims need trimming (and that plain ones do not)."""
     folder = tmp_path / "padded"
     shutil.copytree(folders[1], folder)
     part = folder / "claims" / "part-0.parquet"
     claims = pq.read_table(part)
     for name in ("person_id", "inst_id", "setting", "diagnosis"):
-        padded = pa.array([None if v is None else f" {v}  " for v in claims.column(name).to_pylist()], pa.string())
+        padded = pa.array([None if v is None else pad.format(v) for v in claims.column(name).to_pylist()],
+                          pa.string())
         claims = claims.set_column(claims.column_names.index(name), name, padded)
     pq.write_table(claims, part)
+    con = connect("duckdb")
+    try:
+        assert check_claims_files(con, read_folder(folder, tables=LARGE_INPUT_TABLES), folder / "claims") is True
+        assert check_claims_files(con, read_folder(folders[1], tables=LARGE_INPUT_TABLES),
+                                  folders[1] / "claims") is False
+    finally:
+        con.disconnect()
     in_memory, streamed = settle_year(folder, 2026), _streamed(folder)
     assert not in_memory.streamed
     assert streamed.settlement.equals(in_memory.settlement)

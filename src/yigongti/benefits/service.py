@@ -200,16 +200,19 @@ def summarize(adjudicated: pa.Table, year: int) -> AdjudicationSummary:
 # --------------------------------------------------------------------------------------------- large Parquet claims
 
 def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None,
-                    institutions: ir.Table | None = None, check: bool = True) -> ir.Table:
+                    institutions: ir.Table | None = None, check: bool = True, trim: bool = True) -> ir.Table:
     """Claims from Parquet read by the engine, typed like the contract: money in yuan in the file (decimal, integer,
     float or text, as in CSV) becomes int64 fen; dates, booleans. Validated first (:func:`check_parquet_claims`,
-    with the references to ``persons`` and ``institutions`` when given): raises InvalidInput on bad claims.
-    ``check=False``: not validated again (the caller's other read of the same files was)."""
+    with the references to ``persons`` and ``institutions`` when given): raises InvalidInput on bad claims; the
+    check also tells whether any text cell is padded, and only then are the text cells trimmed.
+    ``check=False``: not validated again (the caller's other read of the same files was); ``trim``: what that
+    check said of the padding (:func:`check_claims_files`' answer; when unknown, True: trimming is always right,
+    only slower)."""
     source = str(path / "*.parquet") if path.is_dir() else str(path)
     try:
         t = read_parquet(con, source)  # on Spark: read by the executors, spread by the person's county
         if check:
-            check_parquet_claims(t, path, persons=persons, institutions=institutions)
+            trim = check_parquet_claims(t, path, persons=persons, institutions=institutions)
     except InvalidInput:
         raise
     except Exception:  # an unreadable file or part: the Arrow check names it (InvalidInput), else the error stands
@@ -225,10 +228,12 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
             continue
         dtype = schema[name]
         v = t[name]
-        if dtype.is_string():
-            # trimmed, as the Arrow reader of the in-memory path trims every text cell, and as the check judged
-            # them: a padded id, code or date that passed it must match, compare and cast like the plain one
-            v = v.strip()
+        if dtype.is_string() and trim:
+            # trimmed, as the Arrow reader of the in-memory path trims every text cell (Unicode spaces too), and as
+            # the check judged them: a padded id, code or date that passed it must match, compare and cast like the
+            # plain one. Only when the check found a padded cell: trimming six text columns costs every read of
+            # the claims a fifth of its time, and files without padding (nearly all) need none.
+            v = v.re_replace(_EDGE_SPACES, "")
             if col.type in (ColType.STR, ColType.ID, ColType.ID_NUMBER, ColType.ENUM):
                 fixes[name] = v
         if col.type is ColType.MONEY and dtype.is_integer():
@@ -242,7 +247,7 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
         elif col.type is ColType.DATE and dtype.is_timestamp():
             fixes[name] = v.date()
         elif col.type is ColType.BOOL and dtype.is_string():
-            fixes[name] = v.lower().strip().isin(_TRUE_TEXT)
+            fixes[name] = v.lower().isin(_TRUE_TEXT)
         elif col.type is ColType.BOOL:
             fixes[name] = v.fill_null(False)
     return t.mutate(**fixes) if fixes else t
@@ -254,6 +259,9 @@ _DATE_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _ID_BAD = r"[\s,;]"
 _WIDE_SPACE = "[\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]"
 _WIDE_EDGE = f"^{_WIDE_SPACE}|{_WIDE_SPACE}$"  # trimmed by the Arrow check, not by the engine: let Arrow judge
+# What the Arrow reader trims off a text cell (Unicode White_Space: the ASCII ones and the wide ones), for the engine's
+# trim of padded claims (Ibis's strip() trims the ASCII ones only: a full-width space would stay)
+_EDGE_SPACES = f"^[\\t-\\r\\x{{1c}}-\\x{{20}}{_WIDE_SPACE[1:-1]}]+|[\\t-\\r\\x{{1c}}-\\x{{20}}{_WIDE_SPACE[1:-1]}]+$"
 # Any character one of the text checks above could object to (or that a trim would remove): a text without any is
 # fine under all of them, so the trims and the three patterns run only on the few values that have one (a cheap
 # first look, not a looser check: the full checks still judge every value it picks out)
@@ -267,13 +275,15 @@ def _plain(values: tuple[str, ...]) -> bool:
     return all(x and not any(ord(ch) <= 0x20 or ch in "\x7f,;" or ord(ch) in wide for ch in x) for x in values)
 
 
-def _column_checks(col: Column, v: ir.Value) -> tuple[ir.BooleanValue | None, ir.Value | None] | None:
+def _column_checks(col: Column, v: ir.Value) -> tuple[ir.BooleanValue | None, ir.Value | None,
+                                                    ir.BooleanValue | None] | None:
     """The engine's version of ``datafolder.folder``'s check of one claims column: (bad, typed value for the checks
-    across columns) or None when the column's Parquet type is one the engine does not judge (the Arrow check then
-    decides, as ``yigongti check`` would)."""
+    across columns, padded: whether a text cell has a space to trim at an edge) or None when the column's Parquet
+    type is one the engine does not judge (the Arrow check then decides, as ``yigongti check`` would)."""
     dtype = v.type()
     text = v.strip() if dtype.is_string() else None
     empty = v.isnull() if text is None else (v.isnull() | (text == ""))
+    padded = None if text is None else (v != text)  # wide spaces at an edge are bad to the engine (Arrow judges)
     needs = col.required and col.default is None
     bad: ir.BooleanValue | None = empty if needs else None
     typed: ir.Value | None = None
@@ -297,6 +307,7 @@ def _column_checks(col: Column, v: ir.Value) -> tuple[ir.BooleanValue | None, ir
         suspect = (~v.isin(list(col.values)) if kind is ColType.ENUM and _plain(col.values)
                    else (v == "") | v.re_search(_SUSPECT_TEXT))
         bad = (v.isnull() | suspect) & bad
+        padded = suspect & (v != text)  # a space is suspect: only those few values are trimmed to look
     elif kind is ColType.BOOL:
         if text is not None:
             more(~text.lower().isin(_TRUE_TEXT + ["false", "0", "否", "f", "no", "n", ""]) | text.re_search(_WIDE_EDGE))
@@ -330,27 +341,32 @@ def _column_checks(col: Column, v: ir.Value) -> tuple[ir.BooleanValue | None, ir
             return None
     else:
         return None
-    return bad, typed
+    return bad, typed, padded
 
 
 def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = None,
-                         institutions: ir.Table | None = None) -> None:
+                         institutions: ir.Table | None = None) -> bool:
     """Validate Parquet claims (结算清单校验) at the engine's speed before anything uses them: one scan counts the
     bad values of every column (types, values, the checks across a row's columns, references to ``persons`` and
     ``institutions``). Only when it finds some (or a column's Parquet type is one it does not judge) are the claims
     checked by ``datafolder.folder.scan_folder``, part by part, for the ``file:row:column: message`` of every problem
-    that ``yigongti check`` would report: its verdict decides. Raises InvalidInput; returns quietly on valid claims."""
+    that ``yigongti check`` would report: its verdict decides. Raises InvalidInput; on valid claims returns
+    whether any text cell is padded (a space at an edge, which readers of the claims must trim: see
+    :func:`_parquet_claims`); True when the engine's scan could not tell."""
     # a first scan looks the references up as written; only when it finds a bad row are they trimmed and looked up
     # again, in a second scan (a lookup of every trimmed id costs the scan a quarter of its time, on claims whose ids
     # all match as written)
     first = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True)
     # on Spark the first scan looks the trimmed ids up already (as_written is DuckDB's): no second scan there
     exact = t.get_backend().name == "pyspark"
-    if first is not None and (not _fails(first) or (
-            not exact and not _fails(bad_claims_count(t, persons=persons, institutions=institutions)))):
-        return
-    # the Arrow check has the last word (the engine is stricter where the two differ: unicode spaces, say)
+    if first is not None:
+        row = first.to_pyarrow().to_pylist()[0]
+        if not row["n"] or (not exact and not _fails(bad_claims_count(t, persons=persons, institutions=institutions))):
+            return bool(row["padded"])
+    # the Arrow check has the last word (the engine is stricter where the two differ: unicode spaces, say); the
+    # padding is then unknown: trim
     _raise_claims_problems(path, refs=persons is not None)
+    return True
 
 
 def _fails(bad: ir.Table | None) -> bool:
@@ -361,7 +377,8 @@ def _fails(bad: ir.Table | None) -> bool:
 def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutions: ir.Table | None = None,
                      as_written: bool = False) -> ir.Table | None:
     """The engine's check of :func:`check_parquet_claims`, not executed: one row, ``n`` the claims that fail a check
-    (one aggregate); None when a column's type is one it does not judge or there is nothing to check. With
+    (one aggregate), and ``padded`` the claims with a text cell to trim; None when a column's type is one it does
+    not judge or there is nothing to check. With
     ``as_written`` (DuckDB) a reference counts as unknown when not found as written, without the trimmed lookup: a
     quick first pass that may only over-count."""
     refs = {ref: known for ref, known in (("inst_id", institutions), ("person_id", persons)) if known is not None}
@@ -371,6 +388,7 @@ def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutio
     schema = t.schema()
     checks: dict[str, ir.BooleanValue] = {}
     typed: dict[str, ir.Value] = {}
+    pads: list[ir.BooleanValue] = []
     judged = True
     for col in CLAIMS.columns:
         if col.name not in schema:
@@ -380,9 +398,11 @@ def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutio
         if found is None:
             judged = False
             continue
-        bad, value = found
+        bad, value, padded = found
         if bad is not None:
             checks[col.name] = bad
+        if padded is not None:
+            pads.append(padded)
         if value is not None:
             typed[col.name] = value
     if {"setting", "discharge_date"} <= typed.keys():
@@ -406,7 +426,8 @@ def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutio
         return None
     # one flag: whether any check fails on any row (which ones, and where, is the Arrow check's to say)
     flag = functools.reduce(operator.or_, checks.values())
-    return t.aggregate(n=ibis.ifelse(flag, 1, 0).sum())
+    pad = functools.reduce(operator.or_, pads) if pads else ibis.literal(False)
+    return t.aggregate(n=ibis.ifelse(flag, 1, 0).sum(), padded=ibis.ifelse(pad.fill_null(False), 1, 0).sum())
 
 
 def _with_known_refs(t: ir.Table, refs: dict[str, ir.Table]) -> ir.Table:
@@ -459,49 +480,58 @@ def parquet_rows(path: Path) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in parquet_files(path))
 
 
-def parquet_claims(con: Backend, folder: Path, *, checked: bool = False) -> ir.Table:
+def parquet_claims(con: Backend, folder: Path, *, checked: bool = False, trim: bool = True) -> ir.Table:
     """The folder's Parquet claims as an engine table typed like the contract (money int64 fen), validated unless
-    ``checked`` says the same files were validated already in this use case (by :func:`adjudicated_expr`: one
-    scan of the checks, not two)."""
+    ``checked`` says the same files were validated already in this use case (by :func:`check_claims_files`: one
+    scan of the checks, not two), which said whether to ``trim`` their text cells."""
     path = parquet_claims_path(folder)
     if path is None:
         raise ValueError(f"{folder}: claims are not Parquet / 结算清单不是 Parquet")
-    return _parquet_claims(con, path, check=not checked)
+    return _parquet_claims(con, path, check=not checked, trim=trim)
 
 
-def check_claims_files(con: Backend, data: DataFolder, claims_path: Path) -> None:
+def check_claims_files(con: Backend, data: DataFolder, claims_path: Path) -> bool:
     """Validate a folder's Parquet claims with their references to ``data``'s persons and institutions (the check
     :func:`adjudicated_expr` runs, on its own: ``run`` checks everything before its first step, then passes
-    ``checked=True``). Raises InvalidInput."""
-    _parquet_claims(con, claims_path,
-                    persons=register_arrow(con, data["persons"].select(["person_id"]), "chk_persons"),
-                    institutions=register_arrow(con, data["institutions"].select(["inst_id"]), "chk_institutions"))
+    ``checked=True`` and, as ``trim``, what this returns: whether any text cell is padded). Raises InvalidInput."""
+    t = read_parquet(con, str(claims_path / "*.parquet") if claims_path.is_dir() else str(claims_path))
+    try:
+        return check_parquet_claims(
+            t, claims_path, persons=register_arrow(con, data["persons"].select(["person_id"]), "chk_persons"),
+            institutions=register_arrow(con, data["institutions"].select(["inst_id"]), "chk_institutions"))
+    except InvalidInput:
+        raise
+    except Exception:  # an unreadable part: as _parquet_claims
+        _raise_claims_problems(claims_path, refs=True)
+        raise
 
 
 def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
                      policy: Policy | BenefitPolicy, year: int, *, ordered: bool = False,
-                     designated: bool = False, columns: list[str] | None = None, checked: bool = False) -> ir.Table:
+                     designated: bool = False, columns: list[str] | None = None, checked: bool = False,
+                     trim: bool = True) -> ir.Table:
     """The ``adjudicated`` table of Parquet claims as an engine expression (money int64 fen), not executed: for
     writing it, or for aggregating it without ever holding it (``budget.service.settle_year``, which asks for
     the ``designated`` consortium column too). ``columns``: the claims columns wanted (default all): the fewer, the
     less the running sums carry. ``checked``: the claims files were validated already in this use case
-    (:func:`check_claims_files`)."""
+    (:func:`check_claims_files`), which said whether to ``trim`` their text cells."""
     t = _registered(con, data, designations)
-    claims = _parquet_claims(con, claims_path, persons=t["persons"], institutions=t["institutions"], check=not checked)
+    claims = _parquet_claims(con, claims_path, persons=t["persons"], institutions=t["institutions"], check=not checked,
+                             trim=trim)
     return adjudicate(claims, t["persons"], t["institutions"], t["designations"],
                       _benefits(policy), year, ordered=ordered, designated=designated, columns=columns)
 
 
 def adjudicated_once(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
                      policy: Policy | BenefitPolicy, year: int, spill: Path, *, columns: list[str] | None = None,
-                     checked: bool = True) -> ir.Table:
+                     checked: bool = True, trim: bool = True) -> ir.Table:
     """The adjudication of a folder's Parquet claims (DuckDB), run once: written into the Parquet file ``spill``
     (the claims ``columns``, default every one, the outputs in int64 fen and the designation columns, in no order)
     and returned as an engine table that reads it. ``run`` writes adjudicated.csv from it (:func:`sorted_adjudicated`)
     and its appraisal and settlement aggregate it, and ``settle``'s streamed path reads it the same way, instead of
-    adjudicating the claims again for each of their passes. ``checked``: as :func:`adjudicated_expr`'s."""
+    adjudicating the claims again for each of their passes. ``checked``, ``trim``: as :func:`adjudicated_expr`'s."""
     expr = adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True, columns=columns,
-                            checked=checked)
+                            checked=checked, trim=trim)
     con.raw_sql("SET preserve_insertion_order = false")  # the spill is in no order: a faster, parallel write
     con.to_parquet(expr, spill)
     return con.read_parquet(spill)

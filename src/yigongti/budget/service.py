@@ -42,6 +42,7 @@ from yigongti.benefits.service import (
     ADJUDICATED_COLUMNS,
     adjudicated_expr,
     adjudicated_once,
+    check_claims_files,
     load_adjudicated,
     parquet_claims,
     parquet_claims_path,
@@ -424,18 +425,21 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
     con = connect(backend, keep_order=False, joins_as_written=True)  # only sums come out
     spill: Path | None = None
     try:
+        trim = True  # on Spark: the adjudication checks the claims itself; this read trims always (no cost there)
         if con.name == "duckdb":
+            # checked once, for every read below, which trim the text cells only when one of them is padded
+            trim = check_claims_files(con, data, path)
             # adjudicated once into a Parquet spill (as ``run`` does): the appraisal's measures, its coverage test and
             # the settlement's sums read it instead of running the adjudication (windows, joins) again each; on disk,
-            # so the peak stays that of the sums at any size; the claims were checked once just above
+            # so the peak stays that of the sums at any size
             spill = Path(tempfile.mkdtemp(prefix="yigongti-settle-"))
             adj = adjudicated_once(con, data, path, designations, policy, year, spill / "adjudicated.parquet",
-                                   columns=SETTLED_CLAIMS_COLUMNS, checked=False)
+                                   columns=SETTLED_CLAIMS_COLUMNS, trim=trim)
         else:
             adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
                                    columns=SETTLED_CLAIMS_COLUMNS)
-        # the claims as read (last year's for the appraisal and risk classes), checked once above with adj
-        claims = parquet_claims(con, folder, checked=True)
+        # the claims as read (last year's for the appraisal and risk classes)
+        claims = parquet_claims(con, folder, checked=True, trim=trim)
         # the scores, hence the money, need this year's indicators only (last year's are the appraisal report's)
         appraisal, problem = _appraised(appraisal, appraise, appraisal_errors, lambda: appraise_data(
             data, year, policy, designations, adj, indicator_set=folder_indicator_set(folder), backend=backend,

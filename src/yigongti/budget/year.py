@@ -149,7 +149,7 @@ def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, poli
         con = connect("duckdb", joins_as_written=True, memory_limit=os.environ.get(MEMORY_ENV) or ENGINE_MEMORY,
                       temp_directory=str(spill))
         try:
-            check_claims_files(con, data, claims_path)
+            trim = check_claims_files(con, data, claims_path)  # whether any text cell is padded
 
             tell("enroll")
             enrolled_designations = None
@@ -164,13 +164,13 @@ def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, poli
 
             tell("adjudicate")
             spilled = adjudicated_once(con, data, claims_path, designations, policy, year,
-                                       spill / "adjudicated.parquet")
+                                       spill / "adjudicated.parquet", trim=trim)
             written = write_adjudicated_stream(sorted_adjudicated(spilled), out)
 
             tell("appraise")
             _unpark(data, parked)
             adj = spilled.select(*SETTLED_CLAIMS_COLUMNS, *OUTPUT_COLUMNS, *DESIGNATED_COLUMNS)
-            claims = parquet_claims(con, folder, checked=True)
+            claims = parquet_claims(con, folder, checked=True, trim=trim)
             appraisal = appraise_data(data, year, policy, designations, adj,
                                       indicator_set=folder_indicator_set(folder), claims=claims, con=con)
             write_appraisal(appraisal, out, reports=reports)
