@@ -4,6 +4,7 @@ the output files, reproducibility, the validation against the observed year and 
 from __future__ import annotations
 
 import csv
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -177,3 +178,40 @@ resident_per_enrollee = 900
     assert "pool_resident" in policy and (tmp_path / "west-low" / "claims.csv").is_file()
     assert (tmp_path / "east-low" / "surveys.csv").is_file()
     assert [name for name, _ in county_folders(tmp_path)] == ["west-low", "east-low"]  # the design's order
+
+
+PROVIDER_RESPONSE = """
+[scenarios.budget]
+[scenarios.budget_keeps]
+[scenarios.budget_keeps.behaviour]
+repatriation = 0.4
+repatriated_cost_ratio = 0.8
+[scenarios.fee]
+payment = "fee_for_service"
+[scenarios.fee_keeps]
+payment = "fee_for_service"
+[scenarios.fee_keeps.behaviour]
+repatriation = 0.4
+"""
+
+
+def test_the_global_budget_brings_admissions_back_into_the_county(county: Path) -> None:
+    """The providers' response (``repatriation``): under the global budget a share of the non-emergency admissions
+    outside the county is had at the consortium's lead hospital instead, so the in-county admission share rises and
+    nothing else of the draw changes (the same admissions and visits); under fee for service the parameter does
+    nothing (the same rows)."""
+    setup = prepare_county(county.name, county)
+    budget, keeps, fee, fee_keeps = load_scenarios(PROVIDER_RESPONSE)
+
+    def rows(scenario: object, replicates: int) -> list:
+        out, _ = simulate_county(setup, scenario, county_index=0, years=1, replicates=replicates,  # type: ignore[arg-type]
+                                 seed=SEED)
+        return out
+
+    plain, back = rows(budget, 2), rows(keeps, 2)
+    for a, b in zip(plain, back, strict=True):
+        assert (a.admissions, a.visits, a.primary_visits) == (b.admissions, b.visits, b.primary_visits)
+        assert b.in_county_admission_share > a.in_county_admission_share, (a, b)
+        assert b.total_cost < a.total_cost  # brought back at 80% of the cost outside
+    same = [dataclasses.replace(r, scenario="fee") for r in rows(fee_keeps, 1)]
+    assert same == rows(fee, 1)

@@ -21,6 +21,7 @@ from yigongti.simulator.domain import (
     percentile,
     pooled,
     prevention_multiplier,
+    repatriation_share,
     scenario_policy,
     summarise,
     utilisation_multipliers,
@@ -67,6 +68,15 @@ def test_prevention_compounds_to_its_floor() -> None:
     assert prevention_multiplier(b, 1.0, 10) == pytest.approx(0.75)
     assert Behaviour(prevention_effort=0.3, prevention_by_consortium={"G1": 0.8}).effort("G1") == 0.8
     assert Behaviour(prevention_effort=0.3).effort("G2") == 0.3
+
+
+def test_repatriation_compounds_to_its_cap_under_the_global_budget_only() -> None:
+    b = Behaviour(repatriation=0.2, max_repatriation=0.45)
+    assert repatriation_share(b, Payment.GLOBAL_BUDGET, 1) == pytest.approx(0.2)
+    assert repatriation_share(b, Payment.GLOBAL_BUDGET, 2) == pytest.approx(0.36)
+    assert repatriation_share(b, Payment.GLOBAL_BUDGET, 3) == pytest.approx(0.45)  # 0.488 capped
+    assert repatriation_share(b, Payment.FEE_FOR_SERVICE, 3) == 0.0
+    assert repatriation_share(Behaviour(), Payment.GLOBAL_BUDGET, 5) == 0.0  # none by default
 
 
 def test_choice_utility_and_logit() -> None:
@@ -160,6 +170,18 @@ def test_the_shipped_comparison_is_global_budget_against_fee_for_service() -> No
     assert [(s.name, s.payment.value) for s in scenarios] == [("global_budget", "global_budget"),
                                                               ("fee_for_service", "fee_for_service")]
     assert all(s.behaviour == scenarios[0].behaviour and not s.merge_consortia and not s.policy for s in scenarios)
+
+
+def test_the_shipped_scenarios_load_and_one_keeps_admissions_in_the_county() -> None:
+    """The example file the guide names loads against the default policy (a bad key there would fail a user's first
+    run), and its provider-response scenario is a global budget with the lever set."""
+    scenarios = {s.name: s for s in load_scenarios((PILOT_4X3.parent / "scenarios.toml").read_text(encoding="utf-8"),
+                                                   base=Policy())}
+    assert len(scenarios) == 9 and "fee_for_service" in scenarios
+    keep = scenarios["keep_in_county"]
+    assert keep.payment is Payment.GLOBAL_BUDGET and repatriation_share(keep.behaviour, keep.payment, 1) > 0
+    others = [s for n, s in scenarios.items() if n != "keep_in_county"]
+    assert all(repatriation_share(s.behaviour, s.payment, 5) == 0 for s in others)
 
 
 def test_pilot_design_problems() -> None:

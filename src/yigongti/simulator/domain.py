@@ -12,7 +12,12 @@ parameters. The behaviour model has three parts, each a documented formula with 
   constant elasticity (RAND HIE: about -0.2), and the level chosen moves with each cell's relative price by a logit
   coefficient (:func:`utilisation_multipliers`);
 - prevention (预防): a consortium's effort (0..1) lowers its enrollees' chronic-disease admissions by ``effect``
-  per year of effort, compounding, to at most ``max_reduction`` (:func:`prevention_multiplier`).
+  per year of effort, compounding, to at most ``max_reduction`` (:func:`prevention_multiplier`);
+- the providers' response to the global budget (医共体留住患者): a consortium that keeps its surplus has a reason to
+  treat at its own county hospital the non-emergency admissions its enrollees had outside the county; a share
+  ``repatriation`` of them per year of the budget, compounding, to at most ``max_repatriation``, is moved to the
+  consortium's lead hospital at ``repatriated_cost_ratio`` of the cost (:func:`repatriation_share`). None under fee
+  for service, and none by default (0: an assumption to set, not an estimate).
 
 No I/O here: the engine draws with these numbers, the service runs the real adjudication, appraisal and settlement.
 """
@@ -99,6 +104,13 @@ class Behaviour(_Model):
     max_reduction: float = Field(0.30, ge=0, le=1, description="at most this share of chronic admissions avoided")
     cost_growth: float = Field(0.0, ge=-0.5, le=1, description="yearly growth of the cost per claim")
     income_growth: float = Field(0.0, ge=-0.5, le=1, description="yearly growth of the fund's income")
+    repatriation: float = Field(0.0, ge=0, le=1, description="under the global budget: share of the enrollees' "
+                                "non-emergency out-of-county admissions the consortium treats at its lead hospital "
+                                "instead, per year of the budget, compounding (assumption; 0: no provider response)")
+    max_repatriation: float = Field(0.5, ge=0, le=1, description="at most this share of them brought back (the "
+                                    "rest needs care the county does not have)")
+    repatriated_cost_ratio: float = Field(1.0, gt=0, le=2, description="cost of a brought-back admission relative "
+                                          "to its cost outside the county")
 
     def effort(self, consortium_id: str) -> float:
         """The prevention effort of one consortium: its own when given, else the scenario's."""
@@ -218,6 +230,15 @@ def prevention_multiplier(b: Behaviour, effort: float, years: int) -> float:
     """Chronic-disease admissions after ``years`` of ``effort`` relative to none: (1 - effect x effort) ** years,
     never below 1 - max_reduction."""
     return max(1.0 - b.max_reduction, (1.0 - b.prevention_effect * effort) ** max(years, 0))
+
+
+def repatriation_share(b: Behaviour, payment: Payment, years: int) -> float:
+    """The share of non-emergency out-of-county admissions a consortium treats at its own lead hospital after
+    ``years`` of the global budget: ``1 - (1 - repatriation) ** years``, at most ``max_repatriation``; 0 under fee
+    for service (the hospital is paid per item wherever the patient goes: no reason to keep them)."""
+    if payment is not Payment.GLOBAL_BUDGET or years <= 0:
+        return 0.0
+    return min(b.max_repatriation, 1.0 - (1.0 - b.repatriation) ** years)
 
 
 def icd_in(code: str | None, patterns: Iterable[str]) -> bool:

@@ -5,7 +5,9 @@ is kept ``k ~ Poisson(m)`` times, where ``m`` is its cell's utilisation multipli
 ``domain.utilisation_multipliers``) times, for a chronic-disease admission, the prevention multiplier of the
 person's consortium. Persons keep their own pattern of care (age, frailty, diagnoses, costs); a person who moved to
 another consortium has the care at the old designated village and township, and at the old consortium's county
-hospitals, moved to the new consortium's. All years are drawn on the observed year's calendar (the data tables of
+hospitals, moved to the new consortium's. Under the global budget a share of the non-emergency admissions outside
+the county may be brought back to the consortium's lead hospital (``repatriate``: ``domain.repatriation_share``).
+All years are drawn on the observed year's calendar (the data tables of
 the appraisal stay dated as observed); ``shift_back`` moves a year's claims one year back to serve as "last year".
 
 NumPy and Arrow only; the adjudication, appraisal and settlement of the drawn claims are the real ones (service).
@@ -271,9 +273,13 @@ def _remap(t: Templates, geo: Geography, observed: Designations, now: Designatio
 
 
 def draw_claims(rng: np.random.Generator, t: Templates, geo: Geography, mult: NDArray[np.float64], *,
-                observed: Designations, now: Designations, cost_factor: float, prefix: str) -> pa.Table:
+                observed: Designations, now: Designations, cost_factor: float, prefix: str,
+                repatriate: float = 0.0, repatriated_cost: float = 1.0) -> pa.Table:
     """A year of claims (the contract's columns): template i kept Poisson(mult[i]) times; copy j of a referred
-    claim refers to copy j of its referring claim when there is one."""
+    claim refers to copy j of its referring claim when there is one. ``repatriate``: the chance that a drawn
+    non-emergency admission outside the county, of a person designated to a consortium, is had at that
+    consortium's lead hospital instead, at ``repatriated_cost`` times its cost (random numbers are drawn for it only
+    when above 0: the other draws stay those of a run without it)."""
     k = rng.poisson(mult)
     n = int(k.sum())
     src = np.repeat(np.arange(len(k)), k)
@@ -285,15 +291,37 @@ def draw_claims(rng: np.random.Generator, t: Templates, geo: Geography, mult: ND
     ids = sequential_ids(prefix, np.arange(1, n + 1, dtype=np.int64), width=9)
     inst = _remap(t, geo, observed, now)[src]
     base = t.claims.take(pa.array(src))
+    factor = np.full(n, cost_factor)
+    if repatriate > 0 and n:
+        inst, back = _repatriated(rng, t, geo, now, src, inst, repatriate)
+        factor[back] *= repatriated_cost
     cols = {name: base.column(name) for name in base.column_names}
     cols["claim_id"] = ids
     cols["inst_id"] = pa.array(geo.inst_ids[inst], pa.string())
     for money in ("total_cost", "covered_cost"):
         v = np.asarray(base.column(money).to_numpy(), dtype=np.float64)
-        cols[money] = pa.array(np.rint(v * cost_factor).astype(np.int64))
+        cols[money] = pa.array(np.rint(v * factor).astype(np.int64))
     cols["referral_from"] = pa.array(ids.take(pa.array(ref_pos)).to_numpy(zero_copy_only=False), pa.string(),
                                      mask=~has_ref)
     return pa.table(cols)
+
+
+def _repatriated(rng: np.random.Generator, t: Templates, geo: Geography, now: Designations, src: NDArray[np.int64],
+                 inst: NDArray[np.int64], share: float) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """The drawn claims' institutions with a ``share`` of the non-emergency admissions outside the county (of persons
+    designated to a consortium) moved to the consortium's lead hospital; and which were moved."""
+    person = t.person[src]
+    cons = now.consortium[person]
+    inpatient = _is(t.claims, "setting", "inpatient")[src]
+    flags = pc.fill_null(t.claims.column("emergency"), False)  # typed: the adjudicated claims' booleans
+    emergency = np.asarray(flags.to_numpy(zero_copy_only=False), dtype=bool)[src]
+    away = (geo.inst_county[inst] != geo.county_code) | (geo.inst_tier[inst] == "outside")
+    lead = geo.lead[np.maximum(cons, 0)]
+    eligible = inpatient & ~emergency & away & (cons >= 0) & (lead >= 0)
+    back = eligible & (rng.random(len(src)) < share)
+    out = inst.copy()
+    out[back] = lead[back]
+    return out, back
 
 
 def shift_back(claims: pa.Table) -> pa.Table:

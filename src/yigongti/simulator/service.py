@@ -56,6 +56,7 @@ from yigongti.simulator.domain import (
     SimulationResult,
     load_scenarios,
     prevention_multiplier,
+    repatriation_share,
     scenario_policy,
     utilisation_multipliers,
 )
@@ -365,7 +366,9 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
         prevention = np.array([prevention_multiplier(b, e, k) for e in effort], dtype=np.float64)
         mult = g.template_multipliers(t, cell_mult, prevention, d)
         claims = g.draw_claims(rng, t, geo, mult, observed=setup.observed, now=d,
-                               cost_factor=(1 + b.cost_growth) ** k, prefix=f"S{k:02d}-")
+                               cost_factor=(1 + b.cost_growth) ** k, prefix=f"S{k:02d}-",
+                               repatriate=repatriation_share(b, payment, k),
+                               repatriated_cost=b.repatriated_cost_ratio)
         des = g.designations_table(geo, d, y0, moved).select(list(_DES_COLUMNS))
         all_des = pa.concat_tables([des, rep.last_des.select(list(_DES_COLUMNS)).cast(des.schema)])
         all_claims = pa.concat_tables([claims, rep.last_claims.cast(claims.schema)])
