@@ -260,3 +260,26 @@ def test_padded_text_in_parquet_claims_settles_as_in_memory(folders: tuple[Path,
     assert streamed.settlement.equals(_streamed(folders[1]).settlement)
     assert streamed.appraisal is not None and in_memory.appraisal is not None
     assert streamed.appraisal.scores.equals(in_memory.appraisal.scores)
+
+
+def test_the_spill_leaves_the_connection_s_order_as_it_was(folders: tuple[Path, Path], tmp_path: Path) -> None:
+    """``adjudicated_once`` writes its spill in no order (faster), then puts the connection's setting back: ``run``'s
+    appraisal and settlement on the same connection keep the order their queries were given. The spill holds every
+    claim of the year, adjudicated."""
+    from yigongti.benefits.service import adjudicated_once, designations_for
+
+    folder = folders[1]
+    data = read_folder(folder, tables=LARGE_INPUT_TABLES)
+    policy = Policy()
+    designations = designations_for(data, 2026, policy)
+    for keep in (True, False):
+        con = connect("duckdb", keep_order=keep)
+        try:
+            spilled = adjudicated_once(con, data, folder / "claims", designations, policy, 2026,
+                                       tmp_path / f"spill-{keep}.parquet")
+            setting = con.raw_sql("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+            assert setting is keep
+            assert spilled.count().to_pyarrow().as_py() > 0
+            assert {"fund_paid", "network_status", "designated_consortium"} <= set(spilled.columns)
+        finally:
+            con.disconnect()

@@ -532,8 +532,14 @@ def adjudicated_once(con: Backend, data: DataFolder, claims_path: Path, designat
     adjudicating the claims again for each of their passes. ``checked``, ``trim``: as :func:`adjudicated_expr`'s."""
     expr = adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True, columns=columns,
                             checked=checked, trim=trim)
-    con.raw_sql("SET preserve_insertion_order = false")  # the spill is in no order: a faster, parallel write
-    con.to_parquet(expr, spill)
+    # the spill is in no order: a faster, parallel write; the connection's own setting is put back after it (the
+    # caller's later queries, ``run``'s appraisal and settlement, may count on the order they were given)
+    kept = con.raw_sql("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.raw_sql("SET preserve_insertion_order = false")
+    try:
+        con.to_parquet(expr, spill)
+    finally:
+        con.raw_sql(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
     return con.read_parquet(spill)
 
 
