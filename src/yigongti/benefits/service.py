@@ -185,10 +185,12 @@ def _with_claims(claims: pa.Table, decided: pa.Table, schema: pa.Schema) -> pa.T
     order = at[at >= 0]  # the decided claims in the order of ``claims``
     if len(order) != len(rows):
         raise AssertionError("the adjudication handed back a claim twice")
-    ids = claims.column("claim_id").take(pa.array(rows[order]))
+    mine = pa.array(at >= 0)
+    picked = claims.filter(mine)  # the decided claims in the order of ``claims``
+    ids = picked.column("claim_id")
     if ids.null_count or (len(ids) > 1 and not pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py()):  # usually sorted
-        order = order[np.asarray(pc.sort_indices(ids).to_numpy(), dtype=np.int64)]  # stable
-    picked = claims.take(pa.array(rows[order]))
+        by_id = pc.sort_indices(ids)  # stable: the claims of the same claim_id in the order of ``claims``
+        order, picked = order[np.asarray(by_id.to_numpy(), dtype=np.int64)], picked.take(by_id)
     cols = {name: picked.column(name).cast(schema.field(name).type) for name in claims.column_names}
     out = decided.take(pa.array(order))
     cols.update({name: out.column(name) for name in out.column_names if name != _ROW})
