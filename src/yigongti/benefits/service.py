@@ -22,6 +22,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -156,13 +157,56 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
     con = con or connect(backend, joins_as_written=True)
     try:
         t = _registered(con, data, des)
-        expr = adjudicate(_engine_table(con, claims, "adj_claims"), t["persons"], t["institutions"],
-                          t["designations"], benefits, year)
-        out = expr.to_pyarrow()
+        # the engine decides each claim and hands back its row number with the decision only: the claims' own
+        # columns are taken from ``claims`` here, in claim_id order (the engine's sort and result of every column
+        # were most of its main pass's time)
+        table = _engine_table(con, _numbered(claims), "adj_claims")
+        schema = table.schema().to_pyarrow()
+        expr = adjudicate(table, t["persons"], t["institutions"], t["designations"], benefits, year, ordered=False,
+                          columns=[_ROW])
+        decided = expr.order_by(_ROW).to_pyarrow()  # a sort of integers and the five decisions
     finally:
         if own and con.name != "pyspark":
             con.disconnect()
-    return _typed(out)
+    return _typed(_with_claims(claims, decided, schema))
+
+
+_ROW = "_adj_row"  # a claim's row number in the claims handed to the engine
+
+
+def _numbered(claims: pa.Table) -> pa.Table:
+    """``claims`` + :data:`_ROW`, their row numbers (chunked as the claims are: the engine reads them batch by
+    batch)."""
+    start, chunks = 0, []
+    for n in [len(c) for c in claims.column(0).chunks] if claims.num_columns else []:
+        chunks.append(pa.array(np.arange(start, start + n, dtype=np.int64)))
+        start += n
+    rows = pa.chunked_array(chunks, pa.int64()) if start == claims.num_rows else pa.array(
+        np.arange(claims.num_rows, dtype=np.int64))
+    return claims.append_column(_ROW, rows)
+
+
+def _with_claims(claims: pa.Table, decided: pa.Table, schema: pa.Schema) -> pa.Table:
+    """The claims of ``decided`` (rows numbered :data:`_ROW` in ``claims``, each once) with their columns of
+    ``claims`` (typed as the engine types them, ``schema``) first, then the decision; ordered by claim_id, the
+    claims of the same claim_id in the order of ``claims``."""
+    rows = np.asarray(decided.column(_ROW).to_numpy(zero_copy_only=False), dtype=np.int64)
+    at = np.full(claims.num_rows, -1, dtype=np.int64)
+    at[rows] = np.arange(len(rows), dtype=np.int64)
+    order = at[at >= 0]  # the decided claims in the order of ``claims``
+    if len(order) != len(rows):
+        raise AssertionError("the adjudication handed back a claim twice")
+    mine = pa.array(at >= 0)
+    picked = claims.filter(mine)  # the decided claims in the order of ``claims``
+    ids = picked.column("claim_id")
+    if ids.null_count or (len(ids) > 1 and not pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py()):  # usually sorted
+        by_id = pc.sort_indices(ids)  # stable: the claims of the same claim_id in the order of ``claims``
+        order, picked = order[np.asarray(by_id.to_numpy(), dtype=np.int64)], picked.take(by_id)
+    cols = {name: picked.column(name).cast(schema.field(name).type) for name in claims.column_names}
+    in_place = bool(np.all(order[1:] > order[:-1])) if len(order) > 1 else True
+    out = decided if in_place else decided.take(pa.array(order))  # in place: decided ordered by row number
+    cols.update({name: out.column(name) for name in out.column_names if name != _ROW})
+    return pa.table(cols)
 
 
 def _arrow_type(t: ColType) -> pa.DataType:
