@@ -159,6 +159,7 @@ def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
     n_persons = len(pid)
     birth_year = pc.cast(pc.utf8_slice_codeunits(persons.column("birth_date"), 0, 4), pa.int64()).to_numpy()
     age = year - birth_year
+    del persons, birth_year
     villages_text, village_pick = _village_of(folder, pid, villages, ids, rng)
     ht = (age >= 35) & (rng.random(n_persons) < np.clip((age - 25) / 160, 0, 0.6))
     dm = (age >= 35) & (rng.random(n_persons) < np.clip((age - 25) / 400, 0, 0.25))
@@ -172,8 +173,7 @@ def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
         diag = pc.utf8_slice_codeunits(pc.fill_null(claims.column("diagnosis"), ""), 0, 3)
         for flag, codes in ((ht, ["I10", "I11", "I12", "I13", "I15"]), (dm, ["E10", "E11", "E12", "E13", "E14"])):
             known = pc.unique(pc.filter(claims.column("person_id"), pc.is_in(diag, pa.array(codes))))
-            flag |= pc.is_in(persons.column("person_id"), value_set=known).to_numpy(zero_copy_only=False)
-    del persons
+            flag |= pc.is_in(pid, value_set=known).to_numpy(zero_copy_only=False)
     parts: dict[str, list[pa.Array]] = {"person_id": [], "inst_id": [], "date": [], "disease": [],
                                          "controlled": []}
     for disease, flag, p_ctl in (("hypertension", ht, 0.62), ("diabetes", dm, 0.55)):
@@ -188,7 +188,7 @@ def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
         parts["disease"].append(pa.repeat(pa.scalar(disease, pa.string()), len(who)))
         parts["controlled"].append(_true_false(rng.random(len(who)) < p_ctl))
         del who, slot, day
-    _write(pa.table({k: pa.concat_arrays(v) for k, v in parts.items()}), folder, "followups", fmt)
+    _write(pa.table({k: pa.chunked_array(v) for k, v in parts.items()}), folder, "followups", fmt)
     del parts
 
     # deaths: Gompertz by age
