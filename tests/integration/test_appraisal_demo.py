@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from yigongti.appraisal.service import appraise_data
 from yigongti.core.policy import Policy
 from yigongti.datafolder.folder import read_folder
 from yigongti.demo import generate_demo
-from yigongti.demo.appraisal import APPRAISAL_DEMO_TABLES, write_appraisal_tables
+from yigongti.demo.appraisal import APPRAISAL_DEMO_TABLES, _date_text, _dates, write_appraisal_tables
 from yigongti.enrollment.service import enroll_data
 
 
@@ -46,3 +50,28 @@ def test_every_indicator_is_computable_for_the_county(demo: Path) -> None:
     values = {r["indicator"]: float(r["value"]) for r in county if r["value"] is not None}
     assert 40 < values["S9"] < 95 and 40 < values["S10"] < 80 and 50 < values["S16"] < 80
     assert 0 < values["2.2b"] <= 100 and 0 < values["2.3"] < 1
+
+
+def test_followups_and_contracts_are_at_the_persons_designated_village(demo: Path) -> None:
+    """Per person the tables name the village of the folder's latest designation (the rest a village-tier
+    institution): the positions the writer takes the ids by point at the right person's village."""
+    data = read_folder(demo)
+    des = data["designations"]
+    latest = des.filter(pc.equal(des.column("year"), pc.max(des.column("year"))))
+    village = dict(zip(latest.column("person_id").to_pylist(), latest.column("village_id").to_pylist(), strict=True))
+    inst = data["institutions"]
+    villages = {i for i, t in zip(inst.column("inst_id").to_pylist(), inst.column("tier").to_pylist(), strict=True)
+                if t == "village"}
+    for name in ("followups", "contracts"):
+        rows = data[name].select(["person_id", "inst_id"]).to_pylist()
+        designated = [r for r in rows if r["person_id"] in village]
+        assert len(designated) > 50 and len(designated) < len(rows), name
+        assert all(r["inst_id"] == village[r["person_id"]] for r in designated), name
+        assert all(r["inst_id"] in villages for r in rows), name
+
+
+@settings(max_examples=60, deadline=None)
+@given(year=st.integers(1990, 2100), days=st.lists(st.integers(-800, 800), max_size=20))
+def test_date_text_is_the_iso_date_of_numpy(year: int, days: list[int]) -> None:
+    d = np.asarray(days, dtype=np.int64)
+    assert _date_text(year, d).to_pylist() == list(_dates(year, d))

@@ -78,6 +78,9 @@ def _strings(cols: Mapping[str, object]) -> pa.Table:
     """Columns as text in the contract's form (a Parquet folder then reads back like CSV)."""
     out = {}
     for k, vs in cols.items():
+        if isinstance(vs, pa.Array | pa.ChunkedArray):
+            out[k] = pc.cast(vs, pa.string())
+            continue
         arr = np.asarray(vs, dtype=object) if not isinstance(vs, np.ndarray) else vs
         out[k] = pc.cast(pa.array(arr if arr.dtype != object else list(arr)), pa.string())
     return pa.table(out)
@@ -149,13 +152,17 @@ def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
     _write(_strings({"inst_id": ids[members], "year": [year] * len(t), "staff": staff,
                      "income": [format_yuan(int(v)) for v in income_fen]}), folder, "staff_income", fmt)
 
-    # persons: age, designated village (last designations in the folder), chronic patients
-    pid = _col(persons, "person_id")
+    # persons: age, designated village (last designations in the folder), chronic patients. Per person only
+    # numbers and Arrow columns (ids taken by position): no Python object per person, so that a province's
+    # 10 M persons fit in a few GB
+    pid = persons.column("person_id").combine_chunks()
+    n_persons = len(pid)
     birth_year = pc.cast(pc.utf8_slice_codeunits(persons.column("birth_date"), 0, 4), pa.int64()).to_numpy()
     age = year - birth_year
-    village_of = _village_of(folder, pid, villages, ids, rng)
-    ht = (age >= 35) & (rng.random(len(pid)) < np.clip((age - 25) / 160, 0, 0.6))
-    dm = (age >= 35) & (rng.random(len(pid)) < np.clip((age - 25) / 400, 0, 0.25))
+    del persons, birth_year
+    villages_text, village_pick = _village_of(folder, pid, villages, ids, rng)
+    ht = (age >= 35) & (rng.random(n_persons) < np.clip((age - 25) / 160, 0, 0.6))
+    dm = (age >= 35) & (rng.random(n_persons) < np.clip((age - 25) / 400, 0, 0.25))
     # known from the claims of the year and its lead-in weeks (not the rest of last year), read file by file: a
     # province's claims (140 M rows at 10 M persons) are never held whole
     since = (date(year, 1, 1) - timedelta(days=DEFAULT_CALIBRATION.lead_in_days)).isoformat()
@@ -166,27 +173,29 @@ def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
         diag = pc.utf8_slice_codeunits(pc.fill_null(claims.column("diagnosis"), ""), 0, 3)
         for flag, codes in ((ht, ["I10", "I11", "I12", "I13", "I15"]), (dm, ["E10", "E11", "E12", "E13", "E14"])):
             known = pc.unique(pc.filter(claims.column("person_id"), pc.is_in(diag, pa.array(codes))))
-            flag |= pc.is_in(persons.column("person_id"), value_set=known).to_numpy(zero_copy_only=False)
-    parts: dict[str, list[np.ndarray]] = {"person_id": [], "inst_id": [], "date": [], "disease": [],
-                                           "controlled": []}
+            flag |= pc.is_in(pid, value_set=known).to_numpy(zero_copy_only=False)
+    parts: dict[str, list[pa.Array]] = {"person_id": [], "inst_id": [], "date": [], "disease": [],
+                                         "controlled": []}
     for disease, flag, p_ctl in (("hypertension", ht, 0.62), ("diabetes", dm, 0.55)):
-        managed = np.flatnonzero(flag & (rng.random(len(pid)) < 0.7))
+        managed = np.flatnonzero(flag & (rng.random(n_persons) < 0.7))
         k = rng.choice([1, 2, 3, 4, 5, 6], len(managed), p=[0.05, 0.08, 0.12, 0.55, 0.1, 0.1])
         who = np.repeat(managed, k)
         slot = np.arange(len(who)) - np.repeat(np.cumsum(k) - k, k)  # 0..k-1 within each patient
         day = np.minimum(days_in_year - 1, (slot * days_in_year // np.repeat(k, k)) + rng.integers(0, 60, len(who)))
-        parts["person_id"].append(pid[who])
-        parts["inst_id"].append(village_of[who])
-        parts["date"].append(_dates(year, day))
-        parts["disease"].append(np.full(len(who), disease, dtype=object))
-        parts["controlled"].append(np.where(rng.random(len(who)) < p_ctl, "true", "false"))
-    rows = {k: np.concatenate(v) for k, v in parts.items()}
-    _write(_strings(rows), folder, "followups", fmt)
+        parts["person_id"].append(pid.take(who))
+        parts["inst_id"].append(villages_text.take(village_pick[who]))
+        parts["date"].append(_date_text(year, day))
+        parts["disease"].append(pa.repeat(pa.scalar(disease, pa.string()), len(who)))
+        parts["controlled"].append(_true_false(rng.random(len(who)) < p_ctl))
+        del who, slot, day
+    _write(pa.table({k: pa.chunked_array(v) for k, v in parts.items()}), folder, "followups", fmt)
+    del parts
 
     # deaths: Gompertz by age
     q = np.clip(0.0004 * np.exp(0.085 * (age - 30)), 0.0002, 0.3)
-    dead = np.flatnonzero(rng.random(len(pid)) < q)
-    _write(_strings({"person_id": pid[dead], "death_date": _dates(year, rng.integers(0, days_in_year, len(dead))),
+    dead = np.flatnonzero(rng.random(n_persons) < q)
+    _write(_strings({"person_id": pid.take(dead),
+                     "death_date": _date_text(year, rng.integers(0, days_in_year, len(dead))),
                      "cause": rng.choice(DEATH_CAUSES, len(dead), p=DEATH_WEIGHTS)}), folder, "deaths", fmt)
 
     # surveys: responses per member institution
@@ -198,23 +207,38 @@ def write_appraisal_tables(folder: Path, *, seed: int, year: int) -> None:
                      "satisfied": np.where(rng.random(len(where)) < p_sat, "true", "false")}), folder, "surveys", fmt)
 
     # family-doctor contracts: yearly contracts signed in the last two years
-    signed = np.flatnonzero(rng.random(len(pid)) < np.where(age >= 65, 0.85, 0.6))
+    signed = np.flatnonzero(rng.random(n_persons) < np.where(age >= 65, 0.85, 0.6))
     start = rng.integers(-days_in_year, days_in_year, len(signed))
-    _write(_strings({"person_id": pid[signed], "inst_id": village_of[signed], "start_date": _dates(year, start),
-                     "end_date": _dates(year, start + 364)}), folder, "contracts", fmt)
+    _write(pa.table({"person_id": pid.take(signed), "inst_id": villages_text.take(village_pick[signed]),
+                     "start_date": _date_text(year, start), "end_date": _date_text(year, start + 364)}),
+           folder, "contracts", fmt)
 
 
-def _village_of(folder: Path, pid: np.ndarray, villages: np.ndarray, ids: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
-    """Each person's designated village institution (the folder's latest designations), else a random village."""
-    out: np.ndarray = ids[villages][rng.integers(0, len(villages), len(pid))]
+def _village_of(folder: Path, pid: pa.Array, villages: np.ndarray, ids: np.ndarray,
+                rng: np.random.Generator) -> tuple[pa.Array, np.ndarray]:
+    """Each person's designated village institution (the folder's latest designations), else a random village: as
+    (village ids, each person's position in them), not one text per person."""
+    text: pa.Array = pa.array(list(ids[villages]), pa.string())
+    pick: np.ndarray = rng.integers(0, len(villages), len(pid))
     des = _read(folder, "designations", ["person_id", "year", "village_id"])
     if des is not None and des.num_rows:
         years = pc.cast(des.column("year"), pa.int64())
         latest = pc.filter(des, pc.equal(years, pc.max(years)))
-        found = pc.fill_null(pc.index_in(latest.column("person_id"), value_set=pa.array(pid, pa.string())), -1)
+        found = pc.fill_null(pc.index_in(latest.column("person_id"), value_set=pid), -1)
         pos = np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
-        vill = np.asarray(latest.column("village_id").to_pylist(), dtype=object)
         ok = pos >= 0
-        out[pos[ok]] = vill[ok]
-    return out
+        pick[pos[ok]] = len(text) + np.flatnonzero(ok)  # the last of a person's rows wins, as before
+        text = pa.concat_arrays([text, latest.column("village_id").combine_chunks()])
+    return text, pick
+
+
+def _date_text(year: int, days: np.ndarray) -> pa.Array:
+    """ISO dates ``days`` after Jan 1 of ``year``, as text (the same as :func:`_dates`, without a NumPy string per
+    row)."""
+    jan1 = (date(year, 1, 1) - date(1970, 1, 1)).days
+    return pc.cast(pa.array(np.asarray(days, dtype=np.int64) + jan1, pa.int64()).cast(pa.int32()).cast(pa.date32()),
+                   pa.string())
+
+
+def _true_false(mask: np.ndarray) -> pa.Array:
+    return pc.if_else(pa.array(mask, pa.bool_()), pa.scalar("true"), pa.scalar("false"))

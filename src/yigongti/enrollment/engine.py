@@ -243,16 +243,19 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
     source = ibis.cases((base.c_cons.notnull(), _s(Source.CHOICE.value)),
                         (base.k_cons.notnull(), _s(Source.CARRIED.value)),
                         (base.h_cons.notnull(), _s(Source.HOUSEHOLD.value)), else_=ibis.null("string"))
-    decided = materialize(con, base.mutate(
+    decided = materialize(con, base.select(
+        "person_id",
         source=source,
         consortium_id=base.c_cons.coalesce(base.k_cons, base.h_cons),
         township_id=base.c_town.coalesce(base.k_town, base.h_town),
         village_id=base.c_vil.coalesce(base.k_vil, base.h_vil),
-    ))  # computed once: both the decided and the still open persons come from it
+    ))  # computed once: both the decided and the still open persons come from it (only the columns kept: at a
+    # province's 10 M persons each column more is hundreds of MB in the engine)
     known = (decided.filter(decided.source.notnull())
              .select("person_id", year=ibis.literal(year, type="int64"), consortium_id="consortium_id",
                      township_id="township_id", village_id="village_id", source="source"))
-    todo = decided.filter(decided.source.isnull()).select("person_id", "county_code", "lon", "lat")
+    still = decided.filter(decided.source.isnull()).select(_open="person_id")
+    todo = p.inner_join(still, p.person_id == still._open).select("person_id", "county_code", "lon", "lat")
 
     # 4. nearest village-tier institution of the insured county, except for persons living away all year (常年外出):
     # without a choice (of their own, carried or their household's) they get no designation (seed 000 二(二)2)
@@ -264,10 +267,15 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
             "reason": pa.repeat(pa.scalar(LIVES_AWAY_CODE, pa.string()), away.num_rows),
             "message": pa.repeat(pa.scalar(LIVES_AWAY_MESSAGE, pa.string()), away.num_rows),
         }, schema=UNASSIGNED_SCHEMA)]).sort_by("person_id")
-    des = pa.concat_tables([known.to_pyarrow().cast(DESIGNATION_SCHEMA), near])
-    des = des.sort_by("person_id")
+    del open_persons, away
+    # the year's designations sorted by person in the engine (it spills past its memory limit), not in Arrow:
+    # at 10 M persons an Arrow sort holds the table two or three times over
+    near_view = arrow_view(con, near)
+    des = known.union(near_view.select(*DESIGNATION_SCHEMA.names)).order_by("person_id")
+    designations = des.to_pyarrow().cast(DESIGNATION_SCHEMA)
+    del near, near_view
     return EnrollmentTables(
-        designations=des,
+        designations=designations,
         refused=refused.to_pyarrow().cast(REFUSED_SCHEMA),
         unassigned=unassigned,
         stale_carried=stale.to_pyarrow().cast(STALE_SCHEMA),

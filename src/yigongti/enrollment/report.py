@@ -22,14 +22,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yigongti.core.engine import connect
 from yigongti.core.policy import Insurance, Policy
-from yigongti.datafolder.folder import DataFolder, write_table
+from yigongti.datafolder.folder import DataFolder, write_csv_parts, write_table
 from yigongti.enrollment.headcount import band_labels, head_counts, movement_summary, movements
-from yigongti.enrollment.service import EnrollmentResult
+from yigongti.enrollment.service import EnrollmentResult, limited_duckdb
 
 __all__ = ["OUTPUT_FILES", "EnrollmentOutputs", "enrollment_outputs", "report_html", "write_enrollment"]
 
+_SLICE = 1_000_000  # rows of designations.csv made into text at a time
 OUTPUT_FILES = ("designations.csv", "refused_choices.csv", "unassigned.csv", "stale_carried.csv", "headcounts.csv",
                 "movements.csv", "movement_summary.csv", "enrollment_report.html")
 
@@ -53,13 +53,10 @@ def enrollment_outputs(data: DataFolder, result: EnrollmentResult, policy: Polic
     prev_all = data.get("designations")
     prev = None if prev_all is None else prev_all.filter(pc.equal(prev_all.column("year"), result.year - 1))
     known = prev is not None and prev.num_rows > 0
-    con = connect("duckdb")
-    try:
+    with limited_duckdb() as con:
         hc = head_counts(result.designations, data["persons"], year=result.year, min_ages=min_ages, con=con)
         flows = movements(prev if known else None, result.designations, con=con)
         summary = movement_summary(prev if known else None, result.designations, con=con)
-    finally:
-        con.disconnect()
     inst = data["institutions"]
     names = dict(zip(inst.column("inst_id").to_pylist(), inst.column("name").to_pylist(), strict=True))
     cons = data["consortia"]
@@ -84,7 +81,8 @@ def write_enrollment(outputs: EnrollmentOutputs, out: Path, *, other_years: pa.T
             kept = other_years.filter(pc.not_equal(other_years.column("year"), r.year))
             des = pa.concat_tables([kept.select(des.schema.names).cast(des.schema), des]).sort_by(
                 [("year", "ascending"), ("person_id", "ascending")])
-        write_table(des, tmp, "designations")
+        # in slices: the text of a province's 10 M designations is never made at once (the same bytes)
+        write_csv_parts((des.slice(i, _SLICE) for i in range(0, max(des.num_rows, 1), _SLICE)), tmp, "designations")
         write_table(r.refused, tmp, "refused_choices")
         write_table(r.unassigned, tmp, "unassigned")
         write_table(r.stale_carried, tmp, "stale_carried")
