@@ -3,6 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# make test's pytest workers (pytest-xdist; a test module stays on one worker); TEST_WORKERS=0: one process
+TEST_WORKERS ?= 2
 HOST ?= 127.0.0.1
 
 .PHONY: run demo test test-slow install lint
@@ -32,7 +34,7 @@ lint: $(STAMP)
 ## Set up the machine (Java for Spark, PostgreSQL, Chromium, axe-core from npm), check the gates and run the test suite.
 test: lint
 	@bash scripts/services.sh
-	$(PY) -m pytest -m 'not slow'
+	$(PY) -m pytest -m 'not slow' -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: $(STAMP)
 	@bash scripts/services.sh

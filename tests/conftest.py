@@ -8,6 +8,7 @@ implementation. ``YIGONGTI_EXAMPLES`` may name another folder holding a ``county
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,23 @@ def example_input() -> Path:
 @pytest.fixture(scope="session")
 def example_expected() -> Path:
     return EXAMPLE_EXPECTED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2 at its lowest cost while the tests run (the apps in a test process create and sign in hundreds of
+    users: 0.2 CPU s per hash and per check at the production cost). The hashes are still argon2 (``$argon2id$``),
+    checked for real, and a hash of the production cost still verifies (argon2 reads the cost from the hash); only
+    the cost of hashes made in the test process differs. Apps in other processes (uvicorn workers) keep the
+    production cost and rehash such a password at its first sign-in, as after raising the cost."""
+    from argon2 import PasswordHasher
+
+    from yigongti.platform import accounts
+
+    kept = accounts._hasher, accounts._DUMMY_HASH
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    accounts._DUMMY_HASH = accounts._hasher.hash("not a password of anyone")
+    try:
+        yield
+    finally:
+        accounts._hasher, accounts._DUMMY_HASH = kept

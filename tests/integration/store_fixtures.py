@@ -1,15 +1,18 @@
 """Database fixtures for the store and choice tests: each test gets a fresh database, SQLite file AND PostgreSQL.
 
 PostgreSQL is the local server (database ``test`` on 127.0.0.1:5432, user postgres, trust auth; override with
-``YIGONGTI_TEST_PG``). Each test gets its own schema, migrated to head and dropped afterwards, so tests are isolated
-from each other and from other suites using the same database, and can be re-run. Without a reachable server the
-PostgreSQL variants are skipped with the reason.
+``YIGONGTI_TEST_PG``). Each ``db`` test gets a database of its own, dropped afterwards, so tests are isolated from
+each other and from other suites on the same server, and can be re-run: a copy (``CREATE DATABASE ... TEMPLATE``) of
+a template database holding one schema migrated to head, made once per run, the state migrating a fresh schema
+gives without running every migration again for each test. Without a reachable server the PostgreSQL variants are
+skipped with the reason.
 
 Import the fixtures into a test module: ``from store_fixtures import db  # noqa: F401``.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sqlite3
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from yigongti.core.db import make_engine
 from yigongti.platform.migrations import upgrade
@@ -82,9 +85,65 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.
         shutil.copy2(_migrated_sqlite(tmp_path_factory), path)  # with its mode (600)
         yield TestDb("sqlite", f"sqlite:///{path}", None)
         return
-    with _pg_schema() as schema:
-        upgrade(PG_URL, schema=schema)
-        yield TestDb("postgresql", PG_URL, schema)
+    reason = pg_unreachable()
+    if reason:
+        pytest.skip(reason)
+    template = _pg_template()
+    with template.copy() as url:
+        yield TestDb("postgresql", url, template.schema)
+
+
+@dataclass
+class _PgTemplate:
+    """A database holding ``schema`` migrated to head; ``copy()`` makes (and afterwards drops) a database like it."""
+
+    name: str
+    schema: str
+
+    @contextmanager
+    def copy(self) -> Iterator[str]:
+        name = f"yt_{uuid.uuid4().hex[:12]}"
+        _admin(f"CREATE DATABASE {name} TEMPLATE {self.name} STRATEGY WAL_LOG")
+        try:
+            yield _database_url(name)
+        finally:
+            _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _database_url(name: str) -> str:
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+_TEMPLATE: list[_PgTemplate] = []  # the PostgreSQL template of this process, once per run
+
+
+def _pg_template() -> _PgTemplate:
+    """The template of the ``db`` databases on PostgreSQL: made and migrated once per run (per process), dropped when
+    the process exits. Nothing stays connected to it (a template must have no connection when it is copied)."""
+    if not _TEMPLATE:
+        template = _PgTemplate(f"yt_template_{uuid.uuid4().hex[:12]}", f"t_{uuid.uuid4().hex[:12]}")
+        _admin(f"CREATE DATABASE {template.name}")
+        atexit.register(_admin, f"DROP DATABASE IF EXISTS {template.name} WITH (FORCE)")
+        url = _database_url(template.name)
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"CREATE SCHEMA {template.schema}"))
+        finally:
+            engine.dispose()
+        upgrade(url, schema=template.schema)
+        _TEMPLATE.append(template)
+    return _TEMPLATE[0]
+
+
+def _admin(statement: str) -> None:
+    """Run ``statement`` outside a transaction (CREATE and DROP DATABASE) on the server's ``test`` database."""
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        admin.dispose()
 
 
 @contextmanager
