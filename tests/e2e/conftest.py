@@ -87,7 +87,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def page(browser: object, server: Running) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")  # a phone
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    pg.set_default_timeout(45_000)
     yield pg
     context.close()
     server.app.state.ctx.clock.fixed = INSIDE_WINDOW

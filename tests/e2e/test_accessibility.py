@@ -84,7 +84,7 @@ def _sweep(browser: object, server: Running, widths: tuple[int, ...],
             context = _context(browser, server, widths[0], lang)
             context.add_cookies([{"name": "ygt_display", "value": display, "url": server.url}])
             pg = context.new_page()
-            pg.set_default_timeout(15_000)
+            pg.set_default_timeout(45_000)
             try:
                 if username:
                     sign_in(pg, server, username)
@@ -190,7 +190,7 @@ def role_sweep(browser: object, server: Running,
     for username, _role, _anchor in sweep_accounts:
         context = _context(browser, server, WIDTHS[0])
         pg = context.new_page()
-        pg.set_default_timeout(15_000)
+        pg.set_default_timeout(45_000)
         links: list[str] = []
         try:
             if username:
@@ -243,7 +243,7 @@ def _focus(page: object, selector: str, *, tabs: int = 80) -> None:
 def test_sign_in_and_choose_with_the_keyboard_alone(browser: object, server: Running) -> None:
     context = _context(browser, server, 390)
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    pg.set_default_timeout(45_000)
     try:
         pg.goto(server.url + "/login")
         _focus(pg, "input[name=username]")
@@ -296,7 +296,7 @@ def test_screenshots_of_the_main_pages(browser: object, server: Running, width: 
     for username, paths in MAIN_PAGES.items():
         context = _context(browser, server, width)
         pg = context.new_page()
-        pg.set_default_timeout(15_000)
+        pg.set_default_timeout(45_000)
         try:
             sign_in(pg, server, username)
             pg.wait_for_load_state()

@@ -79,7 +79,7 @@ def test_bureau_and_consortium_sign_a_budget_agreement(browser: object, server: 
     bureau, consortium = (c.new_page() for c in contexts)
     try:
         for pg, user in ((bureau, "bureau1"), (consortium, "g2admin")):
-            pg.set_default_timeout(15_000)
+            pg.set_default_timeout(45_000)
             sign_in(pg, server, user)
             pg.wait_for_url("**/dashboard")
         bureau.click("nav.tabs a[href='/finance/agreements']")
@@ -129,7 +129,7 @@ def test_no_page_scrolls_sideways(browser: object, server: Running, width: int) 
     for username, paths in PAGES_OF.items():
         context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
         pg = context.new_page()
-        pg.set_default_timeout(15_000)
+        pg.set_default_timeout(45_000)
         try:
             sign_in(pg, server, username)
             pg.wait_for_load_state()

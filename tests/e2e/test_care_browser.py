@@ -76,7 +76,7 @@ def test_a_followup_from_the_worklist_to_the_dashboard(browser: object, page: ob
     village, consortium, pid = care
     official = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
     dash = official.new_page()
-    dash.set_default_timeout(15_000)
+    dash.set_default_timeout(45_000)
     try:
         _sign_in(dash, server, "br-cons")
         dash.click("nav.tabs a[href='/care/dashboard']")
@@ -166,7 +166,7 @@ def test_the_care_pages_have_no_serious_accessibility_violation(browser: object,
         context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", bypass_csp=True)
         context.add_cookies([{"name": "ygt_lang", "value": lang, "url": server.url}])
         pg = context.new_page()
-        pg.set_default_timeout(15_000)
+        pg.set_default_timeout(45_000)
         try:
             _sign_in(pg, server, username)
             for path in paths:

@@ -57,7 +57,7 @@ def test_a_remote_ecg_from_order_to_report(browser: object, page: object, server
 
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     centre = context.new_page()
-    centre.set_default_timeout(15_000)
+    centre.set_default_timeout(45_000)
     try:
         _sign_in(centre, server, "dx-doc-h")
         centre.click("nav.tabs a[href='/diagnoses']")

@@ -75,7 +75,7 @@ def test_a_cluster_from_the_second_case_to_its_report(browser: object, page: obj
 
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     staff_page = context.new_page()
-    staff_page.set_default_timeout(15_000)
+    staff_page.set_default_timeout(45_000)
     try:
         _signed_in(staff_page, server, "fc-g1")
         staff_page.click("nav.tabs a[href='/public-health']")

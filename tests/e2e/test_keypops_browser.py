@@ -79,7 +79,7 @@ def test_a_service_from_the_doctors_list_and_the_duty_list_drilled_down(browser:
 
     official = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
     duty = official.new_page()
-    duty.set_default_timeout(15_000)
+    duty.set_default_timeout(45_000)
     try:
         _sign_in(duty, server, "kp-cons")
         duty.click("nav.tabs a[href='/care/duties']")

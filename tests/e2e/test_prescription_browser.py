@@ -70,7 +70,7 @@ def test_a_village_prescription_dispensed_at_the_township(browser: object, page:
 
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     township = context.new_page()
-    township.set_default_timeout(15_000)
+    township.set_default_timeout(45_000)
     try:
         sign_in(township, server, "rx-tdoc")
         township.wait_for_url("**/dashboard")

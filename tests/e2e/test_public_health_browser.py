@@ -62,7 +62,7 @@ def test_a_card_from_diagnosis_to_submission(browser: object, page: object, serv
 
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     staff_page = context.new_page()
-    staff_page.set_default_timeout(15_000)
+    staff_page.set_default_timeout(45_000)
     try:
         _signed_in(staff_page, server, "ph-g1")
         staff_page.click("nav.tabs a[href='/public-health']")
@@ -105,7 +105,7 @@ def test_a_shortage_from_registration_to_delivery(browser: object, page: object,
 
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     central = context.new_page()
-    central.set_default_timeout(15_000)
+    central.set_default_timeout(45_000)
     try:
         _signed_in(central, server, "rx-central")
         central.goto(server.url + "/pharmacy")
@@ -142,7 +142,7 @@ def test_the_pages_have_no_serious_accessibility_problem(browser: object, server
                             ("ph-doc-t", ("/public-health",)), ("rx-village", ("/pharmacy",))):
         context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN", bypass_csp=True)
         pg = context.new_page()
-        pg.set_default_timeout(15_000)
+        pg.set_default_timeout(45_000)
         try:
             _signed_in(pg, server, username)
             for path in paths:

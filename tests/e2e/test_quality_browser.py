@@ -64,7 +64,7 @@ def test_a_review_from_draw_to_score_in_the_per_doctor_table(browser: object, pa
 
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     reader = context.new_page()
-    reader.set_default_timeout(15_000)
+    reader.set_default_timeout(45_000)
     try:
         sign_in(reader, server, "qb-hc")
         reader.wait_for_url("**/dashboard")

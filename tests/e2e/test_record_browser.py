@@ -33,7 +33,7 @@ def test_the_receiving_doctor_opens_the_record_from_the_worklist(browser: object
     context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     try:
         pg = context.new_page()
-        pg.set_default_timeout(15_000)
+        pg.set_default_timeout(45_000)
         token = pg.request.post(server.url + "/api/token",
                                 form={"username": "rec-doc-t", "password": PASSWORD}).json()["access_token"]
         made = pg.request.post(server.url + "/api/referrals", headers={"Authorization": f"Bearer {token}"},

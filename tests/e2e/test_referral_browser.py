@@ -70,7 +70,7 @@ def test_a_referral_from_request_to_return(browser: object, page: object, server
 
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     hospital = context.new_page()
-    hospital.set_default_timeout(15_000)
+    hospital.set_default_timeout(45_000)
     try:
         _sign_in(hospital, server, "br-doc-h")
         _act(hospital, server, rid, "accepted")
@@ -102,7 +102,7 @@ def test_a_proposed_down_referral_from_the_claims_in_one_click(browser: object, 
     stable case down to the designated township, and the referral appears among those sent."""
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     hospital = context.new_page()
-    hospital.set_default_timeout(15_000)
+    hospital.set_default_timeout(45_000)
     try:
         _sign_in(hospital, server, "br-doc-h")
         hospital.goto(server.url + "/referrals")

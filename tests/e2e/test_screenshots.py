@@ -104,7 +104,7 @@ def test_screenshots_of_the_main_pages(browser: object, server: Running, shots: 
     for username, paths in SCREENS.items():
         context = _context(browser, width)
         pg = context.new_page()
-        pg.set_default_timeout(15_000)
+        pg.set_default_timeout(45_000)
         try:
             if username:
                 sign_in(pg, server, username)
