@@ -252,16 +252,8 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
     ``check=False``: not validated again (the caller's other read of the same files was); ``trim``: what that
     check said of the padding (:func:`check_claims_files`' answer; when unknown, True: trimming is always right,
     only slower)."""
-    source = str(path / "*.parquet") if path.is_dir() else str(path)
-    try:
-        t = read_parquet(con, source)  # on Spark: read by the executors, spread by the person's county
-        if check:
-            trim = check_parquet_claims(t, path, persons=persons, institutions=institutions)
-    except InvalidInput:
-        raise
-    except Exception:  # an unreadable file or part: the Arrow check names it (InvalidInput), else the error stands
-        _raise_claims_problems(path, refs=persons is not None)
-        raise
+    t, padded = _read_claims(con, path, persons=persons, institutions=institutions, check=check)
+    trim = padded if check else trim
     schema = t.schema()
     fixes: dict[str, Any] = {}
     for col in CLAIMS.columns:
@@ -295,6 +287,22 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
         elif col.type is ColType.BOOL:
             fixes[name] = v.fill_null(False)
     return t.mutate(**fixes) if fixes else t
+
+
+def _read_claims(con: Backend, path: Path, *, persons: ir.Table | None = None,
+                 institutions: ir.Table | None = None, check: bool = True) -> tuple[ir.Table, bool]:
+    """The Parquet claims at ``path`` as the engine reads them (untyped) and, when ``check``, validated
+    (:func:`check_parquet_claims`): with whether a text cell is padded (True when not checked: unknown)."""
+    source = str(path / "*.parquet") if path.is_dir() else str(path)
+    try:
+        t = read_parquet(con, source)  # on Spark: read by the executors, spread by the person's county
+        padded = check_parquet_claims(t, path, persons=persons, institutions=institutions) if check else True
+    except InvalidInput:
+        raise
+    except Exception:  # an unreadable file or part: the Arrow check names it (InvalidInput), else the error stands
+        _raise_claims_problems(path, refs=persons is not None)
+        raise
+    return t, padded
 
 
 _C0_TEXT = "[\\x00-\\x08\\x0a-\\x1f\\x7f]"  # control characters refused in text (tab allowed), as in check
@@ -538,16 +546,10 @@ def check_claims_files(con: Backend, data: DataFolder, claims_path: Path) -> boo
     """Validate a folder's Parquet claims with their references to ``data``'s persons and institutions (the check
     :func:`adjudicated_expr` runs, on its own: ``run`` checks everything before its first step, then passes
     ``checked=True`` and, as ``trim``, what this returns: whether any text cell is padded). Raises InvalidInput."""
-    t = read_parquet(con, str(claims_path / "*.parquet") if claims_path.is_dir() else str(claims_path))
-    try:
-        return check_parquet_claims(
-            t, claims_path, persons=register_arrow(con, data["persons"].select(["person_id"]), "chk_persons"),
-            institutions=register_arrow(con, data["institutions"].select(["inst_id"]), "chk_institutions"))
-    except InvalidInput:
-        raise
-    except Exception:  # an unreadable part: as _parquet_claims
-        _raise_claims_problems(claims_path, refs=True)
-        raise
+    return _read_claims(con, claims_path,
+                        persons=register_arrow(con, data["persons"].select(["person_id"]), "chk_persons"),
+                        institutions=register_arrow(con, data["institutions"].select(["inst_id"]),
+                                                    "chk_institutions"))[1]
 
 
 def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,

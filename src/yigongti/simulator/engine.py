@@ -16,6 +16,7 @@ NumPy and Arrow only; the adjudication, appraisal and settlement of the drawn cl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -53,6 +54,12 @@ class Geography:
     @property
     def n_persons(self) -> int:
         return len(self.person_ids)
+
+    @cached_property
+    def inst_in_county(self) -> NDArray[np.bool_]:
+        """Per institution: in the county (its county code, not an outside hospital): the one definition of an
+        in-county admission, for the figures (:func:`year_counts`) and the providers' response alike."""
+        return np.asarray((self.inst_county == self.county_code) & (self.inst_tier != "outside"), dtype=bool)
 
 
 def _col(t: pa.Table, name: str) -> NDArray[np.str_]:
@@ -198,6 +205,7 @@ class Templates:
     cells: tuple[CellKey, ...]
     chronic_admission: NDArray[np.bool_]
     referral: NDArray[np.int64]  # template index of the referring claim, -1 none
+    elective_admission: NDArray[np.bool_]  # inpatient and not an emergency (the ones a consortium may bring back)
 
     def counts(self) -> dict[CellKey, int]:
         n = np.bincount(self.cell, minlength=len(self.cells))
@@ -231,14 +239,16 @@ def templates(adjudicated: pa.Table, geo: Geography) -> Templates:
     t, person, inst = t.take(pa.array(keep)), person[keep], inst[keep]
     names = _cell_names(t, geo, inst)
     cells, cell = np.unique(names, return_inverse=True)
-    chronic = _chronic(t.column("diagnosis").to_pylist()) & (_col(t, "setting") == "inpatient")
+    inpatient = _col(t, "setting") == "inpatient"
+    chronic = _chronic(t.column("diagnosis").to_pylist()) & inpatient
+    emergency = np.asarray(pc.fill_null(t.column("emergency"), False).to_numpy(zero_copy_only=False), dtype=bool)
     ref = _index(t.column("referral_from"), t.column("claim_id").combine_chunks())
     keys = tuple(tuple(str(c).split("|")) for c in cells)
     claim_cols = ["claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "discharge_date",
                   "total_cost", "covered_cost", "diagnosis", "referral_from", "unreasonable"]
     return Templates(t.select(claim_cols), person, inst, np.asarray(cell, dtype=np.int64),
                      keys,  # type: ignore[arg-type]
-                     chronic, ref)
+                     chronic, ref, inpatient & ~emergency)
 
 
 def _chronic(diagnoses: list[str | None]) -> NDArray[np.bool_]:
@@ -310,14 +320,9 @@ def _repatriated(rng: np.random.Generator, t: Templates, geo: Geography, now: De
                  inst: NDArray[np.int64], share: float) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """The drawn claims' institutions with a ``share`` of the non-emergency admissions outside the county (of persons
     designated to a consortium) moved to the consortium's lead hospital; and which were moved."""
-    person = t.person[src]
-    cons = now.consortium[person]
-    inpatient = _is(t.claims, "setting", "inpatient")[src]
-    flags = pc.fill_null(t.claims.column("emergency"), False)  # typed: the adjudicated claims' booleans
-    emergency = np.asarray(flags.to_numpy(zero_copy_only=False), dtype=bool)[src]
-    away = (geo.inst_county[inst] != geo.county_code) | (geo.inst_tier[inst] == "outside")
+    cons = now.consortium[t.person[src]]
     lead = geo.lead[np.maximum(cons, 0)]
-    eligible = inpatient & ~emergency & away & (cons >= 0) & (lead >= 0)
+    eligible = t.elective_admission[src] & ~geo.inst_in_county[inst] & (cons >= 0) & (lead >= 0)
     back = eligible & (rng.random(len(src)) < share)
     out = inst.copy()
     out[back] = lead[back]
@@ -359,7 +364,7 @@ def year_counts(adjudicated: pa.Table, geo: Geography) -> YearCounts:
     known = inst >= 0  # each institution's flags, then looked up per claim (an unknown institution: outside)
     at = np.maximum(inst, 0)
     primary = known & ((geo.inst_tier == "village") | (geo.inst_tier == "township"))[at]
-    in_county = known & ((geo.inst_county == geo.county_code) & (geo.inst_tier != "outside"))[at]
+    in_county = known & geo.inst_in_county[at]
     return YearCounts(
         visits=int(out.sum()), primary_visits=int((out & primary).sum()), admissions=int((~out).sum()),
         in_county_admissions=int((~out & in_county).sum()),
