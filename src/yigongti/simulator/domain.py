@@ -33,14 +33,18 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from yigongti.core.labels import label
 from yigongti.core.policy import Policy, PolicyError, merge_policy
 from yigongti.core.problems import InvalidInput, Problem
 
 __all__ = [
     "CHRONIC_ICD",
     "ALL_COUNTIES",
+    "CONSORTIUM_METRICS",
     "METRICS",
     "METRIC_NAMES",
+    "OOP_GOAL",
+    "OOP_WHO",
     "Behaviour",
     "CellKey",
     "ConsortiumYear",
@@ -51,6 +55,7 @@ __all__ = [
     "Scenario",
     "SimulationResult",
     "SummaryRow",
+    "band",
     "icd_in",
     "load_pilot_design",
     "load_scenarios",
@@ -60,6 +65,7 @@ __all__ = [
     "prevention_multiplier",
     "scenario_policy",
     "summarise",
+    "summarise_consortia",
     "utilisation_multipliers",
     "utility",
 ]
@@ -131,6 +137,25 @@ class Scenario(_Model):
     @property
     def title(self) -> str:
         return self.label or self.name
+
+    def changes(self) -> list[str]:
+        """What the scenario changes, one short text each: the payment method, every policy key it sets
+        (``benefits.flat_copay = 5.00``), every behaviour parameter it sets, one consortium per county."""
+        out = [f"支付方式 payment = {label('payment', self.payment)} {self.payment.value}"]
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(f"{prefix}.{k}" if prefix else str(k), v)
+            else:
+                out.append(f"{prefix} = {value}")
+
+        walk("", self.policy)
+        for name in sorted(self.behaviour.model_fields_set):
+            out.append(f"behaviour.{name} = {getattr(self.behaviour, name)}")
+        if self.merge_consortia:
+            out.append("一县一个医共体 one consortium per county")
+        return out
 
 
 def _problems(source: str, prefix: str, exc: ValidationError) -> list[Problem]:
@@ -271,6 +296,10 @@ METRICS = (
 )
 """The figures of a simulated year that the summary bands and the report chart: (column, zh, en)."""
 METRIC_NAMES = tuple(name for name, _zh, _en in METRICS)
+OOP_GOAL = 0.25
+"""The out-of-pocket share aimed at (about 25% by 2030; docs/en/simulator.md), a reference line of its chart."""
+OOP_WHO = 0.20
+"""The out-of-pocket share the WHO advises staying under (20%), a reference line of its chart."""
 
 
 @dataclass(frozen=True)
@@ -382,6 +411,7 @@ class SummaryRow:
     p5: float
     p95: float
     replicates: int
+    consortium_id: str = ""  # a consortium's row (:func:`summarise_consortia`); "" for the county's
 
 
 ALL_COUNTIES = "all"
@@ -410,10 +440,28 @@ def summarise(rows: Iterable[CountyYear], metrics: Sequence[str] = METRIC_NAMES)
     out = []
     for (county, scenario, year), rs in groups.items():
         for m in metrics:
-            v = [r.metric(m) for r in rs]
-            out.append(SummaryRow(county, scenario, year, m, sum(v) / len(v), percentile(v, 0.05),
-                                  percentile(v, 0.95), len(v)))
+            out.append(SummaryRow(county, scenario, year, m, *band([r.metric(m) for r in rs]), len(rs)))
     return out
+
+
+def band(values: Sequence[float]) -> tuple[float, float, float]:
+    """The band of a figure across replicates: (mean, 5th percentile, 95th percentile)."""
+    return sum(values) / len(values), percentile(values, 0.05), percentile(values, 0.95)
+
+
+CONSORTIUM_METRICS = (("surplus", "结余留用（元）", "surplus kept (yuan)"), ("heads", "签约人头", "heads"))
+"""The figures of a consortium-year banded across replicates (:func:`summarise_consortia`): (column, zh, en)."""
+_CONSORTIUM_METRIC_NAMES = tuple(name for name, _zh, _en in CONSORTIUM_METRICS)
+
+
+def summarise_consortia(rows: Iterable[ConsortiumYear],
+                        metrics: Sequence[str] = _CONSORTIUM_METRIC_NAMES) -> list[SummaryRow]:
+    """Bands across replicates of each consortium's figures, by county, scenario, year and consortium."""
+    groups: dict[tuple[str, str, int, str], list[ConsortiumYear]] = {}
+    for r in rows:
+        groups.setdefault((r.county, r.scenario, r.year, r.consortium_id), []).append(r)
+    return [SummaryRow(county, scenario, year, m, *band([float(getattr(r, m)) for r in rs]), len(rs), cid)
+            for (county, scenario, year, cid), rs in groups.items() for m in metrics]
 
 
 # --------------------------------------------------------------------------------------------- pilot design

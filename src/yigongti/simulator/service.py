@@ -62,8 +62,8 @@ from yigongti.simulator.domain import (
 )
 
 __all__ = ["CONSORTIA_COLUMNS", "RESULTS_COLUMNS", "CountySetup", "SimulationResult", "county_folders",
-           "fund_outlay", "prepare_county", "process_threads", "read_scenarios", "run_simulation", "simulate_county",
-           "write_results"]
+           "fund_outlay", "prepare_county", "process_threads", "read_scenarios", "result_tables", "run_simulation",
+           "simulate_county", "write_results"]
 
 
 @dataclass
@@ -467,8 +467,10 @@ _SETUPS: dict[tuple[str, bool, str], CountySetup] = {}
 """The counties a process has prepared (a process runs the tasks of a county one after the other)."""
 
 
-def _run_task(task: _Task) -> tuple[list[tuple[list[CountyYear], list[ConsortiumYear]]], CountyYear]:
-    """Every scenario of a task: its rows per scenario, and the county's observed row."""
+def _run_task(task: _Task, progress: Callable[[str], None] | None = None,
+              ) -> tuple[list[tuple[list[CountyYear], list[ConsortiumYear]]], CountyYear]:
+    """Every scenario of a task: its rows per scenario, and the county's observed row; ``progress`` is told each
+    scenario's batch-year (in the calling process only)."""
     out = []
     first_setup: CountySetup | None = None
     for sc in task.scenarios:
@@ -480,7 +482,8 @@ def _run_task(task: _Task) -> tuple[list[tuple[list[CountyYear], list[Consortium
         setup = _SETUPS[key]
         first_setup = first_setup or setup
         out.append(simulate_county(setup, sc, county_index=task.county_index, years=task.years,
-                                   replicates=task.count, seed=task.seed, backend=task.backend, first=task.first))
+                                   replicates=task.count, seed=task.seed, backend=task.backend, first=task.first,
+                                   progress=progress))
     assert first_setup is not None
     return out, first_setup.observed_row
 
@@ -524,7 +527,7 @@ def run_simulation(data: Path, scenarios: Sequence[Scenario], *, years: int, rep
         for task in tasks:
             if progress is not None:
                 progress(f"{task.name} #{task.first}-{task.first + task.count - 1}")
-            done.append(_run_task(task))
+            done.append(_run_task(task, progress))
         _SETUPS.clear()
     else:
         # spawned, not forked: a forked child would inherit the parent's engine threads and locks. Each process's
@@ -571,16 +574,21 @@ def _consortium_cells(c: ConsortiumYear) -> list[str]:
             format_yuan(c.balance), format_yuan(c.surplus), format_yuan(c.p4p_paid), c.score, c.grade]
 
 
+def result_tables(result: SimulationResult) -> dict[str, tuple[tuple[str, ...], list[list[str]]]]:
+    """The tables of results.csv, consortia.csv and observed.csv (file name -> header, rows): money in yuan, shares
+    as decimals; the files the command writes and the platform's downloads."""
+    return {"results.csv": (RESULTS_COLUMNS, [_result_cells(r) for r in result.rows]),
+            "consortia.csv": (CONSORTIA_COLUMNS, [_consortium_cells(c) for c in result.consortia]),
+            "observed.csv": (RESULTS_COLUMNS, [_result_cells(r) for r in result.observed])}
+
+
 def write_results(result: SimulationResult, out: Path) -> list[Path]:
     """results.csv (a row per county, scenario, replicate and year), consortia.csv (the same per consortium) and
     observed.csv (each county's observed year): UTF-8, money in yuan, shares as decimals."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    for fname, head, rows in (
-            ("results.csv", RESULTS_COLUMNS, [_result_cells(r) for r in result.rows]),
-            ("consortia.csv", CONSORTIA_COLUMNS, [_consortium_cells(c) for c in result.consortia]),
-            ("observed.csv", RESULTS_COLUMNS, [_result_cells(r) for r in result.observed])):
+    for fname, (head, rows) in result_tables(result).items():
         path = out / fname
         with path.open("w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")
