@@ -114,8 +114,10 @@ class RunParameters:
     seed: int
 
     def to_json(self) -> str:
-        return json.dumps({"scenarios": [s.model_dump(mode="json") for s in self.scenarios], "years": self.years,
-                           "replicates": self.replicates, "seed": self.seed}, ensure_ascii=False, sort_keys=True)
+        """As JSON; each scenario with the keys it sets only (so that it tells again what it changes)."""
+        return json.dumps({"scenarios": [s.model_dump(mode="json", exclude_unset=True) for s in self.scenarios],
+                           "years": self.years, "replicates": self.replicates, "seed": self.seed},
+                          ensure_ascii=False, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> RunParameters:
