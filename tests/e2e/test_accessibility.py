@@ -150,6 +150,8 @@ SKIP = {
     "/care/persons/{person_id}": "the example county has no chronic-disease registry until the care demo is seeded "
                                  "(test_care_browser.py seeds it and runs axe-core on this page)",
     "/care/persons/{person_id}/followup": "as /care/persons/{person_id} (test_care_browser.py runs axe-core on it)",
+    "/simulator/runs/{run_id}": "no simulation run until an official starts one (test_simulator_browser.py starts one "
+                                "and runs axe-core on its page)",
 }
 # pages with an id that no page links to (opened by typing the address): the address the sweep opens
 SEEDS = {"/persons/{person_id}/record/openings": "/persons/R0026/record/openings"}

@@ -109,7 +109,7 @@ def _comparison(view: runs.RunView, lang: str) -> dict[str, Any]:
     labels = ([str(observed.year)] if observed is not None else []) + [str(y) for y in years]
     blocks = []
     for m in SHOWN:
-        scale = 1e-6 if m in _MONEY else 100.0  # fen -> 10,000 yuan; shares in %
+        scale = 0.01 if m in _MONEY else 100.0  # fen -> yuan; shares in %
         series, bands = [], []
         for sc in result.scenarios:
             mine = [by.get((sc.name, y, m)) for y in years]
@@ -125,14 +125,14 @@ def _comparison(view: runs.RunView, lang: str) -> dict[str, Any]:
                  (t(f"世卫组织建议 {OOP_WHO:.0%}", f"WHO {OOP_WHO:.0%}"), OOP_WHO * 100)] \
             if m == "out_of_pocket_share" else []
         zh, en = _LABEL[m]
-        unit = t("（万元）", " (10k yuan)") if m in _MONEY else t("（%）", " (%)")
+        unit = "" if m in _MONEY else t("（%）", " (%)")  # the money labels say yuan
         chart = line_chart(labels, series, unit="", title=t(zh, en) + unit, bands=bands, lines=lines,
                            width=720, height=300)
         table = [(y, [_band(by.get((sc.name, y, m)), lang) for sc in result.scenarios]) for y in years]
         observed_cell = (format_yuan(0) if m == "fund_balance" else _value(m, observed.metric(m), lang)) \
             if observed is not None else None
-        blocks.append({"metric": m, "title": t(zh, en), "chart": chart, "table": table, "observed": observed_cell,
-                       "reference": bool(lines)})
+        blocks.append({"metric": m, "title": t(zh, en) + unit, "chart": chart, "table": table,
+                       "observed": observed_cell, "reference": bool(lines)})
     cons = summarise_consortia(result.consortia)
     cby = {(r.scenario, r.year, r.consortium_id, r.metric): r for r in cons}
     names = {c.consortium_id: c.name for c in result.consortia}
