@@ -10,7 +10,6 @@ import io
 import json
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,13 +20,12 @@ from api_fixtures import INSIDE_WINDOW, csrf_of, make_user, page_client
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import select, text
-from store_fixtures import PG_URL, pg_unreachable
+from sqlalchemy import select
+from store_fixtures import scratch_url
 
 from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.core.audit import AuditRow
-from yigongti.core.db import make_engine
 from yigongti.platform.settings import Settings
 from yigongti.simulator import runs
 from yigongti.simulator.domain import SimulationResult
@@ -51,35 +49,22 @@ def _reference(folder: Path) -> SimulationResult:
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def sim_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
             example_input: Path) -> Iterator[FastAPI]:
-    url, admin, schema = "", None, ""
     data_dir = tmp_path_factory.mktemp("sim-serve")
-    if request.param == "postgresql":
-        reason = pg_unreachable()
-        if reason:
-            pytest.skip(reason)
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = make_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    else:
+    if request.param == "sqlite":
         prepared_data_dir(tmp_path_factory, data_dir, example_input, INSIDE_WINDOW)
-    app = create_app(Settings(data_dir=data_dir, db_url=url, data_folder=example_input, today=INSIDE_WINDOW,
-                              demo_accounts=False, login_burst=50))
-    for name, role, anchor in (("sim-commission", "health_commission", {"county_code": "513433"}),
-                               ("sim-bureau", "insurance_bureau", {"county_code": "513433"}),
-                               ("sim-admin", "system_admin", {}),
-                               ("sim-consortium", "consortium_admin", {"consortium_id": "G1"}),
-                               ("sim-clinician", "clinician", {"inst_id": "G1-T2"})):
-        make_user(app, name, role, **anchor)
-    try:
-        yield app
-    finally:
-        app.state.ctx.engine.dispose()
-        if admin is not None:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            admin.dispose()
+    with scratch_url(request.param) as url:
+        app = create_app(Settings(data_dir=data_dir, db_url=url, data_folder=example_input, today=INSIDE_WINDOW,
+                                  demo_accounts=False, login_burst=50))
+        for name, role, anchor in (("sim-commission", "health_commission", {"county_code": "513433"}),
+                                   ("sim-bureau", "insurance_bureau", {"county_code": "513433"}),
+                                   ("sim-admin", "system_admin", {}),
+                                   ("sim-consortium", "consortium_admin", {"consortium_id": "G1"}),
+                                   ("sim-clinician", "clinician", {"inst_id": "G1-T2"})):
+            make_user(app, name, role, **anchor)
+        try:
+            yield app
+        finally:
+            app.state.ctx.engine.dispose()
 
 
 def _start(c: TestClient, **form: object) -> Any:
