@@ -13,10 +13,8 @@ from api_fixtures import api_app, make_user, page_client  # noqa: F401
 from fastapi import FastAPI
 
 from app_routes import get_paths
+from simulation_runs import finished_run
 from yigongti.core.labels import column_headers, column_label
-from yigongti.simulator import runs
-from yigongti.simulator.domain import ConsortiumYear, CountyYear, SimulationResult
-from yigongti.simulator.store import SimulationRunRepository
 
 CHARTS = ("burn", "shares", "indicators", "units")
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -26,23 +24,6 @@ PARAMS = {"/finance/{name}.csv": ("/finance/settlement.csv", "/finance/allocatio
           "/care/dashboard.csv": ("/care/dashboard.csv?table=trend", "/care/dashboard.csv?table=units"),
           "/referral-flows.csv": tuple(f"/referral-flows.csv?table={t}" for t in ("months", "tiers", "capacity")),
           "/simulator/runs/{run_id}/{name}.csv": ("/simulator/runs/1/results.csv", "/simulator/runs/1/consortia.csv")}
-
-
-def _a_finished_simulation_run(app: FastAPI) -> None:
-    """Run 1: a finished simulation run (a row of each kind, written as the run's thread writes them)."""
-    scenarios = tuple(o.scenario for o in runs.offered_scenarios(None)[0][:2])
-    result = SimulationResult(list(scenarios), ["county"], 1, 1, 1,
-                              [CountyYear("county", scenarios[0].name, "global_budget", 1, 2027, 10, 20, 1, 1, 15,
-                                          100_00, 60_00, 90_00, 80_00, 10_00, 0)],
-                              [ConsortiumYear("county", scenarios[0].name, 1, 2027, "G1", "示例", 10, 0, 0, 90_00,
-                                              60_00, 30_00, 30_00, 0, "90", "A")])
-    params = runs.RunParameters(scenarios, 1, 1, 1)
-    ctx = app.state.ctx
-    with ctx.sessions.begin() as s:
-        repo = SimulationRunRepository(s)
-        run_id = repo.add(requested_by="test", at=ctx.clock.now(), parameters=params.to_json())
-        repo.set(run_id, status="done", results=runs.encode_result(result), finished_at=ctx.clock.now())
-    assert run_id == 1
 
 
 def _downloads(app: FastAPI) -> list[str]:
@@ -71,7 +52,7 @@ def test_every_csv_download_speaks_the_readers_language(api_app: FastAPI) -> Non
     make_user(api_app, "dl-consortium", "consortium_admin", consortium_id="G1")
     make_user(api_app, "dl-institution", "institution_admin", inst_id="G1-T2")
     clients = {who: page_client(api_app, f"dl-{who}") for who in ("bureau", "commission", "consortium", "institution")}
-    _a_finished_simulation_run(api_app)
+    assert finished_run(api_app) == 1  # the run the simulator's downloads are tried on (PARAMS)
     paths = _downloads(api_app)
     assert "/registry.csv" in paths and "/finance/settlement.csv" in paths
     try:
