@@ -26,6 +26,7 @@ from store_fixtures import scratch_url
 from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.core.audit import AuditRow
+from yigongti.core.labels import label
 from yigongti.platform.settings import Settings
 from yigongti.simulator import runs
 from yigongti.simulator.domain import SimulationResult
@@ -197,7 +198,9 @@ def test_a_run_from_start_to_done_gives_the_rows_of_run_simulation(sim_app: Fast
         assert "results 结果" in load_workbook(io.BytesIO(book.content)).sheetnames
 
         listing = c.get("/simulator").text
-        assert f'<tr data-run="{run_id}" data-status="done">' in listing and "sim-commission" in listing
+        assert f'<tr data-run="{run_id}" data-status="done">' in listing
+        assert f"sim-commission · {label('role', 'health_commission')}" in listing  # the role's label, not its code
+        assert "(health_commission)" not in listing
         c.cookies.set("ygt_lang", "en")
         assert "Each consortium&#39;s surplus and heads" in c.get(path).text
     with page_client(sim_app, "sim-bureau") as other:  # any official of those roles reads any run

@@ -10,11 +10,13 @@ heads, and the downloads. For the health commission, the insurance bureau and ad
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from yigongti.core.labels import label
 from yigongti.core.money import format_yuan
 from yigongti.platform.accounts import Principal
 from yigongti.platform.charts import line_chart
@@ -52,6 +54,16 @@ _SHARE = ("in_county_admission_share", "primary_visit_share", "out_of_pocket_sha
 REFRESH_SECONDS = 3
 
 
+def _requester(lang: str) -> Any:
+    """``who(actor)``: a run's requester as shown, ``"name · 卫健局"`` (the role's label, not its code)."""
+
+    def who(actor: str) -> str:
+        m = re.fullmatch(r"(.*) \((\w+)\)", actor)
+        return f"{m.group(1)} · {label('role', m.group(2), lang)}" if m else actor
+
+    return who
+
+
 def _folder(ctx: Any) -> Any:
     return ctx.figures.folder if ctx.figures is not None else None
 
@@ -62,6 +74,7 @@ def simulator_page(request: Request, ctx: ContextDep, db: DbSession, principal: 
     offered, problem = runs.offered_scenarios(_folder(ctx))
     earlier = run_use_case(lambda: runs.recent_runs(db, principal, now=ctx.clock.now()))
     return render(request, ctx, "simulator.html", principal, offered=offered, problem=problem, runs=earlier,
+                  who=_requester(lang_of(request)),
                   busy=runs.is_busy(), folder=_folder(ctx), max_years=runs.MAX_YEARS,
                   max_replicates=runs.MAX_REPLICATES, max_size=runs.MAX_RUN_SIZE)
 
@@ -150,7 +163,7 @@ def run_page(request: Request, ctx: ContextDep, db: DbSession, principal: Runner
     view = run_use_case(lambda: runs.run_of(db, principal, run_id, now=ctx.clock.now()))
     lang = lang_of(request)
     comparison = _comparison(view, lang) if view.result is not None else None
-    return render(request, ctx, "simulator_run.html", principal, run=view, comparison=comparison,
+    return render(request, ctx, "simulator_run.html", principal, run=view, comparison=comparison, who=_requester(lang),
                   refresh=None if view.finished else REFRESH_SECONDS)
 
 
