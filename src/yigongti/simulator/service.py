@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,7 @@ from yigongti.core.engine import duckdb_threads, set_duckdb_threads
 from yigongti.core.money import format_yuan
 from yigongti.core.policy import Policy, PolicyError
 from yigongti.core.policy_files import folder_policy
-from yigongti.core.problems import InvalidInput, Problem
+from yigongti.core.problems import InvalidInput, Problem, read_text_file
 from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder
 from yigongti.simulator import engine as g
 from yigongti.simulator import worlds
@@ -61,8 +61,9 @@ from yigongti.simulator.domain import (
     utilisation_multipliers,
 )
 
-__all__ = ["CONSORTIA_COLUMNS", "RESULTS_COLUMNS", "CountySetup", "SimulationResult", "county_folders",
-           "fund_outlay", "prepare_county", "process_threads", "read_scenarios", "result_tables", "run_simulation",
+__all__ = ["CONSORTIA_COLUMNS", "MAX_YEARS", "RESULTS_COLUMNS", "CountySetup", "SimulationResult", "county_folders",
+           "fund_outlay", "grown", "prepare_county", "process_threads", "read_scenarios", "result_tables",
+           "run_simulation",
            "simulate_county", "write_results"]
 
 
@@ -121,9 +122,7 @@ def county_folders(data: Path) -> list[tuple[str, Path]]:
 
 def read_scenarios(path: Path, base: Policy | None = None) -> list[Scenario]:
     """The scenarios file, validated against ``base`` (raises InvalidInput naming the file and key)."""
-    if not Path(path).is_file():
-        raise InvalidInput([Problem(str(path), 0, "", "no such file / 文件不存在")])
-    return load_scenarios(Path(path).read_text(encoding="utf-8-sig"), source=str(path), base=base)
+    return load_scenarios(read_text_file(path), source=str(path), base=base)
 
 
 def _observed_year(data: DataFolder) -> int:
@@ -153,6 +152,15 @@ def _oop(adjudicated: pa.Table, t: g.Templates) -> dict[CellKey, float]:
 def _income(policy: Policy, settlement: SettlementResult) -> int:
     pool = policy.capitation.pool
     return pool if pool is not None else sum(s.budget.gross for s in settlement.consortia)
+
+
+def grown(fen: int, growth: float, years: int) -> int:
+    """``fen`` grown by ``growth`` a year for ``years`` years, exactly (Decimal, the rate as written), rounded half
+    up to the fen: not a float product, which is off by a fen from about 10^14 fen."""
+    with localcontext() as ctx:
+        ctx.prec = 60  # a fen of 10^17 fen and a factor of 50 years, with room
+        factor = (1 + Decimal(repr(growth))) ** years
+        return int((fen * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def fund_outlay(payment: Payment, settlement: SettlementResult, fund_paid: int) -> int:
@@ -325,6 +333,11 @@ def simulate_county(setup: CountySetup, scenario: Scenario, *, county_index: int
     except PolicyError as exc:
         raise InvalidInput([Problem("scenarios", 0, k, m) for k, m in exc.problems]) from exc
     b = scenario.behaviour
+    unknown = sorted(set(b.prevention_by_consortium) - set(setup.geo.consortia))
+    if unknown:
+        raise InvalidInput([Problem("scenarios", 0, f"scenarios.{scenario.name}.behaviour.prevention_by_consortium.{c}",
+                                    f"no consortium {c!r} in county {setup.name} (its consortia: "
+                                    f"{', '.join(setup.geo.consortia)}) / 该县没有此医共体") for c in unknown])
     cell_mult = _cell_multipliers(setup, policy, b, backend)
     effort = np.array([b.effort(c) for c in setup.geo.consortia], dtype=np.float64)
     names = dict(zip(setup.data["consortia"].column("consortium_id").to_pylist(),
@@ -388,7 +401,7 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
     for rep, (before, d, moved, claims, des, _, _), adj, appraisal, settlement in zip(
             reps, drawn, adjudicated, appraised, settled, strict=True):
         counts = g.year_counts(adj, geo)
-        income = round(_income(policy, settlement) * (1 + b.income_growth) ** k)
+        income = grown(_income(policy, settlement), b.income_growth, k)
         outlay = fund_outlay(payment, settlement, counts.fund_paid)
         rep.balance += income - outlay
         rep.rows.append(CountyYear(setup.name, scenario.name, payment.value, rep.number, y0 + k, geo.n_persons,
@@ -508,6 +521,10 @@ def process_threads(processes: int, cores: int | None = None) -> int:
     return duckdb_threads() or max(1, (cores or os.cpu_count() or 1) // max(1, processes))
 
 
+MAX_YEARS = 50
+"""At most this many years simulated after the observed one (the model's behaviour is of a few years, not ages)."""
+
+
 def run_simulation(data: Path, scenarios: Sequence[Scenario], *, years: int, replicates: int, seed: int,
                    backend: str = "duckdb", progress: Callable[[str], None] | None = None,
                    jobs: int = 1) -> SimulationResult:
@@ -515,6 +532,8 @@ def run_simulation(data: Path, scenarios: Sequence[Scenario], *, years: int, rep
     number). Raises InvalidInput on bad input or arguments."""
     problems = [Problem("arguments", 0, name, "must be at least 1 / 至少为 1")
                 for name, v in (("--years", years), ("--replicates", replicates), ("--jobs", jobs)) if v < 1]
+    if years > MAX_YEARS:
+        problems.append(Problem("arguments", 0, "--years", f"at most {MAX_YEARS} / 至多 {MAX_YEARS} 年"))
     if seed < 0:
         problems.append(Problem("arguments", 0, "--seed", "must be >= 0 / 应为非负整数"))
     if problems:
