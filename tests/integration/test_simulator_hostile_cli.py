@@ -1,0 +1,90 @@
+"""``yigongti simulate`` and ``simulate-pilot`` given bad arguments and files: exit 2 (the code of every command's
+invalid input, core.cli.EXIT_INVALID) with the file and key named, before any work; never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from yigongti.cli import app
+from yigongti.core.cli import EXIT_INVALID
+from yigongti.demo.county import write_demo_county
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile") / "county"
+    write_demo_county(folder, persons=400, seed=3, fmt="csv")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sc") / "s.toml"
+    path.write_text("[scenarios.a]\n", encoding="utf-8")
+    return path
+
+
+def _flat(text: str) -> str:
+    """The output as one line: rich's error box (its borders and line breaks) taken away."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def _simulate(county: Path, scenarios: Path, out: Path, *more: str) -> tuple[int, str]:
+    got = CliRunner().invoke(app, ["simulate", "--data", str(county), "--scenarios", str(scenarios), "--out",
+                                   str(out), "--years", "1", "--replicates", "1", "--no-reports", *more])
+    assert got.exception is None or isinstance(got.exception, SystemExit), got.exception
+    return got.exit_code, _flat(got.output)
+
+
+def test_an_out_that_is_a_file_is_refused_before_the_run(county: Path, scenarios: Path, tmp_path: Path) -> None:
+    """Before: the whole simulation ran, then mkdir raised FileExistsError (exit 1 with a traceback)."""
+    afile = tmp_path / "results"
+    afile.write_text("mine", encoding="utf-8")
+    for out in (afile, afile / "sub"):
+        code, text = _simulate(county, scenarios, out)
+        assert code == EXIT_INVALID and "is a file, not a folder" in text
+    assert afile.read_text(encoding="utf-8") == "mine"
+    got = CliRunner().invoke(app, ["run", "--data", str(county), "--year", "2026", "--out", str(afile)])
+    assert got.exit_code == EXIT_INVALID and "is a file, not a folder" in _flat(got.output)  # every command's --out
+
+
+@pytest.mark.parametrize(("more", "says"), [
+    (("--engine", "nope"), "--engine must be duckdb or spark"),
+    (("--years", "51"), "--years: at most 50"),
+    (("--years", "0", "--replicates", "-1", "--jobs", "0"), "3 problem(s)"),
+])
+def test_bad_arguments_exit_2(county: Path, scenarios: Path, tmp_path: Path, more: tuple[str, ...],
+                              says: str) -> None:
+    """Before: --engine nope was a ValueError traceback (exit 1); --years 1000000 ran until the years ran out."""
+    code, text = _simulate(county, scenarios, tmp_path / "out", *more)
+    assert code == EXIT_INVALID and says in text, text
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_scenarios_file_not_utf8_is_named(county: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "gbk.toml"
+    bad.write_bytes('[scenarios.a]\nlabel = "总额"\n'.encode("gbk"))
+    code, text = _simulate(county, bad, tmp_path / "out")
+    assert code == EXIT_INVALID and f"{bad}:0:: not UTF-8" in text
+
+
+def test_prevention_of_a_consortium_the_county_lacks_is_named(county: Path, tmp_path: Path) -> None:
+    """Before: the effort of an unknown consortium id was ignored without a word."""
+    path = tmp_path / "s.toml"
+    path.write_text("[scenarios.p.behaviour]\nprevention_by_consortium = { NOPE = 0.5 }\n", encoding="utf-8")
+    code, text = _simulate(county, path, tmp_path / "out")
+    assert code == EXIT_INVALID and "scenarios.p.behaviour.prevention_by_consortium.NOPE" in text, text
+
+
+def test_simulate_pilot_refuses_a_bad_size_and_a_region_that_is_a_path(tmp_path: Path) -> None:
+    """Before: --persons 0 silently used the design's size; a region named ../x wrote a county outside --out."""
+    got = CliRunner().invoke(app, ["simulate-pilot", "--out", str(tmp_path / "p"), "--persons", "0"])
+    assert got.exit_code == EXIT_INVALID and not (tmp_path / "p").exists()
+    design = tmp_path / "d.toml"
+    design.write_text('persons = 100\n[regions."../x"]\n[incomes.low]\n', encoding="utf-8")
+    got = CliRunner().invoke(app, ["simulate-pilot", "--out", str(tmp_path / "p" / "q"), "--design", str(design)])
+    assert got.exit_code == EXIT_INVALID and "regions.../x" in _flat(got.output)
+    assert not (tmp_path / "p").exists() and not (tmp_path / "x-low").exists()
