@@ -14,17 +14,22 @@ from yigongti.demo.county import write_demo_county
 
 
 @pytest.fixture(scope="module")
-def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("hostile") / "county"
-    write_demo_county(folder, persons=400, seed=3, fmt="csv")
-    return folder
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A small demo county and a scenarios file of one plain scenario."""
+    where = tmp_path_factory.mktemp("hostile")
+    write_demo_county(where / "county", persons=400, seed=3, fmt="csv")
+    (where / "s.toml").write_text("[scenarios.a]\n", encoding="utf-8")
+    return where / "county", where / "s.toml"
 
 
 @pytest.fixture(scope="module")
-def scenarios(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sc") / "s.toml"
-    path.write_text("[scenarios.a]\n", encoding="utf-8")
-    return path
+def county(made: tuple[Path, Path]) -> Path:
+    return made[0]
+
+
+@pytest.fixture(scope="module")
+def scenarios(made: tuple[Path, Path]) -> Path:
+    return made[1]
 
 
 def _flat(text: str) -> str:
