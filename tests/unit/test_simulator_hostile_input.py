@@ -15,7 +15,7 @@ from yigongti.core.policy_files import load_policy
 from yigongti.core.problems import InvalidInput, read_text_file
 from yigongti.simulator.domain import load_pilot_design, load_scenarios
 from yigongti.simulator.pilot import PILOT_4X3, read_pilot_design
-from yigongti.simulator.service import grown, read_scenarios
+from yigongti.simulator.service import county_folders, grown, read_scenarios
 
 
 def _where(text: str, loader=load_scenarios) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -128,3 +128,16 @@ def test_growth_of_money_is_exact_to_the_fen(fen: int, growth: object, years: in
 
 def test_float_growth_would_lose_a_fen() -> None:
     assert grown(10**15 + 1, 0.03, 7) != round((10**15 + 1) * 1.03 ** 7)  # the float result is a fen off
+
+
+def test_a_pilot_s_design_csv_not_utf8_is_named(tmp_path: Path) -> None:
+    """Before: a UnicodeDecodeError traceback from ``county_folders`` (the order of a pilot's counties)."""
+    for name in ("b", "a"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "persons.csv").write_text("person_id\n", encoding="utf-8")
+    (tmp_path / "design.csv").write_bytes("county\nb\n南\n".encode("gbk"))
+    with pytest.raises(InvalidInput, match="not UTF-8") as err:
+        county_folders(tmp_path)
+    assert err.value.problems[0].file == str(tmp_path / "design.csv")
+    (tmp_path / "design.csv").write_text("county,x\nb,1\na,2\n", encoding="utf-8")
+    assert [n for n, _ in county_folders(tmp_path)] == ["b", "a"]

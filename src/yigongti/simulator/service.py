@@ -114,8 +114,8 @@ def county_folders(data: Path) -> list[tuple[str, Path]]:
                                                       "未找到数据目录")])
     design = data / "design.csv"  # a pilot's counties in the order of its design (region by income level)
     if design.is_file():
-        with design.open(encoding="utf-8") as fh:
-            order = {r["county"]: i for i, r in enumerate(csv.DictReader(fh)) if "county" in r}
+        order = {r["county"]: i for i, r in enumerate(csv.DictReader(read_text_file(design).splitlines()))
+                 if r.get("county")}
         subs.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
     return [(p.name, p) for p in subs]
 
