@@ -3,6 +3,7 @@ invalid input, core.cli.EXIT_INVALID) with the file and key named, before any wo
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,18 @@ def test_simulate_pilot_refuses_a_bad_size_and_a_region_that_is_a_path(tmp_path:
     got = CliRunner().invoke(app, ["simulate-pilot", "--out", str(tmp_path / "p" / "q"), "--design", str(design)])
     assert got.exit_code == EXIT_INVALID and "regions.../x" in _flat(got.output)
     assert not (tmp_path / "p").exists() and not (tmp_path / "x-low").exists()
+
+
+def test_a_policy_override_is_checked_against_every_county_s_policy(county: Path, tmp_path: Path) -> None:
+    """Before: only the first county's policy was checked up front; an override invalid for another county failed
+    in the middle of the run, after the counties before it, without the file's name."""
+    for name in ("a", "b"):
+        shutil.copytree(county, tmp_path / "pilot" / name)
+    policy = tmp_path / "pilot" / "b" / "policy.toml"
+    text = policy.read_text(encoding="utf-8").replace("[capitation]\n", '[capitation]\np4p_reserve_max = "8%"\n')
+    policy.write_text(text, encoding="utf-8")
+    path = tmp_path / "s.toml"
+    path.write_text('[scenarios.p4p]\n[scenarios.p4p.policy.capitation]\np4p_reserve = "10%"\n', encoding="utf-8")
+    code, text = _simulate(tmp_path / "pilot", path, tmp_path / "out")
+    assert code == EXIT_INVALID and f"{path}:0:scenarios.p4p.policy" in text and "county b:" in text, text
+    assert not (tmp_path / "out").exists()

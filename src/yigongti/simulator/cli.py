@@ -34,7 +34,8 @@ def simulate(
     appraisal and settlement of a county folder (or a folder of county folders), with bands from repeated seeds."""
     engine = use_engine(engine)
     folders = county_folders(data)
-    chosen = read_scenarios(scenarios, base=folder_policy(folders[0][1]))
+    chosen = read_scenarios(scenarios, base=folder_policy(folders[0][1]),
+                            counties=[(name, folder_policy(folder)) for name, folder in folders[1:]])
     with console.status("") as status:
         result = run_simulation(data, chosen, years=years, replicates=replicates, seed=seed, backend=engine,
                                 progress=lambda text: status.update(f"模拟 / simulating {text} ..."), jobs=jobs)

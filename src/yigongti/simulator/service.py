@@ -63,8 +63,7 @@ from yigongti.simulator.domain import (
 
 __all__ = ["CONSORTIA_COLUMNS", "MAX_YEARS", "RESULTS_COLUMNS", "CountySetup", "SimulationResult", "county_folders",
            "fund_outlay", "grown", "prepare_county", "process_threads", "read_scenarios", "result_tables",
-           "run_simulation",
-           "simulate_county", "write_results"]
+           "run_simulation", "simulate_county", "write_results"]
 
 
 @dataclass
@@ -120,9 +119,23 @@ def county_folders(data: Path) -> list[tuple[str, Path]]:
     return [(p.name, p) for p in subs]
 
 
-def read_scenarios(path: Path, base: Policy | None = None) -> list[Scenario]:
-    """The scenarios file, validated against ``base`` (raises InvalidInput naming the file and key)."""
-    return load_scenarios(read_text_file(path), source=str(path), base=base)
+def read_scenarios(path: Path, base: Policy | None = None,
+                   counties: Sequence[tuple[str, Policy]] = ()) -> list[Scenario]:
+    """The scenarios file, validated against ``base`` and each county's policy of ``counties`` (name, policy): an
+    override merged over each county's own policy must be valid for every county, not only the first (raises
+    InvalidInput naming the file, the key and the county)."""
+    scenarios = load_scenarios(read_text_file(path), source=str(path), base=base)
+    problems = []
+    for name, policy in counties:
+        for sc in scenarios:
+            try:
+                scenario_policy(sc, policy, source=str(path))
+            except PolicyError as exc:
+                problems += [Problem(str(path), 0, ".".join(x for x in (f"scenarios.{sc.name}.policy", k) if x),
+                                     f"county {name}: {m}") for k, m in exc.problems]
+    if problems:
+        raise InvalidInput(problems)
+    return scenarios
 
 
 def _observed_year(data: DataFolder) -> int:
