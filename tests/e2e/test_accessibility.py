@@ -19,6 +19,7 @@ from browser_fixtures import PASSWORD, Running, needs_chromium, sign_in
 from starlette.routing import compile_path
 
 from app_routes import get_paths
+from simulation_runs import finished_run
 from yigongti.platform.accounts import create_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,6 +167,7 @@ def sweep_accounts(server: Running) -> tuple[tuple[str, str, dict[str, str]], ..
         for username, role, anchor in SWEEP_ROLES:
             if username:
                 create_user(s, username=username, password=PASSWORD, role=role, now=ctx.clock.now(), **anchor)
+    finished_run(server.app)  # /simulator links to it: the sweep opens a run's page with its comparison
     return SWEEP_ROLES
 
 

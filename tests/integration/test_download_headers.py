@@ -13,6 +13,7 @@ from api_fixtures import api_app, make_user, page_client  # noqa: F401
 from fastapi import FastAPI
 
 from app_routes import get_paths
+from simulation_runs import finished_run
 from yigongti.core.labels import column_headers, column_label
 
 CHARTS = ("burn", "shares", "indicators", "units")
@@ -21,7 +22,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 PARAMS = {"/finance/{name}.csv": ("/finance/settlement.csv", "/finance/allocation.csv", "/finance/by-month.csv"),
           "/dashboard.csv": tuple(f"/dashboard.csv?chart={c}" for c in CHARTS),
           "/care/dashboard.csv": ("/care/dashboard.csv?table=trend", "/care/dashboard.csv?table=units"),
-          "/referral-flows.csv": tuple(f"/referral-flows.csv?table={t}" for t in ("months", "tiers", "capacity"))}
+          "/referral-flows.csv": tuple(f"/referral-flows.csv?table={t}" for t in ("months", "tiers", "capacity")),
+          "/simulator/runs/{run_id}/{name}.csv": ("/simulator/runs/1/results.csv", "/simulator/runs/1/consortia.csv")}
 
 
 def _downloads(app: FastAPI) -> list[str]:
@@ -50,6 +52,7 @@ def test_every_csv_download_speaks_the_readers_language(api_app: FastAPI) -> Non
     make_user(api_app, "dl-consortium", "consortium_admin", consortium_id="G1")
     make_user(api_app, "dl-institution", "institution_admin", inst_id="G1-T2")
     clients = {who: page_client(api_app, f"dl-{who}") for who in ("bureau", "commission", "consortium", "institution")}
+    assert finished_run(api_app) == 1  # the run the simulator's downloads are tried on (PARAMS)
     paths = _downloads(api_app)
     assert "/registry.csv" in paths and "/finance/settlement.csv" in paths
     try:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,3 +76,21 @@ def test_the_computation_runs_once_for_many_waiting_callers(app: FastAPI) -> Non
         assert len(running) == 1, running
     _wait_ready(cache)
     assert cache.get() is not None
+
+
+def test_the_warm_up_outlasts_the_wait(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the warm-up thread (``serve``'s start) waited ``wait`` seconds for the year, then died of
+    FiguresPending with a traceback in the log, and last year's figures were not warmed."""
+    cache = app.state.ctx.figures
+    _wait_ready(cache)
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(args.exc_value))
+    cache._figures = None  # as after a start: not computed yet
+    with cache._lock:  # the year's computation held up past ``wait``
+        cache.warm()
+        time.sleep(3 * WAIT)
+    warm = [t for t in threading.enumerate() if t.name == "figures"]
+    for t in warm:
+        t.join(120)
+    assert not died, died
+    assert warm and not any(t.is_alive() for t in warm) and cache._figures is not None

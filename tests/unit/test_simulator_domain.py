@@ -187,7 +187,7 @@ def test_the_shipped_scenarios_load_and_one_keeps_admissions_in_the_county() -> 
 def test_pilot_design_problems() -> None:
     with pytest.raises(InvalidInput) as err:
         load_pilot_design("[regions.a]\nsize = 3\n[incomes.b]\ncost_scale = -1\n", source="p.toml")
-    assert [p.column for p in err.value.problems] == ["regions.a.size"]
+    assert [p.column for p in err.value.problems] == ["incomes.b.cost_scale", "regions.a.size"]  # every one at once
     with pytest.raises(InvalidInput) as err:
         load_pilot_design("[regions.a]\n[incomes.b]\ncost_scale = -1\n", source="p.toml")
     assert "cost_scale" in err.value.problems[0].column

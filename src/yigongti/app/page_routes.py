@@ -17,6 +17,7 @@ from yigongti.platform.routes import official_pages as official
 from yigongti.public_health import pages as public_health
 from yigongti.referral import pages as referral
 from yigongti.shared import pages as shared
+from yigongti.simulator import pages as simulator
 from yigongti.workforce import pages as workforce
 
 __all__ = ["ROUTERS"]
@@ -24,4 +25,4 @@ __all__ = ["ROUTERS"]
 ROUTERS: tuple[APIRouter, ...] = (auth.router, resident.router, dashboards.router, official.router, finance.router,
                                   indicators.router, geography.router, referral.router, workforce.router,
                                   public_health.router, pharmacy.router, care.router, centres.router,
-                                  shared.router)
+                                  shared.router, simulator.router)

@@ -319,4 +319,16 @@ class FiguresCache:
         """Compute in a background thread now (the year, then last year), so that the first dashboard does not
         wait."""
         if self.available:
-            threading.Thread(target=lambda: (self.get(), self.last_year()), name="figures", daemon=True).start()
+            threading.Thread(target=self._warm, name="figures", daemon=True).start()
+
+    def _warm(self) -> None:
+        """The year's figures, then last year's, however long they take: FiguresPending only says that ``wait``
+        ran out while the computation goes on (it ended the warm-up thread with a traceback in the log, and last
+        year's figures were then never warmed)."""
+        for step in (self.get, self.last_year):
+            while True:
+                try:
+                    step()
+                    break
+                except FiguresPending:
+                    continue

@@ -28,6 +28,7 @@ __all__ = [
     "console",
     "err_console",
     "exits_on_invalid_input",
+    "out_folder",
     "use_engine",
 ]
 
@@ -76,7 +77,19 @@ def data_folder(value: str | Path) -> Path:
 
 
 DataOption = Annotated[Path, typer.Option("--data", parser=data_folder, help="data folder or file:// URI / 数据目录")]
-OutOption = Annotated[Path, typer.Option("--out", help="output folder / 输出目录")]
+def out_folder(value: str | Path) -> Path:
+    """``--out``: a folder to write into, made when missing; refused at once (before any work) when it, or the
+    nearest existing folder above it, is a file."""
+    path = Path(value)
+    at = path
+    while not at.exists() and at != at.parent:
+        at = at.parent
+    if at.exists() and not at.is_dir():
+        raise typer.BadParameter(f"{at} is a file, not a folder / {at} 是文件而非目录")
+    return path
+
+
+OutOption = Annotated[Path, typer.Option("--out", parser=out_folder, help="output folder / 输出目录")]
 PolicyOption = Annotated[Path | None, typer.Option("--policy", help="policy.toml (default: DIR/policy.toml)")]
 EngineOption = Annotated[str, typer.Option(
     "--engine", "--backend", help="duckdb (this machine) or spark (a Spark session: --spark-master) / 计算引擎")]

@@ -101,14 +101,24 @@ def _yuan(v: Any) -> int:
     if isinstance(v, bool):
         raise ValueError("an amount in yuan, not a boolean")  # noqa: TRY004 - pydantic reports ValueError only
     if isinstance(v, int):
-        return v * 100
-    if isinstance(v, float):
-        v = repr(v)
-    if isinstance(v, Decimal):
-        v = str(v)
-    if isinstance(v, str):
-        return parse_yuan(v)
-    raise ValueError(f"an amount in yuan, got {v!r}")
+        fen = v * 100
+    else:
+        if isinstance(v, float):
+            v = repr(v)
+        if isinstance(v, Decimal):
+            v = str(v)
+        if not isinstance(v, str):
+            raise ValueError(f"an amount in yuan, got {v!r}")
+        fen = parse_yuan(v)
+    if fen < 0:  # a negative copay, deductible, cap, pool or pay would turn every sum it enters upside down
+        raise ValueError(f"an amount in yuan must not be negative, got {v!r} / 金额不可为负")
+    if fen > MAX_FEN:
+        raise ValueError(f"an amount in yuan above {MAX_FEN // 100:,}: {v!r} / 金额过大")
+    return fen
+
+
+MAX_FEN = 10**16
+"""The largest amount of a policy (100 trillion yuan): sums of amounts stay within 64-bit integers of fen."""
 
 
 def _rate(v: Any) -> int:

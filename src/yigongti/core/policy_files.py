@@ -27,7 +27,11 @@ def _read(path: Path) -> str:
     if not path.is_file():
         raise PolicyError(f"{path}: no such policy file / 配置文件不存在", (("",
                                                                       "no such policy file / 配置文件不存在"),))
-    return path.read_text(encoding="utf-8-sig")
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        message = f"not UTF-8 text (byte {exc.start:,}); save the file as UTF-8 / 文件不是 UTF-8 编码"
+        raise PolicyError(f"{path}: {message}", (("", message),)) from exc
 
 
 def load_policy(path: Path | None) -> Policy:

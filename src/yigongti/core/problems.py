@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["SHOWN_CHARS", "Conflict", "InvalidInput", "InvalidRequest", "NotAllowed", "NotFound", "Problem", "Refused",
-           "YigongtiError", "errors", "shorten"]
+           "YigongtiError", "errors", "read_text_file", "shorten"]
 
 SHOWN_CHARS = 60
 """At most this many characters of a bad value are echoed in a message (a 10 MB cell is not printed whole)."""
@@ -81,3 +82,19 @@ class InvalidRequest(Refused, ValueError):
     def __init__(self, field_name: str, message: str) -> None:
         self.field = field_name
         super().__init__(f"{field_name}: {message}")
+
+
+def read_text_file(path: Path) -> str:
+    """A UTF-8 text file (a byte-order mark allowed), or InvalidInput naming it: missing, a folder, unreadable or
+    not UTF-8 (with the byte offset of the first bad byte)."""
+    path = Path(path)
+    if not path.is_file():
+        what = "a folder, not a file / 是目录而非文件" if path.is_dir() else "no such file / 文件不存在"
+        raise InvalidInput([Problem(str(path), 0, "", what)])
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput([Problem(str(path), 0, "", f"not UTF-8 text (byte {exc.start:,}); save the file as UTF-8 / "
+                                                      "文件不是 UTF-8 编码，请另存为 UTF-8")]) from exc
+    except OSError as exc:
+        raise InvalidInput([Problem(str(path), 0, "", f"cannot be read: {exc.strerror} / 无法读取")]) from exc

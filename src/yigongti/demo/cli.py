@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from yigongti.budget.cli.run import run_and_report
-from yigongti.core.cli import EXIT_INVALID, app, console, err_console, exits_on_invalid_input
+from yigongti.core.cli import EXIT_INVALID, app, console, err_console, exits_on_invalid_input, out_folder
 from yigongti.demo import DEFAULT_SEED, DEFAULT_YEAR, DemoSummary
 from yigongti.demo.county import write_demo_county
 from yigongti.interop.nhsa.sample import SAMPLE_FILE, SAMPLE_LIST_FILE, write_nhsa_folder
@@ -41,7 +41,8 @@ def _summary(s: DemoSummary) -> None:
 @app.command("demo")
 @exits_on_invalid_input
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="output data folder / 输出目录")] = Path("demo-county"),
+    out: Annotated[Path, typer.Option("--out", parser=out_folder, help="output data folder / 输出目录")] = Path(
+        "demo-county"),
     persons: Annotated[int | None,
                        typer.Option(help="persons in total (default 174,000 per county) / 参保人数")] = None,
     seed: Annotated[int, typer.Option(help="random seed; same seed, same files / 随机种子")] = DEFAULT_SEED,

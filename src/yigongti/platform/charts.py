@@ -21,12 +21,19 @@ def _open(css: str, width: int, height: int, title: str) -> str:
 
 
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, width: int = 640,
-               height: int = 260, unit: str = "", title: str = "", dashed: Sequence[int] = ()) -> Markup:
-    """Lines over ``labels`` (x) for each (name, values); a legend under the plot; the y axis starts at 0.
-    ``dashed``: the indices of series drawn dashed (last year's, say: told apart by more than colour)."""
-    top = max([v for _, vals in series for v in vals] + [1.0])
+               height: int = 260, unit: str = "", title: str = "", dashed: Sequence[int] = (),
+               bands: Sequence[tuple[Sequence[float], Sequence[float]] | None] = (),
+               lines: Sequence[tuple[str, float]] = ()) -> Markup:
+    """Lines over ``labels`` (x) for each (name, values); a legend under the plot; the y axis starts at 0 (or at the
+    lowest value, when one is below 0). ``dashed``: the indices of series drawn dashed (last year's, say: told apart
+    by more than colour). ``bands``: for each series, (low, high) values shaded around its line (a band across
+    replicates), or None. ``lines``: horizontal reference lines (label, value), dashed, labelled at the right."""
+    every = [v for _, vals in series for v in vals] + [v for b in bands if b for side in b for v in side]
+    every += [v for _, v in lines]
+    top = max(every + [1.0])
+    bottom = min(every + [0.0])
     # room for the longest y tick label (about 7 px a character at font-size 11)
-    pad_l, pad_r, pad_t, pad_b = max(64, 7 * len(f"{top:,.0f}") + 12), 12, 12, 48
+    pad_l, pad_r, pad_t, pad_b = max(64, 7 * max(len(f"{top:,.0f}"), len(f"{bottom:,.0f}")) + 12), 12, 12, 48
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     n = max(1, len(labels) - 1)
 
@@ -34,17 +41,30 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
         return pad_l + plot_w * i / n
 
     def y(v: float) -> float:
-        return pad_t + plot_h * (1 - v / top)
+        return pad_t + plot_h * (top - v) / (top - bottom)
 
     parts = [_open("chart", width, height, title or " / ".join(name + unit for name, _ in series))]
     for k in range(5):
-        v = top * k / 4
+        v = bottom + (top - bottom) * k / 4
         parts.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#d9dee5"/>')
         parts.append(f'<text x="{pad_l - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="11" fill="#5c6878">'
                      f'{v:,.0f}</text>')
     for i, label in enumerate(labels):
         parts.append(f'<text x="{x(i):.1f}" y="{height - pad_b + 16}" text-anchor="middle" font-size="11" '
                      f'fill="#5c6878">{escape(label)}</text>')
+    for s, b in enumerate(bands):
+        if b is None or s >= len(series):
+            continue
+        low, high = b
+        outline = [(x(i), y(v)) for i, v in enumerate(high)] + [(x(i), y(v)) for i, v in reversed(list(
+            enumerate(low)))]
+        parts.append(f'<polygon points="{" ".join(f"{px:.1f},{py:.1f}" for px, py in outline)}" '
+                     f'fill="{PALETTE[s % len(PALETTE)]}" fill-opacity="0.15" stroke="none"/>')
+    for label, v in lines:
+        parts.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#1d2430" '
+                     f'stroke-dasharray="3 3"/>')
+        parts.append(f'<text x="{width - pad_r}" y="{y(v) - 3:.1f}" text-anchor="end" font-size="11" '
+                     f'fill="#1d2430">{escape(label)}</text>')
     for s, (name, vals) in enumerate(series):
         colour = PALETTE[s % len(PALETTE)]
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(vals))

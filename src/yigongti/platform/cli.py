@@ -11,7 +11,15 @@ from typing import Annotated
 
 import typer
 
-from yigongti.core.cli import EXIT_INVALID, DataOption, PolicyOption, app, console, exits_on_invalid_input
+from yigongti.core.cli import (
+    EXIT_INVALID,
+    DataOption,
+    PolicyOption,
+    app,
+    console,
+    exits_on_invalid_input,
+    out_folder,
+)
 from yigongti.core.db import masked_url, resolve_url
 from yigongti.core.policy_files import load_policy, resolve_policy
 from yigongti.enrollment.choices import (
@@ -80,7 +88,7 @@ def db_partitions(
 
 @db_app.command("export")
 def db_export(
-    out: Annotated[Path, typer.Option("--out", help="output data folder / 输出目录")],
+    out: Annotated[Path, typer.Option("--out", parser=out_folder, help="output data folder / 输出目录")],
     db: DbOption = None,
     id_numbers: Annotated[bool, typer.Option(
         "--id-numbers/--without-id-numbers", help="include resident ID numbers / 是否导出身份证号码")] = True,

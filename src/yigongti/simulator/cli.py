@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from yigongti.core.cli import DataOption, EngineOption, OutOption, app, console, exits_on_invalid_input
+from yigongti.core.cli import DataOption, EngineOption, OutOption, app, console, exits_on_invalid_input, use_engine
 from yigongti.core.policy_files import folder_policy
 from yigongti.simulator.pilot import PILOT_4X3, read_pilot_design, write_pilot
 from yigongti.simulator.report import write_report
@@ -32,8 +32,10 @@ def simulate(
 ) -> None:
     """试点模拟：各情景逐年运行真实的待遇结算、考核与清算 / Simulate scenarios over years on the real adjudication,
     appraisal and settlement of a county folder (or a folder of county folders), with bands from repeated seeds."""
+    engine = use_engine(engine)
     folders = county_folders(data)
-    chosen = read_scenarios(scenarios, base=folder_policy(folders[0][1]))
+    chosen = read_scenarios(scenarios, base=folder_policy(folders[0][1]),
+                            counties=[(name, folder_policy(folder)) for name, folder in folders[1:]])
     with console.status("") as status:
         result = run_simulation(data, chosen, years=years, replicates=replicates, seed=seed, backend=engine,
                                 progress=lambda text: status.update(f"模拟 / simulating {text} ..."), jobs=jobs)
@@ -50,7 +52,8 @@ def simulate(
 def simulate_pilot(
     out: OutOption,
     design: Annotated[Path, typer.Option("--design", help="pilot design TOML / 试点设计")] = PILOT_4X3,
-    persons: Annotated[int | None, typer.Option("--persons", help="persons per county (default: the design's)")]
+    persons: Annotated[int | None, typer.Option("--persons", min=100, max=2_000_000,
+                                                  help="persons per county (default: the design's)")]
     = None,
 ) -> None:
     """生成试点县（区域 x 收入水平）/ Write a pilot design's counties (regions x income levels) as data folders."""

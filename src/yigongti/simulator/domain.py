@@ -25,22 +25,29 @@ No I/O here: the engine draws with these numbers, the service runs the real adju
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from yigongti.core.policy import Policy, PolicyError, merge_policy
+from yigongti.core.labels import label
+from yigongti.core.policy import Policy, PolicyError, Yuan, merge_policy
 from yigongti.core.problems import InvalidInput, Problem
 
 __all__ = [
     "CHRONIC_ICD",
     "ALL_COUNTIES",
+    "CONSORTIUM_METRICS",
     "METRICS",
     "METRIC_NAMES",
+    "NAME_RE",
+    "NAME_RULE",
+    "OOP_GOAL",
+    "OOP_WHO",
     "Behaviour",
     "CellKey",
     "ConsortiumYear",
@@ -51,6 +58,7 @@ __all__ = [
     "Scenario",
     "SimulationResult",
     "SummaryRow",
+    "band",
     "icd_in",
     "load_pilot_design",
     "load_scenarios",
@@ -60,6 +68,7 @@ __all__ = [
     "prevention_multiplier",
     "scenario_policy",
     "summarise",
+    "summarise_consortia",
     "utilisation_multipliers",
     "utility",
 ]
@@ -77,7 +86,16 @@ class Payment(StrEnum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a boolean or a string is not a number ("true" would be 1.0, "yes" a boolean); finite numbers only
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+NAME_RE = re.compile(r"^[^\W_][\w-]{0,63}$")
+"""A scenario's or a pilot region's / income level's name: letters (Chinese too), digits, ``_`` and ``-``, first a
+letter or digit, at most 64: it is an id in results.csv and, for a pilot, part of a folder name, so no space, no
+path character (``/``, ``..``) and no leading ``=``, ``+``, ``-`` or ``@`` (a spreadsheet formula)."""
+NAME_RULE = ("letters, digits, _ and - only, first a letter or digit, at most 64 / "
+             "只能包含字母、数字、_ 和 -（不超过 64 个）")
 
 
 class Behaviour(_Model):
@@ -97,8 +115,8 @@ class Behaviour(_Model):
                                           "consortium's enrollees' claims kept in the consortium last year")
     inertia: float = Field(2.0, ge=0, description="utility of staying with the current consortium")
     prevention_effort: float = Field(0.0, ge=0, le=1, description="every consortium's prevention effort (0..1)")
-    prevention_by_consortium: dict[str, float] = Field(default_factory=dict,
-                                                       description="consortium id -> its effort (0..1)")
+    prevention_by_consortium: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict, description="consortium id -> its effort (0..1)")
     prevention_effect: float = Field(0.05, ge=0, le=1, description="share of chronic admissions avoided per year "
                                      "of full effort")
     max_reduction: float = Field(0.30, ge=0, le=1, description="at most this share of chronic admissions avoided")
@@ -121,9 +139,9 @@ class Behaviour(_Model):
 class Scenario(_Model):
     """One scenario (情景): ``[scenarios.NAME]`` of the scenarios file."""
 
-    name: str
+    name: str = Field(pattern=NAME_RE.pattern)
     label: str = ""
-    payment: Payment = Payment.GLOBAL_BUDGET
+    payment: Payment = Field(Payment.GLOBAL_BUDGET, strict=False)  # written as its value: "fee_for_service"
     policy: dict[str, Any] = Field(default_factory=dict, description="policy override, merged key by key")
     behaviour: Behaviour = Behaviour()
     merge_consortia: bool = Field(False, description="one consortium per county instead of the folder's")
@@ -132,13 +150,33 @@ class Scenario(_Model):
     def title(self) -> str:
         return self.label or self.name
 
+    def changes(self) -> list[str]:
+        """What the scenario changes, one short text each: the payment method, every policy key it sets
+        (``benefits.flat_copay = 5.00``), every behaviour parameter it sets, one consortium per county."""
+        out = [f"支付方式 payment = {label('payment', self.payment)} {self.payment.value}"]
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(f"{prefix}.{k}" if prefix else str(k), v)
+            else:
+                out.append(f"{prefix} = {value}")
+
+        walk("", self.policy)
+        for name in sorted(self.behaviour.model_fields_set):
+            out.append(f"behaviour.{name} = {getattr(self.behaviour, name)}")
+        if self.merge_consortia:
+            out.append("一县一个医共体 one consortium per county")
+        return out
+
 
 def _problems(source: str, prefix: str, exc: ValidationError) -> list[Problem]:
     out = []
     for e in exc.errors():
         key = ".".join(str(p) for p in e["loc"])
-        msg = "unknown key / 未知的键" if e["type"] == "extra_forbidden" else str(e["msg"])
-        out.append(Problem(source, 0, f"{prefix}.{key}" if key else prefix, msg))
+        msg = ("unknown key / 未知的键" if e["type"] == "extra_forbidden" else
+               "expected a table / 应为表" if e["type"] in ("model_type", "dict_type") else str(e["msg"]))
+        out.append(Problem(source, 0, ".".join(x for x in (prefix, key) if x), msg))
     return out
 
 
@@ -163,6 +201,9 @@ def load_scenarios(text: str, *, source: str = "scenarios.toml", base: Policy | 
     out: list[Scenario] = []
     for name, body in tables.items():
         prefix = f"scenarios.{name}"
+        if not NAME_RE.match(name):
+            problems.append(Problem(source, 0, prefix, f"scenario name {name!r}: {NAME_RULE}"))
+            continue
         if not isinstance(body, dict):
             problems.append(Problem(source, 0, prefix, "a table / 应为表"))
             continue
@@ -271,6 +312,10 @@ METRICS = (
 )
 """The figures of a simulated year that the summary bands and the report chart: (column, zh, en)."""
 METRIC_NAMES = tuple(name for name, _zh, _en in METRICS)
+OOP_GOAL = 0.25
+"""The out-of-pocket share aimed at (about 25% by 2030; docs/en/simulator.md), a reference line of its chart."""
+OOP_WHO = 0.20
+"""The out-of-pocket share the WHO advises staying under (20%), a reference line of its chart."""
 
 
 @dataclass(frozen=True)
@@ -382,6 +427,7 @@ class SummaryRow:
     p5: float
     p95: float
     replicates: int
+    consortium_id: str = ""  # a consortium's row (:func:`summarise_consortia`); "" for the county's
 
 
 ALL_COUNTIES = "all"
@@ -410,10 +456,28 @@ def summarise(rows: Iterable[CountyYear], metrics: Sequence[str] = METRIC_NAMES)
     out = []
     for (county, scenario, year), rs in groups.items():
         for m in metrics:
-            v = [r.metric(m) for r in rs]
-            out.append(SummaryRow(county, scenario, year, m, sum(v) / len(v), percentile(v, 0.05),
-                                  percentile(v, 0.95), len(v)))
+            out.append(SummaryRow(county, scenario, year, m, *band([r.metric(m) for r in rs]), len(rs)))
     return out
+
+
+def band(values: Sequence[float]) -> tuple[float, float, float]:
+    """The band of a figure across replicates: (mean, 5th percentile, 95th percentile)."""
+    return sum(values) / len(values), percentile(values, 0.05), percentile(values, 0.95)
+
+
+CONSORTIUM_METRICS = (("surplus", "结余留用（元）", "surplus kept (yuan)"), ("heads", "签约人头", "heads"))
+"""The figures of a consortium-year banded across replicates (:func:`summarise_consortia`): (column, zh, en)."""
+_CONSORTIUM_METRIC_NAMES = tuple(name for name, _zh, _en in CONSORTIUM_METRICS)
+
+
+def summarise_consortia(rows: Iterable[ConsortiumYear],
+                        metrics: Sequence[str] = _CONSORTIUM_METRIC_NAMES) -> list[SummaryRow]:
+    """Bands across replicates of each consortium's figures, by county, scenario, year and consortium."""
+    groups: dict[tuple[str, str, int, str], list[ConsortiumYear]] = {}
+    for r in rows:
+        groups.setdefault((r.county, r.scenario, r.year, r.consortium_id), []).append(r)
+    return [SummaryRow(county, scenario, year, m, *band([float(getattr(r, m)) for r in rs]), len(rs), cid)
+            for (county, scenario, year, cid), rs in groups.items() for m in metrics]
 
 
 # --------------------------------------------------------------------------------------------- pilot design
@@ -444,14 +508,44 @@ class PilotDesign(_Model):
     counties: tuple[PilotCounty, ...]
 
 
-_REGION_KEYS = {"persons", "seed", "cost_scale", "visits_scale", "admissions_scale", "outside_scale",
-                "employee_share", "urban_share", "resident_per_enrollee", "employee_per_enrollee"}
+class _Level(_Model):
+    """A ``[regions.R]`` or ``[incomes.I]`` table of a pilot design file (unset keys: the other table's, else the
+    county default); amounts in yuan, held as fen."""
+
+    label: str = ""
+    persons: int | None = Field(None, ge=100, le=2_000_000)
+    seed: int | None = Field(None, ge=0, le=2**31)
+    cost_scale: float | None = Field(None, gt=0, le=10)
+    visits_scale: float | None = Field(None, gt=0, le=5)
+    admissions_scale: float | None = Field(None, gt=0, le=5)
+    outside_scale: float | None = Field(None, gt=0, le=5)
+    employee_share: float | None = Field(None, ge=0, le=1)
+    urban_share: float | None = Field(None, ge=0, le=1)
+    resident_per_enrollee: Yuan | None = None
+    employee_per_enrollee: Yuan | None = None
+
+
+MAX_REGIONS, MAX_INCOMES = 100, 10
+"""At most this many regions and income levels: a county's seed is ``seed x 1000 + 10 x region + income level``,
+distinct for every county within these."""
+
+
+class _DesignFile(_Model):
+    """A pilot design file as written."""
+
+    title: str = ""
+    year: int = Field(2026, ge=1990, le=2100)
+    persons: int = Field(20_000, ge=100, le=2_000_000)
+    seed: int = Field(1, ge=0, le=2**21)
+    regions: dict[str, _Level] = Field(min_length=1, max_length=MAX_REGIONS)
+    incomes: dict[str, _Level] = Field(min_length=1, max_length=MAX_INCOMES)
 
 
 def load_pilot_design(text: str, *, source: str = "pilot.toml") -> PilotDesign:
     """A pilot design file: ``[regions.R]`` and ``[incomes.I]`` tables of multipliers and shares, every region x
     income level one county (the two tables' values multiply for ``*_scale``, the income level's wins otherwise;
-    yuan amounts in ``resident_per_enrollee`` / ``employee_per_enrollee``). Raises InvalidInput naming the key."""
+    yuan amounts in ``resident_per_enrollee`` / ``employee_per_enrollee``). Raises InvalidInput naming the key
+    (``regions.east.cost_scale``; a county's product of the two tables as ``regions.R+incomes.I.KEY``)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -461,31 +555,44 @@ def load_pilot_design(text: str, *, source: str = "pilot.toml") -> PilotDesign:
         if not isinstance(raw.get(table), dict) or not raw[table]:
             problems.append(Problem(source, 0, table, f"no [{table}.NAME] table / 缺少表"))
             continue
-        for name, body in raw[table].items():
-            for key in body if isinstance(body, dict) else ():
-                if key not in _REGION_KEYS | {"label"}:
-                    problems.append(Problem(source, 0, f"{table}.{name}.{key}", "unknown key / 未知的键"))
+        problems += [Problem(source, 0, f"{table}.{name}", f"name {name!r}: {NAME_RULE}")
+                     for name in raw[table] if not NAME_RE.match(name)]
     if problems:
         raise InvalidInput(problems)
-    persons = raw.get("persons", 20_000)
-    seed = raw.get("seed", 1)
-    counties = []
-    for k, (region, rb) in enumerate(raw["regions"].items()):
-        for j, (income, ib) in enumerate(raw["incomes"].items()):
-            merged: dict[str, Any] = {"persons": persons, "seed": seed * 1000 + 10 * k + j}
-            for key in _REGION_KEYS:
-                a, b = rb.get(key), ib.get(key)
+    try:
+        f = _DesignFile.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput(_problems(source, "", exc)) from exc
+    counties: list[dict[str, Any]] = []
+    where: list[str] = []
+    for k, (region, rb) in enumerate(f.regions.items()):
+        for j, (income, ib) in enumerate(f.incomes.items()):
+            merged: dict[str, Any] = {"persons": f.persons, "seed": f.seed * 1000 + 10 * k + j}
+            for key in _Level.model_fields:
+                a, b = getattr(rb, key), getattr(ib, key)
+                if key == "label":
+                    continue
                 if key.endswith("_scale"):
                     merged[key] = (1.0 if a is None else a) * (1.0 if b is None else b)
                 elif b is not None or a is not None:
                     merged[key] = b if b is not None else a
-            for key in ("resident_per_enrollee", "employee_per_enrollee"):
-                if key in merged:
-                    merged[key] = round(float(merged[key]) * 100)
             counties.append({"name": f"{region}-{income}", "region": region, "income": income, **merged})
+            where.append(f"regions.{region}+incomes.{income}")
+    seen: dict[str, str] = {}
+    for c, at in zip(counties, where, strict=True):
+        if c["name"] in seen:
+            problems.append(Problem(source, 0, at, f"county name {c['name']!r} also from {seen[c['name']]} / "
+                                                   "县名重复"))
+        seen.setdefault(c["name"], at)
+    if problems:
+        raise InvalidInput(problems)
     try:
-        return PilotDesign.model_validate({"title": raw.get("title", ""), "year": raw.get("year", 2026),
-                                           "counties": counties})
+        return PilotDesign.model_validate({"title": f.title, "year": f.year, "counties": tuple(counties)})
     except ValidationError as exc:
-        raise InvalidInput(_problems(source, "design", exc)) from exc
+        for e in exc.errors():
+            loc = e["loc"]
+            at = where[int(loc[1])] if len(loc) > 1 and loc[0] == "counties" else "design"
+            key = ".".join(str(x) for x in loc[2:])
+            problems.append(Problem(source, 0, f"{at}.{key}" if key else at, str(e["msg"])))
+        raise InvalidInput(problems) from exc
 

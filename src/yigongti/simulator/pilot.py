@@ -14,6 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from yigongti.core.money import format_yuan
+from yigongti.core.problems import read_text_file
 from yigongti.demo import Calibration, DemoSummary, generate_demo
 from yigongti.demo.appraisal import write_appraisal_tables
 from yigongti.demo.calibration import DEFAULT_CALIBRATION
@@ -33,7 +34,7 @@ DESIGN_COLUMNS = ("county", "region", "income", "persons", "seed", "resident_per
 
 def read_pilot_design(path: Path) -> PilotDesign:
     """A pilot design file (raises InvalidInput naming the file and key)."""
-    return load_pilot_design(Path(path).read_text(encoding="utf-8-sig"), source=str(path))
+    return load_pilot_design(read_text_file(path), source=str(path))
 
 
 def _scaled_tiers(table: tuple[tuple[float, ...], ...], outside: float) -> tuple[tuple[float, ...], ...]:

@@ -24,6 +24,8 @@ from yigongti.datafolder.folder import neutralise_workbook
 from yigongti.simulator.domain import (
     ALL_COUNTIES,
     METRICS,
+    OOP_GOAL,
+    OOP_WHO,
     CountyYear,
     SimulationResult,
     SummaryRow,
@@ -70,7 +72,7 @@ def _chart(result: SimulationResult, rows: list[SummaryRow], county: str, metric
                           key=lambda r: r.year)
             if not mine:
                 continue
-            scale = 1e-4 if metric in _MONEY else (100.0 if metric in _SHARE else 1.0)
+            scale = 1e-6 if metric in _MONEY else (100.0 if metric in _SHARE else 1.0)  # fen -> 10,000 yuan
             years = [r.year for r in mine]
             mean = [r.mean * scale for r in mine]
             if observed is not None and metric not in ("fund_balance", "heads_moved"):
@@ -79,6 +81,11 @@ def _chart(result: SimulationResult, rows: list[SummaryRow], county: str, metric
             line = ax.plot(years, mean, marker="o", label=sc.title)
             ax.fill_between([r.year for r in mine], [r.p5 * scale for r in mine], [r.p95 * scale for r in mine],
                             color=line[0].get_color(), alpha=0.15)
+        if metric == "out_of_pocket_share":  # the goal and the WHO's advice, dashed
+            for value, zh_line, en_line in ((OOP_GOAL, "目标", "goal"), (OOP_WHO, "世卫组织建议", "WHO")):
+                ax.axhline(value * 100, color="#1d2430", linestyle="--", linewidth=0.8)
+                ax.annotate(chart_text(f"{zh_line} {value:.0%}", f"{en_line} {value:.0%}"), (1, value * 100),
+                            xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=7)
         zh, en = _LABEL[metric]
         unit = ("万元", "10k yuan") if metric in _MONEY else (
             ("百分比", "%") if metric in _SHARE else ("人", "persons"))

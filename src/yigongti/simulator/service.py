@@ -26,7 +26,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,7 @@ from yigongti.core.engine import duckdb_threads, set_duckdb_threads
 from yigongti.core.money import format_yuan
 from yigongti.core.policy import Policy, PolicyError
 from yigongti.core.policy_files import folder_policy
-from yigongti.core.problems import InvalidInput, Problem
+from yigongti.core.problems import InvalidInput, Problem, read_text_file
 from yigongti.datafolder.folder import DataFolder, find_table_file, read_folder
 from yigongti.simulator import engine as g
 from yigongti.simulator import worlds
@@ -61,9 +61,9 @@ from yigongti.simulator.domain import (
     utilisation_multipliers,
 )
 
-__all__ = ["CONSORTIA_COLUMNS", "RESULTS_COLUMNS", "CountySetup", "SimulationResult", "county_folders",
-           "fund_outlay", "prepare_county", "process_threads", "read_scenarios", "run_simulation", "simulate_county",
-           "write_results"]
+__all__ = ["CONSORTIA_COLUMNS", "MAX_YEARS", "RESULTS_COLUMNS", "CountySetup", "SimulationResult", "county_folders",
+           "fund_outlay", "grown", "prepare_county", "process_threads", "read_scenarios", "result_tables",
+           "run_simulation", "simulate_county", "write_results"]
 
 
 @dataclass
@@ -113,17 +113,29 @@ def county_folders(data: Path) -> list[tuple[str, Path]]:
                                                       "未找到数据目录")])
     design = data / "design.csv"  # a pilot's counties in the order of its design (region by income level)
     if design.is_file():
-        with design.open(encoding="utf-8") as fh:
-            order = {r["county"]: i for i, r in enumerate(csv.DictReader(fh)) if "county" in r}
+        order = {r["county"]: i for i, r in enumerate(csv.DictReader(read_text_file(design).splitlines()))
+                 if r.get("county")}
         subs.sort(key=lambda p: (order.get(p.name, len(order)), p.name))
     return [(p.name, p) for p in subs]
 
 
-def read_scenarios(path: Path, base: Policy | None = None) -> list[Scenario]:
-    """The scenarios file, validated against ``base`` (raises InvalidInput naming the file and key)."""
-    if not Path(path).is_file():
-        raise InvalidInput([Problem(str(path), 0, "", "no such file / 文件不存在")])
-    return load_scenarios(Path(path).read_text(encoding="utf-8-sig"), source=str(path), base=base)
+def read_scenarios(path: Path, base: Policy | None = None,
+                   counties: Sequence[tuple[str, Policy]] = ()) -> list[Scenario]:
+    """The scenarios file, validated against ``base`` and each county's policy of ``counties`` (name, policy): an
+    override merged over each county's own policy must be valid for every county, not only the first (raises
+    InvalidInput naming the file, the key and the county)."""
+    scenarios = load_scenarios(read_text_file(path), source=str(path), base=base)
+    problems = []
+    for name, policy in counties:
+        for sc in scenarios:
+            try:
+                scenario_policy(sc, policy, source=str(path))
+            except PolicyError as exc:
+                problems += [Problem(str(path), 0, ".".join(x for x in (f"scenarios.{sc.name}.policy", k) if x),
+                                     f"county {name}: {m}") for k, m in exc.problems]
+    if problems:
+        raise InvalidInput(problems)
+    return scenarios
 
 
 def _observed_year(data: DataFolder) -> int:
@@ -153,6 +165,15 @@ def _oop(adjudicated: pa.Table, t: g.Templates) -> dict[CellKey, float]:
 def _income(policy: Policy, settlement: SettlementResult) -> int:
     pool = policy.capitation.pool
     return pool if pool is not None else sum(s.budget.gross for s in settlement.consortia)
+
+
+def grown(fen: int, growth: float, years: int) -> int:
+    """``fen`` grown by ``growth`` a year for ``years`` years, exactly (Decimal, the rate as written), rounded half
+    up to the fen: not a float product, which is off by a fen from about 10^14 fen."""
+    with localcontext() as ctx:
+        ctx.prec = 60  # a fen of 10^17 fen and a factor of 50 years, with room
+        factor = (1 + Decimal(repr(growth))) ** years
+        return int((fen * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def fund_outlay(payment: Payment, settlement: SettlementResult, fund_paid: int) -> int:
@@ -325,6 +346,11 @@ def simulate_county(setup: CountySetup, scenario: Scenario, *, county_index: int
     except PolicyError as exc:
         raise InvalidInput([Problem("scenarios", 0, k, m) for k, m in exc.problems]) from exc
     b = scenario.behaviour
+    unknown = sorted(set(b.prevention_by_consortium) - set(setup.geo.consortia))
+    if unknown:
+        raise InvalidInput([Problem("scenarios", 0, f"scenarios.{scenario.name}.behaviour.prevention_by_consortium.{c}",
+                                    f"no consortium {c!r} in county {setup.name} (its consortia: "
+                                    f"{', '.join(setup.geo.consortia)}) / 该县没有此医共体") for c in unknown])
     cell_mult = _cell_multipliers(setup, policy, b, backend)
     effort = np.array([b.effort(c) for c in setup.geo.consortia], dtype=np.float64)
     names = dict(zip(setup.data["consortia"].column("consortium_id").to_pylist(),
@@ -388,7 +414,7 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
     for rep, (before, d, moved, claims, des, _, _), adj, appraisal, settlement in zip(
             reps, drawn, adjudicated, appraised, settled, strict=True):
         counts = g.year_counts(adj, geo)
-        income = round(_income(policy, settlement) * (1 + b.income_growth) ** k)
+        income = grown(_income(policy, settlement), b.income_growth, k)
         outlay = fund_outlay(payment, settlement, counts.fund_paid)
         rep.balance += income - outlay
         rep.rows.append(CountyYear(setup.name, scenario.name, payment.value, rep.number, y0 + k, geo.n_persons,
@@ -467,8 +493,10 @@ _SETUPS: dict[tuple[str, bool, str], CountySetup] = {}
 """The counties a process has prepared (a process runs the tasks of a county one after the other)."""
 
 
-def _run_task(task: _Task) -> tuple[list[tuple[list[CountyYear], list[ConsortiumYear]]], CountyYear]:
-    """Every scenario of a task: its rows per scenario, and the county's observed row."""
+def _run_task(task: _Task, progress: Callable[[str], None] | None = None,
+              ) -> tuple[list[tuple[list[CountyYear], list[ConsortiumYear]]], CountyYear]:
+    """Every scenario of a task: its rows per scenario, and the county's observed row; ``progress`` is told each
+    scenario's batch-year (in the calling process only)."""
     out = []
     first_setup: CountySetup | None = None
     for sc in task.scenarios:
@@ -480,7 +508,8 @@ def _run_task(task: _Task) -> tuple[list[tuple[list[CountyYear], list[Consortium
         setup = _SETUPS[key]
         first_setup = first_setup or setup
         out.append(simulate_county(setup, sc, county_index=task.county_index, years=task.years,
-                                   replicates=task.count, seed=task.seed, backend=task.backend, first=task.first))
+                                   replicates=task.count, seed=task.seed, backend=task.backend, first=task.first,
+                                   progress=progress))
     assert first_setup is not None
     return out, first_setup.observed_row
 
@@ -505,6 +534,10 @@ def process_threads(processes: int, cores: int | None = None) -> int:
     return duckdb_threads() or max(1, (cores or os.cpu_count() or 1) // max(1, processes))
 
 
+MAX_YEARS = 50
+"""At most this many years simulated after the observed one (the model's behaviour is of a few years, not ages)."""
+
+
 def run_simulation(data: Path, scenarios: Sequence[Scenario], *, years: int, replicates: int, seed: int,
                    backend: str = "duckdb", progress: Callable[[str], None] | None = None,
                    jobs: int = 1) -> SimulationResult:
@@ -512,6 +545,8 @@ def run_simulation(data: Path, scenarios: Sequence[Scenario], *, years: int, rep
     number). Raises InvalidInput on bad input or arguments."""
     problems = [Problem("arguments", 0, name, "must be at least 1 / 至少为 1")
                 for name, v in (("--years", years), ("--replicates", replicates), ("--jobs", jobs)) if v < 1]
+    if years > MAX_YEARS:
+        problems.append(Problem("arguments", 0, "--years", f"at most {MAX_YEARS} / 至多 {MAX_YEARS} 年"))
     if seed < 0:
         problems.append(Problem("arguments", 0, "--seed", "must be >= 0 / 应为非负整数"))
     if problems:
@@ -524,7 +559,7 @@ def run_simulation(data: Path, scenarios: Sequence[Scenario], *, years: int, rep
         for task in tasks:
             if progress is not None:
                 progress(f"{task.name} #{task.first}-{task.first + task.count - 1}")
-            done.append(_run_task(task))
+            done.append(_run_task(task, progress))
         _SETUPS.clear()
     else:
         # spawned, not forked: a forked child would inherit the parent's engine threads and locks. Each process's
@@ -571,16 +606,21 @@ def _consortium_cells(c: ConsortiumYear) -> list[str]:
             format_yuan(c.balance), format_yuan(c.surplus), format_yuan(c.p4p_paid), c.score, c.grade]
 
 
+def result_tables(result: SimulationResult) -> dict[str, tuple[tuple[str, ...], list[list[str]]]]:
+    """The tables of results.csv, consortia.csv and observed.csv (file name -> header, rows): money in yuan, shares
+    as decimals; the files the command writes and the platform's downloads."""
+    return {"results.csv": (RESULTS_COLUMNS, [_result_cells(r) for r in result.rows]),
+            "consortia.csv": (CONSORTIA_COLUMNS, [_consortium_cells(c) for c in result.consortia]),
+            "observed.csv": (RESULTS_COLUMNS, [_result_cells(r) for r in result.observed])}
+
+
 def write_results(result: SimulationResult, out: Path) -> list[Path]:
     """results.csv (a row per county, scenario, replicate and year), consortia.csv (the same per consortium) and
     observed.csv (each county's observed year): UTF-8, money in yuan, shares as decimals."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = []
-    for fname, head, rows in (
-            ("results.csv", RESULTS_COLUMNS, [_result_cells(r) for r in result.rows]),
-            ("consortia.csv", CONSORTIA_COLUMNS, [_consortium_cells(c) for c in result.consortia]),
-            ("observed.csv", RESULTS_COLUMNS, [_result_cells(r) for r in result.observed])):
+    for fname, (head, rows) in result_tables(result).items():
         path = out / fname
         with path.open("w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh, lineterminator="\n")

@@ -39,6 +39,7 @@ MODEL_MODULES = (
     "yigongti.pharmacy.store",
     "yigongti.workforce.store",
     "yigongti.centres.store",
+    "yigongti.simulator.store",
 )
 
 
