@@ -14,7 +14,7 @@ import ast
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -28,6 +28,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from yigongti.core.problems import validation_message
 
 __all__ = [
     "DEFAULT_SET",
@@ -323,7 +325,21 @@ class Direction(StrEnum):
     LOWER = "lower"
 
 
-Num = Annotated[Decimal, BeforeValidator(lambda v: Decimal(str(v)) if isinstance(v, int | float | str) else v)]
+def _number(v: Any) -> Any:
+    """A number of the file (weights, targets, bounds) as Decimal; text that is not a number is named, not raised as
+    decimal's own error."""
+    if isinstance(v, bool) or not isinstance(v, int | float | str):
+        return v
+    try:
+        d = Decimal(str(v).strip())
+    except InvalidOperation:
+        raise ValueError(f"a number, got {v!r} / 应为数字") from None
+    if not d.is_finite():
+        raise ValueError(f"a finite number, got {v!r} / 应为有限的数")
+    return d
+
+
+Num = Annotated[Decimal, BeforeValidator(_number)]
 
 
 class _Model(BaseModel):
@@ -490,7 +506,7 @@ def indicator_set_from_toml(text: str, *, source: str = "indicator_set.toml") ->
                 items = raw.get("indicator", [])
                 if loc[1] < len(items) and isinstance(items[loc[1]], dict):
                     loc[1] = f"[{items[loc[1]].get('id', loc[1])}]"
-            lines.append(f"{source}: {'.'.join(str(p) for p in loc)}: {e['msg']}")
+            lines.append(f"{source}: {'.'.join(str(p) for p in loc)}: {validation_message(e)}")
         raise IndicatorSetError("invalid indicator set / 指标体系配置无效:\n" + "\n".join(lines)) from exc
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["SHOWN_CHARS", "Conflict", "InvalidInput", "InvalidRequest", "NotAllowed", "NotFound", "Problem", "Refused",
-           "YigongtiError", "errors", "read_text_file", "shorten"]
+           "YigongtiError", "errors", "read_text_file", "shorten", "validation_message"]
 
 SHOWN_CHARS = 60
 """At most this many characters of a bad value are echoed in a message (a 10 MB cell is not printed whole)."""
@@ -18,6 +20,45 @@ def shorten(value: object, limit: int = SHOWN_CHARS) -> str:
     text = str(value)
     cut = text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} chars / 字符)"
     return "".join(c if c >= " " or c == "\t" else repr(c)[1:-1] for c in cut)
+
+
+_IN_CHINESE = {
+    "missing": "缺少必填的键",
+    "extra_forbidden": "未知的键",
+    "int_type": "应为整数", "int_parsing": "应为整数", "int_from_float": "应为整数",
+    "float_type": "应为数字", "float_parsing": "应为数字", "finite_number": "应为有限的数",
+    "decimal_type": "应为数字", "decimal_parsing": "应为数字",
+    "bool_type": "应为 true 或 false", "bool_parsing": "应为 true 或 false",
+    "string_type": "应为文本", "string_pattern_mismatch": "格式不符",
+    "string_too_short": "太短", "string_too_long": "太长", "too_short": "太短", "too_long": "太长",
+    "greater_than": "应大于 {gt}", "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}", "less_than_equal": "应不大于 {le}",
+    "literal_error": "应为 {expected} 之一", "enum": "应为 {expected} 之一",
+    "list_type": "应为数组", "tuple_type": "应为数组",
+    "date_type": "应为日期", "date_parsing": "应为日期", "date_from_datetime_parsing": "应为日期",
+}
+"""The Chinese of pydantic's error types that a configuration file meets (its own messages are English only)."""
+
+
+def validation_message(error: Mapping[str, Any]) -> str:
+    """One error of a pydantic ``ValidationError.errors()`` as a message in English and Chinese (``Input should be
+    a valid number / 应为数字``). A validator's own message (``value_error``) is written in both already and kept as
+    it is."""
+    msg = str(error.get("msg", "")).removeprefix("Value error, ")
+    kind = str(error.get("type", ""))
+    if kind == "extra_forbidden":
+        return "unknown key / 未知的键"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):  # pydantic's names its class: not for users
+        return "expected a table / 应为表"
+    zh = _IN_CHINESE.get(kind)
+    if zh is None or kind == "value_error":
+        return msg
+    try:
+        zh = zh.format(**{k: str(v).replace("' or '", "'、'").replace(", '", "、'")
+                          for k, v in dict(error.get("ctx") or {}).items()})
+    except (KeyError, IndexError, ValueError):
+        zh = zh.split(" {")[0]
+    return f"{msg} / {zh}"
 
 
 def errors(problems: list[Problem]) -> list[Problem]:

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from yigongti.core.labels import label
 from yigongti.core.policy import Policy, PolicyError, Yuan, merge_policy
-from yigongti.core.problems import InvalidInput, Problem
+from yigongti.core.problems import InvalidInput, Problem, validation_message
 
 __all__ = [
     "CHRONIC_ICD",
@@ -174,8 +174,7 @@ def _problems(source: str, prefix: str, exc: ValidationError) -> list[Problem]:
     out = []
     for e in exc.errors():
         key = ".".join(str(p) for p in e["loc"])
-        msg = ("unknown key / 未知的键" if e["type"] == "extra_forbidden" else
-               "expected a table / 应为表" if e["type"] in ("model_type", "dict_type") else str(e["msg"]))
+        msg = validation_message(e)
         out.append(Problem(source, 0, ".".join(x for x in (prefix, key) if x), msg))
     return out
 
@@ -593,6 +592,6 @@ def load_pilot_design(text: str, *, source: str = "pilot.toml") -> PilotDesign:
             loc = e["loc"]
             at = where[int(loc[1])] if len(loc) > 1 and loc[0] == "counties" else "design"
             key = ".".join(str(x) for x in loc[2:])
-            problems.append(Problem(source, 0, f"{at}.{key}" if key else at, str(e["msg"])))
+            problems.append(Problem(source, 0, f"{at}.{key}" if key else at, validation_message(e)))
         raise InvalidInput(problems) from exc
 
