@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+import yigongti.budget.year as year_module
 from yigongti.budget.year import PARKED_TABLES, policy_with_scores, run_year
 from yigongti.cli import app
 from yigongti.core.policy import Policy
@@ -158,3 +159,47 @@ def test_a_streamed_run_reports_the_problems_of_every_table_as_check_does(tmp_pa
     # a parked table is checked on its own: that is the same check only while no check across tables reads it
     assert not set(CROSS_COLUMNS) & set(PARKED_TABLES)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_streamed_run_appraises_without_reading_the_tables_of_persons_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parked tables of persons (follow-ups, contracts, ...) are read by the appraisal's engine from their files:
+    the Arrow memory held when the appraisal starts is above that of the adjudication by the other parked tables
+    (surveys, ...: read back) and less than half the follow-ups (it was by all of them, read back). The outputs are
+    those of the in-memory path (tests above)."""
+    data = _province(tmp_path)
+    parked = read_folder(data, tables=list(PARKED_TABLES)).tables
+    followups = parked["followups"].nbytes
+    others = sum(t.nbytes for name, t in parked.items()
+                 if name not in ("followups", "contracts", "deaths", "referrals"))
+    del parked
+    held: dict[str, int] = {}
+    base = pa.total_allocated_bytes()
+    appraise = year_module.appraise_data
+
+    def appraise_data(*args: object, **kwargs: object) -> object:  # the real one, with what is held when it starts
+        held["appraise_data"] = pa.total_allocated_bytes() - base
+        return appraise(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(year_module, "appraise_data", appraise_data)
+    run_year(data, 2026, tmp_path / "out", stream_above=0,
+             step=lambda name: held.setdefault(name, pa.total_allocated_bytes() - base))
+    assert held["appraise_data"] < held["adjudicate"] + others + followups // 2, (held, others, followups)
+    assert (tmp_path / "out" / "indicators.csv").is_file()
+
+
+def test_a_streamed_run_reports_unknown_ids_of_a_parked_table_as_the_in_memory_run_does(tmp_path: Path) -> None:
+    """An id of a table the engine reads from its parked file that names no person or institution: the same problems
+    (file, row, column, message) as the in-memory path's, and nothing of the appraisal written."""
+    data = _province(tmp_path, persons=2000)
+    _plant(data / "followups.parquet", "person_id", 4, "nobody")
+    _plant(data / "contracts.parquet", "inst_id", 0, "nowhere")
+    with pytest.raises(InvalidInput) as expected:
+        run_year(data, 2026, tmp_path / "in-memory", stream_above=10**9)
+    with pytest.raises(InvalidInput) as caught:
+        run_year(data, 2026, tmp_path / "streamed", stream_above=0)
+    assert caught.value.problems == expected.value.problems
+    assert sorted((p.file, p.row, p.column) for p in caught.value.problems) == [
+        ("contracts.csv", 2, "inst_id"), ("followups.csv", 6, "person_id")]
+    assert all("nobody" in p.message or "nowhere" in p.message for p in caught.value.problems)
+    assert not (tmp_path / "streamed" / "indicators.csv").exists()

@@ -49,7 +49,7 @@ class MeasureInputs:
     designations: pa.Table
     claims: pa.Table | ir.Table | None = None  # or an engine table of the connection (a province's Parquet)
     adjudicated: pa.Table | ir.Table | None = None
-    extra: Mapping[str, pa.Table] = field(default_factory=dict)
+    extra: Mapping[str, pa.Table | ir.Table] = field(default_factory=dict)  # or engine tables of the connection
     previous_year: bool = True  # False: the claims of the year before are incomplete, prev(...) is not available
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
@@ -36,7 +37,7 @@ from yigongti.appraisal.indicators import (
     measures_in,
     parse_expression,
 )
-from yigongti.care.engine import fill_controlled
+from yigongti.care.engine import controlled_expr, fill_controlled
 from yigongti.core.engine import Backend
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput, Problem
@@ -45,11 +46,17 @@ from yigongti.datafolder.schema import APPRAISAL_TABLES
 from yigongti.workforce.engine import appraisal_tables, reference_problems
 
 __all__ = [
+    "ROW",
     "AppraisalResult",
     "appraise_data",
     "appraise_folder",
     "write_appraisal",
 ]
+
+
+# The column of an appraisal table handed in as an engine table (``appraise_data(tables=...)``): each row's position
+# in the table (0 for the first), for the problems' row numbers
+ROW = "_row"
 
 
 @dataclass(frozen=True)
@@ -154,10 +161,13 @@ def _covers(adjudicated: pa.Table | ir.Table | None, claims: pa.Table | ir.Table
 def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designations: pa.Table,
                     adjudicated: pa.Table | ir.Table | None, backend: str, *, claims: pa.Table | ir.Table | None,
                     con: Backend | None = None, whole: bool | None = None,
-                    ) -> IndicatorPass:
-    """``whole``: whether the claims cover every month of the year before (computed when None)."""
+                    tables: Mapping[str, ir.Table] | None = None) -> IndicatorPass:
+    """``whole``: whether the claims cover every month of the year before (computed when None). ``tables``: appraisal
+    tables as engine tables of ``con``, instead of ``data``'s."""
     des = pc.filter(designations, pc.equal(designations.column("year"), year))
-    extra = {t.name: data[t.name] for t in APPRAISAL_TABLES if data.get(t.name) is not None}
+    extra: dict[str, pa.Table | ir.Table] = {t.name: data[t.name] for t in APPRAISAL_TABLES
+                                             if data.get(t.name) is not None}
+    extra |= {name: t.drop(ROW) for name, t in (tables or {}).items()}
     extra |= appraisal_tables(data, year)  # 2.1 and 2.3 from the workforce tables when the folder has them
     adj = adjudicated if _covers(adjudicated, claims, year) else None
     inputs = MeasureInputs(data["institutions"], data["consortia"], data["persons"], des, claims, adj, extra,
@@ -280,24 +290,31 @@ def indicator_pass(iset: IndicatorSet, year: int, scopes: list[tuple[str, str]],
 def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.Table,
                   adjudicated: pa.Table | ir.Table | None, *, indicator_set: IndicatorSet | None = None,
                   backend: str = "duckdb", with_previous: bool = True, claims: ir.Table | None = None,
-                  con: Backend | None = None) -> AppraisalResult:
+                  con: Backend | None = None, tables: Mapping[str, ir.Table] | None = None) -> AppraisalResult:
     """Indicators, scores and grades of ``year``. ``designations``: designations with a year column (those of
     ``year`` are used; those of ``year - 1`` for last year's indicators when present). ``adjudicated``: at least
     claim_id and fund_paid (int fen) for the claims of the year; None leaves the fund indicators not computable.
     ``claims`` and ``con``: a province's claims as an engine table of ``con`` (read from Parquet, never held in
-    memory; ``adjudicated`` is then the engine's adjudication of them), instead of the folder's claims table."""
+    memory; ``adjudicated`` is then the engine's adjudication of them), instead of the folder's claims table.
+    ``tables``: appraisal tables of persons (follow-ups, contracts, ...) as engine tables of ``con`` with a
+    :data:`ROW` column, instead of ``data``'s (a province's, never held in memory)."""
     iset = indicator_set or load_indicator_set()
-    _check_references(data)
+    tables = dict(tables or {})
+    _check_references(data, tables, con)
     followups = data.get("followups")
     if followups is not None:  # a follow-up without `controlled` is judged by its readings (policy [care])
         data = DataFolder(data.path, {**data.tables, "followups": fill_controlled(followups, policy.care)})
-    des_years = set(designations.column("year").to_pylist())
+    if "followups" in tables and con is not None:  # the same, in the engine
+        f = tables["followups"]
+        if int(con.execute(f.controlled.isnull().cast("int64").sum()) or 0):
+            tables["followups"] = f.mutate(controlled=controlled_expr(f, policy.care))
+    des_years = set(pc.unique(designations.column("year")).to_pylist())
     if year not in des_years:
         raise InvalidInput([Problem("designations", 0, "year", f"no designations for {year} / 没有 {year} 年的定点")])
     source: pa.Table | ir.Table | None = claims if claims is not None else data.get("claims")
     whole = source is not None and _whole_year(source, year - 1)  # one scan, for the measures and the notes
     done = _indicator_rows(data, year, iset, designations, adjudicated, backend, claims=source, con=con,
-                           whole=whole)
+                           whole=whole, tables=tables)
     notes: list[str] = []
     previous = None
     previous_scores: dict[str, Decimal] = {}
@@ -309,7 +326,8 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         if year - 1 not in des_years:
             notes.append(f"{year - 1} 年无定点数据，按 {year} 年定点归属 / no designations for {year - 1}: last "
                          f"year's indicators use {year}'s designations")
-        last_year = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend, claims=source, con=con)
+        last_year = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend, claims=source, con=con,
+                                    tables=tables)
         previous = last_year.table
         last_scores, _ = score_columns(iset, last_year)
         previous_scores = {scope: value for _, _, scope, value in last_scores if value is not None}
@@ -414,8 +432,10 @@ def _relabel(designations: pa.Table, src: int, dst: int) -> pa.Table:
     return des.set_column(i, "year", pa.array([dst] * des.num_rows, pa.int64()))
 
 
-def _check_references(data: DataFolder) -> None:
-    """Institution and person ids in the appraisal tables must exist (file:row:column problems otherwise)."""
+def _check_references(data: DataFolder, tables: Mapping[str, ir.Table] | None = None,
+                      con: Backend | None = None) -> None:
+    """Institution and person ids in the appraisal tables must exist (file:row:column problems otherwise); those of
+    ``tables`` (engine tables of ``con`` with a :data:`ROW` column) are looked up in the engine."""
     inst_ids = data["institutions"].column("inst_id")
     person_ids = data["persons"].column("person_id")
     problems: list[Problem] = []
@@ -426,6 +446,10 @@ def _check_references(data: DataFolder) -> None:
             "surveys": (("inst_id", inst_ids),), "contracts": (("person_id", person_ids), ("inst_id", inst_ids)),
             "referrals": (("person_id", person_ids), ("from_inst_id", inst_ids), ("to_inst_id", inst_ids))}
     for name, cols in refs.items():
+        if tables and name in tables:
+            assert con is not None
+            problems += _engine_references(con, name, tables[name], cols)
+            continue
         t = data.get(name)
         if t is None:
             continue
@@ -447,6 +471,20 @@ def _check_references(data: DataFolder) -> None:
                                     "institution / 不是医共体、县或机构编码"))
     if problems:
         raise InvalidInput(problems)
+
+
+def _engine_references(con: Backend, name: str, table: ir.Table,
+                       cols: tuple[tuple[str, pa.ChunkedArray], ...]) -> list[Problem]:
+    """:func:`_check_references` of one engine table: its first 100 rows per column whose id is not known (a null
+    id is not known either), in the table's order."""
+    problems: list[Problem] = []
+    for col, known in cols:
+        ids = ibis.memtable(pa.table({"_id": known}))
+        bad = table.filter(~table[col].isin(ids._id).fill_null(False))
+        rows = con.to_pyarrow(bad.select(ROW, col).order_by(ROW).limit(100))
+        for i, value in zip(rows.column(ROW).to_pylist(), rows.column(col).to_pylist(), strict=True):
+            problems.append(Problem(f"{name}.csv", i + 2, col, f"'{value}' is not a known id / 编码不存在"))
+    return problems
 
 
 def appraise_folder(folder: Path | str, year: int, policy: Policy, *, indicator_set: IndicatorSet | None = None,
