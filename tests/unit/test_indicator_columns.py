@@ -7,6 +7,7 @@ zero, random checklists)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pyarrow as pa
 from hypothesis import given, settings
@@ -134,3 +135,18 @@ def test_many_repeated_scopes_share_one_evaluation() -> None:
     last = table.slice(table.num_rows - len(first)).drop_columns(["scope"]).to_pylist()
     assert first == last
     assert table.num_rows == 12_000 * len(first)
+
+
+
+def test_a_units_counted_weight_is_the_exact_sum_of_its_weights() -> None:
+    """Weights of 28 significant digits (100/136 and multiples: a set rescaled to 100) sum to more digits than
+    Decimal's default context keeps: the score's denominator is their exact sum, in the domain as in the column
+    pass (the rounded sum moved a consortium's score from 8 to 9 at 0 decimals; found by the property above)."""
+    unit = Decimal(100) / Decimal(136)
+    ws = [unit * k for k in (1, 14, 2, 4, 45)] + [Decimal(0)] * (len(ISET.indicators) - 5)
+    inds = [ind.model_copy(update={"weight": w, "scopes": tuple(dict.fromkeys((*ind.scopes, "consortium")))})
+            for ind, w in zip(ISET.indicators, ws, strict=True)]
+    iset = ISET.model_copy(update={"indicators": tuple(inds), "scoring": ScoringRules(missing="exclude", decimals=0)})
+    values = [IndicatorValue(i.id, Decimal(1), Decimal(1), Decimal(1)) for i in inds]
+    s = score(iset, values, ScopeKind.CONSORTIUM)
+    assert Fraction(s.weight_counted) == sum((Fraction(w) for w in ws), Fraction(0))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from yigongti.appraisal.indicators import (
     UNIT_FACTORS,
@@ -115,6 +115,11 @@ class Score:
     weight_counted: Decimal
 
 
+_EXACT = Context(prec=1000)
+"""Sums of weights without rounding (a weight may have 28 digits after the point, 100/136; the default context
+keeps 28 digits of the sum in all, which moved a score across a rounding boundary)."""
+
+
 def score(indicator_set: IndicatorSet, values: Iterable[IndicatorValue], scope_kind: str, *,
           points_of: Callable[[Indicator, Decimal], Decimal] | None = None) -> Score:
     """Score of one unit. ``missing = "exclude"`` rescales the computable weights to 100; ``"zero"`` gives 0 points
@@ -137,7 +142,7 @@ def score(indicator_set: IndicatorSet, values: Iterable[IndicatorValue], scope_k
         p = points_of(ind, v.value) if points_of else points(ind, v.value, scope_kind, decimals=dec)
         pts[ind.id] = p
         earned += p
-        counted += w
+        counted = _EXACT.add(counted, w)  # exact: the score's denominator is the weights' sum, not rounded
     if indicator_set.scoring.missing == "zero":
         total = quantize(earned, dec) if pts else None
     else:
