@@ -26,6 +26,14 @@ def _find_examples() -> Path:
     return folder
 
 
+# Every JVM the tests start (the local Spark session of a test process, a standalone cluster's master, workers and
+# executors, the driver of a `yigongti ... --engine spark` the tests run) lives a minute at most and computes a few
+# thousand rows: the client compiler alone (C1, no C2) and the serial collector halve their CPU (the cluster's
+# adjudicate: 19.7 CPU s instead of 40.8, benchmarks/RESULTS.md) and change no result (the same bytes). The JIT
+# compiler is not what the tests check; a deployment keeps the JVM's defaults. Set JAVA_TOOL_OPTIONS to override.
+JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+os.environ.setdefault("JAVA_TOOL_OPTIONS", JVM_OPTIONS)
+
 EXAMPLES = _find_examples()
 EXAMPLE_INPUT = EXAMPLES / "county-2026" / "input"
 EXAMPLE_EXPECTED = EXAMPLES / "county-2026" / "expected"
@@ -59,3 +67,45 @@ def _cheap_password_hashes() -> Iterator[None]:
         yield
     finally:
         accounts._hasher, accounts._DUMMY_HASH = kept
+
+
+# make test's scheduling (pytest-xdist, --dist loadfile): a module stays on one worker, so the run ends when the last
+# module of the busier worker ends. xdist queues the modules by their number of tests (most first), which leaves
+# modules of a few long tests (a Spark cluster, the simulator) to the end; these go first instead, longest first
+# (their cost on this 2-core machine, benchmarks/RESULTS.md), and the many short modules fill in after them.
+# The modules that use this process's local Spark session (engine.connect("spark"): getOrCreate, one JVM per process)
+# run on one worker together, so that one JVM is started for all of them, not one on each worker.
+SPARK_MODULES = ("test_adjudication_example.py", "test_appraisal_spark.py", "test_enroll_spark.py",
+                 "test_settle_spark.py", "test_spark_cluster.py")
+SPARK_GROUP = "tests/integration/[spark]"
+LONGEST_FIRST = (SPARK_GROUP, "tests/integration/test_simulator.py", "tests/e2e/test_accessibility.py",
+                 "tests/integration/test_settle_folder.py", "tests/integration/test_year_run.py",
+                 "tests/e2e/test_screenshots.py", "tests/integration/test_nhsa_import.py",
+                 "tests/integration/test_workforce_pages.py", "tests/integration/test_two_disease.py",
+                 "tests/integration/test_api_openapi.py", "tests/integration/test_web_workers.py",
+                 "tests/e2e/test_public_health_browser.py", "tests/integration/test_settle_one_path.py",
+                 "tests/e2e/test_browser_flows.py", "tests/integration/test_enroll_cli.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestFirst(LoadFileScheduling):  # type: ignore[misc]
+        ordered = False
+
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            spark = path.startswith("tests/integration/") and path.rsplit("/", 1)[-1] in SPARK_MODULES
+            return SPARK_GROUP if spark else path
+
+        def _assign_work_unit(self, node: object) -> None:
+            if not self.ordered:  # the first assignment: the queue is complete
+                self.ordered = True
+                for scope in reversed([s for s in LONGEST_FIRST if s in self.workqueue]):
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return LongestFirst(config, log)

@@ -132,12 +132,21 @@ def test_imported_claims_are_valid_contract_claims(county: tuple[Path, Path], tm
     assert "nhsa_fund_paid" in folder["claims"].column_names
 
 
+@pytest.fixture(scope="module")
+def sample_claims(county: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> pa.Table:
+    """The claims imported from the sample as the bureau's system writes it (GB18030 CSV, Chinese labels): once for
+    the module, the reference of every other form of the same records."""
+    out = tmp_path_factory.mktemp("nhsa-ref")
+    code, output = _import(county[1], out, county[1] / SAMPLE_FILE)
+    assert code == 0, output
+    return _text(out / "claims.csv")
+
+
 @pytest.mark.parametrize("form", ["utf8-names", "xlsx", "jsonl", "two-files"])
-def test_every_export_form_gives_the_same_claims(county: tuple[Path, Path], tmp_path: Path, form: str) -> None:
+def test_every_export_form_gives_the_same_claims(county: tuple[Path, Path], sample_claims: pa.Table, tmp_path: Path,
+                                                 form: str) -> None:
     _, nhsa = county
     records = _records(nhsa)
-    code, output = _import(nhsa, tmp_path / "ref", nhsa / SAMPLE_FILE)
-    assert code == 0, output
     if form == "utf8-names":
         files = [_write_csv(records.rename_columns([n.upper() for n in records.column_names]), tmp_path / "r.csv")]
     elif form == "two-files":
@@ -165,7 +174,7 @@ def test_every_export_form_gives_the_same_claims(county: tuple[Path, Path], tmp_
         files = [tmp_path / "r.jsonl"]
     code, output = _import(nhsa, tmp_path / "out", *files)
     assert code == 0, output
-    assert _text(tmp_path / "out" / "claims.csv").equals(_text(tmp_path / "ref" / "claims.csv"))
+    assert _text(tmp_path / "out" / "claims.csv").equals(sample_claims)
 
 
 def _small(county: tuple[Path, Path], tmp_path: Path, rows: int = 120) -> pa.Table:
