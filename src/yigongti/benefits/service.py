@@ -286,7 +286,11 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
             fixes[name] = v.lower().isin(_TRUE_TEXT)
         elif col.type is ColType.BOOL:
             fixes[name] = v.fill_null(False)
-    return t.mutate(**fixes) if fixes else t
+    typed = t.mutate(**fixes) if fixes else t
+    # in the contract's order, the extra columns after it, as the in-memory reader gives them (``parse_table``): an
+    # optional column the file lacks, or columns in another order, must not move adjudicated.csv's columns
+    order = [*CLAIMS.names, *[n for n in typed.columns if n not in CLAIMS.names]]
+    return typed if list(typed.columns) == order else typed.select(*order)
 
 
 def _read_claims(con: Backend, path: Path, *, persons: ir.Table | None = None,

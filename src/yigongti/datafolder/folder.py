@@ -1097,7 +1097,8 @@ def _locate_parts(problems: list[Problem], parts: dict[str, list[tuple[int, str]
             k = bisect_right([start for start, _ in where], p.row - 2) - 1
             start, name = where[k]
             record = p.row - 2 - start + 1
-            p = Problem(p.file, p.row, p.column, f"{p.message} ({name} record {record} / 第{record}条)")
+            p = Problem(p.file, p.row, p.column, f"{p.message} ({name} record {record} / 第{record}条)",
+                        warning=p.warning)  # a warning stays one: the folder is still valid
         out.append(p)
     return out
 

@@ -1,0 +1,89 @@
+"""What a mutation fuzz of the worked example's data folder found (数据目录变异测试): one hostile change to a CSV
+folder, then ``check`` and ``run`` in memory, and the same folder with its claims as Parquet parts, checked and run
+streamed. The two paths must give the same verdict and the same files; each test is the smallest input that showed a
+difference."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from yigongti.benefits.service import parquet_claims
+from yigongti.cli import app
+from yigongti.core.engine import connect
+from yigongti.datafolder.folder import read_folder
+from yigongti.datafolder.service import check_data_folder
+
+
+def _edit_claims(folder: Path, edit: str, *, row: int = 0) -> None:
+    """``folder/claims.csv`` with its ``referral_from`` column dropped (edit="drop referral_from") or the
+    ``diagnosis`` of data row ``row`` replaced by a formula (edit="formula")."""
+    path = folder / "claims.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    if edit == "drop referral_from":
+        i = rows[0].index("referral_from")
+        rows = [r[:i] + r[i + 1:] for r in rows]
+    else:
+        rows[row + 1][rows[0].index("diagnosis")] = "=1+1"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+
+def _copy(source: Path, target: Path) -> Path:
+    target.mkdir()
+    for f in source.iterdir():
+        (target / f.name).write_bytes(f.read_bytes())
+    return target
+
+
+def _text_parts(folder: Path) -> None:
+    """``folder``'s claims.csv as two Parquet parts of text columns, as written (the fuzz's conversion)."""
+    src = folder / "claims.csv"
+    names = pcsv.read_csv(src, read_options=pcsv.ReadOptions(skip_rows_after_names=10**9)).column_names
+    table = pcsv.read_csv(src, convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                                   strings_can_be_null=True))
+    src.unlink()
+    (folder / "claims").mkdir()
+    half = table.num_rows // 2
+    pq.write_table(table.slice(0, half), folder / "claims" / "part-0.parquet")
+    pq.write_table(table.slice(half), folder / "claims" / "part-1.parquet")
+
+
+def test_a_formula_in_parquet_parts_is_a_warning_as_in_csv(example_input: Path, tmp_path: Path) -> None:
+    """A diagnosis '=1+1' is a warning in claims.csv (the folder is valid, exit 0); in a folder of Parquet parts the
+    part's name was added to the message and the warning became an error: ``check`` exited 2 on a valid folder."""
+    for kind in ("csv", "parts"):
+        folder = _copy(example_input, tmp_path / kind)
+        _edit_claims(folder, "formula", row=700)
+        if kind == "parts":
+            _text_parts(folder)
+        report = check_data_folder(folder)
+        assert [p.warning for p in report.problems] == [True], report.problems
+        assert report.problems[0].row == 702 and report.problems[0].column == "diagnosis"
+        result = CliRunner().invoke(app, ["check", str(folder)])
+        assert result.exit_code == 0, result.output
+        assert "WARNING / 警告" in result.output
+
+
+def test_streamed_claims_keep_the_contract_order_without_an_optional_column(example_input: Path,
+                                                                             tmp_path: Path) -> None:
+    """Without the optional ``referral_from`` column the engine's claims (the streamed path) had it appended after
+    ``unreasonable``, so adjudicated.csv's columns came in another order than the in-memory path's."""
+    csv_folder = _copy(example_input, tmp_path / "csv")
+    _edit_claims(csv_folder, "drop referral_from")
+    memory = read_folder(csv_folder)["claims"]
+    parts = _copy(csv_folder, tmp_path / "parts")
+    _text_parts(parts)
+    con = connect("duckdb")
+    try:
+        streamed = parquet_claims(con, parts)
+        assert list(streamed.columns) == memory.column_names
+        assert "referral_from" in memory.column_names
+    finally:
+        con.disconnect()
