@@ -21,14 +21,18 @@ from yigongti.datafolder.service import check_data_folder
 
 
 def _edit_claims(folder: Path, edit: str, *, row: int = 0) -> None:
-    """``folder/claims.csv`` with its ``referral_from`` column dropped (edit="drop referral_from") or the
-    ``diagnosis`` of data row ``row`` replaced by a formula (edit="formula")."""
+    """``folder/claims.csv`` with its ``referral_from`` column dropped (edit="drop referral_from"), the
+    ``diagnosis`` of data row ``row`` replaced by a formula (edit="formula") or its flags left empty (edit="no
+    flags")."""
     path = folder / "claims.csv"
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
     if edit == "drop referral_from":
         i = rows[0].index("referral_from")
         rows = [r[:i] + r[i + 1:] for r in rows]
+    elif edit == "no flags":
+        for name in ("emergency", "unreasonable"):
+            rows[row + 1][rows[0].index(name)] = ""
     else:
         rows[row + 1][rows[0].index("diagnosis")] = "=1+1"
     with path.open("w", encoding="utf-8", newline="") as f:
@@ -47,12 +51,21 @@ def _text_parts(folder: Path) -> None:
     src = folder / "claims.csv"
     names = pcsv.read_csv(src, read_options=pcsv.ReadOptions(skip_rows_after_names=10**9)).column_names
     table = pcsv.read_csv(src, convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                                   strings_can_be_null=True))
+                                                                   strings_can_be_null=True, null_values=[""]))
     src.unlink()
     (folder / "claims").mkdir()
     half = table.num_rows // 2
     pq.write_table(table.slice(0, half), folder / "claims" / "part-0.parquet")
     pq.write_table(table.slice(half), folder / "claims" / "part-1.parquet")
+
+
+def _engine_claims(folder: Path) -> pa.Table:
+    """The folder's Parquet claims as the streamed path reads them (typed by the engine), by claim_id."""
+    con = connect("duckdb")
+    try:
+        return parquet_claims(con, folder).order_by("claim_id").to_pyarrow()
+    finally:
+        con.disconnect()
 
 
 def test_a_formula_in_parquet_parts_is_a_warning_as_in_csv(example_input: Path, tmp_path: Path) -> None:
@@ -80,10 +93,21 @@ def test_streamed_claims_keep_the_contract_order_without_an_optional_column(exam
     memory = read_folder(csv_folder)["claims"]
     parts = _copy(csv_folder, tmp_path / "parts")
     _text_parts(parts)
-    con = connect("duckdb")
-    try:
-        streamed = parquet_claims(con, parts)
-        assert list(streamed.columns) == memory.column_names
-        assert "referral_from" in memory.column_names
-    finally:
-        con.disconnect()
+    assert "referral_from" in memory.column_names
+    assert _engine_claims(parts).column_names == memory.column_names
+
+
+def test_streamed_claims_read_an_empty_flag_as_false(example_input: Path, tmp_path: Path) -> None:
+    """An empty ``emergency`` or ``unreasonable`` cell is false (the contract's bool); the engine read the text
+    column's null as null, so the streamed adjudicated.csv wrote an empty cell where the in-memory one wrote false
+    (and a filter on ``unreasonable`` could drop the claim)."""
+    csv_folder = _copy(example_input, tmp_path / "csv")
+    _edit_claims(csv_folder, "no flags", row=546)
+    memory = read_folder(csv_folder)["claims"]
+    parts = _copy(csv_folder, tmp_path / "parts")
+    _text_parts(parts)
+    streamed = _engine_claims(parts)
+    memory = memory.sort_by("claim_id")
+    for name in ("emergency", "unreasonable"):
+        assert memory.column(name)[546].as_py() is False
+        assert streamed.column(name).to_pylist() == memory.column(name).to_pylist(), name

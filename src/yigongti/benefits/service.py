@@ -283,7 +283,7 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
         elif col.type is ColType.DATE and dtype.is_timestamp():
             fixes[name] = v.date()
         elif col.type is ColType.BOOL and dtype.is_string():
-            fixes[name] = v.lower().isin(_TRUE_TEXT)
+            fixes[name] = v.lower().isin(_TRUE_TEXT).fill_null(False)  # an empty cell is false, as in CSV
         elif col.type is ColType.BOOL:
             fixes[name] = v.fill_null(False)
     typed = t.mutate(**fixes) if fixes else t
