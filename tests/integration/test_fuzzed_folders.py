@@ -111,3 +111,24 @@ def test_streamed_claims_read_an_empty_flag_as_false(example_input: Path, tmp_pa
     for name in ("emergency", "unreasonable"):
         assert memory.column(name)[546].as_py() is False
         assert streamed.column(name).to_pylist() == memory.column(name).to_pylist(), name
+
+
+def test_an_unknown_tier_is_named_not_a_traceback(example_input: Path, tmp_path: Path) -> None:
+    """An institution's tier that is not one of the list ('xyz', a formula '-0.00') was reported, but kept: the
+    registry's rules then built their Tier from it and raised ValueError, a traceback (exit 1) from ``check`` and
+    ``run`` instead of exit 2 naming file, row and column."""
+    for k, value in enumerate(("xyz", "-0.00", "a b")):
+        folder = _copy(example_input, tmp_path / f"tier-{k}")
+        path = folder / "institutions.csv"
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+        rows[26][rows[0].index("tier")] = value
+        with path.open("w", encoding="utf-8", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        named = f"institutions.csv:27:tier: '{value}' is not one of county, township, village, outside"
+        for args in (["check", str(folder)],
+                     ["run", "--data", str(folder), "--year", "2026", "--out", str(tmp_path / "out")]):
+            result = CliRunner().invoke(app, args)
+            assert result.exit_code == 2, (args[0], result.output, result.exception)
+            assert named in result.output, (args[0], result.output)
+        assert not (tmp_path / "out").exists()
