@@ -11,11 +11,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from yigongti.benefits.service import parquet_claims
+from yigongti.budget.year import run_year
 from yigongti.cli import app
 from yigongti.core.engine import connect
+from yigongti.core.problems import InvalidInput
 from yigongti.datafolder.folder import read_folder
 from yigongti.datafolder.service import check_data_folder
 
@@ -132,3 +135,21 @@ def test_an_unknown_tier_is_named_not_a_traceback(example_input: Path, tmp_path:
             assert result.exit_code == 2, (args[0], result.output, result.exception)
             assert named in result.output, (args[0], result.output)
         assert not (tmp_path / "out").exists()
+
+
+def test_a_streamed_run_refuses_an_unknown_referring_claim(example_input: Path, tmp_path: Path) -> None:
+    """A ``referral_from`` naming no claim is refused by ``check`` and the in-memory ``run`` (exit 2, named); on
+    Parquet claims streamed through the engine the run did not look, and settled the year on it (exit 0)."""
+    folder = _copy(example_input, tmp_path / "parts")
+    path = folder / "claims.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    rows[622][rows[0].index("referral_from")] = "TRUE"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    _text_parts(folder)
+    with pytest.raises(InvalidInput) as caught:
+        run_year(folder, 2026, tmp_path / "out", stream_above=0)
+    assert [(p.row, p.column) for p in caught.value.problems] == [(623, "referral_from")]
+    assert "unknown referring claim TRUE" in caught.value.problems[0].message
+    assert not (tmp_path / "out").exists()
