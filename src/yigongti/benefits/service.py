@@ -283,10 +283,14 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
         elif col.type is ColType.DATE and dtype.is_timestamp():
             fixes[name] = v.date()
         elif col.type is ColType.BOOL and dtype.is_string():
-            fixes[name] = v.lower().isin(_TRUE_TEXT)
+            fixes[name] = v.lower().isin(_TRUE_TEXT).fill_null(False)  # an empty cell is false, as in CSV
         elif col.type is ColType.BOOL:
             fixes[name] = v.fill_null(False)
-    return t.mutate(**fixes) if fixes else t
+    typed = t.mutate(**fixes) if fixes else t
+    # in the contract's order, the extra columns after it, as the in-memory reader gives them (``parse_table``): an
+    # optional column the file lacks, or columns in another order, must not move adjudicated.csv's columns
+    order = [*CLAIMS.names, *[n for n in typed.columns if n not in CLAIMS.names]]
+    return typed if list(typed.columns) == order else typed.select(*order)
 
 
 def _read_claims(con: Backend, path: Path, *, persons: ir.Table | None = None,
@@ -414,8 +418,9 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
     if first is not None:
         row = first.to_pyarrow().to_pylist()[0]
         if not row["n"] or (not exact and not _fails(bad_claims_count(t, persons=persons, institutions=institutions))):
-            if not _repeated_claim_ids(t, trim=bool(row["padded"])):
-                return bool(row["padded"])
+            padded = bool(row["padded"])
+            if not _repeated_claim_ids(t, trim=padded) and not _unknown_referrals(t, trim=padded):
+                return padded
     # the Arrow check has the last word (the engine is stricter where the two differ: unicode spaces, say); the
     # padding is then unknown: trim
     _raise_claims_problems(path, refs=persons is not None)
@@ -429,6 +434,21 @@ def _repeated_claim_ids(t: ir.Table, *, trim: bool) -> bool:
     ids = t["claim_id"].re_replace(_EDGE_SPACES, "") if trim else t["claim_id"]
     row = t.aggregate(rows=t.count(), ids=ids.nunique()).to_pyarrow().to_pylist()[0]
     return int(row["rows"]) != int(row["ids"])
+
+
+def _unknown_referrals(t: ir.Table, *, trim: bool) -> bool:
+    """Whether a ``referral_from`` names no claim of ``t`` (the in-memory check refuses it: unknown referring claim;
+    the engine's scan did not look, so a streamed ``run`` passed what ``check`` refused). The distinct referring ids
+    (few) are joined with the claim ids, trimmed when ``trim``; executed here. False when the columns are not text
+    (the Arrow check judges them)."""
+    if "referral_from" not in t.columns or not (t["referral_from"].type().is_string()
+                                                and t["claim_id"].type().is_string()):
+        return False
+    ref = t["referral_from"].re_replace(_EDGE_SPACES, "") if trim else t["referral_from"]
+    ids = t.select(_id=t["claim_id"].re_replace(_EDGE_SPACES, "") if trim else t["claim_id"])
+    refs = t.filter(ref.notnull() & (ref != "")).select(_ref=ref).distinct()
+    found = refs.inner_join(ids, refs["_ref"] == ids["_id"]).select("_ref").distinct()
+    return int(refs.count().execute()) != int(found.count().execute())
 
 
 def _fails(bad: ir.Table | None) -> bool:

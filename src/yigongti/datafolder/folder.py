@@ -518,6 +518,11 @@ def _parse_plain(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chun
         if not pc.all(known).as_py():
             out.rows(_bad_rows(pc.invert(known)), col.name, values=text,
                      fmt="'{value}' is not one of " + ", ".join(col.values) + " / 取值无效")
+            # a value not in the list did not parse: null, so that the checks across columns and tables skip it (the
+            # registry's rules build its enum and raised on it)
+            if pa.types.is_dictionary(text.type):
+                text = pc.cast(text, text.type.value_type)
+            return pc.if_else(known, text, pa.scalar(None, pa.string()))
         return text
     if col.type is ColType.COUNTY_CODE and not _county_codes(text):
         return None
@@ -607,9 +612,10 @@ def _parse_column(col: Column, text: pa.ChunkedArray, out: _Collector) -> pa.Chu
         mask = pc.and_(pc.invert(empty), pc.invert(pc.is_in(text, value_set=allowed)))
         out.rows(_bad_rows(mask), col.name, values=text,
                  fmt="'{value}' is not one of " + ", ".join(col.values) + " / 取值无效")
-        if not pc.any(empty).as_py():
+        unknown = pc.or_(empty, mask)  # empty, or a value not in the list (it did not parse): null
+        if not pc.any(unknown).as_py():
             return text
-        return pc.if_else(empty, pa.scalar(None, pa.string()), text)
+        return pc.if_else(unknown, pa.scalar(None, pa.string()), text)
     if t is ColType.COUNTY_CODE:
         bad(_COUNTY_RE, "a 6-digit county code (GB/T 2260) / 区划代码应为6位数字")
         return text
@@ -1097,7 +1103,8 @@ def _locate_parts(problems: list[Problem], parts: dict[str, list[tuple[int, str]
             k = bisect_right([start for start, _ in where], p.row - 2) - 1
             start, name = where[k]
             record = p.row - 2 - start + 1
-            p = Problem(p.file, p.row, p.column, f"{p.message} ({name} record {record} / 第{record}条)")
+            p = Problem(p.file, p.row, p.column, f"{p.message} ({name} record {record} / 第{record}条)",
+                        warning=p.warning)  # a warning stays one: the folder is still valid
         out.append(p)
     return out
 
