@@ -191,3 +191,25 @@ def test_pilot_design_problems() -> None:
     with pytest.raises(InvalidInput) as err:
         load_pilot_design("[regions.a]\n[incomes.b]\ncost_scale = -1\n", source="p.toml")
     assert "cost_scale" in err.value.problems[0].column
+
+
+def test_every_key_a_shipped_scenario_sets_is_shown_with_its_chinese_label() -> None:
+    """The scenario list of the page and the report (``Scenario.changes``): every policy key and behaviour parameter
+    a shipped scenario sets carries its label (``定点机构门诊定额自付 benefits.flat_copay = 5.00``), a nested key its
+    table's; an unknown key is shown as it is."""
+    import re
+    from pathlib import Path
+
+    import yigongti.simulator as sim
+    from yigongti.simulator.domain import load_scenarios
+
+    shipped = Path(sim.__file__).parent / "pilots"
+    for f in sorted(shipped.glob("*.toml")):
+        if f.name.startswith("pilot-"):
+            continue
+        for s in load_scenarios(f.read_text(encoding="utf-8"), source=f.name):
+            for line in s.changes():
+                assert re.match(r"^[\u4e00-\u9fff]", line), (f.name, s.name, line)
+    odd = load_scenarios('[scenarios.x.behaviour]\ninertia = 1.0\n[scenarios.x.policy.benefits]\nflat_copay = "3"\n')
+    assert "留在原医共体的倾向 behaviour.inertia = 1.0" in odd[0].changes()
+    assert "定点机构门诊定额自付 benefits.flat_copay = 3" in odd[0].changes()

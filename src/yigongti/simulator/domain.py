@@ -160,14 +160,25 @@ class Scenario(_Model):
                 for k, v in value.items():
                     walk(f"{prefix}.{k}" if prefix else str(k), v)
             else:
-                out.append(f"{prefix} = {value}")
+                out.append(f"{_key_label(prefix)} = {value}")
 
         walk("", self.policy)
         for name in sorted(self.behaviour.model_fields_set):
-            out.append(f"behaviour.{name} = {getattr(self.behaviour, name)}")
+            out.append(f"{_key_label(f'behaviour.{name}')} = {getattr(self.behaviour, name)}")
         if self.merge_consortia:
             out.append("一县一个医共体 one consortium per county")
         return out
+
+
+def _key_label(key: str) -> str:
+    """A scenario's key with its Chinese label before it (``定额自付 benefits.flat_copay``): the label of the key or of
+    the nearest table above it that has one (``capitation.risk_weights.diabetes``); the key alone without one."""
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        zh = label("scenario_key", ".".join(parts[:n]))
+        if zh != ".".join(parts[:n]):
+            return f"{zh} {key}"
+    return key
 
 
 def _problems(source: str, prefix: str, exc: ValidationError) -> list[Problem]:
