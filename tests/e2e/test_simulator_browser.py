@@ -14,7 +14,7 @@ from browser_fixtures import Running, needs_chromium, sign_in
 from test_accessibility import AXE, WIDTHS, _axe_at_each_width, _context
 
 from yigongti.simulator import runs
-from yigongti.simulator.report import _band, summary_rows
+from yigongti.simulator.report import band_text, summary_rows
 from yigongti.simulator.store import SimulationRunRepository
 
 pytestmark = needs_chromium
@@ -52,7 +52,7 @@ def test_an_official_picks_two_scenarios_and_reads_the_comparison(browser: objec
                    if (r.scenario, r.year, r.metric) == ("global_budget", 2027, "out_of_pocket_share"))
         cell = pg.locator("section[data-metric='out_of_pocket_share'] tr[data-year='2027'] "
                           "td[data-scenario='global_budget']")
-        assert cell.inner_text() == _band(oop)
+        assert cell.inner_text() == band_text(oop)
         assert pg.locator("svg.chart").count() == 4
         assert pg.locator("a[href$='/simulation.xlsx']").count() == 1
         if AXE.is_file():

@@ -30,7 +30,7 @@ from yigongti.core.labels import label
 from yigongti.platform.settings import Settings
 from yigongti.simulator import runs
 from yigongti.simulator.domain import SimulationResult
-from yigongti.simulator.report import _band, summary_rows
+from yigongti.simulator.report import band_text, summary_rows
 from yigongti.simulator.service import result_tables, run_simulation
 from yigongti.simulator.store import SimulationRunRepository
 
@@ -182,7 +182,7 @@ def test_a_run_from_start_to_done_gives_the_rows_of_run_simulation(sim_app: Fast
         for row in summary_rows(expected):
             if row.metric in ("fund_balance", "out_of_pocket_share", "in_county_admission_share",
                               "primary_visit_share"):
-                assert f'data-scenario="{row.scenario}">{_band(row)}</td>' in page, (row.metric, _band(row))
+                assert f'data-scenario="{row.scenario}">{band_text(row)}</td>' in page, (row.metric, band_text(row))
         assert page.count("<svg") == 4 and "世卫组织建议 20%" in page and "目标 25%" in page
         assert re.search(r'<tr data-scenario="global_budget" data-consortium="G1" data-year="2027">', page)
 

@@ -3,6 +3,7 @@ audit repository."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -10,13 +11,24 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yigongti.core.audit import AuditRepository
+from yigongti.core.labels import label
 from yigongti.platform.accounts import Principal
 
-__all__ = ["actor_of", "record"]
+__all__ = ["actor_label", "actor_of", "record"]
+
+_ACTOR = re.compile(r"(.*) \((\w+)\)")
 
 
 def actor_of(principal: Principal) -> str:
+    """Who did it, as stored: ``"name (role)"`` (:func:`actor_label` shows it)."""
     return f"{principal.username} ({principal.role.value})"
+
+
+def actor_label(actor: str, lang: str = "zh") -> str:
+    """A stored :func:`actor_of` as a page shows it: ``"name · 卫健局"`` (the role's label, not its code); any other
+    text as it is."""
+    m = _ACTOR.fullmatch(actor)
+    return f"{m.group(1)} · {label('role', m.group(2), lang)}" if m else actor
 
 
 def record(db: Session, principal: Principal, *, action: str, person_ids: Iterable[str], at: datetime,

@@ -10,15 +10,14 @@ heads, and the downloads. For the health commission, the insurance bureau and ad
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from yigongti.core.labels import label
 from yigongti.core.money import format_yuan
 from yigongti.platform.accounts import Principal
+from yigongti.platform.audit import actor_label
 from yigongti.platform.charts import line_chart
 from yigongti.platform.deps import ContextDep, DbSession, require_roles, run_use_case
 from yigongti.platform.downloads import csv_response
@@ -34,7 +33,7 @@ from yigongti.simulator.domain import (
     SummaryRow,
     summarise_consortia,
 )
-from yigongti.simulator.report import report_xlsx, summary_rows
+from yigongti.simulator.report import MONEY_METRICS, band_text, report_xlsx, summary_rows, value_text
 from yigongti.simulator.service import result_tables
 
 __all__ = ["router"]
@@ -49,19 +48,13 @@ Text = Annotated[str, Form(max_length=20)]
 SHOWN = ("fund_balance", "in_county_admission_share", "primary_visit_share", "out_of_pocket_share")
 """The figures compared on the run's page, each a chart and a table."""
 _LABEL = {m: (zh, en) for m, zh, en in METRICS}
-_MONEY = ("fund_balance", "fund_result")
-_SHARE = ("in_county_admission_share", "primary_visit_share", "out_of_pocket_share")
+_MONEY = MONEY_METRICS
 REFRESH_SECONDS = 3
 
 
 def _requester(lang: str) -> Any:
-    """``who(actor)``: a run's requester as shown, ``"name · 卫健局"`` (the role's label, not its code)."""
-
-    def who(actor: str) -> str:
-        m = re.fullmatch(r"(.*) \((\w+)\)", actor)
-        return f"{m.group(1)} · {label('role', m.group(2), lang)}" if m else actor
-
-    return who
+    """``who(actor)`` for the templates: a run's requester with the role's label (``platform.audit.actor_label``)."""
+    return lambda actor: actor_label(actor, lang)
 
 
 def _folder(ctx: Any) -> Any:
@@ -93,20 +86,11 @@ def start(ctx: ContextDep, db: DbSession, principal: Runner, _csrf: CheckedCsrf,
     return RedirectResponse(f"/simulator/runs/{run_id}", status.HTTP_303_SEE_OTHER)
 
 
-def _value(metric: str, v: float, lang: str) -> str:
-    if metric in _MONEY or metric == "surplus":
-        return format_yuan(round(v))
-    if metric in _SHARE:
-        return f"{v:.1%}"
-    return f"{v:,.0f}" if metric == "heads" else f"{v:,.2f}"
-
-
-def _band(r: SummaryRow | None, lang: str) -> str:
+def _band(r: SummaryRow | None) -> str:
+    """The report's band text (one replicate: its value alone)."""
     if r is None:
         return "—"
-    if r.replicates == 1:
-        return _value(r.metric, r.mean, lang)
-    return f"{_value(r.metric, r.mean, lang)} [{_value(r.metric, r.p5, lang)}, {_value(r.metric, r.p95, lang)}]"
+    return value_text(r.metric, r.mean) if r.replicates == 1 else band_text(r)
 
 
 def _comparison(view: runs.RunView, lang: str) -> dict[str, Any]:
@@ -141,8 +125,8 @@ def _comparison(view: runs.RunView, lang: str) -> dict[str, Any]:
         unit = "" if m in _MONEY else t("（%）", " (%)")  # the money labels say yuan
         chart = line_chart(labels, series, unit="", title=t(zh, en) + unit, bands=bands, lines=lines,
                            width=720, height=300)
-        table = [(y, [_band(by.get((sc.name, y, m)), lang) for sc in result.scenarios]) for y in years]
-        observed_cell = (format_yuan(0) if m == "fund_balance" else _value(m, observed.metric(m), lang)) \
+        table = [(y, [_band(by.get((sc.name, y, m))) for sc in result.scenarios]) for y in years]
+        observed_cell = (format_yuan(0) if m == "fund_balance" else value_text(m, observed.metric(m))) \
             if observed is not None else None
         blocks.append({"metric": m, "title": t(zh, en) + unit, "chart": chart, "table": table,
                        "observed": observed_cell, "reference": bool(lines)})
@@ -150,7 +134,7 @@ def _comparison(view: runs.RunView, lang: str) -> dict[str, Any]:
     cby = {(r.scenario, r.year, r.consortium_id, r.metric): r for r in cons}
     names = {c.consortium_id: c.name for c in result.consortia}
     consortia = [{"scenario": sc, "year": y, "consortium_id": cid, "name": names.get(cid, ""),
-                  "cells": [_band(cby.get((sc.name, y, cid, metric)), lang) for metric, _zh, _en in
+                  "cells": [_band(cby.get((sc.name, y, cid, metric))) for metric, _zh, _en in
                             CONSORTIUM_METRICS]}
                  for sc in result.scenarios for y in years for cid in sorted(names)]
     return {"blocks": blocks, "consortia": consortia, "observed": observed,

@@ -33,15 +33,16 @@ from yigongti.simulator.domain import (
     summarise,
 )
 
-__all__ = ["CHARTED", "PILOT_METRICS", "pilot_table", "report_html", "report_xlsx", "summary_rows", "write_report"]
+__all__ = ["CHARTED", "MONEY_METRICS", "PILOT_METRICS", "SHARE_METRICS", "band_text", "pilot_table", "report_html",
+           "report_xlsx", "summary_rows", "value_text", "write_report"]
 
 CHARTED = ("fund_balance", "primary_visit_share", "in_county_admission_share", "out_of_pocket_share", "heads_moved")
 """The figures charted over the years."""
 PILOT_METRICS = ("fund_result", "in_county_admission_share", "primary_visit_share", "out_of_pocket_share")
 """The figures of the pilot table (each county's last simulated year)."""
 _LABEL = {m: (zh, en) for m, zh, en in METRICS}
-_MONEY = ("fund_balance", "fund_result")
-_SHARE = ("in_county_admission_share", "primary_visit_share", "out_of_pocket_share")
+MONEY_METRICS = _MONEY = ("fund_balance", "fund_result")
+SHARE_METRICS = _SHARE = ("in_county_admission_share", "primary_visit_share", "out_of_pocket_share")
 
 
 def summary_rows(result: SimulationResult) -> list[SummaryRow]:
@@ -52,16 +53,18 @@ def summary_rows(result: SimulationResult) -> list[SummaryRow]:
     return rows
 
 
-def _value(metric: str, v: float) -> str:
-    if metric in _MONEY:
+def value_text(metric: str, v: float) -> str:
+    """One figure as shown in the report and on the platform's page: money (fen) in yuan, shares in %, heads whole."""
+    if metric in _MONEY or metric == "surplus":
         return format_yuan(round(v))
     if metric in _SHARE:
         return f"{v:.1%}"
-    return f"{v:,.2f}"
+    return f"{v:,.0f}" if metric == "heads" else f"{v:,.2f}"
 
 
-def _band(r: SummaryRow) -> str:
-    return f"{_value(r.metric, r.mean)} [{_value(r.metric, r.p5)}, {_value(r.metric, r.p95)}]"
+def band_text(r: SummaryRow) -> str:
+    """``mean [p5, p95]`` of a summary row, as shown in the report and on the platform's page."""
+    return f"{value_text(r.metric, r.mean)} [{value_text(r.metric, r.p5)}, {value_text(r.metric, r.p95)}]"
 
 
 def _chart(result: SimulationResult, rows: list[SummaryRow], county: str, metric: str,
@@ -107,7 +110,7 @@ def pilot_table(result: SimulationResult, rows: list[SummaryRow]) -> tuple[list[
     by = {(r.county, r.scenario, r.metric): r for r in rows if r.year == last}
     for c in counties:
         for sc in result.scenarios:
-            cells = [_band(by[(c, sc.name, m)]) if (c, sc.name, m) in by else "-" for m in PILOT_METRICS]
+            cells = [band_text(by[(c, sc.name, m)]) if (c, sc.name, m) in by else "-" for m in PILOT_METRICS]
             out.append([c, sc.title, *cells])
     return head, out
 
