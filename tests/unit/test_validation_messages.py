@@ -70,3 +70,13 @@ def test_indicator_set_errors_are_in_both_languages(weight: str) -> None:
         indicator_set_from_toml(f'[[indicator]]\nid = "x"\nweight = {weight}\n')
     lines = str(info.value).split("\n")[1:]
     assert any("weight" in line and HAN.search(line) for line in lines), lines
+
+
+def test_an_indicator_set_file_that_is_not_utf8_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """It raised UnicodeDecodeError, a traceback; it is read as the policy file is (``problems.read_text_file``)."""
+    from yigongti.appraisal.indicator_sets import load_indicator_set
+
+    bad = tmp_path / "indicator_set.toml"
+    bad.write_bytes(b"\xff\xfe id = 1\n")
+    with pytest.raises(IndicatorSetError, match="UTF-8"):
+        load_indicator_set(bad)

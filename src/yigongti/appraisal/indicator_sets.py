@@ -11,6 +11,7 @@ from yigongti.appraisal.indicators import (
     IndicatorSetError,
     indicator_set_from_toml,
 )
+from yigongti.core.problems import InvalidInput, read_text_file
 
 __all__ = ["INDICATOR_SET_FILE", "folder_indicator_set", "load_indicator_set", "packaged_set_text"]
 
@@ -31,7 +32,11 @@ def load_indicator_set(name_or_path: str | Path = DEFAULT_SET) -> IndicatorSet:
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
             raise IndicatorSetError(f"{path}: no such indicator set file / 指标体系文件不存在")
-        return indicator_set_from_toml(path.read_text(encoding="utf-8-sig"), source=str(path))
+        try:
+            text = read_text_file(path)  # not UTF-8, unreadable: named
+        except InvalidInput as exc:
+            raise IndicatorSetError(f"{path}: {exc.problems[0].message} / 指标体系文件无法读取") from exc
+        return indicator_set_from_toml(text, source=str(path))
     return indicator_set_from_toml(packaged_set_text(str(name_or_path)), source=f"{name_or_path}.toml")
 
 

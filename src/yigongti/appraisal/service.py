@@ -304,10 +304,9 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     followups = data.get("followups")
     if followups is not None:  # a follow-up without `controlled` is judged by its readings (policy [care])
         data = DataFolder(data.path, {**data.tables, "followups": fill_controlled(followups, policy.care)})
-    if "followups" in tables and con is not None:  # the same, in the engine
+    if "followups" in tables:  # the same, in the engine, as part of the measures' query (a given cell is kept)
         f = tables["followups"]
-        if int(con.execute(f.controlled.isnull().cast("int64").sum()) or 0):
-            tables["followups"] = f.mutate(controlled=controlled_expr(f, policy.care))
+        tables["followups"] = f.mutate(controlled=controlled_expr(f, policy.care))
     des_years = set(pc.unique(designations.column("year")).to_pylist())
     if year not in des_years:
         raise InvalidInput([Problem("designations", 0, "year", f"no designations for {year} / 没有 {year} 年的定点")])

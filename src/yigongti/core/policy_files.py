@@ -16,7 +16,7 @@ from yigongti.core.policy import (
     parse_policy_toml,
     policy_from_toml,
 )
-from yigongti.core.problems import Problem
+from yigongti.core.problems import InvalidInput, Problem, read_text_file
 
 __all__ = ["explain_policy", "folder_policy", "load_policy", "policy_problems", "resolve_policy"]
 
@@ -24,13 +24,14 @@ SAME_AS_DEFAULT = "same as default / 同默认值"
 
 
 def _read(path: Path) -> str:
+    """The policy file's text (``problems.read_text_file``: not UTF-8, unreadable), its problem as PolicyError."""
     if not path.is_file():
         raise PolicyError(f"{path}: no such policy file / 配置文件不存在", (("",
                                                                       "no such policy file / 配置文件不存在"),))
     try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        message = f"not UTF-8 text (byte {exc.start:,}); save the file as UTF-8 / 文件不是 UTF-8 编码"
+        return read_text_file(path)
+    except InvalidInput as exc:
+        message = exc.problems[0].message
         raise PolicyError(f"{path}: {message}", (("", message),)) from exc
 
 
