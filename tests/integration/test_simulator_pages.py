@@ -114,6 +114,14 @@ def test_who_may_open_the_simulator(sim_app: FastAPI) -> None:
         c.cookies.set("ygt_lang", "en")
         en = c.get("/simulator").text
         assert "Pilot simulator" in en and "Start the simulation" in en and "Tick two scenarios or more" in en
+        # each scenario in the page's language: its English label and keys, no Chinese beside them
+        row = re.search(r'<tr data-scenario="low_primary_copay">.*?</tr>', en, re.S)
+        assert row is not None and "Lower copay at designated primary care" in row.group(0)
+        assert "flat copay at the designated institutions benefits.flat_copay" in row.group(0)
+        assert not re.search(r"[\u4e00-\u9fff]", row.group(0)), row.group(0)
+        c.cookies.set("ygt_lang", "zh")
+        zh = re.search(r'<tr data-scenario="low_primary_copay">.*?</tr>', c.get("/simulator").text, re.S)
+        assert zh is not None and "基层低自付" in zh.group(0) and "Lower copay" not in zh.group(0)
 
 
 @pytest.mark.parametrize(("form", "field"), [

@@ -213,3 +213,36 @@ def test_every_key_a_shipped_scenario_sets_is_shown_with_its_chinese_label() -> 
     odd = load_scenarios('[scenarios.x.behaviour]\ninertia = 1.0\n[scenarios.x.policy.benefits]\nflat_copay = "3"\n')
     assert "留在原医共体的倾向 behaviour.inertia = 1.0" in odd[0].changes()
     assert "定点机构门诊定额自付 benefits.flat_copay = 3" in odd[0].changes()
+
+
+def test_a_scenario_is_shown_in_one_language_on_a_page_and_in_both_in_files() -> None:
+    """``label`` / ``label_en``: a page shows the language asked for (the Chinese label when no English one is
+    given); a file read by either shows both, ``"中文 / English"``; the changes name each key with its label in the
+    page's language. Every shipped scenario has both labels."""
+    import re
+    from pathlib import Path
+
+    import yigongti.simulator as sim
+    from yigongti.simulator.domain import load_scenarios
+
+    s = load_scenarios('[scenarios.a]\nlabel = "总额付费"\nlabel_en = "Global budget"\n'
+                       '[scenarios.b]\nlabel = "只有中文"\n[scenarios.c]\nlabel_en = "English only"\n[scenarios.d]\n'
+                       '[scenarios.d.policy.benefits]\nflat_copay = "3"\n')
+    a, b, c, d = s
+    assert (a.title_in("zh"), a.title_in("en"), a.title) == ("总额付费", "Global budget", "总额付费 / Global budget")
+    assert (b.title_in("zh"), b.title_in("en"), b.title) == ("只有中文", "只有中文", "只有中文")
+    assert (c.title_in("zh"), c.title_in("en"), c.title) == ("English only", "English only", "English only")
+    assert (d.title_in("zh"), d.title_in("en"), d.title) == ("d", "d", "d")
+    assert d.changes("en") == ["payment method payment = global budget global_budget",
+                               "flat copay at the designated institutions benefits.flat_copay = 3"]
+    assert d.changes()[1] == "定点机构门诊定额自付 benefits.flat_copay = 3"
+    assert not any(re.search(r"[\u4e00-\u9fff]", line) for line in d.changes("en"))
+    shipped = Path(sim.__file__).parent / "pilots"
+    for f in sorted(shipped.glob("*.toml")):
+        if f.name.startswith("pilot-"):
+            continue
+        for x in load_scenarios(f.read_text(encoding="utf-8"), source=f.name):
+            assert re.search(r"[\u4e00-\u9fff]", x.label) and not re.search(r"[\u4e00-\u9fff]", x.label_en), x.name
+            assert x.label_en, x.name
+    with pytest.raises(InvalidInput):
+        load_scenarios('[scenarios.a]\nlabel = "' + "长" * 201 + '"\n')

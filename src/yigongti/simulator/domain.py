@@ -140,7 +140,8 @@ class Scenario(_Model):
     """One scenario (情景): ``[scenarios.NAME]`` of the scenarios file."""
 
     name: str = Field(pattern=NAME_RE.pattern)
-    label: str = ""
+    label: str = Field("", max_length=200, description="what it is, in Chinese (or in both languages)")
+    label_en: str = Field("", max_length=200, description="what it is, in English (optional)")
     payment: Payment = Field(Payment.GLOBAL_BUDGET, strict=False)  # written as its value: "fee_for_service"
     policy: dict[str, Any] = Field(default_factory=dict, description="policy override, merged key by key")
     behaviour: Behaviour = Behaviour()
@@ -148,36 +149,45 @@ class Scenario(_Model):
 
     @property
     def title(self) -> str:
-        return self.label or self.name
+        """The label in both languages, for files read by either (``"label / label_en"``), else the name."""
+        return " / ".join(x for x in (self.label, self.label_en) if x) or self.name
 
-    def changes(self) -> list[str]:
+    def title_in(self, lang: str) -> str:
+        """The label in one language, for a page: English when asked and given, else ``label``, else the name."""
+        if lang == "en" and self.label_en:
+            return self.label_en
+        return self.label or self.label_en or self.name
+
+    def changes(self, lang: str = "zh") -> list[str]:
         """What the scenario changes, one short text each: the payment method, every policy key it sets
-        (``benefits.flat_copay = 5.00``), every behaviour parameter it sets, one consortium per county."""
-        out = [f"支付方式 payment = {label('payment', self.payment)} {self.payment.value}"]
+        (``定额自付 benefits.flat_copay = 5.00``), every behaviour parameter it sets, one consortium per county; each
+        key with its label in ``lang`` before it (``flat copay benefits.flat_copay = 5.00`` in English)."""
+        payment = "支付方式 payment" if lang != "en" else "payment method payment"
+        out = [f"{payment} = {label('payment', self.payment, lang)} {self.payment.value}"]
 
         def walk(prefix: str, value: Any) -> None:
             if isinstance(value, dict):
                 for k, v in value.items():
                     walk(f"{prefix}.{k}" if prefix else str(k), v)
             else:
-                out.append(f"{_key_label(prefix)} = {value}")
+                out.append(f"{_key_label(prefix, lang)} = {value}")
 
         walk("", self.policy)
         for name in sorted(self.behaviour.model_fields_set):
-            out.append(f"{_key_label(f'behaviour.{name}')} = {getattr(self.behaviour, name)}")
+            out.append(f"{_key_label(f'behaviour.{name}', lang)} = {getattr(self.behaviour, name)}")
         if self.merge_consortia:
-            out.append("一县一个医共体 one consortium per county")
+            out.append("一县一个医共体 one consortium per county" if lang != "en" else "one consortium per county")
         return out
 
 
-def _key_label(key: str) -> str:
-    """A scenario's key with its Chinese label before it (``定额自付 benefits.flat_copay``): the label of the key or of
-    the nearest table above it that has one (``capitation.risk_weights.diabetes``); the key alone without one."""
+def _key_label(key: str, lang: str = "zh") -> str:
+    """A scenario's key with its label in ``lang`` before it (``定额自付 benefits.flat_copay``): the label of the key
+    or of the nearest table above it that has one (``capitation.risk_weights.diabetes``); the key alone without one."""
     parts = key.split(".")
     for n in range(len(parts), 0, -1):
-        zh = label("scenario_key", ".".join(parts[:n]))
-        if zh != ".".join(parts[:n]):
-            return f"{zh} {key}"
+        shown = label("scenario_key", ".".join(parts[:n]), lang)
+        if shown != ".".join(parts[:n]):
+            return f"{shown} {key}"
     return key
 
 

@@ -84,9 +84,8 @@ class Offered:
     scenario: Scenario
     source: str
 
-    @property
-    def changes(self) -> str:
-        return "; ".join(self.scenario.changes())
+    def changes(self, lang: str = "zh") -> str:
+        return "; ".join(self.scenario.changes(lang))
 
 
 def offered_scenarios(folder: Path | None) -> tuple[list[Offered], str]:
