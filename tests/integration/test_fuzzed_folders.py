@@ -153,3 +153,42 @@ def test_a_streamed_run_refuses_an_unknown_referring_claim(example_input: Path, 
     assert [(p.row, p.column) for p in caught.value.problems] == [(623, "referral_from")]
     assert "unknown referring claim TRUE" in caught.value.problems[0].message
     assert not (tmp_path / "out").exists()
+
+
+def test_a_blank_optional_text_in_parquet_is_an_empty_cell_in_the_streamed_adjudicated_csv(
+        example_input: Path, tmp_path: Path) -> None:
+    """Parquet claims whose blank ``referral_from`` and ``diagnosis`` cells are ``''`` (not null): the folder's
+    reader makes them null, the engine read them as they are, so the streamed adjudicated.csv wrote ``""`` where the
+    in-memory one writes an empty cell. Both paths now write the same bytes."""
+    folder = _copy(example_input, tmp_path / "parts")
+    src = folder / "claims.csv"
+    names = pcsv.read_csv(src, read_options=pcsv.ReadOptions(skip_rows_after_names=10**9)).column_names
+    table = pcsv.read_csv(src, convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                                   strings_can_be_null=False))
+    assert table.column("referral_from").null_count == 0 and "" in table.column("referral_from").to_pylist()
+    blank = table.column("diagnosis").to_pylist()
+    blank[5] = ""  # one blank diagnosis too
+    table = table.set_column(names.index("diagnosis"), "diagnosis", pa.array(blank, pa.string()))
+    src.unlink()
+    (folder / "claims").mkdir()
+    pq.write_table(table, folder / "claims" / "part-0.parquet")
+    run_year(folder, 2026, tmp_path / "streamed", stream_above=0)
+    streamed = (tmp_path / "streamed" / "adjudicated.csv").read_text(encoding="utf-8")
+    assert ',""' not in streamed
+    memory_copy = tmp_path / "memory-blank"
+    _copy(example_input, memory_copy)
+    with (memory_copy / "claims.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    rows[6][rows[0].index("diagnosis")] = ""
+    with (memory_copy / "claims.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+    run_year(memory_copy, 2026, tmp_path / "memory2")
+    assert streamed == (tmp_path / "memory2" / "adjudicated.csv").read_text(encoding="utf-8")
+    # the command's Parquet output of the same folder: the blank cells null too
+    result = CliRunner().invoke(app, ["adjudicate", "--data", str(folder), "--year", "2026", "--out",
+                                      str(tmp_path / "pq"), "--format", "parquet"])
+    assert result.exit_code == 0, result.output
+    written = pq.read_table(tmp_path / "pq" / "adjudicated.parquet")
+    for name in ("diagnosis", "referral_from"):
+        assert "" not in written.column(name).to_pylist(), name
+    assert written.column("diagnosis").null_count >= 1

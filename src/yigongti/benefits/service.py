@@ -662,8 +662,9 @@ def _written(con: Backend, expr: ir.Table, out: Path, *, fmt: str, year: int) ->
         write_adjudicated_stream(expr, out)
         return _summary_in_engine(con.read_csv(out / "adjudicated.csv", all_varchar=True), year)
     target, tmp = out / "adjudicated.parquet", out / ".adjudicated.parquet.tmp"
-    # money as decimal yuan, as every contract file has it
-    con.to_parquet(expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns}), tmp)
+    # money as decimal yuan, as every contract file has it; a blank optional text null (as :func:`_blank_as_null`)
+    blank = {c: expr[c].nullif("") for c in _OPTIONAL_TEXT if c in expr.columns and expr[c].type().is_string()}
+    con.to_parquet(expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns}, **blank), tmp)
     summary = _summary_in_engine(con.read_parquet(tmp), year)
     tmp.replace(target)
     return summary
@@ -712,6 +713,23 @@ def _in_output_order(table: pa.Table) -> pa.Table:
     return table.select([*[c for c in table.column_names if c not in OUTPUT_COLUMNS], *OUTPUT_COLUMNS])
 
 
+# The claims' optional text columns (diagnosis, referral_from): a blank cell is null, as the folder's reader makes it
+_OPTIONAL_TEXT = tuple(c.name for c in CLAIMS.columns if c.type is ColType.STR and not c.required)
+
+
+def _blank_as_null(part: pa.Table) -> pa.Table:
+    """An optional text cell that is ``''`` (a Parquet file's blank, which the engine reads as it is) made null, as
+    the folder's reader makes a blank cell of CSV, Excel or Parquet: adjudicated.csv writes the same empty cell."""
+    for name in _OPTIONAL_TEXT:
+        if name not in part.column_names:
+            continue
+        col, kind = part.column(name), part.schema.field(name).type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            blank = pc.equal(col, "")
+            part = part.set_column(part.column_names.index(name), name, pc.if_else(blank, pa.scalar(None, kind), col))
+    return part
+
+
 def write_adjudicated_stream(expr: ir.Table, out: Path, *, batch_rows: int = 1_000_000) -> int:
     """``out/adjudicated.csv`` of the engine's adjudication ``expr`` (:func:`adjudicated_expr` ``ordered``, DuckDB),
     streamed from the engine in batches of ``batch_rows`` (a province's claims are never held whole): the same bytes as
@@ -722,7 +740,7 @@ def write_adjudicated_stream(expr: ir.Table, out: Path, *, batch_rows: int = 1_0
         nonlocal written
         with arrow_batches(expr, batch_rows) as reader:
             for batch in reader:
-                part = _in_output_order(_typed(pa.Table.from_batches([batch])))
+                part = _blank_as_null(_in_output_order(_typed(pa.Table.from_batches([batch]))))
                 written += part.num_rows
                 yield part
             if not written:  # no claim: the header alone
