@@ -14,6 +14,7 @@ from yigongti.core.engine import (
     SPARK_MASTER_ENV,
     connect,
     duckdb_threads,
+    duckdb_threads_here,
     set_duckdb_threads,
     set_spark_master,
     spark_master,
@@ -89,3 +90,28 @@ def test_duckdb_threads_are_the_setting_then_the_environment_then_every_core(
         assert process_threads(2, cores=2) == 2
     finally:
         set_duckdb_threads(None)
+
+
+def test_threads_here_hold_in_their_block_and_thread_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page's simulation run (``simulator.runs``) makes its connections with ``duckdb_threads_here``: one
+    thread in that block, whatever the process's setting; another thread, and the same thread after the block, keep
+    the process's."""
+    import threading
+
+    from yigongti.simulator import runs
+
+    monkeypatch.setenv(DUCKDB_THREADS_ENV, "2")
+    seen: dict[str, int | None] = {}
+
+    def other() -> None:
+        seen["other"] = _threads_of_a_connection()
+
+    with duckdb_threads_here(runs.RUN_THREADS):
+        seen["here"] = _threads_of_a_connection()
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+    seen["after"] = _threads_of_a_connection()
+    assert seen == {"here": 1, "other": 2, "after": 2}
+    with pytest.raises(ValueError, match="at least 1"), duckdb_threads_here(0):
+        pass

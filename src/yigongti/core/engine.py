@@ -8,7 +8,9 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import ibis
@@ -18,8 +20,8 @@ from ibis.backends import BaseBackend
 
 __all__ = [
     "COUNTY_MAP_VIEW", "DUCKDB_THREADS_ENV", "SPARK_MASTER_ENV", "Backend", "age_expr", "arrow_batches", "connect",
-    "duckdb_threads", "icd_expr", "partition_by_county", "read_parquet", "register_arrow", "set_duckdb_threads",
-    "set_spark_master", "spark_master", "to_arrow"]
+    "duckdb_threads", "duckdb_threads_here", "icd_expr", "partition_by_county", "read_parquet", "register_arrow",
+    "set_duckdb_threads", "set_spark_master", "spark_master", "to_arrow"]
 
 Backend = BaseBackend
 _counter = itertools.count()
@@ -48,9 +50,29 @@ def set_duckdb_threads(n: int | None) -> None:
     _threads[:] = [n] if n is not None else []
 
 
+_here: ContextVar[int | None] = ContextVar("yigongti_duckdb_threads_here", default=None)
+
+
+@contextmanager
+def duckdb_threads_here(n: int) -> Iterator[None]:
+    """Within the block, DuckDB connections made in this thread (this context) use ``n`` threads, whatever the
+    process's setting: a simulation run in a background thread of a web worker (``simulator.runs``) leaves the
+    worker's other cores to its requests; other threads keep their own."""
+    if n < 1:
+        raise ValueError(f"DuckDB threads must be at least 1, not {n}")
+    token = _here.set(n)
+    try:
+        yield
+    finally:
+        _here.reset(token)
+
+
 def duckdb_threads() -> int | None:
-    """The DuckDB threads in force: ``set_duckdb_threads``'s, else ``$YIGONGTI_DUCKDB_THREADS`` (a positive integer),
-    else None (DuckDB's default, every core)."""
+    """The DuckDB threads in force: :func:`duckdb_threads_here`'s in this context, else ``set_duckdb_threads``'s,
+    else ``$YIGONGTI_DUCKDB_THREADS`` (a positive integer), else None (DuckDB's default, every core)."""
+    here = _here.get()
+    if here is not None:
+        return here
     if _threads:
         return _threads[0]
     value = os.environ.get(DUCKDB_THREADS_ENV, "").strip()

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from yigongti.core.audit import AuditRepository
+from yigongti.core.engine import duckdb_threads_here
 from yigongti.core.policy_files import folder_policy
 from yigongti.core.problems import Conflict, InvalidInput, InvalidRequest, NotAllowed, NotFound
 from yigongti.platform.accounts import Principal, Role
@@ -67,6 +68,8 @@ MAX_YEARS = 10
 MAX_REPLICATES = 20
 MAX_RUN_SIZE = 200
 """At most this many scenario-years x replicates in a run started on a page (the command has no such cap)."""
+RUN_THREADS = 1
+"""DuckDB threads of a page's run (the worker's other cores serve its requests meanwhile; the numbers are the same)."""
 HEARTBEAT_SECONDS = 30.0
 STALE_AFTER = timedelta(minutes=5)
 """A queued or running run whose heartbeat is older than this is failed: its worker process stopped."""
@@ -299,8 +302,9 @@ def _execute(sessions: sessionmaker[Session], run_id: int, folder: Path, params:
     try:
         _set(sessions, run_id, status="running", heartbeat_at=clock())
         ticker.start()
-        result = run_simulation(folder, list(params.scenarios), years=params.years, replicates=params.replicates,
-                                seed=params.seed, progress=progress)
+        with duckdb_threads_here(RUN_THREADS):  # the worker's other core stays with its requests
+            result = run_simulation(folder, list(params.scenarios), years=params.years,
+                                    replicates=params.replicates, seed=params.seed, progress=progress)
         _set(sessions, run_id, status="done", results=encode_result(result), finished_at=clock(),
              heartbeat_at=clock())
     except Exception as exc:  # noqa: BLE001 - a failed run is recorded with its error, never lost
