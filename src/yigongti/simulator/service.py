@@ -410,7 +410,8 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
                                appraisal=appraisal) for one, all_des, adj, appraisal in ones]
     else:  # the batch's settlements from one run of the engine's figures, per replicate (world)
         settled = settle_worlds(stacked, worlds.prefixes(len(reps)), ones, y0, policy,
-                                designations=stacked["designations"], adjudicated=stacked_adj, backend=backend)
+                                designations=stacked["designations"], adjudicated=stacked_adj, backend=backend,
+                                hashed=False)  # no output of the simulator reads the settlement's inputs hash
     for rep, (before, d, moved, claims, des, _, _), adj, appraisal, settlement in zip(
             reps, drawn, adjudicated, appraised, settled, strict=True):
         counts = g.year_counts(adj, geo)
