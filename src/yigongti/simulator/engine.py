@@ -300,16 +300,17 @@ def draw_claims(rng: np.random.Generator, t: Templates, geo: Geography, mult: ND
     ref_pos = np.where(has_ref, start[np.maximum(ref, 0)] + copy, 0)
     ids = sequential_ids(prefix, np.arange(1, n + 1, dtype=np.int64), width=9)
     inst = _remap(t, geo, observed, now)[src]
-    base = t.claims.take(pa.array(src))
+    made = ("claim_id", "inst_id", "total_cost", "covered_cost", "referral_from")  # not copied from the templates
+    base = t.claims.select([c for c in t.claims.column_names if c not in made]).take(pa.array(src))
     factor = np.full(n, cost_factor)
     if repatriate > 0 and n:
         inst, back = _repatriated(rng, t, geo, now, src, inst, repatriate)
         factor[back] *= repatriated_cost
-    cols = {name: base.column(name) for name in base.column_names}
+    cols = {name: base.column(name) if name in base.column_names else None for name in t.claims.column_names}
     cols["claim_id"] = ids
     cols["inst_id"] = _ids_at(geo.inst_ids, inst)
     for money in ("total_cost", "covered_cost"):
-        v = np.asarray(base.column(money).to_numpy(), dtype=np.float64)
+        v = np.asarray(t.claims.column(money).to_numpy(), dtype=np.float64)[src]
         cols[money] = pa.array(np.rint(v * factor).astype(np.int64))
     # the referring copy's id where there is one, else null (taken in Arrow: no Python string per claim)
     cols["referral_from"] = pc.if_else(pa.array(has_ref), ids.take(pa.array(ref_pos)), pa.scalar(None, pa.string()))
