@@ -248,6 +248,27 @@ def test_unknown_ids_in_the_appraisal_tables_are_input_problems(tmp_path: Path) 
     assert "surveys.csv:6:inst_id" in text and "checklist.csv:7:unit_id" in text
 
 
+def test_checked_tables_are_not_checked_again_and_give_the_same_appraisal(tmp_path: Path) -> None:
+    """``checked=True`` (the simulator: the tables its prepared year checked) gives the same appraisal, and indeed
+    skips the references' check: an unknown id that the default refuses passes."""
+    from yigongti.benefits.service import settlement_inputs
+
+    data = read_folder(HERE)
+    des, adj = settlement_inputs(data, 2026, Policy())
+    plain = appraise_data(data, 2026, Policy(), des, adj)
+    again = appraise_data(data, 2026, Policy(), des, adj, checked=True)
+    for name in ("indicators", "scores", "points"):
+        assert getattr(again, name).equals(getattr(plain, name)), name
+    folder = tmp_path / "county"
+    shutil.copytree(HERE, folder)
+    with (folder / "surveys.csv").open("a", encoding="utf-8") as f:
+        f.write("v9,NOPE,2026-01-01,true\n")
+    bad = read_folder(folder)
+    with pytest.raises(InvalidInput):
+        appraise_data(bad, 2026, Policy(), des, adj)
+    assert appraise_data(bad, 2026, Policy(), des, adj, checked=True).scores.num_rows == plain.scores.num_rows
+
+
 def test_a_set_of_one_indicator_computes_just_what_it_needs(tmp_path: Path) -> None:
     res = _appraise_with_one_indicator(tmp_path, """
 id = "5.1"

@@ -3,6 +3,7 @@ each world's own settlement (``settle_year``): same money, same tables, same inp
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pyarrow as pa
@@ -68,6 +69,14 @@ def test_a_batch_of_worlds_settles_as_each_world_alone(county: Path) -> None:
              for data, des, adj, app in own]
     for a, b in zip(batch, alone, strict=True):
         _same(a, b)
+    # without the inputs hash (the simulator's batches): the same money and tables, the hash left empty
+    unhashed = settle_worlds(stacked, tags, own, year, policy, designations=stacked["designations"],
+                             adjudicated=adj_all, hashed=False)
+    for a, b in zip(unhashed, batch, strict=True):
+        assert a.inputs_hash == "" and b.inputs_hash
+        assert set(a.ledger.column("inputs_hash").to_pylist()) <= {""}
+        assert a.ledger.drop_columns(["inputs_hash"]).equals(b.ledger.drop_columns(["inputs_hash"]))
+        _same(dataclasses.replace(a, inputs_hash=b.inputs_hash, ledger=b.ledger), b)
     # the worlds differ where a figure summed over the stacked table would mix them: heads (the pool's rate per
     # world) and the fund's payments for persons living away (grouped by month alone in one world)
     assert len({sum(s.enrollees for s in r.consortia) for r in alone}) == 3

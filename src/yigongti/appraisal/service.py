@@ -290,17 +290,21 @@ def indicator_pass(iset: IndicatorSet, year: int, scopes: list[tuple[str, str]],
 def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.Table,
                   adjudicated: pa.Table | ir.Table | None, *, indicator_set: IndicatorSet | None = None,
                   backend: str = "duckdb", with_previous: bool = True, claims: ir.Table | None = None,
-                  con: Backend | None = None, tables: Mapping[str, ir.Table] | None = None) -> AppraisalResult:
+                  con: Backend | None = None, tables: Mapping[str, ir.Table] | None = None,
+                  checked: bool = False) -> AppraisalResult:
     """Indicators, scores and grades of ``year``. ``designations``: designations with a year column (those of
     ``year`` are used; those of ``year - 1`` for last year's indicators when present). ``adjudicated``: at least
     claim_id and fund_paid (int fen) for the claims of the year; None leaves the fund indicators not computable.
     ``claims`` and ``con``: a province's claims as an engine table of ``con`` (read from Parquet, never held in
     memory; ``adjudicated`` is then the engine's adjudication of them), instead of the folder's claims table.
     ``tables``: appraisal tables of persons (follow-ups, contracts, ...) as engine tables of ``con`` with a
-    :data:`ROW` column, instead of ``data``'s (a province's, never held in memory)."""
+    :data:`ROW` column, instead of ``data``'s (a province's, never held in memory). ``checked``: the references of
+    the appraisal tables were checked already, by an earlier call on the same tables (the simulator: every year of
+    a county has the tables of its observed year, checked when it was prepared; keys prefixed alike in a batch)."""
     iset = indicator_set or load_indicator_set()
     tables = dict(tables or {})
-    _check_references(data, tables, con)
+    if not checked:
+        _check_references(data, tables, con)
     followups = data.get("followups")
     if followups is not None:  # a follow-up without `controlled` is judged by its readings (policy [care])
         data = DataFolder(data.path, {**data.tables, "followups": fill_controlled(followups, policy.care)})
@@ -385,12 +389,16 @@ def score_columns(iset: IndicatorSet, done: IndicatorPass) -> tuple[list[tuple[i
             if w <= 0 or kind not in ind.scopes:
                 continue
             weighted += 1
-            got = [None if v.value is None else points(ind, v.value, kind, decimals=dec) for v in distinct]
-            ok = np.array([p is not None for p in got] + [False], dtype=bool)
-            whole = np.array([0 if p is None else int(p.scaleb(dec)) for p in got] + [0], dtype=np.int64)
-            full = np.full(n, len(got), dtype=np.int64)  # a scope without the indicator: not computable
+            full = np.full(n, len(distinct), dtype=np.int64)  # a scope without the indicator: not computable
             full[rows] = which
             mine = full[at]
+            # the points of the values this kind's units have (the other kinds' values are never looked up here)
+            used = np.zeros(len(distinct) + 1, dtype=bool)
+            used[mine] = True
+            got = [None if v.value is None or not used[j] else points(ind, v.value, kind, decimals=dec)
+                   for j, v in enumerate(distinct)]
+            ok = np.array([p is not None for p in got] + [False], dtype=bool)
+            whole = np.array([0 if p is None else int(p.scaleb(dec)) for p in got] + [0], dtype=np.int64)
             earned[at] += whole[mine]
             weight = np.array([int(w.scaleb(scale)), 0], dtype=object)
             counted[at] += weight[np.where(ok[mine], 0, 1)]

@@ -280,7 +280,7 @@ def settle_year(data: DataFolder | Path | str, year: int, policy: Policy | None 
 def settle_worlds(stacked: DataFolder, tags: Sequence[str], worlds: Sequence[tuple[DataFolder, pa.Table, pa.Table,
                                                                                  AppraisalResult | None]],
                   year: int, policy: Policy, *, designations: pa.Table, adjudicated: pa.Table,
-                  backend: str = "duckdb") -> list[SettlementResult]:
+                  backend: str = "duckdb", hashed: bool = True) -> list[SettlementResult]:
     """The settlements of many worlds (a simulator's replicates) with ONE run of the engine's figures: ``stacked``
     holds every world's tables with every key (person, institution, consortium, township, village, claim ids)
     prefixed by the world's tag (``tags``, all of one width), ``designations`` and ``adjudicated`` are the stacked
@@ -288,7 +288,10 @@ def settle_worlds(stacked: DataFolder, tags: Sequence[str], worlds: Sequence[tup
     each world's rate is its pool over its own heads), the other figures are per consortium or institution, hence
     per world; they are split by the prefix, which is removed, and each world is settled from its own figures, as
     :func:`settle_year` would settle ``worlds[i]`` = (its data folder, designations, adjudicated claims, appraisal)
-    with ``policy`` (same money, same tables, same inputs hash: hashed from the world's own tables)."""
+    with ``policy`` (same money, same tables, same inputs hash: hashed from the world's own tables). ``hashed=False``:
+    no inputs hash (``inputs_hash`` and the ledger's column empty), for a caller that keeps none of them (the
+    simulator: a hash per world and year was about a third of the CPU of its settlements); the money and the other
+    tables are the same."""
     if not tags or len({len(t) for t in tags}) != 1 or len(tags) != len(worlds):
         raise ValueError("settle_worlds needs one tag per world, all of one width")
     width = len(tags[0])
@@ -326,7 +329,7 @@ def settle_worlds(stacked: DataFolder, tags: Sequence[str], worlds: Sequence[tup
                        else None)
         scored = policy_with_scores(policy, appraisal_scores(appraisal)) if appraisal is not None else policy
         result = _settle(data, year, scored, None, w_des, w_adj, 10, claim_files=claim_files,
-                         figures=(_figures_of(mine), split_costs[i]))
+                         figures=(_figures_of(mine), split_costs[i]), hashed=hashed)
         result.appraisal, result.appraisal_problem, result.adjudicated = appraisal, None, w_adj
         out.append(result)
     return out
@@ -487,11 +490,11 @@ class _Figures:
 def _settle(data: DataFolder, year: int, policy: Policy, con: Backend | None, designations: pa.Table,
             adjudicated: pa.Table | ir.Table, top_diagnoses: int, *, claims: pa.Table | ir.Table | None = None,
             claim_files: list[Path] | None = None, opening: Mapping[str, Balances] | None = None,
-            figures: tuple[_Figures, pa.Table] | None = None) -> SettlementResult:
+            figures: tuple[_Figures, pa.Table] | None = None, hashed: bool = True) -> SettlementResult:
     """``adjudicated`` and ``claims`` (for the risk classes and last year's costs of the package; default: the
     folder's) as Arrow tables or as engine tables; hashed by value, or by the bytes of the Parquet ``claim_files``
     they come from when given. ``figures``: the engine's figures and last year's costs at each member computed
-    already (:func:`settle_worlds`), else by ``con``."""
+    already (:func:`settle_worlds`), else by ``con``. ``hashed=False``: no inputs hash (empty)."""
     institutions = data["institutions"].select(["inst_id", "tier", "kind", "consortium_id"])
     if con is not None:  # None: the figures were computed already (settle_worlds)
         partition_by_county(con, data["persons"])  # Spark: person-keyed tables spread by the person's county
@@ -505,7 +508,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend | None, de
     risk_classes = dict(sorted(cap.risk_diagnoses.items())) if cap.risk_adjustment else {}
     if claims is None:
         claims = data.get("claims")
-    hashed: dict[str, tuple[pa.Table, list[str], list[str]]] = {
+    inputs: dict[str, tuple[pa.Table, list[str], list[str]]] = {
         "persons": (persons, ["person_id", "birth_date", "lives_away"], ["person_id"]),
         "institutions": (institutions, ["inst_id", "tier", "kind", "consortium_id"], ["inst_id"]),
         "consortia": (consortia_t, ["consortium_id"], ["consortium_id"]),
@@ -514,18 +517,18 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend | None, de
     }
     agreements = data.get("budget_agreements")
     if agreements is not None:  # the signed figures change the money
-        hashed["budget_agreements"] = (agreements, ["consortium_id", "year", "amount", "version"],
+        inputs["budget_agreements"] = (agreements, ["consortium_id", "year", "amount", "version"],
                                        ["consortium_id", "year"])
     if opening is None:  # the balances brought in from last year: the folder's opening table, else none
         opening = folder_opening(data, year)
     if opening:  # they change the money
-        hashed["opening"] = (opening_table(dict(opening)), ["consortium_id", "carried_in", "risk_reserve"],
+        inputs["opening"] = (opening_table(dict(opening)), ["consortium_id", "carried_in", "risk_reserve"],
                              ["consortium_id"])
     if isinstance(adj, pa.Table) and not claim_files:
-        hashed["adjudicated"] = (adj, ADJUDICATED_COLUMNS, ["claim_id"])
+        inputs["adjudicated"] = (adj, ADJUDICATED_COLUMNS, ["claim_id"])
     if isinstance(claims,
                   pa.Table) and risk_classes and not claim_files:  # last year's diagnoses decide the risk classes
-        hashed["claims"] = (claims, ["claim_id", "person_id", "admit_date", "diagnosis"], ["claim_id"])
+        inputs["claims"] = (claims, ["claim_id", "person_id", "admit_date", "diagnosis"], ["claim_id"])
     # last year's medical costs at each member weigh the package's history part (budget.package)
     if figures is not None:
         last_costs = figures[1]
@@ -534,9 +537,10 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend | None, de
         last_costs = _last_year_costs(con, claims, year)
     else:
         last_costs = _no_costs()
-    hashed["last_year_costs"] = (last_costs, ["inst_id", "total_cost"], ["inst_id"])
+    inputs["last_year_costs"] = (last_costs, ["inst_id", "total_cost"], ["inst_id"])
     # the inputs hash runs beside the engine (hashing and Arrow release the GIL)
-    hashing = _HASHER.submit(_hash_inputs, policy=policy, year=year, tables=hashed, files=claim_files or [])
+    hashing = (_HASHER.submit(_hash_inputs, policy=policy, year=year, tables=inputs, files=claim_files or [])
+               if hashed else None)
     if figures is not None:
         fig = figures[0]
     else:
@@ -619,7 +623,7 @@ def _settle(data: DataFolder, year: int, policy: Policy, con: Backend | None, de
         entries.extend(consortium_ledger(s, year=year, spending=spending, allocations=alloc))
     entries.extend(lives_away_ledger(fig.lives_away, year=year))
 
-    digest = hashing.result()
+    digest = hashing.result() if hashing is not None else ""
     return SettlementResult(
         year=year, settlement=with_budget_source(_settlement_table(settled), budget_sources),
         allocation=_allocation_table(allocations), ledger=_ledger_table(number_ledger(entries), digest),

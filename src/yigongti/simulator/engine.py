@@ -159,8 +159,8 @@ def designations_table(geo: Geography, d: Designations, year: int, moved: NDArra
         "person_id": geo.person_ids.take(pa.array(has)),
         "year": pa.array(np.full(len(has), year, dtype=np.int64)),
         "consortium_id": pa.array(cons[d.consortium[has]], pa.string()),
-        "township_id": pa.array(geo.inst_ids[d.township[has]], pa.string()),
-        "village_id": pa.array(geo.inst_ids[d.village[has]], pa.string()),
+        "township_id": _ids_at(geo.inst_ids, d.township[has]),
+        "village_id": _ids_at(geo.inst_ids, d.village[has]),
         "source": pa.array(np.where(moved[has], "choice", "carried"), pa.string()),
     })
 
@@ -300,20 +300,27 @@ def draw_claims(rng: np.random.Generator, t: Templates, geo: Geography, mult: ND
     ref_pos = np.where(has_ref, start[np.maximum(ref, 0)] + copy, 0)
     ids = sequential_ids(prefix, np.arange(1, n + 1, dtype=np.int64), width=9)
     inst = _remap(t, geo, observed, now)[src]
-    base = t.claims.take(pa.array(src))
+    made = ("claim_id", "inst_id", "total_cost", "covered_cost", "referral_from")  # not copied from the templates
+    base = t.claims.select([c for c in t.claims.column_names if c not in made]).take(pa.array(src))
     factor = np.full(n, cost_factor)
     if repatriate > 0 and n:
         inst, back = _repatriated(rng, t, geo, now, src, inst, repatriate)
         factor[back] *= repatriated_cost
-    cols = {name: base.column(name) for name in base.column_names}
+    cols = {name: base.column(name) if name in base.column_names else None for name in t.claims.column_names}
     cols["claim_id"] = ids
-    cols["inst_id"] = pa.array(geo.inst_ids[inst], pa.string())
+    cols["inst_id"] = _ids_at(geo.inst_ids, inst)
     for money in ("total_cost", "covered_cost"):
-        v = np.asarray(base.column(money).to_numpy(), dtype=np.float64)
+        v = np.asarray(t.claims.column(money).to_numpy(), dtype=np.float64)[src]
         cols[money] = pa.array(np.rint(v * factor).astype(np.int64))
-    cols["referral_from"] = pa.array(ids.take(pa.array(ref_pos)).to_numpy(zero_copy_only=False), pa.string(),
-                                     mask=~has_ref)
+    # the referring copy's id where there is one, else null (taken in Arrow: no Python string per claim)
+    cols["referral_from"] = pc.if_else(pa.array(has_ref), ids.take(pa.array(ref_pos)), pa.scalar(None, pa.string()))
     return pa.table(cols)
+
+
+def _ids_at(ids: NDArray[np.str_], at: NDArray[np.int64]) -> pa.Array:
+    """``ids[at]`` (numpy's indexing: -1 is the last) as an Arrow string column, taken in Arrow from the few ids
+    rather than converted from a numpy string array per row."""
+    return pa.array(ids, pa.string()).take(pa.array(np.mod(at, len(ids)) if len(ids) else at))
 
 
 def _repatriated(rng: np.random.Generator, t: Templates, geo: Geography, now: Designations, src: NDArray[np.int64],
@@ -330,18 +337,22 @@ def _repatriated(rng: np.random.Generator, t: Templates, geo: Geography, now: De
 
 
 def shift_back(claims: pa.Table) -> pa.Table:
-    """The claims one calendar year earlier (same day of the year; 29 Feb -> 28 Feb), stays kept."""
-    admit = np.asarray(claims.column("admit_date").to_numpy(zero_copy_only=False), dtype="datetime64[D]")
-    month = admit.astype("datetime64[M]")
-    day = (admit - month.astype("datetime64[D]")).astype(np.int64)
+    """The claims one calendar year earlier (same day of the year; 29 Feb -> 28 Feb), stays kept. Each distinct
+    admission date (a few hundred a year) is shifted once and looked up; a discharge moves with its admission."""
+    admit = claims.column("admit_date").combine_chunks()
+    dates = pc.unique(admit)
+    day1 = np.asarray(dates.to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+    month = day1.astype("datetime64[M]")
+    day = (day1 - month.astype("datetime64[D]")).astype(np.int64)
     earlier = month - 12
     length = ((earlier + 1).astype("datetime64[D]") - earlier.astype("datetime64[D]")).astype(np.int64)
-    new = earlier.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]")
-    out = claims.set_column(claims.column_names.index("admit_date"), "admit_date", pa.array(new, pa.date32()))
-    dis = claims.column("discharge_date")
-    stay = pc.days_between(claims.column("admit_date"), dis)
-    shifted = pc.add(pa.array(new, pa.date32()).cast(pa.timestamp("s")), pc.multiply(
-        stay.cast(pa.int64()), 86400).cast(pa.duration("s"))).cast(pa.date32())
+    moved = pa.array(earlier.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]"),
+                     pa.date32())
+    new = moved.take(pc.index_in(admit, value_set=dates))
+    out = claims.set_column(claims.column_names.index("admit_date"), "admit_date", new)
+    # the discharge the same number of days after the new admission (null stays null)
+    stay = pc.subtract(claims.column("discharge_date").combine_chunks().cast(pa.int32()), admit.cast(pa.int32()))
+    shifted = pc.add(stay, new.cast(pa.int32())).cast(pa.date32())
     return out.set_column(out.column_names.index("discharge_date"), "discharge_date", shifted)
 
 

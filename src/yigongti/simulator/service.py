@@ -300,8 +300,10 @@ def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: 
     persons or institutions of one scope and every score a function of its unit's indicators: so each replicate's
     tables are the ones its own run gives (same rows, same order). This year's scores (the P4P and the Q4 choice)
     do not depend on last year's indicators, which only the appraisal report compares with: not computed
-    (``with_previous=False``), the money is the same. Also the stacked folder and adjudication (None for one
-    replicate), which the settlement of the batch reads (``budget.service.settle_worlds``). ``stacked``: the
+    (``with_previous=False``), the money is the same; nor are the appraisal tables' references checked again
+    (``checked=True``: the tables of the observed year, checked by :func:`prepare_county`). Also the stacked
+    folder and adjudication (None for one replicate), which the settlement of the batch reads
+    (``budget.service.settle_worlds``). ``stacked``: the
     claims and designations of the replicates stacked already (``worlds.stack(claims), worlds.stack(des)``: the
     same tables, made by the caller from parts prefixed once, :func:`_stacked_year`)."""
     y0, iset = setup.year, setup.indicator_set
@@ -309,12 +311,13 @@ def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: 
         data = DataFolder(setup.data.path, {**setup.data.tables, "claims": claims[0], "designations": des[0]})
         adj = adjudicate_data(data, y0, policy, des[0], backend=backend)
         return [adj], [appraise_data(data, y0, policy, des[0], adj, indicator_set=iset, backend=backend,
-                                     with_previous=False)], None, None
+                                     with_previous=False, checked=True)], None, None
     n = len(claims)
     all_claims, all_des = stacked if stacked is not None else (worlds.stack(claims), worlds.stack(des))
     data = DataFolder(setup.data.path, {**setup.stacked_tables(n), "claims": all_claims, "designations": all_des})
     adj = adjudicate_data(data, y0, policy, all_des, backend=backend)
-    res = appraise_data(data, y0, policy, all_des, adj, indicator_set=iset, backend=backend, with_previous=False)
+    res = appraise_data(data, y0, policy, all_des, adj, indicator_set=iset, backend=backend, with_previous=False,
+                        checked=True)
     return worlds.split(adj, "claim_id", n), _world_appraisals(res, n), data, adj
 
 
@@ -410,7 +413,8 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
                                appraisal=appraisal) for one, all_des, adj, appraisal in ones]
     else:  # the batch's settlements from one run of the engine's figures, per replicate (world)
         settled = settle_worlds(stacked, worlds.prefixes(len(reps)), ones, y0, policy,
-                                designations=stacked["designations"], adjudicated=stacked_adj, backend=backend)
+                                designations=stacked["designations"], adjudicated=stacked_adj, backend=backend,
+                                hashed=False)  # no output of the simulator reads the settlement's inputs hash
     for rep, (before, d, moved, claims, des, _, _), adj, appraisal, settlement in zip(
             reps, drawn, adjudicated, appraised, settled, strict=True):
         counts = g.year_counts(adj, geo)
