@@ -91,7 +91,15 @@ def main() -> None:
     phase(service, "adjudicated_expr", "adjudication (claims check included)")
     phase(service, "appraise_data", "appraisal (P4P indicators and scores)")
     phase(service, "settle_streamed", "settlement (engine sums, budgets, rules)")
-    phase(service, "write_settlement", "writing the outputs")
+    phase(service, "write_settlement", "writing the outputs (reports included)")
+    import yigongti.budget.report as report
+    import yigongti.enrollment.service as enrollment
+
+    phase(enrollment, "enroll_tables", "  of enrollment: the engine's tables")
+    phase(service, "adjudicated_once", "adjudication once into a Parquet spill")
+    phase(service, "_engine_tables", "  of settlement: the engine's sums")
+    phase(service, "_last_year_costs", "  of settlement: last year's costs")
+    phase(report, "write_reports", "  of writing: the 200 report files")
     out = args.out or Path(tempfile.mkdtemp(prefix="settle-profile-"))
     result = service.settle_year(args.folder, args.year, resolve_policy(args.folder, None))
     service.write_settlement(result, out, reports=args.reports)

@@ -466,6 +466,15 @@ def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutio
     spark = t.get_backend().name == "pyspark"
     if spark:
         t = _with_known_refs(t, refs)
+    else:
+        # whether a reference is found as written among the known ids, looked up once for the text checks and the
+        # unknown-reference check: a known id is a checked one (not empty, trimmed, no space, comma, semicolon or
+        # control character), so a reference found as written passes every text check, and they run (regular
+        # expressions, at about 0.1 µs a cell) on the others only
+        marks = {f"_found_{ref}": t[ref].isin(known[ref]).fill_null(False) for ref, known in refs.items()
+                 if ref in t.columns and t[ref].type().is_string()}
+        if marks:
+            t = t.mutate(**marks)
     schema = t.schema()
     checks: dict[str, ir.BooleanValue] = {}
     typed: dict[str, ir.Value] = {}
@@ -480,6 +489,10 @@ def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutio
             judged = False
             continue
         bad, value, padded = found
+        if f"_found_{col.name}" in schema:
+            clean = t[f"_found_{col.name}"]
+            bad = None if bad is None else ~clean & bad
+            padded = None if padded is None else ~clean & padded
         if bad is not None:
             checks[col.name] = bad
         if padded is not None:
@@ -501,7 +514,8 @@ def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutio
         if spark:  # looked up by the join of _with_known_refs
             checks[f"unknown {ref}"] = (typed[ref] != "") & t[f"_known_{ref}"].isnull()
         else:
-            unknown = ~t[ref].isin(known[ref]) & (typed[ref] != "")
+            written = t[f"_found_{ref}"] if f"_found_{ref}" in schema else t[ref].isin(known[ref])
+            unknown = ~written & (typed[ref] != "")
             checks[f"unknown {ref}"] = unknown if as_written else unknown & ~typed[ref].isin(known[ref])
     if not (judged and checks):
         return None
