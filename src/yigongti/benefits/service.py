@@ -123,13 +123,18 @@ def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy
     return pa.concat_tables(parts)
 
 
-def _registered(con: Backend, data: DataFolder, designations: pa.Table) -> dict[str, ir.Table]:
+def _registered(con: Backend, data: DataFolder, designations: pa.Table, *, in_place: bool = False,
+                ) -> dict[str, ir.Table]:
+    """persons, institutions and designations for the engine (``register_arrow``); ``in_place``: on DuckDB read
+    where they are (:func:`_engine_table`, no copy: an adjudication in memory reads each of them once or twice, and
+    copying them into DuckDB cost more than reading them, 0.5 CPU s of a simulator batch's 10)."""
     partition_by_county(con, data["persons"])  # Spark: claims and designations spread by the person's county
+    put = _engine_table if in_place else register_arrow
     return {
-        "persons": register_arrow(con, data["persons"].select(["person_id", "insurance"]), "adj_persons"),
-        "institutions": register_arrow(con, data["institutions"].select(["inst_id", "tier", "level", "consortium_id"]),
-                                       "adj_institutions"),
-        "designations": register_arrow(con, designations.select(
+        "persons": put(con, data["persons"].select(["person_id", "insurance"]), "adj_persons"),
+        "institutions": put(con, data["institutions"].select(["inst_id", "tier", "level", "consortium_id"]),
+                            "adj_institutions"),
+        "designations": put(con, designations.select(
             ["person_id", "year", "consortium_id", "township_id", "village_id"]), "adj_designations"),
     }
 
@@ -156,7 +161,7 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
     own = con is None
     con = con or connect(backend, joins_as_written=True)
     try:
-        t = _registered(con, data, des)
+        t = _registered(con, data, des, in_place=True)
         # the engine decides each claim and hands back its row number with the decision only: the claims' own
         # columns are taken from ``claims`` here, in claim_id order (the engine's sort and result of every column
         # were most of its main pass's time)
@@ -164,7 +169,9 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
         schema = table.schema().to_pyarrow()
         expr = adjudicate(table, t["persons"], t["institutions"], t["designations"], benefits, year, ordered=False,
                           columns=[_ROW])
-        decided = expr.order_by(_ROW).to_pyarrow()  # a sort of integers and the five decisions
+        # in no particular order: _with_claims puts the decisions in the claims' order by their row numbers (a
+        # take in Arrow; the engine's ORDER BY of the decisions cost 1 CPU s of a simulator batch's 10)
+        decided = expr.to_pyarrow()
     finally:
         if own and con.name != "pyspark":
             con.disconnect()
