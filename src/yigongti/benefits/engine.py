@@ -55,7 +55,7 @@ import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
 from yigongti.benefits.domain import ROW_NAMES, NetworkStatus, Rule, Setting, outpatient_deductible_levels
-from yigongti.core.engine import icd_expr, register_arrow
+from yigongti.core.engine import duckdb_sql, icd_expr, register_arrow, to_arrow
 from yigongti.core.money import BP
 from yigongti.core.policy import BenefitPolicy, BenefitRow, Insurance, TwoDiseasePolicy
 from yigongti.registry.domain import Tier
@@ -596,13 +596,13 @@ def _continuous_table(con: BaseBackend, early: ir.Table, persons: ir.Table, desi
                       referral_depth: int | None) -> ir.Table | None:
     """The continuous deductibles of the referred admissions (claim_id as _cid, _cont_ded) as a small table, None
     without any referral."""
-    pairs, ends = _split_edges(_edges_with_nodes(early, policy, year).to_pyarrow())
+    pairs, ends = _split_edges(to_arrow(_edges_with_nodes(early, policy, year)))
     depth = _depth(pairs) if referral_depth is None else referral_depth
     if depth <= 0 or not pairs.num_rows:
         return None
     e = _small_table(con, pairs)
     nodes = _referral_nodes(_small_table(con, ends), persons, designations, institutions, policy, year)
-    return _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
+    return _small_table(con, to_arrow(_continuous_deductibles(e, nodes, depth)))
 
 
 def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, who: ir.Table) -> ir.Table | None:
@@ -621,7 +621,7 @@ def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, who: ir.T
     # every claim, twice, were most of this query's time)
     # (the distinct codes fetched first: a filter on their disease would be pushed below the DISTINCT, onto every
     # claim)
-    codes = claims.filter(claims.diagnosis.notnull()).select("diagnosis").distinct().to_pyarrow()
+    codes = to_arrow(claims.filter(claims.diagnosis.notnull()).select("diagnosis").distinct())
     dx = _small_table(con, codes.cast(pa.schema([("diagnosis", pa.string())])))
     dx = dx.select(_dx=dx.diagnosis, _dis=ibis.cases((icd_expr(dx.diagnosis, td.hypertension_icd), 1),
                                                      (icd_expr(dx.diagnosis, td.diabetes_icd), 2),
@@ -639,7 +639,7 @@ def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, who: ir.T
     # simulator batch of 25 replicates)
     known = claims.diagnosis.notnull() & (claims.admit_date <= hi)
     if con.name == "duckdb":
-        known &= claims.diagnosis.isin(dx._dx.to_pyarrow().to_pylist())
+        known &= claims.diagnosis.isin(to_arrow(dx.select("_dx")).column(0).to_pylist())
     r = claims.filter(known)
     r = with_disease(r.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis"])))
     reg = r.group_by(_rp=r.person_id, _rd=r._dis).aggregate(_reg=r.admit_date.min())
@@ -663,8 +663,8 @@ def _over_cap_pass(con: BaseBackend, p: _Passes, early: ir.Table, who: ir.Table,
     row of nulls, as the left join with ``who`` would give it)."""
     few = who.filter(over.reach(who))  # a small hash table for few claims
     a = _prepared(p, _year_claims(p, early, over.mine), few)
-    decided = _finish(p, _capped(_fund_before_cap(outpatient_deductible(a, levels), p.policy)),
-                      _pid=a.person_id).to_pyarrow()
+    decided = to_arrow(_finish(p, _capped(_fund_before_cap(outpatient_deductible(a, levels), p.policy)),
+                               _pid=a.person_id))
     pids = pc.unique(decided.column("_pid").combine_chunks().drop_null())
     capped = _small_table(con, decided.drop_columns(["_pid"]))
     ids = _small_table(con, pa.table({"_tp": pids.cast(pa.string())}))
@@ -773,7 +773,7 @@ def _coded(who: ir.Table) -> tuple[ir.Table, ir.Table]:
     the persons as (person_id, _emp, _big, _dk) and the distinct designations as (_k, _dcons, _dtown, _dvil), a few
     hundred rows. A pass joins a province's claims with ten million persons carrying one number instead of three
     names, and the names with a small table after (about 2 s less per pass at 100 M claims)."""
-    a = who.to_pyarrow()
+    a = to_arrow(who)
     names = ("_dcons", "_dtown", "_dvil")
     # a null name is a value of its own ("encode"), so that every designation decodes as it was
     encoded = [a.column(c).combine_chunks().dictionary_encode(null_encoding="encode") for c in names]
@@ -801,7 +801,7 @@ def _coded(who: ir.Table) -> tuple[ir.Table, ir.Table]:
 def _materialized(con: BaseBackend, expr: ir.Table) -> ir.Table:
     """``expr`` decided now, as a table for the engine, on DuckDB (so that the running sums hold their memory in a
     query of their own, not beside the main pass's); on Spark the expression itself (its driver would hold it)."""
-    return ibis.memtable(expr.to_pyarrow()) if con.name == "duckdb" else expr
+    return ibis.memtable(to_arrow(expr)) if con.name == "duckdb" else expr
 
 
 def _small_table(con: BaseBackend, table: pa.Table) -> ir.Table:
@@ -825,7 +825,7 @@ def _over_cap_persons(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table
     whether the claims without a person do; executes one aggregate query. A claim's fund payment never exceeds its
     covered cost, so nobody else's fund payments can reach the cap."""
     tot = claims.group_by(_tp=claims.person_id).aggregate(_sumc=_reachable(claims).sum())
-    big = tot.filter(tot._sumc > _smaller_cap(policy)).select("_tp").to_pyarrow()
+    big = to_arrow(tot.filter(tot._sumc > _smaller_cap(policy)).select("_tp"))
     null_big = big.column("_tp").null_count > 0
     return big.filter(pc.is_valid(big.column("_tp"))).cast(pa.schema([("_tp", pa.string())])), null_big
 
@@ -870,7 +870,7 @@ def _duckdb_batches(expr: ir.Table, rows: int) -> pa.RecordBatchReader:
     this DuckDB no longer has)."""
     backend = expr.get_backend()
     backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
-    return backend.con.sql(str(backend.compile(expr))).to_arrow_reader(rows)
+    return backend.con.sql(duckdb_sql(expr)).to_arrow_reader(rows)
 
 
 def _uncapped(t: ir.Table, null_big: bool) -> ir.Table:

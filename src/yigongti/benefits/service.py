@@ -28,7 +28,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS, RULE_NAMES, STATUS_NAMES, adjudicate
-from yigongti.core.engine import Backend, arrow_batches, connect, partition_by_county, read_parquet, register_arrow
+from yigongti.core.engine import (
+    Backend,
+    arrow_batches,
+    connect,
+    partition_by_county,
+    read_parquet,
+    register_arrow,
+    to_arrow,
+)
 from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.core.problems import InvalidInput, Problem, errors
 from yigongti.datafolder.folder import (
@@ -171,7 +179,7 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
                           columns=[_ROW], coded=True)
         # in no particular order: _with_claims puts the decisions in the claims' order by their row numbers (a
         # take in Arrow; the engine's ORDER BY of the decisions cost 1 CPU s of a simulator batch's 10)
-        decided = expr.to_pyarrow()
+        decided = to_arrow(expr)
     finally:
         if own and con.name != "pyspark":
             con.disconnect()
