@@ -55,7 +55,7 @@ import pyarrow.compute as pc
 from ibis.backends import BaseBackend
 
 from yigongti.benefits.domain import ROW_NAMES, NetworkStatus, Rule, Setting, outpatient_deductible_levels
-from yigongti.core.engine import icd_expr, register_arrow
+from yigongti.core.engine import duckdb_sql, icd_expr, register_arrow, to_arrow
 from yigongti.core.money import BP
 from yigongti.core.policy import BenefitPolicy, BenefitRow, Insurance, TwoDiseasePolicy
 from yigongti.registry.domain import Tier
@@ -66,6 +66,8 @@ __all__ = [
     "DESIGNATED_TOWNSHIP",
     "DESIGNATED_VILLAGE",
     "OUTPUT_COLUMNS",
+    "RULE_NAMES",
+    "STATUS_NAMES",
     "adjudicate",
     "annual_cap",
     "continuous_deductible",
@@ -96,6 +98,9 @@ _S = NetworkStatus
 _STATUS_CODES = (_S.DESIGNATED, _S.IN_CONSORTIUM, _S.OTHER_CONSORTIUM, _S.OUTSIDE)  # _status 0..3
 _DESIGNATED, _IN_CONSORTIUM, _OTHER, _OUTSIDE = range(4)
 _RULES = tuple(Rule)  # rule codes carried through the windows as integers
+# what the codes of network_status and rule stand for (``adjudicate(..., coded=True)`` hands back the codes)
+STATUS_NAMES = tuple(s.value for s in _STATUS_CODES)
+RULE_NAMES = tuple(r.value for r in _RULES)
 _NOTHING, _FLAT, _RATED, _TWO_DISEASE = range(4)  # payment kinds
 _DECISION_INPUTS = ("claim_id", "person_id", "inst_id", "setting", "emergency", "admit_date", "covered_cost",
                     "unreasonable")
@@ -276,12 +281,12 @@ def _running(t: ir.Table, column: str) -> ir.IntegerValue:
 
 def _status_text(code: ir.IntegerValue) -> ir.StringValue:
     """The network status name of a _status code."""
-    return code.cases(*((k, s.value) for k, s in enumerate(_STATUS_CODES)), else_=ibis.null("string"))
+    return code.cases(*enumerate(STATUS_NAMES), else_=ibis.null("string"))
 
 
 def _rule_text(code: ir.IntegerValue) -> ir.StringValue:
     """The rule name of a rule code."""
-    return code.cases(*((k, v.value) for k, v in enumerate(_RULES)), else_=ibis.null("string"))
+    return code.cases(*enumerate(RULE_NAMES), else_=ibis.null("string"))
 
 
 # ============================================================================================= a claim's inputs
@@ -537,6 +542,7 @@ class _Passes:
     cont: ir.Table | None = None
     places: ir.Table | None = None
     td: ir.Table | None = None
+    coded: bool = False  # network_status and rule as their codes (STATUS_NAMES, RULE_NAMES), not their names
 
 
 def _year_claims(p: _Passes, source: ir.Table, where: Callable[[ir.Table], ir.BooleanValue] | None = None, *,
@@ -577,9 +583,11 @@ def _finish(p: _Passes, t: ir.Table, **extra: ir.Value) -> ir.Table:
     """The output columns of ``t`` (decided: deductible, _f0 before the cap, fund_paid), then ``extra``."""
     fund = t.fund_paid
     code = ibis.ifelse(fund < t._f0, _RULES.index(Rule.ANNUAL_CAP), t._rule0)
-    return t.select(*p.wanted, network_status=_status_text(t._status), deductible=t.deductible.cast("int64"),
+    status, code = (t._status.cast("int64"), code.cast("int64")) if p.coded else (_status_text(t._status),
+                                                                                    _rule_text(code))
+    return t.select(*p.wanted, network_status=status, deductible=t.deductible.cast("int64"),
                     fund_paid=fund.cast("int64"), patient_paid=(t.total_cost.cast("int64") - fund).cast("int64"),
-                    rule=_rule_text(code), **(dict(zip(DESIGNATED_COLUMNS, (t._dcons, t._dtown, t._dvil)))
+                    rule=code, **(dict(zip(DESIGNATED_COLUMNS, (t._dcons, t._dtown, t._dvil)))
                                                       if p.designated else {}), **extra)
 
 
@@ -588,13 +596,13 @@ def _continuous_table(con: BaseBackend, early: ir.Table, persons: ir.Table, desi
                       referral_depth: int | None) -> ir.Table | None:
     """The continuous deductibles of the referred admissions (claim_id as _cid, _cont_ded) as a small table, None
     without any referral."""
-    pairs, ends = _split_edges(_edges_with_nodes(early, policy, year).to_pyarrow())
+    pairs, ends = _split_edges(to_arrow(_edges_with_nodes(early, policy, year)))
     depth = _depth(pairs) if referral_depth is None else referral_depth
     if depth <= 0 or not pairs.num_rows:
         return None
     e = _small_table(con, pairs)
     nodes = _referral_nodes(_small_table(con, ends), persons, designations, institutions, policy, year)
-    return _small_table(con, _continuous_deductibles(e, nodes, depth).to_pyarrow())
+    return _small_table(con, to_arrow(_continuous_deductibles(e, nodes, depth)))
 
 
 def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, who: ir.Table) -> ir.Table | None:
@@ -613,7 +621,7 @@ def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, who: ir.T
     # every claim, twice, were most of this query's time)
     # (the distinct codes fetched first: a filter on their disease would be pushed below the DISTINCT, onto every
     # claim)
-    codes = claims.filter(claims.diagnosis.notnull()).select("diagnosis").distinct().to_pyarrow()
+    codes = to_arrow(claims.filter(claims.diagnosis.notnull()).select("diagnosis").distinct())
     dx = _small_table(con, codes.cast(pa.schema([("diagnosis", pa.string())])))
     dx = dx.select(_dx=dx.diagnosis, _dis=ibis.cases((icd_expr(dx.diagnosis, td.hypertension_icd), 1),
                                                      (icd_expr(dx.diagnosis, td.diabetes_icd), 2),
@@ -624,12 +632,18 @@ def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, who: ir.T
         """The claims of t with a diagnosis of the two diseases, + _dis (1 hypertension, 2 diabetes)."""
         return t.join(dx, t.diagnosis == dx._dx).drop("_dx")
 
-    r = claims.filter(claims.diagnosis.notnull() & (claims.admit_date <= hi))
-    r = with_disease(r.select("person_id", "admit_date", "diagnosis"))
+    # the claims of the two diseases up to the year's end, read once: the registry and the year's claims from them;
+    # on DuckDB the scan also keeps only their codes (a list: a few dozen), so that every join after sees those
+    # claims alone (DuckDB, which has no estimate of an Arrow table's rows, joined every outpatient claim with the
+    # registry, the persons and the institutions before the join with the codes: 4.5 M rows for 0.7 M in a
+    # simulator batch of 25 replicates)
+    known = claims.diagnosis.notnull() & (claims.admit_date <= hi)
+    if con.name == "duckdb":
+        known &= claims.diagnosis.isin(to_arrow(dx.select("_dx")).column(0).to_pylist())
+    r = claims.filter(known)
+    r = with_disease(r.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis"])))
     reg = r.group_by(_rp=r.person_id, _rd=r._dis).aggregate(_reg=r.admit_date.min())
-    c = claims.filter(_in_year(claims, p.year) & claims.diagnosis.notnull() & (claims.setting != Setting.INPATIENT)
-                      & ~claims.unreasonable.fill_null(False))
-    c = with_disease(c.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis"])))
+    c = r.filter(_in_year(r, p.year) & (r.setting != Setting.INPATIENT) & ~r.unreasonable.fill_null(False))
     c = c.join(reg, [c.person_id == reg._rp, c._dis == reg._rd]).drop("_rp", "_rd")
     cls = _classified(replace(p, places=None), c, who)
     ok = two_disease_applies(cls._status, county=cls._county.fill_null(0), paid=cls._pays, inpatient=cls._inp,
@@ -649,8 +663,8 @@ def _over_cap_pass(con: BaseBackend, p: _Passes, early: ir.Table, who: ir.Table,
     row of nulls, as the left join with ``who`` would give it)."""
     few = who.filter(over.reach(who))  # a small hash table for few claims
     a = _prepared(p, _year_claims(p, early, over.mine), few)
-    decided = _finish(p, _capped(_fund_before_cap(outpatient_deductible(a, levels), p.policy)),
-                      _pid=a.person_id).to_pyarrow()
+    decided = to_arrow(_finish(p, _capped(_fund_before_cap(outpatient_deductible(a, levels), p.policy)),
+                               _pid=a.person_id))
     pids = pc.unique(decided.column("_pid").combine_chunks().drop_null())
     capped = _small_table(con, decided.drop_columns(["_pid"]))
     ids = _small_table(con, pa.table({"_tp": pids.cast(pa.string())}))
@@ -689,13 +703,16 @@ def _main_pass(p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool, d
 
 def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, designations: ir.Table,
                policy: BenefitPolicy, year: int, *, referral_depth: int | None = None,
-               ordered: bool = True, designated: bool = False, columns: list[str] | None = None) -> ir.Table:
+               ordered: bool = True, designated: bool = False, columns: list[str] | None = None,
+               coded: bool = False) -> ir.Table:
     """Every claim of ``year`` (by admit_date) with network_status, deductible, fund_paid, patient_paid (int64 fen)
     and rule, after the claims columns (``columns``: those of them wanted, by default all); ordered by claim_id
     (``ordered``, else in no particular order).
     ``designated``: also :data:`DESIGNATED_COLUMNS`, the consortium, township and village the person is designated
     to in ``year`` (null without a designation), which the settlement would otherwise join the designations again
     for (at 100 M claims a second hash join of every charged claim with ten million persons).
+    ``coded``: network_status and rule as their codes (int64 indexes of :data:`STATUS_NAMES` and :data:`RULE_NAMES`),
+    for a caller in memory to name them in Arrow (cheaper than the engine's strings, then a take of them).
 
     ``designations`` must hold the year's designation of every person with a claim (earlier years' rows are used for
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
@@ -713,7 +730,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     who = _who(persons, designations, year)
     levels = outpatient_deductible_levels(policy)
     con = claims.get_backend()
-    p = _Passes(institutions, policy, year, wanted, designated,
+    p = _Passes(institutions, policy, year, wanted, designated, coded=coded,
                 carry=list(dict.fromkeys([*_DECISION_INPUTS, *wanted, "total_cost"])),
                 keep=[*dict.fromkeys([*wanted, "total_cost"]), *(["_dcons", "_dtown", "_dvil"] if designated else []),
                       "_status", "_rule0", "_kind", "_fixed", "_rate", "_c", "_cap", "_td"])
@@ -756,7 +773,7 @@ def _coded(who: ir.Table) -> tuple[ir.Table, ir.Table]:
     the persons as (person_id, _emp, _big, _dk) and the distinct designations as (_k, _dcons, _dtown, _dvil), a few
     hundred rows. A pass joins a province's claims with ten million persons carrying one number instead of three
     names, and the names with a small table after (about 2 s less per pass at 100 M claims)."""
-    a = who.to_pyarrow()
+    a = to_arrow(who)
     names = ("_dcons", "_dtown", "_dvil")
     # a null name is a value of its own ("encode"), so that every designation decodes as it was
     encoded = [a.column(c).combine_chunks().dictionary_encode(null_encoding="encode") for c in names]
@@ -784,7 +801,7 @@ def _coded(who: ir.Table) -> tuple[ir.Table, ir.Table]:
 def _materialized(con: BaseBackend, expr: ir.Table) -> ir.Table:
     """``expr`` decided now, as a table for the engine, on DuckDB (so that the running sums hold their memory in a
     query of their own, not beside the main pass's); on Spark the expression itself (its driver would hold it)."""
-    return ibis.memtable(expr.to_pyarrow()) if con.name == "duckdb" else expr
+    return ibis.memtable(to_arrow(expr)) if con.name == "duckdb" else expr
 
 
 def _small_table(con: BaseBackend, table: pa.Table) -> ir.Table:
@@ -808,7 +825,7 @@ def _over_cap_persons(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table
     whether the claims without a person do; executes one aggregate query. A claim's fund payment never exceeds its
     covered cost, so nobody else's fund payments can reach the cap."""
     tot = claims.group_by(_tp=claims.person_id).aggregate(_sumc=_reachable(claims).sum())
-    big = tot.filter(tot._sumc > _smaller_cap(policy)).select("_tp").to_pyarrow()
+    big = to_arrow(tot.filter(tot._sumc > _smaller_cap(policy)).select("_tp"))
     null_big = big.column("_tp").null_count > 0
     return big.filter(pc.is_valid(big.column("_tp"))).cast(pa.schema([("_tp", pa.string())])), null_big
 
@@ -853,7 +870,7 @@ def _duckdb_batches(expr: ir.Table, rows: int) -> pa.RecordBatchReader:
     this DuckDB no longer has)."""
     backend = expr.get_backend()
     backend._run_pre_execute_hooks(expr)  # registers the expression's in-memory tables
-    return backend.con.sql(str(backend.compile(expr))).to_arrow_reader(rows)
+    return backend.con.sql(duckdb_sql(expr)).to_arrow_reader(rows)
 
 
 def _uncapped(t: ir.Table, null_big: bool) -> ir.Table:

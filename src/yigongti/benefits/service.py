@@ -27,8 +27,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS, adjudicate
-from yigongti.core.engine import Backend, arrow_batches, connect, partition_by_county, read_parquet, register_arrow
+from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS, RULE_NAMES, STATUS_NAMES, adjudicate
+from yigongti.core.engine import (
+    Backend,
+    arrow_batches,
+    connect,
+    partition_by_county,
+    read_parquet,
+    register_arrow,
+    to_arrow,
+)
 from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.core.problems import InvalidInput, Problem, errors
 from yigongti.datafolder.folder import (
@@ -123,13 +131,18 @@ def designations_for(data: DataFolder, year: int, policy: Policy | BenefitPolicy
     return pa.concat_tables(parts)
 
 
-def _registered(con: Backend, data: DataFolder, designations: pa.Table) -> dict[str, ir.Table]:
+def _registered(con: Backend, data: DataFolder, designations: pa.Table, *, in_place: bool = False,
+                ) -> dict[str, ir.Table]:
+    """persons, institutions and designations for the engine (``register_arrow``); ``in_place``: on DuckDB read
+    where they are (:func:`_engine_table`, no copy: an adjudication in memory reads each of them once or twice, and
+    copying them into DuckDB cost more than reading them, 0.5 CPU s of a simulator batch's 10)."""
     partition_by_county(con, data["persons"])  # Spark: claims and designations spread by the person's county
+    put = _engine_table if in_place else register_arrow
     return {
-        "persons": register_arrow(con, data["persons"].select(["person_id", "insurance"]), "adj_persons"),
-        "institutions": register_arrow(con, data["institutions"].select(["inst_id", "tier", "level", "consortium_id"]),
-                                       "adj_institutions"),
-        "designations": register_arrow(con, designations.select(
+        "persons": put(con, data["persons"].select(["person_id", "insurance"]), "adj_persons"),
+        "institutions": put(con, data["institutions"].select(["inst_id", "tier", "level", "consortium_id"]),
+                            "adj_institutions"),
+        "designations": put(con, designations.select(
             ["person_id", "year", "consortium_id", "township_id", "village_id"]), "adj_designations"),
     }
 
@@ -156,19 +169,21 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
     own = con is None
     con = con or connect(backend, joins_as_written=True)
     try:
-        t = _registered(con, data, des)
+        t = _registered(con, data, des, in_place=True)
         # the engine decides each claim and hands back its row number with the decision only: the claims' own
         # columns are taken from ``claims`` here, in claim_id order (the engine's sort and result of every column
         # were most of its main pass's time)
         table = _engine_table(con, _numbered(claims), "adj_claims")
         schema = table.schema().to_pyarrow()
         expr = adjudicate(table, t["persons"], t["institutions"], t["designations"], benefits, year, ordered=False,
-                          columns=[_ROW])
-        decided = expr.order_by(_ROW).to_pyarrow()  # a sort of integers and the five decisions
+                          columns=[_ROW], coded=True)
+        # in no particular order: _with_claims puts the decisions in the claims' order by their row numbers (a
+        # take in Arrow; the engine's ORDER BY of the decisions cost 1 CPU s of a simulator batch's 10)
+        decided = to_arrow(expr)
     finally:
         if own and con.name != "pyspark":
             con.disconnect()
-    return _typed(_with_claims(claims, decided, schema))
+    return _typed(_named(_with_claims(claims, decided, schema)))
 
 
 _ROW = "_adj_row"  # a claim's row number in the claims handed to the engine
@@ -196,8 +211,7 @@ def _with_claims(claims: pa.Table, decided: pa.Table, schema: pa.Schema) -> pa.T
     order = at[at >= 0]  # the decided claims in the order of ``claims``
     if len(order) != len(rows):
         raise AssertionError("the adjudication handed back a claim twice")
-    mine = pa.array(at >= 0)
-    picked = claims.filter(mine)  # the decided claims in the order of ``claims``
+    picked = _rows_kept(claims, at >= 0)  # the decided claims in the order of ``claims``
     ids = picked.column("claim_id")
     if ids.null_count or (len(ids) > 1 and not pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py()):  # usually sorted
         by_id = pc.sort_indices(ids)  # stable: the claims of the same claim_id in the order of ``claims``
@@ -207,6 +221,30 @@ def _with_claims(claims: pa.Table, decided: pa.Table, schema: pa.Schema) -> pa.T
     out = decided if in_place else decided.take(pa.array(order))  # in place: decided ordered by row number
     cols.update({name: out.column(name) for name in out.column_names if name != _ROW})
     return pa.table(cols)
+
+
+def _named(table: pa.Table) -> pa.Table:
+    """``table`` with network_status and rule named (from their codes: ``adjudicate(..., coded=True)``)."""
+    for column, names in (("network_status", STATUS_NAMES), ("rule", RULE_NAMES)):
+        at = table.column_names.index(column)
+        codes = table.column(at).combine_chunks()
+        table = table.set_column(at, column, pa.array(names, pa.string()).take(codes))
+    return table
+
+
+def _rows_kept(table: pa.Table, keep: np.ndarray) -> pa.Table:
+    """The rows of ``table`` where ``keep`` (booleans, one per row), in order: batch by batch, a batch kept whole or
+    dropped whole without a copy (the simulator's claims come as batches of one year each: filtering them all copied
+    every column of this year's claims, 0.4 CPU s of a batch of 25 replicates)."""
+    batches, start = [], 0
+    for batch in table.to_batches():
+        mask = keep[start:start + batch.num_rows]
+        start += batch.num_rows
+        if mask.all():
+            batches.append(batch)
+        elif mask.any():
+            batches.append(batch.filter(pa.array(mask)))
+    return pa.Table.from_batches(batches, table.schema)
 
 
 def _arrow_type(t: ColType) -> pa.DataType:
