@@ -51,7 +51,7 @@ from yigongti.budget.service import (
     settle_year,
     write_settlement,
 )
-from yigongti.core.engine import Backend, connect
+from yigongti.core.engine import Backend, connect, memtables_released, release_memory
 from yigongti.core.policy import Policy
 from yigongti.core.policy_files import folder_policy
 from yigongti.core.problems import InvalidInput, errors
@@ -158,6 +158,7 @@ def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, poli
         try:
             trim = check_claims_files(con, data, claims_path)  # whether any text cell is padded
 
+            release_memory()
             tell("enroll")
             enrolled_designations = None
             if folder_designations(data, year) is None:
@@ -169,23 +170,28 @@ def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, poli
             del enrolled_designations
             _drop_enrollment_inputs(data)
 
+            release_memory()
             tell("adjudicate")
-            spilled = adjudicated_once(con, data, claims_path, designations, policy, year,
-                                       spill / "adjudicated.parquet", trim=trim)
-            written = write_adjudicated_stream(sorted_adjudicated(spilled), out)
+            with memtables_released(con):  # each step lets go of its in-memory tables on the run's connection
+                spilled = adjudicated_once(con, data, claims_path, designations, policy, year,
+                                           spill / "adjudicated.parquet", trim=trim)
+                written = write_adjudicated_stream(sorted_adjudicated(spilled), out)
 
+            release_memory()
             tell("appraise")
-            in_engine = _unpark(data, parked, con)
-            adj = spilled.select(*SETTLED_CLAIMS_COLUMNS, *OUTPUT_COLUMNS, *DESIGNATED_COLUMNS)
-            claims = parquet_claims(con, folder, checked=True, trim=trim)
-            appraisal = appraise_data(data, year, policy, designations, adj,
-                                      indicator_set=folder_indicator_set(folder), claims=claims, con=con,
-                                      tables=in_engine)
-            del in_engine
+            with memtables_released(con):
+                in_engine = _unpark(data, parked, con)
+                adj = spilled.select(*SETTLED_CLAIMS_COLUMNS, *OUTPUT_COLUMNS, *DESIGNATED_COLUMNS)
+                claims = parquet_claims(con, folder, checked=True, trim=trim)
+                appraisal = appraise_data(data, year, policy, designations, adj,
+                                          indicator_set=folder_indicator_set(folder), claims=claims, con=con,
+                                          tables=in_engine)
+                del in_engine
             write_appraisal(appraisal, out, reports=reports)
             for name in parked:  # the settlement does not read them
                 data.tables.pop(name, None)
 
+            release_memory()
             tell("settle")
             settlement = settle_streamed(data, year, policy, con, designations, adj, claims,
                                          claim_files=parquet_files(claims_path), appraisal=appraisal,
