@@ -149,13 +149,15 @@ def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, poli
     tell("check")
     spill = Path(tempfile.mkdtemp(prefix="yigongti-run-"))
     try:
-        data, parked = _check_parking(folder, spill)
-        policy = policy or folder_policy(folder)
-        balances = resolve_opening(data, year, opening)
-        # past the memory limit the sort of adjudicated.csv and the joins spill to disk
+        # past the memory limit the sort of adjudicated.csv and the joins spill to disk; DuckDB's allocator hands the
+        # pages its queries free back to the system as it goes (background threads; for the whole process, so the
+        # check's own engine too), instead of keeping them (several GB at 10 M persons, on top of the limit)
         con = connect("duckdb", joins_as_written=True, memory_limit=os.environ.get(MEMORY_ENV) or ENGINE_MEMORY,
-                      temp_directory=str(spill))
+                      temp_directory=str(spill), allocator_background_threads=True)
         try:
+            data, parked = _check_parking(folder, spill)
+            policy = policy or folder_policy(folder)
+            balances = resolve_opening(data, year, opening)
             trim = check_claims_files(con, data, claims_path)  # whether any text cell is padded
 
             release_memory()
