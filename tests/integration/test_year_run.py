@@ -6,6 +6,7 @@ import csv
 import shutil
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 import yigongti.budget.year as year_module
 from yigongti.budget.year import PARKED_TABLES, policy_with_scores, run_year
 from yigongti.cli import app
+from yigongti.core.engine import Backend, memtable_names
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput
 from yigongti.datafolder.crosschecks import CROSS_COLUMNS
@@ -203,3 +205,44 @@ def test_a_streamed_run_reports_unknown_ids_of_a_parked_table_as_the_in_memory_r
         ("contracts.csv", 2, "inst_id"), ("followups.csv", 6, "person_id")]
     assert all("nobody" in p.message or "nowhere" in p.message for p in caught.value.problems)
     assert not (tmp_path / "streamed" / "indicators.csv").exists()
+
+
+def test_a_streamed_run_s_connection_lets_go_of_each_step_s_in_memory_tables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's one DuckDB connection lives from the check to the settlement: the in-memory tables the
+    adjudication and the appraisal register on it (persons, designations, scope maps, for this year and last) are let
+    go at the end of each step (they were held until the connection closed: 43 tables, 280 MB of Arrow at 1 M
+    persons when the settlement started); and the connection hands DuckDB's freed pages back as it goes. Same files
+    (tests above)."""
+    data = _province(tmp_path)
+    cons: list[Backend] = []
+    connect = year_module.connect
+
+    def keep(*args: Any, **kwargs: Any) -> Backend:
+        con = connect(*args, **kwargs)
+        cons.append(con)
+        return con
+
+    monkeypatch.setattr(year_module, "connect", keep)
+    registered: dict[str, set[str]] = {}
+
+    purges: list[bool] = []
+
+    def purging(con: Backend) -> bool:
+        return bool(con.con.execute("SELECT current_setting('allocator_background_threads')").fetchall()[0][0])
+
+    def step(name: str) -> None:
+        registered[name] = memtable_names(cons[0]) if cons else set()
+        purges.extend(purging(con) for con in cons)
+
+    run_year(data, 2026, tmp_path / "out", stream_above=0, step=step)
+    assert registered["settle"] <= registered["adjudicate"], registered
+    # the freed memory of DuckDB's queries is handed back as the run goes (jemalloc's background threads; DuckDB's
+    # default keeps it: 0.7 GB after a group-by of 10 M rows, measured), from the run's check on
+    assert len(cons) == 1 and purges == [True] * 4, purges
+    other = connect("duckdb")
+    try:
+        assert not purging(other)  # the run's own setting, not every connection's
+    finally:
+        other.disconnect()
+    assert (tmp_path / "out" / "indicators.csv").is_file()

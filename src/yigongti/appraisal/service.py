@@ -9,6 +9,7 @@ the year before, for the year-on-year columns of the report (and the growth indi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +39,7 @@ from yigongti.appraisal.indicators import (
     parse_expression,
 )
 from yigongti.care.engine import controlled_expr, fill_controlled
-from yigongti.core.engine import Backend
+from yigongti.core.engine import Backend, memtables_released
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import DataFolder
@@ -173,8 +174,12 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
     inputs = MeasureInputs(data["institutions"], data["consortia"], data["persons"], des, claims, adj, extra,
                            previous_year=claims is not None and (_whole_year(claims, year - 1) if whole is None
                                                                  else whole))
-    result = compute_measures(inputs, year=year, params=iset.parameters, wanted=iset.needed_measures(),
-                              backend=backend, con=con)
+    # a caller's connection (``run`` on a province) lets go of the measures' in-memory tables (the persons, the
+    # year's designations, the scope maps) once they are computed, not when it closes: last year's pass and the
+    # settlement do not hold this year's
+    with memtables_released(con) if con is not None else nullcontext():
+        result = compute_measures(inputs, year=year, params=iset.parameters, wanted=iset.needed_measures(),
+                                  backend=backend, con=con)
     scopes = _scopes(data)
     checks = _checklists(data, year, iset)
     return indicator_pass(iset, year, scopes, result.columns(pa.array([k for k, _ in scopes], pa.string()),

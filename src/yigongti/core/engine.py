@@ -5,6 +5,8 @@ Money columns are int64 fen throughout; see engine-notes.md for what keeps resul
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import itertools
 import os
 import re
@@ -25,9 +27,9 @@ from ibis.backends import BaseBackend
 
 __all__ = [
     "COUNTY_MAP_VIEW", "DUCKDB_THREADS_ENV", "SPARK_MASTER_ENV", "Backend", "age_expr", "arrow_batches", "connect",
-    "duckdb_sql", "duckdb_threads", "duckdb_threads_here", "icd_expr", "partition_by_county", "read_parquet",
-    "register_arrow",
-    "set_duckdb_threads", "set_spark_master", "spark_master", "to_arrow"]
+    "duckdb_sql", "duckdb_threads", "duckdb_threads_here", "icd_expr", "memtable_names", "memtables_released",
+    "partition_by_county", "read_parquet", "register_arrow", "release_memory", "set_duckdb_threads",
+    "set_spark_master", "spark_master", "to_arrow"]
 
 Backend = BaseBackend
 _counter = itertools.count()
@@ -181,6 +183,58 @@ def _by_county(session: Any, df: Any) -> Any:
         county = session.table(COUNTY_MAP_VIEW)
         return df.join(county, "person_id", "left").repartition("county_code").select(*cols)
     return df
+
+
+def memtable_names(con: BaseBackend) -> set[str]:
+    """The Arrow tables Ibis has registered on a DuckDB connection for its in-memory tables (``ibis.memtable``): Ibis
+    keeps each one registered, and so alive, until the connection closes (or the process exits). Empty elsewhere."""
+    if con.name != "duckdb":
+        return set()
+    rows = con.con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal "
+                           "AND view_name LIKE 'ibis\\_%memtable\\_%' ESCAPE '\\'").fetchall()
+    return {str(r[0]) for r in rows}
+
+
+@contextmanager
+def memtables_released(con: BaseBackend) -> Iterator[None]:
+    """Let go, at the end of the block, of the in-memory tables registered on ``con`` within it (DuckDB; nothing on
+    another backend). A connection that lives through several steps of a province's run (``run``) would otherwise
+    hold every step's Arrow tables (persons, designations, the scope maps: gigabytes at 10 M persons) until it closes.
+    An expression of the block still in use afterwards is registered again when it runs (Ibis forgets the table
+    too), so no later query can miss one."""
+    before = memtable_names(con)
+    try:
+        yield
+    finally:
+        gone = memtable_names(con) - before
+        if gone:
+            registered = con._memtables  # Ibis's set of the in-memory tables it has registered on this connection
+            for op in list(registered):
+                if op.name in gone:
+                    registered.discard(op)
+            for name in sorted(gone):
+                con.con.unregister(name)
+
+
+def release_memory() -> None:
+    """Hand the memory this process has freed back to the system: the Arrow pool's unused pages and the C library's
+    free heap (glibc's ``malloc_trim``; DuckDB allocates with it). Between the steps of a province's run, so that the
+    next step's peak does not sit on the last one's freed but retained pages. Changes no result."""
+    pa.default_memory_pool().release_unused()
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(name)
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
 
 
 def read_parquet(con: BaseBackend, source: str, name: str | None = None) -> ibis.Table:
