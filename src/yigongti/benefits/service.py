@@ -714,9 +714,9 @@ def _written(con: Backend, expr: ir.Table, out: Path, *, fmt: str, year: int) ->
         write_adjudicated_stream(expr, out)
         return _summary_in_engine(con.read_csv(out / "adjudicated.csv", all_varchar=True), year)
     target, tmp = out / "adjudicated.parquet", out / ".adjudicated.parquet.tmp"
-    # money as decimal yuan, as every contract file has it; a blank optional text null (as :func:`_blank_as_null`)
-    blank = {c: expr[c].nullif("") for c in _OPTIONAL_TEXT if c in expr.columns and expr[c].type().is_string()}
-    con.to_parquet(expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns}, **blank), tmp)
+    # money as decimal yuan, as every contract file has it; a blank optional text null (:func:`_blank_as_null`)
+    expr = _blank_as_null(expr)
+    con.to_parquet(expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns}), tmp)
     summary = _summary_in_engine(con.read_parquet(tmp), year)
     tmp.replace(target)
     return summary
@@ -769,17 +769,12 @@ def _in_output_order(table: pa.Table) -> pa.Table:
 _OPTIONAL_TEXT = tuple(c.name for c in CLAIMS.columns if c.type is ColType.STR and not c.required)
 
 
-def _blank_as_null(part: pa.Table) -> pa.Table:
+def _blank_as_null(expr: ir.Table) -> ir.Table:
     """An optional text cell that is ``''`` (a Parquet file's blank, which the engine reads as it is) made null, as
-    the folder's reader makes a blank cell of CSV, Excel or Parquet: adjudicated.csv writes the same empty cell."""
-    for name in _OPTIONAL_TEXT:
-        if name not in part.column_names:
-            continue
-        col, kind = part.column(name), part.schema.field(name).type
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            blank = pc.equal(col, "")
-            part = part.set_column(part.column_names.index(name), name, pc.if_else(blank, pa.scalar(None, kind), col))
-    return part
+    the folder's reader makes a blank cell of CSV, Excel or Parquet: both written forms of the adjudication (CSV and
+    Parquet) then have the same empty cell. One rule, in the engine, for both writers."""
+    blank = {c: expr[c].nullif("") for c in _OPTIONAL_TEXT if c in expr.columns and expr[c].type().is_string()}
+    return expr.mutate(**blank) if blank else expr
 
 
 def write_adjudicated_stream(expr: ir.Table, out: Path, *, batch_rows: int = 1_000_000) -> int:
@@ -790,9 +785,9 @@ def write_adjudicated_stream(expr: ir.Table, out: Path, *, batch_rows: int = 1_0
 
     def parts() -> Iterator[pa.Table]:
         nonlocal written
-        with arrow_batches(expr, batch_rows) as reader:
+        with arrow_batches(_blank_as_null(expr), batch_rows) as reader:
             for batch in reader:
-                part = _blank_as_null(_in_output_order(_typed(pa.Table.from_batches([batch]))))
+                part = _in_output_order(_typed(pa.Table.from_batches([batch])))
                 written += part.num_rows
                 yield part
             if not written:  # no claim: the header alone
