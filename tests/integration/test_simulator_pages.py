@@ -26,6 +26,7 @@ from store_fixtures import scratch_url
 from prepared_dirs import prepared_data_dir
 from yigongti.app.factory import create_app
 from yigongti.core.audit import AuditRow
+from yigongti.core.engine import duckdb_threads
 from yigongti.core.labels import label
 from yigongti.platform.settings import Settings
 from yigongti.simulator import runs
@@ -156,7 +157,16 @@ def test_hostile_addresses_and_forms(sim_app: FastAPI) -> None:
         assert r.status_code == 422
 
 
-def test_a_run_from_start_to_done_gives_the_rows_of_run_simulation(sim_app: FastAPI, example_input: Path) -> None:
+def test_a_run_from_start_to_done_gives_the_rows_of_run_simulation(sim_app: FastAPI, example_input: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    threads_seen: list[int | None] = []
+    real = runs.run_simulation
+
+    def counted(*args: Any, **kwargs: Any) -> SimulationResult:  # the real run, with the DuckDB threads it ran with
+        threads_seen.append(duckdb_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "run_simulation", counted)
     with page_client(sim_app, "sim-commission") as c:
         with runs._BUSY:  # a run going on in this worker process: a second start is refused, not queued
             busy = _start(c, scenario=list(PICKED), years="1", replicates="1", seed="1")
@@ -168,6 +178,8 @@ def test_a_run_from_start_to_done_gives_the_rows_of_run_simulation(sim_app: Fast
         run_id = int(path.rsplit("/", 1)[1])
         page = _wait(c, path)
         assert 'data-status="done"' in page and 'http-equiv="refresh"' not in page
+        # the run's DuckDB connections use one thread: the worker's other core stays with its requests
+        assert threads_seen == [runs.RUN_THREADS] == [1] and duckdb_threads() != 1
 
         ctx = sim_app.state.ctx
         with ctx.sessions() as s:
