@@ -29,12 +29,15 @@ from yigongti.core.engine import Backend, age_expr, connect, register_arrow
 from yigongti.referral.domain import ARRIVED, COMPLETED
 from yigongti.registry.domain import Tier
 
-__all__ = ["TIER_RANK", "MeasureInputs", "MeasureResult", "compute_measures"]
+__all__ = ["ADJUDICATED_CLAIM_COLUMNS", "TIER_RANK", "MeasureInputs", "MeasureResult", "compute_measures"]
 
 TIER_RANK = {Tier.VILLAGE: 0, Tier.TOWNSHIP: 1, Tier.COUNTY: 2, Tier.OUTSIDE: 3}
 PRIMARY_TIERS = (Tier.TOWNSHIP, Tier.VILLAGE)
 PREV = "prev__"  # column prefix of last year's measures (a measure key says "prev:")
 _REFERRAL_MEASURES = ("up_referrals", "down_referrals", "down_referrals_from_county")
+# the claims' columns the residents' measures read (``MeasureInputs.adjudicated_claims``: an adjudication that
+# carries them stands for the year's claims)
+ADJUDICATED_CLAIM_COLUMNS = ("person_id", "inst_id", "setting", "admit_date", "total_cost", "diagnosis")
 
 
 
@@ -51,6 +54,10 @@ class MeasureInputs:
     adjudicated: pa.Table | ir.Table | None = None
     extra: Mapping[str, pa.Table | ir.Table] = field(default_factory=dict)  # or engine tables of the connection
     previous_year: bool = True  # False: the claims of the year before are incomplete, prev(...) is not available
+    # True: ``adjudicated`` is the adjudication of ``claims`` themselves (an engine table, one row per claim of the
+    # year with the claims' columns of :data:`ADJUDICATED_CLAIM_COLUMNS` beside fund_paid, as ``settle`` spills it):
+    # the year's claims are read from it instead of being joined with it by claim_id
+    adjudicated_claims: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,10 @@ class _Engine:
         self.claims = self._t(inputs.claims) if inputs.claims is not None else None
         self.adj = (self._t(inputs.adjudicated.select(["claim_id", "fund_paid"]))
                     if inputs.adjudicated is not None else None)
+        # the year's claims with their fund_paid, when the adjudication is of these claims and carries their columns
+        self.adjudicated_claims = (inputs.adjudicated.select([*ADJUDICATED_CLAIM_COLUMNS, "fund_paid"])
+                                   if inputs.adjudicated_claims and isinstance(inputs.adjudicated, ir.Table)
+                                   else None)
         self.extra = {k: self._t(v) for k, v in inputs.extra.items()}
         self.labels = _Labels()
 
@@ -220,13 +231,23 @@ class _Engine:
         assert self.claims is not None
         c = self.claims
         yr = _year_of(c.admit_date)
-        c = c.filter(yr.isin(years)).mutate(_yr=yr)
+        rows = self.adjudicated_claims if fund and self.year in years else None
+        if rows is not None:
+            # the year's claims as adjudicated (each once, fund_paid beside), the other years' from the claims with
+            # no fund_paid: the rows and values of the claims LEFT JOIN the adjudication by claim_id, without it
+            cols = list(ADJUDICATED_CLAIM_COLUMNS)
+            now = rows.filter(_year_of(rows.admit_date) == self.year)
+            now = now.select(*cols, _yr=_year_of(now.admit_date), fund_paid=now.fund_paid.cast("int64"))
+            before = c.filter(yr.isin([y for y in years if y != self.year]))
+            c = now.union(before.select(*cols, _yr=yr, fund_paid=ibis.null("int64")))
+        else:
+            c = c.filter(yr.isin(years)).mutate(_yr=yr)
         inst = self.inst.select("inst_id", "tier", "kind", i_county=self.inst.county_code)
         c = c.join(inst, "inst_id")
         if person:
             per = self.persons.select("person_id", "_p", p_county=self.persons.county_code)
             c = c.join(per, "person_id")
-        if fund and self.adj is not None:
+        if fund and self.adj is not None and rows is None:
             a = self.adj.rename(adj_claim_id="claim_id")
             c = c.left_join(a, c.claim_id == a.adj_claim_id)
         return c

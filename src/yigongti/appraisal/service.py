@@ -162,9 +162,9 @@ def _covers(adjudicated: pa.Table | ir.Table | None, claims: pa.Table | ir.Table
 def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designations: pa.Table,
                     adjudicated: pa.Table | ir.Table | None, backend: str, *, claims: pa.Table | ir.Table | None,
                     con: Backend | None = None, whole: bool | None = None,
-                    tables: Mapping[str, ir.Table] | None = None) -> IndicatorPass:
+                    tables: Mapping[str, ir.Table] | None = None, adjudicated_claims: bool = False) -> IndicatorPass:
     """``whole``: whether the claims cover every month of the year before (computed when None). ``tables``: appraisal
-    tables as engine tables of ``con``, instead of ``data``'s."""
+    tables as engine tables of ``con``, instead of ``data``'s. ``adjudicated_claims``: as :func:`appraise_data`'s."""
     des = pc.filter(designations, pc.equal(designations.column("year"), year))
     extra: dict[str, pa.Table | ir.Table] = {t.name: data[t.name] for t in APPRAISAL_TABLES
                                              if data.get(t.name) is not None}
@@ -173,7 +173,8 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
     adj = adjudicated if _covers(adjudicated, claims, year) else None
     inputs = MeasureInputs(data["institutions"], data["consortia"], data["persons"], des, claims, adj, extra,
                            previous_year=claims is not None and (_whole_year(claims, year - 1) if whole is None
-                                                                 else whole))
+                                                                 else whole),
+                           adjudicated_claims=adjudicated_claims and adj is not None)
     # a caller's connection (``run`` on a province) lets go of the measures' in-memory tables (the persons, the
     # year's designations, the scope maps) once they are computed, not when it closes: last year's pass and the
     # settlement do not hold this year's
@@ -296,7 +297,7 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
                   adjudicated: pa.Table | ir.Table | None, *, indicator_set: IndicatorSet | None = None,
                   backend: str = "duckdb", with_previous: bool = True, claims: ir.Table | None = None,
                   con: Backend | None = None, tables: Mapping[str, ir.Table] | None = None,
-                  checked: bool = False) -> AppraisalResult:
+                  checked: bool = False, adjudicated_claims: bool = False) -> AppraisalResult:
     """Indicators, scores and grades of ``year``. ``designations``: designations with a year column (those of
     ``year`` are used; those of ``year - 1`` for last year's indicators when present). ``adjudicated``: at least
     claim_id and fund_paid (int fen) for the claims of the year; None leaves the fund indicators not computable.
@@ -305,7 +306,10 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     ``tables``: appraisal tables of persons (follow-ups, contracts, ...) as engine tables of ``con`` with a
     :data:`ROW` column, instead of ``data``'s (a province's, never held in memory). ``checked``: the references of
     the appraisal tables were checked already, by an earlier call on the same tables (the simulator: every year of
-    a county has the tables of its observed year, checked when it was prepared; keys prefixed alike in a batch)."""
+    a county has the tables of its observed year, checked when it was prepared; keys prefixed alike in a batch).
+    ``adjudicated_claims``: ``adjudicated`` is the engine's adjudication of ``claims`` carrying the claims' columns
+    (:data:`~yigongti.appraisal.engine.ADJUDICATED_CLAIM_COLUMNS`, as ``settle``'s spill does): the year's measures
+    read the year's claims from it, not from ``claims`` joined with it by claim_id."""
     iset = indicator_set or load_indicator_set()
     tables = dict(tables or {})
     if not checked:
@@ -322,7 +326,7 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     source: pa.Table | ir.Table | None = claims if claims is not None else data.get("claims")
     whole = source is not None and _whole_year(source, year - 1)  # one scan, for the measures and the notes
     done = _indicator_rows(data, year, iset, designations, adjudicated, backend, claims=source, con=con,
-                           whole=whole, tables=tables)
+                           whole=whole, tables=tables, adjudicated_claims=adjudicated_claims and claims is not None)
     notes: list[str] = []
     previous = None
     previous_scores: dict[str, Decimal] = {}

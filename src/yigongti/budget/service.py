@@ -35,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from yigongti.appraisal.engine import ADJUDICATED_CLAIM_COLUMNS
 from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.service import AppraisalResult, appraise_data
 from yigongti.benefits.engine import DESIGNATED_COLUMNS
@@ -109,6 +110,9 @@ _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inputs-hash")
 
 # the claims columns the settlement asks of the engine's adjudication (the rest of ADJUDICATED_COLUMNS it computes)
 SETTLED_CLAIMS_COLUMNS = [c for c in ADJUDICATED_COLUMNS if c not in ("fund_paid", "rule")]
+# what ``settle``'s streamed path adjudicates the claims with: the settlement's columns and those the appraisal's
+# measures read the year's claims from (``appraise_data(adjudicated_claims=True)``: no join by claim_id)
+_SPILLED_COLUMNS = list(dict.fromkeys([*SETTLED_CLAIMS_COLUMNS, *ADJUDICATED_CLAIM_COLUMNS]))
 
 
 @dataclass
@@ -437,16 +441,16 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
             # so the peak stays that of the sums at any size
             spill = Path(tempfile.mkdtemp(prefix="yigongti-settle-"))
             adj = adjudicated_once(con, data, path, designations, policy, year, spill / "adjudicated.parquet",
-                                   columns=SETTLED_CLAIMS_COLUMNS, trim=trim)
+                                   columns=_SPILLED_COLUMNS, trim=trim)
         else:
             adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
-                                   columns=SETTLED_CLAIMS_COLUMNS)
+                                   columns=_SPILLED_COLUMNS)
         # the claims as read (last year's for the appraisal and risk classes)
         claims = parquet_claims(con, folder, checked=True, trim=trim)
         # the scores, hence the money, need this year's indicators only (last year's are the appraisal report's)
         appraisal, problem = _appraised(appraisal, appraise, appraisal_errors, lambda: appraise_data(
             data, year, policy, designations, adj, indicator_set=folder_indicator_set(folder), backend=backend,
-            claims=claims, con=con, with_previous=False))
+            claims=claims, con=con, with_previous=False, adjudicated_claims=True))
         result = settle_streamed(data, year, policy, con, designations, adj, claims, claim_files=parquet_files(path),
                                  appraisal=appraisal, top_diagnoses=top_diagnoses, opening=opening)
     finally:
