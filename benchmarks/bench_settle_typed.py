@@ -16,8 +16,10 @@ its own process, so its peak memory (max RSS) is its own:
   network and runs one per-person running-sum window (the shape of the settlement's core, none of its rules).
 
 ``--profile``: the baseline again with DuckDB's profiler on (``PRAGMA enable_profiling``), its plan written next to
-the output. Prints wall seconds, CPU seconds (user + system of the process and its children: the report workers)
-and peak RSS of both, and the ratio.
+the output. ``--baseline SRC --runs N``: ``settle`` also with another tree's ``src`` (main's, in the same window),
+alternating this tree and SRC N times each, the hand query before each pair; their out folders are compared file
+by file (byte-identical or not). Prints wall seconds, CPU seconds (user + system of the process and its children:
+the report workers) and peak RSS of both, and the ratio.
 """
 
 from __future__ import annotations
@@ -94,6 +96,33 @@ def _baseline_cmd(folder: Path, year: int, profile: Path | None) -> list[str]:
     return [sys.executable, "-c", code]
 
 
+def _same_files(a: Path, b: Path) -> bool:
+    names = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    return names == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()) and all(
+        (a / n).read_bytes() == (b / n).read_bytes() for n in names)
+
+
+def _alternate(folder: Path, args: argparse.Namespace, claims: int, out: Path) -> None:
+    """``settle`` with this tree's src and with ``args.baseline`` alternately, the hand query before each pair."""
+    trees = {"tree": HERE.parent / "src", "baseline": args.baseline.resolve()}
+    print(f"folder {folder}: {claims:,} claims (both years)")
+    firsts: dict[str, Path] = {}
+    for run in range(args.runs):
+        base = _timed(_baseline_cmd(folder, args.year, None))
+        print(f"hand-written DuckDB query: {base[0]:.1f} s wall, {base[1]:.2f} s CPU, peak {base[2]:,} MB")
+        for name, src in (trees.items() if run % 2 == 0 else reversed(trees.items())):
+            o = out / f"{name}{run}"
+            cmd = [sys.executable, "-m", "yigongti.cli", "settle", "--data", str(folder), "--year", str(args.year),
+                   "--out", str(o)] + (["--no-reports"] if args.no_reports else [])
+            load = os.getloadavg()[0]
+            wall, cpu, peak = _timed(cmd, env={**os.environ, "PYTHONPATH": str(src)})
+            same = _same_files(firsts.setdefault("tree", o), o) if name == "tree" or "tree" in firsts else None
+            print(f"settle {name} run {run + 1}: {wall:.1f} s wall, {cpu:.2f} s CPU, peak {peak:,} MB, "
+                  f"load {load:.1f}, {cpu / base[1]:.1f}x the hand query" + ("" if same is None else
+                                                                              f", outputs identical: {same}"),
+                  flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--folder", type=Path, default=None, help="an existing province folder (else one is generated)")
@@ -103,6 +132,8 @@ def main() -> None:
     p.add_argument("--no-reports", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the generated folder under benchmarks/data/")
     p.add_argument("--profile", action="store_true", help="the baseline with DuckDB's profiler on")
+    p.add_argument("--baseline", type=Path, default=None, help="another tree's src: settle with it too, alternating")
+    p.add_argument("--runs", type=int, default=1, help="with --baseline: runs of each tree")
     args = p.parse_args()
     folder = args.folder
     generated = folder is None
@@ -117,6 +148,9 @@ def main() -> None:
     claims = ds.dataset(_table(folder, "claims").replace("*.parquet", ""), format="parquet").count_rows()
     out = Path(tempfile.mkdtemp(prefix="settle-typed-"))
     try:
+        if args.baseline is not None:
+            _alternate(folder, args, claims, out)
+            return
         base = _timed(_baseline_cmd(folder, args.year, None))
         cmd = [sys.executable, "-m", "yigongti.cli", "settle", "--data", str(folder), "--year", str(args.year),
                "--out", str(out / "o")] + (["--no-reports"] if args.no_reports else [])
