@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -651,14 +651,17 @@ def adjudicated_expr(con: Backend, data: DataFolder, claims_path: Path, designat
 
 def adjudicated_once(con: Backend, data: DataFolder, claims_path: Path, designations: pa.Table,
                      policy: Policy | BenefitPolicy, year: int, spill: Path, *, columns: list[str] | None = None,
-                     checked: bool = True, trim: bool = True) -> ir.Table:
+                     checked: bool = True, trim: bool = True, without: Sequence[str] = ()) -> ir.Table:
     """The adjudication of a folder's Parquet claims (DuckDB), run once: written into the Parquet file ``spill``
-    (the claims ``columns``, default every one, the outputs in int64 fen and the designation columns, in no order)
-    and returned as an engine table that reads it. ``run`` writes adjudicated.csv from it (:func:`sorted_adjudicated`)
-    and its appraisal and settlement aggregate it, and ``settle``'s streamed path reads it the same way, instead of
-    adjudicating the claims again for each of their passes. ``checked``, ``trim``: as :func:`adjudicated_expr`'s."""
+    (the claims ``columns``, default every one, the outputs in int64 fen but those named in ``without`` (which no
+    reader of the spill needs), and the designation columns, in no order) and returned as an engine table that reads
+    it. ``run`` writes adjudicated.csv from it (:func:`sorted_adjudicated`) and its appraisal and settlement aggregate
+    it, and ``settle``'s streamed path reads it the same way, instead of adjudicating the claims again for each of
+    their passes. ``checked``, ``trim``: as :func:`adjudicated_expr`'s."""
     expr = adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True, columns=columns,
                             checked=checked, trim=trim)
+    if without:
+        expr = expr.drop(*without)
     # the spill is in no order: a faster, parallel write; the connection's own setting is put back after it (the
     # caller's later queries, ``run``'s appraisal and settlement, may count on the order they were given)
     kept = con.raw_sql("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]

@@ -113,6 +113,8 @@ SETTLED_CLAIMS_COLUMNS = [c for c in ADJUDICATED_COLUMNS if c not in ("fund_paid
 # what ``settle``'s streamed path adjudicates the claims with: the settlement's columns and those the appraisal's
 # measures read the year's claims from (``appraise_data(adjudicated_claims=True)``: no join by claim_id)
 _SPILLED_COLUMNS = list(dict.fromkeys([*SETTLED_CLAIMS_COLUMNS, *ADJUDICATED_CLAIM_COLUMNS]))
+# the adjudication's outputs neither the settlement (:data:`ADJUDICATED_COLUMNS`) nor the appraisal reads: not spilled
+_UNREAD_OUTPUTS = ("network_status", "deductible", "patient_paid")
 
 
 @dataclass
@@ -441,7 +443,7 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
             # so the peak stays that of the sums at any size
             spill = Path(tempfile.mkdtemp(prefix="yigongti-settle-"))
             adj = adjudicated_once(con, data, path, designations, policy, year, spill / "adjudicated.parquet",
-                                   columns=_SPILLED_COLUMNS, trim=trim)
+                                   columns=_SPILLED_COLUMNS, trim=trim, without=_UNREAD_OUTPUTS)
         else:
             adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
                                    columns=_SPILLED_COLUMNS)
