@@ -5,13 +5,17 @@ plain text the two agree cell by cell."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yigongti.benefits.service import _column_checks
+from yigongti.core.engine import to_arrow
 from yigongti.datafolder.folder import parse_table
 from yigongti.datafolder.schema import CLAIMS
 
@@ -92,38 +96,50 @@ def test_padding_is_told_where_the_check_passes(values: list[str | None], name: 
 _KNOWN = {"person_id": ["P1", "P2", "P10"], "inst_id": ["V1", "T1"]}  # checked ids: as read_folder keeps them
 
 
-def _row_counts(person: list[str | None], inst: list[str | None], *, refs: bool) -> list[tuple[int, int]]:
+@pytest.fixture(scope="module")
+def known_ids() -> Iterator[dict[str, ibis.Table]]:
+    """:data:`_KNOWN` as tables of one connection, made once for the module's examples."""
+    con = ibis.duckdb.connect()
+    try:
+        yield {k: con.create_table(f"known_{k}", pa.table({k: v})) for k, v in _KNOWN.items()}
+    finally:
+        con.disconnect()
+
+
+def _row_counts(known: dict[str, ibis.Table], person: list[str | None], inst: list[str | None], *,
+                refs: bool) -> list[tuple[int, int]]:
     """(n, padded) of :func:`bad_claims_count` for each claim alone (a valid claim but for its person and
-    institution), looking the references up among :data:`_KNOWN` as written when ``refs``."""
+    institution), looking the references up among :data:`_KNOWN` as written when ``refs``. Each claim is an in-memory
+    table run by ``to_arrow`` (DuckDB's path of the engine: every claim's check is one shape of expression, compiled
+    once, test_engine_sql_shapes checks that SQL is Ibis's own; a connection and two tables per call, a table copied
+    in and a compilation per claim were most of this property's time)."""
     from yigongti.benefits.service import bad_claims_count
 
-    con = ibis.duckdb.connect()
-    known = {k: con.create_table(f"known_{k}", pa.table({k: v})) for k, v in _KNOWN.items()}
     out = []
     for i, (p, s) in enumerate(zip(person, inst, strict=True)):
-        t = con.create_table(f"c{i}", pa.table({
+        t = ibis.memtable(pa.table({
             "claim_id": [f"C{i}"], "person_id": pa.array([p], pa.string()), "inst_id": pa.array([s], pa.string()),
             "setting": ["outpatient"], "admit_date": ["2026-03-01"], "total_cost": ["10.00"],
             "covered_cost": ["8.00"]}))
         expr = bad_claims_count(t, persons=known["person_id"] if refs else None,
                                 institutions=known["inst_id"] if refs else None, as_written=True)
         assert expr is not None
-        row = expr.to_pyarrow().to_pylist()[0]
+        row = to_arrow(expr).to_pylist()[0]
         out.append((int(row["n"] or 0), int(row["padded"] or 0)))
-    con.disconnect()
     return out
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.one_of(_text, st.sampled_from(_KNOWN["person_id"])),
-                          st.one_of(_text, st.sampled_from(_KNOWN["inst_id"]))), min_size=1, max_size=6))
-def test_references_found_as_written_skip_only_checks_they_would_pass(cells: list[tuple[str | None,
-                                                                                     str | None]]) -> None:
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.tuples(st.one_of(_text, st.sampled_from(_KNOWN["person_id"])),
+                                st.one_of(_text, st.sampled_from(_KNOWN["inst_id"]))), min_size=1, max_size=6))
+def test_references_found_as_written_skip_only_checks_they_would_pass(
+        known_ids: dict[str, ibis.Table], cells: list[tuple[str | None, str | None]]) -> None:
     """The check runs the text checks of person_id and inst_id only on references not found as written among the
     known (checked) ids: a claim's verdict and padding are those of the text checks alone (no lookup) or'ed with
     the unknown-reference check (a non-empty reference not found as written), cell by cell."""
     person, inst = [c[0] for c in cells], [c[1] for c in cells]
-    looked_up, text_only = _row_counts(person, inst, refs=True), _row_counts(person, inst, refs=False)
+    looked_up = _row_counts(known_ids, person, inst, refs=True)
+    text_only = _row_counts(known_ids, person, inst, refs=False)
     for p, s, (n, padded), (n_text, padded_text) in zip(person, inst, looked_up, text_only, strict=True):
         unknown = any(v is not None and v.strip(" \t\n\r\x0b\x0c") != "" and v not in _KNOWN[k]
                       for k, v in (("person_id", p), ("inst_id", s)))
