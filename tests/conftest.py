@@ -71,18 +71,22 @@ def _cheap_password_hashes() -> Iterator[None]:
 
 # make test's scheduling (pytest-xdist, --dist loadfile): a module stays on one worker, so the run ends when the last
 # module of the busier worker ends. xdist queues the modules by their number of tests (most first), which leaves
-# modules of a few long tests (a Spark cluster, the simulator) to the end; these go first instead, longest first
-# (their cost on this 2-core machine, benchmarks/RESULTS.md), and the many short modules fill in after them.
+# modules of a few long tests (a Spark cluster, the simulator, a property test of adjudications) to the end; these go
+# first instead, longest first (their cost on this 2-core machine, benchmarks/RESULTS.md), and the many short modules
+# fill in after them. A module of few tests that grows long belongs in this list (test_fuzzed_folders, 6 tests, went
+# from 6 to 57 s at load 12 with one test; test_engine_sql_shapes, 2 tests, 44 s, was queued among the last).
 # The modules that use this process's local Spark session (engine.connect("spark"): getOrCreate, one JVM per process)
 # run on one worker together, so that one JVM is started for all of them, not one on each worker.
 SPARK_MODULES = ("test_adjudication_example.py", "test_appraisal_spark.py", "test_enroll_spark.py",
                  "test_settle_spark.py", "test_spark_cluster.py")
 SPARK_GROUP = "tests/integration/[spark]"
 LONGEST_FIRST = (SPARK_GROUP, "tests/integration/test_simulator.py", "tests/e2e/test_accessibility.py",
-                 "tests/integration/test_settle_folder.py", "tests/integration/test_year_run.py",
-                 "tests/e2e/test_screenshots.py", "tests/integration/test_nhsa_import.py",
-                 "tests/integration/test_workforce_pages.py", "tests/integration/test_two_disease.py",
-                 "tests/integration/test_api_openapi.py", "tests/integration/test_web_workers.py",
+                 "tests/integration/test_year_run.py", "tests/integration/test_settle_folder.py",
+                 "tests/integration/test_two_disease.py", "tests/e2e/test_screenshots.py",
+                 "tests/integration/test_nhsa_import.py", "tests/integration/test_workforce_pages.py",
+                 "tests/integration/test_claims_engine_check.py", "tests/integration/test_api_openapi.py",
+                 "tests/integration/test_fuzzed_folders.py", "tests/integration/test_simulator_settle_worlds.py",
+                 "tests/integration/test_engine_sql_shapes.py", "tests/integration/test_web_workers.py",
                  "tests/e2e/test_public_health_browser.py", "tests/integration/test_settle_one_path.py",
                  "tests/e2e/test_browser_flows.py", "tests/integration/test_enroll_cli.py")
 
