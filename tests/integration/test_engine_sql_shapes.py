@@ -5,6 +5,8 @@ adjudication (which runs through it) the same table as the engine's expression r
 
 from __future__ import annotations
 
+import re
+
 import ibis
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
@@ -40,6 +42,11 @@ def test_the_same_shape_on_other_tables_gets_its_own_tables() -> None:
     assert to_arrow(base.filter(base.v > 3).order_by("k")).column("k").to_pylist() == ["d"]
 
 
+def _excludes_sorted(sql: str) -> str:
+    """``sql`` with the names of each ``EXCLUDE (...)`` in sorted order."""
+    return re.sub(r"EXCLUDE \(([^()]*)\)", lambda m: f"EXCLUDE ({', '.join(sorted(m.group(1).split(', ')))})", sql)
+
+
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(policies(), min_size=2, max_size=3), designated_claim_sets())
 def test_adjudications_under_policies_in_turn_agree_with_the_reference(policies_in_turn, sets) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +55,9 @@ def test_adjudications_under_policies_in_turn_agree_with_the_reference(policies_
     t = engine_tables(con, claims, persons, designations)
     for policy in [*policies_in_turn, policies_in_turn[0]]:  # the first again: its shapes are kept by then
         expr = adjudicate(t["claims"], t["persons"], t["institutions"], t["designations"], policy, Y)
-        assert duckdb_sql(expr) == con.compile(expr)  # Ibis's SQL; to_pyarrow runs it as to_arrow does (test above)
+        # Ibis's SQL (to_pyarrow runs it as to_arrow does: test above), up to the order of an EXCLUDE's names: they
+        # are a set in Ibis's expression, so an equal shape kept from an earlier expression may list them otherwise
+        assert _excludes_sorted(duckdb_sql(expr)) == _excludes_sorted(con.compile(expr))
         out = to_arrow(expr)
         got = {r["claim_id"]: (r["network_status"], r["deductible"], r["fund_paid"], r["patient_paid"], r["rule"])
                for r in out.to_pylist()}
