@@ -158,7 +158,7 @@ def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, poli
             data, parked = _check_parking(folder, spill)
             policy = policy or folder_policy(folder)
             balances = resolve_opening(data, year, opening)
-            trim = check_claims_files(con, data, claims_path)  # whether any text cell is padded
+            trim = check_claims_files(data, claims_path)  # whether any text cell is padded
 
             release_memory()
             tell("enroll")
