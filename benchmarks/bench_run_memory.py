@@ -26,12 +26,16 @@ from pathlib import Path
 import pyarrow as pa
 
 
-def rss_mb() -> float:
+def status_mb(key: str = "VmRSS") -> float:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def rss_mb() -> float:
+    return status_mb()
 
 
 def cpu() -> float:
@@ -114,16 +118,8 @@ def main() -> None:
     for name, peak, end, secs, arrow in rows[1:]:
         print(f"{name:<18} {peak:>9,.0f} {end:>11,.0f} {secs:>8.1f} {arrow:>9,.0f}")
     total = sum(r[3] for r in rows[1:])
-    print(f"total CPU s {total:.1f}, wall {wall:.1f} s, VmHWM {peak_hwm():,.0f} MB, pid {os.getpid()}")
+    print(f"total CPU s {total:.1f}, wall {wall:.1f} s, VmHWM {status_mb('VmHWM'):,.0f} MB, pid {os.getpid()}")
     sys.stdout.flush()
-
-
-def peak_hwm() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 if __name__ == "__main__":
