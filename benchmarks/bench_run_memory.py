@@ -83,8 +83,11 @@ def main() -> None:
 
         from yigongti.benefits.service import check_claims_files, parquet_claims_path
         from yigongti.budget.year import ENGINE_MEMORY, _check_parking
+        from yigongti.core import engine
         from yigongti.core.engine import connect, release_memory
 
+        if hasattr(engine, "arrow_system_pool"):  # as _run_streamed allocates (h15/checkmem on)
+            pa.set_memory_pool(pa.system_memory_pool())
         spill = Path(tempfile.mkdtemp(prefix="bench-check-"))
         con = connect("duckdb", joins_as_written=True, memory_limit=ENGINE_MEMORY, temp_directory=str(spill),
                       allocator_background_threads=True)
