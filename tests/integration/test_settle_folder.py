@@ -159,7 +159,6 @@ def test_ids_found_only_trimmed_pass_the_engine_check_and_unknown_ids_are_named(
     """The engine looks the claims' ids up as written first and trims them only when one is not found: a padded id
     of a known person passes without the Arrow check; an unknown one is still named by file, row and column."""
     from yigongti.benefits import service as benefits
-    from yigongti.core.engine import connect
     from yigongti.core.problems import InvalidInput
     from yigongti.datafolder.folder import read_folder
     from yigongti.datafolder.schema import INPUT_TABLES
@@ -185,11 +184,11 @@ def test_ids_found_only_trimmed_pass_the_engine_check_and_unknown_ids_are_named(
     monkeypatch.setattr(benefits, "_raise_claims_problems", counted)
     data = read_folder(folder, tables=[t for t in INPUT_TABLES if t != "claims"])
     write(ids)
-    benefits.check_claims_files(connect(), data, folder / "claims")
+    benefits.check_claims_files(data, folder / "claims")
     assert arrow_checks == []
     write([ids[0], "NO-SUCH-PERSON", *ids[2:]])
     with pytest.raises(InvalidInput) as caught:
-        benefits.check_claims_files(connect(), data, folder / "claims")
+        benefits.check_claims_files(data, folder / "claims")
     assert arrow_checks == [folder / "claims"]
     text = str(caught.value)
     assert "part-0.parquet" in text and "person_id" in text and "NO-SUCH-PERSON" in text, text
@@ -247,13 +246,8 @@ def test_padded_text_in_parquet_claims_settles_as_in_memory(folders: tuple[Path,
                           pa.string())
         claims = claims.set_column(claims.column_names.index(name), name, padded)
     pq.write_table(claims, part)
-    con = connect("duckdb")
-    try:
-        assert check_claims_files(con, read_folder(folder, tables=LARGE_INPUT_TABLES), folder / "claims") is True
-        assert check_claims_files(con, read_folder(folders[1], tables=LARGE_INPUT_TABLES),
-                                  folders[1] / "claims") is False
-    finally:
-        con.disconnect()
+    assert check_claims_files(read_folder(folder, tables=LARGE_INPUT_TABLES), folder / "claims") is True
+    assert check_claims_files(read_folder(folders[1], tables=LARGE_INPUT_TABLES), folders[1] / "claims") is False
     in_memory, streamed = settle_year(folder, 2026), _streamed(folder)
     assert not in_memory.streamed
     assert streamed.settlement.equals(in_memory.settlement)

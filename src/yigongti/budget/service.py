@@ -437,7 +437,7 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
         trim = True  # on Spark: the adjudication checks the claims itself; this read trims always (no cost there)
         if con.name == "duckdb":
             # checked once, for every read below, which trim the text cells only when one of them is padded
-            trim = check_claims_files(con, data, path)
+            trim = check_claims_files(data, path)
             # adjudicated once into a Parquet spill (as ``run`` does): the appraisal's measures, its coverage test and
             # the settlement's sums read it instead of running the adjudication (windows, joins) again each; on disk,
             # so the peak stays that of the sums at any size

@@ -51,7 +51,7 @@ from yigongti.budget.service import (
     settle_year,
     write_settlement,
 )
-from yigongti.core.engine import Backend, connect, memtables_released, release_memory
+from yigongti.core.engine import Backend, arrow_system_pool, connect, memtables_released, release_memory
 from yigongti.core.policy import Policy
 from yigongti.core.policy_files import folder_policy
 from yigongti.core.problems import InvalidInput, errors
@@ -146,6 +146,13 @@ def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, poli
     (sorted by claim_id, as the in-memory path writes it), the appraisal's measures and the settlement's sums read
     the spill, and only sums come out of the engine. Same
     files as the in-memory path (the appraisal with last year's indicators, the claims hashed by their bytes)."""
+    with arrow_system_pool():  # Arrow's memory handed back between the steps (mimalloc kept its threads' pages)
+        return _run_streamed_steps(folder, claims_path, year, out, policy=policy, reports=reports, tell=tell,
+                                   opening=opening)
+
+
+def _run_streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, *, policy: Policy | None,
+                        reports: bool, tell: Callable[[str], None], opening: Path | str | None) -> YearResult:
     tell("check")
     spill = Path(tempfile.mkdtemp(prefix="yigongti-run-"))
     try:
@@ -158,7 +165,7 @@ def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, poli
             data, parked = _check_parking(folder, spill)
             policy = policy or folder_policy(folder)
             balances = resolve_opening(data, year, opening)
-            trim = check_claims_files(con, data, claims_path)  # whether any text cell is padded
+            trim = check_claims_files(data, claims_path)  # whether any text cell is padded
 
             release_memory()
             tell("enroll")

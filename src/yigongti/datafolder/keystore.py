@@ -23,9 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["DEFAULT_MEMORY", "KeyStore"]
+__all__ = ["DEFAULT_MEMORY", "MEMORY_ENV", "KeyStore"]
 
 DEFAULT_MEMORY = "1GB"
+MEMORY_ENV = "YIGONGTI_CHECK_MEMORY"  # overrides DEFAULT_MEMORY
 ROW = "_row"
 
 
@@ -39,7 +40,7 @@ class KeyStore:
     def __init__(self, memory_limit: str | None = None) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="yigongti-check-"))
         self.con = duckdb.connect(":memory:")  # beyond the memory limit its blocks go to temp_directory
-        limit = memory_limit or os.environ.get("YIGONGTI_CHECK_MEMORY") or DEFAULT_MEMORY
+        limit = memory_limit or os.environ.get(MEMORY_ENV) or DEFAULT_MEMORY
         self.con.execute("SET memory_limit = ?", [limit])
         self.con.execute("SET temp_directory = ?", [str(self.directory / "spill")])
         self.con.execute("SET preserve_insertion_order = false")

@@ -1,0 +1,129 @@
+"""Benchmark: ``yigongti run`` on a province, each step's peak RSS and CPU seconds (issue 21 item 1).
+
+    PYTHONPATH=src python benchmarks/bench_run_memory.py DIR OUT [--year 2026] [--check-only]
+
+``DIR`` is a folder of ``yigongti demo --out DIR --persons 1000000 --counties 50 --format parquet --no-run``. Runs
+``resolve_policy`` + ``run_year`` (what ``yigongti run --data DIR --year 2026 --out OUT`` runs, reports included) in
+this process; a thread samples VmRSS every 0.1 s. Per step (check, enroll, adjudicate, appraise, settle, and the
+writing of the settlement after the last one): peak RSS, RSS when the step ends, CPU seconds (user + system) and the
+Arrow pool's bytes when it ends. ``--check-only``: the check of the streamed run alone (``_check_parking`` and
+``check_claims_files`` on the run's connection), then what stays resident once it is over (after ``release_memory``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import inspect
+import os
+import resource
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+
+
+def status_mb(key: str = "VmRSS") -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def rss_mb() -> float:
+    return status_mb()
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class Sampler:
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop:
+            self.peak = max(self.peak, rss_mb())
+            time.sleep(0.1)
+
+    def take(self) -> float:
+        peak, self.peak = max(self.peak, rss_mb()), rss_mb()
+        return peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("folder", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--year", type=int, default=2026)
+    ap.add_argument("--check-only", action="store_true")
+    args = ap.parse_args()
+    rows: list[tuple[str, float, float, float, float]] = []
+    sampler = Sampler()
+    state = {"name": "start", "cpu": cpu()}
+
+    def step(name: str) -> None:
+        now = cpu()
+        peak = sampler.take()
+        rows.append((state["name"], peak, rss_mb(), now - state["cpu"], pa.total_allocated_bytes() / 2**20))
+        state.update(name=name, cpu=now)
+
+    started = time.time()
+    if args.check_only:
+        import tempfile
+
+        from yigongti.benefits.service import check_claims_files, parquet_claims_path
+        from yigongti.budget.year import ENGINE_MEMORY, _check_parking
+        from yigongti.core import engine
+        from yigongti.core.engine import connect, release_memory
+
+        if hasattr(engine, "arrow_system_pool"):  # as _run_streamed allocates (h15/checkmem on)
+            pa.set_memory_pool(pa.system_memory_pool())
+        spill = Path(tempfile.mkdtemp(prefix="bench-check-"))
+        con = connect("duckdb", joins_as_written=True, memory_limit=ENGINE_MEMORY, temp_directory=str(spill),
+                      allocator_background_threads=True)
+        step("check")
+        data, _parked = _check_parking(args.folder, spill)
+        step("check claims")
+        if "con" in inspect.signature(check_claims_files).parameters:  # main before h15/checkmem
+            check_claims_files(con, data, parquet_claims_path(args.folder))  # type: ignore[call-arg]
+        else:
+            check_claims_files(data, parquet_claims_path(args.folder))
+        release_memory()
+        step("after (released)")
+        time.sleep(2)
+        gc.collect()
+        release_memory()
+        step("end")
+        held = sum(t.nbytes for t in data.tables.values()) / 2**20
+        print(f"tables held after the check: {held:,.0f} MB in Arrow ({', '.join(sorted(data.tables))})")
+        con.disconnect()
+        shutil.rmtree(spill, ignore_errors=True)
+    else:
+        from yigongti.budget.year import run_year
+        from yigongti.core.policy_files import resolve_policy
+
+        shutil.rmtree(args.out, ignore_errors=True)
+        policy = resolve_policy(args.folder, None)
+        run_year(args.folder, args.year, args.out, policy=policy, step=step)
+        step("end")
+    wall = time.time() - started
+    print(f"{'step':<18} {'peak MB':>9} {'RSS at end':>11} {'CPU s':>8} {'Arrow MB':>9}")
+    for name, peak, end, secs, arrow in rows[1:]:
+        print(f"{name:<18} {peak:>9,.0f} {end:>11,.0f} {secs:>8.1f} {arrow:>9,.0f}")
+    total = sum(r[3] for r in rows[1:])
+    print(f"total CPU s {total:.1f}, wall {wall:.1f} s, VmHWM {status_mb('VmHWM'):,.0f} MB, pid {os.getpid()}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
