@@ -30,7 +30,7 @@ __all__ = [
     "COUNTY_MAP_VIEW", "DUCKDB_THREADS_ENV", "SPARK_MASTER_ENV", "Backend", "age_expr", "arrow_batches", "connect",
     "duckdb_sql", "duckdb_threads", "duckdb_threads_here", "icd_expr", "memtable_names", "memtables_released",
     "partition_by_county", "read_parquet", "register_arrow", "release_memory", "set_duckdb_threads",
-    "set_spark_master", "spark_master", "to_arrow"]
+    "set_spark_master", "spark_master", "sql_shape", "to_arrow"]
 
 Backend = BaseBackend
 _counter = itertools.count()
