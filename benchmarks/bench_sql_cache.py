@@ -37,10 +37,10 @@ def measure(mode: str, years: int, replicates: int) -> dict[str, Any]:
     cached = core_engine.duckdb_sql
     spent = [0.0, 0.0]
 
-    def timed(expr: Any) -> str:
+    def timed(expr: Any, con: Any = None) -> str:
         t = time.thread_time()
         try:
-            return cached(expr) if mode == "cache" else str(expr.get_backend().compile(expr))
+            return cached(expr, con) if mode == "cache" else str((con or expr.get_backend()).compile(expr))
         finally:
             spent[0] += time.thread_time() - t
             spent[1] += 1

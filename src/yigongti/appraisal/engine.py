@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from yigongti.appraisal.indicators import MEASURES, Attribution, Parameters, ScopeKind, icd_matches
 from yigongti.benefits.domain import Setting
-from yigongti.core.engine import Backend, age_expr, connect, register_arrow
+from yigongti.core.engine import Backend, age_expr, connect, register_arrow, to_arrow
 from yigongti.referral.domain import ARRIVED, COMPLETED
 from yigongti.registry.domain import Tier
 
@@ -258,7 +258,7 @@ class _Engine:
         c = self.claims
         assert c is not None
         c = c.filter(_year_of(c.admit_date).isin([self.year, self.year - 1]) & c.diagnosis.notnull())
-        codes = self.con.to_pyarrow(c.select("diagnosis").distinct()).column("diagnosis").to_pylist()
+        codes = to_arrow(c.select("diagnosis").distinct(), self.con).column("diagnosis").to_pylist()
         major = sorted(x for x in codes if icd_matches(x, self.params.major_diseases))
         return self._t(pa.table({"_dx": pa.array(major, pa.string())}))
 
@@ -541,7 +541,7 @@ def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wa
             available |= names
             agg = _sum_over(table, key, mapping, names)
             if agg is not None:
-                got = con.to_pyarrow(agg)
+                got = to_arrow(agg, con)
                 kinds, scopes = eng.labels.label(got.column("_s"))
                 got = got.drop_columns(["_s"])
                 frames.append((got.add_column(0, "scope", scopes).add_column(0, "scope_kind", kinds),

@@ -82,7 +82,7 @@ from yigongti.budget.reserve import (
     quarter_balances,
     surplus_year,
 )
-from yigongti.core.engine import Backend, connect, partition_by_county, register_arrow
+from yigongti.core.engine import Backend, connect, partition_by_county, register_arrow, to_arrow
 from yigongti.core.policy import DISTRIBUTION_FORMS, Policy, policy_to_toml
 from yigongti.core.policy_files import folder_policy
 from yigongti.core.problems import InvalidInput, Problem
@@ -649,7 +649,7 @@ def _last_year_costs(con: Backend, claims: pa.Table | ir.Table | None, year: int
         return _no_costs()
     t = _register(con, claims) if isinstance(claims, pa.Table) else claims
     cols = [c for c in ("inst_id", "admit_date", "total_cost", "unreasonable") if c in t.columns]
-    return con.to_pyarrow(q.costs_at_institutions(t.select(*cols), year=year - 1)).select(["inst_id", "total_cost"])
+    return to_arrow(q.costs_at_institutions(t.select(*cols), year=year - 1), con).select(["inst_id", "total_cost"])
 
 
 def spent_by_month(by_month: pa.Table, consortium_id: str) -> dict[int, int]:
@@ -686,17 +686,17 @@ def _engine_tables(con: Backend, *, year: int, policy: Policy, des: pa.Table, pe
     if claims is not None:
         t_claims = _register(con, claims) if isinstance(claims, pa.Table) else claims
         risk = q.risk_flags(t_claims.select("person_id", "admit_date", "diagnosis"), risk_classes, year=year - 1)
-    out = {"counts": con.to_pyarrow(q.head_counts(t_des, t_per, year=year, policy=policy.capitation, risk=risk,
-                                                  world=world))}
-    summary = con.to_pyarrow(q.charged_summary(q.charged_spending(t_adj, t_des, t_inst, year=year)))
+    out = {"counts": to_arrow(q.head_counts(t_des, t_per, year=year, policy=policy.capitation, risk=risk,
+                                            world=world), con)}
+    summary = to_arrow(q.charged_summary(q.charged_spending(t_adj, t_des, t_inst, year=year)), con)
     t_sum = _register(con, summary)
-    out["heads"] = con.to_pyarrow(q.institution_heads(t_des, year=year))
-    out["charges"] = con.to_pyarrow(q.member_charges(t_sum))
+    out["heads"] = to_arrow(q.institution_heads(t_des, year=year), con)
+    out["charges"] = to_arrow(q.member_charges(t_sum), con)
     if pc.any(persons.column("lives_away")).as_py():  # one more scan of the claims only when someone lives away
-        out["away"] = con.to_pyarrow(q.lives_away_by_month(t_adj, t_des, t_per, year=year, world=world))
-    out["by_month"] = con.to_pyarrow(q.spending_by_month(t_sum))
-    out["by_tier"] = con.to_pyarrow(q.spending_by_tier(t_sum))
-    out["top"] = con.to_pyarrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses))
+        out["away"] = to_arrow(q.lives_away_by_month(t_adj, t_des, t_per, year=year, world=world), con)
+    out["by_month"] = to_arrow(q.spending_by_month(t_sum), con)
+    out["by_tier"] = to_arrow(q.spending_by_tier(t_sum), con)
+    out["top"] = to_arrow(q.top_out_of_network_diagnoses(t_sum, top=top_diagnoses), con)
     return out
 
 
