@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 
 from yigongti.appraisal.engine import ADJUDICATED_CLAIM_COLUMNS, MeasureInputs, MeasureResult, compute_measures
 from yigongti.appraisal.indicator_sets import load_indicator_set
+from yigongti.appraisal.service import appraise_data
+from yigongti.benefits.service import adjudicate_data, designations_for
 from yigongti.budget.service import load_adjudicated
 from yigongti.core.engine import connect
+from yigongti.core.policy import Policy
 from yigongti.datafolder.folder import read_folder
 from yigongti.datafolder.schema import APPRAISAL_TABLES
 
@@ -89,3 +92,23 @@ def test_any_claims_give_the_same_measures_read_from_the_adjudication(
     joined, carried = _measures(claims, adjudicated, carried=False), _measures(claims, adjudicated, carried=True)
     assert carried.available == joined.available
     assert carried.as_dict() == joined.as_dict()
+
+
+
+def test_appraise_data_reads_the_year_s_claims_from_an_arrow_adjudication() -> None:
+    """The simulator's call: the folder's claims and ``adjudicate_data``'s Arrow table (it carries the claims'
+    columns) with ``adjudicated_claims=True``: the indicators, scores and points of the join by claim_id."""
+    des = designations_for(DATA, YEAR, Policy())
+    adjudicated = adjudicate_data(DATA, YEAR, Policy(), des)
+    assert isinstance(adjudicated, pa.Table) and set(ADJUDICATED_CLAIM_COLUMNS) <= set(adjudicated.column_names)
+    joined = appraise_data(DATA, YEAR, Policy(), des, adjudicated, indicator_set=ISET)
+    carried = appraise_data(DATA, YEAR, Policy(), des, adjudicated, indicator_set=ISET, adjudicated_claims=True)
+    assert carried.indicators.num_rows > 0 and carried.previous is not None
+    for name in ("indicators", "scores", "points", "previous"):
+        assert getattr(carried, name).equals(getattr(joined, name)), name
+    # and it is read indeed (main's fell back to the join for an Arrow table): its costs are the ones counted
+    at = adjudicated.column_names.index("total_cost")
+    doubled = adjudicated.set_column(at, "total_cost", pc.multiply(adjudicated.column("total_cost"), 2))
+    other = appraise_data(DATA, YEAR, Policy(), des, doubled, indicator_set=ISET, adjudicated_claims=True)
+    assert not other.indicators.equals(joined.indicators)
+    assert appraise_data(DATA, YEAR, Policy(), des, doubled, indicator_set=ISET).indicators.equals(joined.indicators)

@@ -54,9 +54,10 @@ class MeasureInputs:
     adjudicated: pa.Table | ir.Table | None = None
     extra: Mapping[str, pa.Table | ir.Table] = field(default_factory=dict)  # or engine tables of the connection
     previous_year: bool = True  # False: the claims of the year before are incomplete, prev(...) is not available
-    # True: ``adjudicated`` is the adjudication of ``claims`` themselves (an engine table, one row per claim of the
-    # year with the claims' columns of :data:`ADJUDICATED_CLAIM_COLUMNS` beside fund_paid, as ``settle`` spills it):
-    # the year's claims are read from it instead of being joined with it by claim_id
+    # True: ``adjudicated`` is the adjudication of ``claims`` themselves (an engine or Arrow table, one row per claim
+    # of the year with the claims' columns of :data:`ADJUDICATED_CLAIM_COLUMNS` beside fund_paid, as ``settle``
+    # spills it or ``adjudicate_data`` returns it): the year's claims are read from it instead of being joined with
+    # it by claim_id
     adjudicated_claims: bool = False
 
 
@@ -177,9 +178,9 @@ class _Engine:
         self.adj = (self._t(inputs.adjudicated.select(["claim_id", "fund_paid"]))
                     if inputs.adjudicated is not None else None)
         # the year's claims with their fund_paid, when the adjudication is of these claims and carries their columns
-        self.adjudicated_claims = (inputs.adjudicated.select([*ADJUDICATED_CLAIM_COLUMNS, "fund_paid"])
-                                   if inputs.adjudicated_claims and isinstance(inputs.adjudicated, ir.Table)
-                                   else None)
+        # (an engine table of the connection, or an Arrow table read in place: the simulator's batch)
+        self.adjudicated_claims = (self._t(inputs.adjudicated.select([*ADJUDICATED_CLAIM_COLUMNS, "fund_paid"]))
+                                   if inputs.adjudicated_claims and inputs.adjudicated is not None else None)
         self.extra = {k: self._t(v) for k, v in inputs.extra.items()}
         self.labels = _Labels()
 

@@ -307,9 +307,10 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     :data:`ROW` column, instead of ``data``'s (a province's, never held in memory). ``checked``: the references of
     the appraisal tables were checked already, by an earlier call on the same tables (the simulator: every year of
     a county has the tables of its observed year, checked when it was prepared; keys prefixed alike in a batch).
-    ``adjudicated_claims``: ``adjudicated`` is the engine's adjudication of ``claims`` carrying the claims' columns
-    (:data:`~yigongti.appraisal.engine.ADJUDICATED_CLAIM_COLUMNS`, as ``settle``'s spill does): the year's measures
-    read the year's claims from it, not from ``claims`` joined with it by claim_id."""
+    ``adjudicated_claims``: ``adjudicated`` is the adjudication of the claims (``claims``, else the folder's)
+    carrying the claims' columns (:data:`~yigongti.appraisal.engine.ADJUDICATED_CLAIM_COLUMNS`, as ``settle``'s
+    spill and ``benefits.service.adjudicate_data``'s table do): the year's measures read the year's claims from it,
+    not from the claims joined with it by claim_id."""
     iset = indicator_set or load_indicator_set()
     tables = dict(tables or {})
     if not checked:
@@ -326,7 +327,7 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
     source: pa.Table | ir.Table | None = claims if claims is not None else data.get("claims")
     whole = source is not None and _whole_year(source, year - 1)  # one scan, for the measures and the notes
     done = _indicator_rows(data, year, iset, designations, adjudicated, backend, claims=source, con=con,
-                           whole=whole, tables=tables, adjudicated_claims=adjudicated_claims and claims is not None)
+                           whole=whole, tables=tables, adjudicated_claims=adjudicated_claims and source is not None)
     notes: list[str] = []
     previous = None
     previous_scores: dict[str, Decimal] = {}

@@ -301,7 +301,9 @@ def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: 
     tables are the ones its own run gives (same rows, same order). This year's scores (the P4P and the Q4 choice)
     do not depend on last year's indicators, which only the appraisal report compares with: not computed
     (``with_previous=False``), the money is the same; nor are the appraisal tables' references checked again
-    (``checked=True``: the tables of the observed year, checked by :func:`prepare_county`). Also the stacked
+    (``checked=True``: the tables of the observed year, checked by :func:`prepare_county`); the year's claims are
+    read from the adjudication, which carries their columns (``adjudicated_claims=True``: no join of both years'
+    claims with it by claim_id). Also the stacked
     folder and adjudication (None for one replicate), which the settlement of the batch reads
     (``budget.service.settle_worlds``). ``stacked``: the
     claims and designations of the replicates stacked already (``worlds.stack(claims), worlds.stack(des)``: the
@@ -311,13 +313,13 @@ def _run_batch(setup: CountySetup, policy: Policy, claims: list[pa.Table], des: 
         data = DataFolder(setup.data.path, {**setup.data.tables, "claims": claims[0], "designations": des[0]})
         adj = adjudicate_data(data, y0, policy, des[0], backend=backend)
         return [adj], [appraise_data(data, y0, policy, des[0], adj, indicator_set=iset, backend=backend,
-                                     with_previous=False, checked=True)], None, None
+                                     with_previous=False, checked=True, adjudicated_claims=True)], None, None
     n = len(claims)
     all_claims, all_des = stacked if stacked is not None else (worlds.stack(claims), worlds.stack(des))
     data = DataFolder(setup.data.path, {**setup.stacked_tables(n), "claims": all_claims, "designations": all_des})
     adj = adjudicate_data(data, y0, policy, all_des, backend=backend)
     res = appraise_data(data, y0, policy, all_des, adj, indicator_set=iset, backend=backend, with_previous=False,
-                        checked=True)
+                        checked=True, adjudicated_claims=True)
     return worlds.split(adj, "claim_id", n), _world_appraisals(res, n), data, adj
 
 
