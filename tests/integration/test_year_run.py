@@ -314,3 +314,27 @@ def test_a_streamed_run_allocates_arrow_memory_from_the_c_library_and_puts_the_p
     with pytest.raises(RuntimeError, match="stopped"):
         run_year(data, 2026, tmp_path / "out2", stream_above=0, step=fails)
     assert pa.default_memory_pool().backend_name == before
+
+
+def test_a_streamed_run_s_measures_read_this_year_s_claims_from_the_adjudication_s_spill(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This year's measures read the year's claims from the spill (it carries the claims' columns), not the claims
+    joined with it by claim_id; last year's (not in the spill) read the claims. The files are the in-memory path's
+    (test above)."""
+    import yigongti.appraisal.service as appraisal_service
+    from yigongti.appraisal.engine import ADJUDICATED_CLAIM_COLUMNS, MeasureInputs
+
+    data = _province(tmp_path)
+    passes: dict[int, tuple[bool, bool]] = {}
+    measures = appraisal_service.compute_measures
+
+    def compute_measures(inputs: MeasureInputs, **kwargs: Any) -> Any:  # the real one, with what it was given
+        adj = inputs.adjudicated
+        passes[kwargs["year"]] = (inputs.adjudicated_claims,
+                                  adj is not None and set(ADJUDICATED_CLAIM_COLUMNS) <= set(adj.columns))
+        return measures(inputs, **kwargs)
+
+    monkeypatch.setattr(appraisal_service, "compute_measures", compute_measures)
+    run_year(data, 2026, tmp_path / "out", stream_above=0)
+    assert passes[2026] == (True, True)
+    assert passes.get(2025, (False, False))[0] is False

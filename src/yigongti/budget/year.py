@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from yigongti.appraisal.engine import ADJUDICATED_CLAIM_COLUMNS
 from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.service import ROW, AppraisalResult, appraise_data, write_appraisal
 from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS
@@ -79,6 +80,10 @@ ENGINE_PARKED = ("followups", "contracts", "deaths", "referrals")
 # The persons' columns read after the enrollment (adjudication: insurance; appraisal: county_code, birth_date;
 # settlement: birth_date, lives_away)
 PERSONS_KEPT = ("person_id", "insurance", "county_code", "birth_date", "lives_away")
+# what the streamed run's appraisal and settlement read of the adjudication's spill: the settlement's claims columns,
+# those the appraisal's measures read the year's claims from (ADJUDICATED_CLAIM_COLUMNS), the outputs, designations
+_RUN_ADJ_COLUMNS = tuple(dict.fromkeys([*SETTLED_CLAIMS_COLUMNS, *ADJUDICATED_CLAIM_COLUMNS, *OUTPUT_COLUMNS,
+                                        *DESIGNATED_COLUMNS]))
 
 
 @dataclass(frozen=True)
@@ -190,11 +195,14 @@ def _run_streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, *
             tell("appraise")
             with memtables_released(con):
                 in_engine = _unpark(data, parked, con)
-                adj = spilled.select(*SETTLED_CLAIMS_COLUMNS, *OUTPUT_COLUMNS, *DESIGNATED_COLUMNS)
+                # the spill carries every claims column: this year's measures read the year's claims from it
+                # (``adjudicated_claims``: no join of both years' claims with it by claim_id); last year's read
+                # the claims
+                adj = spilled.select(*_RUN_ADJ_COLUMNS)
                 claims = parquet_claims(con, folder, checked=True, trim=trim)
                 appraisal = appraise_data(data, year, policy, designations, adj,
                                           indicator_set=folder_indicator_set(folder), claims=claims, con=con,
-                                          tables=in_engine)
+                                          tables=in_engine, adjudicated_claims=True)
                 del in_engine
             write_appraisal(appraisal, out, reports=reports)
             for name in parked:  # the settlement does not read them
