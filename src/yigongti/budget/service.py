@@ -95,7 +95,7 @@ from yigongti.datafolder.folder import (
 from yigongti.datafolder.schema import INPUT_TABLES
 
 __all__ = [
-    "SETTLED_CLAIMS_COLUMNS", "STREAM_CLAIMS", "SettlementResult", "appraisal_scores",
+    "SETTLED_CLAIMS_COLUMNS", "SPILLED_COLUMNS", "STREAM_CLAIMS", "SettlementResult", "appraisal_scores",
     "format_heads", "interim_table", "load_adjudicated", "package_table", "package_year", "policy_with_scores",
     "settle_data",
     "settle_streamed", "settle_worlds", "settle_year", "settlement_inputs", "spent_by_month", "statements_table",
@@ -112,7 +112,7 @@ _HASHER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inputs-hash")
 SETTLED_CLAIMS_COLUMNS = [c for c in ADJUDICATED_COLUMNS if c not in ("fund_paid", "rule")]
 # what ``settle``'s streamed path adjudicates the claims with: the settlement's columns and those the appraisal's
 # measures read the year's claims from (``appraise_data(adjudicated_claims=True)``: no join by claim_id)
-_SPILLED_COLUMNS = list(dict.fromkeys([*SETTLED_CLAIMS_COLUMNS, *ADJUDICATED_CLAIM_COLUMNS]))
+SPILLED_COLUMNS = list(dict.fromkeys([*SETTLED_CLAIMS_COLUMNS, *ADJUDICATED_CLAIM_COLUMNS]))
 # the adjudication's outputs neither the settlement (:data:`ADJUDICATED_COLUMNS`) nor the appraisal reads: not spilled
 _UNREAD_OUTPUTS = ("network_status", "deductible", "patient_paid")
 
@@ -443,10 +443,10 @@ def _settle_streamed(folder: Path, year: int, policy: Policy | None, *, backend:
             # so the peak stays that of the sums at any size
             spill = Path(tempfile.mkdtemp(prefix="yigongti-settle-"))
             adj = adjudicated_once(con, data, path, designations, policy, year, spill / "adjudicated.parquet",
-                                   columns=_SPILLED_COLUMNS, trim=trim, without=_UNREAD_OUTPUTS)
+                                   columns=SPILLED_COLUMNS, trim=trim, without=_UNREAD_OUTPUTS)
         else:
             adj = adjudicated_expr(con, data, path, designations, policy, year, designated=True,
-                                   columns=_SPILLED_COLUMNS)
+                                   columns=SPILLED_COLUMNS)
         # the claims as read (last year's for the appraisal and risk classes)
         claims = parquet_claims(con, folder, checked=True, trim=trim)
         # the scores, hence the money, need this year's indicators only (last year's are the appraisal report's)

@@ -22,7 +22,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from yigongti.appraisal.engine import ADJUDICATED_CLAIM_COLUMNS
 from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.service import ROW, AppraisalResult, appraise_data, write_appraisal
 from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS
@@ -43,7 +42,7 @@ from yigongti.benefits.service import (
 )
 from yigongti.budget.opening_service import resolve_opening
 from yigongti.budget.service import (
-    SETTLED_CLAIMS_COLUMNS,
+    SPILLED_COLUMNS,
     STREAM_CLAIMS,
     SettlementResult,
     appraisal_scores,
@@ -80,10 +79,9 @@ ENGINE_PARKED = ("followups", "contracts", "deaths", "referrals")
 # The persons' columns read after the enrollment (adjudication: insurance; appraisal: county_code, birth_date;
 # settlement: birth_date, lives_away)
 PERSONS_KEPT = ("person_id", "insurance", "county_code", "birth_date", "lives_away")
-# what the streamed run's appraisal and settlement read of the adjudication's spill: the settlement's claims columns,
-# those the appraisal's measures read the year's claims from (ADJUDICATED_CLAIM_COLUMNS), the outputs, designations
-_RUN_ADJ_COLUMNS = tuple(dict.fromkeys([*SETTLED_CLAIMS_COLUMNS, *ADJUDICATED_CLAIM_COLUMNS, *OUTPUT_COLUMNS,
-                                        *DESIGNATED_COLUMNS]))
+# what the streamed run's appraisal and settlement read of the adjudication's spill: the claims columns ``settle``
+# spills (SPILLED_COLUMNS: the settlement's and the appraisal's), the outputs, the designations
+_RUN_ADJ_COLUMNS = tuple(dict.fromkeys([*SPILLED_COLUMNS, *OUTPUT_COLUMNS, *DESIGNATED_COLUMNS]))
 
 
 @dataclass(frozen=True)
