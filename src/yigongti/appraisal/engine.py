@@ -132,6 +132,43 @@ def _year_of(col: ir.DateValue) -> ir.IntegerValue:
     return col.year().cast("int64")
 
 
+def _codes(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each value's number (0, 1, ... in order of first appearance; null is a value of its own)."""
+    enc = pc.dictionary_encode(col, null_encoding="encode")
+    chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
+    parts = [c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in chunks]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def _pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each (a, b) pair of non-negative numbers as one number (0, 1, ... in order of first appearance)."""
+    width = int(b.max()) + 1 if len(b) else 1
+    return _codes(pa.array(a * width + b))
+
+
+def _scope_groups(persons: pa.Table, des: pa.Table, p_of_des: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's scope group (``_g``, 0, 1, ...) and one person of each group. The persons of one county with
+    one designation of the same consortium, township and village count for the same scopes (with a person of no
+    designation, their county alone); a person with more designations than one is a group of its own. Every
+    measure of the residents is a sum over persons: summed by group first, a few thousand groups are mapped to
+    their scopes instead of every person (the claims are grouped by some thousands of groups, not by a row per
+    person; the same integer sums, in another order)."""
+    n = persons.num_rows
+    valid = pc.is_valid(p_of_des)
+    p = pc.filter(p_of_des, valid).to_numpy(zero_copy_only=False).astype(np.int64)
+    d = des.filter(valid)
+    triple = _pair(_pair(_codes(d.column("consortium_id")), _codes(d.column("township_id"))),
+                   _codes(d.column("village_id")))
+    key = np.zeros(n, dtype=np.int64)  # 0: no designation
+    key[p] = triple + 1
+    multi = np.flatnonzero(np.bincount(p, minlength=n) > 1)
+    key[multi] = (int(triple.max()) + 2 if len(triple) else 1) + np.arange(len(multi), dtype=np.int64)
+    groups = _pair(_codes(persons.column("county_code")), key)
+    reps = np.zeros(int(groups.max()) + 1 if n else 0, dtype=np.int64)
+    reps[groups] = np.arange(n, dtype=np.int64)  # any person of a group stands for it
+    return groups, reps
+
+
 class _Labels:
     """The scopes as numbers (``_s``): scope kind and scope of each number, given out as the maps meet them."""
 
@@ -169,23 +206,37 @@ class _Engine:
         self.inst = self._t(inputs.institutions.select(["inst_id", "tier", "kind", "level", "consortium_id",
                                                          "county_code"]))
         persons = inputs.persons.select(["person_id", "county_code", "birth_date"])
-        # persons by row number (``_p``): the claims are grouped, and the persons mapped to scopes, on an integer
-        self.persons = self._t(persons.append_column("_p", pa.array(np.arange(persons.num_rows, dtype=np.int64))))
+        # the designations' persons by row number (null: a person not in ``persons``, who counts for no scope)
+        self.p_of_des = pc.index_in(inputs.designations.column("person_id"),
+                                    value_set=persons.column("person_id").combine_chunks())
+        self.groups, self.reps = _scope_groups(persons, inputs.designations, self.p_of_des)
+        # persons by row number (``_p``) and by scope group (``_g``): the claims are grouped, and the persons mapped
+        # to scopes, on integers
+        self.persons = self._t(persons.append_column("_p", pa.array(np.arange(persons.num_rows, dtype=np.int64)))
+                               .append_column("_g", pa.array(self.groups)))
         self.des = self._t(inputs.designations.select(["person_id", "consortium_id", "township_id", "village_id"]))
         leads = inputs.consortia.column("lead_inst_id").to_pylist()
         self.leads = sorted({x for x in leads if x})
         self.claims = self._t(inputs.claims) if inputs.claims is not None else None
+        # whether the claims' fund_paid is known: from the year's claims as adjudicated (``adjudicated_claims``:
+        # the adjudication carries the claims' columns) or from the adjudication joined with the claims by claim_id
+        self.fund = inputs.adjudicated is not None
+        carried = inputs.adjudicated_claims and inputs.adjudicated is not None
         self.adj = (self._t(inputs.adjudicated.select(["claim_id", "fund_paid"]))
-                    if inputs.adjudicated is not None else None)
-        # the year's claims with their fund_paid, when the adjudication is of these claims and carries their columns
-        # (an engine table of the connection, or an Arrow table read in place: the simulator's batch)
+                    if inputs.adjudicated is not None and not carried else None)
         self.adjudicated_claims = (self._t(inputs.adjudicated.select([*ADJUDICATED_CLAIM_COLUMNS, "fund_paid"]))
-                                   if inputs.adjudicated_claims and inputs.adjudicated is not None else None)
+                                   if carried and inputs.adjudicated is not None else None)
         self.extra = {k: self._t(v) for k, v in inputs.extra.items()}
         self.labels = _Labels()
 
-    def years(self) -> list[tuple[int, str]]:
-        return [(self.year, ""), (self.year - 1, PREV)] if self.inputs.previous_year else [(self.year, "")]
+    def years(self, wanted: set[str] | None = None) -> list[tuple[int, str]]:
+        """The years appraised (with the prefix of their measures): this year and, when the claims cover it, last
+        year; with ``wanted``, only the years a measure of ``wanted`` is of (no scan of last year's claims for
+        measures that no indicator reads)."""
+        out = [(self.year, ""), (self.year - 1, PREV)] if self.inputs.previous_year else [(self.year, "")]
+        if wanted is None:
+            return out
+        return [(y, p) for y, p in out if any(m.startswith(PREV) == (p == PREV) for m in wanted)]
 
     def _t(self, table: pa.Table | ir.Table) -> ir.Table:
         if isinstance(table, ir.Table):  # already the engine's (claims read from Parquet by this connection)
@@ -196,23 +247,29 @@ class _Engine:
     # ----------------------------------------------------------------------------------------- scope maps
 
     def person_map(self) -> ir.Table:
-        """(``_p``, ``_s``): each person's row number and the number of each scope it counts for (its county, its
-        consortium, its township and village institutions, every county-tier member of its consortium), built in
-        Arrow from the small tables; a person counted twice for one scope counts twice, as a union of the parts."""
+        """(``_g``, ``_s``): each scope group (:func:`_scope_groups`: the persons who count for the same scopes) and
+        the number of each scope its persons count for (their county, consortium, township and village institutions,
+        every county-tier member of their consortium), built in Arrow from one person of each group and the small
+        tables; a person counted twice for one scope counts twice, as a union of the parts."""
         persons, des, inst = self.inputs.persons, self.inputs.designations, self.inputs.institutions
-        p_of_des = pc.index_in(des.column("person_id"), value_set=persons.column("person_id").combine_chunks())
+        reps = pa.array(self.reps)
+        # the designations of each group's person (each person of a group has the same ones, as scopes)
+        ok = pc.fill_null(pc.is_in(self.p_of_des, value_set=reps), False)
+        des = des.filter(ok)
+        g_of_des = pa.array(self.groups[pc.filter(self.p_of_des, ok).to_numpy(zero_copy_only=False)])
         county = ScopeKind.COUNTY.value
         cons, unit = ScopeKind.CONSORTIUM.value, ScopeKind.INSTITUTION.value
-        parts = [(pa.array(np.arange(persons.num_rows, dtype=np.int64)), county, persons.column("county_code")),
-                 (p_of_des, cons, des.column("consortium_id")),
-                 (p_of_des, unit, des.column("township_id")),
-                 (p_of_des, unit, des.column("village_id"))]
+        parts = [(pa.array(np.arange(len(self.reps), dtype=np.int64)), county,
+                  persons.column("county_code").take(reps)),
+                 (g_of_des, cons, des.column("consortium_id")),
+                 (g_of_des, unit, des.column("township_id")),
+                 (g_of_des, unit, des.column("village_id"))]
         county_units = pc.filter(inst, pc.equal(inst.column("tier"), Tier.COUNTY.value))
-        via = pa.table({"_p": p_of_des, "consortium_id": des.column("consortium_id")}).join(
+        via = pa.table({"_g": g_of_des, "consortium_id": des.column("consortium_id")}).join(
             pa.table({"consortium_id": county_units.column("consortium_id"),
                       "c_inst": county_units.column("inst_id")}), "consortium_id", join_type="inner")
-        parts.append((via.column("_p"), unit, via.column("c_inst")))
-        return self._t(self.labels.mapping("_p", parts))
+        parts.append((via.column("_g"), unit, via.column("c_inst")))
+        return self._t(self.labels.mapping("_g", parts))
 
     def inst_map(self) -> ir.Table:
         """(``inst_id``, ``_s``): each institution and the number of each scope it counts for (its county; a
@@ -246,7 +303,7 @@ class _Engine:
         inst = self.inst.select("inst_id", "tier", "kind", i_county=self.inst.county_code)
         c = c.join(inst, "inst_id")
         if person:
-            per = self.persons.select("person_id", "_p", p_county=self.persons.county_code)
+            per = self.persons.select("person_id", "_p", "_g", p_county=self.persons.county_code)
             c = c.join(per, "person_id")
         if fund and self.adj is not None and rows is None:
             a = self.adj.rename(adj_claim_id="claim_id")
@@ -263,64 +320,99 @@ class _Engine:
         major = sorted(x for x in codes if icd_matches(x, self.params.major_diseases))
         return self._t(pa.table({"_dx": pa.array(major, pa.string())}))
 
-    def person_claim_features(self, wanted: set[str]) -> tuple[ir.Table, set[str]] | None:
-        """Per person (``_p``): the claims measures in ``wanted`` for this year and (``prev__``) last year, in one
-        scan of the claims; with ``major_new_cases``, whether the person has a major-disease claim this year and none
-        last year; with ``admissions_managed``, ``_adm`` this year's admissions."""
+    def person_claim_features(self, wanted: set[str]) -> tuple[ir.Table, set[str], list[str]] | None:
+        """The claims measures in ``wanted`` for this year and (``prev__``) last year, in one scan of the claims,
+        summed per scope group and person of the claims a measure of one person needs whole (``_g``, ``_sp``):
+        ``_sp`` is the person's number on a major-disease claim of either year (with ``major_new_cases``:
+        ``_major_now``, ``_major_before``, the person's major-disease claims this year and last year) and on this
+        year's admissions (with ``admissions_managed``: ``_adm``), null on the other claims. So some thousands of
+        groups and the few persons of such claims are summed, not every person. Also the measures' names and the
+        per-person columns (``_major_now``...)."""
         fund_names = {"fund_res", "fund_res_in_county", "fund_res_primary", "fund_res_in_county_primary"}
-        fund = self.adj is not None and any(p + f in wanted for f in fund_names for _, p in self.years())
+        appraised = self.years(wanted)
+        fund = self.fund and any(p + f in wanted for f in fund_names for _, p in appraised)
         major = "major_new_cases" in wanted
-        years = sorted({y for y, _ in self.years()} | ({self.year - 1} if major else set()))
+        years = sorted({y for y, _ in appraised} | {self.year} | ({self.year - 1} if major else set()))
         c = self.claims_in(years, fund=fund)
+        is_major: ir.BooleanValue | None = None
         if major:
             codes = self.major_codes()
             c = c.left_join(codes, c.diagnosis == codes._dx)
-        op = c.setting == Setting.OUTPATIENT
+            is_major = c._dx.notnull()
+        # the claims counted and summed by group, person of a whole measure, year and the few flags the measures
+        # test (three sums a claim, not one per measure), then each measure over those rows
         ip = c.setting == Setting.INPATIENT
-        inc = (c.i_county == c.p_county).fill_null(False)
-        prim = c.tier.isin(PRIMARY_TIERS)
+        admitted = (c._yr == self.year) & ip
+        whole: list[ir.BooleanValue] = [admitted] if "admissions_managed" in wanted else []
+        flags: dict[str, Any] = {"_yr": c._yr, "_op": c.setting == Setting.OUTPATIENT, "_ip": ip,
+                                 "_inc": (c.i_county == c.p_county).fill_null(False),
+                                 "_prim": c.tier.isin(PRIMARY_TIERS)}
+        if is_major is not None:
+            flags["_mj"] = is_major
+            whole.append(is_major)
+        keys: dict[str, Any] = {"_g": c._g}
+        if whole:
+            one = whole[0]
+            for w in whole[1:]:
+                one = one | w
+            keys["_sp"] = ibis.ifelse(one, c._p, ibis.null("int64"))
+        sums: dict[str, Any] = {"_cnt": c.count(), "_cost": c.total_cost.sum()}
+        if fund:
+            sums["_fund"] = c.fund_paid.fill_null(0).sum()
+        g = c.group_by(keys | flags).aggregate(**sums)
+        op, ip, inc, prim = g._op, g._ip, g._inc, g._prim
         feats: dict[str, Any] = {}
-        for yr, prefix in self.years():
-            y = c._yr == yr
+        for yr, prefix in appraised:
+            y = g._yr == yr
             cols: dict[str, Any] = {
-                "visits_res": _n(y & op), "visits_res_in_county": _n(y & op & inc),
-                "visits_res_primary": _n(y & op & prim), "admissions_res": _n(y & ip),
-                "admissions_res_in_county": _n(y & ip & inc), "cost_res": _s(y, c.total_cost),
-                "cost_res_in_county_inpatient": _s(y & ip & inc, c.total_cost),
+                "visits_res": _s(y & op, g._cnt), "visits_res_in_county": _s(y & op & inc, g._cnt),
+                "visits_res_primary": _s(y & op & prim, g._cnt), "admissions_res": _s(y & ip, g._cnt),
+                "admissions_res_in_county": _s(y & ip & inc, g._cnt), "cost_res": _s(y, g._cost),
+                "cost_res_in_county_inpatient": _s(y & ip & inc, g._cost),
             }
             if fund:
-                f = c.fund_paid.fill_null(0)
+                f = g._fund
                 cols |= {"fund_res": _s(y, f), "fund_res_in_county": _s(y & inc, f),
                          "fund_res_primary": _s(y & prim, f), "fund_res_in_county_primary": _s(y & inc & prim, f)}
             feats |= {prefix + k: v for k, v in cols.items() if prefix + k in wanted}
+        names = set(feats)
         if "admissions_managed" in wanted:
-            feats["_adm"] = _n((c._yr == self.year) & ip)
+            feats["_adm"] = _s((g._yr == self.year) & ip, g._cnt)
         if major:
-            is_major = c._dx.notnull()
-            feats["_major_now"] = _n(is_major & (c._yr == self.year))
-            feats["_major_before"] = _n(is_major & (c._yr == self.year - 1))
+            feats["_major_now"] = _s(g._mj & (g._yr == self.year), g._cnt)
+            feats["_major_before"] = _s(g._mj & (g._yr == self.year - 1), g._cnt)
         if not feats:
             return None
-        return c.group_by("_p").aggregate(**feats), {k for k in feats if not k.startswith("_")}
+        return g.group_by(list(keys)).aggregate(**feats), names, [k for k in feats if k.startswith("_")]
 
     # ----------------------------------------------------------------------------------------- features
 
     def person_features(self, wanted: set[str]) -> tuple[ir.Table, set[str]]:
-        """persons (person_id) with one integer column per available residents' measure in ``wanted``."""
+        """Scope groups (``_g``) with one integer column per available residents' measure in ``wanted``, the sum
+        over the group's persons."""
         y, prm = self.year, self.params
         base = self.persons
         age = age_expr(base.birth_date, y)
-        base = base.select("person_id", "_p", population=ibis.literal(1, "int64"),
+        base = base.select("person_id", "_p", "_g", population=ibis.literal(1, "int64"),
                            population_30_69=ibis.ifelse((age >= prm.premature_age_min) & (age < prm.premature_age_max),
                                                         1, 0).cast("int64"), age=age)
         have: set[str] = {"population", "population_30_69"}
         pieces: list[ir.Table] = []
         by_number: list[ir.Table] = []  # per person by ``_p``
+        claims: ir.Table | None = None  # the claims measures per scope group
+        claim_names: set[str] = set()
         if self.claims is not None:
             got = self.person_claim_features(wanted)
             if got is not None:
-                by_number.append(got[0])
-                have |= got[1]
+                grouped, claim_names, own = got
+                # computed once (some thousands of rows), read twice: summed per group, and per person
+                t = self._t(to_arrow(grouped, self.con))
+                if claim_names:
+                    claims = t.group_by("_g").aggregate(**{n: t[n].sum() for n in sorted(claim_names)})
+                if own:
+                    mine = t.filter(t._sp.notnull())
+                    by_number.append(mine.select(_p=mine._sp, **{k: mine[k] for k in own}))
+                have |= claim_names
             if "major_new_cases" in wanted:
                 have.add("major_new_cases")
         if "followups" in self.extra:
@@ -358,7 +450,14 @@ class _Engine:
         if "admissions_managed" in have and "admissions_managed" in wanted:
             cols["admissions_managed"] = (base._adm.fill_null(0) * base.managed_chronic.fill_null(0)).cast("int64")
         keep = {k: v for k, v in cols.items() if k in wanted and k in have}
-        return base.select("_p", **keep), set(keep)
+        per = base.select("_g", **keep)
+        out = per.group_by("_g").aggregate(**{k: per[k].sum() for k in sorted(keep)}) if keep else \
+            per.select("_g").distinct()
+        if claims is not None:  # every group of the claims has persons (the claims' persons are joined)
+            claims = claims.rename(_gc="_g")
+            out = out.left_join(claims, out._g == claims._gc).drop("_gc")
+            out = out.mutate(**{n: out[n].fill_null(0).cast("int64") for n in claim_names})
+        return out, set(keep) | claim_names
 
     def _followups(self) -> ir.Table:
         f = self.extra["followups"]
@@ -389,12 +488,16 @@ class _Engine:
         have: set[str] = {"villages"}
         pieces: list[ir.Table] = []
         derived: dict[str, Any] = {}
-        if self.claims is not None:
-            c = self.claims_in([y for y, _ in self.years()], person=False)
+        years = self.years(wanted)
+        if self.claims is not None and years:
+            # grouped by the claims' inst_id as they are: the institutions' own rows (``base``) keep the known ones
+            c = self.claims
+            yr = _year_of(c.admit_date)
+            c = c.filter(yr.isin([y for y, _ in years])).mutate(_yr=yr)
             ip = (c.setting == Setting.INPATIENT) & c.discharge_date.notnull()
             days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
             aggs: dict[str, Any] = {}
-            for yr, prefix in self.years():
+            for yr, prefix in years:
                 this = c._yr == yr
                 aggs |= {prefix + "visits": _n(this & (c.setting == Setting.OUTPATIENT)),
                          prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
@@ -405,9 +508,9 @@ class _Engine:
         if "referrals" in ex:  # the workflow's referrals, when handed in, instead of the claims' referral_from
             pieces.append(self._workflow_referrals())
             have |= {p + m for _, p in self.years() for m in _REFERRAL_MEASURES} | {"referrals_completed"}
-        elif self.claims is not None:
-            pieces.append(self._referrals())
-            have |= {p + m for _, p in self.years() for m in _REFERRAL_MEASURES}
+        elif self.claims is not None and years:
+            pieces.append(self._referrals(years))
+            have |= {p + m for _, p in years for m in _REFERRAL_MEASURES}
         if "postings" in ex:
             pieces.append(self._postings())
             have.add("stationed_doctors")
@@ -460,14 +563,14 @@ class _Engine:
         keep = {k: v for k, v in cols.items() if k in wanted and k in have}
         return base.select("inst_id", **keep), set(keep)
 
-    def _referrals(self) -> ir.Table:
-        """Per sending institution: referrals received in the appraised years, up or down the tiers."""
+    def _referrals(self, years: list[tuple[int, str]]) -> ir.Table:
+        """Per sending institution: referrals received in ``years``, up or down the tiers."""
         c = self.claims
         assert c is not None
         rank = ibis.cases(*((self.inst.tier == t, r) for t, r in TIER_RANK.items()), else_=0)
         inst = self.inst.select("inst_id", _rank=rank, _tier=self.inst.tier)
         yr = _year_of(c.admit_date)
-        recv = c.filter(yr.isin([y for y, _ in self.years()]) & c.referral_from.notnull() & (c.referral_from != ""))
+        recv = c.filter(yr.isin([y for y, _ in years]) & c.referral_from.notnull() & (c.referral_from != ""))
         recv = recv.select(r_from=recv.referral_from, r_inst=recv.inst_id, r_yr=_year_of(recv.admit_date))
         ri = inst.rename(r_rank="_rank", r_tier="_tier", r_iid="inst_id")
         recv = recv.join(ri, recv.r_inst == ri.r_iid)
@@ -477,7 +580,7 @@ class _Engine:
         j = send.join(recv, send.s_claim == recv.r_from)  # the hash table on the few referred claims
         down = j.r_rank < j.s_rank
         aggs: dict[str, Any] = {}
-        for y, prefix in self.years():
+        for y, prefix in years:
             this = j.r_yr == y
             aggs |= {prefix + "up_referrals": _n(this & (j.r_rank > j.s_rank)),
                      prefix + "down_referrals": _n(this & down),
@@ -536,7 +639,7 @@ def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wa
         prov = wanted - res
         frames: list[tuple[pa.Table, tuple[str, ...]]] = []
         available: set[str] = set()
-        for feats, key, mapping in ((eng.person_features(res), "_p", eng.person_map()),
+        for feats, key, mapping in ((eng.person_features(res), "_g", eng.person_map()),
                                     (eng.inst_features(prov), "inst_id", eng.inst_map())):
             table, names = feats
             available |= names
