@@ -520,7 +520,14 @@ def _unknown_referrals(t: ir.Table, *, trim: bool) -> bool:
     ref = t["referral_from"].re_replace(_EDGE_SPACES, "") if trim else t["referral_from"]
     ids = t.select(_id=t["claim_id"].re_replace(_EDGE_SPACES, "") if trim else t["claim_id"])
     refs = t.filter(ref.notnull() & (ref != "")).select(_ref=ref).distinct()
-    return int(refs.anti_join(ids, refs["_ref"] == ids["_id"]).count().execute()) > 0  # one query
+    # the claim ids that some claim refers to, by a semi-join whose hash table is the few referring ids (the right
+    # side: the check's connection builds joins as written): an anti-join of the referring ids with the claims' would
+    # build one of every claim id (a province's 10 M: a third of the check's time). Every referring id names a claim
+    # when as many distinct claim ids are referred to as there are referring ids.
+    named = ids.semi_join(refs, ids["_id"] == refs["_ref"])
+    counts = refs.aggregate(refs=refs.count()).cross_join(named.aggregate(named=named["_id"].nunique()))
+    row = counts.to_pyarrow().to_pylist()[0]  # one query
+    return int(row["refs"]) > int(row["named"])
 
 
 def _fails(bad: ir.Table | None) -> bool:
