@@ -144,3 +144,39 @@ def test_references_found_as_written_skip_only_checks_they_would_pass(
         assert n == int(bool(n_text) or unknown), (p, s, n, n_text)
         if not unknown:  # every reference known as written (or empty): nothing of theirs to trim
             assert padded == padded_text, (p, s)
+
+
+def _claim_counts(known: dict[str, ibis.Table], row: dict[str, str | None], *, first_look: bool) -> tuple[int, int]:
+    """(n, padded) of :func:`bad_claims_count` (ids looked up as written) for one claim, its text cells ``row`` over a
+    valid claim's, by the first look or the full checks."""
+    from yigongti.benefits.service import bad_claims_count
+
+    cells: dict[str, str | None] = {"claim_id": "C1", "person_id": "P1", "inst_id": "T1", "setting": "outpatient",
+                                    "admit_date": "2026-03-01", "discharge_date": None, "total_cost": "10.00",
+                                    "covered_cost": "8.00", "diagnosis": "I10", "referral_from": None, **row}
+    t = ibis.memtable(pa.table({k: pa.array([v], pa.string()) for k, v in cells.items()}))
+    expr = bad_claims_count(t, persons=known["person_id"], institutions=known["inst_id"], as_written=True,
+                            first_look=first_look)
+    assert expr is not None
+    got = to_arrow(expr).to_pylist()[0]
+    return int(got["n"] or 0), int(got["padded"] or 0)
+
+
+_TEXT_COLUMNS = ["claim_id", "person_id", "inst_id", "setting", "diagnosis", "referral_from", "admit_date",
+                 "total_cost"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(row=st.dictionaries(st.sampled_from(_TEXT_COLUMNS), st.one_of(_text, st.sampled_from(["P2", "V1", "E11"])),
+                           max_size=3))
+def test_the_first_look_clears_only_claims_the_full_checks_pass_unpadded(
+        known_ids: dict[str, ibis.Table], row: dict[str, str | None]) -> None:
+    """``check_parquet_claims`` accepts claims on the first look alone (one regular expression a text cell) only when
+    it finds nothing: a claim it clears must be one the full checks pass with no cell to trim. Random cells of the
+    text columns (spaces, separators, unicode spaces, control characters, empty, null) in an otherwise valid claim."""
+    look = _claim_counts(known_ids, row, first_look=True)
+    full = _claim_counts(known_ids, row, first_look=False)
+    if look == (0, 0):
+        assert full == (0, 0), (row, look, full)
+    if full[0]:
+        assert look[0], (row, look, full)

@@ -96,6 +96,20 @@ def test_the_streamed_path_checks_the_claims_once(folders: tuple[Path, Path],
     assert result.appraisal is not None and result.appraisal.previous is None and result.appraisal.scores.num_rows
 
 
+def test_valid_claims_are_cleared_by_the_first_look_alone(folders: tuple[Path, Path],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Valid claims without padding pass the check on its first look (one regular expression a text cell): the
+    full scan, which evaluates each text check twice (for the verdict and for the padding), never runs on them."""
+    from yigongti.benefits import service as benefits
+
+    looks: list[bool] = []  # first_look of each call
+    real = benefits.bad_claims_count
+    monkeypatch.setattr(benefits, "bad_claims_count",
+                        lambda *a, **k: looks.append(bool(k.get("first_look"))) or real(*a, **k))
+    _streamed(folders[1])
+    assert looks == [True]
+
+
 def test_the_appraisal_scores_pay_the_p4p_on_the_streamed_path(folders: tuple[Path, Path], tmp_path: Path) -> None:
     _, pq_folder = folders
     folder = tmp_path / "unscored"

@@ -374,6 +374,19 @@ def _plain(values: tuple[str, ...]) -> bool:
     return all(x and not any(ord(ch) <= 0x20 or ch in "\x7f,;" or ord(ch) in wide for ch in x) for x in values)
 
 
+def _suspect(col: Column, v: ir.Value) -> ir.BooleanValue | None:
+    """The first look of :func:`_column_checks` at a text column of an id, code or free text: whether a value is one
+    the full checks must judge (empty, or with a character of _SUSPECT_TEXT; for an enum, not one of its values as
+    written); null on a null value. A value it clears passes every check of the column as written, trimmed already.
+    None for the other columns."""
+    if col.type not in (ColType.STR, ColType.ID, ColType.ID_NUMBER, ColType.ENUM) or not v.type().is_string():
+        return None
+    if col.type is ColType.ENUM:
+        other = ~v.isin(list(col.values))
+        return other if _plain(col.values) else (v == "") | v.re_search(_SUSPECT_TEXT) | other
+    return (v == "") | v.re_search(_SUSPECT_TEXT)
+
+
 def _column_checks(col: Column, v: ir.Value) -> tuple[ir.BooleanValue | None, ir.Value | None,
                                                     ir.BooleanValue | None] | None:
     """The engine's version of ``datafolder.folder``'s check of one claims column: (bad, typed value for the checks
@@ -403,8 +416,8 @@ def _column_checks(col: Column, v: ir.Value) -> tuple[ir.BooleanValue | None, ir
         typed = text
         assert bad is not None
         # the full checks on the values the first look picks out only (AND evaluates its right side on those rows)
-        suspect = (~v.isin(list(col.values)) if kind is ColType.ENUM and _plain(col.values)
-                   else (v == "") | v.re_search(_SUSPECT_TEXT))
+        suspect = _suspect(col, v)
+        assert suspect is not None
         bad = (v.isnull() | suspect) & bad
         padded = suspect & (v != text)  # a space is suspect: only those few values are trimmed to look
     elif kind is ColType.BOOL:
@@ -455,9 +468,20 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
     # a first scan looks the references up as written; only when it finds a bad row are they trimmed and looked up
     # again, in a second scan (a lookup of every trimmed id costs the scan a quarter of its time, on claims whose ids
     # all match as written)
-    first = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True)
     # on Spark the first scan looks the trimmed ids up already (as_written is DuckDB's): no second scan there
     exact = t.get_backend().name == "pyspark"
+    if not exact:
+        # on DuckDB a first look before them: when no claim has a text cell to judge further (nor any other
+        # problem), the claims are valid and none is padded, at one regular expression a text cell (the full scan
+        # evaluates each twice: for its verdict and for the padding)
+        look = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True, first_look=True)
+        seen = look.to_pyarrow().to_pylist()[0] if look is not None else {"n": 1}
+        if not seen["n"] and not seen["padded"]:  # (a padded date or amount written as text: padded)
+            if not _repeated_claim_ids(t, trim=False) and not _unknown_referrals(t, trim=False):
+                return False
+            _raise_claims_problems(path, refs=persons is not None)
+            return True
+    first = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True)
     if first is not None:
         row = first.to_pyarrow().to_pylist()[0]
         if not row["n"] or (not exact and not _fails(bad_claims_count(t, persons=persons, institutions=institutions))):
@@ -496,7 +520,14 @@ def _unknown_referrals(t: ir.Table, *, trim: bool) -> bool:
     ref = t["referral_from"].re_replace(_EDGE_SPACES, "") if trim else t["referral_from"]
     ids = t.select(_id=t["claim_id"].re_replace(_EDGE_SPACES, "") if trim else t["claim_id"])
     refs = t.filter(ref.notnull() & (ref != "")).select(_ref=ref).distinct()
-    return int(refs.anti_join(ids, refs["_ref"] == ids["_id"]).count().execute()) > 0  # one query
+    # the claim ids that some claim refers to, by a semi-join whose hash table is the few referring ids (the right
+    # side: the check's connection builds joins as written): an anti-join of the referring ids with the claims' would
+    # build one of every claim id (a province's 10 M: a third of the check's time). Every referring id names a claim
+    # when as many distinct claim ids are referred to as there are referring ids.
+    named = ids.semi_join(refs, ids["_id"] == refs["_ref"])
+    counts = refs.aggregate(refs=refs.count()).cross_join(named.aggregate(named=named["_id"].nunique()))
+    row = counts.to_pyarrow().to_pylist()[0]  # one query
+    return int(row["refs"]) > int(row["named"])
 
 
 def _fails(bad: ir.Table | None) -> bool:
@@ -505,12 +536,14 @@ def _fails(bad: ir.Table | None) -> bool:
 
 
 def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutions: ir.Table | None = None,
-                     as_written: bool = False) -> ir.Table | None:
+                     as_written: bool = False, first_look: bool = False) -> ir.Table | None:
     """The engine's check of :func:`check_parquet_claims`, not executed: one row, ``n`` the claims that fail a check
     (one aggregate), and ``padded`` the claims with a text cell to trim; None when a column's type is one it does
     not judge or there is nothing to check. With
     ``as_written`` (DuckDB) a reference counts as unknown when not found as written, without the trimmed lookup: a
-    quick first pass that may only over-count."""
+    quick first pass that may only over-count. With ``first_look`` a text cell of an id, code or free text counts as
+    bad as soon as the first look (:func:`_suspect`) picks it out, without its full checks: a pass that may only
+    over-count too, whose ``padded`` is 0 (a padded cell is one the first look picks out)."""
     refs = {ref: known for ref, known in (("inst_id", institutions), ("person_id", persons)) if known is not None}
     spark = t.get_backend().name == "pyspark"
     if spark:
@@ -538,6 +571,11 @@ def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutio
             judged = False
             continue
         bad, value, padded = found
+        look = _suspect(col, t[col.name]) if first_look else None
+        if look is not None:
+            bad, padded = (t[col.name].isnull() | look) if col.required and col.default is None else look, None
+            # a value the first look passes is trimmed already: the checks across columns compare it as written
+            value = t[col.name]
         if f"_found_{col.name}" in schema:
             clean = t[f"_found_{col.name}"]
             bad = None if bad is None else ~clean & bad
@@ -570,8 +608,10 @@ def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutio
         return None
     # one flag: whether any check fails on any row (which ones, and where, is the Arrow check's to say)
     flag = functools.reduce(operator.or_, checks.values())
-    pad = functools.reduce(operator.or_, pads) if pads else ibis.literal(False)
-    return t.aggregate(n=ibis.ifelse(flag, 1, 0).sum(), padded=ibis.ifelse(pad.fill_null(False), 1, 0).sum())
+    pad = functools.reduce(operator.or_, pads) if pads else flag & ibis.literal(False)  # (a column: summed)
+    # (a null ``pad`` counts 0 as false does; no fill_null: DuckDB evaluates the ORs under a COALESCE on every row,
+    # every side of them, where a CASE's condition stops at the first true side)
+    return t.aggregate(n=ibis.ifelse(flag, 1, 0).sum(), padded=ibis.ifelse(pad, 1, 0).sum())
 
 
 def _with_known_refs(t: ir.Table, refs: dict[str, ir.Table]) -> ir.Table:
