@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from yigongti.benefits.engine import adjudicate
 from yigongti.benefits.service import _registered, adjudicate_data, designations_for
 from yigongti.core.engine import connect
-from yigongti.core.policy import Policy
+from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.datafolder.folder import DataFolder, read_folder
 
 YEAR = 2026
@@ -62,3 +62,45 @@ def test_any_order_of_the_claims_gives_the_same_table(example: tuple[DataFolder,
     assert got.combine_chunks().equals(want.combine_chunks())
     ids = got.column("claim_id")
     assert pc.all(pc.less(ids[:-1], ids[1:])).as_py()  # ordered by claim_id, each once
+
+
+def test_the_years_claims_read_apart_give_the_same_table(example: tuple[DataFolder, pa.Table]) -> None:
+    """adjudicate_data hands the engine the year's claims apart (``adjudicate(..., year_claims=)``) for the passes
+    that read the year alone, and every claim for what last year's decide: the same table as the engine reading
+    every claim from one table. Last year's claims here register persons for the two-disease benefit (on), and the
+    annual cap is low enough for some persons to reach it (their claims decided apart)."""
+    data, des = example
+    claims = data["claims"]
+    days = pc.subtract(claims.column("admit_date").cast(pa.int32()), pa.scalar(365, pa.int32())).cast(pa.date32())
+    out = pc.subtract(claims.column("discharge_date").cast(pa.int32()), pa.scalar(365, pa.int32())).cast(
+        pa.date32())
+    last = claims.set_column(claims.column_names.index("admit_date"), "admit_date", days)
+    last = last.set_column(last.column_names.index("discharge_date"), "discharge_date", out)
+    for key in ("claim_id", "referral_from"):
+        last = last.set_column(last.column_names.index(key), key,
+                               pc.binary_join_element_wise("L", last.column(key), ""))
+    both = pa.concat_tables([last, claims])  # last year's first: a pass reading every claim reads them too
+    benefits = BenefitPolicy.model_validate({
+        "annual_cap_resident": "3000",
+        "designated_primary": {"inpatient_deductible": "100", "inpatient_rate": "90%", "outpatient_deductible": "50",
+                               "outpatient_rate": "50%"},
+        "two_disease": {"enabled": True, "rate": "60%", "yearly_cap": "300",
+                        "statuses": ["designated", "in_consortium"], "tiers": ["primary", "county"]}})
+    got = adjudicate_data(_with_claims(data, both), YEAR, Policy(benefits=benefits), des)
+    con = connect("duckdb", joins_as_written=True)
+    try:
+        t = _registered(con, data, des)
+        con.con.register("c", both)
+        ref = adjudicate(con.table("c"), t["persons"], t["institutions"], t["designations"], benefits,
+                         YEAR).to_pyarrow()
+        con.con.register("y", claims.filter(pc.equal(pc.year(claims.column("admit_date")), YEAR)))
+        apart = adjudicate(con.table("c"), t["persons"], t["institutions"], t["designations"], benefits, YEAR,
+                           year_claims=con.table("y")).to_pyarrow()
+    finally:
+        con.disconnect()
+    assert apart.combine_chunks().equals(ref.combine_chunks())
+    assert got.num_rows > 900
+    rules = set(got.column("rule").to_pylist())
+    assert {"annual_cap", "two_disease"} <= rules, rules
+    assert got.column_names == ref.column_names
+    assert got.combine_chunks().equals(ref.combine_chunks())

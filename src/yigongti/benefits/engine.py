@@ -28,7 +28,8 @@ resident), these peak at 4.1-4.6 GB; the running sums carrying the wanted column
 spill 6.7 GB to disk.
 The referrals and the continuous deductibles of the (few) referred admissions are computed first, as small tables
 (on DuckDB from one scan that also reads the over-cap candidates' claims). On DuckDB the persons and their
-designations are decided once (:func:`_coded`) for the two passes that join every claim with them.
+designations are decided once (:func:`_coded`) for every pass that joins claims with them (the two-disease
+benefit's, the over-cap persons', the deductibles', the main one).
 The module reads in two parts: first the rules, one column expression per decision of
 ``yigongti.benefits.domain`` under the same name (:func:`network_status`, :func:`row_name`, :func:`has_benefit`,
 :func:`is_flat_copay`, :func:`fund_rate`, :func:`flat_copay`, :func:`outpatient_deductible`,
@@ -605,7 +606,8 @@ def _continuous_table(con: BaseBackend, early: ir.Table, persons: ir.Table, desi
     return _small_table(con, to_arrow(_continuous_deductibles(e, nodes, depth)))
 
 
-def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, who: ir.Table) -> ir.Table | None:
+def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, this: ir.Table,
+                       who: ir.Table) -> ir.Table | None:
     """The claims the two-disease benefit pays and what it pays (claim_id as _tid, _td) as a small table, None when
     the benefit is off. Read from the claims that could be for it only: the year's outpatient claims with a
     diagnosis of the two diseases, of persons registered for it by an earlier claim (the registry: the first claim
@@ -637,15 +639,18 @@ def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, who: ir.T
     # claims alone (DuckDB, which has no estimate of an Arrow table's rows, joined every outpatient claim with the
     # registry, the persons and the institutions before the join with the codes: 4.5 M rows for 0.7 M in a
     # simulator batch of 25 replicates)
-    known = claims.diagnosis.notnull() & (claims.admit_date <= hi)
-    if con.name == "duckdb":
-        known &= claims.diagnosis.isin(to_arrow(dx.select("_dx")).column(0).to_pylist())
-    r = claims.filter(known)
-    r = with_disease(r.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis"])))
+    listed = to_arrow(dx.select("_dx")).column(0).to_pylist() if con.name == "duckdb" else None
+
+    def known(t: ir.Table) -> ir.Table:
+        k = t.diagnosis.notnull() & (t.admit_date <= hi)
+        return with_disease(t.filter(k if listed is None else k & t.diagnosis.isin(listed)))
+
+    r = known(claims.select("person_id", "admit_date", "diagnosis"))
     reg = r.group_by(_rp=r.person_id, _rd=r._dis).aggregate(_reg=r.admit_date.min())
-    c = r.filter(_in_year(r, p.year) & (r.setting != Setting.INPATIENT) & ~r.unreasonable.fill_null(False))
+    c = known(this.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis"])))
+    c = c.filter(_in_year(c, p.year) & (c.setting != Setting.INPATIENT) & ~c.unreasonable.fill_null(False))
     c = c.join(reg, [c.person_id == reg._rp, c._dis == reg._rd]).drop("_rp", "_rd")
-    cls = _classified(replace(p, places=None), c, who)
+    cls = _classified(p, c, who)
     ok = two_disease_applies(cls._status, county=cls._county.fill_null(0), paid=cls._pays, inpatient=cls._inp,
                              flat=cls._flat, employee=cls._emp, registered_on=cls._reg, admit_date=cls.admit_date,
                              policy=td)
@@ -669,8 +674,8 @@ def _over_cap_pass(con: BaseBackend, p: _Passes, early: ir.Table, who: ir.Table,
     capped = _small_table(con, decided.drop_columns(["_pid"]))
     ids = _small_table(con, pa.table({"_tp": pids.cast(pa.string())}))
     m = who.outer_join(ids, who.person_id == ids._tp)
-    marked = m.select(person_id=m.person_id.fill_null(m._tp), _emp=m._emp, _dcons=m._dcons, _dtown=m._dtown,
-                      _dvil=m._dvil, _big=m._tp.notnull())
+    marked = m.select(person_id=m.person_id.fill_null(m._tp), **{c: m[c] for c in who.columns if c != "person_id"},
+                      _big=m._tp.notnull())
     return capped, marked
 
 
@@ -704,7 +709,7 @@ def _main_pass(p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool, d
 def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, designations: ir.Table,
                policy: BenefitPolicy, year: int, *, referral_depth: int | None = None,
                ordered: bool = True, designated: bool = False, columns: list[str] | None = None,
-               coded: bool = False) -> ir.Table:
+               coded: bool = False, year_claims: ir.Table | None = None) -> ir.Table:
     """Every claim of ``year`` (by admit_date) with network_status, deductible, fund_paid, patient_paid (int64 fen)
     and rule, after the claims columns (``columns``: those of them wanted, by default all); ordered by claim_id
     (``ordered``, else in no particular order).
@@ -713,6 +718,11 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     for (at 100 M claims a second hash join of every charged claim with ten million persons).
     ``coded``: network_status and rule as their codes (int64 indexes of :data:`STATUS_NAMES` and :data:`RULE_NAMES`),
     for a caller in memory to name them in Arrow (cheaper than the engine's strings, then a take of them).
+    ``year_claims``: the claims of ``year`` alone (those of ``claims`` admitted in it), when the caller has them
+    apart: the passes that read the year's claims only (the cap's search, the two-disease benefit's claims, the
+    deductibles, the main pass) read them there, and ``claims`` is read for what earlier years' claims decide (the
+    referrals, the two-disease registry). A simulator's batch holds last year's claims beside the year's: each pass
+    scanned both.
 
     ``designations`` must hold the year's designation of every person with a claim (earlier years' rows are used for
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
@@ -736,9 +746,14 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
                       "_status", "_rule0", "_kind", "_fixed", "_rate", "_c", "_cap", "_td"])
     # the persons who could reach the cap, the referred admissions and their continuous deductibles are few:
     # found first (small queries), they enter the expression as small tables
-    over = _over_cap(con, claims, policy, year)
+    this = claims if year_claims is None else year_claims
+    over = _over_cap(con, this, policy, year)
     early, temp = claims, None  # what the referrals and the over-cap persons' claims are read from
     if con.name == "duckdb":
+        # every pass but the referrals' joins claims with the persons (the two-disease benefit's, the over-cap
+        # persons', the deductibles', the main one): decided once, the designation carried as a number
+        who, places = _coded(who)
+        p = replace(p, places=places)
         # read once, together: the admissions up to the year's end (for the referrals) and those persons' claims
         admissions = (claims.setting == Setting.INPATIENT) & (claims.admit_date <= hi)
         cols = dict.fromkeys([*p.carry, "referral_from", "discharge_date"])  # carry holds the decision inputs
@@ -749,7 +764,7 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     try:
         p = replace(p, cont=_continuous_table(con, early, persons, designations, institutions, policy, year,
                                               referral_depth))
-        p = replace(p, td=_two_disease_table(con, p, claims, who))
+        p = replace(p, td=_two_disease_table(con, p, claims, this, who))
         capped: ir.Table | None = None
         marked = who.mutate(_big=ibis.literal(False))
         if over.anyone:  # the persons who could reach the cap (few): decided first
@@ -757,20 +772,16 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     finally:
         if temp is not None:  # the admissions read first: their memory back before the big passes
             con.raw_sql(f'DROP TABLE IF EXISTS "{temp}"')
-    if con.name == "duckdb":
-        # every pass joins the claims with the persons: decided once, the designation carried as a number
-        marked, places = _coded(marked)
-        p = replace(p, places=places)
-    deductibles = _accrued_deductibles(con, p, claims, marked, over.null_big, levels)
-    out = _main_pass(p, claims, marked, over.null_big, deductibles)
+    deductibles = _accrued_deductibles(con, p, this, marked, over.null_big, levels)
+    out = _main_pass(p, this, marked, over.null_big, deductibles)
     if capped is not None:
         out = out.union(capped)
     return out.order_by("claim_id") if ordered else out
 
 
 def _coded(who: ir.Table) -> tuple[ir.Table, ir.Table]:
-    """``who`` (person_id, _emp, _dcons, _dtown, _dvil, _big) decided now, on DuckDB, with its designations coded:
-    the persons as (person_id, _emp, _big, _dk) and the distinct designations as (_k, _dcons, _dtown, _dvil), a few
+    """``who`` (person_id, _emp, _dcons, _dtown, _dvil) decided now, on DuckDB, with its designations coded:
+    the persons as (person_id, _emp, _dk) and the distinct designations as (_k, _dcons, _dtown, _dvil), a few
     hundred rows. A pass joins a province's claims with ten million persons carrying one number instead of three
     names, and the names with a small table after (about 2 s less per pass at 100 M claims)."""
     a = to_arrow(who)
@@ -793,8 +804,7 @@ def _coded(who: ir.Table) -> tuple[ir.Table, ir.Table]:
     parts.insert(0, at)
     places = pa.table({"_k": pa.array(np.arange(len(steps[-1][0]), dtype=np.int64)),
                        **{c: enc.dictionary.take(pa.array(idx)) for c, enc, idx in zip(names, encoded, parts)}})
-    people = pa.table({"person_id": a.column("person_id"), "_emp": a.column("_emp"), "_big": a.column("_big"),
-                       "_dk": codes})
+    people = pa.table({"person_id": a.column("person_id"), "_emp": a.column("_emp"), "_dk": codes})
     return ibis.memtable(people), ibis.memtable(places)
 
 

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -178,10 +179,14 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
         # the engine decides each claim and hands back its row number with the decision only: the claims' own
         # columns are taken from ``claims`` here, in claim_id order (the engine's sort and result of every column
         # were most of its main pass's time)
-        table = _engine_table(con, _numbered(claims), "adj_claims")
+        numbered = _numbered(claims)
+        table = _engine_table(con, numbered, "adj_claims")
+        # the passes that read the year's claims alone read them alone (the simulator's claims hold last year's
+        # too, as batches of their own: kept without a copy)
+        this = _engine_table(con, _rows_kept(numbered, _of_year(numbered, year)), "adj_year_claims")
         schema = table.schema().to_pyarrow()
         expr = adjudicate(table, t["persons"], t["institutions"], t["designations"], benefits, year, ordered=False,
-                          columns=[_ROW], coded=True)
+                          columns=[_ROW], coded=True, year_claims=this)
         # in no particular order: _with_claims puts the decisions in the claims' order by their row numbers (a
         # take in Arrow; the engine's ORDER BY of the decisions cost 1 CPU s of a simulator batch's 10)
         decided = to_arrow(expr)
@@ -204,6 +209,14 @@ def _numbered(claims: pa.Table) -> pa.Table:
     rows = pa.chunked_array(chunks, pa.int64()) if start == claims.num_rows else pa.array(
         np.arange(claims.num_rows, dtype=np.int64))
     return claims.append_column(_ROW, rows)
+
+
+def _of_year(claims: pa.Table, year: int) -> np.ndarray:
+    """Booleans, one per claim: admitted in ``year`` (a null admit_date is not)."""
+    dates = claims.column("admit_date")
+    within = pc.and_(pc.greater_equal(dates, pa.scalar(date(year, 1, 1))),
+                     pc.less_equal(dates, pa.scalar(date(year, 12, 31))))
+    return np.asarray(pc.fill_null(within, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _with_claims(claims: pa.Table, decided: pa.Table, schema: pa.Schema) -> pa.Table:
