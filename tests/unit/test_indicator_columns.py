@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from yigongti.appraisal.domain import IndicatorValue, checklist_value, indicator_value, score
 from yigongti.appraisal.indicator_sets import load_indicator_set
 from yigongti.appraisal.indicators import MEASURES, IndicatorSet, ScopeKind, ScoringRules
-from yigongti.appraisal.service import _fmt, indicator_columns, indicator_pass, score_columns
+from yigongti.appraisal.service import _distinct_rows, _fmt, indicator_columns, indicator_pass, score_columns
 
 ISET = load_indicator_set()
 KEYS = sorted(ISET.needed_measures())
@@ -150,3 +151,15 @@ def test_a_units_counted_weight_is_the_exact_sum_of_its_weights() -> None:
     values = [IndicatorValue(i.id, Decimal(1), Decimal(1), Decimal(1)) for i in inds]
     s = score(iset, values, ScopeKind.CONSORTIUM)
     assert Fraction(s.weight_counted) == sum((Fraction(w) for w in ws), Fraction(0))
+
+
+@settings(deadline=None)
+@given(st.integers(1, 4).flatmap(lambda k: st.lists(
+    st.lists(st.sampled_from([-(2**63), -7, -1, 0, 1, 2, 3, 2**63 - 1]), min_size=k, max_size=k),
+    min_size=1, max_size=40)))
+def test_distinct_rows_are_numpy_s_unique_rows_in_the_same_order(rows: list[list[int]]) -> None:
+    matrix = np.array(rows, dtype=np.int64)
+    uniq, inverse = _distinct_rows(matrix)
+    want, where = np.unique(matrix, axis=0, return_inverse=True)
+    assert uniq.dtype == np.int64 and np.array_equal(uniq, want)
+    assert np.array_equal(inverse, where.reshape(-1)) and np.array_equal(uniq[inverse], matrix)

@@ -101,3 +101,18 @@ def test_a_year_stacked_from_parts_prefixed_once_is_the_stack_of_each_world_s_tw
     assert parts.equals(whole)
     assert [w.to_pylist() for w in worlds.split(parts, "claim_id", len(pairs))] == \
         [pa.concat_tables([now, g.shift_back(last)]).to_pylist() for now, last in pairs]
+
+
+@settings(deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.text(alphabet="县医共体AB#0é", max_size=6)), max_size=6),
+                min_size=1, max_size=4),
+       st.sampled_from([pa.string(), pa.large_string()]), st.integers(1, 120))
+def test_strip_removes_exactly_the_prefix_of_multibyte_keys_in_every_chunk(
+        chunks: list[list[str | None]], typ: pa.DataType, n: int) -> None:
+    tag = worlds.prefixes(n)[-1]
+    col = pa.chunked_array([pa.array([None if v is None else tag + v for v in c], typ) for c in chunks], typ)
+    out = worlds.strip(pa.table({"person_id": col, "name": col}), n)
+    out.validate(full=True)  # valid UTF-8, offsets in order
+    assert out.column("person_id").type == typ
+    assert out.column("person_id").to_pylist() == [v for c in chunks for v in c]
+    assert out.column("name").to_pylist() == col.to_pylist()  # not a key: left as it is

@@ -215,6 +215,19 @@ def indicator_columns(iset: IndicatorSet, year: int, scopes: list[tuple[str, str
     return done.values(), done.table
 
 
+def _distinct_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of an int64 ``matrix`` in ascending (lexicographic) order and each row's position among
+    them: ``np.unique(matrix, axis=0, return_inverse=True)``, by one lexsort of the columns rather than a sort of
+    the rows as structured values (a tenth of its CPU over a batch of 25 simulated counties, 6,000 scopes)."""
+    order = np.lexsort(matrix.T[::-1])
+    ordered = matrix[order]
+    new = np.ones(len(ordered), dtype=bool)
+    new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    inverse = np.empty(len(ordered), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
+
 def indicator_pass(iset: IndicatorSet, year: int, scopes: list[tuple[str, str]], columns: Mapping[str, pa.Array],
                    checks: Mapping[tuple[str, str], tuple[int, int]] | None) -> IndicatorPass:
     """Every indicator of ``iset`` for every scope, one indicator at a time over the whole measure columns
@@ -248,18 +261,20 @@ def indicator_pass(iset: IndicatorSet, year: int, scopes: list[tuple[str, str]],
                             | measures_in(parse_expression(ind.denominator))) & columns.keys())
             if names and len(rows):  # each distinct combination of the raw measures, and where each row has it
                 matrix = np.column_stack([columns[m].to_numpy(zero_copy_only=False)[rows] for m in names])
-                uniq, inverse = np.unique(matrix, axis=0, return_inverse=True)
-                distinct = [tuple(int(x) for x in u) for u in uniq]
-                inverse = inverse.reshape(-1)
+                uniq, inverse = _distinct_rows(matrix)
+                distinct = list(map(tuple, uniq.tolist()))  # Python ints, one conversion for the whole array
             else:  # no measure available (or no scope): one combination, the empty one
                 distinct, inverse = ([()] if len(rows) else []), np.zeros(len(rows), dtype=np.int64)
 
-            def measures_key(key: object, ind: Indicator = ind, names: list[str] = names) -> IndicatorValue:
+            money = [MEASURES[m.removeprefix("prev:")].money for m in names]  # once per indicator, not per key
+
+            def measures_key(key: object, ind: Indicator = ind, names: list[str] = names,
+                             money: list[bool] = money) -> IndicatorValue:
                 assert isinstance(key, tuple)
                 mv: dict[str, Decimal | None] = {}
-                for m, raw in zip(names, key, strict=True):
+                for m, raw, fen in zip(names, key, money, strict=True):
                     d = Decimal(raw)
-                    mv[m] = d / 100 if MEASURES[m.removeprefix("prev:")].money else d
+                    mv[m] = d / 100 if fen else d
                 return indicator_value(ind, mv, decimals=dec)
             evaluate_key = measures_key
         evaluated = [evaluate_key(key) for key in distinct]
