@@ -5,6 +5,7 @@ claims' columns exactly as given, ordered by claim_id."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -104,3 +105,41 @@ def test_the_years_claims_read_apart_give_the_same_table(example: tuple[DataFold
     assert {"annual_cap", "two_disease"} <= rules, rules
     assert got.column_names == ref.column_names
     assert got.combine_chunks().equals(ref.combine_chunks())
+
+
+def test_the_claims_classified_once_give_the_same_table(example: tuple[DataFolder, pa.Table]) -> None:
+    """``adjudicate(..., classified=)`` classifies the year's claims once into a temporary table that the
+    deductibles' pass and the main pass both read (claims in memory): the same table as the claims streaming through
+    both passes, with deductibles accrued and persons at the annual cap; adjudicate_data drops the table again from
+    a connection it is lent."""
+    data, des = example
+    benefits = BenefitPolicy.model_validate({
+        "annual_cap_resident": "3000",
+        "designated_primary": {"inpatient_deductible": "100", "inpatient_rate": "90%", "outpatient_deductible": "50",
+                               "outpatient_rate": "50%"}})
+    con = connect("duckdb", joins_as_written=True)
+    try:
+        t = _registered(con, data, des)
+        con.con.register("c", data["claims"])
+        args = (con.table("c"), t["persons"], t["institutions"], t["designations"], benefits, YEAR)
+        ref = adjudicate(*args).to_pyarrow()
+        once = adjudicate(*args, classified="_once").to_pyarrow()
+        assert "_once" in _tables(con)
+        con.raw_sql('DROP TABLE "_once"')
+    finally:
+        con.disconnect()
+    con = connect("duckdb", joins_as_written=True)
+    try:
+        lent = adjudicate_data(data, YEAR, Policy(benefits=benefits), des, con=con)
+        assert not [name for name in _tables(con) if name.startswith("_adj")]
+    finally:
+        con.disconnect()
+    assert once.combine_chunks().equals(ref.combine_chunks())
+    assert {"annual_cap", "outpatient"} <= set(ref.column("rule").to_pylist())
+    assert ref.column("deductible").to_numpy().sum() > 0
+    assert lent.num_rows == ref.num_rows
+
+
+def _tables(con: Any) -> list[str]:
+    """The tables of a DuckDB connection, temporary ones included."""
+    return [row[0] for row in con.con.sql("SELECT table_name FROM duckdb_tables()").fetchall()]

@@ -680,12 +680,14 @@ def _over_cap_pass(con: BaseBackend, p: _Passes, early: ir.Table, who: ir.Table,
 
 
 def _accrued_deductibles(con: BaseBackend, p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool,
-                         levels: list[int]) -> ir.Table:
+                         levels: list[int], prepared: ir.Table | None = None) -> ir.Table:
     """The outpatient deductibles of everyone else's claims that accrue one: the running sums over those claims
     alone, on the five columns they need, decided now; kept (claim_id as _nid -> _nded) where the claims before
     took some of it, i.e. where it is not the whole min(C, D) (a person's first such claim, and those after it while
-    the deductible is not reached, are not kept)."""
-    w = _uncapped(_prepared(p, _year_claims(p, claims, _outpatient_reasonable, admissions=False), marked), null_big)
+    the deductible is not reached, are not kept). ``prepared``: the main pass's claims, already classified
+    (:func:`_main_claims`), read instead of classifying the claims again."""
+    w = prepared if prepared is not None else _uncapped(
+        _prepared(p, _year_claims(p, claims, _outpatient_reasonable, admissions=False), marked), null_big)
     w = outpatient_deductible(w.filter(w._accrues).select("claim_id", "person_id", "admit_date", "_d_op", "_c"),
                               levels)
     whole = (w._ded_op == deductible(w._c, w._d_op)).fill_null(False)
@@ -696,9 +698,14 @@ def _outpatient_reasonable(t: ir.Table) -> ir.BooleanValue:
     return (t.setting != Setting.INPATIENT) & ~t.unreasonable.fill_null(False)
 
 
-def _main_pass(p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool, deductibles: ir.Table) -> ir.Table:
-    """Every other claim once, with the columns wanted: only those that accrue a deductible look for theirs."""
-    n = _uncapped(_prepared(p, _year_claims(p, claims), marked), null_big)
+def _main_claims(p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool) -> ir.Table:
+    """The claims of the main pass (every claim of the year but the over-cap persons'), classified."""
+    return _uncapped(_prepared(p, _year_claims(p, claims), marked), null_big)
+
+
+def _main_pass(p: _Passes, n: ir.Table, deductibles: ir.Table) -> ir.Table:
+    """Every other claim once (``n``: :func:`_main_claims`), with the columns wanted: only those that accrue a
+    deductible look for theirs."""
     key = ibis.ifelse(n._accrues, n.claim_id, ibis.null("string"))
     n = n.left_join(deductibles, key == deductibles._nid)
     n = n.mutate(_ded_op=ibis.ifelse(n._nid.notnull(), n._nded, deductible(n._c, n._d_op)))
@@ -709,7 +716,7 @@ def _main_pass(p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool, d
 def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, designations: ir.Table,
                policy: BenefitPolicy, year: int, *, referral_depth: int | None = None,
                ordered: bool = True, designated: bool = False, columns: list[str] | None = None,
-               coded: bool = False, year_claims: ir.Table | None = None) -> ir.Table:
+               coded: bool = False, year_claims: ir.Table | None = None, classified: str | None = None) -> ir.Table:
     """Every claim of ``year`` (by admit_date) with network_status, deductible, fund_paid, patient_paid (int64 fen)
     and rule, after the claims columns (``columns``: those of them wanted, by default all); ordered by claim_id
     (``ordered``, else in no particular order).
@@ -723,6 +730,10 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     deductibles, the main pass) read them there, and ``claims`` is read for what earlier years' claims decide (the
     referrals, the two-disease registry). A simulator's batch holds last year's claims beside the year's: each pass
     scanned both.
+    ``classified``: for claims in memory on DuckDB, the name of a temporary table that the year's claims are
+    classified into once, for both the deductibles' pass and the main pass to read (classifying them in each was
+    about a tenth of a simulator batch's time); the caller drops it once the expression is executed. Without it
+    (a province's claims, Spark) the claims stream through both passes: held, they would not fit in memory.
 
     ``designations`` must hold the year's designation of every person with a claim (earlier years' rows are used for
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
@@ -772,8 +783,14 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     finally:
         if temp is not None:  # the admissions read first: their memory back before the big passes
             con.raw_sql(f'DROP TABLE IF EXISTS "{temp}"')
-    deductibles = _accrued_deductibles(con, p, this, marked, over.null_big, levels)
-    out = _main_pass(p, this, marked, over.null_big, deductibles)
+    main = _main_claims(p, this, marked, over.null_big)
+    once = classified is not None and con.name == "duckdb"
+    if once:
+        # in memory: the year's claims classified once (a join with the persons, the designations and the
+        # institutions, the network status of every claim) for both passes after, not once for each
+        main = con.create_table(classified, main, temp=True)
+    deductibles = _accrued_deductibles(con, p, this, marked, over.null_big, levels, prepared=main if once else None)
+    out = _main_pass(p, main, deductibles)
     if capped is not None:
         out = out.union(capped)
     return out.order_by("claim_id") if ordered else out

@@ -185,18 +185,22 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
         # too, as batches of their own: kept without a copy)
         this = _engine_table(con, _rows_kept(numbered, _of_year(numbered, year)), "adj_year_claims")
         schema = table.schema().to_pyarrow()
+        # the year's claims classified once into a table for the engine's passes (they are in memory already)
         expr = adjudicate(table, t["persons"], t["institutions"], t["designations"], benefits, year, ordered=False,
-                          columns=[_ROW], coded=True, year_claims=this)
+                          columns=[_ROW], coded=True, year_claims=this, classified=_CLASSIFIED)
         # in no particular order: _with_claims puts the decisions in the claims' order by their row numbers (a
         # take in Arrow; the engine's ORDER BY of the decisions cost 1 CPU s of a simulator batch's 10)
         decided = to_arrow(expr)
     finally:
+        if con.name == "duckdb":
+            con.raw_sql(f'DROP TABLE IF EXISTS "{_CLASSIFIED}"')
         if own and con.name != "pyspark":
             con.disconnect()
     return _typed(_named(_with_claims(claims, decided, schema)))
 
 
 _ROW = "_adj_row"  # a claim's row number in the claims handed to the engine
+_CLASSIFIED = "_adj_classified"  # the engine's temporary table of the year's claims classified
 
 
 def _numbered(claims: pa.Table) -> pa.Table:
