@@ -13,6 +13,8 @@ Scopes (``scope_kind``, ``scope``):
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -352,10 +354,7 @@ class _Engine:
             whole.append(is_major)
         keys: dict[str, Any] = {"_g": c._g}
         if whole:
-            one = whole[0]
-            for w in whole[1:]:
-                one = one | w
-            keys["_sp"] = ibis.ifelse(one, c._p, ibis.null("int64"))
+            keys["_sp"] = ibis.ifelse(functools.reduce(operator.or_, whole), c._p, ibis.null("int64"))
         sums: dict[str, Any] = {"_cnt": c.count(), "_cost": c.total_cost.sum()}
         if fund:
             sums["_fund"] = c.fund_paid.fill_null(0).sum()

@@ -487,24 +487,23 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
     # all match as written)
     # on Spark the first scan looks the trimmed ids up already (as_written is DuckDB's): no second scan there
     exact = t.get_backend().name == "pyspark"
+    padded: bool | None = None  # whether a text cell is padded, once the engine's scans find the claims valid
     if not exact:
         # on DuckDB a first look before them: when no claim has a text cell to judge further (nor any other
         # problem), the claims are valid and none is padded, at one regular expression a text cell (the full scan
         # evaluates each twice: for its verdict and for the padding)
         look = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True, first_look=True)
-        seen = look.to_pyarrow().to_pylist()[0] if look is not None else {"n": 1}
-        if not seen["n"] and not seen["padded"]:  # (a padded date or amount written as text: padded)
-            if not _repeated_claim_ids(t, trim=False) and not _unknown_referrals(t, trim=False):
-                return False
-            _raise_claims_problems(path, refs=persons is not None)
-            return True
-    first = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True)
-    if first is not None:
-        row = first.to_pyarrow().to_pylist()[0]
-        if not row["n"] or (not exact and not _fails(bad_claims_count(t, persons=persons, institutions=institutions))):
+        seen = look.to_pyarrow().to_pylist()[0] if look is not None else None
+        if seen is not None and not seen["n"] and not seen["padded"]:  # (a date or amount padded as text: padded)
+            padded = False
+    if padded is None:
+        first = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True)
+        row = first.to_pyarrow().to_pylist()[0] if first is not None else None
+        if row is not None and (not row["n"] or (not exact and not _fails(
+                bad_claims_count(t, persons=persons, institutions=institutions)))):
             padded = bool(row["padded"])
-            if not _repeated_claim_ids(t, trim=padded) and not _unknown_referrals(t, trim=padded):
-                return padded
+    if padded is not None and not _repeated_claim_ids(t, trim=padded) and not _unknown_referrals(t, trim=padded):
+        return padded
     # the Arrow check has the last word (the engine is stricter where the two differ: unicode spaces, say); the
     # padding is then unknown: trim
     _raise_claims_problems(path, refs=persons is not None)
