@@ -298,7 +298,7 @@ def draw_claims(rng: np.random.Generator, t: Templates, geo: Geography, mult: ND
     ref = t.referral[src]
     has_ref = (ref >= 0) & (copy < k[np.maximum(ref, 0)])
     ref_pos = np.where(has_ref, start[np.maximum(ref, 0)] + copy, 0)
-    ids = sequential_ids(prefix, np.arange(1, n + 1, dtype=np.int64), width=9)
+    ids = _claim_ids(prefix, n)
     inst = _remap(t, geo, observed, now)[src]
     made = ("claim_id", "inst_id", "total_cost", "covered_cost", "referral_from")  # not copied from the templates
     base = t.claims.select([c for c in t.claims.column_names if c not in made]).take(pa.array(src))
@@ -315,6 +315,20 @@ def draw_claims(rng: np.random.Generator, t: Templates, geo: Geography, mult: ND
     # the referring copy's id where there is one, else null (taken in Arrow: no Python string per claim)
     cols["referral_from"] = pc.if_else(pa.array(has_ref), ids.take(pa.array(ref_pos)), pa.scalar(None, pa.string()))
     return pa.table(cols)
+
+
+_CLAIM_IDS: dict[str, pa.Array] = {}
+
+
+def _claim_ids(prefix: str, n: int) -> pa.Array:
+    """``prefix`` + 1 .. ``n`` zero-padded to 9 digits: a slice of the longest column made for ``prefix`` so far (a
+    year's prefix is the same in every replicate: made once, not per replicate and year)."""
+    made = _CLAIM_IDS.get(prefix)
+    if made is None or len(made) < n:
+        if len(_CLAIM_IDS) >= 64:  # a few prefixes (S01- .. S50-) of a few hundred thousand claims each
+            _CLAIM_IDS.clear()
+        made = _CLAIM_IDS[prefix] = sequential_ids(prefix, np.arange(1, n + n // 8 + 2, dtype=np.int64), width=9)
+    return made.slice(0, n)
 
 
 def _ids_at(ids: NDArray[np.str_], at: NDArray[np.int64]) -> pa.Array:

@@ -220,7 +220,9 @@ def prepare_county(name: str, folder: Path, *, merged: bool = False, backend: st
     iset = folder_indicator_set(folder)
     des = designations_for(data, year, policy)
     adj = adjudicate_data(data, year, policy, des, backend=backend)
-    appraisal = appraise_data(data, year, policy, des, adj, indicator_set=iset, backend=backend)
+    # this year's scores only (the settlement's P4P, the Q4 choice): last year's indicators, which only the
+    # appraisal report compares with, are not computed (the same scores; about a third of the appraisal's CPU)
+    appraisal = appraise_data(data, year, policy, des, adj, indicator_set=iset, backend=backend, with_previous=False)
     settlement = settle_year(data, year, policy, backend=backend, designations=des, adjudicated=adj,
                              appraisal=appraisal)
     geo = g.geography(data["persons"], data["institutions"], data["consortia"])
@@ -534,6 +536,18 @@ def _tasks(folders: Sequence[tuple[str, Path]], scenarios: Sequence[Scenario], *
     return out
 
 
+def _largest_first(tasks: Sequence[_Task]) -> list[int]:
+    """The indexes of ``tasks`` by decreasing work (the county's claims files' bytes x replicates; ties in order):
+    the order in which processes take them, longest processing time first."""
+    def work(task: _Task) -> int:
+        path = find_table_file(task.folder, "claims")
+        files = [] if path is None else sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        return sum(f.stat().st_size for f in files) * task.count
+
+    sizes = [work(t) for t in tasks]
+    return sorted(range(len(tasks)), key=lambda i: (-sizes[i], i))
+
+
 def process_threads(processes: int, cores: int | None = None) -> int:
     """DuckDB threads of each of ``processes`` simulating processes: ``$YIGONGTI_DUCKDB_THREADS`` when set, else the
     machine's cores shared out (at least one)."""
@@ -574,11 +588,14 @@ def run_simulation(data: Path, scenarios: Sequence[Scenario], *, years: int, rep
         threads = process_threads(workers)
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                  initializer=set_duckdb_threads, initargs=(threads,)) as pool:
-            futures = [pool.submit(_run_task, task) for task in tasks]
-            for n, _ in enumerate(as_completed(futures), start=1):
+            # the largest tasks first (a process takes the next task when it is free): the last ones are the
+            # smallest, so that the processes finish close together (12 counties on 2 processes in the order of
+            # the design left one process alone for most of a county at the end)
+            futures = {i: pool.submit(_run_task, tasks[i]) for i in _largest_first(tasks)}
+            for n, _ in enumerate(as_completed(futures.values()), start=1):
                 if progress is not None:
                     progress(f"{n}/{len(tasks)}")
-            done = [f.result() for f in futures]
+            done = [futures[i].result() for i in range(len(tasks))]
     for ci in range(len(folders)):  # the order of a single process: county, scenario, replicate, year
         mine = [per_scenario for (per_scenario, _), task in zip(done, tasks, strict=True) if task.county_index == ci]
         for si in range(len(scenarios)):
