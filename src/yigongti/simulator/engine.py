@@ -28,7 +28,8 @@ from yigongti.demo.identifiers import sequential_ids
 from yigongti.simulator.domain import CHRONIC_ICD, Behaviour, CellKey, icd_in, utility
 
 __all__ = ["Designations", "Geography", "Templates", "YearCounts", "designation_arrays", "designations_table",
-           "draw_claims", "geography", "merge_consortia", "satisfaction", "shift_back", "switch", "templates",
+           "draw_claims", "geography", "merge_consortia", "satisfaction", "shift_back", "shift_back_all", "switch",
+           "templates",
            "template_multipliers", "year_counts"]
 
 _LEVEL = {"village": "primary", "township": "primary", "county": "county"}
@@ -353,6 +354,12 @@ def _repatriated(rng: np.random.Generator, t: Templates, geo: Geography, now: De
 def shift_back(claims: pa.Table) -> pa.Table:
     """The claims one calendar year earlier (same day of the year; 29 Feb -> 28 Feb), stays kept. Each distinct
     admission date (a few hundred a year) is shifted once and looked up; a discharge moves with its admission."""
+    return shift_back_all(claims)[0]
+
+
+def shift_back_all(claims: pa.Table, *also: pa.Table) -> tuple[pa.Table, ...]:
+    """:func:`shift_back` of ``claims`` and of ``also``, tables of the same rows and dates (the claims with their
+    keys prefixed, ``worlds.prefix``), whose shifted dates are computed once: ``claims`` first."""
     admit = claims.column("admit_date").combine_chunks()
     dates = pc.unique(admit)
     day1 = np.asarray(dates.to_numpy(zero_copy_only=False), dtype="datetime64[D]")
@@ -363,11 +370,14 @@ def shift_back(claims: pa.Table) -> pa.Table:
     moved = pa.array(earlier.astype("datetime64[D]") + np.minimum(day, length - 1).astype("timedelta64[D]"),
                      pa.date32())
     new = moved.take(pc.index_in(admit, value_set=dates))
-    out = claims.set_column(claims.column_names.index("admit_date"), "admit_date", new)
     # the discharge the same number of days after the new admission (null stays null)
     stay = pc.subtract(claims.column("discharge_date").combine_chunks().cast(pa.int32()), admit.cast(pa.int32()))
     shifted = pc.add(stay, new.cast(pa.int32())).cast(pa.date32())
-    return out.set_column(out.column_names.index("discharge_date"), "discharge_date", shifted)
+    out = []
+    for t in (claims, *also):
+        t = t.set_column(t.column_names.index("admit_date"), "admit_date", new)
+        out.append(t.set_column(t.column_names.index("discharge_date"), "discharge_date", shifted))
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -419,8 +419,8 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
         settled = settle_worlds(stacked, worlds.prefixes(len(reps)), ones, y0, policy,
                                 designations=stacked["designations"], adjudicated=stacked_adj, backend=backend,
                                 hashed=False)  # no output of the simulator reads the settlement's inputs hash
-    for rep, (before, d, moved, claims, des, _, _), adj, appraisal, settlement in zip(
-            reps, drawn, adjudicated, appraised, settled, strict=True):
+    for i, (rep, (before, d, moved, claims, des, _, _), adj, appraisal, settlement) in enumerate(zip(
+            reps, drawn, adjudicated, appraised, settled, strict=True)):
         counts = g.year_counts(adj, geo)
         income = grown(_income(policy, settlement), b.income_growth, k)
         outlay = fund_outlay(payment, settlement, counts.fund_paid)
@@ -433,11 +433,13 @@ def _simulate_year(setup: CountySetup, scenario: Scenario, policy: Policy, reps:
         rep.scores = _scores(geo, appraisal.scores, rep.scores)
         rep.satisfied = g.satisfaction(adj, geo, d)
         rep.d = d
-        rep.last_claims = g.shift_back(claims)
         rep.last_des = _relabel(des, y0 - 1)
-    if now is not None:  # this year's prefixed claims and designations are next year's last year, prefixed
-        for rep, (tagged_claims, tagged_des) in zip(reps, now[1], strict=True):
-            rep.tagged = (g.shift_back(tagged_claims), _relabel(tagged_des, y0 - 1))
+        if now is None:
+            rep.last_claims = g.shift_back(claims)
+        else:  # this year's prefixed claims and designations are next year's last year, prefixed: the same rows
+            tagged_claims, tagged_des = now[1][i]
+            rep.last_claims, tagged = g.shift_back_all(claims, tagged_claims)
+            rep.tagged = (tagged, _relabel(tagged_des, y0 - 1))
 
 
 def _stacked_year(reps: list[_Replicate], claims: list[pa.Table], des: list[pa.Table], y0: int,

@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from yigongti.core.prefixes import without_prefix
+
 __all__ = ["KEY_COLUMNS", "concat", "is_key", "prefix", "prefixes", "split", "stack", "strip", "world_of"]
 
 KEY_COLUMNS = frozenset({"county_code", "referral_from"})
@@ -72,23 +74,8 @@ def strip(t: pa.Table, n: int, columns: Sequence[str] | None = None) -> pa.Table
     names = [c for c in t.column_names if is_key(c)] if columns is None else columns
     for name in names:
         if name in t.column_names:
-            t = t.set_column(t.column_names.index(name), name, _without_prefix(t.column(name), width))
+            t = t.set_column(t.column_names.index(name), name, without_prefix(t.column(name), width))
     return t
-
-
-_BYTES = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}
-
-
-def _without_prefix(col: pa.ChunkedArray, width: int) -> pa.ChunkedArray:
-    """``col`` less its first ``width`` characters: the prefix (digits and ``#``) is ``width`` bytes, so the values
-    are cut as bytes (each chunk viewed as binary and back, no copy, no UTF-8 decoding: about half the CPU of
-    ``utf8_slice_codeunits`` over a batch's adjudicated claims, 3.5 million rows of four keys). A column of another
-    type is cut by characters."""
-    raw = _BYTES.get(col.type)
-    if raw is None:
-        return pc.utf8_slice_codeunits(col, width)
-    return pa.chunked_array([pc.binary_slice(c.view(raw), width, 2**31 - 1).view(col.type) for c in col.chunks],
-                            col.type)
 
 
 def split(t: pa.Table, by: str, n: int, columns: Sequence[str] | None = None) -> list[pa.Table]:
