@@ -18,6 +18,7 @@ from yigongti.core.prefixes import without_prefix
 from yigongti.demo.identifiers import sequential_ids
 from yigongti.simulator import engine as g
 from yigongti.simulator import worlds
+from yigongti.simulator.domain import CHRONIC_ICD, icd_in
 from yigongti.simulator.service import _largest_first, _Task
 
 
@@ -115,3 +116,11 @@ def test_the_pool_takes_the_largest_tasks_first(tmp_path: Path) -> None:
     tasks.append(_Task(6, "c6", tmp_path / "c6", (), 1, 1, 10, 1, "duckdb"))
     # work: 3000, 2800, 3100, 2800, 4000, 0, 4000 (ties in the order of the results)
     assert _largest_first(tasks) == [4, 6, 2, 0, 1, 3, 5]
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["", " i10 ", "I10", "J44.1", "E11", "A01", "I15.9", "C50"])),
+                max_size=30), st.integers(1, 3))
+def test_chronic_diagnoses_by_their_distinct_codes_are_each_codes(codes: list[str | None], chunks: int) -> None:
+    col = pa.chunked_array([pa.array(codes[i * len(codes) // chunks:(i + 1) * len(codes) // chunks], pa.string())
+                            for i in range(chunks)], pa.string())
+    assert g._chronic(col).tolist() == [icd_in(x, CHRONIC_ICD) for x in codes]

@@ -241,7 +241,7 @@ def templates(adjudicated: pa.Table, geo: Geography) -> Templates:
     names = _cell_names(t, geo, inst)
     cells, cell = np.unique(names, return_inverse=True)
     inpatient = _col(t, "setting") == "inpatient"
-    chronic = _chronic(t.column("diagnosis").to_pylist()) & inpatient
+    chronic = _chronic(t.column("diagnosis")) & inpatient
     emergency = np.asarray(pc.fill_null(t.column("emergency"), False).to_numpy(zero_copy_only=False), dtype=bool)
     ref = _index(t.column("referral_from"), t.column("claim_id").combine_chunks())
     keys = tuple(tuple(str(c).split("|")) for c in cells)
@@ -252,10 +252,15 @@ def templates(adjudicated: pa.Table, geo: Geography) -> Templates:
                      chronic, ref, inpatient & ~emergency)
 
 
-def _chronic(diagnoses: list[str | None]) -> NDArray[np.bool_]:
-    """Which diagnoses are chronic conditions (``domain.CHRONIC_ICD``): once per distinct code."""
-    known = {x: icd_in(x, CHRONIC_ICD) for x in set(diagnoses)}
-    return np.array([known[x] for x in diagnoses], dtype=bool)
+def _chronic(diagnoses: pa.ChunkedArray | pa.Array) -> NDArray[np.bool_]:
+    """Which diagnoses are chronic conditions (``domain.CHRONIC_ICD``): once per distinct code, looked up by its
+    code in the column's dictionary (no Python string per claim; a null is not chronic)."""
+    coded = pc.dictionary_encode(diagnoses)
+    coded = coded.combine_chunks() if isinstance(coded, pa.ChunkedArray) else coded
+    known = np.array([icd_in(x, CHRONIC_ICD) for x in coded.dictionary.to_pylist()] + [icd_in(None, CHRONIC_ICD)],
+                     dtype=bool)
+    at = pc.fill_null(coded.indices, len(coded.dictionary)).to_numpy(zero_copy_only=False)
+    return np.asarray(known[np.asarray(at, dtype=np.int64)], dtype=bool)
 
 
 def template_multipliers(t: Templates, cell_mult: dict[CellKey, float], prevention: NDArray[np.float64],
