@@ -48,6 +48,9 @@ __all__ = [
     "check_folder",
     "fen_to_yuan",
     "find_table_file",
+    "few_values",
+    "first_look",
+    "increasing",
     "iter_table_parts",
     "neutralise_cell",
     "neutralise_ibis",
@@ -55,6 +58,7 @@ __all__ = [
     "neutralise_workbook",
     "parse_table",
     "read_folder",
+    "ranges_disjoint",
     "read_raw_table",
     "scan_folder",
     "table_files",
@@ -1058,6 +1062,12 @@ def _disjoint(ranges: list[tuple[Any, Any]]) -> bool:
     except TypeError:  # parts of different types (text in one, numbers in another): the query decides
         return False
     return all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+
+
+first_look = _first_look  # for the first look at Parquet parts (datafolder.partslook)
+few_values = _few_values
+increasing = _increasing
+ranges_disjoint = _disjoint
 
 
 def _add_counts(into: dict[str, int], more: dict[str, int]) -> None:
