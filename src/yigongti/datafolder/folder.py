@@ -1261,7 +1261,11 @@ def neutralise_cell(value: Any) -> Any:
 
 
 def neutralise_text(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """:func:`neutralise_cell` over a text column, column-wise (nulls stay null)."""
+    """:func:`neutralise_cell` over a text column, column-wise (nulls stay null). A column where no value begins
+    with a trigger (a look at each value's first byte) is returned as it is: no regular expression over its cells."""
+    if not _has_bytes(arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr]), _FORMULA_BYTES,
+                      first=True):
+        return arr
     risky = pc.and_(pc.match_substring_regex(arr, _TRIGGER_RE),
                     pc.invert(pc.match_substring_regex(arr, f"^{_NUMBER_BODY}$")))
     quote, empty = pa.scalar("'", arr.type), pa.scalar("", arr.type)
