@@ -54,6 +54,7 @@ from yigongti.datafolder.folder import (
 )
 from yigongti.datafolder.keystore import DEFAULT_MEMORY as CHECK_MEMORY
 from yigongti.datafolder.keystore import MEMORY_ENV as CHECK_MEMORY_ENV
+from yigongti.datafolder.partslook import PartsLook, look_at_parts
 from yigongti.datafolder.schema import ADJUDICATED, CLAIMS, ColType, Column, TableSpec
 
 __all__ = [
@@ -488,11 +489,17 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
     # on Spark the first scan looks the trimmed ids up already (as_written is DuckDB's): no second scan there
     exact = t.get_backend().name == "pyspark"
     padded: bool | None = None  # whether a text cell is padded, once the engine's scans find the claims valid
+    parts = None
     if not exact:
         # on DuckDB a first look before them: when no claim has a text cell to judge further (nor any other
         # problem), the claims are valid and none is padded, at one regular expression a text cell (the full scan
-        # evaluates each twice: for its verdict and for the padding)
-        look = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True, first_look=True)
+        # evaluates each twice: for its verdict and for the padding). The text columns that are no reference are
+        # looked at from the files first (their bytes, a few comparisons each: no regular expression for the
+        # columns found plain), with whether the claim ids are unique by their order and the referrals name claims
+        parts = _look_at_claims(path, t, refs=[r for r, k in (("person_id", persons), ("inst_id", institutions))
+                                               if k is not None])
+        look = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True, first_look=True,
+                                plain=parts.plain)
         seen = look.to_pyarrow().to_pylist()[0] if look is not None else None
         if seen is not None and not seen["n"] and not seen["padded"]:  # (a date or amount padded as text: padded)
             padded = False
@@ -502,12 +509,32 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
         if row is not None and (not row["n"] or (not exact and not _fails(
                 bad_claims_count(t, persons=persons, institutions=institutions)))):
             padded = bool(row["padded"])
-    if padded is not None and not _repeated_claim_ids(t, trim=padded) and not _unknown_referrals(t, trim=padded):
+    # (what the first look showed holds of the ids as written: of claims that need no trim)
+    shown = parts if parts is not None and padded is False else None
+    if (padded is not None
+            and ((shown is not None and shown.unique) or not _repeated_claim_ids(t, trim=padded))
+            and ((shown is not None and shown.referenced) or not _unknown_referrals(t, trim=padded))):
         return padded
     # the Arrow check has the last word (the engine is stricter where the two differ: unicode spaces, say); the
     # padding is then unknown: trim
     _raise_claims_problems(path, refs=persons is not None)
     return True
+
+
+_LOOKED_AT = (ColType.ID, ColType.STR, ColType.ID_NUMBER)
+
+
+def _look_at_claims(path: Path, t: ir.Table, *, refs: Sequence[str]) -> PartsLook:
+    """The first look at the claims files (``datafolder.partslook``): their text columns but the references (looked up
+    as written among known ids instead), the claim ids' order and the referrals. Nothing shown when the engine does
+    not read the text columns as text."""
+    schema = t.schema()
+    columns = [c for c in CLAIMS.columns if c.type in _LOOKED_AT and c.name not in refs and c.name in schema
+               and schema[c.name].is_string()]
+    key = CLAIMS.key[0]
+    return look_at_parts(parquet_files(path), [c.name for c in columns],
+                         required=[c.name for c in columns if c.required and c.default is None],
+                         key=key if any(c.name == key for c in columns) else None, reference="referral_from")
 
 
 def _repeated_claim_ids(t: ir.Table, *, trim: bool) -> bool:
@@ -552,14 +579,17 @@ def _fails(bad: ir.Table | None) -> bool:
 
 
 def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutions: ir.Table | None = None,
-                     as_written: bool = False, first_look: bool = False) -> ir.Table | None:
+                     as_written: bool = False, first_look: bool = False,
+                     plain: frozenset[str] = frozenset()) -> ir.Table | None:
     """The engine's check of :func:`check_parquet_claims`, not executed: one row, ``n`` the claims that fail a check
     (one aggregate), and ``padded`` the claims with a text cell to trim; None when a column's type is one it does
     not judge or there is nothing to check. With
     ``as_written`` (DuckDB) a reference counts as unknown when not found as written, without the trimmed lookup: a
     quick first pass that may only over-count. With ``first_look`` a text cell of an id, code or free text counts as
     bad as soon as the first look (:func:`_suspect`) picks it out, without its full checks: a pass that may only
-    over-count too, whose ``padded`` is 0 (a padded cell is one the first look picks out)."""
+    over-count too, whose ``padded`` is 0 (a padded cell is one the first look picks out). ``plain`` (with
+    ``first_look``): text columns whose every value given passes every text check as written (a required one: no
+    null either), as :func:`datafolder.partslook.look_at_parts` showed from the files: not looked at again."""
     refs = {ref: known for ref, known in (("inst_id", institutions), ("person_id", persons)) if known is not None}
     spark = t.get_backend().name == "pyspark"
     if spark:
@@ -588,7 +618,9 @@ def bad_claims_count(t: ir.Table, *, persons: ir.Table | None = None, institutio
             continue
         bad, value, padded = found
         look = _suspect(col, t[col.name]) if first_look else None
-        if look is not None:
+        if look is not None and col.name in plain:
+            bad, padded, value = None, None, t[col.name]
+        elif look is not None:
             bad, padded = (t[col.name].isnull() | look) if col.required and col.default is None else look, None
             # a value the first look passes is trimmed already: the checks across columns compare it as written
             value = t[col.name]

@@ -1,7 +1,8 @@
 """Duplicate values in a column (重复值), found column-wise.
 
-An already strictly increasing column (identifiers written in order, the usual case) is recognised in one pass;
-otherwise a stable sort brings equal values together. Only the repeated rows come back to Python.
+An already strictly increasing column (identifiers written in order, the usual case) is recognised in one pass, a
+column of distinct values by counting them (a hash table); otherwise a stable sort brings equal values together.
+Only the repeated rows come back to Python.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def duplicate_rows(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.n
     if n - values.null_count < 2:
         return empty, empty
     if values.null_count == 0 and pc.all(pc.less(values.slice(0, n - 1), values.slice(1))).as_py():
+        return empty, empty
+    # as many distinct values as values (a hash table, no sort of a province's texts): none is repeated
+    if len(pc.unique(values)) - (1 if values.null_count else 0) == n - values.null_count:
         return empty, empty
     order = pc.sort_indices(values)  # nulls at the end; stable: equal values keep their row order
     valid = n - values.null_count

@@ -48,6 +48,9 @@ __all__ = [
     "check_folder",
     "fen_to_yuan",
     "find_table_file",
+    "few_values",
+    "first_look",
+    "increasing",
     "iter_table_parts",
     "neutralise_cell",
     "neutralise_ibis",
@@ -55,6 +58,7 @@ __all__ = [
     "neutralise_workbook",
     "parse_table",
     "read_folder",
+    "ranges_disjoint",
     "read_raw_table",
     "scan_folder",
     "table_files",
@@ -1060,6 +1064,12 @@ def _disjoint(ranges: list[tuple[Any, Any]]) -> bool:
     return all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
 
 
+first_look = _first_look  # for the first look at Parquet parts (datafolder.partslook)
+few_values = _few_values
+increasing = _increasing
+ranges_disjoint = _disjoint
+
+
 def _add_counts(into: dict[str, int], more: dict[str, int]) -> None:
     for column, n in more.items():
         into[column] = into.get(column, 0) + n
@@ -1251,7 +1261,11 @@ def neutralise_cell(value: Any) -> Any:
 
 
 def neutralise_text(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """:func:`neutralise_cell` over a text column, column-wise (nulls stay null)."""
+    """:func:`neutralise_cell` over a text column, column-wise (nulls stay null). A column where no value begins
+    with a trigger (a look at each value's first byte) is returned as it is: no regular expression over its cells."""
+    if not _has_bytes(arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr]), _FORMULA_BYTES,
+                      first=True):
+        return arr
     risky = pc.and_(pc.match_substring_regex(arr, _TRIGGER_RE),
                     pc.invert(pc.match_substring_regex(arr, f"^{_NUMBER_BODY}$")))
     quote, empty = pa.scalar("'", arr.type), pa.scalar("", arr.type)

@@ -120,8 +120,15 @@ def _render(template: str, params: Mapping[str, ir.StringValue]) -> ir.StringVal
     return reduce(lambda a, b: a.concat(b), parts) if parts else _s("")
 
 
+# the first characters a blank value may begin with: what strip() removes (the engines strip these, or fewer)
+_BLANK_FIRST = [9, 10, 11, 12, 13, 32]
+
+
 def _blank(col: ir.StringValue) -> ir.BooleanValue:
-    return col.isnull() | (col.strip() == "")
+    """Null, or nothing once stripped. A value not beginning with a character strip() removes is not blank: it is
+    stripped (a copy) only when it begins with one (rarely: the ids were checked), not on every row of every choice
+    and designation."""
+    return col.isnull() | ibis.ifelse(col.ascii_str().isin(_BLANK_FIRST), col.strip() == "", col == "")
 
 
 def refusal_columns(t: ir.Table, *, consortia: ir.Table, institutions: ir.Table, year: int,

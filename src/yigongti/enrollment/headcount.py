@@ -87,10 +87,14 @@ def head_counts(designations: pa.Table, persons: pa.Table, *, year: int, min_age
         labels = band_labels(min_ages)
         j = j.mutate(_band=band, age_band=ibis.cases(*[(band == n, lab) for n, lab in enumerate(labels)],
                                                      else_=labels[0]))
+        # the persons counted once per village-tier unit, band and insurance (a few thousand rows), then each
+        # level's counts summed from those: one pass over the persons, not one per level
+        cells = materialize(con, j.group_by([*_TRIPLE, "_band", "age_band", "insurance"]).aggregate(
+            _n=lambda t: t.count()))
         parts: list[ir.Table] = []
         for level, col in LEVELS:
-            g = j.group_by([j[col].name("unit_id"), "consortium_id", "_band", "age_band", "insurance"]).aggregate(
-                enrollees=lambda t: t.count())
+            g = cells.group_by([cells[col].name("unit_id"), "consortium_id", "_band", "age_band",
+                                "insurance"]).aggregate(enrollees=cells._n.sum())
             parts.append(g.mutate(_lvl=_LEVEL_ORDER[level], level=ibis.literal(level)))
         out = ibis.union(*parts).order_by(["_lvl", "unit_id", "_band", "insurance"])
         return out.select(HEADCOUNT_SCHEMA.names).to_pyarrow().cast(HEADCOUNT_SCHEMA)
@@ -135,17 +139,21 @@ def movement_summary(previous: pa.Table | None, current: pa.Table, *, con: BaseB
     """Per unit: enrollees in Y-1 (previous) and Y (current), persons gained and lost, net = current - previous."""
     con, own = _with_con(con)
     try:
-        j = materialize(con, _pair(con, previous, current))
+        pair = _pair(con, previous, current)
+        # the persons counted once per (Y-1, Y) pair of designations (a few thousand rows), then each level's sums
+        # taken from those, each pair weighing its persons: one pass over the persons, not two per level
+        keys = [f"from_{c}" for c in _TRIPLE] + [f"to_{c}" for c in _TRIPLE]
+        j = materialize(con, pair.group_by(keys).aggregate(_n=lambda t: t.count()))
         parts: list[ir.Table] = []
-        _one, _zero = ibis.literal(1, type="int64"), ibis.literal(0, type="int64")
+        _zero = ibis.literal(0, type="int64")
         for level, col in LEVELS:
             f, t = j[f"from_{col}"], j[f"to_{col}"]
-            moved = ~(f == t).fill_null(False)
+            moved = ibis.ifelse((f == t).fill_null(False), _zero, j._n)
             side = ibis.union(
-                j.filter(f.notnull()).select(unit_id=f, consortium_id=j.from_consortium_id, previous=_one,
-                                             current=_zero, gained=_zero, lost=moved.cast("int64")),
+                j.filter(f.notnull()).select(unit_id=f, consortium_id=j.from_consortium_id, previous=j._n,
+                                             current=_zero, gained=_zero, lost=moved),
                 j.filter(t.notnull()).select(unit_id=t, consortium_id=j.to_consortium_id, previous=_zero,
-                                             current=_one, gained=moved.cast("int64"), lost=_zero),
+                                             current=j._n, gained=moved, lost=_zero),
             )
             g = side.group_by(["unit_id", "consortium_id"]).aggregate(
                 previous=side.previous.sum(), current=side.current.sum(), gained=side.gained.sum(),
