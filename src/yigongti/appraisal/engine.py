@@ -198,6 +198,17 @@ def _in_years(dates: pa.Array | pa.ChunkedArray, years: list[int]) -> np.ndarray
     return out
 
 
+def _days(dates: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Day numbers of date32 values (null: 0; only read where the date is known)."""
+    return np.asarray(pc.fill_null(dates.cast(pa.int32()), 0).to_numpy(), dtype=np.int64)
+
+
+def _inst_rows(ids: pa.Array | pa.ChunkedArray, inst: pa.Table) -> np.ndarray:
+    """Each id's row in the institutions (-1: unknown or null)."""
+    return np.asarray(pc.fill_null(pc.index_in(ids, value_set=_chunk(inst.column("inst_id"))), -1).to_numpy(),
+                      dtype=np.int64)
+
+
 def _rows_of(table: pa.Table, keep: np.ndarray) -> pa.Table:
     """The rows of ``table`` where ``keep``: slices of it (no copy) when they are few runs (the claims of one year
     of a batch's replicates, one after another), else taken."""
@@ -660,7 +671,14 @@ class _Engine:
         pieces: list[ir.Table] = []
         derived: dict[str, Any] = {}
         years = self.years(wanted)
+        in_memory = isinstance(self.inputs.claims, pa.Table)
         if self.claims is not None and years:
+            for yr, prefix in years:
+                have |= {prefix + m for m in ("visits", "visits_primary", "visits_tcm", "discharges", "bed_days",
+                                              "discharges_county_tier")}
+        if self.claims is not None and years and in_memory:
+            pieces.append(self._t(self._inst_claims_arrow(years)))
+        elif self.claims is not None and years:
             # grouped by the claims' inst_id as they are: the institutions' own rows (``base``) keep the known ones
             c = self.claims
             yr = _year_of(c.admit_date)
@@ -672,15 +690,13 @@ class _Engine:
                 this = c._yr == yr
                 aggs |= {prefix + "visits": _n(this & (c.setting == Setting.OUTPATIENT)),
                          prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
-                have |= {prefix + m for m in ("visits", "visits_primary", "visits_tcm", "discharges", "bed_days",
-                                              "discharges_county_tier")}
             pieces.append(c.group_by("inst_id").aggregate(**aggs))
         ex = self.extra
         if "referrals" in ex:  # the workflow's referrals, when handed in, instead of the claims' referral_from
             pieces.append(self._workflow_referrals())
             have |= {p + m for _, p in self.years() for m in _REFERRAL_MEASURES} | {"referrals_completed"}
         elif self.claims is not None and years:
-            pieces.append(self._referrals(years))
+            pieces.append(self._t(self._referrals_arrow(years)) if in_memory else self._referrals(years))
             have |= {p + m for _, p in years for m in _REFERRAL_MEASURES}
         if "postings" in ex:
             pieces.append(self._postings())
@@ -757,6 +773,65 @@ class _Engine:
                      prefix + "down_referrals": _n(this & down),
                      prefix + "down_referrals_from_county": _n(this & down & (j.s_tier == Tier.COUNTY))}
         return j.group_by(j.s_inst.name("inst_id")).aggregate(**aggs)
+
+    def _inst_claims_arrow(self, years: list[tuple[int, str]]) -> pa.Table:
+        """:meth:`inst_features`' visits, discharges and bed days of each institution from claims in memory (a
+        claim of an unknown institution counts for none), without the engine: each institution's row, 0 where it
+        has no claim."""
+        inst = self.inputs.institutions
+        claims = self.inputs.claims
+        assert isinstance(claims, pa.Table)
+        n = inst.num_rows
+        cols: dict[str, Any] = {"inst_id": inst.column("inst_id")}
+        for yr, prefix in years:
+            c = _rows_of(claims.select(["inst_id", "setting", "admit_date", "discharge_date"]),
+                         _in_years(claims.column("admit_date"), [yr]))
+            i = _inst_rows(c.column("inst_id"), inst)
+            known = i >= 0
+            setting = c.column("setting")
+            op = known & (_flag(pc.equal(setting, Setting.OUTPATIENT.value)) > 0)
+            ip = known & (_flag(pc.equal(setting, Setting.INPATIENT.value)) > 0) & (
+                _flag(pc.is_valid(c.column("discharge_date"))) > 0)
+            days = (_days(c.column("discharge_date")) - _days(c.column("admit_date")))[ip]
+            bed_days = np.zeros(n, dtype=np.int64)
+            np.add.at(bed_days, i[ip], np.maximum(days, 1))
+            cols |= {prefix + "visits": np.bincount(i[op], minlength=n), prefix + "discharges":
+                     np.bincount(i[ip], minlength=n), prefix + "bed_days": bed_days}
+        return pa.table({k: v if k == "inst_id" else pa.array(v, pa.int64()) for k, v in cols.items()})
+
+    def _referrals_arrow(self, years: list[tuple[int, str]]) -> pa.Table:
+        """:meth:`_referrals` of claims in memory, without the engine: the claims received on referral in
+        ``years`` (a few), the claims they name looked up among all the claims by a set of those few ids, paired
+        as the engine's inner joins pair them; each institution's row, 0 where it sent none."""
+        inst = self.inputs.institutions
+        claims = self.inputs.claims
+        assert isinstance(claims, pa.Table)
+        rank = np.array([TIER_RANK.get(t, 0) for t in inst.column("tier").to_pylist()], dtype=np.int64)
+        county = np.array([t == Tier.COUNTY for t in inst.column("tier").to_pylist()], dtype=bool)
+        frm = claims.column("referral_from")
+        got = pc.and_(pc.is_valid(frm), pc.not_equal(frm, ""))
+        got = pc.and_(got, pa.array(_in_years(claims.column("admit_date"), [y for y, _ in years])))
+        recv = claims.filter(got).select(["referral_from", "inst_id", "admit_date"])
+        r_inst = _inst_rows(recv.column("inst_id"), inst)
+        recv = pa.table({"_id": recv.column("referral_from"), "_r": r_inst,
+                         "_yr": pc.year(recv.column("admit_date"))}).filter(pa.array(r_inst >= 0))
+        sent = pc.is_in(claims.column("claim_id"), value_set=_chunk(pc.unique(recv.column("_id"))))
+        send = claims.filter(sent).select(["claim_id", "inst_id"])
+        s_inst = _inst_rows(send.column("inst_id"), inst)
+        send = pa.table({"_id": send.column("claim_id"), "_s": s_inst}).filter(pa.array(s_inst >= 0))
+        pairs = send.join(recv, "_id", join_type="inner")
+        s = np.asarray(pairs.column("_s").to_numpy(), dtype=np.int64)
+        r = np.asarray(pairs.column("_r").to_numpy(), dtype=np.int64)
+        yr = np.asarray(pairs.column("_yr").to_numpy(), dtype=np.int64)
+        n = inst.num_rows
+        cols: dict[str, Any] = {"inst_id": inst.column("inst_id")}
+        for y, prefix in years:
+            this = yr == y
+            down = this & (rank[r] < rank[s])
+            cols |= {prefix + "up_referrals": np.bincount(s[this & (rank[r] > rank[s])], minlength=n),
+                     prefix + "down_referrals": np.bincount(s[down], minlength=n),
+                     prefix + "down_referrals_from_county": np.bincount(s[down & county[s]], minlength=n)}
+        return pa.table({k: v if k == "inst_id" else pa.array(v, pa.int64()) for k, v in cols.items()})
 
     def _workflow_referrals(self) -> ir.Table:
         """Per sending institution, from the ``referrals`` table: referrals requested in the appraised years whose
