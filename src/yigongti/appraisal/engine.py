@@ -13,6 +13,7 @@ Scopes (``scope_kind``, ``scope``):
 
 from __future__ import annotations
 
+import datetime
 import functools
 import operator
 from collections.abc import Mapping
@@ -157,6 +158,11 @@ def _chunk(col: pa.Array | pa.ChunkedArray) -> pa.Array:
     return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
 
 
+def _mask(cond: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean column as a numpy bool array (null: False)."""
+    return np.asarray(pc.fill_null(cond, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _flag(cond: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """A boolean column as 0 / 1 (null: 0)."""
     return np.asarray(pc.fill_null(cond, False).to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -189,24 +195,23 @@ def _flags_in(bits: np.ndarray, this_year: bool, flags: tuple[str, ...]) -> np.n
 
 
 def _in_years(dates: pa.Array | pa.ChunkedArray, years: list[int]) -> np.ndarray:
-    """Whether each date (date32) is in one of ``years`` (a null date in none), by its day number."""
-    days = np.asarray(dates.cast(pa.int32()).to_numpy(zero_copy_only=False), dtype=np.float64)  # null: NaN
-    out = np.zeros(len(days), dtype=bool)
+    """Whether each date is in one of ``years`` (a null date in none): Arrow's comparisons, one byte a date out."""
+    found: pa.Array | pa.ChunkedArray | None = None
     for y in years:
-        lo, hi = (int(np.datetime64(f"{x:04d}-01-01", "D").astype(np.int64)) for x in (y, y + 1))
-        out |= (days >= lo) & (days < hi)
-    return out
+        this = pc.and_(pc.greater_equal(dates, pa.scalar(datetime.date(y, 1, 1), pa.date32())),
+                       pc.less(dates, pa.scalar(datetime.date(y + 1, 1, 1), pa.date32())))
+        found = this if found is None else pc.or_(found, this)
+    return _mask(found) if found is not None else np.zeros(len(dates), dtype=bool)
 
 
 def _days(dates: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Day numbers of date32 values (null: 0; only read where the date is known)."""
-    return np.asarray(pc.fill_null(dates.cast(pa.int32()), 0).to_numpy(), dtype=np.int64)
+    """Day numbers (int32) of date32 values (null: 0; only read where the date is known)."""
+    return np.asarray(pc.fill_null(dates.cast(pa.int32()), 0).to_numpy())
 
 
 def _inst_rows(ids: pa.Array | pa.ChunkedArray, inst: pa.Table) -> np.ndarray:
     """Each id's row in the institutions (-1: unknown or null)."""
-    return np.asarray(pc.fill_null(pc.index_in(ids, value_set=_chunk(inst.column("inst_id"))), -1).to_numpy(),
-                      dtype=np.int64)
+    return np.asarray(pc.fill_null(pc.index_in(ids, value_set=_chunk(inst.column("inst_id"))), -1).to_numpy())
 
 
 def _rows_of(table: pa.Table, keep: np.ndarray) -> pa.Table:
@@ -477,8 +482,8 @@ class _Engine:
         persons, inst = self.inputs.persons, self.inputs.institutions
         n_persons = persons.num_rows
         county = _codes(pa.concat_arrays([_chunk(persons.column("county_code")), _chunk(inst.column("county_code"))]))
-        p_county = np.where(_flag(pc.is_valid(persons.column("county_code"))) > 0, county[:n_persons], -1)
-        i_county = np.where(_flag(pc.is_valid(inst.column("county_code"))) > 0,
+        p_county = np.where(_mask(pc.is_valid(persons.column("county_code"))), county[:n_persons], -1)
+        i_county = np.where(_mask(pc.is_valid(inst.column("county_code"))),
                             county[n_persons:], -2)  # a null county is in no county, not in another null's
         i_prim = _flag(pc.is_in(inst.column("tier"), value_set=pa.array([t.value for t in PRIMARY_TIERS])))
         inst_ids = _chunk(inst.column("inst_id"))
@@ -789,9 +794,9 @@ class _Engine:
             i = _inst_rows(c.column("inst_id"), inst)
             known = i >= 0
             setting = c.column("setting")
-            op = known & (_flag(pc.equal(setting, Setting.OUTPATIENT.value)) > 0)
-            ip = known & (_flag(pc.equal(setting, Setting.INPATIENT.value)) > 0) & (
-                _flag(pc.is_valid(c.column("discharge_date"))) > 0)
+            op = known & _mask(pc.equal(setting, Setting.OUTPATIENT.value))
+            ip = known & _mask(pc.equal(setting, Setting.INPATIENT.value)) & _mask(pc.is_valid(c.column(
+                "discharge_date")))
             days = (_days(c.column("discharge_date")) - _days(c.column("admit_date")))[ip]
             bed_days = np.zeros(n, dtype=np.int64)
             np.add.at(bed_days, i[ip], np.maximum(days, 1))
