@@ -25,44 +25,40 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "appraise_batch"
 SRC = HERE.parent / "src"
-
-
-def _cpu() -> float:
-    t = os.times()
-    return t.user + t.system
+sys.path.insert(0, str(HERE))
+from bench_adjudicate_batch import _cpu  # noqa: E402  (the same CPU seconds as the adjudication's batch bench)
 
 
 def capture(persons: int, replicates: int) -> None:
-    """The inputs of the batch's appraisal, as Arrow files under DATA/batch."""
+    """The inputs of the batch's appraisal (one simulated year of ``replicates`` replicates of the pilot's
+    ``centre-middle`` county of ``persons``), as Arrow files under DATA/batch."""
     import pyarrow as pa
     import pyarrow.feather as fe
 
-    from yigongti.simulator import service
+    from yigongti.simulator import pilot, service
     from yigongti.simulator.domain import load_scenarios
-    from yigongti.simulator.pilot import PILOT_4X3, read_pilot_design, write_pilot
 
-    design = read_pilot_design(PILOT_4X3)
-    design = design.model_copy(update={"counties": tuple(c for c in design.counties if c.name == "centre-middle")})
-    write_pilot(design, DATA / "pilot", persons=persons)
-    real, out = service.appraise_data, DATA / "batch"
+    shipped = pilot.read_pilot_design(pilot.PILOT_4X3)
+    pilot.write_pilot(shipped.model_copy(update={"counties": tuple(
+        c for c in shipped.counties if c.name == "centre-middle")}), DATA / "pilot", persons=persons)
+    appraise, out = service.appraise_data, DATA / "batch"
 
-    def keep(data: Any, year: int, policy: Any, des: Any, adjudicated: Any, **kw: Any) -> Any:
-        claims = data["claims"]
-        stacked = claims.num_rows > 0 and "#" in str(claims["claim_id"][0].as_py())  # keys prefixed per replicate
-        if stacked and not out.exists():
+    def kept(data: Any, year: int, policy: Any, des: Any, adjudicated: Any, **kw: Any) -> Any:
+        """``appraise_data`` that writes its inputs the first time it is given a batch (keys prefixed)."""
+        first = data["claims"]["claim_id"][0].as_py() if data["claims"].num_rows else ""
+        if "#" in str(first) and not out.exists():
             out.mkdir(parents=True)
-            for name, table in data.tables.items():
-                if isinstance(table, pa.Table):
-                    fe.write_feather(table, out / f"{name}.arrow", compression="uncompressed")
-            fe.write_feather(des, out / "_designations.arrow", compression="uncompressed")
-            fe.write_feather(adjudicated, out / "_adjudicated.arrow", compression="uncompressed")
+            named = {**{k: t for k, t in data.tables.items() if isinstance(t, pa.Table)},
+                     "_designations": des, "_adjudicated": adjudicated}
+            for name, table in named.items():
+                fe.write_feather(table, out / f"{name}.arrow", compression="uncompressed")
             (out / "args.pkl").write_bytes(pickle.dumps((year, policy, str(data.path), kw)))
-        return real(data, year, policy, des, adjudicated, **kw)
+        return appraise(data, year, policy, des, adjudicated, **kw)
 
-    service.appraise_data = keep  # type: ignore[assignment]
+    service.appraise_data = kept  # type: ignore[assignment]
     setup = service.prepare_county("centre-middle", DATA / "pilot" / "centre-middle")
-    scenario = load_scenarios("[scenarios.global_budget]\n")[0]
-    service.simulate_county(setup, scenario, county_index=0, years=1, replicates=replicates, seed=1)
+    service.simulate_county(setup, load_scenarios("[scenarios.global_budget]\n")[0], county_index=0, years=1,
+                            replicates=replicates, seed=1)
 
 
 def _digest(*tables: Any) -> str:
@@ -98,13 +94,14 @@ def measure(calls: int) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--persons", type=int, default=20_000)
-    ap.add_argument("--replicates", type=int, default=25)
-    ap.add_argument("--calls", type=int, default=3)
-    ap.add_argument("--baseline", type=Path, default=None, help="src of the tree to compare with (main's)")
-    ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--keep", action="store_true", help="reuse the batch captured by an earlier run")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    for flag, kind, default, text in (("--persons", int, 20_000, "persons of the county"),
+                                      ("--replicates", int, 25, "replicates of the batch"),
+                                      ("--calls", int, 3, "appraise_data calls in each process"),
+                                      ("--baseline", Path, None, "src of the tree to compare with (main's)")):
+        ap.add_argument(flag, type=kind, default=default, help=text)
+    for flag, text in (("--measure", argparse.SUPPRESS), ("--keep", "reuse the batch captured by an earlier run")):
+        ap.add_argument(flag, action="store_true", help=text)
     args = ap.parse_args()
     if args.measure:
         measure(args.calls)
@@ -115,11 +112,13 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); "
                         f"import bench_appraise_batch as b; b.capture({args.persons}, {args.replicates})"],
                        env={**env, "PYTHONPATH": str(SRC)}, check=True)
-    trees = [("this tree", SRC)] + ([("baseline", args.baseline)] if args.baseline else [])
-    for label, src in trees + trees[::-1][1:] if args.baseline else trees:  # the load drifts: both ways
-        out = subprocess.run([sys.executable, __file__, "--measure", "--calls", str(args.calls)],
+    order = [("this tree", SRC)]
+    if args.baseline:  # the load drifts: this tree, the baseline, the baseline, this tree
+        order += [("baseline", args.baseline), ("baseline", args.baseline), ("this tree", SRC)]
+    for label, src in order:
+        run = subprocess.run([sys.executable, __file__, "--measure", "--calls", str(args.calls)],
                              env={**env, "PYTHONPATH": str(src)}, check=True, capture_output=True, text=True)
-        print(f"{label} ({src}): {out.stdout.strip().splitlines()[-1]}")
+        print(f"{label} ({src}): {run.stdout.strip().splitlines()[-1]}")
 
 
 if __name__ == "__main__":
