@@ -13,6 +13,7 @@ Scopes (``scope_kind``, ``scope``):
 
 from __future__ import annotations
 
+import datetime
 import functools
 import operator
 from collections.abc import Mapping
@@ -40,6 +41,17 @@ _REFERRAL_MEASURES = ("up_referrals", "down_referrals", "down_referrals_from_cou
 # the claims' columns the residents' measures read (``MeasureInputs.adjudicated_claims``: an adjudication that
 # carries them stands for the year's claims)
 ADJUDICATED_CLAIM_COLUMNS = ("person_id", "inst_id", "setting", "admit_date", "total_cost", "diagnosis")
+# the residents' claims measures: the flags a claim must have (beside its year) and the value summed (``_cnt``: the
+# claims, ``_cost``: total_cost, ``_fund``: fund_paid); each for this year and (``prev__``) last year
+_CLAIM_MEASURES: dict[str, tuple[tuple[str, ...], str]] = {
+    "visits_res": (("_op",), "_cnt"), "visits_res_in_county": (("_op", "_inc"), "_cnt"),
+    "visits_res_primary": (("_op", "_prim"), "_cnt"), "admissions_res": (("_ip",), "_cnt"),
+    "admissions_res_in_county": (("_ip", "_inc"), "_cnt"), "cost_res": ((), "_cost"),
+    "cost_res_in_county_inpatient": (("_ip", "_inc"), "_cost"), "fund_res": ((), "_fund"),
+    "fund_res_in_county": (("_inc",), "_fund"), "fund_res_primary": (("_prim",), "_fund"),
+    "fund_res_in_county_primary": (("_inc", "_prim"), "_fund"),
+}
+_FUND_MEASURES = frozenset(k for k, (_, value) in _CLAIM_MEASURES.items() if value == "_fund")
 
 
 
@@ -140,6 +152,78 @@ def _codes(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
     parts = [c.indices.to_numpy(zero_copy_only=False).astype(np.int64) for c in chunks]
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def _chunk(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+
+
+def _mask(cond: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean column as a numpy bool array (null: False)."""
+    return np.asarray(pc.fill_null(cond, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _flag(cond: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean column as 0 / 1 (null: 0)."""
+    return np.asarray(pc.fill_null(cond, False).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _run_heads(col: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """The first value of each run of equal values of ``col`` (a person's claims one after another: one run) and
+    where the runs start (True). A null starts a run of its own, and so does the value after it."""
+    col = _chunk(col)
+    n = len(col)
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        new[1:] = pc.fill_null(pc.not_equal(col.slice(1), col.slice(0, n - 1)), True).to_numpy(zero_copy_only=False)
+    return col.filter(pa.array(new)), new
+
+
+_CHUNK = 1 << 20
+"""Claims read at a time by :meth:`_Engine._claim_groups_arrow` (its arrays of a chunk's claims stay a few MB:
+reused by the allocator, not new pages of memory for each)."""
+
+_BITS = {"_op": 2, "_ip": 4, "_inc": 8, "_prim": 16, "_mj": 32}  # the flags of a claim's cell, bit 0: last year
+
+
+def _flags_in(bits: np.ndarray, this_year: bool, flags: tuple[str, ...]) -> np.ndarray:
+    """Whether each cell's bits have the year (bit 0: 0 this year, 1 last year) and every one of ``flags``."""
+    ok: np.ndarray = (bits & 1) == (0 if this_year else 1)
+    for fl in flags:
+        ok &= (bits & _BITS[fl]) > 0
+    return ok
+
+
+def _in_years(dates: pa.Array | pa.ChunkedArray, years: list[int]) -> np.ndarray:
+    """Whether each date is in one of ``years`` (a null date in none): Arrow's comparisons, one byte a date out."""
+    found: pa.Array | pa.ChunkedArray | None = None
+    for y in years:
+        this = pc.and_(pc.greater_equal(dates, pa.scalar(datetime.date(y, 1, 1), pa.date32())),
+                       pc.less(dates, pa.scalar(datetime.date(y + 1, 1, 1), pa.date32())))
+        found = this if found is None else pc.or_(found, this)
+    return _mask(found) if found is not None else np.zeros(len(dates), dtype=bool)
+
+
+def _days(dates: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Day numbers (int32) of date32 values (null: 0; only read where the date is known)."""
+    return np.asarray(pc.fill_null(dates.cast(pa.int32()), 0).to_numpy())
+
+
+def _inst_rows(ids: pa.Array | pa.ChunkedArray, inst: pa.Table) -> np.ndarray:
+    """Each id's row in the institutions (-1: unknown or null)."""
+    return np.asarray(pc.fill_null(pc.index_in(ids, value_set=_chunk(inst.column("inst_id"))), -1).to_numpy())
+
+
+def _rows_of(table: pa.Table, keep: np.ndarray) -> pa.Table:
+    """The rows of ``table`` where ``keep``: slices of it (no copy) when they are few runs (the claims of one year
+    of a batch's replicates, one after another), else taken."""
+    if keep.all():
+        return table
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.astype(np.int8), [0]])))
+    if len(edges) <= 512:
+        return pa.concat_tables([table.slice(a, b - a) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
+                                or [table.slice(0, 0)])
+    return table.take(pa.array(np.flatnonzero(keep)))
 
 
 def _pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -322,19 +406,34 @@ class _Engine:
         major = sorted(x for x in codes if icd_matches(x, self.params.major_diseases))
         return self._t(pa.table({"_dx": pa.array(major, pa.string())}))
 
-    def person_claim_features(self, wanted: set[str]) -> tuple[ir.Table, set[str], list[str]] | None:
+    def person_claim_features(self, wanted: set[str]) -> tuple[ir.Table | pa.Table, set[str], list[str]] | None:
         """The claims measures in ``wanted`` for this year and (``prev__``) last year, in one scan of the claims,
         summed per scope group and person of the claims a measure of one person needs whole (``_g``, ``_sp``):
         ``_sp`` is the person's number on a major-disease claim of either year (with ``major_new_cases``:
         ``_major_now``, ``_major_before``, the person's major-disease claims this year and last year) and on this
         year's admissions (with ``admissions_managed``: ``_adm``), null on the other claims. So some thousands of
         groups and the few persons of such claims are summed, not every person. Also the measures' names and the
-        per-person columns (``_major_now``...)."""
-        fund_names = {"fund_res", "fund_res_in_county", "fund_res_primary", "fund_res_in_county_primary"}
+        per-person columns (``_major_now``...). Claims in memory (Arrow, the simulator's batch and a folder's) are
+        summed in Arrow and numpy (:meth:`_claim_groups_arrow`: the same rows as the engine's statement)."""
         appraised = self.years(wanted)
-        fund = self.fund and any(p + f in wanted for f in fund_names for _, p in appraised)
+        fund = self.fund and any(p + f in wanted for f in _FUND_MEASURES for _, p in appraised)
         major = "major_new_cases" in wanted
         years = sorted({y for y, _ in appraised} | {self.year} | ({self.year - 1} if major else set()))
+        feats = {prefix + k: (yr, flags, value) for yr, prefix in appraised
+                 for k, (flags, value) in _CLAIM_MEASURES.items()
+                 if prefix + k in wanted and (fund or k not in _FUND_MEASURES)}
+        names = set(feats)
+        whole = "admissions_managed" in wanted  # the person's admissions of this year, per person
+        if whole:
+            feats["_adm"] = (self.year, ("_ip",), "_cnt")
+        if major:
+            feats["_major_now"] = (self.year, ("_mj",), "_cnt")
+            feats["_major_before"] = (self.year - 1, ("_mj",), "_cnt")
+        if not feats:
+            return None
+        own = [k for k in feats if k.startswith("_")]
+        if self._claims_in_memory(fund):
+            return self._claim_groups_arrow(years, feats, fund=fund, major=major, whole=whole), names, own
         c = self.claims_in(years, fund=fund)
         is_major: ir.BooleanValue | None = None
         if major:
@@ -344,45 +443,134 @@ class _Engine:
         # the claims counted and summed by group, person of a whole measure, year and the few flags the measures
         # test (three sums a claim, not one per measure), then each measure over those rows
         ip = c.setting == Setting.INPATIENT
-        admitted = (c._yr == self.year) & ip
-        whole: list[ir.BooleanValue] = [admitted] if "admissions_managed" in wanted else []
+        per_person: list[ir.BooleanValue] = [(c._yr == self.year) & ip] if whole else []
         flags: dict[str, Any] = {"_yr": c._yr, "_op": c.setting == Setting.OUTPATIENT, "_ip": ip,
                                  "_inc": (c.i_county == c.p_county).fill_null(False),
                                  "_prim": c.tier.isin(PRIMARY_TIERS)}
         if is_major is not None:
             flags["_mj"] = is_major
-            whole.append(is_major)
+            per_person.append(is_major)
         keys: dict[str, Any] = {"_g": c._g}
-        if whole:
-            keys["_sp"] = ibis.ifelse(functools.reduce(operator.or_, whole), c._p, ibis.null("int64"))
+        if per_person:
+            keys["_sp"] = ibis.ifelse(functools.reduce(operator.or_, per_person), c._p, ibis.null("int64"))
         sums: dict[str, Any] = {"_cnt": c.count(), "_cost": c.total_cost.sum()}
         if fund:
             sums["_fund"] = c.fund_paid.fill_null(0).sum()
         g = c.group_by(keys | flags).aggregate(**sums)
-        op, ip, inc, prim = g._op, g._ip, g._inc, g._prim
-        feats: dict[str, Any] = {}
-        for yr, prefix in appraised:
-            y = g._yr == yr
-            cols: dict[str, Any] = {
-                "visits_res": _s(y & op, g._cnt), "visits_res_in_county": _s(y & op & inc, g._cnt),
-                "visits_res_primary": _s(y & op & prim, g._cnt), "admissions_res": _s(y & ip, g._cnt),
-                "admissions_res_in_county": _s(y & ip & inc, g._cnt), "cost_res": _s(y, g._cost),
-                "cost_res_in_county_inpatient": _s(y & ip & inc, g._cost),
-            }
-            if fund:
-                f = g._fund
-                cols |= {"fund_res": _s(y, f), "fund_res_in_county": _s(y & inc, f),
-                         "fund_res_primary": _s(y & prim, f), "fund_res_in_county_primary": _s(y & inc & prim, f)}
-            feats |= {prefix + k: v for k, v in cols.items() if prefix + k in wanted}
-        names = set(feats)
-        if "admissions_managed" in wanted:
-            feats["_adm"] = _s((g._yr == self.year) & ip, g._cnt)
-        if major:
-            feats["_major_now"] = _s(g._mj & (g._yr == self.year), g._cnt)
-            feats["_major_before"] = _s(g._mj & (g._yr == self.year - 1), g._cnt)
-        if not feats:
-            return None
-        return g.group_by(list(keys)).aggregate(**feats), names, [k for k in feats if k.startswith("_")]
+        return g.group_by(list(keys)).aggregate(**{
+            k: _s(functools.reduce(operator.and_, [g._yr == yr, *(g[f] for f in fl)]), g[value])
+            for k, (yr, fl, value) in feats.items()}), names, own
+
+    def _claims_in_memory(self, fund: bool) -> bool:
+        """Whether the claims the residents' measures read are Arrow tables: the claims, and with ``fund`` the
+        adjudication carrying the claims' columns (an adjudication joined by claim_id is the engine's work)."""
+        if not isinstance(self.inputs.claims, pa.Table):
+            return False
+        return not fund or (self.adjudicated_claims is not None and isinstance(self.inputs.adjudicated, pa.Table))
+
+    def _claim_groups_arrow(self, years: list[int], feats: Mapping[str, tuple[int, tuple[str, ...], str]], *,
+                            fund: bool, major: bool, whole: bool) -> pa.Table:
+        """:meth:`person_claim_features`' sums from claims in memory, without the engine: each claim's person and
+        institution as row numbers (Arrow's hash lookups, one for the persons of every run of claims of one person),
+        its flags as the bits of a number; the claims counted and summed (exact int64) by scope group and flags,
+        each group's measures summed over those cells, and the per-person columns (``_adm``, ``_major_now``...)
+        summed by person. A row per scope group with claims (``_sp`` null, the per-person columns 0) and one per
+        person of a claim a measure needs whole (the group's measures 0): the same sums per group and per person
+        as the engine's statement (claims of unknown persons or institutions left out; nulls as there). Chunks of
+        :data:`_CHUNK` claims at a time: no array of every claim beside Arrow's."""
+        y = self.year
+        persons, inst = self.inputs.persons, self.inputs.institutions
+        n_persons = persons.num_rows
+        county = _codes(pa.concat_arrays([_chunk(persons.column("county_code")), _chunk(inst.column("county_code"))]))
+        p_county = np.where(_mask(pc.is_valid(persons.column("county_code"))), county[:n_persons], -1)
+        i_county = np.where(_mask(pc.is_valid(inst.column("county_code"))),
+                            county[n_persons:], -2)  # a null county is in no county, not in another null's
+        i_prim = _flag(pc.is_in(inst.column("tier"), value_set=pa.array([t.value for t in PRIMARY_TIERS])))
+        inst_ids = _chunk(inst.column("inst_id"))
+        sources: list[tuple[pa.Table, list[int], bool]] = []  # (table, its years, with fund_paid)
+        carried = fund and self.adjudicated_claims is not None
+        if carried:
+            assert isinstance(self.inputs.adjudicated, pa.Table)
+            sources.append((self.inputs.adjudicated, [y], True))
+        assert isinstance(self.inputs.claims, pa.Table)
+        sources.append((self.inputs.claims, [x for x in years if x != y] if carried else years, False))
+        picked: list[tuple[pa.Table, bool]] = []
+        for table, of_years, with_fund in sources:
+            read = [*ADJUDICATED_CLAIM_COLUMNS, *(["fund_paid"] if with_fund else [])]
+            picked.append((_rows_of(table.select(read), _in_years(table.column("admit_date"), of_years)), with_fund))
+        runs = [_run_heads(t.column("person_id")) for t, _ in picked]
+        found = pc.fill_null(pc.index_in(pa.concat_arrays([h.cast(pa.string()) for h, _ in runs]),
+                                         value_set=_chunk(persons.column("person_id")).cast(pa.string())), -1)
+        person_of_run: np.ndarray = np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+        groups = self.groups
+        n_groups = int(groups.max()) + 1 if len(groups) else 0
+        cells = {v: np.zeros(n_groups * 64, dtype=np.int64) for v in ("_cnt", "_cost", "_fund")}
+        own = {k: np.zeros(n_persons, dtype=np.int64) for k in feats if k.startswith("_")}
+        alone = np.zeros(n_persons, dtype=bool)  # persons with a claim a measure needs whole
+        majors: dict[str, bool] = {}
+        first_run = 0
+        for (table, with_fund), (heads, new) in zip(picked, runs, strict=True):
+            of_runs = person_of_run[first_run:first_run + len(heads)]
+            first_run += len(heads)
+            done = 0  # runs started before the chunk
+            for a in range(0, table.num_rows, _CHUNK):
+                part = table.slice(a, _CHUNK)
+                starts = new[a:a + part.num_rows]
+                p = of_runs[done + np.cumsum(starts) - 1]
+                done += int(starts.sum())
+                i = np.asarray(pc.fill_null(pc.index_in(part.column("inst_id"), value_set=inst_ids), -1)
+                               .to_numpy(zero_copy_only=False), dtype=np.int64)
+                known = (p >= 0) & (i >= 0)  # the inner joins with the persons and the institutions
+                setting = part.column("setting")
+                bits = (~_in_years(part.column("admit_date"), [y])).astype(np.int64)  # 1: last year
+                bits |= _flag(pc.equal(setting, Setting.OUTPATIENT.value)) << 1
+                bits |= _flag(pc.equal(setting, Setting.INPATIENT.value)) << 2
+                bits |= (i_county[i] == p_county[p]).astype(np.int64) << 3
+                bits |= i_prim[i] << 4
+                if major:
+                    enc = pc.dictionary_encode(_chunk(part.column("diagnosis")))
+                    dx = enc.dictionary.to_pylist()
+                    for code in dx:
+                        if code not in majors:
+                            majors[code] = icd_matches(code, self.params.major_diseases)
+                    is_major = np.array([majors[code] for code in dx] + [False], dtype=np.int64)
+                    bits |= is_major[pc.fill_null(enc.indices, len(dx)).to_numpy(zero_copy_only=False)] << 5
+                values = {"_cnt": np.ones(part.num_rows, dtype=np.int64),
+                          "_cost": pc.fill_null(part.column("total_cost").cast(pa.int64()), 0).to_numpy(),
+                          "_fund": (pc.fill_null(part.column("fund_paid").cast(pa.int64()), 0).to_numpy()
+                                    if with_fund else np.zeros(part.num_rows, dtype=np.int64))}
+                p, bits = p[known], bits[known]
+                values = {k: v[known] for k, v in values.items()}
+                cell = groups[p] * 64 + bits
+                cells["_cnt"] += np.bincount(cell, minlength=n_groups * 64)
+                for v in ("_cost", "_fund"):
+                    np.add.at(cells[v], cell, values[v])
+                for name, out in own.items():
+                    yr, flags, value = feats[name]
+                    ok = _flags_in(bits, yr == y, flags)
+                    np.add.at(out, p[ok], values[value][ok])
+                    alone[p[ok]] = True
+                if whole:  # this year's admissions (with none of the per-person columns asked for, still whole)
+                    alone[p[(bits & 0b101) == 0b100]] = True
+                if major:
+                    alone[p[(bits & 0b100000) > 0]] = True
+        f = np.tile(np.arange(64, dtype=np.int64), n_groups)
+        have = np.flatnonzero(cells["_cnt"].reshape(n_groups, 64).sum(axis=1) > 0) if n_groups else \
+            np.zeros(0, dtype=np.int64)
+        mine = np.flatnonzero(alone) if own or whole or major else np.zeros(0, dtype=np.int64)
+        cols: dict[str, pa.Array] = {"_g": pa.array(np.concatenate([have, groups[mine]]))}
+        if whole or major:
+            cols["_sp"] = pa.array(np.concatenate([np.zeros(len(have), dtype=np.int64), mine]),
+                                   mask=np.arange(len(have) + len(mine)) < len(have))
+        for name, (yr, flags, value) in feats.items():
+            if name in own:
+                got = np.concatenate([np.zeros(len(have), dtype=np.int64), own[name][mine]])
+            else:
+                ok = _flags_in(f, yr == y, flags)
+                per_group = np.where(ok, cells[value], 0).reshape(n_groups, 64).sum(axis=1)
+                got = np.concatenate([per_group[have], np.zeros(len(mine), dtype=np.int64)])
+            cols[name] = pa.array(got)
+        return pa.table(cols)
 
     # ----------------------------------------------------------------------------------------- features
 
@@ -405,7 +593,7 @@ class _Engine:
             if got is not None:
                 grouped, claim_names, own = got
                 # computed once (some thousands of rows), read twice: summed per group, and per person
-                t = self._t(to_arrow(grouped, self.con))
+                t = self._t(grouped if isinstance(grouped, pa.Table) else to_arrow(grouped, self.con))
                 if claim_names:
                     claims = t.group_by("_g").aggregate(**{n: t[n].sum() for n in sorted(claim_names)})
                 if own:
@@ -488,7 +676,14 @@ class _Engine:
         pieces: list[ir.Table] = []
         derived: dict[str, Any] = {}
         years = self.years(wanted)
+        in_memory = isinstance(self.inputs.claims, pa.Table)
         if self.claims is not None and years:
+            for yr, prefix in years:
+                have |= {prefix + m for m in ("visits", "visits_primary", "visits_tcm", "discharges", "bed_days",
+                                              "discharges_county_tier")}
+        if self.claims is not None and years and in_memory:
+            pieces.append(self._t(self._inst_claims_arrow(years)))
+        elif self.claims is not None and years:
             # grouped by the claims' inst_id as they are: the institutions' own rows (``base``) keep the known ones
             c = self.claims
             yr = _year_of(c.admit_date)
@@ -500,15 +695,13 @@ class _Engine:
                 this = c._yr == yr
                 aggs |= {prefix + "visits": _n(this & (c.setting == Setting.OUTPATIENT)),
                          prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
-                have |= {prefix + m for m in ("visits", "visits_primary", "visits_tcm", "discharges", "bed_days",
-                                              "discharges_county_tier")}
             pieces.append(c.group_by("inst_id").aggregate(**aggs))
         ex = self.extra
         if "referrals" in ex:  # the workflow's referrals, when handed in, instead of the claims' referral_from
             pieces.append(self._workflow_referrals())
             have |= {p + m for _, p in self.years() for m in _REFERRAL_MEASURES} | {"referrals_completed"}
         elif self.claims is not None and years:
-            pieces.append(self._referrals(years))
+            pieces.append(self._t(self._referrals_arrow(years)) if in_memory else self._referrals(years))
             have |= {p + m for _, p in years for m in _REFERRAL_MEASURES}
         if "postings" in ex:
             pieces.append(self._postings())
@@ -585,6 +778,65 @@ class _Engine:
                      prefix + "down_referrals": _n(this & down),
                      prefix + "down_referrals_from_county": _n(this & down & (j.s_tier == Tier.COUNTY))}
         return j.group_by(j.s_inst.name("inst_id")).aggregate(**aggs)
+
+    def _inst_claims_arrow(self, years: list[tuple[int, str]]) -> pa.Table:
+        """:meth:`inst_features`' visits, discharges and bed days of each institution from claims in memory (a
+        claim of an unknown institution counts for none), without the engine: each institution's row, 0 where it
+        has no claim."""
+        inst = self.inputs.institutions
+        claims = self.inputs.claims
+        assert isinstance(claims, pa.Table)
+        n = inst.num_rows
+        cols: dict[str, Any] = {"inst_id": inst.column("inst_id")}
+        for yr, prefix in years:
+            c = _rows_of(claims.select(["inst_id", "setting", "admit_date", "discharge_date"]),
+                         _in_years(claims.column("admit_date"), [yr]))
+            i = _inst_rows(c.column("inst_id"), inst)
+            known = i >= 0
+            setting = c.column("setting")
+            op = known & _mask(pc.equal(setting, Setting.OUTPATIENT.value))
+            ip = known & _mask(pc.equal(setting, Setting.INPATIENT.value)) & _mask(pc.is_valid(c.column(
+                "discharge_date")))
+            days = (_days(c.column("discharge_date")) - _days(c.column("admit_date")))[ip]
+            bed_days = np.zeros(n, dtype=np.int64)
+            np.add.at(bed_days, i[ip], np.maximum(days, 1))
+            cols |= {prefix + "visits": np.bincount(i[op], minlength=n), prefix + "discharges":
+                     np.bincount(i[ip], minlength=n), prefix + "bed_days": bed_days}
+        return pa.table({k: v if k == "inst_id" else pa.array(v, pa.int64()) for k, v in cols.items()})
+
+    def _referrals_arrow(self, years: list[tuple[int, str]]) -> pa.Table:
+        """:meth:`_referrals` of claims in memory, without the engine: the claims received on referral in
+        ``years`` (a few), the claims they name looked up among all the claims by a set of those few ids, paired
+        as the engine's inner joins pair them; each institution's row, 0 where it sent none."""
+        inst = self.inputs.institutions
+        claims = self.inputs.claims
+        assert isinstance(claims, pa.Table)
+        rank = np.array([TIER_RANK.get(t, 0) for t in inst.column("tier").to_pylist()], dtype=np.int64)
+        county = np.array([t == Tier.COUNTY for t in inst.column("tier").to_pylist()], dtype=bool)
+        frm = claims.column("referral_from")
+        got = pc.and_(pc.is_valid(frm), pc.not_equal(frm, ""))
+        got = pc.and_(got, pa.array(_in_years(claims.column("admit_date"), [y for y, _ in years])))
+        recv = claims.filter(got).select(["referral_from", "inst_id", "admit_date"])
+        r_inst = _inst_rows(recv.column("inst_id"), inst)
+        recv = pa.table({"_id": recv.column("referral_from"), "_r": r_inst,
+                         "_yr": pc.year(recv.column("admit_date"))}).filter(pa.array(r_inst >= 0))
+        sent = pc.is_in(claims.column("claim_id"), value_set=_chunk(pc.unique(recv.column("_id"))))
+        send = claims.filter(sent).select(["claim_id", "inst_id"])
+        s_inst = _inst_rows(send.column("inst_id"), inst)
+        send = pa.table({"_id": send.column("claim_id"), "_s": s_inst}).filter(pa.array(s_inst >= 0))
+        pairs = send.join(recv, "_id", join_type="inner")
+        s = np.asarray(pairs.column("_s").to_numpy(), dtype=np.int64)
+        r = np.asarray(pairs.column("_r").to_numpy(), dtype=np.int64)
+        yr = np.asarray(pairs.column("_yr").to_numpy(), dtype=np.int64)
+        n = inst.num_rows
+        cols: dict[str, Any] = {"inst_id": inst.column("inst_id")}
+        for y, prefix in years:
+            this = yr == y
+            down = this & (rank[r] < rank[s])
+            cols |= {prefix + "up_referrals": np.bincount(s[this & (rank[r] > rank[s])], minlength=n),
+                     prefix + "down_referrals": np.bincount(s[down], minlength=n),
+                     prefix + "down_referrals_from_county": np.bincount(s[down & county[s]], minlength=n)}
+        return pa.table({k: v if k == "inst_id" else pa.array(v, pa.int64()) for k, v in cols.items()})
 
     def _workflow_referrals(self) -> ir.Table:
         """Per sending institution, from the ``referrals`` table: referrals requested in the appraised years whose

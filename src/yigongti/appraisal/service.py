@@ -8,8 +8,9 @@ the year before, for the year-on-year columns of the report (and the growth indi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from contextlib import nullcontext
+import gc
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -80,6 +81,22 @@ class AppraisalResult:
     previous_scores: dict[str, Decimal] = field(default_factory=dict)  # last year's scores, same indicator set
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the indicators and scores are evaluated: tens of thousands of
+    small objects (values, keys, printed fields), none in a cycle, whose allocations would otherwise run the
+    collector's passes over every object of the process (the engine's, the expressions') again and again, a third
+    of the indicator pass's CPU in a simulator batch. Back on after, as it was."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _fmt(d: Decimal | None, *, places: int | None = None) -> str | None:
     if d is None:
         return None
@@ -136,7 +153,7 @@ def _whole_year(claims: pa.Table | ir.Table, year: int) -> bool:
         d = claims.admit_date
         return int(claims.filter(d.year() == year).aggregate(n=d.month().nunique()).to_pyarrow()["n"][0].as_py()
                    or 0) == 12
-    dates = claims.column("admit_date")
+    dates = pc.unique(claims.column("admit_date"))  # a few hundred days, not a month per claim
     months = pc.unique(pc.filter(pc.month(dates), pc.equal(pc.year(dates), year)))
     return len(months) == 12
 
@@ -150,12 +167,13 @@ def _covers(adjudicated: pa.Table | ir.Table | None, claims: pa.Table | ir.Table
         d = t.admit_date
         return int(t.filter(d.year() == year).count().to_pyarrow().as_py() or 0) > 0
     years = pc.year(claims.column("admit_date"))
-    ids = pc.filter(claims.column("claim_id"), pc.equal(years, year))
-    if len(ids) == 0:
+    first = pc.index(years, year).as_py()  # the year's first claim (-1: none)
+    if first < 0:
         return False
     done = adjudicated.column("claim_id")
-    if pc.any(pc.equal(done, ids[0])).as_py():  # the usual case: the year's first claim is among them (one
-        return True  # comparison per adjudicated claim, not a hash set of them all)
+    if pc.any(pc.equal(done, claims.column("claim_id")[first])).as_py():  # the usual case: the year's first claim
+        return True  # is among them (one comparison per adjudicated claim, not a hash set of them all)
+    ids = pc.filter(claims.column("claim_id"), pc.equal(years, year))
     return bool(pc.any(pc.is_in(ids, value_set=done)).as_py())
 
 
@@ -183,9 +201,10 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
                                   backend=backend, con=con)
     scopes = _scopes(data)
     checks = _checklists(data, year, iset)
-    return indicator_pass(iset, year, scopes, result.columns(pa.array([k for k, _ in scopes], pa.string()),
-                                                                pa.array([s for _, s in scopes], pa.string())),
-                             checks)
+    columns = result.columns(pa.array([k for k, _ in scopes], pa.string()), pa.array([s for _, s in scopes],
+                                                                                    pa.string()))
+    with _collector_paused():
+        return indicator_pass(iset, year, scopes, columns, checks)
 
 
 @dataclass(frozen=True)
@@ -357,10 +376,12 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         last_year = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend, claims=source, con=con,
                                     tables=tables)
         previous = last_year.table
-        last_scores, _ = score_columns(iset, last_year)
+        with _collector_paused():
+            last_scores, _ = score_columns(iset, last_year)
         previous_scores = {scope: value for _, _, scope, value in last_scores if value is not None}
     dec = iset.scoring.decimals
-    units, points = score_columns(iset, done)
+    with _collector_paused():
+        units, points = score_columns(iset, done)
     grade_of: dict[Decimal, str] = {}
     score_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "year", "score", "grade", "scope_kind")}
     pending: list[str] = []
