@@ -83,6 +83,7 @@ __all__ = [
     "rated_fund",
     "row_name",
     "rule",
+    "registered_before",
     "two_disease_applies",
     "two_disease_fund",
 ]
@@ -236,18 +237,25 @@ def rule(status: ir.IntegerValue, *, paid: ir.BooleanValue, unreasonable: ir.Boo
 
 def two_disease_applies(status: ir.IntegerValue, *, county: ir.IntegerValue, paid: ir.BooleanValue,
                         inpatient: ir.BooleanValue, flat: ir.BooleanValue, employee: ir.BooleanValue,
-                        registered_on: ir.DateValue, admit_date: ir.DateValue,
+                        registered_on: ir.DateValue | None, admit_date: ir.DateValue,
                         policy: TwoDiseasePolicy) -> ir.BooleanValue:
     """Whether the two-disease benefit may pay the claim (两病用药保障): an outpatient claim with a benefit, not on a
     row of flat copay, of a listed insurance, at a listed status and tier (``county``: 1 for a county-tier
-    institution, else primary), of a person registered for its disease before its day."""
+    institution, else primary), of a person registered for its disease before its day (``registered_on`` None: that
+    last test left to the caller, :func:`registered_before`)."""
     if not policy.enabled:
         return ibis.literal(False)
     codes = [k for k, s in enumerate(_STATUS_CODES) if s.value in policy.statuses]
     tiers = [t for t, name in ((0, "primary"), (1, "county")) if name in policy.tiers]
     ins = ibis.ifelse(employee, ibis.literal(Insurance.EMPLOYEE.value), ibis.literal(Insurance.RESIDENT.value))
-    return (paid & ~inpatient & ~flat & status.isin(codes) & county.isin(tiers)
-            & ins.isin(list(policy.insurance)) & (registered_on < admit_date).fill_null(False))
+    ok = paid & ~inpatient & ~flat & status.isin(codes) & county.isin(tiers) & ins.isin(list(policy.insurance))
+    return ok if registered_on is None else ok & registered_before(registered_on, admit_date)
+
+
+def registered_before(registered_on: ir.DateValue, admit_date: ir.DateValue) -> ir.BooleanValue:
+    """The two-disease registration's part of :func:`two_disease_applies`: registered for the disease (the day of the
+    person's first claim of it) before the claim's day."""
+    return (registered_on < admit_date).fill_null(False)
 
 
 def two_disease_fund(covered: ir.IntegerValue, cumulative: ir.IntegerValue,
@@ -645,16 +653,22 @@ def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, this: ir.
         k = t.diagnosis.notnull() & (t.admit_date <= hi)
         return with_disease(t.filter(k if listed is None else k & t.diagnosis.isin(listed)))
 
-    r = known(claims.select("person_id", "admit_date", "diagnosis"))
-    reg = r.group_by(_rp=r.person_id, _rd=r._dis).aggregate(_reg=r.admit_date.min())
+    # the year's claims the benefit could pay but for the registry first, classified (a few percent of those with
+    # the diseases: mostly a row of flat copay or another status stops them), then the registry of their persons
+    # alone: the GROUP BY of every claim of the diseases by person, and the classification of every one of the
+    # year's, each joined with the registry first, were most of this query's time
     c = known(this.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis"])))
     c = c.filter(_in_year(c, p.year) & (c.setting != Setting.INPATIENT) & ~c.unreasonable.fill_null(False))
-    c = c.join(reg, [c.person_id == reg._rp, c._dis == reg._rd]).drop("_rp", "_rd")
     cls = _classified(p, c, who)
     ok = two_disease_applies(cls._status, county=cls._county.fill_null(0), paid=cls._pays, inpatient=cls._inp,
-                             flat=cls._flat, employee=cls._emp, registered_on=cls._reg, admit_date=cls.admit_date,
+                             flat=cls._flat, employee=cls._emp, registered_on=None, admit_date=cls.admit_date,
                              policy=td)
-    e = cls.filter(ok).select("claim_id", "person_id", "admit_date", "_c")
+    cand = _materialized(con, cls.filter(ok).select("claim_id", "person_id", "admit_date", "_c", "_dis"))
+    r = known(claims.select("person_id", "admit_date", "diagnosis"))
+    r = r.filter(r.person_id.isin(cand.person_id))
+    reg = r.group_by(_rp=r.person_id, _rd=r._dis).aggregate(_reg=r.admit_date.min())
+    e = cand.join(reg, [cand.person_id == reg._rp, cand._dis == reg._rd])
+    e = e.filter(registered_before(e._reg, e.admit_date)).select("claim_id", "person_id", "admit_date", "_c")
     e = e.mutate(_s=_half_up(e._c, ibis.literal(td.rate, "int64")))
     e = e.mutate(_cum=_running(e, "_s"))
     e = e.filter(e._cum - e._s < td.yearly_cap)  # the cap had room before the claim: the benefit pays it
