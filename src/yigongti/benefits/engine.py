@@ -180,9 +180,11 @@ def continuous_deductible(covered: ir.IntegerValue, row_deductible: ir.IntegerVa
     return deductible(covered, ibis.greatest(_ZERO, row_deductible - referring))
 
 
-def outpatient_deductible(t: ir.Table, levels: list[int]) -> ir.Table:
+def outpatient_deductible(t: ir.Table, levels: list[int], *, person: tuple[str, ...] = ("person_id",),
+                          tiebreak: str = "claim_id") -> ir.Table:
     """t + _ded_op, the outpatient deductible (门诊起付线, per person-year) each claim applies, from the claims'
-    _d_op (the row's deductible, 0 for none) and _c (C) in (admit_date, claim_id) order per person.
+    _d_op (the row's deductible, 0 for none) and _c (C) in (admit_date, claim_id) order per person (``person``,
+    ``tiebreak``: the columns that stand for the person and the claim_id, :func:`_running`).
 
     The running applied total S follows S_i = max(S_{i-1}, min(D_i, S_{i-1} + C_i)), which with several row
     deductibles d_1 < ... < d_m (``levels``) is not one running sum. It is m running sums: S^(k) = min(S, d_k) =
@@ -196,7 +198,7 @@ def outpatient_deductible(t: ir.Table, levels: list[int]) -> ir.Table:
     for k, d in enumerate(levels, start=1):
         x = f"_x{k}"
         acc = acc.mutate(**{x: ibis.ifelse(acc._d_op >= d, acc._c, acc[prev])})
-        cum = _running(acc, x)
+        cum = _running(acc, x, person=person, tiebreak=tiebreak)
         acc = acc.mutate(**{f"_inc{k}": ibis.least(d, cum) - ibis.least(d, cum - acc[x])})
         prev = f"_inc{k}"
     ded = ibis.ifelse(acc._d_op > 0, deductible(acc._c, acc[prev]), ibis.literal(0, "int64"))
@@ -282,9 +284,12 @@ def _lookup(code: ir.IntegerValue, values: dict[int, int]) -> ir.IntegerValue:
     return code.cases(*((k, ibis.literal(v, "int64")) for k, v in values.items()), else_=ibis.literal(0, "int64"))
 
 
-def _running(t: ir.Table, column: str) -> ir.IntegerValue:
-    """Running total of ``column`` per person in (admit_date, claim_id) order, this row included."""
-    w = ibis.cumulative_window(group_by=t.person_id, order_by=[t.admit_date, t.claim_id])
+def _running(t: ir.Table, column: str, *, person: tuple[str, ...] = ("person_id",),
+             tiebreak: str = "claim_id") -> ir.IntegerValue:
+    """Running total of ``column`` per person in (admit_date, claim_id) order, this row included. ``person``: the
+    columns that tell the persons apart (by default person_id; the person's number and the id of a person without
+    one, :func:`_keyed`); ``tiebreak``: a column in the order of claim_id (by default claim_id itself)."""
+    w = ibis.cumulative_window(group_by=[t[c] for c in person], order_by=[t.admit_date, t[tiebreak]])
     return t[column].sum().over(w)
 
 
@@ -552,6 +557,26 @@ class _Passes:
     places: ir.Table | None = None
     td: ir.Table | None = None
     coded: bool = False  # network_status and rule as their codes (STATUS_NAMES, RULE_NAMES), not their names
+    keys: _Keys | None = None  # the integer keys of the classified claims (:func:`_keyed`), None: their ids
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """What stands for the ids in the year's claims classified once (``adjudicate(..., classified=...)``): ``row``,
+    a column numbering the claims (each once), looks up their deductibles instead of claim_id; the persons are told
+    apart by their number in the persons (_pn) and, for a person missing from them, the person_id (_pid, null for
+    every other); ``ordered``: the row numbers are in the order of claim_id (the running sums' tie-break)."""
+
+    row: str
+    ordered: bool
+
+    @property
+    def person(self) -> tuple[str, ...]:
+        return ("_pn", "_pid")
+
+    @property
+    def tiebreak(self) -> str:
+        return self.row if self.ordered else "claim_id"
 
 
 def _year_claims(p: _Passes, source: ir.Table, where: Callable[[ir.Table], ir.BooleanValue] | None = None, *,
@@ -585,7 +610,8 @@ def _prepared(p: _Passes, t: ir.Table, people: ir.Table) -> ir.Table:
     """The claims ``t`` with everything known before the running sums, on the columns the passes need."""
     c = _before_running_sums(_with_inpatient_deductible(_classified(p, t, people)))
     return c.select(*dict.fromkeys([*p.keep, "claim_id", "person_id", "admit_date", "_d_op", "_accrues",
-                                    *(["_big"] if "_big" in c.columns else [])]))
+                                    *(["_big"] if "_big" in c.columns else []),
+                                    *(["_pn"] if p.keys is not None and "_pn" in c.columns else [])]))
 
 
 def _finish(p: _Passes, t: ir.Table, **extra: ir.Value) -> ir.Table:
@@ -702,10 +728,15 @@ def _accrued_deductibles(con: BaseBackend, p: _Passes, claims: ir.Table, marked:
     (:func:`_main_claims`), read instead of classifying the claims again."""
     w = prepared if prepared is not None else _uncapped(
         _prepared(p, _year_claims(p, claims, _outpatient_reasonable, admissions=False), marked), null_big)
-    w = outpatient_deductible(w.filter(w._accrues).select("claim_id", "person_id", "admit_date", "_d_op", "_c"),
-                              levels)
+    k = p.keys if prepared is not None else None  # the integer keys of the claims classified once
+    person, tiebreak, ident = ("person_id",), "claim_id", "claim_id"
+    if k is not None:
+        person, tiebreak, ident = k.person, k.tiebreak, k.row
+    w = outpatient_deductible(w.filter(w._accrues).select(*dict.fromkeys([ident, *person, "admit_date", tiebreak,
+                                                                          "_d_op", "_c"])),
+                              levels, person=person, tiebreak=tiebreak)
     whole = (w._ded_op == deductible(w._c, w._d_op)).fill_null(False)
-    return _materialized(con, w.filter(~whole).select(_nid=w.claim_id, _nded=w._ded_op))
+    return _materialized(con, w.filter(~whole).select(_nid=w[ident], _nded=w._ded_op))
 
 
 def _outpatient_reasonable(t: ir.Table) -> ir.BooleanValue:
@@ -713,14 +744,28 @@ def _outpatient_reasonable(t: ir.Table) -> ir.BooleanValue:
 
 
 def _main_claims(p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool) -> ir.Table:
-    """The claims of the main pass (every claim of the year but the over-cap persons'), classified."""
-    return _uncapped(_prepared(p, _year_claims(p, claims), marked), null_big)
+    """The claims of the main pass (every claim of the year but the over-cap persons'), classified; with
+    ``p.keys``, the ids replaced by integers (:func:`_keyed`)."""
+    main = _uncapped(_prepared(p, _year_claims(p, claims), marked), null_big)
+    return main if p.keys is None else _keyed(main, p.keys)
+
+
+def _keyed(t: ir.Table, keys: _Keys) -> ir.Table:
+    """The classified claims ``t`` (joined with the coded persons: _pn, :func:`_coded`) with their ids replaced by
+    integers (``keys``): _pn, and _pid, the person_id of a person missing from the persons (null for the others), in
+    place of person_id, the row number in place of claim_id (kept when the row numbers are not in its order). A table
+    of the year's claims held with two strings per claim cost more to write and read than its other columns
+    together; the running sums sorted and the deductibles' lookup hashed the strings."""
+    drop = ["person_id", "_big", "_cap", *([] if not keys.ordered else ["claim_id"])]  # no cap in the main pass
+    t = t.mutate(_pid=ibis.ifelse(t._pn.isnull(), t.person_id, ibis.null("string")))
+    return t.drop(*(c for c in drop if c in t.columns))
 
 
 def _main_pass(p: _Passes, n: ir.Table, deductibles: ir.Table) -> ir.Table:
     """Every other claim once (``n``: :func:`_main_claims`), with the columns wanted: only those that accrue a
     deductible look for theirs."""
-    key = ibis.ifelse(n._accrues, n.claim_id, ibis.null("string"))
+    ident = "claim_id" if p.keys is None else p.keys.row
+    key = ibis.ifelse(n._accrues, n[ident], ibis.null(n[ident].type()))
     n = n.left_join(deductibles, key == deductibles._nid)
     n = n.mutate(_ded_op=ibis.ifelse(n._nid.notnull(), n._nded, deductible(n._c, n._d_op)))
     n = _fund_before_cap(n, p.policy)
@@ -730,7 +775,8 @@ def _main_pass(p: _Passes, n: ir.Table, deductibles: ir.Table) -> ir.Table:
 def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, designations: ir.Table,
                policy: BenefitPolicy, year: int, *, referral_depth: int | None = None,
                ordered: bool = True, designated: bool = False, columns: list[str] | None = None,
-               coded: bool = False, year_claims: ir.Table | None = None, classified: str | None = None) -> ir.Table:
+               coded: bool = False, year_claims: ir.Table | None = None, classified: str | None = None,
+               row_number: str | None = None, rows_in_id_order: bool = False) -> ir.Table:
     """Every claim of ``year`` (by admit_date) with network_status, deductible, fund_paid, patient_paid (int64 fen)
     and rule, after the claims columns (``columns``: those of them wanted, by default all); ordered by claim_id
     (``ordered``, else in no particular order).
@@ -748,6 +794,10 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     classified into once, for both the deductibles' pass and the main pass to read (classifying them in each was
     about a tenth of a simulator batch's time); the caller drops it once the expression is executed. Without it
     (a province's claims, Spark) the claims stream through both passes: held, they would not fit in memory.
+    ``row_number``: with ``classified``, a column of ``claims`` numbering them (int64, each claim its own) and among
+    ``columns``: the table classified holds it and the persons' numbers instead of the ids (:func:`_keyed`);
+    ``rows_in_id_order``: the row numbers of the year's claims rise as their claim_id does (no null, no repeat), so
+    that they break the running sums' ties instead of claim_id.
 
     ``designations`` must hold the year's designation of every person with a claim (earlier years' rows are used for
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
@@ -797,8 +847,10 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     finally:
         if temp is not None:  # the admissions read first: their memory back before the big passes
             con.raw_sql(f'DROP TABLE IF EXISTS "{temp}"')
-    main = _main_claims(p, this, marked, over.null_big)
     once = classified is not None and con.name == "duckdb"
+    if once and row_number is not None and row_number in wanted:
+        p = replace(p, keys=_Keys(row_number, rows_in_id_order))
+    main = _main_claims(p, this, marked, over.null_big)
     if once:
         # in memory: the year's claims classified once (a join with the persons, the designations and the
         # institutions, the network status of every claim) for both passes after, not once for each
@@ -835,7 +887,9 @@ def _coded(who: ir.Table) -> tuple[ir.Table, ir.Table]:
     parts.insert(0, at)
     places = pa.table({"_k": pa.array(np.arange(len(steps[-1][0]), dtype=np.int64)),
                        **{c: enc.dictionary.take(pa.array(idx)) for c, enc, idx in zip(names, encoded, parts)}})
-    people = pa.table({"person_id": a.column("person_id"), "_emp": a.column("_emp"), "_dk": codes})
+    # _pn: the person's number (:func:`_keyed`)
+    people = pa.table({"person_id": a.column("person_id"), "_emp": a.column("_emp"), "_dk": codes,
+                       "_pn": pa.array(np.arange(a.num_rows, dtype=np.int64))})
     return ibis.memtable(people), ibis.memtable(places)
 
 
