@@ -747,18 +747,19 @@ def _main_claims(p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool)
     """The claims of the main pass (every claim of the year but the over-cap persons'), classified; with
     ``p.keys``, the ids replaced by integers (:func:`_keyed`)."""
     main = _uncapped(_prepared(p, _year_claims(p, claims), marked), null_big)
-    return main if p.keys is None else _keyed(main, p.keys)
+    return main if p.keys is None else _keyed(main, p.keys, p.wanted)
 
 
-def _keyed(t: ir.Table, keys: _Keys) -> ir.Table:
+def _keyed(t: ir.Table, keys: _Keys, keep: list[str]) -> ir.Table:
     """The classified claims ``t`` (joined with the coded persons: _pn, :func:`_coded`) with their ids replaced by
     integers (``keys``): _pn, and _pid, the person_id of a person missing from the persons (null for the others), in
     place of person_id, the row number in place of claim_id (kept when the row numbers are not in its order). A table
     of the year's claims held with two strings per claim cost more to write and read than its other columns
-    together; the running sums sorted and the deductibles' lookup hashed the strings."""
+    together; the running sums sorted and the deductibles' lookup hashed the strings. ``keep``: the columns kept
+    whatever they are (those wanted)."""
     drop = ["person_id", "_big", "_cap", *([] if not keys.ordered else ["claim_id"])]  # no cap in the main pass
     t = t.mutate(_pid=ibis.ifelse(t._pn.isnull(), t.person_id, ibis.null("string")))
-    return t.drop(*(c for c in drop if c in t.columns))
+    return t.drop(*(c for c in drop if c in t.columns and c not in keep))
 
 
 def _main_pass(p: _Passes, n: ir.Table, deductibles: ir.Table) -> ir.Table:
