@@ -152,8 +152,8 @@ def test_the_claims_keyed_by_numbers_give_the_same_table(example: tuple[DataFold
     """The year's claims classified once carry the row number and the person's number instead of claim_id and
     person_id (``adjudicate(..., row_number=, rows_in_id_order=)``): the same table as the claims streaming by their
     ids, with persons missing from the persons (told apart by their person_id), claims without a person, deductibles
-    accrued, the annual cap reached; the row numbers in the order of claim_id or not (then claim_id breaks the
-    running sums' ties)."""
+    accrued, the annual cap reached, the two-disease benefit paying (its table keyed by the row number); the row
+    numbers in the order of claim_id or not (then claim_id breaks the running sums' ties)."""
     data, des = example
     rng = np.random.default_rng(seed)
     claims = data["claims"]
@@ -172,7 +172,9 @@ def test_the_claims_keyed_by_numbers_give_the_same_table(example: tuple[DataFold
         "designated_primary": {"inpatient_deductible": "100", "inpatient_rate": "90%", "outpatient_deductible": "50",
                                "outpatient_rate": "50%"},
         "in_consortium_primary": {"inpatient_deductible": "200", "inpatient_rate": "80%",
-                                  "outpatient_deductible": "80", "outpatient_rate": "50%"}})
+                                  "outpatient_deductible": "80", "outpatient_rate": "50%"},
+        "two_disease": {"enabled": True, "rate": "60%", "yearly_cap": "300",
+                        "statuses": ["designated", "in_consortium"], "tiers": ["primary", "county"]}})
     con = connect("duckdb", joins_as_written=True)
     try:
         t = _registered(con, data, des)
@@ -185,7 +187,7 @@ def test_the_claims_keyed_by_numbers_give_the_same_table(example: tuple[DataFold
         con.disconnect()
     assert keyed.combine_chunks().equals(ref.combine_chunks())
     rules = ref.column("rule").to_pylist()
-    assert {"annual_cap", "outpatient"} <= set(rules)
+    assert {"annual_cap", "outpatient", "two_disease"} <= set(rules), set(rules)
     unknown = pc.fill_null(pc.starts_with(ref.column("person_id"), "X"), False).to_numpy(zero_copy_only=False)
     assert ref.column("deductible").to_numpy()[unknown].sum() > 0  # persons missing from persons accrue too
     assert ref.column("person_id").null_count > 0

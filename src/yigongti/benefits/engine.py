@@ -558,6 +558,7 @@ class _Passes:
     td: ir.Table | None = None
     coded: bool = False  # network_status and rule as their codes (STATUS_NAMES, RULE_NAMES), not their names
     keys: _Keys | None = None  # the integer keys of the classified claims (:func:`_keyed`), None: their ids
+    row: str | None = None  # a column numbering the claims (each its own), read by every pass: the two-disease key
 
 
 @dataclass(frozen=True)
@@ -585,8 +586,9 @@ def _year_claims(p: _Passes, source: ir.Table, where: Callable[[ir.Table], ir.Bo
     filter applies to the claims as they are read (Parquet skips what it can)."""
     in_year = _in_year(source, p.year)
     t = source.filter(in_year if where is None else in_year & where(source)).select(*p.carry)
-    if p.td is not None:  # only outpatient claims look for a two-disease payment
-        tkey = ibis.ifelse(t.setting != Setting.INPATIENT, t.claim_id, ibis.null("string"))
+    if p.td is not None:  # only outpatient claims look for a two-disease payment (by row number when numbered)
+        ident = t[p.row or "claim_id"]
+        tkey = ibis.ifelse(t.setting != Setting.INPATIENT, ident, ibis.null(ident.type()))
         t = t.left_join(p.td, tkey == p.td._tid).drop("_tid")
     else:
         t = t.mutate(_td=ibis.null("int64"))
@@ -683,22 +685,25 @@ def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, this: ir.
     # the diseases: mostly a row of flat copay or another status stops them), then the registry of their persons
     # alone: the GROUP BY of every claim of the diseases by person, and the classification of every one of the
     # year's, each joined with the registry first, were most of this query's time
-    c = known(this.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis"])))
+    ident = p.row or "claim_id"  # the claims' key in the table: their row number when they are numbered
+    c = known(this.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis", ident])))
     c = c.filter(_in_year(c, p.year) & (c.setting != Setting.INPATIENT) & ~c.unreasonable.fill_null(False))
     cls = _classified(p, c, who)
     ok = two_disease_applies(cls._status, county=cls._county.fill_null(0), paid=cls._pays, inpatient=cls._inp,
                              flat=cls._flat, employee=cls._emp, registered_on=None, admit_date=cls.admit_date,
                              policy=td)
-    cand = _materialized(con, cls.filter(ok).select("claim_id", "person_id", "admit_date", "_c", "_dis"))
+    cand = _materialized(con, cls.filter(ok).select(*dict.fromkeys(["claim_id", ident, "person_id", "admit_date", "_c",
+                                                                     "_dis"])))
     r = known(claims.select("person_id", "admit_date", "diagnosis"))
     r = r.filter(r.person_id.isin(cand.person_id))
     reg = r.group_by(_rp=r.person_id, _rd=r._dis).aggregate(_reg=r.admit_date.min())
     e = cand.join(reg, [cand.person_id == reg._rp, cand._dis == reg._rd])
-    e = e.filter(registered_before(e._reg, e.admit_date)).select("claim_id", "person_id", "admit_date", "_c")
+    e = e.filter(registered_before(e._reg, e.admit_date)).select(*dict.fromkeys(["claim_id", ident, "person_id",
+                                                                                  "admit_date", "_c"]))
     e = e.mutate(_s=_half_up(e._c, ibis.literal(td.rate, "int64")))
     e = e.mutate(_cum=_running(e, "_s"))
     e = e.filter(e._cum - e._s < td.yearly_cap)  # the cap had room before the claim: the benefit pays it
-    return _materialized(con, e.select(_tid=e.claim_id, _td=two_disease_fund(e._c, e._cum, td)))
+    return _materialized(con, e.select(_tid=e[ident], _td=two_disease_fund(e._c, e._cum, td)))
 
 
 def _over_cap_pass(con: BaseBackend, p: _Passes, early: ir.Table, who: ir.Table, over: _OverCap,
@@ -795,8 +800,9 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     classified into once, for both the deductibles' pass and the main pass to read (classifying them in each was
     about a tenth of a simulator batch's time); the caller drops it once the expression is executed. Without it
     (a province's claims, Spark) the claims stream through both passes: held, they would not fit in memory.
-    ``row_number``: with ``classified``, a column of ``claims`` numbering them (int64, each claim its own) and among
-    ``columns``: the table classified holds it and the persons' numbers instead of the ids (:func:`_keyed`);
+    ``row_number``: a column of ``claims`` numbering them (int64, each claim its own) and among ``columns``: the
+    two-disease benefit's table is keyed by it and, with ``classified``, the table classified holds it and the
+    persons' numbers instead of the ids (:func:`_keyed`);
     ``rows_in_id_order``: the row numbers of the year's claims rise as their claim_id does (no null, no repeat), so
     that they break the running sums' ties instead of claim_id.
 
@@ -823,6 +829,8 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     # the persons who could reach the cap, the referred admissions and their continuous deductibles are few:
     # found first (small queries), they enter the expression as small tables
     this = claims if year_claims is None else year_claims
+    if row_number is not None and row_number in wanted:  # every pass carries it: the two-disease table's key
+        p = replace(p, row=row_number)
     over = _over_cap(con, this, policy, year)
     early, temp = claims, None  # what the referrals and the over-cap persons' claims are read from
     if con.name == "duckdb":
