@@ -734,7 +734,8 @@ def _accrued_deductibles(con: BaseBackend, p: _Passes, claims: ir.Table, marked:
     w = prepared if prepared is not None else _uncapped(
         _prepared(p, _year_claims(p, claims, _outpatient_reasonable, admissions=False), marked), null_big)
     k = p.keys if prepared is not None else None  # the integer keys of the claims classified once
-    person, tiebreak, ident = ("person_id",), "claim_id", "claim_id"
+    person: tuple[str, ...] = ("person_id",)
+    tiebreak, ident = "claim_id", "claim_id"
     if k is not None:
         person, tiebreak, ident = k.person, k.tiebreak, k.row
     w = outpatient_deductible(w.filter(w._accrues).select(*dict.fromkeys([ident, *person, "admit_date", tiebreak,
