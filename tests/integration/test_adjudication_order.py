@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from yigongti.benefits.engine import adjudicate
@@ -143,3 +143,51 @@ def test_the_claims_classified_once_give_the_same_table(example: tuple[DataFolde
 def _tables(con: Any) -> list[str]:
     """The tables of a DuckDB connection, temporary ones included."""
     return [row[0] for row in con.con.sql("SELECT table_name FROM duckdb_tables()").fetchall()]
+
+
+@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])  # no slow shrink
+@given(seed=st.integers(0, 2**32 - 1), shuffle=st.booleans())
+def test_the_claims_keyed_by_numbers_give_the_same_table(example: tuple[DataFolder, pa.Table], seed: int,
+                                                          shuffle: bool) -> None:
+    """The year's claims classified once carry the row number and the person's number instead of claim_id and
+    person_id (``adjudicate(..., row_number=, rows_in_id_order=)``): the same table as the claims streaming by their
+    ids, with persons missing from the persons (told apart by their person_id), claims without a person, deductibles
+    accrued, the annual cap reached, the two-disease benefit paying (its table keyed by the row number); the row
+    numbers in the order of claim_id or not (then claim_id breaks the running sums' ties)."""
+    data, des = example
+    rng = np.random.default_rng(seed)
+    claims = data["claims"]
+    persons = np.asarray(claims.column("person_id").to_pylist(), dtype=object)
+    some = set(rng.choice(np.unique(persons), size=12, replace=False).tolist())
+    gone = [None if p in some and k % 5 == 0 else f"X{p}" if p in some else p for k, p in enumerate(persons)]
+    claims = claims.set_column(claims.column_names.index("person_id"), "person_id", pa.array(gone, pa.string()))
+    if shuffle:
+        claims = claims.take(pa.array(rng.permutation(claims.num_rows)))
+    claims = claims.append_column("_n", pa.array(np.arange(claims.num_rows, dtype=np.int64)))
+    ids = claims.column("claim_id")
+    rising = bool(pc.all(pc.less(ids[:-1], ids[1:])).as_py())
+    assert rising is not shuffle
+    benefits = BenefitPolicy.model_validate({
+        "annual_cap_resident": "3000",
+        "designated_primary": {"inpatient_deductible": "100", "inpatient_rate": "90%", "outpatient_deductible": "50",
+                               "outpatient_rate": "50%"},
+        "in_consortium_primary": {"inpatient_deductible": "200", "inpatient_rate": "80%",
+                                  "outpatient_deductible": "80", "outpatient_rate": "50%"},
+        "two_disease": {"enabled": True, "rate": "60%", "yearly_cap": "300",
+                        "statuses": ["designated", "in_consortium"], "tiers": ["primary", "county"]}})
+    con = connect("duckdb", joins_as_written=True)
+    try:
+        t = _registered(con, data, des)
+        con.con.register("c", claims)
+        args = (con.table("c"), t["persons"], t["institutions"], t["designations"], benefits, YEAR)
+        ref = adjudicate(*args).to_pyarrow()
+        keyed = adjudicate(*args, classified="_keyed", row_number="_n", rows_in_id_order=rising).to_pyarrow()
+        con.raw_sql('DROP TABLE "_keyed"')
+    finally:
+        con.disconnect()
+    assert keyed.combine_chunks().equals(ref.combine_chunks())
+    rules = ref.column("rule").to_pylist()
+    assert {"annual_cap", "outpatient", "two_disease"} <= set(rules), set(rules)
+    unknown = pc.fill_null(pc.starts_with(ref.column("person_id"), "X"), False).to_numpy(zero_copy_only=False)
+    assert ref.column("deductible").to_numpy()[unknown].sum() > 0  # persons missing from persons accrue too
+    assert ref.column("person_id").null_count > 0

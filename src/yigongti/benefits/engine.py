@@ -83,6 +83,7 @@ __all__ = [
     "rated_fund",
     "row_name",
     "rule",
+    "registered_before",
     "two_disease_applies",
     "two_disease_fund",
 ]
@@ -179,9 +180,11 @@ def continuous_deductible(covered: ir.IntegerValue, row_deductible: ir.IntegerVa
     return deductible(covered, ibis.greatest(_ZERO, row_deductible - referring))
 
 
-def outpatient_deductible(t: ir.Table, levels: list[int]) -> ir.Table:
+def outpatient_deductible(t: ir.Table, levels: list[int], *, person: tuple[str, ...] = ("person_id",),
+                          tiebreak: str = "claim_id") -> ir.Table:
     """t + _ded_op, the outpatient deductible (门诊起付线, per person-year) each claim applies, from the claims'
-    _d_op (the row's deductible, 0 for none) and _c (C) in (admit_date, claim_id) order per person.
+    _d_op (the row's deductible, 0 for none) and _c (C) in (admit_date, claim_id) order per person (``person``,
+    ``tiebreak``: the columns that stand for the person and the claim_id, :func:`_running`).
 
     The running applied total S follows S_i = max(S_{i-1}, min(D_i, S_{i-1} + C_i)), which with several row
     deductibles d_1 < ... < d_m (``levels``) is not one running sum. It is m running sums: S^(k) = min(S, d_k) =
@@ -195,7 +198,7 @@ def outpatient_deductible(t: ir.Table, levels: list[int]) -> ir.Table:
     for k, d in enumerate(levels, start=1):
         x = f"_x{k}"
         acc = acc.mutate(**{x: ibis.ifelse(acc._d_op >= d, acc._c, acc[prev])})
-        cum = _running(acc, x)
+        cum = _running(acc, x, person=person, tiebreak=tiebreak)
         acc = acc.mutate(**{f"_inc{k}": ibis.least(d, cum) - ibis.least(d, cum - acc[x])})
         prev = f"_inc{k}"
     ded = ibis.ifelse(acc._d_op > 0, deductible(acc._c, acc[prev]), ibis.literal(0, "int64"))
@@ -236,18 +239,25 @@ def rule(status: ir.IntegerValue, *, paid: ir.BooleanValue, unreasonable: ir.Boo
 
 def two_disease_applies(status: ir.IntegerValue, *, county: ir.IntegerValue, paid: ir.BooleanValue,
                         inpatient: ir.BooleanValue, flat: ir.BooleanValue, employee: ir.BooleanValue,
-                        registered_on: ir.DateValue, admit_date: ir.DateValue,
+                        registered_on: ir.DateValue | None, admit_date: ir.DateValue,
                         policy: TwoDiseasePolicy) -> ir.BooleanValue:
     """Whether the two-disease benefit may pay the claim (两病用药保障): an outpatient claim with a benefit, not on a
     row of flat copay, of a listed insurance, at a listed status and tier (``county``: 1 for a county-tier
-    institution, else primary), of a person registered for its disease before its day."""
+    institution, else primary), of a person registered for its disease before its day (``registered_on`` None: that
+    last test left to the caller, :func:`registered_before`)."""
     if not policy.enabled:
         return ibis.literal(False)
     codes = [k for k, s in enumerate(_STATUS_CODES) if s.value in policy.statuses]
     tiers = [t for t, name in ((0, "primary"), (1, "county")) if name in policy.tiers]
     ins = ibis.ifelse(employee, ibis.literal(Insurance.EMPLOYEE.value), ibis.literal(Insurance.RESIDENT.value))
-    return (paid & ~inpatient & ~flat & status.isin(codes) & county.isin(tiers)
-            & ins.isin(list(policy.insurance)) & (registered_on < admit_date).fill_null(False))
+    ok = paid & ~inpatient & ~flat & status.isin(codes) & county.isin(tiers) & ins.isin(list(policy.insurance))
+    return ok if registered_on is None else ok & registered_before(registered_on, admit_date)
+
+
+def registered_before(registered_on: ir.DateValue, admit_date: ir.DateValue) -> ir.BooleanValue:
+    """The two-disease registration's part of :func:`two_disease_applies`: registered for the disease (the day of the
+    person's first claim of it) before the claim's day."""
+    return (registered_on < admit_date).fill_null(False)
 
 
 def two_disease_fund(covered: ir.IntegerValue, cumulative: ir.IntegerValue,
@@ -274,9 +284,12 @@ def _lookup(code: ir.IntegerValue, values: dict[int, int]) -> ir.IntegerValue:
     return code.cases(*((k, ibis.literal(v, "int64")) for k, v in values.items()), else_=ibis.literal(0, "int64"))
 
 
-def _running(t: ir.Table, column: str) -> ir.IntegerValue:
-    """Running total of ``column`` per person in (admit_date, claim_id) order, this row included."""
-    w = ibis.cumulative_window(group_by=t.person_id, order_by=[t.admit_date, t.claim_id])
+def _running(t: ir.Table, column: str, *, person: tuple[str, ...] = ("person_id",),
+             tiebreak: str = "claim_id") -> ir.IntegerValue:
+    """Running total of ``column`` per person in (admit_date, claim_id) order, this row included. ``person``: the
+    columns that tell the persons apart (by default person_id; the person's number and the id of a person without
+    one, :func:`_keyed`); ``tiebreak``: a column in the order of claim_id (by default claim_id itself)."""
+    w = ibis.cumulative_window(group_by=[t[c] for c in person], order_by=[t.admit_date, t[tiebreak]])
     return t[column].sum().over(w)
 
 
@@ -544,6 +557,27 @@ class _Passes:
     places: ir.Table | None = None
     td: ir.Table | None = None
     coded: bool = False  # network_status and rule as their codes (STATUS_NAMES, RULE_NAMES), not their names
+    keys: _Keys | None = None  # the integer keys of the classified claims (:func:`_keyed`), None: their ids
+    row: str | None = None  # a column numbering the claims (each its own), read by every pass: the two-disease key
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """What stands for the ids in the year's claims classified once (``adjudicate(..., classified=...)``): ``row``,
+    a column numbering the claims (each once), looks up their deductibles instead of claim_id; the persons are told
+    apart by their number in the persons (_pn) and, for a person missing from them, the person_id (_pid, null for
+    every other); ``ordered``: the row numbers are in the order of claim_id (the running sums' tie-break)."""
+
+    row: str
+    ordered: bool
+
+    @property
+    def person(self) -> tuple[str, ...]:
+        return ("_pn", "_pid")
+
+    @property
+    def tiebreak(self) -> str:
+        return self.row if self.ordered else "claim_id"
 
 
 def _year_claims(p: _Passes, source: ir.Table, where: Callable[[ir.Table], ir.BooleanValue] | None = None, *,
@@ -552,8 +586,9 @@ def _year_claims(p: _Passes, source: ir.Table, where: Callable[[ir.Table], ir.Bo
     filter applies to the claims as they are read (Parquet skips what it can)."""
     in_year = _in_year(source, p.year)
     t = source.filter(in_year if where is None else in_year & where(source)).select(*p.carry)
-    if p.td is not None:  # only outpatient claims look for a two-disease payment
-        tkey = ibis.ifelse(t.setting != Setting.INPATIENT, t.claim_id, ibis.null("string"))
+    if p.td is not None:  # only outpatient claims look for a two-disease payment (by row number when numbered)
+        ident = t[p.row or "claim_id"]
+        tkey = ibis.ifelse(t.setting != Setting.INPATIENT, ident, ibis.null(ident.type()))
         t = t.left_join(p.td, tkey == p.td._tid).drop("_tid")
     else:
         t = t.mutate(_td=ibis.null("int64"))
@@ -577,7 +612,8 @@ def _prepared(p: _Passes, t: ir.Table, people: ir.Table) -> ir.Table:
     """The claims ``t`` with everything known before the running sums, on the columns the passes need."""
     c = _before_running_sums(_with_inpatient_deductible(_classified(p, t, people)))
     return c.select(*dict.fromkeys([*p.keep, "claim_id", "person_id", "admit_date", "_d_op", "_accrues",
-                                    *(["_big"] if "_big" in c.columns else [])]))
+                                    *(["_big"] if "_big" in c.columns else []),
+                                    *(["_pn"] if p.keys is not None and "_pn" in c.columns else [])]))
 
 
 def _finish(p: _Passes, t: ir.Table, **extra: ir.Value) -> ir.Table:
@@ -645,20 +681,29 @@ def _two_disease_table(con: BaseBackend, p: _Passes, claims: ir.Table, this: ir.
         k = t.diagnosis.notnull() & (t.admit_date <= hi)
         return with_disease(t.filter(k if listed is None else k & t.diagnosis.isin(listed)))
 
-    r = known(claims.select("person_id", "admit_date", "diagnosis"))
-    reg = r.group_by(_rp=r.person_id, _rd=r._dis).aggregate(_reg=r.admit_date.min())
-    c = known(this.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis"])))
+    # the year's claims the benefit could pay but for the registry first, classified (a few percent of those with
+    # the diseases: mostly a row of flat copay or another status stops them), then the registry of their persons
+    # alone: the GROUP BY of every claim of the diseases by person, and the classification of every one of the
+    # year's, each joined with the registry first, were most of this query's time
+    ident = p.row or "claim_id"  # the claims' key in the table: their row number when they are numbered
+    c = known(this.select(*dict.fromkeys([*_DECISION_INPUTS, "diagnosis", ident])))
     c = c.filter(_in_year(c, p.year) & (c.setting != Setting.INPATIENT) & ~c.unreasonable.fill_null(False))
-    c = c.join(reg, [c.person_id == reg._rp, c._dis == reg._rd]).drop("_rp", "_rd")
     cls = _classified(p, c, who)
     ok = two_disease_applies(cls._status, county=cls._county.fill_null(0), paid=cls._pays, inpatient=cls._inp,
-                             flat=cls._flat, employee=cls._emp, registered_on=cls._reg, admit_date=cls.admit_date,
+                             flat=cls._flat, employee=cls._emp, registered_on=None, admit_date=cls.admit_date,
                              policy=td)
-    e = cls.filter(ok).select("claim_id", "person_id", "admit_date", "_c")
+    cand = _materialized(con, cls.filter(ok).select(*dict.fromkeys(["claim_id", ident, "person_id", "admit_date", "_c",
+                                                                     "_dis"])))
+    r = known(claims.select("person_id", "admit_date", "diagnosis"))
+    r = r.filter(r.person_id.isin(cand.person_id))
+    reg = r.group_by(_rp=r.person_id, _rd=r._dis).aggregate(_reg=r.admit_date.min())
+    e = cand.join(reg, [cand.person_id == reg._rp, cand._dis == reg._rd])
+    e = e.filter(registered_before(e._reg, e.admit_date)).select(*dict.fromkeys(["claim_id", ident, "person_id",
+                                                                                  "admit_date", "_c"]))
     e = e.mutate(_s=_half_up(e._c, ibis.literal(td.rate, "int64")))
     e = e.mutate(_cum=_running(e, "_s"))
     e = e.filter(e._cum - e._s < td.yearly_cap)  # the cap had room before the claim: the benefit pays it
-    return _materialized(con, e.select(_tid=e.claim_id, _td=two_disease_fund(e._c, e._cum, td)))
+    return _materialized(con, e.select(_tid=e[ident], _td=two_disease_fund(e._c, e._cum, td)))
 
 
 def _over_cap_pass(con: BaseBackend, p: _Passes, early: ir.Table, who: ir.Table, over: _OverCap,
@@ -688,10 +733,16 @@ def _accrued_deductibles(con: BaseBackend, p: _Passes, claims: ir.Table, marked:
     (:func:`_main_claims`), read instead of classifying the claims again."""
     w = prepared if prepared is not None else _uncapped(
         _prepared(p, _year_claims(p, claims, _outpatient_reasonable, admissions=False), marked), null_big)
-    w = outpatient_deductible(w.filter(w._accrues).select("claim_id", "person_id", "admit_date", "_d_op", "_c"),
-                              levels)
+    k = p.keys if prepared is not None else None  # the integer keys of the claims classified once
+    person: tuple[str, ...] = ("person_id",)
+    tiebreak, ident = "claim_id", "claim_id"
+    if k is not None:
+        person, tiebreak, ident = k.person, k.tiebreak, k.row
+    w = outpatient_deductible(w.filter(w._accrues).select(*dict.fromkeys([ident, *person, "admit_date", tiebreak,
+                                                                          "_d_op", "_c"])),
+                              levels, person=person, tiebreak=tiebreak)
     whole = (w._ded_op == deductible(w._c, w._d_op)).fill_null(False)
-    return _materialized(con, w.filter(~whole).select(_nid=w.claim_id, _nded=w._ded_op))
+    return _materialized(con, w.filter(~whole).select(_nid=w[ident], _nded=w._ded_op))
 
 
 def _outpatient_reasonable(t: ir.Table) -> ir.BooleanValue:
@@ -699,14 +750,29 @@ def _outpatient_reasonable(t: ir.Table) -> ir.BooleanValue:
 
 
 def _main_claims(p: _Passes, claims: ir.Table, marked: ir.Table, null_big: bool) -> ir.Table:
-    """The claims of the main pass (every claim of the year but the over-cap persons'), classified."""
-    return _uncapped(_prepared(p, _year_claims(p, claims), marked), null_big)
+    """The claims of the main pass (every claim of the year but the over-cap persons'), classified; with
+    ``p.keys``, the ids replaced by integers (:func:`_keyed`)."""
+    main = _uncapped(_prepared(p, _year_claims(p, claims), marked), null_big)
+    return main if p.keys is None else _keyed(main, p.keys, p.wanted)
+
+
+def _keyed(t: ir.Table, keys: _Keys, keep: list[str]) -> ir.Table:
+    """The classified claims ``t`` (joined with the coded persons: _pn, :func:`_coded`) with their ids replaced by
+    integers (``keys``): _pn, and _pid, the person_id of a person missing from the persons (null for the others), in
+    place of person_id, the row number in place of claim_id (kept when the row numbers are not in its order). A table
+    of the year's claims held with two strings per claim cost more to write and read than its other columns
+    together; the running sums sorted and the deductibles' lookup hashed the strings. ``keep``: the columns kept
+    whatever they are (those wanted)."""
+    drop = ["person_id", "_big", "_cap", *([] if not keys.ordered else ["claim_id"])]  # no cap in the main pass
+    t = t.mutate(_pid=ibis.ifelse(t._pn.isnull(), t.person_id, ibis.null("string")))
+    return t.drop(*(c for c in drop if c in t.columns and c not in keep))
 
 
 def _main_pass(p: _Passes, n: ir.Table, deductibles: ir.Table) -> ir.Table:
     """Every other claim once (``n``: :func:`_main_claims`), with the columns wanted: only those that accrue a
     deductible look for theirs."""
-    key = ibis.ifelse(n._accrues, n.claim_id, ibis.null("string"))
+    ident = "claim_id" if p.keys is None else p.keys.row
+    key = ibis.ifelse(n._accrues, n[ident], ibis.null(n[ident].type()))
     n = n.left_join(deductibles, key == deductibles._nid)
     n = n.mutate(_ded_op=ibis.ifelse(n._nid.notnull(), n._nded, deductible(n._c, n._d_op)))
     n = _fund_before_cap(n, p.policy)
@@ -716,7 +782,8 @@ def _main_pass(p: _Passes, n: ir.Table, deductibles: ir.Table) -> ir.Table:
 def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, designations: ir.Table,
                policy: BenefitPolicy, year: int, *, referral_depth: int | None = None,
                ordered: bool = True, designated: bool = False, columns: list[str] | None = None,
-               coded: bool = False, year_claims: ir.Table | None = None, classified: str | None = None) -> ir.Table:
+               coded: bool = False, year_claims: ir.Table | None = None, classified: str | None = None,
+               row_number: str | None = None, rows_in_id_order: bool = False) -> ir.Table:
     """Every claim of ``year`` (by admit_date) with network_status, deductible, fund_paid, patient_paid (int64 fen)
     and rule, after the claims columns (``columns``: those of them wanted, by default all); ordered by claim_id
     (``ordered``, else in no particular order).
@@ -734,6 +801,11 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     classified into once, for both the deductibles' pass and the main pass to read (classifying them in each was
     about a tenth of a simulator batch's time); the caller drops it once the expression is executed. Without it
     (a province's claims, Spark) the claims stream through both passes: held, they would not fit in memory.
+    ``row_number``: a column of ``claims`` numbering them (int64, each claim its own) and among ``columns``: the
+    two-disease benefit's table is keyed by it and, with ``classified``, the table classified holds it and the
+    persons' numbers instead of the ids (:func:`_keyed`);
+    ``rows_in_id_order``: the row numbers of the year's claims rise as their claim_id does (no null, no repeat), so
+    that they break the running sums' ties instead of claim_id.
 
     ``designations`` must hold the year's designation of every person with a claim (earlier years' rows are used for
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
@@ -758,6 +830,8 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     # the persons who could reach the cap, the referred admissions and their continuous deductibles are few:
     # found first (small queries), they enter the expression as small tables
     this = claims if year_claims is None else year_claims
+    if row_number is not None and row_number in wanted:  # every pass carries it: the two-disease table's key
+        p = replace(p, row=row_number)
     over = _over_cap(con, this, policy, year)
     early, temp = claims, None  # what the referrals and the over-cap persons' claims are read from
     if con.name == "duckdb":
@@ -783,8 +857,10 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     finally:
         if temp is not None:  # the admissions read first: their memory back before the big passes
             con.raw_sql(f'DROP TABLE IF EXISTS "{temp}"')
-    main = _main_claims(p, this, marked, over.null_big)
     once = classified is not None and con.name == "duckdb"
+    if once and row_number is not None and row_number in wanted:
+        p = replace(p, keys=_Keys(row_number, rows_in_id_order))
+    main = _main_claims(p, this, marked, over.null_big)
     if once:
         # in memory: the year's claims classified once (a join with the persons, the designations and the
         # institutions, the network status of every claim) for both passes after, not once for each
@@ -821,7 +897,9 @@ def _coded(who: ir.Table) -> tuple[ir.Table, ir.Table]:
     parts.insert(0, at)
     places = pa.table({"_k": pa.array(np.arange(len(steps[-1][0]), dtype=np.int64)),
                        **{c: enc.dictionary.take(pa.array(idx)) for c, enc, idx in zip(names, encoded, parts)}})
-    people = pa.table({"person_id": a.column("person_id"), "_emp": a.column("_emp"), "_dk": codes})
+    # _pn: the person's number (:func:`_keyed`)
+    people = pa.table({"person_id": a.column("person_id"), "_emp": a.column("_emp"), "_dk": codes,
+                       "_pn": pa.array(np.arange(a.num_rows, dtype=np.int64))})
     return ibis.memtable(people), ibis.memtable(places)
 
 

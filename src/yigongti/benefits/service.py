@@ -184,11 +184,13 @@ def adjudicate_data(data: DataFolder, year: int, policy: Policy | BenefitPolicy,
         table = _engine_table(con, numbered, "adj_claims")
         # the passes that read the year's claims alone read them alone (the simulator's claims hold last year's
         # too, as batches of their own: kept without a copy)
-        this = _engine_table(con, _rows_kept(numbered, _of_year(numbered, year)), "adj_year_claims")
+        year_claims = _rows_kept(numbered, _of_year(numbered, year))
+        this = _engine_table(con, year_claims, "adj_year_claims")
         schema = table.schema().to_pyarrow()
         # the year's claims classified once into a table for the engine's passes (they are in memory already)
         expr = adjudicate(table, t["persons"], t["institutions"], t["designations"], benefits, year, ordered=False,
-                          columns=[_ROW], coded=True, year_claims=this, classified=_CLASSIFIED)
+                          columns=[_ROW], coded=True, year_claims=this, classified=_CLASSIFIED, row_number=_ROW,
+                          rows_in_id_order=_rising(year_claims.column("claim_id")))
         # in no particular order: _with_claims puts the decisions in the claims' order by their row numbers (a
         # take in Arrow; the engine's ORDER BY of the decisions cost 1 CPU s of a simulator batch's 10)
         decided = to_arrow(expr)
@@ -214,6 +216,14 @@ def _numbered(claims: pa.Table) -> pa.Table:
     rows = pa.chunked_array(chunks, pa.int64()) if start == claims.num_rows else pa.array(
         np.arange(claims.num_rows, dtype=np.int64))
     return claims.append_column(_ROW, rows)
+
+
+def _rising(ids: pa.ChunkedArray) -> bool:
+    """Whether ``ids`` rise strictly, no null among them (then the claims' row numbers are in the order of their
+    ids)."""
+    if ids.null_count:
+        return False
+    return len(ids) < 2 or bool(pc.all(pc.less(ids[:-1], ids[1:])).as_py())
 
 
 def _of_year(claims: pa.Table, year: int) -> np.ndarray:
