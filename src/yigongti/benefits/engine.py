@@ -859,6 +859,7 @@ def _over_cap_persons(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table
 
 _names = itertools.count()  # of the engine's temporary tables
 _BUCKET_BITS = 22  # 4 M buckets: 2.4 persons each at 10 M persons, a few hundred buckets reach a cap
+_COUNTED_ROWS = 1 << 22  # claims counted into the buckets' sums at a time (:func:`_hot_buckets`)
 
 
 @ibis.udf.scalar.builtin(name="hash")  # type: ignore[untyped-decorator]
@@ -897,7 +898,7 @@ def _hot_buckets(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table, boo
     for batch in _duckdb_batches(claims.select(_b=_bucket(claims.person_id), _c=_reachable(claims)), 1 << 22):
         held.append(batch)
         rows += batch.num_rows
-        if rows >= 1 << 22:
+        if rows >= _COUNTED_ROWS:
             count()
             rows = 0
     if held:

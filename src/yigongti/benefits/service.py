@@ -863,6 +863,10 @@ def _blank_as_null(expr: ir.Table) -> ir.Table:
     return expr.mutate(**blank) if blank else expr
 
 
+# The adjudication's own text columns: names of STATUS_NAMES and RULE_NAMES, never a formula (tested below)
+_NAMED = ("network_status", "rule")
+
+
 def write_adjudicated_stream(expr: ir.Table, out: Path, *, batch_rows: int = 1_000_000) -> int:
     """``out/adjudicated.csv`` of the engine's adjudication ``expr`` (:func:`adjudicated_expr` ``ordered``, DuckDB),
     streamed from the engine (a province's claims are never held whole): the same bytes as :func:`write_adjudicated`
@@ -870,7 +874,7 @@ def write_adjudicated_stream(expr: ir.Table, out: Path, *, batch_rows: int = 1_0
     expression with a column that writer does not render goes through Arrow, in batches of ``batch_rows``. Returns
     the number of claims written."""
     text = _blank_as_null(expr)
-    rows = write_csv_engine(text.select(*_output_order(text.columns)), out, "adjudicated")
+    rows = write_csv_engine(text.select(*_output_order(text.columns)), out, "adjudicated", plain=_NAMED)
     if rows is not None:  # DuckDB wrote it itself
         return rows
     written = 0
