@@ -937,6 +937,7 @@ def _over_cap_persons(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table
 
 _names = itertools.count()  # of the engine's temporary tables
 _BUCKET_BITS = 22  # 4 M buckets: 2.4 persons each at 10 M persons, a few hundred buckets reach a cap
+_COUNTED_ROWS = 1 << 22  # claims counted into the buckets' sums at a time (:func:`_hot_buckets`)
 
 
 @ibis.udf.scalar.builtin(name="hash")  # type: ignore[untyped-decorator]
@@ -959,12 +960,27 @@ def _hot_buckets(claims: ir.Table, policy: BenefitPolicy) -> tuple[pa.Table, boo
     stream (a GROUP BY person_id would hold a province's persons in a hash table, twice the time)."""
     size = (1 << _BUCKET_BITS) + 1
     sums = np.zeros(size, dtype=np.int64)
-    for batch in _duckdb_batches(claims.select(_b=_bucket(claims.person_id), _c=_reachable(claims)), 1 << 22):
-        b = batch.column(0).to_numpy(zero_copy_only=False)
-        w = batch.column(1).to_numpy(zero_copy_only=False).astype(np.float64)
-        # bincount weighs in float64: a batch's sums are exact below 2^53 fen (90 trillion yuan) and any larger
+    held: list[pa.RecordBatch] = []
+
+    def count() -> None:
+        b = np.concatenate([h.column(0).to_numpy(zero_copy_only=False) for h in held])
+        w = np.concatenate([h.column(1).to_numpy(zero_copy_only=False) for h in held]).astype(np.float64)
+        # bincount weighs in float64: a part's sums are exact below 2^53 fen (90 trillion yuan) and any larger
         # one is far over the cap either way; the totals are kept in integers
-        sums += np.bincount(b, weights=w, minlength=size).astype(np.int64)
+        sums[:] += np.bincount(b, weights=w, minlength=size).astype(np.int64)
+        held.clear()
+
+    # counted 4 M claims at a time: DuckDB hands a Parquet scan over in batches of a row group (~140 K claims), and
+    # each count is a pass over the 4 M buckets (7 M claims of a province: 50 of them, 1.0 CPU s; now 2, 0.5 s)
+    rows = 0
+    for batch in _duckdb_batches(claims.select(_b=_bucket(claims.person_id), _c=_reachable(claims)), 1 << 22):
+        held.append(batch)
+        rows += batch.num_rows
+        if rows >= _COUNTED_ROWS:
+            count()
+            rows = 0
+    if held:
+        count()
     hot = np.flatnonzero(sums > _smaller_cap(policy))
     null_big = bool(hot.size and hot[-1] == size - 1)
     return pa.table({"_b": pa.array(hot[hot != size - 1], pa.int32())}), null_big

@@ -49,6 +49,7 @@ from yigongti.datafolder.folder import (
     parse_table,
     read_folder,
     read_raw_table,
+    write_csv_engine,
     write_csv_parts,
     write_table,
 )
@@ -885,7 +886,11 @@ def write_adjudicated(table: pa.Table, out: Path, *, fmt: str = "csv") -> Path:
 
 
 def _in_output_order(table: pa.Table) -> pa.Table:
-    return table.select([*[c for c in table.column_names if c not in OUTPUT_COLUMNS], *OUTPUT_COLUMNS])
+    return table.select(_output_order(table.column_names))
+
+
+def _output_order(columns: Sequence[str]) -> list[str]:
+    return [*[c for c in columns if c not in OUTPUT_COLUMNS], *OUTPUT_COLUMNS]
 
 
 # The claims' optional text columns (diagnosis, referral_from): a blank cell is null, as the folder's reader makes it
@@ -900,10 +905,20 @@ def _blank_as_null(expr: ir.Table) -> ir.Table:
     return expr.mutate(**blank) if blank else expr
 
 
+# The adjudication's own text columns: names of STATUS_NAMES and RULE_NAMES, never a formula (tested below)
+_NAMED = ("network_status", "rule")
+
+
 def write_adjudicated_stream(expr: ir.Table, out: Path, *, batch_rows: int = 1_000_000) -> int:
     """``out/adjudicated.csv`` of the engine's adjudication ``expr`` (:func:`adjudicated_expr` ``ordered``, DuckDB),
-    streamed from the engine in batches of ``batch_rows`` (a province's claims are never held whole): the same bytes as
-    :func:`write_adjudicated` of ``adjudicate_data``'s table. Returns the number of claims written."""
+    streamed from the engine (a province's claims are never held whole): the same bytes as :func:`write_adjudicated`
+    of ``adjudicate_data``'s table. Its cells are rendered as text by DuckDB (``write_csv_engine``); only an
+    expression with a column that writer does not render goes through Arrow, in batches of ``batch_rows``. Returns
+    the number of claims written."""
+    text = _blank_as_null(expr)
+    rows = write_csv_engine(text.select(*_output_order(text.columns)), out, "adjudicated", plain=_NAMED)
+    if rows is not None:  # DuckDB wrote it itself
+        return rows
     written = 0
 
     def parts() -> Iterator[pa.Table]:
