@@ -29,8 +29,10 @@ def duplicate_rows(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.n
         return empty, empty
     if values.null_count == 0 and pc.all(pc.less(values.slice(0, n - 1), values.slice(1))).as_py():
         return empty, empty
-    # as many distinct values as values (a hash table, no sort of a province's texts): none is repeated
-    if len(pc.unique(values)) - (1 if values.null_count else 0) == n - values.null_count:
+    # as many distinct values as values (a hash table, no sort of a province's texts): none is repeated (not of a
+    # dictionary-encoded column: its unique indices are not its values, a dictionary may hold a value twice)
+    if not pa.types.is_dictionary(values.type) and \
+            len(pc.unique(values)) - (1 if values.null_count else 0) == n - values.null_count:
         return empty, empty
     order = pc.sort_indices(values)  # nulls at the end; stable: equal values keep their row order
     valid = n - values.null_count
