@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,14 @@ def _values(table: Any) -> dict[tuple[str, str], Decimal | None]:
         return {}
     return {(s, i): (Decimal(v) if v not in (None, "") else None) for s, i, v in
             zip(*(table.column(c).to_pylist() for c in ("scope", "indicator", "value")), strict=True)}
+
+
+_Both = tuple[dict[tuple[str, str], Decimal | None], dict[tuple[str, str], Decimal | None]]
+
+
+def _both(result: AppraisalResult) -> _Both:
+    """This year's and last year's indicator values by (scope, indicator)."""
+    return _values(result.indicators), _values(result.previous)
 
 
 def change(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
@@ -106,9 +115,8 @@ def _chart_label(group: str, code: object) -> str:
     return label(group, code, "zh" if cjk_font() else "en")
 
 
-def _indicator_grid(result: AppraisalResult) -> bytes | None:
+def _indicator_grid(result: AppraisalResult, vals: dict[tuple[str, str], Decimal | None]) -> bytes | None:
     plt_inds = [i for i in result.indicator_set.indicators if i.weight > 0 and ScopeKind.CONSORTIUM in i.scopes]
-    vals = _values(result.indicators)
     cons = [s for k, s in _units(result) if k == ScopeKind.CONSORTIUM]
     plotted = [i for i in plt_inds if any(vals.get((c, i.id)) is not None for c in cons)]
     if not plotted or not cons:
@@ -145,9 +153,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], *, cls: str = "")
     return f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _matrix(result: AppraisalResult, kinds: Sequence[str]) -> str:
+def _matrix(result: AppraisalResult, kinds: Sequence[str], values: _Both) -> str:
     inds = _columns(result, kinds)
-    cur, prev = _values(result.indicators), _values(result.previous)
+    cur, prev = values
     scores = _scores(result)
     head = ["单位 / unit"] + [f'<span title="{html.escape(i.name_en)}">{html.escape(i.id)}<br>'
                               f"{html.escape(i.name_zh)}<br><small>{html.escape(label('unit', i.unit))}</small></span>"
@@ -179,7 +187,8 @@ def appraisal_html(result: AppraisalResult) -> str:
         return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
     iset = result.indicator_set
-    grid = _indicator_grid(result)
+    values = _both(result)  # once for the page: a province has hundreds of thousands of indicator rows
+    grid = _indicator_grid(result, values[0])
     reasons: dict[str, set[str]] = {}
     for ind, st, why in zip(*(result.indicators.column(c).to_pylist() for c in ("indicator", "status", "reason")),
                             strict=True):
@@ -207,8 +216,8 @@ def appraisal_html(result: AppraisalResult) -> str:
         parts += ["<h2>主要指标 / main indicators (dashed: target)</h2>", img(grid, "indicators")]
     parts += [
         f"<h2>全县与医共体指标 / county and consortia</h2><p>{yoy}</p>", _matrix(result, (ScopeKind.COUNTY,
-                                                                                  ScopeKind.CONSORTIUM)),
-        "<h2>成员单位指标 / member institutions</h2>", _matrix(result, (ScopeKind.INSTITUTION,)),
+                                                                                  ScopeKind.CONSORTIUM), values),
+        "<h2>成员单位指标 / member institutions</h2>", _matrix(result, (ScopeKind.INSTITUTION,), values),
         "<h2>不可计算的指标 / indicators not computable</h2>",
         _table(["指标 / indicator", "原因 / reason"],
                [(html.escape(k), html.escape("; ".join(sorted(v)))) for k, v in reasons.items()]),
@@ -226,10 +235,10 @@ def appraisal_html(result: AppraisalResult) -> str:
 
 # --------------------------------------------------------------------------------------------- Excel
 
-def _sheet(wb: Any, title: str, result: AppraisalResult, kinds: Sequence[str]) -> None:
+def _sheet(wb: Any, title: str, result: AppraisalResult, kinds: Sequence[str], values: _Both) -> None:
     ws = wb.create_sheet(title)
     inds = _columns(result, kinds)
-    cur, prev = _values(result.indicators), _values(result.previous)
+    cur, prev = values
     with_prev = result.previous is not None
     head = ["单位编码 unit", "单位名称 name", "类别 kind"]
     for i in inds:
@@ -262,14 +271,62 @@ def _sheet(wb: Any, title: str, result: AppraisalResult, kinds: Sequence[str]) -
                 cell.number_format = "#,##0.00"
 
 
+def _plain_cell_writer(original: Any) -> Any:
+    """openpyxl's own cell writer (without lxml: an ElementTree element built and serialised per cell, a third of
+    the workbook's CPU at a province's million cells), written out directly for the cells the appraisal's workbook
+    holds: a text (``inlineStr``, no surrounding whitespace) or a number, with or without a style. The bytes are
+    those of ``original`` (``openpyxl.cell._writer.etree_write_cell``), which writes every other cell."""
+    from xml.etree.ElementTree import _escape_cdata  # type: ignore[attr-defined]  # what ``original`` escapes with
+
+    from openpyxl.compat import safe_string
+
+    def write_cell(xf: Any, worksheet: Any, cell: Any, styled: bool | None = None) -> None:
+        kind, value = cell.data_type, cell._value
+        if kind == "s" and type(value) is str and value and value == value.strip():
+            body = f"<is><t>{_escape_cdata(value)}</t></is>"
+            t = "inlineStr"
+        elif kind == "n" and value is not None and value != "" and (text := safe_string(value)):
+            body = f"<v>{_escape_cdata(text)}</v>"
+            t = "n"
+        else:
+            original(xf, worksheet, cell, styled)
+            return
+        if cell.hyperlink:
+            original(xf, worksheet, cell, styled)
+            return
+        style = f' s="{cell.style_id}"' if styled else ""
+        xf._file(f'<c r="{cell.coordinate}"{style} t="{t}">{body}</c>')
+
+    return write_cell
+
+
+@contextmanager
+def _fast_cells() -> Iterator[None]:
+    """:func:`_plain_cell_writer` in place of openpyxl's while a workbook is saved (when openpyxl writes with the
+    standard library, as here; with lxml it is left alone)."""
+    from openpyxl.cell import _writer as cells
+    from openpyxl.worksheet import _writer as sheets
+
+    original = sheets.write_cell
+    if original is not cells.etree_write_cell:
+        yield
+        return
+    sheets.write_cell = _plain_cell_writer(original)
+    try:
+        yield
+    finally:
+        sheets.write_cell = original
+
+
 def appraisal_xlsx(result: AppraisalResult) -> bytes:
     """The workbook: consortia (and county), institutions, points, definitions."""
     from openpyxl import Workbook
 
     wb = Workbook()
     wb.remove(wb.active)
-    _sheet(wb, "医共体 consortia", result, (ScopeKind.COUNTY, ScopeKind.CONSORTIUM))
-    _sheet(wb, "成员单位 institutions", result, (ScopeKind.INSTITUTION,))
+    values = _both(result)  # once for the workbook
+    _sheet(wb, "医共体 consortia", result, (ScopeKind.COUNTY, ScopeKind.CONSORTIUM), values)
+    _sheet(wb, "成员单位 institutions", result, (ScopeKind.INSTITUTION,), values)
     p = wb.create_sheet("得分明细 points")
     p.append(column_headers(("unit_id", "indicator", "weight", "points")))
     for r in result.points.to_pylist():
@@ -285,5 +342,6 @@ def appraisal_xlsx(result: AppraisalResult) -> bytes:
                   i.institution_weight, i.source, i.note])
     neutralise_workbook(wb)  # no text cell becomes a formula (公式注入)
     buf = io.BytesIO()
-    wb.save(buf)
+    with _fast_cells():
+        wb.save(buf)
     return _deterministic_zip(buf.getvalue(), stamp=f"{result.year}-12-31T00:00:00Z")
