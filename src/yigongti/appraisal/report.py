@@ -304,11 +304,17 @@ def _plain_cell_writer(original: Any) -> Any:
 def _fast_cells() -> Iterator[None]:
     """:func:`_plain_cell_writer` in place of openpyxl's while a workbook is saved (when openpyxl writes with the
     standard library, as here; with lxml it is left alone)."""
-    from openpyxl.cell import _writer as cells
-    from openpyxl.worksheet import _writer as sheets
+    try:  # openpyxl's private writer modules: another version may lay them out otherwise; then save as openpyxl does
+        from openpyxl.cell import _writer as cells
+        from openpyxl.worksheet import _writer as sheets
 
-    original = sheets.write_cell
-    if original is not cells.etree_write_cell:
+        original = sheets.write_cell
+        standard = cells.etree_write_cell
+        _plain_cell_writer(original)
+    except (ImportError, AttributeError):
+        yield
+        return
+    if original is not standard:
         yield
         return
     sheets.write_cell = _plain_cell_writer(original)
