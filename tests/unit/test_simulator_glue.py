@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yigongti.budget.service import _world_rows
+from yigongti.core.prefixes import rows_by_prefix as _world_rows
 from yigongti.core.prefixes import without_prefix
 from yigongti.demo.identifiers import sequential_ids
 from yigongti.simulator import engine as g

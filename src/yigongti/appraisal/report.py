@@ -310,14 +310,14 @@ def _fast_cells() -> Iterator[None]:
 
         original = sheets.write_cell
         standard = cells.etree_write_cell
-        _plain_cell_writer(original)
+        fast = _plain_cell_writer(original)
     except (ImportError, AttributeError):
         yield
         return
     if original is not standard:
         yield
         return
-    sheets.write_cell = _plain_cell_writer(original)
+    sheets.write_cell = fast
     try:
         yield
     finally:

@@ -17,7 +17,6 @@ order) on both paths; otherwise the adjudicated claims' values.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
 import shutil
 import tempfile
@@ -86,7 +85,7 @@ from yigongti.budget.reserve import (
 from yigongti.core.engine import Backend, connect, partition_by_county, register_arrow, to_arrow
 from yigongti.core.policy import DISTRIBUTION_FORMS, Policy, policy_to_toml
 from yigongti.core.policy_files import folder_policy
-from yigongti.core.prefixes import without_prefix
+from yigongti.core.prefixes import rows_by_prefix
 from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import (
     DataFolder,
@@ -325,8 +324,8 @@ def settle_worlds(stacked: DataFolder, tags: Sequence[str], worlds: Sequence[tup
     keyed = {"counts": ("world", ["consortium_id"]), "away": ("world", []), "heads": ("inst_id", ["inst_id"]),
              "charges": ("consortium_id", ["consortium_id", "inst_id"]), "by_month": per_consortium,
              "by_tier": per_consortium, "top": per_consortium}
-    split = {name: _world_rows(t, keyed[name][0], tags, keyed[name][1]) for name, t in tables.items()}
-    split_costs = _world_rows(costs, "inst_id", tags, ["inst_id"])
+    split = {name: rows_by_prefix(t, keyed[name][0], tags, keyed[name][1]) for name, t in tables.items()}
+    split_costs = rows_by_prefix(costs, "inst_id", tags, ["inst_id"])
     out = []
     for i, (data, w_des, w_adj, appraisal) in enumerate(worlds):
         mine = {name: parts[i].drop_columns(["world"]) if "world" in parts[i].column_names else parts[i]
@@ -341,21 +340,6 @@ def settle_worlds(stacked: DataFolder, tags: Sequence[str], worlds: Sequence[tup
         result.appraisal, result.appraisal_problem, result.adjudicated = appraisal, None, w_adj
         out.append(result)
     return out
-
-
-def _world_rows(t: pa.Table, by: str, tags: Sequence[str], strip: Sequence[str]) -> list[pa.Table]:
-    """The rows of each world of ``t`` (by the prefix of column ``by``), the prefix removed from ``strip``; rows
-    whose ``by`` is null or of no world belong to none. One pass: the rows grouped by world once (a stable sort:
-    each world's rows in their order), the prefixes removed once, each world a slice."""
-    width = len(tags[0])
-    head = pc.utf8_slice_codeunits(t.column(by), 0, width)
-    which = pc.fill_null(pc.index_in(head, value_set=pa.array(tags, head.type)), len(tags))
-    order = pc.sort_indices(which)  # stable
-    t, which = t.take(order), which.take(order)
-    for name in strip:
-        t = t.set_column(t.column_names.index(name), name, without_prefix(t.column(name), width))
-    bounds = np.searchsorted(np.asarray(which.to_numpy(zero_copy_only=False)), np.arange(len(tags) + 1))
-    return [t.slice(int(lo), int(hi - lo)) for lo, hi in itertools.pairwise(bounds)]
 
 
 def package_year(data: DataFolder | Path | str, year: int, policy: Policy | None = None, *,

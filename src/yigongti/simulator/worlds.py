@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from yigongti.core.prefixes import without_prefix
+from yigongti.core.prefixes import rows_by_prefix, without_prefix
 
 __all__ = ["KEY_COLUMNS", "concat", "is_key", "prefix", "prefixes", "split", "stack", "strip", "world_of"]
 
@@ -79,13 +79,6 @@ def strip(t: pa.Table, n: int, columns: Sequence[str] | None = None) -> pa.Table
 
 
 def split(t: pa.Table, by: str, n: int, columns: Sequence[str] | None = None) -> list[pa.Table]:
-    """The rows of each of ``n`` worlds (by the prefix of column ``by``), prefixes removed, order kept. One pass:
-    the rows are grouped by world once (a stable sort, none when the worlds already come one after the other, as
-    from a stacked table or a result sorted by the key) and each world is a slice, its prefix removed once."""
-    which = world_of(t.column(by), n) if t.num_rows else np.zeros(0, np.int64)
-    if len(which) > 1 and bool((which[1:] < which[:-1]).any()):
-        order = np.argsort(which, kind="stable")
-        t, which = t.take(pa.array(order)), which[order]
-    t = strip(t, n, columns)
-    bounds = np.searchsorted(which, np.arange(n + 1), side="left")
-    return [t.slice(int(lo), int(hi - lo)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+    """The rows of each of ``n`` worlds (by the prefix of column ``by``), prefixes removed from ``columns`` (default
+    every key column), order kept: :func:`yigongti.core.prefixes.rows_by_prefix`."""
+    return rows_by_prefix(t, by, prefixes(n), [c for c in t.column_names if is_key(c)] if columns is None else columns)
