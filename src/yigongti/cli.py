@@ -18,7 +18,7 @@ __all__ = ["COMMANDS", "COMMAND_MODULES", "load_commands", "main"]  # and `app`,
 
 COMMAND_MODULES = (
     "yigongti.demo.cli",
-    "yigongti.datafolder.cli",
+    "yigongti.benefits.check_cli",
     "yigongti.enrollment.cli",
     "yigongti.benefits.cli",
     "yigongti.interop.nhsa.cli",
@@ -42,7 +42,7 @@ COMMAND_MODULES = (
 # The module that registers each top-level command or group (a test checks this against what the modules register).
 COMMANDS: dict[str, str] = {
     "demo": "yigongti.demo.cli",
-    "check": "yigongti.datafolder.cli",
+    "check": "yigongti.benefits.check_cli",
     "enroll": "yigongti.enrollment.cli",
     "adjudicate": "yigongti.benefits.cli",
     "nhsa": "yigongti.interop.nhsa.cli",

@@ -5,6 +5,7 @@ their files are byte-identical to the DuckDB run's on the same folder, and both 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -109,12 +110,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield c
 
 
-def _yigongti(*args: str, env: dict[str, str]) -> None:
+def _yigongti(*args: str, env: dict[str, str], code: int = 0) -> subprocess.CompletedProcess[str]:
     src = str(Path(__file__).resolve().parents[2] / "src")
     run_env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))}
     done = subprocess.run([sys.executable, "-m", "yigongti.cli", *args], env=run_env, capture_output=True,
                           text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    assert done.returncode == code, done.stdout[-3000:] + done.stderr[-5000:]
+    return done
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -306,3 +308,91 @@ def test_spark_checks_claims_references_with_a_join_not_a_nested_loop(example_in
             counts[kind, name] = bad.to_pyarrow().column("n")[0].as_py()
     assert counts == {("duckdb", "spaced"): 0, ("duckdb", "unknown"): 1, ("spark", "spaced"): 0,
                       ("spark", "unknown"): 1}
+
+
+def _problem_lines(stderr: str) -> list[str]:
+    """The problems a ``check`` printed (``file:row:column: message``), without Spark's log and progress bar (which
+    writes over a line with carriage returns)."""
+    lines = re.split(r"[\r\n]", stderr)
+    return [m.group(1) for m in map(_PROBLEM.search, lines) if m]
+
+
+_PROBLEM = re.compile(r"(claims/:\d+:\S+: .*)$")
+
+
+def _bad_claims(data: Path) -> Path:
+    """``data``'s claims part-1 with an unknown person, a repeated claim id, an unknown institution and a diagnosis
+    that begins like a spreadsheet formula (a warning)."""
+    part = data / "claims" / "part-1.parquet"
+    t = pq.read_table(part)
+    d = t.to_pydict()
+    d["person_id"][4] = "NOBODY"
+    d["claim_id"][7] = d["claim_id"][6]
+    d["diagnosis"][9] = "=SUM(A1)"
+    d["inst_id"][11] = "NOINST"
+    pq.write_table(pa.table(d, schema=t.schema), part)
+    return data
+
+
+def test_check_on_a_cluster_lists_duckdbs_problems(cluster: Cluster, example_input: Path, tmp_path: Path) -> None:
+    """``check --engine spark``: the executors check the Parquet claims; a folder with bad claims gets the problems
+    DuckDB's ``check`` lists (file, row, column, message), the same summary and exit code."""
+    data = _bad_claims(_parquet_claims_folder(example_input, tmp_path / "county"))
+    before = _apps(cluster.workers)
+    on_duckdb = _yigongti("check", str(data), env=cluster.env, code=2)
+    on_spark = _yigongti("check", str(data), "--engine", "spark", "--spark-master", cluster.url, env=cluster.env,
+                         code=2)
+    problems = _problem_lines(on_duckdb.stderr)
+    assert [p.split(":")[2] for p in problems] == ["person_id", "claim_id", "diagnosis", "inst_id"], problems
+    assert _problem_lines(on_spark.stderr) == problems
+    assert on_spark.stdout == on_duckdb.stdout  # "3 problem(s)"
+    assert [a - b for a, b in zip(_apps(cluster.workers), before, strict=True)] == [1, 1]
+
+
+def test_check_on_spark_lists_the_claims_on_the_driver_only_when_the_engine_finds_something(
+        example_input: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check --engine spark`` gives DuckDB's report (problems, rows per table); the driver checks the claims only
+    when the engine finds a problem or a cell to warn of (a formula-like diagnosis: a warning, the folder valid)."""
+    from yigongti.benefits import folder_check
+    from yigongti.datafolder.service import check_data_folder
+
+    valid = _parquet_claims_folder(example_input, tmp_path / "valid")
+    warned = _parquet_claims_folder(example_input, tmp_path / "warned")
+    part = warned / "claims" / "part-2.parquet"
+    t = pq.read_table(part)
+    diagnoses = t.column("diagnosis").to_pylist()
+    diagnoses[3] = "+1"
+    pq.write_table(t.set_column(t.column_names.index("diagnosis"), "diagnosis", pa.array(diagnoses)), part)
+    expected = {f: check_data_folder(f) for f in (valid, warned)}
+    assert expected[valid].problems == [] and [p.warning for p in expected[warned].problems] == [True]
+
+    driver: list[Path] = []
+
+    def on_the_driver(folder: Path, **kwargs: Any) -> Any:
+        driver.append(folder)
+        return check_data_folder(folder, **kwargs)
+
+    monkeypatch.setattr(folder_check, "check_data_folder", on_the_driver)
+    for folder in (valid, warned):
+        report = folder_check.check_folder_on(folder, engine="spark")
+        assert report.problems == expected[folder].problems
+        assert list(report.rows.items()) == list(expected[folder].rows.items())
+    assert driver == [warned]
+
+
+@pytest.mark.slow
+def test_run_with_parquet_claims_on_a_cluster_writes_duckdbs_bytes(cluster: Cluster, example_input: Path,
+                                                                   tmp_path: Path) -> None:
+    """``run --engine spark`` with Parquet claims: the executors read, check and adjudicate them (never the driver)
+    and every file of the year is DuckDB's byte for byte (-m slow: a few minutes on 2 cores)."""
+    data = _parquet_claims_folder(example_input, tmp_path / "county")
+    before = _apps(cluster.workers)
+    _yigongti("run", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck"), env=cluster.env)
+    _yigongti("run", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "spark"), "--engine", "spark",
+              "--spark-master", cluster.url, env=cluster.env)
+    on_duckdb, on_spark = _files(tmp_path / "duck"), _files(tmp_path / "spark")
+    assert {"adjudicated.csv", "settlement.csv", "designations.csv"} <= set(on_spark)
+    assert sorted(on_spark) == sorted(on_duckdb)  # the scratch parts are gone
+    for name, content in on_duckdb.items():
+        assert on_spark[name] == content, name
+    assert [a - b for a, b in zip(_apps(cluster.workers), before, strict=True)] == [1, 1]

@@ -25,8 +25,10 @@ import pyarrow.parquet as pq
 from yigongti.appraisal.indicator_sets import folder_indicator_set
 from yigongti.appraisal.service import ROW, AppraisalResult, appraise_data, write_appraisal
 from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS
+from yigongti.benefits.folder_check import check_claims_on
 from yigongti.benefits.service import (
     adjudicate_data,
+    adjudicated_expr,
     adjudicated_once,
     check_claims_files,
     designations_for,
@@ -51,7 +53,14 @@ from yigongti.budget.service import (
     settle_year,
     write_settlement,
 )
-from yigongti.core.engine import Backend, arrow_system_pool, connect, memtables_released, release_memory
+from yigongti.core.engine import (
+    Backend,
+    arrow_system_pool,
+    connect,
+    memtables_released,
+    read_parquet,
+    release_memory,
+)
 from yigongti.core.policy import Policy
 from yigongti.core.policy_files import folder_policy
 from yigongti.core.problems import InvalidInput, errors
@@ -105,11 +114,16 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
     it)."""
     folder, out = Path(folder), Path(out)
     tell = step or (lambda _name: None)
-    claims_path = parquet_claims_path(folder) if backend == "duckdb" else None
-    if (claims_path is not None and find_table_file(folder, "adjudicated") is None
-            and parquet_rows(claims_path) > stream_above):
-        return _run_streamed(folder, claims_path, year, out, policy=policy, reports=reports, tell=tell,
-                             opening=opening)
+    claims_path = parquet_claims_path(folder)
+    if claims_path is not None and find_table_file(folder, "adjudicated") is None:
+        # on Spark the executors read Parquet claims whatever their number (never the driver); on DuckDB a
+        # county's few claims are read into memory, a province's stream
+        if backend == "spark":
+            return _run_spark(folder, claims_path, year, out, policy=policy, reports=reports, tell=tell,
+                              opening=opening)
+        if backend == "duckdb" and parquet_rows(claims_path) > stream_above:
+            return _run_streamed(folder, claims_path, year, out, policy=policy, reports=reports, tell=tell,
+                                 opening=opening)
     tell("check")
     data = read_folder(folder)
     policy = policy or folder_policy(folder)
@@ -215,6 +229,59 @@ def _run_streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, *
             con.disconnect()
     finally:
         shutil.rmtree(spill, ignore_errors=True)
+    write_settlement(settlement, out, reports=reports)
+    return YearResult(year, _count(designations, year), written, appraisal, settlement, out)
+
+
+def _run_spark(folder: Path, claims_path: Path, year: int, out: Path, *, policy: Policy | None, reports: bool,
+               tell: Callable[[str], None], opening: Path | str | None) -> YearResult:
+    """:func:`run_year` on Spark with Parquet claims, as ``adjudicate`` and ``settle --engine spark`` run them: the
+    executors read and check the claims (never the driver) before the first step, then adjudicate them once into
+    Parquet parts in a scratch folder of ``out`` (``OUT/.run.spark/``: on a cluster, ``--out`` is storage every
+    worker mounts); adjudicated.csv is written from the parts by this machine's DuckDB (sorted by claim_id, the
+    bytes of ``adjudicate --engine spark``), and the appraisal's measures and the settlement's sums read them on
+    Spark. The small tables are read and checked on the driver. Same files as ``run`` on DuckDB (the appraisal with
+    last year's indicators, the claims hashed by their bytes); the scratch folder is removed."""
+    tell("check")
+    data = read_folder(folder, tables=[t for t in INPUT_TABLES if t != "claims"])
+    policy = policy or folder_policy(folder)
+    balances = resolve_opening(data, year, opening)
+    con = connect("spark", keep_order=False, joins_as_written=True)  # the process's session: never disconnected
+    trim = check_claims_on(con, data, claims_path)  # whether any text cell is padded
+
+    tell("enroll")
+    enrolled_designations = None
+    if folder_designations(data, year) is None:
+        enrolled = enroll_data(data, year, policy, backend="spark")
+        write_enrollment(enrollment_outputs(data, enrolled, policy), out)
+        enrolled_designations = enrolled.designations
+    designations = designations_for(data, year, policy, enrolled=enrolled_designations)
+
+    tell("adjudicate")
+    scratch = out.resolve() / ".run.spark"
+    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        con.to_parquet(adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True,
+                                        checked=True, trim=trim), str(scratch / "adjudicated"))
+        parts = str(scratch / "adjudicated" / "*.parquet")
+        duck = connect("duckdb")
+        try:
+            written = write_adjudicated_stream(sorted_adjudicated(duck.read_parquet(parts)), out)
+        finally:
+            duck.disconnect()
+        adj = read_parquet(con, parts).select(*_RUN_ADJ_COLUMNS)
+
+        tell("appraise")
+        claims = parquet_claims(con, folder, checked=True, trim=trim)
+        appraisal = appraise_data(data, year, policy, designations, adj, indicator_set=folder_indicator_set(folder),
+                                  backend="spark", claims=claims, con=con, adjudicated_claims=True)
+        write_appraisal(appraisal, out, reports=reports)
+
+        tell("settle")
+        settlement = settle_streamed(data, year, policy, con, designations, adj, claims,
+                                     claim_files=parquet_files(claims_path), appraisal=appraisal, opening=balances)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     write_settlement(settlement, out, reports=reports)
     return YearResult(year, _count(designations, year), written, appraisal, settlement, out)
 

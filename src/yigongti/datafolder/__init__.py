@@ -1,1 +1,2 @@
-"""Data folders (数据目录): the data contract, reading and validating a folder of tables, the check command."""
+"""Data folders (数据目录): the data contract, reading and validating a folder of tables (``yigongti check``:
+benefits.check_cli)."""
