@@ -5,7 +5,8 @@
       [--worker-memory 2g --executor-memory 1536m --driver-memory 4g --tmp /tmp/sparkparquet] \
       [--after SRC]
 
-For ``adjudicate`` and ``settle --no-reports`` (year 2026), each run in its own process, interleaved: DuckDB with the
+For ``adjudicate`` and ``settle --no-reports`` (year 2026; ``--commands check,run`` too: ``check DIR`` compares what it
+prints, ``run`` every file), each run in its own process, interleaved: DuckDB with the
 code of ``--before`` (the baseline), Spark on the cluster with ``--before``'s code (where it runs: before this branch
 the driver read the Parquet claims into memory, and ``adjudicate`` refused them on Spark), Spark on the cluster with
 this tree's code. Measured by sampling /proc every 0.5 s: the driver is the command's Python process and its
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,6 +107,16 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _report(log: Path) -> dict[str, bytes]:
+    """The lines ``yigongti check`` printed in ``log``: its problems (``file:row:column: message``), the rows per
+    table, the verdict; Spark's log and progress bar left out."""
+    lines = re.split(r"[\r\n]", log.read_text(errors="replace"))
+    return {"check": "\n".join(m.group(1) for m in map(_REPORTED.search, lines) if m).encode()}
+
+
+_REPORTED = re.compile(r"(\S+:\d+:\S+: .*|\w+: \d+ rows / 行|OK / 校验通过|\d+ (problem|warning)\(s\).*)$")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data", type=Path)
@@ -136,8 +148,8 @@ def main() -> None:
                 runs = {"duckdb before": (args.before, []),
                         "spark-cluster before": (args.before, ["--engine", "spark", "--spark-master", cluster.url]),
                         "spark-cluster after": (args.after, ["--engine", "spark", "--spark-master", cluster.url])}
-                if command == "adjudicate":
-                    del runs["spark-cluster before"]  # refused Parquet claims on Spark before this branch
+                if command in ("adjudicate", "check"):
+                    del runs["spark-cluster before"]  # refused Parquet claims on Spark (check: no --engine) before
                 outs: dict[str, dict[str, bytes]] = {}
                 for name, (src, extra) in runs.items():
                     if f"{command}:{name}" in skip:
@@ -145,14 +157,17 @@ def main() -> None:
                     out = tmp / f"{command}-{name.replace(' ', '-')}"
                     env = {**cluster.env, "PYTHONPATH": str(src)}
                     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                    r = _run([sys.executable, "-m", "yigongti.cli", command, "--data", str(args.data), "--year",
-                              args.year, "--out", str(out), *extra_cmd, *extra], env, tmp / f"{out.name}.log")
+                    where = ([str(args.data)] if command == "check" else
+                             ["--data", str(args.data), "--year", args.year, "--out", str(out)])
+                    r = _run([sys.executable, "-m", "yigongti.cli", command, *where, *extra_cmd, *extra], env,
+                             tmp / f"{out.name}.log")
                     after = resource.getrusage(resource.RUSAGE_CHILDREN)
                     py_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
                     if r["rc"]:
                         print(f"{command} {name}: exit {r['rc']}:", (tmp / f"{out.name}.log").read_text()[-1500:])
                         continue
-                    outs[name] = _files(out)
+                    # check: what it printed (its problems, rows per table), without Spark's log
+                    outs[name] = (_report(tmp / f"{out.name}.log") if command == "check" else _files(out))
                     same = outs[name] == outs.get("duckdb before")
                     driver = py_cpu + r["driver_children_cpu"]
                     print(f"{command} {name}: wall {r['wall']:.1f} s; CPU driver {driver:.1f} s (Python {py_cpu:.1f}"

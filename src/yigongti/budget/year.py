@@ -111,7 +111,7 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
     an opening table; default the folder's ``opening`` table). Raises InvalidInput on bad input (nothing is written
     then: the folder and the opening balances are validated before the first step). ``stream_above``: Parquet
     claims of more rows stream through the engine, as in ``settle_year`` (the default is the engine's; tests lower
-    it)."""
+    it). On Spark, Parquet claims of any number are read by the executors (:func:`_run_spark`), never here."""
     folder, out = Path(folder), Path(out)
     tell = step or (lambda _name: None)
     claims_path = parquet_claims_path(folder)
