@@ -396,3 +396,19 @@ def test_run_with_parquet_claims_on_a_cluster_writes_duckdbs_bytes(cluster: Clus
     for name, content in on_duckdb.items():
         assert on_spark[name] == content, name
     assert [a - b for a, b in zip(_apps(cluster.workers), before, strict=True)] == [1, 1]
+
+
+def test_run_on_spark_checks_the_parquet_claims_before_it_writes_anything(example_input: Path, tmp_path: Path) -> None:
+    """``run`` on Spark with Parquet claims: the executors check them before the first step; bad claims stop it
+    with each problem named (file, row, column) as ``check`` names it, and nothing is written."""
+    from yigongti.budget.year import run_year
+    from yigongti.core.problems import InvalidInput
+
+    data = _bad_claims(_parquet_claims_folder(example_input, tmp_path / "county"))
+    steps: list[str] = []
+    with pytest.raises(InvalidInput) as exc:
+        run_year(data, 2026, tmp_path / "out", backend="spark", step=steps.append)
+    assert steps == ["check"]
+    assert [(p.file, p.row, p.column) for p in exc.value.problems] == [
+        ("claims/", 358, "person_id"), ("claims/", 361, "claim_id"), ("claims/", 365, "inst_id")]
+    assert not (tmp_path / "out").exists()
