@@ -146,6 +146,19 @@ def _year_of(col: ir.DateValue) -> ir.IntegerValue:
     return col.year().cast("int64")
 
 
+def _dated_in(col: ir.DateValue, years: list[int]) -> ir.BooleanValue:
+    """Whether a date lies in one of ``years`` (null: no), as ranges of dates rather than the year of each: a
+    comparison the engine evaluates as it reads the Parquet column (and a row group out of the range is not read)."""
+    spans: list[list[int]] = []
+    for y in sorted(set(years)):
+        if spans and spans[-1][1] == y:
+            spans[-1][1] = y + 1
+        else:
+            spans.append([y, y + 1])
+    conds = [(col >= ibis.date(a, 1, 1)) & (col < ibis.date(b, 1, 1)) for a, b in spans]
+    return functools.reduce(operator.or_, conds) if conds else ibis.literal(False)
+
+
 def _codes(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Each value's number (0, 1, ... in order of first appearance; null is a value of its own)."""
     enc = pc.dictionary_encode(col, null_encoding="encode")
@@ -232,6 +245,15 @@ def _pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _codes(pa.array(a * width + b))
 
 
+def _county_numbers(persons: pa.Table, inst: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's and each institution's county as a number (the same number for the same county code); an
+    unknown county is -1 for a person and -2 for an institution, so that it is in no county, not in another null's."""
+    n = persons.num_rows
+    county = _codes(pa.concat_arrays([_chunk(persons.column("county_code")), _chunk(inst.column("county_code"))]))
+    return (np.where(_mask(pc.is_valid(persons.column("county_code"))), county[:n], -1),
+            np.where(_mask(pc.is_valid(inst.column("county_code"))), county[n:], -2))
+
+
 def _scope_groups(persons: pa.Table, des: pa.Table, p_of_des: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Each person's scope group (``_g``, 0, 1, ...) and one person of each group. The persons of one county with
     one designation of the same consortium, township and village count for the same scopes (with a person of no
@@ -289,20 +311,27 @@ class _Labels:
 class _Engine:
     def __init__(self, con: Backend, inputs: MeasureInputs, year: int, params: Parameters) -> None:
         self.con, self.year, self.params, self.inputs = con, year, params, inputs
-        self.inst = self._t(inputs.institutions.select(["inst_id", "tier", "kind", "level", "consortium_id",
-                                                         "county_code"]))
         persons = inputs.persons.select(["person_id", "county_code", "birth_date"])
         # the designations' persons by row number (null: a person not in ``persons``, who counts for no scope)
         self.p_of_des = pc.index_in(inputs.designations.column("person_id"),
                                     value_set=persons.column("person_id").combine_chunks())
         self.groups, self.reps = _scope_groups(persons, inputs.designations, self.p_of_des)
-        # persons by row number (``_p``) and by scope group (``_g``): the claims are grouped, and the persons mapped
-        # to scopes, on integers
+        inst = inputs.institutions
+        self.p_county, self.i_county = _county_numbers(persons, inst)
+        self.i_prim = _flag(pc.is_in(inst.column("tier"), value_set=pa.array([t.value for t in PRIMARY_TIERS])))
+        # persons by row number (``_p``), by scope group (``_g``) and with their county's number (``_cn``): the claims
+        # are grouped, and the persons mapped to scopes, on integers
         self.persons = self._t(persons.append_column("_p", pa.array(np.arange(persons.num_rows, dtype=np.int64)))
-                               .append_column("_g", pa.array(self.groups)))
+                               .append_column("_g", pa.array(self.groups))
+                               .append_column("_cn", pa.array(self.p_county)))
         self.des = self._t(inputs.designations.select(["person_id", "consortium_id", "township_id", "village_id"]))
         leads = inputs.consortia.column("lead_inst_id").to_pylist()
         self.leads = sorted({x for x in leads if x})
+        # the institutions with their county's number (``_cn``, never a person's county's when unknown) and whether
+        # they are primary-level (``_prim``, 0 / 1)
+        self.inst = self._t(inst.select(["inst_id", "tier", "kind", "level", "consortium_id", "county_code"])
+                            .append_column("_cn", pa.array(self.i_county))
+                            .append_column("_prim", pa.array(self.i_prim)))
         self.claims = self._t(inputs.claims) if inputs.claims is not None else None
         # whether the claims' fund_paid is known: from the year's claims as adjudicated (``adjudicated_claims``:
         # the adjudication carries the claims' columns) or from the adjudication joined with the claims by claim_id
@@ -370,8 +399,9 @@ class _Engine:
     # ----------------------------------------------------------------------------------------- claims
 
     def claims_in(self, years: list[int], *, fund: bool = False, person: bool = True) -> ir.Table:
-        """Claims of ``years`` with the institution's tier, kind and county, ``_yr`` and, with ``person``, the
-        person's number ``_p`` and county, with ``fund`` the adjudicated fund_paid."""
+        """Claims of ``years`` with ``_yr``, the institution's county number ``i_cn`` and primary flag ``_prim``
+        (:attr:`inst`) and, with ``person``, the person's number ``_p``, scope group ``_g`` and county number
+        ``p_cn``, with ``fund`` the adjudicated fund_paid."""
         assert self.claims is not None
         c = self.claims
         yr = _year_of(c.admit_date)
@@ -380,16 +410,16 @@ class _Engine:
             # the year's claims as adjudicated (each once, fund_paid beside), the other years' from the claims with
             # no fund_paid: the rows and values of the claims LEFT JOIN the adjudication by claim_id, without it
             cols = list(ADJUDICATED_CLAIM_COLUMNS)
-            now = rows.filter(_year_of(rows.admit_date) == self.year)
+            now = rows.filter(_dated_in(rows.admit_date, [self.year]))
             now = now.select(*cols, _yr=_year_of(now.admit_date), fund_paid=now.fund_paid.cast("int64"))
-            before = c.filter(yr.isin([y for y in years if y != self.year]))
+            before = c.filter(_dated_in(c.admit_date, [y for y in years if y != self.year]))
             c = now.union(before.select(*cols, _yr=yr, fund_paid=ibis.null("int64")))
         else:
-            c = c.filter(yr.isin(years)).mutate(_yr=yr)
-        inst = self.inst.select("inst_id", "tier", "kind", i_county=self.inst.county_code)
+            c = c.filter(_dated_in(c.admit_date, years)).mutate(_yr=yr)
+        inst = self.inst.select("inst_id", "_prim", i_cn=self.inst._cn)
         c = c.join(inst, "inst_id")
         if person:
-            per = self.persons.select("person_id", "_p", "_g", p_county=self.persons.county_code)
+            per = self.persons.select("person_id", "_p", "_g", p_cn=self.persons._cn)
             c = c.join(per, "person_id")
         if fund and self.adj is not None and rows is None:
             a = self.adj.rename(adj_claim_id="claim_id")
@@ -401,7 +431,7 @@ class _Engine:
         :func:`icd_matches` once per distinct code (one small query), not once per claim."""
         c = self.claims
         assert c is not None
-        c = c.filter(_year_of(c.admit_date).isin([self.year, self.year - 1]) & c.diagnosis.notnull())
+        c = c.filter(_dated_in(c.admit_date, [self.year, self.year - 1]) & c.diagnosis.notnull())
         codes = to_arrow(c.select("diagnosis").distinct(), self.con).column("diagnosis").to_pylist()
         major = sorted(x for x in codes if icd_matches(x, self.params.major_diseases))
         return self._t(pa.table({"_dx": pa.array(major, pa.string())}))
@@ -440,26 +470,31 @@ class _Engine:
             codes = self.major_codes()
             c = c.left_join(codes, c.diagnosis == codes._dx)
             is_major = c._dx.notnull()
-        # the claims counted and summed by group, person of a whole measure, year and the few flags the measures
-        # test (three sums a claim, not one per measure), then each measure over those rows
+        # the claims counted and summed by group, person of a whole measure and the few flags the measures test as
+        # the bits of one number (``_BITS``, bit 0: last year; three sums a claim, not one per measure), then each
+        # measure over those rows
         ip = c.setting == Setting.INPATIENT
+        bits = [(c._yr != self.year, 1), (c.setting == Setting.OUTPATIENT, _BITS["_op"]), (ip, _BITS["_ip"]),
+                (c.i_cn == c.p_cn, _BITS["_inc"])]
         per_person: list[ir.BooleanValue] = [(c._yr == self.year) & ip] if whole else []
-        flags: dict[str, Any] = {"_yr": c._yr, "_op": c.setting == Setting.OUTPATIENT, "_ip": ip,
-                                 "_inc": (c.i_county == c.p_county).fill_null(False),
-                                 "_prim": c.tier.isin(PRIMARY_TIERS)}
         if is_major is not None:
-            flags["_mj"] = is_major
+            bits.append((is_major, _BITS["_mj"]))
             per_person.append(is_major)
+        cell = functools.reduce(operator.add, [ibis.ifelse(cond, bit, 0) for cond, bit in bits],
+                                c._prim * _BITS["_prim"])
         keys: dict[str, Any] = {"_g": c._g}
         if per_person:
             keys["_sp"] = ibis.ifelse(functools.reduce(operator.or_, per_person), c._p, ibis.null("int64"))
         sums: dict[str, Any] = {"_cnt": c.count(), "_cost": c.total_cost.sum()}
         if fund:
             sums["_fund"] = c.fund_paid.fill_null(0).sum()
-        g = c.group_by(keys | flags).aggregate(**sums)
-        return g.group_by(list(keys)).aggregate(**{
-            k: _s(functools.reduce(operator.and_, [g._yr == yr, *(g[f] for f in fl)]), g[value])
-            for k, (yr, fl, value) in feats.items()}), names, own
+        g = c.group_by(keys | {"_b": cell.cast("int64")}).aggregate(**sums)
+
+        def has(yr: int, fl: tuple[str, ...]) -> ir.BooleanValue:
+            mask = functools.reduce(operator.or_, [_BITS[f] for f in fl], 1)
+            return (g._b & mask) == (mask & ~1 if yr == self.year else mask)
+        return g.group_by(list(keys)).aggregate(**{k: _s(has(yr, fl), g[value])
+                                                   for k, (yr, fl, value) in feats.items()}), names, own
 
     def _claims_in_memory(self, fund: bool) -> bool:
         """Whether the claims the residents' measures read are Arrow tables: the claims, and with ``fund`` the
@@ -481,11 +516,7 @@ class _Engine:
         y = self.year
         persons, inst = self.inputs.persons, self.inputs.institutions
         n_persons = persons.num_rows
-        county = _codes(pa.concat_arrays([_chunk(persons.column("county_code")), _chunk(inst.column("county_code"))]))
-        p_county = np.where(_mask(pc.is_valid(persons.column("county_code"))), county[:n_persons], -1)
-        i_county = np.where(_mask(pc.is_valid(inst.column("county_code"))),
-                            county[n_persons:], -2)  # a null county is in no county, not in another null's
-        i_prim = _flag(pc.is_in(inst.column("tier"), value_set=pa.array([t.value for t in PRIMARY_TIERS])))
+        p_county, i_county, i_prim = self.p_county, self.i_county, self.i_prim
         inst_ids = _chunk(inst.column("inst_id"))
         sources: list[tuple[pa.Table, list[int], bool]] = []  # (table, its years, with fund_paid)
         carried = fund and self.adjudicated_claims is not None
@@ -616,7 +647,7 @@ class _Engine:
             have.add("contracted")
         if "deaths" in self.extra:
             d = self.extra["deaths"]
-            d = d.filter((_year_of(d.death_date) == y) & _icd(d.cause.fill_null(""), prm.premature_causes))
+            d = d.filter(_dated_in(d.death_date, [y]) & _icd(d.cause.fill_null(""), prm.premature_causes))
             pieces.append(d.select("person_id").distinct().mutate(death_flag=ibis.literal(1, "int64")))
             have.add("deaths_premature")
         for piece in by_number:
@@ -648,22 +679,28 @@ class _Engine:
 
     def _followups(self) -> ir.Table:
         f = self.extra["followups"]
-        f = f.filter(_year_of(f.date) == self.year)
+        f = f.filter(_dated_in(f.date, [self.year]))
         # the last follow-up of the year (latest date; on one date, not controlled before controlled before unknown)
         # as the greatest of one number per row: its day times 4 plus 2, 1 or 0 for not controlled, controlled or
         # unknown; no window over the rows
         rank = ibis.cases((f.controlled == False, 2), (f.controlled == True, 1), else_=0)  # noqa: E712
         last = f.date.delta(ibis.date(1900, 1, 1), unit="day").cast("int64") * 4 + rank
-        per = f.group_by(["person_id", "disease"]).aggregate(n=f.count(), _last=last.max())
-        per = per.mutate(last_controlled=(per._last % 4 == 1).cast("int64"))
+        # per person in one grouping: for each disease its follow-ups and the greatest of those numbers (a
+        # person with any follow-up of the year is under chronic-disease management)
         k = self.params.standard_followups
-        feats: dict[str, Any] = {"managed_chronic": (per.n > 0).cast("int64").max()}
+        got: dict[str, Any] = {}
         for dis in ("hypertension", "diabetes"):
-            is_d = per.disease == dis
-            feats[f"managed_{dis}"] = _n(is_d)
-            feats[f"standard_{dis}"] = _n(is_d & (per.n >= k))
-            feats[f"controlled_{dis}"] = _n(is_d & (per.last_controlled > 0))
-        return per.group_by("person_id").aggregate(**feats)
+            is_d = f.disease == dis
+            got[f"_n_{dis}"] = ibis.ifelse(is_d, 1, 0).sum()
+            got[f"_last_{dis}"] = ibis.ifelse(is_d, last, ibis.null("int64")).max()
+        per = f.group_by("person_id").aggregate(**got)
+        feats: dict[str, Any] = {"managed_chronic": ibis.literal(1, "int64")}
+        for dis in ("hypertension", "diabetes"):
+            n = per[f"_n_{dis}"]
+            feats[f"managed_{dis}"] = (n > 0).cast("int64")
+            feats[f"standard_{dis}"] = (n >= k).cast("int64")
+            feats[f"controlled_{dis}"] = ibis.ifelse(per[f"_last_{dis}"] % 4 == 1, 1, 0).cast("int64")
+        return per.select("person_id", **feats)
 
     def inst_features(self, wanted: set[str]) -> tuple[ir.Table, set[str]]:
         y, prm = self.year, self.params
@@ -687,7 +724,7 @@ class _Engine:
             # grouped by the claims' inst_id as they are: the institutions' own rows (``base``) keep the known ones
             c = self.claims
             yr = _year_of(c.admit_date)
-            c = c.filter(yr.isin([y for y, _ in years])).mutate(_yr=yr)
+            c = c.filter(_dated_in(c.admit_date, [y for y, _ in years])).mutate(_yr=yr)
             ip = (c.setting == Setting.INPATIENT) & c.discharge_date.notnull()
             days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
             aggs: dict[str, Any] = {}
@@ -761,8 +798,8 @@ class _Engine:
         assert c is not None
         rank = ibis.cases(*((self.inst.tier == t, r) for t, r in TIER_RANK.items()), else_=0)
         inst = self.inst.select("inst_id", _rank=rank, _tier=self.inst.tier)
-        yr = _year_of(c.admit_date)
-        recv = c.filter(yr.isin([y for y, _ in years]) & c.referral_from.notnull() & (c.referral_from != ""))
+        recv = c.filter(_dated_in(c.admit_date, [y for y, _ in years]) & c.referral_from.notnull()
+                        & (c.referral_from != ""))
         recv = recv.select(r_from=recv.referral_from, r_inst=recv.inst_id, r_yr=_year_of(recv.admit_date))
         ri = inst.rename(r_rank="_rank", r_tier="_tier", r_iid="inst_id")
         recv = recv.join(ri, recv.r_inst == ri.r_iid)
