@@ -6,7 +6,11 @@
 ``resolve_policy`` + ``run_year`` (what ``yigongti run --data DIR --year 2026 --out OUT`` runs, reports included) in
 this process; a thread samples VmRSS every 0.1 s. Per step (check, enroll, adjudicate, appraise, settle, and the
 writing of the settlement after the last one): peak RSS, RSS when the step ends, CPU seconds (user + system) and the
-Arrow pool's bytes when it ends. ``--check-only``: the check of the streamed run alone (``_check_parking`` and
+Arrow pool's bytes when it ends, and its wall seconds (the two cores' overlap shows as CPU s over wall s). CPU
+seconds count the processes that render reports once they have ended (the appraisal's workbook is built by one while
+the settlement runs: its seconds show in the step it ends in); the peak of this process's RSS and its children's
+together (sampled at the same moments) is printed apart.
+``--check-only``: the check of the streamed run alone (``_check_parking`` and
 ``check_claims_files`` on the run's connection), then what stays resident once it is over (after ``release_memory``).
 """
 
@@ -38,21 +42,49 @@ def rss_mb() -> float:
     return status_mb()
 
 
+def children_rss_mb() -> float:
+    """The RSS of this process's child processes (those that render reports), with theirs."""
+    def kids(pid: str) -> list[str]:
+        found: list[str] = []
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    found += f.read().split()
+        except OSError:
+            return []
+        return found
+
+    total, todo = 0.0, kids(str(os.getpid()))
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0) / 1024
+        except OSError:
+            continue
+        todo += kids(pid)
+    return total
+
+
 def cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    """This process's CPU seconds and its finished children's (processes that render reports)."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                   resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 class Sampler:
     def __init__(self) -> None:
         self.peak = 0.0
+        self.together = 0.0  # this process and its children at the same moment
         self.stop = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while not self.stop:
-            self.peak = max(self.peak, rss_mb())
+            own = rss_mb()
+            self.peak = max(self.peak, own)
+            self.together = max(self.together, own + children_rss_mb())
             time.sleep(0.1)
 
     def take(self) -> float:
@@ -67,15 +99,16 @@ def main() -> None:
     ap.add_argument("--year", type=int, default=2026)
     ap.add_argument("--check-only", action="store_true")
     args = ap.parse_args()
-    rows: list[tuple[str, float, float, float, float]] = []
+    rows: list[tuple[str, float, float, float, float, float]] = []
     sampler = Sampler()
-    state = {"name": "start", "cpu": cpu()}
+    state = {"name": "start", "cpu": cpu(), "wall": time.perf_counter()}
 
     def step(name: str) -> None:
-        now = cpu()
+        now, wall_now = cpu(), time.perf_counter()
         peak = sampler.take()
-        rows.append((state["name"], peak, rss_mb(), now - state["cpu"], pa.total_allocated_bytes() / 2**20))
-        state.update(name=name, cpu=now)
+        rows.append((state["name"], peak, rss_mb(), now - state["cpu"], pa.total_allocated_bytes() / 2**20,
+                     wall_now - state["wall"]))
+        state.update(name=name, cpu=now, wall=wall_now)
 
     started = time.time()
     if args.check_only:
@@ -117,11 +150,14 @@ def main() -> None:
         run_year(args.folder, args.year, args.out, policy=policy, step=step)
         step("end")
     wall = time.time() - started
-    print(f"{'step':<18} {'peak MB':>9} {'RSS at end':>11} {'CPU s':>8} {'Arrow MB':>9}")
-    for name, peak, end, secs, arrow in rows[1:]:
-        print(f"{name:<18} {peak:>9,.0f} {end:>11,.0f} {secs:>8.1f} {arrow:>9,.0f}")
+    print(f"{'step':<18} {'peak MB':>9} {'RSS at end':>11} {'CPU s':>8} {'wall s':>8} {'Arrow MB':>9}")
+    for name, peak, end, secs, arrow, walls in rows[1:]:
+        print(f"{name:<18} {peak:>9,.0f} {end:>11,.0f} {secs:>8.1f} {walls:>8.1f} {arrow:>9,.0f}")
     total = sum(r[3] for r in rows[1:])
-    print(f"total CPU s {total:.1f}, wall {wall:.1f} s, VmHWM {status_mb('VmHWM'):,.0f} MB, pid {os.getpid()}")
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"total CPU s {total:.1f} (of which child processes {child.ru_utime + child.ru_stime:.1f}), "
+          f"wall {wall:.1f} s, VmHWM {status_mb('VmHWM'):,.0f} MB, with the child processes' RSS at the same "
+          f"moment {sampler.together:,.0f} MB, pid {os.getpid()}")
     sys.stdout.flush()
 
 

@@ -9,9 +9,10 @@ headings and tables are Chinese and English.
 from __future__ import annotations
 
 import base64
+import gc
 import html
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -19,11 +20,24 @@ from typing import Any
 from yigongti.appraisal.indicators import Indicator, ScopeKind
 from yigongti.appraisal.service import AppraisalResult
 from yigongti.core.labels import column_headers, label, labelled
-from yigongti.core.reports import PRINT_WIDTH_IN, chart_png, chart_text, chart_title, cjk_font
+from yigongti.core.reports import (
+    PRINT_WIDTH_IN,
+    chart_png,
+    chart_text,
+    chart_title,
+    cjk_font,
+    report_workers,
+    spawned_pool,
+)
 from yigongti.core.reports import deterministic_zip as _deterministic_zip
 from yigongti.datafolder.folder import neutralise_workbook
 
-__all__ = ["appraisal_html", "appraisal_xlsx", "change"]
+__all__ = ["PARALLEL_FROM", "appraisal_html", "appraisal_xlsx", "change", "rendering"]
+
+PARALLEL_FROM = 50_000
+"""Indicator rows (a unit's indicator is a row) from which :func:`rendering` builds the workbook in another process
+while this one goes on (a province of 1 M persons: 271,350 rows, a workbook of a million cells, about 13 CPU s);
+below, it is built in this process (a spawned worker costs about 2 CPU s: its imports and its copy of the result)."""
 
 _MISSING_TEXT = {
     "exclude": "未能计算的指标不计入，权重按比例折算 / not-computable indicators are left out and the weights rescaled",
@@ -115,6 +129,12 @@ def _chart_label(group: str, code: object) -> str:
     return label(group, code, "zh" if cjk_font() else "en")
 
 
+GRID_LABELLED = 12
+"""The indicator grid names each bar's consortium under it for at most this many consortia (a small chart holds
+about a dozen ids side by side); past it the bars stand in the order of the table below, unnamed (a province's 100
+ids overprinted each other, and drawing them was three quarters of the chart's CPU)."""
+
+
 def _indicator_grid(result: AppraisalResult, vals: dict[tuple[str, str], Decimal | None]) -> bytes | None:
     plt_inds = [i for i in result.indicator_set.indicators if i.weight > 0 and ScopeKind.CONSORTIUM in i.scopes]
     cons = [s for k, s in _units(result) if k == ScopeKind.CONSORTIUM]
@@ -139,6 +159,9 @@ def _indicator_grid(result: AppraisalResult, vals: dict[tuple[str, str], Decimal
             ax.set_title(f"{ind.id} ({_chart_label('unit', ind.unit)}, {_chart_label('direction', ind.direction)})",
                          fontsize=8)
             ax.tick_params(labelsize=7)
+            if len(cons) > GRID_LABELLED:  # a province's ids would overprint each other: in the table's order
+                ax.set_xticks([])
+                ax.set_xlabel(chart_text("医共体", "consortia"), fontsize=7)
         for ax in list(axes.flat)[len(plotted):]:
             ax.axis("off")
 
@@ -347,7 +370,44 @@ def appraisal_xlsx(result: AppraisalResult) -> bytes:
                   labelled("unit", i.unit), labelled("direction", i.direction), i.target, i.weight,
                   i.institution_weight, i.source, i.note])
     neutralise_workbook(wb)  # no text cell becomes a formula (公式注入)
+    return _deterministic_zip(_saved(wb), stamp=f"{result.year}-12-31T00:00:00Z")
+
+
+def _saved(wb: Any) -> bytes:
+    """``wb.save`` into bytes, but the parts stored uncompressed (as ``openpyxl.writer.excel.save_workbook`` writes
+    them otherwise): ``deterministic_zip`` reads them back and compresses each once (the same bytes as from a
+    compressed save, without deflating a million cells twice)."""
+    import datetime
+    import zipfile
+
+    from openpyxl.writer.excel import ExcelWriter
+
     buf = io.BytesIO()
+    archive = zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True)
+    wb.properties.modified = datetime.datetime.now(tz=datetime.UTC).replace(tzinfo=None)
     with _fast_cells():
-        wb.save(buf)
-    return _deterministic_zip(buf.getvalue(), stamp=f"{result.year}-12-31T00:00:00Z")
+        ExcelWriter(wb, archive).save()  # closes the archive
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------- rendered aside
+
+@contextmanager
+def rendering(result: AppraisalResult, *, parallel: bool | None = None) -> Iterator[Callable[[], tuple[str, bytes]]]:
+    """appraisal.html's text and appraisal.xlsx's bytes for ``result``, made while the body of the ``with`` runs:
+    yields a function that returns them. ``parallel`` (default: from :data:`PARALLEL_FROM` indicator rows on, unless
+    ``core.reports.report_workers`` is 1): the workbook is built by a spawned process, started on entering, the page
+    by this one when the function is called (waiting then for the workbook); else both by this one then. The same
+    text and bytes either way. If the body raises, the workbook is cancelled (or waited for) and nothing returned."""
+    if parallel is None:
+        parallel = result.indicators.num_rows >= PARALLEL_FROM and report_workers() > 1
+    if not parallel:
+        yield lambda: (appraisal_html(result), appraisal_xlsx(result))
+        return
+    with spawned_pool(1, initializer=gc.disable) as pool:  # short-lived: the cells would run the collector's passes
+        workbook = pool.submit(appraisal_xlsx, result)
+        try:
+            yield lambda: (appraisal_html(result), workbook.result())
+        except BaseException:
+            workbook.cancel()
+            raise

@@ -52,6 +52,7 @@ __all__ = [
     "AppraisalResult",
     "appraise_data",
     "appraise_folder",
+    "appraisal_written",
     "write_appraisal",
 ]
 
@@ -558,6 +559,17 @@ def appraise_folder(folder: Path | str, year: int, policy: Policy, *, indicator_
 def write_appraisal(result: AppraisalResult, out: Path | str, *, reports: bool = True) -> list[Path]:
     """Write indicators.csv, scores.csv, points.csv (and appraisal.html, appraisal.xlsx) into ``out``: first into a
     temporary folder, then moved file by file, so a failure leaves no half-written output."""
+    with appraisal_written(result, out, reports=reports) as written:
+        pass
+    return written
+
+
+@contextmanager
+def appraisal_written(result: AppraisalResult, out: Path | str, *, reports: bool = True) -> Iterator[list[Path]]:
+    """:func:`write_appraisal` around the body of the ``with``: the tables are written on entering, the reports
+    drawn meanwhile (by other processes for a province: ``appraisal.report.rendering``), and every file is moved
+    into ``out`` when the body ends; the yielded list then holds their paths. If the body raises, nothing is
+    written."""
     import os
     import shutil
     import tempfile
@@ -567,24 +579,28 @@ def write_appraisal(result: AppraisalResult, out: Path | str, *, reports: bool =
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".appraise-", dir=out))
+    written: list[Path] = []
     try:
         write_table(result.indicators, tmp, "indicators")
         write_table(result.scores, tmp, "scores")
         write_table(result.points, tmp, "points")
         if reports:
-            from yigongti.appraisal.report import appraisal_html, appraisal_xlsx
+            from yigongti.appraisal.report import rendering
 
-            # the collector off while the reports are made: the workbook's cells (a million at 1 M persons) and the
-            # charts' artists would otherwise run its passes over every object of the process again and again
-            # (a fifth of the reports' CPU)
-            with _collector_paused():
-                (tmp / "appraisal.html").write_text(appraisal_html(result), encoding="utf-8")
-                (tmp / "appraisal.xlsx").write_bytes(appraisal_xlsx(result))
-        written: list[Path] = []
+            with rendering(result) as rendered:
+                yield written
+                # the collector off while the reports are made: the workbook's cells (a million at 1 M persons) and
+                # the charts' artists would otherwise run its passes over every object of the process again and
+                # again (a fifth of the reports' CPU)
+                with _collector_paused():
+                    page, workbook = rendered()
+                (tmp / "appraisal.html").write_text(page, encoding="utf-8")
+                (tmp / "appraisal.xlsx").write_bytes(workbook)
+        else:
+            yield written
         for path in sorted(tmp.iterdir()):
             target = out / path.name
             os.replace(path, target)
             written.append(target)
-        return written
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

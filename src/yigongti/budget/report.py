@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import html
 import io
-import multiprocessing
-import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +27,7 @@ from yigongti.budget.domain import ConsortiumSettlement
 from yigongti.budget.service import format_heads
 from yigongti.core.labels import column_headers, format_money, label, labelled
 from yigongti.core.policy import DISTRIBUTION_FORMS
+from yigongti.core.reports import REPORT_WORKERS_ENV, report_workers, spawned_pool
 from yigongti.core.svg import Bar, Series, Text, bars_svg, columns_svg
 from yigongti.datafolder.folder import neutralise_cell
 from yigongti.registry.domain import Tier
@@ -374,25 +372,10 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     return buf.getvalue()
 
 
-REPORT_WORKERS_ENV = "YIGONGTI_REPORT_WORKERS"
-"""Environment variable: processes that render a settlement's reports (default: the machine's cores, at most 8;
-``1`` renders them in this process). The files are byte-identical whatever the number."""
 PARALLEL_FROM = 128
 """Fewer consortia than this are written in this process: a consortium's reports cost about 0.03 CPU s (the HTML
 0.004 s, the workbook 0.025 s) and a spawned worker about 1.5 s to start (its imports), so a province of 100
 consortia is written faster in CPU, and about as fast in wall time on 2 cores, by this process alone."""
-
-
-def report_workers() -> int:
-    """The processes :func:`write_reports` renders with: :data:`REPORT_WORKERS_ENV`, else the cores (at most 8)."""
-    raw = os.environ.get(REPORT_WORKERS_ENV, "").strip()
-    if raw:
-        try:
-            return max(1, int(raw))
-        except ValueError:
-            raise ValueError(f"{REPORT_WORKERS_ENV}={raw!r}: expected a whole number of processes "
-                             "/ 应为进程数") from None
-    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def _parts(result: Any) -> list[tuple[Any, ConsortiumSettlement]]:
@@ -450,8 +433,7 @@ def write_reports(result: Any, folder: Path, *, workers: int | None = None) -> l
     n = min(max(1, workers), len(parts))
     if n <= 1:
         return _write_some(parts, folder)
-    # spawned, not forked: the parent may hold DuckDB's and the hasher's threads; a few chunks per worker
-    chunks = [parts[i::n * 2] for i in range(n * 2)]
-    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn")) as pool:
+    chunks = [parts[i::n * 2] for i in range(n * 2)]  # a few chunks per worker
+    with spawned_pool(n) as pool:
         done = list(pool.map(_write_some, chunks, [folder] * len(chunks)))
     return sorted(p for paths in done for p in paths)

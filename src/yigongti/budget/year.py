@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from yigongti.appraisal.indicator_sets import folder_indicator_set
-from yigongti.appraisal.service import ROW, AppraisalResult, appraise_data, write_appraisal
+from yigongti.appraisal.service import ROW, AppraisalResult, appraisal_written, appraise_data, write_appraisal
 from yigongti.benefits.engine import DESIGNATED_COLUMNS, OUTPUT_COLUMNS
 from yigongti.benefits.folder_check import check_claims_on
 from yigongti.benefits.service import (
@@ -172,6 +173,19 @@ def _run_streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, *
                         reports: bool, tell: Callable[[str], None], opening: Path | str | None) -> YearResult:
     tell("check")
     spill = Path(tempfile.mkdtemp(prefix="yigongti-run-"))
+    # the appraisal's files are written while the settlement runs (its reports drawn by other processes: the
+    # settlement reads the appraisal's result, not its files) and put into ``out`` at the end
+    writing = ExitStack()
+    with writing:
+        settlement, appraisal, designations, written = _streamed_steps(
+            folder, claims_path, year, out, spill, writing, policy=policy, reports=reports, tell=tell,
+            opening=opening)
+    return YearResult(year, _count(designations, year), written, appraisal, settlement, out)
+
+
+def _streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, spill: Path, writing: ExitStack, *,
+                    policy: Policy | None, reports: bool, tell: Callable[[str], None],
+                    opening: Path | str | None) -> tuple[SettlementResult, AppraisalResult, pa.Table, int]:
     try:
         # past the memory limit the sort of adjudicated.csv and the joins spill to disk; DuckDB's allocator hands the
         # pages its queries free back to the system as it goes (background threads; for the whole process, so the
@@ -216,7 +230,7 @@ def _run_streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, *
                                           indicator_set=folder_indicator_set(folder), claims=claims, con=con,
                                           tables=in_engine, adjudicated_claims=True)
                 del in_engine
-            write_appraisal(appraisal, out, reports=reports)
+            writing.enter_context(appraisal_written(appraisal, out, reports=reports))
             for name in parked:  # the settlement does not read them
                 data.tables.pop(name, None)
 
@@ -230,7 +244,7 @@ def _run_streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, *
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     write_settlement(settlement, out, reports=reports)
-    return YearResult(year, _count(designations, year), written, appraisal, settlement, out)
+    return settlement, appraisal, designations, written
 
 
 def _run_spark(folder: Path, claims_path: Path, year: int, out: Path, *, policy: Policy | None, reports: bool,

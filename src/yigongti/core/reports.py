@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import functools
 import io
+import multiprocessing
+import os
 import re
 import zipfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CJK_FONTS", "PRINT_DPI", "PRINT_WIDTH_IN", "chart_png", "chart_text", "chart_title", "cjk_font",
-           "deterministic_zip", "legend_outside", "plain_axis", "pyplot", "wan_yuan"]
+__all__ = ["CJK_FONTS", "PRINT_DPI", "PRINT_WIDTH_IN", "REPORT_WORKERS_ENV", "chart_png", "chart_text", "chart_title",
+           "cjk_font", "deterministic_zip", "legend_outside", "plain_axis", "pyplot", "report_workers",
+           "spawned_pool", "wan_yuan"]
+
+REPORT_WORKERS_ENV = "YIGONGTI_REPORT_WORKERS"
+"""Environment variable: processes that render reports (a settlement's per-consortium reports, a province's
+appraisal report; default: the machine's cores, at most 8; ``1`` renders them in this process). The files are
+byte-identical whatever the number."""
 
 PRINT_DPI = 150
 """Charts are drawn for print: an A4 page at 150 dpi (a printed figure of 6.7 inches is 1,005 pixels wide)."""
@@ -105,6 +115,25 @@ def chart_png(draw: Any, *, size: tuple[float, float] = (PRINT_WIDTH_IN, 3.4)) -
         return buf.getvalue()
     finally:
         plt.close(fig)
+
+
+def report_workers() -> int:
+    """The processes reports are rendered with: :data:`REPORT_WORKERS_ENV`, else the cores (at most 8)."""
+    raw = os.environ.get(REPORT_WORKERS_ENV, "").strip()
+    if raw:
+        try:
+            return max(1, int(raw))
+        except ValueError:
+            raise ValueError(f"{REPORT_WORKERS_ENV}={raw!r}: expected a whole number of processes "
+                             "/ 应为进程数") from None
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def spawned_pool(workers: int, *, initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes that render reports: spawned, not forked (the parent may hold DuckDB's and
+    the hasher's threads); they talk with this one through pipes only."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=initializer)
 
 
 def deterministic_zip(data: bytes, *, stamp: str) -> bytes:
