@@ -68,3 +68,27 @@ def test_ids_of_one_width_in_sorted_parts_are_searched_not_hashed() -> None:
     assert index.ranks().tolist() == [2, 3, 0, 1]
     assert KeyIndex(pa.chunked_array([pa.array(["P1-03", "P1-01"])]))._sorted is None  # out of order: hashed
     assert KeyIndex(pa.chunked_array([pa.array(["P1", "P1-01"])]))._sorted is None  # two widths: hashed
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys_and_values())
+def test_duplicates_of_keys_in_order_by_parts(case: tuple[pa.ChunkedArray, pa.ChunkedArray]) -> None:
+    """duplicate_rows (whose parts in order prove no repeat): the rows whose value came before, on parts with and
+    without a value of another part (the keys' parts, then with the values' parts appended)."""
+    from yigongti.datafolder.duplicates import duplicate_rows
+
+    keys, values = case
+    for column in (keys, pa.chunked_array([*keys.chunks, *values.chunks], pa.string())):
+        texts = column.to_pylist()
+        seen: dict[str, int] = {}
+        want_rows, want_first = [], []
+        for i, v in enumerate(texts):
+            if v is None:
+                continue
+            if v in seen:
+                want_rows.append(i)
+                want_first.append(seen[v])
+            else:
+                seen[v] = i
+        rows, first = duplicate_rows(column)
+        assert rows.tolist() == want_rows and first.tolist() == want_first

@@ -76,6 +76,12 @@ class KeyIndex:
         chunks = _chunks(keys)
         self._sorted = _sorted_keys(chunks) if chunks and pa.types.is_string(keys.type) else None
 
+    @property
+    def in_order(self) -> bool:
+        """Whether the keys are of one width and strictly increasing once their parts are put in order (then no key
+        is there twice)."""
+        return self._sorted is not None
+
     def rows(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """For each value, the row of the key that holds it, -1 for a value found nowhere and for a null: an int64
         array as long as ``values`` (what ``pyarrow.compute.index_in`` gives)."""

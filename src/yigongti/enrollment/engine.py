@@ -219,8 +219,10 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
                        township_id="township_id", village_id="village_id", _row="_row")
                .order_by(["person_id", "chosen_at", "_row"]).drop("_row"))
     valid = checked.filter(checked.reason.isnull()).select("_row").to_pyarrow().column("_row")
-    last_arrow, hh_arrow = _last_choices(ch_arrow, ch_persons, valid, index)
-    last = arrow_view(con, last_arrow)
+    # the choices that decide, picked by their rows (integers; the choices' texts stay where they are)
+    last_rows, hh_rows = _last_choices(ch_arrow, ch_persons, valid, index)
+    del valid, ch_persons
+    last = _picked(con, ch, last_rows)
     own = last.select(_pid=last.person_id, c_cons=last.consortium_id, c_town=last.township_id,
                       c_vil=last.village_id)
 
@@ -236,7 +238,7 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
                              k_vil=carried.village_id)
 
     # 3. household: the member with the most recent valid choice (lowest person_id on equal times), per county
-    hh = arrow_view(con, hh_arrow)
+    hh = _picked(con, ch, hh_rows)
     hh = hh.select(_h=hh._hh, _hc=hh.person_county, h_cons=hh.consortium_id, h_town=hh.township_id,
                    h_vil=hh.village_id)
 
@@ -315,9 +317,6 @@ def _with_person(t: pa.Table, persons: pa.Table, index: KeyIndex, *,
             .append_column("_hh", persons.column("household_id").take(at))), rows
 
 
-_LAST_COLUMNS = ["person_id", "consortium_id", "township_id", "village_id", "chosen_at", "person_county", "_hh"]
-
-
 def _codes(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Integer codes of a column's values (equal values, equal codes; null its own code, -1)."""
     enc = pc.dictionary_encode(values)
@@ -351,9 +350,16 @@ def _first_of_groups(*keys: np.ndarray) -> np.ndarray:
     return np.asarray(order[first], dtype=np.int64)
 
 
+def _picked(con: BaseBackend, t: ir.Table, rows: np.ndarray) -> ir.Table:
+    """The rows of ``t`` whose ``_row`` is one of ``rows``."""
+    picked = arrow_view(con, pa.table({"_pick": pa.array(rows, pa.int64())}))
+    return t.semi_join(picked, t._row == picked._pick)
+
+
 def _last_choices(choices: pa.Table, person_rows: np.ndarray, valid: pa.ChunkedArray,
-                  persons: KeyIndex) -> tuple[pa.Table, pa.Table]:
-    """(the last valid choice of each person, the household's choice of each household and county): rules.md A's
+                  persons: KeyIndex) -> tuple[np.ndarray, np.ndarray]:
+    """(the rows (``_row``) of the last valid choice of each person, of the household's choice of each household
+    and county): rules.md A's
     choice and household steps over ``choices`` (from :func:`_with_person`, with ``_row``), of which the rows
     ``valid`` (their ``_row``) passed the checks; ``person_rows`` their persons' rows in ``persons`` (their ids).
 
@@ -376,15 +382,15 @@ def _last_choices(choices: pa.Table, person_rows: np.ndarray, valid: pa.ChunkedA
     # the person's latest choice, the later row on equal times: the first in descending order of the times (a stable
     # sort: the rows stay in descending order on equal times)
     first = _first_of_groups(-time, person)
-    last_at = at[first]
-    last = choices.take(pa.array(last_at)).select(_LAST_COLUMNS)
-    place = persons.ranks()[person_rows[last_at]] if (person_rows[last_at] >= 0).all() else \
-        KeyIndex(last.column("person_id")).ranks()
-    house = _codes(last.column("_hh"))
-    county = _codes(last.column("person_county"))
+    last_at = pa.array(at[first])
+    place = persons.ranks()[person_rows[at[first]]] if (person_rows[at[first]] >= 0).all() else \
+        KeyIndex(choices.column("person_id").take(last_at)).ranks()
+    house = _codes(choices.column("_hh").take(last_at))
+    county = _codes(choices.column("person_county").take(last_at))
     group = house * (int(county.max(initial=-1)) + 2) + (county + 1)
     by_person = np.argsort(place, kind="stable")  # (nearly in order already: the persons' parts are)
-    return last, last.take(pa.array(by_person[_first_of_groups(-time[first][by_person], group[by_person])]))
+    household = by_person[_first_of_groups(-time[first][by_person], group[by_person])]
+    return row[first], row[first][household]
 
 
 def _choices_for(choices: pa.Table | None, year: int) -> pa.Table:
