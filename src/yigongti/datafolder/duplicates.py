@@ -1,8 +1,8 @@
 """Duplicate values in a column (重复值), found column-wise.
 
 An already strictly increasing column (identifiers written in order, the usual case; or in order part by part, the
-parts apart) is recognised in one pass, a column of distinct values by counting them (a hash table); otherwise a stable sort brings equal values together.
-Only the repeated rows come back to Python.
+parts apart) is recognised in one pass, a column of distinct values by counting them (a hash table); otherwise a
+stable sort brings equal values together. Only the repeated rows come back to Python.
 """
 
 from __future__ import annotations
