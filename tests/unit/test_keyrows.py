@@ -92,3 +92,20 @@ def test_duplicates_of_keys_in_order_by_parts(case: tuple[pa.ChunkedArray, pa.Ch
                 seen[v] = i
         rows, first = duplicate_rows(column)
         assert rows.tolist() == want_rows and first.tolist() == want_first
+
+
+@settings(max_examples=100, deadline=None)
+@given(keys_and_values())
+def test_unknown_persons_are_those_of_the_hash_lookup(case: tuple[pa.ChunkedArray, pa.ChunkedArray]) -> None:
+    """crosschecks.table_problems: the rows of choices naming no person, as a set lookup finds them, whether the
+    persons' ids take the binary search or not; each named by its row (index + 2) and value."""
+    from yigongti.datafolder.crosschecks import table_problems
+
+    keys, values = case
+    tables = {"persons": pa.table({"person_id": keys}), "choices": pa.table({"person_id": values})}
+    problems = table_problems(tables, {"persons": "persons.csv", "choices": "choices.csv"})
+    known = set(keys.to_pylist())
+    want = [(i + 2, f"unknown person {v} / 参保人不存在") for i, v in enumerate(values.to_pylist())
+            if v not in (None, "") and v not in known]
+    assert [(p.row, p.message) for p in problems if p.file == "choices.csv"] == want
+    assert all(p.column == "person_id" for p in problems)

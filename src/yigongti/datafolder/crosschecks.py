@@ -57,12 +57,15 @@ def _rows(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def _missing_refs(values: pa.ChunkedArray, known: pa.Array | pa.ChunkedArray | KeyIndex) -> np.ndarray:
-    index = known if isinstance(known, KeyIndex) else KeyIndex(known)
+    keys = known.keys if isinstance(known, KeyIndex) else known
     if pa.types.is_dictionary(values.type):
-        keys = index.keys
         return _missing_encoded_refs(values, keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys)
     present = pc.not_equal(pc.fill_null(values, ""), "")
-    # looked up by binary search when the known ids are sorted part by part (``datafolder.keyrows``), else hashed
+    index = known if isinstance(known, KeyIndex) else None
+    if index is None or not index.in_order:  # (a hash lookup: a set of the known ids)
+        keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+        return _rows(pc.and_(present, pc.invert(pc.is_in(values, value_set=keys))))
+    # the known ids sorted part by part: looked up by binary search (``datafolder.keyrows``)
     unknown = index.rows(values) < 0
     return np.flatnonzero(unknown & np.asarray(present.to_numpy(zero_copy_only=False), dtype=bool))
 
