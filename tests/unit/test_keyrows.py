@@ -80,18 +80,12 @@ def test_duplicates_of_keys_in_order_by_parts(case: tuple[pa.ChunkedArray, pa.Ch
     keys, values = case
     for column in (keys, pa.chunked_array([*keys.chunks, *values.chunks], pa.string())):
         texts = column.to_pylist()
-        seen: dict[str, int] = {}
-        want_rows, want_first = [], []
+        firsts: dict[str | None, int] = {}
         for i, v in enumerate(texts):
-            if v is None:
-                continue
-            if v in seen:
-                want_rows.append(i)
-                want_first.append(seen[v])
-            else:
-                seen[v] = i
+            firsts.setdefault(v, i)
         rows, first = duplicate_rows(column)
-        assert rows.tolist() == want_rows and first.tolist() == want_first
+        assert list(zip(rows.tolist(), first.tolist(), strict=True)) == [
+            (i, firsts[v]) for i, v in enumerate(texts) if v is not None and firsts[v] != i]
 
 
 @settings(max_examples=100, deadline=None)
