@@ -1,6 +1,6 @@
 """Benchmark: ``yigongti run`` on a province, each step's peak RSS and CPU seconds (issue 21 item 1).
 
-    PYTHONPATH=src python benchmarks/bench_run_memory.py DIR OUT [--year 2026] [--check-only]
+    PYTHONPATH=src python benchmarks/bench_run_memory.py DIR OUT [--year 2026] [--check-only] [--stop-at STEP]
 
 ``DIR`` is a folder of ``yigongti demo --out DIR --persons 1000000 --counties 50 --format parquet --no-run``. Runs
 ``resolve_policy`` + ``run_year`` (what ``yigongti run --data DIR --year 2026 --out OUT`` runs, reports included) in
@@ -92,12 +92,18 @@ class Sampler:
         return peak
 
 
+class _Stopped(Exception):
+    """Raised by the step callback at ``--stop-at``."""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("folder", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--year", type=int, default=2026)
     ap.add_argument("--check-only", action="store_true")
+    ap.add_argument("--stop-at", metavar="STEP", help="end the run when STEP (e.g. adjudicate) begins: the steps "
+                                                       "before it alone, their outputs written")
     args = ap.parse_args()
     rows: list[tuple[str, float, float, float, float, float]] = []
     sampler = Sampler()
@@ -109,6 +115,8 @@ def main() -> None:
         rows.append((state["name"], peak, rss_mb(), now - state["cpu"], pa.total_allocated_bytes() / 2**20,
                      wall_now - state["wall"]))
         state.update(name=name, cpu=now, wall=wall_now)
+        if name == args.stop_at:
+            raise _Stopped
 
     started = time.time()
     if args.check_only:
@@ -147,8 +155,11 @@ def main() -> None:
 
         shutil.rmtree(args.out, ignore_errors=True)
         policy = resolve_policy(args.folder, None)
-        run_year(args.folder, args.year, args.out, policy=policy, step=step)
-        step("end")
+        try:
+            run_year(args.folder, args.year, args.out, policy=policy, step=step)
+            step("end")
+        except _Stopped:
+            pass
     wall = time.time() - started
     print(f"{'step':<18} {'peak MB':>9} {'RSS at end':>11} {'CPU s':>8} {'wall s':>8} {'Arrow MB':>9}")
     for name, peak, end, secs, arrow, walls in rows[1:]:

@@ -333,3 +333,17 @@ def test_a_person_living_away_gets_no_default_designation_unless_they_chose() ->
     assert got["C"][3] == "nearest"
     assert r.unassigned.select(["person_id", "reason"]).to_pylist() == [{"person_id": "A", "reason": "lives_away"}]
     assert "常年外出" in r.unassigned.column("message")[0].as_py()
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(counties(), st.randoms(use_true_random=False))
+def test_persons_in_any_order_give_the_same_tables(data: DataFolder, rnd: Any) -> None:
+    """The persons' ids looked up by binary search (in order) and by hash (shuffled, or with ids of two widths):
+    the same designations, refusals and household choices."""
+    order = list(range(data["persons"].num_rows))
+    rnd.shuffle(order)
+    persons = data["persons"].take(pa.array(order, pa.int64()))
+    shuffled = DataFolder(data.path, {**data.tables, "persons": persons})
+    a, b = run(data), run(shuffled)
+    assert a.designations.equals(b.designations) and a.refused.equals(b.refused)
+    assert a.unassigned.equals(b.unassigned) and a.stale_carried.equals(b.stale_carried)

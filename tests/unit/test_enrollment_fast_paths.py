@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import date
 
 import ibis
+import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +16,14 @@ from hypothesis import strategies as st
 from yigongti.core.engine import to_arrow
 from yigongti.core.policy import Policy
 from yigongti.enrollment.engine import _blank
-from yigongti.enrollment.headcount import ages_on_jan_1, band_labels, head_counts, movement_summary
+from yigongti.enrollment.headcount import (
+    MOVEMENT_SCHEMA,
+    ages_on_jan_1,
+    band_labels,
+    head_counts,
+    movement_summary,
+    movement_tables,
+)
 
 MIN_AGES = [b.min_age for b in Policy().capitation.age_bands]
 _cell = st.one_of(st.none(), st.sampled_from(["", " ", "\t", "\n \r", "\x0b\x0c", " V1", "V1 ", "V 1", "\u3000",
@@ -87,3 +95,43 @@ def test_head_counts_are_the_person_by_person_count(people: list[tuple[tuple[str
         for k, level in enumerate(["consortium", "township", "village"]):
             want[(level, unit[k], unit[0], band, insurance)] += 1
     assert got == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-2**40, 2**40), st.integers(0, 3), st.integers(-3, 3)), max_size=30))
+def test_one_sort_of_combined_keys_is_lexsort(rows: list[tuple[int, int, int]]) -> None:
+    """enrollment.engine._ordered: the order of np.lexsort (stable), by one sort when the keys fit and by lexsort
+    when they do not (the first key's range here is 2^41)."""
+    from yigongti.enrollment.engine import _ordered
+
+    keys = tuple(np.array([r[i] for r in rows], dtype=np.int64) for i in range(3))
+    assert _ordered(keys).tolist() == np.lexsort(keys).tolist()
+    assert _ordered(keys[1:]).tolist() == np.lexsort(keys[1:]).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(prev=st.dictionaries(st.sampled_from("abcdefghij"), _units, max_size=10),
+       cur=st.dictionaries(st.sampled_from("abcdefghij"), _units, max_size=10))
+def test_movements_from_the_pair_counts_are_the_person_by_person_count(
+        prev: dict[str, tuple[str, str, str]], cur: dict[str, tuple[str, str, str]]) -> None:
+    """movement_tables: the movements counted from the persons per pair of designations (one pass, shared with the
+    summary) are the persons moved, counted one by one; the summary is movement_summary's."""
+    def table(d: dict[str, tuple[str, str, str]]) -> pa.Table:
+        rows = sorted(d.items())
+        return pa.table({"person_id": pa.array([p for p, _ in rows], pa.string()),
+                         **{c: pa.array([u[k] for _, u in rows], pa.string())
+                            for k, c in enumerate(["consortium_id", "township_id", "village_id"])}})
+
+    flows, summary = movement_tables(table(prev), table(cur))
+    want: Counter[tuple[str, ...]] = Counter()
+    for person in set(prev) | set(cur):
+        before, after = prev.get(person), cur.get(person)
+        if before is None or after is None or before[2] != after[2]:
+            want[(*(before or ("", "", "")), *(after or ("", "", "")))] += 1
+    got = {tuple(r[c] for c in MOVEMENT_SCHEMA.names[:6]): r["persons"] for r in flows.to_pylist()}
+    assert got == dict(want)
+    assert [r["persons"] for r in flows.to_pylist()] == sorted(want.values(), reverse=True)
+    def rows(t: pa.Table) -> list[tuple[object, ...]]:  # (a unit under two consortia here: its rows in any order)
+        return sorted(tuple(r.values()) for r in t.to_pylist())
+
+    assert rows(summary) == rows(movement_summary(table(prev), table(cur)))

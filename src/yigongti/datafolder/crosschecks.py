@@ -19,6 +19,7 @@ from yigongti.core.codes import Setting
 from yigongti.core.problems import Problem
 from yigongti.datafolder.duplicates import duplicate_rows
 from yigongti.datafolder.idnumbers import id_number_rows
+from yigongti.datafolder.keyrows import KeyIndex
 from yigongti.registry.domain import CHINA_BOX, Consortium, Institution, Tier, registry_issues
 
 if TYPE_CHECKING:
@@ -55,12 +56,18 @@ def _rows(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.flatnonzero(np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool))
 
 
-def _missing_refs(values: pa.ChunkedArray, known: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    known = known.combine_chunks() if isinstance(known, pa.ChunkedArray) else known
+def _missing_refs(values: pa.ChunkedArray, known: pa.Array | pa.ChunkedArray | KeyIndex) -> np.ndarray:
+    keys = known.keys if isinstance(known, KeyIndex) else known
     if pa.types.is_dictionary(values.type):
-        return _missing_encoded_refs(values, known)
+        return _missing_encoded_refs(values, keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys)
     present = pc.not_equal(pc.fill_null(values, ""), "")
-    return _rows(pc.and_(present, pc.invert(pc.is_in(values, value_set=known))))
+    index = known if isinstance(known, KeyIndex) else None
+    if index is None or not index.in_order:  # (a hash lookup: a set of the known ids)
+        keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+        return _rows(pc.and_(present, pc.invert(pc.is_in(values, value_set=keys))))
+    # the known ids sorted part by part: looked up by binary search (``datafolder.keyrows``)
+    unknown = index.rows(values) < 0
+    return np.flatnonzero(unknown & np.asarray(present.to_numpy(zero_copy_only=False), dtype=bool))
 
 
 def _missing_encoded_refs(values: pa.ChunkedArray, known: pa.Array) -> np.ndarray:
@@ -208,7 +215,7 @@ def table_problems(tables: Mapping[str, pa.Table], labels: Mapping[str, str]) ->
             rows, _ = duplicate_rows(pc.if_else(pc.equal(ids, ""), pa.scalar(None, ids.type), ids))
             out += _problems(labels["persons"], rows, "id_number",
                              ["duplicate ID number / 身份证号码重复"] * len(rows))
-        person_ids = persons.column("person_id")
+        person_ids = KeyIndex(persons.column("person_id"))  # (made once for the three tables)
         for name in ("choices", "claims", "designations"):
             t = tables.get(name)
             if t is None or not _has(t, "person_id"):

@@ -1,8 +1,8 @@
 """Duplicate values in a column (重复值), found column-wise.
 
-An already strictly increasing column (identifiers written in order, the usual case) is recognised in one pass, a
-column of distinct values by counting them (a hash table); otherwise a stable sort brings equal values together.
-Only the repeated rows come back to Python.
+An already strictly increasing column (identifiers written in order, the usual case; or in order part by part, the
+parts apart) is recognised in one pass, a column of distinct values by counting them (a hash table); otherwise a
+stable sort brings equal values together. Only the repeated rows come back to Python.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from yigongti.datafolder.keyrows import KeyIndex
 
 __all__ = ["duplicate_rows"]
 
@@ -28,6 +30,10 @@ def duplicate_rows(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.n
     if n - values.null_count < 2:
         return empty, empty
     if values.null_count == 0 and pc.all(pc.less(values.slice(0, n - 1), values.slice(1))).as_py():
+        return empty, empty
+    # identifiers of one width strictly increasing part by part, the parts' ranges apart (a province's persons, a
+    # part per county): none is repeated, without a hash table of every value
+    if isinstance(values, pa.ChunkedArray) and values.null_count == 0 and KeyIndex(values).in_order:
         return empty, empty
     # as many distinct values as values (a hash table, no sort of a province's texts): none is repeated (not of a
     # dictionary-encoded column: its unique indices are not its values, a dictionary may hold a value twice)

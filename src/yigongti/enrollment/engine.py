@@ -30,6 +30,7 @@ from ibis.backends import BaseBackend
 
 from yigongti.core.engine import register_arrow
 from yigongti.core.geo import nearest
+from yigongti.datafolder.keyrows import KeyIndex
 from yigongti.enrollment.domain import MESSAGES, RefusalCode, Source
 from yigongti.registry.domain import Tier
 
@@ -206,28 +207,27 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
     inst = arrow_view(con, institutions.select(["inst_id", "tier", "consortium_id", "parent_id", "county_code",
                                                     "lon", "lat"]))
     cons = arrow_view(con, consortia.select(["consortium_id", "county_code"]))
-    county = p.select(_pid=p.person_id, person_county=p.county_code, _hh=p.household_id)
 
     # 1. every choice for the year, checked; the last valid one per person
-    ch_arrow = _choices_for(choices, year)
+    index = KeyIndex(persons.column("person_id"))
+    ch_arrow, ch_persons = _with_person(_choices_for(choices, year), persons, index)
     ch = arrow_view(con, ch_arrow)
-    ch = ch.left_join(county, ch.person_id == county._pid).drop("_pid")
     checked = materialize(con, refusal_columns(ch, consortia=cons, institutions=inst, year=year, window=window))
     refused = (checked.filter(checked.reason.notnull())
                .select(person_id="person_id", year="year", chosen_at="chosen_at", reason="reason",
                        message="message", fields="fields", consortium_id="consortium_id",
                        township_id="township_id", village_id="village_id", _row="_row")
                .order_by(["person_id", "chosen_at", "_row"]).drop("_row"))
-    valid = checked.filter(checked.reason.isnull())
-    rank = ibis.row_number().over(group_by=valid.person_id,
-                                  order_by=[ibis.desc(valid.chosen_at), ibis.desc(valid._row)])
-    last = valid.mutate(_rank=rank).filter(lambda t: t._rank == 0)
+    valid = checked.filter(checked.reason.isnull()).select("_row").to_pyarrow().column("_row")
+    # the choices that decide, picked by their rows (integers; the choices' texts stay where they are)
+    last_rows, hh_rows = _last_choices(ch_arrow, ch_persons, valid, index)
+    del valid, ch_persons
+    last = _picked(con, ch, last_rows)
     own = last.select(_pid=last.person_id, c_cons=last.consortium_id, c_town=last.township_id,
                       c_vil=last.village_id)
 
     # 2. carry-over of Y-1, when still valid
-    prev = arrow_view(con, _designations_for(designations, year - 1))
-    prev = prev.inner_join(county, prev.person_id == county._pid).drop("_pid")
+    prev = arrow_view(con, _with_person(_designations_for(designations, year - 1), persons, index, known=True)[0])
     prev_checked = materialize(con, refusal_columns(prev, consortia=cons, institutions=inst, year=year,
                                                     window=None))
     stale = (prev_checked.filter(prev_checked.reason.notnull())
@@ -238,9 +238,7 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
                              k_vil=carried.village_id)
 
     # 3. household: the member with the most recent valid choice (lowest person_id on equal times), per county
-    hh_rank = ibis.row_number().over(group_by=[last._hh, last.person_county],
-                                     order_by=[ibis.desc(last.chosen_at), last.person_id])
-    hh = last.mutate(_hrank=hh_rank).filter(lambda t: t._hrank == 0)
+    hh = _picked(con, ch, hh_rows)
     hh = hh.select(_h=hh._hh, _hc=hh.person_county, h_cons=hh.consortium_id, h_town=hh.township_id,
                    h_vil=hh.village_id)
 
@@ -300,6 +298,99 @@ def _split_lives_away(todo: pa.Table, persons: pa.Table) -> tuple[pa.Table, pa.T
         return todo, todo.slice(0, 0)
     mask = pc.is_in(todo.column("person_id"), value_set=away_ids.combine_chunks())
     return todo.filter(pc.invert(mask)), todo.filter(mask).sort_by("person_id")
+
+
+def _with_person(t: pa.Table, persons: pa.Table, index: KeyIndex, *,
+                 known: bool = False) -> tuple[pa.Table, np.ndarray]:
+    """``t`` with each row's person's insured county (``person_county``) and household (``_hh``), null for a
+    person not among ``persons`` (``known``: such rows left out), as a left (inner) join on person_id would give
+    them, and each row's person's row in ``persons`` (-1: none): looked up in ``index``, the persons' ids'
+    (``datafolder.keyrows``: a binary search over sorted ids; not a hash table of every person in the engine, once
+    for the choices and once for last year's designations)."""
+    rows = index.rows(t.column("person_id"))
+    if known:
+        found = rows >= 0
+        if not found.all():
+            t, rows = t.filter(pa.array(found)), rows[found]
+    at = pa.array(rows, mask=rows < 0)
+    return (t.append_column("person_county", persons.column("county_code").take(at))
+            .append_column("_hh", persons.column("household_id").take(at))), rows
+
+
+def _codes(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Integer codes of a column's values (equal values, equal codes; null its own code, -1)."""
+    enc = pc.dictionary_encode(values)
+    indices = enc.combine_chunks().indices if isinstance(enc, pa.ChunkedArray) else enc.indices
+    return np.asarray(pc.fill_null(indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _ordered(keys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``np.lexsort(keys)`` (the last key sorts first, the first key decides last ties; stable): by one stable sort
+    of a single integer made of the keys when their ranges fit in 62 bits (nearly always; faster than lexsort's
+    pass per key), else by lexsort."""
+    if not len(keys[0]):
+        return np.zeros(0, dtype=np.int64)
+    lows = [int(k.min()) for k in keys]
+    spans = [int(k.max()) - low + 1 for k, low in zip(keys, lows, strict=True)]
+    if np.prod([float(s) for s in spans]) >= 2.0 ** 62:
+        return np.asarray(np.lexsort(keys), dtype=np.int64)
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    for k, low, span in zip(reversed(keys), reversed(lows), reversed(spans), strict=True):
+        combined = combined * span + (k - low)
+    return np.asarray(np.argsort(combined, kind="stable"), dtype=np.int64)
+
+
+def _first_of_groups(*keys: np.ndarray) -> np.ndarray:
+    """The positions of the first row of each group in the order of ``keys`` (``np.lexsort``'s: the last key
+    sorts first, the first key decides ties), the group being the last key."""
+    order = _ordered(keys)
+    group = keys[-1][order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = group[1:] != group[:-1]
+    return np.asarray(order[first], dtype=np.int64)
+
+
+def _picked(con: BaseBackend, t: ir.Table, rows: np.ndarray) -> ir.Table:
+    """The rows of ``t`` whose ``_row`` is one of ``rows``."""
+    picked = arrow_view(con, pa.table({"_pick": pa.array(rows, pa.int64())}))
+    return t.semi_join(picked, t._row == picked._pick)
+
+
+def _last_choices(choices: pa.Table, person_rows: np.ndarray, valid: pa.ChunkedArray,
+                  persons: KeyIndex) -> tuple[np.ndarray, np.ndarray]:
+    """(the rows (``_row``) of the last valid choice of each person, of the household's choice of each household
+    and county): rules.md A's
+    choice and household steps over ``choices`` (from :func:`_with_person`, with ``_row``), of which the rows
+    ``valid`` (their ``_row``) passed the checks; ``person_rows`` their persons' rows in ``persons`` (their ids).
+
+    A person's last choice is the latest (``chosen_at``; a missing time before any), the later row on equal times;
+    a household's (same household in the same insured county) is its members' latest last choice, the lowest
+    person_id on equal times. Selected by sorting integers (the person's row, the time, the row; codes of the
+    households, the persons' places in person_id order), not by windows over texts in the engine: a province's
+    million choices sorted by person id twice cost a tenth of the enrollment."""
+    rows = choices.column("_row").to_numpy()
+    position = np.zeros(int(rows.max(initial=-1)) + 1, dtype=np.int64)
+    position[rows] = np.arange(len(rows), dtype=np.int64)
+    row = np.sort(np.asarray(valid.to_numpy(zero_copy_only=False), dtype=np.int64))[::-1]  # the later rows first
+    at = position[row]
+    chosen = choices.column("chosen_at").cast(pa.int64()).take(pa.array(at))
+    time = np.asarray(pc.fill_null(chosen, np.iinfo(np.int64).min + 1).to_numpy(zero_copy_only=False),
+                      dtype=np.int64)
+    person = person_rows[at]
+    if (person < 0).any():  # (a valid choice names a known person: its county is the consortium's)
+        person = _codes(choices.column("person_id").take(pa.array(at)))
+    # the person's latest choice, the later row on equal times: the first in descending order of the times (a stable
+    # sort: the rows stay in descending order on equal times)
+    first = _first_of_groups(-time, person)
+    last_at = pa.array(at[first])
+    place = persons.ranks()[person_rows[at[first]]] if (person_rows[at[first]] >= 0).all() else \
+        KeyIndex(choices.column("person_id").take(last_at)).ranks()
+    house = _codes(choices.column("_hh").take(last_at))
+    county = _codes(choices.column("person_county").take(last_at))
+    group = house * (int(county.max(initial=-1)) + 2) + (county + 1)
+    by_person = np.argsort(place, kind="stable")  # (nearly in order already: the persons' parts are)
+    household = by_person[_first_of_groups(-time[first][by_person], group[by_person])]
+    return row[first], row[first][household]
 
 
 def _choices_for(choices: pa.Table | None, year: int) -> pa.Table:

@@ -35,6 +35,7 @@ __all__ = [
     "band_labels",
     "head_counts",
     "movement_summary",
+    "movement_tables",
     "movements",
 ]
 
@@ -123,13 +124,7 @@ def movements(previous: pa.Table | None, current: pa.Table, *, con: BaseBackend 
     """
     con, own = _with_con(con)
     try:
-        j = _pair(con, previous, current)
-        j = j.filter(~(j.from_village_id == j.to_village_id).fill_null(False))
-        keys = [f"from_{c}" for c in _TRIPLE] + [f"to_{c}" for c in _TRIPLE]
-        j = j.mutate(**{k: j[k].fill_null("") for k in keys})
-        g = j.group_by(keys).aggregate(persons=lambda t: t.count())
-        g = g.order_by([ibis.desc("persons"), *keys])
-        return g.select(MOVEMENT_SCHEMA.names).to_pyarrow().cast(MOVEMENT_SCHEMA)
+        return _movements_of(_pair_counts(con, previous, current))
     finally:
         if own:
             con.disconnect()
@@ -139,29 +134,60 @@ def movement_summary(previous: pa.Table | None, current: pa.Table, *, con: BaseB
     """Per unit: enrollees in Y-1 (previous) and Y (current), persons gained and lost, net = current - previous."""
     con, own = _with_con(con)
     try:
-        pair = _pair(con, previous, current)
-        # the persons counted once per (Y-1, Y) pair of designations (a few thousand rows), then each level's sums
-        # taken from those, each pair weighing its persons: one pass over the persons, not two per level
-        keys = [f"from_{c}" for c in _TRIPLE] + [f"to_{c}" for c in _TRIPLE]
-        j = materialize(con, pair.group_by(keys).aggregate(_n=lambda t: t.count()))
-        parts: list[ir.Table] = []
-        _zero = ibis.literal(0, type="int64")
-        for level, col in LEVELS:
-            f, t = j[f"from_{col}"], j[f"to_{col}"]
-            moved = ibis.ifelse((f == t).fill_null(False), _zero, j._n)
-            side = ibis.union(
-                j.filter(f.notnull()).select(unit_id=f, consortium_id=j.from_consortium_id, previous=j._n,
-                                             current=_zero, gained=_zero, lost=moved),
-                j.filter(t.notnull()).select(unit_id=t, consortium_id=j.to_consortium_id, previous=_zero,
-                                             current=j._n, gained=moved, lost=_zero),
-            )
-            g = side.group_by(["unit_id", "consortium_id"]).aggregate(
-                previous=side.previous.sum(), current=side.current.sum(), gained=side.gained.sum(),
-                lost=side.lost.sum())
-            parts.append(g.mutate(_lvl=_LEVEL_ORDER[level], level=ibis.literal(level),
-                                  net=g.current - g.previous))
-        out = ibis.union(*parts).order_by(["_lvl", "unit_id"])
-        return out.select(SUMMARY_SCHEMA.names).to_pyarrow().cast(SUMMARY_SCHEMA)
+        return _summary_of(_pair_counts(con, previous, current))
     finally:
         if own:
             con.disconnect()
+
+
+def movement_tables(previous: pa.Table | None, current: pa.Table, *,
+                    con: BaseBackend | None = None) -> tuple[pa.Table, pa.Table]:
+    """:func:`movements` and :func:`movement_summary` of the same designations, from one pass over the persons."""
+    con, own = _with_con(con)
+    try:
+        pairs = _pair_counts(con, previous, current)
+        return _movements_of(pairs), _summary_of(pairs)
+    finally:
+        if own:
+            con.disconnect()
+
+
+_PAIR_KEYS = [f"from_{c}" for c in _TRIPLE] + [f"to_{c}" for c in _TRIPLE]
+
+
+def _pair_counts(con: BaseBackend, previous: pa.Table | None, current: pa.Table) -> ir.Table:
+    """The persons counted once per (Y-1, Y) pair of designations (a few thousand rows; a side without a designation
+    null), computed once: the movements and each level's sums are taken from those, each pair weighing its persons
+    (one pass over the persons, not one per table and level)."""
+    return materialize(con, _pair(con, previous, current).group_by(_PAIR_KEYS).aggregate(_n=lambda t: t.count()))
+
+
+def _movements_of(j: ir.Table) -> pa.Table:
+    """:func:`movements` from :func:`_pair_counts`."""
+    j = j.filter(~(j.from_village_id == j.to_village_id).fill_null(False))
+    j = j.mutate(**{k: j[k].fill_null("") for k in _PAIR_KEYS})
+    g = j.group_by(_PAIR_KEYS).aggregate(persons=j._n.sum())
+    g = g.order_by([ibis.desc("persons"), *_PAIR_KEYS])
+    return g.select(MOVEMENT_SCHEMA.names).to_pyarrow().cast(MOVEMENT_SCHEMA)
+
+
+def _summary_of(j: ir.Table) -> pa.Table:
+    """:func:`movement_summary` from :func:`_pair_counts`."""
+    parts: list[ir.Table] = []
+    _zero = ibis.literal(0, type="int64")
+    for level, col in LEVELS:
+        f, t = j[f"from_{col}"], j[f"to_{col}"]
+        moved = ibis.ifelse((f == t).fill_null(False), _zero, j._n)
+        side = ibis.union(
+            j.filter(f.notnull()).select(unit_id=f, consortium_id=j.from_consortium_id, previous=j._n,
+                                         current=_zero, gained=_zero, lost=moved),
+            j.filter(t.notnull()).select(unit_id=t, consortium_id=j.to_consortium_id, previous=_zero,
+                                         current=j._n, gained=moved, lost=_zero),
+        )
+        g = side.group_by(["unit_id", "consortium_id"]).aggregate(
+            previous=side.previous.sum(), current=side.current.sum(), gained=side.gained.sum(),
+            lost=side.lost.sum())
+        parts.append(g.mutate(_lvl=_LEVEL_ORDER[level], level=ibis.literal(level),
+                              net=g.current - g.previous))
+    out = ibis.union(*parts).order_by(["_lvl", "unit_id"])
+    return out.select(SUMMARY_SCHEMA.names).to_pyarrow().cast(SUMMARY_SCHEMA)

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from yigongti.core.policy import Insurance, Policy
 from yigongti.datafolder.folder import DataFolder, write_csv_parts, write_table
-from yigongti.enrollment.headcount import band_labels, head_counts, movement_summary, movements
+from yigongti.enrollment.headcount import band_labels, head_counts, movement_tables
 from yigongti.enrollment.service import EnrollmentResult, limited_duckdb
 
 __all__ = ["OUTPUT_FILES", "EnrollmentOutputs", "enrollment_outputs", "report_html", "write_enrollment"]
@@ -55,8 +55,7 @@ def enrollment_outputs(data: DataFolder, result: EnrollmentResult, policy: Polic
     known = prev is not None and prev.num_rows > 0
     with limited_duckdb() as con:
         hc = head_counts(result.designations, data["persons"], year=result.year, min_ages=min_ages, con=con)
-        flows = movements(prev if known else None, result.designations, con=con)
-        summary = movement_summary(prev if known else None, result.designations, con=con)
+        flows, summary = movement_tables(prev if known else None, result.designations, con=con)
     inst = data["institutions"]
     names = dict(zip(inst.column("inst_id").to_pylist(), inst.column("name").to_pylist(), strict=True))
     cons = data["consortia"]
@@ -113,6 +112,12 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _level(table: pa.Table, level: str) -> pa.Table:
+    """The rows of one level of a head count or movement table (selected column-wise: the report reads the
+    consortium or township rows of a province's 120,000, never all of them as Python values)."""
+    return table.filter(pc.equal(table.column("level"), level))
+
+
 def _chart(outputs: EnrollmentOutputs) -> str:
     """Two panels: enrollees by age band per consortium; persons gained and lost per township-tier institution."""
     from yigongti.core.reports import chart_text as t
@@ -120,12 +125,12 @@ def _chart(outputs: EnrollmentOutputs) -> str:
 
     plt = pyplot()
 
-    hc = [r for r in outputs.headcounts.to_pylist() if r["level"] == "consortium"]
+    hc = _level(outputs.headcounts, "consortium").to_pylist()
     units = sorted({r["unit_id"] for r in hc})
     per: dict[tuple[str, str], int] = defaultdict(int)
     for r in hc:
         per[(r["unit_id"], r["age_band"])] += r["enrollees"]
-    ms = [r for r in outputs.movement_summary.to_pylist() if r["level"] == "township"]
+    ms = _level(outputs.movement_summary, "township").to_pylist()
     if len(ms) > _CHART_UNITS:  # the units that moved most, in id order
         keep = {r["unit_id"] for r in sorted(ms, key=lambda r: (-(r["gained"] + r["lost"]), r["unit_id"]))[
             :_CHART_UNITS]}
@@ -192,12 +197,10 @@ def report_html(outputs: EnrollmentOutputs) -> str:
                  f"{r.stale_carried.num_rows}</p>")
     parts += [f"<h2>人头数（{r.year}-01-01）/ Head counts on Jan 1</h2>",
               f"<img alt='head counts and movement' src='{_chart(outputs)}'>"]
-    hc = outputs.headcounts.to_pylist()
     cons_rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in hc:
-        if row["level"] == "consortium":
-            cons_rows[row["unit_id"]][row["age_band"]] += row["enrollees"]
-            cons_rows[row["unit_id"]][row["insurance"]] += row["enrollees"]
+    for row in _level(outputs.headcounts, "consortium").to_pylist():
+        cons_rows[row["unit_id"]][row["age_band"]] += row["enrollees"]
+        cons_rows[row["unit_id"]][row["insurance"]] += row["enrollees"]
     parts.append(_table(
         ["医共体 / consortium", *outputs.age_bands, "居民 / resident", "职工 / employee", "合计 / total"],
         [[f"{u} {names.get(u, '')}", *[v[b] for b in outputs.age_bands], v[Insurance.RESIDENT], v[Insurance.EMPLOYEE],
