@@ -412,3 +412,62 @@ def test_run_on_spark_checks_the_parquet_claims_before_it_writes_anything(exampl
     assert [(p.file, p.row, p.column) for p in exc.value.problems] == [
         ("claims/", 358, "person_id"), ("claims/", 361, "claim_id"), ("claims/", 365, "inst_id")]
     assert not (tmp_path / "out").exists()
+
+
+def _uneven_parts(example_input: Path, target: Path) -> Path:
+    """Parquet claims whose first part lacks the optional columns referral_from and diagnosis (Spark reads one
+    part's columns unless told to merge them) while the next names an unknown referring claim and a diagnosis that
+    begins like a spreadsheet formula: a problem and a warning of ``check``."""
+    data = _parquet_claims_folder(example_input, target)
+    first = data / "claims" / "part-0.parquet"
+    pq.write_table(pq.read_table(first).drop(["referral_from", "diagnosis"]), first)
+    part = data / "claims" / "part-1.parquet"
+    t = pq.read_table(part)
+    d = t.to_pydict()
+    d["referral_from"][5] = "NOSUCHCLAIM"
+    d["diagnosis"][6] = "=SUM(A1)"
+    pq.write_table(pa.table(d, schema=t.schema), part)
+    return data
+
+
+def _hidden_part(example_input: Path, target: Path) -> Path:
+    """Parquet claims with a part named ``_part-1.parquet`` (a name Hadoop's listing hides: Spark skips the file)
+    holding a claim of an unknown person."""
+    data = _parquet_claims_folder(example_input, target)
+    part = data / "claims" / "part-1.parquet"
+    t = pq.read_table(part)
+    d = t.to_pydict()
+    d["person_id"][5] = "NOBODY"
+    pq.write_table(pa.table(d, schema=t.schema), data / "claims" / "_part-1.parquet")
+    part.unlink()
+    return data
+
+
+def test_check_on_spark_sees_every_part_check_reads(example_input: Path, tmp_path: Path) -> None:
+    """``check --engine spark`` reports what ``check`` reports when the claims' parts differ in their columns or one
+    is named like a hidden file: never a folder clean that ``check`` finds a problem in."""
+    from yigongti.benefits.folder_check import check_folder_on
+    from yigongti.datafolder.service import check_data_folder
+
+    for data in (_uneven_parts(example_input, tmp_path / "uneven"), _hidden_part(example_input, tmp_path / "hidden")):
+        expected = check_data_folder(data)
+        assert [p.column for p in expected.problems] in (["referral_from", "diagnosis"], ["person_id"])
+        report = check_folder_on(data, engine="spark")
+        assert report.problems == expected.problems, data.name
+        assert report.rows == expected.rows
+
+
+def test_run_on_spark_reads_every_part_or_refuses(example_input: Path, tmp_path: Path) -> None:
+    """``run`` on Spark checks the columns of every part (the unknown referring claim of a part whose columns the
+    first part lacks stops it), and refuses a part Spark would skip, naming it: nothing written either way."""
+    from yigongti.budget.year import run_year
+    from yigongti.core.problems import InvalidInput
+
+    with pytest.raises(InvalidInput) as exc:
+        run_year(_uneven_parts(example_input, tmp_path / "uneven"), 2026, tmp_path / "out1", backend="spark")
+    assert [(p.file, p.row, p.column) for p in exc.value.problems] == [("claims/", 359, "referral_from")]
+    assert not (tmp_path / "out1").exists()
+    with pytest.raises(InvalidInput) as exc:
+        run_year(_hidden_part(example_input, tmp_path / "hidden"), 2026, tmp_path / "out2", backend="spark")
+    assert [p.file for p in exc.value.problems] == ["claims/_part-1.parquet"]
+    assert not (tmp_path / "out2").exists()

@@ -24,10 +24,10 @@ def check(folder: Annotated[Path, typer.Argument(help="data folder / 数据目�
           engine: EngineOption = "duckdb",
           spark_master: SparkMasterOption = None,
           ) -> None:
-    """校验数据目录，逐条列出 file:row:column: message / Validate a data folder and list its problems (the first
-    1,000 of each file and column, then how many that column has; --all: every one). ``--engine spark``: Parquet
-    claims are checked by Spark (on a cluster: by its executors), the other tables on this machine; the same
-    problems are listed."""
+    """校验数据目录，逐条列出 file:row:column: message（--engine spark：Parquet 结算清单由 Spark 校验，结果相同）/
+    Validate a data folder and list its problems (the first 1,000 of each file and column, then how many that column
+    has; --all: every one). --engine spark: Parquet claims are checked by Spark (on a cluster: by its executors),
+    the other tables on this machine; the same problems are listed."""
     engine = use_engine(engine, spark_master)
     limit = None if every else PROBLEMS_PER_COLUMN
     if engine == "duckdb":

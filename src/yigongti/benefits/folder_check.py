@@ -27,7 +27,7 @@ from yigongti.benefits.service import (
     parquet_claims_path,
     parquet_rows,
 )
-from yigongti.core.engine import Backend, connect, partition_by_county, read_parquet, register_arrow
+from yigongti.core.engine import Backend, connect, partition_by_county, register_arrow
 from yigongti.core.policy_files import policy_problems
 from yigongti.datafolder.folder import DataFolder, check_folder, table_files
 from yigongti.datafolder.schema import CLAIMS, INPUT_TABLES, ColType
@@ -83,7 +83,7 @@ def claims_clear_on(con: Backend, data: DataFolder, path: Path) -> bool:
     unknown referring claim. False when it finds any, or cannot judge (a column of a type it does not judge, an
     unreadable part): the driver's check then decides."""
     try:
-        t = read_parquet(con, str(path / "*.parquet") if path.is_dir() else str(path))
+        t = _read_claims(con, path, check=False)[0]  # (a part Spark would skip: InvalidInput, not clear)
         persons, institutions = _references(con, data)
         bad = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True)
         if bad is None:

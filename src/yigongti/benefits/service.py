@@ -370,6 +370,8 @@ def _read_claims(con: Backend, path: Path, *, persons: ir.Table | None = None,
     """The Parquet claims at ``path`` as the engine reads them (untyped) and, when ``check``, validated
     (:func:`check_parquet_claims`): with whether a text cell is padded (True when not checked: unknown)."""
     source = str(path / "*.parquet") if path.is_dir() else str(path)
+    if con.name == "pyspark":
+        _refuse_hidden_parts(path)
     try:
         t = read_parquet(con, source)  # on Spark: read by the executors, spread by the person's county
         padded = check_parquet_claims(t, path, persons=persons, institutions=institutions) if check else True
@@ -379,6 +381,17 @@ def _read_claims(con: Backend, path: Path, *, persons: ir.Table | None = None,
         _raise_claims_problems(path, refs=persons is not None)
         raise
     return t, padded
+
+
+def _refuse_hidden_parts(path: Path) -> None:
+    """Raise InvalidInput naming each part of a Parquet folder that Spark would skip without a word: a file whose
+    name begins with ``_`` or ``.`` is hidden to Hadoop's listing (even when named), where ``check`` and DuckDB
+    read it."""
+    hidden = [f for f in parquet_files(path) if f.name.startswith(("_", "."))] if path.is_dir() else []
+    if hidden:
+        raise InvalidInput([Problem(f"{path.name}/{f.name}", 0, "", "Spark skips a file whose name begins with _ or "
+                                    ". (hidden to Hadoop): rename it, or run on DuckDB / Spark 不读取以 _ 或 . 开头"
+                                    "的文件：请改名，或用 DuckDB 运行") for f in hidden])
 
 
 _C0_TEXT = "[\\x00-\\x08\\x0a-\\x1f\\x7f]"  # control characters refused in text (tab allowed), as in check

@@ -259,13 +259,16 @@ def read_parquet(con: BaseBackend, source: str, name: str | None = None) -> ibis
     (``claims/*.parquet``) or, on Spark, any URI its executors read (``hdfs://``, ``file://``, ``s3a://``).
 
     DuckDB streams them on this machine. On Spark the executors read them and the rows are spread by the person's
-    county (:func:`partition_by_county`), as :func:`register_arrow` spreads a table the driver hands over."""
+    county (:func:`partition_by_county`), as :func:`register_arrow` spreads a table the driver hands over; with the
+    columns of every file (``mergeSchema``: else Spark takes one file's, and a column only the others hold goes
+    unread and unchecked)."""
     if con.name == "pyspark":
         session = con._session
         name = name or f"t_{next(_counter)}"
         if "://" not in source and not source.startswith("file:"):  # a path of this machine: Hadoop's file URI
             source = "file://" + os.path.abspath(source)
-        _by_county(session, session.read.parquet(source)).createOrReplaceTempView(name)
+        read = session.read.option("mergeSchema", "true").parquet(source)
+        _by_county(session, read).createOrReplaceTempView(name)
         return con.table(name)
     return con.read_parquet(source)
 
