@@ -258,7 +258,8 @@ def read_parquet(con: BaseBackend, source: str, name: str | None = None) -> ibis
     """Parquet files read by the engine itself, never through this process's memory: ``source`` is a file, a glob
     (``claims/*.parquet``) or, on Spark, any URI its executors read (``hdfs://``, ``file://``, ``s3a://``).
 
-    DuckDB streams them on this machine. On Spark the executors read them and the rows are spread by the person's
+    DuckDB streams them on this machine (by their columns' names when the files' columns differ,
+    :func:`_columns_differ`). On Spark the executors read them and the rows are spread by the person's
     county (:func:`partition_by_county`), as :func:`register_arrow` spreads a table the driver hands over; with the
     columns of every file (``mergeSchema``: else Spark takes one file's, and a column only the others hold goes
     unread and unchecked)."""
@@ -270,7 +271,29 @@ def read_parquet(con: BaseBackend, source: str, name: str | None = None) -> ibis
         read = session.read.option("mergeSchema", "true").parquet(source)
         _by_county(session, read).createOrReplaceTempView(name)
         return con.table(name)
+    if _columns_differ(source):  # DuckDB too takes the first file's columns unless told to match them by name
+        return con.read_parquet(source, union_by_name=True)
     return con.read_parquet(source)
+
+
+def _columns_differ(source: str) -> bool:
+    """Whether the Parquet files of ``source`` (a file or a glob of this machine) do not all name the same columns
+    (their footers alone are read). Then a column that the first file lacks would go unread, and unchecked, in the
+    others: those files are read by their columns' names (``union_by_name``; the columns a file lacks are null)."""
+    import glob
+
+    import pyarrow.parquet as pq
+
+    files = sorted(glob.glob(source)) if glob.has_magic(source) else [source]
+    names: set[tuple[str, ...]] = set()
+    for f in files:
+        try:
+            names.add(tuple(sorted(pq.read_schema(f).names)))
+        except (OSError, pa.ArrowException):  # unreadable: DuckDB's own read says what is wrong with it
+            return False
+        if len(names) > 1:
+            return True
+    return False
 
 
 def to_arrow(expr: ibis.Table, con: BaseBackend | None = None) -> pa.Table:
