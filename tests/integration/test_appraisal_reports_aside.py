@@ -18,6 +18,13 @@ from yigongti.core.reports import REPORT_WORKERS_ENV
 HERE = Path(__file__).parent / "appraisal_county"
 
 
+@pytest.fixture(autouse=True)
+def two_report_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two report processes whatever the machine's cores or the caller's environment (a caller's
+    YIGONGTI_REPORT_WORKERS=1, or one core, would build every workbook in this process: nothing aside tested)."""
+    monkeypatch.setenv(REPORT_WORKERS_ENV, "2")
+
+
 @pytest.fixture(scope="module")
 def result() -> AppraisalResult:
     return appraise_folder(HERE, 2026, Policy())

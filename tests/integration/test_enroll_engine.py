@@ -175,6 +175,16 @@ def test_household_tie_goes_to_lowest_person_id() -> None:
     assert by_person(run(data))["Z"] == ("C1", "T1", "V2", "household")
 
 
+def test_a_persons_choices_at_one_time_go_to_the_later_row() -> None:
+    """Two valid choices of one person at the same time: the later row decides (the person's and so the
+    household's)."""
+    first, second = ch("P", "C2", "T2", "W1", IN), ch("P", "C1", "T1", "V2", IN)
+    for choices, want in (([first, second], ("C1", "T1", "V2")), ([second, first], ("C2", "T2", "W1"))):
+        got = by_person(run(folder([person("P", "H"), person("Q", "H")], choices)))
+        assert got["P"] == (*want, "choice")
+        assert got["Q"] == (*want, "household")
+
+
 def test_nearest_village_of_the_county_with_parent_and_consortium() -> None:
     data = folder([person("N1", "H1", lon=104.29, lat=32.1), person("N2", "H2", lon=104.49, lat=32.11)])
     got = by_person(run(data))
