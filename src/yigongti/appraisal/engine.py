@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from yigongti.appraisal.indicators import MEASURES, Attribution, Parameters, ScopeKind, icd_matches
 from yigongti.benefits.domain import Setting
-from yigongti.core.engine import Backend, age_expr, connect, register_arrow, to_arrow
+from yigongti.core.engine import Backend, age_expr, connect, dated_in, register_arrow, to_arrow
 from yigongti.referral.domain import ARRIVED, COMPLETED
 from yigongti.registry.domain import Tier
 
@@ -144,19 +144,6 @@ def _icd(col: ir.StringValue, patterns: tuple[str, ...]) -> ir.BooleanValue:
 
 def _year_of(col: ir.DateValue) -> ir.IntegerValue:
     return col.year().cast("int64")
-
-
-def _dated_in(col: ir.DateValue, years: list[int]) -> ir.BooleanValue:
-    """Whether a date lies in one of ``years`` (null: no), as ranges of dates rather than the year of each: a
-    comparison the engine evaluates as it reads the Parquet column (and a row group out of the range is not read)."""
-    spans: list[list[int]] = []
-    for y in sorted(set(years)):
-        if spans and spans[-1][1] == y:
-            spans[-1][1] = y + 1
-        else:
-            spans.append([y, y + 1])
-    conds = [(col >= ibis.date(a, 1, 1)) & (col < ibis.date(b, 1, 1)) for a, b in spans]
-    return functools.reduce(operator.or_, conds) if conds else ibis.literal(False)
 
 
 def _codes(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -410,12 +397,12 @@ class _Engine:
             # the year's claims as adjudicated (each once, fund_paid beside), the other years' from the claims with
             # no fund_paid: the rows and values of the claims LEFT JOIN the adjudication by claim_id, without it
             cols = list(ADJUDICATED_CLAIM_COLUMNS)
-            now = rows.filter(_dated_in(rows.admit_date, [self.year]))
+            now = rows.filter(dated_in(rows.admit_date, [self.year]))
             now = now.select(*cols, _yr=_year_of(now.admit_date), fund_paid=now.fund_paid.cast("int64"))
-            before = c.filter(_dated_in(c.admit_date, [y for y in years if y != self.year]))
+            before = c.filter(dated_in(c.admit_date, [y for y in years if y != self.year]))
             c = now.union(before.select(*cols, _yr=yr, fund_paid=ibis.null("int64")))
         else:
-            c = c.filter(_dated_in(c.admit_date, years)).mutate(_yr=yr)
+            c = c.filter(dated_in(c.admit_date, years)).mutate(_yr=yr)
         inst = self.inst.select("inst_id", "_prim", i_cn=self.inst._cn)
         c = c.join(inst, "inst_id")
         if person:
@@ -431,7 +418,7 @@ class _Engine:
         :func:`icd_matches` once per distinct code (one small query), not once per claim."""
         c = self.claims
         assert c is not None
-        c = c.filter(_dated_in(c.admit_date, [self.year, self.year - 1]) & c.diagnosis.notnull())
+        c = c.filter(dated_in(c.admit_date, [self.year, self.year - 1]) & c.diagnosis.notnull())
         codes = to_arrow(c.select("diagnosis").distinct(), self.con).column("diagnosis").to_pylist()
         major = sorted(x for x in codes if icd_matches(x, self.params.major_diseases))
         return self._t(pa.table({"_dx": pa.array(major, pa.string())}))
@@ -647,7 +634,7 @@ class _Engine:
             have.add("contracted")
         if "deaths" in self.extra:
             d = self.extra["deaths"]
-            d = d.filter(_dated_in(d.death_date, [y]) & _icd(d.cause.fill_null(""), prm.premature_causes))
+            d = d.filter(dated_in(d.death_date, [y]) & _icd(d.cause.fill_null(""), prm.premature_causes))
             pieces.append(d.select("person_id").distinct().mutate(death_flag=ibis.literal(1, "int64")))
             have.add("deaths_premature")
         for piece in by_number:
@@ -679,7 +666,7 @@ class _Engine:
 
     def _followups(self) -> ir.Table:
         f = self.extra["followups"]
-        f = f.filter(_dated_in(f.date, [self.year]))
+        f = f.filter(dated_in(f.date, [self.year]))
         # the last follow-up of the year (latest date; on one date, not controlled before controlled before unknown)
         # as the greatest of one number per row: its day times 4 plus 2, 1 or 0 for not controlled, controlled or
         # unknown; no window over the rows
@@ -724,7 +711,7 @@ class _Engine:
             # grouped by the claims' inst_id as they are: the institutions' own rows (``base``) keep the known ones
             c = self.claims
             yr = _year_of(c.admit_date)
-            c = c.filter(_dated_in(c.admit_date, [y for y, _ in years])).mutate(_yr=yr)
+            c = c.filter(dated_in(c.admit_date, [y for y, _ in years])).mutate(_yr=yr)
             ip = (c.setting == Setting.INPATIENT) & c.discharge_date.notnull()
             days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
             aggs: dict[str, Any] = {}
@@ -798,7 +785,7 @@ class _Engine:
         assert c is not None
         rank = ibis.cases(*((self.inst.tier == t, r) for t, r in TIER_RANK.items()), else_=0)
         inst = self.inst.select("inst_id", _rank=rank, _tier=self.inst.tier)
-        recv = c.filter(_dated_in(c.admit_date, [y for y, _ in years]) & c.referral_from.notnull()
+        recv = c.filter(dated_in(c.admit_date, [y for y, _ in years]) & c.referral_from.notnull()
                         & (c.referral_from != ""))
         recv = recv.select(r_from=recv.referral_from, r_inst=recv.inst_id, r_yr=_year_of(recv.admit_date))
         ri = inst.rename(r_rank="_rank", r_tier="_tier", r_iid="inst_id")

@@ -40,7 +40,7 @@ from yigongti.appraisal.indicators import (
     parse_expression,
 )
 from yigongti.care.engine import controlled_expr, fill_controlled
-from yigongti.core.engine import Backend, memtables_released
+from yigongti.core.engine import Backend, dated_in, memtables_released
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput, Problem
 from yigongti.datafolder.folder import DataFolder
@@ -152,8 +152,8 @@ def _whole_year(claims: pa.Table | ir.Table, year: int) -> bool:
     """Whether the claims have admissions in every month of ``year`` (last year's costs are only comparable then)."""
     if isinstance(claims, ir.Table):  # a province's claims in the engine: one scan of admit_date
         d = claims.admit_date
-        of_year = (d >= ibis.date(year, 1, 1)) & (d < ibis.date(year + 1, 1, 1))  # read as the Parquet is read
-        return int(claims.filter(of_year).aggregate(n=d.month().nunique()).to_pyarrow()["n"][0].as_py() or 0) == 12
+        n = claims.filter(dated_in(d, [year])).aggregate(n=d.month().nunique()).to_pyarrow()["n"][0].as_py()
+        return int(n or 0) == 12
     dates = pc.unique(claims.column("admit_date"))  # a few hundred days, not a month per claim
     months = pc.unique(pc.filter(pc.month(dates), pc.equal(pc.year(dates), year)))
     return len(months) == 12
@@ -166,8 +166,7 @@ def _covers(adjudicated: pa.Table | ir.Table | None, claims: pa.Table | ir.Table
         # holds any of its claims (``run`` appraises last year too, whose claims its adjudication of the year lacks)
         t = adjudicated if isinstance(adjudicated, ir.Table) and "admit_date" in adjudicated.columns else claims
         d = t.admit_date
-        return int(t.filter((d >= ibis.date(year, 1, 1)) & (d < ibis.date(year + 1, 1, 1))).count().to_pyarrow()
-                   .as_py() or 0) > 0
+        return int(t.filter(dated_in(d, [year])).count().to_pyarrow().as_py() or 0) > 0
     years = pc.year(claims.column("admit_date"))
     first = pc.index(years, year).as_py()  # the year's first claim (-1: none)
     if first < 0:

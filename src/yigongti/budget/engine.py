@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 
 from yigongti.benefits.domain import Rule
 from yigongti.benefits.engine import DESIGNATED_CONSORTIUM, DESIGNATED_TOWNSHIP, DESIGNATED_VILLAGE
-from yigongti.core.engine import age_expr
+from yigongti.core.engine import age_expr, dated_in
 from yigongti.core.policy import CapitationPolicy
 from yigongti.registry.domain import Tier
 
@@ -130,7 +130,7 @@ def institution_heads(designations: ir.Table, *, year: int) -> ir.Table:
 
 def _of_year(t: ir.Table, year: int) -> ir.Table:
     """Rows whose admit_date lies in ``year`` (a range, so that Parquet statistics can skip row groups)."""
-    return t.filter((t.admit_date >= ibis.date(year, 1, 1)) & (t.admit_date < ibis.date(year + 1, 1, 1)))
+    return t.filter(dated_in(t.admit_date, [year]))
 
 
 def _paid_as_outside(j: ir.Table) -> ir.BooleanValue:

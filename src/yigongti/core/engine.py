@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import itertools
+import operator
 import os
 import re
 import sys
@@ -28,7 +30,7 @@ from ibis.common.graph import bfs
 
 __all__ = [
     "COUNTY_MAP_VIEW", "DUCKDB_THREADS_ENV", "SPARK_MASTER_ENV", "Backend", "age_expr", "arrow_batches",
-    "arrow_system_pool", "connect",
+    "arrow_system_pool", "connect", "dated_in",
     "duckdb_sql", "duckdb_threads", "duckdb_threads_here", "icd_expr", "memtable_names", "memtables_released",
     "partition_by_county", "read_parquet", "register_arrow", "release_memory", "set_duckdb_threads",
     "set_spark_master", "spark_master", "sql_shape", "to_arrow"]
@@ -252,6 +254,19 @@ def _libc() -> ctypes.CDLL | None:
     except OSError:
         return None
     return libc if hasattr(libc, "malloc_trim") else None
+
+
+def dated_in(col: ir.DateValue, years: list[int]) -> ir.BooleanValue:
+    """Whether a date lies in one of ``years`` (null: no), as ranges of dates rather than the year of each: a
+    comparison the engine evaluates as it reads the Parquet column (and a row group out of the range is not read)."""
+    spans: list[list[int]] = []
+    for y in sorted(set(years)):
+        if spans and spans[-1][1] == y:
+            spans[-1][1] = y + 1
+        else:
+            spans.append([y, y + 1])
+    conds = [(col >= ibis.date(a, 1, 1)) & (col < ibis.date(b, 1, 1)) for a, b in spans]
+    return functools.reduce(operator.or_, conds) if conds else ibis.literal(False)
 
 
 def read_parquet(con: BaseBackend, source: str, name: str | None = None) -> ibis.Table:
