@@ -9,9 +9,12 @@ writing of the settlement after the last one): peak RSS, RSS when the step ends,
 Arrow pool's bytes when it ends, and its wall seconds (the two cores' overlap shows as CPU s over wall s). CPU
 seconds count the processes that render reports once they have ended (the appraisal's workbook is built by one while
 the settlement runs: its seconds show in the step it ends in); the peak of this process's RSS and its children's
-together (sampled at the same moments) is printed apart.
-``--check-only``: the check of the streamed run alone (``_check_parking`` and
-``check_claims_files`` on the run's connection), then what stays resident once it is over (after ``release_memory``).
+together (sampled at the same moments) is printed apart. ``1 thread s``: the most CPU seconds one thread of this
+process spent in the step (threads sampled every 0.1 s): the step's serial part, its wall on an idle machine at least
+(on a loaded one wall says little).
+``--check-only``: the check of the streamed run alone (``_check_parking`` and ``check_claims_files``: since
+h19/check10m the second within the first, beside the parked tables' thread), then what stays resident once it is
+over (after ``release_memory``).
 """
 
 from __future__ import annotations
@@ -72,10 +75,25 @@ def cpu() -> float:
                                                    resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) of each live thread of this process, by thread id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        found[task] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return found
+
+
 class Sampler:
     def __init__(self) -> None:
         self.peak = 0.0
         self.together = 0.0  # this process and its children at the same moment
+        self.threads: dict[str, float] = {}  # each thread's CPU seconds when last seen (an ended one: its last)
         self.stop = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -85,7 +103,14 @@ class Sampler:
             own = rss_mb()
             self.peak = max(self.peak, own)
             self.together = max(self.together, own + children_rss_mb())
+            self.threads.update(thread_cpu())
             time.sleep(0.1)
+
+    def busiest(self, since: dict[str, float]) -> float:
+        """The most CPU seconds one thread spent since ``since`` (the threads' seconds then): on an idle machine a
+        step takes at least that long, whatever the other threads do (the step's serial part)."""
+        self.threads.update(thread_cpu())
+        return max((secs - since.get(tid, 0.0) for tid, secs in self.threads.items()), default=0.0)
 
     def take(self) -> float:
         peak, self.peak = max(self.peak, rss_mb()), rss_mb()
@@ -105,15 +130,19 @@ def main() -> None:
     ap.add_argument("--stop-at", metavar="STEP", help="end the run when STEP (e.g. adjudicate) begins: the steps "
                                                        "before it alone, their outputs written")
     args = ap.parse_args()
-    rows: list[tuple[str, float, float, float, float, float]] = []
+    rows: list[tuple[str, float, float, float, float, float, float]] = []
     sampler = Sampler()
     state = {"name": "start", "cpu": cpu(), "wall": time.perf_counter()}
+    threads_then = dict(sampler.threads)
 
     def step(name: str) -> None:
+        nonlocal threads_then
         now, wall_now = cpu(), time.perf_counter()
         peak = sampler.take()
+        busiest = sampler.busiest(threads_then)
         rows.append((state["name"], peak, rss_mb(), now - state["cpu"], pa.total_allocated_bytes() / 2**20,
-                     wall_now - state["wall"]))
+                     wall_now - state["wall"], busiest))
+        threads_then = dict(sampler.threads)
         state.update(name=name, cpu=now, wall=wall_now)
         if name == args.stop_at:
             raise _Stopped
@@ -133,11 +162,17 @@ def main() -> None:
         con = connect("duckdb", joins_as_written=True, memory_limit=ENGINE_MEMORY, temp_directory=str(spill),
                       allocator_background_threads=True)
         step("check")
-        data, _parked = _check_parking(args.folder, spill)
-        step("check claims")
-        if "con" in inspect.signature(check_claims_files).parameters:  # main before h15/checkmem
+        if "claims_path" in inspect.signature(_check_parking).parameters:  # h19/check10m on: the claims checked
+            data, _parked, claims_checked = _check_parking(args.folder, spill, parquet_claims_path(args.folder))
+            step("check claims")  # (with the other tables: their verdict alone here)
+            claims_checked()
+        elif "con" in inspect.signature(check_claims_files).parameters:  # main before h15/checkmem
+            data, _parked = _check_parking(args.folder, spill)  # type: ignore[call-arg,misc]
+            step("check claims")
             check_claims_files(con, data, parquet_claims_path(args.folder))  # type: ignore[call-arg]
         else:
+            data, _parked = _check_parking(args.folder, spill)  # type: ignore[call-arg,misc]
+            step("check claims")
             check_claims_files(data, parquet_claims_path(args.folder))
         release_memory()
         step("after (released)")
@@ -161,9 +196,10 @@ def main() -> None:
         except _Stopped:
             pass
     wall = time.time() - started
-    print(f"{'step':<18} {'peak MB':>9} {'RSS at end':>11} {'CPU s':>8} {'wall s':>8} {'Arrow MB':>9}")
-    for name, peak, end, secs, arrow, walls in rows[1:]:
-        print(f"{name:<18} {peak:>9,.0f} {end:>11,.0f} {secs:>8.1f} {walls:>8.1f} {arrow:>9,.0f}")
+    print(f"{'step':<18} {'peak MB':>9} {'RSS at end':>11} {'CPU s':>8} {'wall s':>8} {'Arrow MB':>9} "
+          f"{'1 thread s':>10}")
+    for name, peak, end, secs, arrow, walls, busiest in rows[1:]:
+        print(f"{name:<18} {peak:>9,.0f} {end:>11,.0f} {secs:>8.1f} {walls:>8.1f} {arrow:>9,.0f} {busiest:>10.1f}")
     total = sum(r[3] for r in rows[1:])
     child = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"total CPU s {total:.1f} (of which child processes {child.ru_utime + child.ru_stime:.1f}), "

@@ -71,6 +71,7 @@ __all__ = [
     "adjudicated_expr",
     "adjudicated_once",
     "check_claims_files",
+    "claims_look",
     "check_parquet_claims",
     "designations_for",
     "folder_designations",
@@ -366,15 +367,18 @@ def _parquet_claims(con: Backend, path: Path, *, persons: ir.Table | None = None
 
 
 def _read_claims(con: Backend, path: Path, *, persons: ir.Table | None = None,
-                 institutions: ir.Table | None = None, check: bool = True) -> tuple[ir.Table, bool]:
+                 institutions: ir.Table | None = None, check: bool = True,
+                 look: PartsLook | None = None) -> tuple[ir.Table, bool]:
     """The Parquet claims at ``path`` as the engine reads them (untyped) and, when ``check``, validated
-    (:func:`check_parquet_claims`): with whether a text cell is padded (True when not checked: unknown)."""
+    (:func:`check_parquet_claims`, with the first ``look`` at the files when taken already): with whether a text
+    cell is padded (True when not checked: unknown)."""
     source = str(path / "*.parquet") if path.is_dir() else str(path)
     if con.name == "pyspark":
         _refuse_hidden_parts(path)
     try:
         t = read_parquet(con, source)  # on Spark: read by the executors, spread by the person's county
-        padded = check_parquet_claims(t, path, persons=persons, institutions=institutions) if check else True
+        padded = (check_parquet_claims(t, path, persons=persons, institutions=institutions, look=look) if check
+                  else True)
     except InvalidInput:
         raise
     except Exception:  # an unreadable file or part: the Arrow check names it (InvalidInput), else the error stands
@@ -499,14 +503,16 @@ def _column_checks(col: Column, v: ir.Value) -> tuple[ir.BooleanValue | None, ir
 
 
 def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = None,
-                         institutions: ir.Table | None = None) -> bool:
+                         institutions: ir.Table | None = None, look: PartsLook | None = None) -> bool:
     """Validate Parquet claims (结算清单校验) at the engine's speed before anything uses them: one scan counts the
     bad values of every column (types, values, the checks across a row's columns, references to ``persons`` and
     ``institutions``). Only when it finds some (or a column's Parquet type is one it does not judge) are the claims
     checked by ``datafolder.folder.scan_folder``, part by part, for the ``file:row:column: message`` of every problem
     that ``yigongti check`` would report: its verdict decides. Raises InvalidInput; on valid claims returns
     whether any text cell is padded (a space at an edge, which readers of the claims must trim: see
-    :func:`_parquet_claims`); True when the engine's scan could not tell."""
+    :func:`_parquet_claims`); True when the engine's scan could not tell. ``look``: the first look at the files
+    (:func:`claims_look`, with references to both ``persons`` and ``institutions``) when taken already (by another
+    thread, while the persons were checked), else it is taken here."""
     # a first scan looks the references up as written; only when it finds a bad row are they trimmed and looked up
     # again, in a second scan (a lookup of every trimmed id costs the scan a quarter of its time, on claims whose ids
     # all match as written)
@@ -520,8 +526,8 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
         # evaluates each twice: for its verdict and for the padding). The text columns that are no reference are
         # looked at from the files first (their bytes, a few comparisons each: no regular expression for the
         # columns found plain), with whether the claim ids are unique by their order and the referrals name claims
-        parts = _look_at_claims(path, t, refs=[r for r, k in (("person_id", persons), ("inst_id", institutions))
-                                               if k is not None])
+        refs = [r for r, k in (("person_id", persons), ("inst_id", institutions)) if k is not None]
+        parts = look if look is not None and refs == list(_REFERENCES) else _look_at_claims(path, t, refs=refs)
         look = bad_claims_count(t, persons=persons, institutions=institutions, as_written=True, first_look=True,
                                 plain=parts.plain)
         seen = look.to_pyarrow().to_pylist()[0] if look is not None else None
@@ -546,15 +552,19 @@ def check_parquet_claims(t: ir.Table, path: Path, *, persons: ir.Table | None = 
 
 
 _LOOKED_AT = (ColType.ID, ColType.STR, ColType.ID_NUMBER)
+_REFERENCES = ("person_id", "inst_id")  # the claims' references to the persons and institutions
 
 
-def _look_at_claims(path: Path, t: ir.Table, *, refs: Sequence[str]) -> PartsLook:
+def _look_at_claims(path: Path, t: ir.Table | None, *, refs: Sequence[str]) -> PartsLook:
     """The first look at the claims files (``datafolder.partslook``): their text columns but the references (looked up
     as written among known ids instead), the claim ids' order and the referrals. Nothing shown when the engine does
-    not read the text columns as text."""
-    schema = t.schema()
-    columns = [c for c in CLAIMS.columns if c.type in _LOOKED_AT and c.name not in refs and c.name in schema
-               and schema[c.name].is_string()]
+    not read the text columns as text. Without ``t`` (the engine's table of the files, not read yet) every such
+    column of the contract is looked at: the look itself shows nothing of a column that is not text in every file
+    (not plain; a key not text: not unique), nor of one no file has, as the engine's schema would have left it
+    out (a column text in every file is text to the engine)."""
+    schema = t.schema() if t is not None else None
+    columns = [c for c in CLAIMS.columns if c.type in _LOOKED_AT and c.name not in refs
+               and (schema is None or (c.name in schema and schema[c.name].is_string()))]
     key = CLAIMS.key[0]
     return look_at_parts(parquet_files(path), [c.name for c in columns],
                          required=[c.name for c in columns if c.required and c.default is None],
@@ -746,14 +756,22 @@ def parquet_claims(con: Backend, folder: Path, *, checked: bool = False, trim: b
     return _parquet_claims(con, path, check=not checked, trim=trim)
 
 
-def check_claims_files(data: DataFolder, claims_path: Path) -> bool:
+def claims_look(claims_path: Path) -> PartsLook:
+    """The first look at the Parquet claims files that :func:`check_claims_files` takes (with the references to the
+    persons and the institutions), taken beforehand: it needs neither table, so it can be taken while they are
+    checked. Hand it to :func:`check_claims_files` as ``look``."""
+    return _look_at_claims(claims_path, None, refs=_REFERENCES)
+
+
+def check_claims_files(data: DataFolder, claims_path: Path, *, look: PartsLook | None = None) -> bool:
     """Validate a folder's Parquet claims with their references to ``data``'s persons and institutions (the check
     :func:`adjudicated_expr` runs, on its own: ``run`` checks everything before its first step, then passes
     ``checked=True`` and, as ``trim``, what this returns: whether any text cell is padded). Raises InvalidInput.
 
     On a DuckDB connection of its own, under the check's memory limit (``YIGONGTI_CHECK_MEMORY``, default 1GB, as the
     key store of ``yigongti check``; its aggregates spill to a temporary folder past it), closed at the end: the run's
-    connection is left with nothing of the check (the persons' ids it copied), and its own limit is for the steps."""
+    connection is left with nothing of the check (the persons' ids it copied), and its own limit is for the steps.
+    ``look``: :func:`claims_look` of the same files, when taken already."""
     spill = Path(tempfile.mkdtemp(prefix="yigongti-check-"))
     con = connect("duckdb", joins_as_written=True, temp_directory=str(spill / "spill"),
                   memory_limit=os.environ.get(CHECK_MEMORY_ENV) or CHECK_MEMORY)
@@ -761,7 +779,7 @@ def check_claims_files(data: DataFolder, claims_path: Path) -> bool:
         return _read_claims(con, claims_path,
                             persons=register_arrow(con, data["persons"].select(["person_id"]), "chk_persons"),
                             institutions=register_arrow(con, data["institutions"].select(["inst_id"]),
-                                                        "chk_institutions"))[1]
+                                                        "chk_institutions"), look=look)[1]
     finally:
         con.disconnect()
         shutil.rmtree(spill, ignore_errors=True)

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from yigongti.benefits.service import (
     adjudicated_expr,
     adjudicated_once,
     check_claims_files,
+    claims_look,
     designations_for,
     folder_designations,
     parquet_claims,
@@ -64,8 +66,9 @@ from yigongti.core.engine import (
 )
 from yigongti.core.policy import Policy
 from yigongti.core.policy_files import folder_policy
-from yigongti.core.problems import InvalidInput, errors
+from yigongti.core.problems import InvalidInput, Problem, errors
 from yigongti.datafolder.folder import DataFolder, check_folder, find_table_file, read_folder
+from yigongti.datafolder.partslook import PartsLook
 from yigongti.datafolder.schema import APPRAISAL_TABLES, INPUT_TABLES
 from yigongti.enrollment.report import enrollment_outputs, write_enrollment
 from yigongti.enrollment.service import enroll_data
@@ -193,10 +196,10 @@ def _streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, spill
         con = connect("duckdb", joins_as_written=True, memory_limit=os.environ.get(MEMORY_ENV) or ENGINE_MEMORY,
                       temp_directory=str(spill), allocator_background_threads=True)
         try:
-            data, parked = _check_parking(folder, spill)
+            data, parked, claims_checked = _check_parking(folder, spill, claims_path)
             policy = policy or folder_policy(folder)
             balances = resolve_opening(data, year, opening)
-            trim = check_claims_files(data, claims_path)  # whether any text cell is padded
+            trim = claims_checked()  # whether any text cell is padded (the claims' problems raised here, as before)
 
             release_memory()
             tell("enroll")
@@ -300,13 +303,40 @@ def _run_spark(folder: Path, claims_path: Path, year: int, out: Path, *, policy:
     return YearResult(year, _count(designations, year), written, appraisal, settlement, out)
 
 
-def _check_parking(folder: Path, spill: Path) -> tuple[DataFolder, dict[str, Path]]:
+def _check_parking(folder: Path, spill: Path,
+                   claims_path: Path) -> tuple[DataFolder, dict[str, Path], Callable[[], bool]]:
     """The folder's tables but the claims, validated as ``read_folder`` validates them (the same problems, raised
     together as InvalidInput); those of :data:`PARKED_TABLES` are checked one at a time and written into ``spill``
     (Parquet files, as typed, with ``_row``: each row's position) instead of being kept: their names and files. (No
-    check across tables involves them: ``datafolder.crosschecks.CROSS_COLUMNS``.)"""
-    data, problems = check_folder(folder, tables=[t for t in INPUT_TABLES
-                                                  if t != "claims" and t not in PARKED_TABLES])
+    check across tables involves them: ``datafolder.crosschecks.CROSS_COLUMNS``.) The third: the verdict of
+    ``check_claims_files`` on the Parquet claims at ``claims_path``: returns whether a text cell is padded, or raises
+    what the check raised.
+
+    Another thread takes the first look at the claims files (``claims_look``: it needs no table) and checks the
+    parked tables while this one checks the other tables, then the claims (their references to the persons and
+    institutions need those checked): Arrow's kernels, Parquet's decoding and DuckDB's queries let go of the GIL,
+    so the two cores share the check. What is raised, and in what order, is what
+    the steps one after the other raise: the tables' problems (the parked ones' after the others', in the same list),
+    and the claims' only when the tables have none, when the caller asks for the verdict (after the policy and the
+    opening balances are read)."""
+    small = [t for t in INPUT_TABLES if t != "claims" and t not in PARKED_TABLES]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="yigongti-parking") as pool:
+        looking = pool.submit(claims_look, claims_path)
+        parking = pool.submit(_parked_tables, folder, spill)
+        data, problems = check_folder(folder, tables=small)
+        # the claims' verdict while the parked tables are checked; not asked for when a table has a problem
+        claims_checked = _claims_verdict(data, claims_path, looking) if not errors(problems) else _never
+        found, parked = parking.result()
+    problems += found
+    if errors(problems):
+        raise InvalidInput(errors(problems))
+    return data, parked, claims_checked
+
+
+def _parked_tables(folder: Path, spill: Path) -> tuple[list[Problem], dict[str, Path]]:
+    """The tables of :data:`PARKED_TABLES` checked one at a time (their problems, in that order) and, while none has
+    a problem, written into ``spill`` (:func:`_check_parking`): their files."""
+    problems: list[Problem] = []
     parked: dict[str, Path] = {}
     for name in PARKED_TABLES:
         one, found = check_folder(folder, tables=[name])
@@ -318,9 +348,27 @@ def _check_parking(folder: Path, spill: Path) -> tuple[DataFolder, dict[str, Pat
         pq.write_table(table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64))), parked[name],
                        compression="none")
         del one, table
-    if errors(problems):
-        raise InvalidInput(errors(problems))
-    return data, parked
+    return problems, parked
+
+
+def _claims_verdict(data: DataFolder, claims_path: Path, looking: Future[PartsLook]) -> Callable[[], bool]:
+    """``check_claims_files`` run now (with the first ``looking`` at the files when it was taken: else the check
+    takes it, and raises what it raises); its answer given, or what it raised raised, when the result is called."""
+    try:
+        look = None if looking.exception() is not None else looking.result()
+        trim = check_claims_files(data, claims_path, look=look)
+    except Exception as exc:  # noqa: BLE001 - raised as it was when the caller asks (after the tables' problems)
+        failure = exc
+
+        def failed() -> bool:
+            raise failure
+
+        return failed
+    return lambda: trim
+
+
+def _never() -> bool:
+    raise AssertionError("the claims are not checked when the other tables have problems")
 
 
 def _unpark(data: DataFolder, parked: dict[str, Path], con: Backend) -> dict[str, ir.Table]:
