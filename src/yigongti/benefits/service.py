@@ -716,17 +716,14 @@ def _raise_claims_problems(path: Path, *, refs: bool) -> None:
         raise InvalidInput(mine)
 
 
-def _yuan(v: ir.IntegerValue, *, fast: bool = False) -> ir.DecimalValue:
-    """int fen -> decimal yuan with 2 decimals, exactly, in the engine (written as ``12.30``, ``-0.05`` in CSV).
-    ``fast``: through decimals of 18 digits (int64 in DuckDB; those of 38 are 128-bit, and their arithmetic was 11 of
-    the 18 CPU s of writing 7 M adjudicated claims to Parquet), then decimal(20, 2); a cell of |fen| >= 10^16 is then
-    a conversion error (the caller takes the wide decimals)."""
-    cent = ibis.literal(Decimal("0.01"), "decimal(3, 2)")
-    if fast:  # the fen read as yuan times 0.01, as ``write_csv_engine`` renders money
-        return (v.cast("decimal(18, 2)") * cent).cast("decimal(18, 4)").cast("decimal(18, 2)").cast("decimal(20, 2)")
-    # Ibis takes the product for decimal(20, 2) already (it is decimal(24, 4)): cast through decimal(38, 4)
-    product = v.cast("decimal(20, 2)") * cent
-    return product.cast("decimal(38, 4)").cast("decimal(20, 2)")
+def _yuan(v: ir.IntegerValue, *, digits: int = 38) -> ir.DecimalValue:
+    """int fen -> decimal(20, 2) yuan, exactly, in the engine: the fen read as yuan times 0.01, in decimals of
+    ``digits`` (as ``write_csv_engine`` renders money). 38 digits hold any int64; 18 are int64 in DuckDB (those of
+    38 are 128-bit: their arithmetic was 11 of the 18 CPU s of writing 7 M adjudicated claims to Parquet), a
+    conversion error past |fen| >= 10^16 (the caller takes 38 digits then)."""
+    # scale 4, then 2: Ibis would drop a cast to the product's own type
+    product = v.cast(f"decimal({digits}, 2)") * ibis.literal(Decimal("0.01"), "decimal(3, 2)")
+    return product.cast(f"decimal({digits}, 4)").cast(f"decimal({digits}, 2)").cast("decimal(20, 2)")
 
 
 def parquet_claims_path(folder: Path) -> Path | None:
@@ -906,13 +903,13 @@ def write_adjudicated_parquet(con: Backend, expr: ir.Table, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     expr = _blank_as_null(expr)
     try:
-        for fast in (True, False):
+        for digits in (18, 38):
             try:
-                con.to_parquet(expr.mutate(**{c: _yuan(expr[c], fast=fast) for c in _MONEY if c in expr.columns}),
+                con.to_parquet(expr.mutate(**{c: _yuan(expr[c], digits=digits) for c in _MONEY if c in expr.columns}),
                                tmp)
                 break
             except Exception as exc:  # a money cell past the fast decimals (a conversion error): the wide ones
-                if not fast or "Conversion" not in type(exc).__name__:
+                if digits == 38 or "Conversion" not in type(exc).__name__:
                     raise
         rows = int(pq.ParquetFile(tmp).metadata.num_rows)
         tmp.replace(target)
