@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -36,8 +37,8 @@ def _written(fen: list[int], folder: Path) -> list[Decimal]:
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.one_of(st.integers(min_value=-(10**16) + 1, max_value=10**16 - 1), INT64), min_size=1,
                 max_size=20))
-def test_any_int64_fen_is_written_as_its_exact_yuan(tmp_path_factory: object, fen: list[int]) -> None:
-    folder = tmp_path_factory.mktemp("adj")  # type: ignore[attr-defined]
+def test_any_int64_fen_is_written_as_its_exact_yuan(tmp_path_factory: pytest.TempPathFactory, fen: list[int]) -> None:
+    folder = tmp_path_factory.mktemp("adj")
     assert _written(fen, folder) == [Decimal(f) / 100 for f in fen]
 
 
