@@ -138,3 +138,20 @@ def test_settle_reads_a_folder_s_adjudicated_parquet_as_its_adjudicated_csv(exam
     assert tables[0].equals(tables[1])
     for name in ("settlement.csv", "allocation.csv"):
         assert (tmp_path / "settled-csv" / name).read_bytes() == (tmp_path / "settled-parquet" / name).read_bytes()
+
+
+@pytest.mark.spark
+def test_run_on_spark_writes_adjudicated_parquet_from_the_executors_parts(example_input: Path, tmp_path: Path) -> None:
+    """``run --engine spark`` of Parquet claims: adjudicated.parquet from the executors' parts (``write_spilled`` on
+    the driver's DuckDB), with ``--sort`` ordered by claim_id; the rows and the money of DuckDB's adjudicated.csv."""
+    from parquet_parts import claims_in_parquet_parts
+
+    data = claims_in_parquet_parts(example_input, tmp_path / "county", 3)
+    run_year(data, 2026, tmp_path / "duck", fmt="csv", reports=False)
+    run_year(data, 2026, tmp_path / "spark", backend="spark", sort=True, reports=False)
+    assert not (tmp_path / "spark" / "adjudicated.csv").exists()
+    assert not (tmp_path / "spark" / ".run.spark").exists()
+    _same_rows(tmp_path / "spark" / "adjudicated.parquet", tmp_path / "duck" / "adjudicated.csv")
+    ids = pq.read_table(tmp_path / "spark" / "adjudicated.parquet").column("claim_id").to_pylist()
+    assert ids == sorted(ids)
+    assert (tmp_path / "spark" / "settlement.csv").read_bytes() == (tmp_path / "duck" / "settlement.csv").read_bytes()
