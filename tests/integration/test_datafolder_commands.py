@@ -139,4 +139,4 @@ def test_valid_float_money_in_parquet_passes_the_engine_check(tmp_path: Path, ex
     result = CliRunner().invoke(app, ["adjudicate", "--data", str(folder), "--year", "2026", "--out",
                                       str(tmp_path / "out")])
     assert result.exit_code == 0, (result.output, result.stderr)
-    assert (tmp_path / "out" / "adjudicated.csv").is_file()
+    assert (tmp_path / "out" / "adjudicated.parquet").is_file()  # the claims' format by default

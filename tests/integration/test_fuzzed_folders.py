@@ -172,7 +172,7 @@ def test_a_blank_optional_text_in_parquet_is_an_empty_cell_in_the_streamed_adjud
     src.unlink()
     (folder / "claims").mkdir()
     pq.write_table(table, folder / "claims" / "part-0.parquet")
-    run_year(folder, 2026, tmp_path / "streamed", stream_above=0)
+    run_year(folder, 2026, tmp_path / "streamed", stream_above=0, fmt="csv")
     streamed = (tmp_path / "streamed" / "adjudicated.csv").read_text(encoding="utf-8")
     assert ',""' not in streamed
     memory_copy = tmp_path / "memory-blank"

@@ -39,8 +39,8 @@ def test_a_column_the_first_part_lacks_is_read_from_the_others(example_input: Pa
     uneven = _first_part(claims_in_parquet_parts(example_input, tmp_path / "uneven", 3), drop=True)
     others = pq.read_table(uneven / "claims" / "part-1.parquet")
     assert others.column("referral_from").null_count < others.num_rows  # the second part has referrals
-    run_year(even, 2026, tmp_path / "out-even", stream_above=0)
-    run_year(uneven, 2026, tmp_path / "out-uneven", stream_above=0)
+    run_year(even, 2026, tmp_path / "out-even", stream_above=0, fmt="csv")
+    run_year(uneven, 2026, tmp_path / "out-uneven", stream_above=0, fmt="csv")
     for name in ("adjudicated.csv", "settlement.csv", "indicators.csv"):
         assert (tmp_path / "out-uneven" / name).read_bytes() == (tmp_path / "out-even" / name).read_bytes(), name
 

@@ -189,9 +189,10 @@ def test_parquet_claims_read_by_the_cluster_give_duckdbs_bytes(cluster: Cluster,
     the folder given as a ``file://`` URI."""
     data = _parquet_claims_folder(example_input, tmp_path / "county")
     before = _apps(cluster.workers)
-    _yigongti("adjudicate", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck"), env=cluster.env)
+    _yigongti("adjudicate", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck"), "--format", "csv",
+              env=cluster.env)
     _yigongti("adjudicate", "--data", data.as_uri(), "--year", "2026", "--out", str(tmp_path / "spark"),
-              "--engine", "spark", "--spark-master", cluster.url, env=cluster.env)
+              "--format", "csv", "--engine", "spark", "--spark-master", cluster.url, env=cluster.env)
     on_duckdb, on_spark = _files(tmp_path / "duck"), _files(tmp_path / "spark")
     assert list(on_spark) == ["adjudicated.csv"]  # the executors' scratch parts are gone
     assert on_spark == on_duckdb
@@ -387,9 +388,10 @@ def test_run_with_parquet_claims_on_a_cluster_writes_duckdbs_bytes(cluster: Clus
     and every file of the year is DuckDB's byte for byte (-m slow: a few minutes on 2 cores)."""
     data = _parquet_claims_folder(example_input, tmp_path / "county")
     before = _apps(cluster.workers)
-    _yigongti("run", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck"), env=cluster.env)
-    _yigongti("run", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "spark"), "--engine", "spark",
-              "--spark-master", cluster.url, env=cluster.env)
+    _yigongti("run", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "duck"), "--format", "csv",
+              env=cluster.env)
+    _yigongti("run", "--data", str(data), "--year", "2026", "--out", str(tmp_path / "spark"), "--format", "csv",
+              "--engine", "spark", "--spark-master", cluster.url, env=cluster.env)
     on_duckdb, on_spark = _files(tmp_path / "duck"), _files(tmp_path / "spark")
     assert {"adjudicated.csv", "settlement.csv", "designations.csv"} <= set(on_spark)
     assert sorted(on_spark) == sorted(on_duckdb)  # the scratch parts are gone

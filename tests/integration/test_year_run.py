@@ -83,8 +83,8 @@ def test_a_province_s_parquet_claims_stream_through_run_with_the_same_files(tmp_
                                     "--format", "parquet", "--no-run"])
     assert made.exit_code == 0, made.output
     assert (data / "claims").is_dir()
-    whole = run_year(data, 2026, tmp_path / "memory", stream_above=10**12)
-    streamed = run_year(data, 2026, tmp_path / "streamed", stream_above=0)
+    whole = run_year(data, 2026, tmp_path / "memory", stream_above=10**12, fmt="csv")
+    streamed = run_year(data, 2026, tmp_path / "streamed", stream_above=0, fmt="csv")
     assert streamed.settlement.streamed and not whole.settlement.streamed
     assert (streamed.designated, streamed.claims) == (whole.designated, whole.claims) and streamed.claims > 0
     files = sorted(p.name for p in (tmp_path / "memory").iterdir())

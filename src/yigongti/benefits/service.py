@@ -12,6 +12,7 @@ insured person; otherwise enrollment (``enroll_data``) designates everyone first
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 import os
@@ -69,6 +70,7 @@ __all__ = [
     "adjudicate_data",
     "adjudicate_folder",
     "adjudicated_expr",
+    "adjudicated_format",
     "adjudicated_once",
     "check_claims_files",
     "claims_look",
@@ -81,7 +83,9 @@ __all__ = [
     "parquet_rows",
     "summarize",
     "write_adjudicated",
+    "write_adjudicated_parquet",
     "write_adjudicated_stream",
+    "write_spilled",
 ]
 
 LARGE_INPUT_TABLES = ["institutions", "consortia", "persons", "choices", "designations"]
@@ -722,11 +726,14 @@ def _raise_claims_problems(path: Path, *, refs: bool) -> None:
         raise InvalidInput(mine)
 
 
-def _yuan(v: ir.IntegerValue) -> ir.DecimalValue:
-    """int fen -> decimal yuan with 2 decimals, exactly, in the engine (written as ``12.30``, ``-0.05`` in CSV)."""
-    # Ibis takes the product for decimal(20, 2) already (it is decimal(24, 4)): cast through decimal(38, 4)
-    product = v.cast("decimal(20, 2)") * ibis.literal(Decimal("0.01"), "decimal(3, 2)")
-    return product.cast("decimal(38, 4)").cast("decimal(20, 2)")
+def _yuan(v: ir.IntegerValue, *, digits: int = 38) -> ir.DecimalValue:
+    """int fen -> decimal(20, 2) yuan, exactly, in the engine: the fen read as yuan times 0.01, in decimals of
+    ``digits`` (as ``write_csv_engine`` renders money). 38 digits hold any int64; 18 are int64 in DuckDB (those of
+    38 are 128-bit: their arithmetic was 11 of the 18 CPU s of writing 7 M adjudicated claims to Parquet), a
+    conversion error past |fen| >= 10^16 (the caller takes 38 digits then)."""
+    # scale 4, then 2: Ibis would drop a cast to the product's own type
+    product = v.cast(f"decimal({digits}, 2)") * ibis.literal(Decimal("0.01"), "decimal(3, 2)")
+    return product.cast(f"decimal({digits}, 4)").cast(f"decimal({digits}, 2)").cast("decimal(20, 2)")
 
 
 def parquet_claims_path(folder: Path) -> Path | None:
@@ -807,28 +814,61 @@ def adjudicated_once(con: Backend, data: DataFolder, claims_path: Path, designat
     """The adjudication of a folder's Parquet claims (DuckDB), run once: written into the Parquet file ``spill``
     (the claims ``columns``, default every one, the outputs in int64 fen but those named in ``without`` (which no
     reader of the spill needs), and the designation columns, in no order) and returned as an engine table that reads
-    it. ``run`` writes adjudicated.csv from it (:func:`sorted_adjudicated`) and its appraisal and settlement aggregate
+    it. ``run`` writes its adjudicated file from it (:func:`write_spilled`) and its appraisal and settlement aggregate
     it, and ``settle``'s streamed path reads it the same way, instead of adjudicating the claims again for each of
     their passes. ``checked``, ``trim``: as :func:`adjudicated_expr`'s."""
     expr = adjudicated_expr(con, data, claims_path, designations, policy, year, designated=True, columns=columns,
                             checked=checked, trim=trim)
     if without:
         expr = expr.drop(*without)
-    # the spill is in no order: a faster, parallel write; the connection's own setting is put back after it (the
-    # caller's later queries, ``run``'s appraisal and settlement, may count on the order they were given)
-    kept = con.raw_sql("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    con.raw_sql("SET preserve_insertion_order = false")
-    try:
+    with _in_no_order(con):  # the spill is in no order: a faster, parallel write
         con.to_parquet(expr, spill)
-    finally:
-        con.raw_sql(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
     return con.read_parquet(spill)
 
 
-def sorted_adjudicated(spilled: ir.Table) -> ir.Table:
-    """The contract's adjudicated claims of :func:`adjudicated_once`'s table: without the designation columns,
-    ordered by claim_id (for :func:`write_adjudicated_stream`)."""
-    return spilled.drop(*DESIGNATED_COLUMNS).order_by("claim_id")
+@contextlib.contextmanager
+def _in_no_order(con: Backend) -> Iterator[None]:
+    """DuckDB's ``preserve_insertion_order`` off while the block writes (in no order, on all the engine's threads);
+    the connection's own setting put back after it (the caller's later queries, ``run``'s appraisal and settlement,
+    may count on the order they were given)."""
+    kept = con.raw_sql("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.raw_sql("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.raw_sql(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
+
+
+def adjudicated_format(folder: Path, fmt: str | None = None) -> str:
+    """The format of the adjudicated file that ``adjudicate`` and ``run`` write for ``folder``: ``fmt`` when given
+    (csv or parquet), else the claims' own: claims handed in as Parquet give adjudicated.parquet, claims in CSV or
+    Excel give adjudicated.csv. The one default of both commands."""
+    if fmt is None:
+        return "parquet" if parquet_claims_path(folder) is not None else "csv"
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"format {fmt!r}: csv or parquet / 格式须为 csv 或 parquet")
+    return fmt
+
+
+def _sorted_by_default(fmt: str, sort: bool | None) -> bool:
+    """Whether the adjudicated file is ordered by claim_id: ``sort`` when given, else CSV yes, Parquet no."""
+    return fmt != "parquet" if sort is None else sort
+
+
+def write_spilled(con: Backend, spilled: ir.Table, out: Path, *, fmt: str = "csv", sort: bool | None = None) -> int:
+    """``out/adjudicated.{fmt}`` of :func:`adjudicated_once`'s table (or Spark's parts of the same columns), read by
+    ``con`` (DuckDB): the contract's columns (the designation columns dropped), ordered by claim_id when ``sort``
+    (default: CSV yes, Parquet no). Parquet is one streamed COPY of the spill (:func:`write_adjudicated_parquet`: no
+    sort of the claims, no rendering of text); CSV through :func:`write_adjudicated_stream`. Returns the claims
+    written."""
+    contract = spilled.drop(*DESIGNATED_COLUMNS)
+    ordered = _sorted_by_default(fmt, sort)
+    with contextlib.nullcontext() if ordered else _in_no_order(con):
+        if ordered:
+            contract = contract.order_by("claim_id")
+        if fmt == "parquet":
+            return write_adjudicated_parquet(con, contract, out)
+        return write_adjudicated_stream(contract, out)
 
 
 def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, out: Path, *, fmt: str = "csv",
@@ -847,7 +887,7 @@ def adjudicate_folder(folder: Path, year: int, policy: Policy | BenefitPolicy, o
     if path is None:
         raise ValueError(f"{folder}: claims are not Parquet; use adjudicate_data / 结算清单不是 Parquet")
     des = designations if designations is not None else designations_for(data, year, policy, backend=backend)
-    ordered = fmt != "parquet" if sort is None else sort
+    ordered = _sorted_by_default(fmt, sort)
     con = connect(backend, keep_order=ordered, joins_as_written=True)
     try:
         spark = con.name == "pyspark"
@@ -868,13 +908,40 @@ def _written(con: Backend, expr: ir.Table, out: Path, *, fmt: str, year: int) ->
     if fmt != "parquet":
         write_adjudicated_stream(expr, out)
         return _summary_in_engine(con.read_csv(out / "adjudicated.csv", all_varchar=True), year)
+    write_adjudicated_parquet(con, expr, out)
+    return _summary_in_engine(con.read_parquet(out / "adjudicated.parquet"), year)
+
+
+def write_adjudicated_parquet(con: Backend, expr: ir.Table, out: Path) -> int:
+    """``out/adjudicated.parquet`` of the engine's adjudication ``expr`` (DuckDB, money int64 fen), in the order
+    ``expr`` and the connection give: money as decimal yuan, as every contract file has it, and a blank optional text
+    null (:func:`_blank_as_null`), written by the engine in one COPY, atomically. Returns the claims written (from
+    the file's metadata)."""
     target, tmp = out / "adjudicated.parquet", out / ".adjudicated.parquet.tmp"
-    # money as decimal yuan, as every contract file has it; a blank optional text null (:func:`_blank_as_null`)
+    out.mkdir(parents=True, exist_ok=True)
     expr = _blank_as_null(expr)
-    con.to_parquet(expr.mutate(**{c: _yuan(expr[c]) for c in _MONEY if c in expr.columns}), tmp)
-    summary = _summary_in_engine(con.read_parquet(tmp), year)
-    tmp.replace(target)
-    return summary
+    try:
+        for digits in (18, 38):
+            try:
+                con.to_parquet(expr.mutate(**{c: _yuan(expr[c], digits=digits) for c in _MONEY if c in expr.columns}),
+                               tmp)
+                break
+            except Exception as exc:  # a money cell past the fast decimals (a conversion error): the wide ones
+                if digits == 38 or "Conversion" not in type(exc).__name__:
+                    raise
+        rows = int(pq.ParquetFile(tmp).metadata.num_rows)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _drop_other_format(out, "parquet")
+    return rows
+
+
+def _drop_other_format(out: Path, fmt: str) -> None:
+    """Remove an adjudicated file of the other format that an earlier run left in ``out`` (adjudicated.csv beside
+    a new adjudicated.parquet, or the other way round): a folder holds one adjudicated table, and a reader of it
+    (``settle --data OUT``) takes a table given in two formats for a mistake."""
+    (out / f"adjudicated.{'csv' if fmt == 'parquet' else 'parquet'}").unlink(missing_ok=True)
 
 
 def _written_from_spark(spark: Backend, expr: ir.Table, out: Path, *, fmt: str, ordered: bool,
@@ -912,8 +979,11 @@ def _summary_in_engine(t: ir.Table, year: int) -> AdjudicationSummary:
 
 
 def write_adjudicated(table: pa.Table, out: Path, *, fmt: str = "csv") -> Path:
-    """The contract's ``adjudicated`` file (money in yuan with 2 decimals in CSV), written atomically."""
-    return write_table(_in_output_order(table), out, "adjudicated", fmt=fmt)
+    """The contract's ``adjudicated`` file (money in yuan with 2 decimals in CSV, decimal yuan in Parquet), written
+    atomically."""
+    path = write_table(_in_output_order(table), out, "adjudicated", fmt=fmt)
+    _drop_other_format(Path(out), fmt)
+    return path
 
 
 def _in_output_order(table: pa.Table) -> pa.Table:
@@ -946,6 +1016,13 @@ def write_adjudicated_stream(expr: ir.Table, out: Path, *, batch_rows: int = 1_0
     of ``adjudicate_data``'s table. Its cells are rendered as text by DuckDB (``write_csv_engine``); only an
     expression with a column that writer does not render goes through Arrow, in batches of ``batch_rows``. Returns
     the number of claims written."""
+    rows = _written_csv(expr, out, batch_rows)
+    _drop_other_format(out, "csv")
+    return rows
+
+
+def _written_csv(expr: ir.Table, out: Path, batch_rows: int) -> int:
+    """:func:`write_adjudicated_stream`'s writing: the claims written."""
     text = _blank_as_null(expr)
     rows = write_csv_engine(text.select(*_output_order(text.columns)), out, "adjudicated", plain=_NAMED)
     if rows is not None:  # DuckDB wrote it itself

@@ -31,6 +31,7 @@ from yigongti.benefits.folder_check import check_claims_on
 from yigongti.benefits.service import (
     adjudicate_data,
     adjudicated_expr,
+    adjudicated_format,
     adjudicated_once,
     check_claims_files,
     claims_look,
@@ -40,10 +41,9 @@ from yigongti.benefits.service import (
     parquet_claims_path,
     parquet_files,
     parquet_rows,
-    sorted_adjudicated,
     summarize,
     write_adjudicated,
-    write_adjudicated_stream,
+    write_spilled,
 )
 from yigongti.budget.opening_service import resolve_opening
 from yigongti.budget.service import (
@@ -77,7 +77,7 @@ __all__ = ["STEPS", "YearResult", "appraisal_scores", "policy_with_scores", "run
 
 DESIGNATION_COLUMNS = ["person_id", "year", "consortium_id", "township_id", "village_id"]
 # DuckDB's memory when a province's claims stream through ``run`` (its default, 80% of the machine, is not a bound
-# when 70 M claims are sorted for adjudicated.csv); YIGONGTI_ENGINE_MEMORY overrides it
+# when 70 M claims are sorted for adjudicated.csv or joined); YIGONGTI_ENGINE_MEMORY overrides it
 ENGINE_MEMORY = "4GB"
 MEMORY_ENV = "YIGONGTI_ENGINE_MEMORY"
 STEPS = ("check", "enroll", "adjudicate", "appraise", "settle")
@@ -110,24 +110,27 @@ class YearResult:
 def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy | None = None,
              backend: str = "duckdb", reports: bool = True,
              step: Callable[[str], None] | None = None, opening: Path | str | None = None,
-             stream_above: int = STREAM_CLAIMS) -> YearResult:
+             stream_above: int = STREAM_CLAIMS, fmt: str | None = None, sort: bool | None = None) -> YearResult:
     """Run ``year`` on a data folder and write every output into ``out``. ``opening``: last year's surplus.csv (or
     an opening table; default the folder's ``opening`` table). Raises InvalidInput on bad input (nothing is written
     then: the folder and the opening balances are validated before the first step). ``stream_above``: Parquet
     claims of more rows stream through the engine, as in ``settle_year`` (the default is the engine's; tests lower
-    it). On Spark, Parquet claims of any number are read by the executors (:func:`_run_spark`), never here."""
+    it). On Spark, Parquet claims of any number are read by the executors (:func:`_run_spark`), never here.
+    ``fmt``: the adjudicated file's format, csv or parquet (default the claims': ``adjudicated_format``); ``sort``:
+    its rows ordered by claim_id (default: CSV yes, Parquet no; as ``adjudicate``'s)."""
     folder, out = Path(folder), Path(out)
     tell = step or (lambda _name: None)
+    fmt = adjudicated_format(folder, fmt)
     claims_path = parquet_claims_path(folder)
     if claims_path is not None and find_table_file(folder, "adjudicated") is None:
         # on Spark the executors read Parquet claims whatever their number (never the driver); on DuckDB a
         # county's few claims are read into memory, a province's stream
         if backend == "spark":
             return _run_spark(folder, claims_path, year, out, policy=policy, reports=reports, tell=tell,
-                              opening=opening)
+                              opening=opening, fmt=fmt, sort=sort)
         if backend == "duckdb" and parquet_rows(claims_path) > stream_above:
             return _run_streamed(folder, claims_path, year, out, policy=policy, reports=reports, tell=tell,
-                                 opening=opening)
+                                 opening=opening, fmt=fmt, sort=sort)
     tell("check")
     data = read_folder(folder)
     policy = policy or folder_policy(folder)
@@ -144,7 +147,7 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
 
     tell("adjudicate")
     adjudicated = adjudicate_data(data, year, policy, designations, backend=backend)
-    write_adjudicated(adjudicated, out)
+    write_adjudicated(adjudicated, out, fmt=fmt)  # ordered by claim_id (``adjudicate_data``'s), whatever ``sort``
 
     tell("appraise")
     appraisal = appraise_data(data, year, policy, designations, adjudicated,
@@ -160,20 +163,23 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
 
 
 def _run_streamed(folder: Path, claims_path: Path, year: int, out: Path, *, policy: Policy | None, reports: bool,
-                  tell: Callable[[str], None], opening: Path | str | None) -> YearResult:
+                  tell: Callable[[str], None], opening: Path | str | None, fmt: str = "csv",
+                  sort: bool | None = None) -> YearResult:
     """:func:`run_year` on a province's Parquet claims (more than ``STREAM_CLAIMS`` rows, DuckDB), as ``settle``
     streams them: the claims are never held in memory. They are checked once (with the other tables) and adjudicated
-    once, from the files into a Parquet spill in the engine's temporary folder (removed at the end); adjudicated.csv
-    (sorted by claim_id, as the in-memory path writes it), the appraisal's measures and the settlement's sums read
-    the spill, and only sums come out of the engine. Same
+    once, from the files into a Parquet spill in the engine's temporary folder (removed at the end); the adjudicated
+    file (``write_spilled``: adjudicated.parquet one copy of the spill in no order, adjudicated.csv sorted by
+    claim_id, as the in-memory path writes it), the appraisal's measures and the settlement's sums read the spill,
+    and only sums come out of the engine. Same
     files as the in-memory path (the appraisal with last year's indicators, the claims hashed by their bytes)."""
     with arrow_system_pool():  # Arrow's memory handed back between the steps (mimalloc kept its threads' pages)
         return _run_streamed_steps(folder, claims_path, year, out, policy=policy, reports=reports, tell=tell,
-                                   opening=opening)
+                                   opening=opening, fmt=fmt, sort=sort)
 
 
 def _run_streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, *, policy: Policy | None,
-                        reports: bool, tell: Callable[[str], None], opening: Path | str | None) -> YearResult:
+                        reports: bool, tell: Callable[[str], None], opening: Path | str | None, fmt: str,
+                        sort: bool | None) -> YearResult:
     tell("check")
     spill = Path(tempfile.mkdtemp(prefix="yigongti-run-"))
     # the appraisal's files are written while the settlement runs (its reports drawn by other processes: the
@@ -182,13 +188,14 @@ def _run_streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, *
     with writing:
         settlement, appraisal, designations, written = _streamed_steps(
             folder, claims_path, year, out, spill, writing, policy=policy, reports=reports, tell=tell,
-            opening=opening)
+            opening=opening, fmt=fmt, sort=sort)
     return YearResult(year, _count(designations, year), written, appraisal, settlement, out)
 
 
 def _streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, spill: Path, writing: ExitStack, *,
                     policy: Policy | None, reports: bool, tell: Callable[[str], None],
-                    opening: Path | str | None) -> tuple[SettlementResult, AppraisalResult, pa.Table, int]:
+                    opening: Path | str | None, fmt: str,
+                    sort: bool | None) -> tuple[SettlementResult, AppraisalResult, pa.Table, int]:
     try:
         # past the memory limit the sort of adjudicated.csv and the joins spill to disk; DuckDB's allocator hands the
         # pages its queries free back to the system as it goes (background threads; for the whole process, so the
@@ -218,7 +225,7 @@ def _streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, spill
             with memtables_released(con):  # each step lets go of its in-memory tables on the run's connection
                 spilled = adjudicated_once(con, data, claims_path, designations, policy, year,
                                            spill / "adjudicated.parquet", trim=trim)
-                written = write_adjudicated_stream(sorted_adjudicated(spilled), out)
+                written = write_spilled(con, spilled, out, fmt=fmt, sort=sort)
 
             release_memory()
             tell("appraise")
@@ -251,11 +258,12 @@ def _streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, spill
 
 
 def _run_spark(folder: Path, claims_path: Path, year: int, out: Path, *, policy: Policy | None, reports: bool,
-               tell: Callable[[str], None], opening: Path | str | None) -> YearResult:
+               tell: Callable[[str], None], opening: Path | str | None, fmt: str = "csv",
+               sort: bool | None = None) -> YearResult:
     """:func:`run_year` on Spark with Parquet claims, as ``adjudicate`` and ``settle --engine spark`` run them: the
     executors read and check the claims (never the driver) before the first step, then adjudicate them once into
     Parquet parts in a scratch folder of ``out`` (``OUT/.run.spark/``: on a cluster, ``--out`` is storage every
-    worker mounts); adjudicated.csv is written from the parts by this machine's DuckDB (sorted by claim_id, the
+    worker mounts); the adjudicated file is written from the parts by this machine's DuckDB (``write_spilled``: the
     bytes of ``adjudicate --engine spark``), and the appraisal's measures and the settlement's sums read them on
     Spark. The small tables are read and checked on the driver. Same files as ``run`` on DuckDB (the appraisal with
     last year's indicators, the claims hashed by their bytes); the scratch folder is removed."""
@@ -283,7 +291,7 @@ def _run_spark(folder: Path, claims_path: Path, year: int, out: Path, *, policy:
         parts = str(scratch / "adjudicated" / "*.parquet")
         duck = connect("duckdb")
         try:
-            written = write_adjudicated_stream(sorted_adjudicated(duck.read_parquet(parts)), out)
+            written = write_spilled(duck, duck.read_parquet(parts), out, fmt=fmt, sort=sort)
         finally:
             duck.disconnect()
         adj = read_parquet(con, parts).select(*_RUN_ADJ_COLUMNS)

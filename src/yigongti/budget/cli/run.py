@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from yigongti.benefits.cli import FormatOption, SortOption, output_format
 from yigongti.budget.cli.settle import OpeningOption
 from yigongti.budget.year import STEPS, YearResult, run_year
 from yigongti.core.cli import (
@@ -43,7 +44,8 @@ def phase_times(started: dict[str, float], end: float) -> str:
 
 
 def run_and_report(data: Path, year: int, out: Path, *, policy: Path | None = None, engine: str = "duckdb",
-                   reports: bool = True, opening: Path | None = None) -> YearResult:
+                   reports: bool = True, opening: Path | None = None, fmt: str | None = None,
+                   sort: bool | None = None) -> YearResult:
     """Run the year with a progress line per step, then print what a bureau reads first."""
     pol = resolve_policy(data, policy)
     started: dict[str, float] = {}
@@ -52,7 +54,7 @@ def run_and_report(data: Path, year: int, out: Path, *, policy: Path | None = No
             started[name] = time.perf_counter()
             status.update(f"[{STEPS.index(name) + 1}/{len(STEPS)}] {_STEP_NAMES[name]} ...")
         result = run_year(data, year, out, policy=pol, backend=engine, reports=reports, step=step,
-                          opening=opening)
+                          opening=opening, fmt=fmt, sort=sort)
     console.print(phase_times(started, time.perf_counter()))
     console.print(f"{year}: {result.designated:,} 人已定点 / persons designated; {result.claims:,} 单已结算 / claims")
     for s in result.settlement.consortia:
@@ -74,11 +76,15 @@ def run(
     engine: EngineOption = "duckdb",
     reports: ReportsOption = True,
     opening: OpeningOption = None,
+    fmt: FormatOption = None,
+    sort: SortOption = None,
     spark_master: SparkMasterOption = None,
 ) -> None:
     """运行一个年度：定点、待遇结算、绩效考核、总额清算 / Run a year: enroll, adjudicate, appraise and settle
     (``--opening`` last year's surplus.csv: what the year brings in). ``--engine spark``: every step's engine
     (designation, adjudication, measures, head counts and spending) runs on Spark; money and reports on this
-    machine, as for ``settle``."""
+    machine, as for ``settle``. The adjudicated file follows the claims' format (Parquet claims give
+    adjudicated.parquet, in no order unless ``--sort``), as ``adjudicate``'s does; ``--format`` chooses."""
     engine = use_engine(engine, spark_master)
-    run_and_report(data, year, out, policy=policy, engine=engine, reports=reports, opening=opening)
+    run_and_report(data, year, out, policy=policy, engine=engine, reports=reports, opening=opening,
+                   fmt=output_format(data, fmt), sort=sort)
