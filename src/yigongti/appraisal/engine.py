@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import functools
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,8 @@ from yigongti.core.engine import Backend, age_expr, connect, dated_in, register_
 from yigongti.referral.domain import ARRIVED, COMPLETED
 from yigongti.registry.domain import Tier
 
-__all__ = ["ADJUDICATED_CLAIM_COLUMNS", "TIER_RANK", "MeasureInputs", "MeasureResult", "compute_measures"]
+__all__ = ["ADJUDICATED_CLAIM_COLUMNS", "TIER_RANK", "ClaimsShare", "MeasureInputs", "MeasureResult",
+           "compute_measures"]
 
 TIER_RANK = {Tier.VILLAGE: 0, Tier.TOWNSHIP: 1, Tier.COUNTY: 2, Tier.OUTSIDE: 3}
 PRIMARY_TIERS = (Tier.TOWNSHIP, Tier.VILLAGE)
@@ -73,6 +74,18 @@ class MeasureInputs:
     # spills it or ``adjudicate_data`` returns it): the year's claims are read from it instead of being joined with
     # it by claim_id
     adjudicated_claims: bool = False
+
+
+@dataclass
+class ClaimsShare:
+    """What passes of :func:`compute_measures` over the same engine table of claims (``claims``: this year's and
+    last year's passes of ``appraise_data``) compute once: the providers' claims statements (visits, discharges and
+    bed days; referrals) per institution for every year of ``years``, kept as Arrow (``done``, by statement) by
+    the first pass that runs them. A pass of other claims, or of a year not in ``years``, runs its own."""
+
+    claims: ir.Table
+    years: frozenset[int]
+    done: dict[str, pa.Table] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -296,8 +309,9 @@ class _Labels:
 
 
 class _Engine:
-    def __init__(self, con: Backend, inputs: MeasureInputs, year: int, params: Parameters) -> None:
-        self.con, self.year, self.params, self.inputs = con, year, params, inputs
+    def __init__(self, con: Backend, inputs: MeasureInputs, year: int, params: Parameters,
+                 share: ClaimsShare | None = None) -> None:
+        self.con, self.year, self.params, self.inputs, self.share = con, year, params, inputs, share
         persons = inputs.persons.select(["person_id", "county_code", "birth_date"])
         # the designations' persons by row number (null: a person not in ``persons``, who counts for no scope)
         self.p_of_des = pc.index_in(inputs.designations.column("person_id"),
@@ -708,24 +722,14 @@ class _Engine:
         if self.claims is not None and years and in_memory:
             pieces.append(self._t(self._inst_claims_arrow(years)))
         elif self.claims is not None and years:
-            # grouped by the claims' inst_id as they are: the institutions' own rows (``base``) keep the known ones
-            c = self.claims
-            yr = _year_of(c.admit_date)
-            c = c.filter(dated_in(c.admit_date, [y for y, _ in years])).mutate(_yr=yr)
-            ip = (c.setting == Setting.INPATIENT) & c.discharge_date.notnull()
-            days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
-            aggs: dict[str, Any] = {}
-            for yr, prefix in years:
-                this = c._yr == yr
-                aggs |= {prefix + "visits": _n(this & (c.setting == Setting.OUTPATIENT)),
-                         prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
-            pieces.append(c.group_by("inst_id").aggregate(**aggs))
+            pieces.append(self._shared("claims", years, self._inst_claims))
         ex = self.extra
         if "referrals" in ex:  # the workflow's referrals, when handed in, instead of the claims' referral_from
             pieces.append(self._workflow_referrals())
             have |= {p + m for _, p in self.years() for m in _REFERRAL_MEASURES} | {"referrals_completed"}
         elif self.claims is not None and years:
-            pieces.append(self._t(self._referrals_arrow(years)) if in_memory else self._referrals(years))
+            pieces.append(self._t(self._referrals_arrow(years)) if in_memory else
+                          self._shared("referrals", years, self._referrals))
             have |= {p + m for _, p in years for m in _REFERRAL_MEASURES}
         if "postings" in ex:
             pieces.append(self._postings())
@@ -778,6 +782,40 @@ class _Engine:
         cols = {**z, **{k: v.cast("int64") for k, v in derived.items()}}
         keep = {k: v for k, v in cols.items() if k in wanted and k in have}
         return base.select("inst_id", **keep), set(keep)
+
+    def _inst_claims(self, years: list[tuple[int, str]]) -> ir.Table:
+        """Per institution (the claims' inst_id as they are: the institutions' own rows keep the known ones): its
+        outpatient visits, discharges and bed days of ``years``."""
+        c = self.claims
+        assert c is not None
+        c = c.filter(dated_in(c.admit_date, [y for y, _ in years])).mutate(_yr=_year_of(c.admit_date))
+        ip = (c.setting == Setting.INPATIENT) & c.discharge_date.notnull()
+        days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
+        aggs: dict[str, Any] = {}
+        for yr, prefix in years:
+            this = c._yr == yr
+            aggs |= {prefix + "visits": _n(this & (c.setting == Setting.OUTPATIENT)),
+                     prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
+        return c.group_by("inst_id").aggregate(**aggs)
+
+    def _shared(self, kind: str, years: list[tuple[int, str]],
+                make: Callable[[list[tuple[int, str]]], ir.Table]) -> ir.Table:
+        """The providers' claims statement ``make`` (per inst_id, a column per measure of each year, named with the
+        year's prefix) for ``years``; with a :class:`ClaimsShare` whose years hold them, taken from one statement of
+        every year of the share, run by the first pass that asks and read by the others (this year's and last
+        year's passes of ``appraise_data``: the claims' ids read and the referrals joined once, not once a year)."""
+        share = self.share
+        if share is None or share.claims is not self.claims or not {y for y, _ in years} <= share.years:
+            return make(years)
+        if kind not in share.done:
+            share.done[kind] = to_arrow(make([(y, f"_{y}_") for y in sorted(share.years)]), self.con)
+        done = share.done[kind]
+        cols = {"inst_id": done.column("inst_id")}
+        for y, prefix in years:
+            tag = f"_{y}_"
+            cols |= {prefix + name.removeprefix(tag): done.column(name) for name in done.column_names
+                     if name.startswith(tag)}
+        return self._t(pa.table(cols))
 
     def _referrals(self, years: list[tuple[int, str]]) -> ir.Table:
         """Per sending institution: referrals received in ``years``, up or down the tiers."""
@@ -903,12 +941,14 @@ def _sum_over(features: ir.Table, key: str, mapping: ir.Table, names: set[str]) 
 
 
 def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wanted: set[str],
-                     backend: str = "duckdb", con: Backend | None = None) -> MeasureResult:
-    """The measures in ``wanted`` (``name`` or ``prev:name``) for every scope, for ``year``."""
+                     backend: str = "duckdb", con: Backend | None = None,
+                     share: ClaimsShare | None = None) -> MeasureResult:
+    """The measures in ``wanted`` (``name`` or ``prev:name``) for every scope, for ``year``; ``share``: the
+    providers' claims statements shared with another pass over the same claims (:class:`ClaimsShare`)."""
     own = con is None
     con = con or connect(backend)
     try:
-        eng = _Engine(con, inputs, year, params)
+        eng = _Engine(con, inputs, year, params, share)
         wanted = {m.replace("prev:", PREV) for m in wanted}
         res = {m for m in wanted if MEASURES[m.removeprefix(PREV)].attribution is Attribution.RESIDENTS}
         prov = wanted - res
