@@ -8,6 +8,7 @@ from pathlib import Path
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,18 +29,34 @@ WANTED = ISET.needed_measures() | {f"prev:{m}" for m in ("visits", "discharges",
                                                          "cost_res", "admissions_res")}
 
 
-def _passes(claims: pa.Table, *, shared: bool) -> list[MeasureResult]:
-    """This year's measures and last year's (its designations: this year's, as ``appraise_data`` relabels them),
-    on one connection, with a share of both years or none."""
+def _designations() -> dict[int, pa.Table]:
+    """This year's designations, and last year's: the same ones of other persons (the persons' order reversed),
+    so that the two passes' scope groups differ."""
+    now = DATA["designations"]
+    people = now.column("person_id").to_pylist()[::-1]
+    before = now.set_column(now.column_names.index("person_id"), "person_id", pa.array(people, pa.string()))
+    before = before.set_column(before.column_names.index("year"), "year", pa.array([YEAR - 1] * len(people)))
+    return {YEAR: now, YEAR - 1: before}
+
+
+DESIGNATIONS = _designations()
+
+
+def _passes(claims: pa.Table, *, shared: bool, fund: bool = False) -> list[MeasureResult]:
+    """This year's measures and last year's, on one connection, with a share of both years (the providers' and the
+    residents' statements) or none; with ``fund``, this year's pass reads the year's claims from an adjudication
+    that carries them (``settle``'s spill)."""
     con = connect("duckdb")
     try:
         table = ibis.memtable(claims)
-        share = ClaimsShare(table, frozenset({YEAR, YEAR - 1})) if shared else None
+        share = ClaimsShare(table, frozenset({YEAR, YEAR - 1}), dict(DESIGNATIONS)) if shared else None
         out = []
         for year in (YEAR, YEAR - 1):
-            des = DATA["designations"]
-            inputs = MeasureInputs(DATA["institutions"], DATA["consortia"], DATA["persons"], des, table, None, EXTRA,
-                                   previous_year=True)
+            adj = None
+            if fund and year == YEAR:
+                adj = ibis.memtable(claims.append_column("fund_paid", pc.divide(claims["total_cost"], 3)))
+            inputs = MeasureInputs(DATA["institutions"], DATA["consortia"], DATA["persons"], DESIGNATIONS[year],
+                                   table, adj, EXTRA, previous_year=True, adjudicated_claims=adj is not None)
             out.append(compute_measures(inputs, year=year, params=ISET.parameters, wanted=WANTED, con=con,
                                         share=share))
         return out
@@ -49,10 +66,12 @@ def _passes(claims: pa.Table, *, shared: bool) -> list[MeasureResult]:
 
 def test_the_hand_county_s_passes_are_the_same_shared() -> None:
     claims = DATA["claims"]
-    alone, shared = _passes(claims, shared=False), _passes(claims, shared=True)
-    for a, b in zip(alone, shared, strict=True):
-        assert a.available == b.available
-        assert a.as_dict() == b.as_dict()
+    for fund in (False, True):
+        alone, shared = _passes(claims, shared=False, fund=fund), _passes(claims, shared=True, fund=fund)
+        for a, b in zip(alone, shared, strict=True):
+            assert a.available == b.available
+            assert a.as_dict() == b.as_dict()
+    assert alone[0].as_dict() != alone[1].as_dict()
     assert shared[0].as_dict()[("county", DATA["consortia"].column("county_code")[0].as_py())]["visits"] > 0
 
 
@@ -83,7 +102,8 @@ def test_any_claims_give_each_pass_its_own_measures_shared(
         "diagnosis": pa.array(["I21.0" if r[5] % 3 == 0 else "I10" for r in rows], pa.string()),
         "referral_from": pa.array([None if r[6] is None else f"c{r[6]}" for r in rows], pa.string()),
     })
-    alone, shared = _passes(claims, shared=False), _passes(claims, shared=True)
-    for a, b in zip(alone, shared, strict=True):
-        assert a.available == b.available
-        assert a.as_dict() == b.as_dict()
+    for fund in (False, True):
+        alone, shared = _passes(claims, shared=False, fund=fund), _passes(claims, shared=True, fund=fund)
+        for a, b in zip(alone, shared, strict=True):
+            assert a.available == b.available
+            assert a.as_dict() == b.as_dict()
