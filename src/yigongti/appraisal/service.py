@@ -190,8 +190,9 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
     """``whole``: whether the claims cover every month of the year before (computed when None). ``tables``: appraisal
     tables as engine tables of ``con``, instead of ``data``'s. ``adjudicated_claims``: as :func:`appraise_data`'s.
     ``share``: the providers' claims statements shared with the other year's pass (:class:`ClaimsShare`)."""
-    des = _of_year(designations, year) if share is None else share.designations.setdefault(
-        year, _of_year(designations, year))  # the same table as the share's: its scope groups computed once
+    # the share's table of the year when it has one (the same table: its scope groups computed once)
+    des = share.designations[year] if share is not None and year in share.designations else \
+        _of_year(designations, year)
     extra: dict[str, pa.Table | ir.Table] = {t.name: data[t.name] for t in APPRAISAL_TABLES
                                              if data.get(t.name) is not None}
     extra |= {name: t.drop(ROW) for name, t in (tables or {}).items()}
