@@ -500,21 +500,10 @@ class _Engine:
         """The claims of ``years`` counted and summed (``_cnt``, ``_cost``, with ``fund`` ``_fund``) by scope group
         (``_g``), person of a whole measure (``_sp``, with ``whole`` or ``major``) and one int64 of flag bits
         (``_b``: :data:`_BITS`, bit 0 last year): three sums a claim, not one per measure."""
-        c = self.claims_in(years, fund=fund)
-        is_major: ir.BooleanValue | None = None
-        if major:
-            codes = self.major_codes()
-            c = c.left_join(codes, c.diagnosis == codes._dx)
-            is_major = c._dx.notnull()
-        ip = c.setting == Setting.INPATIENT
-        bits = [(c._yr != self.year, 1), (c.setting == Setting.OUTPATIENT, _BITS["_op"]), (ip, _BITS["_ip"]),
-                (c.i_cn == c.p_cn, _BITS["_inc"])]
-        per_person: list[ir.BooleanValue] = [(c._yr == self.year) & ip] if whole else []
-        if is_major is not None:
-            bits.append((is_major, _BITS["_mj"]))
-            per_person.append(is_major)
-        cell = functools.reduce(operator.add, [ibis.ifelse(cond, bit, 0) for cond, bit in bits],
-                                c._prim * _BITS["_prim"])
+        c, flags, is_major = self._flagged(self.claims_in(years, fund=fund), major)
+        cell = flags + ibis.ifelse(c._yr != self.year, 1, 0)
+        per_person = [*([(c._yr == self.year) & (c.setting == Setting.INPATIENT)] if whole else []),
+                      *([is_major] if is_major is not None else [])]
         keys: dict[str, Any] = {"_g": c._g}
         if per_person:
             keys["_sp"] = ibis.ifelse(functools.reduce(operator.or_, per_person), c._p, ibis.null("int64"))
@@ -522,6 +511,22 @@ class _Engine:
         if fund:
             sums["_fund"] = c.fund_paid.fill_null(0).sum()
         return c.group_by(keys | {"_b": cell.cast("int64")}).aggregate(**sums)
+
+    def _flagged(self, c: ir.Table, major: bool, years: list[int] | None = None,
+                 ) -> tuple[ir.Table, ir.IntegerValue, ir.BooleanValue | None]:
+        """The claims ``c`` (of :meth:`claims_in`) with, when ``major``, the major-disease codes of ``years``
+        (:meth:`major_codes`) joined; each claim's flags but its year as the bits of one number (:data:`_BITS`);
+        whether it is of a major disease (None: not asked)."""
+        is_major: ir.BooleanValue | None = None
+        if major:
+            codes = self.major_codes(years)
+            c = c.left_join(codes, c.diagnosis == codes._dx)
+            is_major = c._dx.notnull()
+        bits = [(c.setting == Setting.OUTPATIENT, _BITS["_op"]), (c.setting == Setting.INPATIENT, _BITS["_ip"]),
+                (c.i_cn == c.p_cn, _BITS["_inc"]), *([(is_major, _BITS["_mj"])] if is_major is not None else [])]
+        cell = functools.reduce(operator.add, [ibis.ifelse(cond, bit, 0) for cond, bit in bits],
+                                c._prim * _BITS["_prim"])
+        return c, cell, is_major
 
     def _shared_cells(self, years: list[int], *, fund: bool, major: bool, whole: bool) -> ir.Table | None:
         """:meth:`_claim_cells` from the share's one statement of every pass's claims (None: no share of this
@@ -571,21 +576,9 @@ class _Engine:
                             "_p": pa.array(np.arange(persons.num_rows, dtype=np.int64)),
                             "_g": pa.array(self.groups), "_cn": pa.array(self.p_county),
                             **{k: pa.array(v) for k, v in named.items()}})
-        c = self.claims_in(years, fund=fund, persons=self._t(persons))
-        is_major: ir.BooleanValue | None = None
-        if major:
-            codes = self.major_codes(years)
-            c = c.left_join(codes, c.diagnosis == codes._dx)
-            is_major = c._dx.notnull()
-        ip = c.setting == Setting.INPATIENT
-        bits = [(c.setting == Setting.OUTPATIENT, _BITS["_op"]), (ip, _BITS["_ip"]),
-                (c.i_cn == c.p_cn, _BITS["_inc"])]
-        per_person: list[ir.BooleanValue] = [c._yr.isin(sorted(share.years)) & ip] if whole else []
-        if is_major is not None:
-            bits.append((is_major, _BITS["_mj"]))
-            per_person.append(is_major)
-        cell = functools.reduce(operator.add, [ibis.ifelse(cond, bit, 0) for cond, bit in bits],
-                                c._prim * _BITS["_prim"])
+        c, cell, is_major = self._flagged(self.claims_in(years, fund=fund, persons=self._t(persons)), major, years)
+        per_person = [*([c._yr.isin(sorted(share.years)) & (c.setting == Setting.INPATIENT)] if whole else []),
+                      *([is_major] if is_major is not None else [])]
         keys: dict[str, Any] = {k: c[k] for k in named} | {"_yr": c._yr.cast("int64"), "_f": cell.cast("int64")}
         if per_person:
             keys["_sp"] = ibis.ifelse(functools.reduce(operator.or_, per_person), c._p, ibis.null("int64"))
