@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime
 import functools
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,8 @@ from yigongti.core.engine import Backend, age_expr, connect, dated_in, register_
 from yigongti.referral.domain import ARRIVED, COMPLETED
 from yigongti.registry.domain import Tier
 
-__all__ = ["ADJUDICATED_CLAIM_COLUMNS", "TIER_RANK", "MeasureInputs", "MeasureResult", "compute_measures"]
+__all__ = ["ADJUDICATED_CLAIM_COLUMNS", "TIER_RANK", "ClaimsShare", "MeasureInputs", "MeasureResult",
+           "compute_measures"]
 
 TIER_RANK = {Tier.VILLAGE: 0, Tier.TOWNSHIP: 1, Tier.COUNTY: 2, Tier.OUTSIDE: 3}
 PRIMARY_TIERS = (Tier.TOWNSHIP, Tier.VILLAGE)
@@ -73,6 +74,23 @@ class MeasureInputs:
     # spills it or ``adjudicate_data`` returns it): the year's claims are read from it instead of being joined with
     # it by claim_id
     adjudicated_claims: bool = False
+
+
+@dataclass
+class ClaimsShare:
+    """What passes of :func:`compute_measures` over the same engine table of claims (``claims``: this year's and
+    last year's passes of ``appraise_data``) compute once: the providers' claims statements (visits, discharges and
+    bed days; referrals) per institution for every year of ``years``, and, with each pass's ``designations`` (by
+    year, the very table its pass is handed), the residents' claims counted and summed per scope group of every
+    pass (``_g_YEAR``), person of a whole measure, year and flags; kept as Arrow (``done``, by statement) by the
+    first pass that runs them. A pass of other claims, or of a year not in ``years``, runs its own; the scope
+    groups of a pass's designations are computed once too (``groups``)."""
+
+    claims: ir.Table
+    years: frozenset[int]
+    designations: dict[int, pa.Table] = field(default_factory=dict)
+    done: dict[str, Any] = field(default_factory=dict)
+    groups: dict[int, tuple[pa.Array, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -296,13 +314,12 @@ class _Labels:
 
 
 class _Engine:
-    def __init__(self, con: Backend, inputs: MeasureInputs, year: int, params: Parameters) -> None:
-        self.con, self.year, self.params, self.inputs = con, year, params, inputs
+    def __init__(self, con: Backend, inputs: MeasureInputs, year: int, params: Parameters,
+                 share: ClaimsShare | None = None) -> None:
+        self.con, self.year, self.params, self.inputs, self.share = con, year, params, inputs, share
         persons = inputs.persons.select(["person_id", "county_code", "birth_date"])
         # the designations' persons by row number (null: a person not in ``persons``, who counts for no scope)
-        self.p_of_des = pc.index_in(inputs.designations.column("person_id"),
-                                    value_set=persons.column("person_id").combine_chunks())
-        self.groups, self.reps = _scope_groups(persons, inputs.designations, self.p_of_des)
+        self.p_of_des, self.groups, self.reps = self._groups_of(year, inputs.designations)
         inst = inputs.institutions
         self.p_county, self.i_county = _county_numbers(persons, inst)
         self.i_prim = _flag(pc.is_in(inst.column("tier"), value_set=pa.array([t.value for t in PRIMARY_TIERS])))
@@ -330,6 +347,20 @@ class _Engine:
                                    if carried and inputs.adjudicated is not None else None)
         self.extra = {k: self._t(v) for k, v in inputs.extra.items()}
         self.labels = _Labels()
+
+    def _groups_of(self, year: int, des: pa.Table) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+        """The designations' persons by row number, each person's scope group and one person of each group
+        (:func:`_scope_groups`) for ``des``, the designations of ``year``'s pass: from the share when a pass
+        computed them already for the same table."""
+        share = self.share
+        if share is not None and share.designations.get(year) is des and year in share.groups:
+            return share.groups[year]
+        persons = self.inputs.persons.select(["person_id", "county_code", "birth_date"])
+        p_of_des = pc.index_in(des.column("person_id"), value_set=persons.column("person_id").combine_chunks())
+        got = (p_of_des, *_scope_groups(persons, des, p_of_des))
+        if share is not None and share.designations.get(year) is des:
+            share.groups[year] = got
+        return got
 
     def years(self, wanted: set[str] | None = None) -> list[tuple[int, str]]:
         """The years appraised (with the prefix of their measures): this year and, when the claims cover it, last
@@ -385,10 +416,12 @@ class _Engine:
 
     # ----------------------------------------------------------------------------------------- claims
 
-    def claims_in(self, years: list[int], *, fund: bool = False, person: bool = True) -> ir.Table:
+    def claims_in(self, years: list[int], *, fund: bool = False, person: bool = True,
+                  persons: ir.Table | None = None) -> ir.Table:
         """Claims of ``years`` with ``_yr``, the institution's county number ``i_cn`` and primary flag ``_prim``
         (:attr:`inst`) and, with ``person``, the person's number ``_p``, scope group ``_g`` and county number
-        ``p_cn``, with ``fund`` the adjudicated fund_paid."""
+        ``p_cn`` (and every other column of ``persons``, when given instead of :attr:`persons`), with ``fund`` the
+        adjudicated fund_paid."""
         assert self.claims is not None
         c = self.claims
         yr = _year_of(c.admit_date)
@@ -406,19 +439,20 @@ class _Engine:
         inst = self.inst.select("inst_id", "_prim", i_cn=self.inst._cn)
         c = c.join(inst, "inst_id")
         if person:
-            per = self.persons.select("person_id", "_p", "_g", p_cn=self.persons._cn)
+            per = (self.persons.select("person_id", "_p", "_g", p_cn=self.persons._cn) if persons is None
+                   else persons.rename(p_cn="_cn"))
             c = c.join(per, "person_id")
         if fund and self.adj is not None and rows is None:
             a = self.adj.rename(adj_claim_id="claim_id")
             c = c.left_join(a, c.claim_id == a.adj_claim_id)
         return c
 
-    def major_codes(self) -> ir.Table:
-        """The distinct diagnoses of this year's and last year's claims that are major diseases: matched by
-        :func:`icd_matches` once per distinct code (one small query), not once per claim."""
+    def major_codes(self, years: list[int] | None = None) -> ir.Table:
+        """The distinct diagnoses of this year's and last year's claims (or ``years``') that are major diseases:
+        matched by :func:`icd_matches` once per distinct code (one small query), not once per claim."""
         c = self.claims
         assert c is not None
-        c = c.filter(dated_in(c.admit_date, [self.year, self.year - 1]) & c.diagnosis.notnull())
+        c = c.filter(dated_in(c.admit_date, years or [self.year, self.year - 1]) & c.diagnosis.notnull())
         codes = to_arrow(c.select("diagnosis").distinct(), self.con).column("diagnosis").to_pylist()
         major = sorted(x for x in codes if icd_matches(x, self.params.major_diseases))
         return self._t(pa.table({"_dx": pa.array(major, pa.string())}))
@@ -451,37 +485,107 @@ class _Engine:
         own = [k for k in feats if k.startswith("_")]
         if self._claims_in_memory(fund):
             return self._claim_groups_arrow(years, feats, fund=fund, major=major, whole=whole), names, own
-        c = self.claims_in(years, fund=fund)
-        is_major: ir.BooleanValue | None = None
-        if major:
-            codes = self.major_codes()
-            c = c.left_join(codes, c.diagnosis == codes._dx)
-            is_major = c._dx.notnull()
-        # the claims counted and summed by group, person of a whole measure and the few flags the measures test as
-        # the bits of one number (``_BITS``, bit 0: last year; three sums a claim, not one per measure), then each
-        # measure over those rows
-        ip = c.setting == Setting.INPATIENT
-        bits = [(c._yr != self.year, 1), (c.setting == Setting.OUTPATIENT, _BITS["_op"]), (ip, _BITS["_ip"]),
-                (c.i_cn == c.p_cn, _BITS["_inc"])]
-        per_person: list[ir.BooleanValue] = [(c._yr == self.year) & ip] if whole else []
-        if is_major is not None:
-            bits.append((is_major, _BITS["_mj"]))
-            per_person.append(is_major)
-        cell = functools.reduce(operator.add, [ibis.ifelse(cond, bit, 0) for cond, bit in bits],
-                                c._prim * _BITS["_prim"])
+        keys = ["_g", "_sp"] if whole or major else ["_g"]
+        g = self._shared_cells(years, fund=fund, major=major, whole=whole)
+        if g is None:
+            g = self._claim_cells(years, fund=fund, major=major, whole=whole)
+
+        def has(yr: int, fl: tuple[str, ...]) -> ir.BooleanValue:
+            mask = functools.reduce(operator.or_, [_BITS[f] for f in fl], 1)
+            return (g._b & mask) == (mask & ~1 if yr == self.year else mask)
+        return g.group_by(keys).aggregate(**{k: _s(has(yr, fl), g[value])
+                                             for k, (yr, fl, value) in feats.items()}), names, own
+
+    def _claim_cells(self, years: list[int], *, fund: bool, major: bool, whole: bool) -> ir.Table:
+        """The claims of ``years`` counted and summed (``_cnt``, ``_cost``, with ``fund`` ``_fund``) by scope group
+        (``_g``), person of a whole measure (``_sp``, with ``whole`` or ``major``) and one int64 of flag bits
+        (``_b``: :data:`_BITS`, bit 0 last year): three sums a claim, not one per measure."""
+        c, flags, is_major = self._flagged(self.claims_in(years, fund=fund), major)
+        cell = flags + ibis.ifelse(c._yr != self.year, 1, 0)
+        per_person = [*([(c._yr == self.year) & (c.setting == Setting.INPATIENT)] if whole else []),
+                      *([is_major] if is_major is not None else [])]
         keys: dict[str, Any] = {"_g": c._g}
         if per_person:
             keys["_sp"] = ibis.ifelse(functools.reduce(operator.or_, per_person), c._p, ibis.null("int64"))
         sums: dict[str, Any] = {"_cnt": c.count(), "_cost": c.total_cost.sum()}
         if fund:
             sums["_fund"] = c.fund_paid.fill_null(0).sum()
-        g = c.group_by(keys | {"_b": cell.cast("int64")}).aggregate(**sums)
+        return c.group_by(keys | {"_b": cell.cast("int64")}).aggregate(**sums)
 
-        def has(yr: int, fl: tuple[str, ...]) -> ir.BooleanValue:
-            mask = functools.reduce(operator.or_, [_BITS[f] for f in fl], 1)
-            return (g._b & mask) == (mask & ~1 if yr == self.year else mask)
-        return g.group_by(list(keys)).aggregate(**{k: _s(has(yr, fl), g[value])
-                                                   for k, (yr, fl, value) in feats.items()}), names, own
+    def _flagged(self, c: ir.Table, major: bool, years: list[int] | None = None,
+                 ) -> tuple[ir.Table, ir.IntegerValue, ir.BooleanValue | None]:
+        """The claims ``c`` (of :meth:`claims_in`) with, when ``major``, the major-disease codes of ``years``
+        (:meth:`major_codes`) joined; each claim's flags but its year as the bits of one number (:data:`_BITS`);
+        whether it is of a major disease (None: not asked)."""
+        is_major: ir.BooleanValue | None = None
+        if major:
+            codes = self.major_codes(years)
+            c = c.left_join(codes, c.diagnosis == codes._dx)
+            is_major = c._dx.notnull()
+        bits = [(c.setting == Setting.OUTPATIENT, _BITS["_op"]), (c.setting == Setting.INPATIENT, _BITS["_ip"]),
+                (c.i_cn == c.p_cn, _BITS["_inc"]), *([(is_major, _BITS["_mj"])] if is_major is not None else [])]
+        cell = functools.reduce(operator.add, [ibis.ifelse(cond, bit, 0) for cond, bit in bits],
+                                c._prim * _BITS["_prim"])
+        return c, cell, is_major
+
+    def _shared_cells(self, years: list[int], *, fund: bool, major: bool, whole: bool) -> ir.Table | None:
+        """:meth:`_claim_cells` from the share's one statement of every pass's claims (None: no share of this
+        pass's years, or fund_paid asked of a pass that did not run it). The statement, run by the first pass that
+        asks: the claims of the share's years and of the year before each (last year's measures and new major
+        cases) counted and summed by every pass's scope group (``_g_YEAR``), the person of a claim that one pass
+        needs whole (``_sp``), the year (``_yr``) and the flags but the year (``_f``); each pass then sums those
+        rows of its years by its own group, person and flags (bit 0: not its year), some hundred thousand rows."""
+        share = self.share
+        if (share is None or share.claims is not self.claims or self.year not in share.years
+                or set(share.designations) != set(share.years)
+                or share.designations[self.year] is not self.inputs.designations):
+            return None
+        every = sorted(share.years | {y - 1 for y in share.years})
+        if not set(years) <= set(every):
+            return None
+        key = f"residents {major} {whole}"
+        if key not in share.done:
+            share.done[key] = (self.year, fund, self._cells_of_every_pass(every, fund=fund, major=major,
+                                                                           whole=whole))
+        maker, with_fund, cells = share.done[key]
+        if fund and (maker != self.year or not with_fund):
+            return None
+        r = self._t(cells)
+        r = r.filter(r._yr.isin(years))
+        ip, mj = (r._f & _BITS["_ip"]) > 0, (r._f & _BITS["_mj"]) > 0
+        keys: dict[str, Any] = {"_g": r[f"_g_{self.year}"]}
+        if whole or major:
+            mine = functools.reduce(operator.or_, [*([(r._yr == self.year) & ip] if whole else []),
+                                                   *([mj] if major else [])])
+            keys["_sp"] = ibis.ifelse(mine, r._sp, ibis.null("int64"))
+        sums: dict[str, Any] = {"_cnt": r._cnt.sum(), "_cost": r._cost.sum()}
+        if fund:
+            sums["_fund"] = r._fund.sum()
+        bit = (r._f + ibis.ifelse(r._yr != self.year, 1, 0)).cast("int64")
+        return r.group_by(keys | {"_b": bit}).aggregate(**sums)
+
+    def _cells_of_every_pass(self, years: list[int], *, fund: bool, major: bool, whole: bool) -> pa.Table:
+        """The share's statement of :meth:`_shared_cells`, run: (``_g_YEAR`` of each pass, ``_sp``, ``_yr``, ``_f``,
+        ``_cnt``, ``_cost``, with ``fund`` ``_fund``)."""
+        share = self.share
+        assert share is not None
+        named = {f"_g_{y}": (self.groups if y == self.year else self._groups_of(y, share.designations[y])[1])
+                 for y in sorted(share.years)}
+        persons = self.inputs.persons.select(["person_id"])
+        persons = pa.table({"person_id": persons.column("person_id"),
+                            "_p": pa.array(np.arange(persons.num_rows, dtype=np.int64)),
+                            "_g": pa.array(self.groups), "_cn": pa.array(self.p_county),
+                            **{k: pa.array(v) for k, v in named.items()}})
+        c, cell, is_major = self._flagged(self.claims_in(years, fund=fund, persons=self._t(persons)), major, years)
+        per_person = [*([c._yr.isin(sorted(share.years)) & (c.setting == Setting.INPATIENT)] if whole else []),
+                      *([is_major] if is_major is not None else [])]
+        keys: dict[str, Any] = {k: c[k] for k in named} | {"_yr": c._yr.cast("int64"), "_f": cell.cast("int64")}
+        if per_person:
+            keys["_sp"] = ibis.ifelse(functools.reduce(operator.or_, per_person), c._p, ibis.null("int64"))
+        sums: dict[str, Any] = {"_cnt": c.count(), "_cost": c.total_cost.sum()}
+        if fund:
+            sums["_fund"] = c.fund_paid.fill_null(0).sum()
+        return to_arrow(c.group_by(keys).aggregate(**sums), self.con)
 
     def _claims_in_memory(self, fund: bool) -> bool:
         """Whether the claims the residents' measures read are Arrow tables: the claims, and with ``fund`` the
@@ -708,24 +812,14 @@ class _Engine:
         if self.claims is not None and years and in_memory:
             pieces.append(self._t(self._inst_claims_arrow(years)))
         elif self.claims is not None and years:
-            # grouped by the claims' inst_id as they are: the institutions' own rows (``base``) keep the known ones
-            c = self.claims
-            yr = _year_of(c.admit_date)
-            c = c.filter(dated_in(c.admit_date, [y for y, _ in years])).mutate(_yr=yr)
-            ip = (c.setting == Setting.INPATIENT) & c.discharge_date.notnull()
-            days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
-            aggs: dict[str, Any] = {}
-            for yr, prefix in years:
-                this = c._yr == yr
-                aggs |= {prefix + "visits": _n(this & (c.setting == Setting.OUTPATIENT)),
-                         prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
-            pieces.append(c.group_by("inst_id").aggregate(**aggs))
+            pieces.append(self._shared("claims", years, self._inst_claims))
         ex = self.extra
         if "referrals" in ex:  # the workflow's referrals, when handed in, instead of the claims' referral_from
             pieces.append(self._workflow_referrals())
             have |= {p + m for _, p in self.years() for m in _REFERRAL_MEASURES} | {"referrals_completed"}
         elif self.claims is not None and years:
-            pieces.append(self._t(self._referrals_arrow(years)) if in_memory else self._referrals(years))
+            pieces.append(self._t(self._referrals_arrow(years)) if in_memory else
+                          self._shared("referrals", years, self._referrals))
             have |= {p + m for _, p in years for m in _REFERRAL_MEASURES}
         if "postings" in ex:
             pieces.append(self._postings())
@@ -778,6 +872,40 @@ class _Engine:
         cols = {**z, **{k: v.cast("int64") for k, v in derived.items()}}
         keep = {k: v for k, v in cols.items() if k in wanted and k in have}
         return base.select("inst_id", **keep), set(keep)
+
+    def _inst_claims(self, years: list[tuple[int, str]]) -> ir.Table:
+        """Per institution (the claims' inst_id as they are: the institutions' own rows keep the known ones): its
+        outpatient visits, discharges and bed days of ``years``."""
+        c = self.claims
+        assert c is not None
+        c = c.filter(dated_in(c.admit_date, [y for y, _ in years])).mutate(_yr=_year_of(c.admit_date))
+        ip = (c.setting == Setting.INPATIENT) & c.discharge_date.notnull()
+        days = ibis.greatest(c.discharge_date.delta(c.admit_date, unit="day"), 1).cast("int64")
+        aggs: dict[str, Any] = {}
+        for yr, prefix in years:
+            this = c._yr == yr
+            aggs |= {prefix + "visits": _n(this & (c.setting == Setting.OUTPATIENT)),
+                     prefix + "discharges": _n(this & ip), prefix + "bed_days": _s(this & ip, days)}
+        return c.group_by("inst_id").aggregate(**aggs)
+
+    def _shared(self, kind: str, years: list[tuple[int, str]],
+                make: Callable[[list[tuple[int, str]]], ir.Table]) -> ir.Table:
+        """The providers' claims statement ``make`` (per inst_id, a column per measure of each year, named with the
+        year's prefix) for ``years``; with a :class:`ClaimsShare` whose years hold them, taken from one statement of
+        every year of the share, run by the first pass that asks and read by the others (this year's and last
+        year's passes of ``appraise_data``: the claims' ids read and the referrals joined once, not once a year)."""
+        share = self.share
+        if share is None or share.claims is not self.claims or not {y for y, _ in years} <= share.years:
+            return make(years)
+        if kind not in share.done:
+            share.done[kind] = to_arrow(make([(y, f"_{y}_") for y in sorted(share.years)]), self.con)
+        done = share.done[kind]
+        cols = {"inst_id": done.column("inst_id")}
+        for y, prefix in years:
+            tag = f"_{y}_"
+            cols |= {prefix + name.removeprefix(tag): done.column(name) for name in done.column_names
+                     if name.startswith(tag)}
+        return self._t(pa.table(cols))
 
     def _referrals(self, years: list[tuple[int, str]]) -> ir.Table:
         """Per sending institution: referrals received in ``years``, up or down the tiers."""
@@ -903,12 +1031,14 @@ def _sum_over(features: ir.Table, key: str, mapping: ir.Table, names: set[str]) 
 
 
 def compute_measures(inputs: MeasureInputs, *, year: int, params: Parameters, wanted: set[str],
-                     backend: str = "duckdb", con: Backend | None = None) -> MeasureResult:
-    """The measures in ``wanted`` (``name`` or ``prev:name``) for every scope, for ``year``."""
+                     backend: str = "duckdb", con: Backend | None = None,
+                     share: ClaimsShare | None = None) -> MeasureResult:
+    """The measures in ``wanted`` (``name`` or ``prev:name``) for every scope, for ``year``; ``share``: the
+    providers' claims statements shared with another pass over the same claims (:class:`ClaimsShare`)."""
     own = con is None
     con = con or connect(backend)
     try:
-        eng = _Engine(con, inputs, year, params)
+        eng = _Engine(con, inputs, year, params, share)
         wanted = {m.replace("prev:", PREV) for m in wanted}
         res = {m for m in wanted if MEASURES[m.removeprefix(PREV)].attribution is Attribution.RESIDENTS}
         prov = wanted - res

@@ -28,7 +28,7 @@ from yigongti.appraisal.domain import (
     points,
     quantize,
 )
-from yigongti.appraisal.engine import MeasureInputs, compute_measures
+from yigongti.appraisal.engine import ClaimsShare, MeasureInputs, compute_measures
 from yigongti.appraisal.indicator_sets import folder_indicator_set, load_indicator_set
 from yigongti.appraisal.indicators import (
     MEASURES,
@@ -178,13 +178,21 @@ def _covers(adjudicated: pa.Table | ir.Table | None, claims: pa.Table | ir.Table
     return bool(pc.any(pc.is_in(ids, value_set=done)).as_py())
 
 
+def _of_year(designations: pa.Table, year: int) -> pa.Table:
+    return pc.filter(designations, pc.equal(designations.column("year"), year))
+
+
 def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designations: pa.Table,
                     adjudicated: pa.Table | ir.Table | None, backend: str, *, claims: pa.Table | ir.Table | None,
                     con: Backend | None = None, whole: bool | None = None,
-                    tables: Mapping[str, ir.Table] | None = None, adjudicated_claims: bool = False) -> IndicatorPass:
+                    tables: Mapping[str, ir.Table] | None = None, adjudicated_claims: bool = False,
+                    share: ClaimsShare | None = None) -> IndicatorPass:
     """``whole``: whether the claims cover every month of the year before (computed when None). ``tables``: appraisal
-    tables as engine tables of ``con``, instead of ``data``'s. ``adjudicated_claims``: as :func:`appraise_data`'s."""
-    des = pc.filter(designations, pc.equal(designations.column("year"), year))
+    tables as engine tables of ``con``, instead of ``data``'s. ``adjudicated_claims``: as :func:`appraise_data`'s.
+    ``share``: the providers' claims statements shared with the other year's pass (:class:`ClaimsShare`)."""
+    # the share's table of the year when it has one (the same table: its scope groups computed once)
+    des = share.designations[year] if share is not None and year in share.designations else \
+        _of_year(designations, year)
     extra: dict[str, pa.Table | ir.Table] = {t.name: data[t.name] for t in APPRAISAL_TABLES
                                              if data.get(t.name) is not None}
     extra |= {name: t.drop(ROW) for name, t in (tables or {}).items()}
@@ -199,7 +207,7 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
     # settlement do not hold this year's
     with memtables_released(con) if con is not None else nullcontext():
         result = compute_measures(inputs, year=year, params=iset.parameters, wanted=iset.needed_measures(),
-                                  backend=backend, con=con)
+                                  backend=backend, con=con, share=share)
     scopes = _scopes(data)
     checks = _checklists(data, year, iset)
     columns = result.columns(pa.array([k for k, _ in scopes], pa.string()), pa.array([s for _, s in scopes],
@@ -361,8 +369,15 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         raise InvalidInput([Problem("designations", 0, "year", f"no designations for {year} / 没有 {year} 年的定点")])
     source: pa.Table | ir.Table | None = claims if claims is not None else data.get("claims")
     whole = source is not None and _whole_year(source, year - 1)  # one scan, for the measures and the notes
+    prev_des = designations if year - 1 in des_years else _relabel(designations, year, year - 1)
+    share = None
+    if with_previous and whole and isinstance(source, ir.Table):  # a province's claims in the engine: the claims
+        # statements of this year's pass give last year's too, and its pass the scope groups of last year's
+        share = ClaimsShare(source, frozenset({year, year - 1}),
+                            {year: _of_year(designations, year), year - 1: _of_year(prev_des, year - 1)})
     done = _indicator_rows(data, year, iset, designations, adjudicated, backend, claims=source, con=con,
-                           whole=whole, tables=tables, adjudicated_claims=adjudicated_claims and source is not None)
+                           whole=whole, tables=tables, adjudicated_claims=adjudicated_claims and source is not None,
+                           share=share)
     notes: list[str] = []
     previous = None
     previous_scores: dict[str, Decimal] = {}
@@ -370,12 +385,11 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         notes.append(f"{year - 1} 年结算清单不满12个月，增长率指标与同比不可计算 / the claims of {year - 1} do not "
                      "cover every month: growth indicators and the change on last year are not computed")
     if with_previous and whole:
-        prev_des = designations if year - 1 in des_years else _relabel(designations, year, year - 1)
         if year - 1 not in des_years:
             notes.append(f"{year - 1} 年无定点数据，按 {year} 年定点归属 / no designations for {year - 1}: last "
                          f"year's indicators use {year}'s designations")
         last_year = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend, claims=source, con=con,
-                                    tables=tables)
+                                    tables=tables, share=share)
         previous = last_year.table
         with _collector_paused():
             last_scores, _ = score_columns(iset, last_year)
