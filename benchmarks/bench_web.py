@@ -49,7 +49,7 @@ from rich.progress import Progress
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from yigongti.core.db import make_engine, make_session_factory
+from yigongti.core.db import DriverStatement, make_engine, make_session_factory
 from yigongti.enrollment.choices import SubmitChoice, submit_choice
 from yigongti.enrollment.store import ChoiceRow, DesignationRow, PersonRow
 from yigongti.enrollment.uow import SqlAlchemyUnitOfWork
@@ -366,12 +366,22 @@ def main() -> None:
             statements[0] += 1
 
         event.listen(base_engine, "before_cursor_execute", count)
+        on_driver = DriverStatement.rows  # statements on psycopg's cursor (PostgreSQL) bypass the event: counted here
+
+        def rows_counted(self: DriverStatement, *a: Any, **k: Any) -> list[tuple[Any, ...]]:
+            statements[0] += 1
+            return on_driver(self, *a, **k)
+
+        DriverStatement.rows = rows_counted  # type: ignore[method-assign]
         uow = SqlAlchemyUnitOfWork(base_engine)
         t = time.perf_counter()
-        for pid, triples in baseline_clients:
-            c, tw, v = triples[0]
-            submit_choice(SubmitChoice(pid, YEAR, c, tw, v, datetime(2026, 11, 25, 10), for_household=False,
-                                       channel="bench"), uow, now=datetime(2026, 11, 25, 10))
+        try:
+            for pid, triples in baseline_clients:
+                c, tw, v = triples[0]
+                submit_choice(SubmitChoice(pid, YEAR, c, tw, v, datetime(2026, 11, 25, 10), for_household=False,
+                                           channel="bench"), uow, now=datetime(2026, 11, 25, 10))
+        finally:
+            DriverStatement.rows = on_driver  # type: ignore[method-assign]
         baseline_rate = len(baseline_clients) / (time.perf_counter() - t)
         base_engine.dispose()
         console.print(f"baseline: submit_choice in-process, sequential: {baseline_rate:,.0f} choices/s, "

@@ -18,6 +18,7 @@ from store_fixtures import PG_URL, pg_unreachable
 
 from yigongti.app.factory import create_app
 from yigongti.core.db import make_engine
+from yigongti.enrollment.store import ChoiceRepository
 from yigongti.platform.settings import Settings
 
 
@@ -148,3 +149,20 @@ def test_ending_sessions_in_one_worker_ends_them_in_the_other_at_once(two_worker
         assert b.get("/api/me", headers=token).status_code == 401
         b.cookies.set("ygt_session", page_cookie)
         assert b.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_a_choice_through_a_cached_token_is_refused_at_once_after_sign_out_elsewhere(
+        two_workers: tuple[FastAPI, FastAPI]) -> None:
+    """The choice path checks a cached token's session in its own transaction (on PostgreSQL on the driver's
+    cursor): a sign-out through another worker refuses the next choice (401) and records nothing."""
+    first, second = two_workers
+    make_user(first, "r5", "resident", person_id="R0005")
+    choice = {"consortium_id": "G1", "township_id": "G1-T1", "village_id": "G1-T1-V2"}
+    with TestClient(first) as a, TestClient(second) as b:
+        token = login(b, "r5")
+        assert b.post("/api/persons/R0005/choices", json=choice, headers=token).status_code == 201  # cached in b
+        assert b.post("/api/persons/R0005/choices", json=choice, headers=token).status_code == 201
+        assert a.post("/api/logout", headers=login(a, "r5")).status_code == 204
+        assert b.post("/api/persons/R0005/choices", json=choice, headers=token).status_code == 401
+    with first.state.ctx.sessions() as s:
+        assert ChoiceRepository(s).count(person_id="R0005", channel="api") == 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Boolean,
@@ -21,7 +21,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Row,
     String,
     Table,
     Text,
@@ -43,7 +42,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from yigongti.core.audit import AuditRepository, AuditRow, audit_detail
 from yigongti.core.bulk import count_rows as _count
 from yigongti.core.db import ID_LENGTH as _ID
-from yigongti.core.db import Base
+from yigongti.core.db import Base, DriverStatement
 from yigongti.enrollment.domain import Designation, Source
 from yigongti.enrollment.household import Member
 
@@ -54,6 +53,7 @@ __all__ = [
     "ChoiceRow",
     "DesignationRepository",
     "DesignationRow",
+    "HouseholdMember",
     "PersonRepository",
     "PersonRow",
 ]
@@ -152,6 +152,17 @@ _HOUSEHOLD_OF = (select(_P.person_id, _P.birth_date, _P.household_head, _P.count
                         .where(_P.person_id == bindparam("person_id")).scalar_subquery())
                  .order_by(_P.person_id))
 _HOUSEHOLD_OF_LOCKED = _HOUSEHOLD_OF.with_for_update(of=PersonRow.__table__)
+_HOUSEHOLD_STATEMENTS = {False: DriverStatement(_HOUSEHOLD_OF), True: DriverStatement(_HOUSEHOLD_OF_LOCKED)}
+
+
+class HouseholdMember(NamedTuple):
+    """A household member as the choice path reads it (:meth:`PersonRepository.household_of`)."""
+
+    person_id: str
+    birth_date: date
+    household_head: bool
+    county_code: str
+
 _INSERT_CHOICE = insert(cast(Table, ChoiceRow.__table__)).returning(ChoiceRow.__table__.c.choice_id)
 
 
@@ -198,7 +209,7 @@ _AUDIT_DETAIL_HEAD = '{"choice_id": '  # the audit detail's first key (keys sort
 
 
 @functools.cache
-def _accept_choice_pg() -> Any:
+def _accept_choice_pg() -> DriverStatement:
     """PostgreSQL: a valid choice's three writes as ONE statement (one round trip): the choice row, the designation
     (:func:`_upsert_latest` over the table's valid choices and the new row, which the statement's snapshot does not
     see), and the audit entry, whose detail text is ``:head || choice_id || :tail``. Returns the choice_id and the
@@ -218,9 +229,9 @@ def _accept_choice_pg() -> Any:
                                      select(bindparam("now", type_=DateTime()), bindparam("a_actor", type_=String()),
                                             bindparam("a_action", type_=String()), new.c.person_id, detail))
                .cte("audited"))
-    return (select(new.c.choice_id, designated.c.consortium_id, designated.c.township_id, designated.c.village_id,
-                   designated.c.source)
-            .select_from(new.outerjoin(designated, true())).add_cte(audited))
+    return DriverStatement(select(new.c.choice_id, designated.c.consortium_id, designated.c.township_id,
+                                  designated.c.village_id, designated.c.source)
+                           .select_from(new.outerjoin(designated, true())).add_cte(audited))
 
 
 class PersonRepository:
@@ -240,15 +251,13 @@ class PersonRepository:
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return list(self.session.scalars(stmt))
 
-    def household_of(self, person_id: str, *, lock: bool = False) -> list[Row[Any]]:
-        """The members of ``person_id``'s household (empty when the person is unknown) as rows of person_id,
-        birth_date, household_head and county_code, in ONE statement (no ORM objects); ``lock`` as in
-        :meth:`household`."""
-        stmt = _HOUSEHOLD_OF_LOCKED if lock else _HOUSEHOLD_OF
-        return list(self.session.execute(stmt, {"person_id": person_id}))
+    def household_of(self, person_id: str, *, lock: bool = False) -> list[HouseholdMember]:
+        """The members of ``person_id``'s household (empty when the person is unknown), in ONE statement (no ORM
+        objects; on PostgreSQL on the driver's cursor); ``lock`` as in :meth:`household`."""
+        return [HouseholdMember(*r) for r in _HOUSEHOLD_STATEMENTS[lock].rows(self.session, {"person_id": person_id})]
 
     @staticmethod
-    def members(rows: Sequence[PersonRow | Row[Any]]) -> list[Member]:
+    def members(rows: Sequence[PersonRow | HouseholdMember]) -> list[Member]:
         """Household members as the domain sees them."""
         return [Member(r.person_id, r.birth_date, bool(r.household_head)) for r in rows]
 
@@ -290,7 +299,7 @@ class ChoiceRepository:
         params = {f"c_{k}": values[k] for k in _CHOICE_COLS}
         params |= {"person_id": values["person_id"], "year": values["year"], "now": now, "a_actor": actor,
                    "a_action": action, "a_head": _AUDIT_DETAIL_HEAD, "a_tail": text[len(_AUDIT_DETAIL_HEAD) + 1:]}
-        row = self.session.execute(_accept_choice_pg(), params).one()
+        (row,) = _accept_choice_pg().rows(self.session, params)
         choice_id = int(row[0])
         person_id, year = values["person_id"], values["year"]
         if row[4] is None:  # the designation was already on the latest valid choice (a later chosen_at)

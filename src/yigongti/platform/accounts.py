@@ -24,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from yigongti.core.db import DriverStatement
 from yigongti.enrollment.store import PersonRow
 from yigongti.platform.accounts_store import ApiTokenRow, UserRow
 
@@ -212,15 +213,18 @@ _BY_TOKEN = (_principal_select(ApiTokenRow.revoked, ApiTokenRow.expires_at, ApiT
              .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.user_id)
              .where(ApiTokenRow.token_sha256 == bindparam("digest")))
 _BY_USER_ID = _principal_select().where(UserRow.user_id == bindparam("user_id"))
-_CURRENT = select(UserRow.session_epoch).where(UserRow.user_id == bindparam("user_id"), UserRow.active)
+_CURRENT = DriverStatement(select(UserRow.session_epoch).where(UserRow.user_id == bindparam("user_id"),
+                                                                UserRow.active))
+_BY_TOKEN_ROWS = DriverStatement(_BY_TOKEN)
 
 
 def token_grant(session: Session, token: str, *, now: datetime) -> tuple[Principal, datetime] | None:
     """The principal of a valid (not revoked, not expired, of the user's current session epoch) token of an active
     user and the token's expiry, else None; one query."""
-    row = session.execute(_BY_TOKEN, {"digest": _digest(token)}).first()
-    if row is None:
+    rows = _BY_TOKEN_ROWS.rows(session, {"digest": _digest(token)})
+    if not rows:
         return None
+    row = rows[0]
     user_epoch, active, revoked, expires_at, token_epoch = row[9:]
     if revoked or expires_at <= now or not active or token_epoch != user_epoch:
         return None
@@ -252,7 +256,8 @@ def user_for_id(session: Session, user_id: int, *, epoch: int | None = None) -> 
 def session_current(session: Session, user_id: int, epoch: int) -> bool:
     """Whether a session or token of ``epoch`` still stands: the user is active and has not ended their sessions
     since (one primary-key lookup; what a worker asks for a token it has cached)."""
-    return session.execute(_CURRENT, {"user_id": user_id}).scalar() == epoch
+    rows = _CURRENT.rows(session, {"user_id": user_id})
+    return bool(rows) and rows[0][0] == epoch
 
 
 def end_sessions(session: Session, user_id: int) -> None:
