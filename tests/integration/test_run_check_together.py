@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -120,8 +121,14 @@ def test_the_parked_tables_and_the_claims_look_are_checked_on_another_thread(
 
     monkeypatch.setattr(year_module, "check_folder", checked)
     monkeypatch.setattr(year_module, "claims_look", looked)
-    monkeypatch.setattr(year_module, "check_claims_files",
-                        lambda *a, **k: seen("claims") or check_claims_files(*a, **k))  # type: ignore[func-returns-value]
+    looks: list[object] = []
+
+    def claims(*args: object, **kwargs: object) -> bool:
+        seen("claims")
+        looks.append(kwargs.get("look"))
+        return check_claims_files(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(year_module, "check_claims_files", claims)
     data, parked, verdict = year_module._check_parking(province, tmp_path, province / "claims")
     assert verdict() is False  # the demo's claims are valid and none is padded
     assert set(parked) == {t for t in PARKED_TABLES if (province / f"{t}.parquet").exists()}
@@ -130,6 +137,7 @@ def test_the_parked_tables_and_the_claims_look_are_checked_on_another_thread(
     assert threads["others"] == threads["claims"] == {main}
     assert len(threads["parked"] | threads["look"]) == 1 and main not in threads["parked"]
     assert started.index("look") < started.index("claims")
+    assert looks == [claims_look(province / "claims")]  # the look taken on the other thread, handed to the check
 
 
 def test_the_look_taken_before_is_the_look_the_check_takes(province: Path, tmp_path: Path) -> None:
@@ -178,3 +186,34 @@ def test_the_claims_check_with_the_look_taken_before_says_what_it_says_without(p
             check_claims_files(folder, path, look=look)
         raised.append(caught.value.problems)
     assert raised[0] == raised[1] and raised[0]
+
+
+@pytest.mark.parametrize("when", ["parked not started", "parked started"])
+def test_an_error_on_this_thread_does_not_wait_for_every_parked_table(
+        province: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str) -> None:
+    """An error (or Ctrl-C) while the other tables are checked is raised without the other thread checking the
+    parked tables it has not started (a province's follow-ups and surveys: seconds each): at most the one it checks."""
+    check, look = year_module.check_folder, year_module.claims_look
+    parked_checked: list[str] = []
+    first_parked = threading.Event()
+
+    def checked(folder: Path, *, tables: list[str]) -> object:
+        if set(tables) <= set(PARKED_TABLES):
+            parked_checked.extend(tables)
+            first_parked.set()
+            time.sleep(1)  # the error is raised while this table is checked
+            return check(folder, tables=tables)
+        if when == "parked started":
+            assert first_parked.wait(30)
+        raise KeyboardInterrupt
+
+    def looked(path: Path) -> object:
+        if when == "parked not started":
+            time.sleep(0.5)  # the error comes while the look is taken
+        return look(path)
+
+    monkeypatch.setattr(year_module, "check_folder", checked)
+    monkeypatch.setattr(year_module, "claims_look", looked)
+    with pytest.raises(KeyboardInterrupt):
+        year_module._check_parking(province, tmp_path, province / "claims")
+    assert parked_checked == ([] if when == "parked not started" else list(PARKED_TABLES[:1]))

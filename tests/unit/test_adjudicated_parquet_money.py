@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yigongti.benefits.service import write_adjudicated_parquet
+from yigongti.benefits.service import write_adjudicated_parquet, write_adjudicated_stream
 from yigongti.core.engine import connect
 
 INT64 = st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1)
@@ -45,3 +45,26 @@ def test_any_int64_fen_is_written_as_its_exact_yuan(tmp_path_factory: pytest.Tem
 def test_a_cell_past_the_fast_decimals_is_written_by_the_wide_ones(tmp_path: Path) -> None:
     fen = [1, -5, 12345, 10**16, -(2**63) + 1, 2**63 - 1]
     assert _written(fen, tmp_path) == [Decimal(f) / 100 for f in fen]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_failed_write_leaves_the_earlier_file_of_the_other_format(tmp_path: Path, fmt: str) -> None:
+    """The adjudicated file of the other format is removed only once the new one is in place: a write that fails
+    leaves OUT as it was (never without an adjudicated file), and no temporary file."""
+    other = tmp_path / f"adjudicated.{'csv' if fmt == 'parquet' else 'parquet'}"
+    other.write_bytes(b"claim_id\nC1\n")
+    con = connect("duckdb")
+    try:
+        con.con.register("bad", pa.table({"claim_id": ["C1"], "network_status": ["outside"], "deductible": [0],
+                                          "fund_paid": ["not fen"], "patient_paid": [0], "rule": ["B1"]}))
+        bad = con.table("bad")
+        bad = bad.mutate(fund_paid=bad.fund_paid.cast("int64"))  # fails as the engine writes
+        with pytest.raises(Exception, match="not fen"):
+            if fmt == "parquet":
+                write_adjudicated_parquet(con, bad, tmp_path)
+            else:
+                write_adjudicated_stream(bad, tmp_path)
+    finally:
+        con.disconnect()
+    assert [p.name for p in tmp_path.iterdir()] == [other.name]
+    assert other.read_bytes() == b"claim_id\nC1\n"

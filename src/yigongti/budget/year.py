@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -328,25 +329,36 @@ def _check_parking(folder: Path, spill: Path,
     and the claims' only when the tables have none, when the caller asks for the verdict (after the policy and the
     opening balances are read)."""
     small = [t for t in INPUT_TABLES if t != "claims" and t not in PARKED_TABLES]
+    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="yigongti-parking") as pool:
         looking = pool.submit(claims_look, claims_path)
-        parking = pool.submit(_parked_tables, folder, spill)
-        data, problems = check_folder(folder, tables=small)
-        # the claims' verdict while the parked tables are checked; not asked for when a table has a problem
-        claims_checked = _claims_verdict(data, claims_path, looking) if not errors(problems) else _never
-        found, parked = parking.result()
+        parking = pool.submit(_parked_tables, folder, spill, stop)
+        try:
+            data, problems = check_folder(folder, tables=small)
+            # the claims' verdict while the parked tables are checked; not asked for when a table has a problem
+            claims_checked = _claims_verdict(data, claims_path, looking) if not errors(problems) else _never
+            found, parked = parking.result()
+        except BaseException:
+            # an error or an interrupt (Ctrl-C) on this thread: the other one is not waited for past the table it
+            # checks (the parked tables not started are not checked; the caller removes the spill)
+            stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     problems += found
     if errors(problems):
         raise InvalidInput(errors(problems))
     return data, parked, claims_checked
 
 
-def _parked_tables(folder: Path, spill: Path) -> tuple[list[Problem], dict[str, Path]]:
+def _parked_tables(folder: Path, spill: Path, stop: threading.Event) -> tuple[list[Problem], dict[str, Path]]:
     """The tables of :data:`PARKED_TABLES` checked one at a time (their problems, in that order) and, while none has
-    a problem, written into ``spill`` (:func:`_check_parking`): their files."""
+    a problem, written into ``spill`` (:func:`_check_parking`): their files. Ends before the next table once ``stop``
+    is set (the check given up on the other thread)."""
     problems: list[Problem] = []
     parked: dict[str, Path] = {}
     for name in PARKED_TABLES:
+        if stop.is_set():
+            break
         one, found = check_folder(folder, tables=[name])
         problems += found
         table = one.get(name)

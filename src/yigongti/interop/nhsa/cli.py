@@ -62,7 +62,7 @@ def export_command(
     year: Annotated[int | None, typer.Option("--year", help="adjudicate the claims of this year (admit date) first, "
                                                             "into OUT/adjudicated.csv / 先按年度结算")] = None,
     results: Annotated[Path | None, typer.Option(
-        "--results", help="or: a folder with adjudicated.csv already (yigongti adjudicate --out) / "
+        "--results", help="or: a folder with adjudicated.csv (or .parquet) already (yigongti adjudicate --out) / "
                           "或：已有的待遇结算结果目录")] = None,
     policy: PolicyOption = None,
 ) -> None:
