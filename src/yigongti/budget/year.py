@@ -78,8 +78,10 @@ __all__ = ["STEPS", "YearResult", "appraisal_scores", "policy_with_scores", "run
 
 DESIGNATION_COLUMNS = ["person_id", "year", "consortium_id", "township_id", "village_id"]
 # DuckDB's memory when a province's claims stream through ``run`` (its default, 80% of the machine, is not a bound
-# when 70 M claims are sorted for adjudicated.csv or joined); YIGONGTI_ENGINE_MEMORY overrides it
-ENGINE_MEMORY = "4GB"
+# when 70 M claims are sorted for adjudicated.csv or joined); YIGONGTI_ENGINE_MEMORY overrides it. 3 GB: at 10 M
+# persons the appraisal's shared claims statement (``ClaimsShare``) took the run to 8.0 GB with 4 GB here, and to
+# 7.0 GB with 3 GB, in 7% less CPU (benchmarks/RESULTS.md)
+ENGINE_MEMORY = "3GB"
 MEMORY_ENV = "YIGONGTI_ENGINE_MEMORY"
 STEPS = ("check", "enroll", "adjudicate", "appraise", "settle")
 # Tables only the appraisal reads (follow-ups, contracts, ...: 2.5 GB in Arrow at 10 M persons): on the streamed path
