@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -67,3 +68,15 @@ def test_dates_are_written_as_strftime_wrote_them(days: list[dt.date | None], ty
     1-9999, and nulls stay null (empty cells)."""
     arr = pa.chunked_array([pa.array(days, pa.date32()).cast(typ)])
     assert _to_text(None, arr).to_pylist() == [None if d is None else d.isoformat() for d in days]
+
+
+def test_a_failed_parquet_write_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """write_table's Parquet: when the file cannot be put in place (here a folder holds its name), the error is raised
+    and no temporary file is left in the folder, hidden or not; what was there is untouched."""
+    (tmp_path / "adjudicated.parquet").mkdir()
+    (tmp_path / "adjudicated.parquet" / "keep.txt").write_text("x")
+    with pytest.raises(OSError):
+        write_table(pa.table({"claim_id": ["C1"], "fund_paid": pa.array([150], pa.int64())}), tmp_path, "adjudicated",
+                    fmt="parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adjudicated.parquet"]
+    assert (tmp_path / "adjudicated.parquet" / "keep.txt").read_text() == "x"

@@ -1325,13 +1325,17 @@ def write_table(table: pa.Table, folder: Path | str, name: str, *, fmt: str = "c
     by_name = {c.name: c for c in spec.columns} if spec else {}
     if fmt == "parquet":
         path = folder / f"{name}.parquet"
-        tmp = path.with_suffix(".parquet.tmp")
+        tmp = folder / f".{name}.parquet.tmp"  # hidden, and removed when the write fails: no half file is left
         money = [n for n in table.column_names if n in by_name and by_name[n].type is ColType.MONEY
                  and pa.types.is_integer(table.schema.field(n).type)]
         for n in money:
             table = table.set_column(table.column_names.index(n), n, fen_to_yuan(table.column(n)))
-        pq.write_table(table, tmp)
-        tmp.replace(path)
+        try:
+            pq.write_table(table, tmp)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         return path
     return write_csv_parts([table], folder, name)
 
