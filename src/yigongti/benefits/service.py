@@ -21,7 +21,6 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +45,9 @@ from yigongti.core.policy import BenefitPolicy, Policy
 from yigongti.core.problems import InvalidInput, Problem, errors
 from yigongti.datafolder.folder import (
     DataFolder,
+    engine_yuan,
     find_table_file,
+    in_money_digits,
     parse_table,
     read_folder,
     read_raw_table,
@@ -726,16 +727,6 @@ def _raise_claims_problems(path: Path, *, refs: bool) -> None:
         raise InvalidInput(mine)
 
 
-def _yuan(v: ir.IntegerValue, *, digits: int = 38) -> ir.DecimalValue:
-    """int fen -> decimal(20, 2) yuan, exactly, in the engine: the fen read as yuan times 0.01, in decimals of
-    ``digits`` (as ``write_csv_engine`` renders money). 38 digits hold any int64; 18 are int64 in DuckDB (those of
-    38 are 128-bit: their arithmetic was 11 of the 18 CPU s of writing 7 M adjudicated claims to Parquet), a
-    conversion error past |fen| >= 10^16 (the caller takes 38 digits then)."""
-    # scale 4, then 2: Ibis would drop a cast to the product's own type
-    product = v.cast(f"decimal({digits}, 2)") * ibis.literal(Decimal("0.01"), "decimal(3, 2)")
-    return product.cast(f"decimal({digits}, 4)").cast(f"decimal({digits}, 2)").cast("decimal(20, 2)")
-
-
 def parquet_claims_path(folder: Path) -> Path | None:
     """The folder's claims when they are Parquet (``claims.parquet`` or a folder ``claims/`` of Parquet files: the
     engine reads them itself), else None."""
@@ -920,15 +911,10 @@ def write_adjudicated_parquet(con: Backend, expr: ir.Table, out: Path) -> int:
     target, tmp = out / "adjudicated.parquet", out / ".adjudicated.parquet.tmp"
     out.mkdir(parents=True, exist_ok=True)
     expr = _blank_as_null(expr)
-    try:
-        for digits in (18, 38):
-            try:
-                con.to_parquet(expr.mutate(**{c: _yuan(expr[c], digits=digits) for c in _MONEY if c in expr.columns}),
-                               tmp)
-                break
-            except Exception as exc:  # a money cell past the fast decimals (a conversion error): the wide ones
-                if digits == 38 or "Conversion" not in type(exc).__name__:
-                    raise
+    money = [c for c in _MONEY if c in expr.columns]
+    try:  # money as decimal(20, 2) yuan, converted in 18 digits (38 when a cell is past them)
+        in_money_digits(lambda digits: con.to_parquet(
+            expr.mutate(**{c: engine_yuan(expr[c], digits).cast("decimal(20, 2)") for c in money}), tmp))
         rows = int(pq.ParquetFile(tmp).metadata.num_rows)
         tmp.replace(target)
     finally:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -1344,6 +1344,30 @@ def write_table(table: pa.Table, folder: Path | str, name: str, *, fmt: str = "c
 # faster than wider ones) and, should a cell be past them (|fen| >= 10^16: a conversion error), of 38 digits, exact
 # for any int64 (:func:`write_csv_engine` writes the file again with them)
 _YUAN_FAST, _YUAN_WIDE = 18, 38
+_T = TypeVar("_T")
+
+
+def engine_yuan(v: ir.IntegerValue, digits: int) -> ir.DecimalValue:
+    """int fen -> decimal(``digits``, 2) yuan, exactly, in the engine: the fen read as yuan times 0.01 (scale 4, then
+    2: Ibis would drop a cast to the product's own type). 18 digits are int64 in DuckDB (fast), a conversion error
+    past |fen| >= 10^16; 38 hold any int64 (:func:`in_money_digits` takes one, then the other)."""
+    from decimal import Decimal
+
+    import ibis
+
+    product = v.cast(f"decimal({digits}, 2)") * ibis.literal(Decimal("0.01"), "decimal(3, 2)")
+    return product.cast(f"decimal({digits}, 4)").cast(f"decimal({digits}, 2)")
+
+
+def in_money_digits(write: Callable[[int], _T]) -> _T:
+    """``write(digits)`` with money in decimals of 18 digits (:func:`engine_yuan`) and, should a cell be past them (a
+    conversion error), again with 38: the one retry of every engine writer of money (CSV and Parquet)."""
+    try:
+        return write(_YUAN_FAST)
+    except Exception as exc:
+        if "Conversion" not in type(exc).__name__:
+            raise
+    return write(_YUAN_WIDE)
 
 
 def write_csv_engine(expr: ir.Table, folder: Path | str, name: str, *, plain: Iterable[str] = ()) -> int | None:
@@ -1364,20 +1388,18 @@ def write_csv_engine(expr: ir.Table, folder: Path | str, name: str, *, plain: It
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"
     tmp = path.with_suffix(".csv.tmp")
-    try:
-        for digits in (_YUAN_FAST, _YUAN_WIDE):
-            text = _engine_text(expr, money, digits, set(plain))
-            if text is None:
-                return None
-            try:
-                rows = _written_as_text(text, tmp)
-            except Exception as exc:  # a money cell past the fast decimals (a conversion error): the wide ones
-                if digits == _YUAN_WIDE or "Conversion" not in type(exc).__name__:
-                    raise
-                continue
-            tmp.replace(path)
-            return rows
+    if _engine_text(expr, money, _YUAN_FAST, set(plain)) is None:  # a column it does not render: left to Arrow
         return None
+
+    def written(digits: int) -> int:
+        text = _engine_text(expr, money, digits, set(plain))
+        assert text is not None  # the columns' types decide, not the digits
+        return _written_as_text(text, tmp)
+
+    try:
+        rows = in_money_digits(written)
+        tmp.replace(path)
+        return rows
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -1398,18 +1420,13 @@ def _written_as_text(text: ir.Table, tmp: Path) -> int:
 def _engine_text(expr: ir.Table, money: set[str], digits: int, plain: set[str]) -> ir.Table | None:
     """Every column of ``expr`` as the text :func:`_to_text` writes of it, in the engine; None when a column's type
     is not one it renders the same (timestamps, floats, decimals, nested: left to Arrow)."""
-    from decimal import Decimal
 
-    import ibis
 
-    cent = ibis.literal(Decimal("0.01"), "decimal(3, 2)")
     cells = {}
     for name, typ in expr.schema().items():
         v = expr[name]
         if typ.is_integer() and name in money:
-            # the fen read as yuan times 0.01 (scale 4: Ibis would drop a cast to the product's own type)
-            product = v.cast(f"decimal({digits}, 2)") * cent
-            cells[name] = product.cast(f"decimal({digits}, 4)").cast(f"decimal({digits}, 2)").cast("string")
+            cells[name] = engine_yuan(v, digits).cast("string")
         elif typ.is_integer() or typ.is_date() or typ.is_boolean():  # ISO dates, true/false, as Arrow's cast
             cells[name] = v.cast("string")
         elif typ.is_string() and name in plain:
