@@ -203,7 +203,6 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
                   choices: pa.Table | None, designations: pa.Table | None, year: int,
                   window: tuple[date, date]) -> EnrollmentTables:
     """Designations of every insured person for ``year`` (rules.md A), refused choices and unassigned persons."""
-    p = arrow_view(con, persons.select(["person_id", "household_id", "county_code", "lon", "lat"]))
     inst = arrow_view(con, institutions.select(["inst_id", "tier", "consortium_id", "parent_id", "county_code",
                                                     "lon", "lat"]))
     cons = arrow_view(con, consortia.select(["consortium_id", "county_code"]))
@@ -221,50 +220,28 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
     valid = checked.filter(checked.reason.isnull()).select("_row").to_pyarrow().column("_row")
     # the choices that decide, picked by their rows (integers; the choices' texts stay where they are)
     last_rows, hh_rows = _last_choices(ch_arrow, ch_persons, valid, index)
-    del valid, ch_persons
-    last = _picked(con, ch, last_rows)
-    own = last.select(_pid=last.person_id, c_cons=last.consortium_id, c_town=last.township_id,
-                      c_vil=last.village_id)
+    del valid
 
     # 2. carry-over of Y-1, when still valid
-    prev = arrow_view(con, _with_person(_designations_for(designations, year - 1), persons, index, known=True)[0])
+    prev_arrow, prev_persons = _with_person(_designations_for(designations, year - 1), persons, index, known=True)
+    prev = arrow_view(con, prev_arrow.append_column("_row", pa.array(np.arange(prev_arrow.num_rows,
+                                                                                   dtype=np.int64))))
     prev_checked = materialize(con, refusal_columns(prev, consortia=cons, institutions=inst, year=year,
                                                     window=None))
     stale = (prev_checked.filter(prev_checked.reason.notnull())
              .select("person_id", "year", "consortium_id", "township_id", "village_id", "reason", "message")
              .order_by("person_id"))
-    carried = prev_checked.filter(prev_checked.reason.isnull())
-    carried = carried.select(_pid=carried.person_id, k_cons=carried.consortium_id, k_town=carried.township_id,
-                             k_vil=carried.village_id)
+    carried = prev_checked.filter(prev_checked.reason.isnull()).select("_row").to_pyarrow().column("_row")
 
-    # 3. household: the member with the most recent valid choice (lowest person_id on equal times), per county
-    hh = _picked(con, ch, hh_rows)
-    hh = hh.select(_h=hh._hh, _hc=hh.person_county, h_cons=hh.consortium_id, h_town=hh.township_id,
-                   h_vil=hh.village_id)
-
-    base = p.left_join(own, p.person_id == own._pid).drop("_pid")
-    base = base.left_join(carried, base.person_id == carried._pid).drop("_pid")
-    base = base.left_join(hh, (base.household_id == hh._h) & (base.county_code == hh._hc)).drop("_h", "_hc")
-    source = ibis.cases((base.c_cons.notnull(), _s(Source.CHOICE.value)),
-                        (base.k_cons.notnull(), _s(Source.CARRIED.value)),
-                        (base.h_cons.notnull(), _s(Source.HOUSEHOLD.value)), else_=ibis.null("string"))
-    decided = materialize(con, base.select(
-        "person_id",
-        source=source,
-        consortium_id=base.c_cons.coalesce(base.k_cons, base.h_cons),
-        township_id=base.c_town.coalesce(base.k_town, base.h_town),
-        village_id=base.c_vil.coalesce(base.k_vil, base.h_vil),
-    ))  # computed once: both the decided and the still open persons come from it (only the columns kept: at a
-    # province's 10 M persons each column more is hundreds of MB in the engine)
-    known = (decided.filter(decided.source.notnull())
-             .select("person_id", year=ibis.literal(year, type="int64"), consortium_id="consortium_id",
-                     township_id="township_id", village_id="village_id", source="source"))
-    still = decided.filter(decided.source.isnull()).select(_open="person_id")
-    todo = p.inner_join(still, p.person_id == still._open).select("person_id", "county_code", "lon", "lat")
+    # 3. household: the member with the most recent valid choice (lowest person_id on equal times), per county;
+    # each person's designation by precedence (choice, carried, household) taken by the persons' rows
+    known, still = _decided(persons, ch_arrow, ch_persons, last_rows, hh_rows, prev_arrow, prev_persons, carried,
+                            year=year)
+    del ch_persons, prev_persons, carried
 
     # 4. nearest village-tier institution of the insured county, except for persons living away all year (常年外出):
     # without a choice (of their own, carried or their household's) they get no designation (seed 000 二(二)2)
-    open_persons, away = _split_lives_away(todo.to_pyarrow(), persons)
+    open_persons, away = _split_lives_away(persons, still)
     near, unassigned = nearest_designations(open_persons, institutions, year=year)
     if away.num_rows:
         unassigned = pa.concat_tables([unassigned, pa.table({
@@ -275,10 +252,9 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
     del open_persons, away
     # the year's designations sorted by person in the engine (it spills past its memory limit), not in Arrow:
     # at 10 M persons an Arrow sort holds the table two or three times over
-    near_view = arrow_view(con, near)
-    des = known.union(near_view.select(*DESIGNATION_SCHEMA.names)).order_by("person_id")
-    designations = des.to_pyarrow().cast(DESIGNATION_SCHEMA)
-    del near, near_view
+    des = arrow_view(con, pa.concat_tables([known, near.select(DESIGNATION_SCHEMA.names)]))
+    designations = des.order_by("person_id").to_pyarrow().cast(DESIGNATION_SCHEMA)
+    del near, known, des
     return EnrollmentTables(
         designations=designations,
         refused=refused.to_pyarrow().cast(REFUSED_SCHEMA),
@@ -287,17 +263,66 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
     )
 
 
-def _split_lives_away(todo: pa.Table, persons: pa.Table) -> tuple[pa.Table, pa.Table]:
-    """(persons to designate by distance, persons living away all year) of ``todo``; ``persons`` may lack the
-    optional ``lives_away`` column (nobody lives away)."""
+def _split_lives_away(persons: pa.Table, still: np.ndarray) -> tuple[pa.Table, pa.Table]:
+    """(persons to designate by distance, persons living away all year, sorted by person_id) of the persons at the
+    rows ``still`` (a mask): their person_id, county_code, lon and lat. ``persons`` may lack the optional
+    ``lives_away`` column (nobody lives away)."""
+    todo = persons.select(["person_id", "county_code", "lon", "lat"])
     if LIVES_AWAY_COLUMN not in persons.column_names:
-        return todo, todo.slice(0, 0)
-    flag = pc.fill_null(persons.column(LIVES_AWAY_COLUMN), False)
-    away_ids = persons.column("person_id").filter(flag)
-    if not len(away_ids):
-        return todo, todo.slice(0, 0)
-    mask = pc.is_in(todo.column("person_id"), value_set=away_ids.combine_chunks())
-    return todo.filter(pc.invert(mask)), todo.filter(mask).sort_by("person_id")
+        return todo.filter(pa.array(still)), todo.slice(0, 0)
+    away = np.asarray(pc.fill_null(persons.column(LIVES_AWAY_COLUMN), False).to_numpy(zero_copy_only=False),
+                      dtype=bool)
+    return todo.filter(pa.array(still & ~away)), todo.filter(pa.array(still & away)).sort_by("person_id")
+
+
+def _decided(persons: pa.Table, choices: pa.Table, choice_persons: np.ndarray, last_rows: np.ndarray,
+             hh_rows: np.ndarray, prev: pa.Table, prev_persons: np.ndarray, carried: pa.ChunkedArray, *,
+             year: int) -> tuple[pa.Table, np.ndarray]:
+    """(the designations of the persons decided by choice, carried designation or household (DESIGNATION_SCHEMA, in
+    the persons' order), the mask of the persons' rows still open): rules.md A's precedence, as left joins of the
+    persons with each person's last valid choice, carried designation and household's choice would give it, taken
+    by rows (integers) instead of joins on texts. ``choices``: from :func:`_with_person` with ``_row`` and
+    ``choice_persons`` its persons' rows; ``last_rows`` and ``hh_rows`` (their ``_row``) from
+    :func:`_last_choices`; ``prev``: last year's designations of known persons, at the persons' rows
+    ``prev_persons``, of which the rows ``carried`` are still valid. A household's choice goes to every person of
+    the chooser's household and insured county (none to a person without a household: a null matches nothing)."""
+    n = persons.num_rows
+    rows = choices.column("_row").to_numpy()
+    position = np.zeros(int(rows.max(initial=-1)) + 1, dtype=np.int64)
+    position[rows] = np.arange(len(rows), dtype=np.int64)
+    own = np.full(n, -1, dtype=np.int64)
+    at = position[last_rows]
+    own[choice_persons[at]] = at  # (a valid choice names a known person: its county is the consortium's)
+    kept = np.full(n, -1, dtype=np.int64)
+    prev_at = np.asarray(carried.to_numpy(zero_copy_only=False), dtype=np.int64)
+    kept[prev_persons[prev_at]] = prev_at
+    house = _codes(persons.column("household_id"))
+    county = _codes(persons.column("county_code"))
+    group = house * (int(county.max(initial=-1)) + 2) + (county + 1)
+    household = np.full(n, -1, dtype=np.int64)
+    hh_at = position[hh_rows]
+    if len(hh_at):
+        chooser = group[choice_persons[hh_at]]
+        order = np.argsort(chooser, kind="stable")
+        where = np.minimum(np.searchsorted(chooser[order], group), len(order) - 1)
+        match = (chooser[order][where] == group) & (house >= 0)
+        household[match] = hh_at[order[where[match]]]
+    source = np.where(own >= 0, 0, np.where(kept >= 0, 1, np.where(household >= 0, 2, 3)))
+    decided = source < 3
+
+    def pick(table: pa.Table, rows: np.ndarray, column: str) -> pa.ChunkedArray | pa.Array:
+        return table.column(column).take(pa.array(rows[decided], mask=rows[decided] < 0))
+
+    names = pa.array([Source.CHOICE.value, Source.CARRIED.value, Source.HOUSEHOLD.value], pa.string())
+    columns = {c: pc.coalesce(pick(choices, own, c), pick(prev, kept, c), pick(choices, household, c))
+               for c in ("consortium_id", "township_id", "village_id")}
+    known = pa.table({
+        "person_id": persons.column("person_id").filter(pa.array(decided)),
+        "year": pa.repeat(pa.scalar(year, pa.int64()), int(decided.sum())),
+        **columns,
+        "source": names.take(pa.array(source[decided])),
+    }, schema=DESIGNATION_SCHEMA)
+    return known, ~decided
 
 
 def _with_person(t: pa.Table, persons: pa.Table, index: KeyIndex, *,
@@ -348,12 +373,6 @@ def _first_of_groups(*keys: np.ndarray) -> np.ndarray:
     first = np.ones(len(order), dtype=bool)
     first[1:] = group[1:] != group[:-1]
     return np.asarray(order[first], dtype=np.int64)
-
-
-def _picked(con: BaseBackend, t: ir.Table, rows: np.ndarray) -> ir.Table:
-    """The rows of ``t`` whose ``_row`` is one of ``rows``."""
-    picked = arrow_view(con, pa.table({"_pick": pa.array(rows, pa.int64())}))
-    return t.semi_join(picked, t._row == picked._pick)
 
 
 def _last_choices(choices: pa.Table, person_rows: np.ndarray, valid: pa.ChunkedArray,
