@@ -15,14 +15,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["KeyIndex"]
+__all__ = ["KeyIndex", "fixed_width"]
 
 
 def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     return [c for c in (column.chunks if isinstance(column, pa.ChunkedArray) else [column]) if len(c)]
 
 
-def _fixed(chunk: pa.Array) -> tuple[int, np.ndarray, np.ndarray | None] | None:
+def fixed_width(chunk: pa.Array) -> tuple[int, np.ndarray, np.ndarray | None] | None:
     """A string chunk whose values all have one width (> 0) and no null byte, its nulls (if any) written as nothing:
     (width, its values as numpy bytes of that width without a copy, the rows that hold them or None for every row);
     None otherwise."""
@@ -52,7 +52,7 @@ def _fixed(chunk: pa.Array) -> tuple[int, np.ndarray, np.ndarray | None] | None:
 def _sorted_keys(keys: list[pa.Array]) -> tuple[np.ndarray, np.ndarray] | None:
     """The keys as one strictly increasing numpy bytes array and, for each of its positions, the key's row; None
     when the keys are not of one width or not strictly increasing once their parts are ordered by first key."""
-    fixed = [_fixed(c) for c in keys]
+    fixed = [fixed_width(c) for c in keys]
     if not fixed or any(f is None or f[2] is not None for f in fixed) or \
             len({f[0] for f in fixed if f is not None}) != 1:
         return None
@@ -93,7 +93,7 @@ class KeyIndex:
                 if chunk.null_count == len(chunk):
                     out.append(np.full(len(chunk), -1, dtype=np.int64))
                     continue
-                fixed = _fixed(chunk)
+                fixed = fixed_width(chunk)
                 if fixed is None or fixed[0] != width:
                     break
                 probe, given = fixed[1], fixed[2]
