@@ -140,13 +140,7 @@ def run_year(folder: Path | str, year: int, out: Path | str, *, policy: Policy |
     balances = resolve_opening(data, year, opening)
 
     tell("enroll")
-    enrolled_designations = None
-    if folder_designations(data, year) is None:
-        enrolled = enroll_data(data, year, policy, backend=backend)
-        write_enrollment(enrollment_outputs(data, enrolled, policy), out)
-        enrolled_designations = enrolled.designations
-    # every year's designations, as settle takes them (a referring admission of last year keeps last year's)
-    designations = designations_for(data, year, policy, enrolled=enrolled_designations)
+    designations = _enrolled(data, year, policy, out, backend=backend)
 
     tell("adjudicate")
     adjudicated = adjudicate_data(data, year, policy, designations, backend=backend)
@@ -213,14 +207,7 @@ def _streamed_steps(folder: Path, claims_path: Path, year: int, out: Path, spill
 
             release_memory()
             tell("enroll")
-            enrolled_designations = None
-            if folder_designations(data, year) is None:
-                enrolled = enroll_data(data, year, policy)
-                write_enrollment(enrollment_outputs(data, enrolled, policy), out)
-                enrolled_designations = enrolled.designations
-                del enrolled
-            designations = designations_for(data, year, policy, enrolled=enrolled_designations)
-            del enrolled_designations
+            designations = _enrolled(data, year, policy, out)
             _drop_enrollment_inputs(data)
 
             release_memory()
@@ -278,12 +265,7 @@ def _run_spark(folder: Path, claims_path: Path, year: int, out: Path, *, policy:
     trim = check_claims_on(con, data, claims_path)  # whether any text cell is padded
 
     tell("enroll")
-    enrolled_designations = None
-    if folder_designations(data, year) is None:
-        enrolled = enroll_data(data, year, policy, backend="spark")
-        write_enrollment(enrollment_outputs(data, enrolled, policy), out)
-        enrolled_designations = enrolled.designations
-    designations = designations_for(data, year, policy, enrolled=enrolled_designations)
+    designations = _enrolled(data, year, policy, out, backend="spark")
 
     tell("adjudicate")
     scratch = out.resolve() / ".run.spark"
@@ -403,6 +385,19 @@ def _unpark(data: DataFolder, parked: dict[str, Path], con: Backend) -> dict[str
         else:
             data.tables[name] = pq.read_table(path).drop_columns([ROW])
     return in_engine
+
+
+def _enrolled(data: DataFolder, year: int, policy: Policy, out: Path, *, backend: str = "duckdb") -> pa.Table:
+    """The enrollment step of every path of :func:`run_year`: when ``data`` has no designations for ``year``, every
+    insured person designated (``enroll_data`` on ``backend``) and the enrollment's files written into ``out``; then
+    every year's designations, as settle takes them (a referring admission of last year keeps last year's)."""
+    enrolled = None
+    if folder_designations(data, year) is None:
+        result = enroll_data(data, year, policy, backend=backend)
+        write_enrollment(enrollment_outputs(data, result, policy), out)
+        enrolled = result.designations
+        del result  # (its refused choices and other tables let go before the designations are put together)
+    return designations_for(data, year, policy, enrolled=enrolled)
 
 
 def _drop_enrollment_inputs(data: DataFolder) -> None:
