@@ -199,6 +199,13 @@ def refusal_columns(t: ir.Table, *, consortia: ir.Table, institutions: ir.Table,
                     fields=ibis.cases(*field_cases, else_=ibis.null("string")))
 
 
+# the columns of the checked choices and of last year's checked designations that the refused choices, the stale
+# designations and the valid rows' ``_row`` are taken from
+_REFUSED_KEPT = ("person_id", "year", "chosen_at", "reason", "message", "fields", "consortium_id", "township_id",
+                 "village_id", "_row")
+_STALE_KEPT = ("person_id", "year", "consortium_id", "township_id", "village_id", "reason", "message", "_row")
+
+
 def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table, consortia: pa.Table,
                   choices: pa.Table | None, designations: pa.Table | None, year: int,
                   window: tuple[date, date]) -> EnrollmentTables:
@@ -211,7 +218,9 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
     index = KeyIndex(persons.column("person_id"))
     ch_arrow, ch_persons = _with_person(_choices_for(choices, year), persons, index)
     ch = arrow_view(con, ch_arrow)
-    checked = materialize(con, refusal_columns(ch, consortia=cons, institutions=inst, year=year, window=window))
+    # (computed once, only the columns read after: not the joined registry's and the person's, 7 texts a choice)
+    checked = materialize(con, refusal_columns(ch, consortia=cons, institutions=inst, year=year, window=window)
+                          .select(*_REFUSED_KEPT))
     refused = (checked.filter(checked.reason.notnull())
                .select(person_id="person_id", year="year", chosen_at="chosen_at", reason="reason",
                        message="message", fields="fields", consortium_id="consortium_id",
@@ -227,7 +236,7 @@ def enroll_tables(con: BaseBackend, *, persons: pa.Table, institutions: pa.Table
     prev = arrow_view(con, prev_arrow.append_column("_row", pa.array(np.arange(prev_arrow.num_rows,
                                                                                    dtype=np.int64))))
     prev_checked = materialize(con, refusal_columns(prev, consortia=cons, institutions=inst, year=year,
-                                                    window=None))
+                                                    window=None).select(*_STALE_KEPT))
     stale = (prev_checked.filter(prev_checked.reason.notnull())
              .select("person_id", "year", "consortium_id", "township_id", "village_id", "reason", "message")
              .order_by("person_id"))
