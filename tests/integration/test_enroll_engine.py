@@ -169,6 +169,24 @@ def test_household_member_with_the_most_recent_valid_choice() -> None:
     assert by_person(run(data2))["F"] == ("C2", "T2", "W1", "household")
 
 
+def test_a_household_choice_reaches_its_county_only_and_no_one_without_a_household() -> None:
+    """The household's choice goes to the members insured in the chooser's county; persons without a household
+    (null) share none, as a join on a null household matches nothing."""
+    away = "510000"
+    cons = [*BASE_CONS, {"consortium_id": "C3", "name": "c3", "county_code": away, "lead_inst_id": "H3"}]
+    insts = [*BASE_INSTS, _inst("H3", "county", "C3", None, 106.0, 32.0, county=away),
+             _inst("T3", "township", "C3", None, 106.1, 32.0, county=away),
+             _inst("V3", "village", "C3", "T3", 106.1, 32.1, county=away)]
+    persons = [person("A", "H"), person("B", "H", county=away), person("C", "H"),
+               {**person("N1", "x"), "household_id": None}, {**person("N2", "x"), "household_id": None}]
+    data = folder(persons, [ch("A", "C1", "T1", "V2"), ch("N1", "C2", "T2", "W1")], insts=insts, cons=cons)
+    got = by_person(run(data))
+    assert got["C"] == ("C1", "T1", "V2", "household")
+    assert got["B"] == ("C3", "T3", "V3", "nearest")  # same household, another insured county
+    assert got["N1"] == ("C2", "T2", "W1", "choice")
+    assert got["N2"] == ("C1", "T1", "V1", "nearest")  # no household: N1's choice is not theirs
+
+
 def test_household_tie_goes_to_lowest_person_id() -> None:
     data = folder([person("B", "H"), person("A", "H"), person("Z", "H")], [
         ch("B", "C2", "T2", "W1", IN), ch("A", "C1", "T1", "V2", IN)])
