@@ -8,7 +8,6 @@ the year before, for the year-on-year columns of the report (and the growth indi
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from yigongti.appraisal.indicators import (
     parse_expression,
 )
 from yigongti.care.engine import controlled_expr, fill_controlled
+from yigongti.core.collector import collector_paused
 from yigongti.core.engine import Backend, dated_in, memtables_released
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput, Problem
@@ -80,22 +80,6 @@ class AppraisalResult:
     notes: tuple[str, ...] = ()
     grades: tuple[tuple[str, Decimal], ...] = ()  # (name, min score), highest first, from the policy
     previous_scores: dict[str, Decimal] = field(default_factory=dict)  # last year's scores, same indicator set
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while the indicators and scores are evaluated: tens of thousands of
-    small objects (values, keys, printed fields), none in a cycle, whose allocations would otherwise run the
-    collector's passes over every object of the process (the engine's, the expressions') again and again, a third
-    of the indicator pass's CPU in a simulator batch. Back on after, as it was."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _fmt(d: Decimal | None, *, places: int | None = None) -> str | None:
@@ -212,7 +196,7 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
     checks = _checklists(data, year, iset)
     columns = result.columns(pa.array([k for k, _ in scopes], pa.string()), pa.array([s for _, s in scopes],
                                                                                     pa.string()))
-    with _collector_paused():
+    with collector_paused():
         return indicator_pass(iset, year, scopes, columns, checks)
 
 
@@ -391,11 +375,11 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         last_year = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend, claims=source, con=con,
                                     tables=tables, share=share)
         previous = last_year.table
-        with _collector_paused():
+        with collector_paused():
             last_scores, _ = score_columns(iset, last_year)
         previous_scores = {scope: value for _, _, scope, value in last_scores if value is not None}
     dec = iset.scoring.decimals
-    with _collector_paused():
+    with collector_paused():
         units, points = score_columns(iset, done)
     grade_of: dict[Decimal, str] = {}
     score_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "year", "score", "grade", "scope_kind")}
@@ -605,7 +589,7 @@ def appraisal_written(result: AppraisalResult, out: Path | str, *, reports: bool
                 # the collector off while the reports are made: the workbook's cells (a million at 1 M persons) and
                 # the charts' artists would otherwise run its passes over every object of the process again and
                 # again (a fifth of the reports' CPU)
-                with _collector_paused():
+                with collector_paused():
                     page, workbook = rendered()
                 (tmp / "appraisal.html").write_text(page, encoding="utf-8")
                 (tmp / "appraisal.xlsx").write_bytes(workbook)
