@@ -235,17 +235,34 @@ def test_last_years_indicators_for_the_change_column(result: AppraisalResult) ->
     assert a_row[head.index("4.2 同比增减 change")] == pytest.approx(-33.33)
 
 
-def test_unknown_ids_in_the_appraisal_tables_are_input_problems(tmp_path: Path) -> None:
+def _problems_with(tmp_path: Path, rows: dict[str, str]) -> InvalidInput:
+    """The problems of appraising the county with ``rows`` appended to its files (file name -> CSV lines)."""
     folder = tmp_path / "county"
     shutil.copytree(HERE, folder)
-    with (folder / "surveys.csv").open("a", encoding="utf-8") as f:
-        f.write("v9,NOPE,2026-01-01,true\n")
-    with (folder / "checklist.csv").open("a", encoding="utf-8") as f:
-        f.write("Z,2026,1.1,true\n")
+    for name, lines in rows.items():
+        with (folder / name).open("a", encoding="utf-8") as f:
+            f.write(lines)
     with pytest.raises(InvalidInput) as exc:
         appraise_folder(folder, 2026, Policy())
-    text = str(exc.value)
+    return exc.value
+
+
+def test_unknown_ids_in_the_appraisal_tables_are_input_problems(tmp_path: Path) -> None:
+    text = str(_problems_with(tmp_path, {"surveys.csv": "v9,NOPE,2026-01-01,true\n",
+                                         "checklist.csv": "Z,2026,1.1,true\n"}))
     assert "surveys.csv:6:inst_id" in text and "checklist.csv:7:unit_id" in text
+
+
+def test_unknown_persons_and_institutions_of_several_tables_are_named(tmp_path: Path) -> None:
+    """The columns checked against the same ids are looked up together (one hash table of the persons' ids): each
+    problem still names its own file, row, column and id."""
+    exc = _problems_with(tmp_path, {
+        "followups.csv": "P1,A-T1-V1,2026-03-01,hypertension,false\nNOBODY,NOWHERE,2026-03-02,diabetes,true\n",
+        "deaths.csv": "GHOST,2026-10-01,I21.0\n", "contracts.csv": "P1,ELSEWHERE,2026-01-01,\n"})
+    where = [f"{p.file}:{p.row}:{p.column}" for p in exc.problems]
+    assert where == ["contracts.csv:6:inst_id", "deaths.csv:4:person_id", "followups.csv:15:inst_id",
+                     "followups.csv:15:person_id"]
+    assert "'NOBODY' is not a known id" in str(exc) and "'GHOST'" in str(exc)
 
 
 def test_checked_tables_are_not_checked_again_and_give_the_same_appraisal(tmp_path: Path) -> None:

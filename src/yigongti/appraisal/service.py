@@ -8,7 +8,6 @@ the year before, for the year-on-year columns of the report (and the growth indi
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from yigongti.appraisal.indicators import (
     parse_expression,
 )
 from yigongti.care.engine import controlled_expr, fill_controlled
+from yigongti.core.collector import collector_paused
 from yigongti.core.engine import Backend, dated_in, memtables_released
 from yigongti.core.policy import Policy
 from yigongti.core.problems import InvalidInput, Problem
@@ -80,22 +80,6 @@ class AppraisalResult:
     notes: tuple[str, ...] = ()
     grades: tuple[tuple[str, Decimal], ...] = ()  # (name, min score), highest first, from the policy
     previous_scores: dict[str, Decimal] = field(default_factory=dict)  # last year's scores, same indicator set
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while the indicators and scores are evaluated: tens of thousands of
-    small objects (values, keys, printed fields), none in a cycle, whose allocations would otherwise run the
-    collector's passes over every object of the process (the engine's, the expressions') again and again, a third
-    of the indicator pass's CPU in a simulator batch. Back on after, as it was."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _fmt(d: Decimal | None, *, places: int | None = None) -> str | None:
@@ -212,7 +196,7 @@ def _indicator_rows(data: DataFolder, year: int, iset: IndicatorSet, designation
     checks = _checklists(data, year, iset)
     columns = result.columns(pa.array([k for k, _ in scopes], pa.string()), pa.array([s for _, s in scopes],
                                                                                     pa.string()))
-    with _collector_paused():
+    with collector_paused():
         return indicator_pass(iset, year, scopes, columns, checks)
 
 
@@ -391,11 +375,11 @@ def appraise_data(data: DataFolder, year: int, policy: Policy, designations: pa.
         last_year = _indicator_rows(data, year - 1, iset, prev_des, adjudicated, backend, claims=source, con=con,
                                     tables=tables, share=share)
         previous = last_year.table
-        with _collector_paused():
+        with collector_paused():
             last_scores, _ = score_columns(iset, last_year)
         previous_scores = {scope: value for _, _, scope, value in last_scores if value is not None}
     dec = iset.scoring.decimals
-    with _collector_paused():
+    with collector_paused():
         units, points = score_columns(iset, done)
     grade_of: dict[Decimal, str] = {}
     score_rows: dict[str, list[object]] = {k: [] for k in ("unit_id", "year", "score", "grade", "scope_kind")}
@@ -513,6 +497,9 @@ def _check_references(data: DataFolder, tables: Mapping[str, ir.Table] | None = 
             "followups": (("person_id", person_ids), ("inst_id", inst_ids)), "deaths": (("person_id", person_ids),),
             "surveys": (("inst_id", inst_ids),), "contracts": (("person_id", person_ids), ("inst_id", inst_ids)),
             "referrals": (("person_id", person_ids), ("from_inst_id", inst_ids), ("to_inst_id", inst_ids))}
+    unknown = _unknown_ids(data, [(name, col, known) for name, cols in refs.items()
+                                  if not (tables and name in tables) and data.get(name) is not None
+                                  for col, known in cols])
     for name, cols in refs.items():
         if tables and name in tables:
             assert con is not None
@@ -521,9 +508,8 @@ def _check_references(data: DataFolder, tables: Mapping[str, ir.Table] | None = 
         t = data.get(name)
         if t is None:
             continue
-        for col, known in cols:
-            bad = pc.invert(pc.is_in(t.column(col), value_set=known))
-            for i in pc.indices_nonzero(bad).to_pylist()[:100]:
+        for col, _ in cols:
+            for i in pc.indices_nonzero(unknown[name, col]).to_pylist()[:100]:
                 problems.append(Problem(f"{name}.csv", i + 2, col,
                                         f"'{t.column(col)[i].as_py()}' is not a known id / 编码不存在"))
     problems += reference_problems(data)
@@ -539,6 +525,27 @@ def _check_references(data: DataFolder, tables: Mapping[str, ir.Table] | None = 
                                     "institution / 不是医共体、县或机构编码"))
     if problems:
         raise InvalidInput(problems)
+
+
+def _unknown_ids(data: DataFolder, wanted: list[tuple[str, str, pa.ChunkedArray]]) -> dict[tuple[str, str], pa.Array]:
+    """(table, column) -> which of its rows name no value of the known ids given with it (a null names none), for
+    each of ``wanted`` (table, column, known ids): the columns checked against the same ids looked up together,
+    one hash table of those ids (a province's 720,000 persons' once, not once for each of the follow-ups', the
+    deaths' and the contracts' columns: 0.43 -> 0.23 CPU s)."""
+    out: dict[tuple[str, str], pa.Array] = {}
+    for known in {id(k): k for _, _, k in wanted}.values():
+        mine = [(name, col, data[name].column(col)) for name, col, k in wanted if k is known]
+        if len({c.type for _, _, c in mine}) > 1:  # columns of other types: looked up one by one
+            for name, col, c in mine:
+                out[name, col] = pc.invert(pc.is_in(c, value_set=known))
+            continue
+        together = pa.chunked_array([chunk for _, _, c in mine for chunk in c.chunks], mine[0][2].type)
+        bad = pc.invert(pc.is_in(together, value_set=known))
+        at = 0
+        for name, col, c in mine:
+            out[name, col] = bad.slice(at, len(c))
+            at += len(c)
+    return out
 
 
 def _engine_references(con: Backend, name: str, table: ir.Table,
@@ -605,7 +612,7 @@ def appraisal_written(result: AppraisalResult, out: Path | str, *, reports: bool
                 # the collector off while the reports are made: the workbook's cells (a million at 1 M persons) and
                 # the charts' artists would otherwise run its passes over every object of the process again and
                 # again (a fifth of the reports' CPU)
-                with _collector_paused():
+                with collector_paused():
                     page, workbook = rendered()
                 (tmp / "appraisal.html").write_text(page, encoding="utf-8")
                 (tmp / "appraisal.xlsx").write_bytes(workbook)

@@ -11,6 +11,7 @@ English; each chart has a title and a description for screen readers and the tab
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 from collections.abc import Iterable, Sequence
@@ -95,9 +96,16 @@ INTERIM_HEAD = ("季度 / quarter", "累计预付 / prepaid to date", "累计支
                 "累计分配 / distributed to date")
 
 
+@functools.lru_cache(maxsize=256)
+def _labelled(group: str, code: object) -> str:
+    """:func:`~yigongti.core.labels.labelled` of a package row's tier and kind, once per value (a province's
+    packages are 12,000 rows)."""
+    return labelled(group, code)
+
+
 def _package_cells(r: dict[str, Any]) -> list[object]:
     ln = r["line"]
-    return [ln.inst_id, labelled("tier", ln.tier), labelled("kind", ln.kind), int(ln.heads), Fen(ln.duty),
+    return [ln.inst_id, _labelled("tier", ln.tier), _labelled("kind", ln.kind), int(ln.heads), Fen(ln.duty),
             Fen(ln.history), Fen(ln.by_heads), Fen(ln.allocation), Fen(r["charged"]), Fen(r["balance"]),
             Fen(ln.public_health)]
 
@@ -291,6 +299,18 @@ def _plain(d: Decimal) -> Decimal:
     return n.quantize(Decimal(1)) if n.as_tuple().exponent > 0 else n  # type: ignore[operator]
 
 
+def _plain_yuan(fen: int) -> Decimal:
+    """``_plain(_yuan_cell(fen))`` from the integer: the same Decimal (digits and exponent: whole yuan with exponent
+    0, else one or two decimals), without normalising and quantising a Decimal per money cell (a province's 100
+    workbooks hold some 130,000)."""
+    fen = int(fen)
+    if fen % 100 == 0:
+        return Decimal(fen // 100)
+    if fen % 10 == 0:
+        return Decimal(fen // 10) / 10
+    return Decimal(fen) / 100
+
+
 def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     """The Excel workbook of one consortium: summary, monthly (with a chart), tiers, top diagnoses, split, package
     (and the quarters). Every number is a number cell (money: exact Decimal yuan with 2 decimals and thousands
@@ -321,13 +341,23 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
         else:
             ws.write_string(r, c, neutralise_cell(str(v)))
 
+    money, count = formats[MONEY], formats[COUNT]
+
     def sheet(name: str, head: Sequence[str], rows: Iterable[Sequence[object]]) -> Any:
         ws = wb.add_worksheet(name)
         for c, h in enumerate(head):
             ws.write_string(0, c, neutralise_cell(h))
         for r, row in enumerate(rows, 1):
             for c, v in enumerate(row):
-                put(ws, r, c, _yuan_cell(v) if isinstance(v, Fen) else v)
+                kind = type(v)  # the usual cells first (as :func:`put` writes them), anything else by it
+                if kind is Fen:
+                    ws.write_number(r, c, _plain_yuan(v), money)  # type: ignore[arg-type]
+                elif kind is str:
+                    ws.write_string(r, c, neutralise_cell(v))
+                elif kind is int:
+                    ws.write_number(r, c, v, count)
+                else:
+                    put(ws, r, c, v)
         ws.set_column_pixels(0, 3, 22 * DIGIT_PIXELS)
         return ws
 
@@ -343,7 +373,7 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
 
     n = len(f["months"])
     m = sheet("monthly 按月", column_headers(("month", "prepayment", "in_network", "out_of_network")),
-              [[date(result.year, mo, 1), _yuan_cell(p), _yuan_cell(i), _yuan_cell(o)]
+              [[date(result.year, mo, 1), Fen(p), Fen(i), Fen(o)]
                for mo, p, i, o in zip(f["months"], f["prepaid"], f["in"], f["out"], strict=True)])
     chart = wb.add_chart({"type": "column"})
     for col in (1, 2, 3):
@@ -355,14 +385,14 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
     chart.set_size({"width": 567, "height": 283})  # 15 x 7.5 cm, as before
     m.insert_chart("F2", chart)
     sheet("tiers 资金去向", column_headers(("tier", "fund_paid", "claims")),
-          [[labelled("tier", r["tier"]), _yuan_cell(r["fund_paid"]), int(r["claims"])] for r in f["tiers"]])
+          [[labelled("tier", r["tier"]), Fen(r["fund_paid"]), int(r["claims"])] for r in f["tiers"]])
     sheet("top diagnoses 病种", column_headers(("rank", "diagnosis", "fund_paid", "claims")),
-          [[int(r["rank"]), r["diagnosis"], _yuan_cell(r["fund_paid"]), int(r["claims"])] for r in f["top"]])
+          [[int(r["rank"]), r["diagnosis"], Fen(r["fund_paid"]), int(r["claims"])] for r in f["top"]])
     sheet("split 分配", column_headers(("inst_id", "tier", "amount", "score", "public_health",
                                         "performance_pay_ceiling")),
-          [[al.inst_id, labelled("tier", al.tier), _yuan_cell(al.amount),
-            None if al.score is None else al.score.normalize(), _yuan_cell(al.public_health),
-            _yuan_cell(al.performance_pay_ceiling)] for al in f["alloc"]])
+          [[al.inst_id, labelled("tier", al.tier), Fen(al.amount),
+            None if al.score is None else al.score.normalize(), Fen(al.public_health),
+            Fen(al.performance_pay_ceiling)] for al in f["alloc"]])
     sheet("package 包干", [" ".join(reversed(h.split(" / "))) for h in PACKAGE_HEAD],
           [_package_cells(r) for r in f["package"]])
     if f["interim"]:
