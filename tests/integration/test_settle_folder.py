@@ -291,3 +291,35 @@ def test_the_spill_leaves_the_connection_s_order_as_it_was(folders: tuple[Path, 
             assert {"fund_paid", "network_status", "designated_consortium"} <= set(spilled.columns)
         finally:
             con.disconnect()
+
+
+def test_the_spill_holds_codes_and_reads_back_as_names(folders: tuple[Path, Path], tmp_path: Path) -> None:
+    """``adjudicated_once``'s spill holds network_status, rule and the designation as integer codes (the year's
+    designations in a small file beside it): cheaper to write than their names. The table it returns names them
+    again: the rows of ``adjudicated_expr`` (with the designations), column for column, in the same order."""
+    from yigongti.benefits.engine import DESIGNATED_COLUMNS, DESIGNATION_CODE
+    from yigongti.benefits.service import adjudicated_expr, adjudicated_once, designations_for
+
+    folder = folders[1]
+    data = read_folder(folder, tables=LARGE_INPUT_TABLES)
+    policy = Policy()
+    designations = designations_for(data, 2026, policy)
+    con = connect("duckdb")
+    try:
+        spill = tmp_path / "spill.parquet"
+        spilled = adjudicated_once(con, data, folder / "claims", designations, policy, 2026, spill)
+        written = pq.read_schema(spill)
+        assert pa.types.is_integer(written.field("network_status").type)
+        assert pa.types.is_integer(written.field("rule").type)
+        assert DESIGNATION_CODE in written.names and not set(DESIGNATED_COLUMNS) & set(written.names)
+        assert (tmp_path / "spill.places.parquet").exists()
+        expected = adjudicated_expr(con, data, folder / "claims", designations, policy, 2026, designated=True,
+                                    checked=True)
+        assert spilled.columns == expected.columns
+        got = spilled.to_pyarrow().sort_by("claim_id")
+        want = expected.to_pyarrow().sort_by("claim_id")
+        assert got.num_rows == want.num_rows > 0
+        assert got.to_pylist() == want.to_pylist()
+        assert set(got.column(DESIGNATED_COLUMNS[0]).to_pylist()) - {None}  # designations named, not all null
+    finally:
+        con.disconnect()

@@ -66,12 +66,14 @@ __all__ = [
     "DESIGNATED_CONSORTIUM",
     "DESIGNATED_TOWNSHIP",
     "DESIGNATED_VILLAGE",
+    "DESIGNATION_CODE",
     "OUTPUT_COLUMNS",
     "RULE_NAMES",
     "STATUS_NAMES",
     "adjudicate",
     "annual_cap",
     "continuous_deductible",
+    "decoded",
     "deductible",
     "flat_copay",
     "fund_rate",
@@ -95,6 +97,8 @@ DESIGNATED_VILLAGE = "designated_village"
 # what ``adjudicate(..., designated=True)`` adds: the claim's person's designation in the year (consortium, township
 # and village institution), which the settlement would otherwise join the designations again for
 DESIGNATED_COLUMNS = (DESIGNATED_CONSORTIUM, DESIGNATED_TOWNSHIP, DESIGNATED_VILLAGE)
+# what stands for them in ``adjudicate(..., designation_codes=[])``: the row of the places table handed back
+DESIGNATION_CODE = "_designation"
 
 _S = NetworkStatus
 _STATUS_CODES = (_S.DESIGNATED, _S.IN_CONSORTIUM, _S.OTHER_CONSORTIUM, _S.OUTSIDE)  # _status 0..3
@@ -558,6 +562,7 @@ class _Passes:
     td: ir.Table | None = None
     coded: bool = False  # network_status and rule as their codes (STATUS_NAMES, RULE_NAMES), not their names
     keys: _Keys | None = None  # the integer keys of the classified claims (:func:`_keyed`), None: their ids
+    place_codes: bool = False  # the designation handed back as its code in ``places`` (_dk), not as its three names
     row: str | None = None  # a column numbering the claims (each its own), read by every pass: the two-disease key
 
 
@@ -604,7 +609,7 @@ def _classified(p: _Passes, t: ir.Table, people: ir.Table) -> ir.Table:
     j = t.left_join(people, "person_id").drop("person_id_right")
     if "_dk" in people.columns:  # coded designations (:func:`_coded`): their names from the small table
         assert p.places is not None
-        j = j.left_join(p.places, j._dk == p.places._k).drop("_dk", "_k")
+        j = j.left_join(p.places, j._dk == p.places._k).drop(*(("_k",) if p.place_codes else ("_dk", "_k")))
     return _classify(j, p.institutions, p.policy)
 
 
@@ -624,8 +629,17 @@ def _finish(p: _Passes, t: ir.Table, **extra: ir.Value) -> ir.Table:
                                                                                     _rule_text(code))
     return t.select(*p.wanted, network_status=status, deductible=t.deductible.cast("int64"),
                     fund_paid=fund.cast("int64"), patient_paid=(t.total_cost.cast("int64") - fund).cast("int64"),
-                    rule=code, **(dict(zip(DESIGNATED_COLUMNS, (t._dcons, t._dtown, t._dvil)))
-                                                      if p.designated else {}), **extra)
+                    rule=code, **_designation_columns(p, t), **extra)
+
+
+def _designation_columns(p: _Passes, t: ir.Table) -> dict[str, ir.Value]:
+    """What ``adjudicate(..., designated=True)`` adds: the three names (:data:`DESIGNATED_COLUMNS`), or with
+    ``place_codes`` their code (:data:`DESIGNATION_CODE`, a row of the places table)."""
+    if not p.designated:
+        return {}
+    if p.place_codes:
+        return {DESIGNATION_CODE: t._dk}
+    return dict(zip(DESIGNATED_COLUMNS, (t._dcons, t._dtown, t._dvil)))
 
 
 def _continuous_table(con: BaseBackend, early: ir.Table, persons: ir.Table, designations: ir.Table,
@@ -783,7 +797,8 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
                policy: BenefitPolicy, year: int, *, referral_depth: int | None = None,
                ordered: bool = True, designated: bool = False, columns: list[str] | None = None,
                coded: bool = False, year_claims: ir.Table | None = None, classified: str | None = None,
-               row_number: str | None = None, rows_in_id_order: bool = False) -> ir.Table:
+               row_number: str | None = None, rows_in_id_order: bool = False,
+               designation_codes: list[ir.Table] | None = None) -> ir.Table:
     """Every claim of ``year`` (by admit_date) with network_status, deductible, fund_paid, patient_paid (int64 fen)
     and rule, after the claims columns (``columns``: those of them wanted, by default all); ordered by claim_id
     (``ordered``, else in no particular order).
@@ -806,6 +821,11 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     persons' numbers instead of the ids (:func:`_keyed`);
     ``rows_in_id_order``: the row numbers of the year's claims rise as their claim_id does (no null, no repeat), so
     that they break the running sums' ties instead of claim_id.
+    ``designation_codes``: on DuckDB with ``designated``, a list that receives the table of the year's designations
+    (_k, and the three names as _dcons, _dtown, _dvil: a few hundred rows); the claims then carry the row's _k as
+    :data:`DESIGNATION_CODE` instead of the three names (null for a claim whose person is not among the persons),
+    which :func:`decoded` names again. Three text columns per claim cost a Parquet spill of a province's claims more
+    to write than their code and a join with a small table costs its readers.
 
     ``designations`` must hold the year's designation of every person with a claim (earlier years' rows are used for
     referring admissions of earlier years, falling back to the year's). ``referral_depth``: the longest referral
@@ -839,6 +859,10 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
         # persons', the deductibles', the main one): decided once, the designation carried as a number
         who, places = _coded(who)
         p = replace(p, places=places)
+        if designated and designation_codes is not None:
+            p = replace(p, place_codes=True, keep=[c if c != "_dcons" else "_dk" for c in p.keep
+                                                   if c not in ("_dtown", "_dvil")])
+            designation_codes.append(places)
         # read once, together: the admissions up to the year's end (for the referrals) and those persons' claims
         admissions = (claims.setting == Setting.INPATIENT) & (claims.admit_date <= hi)
         cols = dict.fromkeys([*p.carry, "referral_from", "discharge_date"])  # carry holds the decision inputs
@@ -870,6 +894,28 @@ def adjudicate(claims: ir.Table, persons: ir.Table, institutions: ir.Table, desi
     if capped is not None:
         out = out.union(capped)
     return out.order_by("claim_id") if ordered else out
+
+
+def decoded(t: ir.Table, places: ir.Table) -> ir.Table:
+    """An adjudication of ``adjudicate(..., coded=True, designated=True, designation_codes=[places])`` (or a copy of
+    it read back: the places table too) with the names of before: network_status and rule named (when there), and
+    :data:`DESIGNATION_CODE` as the three :data:`DESIGNATED_COLUMNS` (a join with the small ``places``), in its
+    place; every other column as it is. (A code of neither network_status nor rule is never null: the engine
+    decides every claim's.)"""
+    j = t.left_join(places, t[DESIGNATION_CODE] == places._k)
+    named: dict[str, ir.Value] = {}
+    for c in t.columns:
+        if c == DESIGNATION_CODE:
+            named.update(zip(DESIGNATED_COLUMNS, (j._dcons, j._dtown, j._dvil)))
+        elif c in ("network_status", "rule"):
+            names = STATUS_NAMES if c == "network_status" else RULE_NAMES
+            # the last name as the ELSE, not null: a code is never null, and DuckDB then knows the names are not
+            # either (when the spill's statistics say so of the codes), as it knew of the names read from a spill
+            # of names: adjudicated.parquet declares them required, as it did
+            named[c] = j[c].cases(*enumerate(names[:-1]), else_=ibis.literal(names[-1]))
+        else:
+            named[c] = j[c]
+    return j.select(**named)
 
 
 def _coded(who: ir.Table) -> tuple[ir.Table, ir.Table]:
