@@ -25,6 +25,11 @@ from yigongti.core.labels import column_headers, labelled
 from yigongti.datafolder.folder import neutralise_workbook
 
 
+def _yuan(fen: int) -> Decimal:
+    """The expected money cell: exact Decimal yuan of ``fen`` (the report writes it normalised, ``_plain``)."""
+    return Decimal(int(fen)) / 100
+
+
 def _oracle_xlsx(result: Any, s: Any) -> bytes:
     """The workbook as openpyxl wrote it before (main 8be199c), without the deterministic re-zip."""
     from openpyxl.chart import BarChart, Reference
@@ -34,7 +39,7 @@ def _oracle_xlsx(result: Any, s: Any) -> bytes:
     ws = wb.active
     ws.title = "summary 清算"
     for k, v in rp._summary_of(result, s):
-        ws.append([k, rp._yuan_cell(v) if isinstance(v, rp.Fen) else ("-" if v is None else v)])
+        ws.append([k, _yuan(v) if isinstance(v, rp.Fen) else ("-" if v is None else v)])
         cell = ws.cell(row=ws.max_row, column=2)
         if isinstance(v, rp.Fen):
             cell.number_format = rp.MONEY_FORMAT
@@ -47,7 +52,7 @@ def _oracle_xlsx(result: Any, s: Any) -> bytes:
     m = wb.create_sheet("monthly 按月")
     m.append(column_headers(("month", "prepayment", "in_network", "out_of_network")))
     for mo, p, i, o in zip(f["months"], f["prepaid"], f["in"], f["out"], strict=True):
-        m.append([date(result.year, mo, 1), rp._yuan_cell(p), rp._yuan_cell(i), rp._yuan_cell(o)])
+        m.append([date(result.year, mo, 1), _yuan(p), _yuan(i), _yuan(o)])
         m.cell(row=m.max_row, column=1).number_format = "yyyy-mm"
     chart = BarChart()
     chart.add_data(Reference(m, min_col=2, max_col=4, min_row=1, max_row=len(f["months"]) + 1), titles_from_data=True)
@@ -56,26 +61,26 @@ def _oracle_xlsx(result: Any, s: Any) -> bytes:
     t = wb.create_sheet("tiers 资金去向")
     t.append(column_headers(("tier", "fund_paid", "claims")))
     for r in f["tiers"]:
-        t.append([labelled("tier", r["tier"]), rp._yuan_cell(r["fund_paid"]), int(r["claims"])])
+        t.append([labelled("tier", r["tier"]), _yuan(r["fund_paid"]), int(r["claims"])])
     d = wb.create_sheet("top diagnoses 病种")
     d.append(column_headers(("rank", "diagnosis", "fund_paid", "claims")))
     for r in f["top"]:
-        d.append([int(r["rank"]), r["diagnosis"], rp._yuan_cell(r["fund_paid"]), int(r["claims"])])
+        d.append([int(r["rank"]), r["diagnosis"], _yuan(r["fund_paid"]), int(r["claims"])])
     a = wb.create_sheet("split 分配")
     a.append(column_headers(("inst_id", "tier", "amount", "score", "public_health", "performance_pay_ceiling")))
     for al in f["alloc"]:
-        a.append([al.inst_id, labelled("tier", al.tier), rp._yuan_cell(al.amount),
-                  None if al.score is None else al.score.normalize(), rp._yuan_cell(al.public_health),
-                  rp._yuan_cell(al.performance_pay_ceiling)])
+        a.append([al.inst_id, labelled("tier", al.tier), _yuan(al.amount),
+                  None if al.score is None else al.score.normalize(), _yuan(al.public_health),
+                  _yuan(al.performance_pay_ceiling)])
     pk = wb.create_sheet("package 包干")
     pk.append([" ".join(reversed(h.split(" / "))) for h in rp.PACKAGE_HEAD])
     for r in f["package"]:
-        pk.append([rp._yuan_cell(v) if isinstance(v, rp.Fen) else v for v in rp._package_cells(r)])
+        pk.append([_yuan(v) if isinstance(v, rp.Fen) else v for v in rp._package_cells(r)])
     if f["interim"]:
         q = wb.create_sheet("interim 季度")
         q.append([" ".join(reversed(h.split(" / "))) for h in rp.INTERIM_HEAD])
         for r in f["interim"]:
-            q.append([rp._yuan_cell(v) if isinstance(v, rp.Fen) else v for v in rp._interim_cells(r)])
+            q.append([_yuan(v) if isinstance(v, rp.Fen) else v for v in rp._interim_cells(r)])
     for sheet in wb.worksheets[1:]:
         for row in sheet.iter_rows(min_row=2):
             for cell in row:

@@ -9,7 +9,12 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yigongti.budget.report import _plain, _plain_yuan, _yuan_cell
+from yigongti.budget.report import _plain, _plain_yuan
+
+
+def _yuan_cell(fen: int) -> Decimal:
+    """The money cell as it was written before ``_plain_yuan``: exact Decimal yuan, then ``_plain``."""
+    return Decimal(int(fen)) / 100
 
 
 def _same(fen: int) -> None:

@@ -234,11 +234,6 @@ def _summary_text(value: object) -> str:
     return str(value)
 
 
-def _yuan_cell(fen: int) -> Decimal:
-    """An Excel money cell: exact Decimal yuan (never a float), shown with :data:`MONEY_FORMAT`."""
-    return Decimal(int(fen)) / 100
-
-
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>" for r in rows)
@@ -300,7 +295,8 @@ def _plain(d: Decimal) -> Decimal:
 
 
 def _plain_yuan(fen: int) -> Decimal:
-    """``_plain(_yuan_cell(fen))`` from the integer: the same Decimal (digits and exponent: whole yuan with exponent
+    """An Excel money cell of ``fen``: exact Decimal yuan (never a float, shown with :data:`MONEY_FORMAT`), as
+    ``_plain(Decimal(fen) / 100)`` gives it: the same Decimal (digits and exponent: whole yuan with exponent
     0, else one or two decimals), without normalising and quantising a Decimal per money cell (a province's 100
     workbooks hold some 130,000)."""
     fen = int(fen)
@@ -329,10 +325,13 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
                DECIMAL: wb.add_format({"num_format": "#,##0.00##"}), "month": wb.add_format({"num_format": "yyyy-mm"})}
 
     def put(ws: Any, r: int, c: int, v: object, decimal: str = MONEY) -> None:
-        """A cell: Decimal in ``decimal``'s format, int a count, date yyyy-mm, text as text, None left empty."""
+        """A cell: Fen as exact yuan in the money format, Decimal in ``decimal``'s format, int a count, date yyyy-mm,
+        text as text, None left empty."""
         if v is None:
             return
-        if isinstance(v, Decimal):
+        if type(v) is Fen:  # (before int: a Fen is one)
+            ws.write_number(r, c, _plain_yuan(v), formats[MONEY])
+        elif isinstance(v, Decimal):
             ws.write_number(r, c, _plain(v), formats[decimal])
         elif isinstance(v, int):
             ws.write_number(r, c, v, formats[COUNT])
@@ -341,33 +340,21 @@ def consortium_report_xlsx(result: Any, s: ConsortiumSettlement) -> bytes:
         else:
             ws.write_string(r, c, neutralise_cell(str(v)))
 
-    money, count = formats[MONEY], formats[COUNT]
-
     def sheet(name: str, head: Sequence[str], rows: Iterable[Sequence[object]]) -> Any:
         ws = wb.add_worksheet(name)
         for c, h in enumerate(head):
             ws.write_string(0, c, neutralise_cell(h))
         for r, row in enumerate(rows, 1):
             for c, v in enumerate(row):
-                kind = type(v)  # the usual cells first (as :func:`put` writes them), anything else by it
-                if kind is Fen:
-                    ws.write_number(r, c, _plain_yuan(v), money)  # type: ignore[arg-type]
-                elif kind is str:
-                    ws.write_string(r, c, neutralise_cell(v))
-                elif kind is int:
-                    ws.write_number(r, c, v, count)
-                else:
-                    put(ws, r, c, v)
+                put(ws, r, c, v)
         ws.set_column_pixels(0, 3, 22 * DIGIT_PIXELS)
         return ws
 
     ws = wb.add_worksheet("summary 清算")
     for r, (k, v) in enumerate(_summary_of(result, s)):
         ws.write_string(r, 0, neutralise_cell(k))
-        if isinstance(v, Fen):
-            put(ws, r, 1, _yuan_cell(v))
-        else:  # a score with up to 4 decimals, a count, text; "-" for none
-            put(ws, r, 1, "-" if v is None else v, DECIMAL)
+        # money (Fen), a score with up to 4 decimals, a count, text; "-" for none
+        put(ws, r, 1, "-" if v is None else v, DECIMAL)
     ws.set_column_pixels(0, 0, 44 * DIGIT_PIXELS)
     ws.set_column_pixels(1, 1, 20 * DIGIT_PIXELS)
 
